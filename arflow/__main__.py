@@ -1,0 +1,3 @@
+from arflow.cli import main
+
+main()
