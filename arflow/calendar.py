@@ -1,0 +1,81 @@
+"""Payment terms, due dates and business-day arithmetic (SPEC 2.1, 4.1)."""
+
+from __future__ import annotations
+
+import calendar as _cal
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import holidays as _holidays
+
+_TERMS = re.compile(r"^\s*(?:net\s*(?P<days>\d{1,4})(?P<eom1>\s+eom)?|(?P<receipt>due\s+on\s+receipt)|(?P<eom2>eom))\s*$",
+                    re.IGNORECASE)
+TERMS_HELP = "use 'Net N', 'Due on receipt', 'EOM' or 'Net N EOM'"
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """Parsed payment terms: `days` after the issue date, or after its month's end when `eom`."""
+
+    days: int
+    eom: bool
+
+    def due_date(self, issue_date: date) -> date:
+        start = issue_date
+        if self.eom:
+            last = _cal.monthrange(issue_date.year, issue_date.month)[1]
+            start = issue_date.replace(day=last)
+        return start + timedelta(days=self.days)
+
+
+def parse_terms(text: str) -> Terms:
+    """Parse `Net N`, `Due on receipt`, `EOM`, `Net N EOM` (case-insensitive); ValueError otherwise."""
+    m = _TERMS.match(text or "")
+    if not m:
+        raise ValueError(f"unknown payment terms {text!r}: {TERMS_HELP}")
+    if m["receipt"]:
+        return Terms(0, False)
+    if m["eom2"]:
+        return Terms(0, True)
+    return Terms(int(m["days"]), bool(m["eom1"]))
+
+
+def holiday_calendar(code: str):
+    """A `holidays` calendar for `US` or `US-NY`; ValueError naming the problem otherwise."""
+    country, _, subdiv = code.partition("-")
+    try:
+        return _holidays.country_holidays(country.upper(), subdiv=subdiv.upper() or None)
+    except NotImplementedError as exc:
+        raise ValueError(f"unknown holiday calendar {code!r} ({exc}); use an ISO country code "
+                         "such as US, GB or DE, optionally with a subdivision: US-NY") from None
+
+
+class BusinessCalendar:
+    """Mon–Fri minus a holiday calendar, with offsets counted the way SPEC 4.1 says."""
+
+    def __init__(self, holiday_code: str | None = None):
+        self._holidays = holiday_calendar(holiday_code) if holiday_code else None
+        self._is_business: dict[date, bool] = {}
+
+    def is_business_day(self, day: date) -> bool:
+        known = self._is_business.get(day)
+        if known is None:
+            known = day.weekday() < 5 and not (self._holidays is not None and day in self._holidays)
+            self._is_business[day] = known
+        return known
+
+    def roll_forward(self, day: date) -> date:
+        while not self.is_business_day(day):
+            day += timedelta(days=1)
+        return day
+
+    def offset(self, anchor: date, days: int) -> date:
+        """`days` business days from `anchor`; a non-business anchor first rolls to the next business day."""
+        day = self.roll_forward(anchor)
+        step = 1 if days >= 0 else -1
+        for _ in range(abs(days)):
+            day += timedelta(days=step)
+            while not self.is_business_day(day):
+                day += timedelta(days=step)
+        return day

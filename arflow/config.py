@@ -1,0 +1,270 @@
+"""The `arflow.yaml` configuration (SPEC 7): strict models, paths relative to the file."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import babel
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from arflow.calendar import parse_terms
+from arflow.errors import ArflowError, InvalidFiles
+from arflow.modelcheck import parse_model
+from arflow.yamlfile import load_located
+
+CONFIG_NAME = "arflow.yaml"
+INVOICE_FIELDS = ("number", "customer_id", "customer_name", "email", "phone", "issue_date",
+                  "due_date", "terms", "amount", "balance", "paid_date", "currency", "status",
+                  "product", "location", "department", "segment", "tags")
+CUSTOMER_FIELDS = ("customer_id", "name", "email", "phone", "workflow", "specialist", "parent_id",
+                   "currency", "language", "timezone", "terms", "segment", "paused")
+INVOICE_STATUSES = ("draft", "open", "paid", "void")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_env_name(value: str | None) -> str | None:
+    if value is not None and not _ENV_NAME.match(value):
+        raise ValueError(f"{value!r} is not an environment variable name (letters, digits, _)")
+    return value
+
+
+class Company(Strict):
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    timezone: str = "UTC"
+    currency: str = "USD"
+    locale: str = "en_US"
+    terms: str | None = None
+    country: str | None = Field(None, description="default region for phone numbers; from locale")
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as "
+                             "America/New_York or Europe/Berlin") from None
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z]{3}", value):
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code such as USD or EUR")
+        return value.upper()
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        try:
+            babel.Locale.parse(value)
+        except (ValueError, babel.UnknownLocaleError):
+            raise ValueError(f"unknown locale {value!r}; use a code such as en_US or de_DE") from None
+        return value
+
+    @field_validator("terms")
+    @classmethod
+    def _terms(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_terms(value)
+        return value
+
+    @property
+    def region(self) -> str | None:
+        """Region for phone numbers written without a country code."""
+        if self.country:
+            return self.country.upper()
+        return babel.Locale.parse(self.locale).territory
+
+
+class SourceConfig(Strict):
+    """A CSV file, or a SQLite database with a table or a SELECT query."""
+
+    path: str
+    table: str | None = None
+    query: str | None = None
+    columns: dict[str, str] = {}
+    date_format: str | None = None
+    delimiter: str | None = None
+    encoding: str = "utf-8-sig"
+    decimal: Literal[".", ","] = "."
+    thousands: Literal[",", ".", " ", "'", "_"] | None = None
+    status_map: dict[str, Literal["draft", "open", "paid", "void"]] = {}
+
+    @model_validator(mode="after")
+    def _check(self) -> "SourceConfig":
+        if self.table and self.query:
+            raise ValueError("give either table: or query:, not both")
+        if self.thousands and self.thousands == self.decimal:
+            raise ValueError(f"thousands: and decimal: are both {self.decimal!r}")
+        if self.date_format:
+            try:
+                datetime.strptime(date(2026, 1, 31).strftime(self.date_format), self.date_format)
+            except ValueError:
+                raise ValueError(f"date_format {self.date_format!r} cannot read back the dates it "
+                                 "writes; use strftime codes such as %m/%d/%Y") from None
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return bool(self.table or self.query)
+
+
+class Person(Strict):
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    specialist: bool = False
+    webhook: str | None = None
+
+
+class EmailChannel(Strict):
+    transport: Literal["smtp", "outbox"] = "outbox"
+    dir: str = "outbox"
+    host: str | None = None
+    port: int | None = None
+    starttls: bool = False
+    ssl: bool = False
+    username: str | None = None
+    password_env: str | None = None
+    timeout: float = 30.0
+    sender: str | None = Field(None, alias="from")
+
+    _env = field_validator("password_env")(classmethod(lambda cls, v: _check_env_name(v)))
+
+    @model_validator(mode="after")
+    def _check(self) -> "EmailChannel":
+        if self.transport == "smtp" and not self.host:
+            raise ValueError("transport smtp needs host:")
+        if self.ssl and self.starttls:
+            raise ValueError("choose ssl: true (implicit TLS, port 465) or starttls: true, not both")
+        return self
+
+
+class SmsChannel(Strict):
+    transport: Literal["twilio", "outbox"] = "outbox"
+    dir: str = "outbox"
+    account_sid_env: str | None = None
+    auth_token_env: str | None = None
+    sender: str | None = Field(None, alias="from")
+    base_url: str | None = None
+    timeout: float = 30.0
+
+    _env = field_validator("account_sid_env", "auth_token_env")(
+        classmethod(lambda cls, v: _check_env_name(v)))
+
+    @model_validator(mode="after")
+    def _check(self) -> "SmsChannel":
+        if self.transport == "twilio":
+            missing = [k for k in ("account_sid_env", "auth_token_env", "sender")
+                       if getattr(self, k) is None]
+            if missing:
+                raise ValueError("transport twilio needs " + ", ".join(
+                    "from:" if k == "sender" else f"{k}:" for k in missing))
+        return self
+
+
+class NotifyChannel(Strict):
+    transport: Literal["email", "webhook"] = "email"
+    url: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "NotifyChannel":
+        if self.transport == "webhook" and not self.url:
+            raise ValueError("transport webhook needs url: (or a webhook: on each person)")
+        return self
+
+
+class Channels(Strict):
+    email: EmailChannel = EmailChannel()
+    sms: SmsChannel = SmsChannel()
+    notify: NotifyChannel = NotifyChannel()
+
+
+class Config(Strict):
+    company: Company
+    invoices: SourceConfig
+    customers: SourceConfig | None = None
+    state: str = "arflow.db"
+    workflows: str = "workflows"
+    templates: str = "templates"
+    default_workflow: str | None = None
+    min_balance: Decimal = Field(Decimal("0.01"), ge=0)
+    people: dict[str, Person] = {}
+    channels: Channels = Channels()
+
+    _path: Path = PrivateAttr(default=Path(CONFIG_NAME))
+
+    @field_validator("invoices")
+    @classmethod
+    def _invoice_columns(cls, value: SourceConfig) -> SourceConfig:
+        return _check_columns(value, INVOICE_FIELDS)
+
+    @field_validator("customers")
+    @classmethod
+    def _customer_columns(cls, value: SourceConfig | None) -> SourceConfig | None:
+        return value if value is None else _check_columns(value, CUSTOMER_FIELDS)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def base_dir(self) -> Path:
+        return self._path.parent
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the config, taken relative to the config file's folder."""
+        return (self.base_dir / Path(relative).expanduser()).resolve()
+
+    def display(self, path: Path) -> str:
+        """How a file is named in messages: relative to the config folder when inside it."""
+        try:
+            return str(path.resolve().relative_to(self.base_dir.resolve()))
+        except ValueError:
+            return str(path)
+
+    def today(self, now: datetime) -> date:
+        """The as-of date: `now` seen in the company's time zone (SPEC 4.9)."""
+        return now.astimezone(ZoneInfo(self.company.timezone)).date()
+
+
+def _check_columns(source: SourceConfig, fields: tuple[str, ...]) -> SourceConfig:
+    unknown = sorted(set(source.columns) - set(fields))
+    if unknown:
+        raise ValueError(f"columns: {', '.join(unknown)} not a known field; columns maps arflow's "
+                         f"names ({', '.join(fields)}) to your file's headers")
+    return source
+
+
+def find_config(explicit: Path | None, cwd: Path) -> Path:
+    """The config to use: `--config`, else `arflow.yaml` in the current folder."""
+    path = explicit if explicit is not None else cwd / CONFIG_NAME
+    if not path.is_file():
+        if explicit is None:
+            raise ArflowError(f"no {CONFIG_NAME} in {cwd}: run `arflow init DIR` to create a "
+                              "working folder, or pass --config PATH")
+        raise ArflowError(f"config file {path} not found")
+    return path
+
+
+def load_config(path: Path) -> Config:
+    """Load and validate `arflow.yaml`; raises InvalidFiles listing every problem."""
+    display = str(path)
+    located = load_located(path, display)
+    config, problems = parse_model(Config, located, display)
+    if problems:
+        raise InvalidFiles(problems)
+    config._path = path.resolve()
+    return config

@@ -1,0 +1,47 @@
+"""Errors arflow reports to users; `cli.py` turns them into messages and exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ArflowError(Exception):
+    """A foreseeable problem that stops a command; the message says what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One located problem in a user's file: `PATH:LINE: where: message`."""
+
+    path: str
+    line: int | None
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        line = f":{self.line}" if self.line else ""
+        where = f" {self.where}:" if self.where else ""
+        return f"{self.path}{line}:{where} {self.message}"
+
+
+class InvalidFiles(ArflowError):
+    """Configuration, workflow or template files failed validation."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One bad value in a source row (SPEC 2.4): the row or that value is held back."""
+
+    file: str
+    line: int
+    column: str | None
+    value: str | None
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "line": self.line, "column": self.column,
+                "value": self.value, "message": self.message}

@@ -1,0 +1,40 @@
+"""Loading the ledger from the configured invoice and customer sources (SPEC 2)."""
+
+from __future__ import annotations
+
+from arflow.config import Config, SourceConfig
+from arflow.ledger import Ledger
+from arflow.sources.csvfile import read_csv
+from arflow.sources.rows import InvoiceBuilder, build_customers, merge_customers
+from arflow.sources.sqlitedb import read_sqlite
+from arflow.sources.values import ValueParser
+
+
+def open_source(config: Config, source: SourceConfig):
+    """(display name, header, rows) for a CSV file or a SQLite table/query."""
+    path = config.resolve(source.path)
+    display = config.display(path)
+    reader = read_sqlite if source.is_sqlite else read_csv
+    header, rows = reader(path, source, display)
+    return display, header, rows
+
+
+def load_ledger(config: Config) -> Ledger:
+    """Read customers then invoices; bad rows are held back in `errors`, good rows go on."""
+    region = config.company.region
+    ledger = Ledger()
+    from_file = {}
+    if config.customers is not None:
+        display, header, rows = open_source(config, config.customers)
+        parser = ValueParser(config.customers, "customers", region)
+        from_file, errors = build_customers(header, rows, config.customers, display, parser)
+        ledger.errors.extend(errors)
+    display, header, rows = open_source(config, config.invoices)
+    builder = InvoiceBuilder(config.invoices, display,
+                             ValueParser(config.invoices, "invoices", region), from_file,
+                             config.company.currency, config.company.terms)
+    ledger.invoices = builder.build(header, rows)
+    ledger.errors.extend(builder.errors)
+    ledger.errors.sort(key=lambda e: (e.file, e.line))
+    ledger.customers = merge_customers(ledger.invoices, from_file)
+    return ledger

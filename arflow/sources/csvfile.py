@@ -1,0 +1,56 @@
+"""CSV sources: sniffed or configured delimiter, UTF-8 with or without BOM (SPEC 2.3)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+from arflow.config import SourceConfig
+from arflow.errors import ArflowError
+
+_DELIMITERS = ",;\t|"
+
+
+def read_csv(path: Path, source: SourceConfig, display: str) -> tuple[list[str], Iterator]:
+    """The header and an iterator of (line number where the row starts, values)."""
+    try:
+        handle = path.open(newline="", encoding=source.encoding)
+        sample = handle.read(65536)
+        handle.seek(0)
+    except FileNotFoundError:
+        raise ArflowError(f"{display}: file not found; check path: in arflow.yaml") from None
+    except (OSError, LookupError) as exc:
+        raise ArflowError(f"{display}: cannot read: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ArflowError(f"{display}: not {source.encoding} text ({exc.reason} at byte "
+                          f"{exc.start}); save it as UTF-8 or set encoding: under the source") from None
+    delimiter = source.delimiter
+    if delimiter is None:
+        first = sample.split("\n", 1)[0]
+        try:
+            delimiter = csv.Sniffer().sniff(first, delimiters=_DELIMITERS).delimiter
+        except csv.Error:
+            delimiter = ","
+    reader = csv.reader(handle, delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        handle.close()
+        raise ArflowError(f"{display}: the file is empty; it needs a header row") from None
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        start = reader.line_num + 1
+        try:
+            for values in reader:
+                yield start, values
+                start = reader.line_num + 1
+        except UnicodeDecodeError as exc:
+            raise ArflowError(f"{display}: not {source.encoding} text near line {start} "
+                              f"({exc.reason}); save it as UTF-8") from None
+        except csv.Error as exc:
+            raise ArflowError(f"{display}:{start}: unreadable CSV ({exc})") from None
+        finally:
+            handle.close()
+
+    return header, rows()

@@ -1,0 +1,65 @@
+"""YAML loading that remembers the line of every node, so errors can say `PATH:LINE`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from arflow.errors import InvalidFiles, Problem
+
+
+class Located:
+    """A loaded YAML document plus a map from a key path to the line it starts on."""
+
+    def __init__(self, path: Path, data: Any, lines: dict[tuple, int]):
+        self.path = path
+        self.data = data
+        self._lines = lines
+
+    def line(self, loc: tuple) -> int | None:
+        """The line of the deepest node along `loc` that exists (1-based)."""
+        loc = tuple(loc)
+        while loc:
+            if loc in self._lines:
+                return self._lines[loc]
+            loc = loc[:-1]
+        return self._lines.get((), 1)
+
+
+def _walk(node: yaml.Node, loc: tuple, lines: dict[tuple, int]) -> None:
+    lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                child = loc + (key.value,)
+                _walk(value, child, lines)
+                # an unknown or misspelt key is reported on the key's own line
+                lines[child] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk(item, loc + (i,), lines)
+
+
+def load_located(path: Path, display: str | None = None) -> Located:
+    """Read a YAML file with `safe_load` semantics; syntax errors become a located Problem."""
+    shown = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InvalidFiles([Problem(shown, None, "", f"cannot read: {exc.strerror}")]) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+        raise InvalidFiles([Problem(shown, line, "", message)]) from None
+    lines: dict[tuple, int] = {}
+    if node is not None:
+        _walk(node, (), lines)
+    return Located(path, data, lines)
