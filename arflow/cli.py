@@ -1,0 +1,190 @@
+"""Command-line interface: parse options, call the library, print. No business rule lives here.
+
+This is the one place that turns ArflowErrors into messages and exit codes (SPEC 8):
+0 all good; 1 nothing was done; 2 usage error; 3 the run completed with problems.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from arflow import __version__
+from arflow.compose import render_subjects
+from arflow.config import find_config
+from arflow.engine import PastState, plan
+from arflow.errors import ArflowError, InvalidFiles
+from arflow.ledger import Ledger
+from arflow.project import load_project
+from arflow.report import plan_document, print_plan
+from arflow.scaffold import write_scaffold
+from arflow.sources import load_ledger
+
+EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_PROBLEMS = 0, 1, 2, 3
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="arflow: accounts-receivable collections, each reminder sent exactly once.")
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+ConfigOption = Annotated[Optional[Path], typer.Option(
+    "--config", "-c", help="Path to arflow.yaml (default: ./arflow.yaml).", dir_okay=False)]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _parse_day(value: Optional[str]) -> Optional[date]:
+    if value is None:
+        return None
+    try:
+        if len(value) == 10 and value[4] == value[7] == "-":
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise typer.BadParameter(f"{value!r} is not a date; write YYYY-MM-DD")
+
+
+def _fail(err: ArflowError) -> None:
+    """Print a foreseeable problem to stderr and exit 1 (nothing was done)."""
+    stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+    if isinstance(err, InvalidFiles):
+        for problem in err.problems:
+            stderr.print(str(problem), markup=False)
+        stderr.print(f"{len(err.problems)} problem(s) found; nothing was done.", markup=False)
+    else:
+        stderr.print(f"error: {err}", markup=False)
+    raise typer.Exit(EXIT_NOTHING_DONE)
+
+
+@app.command()
+def init(directory: Annotated[Path, typer.Argument(help="Folder to create.", file_okay=False)]):
+    """Create a working folder with a config, workflows, templates and sample invoices.
+
+    The folder uses the file outbox, so it works with no mail server. An existing arflow.yaml
+    is left untouched.
+
+    Example: arflow init ~/ar && cd ~/ar && arflow run --dry-run
+    """
+    console = Console(highlight=False)
+    try:
+        written = write_scaffold(directory, _now().date())
+    except ArflowError as err:
+        _fail(err)
+    if not written:
+        console.print(f"{directory}/arflow.yaml already exists; left unchanged.", markup=False)
+        return
+    console.print(f"Created {directory}/ with {len(written)} files:", markup=False)
+    for path in written:
+        console.print(f"  {path.relative_to(directory)}", markup=False)
+    console.print(f"Next: arflow run --dry-run --config {directory / 'arflow.yaml'}", markup=False)
+
+
+@app.command()
+def validate(
+    paths: Annotated[Optional[list[Path]], typer.Argument(
+        help="Config files, or folders holding arflow.yaml (default: --config or ./arflow.yaml).")] = None,
+    config: ConfigOption = None,
+):
+    """Check config, workflows and templates; print every problem as PATH:LINE: where: message.
+
+    Exit 0 when valid, 1 when not. Templates are rendered once against a sample context, so a
+    misspelt variable fails here.
+
+    Example: arflow validate --config ~/ar/arflow.yaml
+    """
+    targets = []
+    for p in paths or [None]:
+        if p is not None and p.is_dir():
+            p = p / "arflow.yaml"
+        targets.append(p if p is not None else config)
+    problems = []
+    console = Console(highlight=False, soft_wrap=True)
+    for target in targets:
+        try:
+            project = load_project(find_config(target, Path.cwd()))
+            console.print(f"{project.config.path}: valid ({len(project.workflows)} workflows, "
+                          f"{sum(len(k) for k in project.templates.kinds.values())} templates)",
+                          markup=False)
+        except InvalidFiles as err:
+            problems += err.problems
+        except ArflowError as err:
+            _fail(err)
+    if problems:
+        _fail(InvalidFiles(problems))
+
+
+@app.command()
+def run(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan and print; send and record nothing.")] = False,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="YYYY-MM-DD", help="Run as of this date (default: today in the company time zone).")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+    customer: Annotated[Optional[str], typer.Option("--customer", help="Only this customer.")] = None,
+    config: ConfigOption = None,
+):
+    """The nightly job: work out what is due today and (without --dry-run) deliver it.
+
+    Exit 0 all good; 1 nothing was done; 3 the run completed with problems (rejected rows,
+    failed or unknown sends).
+
+    Example: arflow run --dry-run --as-of 2026-03-16 --format json
+    """
+    day = _parse_day(as_of)
+    if not dry_run:
+        _fail(ArflowError("delivery is not available in this version of arflow: nothing was "
+                          "sent. Use `arflow run --dry-run` to see what is due."))
+    plain = not sys.stdout.isatty()
+    console = Console(highlight=False)
+    try:
+        project = load_project(find_config(config, Path.cwd()))
+        cfg = project.config
+        day = day or cfg.today(_now())
+        if fmt is Format.table and not plain:
+            with console.status("Reading invoices…"):
+                ledger = load_ledger(cfg)
+        else:
+            ledger = load_ledger(cfg)
+    except ArflowError as err:
+        _fail(err)
+    if customer is not None:
+        ledger = Ledger([i for i in ledger.invoices if i.customer_id == customer],
+                        {k: v for k, v in ledger.customers.items() if k == customer},
+                        ledger.errors)
+    result = plan(ledger, {w.id: w.model for w in project.workflows.values()}, PastState(), day,
+                  default_workflow=cfg.default_workflow, min_balance=cfg.min_balance,
+                  people=cfg.people)
+    errors = list(ledger.errors) + render_subjects(result, ledger, project)
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(plan_document(result, errors, dry_run=True), indent=2,
+                                    ensure_ascii=False) + "\n")
+    else:
+        print_plan(console, result, errors, cfg.company.locale, plain=plain, dry_run=True)
+    raise typer.Exit(EXIT_PROBLEMS if errors else EXIT_OK)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"arflow {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Print the version and exit.")] = False):
+    """arflow: accounts-receivable collections, each reminder sent exactly once."""
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,186 @@
+"""A user's AR folder, loaded and checked as a whole: config, workflows, templates (SPEC 3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import TemplateError, TemplateSyntaxError
+
+from arflow.config import Config, load_config
+from arflow.errors import InvalidFiles, Problem
+from arflow.render import Templates, sample_context, template_error, templates_for
+from arflow.workflow import Action, LoadedWorkflow, load_workflows
+
+PEOPLE_ROLES = ("specialist", "owner")
+
+
+@dataclass
+class Project:
+    config: Config
+    workflows: dict[str, LoadedWorkflow]
+    templates: Templates
+
+
+def load_project(config_path: Path) -> Project:
+    """Load everything and check it; raises InvalidFiles with every problem at once."""
+    config = load_config(config_path)
+    workflows, problems = load_workflows(config.resolve(config.workflows), config.display)
+    templates = templates_for(config)
+    problems += check_project(config, workflows, templates)
+    if problems:
+        raise InvalidFiles(problems)
+    return Project(config, workflows, templates)
+
+
+def check_project(config: Config, workflows: dict[str, LoadedWorkflow],
+                  templates: Templates) -> list[Problem]:
+    problems: list[Problem] = []
+    if config.default_workflow and config.default_workflow not in workflows:
+        problems.append(Problem(config.display(config.path), _config_line(config, "default_workflow"),
+                                "default_workflow", _unknown_workflow(config.default_workflow,
+                                                                      workflows)))
+    for wf in workflows.values():
+        problems += _check_workflow(wf, config, workflows, templates)
+    problems += _then_cycles(workflows)
+    problems += _render_all(config, workflows, templates)
+    return problems
+
+
+def _config_line(config: Config, key: str) -> int | None:
+    from arflow.yamlfile import load_located
+
+    return load_located(config.path).line((key,))
+
+
+def _unknown_workflow(name: str, workflows: dict) -> str:
+    known = ", ".join(sorted(workflows)) or "none"
+    return f"no workflow {name!r} (workflows: {known}); the id is the file name without .yaml"
+
+
+def _actions(wf: LoadedWorkflow):
+    """(location, action) for every action in the workflow."""
+    m = wf.model
+    for i, step in enumerate(m.steps):
+        for j, action in enumerate(step.actions):
+            yield ("steps", i, "actions", j), action
+    for j, action in enumerate(m.on_paid):
+        yield ("on_paid", j), action
+    for j, action in enumerate(m.actions):
+        yield ("actions", j), action
+
+
+def _check_workflow(wf: LoadedWorkflow, config: Config, workflows: dict,
+                    templates: Templates) -> list[Problem]:
+    problems = []
+    m = wf.model
+
+    def add(loc: tuple, message: str) -> None:
+        problems.append(Problem(wf.display, wf.located.line(loc), ".".join(map(str, loc)), message))
+
+    def person(loc: tuple, name: str, roles=PEOPLE_ROLES) -> None:
+        if name not in config.people and name not in roles:
+            known = ", ".join(sorted(config.people)) or "none defined"
+            add(loc, f"unknown person {name!r}: add it under people: in arflow.yaml "
+                     f"(people: {known})")
+
+    seen: dict[str, int] = {}
+    for i, step in enumerate(m.steps):
+        if step.step_id in seen:
+            add(("steps", i, "id") if step.id else ("steps", i),
+                f"step id {step.step_id!r} is used twice (also steps.{seen[step.step_id]}); "
+                "give each step a unique id:")
+        seen.setdefault(step.step_id, i)
+    for key in ("then", "on_broken_promise"):
+        target = getattr(m, key)
+        if target is not None and target not in workflows:
+            add((key,), _unknown_workflow(target, workflows))
+    if m.owner is not None:
+        person(("owner",), m.owner, roles=())
+    notify_use = "json" if config.channels.notify.transport == "webhook" else "email"
+    for loc, action in _actions(wf):
+        kind, spec = action.kind, action.spec
+        uses = {"email": "email", "sms": "sms", "notify": notify_use, "webhook": "json"}
+        if kind in uses:
+            missing = templates.missing(spec.template, uses[kind])
+            if missing:
+                add(loc + (kind, "template"), f"template {spec.template!r} needs "
+                    f"{' and '.join(missing)} in {config.display(templates.directory)}/")
+        if kind == "email":
+            for field in ("cc", "bcc"):
+                for n, who in enumerate(getattr(spec, field)):
+                    if "@" not in who:
+                        person(loc + (kind, field, n), who)
+        elif kind == "notify":
+            if not spec.to and m.owner is None:
+                add(loc + (kind,), "notify needs to: PERSON, or owner: on the workflow")
+            for n, who in enumerate(spec.to):
+                person(loc + (kind, "to", n), who)
+        elif kind == "task":
+            person(loc + (kind, "assignee"), spec.assignee)
+        elif kind == "assign":
+            person(loc + (kind, "specialist"), spec.specialist, roles=())
+    return problems
+
+
+def _then_cycles(workflows: dict[str, LoadedWorkflow]) -> list[Problem]:
+    problems = []
+    reported: set[frozenset] = set()
+    for start in sorted(workflows):
+        path, current = [start], workflows[start].model.then
+        while current in workflows and current not in path:
+            path.append(current)
+            current = workflows[current].model.then
+        if current == start:
+            cycle = frozenset(path)
+            if cycle not in reported:
+                reported.add(cycle)
+                wf = workflows[start]
+                problems.append(Problem(wf.display, wf.located.line(("then",)), "then",
+                                        "then: makes a cycle: " + " → ".join(path + [start]) +
+                                        "; end the chain in a workflow without then:"))
+    return problems
+
+
+def _render_all(config: Config, workflows: dict[str, LoadedWorkflow],
+                templates: Templates) -> list[Problem]:
+    """Render every template file and every inline template once against a sample context."""
+    problems = []
+    context = sample_context(config)
+    display_dir = config.display(templates.directory)
+    for name in sorted(templates.kinds):
+        for kind in sorted(templates.kinds[name]):
+            filename = templates.filename(name, kind)
+            try:
+                templates.render(name, kind, context)
+            except TemplateError as exc:
+                line, message = template_error(exc)
+                problems.append(Problem(f"{display_dir}/{filename}", line, "",
+                                        _template_message(exc, message)))
+    for wf in workflows.values():
+        for loc, action in _actions(wf):
+            for field, text in _inline(action):
+                try:
+                    templates.render_string(text, context)
+                except TemplateError as exc:
+                    where = loc + (action.kind, field)
+                    problems.append(Problem(wf.display, wf.located.line(where),
+                                            ".".join(map(str, where)),
+                                            _template_message(exc, template_error(exc)[1])))
+    return problems
+
+
+def _inline(action: Action):
+    spec = action.spec
+    for field in ("title", "text", "value"):
+        if action.kind in ("task", "note", "status") and hasattr(spec, field):
+            yield field, getattr(spec, field)
+
+
+def _template_message(exc: TemplateError, message: str) -> str:
+    if isinstance(exc, TemplateSyntaxError):
+        return f"template syntax error: {message}"
+    if "is undefined" in message:
+        return (f"{message} — check the spelling; templates see company, customer, invoices, "
+                "invoice, totals, workflow, step, today, person, conditions")
+    return f"template error: {message}"

@@ -1,0 +1,186 @@
+"""Templates (SPEC 5): sandboxed Jinja2, undefined variables are errors, HTML auto-escaped."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from babel.dates import format_date
+from babel.numbers import format_currency
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, pass_context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from arflow.config import Config
+from arflow.ledger import ZERO, Customer, Invoice
+
+KINDS = ("subject", "txt", "html", "sms", "json")
+# which template files each use of a template needs (html is optional for email)
+NEEDS = {"email": ("subject", "txt"), "sms": ("sms",), "json": ("json",)}
+
+
+class Templates:
+    """The templates folder: which NAME.KIND.j2 files exist, and a shared sandboxed environment."""
+
+    def __init__(self, directory: Path, locale: str, currency: str):
+        self.directory = directory
+        self.locale = locale
+        self.currency = currency
+        self.env = ImmutableSandboxedEnvironment(
+            loader=FileSystemLoader(str(directory)),
+            undefined=StrictUndefined,
+            autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
+            keep_trailing_newline=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters["money"] = self._money
+        self.env.filters["date"] = self._date
+        self.kinds: dict[str, set[str]] = defaultdict(set)
+        if directory.is_dir():
+            for path in sorted(directory.glob("*.j2")):
+                parts = path.name[:-3].rsplit(".", 1)
+                if len(parts) == 2 and parts[1] in KINDS:
+                    self.kinds[parts[0]].add(parts[1])
+
+    def filename(self, name: str, kind: str) -> str:
+        return f"{name}.{kind}.j2"
+
+    def missing(self, name: str, use: str) -> list[str]:
+        """File names that `use` ("email", "sms", "json") of template `name` needs but lacks."""
+        have = self.kinds.get(name, set())
+        return [self.filename(name, k) for k in NEEDS[use] if k not in have]
+
+    def has(self, name: str, kind: str) -> bool:
+        return kind in self.kinds.get(name, ())
+
+    def render(self, name: str, kind: str, context: dict) -> str:
+        return self.env.get_template(self.filename(name, kind)).render(context).strip()
+
+    def render_string(self, text: str, context: dict) -> str:
+        """An inline template from a workflow (task title, note text, status value)."""
+        return self.env.from_string(text).render(context).strip()
+
+    @pass_context
+    def _money(self, ctx, value, currency: str | None = None) -> str:
+        if currency is None:
+            customer = ctx.get("customer") or {}
+            currency = ctx.get("currency") or customer.get("currency") or self.currency
+        locale = (ctx.get("customer") or {}).get("language") or self.locale
+        return format_currency(Decimal(value), currency, locale=locale)
+
+    @pass_context
+    def _date(self, ctx, value, fmt: str = "medium") -> str:
+        locale = (ctx.get("customer") or {}).get("language") or self.locale
+        if isinstance(value, str):
+            value = date.fromisoformat(value)
+        return format_date(value, fmt, locale=locale)
+
+
+def templates_for(config: Config) -> Templates:
+    return Templates(config.resolve(config.templates), config.company.locale,
+                     config.company.currency)
+
+
+# --- contexts ------------------------------------------------------------------------------
+def invoice_context(inv: Invoice, as_of: date) -> dict:
+    return {
+        "number": inv.number, "customer_id": inv.customer_id, "issue_date": inv.issue_date,
+        "due_date": inv.due_date, "amount": inv.amount, "balance": inv.open_balance(as_of),
+        "currency": inv.currency, "days_past_due": inv.days_past_due(as_of),
+        "status": inv.status, "terms": inv.terms, "product": inv.product,
+        "location": inv.location, "department": inv.department, "segment": inv.segment,
+        "tags": list(inv.tags), "extra": dict(inv.extra or {}),
+    }
+
+
+def customer_context(customer: Customer) -> dict:
+    return {
+        "id": customer.customer_id, "customer_id": customer.customer_id,
+        "name": customer.display_name, "email": list(customer.email), "phone": customer.phone,
+        "specialist": customer.specialist, "segment": customer.segment,
+        "currency": customer.currency, "language": customer.language,
+        "parent_id": customer.parent_id, "extra": dict(customer.extra or {}),
+    }
+
+
+def totals_context(invoices: list[Invoice], as_of: date, currency: str) -> dict:
+    """Outstanding and overdue of all the customer's existing invoices, per currency."""
+    by_currency: dict[str, dict[str, Decimal]] = {}
+    for inv in invoices:
+        if inv.issue_date > as_of or inv.status in ("draft", "void"):
+            continue
+        balance = inv.open_balance(as_of)
+        bucket = by_currency.setdefault(inv.currency, {"outstanding": ZERO, "overdue": ZERO})
+        bucket["outstanding"] += balance
+        if inv.due_date < as_of and balance > 0:
+            bucket["overdue"] += balance
+    main = by_currency.get(currency, {"outstanding": ZERO, "overdue": ZERO})
+    return {"outstanding": main["outstanding"], "overdue": main["overdue"], "currency": currency,
+            "by_currency": by_currency}
+
+
+def company_context(config: Config) -> dict:
+    c = config.company
+    return {"name": c.name, "email": c.email, "phone": c.phone, "currency": c.currency}
+
+
+class _SampleExtra(dict):
+    """`invoice.extra.ANYTHING` renders in the sample context: extra columns vary by source."""
+
+    def __missing__(self, key):
+        return f"<{key}>"
+
+
+def sample_context(config: Config, as_of: date = date(2026, 3, 16)) -> dict:
+    """A full context with plausible values, to render every template once in `validate`."""
+    inv = Invoice(number="INV-1001", customer_id="C001", issue_date=date(2026, 1, 15),
+                  due_date=date(2026, 2, 14), amount=Decimal("1250.00"), balance=None,
+                  paid_date=None, currency=config.company.currency, status="open", line=2,
+                  customer_name="Sample Customer Ltd", email=("ap@customer.example",),
+                  phone="+12025550123", terms="Net 30", product="hosting", segment="retail")
+    invoice = invoice_context(inv, as_of)
+    invoice["extra"] = _SampleExtra()
+    customer = customer_context(Customer("C001", "Sample Customer Ltd", ("ap@customer.example",),
+                                         "+12025550123", specialist="dana"))
+    customer["extra"] = _SampleExtra()
+    person = next(iter(config.people.values()), None)
+    return {
+        "company": company_context(config), "customer": customer, "invoices": [invoice],
+        "invoice": invoice, "totals": totals_context([inv], as_of, inv.currency),
+        "workflow": {"id": "sample", "name": "Sample workflow", "description": ""},
+        "step": {"id": "overdue-30", "day": 30}, "today": as_of,
+        "person": {"name": person.name if person else "Chris Doe",
+                   "email": person.email if person else "controller@company.example"},
+        "conditions": [{"metric": "overdue", "op": ">=", "value": Decimal("500"),
+                        "actual": Decimal("1250.00"), "held": True}],
+    }
+
+
+def template_error(exc: TemplateError) -> tuple[int | None, str]:
+    """(line, message) for a Jinja error, for `PATH:LINE: message` reports."""
+    line = getattr(exc, "lineno", None)
+    if line is None:
+        # runtime errors carry no line; Jinja rewrites the traceback to template lines
+        tb = exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename.endswith(".j2") or \
+                    tb.tb_frame.f_code.co_filename == "<template>":
+                line = tb.tb_lineno
+            tb = tb.tb_next
+    return line, getattr(exc, "message", None) or str(exc)
+
+
+def message_context(config: Config, customer: Customer, invoices: list[Invoice],
+                    all_invoices: list[Invoice], as_of: date, workflow: dict, step: dict,
+                    person: dict | None = None) -> dict:
+    """The context of one message (SPEC 5): `invoices` it is about, `totals` of the customer."""
+    items = [invoice_context(inv, as_of) for inv in invoices]
+    currency = invoices[0].currency if invoices else (customer.currency or config.company.currency)
+    return {
+        "company": company_context(config), "customer": customer_context(customer),
+        "invoices": items, "invoice": items[0] if items else None,
+        "totals": totals_context(all_invoices, as_of, currency), "workflow": workflow,
+        "step": step, "today": as_of, "person": person, "conditions": [], "currency": currency,
+    }

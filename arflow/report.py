@@ -1,0 +1,86 @@
+"""What a run prints: the SPEC 8 JSON document, a rich table, or plain lines under cron."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel.numbers import format_currency
+from rich.console import Console
+from rich.table import Table
+
+from arflow.engine import Plan, PlannedAction
+from arflow.errors import RowError
+
+
+def plan_document(plan: Plan, errors: list[RowError], dry_run: bool) -> dict:
+    """Exactly the document of SPEC 8: as_of, dry_run, actions, skipped, errors, summary."""
+    actions = [{
+        "date": a.date.isoformat(), "workflow": a.workflow, "step": a.step, "action": a.kind,
+        "customer_id": a.customer_id, "invoices": a.invoices, "to": a.to,
+        "template": a.template, "subject": a.subject, "status": a.status,
+    } for a in plan.actions]
+    skipped = [{"workflow": s.workflow, "step": s.step, "customer_id": s.customer_id,
+                "invoices": s.invoices, "reason": s.reason} for s in plan.skipped]
+    count = lambda status: sum(1 for a in plan.actions if a.status == status)  # noqa: E731
+    return {
+        "as_of": plan.as_of.isoformat(), "dry_run": dry_run, "actions": actions,
+        "skipped": skipped, "errors": [e.as_dict() for e in errors],
+        "summary": {"invoices": plan.invoices, "open": plan.open, "actions": len(actions),
+                    "sent": count("sent"), "failed": count("failed"),
+                    "unknown": count("unknown"), "skipped": len(skipped),
+                    "errors": len(errors)},
+    }
+
+
+def money_text(amounts: dict[str, Decimal], locale: str) -> str:
+    return ", ".join(format_currency(v, c, locale=locale) for c, v in sorted(amounts.items()))
+
+
+def _recipients(a: PlannedAction) -> str:
+    shown = list(a.to) + [f"cc {x}" for x in a.cc]
+    return ", ".join(shown) if shown else "—"
+
+
+def _detail(a: PlannedAction) -> str:
+    spec = a.action.spec
+    if a.kind in ("email", "notify") and a.subject:
+        return a.subject
+    for attr in ("value", "title", "text", "specialist", "template"):
+        if hasattr(spec, attr):
+            return str(getattr(spec, attr))
+    return ""
+
+
+def print_plan(console: Console, plan: Plan, errors: list[RowError], locale: str, *,
+               plain: bool, dry_run: bool) -> None:
+    """A table in a terminal; one tab-separated line per action under cron (no colour codes)."""
+    verb = "would run" if dry_run else "ran"
+    if plain:
+        for a in plan.actions:
+            console.print("\t".join([a.date.isoformat(), a.customer_id, a.workflow, a.step,
+                                     a.kind, _recipients(a), ",".join(a.invoices),
+                                     money_text(a.amounts, locale), a.status]),
+                          markup=False, highlight=False, soft_wrap=True)
+    elif plan.actions:
+        table = Table(title=f"arflow {verb} {len(plan.actions)} action(s) on {plan.as_of}",
+                      title_justify="left", header_style="bold")
+        for name, justify in (("Date", "left"), ("Customer", "left"), ("Workflow", "left"),
+                              ("Step", "left"), ("Action", "left"), ("Recipients", "left"),
+                              ("Invoices", "left"), ("Amount", "right"), ("Subject / detail", "left")):
+            table.add_column(name, justify=justify, overflow="fold")
+        for a in plan.actions:
+            table.add_row(a.date.isoformat(), a.customer_id, a.workflow, a.step, a.kind,
+                          _recipients(a), ", ".join(a.invoices), money_text(a.amounts, locale),
+                          _detail(a))
+        console.print(table)
+    for s in plan.skipped:
+        console.print(f"skipped\t{s.customer_id}\t{s.workflow}\t{s.step}\t{s.reason}\t"
+                      f"{','.join(s.invoices)}", markup=False, highlight=False, soft_wrap=True)
+    for e in errors:
+        where = f"{e.file}:{e.line}" + (f": {e.column}" if e.column else "")
+        console.print(f"error\t{where}: {e.message}", markup=False, highlight=False,
+                      soft_wrap=True)
+    console.print(f"{plan.as_of}: {plan.invoices} invoices, {plan.open} open, "
+                  f"{len(plan.actions)} action(s) {'planned' if dry_run else 'done'}, "
+                  f"{len(plan.skipped)} skipped, {len(errors)} error(s)",
+                  markup=False, highlight=False, soft_wrap=True)

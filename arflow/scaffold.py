@@ -1,0 +1,66 @@
+"""`arflow init`: a working folder from the bundled example, with invoices dated around today."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from datetime import date, timedelta
+from importlib.resources import files
+from pathlib import Path
+
+from arflow.errors import ArflowError
+
+# (number, customer, days before the init date it was issued, terms, amount, balance, status,
+#  product, location): chosen so a dry run on the init date shows every kind of step
+SAMPLE_INVOICES = [
+    ("INV-1001", "C001", 27, "Net 30", "1250.00", "", "open", "consulting", "Branch"),
+    ("INV-1002", "C002", 37, "Net 30", "480.00", "", "open", "consulting", "Branch"),
+    ("INV-1003", "C002", 38, "Net 30", "125.50", "", "open", "consulting", "Branch"),
+    ("INV-1004", "C003", 60, "Net 30", "3200.00", "1200.00", "open", "consulting", "HQ"),
+    ("INV-1005", "C004", 31, "Net 30", "89.00", "", "open", "hosting", "HQ"),
+    ("INV-1006", "C005", 45, "Net 30", "640.00", "", "open", "support", "HQ"),
+    ("INV-1007", "C005", 75, "Net 30", "910.00", "", "open", "support", "HQ"),
+    ("INV-1008", "C006", 95, "Net 30", "2150.00", "", "open", "consulting", "Branch"),
+    ("INV-1009", "C001", 50, "Net 30", "300.00", "0", "paid", "consulting", "HQ"),
+    ("INV-1010", "C003", 2, "Net 30", "760.00", "", "draft", "consulting", "HQ"),
+]
+INVOICE_HEADER = ["number", "customer_id", "issue_date", "terms", "amount", "balance", "status",
+                  "product", "location"]
+
+
+def example_dir() -> Path:
+    return Path(str(files("arflow") / "example"))
+
+
+def write_scaffold(directory: Path, today: date) -> list[Path]:
+    """Copy the example into `directory`; returns the files written ([] if already a folder)."""
+    if (directory / "arflow.yaml").exists():
+        return []
+    if directory.exists() and not directory.is_dir():
+        raise ArflowError(f"{directory} exists and is not a folder")
+    source = example_dir()
+    written = []
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for path in sorted(source.rglob("*")):
+            if path.is_dir() or "__pycache__" in path.parts:
+                continue
+            target = directory / path.relative_to(source)
+            if target.exists():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+            written.append(target)
+        invoices = directory / "invoices.csv"
+        if not invoices.exists():
+            with invoices.open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(INVOICE_HEADER)
+                for number, cid, age, terms, amount, balance, status, product, loc in SAMPLE_INVOICES:
+                    issued = today - timedelta(days=age)
+                    writer.writerow([number, cid, issued.isoformat(), terms, amount, balance,
+                                     status, product, loc])
+            written.append(invoices)
+    except OSError as exc:
+        raise ArflowError(f"cannot write {directory}: {exc.strerror}") from None
+    return sorted(written)

@@ -1,0 +1,310 @@
+"""Workflow files (SPEC 3): strict pydantic models, shorthand actions, references checked."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from arflow.calendar import holiday_calendar
+from arflow.errors import InvalidFiles, Problem
+from arflow.modelcheck import parse_model
+from arflow.yamlfile import load_located
+
+WORKFLOW_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _as_list(value):
+    return [value] if isinstance(value, (str, int, float)) else value
+
+
+# --- actions -------------------------------------------------------------------------------
+class EmailAction(Strict):
+    template: str
+    cc: list[str] = []
+    bcc: list[str] = []
+
+    _lists = field_validator("cc", "bcc", mode="before")(classmethod(lambda cls, v: _as_list(v)))
+
+
+class SmsAction(Strict):
+    template: str
+
+
+class NotifyAction(Strict):
+    to: list[str] = []  # people; empty means the workflow's owner
+    template: str
+
+    _lists = field_validator("to", mode="before")(classmethod(lambda cls, v: _as_list(v)))
+
+
+class StatusAction(Strict):
+    value: str
+
+
+class TaskAction(Strict):
+    title: str
+    kind: str = "call"
+    assignee: str = "specialist"
+    due_in: int = Field(0, ge=0)
+
+
+class NoteAction(Strict):
+    text: str
+
+
+class AssignAction(Strict):
+    specialist: str
+
+
+class WebhookAction(Strict):
+    url: str
+    template: str
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+
+ACTION_MODELS: dict[str, type[Strict]] = {
+    "email": EmailAction, "sms": SmsAction, "notify": NotifyAction, "status": StatusAction,
+    "task": TaskAction, "note": NoteAction, "assign": AssignAction, "webhook": WebhookAction,
+}
+# `- email: courtesy` is `- email: {template: courtesy}`; webhook has no shorthand
+SHORTHAND = {"email": "template", "sms": "template", "notify": "template", "status": "value",
+             "task": "title", "note": "text", "assign": "specialist"}
+MESSAGE_ACTIONS = ("email", "sms", "notify", "webhook")
+
+
+class Action(Strict):
+    """One action: exactly one of the keys below, in shorthand or full form."""
+
+    email: EmailAction | None = None
+    sms: SmsAction | None = None
+    notify: NotifyAction | None = None
+    status: StatusAction | None = None
+    task: TaskAction | None = None
+    note: NoteAction | None = None
+    assign: AssignAction | None = None
+    webhook: WebhookAction | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data):
+        if not isinstance(data, dict):
+            raise ValueError(f"an action is a mapping such as `email: TEMPLATE`, not {data!r}; "
+                             f"actions are {', '.join(ACTION_MODELS)}")
+        kinds = [k for k in data if k in ACTION_MODELS]
+        if len(kinds) > 1:
+            raise ValueError(f"one action per list item, found {', '.join(kinds)}; "
+                             "put each on its own `- ` line")
+        out = dict(data)
+        for kind in kinds:
+            value = data[kind]
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                if kind not in SHORTHAND:
+                    raise ValueError(f"{kind} needs the full form {{url: ..., template: ...}}")
+                out[kind] = {SHORTHAND[kind]: str(value)}
+        return out
+
+    @model_validator(mode="after")
+    def _one(self) -> "Action":
+        if self.kind is None:
+            raise ValueError(f"empty action; use one of {', '.join(ACTION_MODELS)}")
+        return self
+
+    @property
+    def kind(self) -> str | None:
+        for name in ACTION_MODELS:
+            if getattr(self, name) is not None:
+                return name
+        return None
+
+    @property
+    def spec(self):
+        return getattr(self, self.kind)
+
+
+# --- steps, matching, campaigns ------------------------------------------------------------
+class Step(Strict):
+    id: str | None = None
+    day: int
+    expires_after: int | None = Field(None, ge=0)
+    actions: list[Action] = Field(min_length=1)
+
+    @property
+    def step_id(self) -> str:
+        return self.id if self.id is not None else f"day{self.day:+d}"
+
+
+class Match(Strict):
+    min_balance: Decimal | None = None
+    currency: list[str] | None = None
+    product: list[str] | None = None
+    segment: list[str] | None = None
+    location: list[str] | None = None
+    department: list[str] | None = None
+    customer: list[str] | None = None
+    tags: list[str] | None = None
+
+    _lists = field_validator("currency", "product", "segment", "location", "department",
+                             "customer", "tags", mode="before")(
+        classmethod(lambda cls, v: [str(x) for x in _as_list(v)] if v is not None else v))
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Schedule(Strict):
+    every: str
+    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    week: int | Literal["last"] | None = None
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: str) -> str:
+        if not re.fullmatch(r"(?:(?:[1-9]\d?) )?(?:week|weeks|month|months)", value.strip()):
+            raise ValueError(f"every: {value!r}: use week, 2 weeks or month")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _check(self) -> "Schedule":
+        monthly = self.every.endswith(("month", "months"))
+        if monthly and self.week is None:
+            raise ValueError("a monthly schedule needs week: 1–5 or last")
+        if not monthly and self.week is not None:
+            raise ValueError("week: only goes with every: month")
+        if isinstance(self.week, int) and not 1 <= self.week <= 5:
+            raise ValueError("week: must be 1 to 5, or last")
+        return self
+
+
+CONDITION = re.compile(r"^\s*(outstanding|overdue|overdue_pct|consolidated_outstanding|"
+                       r"consolidated_overdue|consolidated_overdue_pct)\s*(>=|<)\s*"
+                       r"(-?\d+(?:\.\d+)?)\s*$")
+
+
+class Condition(Strict):
+    metric: str
+    op: str
+    value: Decimal
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, data):
+        if isinstance(data, str):
+            m = CONDITION.match(data)
+            if not m:
+                raise ValueError(
+                    f"condition {data!r}: write METRIC >= N or METRIC < N with a metric of "
+                    "outstanding, overdue, overdue_pct, consolidated_outstanding, "
+                    "consolidated_overdue, consolidated_overdue_pct")
+            return {"metric": m[1], "op": m[2], "value": m[3]}
+        return data
+
+
+class Workflow(Strict):
+    name: str | None = None
+    description: str = ""
+    enabled: bool = True
+    anchor: Literal["due_date", "issue_date", "assigned"] = "due_date"
+    business_days: bool = False
+    holidays: str | None = None
+    catch_up: Literal["latest", "all"] = "latest"
+    priority: int = 100
+    match: Match | None = None
+    steps: list[Step] = []
+    on_paid: list[Action] = []
+    then: str | None = None
+    on_broken_promise: str | None = None
+    notify_on: list[Literal["finish", "pause"]] = []
+    owner: str | None = None
+    schedule: Schedule | None = None
+    conditions: list[Condition] = []
+    consolidate: bool = False
+    actions: list[Action] = Field([], max_length=100)
+
+    @field_validator("holidays")
+    @classmethod
+    def _holidays(cls, value: str | None) -> str | None:
+        if value is not None:
+            holiday_calendar(value)
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> "Workflow":
+        if self.schedule is not None:
+            if self.steps:
+                raise ValueError("a campaign (schedule:) has actions:, not steps:")
+            if not self.actions:
+                raise ValueError("a campaign (schedule:) needs actions:")
+        else:
+            if self.actions or self.conditions or self.consolidate:
+                raise ValueError("actions:, conditions: and consolidate: belong to campaigns; "
+                                 "add schedule: or put the actions in steps:")
+            if not self.steps:
+                raise ValueError("a workflow needs steps: (or schedule: and actions: for a campaign)")
+        if self.notify_on and not self.owner:
+            raise ValueError("notify_on: needs owner: (the person to tell)")
+        return self
+
+    @property
+    def is_campaign(self) -> bool:
+        return self.schedule is not None
+
+    def ordered_steps(self) -> list[Step]:
+        """Steps in schedule order: by day, then as written."""
+        return sorted(self.steps, key=lambda s: s.day)
+
+
+class LoadedWorkflow:
+    """A workflow with its id (file stem), file and the line locator for its errors."""
+
+    def __init__(self, wid: str, path: Path, display: str, model: Workflow, located):
+        self.id = wid
+        self.path = path
+        self.display = display
+        self.model = model
+        self.located = located
+
+
+def load_workflows(directory: Path, display_of=str) -> tuple[dict[str, LoadedWorkflow], list[Problem]]:
+    """Every `*.yaml`/`*.yml` in `directory`, keyed by file stem; all problems at once."""
+    workflows: dict[str, LoadedWorkflow] = {}
+    problems: list[Problem] = []
+    if not directory.is_dir():
+        return workflows, [Problem(display_of(directory), None, "",
+                                   "workflows folder not found; create it or set workflows: in "
+                                   "arflow.yaml")]
+    files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+    for path in files:
+        display = display_of(path)
+        wid = path.stem
+        if not WORKFLOW_ID.match(wid):
+            problems.append(Problem(display, None, "", f"workflow id {wid!r} (the file name) may "
+                                    "use only letters, digits, '-', '_' and '.'"))
+            continue
+        if wid in workflows:
+            problems.append(Problem(display, None, "", f"workflow {wid!r} is defined twice "
+                                    f"(also {workflows[wid].display}); keep one file"))
+            continue
+        try:
+            located = load_located(path, display)
+        except InvalidFiles as exc:
+            problems += exc.problems
+            continue
+        model, found = parse_model(Workflow, located, display)
+        problems += found
+        if model is not None:
+            workflows[wid] = LoadedWorkflow(wid, path, display, model, located)
+    return workflows, problems
