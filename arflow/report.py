@@ -63,19 +63,27 @@ def print_plan(console: Console, plan: Plan, errors: list[RowError], locale: str
                           markup=False, highlight=False, soft_wrap=True)
     elif plan.actions:
         table = Table(title=f"arflow {verb} {len(plan.actions)} action(s) on {plan.as_of}",
-                      title_justify="left", header_style="bold")
-        for name, justify in (("Date", "left"), ("Customer", "left"), ("Workflow", "left"),
-                              ("Step", "left"), ("Action", "left"), ("Recipients", "left"),
-                              ("Invoices", "left"), ("Amount", "right"), ("Subject / detail", "left")):
-            table.add_column(name, justify=justify, overflow="fold")
+                      title_justify="left", header_style="bold", title_style="bold")
+        table.add_column("Customer", no_wrap=True)
+        table.add_column("Workflow › step", no_wrap=True)
+        table.add_column("Action", no_wrap=True)
+        table.add_column("Recipients", overflow="fold")
+        table.add_column("Invoices", overflow="fold")
+        table.add_column("Amount", justify="right", no_wrap=True)
+        table.add_column("Subject / detail", overflow="fold", ratio=1)
         for a in plan.actions:
-            table.add_row(a.date.isoformat(), a.customer_id, a.workflow, a.step, a.kind,
-                          _recipients(a), ", ".join(a.invoices), money_text(a.amounts, locale),
-                          _detail(a))
+            table.add_row(a.customer_id, f"{a.workflow} › {a.step}", a.kind, _recipients(a),
+                          ", ".join(a.invoices), money_text(a.amounts, locale), _detail(a))
         console.print(table)
-    for s in plan.skipped:
-        console.print(f"skipped\t{s.customer_id}\t{s.workflow}\t{s.step}\t{s.reason}\t"
-                      f"{','.join(s.invoices)}", markup=False, highlight=False, soft_wrap=True)
+    if plan.skipped and not plain:
+        console.print(f"Skipped ({len(plan.skipped)}):", style="bold")
+        for s in plan.skipped:
+            console.print(f"  {s.customer_id}  {s.workflow} › {s.step}: {s.reason} "
+                          f"({', '.join(s.invoices)})", markup=False, highlight=False)
+    elif plan.skipped:
+        for s in plan.skipped:
+            console.print(f"skipped\t{s.customer_id}\t{s.workflow}\t{s.step}\t{s.reason}\t"
+                          f"{','.join(s.invoices)}", markup=False, highlight=False, soft_wrap=True)
     for e in errors:
         where = f"{e.file}:{e.line}" + (f": {e.column}" if e.column else "")
         console.print(f"error\t{where}: {e.message}", markup=False, highlight=False,

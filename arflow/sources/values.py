@@ -86,10 +86,10 @@ class ValueParser:
         negative = False
         if text.startswith("(") and text.endswith(")"):
             negative, text = True, text[1:-1].strip()
-        if text[:1] in "+-":
+        if text.startswith(("+", "-")):
             negative, text = negative ^ (text[0] == "-"), text[1:].strip()
         text = text.strip(_SYMBOLS).strip()
-        if text[:1] in "+-" and not negative:
+        if text.startswith(("+", "-")) and not negative:
             negative, text = text[0] == "-", text[1:].strip()
         if self._amount.fullmatch(text):
             if self.source.thousands:

@@ -1,0 +1,93 @@
+"""Shared helpers: build a real AR folder on disk, invoices in memory, and run the CLI."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from arflow.cli import app
+from arflow.ledger import Customer, Invoice, Ledger
+
+BASE_CONFIG = """\
+company: {name: Acme Ltd, email: ar@acme.example, timezone: America/New_York, currency: USD,
+          locale: en_US, terms: Net 30}
+invoices: {path: invoices.csv}
+people:
+  controller: {name: Chris Doe, email: controller@acme.example}
+  dana: {name: Dana Roe, email: dana@acme.example, specialist: true}
+"""
+
+SIMPLE_TEMPLATES = {
+    "reminder.subject.j2": "Reminder {{ invoices|map(attribute='number')|join(',') }}",
+    "reminder.txt.j2": "Dear {{ customer.name }}, you owe {{ totals.overdue|money }}.",
+    "reminder.html.j2": "<p>Dear {{ customer.name }}</p>",
+    "reminder.sms.j2": "Pay {{ totals.overdue|money }}",
+    "internal.subject.j2": "[AR] {{ customer.name }}",
+    "internal.txt.j2": "{{ customer.name }} is {{ invoice.days_past_due }} days late",
+}
+
+
+def make_folder(root: Path, *, invoices: str, workflows: dict[str, str], config: str = BASE_CONFIG,
+                templates: dict[str, str] | None = None, extra_files: dict[str, str] | None = None) -> Path:
+    """Write arflow.yaml, invoices.csv, workflows/ and templates/; returns the config path."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "arflow.yaml").write_text(textwrap.dedent(config))
+    (root / "invoices.csv").write_text(textwrap.dedent(invoices).lstrip())
+    (root / "workflows").mkdir(exist_ok=True)
+    for name, text in workflows.items():
+        (root / "workflows" / f"{name}.yaml").write_text(textwrap.dedent(text))
+    (root / "templates").mkdir(exist_ok=True)
+    for name, text in (SIMPLE_TEMPLATES if templates is None else templates).items():
+        (root / "templates" / name).write_text(text)
+    for name, text in (extra_files or {}).items():
+        (root / name).write_text(textwrap.dedent(text).lstrip())
+    return root / "arflow.yaml"
+
+
+def inv(number: str, customer: str = "C1", *, issue: str = "2026-01-01", due: str | None = None,
+        amount: str = "100.00", balance: str | None = None, paid: str | None = None,
+        status: str = "open", currency: str = "USD", **fields) -> Invoice:
+    issue_date = date.fromisoformat(issue)
+    return Invoice(number=number, customer_id=customer, issue_date=issue_date,
+                   due_date=date.fromisoformat(due) if due else issue_date,
+                   amount=Decimal(amount), balance=Decimal(balance) if balance else None,
+                   paid_date=date.fromisoformat(paid) if paid else None, currency=currency,
+                   status=status, line=0, **fields)
+
+
+def ledger_of(*invoices: Invoice, customers: list[Customer] | None = None) -> Ledger:
+    found = {c.customer_id: c for c in customers or []}
+    for i in invoices:
+        found.setdefault(i.customer_id, Customer(i.customer_id, email=(f"{i.customer_id.lower()}@x.example",)))
+    return Ledger(list(invoices), found, [])
+
+
+@pytest.fixture
+def cli():
+    runner = CliRunner()
+
+    def invoke(*args: str, expect: int | None = 0):
+        result = runner.invoke(app, [str(a) for a in args])
+        if expect is not None:
+            assert result.exit_code == expect, result.output
+        return result
+
+    return invoke
+
+
+@pytest.fixture
+def run_json(cli):
+    """`arflow run --dry-run --format json` → (exit code, parsed document)."""
+
+    def go(config: Path, as_of: str, *extra: str, expect: int | None = 0):
+        result = cli("run", "--dry-run", "--format", "json", "--as-of", as_of, "--config",
+                     config, *extra, expect=expect)
+        return result.exit_code, json.loads(result.stdout)
+
+    return go

@@ -1,0 +1,272 @@
+import shutil
+import sqlite3
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from arflow.config import load_config
+from arflow.errors import ArflowError
+from arflow.sources import load_ledger
+from tests.conftest import BASE_CONFIG, make_folder
+
+HEADER = "number,customer_id,email,phone,issue_date,due_date,amount\n"
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ibm-late-payment-histories.csv"
+
+
+def load(tmp_path, invoices: str, config: str = BASE_CONFIG, **files):
+    path = make_folder(tmp_path, invoices=invoices, workflows={}, config=config, extra_files=files)
+    return load_ledger(load_config(path))
+
+
+def errors_of(ledger):
+    return [(e.line, e.column, e.value) for e in ledger.errors]
+
+
+def test_good_rows_load_with_decimal_money_and_leading_zeros(tmp_path):
+    ledger = load(tmp_path, HEADER + "0000611365,C1,ap@c1.example,,2026-01-02,2026-02-01,55.94\n")
+    [invoice] = ledger.invoices
+    assert invoice.number == "0000611365"
+    assert invoice.amount == Decimal("55.94") and isinstance(invoice.amount, Decimal)
+    assert invoice.due_date == date(2026, 2, 1)
+    assert invoice.email == ("ap@c1.example",)
+    assert ledger.errors == []
+
+
+@pytest.mark.parametrize("row, column, value, message", [
+    ("A1,C1,,,2026-02-30,,10", "issue_date", "2026-02-30", "'2026-02-30' is not a real date"),
+    ("A1,C1,,,03/04/2026,,10", "issue_date", "03/04/2026",
+     'is not an ISO date (YYYY-MM-DD) and could be read two ways: add date_format: "%m/%d/%Y" '
+     '(or "%d/%m/%Y") under invoices: in arflow.yaml'),
+    ("A1,C1,,,2026-01-01,,NaN", "amount", "NaN", "write a finite decimal number"),
+    ("A1,C1,,,2026-01-01,,1e3", "amount", "1e3", "exponent notation is not accepted"),
+    ("A1,C1,,,2026-01-01,,abc", "amount", "abc", "'abc' is not an amount"),
+    ("A1,C1,,,2026-01-01,,Infinity", "amount", "Infinity", "write a finite decimal number"),
+    ("A1,C1,,,2026-01-01,,", "amount", "", "empty amount"),
+    ("A1,C1,,,2026-02-01,2026-01-15,10", "due_date", "2026-01-15",
+     "due date 2026-01-15 is before the issue date 2026-02-01"),
+    (",C1,,,2026-01-01,,10", "number", "", "empty invoice number"),
+    ("A1,,,,2026-01-01,,10", "customer_id", "", "empty customer id"),
+    ("A1,C1,,,,,10", "issue_date", "", "empty issue date"),
+    ("A1,C1,,,2026-01-01,,\"1,234.56\"", "amount", "1,234.56", "add thousands: ','"),
+])
+def test_bad_row_is_held_back_and_reported_good_rows_go_on(tmp_path, row, column, value, message):
+    ledger = load(tmp_path, HEADER + "G1,C1,,,2026-01-01,,5\n" + row + "\nG2,C2,,,2026-01-01,,7\n")
+    assert [i.number for i in ledger.invoices] == ["G1", "G2"]
+    [error] = ledger.errors
+    assert (error.file, error.line, error.column, error.value) == ("invoices.csv", 3, column, value)
+    assert message in error.message
+
+
+def test_every_copy_of_a_duplicate_number_is_held_back(tmp_path):
+    ledger = load(tmp_path, HEADER + "D1,C1,,,2026-01-01,,5\nOK,C1,,,2026-01-01,,5\n"
+                  "D1,C2,,,2026-01-02,,6\nD1,C3,,,2026-01-03,,7\n")
+    assert [i.number for i in ledger.invoices] == ["OK"]
+    assert errors_of(ledger) == [(2, "number", "D1"), (4, "number", "D1"), (5, "number", "D1")]
+    assert "also on lines 4, 5" in ledger.errors[0].message
+
+
+def test_bad_email_or_phone_keeps_the_invoice_without_that_channel(tmp_path):
+    ledger = load(tmp_path, HEADER + "A1,C1,not-an-email,+1 202 555 0111,2026-01-01,,5\n"
+                  "A2,C2,ok@c2.example; bad@@c2,12,2026-01-01,,5\n")
+    a1, a2 = ledger.invoices
+    assert (a1.email, a1.phone) == ((), "+12025550111")
+    assert (a2.email, a2.phone) == (("ok@c2.example",), None)
+    assert errors_of(ledger) == [(2, "email", "not-an-email"), (3, "email", "ok@c2.example; bad@@c2"),
+                                 (3, "phone", "12")]
+    assert "no email can go to this address" in ledger.errors[0].message
+    assert "no SMS can go to this number" in ledger.errors[2].message
+
+
+def test_email_fast_path_agrees_with_email_validator(tmp_path):
+    from email_validator import EmailNotValidError, validate_email
+
+    from arflow.config import SourceConfig
+    from arflow.sources.values import ValueParser
+
+    parser = ValueParser(SourceConfig(path="x"), "invoices", "US")
+    samples = ["a@b.co", "A.B@Example.COM", "a..b@x.com", ".a@x.com", "a.@x.com", "a@-x.com",
+               "a@x-.com", "a@x.c", "a@x.123", "a@x.test", "a@localhost", "x@y.local",
+               "o'brien@x.ie", "a+tag@sub.domain.org", "a@x..com", "é@x.com", "a@bücher.de",
+               "a" * 65 + "@x.com", "a@" + "b" * 64 + ".com", '"q"@x.com']
+    for address in samples:
+        try:
+            expected = validate_email(address, check_deliverability=False).normalized
+        except EmailNotValidError:
+            expected = None
+        good, bad = parser.emails(address)
+        assert (good[0] if good else None) == expected, address
+
+
+def test_missing_required_column_stops_the_file_with_one_clear_error(tmp_path):
+    with pytest.raises(ArflowError) as exc:
+        load(tmp_path, "number,customer_id,issue_date\nA1,C1,2026-01-01\n")
+    assert str(exc.value) == (
+        "invoices.csv: missing required column amount (columns are: number, customer_id, "
+        "issue_date); rename the column or map it with columns: {amount: YOUR_HEADER} under "
+        "invoices: in arflow.yaml")
+
+
+def test_mapped_column_that_does_not_exist_is_named(tmp_path):
+    config = BASE_CONFIG.replace("invoices: {path: invoices.csv}",
+                                 "invoices: {path: invoices.csv, columns: {number: Num}}")
+    with pytest.raises(ArflowError, match="columns: maps number to 'Num', but there is no such column"):
+        load(tmp_path, HEADER + "A1,C1,,,2026-01-01,,5\n", config=config)
+
+
+def test_quickbooks_export_with_mapping_date_format_and_thousands(tmp_path):
+    config = BASE_CONFIG.replace("invoices: {path: invoices.csv}", """\
+invoices:
+  path: invoices.csv
+  columns: {number: Num, customer_id: Customer, issue_date: Date, due_date: Due Date,
+            amount: Amount, balance: Open Balance}
+  date_format: "%m/%d/%Y"
+  thousands: ","
+""")
+    ledger = load(tmp_path, "\ufeffDate;Num;Customer;Due Date;Amount;Open Balance;Memo\n"
+                  '03/04/2026;1001;Acme;04/03/2026;"$1,234.56";(120.00);first\n'
+                  "02/30/2026;1002;Acme;03/30/2026;10.00;10.00;bad date\n", config=config)
+    [invoice] = ledger.invoices
+    assert invoice.issue_date == date(2026, 3, 4) and invoice.due_date == date(2026, 4, 3)
+    assert invoice.amount == Decimal("1234.56") and invoice.balance == Decimal("-120.00")
+    assert invoice.extra == {"Memo": "first"}
+    # the error names the user's own header and the line
+    assert errors_of(ledger) == [(3, "Date", "02/30/2026")]
+    assert ledger.errors[0].message == "'02/30/2026' is not a real date"
+
+
+def test_european_decimal_comma(tmp_path):
+    config = BASE_CONFIG.replace("invoices: {path: invoices.csv}",
+                                 "invoices: {path: invoices.csv, decimal: ',', thousands: '.'}")
+    ledger = load(tmp_path, "number;customer_id;issue_date;amount\nA1;C1;2026-01-01;1.234,50\n"
+                  "A2;C1;2026-01-01;7,5\n", config=config)
+    assert [i.amount for i in ledger.invoices] == [Decimal("1234.50"), Decimal("7.5")]
+
+
+@pytest.mark.parametrize("terms, customer_terms, expected", [
+    ("Net 15", "", "2026-01-16"),        # the invoice's own terms
+    ("", "Net 45 EOM", "2026-03-17"),    # the customer's terms
+    ("", "", "2026-01-31"),              # the company default (Net 30)
+    ("due on receipt", "Net 45", "2026-01-01"),
+])
+def test_due_date_from_terms_in_order_invoice_customer_company(tmp_path, terms, customer_terms,
+                                                               expected):
+    config = BASE_CONFIG + "customers: {path: customers.csv}\n"
+    ledger = load(tmp_path, f"number,customer_id,issue_date,amount,terms\nA1,C1,2026-01-01,5,{terms}\n",
+                  config=config, **{"customers.csv": f"customer_id,terms\nC1,{customer_terms}\n"})
+    assert ledger.invoices[0].due_date == date.fromisoformat(expected)
+
+
+def test_no_due_date_and_no_terms_anywhere_is_reported(tmp_path):
+    config = BASE_CONFIG.replace(", terms: Net 30}", "}")
+    ledger = load(tmp_path, "number,customer_id,issue_date,amount\nA1,C1,2026-01-01,5\n",
+                  config=config)
+    assert ledger.invoices == []
+    assert errors_of(ledger) == [(2, "due_date", "")]
+    assert "set terms: under company:" in ledger.errors[0].message
+
+
+@pytest.mark.parametrize("paid, balance, as_of, open_balance", [
+    ("2026-02-10", "", "2026-02-09", "100.00"),   # before paid_date: the amount is open
+    ("2026-02-10", "", "2026-02-10", "0"),        # on paid_date: paid
+    ("2026-02-10", "40", "2026-02-09", "40"),     # before it, the balance column is what is open
+    ("2026-02-10", "40", "2026-03-01", "0"),      # after it, paid whatever balance says
+    ("", "40", "2026-03-01", "40"),
+    ("", "", "2026-03-01", "100.00"),
+])
+def test_paid_date_replay_semantics(tmp_path, paid, balance, as_of, open_balance):
+    ledger = load(tmp_path, "number,customer_id,issue_date,amount,balance,paid_date\n"
+                  f"A1,C1,2026-01-01,100.00,{balance},{paid}\n")
+    assert ledger.invoices[0].open_balance(date.fromisoformat(as_of)) == Decimal(open_balance)
+
+
+def test_status_values_and_status_map(tmp_path):
+    config = BASE_CONFIG.replace("invoices: {path: invoices.csv}",
+                                 "invoices: {path: invoices.csv, status_map: {Closed: open, Cancelled: void}}")
+    ledger = load(tmp_path, "number,customer_id,issue_date,amount,status\nA1,C1,2026-01-01,5,Closed\n"
+                  "A2,C1,2026-01-01,5,cancelled\nA3,C1,2026-01-01,5,DRAFT\nA4,C1,2026-01-01,5,weird\n",
+                  config=config)
+    assert [(i.number, i.status) for i in ledger.invoices] == [("A1", "open"), ("A2", "void"),
+                                                               ("A3", "draft")]
+    assert errors_of(ledger) == [(5, "status", "weird")]
+    assert "status_map: {weird: open}" in ledger.errors[0].message
+
+
+def test_line_numbers_count_multiline_quoted_fields_and_wrong_widths(tmp_path):
+    ledger = load(tmp_path, 'number,customer_id,issue_date,amount,memo\nA1,C1,2026-01-01,5,"two\nlines"\n'
+                  "A2,C1,2026-01-01,5\nA3,C1,2026-13-01,5,x\n\nA4,C1,2026-01-01,5,y\n")
+    assert [i.number for i in ledger.invoices] == ["A1", "A4"]
+    assert errors_of(ledger) == [(4, None, None), (5, "issue_date", "2026-13-01")]
+    assert ledger.errors[0].message == ("row has 4 values but the header has 5 columns; fix the "
+                                        "quoting or the delimiter on this line")
+
+
+def test_customers_file_values_win_over_invoice_rows(tmp_path):
+    config = BASE_CONFIG + "customers: {path: customers.csv}\n"
+    ledger = load(tmp_path, "number,customer_id,customer_name,email,issue_date,amount\n"
+                  "A1,C1,Row Name,row@c1.example,2026-01-01,5\nA2,C2,Only Row,c2@c2.example,2026-01-01,5\n",
+                  config=config, **{"customers.csv": "customer_id,name,email,workflow,paused\n"
+                                    "C1,File Name,file@c1.example,vip,yes\nC9,Bad,,,maybe\n"})
+    c1, c2 = ledger.customers["C1"], ledger.customers["C2"]
+    assert (c1.name, c1.email, c1.workflow, c1.paused) == ("File Name", ("file@c1.example",), "vip", True)
+    assert (c2.name, c2.email) == ("Only Row", ("c2@c2.example",))
+    assert [(e.file, e.line, e.column) for e in ledger.errors] == [("customers.csv", 3, "paused")]
+
+
+def test_sqlite_table_and_query(tmp_path):
+    db = tmp_path / "ledger.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE inv (number TEXT, customer_id TEXT, issue_date TEXT, amount REAL, balance NUMERIC)")
+        conn.executemany("INSERT INTO inv VALUES (?,?,?,?,?)", [
+            ("007", "C1", "2026-01-01", 55.94, None), ("008", "C1", "2026-02-30", 10, 10),
+            ("009", "C2", "2026-01-05", 12.5, 2)])
+    for source in ("{path: ledger.db, table: inv}",
+                   '{path: ledger.db, query: "SELECT number, customer_id, issue_date, amount, balance FROM inv"}'):
+        config = BASE_CONFIG.replace("invoices: {path: invoices.csv}", f"invoices: {source}")
+        path = make_folder(tmp_path, invoices="", workflows={}, config=config)
+        ledger = load_ledger(load_config(path))
+        assert [(i.number, i.amount, i.balance) for i in ledger.invoices] == [
+            ("007", Decimal("55.94"), None), ("009", Decimal("12.5"), Decimal("2"))]
+        assert [(e.file, e.line, e.column, e.value) for e in ledger.errors] == [
+            ("ledger.db", 2, "issue_date", "2026-02-30")]
+
+
+def test_sqlite_missing_table_is_a_clear_error(tmp_path):
+    sqlite3.connect(tmp_path / "ledger.db").close()
+    config = BASE_CONFIG.replace("invoices: {path: invoices.csv}", "invoices: {path: ledger.db, table: nope}")
+    path = make_folder(tmp_path, invoices="", workflows={}, config=config)
+    with pytest.raises(ArflowError, match="ledger.db: cannot read table 'nope': no such table: nope"):
+        load_ledger(load_config(path))
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    path = make_folder(tmp_path, invoices="", workflows={})
+    (tmp_path / "invoices.csv").unlink()
+    with pytest.raises(ArflowError, match="invoices.csv: file not found; check path: in arflow.yaml"):
+        load_ledger(load_config(path))
+
+
+def test_real_ibm_ledger_loads_every_row(tmp_path):
+    """The real AR ledger: 2,466 invoices with settled dates, US month/day/year dates."""
+    shutil.copy(DATA, tmp_path / "ibm.csv")
+    config = BASE_CONFIG.replace("invoices: {path: invoices.csv}", """\
+invoices:
+  path: ibm.csv
+  columns: {number: invoiceNumber, customer_id: customerID, issue_date: InvoiceDate,
+            due_date: DueDate, amount: InvoiceAmount, paid_date: SettledDate}
+  date_format: "%m/%d/%Y"
+""")
+    path = make_folder(tmp_path, invoices="", workflows={}, config=config)
+    ledger = load_ledger(load_config(path))
+    assert ledger.errors == []
+    assert len(ledger.invoices) == 2466
+    first = ledger.invoices[0]
+    assert (first.number, first.customer_id, first.issue_date, first.due_date, first.paid_date,
+            first.amount) == ("0000611365", "0379-NEVHP", date(2013, 1, 2), date(2013, 2, 1),
+                              date(2013, 1, 15), Decimal("55.94"))
+    assert first.extra["Disputed"] == "No" and first.extra["DaysLate"] == "0"
+    # replaying: open on its due date only if settled after it
+    late = [i for i in ledger.invoices if i.paid_date > i.due_date]
+    assert all(i.open_balance(i.due_date) == i.amount for i in late)
+    assert sum(1 for i in ledger.invoices if i.open_balance(i.due_date) > 0) == len(late)
