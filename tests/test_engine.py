@@ -1,0 +1,312 @@
+"""Every schedule rule of SPEC 4.1–4.4 and 4.9, with plain values: no files, no clock."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from arflow.engine import ActionKey, Assignment, PastState, plan
+from arflow.ledger import Customer
+from arflow.workflow import Workflow
+from tests.conftest import inv, ledger_of
+
+D = date.fromisoformat
+
+
+def wf(steps=None, **kw) -> Workflow:
+    steps = steps if steps is not None else [
+        {"id": "courtesy", "day": -3, "actions": [{"email": "reminder"}]},
+        {"id": "d7", "day": 7, "actions": [{"email": "reminder"}]},
+        {"id": "d30", "day": 30, "actions": [{"email": "reminder"}, {"status": "In collections"}]},
+    ]
+    return Workflow.model_validate({"steps": steps, **kw})
+
+
+def run(ledger, workflows=None, as_of="2026-03-01", state=None, **kw):
+    workflows = workflows if workflows is not None else {"std": wf()}
+    return plan(ledger, workflows, state or PastState(), D(as_of),
+                default_workflow=kw.pop("default", "std"), **kw)
+
+
+def steps_of(result):
+    return [(a.customer_id, a.workflow, a.step, a.kind, a.invoices) for a in result.actions]
+
+
+def skips_of(result):
+    return [(s.customer_id, s.step, s.invoices, s.reason) for s in result.skipped]
+
+
+# --- 4.1 step dates ---------------------------------------------------------------------------
+@pytest.mark.parametrize("as_of, expected", [
+    ("2026-02-25", []),                  # day −4: nothing yet
+    ("2026-02-26", ["courtesy"]),        # due 03-01, day −3
+    ("2026-03-01", ["courtesy"]),        # due today: not overdue, courtesy still latest
+    ("2026-03-07", ["courtesy"]),
+    ("2026-03-08", ["d7"]),              # day 7
+    ("2026-03-31", ["d30"]),             # day 30
+])
+def test_step_date_is_anchor_plus_day(as_of, expected):
+    ledger = ledger_of(inv("A1", issue="2026-01-30", due="2026-03-01"))
+    assert [a.step for a in run(ledger, as_of=as_of).actions if a.kind == "email"] == expected
+
+
+def test_issue_date_anchor_counts_from_the_invoice_date():
+    ledger = ledger_of(inv("A1", issue="2026-02-01", due="2026-03-03"))
+    flows = {"std": wf([{"id": "d10", "day": 10, "actions": [{"email": "reminder"}]}],
+                       anchor="issue_date")}
+    assert steps_of(run(ledger, flows, as_of="2026-02-10")) == []
+    assert [a.step for a in run(ledger, flows, as_of="2026-02-11").actions] == ["d10"]
+
+
+@pytest.mark.parametrize("due, as_of, expected", [
+    ("2026-03-06", "2026-03-09", "d1"),      # Fri + 1 business day = Mon
+    ("2026-03-06", "2026-03-07", None),      # Saturday: nothing is sent at all
+    ("2026-03-06", "2026-03-08", None),      # Sunday either
+    ("2026-03-07", "2026-03-09", "d0"),      # day 0 on a Saturday anchor → Monday
+    ("2026-03-07", "2026-03-10", "d1"),      # Saturday rolls to Monday, +1 = Tuesday
+    ("2026-07-02", "2026-07-03", None),      # Jul 3 2026: observed US holiday, nothing sent
+    ("2026-07-02", "2026-07-06", "d1"),      # ... so day 1 falls on Monday
+])
+def test_business_days(due, as_of, expected):
+    flows = {"std": wf([{"id": "d0", "day": 0, "actions": [{"email": "reminder"}]},
+                        {"id": "d1", "day": 1, "actions": [{"email": "reminder"}]}],
+                       business_days=True, holidays="US", catch_up="latest")}
+    ledger = ledger_of(inv("A1", issue="2026-02-01", due=due))
+    result = run(ledger, flows, as_of=as_of)
+    assert [a.step for a in result.actions] == ([expected] if expected else [])
+
+
+def test_weekend_as_of_waits_and_the_step_runs_next_business_day():
+    flows = {"std": wf([{"id": "d3", "day": 3, "actions": [{"email": "reminder"}]}],
+                       business_days=True)}
+    ledger = ledger_of(inv("A1", issue="2026-02-01", due="2026-03-04"))  # Wed + 3 = Mon 03-09
+    assert run(ledger, flows, as_of="2026-03-08").actions == []
+    assert [a.step for a in run(ledger, flows, as_of="2026-03-09").actions] == ["d3"]
+
+
+# --- 4.2 due ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("invoice, as_of, due", [
+    (inv("A1", issue="2026-01-01", due="2026-01-31"), "2026-02-07", True),
+    (inv("A1", issue="2026-01-01", due="2026-01-31", status="draft"), "2026-02-07", False),
+    (inv("A1", issue="2026-01-01", due="2026-01-31", status="void"), "2026-02-07", False),
+    (inv("A1", issue="2026-01-01", due="2026-01-31", status="paid"), "2026-02-07", False),
+    (inv("A1", issue="2026-01-01", due="2026-01-31", balance="0"), "2026-02-07", False),
+    (inv("A1", issue="2026-01-01", due="2026-01-31", balance="0.005"), "2026-02-07", False),
+    (inv("A1", issue="2026-01-01", due="2026-01-31", balance="0.01"), "2026-02-07", True),
+    (inv("A1", issue="2026-01-01", due="2026-01-31", balance="-50"), "2026-02-07", False),
+    (inv("A1", issue="2026-01-01", due="2026-01-31", paid="2026-02-07"), "2026-02-07", False),
+    (inv("A1", issue="2026-01-01", due="2026-01-31", paid="2026-02-08"), "2026-02-07", True),
+    # exists only from its issue date: a replayed ledger doesn't chase the future
+    (inv("A1", issue="2026-02-08", due="2026-01-31"), "2026-02-07", False),
+])
+def test_only_open_existing_invoices_are_chased(invoice, as_of, due):
+    flows = {"std": wf([{"id": "d7", "day": 7, "actions": [{"email": "reminder"}]}])}
+    assert bool(run(ledger_of(invoice), flows, as_of=as_of).actions) is due
+
+
+def test_step_dated_before_the_issue_date_never_runs():
+    # due on receipt: the courtesy step (day −3) would fall before the invoice existed
+    ledger = ledger_of(inv("A1", issue="2026-03-01", due="2026-03-01"))
+    result = run(ledger, as_of="2026-03-01")
+    assert steps_of(result) == [] and skips_of(result) == []
+
+
+def test_min_balance_setting_is_the_tolerance():
+    ledger = ledger_of(inv("A1", issue="2026-01-01", due="2026-01-31", balance="0.50"))
+    flows = {"std": wf([{"id": "d7", "day": 7, "actions": [{"email": "reminder"}]}])}
+    assert run(ledger, flows, as_of="2026-02-07").open == 1
+    assert run(ledger, flows, as_of="2026-02-07", min_balance=Decimal("1")).actions == []
+
+
+def test_step_that_already_ran_does_not_run_again():
+    ledger = ledger_of(inv("A1", issue="2026-01-01", due="2026-01-31"))
+    flows = {"std": wf([{"id": "d7", "day": 7, "actions": [{"email": "reminder"}]}])}
+    state = PastState(ran={("invoice:A1", "std"): {"d7"}})
+    assert run(ledger, flows, as_of="2026-02-07", state=state).actions == []
+    assert len(run(ledger, flows, as_of="2026-02-07").actions) == 1
+
+
+def test_earlier_step_is_not_run_after_a_later_one_ran():
+    ledger = ledger_of(inv("A1", issue="2026-01-01", due="2026-01-31"))
+    state = PastState(ran={("invoice:A1", "std"): {"d30"}})
+    assert run(ledger, as_of="2026-03-05", state=state).actions == []
+
+
+def test_paused_customer_and_paused_invoice():
+    ledger = ledger_of(inv("A1", "C1", due="2026-01-31"), inv("A2", "C1", due="2026-01-31"),
+                       inv("B1", "C2", due="2026-01-31"),
+                       customers=[Customer("C1", email=("c1@x.example",)),
+                                  Customer("C2", email=("c2@x.example",), paused=True)])
+    flows = {"std": wf([{"id": "d7", "day": 7, "actions": [{"email": "reminder"}]}])}
+    assert steps_of(run(ledger, flows, as_of="2026-02-07")) == [("C1", "std", "d7", "email", ["A1", "A2"])]
+    state = PastState(paused_invoices={"A2"}, paused_customers=set())
+    assert steps_of(run(ledger, flows, as_of="2026-02-07", state=state)) == [
+        ("C1", "std", "d7", "email", ["A1"])]
+    state = PastState(paused_customers={"C1"})
+    assert steps_of(run(ledger, flows, as_of="2026-02-07", state=state)) == []
+
+
+@pytest.mark.parametrize("as_of, chased", [("2026-02-10", False), ("2026-02-11", True)])
+def test_promise_holds_until_its_date(as_of, chased):
+    ledger = ledger_of(inv("A1", due="2026-01-31"))
+    flows = {"std": wf([{"id": "d7", "day": 7, "actions": [{"email": "reminder"}]}])}
+    state = PastState(promises={"A1": D("2026-02-10")})
+    assert bool(run(ledger, flows, as_of=as_of, state=state).actions) is chased
+
+
+# --- 4.3 catch-up ---------------------------------------------------------------------------
+def test_catch_up_latest_runs_only_the_latest_and_supersedes_the_rest():
+    ledger = ledger_of(inv("A1", issue="2026-01-01", due="2026-01-31"))
+    result = run(ledger, as_of="2026-03-05")
+    assert steps_of(result) == [("C1", "std", "d30", "email", ["A1"]),
+                                ("C1", "std", "d30", "status", ["A1"])]
+    assert skips_of(result) == [("C1", "courtesy", ["A1"], "superseded"),
+                                ("C1", "d7", ["A1"], "superseded")]
+    assert result.skipped[0].keys == [ActionKey("invoice:A1", "std", "courtesy", 0)]
+
+
+def test_catch_up_all_runs_them_all_in_order():
+    ledger = ledger_of(inv("A1", issue="2026-01-01", due="2026-01-31"))
+    result = run(ledger, {"std": wf(catch_up="all")}, as_of="2026-03-05")
+    assert [(a.step, a.kind) for a in result.actions] == [
+        ("courtesy", "email"), ("d7", "email"), ("d30", "email"), ("d30", "status")]
+    assert result.skipped == []
+
+
+@pytest.mark.parametrize("as_of, runs, reason", [
+    ("2026-02-02", ["c"], None),           # step date 01-31, 2 days late: within expires_after 2
+    ("2026-02-03", [], "expired"),         # 3 days late: expired
+])
+def test_expires_after(as_of, runs, reason):
+    flows = {"std": wf([{"id": "c", "day": 0, "expires_after": 2, "actions": [{"email": "reminder"}]}])}
+    result = run(ledger_of(inv("A1", due="2026-01-31")), flows, as_of=as_of)
+    assert [a.step for a in result.actions] == runs
+    assert [s.reason for s in result.skipped] == ([reason] if reason else [])
+
+
+def test_expired_latest_step_lets_the_previous_step_run():
+    flows = {"std": wf([{"id": "d7", "day": 7, "actions": [{"email": "reminder"}]},
+                        {"id": "d30", "day": 30, "expires_after": 1, "actions": [{"email": "reminder"}]}])}
+    result = run(ledger_of(inv("A1", due="2026-01-31")), flows, as_of="2026-03-10")
+    assert [a.step for a in result.actions] == ["d7"]
+    assert skips_of(result) == [("C1", "d30", ["A1"], "expired")]
+
+
+# --- 4.4 grouping ----------------------------------------------------------------------------
+def test_one_message_per_customer_workflow_and_step_listing_its_invoices():
+    ledger = ledger_of(inv("A2", "C1", due="2026-01-30"), inv("A1", "C1", due="2026-01-31"),
+                       inv("B1", "C2", due="2026-01-31"), inv("A3", "C1", due="2026-02-20"))
+    flows = {"std": wf([{"id": "d7", "day": 7, "actions": [{"email": "reminder"},
+                                                          {"status": "Overdue"}]}])}
+    result = run(ledger, flows, as_of="2026-02-07")
+    assert steps_of(result) == [("C1", "std", "d7", "email", ["A1", "A2"]),
+                                ("C1", "std", "d7", "status", ["A1", "A2"]),
+                                ("C2", "std", "d7", "email", ["B1"]),
+                                ("C2", "std", "d7", "status", ["B1"])]
+    email = result.actions[0]
+    assert email.keys == [ActionKey("invoice:A1", "std", "d7", 0), ActionKey("invoice:A2", "std", "d7", 0)]
+    assert email.to == ["c1@x.example"] and email.amounts == {"USD": Decimal("200.00")}
+
+
+def test_different_steps_of_one_customer_are_separate_messages():
+    ledger = ledger_of(inv("A1", due="2026-01-31"), inv("A2", due="2026-02-22"))
+    result = run(ledger, as_of="2026-03-02")
+    assert [(a.step, a.invoices) for a in result.actions if a.kind == "email"] == [
+        ("d7", ["A2"]), ("d30", ["A1"])]
+
+
+# --- 4.5 assignment -----------------------------------------------------------------------
+FLOWS = {
+    "std": wf([{"id": "s", "day": 1, "actions": [{"email": "reminder"}]}]),
+    "hosting": wf([{"id": "h", "day": 1, "actions": [{"email": "reminder"}]}], priority=5,
+                  match={"product": ["Hosting"]}),
+    "big": wf([{"id": "b", "day": 1, "actions": [{"email": "reminder"}]}], priority=5,
+              match={"min_balance": 1000}),
+    "vip": wf([{"id": "v", "day": 1, "actions": [{"email": "reminder"}]}]),
+    "off": wf([{"id": "o", "day": 1, "actions": [{"email": "reminder"}]}], enabled=False,
+              match={"currency": "USD"}, priority=1),
+}
+
+
+def assigned(ledger, state=None, default="std"):
+    return {(a.customer_id, tuple(a.invoices)): a.workflow
+            for a in run(ledger, FLOWS, as_of="2026-02-01", state=state, default=default).actions}
+
+
+def test_match_is_per_invoice_and_priority_then_id_breaks_ties():
+    ledger = ledger_of(inv("H1", due="2026-01-31", product="hosting"),
+                       inv("C1", due="2026-01-31", product="consulting"),
+                       inv("X1", due="2026-01-31", product="hosting", amount="5000"))
+    # X1 fits both priority-5 workflows: "big" wins over "hosting" by id
+    assert assigned(ledger) == {("C1", ("H1",)): "hosting", ("C1", ("C1",)): "std",
+                                ("C1", ("X1",)): "big"}
+
+
+def test_explicit_assignment_covers_all_invoices_and_beats_match():
+    ledger = ledger_of(inv("H1", due="2026-01-31", product="hosting"), inv("C1", due="2026-01-31"),
+                       customers=[Customer("C1", email=("a@x.example",), workflow="vip")])
+    assert assigned(ledger) == {("C1", ("C1", "H1")): "vip"}
+    state = PastState(assignments={"C1": Assignment("std", D("2026-01-01"))})
+    assert assigned(ledger, state) == {("C1", ("C1", "H1")): "std"}  # arflow assign wins
+
+
+def test_no_match_and_no_default_means_no_workflow():
+    ledger = ledger_of(inv("C1", due="2026-01-31"))
+    assert assigned(ledger, default=None) == {}
+
+
+def test_disabled_workflow_never_runs_even_when_assigned():
+    ledger = ledger_of(inv("C1", due="2026-01-31"),
+                       customers=[Customer("C1", email=("a@x.example",), workflow="off")])
+    assert assigned(ledger) == {}
+
+
+def test_assigned_anchor_counts_from_the_assignment_date_for_the_whole_customer():
+    flows = {"std": wf([{"id": "a0", "day": 0, "actions": [{"email": "reminder"}]},
+                        {"id": "a3", "day": 3, "actions": [{"email": "reminder"}]}],
+                       anchor="assigned")}
+    ledger = ledger_of(inv("A1", due="2026-01-31"), inv("A2", due="2026-03-31"),
+                       inv("A3", due="2026-01-31", balance="0"))
+    state = PastState(assignments={"C1": Assignment("std", D("2026-02-10"))})
+    result = run(ledger, flows, as_of="2026-02-13", state=state)
+    assert steps_of(result) == [("C1", "std", "a3", "email", ["A1", "A2"])]
+    assert result.actions[0].keys == [ActionKey("customer:C1", "std", "a3", 0)]
+    # first seen today without a stored date: the sequence starts today and is reported
+    result = run(ledger, flows, as_of="2026-02-13")
+    assert steps_of(result) == [("C1", "std", "a0", "email", ["A1", "A2"])]
+    assert result.started == {"C1": Assignment("std", D("2026-02-13"))}
+
+
+# --- recipients ------------------------------------------------------------------------------
+def test_missing_contact_is_a_skip_not_a_silent_drop():
+    flows = {"std": wf([{"id": "d7", "day": 7, "actions": [{"email": "reminder"}, {"sms": "reminder"}]}])}
+    ledger = ledger_of(inv("A1", due="2026-01-31"), customers=[Customer("C1")])
+    result = run(ledger, flows, as_of="2026-02-07")
+    assert result.actions == []
+    assert skips_of(result) == [("C1", "d7", ["A1"], "no-email"), ("C1", "d7", ["A1"], "no-phone")]
+
+
+def test_people_and_roles_resolve_to_addresses():
+    from arflow.config import Person
+
+    people = {"controller": Person(name="C", email="controller@x.example"),
+              "dana": Person(name="D", email="dana@x.example")}
+    flows = {"std": wf([{"id": "d7", "day": 7, "actions": [
+        {"email": {"template": "reminder", "cc": ["controller", "boss@x.example"], "bcc": ["specialist"]}},
+        {"notify": {"to": ["owner"], "template": "internal"}},
+        {"task": {"title": "Call", "assignee": "specialist"}}]}], owner="controller")}
+    ledger = ledger_of(inv("A1", due="2026-01-31"),
+                       customers=[Customer("C1", email=("ap@c1.example",), specialist="dana")])
+    email, notify, task = run(ledger, flows, as_of="2026-02-07", people=people).actions
+    assert (email.to, email.cc, email.bcc) == (["ap@c1.example"], ["controller@x.example", "boss@x.example"],
+                                               ["dana@x.example"])
+    assert notify.to == ["controller@x.example"] and task.to == ["dana@x.example"]
+
+
+def test_plan_is_deterministic_and_counts_invoices():
+    ledger = ledger_of(*[inv(f"N{i:03d}", f"C{i % 7}", due="2026-01-31") for i in range(50)],
+                       inv("P1", paid="2026-01-15"))
+    first = run(ledger, as_of="2026-02-07")
+    again = run(ledger_of(*reversed(ledger.invoices)), as_of="2026-02-07")
+    assert steps_of(first) == steps_of(again)
+    assert (first.invoices, first.open, len(first.actions)) == (51, 50, 7)
