@@ -261,7 +261,8 @@ def find_config(explicit: Path | None, cwd: Path) -> Path:
 
 def load_config(path: Path) -> Config:
     """Load and validate `arflow.yaml`; raises InvalidFiles listing every problem."""
-    display = str(path)
+    # files are named relative to the AR folder, the config file included
+    display = path.name
     located = load_located(path, display)
     config, problems = parse_model(Config, located, display)
     if problems:

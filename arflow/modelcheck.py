@@ -46,7 +46,7 @@ def _message(err: dict, vocabulary: set[str]) -> str:
         if key.lower() in SECRET_KEYS:
             return (f"secrets never go in YAML: remove {key!r}, put the value in an environment "
                     f"variable and name it with {key}_env")
-        close = difflib.get_close_matches(key, sorted(vocabulary), n=1)
+        close = difflib.get_close_matches(key, sorted(vocabulary), n=1, cutoff=0.75)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         return f"unknown key {key!r}{hint}"
     if kind == "missing":

@@ -180,7 +180,7 @@ def _inline(action: Action):
 def _template_message(exc: TemplateError, message: str) -> str:
     if isinstance(exc, TemplateSyntaxError):
         return f"template syntax error: {message}"
-    if "is undefined" in message:
+    if "is undefined" in message or "has no attribute" in message:
         return (f"{message} — check the spelling; templates see company, customer, invoices, "
                 "invoice, totals, workflow, step, today, person, conditions")
     return f"template error: {message}"

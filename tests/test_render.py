@@ -1,0 +1,65 @@
+"""Templates are sandboxed, HTML-escaped and strict about undefined names (SPEC 5)."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from jinja2 import UndefinedError
+from jinja2.exceptions import SecurityError
+
+from arflow.render import Templates
+
+
+@pytest.fixture
+def templates(tmp_path):
+    def make(**files):
+        for name, text in files.items():
+            (tmp_path / name).write_text(text)
+        return Templates(tmp_path, "en_US", "USD")
+    return make
+
+
+def test_html_is_escaped_text_is_not(templates):
+    t = templates(**{"m.html.j2": "<p>{{ customer.name }}</p>", "m.txt.j2": "{{ customer.name }}"})
+    ctx = {"customer": {"name": "<script>alert(1)</script> & Co"}}
+    assert t.render("m", "html", ctx) == "<p>&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co</p>"
+    assert t.render("m", "txt", ctx) == "<script>alert(1)</script> & Co"
+
+
+@pytest.mark.parametrize("source", [
+    "{{ customer.__class__.__mro__ }}",
+    "{{ ''.__class__.__subclasses__() }}",
+    "{{ customer.name.format.__globals__ }}",
+    "{{ cycler.__init__.__globals__.os }}",
+])
+def test_sandbox_blocks_python_internals(templates, source):
+    t = templates(**{"x.txt.j2": source})
+    with pytest.raises((SecurityError, UndefinedError)):
+        t.render("x", "txt", {"customer": {"name": "A"}})
+
+
+def test_sandbox_is_immutable(templates):
+    t = templates(**{"x.txt.j2": "{{ invoices.append(1) }}"})
+    with pytest.raises(SecurityError):
+        t.render("x", "txt", {"invoices": []})
+
+
+def test_undefined_is_an_error(templates):
+    t = templates(**{"x.txt.j2": "{{ totals.overdeu }}"})
+    with pytest.raises(UndefinedError):
+        t.render("x", "txt", {"totals": {"overdue": 1}})
+
+
+@pytest.mark.parametrize("locale, currency, expected", [
+    ("en_US", "USD", "$1,234.50"), ("de_DE", "EUR", "1.234,50\xa0€"), ("en_GB", "GBP", "£1,234.50"),
+])
+def test_money_in_the_customers_currency_and_language(tmp_path, locale, currency, expected):
+    (tmp_path / "m.txt.j2").write_text("{{ amount|money }}")
+    t = Templates(tmp_path, "en_US", "USD")
+    ctx = {"amount": Decimal("1234.5"), "customer": {"language": locale, "currency": currency}}
+    assert t.render("m", "txt", ctx) == expected
+
+
+def test_dates_are_formatted_for_the_locale(templates):
+    t = templates(**{"d.txt.j2": "{{ day|date }}"})
+    assert t.render("d", "txt", {"day": date(2026, 3, 16), "customer": {"language": "en_US"}}) == "Mar 16, 2026"
