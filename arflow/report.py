@@ -55,12 +55,15 @@ def print_plan(console: Console, plan: Plan, errors: list[RowError], locale: str
                plain: bool, dry_run: bool) -> None:
     """A table in a terminal; one tab-separated line per action under cron (no colour codes)."""
     verb = "would run" if dry_run else "ran"
+    def line(text: str) -> None:
+        # written as-is: rich would expand the tabs that make plain output easy to cut
+        console.file.write(text + "\n")
+
     if plain:
         for a in plan.actions:
-            console.print("\t".join([a.date.isoformat(), a.customer_id, a.workflow, a.step,
-                                     a.kind, _recipients(a), ",".join(a.invoices),
-                                     money_text(a.amounts, locale), a.status]),
-                          markup=False, highlight=False, soft_wrap=True)
+            line("\t".join([a.date.isoformat(), a.customer_id, a.workflow, a.step, a.kind,
+                            _recipients(a), ",".join(a.invoices), money_text(a.amounts, locale),
+                            a.status]))
     elif plan.actions:
         table = Table(title=f"arflow {verb} {len(plan.actions)} action(s) on {plan.as_of}",
                       title_justify="left", header_style="bold", title_style="bold")
@@ -82,13 +85,11 @@ def print_plan(console: Console, plan: Plan, errors: list[RowError], locale: str
                           f"({', '.join(s.invoices)})", markup=False, highlight=False)
     elif plan.skipped:
         for s in plan.skipped:
-            console.print(f"skipped\t{s.customer_id}\t{s.workflow}\t{s.step}\t{s.reason}\t"
-                          f"{','.join(s.invoices)}", markup=False, highlight=False, soft_wrap=True)
+            line(f"skipped\t{s.customer_id}\t{s.workflow}\t{s.step}\t{s.reason}\t"
+                 f"{','.join(s.invoices)}")
     for e in errors:
         where = f"{e.file}:{e.line}" + (f": {e.column}" if e.column else "")
-        console.print(f"error\t{where}: {e.message}", markup=False, highlight=False,
-                      soft_wrap=True)
-    console.print(f"{plan.as_of}: {plan.invoices} invoices, {plan.open} open, "
-                  f"{len(plan.actions)} action(s) {'planned' if dry_run else 'done'}, "
-                  f"{len(plan.skipped)} skipped, {len(errors)} error(s)",
-                  markup=False, highlight=False, soft_wrap=True)
+        line(f"error\t{where}: {e.message}")
+    line(f"{plan.as_of}: {plan.invoices} invoices, {plan.open} open, "
+         f"{len(plan.actions)} action(s) {'planned' if dry_run else 'done'}, "
+         f"{len(plan.skipped)} skipped, {len(errors)} error(s)")

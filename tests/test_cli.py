@@ -1,0 +1,228 @@
+"""The commands as a user runs them: init, validate, run --dry-run; JSON shape and exit codes."""
+
+import json
+import os
+import re
+import time
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from arflow.cli import app
+from arflow.config import load_config
+from arflow.engine import PastState, plan
+from arflow.project import load_project
+from arflow.scaffold import write_scaffold
+from arflow.sources import load_ledger
+from tests.conftest import make_folder
+
+AS_OF = date(2026, 3, 16)
+ANSI = re.compile(r"\x1b\[")
+
+
+@pytest.fixture
+def example(tmp_path):
+    write_scaffold(tmp_path / "ar", AS_OF)
+    return tmp_path / "ar" / "arflow.yaml"
+
+
+def test_init_writes_a_working_folder_and_leaves_an_existing_one_alone(cli, tmp_path):
+    result = cli("init", tmp_path / "ar")
+    assert "Created" in result.output
+    for name in ("arflow.yaml", "invoices.csv", "customers.csv", "workflows/net30-standard.yaml",
+                 "workflows/past-due-15-30-45.yaml", "workflows/hosting-overdue.yaml",
+                 "templates/reminder.html.j2"):
+        assert (tmp_path / "ar" / name).is_file(), name
+    (tmp_path / "ar" / "arflow.yaml").write_text("# mine\n")
+    result = cli("init", tmp_path / "ar")
+    assert "already exists; left unchanged" in result.output
+    assert (tmp_path / "ar" / "arflow.yaml").read_text() == "# mine\n"
+
+
+def test_example_validates(cli, example):
+    result = cli("validate", "--config", example)
+    assert "valid (3 workflows, 20 templates)" in result.output
+
+
+def test_example_dry_run_shows_every_kind_of_step(run_json, example):
+    code, doc = run_json(example, AS_OF.isoformat())
+    got = [(a["customer_id"], a["workflow"], a["step"], a["action"], a["invoices"], a["to"])
+           for a in doc["actions"]]
+    assert got == [
+        ("C001", "net30-standard", "courtesy", "email", ["INV-1001"], ["ap@northwind.example"]),
+        ("C002", "net30-standard", "reminder", "email", ["INV-1002", "INV-1003"],
+         ["billing@blueharbor.example", "owner@blueharbor.example"]),
+        ("C002", "net30-standard", "reminder", "sms", ["INV-1002", "INV-1003"], ["+12025550122"]),
+        ("C003", "past-due-15-30-45", "past-due-30", "email", ["INV-1004"], ["accounts@contoso.example"]),
+        ("C004", "hosting-overdue", "overdue", "email", ["INV-1005"], ["finance@fabrikam.example"]),
+        ("C004", "hosting-overdue", "overdue", "status", ["INV-1005"], []),
+        ("C004", "hosting-overdue", "overdue", "notify", ["INV-1005"], ["controller@acme.example"]),
+        ("C005", "past-due-15-30-45", "past-due-15", "notify", ["INV-1006"], ["controller@acme.example"]),
+        ("C005", "past-due-15-30-45", "past-due-45", "email", ["INV-1007"], ["payables@litware.example"]),
+        ("C005", "past-due-15-30-45", "past-due-45", "notify", ["INV-1007"], ["controller@acme.example"]),
+        ("C006", "net30-standard", "final-notice", "email", ["INV-1008"], ["ap@tailspin.example"]),
+        ("C006", "net30-standard", "final-notice", "notify", ["INV-1008"], ["controller@acme.example"]),
+    ]
+    assert doc["actions"][1]["subject"] == "Reminder: 2 invoices past due ($605.50)"
+    assert doc["summary"] == {"invoices": 10, "open": 8, "actions": 12, "sent": 0, "failed": 0,
+                              "unknown": 0, "skipped": 7, "errors": 0}
+
+
+def test_json_document_has_exactly_the_spec_shape(run_json, example):
+    (example.parent / "invoices.csv").open("a").write("INV-2000,C001,2026-02-30,Net 30,10,,open,x,HQ\n")
+    code, doc = run_json(example, "2026-03-16", expect=3)
+    assert list(doc) == ["as_of", "dry_run", "actions", "skipped", "errors", "summary"]
+    assert (doc["as_of"], doc["dry_run"]) == ("2026-03-16", True)
+    assert doc["actions"][0] == {
+        "date": "2026-03-16", "workflow": "net30-standard", "step": "courtesy", "action": "email",
+        "customer_id": "C001", "invoices": ["INV-1001"], "to": ["ap@northwind.example"],
+        "template": "courtesy", "subject": "Acme Supplies Ltd: invoice INV-1001 is due on Mar 19, 2026",
+        "status": "planned"}
+    assert doc["skipped"][0] == {"workflow": "net30-standard", "step": "courtesy",
+                                 "customer_id": "C002", "invoices": ["INV-1002", "INV-1003"],
+                                 "reason": "expired"}
+    assert doc["errors"] == [{"file": "invoices.csv", "line": 12, "column": "issue_date",
+                              "value": "2026-02-30", "message": "'2026-02-30' is not a real date"}]
+    assert list(doc["summary"]) == ["invoices", "open", "actions", "sent", "failed", "unknown",
+                                    "skipped", "errors"]
+    assert doc["summary"]["errors"] == 1
+
+
+def test_seed_000_past_due_rules_replayed_day_by_day(example):
+    """15 days: email the controller; 30: the billing contact; 45: both — each exactly once."""
+    project = load_project(example)
+    cfg = project.config
+    ledger = load_ledger(cfg)
+    ledger.invoices = [i for i in ledger.invoices if i.number == "INV-1004"]  # HQ, due 2026-02-14
+    flows = {w.id: w.model for w in project.workflows.values()}
+    state, sent = PastState(), []
+    day = date(2026, 2, 14)
+    while day <= date(2026, 4, 30):
+        result = plan(ledger, flows, state, day, default_workflow=cfg.default_workflow,
+                      min_balance=cfg.min_balance, people=cfg.people)
+        for a in result.actions:
+            sent.append(((day - date(2026, 2, 14)).days, a.step, a.kind, a.to))
+            for key in a.keys:
+                state.ran.setdefault((key.target, key.workflow), set()).add(key.step)
+        day += timedelta(days=1)
+    assert sent == [
+        (15, "past-due-15", "notify", ["controller@acme.example"]),
+        (30, "past-due-30", "email", ["accounts@contoso.example"]),
+        (45, "past-due-45", "email", ["accounts@contoso.example"]),
+        (45, "past-due-45", "notify", ["controller@acme.example"]),
+    ]
+    on_paid = project.workflows["past-due-15-30-45"].model.on_paid
+    assert [(a.kind, a.spec.to, a.spec.template) for a in on_paid] == [("notify", ["controller"], "internal-paid")]
+
+
+def test_seed_002_product_trigger_takes_only_that_products_invoices(tmp_path, run_json, example):
+    csv = example.parent / "invoices.csv"
+    csv.write_text("number,customer_id,issue_date,terms,amount,product,location\n"
+                   "H1,C001,2026-02-13,Net 30,10,hosting,HQ\nK1,C001,2026-02-13,Net 30,10,consulting,Branch\n")
+    code, doc = run_json(example, "2026-03-16")
+    assert [(a["workflow"], a["action"], a["invoices"]) for a in doc["actions"]] == [
+        ("hosting-overdue", "email", ["H1"]), ("hosting-overdue", "status", ["H1"]),
+        ("hosting-overdue", "notify", ["H1"])]
+    # a week later the consulting invoice gets the default workflow's reminder (with no state,
+    # the hosting step has not run yet, so a dry run still shows it)
+    code, doc = run_json(example, "2026-03-22")
+    assert [(a["workflow"], a["step"], a["action"], a["invoices"]) for a in doc["actions"]] == [
+        ("hosting-overdue", "overdue", "email", ["H1"]), ("hosting-overdue", "overdue", "status", ["H1"]),
+        ("hosting-overdue", "overdue", "notify", ["H1"]),
+        ("net30-standard", "reminder", "email", ["K1"]), ("net30-standard", "reminder", "sms", ["K1"])]
+
+
+def test_plain_output_under_cron_has_no_colour_codes(cli, example):
+    result = cli("run", "--dry-run", "--as-of", "2026-03-16", "--config", example)
+    assert not ANSI.search(result.output)
+    lines = result.output.splitlines()
+    assert lines[0].split("\t") == ["2026-03-16", "C001", "net30-standard", "courtesy", "email",
+                                    "ap@northwind.example", "INV-1001", "$1,250.00", "planned"]
+    assert lines[-1] == ("2026-03-16: 10 invoices, 8 open, 12 action(s) planned, 7 skipped, "
+                         "0 error(s)")
+
+
+def test_customer_option_limits_the_run(run_json, example):
+    code, doc = run_json(example, "2026-03-16", "--customer", "C002")
+    assert {a["customer_id"] for a in doc["actions"]} == {"C002"}
+    assert doc["summary"]["invoices"] == 2
+
+
+def test_bad_config_exits_1_with_located_problems(cli, example):
+    example.write_text(example.read_text().replace("timezone: America/New_York", "timezone: Nowhere/Here"))
+    result = cli("run", "--dry-run", "--config", example, expect=1)
+    assert "arflow.yaml:7: company.timezone: unknown time zone 'Nowhere/Here'" in result.output
+    assert "nothing was done" in result.output
+    result = cli("validate", "--config", example, expect=1)
+    assert "arflow.yaml:7: company.timezone" in result.output
+
+
+def test_missing_column_exits_1(cli, example):
+    (example.parent / "invoices.csv").write_text("number,customer_id,issue_date\nA,B,2026-01-01\n")
+    result = cli("run", "--dry-run", "--config", example, expect=1)
+    assert "error: invoices.csv: missing required column amount" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_no_config_in_the_current_folder(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = cli("run", "--dry-run", expect=1)
+    assert "no arflow.yaml in" in result.output and "arflow init DIR" in result.output
+
+
+@pytest.mark.parametrize("args", [["run", "--as-of", "16/03/2026"], ["run", "--format", "xml"],
+                                  ["run", "--as-of", "2026-02-30"], ["frobnicate"]])
+def test_usage_errors_exit_2(cli, example, args):
+    cli(*args, "--dry-run", "--config", example, expect=2)
+
+
+def test_real_run_is_refused_honestly_until_delivery_exists(cli, example):
+    result = cli("run", "--config", example, expect=1)
+    assert "nothing was sent" in result.output
+
+
+def test_template_failing_at_run_time_is_reported_and_the_rest_goes_on(run_json, example):
+    (example.parent / "templates" / "courtesy.subject.j2").write_text(
+        "{{ invoice.extra.po_number }}")  # extra columns vary: fine in validate, fails here
+    code, doc = run_json(example, "2026-03-16", expect=3)
+    assert [a["customer_id"] for a in doc["actions"]][:2] == ["C002", "C002"]
+    [error] = doc["errors"]
+    assert (error["file"], error["line"], error["value"]) == ("templates/courtesy.subject.j2", 1, "C001")
+    assert "'dict object' has no attribute 'po_number'" in error["message"]
+
+
+def test_every_command_has_help_with_an_example(cli):
+    import typer.main
+
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():
+        assert command.help and "Example:" in command.help, name
+        assert cli(name, "--help").exit_code == 0
+
+
+@pytest.mark.parametrize("instant, expected", [
+    ("2026-03-16T03:59:00+00:00", "2026-03-15"),   # still the 15th in New York
+    ("2026-03-16T04:00:00+00:00", "2026-03-16"),
+    ("2026-11-01T05:30:00+00:00", "2026-11-01"),   # DST ends: UTC−5
+])
+def test_today_is_taken_in_the_company_time_zone_not_the_machines(tmp_path, instant, expected):
+    path = make_folder(tmp_path, invoices="number\n", workflows={})
+    cfg = load_config(path)
+    old = os.environ.get("TZ")
+    try:
+        for tz in ("Asia/Tokyo", "Pacific/Honolulu"):
+            os.environ["TZ"] = tz
+            time.tzset()
+            assert cfg.today(datetime.fromisoformat(instant)) == date.fromisoformat(expected)
+    finally:
+        if old is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = old
+        time.tzset()
+
+
+def test_dry_run_writes_nothing(cli, example):
+    before = sorted(p.name for p in example.parent.rglob("*"))
+    cli("run", "--dry-run", "--as-of", "2026-03-16", "--config", example)
+    assert sorted(p.name for p in example.parent.rglob("*")) == before
