@@ -167,8 +167,9 @@ def run(
                   people=cfg.people)
     errors = list(ledger.errors) + render_subjects(result, ledger, project)
     if fmt is Format.json:
-        sys.stdout.write(json.dumps(plan_document(result, errors, dry_run=True), indent=2,
-                                    ensure_ascii=False) + "\n")
+        # indented for a person; compact (and C-encoded, ~10x faster) for a pipe
+        sys.stdout.write(json.dumps(plan_document(result, errors, dry_run=True),
+                                    indent=None if plain else 2, ensure_ascii=False) + "\n")
     else:
         print_plan(console, result, errors, cfg.company.locale, plain=plain, dry_run=True)
     raise typer.Exit(EXIT_PROBLEMS if errors else EXIT_OK)

@@ -10,7 +10,7 @@ from arflow.engine import Plan, PlannedAction
 from arflow.errors import RowError
 from arflow.ledger import Invoice, Ledger
 from arflow.project import Project
-from arflow.render import message_context, template_error
+from arflow.render import message_context, template_error, totals_context
 
 
 def contexts(plan: Plan, ledger: Ledger, project: Project):
@@ -20,14 +20,22 @@ def contexts(plan: Plan, ledger: Ledger, project: Project):
     for inv in ledger.invoices:
         if inv.customer_id in wanted:
             by_customer[inv.customer_id].append(inv)
+    totals: dict[tuple[str, str], dict] = {}
     for action in plan.actions:
         mine = by_customer[action.customer_id]
         numbers = set(action.invoices)
-        listed = sorted((inv for inv in mine if inv.number in numbers), key=lambda i: (i.due_date, i.number))
+        listed = sorted((inv for inv in mine if inv.number in numbers),
+                        key=lambda i: (i.due_date, i.number))
+        customer = ledger.customers[action.customer_id]
+        currency = listed[0].currency if listed else (customer.currency or
+                                                      project.config.company.currency)
+        key = (action.customer_id, currency)
+        if key not in totals:
+            totals[key] = totals_context(mine, plan.as_of, currency)
         wf = project.workflows[action.workflow]
         step = next(s for s in wf.model.steps if s.step_id == action.step)
         yield action, message_context(
-            project.config, ledger.customers[action.customer_id], listed, mine, plan.as_of,
+            project.config, customer, listed, totals[key], plan.as_of,
             {"id": wf.id, "name": wf.model.name or wf.id, "description": wf.model.description},
             {"id": step.step_id, "day": step.day})
 

@@ -33,7 +33,14 @@ class Invoice:
     department: str | None = None
     segment: str | None = None
     tags: tuple[str, ...] = ()
-    extra: dict[str, str] | None = None
+    # other columns, kept compactly: one shared tuple of names, one tuple of values per row
+    extra_names: tuple[str, ...] = ()
+    extra_values: tuple[str, ...] = ()
+
+    @property
+    def extra(self) -> dict[str, str]:
+        """Columns arflow has no name for, reachable as `invoice.extra.NAME` (SPEC 2.1)."""
+        return dict(zip(self.extra_names, self.extra_values))
 
     def open_balance(self, as_of: date) -> Decimal:
         """What is open on `as_of`: nothing on or after `paid_date`, else balance (or amount)."""

@@ -63,3 +63,22 @@ def test_money_in_the_customers_currency_and_language(tmp_path, locale, currency
 def test_dates_are_formatted_for_the_locale(templates):
     t = templates(**{"d.txt.j2": "{{ day|date }}"})
     assert t.render("d", "txt", {"day": date(2026, 3, 16), "customer": {"language": "en_US"}}) == "Mar 16, 2026"
+
+
+@pytest.mark.parametrize("currency, locale", [
+    ("USD", "en_US"), ("EUR", "de_DE"), ("EUR", "fr_FR"), ("INR", "en_IN"), ("JPY", "ja_JP"),
+    ("CHF", "de_CH"), ("EUR", "es_ES"), ("GBP", "en_GB"), ("BHD", "ar_BH"), ("SEK", "sv_SE"),
+])
+def test_compiled_money_format_is_exactly_babels(currency, locale):
+    import random
+
+    from babel.numbers import format_currency
+
+    from arflow.render import MoneyFormatter
+
+    rng = random.Random(currency + locale)
+    values = [Decimal(v) for v in ("0", "0.005", "0.015", "12.345", "999.995", "1234", "-5", "-1234.5")]
+    values += [Decimal(rng.randrange(10**10)) / 1000 for _ in range(200)]
+    money = MoneyFormatter()
+    assert [money(v, currency, locale) for v in values] == [
+        format_currency(v, currency, locale=locale) for v in values]

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
+from decimal import Decimal
 
 from arflow.calendar import Terms, parse_terms
 from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, INVOICE_STATUSES, SourceConfig
 from arflow.errors import ArflowError, RowError
 from arflow.ledger import Customer, Invoice
-from arflow.sources.values import ValueParser, truthy
+from arflow.sources.values import _PLAIN_AMOUNT, ValueParser, truthy
 
 Rows = Iterable[tuple[int, Sequence[str]]]
 INVOICE_REQUIRED = ("number", "customer_id", "issue_date", "amount")
@@ -60,6 +61,7 @@ class InvoiceBuilder:
         self._strings: dict[str, str] = {}
         self._idx: dict[str, int] = {}
         self._header: Sequence[str] = ()
+        self._extra_names: tuple[str, ...] = ()
 
     def _terms_for(self, raw: str) -> Terms:
         found = self._terms.get(raw)
@@ -74,16 +76,18 @@ class InvoiceBuilder:
         return found
 
     def build(self, header: Sequence[str], rows: Rows) -> list[Invoice]:
-
         idx = column_index(header, self.source, INVOICE_FIELDS, INVOICE_REQUIRED, self.display,
                            "invoices")
         self._idx, self._header = idx, header
         used = set(idx.values())
         extra_cols = [(i, h) for i, h in enumerate(header) if i not in used and h.strip()]
+        self._extra_names = tuple(h for _, h in extra_cols)
+        fast = self._fast_parser(idx, [i for i, _ in extra_cols])
         width = len(header)
+        i_number = idx["number"]
         invoices: list[Invoice] = []
-        by_number: dict[str, list[int]] = defaultdict(list)
-        held_lines: dict[int, str] = {}
+        first_line: dict[str, int] = {}
+        duplicates: dict[str, list[int]] = {}
         for line, values in rows:
             if len(values) != width:
                 if not any(v.strip() for v in values):
@@ -91,25 +95,131 @@ class InvoiceBuilder:
                 self._error(line, None, None, f"row has {len(values)} values but the header has "
                             f"{width} columns; fix the quoting or the delimiter on this line")
                 continue
-            number = values[idx["number"]].strip()
+            number = values[i_number].strip()
             if number:
-                by_number[number].append(line)
-            invoice = self._invoice(line, values, idx, extra_cols)
+                seen = first_line.setdefault(number, line)
+                if seen != line:
+                    duplicates.setdefault(number, [seen]).append(line)
+            invoice = fast(line, values) or self._invoice(line, values, idx, extra_cols)
             if invoice is not None:
                 invoices.append(invoice)
-        duplicates = {n: lines for n, lines in by_number.items() if len(lines) > 1}
         if duplicates:
             # SPEC 2.4: every copy of a duplicated number is held back and reported
             for number, lines in duplicates.items():
                 for line in lines:
                     others = ", ".join(str(x) for x in lines if x != line)
-                    held_lines[line] = number
                     self._error(line, "number", number,
                                 f"invoice number {number!r} appears more than once (also on line"
                                 f"{'s' if len(lines) > 2 else ''} {others}); all copies are held "
                                 "back until the source has one row per invoice")
-            invoices = [inv for inv in invoices if inv.line not in held_lines]
+            invoices = [inv for inv in invoices if inv.number not in duplicates]
         return invoices
+
+    def _fast_parser(self, idx: dict[str, int], extra_idx: list[int]):
+        """A row parser for the common, clean row; it returns None for anything unusual, and
+        `_invoice` then takes the row and says exactly what is wrong with it."""
+        col = lambda name: idx.get(name, -1)  # noqa: E731
+        i_num, i_cid, i_issue, i_amount = (idx[f] for f in INVOICE_REQUIRED)
+        i_due, i_paid, i_terms, i_balance, i_currency, i_status = map(
+            col, ("due_date", "paid_date", "terms", "balance", "currency", "status"))
+        i_email, i_phone, i_name, i_tags = map(col, ("email", "phone", "customer_name", "tags"))
+        free = [(name, col(name)) for name in ("product", "location", "department", "segment")]
+        p = self.parser
+        dates = p._dates
+        plain = _PLAIN_AMOUNT.fullmatch if self.source.decimal == "." else (lambda _: None)
+        statuses, terms_cache, customers = self._status, self._terms, self.customers
+        intern, default_terms, default_currency = self._intern, self.default_terms, self.default_currency
+        good_emails: dict[str, tuple[str, ...]] = {}
+        extra_names = self._extra_names
+
+        def day(raw: str):
+            found = dates.get(raw)
+            if found is None:
+                try:
+                    return p.date(raw)
+                except ValueError:
+                    return None
+            return None if found.__class__ is str else found
+
+        def fast(line: int, values: list[str]) -> Invoice | None:
+            number = values[i_num].strip()
+            cid = values[i_cid].strip()
+            raw = values[i_amount]
+            if not number or not cid or not plain(raw):
+                return None
+            amount = Decimal(raw)
+            issue = day(values[i_issue])
+            if issue is None:
+                return None
+            balance = None
+            if i_balance >= 0 and (raw := values[i_balance]):
+                if not plain(raw):
+                    return None
+                balance = Decimal(raw)
+            paid = None
+            if i_paid >= 0 and (raw := values[i_paid]):
+                if (paid := day(raw)) is None:
+                    return None
+            customer = customers.get(cid)
+            raw_terms = values[i_terms].strip() if i_terms >= 0 else ""
+            if raw_terms:
+                terms = terms_cache.get(raw_terms)
+                if terms is None or terms.__class__ is str:
+                    return None
+            if i_due >= 0 and (raw := values[i_due]):
+                due = day(raw)
+            else:
+                if not raw_terms:
+                    if customer is not None and customer.terms:
+                        terms = terms_cache.get(customer.terms)
+                        if terms is None or terms.__class__ is str:
+                            return None
+                    else:
+                        terms = default_terms
+                if terms is None:
+                    return None
+                due = terms.due_date(issue)
+            if due is None or due < issue:
+                return None
+            currency = values[i_currency].strip().upper() if i_currency >= 0 else ""
+            if not currency:
+                currency = (customer.currency if customer is not None and customer.currency
+                            else default_currency)
+            elif len(currency) != 3 or not currency.isalpha():
+                return None
+            status = statuses.get(values[i_status].strip().casefold()) if i_status >= 0 else "open"
+            if status is None:
+                return None
+            emails = ()
+            if i_email >= 0 and (raw := values[i_email]):
+                emails = good_emails.get(raw)
+                if emails is None:
+                    emails, bad = p.emails(raw)
+                    if bad:
+                        return None
+                    good_emails[raw] = emails
+            phone = None
+            if i_phone >= 0 and (raw := values[i_phone].strip()):
+                try:
+                    phone = p.phone(raw)
+                except ValueError:
+                    return None
+            name = values[i_name].strip() if i_name >= 0 else ""
+            invoice = Invoice(number, intern(cid), issue, due, amount, balance, paid,
+                              intern(currency), status, line,
+                              intern(name) if name else None, emails, phone,
+                              intern(raw_terms) if raw_terms else None)
+            for field, i in free:
+                if i >= 0 and (raw := values[i].strip()):
+                    setattr(invoice, field, intern(raw))
+            if i_tags >= 0 and (raw := values[i_tags]):
+                invoice.tags = tuple(t.strip() for t in raw.replace(";", ",").split(",") if t.strip())
+            if extra_idx:
+                invoice.extra_names = extra_names
+                invoice.extra_values = tuple([values[i] for i in extra_idx])
+            return invoice
+
+        return fast
 
     def _error(self, line: int, column: str | None, value: str | None, message: str) -> None:
         self.errors.append(RowError(self.display, line, self._header_name(column), value, message))
@@ -228,9 +338,8 @@ class InvoiceBuilder:
         if bad:
             return None
         tags = get("tags")
-        extra = {h: values[i] for i, h in extra_cols} if extra_cols else None
         name = get("customer_name")
-        return Invoice(
+        invoice = Invoice(
             number=number, customer_id=self._intern(customer_id), issue_date=issue_date,
             due_date=due_date, amount=amount, balance=balance, paid_date=paid_date,
             currency=self._intern(currency), status=status, line=line,
@@ -241,8 +350,11 @@ class InvoiceBuilder:
             department=self._intern(get("department")) or None,
             segment=self._intern(get("segment")) or None,
             tags=tuple(t.strip() for t in tags.replace(";", ",").split(",") if t.strip()) if tags
-            else (),
-            extra=extra)
+            else ())
+        if extra_cols:
+            invoice.extra_names = self._extra_names
+            invoice.extra_values = tuple(values[i] for i, _ in extra_cols)
+        return invoice
 
 
 def build_customers(header: Sequence[str], rows: Rows, source: SourceConfig, display: str,
