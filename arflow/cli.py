@@ -6,6 +6,7 @@ This is the one place that turns ArflowErrors into messages and exit codes (SPEC
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from datetime import date, datetime, timezone
@@ -158,6 +159,10 @@ def run(
             ledger = load_ledger(cfg)
     except ArflowError as err:
         _fail(err)
+    # the ledger lives for the whole (short) run and plans hold no reference cycles: the cyclic
+    # collector would only rescan them again and again
+    gc.freeze()
+    gc.disable()
     if customer is not None:
         ledger = Ledger([i for i in ledger.invoices if i.customer_id == customer],
                         {k: v for k, v in ledger.customers.items() if k == customer},

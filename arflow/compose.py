@@ -13,52 +13,56 @@ from arflow.project import Project
 from arflow.render import message_context, template_error, totals_context
 
 
-def contexts(plan: Plan, ledger: Ledger, project: Project):
-    """(action, context) for every planned action; one pass over the ledger for all of them."""
-    wanted = {a.customer_id for a in plan.actions}
+def needs_subject(action: PlannedAction, project: Project) -> bool:
+    return action.kind == "email" or (
+        action.kind == "notify" and project.config.channels.notify.transport == "email")
+
+
+def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Project):
+    """(action, context) for each action; the customers' totals come from one ledger pass."""
+    wanted = {a.customer_id for a in actions}
     by_customer: dict[str, list[Invoice]] = defaultdict(list)
     for inv in ledger.invoices:
         if inv.customer_id in wanted:
             by_customer[inv.customer_id].append(inv)
     totals: dict[tuple[str, str], dict] = {}
-    for action in plan.actions:
-        mine = by_customer[action.customer_id]
-        numbers = set(action.invoices)
-        listed = sorted((inv for inv in mine if inv.number in numbers),
-                        key=lambda i: (i.due_date, i.number))
+    workflows: dict[str, dict] = {}
+    steps: dict[tuple[str, str], dict] = {}
+    for action in actions:
         customer = ledger.customers[action.customer_id]
-        currency = listed[0].currency if listed else (customer.currency or
-                                                      project.config.company.currency)
+        currency = action.items[0].currency if action.items else (
+            customer.currency or project.config.company.currency)
         key = (action.customer_id, currency)
         if key not in totals:
-            totals[key] = totals_context(mine, plan.as_of, currency)
-        wf = project.workflows[action.workflow]
-        step = next(s for s in wf.model.steps if s.step_id == action.step)
-        yield action, message_context(
-            project.config, customer, listed, totals[key], plan.as_of,
-            {"id": wf.id, "name": wf.model.name or wf.id, "description": wf.model.description},
-            {"id": step.step_id, "day": step.day})
+            totals[key] = totals_context(by_customer[action.customer_id], as_of, currency)
+        if action.workflow not in workflows:
+            wf = project.workflows[action.workflow]
+            workflows[action.workflow] = {"id": wf.id, "name": wf.model.name or wf.id,
+                                          "description": wf.model.description}
+            for step in wf.model.steps:
+                steps[(wf.id, step.step_id)] = {"id": step.step_id, "day": step.day}
+        yield action, message_context(project.config, customer, action.items, totals[key], as_of,
+                                      workflows[action.workflow],
+                                      steps[(action.workflow, action.step)])
 
 
 def render_subjects(plan: Plan, ledger: Ledger, project: Project) -> list[RowError]:
     """Render each email subject; an action whose template fails is dropped and reported."""
     templates = project.templates
     failed: list[RowError] = []
-    kept: list[PlannedAction] = []
-    for action, context in contexts(plan, ledger, project):
+    dropped: set[int] = set()
+    with_subject = [a for a in plan.actions if needs_subject(a, project)]
+    for action, context in contexts(with_subject, plan.as_of, ledger, project):
         template = action.template
-        uses_subject = action.kind == "email" or (
-            action.kind == "notify" and project.config.channels.notify.transport == "email")
-        if uses_subject:
-            try:
-                action.subject = templates.render(template, "subject", context)
-            except TemplateError as exc:
-                line, message = template_error(exc)
-                failed.append(RowError(
-                    f"{project.config.display(templates.directory)}/{template}.subject.j2",
-                    line or 0, None, action.customer_id,
-                    f"cannot render for customer {action.customer_id}: {message}"))
-                continue
-        kept.append(action)
-    plan.actions = kept
+        try:
+            action.subject = templates.render(template, "subject", context)
+        except TemplateError as exc:
+            line, message = template_error(exc)
+            failed.append(RowError(
+                f"{project.config.display(templates.directory)}/{template}.subject.j2",
+                line or 0, None, action.customer_id,
+                f"cannot render for customer {action.customer_id}: {message}"))
+            dropped.add(id(action))
+    if dropped:
+        plan.actions = [a for a in plan.actions if id(a) not in dropped]
     return failed

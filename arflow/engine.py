@@ -9,15 +9,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from operator import attrgetter
+from typing import NamedTuple
 
 from arflow.calendar import BusinessCalendar
 from arflow.config import Person
-from arflow.ledger import ZERO, Customer, Invoice, Ledger
+from arflow.ledger import NOT_CHASED, ZERO, Customer, Invoice, Ledger
 from arflow.workflow import Action, Match, Step, Workflow
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class ActionKey:
+class ActionKey(NamedTuple):
     """The idempotency key of one action for one target (SPEC 6)."""
 
     target: str  # "invoice:NUMBER" or "customer:ID"
@@ -70,6 +71,7 @@ class PlannedAction:
     amounts: dict[str, Decimal] = field(default_factory=dict)  # open balance per currency
     subject: str | None = None
     status: str = "planned"
+    items: list[Invoice] = field(default_factory=list)  # the invoices, by due date then number
 
     @property
     def kind(self) -> str:
@@ -111,7 +113,7 @@ class _Matcher:
     def __init__(self, wid: str, match: Match):
         self.wid = wid
         self.min_balance = match.min_balance
-        self.fields = [(name, s) for name, s in (
+        self.fields = [(name, attrgetter(name), s) for name, s in (
             ("currency", _fold(match.currency)), ("product", _fold(match.product)),
             ("segment", _fold(match.segment)), ("location", _fold(match.location)),
             ("department", _fold(match.department))) if s is not None]
@@ -121,8 +123,8 @@ class _Matcher:
     def fits(self, inv: Invoice, balance: Decimal, customer: Customer) -> bool:
         if self.min_balance is not None and balance < self.min_balance:
             return False
-        for name, allowed in self.fields:
-            value = getattr(inv, name)
+        for name, get, allowed in self.fields:
+            value = get(inv)
             if name == "segment" and value is None:
                 value = customer.segment
             if value is None or value.casefold() not in allowed:
@@ -208,9 +210,12 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
     following: dict[tuple[str, str], list[tuple[Invoice, Decimal]]] = defaultdict(list)
     open_count = 0
     for inv in ledger.invoices:
-        if inv.issue_date > as_of or inv.status in ("draft", "paid", "void"):
+        # Invoice.is_open, inlined: this loop touches every invoice of the ledger
+        paid = inv.paid_date
+        if ((paid is not None and paid <= as_of) or inv.issue_date > as_of
+                or inv.status in NOT_CHASED):
             continue
-        balance = inv.open_balance(as_of)
+        balance = inv.amount if inv.balance is None else inv.balance
         if balance < min_balance:
             continue
         open_count += 1
@@ -298,6 +303,10 @@ def _plan_customer(cid, wid, schedule, items, state, as_of, result, groups, skip
         skips[(cid, wid, i, reason)].extend((inv, target) for inv, _ in items)
 
 
+def _by_due(inv: Invoice) -> tuple:
+    return inv.due_date, inv.number
+
+
 def _numbers(invoices) -> list[str]:
     return sorted({inv.number for inv in invoices})
 
@@ -308,14 +317,13 @@ def _add_actions(result: Plan, customer: Customer, wid: str, schedule: _Schedule
     """SPEC 4.4: each action of the step happens once for the customer, listing the invoices."""
     step = schedule.steps[i]
     sid = step.step_id
-    invoices = _numbers(inv for inv, _, _ in entries)
+    unique = {inv.number: (inv, bal) for inv, bal, _ in entries}
+    invoices = sorted(unique)
+    items = sorted((inv for inv, _ in unique.values()), key=_by_due)
     targets = sorted({t for _, _, t in entries})
     amounts: dict[str, Decimal] = {}
-    seen = set()
-    for inv, bal, _ in entries:
-        if inv.number not in seen:
-            seen.add(inv.number)
-            amounts[inv.currency] = amounts.get(inv.currency, ZERO) + bal
+    for inv, bal in unique.values():
+        amounts[inv.currency] = amounts.get(inv.currency, ZERO) + bal
     for n, action in enumerate(step.actions):
         keys = [ActionKey(t, wid, sid, n) for t in targets]
         to, cc, bcc = recipients(action, customer, schedule.wf, people)
@@ -326,7 +334,7 @@ def _add_actions(result: Plan, customer: Customer, wid: str, schedule: _Schedule
         result.actions.append(PlannedAction(
             date=as_of, workflow=wid, step=sid, action_index=n, action=action,
             customer_id=customer.customer_id, invoices=invoices, keys=keys, to=to, cc=cc,
-            bcc=bcc, amounts=dict(amounts)))
+            bcc=bcc, amounts=dict(amounts), items=items))
 
 
 def _person_addresses(names, customer: Customer, wf: Workflow, people: dict[str, Person],

@@ -72,11 +72,13 @@ class Templates:
             undefined=StrictUndefined,
             autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
             keep_trailing_newline=False,
+            auto_reload=False,  # one run reads each template once, not once per message
             trim_blocks=True,
             lstrip_blocks=True,
         )
         self.env.filters["money"] = self._money
         self.env.filters["date"] = self._date
+        self._loaded: dict[tuple[str, str], object] = {}
         self.kinds: dict[str, set[str]] = defaultdict(set)
         if directory.is_dir():
             for path in sorted(directory.glob("*.j2")):
@@ -96,7 +98,11 @@ class Templates:
         return kind in self.kinds.get(name, ())
 
     def render(self, name: str, kind: str, context: dict) -> str:
-        return self.env.get_template(self.filename(name, kind)).render(context).strip()
+        key = (name, kind)
+        template = self._loaded.get(key)
+        if template is None:
+            template = self._loaded[key] = self.env.get_template(self.filename(name, kind))
+        return template.render(context).strip()
 
     def render_string(self, text: str, context: dict) -> str:
         """An inline template from a workflow (task title, note text, status value)."""
@@ -152,6 +158,8 @@ def totals_context(invoices: list[Invoice], as_of: date, currency: str) -> dict:
         if inv.issue_date > as_of or inv.status in ("draft", "void"):
             continue
         balance = inv.open_balance(as_of)
+        if not balance:
+            continue
         bucket = by_currency.setdefault(inv.currency, {"outstanding": ZERO, "overdue": ZERO})
         bucket["outstanding"] += balance
         if inv.due_date < as_of and balance > 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -123,14 +124,14 @@ class Action(Strict):
             raise ValueError(f"empty action; use one of {', '.join(ACTION_MODELS)}")
         return self
 
-    @property
+    @cached_property
     def kind(self) -> str | None:
         for name in ACTION_MODELS:
             if getattr(self, name) is not None:
                 return name
         return None
 
-    @property
+    @cached_property
     def spec(self):
         return getattr(self, self.kind)
 

@@ -6,6 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
+from itertools import islice, repeat
+from decimal import Decimal
 
 from arflow.calendar import Terms, parse_terms
 from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, INVOICE_STATUSES, SourceConfig
@@ -15,6 +17,11 @@ from arflow.sources.values import _PLAIN_AMOUNT, ValueParser, truthy
 
 Rows = Iterable[tuple[int, Sequence[str]]]
 INVOICE_REQUIRED = ("number", "customer_id", "issue_date", "amount")
+CHUNK = 20_000  # rows parsed column by column at a time: fast, and bounded in memory
+
+
+def _tags(raw: str) -> tuple[str, ...]:
+    return tuple(t.strip() for t in raw.replace(";", ",").split(",") if t.strip())
 
 
 def column_index(header: Sequence[str], source: SourceConfig, fields: Sequence[str],
@@ -62,6 +69,7 @@ class InvoiceBuilder:
         self._idx: dict[str, int] = {}
         self._header: Sequence[str] = ()
         self._extra_names: tuple[str, ...] = ()
+        self._extra_names: tuple[str, ...] = ()
 
     def _terms_for(self, raw: str) -> Terms:
         found = self._terms.get(raw)
@@ -82,27 +90,34 @@ class InvoiceBuilder:
         used = set(idx.values())
         extra_cols = [(i, h) for i, h in enumerate(header) if i not in used and h.strip()]
         self._extra_names = tuple(h for _, h in extra_cols)
-        fast = self._fast_parser(idx, [i for i, _ in extra_cols])
+        fast = ColumnParser(self, idx, [i for i, _ in extra_cols])
         width = len(header)
         i_number = idx["number"]
         invoices: list[Invoice] = []
         first_line: dict[str, int] = {}
         duplicates: dict[str, list[int]] = {}
-        for line, values in rows:
-            if len(values) != width:
-                if not any(v.strip() for v in values):
-                    continue  # a blank line is not a row
-                self._error(line, None, None, f"row has {len(values)} values but the header has "
-                            f"{width} columns; fix the quoting or the delimiter on this line")
+        rows = iter(rows)
+        while chunk := list(islice(rows, CHUNK)):
+            lines, good = [], []
+            for line, values in chunk:
+                if len(values) == width:
+                    lines.append(line)
+                    good.append(values)
+                elif any(v.strip() for v in values):  # a blank line is not a row
+                    self._error(line, None, None, f"row has {len(values)} values but the header "
+                                f"has {width} columns; fix the quoting or the delimiter on this line")
+            if not good:
                 continue
-            number = values[i_number].strip()
-            if number:
-                seen = first_line.setdefault(number, line)
-                if seen != line:
-                    duplicates.setdefault(number, [seen]).append(line)
-            invoice = fast(line, values) or self._invoice(line, values, idx, extra_cols)
-            if invoice is not None:
-                invoices.append(invoice)
+            for line, values in zip(lines, good):
+                number = values[i_number].strip()
+                if number:
+                    seen = first_line.setdefault(number, line)
+                    if seen != line:
+                        duplicates.setdefault(number, [seen]).append(line)
+            parsed, slow = fast.parse(lines, good)
+            for k in slow:
+                parsed[k] = self._invoice(lines[k], good[k], idx, extra_cols)
+            invoices.extend(inv for inv in parsed if inv is not None)
         if duplicates:
             # SPEC 2.4: every copy of a duplicated number is held back and reported
             for number, lines in duplicates.items():
@@ -114,112 +129,6 @@ class InvoiceBuilder:
                                 "back until the source has one row per invoice")
             invoices = [inv for inv in invoices if inv.number not in duplicates]
         return invoices
-
-    def _fast_parser(self, idx: dict[str, int], extra_idx: list[int]):
-        """A row parser for the common, clean row; it returns None for anything unusual, and
-        `_invoice` then takes the row and says exactly what is wrong with it."""
-        col = lambda name: idx.get(name, -1)  # noqa: E731
-        i_num, i_cid, i_issue, i_amount = (idx[f] for f in INVOICE_REQUIRED)
-        i_due, i_paid, i_terms, i_balance, i_currency, i_status = map(
-            col, ("due_date", "paid_date", "terms", "balance", "currency", "status"))
-        i_email, i_phone, i_name, i_tags = map(col, ("email", "phone", "customer_name", "tags"))
-        free = [(name, col(name)) for name in ("product", "location", "department", "segment")]
-        p = self.parser
-        dates = p._dates
-        plain = _PLAIN_AMOUNT.fullmatch if self.source.decimal == "." else (lambda _: None)
-        statuses, terms_cache, customers = self._status, self._terms, self.customers
-        intern, default_terms, default_currency = self._intern, self.default_terms, self.default_currency
-        good_emails: dict[str, tuple[str, ...]] = {}
-        extra_names = self._extra_names
-
-        def day(raw: str):
-            found = dates.get(raw)
-            if found is None:
-                try:
-                    return p.date(raw)
-                except ValueError:
-                    return None
-            return None if found.__class__ is str else found
-
-        def fast(line: int, values: list[str]) -> Invoice | None:
-            number = values[i_num].strip()
-            cid = values[i_cid].strip()
-            raw = values[i_amount]
-            if not number or not cid or not plain(raw):
-                return None
-            amount = Decimal(raw)
-            issue = day(values[i_issue])
-            if issue is None:
-                return None
-            balance = None
-            if i_balance >= 0 and (raw := values[i_balance]):
-                if not plain(raw):
-                    return None
-                balance = Decimal(raw)
-            paid = None
-            if i_paid >= 0 and (raw := values[i_paid]):
-                if (paid := day(raw)) is None:
-                    return None
-            customer = customers.get(cid)
-            raw_terms = values[i_terms].strip() if i_terms >= 0 else ""
-            if raw_terms:
-                terms = terms_cache.get(raw_terms)
-                if terms is None or terms.__class__ is str:
-                    return None
-            if i_due >= 0 and (raw := values[i_due]):
-                due = day(raw)
-            else:
-                if not raw_terms:
-                    if customer is not None and customer.terms:
-                        terms = terms_cache.get(customer.terms)
-                        if terms is None or terms.__class__ is str:
-                            return None
-                    else:
-                        terms = default_terms
-                if terms is None:
-                    return None
-                due = terms.due_date(issue)
-            if due is None or due < issue:
-                return None
-            currency = values[i_currency].strip().upper() if i_currency >= 0 else ""
-            if not currency:
-                currency = (customer.currency if customer is not None and customer.currency
-                            else default_currency)
-            elif len(currency) != 3 or not currency.isalpha():
-                return None
-            status = statuses.get(values[i_status].strip().casefold()) if i_status >= 0 else "open"
-            if status is None:
-                return None
-            emails = ()
-            if i_email >= 0 and (raw := values[i_email]):
-                emails = good_emails.get(raw)
-                if emails is None:
-                    emails, bad = p.emails(raw)
-                    if bad:
-                        return None
-                    good_emails[raw] = emails
-            phone = None
-            if i_phone >= 0 and (raw := values[i_phone].strip()):
-                try:
-                    phone = p.phone(raw)
-                except ValueError:
-                    return None
-            name = values[i_name].strip() if i_name >= 0 else ""
-            invoice = Invoice(number, intern(cid), issue, due, amount, balance, paid,
-                              intern(currency), status, line,
-                              intern(name) if name else None, emails, phone,
-                              intern(raw_terms) if raw_terms else None)
-            for field, i in free:
-                if i >= 0 and (raw := values[i].strip()):
-                    setattr(invoice, field, intern(raw))
-            if i_tags >= 0 and (raw := values[i_tags]):
-                invoice.tags = tuple(t.strip() for t in raw.replace(";", ",").split(",") if t.strip())
-            if extra_idx:
-                invoice.extra_names = extra_names
-                invoice.extra_values = tuple([values[i] for i in extra_idx])
-            return invoice
-
-        return fast
 
     def _error(self, line: int, column: str | None, value: str | None, message: str) -> None:
         self.errors.append(RowError(self.display, line, self._header_name(column), value, message))
@@ -446,3 +355,139 @@ def merge_customers(invoices: list[Invoice], from_file: dict[str, Customer]) -> 
         if c.segment is None and inv.segment:
             c.segment = inv.segment
     return customers
+
+
+class ColumnParser:
+    """The fast path for clean rows, a chunk at a time and column by column (comprehensions
+    and C-level maps over caches instead of per-row Python code). A row with anything unusual
+    in it is returned in `slow`, and `InvoiceBuilder._invoice` then says what is wrong."""
+
+    def __init__(self, builder: InvoiceBuilder, idx: dict[str, int], extra_idx: list[int]):
+        self.b = builder
+        self.idx = idx
+        self.extra_idx = extra_idx
+        self.plain = _PLAIN_AMOUNT.fullmatch if builder.source.decimal == "." else (lambda _: None)
+        self.strings = builder._strings.setdefault
+        self.default_currency = builder._intern(builder.default_currency)
+        self.good_emails: dict[str, tuple[str, ...]] = {}
+        self.dues: dict[tuple[str, date], date] = {}
+
+    def _dates(self, col, slow: set[int], optional: bool) -> list:
+        dates = self.b.parser._dates
+        out = list(map(dates.get, col))
+        for k, found in enumerate(out):
+            if found is None or found.__class__ is str:
+                raw = col[k]
+                if optional and not raw:
+                    out[k] = None
+                    continue
+                try:
+                    out[k] = self.b.parser.date(raw)
+                except ValueError:
+                    out[k] = None
+                    slow.add(k)
+        return out
+
+    def _money(self, col, slow: set[int], optional: bool) -> list:
+        oks = list(map(self.plain, col))
+        out = [Decimal(raw) if ok else None for raw, ok in zip(col, oks)]
+        for k, ok in enumerate(oks):
+            if not ok and (col[k] or not optional):
+                slow.add(k)
+        return out
+
+    def _text(self, col) -> list:
+        strings = self.strings
+        return [strings(v, v) if v else None for v in map(str.strip, col)]
+
+    def parse(self, lines: list[int], rows: list[list[str]]) -> tuple[list, set[int]]:
+        idx, b, n = self.idx, self.b, len(rows)
+        cols = list(zip(*rows))
+        get = lambda name: cols[idx[name]] if name in idx else None  # noqa: E731
+        slow: set[int] = set()
+        numbers = list(map(str.strip, cols[idx["number"]]))
+        strings = self.strings
+        cids = [strings(v, v) for v in map(str.strip, cols[idx["customer_id"]])]
+        slow.update(k for k in range(n) if not numbers[k] or not cids[k])
+        issue = self._dates(cols[idx["issue_date"]], slow, optional=False)
+        amount = self._money(cols[idx["amount"]], slow, optional=False)
+        balance = self._money(get("balance"), slow, True) if "balance" in idx else repeat(None)
+        paid = self._dates(get("paid_date"), slow, True) if "paid_date" in idx else repeat(None)
+        terms = [strings(v, v) if v else None for v in map(str.strip, get("terms"))] \
+            if "terms" in idx else [None] * n
+        due = self._dates(get("due_date"), slow, True) if "due_date" in idx else [None] * n
+        customers = b.customers
+        terms_cache = b._terms
+        for text in set(terms).difference(terms_cache):
+            if text is not None:
+                try:
+                    b._terms_for(text)
+                except ValueError:
+                    pass  # cached as an error; those rows go the slow way and are reported
+        for k in range(n):
+            if due[k] is not None or issue[k] is None:
+                continue
+            text = terms[k] or (customers[cids[k]].terms if cids[k] in customers else None) or ""
+            found = self.dues.get((text, issue[k]))
+            if found is None:
+                rule = terms_cache.get(text) if text else b.default_terms
+                if rule is None or rule.__class__ is str:
+                    slow.add(k)  # unseen or bad terms, or no terms at all
+                    continue
+                found = self.dues[(text, issue[k])] = rule.due_date(issue[k])
+            due[k] = found
+        for k in range(n):
+            if due[k] is not None and issue[k] is not None and due[k] < issue[k]:
+                slow.add(k)
+            elif terms[k] is not None and terms_cache.get(terms[k]).__class__ is not Terms:
+                slow.add(k)
+        if "currency" in idx:
+            currency = [strings(v, v) if v else None for v in
+                        (x.strip().upper() for x in get("currency"))]
+            slow.update(k for k, c in enumerate(currency)
+                        if c is not None and (len(c) != 3 or not c.isalpha()))
+        else:
+            currency = [None] * n
+        default = self.default_currency
+        currency = [c or (customers[cid].currency if cid in customers and
+                          customers[cid].currency else default)
+                    for c, cid in zip(currency, cids)]
+        if "status" in idx:
+            status = [b._status.get(v.strip().casefold()) for v in get("status")]
+            slow.update(k for k, v in enumerate(status) if v is None)
+        else:
+            status = repeat("open")
+        emails = [()] * n
+        if "email" in idx:
+            good = self.good_emails
+            for k, raw in enumerate(get("email")):
+                if raw:
+                    found = good.get(raw)
+                    if found is None:
+                        found, bad = b.parser.emails(raw)
+                        if bad:
+                            slow.add(k)
+                            continue
+                        good[raw] = found
+                    emails[k] = found
+        phones = [None] * n
+        if "phone" in idx:
+            for k, raw in enumerate(get("phone")):
+                if raw := raw.strip():
+                    try:
+                        phones[k] = b.parser.phone(raw)
+                    except ValueError:
+                        slow.add(k)
+        free = [self._text(get(f)) if f in idx else repeat(None)
+                for f in ("customer_name", "product", "location", "department", "segment")]
+        tags = [_tags(v) if v else () for v in get("tags")] if "tags" in idx else repeat(())
+        if self.extra_idx:
+            extras = list(zip(*(cols[i] for i in self.extra_idx)))
+            names = repeat(b._extra_names)
+        else:
+            extras, names = repeat(()), repeat(())
+        name, product, location, department, segment = free
+        invoices = list(map(Invoice, numbers, cids, issue, due, amount, balance, paid, currency,
+                            status, lines, name, emails, phones, terms, product, location,
+                            department, segment, tags, names, extras))
+        return invoices, slow
