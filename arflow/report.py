@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from typing import IO
 
 from babel.numbers import format_currency
 from rich.console import Console
@@ -12,24 +14,45 @@ from arflow.engine import Plan, PlannedAction
 from arflow.errors import RowError
 
 
+def action_dict(a: PlannedAction) -> dict:
+    return {"date": a.date.isoformat(), "workflow": a.workflow, "step": a.step,
+            "action": a.kind, "customer_id": a.customer_id, "invoices": a.invoices, "to": a.to,
+            "template": a.template, "subject": a.subject, "status": a.status}
+
+
+def skip_dict(s) -> dict:
+    return {"workflow": s.workflow, "step": s.step, "customer_id": s.customer_id,
+            "invoices": s.invoices, "reason": s.reason}
+
+
+def summary(plan: Plan, errors: list[RowError]) -> dict:
+    count = lambda status: sum(1 for a in plan.actions if a.status == status)  # noqa: E731
+    return {"invoices": plan.invoices, "open": plan.open, "actions": len(plan.actions),
+            "sent": count("sent"), "failed": count("failed"), "unknown": count("unknown"),
+            "skipped": len(plan.skipped), "errors": len(errors)}
+
+
 def plan_document(plan: Plan, errors: list[RowError], dry_run: bool) -> dict:
     """Exactly the document of SPEC 8: as_of, dry_run, actions, skipped, errors, summary."""
-    actions = [{
-        "date": a.date.isoformat(), "workflow": a.workflow, "step": a.step, "action": a.kind,
-        "customer_id": a.customer_id, "invoices": a.invoices, "to": a.to,
-        "template": a.template, "subject": a.subject, "status": a.status,
-    } for a in plan.actions]
-    skipped = [{"workflow": s.workflow, "step": s.step, "customer_id": s.customer_id,
-                "invoices": s.invoices, "reason": s.reason} for s in plan.skipped]
-    count = lambda status: sum(1 for a in plan.actions if a.status == status)  # noqa: E731
-    return {
-        "as_of": plan.as_of.isoformat(), "dry_run": dry_run, "actions": actions,
-        "skipped": skipped, "errors": [e.as_dict() for e in errors],
-        "summary": {"invoices": plan.invoices, "open": plan.open, "actions": len(actions),
-                    "sent": count("sent"), "failed": count("failed"),
-                    "unknown": count("unknown"), "skipped": len(skipped),
-                    "errors": len(errors)},
-    }
+    return {"as_of": plan.as_of.isoformat(), "dry_run": dry_run,
+            "actions": [action_dict(a) for a in plan.actions],
+            "skipped": [skip_dict(s) for s in plan.skipped],
+            "errors": [e.as_dict() for e in errors], "summary": summary(plan, errors)}
+
+
+def write_json(out: IO[str], plan: Plan, errors: list[RowError], dry_run: bool) -> None:
+    """The same document, compact and written piece by piece: a large plan is never held as
+    one string in memory."""
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    out.write(f'{{"as_of": {dumps(plan.as_of.isoformat())}, "dry_run": {dumps(dry_run)}')
+    for key, items, as_dict in (("actions", plan.actions, action_dict),
+                                ("skipped", plan.skipped, skip_dict),
+                                ("errors", errors, RowError.as_dict)):
+        out.write(f', "{key}": [')
+        for n, item in enumerate(items):
+            out.write((", " if n else "") + dumps(as_dict(item)))
+        out.write("]")
+    out.write(f', "summary": {dumps(summary(plan, errors))}}}\n')
 
 
 def money_text(amounts: dict[str, Decimal], locale: str) -> str:

@@ -226,3 +226,22 @@ def test_dry_run_writes_nothing(cli, example):
     before = sorted(p.name for p in example.parent.rglob("*"))
     cli("run", "--dry-run", "--as-of", "2026-03-16", "--config", example)
     assert sorted(p.name for p in example.parent.rglob("*")) == before
+
+
+def test_streamed_json_is_the_same_document(example, tmp_path):
+    import io
+
+    from arflow.compose import render_subjects
+    from arflow.report import plan_document, write_json
+
+    project = load_project(example)
+    ledger = load_ledger(project.config)
+    (example.parent / "invoices.csv").open("a").write("BAD,C001,2026-13-01,Net 30,1,,open,x,HQ\n")
+    ledger = load_ledger(project.config)
+    result = plan(ledger, {w.id: w.model for w in project.workflows.values()}, PastState(), AS_OF,
+                  default_workflow="net30-standard", people=project.config.people)
+    errors = ledger.errors + render_subjects(result, ledger, project)
+    out = io.StringIO()
+    write_json(out, result, errors, dry_run=True)
+    assert json.loads(out.getvalue()) == plan_document(result, errors, dry_run=True)
+    assert len(errors) == 1 and len(result.actions) == 12

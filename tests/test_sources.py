@@ -67,6 +67,19 @@ def test_every_copy_of_a_duplicate_number_is_held_back(tmp_path):
     assert "also on lines 4, 5" in ledger.errors[0].message
 
 
+def test_duplicates_name_every_copy_even_bad_ones_and_across_chunks(tmp_path, monkeypatch):
+    from arflow.sources import rows
+
+    monkeypatch.setattr(rows, "CHUNK", 2)  # copies fall in different chunks
+    ledger = load(tmp_path, HEADER + "D1,C1,,,2026-02-30,,5\nOK,C1,,,2026-01-01,,5\n"
+                  "D1,C2,,,2026-01-02,,abc\nX,C3,,,2026-01-03,,7\nD1,C4,,,2026-01-03,,7\n")
+    assert [i.number for i in ledger.invoices] == ["OK", "X"]
+    dup_errors = [(e.line, e.column) for e in ledger.errors if "appears more than once" in e.message]
+    assert dup_errors == [(2, "number"), (4, "number"), (6, "number")]
+    assert [(e.line, e.column) for e in ledger.errors if "more than once" not in e.message] == [
+        (2, "issue_date"), (4, "amount")]
+
+
 def test_bad_email_or_phone_keeps_the_invoice_without_that_channel(tmp_path):
     ledger = load(tmp_path, HEADER + "A1,C1,not-an-email,+1 202 555 0111,2026-01-01,,5\n"
                   "A2,C2,ok@c2.example; bad@@c2,12,2026-01-01,,5\n")

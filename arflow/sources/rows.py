@@ -94,8 +94,9 @@ class InvoiceBuilder:
         width = len(header)
         i_number = idx["number"]
         invoices: list[Invoice] = []
-        first_line: dict[str, int] = {}
-        duplicates: dict[str, list[int]] = {}
+        seen: set[str] = set()
+        duplicated: set[str] = set()
+        held: dict[str, list[int]] = {}  # number → lines of held-back rows, to name every copy
         rows = iter(rows)
         while chunk := list(islice(rows, CHUNK)):
             lines, good = [], []
@@ -108,16 +109,32 @@ class InvoiceBuilder:
                                 f"has {width} columns; fix the quoting or the delimiter on this line")
             if not good:
                 continue
-            for line, values in zip(lines, good):
-                number = values[i_number].strip()
-                if number:
-                    seen = first_line.setdefault(number, line)
-                    if seen != line:
-                        duplicates.setdefault(number, [seen]).append(line)
-            parsed, slow = fast.parse(lines, good)
+            numbers = [values[i_number].strip() for values in good]
+            fresh = set(numbers)
+            if len(fresh) == len(numbers) and seen.isdisjoint(fresh):
+                seen |= fresh  # the usual case, decided in C
+            else:
+                for number in numbers:
+                    if number in seen:
+                        duplicated.add(number)
+                    seen.add(number)
+            parsed, slow = fast.parse(lines, good, numbers)
             for k in slow:
                 parsed[k] = self._invoice(lines[k], good[k], idx, extra_cols)
+                if parsed[k] is None and numbers[k]:
+                    held.setdefault(numbers[k], []).append(lines[k])
             invoices.extend(inv for inv in parsed if inv is not None)
+        duplicated.discard("")
+        duplicates: dict[str, list[int]] = {}
+        if duplicated:
+            for inv in invoices:
+                if inv.number in duplicated:
+                    duplicates.setdefault(inv.number, []).append(inv.line)
+            for number, lines in held.items():
+                if number in duplicated:
+                    duplicates.setdefault(number, []).extend(lines)
+            for lines in duplicates.values():
+                lines.sort()
         if duplicates:
             # SPEC 2.4: every copy of a duplicated number is held back and reported
             for number, lines in duplicates.items():
@@ -400,12 +417,12 @@ class ColumnParser:
         strings = self.strings
         return [strings(v, v) if v else None for v in map(str.strip, col)]
 
-    def parse(self, lines: list[int], rows: list[list[str]]) -> tuple[list, set[int]]:
+    def parse(self, lines: list[int], rows: list[list[str]],
+              numbers: list[str]) -> tuple[list, set[int]]:
         idx, b, n = self.idx, self.b, len(rows)
         cols = list(zip(*rows))
         get = lambda name: cols[idx[name]] if name in idx else None  # noqa: E731
         slow: set[int] = set()
-        numbers = list(map(str.strip, cols[idx["number"]]))
         strings = self.strings
         cids = [strings(v, v) for v in map(str.strip, cols[idx["customer_id"]])]
         slow.update(k for k in range(n) if not numbers[k] or not cids[k])
