@@ -245,3 +245,12 @@ def test_streamed_json_is_the_same_document(example, tmp_path):
     write_json(out, result, errors, dry_run=True)
     assert json.loads(out.getvalue()) == plan_document(result, errors, dry_run=True)
     assert len(errors) == 1 and len(result.actions) == 12
+
+
+def test_validate_takes_folders_and_reports_all_of_them(cli, tmp_path):
+    write_scaffold(tmp_path / "good", AS_OF)
+    write_scaffold(tmp_path / "bad", AS_OF)
+    (tmp_path / "bad" / "workflows" / "net30-standard.yaml").write_text("name: x\nsteps: 5\n")
+    result = cli("validate", tmp_path / "good", tmp_path / "bad", expect=1)
+    assert "good/arflow.yaml: valid (3 workflows, 20 templates)" in result.output
+    assert "workflows/net30-standard.yaml:2: steps: Input should be a valid list (got 5)" in result.output

@@ -283,3 +283,16 @@ invoices:
     late = [i for i in ledger.invoices if i.paid_date > i.due_date]
     assert all(i.open_balance(i.due_date) == i.amount for i in late)
     assert sum(1 for i in ledger.invoices if i.open_balance(i.due_date) > 0) == len(late)
+
+
+def test_customers_file_errors_name_its_own_headers_and_duplicates(tmp_path):
+    config = BASE_CONFIG + "customers: {path: customers.csv, columns: {customer_id: Account, phone: Mobile}}\n"
+    ledger = load(tmp_path, HEADER + "A1,C1,,,2026-01-01,,5\n", config=config,
+                  **{"customers.csv": "Account,Mobile,name\nC1,+1 202 555 0111,One\nC2,99,Two\n"
+                                      "C3,,Three\nC3,,Three again\n"})
+    assert [(e.file, e.line, e.column, e.value) for e in ledger.errors] == [
+        ("customers.csv", 3, "Mobile", "99"), ("customers.csv", 4, "Account", "C3"),
+        ("customers.csv", 5, "Account", "C3")]
+    assert ledger.customers["C1"].phone == "+12025550111"
+    assert ledger.customers["C2"].phone is None and ledger.customers["C2"].name == "Two"
+    assert "C3" not in ledger.customers

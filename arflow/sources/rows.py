@@ -219,20 +219,20 @@ class InvoiceBuilder:
                         f"due date {due_date} is before the issue date {issue_date}; fix one of them")
             bad = True
 
-        amount = balance = None
-        raw = values[idx["amount"]]
-        try:
-            amount = p.money(raw)
-        except ValueError as exc:
-            self._error(line, "amount", raw.strip(), str(exc))
-            bad = True
-        raw = get("balance")
-        if raw:
+        def parse_money(field: str, required: bool):
+            nonlocal bad
+            raw = get(field)
+            if not raw and not required:
+                return None
             try:
-                balance = p.money(raw)
+                return p.money(raw)
             except ValueError as exc:
-                self._error(line, "balance", raw, str(exc))
+                self._error(line, field, raw, str(exc))
                 bad = True
+                return None
+
+        amount = parse_money("amount", required=True)
+        balance = parse_money("balance", required=False)
 
         currency = get("currency").upper() or (customer.currency if customer and customer.currency
                                                else self.default_currency)
@@ -248,19 +248,9 @@ class InvoiceBuilder:
                         f"with status_map: {{{raw}: open}} under invoices: in arflow.yaml")
             bad = True
 
-        emails: tuple[str, ...] = ()
-        raw = get("email")
-        if raw:
-            emails, email_errors = p.emails(raw)
-            for message in email_errors:
-                self._error(line, "email", raw, message)
-        phone = None
-        raw = get("phone")
-        if raw:
-            try:
-                phone = p.phone(raw)
-            except ValueError as exc:
-                self._error(line, "phone", raw, str(exc))
+        emails, phone, problems = p.contacts(get("email"), get("phone"))
+        for column, raw, message in problems:
+            self._error(line, column, raw, message)
         if bad:
             return None
         tags = get("tags")
@@ -291,14 +281,19 @@ def build_customers(header: Sequence[str], rows: Rows, source: SourceConfig, dis
     used = set(idx.values())
     extra_cols = [(i, h) for i, h in enumerate(header) if i not in used and h.strip()]
     errors: list[RowError] = []
+
+    def error(line: int, column: str | None, value: str | None, message: str) -> None:
+        name = header[idx[column]].strip() if column in idx else column
+        errors.append(RowError(display, line, name, value, message))
+
     found: dict[str, Customer] = {}
     lines: dict[str, list[int]] = defaultdict(list)
     width = len(header)
     for line, values in rows:
         if len(values) != width:
             if any(v.strip() for v in values):
-                errors.append(RowError(display, line, None, None, f"row has {len(values)} values "
-                                       f"but the header has {width} columns"))
+                error(line, None, None, f"row has {len(values)} values but the header has "
+                      f"{width} columns; fix the quoting or the delimiter on this line")
             continue
 
         def get(field: str) -> str:
@@ -307,35 +302,28 @@ def build_customers(header: Sequence[str], rows: Rows, source: SourceConfig, dis
 
         cid = get("customer_id")
         if not cid:
-            errors.append(RowError(display, line, "customer_id", "", "empty customer id"))
+            error(line, "customer_id", "", "empty customer id; every row needs one")
             continue
         lines[cid].append(line)
         bad = False
-        emails: tuple[str, ...] = ()
-        if get("email"):
-            emails, bad_emails = parser.emails(get("email"))
-            errors.extend(RowError(display, line, "email", get("email"), m) for m in bad_emails)
-        phone = None
-        if get("phone"):
-            try:
-                phone = parser.phone(get("phone"))
-            except ValueError as exc:
-                errors.append(RowError(display, line, "phone", get("phone"), str(exc)))
+        emails, phone, problems = parser.contacts(get("email"), get("phone"))
+        for column, raw, message in problems:
+            error(line, column, raw, message)
         try:
             paused = truthy(get("paused"))
         except ValueError as exc:
-            errors.append(RowError(display, line, "paused", get("paused"), str(exc)))
+            error(line, "paused", get("paused"), str(exc))
             bad = True
         if get("terms"):
             try:
                 parse_terms(get("terms"))
             except ValueError as exc:
-                errors.append(RowError(display, line, "terms", get("terms"), str(exc)))
+                error(line, "terms", get("terms"), str(exc))
                 bad = True
         currency = get("currency").upper()
         if currency and (len(currency) != 3 or not currency.isalpha()):
-            errors.append(RowError(display, line, "currency", get("currency"),
-                                   "not an ISO 4217 currency code such as USD or EUR"))
+            error(line, "currency", get("currency"),
+                  "not an ISO 4217 currency code such as USD or EUR")
             bad = True
         if bad:
             continue
@@ -350,9 +338,9 @@ def build_customers(header: Sequence[str], rows: Rows, source: SourceConfig, dis
         if len(at) > 1:
             found.pop(cid, None)
             for line in at:
-                errors.append(RowError(display, line, "customer_id", cid,
-                                       f"customer {cid!r} appears on lines {', '.join(map(str, at))}; "
-                                       "all copies are held back, keep one row per customer"))
+                error(line, "customer_id", cid, f"customer {cid!r} appears on lines "
+                      f"{', '.join(map(str, at))}; all copies are held back, keep one row per "
+                      "customer")
     return found, errors
 
 

@@ -151,6 +151,22 @@ class ValueParser:
             return (f"{address!r} is not a valid email address ({exc}); fix it in the source — "
                     "the invoice is kept, but no email can go to this address",)
 
+    def contacts(self, raw_email: str, raw_phone: str):
+        """(emails, phone, problems): a bad address or number is left out and reported as
+        (column, value, message); the row itself is kept (SPEC 2.4)."""
+        problems = []
+        emails: tuple[str, ...] = ()
+        if raw_email:
+            emails, bad = self.emails(raw_email)
+            problems += [("email", raw_email, message) for message in bad]
+        phone = None
+        if raw_phone:
+            try:
+                phone = self.phone(raw_phone)
+            except ValueError as exc:
+                problems.append(("phone", raw_phone, str(exc)))
+        return emails, phone, problems
+
     def phone(self, raw: str) -> str:
         """E.164 form of a phone number, or ValueError with the fix."""
         text = raw.strip()
