@@ -30,6 +30,9 @@ class ActionKey(NamedTuple):
         return f"{self.target}/{self.workflow}/{self.step}/{self.action}"
 
 
+NOTHING_RAN: frozenset[str] = frozenset()
+
+
 def invoice_target(number: str) -> str:
     return f"invoice:{number}"
 
@@ -170,10 +173,10 @@ class _Decision:
 
 
 def decide_steps(schedule: _Schedule, step_dates: list[date], earliest: date, as_of: date,
-                 ran: set[str]) -> _Decision:
+                 ran: set[str] | frozenset[str]) -> _Decision:
     """Which steps of one target run today and which are skipped, and why (SPEC 4.2, 4.3)."""
     ids = schedule.ids
-    last_ran = max((i for i, sid in enumerate(ids) if sid in ran), default=-1)
+    last_ran = max((i for i, sid in enumerate(ids) if sid in ran), default=-1) if ran else -1
     due = [i for i in range(last_ran + 1, len(ids))
            if step_dates[i] <= as_of and step_dates[i] >= earliest and ids[i] not in ran]
     skipped: list[tuple[int, str]] = []
@@ -209,11 +212,11 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
     # (customer, workflow) → invoices following it today, with their open balance
     following: dict[tuple[str, str], list[tuple[Invoice, Decimal]]] = defaultdict(list)
     open_count = 0
-    for inv in ledger.invoices:
-        # Invoice.is_open, inlined: this loop touches every invoice of the ledger
-        paid = inv.paid_date
-        if ((paid is not None and paid <= as_of) or inv.issue_date > as_of
-                or inv.status in NOT_CHASED):
+    # Invoice.is_open, inlined: these two passes touch every invoice of the ledger
+    current = [inv for inv in ledger.invoices
+               if (inv.paid_date is None or inv.paid_date > as_of) and inv.issue_date <= as_of]
+    for inv in current:
+        if inv.status in NOT_CHASED:
             continue
         balance = inv.amount if inv.balance is None else inv.balance
         if balance < min_balance:
@@ -246,7 +249,7 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
                 anchor = inv.due_date if schedule.wf.anchor == "due_date" else inv.issue_date
                 target = invoice_target(inv.number)
                 decision = decide_steps(schedule, schedule.dates(anchor), inv.issue_date, as_of,
-                                        state.ran.get((target, wid), set()))
+                                        state.ran.get((target, wid), NOTHING_RAN))
                 for i in decision.run:
                     groups[(cid, wid, i)].append((inv, bal, target))
                 for i, reason in decision.skipped:
@@ -296,7 +299,7 @@ def _plan_customer(cid, wid, schedule, items, state, as_of, result, groups, skip
         assignment = result.started.setdefault(cid, Assignment(wid, as_of))
     target = customer_target(cid)
     decision = decide_steps(schedule, schedule.dates(assignment.since), assignment.since, as_of,
-                            state.ran.get((target, wid), set()))
+                            state.ran.get((target, wid), NOTHING_RAN))
     for i in decision.run:
         groups[(cid, wid, i)].extend((inv, bal, target) for inv, bal in items)
     for i, reason in decision.skipped:

@@ -99,10 +99,18 @@ class Templates:
 
     def render(self, name: str, kind: str, context: dict) -> str:
         key = (name, kind)
-        template = self._loaded.get(key)
-        if template is None:
-            template = self._loaded[key] = self.env.get_template(self.filename(name, kind))
-        return template.render(context).strip()
+        loaded = self._loaded.get(key)
+        if loaded is None:
+            template = self.env.get_template(self.filename(name, kind))
+            # Template.render merges its globals (a ChainMap, read in Python) into every
+            # context; merged once here, each render starts from a plain dict copy
+            loaded = self._loaded[key] = (template, dict(template.globals))
+        template, base = loaded
+        try:
+            return self.env.concat(template.root_render_func(
+                template.new_context({**base, **context}, shared=True))).strip()
+        except Exception:
+            self.env.handle_exception()  # re-raises with the template's own line numbers
 
     def render_string(self, text: str, context: dict) -> str:
         """An inline template from a workflow (task title, note text, status value)."""
