@@ -23,7 +23,7 @@ from arflow.config import find_config
 from arflow.engine import PastState, plan
 from arflow.errors import ArflowError, InvalidFiles
 from arflow.ledger import Ledger
-from arflow.project import load_project
+from arflow.project import assignment_errors, load_project
 from arflow.report import plan_document, print_plan, write_json
 from arflow.scaffold import write_scaffold
 from arflow.sources import load_ledger
@@ -170,7 +170,8 @@ def run(
     result = plan(ledger, {w.id: w.model for w in project.workflows.values()}, PastState(), day,
                   default_workflow=cfg.default_workflow, min_balance=cfg.min_balance,
                   people=cfg.people)
-    errors = list(ledger.errors) + render_subjects(result, ledger, project)
+    errors = ledger.errors + assignment_errors(project, ledger) + render_subjects(result, ledger,
+                                                                                  project)
     if fmt is Format.json:
         if plain:  # a pipe or a file: compact, streamed
             write_json(sys.stdout, result, errors, dry_run=True)

@@ -76,6 +76,7 @@ class Customer:
     segment: str | None = None
     paused: bool = False
     extra: dict[str, str] | None = None
+    line: int = 0  # where the customers file defines it; 0 when only invoice rows do
 
     @property
     def display_name(self) -> str:

@@ -8,7 +8,8 @@ from pathlib import Path
 from jinja2 import TemplateError, TemplateSyntaxError
 
 from arflow.config import Config, load_config
-from arflow.errors import InvalidFiles, Problem
+from arflow.errors import InvalidFiles, Problem, RowError
+from arflow.ledger import Ledger
 from arflow.render import Templates, sample_context, template_error, templates_for
 from arflow.workflow import Action, LoadedWorkflow, load_workflows
 
@@ -45,6 +46,21 @@ def check_project(config: Config, workflows: dict[str, LoadedWorkflow],
     problems += _then_cycles(workflows)
     problems += _render_all(config, workflows, templates)
     return problems
+
+
+def assignment_errors(project: Project, ledger: Ledger) -> list[RowError]:
+    """Customers whose `workflow` column names no workflow: reported, and not chased (an
+    explicit assignment is never silently replaced by the default or a match)."""
+    config = project.config
+    if config.customers is None:
+        return []
+    display = config.display(config.resolve(config.customers.path))
+    column = config.customers.columns.get("workflow", "workflow")
+    return [RowError(display, c.line, column, c.workflow,
+                     _unknown_workflow(c.workflow, project.workflows) +
+                     "; this customer is not chased until it is fixed")
+            for c in ledger.customers.values()
+            if c.workflow and c.workflow not in project.workflows]
 
 
 def _config_line(config: Config, key: str) -> int | None:

@@ -254,3 +254,20 @@ def test_validate_takes_folders_and_reports_all_of_them(cli, tmp_path):
     result = cli("validate", tmp_path / "good", tmp_path / "bad", expect=1)
     assert "good/arflow.yaml: valid (3 workflows, 20 templates)" in result.output
     assert "workflows/net30-standard.yaml:2: steps: Input should be a valid list (got 5)" in result.output
+
+
+def test_customer_assigned_to_a_missing_workflow_is_reported_not_silently_skipped(run_json, example):
+    customers = example.parent / "customers.csv"
+    customers.write_text(customers.read_text().replace("workflow", "wf").replace(
+        "customer_id,name,email,phone,specialist,segment",
+        "customer_id,name,email,phone,specialist,segment,workflow").replace(
+        ",dana,retail\n", ",dana,retail,\n").replace(",dana,wholesale\n", ",dana,wholesale,\n").replace(
+        "C001,Northwind Traders,ap@northwind.example,+1 202 555 0111,dana,retail,",
+        "C001,Northwind Traders,ap@northwind.example,+1 202 555 0111,dana,retail,vip-gentle"))
+    code, doc = run_json(example, "2026-03-16", expect=3)
+    assert "C001" not in {a["customer_id"] for a in doc["actions"]}
+    assert doc["errors"] == [{
+        "file": "customers.csv", "line": 2, "column": "workflow", "value": "vip-gentle",
+        "message": "no workflow 'vip-gentle' (workflows: hosting-overdue, net30-standard, "
+                   "past-due-15-30-45); the id is the file name without .yaml; this customer is "
+                   "not chased until it is fixed"}]

@@ -333,7 +333,7 @@ def build_customers(header: Sequence[str], rows: Rows, source: SourceConfig, dis
             parent_id=get("parent_id") or None, currency=currency or None,
             language=get("language") or None, timezone=get("timezone") or None,
             terms=get("terms") or None, segment=get("segment") or None, paused=paused,
-            extra={h: values[i] for i, h in extra_cols} or None)
+            extra={h: values[i] for i, h in extra_cols} or None, line=line)
     for cid, at in lines.items():
         if len(at) > 1:
             found.pop(cid, None)
