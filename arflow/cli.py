@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import json
 import sys
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from enum import Enum
 from pathlib import Path
@@ -159,10 +160,27 @@ def run(
             ledger = load_ledger(cfg)
     except ArflowError as err:
         _fail(err)
-    # the ledger lives for the whole (short) run and plans hold no reference cycles: the cyclic
-    # collector would only rescan them again and again
+    with _collector_paused():
+        _dry_run(project, ledger, day, fmt, customer, console, plain)
+
+
+@contextmanager
+def _collector_paused():
+    """The ledger lives for the whole run and plans hold no reference cycles: the cyclic
+    collector would only rescan them again and again (a third of the run on a large ledger)."""
+    enabled = gc.isenabled()
     gc.freeze()
     gc.disable()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        if enabled:
+            gc.enable()
+
+
+def _dry_run(project, ledger, day, fmt, customer, console, plain) -> None:
+    cfg = project.config
     if customer is not None:
         ledger = Ledger([i for i in ledger.invoices if i.customer_id == customer],
                         {k: v for k, v in ledger.customers.items() if k == customer},

@@ -222,10 +222,13 @@ def test_today_is_taken_in_the_company_time_zone_not_the_machines(tmp_path, inst
         time.tzset()
 
 
-def test_dry_run_writes_nothing(cli, example):
+def test_dry_run_writes_nothing_and_leaves_the_collector_as_it_was(cli, example):
+    import gc
+
     before = sorted(p.name for p in example.parent.rglob("*"))
     cli("run", "--dry-run", "--as-of", "2026-03-16", "--config", example)
     assert sorted(p.name for p in example.parent.rglob("*")) == before
+    assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
 def test_streamed_json_is_the_same_document(example, tmp_path):
