@@ -90,16 +90,16 @@ def print_plan(console: Console, plan: Plan, errors: list[RowError], locale: str
     elif plan.actions:
         table = Table(title=f"arflow {verb} {len(plan.actions)} action(s) on {plan.as_of}",
                       title_justify="left", header_style="bold", title_style="bold")
-        table.add_column("Customer", no_wrap=True)
-        table.add_column("Workflow › step", no_wrap=True)
-        table.add_column("Action", no_wrap=True)
+        for name in ("Date", "Customer", "Workflow", "Step", "Action"):
+            table.add_column(name, no_wrap=True)
         table.add_column("Recipients", overflow="fold")
         table.add_column("Invoices", overflow="fold")
         table.add_column("Amount", justify="right", no_wrap=True)
         table.add_column("Subject / detail", overflow="fold", ratio=1)
         for a in plan.actions:
-            table.add_row(a.customer_id, f"{a.workflow} › {a.step}", a.kind, _recipients(a),
-                          ", ".join(a.invoices), money_text(a.amounts, locale), _detail(a))
+            table.add_row(a.date.isoformat(), a.customer_id, a.workflow, a.step, a.kind,
+                          _recipients(a), ", ".join(a.invoices), money_text(a.amounts, locale),
+                          _detail(a))
         console.print(table)
     if plan.skipped and not plain:
         console.print(f"Skipped ({len(plan.skipped)}):", style="bold")

@@ -274,3 +274,26 @@ def test_customer_assigned_to_a_missing_workflow_is_reported_not_silently_skippe
         "message": "no workflow 'vip-gentle' (workflows: hosting-overdue, net30-standard, "
                    "past-due-15-30-45); the id is the file name without .yaml; this customer is "
                    "not chased until it is fixed"}]
+
+
+def test_terminal_table_has_the_columns_a_bookkeeper_reads(example):
+    from rich.console import Console
+
+    from arflow.compose import render_subjects
+    from arflow.report import print_plan
+
+    project = load_project(example)
+    ledger = load_ledger(project.config)
+    result = plan(ledger, {w.id: w.model for w in project.workflows.values()}, PastState(), AS_OF,
+                  default_workflow="net30-standard", people=project.config.people)
+    render_subjects(result, ledger, project)
+    console = Console(record=True, width=250, force_terminal=True)
+    print_plan(console, result, [], "en_US", plain=False, dry_run=True)
+    text = console.export_text()
+    header = next(line for line in text.splitlines() if "Customer" in line)
+    assert [h.strip() for h in header.strip("┃ ").split("┃")] == [
+        "Date", "Customer", "Workflow", "Step", "Action", "Recipients", "Invoices", "Amount",
+        "Subject / detail"]
+    assert "│ 2026-03-16 │ C002     │ net30-standard" in text
+    assert "$605.50" in text and "Reminder: 2 invoices past due ($605.50)" in text
+    assert "Skipped (7):" in text
