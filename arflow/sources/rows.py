@@ -176,24 +176,25 @@ class InvoiceBuilder:
             i = idx.get(field)
             return "" if i is None else values[i].strip()
 
-        def parse_date(field: str) -> date | None:
+        def parse(field: str, convert, required: bool = False):
+            """The field's value through `convert`; a bad value is reported, the row held."""
             nonlocal bad
             raw = get(field)
-            if not raw:
+            if not raw and not required:
                 return None
             try:
-                return p.date(raw)
+                return convert(raw)
             except ValueError as exc:
                 self._error(line, field, raw, str(exc))
                 bad = True
                 return None
 
-        issue_date = parse_date("issue_date")
+        issue_date = parse("issue_date", p.date)
         if issue_date is None and not bad:
             self._error(line, "issue_date", "", "empty issue date; every row needs one")
             bad = True
-        due_date = parse_date("due_date")
-        paid_date = parse_date("paid_date")
+        due_date = parse("due_date", p.date)
+        paid_date = parse("paid_date", p.date)
         raw_terms = get("terms")
         if due_date is None and issue_date is not None and not (bad and get("due_date")):
             terms_text = raw_terms or (customer.terms if customer and customer.terms else None)
@@ -219,20 +220,8 @@ class InvoiceBuilder:
                         f"due date {due_date} is before the issue date {issue_date}; fix one of them")
             bad = True
 
-        def parse_money(field: str, required: bool):
-            nonlocal bad
-            raw = get(field)
-            if not raw and not required:
-                return None
-            try:
-                return p.money(raw)
-            except ValueError as exc:
-                self._error(line, field, raw, str(exc))
-                bad = True
-                return None
-
-        amount = parse_money("amount", required=True)
-        balance = parse_money("balance", required=False)
+        amount = parse("amount", p.money, required=True)
+        balance = parse("balance", p.money)
 
         currency = get("currency").upper() or (customer.currency if customer and customer.currency
                                                else self.default_currency)
