@@ -1,6 +1,5 @@
 """`arflow validate`: every problem at once, as PATH:LINE: where: message."""
 
-from pathlib import Path
 
 import pytest
 

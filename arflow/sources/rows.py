@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from itertools import islice, repeat
-from decimal import Decimal
 
 from arflow.calendar import Terms, parse_terms
 from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, INVOICE_STATUSES, SourceConfig
