@@ -12,7 +12,7 @@ from arflow.calendar import Terms, parse_terms
 from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, INVOICE_STATUSES, SourceConfig
 from arflow.errors import ArflowError, RowError
 from arflow.ledger import Customer, Invoice
-from arflow.sources.values import _PLAIN_AMOUNT, ValueParser, truthy
+from arflow.sources.values import PLAIN_AMOUNT, ValueParser, truthy
 
 Rows = Iterable[tuple[int, Sequence[str]]]
 INVOICE_REQUIRED = ("number", "customer_id", "issue_date", "amount")
@@ -359,7 +359,7 @@ class ColumnParser:
         self.b = builder
         self.idx = idx
         self.extra_idx = extra_idx
-        self.plain = _PLAIN_AMOUNT.fullmatch if builder.source.decimal == "." else (lambda _: None)
+        self.plain = PLAIN_AMOUNT.fullmatch if builder.source.decimal == "." else (lambda _: None)
         self.strings = builder._strings.setdefault
         self.default_currency = builder._intern(builder.default_currency)
         self.good_emails: dict[str, tuple[str, ...]] = {}

@@ -13,7 +13,7 @@ from arflow.config import SourceConfig
 
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
 _SLASHED = re.compile(r"\d{1,2}([/.-])\d{1,2}\1\d{2,4}")
-_PLAIN_AMOUNT = re.compile(r"[+-]?\d+(?:\.\d+)?")
+PLAIN_AMOUNT = re.compile(r"[+-]?\d+(?:\.\d+)?")
 _SYMBOLS = "$€£¥"
 # A strict subset of what email-validator accepts (dot-atom local part, LDH labels, alphabetic
 # TLD); anything else is checked by email-validator itself, so both always agree.
@@ -80,7 +80,7 @@ class ValueParser:
     # --- money ------------------------------------------------------------------------------
     def money(self, raw: str) -> Decimal:
         """A finite Decimal, or ValueError with the fix. Accepts `$1,234.56` and `(120.00)`."""
-        if _PLAIN_AMOUNT.fullmatch(raw) and self.source.decimal == ".":
+        if PLAIN_AMOUNT.fullmatch(raw) and self.source.decimal == ".":
             return Decimal(raw)
         text = raw.strip()
         negative = False
