@@ -296,3 +296,51 @@ def test_customers_file_errors_name_its_own_headers_and_duplicates(tmp_path):
     assert ledger.customers["C1"].phone == "+12025550111"
     assert ledger.customers["C2"].phone is None and ledger.customers["C2"].name == "Two"
     assert "C3" not in ledger.customers
+
+
+def test_an_unreadable_csv_row_does_not_stop_the_rows_after_it(tmp_path):
+    huge = "x" * 200_000  # over the csv module's 128 KiB field limit
+    ledger = load(tmp_path, HEADER + f"A1,C1,,,2026-01-01,,5\nA2,{huge},,,2026-01-01,,5\n"
+                  "A3,C1,,,2026-01-01,,5\n")
+    assert [i.number for i in ledger.invoices] == ["A1", "A3"]
+    assert [(e.line, e.column) for e in ledger.errors] == [(3, None)]
+    assert ledger.errors[0].message.startswith("unreadable CSV row (field larger than field limit")
+
+
+def test_an_unclosed_quote_names_the_lines_it_swallowed(tmp_path):
+    ledger = load(tmp_path, HEADER + 'A1,C1,,,2026-01-01,,5\nA2,"C1,,,2026-01-01,,5\n'
+                  "A3,C1,,,2026-01-01,,5\nA4,C1,,,2026-01-01,,5\n")
+    assert [i.number for i in ledger.invoices] == ["A1"]
+    [error] = ledger.errors
+    assert error.line == 3
+    assert error.message == ("row has 2 values but the header has 7 columns; fix the quoting or "
+                             "the delimiter on this line (the next 2 lines were read into this "
+                             "row: look for an unclosed quote)")
+
+
+@pytest.mark.parametrize("number, customer, column", [
+    ("A\x002", "C1", "number"), ("A2", "C\x001", "customer_id"), ("A2", "C\t1", "customer_id")])
+def test_control_characters_in_ids_are_rejected(tmp_path, number, customer, column):
+    ledger = load(tmp_path, HEADER + f"A1,C1,,,2026-01-01,,5\n{number},{customer},,,2026-01-01,,5\n")
+    assert [i.number for i in ledger.invoices] == ["A1"]
+    assert [(e.line, e.column) for e in ledger.errors] == [(3, column)]
+    assert "contains a control character" in ledger.errors[0].message
+
+
+def test_a_file_that_is_not_utf8_is_one_clear_error(tmp_path):
+    path = make_folder(tmp_path, invoices="", workflows={})
+    (tmp_path / "invoices.csv").write_bytes("number,customer_id,customer_name,issue_date,amount\n"
+                                            "A1,C1,Café,2026-01-01,5\n".encode("latin-1"))
+    with pytest.raises(ArflowError, match=r"invoices.csv: not UTF-8 text \(invalid continuation "
+                                          r"byte at byte 60\); save it as UTF-8"):
+        load_ledger(load_config(path))
+
+
+def test_crlf_cr_and_bom_files_read_alike(tmp_path):
+    for ending in ("\r\n", "\r", "\n"):
+        text = "\ufeffnumber,customer_id,issue_date,amount" + ending + "A1,C1,2026-01-01,5" + ending
+        path = make_folder(tmp_path, invoices="", workflows={})
+        (tmp_path / "invoices.csv").write_bytes(text.encode("utf-8"))
+        ledger = load_ledger(load_config(path))
+        assert [(i.number, i.customer_id) for i in ledger.invoices] == [("A1", "C1")], repr(ending)
+        assert ledger.errors == []

@@ -12,6 +12,14 @@ from arflow.errors import ArflowError
 _DELIMITERS = ",;\t|"
 
 
+class BadRow(list):
+    """A row the csv module could not read; the rows after it are read on."""
+
+    def __init__(self, message: str):
+        super().__init__()
+        self.message = message
+
+
 def read_csv(path: Path, source: SourceConfig, display: str) -> tuple[list[str], Iterator]:
     """The header and an iterator of (line number where the row starts, values)."""
     try:
@@ -23,7 +31,7 @@ def read_csv(path: Path, source: SourceConfig, display: str) -> tuple[list[str],
     except (OSError, LookupError) as exc:
         raise ArflowError(f"{display}: cannot read: {exc}") from None
     except UnicodeDecodeError as exc:
-        raise ArflowError(f"{display}: not {source.encoding} text ({exc.reason} at byte "
+        raise ArflowError(f"{display}: not {_encoding_name(source)} text ({exc.reason} at byte "
                           f"{exc.start}); save it as UTF-8 or set encoding: under the source") from None
     delimiter = source.delimiter
     if delimiter is None:
@@ -42,15 +50,25 @@ def read_csv(path: Path, source: SourceConfig, display: str) -> tuple[list[str],
     def rows() -> Iterator[tuple[int, list[str]]]:
         start = reader.line_num + 1
         try:
-            for values in reader:
+            while True:
+                try:
+                    values = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    # e.g. a field over the csv module's 128 KiB limit: this row only
+                    values = BadRow(f"unreadable CSV row ({exc}); fix this line")
                 yield start, values
                 start = reader.line_num + 1
         except UnicodeDecodeError as exc:
-            raise ArflowError(f"{display}: not {source.encoding} text near line {start} "
+            raise ArflowError(f"{display}: not {_encoding_name(source)} text near line {start} "
                               f"({exc.reason}); save it as UTF-8") from None
-        except csv.Error as exc:
-            raise ArflowError(f"{display}:{start}: unreadable CSV ({exc})") from None
         finally:
             handle.close()
 
     return header, rows()
+
+
+def _encoding_name(source: SourceConfig) -> str:
+    return "UTF-8" if source.encoding.lower().replace("_", "-") in ("utf-8-sig", "utf-8", "utf8") \
+        else source.encoding

@@ -12,6 +12,7 @@ from arflow.calendar import Terms, parse_terms
 from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, INVOICE_STATUSES, SourceConfig
 from arflow.errors import ArflowError, RowError
 from arflow.ledger import Customer, Invoice
+from arflow.sources.csvfile import BadRow
 from arflow.sources.values import PLAIN_AMOUNT, ValueParser, truthy
 
 Rows = Iterable[tuple[int, Sequence[str]]]
@@ -21,6 +22,27 @@ CHUNK = 20_000  # rows parsed column by column at a time: fast, and bounded in m
 
 def _tags(raw: str) -> tuple[str, ...]:
     return tuple(t.strip() for t in raw.replace(";", ",").split(",") if t.strip())
+
+
+def shape_problem(values: Sequence[str], width: int) -> str | None:
+    """Why a row cannot be read as `width` values ("" for a blank line, None when fine)."""
+    if isinstance(values, BadRow):
+        return values.message
+    if len(values) == width:
+        return None
+    if not any(v.strip() for v in values):
+        return ""  # a blank line is not a row
+    message = (f"row has {len(values)} values but the header has {width} columns; fix the "
+               "quoting or the delimiter on this line")
+    swallowed = sum(v.rstrip("\r\n").count("\n") for v in values)
+    if swallowed:
+        message += (f" (the next {swallowed} line{'s' if swallowed > 1 else ''} were read into "
+                    "this row: look for an unclosed quote)")
+    return message
+
+
+def _control_character(text: str) -> bool:
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
 
 
 def column_index(header: Sequence[str], source: SourceConfig, fields: Sequence[str],
@@ -100,12 +122,12 @@ class InvoiceBuilder:
         while chunk := list(islice(rows, CHUNK)):
             lines, good = [], []
             for line, values in chunk:
-                if len(values) == width:
+                problem = shape_problem(values, width)
+                if problem is None:
                     lines.append(line)
                     good.append(values)
-                elif any(v.strip() for v in values):  # a blank line is not a row
-                    self._error(line, None, None, f"row has {len(values)} values but the header "
-                                f"has {width} columns; fix the quoting or the delimiter on this line")
+                elif problem:
+                    self._error(line, None, None, problem)
             if not good:
                 continue
             numbers = [values[i_number].strip() for values in good]
@@ -162,13 +184,16 @@ class InvoiceBuilder:
         p = self.parser
         bad = False
         number = values[idx["number"]].strip()
-        if not number:
-            self._error(line, "number", "", "empty invoice number; every row needs one")
-            bad = True
         customer_id = values[idx["customer_id"]].strip()
-        if not customer_id:
-            self._error(line, "customer_id", "", "empty customer id; every row needs one")
-            bad = True
+        for field, value, what in (("number", number, "invoice number"),
+                                   ("customer_id", customer_id, "customer id")):
+            if not value:
+                self._error(line, field, "", f"empty {what}; every row needs one")
+                bad = True
+            elif _control_character(value):
+                self._error(line, field, value, f"the {what} contains a control character "
+                            "(a NUL, tab or line break); fix it in the source")
+                bad = True
         customer = self.customers.get(customer_id)
 
         def get(field: str) -> str:
@@ -278,10 +303,10 @@ def build_customers(header: Sequence[str], rows: Rows, source: SourceConfig, dis
     lines: dict[str, list[int]] = defaultdict(list)
     width = len(header)
     for line, values in rows:
-        if len(values) != width:
-            if any(v.strip() for v in values):
-                error(line, None, None, f"row has {len(values)} values but the header has "
-                      f"{width} columns; fix the quoting or the delimiter on this line")
+        problem = shape_problem(values, width)
+        if problem is not None:
+            if problem:
+                error(line, None, None, problem)
             continue
 
         def get(field: str) -> str:
@@ -289,8 +314,9 @@ def build_customers(header: Sequence[str], rows: Rows, source: SourceConfig, dis
             return "" if i is None else values[i].strip()
 
         cid = get("customer_id")
-        if not cid:
-            error(line, "customer_id", "", "empty customer id; every row needs one")
+        if not cid or _control_character(cid):
+            error(line, "customer_id", cid, "empty customer id; every row needs one" if not cid
+                  else "the customer id contains a control character; fix it in the source")
             continue
         lines[cid].append(line)
         bad = False
@@ -401,7 +427,8 @@ class ColumnParser:
         slow: set[int] = set()
         strings = self.strings
         cids = [strings(v, v) for v in map(str.strip, cols[idx["customer_id"]])]
-        slow.update(k for k in range(n) if not numbers[k] or not cids[k])
+        slow.update(k for k in range(n) if not numbers[k] or not cids[k]
+                    or not numbers[k].isprintable() or not cids[k].isprintable())
         issue = self._dates(cols[idx["issue_date"]], slow, optional=False)
         amount = self._money(cols[idx["amount"]], slow, optional=False)
         balance = self._money(get("balance"), slow, True) if "balance" in idx else repeat(None)
