@@ -48,12 +48,20 @@ def _control_character(text: str) -> bool:
 def column_index(header: Sequence[str], source: SourceConfig, fields: Sequence[str],
                  required: Sequence[str], display: str, setting: str) -> dict[str, int]:
     """Where each canonical field sits: `columns:` mapping first, else a header of that name."""
-    by_name = {}
+    by_name: dict[str, int] = {}
+    twice: set[str] = set()
     for i, name in enumerate(header):
-        by_name.setdefault(name.strip().casefold(), i)
+        key = name.strip().casefold()
+        if key in by_name:
+            twice.add(key)
+        by_name.setdefault(key, i)
     index = {}
     for field in fields:
         wanted = source.columns.get(field, field)
+        if wanted.strip().casefold() in twice:
+            raise ArflowError(f"{display}: the header has two {wanted!r} columns; arflow cannot "
+                              "tell which one holds the " + field.replace("_", " ") +
+                              ": rename one of them")
         i = by_name.get(wanted.strip().casefold())
         if i is None and field in source.columns:
             raise ArflowError(
