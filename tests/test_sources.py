@@ -350,6 +350,6 @@ def test_a_column_arflow_reads_may_not_appear_twice(tmp_path):
     with pytest.raises(ArflowError, match="invoices.csv: the header has two 'amount' columns; "
                                           "arflow cannot tell which one holds the amount: rename one of them"):
         load(tmp_path, "number,customer_id,issue_date,amount,Amount\nA1,C1,2026-01-01,5,6\n")
-    # a repeated column arflow does not read is kept as an extra, first one wins
+    # a repeated column arflow does not read is no problem: it stays an extra column
     ledger = load(tmp_path, "number,customer_id,issue_date,amount,memo,memo\nA1,C1,2026-01-01,5,x,y\n")
     assert [i.number for i in ledger.invoices] == ["A1"]
