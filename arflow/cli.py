@@ -17,6 +17,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from arflow import __version__
 from arflow.compose import render_subjects
@@ -154,8 +155,11 @@ def run(
         cfg = project.config
         day = day or cfg.today(_now())
         if fmt is Format.table and not plain:
-            with console.status("Reading invoices…"):
-                ledger = load_ledger(cfg)
+            with Progress(TextColumn("Reading invoices"), BarColumn(), TaskProgressColumn(),
+                          TimeRemainingColumn(), console=console, transient=True) as bar:
+                task = bar.add_task("read", total=None)
+                ledger = load_ledger(cfg, lambda done, total: bar.update(task, completed=done,
+                                                                         total=total))
         else:
             ledger = load_ledger(cfg)
     except ArflowError as err:

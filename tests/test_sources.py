@@ -353,3 +353,18 @@ def test_a_column_arflow_reads_may_not_appear_twice(tmp_path):
     # a repeated column arflow does not read is no problem: it stays an extra column
     ledger = load(tmp_path, "number,customer_id,issue_date,amount,memo,memo\nA1,C1,2026-01-01,5,x,y\n")
     assert [i.number for i in ledger.invoices] == ["A1"]
+
+
+def test_progress_is_reported_in_bytes_up_to_the_whole_file(tmp_path, monkeypatch):
+    from arflow.sources import csvfile
+
+    monkeypatch.setattr(csvfile, "PROGRESS_EVERY", 2)
+    rows = "".join(f"A{i},C1,,,2026-01-01,,5\n" for i in range(7))
+    path = make_folder(tmp_path, invoices=HEADER + rows, workflows={})
+    seen = []
+    ledger = load_ledger(load_config(path), lambda done, total: seen.append((done, total)))
+    size = (tmp_path / "invoices.csv").stat().st_size
+    assert len(ledger.invoices) == 7
+    assert seen[-1] == (size, size) and len(seen) >= 4
+    assert all(total == size and 0 < done <= size for done, total in seen)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)

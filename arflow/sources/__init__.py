@@ -6,35 +6,38 @@ import gc
 
 from arflow.config import Config, SourceConfig
 from arflow.ledger import Ledger
-from arflow.sources.csvfile import read_csv
+from arflow.sources.csvfile import Progress, read_csv
 from arflow.sources.rows import InvoiceBuilder, build_customers, merge_customers
 from arflow.sources.sqlitedb import read_sqlite
 from arflow.sources.values import ValueParser
 
 
-def open_source(config: Config, source: SourceConfig):
+def open_source(config: Config, source: SourceConfig, progress: Progress | None = None):
     """(display name, header, rows) for a CSV file or a SQLite table/query."""
     path = config.resolve(source.path)
     display = config.display(path)
-    reader = read_sqlite if source.is_sqlite else read_csv
-    header, rows = reader(path, source, display)
+    if source.is_sqlite:
+        header, rows = read_sqlite(path, source, display)
+    else:
+        header, rows = read_csv(path, source, display, progress)
     return display, header, rows
 
 
-def load_ledger(config: Config) -> Ledger:
-    """Read customers then invoices; bad rows are held back in `errors`, good rows go on."""
+def load_ledger(config: Config, progress: Progress | None = None) -> Ledger:
+    """Read customers then invoices; bad rows are held back in `errors`, good rows go on.
+    `progress(done, total)` hears how far through the invoices file reading is."""
     # invoices and customers hold no reference cycles; without this pause the cyclic
     # collector rescans the growing ledger again and again (a third of the load time)
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _load(config)
+        return _load(config, progress)
     finally:
         if paused:
             gc.enable()
 
 
-def _load(config: Config) -> Ledger:
+def _load(config: Config, progress: Progress | None) -> Ledger:
     region = config.company.region
     ledger = Ledger()
     from_file = {}
@@ -43,7 +46,7 @@ def _load(config: Config) -> Ledger:
         parser = ValueParser(config.customers, "customers", region)
         from_file, errors = build_customers(header, rows, config.customers, display, parser)
         ledger.errors.extend(errors)
-    display, header, rows = open_source(config, config.invoices)
+    display, header, rows = open_source(config, config.invoices, progress)
     builder = InvoiceBuilder(config.invoices, display,
                              ValueParser(config.invoices, "invoices", region), from_file,
                              config.company.currency, config.company.terms)

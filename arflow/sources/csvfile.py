@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+import io
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from arflow.config import SourceConfig
@@ -20,12 +21,35 @@ class BadRow(list):
         self.message = message
 
 
-def read_csv(path: Path, source: SourceConfig, display: str) -> tuple[list[str], Iterator]:
+class _CountedFile(io.BufferedReader):
+    """Counts the bytes the text layer has taken, for a progress bar."""
+
+    consumed = 0
+
+    def read1(self, size: int = -1) -> bytes:
+        data = super().read1(size)
+        self.consumed += len(data)
+        return data
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.consumed += len(data)
+        return data
+
+
+Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
+PROGRESS_EVERY = 10_000  # rows
+
+
+def read_csv(path: Path, source: SourceConfig, display: str,
+             progress: Progress | None = None) -> tuple[list[str], Iterator]:
     """The header and an iterator of (line number where the row starts, values)."""
     try:
-        handle = path.open(newline="", encoding=source.encoding)
+        counted = _CountedFile(io.FileIO(path, "r"))
+        handle = io.TextIOWrapper(counted, encoding=source.encoding, newline="")
         sample = handle.read(65536)
         handle.seek(0)
+        total = path.stat().st_size
     except FileNotFoundError:
         raise ArflowError(f"{display}: file not found; check path: in arflow.yaml") from None
     except (OSError, LookupError) as exc:
@@ -49,8 +73,12 @@ def read_csv(path: Path, source: SourceConfig, display: str) -> tuple[list[str],
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         start = reader.line_num + 1
+        count = 0
         try:
             while True:
+                count += 1
+                if progress is not None and count % PROGRESS_EVERY == 0:
+                    progress(min(counted.consumed, total), total)
                 try:
                     values = next(reader)
                 except StopIteration:
@@ -65,6 +93,8 @@ def read_csv(path: Path, source: SourceConfig, display: str) -> tuple[list[str],
                               f"({exc.reason}); save it as UTF-8") from None
         finally:
             handle.close()
+            if progress is not None:
+                progress(total, total)
 
     return header, rows()
 
