@@ -8,6 +8,7 @@ import pytest
 
 from arflow.config import load_config
 from arflow.errors import ArflowError
+from arflow.ledger import Invoice
 from arflow.sources import load_ledger
 from tests.conftest import BASE_CONFIG, make_folder
 
@@ -368,3 +369,56 @@ def test_progress_is_reported_in_bytes_up_to_the_whole_file(tmp_path, monkeypatc
     assert seen[-1] == (size, size) and len(seen) >= 4
     assert all(total == size and 0 < done <= size for done, total in seen)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_fast_and_careful_paths_build_identical_invoices(tmp_path):
+    """Clean rows take the column-wise fast path; the careful per-row path must agree on every
+    field, for every mix of optional columns."""
+    import random
+
+    from arflow.config import SourceConfig
+    from arflow.ledger import Customer
+    from arflow.sources.rows import InvoiceBuilder
+    from arflow.sources.values import ValueParser
+
+    rng = random.Random(5)
+    header = ["number", "customer_id", "customer_name", "email", "phone", "issue_date", "due_date",
+              "terms", "amount", "balance", "paid_date", "currency", "status", "product",
+              "location", "segment", "tags", "memo"]
+    rows = []
+    for n in range(400):
+        issued = date(2026, 1, 1).toordinal() + rng.randrange(90)
+        rows.append([
+            f"{n:07d}", f"C{rng.randrange(30)}", rng.choice(["", "Acme Ltd", " Beta "]),
+            rng.choice(["", "ap@acme.example", "a@x.example; b@y.example"]),
+            rng.choice(["", "+1 202 555 0111", "(202) 555-0122"]),
+            date.fromordinal(issued).isoformat(),
+            rng.choice(["", date.fromordinal(issued + rng.randrange(60)).isoformat()]),
+            rng.choice(["", "Net 30", "net 15 eom", "EOM", "Due on receipt"]),
+            rng.choice(["10", "1234.56", "-20.00", "0.01"]),
+            rng.choice(["", "5.5", "0"]),
+            rng.choice(["", date.fromordinal(issued + rng.randrange(90)).isoformat()]),
+            rng.choice(["", "usd", "EUR"]), rng.choice(["", "open", "Paid", "draft"]),
+            rng.choice(["", "hosting"]), rng.choice(["", "HQ"]), rng.choice(["", "retail"]),
+            rng.choice(["", "a, b", "x;y"]), rng.choice(["", "memo text"])])
+    customers = {"C3": Customer("C3", terms="Net 45", currency="CAD"), "C4": Customer("C4", terms="EOM")}
+    source = SourceConfig(path="x.csv")
+
+    def builder():
+        return InvoiceBuilder(source, "x.csv", ValueParser(source, "invoices", "US"), customers,
+                              "USD", "Net 30")
+
+    fast_builder = builder()
+    careful_calls = []
+    fast_builder._invoice = lambda *args: careful_calls.append(args)  # must not be needed
+    fast = fast_builder.build(header, [(i + 2, r) for i, r in enumerate(rows)])
+    assert careful_calls == []
+    assert fast_builder.errors == [] and len(fast) == len(rows)
+    careful_builder = builder()
+    careful_builder.build(header, [])  # sets up column positions
+    idx = {f: header.index(f) for f in header if f != "memo"}
+    extra = [(header.index("memo"), "memo")]
+    careful = [careful_builder._invoice(i + 2, r, idx, extra) for i, r in enumerate(rows)]
+    fields = [f for f in Invoice.__dataclass_fields__]
+    for a, b in zip(fast, careful, strict=True):
+        assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields], a.number

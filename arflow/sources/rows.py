@@ -398,6 +398,16 @@ class ColumnParser:
         self.default_currency = builder._intern(builder.default_currency)
         self.good_emails: dict[str, tuple[str, ...]] = {}
         self.dues: dict[tuple[str, date], date] = {}
+        self._learn_terms(c.terms for c in builder.customers.values())
+
+    def _learn_terms(self, texts) -> None:
+        """Parse each terms text once; a bad one is cached as its error (those rows go slow)."""
+        for text in set(texts).difference(self.b._terms):
+            if text:
+                try:
+                    self.b._terms_for(text)
+                except ValueError:
+                    pass
 
     def _dates(self, col, slow: set[int], optional: bool) -> list:
         dates = self.b.parser._dates
@@ -446,12 +456,7 @@ class ColumnParser:
         due = self._dates(get("due_date"), slow, True) if "due_date" in idx else [None] * n
         customers = b.customers
         terms_cache = b._terms
-        for text in set(terms).difference(terms_cache):
-            if text is not None:
-                try:
-                    b._terms_for(text)
-                except ValueError:
-                    pass  # cached as an error; those rows go the slow way and are reported
+        self._learn_terms(terms)
         for k in range(n):
             if due[k] is not None or issue[k] is None:
                 continue
