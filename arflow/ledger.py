@@ -48,9 +48,6 @@ class Invoice:
             return ZERO
         return self.amount if self.balance is None else self.balance
 
-    def exists(self, as_of: date) -> bool:
-        return self.issue_date <= as_of
-
     def is_open(self, as_of: date, min_balance: Decimal) -> bool:
         """SPEC 2.1: exists, not draft/paid/void, and an open balance of at least `min_balance`."""
         return (self.issue_date <= as_of and self.status not in NOT_CHASED

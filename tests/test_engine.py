@@ -102,6 +102,8 @@ def test_weekend_as_of_waits_and_the_step_runs_next_business_day():
 def test_only_open_existing_invoices_are_chased(invoice, as_of, due):
     flows = {"std": wf([{"id": "d7", "day": 7, "actions": [{"email": "reminder"}]}])}
     assert bool(run(ledger_of(invoice), flows, as_of=as_of).actions) is due
+    # the planner inlines Invoice.is_open for speed: both must say the same
+    assert invoice.is_open(D(as_of), Decimal("0.01")) is due
 
 
 def test_step_dated_before_the_issue_date_never_runs():
