@@ -205,6 +205,7 @@ class Config(Strict):
     channels: Channels = Channels()
 
     _path: Path = PrivateAttr(default=Path(CONFIG_NAME))
+    _located: object = PrivateAttr(default=None)
 
     @field_validator("invoices")
     @classmethod
@@ -223,6 +224,10 @@ class Config(Strict):
     @property
     def base_dir(self) -> Path:
         return self._path.parent
+
+    def line(self, key: str) -> int | None:
+        """The line of a top-level key in arflow.yaml, for `PATH:LINE` messages."""
+        return self._located.line((key,)) if self._located is not None else None
 
     def resolve(self, relative: str) -> Path:
         """A path from the config, taken relative to the config file's folder."""
@@ -268,4 +273,5 @@ def load_config(path: Path) -> Config:
     if problems:
         raise InvalidFiles(problems)
     config._path = path.resolve()
+    config._located = located
     return config

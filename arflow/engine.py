@@ -15,7 +15,7 @@ from typing import NamedTuple
 from arflow.calendar import BusinessCalendar
 from arflow.config import Person
 from arflow.ledger import NOT_CHASED, ZERO, Customer, Invoice, Ledger
-from arflow.workflow import Action, Match, Step, Workflow
+from arflow.workflow import MESSAGE_ACTIONS, Action, Match, Step, Workflow
 
 
 class ActionKey(NamedTuple):
@@ -330,7 +330,7 @@ def _add_actions(result: Plan, customer: Customer, wid: str, schedule: _Schedule
     for n, action in enumerate(step.actions):
         keys = [ActionKey(t, wid, sid, n) for t in targets]
         to, cc, bcc = recipients(action, customer, schedule.wf, people)
-        if action.kind in ("email", "sms", "notify", "webhook") and not to:
+        if action.kind in MESSAGE_ACTIONS and not to:
             reason = {"email": "no-email", "sms": "no-phone"}.get(action.kind, "no-recipient")
             result.skipped.append(Skip(wid, sid, customer.customer_id, invoices, reason, keys))
             continue
@@ -340,8 +340,8 @@ def _add_actions(result: Plan, customer: Customer, wid: str, schedule: _Schedule
             bcc=bcc, amounts=dict(amounts), items=items))
 
 
-def _person_addresses(names, customer: Customer, wf: Workflow, people: dict[str, Person],
-                      attr: str = "email") -> list[str]:
+def _person_addresses(names, customer: Customer, wf: Workflow,
+                      people: dict[str, Person]) -> list[str]:
     found = []
     for name in names:
         if name == "specialist":
@@ -349,7 +349,7 @@ def _person_addresses(names, customer: Customer, wf: Workflow, people: dict[str,
         elif name == "owner":
             name = wf.owner
         person = people.get(name) if name else None
-        value = getattr(person, attr) if person else (name if name and "@" in name else None)
+        value = person.email if person else (name if name and "@" in name else None)
         if value and value not in found:
             found.append(value)
     return found

@@ -38,7 +38,7 @@ def check_project(config: Config, workflows: dict[str, LoadedWorkflow],
                   templates: Templates) -> list[Problem]:
     problems: list[Problem] = []
     if config.default_workflow and config.default_workflow not in workflows:
-        problems.append(Problem(config.display(config.path), _config_line(config, "default_workflow"),
+        problems.append(Problem(config.display(config.path), config.line("default_workflow"),
                                 "default_workflow", _unknown_workflow(config.default_workflow,
                                                                       workflows)))
     for wf in workflows.values():
@@ -61,12 +61,6 @@ def assignment_errors(project: Project, ledger: Ledger) -> list[RowError]:
                      "; this customer is not chased until it is fixed")
             for c in ledger.customers.values()
             if c.workflow and c.workflow not in project.workflows]
-
-
-def _config_line(config: Config, key: str) -> int | None:
-    from arflow.yamlfile import load_located
-
-    return load_located(config.path).line((key,))
 
 
 def _unknown_workflow(name: str, workflows: dict) -> str:

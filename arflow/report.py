@@ -6,12 +6,12 @@ import json
 from decimal import Decimal
 from typing import IO
 
-from babel.numbers import format_currency
 from rich.console import Console
 from rich.table import Table
 
 from arflow.engine import Plan, PlannedAction
 from arflow.errors import RowError
+from arflow.render import MONEY
 
 
 def action_dict(a: PlannedAction) -> dict:
@@ -56,7 +56,7 @@ def write_json(out: IO[str], plan: Plan, errors: list[RowError], dry_run: bool) 
 
 
 def money_text(amounts: dict[str, Decimal], locale: str) -> str:
-    return ", ".join(format_currency(v, c, locale=locale) for c, v in sorted(amounts.items()))
+    return ", ".join(MONEY(v, c, locale) for c, v in sorted(amounts.items()))
 
 
 def _recipients(a: PlannedAction) -> str:

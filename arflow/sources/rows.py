@@ -98,7 +98,6 @@ class InvoiceBuilder:
         self._idx: dict[str, int] = {}
         self._header: Sequence[str] = ()
         self._extra_names: tuple[str, ...] = ()
-        self._extra_names: tuple[str, ...] = ()
 
     def _terms_for(self, raw: str) -> Terms:
         found = self._terms.get(raw)
@@ -286,8 +285,7 @@ class InvoiceBuilder:
             location=self._intern(get("location")) or None,
             department=self._intern(get("department")) or None,
             segment=self._intern(get("segment")) or None,
-            tags=tuple(t.strip() for t in tags.replace(";", ",").split(",") if t.strip()) if tags
-            else ())
+            tags=_tags(tags) if tags else ())
         if extra_cols:
             invoice.extra_names = self._extra_names
             invoice.extra_values = tuple(values[i] for i, _ in extra_cols)

@@ -68,8 +68,9 @@ class ValueParser:
                 return date(int(m[1]), int(m[2]), int(m[3]))
             except ValueError:
                 return f"{text!r} is not a real date"
-        if _SLASHED.fullmatch(text):
-            sep = _SLASHED.fullmatch(text)[1]
+        slashed = _SLASHED.fullmatch(text)
+        if slashed:
+            sep = slashed[1]
             year = "%Y" if len(text.rsplit(sep, 1)[1]) == 4 else "%y"
             return (f"{text!r} is not an ISO date (YYYY-MM-DD) and could be read two ways: add "
                     f'date_format: "%m{sep}%d{sep}{year}" (or "%d{sep}%m{sep}{year}") under '
