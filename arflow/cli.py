@@ -21,14 +21,16 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from arflow import __version__
 from arflow.compose import render_subjects
-from arflow.config import find_config
-from arflow.engine import PastState, plan
+from arflow.config import find_config, load_config
+from arflow.deliver import plan_today, read_past
+from arflow.deliver import run as deliver_run
 from arflow.errors import ArflowError, InvalidFiles
 from arflow.ledger import Ledger
 from arflow.project import assignment_errors, load_project
-from arflow.report import plan_document, print_plan, write_json
+from arflow.report import plan_document, print_history, print_plan, write_json
 from arflow.scaffold import write_scaffold
 from arflow.sources import load_ledger
+from arflow.state import StateDB, run_lock
 
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_PROBLEMS = 0, 1, 2, 3
 
@@ -145,9 +147,6 @@ def run(
     Example: arflow run --dry-run --as-of 2026-03-16 --format json
     """
     day = _parse_day(as_of)
-    if not dry_run:
-        _fail(ArflowError("delivery is not available in this version of arflow: nothing was "
-                          "sent. Use `arflow run --dry-run` to see what is due."))
     plain = not sys.stdout.isatty()
     console = Console(highlight=False)
     try:
@@ -162,10 +161,34 @@ def run(
                                                                          total=total))
         else:
             ledger = load_ledger(cfg)
+        if customer is not None:
+            ledger = _only_customer(ledger, customer)
+        with _collector_paused():
+            if dry_run:
+                result = plan_today(project, ledger, read_past(project, day), day)
+                errors = (ledger.errors + assignment_errors(project, ledger)
+                          + render_subjects(result, ledger, project))
+            else:
+                outcome = deliver_run(project, ledger, day)
+                result, errors = outcome.plan, outcome.errors
+                _warn_recovered(outcome.recovered)
+            _print_run(result, errors, fmt, console, plain, cfg.company.locale, dry_run)
     except ArflowError as err:
         _fail(err)
-    with _collector_paused():
-        _dry_run(project, ledger, day, fmt, customer, console, plain)
+    problems = errors or any(a.status in ("failed", "unknown") for a in result.actions)
+    raise typer.Exit(EXIT_PROBLEMS if problems else EXIT_OK)
+
+
+def _only_customer(ledger: Ledger, customer: str) -> Ledger:
+    return Ledger([i for i in ledger.invoices if i.customer_id == customer],
+                  {k: v for k, v in ledger.customers.items() if k == customer}, ledger.errors)
+
+
+def _warn_recovered(count: int) -> None:
+    if count:
+        Console(stderr=True, highlight=False).print(
+            f"warning: {count} message(s) of an interrupted run are now marked unknown and will "
+            "not be resent by themselves; see `arflow history --unknown`.", markup=False)
 
 
 @contextmanager
@@ -183,26 +206,70 @@ def _collector_paused():
             gc.enable()
 
 
-def _dry_run(project, ledger, day, fmt, customer, console, plain) -> None:
-    cfg = project.config
-    if customer is not None:
-        ledger = Ledger([i for i in ledger.invoices if i.customer_id == customer],
-                        {k: v for k, v in ledger.customers.items() if k == customer},
-                        ledger.errors)
-    result = plan(ledger, {w.id: w.model for w in project.workflows.values()}, PastState(), day,
-                  default_workflow=cfg.default_workflow, min_balance=cfg.min_balance,
-                  people=cfg.people)
-    errors = ledger.errors + assignment_errors(project, ledger) + render_subjects(result, ledger,
-                                                                                  project)
+def _print_run(result, errors, fmt, console, plain, locale, dry_run) -> None:
     if fmt is Format.json:
         if plain:  # a pipe or a file: compact, streamed
-            write_json(sys.stdout, result, errors, dry_run=True)
+            write_json(sys.stdout, result, errors, dry_run=dry_run)
         else:      # a person: indented
-            sys.stdout.write(json.dumps(plan_document(result, errors, dry_run=True), indent=2,
-                                        ensure_ascii=False) + "\n")
+            sys.stdout.write(json.dumps(plan_document(result, errors, dry_run=dry_run),
+                                        indent=2, ensure_ascii=False) + "\n")
     else:
-        print_plan(console, result, errors, cfg.company.locale, plain=plain, dry_run=True)
-    raise typer.Exit(EXIT_PROBLEMS if errors else EXIT_OK)
+        print_plan(console, result, errors, locale, plain=plain, dry_run=dry_run)
+
+
+@app.command()
+def history(
+    customer: Annotated[Optional[str], typer.Option("--customer", help="Only this customer.")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", metavar="YYYY-MM-DD", help="Only actions of runs as of this date or later.")] = None,
+    unknown: Annotated[bool, typer.Option("--unknown", help="Only messages whose outcome is unknown.")] = False,
+    fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+    config: ConfigOption = None,
+):
+    """The action ledger: every message, status, task and note arflow recorded, with its state.
+
+    Example: arflow history --customer C001 --since 2026-03-01
+    """
+    day = _parse_day(since)
+    try:
+        cfg = load_config(find_config(config, Path.cwd()))
+        db = StateDB.open_readonly(cfg.resolve(cfg.state))
+        rows = [] if db is None else db.history(customer, day, unknown)
+    except ArflowError as err:
+        _fail(err)
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps({"actions": rows}, indent=None if not sys.stdout.isatty()
+                                    else 2, ensure_ascii=False) + "\n")
+        return
+    print_history(Console(highlight=False), rows, plain=not sys.stdout.isatty())
+
+
+@app.command()
+def resolve(
+    key: Annotated[str, typer.Argument(help="The action key, as `arflow history` shows it.")],
+    sent: Annotated[bool, typer.Option("--sent", help="It did arrive: never send it again.")] = False,
+    retry: Annotated[bool, typer.Option("--retry", help="It did not arrive: the next run may send it again.")] = False,
+    config: ConfigOption = None,
+):
+    """Settle a message whose outcome is unknown (or that failed): mark it sent, or retry it.
+
+    A retried message goes out with the next run while its step is still due.
+
+    Example: arflow resolve invoice:INV-1001/net30-standard/overdue-30/0 --sent
+    """
+    if sent == retry:
+        raise typer.BadParameter("give exactly one of --sent or --retry")
+    try:
+        cfg = load_config(find_config(config, Path.cwd()))
+        with run_lock(cfg.resolve(cfg.state)):
+            db = StateDB.open(cfg.resolve(cfg.state))
+            try:
+                row = db.resolve(key, sent=sent)
+            finally:
+                db.close()
+    except ArflowError as err:
+        _fail(err)
+    verb = "marked sent" if sent else "will be retried by the next run (while its step is due)"
+    Console(highlight=False).print(f"{row['key']}: {verb}.", markup=False)
 
 
 def _version(value: bool) -> None:

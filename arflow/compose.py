@@ -1,14 +1,24 @@
-"""Filling a plan's messages in: contexts, subjects and failures to render (SPEC 5)."""
+"""Filling a plan's messages in: contexts, rendering, header safety (SPEC 5, 6).
+
+A message whose template fails, or whose header would carry a control character or an encoded
+word, is dropped from the plan and reported as an error; the other messages go on.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
 
 from jinja2 import TemplateError
 
+from arflow.channels import Message, header_problem, sender_address
+from arflow.channels.mime import domain_of
 from arflow.engine import Plan, PlannedAction
 from arflow.errors import RowError
-from arflow.ledger import Invoice, Ledger
+from arflow.ledger import Customer, Invoice, Ledger
 from arflow.project import Project
 from arflow.render import message_context, template_error, totals_context
 
@@ -46,23 +56,210 @@ def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Proje
                                       steps[(action.workflow, action.step)])
 
 
-def render_subjects(plan: Plan, ledger: Ledger, project: Project) -> list[RowError]:
-    """Render each email subject; an action whose template fails is dropped and reported."""
+class _Dropped(Exception):
+    """This action's message cannot be made; the error says why."""
+
+    def __init__(self, error: RowError):
+        self.error = error
+
+
+@dataclass(slots=True)
+class Composed:
+    """A planned action with what it carries: a message, and/or the text of a status, task
+    title or note."""
+
+    action: PlannedAction
+    message: Message | None = None
+    text: str | None = None
+    assignee: str | None = None  # task: the person's key in `people:`
+
+
+def _render(project: Project, action: PlannedAction, name: str, kind: str, context: dict) -> str:
     templates = project.templates
+    try:
+        return templates.render(name, kind, context)
+    except TemplateError as exc:
+        line, message = template_error(exc)
+        raise _Dropped(RowError(
+            f"{project.config.display(templates.directory)}/{templates.filename(name, kind)}",
+            line or 0, None, action.customer_id,
+            f"cannot render for customer {action.customer_id}: {message}")) from None
+
+
+def _render_inline(project: Project, action: PlannedAction, text: str, context: dict) -> str:
+    try:
+        return project.templates.render_string(text, context)
+    except TemplateError as exc:
+        _, message = template_error(exc)
+        wf = project.workflows[action.workflow]
+        raise _Dropped(RowError(wf.display, 0, None, action.customer_id,
+                                f"step {action.step}: cannot render {text!r} for customer "
+                                f"{action.customer_id}: {message}")) from None
+
+
+def render_subjects(plan: Plan, ledger: Ledger, project: Project) -> list[RowError]:
+    """A dry run: render each email subject; an action whose template fails is dropped."""
     failed: list[RowError] = []
     dropped: set[int] = set()
     with_subject = [a for a in plan.actions if needs_subject(a, project)]
     for action, context in contexts(with_subject, plan.as_of, ledger, project):
-        template = action.template
         try:
-            action.subject = templates.render(template, "subject", context)
-        except TemplateError as exc:
-            line, message = template_error(exc)
-            failed.append(RowError(
-                f"{project.config.display(templates.directory)}/{template}.subject.j2",
-                line or 0, None, action.customer_id,
-                f"cannot render for customer {action.customer_id}: {message}"))
+            action.subject = _render(project, action, action.template, "subject", context)
+        except _Dropped as exc:
+            failed.append(exc.error)
             dropped.add(id(action))
     if dropped:
         plan.actions = [a for a in plan.actions if id(a) not in dropped]
     return failed
+
+
+def compose(plan: Plan, ledger: Ledger, project: Project) -> tuple[list[Composed], list[RowError]]:
+    """A real run: every action with its rendered message; failures dropped and reported."""
+    composed: list[Composed] = []
+    failed: list[RowError] = []
+    for action, context in contexts(plan.actions, plan.as_of, ledger, project):
+        try:
+            composed.append(_compose_one(action, context, ledger, project))
+        except _Dropped as exc:
+            failed.append(exc.error)
+    kept = {id(c.action) for c in composed}
+    plan.actions = [a for a in plan.actions if id(a) in kept]
+    return composed, failed
+
+
+def message_id(action: PlannedAction, sender: str) -> str:
+    """SPEC 6: unique per reminder, the same for every attempt at it."""
+    digest = hashlib.sha256("\n".join(map(str, action.keys)).encode()).hexdigest()[:32]
+    return f"<{digest}.arflow@{domain_of(sender)}>"
+
+
+def file_name(action: PlannedAction) -> str:
+    """A file-safe name for the outbox, unique per idempotency key."""
+    digest = hashlib.sha256("\n".join(map(str, action.keys)).encode()).hexdigest()[:10]
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in action.customer_id)
+    return f"{action.date}-{safe[:40]}-{action.workflow}-{action.step}-{action.action_index}-{digest}"
+
+
+def _compose_one(action: PlannedAction, context: dict, ledger: Ledger,
+                 project: Project) -> Composed:
+    config = project.config
+    customer = ledger.customers[action.customer_id]
+    kind, spec = action.kind, action.action.spec
+    if kind in ("status", "task", "assign"):
+        source = {"status": "value", "task": "title", "assign": "specialist"}[kind]
+        text = _render_inline(project, action, getattr(spec, source), context)
+        assignee = None
+        if kind == "task":
+            assignee = {"specialist": customer.specialist,
+                        "owner": project.workflows[action.workflow].model.owner}.get(
+                spec.assignee, spec.assignee)
+        return Composed(action, text=text, assignee=assignee)
+    if kind == "note":
+        text = _render_inline(project, action, spec.text, context)
+        message = None
+        if action.to:  # SPEC 5: the note is also emailed to the customer's specialist
+            subject = f"Note on {customer.display_name}: {action.workflow} › {action.step}"
+            message = _email(action, project, customer, subject, text, None, people=True)
+        return Composed(action, message, text)
+    if kind == "sms":
+        body = _render(project, action, spec.template, "sms", context)
+        return Composed(action, Message("sms", file_name(action), list(action.to), body=body,
+                                        idempotency_key=str(action.keys[0])))
+    if kind == "webhook":
+        body = _render(project, action, spec.template, "json", context)
+        _check_json(project, action, spec.template, body)
+        return Composed(action, _webhook(action, spec.url, body))
+    person = None
+    if kind == "notify":
+        person = _person(project, action)
+        context = {**context, "person": person}
+    subject = _render(project, action, spec.template, "subject", context)
+    text = _render(project, action, spec.template, "txt", context)
+    if kind == "notify" and config.channels.notify.transport == "webhook":
+        url = person.get("webhook") or config.channels.notify.url
+        body = json.dumps({"text": f"{subject}\n\n{text}", "customer_id": action.customer_id,
+                           "invoices": action.invoices}, ensure_ascii=False)
+        action.subject = subject
+        return Composed(action, _webhook(action, url, body))
+    html = (_render(project, action, spec.template, "html", context)
+            if project.templates.has(spec.template, "html") else None)
+    action.subject = subject
+    return Composed(action, _email(action, project, customer, subject, text, html,
+                                   people=kind == "notify"))
+
+
+def _person(project: Project, action: PlannedAction) -> dict:
+    for person in project.config.people.values():
+        if person.email and person.email in action.to:
+            return {"name": person.name, "email": person.email, "webhook": person.webhook}
+    return {"name": action.to[0] if action.to else "", "email": action.to[0] if action.to
+            else None, "webhook": None}
+
+
+def _webhook(action: PlannedAction, url: str, body: str) -> Message:
+    return Message("webhook", file_name(action), [url], url=url, body=body,
+                   idempotency_key=hashlib.sha256(
+                       "\n".join(map(str, action.keys)).encode()).hexdigest())
+
+
+def _check_json(project: Project, action: PlannedAction, template: str, body: str) -> None:
+    try:
+        json.loads(body)
+    except ValueError as exc:
+        raise _Dropped(RowError(
+            f"{project.config.display(project.templates.directory)}/{template}.json.j2",
+            exc.lineno if hasattr(exc, "lineno") else 0, None, action.customer_id,
+            f"renders invalid JSON for customer {action.customer_id} ({exc}); write values "
+            "with the tojson filter, e.g. {{ customer.name|tojson }}")) from None
+
+
+def _email(action: PlannedAction, project: Project, customer: Customer, subject: str, text: str,
+           html: str | None, people: bool) -> Message:
+    config = project.config
+    sender = sender_address(config)
+    names: dict[str, str] = {}
+    if people:
+        for person in config.people.values():
+            if person.email:
+                names[person.email] = person.name
+    else:
+        names = {address: customer.display_name for address in action.to}
+    message = Message("email", file_name(action), list(action.to), subject=subject, text=text,
+                      html=html, cc=list(action.cc), bcc=list(action.bcc), names=names,
+                      sender=sender, sender_name=config.company.name,
+                      message_id=message_id(action, sender), idempotency_key=str(action.keys[0]))
+    _check_headers(message, action, customer, project)
+    return message
+
+
+def _check_headers(message: Message, action: PlannedAction, customer: Customer,
+                   project: Project) -> None:
+    """SPEC 6: no header value with CR/LF, another control character or an encoded word."""
+    checks = [("name", message.names.get(address, "")) for address in message.recipients]
+    checks += [("email", address) for address in message.recipients]
+    checks += [("subject", message.subject or ""), ("from", message.sender or ""),
+               ("company name", message.sender_name or "")]
+    for what, value in checks:
+        problem = header_problem(value)
+        if problem:
+            raise _Dropped(_unsafe(project, action, customer, what, value, problem))
+
+
+def _unsafe(project: Project, action: PlannedAction, customer: Customer, what: str, value: str,
+            problem: str) -> RowError:
+    config = project.config
+    if customer.line and config.customers is not None:
+        source, line = config.customers, customer.line
+    else:
+        source, line = config.invoices, (action.items[0].line if action.items else 0)
+    column = {"email": "email", "name": "name" if source is config.customers else
+              "customer_name"}.get(what)
+    shown = None if column is None else source.columns.get(column, column)
+    return RowError(config.display(config.resolve(source.path)), line, shown, repr(value),
+                    f"not sent to customer {action.customer_id} ({action.workflow} › "
+                    f"{action.step}): the {what} {problem}, which could forge mail headers; "
+                    "fix the value in the source and the next run sends it")
+
+
+def task_due(action: PlannedAction) -> str:
+    return (action.date + timedelta(days=action.action.spec.due_in)).isoformat()

@@ -56,6 +56,9 @@ class PastState:
     paused_customers: set[str] = field(default_factory=set)
     paused_invoices: set[str] = field(default_factory=set)
     promises: dict[str, date] = field(default_factory=dict)            # invoice → promised date
+    # action keys never to be attempted again (sent, unknown, done, skipped, failed for good);
+    # a step in `ran` has all its keys here, a step partly done has only some
+    settled: set[ActionKey] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -257,7 +260,7 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
 
     for cid, wid, i in sorted(groups):
         _add_actions(result, customers[cid], wid, schedules[wid], i, groups[(cid, wid, i)],
-                     people, as_of)
+                     people, as_of, state.settled)
     for cid, wid, i, reason in sorted(skips):
         entries = skips[(cid, wid, i, reason)]
         sid = schedules[wid].ids[i]
@@ -316,19 +319,23 @@ def _numbers(invoices) -> list[str]:
 
 def _add_actions(result: Plan, customer: Customer, wid: str, schedule: _Schedule, i: int,
                  entries: list[tuple[Invoice, Decimal, str]], people: dict[str, Person],
-                 as_of: date) -> None:
+                 as_of: date, settled: set[ActionKey]) -> None:
     """SPEC 4.4: each action of the step happens once for the customer, listing the invoices."""
     step = schedule.steps[i]
     sid = step.step_id
-    unique = {inv.number: (inv, bal) for inv, bal, _ in entries}
-    invoices = sorted(unique)
-    items = sorted((inv for inv, _ in unique.values()), key=_by_due)
-    targets = sorted({t for _, _, t in entries})
-    amounts: dict[str, Decimal] = {}
-    for inv, bal in unique.values():
-        amounts[inv.currency] = amounts.get(inv.currency, ZERO) + bal
     for n, action in enumerate(step.actions):
-        keys = [ActionKey(t, wid, sid, n) for t in targets]
+        # SPEC 4.3: an action already settled for a target never happens again for it
+        live = [e for e in entries if ActionKey(e[2], wid, sid, n) not in settled] \
+            if settled else entries
+        if not live:
+            continue
+        unique = {inv.number: (inv, bal) for inv, bal, _ in live}
+        invoices = sorted(unique)
+        items = sorted((inv for inv, _ in unique.values()), key=_by_due)
+        amounts: dict[str, Decimal] = {}
+        for inv, bal in unique.values():
+            amounts[inv.currency] = amounts.get(inv.currency, ZERO) + bal
+        keys = [ActionKey(t, wid, sid, n) for t in sorted({t for _, _, t in live})]
         to, cc, bcc = recipients(action, customer, schedule.wf, people)
         if action.kind in MESSAGE_ACTIONS and not to:
             reason = {"email": "no-email", "sms": "no-phone"}.get(action.kind, "no-recipient")

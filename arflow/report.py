@@ -8,6 +8,7 @@ from typing import IO
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from arflow.engine import Plan, PlannedAction
 from arflow.errors import RowError
@@ -55,6 +56,10 @@ def write_json(out: IO[str], plan: Plan, errors: list[RowError], dry_run: bool) 
     out.write(f', "summary": {dumps(summary(plan, errors))}}}\n')
 
 
+STATUS_STYLE = {"sent": "green", "done": "green", "failed": "red", "unknown": "yellow",
+                "sending": "yellow", "skipped": "dim"}
+
+
 def money_text(amounts: dict[str, Decimal], locale: str) -> str:
     return ", ".join(MONEY(v, c, locale) for c, v in sorted(amounts.items()))
 
@@ -96,10 +101,15 @@ def print_plan(console: Console, plan: Plan, errors: list[RowError], locale: str
         table.add_column("Invoices", overflow="fold")
         table.add_column("Amount", justify="right", no_wrap=True)
         table.add_column("Subject / detail", overflow="fold", ratio=1)
+        if not dry_run:
+            table.add_column("Status", no_wrap=True)
         for a in plan.actions:
-            table.add_row(a.date.isoformat(), a.customer_id, a.workflow, a.step, a.kind,
-                          _recipients(a), ", ".join(a.invoices), money_text(a.amounts, locale),
-                          _detail(a))
+            row = [a.date.isoformat(), a.customer_id, a.workflow, a.step, a.kind,
+                   _recipients(a), ", ".join(a.invoices), money_text(a.amounts, locale),
+                   _detail(a)]
+            if not dry_run:
+                row.append(Text(a.status, style=STATUS_STYLE.get(a.status, "")))
+            table.add_row(*row)
         console.print(table)
     if plan.skipped and not plain:
         console.print(f"Skipped ({len(plan.skipped)}):", style="bold")
@@ -116,3 +126,33 @@ def print_plan(console: Console, plan: Plan, errors: list[RowError], locale: str
     line(f"{plan.as_of}: {plan.invoices} invoices, {plan.open} open, "
          f"{len(plan.actions)} action(s) {'planned' if dry_run else 'done'}, "
          f"{len(plan.skipped)} skipped, {len(errors)} error(s)")
+
+
+def print_history(console: Console, rows: list[dict], *, plain: bool) -> None:
+    """The action ledger: a table in a terminal, tab-separated lines under cron."""
+    if plain:
+        for r in rows:
+            console.file.write("\t".join([
+                r["as_of"], r["customer_id"], r["workflow"], r["step"], r["kind"], r["state"],
+                r["reason"] or r["error"] or "", ",".join(r["recipients"] or []),
+                ",".join(r["invoices"]), r["key"]]) + "\n")
+        return
+    if not rows:
+        console.print("No actions recorded.", markup=False)
+        return
+    table = Table(title=f"arflow history: {len(rows)} action(s)", title_justify="left",
+                  header_style="bold", title_style="bold")
+    for name in ("Date", "Customer", "Workflow", "Step", "Action", "State"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("Recipients / detail", overflow="fold", ratio=1)
+    table.add_column("Key", overflow="fold", style="dim")
+    for r in rows:
+        detail = ", ".join(r["recipients"] or [])
+        if r["subject"]:
+            detail += f" — {r['subject']}"
+        if r["reason"] or r["error"]:
+            detail += f" ({r['reason'] or r['error']})"
+        table.add_row(r["as_of"], r["customer_id"], r["workflow"], r["step"], r["kind"],
+                      Text(r["state"], style=STATUS_STYLE.get(r["state"], "")),
+                      detail.strip(" —") or "—", r["key"])
+    console.print(table)

@@ -1,0 +1,169 @@
+"""Channels (SPEC 5): one protocol, a plain registry, one module per transport.
+
+`deliver` is their only caller. A channel never retries by itself: whether a message is tried
+again is decided from the state database, so a resend can never hide inside a channel.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+from arflow.config import Config
+from arflow.errors import ArflowError
+from arflow.state import Outcome
+
+
+@dataclass(slots=True)
+class Message:
+    """One rendered message, ready for a channel."""
+
+    kind: str                       # email | sms | webhook
+    name: str                       # a file-safe name, unique per idempotency key
+    to: list[str]
+    subject: str | None = None
+    text: str | None = None
+    html: str | None = None
+    cc: list[str] = field(default_factory=list)
+    bcc: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # address → display name
+    sender: str | None = None       # email: the From address
+    sender_name: str | None = None
+    message_id: str | None = None   # email: derived from the idempotency key
+    idempotency_key: str | None = None
+    url: str | None = None          # webhook
+    body: str | None = None         # sms text or webhook JSON
+
+    @property
+    def recipients(self) -> list[str]:
+        return list(dict.fromkeys(self.to + self.cc + self.bcc))
+
+
+class Channel(Protocol):
+    """What `deliver` needs from a transport."""
+
+    name: str
+
+    def open(self) -> None:
+        """Connect and log in; raise ArflowError when the run must stop (bad credentials)."""
+
+    def send(self, message: Message) -> Outcome:
+        """Hand one message over; never raise for a delivery problem, say it in the Outcome."""
+
+    def close(self) -> None: ...
+
+
+# --- header safety (SPEC 6) -------------------------------------------------------------------
+# CR, LF and every other C0/C1 control, the Unicode line and paragraph separators and the bidi
+# overrides; and RFC 2047 encoded words, which a mail reader would decode into anything
+# (`=?utf-8?q?x=0ABcc:_...?=`) although Python's email package lets them through.
+_UNSAFE_CHAR = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?[^?]*\?=")
+
+
+def header_problem(value: str) -> str | None:
+    """Why `value` may not go into a mail header, or None when it is safe."""
+    m = _UNSAFE_CHAR.search(value)
+    if m:
+        return f"contains the control character U+{ord(m.group()):04X}"
+    if _ENCODED_WORD.search(value):
+        return "contains an RFC 2047 encoded word (=?…?=)"
+    return None
+
+
+# --- secrets (SPEC 7) -------------------------------------------------------------------------
+def secret(env_name: str, what: str, environ: dict[str, str] | None = None) -> str:
+    """A secret from the environment, or from the owner-only file named by `NAME_FILE`."""
+    environ = os.environ if environ is None else environ
+    value = environ.get(env_name)
+    if value:
+        return value
+    file_name = environ.get(f"{env_name}_FILE")
+    if file_name:
+        path = Path(file_name)
+        try:
+            mode = path.stat().st_mode
+            if mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise ArflowError(f"{what}: {path} (named by ${env_name}_FILE) can be read by "
+                                  f"others; run `chmod 600 {path}`. Nothing was sent.")
+            value = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ArflowError(f"{what}: cannot read {path} (named by ${env_name}_FILE): "
+                              f"{exc.strerror}. Nothing was sent.") from None
+        if value:
+            return value
+    raise ArflowError(f"{what}: the environment variable {env_name} is not set (or empty); "
+                      f"export it, or name an owner-only file in {env_name}_FILE. "
+                      "Nothing was sent.")
+
+
+# --- the registry -----------------------------------------------------------------------------
+def _outbox(config: Config, channel: str):
+    from arflow.channels.outbox import OutboxChannel
+    return OutboxChannel(config.resolve(getattr(config.channels, channel).dir), channel)
+
+
+def _smtp(config: Config, channel: str):
+    from arflow.channels.smtp import SmtpChannel
+    return SmtpChannel(config.channels.email, sender_address(config))
+
+
+def _twilio(config: Config, channel: str):
+    from arflow.channels.twilio import TwilioChannel
+    return TwilioChannel(config.channels.sms, config.company.region)
+
+
+def _http(config: Config, channel: str):
+    from arflow.channels.http import HttpChannel
+    return HttpChannel(timeout=30.0)
+
+
+TRANSPORTS: dict[str, Callable[[Config, str], Channel]] = {
+    "outbox": _outbox, "smtp": _smtp, "twilio": _twilio, "http": _http,
+}
+
+
+def sender_address(config: Config) -> str:
+    address = config.channels.email.sender or config.company.email
+    if not address:
+        raise ArflowError("emails need a sender: set channels.email.from (or company.email) "
+                          "in arflow.yaml. Nothing was sent.")
+    return address
+
+
+def channel_for(kind: str, config: Config) -> tuple[str, str]:
+    """(channel, transport) that carries a message of `kind`."""
+    if kind == "sms":
+        return "sms", config.channels.sms.transport
+    if kind == "webhook":
+        return "webhook", "http"
+    return "email", config.channels.email.transport
+
+
+class Channels:
+    """The channels one run uses, opened on first need and closed together."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self._open: dict[str, Channel] = {}
+
+    def get(self, kind: str) -> Channel:
+        name, transport = channel_for(kind, self.config)
+        channel = self._open.get(name)
+        if channel is None:
+            channel = TRANSPORTS[transport](self.config, name)
+            channel.open()
+            self._open[name] = channel
+        return channel
+
+    def close(self) -> None:
+        for channel in self._open.values():
+            try:
+                channel.close()
+            except Exception:  # noqa: BLE001 - closing must not hide the run's outcome
+                pass
+        self._open.clear()

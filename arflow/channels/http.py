@@ -1,0 +1,50 @@
+"""HTTP POSTs of JSON: the `webhook` action, and `notify` through a webhook (e.g. Slack).
+
+Each request carries an `Idempotency-Key` header derived from the action's key, so a receiver
+can drop a duplicate. Connection refused is transient; 408/429 transient; other 4xx permanent;
+5xx and a timeout after the body went out are `unknown`.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import urllib.error
+import urllib.request
+
+from arflow.channels import Message
+from arflow.state import Outcome
+
+
+class HttpChannel:
+    def __init__(self, timeout: float):
+        self.timeout = timeout
+        self.name = "webhook:http"
+
+    def open(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def send(self, message: Message) -> Outcome:
+        request = urllib.request.Request(
+            message.url, data=(message.body or "").encode(), method="POST",
+            headers={"Content-Type": "application/json", "User-Agent": "arflow",
+                     "Idempotency-Key": message.idempotency_key or ""})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return Outcome("sent", provider_id=f"HTTP {response.status}")
+        except urllib.error.HTTPError as exc:
+            detail = f"{message.url} answered HTTP {exc.code} {exc.reason}"
+            if exc.code in (408, 429):
+                return Outcome("failed", error=detail)
+            if exc.code >= 500:
+                return Outcome("unknown", error=detail)
+            return Outcome("failed", permanent=True, error=detail)
+        except urllib.error.URLError as exc:
+            # the request never left: refused, no route, unknown host
+            return Outcome("failed", error=f"cannot reach {message.url}: {exc.reason}")
+        except (socket.timeout, TimeoutError, http.client.HTTPException, OSError) as exc:
+            return Outcome("unknown", error=f"no answer from {message.url}: "
+                                            f"{exc or type(exc).__name__}")

@@ -1,0 +1,54 @@
+"""The file outbox: each email as an `.eml` file, each SMS or webhook body as a text file.
+
+The default of `arflow init`, so a new folder works with no mail server; also what a person
+opens to see exactly what a real run would send.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from arflow.channels import Message
+from arflow.channels.mime import build_email
+from arflow.errors import ArflowError
+from arflow.state import Outcome
+
+
+class OutboxChannel:
+    def __init__(self, directory: Path, channel: str):
+        self.directory = directory
+        self.name = f"{channel}:outbox"
+
+    def open(self) -> None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ArflowError(f"cannot create the outbox folder {self.directory}: "
+                              f"{exc.strerror}. Nothing was sent.") from None
+
+    def send(self, message: Message) -> Outcome:
+        if message.kind == "email":
+            data = build_email(message, keep_bcc=True).as_bytes()
+            path = self.directory / f"{message.name}.eml"
+        elif message.kind == "sms":
+            data = f"To: {', '.join(message.to)}\n\n{message.body}\n".encode()
+            path = self.directory / f"{message.name}.sms.txt"
+        else:
+            data = f"POST {message.url}\n\n{message.body}\n".encode()
+            path = self.directory / f"{message.name}.webhook.txt"
+        try:
+            # written beside, then renamed: a crash never leaves half a message in the outbox
+            fd, temp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, path)
+        except OSError as exc:
+            return Outcome("failed", error=f"cannot write {path}: {exc.strerror}")
+        return Outcome("sent", provider_id=path.name)
+
+    def close(self) -> None:
+        pass

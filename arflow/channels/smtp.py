@@ -1,0 +1,150 @@
+"""Email over SMTP: yagmail opens and logs in ONE session per run; arflow hands each message
+over itself, so it knows exactly how far each one got.
+
+Why not `yagmail.SMTP.send()`: it logs in again on every call, resends a message up to three
+times when the server disconnects (after DATA that is a duplicate reminder), and its message
+builder attaches any local file whose path a body happens to spell. Messages are built by
+`arflow.channels.mime` instead, and each reply code is mapped here (SPEC 6):
+
+- before DATA (MAIL, RCPT, connection refused or dropped): nothing was handed over, so a 4xx or
+  a lost connection is a transient failure, a 5xx a permanent one;
+- the reply to DATA: 2xx sent, 4xx transient, 5xx permanent;
+- no reply to DATA (disconnect, timeout): the server may have the message: `unknown`.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+
+from arflow.channels import Message, secret
+from arflow.channels.mime import build_email
+from arflow.config import EmailChannel
+from arflow.errors import ArflowError
+from arflow.state import Outcome
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{code} {' '.join(str(text).split())}"
+
+
+def _refused(code: int, text, stage: str) -> Outcome:
+    permanent = 500 <= code < 600
+    return Outcome("failed", permanent=permanent,
+                   error=f"{stage} refused: {_reply(code, text)}")
+
+
+class SmtpChannel:
+    def __init__(self, cfg: EmailChannel, sender: str):
+        self.cfg = cfg
+        self.sender = sender
+        self.name = f"email:smtp {cfg.host}"
+        self.smtp: smtplib.SMTP | None = None
+        self.down: str | None = None  # why the server cannot be reached this run
+        self.sessions = 0
+
+    # --- the session -----------------------------------------------------------------------------
+    def open(self) -> None:
+        """Log in before anything is recorded: bad credentials stop the run with nothing sent."""
+        password = (secret(self.cfg.password_env, "SMTP password")
+                    if self.cfg.username and self.cfg.password_env else None)
+        if self.cfg.username and not password:
+            raise ArflowError("channels.email has username: but no password_env: naming the "
+                              "environment variable that holds the password. Nothing was sent.")
+        self._password = password
+        self._connect()
+
+    def _connect(self) -> None:
+        import yagmail  # 0.15 s to import: only runs that send over SMTP pay for it
+
+        cfg = self.cfg
+        port = cfg.port or (465 if cfg.ssl else 587 if cfg.starttls else 25)
+        context = ssl.create_default_context()
+        kwargs: dict = {"timeout": cfg.timeout}
+        if cfg.ssl:
+            kwargs["context"] = context
+        client = yagmail.SMTP(
+            user=cfg.username or self.sender, password=self._password, host=cfg.host, port=port,
+            smtp_ssl=cfg.ssl, smtp_starttls={"context": context} if cfg.starttls else False,
+            smtp_skip_login=not cfg.username, soft_email_validation=False, **kwargs)
+        client.set_logging(None)
+        where = f"{cfg.host}:{port}"
+        try:
+            client.login()
+        except smtplib.SMTPAuthenticationError as exc:
+            raise ArflowError(f"SMTP login to {where} as {cfg.username} failed "
+                              f"({_reply(exc.smtp_code, exc.smtp_error)}); check the user name "
+                              f"and ${cfg.password_env}. Nothing was sent.") from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise ArflowError(f"SMTP server {where}: {exc}; check starttls:/ssl: in "
+                              "channels.email. Nothing was sent.") from None
+        except ssl.SSLError as exc:
+            raise ArflowError(f"TLS with {where} failed ({exc.reason or exc}); check "
+                              "starttls:/ssl: and the port. Nothing was sent.") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            # unreachable tonight: every email fails as transient and a later run retries
+            self.down = f"cannot reach SMTP server {where}: {exc}"
+            return
+        self.smtp = client.smtp
+        client.is_closed = True  # the session is arflow's now; yagmail must not close it
+        self.sessions += 1
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                self.smtp.close()
+            self.smtp = None
+
+    def _drop(self) -> None:
+        if self.smtp is not None:
+            self.smtp.close()
+            self.smtp = None
+
+    # --- one message -------------------------------------------------------------------------------
+    def send(self, message: Message) -> Outcome:
+        if self.smtp is None and self.down is None:
+            self._connect()  # the last message lost the session: one new one
+        if self.smtp is None:
+            return Outcome("failed", error=self.down)
+        data = build_email(message).as_bytes()
+        smtp = self.smtp
+        try:
+            smtp.ehlo_or_helo_if_needed()
+            code, text = smtp.mail(self.sender)
+            if code != 250:
+                smtp.rset()
+                return _refused(code, text, "sender")
+            accepted, refused = [], {}
+            for rcpt in message.recipients:
+                code, text = smtp.rcpt(rcpt)
+                if code in (250, 251):
+                    accepted.append(rcpt)
+                else:
+                    refused[rcpt] = (code, text)
+            if not accepted:
+                smtp.rset()
+                worst = max(refused.values())  # any 5xx makes it permanent
+                return _refused(worst[0], worst[1], "every recipient")
+        except (OSError, smtplib.SMTPException) as exc:
+            self._drop()  # nothing handed over yet: a later run may try again
+            return Outcome("failed", error=f"SMTP session lost before DATA: {exc}")
+        try:
+            code, text = smtp.data(data)
+        except smtplib.SMTPDataError as exc:
+            return _refused(exc.smtp_code, exc.smtp_error, "message")
+        except (OSError, smtplib.SMTPException, socket.timeout) as exc:
+            self._drop()
+            return Outcome("unknown", error=f"no reply after the message was handed over "
+                                            f"({exc or type(exc).__name__}); it may have been "
+                                            "delivered")
+        if code != 250:
+            return _refused(code, text, "message")
+        note = None
+        if refused:
+            note = "refused: " + "; ".join(f"{a} {_reply(c, t)}" for a, (c, t) in refused.items())
+        return Outcome("sent", provider_id=message.message_id, error=note)

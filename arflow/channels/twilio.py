@@ -1,0 +1,89 @@
+"""SMS over Twilio's REST API (the `sms` extra). `base_url` points it at a Twilio-compatible
+gateway, or at a loopback server in tests.
+
+Error mapping (SPEC 6): 21211/21614 (not a valid or not a mobile number), 21610 (the recipient
+replied STOP) and other 4xx are permanent; 20429/HTTP 429 (too many requests) is transient;
+connection refused is transient (nothing was handed over); 5xx and read timeouts are `unknown`
+(Twilio may have queued the message).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import phonenumbers
+
+from arflow.channels import Message, secret
+from arflow.config import SmsChannel
+from arflow.errors import ArflowError
+from arflow.state import Outcome
+
+TRANSIENT_CODES = frozenset({20429})
+_QUIET = logging.getLogger("arflow.twilio")
+_QUIET.setLevel(logging.WARNING)  # the client logs every request at INFO
+
+
+class TwilioChannel:
+    def __init__(self, cfg: SmsChannel, region: str | None):
+        self.cfg = cfg
+        self.region = region
+        self.name = "sms:twilio"
+        self.client = None
+
+    def open(self) -> None:
+        try:
+            from twilio.http.http_client import TwilioHttpClient
+            from twilio.rest import Client
+        except ImportError:
+            raise ArflowError("channels.sms uses transport twilio, but the twilio package is "
+                              "not installed: pip install 'arflow[sms]'. Nothing was sent.") from None
+        sid = secret(self.cfg.account_sid_env, "Twilio account SID")
+        token = secret(self.cfg.auth_token_env, "Twilio auth token")
+        self.client = Client(sid, token, http_client=TwilioHttpClient(
+            timeout=self.cfg.timeout, logger=_QUIET))
+        if self.cfg.base_url:
+            self.client.api.base_url = self.cfg.base_url.rstrip("/")
+
+    def close(self) -> None:
+        if self.client is not None:
+            session = getattr(self.client.http_client, "session", None)
+            if session is not None:
+                session.close()
+
+    def _e164(self, number: str) -> str | None:
+        try:
+            parsed = phonenumbers.parse(number, self.region)
+        except phonenumbers.NumberParseException:
+            return None
+        if not phonenumbers.is_valid_number(parsed):
+            return None
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+    def send(self, message: Message) -> Outcome:
+        import requests
+        from twilio.base.exceptions import TwilioRestException
+
+        to = self._e164(message.to[0])
+        if to is None:
+            return Outcome("failed", permanent=True,
+                           error=f"{message.to[0]!r} is not a valid phone number")
+        try:
+            sent = self.client.messages.create(to=to, from_=self.cfg.sender, body=message.body)
+        except TwilioRestException as exc:
+            detail = f"Twilio {exc.status}" + (f" error {exc.code}" if exc.code else "") + \
+                f": {exc.msg}"
+            if exc.status == 429 or exc.code in TRANSIENT_CODES:
+                return Outcome("failed", error=detail)
+            if exc.status >= 500:
+                return Outcome("unknown", error=detail)
+            return Outcome("failed", permanent=True, error=detail)
+        except requests.exceptions.ConnectTimeout as exc:
+            return Outcome("failed", error=f"cannot connect to Twilio: {exc}")
+        except requests.exceptions.ConnectionError as exc:
+            refused = "NewConnectionError" in repr(exc) or "Connection refused" in str(exc)
+            if refused:
+                return Outcome("failed", error=f"cannot connect to Twilio: {exc}")
+            return Outcome("unknown", error=f"connection to Twilio lost: {exc}")
+        except requests.exceptions.RequestException as exc:
+            return Outcome("unknown", error=f"no answer from Twilio: {exc}")
+        return Outcome("sent", provider_id=sent.sid)

@@ -1,0 +1,182 @@
+"""Delivery (SPEC 6): the only code that calls channels and writes the action ledger.
+
+For each planned action, in this order: its keys are committed as `sending`, the channel is
+called, the outcome is committed. To keep one fsync per message, the outcome of a message is
+committed in the same transaction as the `sending` row of the next one; a crash between the
+two leaves exactly the message in flight as `sending`, which the next run turns into `unknown`
+and never resends by itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+
+from arflow.channels import Channels
+from arflow.compose import Composed, compose, task_due
+from arflow.engine import PastState, Plan, PlannedAction, plan
+from arflow.errors import RowError
+from arflow.ledger import Ledger
+from arflow.project import Project, assignment_errors
+from arflow.state import Outcome, StateDB, run_lock
+
+
+@dataclass
+class RunResult:
+    plan: Plan
+    errors: list[RowError]
+    recovered: int = 0           # `sending` rows of an interrupted run, now `unknown`
+    details: dict[int, str] = field(default_factory=dict)  # id(action) → failure detail
+
+
+def workflows_of(project: Project) -> dict:
+    return {w.id: w.model for w in project.workflows.values()}
+
+
+def plan_today(project: Project, ledger: Ledger, past: PastState, as_of: date) -> Plan:
+    cfg = project.config
+    return plan(ledger, workflows_of(project), past, as_of,
+                default_workflow=cfg.default_workflow, min_balance=cfg.min_balance,
+                people=cfg.people)
+
+
+def read_past(project: Project, as_of: date) -> PastState:
+    """The state as it is, read-only (a dry run): empty when there is no database yet."""
+    db = StateDB.open_readonly(project.config.resolve(project.config.state))
+    if db is None:
+        return PastState()
+    try:
+        return db.past_state(workflows_of(project), as_of)
+    finally:
+        db.close()
+
+
+def run(project: Project, ledger: Ledger, as_of: date,
+        channels: Channels | None = None) -> RunResult:
+    """The nightly job: plan against the state database, then deliver (under the run lock)."""
+    cfg = project.config
+    state_path = cfg.resolve(cfg.state)
+    with run_lock(state_path):
+        db = StateDB.open(state_path)
+        channels = channels or Channels(cfg)
+        try:
+            recovered = db.recover_interrupted()
+            past = db.past_state(workflows_of(project), as_of)
+            _apply_specialists(db, ledger)
+            result = plan_today(project, ledger, past, as_of)
+            composed, failed = compose(result, ledger, project)
+            errors = ledger.errors + assignment_errors(project, ledger) + failed
+            # log in before anything is recorded: bad credentials stop the run, nothing sent
+            for kind in sorted({c.message.kind for c in composed if c.message}):
+                channels.get(kind)
+            db.record_assignments(result.started)
+            db.record_skips(_skip_rows(result, project))
+            run_id = db.begin_run(as_of)
+            outcome = RunResult(result, errors, recovered)
+            _deliver(db, composed, channels, project, outcome)
+            db.finish_run(run_id, {"actions": len(result.actions), "errors": len(errors)})
+            return outcome
+        finally:
+            channels.close()
+            db.close()
+
+
+def _apply_specialists(db: StateDB, ledger: Ledger) -> None:
+    """A specialist set by an `assign` action or command wins over the customers file."""
+    for cid, person in db.conn.execute("SELECT customer_id, person FROM specialists"):
+        customer = ledger.customers.get(cid)
+        if customer is not None:
+            customer.specialist = person
+
+
+def _kind(project: Project, wid: str, step_id: str, index: int) -> str:
+    for step in project.workflows[wid].model.steps:
+        if step.step_id == step_id:
+            return step.actions[index].kind
+    return "unknown"
+
+
+def _skip_rows(result: Plan, project: Project):
+    for skip in result.skipped:
+        invoices = json.dumps(skip.invoices)
+        for key in skip.keys:
+            yield {"key": str(key), "target": key.target, "workflow": key.workflow,
+                   "step": key.step, "action_index": key.action,
+                   "kind": _kind(project, key.workflow, key.step, key.action),
+                   "customer_id": skip.customer_id, "invoices": invoices,
+                   "as_of": result.as_of.isoformat(), "reason": skip.reason}
+
+
+def _key_rows(action: PlannedAction, composed: Composed, channel: str | None) -> list[dict]:
+    message = composed.message
+    common = {"workflow": action.workflow, "step": action.step,
+              "action_index": action.action_index, "kind": action.kind,
+              "customer_id": action.customer_id, "invoices": json.dumps(action.invoices),
+              "as_of": action.date.isoformat(), "channel": channel,
+              "recipients": json.dumps(message.recipients if message else action.to),
+              "subject": action.subject, "message_id": message.message_id if message else None}
+    return [{"key": str(k), "target": k.target, **common} for k in action.keys]
+
+
+def _deliver(db: StateDB, composed: list[Composed], channels: Channels, project: Project,
+             outcome: RunResult) -> None:
+    pending: tuple[list[dict], Outcome] | None = None  # the last outcome, not yet committed
+    for item in composed:
+        action, message = item.action, item.message
+        channel = channels.get(message.kind) if message else None
+        rows = _key_rows(action, item, channel.name if channel else None)
+        with db.transaction() as conn:
+            if pending is not None:
+                db.mark(conn, pending[0], pending[1].state, pending[1])
+                pending = None
+            _record_effect(conn, item)
+            db.mark(conn, rows, "sending" if message else "done")
+        if message is None:
+            action.status = "done"
+            continue
+        try:
+            result = channel.send(message)
+        except Exception as exc:  # noqa: BLE001 - a bug must not turn into a resend
+            result = Outcome("unknown", error=f"internal error while sending: {exc!r}")
+        pending = (rows, result)
+        action.status = "done" if action.kind == "note" and result.state == "sent" \
+            else result.state
+        if result.error and result.state != "sent":
+            outcome.details[id(action)] = result.error
+    if pending is not None:
+        with db.transaction() as conn:
+            db.mark(conn, pending[0], pending[1].state, pending[1])
+
+
+def _record_effect(conn, item: Composed) -> None:
+    """status, task, note, assign: written in the same transaction as their keys."""
+    action = item.action
+    day = action.date.isoformat()
+    key = str(action.keys[0])
+    if action.kind == "status":
+        targets = [f"invoice:{n}" for n in action.invoices] + [
+            k.target for k in action.keys if k.target.startswith("customer:")]
+        conn.executemany(
+            "INSERT INTO statuses (target, value, as_of, key, updated_at) VALUES (?, ?, ?, ?, "
+            "datetime('now')) ON CONFLICT (target) DO UPDATE SET value = excluded.value, "
+            "as_of = excluded.as_of, key = excluded.key, updated_at = excluded.updated_at",
+            [(t, item.text, day, key) for t in dict.fromkeys(targets)])
+    elif action.kind == "task":
+        spec = action.action.spec
+        conn.execute(
+            "INSERT OR IGNORE INTO tasks (key, customer_id, invoices, title, kind, assignee, "
+            "due, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, datetime('now'))",
+            (key, action.customer_id, json.dumps(action.invoices), item.text, spec.kind,
+             item.assignee, task_due(action)))
+    elif action.kind == "note":
+        conn.execute("INSERT OR IGNORE INTO notes (key, customer_id, text, as_of, created_at) "
+                     "VALUES (?, ?, ?, ?, datetime('now'))",
+                     (key, action.customer_id, item.text, day))
+    elif action.kind == "assign":
+        conn.execute(
+            "INSERT INTO specialists (customer_id, person, as_of, key, updated_at) VALUES "
+            "(?, ?, ?, ?, datetime('now')) ON CONFLICT (customer_id) DO UPDATE SET "
+            "person = excluded.person, as_of = excluded.as_of, key = excluded.key, "
+            "updated_at = excluded.updated_at", (action.customer_id, item.text, day, key))
+

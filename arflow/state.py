@@ -1,0 +1,340 @@
+"""The state database (SPEC 6): the action ledger and the desk's records, in one SQLite file.
+
+Written only by `deliver` and the desk commands, read in bulk (one query per table) before
+planning. WAL mode and `synchronous=FULL`: a row committed as `sending` survives a power cut, so
+a crash can never lead to a second send.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from sqlite_utils import Database
+
+from arflow.engine import ActionKey, Assignment, PastState
+from arflow.errors import ArflowError
+from arflow.workflow import Workflow
+
+# Outcomes after which an action key is never attempted again by itself (SPEC 6). A transient
+# failure, a retry asked for with `arflow resolve --retry`, and a skip for a missing contact
+# stay open: a later run within the step's window tries again.
+SETTLED_STATES = ("sending", "sent", "unknown", "done")
+OPEN_SKIP_REASONS = ("no-email", "no-phone", "no-recipient")
+
+SCHEMA_VERSION = 1
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE actions (
+        key TEXT PRIMARY KEY,            -- target/workflow/step/action: the idempotency key
+        target TEXT NOT NULL, workflow TEXT NOT NULL, step TEXT NOT NULL,
+        action_index INTEGER NOT NULL, kind TEXT NOT NULL, customer_id TEXT NOT NULL,
+        invoices TEXT NOT NULL,          -- JSON list of the message's invoice numbers
+        as_of TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN
+            ('sending', 'sent', 'failed', 'unknown', 'skipped', 'done')),
+        reason TEXT, permanent INTEGER NOT NULL DEFAULT 0,
+        channel TEXT, recipients TEXT, subject TEXT, message_id TEXT, provider_id TEXT,
+        error TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+    CREATE INDEX actions_customer ON actions (customer_id);
+    CREATE INDEX actions_state ON actions (state);
+    CREATE TABLE assignments (customer_id TEXT PRIMARY KEY, workflow TEXT NOT NULL,
+        since TEXT NOT NULL, source TEXT NOT NULL, created_at TEXT NOT NULL);
+    CREATE TABLE statuses (target TEXT PRIMARY KEY, value TEXT NOT NULL, as_of TEXT NOT NULL,
+        key TEXT, updated_at TEXT NOT NULL);
+    CREATE TABLE tasks (id INTEGER PRIMARY KEY, key TEXT UNIQUE, customer_id TEXT NOT NULL,
+        invoices TEXT NOT NULL, title TEXT NOT NULL, kind TEXT NOT NULL, assignee TEXT,
+        due TEXT NOT NULL, created_at TEXT NOT NULL, done_at TEXT);
+    CREATE TABLE notes (id INTEGER PRIMARY KEY, key TEXT UNIQUE, customer_id TEXT NOT NULL,
+        text TEXT NOT NULL, as_of TEXT NOT NULL, created_at TEXT NOT NULL);
+    CREATE TABLE specialists (customer_id TEXT PRIMARY KEY, person TEXT NOT NULL,
+        as_of TEXT NOT NULL, key TEXT, updated_at TEXT NOT NULL);
+    CREATE TABLE pauses (id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN
+        ('customer', 'invoice')), target_id TEXT NOT NULL, since TEXT NOT NULL, until TEXT,
+        reason TEXT, created_at TEXT NOT NULL, resumed_at TEXT);
+    CREATE TABLE promises (id INTEGER PRIMARY KEY, invoice TEXT NOT NULL, date TEXT NOT NULL,
+        amount TEXT, created_at TEXT NOT NULL, cancelled_at TEXT);
+    CREATE TABLE runs (id INTEGER PRIMARY KEY, as_of TEXT NOT NULL, pid INTEGER NOT NULL,
+        started_at TEXT NOT NULL, finished_at TEXT, summary TEXT);
+    """,
+}
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a channel says about one message (SPEC 6)."""
+
+    state: str                 # sent | failed | unknown
+    permanent: bool = False    # a failure that no later run should retry
+    provider_id: str | None = None
+    error: str | None = None
+
+
+class StateDB:
+    """The state database. Opened by `open` (migrates) or `open_readonly` (a dry run)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path):
+        self.conn = conn
+        self.db = Database(conn)
+        self.path = path
+
+    # --- opening -------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: Path) -> "StateDB":
+        try:
+            conn = sqlite3.connect(path, timeout=10, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            raise ArflowError(f"cannot open the state database {path}: {exc}") from None
+        state = cls(conn, path)
+        state._migrate()
+        return state
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> "StateDB | None":
+        """The database as it is, for a dry run: None when there is none yet."""
+        if not path.exists():
+            return None
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10,
+                                   isolation_level=None)
+            conn.execute("PRAGMA busy_timeout = 10000")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise ArflowError(f"cannot read the state database {path}: {exc}") from None
+        cls._check_version(version, path)
+        return cls(conn, path) if version else None
+
+    @staticmethod
+    def _check_version(version: int, path: Path) -> None:
+        if version > SCHEMA_VERSION:
+            raise ArflowError(f"the state database {path} was written by a newer arflow "
+                              f"(schema {version}, this one knows {SCHEMA_VERSION}); upgrade "
+                              "arflow before running it on this folder")
+
+    def _migrate(self) -> None:
+        try:
+            with self.transaction():
+                version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+                self._check_version(version, self.path)
+                for target in range(version + 1, SCHEMA_VERSION + 1):
+                    for statement in MIGRATIONS[target].split(";"):
+                        if statement.strip():
+                            self.conn.execute(statement)
+                    self.conn.execute(f"PRAGMA user_version = {target}")
+        except sqlite3.DatabaseError as exc:
+            raise ArflowError(f"{self.path} is not an arflow state database ({exc}); move it "
+                              "away or point `state:` in arflow.yaml at another file") from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One committed transaction (BEGIN IMMEDIATE: writers queue instead of failing)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # --- reading, in bulk ----------------------------------------------------------------------
+    def past_state(self, workflows: dict[str, Workflow], as_of: date) -> PastState:
+        """Everything the planner needs, one query per table (never one per invoice)."""
+        settled: set[ActionKey] = set()
+        for target, wid, step, index, state, reason, permanent in self.conn.execute(
+                "SELECT target, workflow, step, action_index, state, reason, permanent "
+                "FROM actions"):
+            if (state in SETTLED_STATES or (state == "failed" and permanent)
+                    or (state == "skipped" and reason not in OPEN_SKIP_REASONS)):
+                settled.add(ActionKey(target, wid, step, index))
+        # a step has run for a target once every one of its actions is settled
+        counts = {(wid, s.step_id): len(s.actions) for wid, wf in workflows.items()
+                  for s in wf.steps}
+        per_step: dict[tuple[str, str, str], int] = defaultdict(int)
+        for key in settled:
+            per_step[(key.target, key.workflow, key.step)] += 1
+        ran: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for (target, wid, step), n in per_step.items():
+            if n >= counts.get((wid, step), 1):
+                ran[(target, wid)].add(step)
+        past = PastState(ran=dict(ran), settled=settled)
+        for cid, wid, since in self.conn.execute(
+                "SELECT customer_id, workflow, since FROM assignments"):
+            past.assignments[cid] = Assignment(wid, date.fromisoformat(since))
+        for kind, target_id in self.conn.execute(
+                "SELECT kind, target_id FROM pauses WHERE resumed_at IS NULL "
+                "AND since <= ? AND (until IS NULL OR until >= ?)",
+                (as_of.isoformat(), as_of.isoformat())):
+            (past.paused_customers if kind == "customer" else past.paused_invoices).add(target_id)
+        for invoice, promised in self.conn.execute(
+                "SELECT invoice, max(date) FROM promises WHERE cancelled_at IS NULL "
+                "GROUP BY invoice"):
+            past.promises[invoice] = date.fromisoformat(promised)
+        return past
+
+    def history(self, customer: str | None = None, since: date | None = None,
+                unknown_only: bool = False) -> list[dict]:
+        where, args = [], []
+        if customer is not None:
+            where.append("customer_id = ?")
+            args.append(customer)
+        if since is not None:
+            where.append("as_of >= ?")
+            args.append(since.isoformat())
+        if unknown_only:
+            where.append("state = 'unknown'")
+        rows = self.db["actions"].rows_where(" AND ".join(where) or None, args,
+                                             order_by="as_of, customer_id, workflow, key")
+        return [_decode(row) for row in rows]
+
+    def action(self, key: str) -> dict | None:
+        rows = list(self.db["actions"].rows_where("key = ?", [key]))
+        return _decode(rows[0]) if rows else None
+
+    # --- writing, in the order SPEC 6 demands -------------------------------------------------
+    def recover_interrupted(self) -> int:
+        """`sending` rows left by a run that died: their outcome is unknown, never resent."""
+        with self.transaction() as conn:
+            return conn.execute(
+                "UPDATE actions SET state = 'unknown', updated_at = ?, error = "
+                "'the run stopped while this message was being handed over; check with the "
+                "recipient, then `arflow resolve KEY --sent` or `--retry`' "
+                "WHERE state = 'sending'", (utc_now(),)).rowcount
+
+    def begin_run(self, as_of: date) -> int:
+        with self.transaction() as conn:
+            return conn.execute("INSERT INTO runs (as_of, pid, started_at) VALUES (?, ?, ?)",
+                                (as_of.isoformat(), os.getpid(), utc_now())).lastrowid
+
+    def finish_run(self, run_id: int, summary: dict) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE runs SET finished_at = ?, summary = ? WHERE id = ?",
+                         (utc_now(), json.dumps(summary), run_id))
+
+    def record_assignments(self, started: dict[str, Assignment], source: str = "run") -> None:
+        if not started:
+            return
+        now = utc_now()
+        with self.transaction():
+            self.db["assignments"].upsert_all(
+                ({"customer_id": cid, "workflow": a.workflow, "since": a.since.isoformat(),
+                  "source": source, "created_at": now} for cid, a in started.items()),
+                pk="customer_id")
+
+    def record_skips(self, rows: Iterable[dict]) -> None:
+        """Skipped keys, in one transaction; a key already settled keeps its record."""
+        now = utc_now()
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO actions (key, target, workflow, step, action_index, kind, "
+                "customer_id, invoices, as_of, state, reason, created_at, updated_at) "
+                "VALUES (:key, :target, :workflow, :step, :action_index, :kind, :customer_id, "
+                ":invoices, :as_of, 'skipped', :reason, :now, :now) "
+                "ON CONFLICT (key) DO UPDATE SET state = 'skipped', reason = excluded.reason, "
+                "as_of = excluded.as_of, updated_at = excluded.updated_at "
+                "WHERE actions.state = 'skipped' OR (actions.state = 'failed' "
+                "AND actions.permanent = 0)",
+                [{**row, "now": now} for row in rows])
+
+    def mark(self, conn: sqlite3.Connection, rows: list[dict], state: str,
+             outcome: Outcome | None = None) -> None:
+        """Write the keys of one action in `state`, inside the caller's transaction."""
+        now = utc_now()
+        conn.executemany(
+            "INSERT INTO actions (key, target, workflow, step, action_index, kind, customer_id, "
+            "invoices, as_of, state, reason, permanent, channel, recipients, subject, "
+            "message_id, provider_id, error, attempts, created_at, updated_at) "
+            "VALUES (:key, :target, :workflow, :step, :action_index, :kind, :customer_id, "
+            ":invoices, :as_of, :state, NULL, :permanent, :channel, :recipients, :subject, "
+            ":message_id, :provider_id, :error, :attempt, :now, :now) "
+            "ON CONFLICT (key) DO UPDATE SET state = excluded.state, reason = NULL, "
+            "permanent = excluded.permanent, channel = excluded.channel, "
+            "recipients = excluded.recipients, subject = excluded.subject, "
+            "message_id = excluded.message_id, provider_id = excluded.provider_id, "
+            "error = excluded.error, as_of = excluded.as_of, "
+            "attempts = actions.attempts + :attempt, updated_at = excluded.updated_at",
+            [{**row, "state": state, "now": now,
+              "attempt": 1 if state == "sending" else 0,
+              "permanent": int(bool(outcome and outcome.permanent)),
+              "provider_id": outcome.provider_id if outcome else None,
+              "error": outcome.error if outcome else None} for row in rows])
+
+    def resolve(self, key: str, sent: bool) -> dict:
+        """A person settles an `unknown` (or failed) outcome: sent, or tried again."""
+        row = self.action(key)
+        if row is None:
+            raise ArflowError(f"no action with key {key!r}; `arflow history --unknown` lists "
+                              "the keys that need a decision")
+        if row["state"] not in ("unknown", "failed"):
+            raise ArflowError(f"{key} is {row['state']}, not unknown or failed: nothing to "
+                              "resolve")
+        with self.transaction() as conn:
+            if sent:
+                conn.execute("UPDATE actions SET state = 'sent', permanent = 0, error = "
+                             "'marked sent by hand', updated_at = ? WHERE key = ?",
+                             (utc_now(), key))
+            else:
+                conn.execute("UPDATE actions SET state = 'failed', permanent = 0, error = "
+                             "'retry asked for by hand', updated_at = ? WHERE key = ?",
+                             (utc_now(), key))
+        return self.action(key)
+
+
+def _decode(row: dict) -> dict:
+    row = dict(row)
+    for name in ("invoices", "recipients"):
+        if row.get(name):
+            row[name] = json.loads(row[name])
+    row["permanent"] = bool(row.get("permanent"))
+    return row
+
+
+def lock_path(state_path: Path) -> Path:
+    return state_path.with_name(state_path.name + ".lock")
+
+
+@contextmanager
+def run_lock(state_path: Path) -> Iterator[None]:
+    """One run at a time (SPEC 6): an flock on a file beside the database, released by the OS
+    when the process dies, so a crash never leaves a stale lock behind."""
+    import fcntl
+
+    path = lock_path(state_path)
+    try:
+        handle = open(path, "a+")
+    except OSError as exc:
+        raise ArflowError(f"cannot create the lock file {path}: {exc.strerror}") from None
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip()
+            raise ArflowError(
+                f"another arflow run is in progress ({holder or 'lock ' + str(path)}); "
+                "nothing was sent. Wait for it to finish, then run again.") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {utc_now()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
