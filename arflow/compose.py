@@ -173,14 +173,14 @@ def _compose_one(action: PlannedAction, context: dict, ledger: Ledger,
     if kind == "notify":
         person = _person(project, action)
         context = {**context, "person": person}
+    if kind == "notify" and config.channels.notify.transport == "webhook":
+        # a chat or incident hook takes JSON: NAME.json.j2, as `validate` checks
+        body = _render(project, action, spec.template, "json", context)
+        _check_json(project, action, spec.template, body)
+        return Composed(action, _webhook(action, person.get("webhook") or
+                                         config.channels.notify.url, body))
     subject = _render(project, action, spec.template, "subject", context)
     text = _render(project, action, spec.template, "txt", context)
-    if kind == "notify" and config.channels.notify.transport == "webhook":
-        url = person.get("webhook") or config.channels.notify.url
-        body = json.dumps({"text": f"{subject}\n\n{text}", "customer_id": action.customer_id,
-                           "invoices": action.invoices}, ensure_ascii=False)
-        action.subject = subject
-        return Composed(action, _webhook(action, url, body))
     html = (_render(project, action, spec.template, "html", context)
             if project.templates.has(spec.template, "html") else None)
     action.subject = subject
@@ -217,13 +217,9 @@ def _email(action: PlannedAction, project: Project, customer: Customer, subject:
            html: str | None, people: bool) -> Message:
     config = project.config
     sender = sender_address(config)
-    names: dict[str, str] = {}
-    if people:
-        for person in config.people.values():
-            if person.email:
-                names[person.email] = person.name
-    else:
-        names = {address: customer.display_name for address in action.to}
+    names = {p.email: p.name for p in config.people.values() if p.email}
+    if not people:
+        names.update((address, customer.display_name) for address in action.to)
     message = Message("email", file_name(action), list(action.to), subject=subject, text=text,
                       html=html, cc=list(action.cc), bcc=list(action.bcc), names=names,
                       sender=sender, sender_name=config.company.name,

@@ -99,8 +99,11 @@ class StateDB:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
-        except sqlite3.Error as exc:
+        except sqlite3.OperationalError as exc:
             raise ArflowError(f"cannot open the state database {path}: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            raise ArflowError(f"{path} is not an arflow state database ({exc}); move it away "
+                              "or point `state:` in arflow.yaml at another file") from None
         state = cls(conn, path)
         state._migrate()
         return state

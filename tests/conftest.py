@@ -91,3 +91,19 @@ def run_json(cli):
         return result.exit_code, json.loads(result.stdout)
 
     return go
+
+
+@pytest.fixture
+def smtp_server():
+    from tests.servers import SmtpServer
+    server = SmtpServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def http_server():
+    from tests.servers import HttpServer
+    server = HttpServer()
+    yield server
+    server.stop()

@@ -1,0 +1,506 @@
+"""Real runs against real components: an SMTP server and HTTP servers on loopback, a real
+SQLite state file. Every test asserts what reached the server and what the ledger says."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from arflow.state import SCHEMA_VERSION, StateDB, run_lock
+from tests.conftest import make_folder
+from tests.servers import HttpServer, SmtpServer, twilio_created
+
+INVOICES = """\
+number,customer_id,customer_name,email,phone,issue_date,due_date,amount
+INV-1,C1,Alpha Ltd,ap@alpha.example,+12025550101,2026-03-01,2026-03-10,100.00
+INV-2,C2,Beta Ltd,ap@beta.example,,2026-03-01,2026-03-10,200.00
+INV-3,C3,Gamma Ltd,ap@gamma.example,,2026-03-01,2026-03-10,300.00
+"""
+
+CHASE = """\
+name: Chase
+anchor: due_date
+catch_up: latest
+steps:
+  - id: first
+    day: 1
+    actions:
+      - email: reminder
+  - id: second
+    day: 10
+    actions:
+      - email: {template: reminder, cc: [controller]}
+"""
+
+
+def smtp_config(port: int, extra: str = "", email: str = "") -> str:
+    return f"""\
+company: {{name: Acme Ltd, email: ar@acme.example, timezone: UTC, currency: USD, locale: en_US}}
+invoices: {{path: invoices.csv}}
+default_workflow: chase
+people:
+  controller: {{name: Chris Doe, email: controller@acme.example}}
+channels:
+  email: {{transport: smtp, host: 127.0.0.1, port: {port}, timeout: 5{email}}}
+{extra}"""
+
+
+@pytest.fixture
+def folder(tmp_path, smtp_server):
+    def build(invoices=INVOICES, workflows=None, extra="", email="", templates=None):
+        return make_folder(tmp_path / "ar", invoices=invoices,
+                           workflows=workflows or {"chase": CHASE},
+                           config=smtp_config(smtp_server.port, extra, email),
+                           templates=templates)
+    return build
+
+
+@pytest.fixture
+def real_run(cli):
+    """`arflow run --format json` (a real run) → (exit code, document)."""
+    def go(config: Path, as_of: str, expect: int | None = 0):
+        result = cli("run", "--format", "json", "--as-of", as_of, "--config", config,
+                     expect=expect)
+        return result.exit_code, json.loads(result.stdout)
+    return go
+
+
+def history(cli, config, *args) -> list[dict]:
+    return json.loads(cli("history", "--format", "json", "--config", config, *args).stdout)[
+        "actions"]
+
+
+def states(cli, config) -> dict[str, tuple]:
+    return {r["key"]: (r["state"], r["permanent"], r["attempts"]) for r in history(cli, config)}
+
+
+# --- the happy path ---------------------------------------------------------------------------
+def test_a_run_sends_each_message_once_over_one_smtp_session(folder, smtp_server, real_run, cli):
+    config = folder()
+    code, doc = real_run(config, "2026-03-11")
+    assert [(a["customer_id"], a["step"], a["status"]) for a in doc["actions"]] == [
+        ("C1", "first", "sent"), ("C2", "first", "sent"), ("C3", "first", "sent")]
+    assert doc["dry_run"] is False
+    assert doc["summary"] == {"invoices": 3, "open": 3, "actions": 3, "sent": 3, "failed": 0,
+                              "unknown": 0, "skipped": 0, "errors": 0}
+    assert len(smtp_server.connections) == 1  # one session for the whole run
+    got = [(m.mail_from, m.rcpt_tos, m.message["Subject"]) for m in smtp_server.messages]
+    assert got == [("ar@acme.example", ["ap@alpha.example"], "Reminder INV-1"),
+                   ("ar@acme.example", ["ap@beta.example"], "Reminder INV-2"),
+                   ("ar@acme.example", ["ap@gamma.example"], "Reminder INV-3")]
+    first = smtp_server.messages[0].message
+    assert first["To"] == "Alpha Ltd <ap@alpha.example>"
+    assert first["From"] == "Acme Ltd <ar@acme.example>"
+    # the Message-ID comes from the idempotency key and is stored with it
+    rows = {r["key"]: r for r in history(cli, config)}
+    row = rows["invoice:INV-1/chase/first/0"]
+    assert (row["state"], row["message_id"], row["provider_id"]) == (
+        "sent", first["Message-ID"], first["Message-ID"])
+    assert row["recipients"] == ["ap@alpha.example"] and row["subject"] == "Reminder INV-1"
+    assert len({m.message["Message-ID"] for m in smtp_server.messages}) == 3
+
+    # a rerun the same day sends nothing, and does not even connect
+    code, doc = real_run(config, "2026-03-11")
+    assert doc["actions"] == [] and len(smtp_server.messages) == 3
+    assert len(smtp_server.connections) == 1
+
+    # the next step, ten days later: once, with the cc; the first step is never repeated
+    code, doc = real_run(config, "2026-03-20")
+    assert [(a["customer_id"], a["step"], a["status"]) for a in doc["actions"]] == [
+        ("C1", "second", "sent"), ("C2", "second", "sent"), ("C3", "second", "sent")]
+    assert smtp_server.messages[3].rcpt_tos == ["ap@alpha.example", "controller@acme.example"]
+    assert smtp_server.messages[3].message["Cc"] == "Chris Doe <controller@acme.example>"
+    assert len(smtp_server.messages) == 6 and len(smtp_server.connections) == 2
+
+
+def test_emails_have_text_and_html_parts_and_the_html_is_escaped(folder, smtp_server, real_run):
+    invoices = INVOICES.replace("Alpha Ltd", '"<script>alert(1)</script> & Co"')
+    config = folder(invoices=invoices)
+    real_run(config, "2026-03-11")
+    message = smtp_server.messages[0].message
+    assert message.get_content_type() == "multipart/alternative"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert text.strip() == "Dear <script>alert(1)</script> & Co, you owe $100.00."
+    assert html.strip() == "<p>Dear &lt;script&gt;alert(1)&lt;/script&gt; &amp; Co</p>"
+    assert message["Auto-Submitted"] == "auto-generated"
+
+
+def test_dry_run_reads_the_state_and_writes_nothing(folder, smtp_server, real_run, run_json, tmp_path):
+    config = folder()
+    _, doc = run_json(config, "2026-03-11")
+    assert not (tmp_path / "ar" / "arflow.db").exists()
+    assert [a["status"] for a in doc["actions"]] == ["planned"] * 3
+    real_run(config, "2026-03-11")
+    _, doc = run_json(config, "2026-03-11")
+    assert doc["actions"] == []  # what would go out tonight: nothing, it went out already
+    assert len(smtp_server.messages) == 3
+
+
+# --- failures ---------------------------------------------------------------------------------
+def test_a_4xx_reply_is_retried_by_the_next_run_and_a_5xx_is_not(folder, smtp_server, real_run, cli):
+    config = folder()
+    smtp_server.handler.data_replies = {0: "451 4.3.0 try again later"}
+    smtp_server.handler.rcpt_replies = {"ap@gamma.example": "550 5.1.1 no such user"}
+    code, doc = real_run(config, "2026-03-11", expect=3)
+    assert [(a["customer_id"], a["status"]) for a in doc["actions"]] == [
+        ("C1", "failed"), ("C2", "sent"), ("C3", "failed")]
+    assert doc["summary"]["failed"] == 2 and doc["summary"]["sent"] == 1
+    assert states(cli, config) == {
+        "invoice:INV-1/chase/first/0": ("failed", False, 1),
+        "invoice:INV-2/chase/first/0": ("sent", False, 1),
+        "invoice:INV-3/chase/first/0": ("failed", True, 1)}
+    row = {r["key"]: r for r in history(cli, config)}["invoice:INV-3/chase/first/0"]
+    assert row["error"] == "every recipient refused: 550 5.1.1 no such user"
+
+    smtp_server.handler.rcpt_replies = {}
+    code, doc = real_run(config, "2026-03-12")
+    assert [(a["customer_id"], a["status"]) for a in doc["actions"]] == [("C1", "sent")]
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["ap@beta.example"],
+                                                          ["ap@alpha.example"]]
+    assert states(cli, config)["invoice:INV-1/chase/first/0"] == ("sent", False, 2)
+
+
+def test_a_disconnect_after_data_is_unknown_and_never_resent(folder, smtp_server, real_run, cli):
+    config = folder()
+    smtp_server.handler.disconnect_on = {0}
+    code, doc = real_run(config, "2026-03-11", expect=3)
+    assert [(a["customer_id"], a["status"]) for a in doc["actions"]] == [
+        ("C1", "unknown"), ("C2", "sent"), ("C3", "sent")]
+    assert len(smtp_server.messages) == 3  # the server did get the first one
+    assert len(smtp_server.connections) == 2  # the lost session was replaced once
+    [row] = history(cli, config, "--unknown")
+    assert row["key"] == "invoice:INV-1/chase/first/0"
+    assert "may have been delivered" in row["error"]
+
+    code, doc = real_run(config, "2026-03-12")
+    assert doc["actions"] == [] and len(smtp_server.messages) == 3
+
+    # a person checks with the customer: it did not arrive, so retry it
+    result = cli("resolve", "invoice:INV-1/chase/first/0", "--retry", "--config", config)
+    assert "will be retried" in result.output
+    code, doc = real_run(config, "2026-03-12")
+    assert [(a["customer_id"], a["status"]) for a in doc["actions"]] == [("C1", "sent")]
+    assert smtp_server.messages[3].message["Message-ID"] == \
+        smtp_server.messages[0].message["Message-ID"]  # the same reminder, the same id
+    assert history(cli, config, "--unknown") == []
+
+
+def test_resolve_sent_settles_it_for_good(folder, smtp_server, real_run, cli):
+    config = folder()
+    smtp_server.handler.disconnect_on = {0}
+    real_run(config, "2026-03-11", expect=3)
+    cli("resolve", "invoice:INV-1/chase/first/0", "--sent", "--config", config)
+    assert states(cli, config)["invoice:INV-1/chase/first/0"][0] == "sent"
+    real_run(config, "2026-03-12")
+    assert len(smtp_server.messages) == 3
+    result = cli("resolve", "invoice:INV-1/chase/first/0", "--sent", "--config", config,
+                 expect=1)
+    assert "is sent, not unknown or failed" in result.output
+    result = cli("resolve", "invoice:NOPE/chase/first/0", "--retry", "--config", config,
+                 expect=1)
+    assert "no action with key 'invoice:NOPE/chase/first/0'" in result.output
+    cli("resolve", "invoice:INV-1/chase/first/0", "--config", config, expect=2)
+
+
+def test_an_unreachable_server_fails_every_email_transiently(tmp_path, cli, real_run):
+    server = SmtpServer()
+    port = server.port
+    server.stop()  # nothing listens there now: connection refused
+    config = make_folder(tmp_path / "ar", invoices=INVOICES, workflows={"chase": CHASE},
+                         config=smtp_config(port))
+    code, doc = real_run(config, "2026-03-11", expect=3)
+    assert [a["status"] for a in doc["actions"]] == ["failed"] * 3
+    assert {s[:2] for s in states(cli, config).values()} == {("failed", False)}
+    row = history(cli, config)[0]
+    assert row["error"].startswith(f"cannot reach SMTP server 127.0.0.1:{port}")
+
+
+def test_bad_credentials_stop_the_run_before_anything_is_recorded(tmp_path, cli, monkeypatch):
+    server = SmtpServer(login=("ar@acme.example", "right-password"))
+    try:
+        config = make_folder(tmp_path / "ar", invoices=INVOICES, workflows={"chase": CHASE},
+                             config=smtp_config(server.port, email=", username: ar@acme.example, "
+                                                "password_env: ARFLOW_TEST_SMTP_PASSWORD"))
+        monkeypatch.setenv("ARFLOW_TEST_SMTP_PASSWORD", "wrong-password-123")
+        result = cli("run", "--as-of", "2026-03-11", "--config", config, expect=1)
+        assert "SMTP login to 127.0.0.1" in result.output and "Nothing was sent" in result.output
+        assert "wrong-password-123" not in result.output
+        assert server.messages == [] and server.logins  # smtplib tries PLAIN, then LOGIN
+        assert {outcome for _, outcome in server.logins} == {"refused"}
+        assert history(cli, config) == []
+
+        monkeypatch.setenv("ARFLOW_TEST_SMTP_PASSWORD", "right-password")
+        result = cli("run", "--as-of", "2026-03-11", "--config", config)
+        assert len(server.messages) == 3 and server.logins[-1] == ("ar@acme.example", "ok")
+        assert [o for _, o in server.logins].count("ok") == 1  # one login for the whole run
+        db_bytes = b"".join(p.read_bytes() for p in (tmp_path / "ar").glob("arflow.db*"))
+        assert b"right-password" not in db_bytes and "right-password" not in result.output
+    finally:
+        server.stop()
+
+
+def test_a_missing_secret_is_a_clear_error_before_anything_is_sent(folder, smtp_server, cli, monkeypatch):
+    monkeypatch.delenv("ARFLOW_TEST_SMTP_PASSWORD", raising=False)
+    config = folder(email=", username: ar@acme.example, password_env: ARFLOW_TEST_SMTP_PASSWORD")
+    result = cli("run", "--as-of", "2026-03-11", "--config", config, expect=1)
+    assert "the environment variable ARFLOW_TEST_SMTP_PASSWORD is not set" in result.output
+    assert smtp_server.messages == [] and smtp_server.connections == []
+
+
+def test_a_secret_can_come_from_an_owner_only_file(folder, cli, tmp_path, monkeypatch):
+    server = SmtpServer(login=("ar@acme.example", "from-a-file"))
+    try:
+        secret = tmp_path / "smtp-password"
+        secret.write_text("from-a-file\n")
+        secret.chmod(0o644)
+        monkeypatch.delenv("ARFLOW_TEST_SMTP_PASSWORD", raising=False)
+        monkeypatch.setenv("ARFLOW_TEST_SMTP_PASSWORD_FILE", str(secret))
+        config = make_folder(tmp_path / "ar", invoices=INVOICES, workflows={"chase": CHASE},
+                             config=smtp_config(server.port, email=", username: ar@acme.example, "
+                                                "password_env: ARFLOW_TEST_SMTP_PASSWORD"))
+        result = cli("run", "--as-of", "2026-03-11", "--config", config, expect=1)
+        assert "can be read by others; run `chmod 600" in result.output
+        secret.chmod(0o600)
+        cli("run", "--as-of", "2026-03-11", "--config", config)
+        assert len(server.messages) == 3
+    finally:
+        server.stop()
+
+
+# --- one run at a time ------------------------------------------------------------------------
+def test_a_second_run_is_refused_while_one_holds_the_lock(folder, smtp_server, cli, tmp_path):
+    config = folder()
+    with run_lock(tmp_path / "ar" / "arflow.db"):
+        result = cli("run", "--as-of", "2026-03-11", "--config", config, expect=1)
+    assert "another arflow run is in progress" in result.output
+    assert "nothing was sent" in result.output
+    assert smtp_server.messages == []
+    cli("run", "--as-of", "2026-03-11", "--config", config)  # the lock is free again
+    assert len(smtp_server.messages) == 3
+
+
+# --- hostile data -----------------------------------------------------------------------------
+HOSTILE = """\
+number,customer_id,customer_name,email,issue_date,due_date,amount
+INV-1,C1,"Evil Ltd\r\nBcc: thief@evil.example",ap@evil1.example,2026-03-01,2026-03-10,100.00
+INV-2,C2,=?utf-8?q?Evil=0ABcc:_thief@evil.example?=,ap@evil2.example,2026-03-01,2026-03-10,100.00
+INV-3,C3,Honest Ltd,ap@honest.example,2026-03-01,2026-03-10,100.00
+INV-4,C4,Script <script>x</script>,ap@script.example,2026-03-01,2026-03-10,100.00
+INV-5,C5,Sneaky,"ap@sneaky.example
+Bcc: thief@evil.example",2026-03-01,2026-03-10,100.00
+"""
+
+
+def test_hostile_names_never_reach_a_header_and_honest_customers_get_their_mail(
+        folder, smtp_server, real_run, cli):
+    config = folder(invoices=HOSTILE, templates={
+        "reminder.subject.j2": "Invoice for {{ customer.name }}",
+        "reminder.txt.j2": "Dear {{ customer.name }}",
+        "reminder.html.j2": "<p>Dear {{ customer.name }}</p>"})
+    code, doc = real_run(config, "2026-03-11", expect=3)
+    assert [(a["customer_id"], a["status"]) for a in doc["actions"]] == [
+        ("C3", "sent"), ("C4", "sent")]
+    rcpts = [r for m in smtp_server.messages for r in m.rcpt_tos]
+    assert rcpts == ["ap@honest.example", "ap@script.example"]
+    for received in smtp_server.messages:
+        assert b"thief" not in received.data and b"Bcc" not in received.data
+    script = smtp_server.messages[1].message
+    assert script["Subject"] == "Invoice for Script <script>x</script>"
+    assert script.get_body(("html",)).get_content().strip() == \
+        "<p>Dear Script &lt;script&gt;x&lt;/script&gt;</p>"
+    errors = {(e["line"], e["column"]): e["message"] for e in doc["errors"]}
+    assert "the name contains the control character U+000D" in errors[(2, "customer_name")]
+    assert "the name contains an RFC 2047 encoded word" in errors[(4, "customer_name")]
+    assert "not sent to customer C1" in errors[(2, "customer_name")]
+    assert (7, "email") in errors  # the address with a line break never loads
+    assert "C5" not in {a["customer_id"] for a in doc["actions"]}
+    # nothing was recorded for the rejected ones: fixed data goes out with the next run;
+    # the customer whose only address was refused is skipped for want of an address
+    assert {r["key"]: (r["state"], r["reason"]) for r in history(cli, config)} == {
+        "invoice:INV-3/chase/first/0": ("sent", None),
+        "invoice:INV-4/chase/first/0": ("sent", None),
+        "invoice:INV-5/chase/first/0": ("skipped", "no-email")}
+
+
+# --- SMS over a Twilio-compatible server ------------------------------------------------------
+SMS_WORKFLOW = """\
+anchor: due_date
+steps:
+  - id: first
+    day: 1
+    actions:
+      - sms: reminder
+"""
+
+SMS_INVOICES = """\
+number,customer_id,customer_name,phone,issue_date,due_date,amount
+INV-1,C1,Alpha,(202) 555-0101,2026-03-01,2026-03-10,100.00
+INV-2,C2,Beta,+1 202 555 0102,2026-03-01,2026-03-10,200.00
+INV-3,C3,Gamma,+1 202 555 0103,2026-03-01,2026-03-10,300.00
+INV-4,C4,Delta,+1 202 555 0104,2026-03-01,2026-03-10,400.00
+INV-5,C5,Eps,+1 202 555 0105,2026-03-01,2026-03-10,500.00
+"""
+
+
+def twilio_folder(folder, url):
+    return folder(invoices=SMS_INVOICES, workflows={"chase": SMS_WORKFLOW}, extra=(
+        "  sms: {transport: twilio, account_sid_env: ARFLOW_TEST_SID, auth_token_env: "
+        f"ARFLOW_TEST_TOKEN, from: '+12025550100', base_url: '{url}', timeout: 5}}\n"))
+
+
+def test_sms_go_through_twilio_with_its_error_codes_mapped(folder, http_server, real_run, cli,
+                                                          monkeypatch):
+    monkeypatch.setenv("ARFLOW_TEST_SID", "AC" + "1" * 32)
+    monkeypatch.setenv("ARFLOW_TEST_TOKEN", "secret-token-xyz")
+    http_server.replies = [
+        (201, twilio_created),
+        (400, {"code": 21211, "message": "The 'To' number is not a valid phone number.",
+               "status": 400}),
+        (400, {"code": 21610, "message": "Attempt to send to unsubscribed recipient",
+               "status": 400}),
+        (429, {"code": 20429, "message": "Too Many Requests", "status": 429}),
+        (500, {"code": 20500, "message": "Internal Server Error", "status": 500}),
+    ]
+    config = twilio_folder(folder, http_server.url)
+    code, doc = real_run(config, "2026-03-11", expect=3)
+    assert [(a["customer_id"], a["status"]) for a in doc["actions"]] == [
+        ("C1", "sent"), ("C2", "failed"), ("C3", "failed"), ("C4", "failed"), ("C5", "unknown")]
+    first = http_server.requests[0]
+    assert first.path == f"/2010-04-01/Accounts/AC{'1' * 32}/Messages.json"
+    assert first.form == {"To": "+12025550101", "From": "+12025550100", "Body": "Pay $100.00"}
+    assert first.basic_auth == ("AC" + "1" * 32, "secret-token-xyz")
+    got = {r["customer_id"]: (r["state"], r["permanent"], r["provider_id"])
+           for r in history(cli, config)}
+    assert got == {"C1": ("sent", False, twilio_created(first)["sid"]),
+                   "C2": ("failed", True, None), "C3": ("failed", True, None),
+                   "C4": ("failed", False, None), "C5": ("unknown", False, None)}
+    errors = {r["customer_id"]: r["error"] for r in history(cli, config)}
+    assert errors["C2"] == ("Twilio 400 error 21211: Unable to create record: The 'To' number "
+                            "is not a valid phone number.")
+    assert "secret-token-xyz" not in json.dumps(history(cli, config))
+
+    # the next night: only the rate-limited one is tried again
+    code, doc = real_run(config, "2026-03-12")
+    assert [(a["customer_id"], a["status"]) for a in doc["actions"]] == [("C4", "sent")]
+    assert len(http_server.requests) == 6
+
+
+def test_twilio_without_its_secrets_stops_before_sending(folder, http_server, cli, monkeypatch):
+    monkeypatch.delenv("ARFLOW_TEST_SID", raising=False)
+    config = twilio_folder(folder, http_server.url)
+    result = cli("run", "--as-of", "2026-03-11", "--config", config, expect=1)
+    assert "Twilio account SID: the environment variable ARFLOW_TEST_SID is not set" in \
+        result.output
+    assert http_server.requests == []
+
+
+# --- webhooks and notify ----------------------------------------------------------------------
+def test_webhook_actions_post_json_with_an_idempotency_key(folder, http_server, real_run, cli):
+    workflow = f"""\
+anchor: due_date
+steps:
+  - id: first
+    day: 1
+    actions:
+      - webhook: {{url: "{http_server.url}/erp", template: erp}}
+      - notify: {{to: controller, template: internal}}
+"""
+    templates = {"erp.json.j2": '{"customer": {{ customer.name|tojson }}, '
+                                '"invoices": {{ invoices|map(attribute="number")|list|tojson }}}',
+                 "internal.json.j2": '{"text": {{ (customer.name ~ " is late")|tojson }}}'}
+    config = folder(invoices=INVOICES.replace("Beta Ltd", '"Beta ""Quoted"" Ltd"'),
+                    workflows={"chase": workflow}, templates=templates,
+                    extra=f"  notify: {{transport: webhook, url: '{http_server.url}/chat'}}\n")
+    http_server.replies = [(200, {}), (200, {}), (503, {}), (200, {})]
+    code, doc = real_run(config, "2026-03-11", expect=3)
+    assert [(a["customer_id"], a["action"], a["status"]) for a in doc["actions"]] == [
+        ("C1", "webhook", "sent"), ("C1", "notify", "sent"), ("C2", "webhook", "unknown"),
+        ("C2", "notify", "sent"), ("C3", "webhook", "sent"), ("C3", "notify", "sent")]
+    erp = [r for r in http_server.requests if r.path == "/erp"]
+    assert [r.json for r in erp] == [{"customer": "Alpha Ltd", "invoices": ["INV-1"]},
+                                     {"customer": 'Beta "Quoted" Ltd', "invoices": ["INV-2"]},
+                                     {"customer": "Gamma Ltd", "invoices": ["INV-3"]}]
+    assert len({r.headers["Idempotency-Key"] for r in erp}) == 3
+    chat = [r.json for r in http_server.requests if r.path == "/chat"]
+    assert chat == [{"text": "Alpha Ltd is late"}, {"text": 'Beta "Quoted" Ltd is late'},
+                    {"text": "Gamma Ltd is late"}]
+    code, doc = real_run(config, "2026-03-12")
+    assert doc["actions"] == [] and len(http_server.requests) == 6
+
+
+# --- the outbox and the state file ------------------------------------------------------------
+def test_the_example_folder_delivers_into_its_outbox_once(cli, tmp_path):
+    from arflow.scaffold import write_scaffold
+    from datetime import date
+    write_scaffold(tmp_path / "ar", date(2026, 3, 16))
+    config = tmp_path / "ar" / "arflow.yaml"
+    result = cli("run", "--format", "json", "--as-of", "2026-03-16", "--config", config)
+    doc = json.loads(result.stdout)
+    outbox = tmp_path / "ar" / "outbox"
+    files = sorted(p.name for p in outbox.iterdir())
+    statuses = [a["status"] for a in doc["actions"]]
+    assert statuses.count("done") == 1 and statuses.count("sent") == len(files)
+    assert sum(f.endswith(".eml") for f in files) == len(files) - 1  # and one SMS
+    assert sum(f.endswith(".sms.txt") for f in files) == 1
+    cli("run", "--as-of", "2026-03-16", "--config", config)
+    assert sorted(p.name for p in outbox.iterdir()) == files
+    sms = next(p for p in outbox.iterdir() if p.name.endswith(".sms.txt")).read_text()
+    assert sms.startswith("To: +12025550122\n\n")
+
+
+def test_the_state_file_is_wal_versioned_and_refuses_a_newer_schema(folder, smtp_server, real_run, cli, tmp_path):
+    config = folder()
+    real_run(config, "2026-03-11")
+    path = tmp_path / "ar" / "arflow.db"
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"actions", "assignments", "statuses", "tasks", "notes", "pauses", "promises",
+            "specialists", "runs"} <= tables
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.commit()
+    conn.close()
+    result = cli("run", "--as-of", "2026-03-12", "--config", config, expect=1)
+    assert "was written by a newer arflow" in result.output
+
+
+def test_a_file_that_is_not_a_state_database_is_a_clear_error(folder, cli, tmp_path):
+    config = folder()
+    (tmp_path / "ar" / "arflow.db").write_text("this is not sqlite\n" * 20)
+    result = cli("run", "--as-of", "2026-03-11", "--config", config, expect=1)
+    assert "is not an arflow state database" in result.output
+
+
+def test_history_filters_and_prints_a_table(folder, smtp_server, real_run, cli):
+    config = folder()
+    real_run(config, "2026-03-11")
+    real_run(config, "2026-03-20")
+    assert [r["key"] for r in history(cli, config, "--customer", "C2")] == [
+        "invoice:INV-2/chase/first/0", "invoice:INV-2/chase/second/0"]
+    assert [r["step"] for r in history(cli, config, "--since", "2026-03-15")] == ["second"] * 3
+    result = cli("history", "--config", config)
+    lines = result.stdout.splitlines()
+    assert len(lines) == 6 and lines[0].split("\t")[:6] == [
+        "2026-03-11", "C1", "chase", "first", "email", "sent"]
+
+
+def test_past_state_is_read_with_one_query_per_table(folder, smtp_server, real_run, tmp_path):
+    from arflow.project import load_project
+    config = folder()
+    real_run(config, "2026-03-11")
+    db = StateDB.open(tmp_path / "ar" / "arflow.db")
+    statements = []
+    db.conn.set_trace_callback(statements.append)
+    workflows = {w.id: w.model for w in load_project(config).workflows.values()}
+    from datetime import date
+    past = db.past_state(workflows, date(2026, 3, 12))
+    db.close()
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert [s.split(" FROM ")[1].split()[0] for s in selects] == [
+        "actions", "assignments", "pauses", "promises"]
+    assert past.ran == {(f"invoice:INV-{n}", "chase"): {"first"} for n in (1, 2, 3)}
