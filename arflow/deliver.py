@@ -10,13 +10,15 @@ and never resends by itself.
 from __future__ import annotations
 
 import json
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
 from arflow.channels import Channels
 from arflow.compose import Composed, compose, task_due
 from arflow.engine import PastState, Plan, PlannedAction, plan
-from arflow.errors import RowError
+from arflow.errors import ArflowError, RowError
 from arflow.ledger import Ledger
 from arflow.project import Project, assignment_errors
 from arflow.state import Outcome, StateDB, run_lock
@@ -122,28 +124,42 @@ def _key_rows(action: PlannedAction, composed: Composed, channel: str | None) ->
 def _deliver(db: StateDB, composed: list[Composed], channels: Channels, project: Project,
              outcome: RunResult) -> None:
     pending: tuple[list[dict], Outcome] | None = None  # the last outcome, not yet committed
-    for item in composed:
-        action, message = item.action, item.message
-        channel = channels.get(message.kind) if message else None
-        rows = _key_rows(action, item, channel.name if channel else None)
+
+    def commit(rows: list[dict], item: Composed, state: str, pending) -> None:
         with db.transaction() as conn:
             if pending is not None:
                 db.mark(conn, pending[0], pending[1].state, pending[1])
-                pending = None
             _record_effect(conn, item)
-            db.mark(conn, rows, "sending" if message else "done")
-        if message is None:
-            action.status = "done"
-            continue
-        try:
-            result = channel.send(message)
-        except Exception as exc:  # noqa: BLE001 - a bug must not turn into a resend
-            result = Outcome("unknown", error=f"internal error while sending: {exc!r}")
-        pending = (rows, result)
-        action.status = "done" if action.kind == "note" and result.state == "sent" \
-            else result.state
-        if result.error and result.state != "sent":
-            outcome.details[id(action)] = result.error
+            db.mark(conn, rows, state)
+
+    # the `sending` commit (an fsync) runs in a helper thread while an SMTP channel sends the
+    # envelope; the channel's `ready()` waits for it before the message itself goes out
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="arflow-ledger") as writer:
+        for item in composed:
+            action, message = item.action, item.message
+            channel = channels.get(message.kind) if message else None
+            rows = _key_rows(action, item, channel.name if channel else None)
+            if message is None:
+                commit(rows, item, "done", pending)
+                pending = None
+                action.status = "done"
+                continue
+            durable = writer.submit(commit, rows, item, "sending", pending)
+            pending = None
+            try:
+                result = channel.send(message, durable.result)
+            except Exception as exc:  # noqa: BLE001 - a bug must not turn into a resend
+                result = Outcome("unknown", error=f"internal error while sending: {exc!r}")
+            try:
+                durable.result()
+            except sqlite3.Error as exc:  # nothing was handed over: ready() raised first
+                raise ArflowError(f"cannot write the state database {db.path}: {exc}; the "
+                                  "run stopped before sending this message") from None
+            pending = (rows, result)
+            action.status = "done" if action.kind == "note" and result.state == "sent" \
+                else result.state
+            if result.error and result.state != "sent":
+                outcome.details[id(action)] = result.error
     if pending is not None:
         with db.transaction() as conn:
             db.mark(conn, pending[0], pending[1].state, pending[1])

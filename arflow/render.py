@@ -79,6 +79,7 @@ class Templates:
         self.env.filters["money"] = self._money
         self.env.filters["date"] = self._date
         self._loaded: dict[tuple[str, str], object] = {}
+        self._dates: dict[tuple, str] = {}
         self.kinds: dict[str, set[str]] = defaultdict(set)
         if directory.is_dir():
             for path in sorted(directory.glob("*.j2")):
@@ -129,7 +130,11 @@ class Templates:
         locale = (ctx.get("customer") or {}).get("language") or self.locale
         if isinstance(value, str):
             value = date.fromisoformat(value)
-        return format_date(value, fmt, locale=locale)
+        key = (value, fmt, locale)
+        text = self._dates.get(key)
+        if text is None:  # babel takes ~0.1 ms a date; a run formats the same few again and again
+            text = self._dates[key] = format_date(value, fmt, locale=locale)
+        return text
 
 
 def templates_for(config: Config) -> Templates:

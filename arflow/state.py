@@ -94,7 +94,9 @@ class StateDB:
     @classmethod
     def open(cls, path: Path) -> "StateDB":
         try:
-            conn = sqlite3.connect(path, timeout=10, isolation_level=None)
+            # deliver commits from one helper thread, never at the same time as the caller
+            conn = sqlite3.connect(path, timeout=10, isolation_level=None,
+                                   check_same_thread=False)
             conn.execute("PRAGMA busy_timeout = 10000")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")

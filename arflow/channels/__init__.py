@@ -51,8 +51,13 @@ class Channel(Protocol):
     def open(self) -> None:
         """Connect and log in; raise ArflowError when the run must stop (bad credentials)."""
 
-    def send(self, message: Message) -> Outcome:
-        """Hand one message over; never raise for a delivery problem, say it in the Outcome."""
+    def send(self, message: Message, ready: Callable[[], None]) -> Outcome:
+        """Hand one message over; never raise for a delivery problem, say it in the Outcome.
+
+        `ready()` must be called right before the point of no return (the SMTP DATA, the HTTP
+        request): it returns once the `sending` record is durable, and raises when it could
+        not be written, in which case nothing may be handed over. Work before it (an SMTP
+        envelope) overlaps with that commit."""
 
     def close(self) -> None: ...
 

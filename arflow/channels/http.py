@@ -27,7 +27,8 @@ class HttpChannel:
     def close(self) -> None:
         pass
 
-    def send(self, message: Message) -> Outcome:
+    def send(self, message: Message, ready) -> Outcome:
+        ready()
         request = urllib.request.Request(
             message.url, data=(message.body or "").encode(), method="POST",
             headers={"Content-Type": "application/json", "User-Agent": "arflow",

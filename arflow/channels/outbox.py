@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from arflow.channels import Message
-from arflow.channels.mime import build_email
+from arflow.channels.mime import email_bytes
 from arflow.errors import ArflowError
 from arflow.state import Outcome
 
@@ -28,9 +28,10 @@ class OutboxChannel:
             raise ArflowError(f"cannot create the outbox folder {self.directory}: "
                               f"{exc.strerror}. Nothing was sent.") from None
 
-    def send(self, message: Message) -> Outcome:
+    def send(self, message: Message, ready) -> Outcome:
+        ready()
         if message.kind == "email":
-            data = build_email(message, keep_bcc=True).as_bytes()
+            data = email_bytes(message, keep_bcc=True)
             path = self.directory / f"{message.name}.eml"
         elif message.kind == "sms":
             data = f"To: {', '.join(message.to)}\n\n{message.body}\n".encode()

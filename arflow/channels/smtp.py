@@ -19,7 +19,7 @@ import socket
 import ssl
 
 from arflow.channels import Message, secret
-from arflow.channels.mime import build_email
+from arflow.channels.mime import email_bytes
 from arflow.config import EmailChannel
 from arflow.errors import ArflowError
 from arflow.state import Outcome
@@ -100,18 +100,25 @@ class SmtpChannel:
                 self.smtp.close()
             self.smtp = None
 
+    def _abandon(self) -> None:
+        try:
+            self.smtp.rset()
+        except (OSError, smtplib.SMTPException):
+            self._drop()
+
     def _drop(self) -> None:
         if self.smtp is not None:
             self.smtp.close()
             self.smtp = None
 
     # --- one message -------------------------------------------------------------------------------
-    def send(self, message: Message) -> Outcome:
+    def send(self, message: Message, ready) -> Outcome:
         if self.smtp is None and self.down is None:
             self._connect()  # the last message lost the session: one new one
         if self.smtp is None:
+            ready()
             return Outcome("failed", error=self.down)
-        data = build_email(message).as_bytes()
+        data = email_bytes(message)
         smtp = self.smtp
         try:
             smtp.ehlo_or_helo_if_needed()
@@ -133,6 +140,11 @@ class SmtpChannel:
         except (OSError, smtplib.SMTPException) as exc:
             self._drop()  # nothing handed over yet: a later run may try again
             return Outcome("failed", error=f"SMTP session lost before DATA: {exc}")
+        try:
+            ready()  # the envelope went out while `sending` was being committed
+        except BaseException:
+            self._abandon()
+            raise
         try:
             code, text = smtp.data(data)
         except smtplib.SMTPDataError as exc:

@@ -59,10 +59,11 @@ class TwilioChannel:
             return None
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
-    def send(self, message: Message) -> Outcome:
+    def send(self, message: Message, ready) -> Outcome:
         import requests
         from twilio.base.exceptions import TwilioRestException
 
+        ready()
         to = self._e164(message.to[0])
         if to is None:
             return Outcome("failed", permanent=True,
