@@ -21,12 +21,12 @@ from arflow.channels import Message
 _FOLD_AT = 76
 
 
-def _header(value: str) -> str:
+def _header(name: str, value: str) -> str:
     """A header value as ASCII: RFC 2047 for non-ASCII text, folded when long."""
-    if value.isascii() and len(value) <= _FOLD_AT:
+    if value.isascii() and len(name) + 2 + len(value) <= _FOLD_AT:
         return value
     return Header(value, "utf-8" if not value.isascii() else "us-ascii",
-                  maxlinelen=_FOLD_AT).encode(linesep="\r\n")
+                  maxlinelen=_FOLD_AT, header_name=name).encode(linesep="\r\n")
 
 
 def _address(address: str, name: str | None) -> str:
@@ -51,7 +51,7 @@ def email_bytes(message: Message, keep_bcc: bool = False) -> bytes:
         headers.append(("Cc", _addresses(message.cc, message.names)))
     if keep_bcc and message.bcc:
         headers.append(("Bcc", ", ".join(message.bcc)))
-    headers += [("Subject", _header(message.subject or "")),
+    headers += [("Subject", _header("Subject", message.subject or "")),
                 ("Date", formatdate(usegmt=True)),
                 ("Message-ID", message.message_id),
                 ("Auto-Submitted", "auto-generated"),  # RFC 3834: no auto-replies
@@ -69,16 +69,17 @@ def email_bytes(message: Message, keep_bcc: bool = False) -> bytes:
     if message.html:
         parts.append(("html", message.html))
     out = [f"{name}: {value}\r\n".encode() for name, value in headers]
-    out.append(f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode())
+    out.append(f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n\r\n'.encode())
     for subtype, body in parts:
         out.append(f"--{boundary}\r\nContent-Type: text/{subtype}; charset=\"utf-8\"\r\n"
                    "Content-Transfer-Encoding: quoted-printable\r\n\r\n".encode())
-        out.append(_qp(body))
+        out.append(_qp(body) + b"\r\n")  # that CRLF belongs to the boundary (RFC 2046)
     out.append(f"--{boundary}--\r\n".encode())
     return b"".join(out)
 
 
 def domain_of(address: str) -> str:
     """The domain of a (validated) address, for Message-IDs."""
-    domain = address.rpartition("@")[2].strip(" >")
-    return domain if domain and domain.isascii() else "arflow.invalid"
+    local, at, domain = address.rpartition("@")
+    domain = domain.strip(" >")
+    return domain if at and local and domain and domain.isascii() else "arflow.invalid"
