@@ -238,11 +238,14 @@ class StateDB:
         if not started:
             return
         now = utc_now()
-        with self.transaction():
-            self.db["assignments"].upsert_all(
-                ({"customer_id": cid, "workflow": a.workflow, "since": a.since.isoformat(),
-                  "source": source, "created_at": now} for cid, a in started.items()),
-                pk="customer_id")
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO assignments (customer_id, workflow, since, source, created_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (customer_id) DO UPDATE SET "
+                "workflow = excluded.workflow, since = excluded.since, source = excluded.source, "
+                "created_at = excluded.created_at",
+                [(cid, a.workflow, a.since.isoformat(), source, now)
+                 for cid, a in started.items()])
 
     def record_skips(self, rows: Iterable[dict]) -> None:
         """Skipped keys, in one transaction; a key already settled keeps its record."""

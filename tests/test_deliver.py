@@ -504,3 +504,68 @@ def test_past_state_is_read_with_one_query_per_table(folder, smtp_server, real_r
     assert [s.split(" FROM ")[1].split()[0] for s in selects] == [
         "actions", "assignments", "pauses", "promises"]
     assert past.ran == {(f"invoice:INV-{n}", "chase"): {"first"} for n in (1, 2, 3)}
+
+
+def test_an_assigned_sequence_counts_from_the_stored_assignment_date(folder, smtp_server, real_run, cli, tmp_path):
+    workflow = """\
+anchor: assigned
+steps:
+  - id: welcome
+    day: 0
+    actions:
+      - email: reminder
+  - id: follow-up
+    day: 3
+    actions:
+      - email: reminder
+"""
+    config = folder(workflows={"chase": workflow})
+    code, doc = real_run(config, "2026-03-11")
+    assert [(a["customer_id"], a["step"], a["invoices"]) for a in doc["actions"]] == [
+        ("C1", "welcome", ["INV-1"]), ("C2", "welcome", ["INV-2"]), ("C3", "welcome", ["INV-3"])]
+    conn = sqlite3.connect(tmp_path / "ar" / "arflow.db")
+    assert conn.execute("SELECT customer_id, workflow, since FROM assignments ORDER BY 1"
+                        ).fetchall() == [(f"C{n}", "chase", "2026-03-11") for n in (1, 2, 3)]
+    conn.close()
+    assert real_run(config, "2026-03-13")[1]["actions"] == []  # day 2 of the sequence
+    code, doc = real_run(config, "2026-03-14")                   # day 3, from the stored date
+    assert [(a["customer_id"], a["step"]) for a in doc["actions"]] == [
+        ("C1", "follow-up"), ("C2", "follow-up"), ("C3", "follow-up")]
+    assert {r["key"] for r in history(cli, config, "--customer", "C1")} == {
+        "customer:C1/chase/welcome/0", "customer:C1/chase/follow-up/0"}
+    assert len(smtp_server.messages) == 6
+
+
+def test_status_task_note_and_assign_are_recorded_once_and_report_done(smtp_server, real_run, tmp_path):
+    workflow = """\
+anchor: due_date
+steps:
+  - id: first
+    day: 1
+    actions:
+      - assign: dana
+      - status: "In collections"
+      - task: {kind: call, title: "Call {{ customer.name }}", assignee: dana, due_in: 2}
+      - note: "Chased {{ invoices|length }} invoice(s)"
+"""
+    config = make_folder(tmp_path / "ar", invoices=INVOICES, workflows={"chase": workflow},
+                         config=smtp_config(smtp_server.port).replace(
+                             "people:\n", "people:\n  dana: {name: Dana Roe, email: dana@acme.example, "
+                             "specialist: true}\n"))
+    code, doc = real_run(config, "2026-03-11")
+    assert [(a["customer_id"], a["action"], a["status"]) for a in doc["actions"]][:4] == [
+        ("C1", "assign", "done"), ("C1", "status", "done"), ("C1", "task", "done"),
+        ("C1", "note", "done")]
+    assert len(doc["actions"]) == 12 and smtp_server.messages == []
+    conn = sqlite3.connect(tmp_path / "ar" / "arflow.db")
+    assert conn.execute("SELECT target, value FROM statuses ORDER BY 1").fetchall() == [
+        (f"invoice:INV-{n}", "In collections") for n in (1, 2, 3)]
+    assert conn.execute("SELECT customer_id, title, kind, assignee, due FROM tasks ORDER BY 1"
+                        ).fetchall() == [(f"C{n}", f"Call {name} Ltd", "call", "dana", "2026-03-13")
+                                         for n, name in ((1, "Alpha"), (2, "Beta"), (3, "Gamma"))]
+    assert conn.execute("SELECT customer_id, text FROM notes ORDER BY 1").fetchall() == [
+        (f"C{n}", "Chased 1 invoice(s)") for n in (1, 2, 3)]
+    assert conn.execute("SELECT customer_id, person FROM specialists ORDER BY 1").fetchall() == [
+        (f"C{n}", "dana") for n in (1, 2, 3)]
+    conn.close()
+    assert real_run(config, "2026-03-12")[1]["actions"] == []
