@@ -127,15 +127,19 @@ def compose(plan: Plan, ledger: Ledger, project: Project) -> tuple[list[Composed
     return composed, failed
 
 
+def key_digest(action: PlannedAction) -> str:
+    """A hash of the action's idempotency keys: the same for every attempt at one message."""
+    return hashlib.sha256("\n".join(map(str, action.keys)).encode()).hexdigest()
+
+
 def message_id(action: PlannedAction, sender: str) -> str:
     """SPEC 6: unique per reminder, the same for every attempt at it."""
-    digest = hashlib.sha256("\n".join(map(str, action.keys)).encode()).hexdigest()[:32]
-    return f"<{digest}.arflow@{domain_of(sender)}>"
+    return f"<{key_digest(action)[:32]}.arflow@{domain_of(sender)}>"
 
 
 def file_name(action: PlannedAction) -> str:
     """A file-safe name for the outbox, unique per idempotency key."""
-    digest = hashlib.sha256("\n".join(map(str, action.keys)).encode()).hexdigest()[:10]
+    digest = key_digest(action)[:10]
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in action.customer_id)
     return f"{action.date}-{safe[:40]}-{action.workflow}-{action.step}-{action.action_index}-{digest}"
 
@@ -198,8 +202,7 @@ def _person(project: Project, action: PlannedAction) -> dict:
 
 def _webhook(action: PlannedAction, url: str, body: str) -> Message:
     return Message("webhook", file_name(action), [url], url=url, body=body,
-                   idempotency_key=hashlib.sha256(
-                       "\n".join(map(str, action.keys)).encode()).hexdigest())
+                   idempotency_key=key_digest(action))
 
 
 def _check_json(project: Project, action: PlannedAction, template: str, body: str) -> None:

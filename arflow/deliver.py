@@ -92,20 +92,15 @@ def _apply_specialists(db: StateDB, ledger: Ledger) -> None:
             customer.specialist = person
 
 
-def _kind(project: Project, wid: str, step_id: str, index: int) -> str:
-    for step in project.workflows[wid].model.steps:
-        if step.step_id == step_id:
-            return step.actions[index].kind
-    return "unknown"
-
-
 def _skip_rows(result: Plan, project: Project):
+    kinds = {(w.id, step.step_id, n): action.kind for w in project.workflows.values()
+             for step in w.model.steps for n, action in enumerate(step.actions)}
     for skip in result.skipped:
         invoices = json.dumps(skip.invoices)
         for key in skip.keys:
             yield {"key": str(key), "target": key.target, "workflow": key.workflow,
                    "step": key.step, "action_index": key.action,
-                   "kind": _kind(project, key.workflow, key.step, key.action),
+                   "kind": kinds[(key.workflow, key.step, key.action)],
                    "customer_id": skip.customer_id, "invoices": invoices,
                    "as_of": result.as_of.isoformat(), "reason": skip.reason}
 

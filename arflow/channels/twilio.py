@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import logging
 
-import phonenumbers
-
 from arflow.channels import Message, secret
 from arflow.config import SmsChannel
 from arflow.errors import ArflowError
+from arflow.sources.values import e164
 from arflow.state import Outcome
 
 TRANSIENT_CODES = frozenset({20429})
@@ -50,21 +49,12 @@ class TwilioChannel:
             if session is not None:
                 session.close()
 
-    def _e164(self, number: str) -> str | None:
-        try:
-            parsed = phonenumbers.parse(number, self.region)
-        except phonenumbers.NumberParseException:
-            return None
-        if not phonenumbers.is_valid_number(parsed):
-            return None
-        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
     def send(self, message: Message, ready) -> Outcome:
         import requests
         from twilio.base.exceptions import TwilioRestException
 
         ready()
-        to = self._e164(message.to[0])
+        to = e164(message.to[0], self.region)
         if to is None:
             return Outcome("failed", permanent=True,
                            error=f"{message.to[0]!r} is not a valid phone number")

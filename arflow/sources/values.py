@@ -180,15 +180,23 @@ class ValueParser:
         return found
 
     def _check_phone(self, text: str) -> str | tuple[str]:
-        try:
-            number = phonenumbers.parse(text, self.region)
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_valid_number(number):
+        found = e164(text, self.region)
+        if found is None:
             hint = "" if text.startswith("+") else " (write it with its country code, e.g. +1 …)"
             return (f"{text!r} is not a valid phone number{hint}; the invoice is kept, but no "
                     "SMS can go to this number",)
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return found
+
+
+def e164(text: str, region: str | None) -> str | None:
+    """A phone number in E.164 form (+12025550123), or None when it is not a valid number."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _looks_real(text: str, fmt: str) -> bool:
