@@ -17,7 +17,7 @@ from datetime import date
 
 from arflow.channels import Channels
 from arflow.compose import Composed, compose, task_due
-from arflow.engine import PastState, Plan, PlannedAction, plan
+from arflow.engine import PastState, Plan, PlannedAction, customer_of, customer_target, plan
 from arflow.errors import ArflowError, RowError
 from arflow.ledger import Ledger
 from arflow.project import Project, assignment_errors
@@ -72,7 +72,7 @@ def run(project: Project, ledger: Ledger, as_of: date,
             # log in before anything is recorded: bad credentials stop the run, nothing sent
             for kind in sorted({c.message.kind for c in composed if c.message}):
                 channels.get(kind)
-            db.record_assignments(result.started)
+            db.record_sequences(result.started, result.ended, as_of)
             db.record_skips(_skip_rows(result, project))
             run_id = db.begin_run(as_of)
             outcome = RunResult(result, errors, recovered)
@@ -95,12 +95,14 @@ def _apply_specialists(db: StateDB, ledger: Ledger) -> None:
 def _skip_rows(result: Plan, project: Project):
     kinds = {(w.id, step.step_id, n): action.kind for w in project.workflows.values()
              for step in w.model.steps for n, action in enumerate(step.actions)}
+    kinds.update(((w.id, "on_paid", n), action.kind) for w in project.workflows.values()
+                 for n, action in enumerate(w.model.on_paid))
     for skip in result.skipped:
         invoices = json.dumps(skip.invoices)
         for key in skip.keys:
             yield {"key": str(key), "target": key.target, "workflow": key.workflow,
                    "step": key.step, "action_index": key.action,
-                   "kind": kinds[(key.workflow, key.step, key.action)],
+                   "kind": kinds.get((key.workflow, key.step, key.action), "notify"),
                    "customer_id": skip.customer_id, "invoices": invoices,
                    "as_of": result.as_of.isoformat(), "reason": skip.reason}
 
@@ -167,7 +169,8 @@ def _record_effect(conn, item: Composed) -> None:
     key = str(action.keys[0])
     if action.kind == "status":
         targets = [f"invoice:{n}" for n in action.invoices] + [
-            k.target for k in action.keys if k.target.startswith("customer:")]
+            customer_target(customer_of(k.target)) for k in action.keys
+            if k.target.startswith("customer:")]
         conn.executemany(
             "INSERT INTO statuses (target, value, as_of, key, updated_at) VALUES (?, ?, ?, ?, "
             "datetime('now')) ON CONFLICT (target) DO UPDATE SET value = excluded.value, "

@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from operator import attrgetter
 from typing import NamedTuple
 
@@ -47,18 +48,53 @@ class Assignment:
     since: date
 
 
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """An active pause or promise, for `notify_on: [pause]` (SPEC 4.6)."""
+
+    kind: str        # customer | invoice | promise
+    id: int
+    target_id: str   # the customer id, or the invoice number
+    reason: str | None = None
+    until: date | None = None
+
+    @property
+    def step(self) -> str:
+        return f"{'promise' if self.kind == 'promise' else 'pause'}-{self.id}"
+
+
 @dataclass(slots=True)
 class PastState:
     """What the state database knows, read in bulk before planning; empty for a dry run."""
 
     ran: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (target, wf) → steps
-    assignments: dict[str, Assignment] = field(default_factory=dict)   # customer → assignment
+    # (target, wf) → the day its last step was settled: the workflow is finished (SPEC 4.8)
+    finished: dict[tuple[str, str], date] = field(default_factory=dict)
+    # (target, wf) → (the last day a step really ran, the invoices it listed) (SPEC 4.7)
+    chased: dict[tuple[str, str], tuple[date, frozenset[str]]] = field(default_factory=dict)
+    assignments: dict[str, Assignment] = field(default_factory=dict)   # `arflow assign`
+    sequences: dict[tuple[str, str], date] = field(default_factory=dict)  # active `assigned`
+    ended: dict[tuple[str, str], date] = field(default_factory=dict)   # last end of a sequence
     paused_customers: set[str] = field(default_factory=set)
     paused_invoices: set[str] = field(default_factory=set)
     promises: dict[str, date] = field(default_factory=dict)            # invoice → promised date
+    promised_amounts: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    holds: list[Hold] = field(default_factory=list)
     # action keys never to be attempted again (sent, unknown, done, skipped, failed for good);
     # a step in `ran` has all its keys here, a step partly done has only some
     settled: set[ActionKey] = field(default_factory=set)
+
+
+def sequence_target(customer_id: str, since: date) -> str:
+    """An `assigned` sequence is its own target: a customer that pays and falls behind again
+    later starts a new sequence with new keys (SPEC 4.7)."""
+    return f"customer:{customer_id}@{since.isoformat()}"
+
+
+def customer_of(target: str) -> str | None:
+    if not target.startswith("customer:"):
+        return None
+    return target[len("customer:"):].rsplit("@", 1)[0]
 
 
 @dataclass(slots=True)
@@ -103,7 +139,9 @@ class Plan:
     as_of: date
     actions: list[PlannedAction] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
-    started: dict[str, Assignment] = field(default_factory=dict)  # assignments first seen today
+    # `assigned` sequences that start today, and those that end: (customer, workflow) → day
+    started: dict[tuple[str, str], date] = field(default_factory=dict)
+    ended: dict[tuple[str, str], str] = field(default_factory=dict)  # → why (paid)
     invoices: int = 0
     open: int = 0
 
@@ -164,9 +202,31 @@ class _Schedule:
             self._dates[anchor] = found
         return found
 
+    def slot(self, slot: int | str) -> tuple[str, list[Action]]:
+        """(step id, actions) of a planning slot: a step index, `on_paid`, `finish`, or the
+        `pause-N`/`promise-N` notice of one hold."""
+        if isinstance(slot, int):
+            return self.ids[slot], self.steps[slot].actions
+        if slot == ON_PAID:
+            return slot, self.wf.on_paid
+        template = FINISH_TEMPLATE if slot == "finish" else PAUSE_TEMPLATE
+        return slot, [_owner_notice(template)]
+
+    def order(self, slot: int | str) -> int:
+        if isinstance(slot, int):
+            return slot
+        if slot in self.ids:
+            return self.ids.index(slot)
+        return len(self.ids) + {"finish": 1, ON_PAID: 2}.get(slot, 0)
+
     def sends_on(self, as_of: date) -> bool:
         # SPEC 4.1: with business days nothing is sent on a non-business as-of date
         return self.calendar is None or self.calendar.is_business_day(as_of)
+
+
+@lru_cache(maxsize=None)
+def _owner_notice(template: str) -> Action:
+    return Action.model_validate({"notify": {"to": ["owner"], "template": template}})
 
 
 @dataclass(slots=True)
@@ -197,13 +257,31 @@ def decide_steps(schedule: _Schedule, step_dates: list[date], earliest: date, as
     return _Decision(live, skipped)
 
 
-# --- the planner ------------------------------------------------------------------------------
-def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of: date, *,
-         default_workflow: str | None = None, min_balance: Decimal = Decimal("0.01"),
-         people: dict[str, Person] | None = None) -> Plan:
-    """Everything that is due on `as_of`, grouped per customer, workflow and step (SPEC 4)."""
-    people = people or {}
-    result = Plan(as_of=as_of, invoices=len(ledger.invoices))
+# --- following: which workflow each open invoice is in today (SPEC 4.5–4.8) -----------------
+@dataclass(slots=True)
+class _Follow:
+    """One customer's open invoices in one workflow today, before pauses are applied."""
+
+    items: list[tuple[Invoice, Decimal]] = field(default_factory=list)
+    hints: list[date] = field(default_factory=list)   # days a chain or broken promise began
+    source: str = ""                                  # assign | file | match | default | chain
+
+
+@dataclass(slots=True)
+class _Desk:
+    """The first half of planning, shared by `plan` and `positions`."""
+
+    active: dict[str, Workflow]
+    schedules: dict[str, _Schedule]
+    customers: dict[str, Customer]
+    following: dict[tuple[str, str], _Follow]
+    open_customers: set[str]
+    open_count: int
+    min_balance: Decimal
+
+
+def _follow(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of: date,
+            default_workflow: str | None, min_balance: Decimal) -> _Desk:
     active = {wid: wf for wid, wf in workflows.items() if wf.enabled and not wf.is_campaign}
     schedules = {wid: _Schedule(wid, wf) for wid, wf in active.items()}
     matchers = [_Matcher(wid, active[wid].match) for wid in
@@ -211,9 +289,10 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
                        key=lambda w: (active[w].priority, w))]
     default = default_workflow if default_workflow in active else None
     customers = dict(ledger.customers)
-
-    # (customer, workflow) → invoices following it today, with their open balance
-    following: dict[tuple[str, str], list[tuple[Invoice, Decimal]]] = defaultdict(list)
+    # workflows an invoice can leave today: `then:` after the last step, `on_broken_promise:`
+    movable = {wid for wid, wf in active.items() if wf.then or wf.on_broken_promise}
+    following: dict[tuple[str, str], _Follow] = {}
+    open_customers: set[str] = set()
     open_count = 0
     # Invoice.is_open, inlined: these two passes touch every invoice of the ledger
     current = [inv for inv in ledger.invoices
@@ -225,66 +304,82 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
         if balance < min_balance:
             continue
         open_count += 1
-        customer = customers.get(inv.customer_id)
+        cid = inv.customer_id
+        open_customers.add(cid)
+        customer = customers.get(cid)
         if customer is None:
-            customer = customers[inv.customer_id] = Customer(inv.customer_id)
-        wid = _workflow_for(inv, balance, customer, state, matchers, default)
-        if wid is not None and wid in active:
-            following[(inv.customer_id, wid)].append((inv, balance))
-    result.open = open_count
+            customer = customers[cid] = Customer(cid)
+        wid, source = _workflow_for(inv, balance, customer, state, matchers, default)
+        if wid is None or wid not in active:
+            continue
+        hint = None
+        if wid in movable:
+            wid, hint = _moved(inv, balance, wid, state, active, as_of)
+            if wid is None:
+                continue
+            if hint is not None:
+                source = "chain"
+        entry = following.get((cid, wid))
+        if entry is None:
+            entry = following[(cid, wid)] = _Follow(source=source)
+        entry.items.append((inv, balance))
+        if hint is not None:
+            entry.hints.append(hint)
+    return _Desk(active, schedules, customers, following, open_customers, open_count,
+                 min_balance)
 
-    groups: dict[tuple[str, str, int], list[tuple[Invoice, Decimal, str]]] = defaultdict(list)
-    skips: dict[tuple[str, str, int, str], list[tuple[Invoice, str]]] = defaultdict(list)
-    for (cid, wid), items in following.items():
-        schedule = schedules[wid]
-        if not schedule.sends_on(as_of):
-            continue
-        customer = customers[cid]
-        if customer.paused or cid in state.paused_customers:
-            continue  # SPEC 4.6: a paused customer gets no messages
-        items = [(inv, bal) for inv, bal in items if _chased(inv, state, as_of)]
-        if not items:
-            continue
-        if schedule.wf.anchor == "assigned":
-            _plan_customer(cid, wid, schedule, items, state, as_of, result, groups, skips)
+
+def _moved(inv: Invoice, balance: Decimal, wid: str, state: PastState,
+           active: dict[str, Workflow], as_of: date) -> tuple[str | None, date | None]:
+    """Where an invoice is today after `then:` chains (the day after the last step, SPEC 4.8)
+    and a broken promise (the day after the promised date, SPEC 4.6)."""
+    broken = _broken_promise(inv, balance, state, as_of)
+    hint = None
+    seen = set()
+    while wid not in seen:
+        seen.add(wid)
+        wf = active.get(wid)
+        if wf is None:
+            return None, None  # chained into a disabled workflow: nothing more happens
+        if wf.anchor == "assigned":
+            since = state.sequences.get((inv.customer_id, wid))
+            target = None if since is None else sequence_target(inv.customer_id, since)
         else:
-            for inv, bal in items:
-                anchor = inv.due_date if schedule.wf.anchor == "due_date" else inv.issue_date
-                target = invoice_target(inv.number)
-                decision = decide_steps(schedule, schedule.dates(anchor), inv.issue_date, as_of,
-                                        state.ran.get((target, wid), NOTHING_RAN))
-                for i in decision.run:
-                    groups[(cid, wid, i)].append((inv, bal, target))
-                for i, reason in decision.skipped:
-                    skips[(cid, wid, i, reason)].append((inv, target))
+            target = invoice_target(inv.number)
+        done = state.finished.get((target, wid)) if target is not None else None
+        if done is not None and wf.then and done < as_of:
+            wid, hint = wf.then, done + timedelta(days=1)
+        elif broken is not None and wf.on_broken_promise:
+            wid, hint, broken = wf.on_broken_promise, broken + timedelta(days=1), None
+        else:
+            return wid, hint
+    return wid, hint
 
-    for cid, wid, i in sorted(groups):
-        _add_actions(result, customers[cid], wid, schedules[wid], i, groups[(cid, wid, i)],
-                     people, as_of, state.settled)
-    for cid, wid, i, reason in sorted(skips):
-        entries = skips[(cid, wid, i, reason)]
-        sid = schedules[wid].ids[i]
-        keys = [ActionKey(t, wid, sid, n) for _, t in entries
-                for n in range(len(schedules[wid].steps[i].actions))]
-        result.skipped.append(Skip(wid, sid, cid, _numbers(inv for inv, _ in entries), reason,
-                                   keys))
-    result.skipped.sort(key=lambda s: (s.customer_id, s.workflow,
-                                       schedules[s.workflow].ids.index(s.step), s.reason))
-    return result
+
+def _broken_promise(inv: Invoice, balance: Decimal, state: PastState, as_of: date) -> date | None:
+    """The promised day, when it has passed with the invoice still open and the promised
+    amount (if one was given) not paid."""
+    promised = state.promises.get(inv.number)
+    if promised is None or as_of <= promised:
+        return None
+    terms = state.promised_amounts.get(inv.number)
+    if terms is not None and balance <= terms[1] - terms[0]:
+        return None  # the promised part was paid: kept, the rest is chased as before
+    return promised
 
 
 def _workflow_for(inv: Invoice, balance: Decimal, customer: Customer, state: PastState,
-                  matchers: list[_Matcher], default: str | None) -> str | None:
+                  matchers: list[_Matcher], default: str | None) -> tuple[str | None, str]:
     """SPEC 4.5: explicit assignment, else the first matching workflow, else the default."""
     explicit = state.assignments.get(inv.customer_id)
     if explicit is not None:
-        return explicit.workflow
+        return explicit.workflow, "assign"
     if customer.workflow:
-        return customer.workflow
+        return customer.workflow, "file"
     for matcher in matchers:
         if matcher.fits(inv, balance, customer):
-            return matcher.wid
-    return default
+            return matcher.wid, "match"
+    return default, "default"
 
 
 def _chased(inv: Invoice, state: PastState, as_of: date) -> bool:
@@ -295,18 +390,166 @@ def _chased(inv: Invoice, state: PastState, as_of: date) -> bool:
     return promised is None or as_of > promised
 
 
-def _plan_customer(cid, wid, schedule, items, state, as_of, result, groups, skips) -> None:
-    """An `assigned` sequence: one per customer, counted from the assignment date (SPEC 4.1)."""
-    assignment = state.assignments.get(cid)
-    if assignment is None or assignment.workflow != wid:
-        assignment = result.started.setdefault(cid, Assignment(wid, as_of))
-    target = customer_target(cid)
-    decision = decide_steps(schedule, schedule.dates(assignment.since), assignment.since, as_of,
-                            state.ran.get((target, wid), NOTHING_RAN))
-    for i in decision.run:
-        groups[(cid, wid, i)].extend((inv, bal, target) for inv, bal in items)
-    for i, reason in decision.skipped:
-        skips[(cid, wid, i, reason)].extend((inv, target) for inv, _ in items)
+def _sequence_since(cid: str, wid: str, entry: _Follow, state: PastState, as_of: date) -> date:
+    """The day an `assigned` sequence counts from: the stored one, else the day a chain or a
+    broken promise brought the customer here, else the `arflow assign --date` day (unless a
+    sequence since then has already ended), else today."""
+    since = state.sequences.get((cid, wid))
+    if since is not None:
+        return since
+    if entry.hints:
+        return min(entry.hints)
+    explicit = state.assignments.get(cid)
+    ended = state.ended.get((cid, wid))
+    if explicit is not None and explicit.workflow == wid and (
+            ended is None or explicit.since > ended):
+        return explicit.since
+    return as_of
+
+
+# --- the planner ------------------------------------------------------------------------------
+ON_PAID = "on_paid"
+FINISH_TEMPLATE, PAUSE_TEMPLATE = "workflow-finished", "workflow-paused"
+
+
+def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of: date, *,
+         default_workflow: str | None = None, min_balance: Decimal = Decimal("0.01"),
+         people: dict[str, Person] | None = None) -> Plan:
+    """Everything that is due on `as_of`, grouped per customer, workflow and step (SPEC 4)."""
+    people = people or {}
+    result = Plan(as_of=as_of, invoices=len(ledger.invoices))
+    desk = _follow(ledger, workflows, state, as_of, default_workflow, min_balance)
+    schedules, customers = desk.schedules, desk.customers
+    result.open = desk.open_count
+
+    # (customer, workflow, slot) → [(invoice, balance, target)]; a slot is a step index, or
+    # one past the steps for on_paid, finish and pause notices (see _Schedule.slot)
+    groups: dict[tuple[str, str, int | str], list[tuple[Invoice, Decimal, str]]] = \
+        defaultdict(list)
+    skips: dict[tuple[str, str, int, str], list[tuple[Invoice, str]]] = defaultdict(list)
+    _pause_notices(desk, state, groups)
+    for (cid, wid), entry in desk.following.items():
+        schedule = schedules[wid]
+        if not schedule.sends_on(as_of):
+            continue
+        customer = customers[cid]
+        if customer.paused or cid in state.paused_customers:
+            continue  # SPEC 4.6: a paused customer gets no messages
+        items = [(inv, bal) for inv, bal in entry.items if _chased(inv, state, as_of)]
+        if not items:
+            continue
+        last = len(schedule.steps) - 1
+        if schedule.wf.anchor == "assigned":
+            since = _sequence_since(cid, wid, entry, state, as_of)
+            if (cid, wid) not in state.sequences:
+                result.started[(cid, wid)] = since
+            target = sequence_target(cid, since)
+            decision = decide_steps(schedule, schedule.dates(since), since, as_of,
+                                    state.ran.get((target, wid), NOTHING_RAN))
+            for i in decision.run:
+                groups[(cid, wid, i)].extend((inv, bal, target) for inv, bal in items)
+                if i == last and "finish" in schedule.wf.notify_on:
+                    groups[(cid, wid, "finish")].extend((inv, bal, target) for inv, bal in items)
+            for i, reason in decision.skipped:
+                skips[(cid, wid, i, reason)].extend((inv, target) for inv, _ in items)
+            continue
+        for inv, bal in items:
+            anchor = inv.due_date if schedule.wf.anchor == "due_date" else inv.issue_date
+            target = invoice_target(inv.number)
+            decision = decide_steps(schedule, schedule.dates(anchor), inv.issue_date, as_of,
+                                    state.ran.get((target, wid), NOTHING_RAN))
+            for i in decision.run:
+                groups[(cid, wid, i)].append((inv, bal, target))
+                if i == last and "finish" in schedule.wf.notify_on:
+                    groups[(cid, wid, "finish")].append((inv, bal, target))
+            for i, reason in decision.skipped:
+                skips[(cid, wid, i, reason)].append((inv, target))
+    if state.chased or state.sequences:
+        _paid(ledger, desk, state, as_of, result, groups)
+
+    for cid, wid, slot in sorted(groups, key=lambda g: (g[0], g[1], schedules[g[1]].order(g[2]))):
+        step_id, actions = schedules[wid].slot(slot)
+        _add_actions(result, customers[cid], wid, schedules[wid].wf, step_id, actions,
+                     groups[(cid, wid, slot)], people, as_of, state.settled)
+    for cid, wid, i, reason in sorted(skips):
+        entries = skips[(cid, wid, i, reason)]
+        sid = schedules[wid].ids[i]
+        keys = [ActionKey(t, wid, sid, n) for _, t in entries
+                for n in range(len(schedules[wid].steps[i].actions))]
+        result.skipped.append(Skip(wid, sid, cid, _numbers(inv for inv, _ in entries), reason,
+                                   keys))
+    result.skipped.sort(key=lambda s: (s.customer_id, s.workflow,
+                                       schedules[s.workflow].order(s.step), s.reason))
+    return result
+
+
+def _pause_notices(desk: _Desk, state: PastState, groups) -> None:
+    """`notify_on: [pause]`: the owner hears once of each pause or promise that holds one of
+    the workflow's customers or invoices (SPEC 3; seeds' "alerts once paused")."""
+    if not state.holds:
+        return
+    by_customer: dict[str, list[Hold]] = defaultdict(list)
+    by_invoice: dict[str, list[Hold]] = defaultdict(list)
+    for hold in state.holds:
+        (by_customer if hold.kind == "customer" else by_invoice)[hold.target_id].append(hold)
+    for (cid, wid), entry in desk.following.items():
+        if "pause" not in desk.active[wid].notify_on:
+            continue
+        for hold in by_customer.get(cid, ()):
+            groups[(cid, wid, hold.step)].extend(
+                (inv, bal, customer_target(cid)) for inv, bal in entry.items)
+        for inv, bal in entry.items:
+            for hold in by_invoice.get(inv.number, ()):
+                groups[(cid, wid, hold.step)].append((inv, bal, invoice_target(inv.number)))
+
+
+def _paid(ledger: Ledger, desk: _Desk, state: PastState, as_of: date, result: Plan,
+          groups) -> None:
+    """SPEC 4.7: a target that had a step run and is now fully paid gets its workflow's
+    `on_paid` actions once, and its sequence ends."""
+    # per target, the workflow that chased it last
+    latest: dict[str, tuple[date, str, frozenset[str]]] = {}
+    for (target, wid), (day, numbers) in state.chased.items():
+        if target not in latest or (day, wid) > latest[target][:2]:
+            latest[target] = (day, wid, numbers)
+    with_invoices = {inv.customer_id for inv in ledger.invoices} \
+        if state.sequences or any(t.startswith("customer:") for t in latest) else set()
+    paid_targets: dict[str, tuple[str, str, frozenset[str]]] = {}  # target → (cid, wid, numbers)
+    for target, (_, wid, numbers) in latest.items():
+        cid = customer_of(target)
+        if cid is not None:  # an `assigned` sequence: paid when none of the invoices is open
+            if cid in with_invoices and cid not in desk.open_customers:
+                paid_targets[target] = (cid, wid, numbers)
+        else:
+            paid_targets[target] = ("", wid, numbers)
+    wanted = {target[len("invoice:"):] for target, (cid, _, _) in paid_targets.items() if not cid}
+    wanted.update(n for cid, _, numbers in paid_targets.values() if cid for n in numbers)
+    found = {inv.number: inv for inv in ledger.invoices if inv.number in wanted} if wanted else {}
+    for cid, wid in state.sequences:
+        if cid in with_invoices and cid not in desk.open_customers and not (
+                cid in state.paused_customers or cid not in desk.customers
+                or desk.customers[cid].paused):
+            result.ended[(cid, wid)] = "paid"
+    for target, (cid, wid, numbers) in sorted(paid_targets.items()):
+        wf = desk.active.get(wid)
+        if wf is None or not wf.on_paid:
+            continue
+        if cid:
+            invoices = [found[n] for n in sorted(numbers) if n in found]
+        else:
+            inv = found.get(target[len("invoice:"):])
+            if inv is None or not _settled_by_payment(inv, as_of, desk.min_balance):
+                continue  # gone from the source, voided or still open: not a payment
+            invoices, cid = [inv], inv.customer_id
+        customer = desk.customers.get(cid)
+        if customer is None or customer.paused or cid in state.paused_customers:
+            continue
+        groups[(cid, wid, ON_PAID)].extend((inv, inv.amount, target) for inv in invoices)
+
+
+def _settled_by_payment(inv: Invoice, as_of: date, min_balance: Decimal) -> bool:
+    """Closed by payment: not open any more, and not voided or turned back into a draft."""
+    return inv.status not in ("draft", "void") and not inv.is_open(as_of, min_balance)
 
 
 def _by_due(inv: Invoice) -> tuple:
@@ -317,13 +560,11 @@ def _numbers(invoices) -> list[str]:
     return sorted({inv.number for inv in invoices})
 
 
-def _add_actions(result: Plan, customer: Customer, wid: str, schedule: _Schedule, i: int,
-                 entries: list[tuple[Invoice, Decimal, str]], people: dict[str, Person],
-                 as_of: date, settled: set[ActionKey]) -> None:
+def _add_actions(result: Plan, customer: Customer, wid: str, wf: Workflow, sid: str,
+                 actions: list[Action], entries: list[tuple[Invoice, Decimal, str]],
+                 people: dict[str, Person], as_of: date, settled: set[ActionKey]) -> None:
     """SPEC 4.4: each action of the step happens once for the customer, listing the invoices."""
-    step = schedule.steps[i]
-    sid = step.step_id
-    for n, action in enumerate(step.actions):
+    for n, action in enumerate(actions):
         # SPEC 4.3: an action already settled for a target never happens again for it
         live = [e for e in entries if ActionKey(e[2], wid, sid, n) not in settled] \
             if settled else entries
@@ -336,7 +577,7 @@ def _add_actions(result: Plan, customer: Customer, wid: str, schedule: _Schedule
         for inv, bal in unique.values():
             amounts[inv.currency] = amounts.get(inv.currency, ZERO) + bal
         keys = [ActionKey(t, wid, sid, n) for t in sorted({t for _, _, t in live})]
-        to, cc, bcc = recipients(action, customer, schedule.wf, people)
+        to, cc, bcc = recipients(action, customer, wf, people)
         if action.kind in MESSAGE_ACTIONS and not to:
             reason = {"email": "no-email", "sms": "no-phone"}.get(action.kind, "no-recipient")
             result.skipped.append(Skip(wid, sid, customer.customer_id, invoices, reason, keys))
@@ -380,3 +621,67 @@ def recipients(action: Action, customer: Customer, wf: Workflow,
     if kind == "task":
         return _person_addresses([spec.assignee], customer, wf, people), [], []
     return [], [], []
+
+
+# --- position (SPEC 4.5) ----------------------------------------------------------------------
+@dataclass(slots=True)
+class Position:
+    """Where one customer stands in one workflow: the last step that ran, the next one."""
+
+    customer_id: str
+    workflow: str
+    source: str                       # assign | file | match | default | chain
+    invoices: list[str]
+    since: date | None = None         # an `assigned` sequence's first day
+    last_step: str | None = None
+    last_date: date | None = None
+    next_step: str | None = None
+    next_date: date | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.last_step is not None and self.next_step is None
+
+
+def positions(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of: date,
+              step_dates: dict[tuple[str, str, str], date], *,
+              default_workflow: str | None = None,
+              min_balance: Decimal = Decimal("0.01")) -> list[Position]:
+    """Every customer's position in each workflow it follows today (for `arflow status`).
+    `step_dates` maps (target, workflow, step) to the day the step ran."""
+    desk = _follow(ledger, workflows, state, as_of, default_workflow, min_balance)
+    found = []
+    for (cid, wid), entry in sorted(desk.following.items()):
+        schedule = desk.schedules[wid]
+        pos = Position(cid, wid, entry.source, _numbers(inv for inv, _ in entry.items))
+        if schedule.wf.anchor == "assigned":
+            pos.since = _sequence_since(cid, wid, entry, state, as_of)
+            targets = [(sequence_target(cid, pos.since), pos.since, pos.since)]
+        else:
+            targets = [(invoice_target(inv.number),
+                        inv.due_date if schedule.wf.anchor == "due_date" else inv.issue_date,
+                        inv.issue_date) for inv, _ in entry.items]
+        for target, anchor, earliest in targets:
+            ran = state.ran.get((target, wid), NOTHING_RAN)
+            for sid in ran:
+                day = step_dates.get((target, wid, sid))
+                if day is not None and (pos.last_date is None or (day, schedule.ids.index(sid))
+                                        > (pos.last_date, schedule.ids.index(pos.last_step))):
+                    pos.last_step, pos.last_date = sid, day
+            step, day = _next_step(schedule, schedule.dates(anchor), earliest, as_of, ran)
+            if step is not None and (pos.next_date is None or day < pos.next_date):
+                pos.next_step, pos.next_date = step, day
+        found.append(pos)
+    return found
+
+
+def _next_step(schedule: _Schedule, dates: list[date], earliest: date, as_of: date,
+               ran) -> tuple[str | None, date | None]:
+    decision = decide_steps(schedule, dates, earliest, as_of, ran)
+    if decision.run:  # due now: it goes out with the next run
+        return schedule.ids[decision.run[0]], max(dates[decision.run[0]], as_of)
+    last_ran = max((i for i, sid in enumerate(schedule.ids) if sid in ran), default=-1)
+    for i in range(last_ran + 1, len(schedule.ids)):
+        if dates[i] > as_of and dates[i] >= earliest:
+            return schedule.ids[i], dates[i]
+    return None, None

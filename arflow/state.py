@@ -14,12 +14,13 @@ from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from sqlite_utils import Database
 
-from arflow.engine import ActionKey, Assignment, PastState
+from arflow.engine import ActionKey, Assignment, Hold, PastState
 from arflow.errors import ArflowError
 from arflow.workflow import Workflow
 
@@ -29,7 +30,7 @@ from arflow.workflow import Workflow
 SETTLED_STATES = ("sending", "sent", "unknown", "done")
 OPEN_SKIP_REASONS = ("no-email", "no-phone", "no-recipient")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MIGRATIONS: dict[int, str] = {
     1: """
     CREATE TABLE actions (
@@ -65,7 +66,23 @@ MIGRATIONS: dict[int, str] = {
     CREATE TABLE runs (id INTEGER PRIMARY KEY, as_of TEXT NOT NULL, pid INTEGER NOT NULL,
         started_at TEXT NOT NULL, finished_at TEXT, summary TEXT);
     """,
+    # `assigned` sequences move out of `assignments`, which keeps only what a person assigned;
+    # a promise remembers the balance it was made against
+    2: """
+    CREATE TABLE sequences (id INTEGER PRIMARY KEY, customer_id TEXT NOT NULL,
+        workflow TEXT NOT NULL, since TEXT NOT NULL, started_on TEXT NOT NULL,
+        ended_on TEXT, end_reason TEXT);
+    CREATE UNIQUE INDEX sequences_active ON sequences (customer_id, workflow)
+        WHERE ended_on IS NULL;
+    INSERT INTO sequences (customer_id, workflow, since, started_on)
+        SELECT customer_id, workflow, since, since FROM assignments WHERE source = 'run';
+    DELETE FROM assignments WHERE source = 'run';
+    ALTER TABLE promises ADD COLUMN balance TEXT;
+    ALTER TABLE promises ADD COLUMN as_of TEXT;
+    """,
 }
+# action states after which a step counts as having really run (for on_paid, SPEC 4.7)
+RAN_STATES = ("sending", "sent", "unknown", "done")
 
 
 def utc_now() -> str:
@@ -161,38 +178,76 @@ class StateDB:
         self.conn.execute("COMMIT")
 
     # --- reading, in bulk ----------------------------------------------------------------------
-    def past_state(self, workflows: dict[str, Workflow], as_of: date) -> PastState:
-        """Everything the planner needs, one query per table (never one per invoice)."""
+    def past_state(self, workflows: dict[str, Workflow], as_of: date,
+                   step_dates: dict | None = None) -> PastState:
+        """Everything the planner needs, one query per table (never one per invoice).
+        `step_dates`, when given, is filled with (target, workflow, step) → the day it ran."""
         settled: set[ActionKey] = set()
-        for target, wid, step, index, state, reason, permanent in self.conn.execute(
-                "SELECT target, workflow, step, action_index, state, reason, permanent "
-                "FROM actions"):
+        per_step: dict[tuple[str, str, str], list] = {}
+        chased: dict[tuple[str, str], tuple[date, frozenset[str]]] = {}
+        counts = {(wid, s.step_id): len(s.actions) for wid, wf in workflows.items()
+                  for s in wf.steps}
+        for target, wid, step, index, state, reason, permanent, day, invoices in \
+                self.conn.execute("SELECT target, workflow, step, action_index, state, reason, "
+                                  "permanent, as_of, invoices FROM actions"):
             if (state in SETTLED_STATES or (state == "failed" and permanent)
                     or (state == "skipped" and reason not in OPEN_SKIP_REASONS)):
                 settled.add(ActionKey(target, wid, step, index))
-        # a step has run for a target once every one of its actions is settled
-        counts = {(wid, s.step_id): len(s.actions) for wid, wf in workflows.items()
-                  for s in wf.steps}
-        per_step: dict[tuple[str, str, str], int] = defaultdict(int)
-        for key in settled:
-            per_step[(key.target, key.workflow, key.step)] += 1
+                if (wid, step) not in counts:
+                    continue  # on_paid and notices: not a step of the sequence
+                found = per_step.get((target, wid, step))
+                if found is None:
+                    per_step[(target, wid, step)] = [1, day]
+                else:
+                    found[0] += 1
+                    found[1] = max(found[1], day)
+                if state in RAN_STATES:
+                    day_ran = date.fromisoformat(day)
+                    before = chased.get((target, wid))
+                    numbers = frozenset(json.loads(invoices))
+                    if before is None:
+                        chased[(target, wid)] = (day_ran, numbers)
+                    else:
+                        chased[(target, wid)] = (max(before[0], day_ran), before[1] | numbers)
+        # a step has run for a target once every one of its actions is settled; a workflow is
+        # finished for the target once its last step has
+        last = {wid: wf.ordered_steps()[-1].step_id for wid, wf in workflows.items() if wf.steps}
         ran: dict[tuple[str, str], set[str]] = defaultdict(set)
-        for (target, wid, step), n in per_step.items():
-            if n >= counts.get((wid, step), 1):
+        finished: dict[tuple[str, str], date] = {}
+        for (target, wid, step), (n, day) in per_step.items():
+            if n >= counts[(wid, step)]:
                 ran[(target, wid)].add(step)
-        past = PastState(ran=dict(ran), settled=settled)
+                if step_dates is not None:
+                    step_dates[(target, wid, step)] = date.fromisoformat(day)
+                if last.get(wid) == step:
+                    finished[(target, wid)] = date.fromisoformat(day)
+        past = PastState(ran=dict(ran), finished=finished, chased=chased, settled=settled)
         for cid, wid, since in self.conn.execute(
                 "SELECT customer_id, workflow, since FROM assignments"):
             past.assignments[cid] = Assignment(wid, date.fromisoformat(since))
-        for kind, target_id in self.conn.execute(
-                "SELECT kind, target_id FROM pauses WHERE resumed_at IS NULL "
-                "AND since <= ? AND (until IS NULL OR until >= ?)",
-                (as_of.isoformat(), as_of.isoformat())):
+        for cid, wid, since, ended in self.conn.execute(
+                "SELECT customer_id, workflow, since, ended_on FROM sequences ORDER BY id"):
+            if ended is None:
+                past.sequences[(cid, wid)] = date.fromisoformat(since)
+            else:
+                past.ended[(cid, wid)] = date.fromisoformat(ended)
+        for pause_id, kind, target_id, reason, until in self.conn.execute(
+                "SELECT id, kind, target_id, reason, until FROM pauses WHERE resumed_at IS NULL "
+                "AND (until IS NULL OR until >= ?) ORDER BY id", (as_of.isoformat(),)):
             (past.paused_customers if kind == "customer" else past.paused_invoices).add(target_id)
-        for invoice, promised in self.conn.execute(
-                "SELECT invoice, max(date) FROM promises WHERE cancelled_at IS NULL "
-                "GROUP BY invoice"):
-            past.promises[invoice] = date.fromisoformat(promised)
+            past.holds.append(Hold(kind, pause_id, target_id, reason,
+                                   date.fromisoformat(until) if until else None))
+        for promise_id, invoice, promised, amount, balance in self.conn.execute(
+                "SELECT id, invoice, date, amount, balance FROM promises "
+                "WHERE cancelled_at IS NULL ORDER BY date, id"):
+            day = date.fromisoformat(promised)
+            past.promises[invoice] = day  # the latest promise is the one that counts
+            if amount is not None and balance is not None:
+                past.promised_amounts[invoice] = (Decimal(amount), Decimal(balance))
+            else:
+                past.promised_amounts.pop(invoice, None)
+            if as_of <= day:
+                past.holds.append(Hold("promise", promise_id, invoice, None, day))
         return past
 
     def history(self, customer: str | None = None, since: date | None = None,
@@ -234,18 +289,21 @@ class StateDB:
             conn.execute("UPDATE runs SET finished_at = ?, summary = ? WHERE id = ?",
                          (utc_now(), json.dumps(summary), run_id))
 
-    def record_assignments(self, started: dict[str, Assignment], source: str = "run") -> None:
-        if not started:
+    def record_sequences(self, started: dict[tuple[str, str], date],
+                         ended: dict[tuple[str, str], str], as_of: date) -> None:
+        """`assigned` sequences that began today, and those that ended (SPEC 4.5, 4.7)."""
+        if not started and not ended:
             return
-        now = utc_now()
         with self.transaction() as conn:
             conn.executemany(
-                "INSERT INTO assignments (customer_id, workflow, since, source, created_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (customer_id) DO UPDATE SET "
-                "workflow = excluded.workflow, since = excluded.since, source = excluded.source, "
-                "created_at = excluded.created_at",
-                [(cid, a.workflow, a.since.isoformat(), source, now)
-                 for cid, a in started.items()])
+                "UPDATE sequences SET ended_on = ?, end_reason = ? WHERE customer_id = ? "
+                "AND workflow = ? AND ended_on IS NULL",
+                [(as_of.isoformat(), why, cid, wid) for (cid, wid), why in ended.items()])
+            conn.executemany(
+                "INSERT OR IGNORE INTO sequences (customer_id, workflow, since, started_on) "
+                "VALUES (?, ?, ?, ?)",
+                [(cid, wid, since.isoformat(), as_of.isoformat())
+                 for (cid, wid), since in started.items()])
 
     def record_skips(self, rows: Iterable[dict]) -> None:
         """Skipped keys, in one transaction; a key already settled keeps its record."""

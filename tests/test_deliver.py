@@ -502,7 +502,7 @@ def test_past_state_is_read_with_one_query_per_table(folder, smtp_server, real_r
     db.close()
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert [s.split(" FROM ")[1].split()[0] for s in selects] == [
-        "actions", "assignments", "pauses", "promises"]
+        "actions", "assignments", "sequences", "pauses", "promises"]
     assert past.ran == {(f"invoice:INV-{n}", "chase"): {"first"} for n in (1, 2, 3)}
 
 
@@ -524,15 +524,16 @@ steps:
     assert [(a["customer_id"], a["step"], a["invoices"]) for a in doc["actions"]] == [
         ("C1", "welcome", ["INV-1"]), ("C2", "welcome", ["INV-2"]), ("C3", "welcome", ["INV-3"])]
     conn = sqlite3.connect(tmp_path / "ar" / "arflow.db")
-    assert conn.execute("SELECT customer_id, workflow, since FROM assignments ORDER BY 1"
-                        ).fetchall() == [(f"C{n}", "chase", "2026-03-11") for n in (1, 2, 3)]
+    assert conn.execute("SELECT customer_id, workflow, since, ended_on FROM sequences ORDER BY 1"
+                        ).fetchall() == [(f"C{n}", "chase", "2026-03-11", None) for n in (1, 2, 3)]
+    assert conn.execute("SELECT count(*) FROM assignments").fetchone() == (0,)  # none by hand
     conn.close()
     assert real_run(config, "2026-03-13")[1]["actions"] == []  # day 2 of the sequence
     code, doc = real_run(config, "2026-03-14")                   # day 3, from the stored date
     assert [(a["customer_id"], a["step"]) for a in doc["actions"]] == [
         ("C1", "follow-up"), ("C2", "follow-up"), ("C3", "follow-up")]
     assert {r["key"] for r in history(cli, config, "--customer", "C1")} == {
-        "customer:C1/chase/welcome/0", "customer:C1/chase/follow-up/0"}
+        "customer:C1@2026-03-11/chase/welcome/0", "customer:C1@2026-03-11/chase/follow-up/0"}
     assert len(smtp_server.messages) == 6
 
 

@@ -272,11 +272,11 @@ def test_assigned_anchor_counts_from_the_assignment_date_for_the_whole_customer(
     state = PastState(assignments={"C1": Assignment("std", D("2026-02-10"))})
     result = run(ledger, flows, as_of="2026-02-13", state=state)
     assert steps_of(result) == [("C1", "std", "a3", "email", ["A1", "A2"])]
-    assert result.actions[0].keys == [ActionKey("customer:C1", "std", "a3", 0)]
+    assert result.actions[0].keys == [ActionKey("customer:C1@2026-02-10", "std", "a3", 0)]
     # first seen today without a stored date: the sequence starts today and is reported
     result = run(ledger, flows, as_of="2026-02-13")
     assert steps_of(result) == [("C1", "std", "a0", "email", ["A1", "A2"])]
-    assert result.started == {"C1": Assignment("std", D("2026-02-13"))}
+    assert result.started == {("C1", "std"): D("2026-02-13")}
 
 
 # --- recipients ------------------------------------------------------------------------------
