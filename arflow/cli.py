@@ -11,6 +11,7 @@ import json
 import sys
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -27,7 +28,9 @@ from arflow.deliver import run as deliver_run
 from arflow.errors import ArflowError, InvalidFiles
 from arflow.ledger import Ledger
 from arflow.project import assignment_errors, load_project
-from arflow.report import plan_document, print_history, print_plan, write_json
+from arflow import desk
+from arflow.report import (plan_document, print_history, print_plan, print_status,
+                           print_tasks, print_workflows, write_json)
 from arflow.scaffold import write_scaffold
 from arflow.sources import load_ledger
 from arflow.state import StateDB, run_lock
@@ -270,6 +273,301 @@ def resolve(
         _fail(err)
     verb = "marked sent" if sent else "will be retried by the next run (while its step is due)"
     Console(highlight=False).print(f"{row['key']}: {verb}.", markup=False)
+
+
+# --- the desk: assignment, position, pauses, promises, tasks, workflows (SPEC 4.5–4.8) -----
+class PauseKind(str, Enum):
+    customer = "customer"
+    invoice = "invoice"
+
+
+AsOfOption = Annotated[Optional[str], typer.Option(
+    "--as-of", metavar="YYYY-MM-DD", help="The day it happens (default: today in the company "
+    "time zone).")]
+FormatOption = Annotated[Format, typer.Option("--format", help="table or json.")]
+
+
+@contextmanager
+def _desk(config: Optional[Path], *, ledger: bool = True, write: bool = True):
+    """(project, ledger, state database, today) for a desk command; ArflowErrors exit 1."""
+    try:
+        project = load_project(find_config(config, Path.cwd()))
+        cfg = project.config
+        loaded = load_ledger(cfg) if ledger else None
+        path = cfg.resolve(cfg.state)
+        db = StateDB.open(path) if write else StateDB.open_readonly(path)
+    except ArflowError as err:
+        _fail(err)
+    try:
+        yield project, loaded, db, cfg.today(_now())
+    except ArflowError as err:
+        _fail(err)
+    finally:
+        if db is not None:
+            db.close()
+
+
+def _say(text: str) -> None:
+    Console(highlight=False, soft_wrap=True).print(text, markup=False)
+
+
+def _report_unknown(unknown) -> None:
+    if unknown is not None:
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"error: no {unknown.what} {', '.join(unknown.ids)} in the sources; check the "
+            "id(s) — nothing was done for them, the others were.", markup=False)
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
+@app.command()
+def assign(
+    customers: Annotated[Optional[list[str]], typer.Argument(help="Customer ids.")] = None,
+    workflow: Annotated[str, typer.Option("--workflow", "-w", help="The workflow id.")] = ...,
+    on: Annotated[Optional[str], typer.Option("--date", metavar="YYYY-MM-DD", help="The assignment date an `anchor: assigned` workflow counts from (default: the next run).")] = None,
+    from_file: Annotated[Optional[Path], typer.Option("--file", help="A file of customer ids, one per line.", dir_okay=False)] = None,
+    config: ConfigOption = None,
+):
+    """Assign customers to a workflow; it wins over the customers file and `match:`.
+
+    Moving a customer to another workflow starts that workflow's sequence. With --date an
+    `anchor: assigned` workflow counts its days from that date.
+
+    Example: arflow assign C001 C002 --workflow promise-to-pay --date 2026-03-16
+    """
+    day = _parse_day(on)
+    ids = list(customers or [])
+    if from_file is not None:
+        try:
+            ids += desk.read_ids(from_file)
+        except ArflowError as err:
+            _fail(err)
+    if not ids:
+        raise typer.BadParameter("name at least one customer, or --file with their ids")
+    with _desk(config) as (project, ledger, db, today):
+        done, unknown = desk.assign(db, project, ledger, ids, workflow, day, today)
+    if done:
+        since = f" from {day}" if day else ""
+        _say(f"Assigned {len(done)} customer(s) to {workflow}{since}: {', '.join(done)}")
+    _report_unknown(unknown)
+
+
+@app.command()
+def unassign(
+    customers: Annotated[Optional[list[str]], typer.Argument(help="Customer ids.")] = None,
+    from_file: Annotated[Optional[Path], typer.Option("--file", help="A file of customer ids, one per line.", dir_okay=False)] = None,
+    config: ConfigOption = None,
+):
+    """Remove assignments made with `arflow assign`.
+
+    The customer falls back to the customers file's workflow, a matching workflow or the
+    default one.
+
+    Example: arflow unassign C001 C002
+    """
+    ids = list(customers or [])
+    if from_file is not None:
+        try:
+            ids += desk.read_ids(from_file)
+        except ArflowError as err:
+            _fail(err)
+    if not ids:
+        raise typer.BadParameter("name at least one customer, or --file with their ids")
+    with _desk(config, ledger=False) as (project, _, db, today):
+        removed, missing = desk.unassign(db, ids, today)
+    if removed:
+        _say(f"Unassigned {len(removed)} customer(s): {', '.join(removed)}")
+    if missing:
+        _say(f"Not assigned by hand, left as they were: {', '.join(missing)}")
+
+
+@app.command()
+def status(
+    customer: Annotated[Optional[str], typer.Argument(help="Only this customer.")] = None,
+    as_of: AsOfOption = None,
+    fmt: FormatOption = Format.table,
+    config: ConfigOption = None,
+):
+    """Each customer's position: workflow, last and next step, open and overdue totals,
+    collection status, specialist, pauses and promises.
+
+    Example: arflow status C001 --format json
+    """
+    day = _parse_day(as_of)
+    with _desk(config, write=False) as (project, ledger, db, today):
+        day = day or today
+        rows = desk.status(project, ledger, db, day, customer)
+    if fmt is Format.json:
+        _print_json({"as_of": day.isoformat(), "customers": rows})
+        return
+    print_status(Console(highlight=False), rows, project.config.company.locale,
+                 plain=not sys.stdout.isatty())
+
+
+def _print_json(document: dict) -> None:
+    sys.stdout.write(json.dumps(document, indent=2 if sys.stdout.isatty() else None,
+                                ensure_ascii=False) + "\n")
+
+
+@app.command()
+def pause(
+    kind: Annotated[PauseKind, typer.Argument(help="customer or invoice.")],
+    target: Annotated[str, typer.Argument(help="The customer id or invoice number.")],
+    until: Annotated[Optional[str], typer.Option("--until", metavar="YYYY-MM-DD", help="Last paused day (default: until `arflow resume`).")] = None,
+    reason: Annotated[Optional[str], typer.Option("--reason", help="Why, for the record.")] = None,
+    as_of: AsOfOption = None,
+    config: ConfigOption = None,
+):
+    """Stop messages to a customer, or leave one invoice out of them (it still counts in the
+    customer's totals).
+
+    Example: arflow pause invoice INV-1001 --until 2026-04-30 --reason "disputed"
+    """
+    last, day = _parse_day(until), _parse_day(as_of)
+    with _desk(config) as (project, ledger, db, today):
+        pause_id = desk.pause(db, ledger, kind.value, target, last, reason, day or today)
+    _say(f"Paused {kind.value} {target}" + (f" through {last}" if last else
+                                            " until `arflow resume`") + f" (pause {pause_id}).")
+
+
+@app.command()
+def resume(
+    kind: Annotated[PauseKind, typer.Argument(help="customer or invoice.")],
+    target: Annotated[str, typer.Argument(help="The customer id or invoice number.")],
+    config: ConfigOption = None,
+):
+    """End the pauses of a customer or an invoice (for an invoice, also its promises).
+
+    Steps that fell due meanwhile follow the workflow's catch_up rule at the next run.
+
+    Example: arflow resume customer C001
+    """
+    with _desk(config, ledger=False) as (project, _, db, today):
+        paused, promised = desk.resume(db, kind.value, target)
+    if not paused and not promised:
+        _say(f"{kind.value} {target} was not paused; nothing changed.")
+        return
+    extra = f" and cancelled {promised} promise(s)" if promised else ""
+    _say(f"Resumed {kind.value} {target}: ended {paused} pause(s){extra}.")
+
+
+@app.command()
+def promise(
+    invoice: Annotated[str, typer.Argument(help="The invoice number.")],
+    on: Annotated[str, typer.Option("--date", metavar="YYYY-MM-DD", help="The day the customer promised to pay by.")],
+    amount: Annotated[Optional[str], typer.Option("--amount", help="The amount promised (default: the open balance).")] = None,
+    as_of: AsOfOption = None,
+    config: ConfigOption = None,
+):
+    """Record a promise-to-pay: chasing of the invoice holds until --date; if it is not paid
+    by then, chasing resumes the next day (in the workflow's on_broken_promise: when set).
+
+    Example: arflow promise INV-1001 --date 2026-04-15 --amount 500
+    """
+    day, made = _parse_day(on), _parse_day(as_of)
+    value = None
+    if amount is not None:
+        try:
+            value = Decimal(amount.replace(",", ""))
+        except InvalidOperation:
+            raise typer.BadParameter(f"--amount {amount!r} is not a number") from None
+    with _desk(config) as (project, ledger, db, today):
+        promise_id = desk.promise(db, ledger, invoice, day, value, made or today)
+    _say(f"Promise {promise_id}: {invoice} to be paid by {day}"
+         + (f" ({amount})" if amount else "") + "; chasing holds until then.")
+
+
+tasks_app = typer.Typer(rich_markup_mode=None)
+app.add_typer(tasks_app, name="tasks")
+
+
+@tasks_app.callback(invoke_without_command=True)
+def tasks_list(
+    ctx: typer.Context,
+    assignee: Annotated[Optional[str], typer.Option("--assignee", help="Only this person (their key in people:).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include finished tasks.")] = False,
+    fmt: FormatOption = Format.table,
+    config: ConfigOption = None,
+):
+    """The task list (calls, reviews) by due date; `arflow tasks done ID` finishes one.
+
+    Example: arflow tasks --assignee dana
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    with _desk(config, ledger=False, write=False) as (project, _, db, today):
+        rows = desk.tasks(db, assignee, all_)
+    if fmt is Format.json:
+        _print_json({"tasks": rows})
+        return
+    print_tasks(Console(highlight=False), rows, today, plain=not sys.stdout.isatty())
+
+
+@tasks_app.command("done")
+def tasks_done(
+    task_id: Annotated[int, typer.Argument(help="The task number, as `arflow tasks` shows it.")],
+    config: ConfigOption = None,
+):
+    """Mark a task done.
+
+    Example: arflow tasks done 12
+    """
+    with _desk(config, ledger=False) as (project, _, db, today):
+        row = desk.task_done(db, task_id)
+    _say(f"Task {task_id} done: {row['title']}")
+
+
+workflows_app = typer.Typer(rich_markup_mode=None)
+app.add_typer(workflows_app, name="workflows")
+
+
+@workflows_app.callback(invoke_without_command=True)
+def workflows_list(ctx: typer.Context, fmt: FormatOption = Format.table,
+                   config: ConfigOption = None):
+    """Every workflow with its enabled flag, step count and assigned customers; `clone` and
+    `delete` subcommands.
+
+    Example: arflow workflows clone net30-standard net30-strict
+    """
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = config
+        return
+    with _desk(config, write=False) as (project, ledger, db, today):
+        rows = desk.workflow_rows(project, ledger, db)
+    if fmt is Format.json:
+        _print_json({"workflows": rows})
+        return
+    print_workflows(Console(highlight=False), rows, plain=not sys.stdout.isatty())
+
+
+@workflows_app.command("clone")
+def workflows_clone(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="The workflow to copy.")],
+    new: Annotated[str, typer.Argument(help="The new workflow's id (its file name).")],
+    config: ConfigOption = None,
+):
+    """Copy a workflow; the copy's name gets "copy" after it.
+
+    Example: arflow workflows clone net30-standard net30-strict
+    """
+    with _desk(config or ctx.obj, ledger=False, write=False) as (project, _, db, today):
+        path = desk.clone_workflow(project, source, new)
+    _say(f"Created {path} from {source}.")
+
+
+@workflows_app.command("delete")
+def workflows_delete(
+    ctx: typer.Context,
+    wid: Annotated[str, typer.Argument(help="The workflow to delete.")],
+    config: ConfigOption = None,
+):
+    """Delete a workflow file; refused while customers are assigned to it.
+
+    Example: arflow workflows delete old-reminders
+    """
+    with _desk(config or ctx.obj, write=False) as (project, ledger, db, today):
+        path = desk.delete_workflow(project, ledger, db, wid)
+    _say(f"Deleted {path}.")
 
 
 def _version(value: bool) -> None:

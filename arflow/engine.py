@@ -45,7 +45,7 @@ def customer_target(customer_id: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Assignment:
     workflow: str
-    since: date
+    since: date | None  # None: an `assigned` sequence starts with the next run
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +74,7 @@ class PastState:
     chased: dict[tuple[str, str], tuple[date, frozenset[str]]] = field(default_factory=dict)
     assignments: dict[str, Assignment] = field(default_factory=dict)   # `arflow assign`
     sequences: dict[tuple[str, str], date] = field(default_factory=dict)  # active `assigned`
-    ended: dict[tuple[str, str], date] = field(default_factory=dict)   # last end of a sequence
+    ended: dict[tuple[str, str], date] = field(default_factory=dict)   # last paid-up end
     paused_customers: set[str] = field(default_factory=set)
     paused_invoices: set[str] = field(default_factory=set)
     promises: dict[str, date] = field(default_factory=dict)            # invoice → promised date
@@ -401,7 +401,7 @@ def _sequence_since(cid: str, wid: str, entry: _Follow, state: PastState, as_of:
         return min(entry.hints)
     explicit = state.assignments.get(cid)
     ended = state.ended.get((cid, wid))
-    if explicit is not None and explicit.workflow == wid and (
+    if explicit is not None and explicit.workflow == wid and explicit.since is not None and (
             ended is None or explicit.since > ended):
         return explicit.since
     return as_of

@@ -8,6 +8,7 @@ from pathlib import Path
 from jinja2 import TemplateError, TemplateSyntaxError
 
 from arflow.config import Config, load_config
+from arflow.engine import FINISH_TEMPLATE, PAUSE_TEMPLATE
 from arflow.errors import InvalidFiles, Problem, RowError
 from arflow.ledger import Ledger
 from arflow.render import Templates, sample_context, template_error, templates_for
@@ -108,6 +109,12 @@ def _check_workflow(wf: LoadedWorkflow, config: Config, workflows: dict,
     if m.owner is not None:
         person(("owner",), m.owner, roles=())
     notify_use = "json" if config.channels.notify.transport == "webhook" else "email"
+    for n, event in enumerate(m.notify_on):
+        template = FINISH_TEMPLATE if event == "finish" else PAUSE_TEMPLATE
+        missing = templates.missing(template, notify_use)
+        if missing:
+            add(("notify_on", n), f"notify_on: {event} tells the owner with the template "
+                f"{template!r}: add {' and '.join(missing)} to {config.display(templates.directory)}/")
     for loc, action in _actions(wf):
         kind, spec = action.kind, action.spec
         uses = {"email": "email", "sms": "sms", "notify": notify_use, "webhook": "json"}

@@ -156,3 +156,81 @@ def print_history(console: Console, rows: list[dict], *, plain: bool) -> None:
                       Text(r["state"], style=STATUS_STYLE.get(r["state"], "")),
                       detail.strip(" —") or "—", r["key"])
     console.print(table)
+
+
+# --- the desk's lists: a table in a terminal, tab-separated lines under cron ------------------
+def _print_rows(console: Console, title: str, columns: list[tuple[str, dict]],
+                rows: list[list], *, plain: bool, empty: str) -> None:
+    if plain:
+        for row in rows:
+            console.file.write("\t".join(str(v) for v in row) + "\n")
+        return
+    if not rows:
+        console.print(empty, markup=False)
+        return
+    table = Table(title=title, title_justify="left", header_style="bold", title_style="bold")
+    for name, options in columns:
+        table.add_column(name, **options)
+    for row in rows:
+        table.add_row(*[v if isinstance(v, Text) else str(v) for v in row])
+    console.print(table)
+
+
+def _step_text(step: str | None, day: str | None, none: str) -> str:
+    return f"{step} ({day})" if step else none
+
+
+def print_status(console: Console, rows: list[dict], locale: str, *, plain: bool) -> None:
+    """`arflow status`: one line per customer and workflow."""
+    lines = []
+    for r in rows:
+        holds = [f"paused{' to ' + p['until'] if p['until'] else ''}"
+                 + (f" ({p['reason']})" if p["reason"] else "")
+                 + ("" if p["kind"] == "customer" else f" {p['target']}") for p in r["pauses"]]
+        holds += [f"promise {p['invoice']} by {p['date']}: {p['state']}" for p in r["promises"]]
+        common = [money_text({k: Decimal(v) for k, v in r["open"].items()}, locale) or "—",
+                  money_text({k: Decimal(v) for k, v in r["overdue"].items()}, locale) or "—",
+                  r["status"] or "—", r["specialist"] or "—", "; ".join(holds) or "—"]
+        flows = r["workflows"] or [None]
+        for w in flows:
+            if w is None:
+                where = ["—", "—", "—"]
+            else:
+                where = [w["workflow"] + (f" ({w['source']})" if w["source"] != "default" else ""),
+                         _step_text(w["last_step"], w["last_date"], "—"),
+                         _step_text(w["next_step"], w["next_date"],
+                                    "finished" if w["finished"] else "—")]
+            lines.append([r["customer_id"], r["name"], *where, *common])
+    wrap = {"overflow": "fold"}
+    _print_rows(console, f"arflow status: {len(rows)} customer(s)", [
+        ("Customer", {"no_wrap": True}), ("Name", wrap), ("Workflow", wrap),
+        ("Last step", wrap), ("Next step", wrap), ("Open", {"justify": "right"}),
+        ("Overdue", {"justify": "right"}), ("Status", wrap), ("Specialist", wrap),
+        ("Pauses / promises", {"overflow": "fold", "ratio": 1})], lines, plain=plain,
+        empty="No customers with open invoices or assignments.")
+
+
+def print_tasks(console: Console, rows: list[dict], today, *, plain: bool) -> None:
+    lines = []
+    for r in rows:
+        late = r["done_at"] is None and r["due"] < today.isoformat()
+        due = Text(r["due"], style="red") if late and not plain else r["due"]
+        lines.append([r["id"], due, r["customer_id"], r["kind"], r["title"],
+                      r["assignee"] or "—", ", ".join(r["invoices"]),
+                      "done" if r["done_at"] else ("late" if late else "open")])
+    _print_rows(console, f"arflow tasks: {len(rows)}", [
+        ("#", {"justify": "right"}), ("Due", {"no_wrap": True}), ("Customer", {"no_wrap": True}),
+        ("Kind", {}), ("Title", {"overflow": "fold", "ratio": 1}), ("Assignee", {}),
+        ("Invoices", {"overflow": "fold"}), ("State", {})], lines, plain=plain,
+        empty="No open tasks.")
+
+
+def print_workflows(console: Console, rows: list[dict], *, plain: bool) -> None:
+    lines = [[r["id"], r["name"], "yes" if r["enabled"] else "no", r["kind"], r["steps"],
+              r["then"] or "—", len(r["assigned"]), ", ".join(r["assigned"][:8])
+              + (" …" if len(r["assigned"]) > 8 else "")] for r in rows]
+    _print_rows(console, f"arflow workflows: {len(rows)}", [
+        ("Id", {"no_wrap": True}), ("Name", {"overflow": "fold"}), ("Enabled", {}),
+        ("Anchor", {}), ("Steps", {"justify": "right"}), ("Then", {}),
+        ("Assigned", {"justify": "right"}), ("Customers", {"overflow": "fold", "ratio": 1})],
+        lines, plain=plain, empty="No workflows.")

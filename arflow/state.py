@@ -76,7 +76,11 @@ MIGRATIONS: dict[int, str] = {
         WHERE ended_on IS NULL;
     INSERT INTO sequences (customer_id, workflow, since, started_on)
         SELECT customer_id, workflow, since, since FROM assignments WHERE source = 'run';
-    DELETE FROM assignments WHERE source = 'run';
+    CREATE TABLE assignments_by_hand (customer_id TEXT PRIMARY KEY, workflow TEXT NOT NULL,
+        since TEXT, source TEXT NOT NULL, created_at TEXT NOT NULL);
+    INSERT INTO assignments_by_hand SELECT * FROM assignments WHERE source != 'run';
+    DROP TABLE assignments;
+    ALTER TABLE assignments_by_hand RENAME TO assignments;
     ALTER TABLE promises ADD COLUMN balance TEXT;
     ALTER TABLE promises ADD COLUMN as_of TEXT;
     """,
@@ -224,12 +228,13 @@ class StateDB:
         past = PastState(ran=dict(ran), finished=finished, chased=chased, settled=settled)
         for cid, wid, since in self.conn.execute(
                 "SELECT customer_id, workflow, since FROM assignments"):
-            past.assignments[cid] = Assignment(wid, date.fromisoformat(since))
-        for cid, wid, since, ended in self.conn.execute(
-                "SELECT customer_id, workflow, since, ended_on FROM sequences ORDER BY id"):
+            past.assignments[cid] = Assignment(wid, date.fromisoformat(since) if since else None)
+        for cid, wid, since, ended, why in self.conn.execute(
+                "SELECT customer_id, workflow, since, ended_on, end_reason FROM sequences "
+                "ORDER BY id"):
             if ended is None:
                 past.sequences[(cid, wid)] = date.fromisoformat(since)
-            else:
+            elif why == "paid":  # a paid-up customer that falls behind again starts afresh
                 past.ended[(cid, wid)] = date.fromisoformat(ended)
         for pause_id, kind, target_id, reason, until in self.conn.execute(
                 "SELECT id, kind, target_id, reason, until FROM pauses WHERE resumed_at IS NULL "

@@ -1,0 +1,358 @@
+"""The collections desk (SPEC 4.5–4.8, 8): assignment, pauses, promises, tasks, positions and
+workflow housekeeping. Library functions over the state database; the CLI only prints.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from arflow.deliver import workflows_of
+from arflow.engine import Position, positions
+from arflow.errors import ArflowError
+from arflow.ledger import Ledger
+from arflow.project import Project
+from arflow.state import StateDB, utc_now
+from arflow.workflow import WORKFLOW_ID
+
+
+@dataclass
+class Unknown:
+    """Ids a command was given that the sources do not know: reported, the rest go on."""
+
+    ids: list[str]
+    what: str  # customer | invoice
+
+
+def _known(ids: list[str], known, what: str) -> tuple[list[str], Unknown | None]:
+    good = [i for i in dict.fromkeys(ids) if i in known]
+    bad = [i for i in dict.fromkeys(ids) if i not in known]
+    return good, (Unknown(bad, what) if bad else None)
+
+
+def read_ids(path: Path) -> list[str]:
+    """A file of customer ids: one per line; blank lines and `#` comments are ignored."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ArflowError(f"cannot read {path}: {exc.strerror}") from None
+    return [line.split("#", 1)[0].strip() for line in text.splitlines()
+            if line.split("#", 1)[0].strip()]
+
+
+# --- assignment (SPEC 4.5) ----------------------------------------------------------------------
+def assign(db: StateDB, project: Project, ledger: Ledger, customers: list[str], workflow: str,
+           since: date | None, today: date) -> tuple[list[str], Unknown | None]:
+    """Assign customers to a workflow by hand. A customer moving to another workflow leaves
+    its `assigned` sequences (they end, `reassigned`); `--date` restarts the sequence there."""
+    wf = project.workflows.get(workflow)
+    if wf is None:
+        raise ArflowError(f"no workflow {workflow!r}; `arflow workflows` lists them")
+    if wf.model.is_campaign:
+        raise ArflowError(f"{workflow} is a campaign (schedule:); campaigns pick customers by "
+                          "their conditions, not by assignment")
+    good, unknown = _known(customers, ledger.customers, "customer")
+    day = since.isoformat() if since else None
+    now = utc_now()
+    with db.transaction() as conn:
+        for cid in good:
+            conn.execute(
+                "UPDATE sequences SET ended_on = ?, end_reason = 'reassigned' WHERE "
+                "customer_id = ? AND ended_on IS NULL AND (workflow != ? OR (? IS NOT NULL "
+                "AND since != ?))", (day or today.isoformat(), cid, workflow, day, day))
+            conn.execute(
+                "INSERT INTO assignments (customer_id, workflow, since, source, created_at) "
+                "VALUES (?, ?, ?, 'cli', ?) ON CONFLICT (customer_id) DO UPDATE SET "
+                "workflow = excluded.workflow, since = coalesce(excluded.since, CASE WHEN "
+                "assignments.workflow = excluded.workflow THEN assignments.since END), "
+                "source = 'cli', created_at = excluded.created_at",
+                (cid, workflow, day, now))
+    return good, unknown
+
+
+def unassign(db: StateDB, customers: list[str], today: date) -> tuple[list[str], list[str]]:
+    """Remove assignments made by hand: (removed, not assigned). The customer falls back to
+    the customers file, a match or the default workflow; its sequences end (`unassigned`)."""
+    removed = []
+    with db.transaction() as conn:
+        for cid in dict.fromkeys(customers):
+            if conn.execute("DELETE FROM assignments WHERE customer_id = ?", (cid,)).rowcount:
+                removed.append(cid)
+                conn.execute("UPDATE sequences SET ended_on = ?, end_reason = 'unassigned' "
+                             "WHERE customer_id = ? AND ended_on IS NULL",
+                             (today.isoformat(), cid))
+    return removed, [c for c in dict.fromkeys(customers) if c not in removed]
+
+
+# --- pauses and promises (SPEC 4.6) -------------------------------------------------------------
+def pause(db: StateDB, ledger: Ledger, kind: str, target_id: str, until: date | None,
+          reason: str | None, today: date) -> int:
+    _check_target(ledger, kind, target_id)
+    with db.transaction() as conn:
+        return conn.execute(
+            "INSERT INTO pauses (kind, target_id, since, until, reason, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)", (kind, target_id, today.isoformat(),
+                                          until.isoformat() if until else None, reason,
+                                          utc_now())).lastrowid
+
+
+def resume(db: StateDB, kind: str, target_id: str) -> tuple[int, int]:
+    """End the pauses of a customer or an invoice (and an invoice's open promises):
+    (pauses ended, promises cancelled)."""
+    now = utc_now()
+    with db.transaction() as conn:
+        paused = conn.execute("UPDATE pauses SET resumed_at = ? WHERE kind = ? AND target_id = ? "
+                              "AND resumed_at IS NULL", (now, kind, target_id)).rowcount
+        promised = 0
+        if kind == "invoice":
+            promised = conn.execute("UPDATE promises SET cancelled_at = ? WHERE invoice = ? AND "
+                                    "cancelled_at IS NULL", (now, target_id)).rowcount
+    return paused, promised
+
+
+def promise(db: StateDB, ledger: Ledger, invoice: str, day: date, amount: Decimal | None,
+            today: date) -> int:
+    """A promise-to-pay: chasing of the invoice holds until `day` (SPEC 4.6)."""
+    found = _check_target(ledger, "invoice", invoice)
+    balance = found.open_balance(today)
+    if amount is not None and amount <= 0:
+        raise ArflowError(f"--amount {amount} must be more than zero")
+    with db.transaction() as conn:
+        return conn.execute(
+            "INSERT INTO promises (invoice, date, amount, balance, as_of, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (invoice, day.isoformat(), str(amount) if amount is not None else None,
+             str(balance), today.isoformat(), utc_now())).lastrowid
+
+
+def _check_target(ledger: Ledger, kind: str, target_id: str):
+    if kind == "customer":
+        if target_id not in ledger.customers:
+            raise ArflowError(f"no customer {target_id!r} in the sources; check the id "
+                              "(`arflow status` lists customers)")
+        return ledger.customers[target_id]
+    for inv in ledger.invoices:
+        if inv.number == target_id:
+            return inv
+    raise ArflowError(f"no invoice {target_id!r} in the sources; invoice numbers are matched "
+                      "exactly, leading zeros included")
+
+
+# --- tasks (SPEC 5) ----------------------------------------------------------------------------
+def tasks(db: StateDB | None, assignee: str | None, include_done: bool) -> list[dict]:
+    if db is None:
+        return []
+    where, args = [], []
+    if assignee is not None:
+        where.append("assignee = ?")
+        args.append(assignee)
+    if not include_done:
+        where.append("done_at IS NULL")
+    rows = db.db["tasks"].rows_where(" AND ".join(where) or None, args, order_by="due, id")
+    return [{**row, "invoices": json.loads(row["invoices"])} for row in rows]
+
+
+def task_done(db: StateDB, task_id: int) -> dict:
+    with db.transaction() as conn:
+        row = conn.execute("SELECT done_at FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        if row is None:
+            raise ArflowError(f"no task {task_id}; `arflow tasks` lists the open ones")
+        if row[0] is None:
+            conn.execute("UPDATE tasks SET done_at = ? WHERE id = ?", (utc_now(), task_id))
+    return next(iter(db.db["tasks"].rows_where("id = ?", [task_id])))
+
+
+# --- position (SPEC 4.5) -----------------------------------------------------------------------
+def status(project: Project, ledger: Ledger, db: StateDB | None, as_of: date,
+           customer: str | None = None) -> list[dict]:
+    """Per customer: workflows with last and next step, open and overdue totals, collection
+    status, specialist, pauses and promises."""
+    from arflow.engine import PastState
+
+    cfg = project.config
+    step_dates: dict = {}
+    past = db.past_state(workflows_of(project), as_of, step_dates) if db else PastState()
+    found = positions(ledger, workflows_of(project), past, as_of, step_dates,
+                      default_workflow=cfg.default_workflow, min_balance=cfg.min_balance)
+    by_customer: dict[str, list[Position]] = {}
+    for pos in found:
+        by_customer.setdefault(pos.customer_id, []).append(pos)
+    statuses, specialists, pauses, promises = _desk_records(db, as_of)
+    if customer is not None and customer not in ledger.customers:
+        raise ArflowError(f"no customer {customer!r} in the sources")
+    totals: dict[str, dict] = {}
+    invoice_customer = {}
+    for inv in ledger.invoices:
+        if customer is not None and inv.customer_id != customer:
+            continue
+        invoice_customer[inv.number] = inv.customer_id
+        if not inv.is_open(as_of, cfg.min_balance):
+            continue
+        t = totals.setdefault(inv.customer_id, {"open": {}, "overdue": {}, "open_invoices": 0,
+                                                "overdue_invoices": 0, "statuses": {}})
+        balance = inv.open_balance(as_of)
+        t["open"][inv.currency] = t["open"].get(inv.currency, Decimal(0)) + balance
+        t["open_invoices"] += 1
+        if inv.due_date < as_of:
+            t["overdue"][inv.currency] = t["overdue"].get(inv.currency, Decimal(0)) + balance
+            t["overdue_invoices"] += 1
+    wanted = {customer} if customer is not None else (
+        set(totals) | set(past.assignments) | {p["target"] for p in pauses
+                                               if p["kind"] == "customer"})
+    rows = []
+    for cid in sorted(c for c in wanted if c in ledger.customers):
+        c = ledger.customers[cid]
+        t = totals.get(cid, {"open": {}, "overdue": {}, "open_invoices": 0,
+                             "overdue_invoices": 0})
+        invoice_status = {n: v for n, v in statuses.get("invoices", {}).items()
+                          if invoice_customer.get(n) == cid}
+        rows.append({
+            "customer_id": cid, "name": c.display_name,
+            "workflows": [_position_dict(p, project) for p in by_customer.get(cid, [])],
+            "assigned": past.assignments[cid].workflow if cid in past.assignments else
+            c.workflow,
+            "open": {k: str(v) for k, v in t["open"].items()},
+            "overdue": {k: str(v) for k, v in t["overdue"].items()},
+            "open_invoices": t["open_invoices"], "overdue_invoices": t["overdue_invoices"],
+            "status": statuses.get("customers", {}).get(cid) or _latest(invoice_status),
+            "invoice_statuses": {n: v for n, (v, _) in sorted(invoice_status.items())},
+            "specialist": specialists.get(cid, c.specialist),
+            "paused": c.paused or cid in past.paused_customers,
+            "pauses": [p for p in pauses if (p["kind"] == "customer" and p["target"] == cid) or
+                       (p["kind"] == "invoice" and invoice_customer.get(p["target"]) == cid)],
+            "promises": [_promise_state(p, ledger, as_of, cfg.min_balance) for p in promises
+                         if invoice_customer.get(p["invoice"]) == cid],
+        })
+    return rows
+
+
+def _latest(invoice_status: dict) -> str | None:
+    if not invoice_status:
+        return None
+    return max(invoice_status.values(), key=lambda v: v[1])[0]
+
+
+def _position_dict(p: Position, project: Project) -> dict:
+    wf = project.workflows[p.workflow].model
+    return {"workflow": p.workflow, "name": wf.name or p.workflow, "source": p.source,
+            "since": p.since.isoformat() if p.since else None,
+            "last_step": p.last_step, "last_date": _iso(p.last_date),
+            "next_step": p.next_step, "next_date": _iso(p.next_date),
+            "finished": p.finished, "invoices": p.invoices}
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _desk_records(db: StateDB | None, as_of: date):
+    if db is None:
+        return {}, {}, [], []
+    statuses: dict[str, dict] = {"customers": {}, "invoices": {}}
+    for target, value, day in db.conn.execute("SELECT target, value, as_of FROM statuses"):
+        kind, _, ident = target.partition(":")
+        if kind == "customer":
+            statuses["customers"][ident] = value
+        else:
+            statuses["invoices"][ident] = (value, day)
+    specialists = dict(db.conn.execute("SELECT customer_id, person FROM specialists"))
+    pauses = [{"id": i, "kind": k, "target": t, "since": s, "until": u, "reason": r}
+              for i, k, t, s, u, r in db.conn.execute(
+                  "SELECT id, kind, target_id, since, until, reason FROM pauses WHERE "
+                  "resumed_at IS NULL AND (until IS NULL OR until >= ?) ORDER BY id",
+                  (as_of.isoformat(),))]
+    promises = [{"id": i, "invoice": n, "date": d, "amount": a}
+                for i, n, d, a in db.conn.execute(
+                    "SELECT id, invoice, date, amount FROM promises WHERE cancelled_at IS NULL "
+                    "ORDER BY date, id")]
+    return statuses, specialists, pauses, promises
+
+
+def _promise_state(p: dict, ledger: Ledger, as_of: date, min_balance: Decimal) -> dict:
+    """pending until the promised day; then kept (paid) or broken (still open)."""
+    inv = next((i for i in ledger.invoices if i.number == p["invoice"]), None)
+    if inv is not None and not inv.is_open(as_of, min_balance):
+        state = "kept"
+    elif as_of <= date.fromisoformat(p["date"]):
+        state = "pending"
+    else:
+        state = "broken"
+    return {**p, "state": state}
+
+
+# --- workflow housekeeping (seed 001: clone, delete only when nobody is assigned) --------------
+def workflow_rows(project: Project, ledger: Ledger, db: StateDB | None) -> list[dict]:
+    assigned = assigned_customers(project, ledger, db)
+    rows = []
+    for wid in sorted(project.workflows):
+        m = project.workflows[wid].model
+        rows.append({"id": wid, "name": m.name or wid, "enabled": m.enabled,
+                     "kind": "campaign" if m.is_campaign else m.anchor,
+                     "steps": len(m.actions if m.is_campaign else m.steps),
+                     "then": m.then, "assigned": assigned.get(wid, [])})
+    return rows
+
+
+def assigned_customers(project: Project, ledger: Ledger, db: StateDB | None) -> dict[str, list]:
+    """workflow → customers assigned to it: by hand, in the customers file, or in the middle
+    of one of its `assigned` sequences."""
+    found: dict[str, set[str]] = {}
+    for c in ledger.customers.values():
+        if c.workflow:
+            found.setdefault(c.workflow, set()).add(c.customer_id)
+    if db is not None:
+        for cid, wid in db.conn.execute(
+                "SELECT customer_id, workflow FROM assignments UNION SELECT customer_id, "
+                "workflow FROM sequences WHERE ended_on IS NULL"):
+            found.setdefault(wid, set()).add(cid)
+    return {wid: sorted(c) for wid, c in found.items()}
+
+
+def clone_workflow(project: Project, source: str, new: str) -> Path:
+    """A carbon copy of SRC as NEW, its name followed by "copy"; comments are kept."""
+    wf = project.workflows.get(source)
+    if wf is None:
+        raise ArflowError(f"no workflow {source!r}; `arflow workflows` lists them")
+    if not WORKFLOW_ID.match(new):
+        raise ArflowError(f"{new!r} cannot be a workflow id: use letters, digits, '-', '_', '.'")
+    target = wf.path.with_name(f"{new}.yaml")
+    if new in project.workflows or target.exists():
+        raise ArflowError(f"workflow {new!r} already exists ({target})")
+    text = wf.path.read_text(encoding="utf-8")
+    name = f"{wf.model.name or source} copy"
+    quoted = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    line = re.compile(r"^name:[^\n]*$", re.M)
+    if line.search(text):
+        text = line.sub(lambda _: f"name: {quoted}", text, count=1)
+    else:
+        text = f"name: {quoted}\n" + text
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+def delete_workflow(project: Project, ledger: Ledger, db: StateDB | None, wid: str) -> Path:
+    """Remove a workflow file, only when no customer is assigned to it and nothing refers to
+    it (the default workflow, another's then: or on_broken_promise:)."""
+    wf = project.workflows.get(wid)
+    if wf is None:
+        raise ArflowError(f"no workflow {wid!r}; `arflow workflows` lists them")
+    assigned = assigned_customers(project, ledger, db).get(wid, [])
+    if assigned:
+        shown = ", ".join(assigned[:20]) + (f" and {len(assigned) - 20} more"
+                                            if len(assigned) > 20 else "")
+        raise ArflowError(f"{wid} has {len(assigned)} customer(s) assigned: {shown}. "
+                          f"Unassign them first: arflow unassign {' '.join(assigned[:3])}"
+                          f"{' …' if len(assigned) > 3 else ''}")
+    if project.config.default_workflow == wid:
+        raise ArflowError(f"{wid} is default_workflow in arflow.yaml; change that first")
+    users = sorted(other for other, w in project.workflows.items()
+                   if wid in (w.model.then, w.model.on_broken_promise) and other != wid)
+    if users:
+        raise ArflowError(f"{wid} is continued into by {', '.join(users)} (then: or "
+                          "on_broken_promise:); change those first")
+    wf.path.unlink()
+    return wf.path
