@@ -53,7 +53,8 @@ def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Proje
                 steps[(wf.id, step.step_id)] = {"id": step.step_id, "day": step.day}
         yield action, message_context(project.config, customer, action.items, totals[key], as_of,
                                       workflows[action.workflow],
-                                      steps[(action.workflow, action.step)])
+                                      steps.get((action.workflow, action.step)) or
+                                      {"id": action.step, "day": None})
 
 
 class _Dropped(Exception):
@@ -152,12 +153,7 @@ def _compose_one(action: PlannedAction, context: dict, ledger: Ledger,
     if kind in ("status", "task", "assign"):
         source = {"status": "value", "task": "title", "assign": "specialist"}[kind]
         text = _render_inline(project, action, getattr(spec, source), context)
-        assignee = None
-        if kind == "task":
-            assignee = {"specialist": customer.specialist,
-                        "owner": project.workflows[action.workflow].model.owner}.get(
-                spec.assignee, spec.assignee)
-        return Composed(action, text=text, assignee=assignee)
+        return Composed(action, text=text, assignee=action.assignee)
     if kind == "note":
         text = _render_inline(project, action, spec.text, context)
         message = None

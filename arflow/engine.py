@@ -6,7 +6,7 @@ No clock, no files, no network: every schedule rule is decided here and tested w
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -114,6 +114,7 @@ class PlannedAction:
     subject: str | None = None
     status: str = "planned"
     items: list[Invoice] = field(default_factory=list)  # the invoices, by due date then number
+    assignee: str | None = None  # a task's person (their key in `people:`)
 
     @property
     def kind(self) -> str:
@@ -469,8 +470,9 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
 
     for cid, wid, slot in sorted(groups, key=lambda g: (g[0], g[1], schedules[g[1]].order(g[2]))):
         step_id, actions = schedules[wid].slot(slot)
-        _add_actions(result, customers[cid], wid, schedules[wid].wf, step_id, actions,
-                     groups[(cid, wid, slot)], people, as_of, state.settled)
+        customers[cid] = _add_actions(result, customers[cid], wid, schedules[wid].wf, step_id,
+                                      actions, groups[(cid, wid, slot)], people, as_of,
+                                      state.settled)
     for cid, wid, i, reason in sorted(skips):
         entries = skips[(cid, wid, i, reason)]
         sid = schedules[wid].ids[i]
@@ -562,8 +564,10 @@ def _numbers(invoices) -> list[str]:
 
 def _add_actions(result: Plan, customer: Customer, wid: str, wf: Workflow, sid: str,
                  actions: list[Action], entries: list[tuple[Invoice, Decimal, str]],
-                 people: dict[str, Person], as_of: date, settled: set[ActionKey]) -> None:
-    """SPEC 4.4: each action of the step happens once for the customer, listing the invoices."""
+                 people: dict[str, Person], as_of: date, settled: set[ActionKey]) -> Customer:
+    """SPEC 4.4: each action of the step happens once for the customer, listing the invoices.
+    An `assign` action takes effect for the actions after it: the customer is returned with
+    its new specialist."""
     for n, action in enumerate(actions):
         # SPEC 4.3: an action already settled for a target never happens again for it
         live = [e for e in entries if ActionKey(e[2], wid, sid, n) not in settled] \
@@ -582,10 +586,17 @@ def _add_actions(result: Plan, customer: Customer, wid: str, wf: Workflow, sid: 
             reason = {"email": "no-email", "sms": "no-phone"}.get(action.kind, "no-recipient")
             result.skipped.append(Skip(wid, sid, customer.customer_id, invoices, reason, keys))
             continue
-        result.actions.append(PlannedAction(
+        planned = PlannedAction(
             date=as_of, workflow=wid, step=sid, action_index=n, action=action,
             customer_id=customer.customer_id, invoices=invoices, keys=keys, to=to, cc=cc,
-            bcc=bcc, amounts=dict(amounts), items=items))
+            bcc=bcc, amounts=dict(amounts), items=items)
+        if action.kind == "task":
+            planned.assignee = {"specialist": customer.specialist, "owner": wf.owner}.get(
+                action.spec.assignee, action.spec.assignee)
+        elif action.kind == "assign":
+            customer = replace(customer, specialist=action.spec.specialist)
+        result.actions.append(planned)
+    return customer
 
 
 def _person_addresses(names, customer: Customer, wf: Workflow,

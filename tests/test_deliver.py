@@ -557,7 +557,9 @@ steps:
     assert [(a["customer_id"], a["action"], a["status"]) for a in doc["actions"]][:4] == [
         ("C1", "assign", "done"), ("C1", "status", "done"), ("C1", "task", "done"),
         ("C1", "note", "done")]
-    assert len(doc["actions"]) == 12 and smtp_server.messages == []
+    # the note goes by email to the specialist the assign action set just before it
+    assert len(doc["actions"]) == 12
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["dana@acme.example"]] * 3
     conn = sqlite3.connect(tmp_path / "ar" / "arflow.db")
     assert conn.execute("SELECT target, value FROM statuses ORDER BY 1").fetchall() == [
         (f"invoice:INV-{n}", "In collections") for n in (1, 2, 3)]
