@@ -509,11 +509,16 @@ def _paid(ledger: Ledger, desk: _Desk, state: PastState, as_of: date, result: Pl
           groups) -> None:
     """SPEC 4.7: a target that had a step run and is now fully paid gets its workflow's
     `on_paid` actions once, and its sequence ends."""
-    # per target, the workflow that chased it last
-    latest: dict[str, tuple[date, str, frozenset[str]]] = {}
-    for (target, wid), (day, numbers) in state.chased.items():
-        if target not in latest or (day, wid) > latest[target][:2]:
-            latest[target] = (day, wid, numbers)
+    # per invoice, and per customer for `assigned` sequences: the workflow that chased it last
+    # (a chain's earlier workflows stay quiet: one thank-you, not one per workflow)
+    last_of: dict[str, tuple[date, str, str]] = {}
+    for (target, wid), (day, _) in state.chased.items():
+        cid = customer_of(target)
+        who = target if cid is None else "customer:" + cid
+        if who not in last_of or (day, wid) > last_of[who][:2]:
+            last_of[who] = (day, wid, target)
+    latest = {target: (day, wid, state.chased[(target, wid)][1])
+              for day, wid, target in last_of.values()}
     with_invoices = {inv.customer_id for inv in ledger.invoices} \
         if state.sequences or any(t.startswith("customer:") for t in latest) else set()
     paid_targets: dict[str, tuple[str, str, frozenset[str]]] = {}  # target → (cid, wid, numbers)

@@ -144,6 +144,9 @@ class StateDB:
         except sqlite3.Error as exc:
             raise ArflowError(f"cannot read the state database {path}: {exc}") from None
         cls._check_version(version, path)
+        if 0 < version < SCHEMA_VERSION:  # written by an older arflow: upgrade it once
+            conn.close()
+            return cls.open(path)
         return cls(conn, path) if version else None
 
     @staticmethod

@@ -572,3 +572,25 @@ steps:
         (f"C{n}", "dana") for n in (1, 2, 3)]
     conn.close()
     assert real_run(config, "2026-03-12")[1]["actions"] == []
+
+
+def test_a_schema_1_database_is_upgraded_and_its_sequences_kept(folder, smtp_server, real_run, cli, tmp_path):
+    """A state file written before sequences had their own table: a dry run upgrades it, the
+    by-hand assignments stay, the started sequences move over, nothing is resent."""
+    from arflow.state import MIGRATIONS
+    config = folder()
+    path = tmp_path / "ar" / "arflow.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(MIGRATIONS[1] + "PRAGMA user_version = 1;")
+    conn.executemany("INSERT INTO assignments VALUES (?, ?, ?, ?, '2026-03-01')",
+                     [("C1", "chase", "2026-03-05", "cli"), ("C2", "chase", "2026-03-06", "run")])
+    conn.commit()
+    conn.close()
+    cli("run", "--dry-run", "--as-of", "2026-03-11", "--config", config)
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert conn.execute("SELECT customer_id, workflow, since, source FROM assignments"
+                        ).fetchall() == [("C1", "chase", "2026-03-05", "cli")]
+    assert conn.execute("SELECT customer_id, workflow, since, ended_on FROM sequences"
+                        ).fetchall() == [("C2", "chase", "2026-03-06", None)]
+    conn.close()

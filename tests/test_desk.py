@@ -430,3 +430,63 @@ def test_the_owner_hears_once_when_a_customer_is_paused(desk):
     mail = [p.read_text() for p in (d.root / "outbox").glob("*pause-1*.eml")]
     assert len(mail) == 1 and "To: Chris Doe <controller@acme.example>" in mail[0]
     assert "Subject: Alpha Ltd paused in Promise to pay" in mail[0]
+
+
+# --- the example: the AR Workflow of seeds 001/003 --------------------------------------------
+def test_the_example_ar_workflow_over_three_weeks(tmp_path, cli):
+    """Assigned by hand and counted from the assignment in business days; a promise pauses one
+    invoice and, broken, sends it to the late-fee workflow; the rest chains there at the end."""
+    from datetime import date
+
+    from arflow.scaffold import write_scaffold
+    write_scaffold(tmp_path / "ar", date(2026, 3, 16))      # a Monday
+    config = tmp_path / "ar" / "arflow.yaml"
+
+    def run(day):
+        doc = json.loads(cli("run", "--format", "json", "--as-of", day, "--config", config).stdout)
+        return [(a["workflow"], a["step"], a["action"], a["invoices"], a["status"])
+                for a in doc["actions"] if a["customer_id"] == "C002"]
+
+    cli("assign", "C002", "--workflow", "ar-workflow", "--date", "2026-03-16", "--config", config)
+    cli("promise", "INV-1003", "--date", "2026-03-20", "--config", config)
+    ar, fee, one, other = "ar-workflow", "late-fee-warning", ["INV-1002"], ["INV-1003"]
+    assert run("2026-03-16") == [
+        (ar, "kickoff", "assign", one, "done"), (ar, "kickoff", "note", one, "done"),
+        (ar, "kickoff", "email", one, "sent"), (ar, "promise-1", "notify", other, "sent")]
+    assert run("2026-03-17") == []
+    assert run("2026-03-18") == [(ar, "text", "sms", one, "sent")]      # business day 2
+    assert run("2026-03-20") == []                                      # promise day: held
+    assert run("2026-03-21") == []                                      # Saturday
+    assert run("2026-03-22") == []
+    # Monday: business day 5 of the AR Workflow; the broken promise moved INV-1003 to late
+    # fees from Saturday, whose day 0 is the next business day
+    assert run("2026-03-23") == [
+        (ar, "call", "task", one, "done"), (ar, "call", "status", one, "done"),
+        (fee, "warning", "email", other, "sent"), (fee, "warning", "status", other, "done")]
+    assert run("2026-03-30") == [
+        (ar, "escalate", "email", one, "sent"), (ar, "escalate", "notify", one, "sent"),
+        (ar, "escalate", "status", one, "done"), (ar, "finish", "notify", one, "sent"),
+        (fee, "fee", "note", other, "done"), (fee, "fee", "sms", other, "sent")]
+    # the AR Workflow is finished and C002 still owes: INV-1002 joins the late-fee sequence
+    # the customer is already in (it counts from the 23rd), so nothing new today
+    assert run("2026-03-31") == []
+    both = ["INV-1002", "INV-1003"]
+    assert run("2026-04-06") == [
+        (fee, "final", "email", both, "sent"), (fee, "final", "task", both, "done"),
+        (fee, "finish", "notify", both, "sent")]
+    status = json.loads(cli("status", "C002", "--as-of", "2026-04-06", "--format", "json",
+                            "--config", config).stdout)["customers"][0]
+    assert (status["specialist"], status["status"], status["assigned"]) == ("dana", "Escalated", ar)
+    assert status["invoice_statuses"] == {"INV-1002": "Escalated", "INV-1003": "Late fee warning"}
+    tasks = json.loads(cli("tasks", "--format", "json", "--config", config).stdout)["tasks"]
+    assert [(t["customer_id"], t["kind"], t["assignee"], t["due"]) for t in tasks
+            if t["customer_id"] == "C002"] == [("C002", "call", "dana", "2026-03-24"),
+                                              ("C002", "review", "controller", "2026-04-09")]
+    # paid in full: the controller hears once, from the workflow that chased it last
+    invoices = tmp_path / "ar" / "invoices.csv"
+    text = invoices.read_text().replace("INV-1002,C002,2026-02-07,Net 30,480.00,,",
+                                        "INV-1002,C002,2026-02-07,Net 30,480.00,0,")
+    invoices.write_text(text.replace("INV-1003,C002,2026-02-06,Net 30,125.50,,",
+                                     "INV-1003,C002,2026-02-06,Net 30,125.50,0,"))
+    assert run("2026-04-07") == [(fee, "on_paid", "notify", both, "sent")]
+    assert run("2026-04-08") == []
