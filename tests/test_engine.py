@@ -312,3 +312,51 @@ def test_plan_is_deterministic_and_counts_invoices():
     again = run(ledger_of(*reversed(ledger.invoices)), as_of="2026-02-07")
     assert steps_of(first) == steps_of(again)
     assert (first.invoices, first.open, len(first.actions)) == (51, 50, 7)
+
+
+# --- 4.6–4.8 promises, payment and chaining, with plain values --------------------------------
+def _two_flows():
+    return {"std": wf(on_broken_promise="late", then="late"),
+            "late": wf([{"id": "l0", "day": 0, "actions": [{"email": "reminder"}]}],
+                       anchor="assigned")}
+
+
+@pytest.mark.parametrize("balance, where", [
+    ("150.00", "std"),    # 50 of the promised 50 paid: kept, the rest chased as before
+    ("180.00", "late"),   # only 20 paid: broken → on_broken_promise, counted from the 16th
+])
+def test_a_promise_with_an_amount_is_kept_when_that_much_was_paid(balance, where):
+    ledger = ledger_of(inv("B1", due="2026-03-01", amount="200.00", balance=balance))
+    state = PastState(promises={"B1": D("2026-03-15")},
+                      promised_amounts={"B1": (Decimal("50"), Decimal("200.00"))})
+    assert [a[1] for a in steps_of(run(ledger, _two_flows(), "2026-03-15", state))] == []
+    result = run(ledger, _two_flows(), "2026-03-16", state)
+    assert [(a[1], a[2]) for a in steps_of(result)] == [
+        {"std": ("std", "d7"), "late": ("late", "l0")}[where]]
+    if where == "late":
+        assert result.started == {("C1", "late"): D("2026-03-16")}
+
+
+def test_then_follows_the_day_after_the_last_step_was_settled():
+    ledger = ledger_of(inv("A1", due="2026-01-01"))
+    state = PastState(ran={("invoice:A1", "std"): {"courtesy", "d7", "d30"}},
+                      finished={("invoice:A1", "std"): D("2026-01-31")})
+    assert run(ledger, _two_flows(), "2026-01-31", state).actions == []   # the same day: not yet
+    result = run(ledger, _two_flows(), "2026-02-01", state)
+    assert steps_of(result) == [("C1", "late", "l0", "email", ["A1"])]
+    assert result.started == {("C1", "late"): D("2026-02-01")}
+
+
+def test_on_paid_needs_a_step_that_really_ran_and_a_payment():
+    flows = {"std": wf(on_paid=[{"notify": {"to": ["x@acme.example"], "template": "t"}}])}
+    chased = {("invoice:A1", "std"): (D("2026-01-08"), frozenset({"A1"})),
+              ("invoice:A2", "std"): (D("2026-01-08"), frozenset({"A2"})),
+              ("invoice:A3", "std"): (D("2026-01-08"), frozenset({"A3"}))}
+    ledger = ledger_of(inv("A1", paid="2026-02-01"), inv("A2", status="void"),
+                       inv("A3", balance="0"), inv("A4", paid="2026-02-01"))
+    result = run(ledger, flows, "2026-02-02", PastState(chased=chased))
+    # A1 paid, A3 paid down to zero: one message for both; A2 voided and A4 never chased: none
+    assert steps_of(result) == [("C1", "std", "on_paid", "notify", ["A1", "A3"])]
+    settled = {ActionKey("invoice:A1", "std", "on_paid", 0)}
+    result = run(ledger, flows, "2026-02-03", PastState(chased=chased, settled=settled))
+    assert steps_of(result) == [("C1", "std", "on_paid", "notify", ["A3"])]
