@@ -200,6 +200,9 @@ def status(project: Project, ledger: Ledger, db: StateDB | None, as_of: date,
         if inv.due_date < as_of:
             t["overdue"][inv.currency] = t["overdue"].get(inv.currency, Decimal(0)) + balance
             t["overdue_invoices"] += 1
+    numbers = {p["invoice"] for p in promises}
+    promised = {inv.number: inv for inv in ledger.invoices if inv.number in numbers} \
+        if numbers else {}
     wanted = {customer} if customer is not None else (
         set(totals) | set(past.assignments) | {p["target"] for p in pauses
                                                if p["kind"] == "customer"})
@@ -224,8 +227,8 @@ def status(project: Project, ledger: Ledger, db: StateDB | None, as_of: date,
             "paused": c.paused or cid in past.paused_customers,
             "pauses": [p for p in pauses if (p["kind"] == "customer" and p["target"] == cid) or
                        (p["kind"] == "invoice" and invoice_customer.get(p["target"]) == cid)],
-            "promises": [_promise_state(p, ledger, as_of, cfg.min_balance) for p in promises
-                         if invoice_customer.get(p["invoice"]) == cid],
+            "promises": [_promise_state(p, promised.get(p["invoice"]), as_of, cfg.min_balance)
+                         for p in promises if invoice_customer.get(p["invoice"]) == cid],
         })
     return rows
 
@@ -265,23 +268,26 @@ def _desk_records(db: StateDB | None, as_of: date):
                   "SELECT id, kind, target_id, since, until, reason FROM pauses WHERE "
                   "resumed_at IS NULL AND (until IS NULL OR until >= ?) ORDER BY id",
                   (as_of.isoformat(),))]
-    promises = [{"id": i, "invoice": n, "date": d, "amount": a}
-                for i, n, d, a in db.conn.execute(
-                    "SELECT id, invoice, date, amount FROM promises WHERE cancelled_at IS NULL "
-                    "ORDER BY date, id")]
+    promises = [{"id": i, "invoice": n, "date": d, "amount": a, "balance": b}
+                for i, n, d, a, b in db.conn.execute(
+                    "SELECT id, invoice, date, amount, balance FROM promises WHERE "
+                    "cancelled_at IS NULL ORDER BY date, id")]
     return statuses, specialists, pauses, promises
 
 
-def _promise_state(p: dict, ledger: Ledger, as_of: date, min_balance: Decimal) -> dict:
-    """pending until the promised day; then kept (paid) or broken (still open)."""
-    inv = next((i for i in ledger.invoices if i.number == p["invoice"]), None)
-    if inv is not None and not inv.is_open(as_of, min_balance):
+def _promise_state(p: dict, inv, as_of: date, min_balance: Decimal) -> dict:
+    """pending until the promised day; then kept (paid, or the promised amount paid) or
+    broken (the same rule as the planner's)."""
+    paid_part = (inv is not None and p["amount"] is not None and p["balance"] is not None
+                 and inv.open_balance(as_of) <= Decimal(p["balance"]) - Decimal(p["amount"]))
+    if inv is not None and (not inv.is_open(as_of, min_balance) or paid_part):
         state = "kept"
     elif as_of <= date.fromisoformat(p["date"]):
         state = "pending"
     else:
         state = "broken"
-    return {**p, "state": state}
+    shown = {k: v for k, v in p.items() if k != "balance"}
+    return {**shown, "state": state}
 
 
 # --- workflow housekeeping (seed 001: clone, delete only when nobody is assigned) --------------
