@@ -211,7 +211,9 @@ class StateDB:
                 if state in RAN_STATES:
                     day_ran = date.fromisoformat(day)
                     before = chased.get((target, wid))
-                    numbers = frozenset(json.loads(invoices))
+                    # an invoice target is its own invoice; a sequence lists the customer's
+                    numbers = frozenset(json.loads(invoices)) \
+                        if target.startswith("customer:") else frozenset()
                     if before is None:
                         chased[(target, wid)] = (day_ran, numbers)
                     else:
