@@ -490,3 +490,16 @@ def test_the_example_ar_workflow_over_three_weeks(tmp_path, cli):
                                      "INV-1003,C002,2026-02-06,Net 30,125.50,0,"))
     assert run("2026-04-07") == [(fee, "on_paid", "notify", both, "sent")]
     assert run("2026-04-08") == []
+
+
+def test_status_works_before_the_first_run_and_prints_plain_lines_under_cron(desk):
+    d = desk()
+    assert not (d.root / "arflow.db").exists()
+    lines = d("status", "--as-of", "2026-04-05").stdout.splitlines()
+    assert lines == [
+        "C1\tAlpha Ltd\tby-due\t—\td1 (2026-04-05)\t$150.00\t$150.00\t—\tdana\t—",
+        "C2\tBeta Ltd\tby-due\t—\td1 (2026-04-05)\t$200.00\t$200.00\t—\tdana\t—",
+        "C3\tGamma Ltd\tby-due\t—\td1 (2026-04-05)\t$300.00\t$300.00\t—\t—\t—"]
+    assert not (d.root / "arflow.db").exists()      # reading the position writes nothing
+    assert d("tasks").stdout == ""
+    assert "no customer 'C9'" in d("status", "C9", expect=1).output
