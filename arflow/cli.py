@@ -319,12 +319,28 @@ def _report_unknown(unknown) -> None:
         raise typer.Exit(EXIT_PROBLEMS)
 
 
+IdsFileOption = Annotated[Optional[Path], typer.Option(
+    "--file", help="A file of customer ids, one per line.", dir_okay=False)]
+
+
+def _customer_ids(customers: Optional[list[str]], from_file: Optional[Path]) -> list[str]:
+    ids = list(customers or [])
+    if from_file is not None:
+        try:
+            ids += desk.read_ids(from_file)
+        except ArflowError as err:
+            _fail(err)
+    if not ids:
+        raise typer.BadParameter("name at least one customer, or --file with their ids")
+    return ids
+
+
 @app.command()
 def assign(
     customers: Annotated[Optional[list[str]], typer.Argument(help="Customer ids.")] = None,
     workflow: Annotated[str, typer.Option("--workflow", "-w", help="The workflow id.")] = ...,
     on: Annotated[Optional[str], typer.Option("--date", metavar="YYYY-MM-DD", help="The assignment date an `anchor: assigned` workflow counts from (default: the next run).")] = None,
-    from_file: Annotated[Optional[Path], typer.Option("--file", help="A file of customer ids, one per line.", dir_okay=False)] = None,
+    from_file: IdsFileOption = None,
     config: ConfigOption = None,
 ):
     """Assign customers to a workflow; it wins over the customers file and `match:`.
@@ -335,14 +351,7 @@ def assign(
     Example: arflow assign C001 C002 --workflow promise-to-pay --date 2026-03-16
     """
     day = _parse_day(on)
-    ids = list(customers or [])
-    if from_file is not None:
-        try:
-            ids += desk.read_ids(from_file)
-        except ArflowError as err:
-            _fail(err)
-    if not ids:
-        raise typer.BadParameter("name at least one customer, or --file with their ids")
+    ids = _customer_ids(customers, from_file)
     with _desk(config) as (project, ledger, db, today):
         done, unknown = desk.assign(db, project, ledger, ids, workflow, day, today)
     if done:
@@ -354,7 +363,7 @@ def assign(
 @app.command()
 def unassign(
     customers: Annotated[Optional[list[str]], typer.Argument(help="Customer ids.")] = None,
-    from_file: Annotated[Optional[Path], typer.Option("--file", help="A file of customer ids, one per line.", dir_okay=False)] = None,
+    from_file: IdsFileOption = None,
     config: ConfigOption = None,
 ):
     """Remove assignments made with `arflow assign`.
@@ -364,14 +373,7 @@ def unassign(
 
     Example: arflow unassign C001 C002
     """
-    ids = list(customers or [])
-    if from_file is not None:
-        try:
-            ids += desk.read_ids(from_file)
-        except ArflowError as err:
-            _fail(err)
-    if not ids:
-        raise typer.BadParameter("name at least one customer, or --file with their ids")
+    ids = _customer_ids(customers, from_file)
     with _desk(config, ledger=False) as (project, _, db, today):
         removed, missing = desk.unassign(db, ids, today)
     if removed:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from arflow.deliver import workflows_of
-from arflow.engine import Position, positions
+from arflow.engine import PastState, Position, positions
 from arflow.errors import ArflowError
 from arflow.ledger import Ledger
 from arflow.project import Project
@@ -171,8 +171,6 @@ def status(project: Project, ledger: Ledger, db: StateDB | None, as_of: date,
            customer: str | None = None) -> list[dict]:
     """Per customer: workflows with last and next step, open and overdue totals, collection
     status, specialist, pauses and promises."""
-    from arflow.engine import PastState
-
     cfg = project.config
     step_dates: dict = {}
     past = db.past_state(workflows_of(project), as_of, step_dates) if db else PastState()
