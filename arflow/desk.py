@@ -179,7 +179,10 @@ def status(project: Project, ledger: Ledger, db: StateDB | None, as_of: date,
     by_customer: dict[str, list[Position]] = {}
     for pos in found:
         by_customer.setdefault(pos.customer_id, []).append(pos)
-    statuses, specialists, pauses, promises = _desk_records(db, as_of)
+    statuses, specialists, promises = _desk_records(db)
+    pauses = [{"id": h.id, "kind": h.kind, "target": h.target_id, "since": _iso(h.since),
+               "until": _iso(h.until), "reason": h.reason}
+              for h in past.holds if h.kind != "promise"]
     if customer is not None and customer not in ledger.customers:
         raise ArflowError(f"no customer {customer!r} in the sources")
     totals: dict[str, dict] = {}
@@ -250,9 +253,9 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def _desk_records(db: StateDB | None, as_of: date):
+def _desk_records(db: StateDB | None):
     if db is None:
-        return {}, {}, [], []
+        return {}, {}, []
     statuses: dict[str, dict] = {"customers": {}, "invoices": {}}
     for target, value, day in db.conn.execute("SELECT target, value, as_of FROM statuses"):
         kind, _, ident = target.partition(":")
@@ -261,16 +264,11 @@ def _desk_records(db: StateDB | None, as_of: date):
         else:
             statuses["invoices"][ident] = (value, day)
     specialists = dict(db.conn.execute("SELECT customer_id, person FROM specialists"))
-    pauses = [{"id": i, "kind": k, "target": t, "since": s, "until": u, "reason": r}
-              for i, k, t, s, u, r in db.conn.execute(
-                  "SELECT id, kind, target_id, since, until, reason FROM pauses WHERE "
-                  "resumed_at IS NULL AND (until IS NULL OR until >= ?) ORDER BY id",
-                  (as_of.isoformat(),))]
     promises = [{"id": i, "invoice": n, "date": d, "amount": a, "balance": b}
                 for i, n, d, a, b in db.conn.execute(
                     "SELECT id, invoice, date, amount, balance FROM promises WHERE "
                     "cancelled_at IS NULL ORDER BY date, id")]
-    return statuses, specialists, pauses, promises
+    return statuses, specialists, promises
 
 
 def _promise_state(p: dict, inv, as_of: date, min_balance: Decimal) -> dict:

@@ -57,6 +57,7 @@ class Hold:
     target_id: str   # the customer id, or the invoice number
     reason: str | None = None
     until: date | None = None
+    since: date | None = None
 
     @property
     def step(self) -> str:
@@ -408,6 +409,18 @@ def _sequence_since(cid: str, wid: str, entry: _Follow, state: PastState, as_of:
     return as_of
 
 
+def _targets(schedule: _Schedule, cid: str, wid: str, entry: _Follow, items, state: PastState,
+             as_of: date):
+    """(target, anchor date, earliest date, its invoices) for what follows a workflow: one
+    sequence for the customer (`assigned`, SPEC 4.1), else one per invoice."""
+    if schedule.wf.anchor == "assigned":
+        since = _sequence_since(cid, wid, entry, state, as_of)
+        return [(sequence_target(cid, since), since, since, items)]
+    by_due = schedule.wf.anchor == "due_date"
+    return [(invoice_target(inv.number), inv.due_date if by_due else inv.issue_date,
+             inv.issue_date, [(inv, bal)]) for inv, bal in items]
+
+
 # --- the planner ------------------------------------------------------------------------------
 ON_PAID = "on_paid"
 FINISH_TEMPLATE, PAUSE_TEMPLATE = "workflow-finished", "workflow-paused"
@@ -440,31 +453,19 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
         if not items:
             continue
         last = len(schedule.steps) - 1
-        if schedule.wf.anchor == "assigned":
-            since = _sequence_since(cid, wid, entry, state, as_of)
-            if (cid, wid) not in state.sequences:
-                result.started[(cid, wid)] = since
-            target = sequence_target(cid, since)
-            decision = decide_steps(schedule, schedule.dates(since), since, as_of,
+        if schedule.wf.anchor == "assigned" and (cid, wid) not in state.sequences:
+            result.started[(cid, wid)] = _sequence_since(cid, wid, entry, state, as_of)
+        for target, anchor, earliest, members in _targets(schedule, cid, wid, entry, items,
+                                                          state, as_of):
+            decision = decide_steps(schedule, schedule.dates(anchor), earliest, as_of,
                                     state.ran.get((target, wid), NOTHING_RAN))
             for i in decision.run:
-                groups[(cid, wid, i)].extend((inv, bal, target) for inv, bal in items)
+                groups[(cid, wid, i)].extend((inv, bal, target) for inv, bal in members)
                 if i == last and "finish" in schedule.wf.notify_on:
-                    groups[(cid, wid, "finish")].extend((inv, bal, target) for inv, bal in items)
+                    groups[(cid, wid, "finish")].extend(
+                        (inv, bal, target) for inv, bal in members)
             for i, reason in decision.skipped:
-                skips[(cid, wid, i, reason)].extend((inv, target) for inv, _ in items)
-            continue
-        for inv, bal in items:
-            anchor = inv.due_date if schedule.wf.anchor == "due_date" else inv.issue_date
-            target = invoice_target(inv.number)
-            decision = decide_steps(schedule, schedule.dates(anchor), inv.issue_date, as_of,
-                                    state.ran.get((target, wid), NOTHING_RAN))
-            for i in decision.run:
-                groups[(cid, wid, i)].append((inv, bal, target))
-                if i == last and "finish" in schedule.wf.notify_on:
-                    groups[(cid, wid, "finish")].append((inv, bal, target))
-            for i, reason in decision.skipped:
-                skips[(cid, wid, i, reason)].append((inv, target))
+                skips[(cid, wid, i, reason)].extend((inv, target) for inv, _ in members)
     if state.chased or state.sequences:
         _paid(ledger, desk, state, as_of, result, groups)
 
@@ -519,6 +520,11 @@ def _paid(ledger: Ledger, desk: _Desk, state: PastState, as_of: date, result: Pl
             last_of[who] = (day, wid, target)
     latest = {target: (day, wid, state.chased[(target, wid)][1])
               for day, wid, target in last_of.values()}
+    # only targets whose workflow has an on_paid still to do (most were thanked long ago)
+    latest = {target: (day, wid, numbers) for target, (day, wid, numbers) in latest.items()
+              if wid in desk.active and not all(
+                  ActionKey(target, wid, ON_PAID, n) in state.settled
+                  for n in range(len(desk.active[wid].on_paid)))}
     with_invoices = {inv.customer_id for inv in ledger.invoices} \
         if state.sequences or any(t.startswith("customer:") for t in latest) else set()
     paid_targets: dict[str, tuple[str, str, frozenset[str]]] = {}  # target → (cid, wid, numbers)
@@ -538,9 +544,6 @@ def _paid(ledger: Ledger, desk: _Desk, state: PastState, as_of: date, result: Pl
                 or desk.customers[cid].paused):
             result.ended[(cid, wid)] = "paid"
     for target, (cid, wid, numbers) in sorted(paid_targets.items()):
-        wf = desk.active.get(wid)
-        if wf is None or not wf.on_paid:
-            continue
         if cid:
             invoices = [found[n] for n in sorted(numbers) if n in found]
         else:
@@ -672,12 +675,8 @@ def positions(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, 
         pos = Position(cid, wid, entry.source, _numbers(inv for inv, _ in entry.items))
         if schedule.wf.anchor == "assigned":
             pos.since = _sequence_since(cid, wid, entry, state, as_of)
-            targets = [(sequence_target(cid, pos.since), pos.since, pos.since)]
-        else:
-            targets = [(invoice_target(inv.number),
-                        inv.due_date if schedule.wf.anchor == "due_date" else inv.issue_date,
-                        inv.issue_date) for inv, _ in entry.items]
-        for target, anchor, earliest in targets:
+        for target, anchor, earliest, _ in _targets(schedule, cid, wid, entry, entry.items,
+                                                    state, as_of):
             ran = state.ran.get((target, wid), NOTHING_RAN)
             for sid in ran:
                 day = step_dates.get((target, wid, sid))

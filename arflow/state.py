@@ -241,12 +241,13 @@ class StateDB:
                 past.sequences[(cid, wid)] = date.fromisoformat(since)
             elif why == "paid":  # a paid-up customer that falls behind again starts afresh
                 past.ended[(cid, wid)] = date.fromisoformat(ended)
-        for pause_id, kind, target_id, reason, until in self.conn.execute(
-                "SELECT id, kind, target_id, reason, until FROM pauses WHERE resumed_at IS NULL "
-                "AND (until IS NULL OR until >= ?) ORDER BY id", (as_of.isoformat(),)):
+        for pause_id, kind, target_id, reason, until, since in self.conn.execute(
+                "SELECT id, kind, target_id, reason, until, since FROM pauses WHERE resumed_at "
+                "IS NULL AND (until IS NULL OR until >= ?) ORDER BY id", (as_of.isoformat(),)):
             (past.paused_customers if kind == "customer" else past.paused_invoices).add(target_id)
             past.holds.append(Hold(kind, pause_id, target_id, reason,
-                                   date.fromisoformat(until) if until else None))
+                                   date.fromisoformat(until) if until else None,
+                                   date.fromisoformat(since)))
         for promise_id, invoice, promised, amount, balance in self.conn.execute(
                 "SELECT id, invoice, date, amount, balance FROM promises "
                 "WHERE cancelled_at IS NULL ORDER BY date, id"):
