@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -114,18 +115,33 @@ def render_subjects(plan: Plan, ledger: Ledger, project: Project) -> list[RowErr
     return failed
 
 
-def compose(plan: Plan, ledger: Ledger, project: Project) -> tuple[list[Composed], list[RowError]]:
-    """A real run: every action with its rendered message; failures dropped and reported."""
-    composed: list[Composed] = []
-    failed: list[RowError] = []
+def compose(plan: Plan, ledger: Ledger, project: Project,
+            failed: list[RowError]) -> Iterator[Composed]:
+    """A real run: every action with its rendered message, one at a time as delivery asks for
+    them; an action whose message cannot be made goes to `failed` and, once the iterator is
+    done, out of `plan.actions`."""
+    dropped: set[int] = set()
     for action, context in contexts(plan.actions, plan.as_of, ledger, project):
         try:
-            composed.append(_compose_one(action, context, ledger, project))
+            yield _compose_one(action, context, ledger, project)
         except _Dropped as exc:
             failed.append(exc.error)
-    kept = {id(c.action) for c in composed}
-    plan.actions = [a for a in plan.actions if id(a) in kept]
-    return composed, failed
+            dropped.add(id(action))
+    if dropped:
+        plan.actions = [a for a in plan.actions if id(a) not in dropped]
+
+
+def channel_kind(action: PlannedAction, config) -> str | None:
+    """The channel `_compose_one` gives this action's message (None: no message), known
+    before anything is rendered so a run can log in first."""
+    kind = action.kind
+    if kind in ("status", "task", "assign") or (kind == "note" and not action.to):
+        return None
+    if kind in ("sms", "webhook"):
+        return kind
+    if kind == "notify" and config.channels.notify.transport == "webhook":
+        return "webhook"
+    return "email"
 
 
 def key_digest(action: PlannedAction) -> str:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Callable
 
 from arflow.channels import Channels
-from arflow.compose import Composed, compose, task_due
+from arflow.compose import Composed, channel_kind, compose, task_due
 from arflow.engine import PastState, Plan, PlannedAction, customer_of, customer_target, plan
 from arflow.errors import ArflowError, RowError
 from arflow.ledger import Ledger
@@ -67,17 +69,20 @@ def run(project: Project, ledger: Ledger, as_of: date,
             past = db.past_state(workflows_of(project), as_of)
             _apply_specialists(db, ledger)
             result = plan_today(project, ledger, past, as_of)
-            composed, failed = compose(result, ledger, project)
-            errors = ledger.errors + assignment_errors(project, ledger) + failed
             # log in before anything is recorded: bad credentials stop the run, nothing sent
-            for kind in sorted({c.message.kind for c in composed if c.message}):
+            for kind in sorted({channel_kind(a, cfg) for a in result.actions} - {None}):
                 channels.get(kind)
             db.record_sequences(result.started, result.ended, as_of)
             db.record_skips(_skip_rows(result, project))
             run_id = db.begin_run(as_of)
-            outcome = RunResult(result, errors, recovered)
-            _deliver(db, composed, channels, project, outcome)
-            db.finish_run(run_id, {"actions": len(result.actions), "errors": len(errors)})
+            outcome = RunResult(result, [], recovered)
+            failed: list[RowError] = []  # messages that could not be made: reported, not sent
+            # each message is rendered just before it goes out, while the server still works
+            # on the one before it
+            _deliver(db, compose(result, ledger, project, failed), channels, project, outcome)
+            outcome.errors = ledger.errors + assignment_errors(project, ledger) + failed
+            db.finish_run(run_id, {"actions": len(result.actions),
+                                   "errors": len(outcome.errors)})
             return outcome
         finally:
             channels.close()
@@ -118,9 +123,11 @@ def _key_rows(action: PlannedAction, composed: Composed, channel: str | None) ->
     return [{"key": str(k), "target": k.target, **common} for k in action.keys]
 
 
-def _deliver(db: StateDB, composed: list[Composed], channels: Channels, project: Project,
+def _deliver(db: StateDB, composed: Iterable[Composed], channels: Channels, project: Project,
              outcome: RunResult) -> None:
     pending: tuple[list[dict], Outcome] | None = None  # the last outcome, not yet committed
+    # a message handed over whose reply is still to be read: (rows, action, read the reply)
+    in_flight: tuple[list[dict], PlannedAction, Callable[[], Outcome]] | None = None
 
     def commit(rows: list[dict], item: Composed, state: str, pending) -> None:
         with db.transaction() as conn:
@@ -129,13 +136,31 @@ def _deliver(db: StateDB, composed: list[Composed], channels: Channels, project:
             _record_effect(conn, item)
             db.mark(conn, rows, state)
 
+    def settle(rows: list[dict], action: PlannedAction, result) -> tuple[list[dict], Outcome]:
+        if callable(result):
+            try:
+                result = result()
+            except Exception as exc:  # noqa: BLE001 - a bug must not turn into a resend
+                result = Outcome("unknown", error=f"internal error while sending: {exc!r}")
+        action.status = "done" if action.kind == "note" and result.state == "sent" \
+            else result.state
+        if result.error and result.state != "sent":
+            outcome.details[id(action)] = result.error
+        return rows, result
+
     # the `sending` commit (an fsync) runs in a helper thread while an SMTP channel sends the
-    # envelope; the channel's `ready()` waits for it before the message itself goes out
+    # envelope; the channel's `ready()` waits for it before the message itself goes out. The
+    # next message is prepared before the reply to the last one is read, while the server
+    # is still busy with it.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="arflow-ledger") as writer:
         for item in composed:
             action, message = item.action, item.message
             channel = channels.get(message.kind) if message else None
             rows = _key_rows(action, item, channel.name if channel else None)
+            if channel is not None and hasattr(channel, "prepare"):
+                channel.prepare(message)
+            if in_flight is not None:
+                pending, in_flight = settle(*in_flight), None
             if message is None:
                 commit(rows, item, "done", pending)
                 pending = None
@@ -152,11 +177,12 @@ def _deliver(db: StateDB, composed: list[Composed], channels: Channels, project:
             except sqlite3.Error as exc:  # nothing was handed over: ready() raised first
                 raise ArflowError(f"cannot write the state database {db.path}: {exc}; the "
                                   "run stopped before sending this message") from None
-            pending = (rows, result)
-            action.status = "done" if action.kind == "note" and result.state == "sent" \
-                else result.state
-            if result.error and result.state != "sent":
-                outcome.details[id(action)] = result.error
+            if callable(result):
+                in_flight = (rows, action, result)
+            else:
+                pending = settle(rows, action, result)
+    if in_flight is not None:
+        pending = settle(*in_flight)
     if pending is not None:
         with db.transaction() as conn:
             db.mark(conn, pending[0], pending[1].state, pending[1])

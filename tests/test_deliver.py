@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from arflow.state import SCHEMA_VERSION, StateDB, run_lock
-from tests.conftest import make_folder
+from tests.conftest import SIMPLE_TEMPLATES, make_folder
 from tests.servers import HttpServer, SmtpServer, twilio_created
 
 INVOICES = """\
@@ -127,6 +127,24 @@ def test_emails_have_text_and_html_parts_and_the_html_is_escaped(folder, smtp_se
     assert text.strip() == "Dear <script>alert(1)</script> & Co, you owe $100.00."
     assert html.strip() == "<p>Dear &lt;script&gt;alert(1)&lt;/script&gt; &amp; Co</p>"
     assert message["Auto-Submitted"] == "auto-generated"
+
+
+def test_lines_starting_with_a_dot_arrive_whole(folder, smtp_server, real_run):
+    # arflow writes the DATA itself (to read the reply later), so it must double leading dots
+    # (RFC 5321 4.5.2); a lone "." line would otherwise end the message early
+    templates = {**SIMPLE_TEMPLATES,
+                 "reminder.txt.j2": "Dear {{ customer.name }},\n.\n.. two dots\n.end\nBye",
+                 "reminder.html.j2": "<p>x</p>\n.\n<p>y</p>"}
+    config = folder(templates=templates)
+    code, doc = real_run(config, "2026-03-11")
+    assert [a["status"] for a in doc["actions"]] == ["sent"] * 3
+    assert len(smtp_server.messages) == 3
+    for received, name in zip(smtp_server.messages, ("Alpha", "Beta", "Gamma")):
+        message = received.message
+        assert message.get_body(("plain",)).get_content().splitlines() == [
+            f"Dear {name} Ltd,", ".", ".. two dots", ".end", "Bye"]
+        assert message.get_body(("html",)).get_content().splitlines() == [
+            "<p>x</p>", ".", "<p>y</p>"]
 
 
 def test_dry_run_reads_the_state_and_writes_nothing(folder, smtp_server, real_run, run_json, tmp_path):

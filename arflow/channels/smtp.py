@@ -14,9 +14,11 @@ builder attaches any local file whose path a body happens to spell. Messages are
 
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 import ssl
+from typing import Callable
 
 from arflow.channels import Message, secret
 from arflow.channels.mime import email_bytes
@@ -45,6 +47,7 @@ class SmtpChannel:
         self.smtp: smtplib.SMTP | None = None
         self.down: str | None = None  # why the server cannot be reached this run
         self.sessions = 0
+        self._prepared: tuple[Message, bytes] | None = None
 
     # --- the session -----------------------------------------------------------------------------
     def open(self) -> None:
@@ -112,13 +115,24 @@ class SmtpChannel:
             self.smtp = None
 
     # --- one message -------------------------------------------------------------------------------
-    def send(self, message: Message, ready) -> Outcome:
+    def prepare(self, message: Message) -> None:
+        """Build the bytes of the next message while the server still works on the last one."""
+        try:
+            self._prepared = (message, email_bytes(message))
+        except ValueError:
+            self._prepared = None  # `send` builds it again and reports the problem
+
+    def send(self, message: Message, ready) -> Outcome | Callable[[], Outcome]:
+        """The envelope and the message; the reply to the message is read by the callable
+        returned, so the caller can prepare the next message while the server checks this one."""
         if self.smtp is None and self.down is None:
             self._connect()  # the last message lost the session: one new one
         if self.smtp is None:
             ready()
             return Outcome("failed", error=self.down)
-        data = email_bytes(message)
+        prepared, self._prepared = self._prepared, None
+        data = prepared[1] if prepared is not None and prepared[0] is message \
+            else email_bytes(message)
         smtp = self.smtp
         try:
             smtp.ehlo_or_helo_if_needed()
@@ -146,17 +160,44 @@ class SmtpChannel:
             self._abandon()
             raise
         try:
-            code, text = smtp.data(data)
-        except smtplib.SMTPDataError as exc:
-            return _refused(exc.smtp_code, exc.smtp_error, "message")
+            code, text = smtp.docmd("data")
+            if code != 354:
+                return _refused(code, text, "message")
+            smtp.send(_dot_stuffed(data))
         except (OSError, smtplib.SMTPException, socket.timeout) as exc:
             self._drop()
-            return Outcome("unknown", error=f"no reply after the message was handed over "
-                                            f"({exc or type(exc).__name__}); it may have been "
-                                            "delivered")
-        if code != 250:
-            return _refused(code, text, "message")
-        note = None
-        if refused:
-            note = "refused: " + "; ".join(f"{a} {_reply(c, t)}" for a, (c, t) in refused.items())
-        return Outcome("sent", provider_id=message.message_id, error=note)
+            return self._lost(exc)
+
+        def reply() -> Outcome:
+            try:
+                code, text = smtp.getreply()
+            except (OSError, smtplib.SMTPException, socket.timeout) as exc:
+                self._drop()
+                return self._lost(exc)
+            if code != 250:
+                return _refused(code, text, "message")
+            note = None
+            if refused:
+                note = "refused: " + "; ".join(f"{a} {_reply(c, t)}"
+                                              for a, (c, t) in refused.items())
+            return Outcome("sent", provider_id=message.message_id, error=note)
+
+        return reply
+
+    @staticmethod
+    def _lost(exc: BaseException) -> Outcome:
+        return Outcome("unknown", error=f"no reply after the message was handed over "
+                                        f"({exc or type(exc).__name__}); it may have been "
+                                        "delivered")
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def _dot_stuffed(data: bytes) -> bytes:
+    """What follows DATA, as `smtplib.SMTP.data` sends it: leading dots doubled (RFC 5321
+    4.5.2), a final CRLF, then the lone dot that ends the message."""
+    data = _LEADING_DOT.sub(b"..", data)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
