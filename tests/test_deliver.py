@@ -612,3 +612,35 @@ def test_a_schema_1_database_is_upgraded_and_its_sequences_kept(folder, smtp_ser
     assert conn.execute("SELECT customer_id, workflow, since, ended_on FROM sequences"
                         ).fetchall() == [("C2", "chase", "2026-03-06", None)]
     conn.close()
+
+
+def test_the_channel_known_before_rendering_is_the_one_each_message_takes(tmp_path):
+    """A run logs in to every channel its actions need before anything is rendered or recorded
+    (bad credentials stop it with nothing sent); `channel_kind` must agree with `compose`."""
+    from datetime import date, timedelta
+
+    from arflow.compose import channel_kind, compose
+    from arflow.config import find_config
+    from arflow.deliver import plan_today
+    from arflow.engine import Assignment, PastState
+    from arflow.project import load_project
+    from arflow.scaffold import write_scaffold
+    from arflow.sources import load_ledger
+
+    write_scaffold(tmp_path / "ar", date(2026, 3, 16))
+    project = load_project(find_config(tmp_path / "ar" / "arflow.yaml", tmp_path))
+    ledger = load_ledger(project.config)
+    # the example's AR Workflow (note, email, sms, task, status, notify, assign) for C002,
+    # the other example workflows for everyone else
+    past = PastState(assignments={"C002": Assignment("ar-workflow", date(2026, 3, 2))})
+    seen = set()
+    for offset in range(0, 60, 3):
+        result = plan_today(project, ledger, past, date(2026, 3, 2) + timedelta(days=offset))
+        failed = []
+        for item in compose(result, ledger, project, failed):
+            expected = channel_kind(item.action, project.config)
+            assert expected == (item.message.kind if item.message else None), item.action
+            seen.add((item.action.kind, expected))
+        assert failed == []
+    assert seen >= {("email", "email"), ("sms", "sms"), ("notify", "email"), ("note", "email"),
+                    ("task", None), ("status", None), ("assign", None)}
