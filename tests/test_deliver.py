@@ -628,11 +628,17 @@ def test_the_channel_known_before_rendering_is_the_one_each_message_takes(tmp_pa
     from arflow.sources import load_ledger
 
     write_scaffold(tmp_path / "ar", date(2026, 3, 16))
+    customers = tmp_path / "ar" / "customers.csv"  # C003 without a specialist: notes stay notes
+    customers.write_text(customers.read_text().replace("contoso.example,,dana,", "contoso.example,,,"))
+    (tmp_path / "ar" / "workflows" / "notes.yaml").write_text(
+        "anchor: assigned\nsteps:\n  - {id: first, day: 0, actions: [{note: Called}]}\n")
     project = load_project(find_config(tmp_path / "ar" / "arflow.yaml", tmp_path))
     ledger = load_ledger(project.config)
-    # the example's AR Workflow (note, email, sms, task, status, notify, assign) for C002,
+    # the example's AR Workflow (note, email, sms, task, status, notify, assign) for C002, a
+    # note to nobody for C003,
     # the other example workflows for everyone else
-    past = PastState(assignments={"C002": Assignment("ar-workflow", date(2026, 3, 2))})
+    past = PastState(assignments={"C002": Assignment("ar-workflow", date(2026, 3, 2)),
+                                  "C003": Assignment("notes", date(2026, 3, 2))})
     seen = set()
     for offset in range(0, 60, 3):
         result = plan_today(project, ledger, past, date(2026, 3, 2) + timedelta(days=offset))
@@ -643,4 +649,5 @@ def test_the_channel_known_before_rendering_is_the_one_each_message_takes(tmp_pa
             seen.add((item.action.kind, expected))
         assert failed == []
     assert seen >= {("email", "email"), ("sms", "sms"), ("notify", "email"), ("note", "email"),
+                    ("note", None),
                     ("task", None), ("status", None), ("assign", None)}
