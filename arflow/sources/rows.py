@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from itertools import islice, repeat
+from operator import attrgetter, itemgetter
 
 from arflow.calendar import Terms, parse_terms
 from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, INVOICE_STATUSES, SourceConfig
@@ -127,17 +129,19 @@ class InvoiceBuilder:
         held: dict[str, list[int]] = {}  # number → lines of held-back rows, to name every copy
         rows = iter(rows)
         while chunk := list(islice(rows, CHUNK)):
-            lines, good = [], []
-            for line, values in chunk:
-                problem = shape_problem(values, width)
-                if problem is None:
-                    lines.append(line)
-                    good.append(values)
-                elif problem:
-                    self._error(line, None, None, problem)
-            if not good:
-                continue
-            numbers = [values[i_number].strip() for values in good]
+            lines, good = map(list, zip(*chunk))
+            if set(map(len, good)) != {width}:  # a BadRow has no values: it lands here too
+                lines, good = [], []
+                for line, values in chunk:
+                    problem = shape_problem(values, width)
+                    if problem is None:
+                        lines.append(line)
+                        good.append(values)
+                    elif problem:
+                        self._error(line, None, None, problem)
+                if not good:
+                    continue
+            numbers = list(map(str.strip, map(itemgetter(i_number), good)))
             fresh = set(numbers)
             if len(fresh) == len(numbers) and seen.isdisjoint(fresh):
                 seen |= fresh  # the usual case, decided in C
@@ -365,20 +369,23 @@ def build_customers(header: Sequence[str], rows: Rows, source: SourceConfig, dis
 
 
 def merge_customers(invoices: list[Invoice], from_file: dict[str, Customer]) -> dict[str, Customer]:
-    """One Customer per id: customers-file values win, invoice rows fill what the file leaves empty."""
+    """One Customer per id: customers-file values win, invoice rows fill what the file leaves
+    empty (the first row that has a value gives it). Column by column: most sources carry no
+    contact columns on the invoice rows at all."""
     customers = dict(from_file)
-    for inv in invoices:
-        c = customers.get(inv.customer_id)
-        if c is None:
-            c = customers[inv.customer_id] = Customer(inv.customer_id)
-        if c.name is None and inv.customer_name:
-            c.name = inv.customer_name
-        if not c.email and inv.email:
-            c.email = inv.email
-        if c.phone is None and inv.phone:
-            c.phone = inv.phone
-        if c.segment is None and inv.segment:
-            c.segment = inv.segment
+    for cid in dict.fromkeys(map(attrgetter("customer_id"), invoices)):
+        if cid not in customers:
+            customers[cid] = Customer(cid)
+    for column, attribute, empty in (("customer_name", "name", None), ("email", "email", ()),
+                                     ("phone", "phone", None), ("segment", "segment", None)):
+        values = list(map(attrgetter(column), invoices))
+        if not any(values):
+            continue
+        for inv, value in zip(invoices, values):
+            if value:
+                c = customers[inv.customer_id]
+                if getattr(c, attribute) == empty:
+                    setattr(c, attribute, value)
     return customers
 
 
@@ -392,7 +399,14 @@ class ColumnParser:
         self.idx = idx
         self.extra_idx = extra_idx
         self.plain = PLAIN_AMOUNT.fullmatch if builder.source.decimal == "." else (lambda _: None)
+        # a whole column of plain amounts, one per line
+        self.plain_column = re.compile(rf"(?:{PLAIN_AMOUNT.pattern}\n)*{PLAIN_AMOUNT.pattern}"
+                                       ).fullmatch if builder.source.decimal == "." else None
+        # '' interns to None, an empty text being no value: `map(strings, col, col)` then
+        # interns a whole column in C
+        builder._strings[""] = None
         self.strings = builder._strings.setdefault
+        self.customer_terms = {cid: c.terms for cid, c in builder.customers.items() if c.terms}
         self.default_currency = builder._intern(builder.default_currency)
         self.good_emails: dict[str, tuple[str, ...]] = {}
         self.dues: dict[tuple[str, date], date] = {}
@@ -407,33 +421,48 @@ class ColumnParser:
                 except ValueError:
                     pass
 
+    @staticmethod
+    def _rows_with(col, bad: set, slow: set[int]) -> None:
+        """Send the rows whose value is in `bad` down the slow path."""
+        if bad:
+            slow.update(k for k, v in enumerate(col) if v in bad)
+
     def _dates(self, col, slow: set[int], optional: bool) -> list:
-        dates = self.b.parser._dates
-        out = list(map(dates.get, col))
-        for k, found in enumerate(out):
-            if found is None or found.__class__ is str:
-                raw = col[k]
-                if optional and not raw:
-                    out[k] = None
-                    continue
-                try:
-                    out[k] = self.b.parser.date(raw)
-                except ValueError:
-                    out[k] = None
-                    slow.add(k)
-        return out
+        parser = self.b.parser
+        found: dict[str, date | None] = {}
+        bad = set()
+        for raw in set(col):
+            if optional and not raw:
+                found[raw] = None
+                continue
+            try:
+                found[raw] = parser.date(raw)
+            except ValueError:
+                found[raw] = None
+                bad.add(raw)
+        self._rows_with(col, bad, slow)
+        return list(map(found.__getitem__, col))
 
     def _money(self, col, slow: set[int], optional: bool) -> list:
+        if self.plain_column is not None:
+            joined = "\n".join(col)
+            if joined.count("\n") == len(col) - 1 and self.plain_column(joined):
+                return list(map(Decimal, col))  # the usual case: one regex pass, in C
         oks = list(map(self.plain, col))
+        if all(oks):
+            return list(map(Decimal, col))
         out = [Decimal(raw) if ok else None for raw, ok in zip(col, oks)]
-        for k, ok in enumerate(oks):
-            if not ok and (col[k] or not optional):
-                slow.add(k)
+        slow.update(k for k, ok in enumerate(oks) if not ok and (col[k] or not optional))
         return out
 
+    def _by_value(self, col, convert) -> list:
+        """`convert` once per distinct value of the column, mapped back onto its rows."""
+        found = {raw: convert(raw) for raw in set(col)}
+        return list(map(found.__getitem__, col))
+
     def _text(self, col) -> list:
-        strings = self.strings
-        return [strings(v, v) if v else None for v in map(str.strip, col)]
+        stripped = list(map(str.strip, col))
+        return list(map(self.strings, stripped, stripped))
 
     def parse(self, lines: list[int], rows: list[list[str]],
               numbers: list[str]) -> tuple[list, set[int]]:
@@ -442,76 +471,75 @@ class ColumnParser:
         get = lambda name: cols[idx[name]] if name in idx else None  # noqa: E731
         slow: set[int] = set()
         strings = self.strings
-        cids = [strings(v, v) for v in map(str.strip, cols[idx["customer_id"]])]
-        slow.update(k for k in range(n) if not numbers[k] or not cids[k]
-                    or not numbers[k].isprintable() or not cids[k].isprintable())
+        cids = self._text(cols[idx["customer_id"]])
+        if not (all(numbers) and all(cids) and "".join(numbers).isprintable()
+                and "".join(cids).isprintable()):
+            slow.update(k for k in range(n) if not numbers[k] or not cids[k]
+                        or not numbers[k].isprintable() or not cids[k].isprintable())
         issue = self._dates(cols[idx["issue_date"]], slow, optional=False)
         amount = self._money(cols[idx["amount"]], slow, optional=False)
         balance = self._money(get("balance"), slow, True) if "balance" in idx else repeat(None)
         paid = self._dates(get("paid_date"), slow, True) if "paid_date" in idx else repeat(None)
-        terms = [strings(v, v) if v else None for v in map(str.strip, get("terms"))] \
-            if "terms" in idx else [None] * n
+        terms = self._text(get("terms")) if "terms" in idx else [None] * n
         due = self._dates(get("due_date"), slow, True) if "due_date" in idx else [None] * n
-        customers = b.customers
-        terms_cache = b._terms
         self._learn_terms(terms)
-        for k in range(n):
-            if due[k] is not None or issue[k] is None:
-                continue
-            text = terms[k] or (customers[cids[k]].terms if cids[k] in customers else None) or ""
-            found = self.dues.get((text, issue[k]))
-            if found is None:
-                rule = terms_cache.get(text) if text else b.default_terms
-                if rule is None or rule.__class__ is str:
-                    slow.add(k)  # unseen or bad terms, or no terms at all
-                    continue
-                found = self.dues[(text, issue[k])] = rule.due_date(issue[k])
-            due[k] = found
-        for k in range(n):
-            if due[k] is not None and issue[k] is not None and due[k] < issue[k]:
-                slow.add(k)
-            elif terms[k] is not None and terms_cache.get(terms[k]).__class__ is not Terms:
-                slow.add(k)
+        self._due_from_terms(cids, issue, terms, due, slow)
+        terms_cache = b._terms
+        if "due_date" in idx:
+            slow.update(k for k, (d, i) in enumerate(zip(due, issue))
+                        if d is not None and i is not None and d < i)
+        self._rows_with(terms, {t for t in set(terms) if t is not None
+                                and terms_cache.get(t).__class__ is not Terms}, slow)
+        customers = b.customers
         if "currency" in idx:
-            currency = [strings(v, v) if v else None for v in
-                        (x.strip().upper() for x in get("currency"))]
-            slow.update(k for k, c in enumerate(currency)
-                        if c is not None and (len(c) != 3 or not c.isalpha()))
+            col = get("currency")
+            currency = self._by_value(col, lambda raw: strings(v, v) if (v := raw.strip().upper())
+                                      else None)
+            self._rows_with(col, {raw for raw in set(col) if (c := raw.strip().upper())
+                                  and (len(c) != 3 or not c.isalpha())}, slow)
         else:
             currency = [None] * n
-        default = self.default_currency
-        currency = [c or (customers[cid].currency if cid in customers and
-                          customers[cid].currency else default)
-                    for c, cid in zip(currency, cids)]
+        if not all(currency):
+            default = self.default_currency
+            currency = [c or (customers[cid].currency if cid in customers and
+                              customers[cid].currency else default)
+                        for c, cid in zip(currency, cids)]
         if "status" in idx:
-            status = [b._status.get(v.strip().casefold()) for v in get("status")]
-            slow.update(k for k, v in enumerate(status) if v is None)
+            col = get("status")
+            status = self._by_value(col, lambda raw: b._status.get(raw.strip().casefold()))
+            self._rows_with(col, {raw for raw in set(col)
+                                  if b._status.get(raw.strip().casefold()) is None}, slow)
         else:
             status = repeat("open")
         emails = [()] * n
         if "email" in idx:
-            good = self.good_emails
-            for k, raw in enumerate(get("email")):
+            col = get("email")
+            good, bad = self.good_emails, set()
+            for raw in set(col).difference(good):
                 if raw:
-                    found = good.get(raw)
-                    if found is None:
-                        found, bad = b.parser.emails(raw)
-                        if bad:
-                            slow.add(k)
-                            continue
-                        good[raw] = found
-                    emails[k] = found
+                    found, problems = b.parser.emails(raw)
+                    if problems:
+                        bad.add(raw)
+                        continue
+                    good[raw] = found
+            self._rows_with(col, bad, slow)
+            emails = [good[raw] if raw in good else () for raw in col]
         phones = [None] * n
         if "phone" in idx:
-            for k, raw in enumerate(get("phone")):
-                if raw := raw.strip():
-                    try:
-                        phones[k] = b.parser.phone(raw)
-                    except ValueError:
-                        slow.add(k)
+            col = get("phone")
+            found, bad = {}, set()
+            for raw in set(col):
+                try:
+                    found[raw] = b.parser.phone(raw) if raw.strip() else None
+                except ValueError:
+                    found[raw] = None
+                    bad.add(raw)
+            self._rows_with(col, bad, slow)
+            phones = list(map(found.__getitem__, col))
         free = [self._text(get(f)) if f in idx else repeat(None)
                 for f in ("customer_name", "product", "location", "department", "segment")]
-        tags = [_tags(v) if v else () for v in get("tags")] if "tags" in idx else repeat(())
+        tags = self._by_value(get("tags"), lambda raw: _tags(raw) if raw else ()) \
+            if "tags" in idx else repeat(())
         if self.extra_idx:
             extras = list(zip(*(cols[i] for i in self.extra_idx)))
             names = repeat(b._extra_names)
@@ -522,3 +550,32 @@ class ColumnParser:
                             status, lines, name, emails, phones, terms, product, location,
                             department, segment, tags, names, extras))
         return invoices, slow
+
+    def _due_from_terms(self, cids, issue, terms, due, slow: set[int]) -> None:
+        """Fill in the due date of rows without one from their terms (the row's, else the
+        customer's, else the company's); a row whose terms cannot say goes slow."""
+        b = self.b
+        by_customer = self.customer_terms
+        if by_customer:
+            texts = [t or by_customer.get(cid) or "" for t, cid in zip(terms, cids)]
+        else:
+            texts = [t or "" for t in terms]
+        dues, terms_cache = self.dues, b._terms
+        for key in set(zip(texts, issue)).difference(dues):
+            text, day = key
+            if day is None:
+                continue
+            rule = terms_cache.get(text) if text else b.default_terms
+            if rule is not None and rule.__class__ is not str:
+                dues[key] = rule.due_date(day)
+        computed = list(map(dues.get, zip(texts, issue)))
+        if None not in computed:  # the usual case: every row's terms gave a date
+            due[:] = computed if due.count(None) == len(due) else \
+                [c if d is None else d for d, c in zip(due, computed)]
+            return
+        for k, (d, i) in enumerate(zip(due, issue)):
+            if d is None and i is not None:
+                if computed[k] is None:
+                    slow.add(k)  # unseen or bad terms, or no terms at all
+                else:
+                    due[k] = computed[k]
