@@ -10,6 +10,11 @@ builder attaches any local file whose path a body happens to spell. Messages are
   a lost connection is a transient failure, a 5xx a permanent one;
 - the reply to DATA: 2xx sent, 4xx transient, 5xx permanent;
 - no reply to DATA (disconnect, timeout): the server may have the message: `unknown`.
+
+The reply to a message is read only after `deliver` has rendered and prepared the next one
+(`send` returns a callable for it), so arflow's work overlaps the server's. Nothing else goes
+over the session in between, and the message stays `sending` in the ledger until its reply is
+read, so a crash in between still leaves only that one message in doubt.
 """
 
 from __future__ import annotations

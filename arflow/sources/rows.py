@@ -96,7 +96,9 @@ class InvoiceBuilder:
         self._terms: dict[str, Terms | str] = {}
         self._status = {"": "open", **{s: s for s in INVOICE_STATUSES},
                         **{k.strip().casefold(): v for k, v in source.status_map.items()}}
-        self._strings: dict[str, str] = {}
+        # one copy of each repeated text; '' interns to None (an empty text is no value), so
+        # `map(setdefault, col, col)` interns a whole column in C
+        self._strings: dict[str, str | None] = {"": None}
         self._idx: dict[str, int] = {}
         self._header: Sequence[str] = ()
         self._extra_names: tuple[str, ...] = ()
@@ -188,7 +190,7 @@ class InvoiceBuilder:
             return column
         return self._header[self._idx[column]].strip()
 
-    def _intern(self, text: str) -> str:
+    def _intern(self, text: str) -> str | None:
         return self._strings.setdefault(text, text)
 
     def _invoice(self, line, values, idx, extra_cols) -> Invoice | None:
@@ -402,9 +404,6 @@ class ColumnParser:
         # a whole column of plain amounts, one per line
         self.plain_column = re.compile(rf"(?:{PLAIN_AMOUNT.pattern}\n)*{PLAIN_AMOUNT.pattern}"
                                        ).fullmatch if builder.source.decimal == "." else None
-        # '' interns to None, an empty text being no value: `map(strings, col, col)` then
-        # interns a whole column in C
-        builder._strings[""] = None
         self.strings = builder._strings.setdefault
         self.customer_terms = {cid: c.terms for cid, c in builder.customers.items() if c.terms}
         self.default_currency = builder._intern(builder.default_currency)
