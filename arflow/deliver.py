@@ -141,7 +141,7 @@ def _deliver(db: StateDB, composed: Iterable[Composed], channels: Channels, proj
             try:
                 result = result()
             except Exception as exc:  # noqa: BLE001 - a bug must not turn into a resend
-                result = Outcome("unknown", error=f"internal error while sending: {exc!r}")
+                result = _internal_error(exc)
         action.status = "done" if action.kind == "note" and result.state == "sent" \
             else result.state
         if result.error and result.state != "sent":
@@ -171,7 +171,7 @@ def _deliver(db: StateDB, composed: Iterable[Composed], channels: Channels, proj
             try:
                 result = channel.send(message, durable.result)
             except Exception as exc:  # noqa: BLE001 - a bug must not turn into a resend
-                result = Outcome("unknown", error=f"internal error while sending: {exc!r}")
+                result = _internal_error(exc)
             try:
                 durable.result()
             except sqlite3.Error as exc:  # nothing was handed over: ready() raised first
@@ -186,6 +186,11 @@ def _deliver(db: StateDB, composed: Iterable[Composed], channels: Channels, proj
     if pending is not None:
         with db.transaction() as conn:
             db.mark(conn, pending[0], pending[1].state, pending[1])
+
+
+def _internal_error(exc: Exception) -> Outcome:
+    """A bug in a channel: the message may have gone out, so it is `unknown`, never resent."""
+    return Outcome("unknown", error=f"internal error while sending: {exc!r}")
 
 
 def _record_effect(conn, item: Composed) -> None:

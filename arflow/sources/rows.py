@@ -448,8 +448,6 @@ class ColumnParser:
             if joined.count("\n") == len(col) - 1 and self.plain_column(joined):
                 return list(map(Decimal, col))  # the usual case: one regex pass, in C
         oks = list(map(self.plain, col))
-        if all(oks):
-            return list(map(Decimal, col))
         out = [Decimal(raw) if ok else None for raw, ok in zip(col, oks)]
         slow.update(k for k, ok in enumerate(oks) if not ok and (col[k] or not optional))
         return out
