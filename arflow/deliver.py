@@ -15,15 +15,14 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Callable
 
-from arflow.channels import Channels
+from arflow.channels import Channel, Channels
 from arflow.compose import Composed, channel_kind, compose, task_due
 from arflow.engine import PastState, Plan, PlannedAction, customer_of, customer_target, plan
 from arflow.errors import ArflowError, RowError
 from arflow.ledger import Ledger
 from arflow.project import Project, assignment_errors
-from arflow.state import Outcome, StateDB, run_lock
+from arflow.state import Outcome, StateDB, marks, run_lock
 
 
 @dataclass
@@ -123,53 +122,95 @@ def _key_rows(action: PlannedAction, composed: Composed, channel: str | None) ->
     return [{"key": str(k), "target": k.target, **common} for k in action.keys]
 
 
+class _Ahead:
+    """The next item to deliver, made while a channel waits for its server. `work()` (the
+    channels' `meanwhile`) does one slice per call: render the next message; then find its
+    channel, build its bytes and its ledger rows. It never raises: `take()` finishes what is
+    left and raises what went wrong, after the message in flight has been settled."""
+
+    _EMPTY = object()
+
+    def __init__(self, composed: Iterable[Composed], channels: Channels):
+        self._items = iter(composed)
+        self._channels = channels
+        self._item = self._EMPTY
+        self._ready: tuple | None = None  # (item, channel, rows) once the second slice ran
+        self._error: BaseException | None = None
+
+    def work(self) -> None:
+        if self._error is not None or self._ready is not None:
+            return
+        try:
+            if self._item is self._EMPTY:
+                self._item = next(self._items, None)
+                return
+            item, channel = self._item, None
+            if item is not None:
+                message = item.message
+                channel = self._channels.get(message.kind) if message else None
+                if hasattr(channel, "prepare"):
+                    channel.prepare(message)
+            self._ready = (item, channel,
+                           _key_rows(item.action, item, channel.name if channel else None)
+                           if item is not None else None)
+        except BaseException as exc:  # noqa: BLE001 - raised again by take()
+            self._error = exc
+
+    def take(self) -> tuple[Composed, Channel | None, list[dict]] | None:
+        """The next (item, its channel, its ledger rows); None when there are no more."""
+        while self._error is None and self._ready is None:
+            self.work()
+        if self._error is not None:
+            raise self._error
+        ready, self._ready, self._item = self._ready, None, self._EMPTY
+        return None if ready[0] is None else ready
+
+
 def _deliver(db: StateDB, composed: Iterable[Composed], channels: Channels, project: Project,
              outcome: RunResult) -> None:
-    pending: tuple[list[dict], Outcome] | None = None  # the last outcome, not yet committed
-    # a message handed over whose reply is still to be read: (rows, action, read the reply)
-    in_flight: tuple[list[dict], PlannedAction, Callable[[], Outcome]] | None = None
+    settled: list[dict] = []  # the last outcome's rows (`marks`), not yet committed
 
-    def commit(rows: list[dict], item: Composed, state: str, pending) -> None:
+    def commit(item: Composed, rows: list[dict]) -> None:
         with db.transaction() as conn:
-            if pending is not None:
-                db.mark(conn, pending[0], pending[1].state, pending[1])
             _record_effect(conn, item)
-            db.mark(conn, rows, state)
+            db.write_marks(conn, rows)
 
-    def settle(rows: list[dict], action: PlannedAction, result) -> tuple[list[dict], Outcome]:
-        if callable(result):
-            try:
-                result = result()
-            except Exception as exc:  # noqa: BLE001 - a bug must not turn into a resend
-                result = _internal_error(exc)
+    def settle(rows: list[dict], action: PlannedAction, result: Outcome) -> list[dict]:
         action.status = "done" if action.kind == "note" and result.state == "sent" \
             else result.state
         if result.error and result.state != "sent":
             outcome.details[id(action)] = result.error
-        return rows, result
+        return marks(rows, result.state, result)
 
-    # the `sending` commit (an fsync) runs in a helper thread while an SMTP channel sends the
-    # envelope; the channel's `ready()` waits for it before the message itself goes out. The
-    # next message is prepared before the reply to the last one is read, while the server
-    # is still busy with it.
+    def flush() -> None:
+        if settled:
+            with db.transaction() as conn:
+                db.write_marks(conn, settled)
+
+    # The `sending` commit (an fsync) runs in a helper thread, which only runs the SQL, while an
+    # SMTP channel sends the envelope; the channel's `ready()` waits for it before the message
+    # itself goes out. While the server reads the message, `ahead.work()` renders the next one.
+    ahead = _Ahead(composed, channels)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="arflow-ledger") as writer:
-        for item in composed:
+        while True:
+            try:
+                taken = ahead.take()
+            except BaseException:
+                flush()  # what was sent is recorded before the error goes up
+                raise
+            if taken is None:
+                break
+            item, channel, rows = taken
             action, message = item.action, item.message
-            channel = channels.get(message.kind) if message else None
-            rows = _key_rows(action, item, channel.name if channel else None)
-            if channel is not None and hasattr(channel, "prepare"):
-                channel.prepare(message)
-            if in_flight is not None:
-                pending, in_flight = settle(*in_flight), None
             if message is None:
-                commit(rows, item, "done", pending)
-                pending = None
+                commit(item, settled + marks(rows, "done"))
+                settled = []
                 action.status = "done"
                 continue
-            durable = writer.submit(commit, rows, item, "sending", pending)
-            pending = None
+            durable = writer.submit(commit, item, settled + marks(rows, "sending"))
+            settled = []
             try:
-                result = channel.send(message, durable.result)
+                result = channel.send(message, durable.result, ahead.work)
             except Exception as exc:  # noqa: BLE001 - a bug must not turn into a resend
                 result = _internal_error(exc)
             try:
@@ -177,15 +218,8 @@ def _deliver(db: StateDB, composed: Iterable[Composed], channels: Channels, proj
             except sqlite3.Error as exc:  # nothing was handed over: ready() raised first
                 raise ArflowError(f"cannot write the state database {db.path}: {exc}; the "
                                   "run stopped before sending this message") from None
-            if callable(result):
-                in_flight = (rows, action, result)
-            else:
-                pending = settle(rows, action, result)
-    if in_flight is not None:
-        pending = settle(*in_flight)
-    if pending is not None:
-        with db.transaction() as conn:
-            db.mark(conn, pending[0], pending[1].state, pending[1])
+            settled = settle(rows, action, result)
+    flush()
 
 
 def _internal_error(exc: Exception) -> Outcome:
@@ -196,6 +230,8 @@ def _internal_error(exc: Exception) -> Outcome:
 def _record_effect(conn, item: Composed) -> None:
     """status, task, note, assign: written in the same transaction as their keys."""
     action = item.action
+    if action.kind not in ("status", "task", "note", "assign"):
+        return
     day = action.date.isoformat()
     key = str(action.keys[0])
     if action.kind == "status":

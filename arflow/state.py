@@ -93,6 +93,32 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+_MARK = (
+    "INSERT INTO actions (key, target, workflow, step, action_index, kind, customer_id, "
+    "invoices, as_of, state, reason, permanent, channel, recipients, subject, "
+    "message_id, provider_id, error, attempts, created_at, updated_at) "
+    "VALUES (:key, :target, :workflow, :step, :action_index, :kind, :customer_id, "
+    ":invoices, :as_of, :state, NULL, :permanent, :channel, :recipients, :subject, "
+    ":message_id, :provider_id, :error, :attempt, :now, :now) "
+    "ON CONFLICT (key) DO UPDATE SET state = excluded.state, reason = NULL, "
+    "permanent = excluded.permanent, channel = excluded.channel, "
+    "recipients = excluded.recipients, subject = excluded.subject, "
+    "message_id = excluded.message_id, provider_id = excluded.provider_id, "
+    "error = excluded.error, as_of = excluded.as_of, "
+    "attempts = actions.attempts + :attempt, updated_at = excluded.updated_at")
+
+
+def marks(rows: list[dict], state: str, outcome: Outcome | None = None) -> list[dict]:
+    """The parameters that write the keys of one action in `state` (`StateDB.write_marks`)."""
+    now = utc_now()
+    attempt = 1 if state == "sending" else 0
+    permanent = int(bool(outcome and outcome.permanent))
+    provider_id = outcome.provider_id if outcome else None
+    error = outcome.error if outcome else None
+    return [{**row, "state": state, "now": now, "attempt": attempt, "permanent": permanent,
+             "provider_id": provider_id, "error": error} for row in rows]
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What a channel says about one message (SPEC 6)."""
@@ -334,25 +360,12 @@ class StateDB:
     def mark(self, conn: sqlite3.Connection, rows: list[dict], state: str,
              outcome: Outcome | None = None) -> None:
         """Write the keys of one action in `state`, inside the caller's transaction."""
-        now = utc_now()
-        conn.executemany(
-            "INSERT INTO actions (key, target, workflow, step, action_index, kind, customer_id, "
-            "invoices, as_of, state, reason, permanent, channel, recipients, subject, "
-            "message_id, provider_id, error, attempts, created_at, updated_at) "
-            "VALUES (:key, :target, :workflow, :step, :action_index, :kind, :customer_id, "
-            ":invoices, :as_of, :state, NULL, :permanent, :channel, :recipients, :subject, "
-            ":message_id, :provider_id, :error, :attempt, :now, :now) "
-            "ON CONFLICT (key) DO UPDATE SET state = excluded.state, reason = NULL, "
-            "permanent = excluded.permanent, channel = excluded.channel, "
-            "recipients = excluded.recipients, subject = excluded.subject, "
-            "message_id = excluded.message_id, provider_id = excluded.provider_id, "
-            "error = excluded.error, as_of = excluded.as_of, "
-            "attempts = actions.attempts + :attempt, updated_at = excluded.updated_at",
-            [{**row, "state": state, "now": now,
-              "attempt": 1 if state == "sending" else 0,
-              "permanent": int(bool(outcome and outcome.permanent)),
-              "provider_id": outcome.provider_id if outcome else None,
-              "error": outcome.error if outcome else None} for row in rows])
+        self.write_marks(conn, marks(rows, state, outcome))
+
+    @staticmethod
+    def write_marks(conn: sqlite3.Connection, params: list[dict]) -> None:
+        """Write rows made by `marks`, inside the caller's transaction."""
+        conn.executemany(_MARK, params)
 
     def resolve(self, key: str, sent: bool) -> dict:
         """A person settles an `unknown` (or failed) outcome: sent, or tried again."""

@@ -207,6 +207,38 @@ def test_a_disconnect_after_data_is_unknown_and_never_resent(folder, smtp_server
     assert history(cli, config, "--unknown") == []
 
 
+def test_a_bug_while_rendering_the_next_message_leaves_the_last_one_recorded(
+        folder, smtp_server, real_run, cli, monkeypatch):
+    # the next message is rendered while the server reads the one before it; a bug there
+    # (not a template error: those are reported and skipped) stops the run, but only after
+    # the message in flight has its reply read and its outcome committed
+    import arflow.compose
+
+    real = arflow.compose._compose_one
+    calls = []
+
+    def second_fails(action, *args):
+        calls.append(action.customer_id)
+        if len(calls) == 2:
+            raise RuntimeError("injected fault")
+        return real(action, *args)
+
+    monkeypatch.setattr(arflow.compose, "_compose_one", second_fails)
+    config = folder()
+    result = cli("run", "--as-of", "2026-03-11", "--config", config, expect=None)
+    assert isinstance(result.exception, RuntimeError) and calls == ["C1", "C2"]
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["ap@alpha.example"]]
+    assert {r["key"]: r["state"] for r in history(cli, config)} == {
+        "invoice:INV-1/chase/first/0": "sent"}  # not left `sending`, so not `unknown`
+
+    monkeypatch.setattr(arflow.compose, "_compose_one", real)
+    code, doc = real_run(config, "2026-03-11")
+    assert [(a["customer_id"], a["status"]) for a in doc["actions"]] == [
+        ("C2", "sent"), ("C3", "sent")]
+    assert [m.rcpt_tos[0] for m in smtp_server.messages] == [
+        "ap@alpha.example", "ap@beta.example", "ap@gamma.example"]
+
+
 def test_resolve_sent_settles_it_for_good(folder, smtp_server, real_run, cli):
     config = folder()
     smtp_server.handler.disconnect_on = {0}

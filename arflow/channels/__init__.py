@@ -51,8 +51,8 @@ class Channel(Protocol):
     def open(self) -> None:
         """Connect and log in; raise ArflowError when the run must stop (bad credentials)."""
 
-    def send(self, message: Message,
-             ready: Callable[[], None]) -> Outcome | Callable[[], Outcome]:
+    def send(self, message: Message, ready: Callable[[], None],
+             meanwhile: Callable[[], None] | None = None) -> Outcome:
         """Hand one message over; never raise for a delivery problem, say it in the Outcome.
 
         `ready()` must be called right before the point of no return (the SMTP DATA, the HTTP
@@ -60,9 +60,9 @@ class Channel(Protocol):
         not be written, in which case nothing may be handed over. Work before it (an SMTP
         envelope) overlaps with that commit.
 
-        A channel may return, instead of the Outcome, a callable that waits for the reply and
-        returns it: `deliver` calls it after preparing the next message (and before anything
-        else is sent on any channel), so that work overlaps with the server's."""
+        `meanwhile()`, when given, does a slice of `deliver`'s own work (rendering the next
+        message); a channel may call it, as often as it likes, while it waits for its server.
+        It never raises."""
 
     def close(self) -> None: ...
 

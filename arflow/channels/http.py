@@ -27,7 +27,7 @@ class HttpChannel:
     def close(self) -> None:
         pass
 
-    def send(self, message: Message, ready) -> Outcome:
+    def send(self, message: Message, ready, meanwhile=None) -> Outcome:
         ready()
         request = urllib.request.Request(
             message.url, data=(message.body or "").encode(), method="POST",

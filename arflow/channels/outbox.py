@@ -28,7 +28,7 @@ class OutboxChannel:
             raise ArflowError(f"cannot create the outbox folder {self.directory}: "
                               f"{exc.strerror}. Nothing was sent.") from None
 
-    def send(self, message: Message, ready) -> Outcome:
+    def send(self, message: Message, ready, meanwhile=None) -> Outcome:
         ready()
         if message.kind == "email":
             data = email_bytes(message, keep_bcc=True)

@@ -11,10 +11,9 @@ builder attaches any local file whose path a body happens to spell. Messages are
 - the reply to DATA: 2xx sent, 4xx transient, 5xx permanent;
 - no reply to DATA (disconnect, timeout): the server may have the message: `unknown`.
 
-The reply to a message is read only after `deliver` has rendered and prepared the next one
-(`send` returns a callable for it), so arflow's work overlaps the server's. Nothing else goes
-over the session in between, and the message stays `sending` in the ledger until its reply is
-read, so a crash in between still leaves only that one message in doubt.
+While the server reads a message, `send` calls `meanwhile()`: `deliver` renders the next
+message and builds its bytes and ledger rows then, so arflow's own work overlaps the
+server's instead of adding to it. Nothing is written to the session in between.
 """
 
 from __future__ import annotations
@@ -121,15 +120,16 @@ class SmtpChannel:
 
     # --- one message -------------------------------------------------------------------------------
     def prepare(self, message: Message) -> None:
-        """Build the bytes of the next message while the server still works on the last one."""
+        """Build the bytes of the next message (as they follow DATA) while the server still
+        works on the last one."""
         try:
-            self._prepared = (message, email_bytes(message))
+            self._prepared = (message, _dot_stuffed(email_bytes(message)))
         except ValueError:
             self._prepared = None  # `send` builds it again and reports the problem
 
-    def send(self, message: Message, ready) -> Outcome | Callable[[], Outcome]:
-        """The envelope and the message; the reply to the message is read by the callable
-        returned, so the caller can prepare the next message while the server checks this one."""
+    def send(self, message: Message, ready: Callable[[], None],
+             meanwhile: Callable[[], None] | None = None) -> Outcome:
+        """The envelope, then the message; `meanwhile()` runs while the server answers."""
         if self.smtp is None and self.down is None:
             self._connect()  # the last message lost the session: one new one
         if self.smtp is None:
@@ -137,17 +137,18 @@ class SmtpChannel:
             return Outcome("failed", error=self.down)
         prepared, self._prepared = self._prepared, None
         data = prepared[1] if prepared is not None and prepared[0] is message \
-            else email_bytes(message)
+            else _dot_stuffed(email_bytes(message))
         smtp = self.smtp
         try:
             smtp.ehlo_or_helo_if_needed()
-            code, text = smtp.mail(self.sender)
+            code, text = _command(smtp, "mail", f"FROM:{smtplib.quoteaddr(self.sender)}",
+                                  None)
             if code != 250:
                 smtp.rset()
                 return _refused(code, text, "sender")
             accepted, refused = [], {}
             for rcpt in message.recipients:
-                code, text = smtp.rcpt(rcpt)
+                code, text = _command(smtp, "rcpt", f"TO:{smtplib.quoteaddr(rcpt)}", None)
                 if code in (250, 251):
                     accepted.append(rcpt)
                 else:
@@ -165,35 +166,38 @@ class SmtpChannel:
             self._abandon()
             raise
         try:
-            code, text = smtp.docmd("data")
+            code, text = _command(smtp, "data", "", None)
             if code != 354:
                 return _refused(code, text, "message")
-            smtp.send(_dot_stuffed(data))
+            smtp.send(data)
+            if meanwhile is not None:  # the server reads the message: the longest wait
+                meanwhile()
+                meanwhile()
+            code, text = smtp.getreply()
         except (OSError, smtplib.SMTPException, socket.timeout) as exc:
             self._drop()
             return self._lost(exc)
-
-        def reply() -> Outcome:
-            try:
-                code, text = smtp.getreply()
-            except (OSError, smtplib.SMTPException, socket.timeout) as exc:
-                self._drop()
-                return self._lost(exc)
-            if code != 250:
-                return _refused(code, text, "message")
-            note = None
-            if refused:
-                note = "refused: " + "; ".join(f"{a} {_reply(c, t)}"
-                                              for a, (c, t) in refused.items())
-            return Outcome("sent", provider_id=message.message_id, error=note)
-
-        return reply
+        if code != 250:
+            return _refused(code, text, "message")
+        note = None
+        if refused:
+            note = "refused: " + "; ".join(f"{a} {_reply(c, t)}" for a, (c, t) in refused.items())
+        return Outcome("sent", provider_id=message.message_id, error=note)
 
     @staticmethod
     def _lost(exc: BaseException) -> Outcome:
         return Outcome("unknown", error=f"no reply after the message was handed over "
                                         f"({exc or type(exc).__name__}); it may have been "
                                         "delivered")
+
+
+def _command(smtp: smtplib.SMTP, name: str, args: str,
+             meanwhile: Callable[[], None] | None) -> tuple[int, bytes]:
+    """One SMTP command and its reply, with `meanwhile()` run while the server works on it."""
+    smtp.putcmd(name, args)
+    if meanwhile is not None:
+        meanwhile()
+    return smtp.getreply()
 
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")

@@ -49,7 +49,7 @@ class TwilioChannel:
             if session is not None:
                 session.close()
 
-    def send(self, message: Message, ready) -> Outcome:
+    def send(self, message: Message, ready, meanwhile=None) -> Outcome:
         import requests
         from twilio.base.exceptions import TwilioRestException
 
