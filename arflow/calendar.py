@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import holidays as _holidays
 
 _TERMS = re.compile(r"^\s*(?:net\s*(?P<days>\d{1,4})(?P<eom1>\s+eom)?|(?P<receipt>due\s+on\s+receipt)|(?P<eom2>eom))\s*$",
                     re.IGNORECASE)
@@ -43,9 +42,11 @@ def parse_terms(text: str) -> Terms:
 
 def holiday_calendar(code: str):
     """A `holidays` calendar for `US` or `US-NY`; ValueError naming the problem otherwise."""
+    import holidays  # 30 ms: only for workflows that name a calendar
+
     country, _, subdiv = code.partition("-")
     try:
-        return _holidays.country_holidays(country.upper(), subdiv=subdiv.upper() or None)
+        return holidays.country_holidays(country.upper(), subdiv=subdiv.upper() or None)
     except NotImplementedError as exc:
         raise ValueError(f"unknown holiday calendar {code!r} ({exc}); use an ISO country code "
                          "such as US, GB or DE, optionally with a subdivision: US-NY") from None
