@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-
 _TERMS = re.compile(r"^\s*(?:net\s*(?P<days>\d{1,4})(?P<eom1>\s+eom)?|(?P<receipt>due\s+on\s+receipt)|(?P<eom2>eom))\s*$",
                     re.IGNORECASE)
 TERMS_HELP = "use 'Net N', 'Due on receipt', 'EOM' or 'Net N EOM'"

@@ -13,9 +13,9 @@ import sqlite3
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Iterator
 
