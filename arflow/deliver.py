@@ -123,46 +123,40 @@ def _key_rows(action: PlannedAction, composed: Composed, channel: str | None) ->
 
 
 class _Ahead:
-    """The next item to deliver, made while a channel waits for its server. `work()` (the
-    channels' `meanwhile`) does one slice per call: render the next message; then find its
-    channel, build its bytes and its ledger rows. It never raises: `take()` finishes what is
-    left and raises what went wrong, after the message in flight has been settled."""
-
-    _EMPTY = object()
+    """The next item to deliver, made while a channel waits for its server: `work()` (the
+    channels' `meanwhile`) renders the next message and builds its bytes and ledger rows. It
+    never raises: `take()` does the work if it was not done, and raises what went wrong, after
+    the message in flight has been settled."""
 
     def __init__(self, composed: Iterable[Composed], channels: Channels):
         self._items = iter(composed)
         self._channels = channels
-        self._item = self._EMPTY
-        self._ready: tuple | None = None  # (item, channel, rows) once the second slice ran
+        self._ready: tuple | None = None  # (item, channel, rows), or (None,) at the end
         self._error: BaseException | None = None
 
     def work(self) -> None:
         if self._error is not None or self._ready is not None:
             return
         try:
-            if self._item is self._EMPTY:
-                self._item = next(self._items, None)
+            item = next(self._items, None)
+            if item is None:
+                self._ready = (None,)
                 return
-            item, channel = self._item, None
-            if item is not None:
-                message = item.message
-                channel = self._channels.get(message.kind) if message else None
-                if hasattr(channel, "prepare"):
-                    channel.prepare(message)
+            message = item.message
+            channel = self._channels.get(message.kind) if message else None
+            if hasattr(channel, "prepare"):
+                channel.prepare(message)
             self._ready = (item, channel,
-                           _key_rows(item.action, item, channel.name if channel else None)
-                           if item is not None else None)
+                           _key_rows(item.action, item, channel.name if channel else None))
         except BaseException as exc:  # noqa: BLE001 - raised again by take()
             self._error = exc
 
     def take(self) -> tuple[Composed, Channel | None, list[dict]] | None:
         """The next (item, its channel, its ledger rows); None when there are no more."""
-        while self._error is None and self._ready is None:
-            self.work()
+        self.work()
         if self._error is not None:
             raise self._error
-        ready, self._ready, self._item = self._ready, None, self._EMPTY
+        ready, self._ready = self._ready, None
         return None if ready[0] is None else ready
 
 

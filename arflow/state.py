@@ -363,11 +363,6 @@ class StateDB:
                 "AND actions.permanent = 0)",
                 [{**row, "now": now} for row in rows])
 
-    def mark(self, conn: sqlite3.Connection, rows: list[dict], state: str,
-             outcome: Outcome | None = None) -> None:
-        """Write the keys of one action in `state`, inside the caller's transaction."""
-        self.write_marks(conn, marks(rows, state, outcome))
-
     @staticmethod
     def write_marks(conn: sqlite3.Connection, params: list[dict]) -> None:
         """Write rows made by `marks`, inside the caller's transaction."""

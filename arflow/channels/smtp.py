@@ -130,7 +130,7 @@ class SmtpChannel:
 
     def send(self, message: Message, ready: Callable[[], None],
              meanwhile: Callable[[], None] | None = None) -> Outcome:
-        """The envelope, then the message; `meanwhile()` runs while the server answers."""
+        """The envelope, then the message; `meanwhile()` runs while the server reads it."""
         if self.smtp is None and self.down is None:
             self._connect()  # the last message lost the session: one new one
         if self.smtp is None:
@@ -142,14 +142,13 @@ class SmtpChannel:
         smtp = self.smtp
         try:
             smtp.ehlo_or_helo_if_needed()
-            code, text = _command(smtp, "mail", f"FROM:{smtplib.quoteaddr(self.sender)}",
-                                  None)
+            code, text = smtp.mail(self.sender)
             if code != 250:
                 smtp.rset()
                 return _refused(code, text, "sender")
             accepted, refused = [], {}
             for rcpt in message.recipients:
-                code, text = _command(smtp, "rcpt", f"TO:{smtplib.quoteaddr(rcpt)}", None)
+                code, text = smtp.rcpt(rcpt)
                 if code in (250, 251):
                     accepted.append(rcpt)
                 else:
@@ -167,12 +166,11 @@ class SmtpChannel:
             self._abandon()
             raise
         try:
-            code, text = _command(smtp, "data", "", None)
+            code, text = smtp.docmd("data")
             if code != 354:
                 return _refused(code, text, "message")
             smtp.send(data)
             if meanwhile is not None:  # the server reads the message: the longest wait
-                meanwhile()
                 meanwhile()
             code, text = smtp.getreply()
         except (OSError, smtplib.SMTPException, socket.timeout) as exc:
@@ -190,15 +188,6 @@ class SmtpChannel:
         return Outcome("unknown", error=f"no reply after the message was handed over "
                                         f"({exc or type(exc).__name__}); it may have been "
                                         "delivered")
-
-
-def _command(smtp: smtplib.SMTP, name: str, args: str,
-             meanwhile: Callable[[], None] | None) -> tuple[int, bytes]:
-    """One SMTP command and its reply, with `meanwhile()` run while the server works on it."""
-    smtp.putcmd(name, args)
-    if meanwhile is not None:
-        meanwhile()
-    return smtp.getreply()
 
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
