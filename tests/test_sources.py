@@ -68,10 +68,10 @@ def test_every_copy_of_a_duplicate_number_is_held_back(tmp_path):
     assert "also on lines 4, 5" in ledger.errors[0].message
 
 
-def test_duplicates_name_every_copy_even_bad_ones_and_across_chunks(tmp_path, monkeypatch):
-    from arflow.sources import rows
+def test_duplicates_name_every_copy_even_bad_ones_and_across_blocks(tmp_path, monkeypatch):
+    from arflow.sources import csvfile
 
-    monkeypatch.setattr(rows, "CHUNK", 2)  # copies fall in different chunks
+    monkeypatch.setattr(csvfile, "BLOCK", 2)  # copies fall in different blocks
     ledger = load(tmp_path, HEADER + "D1,C1,,,2026-02-30,,5\nOK,C1,,,2026-01-01,,5\n"
                   "D1,C2,,,2026-01-02,,abc\nX,C3,,,2026-01-03,,7\nD1,C4,,,2026-01-03,,7\n")
     assert [i.number for i in ledger.invoices] == ["OK", "X"]
@@ -308,6 +308,54 @@ def test_an_unreadable_csv_row_does_not_stop_the_rows_after_it(tmp_path):
     assert ledger.errors[0].message.startswith("unreadable CSV row (field larger than field limit")
 
 
+@pytest.mark.parametrize("block", [1, 2, 3, 7, 10_000])
+def test_blocks_read_exactly_what_csv_reader_reads_row_by_row(tmp_path, monkeypatch, block):
+    """Rows are read a block of lines at a time; whatever the block size, quoted line breaks
+    (also across a block's end), blank lines, CR endings and unreadable rows come out with the
+    same values and starting lines as csv.reader gives row by row."""
+    import csv
+    import random
+
+    from arflow.config import SourceConfig
+    from arflow.sources import csvfile
+
+    rng = random.Random(block)
+    pieces = ["A1,C1,5\n", "A2,C2,6\r\n", "A3,C3,7\r", "\n", "\r\n", 'A4,"C 4",8\n',
+              'A5,"two\nlines",9\n', 'A6,"three\r\n\nlines",1\n', 'A7,"say ""hi""",2\n',
+              "A8,C8\n", f"A9,{'x' * 140_000},3\n", f'A10,"{"y" * 140_000}",4\n']
+    text = "number,customer_id,amount\n" + "".join(rng.choice(pieces) for _ in range(60))
+    path = tmp_path / "inv.csv"
+    path.write_bytes(text.encode())
+
+    expected, start = [], 2
+    with open(path, newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                values = ("unreadable", str(exc))
+            expected.append((start, values))
+            start = reader.line_num + 1
+
+    monkeypatch.setattr(csvfile, "BLOCK", block)
+    header, blocks = csvfile.read_csv(path, SourceConfig(path="inv.csv", delimiter=","), "inv.csv")
+    got = []
+    for lines, rows in blocks:
+        assert len(lines) == len(rows)
+        for line, values in zip(lines, rows):
+            if isinstance(values, csvfile.BadRow):
+                values = ("unreadable", values.message.split("(", 1)[1].rsplit(")", 1)[0])
+            got.append((line, values))
+    assert header == ["number", "customer_id", "amount"]
+    assert got == expected
+    assert any(isinstance(v, tuple) for _, v in expected)  # the file did have an unreadable row
+    assert any(len(v) == 3 and "\n" in v[1] for _, v in expected)  # and a quoted line break
+
+
 def test_an_unclosed_quote_names_the_lines_it_swallowed(tmp_path):
     ledger = load(tmp_path, HEADER + 'A1,C1,,,2026-01-01,,5\nA2,"C1,,,2026-01-01,,5\n'
                   "A3,C1,,,2026-01-01,,5\nA4,C1,,,2026-01-01,,5\n")
@@ -359,7 +407,7 @@ def test_a_column_arflow_reads_may_not_appear_twice(tmp_path):
 def test_progress_is_reported_in_bytes_up_to_the_whole_file(tmp_path, monkeypatch):
     from arflow.sources import csvfile
 
-    monkeypatch.setattr(csvfile, "PROGRESS_EVERY", 2)
+    monkeypatch.setattr(csvfile, "BLOCK", 2)
     rows = "".join(f"A{i},C1,,,2026-01-01,,5\n" for i in range(7))
     path = make_folder(tmp_path, invoices=HEADER + rows, workflows={})
     seen = []
@@ -411,7 +459,7 @@ def test_fast_and_careful_paths_build_identical_invoices(tmp_path):
     fast_builder = builder()
     careful_calls = []
     fast_builder._invoice = lambda *args: careful_calls.append(args)  # must not be needed
-    fast = fast_builder.build(header, [(i + 2, r) for i, r in enumerate(rows)])
+    fast = fast_builder.build(header, [(range(2, len(rows) + 2), rows)])
     assert careful_calls == []
     assert fast_builder.errors == [] and len(fast) == len(rows)
     careful_builder = builder()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from itertools import chain, islice
 from pathlib import Path
 
 from arflow.config import SourceConfig
@@ -38,12 +39,13 @@ class _CountedFile(io.BufferedReader):
 
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
-PROGRESS_EVERY = 10_000  # rows
+BLOCK = 10_000  # lines read at a time; progress is reported after each block
+Blocks = Iterator[tuple[Sequence[int], list[list[str]]]]  # (line numbers, rows), in file order
 
 
 def read_csv(path: Path, source: SourceConfig, display: str,
-             progress: Progress | None = None) -> tuple[list[str], Iterator]:
-    """The header and an iterator of (line number where the row starts, values)."""
+             progress: Progress | None = None) -> tuple[list[str], Blocks]:
+    """The header and an iterator of blocks of rows, each with the line where every row starts."""
     try:
         counted = _CountedFile(io.FileIO(path, "r"))
         handle = io.TextIOWrapper(counted, encoding=source.encoding, newline="")
@@ -71,23 +73,25 @@ def read_csv(path: Path, source: SourceConfig, display: str,
         handle.close()
         raise ArflowError(f"{display}: the file is empty; it needs a header row") from None
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
+    def blocks() -> Blocks:
+        # csv.reader takes one line at a time from `handle`, so the header row was all it read
         start = reader.line_num + 1
-        count = 0
         try:
-            while True:
-                count += 1
-                if progress is not None and count % PROGRESS_EVERY == 0:
+            while block := list(islice(handle, BLOCK)):
+                if '"' not in "".join(block):
+                    # no quotes: every line is one row (a blank line reads as []), parsed in C
+                    try:
+                        rows = list(csv.reader(block, delimiter=delimiter))
+                    except csv.Error:
+                        rows = [_one_row(line, delimiter) for line in block]
+                    yield range(start, start + len(block)), rows
+                    start += len(block)
+                else:
+                    lines, rows, used = _quoted_rows(block, handle, delimiter, start)
+                    yield lines, rows
+                    start += used
+                if progress is not None:
                     progress(min(counted.consumed, total), total)
-                try:
-                    values = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as exc:
-                    # e.g. a field over the csv module's 128 KiB limit: this row only
-                    values = BadRow(f"unreadable CSV row ({exc}); fix this line")
-                yield start, values
-                start = reader.line_num + 1
         except UnicodeDecodeError as exc:
             raise ArflowError(f"{display}: not {_encoding_name(source)} text near line {start} "
                               f"({exc.reason}); save it as UTF-8") from None
@@ -96,7 +100,35 @@ def read_csv(path: Path, source: SourceConfig, display: str,
             if progress is not None:
                 progress(total, total)
 
-    return header, rows()
+    return header, blocks()
+
+
+def _one_row(line: str, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader([line], delimiter=delimiter))
+    except csv.Error as exc:
+        # e.g. a field over the csv module's 128 KiB limit: this row only
+        return BadRow(f"unreadable CSV row ({exc}); fix this line")
+
+
+def _quoted_rows(block: list[str], more: Iterator[str], delimiter: str,
+                 start: int) -> tuple[list[int], list[list[str]], int]:
+    """A block with quotes, row by row: a quoted value may hold line breaks, and the block's
+    last row may go on past its end (those lines are taken from `more`). Returns the line
+    where each row starts, the rows, and how many lines were read."""
+    reader = csv.reader(chain(block, more), delimiter=delimiter)
+    lines: list[int] = []
+    rows: list[list[str]] = []
+    while reader.line_num < len(block):
+        at = start + reader.line_num
+        try:
+            rows.append(next(reader))
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            rows.append(BadRow(f"unreadable CSV row ({exc}); fix this line"))
+        lines.append(at)
+    return lines, rows, reader.line_num
 
 
 def _encoding_name(source: SourceConfig) -> str:

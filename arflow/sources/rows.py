@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from itertools import islice, repeat
+from itertools import chain, repeat
 from operator import attrgetter, itemgetter
 
 from arflow.calendar import Terms, parse_terms
 from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, INVOICE_STATUSES, SourceConfig
 from arflow.errors import ArflowError, RowError
 from arflow.ledger import Customer, Invoice
-from arflow.sources.csvfile import BadRow
+from arflow.sources.csvfile import BadRow, Blocks
 from arflow.sources.values import PLAIN_AMOUNT, ValueParser, truthy
 
-Rows = Iterable[tuple[int, Sequence[str]]]
 INVOICE_REQUIRED = ("number", "customer_id", "issue_date", "amount")
-CHUNK = 20_000  # rows parsed column by column at a time: fast, and bounded in memory
 
 
 def _tags(raw: str) -> tuple[str, ...]:
@@ -115,7 +113,7 @@ class InvoiceBuilder:
             raise ValueError(found)
         return found
 
-    def build(self, header: Sequence[str], rows: Rows) -> list[Invoice]:
+    def build(self, header: Sequence[str], blocks: Blocks) -> list[Invoice]:
         idx = column_index(header, self.source, INVOICE_FIELDS, INVOICE_REQUIRED, self.display,
                            "invoices")
         self._idx, self._header = idx, header
@@ -129,12 +127,11 @@ class InvoiceBuilder:
         seen: set[str] = set()
         duplicated: set[str] = set()
         held: dict[str, list[int]] = {}  # number → lines of held-back rows, to name every copy
-        rows = iter(rows)
-        while chunk := list(islice(rows, CHUNK)):
-            lines, good = map(list, zip(*chunk))
+        for block_lines, block in blocks:  # parsed column by column, a block at a time
+            lines, good = block_lines, block
             if set(map(len, good)) != {width}:  # a BadRow has no values: it lands here too
                 lines, good = [], []
-                for line, values in chunk:
+                for line, values in zip(block_lines, block):
                     problem = shape_problem(values, width)
                     if problem is None:
                         lines.append(line)
@@ -298,7 +295,7 @@ class InvoiceBuilder:
         return invoice
 
 
-def build_customers(header: Sequence[str], rows: Rows, source: SourceConfig, display: str,
+def build_customers(header: Sequence[str], blocks: Blocks, source: SourceConfig, display: str,
                     parser: ValueParser) -> tuple[dict[str, Customer], list[RowError]]:
     """The customers file or table; a bad or duplicated row is reported and held back."""
 
@@ -314,7 +311,7 @@ def build_customers(header: Sequence[str], rows: Rows, source: SourceConfig, dis
     found: dict[str, Customer] = {}
     lines: dict[str, list[int]] = defaultdict(list)
     width = len(header)
-    for line, values in rows:
+    for line, values in chain.from_iterable(zip(lines, rows) for lines, rows in blocks):
         problem = shape_problem(values, width)
         if problem is not None:
             if problem:
@@ -392,7 +389,7 @@ def merge_customers(invoices: list[Invoice], from_file: dict[str, Customer]) -> 
 
 
 class ColumnParser:
-    """The fast path for clean rows, a chunk at a time and column by column (comprehensions
+    """The fast path for clean rows, a block at a time and column by column (comprehensions
     and C-level maps over caches instead of per-row Python code). A row with anything unusual
     in it is returned in `slow`, and `InvoiceBuilder._invoice` then says what is wrong."""
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 from arflow.config import SourceConfig
 from arflow.errors import ArflowError
+from arflow.sources.csvfile import BLOCK, Blocks
 
 
 def _text(value) -> str:
@@ -18,8 +18,8 @@ def _text(value) -> str:
     return str(value)
 
 
-def read_sqlite(path: Path, source: SourceConfig, display: str) -> tuple[list[str], Iterator]:
-    """Column names and an iterator of (row number, values as text); opened read-only."""
+def read_sqlite(path: Path, source: SourceConfig, display: str) -> tuple[list[str], Blocks]:
+    """Column names and blocks of rows as text, numbered from 1; opened read-only."""
     if not path.is_file():
         raise ArflowError(f"{display}: database not found; check path: in arflow.yaml")
     try:
@@ -35,13 +35,15 @@ def read_sqlite(path: Path, source: SourceConfig, display: str) -> tuple[list[st
         raise ArflowError(f"{display}: query: returns no rows; it must be a SELECT")
     header = [d[0] for d in cursor.description]
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
+    def blocks() -> Blocks:
+        start = 1
         try:
-            for n, row in enumerate(cursor, start=1):
-                yield n, [_text(v) for v in row]
+            while rows := cursor.fetchmany(BLOCK):
+                yield range(start, start + len(rows)), [[_text(v) for v in row] for row in rows]
+                start += len(rows)
         except sqlite3.Error as exc:
             raise ArflowError(f"{display}: reading failed: {exc}") from None
         finally:
             db.close()
 
-    return header, rows()
+    return header, blocks()
