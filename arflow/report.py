@@ -41,6 +41,9 @@ def plan_document(plan: Plan, errors: list[RowError], dry_run: bool) -> dict:
             "errors": [e.as_dict() for e in errors], "summary": summary(plan, errors)}
 
 
+JSON_BATCH = 1_000  # items encoded at a time
+
+
 def write_json(out: IO[str], plan: Plan, errors: list[RowError], dry_run: bool) -> None:
     """The same document, compact and written piece by piece: a large plan is never held as
     one string in memory."""
@@ -50,8 +53,9 @@ def write_json(out: IO[str], plan: Plan, errors: list[RowError], dry_run: bool) 
                                 ("skipped", plan.skipped, skip_dict),
                                 ("errors", errors, RowError.as_dict)):
         out.write(f', "{key}": [')
-        for n, item in enumerate(items):
-            out.write((", " if n else "") + dumps(as_dict(item)))
+        for n in range(0, len(items), JSON_BATCH):  # a list at a time: one call into C each
+            batch = dumps([as_dict(item) for item in items[n:n + JSON_BATCH]])
+            out.write((", " if n else "") + batch[1:-1])
         out.write("]")
     out.write(f', "summary": {dumps(summary(plan, errors))}}}\n')
 

@@ -226,11 +226,15 @@ def test_dry_run_writes_nothing_and_leaves_the_collector_as_it_was(cli, example)
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
-def test_streamed_json_is_the_same_document(example, tmp_path):
+@pytest.mark.parametrize("batch", [1, 5, 1_000])
+def test_streamed_json_is_the_same_document(example, tmp_path, monkeypatch, batch):
     import io
 
+    from arflow import report
     from arflow.compose import render_subjects
     from arflow.report import plan_document, write_json
+
+    monkeypatch.setattr(report, "JSON_BATCH", batch)  # 12 actions: batches end mid-list or not
 
     project = load_project(example)
     ledger = load_ledger(project.config)
