@@ -53,5 +53,5 @@ def _load(config: Config, progress: Progress | None) -> Ledger:
     ledger.invoices = builder.build(header, rows)
     ledger.errors.extend(builder.errors)
     ledger.errors.sort(key=lambda e: (e.file, e.line))
-    ledger.customers = merge_customers(ledger.invoices, from_file)
+    ledger.customers = merge_customers(ledger.invoices, from_file, builder.columns)
     return ledger

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from decimal import Decimal
 from itertools import chain, repeat
@@ -100,6 +100,11 @@ class InvoiceBuilder:
         self._idx: dict[str, int] = {}
         self._header: Sequence[str] = ()
         self._extra_names: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> Collection[str]:
+        """The fields the source has a column for (known once `build` has read the header)."""
+        return self._idx.keys()
 
     def _terms_for(self, raw: str) -> Terms:
         found = self._terms.get(raw)
@@ -367,16 +372,19 @@ def build_customers(header: Sequence[str], blocks: Blocks, source: SourceConfig,
     return found, errors
 
 
-def merge_customers(invoices: list[Invoice], from_file: dict[str, Customer]) -> dict[str, Customer]:
+def merge_customers(invoices: list[Invoice], from_file: dict[str, Customer],
+                    columns: Collection[str]) -> dict[str, Customer]:
     """One Customer per id: customers-file values win, invoice rows fill what the file leaves
-    empty (the first row that has a value gives it). Column by column: most sources carry no
-    contact columns on the invoice rows at all."""
+    empty (the first row that has a value gives it). Column by column, and only the `columns`
+    the invoice source has: most carry no contact columns at all."""
     customers = dict(from_file)
     for cid in dict.fromkeys(map(attrgetter("customer_id"), invoices)):
         if cid not in customers:
             customers[cid] = Customer(cid)
     for column, attribute, empty in (("customer_name", "name", None), ("email", "email", ()),
                                      ("phone", "phone", None), ("segment", "segment", None)):
+        if column not in columns:
+            continue
         values = list(map(attrgetter(column), invoices))
         if not any(values):
             continue
