@@ -385,6 +385,20 @@ def test_a_file_that_is_not_utf8_is_one_clear_error(tmp_path):
         load_ledger(load_config(path))
 
 
+@pytest.mark.parametrize("bom, ending", [(b"", b"\n"), (b"\xef\xbb\xbf", b"\r\n")])
+def test_bytes_that_are_not_utf8_deep_in_a_file_are_named_by_line(tmp_path, bom, ending):
+    path = make_folder(tmp_path, invoices="", workflows={})
+    rows = [f"A{i},C1,2026-01-01,5".encode() for i in range(30_000)]  # far past the first read
+    rows[24_998] = "A24998,C1,Café,2026-01-01,5".encode("latin-1")  # on line 25,000
+    data = bom + ending.join([b"number,customer_id,issue_date,amount"] + rows) + ending
+    (tmp_path / "invoices.csv").write_bytes(data)
+    byte = data.index(b"\xe9")
+    with pytest.raises(ArflowError) as err:
+        load_ledger(load_config(path))
+    assert str(err.value) == (f"invoices.csv: not UTF-8 text on line 25000 (invalid continuation "
+                              f"byte at byte {byte}); save it as UTF-8")
+
+
 def test_crlf_cr_and_bom_files_read_alike(tmp_path):
     for ending in ("\r\n", "\r", "\n"):
         text = "\ufeffnumber,customer_id,issue_date,amount" + ending + "A1,C1,2026-01-01,5" + ending

@@ -93,8 +93,9 @@ def read_csv(path: Path, source: SourceConfig, display: str,
                 if progress is not None:
                     progress(min(counted.consumed, total), total)
         except UnicodeDecodeError as exc:
-            raise ArflowError(f"{display}: not {_encoding_name(source)} text near line {start} "
-                              f"({exc.reason}); save it as UTF-8") from None
+            line, byte = _undecodable(path, source.encoding, exc)
+            raise ArflowError(f"{display}: not {_encoding_name(source)} text on line {line} "
+                              f"({exc.reason} at byte {byte}); save it as UTF-8") from None
         finally:
             handle.close()
             if progress is not None:
@@ -103,12 +104,29 @@ def read_csv(path: Path, source: SourceConfig, display: str,
     return header, blocks()
 
 
+def _unreadable(exc: csv.Error) -> BadRow:
+    # e.g. a field over the csv module's 128 KiB limit: this row only
+    return BadRow(f"unreadable CSV row ({exc}); fix this line")
+
+
 def _one_row(line: str, delimiter: str) -> list[str]:
     try:
         return next(csv.reader([line], delimiter=delimiter))
     except csv.Error as exc:
-        # e.g. a field over the csv module's 128 KiB limit: this row only
-        return BadRow(f"unreadable CSV row ({exc}); fix this line")
+        return _unreadable(exc)
+
+
+def _undecodable(path: Path, encoding: str, exc: UnicodeDecodeError) -> tuple[int, int]:
+    """The line and byte offset of the first bytes that do not decode. The text layer decodes
+    in chunks, so the error itself says neither; the file is read again to find them."""
+    data = path.read_bytes()
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError as again:
+        at = again.start + (len(data) - len(again.object))  # a BOM the codec dropped
+        return data.count(b"\n", 0, at) + data.count(b"\r", 0, at) \
+            - data.count(b"\r\n", 0, at) + 1, at
+    return 0, exc.start  # not reached: the same bytes failed a moment ago
 
 
 def _quoted_rows(block: list[str], more: Iterator[str], delimiter: str,
@@ -126,7 +144,7 @@ def _quoted_rows(block: list[str], more: Iterator[str], delimiter: str,
         except StopIteration:
             break
         except csv.Error as exc:
-            rows.append(BadRow(f"unreadable CSV row ({exc}); fix this line"))
+            rows.append(_unreadable(exc))
         lines.append(at)
     return lines, rows, reader.line_num
 
