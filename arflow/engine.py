@@ -303,7 +303,7 @@ def _follow(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as
         if inv.status in NOT_CHASED:
             continue
         balance = inv.amount if inv.balance is None else inv.balance
-        if balance < min_balance:
+        if balance <= min_balance:
             continue
         open_count += 1
         cid = inv.customer_id

@@ -49,9 +49,10 @@ class Invoice:
         return self.amount if self.balance is None else self.balance
 
     def is_open(self, as_of: date, min_balance: Decimal) -> bool:
-        """SPEC 2.1: exists, not draft/paid/void, and an open balance of at least `min_balance`."""
+        """SPEC 2.1: exists, not draft/paid/void, and an open balance above the tolerance
+        `min_balance` (a balance of exactly the tolerance counts as settled)."""
         return (self.issue_date <= as_of and self.status not in NOT_CHASED
-                and self.open_balance(as_of) >= min_balance)
+                and self.open_balance(as_of) > min_balance)
 
     def days_past_due(self, as_of: date) -> int:
         return (as_of - self.due_date).days

@@ -92,7 +92,9 @@ def test_weekend_as_of_waits_and_the_step_runs_next_business_day():
     (inv("A1", issue="2026-01-01", due="2026-01-31", status="paid"), "2026-02-07", False),
     (inv("A1", issue="2026-01-01", due="2026-01-31", balance="0"), "2026-02-07", False),
     (inv("A1", issue="2026-01-01", due="2026-01-31", balance="0.005"), "2026-02-07", False),
-    (inv("A1", issue="2026-01-01", due="2026-01-31", balance="0.01"), "2026-02-07", True),
+    # open means a balance above the tolerance (min_balance, default 0.01)
+    (inv("A1", issue="2026-01-01", due="2026-01-31", balance="0.02"), "2026-02-07", True),
+    (inv("A1", issue="2026-01-01", due="2026-01-31", balance="0.01"), "2026-02-07", False),
     (inv("A1", issue="2026-01-01", due="2026-01-31", balance="-50"), "2026-02-07", False),
     (inv("A1", issue="2026-01-01", due="2026-01-31", paid="2026-02-07"), "2026-02-07", False),
     (inv("A1", issue="2026-01-01", due="2026-01-31", paid="2026-02-08"), "2026-02-07", True),
@@ -118,6 +120,9 @@ def test_min_balance_setting_is_the_tolerance():
     flows = {"std": wf([{"id": "d7", "day": 7, "actions": [{"email": "reminder"}]}])}
     assert run(ledger, flows, as_of="2026-02-07").open == 1
     assert run(ledger, flows, as_of="2026-02-07", min_balance=Decimal("1")).actions == []
+    # exactly the tolerance is within it: settled, not chased
+    assert run(ledger, flows, as_of="2026-02-07", min_balance=Decimal("0.50")).open == 0
+    assert run(ledger, flows, as_of="2026-02-07", min_balance=Decimal("0.49")).open == 1
 
 
 def test_step_that_already_ran_does_not_run_again():
@@ -233,6 +238,12 @@ FLOWS = {
 def assigned(ledger, state=None, default="std"):
     return {(a.customer_id, tuple(a.invoices)): a.workflow
             for a in run(ledger, FLOWS, as_of="2026-02-01", state=state, default=default).actions}
+
+
+def test_match_min_balance_is_a_minimum_that_includes_its_own_value():
+    ledger = ledger_of(inv("E1", due="2026-01-31", amount="1000"),
+                       inv("U1", due="2026-01-31", amount="999.99"))
+    assert assigned(ledger) == {("C1", ("E1",)): "big", ("C1", ("U1",)): "std"}
 
 
 def test_match_is_per_invoice_and_priority_then_id_breaks_ties():
