@@ -228,7 +228,11 @@ def test_customers_file_values_win_over_invoice_rows(tmp_path):
     assert [(e.file, e.line, e.column) for e in ledger.errors] == [("customers.csv", 3, "paused")]
 
 
-def test_sqlite_table_and_query(tmp_path):
+@pytest.mark.parametrize("block", [1, 2, 10_000])
+def test_sqlite_table_and_query(tmp_path, monkeypatch, block):
+    from arflow.sources import sqlitedb
+
+    monkeypatch.setattr(sqlitedb, "BLOCK", block)  # row numbers go on across blocks
     db = tmp_path / "ledger.db"
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE inv (number TEXT, customer_id TEXT, issue_date TEXT, amount REAL, balance NUMERIC)")

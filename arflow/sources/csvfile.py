@@ -93,9 +93,9 @@ def read_csv(path: Path, source: SourceConfig, display: str,
                 if progress is not None:
                     progress(min(counted.consumed, total), total)
         except UnicodeDecodeError as exc:
-            line, byte = _undecodable(path, source.encoding, exc)
-            raise ArflowError(f"{display}: not {_encoding_name(source)} text on line {line} "
-                              f"({exc.reason} at byte {byte}); save it as UTF-8") from None
+            where = _undecodable(path, source.encoding) or (f"near line {start}", exc.start)
+            raise ArflowError(f"{display}: not {_encoding_name(source)} text {where[0]} "
+                              f"({exc.reason} at byte {where[1]}); save it as UTF-8") from None
         finally:
             handle.close()
             if progress is not None:
@@ -116,17 +116,18 @@ def _one_row(line: str, delimiter: str) -> list[str]:
         return _unreadable(exc)
 
 
-def _undecodable(path: Path, encoding: str, exc: UnicodeDecodeError) -> tuple[int, int]:
-    """The line and byte offset of the first bytes that do not decode. The text layer decodes
-    in chunks, so the error itself says neither; the file is read again to find them."""
+def _undecodable(path: Path, encoding: str) -> tuple[str, int] | None:
+    """("on line N", byte offset) of the first bytes that do not decode: the text layer decodes
+    in chunks, so its error says neither, and the file is read again to find them. None if the
+    file decodes now (it changed meanwhile)."""
     data = path.read_bytes()
     try:
         data.decode(encoding)
-    except UnicodeDecodeError as again:
-        at = again.start + (len(data) - len(again.object))  # a BOM the codec dropped
-        return data.count(b"\n", 0, at) + data.count(b"\r", 0, at) \
-            - data.count(b"\r\n", 0, at) + 1, at
-    return 0, exc.start  # not reached: the same bytes failed a moment ago
+    except UnicodeDecodeError as exc:
+        at = exc.start + (len(data) - len(exc.object))  # a BOM the codec dropped
+        line = data.count(b"\n", 0, at) + data.count(b"\r", 0, at) - data.count(b"\r\n", 0, at) + 1
+        return f"on line {line}", at
+    return None
 
 
 def _quoted_rows(block: list[str], more: Iterator[str], delimiter: str,
