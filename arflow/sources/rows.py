@@ -316,7 +316,7 @@ def build_customers(header: Sequence[str], blocks: Blocks, source: SourceConfig,
     found: dict[str, Customer] = {}
     lines: dict[str, list[int]] = defaultdict(list)
     width = len(header)
-    for line, values in chain.from_iterable(zip(lines, rows) for lines, rows in blocks):
+    for line, values in chain.from_iterable(zip(at, rows) for at, rows in blocks):
         problem = shape_problem(values, width)
         if problem is not None:
             if problem:
