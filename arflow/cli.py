@@ -21,9 +21,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from arflow import __version__
-from arflow.compose import render_subjects
 from arflow.config import find_config, load_config
-from arflow.deliver import plan_today, read_past
+from arflow.deliver import baseline as deliver_baseline
 from arflow.deliver import run as deliver_run
 from arflow.errors import ArflowError, InvalidFiles
 from arflow.ledger import Ledger
@@ -136,26 +135,38 @@ def validate(
 
 @app.command()
 def run(
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan and print; send and record nothing.")] = False,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="YYYY-MM-DD", help="Run as of this date (default: today in the company time zone).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan, render every message and print; send and record nothing.")] = False,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="YYYY-MM-DD", help="Run as of this date (default: today in the company time zone). A real run takes no date after today.")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
     customer: Annotated[Optional[str], typer.Option("--customer", help="Only this customer.")] = None,
+    baseline: Annotated[bool, typer.Option("--baseline", help="Adopt arflow on a ledger chased before: record every step already due as done, send nothing.")] = False,
     config: ConfigOption = None,
 ):
     """The nightly job: work out what is due today and (without --dry-run) deliver it.
 
-    Exit 0 all good; 1 nothing was done; 3 the run completed with problems (rejected rows,
-    failed or unknown sends).
+    A dry run goes through the same pipeline as a real run: every message is rendered and
+    checked, then handed to nobody. --baseline, once, on a ledger that was chased before
+    arflow: what is due now is marked done (`baseline` in history) and nothing is sent.
+
+    Exit 0 all good; 1 nothing was done; 2 usage error (a real run dated in the future);
+    3 the run completed with problems (rejected rows, failed or unknown sends).
 
     Example: arflow run --dry-run --as-of 2026-03-16 --format json
     """
+    if dry_run and baseline:
+        raise typer.BadParameter("--baseline records what is due; it cannot be a --dry-run "
+                                 "(run --dry-run first to see what it would mark)")
     day = _parse_day(as_of)
     plain = not sys.stdout.isatty()
     console = Console(highlight=False)
     try:
         project = load_project(find_config(config, Path.cwd()))
         cfg = project.config
-        day = day or cfg.today(_now())
+        today = cfg.today(_now())
+        day = day or today
+        if day > today and not dry_run:
+            _usage(f"--as-of {day} is after today ({today} in {cfg.company.timezone}): a real "
+                   "run cannot send tomorrow's reminders today. Use --dry-run to see them.")
         if fmt is Format.table and not plain:
             with Progress(TextColumn("Reading invoices"), BarColumn(), TaskProgressColumn(),
                           TimeRemainingColumn(), console=console, transient=True) as bar:
@@ -166,19 +177,24 @@ def run(
             ledger = load_ledger(cfg)
         if customer is not None:
             ledger = _only_customer(ledger, customer)
-        if dry_run:
-            result = plan_today(project, ledger, read_past(project, day), day)
-            errors = (ledger.errors + assignment_errors(project, ledger)
-                      + render_subjects(result, ledger, project))
+        if baseline:
+            outcome = deliver_baseline(project, ledger, day)
         else:
-            outcome = deliver_run(project, ledger, day)
-            result, errors = outcome.plan, outcome.errors
-            _warn_recovered(outcome.recovered)
+            outcome = deliver_run(project, ledger, day, dry_run=dry_run)
+        result, errors = outcome.plan, outcome.errors
+        _warn_recovered(outcome.recovered)
         _print_run(result, errors, fmt, console, plain, cfg.company.locale, dry_run)
     except ArflowError as err:
         _fail(err)
     problems = errors or any(a.status in ("failed", "unknown") for a in result.actions)
     raise typer.Exit(EXIT_PROBLEMS if problems else EXIT_OK)
+
+
+def _usage(message: str) -> None:
+    """A usage error that typer cannot see by itself: exit 2, nothing done."""
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {message}",
+                                                                markup=False)
+    raise typer.Exit(EXIT_USAGE)
 
 
 def _only_customer(ledger: Ledger, customer: str) -> Ledger:

@@ -11,7 +11,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from jinja2 import TemplateError
 
@@ -272,5 +272,5 @@ def _unsafe(project: Project, action: PlannedAction, customer: Customer, what: s
                     "fix the value in the source and the next run sends it")
 
 
-def task_due(action: PlannedAction) -> str:
-    return (action.date + timedelta(days=action.action.spec.due_in)).isoformat()
+def task_due(action: PlannedAction) -> date:
+    return action.date + timedelta(days=action.action.spec.due_in)

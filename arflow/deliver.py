@@ -12,17 +12,18 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
 from arflow.channels import Channel, Channels
 from arflow.compose import Composed, channel_kind, compose, task_due
-from arflow.engine import PastState, Plan, PlannedAction, customer_of, customer_target, plan
+from arflow.engine import (PastState, Plan, PlannedAction, Skip, customer_of, customer_target,
+                           invoice_target, plan)
 from arflow.errors import ArflowError, RowError
 from arflow.ledger import Ledger
 from arflow.project import Project, assignment_errors
-from arflow.state import Outcome, StateDB, marks, run_lock
+from arflow.state import BASELINE, Outcome, StateDB, marks, run_lock
 
 
 @dataclass
@@ -44,71 +45,95 @@ def plan_today(project: Project, ledger: Ledger, past: PastState, as_of: date) -
                 people=cfg.people)
 
 
-def read_past(project: Project, as_of: date) -> PastState:
-    """The state as it is, read-only (a dry run): empty when there is no database yet."""
-    db = StateDB.open_readonly(project.config.resolve(project.config.state))
-    if db is None:
-        return PastState()
+def run(project: Project, ledger: Ledger, as_of: date, channels: Channels | None = None, *,
+        dry_run: bool = False) -> RunResult:
+    """The nightly job: plan against the state database, then deliver (under the run lock).
+
+    A dry run is the same pipeline (STYLE 4): the same plan, every message composed and handed
+    to a recording channel, against the state database opened read-only; nothing is recorded."""
+    cfg = project.config
+    state_path = cfg.resolve(cfg.state)
+    if dry_run:
+        return _run(project, ledger, as_of, StateDB.for_dry_run(state_path),
+                    channels or Channels(cfg, dry_run=True))
+    with run_lock(state_path):
+        return _run(project, ledger, as_of, StateDB.open(state_path), channels or Channels(cfg))
+
+
+def _run(project: Project, ledger: Ledger, as_of: date, db: StateDB,
+         channels: Channels) -> RunResult:
+    cfg = project.config
     try:
-        return db.past_state(workflows_of(project), as_of)
+        recovered = db.recover_interrupted()
+        result = _plan(db, project, ledger, as_of)
+        # log in before anything is recorded: bad credentials stop the run, nothing sent
+        for kind in sorted({channel_kind(a, cfg) for a in result.actions} - {None}):
+            channels.get(kind)
+        db.record_sequences(result.started, result.ended, as_of)
+        db.record_skips(_skip_rows(result.skipped, project, as_of))
+        run_id = db.begin_run(as_of)
+        outcome = RunResult(result, [], recovered)
+        failed: list[RowError] = []  # messages that could not be made: reported, not sent
+        # each message is rendered just before it goes out, while the server still works on
+        # the one before it
+        _deliver(db, compose(result, ledger, project, failed), channels, outcome)
+        outcome.errors = ledger.errors + assignment_errors(project, ledger) + failed
+        db.finish_run(run_id, {"actions": len(result.actions), "errors": len(outcome.errors)})
+        return outcome
     finally:
+        channels.close()
         db.close()
 
 
-def run(project: Project, ledger: Ledger, as_of: date,
-        channels: Channels | None = None) -> RunResult:
-    """The nightly job: plan against the state database, then deliver (under the run lock)."""
+def baseline(project: Project, ledger: Ledger, as_of: date) -> RunResult:
+    """Adopting arflow on a ledger that was chased before: every action due today (and every
+    step before it) is recorded as done without sending anything, so the first real night
+    starts from where the customers already stand. The actions come back with status
+    `baseline`."""
     cfg = project.config
     state_path = cfg.resolve(cfg.state)
     with run_lock(state_path):
         db = StateDB.open(state_path)
-        channels = channels or Channels(cfg)
         try:
             recovered = db.recover_interrupted()
-            past = db.past_state(workflows_of(project), as_of)
-            _apply_specialists(db, ledger)
-            result = plan_today(project, ledger, past, as_of)
-            # log in before anything is recorded: bad credentials stop the run, nothing sent
-            for kind in sorted({channel_kind(a, cfg) for a in result.actions} - {None}):
-                channels.get(kind)
+            result = _plan(db, project, ledger, as_of)
             db.record_sequences(result.started, result.ended, as_of)
-            db.record_skips(_skip_rows(result, project))
+            marked = [Skip(a.workflow, a.step, a.customer_id, a.invoices, BASELINE, a.keys)
+                      for a in result.actions]
+            db.record_skips(_skip_rows(result.skipped + marked, project, as_of))
+            for action in result.actions:
+                action.status = BASELINE
             run_id = db.begin_run(as_of)
-            outcome = RunResult(result, [], recovered)
-            failed: list[RowError] = []  # messages that could not be made: reported, not sent
-            # each message is rendered just before it goes out, while the server still works
-            # on the one before it
-            _deliver(db, compose(result, ledger, project, failed), channels, project, outcome)
-            outcome.errors = ledger.errors + assignment_errors(project, ledger) + failed
-            db.finish_run(run_id, {"actions": len(result.actions),
-                                   "errors": len(outcome.errors)})
-            return outcome
+            errors = ledger.errors + assignment_errors(project, ledger)
+            db.finish_run(run_id, {"baseline": len(result.actions), "errors": len(errors)})
+            return RunResult(result, errors, recovered)
         finally:
-            channels.close()
             db.close()
 
 
-def _apply_specialists(db: StateDB, ledger: Ledger) -> None:
-    """A specialist set by an `assign` action or command wins over the customers file."""
-    for cid, person in db.conn.execute("SELECT customer_id, person FROM specialists"):
+def _plan(db: StateDB, project: Project, ledger: Ledger, as_of: date) -> Plan:
+    past = db.past_state(workflows_of(project), as_of)
+    # a specialist set by an `assign` action or command wins over the customers file
+    for cid, person in db.specialists().items():
         customer = ledger.customers.get(cid)
         if customer is not None:
             customer.specialist = person
+    return plan_today(project, ledger, past, as_of)
 
 
-def _skip_rows(result: Plan, project: Project):
+def _skip_rows(skipped: list[Skip], project: Project, as_of: date):
     kinds = {(w.id, step.step_id, n): action.kind for w in project.workflows.values()
              for step in w.model.steps for n, action in enumerate(step.actions)}
     kinds.update(((w.id, "on_paid", n), action.kind) for w in project.workflows.values()
                  for n, action in enumerate(w.model.on_paid))
-    for skip in result.skipped:
+    for skip in skipped:
         invoices = json.dumps(skip.invoices)
         for key in skip.keys:
             yield {"key": str(key), "target": key.target, "workflow": key.workflow,
                    "step": key.step, "action_index": key.action,
                    "kind": kinds.get((key.workflow, key.step, key.action), "notify"),
                    "customer_id": skip.customer_id, "invoices": invoices,
-                   "as_of": result.as_of.isoformat(), "reason": skip.reason}
+                   "as_of": as_of.isoformat(), "reason": skip.reason}
 
 
 def _key_rows(action: PlannedAction, composed: Composed, channel: str | None) -> list[dict]:
@@ -160,8 +185,10 @@ class _Ahead:
         return None if ready[0] is None else ready
 
 
-def _deliver(db: StateDB, composed: Iterable[Composed], channels: Channels, project: Project,
+def _deliver(db: StateDB, composed: Iterable[Composed], channels: Channels,
              outcome: RunResult) -> None:
+    # what an action without a message (status, task, assign) is once recorded
+    done = "done" if db.records else "planned"
     settled: list[dict] = []  # the last outcome's rows (`marks`), not yet committed
 
     def commit(item: Composed, rows: list[dict]) -> None:
@@ -170,7 +197,7 @@ def _deliver(db: StateDB, composed: Iterable[Composed], channels: Channels, proj
             db.write_marks(conn, rows)
 
     def settle(rows: list[dict], action: PlannedAction, result: Outcome) -> list[dict]:
-        action.status = "done" if action.kind == "note" and result.state == "sent" \
+        action.status = done if action.kind == "note" and result.state == "sent" \
             else result.state
         if result.error and result.state != "sent":
             outcome.details[id(action)] = result.error
@@ -185,7 +212,9 @@ def _deliver(db: StateDB, composed: Iterable[Composed], channels: Channels, proj
     # SMTP channel sends the envelope; the channel's `ready()` waits for it before the message
     # itself goes out. While the server reads the message, `ahead.work()` renders the next one.
     ahead = _Ahead(composed, channels)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="arflow-ledger") as writer:
+    # a dry run's commits write nothing: a helper thread would only add a hand-over a message
+    with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="arflow-ledger") if db.records
+          else _AtOnce()) as writer:
         while True:
             try:
                 taken = ahead.take()
@@ -199,7 +228,7 @@ def _deliver(db: StateDB, composed: Iterable[Composed], channels: Channels, proj
             if message is None:
                 commit(item, settled + marks(rows, "done"))
                 settled = []
-                action.status = "done"
+                action.status = done
                 continue
             durable = writer.submit(commit, item, settled + marks(rows, "sending"))
             settled = []
@@ -216,6 +245,24 @@ def _deliver(db: StateDB, composed: Iterable[Composed], channels: Channels, proj
     flush()
 
 
+class _AtOnce:
+    """An executor that runs what it is given in the caller's thread."""
+
+    def __enter__(self) -> "_AtOnce":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def submit(self, fn, *args) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - raised again by result()
+            future.set_exception(exc)
+        return future
+
+
 def _internal_error(exc: Exception) -> Outcome:
     """A bug in a channel: the message may have gone out, so it is `unknown`, never resent."""
     return Outcome("unknown", error=f"internal error while sending: {exc!r}")
@@ -224,34 +271,16 @@ def _internal_error(exc: Exception) -> Outcome:
 def _record_effect(conn, item: Composed) -> None:
     """status, task, note, assign: written in the same transaction as their keys."""
     action = item.action
-    if action.kind not in ("status", "task", "note", "assign"):
-        return
-    day = action.date.isoformat()
     key = str(action.keys[0])
     if action.kind == "status":
-        targets = [f"invoice:{n}" for n in action.invoices] + [
+        targets = [invoice_target(n) for n in action.invoices] + [
             customer_target(customer_of(k.target)) for k in action.keys
             if k.target.startswith("customer:")]
-        conn.executemany(
-            "INSERT INTO statuses (target, value, as_of, key, updated_at) VALUES (?, ?, ?, ?, "
-            "datetime('now')) ON CONFLICT (target) DO UPDATE SET value = excluded.value, "
-            "as_of = excluded.as_of, key = excluded.key, updated_at = excluded.updated_at",
-            [(t, item.text, day, key) for t in dict.fromkeys(targets)])
+        StateDB.set_statuses(conn, targets, item.text, action.date, key)
     elif action.kind == "task":
-        spec = action.action.spec
-        conn.execute(
-            "INSERT OR IGNORE INTO tasks (key, customer_id, invoices, title, kind, assignee, "
-            "due, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, datetime('now'))",
-            (key, action.customer_id, json.dumps(action.invoices), item.text, spec.kind,
-             item.assignee, task_due(action)))
+        StateDB.add_task(conn, key, action.customer_id, action.invoices, item.text,
+                         action.action.spec.kind, item.assignee, task_due(action))
     elif action.kind == "note":
-        conn.execute("INSERT OR IGNORE INTO notes (key, customer_id, text, as_of, created_at) "
-                     "VALUES (?, ?, ?, ?, datetime('now'))",
-                     (key, action.customer_id, item.text, day))
+        StateDB.add_note(conn, key, action.customer_id, item.text, action.date)
     elif action.kind == "assign":
-        conn.execute(
-            "INSERT INTO specialists (customer_id, person, as_of, key, updated_at) VALUES "
-            "(?, ?, ?, ?, datetime('now')) ON CONFLICT (customer_id) DO UPDATE SET "
-            "person = excluded.person, as_of = excluded.as_of, key = excluded.key, "
-            "updated_at = excluded.updated_at", (action.customer_id, item.text, day, key))
-
+        StateDB.set_specialist(conn, action.customer_id, item.text, action.date, key)

@@ -79,6 +79,7 @@ class Templates:
         self.env.filters["money"] = self._money
         self.env.filters["date"] = self._date
         self._loaded: dict[tuple[str, str], object] = {}
+        self._inline: dict[str, object] = {}
         self._dates: dict[tuple, str] = {}
         self.kinds: dict[str, set[str]] = defaultdict(set)
         if directory.is_dir():
@@ -114,8 +115,12 @@ class Templates:
             self.env.handle_exception()  # re-raises with the template's own line numbers
 
     def render_string(self, text: str, context: dict) -> str:
-        """An inline template from a workflow (task title, note text, status value)."""
-        return self.env.from_string(text).render(context).strip()
+        """An inline template from a workflow (task title, note text, status value), compiled
+        once per run (compiling costs ~0.5 ms; a run renders the same few texts many times)."""
+        template = self._inline.get(text)
+        if template is None:
+            template = self._inline[text] = self.env.from_string(text)
+        return template.render(context).strip()
 
     @pass_context
     def _money(self, ctx, value, currency: str | None = None) -> str:

@@ -28,6 +28,8 @@ from arflow.workflow import Workflow
 # stay open: a later run within the step's window tries again.
 SETTLED_STATES = ("sending", "sent", "unknown", "done")
 OPEN_SKIP_REASONS = ("no-email", "no-phone", "no-recipient")
+# the skip reason of what `arflow run --baseline` marked as done without sending it
+BASELINE = "baseline"
 
 SCHEMA_VERSION = 2
 MIGRATIONS: dict[int, str] = {
@@ -131,6 +133,8 @@ class Outcome:
 class StateDB:
     """The state database. Opened by `open` (migrates) or `open_readonly` (a dry run)."""
 
+    records = True  # False for a dry run's state: its transactions write nothing
+
     def __init__(self, conn: sqlite3.Connection, path: Path):
         self.conn = conn
         self.path = path
@@ -201,6 +205,17 @@ class StateDB:
         except sqlite3.DatabaseError as exc:
             raise ArflowError(f"{self.path} is not an arflow state database ({exc}); move it "
                               "away or point `state:` in arflow.yaml at another file") from None
+
+    @classmethod
+    def for_dry_run(cls, path: Path) -> "DryRunState":
+        """The state a dry run plans against: the database as it is (read-only), or an empty
+        one in memory when there is none yet. Every write is dropped."""
+        db = cls.open_readonly(path)
+        if db is None:
+            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            db = cls(conn, path)
+            db._migrate()
+        return DryRunState(db.conn, path)
 
     def close(self) -> None:
         self.conn.close()
@@ -368,6 +383,45 @@ class StateDB:
         """Write rows made by `marks`, inside the caller's transaction."""
         conn.executemany(_MARK, params)
 
+    def specialists(self) -> dict[str, str]:
+        """customer id → the specialist an `assign` action or command set."""
+        return dict(self.conn.execute("SELECT customer_id, person FROM specialists"))
+
+    # --- what status, task, note and assign actions leave behind (SPEC 5), written in the same
+    # transaction as their keys
+    @staticmethod
+    def set_statuses(conn: sqlite3.Connection, targets: Iterable[str], value: str, day: date,
+                     key: str) -> None:
+        conn.executemany(
+            "INSERT INTO statuses (target, value, as_of, key, updated_at) VALUES (?, ?, ?, ?, "
+            "datetime('now')) ON CONFLICT (target) DO UPDATE SET value = excluded.value, "
+            "as_of = excluded.as_of, key = excluded.key, updated_at = excluded.updated_at",
+            [(t, value, day.isoformat(), key) for t in dict.fromkeys(targets)])
+
+    @staticmethod
+    def add_task(conn: sqlite3.Connection, key: str, customer_id: str, invoices: list[str],
+                 title: str, kind: str, assignee: str | None, due: date) -> None:
+        conn.execute(
+            "INSERT OR IGNORE INTO tasks (key, customer_id, invoices, title, kind, assignee, "
+            "due, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, datetime('now'))",
+            (key, customer_id, json.dumps(invoices), title, kind, assignee, due.isoformat()))
+
+    @staticmethod
+    def add_note(conn: sqlite3.Connection, key: str, customer_id: str, text: str,
+                 day: date) -> None:
+        conn.execute("INSERT OR IGNORE INTO notes (key, customer_id, text, as_of, created_at) "
+                     "VALUES (?, ?, ?, ?, datetime('now'))",
+                     (key, customer_id, text, day.isoformat()))
+
+    @staticmethod
+    def set_specialist(conn: sqlite3.Connection, customer_id: str, person: str, day: date,
+                       key: str) -> None:
+        conn.execute(
+            "INSERT INTO specialists (customer_id, person, as_of, key, updated_at) VALUES "
+            "(?, ?, ?, ?, datetime('now')) ON CONFLICT (customer_id) DO UPDATE SET "
+            "person = excluded.person, as_of = excluded.as_of, key = excluded.key, "
+            "updated_at = excluded.updated_at", (customer_id, person, day.isoformat(), key))
+
     def resolve(self, key: str, sent: bool) -> dict:
         """A person settles an `unknown` (or failed) outcome: sent, or tried again."""
         row = self.action(key)
@@ -387,6 +441,29 @@ class StateDB:
                              "'retry asked for by hand', updated_at = ? WHERE key = ?",
                              (utc_now(), key))
         return self.action(key)
+
+
+class _DroppedWrites:
+    """The connection a dry run's transactions hand out: each statement is dropped."""
+
+    rowcount = 0
+    lastrowid = 0
+
+    def execute(self, *args) -> "_DroppedWrites":
+        return self
+
+    executemany = execute
+
+
+class DryRunState(StateDB):
+    """A dry run's state (STYLE 4: the same pipeline, nothing recorded): every read of a real
+    run, against a read-only connection; every transaction's writes are dropped."""
+
+    records = False
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        yield _DroppedWrites()  # type: ignore[misc]
 
 
 def _decode(row: dict) -> dict:

@@ -20,6 +20,10 @@ def parse(data: bytes):
     ('O\'Brien, "The" Builders', "A subject that is rather long because it lists invoices "
                                  "INV-0001, INV-0002, INV-0003, INV-0004 and INV-0005"),
     ("山田商事", "請求書のお知らせ"),
+    # folded and encoded by arflow itself: long text, several encoded words, 4-byte characters
+    ("Zoë", "Past due: invoice 0000047623 — 63 days " * 4),
+    ("Zoë", "😀 " * 40 + "done"),
+    ("Plain", "x" * 60 + " then words after a long one " * 3),
 ])
 def test_the_mime_writer_round_trips_through_the_standard_parser(name, subject):
     text = ("Dear customer,\n\n.a line starting with a dot\nequals = sign and trailing space \n"

@@ -155,17 +155,23 @@ def channel_for(kind: str, config: Config) -> tuple[str, str]:
 
 
 class Channels:
-    """The channels one run uses, opened on first need and closed together."""
+    """The channels one run uses, opened on first need and closed together. A dry run's are
+    recording channels: the same messages, handed to nobody."""
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, *, dry_run: bool = False):
         self.config = config
+        self.dry_run = dry_run
         self._open: dict[str, Channel] = {}
 
     def get(self, kind: str) -> Channel:
         name, transport = channel_for(kind, self.config)
         channel = self._open.get(name)
         if channel is None:
-            channel = TRANSPORTS[transport](self.config, name)
+            if self.dry_run:
+                from arflow.channels.recording import RecordingChannel
+                channel = RecordingChannel(name)
+            else:
+                channel = TRANSPORTS[transport](self.config, name)
             channel.open()
             self._open[name] = channel
         return channel

@@ -1,0 +1,30 @@
+"""A dry run's channel: takes each message exactly as a real channel would, sends nothing.
+
+An email's bytes are built as the SMTP and outbox channels build them, so a message that a real
+run could not hand over fails here first.
+"""
+
+from __future__ import annotations
+
+from arflow.channels import Message
+from arflow.channels.mime import email_bytes
+from arflow.state import Outcome
+
+PLANNED = Outcome("planned")
+
+
+class RecordingChannel:
+    def __init__(self, channel: str):
+        self.name = f"{channel}:dry-run"
+
+    def open(self) -> None:
+        pass
+
+    def send(self, message: Message, ready, meanwhile=None) -> Outcome:
+        ready()
+        if message.kind == "email":
+            email_bytes(message)
+        return PLANNED
+
+    def close(self) -> None:
+        pass
