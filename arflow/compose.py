@@ -24,11 +24,6 @@ from arflow.project import Project
 from arflow.render import message_context, template_error, totals_context
 
 
-def needs_subject(action: PlannedAction, project: Project) -> bool:
-    return action.kind == "email" or (
-        action.kind == "notify" and project.config.channels.notify.transport == "email")
-
-
 def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Project):
     """(action, context) for each action; the customers' totals come from one ledger pass."""
     wanted = {a.customer_id for a in actions}
@@ -94,25 +89,10 @@ def _render_inline(project: Project, action: PlannedAction, text: str, context: 
     except TemplateError as exc:
         _, message = template_error(exc)
         wf = project.workflows[action.workflow]
-        raise _Dropped(RowError(wf.display, 0, None, action.customer_id,
+        raise _Dropped(RowError(wf.display, wf.action_line(action.step, action.action_index),
+                                None, action.customer_id,
                                 f"step {action.step}: cannot render {text!r} for customer "
                                 f"{action.customer_id}: {message}")) from None
-
-
-def render_subjects(plan: Plan, ledger: Ledger, project: Project) -> list[RowError]:
-    """A dry run: render each email subject; an action whose template fails is dropped."""
-    failed: list[RowError] = []
-    dropped: set[int] = set()
-    with_subject = [a for a in plan.actions if needs_subject(a, project)]
-    for action, context in contexts(with_subject, plan.as_of, ledger, project):
-        try:
-            action.subject = _render(project, action, action.template, "subject", context)
-        except _Dropped as exc:
-            failed.append(exc.error)
-            dropped.add(id(action))
-    if dropped:
-        plan.actions = [a for a in plan.actions if id(a) not in dropped]
-    return failed
 
 
 def compose(plan: Plan, ledger: Ledger, project: Project,

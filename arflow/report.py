@@ -61,7 +61,7 @@ def write_json(out: IO[str], plan: Plan, errors: list[RowError], dry_run: bool) 
 
 
 STATUS_STYLE = {"sent": "green", "done": "green", "failed": "red", "unknown": "yellow",
-                "sending": "yellow", "skipped": "dim"}
+                "sending": "yellow", "skipped": "dim", "baseline": "dim"}
 
 
 def money_text(amounts: dict[str, Decimal], locale: str) -> str:
@@ -86,7 +86,8 @@ def _detail(a: PlannedAction) -> str:
 def print_plan(console: Console, plan: Plan, errors: list[RowError], locale: str, *,
                plain: bool, dry_run: bool) -> None:
     """A table in a terminal; one tab-separated line per action under cron (no colour codes)."""
-    verb = "would run" if dry_run else "ran"
+    baseline = bool(plan.actions) and all(a.status == "baseline" for a in plan.actions)
+    verb = "would run" if dry_run else "marked as done, sending nothing," if baseline else "ran"
     def line(text: str) -> None:
         # written as-is: rich would expand the tabs that make plain output easy to cut
         console.file.write(text + "\n")
@@ -128,7 +129,8 @@ def print_plan(console: Console, plan: Plan, errors: list[RowError], locale: str
         where = f"{e.file}:{e.line}" + (f": {e.column}" if e.column else "")
         line(f"error\t{where}: {e.message}")
     line(f"{plan.as_of}: {plan.invoices} invoices, {plan.open} open, "
-         f"{len(plan.actions)} action(s) {'planned' if dry_run else 'done'}, "
+         f"{len(plan.actions)} action(s) "
+         f"{'planned' if dry_run else 'marked baseline' if baseline else 'done'}, "
          f"{len(plan.skipped)} skipped, {len(errors)} error(s)")
 
 
@@ -139,14 +141,14 @@ def print_history(console: Console, rows: list[dict], *, plain: bool) -> None:
             console.file.write("\t".join([
                 r["as_of"], r["customer_id"], r["workflow"], r["step"], r["kind"], r["state"],
                 r["reason"] or r["error"] or "", ",".join(r["recipients"] or []),
-                ",".join(r["invoices"]), r["key"]]) + "\n")
+                ",".join(r["invoices"]), r["key"], _recorded(r)]) + "\n")
         return
     if not rows:
         console.print("No actions recorded.", markup=False)
         return
     table = Table(title=f"arflow history: {len(rows)} action(s)", title_justify="left",
                   header_style="bold", title_style="bold")
-    for name in ("Date", "Customer", "Workflow", "Step", "Action", "State"):
+    for name in ("Date", "Customer", "Workflow", "Step", "Action", "State", "Recorded"):
         table.add_column(name, no_wrap=True)
     table.add_column("Recipients / detail", overflow="fold", ratio=1)
     table.add_column("Key", overflow="fold", style="dim")
@@ -157,9 +159,15 @@ def print_history(console: Console, rows: list[dict], *, plain: bool) -> None:
         if r["reason"] or r["error"]:
             detail += f" ({r['reason'] or r['error']})"
         table.add_row(r["as_of"], r["customer_id"], r["workflow"], r["step"], r["kind"],
-                      Text(r["state"], style=STATUS_STYLE.get(r["state"], "")),
+                      Text(r["state"], style=STATUS_STYLE.get(r["state"], "")), _recorded(r),
                       detail.strip(" —") or "—", r["key"])
     console.print(table)
+
+
+def _recorded(row: dict) -> str:
+    """When the action was really recorded (UTC): a run dated in the past catches up a missed
+    night, but what it sent went out today."""
+    return row["updated_at"][:16].replace("T", " ")
 
 
 # --- the desk's lists: a table in a terminal, tab-separated lines under cron ------------------

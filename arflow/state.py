@@ -468,6 +468,8 @@ class DryRunState(StateDB):
 
 def _decode(row: dict) -> dict:
     row = dict(row)
+    if row["state"] == "skipped" and row["reason"] == BASELINE:
+        row["state"] = BASELINE  # recorded by `arflow run --baseline`: done, never sent
     for name in ("invoices", "recipients"):
         if row.get(name):
             row[name] = json.loads(row[name])

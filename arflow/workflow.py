@@ -278,6 +278,17 @@ class LoadedWorkflow:
         self.model = model
         self.located = located
 
+    def action_line(self, step_id: str, action_index: int) -> int:
+        """The line of an action in the file, for errors about its inline templates."""
+        if step_id == "on_paid":
+            loc: tuple = ("on_paid", action_index)
+        else:
+            index = next((n for n, s in enumerate(self.model.steps) if s.step_id == step_id), None)
+            if index is None:
+                return 0
+            loc = ("steps", index, "actions", action_index)
+        return (self.located.line(loc) or 0) if self.located is not None else 0
+
 
 def load_workflows(directory: Path, display_of=str) -> tuple[dict[str, LoadedWorkflow], list[Problem]]:
     """Every `*.yaml`/`*.yml` in `directory`, keyed by file stem; all problems at once."""

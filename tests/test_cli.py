@@ -231,18 +231,16 @@ def test_streamed_json_is_the_same_document(example, tmp_path, monkeypatch, batc
     import io
 
     from arflow import report
-    from arflow.compose import render_subjects
+    from arflow.deliver import run
     from arflow.report import plan_document, write_json
 
     monkeypatch.setattr(report, "JSON_BATCH", batch)  # 12 actions: batches end mid-list or not
 
     project = load_project(example)
-    ledger = load_ledger(project.config)
-    (example.parent / "invoices.csv").open("a").write("BAD,C001,2026-13-01,Net 30,1,,open,x,HQ\n")
-    ledger = load_ledger(project.config)
-    result = plan(ledger, {w.id: w.model for w in project.workflows.values()}, PastState(), AS_OF,
-                  default_workflow="net30-standard", people=project.config.people)
-    errors = ledger.errors + render_subjects(result, ledger, project)
+    with (example.parent / "invoices.csv").open("a") as invoices:
+        invoices.write("BAD,C001,2026-13-01,Net 30,1,,open,x,HQ\n")
+    outcome = run(project, load_ledger(project.config), AS_OF, dry_run=True)
+    result, errors = outcome.plan, outcome.errors
     out = io.StringIO()
     write_json(out, result, errors, dry_run=True)
     assert json.loads(out.getvalue()) == plan_document(result, errors, dry_run=True)
@@ -278,14 +276,11 @@ def test_customer_assigned_to_a_missing_workflow_is_reported_not_silently_skippe
 def test_terminal_table_has_the_columns_a_bookkeeper_reads(example):
     from rich.console import Console
 
-    from arflow.compose import render_subjects
+    from arflow.deliver import run
     from arflow.report import print_plan
 
     project = load_project(example)
-    ledger = load_ledger(project.config)
-    result = plan(ledger, {w.id: w.model for w in project.workflows.values()}, PastState(), AS_OF,
-                  default_workflow="net30-standard", people=project.config.people)
-    render_subjects(result, ledger, project)
+    result = run(project, load_ledger(project.config), AS_OF, dry_run=True).plan
     console = Console(record=True, width=250, force_terminal=True)
     print_plan(console, result, [], "en_US", plain=False, dry_run=True)
     text = console.export_text()

@@ -683,3 +683,177 @@ def test_the_channel_known_before_rendering_is_the_one_each_message_takes(tmp_pa
     assert seen >= {("email", "email"), ("sms", "sms"), ("notify", "email"), ("note", "email"),
                     ("note", None),
                     ("task", None), ("status", None), ("assign", None)}
+
+
+# --- the dry run is the real pipeline (STYLE 4) -------------------------------------------------
+ONLY_C2 = "{% if customer.id == 'C2' %}{{ invoice.extra.po_number }}{% endif %}"
+
+
+def test_every_error_a_real_run_meets_the_dry_run_reports_first(tmp_path, http_server, cli):
+    """A template that fails for one customer, in every part of every kind of action: the dry
+    run reports exactly the errors the real run then meets, and the other messages go on."""
+    workflow = f"""\
+anchor: due_date
+steps:
+  - id: first
+    day: 1
+    actions:
+      - email: mail
+      - email: page
+      - sms: text
+      - webhook: {{url: "{http_server.url}/erp", template: erp}}
+      - notify: {{to: controller, template: internal}}
+      - task: {{kind: call, title: "Call {ONLY_C2}", due_in: 1}}
+      - note: "Noted {ONLY_C2}"
+      - status: "Chased {ONLY_C2}"
+"""
+    templates = {
+        "mail.subject.j2": "Reminder", "mail.txt.j2": "Dear {{ customer.name }},\n" + ONLY_C2,
+        "page.subject.j2": "Hello", "page.txt.j2": "Hello",
+        "page.html.j2": "<p>Hello</p>\n\n" + ONLY_C2, "text.sms.j2": "Pay now " + ONLY_C2,
+        "erp.json.j2": '{"c": {{ customer.id|tojson }}}' + ONLY_C2,
+        "internal.subject.j2": "[AR] " + ONLY_C2, "internal.txt.j2": "Late"}
+    invoices = INVOICES.replace("ap@beta.example,,", "ap@beta.example,+12025550102,")
+    config = make_folder(tmp_path / "ar", invoices=invoices, workflows={"chase": workflow},
+                         templates=templates, config=smtp_config(0).replace(
+                             "  email: {transport: smtp, host: 127.0.0.1, port: 0, timeout: 5}",
+                             "  email: {transport: outbox, dir: outbox}\n"
+                             "  sms: {transport: outbox, dir: outbox}"))
+    dry = cli("run", "--dry-run", "--format", "json", "--as-of", "2026-03-11", "--config", config,
+              expect=3)
+    real = cli("run", "--format", "json", "--as-of", "2026-03-11", "--config", config, expect=3)
+    dry, real = json.loads(dry.stdout), json.loads(real.stdout)
+    assert dry["errors"] == real["errors"]
+    assert [(e["file"], e["line"]) for e in dry["errors"]] == [
+        ("templates/mail.txt.j2", 2), ("templates/page.html.j2", 3),
+        ("templates/text.sms.j2", 1), ("templates/erp.json.j2", 1),
+        ("templates/internal.subject.j2", 1), ("workflows/chase.yaml", 11),
+        ("workflows/chase.yaml", 12), ("workflows/chase.yaml", 13)]
+    assert all("C2" in e["message"] and "po_number" in e["message"] for e in dry["errors"])
+    # the other customers' 15 actions (C3 has no phone) are planned, then delivered
+    done = [(a["customer_id"], a["action"]) for a in real["actions"]]
+    assert [(a["customer_id"], a["action"]) for a in dry["actions"]] == done
+    kinds = ("email", "email", "sms", "webhook", "notify", "task", "note", "status")
+    assert sorted(done) == sorted([("C1", k) for k in kinds] +
+                                  [("C3", k) for k in kinds if k != "sms"])
+    assert [a["status"] for a in dry["actions"]] == ["planned"] * 15
+    assert [r.json for r in http_server.requests] == [{"c": "C1"}, {"c": "C3"}]
+
+
+def test_the_dry_run_renders_what_the_real_run_sends(tmp_path, cli):
+    """The dry run's subjects are those of the mail the real run writes, one for one."""
+    from datetime import date
+    from email import message_from_bytes, policy
+
+    from arflow.scaffold import write_scaffold
+    write_scaffold(tmp_path / "ar", date(2026, 3, 16))
+    config = tmp_path / "ar" / "arflow.yaml"
+    dry = json.loads(cli("run", "--dry-run", "--format", "json", "--as-of", "2026-03-16",
+                         "--config", config).stdout)
+    cli("run", "--as-of", "2026-03-16", "--config", config)
+    sent = sorted(str(message_from_bytes(p.read_bytes(), policy=policy.default)["Subject"])
+                  for p in (tmp_path / "ar" / "outbox").glob("*.eml"))
+    assert sorted(a["subject"] for a in dry["actions"] if a["subject"]) == sent
+    assert len(sent) == 10
+
+
+def test_the_issue_s_appended_variable_fails_the_dry_run_with_file_and_line(tmp_path, cli):
+    from datetime import date
+
+    from arflow.scaffold import write_scaffold
+    write_scaffold(tmp_path / "ar", date(2026, 3, 16))
+    config = tmp_path / "ar" / "arflow.yaml"
+    body = tmp_path / "ar" / "templates" / "reminder.txt.j2"
+    lines = body.read_text().count("\n") + 1
+    body.write_text(body.read_text() + "\n{{ invoice.extra.po_number }}")
+    dry = cli("run", "--dry-run", "--format", "json", "--as-of", "2026-03-16", "--config",
+              config, expect=3)
+    errors = json.loads(dry.stdout)["errors"]
+    assert {(e["file"], e["line"]) for e in errors} == {("templates/reminder.txt.j2", lines + 1)}
+    assert not (tmp_path / "ar" / "outbox").exists() and not (tmp_path / "ar" / "arflow.db").exists()
+
+
+# --- no real run in the future; a past one catches up --------------------------------------------
+@pytest.fixture
+def clock(monkeypatch):
+    """Set the moment `arflow` takes as now (UTC)."""
+    from datetime import datetime, timezone
+
+    from arflow import cli as cli_module
+
+    def set_to(text: str) -> None:
+        moment = datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+        monkeypatch.setattr(cli_module, "_now", lambda: moment)
+    return set_to
+
+
+def test_a_real_run_dated_after_today_is_refused_and_a_dry_run_is_not(folder, smtp_server, cli,
+                                                                      run_json, tmp_path, clock):
+    config = folder().parent / "arflow.yaml"
+    config.write_text(config.read_text().replace("timezone: UTC", "timezone: America/New_York"))
+    clock("2026-03-12T02:30:00")  # still the 11th in New York
+    result = cli("run", "--as-of", "2026-03-12", "--config", config, expect=2)
+    assert result.stderr.strip() == (
+        "error: --as-of 2026-03-12 is after today (2026-03-11 in America/New_York): a real run "
+        "cannot send tomorrow's reminders today. Use --dry-run to see them.")
+    assert smtp_server.messages == [] and not (tmp_path / "ar" / "arflow.db").exists()
+    _, doc = run_json(config, "2026-03-12")
+    assert len(doc["actions"]) == 3
+    cli("run", "--config", config)  # today, the 11th: allowed
+    assert len(smtp_server.messages) == 3
+
+
+def test_a_past_date_catches_up_and_history_shows_when_it_really_went(folder, smtp_server,
+                                                                     real_run, cli, clock):
+    config = folder()
+    clock("2026-03-25T12:00:00")
+    real_run(config, "2026-03-11")  # a missed night, run two weeks late
+    rows = history(cli, config)
+    assert [(r["as_of"], r["state"]) for r in rows] == [("2026-03-11", "sent")] * 3
+    # recorded at the real moment, which the table shows beside the run's date
+    assert all(r["updated_at"] > "2026-03-25" for r in rows)
+    line = cli("history", "--config", config).stdout.splitlines()[0].split("\t")
+    assert line[0] == "2026-03-11" and line[-1] == rows[0]["updated_at"][:16].replace("T", " ")
+
+
+# --- adopting arflow on a ledger that was chased before -------------------------------------------
+BACKLOG = """\
+number,customer_id,customer_name,email,issue_date,due_date,amount
+OLD-1,C1,Alpha Ltd,ap@alpha.example,2026-01-01,2026-01-31,100.00
+OLD-2,C2,Beta Ltd,ap@beta.example,2026-02-20,2026-03-08,200.00
+NEW-3,C3,Gamma Ltd,ap@gamma.example,2026-03-01,2026-03-25,300.00
+"""
+
+
+def test_baseline_marks_what_is_due_and_the_first_night_sends_only_what_comes_next(
+        folder, smtp_server, real_run, cli):
+    config = folder(invoices=BACKLOG)
+    result = cli("run", "--baseline", "--format", "json", "--as-of", "2026-03-12", "--config",
+                 config)
+    doc = json.loads(result.stdout)
+    # OLD-1 is 40 days late (`second` due, `first` superseded), OLD-2 4 days (`first` due)
+    assert [(a["invoices"], a["step"], a["status"]) for a in doc["actions"]] == [
+        (["OLD-1"], "second", "baseline"), (["OLD-2"], "first", "baseline")]
+    assert [(s["invoices"], s["step"], s["reason"]) for s in doc["skipped"]] == [
+        (["OLD-1"], "first", "superseded")]
+    assert smtp_server.messages == []
+    table = cli("run", "--baseline", "--as-of", "2026-03-12", "--config", config)
+    assert "0 action(s)" in table.stdout  # a second baseline finds nothing left to mark
+    assert [(r["key"], r["state"]) for r in history(cli, config)] == [
+        ("invoice:OLD-1/chase/first/0", "skipped"), ("invoice:OLD-1/chase/second/0", "baseline"),
+        ("invoice:OLD-2/chase/first/0", "baseline")]
+    assert "\tbaseline\tbaseline\t" in cli("history", "--config", config).stdout
+    # the first real nights: OLD-2 gets its second reminder when due, NEW-3 its first; the
+    # final notice of OLD-1 never goes out again
+    real_run(config, "2026-03-13")
+    assert smtp_server.messages == []
+    code, doc = real_run(config, "2026-03-18")
+    assert [(a["invoices"], a["step"]) for a in doc["actions"]] == [(["OLD-2"], "second")]
+    code, doc = real_run(config, "2026-03-26")
+    assert [(a["invoices"], a["step"]) for a in doc["actions"]] == [(["NEW-3"], "first")]
+    assert len(smtp_server.messages) == 2
+
+
+def test_baseline_is_not_a_dry_run(folder, cli):
+    result = cli("run", "--baseline", "--dry-run", "--config", folder(), expect=2)
+    assert "--baseline records what is due; it cannot be a --dry-run" in result.output
