@@ -7,11 +7,12 @@ from pathlib import Path
 
 from jinja2 import TemplateError, TemplateSyntaxError
 
-from arflow.config import Config, load_config
+from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, Config, load_config
 from arflow.engine import FINISH_TEMPLATE, PAUSE_TEMPLATE
 from arflow.errors import InvalidFiles, Problem, RowError
 from arflow.ledger import Ledger
 from arflow.render import Templates, sample_context, template_error, templates_for
+from arflow.sources import extra_columns
 from arflow.workflow import Action, LoadedWorkflow, load_workflows
 
 PEOPLE_ROLES = ("specialist", "owner")
@@ -159,23 +160,68 @@ def _then_cycles(workflows: dict[str, LoadedWorkflow]) -> list[Problem]:
     return problems
 
 
+# the shapes of context a template meets: (person set, invoices paid) → how errors name it
+_SHAPES = {(True, False): "", (False, False): " (in a customer message, where person is not set)",
+           (True, True): " (in on_paid, where the invoices are paid)",
+           (False, True): " (in a customer message in on_paid: no person, invoices paid)"}
+
+
+def _shape_note(templates: Templates, name: str, kind: str, shape: tuple,
+                contexts: dict) -> str:
+    """Where the error comes from the shape of the context: said, when the template renders
+    in the fullest shape."""
+    if shape == (True, False):
+        return ""
+    try:
+        templates.render(name, kind, contexts[(True, False)])
+    except TemplateError:
+        return ""
+    return _SHAPES[shape]
+
+
+def _template_uses(config: Config, workflows: dict[str, LoadedWorkflow]) -> dict[str, set]:
+    """Template name → the shapes of context its uses give it (see `_SHAPES`)."""
+    uses: dict[str, set] = {}
+    for wf in workflows.values():
+        for event in wf.model.notify_on:
+            uses.setdefault(FINISH_TEMPLATE if event == "finish" else PAUSE_TEMPLATE,
+                            set()).add((True, False))
+        for loc, action in _actions(wf):
+            template = getattr(action.spec, "template", None)
+            if template is not None:
+                uses.setdefault(template, set()).add((action.kind == "notify",
+                                                      loc[0] == "on_paid"))
+    return uses
+
+
 def _render_all(config: Config, workflows: dict[str, LoadedWorkflow],
                 templates: Templates) -> list[Problem]:
-    """Render every template file and every inline template once against a sample context."""
+    """Render every template file, in every shape of context its uses give it, and every
+    inline template; `invoice.extra` and `customer.extra` hold the sources' extra columns."""
     problems = []
-    context = sample_context(config)
+    extras = {"invoice_extra": extra_columns(config, config.invoices, INVOICE_FIELDS),
+              "customer_extra": extra_columns(config, config.customers, CUSTOMER_FIELDS)}
+    contexts = {shape: sample_context(config, person=shape[0], paid=shape[1], **extras)
+                for shape in _SHAPES}
     display_dir = config.display(templates.directory)
+    uses = _template_uses(config, workflows)
     for name in sorted(templates.kinds):
         for kind in sorted(templates.kinds[name]):
-            filename = templates.filename(name, kind)
-            try:
-                templates.render(name, kind, context)
-            except TemplateError as exc:
-                line, message = template_error(exc)
-                problems.append(Problem(f"{display_dir}/{filename}", line, "",
-                                        _template_message(exc, message)))
+            reported = set()
+            for shape in sorted(uses.get(name) or {(True, False)}, reverse=True):
+                try:
+                    templates.render(name, kind, contexts[shape])
+                except TemplateError as exc:
+                    line, message = template_error(exc)
+                    if (line, message) not in reported:
+                        reported.add((line, message))
+                        problems.append(Problem(
+                            f"{display_dir}/{templates.filename(name, kind)}", line, "",
+                            _template_message(exc, message) +
+                            _shape_note(templates, name, kind, shape, contexts)))
     for wf in workflows.values():
         for loc, action in _actions(wf):
+            context = contexts[(False, loc[0] == "on_paid")]
             for field, text in _inline(action):
                 try:
                     templates.render_string(text, context)

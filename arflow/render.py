@@ -193,34 +193,55 @@ def company_context(config: Config) -> dict:
 
 
 class _SampleExtra(dict):
-    """`invoice.extra.ANYTHING` renders in the sample context: extra columns vary by source."""
+    """`extra.ANYTHING` renders in the sample context when the source's columns are unknown
+    (its file cannot be read where `validate` runs)."""
 
     def __missing__(self, key):
         return f"<{key}>"
 
 
-def sample_context(config: Config, as_of: date = date(2026, 3, 16)) -> dict:
-    """A full context with plausible values, to render every template once in `validate`."""
-    inv = Invoice(number="INV-1001", customer_id="C001", issue_date=date(2026, 1, 15),
-                  due_date=date(2026, 2, 14), amount=Decimal("1250.00"), balance=None,
-                  paid_date=None, currency=config.company.currency, status="open", line=2,
-                  customer_name="Sample Customer Ltd", email=("ap@customer.example",),
-                  phone="+12025550123", terms="Net 30", product="hosting", segment="retail")
-    invoice = invoice_context(inv, as_of)
-    invoice["extra"] = _SampleExtra()
+def _sample_extra(columns: list[str] | None) -> dict:
+    if columns is None:
+        return _SampleExtra()
+    return {name: f"<{name}>" for name in columns}
+
+
+SAMPLE_AS_OF = date(2026, 3, 16)
+
+
+def sample_context(config: Config, *, invoice_extra: list[str] | None = None,
+                   customer_extra: list[str] | None = None, person: bool = True,
+                   paid: bool = False, as_of: date = SAMPLE_AS_OF) -> dict:
+    """A full context with plausible values, to render every template in `validate`, in the
+    shape of one use: `person` only for internal messages (notify), paid invoices for
+    `on_paid`; `extra` holds exactly the extra columns of the sources (None: any name)."""
+    def sample(number: str, issue: date, due: date, amount: str) -> Invoice:
+        return Invoice(number=number, customer_id="C001", issue_date=issue, due_date=due,
+                       amount=Decimal(amount), balance=ZERO if paid else None, paid_date=None,
+                       currency=config.company.currency, status="open", line=2,
+                       customer_name="Sample Customer Ltd", email=("ap@customer.example",),
+                       phone="+12025550123", terms="Net 30", product="hosting",
+                       segment="retail")
+    invs = [sample("INV-1001", date(2026, 1, 15), date(2026, 2, 14), "1250.00"),
+            sample("INV-1002", date(2026, 2, 1), date(2026, 3, 3), "89.50")]
+    items = [invoice_context(inv, as_of) for inv in invs]
+    for item in items:
+        item["extra"] = _sample_extra(invoice_extra)
     customer = customer_context(Customer("C001", "Sample Customer Ltd", ("ap@customer.example",),
                                          "+12025550123", specialist="dana"))
-    customer["extra"] = _SampleExtra()
-    person = next(iter(config.people.values()), None)
+    customer["extra"] = _sample_extra(customer_extra)
+    first = next(iter(config.people.values()), None)
     return {
-        "company": company_context(config), "customer": customer, "invoices": [invoice],
-        "invoice": invoice, "totals": totals_context([inv], as_of, inv.currency),
+        "company": company_context(config), "customer": customer, "invoices": items,
+        "invoice": items[0], "totals": totals_context(invs, as_of, invs[0].currency),
         "workflow": {"id": "sample", "name": "Sample workflow", "description": ""},
         "step": {"id": "overdue-30", "day": 30}, "today": as_of,
-        "person": {"name": person.name if person else "Chris Doe",
-                   "email": person.email if person else "controller@company.example"},
+        "person": ({"name": first.name if first else "Chris Doe",
+                    "email": first.email if first else "controller@company.example",
+                    "webhook": None} if person else None),
         "conditions": [{"metric": "overdue", "op": ">=", "value": Decimal("500"),
                         "actual": Decimal("1250.00"), "held": True}],
+        "currency": invs[0].currency,
     }
 
 

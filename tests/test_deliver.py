@@ -757,19 +757,29 @@ def test_the_dry_run_renders_what_the_real_run_sends(tmp_path, cli):
     assert len(sent) == 10
 
 
-def test_the_issue_s_appended_variable_fails_the_dry_run_with_file_and_line(tmp_path, cli):
+def test_an_appended_variable_the_source_lacks_fails_validate_with_file_and_line(tmp_path, cli):
     from datetime import date
 
     from arflow.scaffold import write_scaffold
     write_scaffold(tmp_path / "ar", date(2026, 3, 16))
     config = tmp_path / "ar" / "arflow.yaml"
-    body = tmp_path / "ar" / "templates" / "reminder.txt.j2"
-    lines = body.read_text().count("\n") + 1
-    body.write_text(body.read_text() + "\n{{ invoice.extra.po_number }}")
-    dry = cli("run", "--dry-run", "--format", "json", "--as-of", "2026-03-16", "--config",
-              config, expect=3)
-    errors = json.loads(dry.stdout)["errors"]
-    assert {(e["file"], e["line"]) for e in errors} == {("templates/reminder.txt.j2", lines + 1)}
+    for name in ("reminder", "past-due"):
+        body = tmp_path / "ar" / "templates" / f"{name}.txt.j2"
+        body.write_text(body.read_text() + "\n{{ invoice.extra.po_number }}")
+    lines = {n: (tmp_path / "ar" / "templates" / f"{n}.txt.j2").read_text().count("\n") + 1
+             for n in ("reminder", "past-due")}
+    result = cli("validate", "--config", config, expect=1)
+    assert [line.split(": ")[0] for line in result.stderr.splitlines()] == [
+        f"templates/past-due.txt.j2:{lines['past-due']}",
+        f"templates/reminder.txt.j2:{lines['reminder']}", "2 problem(s) found; nothing was done."]
+    cli("run", "--dry-run", "--as-of", "2026-03-16", "--config", config, expect=1)
+    # once the source has the column, both validate and the dry run pass
+    invoices = tmp_path / "ar" / "invoices.csv"
+    rows = invoices.read_text().splitlines()
+    invoices.write_text("\n".join([rows[0] + ",po_number"] + [r + ",PO-7" for r in rows[1:]]))
+    cli("validate", "--config", config)
+    dry = cli("run", "--dry-run", "--format", "json", "--as-of", "2026-03-16", "--config", config)
+    assert json.loads(dry.stdout)["errors"] == []
     assert not (tmp_path / "ar" / "outbox").exists() and not (tmp_path / "ar" / "arflow.db").exists()
 
 

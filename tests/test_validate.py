@@ -5,7 +5,7 @@ import pytest
 
 from arflow.errors import InvalidFiles
 from arflow.project import load_project
-from tests.conftest import BASE_CONFIG, make_folder
+from tests.conftest import BASE_CONFIG, SIMPLE_TEMPLATES, make_folder
 
 GOOD = """\
 name: Good
@@ -183,3 +183,64 @@ def test_campaign_is_parsed():
                                  "consolidate": True, "actions": [{"email": "statement"}]})
     assert c.is_campaign and [(x.metric, x.op, x.value) for x in c.conditions] == [
         ("overdue", ">=", Decimal("500")), ("overdue_pct", "<", Decimal("10.5"))]
+
+
+# --- every template in every shape of context it meets (issue: a dry run that renders all) -------
+EXTRA = {**SIMPLE_TEMPLATES,
+         "reminder.txt.j2": "Dear {{ customer.name }},\nyour order {{ invoice.extra.po_number }}"}
+
+
+def test_extra_columns_are_known_from_the_source_header(tmp_path):
+    header = "number,customer_id,issue_date,amount"
+    path = make_folder(tmp_path / "with", invoices=header + ",PO_Number ,po_number\n",
+                       workflows={"good": GOOD}, templates=EXTRA)
+    load_project(path)  # the header has the column (its exact name): valid
+    found = problems(tmp_path / "without", {"good": GOOD}, templates=EXTRA)
+    assert found == [
+        "templates/reminder.txt.j2:2: 'dict object' has no attribute 'po_number' — check the "
+        "spelling; templates see company, customer, invoices, invoice, totals, workflow, step, "
+        "today, person, conditions"]
+
+
+def test_without_the_source_any_extra_column_is_taken(tmp_path):
+    path = make_folder(tmp_path, invoices="number\n", workflows={"good": GOOD}, templates=EXTRA)
+    (tmp_path / "invoices.csv").unlink()  # CI validates workflows without the data
+    load_project(path)
+
+
+def test_customer_extra_columns_come_from_the_customers_header(tmp_path):
+    templates = {**SIMPLE_TEMPLATES, "reminder.txt.j2": "{{ customer.extra.account_manager }}"}
+    config = BASE_CONFIG + "customers: {path: customers.csv}\n"
+    path = make_folder(tmp_path, invoices="number,customer_id,issue_date,amount\n",
+                       workflows={"good": GOOD}, config=config, templates=templates,
+                       extra_files={"customers.csv": "customer_id,name,account_manager\n"})
+    load_project(path)
+    (tmp_path / "customers.csv").write_text("customer_id,name\n")
+    with pytest.raises(InvalidFiles) as exc:
+        load_project(path)
+    assert [str(p) for p in exc.value.problems] == [
+        "templates/reminder.txt.j2:1: 'dict object' has no attribute 'account_manager' — check "
+        "the spelling; templates see company, customer, invoices, invoice, totals, workflow, "
+        "step, today, person, conditions"]
+
+
+def test_person_is_only_there_for_internal_messages(tmp_path):
+    templates = {**SIMPLE_TEMPLATES, "reminder.txt.j2": "Regards, {{ person.name }}",
+                 "internal.txt.j2": "For {{ person.name }}"}
+    workflow = GOOD + "      - notify: {to: controller, template: internal}\n"
+    found = problems(tmp_path, {"good": workflow}, templates=templates)
+    assert found == [
+        "templates/reminder.txt.j2:1: 'None' has no attribute 'name' — check the spelling; "
+        "templates see company, customer, invoices, invoice, totals, workflow, step, today, "
+        "person, conditions (in a customer message, where person is not set)"]
+
+
+def test_on_paid_templates_see_paid_invoices(tmp_path):
+    templates = {**SIMPLE_TEMPLATES, "thanks.subject.j2": "Thanks",
+                 "thanks.txt.j2": "{% if invoice.balance == 0 %}{{ nothing_left }}{% endif %}"}
+    workflow = GOOD + "on_paid:\n  - email: thanks\n"
+    found = problems(tmp_path, {"good": workflow}, templates=templates)
+    assert found == [
+        "templates/thanks.txt.j2:1: 'nothing_left' is undefined — check the spelling; templates "
+        "see company, customer, invoices, invoice, totals, workflow, step, today, person, "
+        "conditions (in a customer message in on_paid: no person, invoices paid)"]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Sequence
 
 from arflow.config import Config, SourceConfig
+from arflow.errors import ArflowError
 from arflow.ledger import Ledger
 from arflow.sources.csvfile import Progress, read_csv
 from arflow.sources.rows import InvoiceBuilder, build_customers, merge_customers
@@ -12,15 +14,31 @@ from arflow.sources.sqlitedb import read_sqlite
 from arflow.sources.values import ValueParser
 
 
-def open_source(config: Config, source: SourceConfig, progress: Progress | None = None):
+def open_source(config: Config, source: SourceConfig, progress: Progress | None = None, *,
+                header_only: bool = False):
     """(display name, header, rows) for a CSV file or a SQLite table/query."""
     path = config.resolve(source.path)
     display = config.display(path)
     if source.is_sqlite:
-        header, rows = read_sqlite(path, source, display)
+        header, rows = read_sqlite(path, source, display, header_only=header_only)
     else:
-        header, rows = read_csv(path, source, display, progress)
+        header, rows = read_csv(path, source, display, progress, header_only=header_only)
     return display, header, rows
+
+
+def extra_columns(config: Config, source: SourceConfig | None,
+                  fields: Sequence[str]) -> list[str] | None:
+    """The source's columns that are no canonical field (`invoice.extra.NAME` in templates),
+    from its header alone; None when the source cannot be read now (`validate` in CI often
+    runs without the data)."""
+    if source is None:
+        return []
+    try:
+        _, header, _ = open_source(config, source, header_only=True)
+    except ArflowError:
+        return None
+    mapped = {source.columns.get(f, f).strip().casefold() for f in fields}
+    return [h for h in header if h.strip() and h.strip().casefold() not in mapped]
 
 
 def load_ledger(config: Config, progress: Progress | None = None) -> Ledger:

@@ -44,8 +44,10 @@ Blocks = Iterator[tuple[Sequence[int], list[list[str]]]]  # (line numbers, rows)
 
 
 def read_csv(path: Path, source: SourceConfig, display: str,
-             progress: Progress | None = None) -> tuple[list[str], Blocks]:
-    """The header and an iterator of blocks of rows, each with the line where every row starts."""
+             progress: Progress | None = None, *,
+             header_only: bool = False) -> tuple[list[str], Blocks]:
+    """The header and an iterator of blocks of rows, each with the line where every row starts
+    (no rows with `header_only`)."""
     try:
         counted = _CountedFile(io.FileIO(path, "r"))
         handle = io.TextIOWrapper(counted, encoding=source.encoding, newline="")
@@ -72,6 +74,9 @@ def read_csv(path: Path, source: SourceConfig, display: str,
     except StopIteration:
         handle.close()
         raise ArflowError(f"{display}: the file is empty; it needs a header row") from None
+    if header_only:
+        handle.close()
+        return header, iter(())
 
     def blocks() -> Blocks:
         # csv.reader takes one line at a time from `handle`, so the header row was all it read

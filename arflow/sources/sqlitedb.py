@@ -18,8 +18,10 @@ def _text(value) -> str:
     return str(value)
 
 
-def read_sqlite(path: Path, source: SourceConfig, display: str) -> tuple[list[str], Blocks]:
-    """Column names and blocks of rows as text, numbered from 1; opened read-only."""
+def read_sqlite(path: Path, source: SourceConfig, display: str, *,
+                header_only: bool = False) -> tuple[list[str], Blocks]:
+    """Column names and blocks of rows as text, numbered from 1 (no rows with `header_only`);
+    opened read-only."""
     if not path.is_file():
         raise ArflowError(f"{display}: database not found; check path: in arflow.yaml")
     try:
@@ -34,6 +36,9 @@ def read_sqlite(path: Path, source: SourceConfig, display: str) -> tuple[list[st
     if cursor.description is None:
         raise ArflowError(f"{display}: query: returns no rows; it must be a SELECT")
     header = [d[0] for d in cursor.description]
+    if header_only:
+        db.close()
+        return header, iter(())
 
     def blocks() -> Blocks:
         start = 1
