@@ -11,7 +11,7 @@ import json
 import sys
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -21,10 +21,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from arflow import __version__
-from arflow.config import find_config, load_config
+from arflow.config import Config, find_config, load_config
 from arflow.deliver import baseline as deliver_baseline
 from arflow.deliver import run as deliver_run
-from arflow.errors import ArflowError, InvalidFiles
+from arflow.errors import ArflowError, InvalidFiles, Refused
 from arflow.ledger import Ledger
 from arflow.project import assignment_errors, load_project
 from arflow import desk
@@ -32,6 +32,7 @@ from arflow.report import (plan_document, print_history, print_plan, print_statu
                            print_tasks, print_workflows, write_json)
 from arflow.scaffold import write_scaffold
 from arflow.sources import load_ledger
+from arflow.sources.values import ValueParser
 from arflow.state import StateDB, run_lock
 
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_PROBLEMS = 0, 1, 2, 3
@@ -53,15 +54,28 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _parse_day(value: Optional[str]) -> Optional[date]:
+def _typed(config: Config) -> ValueParser:
+    """What a person types goes through the parser of the invoices' own values (SPEC 2.4):
+    the same dates (ISO, or the source's date_format) and amounts (decimal:, thousands:)."""
+    return ValueParser(config.invoices, "invoices", config.company.region)
+
+
+def _day(config: Config, value: Optional[str], option: str) -> Optional[date]:
     if value is None:
         return None
     try:
-        if len(value) == 10 and value[4] == value[7] == "-":
-            return date.fromisoformat(value)
-    except ValueError:
-        pass
-    raise typer.BadParameter(f"{value!r} is not a date; write YYYY-MM-DD")
+        return _typed(config).typed_date(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
+
+
+def _amount(config: Config, value: Optional[str], option: str) -> Optional[Decimal]:
+    if value is None:
+        return None
+    try:
+        return _typed(config).money(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
 
 
 def _fail(err: ArflowError) -> None:
@@ -73,7 +87,7 @@ def _fail(err: ArflowError) -> None:
         stderr.print(f"{len(err.problems)} problem(s) found; nothing was done.", markup=False)
     else:
         stderr.print(f"error: {err}", markup=False)
-    raise typer.Exit(EXIT_NOTHING_DONE)
+    raise typer.Exit(EXIT_USAGE if isinstance(err, Refused) else EXIT_NOTHING_DONE)
 
 
 @app.command()
@@ -156,14 +170,13 @@ def run(
     if dry_run and baseline:
         raise typer.BadParameter("--baseline records what is due; it cannot be a --dry-run "
                                  "(run --dry-run first to see what it would mark)")
-    day = _parse_day(as_of)
     plain = not sys.stdout.isatty()
     console = Console(highlight=False)
     try:
         project = load_project(find_config(config, Path.cwd()))
         cfg = project.config
         today = cfg.today(_now())
-        day = day or today
+        day = _day(cfg, as_of, "--as-of") or today
         if day > today and not dry_run:
             _usage(f"--as-of {day} is after today ({today} in {cfg.company.timezone}): a real "
                    "run cannot send tomorrow's reminders today. Use --dry-run to see them.")
@@ -176,6 +189,8 @@ def run(
         else:
             ledger = load_ledger(cfg)
         if customer is not None:
+            if customer not in ledger.customers:
+                raise Refused(f"--customer {customer!r}: no such customer in the sources")
             ledger = _only_customer(ledger, customer)
         if baseline:
             outcome = deliver_baseline(project, ledger, day)
@@ -232,11 +247,15 @@ def history(
 
     Example: arflow history --customer C001 --since 2026-03-01
     """
-    day = _parse_day(since)
     try:
         cfg = load_config(find_config(config, Path.cwd()))
+        day = _day(cfg, since, "--since")
         db = StateDB.open_readonly(cfg.resolve(cfg.state))
         rows = [] if db is None else db.history(customer, day, unknown)
+        if customer is not None and not rows and (db is None or not db.knows_customer(
+                customer)) and customer not in load_ledger(cfg).customers:
+            raise Refused(f"--customer {customer!r}: no such customer in the sources or the "
+                          "history")
     except ArflowError as err:
         _fail(err)
     if fmt is Format.json:
@@ -350,9 +369,9 @@ def assign(
 
     Example: arflow assign C001 C002 --workflow promise-to-pay --date 2026-03-16
     """
-    day = _parse_day(on)
     ids = _customer_ids(customers, from_file)
     with _desk(config) as (project, ledger, db, today):
+        day = _day(project.config, on, "--date")
         done, unknown = desk.assign(db, project, ledger, ids, workflow, day, today)
     if done:
         since = f" from {day}" if day else ""
@@ -394,9 +413,8 @@ def status(
 
     Example: arflow status C001 --format json
     """
-    day = _parse_day(as_of)
     with _desk(config, write=False) as (project, ledger, db, today):
-        day = day or today
+        day = _day(project.config, as_of, "--as-of") or today
         rows = desk.status(project, ledger, db, day, customer)
     if fmt is Format.json:
         _print_json({"as_of": day.isoformat(), "customers": rows})
@@ -424,9 +442,10 @@ def pause(
 
     Example: arflow pause invoice INV-1001 --until 2026-04-30 --reason "disputed"
     """
-    last, day = _parse_day(until), _parse_day(as_of)
     with _desk(config) as (project, ledger, db, today):
-        pause_id = desk.pause(db, ledger, kind.value, target, last, reason, day or today)
+        last = _day(project.config, until, "--until")
+        day = _day(project.config, as_of, "--as-of") or today
+        pause_id = desk.pause(db, ledger, kind.value, target, last, reason, day)
     _say(f"Paused {kind.value} {target}" + (f" through {last}" if last else
                                             " until `arflow resume`") + f" (pause {pause_id}).")
 
@@ -465,17 +484,14 @@ def promise(
 
     Example: arflow promise INV-1001 --date 2026-04-15 --amount 500
     """
-    day, made = _parse_day(on), _parse_day(as_of)
-    value = None
-    if amount is not None:
-        try:
-            value = Decimal(amount.replace(",", ""))
-        except InvalidOperation:
-            raise typer.BadParameter(f"--amount {amount!r} is not a number") from None
     with _desk(config) as (project, ledger, db, today):
-        promise_id = desk.promise(db, ledger, invoice, day, value, made or today)
+        cfg = project.config
+        day = _day(cfg, on, "--date")
+        made = _day(cfg, as_of, "--as-of") or today
+        value = _amount(cfg, amount, "--amount")
+        promise_id = desk.promise(db, ledger, invoice, day, value, made, cfg.min_balance)
     _say(f"Promise {promise_id}: {invoice} to be paid by {day}"
-         + (f" ({amount})" if amount else "") + "; chasing holds until then.")
+         + (f" ({value})" if value is not None else "") + "; chasing holds until then.")
 
 
 tasks_app = typer.Typer(rich_markup_mode=None)
@@ -497,7 +513,7 @@ def tasks_list(
     if ctx.invoked_subcommand is not None:
         return
     with _desk(config, ledger=False, write=False) as (project, _, db, today):
-        rows = desk.tasks(db, assignee, all_)
+        rows = desk.tasks(db, project, assignee, all_)
     if fmt is Format.json:
         _print_json({"tasks": rows})
         return

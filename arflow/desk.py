@@ -4,7 +4,6 @@ workflow housekeeping. Library functions over the state database; the CLI only p
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -13,10 +12,10 @@ from pathlib import Path
 
 from arflow.deliver import workflows_of
 from arflow.engine import PastState, Position, positions
-from arflow.errors import ArflowError
+from arflow.errors import ArflowError, Refused
 from arflow.ledger import Ledger
 from arflow.project import Project
-from arflow.state import StateDB, utc_now
+from arflow.state import StateDB
 from arflow.workflow import WORKFLOW_ID
 
 
@@ -56,35 +55,14 @@ def assign(db: StateDB, project: Project, ledger: Ledger, customers: list[str], 
         raise ArflowError(f"{workflow} is a campaign (schedule:); campaigns pick customers by "
                           "their conditions, not by assignment")
     good, unknown = _known(customers, ledger.customers, "customer")
-    day = since.isoformat() if since else None
-    now = utc_now()
-    with db.transaction() as conn:
-        for cid in good:
-            conn.execute(
-                "UPDATE sequences SET ended_on = ?, end_reason = 'reassigned' WHERE "
-                "customer_id = ? AND ended_on IS NULL AND (workflow != ? OR (? IS NOT NULL "
-                "AND since != ?))", (day or today.isoformat(), cid, workflow, day, day))
-            conn.execute(
-                "INSERT INTO assignments (customer_id, workflow, since, source, created_at) "
-                "VALUES (?, ?, ?, 'cli', ?) ON CONFLICT (customer_id) DO UPDATE SET "
-                "workflow = excluded.workflow, since = coalesce(excluded.since, CASE WHEN "
-                "assignments.workflow = excluded.workflow THEN assignments.since END), "
-                "source = 'cli', created_at = excluded.created_at",
-                (cid, workflow, day, now))
+    db.assign(good, workflow, since, today)
     return good, unknown
 
 
 def unassign(db: StateDB, customers: list[str], today: date) -> tuple[list[str], list[str]]:
     """Remove assignments made by hand: (removed, not assigned). The customer falls back to
     the customers file, a match or the default workflow; its sequences end (`unassigned`)."""
-    removed = []
-    with db.transaction() as conn:
-        for cid in dict.fromkeys(customers):
-            if conn.execute("DELETE FROM assignments WHERE customer_id = ?", (cid,)).rowcount:
-                removed.append(cid)
-                conn.execute("UPDATE sequences SET ended_on = ?, end_reason = 'unassigned' "
-                             "WHERE customer_id = ? AND ended_on IS NULL",
-                             (today.isoformat(), cid))
+    removed = db.unassign(customers, today)
     return removed, [c for c in dict.fromkeys(customers) if c not in removed]
 
 
@@ -92,78 +70,65 @@ def unassign(db: StateDB, customers: list[str], today: date) -> tuple[list[str],
 def pause(db: StateDB, ledger: Ledger, kind: str, target_id: str, until: date | None,
           reason: str | None, today: date) -> int:
     _check_target(ledger, kind, target_id)
-    with db.transaction() as conn:
-        return conn.execute(
-            "INSERT INTO pauses (kind, target_id, since, until, reason, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)", (kind, target_id, today.isoformat(),
-                                          until.isoformat() if until else None, reason,
-                                          utc_now())).lastrowid
+    if until is not None and until < today:
+        raise Refused(f"--until {until} is before today ({today}): a pause holds through the "
+                      "day --until names; give a later day, or none to pause until "
+                      "`arflow resume`")
+    return db.add_pause(kind, target_id, until, reason, today)
 
 
 def resume(db: StateDB, kind: str, target_id: str) -> tuple[int, int]:
     """End the pauses of a customer or an invoice (and an invoice's open promises):
     (pauses ended, promises cancelled)."""
-    now = utc_now()
-    with db.transaction() as conn:
-        paused = conn.execute("UPDATE pauses SET resumed_at = ? WHERE kind = ? AND target_id = ? "
-                              "AND resumed_at IS NULL", (now, kind, target_id)).rowcount
-        promised = 0
-        if kind == "invoice":
-            promised = conn.execute("UPDATE promises SET cancelled_at = ? WHERE invoice = ? AND "
-                                    "cancelled_at IS NULL", (now, target_id)).rowcount
-    return paused, promised
+    return db.resume(kind, target_id)
 
 
 def promise(db: StateDB, ledger: Ledger, invoice: str, day: date, amount: Decimal | None,
-            today: date) -> int:
+            today: date, min_balance: Decimal) -> int:
     """A promise-to-pay: chasing of the invoice holds until `day` (SPEC 4.6)."""
     found = _check_target(ledger, "invoice", invoice)
+    if not found.is_open(today, min_balance):
+        raise Refused(f"{invoice} is not open on {today} (status {found.status}, balance "
+                      f"{found.open_balance(today)}): there is nothing to promise")
+    if day < today:
+        raise Refused(f"--date {day} is before today ({today}): a promise is to pay by a day "
+                      "still to come")
     balance = found.open_balance(today)
     if amount is not None and amount <= 0:
-        raise ArflowError(f"--amount {amount} must be more than zero")
-    with db.transaction() as conn:
-        return conn.execute(
-            "INSERT INTO promises (invoice, date, amount, balance, as_of, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (invoice, day.isoformat(), str(amount) if amount is not None else None,
-             str(balance), today.isoformat(), utc_now())).lastrowid
+        raise Refused(f"--amount {amount} must be more than zero")
+    return db.add_promise(invoice, day, amount, balance, today)
 
 
 def _check_target(ledger: Ledger, kind: str, target_id: str):
     if kind == "customer":
         if target_id not in ledger.customers:
-            raise ArflowError(f"no customer {target_id!r} in the sources; check the id "
-                              "(`arflow status` lists customers)")
+            raise Refused(f"no customer {target_id!r} in the sources; check the id "
+                          "(`arflow status` lists customers)")
         return ledger.customers[target_id]
     for inv in ledger.invoices:
         if inv.number == target_id:
             return inv
-    raise ArflowError(f"no invoice {target_id!r} in the sources; invoice numbers are matched "
-                      "exactly, leading zeros included")
+    raise Refused(f"no invoice {target_id!r} in the sources; invoice numbers are matched "
+                  "exactly, leading zeros included")
 
 
 # --- tasks (SPEC 5) ----------------------------------------------------------------------------
-def tasks(db: StateDB | None, assignee: str | None, include_done: bool) -> list[dict]:
-    if db is None:
-        return []
-    where, args = [], []
-    if assignee is not None:
-        where.append("assignee = ?")
-        args.append(assignee)
-    if not include_done:
-        where.append("done_at IS NULL")
-    rows = db.db["tasks"].rows_where(" AND ".join(where) or None, args, order_by="due, id")
-    return [{**row, "invoices": json.loads(row["invoices"])} for row in rows]
+def tasks(db: StateDB | None, project: Project, assignee: str | None,
+          include_done: bool) -> list[dict]:
+    if assignee is not None and assignee not in project.config.people:
+        known = ", ".join(sorted(project.config.people)) or "none defined"
+        raise Refused(f"--assignee {assignee!r} is nobody in people: (people: {known})")
+    return [] if db is None else db.tasks(assignee, include_done)
 
 
 def task_done(db: StateDB, task_id: int) -> dict:
-    with db.transaction() as conn:
-        row = conn.execute("SELECT done_at FROM tasks WHERE id = ?", (task_id,)).fetchone()
-        if row is None:
-            raise ArflowError(f"no task {task_id}; `arflow tasks` lists the open ones")
-        if row[0] is None:
-            conn.execute("UPDATE tasks SET done_at = ? WHERE id = ?", (utc_now(), task_id))
-    return next(iter(db.db["tasks"].rows_where("id = ?", [task_id])))
+    row = db.task(task_id)
+    if row is None:
+        raise Refused(f"no task {task_id}; `arflow tasks` lists the open ones")
+    if row["done_at"] is not None:
+        raise Refused(f"task {task_id} was already done at {row['done_at']}: {row['title']}")
+    db.finish_task(task_id)
+    return db.task(task_id)
 
 
 # --- position (SPEC 4.5) -----------------------------------------------------------------------
@@ -184,7 +149,7 @@ def status(project: Project, ledger: Ledger, db: StateDB | None, as_of: date,
                "until": _iso(h.until), "reason": h.reason}
               for h in past.holds if h.kind != "promise"]
     if customer is not None and customer not in ledger.customers:
-        raise ArflowError(f"no customer {customer!r} in the sources")
+        raise Refused(f"no customer {customer!r} in the sources")
     totals: dict[str, dict] = {}
     invoice_customer = {}
     for inv in ledger.invoices:
@@ -257,18 +222,13 @@ def _desk_records(db: StateDB | None):
     if db is None:
         return {}, {}, []
     statuses: dict[str, dict] = {"customers": {}, "invoices": {}}
-    for target, value, day in db.conn.execute("SELECT target, value, as_of FROM statuses"):
+    for target, value, day in db.statuses():
         kind, _, ident = target.partition(":")
         if kind == "customer":
             statuses["customers"][ident] = value
         else:
             statuses["invoices"][ident] = (value, day)
-    specialists = dict(db.conn.execute("SELECT customer_id, person FROM specialists"))
-    promises = [{"id": i, "invoice": n, "date": d, "amount": a, "balance": b}
-                for i, n, d, a, b in db.conn.execute(
-                    "SELECT id, invoice, date, amount, balance FROM promises WHERE "
-                    "cancelled_at IS NULL ORDER BY date, id")]
-    return statuses, specialists, promises
+    return statuses, db.specialists(), db.promises()
 
 
 def _promise_state(p: dict, inv, as_of: date, min_balance: Decimal) -> dict:
@@ -307,9 +267,7 @@ def assigned_customers(project: Project, ledger: Ledger, db: StateDB | None) -> 
         if c.workflow:
             found.setdefault(c.workflow, set()).add(c.customer_id)
     if db is not None:
-        for cid, wid in db.conn.execute(
-                "SELECT customer_id, workflow FROM assignments UNION SELECT customer_id, "
-                "workflow FROM sequences WHERE ended_on IS NULL"):
+        for cid, wid in db.assigned():
             found.setdefault(wid, set()).add(cid)
     return {wid: sorted(c) for wid, c in found.items()}
 

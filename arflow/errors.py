@@ -24,6 +24,11 @@ class Problem:
         return f"{self.path}{line}:{where} {self.message}"
 
 
+class Refused(ArflowError):
+    """A value a person typed that makes no sense (a pause ending in the past, a promise on a
+    paid invoice): nothing was done, exit 2 like any usage error."""
+
+
 class InvalidFiles(ArflowError):
     """Configuration, workflow or template files failed validation."""
 

@@ -422,6 +422,116 @@ class StateDB:
             "person = excluded.person, as_of = excluded.as_of, key = excluded.key, "
             "updated_at = excluded.updated_at", (customer_id, person, day.isoformat(), key))
 
+    # --- the desk (SPEC 4.5–4.6, 5): assignments, pauses, promises, tasks ------------------------
+    def assign(self, customers: list[str], workflow: str, since: date | None,
+               today: date) -> None:
+        """Assign by hand; a customer's sequences in another workflow (or from another date)
+        end, `reassigned`."""
+        day = since.isoformat() if since else None
+        now = utc_now()
+        with self.transaction() as conn:
+            for cid in customers:
+                conn.execute(
+                    "UPDATE sequences SET ended_on = ?, end_reason = 'reassigned' WHERE "
+                    "customer_id = ? AND ended_on IS NULL AND (workflow != ? OR (? IS NOT NULL "
+                    "AND since != ?))", (day or today.isoformat(), cid, workflow, day, day))
+                conn.execute(
+                    "INSERT INTO assignments (customer_id, workflow, since, source, created_at) "
+                    "VALUES (?, ?, ?, 'cli', ?) ON CONFLICT (customer_id) DO UPDATE SET "
+                    "workflow = excluded.workflow, since = coalesce(excluded.since, CASE WHEN "
+                    "assignments.workflow = excluded.workflow THEN assignments.since END), "
+                    "source = 'cli', created_at = excluded.created_at",
+                    (cid, workflow, day, now))
+
+    def unassign(self, customers: list[str], today: date) -> list[str]:
+        """Remove assignments made by hand; their sequences end (`unassigned`). Returns the
+        customers that had one."""
+        removed = []
+        with self.transaction() as conn:
+            for cid in dict.fromkeys(customers):
+                if conn.execute("DELETE FROM assignments WHERE customer_id = ?",
+                                (cid,)).rowcount:
+                    removed.append(cid)
+                    conn.execute("UPDATE sequences SET ended_on = ?, end_reason = 'unassigned' "
+                                 "WHERE customer_id = ? AND ended_on IS NULL",
+                                 (today.isoformat(), cid))
+        return removed
+
+    def assigned(self) -> list[tuple[str, str]]:
+        """(customer, workflow) assigned by hand or in the middle of an `assigned` sequence."""
+        return self.conn.execute(
+            "SELECT customer_id, workflow FROM assignments UNION SELECT customer_id, "
+            "workflow FROM sequences WHERE ended_on IS NULL").fetchall()
+
+    def add_pause(self, kind: str, target_id: str, until: date | None, reason: str | None,
+                  today: date) -> int:
+        with self.transaction() as conn:
+            return conn.execute(
+                "INSERT INTO pauses (kind, target_id, since, until, reason, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)", (kind, target_id, today.isoformat(),
+                                              until.isoformat() if until else None, reason,
+                                              utc_now())).lastrowid
+
+    def resume(self, kind: str, target_id: str) -> tuple[int, int]:
+        """End the pauses of a customer or an invoice (and an invoice's open promises):
+        (pauses ended, promises cancelled)."""
+        now = utc_now()
+        with self.transaction() as conn:
+            paused = conn.execute(
+                "UPDATE pauses SET resumed_at = ? WHERE kind = ? AND target_id = ? "
+                "AND resumed_at IS NULL", (now, kind, target_id)).rowcount
+            promised = 0
+            if kind == "invoice":
+                promised = conn.execute(
+                    "UPDATE promises SET cancelled_at = ? WHERE invoice = ? AND "
+                    "cancelled_at IS NULL", (now, target_id)).rowcount
+        return paused, promised
+
+    def add_promise(self, invoice: str, day: date, amount: Decimal | None, balance: Decimal,
+                    today: date) -> int:
+        with self.transaction() as conn:
+            return conn.execute(
+                "INSERT INTO promises (invoice, date, amount, balance, as_of, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (invoice, day.isoformat(), str(amount) if amount is not None else None,
+                 str(balance), today.isoformat(), utc_now())).lastrowid
+
+    def promises(self) -> list[dict]:
+        """Promises not cancelled, by date."""
+        return [{"id": i, "invoice": n, "date": d, "amount": a, "balance": b}
+                for i, n, d, a, b in self.conn.execute(
+                    "SELECT id, invoice, date, amount, balance FROM promises WHERE "
+                    "cancelled_at IS NULL ORDER BY date, id")]
+
+    def statuses(self) -> list[tuple[str, str, str]]:
+        """(target, collection status, as-of date) of every target a status action set."""
+        return self.conn.execute("SELECT target, value, as_of FROM statuses").fetchall()
+
+    def tasks(self, assignee: str | None, include_done: bool) -> list[dict]:
+        where, args = [], []
+        if assignee is not None:
+            where.append("assignee = ?")
+            args.append(assignee)
+        if not include_done:
+            where.append("done_at IS NULL")
+        rows = self.db["tasks"].rows_where(" AND ".join(where) or None, args,
+                                           order_by="due, id")
+        return [{**row, "invoices": json.loads(row["invoices"])} for row in rows]
+
+    def task(self, task_id: int) -> dict | None:
+        rows = list(self.db["tasks"].rows_where("id = ?", [task_id]))
+        return {**rows[0], "invoices": json.loads(rows[0]["invoices"])} if rows else None
+
+    def finish_task(self, task_id: int) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE tasks SET done_at = ? WHERE id = ? AND done_at IS NULL",
+                         (utc_now(), task_id))
+
+    def knows_customer(self, customer_id: str) -> bool:
+        """Whether the action ledger has anything for this customer."""
+        return self.conn.execute("SELECT 1 FROM actions WHERE customer_id = ? LIMIT 1",
+                                 (customer_id,)).fetchone() is not None
+
     def resolve(self, key: str, sent: bool) -> dict:
         """A person settles an `unknown` (or failed) outcome: sent, or tried again."""
         row = self.action(key)

@@ -107,3 +107,17 @@ def http_server():
     server = HttpServer()
     yield server
     server.stop()
+
+
+# Tests never read the machine's clock: "now" is a fixed moment after every date the tests use
+# (a real run may not be dated after today). A test that needs another sets `arflow.cli._now`.
+NOW = "2030-01-15T12:00:00+00:00"
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch):
+    from datetime import datetime
+
+    from arflow import cli as cli_module
+    moment = datetime.fromisoformat(NOW)
+    monkeypatch.setattr(cli_module, "_now", lambda: moment)

@@ -224,7 +224,7 @@ def test_pausing_a_customer_stops_its_messages_until_resumed(desk):
 
 def test_a_paused_invoice_leaves_the_messages_but_stays_in_the_totals(desk):
     d = desk()
-    d("pause", "invoice", "A1", "--until", "2026-04-20")
+    d("pause", "invoice", "A1", "--until", "2026-04-20", "--as-of", "2026-04-01")
     assert d.run("2026-04-05")[0][:5] == ("C1", "by-due", "d1", "email", ["A2"])
     c1 = d.status("C1", "--as-of", "2026-04-05")["C1"]
     assert c1["open"] == {"USD": "150.00"} and c1["overdue"] == {"USD": "150.00"}
@@ -241,7 +241,7 @@ def test_a_paused_invoice_leaves_the_messages_but_stays_in_the_totals(desk):
 
 def test_a_promise_holds_chasing_and_a_kept_one_ends_with_on_paid(desk):
     d = desk()
-    d("promise", "B1", "--date", "2026-04-15")
+    d("promise", "B1", "--date", "2026-04-15", "--as-of", "2026-03-31")
     assert d.steps("2026-04-01") == [("C1", "by-due", "d1"), ("C3", "by-due", "d1")]
     assert d.steps("2026-04-10") == [
         ("C1", "by-due", "d1"), ("C1", "by-due", "d10"), ("C3", "by-due", "d10")]
@@ -257,7 +257,8 @@ def test_a_broken_promise_resumes_the_next_day_in_on_broken_promise(desk):
     d = desk()
     assert d.steps("2026-04-01") == [
         ("C1", "by-due", "d1"), ("C2", "by-due", "d1"), ("C3", "by-due", "d1")]
-    out = d("promise", "B1", "--date", "2026-04-15", "--amount", "200").stdout
+    out = d("promise", "B1", "--date", "2026-04-15", "--amount", "200",
+            "--as-of", "2026-04-01").stdout
     assert "B1 to be paid by 2026-04-15" in out
     assert [s for s in d.steps("2026-04-10") if s[0] == "C2"] == []   # d10 held
     assert d.status("--as-of", "2026-04-15")["C2"]["promises"][0]["state"] == "pending"
@@ -270,7 +271,7 @@ def test_a_broken_promise_resumes_the_next_day_in_on_broken_promise(desk):
 
 def test_a_broken_promise_without_on_broken_promise_resumes_the_same_workflow(desk):
     d = desk(workflows={"by-due": BY_DUE.replace("on_broken_promise: late-fees\n", "")})
-    d("promise", "A1", "--date", "2026-04-05")
+    d("promise", "A1", "--date", "2026-04-05", "--as-of", "2026-04-01")
     assert d.run("2026-04-05")[0][:5] == ("C1", "by-due", "d1", "email", ["A2"])
     assert [s for s in d.steps("2026-04-05") if s[0] == "C1"] == []
     assert d.run("2026-04-06")[0][:5] == ("C1", "by-due", "d1", "email", ["A1"])
@@ -278,7 +279,7 @@ def test_a_broken_promise_without_on_broken_promise_resumes_the_same_workflow(de
 
 def test_resume_invoice_cancels_its_promise(desk):
     d = desk()
-    d("promise", "A1", "--date", "2026-05-30")
+    d("promise", "A1", "--date", "2026-05-30", "--as-of", "2026-04-01")
     out = d("resume", "invoice", "A1").stdout
     assert "cancelled 1 promise(s)" in out
     assert d.run("2026-04-01")[0][:5] == ("C1", "by-due", "d1", "email", ["A1"])
@@ -286,8 +287,8 @@ def test_resume_invoice_cancels_its_promise(desk):
 
 def test_pause_and_promise_name_the_unknown_target(desk):
     d = desk()
-    assert "no invoice 'Z9'" in d("promise", "Z9", "--date", "2026-04-15", expect=1).output
-    assert "no customer 'C9'" in d("pause", "customer", "C9", expect=1).output
+    assert "no invoice 'Z9'" in d("promise", "Z9", "--date", "2026-04-15", expect=2).output
+    assert "no customer 'C9'" in d("pause", "customer", "C9", expect=2).output
     assert d("pause", "vendor", "C1", expect=2).exit_code == 2
 
 
@@ -382,7 +383,10 @@ steps:
     assert "Task 2 done: Call Beta Ltd" in d("tasks", "done", "2").stdout
     assert [t["id"] for t in json.loads(d("tasks", "--format", "json", "--assignee", "lee")
                                         .stdout)["tasks"]] == [1, 3]
-    assert "no task 9" in d("tasks", "done", "9", expect=1).output
+    assert "no task 9" in d("tasks", "done", "9", expect=2).output
+    assert d("tasks", "done", "2", expect=2).stderr.startswith("error: task 2 was already done at ")
+    assert d("tasks", "--assignee", "leo", expect=2).stderr == (
+        "error: --assignee 'leo' is nobody in people: (people: controller, dana, lee)\n")
     # the note was emailed to the specialist the assign action had just set
     notes = sorted((d.root / "outbox").glob("*.eml"))
     assert len(notes) == 3 and all("To: Lee Poe <lee@acme.example>" in p.read_text()
@@ -448,7 +452,7 @@ def test_the_example_ar_workflow_over_three_weeks(tmp_path, cli):
                 for a in doc["actions"] if a["customer_id"] == "C002"]
 
     cli("assign", "C002", "--workflow", "ar-workflow", "--date", "2026-03-16", "--config", config)
-    cli("promise", "INV-1003", "--date", "2026-03-20", "--config", config)
+    cli("promise", "INV-1003", "--date", "2026-03-20", "--as-of", "2026-03-16", "--config", config)
     ar, fee, one, other = "ar-workflow", "late-fee-warning", ["INV-1002"], ["INV-1003"]
     assert run("2026-03-16") == [
         (ar, "kickoff", "assign", one, "done"), (ar, "kickoff", "note", one, "done"),
@@ -502,4 +506,67 @@ def test_status_works_before_the_first_run_and_prints_plain_lines_under_cron(des
         "C3\tGamma Ltd\tby-due\t—\td1 (2026-04-05)\t$300.00\t$300.00\t—\t—\t—"]
     assert not (d.root / "arflow.db").exists()      # reading the position writes nothing
     assert d("tasks").stdout == ""
-    assert "no customer 'C9'" in d("status", "C9", expect=1).output
+    assert "no customer 'C9'" in d("status", "C9", expect=2).output
+
+
+# --- what a person types goes through the data's own parser, and nonsense is refused -------------
+@pytest.mark.parametrize("amount, message", [
+    ("NaN", "'NaN' is not an amount: write a finite decimal number such as 1234.56"),
+    ("Infinity", "'Infinity' is not an amount: write a finite decimal number such as 1234.56"),
+    ("1e3", "'1e3' is not an amount: exponent notation is not accepted; write the number out"),
+    ("abc", "'abc' is not an amount: write a decimal number such as 1234.56"),
+    ("0", "--amount 0 must be more than zero"),
+    ("-5", "--amount -5 must be more than zero"),
+])
+def test_promise_amounts_are_parsed_like_the_data(desk, amount, message):
+    d = desk()
+    result = d("promise", "B1", "--date", "2026-04-15", "--as-of", "2026-04-01", "--amount",
+               amount, expect=2)
+    assert message in " ".join(result.output.split())
+    assert not (d.root / "arflow.db").exists() or \
+        d.db().execute("SELECT count(*) FROM promises").fetchone() == (0,)
+
+
+def test_typed_dates_and_amounts_follow_the_source_settings(desk):
+    d = desk()
+    config = d.config.read_text().replace(
+        "invoices: {path: invoices.csv}",
+        'invoices: {path: invoices.csv, date_format: "%d/%m/%Y", decimal: ",", thousands: "."}')
+    d.config.write_text(config)
+    (d.root / "invoices.csv").write_text(
+        "number,customer_id,issue_date,due_date,amount,paid_date\n"
+        'B1,C2,01/03/2026,31/03/2026,"1.200,00",\n')
+    out = d("promise", "B1", "--date", "15/04/2026", "--as-of", "2026-04-01", "--amount",
+            "1.000,50").stdout
+    assert "B1 to be paid by 2026-04-15 (1000.50)" in out
+    assert d.db().execute("SELECT date, amount, as_of FROM promises").fetchall() == [
+        ("2026-04-15", "1000.50", "2026-04-01")]
+    bad = d("promise", "B1", "--date", "04/15/2026", expect=2)
+    assert "'04/15/2026' is not a real date" in " ".join(bad.output.split())
+    assert "'2026-02-30' is not a real date" in " ".join(
+        d("status", "--as-of", "2026-02-30", expect=2).output.split())
+
+
+def test_nonsense_from_the_desk_is_refused_with_exit_2(desk):
+    d = desk()
+    def refused(*args) -> str:
+        return d(*args, expect=2).stderr.strip()
+    assert refused("pause", "customer", "C1", "--until", "2026-03-31", "--as-of",
+                   "2026-04-01") == (
+        "error: --until 2026-03-31 is before today (2026-04-01): a pause holds through the day "
+        "--until names; give a later day, or none to pause until `arflow resume`")
+    assert refused("promise", "A1", "--date", "2026-03-31", "--as-of", "2026-04-01") == (
+        "error: --date 2026-03-31 is before today (2026-04-01): a promise is to pay by a day "
+        "still to come")
+    d.pay("A1", "2026-04-01")
+    assert refused("promise", "A1", "--date", "2026-04-30", "--as-of", "2026-04-02") == (
+        "error: A1 is not open on 2026-04-02 (status open, balance 0): there is nothing to "
+        "promise")
+    assert refused("run", "--customer", "C9", "--as-of", "2026-04-02") == (
+        "error: --customer 'C9': no such customer in the sources")
+    assert refused("history", "--customer", "C9") == (
+        "error: --customer 'C9': no such customer in the sources or the history")
+    assert d("history", "--customer", "C1").exit_code == 0  # known, nothing recorded yet
+    # the day a pause is made on is today, too: a pause through today is fine
+    d("pause", "customer", "C1", "--until", "2026-04-01", "--as-of", "2026-04-01")
+    assert d.db().execute("SELECT count(*) FROM pauses").fetchone() == (1,)

@@ -52,6 +52,17 @@ class ValueParser:
             raise ValueError(found)
         return found
 
+    def typed_date(self, raw: str) -> date:
+        """A date a person typed (a command's option): ISO `YYYY-MM-DD` always, else the
+        source's `date_format`, with the same checks and messages as the data."""
+        text = raw.strip()
+        if self.source.date_format and re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            try:
+                return date.fromisoformat(text)
+            except ValueError:
+                raise ValueError(f"{text!r} is not a real date") from None
+        return self.date(text)
+
     def _parse_date(self, raw: str) -> date | str:
         text = raw.strip()
         fmt = self.source.date_format
