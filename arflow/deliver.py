@@ -16,14 +16,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
-from arflow.channels import Channel, Channels
+from arflow.channels import Channel, Channels, Outcome
 from arflow.compose import Composed, channel_kind, compose, task_due
 from arflow.engine import (PastState, Plan, PlannedAction, Skip, customer_of, customer_target,
                            invoice_target, plan)
 from arflow.errors import ArflowError, RowError
 from arflow.ledger import Ledger
 from arflow.project import Project, assignment_errors
-from arflow.state import BASELINE, Outcome, StateDB, marks, run_lock
+from arflow.state import BASELINE, StateDB, marks, run_lock
 
 
 @dataclass

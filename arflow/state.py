@@ -2,7 +2,22 @@
 
 Written only by `deliver` and the desk commands, read in bulk (one query per table) before
 planning. WAL mode and `synchronous=FULL`: a row committed as `sending` survives a power cut, so
-a crash can never lead to a second send.
+a crash can never lead to a second send. This is the only module that speaks SQL: the raw
+connection inside transactions and for the bulk reads the planner needs, sqlite-utils for the
+reports that list rows as dicts (`history`, `tasks`).
+
+Words (each means one thing here and in the planner):
+- **action key** — (target, workflow, step, action index): one action for one target.
+- **target** — what a sequence chases: `invoice:NUMBER`, or `customer:ID@SINCE` for an
+  `assigned` sequence (SPEC 4.1).
+- **carried out** — an action that happened, or may have: `sending`, `sent`, `unknown`, `done`.
+- **settled** — an action key no run attempts again by itself: carried out, a permanent
+  failure, or a final skip (`superseded`, `expired`, `baseline` …). A transient failure, a
+  retry asked for with `arflow resolve --retry` and a skip for a missing contact stay open.
+- **ran** — a step has run for a target once every one of its actions is settled.
+- **chased** — a target for which some step's action was carried out; `on_paid` is for it.
+- **finished** — a target whose workflow's last step ran; `then:` continues from there.
+- **baseline** — an action `arflow run --baseline` settled without sending it.
 """
 
 from __future__ import annotations
@@ -12,22 +27,20 @@ import os
 import sqlite3
 from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from arflow.channels import Outcome
 from arflow.engine import ActionKey, Assignment, Hold, PastState
 from arflow.errors import ArflowError
 from arflow.workflow import Workflow
 
-# Outcomes after which an action key is never attempted again by itself (SPEC 6). A transient
-# failure, a retry asked for with `arflow resolve --retry`, and a skip for a missing contact
-# stay open: a later run within the step's window tries again.
-SETTLED_STATES = ("sending", "sent", "unknown", "done")
-OPEN_SKIP_REASONS = ("no-email", "no-phone", "no-recipient")
+CARRIED_OUT = frozenset({"sending", "sent", "unknown", "done"})
+# skips that a later run within the step's window tries again: the contact may be added
+RETRIED_SKIPS = frozenset({"no-email", "no-phone", "no-recipient"})
 # the skip reason of what `arflow run --baseline` marked as done without sending it
 BASELINE = "baseline"
 
@@ -86,8 +99,26 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE promises ADD COLUMN as_of TEXT;
     """,
 }
-# action states after which a step counts as having really run (for on_paid, SPEC 4.7)
-RAN_STATES = ("sending", "sent", "unknown", "done")
+
+
+# --- the rules of the action ledger, one function each (see the words above) -----------------
+def carried_out(state: str) -> bool:
+    """The action happened, or may have: its target counts as chased (SPEC 4.7)."""
+    return state in CARRIED_OUT
+
+
+def settled(state: str, reason: str | None, permanent: bool) -> bool:
+    """No run attempts this action key again by itself (SPEC 4.3, 6)."""
+    if state == "failed":
+        return permanent  # SMTP 5xx, an invalid number: final; a 4xx is retried
+    if state == "skipped":
+        return reason not in RETRIED_SKIPS
+    return carried_out(state)
+
+
+def step_ran(settled_actions: int, actions: int) -> bool:
+    """A step has run for a target once every one of its actions is settled."""
+    return settled_actions >= actions
 
 
 def utc_now() -> str:
@@ -118,16 +149,6 @@ def marks(rows: list[dict], state: str, outcome: Outcome | None = None) -> list[
     error = outcome.error if outcome else None
     return [{**row, "state": state, "now": now, "attempt": attempt, "permanent": permanent,
              "provider_id": provider_id, "error": error} for row in rows]
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a channel says about one message (SPEC 6)."""
-
-    state: str                 # sent | failed | unknown
-    permanent: bool = False    # a failure that no later run should retry
-    provider_id: str | None = None
-    error: str | None = None
 
 
 class StateDB:
@@ -236,7 +257,7 @@ class StateDB:
                    step_dates: dict | None = None) -> PastState:
         """Everything the planner needs, one query per table (never one per invoice).
         `step_dates`, when given, is filled with (target, workflow, step) → the day it ran."""
-        settled: set[ActionKey] = set()
+        settled_keys: set[ActionKey] = set()
         per_step: dict[tuple[str, str, str], list] = {}
         chased: dict[tuple[str, str], tuple[date, frozenset[str]]] = {}
         counts = {(wid, s.step_id): len(s.actions) for wid, wf in workflows.items()
@@ -244,9 +265,8 @@ class StateDB:
         for target, wid, step, index, state, reason, permanent, day, invoices in \
                 self.conn.execute("SELECT target, workflow, step, action_index, state, reason, "
                                   "permanent, as_of, invoices FROM actions"):
-            if (state in SETTLED_STATES or (state == "failed" and permanent)
-                    or (state == "skipped" and reason not in OPEN_SKIP_REASONS)):
-                settled.add(ActionKey(target, wid, step, index))
+            if settled(state, reason, bool(permanent)):
+                settled_keys.add(ActionKey(target, wid, step, index))
                 if (wid, step) not in counts:
                     continue  # on_paid and notices: not a step of the sequence
                 found = per_step.get((target, wid, step))
@@ -255,7 +275,7 @@ class StateDB:
                 else:
                     found[0] += 1
                     found[1] = max(found[1], day)
-                if state in RAN_STATES:
+                if carried_out(state):
                     day_ran = date.fromisoformat(day)
                     before = chased.get((target, wid))
                     # an invoice target is its own invoice; a sequence lists the customer's
@@ -271,13 +291,13 @@ class StateDB:
         ran: dict[tuple[str, str], set[str]] = defaultdict(set)
         finished: dict[tuple[str, str], date] = {}
         for (target, wid, step), (n, day) in per_step.items():
-            if n >= counts[(wid, step)]:
+            if step_ran(n, counts[(wid, step)]):
                 ran[(target, wid)].add(step)
                 if step_dates is not None:
                     step_dates[(target, wid, step)] = date.fromisoformat(day)
                 if last.get(wid) == step:
                     finished[(target, wid)] = date.fromisoformat(day)
-        past = PastState(ran=dict(ran), finished=finished, chased=chased, settled=settled)
+        past = PastState(ran=dict(ran), finished=finished, chased=chased, settled=settled_keys)
         for cid, wid, since in self.conn.execute(
                 "SELECT customer_id, workflow, since FROM assignments"):
             past.assignments[cid] = Assignment(wid, date.fromisoformat(since) if since else None)

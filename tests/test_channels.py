@@ -73,6 +73,22 @@ def test_the_writer_refuses_a_line_break_that_slipped_through():
         email_bytes(message)
 
 
+def test_a_dry_run_channel_builds_each_email_as_a_real_one_would():
+    from arflow.channels import Outcome
+    from arflow.channels.recording import RecordingChannel
+
+    channel = RecordingChannel("email")
+    good = Message("email", "n", ["ap@x.example"], subject="s", text="t",
+                   sender="ar@acme.example", message_id="<1@acme.example>")
+    calls = []
+    assert channel.send(good, lambda: calls.append("ready")) == Outcome("planned")
+    assert calls == ["ready"]
+    bad = Message("email", "n", ["ap@x.example"], subject="s\nBcc: x@evil.example", text="t",
+                  sender="ar@acme.example", message_id="<1@acme.example>")
+    with pytest.raises(ValueError, match="line break in the Subject header"):
+        channel.send(bad, lambda: None)
+
+
 @pytest.mark.parametrize("value, problem", [
     ("Acme Ltd", None),
     ("Müller & Söhne", None),

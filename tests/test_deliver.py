@@ -867,3 +867,87 @@ def test_baseline_marks_what_is_due_and_the_first_night_sends_only_what_comes_ne
 def test_baseline_is_not_a_dry_run(folder, cli):
     result = cli("run", "--baseline", "--dry-run", "--config", folder(), expect=2)
     assert "--baseline records what is due; it cannot be a --dry-run" in result.output
+
+
+# --- the rules each real fault checks ---------------------------------------------------------------
+def test_a_webhook_408_or_429_is_retried_and_a_404_is_not(folder, http_server, real_run, cli):
+    workflow = f"""\
+anchor: due_date
+steps:
+  - id: first
+    day: 1
+    actions:
+      - webhook: {{url: "{http_server.url}/erp", template: erp}}
+"""
+    config = folder(workflows={"chase": workflow},
+                    templates={"erp.json.j2": '{"c": {{ customer.id|tojson }}}'})
+    http_server.replies = [(408, {}), (429, {}), (404, {})]
+    real_run(config, "2026-03-11", expect=3)
+    assert states(cli, config) == {
+        "invoice:INV-1/chase/first/0": ("failed", False, 1),
+        "invoice:INV-2/chase/first/0": ("failed", False, 1),
+        "invoice:INV-3/chase/first/0": ("failed", True, 1)}
+    code, doc = real_run(config, "2026-03-12")
+    assert [(a["customer_id"], a["status"]) for a in doc["actions"]] == [
+        ("C1", "sent"), ("C2", "sent")]
+    assert [json.loads(r.body)["c"] for r in http_server.requests] == [
+        "C1", "C2", "C3", "C1", "C2"]
+
+
+@pytest.mark.parametrize("setting, what, problem", [
+    ("subject", "subject", "contains the control character U+000A"),
+    ("company", "company name", "contains an RFC 2047 encoded word (=?…?=)"),
+    ("from", "from", "contains an RFC 2047 encoded word (=?…?=)"),
+])
+def test_unsafe_subject_sender_or_company_name_stops_the_message(folder, smtp_server, real_run,
+                                                                 setting, what, problem):
+    templates = dict(SIMPLE_TEMPLATES)
+    email = ""
+    if setting == "subject":
+        templates["reminder.subject.j2"] = (
+            "Reminder{% if customer.id == 'C2' %}{{ '\\n' }}Bcc: x@evil.example{% endif %}")
+    elif setting == "from":
+        email = ", from: '=?utf-8?q?ar?=@acme.example'"
+    config = folder(templates=templates, email=email)
+    if setting == "company":
+        config.write_text(config.read_text().replace("name: Acme Ltd",
+                                                     "name: '=?utf-8?q?Acme=0ABcc:_x?='"))
+    code, doc = real_run(config, "2026-03-11", expect=3)
+    sent = ["C1", "C3"] if setting == "subject" else []
+    assert [a["customer_id"] for a in doc["actions"]] == sent
+    assert len(smtp_server.messages) == len(sent)
+    assert all(f"the {what} {problem}, which could forge mail headers" in e["message"]
+               for e in doc["errors"])
+    assert len(doc["errors"]) == 3 - len(sent)
+
+
+def test_one_refused_recipient_does_not_stop_the_others(folder, smtp_server, real_run, cli):
+    invoices = INVOICES.replace("ap@alpha.example", '"ap@alpha.example; boss@alpha.example"')
+    config = folder(invoices=invoices)
+    smtp_server.handler.rcpt_replies = {"boss@alpha.example": "550 5.1.1 no such user"}
+    code, doc = real_run(config, "2026-03-11")
+    assert [(a["customer_id"], a["status"]) for a in doc["actions"]] == [
+        ("C1", "sent"), ("C2", "sent"), ("C3", "sent")]
+    assert smtp_server.messages[0].rcpt_tos == ["ap@alpha.example"]
+    row = {r["key"]: r for r in history(cli, config)}["invoice:INV-1/chase/first/0"]
+    assert row["state"] == "sent" and "boss@alpha.example 550 5.1.1 no such user" in row["error"]
+
+
+def test_a_sequence_s_status_action_sets_the_customer_s_status(folder, smtp_server, real_run,
+                                                              tmp_path):
+    workflow = """\
+anchor: assigned
+steps:
+  - id: start
+    day: 0
+    actions:
+      - status: "In collections"
+"""
+    config = folder(workflows={"chase": workflow})
+    real_run(config, "2026-03-11")
+    conn = sqlite3.connect(tmp_path / "ar" / "arflow.db")
+    assert conn.execute("SELECT target, value FROM statuses ORDER BY 1").fetchall() == [
+        ("customer:C1", "In collections"), ("customer:C2", "In collections"),
+        ("customer:C3", "In collections"), ("invoice:INV-1", "In collections"),
+        ("invoice:INV-2", "In collections"), ("invoice:INV-3", "In collections")]
+    conn.close()

@@ -371,3 +371,14 @@ def test_on_paid_needs_a_step_that_really_ran_and_a_payment():
     settled = {ActionKey("invoice:A1", "std", "on_paid", 0)}
     result = run(ledger, flows, "2026-02-03", PastState(chased=chased, settled=settled))
     assert steps_of(result) == [("C1", "std", "on_paid", "notify", ["A3"])]
+
+
+def test_the_planner_never_plans_an_action_key_already_settled():
+    """SPEC 4.3 in the planner itself: a settled key is never planned again, even when the
+    step does not count as run (one of its two actions still open)."""
+    ledger = ledger_of(inv("A1", issue="2026-01-01", due="2026-01-31"))
+    done = ActionKey("invoice:A1", "std", "d30", 0)
+    result = run(ledger, as_of="2026-03-02", state=PastState(settled={done}))
+    assert [(a.step, a.kind, a.keys) for a in result.actions] == [
+        ("d30", "status", [ActionKey("invoice:A1", "std", "d30", 1)])]
+    assert [a.kind for a in run(ledger, as_of="2026-03-02").actions] == ["email", "status"]

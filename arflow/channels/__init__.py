@@ -15,7 +15,6 @@ from typing import Callable, Protocol
 
 from arflow.config import Config
 from arflow.errors import ArflowError
-from arflow.state import Outcome
 
 
 @dataclass(slots=True)
@@ -41,6 +40,16 @@ class Message:
     @property
     def recipients(self) -> list[str]:
         return list(dict.fromkeys(self.to + self.cc + self.bcc))
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a channel says about one message (SPEC 6)."""
+
+    state: str                 # sent | failed | unknown; planned in a dry run
+    permanent: bool = False    # a failure that no later run should retry
+    provider_id: str | None = None
+    error: str | None = None
 
 
 class Channel(Protocol):

@@ -12,8 +12,7 @@ import socket
 import urllib.error
 import urllib.request
 
-from arflow.channels import Message
-from arflow.state import Outcome
+from arflow.channels import Message, Outcome
 
 
 class HttpChannel:

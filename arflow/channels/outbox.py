@@ -10,10 +10,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from arflow.channels import Message
+from arflow.channels import Message, Outcome
 from arflow.channels.mime import email_bytes
 from arflow.errors import ArflowError
-from arflow.state import Outcome
 
 
 class OutboxChannel:

@@ -6,9 +6,8 @@ run could not hand over fails here first.
 
 from __future__ import annotations
 
-from arflow.channels import Message
+from arflow.channels import Message, Outcome
 from arflow.channels.mime import email_bytes
-from arflow.state import Outcome
 
 PLANNED = Outcome("planned")
 

@@ -24,11 +24,10 @@ import socket
 import ssl
 from typing import Callable
 
-from arflow.channels import Message, secret
+from arflow.channels import Message, Outcome, secret
 from arflow.channels.mime import email_bytes
 from arflow.config import EmailChannel
 from arflow.errors import ArflowError
-from arflow.state import Outcome
 
 
 def _reply(code: int, text: bytes | str) -> str:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import logging
 
-from arflow.channels import Message, secret
+from arflow.channels import Message, Outcome, secret
 from arflow.config import SmsChannel
 from arflow.errors import ArflowError
-from arflow.sources.values import e164
-from arflow.state import Outcome
+from arflow.phones import e164
 
 TRANSIENT_CODES = frozenset({20429})
 _QUIET = logging.getLogger("arflow.twilio")

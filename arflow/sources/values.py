@@ -6,10 +6,10 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from arflow.config import SourceConfig
+from arflow.phones import e164
 
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
 _SLASHED = re.compile(r"\d{1,2}([/.-])\d{1,2}\1\d{2,4}")
@@ -197,17 +197,6 @@ class ValueParser:
             return (f"{text!r} is not a valid phone number{hint}; the invoice is kept, but no "
                     "SMS can go to this number",)
         return found
-
-
-def e164(text: str, region: str | None) -> str | None:
-    """A phone number in E.164 form (+12025550123), or None when it is not a valid number."""
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _looks_real(text: str, fmt: str) -> bool:

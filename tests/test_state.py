@@ -1,0 +1,126 @@
+"""The action ledger's rules (state.py), table by table, and against a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date
+
+import pytest
+
+from arflow.engine import ActionKey
+from arflow.state import StateDB, carried_out, marks, settled, step_ran
+from arflow.workflow import Workflow
+
+
+@pytest.mark.parametrize("state, reason, permanent, expected", [
+    ("sending", None, False, True),      # may have gone out: never again by itself
+    ("sent", None, False, True),
+    ("unknown", None, False, True),
+    ("done", None, False, True),
+    ("failed", None, False, False),      # SMTP 4xx, connection refused: retried
+    ("failed", None, True, True),        # SMTP 5xx, an invalid number: final
+    ("skipped", "superseded", False, True),
+    ("skipped", "expired", False, True),
+    ("skipped", "baseline", False, True),
+    ("skipped", "no-email", False, False),   # the address may be added: tried again
+    ("skipped", "no-phone", False, False),
+    ("skipped", "no-recipient", False, False),
+])
+def test_which_action_keys_are_settled(state, reason, permanent, expected):
+    assert settled(state, reason, permanent) is expected
+
+
+@pytest.mark.parametrize("state, expected", [
+    ("sending", True), ("sent", True), ("unknown", True), ("done", True),
+    ("failed", False), ("skipped", False), ("planned", False)])
+def test_which_states_count_as_carried_out(state, expected):
+    assert carried_out(state) is expected
+
+
+@pytest.mark.parametrize("settled_actions, actions, expected", [
+    (0, 1, False), (1, 1, True), (1, 2, False), (2, 2, True), (3, 3, True), (2, 3, False)])
+def test_a_step_runs_once_every_action_is_settled(settled_actions, actions, expected):
+    assert step_ran(settled_actions, actions) is expected
+
+
+TWO_ACTIONS = Workflow.model_validate({"steps": [
+    {"id": "first", "day": 1, "actions": [{"email": "reminder"}, {"sms": "reminder"}]},
+    {"id": "last", "day": 9, "actions": [{"email": "reminder"}]}]})
+
+
+def row(key: ActionKey, state: str, reason: str | None = None, permanent: bool = False,
+        day: str = "2026-03-11") -> dict:
+    return {"key": str(key), "target": key.target, "workflow": key.workflow, "step": key.step,
+            "action_index": key.action, "kind": "email", "customer_id": "C1",
+            "invoices": json.dumps(["A1"]), "as_of": day, "channel": None, "recipients": "[]",
+            "subject": None, "message_id": None, "state": state, "reason": reason,
+            "permanent": permanent}
+
+
+@pytest.fixture
+def db(tmp_path):
+    state = StateDB.open(tmp_path / "arflow.db")
+    yield state
+    state.close()
+
+
+def write(db: StateDB, rows: list[dict]) -> None:
+    with db.transaction() as conn:
+        for r in rows:
+            db.write_marks(conn, marks([{k: v for k, v in r.items() if k not in (
+                "state", "reason", "permanent")}], r["state"]))
+
+
+def test_a_step_with_one_of_two_actions_settled_has_not_run(db):
+    email = ActionKey("invoice:A1", "chase", "first", 0)
+    write(db, [row(email, "sent")])
+    past = db.past_state({"chase": TWO_ACTIONS}, date(2026, 3, 12))
+    assert past.settled == {email}
+    assert past.ran == {} and past.finished == {}
+    assert past.chased[("invoice:A1", "chase")][0] == date(2026, 3, 11)
+    write(db, [row(ActionKey("invoice:A1", "chase", "first", 1), "sent")])
+    past = db.past_state({"chase": TWO_ACTIONS}, date(2026, 3, 12))
+    assert past.ran == {("invoice:A1", "chase"): {"first"}}
+
+
+def test_skips_never_overwrite_what_went_out_or_failed_for_good(db):
+    keys = [ActionKey(f"invoice:A{n}", "chase", "first", 0) for n in range(4)]
+    write(db, [row(keys[0], "sent"), row(keys[1], "failed"), row(keys[3], "unknown")])
+    with db.transaction() as conn:
+        conn.execute("UPDATE actions SET permanent = 1 WHERE key = ?", (str(keys[3]),))
+        conn.execute("UPDATE actions SET state = 'failed' WHERE key = ?", (str(keys[3]),))
+    db.record_skips([{**row(k, "skipped"), "reason": "expired"} for k in keys])
+    found = {r["key"]: (r["state"], r["reason"]) for r in db.history()}
+    assert found == {
+        str(keys[0]): ("sent", None),            # what went out stays sent
+        str(keys[1]): ("skipped", "expired"),    # a transient failure that expired: skipped
+        str(keys[2]): ("skipped", "expired"),
+        str(keys[3]): ("failed", None)}          # a permanent failure keeps its record
+
+
+def test_a_missing_contact_skip_stays_open_and_a_superseded_one_does_not(db):
+    open_key = ActionKey("invoice:A1", "chase", "first", 1)
+    final_key = ActionKey("invoice:A2", "chase", "first", 1)
+    db.record_skips([{**row(open_key, "skipped"), "reason": "no-phone"},
+                     {**row(final_key, "skipped"), "reason": "superseded"}])
+    past = db.past_state({"chase": TWO_ACTIONS}, date(2026, 3, 12))
+    assert past.settled == {final_key}
+
+
+def test_a_dry_run_state_reads_the_file_and_writes_nothing(tmp_path, db):
+    key = ActionKey("invoice:A1", "chase", "first", 0)
+    write(db, [row(key, "sending")])
+    dry = StateDB.for_dry_run(db.path)
+    assert dry.recover_interrupted() == 0
+    write(dry, [row(key, "sent")])
+    dry.record_skips([{**row(ActionKey("invoice:A2", "chase", "first", 0), "skipped"),
+                       "reason": "expired"}])
+    assert dry.past_state({"chase": TWO_ACTIONS}, date(2026, 3, 12)).settled == {key}
+    dry.close()
+    conn = sqlite3.connect(db.path)
+    assert conn.execute("SELECT key, state FROM actions").fetchall() == [(str(key), "sending")]
+    conn.close()
+    empty = StateDB.for_dry_run(tmp_path / "none.db")  # no file yet: an empty state in memory
+    assert empty.history() == [] and not (tmp_path / "none.db").exists()
+    empty.close()
