@@ -7,7 +7,7 @@ import pytest
 from jinja2 import UndefinedError
 from jinja2.exceptions import SecurityError
 
-from arflow.render import Templates
+from arflow.render import Templates, template_error
 
 
 @pytest.fixture
@@ -48,6 +48,22 @@ def test_undefined_is_an_error(templates):
     t = templates(**{"x.txt.j2": "{{ totals.overdeu }}"})
     with pytest.raises(UndefinedError):
         t.render("x", "txt", {"totals": {"overdue": 1}})
+
+
+@pytest.mark.parametrize("source, line", [
+    ("{{ totals.overdeu }}", 1),
+    ("Dear {{ customer.name }},\n\nyou owe:\n{{ totals.overdeu|upper }}\nThanks\n", 4),
+    ("{% for inv in invoices %}\n{{ inv.number }}\n\n{% if inv.days_past_due %}\n"
+     "  {{ inv.missing }}\n{% endif %}\n{% endfor %}", 5),
+])
+def test_runtime_errors_report_the_templates_own_line(templates, source, line):
+    t = templates(**{"x.txt.j2": source})
+    ctx = {"customer": {"name": "A"}, "totals": {"overdue": 1},
+           "invoices": [{"number": "N1", "days_past_due": 3}]}
+    for _ in range(2):  # the first render loads the template, the second reuses it
+        with pytest.raises(UndefinedError) as info:
+            t.render("x", "txt", ctx)
+        assert template_error(info.value)[0] == line
 
 
 @pytest.mark.parametrize("locale, currency, expected", [

@@ -13,7 +13,7 @@ from arflow.sources import load_ledger
 from tests.conftest import BASE_CONFIG, make_folder
 
 HEADER = "number,customer_id,email,phone,issue_date,due_date,amount\n"
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ibm-late-payment-histories.csv"
+DATA = Path(__file__).resolve().parent / "data" / "ibm-late-payment-histories.csv"
 
 
 def load(tmp_path, invoices: str, config: str = BASE_CONFIG, **files):
