@@ -1,6 +1,27 @@
 """The planner (SPEC 4): a pure function from ledger, workflows, past state and a date to a Plan.
 
 No clock, no files, no network: every schedule rule is decided here and tested with plain values.
+
+Words used in the planner, each with one meaning:
+
+- target: what a workflow's steps run for, and the first part of an action key: an invoice
+  (`invoice:NUMBER`, for `due_date`/`issue_date` workflows), or one `assigned` sequence of a
+  customer (`customer:ID@SINCE`); a customer's pause notice goes to `customer:ID`.
+- sequence: a workflow's steps as they run for one target. An `assigned` sequence belongs to
+  the customer: it counts from the day the workflow was assigned (or a chain or broken promise
+  brought the customer there) and ends when none of the customer's invoices is open (SPEC 4.1,
+  4.7); `PastState.sequences` holds the active ones.
+- settled: an action key never to be attempted again: sending, sent, unknown, done, skipped
+  (except for a missing contact) or failed for good (SPEC 6).
+- ran: a step has run for a target once every one of its action keys is settled, whatever the
+  outcome; it is never due again for that target (SPEC 4.2, 4.3).
+- chased: a target has been chased in a workflow when an action of one of its steps really
+  happened (sending, sent, unknown or done); only a chased target gets `on_paid` once it is
+  paid (SPEC 4.7).
+- finished: a workflow is finished for a target once its last step has run; a still open
+  target then moves to the `then:` workflow the next day (SPEC 4.8).
+- on hold: an invoice that is paused, or under a promise-to-pay whose date has not passed; it
+  still follows its workflow but is left out of messages (SPEC 4.6).
 """
 
 from __future__ import annotations
@@ -261,7 +282,7 @@ def decide_steps(schedule: _Schedule, step_dates: list[date], earliest: date, as
 
 # --- following: which workflow each open invoice is in today (SPEC 4.5–4.8) -----------------
 @dataclass(slots=True)
-class _Follow:
+class FollowedInvoices:
     """One customer's open invoices in one workflow today, before pauses are applied."""
 
     items: list[tuple[Invoice, Decimal]] = field(default_factory=list)
@@ -270,20 +291,23 @@ class _Follow:
 
 
 @dataclass(slots=True)
-class _Desk:
-    """The first half of planning, shared by `plan` and `positions`."""
+class OpenInvoicesByWorkflow:
+    """The ledger's open invoices sorted into the workflows they follow today, with what the
+    rest of planning looks up beside them: the first half of planning, shared by `plan` and
+    `positions`."""
 
     active: dict[str, Workflow]
     schedules: dict[str, _Schedule]
     customers: dict[str, Customer]
-    following: dict[tuple[str, str], _Follow]
+    following: dict[tuple[str, str], FollowedInvoices]
     open_customers: set[str]
     open_count: int
     min_balance: Decimal
 
 
-def _follow(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of: date,
-            default_workflow: str | None, min_balance: Decimal) -> _Desk:
+def sort_into_workflows(ledger: Ledger, workflows: dict[str, Workflow], state: PastState,
+                        as_of: date, default_workflow: str | None,
+                        min_balance: Decimal) -> OpenInvoicesByWorkflow:
     active = {wid: wf for wid, wf in workflows.items() if wf.enabled and not wf.is_campaign}
     schedules = {wid: _Schedule(wid, wf) for wid, wf in active.items()}
     matchers = [_Matcher(wid, active[wid].match) for wid in
@@ -293,7 +317,7 @@ def _follow(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as
     customers = dict(ledger.customers)
     # workflows an invoice can leave today: `then:` after the last step, `on_broken_promise:`
     movable = {wid for wid, wf in active.items() if wf.then or wf.on_broken_promise}
-    following: dict[tuple[str, str], _Follow] = {}
+    following: dict[tuple[str, str], FollowedInvoices] = {}
     open_customers: set[str] = set()
     open_count = 0
     # Invoice.is_open, inlined: these two passes touch every invoice of the ledger
@@ -323,12 +347,12 @@ def _follow(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as
                 source = "chain"
         entry = following.get((cid, wid))
         if entry is None:
-            entry = following[(cid, wid)] = _Follow(source=source)
+            entry = following[(cid, wid)] = FollowedInvoices(source=source)
         entry.items.append((inv, balance))
         if hint is not None:
             entry.hints.append(hint)
-    return _Desk(active, schedules, customers, following, open_customers, open_count,
-                 min_balance)
+    return OpenInvoicesByWorkflow(active, schedules, customers, following, open_customers,
+                                  open_count, min_balance)
 
 
 def _moved(inv: Invoice, balance: Decimal, wid: str, state: PastState,
@@ -384,15 +408,16 @@ def _workflow_for(inv: Invoice, balance: Decimal, customer: Customer, state: Pas
     return default, "default"
 
 
-def _chased(inv: Invoice, state: PastState, as_of: date) -> bool:
-    """Not paused, and not under a promise-to-pay that still holds (SPEC 4.6)."""
+def _on_hold(inv: Invoice, state: PastState, as_of: date) -> bool:
+    """The invoice is paused, or under a promise-to-pay that still holds (SPEC 4.6)."""
     if inv.number in state.paused_invoices:
-        return False
+        return True
     promised = state.promises.get(inv.number)
-    return promised is None or as_of > promised
+    return promised is not None and as_of <= promised
 
 
-def _sequence_since(cid: str, wid: str, entry: _Follow, state: PastState, as_of: date) -> date:
+def _sequence_since(cid: str, wid: str, entry: FollowedInvoices, state: PastState,
+                    as_of: date) -> date:
     """The day an `assigned` sequence counts from: the stored one, else the day a chain or a
     broken promise brought the customer here, else the `arflow assign --date` day (unless a
     sequence since then has already ended), else today."""
@@ -409,8 +434,8 @@ def _sequence_since(cid: str, wid: str, entry: _Follow, state: PastState, as_of:
     return as_of
 
 
-def _targets(schedule: _Schedule, cid: str, wid: str, entry: _Follow, items, state: PastState,
-             as_of: date):
+def _targets(schedule: _Schedule, cid: str, wid: str, entry: FollowedInvoices, items,
+             state: PastState, as_of: date):
     """(target, anchor date, earliest date, its invoices) for what follows a workflow: one
     sequence for the customer (`assigned`, SPEC 4.1), else one per invoice."""
     if schedule.wf.anchor == "assigned":
@@ -432,24 +457,25 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
     """Everything that is due on `as_of`, grouped per customer, workflow and step (SPEC 4)."""
     people = people or {}
     result = Plan(as_of=as_of, invoices=len(ledger.invoices))
-    desk = _follow(ledger, workflows, state, as_of, default_workflow, min_balance)
-    schedules, customers = desk.schedules, desk.customers
-    result.open = desk.open_count
+    by_workflow = sort_into_workflows(ledger, workflows, state, as_of, default_workflow,
+                                      min_balance)
+    schedules, customers = by_workflow.schedules, by_workflow.customers
+    result.open = by_workflow.open_count
 
     # (customer, workflow, slot) → [(invoice, balance, target)]; a slot is a step index, or
     # one past the steps for on_paid, finish and pause notices (see _Schedule.slot)
     groups: dict[tuple[str, str, int | str], list[tuple[Invoice, Decimal, str]]] = \
         defaultdict(list)
     skips: dict[tuple[str, str, int, str], list[tuple[Invoice, str]]] = defaultdict(list)
-    _pause_notices(desk, state, groups)
-    for (cid, wid), entry in desk.following.items():
+    _pause_notices(by_workflow, state, groups)
+    for (cid, wid), entry in by_workflow.following.items():
         schedule = schedules[wid]
         if not schedule.sends_on(as_of):
             continue
         customer = customers[cid]
         if customer.paused or cid in state.paused_customers:
             continue  # SPEC 4.6: a paused customer gets no messages
-        items = [(inv, bal) for inv, bal in entry.items if _chased(inv, state, as_of)]
+        items = [(inv, bal) for inv, bal in entry.items if not _on_hold(inv, state, as_of)]
         if not items:
             continue
         last = len(schedule.steps) - 1
@@ -467,7 +493,7 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
             for i, reason in decision.skipped:
                 skips[(cid, wid, i, reason)].extend((inv, target) for inv, _ in members)
     if state.chased or state.sequences:
-        _paid(ledger, desk, state, as_of, result, groups)
+        _paid(ledger, by_workflow, state, as_of, result, groups)
 
     for cid, wid, slot in sorted(groups, key=lambda g: (g[0], g[1], schedules[g[1]].order(g[2]))):
         step_id, actions = schedules[wid].slot(slot)
@@ -486,7 +512,7 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
     return result
 
 
-def _pause_notices(desk: _Desk, state: PastState, groups) -> None:
+def _pause_notices(by_workflow: OpenInvoicesByWorkflow, state: PastState, groups) -> None:
     """`notify_on: [pause]`: the owner hears once of each pause or promise that holds one of
     the workflow's customers or invoices (SPEC 3; seeds' "alerts once paused")."""
     if not state.holds:
@@ -495,8 +521,8 @@ def _pause_notices(desk: _Desk, state: PastState, groups) -> None:
     by_invoice: dict[str, list[Hold]] = defaultdict(list)
     for hold in state.holds:
         (by_customer if hold.kind == "customer" else by_invoice)[hold.target_id].append(hold)
-    for (cid, wid), entry in desk.following.items():
-        if "pause" not in desk.active[wid].notify_on:
+    for (cid, wid), entry in by_workflow.following.items():
+        if "pause" not in by_workflow.active[wid].notify_on:
             continue
         for hold in by_customer.get(cid, ()):
             groups[(cid, wid, hold.step)].extend(
@@ -506,8 +532,8 @@ def _pause_notices(desk: _Desk, state: PastState, groups) -> None:
                 groups[(cid, wid, hold.step)].append((inv, bal, invoice_target(inv.number)))
 
 
-def _paid(ledger: Ledger, desk: _Desk, state: PastState, as_of: date, result: Plan,
-          groups) -> None:
+def _paid(ledger: Ledger, by_workflow: OpenInvoicesByWorkflow, state: PastState, as_of: date,
+          result: Plan, groups) -> None:
     """SPEC 4.7: a target that had a step run and is now fully paid gets its workflow's
     `on_paid` actions once, and its sequence ends."""
     # per invoice, and per customer for `assigned` sequences: the workflow that chased it last
@@ -522,16 +548,16 @@ def _paid(ledger: Ledger, desk: _Desk, state: PastState, as_of: date, result: Pl
               for day, wid, target in last_of.values()}
     # only targets whose workflow has an on_paid still to do (most were thanked long ago)
     latest = {target: (day, wid, numbers) for target, (day, wid, numbers) in latest.items()
-              if wid in desk.active and not all(
+              if wid in by_workflow.active and not all(
                   ActionKey(target, wid, ON_PAID, n) in state.settled
-                  for n in range(len(desk.active[wid].on_paid)))}
+                  for n in range(len(by_workflow.active[wid].on_paid)))}
     with_invoices = {inv.customer_id for inv in ledger.invoices} \
         if state.sequences or any(t.startswith("customer:") for t in latest) else set()
     paid_targets: dict[str, tuple[str, str, frozenset[str]]] = {}  # target → (cid, wid, numbers)
     for target, (_, wid, numbers) in latest.items():
         cid = customer_of(target)
         if cid is not None:  # an `assigned` sequence: paid when none of the invoices is open
-            if cid in with_invoices and cid not in desk.open_customers:
+            if cid in with_invoices and cid not in by_workflow.open_customers:
                 paid_targets[target] = (cid, wid, numbers)
         else:
             paid_targets[target] = ("", wid, numbers)
@@ -539,19 +565,19 @@ def _paid(ledger: Ledger, desk: _Desk, state: PastState, as_of: date, result: Pl
     wanted.update(n for cid, _, numbers in paid_targets.values() if cid for n in numbers)
     found = {inv.number: inv for inv in ledger.invoices if inv.number in wanted} if wanted else {}
     for cid, wid in state.sequences:
-        if cid in with_invoices and cid not in desk.open_customers and not (
-                cid in state.paused_customers or cid not in desk.customers
-                or desk.customers[cid].paused):
+        if cid in with_invoices and cid not in by_workflow.open_customers and not (
+                cid in state.paused_customers or cid not in by_workflow.customers
+                or by_workflow.customers[cid].paused):
             result.ended[(cid, wid)] = "paid"
     for target, (cid, wid, numbers) in sorted(paid_targets.items()):
         if cid:
             invoices = [found[n] for n in sorted(numbers) if n in found]
         else:
             inv = found.get(target[len("invoice:"):])
-            if inv is None or not _settled_by_payment(inv, as_of, desk.min_balance):
+            if inv is None or not _settled_by_payment(inv, as_of, by_workflow.min_balance):
                 continue  # gone from the source, voided or still open: not a payment
             invoices, cid = [inv], inv.customer_id
-        customer = desk.customers.get(cid)
+        customer = by_workflow.customers.get(cid)
         if customer is None or customer.paused or cid in state.paused_customers:
             continue
         groups[(cid, wid, ON_PAID)].extend((inv, inv.amount, target) for inv in invoices)
@@ -668,10 +694,11 @@ def positions(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, 
               min_balance: Decimal = Decimal("0.01")) -> list[Position]:
     """Every customer's position in each workflow it follows today (for `arflow status`).
     `step_dates` maps (target, workflow, step) to the day the step ran."""
-    desk = _follow(ledger, workflows, state, as_of, default_workflow, min_balance)
+    by_workflow = sort_into_workflows(ledger, workflows, state, as_of, default_workflow,
+                                      min_balance)
     found = []
-    for (cid, wid), entry in sorted(desk.following.items()):
-        schedule = desk.schedules[wid]
+    for (cid, wid), entry in sorted(by_workflow.following.items()):
+        schedule = by_workflow.schedules[wid]
         pos = Position(cid, wid, entry.source, _numbers(inv for inv, _ in entry.items))
         if schedule.wf.anchor == "assigned":
             pos.since = _sequence_since(cid, wid, entry, state, as_of)
