@@ -18,9 +18,10 @@ from datetime import date
 
 from arflow.channels import Channel, Channels
 from arflow.compose import Composed, channel_kind, compose, task_due
-from arflow.engine import PastState, Plan, PlannedAction, customer_of, customer_target, plan
+from arflow.engine import plan
 from arflow.errors import ArflowError, RowError
 from arflow.ledger import Ledger
+from arflow.plan_types import PastState, Plan, PlannedAction, customer_of, customer_target
 from arflow.project import Project, assignment_errors
 from arflow.state import Outcome, StateDB, marks, run_lock
 

@@ -12,9 +12,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from arflow.deliver import workflows_of
-from arflow.engine import PastState, Position, positions
 from arflow.errors import ArflowError
 from arflow.ledger import Ledger
+from arflow.plan_types import PastState
+from arflow.positions import Position, positions
 from arflow.project import Project
 from arflow.state import StateDB, utc_now
 from arflow.workflow import WORKFLOW_ID

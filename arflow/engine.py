@@ -1,6 +1,11 @@
 """The planner (SPEC 4): a pure function from ledger, workflows, past state and a date to a Plan.
 
-No clock, no files, no network: every schedule rule is decided here and tested with plain values.
+No clock, no files, no network: every schedule rule is decided in the planner and tested with
+plain values. `plan` is the entry point; beside it here live grouping per customer (SPEC 4.4),
+`on_paid` (4.7), the owners' notices and recipients. The rest of the planner is in sibling
+modules: `matching` (which workflow each open invoice follows today, and as which target),
+`schedule` (step dates, due, catch-up and expiry), `positions` (for `arflow status`) and
+`plan_types` (its data).
 
 Words used in the planner, each with one meaning:
 
@@ -27,428 +32,28 @@ Words used in the planner, each with one meaning:
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
-from functools import lru_cache
-from operator import attrgetter
-from typing import NamedTuple
 
-from arflow.calendar import BusinessCalendar
 from arflow.config import Person
-from arflow.ledger import NOT_CHASED, ZERO, Customer, Invoice, Ledger
-from arflow.workflow import MESSAGE_ACTIONS, Action, Match, Step, Workflow
-
-
-class ActionKey(NamedTuple):
-    """The idempotency key of one action for one target (SPEC 6)."""
-
-    target: str  # "invoice:NUMBER" or "customer:ID"
-    workflow: str
-    step: str
-    action: int
-
-    def __str__(self) -> str:
-        return f"{self.target}/{self.workflow}/{self.step}/{self.action}"
-
-
-NOTHING_RAN: frozenset[str] = frozenset()
-
-
-def invoice_target(number: str) -> str:
-    return f"invoice:{number}"
-
-
-def customer_target(customer_id: str) -> str:
-    return f"customer:{customer_id}"
-
-
-@dataclass(frozen=True, slots=True)
-class Assignment:
-    workflow: str
-    since: date | None  # None: an `assigned` sequence starts with the next run
-
-
-@dataclass(frozen=True, slots=True)
-class Hold:
-    """An active pause or promise, for `notify_on: [pause]` (SPEC 4.6)."""
-
-    kind: str        # customer | invoice | promise
-    id: int
-    target_id: str   # the customer id, or the invoice number
-    reason: str | None = None
-    until: date | None = None
-    since: date | None = None
-
-    @property
-    def step(self) -> str:
-        return f"{'promise' if self.kind == 'promise' else 'pause'}-{self.id}"
-
-
-@dataclass(slots=True)
-class PastState:
-    """What the state database knows, read in bulk before planning; empty for a dry run."""
-
-    ran: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (target, wf) → steps
-    # (target, wf) → the day its last step was settled: the workflow is finished (SPEC 4.8)
-    finished: dict[tuple[str, str], date] = field(default_factory=dict)
-    # (target, wf) → (the last day a step really ran, the invoices it listed) (SPEC 4.7)
-    chased: dict[tuple[str, str], tuple[date, frozenset[str]]] = field(default_factory=dict)
-    assignments: dict[str, Assignment] = field(default_factory=dict)   # `arflow assign`
-    sequences: dict[tuple[str, str], date] = field(default_factory=dict)  # active `assigned`
-    ended: dict[tuple[str, str], date] = field(default_factory=dict)   # last paid-up end
-    paused_customers: set[str] = field(default_factory=set)
-    paused_invoices: set[str] = field(default_factory=set)
-    promises: dict[str, date] = field(default_factory=dict)            # invoice → promised date
-    promised_amounts: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
-    holds: list[Hold] = field(default_factory=list)
-    # action keys never to be attempted again (sent, unknown, done, skipped, failed for good);
-    # a step in `ran` has all its keys here, a step partly done has only some
-    settled: set[ActionKey] = field(default_factory=set)
-
-
-def sequence_target(customer_id: str, since: date) -> str:
-    """An `assigned` sequence is its own target: a customer that pays and falls behind again
-    later starts a new sequence with new keys (SPEC 4.7)."""
-    return f"customer:{customer_id}@{since.isoformat()}"
-
-
-def customer_of(target: str) -> str | None:
-    if not target.startswith("customer:"):
-        return None
-    return target[len("customer:"):].rsplit("@", 1)[0]
-
-
-@dataclass(slots=True)
-class PlannedAction:
-    date: date
-    workflow: str
-    step: str
-    action_index: int
-    action: Action
-    customer_id: str
-    invoices: list[str]
-    keys: list[ActionKey]
-    to: list[str]
-    cc: list[str] = field(default_factory=list)
-    bcc: list[str] = field(default_factory=list)
-    amounts: dict[str, Decimal] = field(default_factory=dict)  # open balance per currency
-    subject: str | None = None
-    status: str = "planned"
-    items: list[Invoice] = field(default_factory=list)  # the invoices, by due date then number
-    assignee: str | None = None  # a task's person (their key in `people:`)
-
-    @property
-    def kind(self) -> str:
-        return self.action.kind
-
-    @property
-    def template(self) -> str | None:
-        return getattr(self.action.spec, "template", None)
-
-
-@dataclass(slots=True)
-class Skip:
-    workflow: str
-    step: str
-    customer_id: str
-    invoices: list[str]
-    reason: str
-    keys: list[ActionKey] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class Plan:
-    as_of: date
-    actions: list[PlannedAction] = field(default_factory=list)
-    skipped: list[Skip] = field(default_factory=list)
-    # `assigned` sequences that start today, and those that end: (customer, workflow) → day
-    started: dict[tuple[str, str], date] = field(default_factory=dict)
-    ended: dict[tuple[str, str], str] = field(default_factory=dict)  # → why (paid)
-    invoices: int = 0
-    open: int = 0
-
-
-# --- matching and assignment (SPEC 4.5) -----------------------------------------------------
-def _fold(values: list[str] | None) -> frozenset[str] | None:
-    return None if values is None else frozenset(v.casefold() for v in values)
-
-
-class _Matcher:
-    """A workflow's `match:` compiled to sets, checked per invoice."""
-
-    def __init__(self, wid: str, match: Match):
-        self.wid = wid
-        self.min_balance = match.min_balance
-        self.fields = [(name, attrgetter(name), s) for name, s in (
-            ("currency", _fold(match.currency)), ("product", _fold(match.product)),
-            ("segment", _fold(match.segment)), ("location", _fold(match.location)),
-            ("department", _fold(match.department))) if s is not None]
-        self.customers = frozenset(match.customer) if match.customer is not None else None
-        self.tags = _fold(match.tags)
-
-    def fits(self, inv: Invoice, balance: Decimal, customer: Customer) -> bool:
-        if self.min_balance is not None and balance < self.min_balance:
-            return False
-        for name, get, allowed in self.fields:
-            value = get(inv)
-            if name == "segment" and value is None:
-                value = customer.segment
-            if value is None or value.casefold() not in allowed:
-                return False
-        if self.customers is not None and inv.customer_id not in self.customers:
-            return False
-        if self.tags is not None and not any(t.casefold() in self.tags for t in inv.tags):
-            return False
-        return True
-
-
-# --- step dates (SPEC 4.1) --------------------------------------------------------------------
-class _Schedule:
-    """A workflow's ordered steps with their dates per anchor date, cached (anchors repeat)."""
-
-    def __init__(self, wid: str, wf: Workflow):
-        self.wid = wid
-        self.wf = wf
-        self.steps: list[Step] = wf.ordered_steps()
-        self.ids = [s.step_id for s in self.steps]
-        self.calendar = BusinessCalendar(wf.holidays) if wf.business_days else None
-        self._dates: dict[date, list[date]] = {}
-
-    def dates(self, anchor: date) -> list[date]:
-        found = self._dates.get(anchor)
-        if found is None:
-            if self.calendar is None:
-                found = [anchor + timedelta(days=s.day) for s in self.steps]
-            else:
-                found = [self.calendar.offset(anchor, s.day) for s in self.steps]
-            self._dates[anchor] = found
-        return found
-
-    def slot(self, slot: int | str) -> tuple[str, list[Action]]:
-        """(step id, actions) of a planning slot: a step index, `on_paid`, `finish`, or the
-        `pause-N`/`promise-N` notice of one hold."""
-        if isinstance(slot, int):
-            return self.ids[slot], self.steps[slot].actions
-        if slot == ON_PAID:
-            return slot, self.wf.on_paid
-        template = FINISH_TEMPLATE if slot == "finish" else PAUSE_TEMPLATE
-        return slot, [_owner_notice(template)]
-
-    def order(self, slot: int | str) -> int:
-        if isinstance(slot, int):
-            return slot
-        if slot in self.ids:
-            return self.ids.index(slot)
-        return len(self.ids) + {"finish": 1, ON_PAID: 2}.get(slot, 0)
-
-    def sends_on(self, as_of: date) -> bool:
-        # SPEC 4.1: with business days nothing is sent on a non-business as-of date
-        return self.calendar is None or self.calendar.is_business_day(as_of)
-
-
-@lru_cache(maxsize=None)
-def _owner_notice(template: str) -> Action:
-    return Action.model_validate({"notify": {"to": ["owner"], "template": template}})
-
-
-@dataclass(slots=True)
-class _Decision:
-    run: list[int]
-    skipped: list[tuple[int, str]]
-
-
-def decide_steps(schedule: _Schedule, step_dates: list[date], earliest: date, as_of: date,
-                 ran: set[str] | frozenset[str]) -> _Decision:
-    """Which steps of one target run today and which are skipped, and why (SPEC 4.2, 4.3)."""
-    ids = schedule.ids
-    last_ran = max((i for i, sid in enumerate(ids) if sid in ran), default=-1) if ran else -1
-    due = [i for i in range(last_ran + 1, len(ids))
-           if step_dates[i] <= as_of and step_dates[i] >= earliest and ids[i] not in ran]
-    skipped: list[tuple[int, str]] = []
-    live = []
-    for i in due:
-        expires = schedule.steps[i].expires_after
-        if expires is not None and (as_of - step_dates[i]).days > expires:
-            skipped.append((i, "expired"))
-        else:
-            live.append(i)
-    if schedule.wf.catch_up == "latest" and len(live) > 1:
-        skipped += [(i, "superseded") for i in live[:-1]]
-        live = live[-1:]
-    skipped.sort()
-    return _Decision(live, skipped)
-
-
-# --- following: which workflow each open invoice is in today (SPEC 4.5–4.8) -----------------
-@dataclass(slots=True)
-class FollowedInvoices:
-    """One customer's open invoices in one workflow today, before pauses are applied."""
-
-    items: list[tuple[Invoice, Decimal]] = field(default_factory=list)
-    hints: list[date] = field(default_factory=list)   # days a chain or broken promise began
-    source: str = ""                                  # assign | file | match | default | chain
-
-
-@dataclass(slots=True)
-class OpenInvoicesByWorkflow:
-    """The ledger's open invoices sorted into the workflows they follow today, with what the
-    rest of planning looks up beside them: the first half of planning, shared by `plan` and
-    `positions`."""
-
-    active: dict[str, Workflow]
-    schedules: dict[str, _Schedule]
-    customers: dict[str, Customer]
-    following: dict[tuple[str, str], FollowedInvoices]
-    open_customers: set[str]
-    open_count: int
-    min_balance: Decimal
-
-
-def sort_into_workflows(ledger: Ledger, workflows: dict[str, Workflow], state: PastState,
-                        as_of: date, default_workflow: str | None,
-                        min_balance: Decimal) -> OpenInvoicesByWorkflow:
-    active = {wid: wf for wid, wf in workflows.items() if wf.enabled and not wf.is_campaign}
-    schedules = {wid: _Schedule(wid, wf) for wid, wf in active.items()}
-    matchers = [_Matcher(wid, active[wid].match) for wid in
-                sorted((w for w in active if active[w].match is not None),
-                       key=lambda w: (active[w].priority, w))]
-    default = default_workflow if default_workflow in active else None
-    customers = dict(ledger.customers)
-    # workflows an invoice can leave today: `then:` after the last step, `on_broken_promise:`
-    movable = {wid for wid, wf in active.items() if wf.then or wf.on_broken_promise}
-    following: dict[tuple[str, str], FollowedInvoices] = {}
-    open_customers: set[str] = set()
-    open_count = 0
-    # Invoice.is_open, inlined: these two passes touch every invoice of the ledger
-    current = [inv for inv in ledger.invoices
-               if (inv.paid_date is None or inv.paid_date > as_of) and inv.issue_date <= as_of]
-    for inv in current:
-        if inv.status in NOT_CHASED:
-            continue
-        balance = inv.amount if inv.balance is None else inv.balance
-        if balance <= min_balance:
-            continue
-        open_count += 1
-        cid = inv.customer_id
-        open_customers.add(cid)
-        customer = customers.get(cid)
-        if customer is None:
-            customer = customers[cid] = Customer(cid)
-        wid, source = _workflow_for(inv, balance, customer, state, matchers, default)
-        if wid is None or wid not in active:
-            continue
-        hint = None
-        if wid in movable:
-            wid, hint = _moved(inv, balance, wid, state, active, as_of)
-            if wid is None:
-                continue
-            if hint is not None:
-                source = "chain"
-        entry = following.get((cid, wid))
-        if entry is None:
-            entry = following[(cid, wid)] = FollowedInvoices(source=source)
-        entry.items.append((inv, balance))
-        if hint is not None:
-            entry.hints.append(hint)
-    return OpenInvoicesByWorkflow(active, schedules, customers, following, open_customers,
-                                  open_count, min_balance)
-
-
-def _moved(inv: Invoice, balance: Decimal, wid: str, state: PastState,
-           active: dict[str, Workflow], as_of: date) -> tuple[str | None, date | None]:
-    """Where an invoice is today after `then:` chains (the day after the last step, SPEC 4.8)
-    and a broken promise (the day after the promised date, SPEC 4.6)."""
-    broken = _broken_promise(inv, balance, state, as_of)
-    hint = None
-    seen = set()
-    while wid not in seen:
-        seen.add(wid)
-        wf = active.get(wid)
-        if wf is None:
-            return None, None  # chained into a disabled workflow: nothing more happens
-        if wf.anchor == "assigned":
-            since = state.sequences.get((inv.customer_id, wid))
-            target = None if since is None else sequence_target(inv.customer_id, since)
-        else:
-            target = invoice_target(inv.number)
-        done = state.finished.get((target, wid)) if target is not None else None
-        if done is not None and wf.then and done < as_of:
-            wid, hint = wf.then, done + timedelta(days=1)
-        elif broken is not None and wf.on_broken_promise:
-            wid, hint, broken = wf.on_broken_promise, broken + timedelta(days=1), None
-        else:
-            return wid, hint
-    return wid, hint
-
-
-def _broken_promise(inv: Invoice, balance: Decimal, state: PastState, as_of: date) -> date | None:
-    """The promised day, when it has passed with the invoice still open and the promised
-    amount (if one was given) not paid."""
-    promised = state.promises.get(inv.number)
-    if promised is None or as_of <= promised:
-        return None
-    terms = state.promised_amounts.get(inv.number)
-    if terms is not None and balance <= terms[1] - terms[0]:
-        return None  # the promised part was paid: kept, the rest is chased as before
-    return promised
-
-
-def _workflow_for(inv: Invoice, balance: Decimal, customer: Customer, state: PastState,
-                  matchers: list[_Matcher], default: str | None) -> tuple[str | None, str]:
-    """SPEC 4.5: explicit assignment, else the first matching workflow, else the default."""
-    explicit = state.assignments.get(inv.customer_id)
-    if explicit is not None:
-        return explicit.workflow, "assign"
-    if customer.workflow:
-        return customer.workflow, "file"
-    for matcher in matchers:
-        if matcher.fits(inv, balance, customer):
-            return matcher.wid, "match"
-    return default, "default"
-
-
-def _on_hold(inv: Invoice, state: PastState, as_of: date) -> bool:
-    """The invoice is paused, or under a promise-to-pay that still holds (SPEC 4.6)."""
-    if inv.number in state.paused_invoices:
-        return True
-    promised = state.promises.get(inv.number)
-    return promised is not None and as_of <= promised
-
-
-def _sequence_since(cid: str, wid: str, entry: FollowedInvoices, state: PastState,
-                    as_of: date) -> date:
-    """The day an `assigned` sequence counts from: the stored one, else the day a chain or a
-    broken promise brought the customer here, else the `arflow assign --date` day (unless a
-    sequence since then has already ended), else today."""
-    since = state.sequences.get((cid, wid))
-    if since is not None:
-        return since
-    if entry.hints:
-        return min(entry.hints)
-    explicit = state.assignments.get(cid)
-    ended = state.ended.get((cid, wid))
-    if explicit is not None and explicit.workflow == wid and explicit.since is not None and (
-            ended is None or explicit.since > ended):
-        return explicit.since
-    return as_of
-
-
-def _targets(schedule: _Schedule, cid: str, wid: str, entry: FollowedInvoices, items,
-             state: PastState, as_of: date):
-    """(target, anchor date, earliest date, its invoices) for what follows a workflow: one
-    sequence for the customer (`assigned`, SPEC 4.1), else one per invoice."""
-    if schedule.wf.anchor == "assigned":
-        since = _sequence_since(cid, wid, entry, state, as_of)
-        return [(sequence_target(cid, since), since, since, items)]
-    by_due = schedule.wf.anchor == "due_date"
-    return [(invoice_target(inv.number), inv.due_date if by_due else inv.issue_date,
-             inv.issue_date, [(inv, bal)]) for inv, bal in items]
-
-
-# --- the planner ------------------------------------------------------------------------------
-ON_PAID = "on_paid"
-FINISH_TEMPLATE, PAUSE_TEMPLATE = "workflow-finished", "workflow-paused"
+from arflow.ledger import ZERO, Customer, Invoice, Ledger
+from arflow.matching import OpenInvoicesByWorkflow, sequence_since, sort_into_workflows, targets_of
+from arflow.plan_types import (
+    NOTHING_RAN,
+    ActionKey,
+    Hold,
+    PastState,
+    Plan,
+    PlannedAction,
+    Skip,
+    customer_of,
+    customer_target,
+    invoice_numbers,
+    invoice_target,
+)
+from arflow.schedule import ON_PAID, decide_steps
+from arflow.workflow import MESSAGE_ACTIONS, Action, Workflow
 
 
 def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of: date, *,
@@ -463,7 +68,7 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
     result.open = by_workflow.open_count
 
     # (customer, workflow, slot) → [(invoice, balance, target)]; a slot is a step index, or
-    # one past the steps for on_paid, finish and pause notices (see _Schedule.slot)
+    # one past the steps for on_paid, finish and pause notices (see StepSchedule.slot)
     groups: dict[tuple[str, str, int | str], list[tuple[Invoice, Decimal, str]]] = \
         defaultdict(list)
     skips: dict[tuple[str, str, int, str], list[tuple[Invoice, str]]] = defaultdict(list)
@@ -480,9 +85,9 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
             continue
         last = len(schedule.steps) - 1
         if schedule.wf.anchor == "assigned" and (cid, wid) not in state.sequences:
-            result.started[(cid, wid)] = _sequence_since(cid, wid, entry, state, as_of)
-        for target, anchor, earliest, members in _targets(schedule, cid, wid, entry, items,
-                                                          state, as_of):
+            result.started[(cid, wid)] = sequence_since(cid, wid, entry, state, as_of)
+        for target, anchor, earliest, members in targets_of(schedule, cid, wid, entry, items,
+                                                            state, as_of):
             decision = decide_steps(schedule, schedule.dates(anchor), earliest, as_of,
                                     state.ran.get((target, wid), NOTHING_RAN))
             for i in decision.run:
@@ -505,11 +110,19 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
         sid = schedules[wid].ids[i]
         keys = [ActionKey(t, wid, sid, n) for _, t in entries
                 for n in range(len(schedules[wid].steps[i].actions))]
-        result.skipped.append(Skip(wid, sid, cid, _numbers(inv for inv, _ in entries), reason,
-                                   keys))
+        result.skipped.append(Skip(wid, sid, cid, invoice_numbers(inv for inv, _ in entries),
+                                   reason, keys))
     result.skipped.sort(key=lambda s: (s.customer_id, s.workflow,
                                        schedules[s.workflow].order(s.step), s.reason))
     return result
+
+
+def _on_hold(inv: Invoice, state: PastState, as_of: date) -> bool:
+    """The invoice is paused, or under a promise-to-pay that still holds (SPEC 4.6)."""
+    if inv.number in state.paused_invoices:
+        return True
+    promised = state.promises.get(inv.number)
+    return promised is not None and as_of <= promised
 
 
 def _pause_notices(by_workflow: OpenInvoicesByWorkflow, state: PastState, groups) -> None:
@@ -592,10 +205,6 @@ def _by_due(inv: Invoice) -> tuple:
     return inv.due_date, inv.number
 
 
-def _numbers(invoices) -> list[str]:
-    return sorted({inv.number for inv in invoices})
-
-
 def _add_actions(result: Plan, customer: Customer, wid: str, wf: Workflow, sid: str,
                  actions: list[Action], entries: list[tuple[Invoice, Decimal, str]],
                  people: dict[str, Person], as_of: date, settled: set[ActionKey]) -> Customer:
@@ -667,63 +276,3 @@ def recipients(action: Action, customer: Customer, wf: Workflow,
         return _person_addresses([spec.assignee], customer, wf, people), [], []
     return [], [], []
 
-
-# --- position (SPEC 4.5) ----------------------------------------------------------------------
-@dataclass(slots=True)
-class Position:
-    """Where one customer stands in one workflow: the last step that ran, the next one."""
-
-    customer_id: str
-    workflow: str
-    source: str                       # assign | file | match | default | chain
-    invoices: list[str]
-    since: date | None = None         # an `assigned` sequence's first day
-    last_step: str | None = None
-    last_date: date | None = None
-    next_step: str | None = None
-    next_date: date | None = None
-
-    @property
-    def finished(self) -> bool:
-        return self.last_step is not None and self.next_step is None
-
-
-def positions(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of: date,
-              step_dates: dict[tuple[str, str, str], date], *,
-              default_workflow: str | None = None,
-              min_balance: Decimal = Decimal("0.01")) -> list[Position]:
-    """Every customer's position in each workflow it follows today (for `arflow status`).
-    `step_dates` maps (target, workflow, step) to the day the step ran."""
-    by_workflow = sort_into_workflows(ledger, workflows, state, as_of, default_workflow,
-                                      min_balance)
-    found = []
-    for (cid, wid), entry in sorted(by_workflow.following.items()):
-        schedule = by_workflow.schedules[wid]
-        pos = Position(cid, wid, entry.source, _numbers(inv for inv, _ in entry.items))
-        if schedule.wf.anchor == "assigned":
-            pos.since = _sequence_since(cid, wid, entry, state, as_of)
-        for target, anchor, earliest, _ in _targets(schedule, cid, wid, entry, entry.items,
-                                                    state, as_of):
-            ran = state.ran.get((target, wid), NOTHING_RAN)
-            for sid in ran:
-                day = step_dates.get((target, wid, sid))
-                if day is not None and (pos.last_date is None or (day, schedule.ids.index(sid))
-                                        > (pos.last_date, schedule.ids.index(pos.last_step))):
-                    pos.last_step, pos.last_date = sid, day
-            step, day = _next_step(schedule, schedule.dates(anchor), earliest, as_of, ran)
-            if step is not None and (pos.next_date is None or day < pos.next_date):
-                pos.next_step, pos.next_date = step, day
-        found.append(pos)
-    return found
-
-
-def _next_step(schedule: _Schedule, dates: list[date], earliest: date, as_of: date,
-               ran) -> tuple[str | None, date | None]:
-    decision = decide_steps(schedule, dates, earliest, as_of, ran)
-    if decision.run:  # due now: it goes out with the next run
-        return schedule.ids[decision.run[0]], max(dates[decision.run[0]], as_of)
-    last_ran = max((i for i, sid in enumerate(schedule.ids) if sid in ran), default=-1)
-    for i in range(last_ran + 1, len(schedule.ids)):
-        if dates[i] > as_of and dates[i] >= earliest:
-            return schedule.ids[i], dates[i]
-    return None, None

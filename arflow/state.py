@@ -19,8 +19,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from arflow.engine import ActionKey, Assignment, Hold, PastState
 from arflow.errors import ArflowError
+from arflow.plan_types import ActionKey, Assignment, Hold, PastState
 from arflow.workflow import Workflow
 
 # Outcomes after which an action key is never attempted again by itself (SPEC 6). A transient
