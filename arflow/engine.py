@@ -35,6 +35,7 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from arflow.config import Person
 from arflow.ledger import ZERO, Customer, Invoice, Ledger
@@ -56,6 +57,25 @@ from arflow.schedule import ON_PAID, decide_steps
 from arflow.workflow import MESSAGE_ACTIONS, Action, Workflow
 
 
+class SlotInvoice(NamedTuple):
+    """An invoice one slot's actions list, with its open balance and the target it is in."""
+
+    invoice: Invoice
+    balance: Decimal
+    target: str
+
+
+# (customer, workflow, slot) → its invoices; a slot is a step index, or one past the steps for
+# on_paid, finish and pause notices (see StepSchedule.slot)
+Groups = dict[tuple[str, str, int | str], list[SlotInvoice]]
+
+
+class Recipients(NamedTuple):
+    to: list[str]
+    cc: list[str]
+    bcc: list[str]
+
+
 def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of: date, *,
          default_workflow: str | None = None, min_balance: Decimal = Decimal("0.01"),
          people: dict[str, Person] | None = None) -> Plan:
@@ -67,10 +87,7 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
     schedules, customers = by_workflow.schedules, by_workflow.customers
     result.open = by_workflow.open_count
 
-    # (customer, workflow, slot) → [(invoice, balance, target)]; a slot is a step index, or
-    # one past the steps for on_paid, finish and pause notices (see StepSchedule.slot)
-    groups: dict[tuple[str, str, int | str], list[tuple[Invoice, Decimal, str]]] = \
-        defaultdict(list)
+    groups: Groups = defaultdict(list)
     skips: dict[tuple[str, str, int, str], list[tuple[Invoice, str]]] = defaultdict(list)
     _pause_notices(by_workflow, state, groups)
     for (cid, wid), entry in by_workflow.following.items():
@@ -80,7 +97,7 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
         customer = customers[cid]
         if customer.paused or cid in state.paused_customers:
             continue  # SPEC 4.6: a paused customer gets no messages
-        items = [(inv, bal) for inv, bal in entry.items if not _on_hold(inv, state, as_of)]
+        items = [item for item in entry.items if not _on_hold(item.invoice, state, as_of)]
         if not items:
             continue
         last = len(schedule.steps) - 1
@@ -91,10 +108,11 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
             decision = decide_steps(schedule, schedule.dates(anchor), earliest, as_of,
                                     state.ran.get((target, wid), NOTHING_RAN))
             for i in decision.run:
-                groups[(cid, wid, i)].extend((inv, bal, target) for inv, bal in members)
+                groups[(cid, wid, i)].extend(SlotInvoice(inv, bal, target)
+                                             for inv, bal in members)
                 if i == last and "finish" in schedule.wf.notify_on:
                     groups[(cid, wid, "finish")].extend(
-                        (inv, bal, target) for inv, bal in members)
+                        SlotInvoice(inv, bal, target) for inv, bal in members)
             for i, reason in decision.skipped:
                 skips[(cid, wid, i, reason)].extend((inv, target) for inv, _ in members)
     if state.chased or state.sequences:
@@ -125,7 +143,8 @@ def _on_hold(inv: Invoice, state: PastState, as_of: date) -> bool:
     return promised is not None and as_of <= promised
 
 
-def _pause_notices(by_workflow: OpenInvoicesByWorkflow, state: PastState, groups) -> None:
+def _pause_notices(by_workflow: OpenInvoicesByWorkflow, state: PastState,
+                   groups: Groups) -> None:
     """`notify_on: [pause]`: the owner hears once of each pause or promise that holds one of
     the workflow's customers or invoices (SPEC 3; seeds' "alerts once paused")."""
     if not state.holds:
@@ -139,26 +158,26 @@ def _pause_notices(by_workflow: OpenInvoicesByWorkflow, state: PastState, groups
             continue
         for hold in by_customer.get(cid, ()):
             groups[(cid, wid, hold.step)].extend(
-                (inv, bal, customer_target(cid)) for inv, bal in entry.items)
+                SlotInvoice(inv, bal, customer_target(cid)) for inv, bal in entry.items)
         for inv, bal in entry.items:
             for hold in by_invoice.get(inv.number, ()):
-                groups[(cid, wid, hold.step)].append((inv, bal, invoice_target(inv.number)))
+                groups[(cid, wid, hold.step)].append(
+                    SlotInvoice(inv, bal, invoice_target(inv.number)))
 
 
 def _paid(ledger: Ledger, by_workflow: OpenInvoicesByWorkflow, state: PastState, as_of: date,
-          result: Plan, groups) -> None:
+          result: Plan, groups: Groups) -> None:
     """SPEC 4.7: a target that had a step run and is now fully paid gets its workflow's
     `on_paid` actions once, and its sequence ends."""
     # per invoice, and per customer for `assigned` sequences: the workflow that chased it last
     # (a chain's earlier workflows stay quiet: one thank-you, not one per workflow)
-    last_of: dict[str, tuple[date, str, str]] = {}
-    for (target, wid), (day, _) in state.chased.items():
+    last_of: dict[str, tuple[date, str, str, frozenset[str]]] = {}
+    for (target, wid), (day, numbers) in state.chased.items():
         cid = customer_of(target)
         who = target if cid is None else "customer:" + cid
         if who not in last_of or (day, wid) > last_of[who][:2]:
-            last_of[who] = (day, wid, target)
-    latest = {target: (day, wid, state.chased[(target, wid)][1])
-              for day, wid, target in last_of.values()}
+            last_of[who] = (day, wid, target, numbers)
+    latest = {target: (day, wid, numbers) for day, wid, target, numbers in last_of.values()}
     # only targets whose workflow has an on_paid still to do (most were thanked long ago)
     latest = {target: (day, wid, numbers) for target, (day, wid, numbers) in latest.items()
               if wid in by_workflow.active and not all(
@@ -193,7 +212,8 @@ def _paid(ledger: Ledger, by_workflow: OpenInvoicesByWorkflow, state: PastState,
         customer = by_workflow.customers.get(cid)
         if customer is None or customer.paused or cid in state.paused_customers:
             continue
-        groups[(cid, wid, ON_PAID)].extend((inv, inv.amount, target) for inv in invoices)
+        groups[(cid, wid, ON_PAID)].extend(SlotInvoice(inv, inv.amount, target)
+                                           for inv in invoices)
 
 
 def _settled_by_payment(inv: Invoice, as_of: date, min_balance: Decimal) -> bool:
@@ -206,14 +226,14 @@ def _by_due(inv: Invoice) -> tuple:
 
 
 def _add_actions(result: Plan, customer: Customer, wid: str, wf: Workflow, sid: str,
-                 actions: list[Action], entries: list[tuple[Invoice, Decimal, str]],
+                 actions: list[Action], entries: list[SlotInvoice],
                  people: dict[str, Person], as_of: date, settled: set[ActionKey]) -> Customer:
     """SPEC 4.4: each action of the step happens once for the customer, listing the invoices.
     An `assign` action takes effect for the actions after it: the customer is returned with
     its new specialist."""
     for n, action in enumerate(actions):
         # SPEC 4.3: an action already settled for a target never happens again for it
-        live = [e for e in entries if ActionKey(e[2], wid, sid, n) not in settled] \
+        live = [e for e in entries if ActionKey(e.target, wid, sid, n) not in settled] \
             if settled else entries
         if not live:
             continue
@@ -223,7 +243,7 @@ def _add_actions(result: Plan, customer: Customer, wid: str, wf: Workflow, sid: 
         amounts: dict[str, Decimal] = {}
         for inv, bal in unique.values():
             amounts[inv.currency] = amounts.get(inv.currency, ZERO) + bal
-        keys = [ActionKey(t, wid, sid, n) for t in sorted({t for _, _, t in live})]
+        keys = [ActionKey(t, wid, sid, n) for t in sorted({e.target for e in live})]
         to, cc, bcc = recipients(action, customer, wf, people)
         if action.kind in MESSAGE_ACTIONS and not to:
             reason = {"email": "no-email", "sms": "no-phone"}.get(action.kind, "no-recipient")
@@ -258,21 +278,21 @@ def _person_addresses(names, customer: Customer, wf: Workflow,
 
 
 def recipients(action: Action, customer: Customer, wf: Workflow,
-               people: dict[str, Person]) -> tuple[list[str], list[str], list[str]]:
-    """(to, cc, bcc) for an action: customer contacts, people from `people:`, or URLs."""
+               people: dict[str, Person]) -> Recipients:
+    """Who an action goes to: customer contacts, people from `people:`, or URLs."""
     kind, spec = action.kind, action.spec
     if kind == "email":
-        return (list(customer.email), _person_addresses(spec.cc, customer, wf, people),
-                _person_addresses(spec.bcc, customer, wf, people))
+        return Recipients(list(customer.email), _person_addresses(spec.cc, customer, wf, people),
+                          _person_addresses(spec.bcc, customer, wf, people))
     if kind == "sms":
-        return ([customer.phone] if customer.phone else []), [], []
+        return Recipients([customer.phone] if customer.phone else [], [], [])
     if kind == "notify":
-        return _person_addresses(spec.to or ["owner"], customer, wf, people), [], []
+        return Recipients(_person_addresses(spec.to or ["owner"], customer, wf, people), [], [])
     if kind == "webhook":
-        return [spec.url], [], []
+        return Recipients([spec.url], [], [])
     if kind == "note":
-        return _person_addresses(["specialist"], customer, wf, people), [], []
+        return Recipients(_person_addresses(["specialist"], customer, wf, people), [], [])
     if kind == "task":
-        return _person_addresses([spec.assignee], customer, wf, people), [], []
-    return [], [], []
+        return Recipients(_person_addresses([spec.assignee], customer, wf, people), [], [])
+    return Recipients([], [], [])
 

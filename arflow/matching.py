@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from operator import attrgetter
+from typing import NamedTuple
 
 from arflow.ledger import NOT_CHASED, Customer, Invoice, Ledger
 from arflow.plan_types import PastState, invoice_target, sequence_target
@@ -15,6 +16,13 @@ from arflow.workflow import Match, Workflow
 
 
 # --- matching and assignment (SPEC 4.5) -----------------------------------------------------
+class WorkflowChoice(NamedTuple):
+    """The workflow an invoice follows before chains, and why (SPEC 4.5)."""
+
+    workflow: str | None
+    source: str  # assign | file | match | default
+
+
 def _fold(values: list[str] | None) -> frozenset[str] | None:
     return None if values is None else frozenset(v.casefold() for v in values)
 
@@ -24,6 +32,7 @@ class _Matcher:
 
     def __init__(self, wid: str, match: Match):
         self.wid = wid
+        self.choice = WorkflowChoice(wid, "match")
         self.min_balance = match.min_balance
         self.fields = [(name, attrgetter(name), s) for name, s in (
             ("currency", _fold(match.currency)), ("product", _fold(match.product)),
@@ -49,11 +58,34 @@ class _Matcher:
 
 
 # --- following: which workflow each open invoice is in today (SPEC 4.5–4.8) -----------------
+class OpenInvoice(NamedTuple):
+    invoice: Invoice
+    balance: Decimal  # its open balance
+
+
+class Destination(NamedTuple):
+    """Where an invoice is today after chains and a broken promise, and the day it got there
+    (None when it stayed where assignment put it)."""
+
+    workflow: str | None  # None: chained into a disabled workflow
+    began: date | None
+
+
+class TargetDates(NamedTuple):
+    """One target of a workflow, the day its step dates count from, the earliest day a step
+    may fall on, and its invoices (SPEC 4.1, 4.2)."""
+
+    target: str
+    anchor: date
+    earliest: date
+    items: list[OpenInvoice]
+
+
 @dataclass(slots=True)
 class FollowedInvoices:
     """One customer's open invoices in one workflow today, before pauses are applied."""
 
-    items: list[tuple[Invoice, Decimal]] = field(default_factory=list)
+    items: list[OpenInvoice] = field(default_factory=list)
     hints: list[date] = field(default_factory=list)   # days a chain or broken promise began
     source: str = ""                                  # assign | file | match | default | chain
 
@@ -81,7 +113,8 @@ def sort_into_workflows(ledger: Ledger, workflows: dict[str, Workflow], state: P
     matchers = [_Matcher(wid, active[wid].match) for wid in
                 sorted((w for w in active if active[w].match is not None),
                        key=lambda w: (active[w].priority, w))]
-    default = default_workflow if default_workflow in active else None
+    default = WorkflowChoice(default_workflow if default_workflow in active else None,
+                             "default")
     customers = dict(ledger.customers)
     # workflows an invoice can leave today: `then:` after the last step, `on_broken_promise:`
     movable = {wid for wid, wf in active.items() if wf.then or wf.on_broken_promise}
@@ -116,7 +149,7 @@ def sort_into_workflows(ledger: Ledger, workflows: dict[str, Workflow], state: P
         entry = following.get((cid, wid))
         if entry is None:
             entry = following[(cid, wid)] = FollowedInvoices(source=source)
-        entry.items.append((inv, balance))
+        entry.items.append(OpenInvoice(inv, balance))
         if hint is not None:
             entry.hints.append(hint)
     return OpenInvoicesByWorkflow(active, schedules, customers, following, open_customers,
@@ -124,7 +157,7 @@ def sort_into_workflows(ledger: Ledger, workflows: dict[str, Workflow], state: P
 
 
 def _moved(inv: Invoice, balance: Decimal, wid: str, state: PastState,
-           active: dict[str, Workflow], as_of: date) -> tuple[str | None, date | None]:
+           active: dict[str, Workflow], as_of: date) -> Destination:
     """Where an invoice is today after `then:` chains (the day after the last step, SPEC 4.8)
     and a broken promise (the day after the promised date, SPEC 4.6)."""
     broken = _broken_promise(inv, balance, state, as_of)
@@ -134,7 +167,7 @@ def _moved(inv: Invoice, balance: Decimal, wid: str, state: PastState,
         seen.add(wid)
         wf = active.get(wid)
         if wf is None:
-            return None, None  # chained into a disabled workflow: nothing more happens
+            return Destination(None, None)  # chained into a disabled workflow: nothing more
         if wf.anchor == "assigned":
             since = state.sequences.get((inv.customer_id, wid))
             target = None if since is None else sequence_target(inv.customer_id, since)
@@ -146,8 +179,8 @@ def _moved(inv: Invoice, balance: Decimal, wid: str, state: PastState,
         elif broken is not None and wf.on_broken_promise:
             wid, hint, broken = wf.on_broken_promise, broken + timedelta(days=1), None
         else:
-            return wid, hint
-    return wid, hint
+            return Destination(wid, hint)
+    return Destination(wid, hint)
 
 
 def _broken_promise(inv: Invoice, balance: Decimal, state: PastState, as_of: date) -> date | None:
@@ -157,23 +190,25 @@ def _broken_promise(inv: Invoice, balance: Decimal, state: PastState, as_of: dat
     if promised is None or as_of <= promised:
         return None
     terms = state.promised_amounts.get(inv.number)
-    if terms is not None and balance <= terms[1] - terms[0]:
-        return None  # the promised part was paid: kept, the rest is chased as before
+    if terms is not None:
+        amount, balance_then = terms
+        if balance <= balance_then - amount:
+            return None  # the promised part was paid: kept, the rest is chased as before
     return promised
 
 
 def _workflow_for(inv: Invoice, balance: Decimal, customer: Customer, state: PastState,
-                  matchers: list[_Matcher], default: str | None) -> tuple[str | None, str]:
+                  matchers: list[_Matcher], default: WorkflowChoice) -> WorkflowChoice:
     """SPEC 4.5: explicit assignment, else the first matching workflow, else the default."""
     explicit = state.assignments.get(inv.customer_id)
     if explicit is not None:
-        return explicit.workflow, "assign"
+        return WorkflowChoice(explicit.workflow, "assign")
     if customer.workflow:
-        return customer.workflow, "file"
+        return WorkflowChoice(customer.workflow, "file")
     for matcher in matchers:
         if matcher.fits(inv, balance, customer):
-            return matcher.wid, "match"
-    return default, "default"
+            return matcher.choice
+    return default
 
 
 def sequence_since(cid: str, wid: str, entry: FollowedInvoices, state: PastState,
@@ -194,14 +229,19 @@ def sequence_since(cid: str, wid: str, entry: FollowedInvoices, state: PastState
     return as_of
 
 
-def targets_of(schedule: StepSchedule, cid: str, wid: str, entry: FollowedInvoices, items,
-               state: PastState, as_of: date):
-    """(target, anchor date, earliest date, its invoices) for what follows a workflow: one
-    sequence for the customer (`assigned`, SPEC 4.1), else one per invoice."""
+def targets_of(schedule: StepSchedule, cid: str, wid: str, entry: FollowedInvoices,
+               items: list[OpenInvoice], state: PastState, as_of: date) -> list[TargetDates]:
+    """The targets of what follows a workflow, with their dates: one sequence for the customer
+    (`assigned`, SPEC 4.1), else one per invoice."""
     if schedule.wf.anchor == "assigned":
         since = sequence_since(cid, wid, entry, state, as_of)
-        return [(sequence_target(cid, since), since, since, items)]
+        return [TargetDates(sequence_target(cid, since), since, since, items)]
     by_due = schedule.wf.anchor == "due_date"
-    return [(invoice_target(inv.number), inv.due_date if by_due else inv.issue_date,
-             inv.issue_date, [(inv, bal)]) for inv, bal in items]
+    found = []
+    for item in items:
+        inv = item.invoice
+        found.append(TargetDates(invoice_target(inv.number),
+                                 inv.due_date if by_due else inv.issue_date, inv.issue_date,
+                                 [item]))
+    return found
 

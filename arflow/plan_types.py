@@ -57,6 +57,20 @@ class Hold:
         return f"{'promise' if self.kind == 'promise' else 'pause'}-{self.id}"
 
 
+class Chase(NamedTuple):
+    """When a target was last chased in a workflow (SPEC 4.7)."""
+
+    day: date                  # the last day a step of it really ran
+    invoices: frozenset[str]   # the invoices a sequence's steps listed; empty for an invoice
+
+
+class PromisedAmount(NamedTuple):
+    """A promise-to-pay's amount, and the invoice's balance when the promise was made."""
+
+    amount: Decimal
+    balance: Decimal
+
+
 @dataclass(slots=True)
 class PastState:
     """What the state database knows, read in bulk before planning; empty for a dry run."""
@@ -64,15 +78,14 @@ class PastState:
     ran: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (target, wf) → steps
     # (target, wf) → the day its last step was settled: the workflow is finished (SPEC 4.8)
     finished: dict[tuple[str, str], date] = field(default_factory=dict)
-    # (target, wf) → (the last day a step really ran, the invoices it listed) (SPEC 4.7)
-    chased: dict[tuple[str, str], tuple[date, frozenset[str]]] = field(default_factory=dict)
+    chased: dict[tuple[str, str], Chase] = field(default_factory=dict)  # (target, wf) → Chase
     assignments: dict[str, Assignment] = field(default_factory=dict)   # `arflow assign`
     sequences: dict[tuple[str, str], date] = field(default_factory=dict)  # active `assigned`
     ended: dict[tuple[str, str], date] = field(default_factory=dict)   # last paid-up end
     paused_customers: set[str] = field(default_factory=set)
     paused_invoices: set[str] = field(default_factory=set)
     promises: dict[str, date] = field(default_factory=dict)            # invoice → promised date
-    promised_amounts: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    promised_amounts: dict[str, PromisedAmount] = field(default_factory=dict)  # by invoice
     holds: list[Hold] = field(default_factory=list)
     # action keys never to be attempted again (sent, unknown, done, skipped, failed for good);
     # a step in `ran` has all its keys here, a step partly done has only some

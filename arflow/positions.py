@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from arflow.ledger import Ledger
 from arflow.matching import sequence_since, sort_into_workflows, targets_of
@@ -61,13 +62,18 @@ def positions(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, 
     return found
 
 
+class NextStep(NamedTuple):
+    step: str | None  # None: no step is left
+    day: date | None
+
+
 def _next_step(schedule: StepSchedule, dates: list[date], earliest: date, as_of: date,
-               ran) -> tuple[str | None, date | None]:
+               ran) -> NextStep:
     decision = decide_steps(schedule, dates, earliest, as_of, ran)
     if decision.run:  # due now: it goes out with the next run
-        return schedule.ids[decision.run[0]], max(dates[decision.run[0]], as_of)
+        return NextStep(schedule.ids[decision.run[0]], max(dates[decision.run[0]], as_of))
     last_ran = max((i for i, sid in enumerate(schedule.ids) if sid in ran), default=-1)
     for i in range(last_ran + 1, len(schedule.ids)):
         if dates[i] > as_of and dates[i] >= earliest:
-            return schedule.ids[i], dates[i]
-    return None, None
+            return NextStep(schedule.ids[i], dates[i])
+    return NextStep(None, None)

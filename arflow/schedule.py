@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 
 from arflow.calendar import BusinessCalendar
 from arflow.workflow import Action, Step, Workflow
@@ -14,6 +15,13 @@ from arflow.workflow import Action, Step, Workflow
 # planning slots past a workflow's steps (see StepSchedule.slot)
 ON_PAID = "on_paid"
 FINISH_TEMPLATE, PAUSE_TEMPLATE = "workflow-finished", "workflow-paused"
+
+
+class SlotActions(NamedTuple):
+    """What a planning slot does: the step id the plan reports, and its actions."""
+
+    step: str
+    actions: list[Action]
 
 
 class StepSchedule:
@@ -37,15 +45,15 @@ class StepSchedule:
             self._dates[anchor] = found
         return found
 
-    def slot(self, slot: int | str) -> tuple[str, list[Action]]:
-        """(step id, actions) of a planning slot: a step index, `on_paid`, `finish`, or the
-        `pause-N`/`promise-N` notice of one hold."""
+    def slot(self, slot: int | str) -> SlotActions:
+        """The step id and actions of a planning slot: a step index, `on_paid`, `finish`, or
+        the `pause-N`/`promise-N` notice of one hold."""
         if isinstance(slot, int):
-            return self.ids[slot], self.steps[slot].actions
+            return SlotActions(self.ids[slot], self.steps[slot].actions)
         if slot == ON_PAID:
-            return slot, self.wf.on_paid
+            return SlotActions(slot, self.wf.on_paid)
         template = FINISH_TEMPLATE if slot == "finish" else PAUSE_TEMPLATE
-        return slot, [_owner_notice(template)]
+        return SlotActions(slot, [_owner_notice(template)])
 
     def order(self, slot: int | str) -> int:
         if isinstance(slot, int):
@@ -64,10 +72,17 @@ def _owner_notice(template: str) -> Action:
     return Action.model_validate({"notify": {"to": ["owner"], "template": template}})
 
 
+class SkippedStep(NamedTuple):
+    index: int   # the step's place in StepSchedule.steps
+    reason: str  # expired | superseded
+
+
 @dataclass(slots=True)
 class StepDecision:
+    """The steps of one target that run today, and those skipped (step indexes)."""
+
     run: list[int]
-    skipped: list[tuple[int, str]]
+    skipped: list[SkippedStep]
 
 
 def decide_steps(schedule: StepSchedule, step_dates: list[date], earliest: date, as_of: date,
@@ -77,16 +92,16 @@ def decide_steps(schedule: StepSchedule, step_dates: list[date], earliest: date,
     last_ran = max((i for i, sid in enumerate(ids) if sid in ran), default=-1) if ran else -1
     due = [i for i in range(last_ran + 1, len(ids))
            if step_dates[i] <= as_of and step_dates[i] >= earliest and ids[i] not in ran]
-    skipped: list[tuple[int, str]] = []
+    skipped: list[SkippedStep] = []
     live = []
     for i in due:
         expires = schedule.steps[i].expires_after
         if expires is not None and (as_of - step_dates[i]).days > expires:
-            skipped.append((i, "expired"))
+            skipped.append(SkippedStep(i, "expired"))
         else:
             live.append(i)
     if schedule.wf.catch_up == "latest" and len(live) > 1:
-        skipped += [(i, "superseded") for i in live[:-1]]
+        skipped += [SkippedStep(i, "superseded") for i in live[:-1]]
         live = live[-1:]
     skipped.sort()
     return StepDecision(live, skipped)
