@@ -17,9 +17,9 @@ from jinja2 import TemplateError
 
 from arflow.channels import Message, header_problem, sender_address
 from arflow.channels.mime import domain_of
-from arflow.engine import Plan, PlannedAction
 from arflow.errors import RowError
 from arflow.ledger import Customer, Invoice, Ledger
+from arflow.plan_types import Plan, PlannedAction
 from arflow.project import Project
 from arflow.render import message_context, template_error, totals_context
 

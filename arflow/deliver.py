@@ -18,10 +18,11 @@ from datetime import date
 
 from arflow.channels import Channel, Channels, Outcome
 from arflow.compose import Composed, channel_kind, compose, task_due
-from arflow.engine import (PastState, Plan, PlannedAction, Skip, customer_of, customer_target,
-                           invoice_target, plan)
+from arflow.engine import plan
 from arflow.errors import ArflowError, RowError
 from arflow.ledger import Ledger
+from arflow.plan_types import (PastState, Plan, PlannedAction, Skip, customer_of, customer_target,
+                               invoice_target)
 from arflow.project import Project, assignment_errors
 from arflow.state import BASELINE, StateDB, marks, run_lock
 

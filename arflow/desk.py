@@ -11,9 +11,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from arflow.deliver import workflows_of
-from arflow.engine import PastState, Position, positions
 from arflow.errors import ArflowError, Refused
 from arflow.ledger import Ledger
+from arflow.plan_types import PastState
+from arflow.positions import Position, positions
 from arflow.project import Project
 from arflow.state import StateDB
 from arflow.workflow import WORKFLOW_ID

@@ -8,10 +8,10 @@ from pathlib import Path
 from jinja2 import TemplateError, TemplateSyntaxError
 
 from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, Config, load_config
-from arflow.engine import FINISH_TEMPLATE, PAUSE_TEMPLATE
 from arflow.errors import InvalidFiles, Problem, RowError
 from arflow.ledger import Ledger
 from arflow.render import Templates, sample_context, template_error, templates_for
+from arflow.schedule import FINISH_TEMPLATE, PAUSE_TEMPLATE
 from arflow.sources import extra_columns
 from arflow.workflow import Action, LoadedWorkflow, load_workflows
 

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from arflow.engine import Plan, PlannedAction
 from arflow.errors import RowError
+from arflow.plan_types import Plan, PlannedAction
 from arflow.render import MONEY
 
 

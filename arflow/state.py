@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from arflow.channels import Outcome
-from arflow.engine import ActionKey, Assignment, Hold, PastState
 from arflow.errors import ArflowError
+from arflow.plan_types import ActionKey, Assignment, Chase, Hold, PastState, PromisedAmount
 from arflow.workflow import Workflow
 
 CARRIED_OUT = frozenset({"sending", "sent", "unknown", "done"})
@@ -259,7 +259,7 @@ class StateDB:
         `step_dates`, when given, is filled with (target, workflow, step) → the day it ran."""
         settled_keys: set[ActionKey] = set()
         per_step: dict[tuple[str, str, str], list] = {}
-        chased: dict[tuple[str, str], tuple[date, frozenset[str]]] = {}
+        chased: dict[tuple[str, str], Chase] = {}
         counts = {(wid, s.step_id): len(s.actions) for wid, wf in workflows.items()
                   for s in wf.steps}
         for target, wid, step, index, state, reason, permanent, day, invoices in \
@@ -282,9 +282,10 @@ class StateDB:
                     numbers = frozenset(json.loads(invoices)) \
                         if target.startswith("customer:") else frozenset()
                     if before is None:
-                        chased[(target, wid)] = (day_ran, numbers)
+                        chased[(target, wid)] = Chase(day_ran, numbers)
                     else:
-                        chased[(target, wid)] = (max(before[0], day_ran), before[1] | numbers)
+                        chased[(target, wid)] = Chase(max(before.day, day_ran),
+                                                      before.invoices | numbers)
         # a step has run for a target once every one of its actions is settled; a workflow is
         # finished for the target once its last step has
         last = {wid: wf.ordered_steps()[-1].step_id for wid, wf in workflows.items() if wf.steps}
@@ -321,7 +322,7 @@ class StateDB:
             day = date.fromisoformat(promised)
             past.promises[invoice] = day  # the latest promise is the one that counts
             if amount is not None and balance is not None:
-                past.promised_amounts[invoice] = (Decimal(amount), Decimal(balance))
+                past.promised_amounts[invoice] = PromisedAmount(Decimal(amount), Decimal(balance))
             else:
                 past.promised_amounts.pop(invoice, None)
             if as_of <= day:

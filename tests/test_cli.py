@@ -10,7 +10,8 @@ import pytest
 
 from arflow.cli import app
 from arflow.config import load_config
-from arflow.engine import PastState, plan
+from arflow.engine import plan
+from arflow.plan_types import PastState
 from arflow.project import load_project
 from arflow.scaffold import write_scaffold
 from arflow.sources import load_ledger

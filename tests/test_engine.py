@@ -5,8 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from arflow.engine import ActionKey, Assignment, PastState, plan
+from arflow.engine import plan
 from arflow.ledger import Customer
+from arflow.plan_types import ActionKey, Assignment, PastState
 from arflow.workflow import Workflow
 from tests.conftest import inv, ledger_of
 

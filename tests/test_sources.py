@@ -444,7 +444,7 @@ def test_fast_and_careful_paths_build_identical_invoices(tmp_path):
 
     from arflow.config import SourceConfig
     from arflow.ledger import Customer
-    from arflow.sources.rows import InvoiceBuilder
+    from arflow.sources.invoices import InvoiceBuilder
     from arflow.sources.values import ValueParser
 
     rng = random.Random(5)

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from arflow.engine import ActionKey
+from arflow.plan_types import ActionKey
 from arflow.state import StateDB, carried_out, marks, settled, step_ran
 from arflow.workflow import Workflow
 

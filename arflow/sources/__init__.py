@@ -9,7 +9,8 @@ from arflow.config import Config, SourceConfig
 from arflow.errors import ArflowError
 from arflow.ledger import Ledger
 from arflow.sources.csvfile import Progress, read_csv
-from arflow.sources.rows import InvoiceBuilder, build_customers, merge_customers
+from arflow.sources.customers import build_customers, merge_customers
+from arflow.sources.invoices import InvoiceBuilder
 from arflow.sources.sqlitedb import read_sqlite
 from arflow.sources.values import ValueParser
 

@@ -1,0 +1,247 @@
+"""Which workflow each open invoice follows today (SPEC 4.5–4.8): explicit assignment, `match:`,
+the default workflow, `then:` chains and broken promises; and the targets it follows it as."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from operator import attrgetter
+from typing import NamedTuple
+
+from arflow.ledger import NOT_CHASED, Customer, Invoice, Ledger
+from arflow.plan_types import PastState, invoice_target, sequence_target
+from arflow.schedule import StepSchedule
+from arflow.workflow import Match, Workflow
+
+
+# --- matching and assignment (SPEC 4.5) -----------------------------------------------------
+class WorkflowChoice(NamedTuple):
+    """The workflow an invoice follows before chains, and why (SPEC 4.5)."""
+
+    workflow: str | None
+    source: str  # assign | file | match | default
+
+
+def _fold(values: list[str] | None) -> frozenset[str] | None:
+    return None if values is None else frozenset(v.casefold() for v in values)
+
+
+class _Matcher:
+    """A workflow's `match:` compiled to sets, checked per invoice."""
+
+    def __init__(self, wid: str, match: Match):
+        self.wid = wid
+        self.choice = WorkflowChoice(wid, "match")
+        self.min_balance = match.min_balance
+        self.fields = [(name, attrgetter(name), s) for name, s in (
+            ("currency", _fold(match.currency)), ("product", _fold(match.product)),
+            ("segment", _fold(match.segment)), ("location", _fold(match.location)),
+            ("department", _fold(match.department))) if s is not None]
+        self.customers = frozenset(match.customer) if match.customer is not None else None
+        self.tags = _fold(match.tags)
+
+    def fits(self, inv: Invoice, balance: Decimal, customer: Customer) -> bool:
+        if self.min_balance is not None and balance < self.min_balance:
+            return False
+        for name, get, allowed in self.fields:
+            value = get(inv)
+            if name == "segment" and value is None:
+                value = customer.segment
+            if value is None or value.casefold() not in allowed:
+                return False
+        if self.customers is not None and inv.customer_id not in self.customers:
+            return False
+        if self.tags is not None and not any(t.casefold() in self.tags for t in inv.tags):
+            return False
+        return True
+
+
+# --- following: which workflow each open invoice is in today (SPEC 4.5–4.8) -----------------
+class OpenInvoice(NamedTuple):
+    invoice: Invoice
+    balance: Decimal  # its open balance
+
+
+class Destination(NamedTuple):
+    """Where an invoice is today after chains and a broken promise, and the day it got there
+    (None when it stayed where assignment put it)."""
+
+    workflow: str | None  # None: chained into a disabled workflow
+    began: date | None
+
+
+class TargetDates(NamedTuple):
+    """One target of a workflow, the day its step dates count from, the earliest day a step
+    may fall on, and its invoices (SPEC 4.1, 4.2)."""
+
+    target: str
+    anchor: date
+    earliest: date
+    items: list[OpenInvoice]
+
+
+@dataclass(slots=True)
+class FollowedInvoices:
+    """One customer's open invoices in one workflow today, before pauses are applied."""
+
+    items: list[OpenInvoice] = field(default_factory=list)
+    hints: list[date] = field(default_factory=list)   # days a chain or broken promise began
+    source: str = ""                                  # assign | file | match | default | chain
+
+
+@dataclass(slots=True)
+class OpenInvoicesByWorkflow:
+    """The ledger's open invoices sorted into the workflows they follow today, with what the
+    rest of planning looks up beside them: the first half of planning, shared by `plan` and
+    `positions`."""
+
+    active: dict[str, Workflow]
+    schedules: dict[str, StepSchedule]
+    customers: dict[str, Customer]
+    following: dict[tuple[str, str], FollowedInvoices]
+    open_customers: set[str]
+    open_count: int
+    min_balance: Decimal
+
+
+def sort_into_workflows(ledger: Ledger, workflows: dict[str, Workflow], state: PastState,
+                        as_of: date, default_workflow: str | None,
+                        min_balance: Decimal) -> OpenInvoicesByWorkflow:
+    active = {wid: wf for wid, wf in workflows.items() if wf.enabled and not wf.is_campaign}
+    schedules = {wid: StepSchedule(wid, wf) for wid, wf in active.items()}
+    matchers = [_Matcher(wid, active[wid].match) for wid in
+                sorted((w for w in active if active[w].match is not None),
+                       key=lambda w: (active[w].priority, w))]
+    default = WorkflowChoice(default_workflow if default_workflow in active else None,
+                             "default")
+    customers = dict(ledger.customers)
+    # workflows an invoice can leave today: `then:` after the last step, `on_broken_promise:`
+    movable = {wid for wid, wf in active.items() if wf.then or wf.on_broken_promise}
+    following: dict[tuple[str, str], FollowedInvoices] = {}
+    open_customers: set[str] = set()
+    open_count = 0
+    # Invoice.is_open, inlined: these two passes touch every invoice of the ledger
+    current = [inv for inv in ledger.invoices
+               if (inv.paid_date is None or inv.paid_date > as_of) and inv.issue_date <= as_of]
+    for inv in current:
+        if inv.status in NOT_CHASED:
+            continue
+        balance = inv.amount if inv.balance is None else inv.balance
+        if balance <= min_balance:
+            continue
+        open_count += 1
+        cid = inv.customer_id
+        open_customers.add(cid)
+        customer = customers.get(cid)
+        if customer is None:
+            customer = customers[cid] = Customer(cid)
+        wid, source = _workflow_for(inv, balance, customer, state, matchers, default)
+        if wid is None or wid not in active:
+            continue
+        hint = None
+        if wid in movable:
+            wid, hint = _moved(inv, balance, wid, state, active, as_of)
+            if wid is None:
+                continue
+            if hint is not None:
+                source = "chain"
+        entry = following.get((cid, wid))
+        if entry is None:
+            entry = following[(cid, wid)] = FollowedInvoices(source=source)
+        entry.items.append(OpenInvoice(inv, balance))
+        if hint is not None:
+            entry.hints.append(hint)
+    return OpenInvoicesByWorkflow(active, schedules, customers, following, open_customers,
+                                  open_count, min_balance)
+
+
+def _moved(inv: Invoice, balance: Decimal, wid: str, state: PastState,
+           active: dict[str, Workflow], as_of: date) -> Destination:
+    """Where an invoice is today after `then:` chains (the day after the last step, SPEC 4.8)
+    and a broken promise (the day after the promised date, SPEC 4.6)."""
+    broken = _broken_promise(inv, balance, state, as_of)
+    hint = None
+    seen = set()
+    while wid not in seen:
+        seen.add(wid)
+        wf = active.get(wid)
+        if wf is None:
+            return Destination(None, None)  # chained into a disabled workflow: nothing more
+        if wf.anchor == "assigned":
+            since = state.sequences.get((inv.customer_id, wid))
+            target = None if since is None else sequence_target(inv.customer_id, since)
+        else:
+            target = invoice_target(inv.number)
+        done = state.finished.get((target, wid)) if target is not None else None
+        if done is not None and wf.then and done < as_of:
+            wid, hint = wf.then, done + timedelta(days=1)
+        elif broken is not None and wf.on_broken_promise:
+            wid, hint, broken = wf.on_broken_promise, broken + timedelta(days=1), None
+        else:
+            return Destination(wid, hint)
+    return Destination(wid, hint)
+
+
+def _broken_promise(inv: Invoice, balance: Decimal, state: PastState, as_of: date) -> date | None:
+    """The promised day, when it has passed with the invoice still open and the promised
+    amount (if one was given) not paid."""
+    promised = state.promises.get(inv.number)
+    if promised is None or as_of <= promised:
+        return None
+    terms = state.promised_amounts.get(inv.number)
+    if terms is not None:
+        amount, balance_then = terms
+        if balance <= balance_then - amount:
+            return None  # the promised part was paid: kept, the rest is chased as before
+    return promised
+
+
+def _workflow_for(inv: Invoice, balance: Decimal, customer: Customer, state: PastState,
+                  matchers: list[_Matcher], default: WorkflowChoice) -> WorkflowChoice:
+    """SPEC 4.5: explicit assignment, else the first matching workflow, else the default."""
+    explicit = state.assignments.get(inv.customer_id)
+    if explicit is not None:
+        return WorkflowChoice(explicit.workflow, "assign")
+    if customer.workflow:
+        return WorkflowChoice(customer.workflow, "file")
+    for matcher in matchers:
+        if matcher.fits(inv, balance, customer):
+            return matcher.choice
+    return default
+
+
+def sequence_since(cid: str, wid: str, entry: FollowedInvoices, state: PastState,
+                   as_of: date) -> date:
+    """The day an `assigned` sequence counts from: the stored one, else the day a chain or a
+    broken promise brought the customer here, else the `arflow assign --date` day (unless a
+    sequence since then has already ended), else today."""
+    since = state.sequences.get((cid, wid))
+    if since is not None:
+        return since
+    if entry.hints:
+        return min(entry.hints)
+    explicit = state.assignments.get(cid)
+    ended = state.ended.get((cid, wid))
+    if explicit is not None and explicit.workflow == wid and explicit.since is not None and (
+            ended is None or explicit.since > ended):
+        return explicit.since
+    return as_of
+
+
+def targets_of(schedule: StepSchedule, cid: str, wid: str, entry: FollowedInvoices,
+               items: list[OpenInvoice], state: PastState, as_of: date) -> list[TargetDates]:
+    """The targets of what follows a workflow, with their dates: one sequence for the customer
+    (`assigned`, SPEC 4.1), else one per invoice."""
+    if schedule.wf.anchor == "assigned":
+        since = sequence_since(cid, wid, entry, state, as_of)
+        return [TargetDates(sequence_target(cid, since), since, since, items)]
+    by_due = schedule.wf.anchor == "due_date"
+    found = []
+    for item in items:
+        inv = item.invoice
+        found.append(TargetDates(invoice_target(inv.number),
+                                 inv.due_date if by_due else inv.issue_date, inv.issue_date,
+                                 [item]))
+    return found
+

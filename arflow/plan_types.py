@@ -1,0 +1,160 @@
+"""The planner's data (SPEC 4, 6): what it knows of the past (PastState), what it returns (Plan),
+and the targets and idempotency keys both speak of. The words are explained in engine.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import NamedTuple
+
+from arflow.ledger import Invoice
+from arflow.workflow import Action
+
+
+class ActionKey(NamedTuple):
+    """The idempotency key of one action for one target (SPEC 6)."""
+
+    target: str  # "invoice:NUMBER" or "customer:ID"
+    workflow: str
+    step: str
+    action: int
+
+    def __str__(self) -> str:
+        return f"{self.target}/{self.workflow}/{self.step}/{self.action}"
+
+
+NOTHING_RAN: frozenset[str] = frozenset()
+
+
+def invoice_target(number: str) -> str:
+    return f"invoice:{number}"
+
+
+def customer_target(customer_id: str) -> str:
+    return f"customer:{customer_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    workflow: str
+    since: date | None  # None: an `assigned` sequence starts with the next run
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """An active pause or promise, for `notify_on: [pause]` (SPEC 4.6)."""
+
+    kind: str        # customer | invoice | promise
+    id: int
+    target_id: str   # the customer id, or the invoice number
+    reason: str | None = None
+    until: date | None = None
+    since: date | None = None
+
+    @property
+    def step(self) -> str:
+        return f"{'promise' if self.kind == 'promise' else 'pause'}-{self.id}"
+
+
+class Chase(NamedTuple):
+    """When a target was last chased in a workflow (SPEC 4.7)."""
+
+    day: date                  # the last day a step of it really ran
+    invoices: frozenset[str]   # the invoices a sequence's steps listed; empty for an invoice
+
+
+class PromisedAmount(NamedTuple):
+    """A promise-to-pay's amount, and the invoice's balance when the promise was made."""
+
+    amount: Decimal
+    balance: Decimal
+
+
+@dataclass(slots=True)
+class PastState:
+    """What the state database knows, read in bulk before planning; empty for a dry run."""
+
+    ran: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (target, wf) → steps
+    # (target, wf) → the day its last step was settled: the workflow is finished (SPEC 4.8)
+    finished: dict[tuple[str, str], date] = field(default_factory=dict)
+    chased: dict[tuple[str, str], Chase] = field(default_factory=dict)  # (target, wf) → Chase
+    assignments: dict[str, Assignment] = field(default_factory=dict)   # `arflow assign`
+    sequences: dict[tuple[str, str], date] = field(default_factory=dict)  # active `assigned`
+    ended: dict[tuple[str, str], date] = field(default_factory=dict)   # last paid-up end
+    paused_customers: set[str] = field(default_factory=set)
+    paused_invoices: set[str] = field(default_factory=set)
+    promises: dict[str, date] = field(default_factory=dict)            # invoice → promised date
+    promised_amounts: dict[str, PromisedAmount] = field(default_factory=dict)  # by invoice
+    holds: list[Hold] = field(default_factory=list)
+    # action keys never to be attempted again (sent, unknown, done, skipped, failed for good);
+    # a step in `ran` has all its keys here, a step partly done has only some
+    settled: set[ActionKey] = field(default_factory=set)
+
+
+def sequence_target(customer_id: str, since: date) -> str:
+    """An `assigned` sequence is its own target: a customer that pays and falls behind again
+    later starts a new sequence with new keys (SPEC 4.7)."""
+    return f"customer:{customer_id}@{since.isoformat()}"
+
+
+def customer_of(target: str) -> str | None:
+    if not target.startswith("customer:"):
+        return None
+    return target[len("customer:"):].rsplit("@", 1)[0]
+
+
+@dataclass(slots=True)
+class PlannedAction:
+    date: date
+    workflow: str
+    step: str
+    action_index: int
+    action: Action
+    customer_id: str
+    invoices: list[str]
+    keys: list[ActionKey]
+    to: list[str]
+    cc: list[str] = field(default_factory=list)
+    bcc: list[str] = field(default_factory=list)
+    amounts: dict[str, Decimal] = field(default_factory=dict)  # open balance per currency
+    subject: str | None = None
+    status: str = "planned"
+    items: list[Invoice] = field(default_factory=list)  # the invoices, by due date then number
+    assignee: str | None = None  # a task's person (their key in `people:`)
+
+    @property
+    def kind(self) -> str:
+        return self.action.kind
+
+    @property
+    def template(self) -> str | None:
+        return getattr(self.action.spec, "template", None)
+
+
+@dataclass(slots=True)
+class Skip:
+    workflow: str
+    step: str
+    customer_id: str
+    invoices: list[str]
+    reason: str
+    keys: list[ActionKey] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Plan:
+    as_of: date
+    actions: list[PlannedAction] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+    # `assigned` sequences that start today, and those that end: (customer, workflow) → day
+    started: dict[tuple[str, str], date] = field(default_factory=dict)
+    ended: dict[tuple[str, str], str] = field(default_factory=dict)  # → why (paid)
+    invoices: int = 0
+    open: int = 0
+
+
+
+def invoice_numbers(invoices) -> list[str]:
+    """The distinct numbers of `invoices`, sorted: how a plan lists an action's invoices."""
+    return sorted({inv.number for inv in invoices})
