@@ -7,7 +7,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-_TERMS = re.compile(r"^\s*(?:net\s*(?P<days>\d{1,4})(?P<eom1>\s+eom)?|(?P<receipt>due\s+on\s+receipt)|(?P<eom2>eom))\s*$",
+_TERMS = re.compile(r"^\s*(?:net\s*(?P<days>\d{1,4})(?P<eom1>\s+eom)?"
+                    r"|(?P<receipt>due\s+on\s+receipt)|(?P<eom2>eom))\s*$",
                     re.IGNORECASE)
 TERMS_HELP = "use 'Net N', 'Due on receipt', 'EOM' or 'Net N EOM'"
 
@@ -28,7 +29,8 @@ class Terms:
 
 
 def parse_terms(text: str) -> Terms:
-    """Parse `Net N`, `Due on receipt`, `EOM`, `Net N EOM` (case-insensitive); ValueError otherwise."""
+    """Parse `Net N`, `Due on receipt`, `EOM`, `Net N EOM` (case-insensitive); ValueError
+    otherwise."""
     m = _TERMS.match(text or "")
     if not m:
         raise ValueError(f"unknown payment terms {text!r}: {TERMS_HELP}")
@@ -71,7 +73,8 @@ class BusinessCalendar:
         return day
 
     def offset(self, anchor: date, days: int) -> date:
-        """`days` business days from `anchor`; a non-business anchor first rolls to the next business day."""
+        """`days` business days from `anchor`; a non-business anchor first rolls to the next
+        business day."""
         day = self.roll_forward(anchor)
         step = 1 if days >= 0 else -1
         for _ in range(abs(days)):

@@ -10,26 +10,32 @@ import gc
 import json
 import sys
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from arflow import __version__
+from arflow import __version__, desk
 from arflow.config import Config, find_config, load_config
 from arflow.deliver import baseline as deliver_baseline
 from arflow.deliver import run as deliver_run
 from arflow.errors import ArflowError, InvalidFiles, Refused
 from arflow.ledger import Ledger
-from arflow.project import assignment_errors, load_project
-from arflow import desk
-from arflow.report import (plan_document, print_history, print_plan, print_status,
-                           print_tasks, print_workflows, write_json)
+from arflow.project import load_project
+from arflow.report import (
+    plan_document,
+    print_history,
+    print_plan,
+    print_status,
+    print_tasks,
+    print_workflows,
+    write_json,
+)
 from arflow.scaffold import write_scaffold
 from arflow.sources import load_ledger
 from arflow.sources.values import ValueParser
@@ -41,17 +47,17 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
                   help="arflow: accounts-receivable collections, each reminder sent exactly once.")
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
 
 
-ConfigOption = Annotated[Optional[Path], typer.Option(
+ConfigOption = Annotated[Path | None, typer.Option(
     "--config", "-c", help="Path to arflow.yaml (default: ./arflow.yaml).", dir_okay=False)]
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _typed(config: Config) -> ValueParser:
@@ -60,7 +66,7 @@ def _typed(config: Config) -> ValueParser:
     return ValueParser(config.invoices, "invoices", config.company.region)
 
 
-def _day(config: Config, value: Optional[str], option: str) -> Optional[date]:
+def _day(config: Config, value: str | None, option: str) -> date | None:
     if value is None:
         return None
     try:
@@ -69,7 +75,7 @@ def _day(config: Config, value: Optional[str], option: str) -> Optional[date]:
         raise typer.BadParameter(str(exc), param_hint=option) from None
 
 
-def _amount(config: Config, value: Optional[str], option: str) -> Optional[Decimal]:
+def _amount(config: Config, value: str | None, option: str) -> Decimal | None:
     if value is None:
         return None
     try:
@@ -115,8 +121,9 @@ def init(directory: Annotated[Path, typer.Argument(help="Folder to create.", fil
 
 @app.command()
 def validate(
-    paths: Annotated[Optional[list[Path]], typer.Argument(
-        help="Config files, or folders holding arflow.yaml (default: --config or ./arflow.yaml).")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="Config files, or folders holding arflow.yaml (default: --config or "
+             "./arflow.yaml).")] = None,
     config: ConfigOption = None,
 ):
     """Check config, workflows and templates; print every problem as PATH:LINE: where: message.
@@ -149,11 +156,18 @@ def validate(
 
 @app.command()
 def run(
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan, render every message and print; send and record nothing.")] = False,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="YYYY-MM-DD", help="Run as of this date (default: today in the company time zone). A real run takes no date after today.")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run",
+        help="Plan, render every message and print; send and record nothing.")] = False,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", metavar="YYYY-MM-DD",
+        help="Run as of this date (default: today in the company time zone). A real run takes "
+             "no date after today.")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
-    customer: Annotated[Optional[str], typer.Option("--customer", help="Only this customer.")] = None,
-    baseline: Annotated[bool, typer.Option("--baseline", help="Adopt arflow on a ledger chased before: record every step already due as done, send nothing.")] = False,
+    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer.")] = None,
+    baseline: Annotated[bool, typer.Option(
+        "--baseline", help="Adopt arflow on a ledger chased before: record every step already due "
+                           "as done, send nothing.")] = False,
     config: ConfigOption = None,
 ):
     """The nightly job: work out what is due today and (without --dry-run) deliver it.
@@ -237,9 +251,12 @@ def _print_run(result, errors, fmt, console, plain, locale, dry_run) -> None:
 
 @app.command()
 def history(
-    customer: Annotated[Optional[str], typer.Option("--customer", help="Only this customer.")] = None,
-    since: Annotated[Optional[str], typer.Option("--since", metavar="YYYY-MM-DD", help="Only actions of runs as of this date or later.")] = None,
-    unknown: Annotated[bool, typer.Option("--unknown", help="Only messages whose outcome is unknown.")] = False,
+    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer.")] = None,
+    since: Annotated[str | None, typer.Option(
+        "--since", metavar="YYYY-MM-DD",
+        help="Only actions of runs as of this date or later.")] = None,
+    unknown: Annotated[bool, typer.Option(
+        "--unknown", help="Only messages whose outcome is unknown.")] = False,
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
     config: ConfigOption = None,
 ):
@@ -268,8 +285,10 @@ def history(
 @app.command()
 def resolve(
     key: Annotated[str, typer.Argument(help="The action key, as `arflow history` shows it.")],
-    sent: Annotated[bool, typer.Option("--sent", help="It did arrive: never send it again.")] = False,
-    retry: Annotated[bool, typer.Option("--retry", help="It did not arrive: the next run may send it again.")] = False,
+    sent: Annotated[bool, typer.Option(
+        "--sent", help="It did arrive: never send it again.")] = False,
+    retry: Annotated[bool, typer.Option(
+        "--retry", help="It did not arrive: the next run may send it again.")] = False,
     config: ConfigOption = None,
 ):
     """Settle a message whose outcome is unknown (or that failed): mark it sent, or retry it.
@@ -295,19 +314,19 @@ def resolve(
 
 
 # --- the desk: assignment, position, pauses, promises, tasks, workflows (SPEC 4.5–4.8) -----
-class PauseKind(str, Enum):
+class PauseKind(StrEnum):
     customer = "customer"
     invoice = "invoice"
 
 
-AsOfOption = Annotated[Optional[str], typer.Option(
+AsOfOption = Annotated[str | None, typer.Option(
     "--as-of", metavar="YYYY-MM-DD", help="The day it happens (default: today in the company "
     "time zone).")]
 FormatOption = Annotated[Format, typer.Option("--format", help="table or json.")]
 
 
 @contextmanager
-def _desk(config: Optional[Path], *, ledger: bool = True, write: bool = True):
+def _desk(config: Path | None, *, ledger: bool = True, write: bool = True):
     """(project, ledger, state database, today) for a desk command; ArflowErrors exit 1."""
     try:
         project = load_project(find_config(config, Path.cwd()))
@@ -338,11 +357,11 @@ def _report_unknown(unknown) -> None:
         raise typer.Exit(EXIT_PROBLEMS)
 
 
-IdsFileOption = Annotated[Optional[Path], typer.Option(
+IdsFileOption = Annotated[Path | None, typer.Option(
     "--file", help="A file of customer ids, one per line.", dir_okay=False)]
 
 
-def _customer_ids(customers: Optional[list[str]], from_file: Optional[Path]) -> list[str]:
+def _customer_ids(customers: list[str] | None, from_file: Path | None) -> list[str]:
     ids = list(customers or [])
     if from_file is not None:
         try:
@@ -356,9 +375,11 @@ def _customer_ids(customers: Optional[list[str]], from_file: Optional[Path]) -> 
 
 @app.command()
 def assign(
-    customers: Annotated[Optional[list[str]], typer.Argument(help="Customer ids.")] = None,
+    customers: Annotated[list[str] | None, typer.Argument(help="Customer ids.")] = None,
     workflow: Annotated[str, typer.Option("--workflow", "-w", help="The workflow id.")] = ...,
-    on: Annotated[Optional[str], typer.Option("--date", metavar="YYYY-MM-DD", help="The assignment date an `anchor: assigned` workflow counts from (default: the next run).")] = None,
+    on: Annotated[str | None, typer.Option(
+        "--date", metavar="YYYY-MM-DD", help="The assignment date an `anchor: assigned` workflow "
+                                             "counts from (default: the next run).")] = None,
     from_file: IdsFileOption = None,
     config: ConfigOption = None,
 ):
@@ -381,7 +402,7 @@ def assign(
 
 @app.command()
 def unassign(
-    customers: Annotated[Optional[list[str]], typer.Argument(help="Customer ids.")] = None,
+    customers: Annotated[list[str] | None, typer.Argument(help="Customer ids.")] = None,
     from_file: IdsFileOption = None,
     config: ConfigOption = None,
 ):
@@ -393,7 +414,7 @@ def unassign(
     Example: arflow unassign C001 C002
     """
     ids = _customer_ids(customers, from_file)
-    with _desk(config, ledger=False) as (project, _, db, today):
+    with _desk(config, ledger=False) as (_project, _, db, today):
         removed, missing = desk.unassign(db, ids, today)
     if removed:
         _say(f"Unassigned {len(removed)} customer(s): {', '.join(removed)}")
@@ -403,7 +424,7 @@ def unassign(
 
 @app.command()
 def status(
-    customer: Annotated[Optional[str], typer.Argument(help="Only this customer.")] = None,
+    customer: Annotated[str | None, typer.Argument(help="Only this customer.")] = None,
     as_of: AsOfOption = None,
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
@@ -432,8 +453,10 @@ def _print_json(document: dict) -> None:
 def pause(
     kind: Annotated[PauseKind, typer.Argument(help="customer or invoice.")],
     target: Annotated[str, typer.Argument(help="The customer id or invoice number.")],
-    until: Annotated[Optional[str], typer.Option("--until", metavar="YYYY-MM-DD", help="Last paused day (default: until `arflow resume`).")] = None,
-    reason: Annotated[Optional[str], typer.Option("--reason", help="Why, for the record.")] = None,
+    until: Annotated[str | None, typer.Option(
+        "--until", metavar="YYYY-MM-DD",
+        help="Last paused day (default: until `arflow resume`).")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why, for the record.")] = None,
     as_of: AsOfOption = None,
     config: ConfigOption = None,
 ):
@@ -462,7 +485,7 @@ def resume(
 
     Example: arflow resume customer C001
     """
-    with _desk(config, ledger=False) as (project, _, db, today):
+    with _desk(config, ledger=False) as (_project, _, db, _today):
         paused, promised = desk.resume(db, kind.value, target)
     if not paused and not promised:
         _say(f"{kind.value} {target} was not paused; nothing changed.")
@@ -474,8 +497,10 @@ def resume(
 @app.command()
 def promise(
     invoice: Annotated[str, typer.Argument(help="The invoice number.")],
-    on: Annotated[str, typer.Option("--date", metavar="YYYY-MM-DD", help="The day the customer promised to pay by.")],
-    amount: Annotated[Optional[str], typer.Option("--amount", help="The amount promised (default: the open balance).")] = None,
+    on: Annotated[str, typer.Option(
+        "--date", metavar="YYYY-MM-DD", help="The day the customer promised to pay by.")],
+    amount: Annotated[str | None, typer.Option(
+        "--amount", help="The amount promised (default: the open balance).")] = None,
     as_of: AsOfOption = None,
     config: ConfigOption = None,
 ):
@@ -501,7 +526,8 @@ app.add_typer(tasks_app, name="tasks")
 @tasks_app.callback(invoke_without_command=True)
 def tasks_list(
     ctx: typer.Context,
-    assignee: Annotated[Optional[str], typer.Option("--assignee", help="Only this person (their key in people:).")] = None,
+    assignee: Annotated[str | None, typer.Option(
+        "--assignee", help="Only this person (their key in people:).")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include finished tasks.")] = False,
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
@@ -529,7 +555,7 @@ def tasks_done(
 
     Example: arflow tasks done 12
     """
-    with _desk(config, ledger=False) as (project, _, db, today):
+    with _desk(config, ledger=False) as (_project, _, db, _today):
         row = desk.task_done(db, task_id)
     _say(f"Task {task_id} done: {row['title']}")
 
@@ -549,7 +575,7 @@ def workflows_list(ctx: typer.Context, fmt: FormatOption = Format.table,
     if ctx.invoked_subcommand is not None:
         ctx.obj = config
         return
-    with _desk(config, write=False) as (project, ledger, db, today):
+    with _desk(config, write=False) as (project, ledger, db, _today):
         rows = desk.workflow_rows(project, ledger, db)
     if fmt is Format.json:
         _print_json({"workflows": rows})
@@ -568,7 +594,7 @@ def workflows_clone(
 
     Example: arflow workflows clone net30-standard net30-strict
     """
-    with _desk(config or ctx.obj, ledger=False, write=False) as (project, _, db, today):
+    with _desk(config or ctx.obj, ledger=False, write=False) as (project, _, _db, _today):
         path = desk.clone_workflow(project, source, new)
     _say(f"Created {path} from {source}.")
 
@@ -583,7 +609,7 @@ def workflows_delete(
 
     Example: arflow workflows delete old-reminders
     """
-    with _desk(config or ctx.obj, write=False) as (project, ledger, db, today):
+    with _desk(config or ctx.obj, write=False) as (project, ledger, db, _today):
         path = desk.delete_workflow(project, ledger, db, wid)
     _say(f"Deleted {path}.")
 

@@ -138,7 +138,8 @@ def file_name(action: PlannedAction) -> str:
     """A file-safe name for the outbox, unique per idempotency key."""
     digest = key_digest(action)[:10]
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in action.customer_id)
-    return f"{action.date}-{safe[:40]}-{action.workflow}-{action.step}-{action.action_index}-{digest}"
+    return (f"{action.date}-{safe[:40]}-{action.workflow}-{action.step}-"
+            f"{action.action_index}-{digest}")
 
 
 def _compose_one(action: PlannedAction, context: dict, ledger: Ledger,

@@ -70,7 +70,8 @@ class Company(Strict):
         try:
             babel.Locale.parse(value)
         except (ValueError, babel.UnknownLocaleError):
-            raise ValueError(f"unknown locale {value!r}; use a code such as en_US or de_DE") from None
+            raise ValueError(f"unknown locale {value!r}; use a code such as en_US or de_DE"
+                             ) from None
         return value
 
     @field_validator("terms")
@@ -103,7 +104,7 @@ class SourceConfig(Strict):
     status_map: dict[str, Literal["draft", "open", "paid", "void"]] = {}
 
     @model_validator(mode="after")
-    def _check(self) -> "SourceConfig":
+    def _check(self) -> SourceConfig:
         if self.table and self.query:
             raise ValueError("give either table: or query:, not both")
         if self.thousands and self.thousands == self.decimal:
@@ -144,11 +145,12 @@ class EmailChannel(Strict):
     _env = field_validator("password_env")(classmethod(lambda cls, v: _check_env_name(v)))
 
     @model_validator(mode="after")
-    def _check(self) -> "EmailChannel":
+    def _check(self) -> EmailChannel:
         if self.transport == "smtp" and not self.host:
             raise ValueError("transport smtp needs host:")
         if self.ssl and self.starttls:
-            raise ValueError("choose ssl: true (implicit TLS, port 465) or starttls: true, not both")
+            raise ValueError("choose ssl: true (implicit TLS, port 465) or starttls: true, "
+                             "not both")
         return self
 
 
@@ -165,7 +167,7 @@ class SmsChannel(Strict):
         classmethod(lambda cls, v: _check_env_name(v)))
 
     @model_validator(mode="after")
-    def _check(self) -> "SmsChannel":
+    def _check(self) -> SmsChannel:
         if self.transport == "twilio":
             missing = [k for k in ("account_sid_env", "auth_token_env", "sender")
                        if getattr(self, k) is None]
@@ -180,7 +182,7 @@ class NotifyChannel(Strict):
     url: str | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> "NotifyChannel":
+    def _check(self) -> NotifyChannel:
         if self.transport == "webhook" and not self.url:
             raise ValueError("transport webhook needs url: (or a webhook: on each person)")
         return self

@@ -21,8 +21,15 @@ from arflow.compose import Composed, channel_kind, compose, task_due
 from arflow.engine import plan
 from arflow.errors import ArflowError, RowError
 from arflow.ledger import Ledger
-from arflow.plan_types import (PastState, Plan, PlannedAction, Skip, customer_of, customer_target,
-                               invoice_target)
+from arflow.plan_types import (
+    PastState,
+    Plan,
+    PlannedAction,
+    Skip,
+    customer_of,
+    customer_target,
+    invoice_target,
+)
 from arflow.project import Project, assignment_errors
 from arflow.state import BASELINE, StateDB, marks, run_lock
 
@@ -174,7 +181,7 @@ class _Ahead:
                 channel.prepare(message)
             self._ready = (item, channel,
                            _key_rows(item.action, item, channel.name if channel else None))
-        except BaseException as exc:  # noqa: BLE001 - raised again by take()
+        except BaseException as exc:
             self._error = exc
 
     def take(self) -> tuple[Composed, Channel | None, list[dict]] | None:
@@ -235,7 +242,7 @@ def _deliver(db: StateDB, composed: Iterable[Composed], channels: Channels,
             settled = []
             try:
                 result = channel.send(message, durable.result, ahead.work)
-            except Exception as exc:  # noqa: BLE001 - a bug must not turn into a resend
+            except Exception as exc:
                 result = _internal_error(exc)
             try:
                 durable.result()
@@ -249,7 +256,7 @@ def _deliver(db: StateDB, composed: Iterable[Composed], channels: Channels,
 class _AtOnce:
     """An executor that runs what it is given in the caller's thread."""
 
-    def __enter__(self) -> "_AtOnce":
+    def __enter__(self) -> _AtOnce:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -259,7 +266,7 @@ class _AtOnce:
         future: Future = Future()
         try:
             future.set_result(fn(*args))
-        except BaseException as exc:  # noqa: BLE001 - raised again by result()
+        except BaseException as exc:
             future.set_exception(exc)
         return future
 

@@ -40,7 +40,7 @@ class Invoice:
     @property
     def extra(self) -> dict[str, str]:
         """Columns arflow has no name for, reachable as `invoice.extra.NAME` (SPEC 2.1)."""
-        return dict(zip(self.extra_names, self.extra_values))
+        return dict(zip(self.extra_names, self.extra_values, strict=True))
 
     def open_balance(self, as_of: date) -> Decimal:
         """What is open on `as_of`: nothing on or after `paid_date`, else balance (or amount)."""

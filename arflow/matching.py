@@ -52,9 +52,7 @@ class _Matcher:
                 return False
         if self.customers is not None and inv.customer_id not in self.customers:
             return False
-        if self.tags is not None and not any(t.casefold() in self.tags for t in inv.tags):
-            return False
-        return True
+        return self.tags is None or any(t.casefold() in self.tags for t in inv.tags)
 
 
 # --- following: which workflow each open invoice is in today (SPEC 4.5–4.8) -----------------

@@ -115,29 +115,30 @@ def _check_workflow(wf: LoadedWorkflow, config: Config, workflows: dict,
         missing = templates.missing(template, notify_use)
         if missing:
             add(("notify_on", n), f"notify_on: {event} tells the owner with the template "
-                f"{template!r}: add {' and '.join(missing)} to {config.display(templates.directory)}/")
+                f"{template!r}: add {' and '.join(missing)} to "
+                f"{config.display(templates.directory)}/")
     for loc, action in _actions(wf):
         kind, spec = action.kind, action.spec
         uses = {"email": "email", "sms": "sms", "notify": notify_use, "webhook": "json"}
         if kind in uses:
             missing = templates.missing(spec.template, uses[kind])
             if missing:
-                add(loc + (kind, "template"), f"template {spec.template!r} needs "
+                add((*loc, kind, "template"), f"template {spec.template!r} needs "
                     f"{' and '.join(missing)} in {config.display(templates.directory)}/")
         if kind == "email":
             for field in ("cc", "bcc"):
                 for n, who in enumerate(getattr(spec, field)):
                     if "@" not in who:
-                        person(loc + (kind, field, n), who)
+                        person((*loc, kind, field, n), who)
         elif kind == "notify":
             if not spec.to and m.owner is None:
-                add(loc + (kind,), "notify needs to: PERSON, or owner: on the workflow")
+                add((*loc, kind), "notify needs to: PERSON, or owner: on the workflow")
             for n, who in enumerate(spec.to):
-                person(loc + (kind, "to", n), who)
+                person((*loc, kind, "to", n), who)
         elif kind == "task":
-            person(loc + (kind, "assignee"), spec.assignee)
+            person((*loc, kind, "assignee"), spec.assignee)
         elif kind == "assign":
-            person(loc + (kind, "specialist"), spec.specialist, roles=())
+            person((*loc, kind, "specialist"), spec.specialist, roles=())
     return problems
 
 
@@ -155,7 +156,7 @@ def _then_cycles(workflows: dict[str, LoadedWorkflow]) -> list[Problem]:
                 reported.add(cycle)
                 wf = workflows[start]
                 problems.append(Problem(wf.display, wf.located.line(("then",)), "then",
-                                        "then: makes a cycle: " + " → ".join(path + [start]) +
+                                        "then: makes a cycle: " + " → ".join([*path, start]) +
                                         "; end the chain in a workflow without then:"))
     return problems
 
@@ -226,7 +227,7 @@ def _render_all(config: Config, workflows: dict[str, LoadedWorkflow],
                 try:
                     templates.render_string(text, context)
                 except TemplateError as exc:
-                    where = loc + (action.kind, field)
+                    where = (*loc, action.kind, field)
                     problems.append(Problem(wf.display, wf.located.line(where),
                                             ".".join(map(str, where)),
                                             _template_message(exc, template_error(exc)[1])))

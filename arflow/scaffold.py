@@ -56,7 +56,8 @@ def write_scaffold(directory: Path, today: date) -> list[Path]:
             with invoices.open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(INVOICE_HEADER)
-                for number, cid, age, terms, amount, balance, status, product, loc in SAMPLE_INVOICES:
+                for (number, cid, age, terms, amount, balance, status, product,
+                     loc) in SAMPLE_INVOICES:
                     issued = today - timedelta(days=age)
                     writer.writerow([number, cid, issued.isoformat(), terms, amount, balance,
                                      status, product, loc])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import cache
 from typing import NamedTuple
 
 from arflow.calendar import BusinessCalendar
@@ -67,7 +67,7 @@ class StepSchedule:
         return self.calendar is None or self.calendar.is_business_day(as_of)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _owner_notice(template: str) -> Action:
     return Action.model_validate({"notify": {"to": ["owner"], "template": template}})
 

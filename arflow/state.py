@@ -26,12 +26,12 @@ import json
 import os
 import sqlite3
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from arflow.channels import Outcome
 from arflow.errors import ArflowError
@@ -122,7 +122,7 @@ def step_ran(settled_actions: int, actions: int) -> bool:
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 _MARK = (
@@ -170,7 +170,7 @@ class StateDB:
 
     # --- opening -------------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: Path) -> "StateDB":
+    def open(cls, path: Path) -> StateDB:
         try:
             # deliver commits from one helper thread, never at the same time as the caller
             conn = sqlite3.connect(path, timeout=10, isolation_level=None,
@@ -189,7 +189,7 @@ class StateDB:
         return state
 
     @classmethod
-    def open_readonly(cls, path: Path) -> "StateDB | None":
+    def open_readonly(cls, path: Path) -> StateDB | None:
         """The database as it is, for a dry run: None when there is none yet."""
         if not path.exists():
             return None
@@ -228,7 +228,7 @@ class StateDB:
                               "away or point `state:` in arflow.yaml at another file") from None
 
     @classmethod
-    def for_dry_run(cls, path: Path) -> "DryRunState":
+    def for_dry_run(cls, path: Path) -> DryRunState:
         """The state a dry run plans against: the database as it is (read-only), or an empty
         one in memory when there is none yet. Every write is dropped."""
         db = cls.open_readonly(path)
@@ -580,7 +580,7 @@ class _DroppedWrites:
     rowcount = 0
     lastrowid = 0
 
-    def execute(self, *args) -> "_DroppedWrites":
+    def execute(self, *args) -> _DroppedWrites:
         return self
 
     executemany = execute
@@ -620,7 +620,7 @@ def run_lock(state_path: Path) -> Iterator[None]:
 
     path = lock_path(state_path)
     try:
-        handle = open(path, "a+")
+        handle = open(path, "a+")  # noqa: SIM115 - held open for as long as the run lasts
     except OSError as exc:
         raise ArflowError(f"cannot create the lock file {path}: {exc.strerror}") from None
     try:

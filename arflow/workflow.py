@@ -119,7 +119,7 @@ class Action(Strict):
         return out
 
     @model_validator(mode="after")
-    def _one(self) -> "Action":
+    def _one(self) -> Action:
         if self.kind is None:
             raise ValueError(f"empty action; use one of {', '.join(ACTION_MODELS)}")
         return self
@@ -179,7 +179,7 @@ class Schedule(Strict):
         return value.strip()
 
     @model_validator(mode="after")
-    def _check(self) -> "Schedule":
+    def _check(self) -> Schedule:
         monthly = self.every.endswith(("month", "months"))
         if monthly and self.week is None:
             raise ValueError("a monthly schedule needs week: 1–5 or last")
@@ -243,7 +243,7 @@ class Workflow(Strict):
         return value
 
     @model_validator(mode="after")
-    def _shape(self) -> "Workflow":
+    def _shape(self) -> Workflow:
         if self.schedule is not None:
             if self.steps:
                 raise ValueError("a campaign (schedule:) has actions:, not steps:")
@@ -254,7 +254,8 @@ class Workflow(Strict):
                 raise ValueError("actions:, conditions: and consolidate: belong to campaigns; "
                                  "add schedule: or put the actions in steps:")
             if not self.steps:
-                raise ValueError("a workflow needs steps: (or schedule: and actions: for a campaign)")
+                raise ValueError("a workflow needs steps: (or schedule: and actions: for a "
+                                 "campaign)")
         if self.notify_on and not self.owner:
             raise ValueError("notify_on: needs owner: (the person to tell)")
         return self
@@ -290,7 +291,8 @@ class LoadedWorkflow:
         return (self.located.line(loc) or 0) if self.located is not None else 0
 
 
-def load_workflows(directory: Path, display_of=str) -> tuple[dict[str, LoadedWorkflow], list[Problem]]:
+def load_workflows(directory: Path,
+                   display_of=str) -> tuple[dict[str, LoadedWorkflow], list[Problem]]:
     """Every `*.yaml`/`*.yml` in `directory`, keyed by file stem; all problems at once."""
     workflows: dict[str, LoadedWorkflow] = {}
     problems: list[Problem] = []

@@ -33,13 +33,13 @@ def _walk(node: yaml.Node, loc: tuple, lines: dict[tuple, int]) -> None:
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode):
-                child = loc + (key.value,)
+                child = (*loc, key.value)
                 _walk(value, child, lines)
                 # an unknown or misspelt key is reported on the key's own line
                 lines[child] = key.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk(item, loc + (i,), lines)
+            _walk(item, (*loc, i), lines)
 
 
 # libyaml's parser when PyYAML was built with it (its wheels are): the same documents, nodes and

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate import generate  # noqa: E402
+from generate import generate
 
 AS_OF = "2026-03-16"
 FLOOR = "import csv,sys\nfor row in csv.reader(open(sys.argv[1], newline='')): pass\n"
@@ -63,7 +63,8 @@ def main() -> None:
         print(f"floor  csv.reader pass        {floor:7.2f}s  (best of {args.repeat})")
         print(f"arflow run --dry-run --json   {arflow:7.2f}s  (best of {args.repeat})")
         print(f"ratio                         {arflow / floor:7.2f}x   (target ≤ 4x, later 2.5x)")
-        print(f"peak memory                   {rss / 2**20:7.0f} MB (target ≤ 1024 MB, later 400 MB)")
+        print(f"peak memory                   {rss / 2**20:7.0f} MB "
+              "(target ≤ 1024 MB, later 400 MB)")
         print(f"plan: {summary['open']:,} open, {summary['actions']:,} actions, "
               f"{summary['skipped']:,} skipped, {summary['errors']:,} errors")
 

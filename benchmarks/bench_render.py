@@ -39,8 +39,11 @@ def main() -> None:
     for spec in args.template:
         name, kind = spec.rsplit(".", 1)
         template = templates.env.get_template(templates.filename(name, kind))
-        plain = lambda: template.render(context).strip()  # noqa: E731
-        arflow = lambda: templates.render(name, kind, context)  # noqa: E731
+        def plain(template=template) -> str:
+            return template.render(context).strip()
+
+        def arflow(name=name, kind=kind) -> str:
+            return templates.render(name, kind, context)
         assert plain() == arflow()
         rounds = {"template.render": [], "Templates.render": []}
         for _ in range(args.repeat):

@@ -94,7 +94,7 @@ def main() -> None:
             folder = Path(tmp) / "ar"
             build(folder, args.n, port)
             run = [sys.executable, "-m", "arflow", "run", "--as-of", AS_OF.isoformat()]
-            timed(run + ["--config", str(folder / "outbox.yaml")])
+            timed([*run, "--config", str(folder / "outbox.yaml")])
             outbox = folder / "outbox"
             count = len(list(outbox.glob("*.eml")))
             size = sum(p.stat().st_size for p in outbox.glob("*.eml")) / count
@@ -106,11 +106,11 @@ def main() -> None:
                 loops.append(float(out))
                 for name in ("arflow.db", "arflow.db-wal", "arflow.db-shm"):
                     (folder / name).unlink(missing_ok=True)
-                seconds, _ = timed(run + ["--config", str(folder / "arflow.yaml")])
+                seconds, _ = timed([*run, "--config", str(folder / "arflow.yaml")])
                 arflows.append(seconds)
                 # the same run again sends nothing: what is left is arflow's fixed cost
                 # (start-up, loading, planning against the ledger), paid once a night
-                seconds, _ = timed(run + ["--config", str(folder / "arflow.yaml")])
+                seconds, _ = timed([*run, "--config", str(folder / "arflow.yaml")])
                 reruns.append(seconds)
             shutil.rmtree(outbox)
     finally:

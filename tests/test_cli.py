@@ -46,7 +46,7 @@ def test_example_validates(cli, example):
 
 
 def test_example_dry_run_shows_every_kind_of_step(run_json, example):
-    code, doc = run_json(example, AS_OF.isoformat())
+    _code, doc = run_json(example, AS_OF.isoformat())
     got = [(a["customer_id"], a["workflow"], a["step"], a["action"], a["invoices"], a["to"])
            for a in doc["actions"]]
     assert got == [
@@ -71,7 +71,7 @@ def test_example_dry_run_shows_every_kind_of_step(run_json, example):
 
 def test_json_document_has_exactly_the_spec_shape(run_json, example):
     (example.parent / "invoices.csv").open("a").write("INV-2000,C001,2026-02-30,Net 30,10,,open,x,HQ\n")
-    code, doc = run_json(example, "2026-03-16", expect=3)
+    _code, doc = run_json(example, "2026-03-16", expect=3)
     assert list(doc) == ["as_of", "dry_run", "actions", "skipped", "errors", "summary"]
     assert (doc["as_of"], doc["dry_run"]) == ("2026-03-16", True)
     assert doc["actions"][0] == {
@@ -120,13 +120,13 @@ def test_seed_002_product_trigger_takes_only_that_products_invoices(tmp_path, ru
     csv = example.parent / "invoices.csv"
     csv.write_text("number,customer_id,issue_date,terms,amount,product,location\n"
                    "H1,C001,2026-02-13,Net 30,10,hosting,HQ\nK1,C001,2026-02-13,Net 30,10,consulting,Branch\n")
-    code, doc = run_json(example, "2026-03-16")
+    _, doc = run_json(example, "2026-03-16")
     assert [(a["workflow"], a["action"], a["invoices"]) for a in doc["actions"]] == [
         ("hosting-overdue", "email", ["H1"]), ("hosting-overdue", "status", ["H1"]),
         ("hosting-overdue", "notify", ["H1"])]
     # a week later the consulting invoice gets the default workflow's reminder (with no state,
     # the hosting step has not run yet, so a dry run still shows it)
-    code, doc = run_json(example, "2026-03-22")
+    _code, doc = run_json(example, "2026-03-22")
     assert [(a["workflow"], a["step"], a["action"], a["invoices"]) for a in doc["actions"]] == [
         ("hosting-overdue", "overdue", "email", ["H1"]), ("hosting-overdue", "overdue", "status", ["H1"]),
         ("hosting-overdue", "overdue", "notify", ["H1"]),
@@ -144,7 +144,7 @@ def test_plain_output_under_cron_has_no_colour_codes(cli, example):
 
 
 def test_customer_option_limits_the_run(run_json, example):
-    code, doc = run_json(example, "2026-03-16", "--customer", "C002")
+    _code, doc = run_json(example, "2026-03-16", "--customer", "C002")
     assert {a["customer_id"] for a in doc["actions"]} == {"C002"}
     assert doc["summary"]["invoices"] == 2
 
@@ -181,7 +181,7 @@ def test_template_failing_at_run_time_is_reported_and_the_rest_goes_on(run_json,
     # a variable that only this customer's data reaches: fine in validate, fails here
     (example.parent / "templates" / "courtesy.subject.j2").write_text(
         "{% if customer.name == 'Northwind Traders' %}{{ invoice.extra.po_number }}{% endif %}")
-    code, doc = run_json(example, "2026-03-16", expect=3)
+    _code, doc = run_json(example, "2026-03-16", expect=3)
     assert [a["customer_id"] for a in doc["actions"]][:2] == ["C002", "C002"]
     [error] = doc["errors"]
     assert (error["file"], error["line"], error["value"]) == ("templates/courtesy.subject.j2", 1, "C001")
@@ -266,7 +266,7 @@ def test_customer_assigned_to_a_missing_workflow_is_reported_not_silently_skippe
         ",dana,retail\n", ",dana,retail,\n").replace(",dana,wholesale\n", ",dana,wholesale,\n").replace(
         "C001,Northwind Traders,ap@northwind.example,+1 202 555 0111,dana,retail,",
         "C001,Northwind Traders,ap@northwind.example,+1 202 555 0111,dana,retail,vip-gentle"))
-    code, doc = run_json(example, "2026-03-16", expect=3)
+    _code, doc = run_json(example, "2026-03-16", expect=3)
     assert "C001" not in {a["customer_id"] for a in doc["actions"]}
     assert doc["errors"] == [{
         "file": "customers.csv", "line": 2, "column": "workflow", "value": "vip-gentle",

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC
 from pathlib import Path
 
 import pytest
 
 from arflow.state import SCHEMA_VERSION, StateDB, run_lock
 from tests.conftest import SIMPLE_TEMPLATES, make_folder
-from tests.servers import HttpServer, SmtpServer, twilio_created
+from tests.servers import SmtpServer, twilio_created
 
 INVOICES = """\
 number,customer_id,customer_name,email,phone,issue_date,due_date,amount
@@ -80,7 +81,7 @@ def states(cli, config) -> dict[str, tuple]:
 # --- the happy path ---------------------------------------------------------------------------
 def test_a_run_sends_each_message_once_over_one_smtp_session(folder, smtp_server, real_run, cli):
     config = folder()
-    code, doc = real_run(config, "2026-03-11")
+    _, doc = real_run(config, "2026-03-11")
     assert [(a["customer_id"], a["step"], a["status"]) for a in doc["actions"]] == [
         ("C1", "first", "sent"), ("C2", "first", "sent"), ("C3", "first", "sent")]
     assert doc["dry_run"] is False
@@ -103,12 +104,12 @@ def test_a_run_sends_each_message_once_over_one_smtp_session(folder, smtp_server
     assert len({m.message["Message-ID"] for m in smtp_server.messages}) == 3
 
     # a rerun the same day sends nothing, and does not even connect
-    code, doc = real_run(config, "2026-03-11")
+    _, doc = real_run(config, "2026-03-11")
     assert doc["actions"] == [] and len(smtp_server.messages) == 3
     assert len(smtp_server.connections) == 1
 
     # the next step, ten days later: once, with the cc; the first step is never repeated
-    code, doc = real_run(config, "2026-03-20")
+    _code, doc = real_run(config, "2026-03-20")
     assert [(a["customer_id"], a["step"], a["status"]) for a in doc["actions"]] == [
         ("C1", "second", "sent"), ("C2", "second", "sent"), ("C3", "second", "sent")]
     assert smtp_server.messages[3].rcpt_tos == ["ap@alpha.example", "controller@acme.example"]
@@ -136,10 +137,10 @@ def test_lines_starting_with_a_dot_arrive_whole(folder, smtp_server, real_run):
                  "reminder.txt.j2": "Dear {{ customer.name }},\n.\n.. two dots\n.end\nBye",
                  "reminder.html.j2": "<p>x</p>\n.\n<p>y</p>"}
     config = folder(templates=templates)
-    code, doc = real_run(config, "2026-03-11")
+    _code, doc = real_run(config, "2026-03-11")
     assert [a["status"] for a in doc["actions"]] == ["sent"] * 3
     assert len(smtp_server.messages) == 3
-    for received, name in zip(smtp_server.messages, ("Alpha", "Beta", "Gamma")):
+    for received, name in zip(smtp_server.messages, ("Alpha", "Beta", "Gamma"), strict=True):
         message = received.message
         assert message.get_body(("plain",)).get_content().splitlines() == [
             f"Dear {name} Ltd,", ".", ".. two dots", ".end", "Bye"]
@@ -163,7 +164,7 @@ def test_a_4xx_reply_is_retried_by_the_next_run_and_a_5xx_is_not(folder, smtp_se
     config = folder()
     smtp_server.handler.data_replies = {0: "451 4.3.0 try again later"}
     smtp_server.handler.rcpt_replies = {"ap@gamma.example": "550 5.1.1 no such user"}
-    code, doc = real_run(config, "2026-03-11", expect=3)
+    _, doc = real_run(config, "2026-03-11", expect=3)
     assert [(a["customer_id"], a["status"]) for a in doc["actions"]] == [
         ("C1", "failed"), ("C2", "sent"), ("C3", "failed")]
     assert doc["summary"]["failed"] == 2 and doc["summary"]["sent"] == 1
@@ -175,7 +176,7 @@ def test_a_4xx_reply_is_retried_by_the_next_run_and_a_5xx_is_not(folder, smtp_se
     assert row["error"] == "every recipient refused: 550 5.1.1 no such user"
 
     smtp_server.handler.rcpt_replies = {}
-    code, doc = real_run(config, "2026-03-12")
+    _code, doc = real_run(config, "2026-03-12")
     assert [(a["customer_id"], a["status"]) for a in doc["actions"]] == [("C1", "sent")]
     assert [m.rcpt_tos for m in smtp_server.messages] == [["ap@beta.example"],
                                                           ["ap@alpha.example"]]
@@ -185,7 +186,7 @@ def test_a_4xx_reply_is_retried_by_the_next_run_and_a_5xx_is_not(folder, smtp_se
 def test_a_disconnect_after_data_is_unknown_and_never_resent(folder, smtp_server, real_run, cli):
     config = folder()
     smtp_server.handler.disconnect_on = {0}
-    code, doc = real_run(config, "2026-03-11", expect=3)
+    _, doc = real_run(config, "2026-03-11", expect=3)
     assert [(a["customer_id"], a["status"]) for a in doc["actions"]] == [
         ("C1", "unknown"), ("C2", "sent"), ("C3", "sent")]
     assert len(smtp_server.messages) == 3  # the server did get the first one
@@ -194,13 +195,13 @@ def test_a_disconnect_after_data_is_unknown_and_never_resent(folder, smtp_server
     assert row["key"] == "invoice:INV-1/chase/first/0"
     assert "may have been delivered" in row["error"]
 
-    code, doc = real_run(config, "2026-03-12")
+    _, doc = real_run(config, "2026-03-12")
     assert doc["actions"] == [] and len(smtp_server.messages) == 3
 
     # a person checks with the customer: it did not arrive, so retry it
     result = cli("resolve", "invoice:INV-1/chase/first/0", "--retry", "--config", config)
     assert "will be retried" in result.output
-    code, doc = real_run(config, "2026-03-12")
+    _code, doc = real_run(config, "2026-03-12")
     assert [(a["customer_id"], a["status"]) for a in doc["actions"]] == [("C1", "sent")]
     assert smtp_server.messages[3].message["Message-ID"] == \
         smtp_server.messages[0].message["Message-ID"]  # the same reminder, the same id
@@ -232,7 +233,7 @@ def test_a_bug_while_rendering_the_next_message_leaves_the_last_one_recorded(
         "invoice:INV-1/chase/first/0": "sent"}  # not left `sending`, so not `unknown`
 
     monkeypatch.setattr(arflow.compose, "_compose_one", real)
-    code, doc = real_run(config, "2026-03-11")
+    _code, doc = real_run(config, "2026-03-11")
     assert [(a["customer_id"], a["status"]) for a in doc["actions"]] == [
         ("C2", "sent"), ("C3", "sent")]
     assert [m.rcpt_tos[0] for m in smtp_server.messages] == [
@@ -262,7 +263,7 @@ def test_an_unreachable_server_fails_every_email_transiently(tmp_path, cli, real
     server.stop()  # nothing listens there now: connection refused
     config = make_folder(tmp_path / "ar", invoices=INVOICES, workflows={"chase": CHASE},
                          config=smtp_config(port))
-    code, doc = real_run(config, "2026-03-11", expect=3)
+    _code, doc = real_run(config, "2026-03-11", expect=3)
     assert [a["status"] for a in doc["actions"]] == ["failed"] * 3
     assert {s[:2] for s in states(cli, config).values()} == {("failed", False)}
     row = history(cli, config)[0]
@@ -351,7 +352,7 @@ def test_hostile_names_never_reach_a_header_and_honest_customers_get_their_mail(
         "reminder.subject.j2": "Invoice for {{ customer.name }}",
         "reminder.txt.j2": "Dear {{ customer.name }}",
         "reminder.html.j2": "<p>Dear {{ customer.name }}</p>"})
-    code, doc = real_run(config, "2026-03-11", expect=3)
+    _code, doc = real_run(config, "2026-03-11", expect=3)
     assert [(a["customer_id"], a["status"]) for a in doc["actions"]] == [
         ("C3", "sent"), ("C4", "sent")]
     rcpts = [r for m in smtp_server.messages for r in m.rcpt_tos]
@@ -416,7 +417,7 @@ def test_sms_go_through_twilio_with_its_error_codes_mapped(folder, http_server, 
         (500, {"code": 20500, "message": "Internal Server Error", "status": 500}),
     ]
     config = twilio_folder(folder, http_server.url)
-    code, doc = real_run(config, "2026-03-11", expect=3)
+    _, doc = real_run(config, "2026-03-11", expect=3)
     assert [(a["customer_id"], a["status"]) for a in doc["actions"]] == [
         ("C1", "sent"), ("C2", "failed"), ("C3", "failed"), ("C4", "failed"), ("C5", "unknown")]
     first = http_server.requests[0]
@@ -434,7 +435,7 @@ def test_sms_go_through_twilio_with_its_error_codes_mapped(folder, http_server, 
     assert "secret-token-xyz" not in json.dumps(history(cli, config))
 
     # the next night: only the rate-limited one is tried again
-    code, doc = real_run(config, "2026-03-12")
+    _code, doc = real_run(config, "2026-03-12")
     assert [(a["customer_id"], a["status"]) for a in doc["actions"]] == [("C4", "sent")]
     assert len(http_server.requests) == 6
 
@@ -466,7 +467,7 @@ steps:
                     workflows={"chase": workflow}, templates=templates,
                     extra=f"  notify: {{transport: webhook, url: '{http_server.url}/chat'}}\n")
     http_server.replies = [(200, {}), (200, {}), (503, {}), (200, {})]
-    code, doc = real_run(config, "2026-03-11", expect=3)
+    _, doc = real_run(config, "2026-03-11", expect=3)
     assert [(a["customer_id"], a["action"], a["status"]) for a in doc["actions"]] == [
         ("C1", "webhook", "sent"), ("C1", "notify", "sent"), ("C2", "webhook", "unknown"),
         ("C2", "notify", "sent"), ("C3", "webhook", "sent"), ("C3", "notify", "sent")]
@@ -478,14 +479,15 @@ steps:
     chat = [r.json for r in http_server.requests if r.path == "/chat"]
     assert chat == [{"text": "Alpha Ltd is late"}, {"text": 'Beta "Quoted" Ltd is late'},
                     {"text": "Gamma Ltd is late"}]
-    code, doc = real_run(config, "2026-03-12")
+    _code, doc = real_run(config, "2026-03-12")
     assert doc["actions"] == [] and len(http_server.requests) == 6
 
 
 # --- the outbox and the state file ------------------------------------------------------------
 def test_the_example_folder_delivers_into_its_outbox_once(cli, tmp_path):
-    from arflow.scaffold import write_scaffold
     from datetime import date
+
+    from arflow.scaffold import write_scaffold
     write_scaffold(tmp_path / "ar", date(2026, 3, 16))
     config = tmp_path / "ar" / "arflow.yaml"
     result = cli("run", "--format", "json", "--as-of", "2026-03-16", "--config", config)
@@ -570,7 +572,7 @@ steps:
       - email: reminder
 """
     config = folder(workflows={"chase": workflow})
-    code, doc = real_run(config, "2026-03-11")
+    _, doc = real_run(config, "2026-03-11")
     assert [(a["customer_id"], a["step"], a["invoices"]) for a in doc["actions"]] == [
         ("C1", "welcome", ["INV-1"]), ("C2", "welcome", ["INV-2"]), ("C3", "welcome", ["INV-3"])]
     conn = sqlite3.connect(tmp_path / "ar" / "arflow.db")
@@ -579,7 +581,7 @@ steps:
     assert conn.execute("SELECT count(*) FROM assignments").fetchone() == (0,)  # none by hand
     conn.close()
     assert real_run(config, "2026-03-13")[1]["actions"] == []  # day 2 of the sequence
-    code, doc = real_run(config, "2026-03-14")                   # day 3, from the stored date
+    _code, doc = real_run(config, "2026-03-14")                   # day 3, from the stored date
     assert [(a["customer_id"], a["step"]) for a in doc["actions"]] == [
         ("C1", "follow-up"), ("C2", "follow-up"), ("C3", "follow-up")]
     assert {r["key"] for r in history(cli, config, "--customer", "C1")} == {
@@ -603,7 +605,7 @@ steps:
                          config=smtp_config(smtp_server.port).replace(
                              "people:\n", "people:\n  dana: {name: Dana Roe, email: dana@acme.example, "
                              "specialist: true}\n"))
-    code, doc = real_run(config, "2026-03-11")
+    _code, doc = real_run(config, "2026-03-11")
     assert [(a["customer_id"], a["action"], a["status"]) for a in doc["actions"]][:4] == [
         ("C1", "assign", "done"), ("C1", "status", "done"), ("C1", "task", "done"),
         ("C1", "note", "done")]
@@ -787,12 +789,12 @@ def test_an_appended_variable_the_source_lacks_fails_validate_with_file_and_line
 @pytest.fixture
 def clock(monkeypatch):
     """Set the moment `arflow` takes as now (UTC)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from arflow import cli as cli_module
 
     def set_to(text: str) -> None:
-        moment = datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+        moment = datetime.fromisoformat(text).replace(tzinfo=UTC)
         monkeypatch.setattr(cli_module, "_now", lambda: moment)
     return set_to
 
@@ -857,9 +859,9 @@ def test_baseline_marks_what_is_due_and_the_first_night_sends_only_what_comes_ne
     # final notice of OLD-1 never goes out again
     real_run(config, "2026-03-13")
     assert smtp_server.messages == []
-    code, doc = real_run(config, "2026-03-18")
+    _, doc = real_run(config, "2026-03-18")
     assert [(a["invoices"], a["step"]) for a in doc["actions"]] == [(["OLD-2"], "second")]
-    code, doc = real_run(config, "2026-03-26")
+    _code, doc = real_run(config, "2026-03-26")
     assert [(a["invoices"], a["step"]) for a in doc["actions"]] == [(["NEW-3"], "first")]
     assert len(smtp_server.messages) == 2
 
@@ -887,7 +889,7 @@ steps:
         "invoice:INV-1/chase/first/0": ("failed", False, 1),
         "invoice:INV-2/chase/first/0": ("failed", False, 1),
         "invoice:INV-3/chase/first/0": ("failed", True, 1)}
-    code, doc = real_run(config, "2026-03-12")
+    _code, doc = real_run(config, "2026-03-12")
     assert [(a["customer_id"], a["status"]) for a in doc["actions"]] == [
         ("C1", "sent"), ("C2", "sent")]
     assert [json.loads(r.body)["c"] for r in http_server.requests] == [
@@ -912,7 +914,7 @@ def test_unsafe_subject_sender_or_company_name_stops_the_message(folder, smtp_se
     if setting == "company":
         config.write_text(config.read_text().replace("name: Acme Ltd",
                                                      "name: '=?utf-8?q?Acme=0ABcc:_x?='"))
-    code, doc = real_run(config, "2026-03-11", expect=3)
+    _code, doc = real_run(config, "2026-03-11", expect=3)
     sent = ["C1", "C3"] if setting == "subject" else []
     assert [a["customer_id"] for a in doc["actions"]] == sent
     assert len(smtp_server.messages) == len(sent)
@@ -925,7 +927,7 @@ def test_one_refused_recipient_does_not_stop_the_others(folder, smtp_server, rea
     invoices = INVOICES.replace("ap@alpha.example", '"ap@alpha.example; boss@alpha.example"')
     config = folder(invoices=invoices)
     smtp_server.handler.rcpt_replies = {"boss@alpha.example": "550 5.1.1 no such user"}
-    code, doc = real_run(config, "2026-03-11")
+    _code, doc = real_run(config, "2026-03-11")
     assert [(a["customer_id"], a["status"]) for a in doc["actions"]] == [
         ("C1", "sent"), ("C2", "sent"), ("C3", "sent")]
     assert smtp_server.messages[0].rcpt_tos == ["ap@alpha.example"]

@@ -6,12 +6,14 @@ again is decided from the state database, so a resend can never hide inside a ch
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from arflow.config import Config
 from arflow.errors import ArflowError
@@ -187,8 +189,6 @@ class Channels:
 
     def close(self) -> None:
         for channel in self._open.values():
-            try:
+            with contextlib.suppress(Exception):  # closing must not hide the run's outcome
                 channel.close()
-            except Exception:  # noqa: BLE001 - closing must not hide the run's outcome
-                pass
         self._open.clear()

@@ -8,7 +8,6 @@ can drop a duplicate. Connection refused is transient; 408/429 transient; other 
 from __future__ import annotations
 
 import http.client
-import socket
 import urllib.error
 import urllib.request
 
@@ -45,6 +44,6 @@ class HttpChannel:
         except urllib.error.URLError as exc:
             # the request never left: refused, no route, unknown host
             return Outcome("failed", error=f"cannot reach {message.url}: {exc.reason}")
-        except (socket.timeout, TimeoutError, http.client.HTTPException, OSError) as exc:
+        except (TimeoutError, http.client.HTTPException, OSError) as exc:
             return Outcome("unknown", error=f"no answer from {message.url}: "
                                             f"{exc or type(exc).__name__}")

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import re
 import smtplib
-import socket
 import ssl
-from typing import Callable
+from collections.abc import Callable
 
 from arflow.channels import Message, Outcome, secret
 from arflow.channels.mime import email_bytes
@@ -118,7 +117,7 @@ class SmtpChannel:
             self.smtp.close()
             self.smtp = None
 
-    # --- one message -------------------------------------------------------------------------------
+    # --- one message -----------------------------------------------------------------------
     def prepare(self, message: Message) -> None:
         """Build the bytes of the next message (as they follow DATA) while the server still
         works on the last one."""
@@ -172,7 +171,7 @@ class SmtpChannel:
             if meanwhile is not None:  # the server reads the message: the longest wait
                 meanwhile()
             code, text = smtp.getreply()
-        except (OSError, smtplib.SMTPException, socket.timeout) as exc:
+        except (TimeoutError, OSError, smtplib.SMTPException) as exc:
             self._drop()
             return self._lost(exc)
         if code != 250:

@@ -34,7 +34,8 @@ class TwilioChannel:
             from twilio.rest import Client
         except ImportError:
             raise ArflowError("channels.sms uses transport twilio, but the twilio package is "
-                              "not installed: pip install 'arflow[sms]'. Nothing was sent.") from None
+                              "not installed: pip install 'arflow[sms]'. Nothing was sent."
+                              ) from None
         sid = secret(self.cfg.account_sid_env, "Twilio account SID")
         token = secret(self.cfg.auth_token_env, "Twilio auth token")
         self.client = Client(sid, token, http_client=TwilioHttpClient(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import date
 from decimal import Decimal
@@ -41,10 +42,8 @@ class ColumnParser:
         """Parse each terms text once; a bad one is cached as its error (those rows go slow)."""
         for text in set(texts).difference(self.b._terms):
             if text:
-                try:
+                with contextlib.suppress(ValueError):  # cached as the row's error
                     self.b._terms_for(text)
-                except ValueError:
-                    pass
 
     @staticmethod
     def _rows_with(col, bad: set, slow: set[int]) -> None:
@@ -74,7 +73,7 @@ class ColumnParser:
             if joined.count("\n") == len(col) - 1 and self.plain_column(joined):
                 return list(map(Decimal, col))  # the usual case: one regex pass, in C
         oks = list(map(self.plain, col))
-        out = [Decimal(raw) if ok else None for raw, ok in zip(col, oks)]
+        out = [Decimal(raw) if ok else None for raw, ok in zip(col, oks, strict=True)]
         slow.update(k for k, ok in enumerate(oks) if not ok and (col[k] or not optional))
         return out
 
@@ -90,7 +89,7 @@ class ColumnParser:
     def parse(self, lines: list[int], rows: list[list[str]],
               numbers: list[str]) -> tuple[list, set[int]]:
         idx, b, n = self.idx, self.b, len(rows)
-        cols = list(zip(*rows))
+        cols = list(zip(*rows, strict=True))
         get = lambda name: cols[idx[name]] if name in idx else None  # noqa: E731
         slow: set[int] = set()
         strings = self.strings
@@ -109,7 +108,7 @@ class ColumnParser:
         self._due_from_terms(cids, issue, terms, due, slow)
         terms_cache = b._terms
         if "due_date" in idx:
-            slow.update(k for k, (d, i) in enumerate(zip(due, issue))
+            slow.update(k for k, (d, i) in enumerate(zip(due, issue, strict=True))
                         if d is not None and i is not None and d < i)
         self._rows_with(terms, {t for t in set(terms) if t is not None
                                 and terms_cache.get(t).__class__ is not Terms}, slow)
@@ -126,7 +125,7 @@ class ColumnParser:
             default = self.default_currency
             currency = [c or (customers[cid].currency if cid in customers and
                               customers[cid].currency else default)
-                        for c, cid in zip(currency, cids)]
+                        for c, cid in zip(currency, cids, strict=True)]
         if "status" in idx:
             col = get("status")
             status = self._by_value(col, lambda raw: b._status.get(raw.strip().casefold()))
@@ -146,7 +145,7 @@ class ColumnParser:
                         continue
                     good[raw] = found
             self._rows_with(col, bad, slow)
-            emails = [good[raw] if raw in good else () for raw in col]
+            emails = [good.get(raw, ()) for raw in col]
         phones = [None] * n
         if "phone" in idx:
             col = get("phone")
@@ -164,7 +163,7 @@ class ColumnParser:
         tags = self._by_value(get("tags"), lambda raw: split_tags(raw) if raw else ()) \
             if "tags" in idx else repeat(())
         if self.extra_idx:
-            extras = list(zip(*(cols[i] for i in self.extra_idx)))
+            extras = list(zip(*(cols[i] for i in self.extra_idx), strict=True))
             names = repeat(b._extra_names)
         else:
             extras, names = repeat(()), repeat(())
@@ -180,23 +179,23 @@ class ColumnParser:
         b = self.b
         by_customer = self.customer_terms
         if by_customer:
-            texts = [t or by_customer.get(cid) or "" for t, cid in zip(terms, cids)]
+            texts = [t or by_customer.get(cid) or "" for t, cid in zip(terms, cids, strict=True)]
         else:
             texts = [t or "" for t in terms]
         dues, terms_cache = self.dues, b._terms
-        for key in set(zip(texts, issue)).difference(dues):
+        for key in set(zip(texts, issue, strict=True)).difference(dues):
             text, day = key
             if day is None:
                 continue
             rule = terms_cache.get(text) if text else b.default_terms
             if rule is not None and rule.__class__ is not str:
                 dues[key] = rule.due_date(day)
-        computed = list(map(dues.get, zip(texts, issue)))
+        computed = list(map(dues.get, zip(texts, issue, strict=True)))
         if None not in computed:  # the usual case: every row's terms gave a date
             due[:] = computed if due.count(None) == len(due) else \
-                [c if d is None else d for d, c in zip(due, computed)]
+                [c if d is None else d for d, c in zip(due, computed, strict=True)]
             return
-        for k, (d, i) in enumerate(zip(due, issue)):
+        for k, (d, i) in enumerate(zip(due, issue, strict=True)):
             if d is None and i is not None:
                 if computed[k] is None:
                     slow.add(k)  # unseen or bad terms, or no terms at all

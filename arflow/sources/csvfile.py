@@ -60,7 +60,8 @@ def read_csv(path: Path, source: SourceConfig, display: str,
         raise ArflowError(f"{display}: cannot read: {exc}") from None
     except UnicodeDecodeError as exc:
         raise ArflowError(f"{display}: not {_encoding_name(source)} text ({exc.reason} at byte "
-                          f"{exc.start}); save it as UTF-8 or set encoding: under the source") from None
+                          f"{exc.start}); save it as UTF-8 or set encoding: under the source"
+                          ) from None
     delimiter = source.delimiter
     if delimiter is None:
         first = sample.split("\n", 1)[0]

@@ -32,14 +32,14 @@ def build_customers(header: Sequence[str], blocks: Blocks, source: SourceConfig,
     found: dict[str, Customer] = {}
     lines: dict[str, list[int]] = defaultdict(list)
     width = len(header)
-    for line, values in chain.from_iterable(zip(at, rows) for at, rows in blocks):
+    for line, values in chain.from_iterable(zip(at, rows, strict=True) for at, rows in blocks):
         problem = shape_problem(values, width)
         if problem is not None:
             if problem:
                 error(line, None, None, problem)
             continue
 
-        def get(field: str) -> str:
+        def get(field: str, values: list[str] = values) -> str:
             i = idx.get(field)
             return "" if i is None else values[i].strip()
 
@@ -104,7 +104,7 @@ def merge_customers(invoices: list[Invoice], from_file: dict[str, Customer],
         values = list(map(attrgetter(column), invoices))
         if not any(values):
             continue
-        for inv, value in zip(invoices, values):
+        for inv, value in zip(invoices, values, strict=True):
             if value:
                 c = customers[inv.customer_id]
                 if getattr(c, attribute) == empty:

@@ -75,7 +75,7 @@ class InvoiceBuilder:
             lines, good = block_lines, block
             if set(map(len, good)) != {width}:  # a BadRow has no values: it lands here too
                 lines, good = [], []
-                for line, values in zip(block_lines, block):
+                for line, values in zip(block_lines, block, strict=True):
                     problem = shape_problem(values, width)
                     if problem is None:
                         lines.append(line)
@@ -195,7 +195,8 @@ class InvoiceBuilder:
                 bad = True
         if due_date is not None and issue_date is not None and due_date < issue_date:
             self._error(line, "due_date", get("due_date") or None,
-                        f"due date {due_date} is before the issue date {issue_date}; fix one of them")
+                        f"due date {due_date} is before the issue date {issue_date}; "
+                        "fix one of them")
             bad = True
 
         amount = parse("amount", p.money, required=True)

@@ -11,7 +11,8 @@ from email_validator import EmailNotValidError, validate_email
 from arflow.config import SourceConfig
 from arflow.phones import e164
 
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})"
+                       r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
 _SLASHED = re.compile(r"\d{1,2}([/.-])\d{1,2}\1\d{2,4}")
 PLAIN_AMOUNT = re.compile(r"[+-]?\d+(?:\.\d+)?")
 _SYMBOLS = "$€£¥"
@@ -70,7 +71,8 @@ class ValueParser:
             try:
                 return datetime.strptime(text, fmt).date()
             except ValueError as exc:
-                if "out of range" in str(exc) or "unconverted" not in str(exc) and _looks_real(text, fmt):
+                if "out of range" in str(exc) or (
+                        "unconverted" not in str(exc) and _looks_real(text, fmt)):
                     return f"{text!r} is not a real date"
                 return f"{text!r} does not match date_format {fmt!r}"
         m = _ISO_DATE.fullmatch(text)
