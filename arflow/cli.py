@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, overload
 
 import typer
 from rich.console import Console
@@ -66,6 +66,12 @@ def _typed(config: Config) -> ValueParser:
     return ValueParser(config.invoices, "invoices", config.company.region)
 
 
+@overload
+def _day(config: Config, value: str, option: str) -> date: ...
+@overload
+def _day(config: Config, value: None, option: str) -> None: ...
+@overload
+def _day(config: Config, value: str | None, option: str) -> date | None: ...
 def _day(config: Config, value: str | None, option: str) -> date | None:
     if value is None:
         return None
@@ -133,8 +139,9 @@ def validate(
 
     Example: arflow validate --config ~/ar/arflow.yaml
     """
-    targets = []
-    for p in paths or [None]:
+    targets: list[Path | None] = []
+    candidates: list[Path | None] = list(paths) if paths else [None]
+    for p in candidates:
         if p is not None and p.is_dir():
             p = p / "arflow.yaml"
         targets.append(p if p is not None else config)
@@ -375,8 +382,8 @@ def _customer_ids(customers: list[str] | None, from_file: Path | None) -> list[s
 
 @app.command()
 def assign(
+    workflow: Annotated[str, typer.Option("--workflow", "-w", help="The workflow id.")],
     customers: Annotated[list[str] | None, typer.Argument(help="Customer ids.")] = None,
-    workflow: Annotated[str, typer.Option("--workflow", "-w", help="The workflow id.")] = ...,
     on: Annotated[str | None, typer.Option(
         "--date", metavar="YYYY-MM-DD", help="The assignment date an `anchor: assigned` workflow "
                                              "counts from (default: the next run).")] = None,

@@ -166,7 +166,7 @@ def _compose_one(action: PlannedAction, context: dict, ledger: Ledger,
         body = _render(project, action, spec.template, "json", context)
         _check_json(project, action, spec.template, body)
         return Composed(action, _webhook(action, spec.url, body))
-    person = None
+    person: dict = {}
     if kind == "notify":
         person = _person(project, action)
         context = {**context, "person": person}
@@ -175,7 +175,7 @@ def _compose_one(action: PlannedAction, context: dict, ledger: Ledger,
         body = _render(project, action, spec.template, "json", context)
         _check_json(project, action, spec.template, body)
         return Composed(action, _webhook(action, person.get("webhook") or
-                                         config.channels.notify.url, body))
+                                         config.channels.notify.url or "", body))
     subject = _render(project, action, spec.template, "subject", context)
     text = _render(project, action, spec.template, "txt", context)
     html = (_render(project, action, spec.template, "html", context)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 from arflow.calendar import parse_terms
 from arflow.errors import ArflowError, InvalidFiles
 from arflow.modelcheck import parse_model
-from arflow.yamlfile import load_located
+from arflow.yamlfile import Located, load_located
 
 CONFIG_NAME = "arflow.yaml"
 INVOICE_FIELDS = ("number", "customer_id", "customer_name", "email", "phone", "issue_date",
@@ -207,7 +207,7 @@ class Config(Strict):
     channels: Channels = Channels()
 
     _path: Path = PrivateAttr(default=Path(CONFIG_NAME))
-    _located: object = PrivateAttr(default=None)
+    _located: Located | None = PrivateAttr(default=None)
 
     @field_validator("invoices")
     @classmethod
@@ -272,7 +272,7 @@ def load_config(path: Path) -> Config:
     display = path.name
     located = load_located(path, display)
     config, problems = parse_model(Config, located, display)
-    if problems:
+    if problems or config is None:
         raise InvalidFiles(problems)
     config._path = path.resolve()
     config._located = located

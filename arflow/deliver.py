@@ -26,7 +26,6 @@ from arflow.plan_types import (
     Plan,
     PlannedAction,
     Skip,
-    customer_of,
     customer_target,
     invoice_target,
 )
@@ -75,7 +74,7 @@ def _run(project: Project, ledger: Ledger, as_of: date, db: StateDB,
         recovered = db.recover_interrupted()
         result = _plan(db, project, ledger, as_of)
         # log in before anything is recorded: bad credentials stop the run, nothing sent
-        for kind in sorted({channel_kind(a, cfg) for a in result.actions} - {None}):
+        for kind in sorted({k for a in result.actions if (k := channel_kind(a, cfg))}):
             channels.get(kind)
         db.record_sequences(result.started, result.ended, as_of)
         db.record_skips(_skip_rows(result.skipped, project, as_of))
@@ -177,7 +176,7 @@ class _Ahead:
                 return
             message = item.message
             channel = self._channels.get(message.kind) if message else None
-            if hasattr(channel, "prepare"):
+            if channel is not None and hasattr(channel, "prepare"):
                 channel.prepare(message)
             self._ready = (item, channel,
                            _key_rows(item.action, item, channel.name if channel else None))
@@ -190,6 +189,7 @@ class _Ahead:
         if self._error is not None:
             raise self._error
         ready, self._ready = self._ready, None
+        assert ready is not None  # work() either made it or recorded the error raised above
         return None if ready[0] is None else ready
 
 
@@ -238,6 +238,7 @@ def _deliver(db: StateDB, composed: Iterable[Composed], channels: Channels,
                 settled = []
                 action.status = done
                 continue
+            assert channel is not None  # a message always has its channel
             durable = writer.submit(commit, item, settled + marks(rows, "sending"))
             settled = []
             try:
@@ -280,15 +281,16 @@ def _record_effect(conn, item: Composed) -> None:
     """status, task, note, assign: written in the same transaction as their keys."""
     action = item.action
     key = str(action.keys[0])
+    text = item.text or ""  # compose gives these four kinds their text
     if action.kind == "status":
         targets = [invoice_target(n) for n in action.invoices] + [
-            customer_target(customer_of(k.target)) for k in action.keys
+            customer_target(action.customer_id) for k in action.keys
             if k.target.startswith("customer:")]
-        StateDB.set_statuses(conn, targets, item.text, action.date, key)
+        StateDB.set_statuses(conn, targets, text, action.date, key)
     elif action.kind == "task":
-        StateDB.add_task(conn, key, action.customer_id, action.invoices, item.text,
+        StateDB.add_task(conn, key, action.customer_id, action.invoices, text,
                          action.action.spec.kind, item.assignee, task_due(action))
     elif action.kind == "note":
-        StateDB.add_note(conn, key, action.customer_id, item.text, action.date)
+        StateDB.add_note(conn, key, action.customer_id, text, action.date)
     elif action.kind == "assign":
-        StateDB.set_specialist(conn, action.customer_id, item.text, action.date, key)
+        StateDB.set_specialist(conn, action.customer_id, text, action.date, key)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from arflow.deliver import workflows_of
 from arflow.errors import ArflowError, Refused
@@ -129,7 +130,7 @@ def task_done(db: StateDB, task_id: int) -> dict:
     if row["done_at"] is not None:
         raise Refused(f"task {task_id} was already done at {row['done_at']}: {row['title']}")
     db.finish_task(task_id)
-    return db.task(task_id)
+    return db.task(task_id) or row
 
 
 # --- position (SPEC 4.5) -----------------------------------------------------------------------
@@ -146,9 +147,10 @@ def status(project: Project, ledger: Ledger, db: StateDB | None, as_of: date,
     for pos in found:
         by_customer.setdefault(pos.customer_id, []).append(pos)
     statuses, specialists, promises = _desk_records(db)
-    pauses = [{"id": h.id, "kind": h.kind, "target": h.target_id, "since": _iso(h.since),
-               "until": _iso(h.until), "reason": h.reason}
-              for h in past.holds if h.kind != "promise"]
+    pauses: list[dict[str, Any]] = [
+        {"id": h.id, "kind": h.kind, "target": h.target_id, "since": _iso(h.since),
+         "until": _iso(h.until), "reason": h.reason}
+        for h in past.holds if h.kind != "promise"]
     if customer is not None and customer not in ledger.customers:
         raise Refused(f"no customer {customer!r} in the sources")
     totals: dict[str, dict] = {}

@@ -108,9 +108,8 @@ def sort_into_workflows(ledger: Ledger, workflows: dict[str, Workflow], state: P
                         min_balance: Decimal) -> OpenInvoicesByWorkflow:
     active = {wid: wf for wid, wf in workflows.items() if wf.enabled and not wf.is_campaign}
     schedules = {wid: StepSchedule(wid, wf) for wid, wf in active.items()}
-    matchers = [_Matcher(wid, active[wid].match) for wid in
-                sorted((w for w in active if active[w].match is not None),
-                       key=lambda w: (active[w].priority, w))]
+    matchers = [_Matcher(wid, match) for wid in sorted(active, key=lambda w: (
+        active[w].priority, w)) if (match := active[wid].match) is not None]
     default = WorkflowChoice(default_workflow if default_workflow in active else None,
                              "default")
     customers = dict(ledger.customers)

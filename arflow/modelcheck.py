@@ -6,6 +6,7 @@ import difflib
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from arflow.errors import Problem
 from arflow.yamlfile import Located
@@ -38,7 +39,7 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     return found
 
 
-def _message(err: dict, vocabulary: set[str]) -> str:
+def _message(err: ErrorDetails, vocabulary: set[str]) -> str:
     kind = err["type"]
     loc = err["loc"]
     if kind == "extra_forbidden":

@@ -52,11 +52,13 @@ def positions(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, 
             ran = state.ran.get((target, wid), NOTHING_RAN)
             for sid in ran:
                 day = step_dates.get((target, wid, sid))
-                if day is not None and (pos.last_date is None or (day, schedule.ids.index(sid))
-                                        > (pos.last_date, schedule.ids.index(pos.last_step))):
+                if day is not None and (pos.last_date is None or pos.last_step is None or (
+                        day, schedule.ids.index(sid))
+                        > (pos.last_date, schedule.ids.index(pos.last_step))):
                     pos.last_step, pos.last_date = sid, day
             step, day = _next_step(schedule, schedule.dates(anchor), earliest, as_of, ran)
-            if step is not None and (pos.next_date is None or day < pos.next_date):
+            if step is not None and day is not None and (pos.next_date is None
+                                                         or day < pos.next_date):
                 pos.next_step, pos.next_date = step, day
         found.append(pos)
     return found

@@ -200,9 +200,11 @@ def _render_all(config: Config, workflows: dict[str, LoadedWorkflow],
     """Render every template file, in every shape of context its uses give it, and every
     inline template; `invoice.extra` and `customer.extra` hold the sources' extra columns."""
     problems = []
-    extras = {"invoice_extra": extra_columns(config, config.invoices, INVOICE_FIELDS),
-              "customer_extra": extra_columns(config, config.customers, CUSTOMER_FIELDS)}
-    contexts = {shape: sample_context(config, person=shape[0], paid=shape[1], **extras)
+    invoice_extra = extra_columns(config, config.invoices, INVOICE_FIELDS)
+    customer_extra = extra_columns(config, config.customers, CUSTOMER_FIELDS)
+    contexts = {shape: sample_context(config, person=shape[0], paid=shape[1],
+                                      invoice_extra=invoice_extra,
+                                      customer_extra=customer_extra)
                 for shape in _SHAPES}
     display_dir = config.display(templates.directory)
     uses = _template_uses(config, workflows)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from babel.dates import format_date
 from babel.numbers import format_currency, get_currency_precision
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, pass_context
+from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, pass_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from arflow.config import Config
@@ -78,8 +78,8 @@ class Templates:
         )
         self.env.filters["money"] = self._money
         self.env.filters["date"] = self._date
-        self._loaded: dict[tuple[str, str], object] = {}
-        self._inline: dict[str, object] = {}
+        self._loaded: dict[tuple[str, str], tuple[Template, dict]] = {}
+        self._inline: dict[str, Template] = {}
         self._dates: dict[tuple, str] = {}
         self.kinds: dict[str, set[str]] = defaultdict(set)
         if directory.is_dir():

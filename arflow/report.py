@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import IO
+from typing import IO, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -49,9 +50,10 @@ def write_json(out: IO[str], plan: Plan, errors: list[RowError], dry_run: bool) 
     one string in memory."""
     dumps = json.JSONEncoder(ensure_ascii=False).encode
     out.write(f'{{"as_of": {dumps(plan.as_of.isoformat())}, "dry_run": {dumps(dry_run)}')
-    for key, items, as_dict in (("actions", plan.actions, action_dict),
-                                ("skipped", plan.skipped, skip_dict),
-                                ("errors", errors, RowError.as_dict)):
+    sections: list[tuple[str, Sequence[Any], Callable[[Any], dict]]] = [
+        ("actions", plan.actions, action_dict), ("skipped", plan.skipped, skip_dict),
+        ("errors", errors, RowError.as_dict)]
+    for key, items, as_dict in sections:
         out.write(f', "{key}": [')
         for n in range(0, len(items), JSON_BATCH):  # a list at a time: one call into C each
             batch = dumps([as_dict(item) for item in items[n:n + JSON_BATCH]])
@@ -109,9 +111,9 @@ def print_plan(console: Console, plan: Plan, errors: list[RowError], locale: str
         if not dry_run:
             table.add_column("Status", no_wrap=True)
         for a in plan.actions:
-            row = [a.date.isoformat(), a.customer_id, a.workflow, a.step, a.kind,
-                   _recipients(a), ", ".join(a.invoices), money_text(a.amounts, locale),
-                   _detail(a)]
+            row: list[str | Text] = [
+                a.date.isoformat(), a.customer_id, a.workflow, a.step, a.kind, _recipients(a),
+                ", ".join(a.invoices), money_text(a.amounts, locale), _detail(a)]
             if not dry_run:
                 row.append(Text(a.status, style=STATUS_STYLE.get(a.status, "")))
             table.add_row(*row)

@@ -73,7 +73,7 @@ def _owner_notice(template: str) -> Action:
 
 
 class SkippedStep(NamedTuple):
-    index: int   # the step's place in StepSchedule.steps
+    step: int    # the step's place in StepSchedule.steps
     reason: str  # expired | superseded
 
 

@@ -360,8 +360,9 @@ class StateDB:
 
     def begin_run(self, as_of: date) -> int:
         with self.transaction() as conn:
-            return conn.execute("INSERT INTO runs (as_of, pid, started_at) VALUES (?, ?, ?)",
-                                (as_of.isoformat(), os.getpid(), utc_now())).lastrowid
+            return _row_id(conn.execute(
+                "INSERT INTO runs (as_of, pid, started_at) VALUES (?, ?, ?)",
+                (as_of.isoformat(), os.getpid(), utc_now())))
 
     def finish_run(self, run_id: int, summary: dict) -> None:
         with self.transaction() as conn:
@@ -487,11 +488,11 @@ class StateDB:
     def add_pause(self, kind: str, target_id: str, until: date | None, reason: str | None,
                   today: date) -> int:
         with self.transaction() as conn:
-            return conn.execute(
+            return _row_id(conn.execute(
                 "INSERT INTO pauses (kind, target_id, since, until, reason, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)", (kind, target_id, today.isoformat(),
                                               until.isoformat() if until else None, reason,
-                                              utc_now())).lastrowid
+                                              utc_now())))
 
     def resume(self, kind: str, target_id: str) -> tuple[int, int]:
         """End the pauses of a customer or an invoice (and an invoice's open promises):
@@ -511,11 +512,11 @@ class StateDB:
     def add_promise(self, invoice: str, day: date, amount: Decimal | None, balance: Decimal,
                     today: date) -> int:
         with self.transaction() as conn:
-            return conn.execute(
+            return _row_id(conn.execute(
                 "INSERT INTO promises (invoice, date, amount, balance, as_of, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (invoice, day.isoformat(), str(amount) if amount is not None else None,
-                 str(balance), today.isoformat(), utc_now())).lastrowid
+                 str(balance), today.isoformat(), utc_now())))
 
     def promises(self) -> list[dict]:
         """Promises not cancelled, by date."""
@@ -571,7 +572,12 @@ class StateDB:
                 conn.execute("UPDATE actions SET state = 'failed', permanent = 0, error = "
                              "'retry asked for by hand', updated_at = ? WHERE key = ?",
                              (utc_now(), key))
-        return self.action(key)
+        return {**row, **(self.action(key) or {})}
+
+
+def _row_id(cursor: sqlite3.Cursor) -> int:
+    """The id an INSERT gave its row (0 for a dry run's dropped one)."""
+    return cursor.lastrowid or 0
 
 
 class _DroppedWrites:

@@ -125,11 +125,11 @@ class Action(Strict):
         return self
 
     @cached_property
-    def kind(self) -> str | None:
+    def kind(self) -> str:
         for name in ACTION_MODELS:
             if getattr(self, name) is not None:
                 return name
-        return None
+        raise ValueError("an action names no kind")  # the model's validator rules it out
 
     @cached_property
     def spec(self):

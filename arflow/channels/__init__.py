@@ -10,7 +10,7 @@ import contextlib
 import os
 import re
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -97,13 +97,13 @@ def header_problem(value: str) -> str | None:
 
 
 # --- secrets (SPEC 7) -------------------------------------------------------------------------
-def secret(env_name: str, what: str, environ: dict[str, str] | None = None) -> str:
+def secret(env_name: str, what: str, environ: Mapping[str, str] | None = None) -> str:
     """A secret from the environment, or from the owner-only file named by `NAME_FILE`."""
-    environ = os.environ if environ is None else environ
-    value = environ.get(env_name)
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    value = env.get(env_name)
     if value:
         return value
-    file_name = environ.get(f"{env_name}_FILE")
+    file_name = env.get(f"{env_name}_FILE")
     if file_name:
         path = Path(file_name)
         try:

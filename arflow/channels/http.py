@@ -28,7 +28,7 @@ class HttpChannel:
     def send(self, message: Message, ready, meanwhile=None) -> Outcome:
         ready()
         request = urllib.request.Request(
-            message.url, data=(message.body or "").encode(), method="POST",
+            message.url or "", data=(message.body or "").encode(), method="POST",
             headers={"Content-Type": "application/json", "User-Agent": "arflow",
                      "Idempotency-Key": message.idempotency_key or ""})
         try:

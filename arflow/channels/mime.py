@@ -32,7 +32,9 @@ def _header(name: str, value: str) -> str:
 def _encoded_words(used: int, value: str) -> str:
     """RFC 2047 `B` encoded words of UTF-8, each line within 76 characters and no character
     split between two words (`email.header` takes ~350 µs a subject to do the same)."""
-    words, chunk, size = [], [], 0
+    words: list[str] = []
+    chunk: list[str] = []
+    size = 0
     room = (_FOLD_AT - used - 12) // 4 * 3  # bytes that fit in this line's =?utf-8?b?…?=
     for ch in value:
         n = len(ch.encode("utf-8"))
@@ -81,7 +83,7 @@ def _qp(text: str) -> bytes:
 
 def email_bytes(message: Message, keep_bcc: bool = False) -> bytes:
     """The message as SMTP wants it; `keep_bcc` adds the Bcc header (the outbox's copy only)."""
-    headers = [("From", _address(message.sender, message.sender_name)),
+    headers = [("From", _address(message.sender or "", message.sender_name)),
                ("To", _addresses(message.to, message.names))]
     if message.cc:
         headers.append(("Cc", _addresses(message.cc, message.names)))
@@ -89,7 +91,7 @@ def email_bytes(message: Message, keep_bcc: bool = False) -> bytes:
         headers.append(("Bcc", ", ".join(message.bcc)))
     headers += [("Subject", _header("Subject", message.subject or "")),
                 ("Date", formatdate(usegmt=True)),
-                ("Message-ID", message.message_id),
+                ("Message-ID", message.message_id or ""),
                 ("Auto-Submitted", "auto-generated"),  # RFC 3834: no auto-replies
                 ("MIME-Version", "1.0")]
     for name, value in headers:

@@ -107,6 +107,8 @@ class SmtpChannel:
             self.smtp = None
 
     def _abandon(self) -> None:
+        if self.smtp is None:
+            return
         try:
             self.smtp.rset()
         except (OSError, smtplib.SMTPException):

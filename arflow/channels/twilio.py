@@ -10,6 +10,7 @@ connection refused is transient (nothing was handed over); 5xx and read timeouts
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from arflow.channels import Message, Outcome, secret
 from arflow.config import SmsChannel
@@ -26,7 +27,7 @@ class TwilioChannel:
         self.cfg = cfg
         self.region = region
         self.name = "sms:twilio"
-        self.client = None
+        self.client: Any = None  # twilio.rest.Client once opened
 
     def open(self) -> None:
         try:
@@ -36,8 +37,9 @@ class TwilioChannel:
             raise ArflowError("channels.sms uses transport twilio, but the twilio package is "
                               "not installed: pip install 'arflow[sms]'. Nothing was sent."
                               ) from None
-        sid = secret(self.cfg.account_sid_env, "Twilio account SID")
-        token = secret(self.cfg.auth_token_env, "Twilio auth token")
+        # the config's validator makes both names present for transport twilio
+        sid = secret(self.cfg.account_sid_env or "", "Twilio account SID")
+        token = secret(self.cfg.auth_token_env or "", "Twilio auth token")
         self.client = Client(sid, token, http_client=TwilioHttpClient(
             timeout=self.cfg.timeout, logger=_QUIET))
         if self.cfg.base_url:

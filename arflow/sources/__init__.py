@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from arflow.config import Config, SourceConfig
 from arflow.errors import ArflowError
-from arflow.ledger import Ledger
+from arflow.ledger import Customer, Ledger
 from arflow.sources.csvfile import Progress, read_csv
 from arflow.sources.customers import build_customers, merge_customers
 from arflow.sources.invoices import InvoiceBuilder
@@ -59,7 +59,7 @@ def load_ledger(config: Config, progress: Progress | None = None) -> Ledger:
 def _load(config: Config, progress: Progress | None) -> Ledger:
     region = config.company.region
     ledger = Ledger()
-    from_file = {}
+    from_file: dict[str, Customer] = {}
     if config.customers is not None:
         display, header, rows = open_source(config, config.customers)
         parser = ValueParser(config.customers, "customers", region)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from itertools import repeat
@@ -86,11 +87,14 @@ class ColumnParser:
         stripped = list(map(str.strip, col))
         return list(map(self.strings, stripped, stripped))
 
-    def parse(self, lines: list[int], rows: list[list[str]],
+    def parse(self, lines: Sequence[int], rows: list[list[str]],
               numbers: list[str]) -> tuple[list, set[int]]:
         idx, b, n = self.idx, self.b, len(rows)
         cols = list(zip(*rows, strict=True))
-        get = lambda name: cols[idx[name]] if name in idx else None  # noqa: E731
+
+        def get(name: str) -> tuple[str, ...]:  # callers check `name in idx` first
+            return cols[idx[name]]
+
         slow: set[int] = set()
         strings = self.strings
         cids = self._text(cols[idx["customer_id"]])
@@ -126,6 +130,7 @@ class ColumnParser:
             currency = [c or (customers[cid].currency if cid in customers and
                               customers[cid].currency else default)
                         for c, cid in zip(currency, cids, strict=True)]
+        status: Iterable[str | None]
         if "status" in idx:
             col = get("status")
             status = self._by_value(col, lambda raw: b._status.get(raw.strip().casefold()))
@@ -133,7 +138,7 @@ class ColumnParser:
                                   if b._status.get(raw.strip().casefold()) is None}, slow)
         else:
             status = repeat("open")
-        emails = [()] * n
+        emails: list[tuple[str, ...]] = [()] * n
         if "email" in idx:
             col = get("email")
             good, bad = self.good_emails, set()
@@ -146,22 +151,25 @@ class ColumnParser:
                     good[raw] = found
             self._rows_with(col, bad, slow)
             emails = [good.get(raw, ()) for raw in col]
-        phones = [None] * n
+        phones: list[str | None] = [None] * n
         if "phone" in idx:
             col = get("phone")
-            found, bad = {}, set()
+            numbers_of: dict[str, str | None] = {}
+            bad_phones: set[str] = set()
             for raw in set(col):
                 try:
-                    found[raw] = b.parser.phone(raw) if raw.strip() else None
+                    numbers_of[raw] = b.parser.phone(raw) if raw.strip() else None
                 except ValueError:
-                    found[raw] = None
-                    bad.add(raw)
-            self._rows_with(col, bad, slow)
-            phones = list(map(found.__getitem__, col))
+                    numbers_of[raw] = None
+                    bad_phones.add(raw)
+            self._rows_with(col, bad_phones, slow)
+            phones = list(map(numbers_of.__getitem__, col))
         free = [self._text(get(f)) if f in idx else repeat(None)
                 for f in ("customer_name", "product", "location", "department", "segment")]
         tags = self._by_value(get("tags"), lambda raw: split_tags(raw) if raw else ()) \
             if "tags" in idx else repeat(())
+        extras: Iterable[tuple[str, ...]]
+        names: Iterable[tuple[str, ...]]
         if self.extra_idx:
             extras = list(zip(*(cols[i] for i in self.extra_idx), strict=True))
             names = repeat(b._extra_names)
@@ -188,7 +196,7 @@ class ColumnParser:
             if day is None:
                 continue
             rule = terms_cache.get(text) if text else b.default_terms
-            if rule is not None and rule.__class__ is not str:
+            if isinstance(rule, Terms):
                 dues[key] = rule.due_date(day)
         computed = list(map(dues.get, zip(texts, issue, strict=True)))
         if None not in computed:  # the usual case: every row's terms gave a date

@@ -223,10 +223,12 @@ class InvoiceBuilder:
             return None
         tags = get("tags")
         name = get("customer_name")
+        assert status is not None  # a row without a known status was held back (`bad`)
         invoice = Invoice(
-            number=number, customer_id=self._intern(customer_id), issue_date=issue_date,
-            due_date=due_date, amount=amount, balance=balance, paid_date=paid_date,
-            currency=self._intern(currency), status=status, line=line,
+            number=number, customer_id=self._intern(customer_id) or customer_id,
+            issue_date=issue_date, due_date=due_date, amount=amount, balance=balance,
+            paid_date=paid_date, currency=self._intern(currency) or currency, status=status,
+            line=line,
             customer_name=self._intern(name) if name else None, email=emails, phone=phone,
             terms=self._intern(raw_terms) if raw_terms else None,
             product=self._intern(get("product")) or None,

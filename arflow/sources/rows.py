@@ -48,20 +48,20 @@ def column_index(header: Sequence[str], source: SourceConfig, fields: Sequence[s
         if key in by_name:
             twice.add(key)
         by_name.setdefault(key, i)
-    index = {}
+    index: dict[str, int] = {}
     for field in fields:
         wanted = source.columns.get(field, field)
         if wanted.strip().casefold() in twice:
             raise ArflowError(f"{display}: the header has two {wanted!r} columns; arflow cannot "
                               "tell which one holds the " + field.replace("_", " ") +
                               ": rename one of them")
-        i = by_name.get(wanted.strip().casefold())
-        if i is None and field in source.columns:
+        found = by_name.get(wanted.strip().casefold())
+        if found is None and field in source.columns:
             raise ArflowError(
                 f"{display}: columns: maps {field} to {wanted!r}, but there is no such column "
                 f"(columns are: {', '.join(header)}); fix columns: under {setting}: in arflow.yaml")
-        if i is not None:
-            index[field] = i
+        if found is not None:
+            index[field] = found
     missing = [f for f in required if f not in index]
     if missing:
         raise ArflowError(

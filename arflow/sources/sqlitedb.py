@@ -29,7 +29,7 @@ def read_sqlite(path: Path, source: SourceConfig, display: str, *,
         if source.table:
             cursor = db.execute(f'SELECT * FROM "{source.table.replace(chr(34), chr(34) * 2)}"')
         else:
-            cursor = db.execute(source.query)
+            cursor = db.execute(source.query or "")  # the config requires table: or query:
     except sqlite3.Error as exc:
         what = f"table {source.table!r}" if source.table else "query:"
         raise ArflowError(f"{display}: cannot read {what}: {exc}") from None

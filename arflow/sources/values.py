@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -53,7 +54,7 @@ class ValueParser:
             raise ValueError(found)
         return found
 
-    def typed_date(self, raw: str) -> date:
+    def typed_date(self, raw: str) -> dt.date:
         """A date a person typed (a command's option): ISO `YYYY-MM-DD` always, else the
         source's `date_format`, with the same checks and messages as the data."""
         text = raw.strip()
@@ -64,7 +65,7 @@ class ValueParser:
                 raise ValueError(f"{text!r} is not a real date") from None
         return self.date(text)
 
-    def _parse_date(self, raw: str) -> date | str:
+    def _parse_date(self, raw: str) -> dt.date | str:
         text = raw.strip()
         fmt = self.source.date_format
         if fmt:
