@@ -160,9 +160,10 @@ class _Ahead:
     never raises: `take()` does the work if it was not done, and raises what went wrong, after
     the message in flight has been settled."""
 
-    def __init__(self, composed: Iterable[Composed], channels: Channels):
+    def __init__(self, composed: Iterable[Composed], channels: Channels, records: bool):
         self._items = iter(composed)
         self._channels = channels
+        self._records = records  # False in a dry run: no ledger rows to make
         self._ready: tuple | None = None  # (item, channel, rows), or (None,) at the end
         self._error: BaseException | None = None
 
@@ -178,8 +179,9 @@ class _Ahead:
             channel = self._channels.get(message.kind) if message else None
             if channel is not None and hasattr(channel, "prepare"):
                 channel.prepare(message)
-            self._ready = (item, channel,
-                           _key_rows(item.action, item, channel.name if channel else None))
+            rows = _key_rows(item.action, item, channel.name if channel else None) \
+                if self._records else []
+            self._ready = (item, channel, rows)
         except BaseException as exc:
             self._error = exc
 
@@ -219,7 +221,7 @@ def _deliver(db: StateDB, composed: Iterable[Composed], channels: Channels,
     # The `sending` commit (an fsync) runs in a helper thread, which only runs the SQL, while an
     # SMTP channel sends the envelope; the channel's `ready()` waits for it before the message
     # itself goes out. While the server reads the message, `ahead.work()` renders the next one.
-    ahead = _Ahead(composed, channels)
+    ahead = _Ahead(composed, channels, db.records)
     # a dry run's commits write nothing: a helper thread would only add a hand-over a message
     with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="arflow-ledger") if db.records
           else _AtOnce()) as writer:
