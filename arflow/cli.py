@@ -9,12 +9,13 @@ from __future__ import annotations
 import gc
 import json
 import sys
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, overload
+from typing import Annotated, TypeVar, overload
 
 import typer
 from rich.console import Console
@@ -41,6 +42,7 @@ from arflow.sources import load_ledger
 from arflow.sources.values import ValueParser
 from arflow.state import StateDB, run_lock
 
+T = TypeVar("T")
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_PROBLEMS = 0, 1, 2, 3
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -73,19 +75,19 @@ def _day(config: Config, value: None, option: str) -> None: ...
 @overload
 def _day(config: Config, value: str | None, option: str) -> date | None: ...
 def _day(config: Config, value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return _typed(config).typed_date(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint=option) from None
+    return _parsed(value, option, _typed(config).typed_date)
 
 
 def _amount(config: Config, value: str | None, option: str) -> Decimal | None:
+    return _parsed(value, option, _typed(config).money)
+
+
+def _parsed(value: str | None, option: str, parse: Callable[[str], T]) -> T | None:
+    """An option's value through its parser; the parser's message is the usage error."""
     if value is None:
         return None
     try:
-        return _typed(config).money(value)
+        return parse(value)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint=option) from None
 
