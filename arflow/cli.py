@@ -221,7 +221,7 @@ def run(
             outcome = deliver_run(project, ledger, day, dry_run=dry_run)
         result, errors = outcome.plan, outcome.errors
         _warn_recovered(outcome.recovered)
-        _print_run(result, errors, fmt, console, plain, cfg.company.locale, dry_run)
+        _print_run(result, errors, fmt, console, plain, cfg.company.locale, dry_run, baseline)
     except ArflowError as err:
         _fail(err)
     problems = errors or any(a.status in ("failed", "unknown") for a in result.actions)
@@ -247,7 +247,7 @@ def _warn_recovered(count: int) -> None:
             "not be resent by themselves; see `arflow history --unknown`.", markup=False)
 
 
-def _print_run(result, errors, fmt, console, plain, locale, dry_run) -> None:
+def _print_run(result, errors, fmt, console, plain, locale, dry_run, baseline=False) -> None:
     if fmt is Format.json:
         if plain:  # a pipe or a file: compact, streamed
             write_json(sys.stdout, result, errors, dry_run=dry_run)
@@ -255,7 +255,8 @@ def _print_run(result, errors, fmt, console, plain, locale, dry_run) -> None:
             sys.stdout.write(json.dumps(plan_document(result, errors, dry_run=dry_run),
                                         indent=2, ensure_ascii=False) + "\n")
     else:
-        print_plan(console, result, errors, locale, plain=plain, dry_run=dry_run)
+        print_plan(console, result, errors, locale, plain=plain, dry_run=dry_run,
+                   baseline=baseline)
 
 
 @app.command()

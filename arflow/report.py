@@ -86,10 +86,11 @@ def _detail(a: PlannedAction) -> str:
 
 
 def print_plan(console: Console, plan: Plan, errors: list[RowError], locale: str, *,
-               plain: bool, dry_run: bool) -> None:
+               plain: bool, dry_run: bool, baseline: bool = False) -> None:
     """A table in a terminal; one tab-separated line per action under cron (no colour codes)."""
-    baseline = bool(plan.actions) and all(a.status == "baseline" for a in plan.actions)
     verb = "would run" if dry_run else "marked as done, sending nothing," if baseline else "ran"
+    # a dry run's statuses are all `planned`, unless a message could not be handed over
+    with_status = not dry_run or any(a.status != "planned" for a in plan.actions)
     def line(text: str) -> None:
         # written as-is: rich would expand the tabs that make plain output easy to cut
         console.file.write(text + "\n")
@@ -108,13 +109,13 @@ def print_plan(console: Console, plan: Plan, errors: list[RowError], locale: str
         table.add_column("Invoices", overflow="fold")
         table.add_column("Amount", justify="right", no_wrap=True)
         table.add_column("Subject / detail", overflow="fold", ratio=1)
-        if not dry_run:
+        if with_status:
             table.add_column("Status", no_wrap=True)
         for a in plan.actions:
             row: list[str | Text] = [
                 a.date.isoformat(), a.customer_id, a.workflow, a.step, a.kind, _recipients(a),
                 ", ".join(a.invoices), money_text(a.amounts, locale), _detail(a)]
-            if not dry_run:
+            if with_status:
                 row.append(Text(a.status, style=STATUS_STYLE.get(a.status, "")))
             table.add_row(*row)
         console.print(table)

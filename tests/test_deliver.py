@@ -743,20 +743,32 @@ steps:
 
 
 def test_the_dry_run_renders_what_the_real_run_sends(tmp_path, cli):
-    """The dry run's subjects are those of the mail the real run writes, one for one."""
+    """Every message the dry run hands to its recording channels is, byte for byte (but the
+    Date header), what the real run then writes into the outbox."""
+    import re
     from datetime import date
-    from email import message_from_bytes, policy
 
+    from arflow.channels import Channels
+    from arflow.channels.mime import email_bytes
+    from arflow.deliver import run
+    from arflow.project import load_project
     from arflow.scaffold import write_scaffold
+    from arflow.sources import load_ledger
     write_scaffold(tmp_path / "ar", date(2026, 3, 16))
     config = tmp_path / "ar" / "arflow.yaml"
-    dry = json.loads(cli("run", "--dry-run", "--format", "json", "--as-of", "2026-03-16",
-                         "--config", config).stdout)
+    project = load_project(config)
+    channels = Channels(project.config, dry_run=True, keep=True)
+    email, sms = channels.get("email"), channels.get("sms")
+    run(project, load_ledger(project.config), date(2026, 3, 16), channels, dry_run=True)
     cli("run", "--as-of", "2026-03-16", "--config", config)
-    sent = sorted(str(message_from_bytes(p.read_bytes(), policy=policy.default)["Subject"])
-                  for p in (tmp_path / "ar" / "outbox").glob("*.eml"))
-    assert sorted(a["subject"] for a in dry["actions"] if a["subject"]) == sent
-    assert len(sent) == 10
+    outbox = tmp_path / "ar" / "outbox"
+    undated = lambda data: re.sub(rb"Date: [^\r]*\r\n", b"", data)  # noqa: E731
+    assert email.kept and sms.kept
+    assert {f"{m.name}.eml": undated(email_bytes(m, keep_bcc=True)) for m, _ in email.kept} == {
+        p.name: undated(p.read_bytes()) for p in outbox.glob("*.eml")}
+    assert {f"{m.name}.sms.txt": f"To: {', '.join(m.to)}\n\n{m.body}\n" for m, _ in sms.kept} == {
+        p.name: p.read_text() for p in outbox.glob("*.sms.txt")}
+    assert len(email.kept) == 10 and all(data for _, data in email.kept)
 
 
 def test_an_appended_variable_the_source_lacks_fails_validate_with_file_and_line(tmp_path, cli):
@@ -816,14 +828,16 @@ def test_a_real_run_dated_after_today_is_refused_and_a_dry_run_is_not(folder, sm
 
 
 def test_a_past_date_catches_up_and_history_shows_when_it_really_went(folder, smtp_server,
-                                                                     real_run, cli, clock):
+                                                                     real_run, cli, clock,
+                                                                     monkeypatch):
     config = folder()
     clock("2026-03-25T12:00:00")
+    monkeypatch.setattr("arflow.state.utc_now", lambda: "2026-03-25T12:00:07+00:00")
     real_run(config, "2026-03-11")  # a missed night, run two weeks late
     rows = history(cli, config)
     assert [(r["as_of"], r["state"]) for r in rows] == [("2026-03-11", "sent")] * 3
     # recorded at the real moment, which the table shows beside the run's date
-    assert all(r["updated_at"] > "2026-03-25" for r in rows)
+    assert {r["updated_at"] for r in rows} == {"2026-03-25T12:00:07+00:00"}
     line = cli("history", "--config", config).stdout.splitlines()[0].split("\t")
     assert line[0] == "2026-03-11" and line[-1] == rows[0]["updated_at"][:16].replace("T", " ")
 
@@ -850,7 +864,7 @@ def test_baseline_marks_what_is_due_and_the_first_night_sends_only_what_comes_ne
         (["OLD-1"], "first", "superseded")]
     assert smtp_server.messages == []
     table = cli("run", "--baseline", "--as-of", "2026-03-12", "--config", config)
-    assert "0 action(s)" in table.stdout  # a second baseline finds nothing left to mark
+    assert "0 action(s) marked baseline" in table.stdout  # a second baseline: nothing left
     assert [(r["key"], r["state"]) for r in history(cli, config)] == [
         ("invoice:OLD-1/chase/first/0", "skipped"), ("invoice:OLD-1/chase/second/0", "baseline"),
         ("invoice:OLD-2/chase/first/0", "baseline")]

@@ -169,9 +169,10 @@ class Channels:
     """The channels one run uses, opened on first need and closed together. A dry run's are
     recording channels: the same messages, handed to nobody."""
 
-    def __init__(self, config: Config, *, dry_run: bool = False):
+    def __init__(self, config: Config, *, dry_run: bool = False, keep: bool = False):
         self.config = config
         self.dry_run = dry_run
+        self.keep = keep  # a dry run's channels keep what they were handed
         self._open: dict[str, Channel] = {}
 
     def get(self, kind: str) -> Channel:
@@ -180,7 +181,7 @@ class Channels:
         if channel is None:
             if self.dry_run:
                 from arflow.channels.recording import RecordingChannel
-                channel = RecordingChannel(name)
+                channel = RecordingChannel(name, keep=self.keep)
             else:
                 channel = TRANSPORTS[transport](self.config, name)
             channel.open()

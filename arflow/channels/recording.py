@@ -13,16 +13,19 @@ PLANNED = Outcome("planned")
 
 
 class RecordingChannel:
-    def __init__(self, channel: str):
+    def __init__(self, channel: str, keep: bool = False):
         self.name = f"{channel}:dry-run"
+        # with `keep`, (message, its email bytes) of each message, for a caller that shows them
+        self.kept: list[tuple[Message, bytes | None]] | None = [] if keep else None
 
     def open(self) -> None:
         pass
 
     def send(self, message: Message, ready, meanwhile=None) -> Outcome:
         ready()
-        if message.kind == "email":
-            email_bytes(message)
+        data = email_bytes(message) if message.kind == "email" else None
+        if self.kept is not None:
+            self.kept.append((message, data))
         return PLANNED
 
     def close(self) -> None:
