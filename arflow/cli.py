@@ -177,6 +177,9 @@ def run(
     baseline: Annotated[bool, typer.Option(
         "--baseline", help="Adopt arflow on a ledger chased before: record every step already due "
                            "as done, send nothing.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="With --baseline: mark even though arflow has sent from this state "
+                        "before.")] = False,
     config: ConfigOption = None,
 ):
     """The nightly job: work out what is due today and (without --dry-run) deliver it.
@@ -216,7 +219,7 @@ def run(
                 raise Refused(f"--customer {customer!r}: no such customer in the sources")
             ledger = _only_customer(ledger, customer)
         if baseline:
-            outcome = deliver_baseline(project, ledger, day)
+            outcome = deliver_baseline(project, ledger, day, force=force)
         else:
             outcome = deliver_run(project, ledger, day, dry_run=dry_run)
         result, errors = outcome.plan, outcome.errors

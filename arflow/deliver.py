@@ -19,7 +19,7 @@ from datetime import date
 from arflow.channels import Channel, Channels, Outcome
 from arflow.compose import Composed, channel_kind, compose, task_due
 from arflow.engine import plan
-from arflow.errors import ArflowError, RowError
+from arflow.errors import ArflowError, Refused, RowError
 from arflow.ledger import Ledger
 from arflow.plan_types import (
     PastState,
@@ -30,7 +30,7 @@ from arflow.plan_types import (
     invoice_target,
 )
 from arflow.project import Project, assignment_errors
-from arflow.state import BASELINE, StateDB, marks, run_lock
+from arflow.state import BASELINE, RETRIED_SKIPS, StateDB, marks, run_lock
 
 
 @dataclass
@@ -45,11 +45,12 @@ def workflows_of(project: Project) -> dict:
     return {w.id: w.model for w in project.workflows.values()}
 
 
-def plan_today(project: Project, ledger: Ledger, past: PastState, as_of: date) -> Plan:
+def plan_today(project: Project, ledger: Ledger, past: PastState, as_of: date, *,
+               baseline: bool = False) -> Plan:
     cfg = project.config
     return plan(ledger, workflows_of(project), past, as_of,
                 default_workflow=cfg.default_workflow, min_balance=cfg.min_balance,
-                people=cfg.people)
+                people=cfg.people, baseline=baseline)
 
 
 def run(project: Project, ledger: Ledger, as_of: date, channels: Channels | None = None, *,
@@ -92,19 +93,30 @@ def _run(project: Project, ledger: Ledger, as_of: date, db: StateDB,
         db.close()
 
 
-def baseline(project: Project, ledger: Ledger, as_of: date) -> RunResult:
-    """Adopting arflow on a ledger that was chased before: every action due today (and every
-    step before it) is recorded as done without sending anything, so the first real night
-    starts from where the customers already stand. The actions come back with status
-    `baseline`."""
+def baseline(project: Project, ledger: Ledger, as_of: date, *, force: bool = False) -> RunResult:
+    """Adopting arflow on a ledger that was chased before: every step already due (whatever
+    holds it today: a weekend, a pause, a promise, a missing address) is recorded as done
+    without sending anything, so the first real night starts from where the customers already
+    stand. The actions come back with status `baseline`. Refused once arflow has sent
+    anything from this state, unless `force`: it would settle tonight's reminders unsent."""
     cfg = project.config
     state_path = cfg.resolve(cfg.state)
     with run_lock(state_path):
         db = StateDB.open(state_path)
         try:
+            if not force and db.has_carried_out():
+                raise Refused(f"{state_path.name} already records actions carried out: this "
+                              "ledger is live, and a baseline would mark tonight's reminders "
+                              "done without sending them. Run `arflow run` instead (or "
+                              "--baseline --force if that is really what you want).")
             recovered = db.recover_interrupted()
-            result = _plan(db, project, ledger, as_of)
+            result = _plan(db, project, ledger, as_of, baseline=True)
             db.record_sequences(result.started, result.ended, as_of)
+            # a step due for a customer without an address is settled too: once the address
+            # is added, its old reminder must not go out
+            for skip in result.skipped:
+                if skip.reason in RETRIED_SKIPS:
+                    skip.reason = BASELINE
             marked = [Skip(a.workflow, a.step, a.customer_id, a.invoices, BASELINE, a.keys)
                       for a in result.actions]
             db.record_skips(_skip_rows(result.skipped + marked, project, as_of))
@@ -118,14 +130,15 @@ def baseline(project: Project, ledger: Ledger, as_of: date) -> RunResult:
             db.close()
 
 
-def _plan(db: StateDB, project: Project, ledger: Ledger, as_of: date) -> Plan:
+def _plan(db: StateDB, project: Project, ledger: Ledger, as_of: date, *,
+          baseline: bool = False) -> Plan:
     past = db.past_state(workflows_of(project), as_of)
     # a specialist set by an `assign` action or command wins over the customers file
     for cid, person in db.specialists().items():
         customer = ledger.customers.get(cid)
         if customer is not None:
             customer.specialist = person
-    return plan_today(project, ledger, past, as_of)
+    return plan_today(project, ledger, past, as_of, baseline=baseline)
 
 
 def _skip_rows(skipped: list[Skip], project: Project, as_of: date):

@@ -78,8 +78,11 @@ class Recipients(NamedTuple):
 
 def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of: date, *,
          default_workflow: str | None = None, min_balance: Decimal = Decimal("0.01"),
-         people: dict[str, Person] | None = None) -> Plan:
-    """Everything that is due on `as_of`, grouped per customer, workflow and step (SPEC 4)."""
+         people: dict[str, Person] | None = None, baseline: bool = False) -> Plan:
+    """Everything that is due on `as_of`, grouped per customer, workflow and step (SPEC 4).
+
+    `baseline` (adopting arflow on a ledger chased before): every step already due counts,
+    whatever holds it today: a non-business day, a pause or a promise."""
     people = people or {}
     result = Plan(as_of=as_of, invoices=len(ledger.invoices))
     by_workflow = sort_into_workflows(ledger, workflows, state, as_of, default_workflow,
@@ -89,15 +92,17 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
 
     groups: Groups = defaultdict(list)
     skips: dict[tuple[str, str, int, str], list[tuple[Invoice, str]]] = defaultdict(list)
-    _pause_notices(by_workflow, state, groups)
+    if not baseline:
+        _pause_notices(by_workflow, state, groups)
     for (cid, wid), entry in by_workflow.following.items():
         schedule = schedules[wid]
-        if not schedule.sends_on(as_of):
+        if not (baseline or schedule.sends_on(as_of)):
             continue
         customer = customers[cid]
-        if customer.paused or cid in state.paused_customers:
+        if not baseline and (customer.paused or cid in state.paused_customers):
             continue  # SPEC 4.6: a paused customer gets no messages
-        items = [item for item in entry.items if not _on_hold(item.invoice, state, as_of)]
+        items = [item for item in entry.items
+                 if baseline or not _on_hold(item.invoice, state, as_of)]
         if not items:
             continue
         last = len(schedule.steps) - 1
@@ -115,7 +120,7 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
                         SlotInvoice(inv, bal, target) for inv, bal in members)
             for i, reason in decision.skipped:
                 skips[(cid, wid, i, reason)].extend((inv, target) for inv, _ in members)
-    if state.chased or state.sequences:
+    if (state.chased or state.sequences) and not baseline:
         _paid(ledger, by_workflow, state, as_of, result, groups)
 
     for cid, wid, slot in sorted(groups, key=lambda g: (g[0], g[1], schedules[g[1]].order(g[2]))):

@@ -549,6 +549,13 @@ class StateDB:
             conn.execute("UPDATE tasks SET done_at = ? WHERE id = ? AND done_at IS NULL",
                          (utc_now(), task_id))
 
+    def has_carried_out(self) -> bool:
+        """Whether any action was carried out (sent, done, …) from this state."""
+        states = sorted(CARRIED_OUT)
+        return self.conn.execute(
+            f"SELECT 1 FROM actions WHERE state IN ({', '.join('?' * len(states))}) LIMIT 1",
+            states).fetchone() is not None
+
     def knows_customer(self, customer_id: str) -> bool:
         """Whether the action ledger has anything for this customer."""
         return self.conn.execute("SELECT 1 FROM actions WHERE customer_id = ? LIMIT 1",

@@ -967,3 +967,56 @@ steps:
         ("customer:C3", "In collections"), ("invoice:INV-1", "In collections"),
         ("invoice:INV-2", "In collections"), ("invoice:INV-3", "In collections")]
     conn.close()
+
+
+WEEKDAYS = """\
+name: Chase in business days
+anchor: due_date
+business_days: true
+steps:
+  - id: first
+    day: 1
+    actions:
+      - email: reminder
+  - id: final
+    day: 20
+    actions:
+      - email: reminder
+      - sms: reminder
+"""
+
+
+def test_baseline_settles_every_due_step_whatever_holds_it_today(folder, smtp_server, real_run,
+                                                                 cli):
+    """A weekend, a pause, a promise or a missing address does not keep a step out of the
+    baseline: the first business day after it sends nothing old."""
+    config = folder(invoices=BACKLOG, workflows={"chase": WEEKDAYS})
+    cli("pause", "customer", "C2", "--as-of", "2026-03-14", "--config", config)
+    cli("promise", "OLD-1", "--date", "2026-03-20", "--as-of", "2026-03-14", "--config", config)
+    doc = json.loads(cli("run", "--baseline", "--format", "json", "--as-of", "2026-03-14",
+                         "--config", config).stdout)  # a Saturday
+    assert [(a["invoices"], a["step"], a["action"]) for a in doc["actions"]] == [
+        (["OLD-1"], "final", "email"), (["OLD-2"], "first", "email")]
+    # OLD-1's customer has no phone: the SMS of its final step is settled as well
+    assert [(s["invoices"], s["step"], s["reason"]) for s in doc["skipped"]] == [
+        (["OLD-1"], "first", "superseded"), (["OLD-1"], "final", "baseline")]
+    cli("resume", "customer", "C2", "--config", config)
+    cli("resume", "invoice", "OLD-1", "--config", config)
+    invoices = config.parent / "invoices.csv"  # C1's phone number arrives
+    rows = invoices.read_text().splitlines()
+    invoices.write_text("\n".join([rows[0] + ",phone", rows[1] + ",+12025550101"]
+                                  + [r + "," for r in rows[2:]]) + "\n")
+    _, doc = real_run(config, "2026-03-16")  # Monday
+    assert doc["actions"] == [] and smtp_server.messages == []
+
+
+def test_baseline_is_refused_on_a_live_ledger_unless_forced(folder, smtp_server, real_run, cli):
+    config = folder(invoices=BACKLOG)
+    real_run(config, "2026-03-12")
+    sent = len(smtp_server.messages)
+    result = cli("run", "--baseline", "--as-of", "2026-03-20", "--config", config, expect=2)
+    assert "already records actions carried out: this ledger is live" in result.stderr
+    doc = json.loads(cli("run", "--baseline", "--force", "--format", "json", "--as-of",
+                         "2026-03-20", "--config", config).stdout)
+    assert [(a["invoices"], a["step"]) for a in doc["actions"]] == [(["OLD-2"], "second")]
+    assert len(smtp_server.messages) == sent
