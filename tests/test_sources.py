@@ -381,15 +381,6 @@ def test_control_characters_in_ids_are_rejected(tmp_path, number, customer, colu
     assert "contains a control character" in ledger.errors[0].message
 
 
-def test_a_file_that_is_not_utf8_is_one_clear_error(tmp_path):
-    path = make_folder(tmp_path, invoices="", workflows={})
-    (tmp_path / "invoices.csv").write_bytes("number,customer_id,customer_name,issue_date,amount\n"
-                                            "A1,C1,Café,2026-01-01,5\n".encode("latin-1"))
-    with pytest.raises(ArflowError, match=r"invoices.csv: not UTF-8 text \(invalid continuation "
-                                          r"byte at byte 60\); save it as UTF-8"):
-        load_ledger(load_config(path))
-
-
 @pytest.mark.parametrize("bom, ending", [(b"", b"\n"), (b"\xef\xbb\xbf", b"\r\n")])
 def test_bytes_that_are_not_utf8_deep_in_a_file_are_named_by_line(tmp_path, bom, ending):
     path = make_folder(tmp_path, invoices="", workflows={})
@@ -401,7 +392,8 @@ def test_bytes_that_are_not_utf8_deep_in_a_file_are_named_by_line(tmp_path, bom,
     with pytest.raises(ArflowError) as err:
         load_ledger(load_config(path))
     assert str(err.value) == (f"invoices.csv: not UTF-8 text on line 25000 (invalid continuation "
-                              f"byte at byte {byte}); save it as UTF-8")
+                              f"byte at byte {byte}); save it as UTF-8 or set encoding: under the "
+                              "source")
 
 
 def test_crlf_cr_and_bom_files_read_alike(tmp_path):
@@ -490,3 +482,38 @@ def test_fast_and_careful_paths_build_identical_invoices(tmp_path):
     fields = [f for f in Invoice.__dataclass_fields__]
     for a, b in zip(fast, careful, strict=True):
         assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields], a.number
+
+
+# --- bytes that are not UTF-8 in the first 64 KiB ----------------------------------------------
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n", b"\r"])
+@pytest.mark.parametrize("rows_before", [1, 2_000])  # a tiny file; one that fills the first read
+def test_bytes_that_are_not_utf8_in_a_small_file_are_named_by_line(tmp_path, bom, ending,
+                                                                   rows_before):
+    path = make_folder(tmp_path, invoices="", workflows={})
+    rows = [f"A{i},C1,Acme,2026-01-01,5".encode() for i in range(rows_before)]
+    rows.append("B1,C1,Café,2026-01-01,5".encode("latin-1"))
+    rows += [b"B2,C1,Acme,2026-01-01,5"] * 3
+    data = bom + ending.join([b"number,customer_id,customer_name,issue_date,amount", *rows]) + ending
+    assert len(data) < 65536
+    (tmp_path / "invoices.csv").write_bytes(data)
+    byte = data.index(b"\xe9")
+    with pytest.raises(ArflowError) as err:
+        load_ledger(load_config(path))
+    assert str(err.value) == (
+        f"invoices.csv: not UTF-8 text on line {rows_before + 2} (invalid continuation byte at "
+        f"byte {byte}); save it as UTF-8 or set encoding: under the source")
+
+
+def test_bytes_that_are_not_utf8_in_a_small_customers_file_are_named_by_line(tmp_path):
+    config = BASE_CONFIG + "customers: {path: customers.csv}\n"
+    path = make_folder(tmp_path, invoices="number,customer_id,issue_date,amount\n", workflows={},
+                       config=config)
+    data = "customer_id,name\r\nC1,Acme\r\nC2,Société\r\n".encode("latin-1")
+    (tmp_path / "customers.csv").write_bytes(data)
+    byte = data.index(b"\xe9")
+    with pytest.raises(ArflowError) as err:
+        load_ledger(load_config(path))
+    assert str(err.value) == (
+        f"customers.csv: not UTF-8 text on line 3 (invalid continuation byte at byte {byte}); "
+        "save it as UTF-8 or set encoding: under the source")
