@@ -437,7 +437,8 @@ def status(
     config: ConfigOption = None,
 ):
     """Each customer's position: workflow, last and next step, open and overdue totals,
-    collection status, specialist, pauses and promises.
+    collection status, specialist, pauses and promises. Exit 3 when the sources have bad rows
+    or values: each is printed on stderr, as `arflow run` reports them.
 
     Example: arflow status C001 --format json
     """
@@ -446,9 +447,21 @@ def status(
         rows = desk.status(project, ledger, db, day, customer)
     if fmt is Format.json:
         _print_json({"as_of": day.isoformat(), "customers": rows})
+    else:
+        print_status(Console(highlight=False), rows, project.config.company.locale,
+                     plain=not sys.stdout.isatty())
+    _report_held_back(ledger)
+
+
+def _report_held_back(ledger: Ledger | None) -> None:
+    """Bad source values (SPEC 2.4) are never passed over silently: each on stderr, exit 3."""
+    if ledger is None or not ledger.errors:
         return
-    print_status(Console(highlight=False), rows, project.config.company.locale,
-                 plain=not sys.stdout.isatty())
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    for e in ledger.errors:
+        column = f" {e.column}:" if e.column else ""
+        console.print(f"error: {e.file}:{e.line}:{column} {e.message}", markup=False)
+    raise typer.Exit(EXIT_PROBLEMS)
 
 
 def _print_json(document: dict) -> None:

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from arflow.calendar import holiday_calendar
+from arflow.calendar import MAX_OFFSET_DAYS, holiday_calendar
 from arflow.errors import InvalidFiles, Problem
 from arflow.modelcheck import parse_model
 from arflow.yamlfile import load_located
@@ -55,6 +55,14 @@ class TaskAction(Strict):
     kind: str = "call"
     assignee: str = "specialist"
     due_in: int = Field(0, ge=0)
+
+    @field_validator("due_in")
+    @classmethod
+    def _due_in(cls, value: int) -> int:
+        if value > MAX_OFFSET_DAYS:
+            raise ValueError(f"{value} days is more than {MAX_OFFSET_DAYS} (ten years); a task "
+                             f"is due in 0 to {MAX_OFFSET_DAYS} days")
+        return value
 
 
 class NoteAction(Strict):
@@ -142,6 +150,16 @@ class Step(Strict):
     day: int
     expires_after: int | None = Field(None, ge=0)
     actions: list[Action] = Field(min_length=1)
+
+    @field_validator("day")
+    @classmethod
+    def _day(cls, value: int) -> int:
+        # the step date is the anchor plus `day`: it must stay a date arflow can work with
+        if abs(value) > MAX_OFFSET_DAYS:
+            raise ValueError(f"{value} days is more than {MAX_OFFSET_DAYS} (ten years) from "
+                             f"the anchor; a step's day: is between -{MAX_OFFSET_DAYS} and "
+                             f"{MAX_OFFSET_DAYS}")
+        return value
 
     @property
     def step_id(self) -> str:

@@ -383,3 +383,40 @@ def test_the_planner_never_plans_an_action_key_already_settled():
     assert [(a.step, a.kind, a.keys) for a in result.actions] == [
         ("d30", "status", [ActionKey("invoice:A1", "std", "d30", 1)])]
     assert [a.kind for a in run(ledger, as_of="2026-03-02").actions] == ["email", "status"]
+
+
+# --- offsets too long for the dates arflow works with -------------------------------------------
+@pytest.mark.parametrize("business_days", [False, True])
+def test_steps_at_the_longest_offsets_from_the_farthest_dates_plan(business_days):
+    flows = {"std": wf([{"id": "early", "day": -3650, "actions": [{"email": "reminder"}]},
+                        {"id": "late", "day": 3650, "actions": [{"email": "reminder"}]}],
+                       business_days=business_days, holidays="US" if business_days else None)}
+    ledger = ledger_of(inv("A1", issue="1900-01-01", due="2199-12-31"),
+                       inv("A2", "C2", issue="1900-01-01", due="1900-01-01"))
+    assert steps_of(run(ledger, flows, as_of="2026-03-02")) == [
+        ("C2", "std", "late", "email", ["A2"])]
+
+
+@pytest.mark.parametrize("field, value, where", [
+    ("day", 3651, "steps.0.day"), ("day", -3651, "steps.0.day"),
+    ("day", 10**7, "steps.0.day"), ("due_in", 3651, "steps.0.actions.0.task.due_in")])
+def test_an_offset_of_more_than_ten_years_is_a_workflow_error(tmp_path, cli, field, value, where):
+    from tests.conftest import BASE_CONFIG, make_folder
+
+    step = {"day": f"day: {value}", "due_in": "day: 1"}[field]
+    due_in = f", due_in: {value}" if field == "due_in" else ""
+    config = make_folder(tmp_path, invoices="number,customer_id,issue_date,amount\nA1,C1,2026-01-01,5\n",
+                         config=BASE_CONFIG + "default_workflow: std\n", workflows={"std": f"""\
+        steps:
+          - {step}
+            actions:
+              - task: {{title: Call{due_in}}}
+        """})
+    message = {"day": f"{value} days is more than 3650 (ten years) from the anchor; a step's "
+                      "day: is between -3650 and 3650",
+               "due_in": f"{value} days is more than 3650 (ten years); a task is due in 0 to "
+                         "3650 days"}[field]
+    line = 2 if field == "day" else 4
+    for command in (["validate"], ["run", "--dry-run", "--as-of", "2026-03-02"], ["status"]):
+        result = cli(*command, "--config", config, expect=1)
+        assert result.stderr.splitlines()[0] == f"workflows/std.yaml:{line}: {where}: {message}"
