@@ -24,9 +24,9 @@ from arflow import __version__, desk
 from arflow.config import Config, find_config, load_config
 from arflow.deliver import baseline as deliver_baseline
 from arflow.deliver import run as deliver_run
-from arflow.errors import ArflowError, InvalidFiles, Refused
+from arflow.errors import ArflowError, InvalidFiles, Problem, Refused
 from arflow.ledger import Ledger
-from arflow.project import load_project
+from arflow.project import history_warnings, load_project
 from arflow.report import (
     plan_document,
     print_history,
@@ -153,6 +153,7 @@ def validate(
             console.print(f"{project.config.path}: valid ({len(project.workflows)} workflows, "
                           f"{sum(len(k) for k in project.templates.kinds.values())} templates)",
                           markup=False)
+            _warn(history_warnings(project))
         except InvalidFiles as err:
             problems += err.problems
         except ArflowError as err:
@@ -195,6 +196,7 @@ def run(
     console = Console(highlight=False)
     try:
         project = load_project(find_config(config, Path.cwd()))
+        _warn(history_warnings(project))
         cfg = project.config
         today = cfg.today(_now())
         day = _day(cfg, as_of, "--as-of") or today
@@ -224,6 +226,14 @@ def run(
         _fail(err)
     problems = errors or any(a.status in ("failed", "unknown") for a in result.actions)
     raise typer.Exit(EXIT_PROBLEMS if problems else EXIT_OK)
+
+
+def _warn(problems: list[Problem]) -> None:
+    """Warnings on stderr; they never change the exit code."""
+    if problems:
+        console = Console(stderr=True, highlight=False, soft_wrap=True)
+        for problem in problems:
+            console.print(f"warning: {problem}", markup=False)
 
 
 def _usage(message: str) -> None:

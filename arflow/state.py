@@ -574,6 +574,10 @@ class StateDB:
                              (utc_now(), key))
         return {**row, **(self.action(key) or {})}
 
+    def workflows_run(self) -> set[tuple[str, str]]:
+        """(workflow, step) of every step the action ledger has anything for."""
+        return set(self.conn.execute("SELECT DISTINCT workflow, step FROM actions"))
+
 
 def _row_id(cursor: sqlite3.Cursor) -> int:
     """The id an INSERT gave its row (0 for a dry run's dropped one)."""
