@@ -541,6 +541,8 @@ class StateDB:
         return [{**row, "invoices": json.loads(row["invoices"])} for row in rows]
 
     def task(self, task_id: int) -> dict | None:
+        if not 0 < task_id < 2**63:  # no task has it, and SQLite cannot even hold it
+            return None
         rows = list(self.db["tasks"].rows_where("id = ?", [task_id]))
         return {**rows[0], "invoices": json.loads(rows[0]["invoices"])} if rows else None
 

@@ -503,3 +503,30 @@ def test_an_unreadable_state_database_is_a_warning_for_validate(tmp_path, cli):
     result = cli("validate", "--config", config)
     assert result.stderr.startswith("warning: arflow.db: cannot read the state database ")
     assert result.stderr.rstrip().endswith("; step ids were not checked")
+
+
+# --- other values too large to work with -------------------------------------------------------
+@pytest.mark.parametrize("task_id", ["99999999999999999999999", "-5", "0"])
+def test_a_task_number_sqlite_cannot_hold_is_no_task(tmp_path, cli, task_id):
+    config = _unkeyed_folder(tmp_path)
+    cli("run", "--as-of", "2026-02-08", "--config", config)
+    assert cli("tasks", "done", "--config", config, "--", task_id, expect=2).stderr == (
+        f"error: no task {task_id}; `arflow tasks` lists the open ones\n")
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("port: 70000", "channels.email.port: Input should be less than or equal to 65535 (got 70000)"),
+    ("port: 0", "channels.email.port: Input should be greater than or equal to 1 (got 0)"),
+    ("timeout: 1.0e+30", "channels.email.timeout: Input should be less than or equal to 3600 "
+                         "(got 1e+30)"),
+    ("timeout: .nan", "channels.email.timeout: Input should be less than or equal to 3600 (got nan)"),
+    ("timeout: -1", "channels.email.timeout: Input should be greater than 0 (got -1)"),
+])
+def test_a_channel_setting_no_socket_takes_is_a_config_error(tmp_path, cli, setting, message):
+    from tests.conftest import BASE_CONFIG, make_folder
+
+    config = make_folder(tmp_path, invoices="number,customer_id,issue_date,amount\n", workflows={},
+                         config=BASE_CONFIG + "channels:\n  email: {transport: smtp, host: "
+                                              f"127.0.0.1, {setting}}}\n")
+    assert cli("validate", "--config", config, expect=1).stderr.splitlines()[0] == (
+        f"arflow.yaml:8: {message}")
