@@ -7,10 +7,28 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-_TERMS = re.compile(r"^\s*(?:net\s*(?P<days>\d{1,4})(?P<eom1>\s+eom)?"
+_TERMS = re.compile(r"^\s*(?:net\s*(?P<days>\d+)(?P<eom1>\s+eom)?"
                     r"|(?P<receipt>due\s+on\s+receipt)|(?P<eom2>eom))\s*$",
                     re.IGNORECASE)
 TERMS_HELP = "use 'Net N', 'Due on receipt', 'EOM' or 'Net N EOM'"
+
+# The dates arflow reads from a source or a command line, and the longest offsets it adds to
+# them: wide enough for any real invoice, narrow enough that every date arflow works out
+# (due date from terms, step date, business days, a task's due date, the day after) is a real
+# date. A "never" such as 9999-12-31 is out of range, and reported, not planned.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+MAX_TERMS_DAYS = 9999  # `Net 9999`
+MAX_OFFSET_DAYS = 3650  # a workflow step's `day:` (either way) and a task's `due_in:`
+
+
+def date_range_problem(text: str, day: date) -> str | None:
+    """Why a date read from `text` is too far off to schedule, or None when it is in range."""
+    if EARLIEST_DATE <= day <= LATEST_DATE:
+        return None
+    way = "past" if day < EARLIEST_DATE else "future"
+    return (f"{text!r} is too far in the {way} to schedule: arflow reads dates from "
+            f"{EARLIEST_DATE} to {LATEST_DATE}; write the real date")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +56,11 @@ def parse_terms(text: str) -> Terms:
         return Terms(0, False)
     if m["eom2"]:
         return Terms(0, True)
-    return Terms(int(m["days"]), bool(m["eom1"]))
+    days = m["days"].lstrip("0") or "0"
+    if len(days) > len(str(MAX_TERMS_DAYS)):  # 9999: any four digits will do
+        raise ValueError(f"payment terms {text.strip()!r} are longer than {MAX_TERMS_DAYS} days; "
+                         "write the real terms, or a due_date")
+    return Terms(int(days), bool(m["eom1"]))
 
 
 def holiday_calendar(code: str):

@@ -25,9 +25,9 @@ from arflow import __version__, desk
 from arflow.config import Config, find_config, load_config
 from arflow.deliver import baseline as deliver_baseline
 from arflow.deliver import run as deliver_run
-from arflow.errors import ArflowError, InvalidFiles, Refused
+from arflow.errors import ArflowError, InvalidFiles, Problem, Refused
 from arflow.ledger import Ledger
-from arflow.project import load_project
+from arflow.project import history_warnings, load_project
 from arflow.report import (
     plan_document,
     print_history,
@@ -155,6 +155,7 @@ def validate(
             console.print(f"{project.config.path}: valid ({len(project.workflows)} workflows, "
                           f"{sum(len(k) for k in project.templates.kinds.values())} templates)",
                           markup=False)
+            _warn(history_warnings(project))
         except InvalidFiles as err:
             problems += err.problems
         except ArflowError as err:
@@ -200,6 +201,7 @@ def run(
     console = Console(highlight=False)
     try:
         project = load_project(find_config(config, Path.cwd()))
+        _warn(history_warnings(project))
         cfg = project.config
         today = cfg.today(_now())
         day = _day(cfg, as_of, "--as-of") or today
@@ -229,6 +231,14 @@ def run(
         _fail(err)
     problems = errors or any(a.status in ("failed", "unknown") for a in result.actions)
     raise typer.Exit(EXIT_PROBLEMS if problems else EXIT_OK)
+
+
+def _warn(problems: list[Problem]) -> None:
+    """Warnings on stderr; they never change the exit code."""
+    if problems:
+        console = Console(stderr=True, highlight=False, soft_wrap=True)
+        for problem in problems:
+            console.print(f"warning: {problem}", markup=False)
 
 
 def _usage(message: str) -> None:
@@ -443,7 +453,8 @@ def status(
     config: ConfigOption = None,
 ):
     """Each customer's position: workflow, last and next step, open and overdue totals,
-    collection status, specialist, pauses and promises.
+    collection status, specialist, pauses and promises. Exit 3 when the sources have bad rows
+    or values: each is printed on stderr, as `arflow run` reports them.
 
     Example: arflow status C001 --format json
     """
@@ -452,9 +463,21 @@ def status(
         rows = desk.status(project, ledger, db, day, customer)
     if fmt is Format.json:
         _print_json({"as_of": day.isoformat(), "customers": rows})
+    else:
+        print_status(Console(highlight=False), rows, project.config.company.locale,
+                     plain=not sys.stdout.isatty())
+    _report_held_back(ledger)
+
+
+def _report_held_back(ledger: Ledger | None) -> None:
+    """Bad source values (SPEC 2.4) are never passed over silently: each on stderr, exit 3."""
+    if ledger is None or not ledger.errors:
         return
-    print_status(Console(highlight=False), rows, project.config.company.locale,
-                 plain=not sys.stdout.isatty())
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    for e in ledger.errors:
+        column = f" {e.column}:" if e.column else ""
+        console.print(f"error: {e.file}:{e.line}:{column} {e.message}", markup=False)
+    raise typer.Exit(EXIT_PROBLEMS)
 
 
 def _print_json(document: dict) -> None:

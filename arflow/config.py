@@ -130,16 +130,19 @@ class Person(Strict):
     webhook: str | None = None
 
 
+MAX_TIMEOUT = 3600  # a network call that may wait longer is a mistake, not a setting
+
+
 class EmailChannel(Strict):
     transport: Literal["smtp", "outbox"] = "outbox"
     dir: str = "outbox"
     host: str | None = None
-    port: int | None = None
+    port: int | None = Field(None, ge=1, le=65535)
     starttls: bool = False
     ssl: bool = False
     username: str | None = None
     password_env: str | None = None
-    timeout: float = 30.0
+    timeout: float = Field(30.0, gt=0, le=MAX_TIMEOUT)  # seconds, for each network call
     sender: str | None = Field(None, alias="from")
 
     _env = field_validator("password_env")(classmethod(lambda cls, v: _check_env_name(v)))
@@ -161,7 +164,7 @@ class SmsChannel(Strict):
     auth_token_env: str | None = None
     sender: str | None = Field(None, alias="from")
     base_url: str | None = None
-    timeout: float = 30.0
+    timeout: float = Field(30.0, gt=0, le=MAX_TIMEOUT)  # seconds, for each network call
 
     _env = field_validator("account_sid_env", "auth_token_env")(
         classmethod(lambda cls, v: _check_env_name(v)))

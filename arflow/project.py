@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from jinja2 import TemplateError, TemplateSyntaxError
 
 from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, Config, load_config
-from arflow.errors import InvalidFiles, Problem, RowError
+from arflow.errors import ArflowError, InvalidFiles, Problem, RowError
 from arflow.ledger import Ledger
 from arflow.render import Templates, sample_context, template_error, templates_for
 from arflow.schedule import FINISH_TEMPLATE, PAUSE_TEMPLATE
 from arflow.sources import extra_columns
-from arflow.workflow import Action, LoadedWorkflow, load_workflows
+from arflow.state import StateDB
+from arflow.workflow import Action, LoadedWorkflow, load_workflows, step_key_warnings
 
 PEOPLE_ROLES = ("specialist", "owner")
 
@@ -48,6 +50,28 @@ def check_project(config: Config, workflows: dict[str, LoadedWorkflow],
     problems += _then_cycles(workflows)
     problems += _render_all(config, workflows, templates)
     return problems
+
+
+def history_warnings(project: Project) -> list[Problem]:
+    """Warnings, never errors, from the state database (read-only; none before the first
+    run): steps whose key comes from `day:` in workflows that have run."""
+    config = project.config
+    path = config.resolve(config.state)
+    try:
+        db = StateDB.open_readonly(path)
+    except ArflowError as exc:
+        return [Problem(config.display(path), None, "", f"{exc}; step ids were not checked")]
+    if db is None:
+        return []
+    try:
+        ran = db.workflows_run()
+    finally:
+        db.close()
+    history: dict[str, set[str]] = defaultdict(set)
+    for wid, step in ran:
+        history[wid].add(step)
+    return [warning for wid, wf in sorted(project.workflows.items())
+            for warning in step_key_warnings(wf, history.get(wid, set()))]
 
 
 def assignment_errors(project: Project, ledger: Ledger) -> list[RowError]:

@@ -541,6 +541,8 @@ class StateDB:
         return [{**row, "invoices": json.loads(row["invoices"])} for row in rows]
 
     def task(self, task_id: int) -> dict | None:
+        if not 0 < task_id < 2**63:  # no task has it, and SQLite cannot even hold it
+            return None
         rows = list(self.db["tasks"].rows_where("id = ?", [task_id]))
         return {**rows[0], "invoices": json.loads(rows[0]["invoices"])} if rows else None
 
@@ -580,6 +582,10 @@ class StateDB:
                              "'retry asked for by hand', updated_at = ? WHERE key = ?",
                              (utc_now(), key))
         return {**row, **(self.action(key) or {})}
+
+    def workflows_run(self) -> set[tuple[str, str]]:
+        """(workflow, step) of every step the action ledger has anything for."""
+        return set(self.conn.execute("SELECT DISTINCT workflow, step FROM actions"))
 
 
 def _row_id(cursor: sqlite3.Cursor) -> int:

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from arflow.calendar import holiday_calendar
+from arflow.calendar import MAX_OFFSET_DAYS, holiday_calendar
 from arflow.errors import InvalidFiles, Problem
 from arflow.modelcheck import parse_model
 from arflow.yamlfile import load_located
@@ -55,6 +55,14 @@ class TaskAction(Strict):
     kind: str = "call"
     assignee: str = "specialist"
     due_in: int = Field(0, ge=0)
+
+    @field_validator("due_in")
+    @classmethod
+    def _due_in(cls, value: int) -> int:
+        if value > MAX_OFFSET_DAYS:
+            raise ValueError(f"{value} days is more than {MAX_OFFSET_DAYS} (ten years); a task "
+                             f"is due in 0 to {MAX_OFFSET_DAYS} days")
+        return value
 
 
 class NoteAction(Strict):
@@ -142,6 +150,16 @@ class Step(Strict):
     day: int
     expires_after: int | None = Field(None, ge=0)
     actions: list[Action] = Field(min_length=1)
+
+    @field_validator("day")
+    @classmethod
+    def _day(cls, value: int) -> int:
+        # the step date is the anchor plus `day`: it must stay a date arflow can work with
+        if abs(value) > MAX_OFFSET_DAYS:
+            raise ValueError(f"{value} days is more than {MAX_OFFSET_DAYS} (ten years) from "
+                             f"the anchor; a step's day: is between -{MAX_OFFSET_DAYS} and "
+                             f"{MAX_OFFSET_DAYS}")
+        return value
 
     @property
     def step_id(self) -> str:
@@ -289,6 +307,43 @@ class LoadedWorkflow:
                 return 0
             loc = ("steps", index, "actions", action_index)
         return (self.located.line(loc) or 0) if self.located is not None else 0
+
+
+DERIVED_STEP_ID = re.compile(r"day[+-]\d{1,9}")
+
+
+def step_key_warnings(wf: LoadedWorkflow, history: set[str]) -> list[Problem]:
+    """Steps without `id:` in a workflow that has run: their key comes from `day:`, so
+    changing the day would send the step again (`history`: the step ids the action ledger
+    has for this workflow). Warnings, never errors."""
+    if not history:
+        return []
+    current = {s.step_id for s in wf.model.steps}
+    gone = sorted((sid for sid in history if DERIVED_STEP_ID.fullmatch(sid)
+                   and sid not in current), key=lambda sid: int(sid[3:]))
+    warnings = []
+    for i, step in enumerate(wf.model.steps):
+        if step.id is not None:
+            continue
+        key = step.step_id
+        said = f"this step has no id: and its key comes from day: {step.day}"
+        if key in history:
+            message = (f"{said}; workflow {wf.id} has run before, so changing day: would send "
+                       f"it again — give it an id: (id: {key} keeps its history)")
+        elif len(gone) == 1:
+            message = (f"{said}, which has no history; workflow {wf.id} has history for "
+                       f"{gone[0]}, which no step has now: if this step was day: "
+                       f"{int(gone[0][3:])}, give it id: {gone[0]} so it is not sent again")
+        elif gone:
+            message = (f"{said}, which has no history; workflow {wf.id} has history for "
+                       f"{', '.join(gone)}, which no step has now: if this step had one of those "
+                       "days, give it that id: so it is not sent again")
+        else:
+            message = (f"{said}; workflow {wf.id} has run before, so changing day: later would "
+                       f"send it again — give it an id: (such as id: {key})")
+        warnings.append(Problem(wf.display, wf.located.line(("steps", i, "day")),
+                                f"steps.{i}", message))
+    return warnings
 
 
 def load_workflows(directory: Path,

@@ -66,3 +66,48 @@ def test_subdivision_holidays_differ():
 def test_unknown_holiday_calendar_is_an_error():
     with pytest.raises(ValueError, match="unknown holiday calendar 'XX'"):
         BusinessCalendar("XX")
+
+
+# --- the range of dates arflow works with -----------------------------------------------------
+@pytest.mark.parametrize("terms, days", [("Net 9999", 9999), ("net 0009999 eom", 9999),
+                                         ("Net 0000000000000000000030", 30)])
+def test_the_longest_terms(terms, days):
+    assert parse_terms(terms).days == days
+
+
+@pytest.mark.parametrize("bad", ["Net 10000", "Net 99999 EOM", "Net " + "9" * 5000])
+def test_terms_longer_than_9999_days_say_so(bad):
+    with pytest.raises(ValueError) as err:
+        parse_terms(bad)
+    assert str(err.value) == (f"payment terms {bad!r} are longer than 9999 days; write the real "
+                              "terms, or a due_date")
+
+
+@pytest.mark.parametrize("day, problem", [
+    ("1900-01-01", None), ("2199-12-31", None), ("2026-03-16", None),
+    ("1899-12-31", "'x' is too far in the past to schedule: arflow reads dates from 1900-01-01 to "
+                   "2199-12-31; write the real date"),
+    ("2200-01-01", "'x' is too far in the future to schedule: arflow reads dates from 1900-01-01 "
+                   "to 2199-12-31; write the real date"),
+])
+def test_date_range(day, problem):
+    from arflow.calendar import date_range_problem
+
+    assert date_range_problem("x", D(day)) == problem
+
+
+@pytest.mark.parametrize("holidays", [None, "US"])
+def test_every_date_arflow_works_out_from_dates_in_range_is_a_real_date(holidays):
+    """The bounds hold together: the latest due date terms can give, plus the longest step
+    offset in business days (or a task's due_in, or the day after), is still a date; so is
+    the earliest date minus the longest offset."""
+    from datetime import timedelta
+
+    from arflow.calendar import EARLIEST_DATE, LATEST_DATE, MAX_OFFSET_DAYS, MAX_TERMS_DAYS
+
+    latest_due = parse_terms(f"Net {MAX_TERMS_DAYS} EOM").due_date(LATEST_DATE)
+    calendar = BusinessCalendar(holidays)
+    far = calendar.offset(latest_due, MAX_OFFSET_DAYS)
+    assert far + timedelta(days=MAX_OFFSET_DAYS + 1) < date.max
+    early = calendar.offset(EARLIEST_DATE, -MAX_OFFSET_DAYS)
+    assert early - timedelta(days=MAX_OFFSET_DAYS + 1) > date.min

@@ -383,3 +383,150 @@ def test_the_planner_never_plans_an_action_key_already_settled():
     assert [(a.step, a.kind, a.keys) for a in result.actions] == [
         ("d30", "status", [ActionKey("invoice:A1", "std", "d30", 1)])]
     assert [a.kind for a in run(ledger, as_of="2026-03-02").actions] == ["email", "status"]
+
+
+# --- offsets too long for the dates arflow works with -------------------------------------------
+@pytest.mark.parametrize("business_days", [False, True])
+def test_steps_at_the_longest_offsets_from_the_farthest_dates_plan(business_days):
+    flows = {"std": wf([{"id": "early", "day": -3650, "actions": [{"email": "reminder"}]},
+                        {"id": "late", "day": 3650, "actions": [{"email": "reminder"}]}],
+                       business_days=business_days, holidays="US" if business_days else None)}
+    ledger = ledger_of(inv("A1", issue="1900-01-01", due="2199-12-31"),
+                       inv("A2", "C2", issue="1900-01-01", due="1900-01-01"))
+    assert steps_of(run(ledger, flows, as_of="2026-03-02")) == [
+        ("C2", "std", "late", "email", ["A2"])]
+
+
+@pytest.mark.parametrize("field, value, where", [
+    ("day", 3651, "steps.0.day"), ("day", -3651, "steps.0.day"),
+    ("day", 10**7, "steps.0.day"), ("due_in", 3651, "steps.0.actions.0.task.due_in")])
+def test_an_offset_of_more_than_ten_years_is_a_workflow_error(tmp_path, cli, field, value, where):
+    from tests.conftest import BASE_CONFIG, make_folder
+
+    step = {"day": f"day: {value}", "due_in": "day: 1"}[field]
+    due_in = f", due_in: {value}" if field == "due_in" else ""
+    config = make_folder(tmp_path, invoices="number,customer_id,issue_date,amount\nA1,C1,2026-01-01,5\n",
+                         config=BASE_CONFIG + "default_workflow: std\n", workflows={"std": f"""\
+        steps:
+          - {step}
+            actions:
+              - task: {{title: Call{due_in}}}
+        """})
+    message = {"day": f"{value} days is more than 3650 (ten years) from the anchor; a step's "
+                      "day: is between -3650 and 3650",
+               "due_in": f"{value} days is more than 3650 (ten years); a task is due in 0 to "
+                         "3650 days"}[field]
+    line = 2 if field == "day" else 4
+    for command in (["validate"], ["run", "--dry-run", "--as-of", "2026-03-02"], ["status"]):
+        result = cli(*command, "--config", config, expect=1)
+        assert result.stderr.splitlines()[0] == f"workflows/std.yaml:{line}: {where}: {message}"
+
+
+# --- steps whose key comes from day: (no id:) --------------------------------------------------
+UNKEYED = """\
+steps:
+  - id: first
+    day: 1
+    actions: [{email: reminder}]
+  - day: 7
+    actions: [{email: reminder}]
+  - day: 20
+    actions: [{email: reminder}]
+"""
+NO_ID = "this step has no id: and its key comes from day:"
+
+
+def _unkeyed_folder(tmp_path):
+    from tests.conftest import BASE_CONFIG, make_folder
+
+    return make_folder(tmp_path, workflows={"x": UNKEYED}, config=BASE_CONFIG + "default_workflow: x\n",
+                       invoices="number,customer_id,email,issue_date,due_date,amount\n"
+                                "A1,C1,ap@c1.example,2026-01-01,2026-01-31,100\n")
+
+
+def test_steps_without_id_warn_once_the_workflow_has_run(tmp_path, cli, run_json):
+    config = _unkeyed_folder(tmp_path)
+    # a fresh folder: no state database, nothing to warn about, exit codes as ever
+    assert cli("validate", "--config", config).stderr == ""
+    assert run_json(config, "2026-02-08")[1]["actions"][0]["step"] == "day+7"
+    assert cli("run", "--as-of", "2026-02-08", "--config", config).stderr == ""  # sends day+7
+
+    result = cli("validate", "--config", config)  # exit 0: a warning is no error
+    assert result.stderr.splitlines() == [
+        f"warning: workflows/x.yaml:5: steps.1: {NO_ID} 7; workflow x has run before, so "
+        "changing day: would send it again — give it an id: (id: day+7 keeps its history)",
+        f"warning: workflows/x.yaml:7: steps.2: {NO_ID} 20; workflow x has run before, so "
+        "changing day: later would send it again — give it an id: (such as id: day+20)"]
+
+    # day: 7 becomes day: 8: the key changes; the warning names the key that has the history
+    workflow = tmp_path / "workflows" / "x.yaml"
+    workflow.write_text(UNKEYED.replace("day: 7", "day: 8"))
+    result = cli("validate", "--config", config)
+    gone = ("which has no history; workflow x has history for day+7, which no step has now: if "
+            "this step was day: 7, give it id: day+7 so it is not sent again")
+    assert result.stderr.splitlines() == [
+        f"warning: workflows/x.yaml:5: steps.1: {NO_ID} 8, {gone}",
+        f"warning: workflows/x.yaml:7: steps.2: {NO_ID} 20, {gone}"]
+    code, doc = run_json(config, "2026-02-09")
+    assert code == 0  # a warning does not change the exit code
+    assert [a["step"] for a in doc["actions"]] == ["day+8"]  # what the warning is about
+    assert cli("run", "--dry-run", "--as-of", "2026-02-09", "--config", config
+               ).stderr.splitlines() == result.stderr.splitlines()
+
+    # id: day+7 keeps the history: nothing is sent again, and that step no longer warns
+    workflow.write_text(UNKEYED.replace("  - day: 7", "  - id: day+7\n    day: 8"))
+    assert run_json(config, "2026-02-09")[1]["actions"] == []
+    assert cli("validate", "--config", config).stderr.splitlines() == [
+        f"warning: workflows/x.yaml:8: steps.2: {NO_ID} 20; workflow x has run before, so "
+        "changing day: later would send it again — give it an id: (such as id: day+20)"]
+
+
+def test_step_key_warnings_only_for_the_workflow_with_history(tmp_path):
+    from arflow.workflow import load_workflows, step_key_warnings
+
+    for name in ("x", "y"):
+        (tmp_path / f"{name}.yaml").write_text(UNKEYED)
+    workflows, problems = load_workflows(tmp_path)
+    assert problems == []
+    assert step_key_warnings(workflows["y"], set()) == []
+    found = step_key_warnings(workflows["x"], {"first", "day+14", "day+30", "on_paid"})
+    assert [(p.line, p.where) for p in found] == [(5, "steps.1"), (7, "steps.2")]
+    assert found[0].message == (
+        f"{NO_ID} 7, which has no history; workflow x has history for day+14, day+30, which no "
+        "step has now: if this step had one of those days, give it that id: so it is not sent "
+        "again")
+
+
+def test_an_unreadable_state_database_is_a_warning_for_validate(tmp_path, cli):
+    config = _unkeyed_folder(tmp_path)
+    (tmp_path / "arflow.db").write_bytes(b"not a database at all" * 100)
+    result = cli("validate", "--config", config)
+    assert result.stderr.startswith("warning: arflow.db: cannot read the state database ")
+    assert result.stderr.rstrip().endswith("; step ids were not checked")
+
+
+# --- other values too large to work with -------------------------------------------------------
+@pytest.mark.parametrize("task_id", ["99999999999999999999999", "-5", "0"])
+def test_a_task_number_sqlite_cannot_hold_is_no_task(tmp_path, cli, task_id):
+    config = _unkeyed_folder(tmp_path)
+    cli("run", "--as-of", "2026-02-08", "--config", config)
+    assert cli("tasks", "done", "--config", config, "--", task_id, expect=2).stderr == (
+        f"error: no task {task_id}; `arflow tasks` lists the open ones\n")
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("port: 70000", "channels.email.port: Input should be less than or equal to 65535 (got 70000)"),
+    ("port: 0", "channels.email.port: Input should be greater than or equal to 1 (got 0)"),
+    ("timeout: 1.0e+30", "channels.email.timeout: Input should be less than or equal to 3600 "
+                         "(got 1e+30)"),
+    ("timeout: .nan", "channels.email.timeout: Input should be less than or equal to 3600 (got nan)"),
+    ("timeout: -1", "channels.email.timeout: Input should be greater than 0 (got -1)"),
+])
+def test_a_channel_setting_no_socket_takes_is_a_config_error(tmp_path, cli, setting, message):
+    from tests.conftest import BASE_CONFIG, make_folder
+
+    config = make_folder(tmp_path, invoices="number,customer_id,issue_date,amount\n", workflows={},
+                         config=BASE_CONFIG + "channels:\n  email: {transport: smtp, host: "
+                                              f"127.0.0.1, {setting}}}\n")
+    assert cli("validate", "--config", config, expect=1).stderr.splitlines()[0] == (
+        f"arflow.yaml:8: {message}")

@@ -381,15 +381,6 @@ def test_control_characters_in_ids_are_rejected(tmp_path, number, customer, colu
     assert "contains a control character" in ledger.errors[0].message
 
 
-def test_a_file_that_is_not_utf8_is_one_clear_error(tmp_path):
-    path = make_folder(tmp_path, invoices="", workflows={})
-    (tmp_path / "invoices.csv").write_bytes("number,customer_id,customer_name,issue_date,amount\n"
-                                            "A1,C1,Café,2026-01-01,5\n".encode("latin-1"))
-    with pytest.raises(ArflowError, match=r"invoices.csv: not UTF-8 text \(invalid continuation "
-                                          r"byte at byte 60\); save it as UTF-8"):
-        load_ledger(load_config(path))
-
-
 @pytest.mark.parametrize("bom, ending", [(b"", b"\n"), (b"\xef\xbb\xbf", b"\r\n")])
 def test_bytes_that_are_not_utf8_deep_in_a_file_are_named_by_line(tmp_path, bom, ending):
     path = make_folder(tmp_path, invoices="", workflows={})
@@ -401,7 +392,8 @@ def test_bytes_that_are_not_utf8_deep_in_a_file_are_named_by_line(tmp_path, bom,
     with pytest.raises(ArflowError) as err:
         load_ledger(load_config(path))
     assert str(err.value) == (f"invoices.csv: not UTF-8 text on line 25000 (invalid continuation "
-                              f"byte at byte {byte}); save it as UTF-8")
+                              f"byte at byte {byte}); save it as UTF-8 or set encoding: under the "
+                              "source")
 
 
 def test_crlf_cr_and_bom_files_read_alike(tmp_path):
@@ -490,3 +482,217 @@ def test_fast_and_careful_paths_build_identical_invoices(tmp_path):
     fields = [f for f in Invoice.__dataclass_fields__]
     for a, b in zip(fast, careful, strict=True):
         assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields], a.number
+
+
+# --- dates and amounts too far off to work with ------------------------------------------------
+FAR_FUTURE = ("'9999-12-31' is too far in the future to schedule: arflow reads dates from "
+              "1900-01-01 to 2199-12-31; write the real date")
+FAR_PAST = ("'0001-01-01' is too far in the past to schedule: arflow reads dates from "
+            "1900-01-01 to 2199-12-31; write the real date")
+FAR_HEADER = "number,customer_id,issue_date,due_date,paid_date,terms,amount\n"
+
+
+@pytest.mark.parametrize("row, column, value, message", [
+    ("F1,C1,9999-12-31,,,Net 30,5", "issue_date", "9999-12-31", FAR_FUTURE),
+    ("F1,C1,0001-01-01,,,,5", "issue_date", "0001-01-01", FAR_PAST),
+    ("F1,C1,2026-01-01,9999-12-31,,,5", "due_date", "9999-12-31", FAR_FUTURE),
+    ("F1,C1,2026-01-01,0001-01-01,,,5", "due_date", "0001-01-01", FAR_PAST),
+    ("F1,C1,2026-01-01,,9999-12-31,,5", "paid_date", "9999-12-31", FAR_FUTURE),
+    ("F1,C1,1899-12-31,,,,5", "issue_date", "1899-12-31",
+     "'1899-12-31' is too far in the past to schedule: arflow reads dates from 1900-01-01 to "
+     "2199-12-31; write the real date"),
+    ("F1,C1,2026-01-01,2200-01-01T00:00:00Z,,,5", "due_date", "2200-01-01T00:00:00Z",
+     "'2200-01-01T00:00:00Z' is too far in the future to schedule: arflow reads dates from "
+     "1900-01-01 to 2199-12-31; write the real date"),
+])
+def test_a_date_too_far_off_holds_back_only_its_row(tmp_path, row, column, value, message):
+    ledger = load(tmp_path, FAR_HEADER + "G1,C1,2026-01-01,,,,5\n" + row + "\nG2,C2,2026-01-01,,,,7\n")
+    assert [i.number for i in ledger.invoices] == ["G1", "G2"]
+    assert [(e.file, e.line, e.column, e.value, e.message) for e in ledger.errors] == [
+        ("invoices.csv", 3, column, value, message)]
+
+
+def test_dates_on_the_bounds_are_read_and_far_terms_still_give_a_date(tmp_path):
+    ledger = load(tmp_path, FAR_HEADER + "B1,C1,1900-01-01,,,,5\nB2,C1,2199-12-31,,,Net 9999 EOM,5\n"
+                  "B3,C1,2026-01-01,2199-12-31,2199-12-31,,5\n")
+    assert [(i.number, i.issue_date, i.due_date) for i in ledger.invoices] == [
+        ("B1", date(1900, 1, 1), date(1900, 1, 31)), ("B2", date(2199, 12, 31), date(2227, 5, 18)),
+        ("B3", date(2026, 1, 1), date(2199, 12, 31))]
+    assert ledger.errors == []
+
+
+def test_a_date_too_far_off_with_date_format_and_from_sqlite(tmp_path):
+    config = BASE_CONFIG.replace("invoices: {path: invoices.csv}",
+                                 'invoices: {path: invoices.csv, date_format: "%m/%d/%Y"}')
+    ledger = load(tmp_path, "number,customer_id,issue_date,amount\nA1,C1,12/31/9999,5\n"
+                  "A2,C1,01/02/2026,5\n", config=config)
+    assert [i.number for i in ledger.invoices] == ["A2"]
+    assert [(e.line, e.column, e.value, e.message) for e in ledger.errors] == [
+        (2, "issue_date", "12/31/9999", "'12/31/9999' is too far in the future to schedule: arflow "
+         "reads dates from 1900-01-01 to 2199-12-31; write the real date")]
+
+    db = tmp_path / "ledger.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE inv (number TEXT, customer_id TEXT, issue_date TEXT, "
+                     "due_date TEXT, amount NUMERIC)")
+        conn.executemany("INSERT INTO inv VALUES (?,?,?,?,?)", [
+            ("S1", "C1", "2026-01-01", "9999-12-31", 5), ("S2", "C1", "0001-01-01", None, 5),
+            ("S3", "C1", "2026-01-01", None, 10**18), ("S4", "C1", "2026-01-01", None, 5)])
+    config = BASE_CONFIG.replace("invoices: {path: invoices.csv}",
+                                 "invoices: {path: ledger.db, table: inv}")
+    ledger = load_ledger(load_config(make_folder(tmp_path, invoices="", workflows={},
+                                                 config=config)))
+    assert [i.number for i in ledger.invoices] == ["S4"]
+    assert [(e.file, e.line, e.column, e.value) for e in ledger.errors] == [
+        ("ledger.db", 1, "due_date", "9999-12-31"), ("ledger.db", 2, "issue_date", "0001-01-01"),
+        ("ledger.db", 3, "amount", "1000000000000000000")]
+
+
+TOO_LARGE = ("is too large: arflow reads amounts of up to 15 digits before the decimal point; fix "
+             "the amount, or check that columns: maps the right column")
+
+
+@pytest.mark.parametrize("amount", [
+    "1000000000000000000000000000000",   # 1e30, written out
+    "9" * 100 + ".99",
+    "1000000000000000",                  # 16 digits
+    "-1000000000000000.00",
+    "(1000000000000000)",
+])
+def test_an_amount_too_large_to_add_up_exactly_holds_back_its_row(tmp_path, amount):
+    ledger = load(tmp_path, "number,customer_id,issue_date,amount,balance\n"
+                  "G1,C1,2026-01-01,5,\n" f'A1,C1,2026-01-01,5,"{amount}"\n')
+    assert [i.number for i in ledger.invoices] == ["G1"]
+    assert [(e.line, e.column, e.value, e.message) for e in ledger.errors] == [
+        (3, "balance", amount, f"{amount!r} {TOO_LARGE}")]
+
+
+def test_the_largest_amounts_add_up_exactly(tmp_path):
+    rows = "".join(f"A{n},C1,2026-01-01,999999999999999.99\n" for n in range(3))
+    ledger = load(tmp_path, "number,customer_id,issue_date,amount\n" + rows +
+                  "B1,C1,2026-01-01,0000000000000000001.5\nB2,C1,2026-01-01,-999999999999999\n")
+    assert ledger.errors == []
+    assert sum(i.amount for i in ledger.invoices) == Decimal("2000000000000002.47")
+
+
+def test_amounts_too_large_with_thousands_separators(tmp_path):
+    config = BASE_CONFIG.replace("invoices: {path: invoices.csv}",
+                                 "invoices: {path: invoices.csv, thousands: ','}")
+    ledger = load(tmp_path, "number,customer_id,issue_date,amount\n"
+                  'A1,C1,2026-01-01,"$999,999,999,999,999.00"\n'
+                  'A2,C1,2026-01-01,"$1,000,000,000,000,000.00"\n', config=config)
+    assert [i.amount for i in ledger.invoices] == [Decimal("999999999999999.00")]
+    assert [e.message for e in ledger.errors] == [f"'$1,000,000,000,000,000.00' {TOO_LARGE}"]
+
+
+def test_terms_too_long_are_a_row_error_in_invoices_and_customers(tmp_path):
+    config = BASE_CONFIG + "customers: {path: customers.csv}\n"
+    ledger = load(tmp_path, "number,customer_id,issue_date,amount,terms\nA1,C1,2026-01-01,5,Net 99999\n"
+                  "A2,C2,2026-01-01,5,\n", config=config,
+                  **{"customers.csv": "customer_id,terms\nC2,Net 100000 EOM\n"})
+    assert [(e.file, e.line, e.column, e.value, e.message) for e in ledger.errors] == [
+        ("customers.csv", 2, "terms", "Net 100000 EOM", "payment terms 'Net 100000 EOM' are "
+         "longer than 9999 days; write the real terms, or a due_date"),
+        ("invoices.csv", 2, "terms", "Net 99999", "payment terms 'Net 99999' are longer than 9999 "
+         "days; write the real terms, or a due_date")]
+    # C2's own terms were held back with its row: the company's Net 30 applies
+    assert [(i.number, i.due_date) for i in ledger.invoices] == [("A2", date(2026, 1, 31))]
+
+
+FAR_WORKFLOW = """\
+anchor: due_date
+steps:
+  - {id: courtesy, day: -3, actions: [{email: reminder}]}
+  - {id: late, day: 10, actions: [{email: reminder}]}
+"""
+
+
+def test_cli_run_and_status_go_on_past_a_date_too_far_off_and_exit_3(tmp_path, cli, run_json):
+    config = make_folder(tmp_path, workflows={"std": FAR_WORKFLOW},
+                         config=BASE_CONFIG + "default_workflow: std\n", invoices=(
+        "number,customer_id,email,issue_date,due_date,paid_date,amount\n"
+        "A1,C1,a@c1.example,2026-01-01,2026-02-01,,100\n"
+        "NEVER,C1,a@c1.example,2026-01-01,9999-12-31,,50\n"
+        "OLD,C2,b@c2.example,0001-01-01,,,70\n"
+        "A2,C2,b@c2.example,2026-01-01,2026-02-05,9999-12-31,80\n"
+        "A3,C2,b@c2.example,2026-01-01,2026-02-01,,90\n"))
+    code, doc = run_json(config, "2026-02-11", expect=3)
+    assert code == 3
+    assert [(a["customer_id"], a["step"], a["invoices"]) for a in doc["actions"]] == [
+        ("C1", "late", ["A1"]), ("C2", "late", ["A3"])]
+    assert doc["errors"] == [
+        {"file": "invoices.csv", "line": 3, "column": "due_date", "value": "9999-12-31",
+         "message": FAR_FUTURE},
+        {"file": "invoices.csv", "line": 4, "column": "issue_date", "value": "0001-01-01",
+         "message": FAR_PAST},
+        {"file": "invoices.csv", "line": 5, "column": "paid_date", "value": "9999-12-31",
+         "message": FAR_FUTURE}]
+    assert doc["summary"]["invoices"] == 2 and doc["summary"]["errors"] == 3
+
+    result = cli("status", "--as-of", "2026-02-11", "--format", "json", "--config", config,
+                 expect=3)
+    import json
+    rows = json.loads(result.stdout)["customers"]
+    assert [(r["customer_id"], r["open"], r["workflows"][0]["invoices"]) for r in rows] == [
+        ("C1", {"USD": "100"}, ["A1"]), ("C2", {"USD": "90"}, ["A3"])]
+    assert result.stderr.splitlines() == [
+        f"error: invoices.csv:3: due_date: {FAR_FUTURE}",
+        f"error: invoices.csv:4: issue_date: {FAR_PAST}",
+        f"error: invoices.csv:5: paid_date: {FAR_FUTURE}"]
+    # a date typed on the command line is held to the same range
+    assert FAR_FUTURE in " ".join(cli("status", "--as-of", "9999-12-31", "--config", config,
+                                      expect=2).stderr.split())
+
+
+def test_status_of_clean_sources_still_exits_0(tmp_path, cli):
+    config = make_folder(tmp_path, workflows={"std": FAR_WORKFLOW},
+                         config=BASE_CONFIG + "default_workflow: std\n",
+                         invoices="number,customer_id,issue_date,amount\nA1,C1,2026-01-01,5\n")
+    assert cli("status", "--as-of", "2026-02-11", "--config", config).stderr == ""
+
+
+# --- bytes that are not UTF-8 in the first 64 KiB ----------------------------------------------
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n", b"\r"])
+@pytest.mark.parametrize("rows_before", [1, 2_000])  # a tiny file; one that fills the first read
+def test_bytes_that_are_not_utf8_in_a_small_file_are_named_by_line(tmp_path, bom, ending,
+                                                                   rows_before):
+    path = make_folder(tmp_path, invoices="", workflows={})
+    rows = [f"A{i},C1,Acme,2026-01-01,5".encode() for i in range(rows_before)]
+    rows.append("B1,C1,Café,2026-01-01,5".encode("latin-1"))
+    rows += [b"B2,C1,Acme,2026-01-01,5"] * 3
+    data = bom + ending.join([b"number,customer_id,customer_name,issue_date,amount", *rows]) + ending
+    assert len(data) < 65536
+    (tmp_path / "invoices.csv").write_bytes(data)
+    byte = data.index(b"\xe9")
+    with pytest.raises(ArflowError) as err:
+        load_ledger(load_config(path))
+    assert str(err.value) == (
+        f"invoices.csv: not UTF-8 text on line {rows_before + 2} (invalid continuation byte at "
+        f"byte {byte}); save it as UTF-8 or set encoding: under the source")
+
+
+def test_bytes_that_are_not_utf8_in_a_small_customers_file_are_named_by_line(tmp_path):
+    config = BASE_CONFIG + "customers: {path: customers.csv}\n"
+    path = make_folder(tmp_path, invoices="number,customer_id,issue_date,amount\n", workflows={},
+                       config=config)
+    data = "customer_id,name\r\nC1,Acme\r\nC2,Société\r\n".encode("latin-1")
+    (tmp_path / "customers.csv").write_bytes(data)
+    byte = data.index(b"\xe9")
+    with pytest.raises(ArflowError) as err:
+        load_ledger(load_config(path))
+    assert str(err.value) == (
+        f"customers.csv: not UTF-8 text on line 3 (invalid continuation byte at byte {byte}); "
+        "save it as UTF-8 or set encoding: under the source")
+
+
+@pytest.mark.parametrize("typed", ["9999-12-31", "12/31/9999"])
+def test_a_typed_date_too_far_off_is_a_usage_error_with_date_format_too(tmp_path, cli, typed):
+    config = make_folder(tmp_path, workflows={}, invoices="number,customer_id,issue_date,amount\n",
+                         config=BASE_CONFIG.replace(
+                             "invoices: {path: invoices.csv}",
+                             'invoices: {path: invoices.csv, date_format: "%m/%d/%Y"}'))
+    result = cli("pause", "customer", "C1", "--until", typed, "--config", config, expect=2)
+    assert (f"Invalid value for --until: {typed!r} is too far in the future to schedule: arflow "
+            "reads dates from 1900-01-01 to 2199-12-31; write the real date"
+            ) in " ".join(result.stderr.replace("│", "").split())

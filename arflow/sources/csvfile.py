@@ -59,9 +59,9 @@ def read_csv(path: Path, source: SourceConfig, display: str,
     except (OSError, LookupError) as exc:
         raise ArflowError(f"{display}: cannot read: {exc}") from None
     except UnicodeDecodeError as exc:
-        raise ArflowError(f"{display}: not {_encoding_name(source)} text ({exc.reason} at byte "
-                          f"{exc.start}); save it as UTF-8 or set encoding: under the source"
-                          ) from None
+        handle.close()
+        # the first read decodes up to 64 KiB: the bytes may sit on any line of it
+        raise _not_text(path, source, display, exc, 1) from None
     delimiter = source.delimiter
     if delimiter is None:
         first = sample.split("\n", 1)[0]
@@ -99,9 +99,7 @@ def read_csv(path: Path, source: SourceConfig, display: str,
                 if progress is not None:
                     progress(min(counted.consumed, total), total)
         except UnicodeDecodeError as exc:
-            where = _undecodable(path, source.encoding) or (f"near line {start}", exc.start)
-            raise ArflowError(f"{display}: not {_encoding_name(source)} text {where[0]} "
-                              f"({exc.reason} at byte {where[1]}); save it as UTF-8") from None
+            raise _not_text(path, source, display, exc, start) from None
         finally:
             handle.close()
             if progress is not None:
@@ -120,6 +118,15 @@ def _one_row(line: str, delimiter: str) -> list[str]:
         return next(csv.reader([line], delimiter=delimiter))
     except csv.Error as exc:
         return _unreadable(exc)
+
+
+def _not_text(path: Path, source: SourceConfig, display: str, exc: UnicodeDecodeError,
+              start: int) -> ArflowError:
+    """The error for bytes that do not decode, naming their line and byte in the file."""
+    where = _undecodable(path, source.encoding) or (f"near line {start}", exc.start)
+    return ArflowError(f"{display}: not {_encoding_name(source)} text {where[0]} "
+                       f"({exc.reason} at byte {where[1]}); save it as UTF-8 or set encoding: "
+                       "under the source")
 
 
 def _undecodable(path: Path, encoding: str) -> tuple[str, int] | None:

@@ -9,13 +9,18 @@ from decimal import Decimal, InvalidOperation
 
 from email_validator import EmailNotValidError, validate_email
 
+from arflow.calendar import date_range_problem
 from arflow.config import SourceConfig
 from arflow.phones import e164
 
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})"
                        r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
 _SLASHED = re.compile(r"\d{1,2}([/.-])\d{1,2}\1\d{2,4}")
-PLAIN_AMOUNT = re.compile(r"[+-]?\d+(?:\.\d+)?")
+# Amounts arflow reads: below 10^15 (15 digits before the decimal point), so that totals of
+# many invoices stay exact in Decimal's 28 digits instead of being rounded silently.
+AMOUNT_DIGITS = 15
+# a plain amount that needs no further check; anything else takes `ValueParser.money`'s way
+PLAIN_AMOUNT = re.compile(rf"[+-]?\d{{1,{AMOUNT_DIGITS}}}(?:\.\d+)?")
 _SYMBOLS = "$€£¥"
 # A strict subset of what email-validator accepts (dot-atom local part, LDH labels, alphabetic
 # TLD); anything else is checked by email-validator itself, so both always agree.
@@ -60,9 +65,13 @@ class ValueParser:
         text = raw.strip()
         if self.source.date_format and re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             try:
-                return date.fromisoformat(text)
+                day = date.fromisoformat(text)
             except ValueError:
                 raise ValueError(f"{text!r} is not a real date") from None
+            problem = date_range_problem(text, day)
+            if problem:
+                raise ValueError(problem)
+            return day
         return self.date(text)
 
     def _parse_date(self, raw: str) -> dt.date | str:
@@ -70,18 +79,20 @@ class ValueParser:
         fmt = self.source.date_format
         if fmt:
             try:
-                return datetime.strptime(text, fmt).date()
+                day = datetime.strptime(text, fmt).date()
             except ValueError as exc:
                 if "out of range" in str(exc) or (
                         "unconverted" not in str(exc) and _looks_real(text, fmt)):
                     return f"{text!r} is not a real date"
                 return f"{text!r} does not match date_format {fmt!r}"
+            return date_range_problem(text, day) or day
         m = _ISO_DATE.fullmatch(text)
         if m:
             try:
-                return date(int(m[1]), int(m[2]), int(m[3]))
+                day = date(int(m[1]), int(m[2]), int(m[3]))
             except ValueError:
                 return f"{text!r} is not a real date"
+            return date_range_problem(text, day) or day
         slashed = _SLASHED.fullmatch(text)
         if slashed:
             sep = slashed[1]
@@ -111,6 +122,10 @@ class ValueParser:
                 text = text.replace(self.source.thousands, "")
             text = text.replace(self.source.decimal, ".")
             value = Decimal(text)
+            if value.adjusted() >= AMOUNT_DIGITS:
+                raise ValueError(f"{raw.strip()!r} is too large: arflow reads amounts of up to "
+                                 f"{AMOUNT_DIGITS} digits before the decimal point; fix the "
+                                 "amount, or check that columns: maps the right column")
             return -value if negative else value
         raise ValueError(self._money_hint(raw))
 
