@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from arflow import __version__, desk
+from arflow.channels import redact
 from arflow.config import Config, find_config, load_config
 from arflow.deliver import baseline as deliver_baseline
 from arflow.deliver import run as deliver_run
@@ -91,14 +92,15 @@ def _amount(config: Config, value: str | None, option: str) -> Decimal | None:
 
 
 def _fail(err: ArflowError) -> None:
-    """Print a foreseeable problem to stderr and exit 1 (nothing was done)."""
+    """Print a foreseeable problem to stderr, every secret arflow read taken out, and exit 1
+    (nothing was done; 2 for a refused value)."""
     stderr = Console(stderr=True, highlight=False, soft_wrap=True)
     if isinstance(err, InvalidFiles):
         for problem in err.problems:
-            stderr.print(str(problem), markup=False)
+            stderr.print(redact(str(problem)), markup=False)
         stderr.print(f"{len(err.problems)} problem(s) found; nothing was done.", markup=False)
     else:
-        stderr.print(f"error: {err}", markup=False)
+        stderr.print(redact(f"error: {err}"), markup=False)
     raise typer.Exit(EXIT_USAGE if isinstance(err, Refused) else EXIT_NOTHING_DONE)
 
 

@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
-from arflow.channels import Channel, Channels, Outcome
+from arflow.channels import Channel, Channels, Outcome, redact
 from arflow.compose import Composed, channel_kind, compose, task_due
 from arflow.engine import plan
 from arflow.errors import ArflowError, RowError
@@ -210,7 +210,7 @@ def _deliver(db: StateDB, composed: Iterable[Composed], channels: Channels,
         action.status = done if action.kind == "note" and result.state == "sent" \
             else result.state
         if result.error and result.state != "sent":
-            outcome.details[id(action)] = result.error
+            outcome.details[id(action)] = redact(result.error)
         return marks(rows, result.state, result)
 
     def flush() -> None:

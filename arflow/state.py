@@ -33,7 +33,7 @@ from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 
-from arflow.channels import Outcome
+from arflow.channels import Outcome, redact
 from arflow.errors import ArflowError
 from arflow.plan_types import ActionKey, Assignment, Chase, Hold, PastState, PromisedAmount
 from arflow.workflow import Workflow
@@ -146,7 +146,7 @@ def marks(rows: list[dict], state: str, outcome: Outcome | None = None) -> list[
     attempt = 1 if state == "sending" else 0
     permanent = int(bool(outcome and outcome.permanent))
     provider_id = outcome.provider_id if outcome else None
-    error = outcome.error if outcome else None
+    error = redact(outcome.error) if outcome and outcome.error else None
     return [{**row, "state": state, "now": now, "attempt": attempt, "permanent": permanent,
              "provider_id": provider_id, "error": error} for row in rows]
 

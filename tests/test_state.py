@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import date
+from urllib.parse import quote
 
 import pytest
 
@@ -124,3 +125,12 @@ def test_a_dry_run_state_reads_the_file_and_writes_nothing(tmp_path, db):
     empty = StateDB.for_dry_run(tmp_path / "none.db")  # no file yet: an empty state in memory
     assert empty.history() == [] and not (tmp_path / "none.db").exists()
     empty.close()
+
+
+def test_a_failure_text_is_stored_without_the_secrets_arflow_read():
+    from arflow.channels import Outcome, secret
+
+    password = secret("X_PASSWORD", "SMTP password", {"X_PASSWORD": "hunter2/x y"})
+    [mark] = marks([{}], "failed", Outcome("failed", error=(
+        f"535 login failed for hunter2/x y at smtp://ar:{quote(password, safe='')}@host")))
+    assert mark["error"] == "535 login failed for *** at smtp://ar:***@host"
