@@ -171,6 +171,18 @@ def test_state_init_archives_a_whole_database_that_can_still_be_read(ar, cli):
     assert states(ar) == {}
 
 
+def test_state_init_on_a_new_folder_creates_the_database_and_its_id(ar, cli):
+    done = cli("state", "init", "--config", ar)
+    assert done.output == (
+        "Created an empty state database arflow.db: the next run sends whatever is due as if "
+        "arflow had never run here (`arflow run --baseline` first marks it done instead).\n")
+    conn = sqlite3.connect(ar.parent / "arflow.db")
+    [(state_id,)] = conn.execute("SELECT value FROM meta WHERE key = 'id'").fetchall()
+    conn.close()
+    assert (ar.parent / "arflow.db.id").read_text() == state_id + "\n"
+    ran_once(ar)
+
+
 @pytest.mark.parametrize("swap", ["deleted", "replaced"])
 def test_a_state_database_deleted_or_replaced_during_a_run_stops_it_before_the_next_send(
         tmp_path, smtp_server, swap):
