@@ -22,10 +22,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from arflow import __version__, desk
+from arflow.channels import redact
 from arflow.config import Config, find_config, load_config
 from arflow.deliver import baseline as deliver_baseline
 from arflow.deliver import run as deliver_run
-from arflow.errors import ArflowError, InvalidFiles, Problem, Refused
+from arflow.errors import ArflowError, InvalidFiles, Problem, Refused, StoppedMidRun
 from arflow.ledger import Ledger
 from arflow.project import history_warnings, load_project
 from arflow.report import (
@@ -40,7 +41,7 @@ from arflow.report import (
 from arflow.scaffold import write_scaffold
 from arflow.sources import load_ledger
 from arflow.sources.values import ValueParser
-from arflow.state import StateDB, run_lock
+from arflow.state import StateDB, run_lock, start_over
 
 T = TypeVar("T")
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_PROBLEMS = 0, 1, 2, 3
@@ -93,15 +94,17 @@ def _parsed(value: str | None, option: str, parse: Callable[[str], T]) -> T | No
 
 
 def _fail(err: ArflowError) -> None:
-    """Print a foreseeable problem to stderr and exit 1 (nothing was done)."""
+    """Print a foreseeable problem to stderr, every secret arflow read taken out, and exit 1
+    (nothing was done; 2 for a refused value, 3 for a run stopped after it sent some)."""
     stderr = Console(stderr=True, highlight=False, soft_wrap=True)
     if isinstance(err, InvalidFiles):
         for problem in err.problems:
-            stderr.print(str(problem), markup=False)
+            stderr.print(redact(str(problem)), markup=False)
         stderr.print(f"{len(err.problems)} problem(s) found; nothing was done.", markup=False)
     else:
-        stderr.print(f"error: {err}", markup=False)
-    raise typer.Exit(EXIT_USAGE if isinstance(err, Refused) else EXIT_NOTHING_DONE)
+        stderr.print(redact(f"error: {err}"), markup=False)
+    raise typer.Exit(EXIT_USAGE if isinstance(err, Refused) else
+                     EXIT_PROBLEMS if isinstance(err, StoppedMidRun) else EXIT_NOTHING_DONE)
 
 
 @app.command()
@@ -201,7 +204,7 @@ def run(
     console = Console(highlight=False)
     try:
         project = load_project(find_config(config, Path.cwd()))
-        _warn(history_warnings(project))
+        _warn(history_warnings(project, unreadable=False))  # the run reports a broken state
         cfg = project.config
         today = cfg.today(_now())
         day = _day(cfg, as_of, "--as-of") or today
@@ -229,7 +232,9 @@ def run(
         _print_run(result, errors, fmt, console, plain, cfg.company.locale, dry_run, baseline)
     except ArflowError as err:
         _fail(err)
-    problems = errors or any(a.status in ("failed", "unknown") for a in result.actions)
+    # messages of an interrupted run now unknown are a problem of this run to report too
+    problems = errors or outcome.recovered or any(
+        a.status in ("failed", "unknown") for a in result.actions)
     raise typer.Exit(EXIT_PROBLEMS if problems else EXIT_OK)
 
 
@@ -255,7 +260,7 @@ def _only_customer(ledger: Ledger, customer: str) -> Ledger:
 
 def _warn_recovered(count: int) -> None:
     if count:
-        Console(stderr=True, highlight=False).print(
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
             f"warning: {count} message(s) of an interrupted run are now marked unknown and will "
             "not be resent by themselves; see `arflow history --unknown`.", markup=False)
 
@@ -290,7 +295,8 @@ def history(
     try:
         cfg = load_config(find_config(config, Path.cwd()))
         day = _day(cfg, since, "--since")
-        db = StateDB.open_readonly(cfg.resolve(cfg.state))
+        path = cfg.resolve(cfg.state)
+        db = StateDB.open_readonly(path, cfg.display(path))
         rows = [] if db is None else db.history(customer, day, unknown)
         if customer is not None and not rows and (db is None or not db.knows_customer(
                 customer)) and customer not in load_ledger(cfg).customers:
@@ -324,8 +330,9 @@ def resolve(
         raise typer.BadParameter("give exactly one of --sent or --retry")
     try:
         cfg = load_config(find_config(config, Path.cwd()))
-        with run_lock(cfg.resolve(cfg.state)):
-            db = StateDB.open(cfg.resolve(cfg.state))
+        path = cfg.resolve(cfg.state)
+        with run_lock(path):
+            db = StateDB.open(path, cfg.display(path))
             try:
                 row = db.resolve(key, sent=sent)
             finally:
@@ -356,7 +363,8 @@ def _desk(config: Path | None, *, ledger: bool = True, write: bool = True):
         cfg = project.config
         loaded = load_ledger(cfg) if ledger else None
         path = cfg.resolve(cfg.state)
-        db = StateDB.open(path) if write else StateDB.open_readonly(path)
+        shown = cfg.display(path)
+        db = StateDB.open(path, shown) if write else StateDB.open_readonly(path, shown)
     except ArflowError as err:
         _fail(err)
     try:
@@ -648,6 +656,47 @@ def workflows_delete(
     with _desk(config or ctx.obj, write=False) as (project, ledger, db, _today):
         path = desk.delete_workflow(project, ledger, db, wid)
     _say(f"Deleted {path}.")
+
+
+state_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True)
+app.add_typer(state_app, name="state")
+
+
+@state_app.callback()
+def state_group():
+    """The state database itself (arflow.db and arflow.db.id beside it).
+
+    Example: arflow state init --force
+    """
+
+
+@state_app.command("init")
+def state_init(
+    force: Annotated[bool, typer.Option(
+        "--force", help="Start over although this folder has run: the old files are kept "
+                        "aside (renamed with an .archived-TIME suffix), never deleted.")] = False,
+    config: ConfigOption = None,
+):
+    """Create a new, empty state database; with --force, start over on a folder that has run.
+
+    After starting over, the next run sends whatever is due as if arflow had never run here;
+    `arflow run --baseline` first marks what is due as done instead.
+
+    Example: arflow state init --force
+    """
+    try:
+        cfg = load_config(find_config(config, Path.cwd()))
+        path = cfg.resolve(cfg.state)
+        shown = cfg.display(path)
+        with run_lock(path):
+            db, moved = start_over(path, _now().strftime("%Y%m%dT%H%M%SZ"), force, shown)
+            db.close()
+    except ArflowError as err:
+        _fail(err)
+    for old, new in moved:
+        _say(f"Kept {cfg.display(old)} as {cfg.display(new)}.")
+    _say(f"Created an empty state database {shown}: the next run sends whatever is due as if "
+         "arflow had never run here (`arflow run --baseline` first marks it done instead).")
 
 
 def _version(value: bool) -> None:

@@ -10,16 +10,15 @@ and never resends by itself.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
-from arflow.channels import Channel, Channels, Outcome
+from arflow.channels import Channel, Channels, Outcome, redact
 from arflow.compose import Composed, channel_kind, compose, task_due
 from arflow.engine import plan
-from arflow.errors import ArflowError, Refused, RowError
+from arflow.errors import Refused, RowError, StoppedMidRun
 from arflow.ledger import Ledger
 from arflow.plan_types import (
     PastState,
@@ -30,7 +29,7 @@ from arflow.plan_types import (
     invoice_target,
 )
 from arflow.project import Project, assignment_errors
-from arflow.state import BASELINE, RETRIED_SKIPS, StateDB, marks, run_lock
+from arflow.state import BASELINE, RETRIED_SKIPS, StateDB, StateError, marks, run_lock
 
 
 @dataclass
@@ -39,6 +38,8 @@ class RunResult:
     errors: list[RowError]
     recovered: int = 0           # `sending` rows of an interrupted run, now `unknown`
     details: dict[int, str] = field(default_factory=dict)  # id(action) → failure detail
+    sent: int = 0                # messages handed over (sent, or unknown) so far
+    unrecorded: bool = False     # the last one's outcome never reached the state database
 
 
 def workflows_of(project: Project) -> dict:
@@ -61,11 +62,13 @@ def run(project: Project, ledger: Ledger, as_of: date, channels: Channels | None
     to a recording channel, against the state database opened read-only; nothing is recorded."""
     cfg = project.config
     state_path = cfg.resolve(cfg.state)
+    shown = cfg.display(state_path)
     if dry_run:
-        return _run(project, ledger, as_of, StateDB.for_dry_run(state_path),
+        return _run(project, ledger, as_of, StateDB.for_dry_run(state_path, shown),
                     channels or Channels(cfg, dry_run=True))
     with run_lock(state_path):
-        return _run(project, ledger, as_of, StateDB.open(state_path), channels or Channels(cfg))
+        return _run(project, ledger, as_of, StateDB.open(state_path, shown),
+                    channels or Channels(cfg))
 
 
 def _run(project: Project, ledger: Ledger, as_of: date, db: StateDB,
@@ -82,11 +85,17 @@ def _run(project: Project, ledger: Ledger, as_of: date, db: StateDB,
         run_id = db.begin_run(as_of)
         outcome = RunResult(result, [], recovered)
         failed: list[RowError] = []  # messages that could not be made: reported, not sent
-        # each message is rendered just before it goes out, while the server still works on
-        # the one before it
-        _deliver(db, compose(result, ledger, project, failed), channels, outcome)
-        outcome.errors = ledger.errors + assignment_errors(project, ledger) + failed
-        db.finish_run(run_id, {"actions": len(result.actions), "errors": len(outcome.errors)})
+        try:
+            # each message is rendered just before it goes out, while the server still works
+            # on the one before it
+            _deliver(db, compose(result, ledger, project, failed), channels, outcome)
+            outcome.errors = ledger.errors + assignment_errors(project, ledger) + failed
+            db.finish_run(run_id, {"actions": len(result.actions),
+                                   "errors": len(outcome.errors)})
+        except StateError as err:
+            if not outcome.sent:
+                raise
+            raise StoppedMidRun(_stopped(outcome, err)) from None
         return outcome
     finally:
         channels.close()
@@ -102,7 +111,7 @@ def baseline(project: Project, ledger: Ledger, as_of: date, *, force: bool = Fal
     cfg = project.config
     state_path = cfg.resolve(cfg.state)
     with run_lock(state_path):
-        db = StateDB.open(state_path)
+        db = StateDB.open(state_path, cfg.display(state_path))
         try:
             if not force and db.has_carried_out():
                 raise Refused(f"{state_path.name} already records actions carried out: this "
@@ -128,6 +137,15 @@ def baseline(project: Project, ledger: Ledger, as_of: date, *, force: bool = Fal
             return RunResult(result, errors, recovered)
         finally:
             db.close()
+
+
+def _stopped(outcome: RunResult, err: StateError) -> str:
+    """Why a run stopped after some messages went out, and what the next run does."""
+    last = (" The last one's outcome could not be recorded: the next run marks it unknown "
+            "(`arflow history --unknown`) and never resends it by itself.") \
+        if outcome.unrecorded else ""
+    return (f"the run stopped after sending {outcome.sent} message(s): {err}.{last} The "
+            "messages not sent yet go with the next run.")
 
 
 def _plan(db: StateDB, project: Project, ledger: Ledger, as_of: date, *,
@@ -222,14 +240,18 @@ def _deliver(db: StateDB, composed: Iterable[Composed], channels: Channels,
     def settle(rows: list[dict], action: PlannedAction, result: Outcome) -> list[dict]:
         action.status = done if action.kind == "note" and result.state == "sent" \
             else result.state
+        if result.state in ("sent", "unknown"):
+            outcome.sent += 1
         if result.error and result.state != "sent":
-            outcome.details[id(action)] = result.error
+            outcome.details[id(action)] = redact(result.error)
         return marks(rows, result.state, result)
 
     def flush() -> None:
         if settled:
+            outcome.unrecorded = True  # until the commit below succeeds
             with db.transaction() as conn:
                 db.write_marks(conn, settled)
+            outcome.unrecorded = False
 
     # The `sending` commit (an fsync) runs in a helper thread, which only runs the SQL, while an
     # SMTP channel sends the envelope; the channel's `ready()` waits for it before the message
@@ -249,22 +271,22 @@ def _deliver(db: StateDB, composed: Iterable[Composed], channels: Channels,
             item, channel, rows = taken
             action, message = item.action, item.message
             if message is None:
+                outcome.unrecorded = bool(settled)
                 commit(item, settled + marks(rows, "done"))
+                outcome.unrecorded = False
                 settled = []
                 action.status = done
                 continue
             assert channel is not None  # a message always has its channel
+            outcome.unrecorded = bool(settled)  # until the commit below succeeds
             durable = writer.submit(commit, item, settled + marks(rows, "sending"))
             settled = []
             try:
                 result = channel.send(message, durable.result, ahead.work)
             except Exception as exc:
                 result = _internal_error(exc)
-            try:
-                durable.result()
-            except sqlite3.Error as exc:  # nothing was handed over: ready() raised first
-                raise ArflowError(f"cannot write the state database {db.path}: {exc}; the "
-                                  "run stopped before sending this message") from None
+            durable.result()  # a StateError: nothing was handed over, ready() raised first
+            outcome.unrecorded = False
             settled = settle(rows, action, result)
     flush()
 

@@ -29,6 +29,11 @@ class Refused(ArflowError):
     paid invoice): nothing was done, exit 2 like any usage error."""
 
 
+class StoppedMidRun(ArflowError):
+    """A run that had sent some messages could not go on (its state database failed): the run
+    completed with problems, exit 3, not "nothing was done"."""
+
+
 class InvalidFiles(ArflowError):
     """Configuration, workflow or template files failed validation."""
 

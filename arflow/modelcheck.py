@@ -39,7 +39,37 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     return found
 
 
-def _message(err: ErrorDetails, vocabulary: set[str]) -> str:
+def _fields(model: type[BaseModel]) -> list[str]:
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _section(model: type[BaseModel], path: tuple) -> type[BaseModel] | None:
+    """The model that validates the mapping at `path` (a pydantic error location), or None
+    when it cannot be told (a union of several models)."""
+    annotation: Any = model
+    for part in path:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = next((f for n, f in annotation.model_fields.items()
+                          if (f.alias or n) == part), None)
+            if field is None:
+                return None
+            annotation = field.annotation
+            continue
+        args = [a for a in getattr(annotation, "__args__", ()) or () if a is not type(None)]
+        if len(args) == 1:  # X | None
+            annotation = args[0]
+        elif args and isinstance(part, (str, int)):  # dict[str, X] or list[X]: a key, an index
+            annotation = args[-1]
+        else:
+            return None
+    args = [a for a in getattr(annotation, "__args__", ()) or () if a is not type(None)]
+    if len(args) == 1:
+        annotation = args[0]
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) \
+        else None
+
+
+def _message(err: ErrorDetails, vocabulary: set[str], model: type[BaseModel] | None = None) -> str:
     kind = err["type"]
     loc = err["loc"]
     if kind == "extra_forbidden":
@@ -47,9 +77,16 @@ def _message(err: ErrorDetails, vocabulary: set[str]) -> str:
         if key.lower() in SECRET_KEYS:
             return (f"secrets never go in YAML: remove {key!r}, put the value in an environment "
                     f"variable and name it with {key}_env")
-        close = difflib.get_close_matches(key, sorted(vocabulary), n=1, cutoff=0.75)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"unknown key {key!r}{hint}"
+        section = _section(model, tuple(loc[:-1])) if model is not None else None
+        # suggest only what this mapping takes (never the unknown key itself: it is not there)
+        words = _fields(section) if section is not None else sorted(vocabulary - {key})
+        close = difflib.get_close_matches(key, words, n=1, cutoff=0.75)
+        if close:
+            return f"unknown key {key!r}; did you mean {close[0]!r}?"
+        if section is not None and key in vocabulary:  # a key of another section
+            where = ".".join(str(p) for p in loc[:-1]) or "the top level"
+            return f"unknown key {key!r}; {where} takes: {', '.join(_fields(section))}"
+        return f"unknown key {key!r}"
     if kind == "missing":
         return f"missing required key {loc[-1]!r}"
     msg = err["msg"]
@@ -78,5 +115,5 @@ def parse_model(model: type[M], located: Located, display: str,
         for err in exc.errors():
             loc = tuple(err["loc"])
             problems.append(Problem(display, located.line(loc), ".".join(str(p) for p in loc),
-                                    _message(err, vocabulary)))
+                                    _message(err, vocabulary, model)))
         return None, problems

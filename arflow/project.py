@@ -52,21 +52,23 @@ def check_project(config: Config, workflows: dict[str, LoadedWorkflow],
     return problems
 
 
-def history_warnings(project: Project) -> list[Problem]:
+def history_warnings(project: Project, *, unreadable: bool = True) -> list[Problem]:
     """Warnings, never errors, from the state database (read-only; none before the first
-    run): steps whose key comes from `day:` in workflows that have run."""
+    run): steps whose key comes from `day:` in workflows that have run. A state database that
+    cannot be read is a warning too, unless `unreadable` is False (a run reports it itself)."""
     config = project.config
     path = config.resolve(config.state)
     try:
         db = StateDB.open_readonly(path)
+        if db is None:
+            return []
+        try:
+            ran = db.workflows_run()
+        finally:
+            db.close()
     except ArflowError as exc:
-        return [Problem(config.display(path), None, "", f"{exc}; step ids were not checked")]
-    if db is None:
-        return []
-    try:
-        ran = db.workflows_run()
-    finally:
-        db.close()
+        return [Problem(config.display(path), None, "", f"{exc}; step ids were not checked")
+                ] if unreadable else []
     history: dict[str, set[str]] = defaultdict(set)
     for wid, step in ran:
         history[wid].add(step)

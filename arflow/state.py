@@ -18,13 +18,25 @@ Words (each means one thing here and in the planner):
 - **chased** — a target for which some step's action was carried out; `on_paid` is for it.
 - **finished** — a target whose workflow's last step ran; `then:` continues from there.
 - **baseline** — an action `arflow run --baseline` settled without sending it.
+
+Identity (SPEC 6 leaves it open; the README's guarantees say what follows from it): a state
+database carries a random id (table `meta`, and PRAGMA application_id marks the file as
+arflow's), and the file `arflow.db.id` beside it holds the same id from the first run on. A
+folder whose `.id` file says it has run refuses a state database that is missing, empty or
+another folder's, instead of taking it for a fresh start and sending everything again; and a
+run writes only while the path still names the file it opened.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
+import re
 import sqlite3
+import types
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -33,7 +45,7 @@ from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 
-from arflow.channels import Outcome
+from arflow.channels import Outcome, redact
 from arflow.errors import ArflowError
 from arflow.plan_types import ActionKey, Assignment, Chase, Hold, PastState, PromisedAmount
 from arflow.workflow import Workflow
@@ -44,7 +56,10 @@ RETRIED_SKIPS = frozenset({"no-email", "no-phone", "no-recipient"})
 # the skip reason of what `arflow run --baseline` marked as done without sending it
 BASELINE = "baseline"
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+# "ARFL" in the file's header (offset 68): `file arflow.db` names it, and another program's
+# SQLite file is told apart from arflow's
+APPLICATION_ID = 0x4152464C
 MIGRATIONS: dict[int, str] = {
     1: """
     CREATE TABLE actions (
@@ -98,7 +113,29 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE promises ADD COLUMN balance TEXT;
     ALTER TABLE promises ADD COLUMN as_of TEXT;
     """,
+    # ID_SINCE: the database's identity; `id` is also in the `.id` file beside it (see the
+    # docstring)
+    3: """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
 }
+ID_SINCE = 3  # the schema version that gave a database its id
+_STATE_ID = re.compile(r"[0-9a-f]{32}")
+
+
+@functools.cache
+def wanted_shape() -> dict[str, frozenset[str]]:
+    """table → columns of a database at SCHEMA_VERSION, from the migrations themselves."""
+    conn = sqlite3.connect(":memory:")
+    for target in sorted(MIGRATIONS):
+        conn.executescript(MIGRATIONS[target])
+    shape: dict[str, set[str]] = defaultdict(set)
+    for table, column in conn.execute(
+            "SELECT m.name, c.name FROM sqlite_master AS m, pragma_table_info(m.name) AS c "
+            "WHERE m.type = 'table'"):
+        shape[table].add(column)
+    conn.close()
+    return {table: frozenset(columns) for table, columns in shape.items()}
 
 
 # --- the rules of the action ledger, one function each (see the words above) -----------------
@@ -146,19 +183,155 @@ def marks(rows: list[dict], state: str, outcome: Outcome | None = None) -> list[
     attempt = 1 if state == "sending" else 0
     permanent = int(bool(outcome and outcome.permanent))
     provider_id = outcome.provider_id if outcome else None
-    error = outcome.error if outcome else None
+    error = redact(outcome.error) if outcome and outcome.error else None
     return [{**row, "state": state, "now": now, "attempt": attempt, "permanent": permanent,
              "provider_id": provider_id, "error": error} for row in rows]
 
 
+class StateError(ArflowError):
+    """The state database cannot be used as it is; the message names the file and the fix."""
+
+
+class StateMoved(StateError):
+    """The state database's path no longer names the file a command opened (deleted or
+    replaced while in use)."""
+
+
+def id_path(state_path: Path) -> Path:
+    """The `.id` file beside a state database: its id, from the first run on."""
+    return state_path.with_name(state_path.name + ".id")
+
+
+def _read_id_file(path: Path, shown: str) -> str | None:
+    """The id in `path`'s `.id` file; None when there is none (this folder never ran)."""
+    marker = id_path(path)
+    try:
+        text = marker.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not an arflow id"
+        raise StateError(f"cannot read {shown}.id ({why}); it holds the id of {shown}: restore "
+                         f"it from your backup, or delete it if {shown} is this folder's own "
+                         "(the next run writes it again)") from None
+    if not _STATE_ID.fullmatch(text):
+        raise StateError(f"{shown}.id does not hold an arflow state id ({text[:40]!r}): it was "
+                         f"changed outside arflow; restore it from your backup, or delete it if "
+                         f"{shown} is this folder's own (the next run writes it again)")
+    return text
+
+
+def _write_id_file(path: Path, state_id: str, shown: str) -> None:
+    """Write the `.id` file beside, then rename it into place: never half an id."""
+    marker = id_path(path)
+    temp = marker.with_name(marker.name + ".tmp")
+    try:
+        with open(temp, "w", encoding="ascii") as handle:
+            handle.write(state_id + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, marker)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise StateError(f"cannot write {shown}.id ({exc.strerror}): arflow keeps the id of "
+                         f"{shown} there; let the user running arflow write to its folder"
+                         ) from None
+
+
+def _lost(path: Path, shown: str, how: str) -> StateError:
+    """The refusal for a folder that ran before and whose state database is gone."""
+    saved = sorted(p for p in path.parent.glob(path.name + ".rescued-*")
+                   if not p.name.endswith(("-wal", "-shm", ".id")))
+    hint = (f" ({shown}{saved[-1].name[len(path.name):]} holds what an interrupted run "
+            f"saved: move it back to {shown})") if saved else ""
+    wal = path.with_name(path.name + "-wal")
+    if how == "missing" and wal.exists() and wal.stat().st_size:
+        hint += (f" after moving {shown}-wal and {shown}-shm aside (they belong to the lost "
+                 "file, and SQLite would replay them into the one put back)")
+    return StateError(f"{shown} is {how}, but {shown}.id shows this folder has run before: "
+                      f"restore {shown} from your backup{hint}; to start over on purpose run "
+                      "`arflow state init --force`")
+
+
+def _read_only(path: Path, shown: str) -> list[str]:
+    """Which of the database, its -wal and -shm files and their folder arflow cannot write."""
+    names = []
+    for suffix in ("", "-wal", "-shm"):
+        candidate = path.with_name(path.name + suffix)
+        if candidate.exists() and not os.access(candidate, os.W_OK):
+            names.append(shown + suffix)
+    if not os.access(path.parent, os.W_OK):
+        names.append(f"the folder of {shown}")
+    return names
+
+
+def describe(exc: sqlite3.Error, path: Path, shown: str) -> str:
+    """What a SQLite error on the state database means, and what to do: one line."""
+    code = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc)
+    if code.startswith("SQLITE_FULL"):
+        return (f"cannot write {shown}: the disk it is on is full ({text}); free some space "
+                "there, then run again")
+    if code.startswith("SQLITE_READONLY"):
+        stuck = _read_only(path, shown)
+        if any(name.endswith(("-wal", "-shm")) for name in stuck):
+            return (f"cannot write {shown}: {' and '.join(stuck)} beside it "
+                    f"{'is' if len(stuck) == 1 else 'are'} read-only for arflow ({text}); a run "
+                    "as another user (or one that crashed) left them: give them to the user "
+                    "running arflow (chown, chmod u+w), then run again")
+        return (f"cannot write {shown}: {' and '.join(stuck) or 'it'} "
+                f"{'are' if len(stuck) > 1 else 'is'} read-only for arflow ({text}); check the "
+                "permissions and that its disk is not mounted read-only, then run again")
+    if code == "SQLITE_NOTADB":
+        return (f"{shown} is not an arflow state database: it is not a SQLite file at all "
+                f"({text}); restore it from your backup, or point `state:` in arflow.yaml at "
+                "another file")
+    if code.startswith("SQLITE_CORRUPT"):
+        return (f"{shown} is damaged ({text}): it was changed outside arflow or by a failing "
+                "disk; restore it from your backup")
+    if code.startswith("SQLITE_CANTOPEN"):
+        return (f"cannot open {shown} ({text}): check that its folder exists and that arflow "
+                "may write there")
+    if code.startswith("SQLITE_IOERR"):
+        return f"cannot read or write {shown} ({text}): check the disk it is on, then run again"
+    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return (f"{shown} is locked by another program ({text}): close it (a sqlite3 shell, a "
+                "backup tool), then run again")
+    return (f"{shown} is not as arflow wrote it ({text}): it was changed outside arflow; "
+            "restore it from your backup")
+
+
+def _named_errors(cls):
+    """Every public method of `cls` turns a SQLite error into a StateError that names the file
+    and the fix (a damaged page is only found when a query reaches it)."""
+    for name, member in list(vars(cls).items()):
+        if name.startswith("_") or not isinstance(member, types.FunctionType):
+            continue
+
+        def guarded(self, *args, _method=member, **kwargs):
+            try:
+                return _method(self, *args, **kwargs)
+            except sqlite3.Error as exc:
+                raise StateError(describe(exc, self.path, self.shown)) from None
+
+        setattr(cls, name, functools.wraps(member)(guarded))
+    return cls
+
+
+@_named_errors
 class StateDB:
     """The state database. Opened by `open` (migrates) or `open_readonly` (a dry run)."""
 
     records = True  # False for a dry run's state: its transactions write nothing
 
-    def __init__(self, conn: sqlite3.Connection, path: Path):
+    def __init__(self, conn: sqlite3.Connection, path: Path, shown: str | None = None):
         self.conn = conn
         self.path = path
+        self.shown = shown or str(path)  # how messages name it: relative to the AR folder
+        # (st_dev, st_ino) of the files opened: "" the database, "-wal" and "-shm" beside it
+        self._inodes: dict[str, tuple[int, int]] = {}
+        self._rescued: Path | None = None
 
     @cached_property
     def db(self):
@@ -170,87 +343,246 @@ class StateDB:
 
     # --- opening -------------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: Path) -> StateDB:
+    def open(cls, path: Path, shown: str | None = None) -> StateDB:
+        """The database for writing, created (with its `.id` file) on a folder's first run."""
+        shown = shown or str(path)
+        known = _read_id_file(path, shown)
+        if known is not None and not path.exists():
+            raise _lost(path, shown, "missing")
         try:
             # deliver commits from one helper thread, never at the same time as the caller
             conn = sqlite3.connect(path, timeout=10, isolation_level=None,
                                    check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StateError(describe(exc, path, shown)) from None
+        state = cls(conn, path, shown)
+        try:
+            state._pin()
             conn.execute("PRAGMA busy_timeout = 10000")
+            state._examine(known)  # before anything is written: a refused file stays as it is
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
-        except sqlite3.OperationalError as exc:
-            raise ArflowError(f"cannot open the state database {path}: {exc}") from None
-        except sqlite3.DatabaseError as exc:
-            raise ArflowError(f"{path} is not an arflow state database ({exc}); move it away "
-                              "or point `state:` in arflow.yaml at another file") from None
-        state = cls(conn, path)
-        state._migrate()
+            state_id = state._migrate(known)
+            state._pin("-wal", "-shm")  # WAL mode made them: they are this database's
+            if state_id != known:
+                _write_id_file(path, state_id, shown)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StateError(describe(exc, path, shown)) from None
+        except BaseException:
+            conn.close()
+            raise
         return state
 
     @classmethod
-    def open_readonly(cls, path: Path) -> StateDB | None:
-        """The database as it is, for a dry run: None when there is none yet."""
+    def open_readonly(cls, path: Path, shown: str | None = None) -> StateDB | None:
+        """The database as it is, for a dry run and the reports: None when there is none yet.
+        It refuses exactly what `open` refuses."""
+        shown = shown or str(path)
+        known = _read_id_file(path, shown)
         if not path.exists():
+            if known is not None:
+                raise _lost(path, shown, "missing")
             return None
         try:
             conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10,
                                    isolation_level=None)
-            conn.execute("PRAGMA busy_timeout = 10000")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.Error as exc:
-            raise ArflowError(f"cannot read the state database {path}: {exc}") from None
-        cls._check_version(version, path)
-        if 0 < version < SCHEMA_VERSION:  # written by an older arflow: upgrade it once
-            conn.close()
-            return cls.open(path)
-        return cls(conn, path) if version else None
-
-    @staticmethod
-    def _check_version(version: int, path: Path) -> None:
-        if version > SCHEMA_VERSION:
-            raise ArflowError(f"the state database {path} was written by a newer arflow "
-                              f"(schema {version}, this one knows {SCHEMA_VERSION}); upgrade "
-                              "arflow before running it on this folder")
-
-    def _migrate(self) -> None:
+            raise StateError(describe(exc, path, shown)) from None
+        state = cls(conn, path, shown)
         try:
-            with self.transaction():
-                version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-                self._check_version(version, self.path)
-                for target in range(version + 1, SCHEMA_VERSION + 1):
-                    for statement in MIGRATIONS[target].split(";"):
-                        if statement.strip():
-                            self.conn.execute(statement)
-                    self.conn.execute(f"PRAGMA user_version = {target}")
-        except sqlite3.DatabaseError as exc:
-            raise ArflowError(f"{self.path} is not an arflow state database ({exc}); move it "
-                              "away or point `state:` in arflow.yaml at another file") from None
+            state._pin()
+            conn.execute("PRAGMA busy_timeout = 10000")
+            version = state._examine(known)
+            if 0 < version < SCHEMA_VERSION:  # written by an older arflow: upgrade it once
+                conn.close()
+                return cls.open(path, shown)
+            if version and state._identify(known) is None:
+                raise state._tampered("has no id in its table meta")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StateError(describe(exc, path, shown)) from None
+        except BaseException:
+            conn.close()
+            raise
+        if not version:
+            conn.close()
+            return None
+        return state
+
+    def _pin(self, *suffixes: str) -> None:
+        for suffix in suffixes or ("",):
+            with contextlib.suppress(FileNotFoundError):
+                st = os.stat(self.path.with_name(self.path.name + suffix))
+                self._inodes[suffix] = (st.st_dev, st.st_ino)
+
+    def _inode(self, suffix: str = "") -> tuple[int, int] | None:
+        """(st_dev, st_ino) of what the path (with `suffix`) names now; None: nothing."""
+        try:
+            st = os.stat(self.path.with_name(self.path.name + suffix))
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def _examine(self, known: str | None) -> int:
+        """Before migrating: refuse a file that is not this folder's arflow state. Returns its
+        schema version (0: a new, empty database)."""
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StateError(f"the state database {self.shown} was written by a newer arflow "
+                             f"(schema {version}, this one knows {SCHEMA_VERSION}); upgrade "
+                             "arflow before running it on this folder")
+        tables = self._tables()
+        application = self.conn.execute("PRAGMA application_id").fetchone()[0]
+        if (version == 0 and tables) or application not in (0, APPLICATION_ID):
+            listed = ", ".join(sorted(tables)[:5]) or "none"
+            raise StateError(f"{self.shown} is another program's SQLite database (tables: "
+                             f"{listed}), not an arflow state database: point `state:` in "
+                             "arflow.yaml at another file, or move it away")
+        if version == 0 and known is not None:
+            raise _lost(self.path, self.shown, "empty")
+        return version
+
+    def _identify(self, known: str | None) -> str | None:
+        """After migrating: every table and column is there and the id is this folder's
+        (None: the database has no id yet)."""
+        # a table or column missing: the file was changed by hand
+        shape, wanted = self._shape(), wanted_shape()
+        missing = [f"table {t}" for t in sorted(wanted) if t not in shape] + [
+            f"column {t}.{c}" for t, columns in sorted(wanted.items()) if t in shape
+            for c in sorted(columns) if c not in shape[t]]
+        if missing:
+            raise self._tampered(f"has no {', no '.join(missing)} (arflow keeps "
+                                 f"{'them' if len(missing) > 1 else 'it'})")
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'id'").fetchone()
+        if row is None:
+            return None
+        if known is not None and row[0] != known:
+            raise StateError(f"{self.shown} is another folder's state database (its id "
+                             f"{str(row[0])[:8]}… is not the {known[:8]}… in {self.shown}.id): "
+                             f"restore this folder's {self.shown} from your backup; to start "
+                             "over on purpose run `arflow state init --force`")
+        return str(row[0])
+
+    def _tables(self) -> set[str]:
+        return {name for (name,) in self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+    def _shape(self) -> dict[str, set[str]]:
+        """table → its columns: one query."""
+        shape: dict[str, set[str]] = defaultdict(set)
+        for table, column in self.conn.execute(
+                "SELECT m.name, c.name FROM sqlite_master AS m, pragma_table_info(m.name) AS c "
+                "WHERE m.type = 'table'"):
+            shape[table].add(column)
+        return shape
+
+    def _tampered(self, what: str) -> StateError:
+        return StateError(f"{self.shown} {what}: the file was changed outside arflow; restore "
+                          "it from your backup")
+
+    def _migrate(self, known: str | None) -> str:
+        """Bring the schema up to date and give a new database its id; returns the id."""
+        with self.transaction() as conn:
+            version = self._examine(known)
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {target}")
+            state_id = self._identify(known)
+            if state_id is None:
+                if version >= ID_SINCE:
+                    raise self._tampered("has no id in its table meta")
+                # a new database, or an older arflow's (which had no id): this folder's now
+                state_id = known or uuid.uuid4().hex
+                conn.execute("INSERT INTO meta (key, value) VALUES ('id', ?)", (state_id,))
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        return state_id
 
     @classmethod
-    def for_dry_run(cls, path: Path) -> DryRunState:
+    def for_dry_run(cls, path: Path, shown: str | None = None) -> DryRunState:
         """The state a dry run plans against: the database as it is (read-only), or an empty
         one in memory when there is none yet. Every write is dropped."""
-        db = cls.open_readonly(path)
+        db = cls.open_readonly(path, shown)
         if db is None:
             conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-            db = cls(conn, path)
-            db._migrate()
-        return DryRunState(db.conn, path)
+            db = cls(conn, path, shown)
+            db._migrate(None)
+        return DryRunState(db.conn, path, db.shown)
 
     def close(self) -> None:
         self.conn.close()
 
+    def ensure_in_place(self) -> None:
+        """Raise StateMoved when the path no longer names the file this connection writes
+        (deleted, or replaced by another file), after saving what it holds beside. One stat:
+        a file held open cannot hand its inode number to another."""
+        if "" not in self._inodes:
+            return  # in memory
+        here = self._inode()
+        if here == self._inodes[""]:
+            return
+        what = "was deleted" if here is None else "was replaced by another file"
+        try:
+            saved = self._rescue()
+        except (OSError, sqlite3.Error) as exc:
+            raise StateMoved(f"{self.shown} {what} while arflow was using it, and what arflow "
+                             f"had recorded could not be saved beside it ({exc}); restore "
+                             f"{self.shown} from your backup") from None
+        name = self.shown + saved.name[len(self.path.name):]
+        put_back = f"put it back (`mv {name} {self.shown}`)" if here is None else \
+            f"set the new {self.shown} aside and put {name} in its place"
+        raise StateMoved(f"{self.shown} {what} while arflow was using it; what arflow had "
+                         f"recorded is saved in {name}: {put_back}, then run again")
+
+    def _rescue(self) -> Path:
+        """Copy what this connection holds to a new file beside the lost one (once), and move
+        the lost one's -wal and -shm files aside: SQLite would replay them into whatever file
+        takes the name next (a backup put back, say)."""
+        if self._rescued is None:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            target = self.path.with_name(f"{self.path.name}.rescued-{stamp}")
+            n = 1
+            while target.exists():
+                n += 1
+                target = self.path.with_name(f"{self.path.name}.rescued-{stamp}-{n}")
+            copy = sqlite3.connect(target)
+            try:
+                self.conn.backup(copy)
+            finally:
+                copy.close()
+            self._rescued = target
+            for suffix in ("-wal", "-shm"):
+                if suffix in self._inodes and self._inode(suffix) == self._inodes[suffix]:
+                    os.replace(self.path.with_name(self.path.name + suffix),
+                               target.with_name(f"{target.name}.lost{suffix}"))
+        return self._rescued
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One committed transaction (BEGIN IMMEDIATE: writers queue instead of failing)."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        """One committed transaction (BEGIN IMMEDIATE: writers queue instead of failing), into
+        the file at the path only; a SQLite error becomes a StateError naming the fix."""
+        self.ensure_in_place()
         try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self._roll_back()
+                raise
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            # SQLite rolls back by itself on a full disk, but advises a ROLLBACK for the
+            # errors (SQLITE_BUSY, SQLITE_IOERR) after which it may not have
+            self._roll_back()
+            raise StateError(describe(exc, self.path, self.shown)) from None
+
+    def _roll_back(self) -> None:
+        if self.conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
+                self.conn.execute("ROLLBACK")
 
     # --- reading, in bulk ----------------------------------------------------------------------
     def past_state(self, workflows: dict[str, Workflow], as_of: date,
@@ -651,10 +983,43 @@ def run_lock(state_path: Path) -> Iterator[None]:
             raise ArflowError(
                 f"another arflow run is in progress ({holder or 'lock ' + str(path)}); "
                 "nothing was sent. Wait for it to finish, then run again.") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {utc_now()}\n")
-        handle.flush()
+        # who holds it, for the message above; the flock is what counts (a full disk may
+        # refuse these few bytes and the run still goes on, to report its own problem)
+        with contextlib.suppress(OSError):
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()} since {utc_now()}\n")
+            handle.flush()
         yield
     finally:
-        handle.close()
+        with contextlib.suppress(OSError):  # the holder text that could not be written
+            handle.close()
+
+
+def start_over(path: Path, stamp: str, force: bool, shown: str | None = None
+               ) -> tuple[StateDB, list[tuple[Path, Path]]]:
+    """`arflow state init`: a new, empty state database with a new id. With `force`, the old
+    database (with its -wal and -shm files) and its `.id` file are first renamed aside with an
+    `.archived-STAMP` suffix, which keeps them a complete state database: nothing is deleted.
+    Returns the new database and the (old, new) names. Run it under `run_lock`."""
+    shown = shown or str(path)
+    archive = path.with_name(f"{path.name}.archived-{stamp}")
+    n = 1
+    while archive.exists() or id_path(archive).exists():
+        n += 1
+        archive = path.with_name(f"{path.name}.archived-{stamp}-{n}")
+    moves = [(path.with_name(path.name + suffix), archive.with_name(archive.name + suffix))
+             for suffix in ("", "-wal", "-shm", ".id")]
+    present = [(old, new) for old, new in moves if old.exists()]
+    if present and not force:
+        raise StateError(f"{shown} already holds this folder's state (or {shown}.id says it "
+                         "did); nothing was changed. To start over on purpose, add --force: "
+                         "the old files are kept aside, never deleted")
+    for n, (old, new) in enumerate(present):
+        try:
+            os.rename(old, new)
+        except OSError as exc:
+            done = ", ".join(f"{a.name} to {b.name}" for a, b in present[:n]) or "nothing"
+            raise StateError(f"cannot move {old.name} aside to {new.name} ({exc.strerror}); "
+                             f"moved so far: {done}") from None
+    return StateDB.open(path, shown), present

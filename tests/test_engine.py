@@ -501,7 +501,8 @@ def test_an_unreadable_state_database_is_a_warning_for_validate(tmp_path, cli):
     config = _unkeyed_folder(tmp_path)
     (tmp_path / "arflow.db").write_bytes(b"not a database at all" * 100)
     result = cli("validate", "--config", config)
-    assert result.stderr.startswith("warning: arflow.db: cannot read the state database ")
+    assert result.stderr.startswith("warning: arflow.db: ")
+    assert "is not an arflow state database" in result.stderr
     assert result.stderr.rstrip().endswith("; step ids were not checked")
 
 

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from datetime import date
+from urllib.parse import quote
 
 import pytest
 
 from arflow.plan_types import ActionKey
-from arflow.state import StateDB, carried_out, marks, settled, step_ran
+from arflow.state import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    StateDB,
+    StateError,
+    StateMoved,
+    carried_out,
+    marks,
+    settled,
+    step_ran,
+)
 from arflow.workflow import Workflow
 
 
@@ -124,3 +136,120 @@ def test_a_dry_run_state_reads_the_file_and_writes_nothing(tmp_path, db):
     empty = StateDB.for_dry_run(tmp_path / "none.db")  # no file yet: an empty state in memory
     assert empty.history() == [] and not (tmp_path / "none.db").exists()
     empty.close()
+
+
+# --- the database's identity and its faults ------------------------------------------------------
+def test_a_new_database_and_its_id_file_carry_the_same_id(tmp_path):
+    db = StateDB.open(tmp_path / "arflow.db")
+    state_id = db.conn.execute("SELECT value FROM meta WHERE key = 'id'").fetchone()[0]
+    db.close()
+    assert (tmp_path / "arflow.db.id").read_text() == state_id + "\n"
+    assert len(state_id) == 32
+    again = StateDB.open(tmp_path / "arflow.db")  # opening it again changes nothing
+    again.close()
+    assert (tmp_path / "arflow.db.id").read_text() == state_id + "\n"
+
+
+def older_database(path, version: int = 2) -> None:
+    """A database an arflow from before the id wrote (schema 2), with one sent action."""
+    conn = sqlite3.connect(path)
+    for target in range(1, version + 1):
+        conn.executescript(MIGRATIONS[target])
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.execute("INSERT INTO actions (key, target, workflow, step, action_index, kind, "
+                 "customer_id, invoices, as_of, state, created_at, updated_at) VALUES "
+                 "('k', 'invoice:A1', 'chase', 'first', 0, 'email', 'C1', '[\"A1\"]', "
+                 "'2026-03-11', 'sent', 'x', 'x')")
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize("id_file", [None, "0123456789abcdef0123456789abcdef"])
+def test_an_older_arflows_database_is_upgraded_and_given_this_folders_id(tmp_path, id_file):
+    path = tmp_path / "arflow.db"
+    older_database(path)
+    if id_file:  # a backup from before the upgrade, put back: it takes the folder's id
+        (tmp_path / "arflow.db.id").write_text(id_file + "\n")
+    db = StateDB.open(path)
+    [(state_id,)] = db.conn.execute("SELECT value FROM meta WHERE key = 'id'").fetchall()
+    assert [r["key"] for r in db.history()] == ["k"]
+    assert db.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    db.close()
+    assert state_id == (id_file or state_id)
+    assert (tmp_path / "arflow.db.id").read_text() == state_id + "\n"
+
+
+@pytest.mark.parametrize("content", ["", "hello\n", "0123456789ABCDEF0123456789abcdef"])
+def test_an_id_file_that_holds_no_id_is_refused(tmp_path, content):
+    (tmp_path / "arflow.db.id").write_text(content)
+    with pytest.raises(StateError) as refused:
+        StateDB.open(tmp_path / "arflow.db", "arflow.db")
+    assert str(refused.value) == (
+        f"arflow.db.id does not hold an arflow state id ({content.strip()!r}): it was changed "
+        "outside arflow; restore it from your backup, or delete it if arflow.db is this "
+        "folder's own (the next run writes it again)")
+    assert not (tmp_path / "arflow.db").exists()
+
+
+def test_a_commit_that_finds_the_disk_full_is_a_state_error_and_leaves_no_transaction(tmp_path):
+    db = StateDB.open(tmp_path / "arflow.db", "arflow.db")
+    pages = db.conn.execute("PRAGMA page_count").fetchone()[0]
+    db.conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLITE_FULL at the next new page
+    key = ActionKey("invoice:A1", "chase", "first", 0)
+    with pytest.raises(StateError) as full:
+        write(db, [{**row(key, "sending"), "subject": "x" * 20_000}])
+    assert str(full.value) == (
+        "cannot write arflow.db: the disk it is on is full (database or disk is full); free "
+        "some space there, then run again")
+    assert not db.conn.in_transaction
+    db.conn.execute(f"PRAGMA max_page_count = {pages + 100}")
+    write(db, [row(key, "sent")])  # once there is room, it writes again
+    assert [r["state"] for r in db.history()] == ["sent"]
+    db.close()
+
+
+def test_a_database_replaced_under_an_open_one_is_never_written_and_is_saved_beside(tmp_path):
+    path = tmp_path / "arflow.db"
+    db = StateDB.open(path, "arflow.db")
+    key = ActionKey("invoice:A1", "chase", "first", 0)
+    write(db, [row(key, "sent")])
+    (tmp_path / "other").write_bytes(b"")
+    os.replace(tmp_path / "other", path)
+    with pytest.raises(StateMoved) as moved:
+        write(db, [row(ActionKey("invoice:A2", "chase", "first", 0), "sending")])
+    [saved] = [p for p in tmp_path.glob("arflow.db.rescued-*")
+               if not p.name.endswith(("-wal", "-shm"))]
+    assert str(moved.value) == (
+        f"arflow.db was replaced by another file while arflow was using it; what arflow had "
+        f"recorded is saved in {saved.name}: set the new arflow.db aside and put {saved.name} "
+        "in its place, then run again")
+    assert path.read_bytes() == b""  # the new file was not touched
+    db.close()
+    rescued = StateDB.open(saved)
+    assert [(r["key"], r["state"]) for r in rescued.history()] == [(str(key), "sent")]
+    rescued.close()
+    assert not (tmp_path / "arflow.db-wal").exists()
+    assert (tmp_path / f"{saved.name}.lost-wal").exists()
+
+
+def test_a_failure_text_is_stored_without_the_secrets_arflow_read():
+    from arflow.channels import Outcome, secret
+
+    password = secret("X_PASSWORD", "SMTP password", {"X_PASSWORD": "hunter2/x y"})
+    [mark] = marks([{}], "failed", Outcome("failed", error=(
+        f"535 login failed for hunter2/x y at smtp://ar:{quote(password, safe='')}@host")))
+    assert mark["error"] == "535 login failed for *** at smtp://ar:***@host"
+
+
+def test_another_programs_sqlite_file_is_refused_whatever_its_version(tmp_path):
+    path = tmp_path / "arflow.db"
+    older_database(path)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA application_id = 1196444487")  # a GeoPackage's
+    conn.commit()
+    conn.close()
+    with pytest.raises(StateError) as refused:
+        StateDB.open(path, "arflow.db")
+    assert str(refused.value).startswith(
+        "arflow.db is another program's SQLite database (tables: actions, assignments, ")
+    assert not (tmp_path / "arflow.db.id").exists()
