@@ -25,6 +25,7 @@ from arflow import __version__, desk
 from arflow.channels import redact
 from arflow.config import Config, find_config, load_config
 from arflow.deliver import baseline as deliver_baseline
+from arflow.deliver import refuse_future
 from arflow.deliver import run as deliver_run
 from arflow.errors import ArflowError, InvalidFiles, Problem, Refused, StoppedMidRun
 from arflow.ledger import Ledger
@@ -208,9 +209,8 @@ def run(
         cfg = project.config
         today = cfg.today(_now())
         day = _day(cfg, as_of, "--as-of") or today
-        if day > today and not dry_run:
-            _usage(f"--as-of {day} is after today ({today} in {cfg.company.timezone}): a real "
-                   "run cannot send tomorrow's reminders today. Use --dry-run to see them.")
+        if not dry_run:  # refused before a large ledger is read
+            refuse_future(day, today, cfg.company.timezone)
         if fmt is Format.table and not plain:
             with Progress(TextColumn("Reading invoices"), BarColumn(), TaskProgressColumn(),
                           TimeRemainingColumn(), console=console, transient=True) as bar:
@@ -224,11 +224,11 @@ def run(
                 raise Refused(f"--customer {customer!r}: no such customer in the sources")
             ledger = _only_customer(ledger, customer)
         if baseline:
-            outcome = deliver_baseline(project, ledger, day, force=force)
+            outcome = deliver_baseline(project, ledger, day, force=force, today=today)
         else:
-            outcome = deliver_run(project, ledger, day, dry_run=dry_run)
+            outcome = deliver_run(project, ledger, day, dry_run=dry_run, today=today)
         result, errors = outcome.plan, outcome.errors
-        _warn_recovered(outcome.recovered)
+        _warn_recovered(outcome.recovered, dry_run)
         _print_run(result, errors, fmt, console, plain, cfg.company.locale, dry_run, baseline)
     except ArflowError as err:
         _fail(err)
@@ -246,23 +246,17 @@ def _warn(problems: list[Problem]) -> None:
             console.print(f"warning: {problem}", markup=False)
 
 
-def _usage(message: str) -> None:
-    """A usage error that typer cannot see by itself: exit 2, nothing done."""
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {message}",
-                                                                markup=False)
-    raise typer.Exit(EXIT_USAGE)
-
-
 def _only_customer(ledger: Ledger, customer: str) -> Ledger:
     return Ledger([i for i in ledger.invoices if i.customer_id == customer],
                   {k: v for k, v in ledger.customers.items() if k == customer}, ledger.errors)
 
 
-def _warn_recovered(count: int) -> None:
+def _warn_recovered(count: int, dry_run: bool = False) -> None:
     if count:
+        now = "will be marked unknown by the real run" if dry_run else "are now marked unknown"
         Console(stderr=True, highlight=False, soft_wrap=True).print(
-            f"warning: {count} message(s) of an interrupted run are now marked unknown and will "
-            "not be resent by themselves; see `arflow history --unknown`.", markup=False)
+            f"warning: {count} message(s) of an interrupted run {now} and will not be resent "
+            "by themselves; see `arflow history --unknown`.", markup=False)
 
 
 def _print_run(result, errors, fmt, console, plain, locale, dry_run, baseline=False) -> None:

@@ -54,8 +54,16 @@ def plan_today(project: Project, ledger: Ledger, past: PastState, as_of: date, *
                 people=cfg.people, baseline=baseline)
 
 
+def refuse_future(as_of: date, today: date, zone: str) -> None:
+    """No real run in the future: tomorrow's reminders cannot go out today (a dry run may
+    look ahead). A past date catches up a missed night."""
+    if as_of > today:
+        raise Refused(f"--as-of {as_of} is after today ({today} in {zone}): a real run cannot "
+                      "send tomorrow's reminders today. Use --dry-run to see them.")
+
+
 def run(project: Project, ledger: Ledger, as_of: date, channels: Channels | None = None, *,
-        dry_run: bool = False) -> RunResult:
+        dry_run: bool = False, today: date | None = None) -> RunResult:
     """The nightly job: plan against the state database, then deliver (under the run lock).
 
     A dry run is the same pipeline (STYLE 4): the same plan, every message composed and handed
@@ -63,7 +71,12 @@ def run(project: Project, ledger: Ledger, as_of: date, channels: Channels | None
     cfg = project.config
     state_path = cfg.resolve(cfg.state)
     shown = cfg.display(state_path)
+    if today is not None and not dry_run:
+        refuse_future(as_of, today, cfg.company.timezone)
     if dry_run:
+        if channels is not None and not channels.dry_run:
+            raise ValueError("a dry run takes recording channels: it records nothing, so a "
+                             "message it sent would be sent again")
         return _run(project, ledger, as_of, StateDB.for_dry_run(state_path, shown),
                     channels or Channels(cfg, dry_run=True))
     with run_lock(state_path):
@@ -102,13 +115,16 @@ def _run(project: Project, ledger: Ledger, as_of: date, db: StateDB,
         db.close()
 
 
-def baseline(project: Project, ledger: Ledger, as_of: date, *, force: bool = False) -> RunResult:
+def baseline(project: Project, ledger: Ledger, as_of: date, *, force: bool = False,
+             today: date | None = None) -> RunResult:
     """Adopting arflow on a ledger that was chased before: every step already due (whatever
     holds it today: a weekend, a pause, a promise, a missing address) is recorded as done
     without sending anything, so the first real night starts from where the customers already
     stand. The actions come back with status `baseline`. Refused once arflow has sent
     anything from this state, unless `force`: it would settle tonight's reminders unsent."""
     cfg = project.config
+    if today is not None:
+        refuse_future(as_of, today, cfg.company.timezone)
     state_path = cfg.resolve(cfg.state)
     with run_lock(state_path):
         db = StateDB.open(state_path, cfg.display(state_path))

@@ -599,8 +599,10 @@ class StateDB:
                                   "permanent, as_of, invoices FROM actions"):
             if settled(state, reason, bool(permanent)):
                 settled_keys.add(ActionKey(target, wid, step, index))
-                if (wid, step) not in counts:
-                    continue  # on_paid and notices: not a step of the sequence
+                if index >= counts.get((wid, step), 0):
+                    # on_paid and notices are no step of the sequence; an action index the
+                    # step no longer has (its workflow was edited) does not make it run
+                    continue
                 found = per_step.get((target, wid, step))
                 if found is None:
                     per_step[(target, wid, step)] = [1, day]
@@ -946,6 +948,11 @@ class DryRunState(StateDB):
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         yield _DroppedWrites()  # type: ignore[misc]
+
+    def recover_interrupted(self) -> int:
+        """How many `sending` rows a real run would turn `unknown` now (nothing changes)."""
+        return self.conn.execute(
+            "SELECT count(*) FROM actions WHERE state = 'sending'").fetchone()[0]
 
 
 def _decode(row: dict) -> dict:

@@ -1020,3 +1020,20 @@ def test_baseline_is_refused_on_a_live_ledger_unless_forced(folder, smtp_server,
                          "2026-03-20", "--config", config).stdout)
     assert [(a["invoices"], a["step"]) for a in doc["actions"]] == [(["OLD-2"], "second")]
     assert len(smtp_server.messages) == sent
+
+
+def test_the_library_refuses_a_future_real_run_too(folder, smtp_server):
+    from datetime import date
+
+    from arflow.deliver import baseline, run
+    from arflow.errors import Refused
+    from arflow.project import load_project
+    from arflow.sources import load_ledger
+    project = load_project(folder())
+    ledger = load_ledger(project.config)
+    for call in (run, baseline):
+        with pytest.raises(Refused, match="--as-of 2026-03-12 is after today"):
+            call(project, ledger, date(2026, 3, 12), today=date(2026, 3, 11))
+    assert smtp_server.messages == []
+    assert run(project, ledger, date(2026, 3, 12), dry_run=True,
+               today=date(2026, 3, 11)).plan.actions  # a dry run may look ahead

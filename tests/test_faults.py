@@ -55,6 +55,12 @@ def test_kill_9_mid_run_then_rerun_never_delivers_twice(config, smtp_server):
     assert victim.wait(30) == -signal.SIGKILL
     smtp_server.handler.release.set()
 
+    dry = start(config, "--dry-run", "--format", "json")  # says what the real run will do
+    out, err = dry.communicate(timeout=60)
+    assert dry.returncode == 3, err
+    assert "1 message(s) of an interrupted run will be marked unknown by the real run" in err
+    assert [a["customer_id"] for a in json.loads(out)["actions"]] == ["C4", "C5"]
+
     rerun = start(config, "--format", "json")
     out, err = rerun.communicate(timeout=60)
     assert rerun.returncode == 3, err  # the recovered unknown is a problem to report

@@ -124,7 +124,7 @@ def test_a_dry_run_state_reads_the_file_and_writes_nothing(tmp_path, db):
     key = ActionKey("invoice:A1", "chase", "first", 0)
     write(db, [row(key, "sending")])
     dry = StateDB.for_dry_run(db.path)
-    assert dry.recover_interrupted() == 0
+    assert dry.recover_interrupted() == 1  # counted, as the real run would find it; not changed
     write(dry, [row(key, "sent")])
     dry.record_skips([{**row(ActionKey("invoice:A2", "chase", "first", 0), "skipped"),
                        "reason": "expired"}])
@@ -253,3 +253,29 @@ def test_another_programs_sqlite_file_is_refused_whatever_its_version(tmp_path):
     assert str(refused.value).startswith(
         "arflow.db is another program's SQLite database (tables: actions, assignments, ")
     assert not (tmp_path / "arflow.db.id").exists()
+
+
+def test_an_action_index_the_step_no_longer_has_does_not_make_it_run(db):
+    """A step that had two actions is edited down to one: an old row for index 1 must not
+    count for the one action it has now."""
+    one = Workflow.model_validate({"steps": [
+        {"id": "first", "day": 1, "actions": [{"email": "reminder"}]}]})
+    write(db, [row(ActionKey("invoice:A1", "chase", "first", 1), "sent")])
+    assert db.past_state({"chase": one}, date(2026, 3, 12)).ran == {}
+    write(db, [row(ActionKey("invoice:A1", "chase", "first", 0), "sent")])
+    assert db.past_state({"chase": one}, date(2026, 3, 12)).ran == {
+        ("invoice:A1", "chase"): {"first"}}
+
+
+def test_a_dry_run_is_never_given_real_channels(tmp_path):
+    from arflow.channels import Channels
+    from arflow.deliver import run
+    from arflow.project import load_project
+    from arflow.scaffold import write_scaffold
+    from arflow.sources import load_ledger
+    write_scaffold(tmp_path / "ar", date(2026, 3, 16))
+    project = load_project(tmp_path / "ar" / "arflow.yaml")
+    with pytest.raises(ValueError, match="a dry run takes recording channels"):
+        run(project, load_ledger(project.config), date(2026, 3, 16),
+            Channels(project.config), dry_run=True)
+    assert not (tmp_path / "ar" / "outbox").exists()
