@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import Any
 
@@ -57,13 +58,28 @@ def _parse(text: str, loader_class) -> tuple[yaml.Node | None, Any]:
         loader.dispose()
 
 
+def _decode(raw: bytes, shown: str) -> str:
+    """The file's text (UTF-8, with or without BOM); another encoding names its first bad byte."""
+    body = raw.removeprefix(codecs.BOM_UTF8)
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = body.count(b"\n", 0, exc.start) + 1
+        line_start = body.rfind(b"\n", 0, exc.start) + 1
+        column = len(body[line_start:exc.start].decode("utf-8")) + 1
+        message = (f"not UTF-8 text (byte 0x{body[exc.start]:02X} at line {line}, column "
+                   f"{column}); save the file as UTF-8")
+        raise InvalidFiles([Problem(shown, line, "", message)]) from None
+
+
 def load_located(path: Path, display: str | None = None) -> Located:
-    """Read a YAML file with `safe_load` semantics; syntax errors become a located Problem."""
+    """Read a YAML file with `safe_load` semantics; every problem becomes a located Problem."""
     shown = display or str(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
     except OSError as exc:
         raise InvalidFiles([Problem(shown, None, "", f"cannot read: {exc.strerror}")]) from None
+    text = _decode(raw, shown)
     try:
         try:
             node, data = _parse(text, _FAST_LOADER)
