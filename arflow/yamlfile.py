@@ -1,14 +1,25 @@
-"""YAML loading that remembers the line of every node, so errors can say `PATH:LINE`."""
+"""YAML loading that remembers the line of every node, so errors can say `PATH:LINE`.
+
+arflow's files are small and written by hand, so a few YAML features are refused while the file
+is composed, before they can cost anything: anchors and aliases (a few hundred bytes of them
+expand to gigabytes, `a: &a [*a]` to an endless structure) and nesting deeper than any arflow
+file needs.
+"""
 
 from __future__ import annotations
 
 import codecs
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
 
 from arflow.errors import InvalidFiles, Problem
+
+# arflow's deepest structure (steps.N.actions.N.task.assignee) is six levels down
+MAX_DEPTH = 50
 
 
 class Located:
@@ -29,6 +40,55 @@ class Located:
         return self._lines.get((), 1)
 
 
+class _Refused(Exception):
+    """A YAML feature arflow does not accept, met at `mark` while composing."""
+
+    def __init__(self, mark: Any, message: str):
+        super().__init__(message)
+        self.mark = mark
+        self.message = message
+
+
+class _StrictComposer(Composer):
+    """PyYAML's composer, refusing an anchor or alias at the event that carries it (so no node
+    is ever shared and nothing is expanded) and nesting deeper than MAX_DEPTH."""
+
+    peek_event: Callable[[], yaml.Event]  # the parser's, libyaml's or the pure-Python one
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()
+        # a node's event carries its anchor (`&name`); an alias's (`*name`), the anchor it names
+        if getattr(event, "anchor", None) is not None:
+            raise _Refused(event.start_mark, "YAML anchors and aliases (&name / *name) are not "
+                                             "accepted in arflow's files; write the values out")
+        if self._depth >= MAX_DEPTH:
+            raise _Refused(event.start_mark, f"YAML nested more than {MAX_DEPTH} levels deep; "
+                                             "arflow's files need only a few")
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _PureLoader(_StrictComposer, yaml.SafeLoader):
+    """The pure-Python parser: used when libyaml is missing, and for its clearer syntax errors."""
+
+
+# libyaml's parser when PyYAML was built with it (its wheels are): the same events and marks as
+# the pure-Python one, about ten times faster. Its own composer (C) cannot refuse anchors, so
+# the events are composed by _StrictComposer, which keeps most of the speed.
+_FAST_LOADER: type = _PureLoader
+if hasattr(yaml, "CSafeLoader"):
+    class _LibyamlLoader(_StrictComposer, yaml.CSafeLoader):
+        def __init__(self, stream: str):
+            yaml.CSafeLoader.__init__(self, stream)
+            Composer.__init__(self)
+
+    _FAST_LOADER = _LibyamlLoader
+
+
 def _walk(node: yaml.Node, loc: tuple, lines: dict[tuple, int]) -> None:
     lines[loc] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
@@ -41,11 +101,6 @@ def _walk(node: yaml.Node, loc: tuple, lines: dict[tuple, int]) -> None:
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _walk(item, (*loc, i), lines)
-
-
-# libyaml's parser when PyYAML was built with it (its wheels are): the same documents, nodes and
-# marks as the pure-Python one, about ten times faster
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _parse(text: str, loader_class) -> tuple[yaml.Node | None, Any]:
@@ -84,7 +139,7 @@ def load_located(path: Path, display: str | None = None) -> Located:
         try:
             node, data = _parse(text, _FAST_LOADER)
         except yaml.YAMLError:
-            node, data = _parse(text, yaml.SafeLoader)  # the pure-Python parser's message
+            node, data = _parse(text, _PureLoader)  # the pure-Python parser's message
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -92,6 +147,8 @@ def load_located(path: Path, display: str | None = None) -> Located:
         context = getattr(exc, "context", None)
         message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
         raise InvalidFiles([Problem(shown, line, "", message)]) from None
+    except _Refused as exc:
+        raise InvalidFiles([Problem(shown, exc.mark.line + 1, "", exc.message)]) from None
     lines: dict[tuple, int] = {}
     if node is not None:
         _walk(node, (), lines)

@@ -4,14 +4,22 @@ libyaml's parser and the pure-Python one, and through `arflow validate` and `arf
 from __future__ import annotations
 
 import codecs
+import os
+import resource
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from arflow import yamlfile
 from arflow.errors import InvalidFiles
 from arflow.yamlfile import load_located
 from tests.conftest import BASE_CONFIG, make_folder
 
+ROOT = Path(__file__).resolve().parents[1]
+ALIASES = ("YAML anchors and aliases (&name / *name) are not accepted in arflow's files; "
+           "write the values out")
 GOOD = """\
 name: Good
 steps:
@@ -20,6 +28,16 @@ steps:
     actions:
       - email: reminder
 """
+
+
+@pytest.fixture(params=["libyaml", "pure-python"])
+def loader(request, monkeypatch):
+    """Run the test with libyaml's parser, then with the pure-Python one (no libyaml)."""
+    if request.param == "libyaml":
+        assert yamlfile._FAST_LOADER is not yamlfile._PureLoader, "PyYAML built without libyaml"
+    else:
+        monkeypatch.setattr(yamlfile, "_FAST_LOADER", yamlfile._PureLoader)
+    return request.param
 
 
 def problems_of(tmp_path: Path, content: str | bytes) -> list[str]:
@@ -40,6 +58,62 @@ def loaded(tmp_path: Path, content: str | bytes):
     else:
         path.write_bytes(content)
     return load_located(path, "x.yaml")
+
+
+def alias_bomb(levels: int) -> str:
+    """A few hundred bytes that expand to 10**levels values."""
+    lines = ["name: Bomb", "l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+# --- 1. anchors and aliases --------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "line"), [
+    ("a: &x 1\nb: *x\n", 1),                    # an anchor, then its alias
+    ("a: 1\nb: &x 2\n", 2),                     # an anchor nobody uses
+    ("a: 1\nb: *x\n", 2),                       # an alias to no anchor
+    ("a: &a [*a]\n", 1),                        # a list that holds itself
+    ("a: 1\nb: &m {c: 1}\nd:\n  <<: *m\n", 2),  # a merge key needs an alias
+    (alias_bomb(3), 2),                         # (the real bomb runs in a subprocess below)
+])
+def test_anchors_and_aliases_are_refused_at_the_first_one(tmp_path, loader, text, line):
+    assert problems_of(tmp_path, text) == [f"x.yaml:{line}: {ALIASES}"]
+
+
+def test_an_anchor_on_the_whole_document_is_refused(tmp_path, loader):
+    assert problems_of(tmp_path, "--- &top\na: 1\n") == [f"x.yaml:1: {ALIASES}"]
+
+
+def test_ampersand_and_star_inside_values_are_only_text(tmp_path, loader):
+    located = loaded(tmp_path, "a: 'R&D *now*'\nb: \"&x\"\nc: x&y *z\n")
+    assert located.data == {"a": "R&D *now*", "b": "&x", "c": "x&y *z"}
+
+
+def test_an_alias_bomb_is_refused_without_growing_the_process(tmp_path):
+    """The 446-byte file that took 15 s and 2.2 GB: a subprocess held to 1 GB of address space
+    (a normal validate uses under 100 MB) reports it at once instead of dying of MemoryError."""
+    path = make_folder(tmp_path, invoices="number\n", workflows={"good": GOOD, "bomb": alias_bomb(7)})
+
+    def limit_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    result = subprocess.run([sys.executable, "-m", "arflow", "validate", "--config", str(path)],
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                            text=True, preexec_fn=limit_memory, timeout=120)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (f"workflows/bomb.yaml:2: {ALIASES}\n"
+                             "1 problem(s) found; nothing was done.\n")
+
+
+def test_nesting_deeper_than_any_arflow_file_is_refused(tmp_path, loader):
+    depth = yamlfile.MAX_DEPTH
+    assert loaded(tmp_path, "[" * depth + "]" * depth).data is not None
+    assert problems_of(tmp_path, "[" * (depth + 1) + "]" * (depth + 1)) == [
+        f"x.yaml:1: YAML nested more than {depth} levels deep; arflow's files need only a few"]
+    # a hundred thousand levels: no RecursionError
+    assert problems_of(tmp_path, "a:\n  b: " + "[" * 100_000 + "]" * 100_000) == [
+        f"x.yaml:2: YAML nested more than {depth} levels deep; arflow's files need only a few"]
 
 
 # --- 3. not UTF-8 --------------------------------------------------------------------------------
@@ -67,6 +141,12 @@ LATIN1 = b"name: Caf\xe9\nsteps:\n  - id: d7\n    day: 7\n    actions:\n      - 
 BAD_KEY = GOOD + "colour: blue\n"
 
 CASES = {
+    "alias bomb in a workflow": (  # small: the real one runs in a memory-limited subprocess
+        {"wf": alias_bomb(3)}, None, [f"workflows/wf.yaml:2: {ALIASES}"]),
+    "recursive alias in a workflow": (
+        {"wf": "a: &a [*a]\n"}, None, [f"workflows/wf.yaml:1: {ALIASES}"]),
+    "alias in arflow.yaml": (
+        {}, BASE_CONFIG + "owner: &o controller\nsecond: *o\n", [f"arflow.yaml:7: {ALIASES}"]),
     "Latin-1 workflow, beside another broken one": (
         {"wf": LATIN1, "other": BAD_KEY}, None,
         ["workflows/other.yaml:7: colour: unknown key 'colour'",
