@@ -2,8 +2,8 @@
 
 arflow's files are small and written by hand, so a few YAML features are refused while the file
 is composed, before they can cost anything: anchors and aliases (a few hundred bytes of them
-expand to gigabytes, `a: &a [*a]` to an endless structure) and nesting deeper than any arflow
-file needs.
+expand to gigabytes, `a: &a [*a]` to an endless structure), nesting deeper than any arflow file
+needs, and a key given twice in one mapping (YAML would silently keep only the last).
 """
 
 from __future__ import annotations
@@ -15,11 +15,14 @@ from typing import Any
 
 import yaml
 from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
 
 from arflow.errors import InvalidFiles, Problem
 
 # arflow's deepest structure (steps.N.actions.N.task.assignee) is six levels down
 MAX_DEPTH = 50
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 class Located:
@@ -38,6 +41,11 @@ class Located:
                 return self._lines[loc]
             loc = loc[:-1]
         return self._lines.get((), 1)
+
+
+def dotted(loc: tuple) -> str:
+    """A key path as problems show it: `steps.0.actions.1`."""
+    return ".".join(str(part) for part in loc)
 
 
 class _Refused(Exception):
@@ -89,26 +97,48 @@ if hasattr(yaml, "CSafeLoader"):
     _FAST_LOADER = _LibyamlLoader
 
 
-def _walk(node: yaml.Node, loc: tuple, lines: dict[tuple, int]) -> None:
+def _walk(node: yaml.Node, loc: tuple, lines: dict[tuple, int], keys: SafeConstructor,
+          duplicates: list[tuple[int, str, str]]) -> None:
+    """Record the line of every key path, and each key given twice in one mapping as
+    (line, where, message)."""
     lines[loc] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        first_line: dict[Any, int] = {}
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode):
                 child = (*loc, key.value)
-                _walk(value, child, lines)
+                line = key.start_mark.line + 1
+                # `<<:` merges a mapping in, and a key written beside it wins, as in YAML
+                if key.tag != _MERGE_TAG:
+                    # the key as the loaded mapping holds it: `1`/`01`, `true`/`yes` collide
+                    same = key.value if key.tag == _STR_TAG else keys.construct_object(key)
+                    if same in first_line:
+                        message = (f"duplicate key {key.value!r} (also on line "
+                                   f"{first_line[same]}); keep one")
+                        duplicates.append((line, dotted(child), message))
+                    else:
+                        first_line[same] = line
+                _walk(value, child, lines, keys, duplicates)
                 # an unknown or misspelt key is reported on the key's own line
-                lines[child] = key.start_mark.line + 1
+                lines[child] = line
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk(item, (*loc, i), lines)
+            _walk(item, (*loc, i), lines, keys, duplicates)
 
 
-def _parse(text: str, loader_class) -> tuple[yaml.Node | None, Any]:
-    """The document's node tree (for line numbers) and its `safe_load` value, in one parse."""
+def _parse(text: str, loader_class) -> tuple[Any, dict[tuple, int], list[tuple[int, str, str]]]:
+    """The document's `safe_load` value, the line of each key path and the duplicate keys, in
+    one parse."""
     loader = loader_class(text)
     try:
         node = loader.get_single_node()
-        return node, (loader.construct_document(node) if node is not None else None)
+        lines: dict[tuple, int] = {}
+        duplicates: list[tuple[int, str, str]] = []
+        if node is None:
+            return None, lines, duplicates
+        # walked before it is constructed, which folds `<<:` merges into their mapping
+        _walk(node, (), lines, loader, duplicates)
+        return loader.construct_document(node), lines, duplicates
     finally:
         loader.dispose()
 
@@ -127,6 +157,15 @@ def _decode(raw: bytes, shown: str) -> str:
         raise InvalidFiles([Problem(shown, line, "", message)]) from None
 
 
+def _syntax_problem(exc: yaml.YAMLError, shown: str) -> Problem:
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    return Problem(shown, line, "", message)
+
+
 def load_located(path: Path, display: str | None = None) -> Located:
     """Read a YAML file with `safe_load` semantics; every problem becomes a located Problem."""
     shown = display or str(path)
@@ -137,19 +176,14 @@ def load_located(path: Path, display: str | None = None) -> Located:
     text = _decode(raw, shown)
     try:
         try:
-            node, data = _parse(text, _FAST_LOADER)
+            data, lines, duplicates = _parse(text, _FAST_LOADER)
         except yaml.YAMLError:
-            node, data = _parse(text, _PureLoader)  # the pure-Python parser's message
+            data, lines, duplicates = _parse(text, _PureLoader)  # the pure-Python parser's message
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        context = getattr(exc, "context", None)
-        message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
-        raise InvalidFiles([Problem(shown, line, "", message)]) from None
+        raise InvalidFiles([_syntax_problem(exc, shown)]) from None
     except _Refused as exc:
         raise InvalidFiles([Problem(shown, exc.mark.line + 1, "", exc.message)]) from None
-    lines: dict[tuple, int] = {}
-    if node is not None:
-        _walk(node, (), lines)
+    if duplicates:
+        raise InvalidFiles([Problem(shown, line, where, message)
+                            for line, where, message in duplicates])
     return Located(path, data, lines)

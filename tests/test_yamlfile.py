@@ -116,6 +116,57 @@ def test_nesting_deeper_than_any_arflow_file_is_refused(tmp_path, loader):
         f"x.yaml:2: YAML nested more than {depth} levels deep; arflow's files need only a few"]
 
 
+# --- 2. duplicate keys ---------------------------------------------------------------------------
+
+def test_every_duplicate_key_at_every_depth_is_reported_at_once(tmp_path, loader):
+    found = problems_of(tmp_path, """\
+name: Twice
+steps:
+  - id: a
+    day: 1
+    day: 2
+    actions:
+      - email: {template: reminder, template: past-due}
+steps:
+  - id: b
+    id: c
+    day: 3
+name: Thrice
+name: Again
+""")
+    assert found == [
+        "x.yaml:5: steps.0.day: duplicate key 'day' (also on line 4); keep one",
+        "x.yaml:7: steps.0.actions.0.email.template: duplicate key 'template' (also on line 7); "
+        "keep one",
+        "x.yaml:8: steps: duplicate key 'steps' (also on line 2); keep one",
+        "x.yaml:10: steps.0.id: duplicate key 'id' (also on line 9); keep one",
+        "x.yaml:12: name: duplicate key 'name' (also on line 1); keep one",
+        "x.yaml:13: name: duplicate key 'name' (also on line 1); keep one",
+    ]
+
+
+def test_keys_that_load_as_the_same_value_are_duplicates(tmp_path, loader):
+    # YAML 1.1 reads `on` and `yes` as True, `2` and `0x2` as 2: the mapping would keep one
+    assert problems_of(tmp_path, "on: a\nyes: b\n2: c\n0x2: d\n'2': e\n") == [
+        "x.yaml:2: yes: duplicate key 'yes' (also on line 1); keep one",
+        "x.yaml:4: 0x2: duplicate key '0x2' (also on line 3); keep one",
+    ]
+
+
+def test_a_key_beside_a_merge_is_not_a_duplicate(tmp_path, loader):
+    # `<<:` with an inline mapping (no alias) folds it in, and the key written beside it wins
+    located = loaded(tmp_path, "a:\n  <<: {b: 1, c: 2}\n  b: 3\n")
+    assert located.data == {"a": {"b": 3, "c": 2}}
+
+
+def test_same_keys_in_different_mappings_are_fine(tmp_path, loader):
+    located = loaded(tmp_path, "steps:\n  - {id: a, day: 1}\n  - {id: b, day: 2}\n"
+                               "x: {id: a}\n")
+    assert located.data["steps"][1] == {"id": "b", "day": 2}
+    assert located.line(("steps", 1, "day")) == 3
+    assert located.line(("x", "id")) == 4
+
+
 # --- 3. not UTF-8 --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("content", "expected"), [
@@ -138,6 +189,7 @@ def test_utf8_with_or_without_bom_loads(tmp_path):
 # --- 4. end to end: validate, run --dry-run and run ------------------------------------------------
 
 LATIN1 = b"name: Caf\xe9\nsteps:\n  - id: d7\n    day: 7\n    actions:\n      - email: reminder\n"
+TWO_STEPS = GOOD + "steps:\n  - {id: d9, day: 9, actions: [{email: reminder}]}\n"
 BAD_KEY = GOOD + "colour: blue\n"
 
 CASES = {
@@ -147,6 +199,12 @@ CASES = {
         {"wf": "a: &a [*a]\n"}, None, [f"workflows/wf.yaml:1: {ALIASES}"]),
     "alias in arflow.yaml": (
         {}, BASE_CONFIG + "owner: &o controller\nsecond: *o\n", [f"arflow.yaml:7: {ALIASES}"]),
+    "two steps: blocks": (
+        {"wf": TWO_STEPS}, None,
+        ["workflows/wf.yaml:7: steps: duplicate key 'steps' (also on line 2); keep one"]),
+    "two company: blocks": (
+        {}, BASE_CONFIG + "company: {name: Other Ltd}\n",
+        ["arflow.yaml:7: company: duplicate key 'company' (also on line 1); keep one"]),
     "Latin-1 workflow, beside another broken one": (
         {"wf": LATIN1, "other": BAD_KEY}, None,
         ["workflows/other.yaml:7: colour: unknown key 'colour'",
