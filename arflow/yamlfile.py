@@ -49,7 +49,7 @@ def dotted(loc: tuple) -> str:
 
 
 class _Refused(Exception):
-    """A YAML feature arflow does not accept, met at `mark` while composing."""
+    """A YAML feature or value arflow does not accept, met at `mark` while loading."""
 
     def __init__(self, mark: Any, message: str):
         super().__init__(message)
@@ -80,8 +80,21 @@ class _StrictComposer(Composer):
             self._depth -= 1
 
 
+def _timestamp(loader: Any, node: yaml.ScalarNode) -> Any:
+    """PyYAML's date, with one that does not exist (`2026-02-30`) a located problem, not a
+    ValueError."""
+    try:
+        return SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        raise _Refused(node.start_mark, f"{node.value!r} is not a date ({exc}); write a real "
+                                        "one as YYYY-MM-DD") from None
+
+
 class _PureLoader(_StrictComposer, yaml.SafeLoader):
     """The pure-Python parser: used when libyaml is missing, and for its clearer syntax errors."""
+
+
+_PureLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 # libyaml's parser when PyYAML was built with it (its wheels are): the same events and marks as
@@ -94,6 +107,7 @@ if hasattr(yaml, "CSafeLoader"):
             yaml.CSafeLoader.__init__(self, stream)
             Composer.__init__(self)
 
+    _LibyamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
     _FAST_LOADER = _LibyamlLoader
 
 
@@ -157,7 +171,12 @@ def _decode(raw: bytes, shown: str) -> str:
         raise InvalidFiles([Problem(shown, line, "", message)]) from None
 
 
-def _syntax_problem(exc: yaml.YAMLError, shown: str) -> Problem:
+def _syntax_problem(exc: yaml.YAMLError, text: str, shown: str) -> Problem:
+    if isinstance(exc, yaml.reader.ReaderError):  # a control character: no mark, a position
+        at = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        return Problem(shown, at, "", f"character U+{exc.character:04X} at line {at}, column "
+                                      f"{column} is not allowed in YAML; remove it")
     mark = getattr(exc, "problem_mark", None)
     line = mark.line + 1 if mark is not None else None
     problem = getattr(exc, "problem", None) or str(exc)
@@ -180,7 +199,7 @@ def load_located(path: Path, display: str | None = None) -> Located:
         except yaml.YAMLError:
             data, lines, duplicates = _parse(text, _PureLoader)  # the pure-Python parser's message
     except yaml.YAMLError as exc:
-        raise InvalidFiles([_syntax_problem(exc, shown)]) from None
+        raise InvalidFiles([_syntax_problem(exc, text, shown)]) from None
     except _Refused as exc:
         raise InvalidFiles([Problem(shown, exc.mark.line + 1, "", exc.message)]) from None
     if duplicates:

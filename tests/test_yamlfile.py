@@ -186,6 +186,22 @@ def test_utf8_with_or_without_bom_loads(tmp_path):
     assert loaded(tmp_path, "name: Café\n".encode()).data == {"name": "Café"}
 
 
+# --- other broken text -----------------------------------------------------------------------------
+
+def test_a_control_character_names_its_line_and_column(tmp_path, loader):
+    assert problems_of(tmp_path, "name: ok\nb: a\x00b\n") == [
+        "x.yaml:2: character U+0000 at line 2, column 5 is not allowed in YAML; remove it"]
+
+
+def test_a_date_that_does_not_exist_is_a_located_problem(tmp_path, loader):
+    assert problems_of(tmp_path, "name: ok\nholidays: [2026-01-01, 2026-02-30]\n") == [
+        "x.yaml:2: '2026-02-30' is not a date (day is out of range for month); write a real one "
+        "as YYYY-MM-DD"]
+    assert problems_of(tmp_path, "2026-13-01: x\n") == [
+        "x.yaml:1: '2026-13-01' is not a date (month must be in 1..12); write a real one as "
+        "YYYY-MM-DD"]
+
+
 # --- 4. end to end: validate, run --dry-run and run ------------------------------------------------
 
 LATIN1 = b"name: Caf\xe9\nsteps:\n  - id: d7\n    day: 7\n    actions:\n      - email: reminder\n"
@@ -210,6 +226,13 @@ CASES = {
         ["workflows/other.yaml:7: colour: unknown key 'colour'",
          "workflows/wf.yaml:1: not UTF-8 text (byte 0xE9 at line 1, column 10); save the file "
          "as UTF-8"]),
+    "a date that does not exist in a workflow": (
+        {"wf": GOOD + "holidays: [2026-02-30]\n"}, None,
+        ["workflows/wf.yaml:7: '2026-02-30' is not a date (day is out of range for month); "
+         "write a real one as YYYY-MM-DD"]),
+    "a NUL character in arflow.yaml": (
+        {}, BASE_CONFIG + "# a\x00b\n",
+        ["arflow.yaml:7: character U+0000 at line 7, column 4 is not allowed in YAML; remove it"]),
     "Latin-1 arflow.yaml": (
         {}, BASE_CONFIG.encode() + b"# r\xe9sum\xe9\n",
         ["arflow.yaml:7: not UTF-8 text (byte 0xE9 at line 7, column 4); save the file as UTF-8"]),
