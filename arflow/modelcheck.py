@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from arflow.errors import Problem
-from arflow.yamlfile import Located
+from arflow.yamlfile import Located, dotted
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -114,6 +114,6 @@ def parse_model(model: type[M], located: Located, display: str,
         problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])
-            problems.append(Problem(display, located.line(loc), ".".join(str(p) for p in loc),
+            problems.append(Problem(display, located.line(loc), dotted(loc),
                                     _message(err, vocabulary, model)))
         return None, problems

@@ -1,13 +1,28 @@
-"""YAML loading that remembers the line of every node, so errors can say `PATH:LINE`."""
+"""YAML loading that remembers the line of every node, so errors can say `PATH:LINE`.
+
+arflow's files are small and written by hand, so a few YAML features are refused while the file
+is composed, before they can cost anything: anchors and aliases (a few hundred bytes of them
+expand to gigabytes, `a: &a [*a]` to an endless structure), nesting deeper than any arflow file
+needs, and a key given twice in one mapping (YAML would silently keep only the last).
+"""
 
 from __future__ import annotations
 
+import codecs
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
 
 from arflow.errors import InvalidFiles, Problem
+
+# arflow's deepest structure (steps.N.actions.N.task.assignee) is six levels down
+MAX_DEPTH = 50
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 class Located:
@@ -28,55 +43,166 @@ class Located:
         return self._lines.get((), 1)
 
 
-def _walk(node: yaml.Node, loc: tuple, lines: dict[tuple, int]) -> None:
+def dotted(loc: tuple) -> str:
+    """A key path as problems show it: `steps.0.actions.1`."""
+    return ".".join(str(part) for part in loc)
+
+
+class _Refused(Exception):
+    """A YAML feature or value arflow does not accept, met at `mark` while loading."""
+
+    def __init__(self, mark: Any, message: str):
+        super().__init__(message)
+        self.mark = mark
+        self.message = message
+
+
+class _StrictComposer(Composer):
+    """PyYAML's composer, refusing an anchor or alias at the event that carries it (so no node
+    is ever shared and nothing is expanded) and nesting deeper than MAX_DEPTH."""
+
+    peek_event: Callable[[], yaml.Event]  # the parser's, libyaml's or the pure-Python one
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()
+        # a node's event carries its anchor (`&name`); an alias's (`*name`), the anchor it names
+        if getattr(event, "anchor", None) is not None:
+            raise _Refused(event.start_mark, "YAML anchors and aliases (&name / *name) are not "
+                                             "accepted in arflow's files; write the values out")
+        if self._depth >= MAX_DEPTH:
+            raise _Refused(event.start_mark, f"YAML nested more than {MAX_DEPTH} levels deep; "
+                                             "arflow's files need only a few")
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _timestamp(loader: Any, node: yaml.ScalarNode) -> Any:
+    """PyYAML's date, with one that does not exist (`2026-02-30`) a located problem, not a
+    ValueError."""
+    try:
+        return SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        raise _Refused(node.start_mark, f"{node.value!r} is not a date ({exc}); write a real "
+                                        "one as YYYY-MM-DD") from None
+
+
+class _PureLoader(_StrictComposer, yaml.SafeLoader):
+    """The pure-Python parser: used when libyaml is missing, and for its clearer syntax errors."""
+
+
+_PureLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
+# libyaml's parser when PyYAML was built with it (its wheels are): the same events and marks as
+# the pure-Python one, about ten times faster. Its own composer (C) cannot refuse anchors, so
+# the events are composed by _StrictComposer, which keeps most of the speed.
+_FAST_LOADER: type = _PureLoader
+if hasattr(yaml, "CSafeLoader"):
+    class _LibyamlLoader(_StrictComposer, yaml.CSafeLoader):
+        def __init__(self, stream: str):
+            yaml.CSafeLoader.__init__(self, stream)
+            Composer.__init__(self)
+
+    _LibyamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+    _FAST_LOADER = _LibyamlLoader
+
+
+def _walk(node: yaml.Node, loc: tuple, lines: dict[tuple, int], keys: SafeConstructor,
+          duplicates: list[tuple[int, str, str]]) -> None:
+    """Record the line of every key path, and each key given twice in one mapping as
+    (line, where, message)."""
     lines[loc] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        first_line: dict[Any, int] = {}
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode):
                 child = (*loc, key.value)
-                _walk(value, child, lines)
+                line = key.start_mark.line + 1
+                # `<<:` merges a mapping in, and a key written beside it wins, as in YAML
+                if key.tag != _MERGE_TAG:
+                    # the key as the loaded mapping holds it: `1`/`01`, `true`/`yes` collide
+                    same = key.value if key.tag == _STR_TAG else keys.construct_object(key)
+                    if same in first_line:
+                        message = (f"duplicate key {key.value!r} (also on line "
+                                   f"{first_line[same]}); keep one")
+                        duplicates.append((line, dotted(child), message))
+                    else:
+                        first_line[same] = line
+                _walk(value, child, lines, keys, duplicates)
                 # an unknown or misspelt key is reported on the key's own line
-                lines[child] = key.start_mark.line + 1
+                lines[child] = line
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk(item, (*loc, i), lines)
+            _walk(item, (*loc, i), lines, keys, duplicates)
 
 
-# libyaml's parser when PyYAML was built with it (its wheels are): the same documents, nodes and
-# marks as the pure-Python one, about ten times faster
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _parse(text: str, loader_class) -> tuple[yaml.Node | None, Any]:
-    """The document's node tree (for line numbers) and its `safe_load` value, in one parse."""
+def _parse(text: str, loader_class) -> tuple[Any, dict[tuple, int], list[tuple[int, str, str]]]:
+    """The document's `safe_load` value, the line of each key path and the duplicate keys, in
+    one parse."""
     loader = loader_class(text)
     try:
         node = loader.get_single_node()
-        return node, (loader.construct_document(node) if node is not None else None)
+        lines: dict[tuple, int] = {}
+        duplicates: list[tuple[int, str, str]] = []
+        if node is None:
+            return None, lines, duplicates
+        # walked before it is constructed, which folds `<<:` merges into their mapping
+        _walk(node, (), lines, loader, duplicates)
+        return loader.construct_document(node), lines, duplicates
     finally:
         loader.dispose()
 
 
+def _decode(raw: bytes, shown: str) -> str:
+    """The file's text (UTF-8, with or without BOM); another encoding names its first bad byte."""
+    body = raw.removeprefix(codecs.BOM_UTF8)
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = body.count(b"\n", 0, exc.start) + 1
+        line_start = body.rfind(b"\n", 0, exc.start) + 1
+        column = len(body[line_start:exc.start].decode("utf-8")) + 1
+        message = (f"not UTF-8 text (byte 0x{body[exc.start]:02X} at line {line}, column "
+                   f"{column}); save the file as UTF-8")
+        raise InvalidFiles([Problem(shown, line, "", message)]) from None
+
+
+def _syntax_problem(exc: yaml.YAMLError, text: str, shown: str) -> Problem:
+    if isinstance(exc, yaml.reader.ReaderError):  # a control character: no mark, a position
+        at = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        return Problem(shown, at, "", f"character U+{exc.character:04X} at line {at}, column "
+                                      f"{column} is not allowed in YAML; remove it")
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    return Problem(shown, line, "", message)
+
+
 def load_located(path: Path, display: str | None = None) -> Located:
-    """Read a YAML file with `safe_load` semantics; syntax errors become a located Problem."""
+    """Read a YAML file with `safe_load` semantics; every problem becomes a located Problem."""
     shown = display or str(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
     except OSError as exc:
         raise InvalidFiles([Problem(shown, None, "", f"cannot read: {exc.strerror}")]) from None
+    text = _decode(raw, shown)
     try:
         try:
-            node, data = _parse(text, _FAST_LOADER)
+            data, lines, duplicates = _parse(text, _FAST_LOADER)
         except yaml.YAMLError:
-            node, data = _parse(text, yaml.SafeLoader)  # the pure-Python parser's message
+            data, lines, duplicates = _parse(text, _PureLoader)  # the pure-Python parser's message
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        context = getattr(exc, "context", None)
-        message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
-        raise InvalidFiles([Problem(shown, line, "", message)]) from None
-    lines: dict[tuple, int] = {}
-    if node is not None:
-        _walk(node, (), lines)
+        raise InvalidFiles([_syntax_problem(exc, text, shown)]) from None
+    except _Refused as exc:
+        raise InvalidFiles([Problem(shown, exc.mark.line + 1, "", exc.message)]) from None
+    if duplicates:
+        raise InvalidFiles([Problem(shown, line, where, message)
+                            for line, where, message in duplicates])
     return Located(path, data, lines)
