@@ -104,7 +104,8 @@ def main() -> None:
                 seconds, out = timed([sys.executable, "-c", FLOOR, str(port), str(outbox)])
                 floors.append(seconds)
                 loops.append(float(out))
-                for name in ("arflow.db", "arflow.db-wal", "arflow.db-shm"):
+                # a fresh state each time: the database, its journal and its id marker
+                for name in ("arflow.db", "arflow.db-wal", "arflow.db-shm", "arflow.db.id"):
                     (folder / name).unlink(missing_ok=True)
                 seconds, _ = timed([*run, "--config", str(folder / "arflow.yaml")])
                 arflows.append(seconds)
