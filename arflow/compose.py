@@ -13,15 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from jinja2 import TemplateError
-
 from arflow.channels import Message, header_problem, sender_address
 from arflow.channels.mime import domain_of
 from arflow.errors import RowError
 from arflow.ledger import Customer, Invoice, Ledger
 from arflow.plan_types import Plan, PlannedAction
 from arflow.project import Project
-from arflow.render import message_context, template_error, totals_context
+from arflow.render import RenderError, message_context, totals_context
 
 
 def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Project):
@@ -75,24 +73,22 @@ def _render(project: Project, action: PlannedAction, name: str, kind: str, conte
     templates = project.templates
     try:
         return templates.render(name, kind, context)
-    except TemplateError as exc:
-        line, message = template_error(exc)
+    except RenderError as exc:
         raise _Dropped(RowError(
             f"{project.config.display(templates.directory)}/{templates.filename(name, kind)}",
-            line or 0, None, action.customer_id,
-            f"cannot render for customer {action.customer_id}: {message}")) from None
+            exc.line or 0, None, action.customer_id,
+            f"cannot render for customer {action.customer_id}: {exc.message}")) from None
 
 
 def _render_inline(project: Project, action: PlannedAction, text: str, context: dict) -> str:
     try:
         return project.templates.render_string(text, context)
-    except TemplateError as exc:
-        _, message = template_error(exc)
+    except RenderError as exc:
         wf = project.workflows[action.workflow]
         raise _Dropped(RowError(wf.display, wf.action_line(action.step, action.action_index),
                                 None, action.customer_id,
                                 f"step {action.step}: cannot render {text!r} for customer "
-                                f"{action.customer_id}: {message}")) from None
+                                f"{action.customer_id}: {exc.message}")) from None
 
 
 def compose(plan: Plan, ledger: Ledger, project: Project,
@@ -205,8 +201,9 @@ def _check_json(project: Project, action: PlannedAction, template: str, body: st
         raise _Dropped(RowError(
             f"{project.config.display(project.templates.directory)}/{template}.json.j2",
             exc.lineno if hasattr(exc, "lineno") else 0, None, action.customer_id,
-            f"renders invalid JSON for customer {action.customer_id} ({exc}); write values "
-            "with the tojson filter, e.g. {{ customer.name|tojson }}")) from None
+            f"renders invalid JSON for customer {action.customer_id} ({exc}); every "
+            "{{ value }} prints as JSON (a text with its quotes), so write {{ customer.name }}, "
+            'not "{{ customer.name }}"')) from None
 
 
 def _email(action: PlannedAction, project: Project, customer: Customer, subject: str, text: str,
