@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from arflow.channels import Message, header_problem, sender_address
+from arflow.channels import Message, header_problem, sender_address, visible
 from arflow.channels.mime import domain_of
 from arflow.errors import RowError
 from arflow.ledger import Customer, Invoice, Ledger
@@ -236,18 +236,42 @@ def _check_headers(message: Message, action: PlannedAction, customer: Customer,
 
 def _unsafe(project: Project, action: PlannedAction, customer: Customer, what: str, value: str,
             problem: str) -> RowError:
+    """The error for an unsafe header value, naming where the value comes from: the customer's
+    row for its name or address (also when the name is printed into a subject), the subject
+    template for any other subject, arflow.yaml for the sender, company and people."""
     config = project.config
-    if customer.line and config.customers is not None:
-        source, line = config.customers, customer.line
-    else:
-        source, line = config.invoices, (action.items[0].line if action.items else 0)
-    column = {"email": "email", "name": "name" if source is config.customers else
-              "customer_name"}.get(what)
-    shown = None if column is None else source.columns.get(column, column)
-    return RowError(config.display(config.resolve(source.path)), line, shown, repr(value),
+    fix = "fix the value in the source"
+    source_name = what in ("name", "subject") and bool(header_problem(customer.display_name)) \
+        and customer.display_name in value
+    template = getattr(action.action.spec, "template", None)
+    if source_name or (what == "email" and value in customer.email):
+        if customer.line and config.customers is not None:
+            source, line = config.customers, customer.line
+        else:
+            source, line = config.invoices, (action.items[0].line if action.items else 0)
+        column = "email" if what == "email" else \
+            "name" if source is config.customers else "customer_name"
+        file, shown = config.display(config.resolve(source.path)), source.columns.get(column,
+                                                                                      column)
+    elif what == "subject" and template is not None:
+        templates = project.templates
+        file = f"{config.display(templates.directory)}/{templates.filename(template, 'subject')}"
+        line, shown = 0, None
+        fix = "fix the template, or the value it prints"
+    elif what in ("from", "company name") or any(value in (p.name, p.email)
+                                                 for p in config.people.values()):
+        key = {"from": "channels" if config.channels.email.sender else "company",
+               "company name": "company"}.get(what, "people")
+        file, line, shown = config.display(config.path), config.line(key) or 0, None
+        fix = f"fix {key}: in arflow.yaml"
+    else:  # an address written in the workflow (cc, bcc)
+        wf = project.workflows[action.workflow]
+        file, line, shown = wf.display, wf.action_line(action.step, action.action_index), None
+        fix = "fix the workflow"
+    return RowError(file, line, shown, visible(value),
                     f"not sent to customer {action.customer_id} ({action.workflow} › "
                     f"{action.step}): the {what} {problem}, which could forge mail headers; "
-                    "fix the value in the source and the next run sends it")
+                    f"{fix} and the next run sends it")
 
 
 def task_due(action: PlannedAction) -> date:

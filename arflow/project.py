@@ -8,6 +8,7 @@ from pathlib import Path
 
 from jinja2 import TemplateSyntaxError
 
+from arflow.channels import header_problem
 from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, Config, load_config
 from arflow.errors import InvalidFiles, Problem, RowError
 from arflow.ledger import Ledger
@@ -245,7 +246,15 @@ def _render_all(config: Config, workflows: dict[str, LoadedWorkflow],
 
 
 def _rendered_problem(kind: str, text: str) -> str | None:
-    """What is wrong with a sample rendering that rendered: a JSON body that is not JSON."""
+    """What is wrong with a sample rendering that rendered: a subject that is not one header
+    line (SPEC 6), a JSON body that is not JSON."""
+    if kind == "subject":
+        if "\n" in text or "\r" in text:
+            return ("subject renders a line break; a mail header must be one line (trim the "
+                    "template's line breaks with {%- -%})")
+        problem = header_problem(text)
+        if problem:
+            return f"the rendered subject {problem}; a mail header must be one line of text"
     if kind == "json":
         try:
             json.loads(text)

@@ -1,5 +1,6 @@
 """Composing a run's messages (arflow/compose.py) and checking templates in `validate`: a
-template that fails for one customer costs that message only; JSON bodies are JSON-escaped."""
+template that fails for one customer costs that message only, JSON bodies are JSON-escaped,
+and header-unsafe values are reported against the file they come from."""
 
 from __future__ import annotations
 
@@ -211,3 +212,94 @@ def test_validate_reports_a_json_template_that_quotes_a_value(folder, cli):
         "templates/erp.json.j2: renders invalid JSON (Expecting ',' delimiter: line 1 column "
         "16 (char 15)); every {{ value }} prints as JSON (a text with its quotes), so write "
         '{{ customer.name }}, not "{{ customer.name }}"', "1 problem(s) found; nothing was done."]
+
+
+# --- 4. subjects are one header line; unsafe values are named where they come from ------------
+@pytest.mark.parametrize("subject, message", [
+    ("Reminder\n{{ invoice.number }}", "subject renders a line break; a mail header must be one "
+                                       "line (trim the template's line breaks with {%- -%})"),
+    ("Reminder{{ '\\r\\n' }}Bcc: x@evil.example", "subject renders a line break; a mail header "
+     "must be one line (trim the template's line breaks with {%- -%})"),
+    ("Reminder{{ '\\t' }}{{ invoice.number }}", "the rendered subject contains the control "
+     "character U+0009; a mail header must be one line of text"),
+])
+def test_validate_reports_a_subject_that_renders_more_than_one_line(folder, cli, subject,
+                                                                    message):
+    config = folder({"reminder.subject.j2": subject})
+    result = cli("validate", "--config", config, expect=1)
+    assert result.stderr.splitlines() == [f"templates/reminder.subject.j2: {message}",
+                                          "1 problem(s) found; nothing was done."]
+
+
+def test_validate_accepts_a_subject_written_over_lines_that_renders_one(folder, cli):
+    config = folder({"reminder.subject.j2": "Reminder\n{%- for i in invoices %} {{ i.number }}"
+                                            "{%- endfor %}\n"})
+    cli("validate", "--config", config)
+
+
+def test_an_unsafe_subject_names_the_template_and_shows_the_value(folder, smtp_server, cli):
+    """A CRLF in an extra column printed into the subject: the subject template is named, the
+    value shown with its control characters escaped."""
+    invoices = INVOICES.replace(",second\n", ',"Acme\r\nBcc: x@evil.example"\n')
+    config = folder({"reminder.subject.j2": "Reminder: {{ invoice.extra.note }}"},
+                    invoices=invoices)
+    doc = run(cli, config, expect=3)
+    assert [a["customer_id"] for a in doc["actions"]] == ["C1", "C3"]
+    assert doc["errors"] == [{
+        "file": "templates/reminder.subject.j2", "line": 0, "column": None,
+        "value": "Reminder: Acme\\r\\nBcc: x@evil.example",
+        "message": "not sent to customer C2 (chase › first): the subject contains the control "
+                   "character U+000D, which could forge mail headers; fix the template, or the "
+                   "value it prints and the next run sends it"}]
+    assert all(b"evil" not in m.data for m in smtp_server.messages)
+
+
+def test_an_unsafe_name_names_its_source_cell(folder, smtp_server, cli):
+    """The customer's name with a line break, also when it reaches the header only through an
+    internal message's subject: the source file, line and column are named."""
+    workflow = CHASE + "      - notify: {to: controller, template: internal}\n"
+    invoices = INVOICES.replace("Beta Ltd", '"Beta\nBcc: x@evil.example"')
+    config = folder(invoices=invoices, workflows={"chase": workflow})
+    doc = run(cli, config, expect=3)
+    assert [(a["customer_id"], a["action"]) for a in doc["actions"]] == [
+        ("C1", "email"), ("C1", "notify"), ("C3", "email"), ("C3", "notify")]
+    message = ("not sent to customer C2 (chase › first): the {} contains the control character "
+               "U+000A, which could forge mail headers; fix the value in the source and the next "
+               "run sends it")
+    assert doc["errors"] == [
+        {"file": "invoices.csv", "line": 3, "column": "customer_name",
+         "value": "Beta\\nBcc: x@evil.example", "message": message.format("name")},
+        {"file": "invoices.csv", "line": 3, "column": "customer_name",
+         "value": "[AR] Beta\\nBcc: x@evil.example", "message": message.format("subject")}]
+
+
+def test_an_unsafe_company_name_names_arflow_yaml(folder, cli):
+    config = folder()
+    config.write_text(config.read_text().replace("name: Acme Ltd", "name: \"Acme\\x00Ltd\""))
+    doc = run(cli, config, "--dry-run", expect=3)
+    assert doc["actions"] == []
+    assert {(e["file"], e["line"], e["value"]) for e in doc["errors"]} == {
+        ("arflow.yaml", 1, "Acme\\x00Ltd")}
+    assert doc["errors"][0]["message"].endswith(
+        "the company name contains the control character U+0000, which could forge mail "
+        "headers; fix company: in arflow.yaml and the next run sends it")
+
+
+# --- 5. the dry run reports what the real run reports ------------------------------------------
+def test_the_dry_run_reports_a_name_with_a_line_break_as_the_real_run_does(folder, smtp_server,
+                                                                           cli):
+    invoices = INVOICES.replace("Beta Ltd", '"Beta\nLtd"')
+    config = folder(invoices=invoices)
+    dry = run(cli, config, "--dry-run", expect=3)
+    assert [(a["customer_id"], a["status"]) for a in dry["actions"]] == [
+        ("C1", "planned"), ("C3", "planned")]
+    real = run(cli, config, expect=3)
+    assert [(a["customer_id"], a["status"]) for a in real["actions"]] == [
+        ("C1", "sent"), ("C3", "sent")]
+    assert dry["errors"] == real["errors"] == [{
+        "file": "invoices.csv", "line": 3, "column": "customer_name", "value": "Beta\\nLtd",
+        "message": "not sent to customer C2 (chase › first): the name contains the control "
+                   "character U+000A, which could forge mail headers; fix the value in the "
+                   "source and the next run sends it"}]
+    assert [r for m in smtp_server.messages for r in m.rcpt_tos] == [
+        "ap@alpha.example", "ap@gamma.example"]

@@ -219,3 +219,7 @@ def test_an_undefined_name_in_a_json_template_is_still_an_error(templates):
         t.render("x", "json", {"customer": {"name": "A"}})
     assert info.value.message == "'dict object' has no attribute 'nmae'"
 
+
+def test_header_values_are_shown_with_visible_escapes():
+    from arflow.channels import visible
+    assert visible("Acme\r\nBcc: x\x00\u2028 Café\t") == "Acme\\r\\nBcc: x\\x00\\u2028 Café\\t"
