@@ -13,15 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from jinja2 import TemplateError
-
-from arflow.channels import Message, header_problem, sender_address
+from arflow.channels import Message, header_problem, sender_address, visible
 from arflow.channels.mime import domain_of
 from arflow.errors import RowError
 from arflow.ledger import Customer, Invoice, Ledger
 from arflow.plan_types import Plan, PlannedAction
 from arflow.project import Project
-from arflow.render import message_context, template_error, totals_context
+from arflow.render import RenderError, message_context, totals_context
 
 
 def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Project):
@@ -75,24 +73,22 @@ def _render(project: Project, action: PlannedAction, name: str, kind: str, conte
     templates = project.templates
     try:
         return templates.render(name, kind, context)
-    except TemplateError as exc:
-        line, message = template_error(exc)
+    except RenderError as exc:
         raise _Dropped(RowError(
             f"{project.config.display(templates.directory)}/{templates.filename(name, kind)}",
-            line or 0, None, action.customer_id,
-            f"cannot render for customer {action.customer_id}: {message}")) from None
+            exc.line or 0, None, action.customer_id,
+            f"cannot render for customer {action.customer_id}: {exc.message}")) from None
 
 
 def _render_inline(project: Project, action: PlannedAction, text: str, context: dict) -> str:
     try:
         return project.templates.render_string(text, context)
-    except TemplateError as exc:
-        _, message = template_error(exc)
+    except RenderError as exc:
         wf = project.workflows[action.workflow]
         raise _Dropped(RowError(wf.display, wf.action_line(action.step, action.action_index),
                                 None, action.customer_id,
                                 f"step {action.step}: cannot render {text!r} for customer "
-                                f"{action.customer_id}: {message}")) from None
+                                f"{action.customer_id}: {exc.message}")) from None
 
 
 def compose(plan: Plan, ledger: Ledger, project: Project,
@@ -205,8 +201,9 @@ def _check_json(project: Project, action: PlannedAction, template: str, body: st
         raise _Dropped(RowError(
             f"{project.config.display(project.templates.directory)}/{template}.json.j2",
             exc.lineno if hasattr(exc, "lineno") else 0, None, action.customer_id,
-            f"renders invalid JSON for customer {action.customer_id} ({exc}); write values "
-            "with the tojson filter, e.g. {{ customer.name|tojson }}")) from None
+            f"renders invalid JSON for customer {action.customer_id} ({exc}); every "
+            "{{ value }} prints as JSON (a text with its quotes), so write {{ customer.name }}, "
+            'not "{{ customer.name }}"')) from None
 
 
 def _email(action: PlannedAction, project: Project, customer: Customer, subject: str, text: str,
@@ -239,18 +236,42 @@ def _check_headers(message: Message, action: PlannedAction, customer: Customer,
 
 def _unsafe(project: Project, action: PlannedAction, customer: Customer, what: str, value: str,
             problem: str) -> RowError:
+    """The error for an unsafe header value, naming where the value comes from: the customer's
+    row for its name or address (also when the name is printed into a subject), the subject
+    template for any other subject, arflow.yaml for the sender, company and people."""
     config = project.config
-    if customer.line and config.customers is not None:
-        source, line = config.customers, customer.line
-    else:
-        source, line = config.invoices, (action.items[0].line if action.items else 0)
-    column = {"email": "email", "name": "name" if source is config.customers else
-              "customer_name"}.get(what)
-    shown = None if column is None else source.columns.get(column, column)
-    return RowError(config.display(config.resolve(source.path)), line, shown, repr(value),
+    fix = "fix the value in the source"
+    source_name = what in ("name", "subject") and bool(header_problem(customer.display_name)) \
+        and customer.display_name in value
+    template = getattr(action.action.spec, "template", None)
+    if source_name or (what == "email" and value in customer.email):
+        if customer.line and config.customers is not None:
+            source, line = config.customers, customer.line
+        else:
+            source, line = config.invoices, (action.items[0].line if action.items else 0)
+        column = "email" if what == "email" else \
+            "name" if source is config.customers else "customer_name"
+        file, shown = config.display(config.resolve(source.path)), source.columns.get(column,
+                                                                                      column)
+    elif what == "subject" and template is not None:
+        templates = project.templates
+        file = f"{config.display(templates.directory)}/{templates.filename(template, 'subject')}"
+        line, shown = 0, None
+        fix = "fix the template, or the value it prints"
+    elif what in ("from", "company name") or any(value in (p.name, p.email)
+                                                 for p in config.people.values()):
+        key = {"from": "channels" if config.channels.email.sender else "company",
+               "company name": "company"}.get(what, "people")
+        file, line, shown = config.display(config.path), config.line(key) or 0, None
+        fix = f"fix {key}: in arflow.yaml"
+    else:  # an address written in the workflow (cc, bcc)
+        wf = project.workflows[action.workflow]
+        file, line, shown = wf.display, wf.action_line(action.step, action.action_index), None
+        fix = "fix the workflow"
+    return RowError(file, line, shown, visible(value),
                     f"not sent to customer {action.customer_id} ({action.workflow} › "
                     f"{action.step}): the {what} {problem}, which could forge mail headers; "
-                    "fix the value in the source and the next run sends it")
+                    f"{fix} and the next run sends it")
 
 
 def task_due(action: PlannedAction) -> date:

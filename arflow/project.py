@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from jinja2 import TemplateError, TemplateSyntaxError
+from jinja2 import TemplateSyntaxError
 
+from arflow.channels import header_problem
 from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, Config, load_config
 from arflow.errors import ArflowError, InvalidFiles, Problem, RowError
 from arflow.ledger import Ledger
-from arflow.render import Templates, sample_context, template_error, templates_for
+from arflow.render import LimitExceeded, RenderError, Templates, sample_context, templates_for
 from arflow.schedule import FINISH_TEMPLATE, PAUSE_TEMPLATE
 from arflow.sources import extra_columns
 from arflow.state import StateDB
@@ -201,7 +203,7 @@ def _shape_note(templates: Templates, name: str, kind: str, shape: tuple,
         return ""
     try:
         templates.render(name, kind, contexts[(True, False)])
-    except TemplateError:
+    except RenderError:
         return ""
     return _SHAPES[shape]
 
@@ -237,29 +239,56 @@ def _render_all(config: Config, workflows: dict[str, LoadedWorkflow],
     for name in sorted(templates.kinds):
         for kind in sorted(templates.kinds[name]):
             reported = set()
+            path = f"{display_dir}/{templates.filename(name, kind)}"
             for shape in sorted(uses.get(name) or {(True, False)}, reverse=True):
                 try:
-                    templates.render(name, kind, contexts[shape])
-                except TemplateError as exc:
-                    line, message = template_error(exc)
-                    if (line, message) not in reported:
-                        reported.add((line, message))
-                        problems.append(Problem(
-                            f"{display_dir}/{templates.filename(name, kind)}", line, "",
-                            _template_message(exc, message) +
-                            _shape_note(templates, name, kind, shape, contexts)))
+                    text = templates.render(name, kind, contexts[shape])
+                except RenderError as exc:
+                    if (exc.line, exc.message) not in reported:
+                        reported.add((exc.line, exc.message))
+                        if isinstance(exc.cause, LimitExceeded):
+                            # the same in every shape; a slow one is not run again
+                            problems.append(Problem(path, exc.line, "", exc.message))
+                            break
+                        problems.append(Problem(path, exc.line, "", _template_message(exc) +
+                                                _shape_note(templates, name, kind, shape,
+                                                            contexts)))
+                    continue
+                problem = _rendered_problem(kind, text)
+                if problem and (None, problem) not in reported:
+                    reported.add((None, problem))
+                    problems.append(Problem(path, None, "", problem))
     for wf in workflows.values():
         for loc, action in _actions(wf):
             context = contexts[(False, loc[0] == "on_paid")]
             for field, text in _inline(action):
                 try:
                     templates.render_string(text, context)
-                except TemplateError as exc:
+                except RenderError as exc:
                     where = (*loc, action.kind, field)
                     problems.append(Problem(wf.display, wf.located.line(where),
-                                            ".".join(map(str, where)),
-                                            _template_message(exc, template_error(exc)[1])))
+                                            ".".join(map(str, where)), _template_message(exc)))
     return problems
+
+
+def _rendered_problem(kind: str, text: str) -> str | None:
+    """What is wrong with a sample rendering that rendered: a subject that is not one header
+    line (SPEC 6), a JSON body that is not JSON."""
+    if kind == "subject":
+        if "\n" in text or "\r" in text:
+            return ("subject renders a line break; a mail header must be one line (trim the "
+                    "template's line breaks with {%- -%})")
+        problem = header_problem(text)
+        if problem:
+            return f"the rendered subject {problem}; a mail header must be one line of text"
+    if kind == "json":
+        try:
+            json.loads(text)
+        except ValueError as exc:
+            return (f"renders invalid JSON ({exc}); every {{{{ value }}}} prints as JSON (a "
+                    "text with its quotes), so write {{ customer.name }}, not "
+                    '"{{ customer.name }}"')
+    return None
 
 
 def _inline(action: Action):
@@ -269,8 +298,9 @@ def _inline(action: Action):
             yield field, getattr(spec, field)
 
 
-def _template_message(exc: TemplateError, message: str) -> str:
-    if isinstance(exc, TemplateSyntaxError):
+def _template_message(exc: RenderError) -> str:
+    message = exc.message
+    if isinstance(exc.cause, TemplateSyntaxError):
         return f"template syntax error: {message}"
     if "is undefined" in message or "has no attribute" in message:
         return (f"{message} — check the spelling; templates see company, customer, invoices, "

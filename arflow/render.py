@@ -1,23 +1,164 @@
-"""Templates (SPEC 5): sandboxed Jinja2, undefined variables are errors, HTML auto-escaped."""
+"""Templates (SPEC 5): sandboxed Jinja2, undefined variables are errors, HTML auto-escaped,
+values in JSON bodies JSON-encoded, and every render limited in size and time."""
 
 from __future__ import annotations
 
+import decimal
+import json
 import re
 from collections import defaultdict
+from collections.abc import Generator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from time import monotonic
+from typing import Any, cast
 
 from babel.dates import format_date
 from babel.numbers import format_currency, get_currency_precision
-from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, pass_context
+from jinja2 import (
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateRuntimeError,
+    Undefined,
+    nodes,
+    pass_context,
+)
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
 
 from arflow.config import Config
 from arflow.ledger import ZERO, Customer, Invoice
 
 KINDS = ("subject", "txt", "html", "sms", "json")
 _PROBES = (Decimal("5"), Decimal("1234.5"), Decimal("1234567.891"), Decimal("0.125"))
+
+# --- limits --------------------------------------------------------------------------------
+# A template is code a person writes; a slip (a loop over the wrong thing, `10**10` for `10*10`)
+# must cost one message, not the night's run. The limits are far above any real message.
+MAX_OUTPUT = 1_000_000   # characters one render may produce ("1 MB")
+MAX_SECONDS = 2.0        # time one render may take
+MAX_RANGE = 10_000       # numbers one range() may hold
+MAX_INT_BITS = 12_000    # an integer `*` or `**` may make: 3,600 digits (Python prints 4,300)
+TOO_LARGE = "too large (over 1 MB); look for a loop that prints more than it should"
+TOO_SLOW = "too slow (over 2 s); look for a loop or macro that runs more often than it should"
+TOO_BIG_OPERANDS = "the ** or * operands are too large"
+
+
+class LimitExceeded(TemplateRuntimeError):
+    """A render went over one of the limits above."""
+
+
+class RenderError(Exception):
+    """A template could not be rendered, for whatever reason (syntax, an undefined name, a
+    limit, an exception in an expression or filter): `line` in the template where known, and
+    a message a person can act on. `cause` is the original exception."""
+
+    def __init__(self, cause: BaseException):
+        self.cause = cause
+        self.line, self.message = template_error(cause)
+        super().__init__(self.message)
+
+
+class _Deadline:
+    """When the render under way must end; shared by a Templates' environments."""
+
+    __slots__ = ("at",)
+
+    def __init__(self):
+        self.at = float("inf")  # no render under way: Jinja's own render runs unlimited
+
+
+# the filter every loop's iterable passes through; a name no template can write
+_LOOP_GUARD = "arflow loop guard"
+
+
+class _LoopGuardCodeGenerator(CodeGenerator):
+    """Compiles every `{% for x in ITERABLE %}` as `{% for x in ITERABLE|guard %}` with the
+    filter `_Sandbox.guard_loop`: a loop that prints nothing, so that no output reaches
+    `_generate`'s check, still ends at the time limit. (A filter is called directly by the
+    compiled code; a call would go through the sandbox's checks, ~1 µs a loop.)"""
+
+    def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
+        for loop in node.find_all(nodes.For):
+            loop.iter = nodes.Filter(loop.iter, _LOOP_GUARD, [], [], None, None,
+                                     lineno=loop.iter.lineno)
+        super().visit_Template(node, frame)
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox with limits: `**` and `*` (the sandbox docs' own example of
+    intercepted operators), range(), and the loops' time."""
+
+    intercepted_binops = frozenset(["*", "**"])
+    code_generator_class = _LoopGuardCodeGenerator
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.deadline = _Deadline()
+        self.globals["range"] = _limited_range
+        self.filters[_LOOP_GUARD] = self.guard_loop
+
+    def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            if _is_int(left) and _is_int(right) and right > 0 and \
+                    right * max(abs(left).bit_length() - 1, 0) > MAX_INT_BITS:
+                raise LimitExceeded(TOO_BIG_OPERANDS)
+        elif _is_int(left) and _is_int(right):
+            if left.bit_length() + right.bit_length() > MAX_INT_BITS:
+                raise LimitExceeded(TOO_BIG_OPERANDS)
+        else:
+            seq, times = (left, right) if _is_int(right) else (right, left)
+            if isinstance(seq, str | list | tuple) and _is_int(times) and \
+                    len(seq) * times > MAX_OUTPUT:
+                raise LimitExceeded(TOO_BIG_OPERANDS)
+        return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context, __obj, *args, **kwargs):
+        # every call a template makes (a macro, a method) checks the clock: a macro that
+        # calls itself twice over runs long without a loop or any output
+        if monotonic() > __self.deadline.at:
+            raise LimitExceeded(TOO_SLOW)
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def guard_loop(self, iterable):
+        deadline = self.deadline
+        for item in iterable:
+            if monotonic() > deadline.at:
+                raise LimitExceeded(TOO_SLOW)
+            yield item
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int)
+
+
+def _limited_range(*args: int) -> range:
+    numbers = range(*args)
+    if len(numbers) > MAX_RANGE:
+        raise LimitExceeded(f"range() of {len(numbers):,} numbers: at most {MAX_RANGE:,}")
+    return numbers
+
+
+# --- JSON bodies ---------------------------------------------------------------------------
+def _json_value(value: Any) -> Any:
+    """What `{{ value }}` prints in a NAME.json.j2 template: its JSON encoding, so a customer
+    name with a quote cannot rewrite the body. Markup (the output of `tojson` and `safe`) is
+    JSON text already and printed as it is; numbers print their own digits (a JSON number);
+    dates print as "YYYY-MM-DD"; in lists and dicts, amounts print as decimal strings."""
+    if isinstance(value, Markup) or (isinstance(value, int | float | Decimal | Undefined)
+                                     and not isinstance(value, bool)):
+        return value  # an Undefined raises its error when printed
+    return json.dumps(value, ensure_ascii=False, default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)  # a Decimal's digits; an Undefined raises here
 
 
 class MoneyFormatter:
@@ -61,13 +202,14 @@ NEEDS = {"email": ("subject", "txt"), "sms": ("sms",), "json": ("json",)}
 
 
 class Templates:
-    """The templates folder: which NAME.KIND.j2 files exist, and a shared sandboxed environment."""
+    """The templates folder: which NAME.KIND.j2 files exist, and a shared sandboxed environment
+    (NAME.json.j2 files: an overlay of it that JSON-encodes every printed value)."""
 
     def __init__(self, directory: Path, locale: str, currency: str):
         self.directory = directory
         self.locale = locale
         self.currency = currency
-        self.env = ImmutableSandboxedEnvironment(
+        self.env = _Sandbox(
             loader=FileSystemLoader(str(directory)),
             undefined=StrictUndefined,
             autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
@@ -78,7 +220,9 @@ class Templates:
         )
         self.env.filters["money"] = self._money
         self.env.filters["date"] = self._date
-        self._loaded: dict[tuple[str, str], tuple[Template, dict]] = {}
+        # shares the loader, filters, globals and deadline; its own cache of compiled templates
+        self.json_env = self.env.overlay(finalize=_json_value)
+        self._loaded: dict[tuple[str, str], Template] = {}
         self._inline: dict[str, Template] = {}
         self._dates: dict[tuple, str] = {}
         self.kinds: dict[str, set[str]] = defaultdict(set)
@@ -100,57 +244,110 @@ class Templates:
         return kind in self.kinds.get(name, ())
 
     def render(self, name: str, kind: str, context: dict) -> str:
+        """NAME.KIND.j2 rendered with `context`; any failure is a RenderError."""
         key = (name, kind)
-        loaded = self._loaded.get(key)
-        if loaded is None:
-            template = self.env.get_template(self.filename(name, kind))
-            # Template.render merges its globals (a ChainMap, read in Python) into every
-            # context; merged once here, each render starts from a plain dict copy
-            loaded = self._loaded[key] = (template, dict(template.globals))
-        template, base = loaded
-        # Only Jinja's documented high-level API (Template.make_module, .render, .globals).
-        # make_module(vars, shared=True) renders with `vars` as the whole context: the globals
-        # are merged in above once per template, not into every context as Template.render
-        # does (dict() of a ChainMap, read in Python). Per render, 20,000 renders, median of
-        # 3, as a ratio to template.render(ctx) in the same run (benchmarks/bench_render.py,
-        # 2 cores): reminder.txt 0.89-0.92, reminder.subject 0.68-0.71; the low-level
-        # root_render_func + new_context it replaces: 0.87-0.88 and 0.63; Template.generate,
-        # timed the same way: 1.02-1.03. make_module does not rewrite a failing render's
-        # traceback to template lines, so on an error the template is rendered again by
-        # Template.render, which re-raises the same error with the template's own line
-        # numbers (rendering has no side effects).
         try:
-            return str(template.make_module({**base, **context}, shared=True)).strip()
-        except Exception:
-            pass
-        return template.render(context).strip()
+            template = self._loaded.get(key)
+            if template is None:
+                env = self.json_env if kind == "json" else self.env
+                template = self._loaded[key] = env.get_template(self.filename(name, kind))
+            return self._generate(template, context)
+        except Exception as exc:
+            raise RenderError(exc) from exc
 
     def render_string(self, text: str, context: dict) -> str:
         """An inline template from a workflow (task title, note text, status value), compiled
         once per run (compiling costs ~0.5 ms; a run renders the same few texts many times)."""
-        template = self._inline.get(text)
-        if template is None:
-            template = self._inline[text] = self.env.from_string(text)
-        return template.render(context).strip()
+        try:
+            template = self._inline.get(text)
+            if template is None:
+                template = self._inline[text] = self.env.from_string(text)
+            return self._generate(template, context)
+        except Exception as exc:
+            raise RenderError(exc) from exc
+
+    def _generate(self, template: Template, variables: dict) -> str:
+        """Render piece by piece, stopping at MAX_OUTPUT characters; loops and calls inside
+        the template stop it at MAX_SECONDS (`_Sandbox`).
+
+        Only Jinja's public API: `Template.generate` yields the output piece by piece. A limit
+        is thrown into that generator, so the error carries the template line that printed the
+        piece going over it; `generate` rewrites a failing render's traceback to template
+        lines, as `Template.render` does (so no failing render runs twice).
+
+        Cost (benchmarks/bench_render.py, 20,000 renders, 2 cores, ratio to a plain
+        `template.render` in the same run): reminder.txt 1.10, reminder.subject 1.15. Without
+        the limits, `make_module` (public, but it renders whole) was 0.92 and 0.71; the private
+        `root_render_func` with the limits 0.96 and 0.72. `generate` merges the template's
+        globals into every context, which is most of the difference; it is the only public way
+        to stop a render as it grows."""
+        deadline = self.env.deadline
+        deadline.at = monotonic() + MAX_SECONDS
+        chunks: list[str] = []
+        size = 0
+        pieces = cast(Generator[str, None, None], template.generate(variables))
+        try:
+            for chunk in pieces:
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_OUTPUT:
+                    pieces.throw(LimitExceeded(TOO_LARGE))
+        finally:
+            deadline.at = float("inf")
+        return "".join(chunks).strip()
 
     @pass_context
     def _money(self, ctx, value, currency: str | None = None) -> str:
+        amount = _amount(value)
         if currency is None:
             customer = ctx.get("customer") or {}
             currency = ctx.get("currency") or customer.get("currency") or self.currency
         locale = (ctx.get("customer") or {}).get("language") or self.locale
-        return MONEY(Decimal(value), currency, locale)
+        return MONEY(amount, currency, locale)
 
     @pass_context
     def _date(self, ctx, value, fmt: str = "medium") -> str:
         locale = (ctx.get("customer") or {}).get("language") or self.locale
-        if isinstance(value, str):
-            value = date.fromisoformat(value)
-        key = (value, fmt, locale)
+        day = _day(value)
+        key = (day, fmt, locale)
         text = self._dates.get(key)
         if text is None:  # babel takes ~0.1 ms a date; a run formats the same few again and again
-            text = self._dates[key] = format_date(value, fmt, locale=locale)
+            text = self._dates[key] = format_date(day, fmt, locale=locale)
         return text
+
+
+def _amount(value: Any) -> Decimal:
+    """The `money` filter's value as a Decimal, or a readable error."""
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    if isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, int | float | str) and not isinstance(value, bool):
+        try:
+            amount = Decimal(value.strip() if isinstance(value, str) else value)
+        except (decimal.InvalidOperation, ValueError):
+            amount = Decimal("NaN")
+    else:
+        amount = Decimal("NaN")
+    if not amount.is_finite():
+        raise TemplateRuntimeError(f"{value!r} is not an amount (money formats numbers, "
+                                   "e.g. {{ invoice.balance|money }})")
+    return amount
+
+
+def _day(value: Any) -> date:
+    """The `date` filter's value as a date, or a readable error."""
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise TemplateRuntimeError(f"{value!r} is not a date (the date filter formats dates, or "
+                               "text written YYYY-MM-DD)")
 
 
 def templates_for(config: Config) -> Templates:
@@ -256,8 +453,10 @@ def sample_context(config: Config, *, invoice_extra: list[str] | None = None,
     }
 
 
-def template_error(exc: TemplateError) -> tuple[int | None, str]:
-    """(line, message) for a Jinja error, for `PATH:LINE: message` reports."""
+def template_error(exc: BaseException) -> tuple[int | None, str]:
+    """(line, message) for an exception raised while rendering a template, for `PATH:LINE:
+    message` reports: Jinja's errors, the limits, and any exception inside an expression or
+    filter (`1/0`, a recursive macro), with a message a person can read."""
     line = getattr(exc, "lineno", None)
     if line is None:
         # runtime errors carry no line; Jinja rewrites the traceback to template lines
@@ -267,7 +466,23 @@ def template_error(exc: TemplateError) -> tuple[int | None, str]:
                     tb.tb_frame.f_code.co_filename == "<template>":
                 line = tb.tb_lineno
             tb = tb.tb_next
-    return line, getattr(exc, "message", None) or str(exc)
+    return line, _describe(exc)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TemplateError):
+        return exc.message or str(exc)
+    if isinstance(exc, ZeroDivisionError):  # also Decimal's DivisionByZero and 0/0
+        return "division by zero"
+    if isinstance(exc, decimal.Overflow | OverflowError):
+        return "a number is too large"
+    if isinstance(exc, decimal.DecimalException):
+        return "invalid arithmetic on an amount"
+    if isinstance(exc, RecursionError):
+        return "a macro or include calls itself without end (maximum recursion depth exceeded)"
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    return str(exc) or type(exc).__name__
 
 
 def message_context(config: Config, customer: Customer, invoices: list[Invoice],

@@ -1,5 +1,6 @@
 """Templates are sandboxed, HTML-escaped and strict about undefined names (SPEC 5)."""
 
+import json
 from datetime import date
 from decimal import Decimal
 
@@ -7,7 +8,7 @@ import pytest
 from jinja2 import UndefinedError
 from jinja2.exceptions import SecurityError
 
-from arflow.render import Templates, template_error
+from arflow.render import RenderError, Templates
 
 
 @pytest.fixture
@@ -34,20 +35,24 @@ def test_html_is_escaped_text_is_not(templates):
 ])
 def test_sandbox_blocks_python_internals(templates, source):
     t = templates(**{"x.txt.j2": source})
-    with pytest.raises((SecurityError, UndefinedError)):
+    with pytest.raises(RenderError) as info:
         t.render("x", "txt", {"customer": {"name": "A"}})
+    assert isinstance(info.value.cause, SecurityError | UndefinedError)
 
 
 def test_sandbox_is_immutable(templates):
     t = templates(**{"x.txt.j2": "{{ invoices.append(1) }}"})
-    with pytest.raises(SecurityError):
+    with pytest.raises(RenderError) as info:
         t.render("x", "txt", {"invoices": []})
+    assert isinstance(info.value.cause, SecurityError)
 
 
 def test_undefined_is_an_error(templates):
     t = templates(**{"x.txt.j2": "{{ totals.overdeu }}"})
-    with pytest.raises(UndefinedError):
+    with pytest.raises(RenderError) as info:
         t.render("x", "txt", {"totals": {"overdue": 1}})
+    assert isinstance(info.value.cause, UndefinedError)
+    assert info.value.message == "'dict object' has no attribute 'overdeu'"
 
 
 @pytest.mark.parametrize("source, line", [
@@ -61,9 +66,9 @@ def test_runtime_errors_report_the_templates_own_line(templates, source, line):
     ctx = {"customer": {"name": "A"}, "totals": {"overdue": 1},
            "invoices": [{"number": "N1", "days_past_due": 3}]}
     for _ in range(2):  # the first render loads the template, the second reuses it
-        with pytest.raises(UndefinedError) as info:
+        with pytest.raises(RenderError) as info:
             t.render("x", "txt", ctx)
-        assert template_error(info.value)[0] == line
+        assert info.value.line == line
 
 
 @pytest.mark.parametrize("locale, currency, expected", [
@@ -98,3 +103,123 @@ def test_compiled_money_format_is_exactly_babels(currency, locale):
     money = MoneyFormatter()
     assert [money(v, currency, locale) for v in values] == [
         format_currency(v, currency, locale=locale) for v in values]
+
+
+# --- limits ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("source, expected", [
+    ("{{ 2**10 }} {{ 2**-1 }} {{ 1.5**2 }} {{ 10**3000 > 0 }}", "1024 0.5 2.25 True"),
+    ("{{ '-' * 5 }}{{ 3 * 'ab' }}{{ [1] * 2 }} {{ 6 * 7 }} {{ amount * 2 }}",
+     "-----ababab[1, 1] 42 2.50"),
+    ("{% for i in range(3) %}{{ loop.index }}/{{ loop.length }}{{ ',' if not loop.last }}"
+     "{% endfor %} {{ range(10000)|length }}", "1/3,2/3,3/3 10000"),
+    ("{% for inv in invoices if inv %}{{ inv }}{% else %}none{% endfor %}", "none"),
+])
+def test_ordinary_arithmetic_and_loops_are_not_limited(templates, source, expected):
+    t = templates(**{"x.txt.j2": source})
+    assert t.render("x", "txt", {"amount": Decimal("1.25"), "invoices": []}) == expected
+
+
+@pytest.mark.parametrize("source, line, message", [
+    ("{{ 9**(9**9) }}", 1, "the ** or * operands are too large"),
+    ("\n{{ 2**20000 }}", 2, "the ** or * operands are too large"),
+    ("{{ (10**3000) * (10**1000) }}", 1, "the ** or * operands are too large"),
+    ("{{ 'x' * 10**10 }}", 1, "the ** or * operands are too large"),
+    ("{{ 10**6 * ['x', 'y'] }}", 1, "the ** or * operands are too large"),
+    ("{{ range(10001)|list }}", 1, "range() of 10,001 numbers: at most 10,000"),
+    ("a\n{% for i in range(10000) %}\n{% for j in range(10000) %}x{% endfor %}\n{% endfor %}", 3,
+     "too large (over 1 MB); look for a loop that prints more than it should"),
+])
+def test_limits_stop_a_render_at_its_line(templates, source, line, message):
+    t = templates(**{"x.txt.j2": source})
+    with pytest.raises(RenderError) as info:
+        t.render("x", "txt", {})
+    assert (info.value.line, info.value.message) == (line, message)
+
+
+def test_a_render_that_runs_long_stops_at_the_time_limit(templates, monkeypatch):
+    monkeypatch.setattr("arflow.render.MAX_SECONDS", 0.05)
+    t = templates(**{"x.txt.j2": "{% set r = range(10000) %}{% for i in r %}{% for j in r %}"
+                                 "{% endfor %}{% endfor %}",
+                     "m.txt.j2": "{% macro m(n) %}{% if n %}{{ m(n-1) }}{{ m(n-1) }}{% endif %}"
+                                 "{% endmacro %}\n{{ m(60) }}"})
+    for name in ("x", "m"):
+        with pytest.raises(RenderError) as info:
+            t.render(name, "txt", {})
+        assert info.value.message == ("too slow (over 2 s); look for a loop or macro that runs "
+                                      "more often than it should")
+    # outside a limited render (Jinja's own Template.render) loops are not stopped
+    assert t.env.deadline.at == float("inf")
+
+
+def test_an_inline_template_has_the_same_limits(templates):
+    t = templates()
+    with pytest.raises(RenderError) as info:
+        t.render_string("Call {{ 9**(9**9) }}", {})
+    assert info.value.message == "the ** or * operands are too large"
+
+
+# --- exceptions inside a template --------------------------------------------------------------
+@pytest.mark.parametrize("source, line, message", [
+    ("a\n{{ 1/0 }}", 2, "division by zero"),
+    ("a\nb\n{{ amount / 0 }}", 3, "division by zero"),
+    ("{{ 1 // 0.0 }}", 1, "division by zero"),
+    ("a\n{{ 'garbage'|date }}", 2,
+     "'garbage' is not a date (the date filter formats dates, or text written YYYY-MM-DD)"),
+    ("{{ 5|date }}", 1,
+     "5 is not a date (the date filter formats dates, or text written YYYY-MM-DD)"),
+    ("a\n{{ name|money }}", 2,
+     "'abc' is not an amount (money formats numbers, e.g. {{ invoice.balance|money }})"),
+    ("{{ none|money }}", 1,
+     "None is not an amount (money formats numbers, e.g. {{ invoice.balance|money }})"),
+    ("{{ 'NaN'|money }}", 1,
+     "'NaN' is not an amount (money formats numbers, e.g. {{ invoice.balance|money }})"),
+    ("a\n\n{{ undefined_name|money }}", 3, "'undefined_name' is undefined"),
+    ("{{ undefined_name|date }}", 1, "'undefined_name' is undefined"),
+    ("{% macro m() %}\n{{ m() }}\n{% endmacro %}\n{{ m() }}", 2,
+     "a macro or include calls itself without end (maximum recursion depth exceeded)"),
+    ("{{ 1 + 'a' }}", 1, "unsupported operand type(s) for +: 'int' and 'str'"),
+    ("{% if %}", 1, "Expected an expression, got 'end of statement block'"),
+])
+def test_an_exception_inside_a_template_is_a_render_error_with_its_line(templates, source,
+                                                                        line, message):
+    t = templates(**{"x.txt.j2": source})
+    for _ in range(2):  # the first render loads the template, the second reuses it
+        with pytest.raises(RenderError) as info:
+            t.render("x", "txt", {"amount": Decimal("5"), "name": "abc", "none": None})
+        assert (info.value.line, info.value.message) == (line, message)
+
+
+def test_money_and_date_take_numbers_and_iso_dates_written_as_text(templates):
+    t = templates(**{"x.txt.j2": "{{ '1234.5'|money }} {{ 7|money }} {{ '2026-03-16'|date }}"})
+    assert t.render("x", "txt", {}) == "$1,234.50 $7.00 Mar 16, 2026"
+
+
+# --- JSON bodies -------------------------------------------------------------------------------
+def test_values_in_a_json_template_are_json_encoded_once(templates):
+    t = templates(**{"x.json.j2": '{"name": {{ name }}, "again": {{ name|tojson }}, '
+                                  '"amount": {{ amount }}, "day": {{ day }}, "none": {{ none }}, '
+                                  '"yes": {{ yes }}, "list": {{ list }}, '
+                                  '"raw": {{ \'[1, 2]\'|safe }}, "joined": {{ name ~ "!" }}}',
+                     "x.txt.j2": "{{ name }} {{ none }}"})
+    ctx = {"name": 'Tail", "overdue": "0 <b>', "amount": Decimal("12.50"), "none": None,
+           "yes": True, "day": date(2026, 3, 16), "list": ["a", Decimal("1.5"), date(2026, 1, 2)]}
+    body = t.render("x", "json", ctx)
+    assert '"amount": 12.50,' in body  # a Decimal prints its own digits, a JSON number
+    assert json.loads(body) == {
+        "name": 'Tail", "overdue": "0 <b>', "again": 'Tail", "overdue": "0 <b>', "amount": 12.5,
+        "day": "2026-03-16", "none": None, "yes": True, "list": ["a", "1.5", "2026-01-02"],
+        "raw": [1, 2], "joined": 'Tail", "overdue": "0 <b>!'}
+    # other kinds print values as they are
+    assert t.render("x", "txt", ctx) == 'Tail", "overdue": "0 <b> None'
+
+
+def test_an_undefined_name_in_a_json_template_is_still_an_error(templates):
+    t = templates(**{"x.json.j2": '{"a": {{ customer.nmae }}}'})
+    with pytest.raises(RenderError) as info:
+        t.render("x", "json", {"customer": {"name": "A"}})
+    assert info.value.message == "'dict object' has no attribute 'nmae'"
+
+
+def test_header_values_are_shown_with_visible_escapes():
+    from arflow.channels import visible
+    assert visible("Acme\r\nBcc: x\x00\u2028 Café\t") == "Acme\\r\\nBcc: x\\x00\\u2028 Café\\t"

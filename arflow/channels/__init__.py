@@ -97,6 +97,17 @@ def header_problem(value: str) -> str | None:
     return None
 
 
+_ESCAPES = {"\r": "\\r", "\n": "\\n", "\t": "\\t"}
+
+
+def visible(value: str) -> str:
+    """`value` as a report shows it: the characters `header_problem` refuses written as
+    escapes (`Acme\\r\\nBcc: x`), everything else as it is."""
+    return _UNSAFE_CHAR.sub(lambda m: _ESCAPES.get(m.group()) or
+                            (f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                             else f"\\u{ord(m.group()):04x}"), value)
+
+
 # --- secrets (SPEC 7) -------------------------------------------------------------------------
 # every secret value this process read: `redact` takes them out of any text that is printed or
 # stored (an error may quote a URL or a server's reply that holds one)
