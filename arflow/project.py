@@ -15,7 +15,7 @@ from arflow.errors import ArflowError, InvalidFiles, Problem, RowError
 from arflow.ledger import Ledger
 from arflow.render import LimitExceeded, RenderError, Templates, sample_context, templates_for
 from arflow.schedule import FINISH_TEMPLATE, PAUSE_TEMPLATE
-from arflow.sources import extra_columns
+from arflow.sources import extra_samples
 from arflow.state import StateDB
 from arflow.workflow import Action, LoadedWorkflow, load_workflows, step_key_warnings
 
@@ -228,8 +228,8 @@ def _render_all(config: Config, workflows: dict[str, LoadedWorkflow],
     """Render every template file, in every shape of context its uses give it, and every
     inline template; `invoice.extra` and `customer.extra` hold the sources' extra columns."""
     problems = []
-    invoice_extra = extra_columns(config, config.invoices, INVOICE_FIELDS)
-    customer_extra = extra_columns(config, config.customers, CUSTOMER_FIELDS)
+    invoice_extra = extra_samples(config, config.invoices, INVOICE_FIELDS)
+    customer_extra = extra_samples(config, config.customers, CUSTOMER_FIELDS)
     contexts = {shape: sample_context(config, person=shape[0], paid=shape[1],
                                       invoice_extra=invoice_extra,
                                       customer_extra=customer_extra)

@@ -408,21 +408,20 @@ class _SampleExtra(dict):
         return f"<{key}>"
 
 
-def _sample_extra(columns: list[str] | None) -> dict:
-    if columns is None:
-        return _SampleExtra()
-    return {name: f"<{name}>" for name in columns}
+def _sample_extra(samples: dict[str, str] | None) -> dict:
+    return _SampleExtra() if samples is None else dict(samples)
 
 
 SAMPLE_AS_OF = date(2026, 3, 16)
 
 
-def sample_context(config: Config, *, invoice_extra: list[str] | None = None,
-                   customer_extra: list[str] | None = None, person: bool = True,
+def sample_context(config: Config, *, invoice_extra: dict[str, str] | None = None,
+                   customer_extra: dict[str, str] | None = None, person: bool = True,
                    paid: bool = False, as_of: date = SAMPLE_AS_OF) -> dict:
     """A full context with plausible values, to render every template in `validate`, in the
     shape of one use: `person` only for internal messages (notify), paid invoices for
-    `on_paid`; `extra` holds exactly the extra columns of the sources (None: any name)."""
+    `on_paid`; `extra` holds exactly the extra columns of the sources, with a real value of
+    each (None: any name, as `<NAME>`)."""
     def sample(number: str, issue: date, due: date, amount: str) -> Invoice:
         return Invoice(number=number, customer_id="C001", issue_date=issue, due_date=due,
                        amount=Decimal(amount), balance=ZERO if paid else None, paid_date=None,

@@ -244,3 +244,23 @@ def test_on_paid_templates_see_paid_invoices(tmp_path):
         "templates/thanks.txt.j2:1: 'nothing_left' is undefined — check the spelling; templates "
         "see company, customer, invoices, invoice, totals, workflow, step, today, person, "
         "conditions (in a customer message in on_paid: no person, invoices paid)"]
+
+
+def test_extra_columns_are_sampled_with_a_real_value_of_the_source(tmp_path):
+    """`{{ invoice.extra.po_date|date }}` and `{{ invoice.extra.fee|money }}` render in
+    validate with the values the source really holds, not a placeholder text."""
+    templates = {**SIMPLE_TEMPLATES, "reminder.txt.j2":
+                 "PO of {{ invoice.extra.po_date|date }}, fee {{ invoice.extra.fee|money }}, "
+                 "note {{ invoice.extra.memo }}"}
+    header = "number,customer_id,issue_date,amount,po_date,fee,memo\n"
+    path = make_folder(tmp_path / "good", invoices=header + "A1,C1,2026-01-01,5,,,\n"
+                       "A2,C1,2026-01-01,5,2026-01-05,12.50,\n", workflows={"good": GOOD},
+                       templates=templates)
+    load_project(path)  # the first filled-in value of each column; none for memo: a text
+    found = problems(tmp_path / "bad", {"good": GOOD}, templates=templates)  # no such columns
+    assert [p.split(": ")[0] for p in found] == ["templates/reminder.txt.j2:1"]
+    bad_value = make_folder(tmp_path / "value", invoices=header + "A1,C1,2026-01-01,5,soon,1,x\n",
+                            workflows={"good": GOOD}, templates=templates)
+    with pytest.raises(InvalidFiles) as exc:  # a template that real data would break
+        load_project(bad_value)
+    assert "'soon' is not a date" in str(exc.value)

@@ -27,19 +27,30 @@ def open_source(config: Config, source: SourceConfig, progress: Progress | None 
     return display, header, rows
 
 
-def extra_columns(config: Config, source: SourceConfig | None,
-                  fields: Sequence[str]) -> list[str] | None:
+def extra_samples(config: Config, source: SourceConfig | None,
+                  fields: Sequence[str]) -> dict[str, str] | None:
     """The source's columns that are no canonical field (`invoice.extra.NAME` in templates),
-    from its header alone; None when the source cannot be read now (`validate` in CI often
-    runs without the data)."""
+    each with a real value to render templates with: the first one filled in among the
+    source's first rows (`<NAME>` when none is). None when the source cannot be read now
+    (`validate` in CI often runs without the data)."""
     if source is None:
-        return []
+        return {}
     try:
-        _, header, _ = open_source(config, source, header_only=True)
+        _, header, blocks = open_source(config, source)
+        try:
+            first: list = next(blocks, (range(0), []))[1]  # one block of rows is plenty
+        finally:
+            blocks.close()  # a generator: this closes the file
     except ArflowError:
         return None
     mapped = {source.columns.get(f, f).strip().casefold() for f in fields}
-    return [h for h in header if h.strip() and h.strip().casefold() not in mapped]
+    samples = {}
+    for i, name in enumerate(header):
+        if name.strip() and name.strip().casefold() not in mapped:
+            samples[name] = next((row[i] for row in first
+                                  if isinstance(row, list) and len(row) == len(header)
+                                  and row[i].strip()), f"<{name}>")
+    return samples
 
 
 def load_ledger(config: Config, progress: Progress | None = None) -> Ledger:
