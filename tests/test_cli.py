@@ -70,7 +70,8 @@ def test_example_dry_run_shows_every_kind_of_step(run_json, example):
 
 
 def test_json_document_has_exactly_the_spec_shape(run_json, example):
-    (example.parent / "invoices.csv").open("a").write("INV-2000,C001,2026-02-30,Net 30,10,,open,x,HQ\n")
+    with (example.parent / "invoices.csv").open("a") as invoices:
+        invoices.write("INV-2000,C001,2026-02-30,Net 30,10,,open,x,HQ\n")
     _code, doc = run_json(example, "2026-03-16", expect=3)
     assert list(doc) == ["as_of", "dry_run", "actions", "skipped", "errors", "summary"]
     assert (doc["as_of"], doc["dry_run"]) == ("2026-03-16", True)

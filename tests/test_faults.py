@@ -52,7 +52,8 @@ def test_kill_9_mid_run_then_rerun_never_delivers_twice(config, smtp_server):
     victim = start(config)
     assert smtp_server.handler.arrived.wait(60), victim.communicate()
     os.kill(victim.pid, signal.SIGKILL)
-    assert victim.wait(30) == -signal.SIGKILL
+    victim.communicate(timeout=30)  # reaped, its pipes closed
+    assert victim.returncode == -signal.SIGKILL
     smtp_server.handler.release.set()
 
     dry = start(config, "--dry-run", "--format", "json")  # says what the real run will do

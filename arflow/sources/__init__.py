@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Sequence
+from contextlib import closing
 
 from arflow.config import Config, SourceConfig
 from arflow.errors import ArflowError
@@ -74,13 +75,16 @@ def _load(config: Config, progress: Progress | None) -> Ledger:
     if config.customers is not None:
         display, header, rows = open_source(config, config.customers)
         parser = ValueParser(config.customers, "customers", region)
-        from_file, errors = build_customers(header, rows, config.customers, display, parser)
+        with closing(rows):  # a missing column stops the file before its rows are read
+            from_file, errors = build_customers(header, rows, config.customers, display,
+                                                parser)
         ledger.errors.extend(errors)
     display, header, rows = open_source(config, config.invoices, progress)
     builder = InvoiceBuilder(config.invoices, display,
                              ValueParser(config.invoices, "invoices", region), from_file,
                              config.company.currency, config.company.terms)
-    ledger.invoices = builder.build(header, rows)
+    with closing(rows):
+        ledger.invoices = builder.build(header, rows)
     ledger.errors.extend(builder.errors)
     ledger.errors.sort(key=lambda e: (e.file, e.line))
     ledger.customers = merge_customers(ledger.invoices, from_file, builder.columns)

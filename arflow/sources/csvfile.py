@@ -83,6 +83,7 @@ def read_csv(path: Path, source: SourceConfig, display: str,
         # csv.reader takes one line at a time from `handle`, so the header row was all it read
         start = reader.line_num + 1
         try:
+            yield range(0), []  # taken by `started`: from here on, closing closes the file
             while block := list(islice(handle, BLOCK)):
                 if '"' not in "".join(block):
                     # no quotes: every line is one row (a blank line reads as []), parsed in C
@@ -105,7 +106,15 @@ def read_csv(path: Path, source: SourceConfig, display: str,
             if progress is not None:
                 progress(total, total)
 
-    return header, blocks()
+    return header, started(blocks())
+
+
+def started(blocks: Blocks) -> Blocks:
+    """A block generator run up to its first (empty) block, inside its `try`: closed or
+    dropped unread (a missing column stops a file before its rows), it still closes its
+    file or database."""
+    next(blocks)
+    return blocks
 
 
 def _unreadable(exc: csv.Error) -> BadRow:

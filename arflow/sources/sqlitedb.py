@@ -7,7 +7,7 @@ from pathlib import Path
 
 from arflow.config import SourceConfig
 from arflow.errors import ArflowError
-from arflow.sources.csvfile import BLOCK, Blocks
+from arflow.sources.csvfile import BLOCK, Blocks, started
 
 
 def _text(value) -> str:
@@ -43,6 +43,7 @@ def read_sqlite(path: Path, source: SourceConfig, display: str, *,
     def blocks() -> Blocks:
         start = 1
         try:
+            yield range(0), []  # taken by `started`: from here on, closing closes the file
             while rows := cursor.fetchmany(BLOCK):
                 yield range(start, start + len(rows)), [[_text(v) for v in row] for row in rows]
                 start += len(rows)
@@ -51,4 +52,4 @@ def read_sqlite(path: Path, source: SourceConfig, display: str, *,
         finally:
             db.close()
 
-    return header, blocks()
+    return header, started(blocks())
