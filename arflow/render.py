@@ -43,6 +43,7 @@ MAX_OUTPUT = 1_000_000   # characters one render may produce ("1 MB")
 MAX_SECONDS = 2.0        # time one render may take
 MAX_RANGE = 10_000       # numbers one range() may hold
 MAX_INT_BITS = 12_000    # an integer `*` or `**` may make: 3,600 digits (Python prints 4,300)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 TOO_LARGE = "too large (over 1 MB); look for a loop that prints more than it should"
 TOO_SLOW = "too slow (over 2 s); look for a loop or macro that runs more often than it should"
 TOO_BIG_OPERANDS = "the ** or * operands are too large"
@@ -294,7 +295,13 @@ class Templates:
                     pieces.throw(LimitExceeded(TOO_LARGE))
         finally:
             deadline.at = float("inf")
-        return "".join(chunks).strip()
+        text = "".join(chunks).strip()
+        if not text.isascii() and (odd := _SURROGATE.search(text)):
+            # half of a character (an emoji split in a source, `"\\ud83d"` in a template):
+            # no mail, SMS or file can carry it, so it fails here, before anything is recorded
+            raise ValueError(f"it renders U+{ord(odd.group()):04X}, half of a character, "
+                             "which cannot be written as UTF-8; fix the text it comes from")
+        return text
 
     @pass_context
     def _money(self, ctx, value, currency: str | None = None) -> str:

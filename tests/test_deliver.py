@@ -1037,3 +1037,25 @@ def test_the_library_refuses_a_future_real_run_too(folder, smtp_server):
     assert smtp_server.messages == []
     assert run(project, ledger, date(2026, 3, 12), dry_run=True,
                today=date(2026, 3, 11)).plan.actions  # a dry run may look ahead
+
+
+def test_half_a_character_is_reported_for_its_message_and_the_last_one_stays_sent(
+        folder, smtp_server, cli):
+    """A lone surrogate cannot be written as UTF-8: the message that renders it is reported
+    (dry run and real run alike) before anything is recorded, and the message before it keeps
+    its `sent` record instead of becoming `unknown`."""
+    templates = {**SIMPLE_TEMPLATES, "reminder.subject.j2":
+                 "Reminder{% if customer.id == 'C2' %} {{ '\\ud83d' }}{% endif %}"}
+    config = folder(templates=templates)
+    args = ("--format", "json", "--as-of", "2026-03-11", "--config", config)
+    dry = json.loads(cli("run", "--dry-run", *args, expect=3).stdout)
+    real = json.loads(cli("run", *args, expect=3).stdout)
+    assert dry["errors"] == real["errors"]
+    [error] = real["errors"]
+    assert (error["file"], error["value"]) == ("templates/reminder.subject.j2", "C2")
+    assert "U+D83D, half of a character" in error["message"]
+    assert [(a["customer_id"], a["status"]) for a in real["actions"]] == [
+        ("C1", "sent"), ("C3", "sent")]
+    assert {r["customer_id"]: r["state"] for r in history(cli, config)} == {
+        "C1": "sent", "C3": "sent"}
+    assert len(smtp_server.messages) == 2

@@ -83,7 +83,8 @@ class Channel(Protocol):
 # CR, LF and every other C0/C1 control, the Unicode line and paragraph separators and the bidi
 # overrides; and RFC 2047 encoded words, which a mail reader would decode into anything
 # (`=?utf-8?q?x=0ABcc:_...?=`) although Python's email package lets them through.
-_UNSAFE_CHAR = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_CHAR = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?[^?]*\?=")
 
 
