@@ -9,6 +9,7 @@ import json
 import pytest
 
 from tests.conftest import SIMPLE_TEMPLATES, make_folder
+from tests.test_deliver import smtp_config
 
 INVOICES = """\
 number,customer_id,customer_name,email,issue_date,due_date,amount,note
@@ -27,24 +28,12 @@ steps:
 """
 
 
-def config_text(port: int) -> str:
-    return f"""\
-company: {{name: Acme Ltd, email: ar@acme.example, timezone: UTC, currency: USD, locale: en_US}}
-invoices: {{path: invoices.csv}}
-default_workflow: chase
-people:
-  controller: {{name: Chris Doe, email: controller@acme.example}}
-channels:
-  email: {{transport: smtp, host: 127.0.0.1, port: {port}, timeout: 5}}
-"""
-
-
 @pytest.fixture
 def folder(tmp_path, smtp_server):
     def build(templates=None, invoices=INVOICES, workflows=None):
         return make_folder(tmp_path / "ar", invoices=invoices,
                            workflows=workflows or {"chase": CHASE},
-                           config=config_text(smtp_server.port),
+                           config=smtp_config(smtp_server.port),
                            templates={**SIMPLE_TEMPLATES, **(templates or {})})
     return build
 
@@ -191,7 +180,7 @@ steps:
 """}
     invoices = INVOICES.replace("Beta Ltd", '"' + HOSTILE_NAME.replace('"', '""') + '"')
     config = make_folder(tmp_path / "ar", invoices=invoices, workflows={"chase": workflow},
-                         config=config_text(1), templates=templates)
+                         config=smtp_config(1), templates=templates)
     doc = run(cli, config)
     assert [(a["customer_id"], a["status"]) for a in doc["actions"]] == [
         ("C1", "sent"), ("C2", "sent"), ("C3", "sent")]
