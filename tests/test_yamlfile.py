@@ -16,18 +16,11 @@ from arflow import yamlfile
 from arflow.errors import InvalidFiles
 from arflow.yamlfile import load_located
 from tests.conftest import BASE_CONFIG, make_folder
+from tests.test_validate import GOOD
 
 ROOT = Path(__file__).resolve().parents[1]
 ALIASES = ("YAML anchors and aliases (&name / *name) are not accepted in arflow's files; "
            "write the values out")
-GOOD = """\
-name: Good
-steps:
-  - id: d7
-    day: 7
-    actions:
-      - email: reminder
-"""
 
 
 @pytest.fixture(params=["libyaml", "pure-python"])
