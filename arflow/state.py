@@ -129,13 +129,19 @@ def wanted_shape() -> dict[str, frozenset[str]]:
     conn = sqlite3.connect(":memory:")
     for target in sorted(MIGRATIONS):
         conn.executescript(MIGRATIONS[target])
+    shape = _table_columns(conn)
+    conn.close()
+    return {table: frozenset(columns) for table, columns in shape.items()}
+
+
+def _table_columns(conn: sqlite3.Connection) -> dict[str, set[str]]:
+    """table → its columns: one query."""
     shape: dict[str, set[str]] = defaultdict(set)
     for table, column in conn.execute(
             "SELECT m.name, c.name FROM sqlite_master AS m, pragma_table_info(m.name) AS c "
             "WHERE m.type = 'table'"):
         shape[table].add(column)
-    conn.close()
-    return {table: frozenset(columns) for table, columns in shape.items()}
+    return shape
 
 
 # --- the rules of the action ledger, one function each (see the words above) -----------------
@@ -448,7 +454,7 @@ class StateDB:
         """After migrating: every table and column is there and the id is this folder's
         (None: the database has no id yet)."""
         # a table or column missing: the file was changed by hand
-        shape, wanted = self._shape(), wanted_shape()
+        shape, wanted = _table_columns(self.conn), wanted_shape()
         missing = [f"table {t}" for t in sorted(wanted) if t not in shape] + [
             f"column {t}.{c}" for t, columns in sorted(wanted.items()) if t in shape
             for c in sorted(columns) if c not in shape[t]]
@@ -468,15 +474,6 @@ class StateDB:
     def _tables(self) -> set[str]:
         return {name for (name,) in self.conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table'")}
-
-    def _shape(self) -> dict[str, set[str]]:
-        """table → its columns: one query."""
-        shape: dict[str, set[str]] = defaultdict(set)
-        for table, column in self.conn.execute(
-                "SELECT m.name, c.name FROM sqlite_master AS m, pragma_table_info(m.name) AS c "
-                "WHERE m.type = 'table'"):
-            shape[table].add(column)
-        return shape
 
     def _tampered(self, what: str) -> StateError:
         return StateError(f"{self.shown} {what}: the file was changed outside arflow; restore "
