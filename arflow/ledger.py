@@ -1,10 +1,14 @@
-"""Invoices and customers as loaded from a source: plain slotted dataclasses (SPEC 2)."""
+"""Invoices and customers as loaded from a source (SPEC 2): plain slotted dataclasses, and the
+Ledger that holds the invoices as a polars frame and makes objects of the rows a night needs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+
+import polars as pl
 
 from arflow.errors import RowError
 
@@ -81,10 +85,162 @@ class Customer:
         return self.name or self.customer_id
 
 
-@dataclass(slots=True)
-class Ledger:
-    """Everything a source gave: good invoices, their customers, and every rejected value."""
+# --- the columnar ledger (issue 14): one frame row per good invoice, objects on demand --------
+# Frame columns, in this order; money stays text (exact, turned into Decimal per object), dates
+# are polars Dates, contact lists and extra values are list columns.
+FRAME_SCHEMA: dict[str, pl.DataType] = {
+    "number": pl.String(), "customer_id": pl.String(), "issue_date": pl.Date(),
+    "due_date": pl.Date(), "amount": pl.String(), "balance": pl.String(),
+    "paid_date": pl.Date(), "currency": pl.String(), "status": pl.String(),
+    "line": pl.Int64(), "customer_name": pl.String(), "email": pl.List(pl.String()),
+    "phone": pl.String(), "terms": pl.String(), "product": pl.String(),
+    "location": pl.String(), "department": pl.String(), "segment": pl.String(),
+    "tags": pl.List(pl.String()), "extra": pl.List(pl.String()),
+}
+# money in columns, for the open-invoice filter only: 15 integer digits (AMOUNT_DIGITS) and up to
+# 20 decimals fit polars' 38-digit Decimal exactly; a value with more decimals is always kept
+_SCALE = 20
+_MONEY = pl.Decimal(38, _SCALE)
 
-    invoices: list[Invoice] = field(default_factory=list)
-    customers: dict[str, Customer] = field(default_factory=dict)
-    errors: list[RowError] = field(default_factory=list)
+
+def money_text(value: Decimal) -> str:
+    """A Decimal as frame text that reads back as the same Decimal (digits and exponent)."""
+    return format(value, "f")
+
+
+def frame_from_invoices(invoices: Sequence[Invoice]) -> pl.DataFrame:
+    """The frame of a list of invoices (the reference path, tests, rows the careful parser
+    read)."""
+    columns: dict[str, list] = {name: [] for name in FRAME_SCHEMA}
+    for inv in invoices:
+        columns["number"].append(inv.number)
+        columns["customer_id"].append(inv.customer_id)
+        columns["issue_date"].append(inv.issue_date)
+        columns["due_date"].append(inv.due_date)
+        columns["amount"].append(money_text(inv.amount))
+        columns["balance"].append(None if inv.balance is None else money_text(inv.balance))
+        columns["paid_date"].append(inv.paid_date)
+        columns["currency"].append(inv.currency)
+        columns["status"].append(inv.status)
+        columns["line"].append(inv.line)
+        columns["customer_name"].append(inv.customer_name)
+        columns["email"].append(list(inv.email))
+        columns["phone"].append(inv.phone)
+        for name in ("terms", "product", "location", "department", "segment"):
+            columns[name].append(getattr(inv, name))
+        columns["tags"].append(list(inv.tags))
+        columns["extra"].append(list(inv.extra_values))
+    return pl.DataFrame(columns, schema=FRAME_SCHEMA)
+
+
+def invoices_from_frame(frame: pl.DataFrame, extra_names: tuple[str, ...]) -> list[Invoice]:
+    """Invoice objects for the rows of `frame` (only the rows a command needs: see Ledger)."""
+    found = []
+    for (number, cid, issued, due, amount, balance, paid, currency, status, line, name, email,
+         phone, terms, product, location, department, segment, tags,
+         extra) in frame.select(list(FRAME_SCHEMA)).iter_rows():
+        found.append(Invoice(
+            number, cid, issued, due, Decimal(amount),
+            None if balance is None else Decimal(balance), paid, currency, status, line, name,
+            tuple(email) if email else (), phone, terms, product, location, department, segment,
+            tuple(tags) if tags else (), extra_names if extra else (),
+            tuple(extra) if extra else ()))
+    return found
+
+
+def may_be_open(as_of: date, min_balance: Decimal) -> pl.Expr:
+    """`Invoice.is_open` in columns, as a filter that keeps every invoice that may be open on
+    `as_of` (and no more than a money value too precise for the column type): the rule itself
+    stays `Invoice.is_open`, applied to the objects of the rows this keeps."""
+    balance = pl.coalesce(pl.col("balance"), pl.col("amount"))
+    exact = balance.cast(_MONEY, strict=False)
+    return ((pl.col("paid_date").is_null() | (pl.col("paid_date") > as_of))
+            & (pl.col("issue_date") <= as_of) & ~pl.col("status").is_in(list(NOT_CHASED))
+            & (exact.is_null() | (exact > pl.lit(min_balance, _MONEY))
+               | (balance.str.split(".").list.get(1, null_on_oob=True).str.len_chars()
+                  > _SCALE)))
+
+
+class Ledger:
+    """Everything a source gave: good invoices, their customers, and every rejected value.
+
+    The invoices live in a polars frame, one row per invoice in source order; Invoice objects
+    are built only for the rows a command asks for (`current`, `find`, `of_customers`), so a
+    night with a million invoices makes objects for the few thousand it acts on. A ledger made
+    from objects (tests, `arflow run --customer`) answers the same questions from them."""
+
+    def __init__(self, invoices: Iterable[Invoice] | None = None,
+                 customers: dict[str, Customer] | None = None,
+                 errors: list[RowError] | None = None, *, frame: pl.DataFrame | None = None,
+                 extra_names: tuple[str, ...] = ()):
+        self._frame = frame
+        self._objects: list[Invoice] | None = None
+        if frame is None:
+            self._objects = list(invoices or ())
+        self.extra_names = extra_names
+        self.customers: dict[str, Customer] = customers if customers is not None else {}
+        self.errors: list[RowError] = errors if errors is not None else []
+
+    @property
+    def invoices(self) -> list[Invoice]:
+        """Every invoice as an object, in source order (built once, when first asked for)."""
+        if self._objects is None:
+            assert self._frame is not None
+            self._objects = invoices_from_frame(self._frame, self.extra_names)
+        return self._objects
+
+    @invoices.setter
+    def invoices(self, invoices: Iterable[Invoice]) -> None:
+        self._objects, self._frame = list(invoices), None
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        if self._frame is None:
+            self._frame = frame_from_invoices(self.invoices)
+        return self._frame
+
+    def __len__(self) -> int:
+        if self._objects is not None:
+            return len(self._objects)
+        return len(self.frame)
+
+    def _rows(self, condition: pl.Expr) -> list[Invoice]:
+        return invoices_from_frame(self.frame.filter(condition), self.extra_names)
+
+    def current(self, as_of: date, min_balance: Decimal) -> list[Invoice]:
+        """The invoices open on `as_of` (SPEC 2.1), in source order."""
+        candidates = self.invoices if self._objects is not None else \
+            self._rows(may_be_open(as_of, min_balance))
+        return [inv for inv in candidates if inv.is_open(as_of, min_balance)]
+
+    def find(self, numbers: Iterable[str]) -> dict[str, Invoice]:
+        """The invoices with these numbers, by number."""
+        wanted = set(numbers)
+        if not wanted:
+            return {}
+        found = self.invoices if self._objects is not None else \
+            self._rows(pl.col("number").is_in(list(wanted)))
+        return {inv.number: inv for inv in found if inv.number in wanted}
+
+    def of_customers(self, customer_ids: Iterable[str]) -> dict[str, list[Invoice]]:
+        """Each of these customers' invoices (open or not), in source order."""
+        wanted = set(customer_ids)
+        found: dict[str, list[Invoice]] = {cid: [] for cid in wanted}
+        if wanted:
+            rows = self.invoices if self._objects is not None else \
+                self._rows(pl.col("customer_id").is_in(list(wanted)))
+            for inv in rows:
+                if inv.customer_id in wanted:
+                    found[inv.customer_id].append(inv)
+        return found
+
+    def customer_ids(self) -> set[str]:
+        """Every customer with at least one invoice in the source."""
+        if self._objects is not None:
+            return {inv.customer_id for inv in self._objects}
+        return set(self.frame.get_column("customer_id").unique().to_list())
+
+    def only(self, customer_id: str) -> Ledger:
+        """This ledger cut down to one customer (`--customer`)."""
+        return Ledger(self.of_customers([customer_id])[customer_id],
+                      {k: v for k, v in self.customers.items() if k == customer_id}, self.errors)

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from contextlib import closing
 
 from arflow.config import Config, SourceConfig
-from arflow.errors import ArflowError
+from arflow.errors import ArflowError, RowError
 from arflow.ledger import Customer, Ledger
 from arflow.sources.csvfile import Progress, read_csv
 from arflow.sources.customers import build_customers, merge_customers
+from arflow.sources.frames import TextRows, from_blocks, plain_csv
 from arflow.sources.invoices import InvoiceBuilder
 from arflow.sources.sqlitedb import read_sqlite
 from arflow.sources.values import ValueParser
@@ -70,7 +71,7 @@ def load_ledger(config: Config, progress: Progress | None = None) -> Ledger:
 
 def _load(config: Config, progress: Progress | None) -> Ledger:
     region = config.company.region
-    ledger = Ledger()
+    errors: list[RowError] = []
     from_file: dict[str, Customer] = {}
     if config.customers is not None:
         display, header, rows = open_source(config, config.customers)
@@ -78,14 +79,19 @@ def _load(config: Config, progress: Progress | None) -> Ledger:
         with closing(rows):  # a missing column stops the file before its rows are read
             from_file, errors = build_customers(header, rows, config.customers, display,
                                                 parser)
-        ledger.errors.extend(errors)
-    display, header, rows = open_source(config, config.invoices, progress)
-    builder = InvoiceBuilder(config.invoices, display,
-                             ValueParser(config.invoices, "invoices", region), from_file,
+    source = config.invoices
+    display, header, blocks = open_source(config, source, progress)
+    builder = InvoiceBuilder(source, display, ValueParser(source, "invoices", region), from_file,
                              config.company.currency, config.company.terms)
-    with closing(rows):
-        ledger.invoices = builder.build(header, rows)
-    ledger.errors.extend(builder.errors)
-    ledger.errors.sort(key=lambda e: (e.file, e.line))
-    ledger.customers = merge_customers(ledger.invoices, from_file, builder.columns)
-    return ledger
+
+    def read() -> TextRows:
+        fast = None if source.is_sqlite else plain_csv(config.resolve(source.path), source,
+                                                       header, progress)
+        return from_blocks(header, blocks) if fast is None else fast
+
+    with closing(blocks):
+        frame = builder.build_frame(header, read)
+    errors.extend(builder.errors)
+    errors.sort(key=lambda e: (e.file, e.line))
+    return Ledger(customers=merge_customers(frame, from_file, builder.columns), errors=errors,
+                  frame=frame, extra_names=builder.extra_names)

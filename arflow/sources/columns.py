@@ -1,211 +1,220 @@
-"""The fast path of the invoice parser: clean rows a block at a time, column by column."""
+"""The fast path of the invoice parser: every row of a source at once, column by column, in polars.
+
+Each value is decided by the same `ValueParser` the careful path uses, once per distinct value
+(dates, terms, statuses, contacts and unusual amounts repeat), and mapped back onto the column;
+plain amounts and canonical email addresses are recognised by one pattern over the column. A row
+with anything unusual in it is marked slow, and `InvoiceBuilder._invoice` then reads it row by
+row and says what is wrong, so both paths agree value for value (tests/test_sources.py).
+"""
 
 from __future__ import annotations
 
-import contextlib
-import re
-from collections.abc import Iterable, Sequence
-from datetime import date
-from decimal import Decimal
-from itertools import repeat
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import polars as pl
+
 from arflow.calendar import Terms
-from arflow.ledger import Invoice
+from arflow.ledger import FRAME_SCHEMA, money_text
+from arflow.sources.frames import LINE
 from arflow.sources.rows import split_tags
-from arflow.sources.values import PLAIN_AMOUNT
+from arflow.sources.values import AMOUNT_DIGITS
 
 if TYPE_CHECKING:
     from arflow.sources.invoices import InvoiceBuilder
 
+_CONTROL = r"[\x00-\x1f\x7f]"
+# whitespace to Python's str.strip but not to polars' strip_chars: such rows go the careful way
+_PYTHON_ONLY_SPACE = r"[\x1c-\x1f]"
+_PLAIN_AMOUNT = rf"^[+-]?[0-9]{{1,{AMOUNT_DIGITS}}}(?:\.[0-9]+)?$"
+# an address already in the form ValueParser.emails gives it (values._SIMPLE_EMAIL with a
+# lower-case domain); every other value goes through ValueParser.emails once
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_CANONICAL_EMAIL = (rf"^{_ATOM}(?:\.{_ATOM})*@(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+"
+                    r"[a-z]{2,63}$")
+_SPECIAL_USE = ["arpa", "invalid", "local", "localhost", "onion", "test"]
+
+
+def _none_if_empty(values: pl.Series) -> pl.Series:
+    return values.set(values == "", None)
+
+
+def _mapped(values: pl.Series, convert: Callable[[str], object], dtype: pl.DataType,
+            keep: pl.Series | None = None) -> tuple[pl.Series, pl.Series]:
+    """`convert` once per distinct value (ValueError: a bad value; None: no value), mapped back
+    onto the column; with the rows whose value is bad. Rows where `keep` is true are left out
+    of the conversion (their result is null)."""
+    distinct = (values if keep is None else values.filter(~keep)).unique().to_list()
+    found: dict[str, object] = {}
+    bad = []
+    for raw in distinct:
+        try:
+            value = convert(raw)
+        except ValueError:
+            bad.append(raw)
+            continue
+        if value is not None:
+            found[raw] = value
+    result = values.replace_strict(list(found), list(found.values()), default=None,
+                                   return_dtype=dtype) if found else \
+        pl.Series(values.name, [None] * len(values), dtype=dtype)
+    return result, values.is_in(bad) if bad else pl.Series([False] * len(values), dtype=pl.Boolean)
+
 
 class ColumnParser:
-    """The fast path for clean rows, a block at a time and column by column (comprehensions
-    and C-level maps over caches instead of per-row Python code). A row with anything unusual
-    in it is returned in `slow`, and `InvoiceBuilder._invoice` then says what is wrong."""
+    """Parses a text frame (see frames.py) into the ledger's frame; rows it cannot vouch for are
+    marked slow."""
 
     def __init__(self, builder: InvoiceBuilder, idx: dict[str, int], extra_idx: list[int]):
         self.b = builder
         self.idx = idx
         self.extra_idx = extra_idx
-        self.plain = PLAIN_AMOUNT.fullmatch if builder.source.decimal == "." else (lambda _: None)
-        # a whole column of plain amounts, one per line
-        self.plain_column = re.compile(rf"(?:{PLAIN_AMOUNT.pattern}\n)*{PLAIN_AMOUNT.pattern}"
-                                       ).fullmatch if builder.source.decimal == "." else None
-        self.strings = builder._strings.setdefault
-        self.customer_terms = {cid: c.terms for cid, c in builder.customers.items() if c.terms}
-        self.default_currency = builder._intern(builder.default_currency)
-        self.good_emails: dict[str, tuple[str, ...]] = {}
-        self.dues: dict[tuple[str, date], date] = {}
-        self._learn_terms(c.terms for c in builder.customers.values())
+        customers = builder.customers
+        self.customer_terms = {cid: c.terms for cid, c in customers.items() if c.terms}
+        self.customer_currency = {cid: c.currency for cid, c in customers.items() if c.currency}
 
-    def _learn_terms(self, texts) -> None:
-        """Parse each terms text once; a bad one is cached as its error (those rows go slow)."""
-        for text in set(texts).difference(self.b._terms):
-            if text:
-                with contextlib.suppress(ValueError):  # cached as the row's error
-                    self.b._terms_for(text)
+    def parse(self, text: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
+        """The typed frame of every row (FRAME_SCHEMA's columns; a slow row's values may be
+        anything) and, per row, whether it must be read carefully."""
+        b, idx, n = self.b, self.idx, len(text)
+        parser = b.parser
 
-    @staticmethod
-    def _rows_with(col, bad: set, slow: set[int]) -> None:
-        """Send the rows whose value is in `bad` down the slow path."""
-        if bad:
-            slow.update(k for k, v in enumerate(col) if v in bad)
+        def raw(field: str) -> pl.Series:
+            return text.get_column(f"c{idx[field]}")
 
-    def _dates(self, col, slow: set[int], optional: bool) -> list:
-        parser = self.b.parser
-        found: dict[str, date | None] = {}
-        bad = set()
-        for raw in set(col):
-            if optional and not raw:
-                found[raw] = None
-                continue
-            try:
-                found[raw] = parser.date(raw)
-            except ValueError:
-                found[raw] = None
-                bad.add(raw)
-        self._rows_with(col, bad, slow)
-        return list(map(found.__getitem__, col))
+        def stripped(field: str) -> pl.Series:
+            return raw(field).str.strip_chars()
 
-    def _money(self, col, slow: set[int], optional: bool) -> list:
-        if self.plain_column is not None:
-            joined = "\n".join(col)
-            if joined.count("\n") == len(col) - 1 and self.plain_column(joined):
-                return list(map(Decimal, col))  # the usual case: one regex pass, in C
-        oks = list(map(self.plain, col))
-        out = [Decimal(raw) if ok else None for raw, ok in zip(col, oks, strict=True)]
-        slow.update(k for k, ok in enumerate(oks) if not ok and (col[k] or not optional))
-        return out
+        def empty(dtype: pl.DataType) -> pl.Series:
+            return pl.Series([None] * n, dtype=dtype)
 
-    def _by_value(self, col, convert) -> list:
-        """`convert` once per distinct value of the column, mapped back onto its rows."""
-        found = {raw: convert(raw) for raw in set(col)}
-        return list(map(found.__getitem__, col))
+        used = [f"c{i}" for i in idx.values()]
+        slow = text.select(pl.any_horizontal(pl.col(used).str.contains(_PYTHON_ONLY_SPACE))
+                           ).to_series() if n else pl.Series([], dtype=pl.Boolean)
+        number, cid = stripped("number"), stripped("customer_id")
+        for ids in (number, cid):
+            slow |= (ids == "") | ids.str.contains(_CONTROL)
 
-    def _text(self, col) -> list:
-        stripped = list(map(str.strip, col))
-        return list(map(self.strings, stripped, stripped))
+        def dates(field: str, optional: bool) -> pl.Series:
+            nonlocal slow
+            if field not in idx:
+                return empty(pl.Date())
+            found, bad = _mapped(raw(field), lambda v: None if optional and not v.strip()
+                                 else parser.date(v), pl.Date())
+            slow |= bad
+            return found
 
-    def parse(self, lines: Sequence[int], rows: list[list[str]],
-              numbers: list[str]) -> tuple[list, set[int]]:
-        idx, b, n = self.idx, self.b, len(rows)
-        cols = list(zip(*rows, strict=True))
+        def money(field: str, optional: bool) -> pl.Series:
+            nonlocal slow
+            if field not in idx:
+                return empty(pl.String())
+            values = raw(field)
+            plain = values.str.contains(_PLAIN_AMOUNT) if b.source.decimal == "." else \
+                pl.Series([False] * n, dtype=pl.Boolean)
+            other, bad = _mapped(values, lambda v: None if optional and not v.strip()
+                                 else money_text(parser.money(v)), pl.String(), keep=plain)
+            slow |= bad
+            return values.zip_with(plain, other)
 
-        def get(name: str) -> tuple[str, ...]:  # callers check `name in idx` first
-            return cols[idx[name]]
+        issue = dates("issue_date", optional=False)
+        due = dates("due_date", optional=True)
+        paid = dates("paid_date", optional=True)
+        amount = money("amount", optional=False)
+        balance = money("balance", optional=True)
 
-        slow: set[int] = set()
-        strings = self.strings
-        cids = self._text(cols[idx["customer_id"]])
-        if not (all(numbers) and all(cids) and "".join(numbers).isprintable()
-                and "".join(cids).isprintable()):
-            slow.update(k for k in range(n) if not numbers[k] or not cids[k]
-                        or not numbers[k].isprintable() or not cids[k].isprintable())
-        issue = self._dates(cols[idx["issue_date"]], slow, optional=False)
-        amount = self._money(cols[idx["amount"]], slow, optional=False)
-        balance = self._money(get("balance"), slow, True) if "balance" in idx else repeat(None)
-        paid = self._dates(get("paid_date"), slow, True) if "paid_date" in idx else repeat(None)
-        terms = self._text(get("terms")) if "terms" in idx else [None] * n
-        due = self._dates(get("due_date"), slow, True) if "due_date" in idx else [None] * n
-        self._learn_terms(terms)
-        self._due_from_terms(cids, issue, terms, due, slow)
-        terms_cache = b._terms
-        if "due_date" in idx:
-            slow.update(k for k, (d, i) in enumerate(zip(due, issue, strict=True))
-                        if d is not None and i is not None and d < i)
-        self._rows_with(terms, {t for t in set(terms) if t is not None
-                                and terms_cache.get(t).__class__ is not Terms}, slow)
-        customers = b.customers
+        terms = _none_if_empty(stripped("terms")) if "terms" in idx else empty(pl.String())
+        _, bad = _mapped(terms.fill_null(""), lambda v: bool(b._terms_for(v)) if v else None,
+                         pl.Boolean())
+        slow |= bad
+        due = self._due_from_terms(cid, issue, terms, due)
+        slow |= due.is_null() & issue.is_not_null()  # terms that cannot say: the careful way
+        slow |= (due < issue).fill_null(False)
+
         if "currency" in idx:
-            col = get("currency")
-            currency = self._by_value(col, lambda raw: strings(v, v) if (v := raw.strip().upper())
-                                      else None)
-            self._rows_with(col, {raw for raw in set(col) if (c := raw.strip().upper())
-                                  and (len(c) != 3 or not c.isalpha())}, slow)
+            given = stripped("currency").str.to_uppercase()
+            slow |= (given != "") & ~given.str.contains(r"^[A-Z]{3}$")
         else:
-            currency = [None] * n
-        if not all(currency):
-            default = self.default_currency
-            currency = [c or (customers[cid].currency if cid in customers and
-                              customers[cid].currency else default)
-                        for c, cid in zip(currency, cids, strict=True)]
-        status: Iterable[str | None]
-        if "status" in idx:
-            col = get("status")
-            status = self._by_value(col, lambda raw: b._status.get(raw.strip().casefold()))
-            self._rows_with(col, {raw for raw in set(col)
-                                  if b._status.get(raw.strip().casefold()) is None}, slow)
-        else:
-            status = repeat("open")
-        emails: list[tuple[str, ...]] = [()] * n
-        if "email" in idx:
-            col = get("email")
-            good, bad = self.good_emails, set()
-            for raw in set(col).difference(good):
-                if raw:
-                    found, problems = b.parser.emails(raw)
-                    if problems:
-                        bad.add(raw)
-                        continue
-                    good[raw] = found
-            self._rows_with(col, bad, slow)
-            emails = [good.get(raw, ()) for raw in col]
-        phones: list[str | None] = [None] * n
-        if "phone" in idx:
-            col = get("phone")
-            numbers_of: dict[str, str | None] = {}
-            bad_phones: set[str] = set()
-            for raw in set(col):
-                try:
-                    numbers_of[raw] = b.parser.phone(raw) if raw.strip() else None
-                except ValueError:
-                    numbers_of[raw] = None
-                    bad_phones.add(raw)
-            self._rows_with(col, bad_phones, slow)
-            phones = list(map(numbers_of.__getitem__, col))
-        free = [self._text(get(f)) if f in idx else repeat(None)
-                for f in ("customer_name", "product", "location", "department", "segment")]
-        tags = self._by_value(get("tags"), lambda raw: split_tags(raw) if raw else ()) \
-            if "tags" in idx else repeat(())
-        extras: Iterable[tuple[str, ...]]
-        names: Iterable[tuple[str, ...]]
-        if self.extra_idx:
-            extras = list(zip(*(cols[i] for i in self.extra_idx), strict=True))
-            names = repeat(b._extra_names)
-        else:
-            extras, names = repeat(()), repeat(())
-        name, product, location, department, segment = free
-        invoices = list(map(Invoice, numbers, cids, issue, due, amount, balance, paid, currency,
-                            status, lines, name, emails, phones, terms, product, location,
-                            department, segment, tags, names, extras))
-        return invoices, slow
+            given = pl.Series([""] * n, dtype=pl.String)
+        fallback = cid.replace_strict(self.customer_currency, default=b.default_currency,
+                                      return_dtype=pl.String)
+        currency = fallback.zip_with(given == "", given)
 
-    def _due_from_terms(self, cids, issue, terms, due, slow: set[int]) -> None:
-        """Fill in the due date of rows without one from their terms (the row's, else the
-        customer's, else the company's); a row whose terms cannot say goes slow."""
-        b = self.b
-        by_customer = self.customer_terms
-        if by_customer:
-            texts = [t or by_customer.get(cid) or "" for t, cid in zip(terms, cids, strict=True)]
+        if "status" in idx:
+            status, bad = _mapped(raw("status"), lambda v: b._status.get(v.strip().casefold())
+                                  or _unknown(), pl.String())
+            slow |= bad
         else:
-            texts = [t or "" for t in terms]
-        dues, terms_cache = self.dues, b._terms
-        for key in set(zip(texts, issue, strict=True)).difference(dues):
-            text, day = key
-            if day is None:
-                continue
-            rule = terms_cache.get(text) if text else b.default_terms
-            if isinstance(rule, Terms):
-                dues[key] = rule.due_date(day)
-        computed = list(map(dues.get, zip(texts, issue, strict=True)))
-        if None not in computed:  # the usual case: every row's terms gave a date
-            due[:] = computed if due.count(None) == len(due) else \
-                [c if d is None else d for d, c in zip(due, computed, strict=True)]
-            return
-        for k, (d, i) in enumerate(zip(due, issue, strict=True)):
-            if d is None and i is not None:
-                if computed[k] is None:
-                    slow.add(k)  # unseen or bad terms, or no terms at all
-                else:
-                    due[k] = computed[k]
+            status = pl.Series(["open"] * n, dtype=pl.String)
+
+        email = empty(pl.List(pl.String()))
+        if "email" in idx:
+            given = stripped("email")
+            local = given.str.split("@").list.first().str.len_chars()
+            canonical = (given.str.contains(_CANONICAL_EMAIL) & (given.str.len_chars() <= 254)
+                         & (local <= 64)
+                         & ~given.str.extract(r"\.([a-z]+)$").is_in(_SPECIAL_USE)
+                         ).fill_null(False)
+            others, bad = _mapped(given, lambda v: _emails(parser, v) if v else None,
+                                  pl.List(pl.String()), keep=canonical)
+            slow |= bad
+            email = given.to_frame("e").select(pl.concat_list("e")).to_series().zip_with(
+                canonical, others)
+        phone = empty(pl.String())
+        if "phone" in idx:
+            phone, bad = _mapped(stripped("phone"), lambda v: parser.phone(v) if v else None,
+                                 pl.String())
+            slow |= bad
+        tags = empty(pl.List(pl.String()))
+        if "tags" in idx:
+            tags, _ = _mapped(stripped("tags"), lambda v: list(split_tags(v)) or None,
+                              pl.List(pl.String()))
+        extra = text.select(pl.concat_list([f"c{i}" for i in self.extra_idx])).to_series() \
+            if self.extra_idx else empty(pl.List(pl.String()))
+
+        def free(field: str) -> pl.Series:
+            return _none_if_empty(stripped(field)) if field in idx else empty(pl.String())
+
+        frame = pl.DataFrame({
+            "number": number, "customer_id": cid, "issue_date": issue, "due_date": due,
+            "amount": amount, "balance": balance, "paid_date": paid, "currency": currency,
+            "status": status, "line": text.get_column(LINE), "customer_name":
+            free("customer_name"), "email": email, "phone": phone, "terms": terms,
+            "product": free("product"), "location": free("location"),
+            "department": free("department"), "segment": free("segment"), "tags": tags,
+            "extra": extra}, schema=FRAME_SCHEMA)
+        return frame, slow.fill_null(True)  # (no rule leaves a null; if one did: careful way)
+
+    def _due_from_terms(self, cid: pl.Series, issue: pl.Series, terms: pl.Series,
+                        due: pl.Series) -> pl.Series:
+        """The due date of rows without one, from their terms (the row's, else the customer's,
+        else the company's); null where the terms cannot say (those rows go the careful way)."""
+        need = due.is_null() & issue.is_not_null()
+        if not need.any():
+            return due
+        b = self.b
+        texts = terms.fill_null(cid.replace_strict(self.customer_terms, default="",
+                                                   return_dtype=pl.String))
+        pairs = pl.DataFrame({"t": texts, "i": issue})
+        keys = pairs.filter(need).unique()
+        computed: list = []
+        for text, day in keys.iter_rows():
+            try:
+                rule = b._terms_for(text) if text else b.default_terms
+            except ValueError:
+                rule = None
+            computed.append(rule.due_date(day) if isinstance(rule, Terms) else None)
+        lookup = keys.with_columns(pl.Series("d", computed, dtype=pl.Date))
+        found = pairs.join(lookup, on=["t", "i"], how="left", maintain_order="left",
+                           nulls_equal=True).get_column("d")
+        return due.fill_null(found)
+
+
+def _unknown() -> str:
+    raise ValueError("unknown status")
+
+
+def _emails(parser, raw: str) -> list[str]:
+    found, problems = parser.emails(raw)
+    if problems:
+        raise ValueError(problems[0])
+    return list(found)

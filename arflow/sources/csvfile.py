@@ -62,13 +62,7 @@ def read_csv(path: Path, source: SourceConfig, display: str,
         handle.close()
         # the first read decodes up to 64 KiB: the bytes may sit on any line of it
         raise _not_text(path, source, display, exc, 1) from None
-    delimiter = source.delimiter
-    if delimiter is None:
-        first = sample.split("\n", 1)[0]
-        try:
-            delimiter = csv.Sniffer().sniff(first, delimiters=_DELIMITERS).delimiter
-        except csv.Error:
-            delimiter = ","
+    delimiter = delimiter_of(source, sample)
     reader = csv.reader(handle, delimiter=delimiter)
     try:
         header = next(reader)
@@ -107,6 +101,16 @@ def read_csv(path: Path, source: SourceConfig, display: str,
                 progress(total, total)
 
     return header, started(blocks())
+
+
+def delimiter_of(source: SourceConfig, sample: str) -> str:
+    """The configured delimiter, else the one the header line uses (comma if unsure)."""
+    if source.delimiter is not None:
+        return source.delimiter
+    try:
+        return csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        return ","
 
 
 def started(blocks: Blocks) -> Blocks:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from itertools import chain
-from operator import attrgetter
+
+import polars as pl
 
 from arflow.calendar import parse_terms
 from arflow.config import CUSTOMER_FIELDS, SourceConfig
 from arflow.errors import RowError
-from arflow.ledger import Customer, Invoice
+from arflow.ledger import Customer
 from arflow.sources.csvfile import Blocks
 from arflow.sources.rows import column_index, has_control_character, shape_problem
 from arflow.sources.values import ValueParser, truthy
@@ -88,25 +89,28 @@ def build_customers(header: Sequence[str], blocks: Blocks, source: SourceConfig,
     return found, errors
 
 
-def merge_customers(invoices: list[Invoice], from_file: dict[str, Customer],
+def merge_customers(invoices: pl.DataFrame, from_file: dict[str, Customer],
                     columns: Collection[str]) -> dict[str, Customer]:
     """One Customer per id: customers-file values win, invoice rows fill what the file leaves
-    empty (the first row that has a value gives it). Column by column, and only the `columns`
-    the invoice source has: most carry no contact columns at all."""
+    empty (the first row that has a value gives it). A group-by over the ledger's frame, and
+    only for the `columns` the invoice source has: most carry no contact columns at all."""
     customers = dict(from_file)
-    for cid in dict.fromkeys(map(attrgetter("customer_id"), invoices)):
+    ids = invoices.get_column("customer_id")
+    for cid in ids.unique(maintain_order=True).to_list():
         if cid not in customers:
             customers[cid] = Customer(cid)
-    for column, attribute, empty in (("customer_name", "name", None), ("email", "email", ()),
-                                     ("phone", "phone", None), ("segment", "segment", None)):
-        if column not in columns:
-            continue
-        values = list(map(attrgetter(column), invoices))
-        if not any(values):
-            continue
-        for inv, value in zip(invoices, values, strict=True):
-            if value:
-                c = customers[inv.customer_id]
-                if getattr(c, attribute) == empty:
-                    setattr(c, attribute, value)
+    wanted = [(column, attribute, empty) for column, attribute, empty in (
+        ("customer_name", "name", None), ("email", "email", ()), ("phone", "phone", None),
+        ("segment", "segment", None)) if column in columns]
+    if not wanted or invoices.is_empty():
+        return customers
+    has = {"email": pl.col("email").list.len() > 0}
+    firsts = invoices.group_by("customer_id", maintain_order=True).agg(
+        pl.col(column).filter(has.get(column, pl.col(column).is_not_null())).first()
+        for column, _, _ in wanted)
+    for cid, *values in firsts.iter_rows():
+        c = customers[cid]
+        for (_, attribute, empty), value in zip(wanted, values, strict=True):
+            if value and getattr(c, attribute) == empty:
+                setattr(c, attribute, tuple(value) if attribute == "email" else value)
     return customers

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from operator import itemgetter
+from collections.abc import Callable, Collection, Sequence
+
+import polars as pl
 
 from arflow.calendar import Terms, parse_terms
 from arflow.config import INVOICE_FIELDS, INVOICE_STATUSES, SourceConfig
 from arflow.errors import RowError
-from arflow.ledger import Customer, Invoice
+from arflow.ledger import Customer, Invoice, frame_from_invoices, invoices_from_frame
 from arflow.sources.columns import ColumnParser
 from arflow.sources.csvfile import Blocks
-from arflow.sources.rows import column_index, has_control_character, shape_problem, split_tags
+from arflow.sources.frames import LINE, TextRows, from_blocks
+from arflow.sources.rows import column_index, has_control_character, split_tags
 from arflow.sources.values import ValueParser
 
 INVOICE_REQUIRED = ("number", "customer_id", "issue_date", "amount")
@@ -45,6 +47,11 @@ class InvoiceBuilder:
         """The fields the source has a column for (known once `build` has read the header)."""
         return self._idx.keys()
 
+    @property
+    def extra_names(self) -> tuple[str, ...]:
+        """The source's columns no field uses, as `invoice.extra` names them."""
+        return self._extra_names
+
     def _terms_for(self, raw: str) -> Terms:
         found = self._terms.get(raw)
         if found is None:
@@ -58,69 +65,60 @@ class InvoiceBuilder:
         return found
 
     def build(self, header: Sequence[str], blocks: Blocks) -> list[Invoice]:
+        """The invoices of a block reader's rows, as objects (see `build_frame`)."""
+        frame = self.build_frame(header, lambda: from_blocks(header, blocks))
+        return invoices_from_frame(frame, self._extra_names)
+
+    def build_frame(self, header: Sequence[str], read: Callable[[], TextRows]) -> pl.DataFrame:
+        """The ledger's frame of every good row; `read()` gives the rows once the header has
+        been checked. Clean rows are parsed column by column (`ColumnParser`); the others row
+        by row (`_invoice`), which says what is wrong with each."""
         idx = column_index(header, self.source, INVOICE_FIELDS, INVOICE_REQUIRED, self.display,
                            "invoices")
         self._idx, self._header = idx, header
         used = set(idx.values())
         extra_cols = [(i, h) for i, h in enumerate(header) if i not in used and h.strip()]
         self._extra_names = tuple(h for _, h in extra_cols)
-        fast = ColumnParser(self, idx, [i for i, _ in extra_cols])
-        width = len(header)
-        i_number = idx["number"]
-        invoices: list[Invoice] = []
-        seen: set[str] = set()
-        duplicated: set[str] = set()
-        held: dict[str, list[int]] = {}  # number → lines of held-back rows, to name every copy
-        for block_lines, block in blocks:  # parsed column by column, a block at a time
-            lines, good = block_lines, block
-            if set(map(len, good)) != {width}:  # a BadRow has no values: it lands here too
-                lines, good = [], []
-                for line, values in zip(block_lines, block, strict=True):
-                    problem = shape_problem(values, width)
-                    if problem is None:
-                        lines.append(line)
-                        good.append(values)
-                    elif problem:
-                        self._error(line, None, None, problem)
-                if not good:
-                    continue
-            numbers = list(map(str.strip, map(itemgetter(i_number), good)))
-            fresh = set(numbers)
-            if len(fresh) == len(numbers) and seen.isdisjoint(fresh):
-                seen |= fresh  # the usual case, decided in C
-            else:
-                for number in numbers:
-                    if number in seen:
-                        duplicated.add(number)
-                    seen.add(number)
-            parsed, slow = fast.parse(lines, good, numbers)
-            for k in slow:
-                parsed[k] = self._invoice(lines[k], good[k], idx, extra_cols)
-                if parsed[k] is None and numbers[k]:
-                    held.setdefault(numbers[k], []).append(lines[k])
-            invoices.extend(inv for inv in parsed if inv is not None)
-        duplicated.discard("")
-        duplicates: dict[str, list[int]] = {}
-        if duplicated:
-            for inv in invoices:
-                if inv.number in duplicated:
-                    duplicates.setdefault(inv.number, []).append(inv.line)
-            for number, lines in held.items():
-                if number in duplicated:
-                    duplicates.setdefault(number, []).extend(lines)
-            for lines in duplicates.values():
-                lines.sort()
-        if duplicates:
-            # SPEC 2.4: every copy of a duplicated number is held back and reported
-            for number, lines in duplicates.items():
-                for line in lines:
-                    others = ", ".join(str(x) for x in lines if x != line)
-                    self._error(line, "number", number,
-                                f"invoice number {number!r} appears more than once (also on line"
-                                f"{'s' if len(lines) > 2 else ''} {others}); all copies are held "
-                                "back until the source has one row per invoice")
-            invoices = [inv for inv in invoices if inv.number not in duplicates]
-        return invoices
+        text, problems = read()
+        for line, problem in problems:
+            self._error(line, None, None, problem)
+        frame, slow = ColumnParser(self, idx, [i for i, _ in extra_cols]).parse(text)
+        good = frame.filter(~slow)
+        numbers = frame.get_column("number")
+        if slow.any():
+            at = slow.arg_true()
+            careful: list[Invoice] = []
+            stripped = []
+            rows = text[at]
+            for line, values in zip(rows.get_column(LINE).to_list(),
+                                    rows.drop(LINE).iter_rows(), strict=True):
+                stripped.append(values[idx["number"]].strip())
+                invoice = self._invoice(line, list(values), idx, extra_cols)
+                if invoice is not None:
+                    careful.append(invoice)
+            if careful:
+                good = pl.concat([good, frame_from_invoices(careful)]).sort("line")
+            numbers = numbers.scatter(at, stripped)  # the number as Python strips it
+        return self._without_duplicates(good, numbers, text.get_column(LINE))
+
+    def _without_duplicates(self, good: pl.DataFrame, numbers: pl.Series,
+                            lines: pl.Series) -> pl.DataFrame:
+        """SPEC 2.4: every copy of a number that appears on more than one row (good or held
+        back) is held back and reported."""
+        copies = (pl.DataFrame({"number": numbers, "line": lines})
+                  .filter(pl.col("number") != "")
+                  .group_by("number").agg(pl.col("line").sort())
+                  .filter(pl.col("line").list.len() > 1))
+        if copies.is_empty():
+            return good
+        for number, at in copies.iter_rows():
+            for line in at:
+                others = ", ".join(str(x) for x in at if x != line)
+                self._error(line, "number", number,
+                            f"invoice number {number!r} appears more than once (also on line"
+                            f"{'s' if len(at) > 2 else ''} {others}); all copies are held "
+                            "back until the source has one row per invoice")
+        return good.filter(~pl.col("number").is_in(copies.get_column("number").implode()))
 
     def _error(self, line: int, column: str | None, value: str | None, message: str) -> None:
         self.errors.append(RowError(self.display, line, self._header_name(column), value, message))

@@ -1,0 +1,135 @@
+"""A source's rows as one frame of text columns, with the line where each row starts.
+
+Two ways in, one result. A plain UTF-8 CSV file (no quote characters, NUL bytes or lone carriage
+returns) is read by polars in one pass: each of its lines is one row, so row k starts on line
+k + 2, and only the rows whose last value is missing are looked at again, line by line, to tell
+an empty last value from a short row. Anything else (quoted values that may span lines, other
+encodings, SQLite) comes through the block readers of `csvfile`/`sqlitedb`, which know where
+every row starts. Both give the same frame: columns c0, c1, … (text, never null) and `LINE`, and
+the rows that do not have the header's width, as (line, message).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from itertools import islice
+from pathlib import Path
+from typing import NamedTuple
+
+import polars as pl
+
+from arflow.config import SourceConfig
+from arflow.sources import csvfile
+from arflow.sources.csvfile import Blocks, Progress, delimiter_of
+from arflow.sources.rows import shape_problem
+
+LINE = "__line"
+_UTF8 = ("utf-8", "utf-8-sig", "utf8", "utf8-sig")
+
+
+class TextRows(NamedTuple):
+    frame: pl.DataFrame                 # c0 … c{n-1} as text, and LINE
+    problems: list[tuple[int, str]]     # rows without the header's width: (line, message)
+
+
+def names(width: int) -> list[str]:
+    return [f"c{i}" for i in range(width)]
+
+
+def from_blocks(header: Sequence[str], blocks: Blocks) -> TextRows:
+    """The rows of a block reader (csv module or SQLite) as a text frame."""
+    width = len(header)
+    parts: list[pl.DataFrame] = []
+    problems: list[tuple[int, str]] = []
+    for lines, rows in blocks:
+        good_lines: Sequence[int] = lines
+        good = rows
+        if set(map(len, rows)) != {width}:  # a BadRow has no values: it lands here too
+            good_lines, good = [], []
+            for line, values in zip(lines, rows, strict=True):
+                problem = shape_problem(values, width)
+                if problem is None:
+                    good_lines.append(line)
+                    good.append(values)
+                elif problem:
+                    problems.append((line, problem))
+        if good:
+            columns = dict(zip(names(width), map(list, zip(*good, strict=True)), strict=True))
+            columns[LINE] = list(good_lines)
+            parts.append(pl.DataFrame(columns, schema={**dict.fromkeys(names(width), pl.String),
+                                                       LINE: pl.Int64}))
+    if not parts:
+        return TextRows(pl.DataFrame(schema={**dict.fromkeys(names(width), pl.String),
+                                             LINE: pl.Int64}), problems)
+    return TextRows(pl.concat(parts, rechunk=True), problems)
+
+
+def _read(path: Path, progress: Progress | None) -> bytes:
+    """The file's bytes, read a block of lines at a time to report progress as the block
+    reader does."""
+    parts = []
+    total = path.stat().st_size
+    done = 0
+    with path.open("rb") as handle:
+        while block := b"".join(islice(handle, csvfile.BLOCK)):
+            parts.append(block)
+            done += len(block)
+            if progress is not None:
+                progress(min(done, total), total)
+    if progress is not None:
+        progress(total, total)
+    return b"".join(parts)
+
+
+def plain_csv(path: Path, source: SourceConfig, header: Sequence[str],
+              progress: Progress | None = None) -> TextRows | None:
+    """The file read by polars in one pass, or None when it is not plain enough for that (then
+    the block reader reads it). `header` is the header as the csv module read it."""
+    if source.encoding.lower().replace("_", "-") not in _UTF8:
+        return None
+    data = _read(path, progress)
+    if data.startswith(b"\xef\xbb\xbf"):
+        if not source.encoding.lower().replace("_", "-").endswith("sig"):
+            return None  # the csv module would keep the BOM in the first column's name
+        data = data[3:]
+    if (b'"' in data or b"\x00" in data
+            or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n"))):
+        return None
+    first = data.split(b"\n", 1)[0].decode("utf-8", "replace")[:65536]
+    delimiter = delimiter_of(source, first)
+    if len(delimiter.encode()) != 1:
+        return None
+    width = len(header)
+    try:
+        frame = pl.read_csv(data, separator=delimiter, has_header=True, infer_schema=False,
+                            quote_char=None, truncate_ragged_lines=False, encoding="utf8",
+                            raise_if_empty=False)
+    except (pl.exceptions.PolarsError, ValueError, OSError):
+        return None  # a row with too many values, bytes that are not UTF-8, …
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    if frame.width != width or len(frame) + 1 != lines:
+        return None  # polars saw the rows otherwise than one per line: take the careful way
+    frame.columns = names(width)
+    longest = frame.select(pl.max_horizontal(pl.all().str.len_chars().max())).item()
+    if longest is not None and longest > csv.field_size_limit():
+        return None  # the csv module refuses such a row: the block reader says so
+    frame = frame.with_columns(pl.int_range(2, len(frame) + 2, dtype=pl.Int64).alias(LINE))
+    problems: list[tuple[int, str]] = []
+    # a null in the last column: an empty last value, or a line with fewer values than the
+    # header (polars pads those silently); the line's own count of delimiters tells which
+    maybe_short = frame.get_column(f"c{width - 1}").is_null()
+    if maybe_short.any():
+        at = maybe_short.arg_true()
+        texts = pl.Series([data.decode("utf-8")]).str.split("\n").explode().gather(at + 1)
+        short = texts.str.count_matches(delimiter, literal=True) != width - 1
+        if short.any():
+            for k, text in zip(at.filter(short).to_list(), texts.filter(short).to_list(),
+                               strict=True):
+                values = next(csv.reader([text], delimiter=delimiter), [])
+                problem = shape_problem(values, width)
+                if problem:
+                    problems.append((k + 2, problem))
+            drop = pl.Series([False] * len(frame)).scatter(at.filter(short), True)
+            frame = frame.filter(~drop)
+    return TextRows(frame.with_columns(pl.col(names(width)).fill_null("")), problems)
