@@ -247,8 +247,7 @@ def _warn(problems: list[Problem]) -> None:
 
 
 def _only_customer(ledger: Ledger, customer: str) -> Ledger:
-    return Ledger([i for i in ledger.invoices if i.customer_id == customer],
-                  {k: v for k, v in ledger.customers.items() if k == customer}, ledger.errors)
+    return ledger.only(customer)
 
 
 def _warn_recovered(count: int, dry_run: bool = False) -> None:

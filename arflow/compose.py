@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -16,7 +15,7 @@ from datetime import date, timedelta
 from arflow.channels import Message, header_problem, sender_address, visible
 from arflow.channels.mime import domain_of
 from arflow.errors import RowError
-from arflow.ledger import Customer, Invoice, Ledger
+from arflow.ledger import Customer, Ledger
 from arflow.plan_types import Plan, PlannedAction
 from arflow.project import Project
 from arflow.render import RenderError, message_context, totals_context
@@ -24,11 +23,7 @@ from arflow.render import RenderError, message_context, totals_context
 
 def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Project):
     """(action, context) for each action; the customers' totals come from one ledger pass."""
-    wanted = {a.customer_id for a in actions}
-    by_customer: dict[str, list[Invoice]] = defaultdict(list)
-    for inv in ledger.invoices:
-        if inv.customer_id in wanted:
-            by_customer[inv.customer_id].append(inv)
+    by_customer = ledger.of_customers({a.customer_id for a in actions})
     totals: dict[tuple[str, str], dict] = {}
     workflows: dict[str, dict] = {}
     steps: dict[tuple[str, str], dict] = {}

@@ -107,9 +107,9 @@ def _check_target(ledger: Ledger, kind: str, target_id: str):
             raise Refused(f"no customer {target_id!r} in the sources; check the id "
                           "(`arflow status` lists customers)")
         return ledger.customers[target_id]
-    for inv in ledger.invoices:
-        if inv.number == target_id:
-            return inv
+    found = ledger.find([target_id]).get(target_id)
+    if found is not None:
+        return found
     raise Refused(f"no invoice {target_id!r} in the sources; invoice numbers are matched "
                   "exactly, leading zeros included")
 
@@ -154,12 +154,13 @@ def status(project: Project, ledger: Ledger, db: StateDB | None, as_of: date,
     if customer is not None and customer not in ledger.customers:
         raise Refused(f"no customer {customer!r} in the sources")
     totals: dict[str, dict] = {}
-    invoice_customer = {}
-    for inv in ledger.invoices:
+    # the customer of each invoice a status, pause or promise names
+    named = set(statuses.get("invoices", {})) | {p["invoice"] for p in promises} | {
+        p["target"] for p in pauses if p["kind"] == "invoice"}
+    invoice_customer = {number: inv.customer_id for number, inv in ledger.find(named).items()
+                        if customer is None or inv.customer_id == customer}
+    for inv in ledger.current(as_of, cfg.min_balance):
         if customer is not None and inv.customer_id != customer:
-            continue
-        invoice_customer[inv.number] = inv.customer_id
-        if not inv.is_open(as_of, cfg.min_balance):
             continue
         t = totals.setdefault(inv.customer_id, {"open": {}, "overdue": {}, "open_invoices": 0,
                                                 "overdue_invoices": 0, "statuses": {}})
@@ -170,8 +171,7 @@ def status(project: Project, ledger: Ledger, db: StateDB | None, as_of: date,
             t["overdue"][inv.currency] = t["overdue"].get(inv.currency, Decimal(0)) + balance
             t["overdue_invoices"] += 1
     numbers = {p["invoice"] for p in promises}
-    promised = {inv.number: inv for inv in ledger.invoices if inv.number in numbers} \
-        if numbers else {}
+    promised = ledger.find(numbers)
     wanted = {customer} if customer is not None else (
         set(totals) | set(past.assignments) | {p["target"] for p in pauses
                                                if p["kind"] == "customer"})

@@ -84,7 +84,7 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
     `baseline` (adopting arflow on a ledger chased before): every step already due counts,
     whatever holds it today: a non-business day, a pause or a promise."""
     people = people or {}
-    result = Plan(as_of=as_of, invoices=len(ledger.invoices))
+    result = Plan(as_of=as_of, invoices=len(ledger))
     by_workflow = sort_into_workflows(ledger, workflows, state, as_of, default_workflow,
                                       min_balance)
     schedules, customers = by_workflow.schedules, by_workflow.customers
@@ -188,7 +188,7 @@ def _paid(ledger: Ledger, by_workflow: OpenInvoicesByWorkflow, state: PastState,
               if wid in by_workflow.active and not all(
                   ActionKey(target, wid, ON_PAID, n) in state.settled
                   for n in range(len(by_workflow.active[wid].on_paid)))}
-    with_invoices = {inv.customer_id for inv in ledger.invoices} \
+    with_invoices = ledger.customer_ids() \
         if state.sequences or any(t.startswith("customer:") for t in latest) else set()
     paid_targets: dict[str, tuple[str, str, frozenset[str]]] = {}  # target → (cid, wid, numbers)
     for target, (_, wid, numbers) in latest.items():
@@ -200,7 +200,7 @@ def _paid(ledger: Ledger, by_workflow: OpenInvoicesByWorkflow, state: PastState,
             paid_targets[target] = ("", wid, numbers)
     wanted = {target[len("invoice:"):] for target, (cid, _, _) in paid_targets.items() if not cid}
     wanted.update(n for cid, _, numbers in paid_targets.values() if cid for n in numbers)
-    found = {inv.number: inv for inv in ledger.invoices if inv.number in wanted} if wanted else {}
+    found = ledger.find(wanted)
     for cid, wid in state.sequences:
         if cid in with_invoices and cid not in by_workflow.open_customers and not (
                 cid in state.paused_customers or cid not in by_workflow.customers

@@ -9,7 +9,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import NamedTuple
 
-from arflow.ledger import NOT_CHASED, Customer, Invoice, Ledger
+from arflow.ledger import Customer, Invoice, Ledger
 from arflow.plan_types import PastState, invoice_target, sequence_target
 from arflow.schedule import StepSchedule
 from arflow.workflow import Match, Workflow
@@ -118,15 +118,8 @@ def sort_into_workflows(ledger: Ledger, workflows: dict[str, Workflow], state: P
     following: dict[tuple[str, str], FollowedInvoices] = {}
     open_customers: set[str] = set()
     open_count = 0
-    # Invoice.is_open, inlined: these two passes touch every invoice of the ledger
-    current = [inv for inv in ledger.invoices
-               if (inv.paid_date is None or inv.paid_date > as_of) and inv.issue_date <= as_of]
-    for inv in current:
-        if inv.status in NOT_CHASED:
-            continue
+    for inv in ledger.current(as_of, min_balance):
         balance = inv.amount if inv.balance is None else inv.balance
-        if balance <= min_balance:
-            continue
         open_count += 1
         cid = inv.customer_id
         open_customers.add(cid)
