@@ -23,7 +23,7 @@ from arflow.render import RenderError, message_context, totals_context
 
 def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Project):
     """(action, context) for each action; the customers' totals come from one ledger pass."""
-    by_customer = ledger.of_customers({a.customer_id for a in actions})
+    by_customer = ledger.of_customers({a.customer_id for a in actions}, owing_on=as_of)
     totals: dict[tuple[str, str], dict] = {}
     workflows: dict[str, dict] = {}
     steps: dict[tuple[str, str], dict] = {}

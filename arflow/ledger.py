@@ -161,6 +161,12 @@ def may_be_open(as_of: date, min_balance: Decimal) -> pl.Expr:
                   > _SCALE)))
 
 
+def may_owe(as_of: date) -> pl.Expr:
+    """The rows whose `Invoice.open_balance(as_of)` may be other than zero (not paid by then)."""
+    return (pl.col("status") != "paid") & (pl.col("paid_date").is_null()
+                                           | (pl.col("paid_date") > as_of))
+
+
 class Ledger:
     """Everything a source gave: good invoices, their customers, and every rejected value.
 
@@ -222,13 +228,17 @@ class Ledger:
             self._rows(pl.col("number").is_in(list(wanted)))
         return {inv.number: inv for inv in found if inv.number in wanted}
 
-    def of_customers(self, customer_ids: Iterable[str]) -> dict[str, list[Invoice]]:
-        """Each of these customers' invoices (open or not), in source order."""
+    def of_customers(self, customer_ids: Iterable[str], *,
+                     owing_on: date | None = None) -> dict[str, list[Invoice]]:
+        """Each of these customers' invoices, in source order; with `owing_on`, only (at least)
+        those with an open balance that day (paid ones are most of a ledger)."""
         wanted = set(customer_ids)
         found: dict[str, list[Invoice]] = {cid: [] for cid in wanted}
         if wanted:
-            rows = self.invoices if self._objects is not None else \
-                self._rows(pl.col("customer_id").is_in(list(wanted)))
+            condition = pl.col("customer_id").is_in(list(wanted))
+            if owing_on is not None:
+                condition &= may_owe(owing_on)
+            rows = self.invoices if self._objects is not None else self._rows(condition)
             for inv in rows:
                 if inv.customer_id in wanted:
                     found[inv.customer_id].append(inv)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import closing
 
 from arflow.config import Config, SourceConfig
 from arflow.errors import ArflowError, RowError
 from arflow.ledger import Customer, Ledger
-from arflow.sources.csvfile import Progress, read_csv
+from arflow.sources.csvfile import Blocks, Progress, read_csv
 from arflow.sources.customers import build_customers, merge_customers
 from arflow.sources.frames import TextRows, from_blocks, plain_csv
 from arflow.sources.invoices import InvoiceBuilder
@@ -74,24 +74,31 @@ def _load(config: Config, progress: Progress | None) -> Ledger:
     errors: list[RowError] = []
     from_file: dict[str, Customer] = {}
     if config.customers is not None:
-        display, header, rows = open_source(config, config.customers)
+        display, header, blocks = open_source(config, config.customers)
         parser = ValueParser(config.customers, "customers", region)
-        with closing(rows):  # a missing column stops the file before its rows are read
-            from_file, errors = build_customers(header, rows, config.customers, display,
-                                                parser)
+        with closing(blocks):  # a missing column stops the file before its rows are read
+            from_file, errors = build_customers(
+                header, _reader(config, config.customers, header, blocks), config.customers,
+                display, parser)
     source = config.invoices
     display, header, blocks = open_source(config, source, progress)
     builder = InvoiceBuilder(source, display, ValueParser(source, "invoices", region), from_file,
                              config.company.currency, config.company.terms)
+    with closing(blocks):
+        frame = builder.build_frame(header, _reader(config, source, header, blocks, progress))
+    errors.extend(builder.errors)
+    errors.sort(key=lambda e: (e.file, e.line))
+    return Ledger(customers=merge_customers(frame, from_file, builder.columns), errors=errors,
+                  frame=frame, extra_names=builder.extra_names)
+
+
+def _reader(config: Config, source: SourceConfig, header: list[str], blocks: Blocks,
+            progress: Progress | None = None) -> Callable[[], TextRows]:
+    """How to read the source's rows: polars for a plain CSV file, else the block reader."""
 
     def read() -> TextRows:
         fast = None if source.is_sqlite else plain_csv(config.resolve(source.path), source,
                                                        header, progress)
         return from_blocks(header, blocks) if fast is None else fast
 
-    with closing(blocks):
-        frame = builder.build_frame(header, read)
-    errors.extend(builder.errors)
-    errors.sort(key=lambda e: (e.file, e.line))
-    return Ledger(customers=merge_customers(frame, from_file, builder.columns), errors=errors,
-                  frame=frame, extra_names=builder.extra_names)
+    return read

@@ -22,10 +22,11 @@ from arflow.sources.values import AMOUNT_DIGITS
 
 if TYPE_CHECKING:
     from arflow.sources.invoices import InvoiceBuilder
+    from arflow.sources.values import ValueParser
 
-_CONTROL = r"[\x00-\x1f\x7f]"
+CONTROL = r"[\x00-\x1f\x7f]"
 # whitespace to Python's str.strip but not to polars' strip_chars: such rows go the careful way
-_PYTHON_ONLY_SPACE = r"[\x1c-\x1f]"
+PYTHON_ONLY_SPACE = r"[\x1c-\x1f]"
 _PLAIN_AMOUNT = rf"^[+-]?[0-9]{{1,{AMOUNT_DIGITS}}}(?:\.[0-9]+)?$"
 # an address already in the form ValueParser.emails gives it (values._SIMPLE_EMAIL with a
 # lower-case domain); every other value goes through ValueParser.emails once
@@ -35,11 +36,11 @@ _CANONICAL_EMAIL = (rf"^{_ATOM}(?:\.{_ATOM})*@(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-
 _SPECIAL_USE = ["arpa", "invalid", "local", "localhost", "onion", "test"]
 
 
-def _none_if_empty(values: pl.Series) -> pl.Series:
+def none_if_empty(values: pl.Series) -> pl.Series:
     return values.set(values == "", None)
 
 
-def _mapped(values: pl.Series, convert: Callable[[str], object], dtype: pl.DataType,
+def mapped(values: pl.Series, convert: Callable[[str], object], dtype: pl.DataType,
             keep: pl.Series | None = None) -> tuple[pl.Series, pl.Series]:
     """`convert` once per distinct value (ValueError: a bad value; None: no value), mapped back
     onto the column; with the rows whose value is bad. Rows where `keep` is true are left out
@@ -89,17 +90,17 @@ class ColumnParser:
             return pl.Series([None] * n, dtype=dtype)
 
         used = [f"c{i}" for i in idx.values()]
-        slow = text.select(pl.any_horizontal(pl.col(used).str.contains(_PYTHON_ONLY_SPACE))
+        slow = text.select(pl.any_horizontal(pl.col(used).str.contains(PYTHON_ONLY_SPACE))
                            ).to_series() if n else pl.Series([], dtype=pl.Boolean)
         number, cid = stripped("number"), stripped("customer_id")
         for ids in (number, cid):
-            slow |= (ids == "") | ids.str.contains(_CONTROL)
+            slow |= (ids == "") | ids.str.contains(CONTROL)
 
         def dates(field: str, optional: bool) -> pl.Series:
             nonlocal slow
             if field not in idx:
                 return empty(pl.Date())
-            found, bad = _mapped(raw(field), lambda v: None if optional and not v.strip()
+            found, bad = mapped(raw(field), lambda v: None if optional and not v.strip()
                                  else parser.date(v), pl.Date())
             slow |= bad
             return found
@@ -111,7 +112,7 @@ class ColumnParser:
             values = raw(field)
             plain = values.str.contains(_PLAIN_AMOUNT) if b.source.decimal == "." else \
                 pl.Series([False] * n, dtype=pl.Boolean)
-            other, bad = _mapped(values, lambda v: None if optional and not v.strip()
+            other, bad = mapped(values, lambda v: None if optional and not v.strip()
                                  else money_text(parser.money(v)), pl.String(), keep=plain)
             slow |= bad
             return values.zip_with(plain, other)
@@ -122,8 +123,8 @@ class ColumnParser:
         amount = money("amount", optional=False)
         balance = money("balance", optional=True)
 
-        terms = _none_if_empty(stripped("terms")) if "terms" in idx else empty(pl.String())
-        _, bad = _mapped(terms.fill_null(""), lambda v: bool(b._terms_for(v)) if v else None,
+        terms = none_if_empty(stripped("terms")) if "terms" in idx else empty(pl.String())
+        _, bad = mapped(terms.fill_null(""), lambda v: bool(b._terms_for(v)) if v else None,
                          pl.Boolean())
         slow |= bad
         due = self._due_from_terms(cid, issue, terms, due)
@@ -140,7 +141,7 @@ class ColumnParser:
         currency = fallback.zip_with(given == "", given)
 
         if "status" in idx:
-            status, bad = _mapped(raw("status"), lambda v: b._status.get(v.strip().casefold())
+            status, bad = mapped(raw("status"), lambda v: b._status.get(v.strip().casefold())
                                   or _unknown(), pl.String())
             slow |= bad
         else:
@@ -148,31 +149,21 @@ class ColumnParser:
 
         email = empty(pl.List(pl.String()))
         if "email" in idx:
-            given = stripped("email")
-            local = given.str.split("@").list.first().str.len_chars()
-            canonical = (given.str.contains(_CANONICAL_EMAIL) & (given.str.len_chars() <= 254)
-                         & (local <= 64)
-                         & ~given.str.extract(r"\.([a-z]+)$").is_in(_SPECIAL_USE)
-                         ).fill_null(False)
-            others, bad = _mapped(given, lambda v: _emails(parser, v) if v else None,
-                                  pl.List(pl.String()), keep=canonical)
+            email, bad = email_column(stripped("email"), parser)
             slow |= bad
-            email = given.to_frame("e").select(pl.concat_list("e")).to_series().zip_with(
-                canonical, others)
         phone = empty(pl.String())
         if "phone" in idx:
-            phone, bad = _mapped(stripped("phone"), lambda v: parser.phone(v) if v else None,
-                                 pl.String())
+            phone, bad = phone_column(stripped("phone"), parser)
             slow |= bad
         tags = empty(pl.List(pl.String()))
         if "tags" in idx:
-            tags, _ = _mapped(stripped("tags"), lambda v: list(split_tags(v)) or None,
+            tags, _ = mapped(stripped("tags"), lambda v: list(split_tags(v)) or None,
                               pl.List(pl.String()))
         extra = text.select(pl.concat_list([f"c{i}" for i in self.extra_idx])).to_series() \
             if self.extra_idx else empty(pl.List(pl.String()))
 
         def free(field: str) -> pl.Series:
-            return _none_if_empty(stripped(field)) if field in idx else empty(pl.String())
+            return none_if_empty(stripped(field)) if field in idx else empty(pl.String())
 
         frame = pl.DataFrame({
             "number": number, "customer_id": cid, "issue_date": issue, "due_date": due,
@@ -209,11 +200,30 @@ class ColumnParser:
         return due.fill_null(found)
 
 
+def email_column(given: pl.Series, parser: ValueParser) -> tuple[pl.Series, pl.Series]:
+    """A stripped email column as lists of addresses, and the rows with a bad address. An
+    address already in canonical form is taken as it is; the other values go through
+    `ValueParser.emails`, once each."""
+    local = given.str.split("@").list.first().str.len_chars()
+    canonical = (given.str.contains(_CANONICAL_EMAIL) & (given.str.len_chars() <= 254)
+                 & (local <= 64) & ~given.str.extract(r"\.([a-z]+)$").is_in(_SPECIAL_USE)
+                 ).fill_null(False)
+    others, bad = mapped(given, lambda v: _emails(parser, v) if v else None,
+                          pl.List(pl.String()), keep=canonical)
+    return given.to_frame("e").select(pl.concat_list("e")).to_series().zip_with(
+        canonical, others), bad
+
+
+def phone_column(given: pl.Series, parser: ValueParser) -> tuple[pl.Series, pl.Series]:
+    """A stripped phone column in E.164 form, and the rows with a bad number."""
+    return mapped(given, lambda v: parser.phone(v) if v else None, pl.String())
+
+
 def _unknown() -> str:
     raise ValueError("unknown status")
 
 
-def _emails(parser, raw: str) -> list[str]:
+def _emails(parser: ValueParser, raw: str) -> list[str]:
     found, problems = parser.emails(raw)
     if problems:
         raise ValueError(problems[0])

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
-from itertools import chain
+from collections.abc import Callable, Collection, Sequence
 
 import polars as pl
 
@@ -12,15 +11,26 @@ from arflow.calendar import parse_terms
 from arflow.config import CUSTOMER_FIELDS, SourceConfig
 from arflow.errors import RowError
 from arflow.ledger import Customer
-from arflow.sources.csvfile import Blocks
-from arflow.sources.rows import column_index, has_control_character, shape_problem
+from arflow.sources.columns import (
+    CONTROL,
+    PYTHON_ONLY_SPACE,
+    email_column,
+    mapped,
+    none_if_empty,
+    phone_column,
+)
+from arflow.sources.frames import LINE, TextRows
+from arflow.sources.rows import column_index, has_control_character
 from arflow.sources.values import ValueParser, truthy
 
 
-def build_customers(header: Sequence[str], blocks: Blocks, source: SourceConfig, display: str,
-                    parser: ValueParser) -> tuple[dict[str, Customer], list[RowError]]:
-    """The customers file or table; a bad or duplicated row is reported and held back."""
-
+def build_customers(header: Sequence[str], read: Callable[[], TextRows], source: SourceConfig,
+                    display: str, parser: ValueParser
+                    ) -> tuple[dict[str, Customer], list[RowError]]:
+    """The customers file or table; a bad or duplicated row is reported and held back.
+    `read()` gives the rows once the header has been checked. Clean rows are read column by
+    column; a row with anything unusual in it row by row (`_customer`), which says what is
+    wrong."""
     idx = column_index(header, source, CUSTOMER_FIELDS, ("customer_id",), display, "customers")
     used = set(idx.values())
     extra_cols = [(i, h) for i, h in enumerate(header) if i not in used and h.strip()]
@@ -30,63 +40,115 @@ def build_customers(header: Sequence[str], blocks: Blocks, source: SourceConfig,
         name = header[idx[column]].strip() if column in idx else column
         errors.append(RowError(display, line, name, value, message))
 
+    text, problems = read()
+    for line, problem in problems:
+        error(line, None, None, problem)
+    n = len(text)
+
+    def stripped(field: str) -> pl.Series:
+        return text.get_column(f"c{idx[field]}").str.strip_chars() if field in idx else \
+            pl.Series([""] * n, dtype=pl.String)
+
+    slow = text.select(pl.any_horizontal(pl.col([f"c{i}" for i in used]).str.contains(
+        PYTHON_ONLY_SPACE))).to_series() if n else pl.Series([], dtype=pl.Boolean)
+    cid = stripped("customer_id")
+    slow |= (cid == "") | cid.str.contains(CONTROL)
+    email, bad = email_column(stripped("email"), parser)
+    slow |= bad
+    phone, bad = phone_column(stripped("phone"), parser)
+    slow |= bad
+    paused, bad = mapped(stripped("paused"), truthy, pl.Boolean())
+    slow |= bad
+    _, bad = mapped(stripped("terms"), lambda v: bool(parse_terms(v)) if v else None,
+                    pl.Boolean())
+    slow |= bad
+    currency = stripped("currency").str.to_uppercase()
+    slow |= (currency != "") & ~currency.str.contains(r"^[A-Z]{3}$")
+    typed = pl.DataFrame({
+        "slow": slow.fill_null(True), "line": text.get_column(LINE), "customer_id": cid,
+        "name": none_if_empty(stripped("name")), "email": email, "phone": phone,
+        "workflow": none_if_empty(stripped("workflow")),
+        "specialist": none_if_empty(stripped("specialist")),
+        "parent_id": none_if_empty(stripped("parent_id")), "currency": none_if_empty(currency),
+        "language": none_if_empty(stripped("language")),
+        "timezone": none_if_empty(stripped("timezone")),
+        "terms": none_if_empty(stripped("terms")), "segment": none_if_empty(stripped("segment")),
+        "paused": paused.fill_null(False)})
+    extras = text.select([f"c{i}" for i, _ in extra_cols]).iter_rows() if extra_cols else None
+    names = [h for _, h in extra_cols]
     found: dict[str, Customer] = {}
     lines: dict[str, list[int]] = defaultdict(list)
-    width = len(header)
-    for line, values in chain.from_iterable(zip(at, rows, strict=True) for at, rows in blocks):
-        problem = shape_problem(values, width)
-        if problem is not None:
-            if problem:
-                error(line, None, None, problem)
-            continue
-
-        def get(field: str, values: list[str] = values) -> str:
-            i = idx.get(field)
-            return "" if i is None else values[i].strip()
-
-        cid = get("customer_id")
-        if not cid or has_control_character(cid):
-            error(line, "customer_id", cid, "empty customer id; every row needs one" if not cid
-                  else "the customer id contains a control character; fix it in the source")
-            continue
-        lines[cid].append(line)
-        bad = False
-        emails, phone, problems = parser.contacts(get("email"), get("phone"))
-        for column, raw, message in problems:
-            error(line, column, raw, message)
-        try:
-            paused = truthy(get("paused"))
-        except ValueError as exc:
-            error(line, "paused", get("paused"), str(exc))
-            bad = True
-        if get("terms"):
-            try:
-                parse_terms(get("terms"))
-            except ValueError as exc:
-                error(line, "terms", get("terms"), str(exc))
-                bad = True
-        currency = get("currency").upper()
-        if currency and (len(currency) != 3 or not currency.isalpha()):
-            error(line, "currency", get("currency"),
-                  "not an ISO 4217 currency code such as USD or EUR")
-            bad = True
-        if bad:
-            continue
-        found[cid] = Customer(
-            customer_id=cid, name=get("name") or None, email=emails, phone=phone,
-            workflow=get("workflow") or None, specialist=get("specialist") or None,
-            parent_id=get("parent_id") or None, currency=currency or None,
-            language=get("language") or None, timezone=get("timezone") or None,
-            terms=get("terms") or None, segment=get("segment") or None, paused=paused,
-            extra={h: values[i] for i, h in extra_cols} or None, line=line)
-    for cid, at in lines.items():
+    for k, (is_slow, line, *values) in enumerate(typed.iter_rows()):
+        extra = dict(zip(names, next(extras), strict=True)) if extras is not None else None
+        if is_slow:
+            row = text.row(k)[:-1]
+            customer = _customer(row, line, idx, extra_cols, parser, error)
+            if customer is None:
+                if (key := row[idx["customer_id"]].strip()) and not has_control_character(key):
+                    lines[key].append(line)
+                continue
+        else:
+            (key, name, email, phone, workflow, specialist, parent_id, currency, language,
+             timezone, terms, segment, paused) = values
+            customer = Customer(key, name, tuple(email) if email else (), phone, workflow,
+                                specialist, parent_id, currency, language, timezone, terms,
+                                segment, paused, extra or None, line)
+        lines[customer.customer_id].append(line)
+        found[customer.customer_id] = customer
+    for key, at in lines.items():
         if len(at) > 1:
-            found.pop(cid, None)
+            found.pop(key, None)
             for line in at:
-                error(line, "customer_id", cid, f"customer {cid!r} appears on lines "
+                error(line, "customer_id", key, f"customer {key!r} appears on lines "
                       f"{', '.join(map(str, at))}; all copies are held back, keep one row per "
                       "customer")
     return found, errors
+
+
+def _customer(values: Sequence[str], line: int, idx: dict[str, int],
+              extra_cols: list[tuple[int, str]], parser: ValueParser,
+              error: Callable[[int, str | None, str | None, str], None]) -> Customer | None:
+    """One row read carefully: every problem is reported; None when the row is held back."""
+
+    def get(field: str) -> str:
+        i = idx.get(field)
+        return "" if i is None else values[i].strip()
+
+    cid = get("customer_id")
+    if not cid or has_control_character(cid):
+        error(line, "customer_id", cid, "empty customer id; every row needs one" if not cid
+              else "the customer id contains a control character; fix it in the source")
+        return None
+    bad = False
+    emails, phone, problems = parser.contacts(get("email"), get("phone"))
+    for column, raw, message in problems:
+        error(line, column, raw, message)
+    paused = False
+    try:
+        paused = truthy(get("paused"))
+    except ValueError as exc:
+        error(line, "paused", get("paused"), str(exc))
+        bad = True
+    if get("terms"):
+        try:
+            parse_terms(get("terms"))
+        except ValueError as exc:
+            error(line, "terms", get("terms"), str(exc))
+            bad = True
+    currency = get("currency").upper()
+    if currency and (len(currency) != 3 or not currency.isalpha()):
+        error(line, "currency", get("currency"),
+              "not an ISO 4217 currency code such as USD or EUR")
+        bad = True
+    if bad:
+        return None
+    return Customer(
+        customer_id=cid, name=get("name") or None, email=emails, phone=phone,
+        workflow=get("workflow") or None, specialist=get("specialist") or None,
+        parent_id=get("parent_id") or None, currency=currency or None,
+        language=get("language") or None, timezone=get("timezone") or None,
+        terms=get("terms") or None, segment=get("segment") or None, paused=paused,
+        extra={h: values[i] for i, h in extra_cols} or None, line=line)
 
 
 def merge_customers(invoices: pl.DataFrame, from_file: dict[str, Customer],
