@@ -66,8 +66,10 @@ def from_blocks(header: Sequence[str], blocks: Blocks) -> TextRows:
 
 
 def _read(path: Path, progress: Progress | None) -> bytes:
-    """The file's bytes, read a block of lines at a time to report progress as the block
-    reader does."""
+    """The file's bytes; with a progress bar to feed, read a block of lines at a time to
+    report progress as the block reader does."""
+    if progress is None:
+        return path.read_bytes()
     parts = []
     total = path.stat().st_size
     done = 0

@@ -105,8 +105,10 @@ class InvoiceBuilder:
                             lines: pl.Series) -> pl.DataFrame:
         """SPEC 2.4: every copy of a number that appears on more than one row (good or held
         back) is held back and reported."""
-        copies = (pl.DataFrame({"number": numbers, "line": lines})
-                  .filter(pl.col("number") != "")
+        twice = numbers.is_duplicated() & (numbers != "")
+        if not twice.any():
+            return good
+        copies = (pl.DataFrame({"number": numbers, "line": lines}).filter(twice)
                   .group_by("number").agg(pl.col("line").sort())
                   .filter(pl.col("line").list.len() > 1))
         if copies.is_empty():
