@@ -55,21 +55,26 @@ def extra_samples(config: Config, source: SourceConfig | None,
     return samples
 
 
-def load_ledger(config: Config, progress: Progress | None = None) -> Ledger:
+def load_ledger(config: Config, progress: Progress | None = None, *,
+                reference: bool = False) -> Ledger:
     """Read customers then invoices; bad rows are held back in `errors`, good rows go on.
-    `progress(done, total)` hears how far through the invoices file reading is."""
+    `progress(done, total)` hears how far through the invoices file reading is.
+
+    `reference` takes the plain way for every row (the csv module, and the careful row
+    parsers that say what is wrong with a row): slower, and the same ledger; the tests hold
+    the fast path to it."""
     # invoices and customers hold no reference cycles; without this pause the cyclic
     # collector rescans the growing ledger again and again (a third of the load time)
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _load(config, progress)
+        return _load(config, progress, reference)
     finally:
         if paused:
             gc.enable()
 
 
-def _load(config: Config, progress: Progress | None) -> Ledger:
+def _load(config: Config, progress: Progress | None, reference: bool) -> Ledger:
     region = config.company.region
     errors: list[RowError] = []
     from_file: dict[str, Customer] = {}
@@ -78,14 +83,15 @@ def _load(config: Config, progress: Progress | None) -> Ledger:
         parser = ValueParser(config.customers, "customers", region)
         with closing(blocks):  # a missing column stops the file before its rows are read
             from_file, errors = build_customers(
-                header, _reader(config, config.customers, header, blocks), config.customers,
-                display, parser)
+                header, _reader(config, config.customers, header, blocks, reference),
+                config.customers, display, parser, careful=reference)
     source = config.invoices
     display, header, blocks = open_source(config, source, progress)
     builder = InvoiceBuilder(source, display, ValueParser(source, "invoices", region), from_file,
                              config.company.currency, config.company.terms)
     with closing(blocks):
-        frame = builder.build_frame(header, _reader(config, source, header, blocks, progress))
+        frame = builder.build_frame(header, _reader(config, source, header, blocks, reference,
+                                                    progress), careful=reference)
     errors.extend(builder.errors)
     errors.sort(key=lambda e: (e.file, e.line))
     return Ledger(customers=merge_customers(frame, from_file, builder.columns), errors=errors,
@@ -93,12 +99,12 @@ def _load(config: Config, progress: Progress | None) -> Ledger:
 
 
 def _reader(config: Config, source: SourceConfig, header: list[str], blocks: Blocks,
-            progress: Progress | None = None) -> Callable[[], TextRows]:
+            reference: bool, progress: Progress | None = None) -> Callable[[], TextRows]:
     """How to read the source's rows: polars for a plain CSV file, else the block reader."""
 
     def read() -> TextRows:
-        fast = None if source.is_sqlite else plain_csv(config.resolve(source.path), source,
-                                                       header, progress)
+        fast = None if source.is_sqlite or reference else plain_csv(
+            config.resolve(source.path), source, header, progress)
         return from_blocks(header, blocks) if fast is None else fast
 
     return read

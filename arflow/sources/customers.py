@@ -25,12 +25,12 @@ from arflow.sources.values import ValueParser, truthy
 
 
 def build_customers(header: Sequence[str], read: Callable[[], TextRows], source: SourceConfig,
-                    display: str, parser: ValueParser
+                    display: str, parser: ValueParser, *, careful: bool = False
                     ) -> tuple[dict[str, Customer], list[RowError]]:
     """The customers file or table; a bad or duplicated row is reported and held back.
     `read()` gives the rows once the header has been checked. Clean rows are read column by
     column; a row with anything unusual in it row by row (`_customer`), which says what is
-    wrong."""
+    wrong (every row, with `careful`)."""
     idx = column_index(header, source, CUSTOMER_FIELDS, ("customer_id",), display, "customers")
     used = set(idx.values())
     extra_cols = [(i, h) for i, h in enumerate(header) if i not in used and h.strip()]
@@ -65,7 +65,7 @@ def build_customers(header: Sequence[str], read: Callable[[], TextRows], source:
     currency = stripped("currency").str.to_uppercase()
     slow |= (currency != "") & ~currency.str.contains(r"^[A-Z]{3}$")
     typed = pl.DataFrame({
-        "slow": slow.fill_null(True), "line": text.get_column(LINE), "customer_id": cid,
+        "slow": slow.fill_null(True) | careful, "line": text.get_column(LINE), "customer_id": cid,
         "name": none_if_empty(stripped("name")), "email": email, "phone": phone,
         "workflow": none_if_empty(stripped("workflow")),
         "specialist": none_if_empty(stripped("specialist")),

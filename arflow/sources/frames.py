@@ -103,12 +103,21 @@ def plain_csv(path: Path, source: SourceConfig, header: Sequence[str],
     if len(delimiter.encode()) != 1:
         return None
     width = len(header)
+    def read(ragged: bool) -> pl.DataFrame:
+        return pl.read_csv(data, separator=delimiter, has_header=True, infer_schema=False,
+                           quote_char=None, truncate_ragged_lines=ragged, encoding="utf8",
+                           raise_if_empty=False)
+
+    ragged = False
     try:
-        frame = pl.read_csv(data, separator=delimiter, has_header=True, infer_schema=False,
-                            quote_char=None, truncate_ragged_lines=False, encoding="utf8",
-                            raise_if_empty=False)
+        frame = read(ragged)
+    except pl.exceptions.ComputeError as exc:
+        if "more fields" not in str(exc):
+            return None  # bytes that are not UTF-8, …: the block reader names them
+        ragged = True  # a row with too many values: every line's values are counted
+        frame = read(ragged)
     except (pl.exceptions.PolarsError, ValueError, OSError):
-        return None  # a row with too many values, bytes that are not UTF-8, …
+        return None
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     if frame.width != width or len(frame) + 1 != lines:
         return None  # polars saw the rows otherwise than one per line: take the careful way
@@ -119,8 +128,9 @@ def plain_csv(path: Path, source: SourceConfig, header: Sequence[str],
     frame = frame.with_columns(pl.int_range(2, len(frame) + 2, dtype=pl.Int64).alias(LINE))
     problems: list[tuple[int, str]] = []
     # a null in the last column: an empty last value, or a line with fewer values than the
-    # header (polars pads those silently); the line's own count of delimiters tells which
-    maybe_short = frame.get_column(f"c{width - 1}").is_null()
+    # header (polars pads those silently); the line's own count of delimiters tells which.
+    # When a line has too many values, every line is counted.
+    maybe_short = frame.get_column(f"c{width - 1}").is_null() | ragged
     if maybe_short.any():
         at = maybe_short.arg_true()
         texts = pl.Series([data.decode("utf-8")]).str.split("\n").explode().gather(at + 1)

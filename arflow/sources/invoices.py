@@ -69,10 +69,11 @@ class InvoiceBuilder:
         frame = self.build_frame(header, lambda: from_blocks(header, blocks))
         return invoices_from_frame(frame, self._extra_names)
 
-    def build_frame(self, header: Sequence[str], read: Callable[[], TextRows]) -> pl.DataFrame:
+    def build_frame(self, header: Sequence[str], read: Callable[[], TextRows], *,
+                    careful: bool = False) -> pl.DataFrame:
         """The ledger's frame of every good row; `read()` gives the rows once the header has
-        been checked. Clean rows are parsed column by column (`ColumnParser`); the others row
-        by row (`_invoice`), which says what is wrong with each."""
+        been checked. Clean rows are parsed column by column (`ColumnParser`); the others (all
+        of them, with `careful`) row by row (`_invoice`), which says what is wrong with each."""
         idx = column_index(header, self.source, INVOICE_FIELDS, INVOICE_REQUIRED, self.display,
                            "invoices")
         self._idx, self._header = idx, header
@@ -83,11 +84,13 @@ class InvoiceBuilder:
         for line, problem in problems:
             self._error(line, None, None, problem)
         frame, slow = ColumnParser(self, idx, [i for i, _ in extra_cols]).parse(text)
+        if careful:
+            slow = pl.Series([True] * len(text), dtype=pl.Boolean)
         good = frame.filter(~slow)
         numbers = frame.get_column("number")
         if slow.any():
             at = slow.arg_true()
-            careful: list[Invoice] = []
+            read_carefully: list[Invoice] = []
             stripped = []
             rows = text[at]
             for line, values in zip(rows.get_column(LINE).to_list(),
@@ -95,9 +98,9 @@ class InvoiceBuilder:
                 stripped.append(values[idx["number"]].strip())
                 invoice = self._invoice(line, list(values), idx, extra_cols)
                 if invoice is not None:
-                    careful.append(invoice)
-            if careful:
-                good = pl.concat([good, frame_from_invoices(careful)]).sort("line")
+                    read_carefully.append(invoice)
+            if read_carefully:
+                good = pl.concat([good, frame_from_invoices(read_carefully)]).sort("line")
             numbers = numbers.scatter(at, stripped)  # the number as Python strips it
         return self._without_duplicates(good, numbers, text.get_column(LINE))
 

@@ -1,0 +1,228 @@
+"""The columnar ledger (issue 14): the fast path (polars reading, column-by-column checks) and the
+plain reference path (the csv module, every row through the careful row parsers) read the same
+randomised files with bad rows into the same ledger: every invoice and customer field, every
+error's file, line, column, value and message. And a ledger loaded into a frame answers the
+planner's questions (open invoices, by number, by customer) as one made of objects does."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import fields
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from arflow.config import load_config
+from arflow.ledger import Customer, Invoice, Ledger
+from arflow.sources import frames, load_ledger
+from arflow.sources import invoices as invoice_source
+from tests.conftest import BASE_CONFIG, make_folder
+
+INVOICE_HEADER = ["number", "customer_id", "customer_name", "email", "phone", "issue_date",
+                  "due_date", "terms", "amount", "balance", "paid_date", "currency", "status",
+                  "product", "segment", "tags", "memo"]
+CUSTOMER_HEADER = ["customer_id", "name", "email", "phone", "paused", "terms", "currency",
+                   "workflow", "parent_id", "segment", "note"]
+
+
+# per column: values a clean row may have, then values that are wrong or unusual
+INVOICE_VALUES = {
+    "customer_id": (["C1", "C2", "C4", "C5", "C9"], [" C3 ", ""]),
+    "customer_name": (["", "Acme Ltd"], [" Beta  ", "Beta\x1f"]),
+    "email": (["", "ap@acme.example", "a@x.example; b@y.example"],
+              ["AP@ACME.EXAMPLE", "ap@Acme.example", "bad@", "x@y.test", " ap@acme.example"]),
+    "phone": (["", "+1 202 555 0111", "(202) 555-0122"], ["12", "+12025550133"]),
+    "terms": (["", "Net 30", "net 15 eom", "EOM", "Due on receipt"], ["bogus terms"]),
+    "amount": (["10", "1234.56", "-20.00", "0.01", "+7"],
+               ["$1,234.56", "abc", "", "1e5", " 12.5 ", "(30.00)", "1234567890123456"]),
+    "balance": (["", "", "5.5", "0"], ["x", "0.005"]),
+    "currency": (["", "usd", "EUR"], ["EURO", " eur "]),
+    "status": (["", "open", "Paid", "draft"], ["weird", "VOID"]),
+    "product": (["", "hosting"], []), "segment": (["", "retail"], []),
+    "tags": (["", "a; b", "x;y"], [" ; ", "a, b"]), "memo": (["", "memo text"], [" padded "]),
+}
+
+
+def _invoice_row(rng: random.Random, n: int) -> list[str]:
+    issued = date(2026, 1, 1) + timedelta(days=rng.randrange(90))
+    later = (issued + timedelta(days=rng.randrange(1, 60))).isoformat()
+    values = {field: rng.choice(good) for field, (good, _) in INVOICE_VALUES.items()}
+    values.update(number=f"{n:06d}", issue_date=issued.isoformat(),
+                  due_date=rng.choice(["", later]), paid_date=rng.choice(["", "", later]))
+    if rng.random() < 0.3:  # one unusual value
+        field = rng.choice([*INVOICE_VALUES, "number", "issue_date", "due_date", "paid_date"])
+        unusual = {
+            "number": [f" {n:06d} ", "", f"{rng.randrange(n + 1):06d}", f"X\x01{n}",
+                       f"{n:06d}\x1f"],  # a separator Python's strip() takes, polars' not
+            "issue_date": ["2026-02-30", "2026-1-5", "01/02/2026", "", "9999-12-31",
+                           f"{issued}T10:00:00Z"],
+            "due_date": ["2026-13-01", (issued - timedelta(days=3)).isoformat()],
+            "paid_date": ["bad"]}.get(field) or INVOICE_VALUES[field][1] or [""]
+        values[field] = rng.choice(unusual)
+    return [values[f] for f in INVOICE_HEADER]
+
+
+def _customer_row(rng: random.Random, n: int) -> list[str]:
+    row = [f"C{n}", rng.choice(["", "Acme Ltd"]), rng.choice(["", "ap@c.example"]),
+           rng.choice(["", "+1 202 555 0144"]), rng.choice(["", "yes", "no", "X"]),
+           rng.choice(["", "Net 45", "EOM"]), rng.choice(["", "cad"]), rng.choice(["", "net30"]),
+           rng.choice(["", "C1"]), rng.choice(["", "retail"]), rng.choice(["", "note"])]
+    if rng.random() < 0.4:
+        k = rng.randrange(len(row))
+        row[k] = rng.choice([[f" C{n} ", "", "C1"], [" Name "],
+                             ["nope", "a@b.example, c@d.example"], ["555"], ["maybe"],
+                             ["never"], ["Dollars"], [" net30"], [""], [""], [" x "]][k])
+    return row
+
+
+def _damaged(rng: random.Random, row: list[str]) -> str:
+    """The row as a line, sometimes short, blank or made of delimiters only."""
+    kind = rng.random()
+    if kind < 0.04:
+        return ",".join(row[: rng.randrange(1, len(row))])  # too few values
+    if kind < 0.06:
+        return rng.choice(["", "   ", "," * (len(row) - 1)])
+    return ",".join(row)
+
+
+def _write(tmp_path, seed: int, quoted: bool):
+    rng = random.Random(seed)
+    invoice_lines = [",".join(INVOICE_HEADER)]
+    invoice_lines += [_damaged(rng, _invoice_row(rng, n)) for n in range(600)]
+    customer_lines = [",".join(CUSTOMER_HEADER)]
+    customer_lines += [_damaged(rng, _customer_row(rng, n)) for n in range(1, 200)]
+    # every unusual value at least once, in an otherwise clean row
+    clean = dict.fromkeys(INVOICE_HEADER, "") | {"customer_id": "C1", "issue_date": "2026-01-02",
+                                                 "amount": "5"}
+    for field, (_, unusual) in INVOICE_VALUES.items():
+        for k, value in enumerate(unusual):
+            row = {**clean, "number": f"E-{field}-{k}", field: value}
+            invoice_lines.append(",".join(row[f] for f in INVOICE_HEADER))
+    # one number three times, once with a separator Python's strip() takes and polars' not
+    invoice_lines[100:100] = [f"DUP1{end},C1,,,,2026-01-02,,,5,,,,,,,," for end in ("", "\x1f")]
+    invoice_lines.append("DUP1,C2,,,,2026-01-03,,,6,,,,,,,,")
+    if quoted:  # a quoted value with a delimiter and a line break: only the csv module reads it
+        invoice_lines.insert(5, 'Q1,C1,"Acme, Inc.",,,2026-01-02,,,5,,,,,,,,"two\nlines"')
+        customer_lines.insert(3, 'C77,"Quoted, Ltd",,,,,,,,,')
+    customer_lines += ["C500,,,,maybe,,,,,,", "C500,,,,,,,,,,"]  # a bad copy counts as a copy
+    config = BASE_CONFIG.replace("invoices: {path: invoices.csv}",
+                                 "invoices: {path: invoices.csv}\ncustomers: {path: customers.csv}")
+    path = make_folder(tmp_path, invoices="x\n", workflows={}, config=config)
+    (tmp_path / "invoices.csv").write_text("\n".join(invoice_lines) + "\n")
+    (tmp_path / "customers.csv").write_text("\r\n".join(customer_lines) + "\r\n")
+    return load_config(path)
+
+
+def _values(obj) -> list:
+    return [getattr(obj, f.name) for f in fields(obj)]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("quoted", [False, True])
+def test_the_fast_path_and_the_reference_path_read_the_same_ledger(tmp_path, monkeypatch, seed,
+                                                                   quoted):
+    config = _write(tmp_path, seed, quoted)
+    used = []
+    plain = frames.plain_csv
+    monkeypatch.setattr(frames, "plain_csv",
+                        lambda *a, **k: used.append(plain(*a, **k)) or used[-1])
+    monkeypatch.setattr("arflow.sources.plain_csv", frames.plain_csv)
+    careful_rows = []
+    careful = invoice_source.InvoiceBuilder._invoice
+    monkeypatch.setattr(invoice_source.InvoiceBuilder, "_invoice",
+                        lambda self, *a: careful_rows.append(a[0]) or careful(self, *a))
+    fast = load_ledger(config)
+    fast_careful = len(careful_rows)
+    # polars read the plain files; a quoted line break sends the invoices to the csv module
+    assert [r is not None for r in used] == [not quoted, not quoted]
+    reference = load_ledger(config, reference=True)
+    # the reference reads every row carefully; the fast path only the unusual ones
+    assert len(careful_rows) - fast_careful > 450 and fast_careful < 200
+
+    assert [_values(i) for i in fast.invoices] == [_values(i) for i in reference.invoices]
+    assert list(fast.customers) == list(reference.customers)
+    assert [_values(c) for c in fast.customers.values()] == \
+        [_values(c) for c in reference.customers.values()]
+    assert [tuple(_values(e)) for e in fast.errors] == [tuple(_values(e)) for e in reference.errors]
+    # the files were bad enough to try every rule
+    messages = " ".join(e.message for e in fast.errors)
+    for part in ("is not a real date", "is not an ISO date", "appears more than once",
+                 "values but the header has", "not a valid email", "not a valid phone",
+                 "unknown status", "not an ISO 4217", "is not an amount", "is too large",
+                 "control character", "empty invoice number", "is not yes/no",
+                 "appears on lines", "is before the issue date"):
+        assert part in messages, part
+    assert 350 < len(fast.invoices) < 550
+    text = (tmp_path / "invoices.csv").read_text().split("\n")
+    a, b, c = [k + 1 for k, line in enumerate(text) if line.startswith("DUP1")]
+    assert [(e.line, e.message) for e in fast.errors if e.value == "DUP1"] == [
+        (line, f"invoice number 'DUP1' appears more than once (also on lines {others}); all "
+         "copies are held back until the source has one row per invoice")
+        for line, others in ((a, f"{b}, {c}"), (b, f"{a}, {c}"), (c, f"{a}, {b}"))]
+    last = len(customer_lines := (tmp_path / "customers.csv").read_text().splitlines())
+    assert [(e.line, e.column, e.message) for e in fast.errors
+            if e.file == "customers.csv" and e.line >= last - 1] == [
+        (last - 1, "paused", "'maybe' is not yes/no (use true or false)"),
+        (last - 1, "customer_id", f"customer 'C500' appears on lines {last - 1}, {last}; all "
+         "copies are held back, keep one row per customer"),
+        (last, "customer_id", f"customer 'C500' appears on lines {last - 1}, {last}; all copies "
+         "are held back, keep one row per customer")]
+    assert "C500" not in fast.customers and customer_lines
+
+
+def _invoice(number: str, customer: str, *, paid: date | None = None, balance: str | None = None,
+             status: str = "open", amount: str = "100.00", issued: date = date(2026, 1, 5)):
+    return Invoice(number, customer, issued, issued + timedelta(days=30), Decimal(amount),
+                   None if balance is None else Decimal(balance), paid, "USD", status, 2)
+
+
+def test_a_ledger_in_a_frame_answers_as_one_of_objects():
+    invoices = [
+        _invoice("A", "C1"), _invoice("B", "C1", paid=date(2026, 2, 1)),
+        _invoice("C", "C2", balance="0.01"), _invoice("D", "C2", balance="0.02"),
+        _invoice("E", "C3", status="draft"), _invoice("F", "C3", status="paid"),
+        _invoice("G", "C4", issued=date(2026, 3, 1)), _invoice("H", "C4", amount="-50.00"),
+        _invoice("I", "C5", balance="0.0100000000000000000000001"),
+        _invoice("J", "C5", status="void"), _invoice("K", "C6", paid=date(2026, 2, 20)),
+    ]
+    objects = Ledger(invoices, {}, [])
+    frame = Ledger(customers={}, errors=[], frame=objects.frame)
+    assert frame._objects is None
+
+    def numbers(found) -> list[str]:
+        return [i.number for i in found]
+
+    for as_of in (date(2026, 1, 4), date(2026, 2, 1), date(2026, 2, 19), date(2026, 3, 1)):
+        assert numbers(frame.current(as_of, Decimal("0.01"))) == \
+            numbers(objects.current(as_of, Decimal("0.01")))
+        for cid in ("C1", "C2", "C3", "C4", "C5", "C6", "C7"):
+            assert numbers(frame.of_customers([cid], owing_on=as_of)[cid]) == numbers(
+                i for i in objects.of_customers([cid])[cid] if i.open_balance(as_of))
+    assert numbers(frame.current(date(2026, 2, 1), Decimal("0.01"))) == ["A", "D", "I", "K"]
+    assert numbers(frame.current(date(2026, 3, 1), Decimal("0.01"))) == ["A", "D", "G", "I"]
+    # a credit note is owed (it lowers the customer's totals) but never open
+    assert numbers(frame.of_customers(["C4"], owing_on=date(2026, 3, 1))["C4"]) == ["G", "H"]
+    assert numbers(frame.of_customers(["C1", "C3"])["C3"]) == ["E", "F"]
+    assert sorted(frame.find(["K", "A", "Z"])) == ["A", "K"]
+    assert frame.customer_ids() == objects.customer_ids() == {f"C{i}" for i in range(1, 7)}
+    assert len(frame) == len(objects) == 11
+    assert [_values(i) for i in frame.invoices] == [_values(i) for i in invoices]
+    assert _values(frame.only("C2").invoices[1]) == _values(invoices[3])
+
+
+def test_customers_only_named_on_invoice_rows_take_the_first_value_given():
+    invoices = [
+        _invoice("A", "C1"), _invoice("B", "C1"), _invoice("C", "C2"), _invoice("D", "C1"),
+    ]
+    invoices[1].customer_name, invoices[1].email = "Later Name", ("later@x.example",)
+    invoices[3].customer_name, invoices[3].email = "Last Name", ("last@x.example",)
+    invoices[2].phone = "+12025550100"
+    from arflow.sources.customers import merge_customers
+
+    frame = Ledger(invoices, {}, []).frame
+    known = {"C2": Customer("C2", name="From File", phone="+12025550199")}
+    merged = merge_customers(frame, known, ["customer_name", "email", "phone"])
+    assert list(merged) == ["C2", "C1"]
+    assert (merged["C1"].name, merged["C1"].email) == ("Later Name", ("later@x.example",))
+    assert (merged["C2"].name, merged["C2"].phone) == ("From File", "+12025550199")
