@@ -1,72 +1,104 @@
 """Time `arflow run --dry-run --format json` against a bare csv.reader pass over the same file.
 
 Both run as fresh processes in the same session, so interpreter start-up counts on both sides.
-Prints wall times, the ratio to the floor, and arflow's peak memory (max RSS).
+For each size N it prints the median wall time of R runs, the ratio to the floor, and arflow's
+peak memory (max RSS); with several sizes, how the cost grows from one to the next.
 
-Usage: python benchmarks/bench_dry_run.py [N] [--repeat R]
+`--steady` measures the nightly case instead: a real run on day D into the outbox (the backlog
+is sent and recorded), then the dry run of day D + 1 against the state that run left.
+
+Usage: python benchmarks/bench_dry_run.py [N ...] [--repeat R] [--steady]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import date, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import generate
 
-AS_OF = "2026-03-16"
+AS_OF = date(2026, 3, 16)
 FLOOR = "import csv,sys\nfor row in csv.reader(open(sys.argv[1], newline='')): pass\n"
 
 
 def run_with_rss(cmd: list[str]) -> tuple[float, int, bytes]:
-    before = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = proc.communicate()
-    seconds = time.perf_counter() - before
-    # wait4 already reaped it; RUSAGE_CHILDREN keeps the max over children so far, so run the
-    # big process after the small one and read the max
-    if proc.returncode not in (0, 3):
-        sys.exit(f"{cmd[0]} failed ({proc.returncode}): {err.decode()[-2000:]}")
-    return seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024, out
+    """Wall time, peak memory (bytes, this process alone) and stdout of one fresh process."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        before = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - before
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode not in (0, 3):
+            sys.exit(f"{cmd[0]} failed ({proc.returncode}): {err.read().decode()[-2000:]}")
+        return seconds, usage.ru_maxrss * 1024, out.read()
+
+
+def arflow(folder: Path, as_of: date, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "arflow", "run", *extra, "--format", "json", "--as-of",
+            as_of.isoformat(), "--config", str(folder / "arflow.yaml")]
+
+
+def measure(folder: Path, as_of: date, repeat: int) -> dict:
+    csv_path = folder / "invoices.csv"
+    floor_times, times, rss, doc = [], [], 0, {}
+    for _ in range(repeat):
+        floor_times.append(run_with_rss([sys.executable, "-c", FLOOR, str(csv_path)])[0])
+        seconds, peak, out = run_with_rss(arflow(folder, as_of, "--dry-run"))
+        times.append(seconds)
+        rss, doc = max(rss, peak), json.loads(out)
+    floor, took = statistics.median(floor_times), statistics.median(times)
+    return {"floor": floor, "arflow": took, "ratio": statistics.median(
+        t / f for t, f in zip(times, floor_times, strict=True)), "rss": rss,
+        "summary": doc["summary"]}
+
+
+def report(n: int, m: dict, repeat: int) -> None:
+    s = m["summary"]
+    print(f"{n:>9,} invoices  floor {m['floor']:6.2f}s  arflow {m['arflow']:6.2f}s  "
+          f"ratio {m['ratio']:5.2f}x  peak {m['rss'] / 2**20:6.0f} MB  (median of {repeat}; "
+          f"{s['open']:,} open, {s['actions']:,} actions, {s['skipped']:,} skipped, "
+          f"{s['errors']:,} errors)", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("n", type=int, nargs="?", default=1_000_000)
+    parser.add_argument("n", type=int, nargs="*", default=[1_000_000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--steady", action="store_true")
     args = parser.parse_args()
+    print(f"{os.cpu_count()} cores; targets: dry run ≤ 4x the floor at 1M (goal 2x), 100k → 1M "
+          "≤ 10.5x, steady state ≤ 5x, peak ≤ 1 GB")
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "ar"
-        t = time.perf_counter()
-        generate(args.n, folder, __import__("datetime").date.fromisoformat(AS_OF))
-        csv_path = folder / "invoices.csv"
-        size = csv_path.stat().st_size
-        print(f"generated {args.n:,} invoices, {args.n // 10:,} customers, "
-              f"{size / 1e6:.0f} MB in {time.perf_counter() - t:.1f}s")
-        floor_times, arflow_times, rss, doc = [], [], 0, None
-        for _ in range(args.repeat):
-            s, _, _ = run_with_rss([sys.executable, "-c", FLOOR, str(csv_path)])
-            floor_times.append(s)
-            s, rss, out = run_with_rss([sys.executable, "-m", "arflow", "run", "--dry-run",
-                                        "--format", "json", "--as-of", AS_OF, "--config",
-                                        str(folder / "arflow.yaml")])
-            arflow_times.append(s)
-            doc = json.loads(out)
-        floor, arflow = min(floor_times), min(arflow_times)
-        summary = doc["summary"]
-        print(f"floor  csv.reader pass        {floor:7.2f}s  (best of {args.repeat})")
-        print(f"arflow run --dry-run --json   {arflow:7.2f}s  (best of {args.repeat})")
-        print(f"ratio                         {arflow / floor:7.2f}x   (target ≤ 4x, later 2.5x)")
-        print(f"peak memory                   {rss / 2**20:7.0f} MB "
-              "(target ≤ 1024 MB, later 400 MB)")
-        print(f"plan: {summary['open']:,} open, {summary['actions']:,} actions, "
-              f"{summary['skipped']:,} skipped, {summary['errors']:,} errors")
+        for n in args.n:
+            folder = Path(tmp) / f"ar{n}"
+            generate(n, folder, AS_OF)
+            if args.steady:
+                seconds, _, out = run_with_rss(arflow(folder, AS_OF))
+                sent = json.loads(out)["summary"]
+                print(f"real run on {AS_OF}: {sent['sent']:,} sent in {seconds:.1f}s; "
+                      f"now the dry run of the next day", flush=True)
+                results[n] = measure(folder, AS_OF + timedelta(days=1), args.repeat)
+            else:
+                results[n] = measure(folder, AS_OF, args.repeat)
+            report(n, results[n], args.repeat)
+    sizes = sorted(results)
+    for small, big in pairwise(sizes):
+        print(f"{small:,} → {big:,} invoices ({big / small:.0f}x): arflow's time "
+              f"{results[big]['arflow'] / results[small]['arflow']:.1f}x")
 
 
 if __name__ == "__main__":
