@@ -103,6 +103,7 @@ def plain_csv(path: Path, source: SourceConfig, header: Sequence[str],
     if len(delimiter.encode()) != 1:
         return None
     width = len(header)
+
     def read(ragged: bool) -> pl.DataFrame:
         return pl.read_csv(data, separator=delimiter, has_header=True, infer_schema=False,
                            quote_char=None, truncate_ragged_lines=ragged, encoding="utf8",
@@ -110,14 +111,15 @@ def plain_csv(path: Path, source: SourceConfig, header: Sequence[str],
 
     ragged = False
     try:
-        frame = read(ragged)
-    except pl.exceptions.ComputeError as exc:
-        if "more fields" not in str(exc):
-            return None  # bytes that are not UTF-8, …: the block reader names them
-        ragged = True  # a row with too many values: every line's values are counted
-        frame = read(ragged)
+        try:
+            frame = read(ragged)
+        except pl.exceptions.ComputeError as exc:
+            if "more fields" not in str(exc):
+                raise
+            ragged = True  # a row with too many values: every line's values are counted
+            frame = read(ragged)
     except (pl.exceptions.PolarsError, ValueError, OSError):
-        return None
+        return None  # bytes that are not UTF-8, …: the block reader names them
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     if frame.width != width or len(frame) + 1 != lines:
         return None  # polars saw the rows otherwise than one per line: take the careful way
