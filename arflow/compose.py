@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from arflow.channels import Message, header_problem, sender_address, visible
 from arflow.channels.mime import domain_of
@@ -19,7 +20,7 @@ from arflow.errors import RowError
 from arflow.ledger import Customer, Invoice, Ledger
 from arflow.plan_types import Plan, PlannedAction
 from arflow.project import Project
-from arflow.render import RenderError, message_context, totals_context
+from arflow.render import MessageContexts, RenderError, totals_context
 
 
 def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Project):
@@ -29,6 +30,7 @@ def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Proje
     for inv in ledger.invoices:
         if inv.customer_id in wanted:
             by_customer[inv.customer_id].append(inv)
+    make = MessageContexts(project.config, as_of)
     totals: dict[tuple[str, str], dict] = {}
     workflows: dict[str, dict] = {}
     steps: dict[tuple[str, str], dict] = {}
@@ -45,10 +47,9 @@ def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Proje
                                           "description": wf.model.description}
             for step in wf.model.steps:
                 steps[(wf.id, step.step_id)] = {"id": step.step_id, "day": step.day}
-        yield action, message_context(project.config, customer, action.items, totals[key], as_of,
-                                      workflows[action.workflow],
-                                      steps.get((action.workflow, action.step)) or
-                                      {"id": action.step, "day": None})
+        yield action, make(customer, action.items, totals[key], workflows[action.workflow],
+                           steps.get((action.workflow, action.step)) or
+                           {"id": action.step, "day": None})
 
 
 class _Dropped(Exception):
@@ -125,17 +126,21 @@ def key_digest(action: PlannedAction) -> str:
     return hashlib.sha256("\n".join(map(str, action.keys)).encode()).hexdigest()
 
 
-def message_id(action: PlannedAction, sender: str) -> str:
-    """SPEC 6: unique per reminder, the same for every attempt at it."""
-    return f"<{key_digest(action)[:32]}.arflow@{domain_of(sender)}>"
+def message_id(action: PlannedAction, sender: str, digest: str | None = None) -> str:
+    """SPEC 6: unique per reminder, the same for every attempt at it. (`digest`: the action's
+    `key_digest`, when the caller has it already.)"""
+    return f"<{(digest or key_digest(action))[:32]}.arflow@{domain_of(sender)}>"
 
 
-def file_name(action: PlannedAction) -> str:
+def file_name(action: PlannedAction, digest: str | None = None) -> str:
     """A file-safe name for the outbox, unique per idempotency key."""
-    digest = key_digest(action)[:10]
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in action.customer_id)
-    return (f"{action.date}-{safe[:40]}-{action.workflow}-{action.step}-"
-            f"{action.action_index}-{digest}")
+    return (f"{action.date}-{_file_safe(action.customer_id)[:40]}-{action.workflow}-"
+            f"{action.step}-{action.action_index}-{(digest or key_digest(action))[:10]}")
+
+
+@lru_cache(maxsize=4096)  # a customer's actions come together
+def _file_safe(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
 
 
 def _compose_one(action: PlannedAction, context: dict, ledger: Ledger,
@@ -190,8 +195,9 @@ def _person(project: Project, action: PlannedAction) -> dict:
 
 
 def _webhook(action: PlannedAction, url: str, body: str) -> Message:
-    return Message("webhook", file_name(action), [url], url=url, body=body,
-                   idempotency_key=key_digest(action))
+    digest = key_digest(action)
+    return Message("webhook", file_name(action, digest), [url], url=url, body=body,
+                   idempotency_key=digest)
 
 
 def _check_json(project: Project, action: PlannedAction, template: str, body: str) -> None:
@@ -213,10 +219,12 @@ def _email(action: PlannedAction, project: Project, customer: Customer, subject:
     names = {p.email: p.name for p in config.people.values() if p.email}
     if not people:
         names.update((address, customer.display_name) for address in action.to)
-    message = Message("email", file_name(action), list(action.to), subject=subject, text=text,
-                      html=html, cc=list(action.cc), bcc=list(action.bcc), names=names,
-                      sender=sender, sender_name=config.company.name,
-                      message_id=message_id(action, sender), idempotency_key=str(action.keys[0]))
+    digest = key_digest(action)
+    message = Message("email", file_name(action, digest), list(action.to), subject=subject,
+                      text=text, html=html, cc=list(action.cc), bcc=list(action.bcc),
+                      names=names, sender=sender, sender_name=config.company.name,
+                      message_id=message_id(action, sender, digest),
+                      idempotency_key=str(action.keys[0]))
     _check_headers(message, action, customer, project)
     return message
 
@@ -229,9 +237,14 @@ def _check_headers(message: Message, action: PlannedAction, customer: Customer,
     checks += [("subject", message.subject or ""), ("from", message.sender or ""),
                ("company name", message.sender_name or "")]
     for what, value in checks:
-        problem = header_problem(value)
+        problem = _header_problem(value)
         if problem:
             raise _Dropped(_unsafe(project, action, customer, what, value, problem))
+
+
+# the same sender, company, people and a customer's name and addresses are checked in
+# message after message
+_header_problem = lru_cache(maxsize=4096)(header_problem)
 
 
 def _unsafe(project: Project, action: PlannedAction, customer: Customer, what: str, value: str,

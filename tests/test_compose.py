@@ -292,3 +292,52 @@ def test_the_dry_run_reports_a_name_with_a_line_break_as_the_real_run_does(folde
                    "source and the next run sends it"}]
     assert [r for m in smtp_server.messages for r in m.rcpt_tos] == [
         "ap@alpha.example", "ap@gamma.example"]
+
+
+# --- speed without a change of output (issue 14, item 3) ----------------------------------------
+MANY = """\
+anchor: due_date
+steps:
+  - id: first
+    day: 1
+    actions:
+      - email: reminder
+      - status: "Chased {{ customer.name }}"
+      - task: {kind: call, title: "Call {{ customer.name }}", assignee: controller, due_in: 1}
+      - notify: {to: controller, template: internal}
+"""
+
+
+def test_a_customers_context_is_built_once_for_all_its_messages(tmp_path, monkeypatch):
+    from datetime import date
+
+    import arflow.render
+    from arflow.compose import compose
+    from arflow.deliver import plan_today
+    from arflow.plan_types import PastState
+    from arflow.project import load_project
+    from arflow.sources import load_ledger
+    from tests.conftest import BASE_CONFIG, make_folder
+
+    invoices = INVOICES.replace("INV-3,C3,Gamma Ltd,ap@gamma.example",
+                                "INV-3,C1,Alpha Ltd,ap@alpha.example")
+    config = make_folder(tmp_path / "ar", invoices=invoices, workflows={"chase": MANY},
+                         config=BASE_CONFIG + "default_workflow: chase\n",
+                         templates=SIMPLE_TEMPLATES)
+    project = load_project(config)
+    ledger = load_ledger(project.config)
+    plan = plan_today(project, ledger, PastState(), date(2026, 3, 11))
+    built = []
+    for name in ("customer_context", "invoice_context"):
+        real = getattr(arflow.render, name)
+        monkeypatch.setattr(arflow.render, name,
+                            lambda *a, real=real, name=name: built.append(name) or real(*a))
+    failed: list = []
+    composed = list(compose(plan, ledger, project, failed))
+    assert not failed and [(c.action.customer_id, c.action.kind) for c in composed] == [
+        (cid, kind) for cid in ("C1", "C2")
+        for kind in ("email", "status", "task", "notify")]
+    assert [c.text for c in composed if c.text] == ["Chased Alpha Ltd", "Call Alpha Ltd",
+                                                   "Chased Beta Ltd", "Call Beta Ltd"]
+    # C1's two invoices and C2's one: once each, not once per message
+    assert sorted(built) == ["customer_context"] * 2 + ["invoice_context"] * 3
