@@ -341,3 +341,53 @@ def test_a_customers_context_is_built_once_for_all_its_messages(tmp_path, monkey
                                                    "Chased Beta Ltd", "Call Beta Ltd"]
     # C1's two invoices and C2's one: once each, not once per message
     assert sorted(built) == ["customer_context"] * 2 + ["invoice_context"] * 3
+
+
+def test_the_date_header_is_formatdates_text_at_every_instant(monkeypatch):
+    from email.utils import formatdate
+    from types import SimpleNamespace
+
+    import arflow.channels.mime as mime
+
+    for now in (1_773_650_000.0, 1_773_650_000.4, 1_773_650_000.9999996, 1_773_650_001.2,
+                1_773_650_000.5, 1_773_653_600.0):
+        monkeypatch.setattr(mime, "time", SimpleNamespace(time=lambda now=now: now))
+        assert mime._date() == formatdate(now, usegmt=True)
+
+
+def test_encoded_words_are_filled_greedily_without_splitting_a_character():
+    import base64
+    import random
+
+    from arflow.channels.mime import _encoded_words
+
+    rng = random.Random(14)
+    for used in [*range(0, 70, 3), 79, 120]:
+        for _ in range(40):
+            value = "".join(rng.choice("ab é€東😀 ") for _ in range(rng.randrange(1, 90)))
+            words = [base64.b64decode(w[len("=?utf-8?b?"):-2]).decode("utf-8")  # whole chars
+                     for w in _encoded_words(used, value).split("\r\n ")]
+            assert "".join(words) == value and all(words)
+            room = (76 - used - 12) // 4 * 3
+            for word, after in zip(words, [*words[1:], None], strict=True):
+                size = len(word.encode())
+                assert size <= room or len(word) == 1  # a character too big has its own word
+                if after is not None:  # and the next character would not have fitted
+                    assert size + len(after[0].encode()) > room
+                room = (76 - 1 - 12) // 4 * 3
+
+
+@pytest.mark.parametrize("subject", ["s\nBcc: x@evil.example", "s\rBcc: x@evil.example",
+                                     "s\r\n\nBcc: x@evil.example"])
+def test_the_writer_refuses_a_lone_line_break(subject):
+    from arflow.channels import Message
+    from arflow.channels.mime import email_bytes
+
+    message = Message("email", "n", ["ap@x.example"], subject="s", text="t",
+                      names={"ap@x.example": subject}, sender="ar@acme.example",
+                      message_id="<1@acme.example>")
+    with pytest.raises(ValueError, match="line break in the To header"):
+        email_bytes(message)
+    message.names, message.subject = {}, subject
+    with pytest.raises(ValueError, match="line break in the Subject header"):
+        email_bytes(message)
