@@ -252,6 +252,10 @@ class Templates:
             autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
             keep_trailing_newline=False,
             auto_reload=False,  # one run reads each template once, not once per message
+            # a plain dict of compiled templates: every include and layout is looked up in it,
+            # and Jinja's LRU cache takes a lock and reorders a queue on each look-up; a
+            # templates folder is small, so nothing needs evicting
+            cache_size=-1,
             trim_blocks=True,
             lstrip_blocks=True,
         )

@@ -263,6 +263,7 @@ def test_includes_and_layouts_see_the_limited_range(templates):
         assert (info.value.line, info.value.message) == (
             line, "range() of 10,001 numbers: at most 10,000")
     assert type(t.env.get_template("inc.txt.j2").globals) is dict  # not a ChainMap to copy
+    assert type(t.env.cache) is dict  # not an LRU cache that locks on each include
 
 
 def test_babel_formats_each_amount_once_and_kept_texts_are_babels(monkeypatch):
