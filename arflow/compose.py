@@ -232,10 +232,14 @@ def _email(action: PlannedAction, project: Project, customer: Customer, subject:
 def _check_headers(message: Message, action: PlannedAction, customer: Customer,
                    project: Project) -> None:
     """SPEC 6: no header value with CR/LF, another control character or an encoded word."""
-    checks = [("name", message.names.get(address, "")) for address in message.recipients]
-    checks += [("email", address) for address in message.recipients]
-    checks += [("subject", message.subject or ""), ("from", message.sender or ""),
-               ("company name", message.sender_name or "")]
+    recipients = message.recipients
+    names = [message.names.get(address, "") for address in recipients]
+    subject, sender = message.subject or "", message.sender or ""
+    company = message.sender_name or ""
+    if not any(map(_header_problem, [*names, *recipients, subject, sender, company])):
+        return  # the usual case; otherwise the first problem, in this order, is reported
+    checks = [("name", name) for name in names] + [("email", address) for address in recipients]
+    checks += [("subject", subject), ("from", sender), ("company name", company)]
     for what, value in checks:
         problem = _header_problem(value)
         if problem:
