@@ -40,6 +40,8 @@ def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Proje
             customer.currency or project.config.company.currency)
         key = (action.customer_id, currency)
         if key not in totals:
+            if totals and next(iter(totals))[0] != action.customer_id:
+                totals.clear()  # a plan lists a customer's actions together: keep one's
             totals[key] = totals_context(by_customer[action.customer_id], as_of, currency)
         if action.workflow not in workflows:
             wf = project.workflows[action.workflow]
