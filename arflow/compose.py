@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from arflow.channels import Message, header_problem, sender_address, visible
 from arflow.channels.mime import domain_of
@@ -18,12 +19,13 @@ from arflow.errors import RowError
 from arflow.ledger import Customer, Ledger
 from arflow.plan_types import Plan, PlannedAction
 from arflow.project import Project
-from arflow.render import RenderError, message_context, totals_context
+from arflow.render import MessageContexts, RenderError, totals_context
 
 
 def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Project):
     """(action, context) for each action; the customers' totals come from one ledger pass."""
     by_customer = ledger.of_customers({a.customer_id for a in actions}, owing_on=as_of)
+    make = MessageContexts(project.config, as_of)
     totals: dict[tuple[str, str], dict] = {}
     workflows: dict[str, dict] = {}
     steps: dict[tuple[str, str], dict] = {}
@@ -33,6 +35,8 @@ def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Proje
             customer.currency or project.config.company.currency)
         key = (action.customer_id, currency)
         if key not in totals:
+            if totals and next(iter(totals))[0] != action.customer_id:
+                totals.clear()  # a plan lists a customer's actions together: keep one's
             totals[key] = totals_context(by_customer[action.customer_id], as_of, currency)
         if action.workflow not in workflows:
             wf = project.workflows[action.workflow]
@@ -40,10 +44,9 @@ def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Proje
                                           "description": wf.model.description}
             for step in wf.model.steps:
                 steps[(wf.id, step.step_id)] = {"id": step.step_id, "day": step.day}
-        yield action, message_context(project.config, customer, action.items, totals[key], as_of,
-                                      workflows[action.workflow],
-                                      steps.get((action.workflow, action.step)) or
-                                      {"id": action.step, "day": None})
+        yield action, make(customer, action.items, totals[key], workflows[action.workflow],
+                           steps.get((action.workflow, action.step)) or
+                           {"id": action.step, "day": None})
 
 
 class _Dropped(Exception):
@@ -120,17 +123,21 @@ def key_digest(action: PlannedAction) -> str:
     return hashlib.sha256("\n".join(map(str, action.keys)).encode()).hexdigest()
 
 
-def message_id(action: PlannedAction, sender: str) -> str:
-    """SPEC 6: unique per reminder, the same for every attempt at it."""
-    return f"<{key_digest(action)[:32]}.arflow@{domain_of(sender)}>"
+def message_id(action: PlannedAction, sender: str, digest: str | None = None) -> str:
+    """SPEC 6: unique per reminder, the same for every attempt at it. (`digest`: the action's
+    `key_digest`, when the caller has it already.)"""
+    return f"<{(digest or key_digest(action))[:32]}.arflow@{domain_of(sender)}>"
 
 
-def file_name(action: PlannedAction) -> str:
+def file_name(action: PlannedAction, digest: str | None = None) -> str:
     """A file-safe name for the outbox, unique per idempotency key."""
-    digest = key_digest(action)[:10]
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in action.customer_id)
-    return (f"{action.date}-{safe[:40]}-{action.workflow}-{action.step}-"
-            f"{action.action_index}-{digest}")
+    return (f"{action.date}-{_file_safe(action.customer_id)[:40]}-{action.workflow}-"
+            f"{action.step}-{action.action_index}-{(digest or key_digest(action))[:10]}")
+
+
+@lru_cache(maxsize=4096)  # a customer's actions come together
+def _file_safe(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
 
 
 def _compose_one(action: PlannedAction, context: dict, ledger: Ledger,
@@ -185,8 +192,9 @@ def _person(project: Project, action: PlannedAction) -> dict:
 
 
 def _webhook(action: PlannedAction, url: str, body: str) -> Message:
-    return Message("webhook", file_name(action), [url], url=url, body=body,
-                   idempotency_key=key_digest(action))
+    digest = key_digest(action)
+    return Message("webhook", file_name(action, digest), [url], url=url, body=body,
+                   idempotency_key=digest)
 
 
 def _check_json(project: Project, action: PlannedAction, template: str, body: str) -> None:
@@ -208,10 +216,12 @@ def _email(action: PlannedAction, project: Project, customer: Customer, subject:
     names = {p.email: p.name for p in config.people.values() if p.email}
     if not people:
         names.update((address, customer.display_name) for address in action.to)
-    message = Message("email", file_name(action), list(action.to), subject=subject, text=text,
-                      html=html, cc=list(action.cc), bcc=list(action.bcc), names=names,
-                      sender=sender, sender_name=config.company.name,
-                      message_id=message_id(action, sender), idempotency_key=str(action.keys[0]))
+    digest = key_digest(action)
+    message = Message("email", file_name(action, digest), list(action.to), subject=subject,
+                      text=text, html=html, cc=list(action.cc), bcc=list(action.bcc),
+                      names=names, sender=sender, sender_name=config.company.name,
+                      message_id=message_id(action, sender, digest),
+                      idempotency_key=str(action.keys[0]))
     _check_headers(message, action, customer, project)
     return message
 
@@ -219,14 +229,23 @@ def _email(action: PlannedAction, project: Project, customer: Customer, subject:
 def _check_headers(message: Message, action: PlannedAction, customer: Customer,
                    project: Project) -> None:
     """SPEC 6: no header value with CR/LF, another control character or an encoded word."""
-    checks = [("name", message.names.get(address, "")) for address in message.recipients]
-    checks += [("email", address) for address in message.recipients]
-    checks += [("subject", message.subject or ""), ("from", message.sender or ""),
-               ("company name", message.sender_name or "")]
+    recipients = message.recipients
+    names = [message.names.get(address, "") for address in recipients]
+    subject, sender = message.subject or "", message.sender or ""
+    company = message.sender_name or ""
+    if not any(map(_header_problem, [*names, *recipients, subject, sender, company])):
+        return  # the usual case; otherwise the first problem, in this order, is reported
+    checks = [("name", name) for name in names] + [("email", address) for address in recipients]
+    checks += [("subject", subject), ("from", sender), ("company name", company)]
     for what, value in checks:
-        problem = header_problem(value)
+        problem = _header_problem(value)
         if problem:
             raise _Dropped(_unsafe(project, action, customer, what, value, problem))
+
+
+# the same sender, company, people and a customer's name and addresses are checked in
+# message after message
+_header_problem = lru_cache(maxsize=4096)(header_problem)
 
 
 def _unsafe(project: Project, action: PlannedAction, customer: Customer, what: str, value: str,

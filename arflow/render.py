@@ -7,7 +7,7 @@ import decimal
 import json
 import re
 from collections import defaultdict
-from collections.abc import Generator
+from collections.abc import Generator, MutableMapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -118,6 +118,24 @@ class _Sandbox(ImmutableSandboxedEnvironment):
                 raise LimitExceeded(TOO_BIG_OPERANDS)
         return super().call_binop(context, operator, left, right)
 
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # `invoice.number` on a context's dict: Jinja tries the attribute first, and a dict has
+        # none of that name, so the AttributeError raised and caught costs more than the item
+        # lookup; a name that is a dict attribute (`items`, `__class__`) goes the sandbox's way
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        # each template's globals as a plain dict rather than Jinja's ChainMap over the
+        # environment's: every render, include and layout copies them into a new context, and
+        # iterating a ChainMap costs more than that copy. The environment's globals are set once
+        # in __init__ and never changed, so nothing a ChainMap would show later is missed.
+        return {**self.globals, **(d or {})}
+
     def call(__self, __context, __obj, *args, **kwargs):
         # every call a template makes (a macro, a method) checks the clock: a macro that
         # calls itself twice over runs long without a loop or any output
@@ -131,6 +149,9 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             if monotonic() > deadline.at:
                 raise LimitExceeded(TOO_SLOW)
             yield item
+
+
+_DICT_ATTRIBUTES = frozenset(dir({}))
 
 
 def _is_int(value: Any) -> bool:
@@ -164,12 +185,27 @@ def _json_default(value: Any) -> Any:
 
 class MoneyFormatter:
     """babel's currency format, compiled once per (currency, locale): babel's own
-    `format_currency` costs ~200 µs a call, and a run formats money for every message."""
+    `format_currency` costs ~200 µs a call, and a run formats money for every message. Each
+    text is kept per (amount, currency, locale): a run prints the same balances and totals in
+    a message's subject, text and HTML and in its internal notice."""
 
-    def __init__(self):
+    CACHED = 65_536  # texts kept; the cache starts again when full
+
+    def __init__(self) -> None:
         self._compiled: dict[tuple[str, str], tuple | None] = {}
+        self._texts: dict[tuple, str] = {}
 
     def __call__(self, value: Decimal, currency: str, locale: str) -> str:
+        # equal amounts print alike, except zero's sign: f"{Decimal('-0'):.2f}" is "-0.00"
+        key = (value, value.is_signed(), currency, locale)
+        text = self._texts.get(key)
+        if text is None:
+            if len(self._texts) >= self.CACHED:
+                self._texts.clear()
+            text = self._texts[key] = self._format(value, currency, locale)
+        return text
+
+    def _format(self, value: Decimal, currency: str, locale: str) -> str:
         key = (currency, locale)
         if key not in self._compiled:
             self._compiled[key] = self._compile(currency, locale)
@@ -216,6 +252,10 @@ class Templates:
             autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
             keep_trailing_newline=False,
             auto_reload=False,  # one run reads each template once, not once per message
+            # a plain dict of compiled templates: every include and layout is looked up in it,
+            # and Jinja's LRU cache takes a lock and reorders a queue on each look-up; a
+            # templates folder is small, so nothing needs evicting
+            cache_size=-1,
             trim_blocks=True,
             lstrip_blocks=True,
         )
@@ -277,11 +317,11 @@ class Templates:
         lines, as `Template.render` does (so no failing render runs twice).
 
         Cost (benchmarks/bench_render.py, 20,000 renders, 2 cores, ratio to a plain
-        `template.render` in the same run): reminder.txt 1.10, reminder.subject 1.15. Without
-        the limits, `make_module` (public, but it renders whole) was 0.92 and 0.71; the private
-        `root_render_func` with the limits 0.96 and 0.72. `generate` merges the template's
-        globals into every context, which is most of the difference; it is the only public way
-        to stop a render as it grows."""
+        `jinja2.Environment`'s `template.render` in the same run): reminder.txt 0.49,
+        reminder.subject 0.57; Jinja's own `render` of the same sandboxed template, without the
+        limits, 0.45 and 0.43. Both are below the plain environment because `_Sandbox` gives
+        templates plain-dict globals and looks a context's `invoice.number` up as an item
+        first (see there). `generate` is the only public way to stop a render as it grows."""
         deadline = self.env.deadline
         deadline.at = monotonic() + MAX_SECONDS
         chunks: list[str] = []
@@ -296,26 +336,31 @@ class Templates:
         finally:
             deadline.at = float("inf")
         text = "".join(chunks).strip()
-        if not text.isascii() and (odd := _SURROGATE.search(text)):
-            # half of a character (an emoji split in a source, `"\\ud83d"` in a template):
-            # no mail, SMS or file can carry it, so it fails here, before anything is recorded
-            raise ValueError(f"it renders U+{ord(odd.group()):04X}, half of a character, "
-                             "which cannot be written as UTF-8; fix the text it comes from")
+        if not text.isascii():
+            try:
+                text.encode()  # fails only on a surrogate; 5× faster than searching for one
+            except UnicodeEncodeError:
+                # half of a character (an emoji split in a source, `"\\ud83d"` in a template):
+                # no mail, SMS or file can carry it, so it fails here, before anything is
+                # recorded
+                odd = cast(re.Match, _SURROGATE.search(text))
+                raise ValueError(f"it renders U+{ord(odd.group()):04X}, half of a character, "
+                                 "which cannot be written as UTF-8; fix the text it comes "
+                                 "from") from None
         return text
 
     @pass_context
     def _money(self, ctx, value, currency: str | None = None) -> str:
-        amount = _amount(value)
+        amount = value if type(value) is Decimal and value.is_finite() else _amount(value)
+        customer = ctx.get("customer") or {}
         if currency is None:
-            customer = ctx.get("customer") or {}
             currency = ctx.get("currency") or customer.get("currency") or self.currency
-        locale = (ctx.get("customer") or {}).get("language") or self.locale
-        return MONEY(amount, currency, locale)
+        return MONEY(amount, currency, customer.get("language") or self.locale)
 
     @pass_context
     def _date(self, ctx, value, fmt: str = "medium") -> str:
         locale = (ctx.get("customer") or {}).get("language") or self.locale
-        day = _day(value)
+        day = value if type(value) is date else _day(value)
         key = (day, fmt, locale)
         text = self._dates.get(key)
         if text is None:  # babel takes ~0.1 ms a date; a run formats the same few again and again
@@ -491,15 +536,42 @@ def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+class MessageContexts:
+    """The contexts of one run's messages (SPEC 5), each as `message_context` describes it,
+    with the parts messages share built once: the company's, and a customer's own and its
+    invoices' for as long as the messages are about that customer (a plan lists a customer's
+    actions together, so this keeps one customer's parts at a time). A template cannot change
+    a context (the sandbox is immutable), so one dict may serve several messages."""
+
+    def __init__(self, config: Config, as_of: date):
+        self.as_of = as_of
+        self.company = company_context(config)
+        self._customer: tuple[Customer, dict] | None = None
+        self._invoices: dict[int, tuple[Invoice, dict]] = {}  # id → (invoice, its context)
+
+    def __call__(self, customer: Customer, invoices: list[Invoice], totals: dict,
+                 workflow: dict, step: dict, person: dict | None = None) -> dict:
+        if self._customer is None or self._customer[0] is not customer:
+            self._customer = (customer, customer_context(customer))
+            self._invoices = {}
+        known = self._invoices
+        items = []
+        for inv in invoices:
+            hit = known.get(id(inv))
+            if hit is None or hit[0] is not inv:
+                hit = known[id(inv)] = (inv, invoice_context(inv, self.as_of))
+            items.append(hit[1])
+        return {
+            "company": self.company, "customer": self._customer[1],
+            "invoices": items, "invoice": items[0] if items else None,
+            "totals": totals, "workflow": workflow,
+            "step": step, "today": self.as_of, "person": person, "conditions": [],
+            "currency": totals["currency"],
+        }
+
+
 def message_context(config: Config, customer: Customer, invoices: list[Invoice],
                     totals: dict, as_of: date, workflow: dict, step: dict,
                     person: dict | None = None) -> dict:
     """The context of one message (SPEC 5): `invoices` it is about, `totals` of the customer."""
-    items = [invoice_context(inv, as_of) for inv in invoices]
-    currency = totals["currency"]
-    return {
-        "company": company_context(config), "customer": customer_context(customer),
-        "invoices": items, "invoice": items[0] if items else None,
-        "totals": totals, "workflow": workflow,
-        "step": step, "today": as_of, "person": person, "conditions": [], "currency": currency,
-    }
+    return MessageContexts(config, as_of)(customer, invoices, totals, workflow, step, person)

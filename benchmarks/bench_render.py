@@ -1,8 +1,11 @@
 """Time `Templates.render` against Jinja's plain `template.render(ctx)` on example templates.
 
 Each render uses the sample context of the example folder (`arflow.render.sample_context`).
-Prints µs per render and the ratio to plain `template.render` measured in the same run
-(median of R rounds of N renders each).
+Three ways, each template compiled once: `Environment` is a plain, unsandboxed
+`jinja2.Environment` with the same options and filters (the floor); `template.render` is
+Jinja's own render of arflow's sandboxed template, without the limits; `Templates.render` is
+arflow's render with them. Prints µs per render and the ratio to the floor measured in the same
+run (median of R rounds of N renders each).
 
 Usage: python benchmarks/bench_render.py [N] [--repeat R] [--template NAME.KIND ...]
 """
@@ -13,6 +16,8 @@ import argparse
 import statistics
 import time
 from pathlib import Path
+
+import jinja2
 
 from arflow.config import load_config
 from arflow.render import sample_context, templates_for
@@ -36,25 +41,31 @@ def main() -> None:
     config = load_config(EXAMPLE)
     context = sample_context(config)
     templates = templates_for(config)
+    plain_env = jinja2.Environment(loader=templates.env.loader, undefined=jinja2.StrictUndefined,
+                                   autoescape=templates.env.autoescape, trim_blocks=True,
+                                   lstrip_blocks=True)
+    plain_env.filters.update(money=templates.env.filters["money"],
+                             date=templates.env.filters["date"])
     for spec in args.template:
         name, kind = spec.rsplit(".", 1)
+        floor = plain_env.get_template(templates.filename(name, kind))
         template = templates.env.get_template(templates.filename(name, kind))
-        def plain(template=template) -> str:
-            return template.render(context).strip()
-
-        def arflow(name=name, kind=kind) -> str:
-            return templates.render(name, kind, context)
-        assert plain() == arflow()
-        rounds = {"template.render": [], "Templates.render": []}
+        ways = {
+            "Environment": lambda floor=floor: floor.render(context).strip(),
+            "template.render": lambda template=template: template.render(context).strip(),
+            "Templates.render": lambda name=name, kind=kind: templates.render(name, kind,
+                                                                              context),
+        }
+        assert len({render() for render in ways.values()}) == 1
+        rounds: dict[str, list[float]] = {label: [] for label in ways}
         for _ in range(args.repeat):
-            rounds["template.render"].append(timed(plain, args.n))
-            rounds["Templates.render"].append(timed(arflow, args.n))
-        base = statistics.median(rounds["template.render"])
+            for label, render in ways.items():
+                rounds[label].append(timed(render, args.n))
+        base = statistics.median(rounds["Environment"])
         for label, times in rounds.items():
             median = statistics.median(times)
             print(f"{spec:20s} {label:18s} {median / args.n * 1e6:7.2f} µs  "
                   f"ratio {median / base:.2f}")
-
 
 if __name__ == "__main__":
     main()

@@ -292,3 +292,102 @@ def test_the_dry_run_reports_a_name_with_a_line_break_as_the_real_run_does(folde
                    "source and the next run sends it"}]
     assert [r for m in smtp_server.messages for r in m.rcpt_tos] == [
         "ap@alpha.example", "ap@gamma.example"]
+
+
+# --- speed without a change of output (issue 14, item 3) ----------------------------------------
+MANY = """\
+anchor: due_date
+steps:
+  - id: first
+    day: 1
+    actions:
+      - email: reminder
+      - status: "Chased {{ customer.name }}"
+      - task: {kind: call, title: "Call {{ customer.name }}", assignee: controller, due_in: 1}
+      - notify: {to: controller, template: internal}
+"""
+
+
+def test_a_customers_context_is_built_once_for_all_its_messages(tmp_path, monkeypatch):
+    from datetime import date
+
+    import arflow.render
+    from arflow.compose import compose
+    from arflow.deliver import plan_today
+    from arflow.plan_types import PastState
+    from arflow.project import load_project
+    from arflow.sources import load_ledger
+    from tests.conftest import BASE_CONFIG, make_folder
+
+    invoices = INVOICES.replace("INV-3,C3,Gamma Ltd,ap@gamma.example",
+                                "INV-3,C1,Alpha Ltd,ap@alpha.example")
+    config = make_folder(tmp_path / "ar", invoices=invoices, workflows={"chase": MANY},
+                         config=BASE_CONFIG + "default_workflow: chase\n",
+                         templates=SIMPLE_TEMPLATES)
+    project = load_project(config)
+    ledger = load_ledger(project.config)
+    plan = plan_today(project, ledger, PastState(), date(2026, 3, 11))
+    built = []
+    for name in ("customer_context", "invoice_context"):
+        real = getattr(arflow.render, name)
+        monkeypatch.setattr(arflow.render, name,
+                            lambda *a, real=real, name=name: built.append(name) or real(*a))
+    failed: list = []
+    composed = list(compose(plan, ledger, project, failed))
+    assert not failed and [(c.action.customer_id, c.action.kind) for c in composed] == [
+        (cid, kind) for cid in ("C1", "C2")
+        for kind in ("email", "status", "task", "notify")]
+    assert [c.text for c in composed if c.text] == ["Chased Alpha Ltd", "Call Alpha Ltd",
+                                                   "Chased Beta Ltd", "Call Beta Ltd"]
+    # C1's two invoices and C2's one: once each, not once per message
+    assert sorted(built) == ["customer_context"] * 2 + ["invoice_context"] * 3
+
+
+def test_the_date_header_is_formatdates_text_at_every_instant(monkeypatch):
+    from email.utils import formatdate
+    from types import SimpleNamespace
+
+    import arflow.channels.mime as mime
+
+    for now in (1_773_650_000.0, 1_773_650_000.4, 1_773_650_000.9999996, 1_773_650_001.2,
+                1_773_650_000.5, 1_773_653_600.0):
+        monkeypatch.setattr(mime, "time", SimpleNamespace(time=lambda now=now: now))
+        assert mime._date() == formatdate(now, usegmt=True)
+
+
+def test_encoded_words_are_filled_greedily_without_splitting_a_character():
+    import base64
+    import random
+
+    from arflow.channels.mime import _encoded_words
+
+    rng = random.Random(14)
+    for used in [*range(0, 70, 3), 79, 120]:
+        for _ in range(40):
+            value = "".join(rng.choice("ab é€東😀 ") for _ in range(rng.randrange(1, 90)))
+            words = [base64.b64decode(w[len("=?utf-8?b?"):-2]).decode("utf-8")  # whole chars
+                     for w in _encoded_words(used, value).split("\r\n ")]
+            assert "".join(words) == value and all(words)
+            room = (76 - used - 12) // 4 * 3
+            for word, after in zip(words, [*words[1:], None], strict=True):
+                size = len(word.encode())
+                assert size <= room or len(word) == 1  # a character too big has its own word
+                if after is not None:  # and the next character would not have fitted
+                    assert size + len(after[0].encode()) > room
+                room = (76 - 1 - 12) // 4 * 3
+
+
+@pytest.mark.parametrize("subject", ["s\nBcc: x@evil.example", "s\rBcc: x@evil.example",
+                                     "s\r\n\nBcc: x@evil.example"])
+def test_the_writer_refuses_a_lone_line_break(subject):
+    from arflow.channels import Message
+    from arflow.channels.mime import email_bytes
+
+    message = Message("email", "n", ["ap@x.example"], subject="s", text="t",
+                      names={"ap@x.example": subject}, sender="ar@acme.example",
+                      message_id="<1@acme.example>")
+    with pytest.raises(ValueError, match="line break in the To header"):
+        email_bytes(message)
+    message.names, message.subject = {}, subject
+    with pytest.raises(ValueError, match="line break in the Subject header"):
+        email_bytes(message)

@@ -223,3 +223,126 @@ def test_an_undefined_name_in_a_json_template_is_still_an_error(templates):
 def test_header_values_are_shown_with_visible_escapes():
     from arflow.channels import visible
     assert visible("Acme\r\nBcc: x\x00\u2028 Café\t") == "Acme\\r\\nBcc: x\\x00\\u2028 Café\\t"
+
+
+# --- speed without a change of output (issue 14, item 3) ----------------------------------------
+@pytest.mark.parametrize("source", [
+    "{{ d.a }} {{ d['a'] }} {{ d.get('a') }} {{ d._hidden }} {{ d.items()|list }}",
+    "{{ d['items'] }} {{ d.items is defined }} {{ d.keys()|list|length }}",
+    "{{ d.nope }}", "{{ d.pop('a') }}", "{{ d.update }}", "{{ d.__class__ }}",
+    "{{ d.__class__.__mro__ }}", "{{ e.anything }} {{ e.x }}", "{{ d.n.deeper }}",
+])
+def test_names_on_a_contexts_dicts_resolve_as_in_jinjas_own_sandbox(templates, source):
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from arflow.render import _SampleExtra
+
+    def outcome(render):
+        try:
+            return render()
+        except Exception as exc:
+            cause = getattr(exc, "cause", exc)
+            return type(cause), str(cause)
+
+    ctx = {"d": {"a": "A", "_hidden": "h", "items": "mine", "n": {}}, "e": _SampleExtra(x="X")}
+    reference = ImmutableSandboxedEnvironment(undefined=StrictUndefined).from_string(source)
+    t = templates(**{"x.txt.j2": source})
+    assert outcome(lambda: t.render("x", "txt", ctx)) == outcome(lambda: reference.render(ctx))
+
+
+def test_includes_and_layouts_see_the_limited_range(templates):
+    t = templates(**{"x.txt.j2": "a\n{% include 'inc.txt.j2' %}",
+                     "inc.txt.j2": "{{ range(3)|list }}\n{{ range(10001)|list }}",
+                     "y.txt.j2": "{% extends 'layout.txt.j2' %}{% block b %}{{ range(10001) }}"
+                                 "{% endblock %}",
+                     "layout.txt.j2": "{{ range(2)|list }} {% block b %}{% endblock %}"})
+    for name, line in (("x", 2), ("y", 1)):
+        with pytest.raises(RenderError) as info:
+            t.render(name, "txt", {})
+        assert (info.value.line, info.value.message) == (
+            line, "range() of 10,001 numbers: at most 10,000")
+    assert type(t.env.get_template("inc.txt.j2").globals) is dict  # not a ChainMap to copy
+    assert type(t.env.cache) is dict  # not an LRU cache that locks on each include
+
+
+def test_babel_formats_each_amount_once_and_kept_texts_are_babels(monkeypatch):
+    from babel.numbers import format_currency
+
+    import arflow.render
+    from arflow.render import MoneyFormatter
+
+    calls = []
+    monkeypatch.setattr(arflow.render, "format_currency",
+                        lambda *a, **k: calls.append(a) or format_currency(*a, **k))
+    money = MoneyFormatter()
+    values = [Decimal(v) for v in ("-5", "-5.00", "-5", "0", "-0", "0.00", "-0.00", "1.1",
+                                   "1.10", "1234.5", "-1E+3", "-1000")]
+    texts = [money(v, c, loc) for v in values for c, loc in (("USD", "en_US"), ("EUR", "de_DE"))]
+    negative = [a for a in calls if a[0] < 0]  # not the probes compiling each format
+    fresh = [MoneyFormatter()(v, c, loc) for v in values
+             for c, loc in (("USD", "en_US"), ("EUR", "de_DE"))]
+    assert texts == fresh
+    assert texts[:2] == [format_currency(Decimal("-5"), "USD", locale="en_US"),
+                         format_currency(Decimal("-5"), "EUR", locale="de_DE")]
+    # -5 and -1000 once per (currency, locale)
+    assert negative == [(Decimal("-5"), "USD"), (Decimal("-5"), "EUR"),
+                        (Decimal("-1E+3"), "USD"), (Decimal("-1E+3"), "EUR")]
+
+
+def test_money_and_date_filters_read_currency_and_language_from_the_context(templates):
+    t = templates(**{"x.txt.j2": "{{ a|money }} {{ a|money('JPY') }} {{ d|date }}"})
+    ctx = {"a": Decimal("1234.5"), "d": date(2026, 3, 16), "currency": "EUR",
+           "customer": {"language": "de_DE", "currency": "CHF"}}
+    assert t.render("x", "txt", ctx) == "1.234,50\xa0€ 1.234\xa0¥ 16.03.2026"
+    assert t.render("x", "txt", {**ctx, "currency": None}) == \
+        "1.234,50\xa0CHF 1.234\xa0¥ 16.03.2026"
+    assert t.render("x", "txt", {"a": 7, "d": "2026-03-16"}) == "$7.00 ¥7 Mar 16, 2026"
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("a\ud83d", "it renders U+D83D, half of a character, which cannot be written as UTF-8; fix "
+                "the text it comes from"),
+    ("Zoë \U0001f600 \udc00", "it renders U+DC00, half of a character, which cannot be written "
+                              "as UTF-8; fix the text it comes from"),
+    ("Zoë \U0001f600 — ok", None),
+])
+def test_half_a_character_fails_its_render(templates, value, expected):
+    t = templates(**{"x.txt.j2": "{{ v }}"})
+    if expected is None:
+        assert t.render("x", "txt", {"v": value}) == value
+    else:
+        with pytest.raises(RenderError) as info:
+            t.render("x", "txt", {"v": value})
+        assert info.value.message == expected
+
+
+def test_message_contexts_share_a_customers_parts_and_equal_message_context():
+    from pathlib import Path
+
+    import arflow
+    from arflow.config import load_config
+    from arflow.ledger import Customer, Invoice
+    from arflow.render import MessageContexts, message_context
+
+    config = load_config(Path(arflow.__file__).parent / "example" / "arflow.yaml")
+    as_of = date(2026, 3, 16)
+
+    def invoice(number, customer, amount):
+        return Invoice(number=number, customer_id=customer, issue_date=date(2026, 1, 1),
+                       due_date=date(2026, 2, 1), amount=Decimal(amount), balance=None,
+                       paid_date=None, currency="USD", status="open", line=2, tags=("t",),
+                       extra_names=("po",), extra_values=(number,))
+    a, b = Customer("A", "Alpha", ("a@x.example",)), Customer("B", "Beta", ("b@x.example",))
+    i1, i2, i3 = invoice("1", "A", "10"), invoice("2", "A", "20"), invoice("3", "B", "30")
+    totals = {"outstanding": Decimal(30), "overdue": Decimal(30), "currency": "USD",
+              "by_currency": {}}
+    make = MessageContexts(config, as_of)
+    calls = [(a, [i1, i2]), (a, [i2]), (b, [i3]), (a, [i1]), (a, [])]
+    made = [make(c, invs, totals, {"id": "w"}, {"id": "s"}) for c, invs in calls]
+    assert made == [message_context(config, c, invs, totals, as_of, {"id": "w"}, {"id": "s"})
+                    for c, invs in calls]
+    assert made[0]["customer"] is made[1]["customer"] and made[0]["invoices"][1] is \
+        made[1]["invoices"][0]
+    assert made[2]["customer"]["id"] == "B" and made[3]["customer"]["id"] == "A"
+    assert made[4]["invoice"] is None and made[4]["invoices"] == []
