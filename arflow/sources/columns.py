@@ -58,8 +58,10 @@ def mapped(values: pl.Series, convert: Callable[[str], object], dtype: pl.DataTy
             found[raw] = value
     result = values.replace_strict(list(found), list(found.values()), default=None,
                                    return_dtype=dtype) if found else \
-        pl.Series(values.name, [None] * len(values), dtype=dtype)
-    return result, values.is_in(bad) if bad else pl.Series([False] * len(values), dtype=pl.Boolean)
+        pl.repeat(None, len(values), dtype=dtype, eager=True).alias(values.name)
+    if not bad:
+        return result, pl.repeat(False, len(values), dtype=pl.Boolean, eager=True)
+    return result, values.is_in(bad)
 
 
 class ColumnParser:
@@ -87,7 +89,7 @@ class ColumnParser:
             return raw(field).str.strip_chars()
 
         def empty(dtype: pl.DataType) -> pl.Series:
-            return pl.Series([None] * n, dtype=dtype)
+            return pl.repeat(None, n, dtype=dtype, eager=True)
 
         used = [f"c{i}" for i in idx.values()]
         slow = text.select(pl.any_horizontal(pl.col(used).str.contains(PYTHON_ONLY_SPACE))
@@ -111,7 +113,7 @@ class ColumnParser:
                 return empty(pl.String())
             values = raw(field)
             plain = values.str.contains(_PLAIN_AMOUNT) if b.source.decimal == "." else \
-                pl.Series([False] * n, dtype=pl.Boolean)
+                pl.repeat(False, n, dtype=pl.Boolean, eager=True)
             other, bad = mapped(values, lambda v: None if optional and not v.strip()
                                  else money_text(parser.money(v)), pl.String(), keep=plain)
             slow |= bad
@@ -135,7 +137,7 @@ class ColumnParser:
             given = stripped("currency").str.to_uppercase()
             slow |= (given != "") & ~given.str.contains(r"^[A-Z]{3}$")
         else:
-            given = pl.Series([""] * n, dtype=pl.String)
+            given = pl.repeat("", n, dtype=pl.String, eager=True)
         fallback = cid.replace_strict(self.customer_currency, default=b.default_currency,
                                       return_dtype=pl.String)
         currency = fallback.zip_with(given == "", given)
@@ -145,7 +147,7 @@ class ColumnParser:
                                   or _unknown(), pl.String())
             slow |= bad
         else:
-            status = pl.Series(["open"] * n, dtype=pl.String)
+            status = pl.repeat("open", n, dtype=pl.String, eager=True)
 
         email = empty(pl.List(pl.String()))
         if "email" in idx:

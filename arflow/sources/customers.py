@@ -47,7 +47,7 @@ def build_customers(header: Sequence[str], read: Callable[[], TextRows], source:
 
     def stripped(field: str) -> pl.Series:
         return text.get_column(f"c{idx[field]}").str.strip_chars() if field in idx else \
-            pl.Series([""] * n, dtype=pl.String)
+            pl.repeat("", n, dtype=pl.String, eager=True)
 
     slow = text.select(pl.any_horizontal(pl.col([f"c{i}" for i in used]).str.contains(
         PYTHON_ONLY_SPACE))).to_series() if n else pl.Series([], dtype=pl.Boolean)

@@ -98,7 +98,8 @@ def plain_csv(path: Path, source: SourceConfig, header: Sequence[str],
     if (b'"' in data or b"\x00" in data
             or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n"))):
         return None
-    first = data.split(b"\n", 1)[0].decode("utf-8", "replace")[:65536]
+    end = data.find(b"\n")
+    first = data[:end if end >= 0 else len(data)].decode("utf-8", "replace")[:65536]
     delimiter = delimiter_of(source, first)
     if len(delimiter.encode()) != 1:
         return None
@@ -144,6 +145,7 @@ def plain_csv(path: Path, source: SourceConfig, header: Sequence[str],
                 problem = shape_problem(values, width)
                 if problem:
                     problems.append((k + 2, problem))
-            drop = pl.Series([False] * len(frame)).scatter(at.filter(short), True)
+            drop = pl.repeat(False, len(frame), dtype=pl.Boolean, eager=True)
+            drop = drop.scatter(at.filter(short), True)
             frame = frame.filter(~drop)
     return TextRows(frame.with_columns(pl.col(names(width)).fill_null("")), problems)
