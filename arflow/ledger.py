@@ -152,13 +152,22 @@ def may_be_open(as_of: date, min_balance: Decimal) -> pl.Expr:
     """`Invoice.is_open` in columns, as a filter that keeps every invoice that may be open on
     `as_of` (and no more than a money value too precise for the column type): the rule itself
     stays `Invoice.is_open`, applied to the objects of the rows this keeps."""
+    when = ((pl.col("paid_date").is_null() | (pl.col("paid_date") > as_of))
+            & (pl.col("issue_date") <= as_of) & ~pl.col("status").is_in(list(NOT_CHASED)))
+    if not _fits(min_balance):
+        return when  # a tolerance the column type cannot hold exactly: the rule decides alone
     balance = pl.coalesce(pl.col("balance"), pl.col("amount"))
     exact = balance.cast(_MONEY, strict=False)
-    return ((pl.col("paid_date").is_null() | (pl.col("paid_date") > as_of))
-            & (pl.col("issue_date") <= as_of) & ~pl.col("status").is_in(list(NOT_CHASED))
-            & (exact.is_null() | (exact > pl.lit(min_balance, _MONEY))
-               | (balance.str.split(".").list.get(1, null_on_oob=True).str.len_chars()
-                  > _SCALE)))
+    return when & (exact.is_null() | (exact > pl.lit(min_balance, _MONEY))
+                   | (balance.str.split(".").list.get(1, null_on_oob=True).str.len_chars()
+                      > _SCALE))
+
+
+def _fits(value: Decimal) -> bool:
+    """`value` is exactly a polars Decimal(38, 20)."""
+    exponent = value.as_tuple().exponent
+    return (value.is_finite() and isinstance(exponent, int) and exponent >= -_SCALE
+            and value.adjusted() < 38 - _SCALE)
 
 
 def may_owe(as_of: date) -> pl.Expr:

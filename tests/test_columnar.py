@@ -226,3 +226,62 @@ def test_customers_only_named_on_invoice_rows_take_the_first_value_given():
     assert list(merged) == ["C2", "C1"]
     assert (merged["C1"].name, merged["C1"].email) == ("Later Name", ("later@x.example",))
     assert (merged["C2"].name, merged["C2"].phone) == ("From File", "+12025550199")
+
+
+# --- edges an outside review found: each is read by both paths alike -------------------------
+def _both(tmp_path, invoices: bytes, config: str = BASE_CONFIG):
+    path = make_folder(tmp_path, invoices="x\n", workflows={}, config=config)
+    (tmp_path / "invoices.csv").write_bytes(invoices)
+    fast, reference = load_ledger(load_config(path)), load_ledger(load_config(path),
+                                                                   reference=True)
+    assert [_values(i) for i in fast.invoices] == [_values(i) for i in reference.invoices]
+    assert [tuple(_values(e)) for e in fast.errors] == \
+        [tuple(_values(e)) for e in reference.errors]
+    return fast
+
+
+def test_a_too_long_row_with_a_field_over_the_csv_limit_is_that_rows_error(tmp_path):
+    huge = "x" * 131_077
+    ledger = _both(tmp_path, (f"number,customer_id,issue_date,amount,balance,memo\n"
+                              f"A1,C1,2026-01-02,10,,,{huge}\nA2,C1,2026-01-02,11,,\n").encode())
+    assert [i.number for i in ledger.invoices] == ["A2"]
+    assert [(e.line, e.message) for e in ledger.errors] == [
+        (2, "unreadable CSV row (field larger than field limit (131072)); fix this line")]
+
+
+@pytest.mark.parametrize("ending", [b"A1,C1,2026-01-02,10,", b"A1,C1,2026-01-02,10,,",
+                                    b"A0,C1,2026-01-02,9\r\nA1,C1,2026-01-02,10,"])
+def test_a_last_line_without_a_line_break_keeps_its_extra_value(tmp_path, ending):
+    ledger = _both(tmp_path, b"number,customer_id,issue_date,amount\n" + ending)
+    assert "A1" not in [i.number for i in ledger.invoices]
+    [error] = ledger.errors
+    assert error.message.startswith(f"row has {ending.rsplit(b'A1', 1)[1].count(b',') + 1} "
+                                    "values but the header has 4 columns")
+
+
+def test_a_padded_negative_zero_keeps_its_sign(tmp_path):
+    ledger = _both(tmp_path, "number,customer_id,issue_date,amount,balance\n"
+                             "A1,C1,2026-01-02, -0,\u2003-0.00\n".encode())
+    [invoice] = ledger.invoices
+    assert (str(invoice.amount), str(invoice.balance)) == ("-0", "-0.00")
+
+
+def test_without_a_status_column_the_status_of_an_empty_one_applies(tmp_path):
+    config = BASE_CONFIG.replace("invoices: {path: invoices.csv}",
+                                 'invoices: {path: invoices.csv, status_map: {"": paid}}')
+    ledger = _both(tmp_path, b"number,customer_id,issue_date,amount\nA1,C1,2026-01-02,10\n",
+                   config)
+    assert [i.status for i in ledger.invoices] == ["paid"]
+
+
+@pytest.mark.parametrize("tolerance", ["0.009999999999999999999999", "100000000000000000000",
+                                       "0", "0.01"])
+def test_any_tolerance_keeps_the_frame_and_the_objects_in_agreement(tolerance):
+    invoices = [_invoice("A", "C1", balance="0.01"), _invoice("B", "C1"),
+                _invoice("C", "C1", balance="0.0099999999999999999999999999"),
+                _invoice("D", "C1", amount="123456789012345.67")]
+    objects = Ledger(invoices, {}, [])
+    frame = Ledger(customers={}, errors=[], frame=objects.frame)
+    as_of = date(2026, 2, 1)
+    assert [i.number for i in frame.current(as_of, Decimal(tolerance))] == \
+        [i.number for i in objects.current(as_of, Decimal(tolerance))]

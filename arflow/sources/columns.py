@@ -115,7 +115,8 @@ class ColumnParser:
             plain = values.str.contains(_PLAIN_AMOUNT) if b.source.decimal == "." else \
                 pl.repeat(False, n, dtype=pl.Boolean, eager=True)
             other, bad = mapped(values, lambda v: None if optional and not v.strip()
-                                 else money_text(parser.money(v)), pl.String(), keep=plain)
+                                 else money_text(parser.money(v.strip())), pl.String(),
+                                 keep=plain)
             slow |= bad
             return values.zip_with(plain, other)
 
@@ -147,7 +148,9 @@ class ColumnParser:
                                   or _unknown(), pl.String())
             slow |= bad
         else:
-            status = pl.repeat("open", n, dtype=pl.String, eager=True)
+            # no status column: every row has the status of an empty one (`status_map` may
+            # say what that is)
+            status = pl.repeat(b._status[""], n, dtype=pl.String, eager=True)
 
         email = empty(pl.List(pl.String()))
         if "email" in idx:

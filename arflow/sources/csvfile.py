@@ -84,7 +84,7 @@ def read_csv(path: Path, source: SourceConfig, display: str,
                     try:
                         rows = list(csv.reader(block, delimiter=delimiter))
                     except csv.Error:
-                        rows = [_one_row(line, delimiter) for line in block]
+                        rows = [one_row(line, delimiter) for line in block]
                     yield range(start, start + len(block)), rows
                     start += len(block)
                 else:
@@ -126,7 +126,8 @@ def _unreadable(exc: csv.Error) -> BadRow:
     return BadRow(f"unreadable CSV row ({exc}); fix this line")
 
 
-def _one_row(line: str, delimiter: str) -> list[str]:
+def one_row(line: str, delimiter: str) -> list[str]:
+    """One line read alone; a line the csv module refuses is a BadRow."""
     try:
         return next(csv.reader([line], delimiter=delimiter))
     except csv.Error as exc:

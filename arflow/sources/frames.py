@@ -21,7 +21,7 @@ import polars as pl
 
 from arflow.config import SourceConfig
 from arflow.sources import csvfile
-from arflow.sources.csvfile import Blocks, Progress, delimiter_of
+from arflow.sources.csvfile import Blocks, Progress, delimiter_of, one_row
 from arflow.sources.rows import shape_problem
 
 LINE = "__line"
@@ -84,6 +84,17 @@ def _read(path: Path, progress: Progress | None) -> bytes:
     return b"".join(parts)
 
 
+def _lines(data: bytes, count: int) -> pl.Series:
+    """The file's `count` physical lines, without their line breaks (the file has no NUL, so
+    polars reads each line as one value)."""
+    lines = pl.read_csv(data, has_header=False, separator="\x00", quote_char=None,
+                        new_columns=["line"], infer_schema=False, raise_if_empty=False
+                        ).get_column("line").fill_null("")
+    if len(lines) == count:
+        return lines
+    return pl.Series(data.decode("utf-8").split("\n")[:count], dtype=pl.String)
+
+
 def plain_csv(path: Path, source: SourceConfig, header: Sequence[str],
               progress: Progress | None = None) -> TextRows | None:
     """The file read by polars in one pass, or None when it is not plain enough for that (then
@@ -119,7 +130,7 @@ def plain_csv(path: Path, source: SourceConfig, header: Sequence[str],
                 raise
             ragged = True  # a row with too many values: every line's values are counted
             frame = read(ragged)
-    except (pl.exceptions.PolarsError, ValueError, OSError):
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException, ValueError, OSError):
         return None  # bytes that are not UTF-8, …: the block reader names them
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     if frame.width != width or len(frame) + 1 != lines:
@@ -132,16 +143,19 @@ def plain_csv(path: Path, source: SourceConfig, header: Sequence[str],
     problems: list[tuple[int, str]] = []
     # a null in the last column: an empty last value, or a line with fewer values than the
     # header (polars pads those silently); the line's own count of delimiters tells which.
-    # When a line has too many values, every line is counted.
+    # When a line has too many values, every line is counted; and the last line always, when
+    # no line break ends it (polars drops one value too many there).
     maybe_short = frame.get_column(f"c{width - 1}").is_null() | ragged
+    if len(frame) and not data.endswith(b"\n"):
+        maybe_short = maybe_short.scatter(len(frame) - 1, True)
     if maybe_short.any():
         at = maybe_short.arg_true()
-        texts = pl.Series([data.decode("utf-8")]).str.split("\n").explode().gather(at + 1)
+        texts = _lines(data, lines).gather(at + 1)
         short = texts.str.count_matches(delimiter, literal=True) != width - 1
         if short.any():
             for k, text in zip(at.filter(short).to_list(), texts.filter(short).to_list(),
                                strict=True):
-                values = next(csv.reader([text], delimiter=delimiter), [])
+                values = one_row(text, delimiter)  # a BadRow if the csv module refuses it
                 problem = shape_problem(values, width)
                 if problem:
                     problems.append((k + 2, problem))

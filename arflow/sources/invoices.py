@@ -9,7 +9,13 @@ import polars as pl
 from arflow.calendar import Terms, parse_terms
 from arflow.config import INVOICE_FIELDS, INVOICE_STATUSES, SourceConfig
 from arflow.errors import RowError
-from arflow.ledger import Customer, Invoice, frame_from_invoices, invoices_from_frame
+from arflow.ledger import (
+    FRAME_SCHEMA,
+    Customer,
+    Invoice,
+    frame_from_invoices,
+    invoices_from_frame,
+)
 from arflow.sources.columns import ColumnParser
 from arflow.sources.csvfile import Blocks
 from arflow.sources.frames import LINE, TextRows, from_blocks
@@ -83,11 +89,14 @@ class InvoiceBuilder:
         text, problems = read()
         for line, problem in problems:
             self._error(line, None, None, problem)
-        frame, slow = ColumnParser(self, idx, [i for i, _ in extra_cols]).parse(text)
-        if careful:
+        if careful:  # the reference: no column-wise parsing at all
+            frame = pl.DataFrame(schema=FRAME_SCHEMA)
             slow = pl.repeat(True, len(text), dtype=pl.Boolean, eager=True)
-        good = frame.filter(~slow)
-        numbers = frame.get_column("number")
+            numbers = pl.repeat("", len(text), dtype=pl.String, eager=True)
+        else:
+            frame, slow = ColumnParser(self, idx, [i for i, _ in extra_cols]).parse(text)
+            numbers = frame.get_column("number")
+        good = frame.filter(~slow) if not careful else frame
         if slow.any():
             at = slow.arg_true()
             read_carefully: list[Invoice] = []
