@@ -109,6 +109,9 @@ class SourceConfig(Strict):
             raise ValueError("give either table: or query:, not both")
         if self.thousands and self.thousands == self.decimal:
             raise ValueError(f"thousands: and decimal: are both {self.decimal!r}")
+        if self.delimiter is not None and (len(self.delimiter) != 1 or self.delimiter in '"\r\n'):
+            raise ValueError(f"delimiter: {self.delimiter!r} must be one character, such as "
+                             '"," or ";" or "\\t"')
         if self.date_format:
             try:
                 datetime.strptime(date(2026, 1, 31).strftime(self.date_format), self.date_format)

@@ -285,3 +285,22 @@ def test_any_tolerance_keeps_the_frame_and_the_objects_in_agreement(tolerance):
     as_of = date(2026, 2, 1)
     assert [i.number for i in frame.current(as_of, Decimal(tolerance))] == \
         [i.number for i in objects.current(as_of, Decimal(tolerance))]
+
+
+@pytest.mark.parametrize("delimiter", [";;", "", '"'])
+def test_a_delimiter_is_one_character(tmp_path, cli, delimiter):
+    config = make_folder(tmp_path, invoices="number,customer_id,issue_date,amount\n", workflows={},
+                         config=BASE_CONFIG.replace("invoices: {path: invoices.csv}",
+                                                    f"invoices: {{path: invoices.csv, delimiter: "
+                                                    f"'{delimiter}'}}"))
+    result = cli("validate", "--config", config, expect=1)
+    assert f"delimiter: {delimiter!r} must be one character" in result.output
+
+
+def test_a_header_over_the_csv_limit_is_a_clear_error(tmp_path, cli):
+    config = make_folder(tmp_path, invoices="x\n", workflows={})
+    (tmp_path / "invoices.csv").write_text("number,customer_id,issue_date,amount," + "x" * 140_000
+                                           + "\nA1,C1,2026-01-02,5,\n")
+    result = cli("run", "--dry-run", "--config", config, expect=1)
+    assert result.output.strip().endswith(
+        "invoices.csv: unreadable header row (field larger than field limit (131072)); fix line 1")

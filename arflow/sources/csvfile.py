@@ -69,6 +69,9 @@ def read_csv(path: Path, source: SourceConfig, display: str,
     except StopIteration:
         handle.close()
         raise ArflowError(f"{display}: the file is empty; it needs a header row") from None
+    except csv.Error as exc:
+        handle.close()
+        raise ArflowError(f"{display}: unreadable header row ({exc}); fix line 1") from None
     if header_only:
         handle.close()
         return header, iter(())
