@@ -11,6 +11,10 @@ builder attaches any local file whose path a body happens to spell. Messages are
 - the reply to DATA: 2xx sent, 4xx transient, 5xx permanent;
 - no reply to DATA (disconnect, timeout): the server may have the message: `unknown`.
 
+The envelope and the DATA command go out while `deliver` commits the message as `sending`;
+`ready()` waits for that commit before the message itself is written, so nothing is handed over
+before it is durable (a server delivers nothing of a session closed before the final dot).
+
 While the server reads a message, `send` calls `meanwhile()`: `deliver` renders the next
 message and builds its bytes and ledger rows then, so arflow's own work overlaps the
 server's instead of adding to it. Nothing is written to the session in between.
@@ -106,14 +110,6 @@ class SmtpChannel:
                 self.smtp.close()
             self.smtp = None
 
-    def _abandon(self) -> None:
-        if self.smtp is None:
-            return
-        try:
-            self.smtp.rset()
-        except (OSError, smtplib.SMTPException):
-            self._drop()
-
     def _drop(self) -> None:
         if self.smtp is not None:
             self.smtp.close()
@@ -142,7 +138,17 @@ class SmtpChannel:
         smtp = self.smtp
         try:
             smtp.ehlo_or_helo_if_needed()
-            code, text = smtp.mail(self.sender)
+            smtp.putcmd("mail", f"FROM:{smtplib.quoteaddr(self.sender)}")
+        except (OSError, smtplib.SMTPException) as exc:
+            self._drop()  # nothing handed over yet: a later run may try again
+            return Outcome("failed", error=f"SMTP session lost before DATA: {exc}")
+        try:
+            ready()  # `sending` is committed while the server answers MAIL FROM
+        except BaseException:
+            self._drop()  # nothing was handed over; the run stops
+            raise
+        try:
+            code, text = smtp.getreply()
             if code != 250:
                 smtp.rset()
                 return _refused(code, text, "sender")
@@ -160,11 +166,6 @@ class SmtpChannel:
         except (OSError, smtplib.SMTPException) as exc:
             self._drop()  # nothing handed over yet: a later run may try again
             return Outcome("failed", error=f"SMTP session lost before DATA: {exc}")
-        try:
-            ready()  # the envelope went out while `sending` was being committed
-        except BaseException:
-            self._abandon()
-            raise
         try:
             code, text = smtp.docmd("data")
             if code != 354:
