@@ -202,15 +202,17 @@ def _key_rows(action: PlannedAction, composed: Composed, channel: str | None) ->
 
 
 class _Ahead:
-    """The next item to deliver, made while a channel waits for its server: `work()` (the
-    channels' `meanwhile`) renders the next message and builds its bytes and ledger rows. It
-    never raises: `take()` does the work if it was not done, and raises what went wrong, after
-    the message in flight has been settled."""
+    """The next item to deliver, made while a channel waits for its server: each `work()`
+    (the channels' `meanwhile`) does one slice, rendering the next message, then building its
+    bytes and ledger rows, so a channel can spread them over its waits. It never raises:
+    `take()` does what is left, and raises what went wrong, after the message in flight has
+    been settled."""
 
     def __init__(self, composed: Iterable[Composed], channels: Channels, records: bool):
         self._items = iter(composed)
         self._channels = channels
         self._records = records  # False in a dry run: no ledger rows to make
+        self._rendered: Composed | None = None  # the next item, its bytes and rows not made
         self._ready: tuple | None = None  # (item, channel, rows), or (None,) at the end
         self._error: BaseException | None = None
 
@@ -218,9 +220,13 @@ class _Ahead:
         if self._error is not None or self._ready is not None:
             return
         try:
-            item = next(self._items, None)
+            item, self._rendered = self._rendered, None
             if item is None:
-                self._ready = (None,)
+                item = next(self._items, None)
+                if item is None:
+                    self._ready = (None,)
+                else:
+                    self._rendered = item  # its bytes and rows are the next slice
                 return
             message = item.message
             channel = self._channels.get(message.kind) if message else None
@@ -234,11 +240,12 @@ class _Ahead:
 
     def take(self) -> tuple[Composed, Channel | None, list[dict]] | None:
         """The next (item, its channel, its ledger rows); None when there are no more."""
-        self.work()
+        while self._ready is None and self._error is None:
+            self.work()
         if self._error is not None:
             raise self._error
         ready, self._ready = self._ready, None
-        assert ready is not None  # work() either made it or recorded the error raised above
+        assert ready is not None  # the loop above made it, or raised what went wrong
         return None if ready[0] is None else ready
 
 
@@ -272,7 +279,8 @@ def _deliver(db: StateDB, composed: Iterable[Composed], channels: Channels,
     # The channel calls `ready()` (the `sending` commit, an fsync) once the work that overlaps
     # it is under way: an SMTP channel has written MAIL FROM, and the server answers it while
     # the commit runs. One thread: no hand-overs between threads on the way of each message.
-    # While the server reads the message, `ahead.work()` renders the next one.
+    # While the server answers the recipients, DATA and the message, `ahead.work()` makes the
+    # next one.
     ahead = _Ahead(composed, channels, db.records)
     while True:
         try:

@@ -54,8 +54,10 @@ def test_the_sending_commit_runs_once_mail_from_is_out_and_before_the_recipients
                            lambda: events.append("meanwhile"))
     channel.close()
     assert outcome == Outcome("sent", provider_id="<1.arflow@acme.example>")
+    # while the server works on each command after that, deliver makes the next message
     assert events[events.index("mail"):] == [
-        "mail", "ready", "rcpt", "data", "message", "meanwhile", "quit"]
+        "mail", "ready", "rcpt", "meanwhile", "data", "meanwhile", "message", "meanwhile",
+        "quit"]
     assert [m.rcpt_tos for m in smtp_server.messages] == [["ap1@customer.example"]]
 
 
@@ -138,3 +140,41 @@ def test_a_failed_sending_commit_stops_the_run_even_when_the_channel_swallows_it
         "using it; ")
     assert "The last one's outcome could not be recorded" in str(stopped.value)
     assert channel.sent == ["ap@alpha.example", "ap@beta.example"]
+
+
+def test_the_next_message_is_made_in_slices_a_channel_spreads_over_its_waits():
+    """One `meanwhile()` renders the next message, the next builds its bytes; `take()` does
+    whatever is left."""
+    from arflow.compose import Composed
+    from arflow.deliver import _Ahead
+
+    log: list[str] = []
+
+    def composed():
+        for n in (1, 2):
+            log.append(f"render {n}")
+            yield Composed(None, message=email(n))  # type: ignore[arg-type]
+
+    class Prepares:
+        name = "email:test"
+
+        def prepare(self, message: Message) -> None:
+            log.append(f"bytes {message.name}")
+
+    class Registry:
+        def get(self, kind: str) -> Prepares:
+            return Prepares()
+
+    ahead = _Ahead(composed(), Registry(), records=False)  # type: ignore[arg-type]
+    first = ahead.take()
+    assert first is not None and first[0].message.name == "m1"
+    assert log == ["render 1", "bytes m1"]
+    ahead.work()  # while the server answers RCPT
+    assert log[2:] == ["render 2"]
+    ahead.work()  # DATA
+    assert log[3:] == ["bytes m2"]
+    ahead.work()  # the message: nothing is left to do
+    second = ahead.take()
+    assert second is not None and second[0].message.name == "m2"
+    assert log[4:] == []
+    assert ahead.take() is None

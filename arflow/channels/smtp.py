@@ -11,13 +11,14 @@ builder attaches any local file whose path a body happens to spell. Messages are
 - the reply to DATA: 2xx sent, 4xx transient, 5xx permanent;
 - no reply to DATA (disconnect, timeout): the server may have the message: `unknown`.
 
-The envelope and the DATA command go out while `deliver` commits the message as `sending`;
-`ready()` waits for that commit before the message itself is written, so nothing is handed over
-before it is durable (a server delivers nothing of a session closed before the final dot).
+`ready()`, the commit of the message as `sending`, runs while the server answers MAIL FROM:
+the recipients, DATA and the message go out only once it is durable. When it fails, the
+session is closed with MAIL FROM open, and the server delivers nothing.
 
-While the server reads a message, `send` calls `meanwhile()`: `deliver` renders the next
-message and builds its bytes and ledger rows then, so arflow's own work overlaps the
-server's instead of adding to it. Nothing is written to the session in between.
+While the server works on each command after MAIL FROM (RCPT, DATA, the message), `send`
+calls `meanwhile()`: `deliver` renders the next message, then builds its bytes and ledger rows,
+so arflow's own work overlaps the server's instead of adding to it. Nothing is written to the
+session in between.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ class SmtpChannel:
 
     def send(self, message: Message, ready: Callable[[], None],
              meanwhile: Callable[[], None] | None = None) -> Outcome:
-        """The envelope, then the message; `meanwhile()` runs while the server reads it."""
+        """The envelope, then the message; `meanwhile()` runs while the server works."""
         if self.smtp is None and self.down is None:
             self._connect()  # the last message lost the session: one new one
         if self.smtp is None:
@@ -154,7 +155,10 @@ class SmtpChannel:
                 return _refused(code, text, "sender")
             accepted, refused = [], {}
             for rcpt in message.recipients:
-                code, text = smtp.rcpt(rcpt)
+                smtp.putcmd("rcpt", f"TO:{smtplib.quoteaddr(rcpt)}")
+                if meanwhile is not None:
+                    meanwhile()
+                code, text = smtp.getreply()
                 if code in (250, 251):
                     accepted.append(rcpt)
                 else:
@@ -167,11 +171,14 @@ class SmtpChannel:
             self._drop()  # nothing handed over yet: a later run may try again
             return Outcome("failed", error=f"SMTP session lost before DATA: {exc}")
         try:
-            code, text = smtp.docmd("data")
+            smtp.putcmd("data")
+            if meanwhile is not None:
+                meanwhile()
+            code, text = smtp.getreply()
             if code != 354:
                 return _refused(code, text, "message")
             smtp.send(data)
-            if meanwhile is not None:  # the server reads the message: the longest wait
+            if meanwhile is not None:
                 meanwhile()
             code, text = smtp.getreply()
         except (TimeoutError, OSError, smtplib.SMTPException) as exc:
