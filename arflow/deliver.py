@@ -9,9 +9,9 @@ and never resends by itself.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -202,15 +202,17 @@ def _key_rows(action: PlannedAction, composed: Composed, channel: str | None) ->
 
 
 class _Ahead:
-    """The next item to deliver, made while a channel waits for its server: `work()` (the
-    channels' `meanwhile`) renders the next message and builds its bytes and ledger rows. It
-    never raises: `take()` does the work if it was not done, and raises what went wrong, after
-    the message in flight has been settled."""
+    """The next item to deliver, made while a channel waits for its server: each `work()`
+    (the channels' `meanwhile`) does one slice, rendering the next message, then building its
+    bytes and ledger rows, so a channel can spread them over its waits. It never raises:
+    `take()` does what is left, and raises what went wrong, after the message in flight has
+    been settled."""
 
     def __init__(self, composed: Iterable[Composed], channels: Channels, records: bool):
         self._items = iter(composed)
         self._channels = channels
         self._records = records  # False in a dry run: no ledger rows to make
+        self._rendered: Composed | None = None  # the next item, its bytes and rows not made
         self._ready: tuple | None = None  # (item, channel, rows), or (None,) at the end
         self._error: BaseException | None = None
 
@@ -218,9 +220,13 @@ class _Ahead:
         if self._error is not None or self._ready is not None:
             return
         try:
-            item = next(self._items, None)
+            item, self._rendered = self._rendered, None
             if item is None:
-                self._ready = (None,)
+                item = next(self._items, None)
+                if item is None:
+                    self._ready = (None,)
+                else:
+                    self._rendered = item  # its bytes and rows are the next slice
                 return
             message = item.message
             channel = self._channels.get(message.kind) if message else None
@@ -234,11 +240,12 @@ class _Ahead:
 
     def take(self) -> tuple[Composed, Channel | None, list[dict]] | None:
         """The next (item, its channel, its ledger rows); None when there are no more."""
-        self.work()
+        while self._ready is None and self._error is None:
+            self.work()
         if self._error is not None:
             raise self._error
         ready, self._ready = self._ready, None
-        assert ready is not None  # work() either made it or recorded the error raised above
+        assert ready is not None  # the loop above made it, or raised what went wrong
         return None if ready[0] is None else ready
 
 
@@ -269,60 +276,61 @@ def _deliver(db: StateDB, composed: Iterable[Composed], channels: Channels,
                 db.write_marks(conn, settled)
             outcome.unrecorded = False
 
-    # The `sending` commit (an fsync) runs in a helper thread, which only runs the SQL, while an
-    # SMTP channel sends the envelope; the channel's `ready()` waits for it before the message
-    # itself goes out. While the server reads the message, `ahead.work()` renders the next one.
+    # The channel calls `ready()` (the `sending` commit, an fsync) once the work that overlaps
+    # it is under way: an SMTP channel has written MAIL FROM, and the server answers it while
+    # the commit runs. One thread: no hand-overs between threads on the way of each message.
+    # While the server answers the recipients, DATA and the message, `ahead.work()` makes the
+    # next one.
     ahead = _Ahead(composed, channels, db.records)
-    # a dry run's commits write nothing: a helper thread would only add a hand-over a message
-    with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="arflow-ledger") if db.records
-          else _AtOnce()) as writer:
-        while True:
-            try:
-                taken = ahead.take()
-            except BaseException:
-                flush()  # what was sent is recorded before the error goes up
-                raise
-            if taken is None:
-                break
-            item, channel, rows = taken
-            action, message = item.action, item.message
-            if message is None:
-                outcome.unrecorded = bool(settled)
-                commit(item, settled + marks(rows, "done"))
-                outcome.unrecorded = False
-                settled = []
-                action.status = done
-                continue
-            assert channel is not None  # a message always has its channel
-            outcome.unrecorded = bool(settled)  # until the commit below succeeds
-            durable = writer.submit(commit, item, settled + marks(rows, "sending"))
-            settled = []
-            try:
-                result = channel.send(message, durable.result, ahead.work)
-            except Exception as exc:
-                result = _internal_error(exc)
-            durable.result()  # a StateError: nothing was handed over, ready() raised first
+    while True:
+        try:
+            taken = ahead.take()
+        except BaseException:
+            flush()  # what was sent is recorded before the error goes up
+            raise
+        if taken is None:
+            break
+        item, channel, rows = taken
+        action, message = item.action, item.message
+        if message is None:
+            outcome.unrecorded = bool(settled)
+            commit(item, settled + marks(rows, "done"))
             outcome.unrecorded = False
-            settled = settle(rows, action, result)
+            settled = []
+            action.status = done
+            continue
+        assert channel is not None  # a message always has its channel
+        outcome.unrecorded = bool(settled)  # until the commit below succeeds
+        durable = _Once(commit, item, settled + marks(rows, "sending"))
+        settled = []
+        try:
+            result = channel.send(message, durable, ahead.work)
+        except Exception as exc:
+            result = _internal_error(exc)
+        durable()  # a StateError: nothing was handed over, ready() raised first
+        outcome.unrecorded = False
+        settled = settle(rows, action, result)
     flush()
 
 
-class _AtOnce:
-    """An executor that runs what it is given in the caller's thread."""
+class _Once:
+    """A message's `sending` commit as its channel's `ready()`: it runs on the first call
+    (when the channel is ready, or after `send` if the channel never was); every call raises
+    what that one raised."""
 
-    def __enter__(self) -> _AtOnce:
-        return self
+    def __init__(self, fn: Callable[..., None], *args: object):
+        self._run: Callable[[], None] | None = functools.partial(fn, *args)
+        self._error: BaseException | None = None
 
-    def __exit__(self, *exc) -> None:
-        pass
-
-    def submit(self, fn, *args) -> Future:
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args))
-        except BaseException as exc:
-            future.set_exception(exc)
-        return future
+    def __call__(self) -> None:
+        run, self._run = self._run, None
+        if run is not None:
+            try:
+                run()
+            except BaseException as exc:
+                self._error = exc
+        if self._error is not None:
+            raise self._error
 
 
 def _internal_error(exc: Exception) -> Outcome:

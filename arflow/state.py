@@ -356,9 +356,7 @@ class StateDB:
         if known is not None and not path.exists():
             raise _lost(path, shown, "missing")
         try:
-            # deliver commits from one helper thread, never at the same time as the caller
-            conn = sqlite3.connect(path, timeout=10, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(path, timeout=10, isolation_level=None)
         except sqlite3.Error as exc:
             raise StateError(describe(exc, path, shown)) from None
         state = cls(conn, path, shown)
@@ -504,7 +502,7 @@ class StateDB:
         one in memory when there is none yet. Every write is dropped."""
         db = cls.open_readonly(path, shown)
         if db is None:
-            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(":memory:", isolation_level=None)
             db = cls(conn, path, shown)
             db._migrate(None)
         return DryRunState(db.conn, path, db.shown)

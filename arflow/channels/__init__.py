@@ -67,10 +67,11 @@ class Channel(Protocol):
              meanwhile: Callable[[], None] | None = None) -> Outcome:
         """Hand one message over; never raise for a delivery problem, say it in the Outcome.
 
-        `ready()` must be called right before the point of no return (the SMTP DATA, the HTTP
-        request): it returns once the `sending` record is durable, and raises when it could
-        not be written, in which case nothing may be handed over. Work before it (an SMTP
-        envelope) overlaps with that commit.
+        `ready()` commits the message as `sending` and must be called before anything of it
+        is handed over (the SMTP recipients, the HTTP request): it returns once that record is
+        durable, and raises when it could not be written, in which case nothing may be handed
+        over. A request written just before it (SMTP MAIL FROM) is answered by the server while
+        the commit runs. `deliver` calls it after `send` if the channel did not.
 
         `meanwhile()`, when given, does a slice of `deliver`'s own work (rendering the next
         message); a channel may call it, as often as it likes, while it waits for its server.
