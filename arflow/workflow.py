@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
@@ -185,9 +186,14 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class Schedule(Strict):
+    """A campaign's calendar (SPEC 3, 4.10): weekly or every N weeks on a weekday, monthly or
+    every N months on the N-th or last weekday or on a day of the month."""
+
     every: str
-    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] | None = None
     week: int | Literal["last"] | None = None
+    day: int | Literal["last"] | None = None
+    start: date | None = None
 
     @field_validator("every")
     @classmethod
@@ -196,15 +202,50 @@ class Schedule(Strict):
             raise ValueError(f"every: {value!r}: use week, 2 weeks or month")
         return value.strip()
 
+    @field_validator("day")
+    @classmethod
+    def _day(cls, value: int | str | None) -> int | str | None:
+        if isinstance(value, int) and not 1 <= value <= 28:
+            raise ValueError(f"day: {value}: " + (
+                "not every month has it; use day: last for the month's last day"
+                if 29 <= value <= 31 else "must be 1 to 28, or last"))
+        return value
+
+    @property
+    def interval(self) -> int:
+        """N of `every: N weeks` (1 for `every: week`)."""
+        first = self.every.split()[0]
+        return int(first) if first.isdigit() else 1
+
+    @property
+    def monthly(self) -> bool:
+        return self.every.endswith(("month", "months"))
+
     @model_validator(mode="after")
     def _check(self) -> Schedule:
-        monthly = self.every.endswith(("month", "months"))
-        if monthly and self.week is None:
-            raise ValueError("a monthly schedule needs week: 1–5 or last")
-        if not monthly and self.week is not None:
-            raise ValueError("week: only goes with every: month")
+        if self.monthly:
+            if self.week is not None and self.day is not None:
+                raise ValueError("give week: (with weekday:) or day:, not both")
+            if self.day is None and (self.week is None or self.weekday is None):
+                raise ValueError("a monthly schedule needs week: 1–5 or last with weekday:, or "
+                                 "day: 1–28 or last")
+            if self.day is not None and self.weekday is not None:
+                raise ValueError("weekday: goes with week:; with day: leave it out")
+        else:
+            if self.week is not None or self.day is not None:
+                raise ValueError("week: and day: only go with every: month")
+            if self.weekday is None:
+                raise ValueError(f"every: {self.every} needs weekday: (mon … sun)")
         if isinstance(self.week, int) and not 1 <= self.week <= 5:
             raise ValueError("week: must be 1 to 5, or last")
+        if self.interval > 1 and self.start is None:
+            unit = "months" if self.monthly else "weeks"
+            raise ValueError(f"every: {self.every} needs start: (the first occurrence; every "
+                             f"{self.interval} {unit} are counted from it)")
+        if self.start is not None and not self.monthly and \
+                WEEKDAYS[self.start.weekday()] != self.weekday:
+            raise ValueError(f"start: {self.start} is a {self.start.strftime('%A')}, not a "
+                             f"{self.weekday}: start: is the first occurrence")
         return self
 
 
@@ -249,6 +290,8 @@ class Workflow(Strict):
     notify_on: list[Literal["finish", "pause"]] = []
     owner: str | None = None
     schedule: Schedule | None = None
+    # a campaign's missed occurrence may still go out this many days late (SPEC 4.10)
+    expires_after: int | None = Field(None, ge=0, le=MAX_OFFSET_DAYS)
     conditions: list[Condition] = []
     consolidate: bool = False
     actions: list[Action] = Field([], max_length=100)
@@ -268,6 +311,9 @@ class Workflow(Strict):
             if not self.actions:
                 raise ValueError("a campaign (schedule:) needs actions:")
         else:
+            if self.expires_after is not None:
+                raise ValueError("expires_after: at the top of a workflow belongs to campaigns; "
+                                 "in a workflow with steps: give it to a step")
             if self.actions or self.conditions or self.consolidate:
                 raise ValueError("actions:, conditions: and consolidate: belong to campaigns; "
                                  "add schedule: or put the actions in steps:")

@@ -178,7 +178,9 @@ def test_campaign_is_parsed():
 
     from arflow.workflow import Workflow
 
-    c = Workflow.model_validate({"schedule": {"every": "2 weeks", "weekday": "fri"},
+    # every N weeks counts from start: (SPEC 4.10), so it needs one
+    c = Workflow.model_validate({"schedule": {"every": "2 weeks", "weekday": "fri",
+                                              "start": "2026-01-09"},
                                  "conditions": ["overdue >= 500", "overdue_pct < 10.5"],
                                  "consolidate": True, "actions": [{"email": "statement"}]})
     assert c.is_campaign and [(x.metric, x.op, x.value) for x in c.conditions] == [
