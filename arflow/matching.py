@@ -27,7 +27,7 @@ def _fold(values: list[str] | None) -> frozenset[str] | None:
     return None if values is None else frozenset(v.casefold() for v in values)
 
 
-class _Matcher:
+class Matcher:
     """A workflow's `match:` compiled to sets, checked per invoice."""
 
     def __init__(self, wid: str, match: Match):
@@ -108,7 +108,7 @@ def sort_into_workflows(ledger: Ledger, workflows: dict[str, Workflow], state: P
                         min_balance: Decimal) -> OpenInvoicesByWorkflow:
     active = {wid: wf for wid, wf in workflows.items() if wf.enabled and not wf.is_campaign}
     schedules = {wid: StepSchedule(wid, wf) for wid, wf in active.items()}
-    matchers = [_Matcher(wid, match) for wid in sorted(active, key=lambda w: (
+    matchers = [Matcher(wid, match) for wid in sorted(active, key=lambda w: (
         active[w].priority, w)) if (match := active[wid].match) is not None]
     default = WorkflowChoice(default_workflow if default_workflow in active else None,
                              "default")
@@ -188,7 +188,7 @@ def _broken_promise(inv: Invoice, balance: Decimal, state: PastState, as_of: dat
 
 
 def _workflow_for(inv: Invoice, balance: Decimal, customer: Customer, state: PastState,
-                  matchers: list[_Matcher], default: WorkflowChoice) -> WorkflowChoice:
+                  matchers: list[Matcher], default: WorkflowChoice) -> WorkflowChoice:
     """SPEC 4.5: explicit assignment, else the first matching workflow, else the default."""
     explicit = state.assignments.get(inv.customer_id)
     if explicit is not None:

@@ -1,0 +1,113 @@
+"""Who gets a campaign's statement on a day (SPEC 4.10), as a pure function: the occurrence
+due, the customers it reaches, their metrics and conditions, what each statement lists, and
+why a customer is skipped (`paused`, `conditions`, `nothing-to-list`, `consolidated`).
+
+Not yet part of `engine.plan`: a campaign plans nothing until its statement can be composed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from arflow.calendar import BusinessCalendar
+from arflow.campaign_metrics import Totals, combined, descendants, groups_that_hold, totals
+from arflow.ledger import Customer, Invoice
+from arflow.matching import Matcher
+from arflow.occurrences import due_occurrence
+from arflow.workflow import Workflow
+
+
+@dataclass(slots=True)
+class Statement:
+    """One customer's statement for one occurrence."""
+
+    customer_id: str
+    occurrence: date
+    groups: list[str]               # the currency groups whose conditions all held
+    listed: list[Invoice]           # open, not paused, in those groups; by due date, number
+    own: dict[str, Totals]
+    consolidated: dict[str, Totals]
+
+
+@dataclass(slots=True)
+class StatementSkip:
+    customer_id: str
+    occurrence: date
+    reason: str  # paused | conditions | nothing-to-list | consolidated
+
+
+def _fits(wid: str, wf: Workflow, customer: Customer, invoices: list[Invoice]) -> bool:
+    """`match:`: the customer fields (`customer`, `segment`) fit the customer; the invoice
+    fields fit at least one of the invoices its statement would cover (as `matching` checks an
+    invoice)."""
+    m = wf.match
+    if m is None:
+        return True
+    if m.customer is not None and customer.customer_id not in m.customer:
+        return False
+    if m.segment is not None and (customer.segment or "").casefold() not in {
+            s.casefold() for s in m.segment}:
+        return False
+    matcher = Matcher(wid, m.model_copy(update={"customer": None, "segment": None}))
+    return any(matcher.fits(inv, inv.amount if inv.balance is None else inv.balance, customer)
+               for inv in invoices)
+
+
+def statements(wid: str, wf: Workflow, open_by_customer: Mapping[str, list[Invoice]],
+               customers: Mapping[str, Customer], as_of: date, min_balance: Decimal, *,
+               paused_customers: Collection[str] = (), paused_invoices: Collection[str] = (),
+               already: Collection[str] = ()) -> tuple[list[Statement], list[StatementSkip]]:
+    """The statements a campaign sends on `as_of`, and the customers it skips. `open_by_customer`
+    holds each customer's open invoices (paused and promised ones included); `already` the
+    customers that got this occurrence's statement in an earlier run."""
+    assert wf.schedule is not None  # a campaign
+    calendar = BusinessCalendar(wf.holidays) if wf.business_days else None
+    occurrence = due_occurrence(wf.schedule, as_of, wf.expires_after, calendar)
+    if occurrence is None:
+        return [], []
+    family = descendants(customers)
+    parents: dict[str, list[str]] = {}
+    for parent, below in family.items():
+        for cid in below:
+            parents.setdefault(cid, []).append(parent)
+    own = {cid: totals(invs, as_of, min_balance) for cid, invs in open_by_customer.items()
+           if invs}
+    candidates = set(own)
+    if wf.consolidate:  # a parent whose descendants owe gets a statement too
+        candidates |= {p for cid in own for p in parents.get(cid, ()) if p in customers}
+    found: list[Statement] = []
+    skipped: list[StatementSkip] = []
+    messaged = set(already)
+    # parents first, so that a consolidated statement is decided before its children's
+    for cid in sorted(candidates, key=lambda c: (len(parents.get(c, ())), c)):
+        customer = customers.get(cid) or Customer(cid)
+        covered = [cid, *family.get(cid, ())] if wf.consolidate else [cid]
+        invoices = [inv for c in covered for inv in open_by_customer.get(c, ())]
+        if not _fits(wid, wf, customer, invoices):
+            continue
+        if wf.consolidate and messaged.intersection(parents.get(cid, ())):
+            skipped.append(StatementSkip(cid, occurrence, "consolidated"))
+            continue
+        if cid in messaged:
+            continue  # this occurrence went out in an earlier run
+        if customer.paused or cid in paused_customers:
+            skipped.append(StatementSkip(cid, occurrence, "paused"))
+            continue
+        mine = own.get(cid, {})
+        family_totals = combined([mine, *(own.get(c, {}) for c in family.get(cid, ()))])
+        groups = groups_that_hold(wf.conditions, mine, family_totals)
+        if not groups:
+            skipped.append(StatementSkip(cid, occurrence, "conditions"))
+            continue
+        listed = sorted((inv for inv in invoices if inv.currency in groups
+                         and inv.number not in paused_invoices),
+                        key=lambda inv: (inv.due_date, inv.number))
+        if not listed:
+            skipped.append(StatementSkip(cid, occurrence, "nothing-to-list"))
+            continue
+        found.append(Statement(cid, occurrence, groups, listed, mine, family_totals))
+        messaged.add(cid)
+    return found, skipped
