@@ -48,6 +48,32 @@ def totals(invoices: Iterable[Invoice], as_of: date, min_balance: Decimal) -> di
     return found
 
 
+AGING_BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
+
+
+def aging_bucket(days_past_due: int) -> str:
+    """The aging bucket of an invoice this many days past its due date (0 or less: current)."""
+    if days_past_due <= 0:
+        return "current"
+    for limit, name in ((30, "1-30"), (60, "31-60"), (90, "61-90")):
+        if days_past_due <= limit:
+            return name
+    return "90+"
+
+
+def aging(invoices: Iterable[Invoice], as_of: date,
+          min_balance: Decimal) -> dict[str, dict[str, Decimal]]:
+    """Currency → bucket → open balance, over the open invoices among `invoices`; a group's
+    buckets add up to its `outstanding`."""
+    found: dict[str, dict[str, Decimal]] = {}
+    for inv in invoices:
+        if not inv.is_open(as_of, min_balance):
+            continue
+        buckets = found.setdefault(inv.currency, dict.fromkeys(AGING_BUCKETS, ZERO))
+        buckets[aging_bucket(inv.days_past_due(as_of))] += inv.open_balance(as_of)
+    return found
+
+
 def combined(parts: Iterable[dict[str, Totals]]) -> dict[str, Totals]:
     """Totals of several customers added up per currency (`consolidated_*`)."""
     found: dict[str, Totals] = {}

@@ -8,7 +8,16 @@ from decimal import Decimal
 
 import pytest
 
-from arflow.campaign_metrics import Totals, combined, descendants, groups_that_hold, holds, totals
+from arflow.campaign_metrics import (
+    Totals,
+    aging,
+    aging_bucket,
+    combined,
+    descendants,
+    groups_that_hold,
+    holds,
+    totals,
+)
 from arflow.ledger import Customer
 from arflow.workflow import Condition
 from tests.conftest import inv
@@ -81,3 +90,25 @@ def test_consolidated_metrics_add_the_descendants():
                  family["CAD"])
 
 
+
+
+@pytest.mark.parametrize("days, bucket", [(-5, "current"), (0, "current"), (1, "1-30"),
+                                          (30, "1-30"), (31, "31-60"), (60, "31-60"),
+                                          (61, "61-90"), (90, "61-90"), (91, "90+")])
+def test_aging_buckets_and_their_edges(days, bucket):
+    assert aging_bucket(days) == bucket
+
+
+def test_aging_per_currency_adds_up_to_outstanding():
+    invoices = [inv("A", amount="10.00", due="2026-03-10"), inv("B", amount="20.00", due="2026-03-01"),
+                inv("C", amount="40.00", due="2026-01-30", balance="35.00"),  # 31 days
+                inv("E", amount="80.00", due="2025-11-01", currency="EUR"),
+                inv("P", amount="99.00", due="2026-01-01", paid="2026-02-01")]
+    found = aging(invoices, D, TOLERANCE)
+    assert found == {
+        "USD": {"current": Decimal("10.00"), "1-30": Decimal("20.00"), "31-60": Decimal("35.00"),
+                "61-90": Decimal(0), "90+": Decimal(0)},
+        "EUR": {"current": Decimal(0), "1-30": Decimal(0), "31-60": Decimal(0),
+                "61-90": Decimal(0), "90+": Decimal("80.00")}}
+    for currency, t in totals(invoices, D, TOLERANCE).items():
+        assert sum(found[currency].values()) == t.outstanding
