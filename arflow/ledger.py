@@ -150,10 +150,10 @@ def invoices_from_frame(frame: pl.DataFrame, extra_names: tuple[str, ...]) -> li
 
 def may_be_open(as_of: date, min_balance: Decimal) -> pl.Expr:
     """`Invoice.is_open` in columns, as a filter that keeps every invoice that may be open on
-    `as_of` (and no more than a money value too precise for the column type): the rule itself
-    stays `Invoice.is_open`, applied to the objects of the rows this keeps."""
-    when = ((pl.col("paid_date").is_null() | (pl.col("paid_date") > as_of))
-            & (pl.col("issue_date") <= as_of) & ~pl.col("status").is_in(list(NOT_CHASED)))
+    `as_of` (a balance too precise for the column type is kept too): the rule itself stays
+    `Invoice.is_open`, applied to the objects of the rows this keeps."""
+    when = (may_owe(as_of) & (pl.col("issue_date") <= as_of)
+            & ~pl.col("status").is_in(list(NOT_CHASED)))
     if not _fits(min_balance):
         return when  # a tolerance the column type cannot hold exactly: the rule decides alone
     balance = pl.coalesce(pl.col("balance"), pl.col("amount"))

@@ -360,7 +360,7 @@ class StateDB:
         except sqlite3.Error as exc:
             raise StateError(describe(exc, path, shown)) from None
         state = cls(conn, path, shown)
-        try:
+        with _closed_on_failure(conn, path, shown):
             state._pin()
             conn.execute("PRAGMA busy_timeout = 10000")
             state._examine(known)  # before anything is written: a refused file stays as it is
@@ -371,12 +371,6 @@ class StateDB:
             state._pin("-wal", "-shm")  # WAL mode made them: they are this database's
             if state_id != known:
                 _write_id_file(path, state_id, shown)
-        except sqlite3.Error as exc:
-            conn.close()
-            raise StateError(describe(exc, path, shown)) from None
-        except BaseException:
-            conn.close()
-            raise
         return state
 
     @classmethod
@@ -395,7 +389,7 @@ class StateDB:
         except sqlite3.Error as exc:
             raise StateError(describe(exc, path, shown)) from None
         state = cls(conn, path, shown)
-        try:
+        with _closed_on_failure(conn, path, shown):
             state._pin()
             conn.execute("PRAGMA busy_timeout = 10000")
             version = state._examine(known)
@@ -404,12 +398,6 @@ class StateDB:
                 return cls.open(path, shown)
             if version and state._identify(known) is None:
                 raise state._tampered("has no id in its table meta")
-        except sqlite3.Error as exc:
-            conn.close()
-            raise StateError(describe(exc, path, shown)) from None
-        except BaseException:
-            conn.close()
-            raise
         if not version:
             conn.close()
             return None
@@ -959,6 +947,20 @@ def _decode(row: dict) -> dict:
             row[name] = json.loads(row[name])
     row["permanent"] = bool(row.get("permanent"))
     return row
+
+
+@contextmanager
+def _closed_on_failure(conn: sqlite3.Connection, path: Path, shown: str) -> Iterator[None]:
+    """Opening a database: whatever goes wrong closes the connection; a SQLite error becomes
+    a StateError that names the file."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        conn.close()
+        raise StateError(describe(exc, path, shown)) from None
+    except BaseException:
+        conn.close()
+        raise
 
 
 def lock_path(state_path: Path) -> Path:

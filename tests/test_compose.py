@@ -295,13 +295,7 @@ def test_the_dry_run_reports_a_name_with_a_line_break_as_the_real_run_does(folde
 
 
 # --- speed without a change of output (issue 14, item 3) ----------------------------------------
-MANY = """\
-anchor: due_date
-steps:
-  - id: first
-    day: 1
-    actions:
-      - email: reminder
+MANY = CHASE + """\
       - status: "Chased {{ customer.name }}"
       - task: {kind: call, title: "Call {{ customer.name }}", assignee: controller, due_in: 1}
       - notify: {to: controller, template: internal}

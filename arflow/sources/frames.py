@@ -40,7 +40,8 @@ def names(width: int) -> list[str]:
 def from_blocks(header: Sequence[str], blocks: Blocks) -> TextRows:
     """The rows of a block reader (csv module or SQLite) as a text frame."""
     width = len(header)
-    parts: list[pl.DataFrame] = []
+    schema = {**dict.fromkeys(names(width), pl.String), LINE: pl.Int64}
+    parts: list[pl.DataFrame] = [pl.DataFrame(schema=schema)]
     problems: list[tuple[int, str]] = []
     for lines, rows in blocks:
         good_lines: Sequence[int] = lines
@@ -57,11 +58,7 @@ def from_blocks(header: Sequence[str], blocks: Blocks) -> TextRows:
         if good:
             columns = dict(zip(names(width), map(list, zip(*good, strict=True)), strict=True))
             columns[LINE] = list(good_lines)
-            parts.append(pl.DataFrame(columns, schema={**dict.fromkeys(names(width), pl.String),
-                                                       LINE: pl.Int64}))
-    if not parts:
-        return TextRows(pl.DataFrame(schema={**dict.fromkeys(names(width), pl.String),
-                                             LINE: pl.Int64}), problems)
+            parts.append(pl.DataFrame(columns, schema=schema))
     return TextRows(pl.concat(parts, rechunk=True), problems)
 
 
@@ -77,10 +74,8 @@ def _read(path: Path, progress: Progress | None) -> bytes:
         while block := b"".join(islice(handle, csvfile.BLOCK)):
             parts.append(block)
             done += len(block)
-            if progress is not None:
-                progress(min(done, total), total)
-    if progress is not None:
-        progress(total, total)
+            progress(min(done, total), total)
+    progress(total, total)
     return b"".join(parts)
 
 
