@@ -107,11 +107,15 @@ def descendants(customers: Mapping[str, Customer]) -> dict[str, list[str]]:
     return found
 
 
+def metric_of(name: str, own: Totals, consolidated: Totals) -> Decimal:
+    """The value of metric `name` (`overdue`, `consolidated_overdue_pct` …) for one group."""
+    group = consolidated if name.startswith("consolidated_") else own
+    return group.metric(name.removeprefix("consolidated_"))
+
+
 def holds(condition: Condition, own: Totals, consolidated: Totals) -> bool:
     """One condition on one currency group."""
-    name = condition.metric
-    group = consolidated if name.startswith("consolidated_") else own
-    actual = group.metric(name.removeprefix("consolidated_"))
+    actual = metric_of(condition.metric, own, consolidated)
     return actual >= condition.value if condition.op == ">=" else actual < condition.value
 
 

@@ -1,23 +1,44 @@
 """Who gets a campaign's statement on a day (SPEC 4.10), as a pure function: the occurrence
 due, the customers it reaches, their metrics and conditions, what each statement lists, and
 why a customer is skipped (`paused`, `conditions`, `nothing-to-list`, `consolidated`).
-
-Not yet part of `engine.plan`: a campaign plans nothing until its statement can be composed.
+`engine.plan` turns each statement into the campaign's actions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from arflow.calendar import BusinessCalendar
-from arflow.campaign_metrics import Totals, combined, descendants, groups_that_hold, totals
-from arflow.ledger import Customer, Invoice
+from arflow.campaign_metrics import (
+    Totals,
+    aging,
+    combined,
+    descendants,
+    groups_that_hold,
+    metric_of,
+    totals,
+)
+from arflow.ledger import ZERO, Customer, Invoice
 from arflow.matching import Matcher
 from arflow.occurrences import due_occurrence
 from arflow.workflow import Workflow
+
+
+class Met(NamedTuple):
+    """A condition that held, with the value it held with, for one currency group."""
+
+    metric: str
+    op: str
+    value: Decimal
+    actual: Decimal
+    currency: str
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.op} {self.value} ({self.currency} {self.actual:.2f})"
 
 
 @dataclass(slots=True)
@@ -30,6 +51,25 @@ class Statement:
     listed: list[Invoice]           # open, not paused, in those groups; by due date, number
     own: dict[str, Totals]
     consolidated: dict[str, Totals]
+    consolidate: bool = False       # the campaign consolidates: its totals are `consolidated`
+    # currency → aging bucket → open balance, over every invoice the statement covers
+    aging: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    # consolidating: currency → [(customer id, its own Totals)], the customer first
+    accounts: dict[str, list[tuple[str, Totals]]] = field(default_factory=dict)
+    met: list[Met] = field(default_factory=list)  # the conditions, for each listed group
+
+    @property
+    def shown(self) -> dict[str, Totals]:
+        """The totals the statement shows: the family's when the campaign consolidates."""
+        return self.consolidated if self.consolidate else self.own
+
+    def description(self) -> str:
+        """What `history` says of it (seed 004: the conditions met)."""
+        text = f"statement of {self.occurrence.isoformat()}"
+        return f"{text}; conditions met: {'; '.join(map(str, self.met))}" if self.met else text
+
+
+EMPTY = Totals(ZERO, ZERO)
 
 
 @dataclass(slots=True)
@@ -56,16 +96,23 @@ def _fits(wid: str, wf: Workflow, customer: Customer, invoices: list[Invoice]) -
                for inv in invoices)
 
 
+def occurrence_due(wf: Workflow, as_of: date) -> date | None:
+    """The campaign's occurrence due on `as_of`, if any (`occurrences.due_occurrence` with the
+    campaign's own window and business calendar)."""
+    assert wf.schedule is not None  # a campaign
+    calendar = BusinessCalendar(wf.holidays) if wf.business_days else None
+    return due_occurrence(wf.schedule, as_of, wf.expires_after, calendar)
+
+
 def statements(wid: str, wf: Workflow, open_by_customer: Mapping[str, list[Invoice]],
                customers: Mapping[str, Customer], as_of: date, min_balance: Decimal, *,
                paused_customers: Collection[str] = (), paused_invoices: Collection[str] = (),
-               already: Collection[str] = ()) -> tuple[list[Statement], list[StatementSkip]]:
+               sent_before: Callable[[str], bool] = lambda cid: False,
+               ) -> tuple[list[Statement], list[StatementSkip]]:
     """The statements a campaign sends on `as_of`, and the customers it skips. `open_by_customer`
-    holds each customer's open invoices (paused and promised ones included); `already` the
-    customers that got this occurrence's statement in an earlier run."""
-    assert wf.schedule is not None  # a campaign
-    calendar = BusinessCalendar(wf.holidays) if wf.business_days else None
-    occurrence = due_occurrence(wf.schedule, as_of, wf.expires_after, calendar)
+    holds each customer's open invoices (paused and promised ones included); `sent_before`
+    says whether a customer got this occurrence's statement in an earlier run."""
+    occurrence = occurrence_due(wf, as_of)
     if occurrence is None:
         return [], []
     family = descendants(customers)
@@ -80,7 +127,7 @@ def statements(wid: str, wf: Workflow, open_by_customer: Mapping[str, list[Invoi
         candidates |= {p for cid in own for p in parents.get(cid, ()) if p in customers}
     found: list[Statement] = []
     skipped: list[StatementSkip] = []
-    messaged = set(already)
+    messaged: set[str] = set()  # customers with this occurrence's statement, here or before
     # parents first, so that a consolidated statement is decided before its children's
     for cid in sorted(candidates, key=lambda c: (len(parents.get(c, ())), c)):
         customer = customers.get(cid) or Customer(cid)
@@ -88,11 +135,12 @@ def statements(wid: str, wf: Workflow, open_by_customer: Mapping[str, list[Invoi
         invoices = [inv for c in covered for inv in open_by_customer.get(c, ())]
         if not _fits(wid, wf, customer, invoices):
             continue
+        if sent_before(cid):
+            messaged.add(cid)
+            continue  # this occurrence went out in an earlier run
         if wf.consolidate and messaged.intersection(parents.get(cid, ())):
             skipped.append(StatementSkip(cid, occurrence, "consolidated"))
             continue
-        if cid in messaged:
-            continue  # this occurrence went out in an earlier run
         if customer.paused or cid in paused_customers:
             skipped.append(StatementSkip(cid, occurrence, "paused"))
             continue
@@ -108,6 +156,14 @@ def statements(wid: str, wf: Workflow, open_by_customer: Mapping[str, list[Invoi
         if not listed:
             skipped.append(StatementSkip(cid, occurrence, "nothing-to-list"))
             continue
-        found.append(Statement(cid, occurrence, groups, listed, mine, family_totals))
+        found.append(Statement(
+            cid, occurrence, groups, listed, mine, family_totals, wf.consolidate,
+            {cur: buckets for cur, buckets in aging(invoices, as_of, min_balance).items()
+             if cur in groups},
+            {cur: [(c, own[c][cur]) for c in covered if cur in own.get(c, {})] for cur in groups}
+            if wf.consolidate else {},
+            [Met(c.metric, c.op, c.value,
+                 metric_of(c.metric, mine.get(cur, EMPTY), family_totals.get(cur, EMPTY)), cur)
+             for cur in groups for c in wf.conditions]))
         messaged.add(cid)
     return found, skipped

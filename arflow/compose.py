@@ -19,7 +19,13 @@ from arflow.errors import RowError
 from arflow.ledger import Customer, Ledger
 from arflow.plan_types import Plan, PlannedAction
 from arflow.project import Project
-from arflow.render import MessageContexts, RenderError, totals_context
+from arflow.render import (
+    MessageContexts,
+    RenderError,
+    conditions_context,
+    statement_context,
+    totals_context,
+)
 
 
 def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Project):
@@ -29,6 +35,7 @@ def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Proje
     totals: dict[tuple[str, str], dict] = {}
     workflows: dict[str, dict] = {}
     steps: dict[tuple[str, str], dict] = {}
+    statement: tuple[object, dict] | None = None  # a campaign's, for all its actions
     for action in actions:
         customer = ledger.customers[action.customer_id]
         currency = action.items[0].currency if action.items else (
@@ -44,9 +51,16 @@ def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Proje
                                           "description": wf.model.description}
             for step in wf.model.steps:
                 steps[(wf.id, step.step_id)] = {"id": step.step_id, "day": step.day}
-        yield action, make(customer, action.items, totals[key], workflows[action.workflow],
-                           steps.get((action.workflow, action.step)) or
-                           {"id": action.step, "day": None})
+        context = make(customer, action.items, totals[key], workflows[action.workflow],
+                       steps.get((action.workflow, action.step)) or
+                       {"id": action.step, "day": None})
+        if action.statement is not None:  # SPEC 4.10: a campaign's statement
+            if statement is None or statement[0] is not action.statement:
+                statement = (action.statement, {
+                    "statement": statement_context(action.statement, ledger.customers, as_of),
+                    "conditions": conditions_context(action.statement)})
+            context = {**context, **statement[1]}
+        yield action, context
 
 
 class _Dropped(Exception):

@@ -180,12 +180,16 @@ def _skip_rows(skipped: list[Skip], project: Project, as_of: date):
              for step in w.model.steps for n, action in enumerate(step.actions)}
     kinds.update(((w.id, "on_paid", n), action.kind) for w in project.workflows.values()
                  for n, action in enumerate(w.model.on_paid))
+    # a campaign's step is an occurrence date: its actions are the campaign's
+    campaign = {w.id: [action.kind for action in w.model.actions]
+                for w in project.workflows.values() if w.model.is_campaign}
     for skip in skipped:
         invoices = json.dumps(skip.invoices)
         for key in skip.keys:
+            kind = campaign[key.workflow][key.action] if key.workflow in campaign else \
+                kinds.get((key.workflow, key.step, key.action), "notify")
             yield {"key": str(key), "target": key.target, "workflow": key.workflow,
-                   "step": key.step, "action_index": key.action,
-                   "kind": kinds.get((key.workflow, key.step, key.action), "notify"),
+                   "step": key.step, "action_index": key.action, "kind": kind,
                    "customer_id": skip.customer_id, "invoices": invoices,
                    "as_of": as_of.isoformat(), "reason": skip.reason}
 
@@ -197,7 +201,8 @@ def _key_rows(action: PlannedAction, composed: Composed, channel: str | None) ->
               "customer_id": action.customer_id, "invoices": json.dumps(action.invoices),
               "as_of": action.date.isoformat(), "channel": channel,
               "recipients": json.dumps(message.recipients if message else action.to),
-              "subject": action.subject, "message_id": message.message_id if message else None}
+              "subject": action.subject, "message_id": message.message_id if message else None,
+              "description": action.statement.description() if action.statement else None}
     return [{"key": str(k), "target": k.target, **common} for k in action.keys]
 
 

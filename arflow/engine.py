@@ -2,10 +2,11 @@
 
 No clock, no files, no network: every schedule rule is decided in the planner and tested with
 plain values. `plan` is the entry point; beside it here live grouping per customer (SPEC 4.4),
-`on_paid` (4.7), the owners' notices and recipients. The rest of the planner is in sibling
-modules: `matching` (which workflow each open invoice follows today, and as which target),
-`schedule` (step dates, due, catch-up and expiry), `positions` (for `arflow status`) and
-`plan_types` (its data).
+`on_paid` (4.7), the owners' notices and recipients, and the campaigns' actions (4.10). The
+rest of the planner is in sibling modules: `matching` (which workflow each open invoice follows
+today, and as which target), `schedule` (step dates, due, catch-up and expiry), `campaigns` and
+`occurrences` (who gets a campaign's statement, and when), `positions` (for `arflow status`)
+and `plan_types` (its data).
 
 Words used in the planner, each with one meaning:
 
@@ -27,6 +28,8 @@ Words used in the planner, each with one meaning:
   target then moves to the `then:` workflow the next day (SPEC 4.8).
 - on hold: an invoice that is paused, or under a promise-to-pay whose date has not passed; it
   still follows its workflow but is left out of messages (SPEC 4.6).
+- occurrence: a day of a campaign's calendar; for a campaign it takes the place of a step (the
+  key of a statement is `customer:ID`, the campaign, the occurrence date and the action).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
+from arflow.campaigns import occurrence_due, statements
 from arflow.config import Person
 from arflow.ledger import ZERO, Customer, Invoice, Ledger
 from arflow.matching import OpenInvoicesByWorkflow, sequence_since, sort_into_workflows, targets_of
@@ -85,8 +89,9 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
     whatever holds it today: a non-business day, a pause or a promise."""
     people = people or {}
     result = Plan(as_of=as_of, invoices=len(ledger))
+    campaigns = _campaigns_due(workflows, as_of)
     by_workflow = sort_into_workflows(ledger, workflows, state, as_of, default_workflow,
-                                      min_balance)
+                                      min_balance, keep_open=bool(campaigns))
     schedules, customers = by_workflow.schedules, by_workflow.customers
     result.open = by_workflow.open_count
 
@@ -137,7 +142,50 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
                                    reason, keys))
     result.skipped.sort(key=lambda s: (s.customer_id, s.workflow,
                                        schedules[s.workflow].order(s.step), s.reason))
+    if campaigns:
+        for wid, occurrence in campaigns.items():
+            _campaign(wid, workflows[wid], occurrence.isoformat(), by_workflow, state, as_of,
+                      people, result)
+        # SPEC 4.10: campaigns run beside the invoice workflows; a customer's actions together
+        result.actions.sort(key=lambda a: a.customer_id)
+        result.skipped.sort(key=lambda s: s.customer_id)
     return result
+
+
+def _campaigns_due(workflows: dict[str, Workflow], as_of: date) -> dict[str, date]:
+    """The enabled campaigns with an occurrence due on `as_of` (SPEC 4.10): id → occurrence."""
+    due = {}
+    for wid in sorted(workflows):
+        wf = workflows[wid]
+        if wf.enabled and wf.is_campaign and (occurrence := occurrence_due(wf, as_of)):
+            due[wid] = occurrence
+    return due
+
+
+def _campaign(wid: str, wf: Workflow, occurrence: str, by_workflow: OpenInvoicesByWorkflow,
+              state: PastState, as_of: date, people: dict[str, Person], result: Plan) -> None:
+    """A campaign's statements of the day, as actions of the occurrence (SPEC 4.10); a
+    customer's statement counts as sent before once every action of it is settled."""
+    def sent_before(cid: str) -> bool:
+        target = customer_target(cid)
+        return bool(state.settled) and all(ActionKey(target, wid, occurrence, n) in state.settled
+                                           for n in range(len(wf.actions)))
+
+    found, skipped = statements(
+        wid, wf, by_workflow.open_invoices, by_workflow.customers, as_of,
+        by_workflow.min_balance, paused_customers=state.paused_customers,
+        paused_invoices=state.paused_invoices, sent_before=sent_before)
+    for statement in found:
+        target = customer_target(statement.customer_id)
+        before = len(result.actions)
+        _add_actions(result, by_workflow.customers[statement.customer_id], wid, wf, occurrence,
+                     wf.actions, [SlotInvoice(inv, inv.open_balance(as_of), target)
+                                  for inv in statement.listed], people, as_of, state.settled)
+        for action in result.actions[before:]:
+            action.statement = statement
+    # not recorded: a customer skipped today is looked at again while the occurrence is due
+    result.skipped += [Skip(wid, occurrence, skip.customer_id, [], skip.reason)
+                       for skip in skipped]
 
 
 def _on_hold(inv: Invoice, state: PastState, as_of: date) -> bool:

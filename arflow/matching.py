@@ -101,11 +101,14 @@ class OpenInvoicesByWorkflow:
     open_customers: set[str]
     open_count: int
     min_balance: Decimal
+    # customer → its open invoices, whatever workflow they follow (for campaigns; filled only
+    # when `sort_into_workflows` is asked to keep them)
+    open_invoices: dict[str, list[Invoice]] = field(default_factory=dict)
 
 
 def sort_into_workflows(ledger: Ledger, workflows: dict[str, Workflow], state: PastState,
                         as_of: date, default_workflow: str | None,
-                        min_balance: Decimal) -> OpenInvoicesByWorkflow:
+                        min_balance: Decimal, keep_open: bool = False) -> OpenInvoicesByWorkflow:
     active = {wid: wf for wid, wf in workflows.items() if wf.enabled and not wf.is_campaign}
     schedules = {wid: StepSchedule(wid, wf) for wid, wf in active.items()}
     matchers = [Matcher(wid, match) for wid in sorted(active, key=lambda w: (
@@ -118,11 +121,14 @@ def sort_into_workflows(ledger: Ledger, workflows: dict[str, Workflow], state: P
     following: dict[tuple[str, str], FollowedInvoices] = {}
     open_customers: set[str] = set()
     open_count = 0
+    open_invoices: dict[str, list[Invoice]] = {}
     for inv in ledger.current(as_of, min_balance):
         balance = inv.amount if inv.balance is None else inv.balance
         open_count += 1
         cid = inv.customer_id
         open_customers.add(cid)
+        if keep_open:
+            open_invoices.setdefault(cid, []).append(inv)
         customer = customers.get(cid)
         if customer is None:
             customer = customers[cid] = Customer(cid)
@@ -143,7 +149,7 @@ def sort_into_workflows(ledger: Ledger, workflows: dict[str, Workflow], state: P
         if hint is not None:
             entry.hints.append(hint)
     return OpenInvoicesByWorkflow(active, schedules, customers, following, open_customers,
-                                  open_count, min_balance)
+                                  open_count, min_balance, open_invoices)
 
 
 def _moved(inv: Invoice, balance: Decimal, wid: str, state: PastState,

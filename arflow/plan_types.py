@@ -6,10 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from arflow.ledger import Invoice
 from arflow.workflow import Action
+
+if TYPE_CHECKING:
+    from arflow.campaigns import Statement
 
 
 class ActionKey(NamedTuple):
@@ -122,6 +125,7 @@ class PlannedAction:
     status: str = "planned"
     items: list[Invoice] = field(default_factory=list)  # the invoices, by due date then number
     assignee: str | None = None  # a task's person (their key in `people:`)
+    statement: Statement | None = None  # a campaign's: what it lists, totals, conditions met
 
     @property
     def kind(self) -> str:

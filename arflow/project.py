@@ -189,23 +189,36 @@ def _then_cycles(workflows: dict[str, LoadedWorkflow]) -> list[Problem]:
     return problems
 
 
-# the shapes of context a template meets: (person set, invoices paid) → how errors name it
-_SHAPES = {(True, False): "", (False, False): " (in a customer message, where person is not set)",
-           (True, True): " (in on_paid, where the invoices are paid)",
-           (False, True): " (in a customer message in on_paid: no person, invoices paid)"}
+# the shapes of context a template meets: (person set, invoices paid, statement set) → how
+# errors name it; the first is the fullest
+_SHAPES = {
+    (True, False, True): "",
+    (False, False, True): " (in a campaign's customer message, where person is not set)",
+    (True, False, False): "",
+    (False, False, False): " (in a customer message, where person is not set)",
+    (True, True, False): " (in on_paid, where the invoices are paid)",
+    (False, True, False): " (in a customer message in on_paid: no person, invoices paid)"}
+FULLEST = next(iter(_SHAPES))
 
 
 def _shape_note(templates: Templates, name: str, kind: str, shape: tuple,
                 contexts: dict) -> str:
     """Where the error comes from the shape of the context: said, when the template renders
     in the fullest shape."""
-    if shape == (True, False):
+    if shape == FULLEST or not _renders(templates, name, kind, contexts[FULLEST]):
         return ""
-    try:
-        templates.render(name, kind, contexts[(True, False)])
-    except RenderError:
-        return ""
+    person, paid, statement = shape
+    if not (statement or paid) and _renders(templates, name, kind, contexts[(person, False, True)]):
+        return " (in a workflow's message, where statement is not set: campaigns have it)"
     return _SHAPES[shape]
+
+
+def _renders(templates: Templates, name: str, kind: str, context: dict) -> bool:
+    try:
+        templates.render(name, kind, context)
+    except RenderError:
+        return False
+    return True
 
 
 def _template_uses(config: Config, workflows: dict[str, LoadedWorkflow]) -> dict[str, set]:
@@ -214,12 +227,12 @@ def _template_uses(config: Config, workflows: dict[str, LoadedWorkflow]) -> dict
     for wf in workflows.values():
         for event in wf.model.notify_on:
             uses.setdefault(FINISH_TEMPLATE if event == "finish" else PAUSE_TEMPLATE,
-                            set()).add((True, False))
+                            set()).add((True, False, False))
         for loc, action in _actions(wf):
             template = getattr(action.spec, "template", None)
             if template is not None:
                 uses.setdefault(template, set()).add((action.kind == "notify",
-                                                      loc[0] == "on_paid"))
+                                                      loc[0] == "on_paid", loc[0] == "actions"))
     return uses
 
 
@@ -231,7 +244,7 @@ def _render_all(config: Config, workflows: dict[str, LoadedWorkflow],
     invoice_extra = extra_samples(config, config.invoices, INVOICE_FIELDS)
     customer_extra = extra_samples(config, config.customers, CUSTOMER_FIELDS)
     contexts = {shape: sample_context(config, person=shape[0], paid=shape[1],
-                                      invoice_extra=invoice_extra,
+                                      statement=shape[2], invoice_extra=invoice_extra,
                                       customer_extra=customer_extra)
                 for shape in _SHAPES}
     display_dir = config.display(templates.directory)
@@ -240,7 +253,7 @@ def _render_all(config: Config, workflows: dict[str, LoadedWorkflow],
         for kind in sorted(templates.kinds[name]):
             reported = set()
             path = f"{display_dir}/{templates.filename(name, kind)}"
-            for shape in sorted(uses.get(name) or {(True, False)}, reverse=True):
+            for shape in sorted(uses.get(name) or {FULLEST}, key=list(_SHAPES).index):
                 try:
                     text = templates.render(name, kind, contexts[shape])
                 except RenderError as exc:
@@ -260,7 +273,7 @@ def _render_all(config: Config, workflows: dict[str, LoadedWorkflow],
                     problems.append(Problem(path, None, "", problem))
     for wf in workflows.values():
         for loc, action in _actions(wf):
-            context = contexts[(False, loc[0] == "on_paid")]
+            context = contexts[(False, loc[0] == "on_paid", loc[0] == "actions")]
             for field, text in _inline(action):
                 try:
                     templates.render_string(text, context)
@@ -304,5 +317,5 @@ def _template_message(exc: RenderError) -> str:
         return f"template syntax error: {message}"
     if "is undefined" in message or "has no attribute" in message:
         return (f"{message} — check the spelling; templates see company, customer, invoices, "
-                "invoice, totals, workflow, step, today, person, conditions")
+                "invoice, totals, workflow, step, today, person, conditions, statement")
     return f"template error: {message}"

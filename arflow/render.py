@@ -7,7 +7,8 @@ import decimal
 import json
 import re
 from collections import defaultdict
-from collections.abc import Generator, MutableMapping
+from collections.abc import Generator, Mapping, MutableMapping
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -30,8 +31,12 @@ from jinja2.compiler import CodeGenerator, Frame
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
+from arflow.campaign_metrics import AGING_BUCKETS, Totals, aging, totals
+from arflow.campaigns import Met, Statement
 from arflow.config import Config
 from arflow.ledger import ZERO, Customer, Invoice
+
+CENT = Decimal("0.01")
 
 KINDS = ("subject", "txt", "html", "sms", "json")
 _PROBES = (Decimal("5"), Decimal("1234.5"), Decimal("1234567.891"), Decimal("0.125"))
@@ -447,6 +452,37 @@ def totals_context(invoices: list[Invoice], as_of: date, currency: str) -> dict:
             "by_currency": by_currency}
 
 
+def statement_context(statement: Statement, customers: Mapping[str, Customer],
+                      as_of: date) -> dict:
+    """`statement` (SPEC 4.10): the listed invoices, and per currency group its totals, aging
+    buckets and, consolidating, each account's subtotal; the totals include paused invoices."""
+    def name(cid: str) -> str:
+        customer = customers.get(cid)
+        return customer.display_name if customer is not None else cid
+
+    invoices = [{**invoice_context(inv, as_of), "customer_name": name(inv.customer_id)}
+                for inv in statement.listed]
+    groups = []
+    for currency in statement.groups:
+        shown = statement.shown.get(currency, Totals(ZERO, ZERO))
+        groups.append({
+            "currency": currency, "outstanding": shown.outstanding, "overdue": shown.overdue,
+            "overdue_pct": shown.overdue_pct.quantize(CENT),
+            "aging": dict(statement.aging.get(currency, dict.fromkeys(AGING_BUCKETS, ZERO))),
+            "accounts": [{"customer_id": cid, "name": name(cid), "outstanding": t.outstanding,
+                          "overdue": t.overdue}
+                         for cid, t in statement.accounts.get(currency, ())],
+            "invoices": [item for item in invoices if item["currency"] == currency]})
+    return {"occurrence": statement.occurrence, "consolidated": statement.consolidate,
+            "invoices": invoices, "groups": groups}
+
+
+def conditions_context(statement: Statement) -> list[dict]:
+    """`conditions`: each condition of the campaign with the value it held with, per group."""
+    return [{"metric": m.metric, "op": m.op, "value": m.value, "actual": m.actual.quantize(CENT),
+             "currency": m.currency, "held": True} for m in statement.met]
+
+
 def company_context(config: Config) -> dict:
     c = config.company
     return {"name": c.name, "email": c.email, "phone": c.phone, "currency": c.currency}
@@ -469,11 +505,12 @@ SAMPLE_AS_OF = date(2026, 3, 16)
 
 def sample_context(config: Config, *, invoice_extra: dict[str, str] | None = None,
                    customer_extra: dict[str, str] | None = None, person: bool = True,
-                   paid: bool = False, as_of: date = SAMPLE_AS_OF) -> dict:
+                   paid: bool = False, statement: bool = True,
+                   as_of: date = SAMPLE_AS_OF) -> dict:
     """A full context with plausible values, to render every template in `validate`, in the
     shape of one use: `person` only for internal messages (notify), paid invoices for
-    `on_paid`; `extra` holds exactly the extra columns of the sources, with a real value of
-    each (None: any name, as `<NAME>`)."""
+    `on_paid`, `statement` and `conditions` only for campaigns; `extra` holds exactly the
+    extra columns of the sources, with a real value of each (None: any name, as `<NAME>`)."""
     def sample(number: str, issue: date, due: date, amount: str) -> Invoice:
         return Invoice(number=number, customer_id="C001", issue_date=issue, due_date=due,
                        amount=Decimal(amount), balance=ZERO if paid else None, paid_date=None,
@@ -499,9 +536,27 @@ def sample_context(config: Config, *, invoice_extra: dict[str, str] | None = Non
                     "email": first.email if first else "controller@company.example",
                     "webhook": None} if person else None),
         "conditions": [{"metric": "overdue", "op": ">=", "value": Decimal("500"),
-                        "actual": Decimal("1250.00"), "held": True}],
+                        "actual": Decimal("1250.00"), "currency": invs[0].currency,
+                        "held": True}] if statement else [],
+        "statement": _sample_statement(invs, as_of) if statement else None,
         "currency": invs[0].currency,
     }
+
+
+def _sample_statement(invoices: list[Invoice], as_of: date) -> dict:
+    """A consolidated statement of the sample customer and one branch account."""
+    branch = [replace(inv, customer_id="C002", number=inv.number + "-B") for inv in invoices[1:]]
+    listed = sorted([*invoices, *branch], key=lambda inv: (inv.due_date, inv.number))
+    own, theirs = totals(invoices, as_of, CENT), totals(branch, as_of, CENT)
+    family = {cur: Totals(t.outstanding + theirs[cur].outstanding, t.overdue + theirs[cur].overdue)
+              for cur, t in own.items()}
+    currency = invoices[0].currency
+    sample = Statement("C001", as_of, [currency], listed, own, family, True,
+                       aging(listed, as_of, CENT),
+                       {currency: [("C001", own[currency]), ("C002", theirs[currency])]},
+                       [Met("overdue", ">=", Decimal(500), family[currency].overdue, currency)])
+    return statement_context(sample, {"C001": Customer("C001", "Sample Customer Ltd"),
+                                      "C002": Customer("C002", "Sample Customer Branch")}, as_of)
 
 
 def template_error(exc: BaseException) -> tuple[int | None, str]:
@@ -566,7 +621,7 @@ class MessageContexts:
             "invoices": items, "invoice": items[0] if items else None,
             "totals": totals, "workflow": workflow,
             "step": step, "today": self.as_of, "person": person, "conditions": [],
-            "currency": totals["currency"],
+            "statement": None, "currency": totals["currency"],
         }
 
 

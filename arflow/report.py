@@ -17,9 +17,15 @@ from arflow.render import MONEY
 
 
 def action_dict(a: PlannedAction) -> dict:
-    return {"date": a.date.isoformat(), "workflow": a.workflow, "step": a.step,
-            "action": a.kind, "customer_id": a.customer_id, "invoices": a.invoices, "to": a.to,
-            "template": a.template, "subject": a.subject, "status": a.status}
+    found: dict[str, Any] = {
+        "date": a.date.isoformat(), "workflow": a.workflow, "step": a.step, "action": a.kind,
+        "customer_id": a.customer_id, "invoices": a.invoices, "to": a.to,
+        "template": a.template, "subject": a.subject, "status": a.status}
+    if a.statement is not None:  # a campaign's (SPEC 4.10): the conditions it met
+        found["conditions"] = [{"metric": m.metric, "op": m.op, "value": str(m.value),
+                                "actual": f"{m.actual:.2f}", "currency": m.currency}
+                               for m in a.statement.met]
+    return found
 
 
 def skip_dict(s) -> dict:
@@ -159,6 +165,8 @@ def print_history(console: Console, rows: list[dict], *, plain: bool) -> None:
         detail = ", ".join(r["recipients"] or [])
         if r["subject"]:
             detail += f" — {r['subject']}"
+        if r.get("description"):
+            detail += f" — {r['description']}"
         if r["reason"] or r["error"]:
             detail += f" ({r['reason'] or r['error']})"
         table.add_row(r["as_of"], r["customer_id"], r["workflow"], r["step"], r["kind"],

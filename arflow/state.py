@@ -56,7 +56,7 @@ RETRIED_SKIPS = frozenset({"no-email", "no-phone", "no-recipient"})
 # the skip reason of what `arflow run --baseline` marked as done without sending it
 BASELINE = "baseline"
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # "ARFL" in the file's header (offset 68): `file arflow.db` names it, and another program's
 # SQLite file is told apart from arflow's
 APPLICATION_ID = 0x4152464C
@@ -118,6 +118,10 @@ MIGRATIONS: dict[int, str] = {
     3: """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # what an action was about, in words: a campaign's statement and the conditions it met
+    4: """
+    ALTER TABLE actions ADD COLUMN description TEXT;
+    """,
 }
 ID_SINCE = 3  # the schema version that gave a database its id
 _STATE_ID = re.compile(r"[0-9a-f]{32}")
@@ -170,14 +174,15 @@ def utc_now() -> str:
 
 _MARK = (
     "INSERT INTO actions (key, target, workflow, step, action_index, kind, customer_id, "
-    "invoices, as_of, state, reason, permanent, channel, recipients, subject, "
+    "invoices, as_of, state, reason, permanent, channel, recipients, subject, description, "
     "message_id, provider_id, error, attempts, created_at, updated_at) "
     "VALUES (:key, :target, :workflow, :step, :action_index, :kind, :customer_id, "
     ":invoices, :as_of, :state, NULL, :permanent, :channel, :recipients, :subject, "
-    ":message_id, :provider_id, :error, :attempt, :now, :now) "
+    ":description, :message_id, :provider_id, :error, :attempt, :now, :now) "
     "ON CONFLICT (key) DO UPDATE SET state = excluded.state, reason = NULL, "
     "permanent = excluded.permanent, channel = excluded.channel, "
     "recipients = excluded.recipients, subject = excluded.subject, "
+    "description = excluded.description, "
     "message_id = excluded.message_id, provider_id = excluded.provider_id, "
     "error = excluded.error, as_of = excluded.as_of, "
     "attempts = actions.attempts + :attempt, updated_at = excluded.updated_at")

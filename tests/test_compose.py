@@ -125,7 +125,7 @@ def test_an_inline_template_that_fails_costs_that_action_only(folder, cli):
                                      "(money formats numbers, e.g. {{ invoice.balance|money }})"),
     ("{{ undefined_name|money }}", 2, "'undefined_name' is undefined — check the spelling; "
      "templates see company, customer, invoices, invoice, totals, workflow, step, today, person, "
-     "conditions"),
+     "conditions, statement"),
     ("{% macro again(n) %}{{ again(n) }}{% endmacro %}{{ again(1) }}", 2, "template error: a "
      "macro or include calls itself without end (maximum recursion depth exceeded)"),
 ])

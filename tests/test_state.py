@@ -66,7 +66,7 @@ def row(key: ActionKey, state: str, reason: str | None = None, permanent: bool =
     return {"key": str(key), "target": key.target, "workflow": key.workflow, "step": key.step,
             "action_index": key.action, "kind": "email", "customer_id": "C1",
             "invoices": json.dumps(["A1"]), "as_of": day, "channel": None, "recipients": "[]",
-            "subject": None, "message_id": None, "state": state, "reason": reason,
+            "subject": None, "description": None, "message_id": None, "state": state, "reason": reason,
             "permanent": permanent}
 
 

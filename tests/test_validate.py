@@ -106,8 +106,8 @@ def test_misspelt_template_variable_fails_with_the_template_line(tmp_path):
                      templates=templates)
     assert found == [
         "templates/broken.txt.j2:1: template syntax error: Expected an expression, got 'end of statement block'",
-        "templates/reminder.txt.j2:3: 'dict object' has no attribute 'overdeu' — check the spelling; templates see company, customer, invoices, invoice, totals, workflow, step, today, person, conditions",
-        "workflows/good.yaml:10: steps.1.actions.0.note.text: 'custmer' is undefined — check the spelling; templates see company, customer, invoices, invoice, totals, workflow, step, today, person, conditions",
+        "templates/reminder.txt.j2:3: 'dict object' has no attribute 'overdeu' — check the spelling; templates see company, customer, invoices, invoice, totals, workflow, step, today, person, conditions, statement",
+        "workflows/good.yaml:10: steps.1.actions.0.note.text: 'custmer' is undefined — check the spelling; templates see company, customer, invoices, invoice, totals, workflow, step, today, person, conditions, statement",
     ]
 
 
@@ -201,7 +201,7 @@ def test_extra_columns_are_known_from_the_source_header(tmp_path):
     assert found == [
         "templates/reminder.txt.j2:2: 'dict object' has no attribute 'po_number' — check the "
         "spelling; templates see company, customer, invoices, invoice, totals, workflow, step, "
-        "today, person, conditions"]
+        "today, person, conditions, statement"]
 
 
 def test_without_the_source_any_extra_column_is_taken(tmp_path):
@@ -223,7 +223,7 @@ def test_customer_extra_columns_come_from_the_customers_header(tmp_path):
     assert [str(p) for p in exc.value.problems] == [
         "templates/reminder.txt.j2:1: 'dict object' has no attribute 'account_manager' — check "
         "the spelling; templates see company, customer, invoices, invoice, totals, workflow, "
-        "step, today, person, conditions"]
+        "step, today, person, conditions, statement"]
 
 
 def test_person_is_only_there_for_internal_messages(tmp_path):
@@ -234,7 +234,7 @@ def test_person_is_only_there_for_internal_messages(tmp_path):
     assert found == [
         "templates/reminder.txt.j2:1: 'None' has no attribute 'name' — check the spelling; "
         "templates see company, customer, invoices, invoice, totals, workflow, step, today, "
-        "person, conditions (in a customer message, where person is not set)"]
+        "person, conditions, statement (in a customer message, where person is not set)"]
 
 
 def test_on_paid_templates_see_paid_invoices(tmp_path):
@@ -245,7 +245,7 @@ def test_on_paid_templates_see_paid_invoices(tmp_path):
     assert found == [
         "templates/thanks.txt.j2:1: 'nothing_left' is undefined — check the spelling; templates "
         "see company, customer, invoices, invoice, totals, workflow, step, today, person, "
-        "conditions (in a customer message in on_paid: no person, invoices paid)"]
+        "conditions, statement (in a customer message in on_paid: no person, invoices paid)"]
 
 
 def test_extra_columns_are_sampled_with_a_real_value_of_the_source(tmp_path):
