@@ -158,6 +158,11 @@ def _check_workflow(wf: LoadedWorkflow, config: Config, workflows: dict,
                 for n, who in enumerate(getattr(spec, field)):
                     if "@" not in who:
                         person((*loc, kind, field, n), who)
+            for n, name in enumerate(spec.attach):
+                if loc[0] != "actions":
+                    add((*loc, kind, "attach", n), f"attach: {name} is a campaign's statement; "
+                        "a workflow with steps: has none to attach (move this email into a "
+                        "campaign, or remove attach:)")
         elif kind == "notify":
             if not spec.to and m.owner is None:
                 add((*loc, kind), "notify needs to: PERSON, or owner: on the workflow")

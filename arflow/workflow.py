@@ -28,12 +28,17 @@ def _as_list(value):
 
 
 # --- actions -------------------------------------------------------------------------------
+STATEMENT_FILES = ("statement.csv", "statement.pdf")  # what a campaign's email may attach
+
+
 class EmailAction(Strict):
     template: str
     cc: list[str] = []
     bcc: list[str] = []
+    attach: list[Literal["statement.csv", "statement.pdf"]] = []
 
-    _lists = field_validator("cc", "bcc", mode="before")(classmethod(lambda cls, v: _as_list(v)))
+    _lists = field_validator("cc", "bcc", "attach", mode="before")(
+        classmethod(lambda cls, v: _as_list(v)))
 
 
 class SmsAction(Strict):

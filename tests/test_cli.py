@@ -1,5 +1,6 @@
 """The commands as a user runs them: init, validate, run --dry-run; JSON shape and exit codes."""
 
+import csv
 import json
 import os
 import re
@@ -42,7 +43,7 @@ def test_init_writes_a_working_folder_and_leaves_an_existing_one_alone(cli, tmp_
 
 def test_example_validates(cli, example):
     result = cli("validate", "--config", example)
-    assert "valid (5 workflows, 27 templates)" in result.output
+    assert "valid (6 workflows, 32 templates)" in result.output
 
 
 def test_example_dry_run_shows_every_kind_of_step(run_json, example):
@@ -96,7 +97,8 @@ def test_seed_000_past_due_rules_replayed_day_by_day(example):
     cfg = project.config
     ledger = load_ledger(cfg)
     ledger.invoices = [i for i in ledger.invoices if i.number == "INV-1004"]  # HQ, due 2026-02-14
-    flows = {w.id: w.model for w in project.workflows.values()}
+    # the invoice workflows only: the monthly statement campaign is tested on its own
+    flows = {w.id: w.model for w in project.workflows.values() if not w.model.is_campaign}
     state, sent = PastState(), []
     day = date(2026, 2, 14)
     while day <= date(2026, 4, 30):
@@ -255,24 +257,22 @@ def test_validate_takes_folders_and_reports_all_of_them(cli, tmp_path):
     write_scaffold(tmp_path / "bad", AS_OF)
     (tmp_path / "bad" / "workflows" / "net30-standard.yaml").write_text("name: x\nsteps: 5\n")
     result = cli("validate", tmp_path / "good", tmp_path / "bad", expect=1)
-    assert "good/arflow.yaml: valid (5 workflows, 27 templates)" in result.output
+    assert "good/arflow.yaml: valid (6 workflows, 32 templates)" in result.output
     assert "workflows/net30-standard.yaml:2: steps: Input should be a valid list (got 5)" in result.output
 
 
 def test_customer_assigned_to_a_missing_workflow_is_reported_not_silently_skipped(run_json, example):
     customers = example.parent / "customers.csv"
-    customers.write_text(customers.read_text().replace("workflow", "wf").replace(
-        "customer_id,name,email,phone,specialist,segment",
-        "customer_id,name,email,phone,specialist,segment,workflow").replace(
-        ",dana,retail\n", ",dana,retail,\n").replace(",dana,wholesale\n", ",dana,wholesale,\n").replace(
-        "C001,Northwind Traders,ap@northwind.example,+1 202 555 0111,dana,retail,",
-        "C001,Northwind Traders,ap@northwind.example,+1 202 555 0111,dana,retail,vip-gentle"))
+    rows = list(csv.reader(customers.read_text().splitlines()))
+    rows = [[*rows[0], "workflow"]] + [[*row, "vip-gentle" if row[0] == "C001" else ""]
+                                       for row in rows[1:]]
+    customers.write_text("".join(",".join(row) + "\n" for row in rows))
     _code, doc = run_json(example, "2026-03-16", expect=3)
     assert "C001" not in {a["customer_id"] for a in doc["actions"]}
     assert doc["errors"] == [{
         "file": "customers.csv", "line": 2, "column": "workflow", "value": "vip-gentle",
         "message": "no workflow 'vip-gentle' (workflows: ar-workflow, hosting-overdue, "
-                   "late-fee-warning, net30-standard, past-due-15-30-45); the id is the file name without .yaml; this customer is "
+                   "late-fee-warning, monthly-statement, net30-standard, past-due-15-30-45); the id is the file name without .yaml; this customer is "
                    "not chased until it is fixed"}]
 
 
