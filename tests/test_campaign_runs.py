@@ -1,0 +1,187 @@
+"""Campaigns over six weeks of real nightly runs (SPEC 4.10): every schedule kind, a holiday move,
+expiry, two currencies, a three-level parent/child family, a paused customer, a paused invoice
+left out of the list but counted in the totals, conditions failing and holding, and reruns that
+send nothing. Each day's exact statements and skip reasons are asserted."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+from datetime import date, timedelta
+
+import pytest
+
+from arflow.state import StateDB
+from tests.conftest import make_folder
+
+INVOICES = """\
+number,customer_id,issue_date,due_date,amount,currency,paid_date
+A1,A,2026-01-02,2026-02-01,600.00,USD,
+A2,A,2026-03-01,2026-04-20,200.00,USD,
+AE,A,2026-01-02,2026-02-01,50.00,EUR,
+B1,B,2026-01-02,2026-02-01,1000.00,USD,
+C1,C,2026-01-02,2026-02-01,100.00,USD,
+M1,M,2026-01-15,2026-02-15,300.00,USD,
+L1,L,2026-01-20,2026-02-20,400.00,USD,
+LE,L,2026-01-20,2026-02-20,900.00,EUR,
+W1,W,2026-02-01,2026-03-01,50.00,USD,2026-04-09
+"""
+CUSTOMERS = """\
+customer_id,name,email,segment,parent_id
+A,Alder Ltd,a@alder.example,solo,
+B,Birch Ltd,b@birch.example,solo,
+C,Cedar Ltd,c@cedar.example,solo,
+P,Pine Group,p@pine.example,family,
+M,Pine Mills,m@pine.example,family,P
+L,Pine Lumber,l@pine.example,family,M
+W,Willow Ltd,w@willow.example,weekly,
+"""
+STATEMENT = "  - email: {template: statement, cc: [controller]}\n"
+CAMPAIGNS = {
+    # every Friday; Good Friday and Easter Monday (England) move 3 April to Tuesday 7 April
+    "weekly": "schedule: {every: week, weekday: fri}\nbusiness_days: true\nholidays: GB-ENG\n"
+              "match: {segment: [weekly]}\nactions:\n" + STATEMENT,
+    "fortnightly": "schedule: {every: 2 weeks, weekday: wed, start: 2026-03-11}\n"
+                   "match: {customer: [C]}\nactions:\n" + STATEMENT,
+    # the 15th (a Sunday in March: no business days here, so it stays there)
+    "monthly-solo": "schedule: {every: month, day: 15}\nmatch: {segment: [solo]}\n"
+                    "conditions: [overdue >= 500]\nactions:\n" + STATEMENT +
+                    "  - notify: {to: controller, template: internal}\n",
+    # the first Monday: 2 March is never run for (the runs start on the 6th: expired)
+    "family": "schedule: {every: month, week: 1, weekday: mon}\nmatch: {segment: [family]}\n"
+              "consolidate: true\nconditions: [consolidated_overdue >= 500]\nactions:\n"
+              + STATEMENT,
+    "quarterly": "schedule: {every: 3 months, day: last, start: 2025-12-31}\n"
+                 "match: {customer: [C]}\nconditions: [overdue < 500]\nactions:\n" + STATEMENT,
+}
+TEMPLATES = {
+    "statement.subject.j2": "Statement {{ statement.occurrence }}",
+    "statement.txt.j2": (
+        "{% for g in statement.groups %}{{ g.currency }} outstanding {{ g.outstanding }} "
+        "overdue {{ g.overdue }} ({{ g.overdue_pct }} %)"
+        "{% for a in g.accounts %} [{{ a.customer_id }} {{ a.outstanding }}]{% endfor %}: "
+        "{% for i in g.invoices %}{{ i.number }}@{{ i.customer_id }} {% endfor %}| "
+        "{% endfor %}"),
+    "internal.subject.j2": "[AR] {{ customer.name }}",
+    "internal.txt.j2": "{% for c in conditions %}{{ c.metric }} {{ c.actual }} {% endfor %}",
+}
+
+# day → the statements (campaign, customer, occurrence, invoices) sent that day
+SENT = {
+    "2026-03-06": [("weekly", "W", "2026-03-06", ["W1"])],
+    "2026-03-11": [("fortnightly", "C", "2026-03-11", ["C1"])],
+    "2026-03-13": [("weekly", "W", "2026-03-13", ["W1"])],
+    "2026-03-15": [("monthly-solo", "A", "2026-03-15", ["A2"])],
+    "2026-03-20": [("weekly", "W", "2026-03-20", ["W1"])],
+    "2026-03-25": [("fortnightly", "C", "2026-03-25", ["C1"])],
+    "2026-03-27": [("weekly", "W", "2026-03-27", ["W1"])],
+    "2026-03-31": [("quarterly", "C", "2026-03-31", ["C1"])],
+    "2026-04-06": [("family", "P", "2026-04-06", ["L1", "LE", "M1"])],
+    "2026-04-07": [("weekly", "W", "2026-04-07", ["W1"])],
+    "2026-04-08": [("fortnightly", "C", "2026-04-08", ["C1"])],
+    "2026-04-15": [("monthly-solo", "A", "2026-04-15", ["A2"])],
+}
+
+
+def _skips(day: date) -> list[tuple[str, str, str]]:
+    """(campaign, customer, reason) skipped on `day`: looked at again while an occurrence is
+    due (it is not recorded), so they repeat for the days of its window."""
+    found = []
+    for start in (date(2026, 4, 6),):  # the family's occurrence: its children are consolidated
+        if 0 <= (day - start).days <= 3:
+            found += [("family", "L", "consolidated"), ("family", "M", "consolidated")]
+    for start in (date(2026, 3, 15), date(2026, 4, 15)):
+        if 0 <= (day - start).days <= 3:  # B is paused; C owes too little
+            found += [("monthly-solo", "B", "paused"), ("monthly-solo", "C", "conditions")]
+    return sorted(found, key=lambda s: (s[1], s[0]))
+
+
+@pytest.fixture
+def folder(tmp_path):
+    return make_folder(
+        tmp_path, invoices=INVOICES, workflows=CAMPAIGNS, templates=TEMPLATES,
+        config="""\
+            company: {name: Acme Ltd, email: ar@acme.example, timezone: UTC, currency: USD,
+                      locale: en_US}
+            invoices: {path: invoices.csv}
+            customers: {path: customers.csv}
+            people:
+              controller: {name: Chris Doe, email: controller@acme.example}
+            channels: {email: {transport: outbox, dir: outbox}}
+            """, extra_files={"customers.csv": CUSTOMERS})
+
+
+def test_six_weeks_of_nightly_runs_send_each_statement_once(cli, folder):
+    cli("pause", "customer", "B", "--as-of", "2026-03-06", "--config", folder)
+    day = date(2026, 3, 6)
+    while day <= date(2026, 4, 16):
+        if day == date(2026, 3, 10):  # disputed: left out of statements, still in the totals
+            cli("pause", "invoice", "A1", "--as-of", day.isoformat(), "--config", folder)
+        doc = json.loads(cli("run", "--as-of", day.isoformat(), "--format", "json", "--config",
+                             folder).stdout)
+        emails = [(a["workflow"], a["customer_id"], a["step"], a["invoices"])
+                  for a in doc["actions"] if a["action"] == "email"]
+        assert emails == SENT.get(day.isoformat(), []), day
+        assert {a["status"] for a in doc["actions"]} <= {"sent"}
+        skips = [(s["workflow"], s["customer_id"], s["reason"]) for s in doc["skipped"]]
+        assert skips == _skips(day), day
+        # a rerun the same night sends nothing and skips the same customers
+        again = json.loads(cli("run", "--as-of", day.isoformat(), "--format", "json",
+                               "--config", folder).stdout)
+        assert again["actions"] == []
+        assert [(s["workflow"], s["customer_id"], s["reason"]) for s in again["skipped"]] == \
+            skips
+        day += timedelta(days=1)
+
+    outbox = folder.parent / "outbox"
+    sent = sorted(p.name for p in outbox.glob("*.eml"))
+    assert len(sent) == 14  # 12 statements, the notice of each monthly-solo one
+    family = _email(outbox, "2026-04-06-P-family")
+    assert (family["To"], family["Cc"]) == ("Pine Group <p@pine.example>",
+                                            "Chris Doe <controller@acme.example>")
+    # per currency group, the family's totals and each account's subtotal; parents first
+    assert _text(family) == (
+        "EUR outstanding 900.00 overdue 900.00 (100.00 %) [L 900.00]: LE@L | "
+        "USD outstanding 700.00 overdue 700.00 (100.00 %) [M 300.00] [L 400.00]: M1@M L1@L |")
+    # A1 is paused: not listed, but its 600 overdue counts (and EUR's 50 fails the condition)
+    solo = _email(outbox, "2026-03-15-A-monthly-solo-2026-03-15-0")
+    assert _text(solo) == "USD outstanding 800.00 overdue 600.00 (75.00 %): A2@A |"
+    notice = _email(outbox, "2026-03-15-A-monthly-solo-2026-03-15-1")
+    assert _text(notice) == "overdue 600.00"
+
+    # history: one record per statement, with the conditions met in words
+    db = StateDB.open_readonly(folder.parent / "arflow.db", "arflow.db")
+    assert db is not None
+    rows = [(r["as_of"], r["customer_id"], r["workflow"], r["step"], r["kind"], r["state"],
+             r["description"]) for r in db.history(customer="P")]
+    db.close()
+    assert rows == [("2026-04-06", "P", "family", "2026-04-06", "email", "sent",
+                     "statement of 2026-04-06; conditions met: consolidated_overdue >= 500 "
+                     "(EUR 900.00); consolidated_overdue >= 500 (USD 700.00)")]
+
+
+def _text(message: email.message.EmailMessage) -> str:
+    return message.get_body(("plain",)).get_content().rstrip()
+
+
+def _email(outbox, prefix: str) -> email.message.EmailMessage:
+    (path,) = outbox.glob(prefix + "*.eml")
+    return email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+
+
+def test_the_run_json_reports_the_occurrence_and_the_conditions(run_json, folder):
+    _code, doc = run_json(folder, "2026-04-07")
+    assert doc["actions"] == [{
+        "date": "2026-04-07", "workflow": "family", "step": "2026-04-06", "action": "email",
+        "customer_id": "P", "invoices": ["L1", "LE", "M1"], "to": ["p@pine.example"],
+        "template": "statement", "subject": "Statement 2026-04-06", "status": "planned",
+        "conditions": [
+            {"metric": "consolidated_overdue", "op": ">=", "value": "500", "actual": "900.00",
+             "currency": "EUR"},
+            {"metric": "consolidated_overdue", "op": ">=", "value": "500", "actual": "700.00",
+             "currency": "USD"}]}, {
+        "date": "2026-04-07", "workflow": "weekly", "step": "2026-04-07", "action": "email",
+        "customer_id": "W", "invoices": ["W1"], "to": ["w@willow.example"],
+        "template": "statement", "subject": "Statement 2026-04-07", "status": "planned",
+        "conditions": []}]
