@@ -24,7 +24,7 @@ from arflow.campaign_metrics import (
 )
 from arflow.ledger import ZERO, Customer, Invoice
 from arflow.matching import Matcher
-from arflow.occurrences import due_occurrence
+from arflow.occurrences import due_occurrence, next_occurrence
 from arflow.workflow import Workflow
 
 
@@ -100,8 +100,57 @@ def occurrence_due(wf: Workflow, as_of: date) -> date | None:
     """The campaign's occurrence due on `as_of`, if any (`occurrences.due_occurrence` with the
     campaign's own window and business calendar)."""
     assert wf.schedule is not None  # a campaign
-    calendar = BusinessCalendar(wf.holidays) if wf.business_days else None
-    return due_occurrence(wf.schedule, as_of, wf.expires_after, calendar)
+    return due_occurrence(wf.schedule, as_of, wf.expires_after, _calendar(wf))
+
+
+def next_statement(wf: Workflow, as_of: date, sent: Collection[str]) -> date | None:
+    """When a customer's next statement goes out: the occurrence due today unless it was
+    `sent` (occurrence dates, ISO), else the next one."""
+    assert wf.schedule is not None  # a campaign
+    due = occurrence_due(wf, as_of)
+    if due is not None and due.isoformat() not in sent:
+        return due
+    return next_occurrence(wf.schedule, as_of, _calendar(wf))
+
+
+def _calendar(wf: Workflow) -> BusinessCalendar | None:
+    return BusinessCalendar(wf.holidays) if wf.business_days else None
+
+
+class Member(NamedTuple):
+    """A customer a campaign reaches, with the accounts its statement covers."""
+
+    customer_id: str
+    customer: Customer
+    covered: list[str]        # the customer, and consolidating its descendants
+    invoices: list[Invoice]   # their open invoices
+    parents: list[str]        # its ancestors
+    family: list[str]         # the customer and its descendants (`consolidated_*` metrics)
+
+
+def audience(wid: str, wf: Workflow, open_by_customer: Mapping[str, list[Invoice]],
+             customers: Mapping[str, Customer]) -> list[Member]:
+    """Who a campaign reaches (SPEC 4.10): customers with an open invoice (consolidating, also
+    those whose descendants have one) that fit `match:`; parents first, so that a consolidated
+    statement is decided before its children's."""
+    family = descendants(customers)
+    parents: dict[str, list[str]] = {}
+    for parent, below in family.items():
+        for cid in below:
+            parents.setdefault(cid, []).append(parent)
+    candidates = {cid for cid, invs in open_by_customer.items() if invs}
+    if wf.consolidate:  # a parent whose descendants owe gets a statement too
+        candidates |= {p for cid in candidates for p in parents.get(cid, ()) if p in customers}
+    found = []
+    for cid in sorted(candidates, key=lambda c: (len(parents.get(c, ())), c)):
+        customer = customers.get(cid) or Customer(cid)
+        everyone = [cid, *family.get(cid, ())]
+        covered = everyone if wf.consolidate else [cid]
+        invoices = [inv for c in covered for inv in open_by_customer.get(c, ())]
+        if _fits(wid, wf, customer, invoices):
+            found.append(Member(cid, customer, covered, invoices, parents.get(cid, []),
+                                everyone))
+    return found
 
 
 def statements(wid: str, wf: Workflow, open_by_customer: Mapping[str, list[Invoice]],
@@ -115,37 +164,24 @@ def statements(wid: str, wf: Workflow, open_by_customer: Mapping[str, list[Invoi
     occurrence = occurrence_due(wf, as_of)
     if occurrence is None:
         return [], []
-    family = descendants(customers)
-    parents: dict[str, list[str]] = {}
-    for parent, below in family.items():
-        for cid in below:
-            parents.setdefault(cid, []).append(parent)
     own = {cid: totals(invs, as_of, min_balance) for cid, invs in open_by_customer.items()
            if invs}
-    candidates = set(own)
-    if wf.consolidate:  # a parent whose descendants owe gets a statement too
-        candidates |= {p for cid in own for p in parents.get(cid, ()) if p in customers}
     found: list[Statement] = []
     skipped: list[StatementSkip] = []
     messaged: set[str] = set()  # customers with this occurrence's statement, here or before
-    # parents first, so that a consolidated statement is decided before its children's
-    for cid in sorted(candidates, key=lambda c: (len(parents.get(c, ())), c)):
-        customer = customers.get(cid) or Customer(cid)
-        covered = [cid, *family.get(cid, ())] if wf.consolidate else [cid]
-        invoices = [inv for c in covered for inv in open_by_customer.get(c, ())]
-        if not _fits(wid, wf, customer, invoices):
-            continue
+    for cid, customer, covered, invoices, parents, everyone in audience(
+            wid, wf, open_by_customer, customers):
         if sent_before(cid):
             messaged.add(cid)
             continue  # this occurrence went out in an earlier run
-        if wf.consolidate and messaged.intersection(parents.get(cid, ())):
+        if wf.consolidate and messaged.intersection(parents):
             skipped.append(StatementSkip(cid, occurrence, "consolidated"))
             continue
         if customer.paused or cid in paused_customers:
             skipped.append(StatementSkip(cid, occurrence, "paused"))
             continue
         mine = own.get(cid, {})
-        family_totals = combined([mine, *(own.get(c, {}) for c in family.get(cid, ()))])
+        family_totals = combined([own.get(c, {}) for c in everyone])
         groups = groups_that_hold(wf.conditions, mine, family_totals)
         if not groups:
             skipped.append(StatementSkip(cid, occurrence, "conditions"))

@@ -14,6 +14,7 @@ from typing import Any
 from arflow.deliver import workflows_of
 from arflow.errors import ArflowError, Refused
 from arflow.ledger import Ledger
+from arflow.occurrences import in_words
 from arflow.plan_types import PastState
 from arflow.positions import Position, positions
 from arflow.project import Project
@@ -257,6 +258,7 @@ def workflow_rows(project: Project, ledger: Ledger, db: StateDB | None) -> list[
         m = project.workflows[wid].model
         rows.append({"id": wid, "name": m.name or wid, "enabled": m.enabled,
                      "kind": "campaign" if m.is_campaign else m.anchor,
+                     "schedule": in_words(m.schedule) if m.schedule else None,
                      "steps": len(m.actions if m.is_campaign else m.steps),
                      "then": m.then, "assigned": assigned.get(wid, [])})
     return rows

@@ -65,3 +65,52 @@ def due_occurrence(schedule: Schedule, as_of: date, expires_after: int | None = 
     window = DEFAULT_EXPIRY if expires_after is None else expires_after
     found = occurrences(schedule, as_of - timedelta(days=window), as_of, calendar)
     return found[-1] if found else None
+
+
+def next_occurrence(schedule: Schedule, after: date,
+                    calendar: BusinessCalendar | None = None) -> date | None:
+    """The first occurrence after `after` (None when the schedule has none left, which only a
+    schedule without a future could mean)."""
+    since = after - timedelta(days=_MOVE_MARGIN if calendar else 0)
+    for moment in _rule(schedule, since).xafter(_midnight(since), inc=True):
+        day = moment.date()
+        if schedule.start is not None and day < schedule.start:
+            continue
+        if calendar is not None:
+            day = calendar.roll_forward(day)
+        if day > after:
+            return day
+    return None
+
+
+_ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", "last": "last"}
+_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+                             "Saturday", "Sunday"), strict=True))
+
+
+def in_words(schedule: Schedule) -> str:
+    """The schedule as `arflow workflows` says it: "first Monday of each month", "every other
+    Friday from 2026-01-09", "the 15th of every 3 months from December 2025"."""
+    n = schedule.interval
+    if not schedule.monthly:
+        assert schedule.weekday is not None  # the model requires it for weekly schedules
+        day = _NAMES[schedule.weekday]
+        if n == 1:
+            return f"every {day}"
+        if n == 2:
+            return f"every other {day} from {schedule.start}"
+        return f"every {n} weeks on {day} from {schedule.start}"
+    if schedule.day is not None:
+        what = "the last day" if schedule.day == "last" else _ordinal(schedule.day)
+    else:
+        assert schedule.weekday is not None and schedule.week is not None  # the model checks
+        what = f"{_ORDINALS[schedule.week]} {_NAMES[schedule.weekday]}"
+    if n == 1:
+        return f"{what} of each month"
+    start = schedule.start.strftime("%B %Y") if schedule.start else ""
+    return f"{what} of every {n} months from {start}"
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"the {n}{suffix}"

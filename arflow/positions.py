@@ -7,9 +7,10 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
+from arflow.campaigns import audience, next_statement
 from arflow.ledger import Ledger
 from arflow.matching import sequence_since, sort_into_workflows, targets_of
-from arflow.plan_types import NOTHING_RAN, PastState, invoice_numbers
+from arflow.plan_types import NOTHING_RAN, PastState, customer_target, invoice_numbers
 from arflow.schedule import StepSchedule, decide_steps
 from arflow.workflow import Workflow
 
@@ -20,7 +21,7 @@ class Position:
 
     customer_id: str
     workflow: str
-    source: str                       # assign | file | match | default | chain
+    source: str                       # assign | file | match | default | chain | campaign
     invoices: list[str]
     since: date | None = None         # an `assigned` sequence's first day
     last_step: str | None = None
@@ -37,10 +38,12 @@ def positions(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, 
               step_dates: dict[tuple[str, str, str], date], *,
               default_workflow: str | None = None,
               min_balance: Decimal = Decimal("0.01")) -> list[Position]:
-    """Every customer's position in each workflow it follows today (for `arflow status`).
-    `step_dates` maps (target, workflow, step) to the day the step ran."""
+    """Every customer's position in each workflow it follows today, and in each campaign that
+    reaches it (last and next occurrence), for `arflow status`. `step_dates` maps (target,
+    workflow, step) to the day the step ran."""
+    campaigns = sorted(wid for wid, wf in workflows.items() if wf.enabled and wf.is_campaign)
     by_workflow = sort_into_workflows(ledger, workflows, state, as_of, default_workflow,
-                                      min_balance)
+                                      min_balance, keep_open=bool(campaigns))
     found = []
     for (cid, wid), entry in sorted(by_workflow.following.items()):
         schedule = by_workflow.schedules[wid]
@@ -61,6 +64,19 @@ def positions(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, 
                                                          or day < pos.next_date):
                 pos.next_step, pos.next_date = step, day
         found.append(pos)
+    for wid in campaigns:
+        wf = workflows[wid]
+        for member in audience(wid, wf, by_workflow.open_invoices, by_workflow.customers):
+            target = customer_target(member.customer_id)
+            sent = state.ran.get((target, wid), NOTHING_RAN)
+            pos = Position(member.customer_id, wid, "campaign", invoice_numbers(member.invoices))
+            if sent:
+                pos.last_step = max(sent)  # an occurrence date: the latest sorts last
+                pos.last_date = step_dates.get((target, wid, pos.last_step))
+            pos.next_date = next_statement(wf, as_of, sent)
+            pos.next_step = pos.next_date.isoformat() if pos.next_date else None
+            found.append(pos)
+    found.sort(key=lambda p: p.customer_id)  # a customer's workflows, then its campaigns
     return found
 
 

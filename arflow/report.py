@@ -249,11 +249,13 @@ def print_tasks(console: Console, rows: list[dict], today, *, plain: bool) -> No
 
 
 def print_workflows(console: Console, rows: list[dict], *, plain: bool) -> None:
-    lines = [[r["id"], r["name"], "yes" if r["enabled"] else "no", r["kind"], r["steps"],
+    lines = [[r["id"], r["name"], "yes" if r["enabled"] else "no",
+              f"campaign: {r['schedule']}" if r["schedule"] else r["kind"], r["steps"],
               r["then"] or "—", len(r["assigned"]), ", ".join(r["assigned"][:8])
               + (" …" if len(r["assigned"]) > 8 else "")] for r in rows]
     _print_rows(console, f"arflow workflows: {len(rows)}", [
         ("Id", {"no_wrap": True}), ("Name", {"overflow": "fold"}), ("Enabled", {}),
-        ("Anchor", {}), ("Steps", {"justify": "right"}), ("Then", {}),
+        ("Anchor / schedule", {"overflow": "fold"}), ("Steps", {"justify": "right"}),
+        ("Then", {}),
         ("Assigned", {"justify": "right"}), ("Customers", {"overflow": "fold", "ratio": 1})],
         lines, plain=plain, empty="No workflows.")

@@ -582,12 +582,14 @@ class StateDB:
         chased: dict[tuple[str, str], Chase] = {}
         counts = {(wid, s.step_id): len(s.actions) for wid, wf in workflows.items()
                   for s in wf.steps}
+        # a campaign's steps are its occurrences: each has all of the campaign's actions
+        campaigns = {wid: len(wf.actions) for wid, wf in workflows.items() if wf.is_campaign}
         for target, wid, step, index, state, reason, permanent, day, invoices in \
                 self.conn.execute("SELECT target, workflow, step, action_index, state, reason, "
                                   "permanent, as_of, invoices FROM actions"):
             if settled(state, reason, bool(permanent)):
                 settled_keys.add(ActionKey(target, wid, step, index))
-                if index >= counts.get((wid, step), 0):
+                if index >= counts.get((wid, step), campaigns.get(wid, 0)):
                     # on_paid and notices are no step of the sequence; an action index the
                     # step no longer has (its workflow was edited) does not make it run
                     continue
@@ -614,7 +616,7 @@ class StateDB:
         ran: dict[tuple[str, str], set[str]] = defaultdict(set)
         finished: dict[tuple[str, str], date] = {}
         for (target, wid, step), (n, day) in per_step.items():
-            if step_ran(n, counts[(wid, step)]):
+            if step_ran(n, counts.get((wid, step)) or campaigns[wid]):
                 ran[(target, wid)].add(step)
                 if step_dates is not None:
                     step_dates[(target, wid, step)] = date.fromisoformat(day)

@@ -161,6 +161,30 @@ def test_six_weeks_of_nightly_runs_send_each_statement_once(cli, folder):
                      "(EUR 900.00); consolidated_overdue >= 500 (USD 700.00)")]
 
 
+def test_status_and_workflows_show_the_campaigns(cli, folder):
+    cli("run", "--as-of", "2026-04-06", "--config", folder)
+    doc = json.loads(cli("status", "P", "--as-of", "2026-04-08", "--format", "json",
+                         "--config", folder).stdout)
+    (row,) = doc["customers"]
+    assert [(w["workflow"], w["source"], w["last_step"], w["last_date"], w["next_step"],
+             w["invoices"]) for w in row["workflows"]] == [
+        ("family", "campaign", "2026-04-06", "2026-04-06", "2026-05-04", ["L1", "LE", "M1"])]
+    # C is in three campaigns; the fortnightly one is due today and has not gone out yet
+    doc = json.loads(cli("status", "C", "--as-of", "2026-04-08", "--format", "json",
+                         "--config", folder).stdout)
+    assert [(w["workflow"], w["last_step"], w["next_step"])
+            for w in doc["customers"][0]["workflows"]] == [
+        ("fortnightly", None, "2026-04-08"), ("monthly-solo", None, "2026-04-15"),
+        ("quarterly", None, "2026-06-30")]
+    doc = json.loads(cli("workflows", "--format", "json", "--config", folder).stdout)
+    assert {w["id"]: w["schedule"] for w in doc["workflows"]} == {
+        "family": "first Monday of each month",
+        "fortnightly": "every other Wednesday from 2026-03-11",
+        "monthly-solo": "the 15th of each month",
+        "quarterly": "the last day of every 3 months from December 2025",
+        "weekly": "every Friday"}
+
+
 def _text(message: email.message.EmailMessage) -> str:
     return message.get_body(("plain",)).get_content().rstrip()
 

@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from arflow.calendar import BusinessCalendar
-from arflow.occurrences import due_occurrence, occurrences
+from arflow.occurrences import due_occurrence, in_words, next_occurrence, occurrences
 from arflow.workflow import Schedule, Workflow
 from tests.test_validate import problems
 
@@ -131,3 +131,35 @@ actions:
 """})
     assert found == ["workflows/statement.yaml:4: schedule.day: day: 31: not every month has "
                      "it; use day: last for the month's last day"]
+
+
+@pytest.mark.parametrize(("fields", "words"), [
+    ({"every": "week", "weekday": "fri"}, "every Friday"),
+    ({"every": "2 weeks", "weekday": "fri", "start": "2026-01-09"},
+     "every other Friday from 2026-01-09"),
+    ({"every": "3 weeks", "weekday": "mon", "start": "2026-01-05"},
+     "every 3 weeks on Monday from 2026-01-05"),
+    ({"every": "month", "week": 1, "weekday": "mon"}, "first Monday of each month"),
+    ({"every": "month", "week": "last", "weekday": "fri"}, "last Friday of each month"),
+    ({"every": "month", "day": 1}, "the 1st of each month"),
+    ({"every": "month", "day": 22}, "the 22nd of each month"),
+    ({"every": "month", "day": 13}, "the 13th of each month"),
+    ({"every": "month", "day": "last"}, "the last day of each month"),
+    ({"every": "3 months", "day": 15, "start": "2025-12-15"},
+     "the 15th of every 3 months from December 2025"),
+])
+def test_a_schedule_in_words(fields, words):
+    assert in_words(Schedule.model_validate(fields)) == words
+
+
+def test_the_next_occurrence_after_a_day_counts_the_business_day_move():
+    fridays = Schedule.model_validate({"every": "week", "weekday": "fri"})
+    assert next_occurrence(fridays, date(2026, 4, 2)) == date(2026, 4, 3)
+    # Good Friday and Easter Monday: 3 April goes out on Tuesday 7 April, even seen from the 4th
+    england = BusinessCalendar("GB-ENG")
+    assert next_occurrence(fridays, date(2026, 4, 2), england) == date(2026, 4, 7)
+    assert next_occurrence(fridays, date(2026, 4, 4), england) == date(2026, 4, 7)
+    assert next_occurrence(fridays, date(2026, 4, 7), england) == date(2026, 4, 10)
+    quarterly = Schedule.model_validate({"every": "3 months", "day": 15, "start": "2026-06-15"})
+    assert next_occurrence(quarterly, date(2026, 1, 1)) == date(2026, 6, 15)  # not before start
+    assert next_occurrence(quarterly, date(2026, 6, 15)) == date(2026, 9, 15)
