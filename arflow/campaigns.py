@@ -107,10 +107,12 @@ def next_statement(wf: Workflow, as_of: date, sent: Collection[str]) -> date | N
     """When a customer's next statement goes out: the occurrence due today unless it was
     `sent` (occurrence dates, ISO), else the next one."""
     assert wf.schedule is not None  # a campaign
-    due = occurrence_due(wf, as_of)
-    if due is not None and due.isoformat() not in sent:
-        return due
-    return next_occurrence(wf.schedule, as_of, _calendar(wf))
+    found = occurrence_due(wf, as_of)
+    if found is None:
+        found = next_occurrence(wf.schedule, as_of, _calendar(wf))
+    while found is not None and found.isoformat() in sent:  # a run dated ahead sent it
+        found = next_occurrence(wf.schedule, found, _calendar(wf))
+    return found
 
 
 def _calendar(wf: Workflow) -> BusinessCalendar | None:

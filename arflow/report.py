@@ -200,7 +200,9 @@ def _print_rows(console: Console, title: str, columns: list[tuple[str, dict]],
 
 
 def _step_text(step: str | None, day: str | None, none: str) -> str:
-    return f"{step} ({day})" if step else none
+    if not step:
+        return none
+    return step if step == day else f"{step} ({day})"  # a campaign's step is its date
 
 
 def print_status(console: Console, rows: list[dict], locale: str, *, plain: bool) -> None:
