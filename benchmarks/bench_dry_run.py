@@ -7,7 +7,11 @@ peak memory (max RSS); with several sizes, how the cost grows from one to the ne
 `--steady` measures the nightly case instead: a real run on day D into the outbox (the backlog
 is sent and recorded), then the dry run of day D + 1 against the state that run left.
 
-Usage: python benchmarks/bench_dry_run.py [N ...] [--repeat R] [--steady]
+`--campaign` measures the day of the example's monthly statement campaign (the first Monday,
+2026-03-02): the dry run with the campaign, then with it disabled, so the campaign's own cost
+is the difference (statements to the wholesale customers, consolidated over parent accounts).
+
+Usage: python benchmarks/bench_dry_run.py [N ...] [--repeat R] [--steady | --campaign]
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import generate
 
 AS_OF = date(2026, 3, 16)
+CAMPAIGN_DAY = date(2026, 3, 2)  # the first Monday of March: the statement campaign's day
 FLOOR = "import csv,sys\nfor row in csv.reader(open(sys.argv[1], newline='')): pass\n"
 
 
@@ -78,6 +83,7 @@ def main() -> None:
     parser.add_argument("n", type=int, nargs="*", default=[1_000_000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--steady", action="store_true")
+    parser.add_argument("--campaign", action="store_true")
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores; targets: dry run ≤ 4x the floor at 1M (goal 2x), 100k → 1M "
           "≤ 10.5x, steady state ≤ 5x, peak ≤ 1 GB")
@@ -85,13 +91,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.n:
             folder = Path(tmp) / f"ar{n}"
-            generate(n, folder, AS_OF)
+            generate(n, folder, CAMPAIGN_DAY if args.campaign else AS_OF)
             if args.steady:
                 seconds, _, out = run_with_rss(arflow(folder, AS_OF))
                 sent = json.loads(out)["summary"]
                 print(f"real run on {AS_OF}: {sent['sent']:,} sent in {seconds:.1f}s; "
                       f"now the dry run of the next day", flush=True)
                 results[n] = measure(folder, AS_OF + timedelta(days=1), args.repeat)
+            elif args.campaign:
+                campaign = folder / "workflows" / "monthly-statement.yaml"
+                text = campaign.read_text()
+                results[n] = measure(folder, CAMPAIGN_DAY, args.repeat)
+                report(n, results[n], args.repeat)
+                campaign.write_text(text + "enabled: false\n")
+                without = measure(folder, CAMPAIGN_DAY, args.repeat)
+                print("without the campaign:", end=" ")
+                report(n, without, args.repeat)
+                print(f"the campaign adds {results[n]['arflow'] - without['arflow']:.2f}s: "
+                      f"{results[n]['ratio'] - without['ratio']:.2f}x the floor", flush=True)
+                continue
             else:
                 results[n] = measure(folder, AS_OF, args.repeat)
             report(n, results[n], args.repeat)

@@ -27,12 +27,16 @@ def generate(n: int, directory: Path, as_of: date, seed: int = 7) -> None:
     customers = max(1, n // 10)
     with (directory / "customers.csv").open("w", newline="") as handle:
         w = csv.writer(handle)
-        w.writerow(["customer_id", "name", "email", "phone", "specialist", "segment"])
+        w.writerow(["customer_id", "name", "email", "phone", "specialist", "segment",
+                    "parent_id"])
         for c in range(customers):
             name = f"{rng.choice(WORDS)} {rng.choice(WORDS)} {rng.choice(KINDS)} {c}"
             phone = f"+1 202 555 {c % 10000:04d}" if rng.random() < 0.4 else ""
+            # one account in twenty is a branch of an earlier one (the statement campaign
+            # consolidates them)
+            parent = f"C{rng.randrange(c):06d}" if c and rng.random() < 0.05 else ""
             w.writerow([f"C{c:06d}", name, f"ap{c}@customer{c % 997}.example", phone, "dana",
-                        rng.choice(["retail", "wholesale"])])
+                        rng.choice(["retail", "wholesale"]), parent])
     start = as_of - timedelta(days=730)
     with (directory / "invoices.csv").open("w", newline="") as handle:
         w = csv.writer(handle)

@@ -209,3 +209,40 @@ def test_the_run_json_reports_the_occurrence_and_the_conditions(run_json, folder
         "customer_id": "W", "invoices": ["W1"], "to": ["w@willow.example"],
         "template": "statement", "subject": "Statement 2026-04-07", "status": "planned",
         "conditions": []}]
+
+
+def test_validate_knows_which_templates_see_a_statement(tmp_path):
+    from tests.test_validate import GOOD, problems
+    templates = {**TEMPLATES, "reminder.subject.j2": "Hi",
+                 "reminder.txt.j2": "{{ statement.groups|length }} groups"}
+    found = problems(tmp_path, {"good": GOOD, "monthly": CAMPAIGNS["monthly-solo"]},
+                     templates=templates)
+    assert found == [
+        "templates/reminder.txt.j2:1: 'None' has no attribute 'groups' — check the spelling; "
+        "templates see company, customer, invoices, invoice, totals, workflow, step, today, "
+        "person, conditions, statement (in a workflow's message, where statement is not set: "
+        "campaigns have it)"]
+    # the campaign's own templates render against a sample statement: a misspelt key fails
+    templates = {**TEMPLATES, "statement.txt.j2": "{{ statement.grups }}"}
+    found = problems(tmp_path / "2", {"monthly": CAMPAIGNS["monthly-solo"]}, templates=templates)
+    assert found == [
+        "templates/statement.txt.j2:1: 'dict object' has no attribute 'grups' — check the "
+        "spelling; templates see company, customer, invoices, invoice, totals, workflow, step, "
+        "today, person, conditions, statement"]
+
+
+def test_attach_belongs_to_campaigns(tmp_path):
+    from tests.test_validate import problems
+    steps = ("steps:\n  - id: d7\n    day: 7\n    actions:\n"
+             "      - email: {template: internal, attach: [statement.csv]}\n")
+    found = problems(tmp_path, {"steps": steps, "monthly": CAMPAIGNS["monthly-solo"]},
+                     templates=TEMPLATES)
+    assert found == [
+        "workflows/steps.yaml:5: steps.0.actions.0.email.attach.0: attach: statement.csv is a "
+        "campaign's statement; a workflow with steps: has none to attach (move this email into "
+        "a campaign, or remove attach:)"]
+    wrong = CAMPAIGNS["monthly-solo"].replace("cc: [controller]", "attach: [invoice.pdf]")
+    found = problems(tmp_path / "2", {"monthly": wrong}, templates=TEMPLATES)
+    assert len(found) == 1 and found[0].startswith(
+        "workflows/monthly.yaml:5: actions.0.email.attach.0: Input should be 'statement.csv' or "
+        "'statement.pdf'"), found
