@@ -246,3 +246,23 @@ def test_attach_belongs_to_campaigns(tmp_path):
     assert len(found) == 1 and found[0].startswith(
         "workflows/monthly.yaml:5: actions.0.email.attach.0: Input should be 'statement.csv' or "
         "'statement.pdf'"), found
+
+
+def test_a_statement_to_a_customer_without_an_email_is_skipped_and_tried_again(cli, folder):
+    customers = folder.parent / "customers.csv"
+    customers.write_text(customers.read_text().replace("w@willow.example", ""))
+    doc = json.loads(cli("run", "--as-of", "2026-03-06", "--format", "json", "--config",
+                         folder).stdout)
+    assert [(s["workflow"], s["step"], s["customer_id"], s["invoices"], s["reason"])
+            for s in doc["skipped"]] == [("weekly", "2026-03-06", "W", ["W1"], "no-email")]
+    db = StateDB.open_readonly(folder.parent / "arflow.db", "arflow.db")
+    assert db is not None
+    assert [(r["key"], r["kind"], r["state"], r["reason"]) for r in db.history("W")] == [
+        ("customer:W/weekly/2026-03-06/0", "email", "skipped", "no-email")]
+    db.close()
+    # the address is added: the statement goes out while the occurrence is due
+    customers.write_text(customers.read_text().replace("Willow Ltd,,", "Willow Ltd,w@willow.example,"))
+    doc = json.loads(cli("run", "--as-of", "2026-03-07", "--format", "json", "--config",
+                         folder).stdout)
+    assert [(a["workflow"], a["step"], a["customer_id"], a["status"]) for a in doc["actions"]] \
+        == [("weekly", "2026-03-06", "W", "sent")]
