@@ -196,8 +196,7 @@ def statements(wid: str, wf: Workflow, open_by_customer: Mapping[str, list[Invoi
             continue
         found.append(Statement(
             cid, occurrence, groups, listed, mine, family_totals, wf.consolidate,
-            {cur: buckets for cur, buckets in aging(invoices, as_of, min_balance).items()
-             if cur in groups},
+            aging(invoices, as_of, min_balance),
             {cur: [(c, own[c][cur]) for c in covered if cur in own.get(c, {})] for cur in groups}
             if wf.consolidate else {},
             [Met(c.metric, c.op, c.value,

@@ -50,7 +50,9 @@ CAMPAIGNS = {
                     "  - notify: {to: controller, template: internal}\n",
     # the first Monday: 2 March is never run for (the runs start on the 6th: expired)
     "family": "schedule: {every: month, week: 1, weekday: mon}\nmatch: {segment: [family]}\n"
-              "consolidate: true\nconditions: [consolidated_overdue >= 500]\nactions:\n"
+              "consolidate: true\n"
+              "conditions: [consolidated_overdue >= 500, consolidated_overdue_pct >= 50]\n"
+              "actions:\n"
               + STATEMENT,
     "quarterly": "schedule: {every: 3 months, day: last, start: 2025-12-31}\n"
                  "match: {customer: [C]}\nconditions: [overdue < 500]\nactions:\n" + STATEMENT,
@@ -158,7 +160,19 @@ def test_six_weeks_of_nightly_runs_send_each_statement_once(cli, folder):
     db.close()
     assert rows == [("2026-04-06", "P", "family", "2026-04-06", "email", "sent",
                      "statement of 2026-04-06; conditions met: consolidated_overdue >= 500 "
-                     "(EUR 900.00); consolidated_overdue >= 500 (USD 700.00)")]
+                     "(EUR 900.00); consolidated_overdue_pct >= 50 (EUR 100.00); "
+                     "consolidated_overdue >= 500 (USD 700.00); consolidated_overdue_pct >= 50 "
+                     "(USD 100.00)")]
+
+
+def test_a_parent_paused_after_its_statement_went_out_still_covers_its_branches(cli, folder):
+    cli("run", "--as-of", "2026-04-06", "--config", folder)
+    cli("pause", "customer", "P", "--as-of", "2026-04-07", "--config", folder)
+    doc = json.loads(cli("run", "--as-of", "2026-04-07", "--format", "json", "--config",
+                         folder).stdout)
+    assert [(a["workflow"], a["customer_id"]) for a in doc["actions"]] == [("weekly", "W")]
+    assert [(s["workflow"], s["customer_id"], s["reason"]) for s in doc["skipped"]] == [
+        ("family", "L", "consolidated"), ("family", "M", "consolidated")]
 
 
 def test_status_and_workflows_show_the_campaigns(cli, folder):
@@ -203,8 +217,12 @@ def test_the_run_json_reports_the_occurrence_and_the_conditions(run_json, folder
         "conditions": [
             {"metric": "consolidated_overdue", "op": ">=", "value": "500", "actual": "900.00",
              "currency": "EUR"},
+            {"metric": "consolidated_overdue_pct", "op": ">=", "value": "50",
+             "actual": "100.00", "currency": "EUR"},
             {"metric": "consolidated_overdue", "op": ">=", "value": "500", "actual": "700.00",
-             "currency": "USD"}]}, {
+             "currency": "USD"},
+            {"metric": "consolidated_overdue_pct", "op": ">=", "value": "50",
+             "actual": "100.00", "currency": "USD"}]}, {
         "date": "2026-04-07", "workflow": "weekly", "step": "2026-04-07", "action": "email",
         "customer_id": "W", "invoices": ["W1"], "to": ["w@willow.example"],
         "template": "statement", "subject": "Statement 2026-04-07", "status": "planned",
