@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-from arflow.channels import Message, header_problem, sender_address, visible
+from arflow.attachments import build, missing_package
+from arflow.channels import Attachment, Message, header_problem, sender_address, visible
 from arflow.channels.mime import domain_of
 from arflow.errors import RowError
 from arflow.ledger import Customer, Ledger
 from arflow.plan_types import Plan, PlannedAction
 from arflow.project import Project
 from arflow.render import (
+    MONEY,
     MessageContexts,
     RenderError,
     conditions_context,
@@ -193,8 +195,28 @@ def _compose_one(action: PlannedAction, context: dict, ledger: Ledger,
     html = (_render(project, action, spec.template, "html", context)
             if project.templates.has(spec.template, "html") else None)
     action.subject = subject
-    return Composed(action, _email(action, project, customer, subject, text, html,
-                                   people=kind == "notify"))
+    message = _email(action, project, customer, subject, text, html, people=kind == "notify")
+    if kind == "email" and spec.attach:
+        message.attachments = _attachments(project, action, spec.attach, context)
+    return Composed(action, message)
+
+
+def _attachments(project: Project, action: PlannedAction, names: list[str],
+                 context: dict) -> list[Attachment]:
+    """A campaign's statement files (`attach:`), made from the message's context."""
+    locale = project.config.company.locale
+    found = []
+    for name in names:
+        problem = missing_package(name) if name == "statement.pdf" else None
+        if problem is None and context.get("statement") is None:
+            problem = f"{name} is a campaign's statement, and this is no campaign"
+        if problem is not None:
+            wf = project.workflows[action.workflow]
+            raise _Dropped(RowError(wf.display, wf.action_line(action.step, action.action_index),
+                                    None, action.customer_id,
+                                    f"not sent to customer {action.customer_id}: {problem}"))
+        found.append(build(name, context, lambda value, currency: MONEY(value, currency, locale)))
+    return found
 
 
 def _person(project: Project, action: PlannedAction) -> dict:

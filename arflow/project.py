@@ -9,6 +9,7 @@ from pathlib import Path
 
 from jinja2 import TemplateSyntaxError
 
+from arflow.attachments import missing_package
 from arflow.channels import header_problem
 from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, Config, load_config
 from arflow.errors import ArflowError, InvalidFiles, Problem, RowError
@@ -163,6 +164,8 @@ def _check_workflow(wf: LoadedWorkflow, config: Config, workflows: dict,
                     add((*loc, kind, "attach", n), f"attach: {name} is a campaign's statement; "
                         "a workflow with steps: has none to attach (move this email into a "
                         "campaign, or remove attach:)")
+                elif (package := missing_package(name)) is not None:
+                    add((*loc, kind, "attach", n), package)
         elif kind == "notify":
             if not spec.to and m.owner is None:
                 add((*loc, kind), "notify needs to: PERSON, or owner: on the workflow")

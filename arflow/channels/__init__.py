@@ -20,6 +20,15 @@ from arflow.config import Config
 from arflow.errors import ArflowError
 
 
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with an email (a campaign's statement.csv or statement.pdf)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
 @dataclass(slots=True)
 class Message:
     """One rendered message, ready for a channel."""
@@ -39,6 +48,7 @@ class Message:
     idempotency_key: str | None = None
     url: str | None = None          # webhook
     body: str | None = None         # sms text or webhook JSON
+    attachments: list[Attachment] = field(default_factory=list)  # email
 
     @property
     def recipients(self) -> list[str]:

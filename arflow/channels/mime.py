@@ -3,7 +3,8 @@
 Written directly rather than through `email.generator`: the standard library re-folds every
 header through its policy machinery and costs 3–4 ms a message, more than the SMTP exchange
 itself. The shape is fixed and simple (multipart/alternative, two quoted-printable UTF-8
-parts), so it is built here and checked against the standard parser in the tests.
+parts; with attachments, that inside a multipart/mixed with one base64 part per file), so it
+is built here and checked against the standard parser in the tests.
 
 Header values were checked by `compose` (no control characters, no encoded words) before they
 get here, and are checked again below; non-ASCII text is RFC 2047-encoded here.
@@ -14,11 +15,12 @@ from __future__ import annotations
 import binascii
 import hashlib
 import time
+import urllib.parse
 from datetime import UTC, datetime
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
 
-from arflow.channels import Message
+from arflow.channels import Attachment, Message, header_problem
 
 _FOLD_AT = 76
 
@@ -129,13 +131,19 @@ def email_bytes(message: Message, keep_bcc: bool = False) -> bytes:
             raise ValueError(f"refusing a line break in the {name} header")
         if not value.isascii():
             raise ValueError(f"the {name} header is not ASCII after encoding")
-    # '=_' never appears in quoted-printable output, so this boundary cannot occur in a part
-    boundary = "=_arflow_" + hashlib.sha256((message.message_id or "").encode()).hexdigest()[:24]
+    # '=_' never appears in quoted-printable or base64 output, so these boundaries cannot
+    # occur in a part
+    digest = hashlib.sha256((message.message_id or "").encode()).hexdigest()
+    boundary = "=_arflow_" + digest[:24]
     parts = [("plain", message.text or "")]
     if message.html:
         parts.append(("html", message.html))
     # every header is ASCII by now: one string, encoded once
     head = [f"{name}: {value}\r\n" for name, value in headers]
+    mixed = "=_arflow_mixed_" + digest[24:48] if message.attachments else None
+    if mixed:
+        head.append(f'Content-Type: multipart/mixed;\r\n boundary="{mixed}"\r\n\r\n'
+                    f"--{mixed}\r\n")
     head.append(f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n\r\n')
     out = []
     for subtype, body in parts:
@@ -144,7 +152,35 @@ def email_bytes(message: Message, keep_bcc: bool = False) -> bytes:
         out += ["".join(head).encode(), _qp(body), b"\r\n"]  # that CRLF belongs to the boundary
         head = []
     out.append(f"--{boundary}--\r\n".encode())
+    if mixed:
+        for attachment in message.attachments:
+            out += [f"\r\n--{mixed}\r\n".encode(), _attachment_head(attachment),
+                    _base64(attachment.data)]
+        out.append(f"\r\n--{mixed}--\r\n".encode())
     return b"".join(out)
+
+
+def _attachment_head(attachment: Attachment) -> bytes:
+    """An attachment's part headers; the file name plain when it can be, else RFC 2231."""
+    name = attachment.filename
+    problem = header_problem(name)
+    if problem or not name:
+        raise ValueError(f"refusing the attachment name {name!r}: "
+                         f"{problem or 'it is empty'}")
+    if name.isascii() and name.isprintable() and not any(c in name for c in '"\\;'):
+        params = f'name="{name}"', f'filename="{name}"'
+    else:
+        quoted = "utf-8''" + urllib.parse.quote(name, safe="")
+        params = f"name*={quoted}", f"filename*={quoted}"
+    return (f"Content-Type: {attachment.content_type};\r\n {params[0]}\r\n"
+            f"Content-Disposition: attachment;\r\n {params[1]}\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n").encode()
+
+
+def _base64(data: bytes) -> bytes:
+    """Base64 in lines of 76 characters (57 bytes each), CRLF-ended."""
+    return b"".join(binascii.b2a_base64(data[n:n + 57], newline=False) + b"\r\n"
+                    for n in range(0, len(data), 57))
 
 
 def domain_of(address: str) -> str:

@@ -1,0 +1,131 @@
+"""A campaign's statement as files to attach (SPEC 4.10, seed 004): `statement.csv` (standard
+library csv, one line per listed invoice) and `statement.pdf` (fpdf2, the optional extra
+`arflow[pdf]`: pure Python, no system libraries). Both are made from the message's context, the
+same one its templates see."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from arflow.channels import Attachment
+
+ATTACHMENTS = ("statement.csv", "statement.pdf")
+PDF_EXTRA = "statement.pdf needs the optional package fpdf2: pip install 'arflow[pdf]'"
+CSV_COLUMNS = ["customer_id", "customer_name", "number", "issue_date", "due_date", "currency",
+               "amount", "balance", "days_past_due"]
+# a spreadsheet runs a cell that starts with one of these as a formula
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+Money = Callable[[Decimal, str], str]
+
+
+def missing_package(name: str) -> str | None:
+    """What `validate` says when an attachment cannot be made on this machine."""
+    if name != "statement.pdf":
+        return None
+    try:
+        import fpdf  # noqa: F401
+    except ImportError:
+        return PDF_EXTRA
+    return None
+
+
+def build(name: str, context: dict, money: Money) -> Attachment:
+    """The attachment `name` (one of ATTACHMENTS) for one statement."""
+    if name == "statement.csv":
+        return Attachment(name, "text/csv; charset=utf-8", statement_csv(context))
+    if name == "statement.pdf":
+        return Attachment(name, "application/pdf", statement_pdf(context, money))
+    raise ValueError(f"no attachment {name!r}; attachments are {', '.join(ATTACHMENTS)}")
+
+
+def _text_cell(value: str) -> str:
+    """A text value as a spreadsheet shows it, never as a formula it would run."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def statement_csv(context: dict) -> bytes:
+    """One line per listed invoice, with a header; ISO dates, plain decimal amounts."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for inv in context["statement"]["invoices"]:
+        writer.writerow([_text_cell(inv["customer_id"]), _text_cell(inv["customer_name"]),
+                         _text_cell(inv["number"]), inv["issue_date"].isoformat(),
+                         inv["due_date"].isoformat(), inv["currency"], f"{inv['amount']:.2f}",
+                         f"{inv['balance']:.2f}", inv["days_past_due"]])
+    return out.getvalue().encode("utf-8")
+
+
+def _latin1(text: str) -> str:
+    """fpdf2's built-in fonts carry Latin-1 only (a TrueType font would have to ship with
+    arflow): other characters become '?' rather than failing the statement."""
+    return text.replace("—", "-").replace("–", "-").encode("latin-1", "replace").decode("latin-1")
+
+
+def statement_pdf(context: dict, money: Money) -> bytes:
+    """The statement on A4: heading, the listed invoices, then per currency group the totals,
+    the aging buckets and (consolidating) each account's subtotal."""
+    from fpdf import FPDF  # the optional extra; `validate` says when it is missing
+
+    statement = context["statement"]
+    occurrence: date = statement["occurrence"]
+    pdf = FPDF(format="A4")
+    # the same statement gives the same bytes: the file's date is the occurrence's
+    pdf.set_creation_date(datetime.combine(occurrence, time()))
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 16)
+    pdf.cell(0, 10, _latin1(context["company"]["name"]), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 11)
+    customer = context["customer"]
+    pdf.cell(0, 7, _latin1(f"Statement of account for {customer['name']} ({customer['id']})"),
+             new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 7, f"As of {occurrence.isoformat()}", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    widths = (34, 50, 28, 28, 18, 32)
+    header = ("Invoice", "Account", "Issued", "Due", "Days", "Open")
+
+    def table_header() -> None:
+        pdf.set_font("Helvetica", "B", 9)
+        for width, title in zip(widths, header, strict=True):
+            pdf.cell(width, 7, title, border="B", align="R" if title in ("Days", "Open")
+                     else "L")
+        pdf.ln()
+        pdf.set_font("Helvetica", "", 9)
+
+    table_header()
+    for inv in statement["invoices"]:
+        if pdf.will_page_break(6):
+            pdf.add_page()
+            table_header()
+        cells = (inv["number"], inv["customer_name"], inv["issue_date"].isoformat(),
+                 inv["due_date"].isoformat(), str(max(inv["days_past_due"], 0)),
+                 money(inv["balance"], inv["currency"]))
+        for width, value, title in zip(widths, cells, header, strict=True):
+            pdf.cell(width, 6, _latin1(value)[:30], align="R" if title in ("Days", "Open")
+                     else "L")
+        pdf.ln()
+    for group in statement["groups"]:
+        currency = group["currency"]
+        pdf.ln(4)
+        pdf.set_font("Helvetica", "B", 10)
+        pdf.cell(0, 7, f"{currency}: outstanding {_latin1(money(group['outstanding'], currency))}"
+                 f", overdue {_latin1(money(group['overdue'], currency))} "
+                 f"({group['overdue_pct']:.0f} %)", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 9)
+        aging = group["aging"]
+        pdf.cell(0, 6, _latin1("By age: " + ", ".join(
+            f"{label} {money(aging[bucket], currency)}" for bucket, label in (
+                ("current", "current"), ("1-30", "1-30 days"), ("31-60", "31-60"),
+                ("61-90", "61-90"), ("90+", "over 90")))), new_x="LMARGIN", new_y="NEXT")
+        for account in group["accounts"]:
+            pdf.cell(0, 6, _latin1(f"  {account['name']} ({account['customer_id']}): "
+                                   f"{money(account['outstanding'], currency)} outstanding, "
+                                   f"{money(account['overdue'], currency)} overdue"),
+                     new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
