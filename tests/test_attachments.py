@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import email.policy
 import io
+import json
 import sys
 from datetime import date
 from decimal import Decimal
@@ -17,6 +18,7 @@ import pytest
 from arflow.attachments import PDF_EXTRA, missing_package, statement_csv, statement_pdf
 from arflow.channels import Attachment, Message
 from arflow.channels.mime import email_bytes
+from arflow.scaffold import write_scaffold
 from tests.conftest import make_folder
 from tests.test_campaign_runs import CAMPAIGNS, CUSTOMERS, INVOICES, TEMPLATES
 
@@ -156,3 +158,26 @@ def test_a_statement_with_a_pdf_and_a_csv_arrives_over_smtp(cli, tmp_path, smtp_
     assert pages == 1
     assert "Statement of account for Alder Ltd (A)" in text
     assert "USD: outstanding $800.00, overdue $600.00 (75 %)" in text
+
+
+def test_the_example_campaign_keeps_its_csv_inside_the_outbox_eml(cli, tmp_path):
+    write_scaffold(tmp_path / "ar", date(2026, 3, 16))
+    config = tmp_path / "ar" / "arflow.yaml"
+    doc = json.loads(cli("run", "--as-of", "2026-04-06", "--format", "json", "--config",
+                         config).stdout)
+    # the wholesale accounts: Contoso Group (for its branch Contoso Builders) and Litware Labs
+    assert [(a["customer_id"], a["action"], a["invoices"]) for a in doc["actions"]
+            if a["workflow"] == "monthly-statement"] == [
+        ("C005", "email", ["INV-1006", "INV-1007"]), ("C005", "notify", ["INV-1006", "INV-1007"]),
+        ("C007", "email", ["INV-1004"]), ("C007", "notify", ["INV-1004"])]
+    (path,) = (tmp_path / "ar" / "outbox").glob("*-C007-monthly-statement-2026-04-06-0-*.eml")
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    (table,) = message.iter_attachments()
+    assert table.get_filename() == "statement.csv"
+    assert table.get_payload(decode=True).decode().splitlines() == [
+        "customer_id,customer_name,number,issue_date,due_date,currency,amount,balance,"
+        "days_past_due",
+        "C003,Contoso Builders,INV-1004,2026-01-15,2026-02-14,USD,3200.00,1200.00,51"]
+    text = message.get_body(("plain",)).get_content()
+    assert "INV-1004       due Feb 14, 2026     $1,200.00  Contoso Builders" in text
+    assert "Contoso Builders             $1,200.00 outstanding, $1,200.00 overdue" in text
