@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-from arflow.attachments import build, missing_package
+from arflow.attachments import build
 from arflow.channels import Attachment, Message, header_problem, sender_address, visible
 from arflow.channels.mime import domain_of
 from arflow.errors import RowError
@@ -197,26 +197,16 @@ def _compose_one(action: PlannedAction, context: dict, ledger: Ledger,
     action.subject = subject
     message = _email(action, project, customer, subject, text, html, people=kind == "notify")
     if kind == "email" and spec.attach:
-        message.attachments = _attachments(project, action, spec.attach, context)
+        message.attachments = _attachments(project, spec.attach, context)
     return Composed(action, message)
 
 
-def _attachments(project: Project, action: PlannedAction, names: list[str],
-                 context: dict) -> list[Attachment]:
-    """A campaign's statement files (`attach:`), made from the message's context."""
+def _attachments(project: Project, names: list[str], context: dict) -> list[Attachment]:
+    """A campaign's statement files (`attach:`, which `validate` allows in campaigns only,
+    and `statement.pdf` only where fpdf2 is installed), made from the message's context."""
     locale = project.config.company.locale
-    found = []
-    for name in names:
-        problem = missing_package(name) if name == "statement.pdf" else None
-        if problem is None and context.get("statement") is None:
-            problem = f"{name} is a campaign's statement, and this is no campaign"
-        if problem is not None:
-            wf = project.workflows[action.workflow]
-            raise _Dropped(RowError(wf.display, wf.action_line(action.step, action.action_index),
-                                    None, action.customer_id,
-                                    f"not sent to customer {action.customer_id}: {problem}"))
-        found.append(build(name, context, lambda value, currency: MONEY(value, currency, locale)))
-    return found
+    return [build(name, context, lambda value, currency: MONEY(value, currency, locale))
+            for name in names]
 
 
 def _person(project: Project, action: PlannedAction) -> dict:

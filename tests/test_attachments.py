@@ -21,6 +21,7 @@ from arflow.channels.mime import email_bytes
 from arflow.scaffold import write_scaffold
 from tests.conftest import make_folder
 from tests.test_campaign_runs import CAMPAIGNS, CUSTOMERS, INVOICES, TEMPLATES
+from tests.test_validate import problems
 
 
 def _invoice(number: str, customer: str, name: str, balance: str, days: int) -> dict:
@@ -72,19 +73,28 @@ def test_the_pdf_opens_lists_the_invoices_and_grows_pages_with_them():
     pages, text = _pdf_text(statement_pdf(_context(many), _money))
     assert pages == 3 and "INV-0000" in text and "INV-0119" in text
     assert text.count("Invoice Account Issued Due Days Open") == 3  # a header on every page
-    # the same statement makes the same bytes; a name beyond Latin-1 does not fail it
+    # the file's date is the statement's: the same statement makes the same bytes
+    metadata = pypdf.PdfReader(io.BytesIO(short)).metadata
+    assert metadata is not None and metadata.creation_date is not None
+    assert metadata.creation_date.date() == date(2026, 3, 2)
+    # a name beyond Latin-1 does not fail it
     assert statement_pdf(_context([_invoice("A1", "A", "Alder Ltd", "1250.00", 29)]),
                          _money) == short
     _, text = _pdf_text(statement_pdf(_context(many[:1], name="Ålder 株式会社"), _money))
     assert "Statement of account for Ålder ???? (A)" in text
 
 
-def test_without_fpdf2_validate_names_the_package(monkeypatch):
+def test_without_fpdf2_validate_names_the_package(monkeypatch, tmp_path):
     assert missing_package("statement.pdf") is None
     monkeypatch.setitem(sys.modules, "fpdf", None)  # as on a machine without the extra
     assert missing_package("statement.pdf") == PDF_EXTRA == (
         "statement.pdf needs the optional package fpdf2: pip install 'arflow[pdf]'")
     assert missing_package("statement.csv") is None
+    monthly = CAMPAIGNS["monthly-solo"].replace(
+        "cc: [controller]", "attach: [statement.csv, statement.pdf]")
+    assert problems(tmp_path, {"monthly": monthly}, templates=TEMPLATES) == [
+        "workflows/monthly.yaml:5: actions.0.email.attach.1: statement.pdf needs the optional "
+        "package fpdf2: pip install 'arflow[pdf]'"]
 
 
 def _message(*attachments: Attachment) -> Message:
