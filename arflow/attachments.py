@@ -12,13 +12,12 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 from arflow.channels import Attachment
+from arflow.sources.csvfile import spreadsheet_text
 
 ATTACHMENTS = ("statement.csv", "statement.pdf")
 PDF_EXTRA = "statement.pdf needs the optional package fpdf2: pip install 'arflow[pdf]'"
 CSV_COLUMNS = ["customer_id", "customer_name", "number", "issue_date", "due_date", "currency",
                "amount", "balance", "days_past_due"]
-# a spreadsheet runs a cell that starts with one of these as a formula
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 Money = Callable[[Decimal, str], str]
 
@@ -43,19 +42,15 @@ def build(name: str, context: dict, money: Money) -> Attachment:
     raise ValueError(f"no attachment {name!r}; attachments are {', '.join(ATTACHMENTS)}")
 
 
-def _text_cell(value: str) -> str:
-    """A text value as a spreadsheet shows it, never as a formula it would run."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
 def statement_csv(context: dict) -> bytes:
     """One line per listed invoice, with a header; ISO dates, plain decimal amounts."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for inv in context["statement"]["invoices"]:
-        writer.writerow([_text_cell(inv["customer_id"]), _text_cell(inv["customer_name"]),
-                         _text_cell(inv["number"]), inv["issue_date"].isoformat(),
+        writer.writerow([spreadsheet_text(inv["customer_id"]),
+                         spreadsheet_text(inv["customer_name"]),
+                         spreadsheet_text(inv["number"]), inv["issue_date"].isoformat(),
                          inv["due_date"].isoformat(), inv["currency"], f"{inv['amount']:.2f}",
                          f"{inv['balance']:.2f}", inv["days_past_due"]])
     return out.getvalue().encode("utf-8")

@@ -6,6 +6,7 @@ This is the one place that turns ArflowErrors into messages and exit codes (SPEC
 
 from __future__ import annotations
 
+import csv
 import gc
 import json
 import sys
@@ -22,6 +23,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from arflow import __version__, desk
+from arflow.aging import CSV_HEADER as AGING_CSV_HEADER
+from arflow.aging import aging_csv_rows, aging_document, aging_report
 from arflow.channels import redact
 from arflow.config import Config, find_config, load_config
 from arflow.deliver import baseline as deliver_baseline
@@ -32,6 +35,7 @@ from arflow.ledger import Ledger
 from arflow.project import history_warnings, load_project
 from arflow.report import (
     plan_document,
+    print_aging,
     print_history,
     print_plan,
     print_status,
@@ -54,6 +58,12 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
 class Format(StrEnum):
     table = "table"
     json = "json"
+
+
+class TableFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
 
 
 ConfigOption = Annotated[Path | None, typer.Option(
@@ -595,6 +605,38 @@ def tasks_done(
     with _desk(config, ledger=False) as (_project, _, db, _today):
         row = desk.task_done(db, task_id)
     _say(f"Task {task_id} done: {row['title']}")
+
+
+@app.command()
+def aging(
+    as_of: AsOfOption = None,
+    fmt: Annotated[TableFormat, typer.Option("--format", help="table, json or csv.")] =
+    TableFormat.table,
+    config: ConfigOption = None,
+):
+    """What is owed and how late: open balances in the buckets current, 1-30, 31-60, 61-90
+    and 90+ days past due, per customer (largest first) and per currency. Paused invoices
+    count; credit notes reduce their customer's total. Reads the sources only.
+
+    Example: arflow aging --as-of 2026-03-31 --format csv > aging.csv
+    """
+    try:
+        cfg = load_config(find_config(config, Path.cwd()))
+        day = _day(cfg, as_of, "--as-of") or cfg.today(_now())
+        ledger = load_ledger(cfg)
+    except ArflowError as err:
+        _fail(err)
+    report = aging_report(ledger.owing(day), ledger.customers, day)
+    if fmt is TableFormat.json:
+        _print_json(aging_document(report))
+    elif fmt is TableFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(AGING_CSV_HEADER)
+        writer.writerows(aging_csv_rows(report))
+    else:
+        print_aging(Console(highlight=False), report, cfg.company.locale,
+                    plain=not sys.stdout.isatty())
+    _report_held_back(ledger)
 
 
 workflows_app = typer.Typer(rich_markup_mode=None)

@@ -52,6 +52,13 @@ class Invoice:
             return ZERO
         return self.amount if self.balance is None else self.balance
 
+    def owed(self, as_of: date) -> Decimal:
+        """What this document adds to the customer's balance on `as_of`: its open balance once
+        issued (negative for a credit note), nothing for a draft or a voided one (SPEC 2.1)."""
+        if self.issue_date > as_of or self.status in ("draft", "void"):
+            return ZERO
+        return self.open_balance(as_of)
+
     def is_open(self, as_of: date, min_balance: Decimal) -> bool:
         """SPEC 2.1: exists, not draft/paid/void, and an open balance above the tolerance
         `min_balance` (a balance of exactly the tolerance counts as settled)."""
@@ -227,6 +234,14 @@ class Ledger:
         candidates = self.invoices if self._objects is not None else \
             self._rows(may_be_open(as_of, min_balance))
         return [inv for inv in candidates if inv.is_open(as_of, min_balance)]
+
+    def owing(self, as_of: date) -> list[Invoice]:
+        """The documents with something owed on them on `as_of` (`Invoice.owed`, credit notes
+        included), in source order."""
+        candidates = self.invoices if self._objects is not None else self._rows(
+            may_owe(as_of) & (pl.col("issue_date") <= as_of)
+            & ~pl.col("status").is_in(["draft", "void"]))
+        return [inv for inv in candidates if inv.owed(as_of)]
 
     def find(self, numbers: Iterable[str]) -> dict[str, Invoice]:
         """The invoices with these numbers, by number."""

@@ -438,9 +438,7 @@ def totals_context(invoices: list[Invoice], as_of: date, currency: str) -> dict:
     """Outstanding and overdue of all the customer's existing invoices, per currency."""
     by_currency: dict[str, dict[str, Decimal]] = {}
     for inv in invoices:
-        if inv.issue_date > as_of or inv.status in ("draft", "void"):
-            continue
-        balance = inv.open_balance(as_of)
+        balance = inv.owed(as_of)
         if not balance:
             continue
         bucket = by_currency.setdefault(inv.currency, {"outstanding": ZERO, "overdue": ZERO})

@@ -261,3 +261,65 @@ def print_workflows(console: Console, rows: list[dict], *, plain: bool) -> None:
         ("Then", {}),
         ("Assigned", {"justify": "right"}), ("Customers", {"overflow": "fold", "ratio": 1})],
         lines, plain=plain, empty="No workflows.")
+
+
+# --- aging ------------------------------------------------------------------------------------
+AGING_STYLES = {"current": "green", "1-30": "yellow", "31-60": "dark_orange", "61-90": "red",
+                "90+": "bold red"}
+BAR_WIDTH = 12
+
+
+def _aging_bar(buckets: dict[str, Decimal], largest: Decimal) -> Text:
+    """A small bar, as long as the account's total against the largest one, in the colours
+    of its buckets: the worst accounts stand out."""
+    bar = Text()
+    total = sum((v for v in buckets.values() if v > 0), Decimal(0))
+    if total <= 0 or largest <= 0:
+        return bar
+    width = max(1, round(BAR_WIDTH * total / largest))
+    used = 0
+    for n, (bucket, value) in enumerate(buckets.items()):
+        if value <= 0:
+            continue
+        cells = width - used if n == len(buckets) - 1 or all(
+            v <= 0 for v in list(buckets.values())[n + 1:]) else round(width * value / total)
+        bar.append("█" * cells, style=AGING_STYLES[bucket])
+        used += cells
+    return bar
+
+
+def print_aging(console: Console, report, locale: str, *, plain: bool) -> None:
+    """`arflow aging`: a table with a bar per customer, then the totals per currency; plain
+    tab-separated lines under cron."""
+    from arflow.campaign_metrics import AGING_BUCKETS
+
+    def money(value: Decimal, currency: str) -> str:
+        return MONEY(value, currency, locale)
+
+    if plain:
+        for r in report.customers:
+            console.file.write("\t".join([r.customer_id, r.name, r.currency,
+                                          *(str(v) for v in r.buckets.values()), str(r.total)])
+                               + "\n")
+        return
+    if not report.customers:
+        console.print(f"Nothing owed on {report.as_of.isoformat()}.", markup=False)
+        return
+    largest = max(r.total for r in report.customers)
+    table = Table(title=f"arflow aging as of {report.as_of.isoformat()}: "
+                  f"{len(report.customers)} account(s)", title_justify="left",
+                  header_style="bold", title_style="bold")
+    table.add_column("Customer", overflow="fold", ratio=1)
+    for bucket in AGING_BUCKETS:
+        table.add_column(bucket.replace("-", "–"), justify="right", no_wrap=True)
+    table.add_column("Total", justify="right", no_wrap=True, style="bold")
+    table.add_column("", no_wrap=True, min_width=BAR_WIDTH)
+    for r in report.customers:
+        table.add_row(r.name, *(money(v, r.currency) if v else "·" for v in r.buckets.values()),
+                      money(r.total, r.currency), _aging_bar(r.buckets, largest))
+    table.add_section()
+    for c in report.currencies:
+        table.add_row(Text(f"Total {c.currency} ({c.invoices} invoices)", style="bold"),
+                      *(money(v, c.currency) for v in c.buckets.values()),
+                      money(c.total, c.currency), "")
+    console.print(table)

@@ -183,3 +183,13 @@ def _quoted_rows(block: list[str], more: Iterator[str], delimiter: str,
 def _encoding_name(source: SourceConfig) -> str:
     return "UTF-8" if source.encoding.lower().replace("_", "-") in ("utf-8-sig", "utf-8", "utf8") \
         else source.encoding
+
+
+# a spreadsheet runs a cell that starts with one of these as a formula
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value: str) -> str:
+    """A text value for a CSV file arflow writes: shown by a spreadsheet as it is, never run
+    as a formula (a leading `'`)."""
+    return "'" + value if value.startswith(_FORMULA_START) else value

@@ -1,0 +1,99 @@
+"""`arflow aging` (SPEC 8): what is owed on a day and how late, in the buckets current, 1–30,
+31–60, 61–90 and 90+ days past due, per customer and currency (largest total first) and per
+currency. Every document with something owed counts: paused and promised invoices, and credit
+notes, which reduce their customer's total in the bucket of their own due date. Pure: no state
+database, nothing sent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from babel.numbers import get_currency_precision
+
+from arflow.campaign_metrics import AGING_BUCKETS, aging_bucket
+from arflow.ledger import ZERO, Customer, Invoice, money_text
+from arflow.sources.csvfile import spreadsheet_text
+
+
+@dataclass(slots=True)
+class AgingRow:
+    """One customer's (or one currency's) balance by bucket."""
+
+    currency: str
+    buckets: dict[str, Decimal] = field(default_factory=dict)
+    invoices: int = 0
+    customer_id: str | None = None
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.buckets:  # an empty bucket reads 0.00 in USD, 0 in JPY
+            zero = ZERO.scaleb(-get_currency_precision(self.currency))
+            self.buckets = dict.fromkeys(AGING_BUCKETS, zero)
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.buckets.values(), ZERO)
+
+    def add(self, inv: Invoice, owed: Decimal, as_of: date) -> None:
+        self.buckets[aging_bucket(inv.days_past_due(as_of))] += owed
+        self.invoices += 1
+
+
+@dataclass(slots=True)
+class Aging:
+    as_of: date
+    currencies: list[AgingRow]
+    customers: list[AgingRow]   # largest total first, then by customer id
+
+
+def aging_report(invoices: Iterable[Invoice], customers: Mapping[str, Customer],
+                 as_of: date) -> Aging:
+    """The aging of `invoices` (a ledger's `owing(as_of)`) on `as_of`."""
+    by_customer: dict[tuple[str, str], AgingRow] = {}
+    by_currency: dict[str, AgingRow] = {}
+    for inv in invoices:
+        owed = inv.owed(as_of)
+        if not owed:
+            continue
+        key = (inv.customer_id, inv.currency)
+        row = by_customer.get(key)
+        if row is None:
+            customer = customers.get(inv.customer_id)
+            name = customer.display_name if customer is not None else (
+                inv.customer_name or inv.customer_id)
+            row = by_customer[key] = AgingRow(inv.currency, customer_id=inv.customer_id,
+                                              name=name)
+        row.add(inv, owed, as_of)
+        total = by_currency.get(inv.currency)
+        if total is None:
+            total = by_currency[inv.currency] = AgingRow(inv.currency)
+        total.add(inv, owed, as_of)
+    return Aging(as_of, [by_currency[c] for c in sorted(by_currency)],
+                 sorted(by_customer.values(), key=lambda r: (-r.total, r.customer_id or "",
+                                                             r.currency)))
+
+
+def aging_document(report: Aging) -> dict:
+    """SPEC 8's JSON: amounts as decimal strings."""
+    def amounts(row: AgingRow) -> dict[str, str]:
+        return {**{b: money_text(v) for b, v in row.buckets.items()},
+                "total": money_text(row.total)}
+
+    return {"as_of": report.as_of.isoformat(), "buckets": list(AGING_BUCKETS),
+            "currencies": [{"currency": r.currency, **amounts(r), "invoices": r.invoices}
+                           for r in report.currencies],
+            "customers": [{"customer_id": r.customer_id, "name": r.name, "currency": r.currency,
+                           **amounts(r)} for r in report.customers]}
+
+
+CSV_HEADER = ["customer_id", "name", "currency", *AGING_BUCKETS, "total"]
+
+
+def aging_csv_rows(report: Aging) -> list[list[str]]:
+    """The customers' rows as a spreadsheet wants them: plain amounts, one currency a row."""
+    return [[spreadsheet_text(r.customer_id or ""), spreadsheet_text(r.name or ""), r.currency,
+             *(money_text(v) for v in r.buckets.values()), money_text(r.total)]
+            for r in report.customers]
