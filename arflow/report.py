@@ -306,20 +306,30 @@ def print_aging(console: Console, report, locale: str, *, plain: bool) -> None:
         console.print(f"Nothing owed on {report.as_of.isoformat()}.", markup=False)
         return
     largest = max(r.total for r in report.customers)
+    rows = [[r.name, *(money(v, r.currency) if v else "·" for v in r.buckets.values()),
+             money(r.total, r.currency)] for r in report.customers]
+    totals = [[f"Total {c.currency} ({c.invoices} invoices)",
+               *(money(v, c.currency) for v in c.buckets.values()), money(c.total, c.currency)]
+              for c in report.currencies]
+    headers = [b.replace("-", "–") for b in AGING_BUCKETS] + ["Total"]
+    # amounts are never cut: their columns are as wide as their longest cell; the customer
+    # column takes what is left (folding long names), and the bar goes first when it is tight
+    widths = [max(len(h), *(len(row[n + 1]) for row in rows + totals))
+              for n, h in enumerate(headers)]
+    fixed = sum(w + 3 for w in widths) + 1  # padding and a border per column
+    bar = console.width - fixed >= 14 + BAR_WIDTH + 3
     table = Table(title=f"arflow aging as of {report.as_of.isoformat()}: "
                   f"{len(report.customers)} account(s)", title_justify="left",
                   header_style="bold", title_style="bold")
-    table.add_column("Customer", overflow="fold", ratio=1)
-    for bucket in AGING_BUCKETS:
-        table.add_column(bucket.replace("-", "–"), justify="right", no_wrap=True)
-    table.add_column("Total", justify="right", no_wrap=True, style="bold")
-    table.add_column("", no_wrap=True, min_width=BAR_WIDTH)
-    for r in report.customers:
-        table.add_row(r.name, *(money(v, r.currency) if v else "·" for v in r.buckets.values()),
-                      money(r.total, r.currency), _aging_bar(r.buckets, largest))
+    table.add_column("Customer", overflow="fold", ratio=1, min_width=8)
+    for header, width in zip(headers, widths, strict=True):
+        table.add_column(header, justify="right", no_wrap=True, min_width=width,
+                         style="bold" if header == "Total" else "")
+    if bar:
+        table.add_column("", no_wrap=True, min_width=BAR_WIDTH)
+    for r, cells in zip(report.customers, rows, strict=True):
+        table.add_row(*cells, *([_aging_bar(r.buckets, largest)] if bar else []))
     table.add_section()
-    for c in report.currencies:
-        table.add_row(Text(f"Total {c.currency} ({c.invoices} invoices)", style="bold"),
-                      *(money(v, c.currency) for v in c.buckets.values()),
-                      money(c.total, c.currency), "")
+    for cells in totals:
+        table.add_row(Text(cells[0], style="bold"), *cells[1:], *([""] if bar else []))
     console.print(table)

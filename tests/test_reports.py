@@ -145,3 +145,17 @@ invoices:
             for c in doc["customers"]} == {cid: dict(b) for cid, b in expected.items()}
     totals = [Decimal(c["total"]) for c in doc["customers"]]
     assert totals == sorted(totals, reverse=True)
+
+
+def test_the_aging_table_cuts_no_amount_at_80_columns(tmp_path):
+    from arflow.config import load_config
+    from arflow.sources import load_ledger
+    ledger = load_ledger(load_config(folder(tmp_path)))
+    report = aging_report(ledger.owing(date(2026, 3, 16)), ledger.customers, date(2026, 3, 16))
+    console = Console(record=True, width=80, color_system=None)
+    print_aging(console, report, "en_US", plain=False)
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    for amount in ("$1,870.00", "$2,870.00", "$1,100.00", "€80.00", "$1,000.00"):
+        assert amount in text
+    assert "…" not in text and "█" not in text  # no room for the bar: it goes first
