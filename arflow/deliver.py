@@ -194,6 +194,17 @@ def _skip_rows(skipped: list[Skip], project: Project, as_of: date):
                    "as_of": as_of.isoformat(), "reason": skip.reason}
 
 
+def _description(action: PlannedAction, composed: Composed) -> str | None:
+    """What the action was about, for `history`: a status's value, a task's title, a note's
+    text, the specialist assigned; a statement and the conditions it met."""
+    if action.statement is not None:
+        return action.statement.description()
+    if composed.text is None:
+        return None
+    return {"status": "status: ", "task": "task: ", "assign": "specialist: "}.get(
+        action.kind, "") + composed.text
+
+
 def _key_rows(action: PlannedAction, composed: Composed, channel: str | None) -> list[dict]:
     message = composed.message
     common = {"workflow": action.workflow, "step": action.step,
@@ -202,7 +213,7 @@ def _key_rows(action: PlannedAction, composed: Composed, channel: str | None) ->
               "as_of": action.date.isoformat(), "channel": channel,
               "recipients": json.dumps(message.recipients if message else action.to),
               "subject": action.subject, "message_id": message.message_id if message else None,
-              "description": action.statement.description() if action.statement else None}
+              "description": _description(action, composed)}
     return [{"key": str(k), "target": k.target, **common} for k in action.keys]
 
 

@@ -150,7 +150,8 @@ def print_history(console: Console, rows: list[dict], *, plain: bool) -> None:
             console.file.write("\t".join([
                 r["as_of"], r["customer_id"], r["workflow"], r["step"], r["kind"], r["state"],
                 r["reason"] or r["error"] or "", ",".join(r["recipients"] or []),
-                ",".join(r["invoices"]), r["key"], _recorded(r)]) + "\n")
+                ",".join(r["invoices"]), r["key"], _recorded(r),
+                " — ".join(filter(None, [r["subject"], r.get("description")]))]) + "\n")
         return
     if not rows:
         console.print("No actions recorded.", markup=False)

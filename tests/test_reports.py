@@ -159,3 +159,26 @@ def test_the_aging_table_cuts_no_amount_at_80_columns(tmp_path):
     for amount in ("$1,870.00", "$2,870.00", "$1,100.00", "€80.00", "$1,000.00"):
         assert amount in text
     assert "…" not in text and "█" not in text  # no room for the bar: it goes first
+
+
+def test_history_says_what_each_action_was_about(cli, tmp_path):
+    from arflow.scaffold import write_scaffold
+    write_scaffold(tmp_path / "ar", date(2026, 3, 16))
+    config = tmp_path / "ar" / "arflow.yaml"
+    cli("assign", "C005", "--workflow", "ar-workflow", "--date", "2026-03-16", "--config", config)
+    for day in ("2026-03-16", "2026-03-23"):
+        cli("run", "--as-of", day, "--config", config)
+    rows = json.loads(cli("history", "--customer", "C005", "--format", "json", "--config",
+                          config).stdout)["actions"]
+    assert [(r["as_of"], r["step"], r["kind"], r["subject"], r["description"]) for r in rows
+            if r["workflow"] == "ar-workflow"] == [
+        ("2026-03-16", "kickoff", "assign", None, "specialist: dana"),
+        ("2026-03-16", "kickoff", "note", None, "Litware Labs entered the AR Workflow with 2 open invoice(s); check the billing "
+         "contact."),
+        ("2026-03-16", "kickoff", "email", "Reminder: 2 invoices past due ($1,550.00)", None),
+        ("2026-03-23", "call", "task", None, "task: Call Litware Labs about $1,550.00 overdue"),
+        ("2026-03-23", "call", "status", None, "status: Contacted"),
+        ("2026-03-23", "text", "sms", None, None)]  # superseded by the call (catch_up: latest)
+    table = cli("history", "--customer", "C005", "--config", config).stdout
+    assert "task: Call Litware Labs about $1,550.00 overdue" in table
+    assert "status: Contacted" in table
