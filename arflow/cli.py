@@ -6,6 +6,7 @@ This is the one place that turns ArflowErrors into messages and exit codes (SPEC
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gc
 import json
@@ -33,11 +34,17 @@ from arflow.deliver import run as deliver_run
 from arflow.errors import ArflowError, InvalidFiles, Problem, Refused, StoppedMidRun
 from arflow.ledger import Ledger
 from arflow.project import history_warnings, load_project
+from arflow.replay import forecast as forecast_days
+from arflow.replay import simulate as simulate_days
+from arflow.replay import simulation_document
 from arflow.report import (
+    action_dict,
     plan_document,
     print_aging,
+    print_forecast,
     print_history,
     print_plan,
+    print_simulation,
     print_status,
     print_tasks,
     print_workflows,
@@ -636,6 +643,84 @@ def aging(
     else:
         print_aging(Console(highlight=False), report, cfg.company.locale,
                     plain=not sys.stdout.isatty())
+    _report_held_back(ledger)
+
+
+def _days_progress(console: Console, days: int, show: bool):
+    """A progress bar over the days of a forecast or simulation, in a terminal only."""
+    if not show:
+        return contextlib.nullcontext(None)
+    return Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                    TimeRemainingColumn(), console=console, transient=True)
+
+
+@app.command()
+def forecast(
+    days: Annotated[int, typer.Option("--days", help="How many days, from --as-of.")] = 14,
+    as_of: AsOfOption = None,
+    fmt: FormatOption = Format.table,
+    config: ConfigOption = None,
+):
+    """What goes out in the coming days: each day's actions as a real run would take them,
+    if every planned action were delivered and no invoice were paid. The state database is
+    read, never written; nothing is sent.
+
+    Example: arflow forecast --days 7
+    """
+    console = Console(highlight=False)
+    try:
+        project = load_project(find_config(config, Path.cwd()))
+        cfg = project.config
+        day = _day(cfg, as_of, "--as-of") or cfg.today(_now())
+        ledger = load_ledger(cfg)
+        with _days_progress(console, days, fmt is Format.table and console.is_terminal) as bar:
+            task = bar.add_task("Forecasting", total=days) if bar else None
+            found = forecast_days(project, ledger, day, days, progress=(
+                lambda _: bar.advance(task)) if bar else None)
+    except ArflowError as err:
+        _fail(err)
+    if fmt is Format.json:
+        _print_json({"from": day.isoformat(), "to": found[-1][0].isoformat(),
+                     "days": [{"date": d.isoformat(),
+                               "actions": [action_dict(a) for a in r.plan.actions]}
+                              for d, r in found]})
+    else:
+        print_forecast(console, found, cfg.company.locale, plain=not sys.stdout.isatty())
+    _report_held_back(ledger)
+
+
+@app.command()
+def simulate(
+    first: Annotated[str, typer.Option("--from", metavar="YYYY-MM-DD",
+                                       help="The first day replayed.")],
+    last: Annotated[str, typer.Option("--to", metavar="YYYY-MM-DD",
+                                      help="The last day replayed.")],
+    fmt: FormatOption = Format.table,
+    config: ConfigOption = None,
+):
+    """Backtest the workflows on a historic ledger: replay it day by day from an empty state
+    (invoices open until their paid_date) and report, per workflow step, its actions, the
+    invoices it reached and how soon they were paid. Nothing is recorded or sent.
+
+    Example: arflow simulate --from 2013-01-01 --to 2013-12-31
+    """
+    console = Console(highlight=False)
+    try:
+        project = load_project(find_config(config, Path.cwd()))
+        cfg = project.config
+        start, end = _day(cfg, first, "--from"), _day(cfg, last, "--to")
+        ledger = load_ledger(cfg)
+        total = (end - start).days + 1
+        with _days_progress(console, total, fmt is Format.table and console.is_terminal) as bar:
+            task = bar.add_task("Simulating", total=total) if bar else None
+            result = simulate_days(project, ledger, start, end, progress=(
+                lambda _: bar.advance(task)) if bar else None)
+    except ArflowError as err:
+        _fail(err)
+    if fmt is Format.json:
+        _print_json(simulation_document(result))
+    else:
+        print_simulation(console, result, plain=not sys.stdout.isatty())
     _report_held_back(ledger)
 
 

@@ -84,8 +84,16 @@ def run(project: Project, ledger: Ledger, as_of: date, channels: Channels | None
                     channels or Channels(cfg))
 
 
+def replay_day(project: Project, ledger: Ledger, as_of: date, db: StateDB) -> RunResult:
+    """One day of a forecast or a simulation (SPEC 4.11): a real run's pipeline against a
+    state in memory (`StateDB.in_memory`), every message composed and counted as delivered,
+    nothing sent. The state is left open for the next day."""
+    return _run(project, ledger, as_of, db,
+                Channels(project.config, dry_run=True, delivered=True), close=False)
+
+
 def _run(project: Project, ledger: Ledger, as_of: date, db: StateDB,
-         channels: Channels) -> RunResult:
+         channels: Channels, close: bool = True) -> RunResult:
     cfg = project.config
     try:
         recovered = db.recover_interrupted()
@@ -112,7 +120,8 @@ def _run(project: Project, ledger: Ledger, as_of: date, db: StateDB,
         return outcome
     finally:
         channels.close()
-        db.close()
+        if close:
+            db.close()
 
 
 def baseline(project: Project, ledger: Ledger, as_of: date, *, force: bool = False,

@@ -334,3 +334,75 @@ def print_aging(console: Console, report, locale: str, *, plain: bool) -> None:
     for cells in totals:
         table.add_row(Text(cells[0], style="bold"), *cells[1:], *([""] if bar else []))
     console.print(table)
+
+
+# --- forecast and simulate --------------------------------------------------------------------
+def print_forecast(console: Console, days: list, locale: str, *, plain: bool) -> None:
+    """`arflow forecast`: per day, the actions per workflow and step with the customers they
+    reach and the amount they chase (each customer's listed invoices counted once a step)."""
+    rows: list[list] = []
+    for day, result in days:
+        groups: dict[tuple[str, str], dict] = {}
+        for a in result.plan.actions:
+            group = groups.setdefault((a.workflow, a.step), {"actions": 0, "customers": {}})
+            group["actions"] += 1
+            group["customers"].setdefault(a.customer_id, a.amounts)
+        if not groups:
+            rows.append([day.isoformat(), "—", "", "", "", ""])
+        for n, ((wid, step), group) in enumerate(groups.items()):
+            chased: dict[str, Decimal] = {}
+            for amounts in group["customers"].values():
+                for currency, value in amounts.items():
+                    chased[currency] = chased.get(currency, Decimal(0)) + value
+            rows.append([day.isoformat() if n == 0 else "", wid, step, group["actions"],
+                         len(group["customers"]), money_text(chased, locale) or "—"])
+    total = sum(len(r.plan.actions) for _, r in days)
+    first, last = days[0][0].isoformat(), days[-1][0].isoformat()
+    _print_rows(console, f"arflow forecast {first} to {last}: {total} action(s)", [
+        ("Date", {"no_wrap": True}), ("Workflow", {"overflow": "fold"}),
+        ("Step", {"overflow": "fold"}), ("Actions", {"justify": "right"}),
+        ("Customers", {"justify": "right"}), ("Chased", {"justify": "right", "no_wrap": True})],
+        rows, plain=plain, empty="Nothing planned.")
+
+
+SPARKS = " ▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[int], width: int) -> str:
+    """The values as one line of bars, `width` characters at most (several days a character
+    when there are more days than room: each character shows the busiest of them)."""
+    if not values:
+        return ""
+    per = max(1, -(-len(values) // width))
+    peaks = [max(values[n:n + per]) for n in range(0, len(values), per)]
+    top = max(peaks)
+    return "".join(SPARKS[0 if not v else max(1, round(8 * v / top))] if top else " "
+                   for v in peaks)
+
+
+def print_simulation(console: Console, sim, *, plain: bool) -> None:
+    """`arflow simulate`: the figures per workflow step, then the actions per day."""
+    def median(value) -> str:
+        return "—" if value is None else f"{value:g}"
+
+    rows = [[s.workflow, s.step, s.actions, s.invoices, s.paid_7, s.paid_14, s.paid_30,
+             median(s.median_days_to_pay), s.unpaid] for s in sim.steps]
+    _print_rows(console, f"arflow simulate {sim.first.isoformat()} to {sim.last.isoformat()}", [
+        ("Workflow", {"overflow": "fold"}), ("Step", {"overflow": "fold"}),
+        ("Actions", {"justify": "right"}), ("Invoices", {"justify": "right"}),
+        ("Paid ≤7d", {"justify": "right"}), ("≤14d", {"justify": "right"}),
+        ("≤30d", {"justify": "right"}), ("Median days", {"justify": "right"}),
+        ("Unpaid", {"justify": "right"})], rows, plain=plain, empty="No actions.")
+    counts = [n for _, n in sim.days]
+    if plain:
+        for day, n in sim.days:
+            console.file.write(f"day\t{day.isoformat()}\t{n}\n")
+        return
+    width = max(10, console.width - 2)
+    per = max(1, -(-len(counts) // width))
+    console.print(f"Actions per day{f' ({per} days a mark)' if per > 1 else ''}, busiest "
+                  f"{max(counts, default=0)}:", markup=False)
+    console.print(sparkline(counts, width), markup=False, style="cyan")
+    marks = -(-len(counts) // per)
+    console.print(f"{sim.first.isoformat()}{sim.last.isoformat():>{max(10, marks - 10)}}",
+                  markup=False, style="dim")

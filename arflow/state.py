@@ -490,6 +490,23 @@ class StateDB:
         return state_id
 
     @classmethod
+    def in_memory(cls, path: Path, shown: str | None = None, *, copy: bool = True) -> StateDB:
+        """A scratch state for `forecast` and `simulate` (SPEC 4.11): the database copied into
+        memory (`copy`; empty when there is none, or without `copy`), written as a real run
+        writes it and never saved. The file is only read."""
+        memory = sqlite3.connect(":memory:", isolation_level=None)
+        source = cls.open_readonly(path, shown) if copy else None
+        if source is not None:
+            try:
+                source.conn.backup(memory)
+            finally:
+                source.close()
+        db = cls(memory, path, shown)
+        if source is None:
+            db._migrate(None)
+        return db
+
+    @classmethod
     def for_dry_run(cls, path: Path, shown: str | None = None) -> DryRunState:
         """The state a dry run plans against: the database as it is (read-only), or an empty
         one in memory when there is none yet. Every write is dropped."""

@@ -182,3 +182,113 @@ def test_history_says_what_each_action_was_about(cli, tmp_path):
     table = cli("history", "--customer", "C005", "--config", config).stdout
     assert "task: Call Litware Labs about $1,550.00 overdue" in table
     assert "status: Contacted" in table
+
+
+# --- simulate ---------------------------------------------------------------------------------
+CHASE = """\
+name: Chase
+steps:
+  - id: d1
+    day: 1
+    actions:
+      - email: reminder
+  - id: d10
+    day: 10
+    actions:
+      - email: reminder
+"""
+HISTORY = """\
+number,customer_id,email,issue_date,due_date,amount,paid_date
+I1,C1,c1@x.example,2026-01-01,2026-01-31,100.00,2026-02-03
+I2,C2,c2@x.example,2026-01-01,2026-01-31,200.00,2026-02-20
+I3,C3,c3@x.example,2026-01-06,2026-02-05,300.00,
+I4,C4,c4@x.example,2026-01-06,2026-02-05,400.00,2026-03-20
+"""
+
+
+def test_simulate_reports_each_step_and_how_soon_it_was_paid(cli, tmp_path):
+    config = make_folder(tmp_path, invoices=HISTORY, workflows={"chase": CHASE},
+                         config=BASE_CONFIG + "default_workflow: chase\n")
+    doc = json.loads(cli("simulate", "--from", "2026-01-25", "--to", "2026-02-28",
+                         "--format", "json", "--config", config).stdout)
+    assert doc["steps"] == [
+        # d1 reached I1 and I2 on 1 Feb (paid 2 and 19 days later), I3 and I4 on 6 Feb
+        # (I4 is paid in March, after the end: unpaid)
+        {"workflow": "chase", "step": "d1", "actions": 4, "invoices": 4, "paid_7": 1,
+         "paid_14": 1, "paid_30": 2, "median_days_to_pay": 10.5, "unpaid": 2},
+        # d10: I2 on 10 Feb (paid 10 days later), I3 and I4 on 15 Feb
+        {"workflow": "chase", "step": "d10", "actions": 3, "invoices": 3, "paid_7": 0,
+         "paid_14": 1, "paid_30": 1, "median_days_to_pay": 10, "unpaid": 2}]
+    busy = {d["date"]: d["actions"] for d in doc["days"] if d["actions"]}
+    assert busy == {"2026-02-01": 2, "2026-02-06": 2, "2026-02-10": 1, "2026-02-15": 2}
+    assert (doc["from"], doc["to"], len(doc["days"])) == ("2026-01-25", "2026-02-28", 35)
+    # nothing recorded: the folder has no state database afterwards
+    assert not (tmp_path / "arflow.db").exists()
+    table = cli("simulate", "--from", "2026-01-25", "--to", "2026-02-28", "--config",
+                config).stdout
+    assert "chase\td1\t4\t4\t1\t1\t2\t10.5\t2" in table
+    assert "day\t2026-02-01\t2" in table
+
+
+def test_simulate_refuses_a_backward_range(cli, tmp_path):
+    config = make_folder(tmp_path, invoices=HISTORY, workflows={"chase": CHASE},
+                         config=BASE_CONFIG + "default_workflow: chase\n")
+    result = cli("simulate", "--from", "2026-03-01", "--to", "2026-02-01", "--config", config,
+                 expect=1)
+    assert result.stderr.strip() == ("error: --to 2026-02-01 is before --from 2026-03-01: give "
+                                     "the first day, then the last")
+
+
+def test_the_sparkline_shows_the_busiest_day_of_each_mark():
+    from arflow.report import sparkline
+    assert sparkline([0, 1, 2, 4, 8], 10) == " ▁▂▄█"
+    assert sparkline([0, 8, 0, 0, 4, 0], 3) == "█ ▄"
+    assert sparkline([0, 0], 5) == "  "
+
+
+# --- forecast ---------------------------------------------------------------------------------
+def test_forecast_is_what_real_runs_on_a_copy_send_day_by_day(cli, tmp_path):
+    from arflow.scaffold import write_scaffold
+    write_scaffold(tmp_path / "a", date(2026, 3, 16))
+    config = tmp_path / "a" / "arflow.yaml"
+    cli("assign", "C005", "--workflow", "ar-workflow", "--date", "2026-03-20", "--config", config)
+    for day in ("2026-03-16", "2026-03-26"):  # a state with history
+        cli("run", "--as-of", day, "--config", config)
+    cli("pause", "invoice", "INV-1008", "--as-of", "2026-03-26", "--until", "2026-04-02",
+        "--config", config)
+    before = (tmp_path / "a" / "arflow.db").read_bytes()
+    doc = json.loads(cli("forecast", "--days", "14", "--as-of", "2026-03-27", "--format", "json",
+                         "--config", config).stdout)
+    assert (tmp_path / "a" / "arflow.db").read_bytes() == before  # read, never written
+    assert (doc["from"], doc["to"]) == ("2026-03-27", "2026-04-09")
+    forecast = {d["date"]: [_shape(a) for a in d["actions"]] for d in doc["days"]}
+    assert all(a["status"] == "planned" for d in doc["days"] for a in d["actions"])
+
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    copy = tmp_path / "b" / "arflow.yaml"
+    real = {}
+    for day in forecast:
+        run = json.loads(cli("run", "--as-of", day, "--format", "json", "--config",
+                             copy).stdout)
+        real[day] = [_shape(a) for a in run["actions"]]
+    assert forecast == real
+    kinds = {(a[1], a[2]) for actions in real.values() for a in actions}
+    # the assigned sequence, a chain, the pause's end and the statement campaign all show
+    assert {("ar-workflow", "call"), ("monthly-statement", "2026-04-06")} <= kinds
+    assert sum(len(a) for a in forecast.values()) >= 10
+
+
+def _shape(action: dict) -> tuple:
+    return (action["customer_id"], action["workflow"], action["step"], action["action"],
+            tuple(action["invoices"]), tuple(action["to"]), action["subject"])
+
+
+def test_the_forecast_table_counts_per_day_workflow_and_step(cli, tmp_path):
+    from arflow.scaffold import write_scaffold
+    write_scaffold(tmp_path / "a", date(2026, 3, 16))
+    config = tmp_path / "a" / "arflow.yaml"
+    out = cli("forecast", "--days", "2", "--as-of", "2026-03-16", "--config", config).stdout
+    lines = out.splitlines()
+    assert lines[0] == "2026-03-16\tnet30-standard\tcourtesy\t1\t1\t$1,250.00"
+    assert "\tnet30-standard\treminder\t2\t1\t$605.50" in lines
+    assert lines[-1] == "2026-03-17\t—\t\t\t\t"

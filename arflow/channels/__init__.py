@@ -223,10 +223,12 @@ class Channels:
     """The channels one run uses, opened on first need and closed together. A dry run's are
     recording channels: the same messages, handed to nobody."""
 
-    def __init__(self, config: Config, *, dry_run: bool = False, keep: bool = False):
+    def __init__(self, config: Config, *, dry_run: bool = False, keep: bool = False,
+                 delivered: bool = False):
         self.config = config
         self.dry_run = dry_run
         self.keep = keep  # a dry run's channels keep what they were handed
+        self.delivered = delivered  # ... and say each was delivered (forecast, simulate)
         self._open: dict[str, Channel] = {}
 
     def get(self, kind: str) -> Channel:
@@ -235,7 +237,7 @@ class Channels:
         if channel is None:
             if self.dry_run:
                 from arflow.channels.recording import RecordingChannel
-                channel = RecordingChannel(name, keep=self.keep)
+                channel = RecordingChannel(name, keep=self.keep, delivered=self.delivered)
             else:
                 channel = TRANSPORTS[transport](self.config, name)
             channel.open()

@@ -10,11 +10,14 @@ from arflow.channels import Message, Outcome
 from arflow.channels.mime import email_bytes
 
 PLANNED = Outcome("planned")
+SENT = Outcome("sent")
 
 
 class RecordingChannel:
-    def __init__(self, channel: str, keep: bool = False):
+    def __init__(self, channel: str, keep: bool = False, delivered: bool = False):
         self.name = f"{channel}:dry-run"
+        # a forecast's and a simulation's: every message counts as delivered (SPEC 4.11)
+        self.outcome = SENT if delivered else PLANNED
         # with `keep`, (message, its email bytes) of each message, for a caller that shows them
         self.kept: list[tuple[Message, bytes | None]] | None = [] if keep else None
 
@@ -26,7 +29,7 @@ class RecordingChannel:
         data = email_bytes(message) if message.kind == "email" else None
         if self.kept is not None:
             self.kept.append((message, data))
-        return PLANNED
+        return self.outcome
 
     def close(self) -> None:
         pass

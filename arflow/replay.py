@@ -1,0 +1,162 @@
+"""`arflow forecast` and `arflow simulate` (SPEC 4.11): the one planner and the real run's
+pipeline, day after day, against a state kept in memory. The state database is read (forecast)
+or not used at all (simulate), never written; nothing is sent.
+
+- forecast: from the state as it is, each of N days as a real run would do it if every planned
+  action were delivered and the ledger did not change (no invoice paid meanwhile).
+- simulate: a historic ledger replayed from an empty state; what each workflow step did, and
+  how soon the invoices it reached were paid.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from arflow.deliver import RunResult, replay_day
+from arflow.errors import ArflowError
+from arflow.ledger import Ledger
+from arflow.plan_types import PlannedAction
+from arflow.project import Project
+from arflow.state import StateDB
+
+MAX_DAYS = 3660  # ten years: a longer replay is a typo
+
+
+def days_between(first: date, last: date) -> list[date]:
+    if last < first:
+        raise ArflowError(f"--to {last} is before --from {first}: give the first day, then the "
+                          "last")
+    count = (last - first).days + 1
+    if count > MAX_DAYS:
+        raise ArflowError(f"{count} days from {first} to {last} is more than {MAX_DAYS}; "
+                          "replay ten years at most")
+    return [first + timedelta(days=n) for n in range(count)]
+
+
+def replay(project: Project, ledger: Ledger, days: list[date], *, copy_state: bool,
+           progress: Callable[[date], None] | None = None) -> Iterator[tuple[date, RunResult]]:
+    """Each day's run, in order, against one state in memory (a copy of the state database
+    with `copy_state`, else empty)."""
+    cfg = project.config
+    path = cfg.resolve(cfg.state)
+    db = StateDB.in_memory(path, cfg.display(path), copy=copy_state)
+    try:
+        for day in days:
+            yield day, replay_day(project, ledger, day, db)
+            if progress is not None:
+                progress(day)
+    finally:
+        db.close()
+
+
+def forecast(project: Project, ledger: Ledger, as_of: date, count: int,
+             progress: Callable[[date], None] | None = None) -> list[tuple[date, RunResult]]:
+    """The actions of each of `count` days from `as_of` (SPEC 4.11)."""
+    if not 1 <= count <= MAX_DAYS:
+        raise ArflowError(f"--days {count}: give 1 to {MAX_DAYS}")
+    found = []
+    for day, result in replay(project, ledger, days_between(as_of, as_of + timedelta(
+            days=count - 1)), copy_state=True, progress=progress):
+        for action in result.plan.actions:
+            action.status = "planned"  # nothing is sent: each would be
+        found.append((day, result))
+    return found
+
+
+# --- simulate -----------------------------------------------------------------------------------
+@dataclass(slots=True)
+class StepFigures:
+    """What one workflow step did over a simulation, and what followed."""
+
+    workflow: str
+    step: str
+    actions: int = 0
+    reached: dict[str, date] = field(default_factory=dict)  # invoice → the first day it did
+    paid_7: int = 0
+    paid_14: int = 0
+    paid_30: int = 0
+    median_days_to_pay: float | None = None
+    unpaid: int = 0
+
+    @property
+    def invoices(self) -> int:
+        return len(self.reached)
+
+
+@dataclass(slots=True)
+class Simulation:
+    first: date
+    last: date
+    steps: list[StepFigures]
+    days: list[tuple[date, int]]  # actions per day
+    errors: list = field(default_factory=list)
+
+
+CAMPAIGN_STEP = "statement"  # a campaign's occurrences are counted together
+
+
+def simulate(project: Project, ledger: Ledger, first: date, last: date,
+             progress: Callable[[date], None] | None = None) -> Simulation:
+    """SPEC 4.11: the ledger replayed from an empty state over each day from `first` to
+    `last`; per workflow step its actions, the invoices it reached, and how many of those were
+    paid within 7, 14 and 30 days of that day (payments up to `last`), the median days to pay
+    and how many were still unpaid at `last`."""
+    figures: dict[tuple[str, str], StepFigures] = {}
+    per_day = []
+    errors: list = []
+    for day, result in replay(project, ledger, days_between(first, last), copy_state=False,
+                              progress=progress):
+        per_day.append((day, len(result.plan.actions)))
+        errors = result.errors
+        for action in result.plan.actions:
+            key = (action.workflow, _step(project, action))
+            step = figures.get(key)
+            if step is None:
+                step = figures[key] = StepFigures(*key)
+            step.actions += 1
+            for number in action.invoices:
+                step.reached.setdefault(number, day)
+    invoices = ledger.find({n for step in figures.values() for n in step.reached})
+    for step in figures.values():
+        waits = []
+        for number, day in step.reached.items():
+            inv = invoices.get(number)
+            paid = inv.paid_date if inv is not None else None
+            if paid is None or paid > last:
+                step.unpaid += 1
+                continue
+            wait = max((paid - day).days, 0)
+            waits.append(wait)
+            step.paid_7 += wait <= 7
+            step.paid_14 += wait <= 14
+            step.paid_30 += wait <= 30
+        step.median_days_to_pay = statistics.median(waits) if waits else None
+    order = _step_order(project)
+    return Simulation(first, last, sorted(figures.values(), key=lambda s: (
+        s.workflow, order.get((s.workflow, s.step), len(order)), s.step)), per_day, errors)
+
+
+def _step(project: Project, action: PlannedAction) -> str:
+    wf = project.workflows.get(action.workflow)
+    return CAMPAIGN_STEP if wf is not None and wf.model.is_campaign else action.step
+
+
+def _step_order(project: Project) -> dict[tuple[str, str], int]:
+    order = {}
+    for wf in project.workflows.values():
+        for n, step in enumerate(wf.model.ordered_steps()):
+            order[(wf.id, step.step_id)] = n
+    return order
+
+
+def simulation_document(sim: Simulation) -> dict:
+    """SPEC 8's JSON."""
+    return {"from": sim.first.isoformat(), "to": sim.last.isoformat(),
+            "steps": [{"workflow": s.workflow, "step": s.step, "actions": s.actions,
+                       "invoices": s.invoices, "paid_7": s.paid_7, "paid_14": s.paid_14,
+                       "paid_30": s.paid_30, "median_days_to_pay": s.median_days_to_pay,
+                       "unpaid": s.unpaid} for s in sim.steps],
+            "days": [{"date": day.isoformat(), "actions": n} for day, n in sim.days]}
