@@ -11,6 +11,8 @@ import csv
 import gc
 import json
 import sys
+import tempfile
+import webbrowser
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -27,12 +29,14 @@ from arflow import __version__, desk
 from arflow.aging import CSV_HEADER as AGING_CSV_HEADER
 from arflow.aging import aging_csv_rows, aging_document, aging_report
 from arflow.channels import redact
+from arflow.compose import compose
 from arflow.config import Config, find_config, load_config
 from arflow.deliver import baseline as deliver_baseline
 from arflow.deliver import refuse_future
 from arflow.deliver import run as deliver_run
 from arflow.errors import ArflowError, InvalidFiles, Problem, Refused, StoppedMidRun
 from arflow.ledger import Ledger
+from arflow.preview import preview_plan
 from arflow.project import history_warnings, load_project
 from arflow.replay import forecast as forecast_days
 from arflow.replay import simulate as simulate_days
@@ -44,6 +48,7 @@ from arflow.report import (
     print_forecast,
     print_history,
     print_plan,
+    print_preview,
     print_simulation,
     print_status,
     print_tasks,
@@ -722,6 +727,58 @@ def simulate(
     else:
         print_simulation(console, result, plain=not sys.stdout.isatty())
     _report_held_back(ledger)
+
+
+@app.command()
+def preview(
+    workflow: Annotated[str, typer.Argument(help="The workflow id.")],
+    step: Annotated[str, typer.Argument(help="The step id, on_paid, or `next` for a campaign.")],
+    customer: Annotated[str | None, typer.Option(
+        "--customer", help="A customer's real open invoices (default: a sample customer).")
+    ] = None,
+    as_of: AsOfOption = None,
+    html: Annotated[Path | None, typer.Option(
+        "--html", help="Write the customer email's HTML part to this file.", dir_okay=False)
+    ] = None,
+    open_it: Annotated[bool, typer.Option(
+        "--open", help="Open that HTML in the browser (a temporary file without --html).")
+    ] = False,
+    config: ConfigOption = None,
+):
+    """What a step would send: every message (subject and text, SMS and JSON bodies, the
+    notices to your people) and every status, task and note, rendered by the same code as a
+    run, as if the step were due today. Nothing is sent or recorded.
+
+    Example: arflow preview net30-standard overdue-30 --customer C001 --html /tmp/email.html
+    """
+    console = Console(highlight=False, soft_wrap=True)
+    failed: list = []
+    try:
+        project = load_project(find_config(config, Path.cwd()))
+        cfg = project.config
+        day = _day(cfg, as_of, "--as-of") or cfg.today(_now())
+        ledger = load_ledger(cfg) if customer is not None else None
+        result, used = preview_plan(project, ledger, workflow, step, customer, day)
+        composed = list(compose(result, used, project, failed))
+        page = print_preview(console, result, composed)
+        if (html is not None or open_it) and page is None:
+            raise Refused("this step sends no email with an HTML part; nothing to write")
+        if page is not None and (html is not None or open_it):
+            target = html or Path(tempfile.mkstemp(prefix="arflow-preview-", suffix=".html")[1])
+            try:
+                target.write_text(page, encoding="utf-8")
+            except OSError as exc:
+                raise ArflowError(f"cannot write {target}: {exc.strerror}") from None
+            _say(f"HTML part written to {target}")
+            if open_it:
+                webbrowser.open(target.resolve().as_uri())
+    except ArflowError as err:
+        _fail(err)
+    for e in failed:
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"error: {e.file}:{e.line}: {e.message}", markup=False)
+    if failed:
+        raise typer.Exit(EXIT_PROBLEMS)
 
 
 workflows_app = typer.Typer(rich_markup_mode=None)

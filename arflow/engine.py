@@ -130,7 +130,7 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
 
     for cid, wid, slot in sorted(groups, key=lambda g: (g[0], g[1], schedules[g[1]].order(g[2]))):
         step_id, actions = schedules[wid].slot(slot)
-        customers[cid] = _add_actions(result, customers[cid], wid, schedules[wid].wf, step_id,
+        customers[cid] = add_actions(result, customers[cid], wid, schedules[wid].wf, step_id,
                                       actions, groups[(cid, wid, slot)], people, as_of,
                                       state.settled)
     for cid, wid, i, reason in sorted(skips):
@@ -178,7 +178,7 @@ def _campaign(wid: str, wf: Workflow, occurrence: str, by_workflow: OpenInvoices
     for statement in found:
         target = customer_target(statement.customer_id)
         before = len(result.actions)
-        _add_actions(result, by_workflow.customers[statement.customer_id], wid, wf, occurrence,
+        add_actions(result, by_workflow.customers[statement.customer_id], wid, wf, occurrence,
                      wf.actions, [SlotInvoice(inv, inv.open_balance(as_of), target)
                                   for inv in statement.listed], people, as_of, state.settled)
         for action in result.actions[before:]:
@@ -278,7 +278,7 @@ def _by_due(inv: Invoice) -> tuple:
     return inv.due_date, inv.number
 
 
-def _add_actions(result: Plan, customer: Customer, wid: str, wf: Workflow, sid: str,
+def add_actions(result: Plan, customer: Customer, wid: str, wf: Workflow, sid: str,
                  actions: list[Action], entries: list[SlotInvoice],
                  people: dict[str, Person], as_of: date, settled: set[ActionKey]) -> Customer:
     """SPEC 4.4: each action of the step happens once for the customer, listing the invoices.

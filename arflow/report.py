@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from arflow.compose import task_due
 from arflow.errors import RowError
 from arflow.plan_types import Plan, PlannedAction
 from arflow.render import MONEY
@@ -406,3 +407,42 @@ def print_simulation(console: Console, sim, *, plain: bool) -> None:
     marks = -(-len(counts) // per)
     console.print(f"{sim.first.isoformat()}{sim.last.isoformat():>{max(10, marks - 10)}}",
                   markup=False, style="dim")
+
+
+# --- preview ----------------------------------------------------------------------------------
+def print_preview(console: Console, plan: Plan, composed: list) -> str | None:
+    """`arflow preview`: each action of the step as its recipient gets it; returns the HTML
+    part of the first email that has one (for --html)."""
+    page = None
+    for n, item in enumerate(composed, 1):
+        action, message = item.action, item.message
+        title = f"{action.kind} {n} of {len(composed)} · {action.workflow} › {action.step}"
+        console.rule(title, align="left", style="dim")
+        if message is not None:
+            who = ", ".join(message.to)
+            if message.cc:
+                who += f"   Cc: {', '.join(message.cc)}"
+            if message.bcc:
+                who += f"   Bcc: {', '.join(message.bcc)}"
+            console.print(f"To: {who}", markup=False)
+            if message.subject is not None:
+                console.print(f"Subject: {message.subject}", markup=False, style="bold")
+            console.print()
+            console.print(message.text if message.kind == "email" else message.body,
+                          markup=False)
+            for attachment in message.attachments:
+                console.print(f"[attached: {attachment.filename}, {len(attachment.data):,} "
+                              "bytes]", markup=False, style="dim")
+            if message.html is not None:
+                console.print("[and an HTML part: --html FILE writes it]", markup=False,
+                              style="dim")
+                page = page if page is not None else message.html
+        if message is None and item.text is not None:  # a status, task, assign, note
+            detail = item.text
+            if action.kind == "task":
+                detail += f"  (for {item.assignee or 'nobody'}, due {task_due(action)})"
+            console.print(detail, markup=False)
+    if not composed:
+        console.print("Nothing to show: every action of this step was left out (see the "
+                      "errors).", markup=False)
+    return page

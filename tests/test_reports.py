@@ -292,3 +292,76 @@ def test_the_forecast_table_counts_per_day_workflow_and_step(cli, tmp_path):
     assert lines[0] == "2026-03-16\tnet30-standard\tcourtesy\t1\t1\t$1,250.00"
     assert "\tnet30-standard\treminder\t2\t1\t$605.50" in lines
     assert lines[-1] == "2026-03-17\t—\t\t\t\t"
+
+
+# --- preview ----------------------------------------------------------------------------------
+def test_preview_shows_every_part_a_step_sends_for_a_real_customer(cli, tmp_path, monkeypatch):
+    from arflow.scaffold import write_scaffold
+    write_scaffold(tmp_path / "a", date(2026, 3, 16))
+    config = tmp_path / "a" / "arflow.yaml"
+    page = tmp_path / "email.html"
+    out = cli("preview", "net30-standard", "reminder", "--customer", "C002", "--as-of",
+              "2026-03-16", "--html", page, "--config", config).stdout
+    lines = out.splitlines()
+    assert lines[0].startswith("email 1 of 2 · net30-standard › reminder ─")
+    assert lines[1:4] == ["To: billing@blueharbor.example, owner@blueharbor.example",
+                          "Subject: Reminder: 2 invoices past due ($605.50)", ""]
+    assert "Dear Blue Harbor Cafe," in lines
+    sms = lines.index(next(line for line in lines if line.startswith("sms 2 of 2")))
+    assert lines[sms + 1:sms + 4] == [
+        "To: +12025550122", "",
+        "Acme Supplies Ltd: 2 invoice(s) past due, $605.50 in total. Please pay or call +1 202 "
+        "555 0100."]
+    assert lines[-1] == f"HTML part written to {page}"
+    assert "<p>Dear Blue Harbor Cafe,</p>" in page.read_text()
+    # the same composing code as a run: the dry run's subject for that action is the same
+    doc = json.loads(cli(
+        "run", "--dry-run", "--format", "json", "--as-of", "2026-03-16", "--config",
+        config).stdout)
+    assert {(a["customer_id"], a["step"], a["action"]): a["subject"] for a in doc["actions"]}[
+        ("C002", "reminder", "email")] == "Reminder: 2 invoices past due ($605.50)"
+    opened = []
+    monkeypatch.setattr("webbrowser.open", opened.append)
+    cli("preview", "net30-standard", "reminder", "--customer", "C002", "--as-of", "2026-03-16",
+        "--open", "--config", config)
+    assert len(opened) == 1 and opened[0].startswith("file://") and opened[0].endswith(".html")
+
+
+def test_preview_of_notices_tasks_and_a_sample_customer(cli, tmp_path):
+    from arflow.scaffold import write_scaffold
+    write_scaffold(tmp_path / "a", date(2026, 3, 16))
+    config = tmp_path / "a" / "arflow.yaml"
+    out = cli("preview", "net30-standard", "overdue-30", "--as-of", "2026-03-16", "--config",
+              config).stdout
+    assert "To: ap@customer.example   Cc: controller@acme.example" in out
+    assert "Subject: Past due: invoices INV-1001, INV-1002 — 30 days" in out
+    assert "In collections\n" in out
+    assert "Call Sample Customer Ltd about 2 overdue invoice(s)  (for dana, due 2026-03-18)" in out
+    out = cli("preview", "net30-standard", "final-notice", "--customer", "C006", "--as-of",
+              "2026-03-16", "--config", config).stdout
+    assert "notify 2 of 2 · net30-standard › final-notice" in out
+    assert "To: controller@acme.example" in out and "Hi Chris Doe," in out
+
+
+def test_preview_of_a_campaign_is_its_next_statement(cli, tmp_path):
+    from arflow.scaffold import write_scaffold
+    write_scaffold(tmp_path / "a", date(2026, 3, 16))
+    config = tmp_path / "a" / "arflow.yaml"
+    out = cli("preview", "monthly-statement", "next", "--customer", "C007", "--as-of",
+              "2026-03-16", "--config", config).stdout
+    assert "email 1 of 2 · monthly-statement › 2026-04-06" in out
+    assert "To: treasury@contoso-group.example   Cc: dana@acme.example" in out
+    assert "[attached: statement.csv, 169 bytes]" in out
+    assert "  consolidated_overdue >= 500 (USD 1200.00)" in out
+    result = cli("preview", "monthly-statement", "2026-04-06", "--config", config, expect=2)
+    assert result.stderr.strip() == (
+        "error: monthly-statement is a campaign: its STEP is `next` (its next statement)")
+    result = cli("preview", "monthly-statement", "next", "--customer", "C001", "--as-of",
+                 "2026-03-16", "--config", config, expect=2)
+    assert result.stderr.strip() == (
+        "error: customer C001 gets no statement from monthly-statement on 2026-04-06: it does "
+        "not fit the campaign's match:")
+    result = cli("preview", "net30-standard", "day9", "--config", config, expect=2)
+    assert result.stderr.strip() == (
+        "error: workflow net30-standard has no step 'day9' (steps: courtesy, reminder, "
+        "overdue-30, final-notice, on_paid)")
