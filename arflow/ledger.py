@@ -202,6 +202,7 @@ class Ledger:
         self.extra_names = extra_names
         self.customers: dict[str, Customer] = customers if customers is not None else {}
         self.errors: list[RowError] = errors if errors is not None else []
+        self._customer_ids: set[str] | None = None  # a window's: its whole ledger's
 
     @property
     def invoices(self) -> list[Invoice]:
@@ -270,9 +271,29 @@ class Ledger:
 
     def customer_ids(self) -> set[str]:
         """Every customer with at least one invoice in the source."""
+        if self._customer_ids is not None:
+            return self._customer_ids
         if self._objects is not None:
             return {inv.customer_id for inv in self._objects}
         return set(self.frame.get_column("customer_id").unique().to_list())
+
+    def window(self, first: date, last: date, numbers: Iterable[str] = ()) -> Ledger:
+        """The ledger as runs from `first` to `last` see it, made into objects once (forecast
+        and simulate plan day after day from it): the invoices issued by `last` and not paid
+        by `first` (every invoice open, or owing, on a day of the window is one of them), and
+        `numbers` (the invoices the state chased: one may be paid now, for `on_paid`). It
+        knows the whole ledger's customers."""
+        wanted = set(numbers)
+        if self._objects is not None:
+            rows = [inv for inv in self._objects if inv.number in wanted or (
+                inv.issue_date <= last and inv.status != "paid"
+                and (inv.paid_date is None or inv.paid_date > first))]
+        else:
+            rows = self._rows((may_owe(first) & (pl.col("issue_date") <= last))
+                              | pl.col("number").is_in(list(wanted)))
+        found = Ledger(rows, self.customers, self.errors, extra_names=self.extra_names)
+        found._customer_ids = self.customer_ids()
+        return found
 
     def only(self, customer_id: str) -> Ledger:
         """This ledger cut down to one customer (`--customer`)."""

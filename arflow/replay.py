@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from arflow.deliver import RunResult, replay_day
+from arflow.deliver import RunResult, replay_day, workflows_of
 from arflow.errors import ArflowError
 from arflow.ledger import Ledger
 from arflow.plan_types import PlannedAction
@@ -44,6 +44,11 @@ def replay(project: Project, ledger: Ledger, days: list[date], *, copy_state: bo
     path = cfg.resolve(cfg.state)
     db = StateDB.in_memory(path, cfg.display(path), copy=copy_state)
     try:
+        # each day is planned from the invoices that can matter in the window, made once
+        chased = db.past_state(workflows_of(project), days[0]).chased if copy_state else {}
+        numbers = {target.removeprefix("invoice:") for target, _ in chased} | {
+            n for chase in chased.values() for n in chase.invoices}
+        ledger = ledger.window(days[0], days[-1], numbers)
         for day in days:
             yield day, replay_day(project, ledger, day, db)
             if progress is not None:

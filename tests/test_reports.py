@@ -365,3 +365,21 @@ def test_preview_of_a_campaign_is_its_next_statement(cli, tmp_path):
     assert result.stderr.strip() == (
         "error: workflow net30-standard has no step 'day9' (steps: courtesy, reminder, "
         "overdue-30, final-notice, on_paid)")
+
+
+def test_a_window_of_the_ledger_keeps_what_runs_in_it_can_see(tmp_path):
+    from arflow.config import load_config
+    from arflow.ledger import Ledger
+    from arflow.sources import load_ledger
+    ledger = load_ledger(load_config(folder(tmp_path)))
+    first, last = date(2026, 3, 10), date(2026, 3, 16)
+    # B2 is paid on the 10th and B3 is paid: out, unless the state chased them; B4 is issued
+    # after the window
+    for source in (ledger, Ledger(ledger.invoices, ledger.customers, [])):
+        window = source.window(first, last, {"B3"})
+        assert sorted(i.number for i in window.invoices) == [
+            "A1", "A2", "A3", "A4", "A5", "A6", "B1", "B3", "CN", "D1", "D2", "E1"]
+        assert window.customer_ids() == {"A", "B", "D"}
+        for day in (first, last):
+            assert [i.number for i in window.current(day, Decimal("0.01"))] == [
+                i.number for i in ledger.current(day, Decimal("0.01"))]
