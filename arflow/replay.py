@@ -138,7 +138,7 @@ def simulate(project: Project, ledger: Ledger, first: date, last: date,
             step.paid_7 += wait <= 7
             step.paid_14 += wait <= 14
             step.paid_30 += wait <= 30
-        step.median_days_to_pay = statistics.median(waits) if waits else None
+        step.median_days_to_pay = float(statistics.median(waits)) if waits else None
     order = _step_order(project)
     return Simulation(first, last, sorted(figures.values(), key=lambda s: (
         s.workflow, order.get((s.workflow, s.step), len(order)), s.step)), per_day, errors)

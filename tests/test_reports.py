@@ -218,7 +218,7 @@ def test_simulate_reports_each_step_and_how_soon_it_was_paid(cli, tmp_path):
          "paid_14": 1, "paid_30": 2, "median_days_to_pay": 10.5, "unpaid": 2},
         # d10: I2 on 10 Feb (paid 10 days later), I3 and I4 on 15 Feb
         {"workflow": "chase", "step": "d10", "actions": 3, "invoices": 3, "paid_7": 0,
-         "paid_14": 1, "paid_30": 1, "median_days_to_pay": 10, "unpaid": 2}]
+         "paid_14": 1, "paid_30": 1, "median_days_to_pay": 10.0, "unpaid": 2}]
     busy = {d["date"]: d["actions"] for d in doc["days"] if d["actions"]}
     assert busy == {"2026-02-01": 2, "2026-02-06": 2, "2026-02-10": 1, "2026-02-15": 2}
     assert (doc["from"], doc["to"], len(doc["days"])) == ("2026-01-25", "2026-02-28", 35)
