@@ -319,6 +319,22 @@ def print_aging(console: Console, report, locale: str, *, plain: bool) -> None:
     widths = [max(len(h), *(len(row[n + 1]) for row in rows + totals))
               for n, h in enumerate(headers)]
     fixed = sum(w + 3 for w in widths) + 1  # padding and a border per column
+    if console.width < fixed + 8 + 3:  # no room for a table: one block per account
+        console.print(f"arflow aging as of {report.as_of.isoformat()}: "
+                      f"{len(report.customers)} account(s)", style="bold", markup=False)
+        for cells in rows + totals:
+            console.print(cells[0], style="bold", markup=False)
+            line = ""
+            for h, v in zip(headers, cells[1:], strict=True):
+                if v == "·":
+                    continue
+                part = f"{h} {v}"  # an amount never leaves its bucket's name
+                if line and len(line) + 3 + len(part) > console.width:
+                    console.print(line, markup=False)
+                    line = ""
+                line = f"{line} · {part}" if line else f"  {part}"
+            console.print(line, markup=False)
+        return
     bar = console.width - fixed >= 14 + BAR_WIDTH + 3
     table = Table(title=f"arflow aging as of {report.as_of.isoformat()}: "
                   f"{len(report.customers)} account(s)", title_justify="left",

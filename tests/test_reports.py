@@ -383,3 +383,20 @@ def test_a_window_of_the_ledger_keeps_what_runs_in_it_can_see(tmp_path):
         for day in (first, last):
             assert [i.number for i in window.current(day, Decimal("0.01"))] == [
                 i.number for i in ledger.current(day, Decimal("0.01"))]
+
+
+def test_a_terminal_too_narrow_for_the_aging_table_gets_a_block_per_account(tmp_path):
+    from arflow.config import load_config
+    from arflow.sources import load_ledger
+    ledger = load_ledger(load_config(folder(tmp_path)))
+    report = aging_report(ledger.owing(date(2026, 3, 16)), ledger.customers, date(2026, 3, 16))
+    console = Console(record=True, width=60, color_system=None)
+    print_aging(console, report, "en_US", plain=False)
+    lines = console.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 60
+    text = "\n".join(lines)
+    assert lines[1:4] == ["Alder Ltd",
+                          "  current $100.00 · 1–30 $270.00 · 31–60 $400.00",
+                          "  61–90 $500.00 · 90+ $600.00 · Total $1,870.00"]
+    for label, amount in (("61–90", "$500.00"), ("Total", "$1,870.00"), ("1–30", "€80.00")):
+        assert f"{label} {amount}" in text
