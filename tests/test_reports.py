@@ -34,6 +34,7 @@ B3,B,Birch Ltd,2026-01-01,2026-02-01,50.00,,USD,paid,
 B4,B,Birch Ltd,2026-03-17,2026-04-16,70.00,,USD,open,
 D1,D,Dogwood,2026-01-01,2026-02-01,900.00,,USD,draft,
 D2,D,Dogwood,2026-01-01,2026-02-01,900.00,,USD,void,
+P1,P,Poplar,2026-01-01,2026-02-01,75.00,,USD,paid,
 """
 AS_OF = "2026-03-16"
 
@@ -67,6 +68,17 @@ def test_aging_buckets_customers_and_currencies(cli, tmp_path):
             {"customer_id": "A", "name": "Alder Ltd", "currency": "EUR", "current": "0.00",
              "1-30": "80.00", "31-60": "0.00", "61-90": "0.00", "90+": "0.00",
              "total": "80.00"}]}
+
+
+def test_aging_reads_the_same_from_objects_as_from_the_frame(tmp_path):
+    from arflow.config import load_config
+    from arflow.ledger import Ledger
+    from arflow.sources import load_ledger
+    ledger = load_ledger(load_config(folder(tmp_path)))
+    day = date(2026, 3, 16)
+    objects = Ledger(ledger.invoices, ledger.customers, [])
+    assert [i.number for i in objects.owing(day)] == [i.number for i in ledger.owing(day)] == [
+        "A1", "A2", "A3", "A4", "A5", "A6", "CN", "E1", "B1"]  # no draft, void or paid one
 
 
 def test_aging_is_a_replay_for_any_past_day(cli, tmp_path):
@@ -200,33 +212,47 @@ steps:
 HISTORY = """\
 number,customer_id,email,issue_date,due_date,amount,paid_date
 I1,C1,c1@x.example,2026-01-01,2026-01-31,100.00,2026-02-03
-I2,C2,c2@x.example,2026-01-01,2026-01-31,200.00,2026-02-20
+I2,C2,c2@x.example,2026-01-01,2026-01-31,200.00,2026-02-15
 I3,C3,c3@x.example,2026-01-06,2026-02-05,300.00,
 I4,C4,c4@x.example,2026-01-06,2026-02-05,400.00,2026-03-20
 """
 
 
+WEEKLY = """\
+schedule: {every: week, weekday: fri}
+match: {customer: [C2]}
+actions:
+  - email: reminder
+"""
+
+
 def test_simulate_reports_each_step_and_how_soon_it_was_paid(cli, tmp_path):
-    config = make_folder(tmp_path, invoices=HISTORY, workflows={"chase": CHASE},
+    config = make_folder(tmp_path, invoices=HISTORY,
+                         workflows={"chase": CHASE, "weekly": WEEKLY},
                          config=BASE_CONFIG + "default_workflow: chase\n")
+    # a state with history is not used: a simulation starts from an empty one
+    cli("run", "--as-of", "2026-02-01", "--config", config)
     doc = json.loads(cli("simulate", "--from", "2026-01-25", "--to", "2026-02-28",
                          "--format", "json", "--config", config).stdout)
     assert doc["steps"] == [
-        # d1 reached I1 and I2 on 1 Feb (paid 2 and 19 days later), I3 and I4 on 6 Feb
+        # d1 reached I1 and I2 on 1 Feb (paid 2 and 14 days later), I3 and I4 on 6 Feb
         # (I4 is paid in March, after the end: unpaid)
         {"workflow": "chase", "step": "d1", "actions": 4, "invoices": 4, "paid_7": 1,
-         "paid_14": 1, "paid_30": 2, "median_days_to_pay": 10.5, "unpaid": 2},
-        # d10: I2 on 10 Feb (paid 10 days later), I3 and I4 on 15 Feb
-        {"workflow": "chase", "step": "d10", "actions": 3, "invoices": 3, "paid_7": 0,
-         "paid_14": 1, "paid_30": 1, "median_days_to_pay": 10.0, "unpaid": 2}]
+         "paid_14": 2, "paid_30": 2, "median_days_to_pay": 8.0, "unpaid": 2},
+        # d10: I2 on 10 Feb (paid 5 days later), I3 and I4 on 15 Feb
+        {"workflow": "chase", "step": "d10", "actions": 3, "invoices": 3, "paid_7": 1,
+         "paid_14": 1, "paid_30": 1, "median_days_to_pay": 5.0, "unpaid": 2},
+        # the campaign reached I2 first on the 25th (Friday the 23rd's, two days late: paid
+        # 21 days later), then on 30 Jan, 6 and 13 Feb: counted from the first day
+        {"workflow": "weekly", "step": "statement", "actions": 4, "invoices": 1, "paid_7": 0,
+         "paid_14": 0, "paid_30": 1, "median_days_to_pay": 21.0, "unpaid": 0}]
     busy = {d["date"]: d["actions"] for d in doc["days"] if d["actions"]}
-    assert busy == {"2026-02-01": 2, "2026-02-06": 2, "2026-02-10": 1, "2026-02-15": 2}
+    assert busy == {"2026-01-25": 1, "2026-01-30": 1, "2026-02-01": 2, "2026-02-06": 3, "2026-02-10": 1,
+                    "2026-02-13": 1, "2026-02-15": 2}
     assert (doc["from"], doc["to"], len(doc["days"])) == ("2026-01-25", "2026-02-28", 35)
-    # nothing recorded: the folder has no state database afterwards
-    assert not (tmp_path / "arflow.db").exists()
     table = cli("simulate", "--from", "2026-01-25", "--to", "2026-02-28", "--config",
                 config).stdout
-    assert "chase\td1\t4\t4\t1\t1\t2\t10.5\t2" in table
+    assert "chase\td1\t4\t4\t1\t2\t2\t8\t2" in table
     assert "day\t2026-02-01\t2" in table
 
 
@@ -256,6 +282,12 @@ def test_forecast_is_what_real_runs_on_a_copy_send_day_by_day(cli, tmp_path):
         cli("run", "--as-of", day, "--config", config)
     cli("pause", "invoice", "INV-1008", "--as-of", "2026-03-26", "--until", "2026-04-02",
         "--config", config)
+    # reminded on the 16th, paid since the last run: its on_paid is the forecast's first
+    invoices = tmp_path / "a" / "invoices.csv"
+    rows = invoices.read_text().splitlines()
+    rows = [row.replace(",open,", ",paid,") if row.startswith("INV-1002,") else row
+            for row in rows]
+    invoices.write_text("\n".join(rows) + "\n")
     before = (tmp_path / "a" / "arflow.db").read_bytes()
     doc = json.loads(cli("forecast", "--days", "14", "--as-of", "2026-03-27", "--format", "json",
                          "--config", config).stdout)
@@ -273,8 +305,10 @@ def test_forecast_is_what_real_runs_on_a_copy_send_day_by_day(cli, tmp_path):
         real[day] = [_shape(a) for a in run["actions"]]
     assert forecast == real
     kinds = {(a[1], a[2]) for actions in real.values() for a in actions}
-    # the assigned sequence, a chain, the pause's end and the statement campaign all show
-    assert {("ar-workflow", "call"), ("monthly-statement", "2026-04-06")} <= kinds
+    # the assigned sequence, a chain, the statement campaign and a payment all show
+    assert {("ar-workflow", "call"), ("late-fee-warning", "warning"),
+            ("monthly-statement", "2026-04-06")} <= kinds
+    assert ("C002", "net30-standard", "on_paid", "notify") in [a[:4] for a in real["2026-03-27"]]
     assert sum(len(a) for a in forecast.values()) >= 10
 
 
@@ -361,6 +395,11 @@ def test_preview_of_a_campaign_is_its_next_statement(cli, tmp_path):
     assert result.stderr.strip() == (
         "error: customer C001 gets no statement from monthly-statement on 2026-04-06: it does "
         "not fit the campaign's match:")
+    result = cli("preview", "past-due-15-30-45", "past-due-15", "--customer", "C001",
+                 "--as-of", "2026-03-16", "--config", config, expect=2)
+    assert result.stderr.strip() == (  # its one open invoice is the Branch's, not HQ's
+        "error: customer C001 has no open invoice that fits its match: on 2026-03-16 for "
+        "workflow past-due-15-30-45; preview it without --customer to see a sample")
     result = cli("preview", "net30-standard", "day9", "--config", config, expect=2)
     assert result.stderr.strip() == (
         "error: workflow net30-standard has no step 'day9' (steps: courtesy, reminder, "
@@ -376,10 +415,10 @@ def test_a_window_of_the_ledger_keeps_what_runs_in_it_can_see(tmp_path):
     # B2 is paid on the 10th and B3 is paid: out, unless the state chased them; B4 is issued
     # after the window
     for source in (ledger, Ledger(ledger.invoices, ledger.customers, [])):
-        window = source.window(first, last, {"B3"})
+        window = source.window(first, last, {"B2"})  # B2 was chased, and paid on the 10th
         assert sorted(i.number for i in window.invoices) == [
-            "A1", "A2", "A3", "A4", "A5", "A6", "B1", "B3", "CN", "D1", "D2", "E1"]
-        assert window.customer_ids() == {"A", "B", "D"}
+            "A1", "A2", "A3", "A4", "A5", "A6", "B1", "B2", "CN", "D1", "D2", "E1"]
+        assert window.customer_ids() == {"A", "B", "D", "P"}  # the whole ledger's
         for day in (first, last):
             assert [i.number for i in window.current(day, Decimal("0.01"))] == [
                 i.number for i in ledger.current(day, Decimal("0.01"))]
