@@ -314,8 +314,9 @@ def print_aging(console: Console, report, locale: str, *, plain: bool) -> None:
                *(money(v, c.currency) for v in c.buckets.values()), money(c.total, c.currency)]
               for c in report.currencies]
     headers = [b.replace("-", "–") for b in AGING_BUCKETS] + ["Total"]
-    # amounts are never cut: their columns are as wide as their longest cell; the customer
-    # column takes what is left (folding long names), and the bar goes first when it is tight
+    # amounts are never cut: their columns do not wrap, the customer column takes what is left
+    # (folding long names), the bar goes first when it is tight, and below the width the
+    # amounts need, each account is a block of its own
     widths = [max(len(h), *(len(row[n + 1]) for row in rows + totals))
               for n, h in enumerate(headers)]
     fixed = sum(w + 3 for w in widths) + 1  # padding and a border per column
@@ -340,8 +341,8 @@ def print_aging(console: Console, report, locale: str, *, plain: bool) -> None:
                   f"{len(report.customers)} account(s)", title_justify="left",
                   header_style="bold", title_style="bold")
     table.add_column("Customer", overflow="fold", ratio=1, min_width=8)
-    for header, width in zip(headers, widths, strict=True):
-        table.add_column(header, justify="right", no_wrap=True, min_width=width,
+    for header in headers:
+        table.add_column(header, justify="right", no_wrap=True,
                          style="bold" if header == "Total" else "")
     if bar:
         table.add_column("", no_wrap=True, min_width=BAR_WIDTH)

@@ -439,3 +439,17 @@ def test_a_terminal_too_narrow_for_the_aging_table_gets_a_block_per_account(tmp_
                           "  61–90 $500.00 · 90+ $600.00 · Total $1,870.00"]
     for label, amount in (("61–90", "$500.00"), ("Total", "$1,870.00"), ("1–30", "€80.00")):
         assert f"{label} {amount}" in text
+
+
+def test_at_the_narrowest_table_width_amounts_keep_their_room(tmp_path):
+    from arflow.config import load_config
+    from arflow.sources import load_ledger
+    ledger = load_ledger(load_config(folder(tmp_path)))
+    report = aging_report(ledger.owing(date(2026, 3, 16)), ledger.customers, date(2026, 3, 16))
+    for width in range(60, 90):
+        console = Console(record=True, width=width, color_system=None)
+        print_aging(console, report, "en_US", plain=False)
+        text = console.export_text()
+        assert "…" not in text, width
+        assert max(len(line) for line in text.splitlines()) <= width
+        assert "$1,870.00" in text and "$2,870.00" in text
