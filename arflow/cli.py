@@ -251,7 +251,8 @@ def run(
             outcome = deliver_run(project, ledger, day, dry_run=dry_run, today=today)
         result, errors = outcome.plan, outcome.errors
         _warn_recovered(outcome.recovered, dry_run)
-        _print_run(result, errors, fmt, console, plain, cfg.company.locale, dry_run, baseline)
+        _print_run(result, errors, fmt, console, plain, cfg.company.locale, dry_run, baseline,
+                   outcome.details)
     except ArflowError as err:
         _fail(err)
     # messages of an interrupted run now unknown are a problem of this run to report too
@@ -280,7 +281,8 @@ def _warn_recovered(count: int, dry_run: bool = False) -> None:
             "by themselves; see `arflow history --unknown`.", markup=False)
 
 
-def _print_run(result, errors, fmt, console, plain, locale, dry_run, baseline=False) -> None:
+def _print_run(result, errors, fmt, console, plain, locale, dry_run, baseline=False,
+               details=None) -> None:
     if fmt is Format.json:
         if plain:  # a pipe or a file: compact, streamed
             write_json(sys.stdout, result, errors, dry_run=dry_run)
@@ -289,7 +291,7 @@ def _print_run(result, errors, fmt, console, plain, locale, dry_run, baseline=Fa
                                         indent=2, ensure_ascii=False) + "\n")
     else:
         print_plan(console, result, errors, locale, plain=plain, dry_run=dry_run,
-                   baseline=baseline)
+                   baseline=baseline, details=details)
 
 
 @app.command()

@@ -92,8 +92,35 @@ def _detail(a: PlannedAction) -> str:
     return ""
 
 
+def outcome_text(plan: Plan, details: dict[int, str], *, dry_run: bool,
+                 baseline: bool = False) -> str:
+    """What happened to a run's actions, for its last line: `12 action(s): 2 sent, 10 failed
+    (connection refused …)`, each failure's reason said once."""
+    count = len(plan.actions)
+    if dry_run or baseline:
+        return f"{count} action(s) {'planned' if dry_run else 'marked baseline'}"
+    parts = []
+    for status in ("sent", "done", "failed", "unknown"):
+        found = [a for a in plan.actions if a.status == status]
+        if not found:
+            continue
+        text = f"{len(found)} {status}"
+        reasons: dict[str, int] = {}
+        for a in found:
+            if id(a) in details:
+                reasons[details[id(a)]] = reasons.get(details[id(a)], 0) + 1
+        if len(reasons) == 1:
+            text += f" ({next(iter(reasons))})"
+        elif reasons:
+            text += " (" + "; ".join(f"{n}: {why}" for why, n in sorted(
+                reasons.items(), key=lambda r: -r[1])) + ")"
+        parts.append(text)
+    return f"{count} action(s)" + (f": {', '.join(parts)}" if parts else "")
+
+
 def print_plan(console: Console, plan: Plan, errors: list[RowError], locale: str, *,
-               plain: bool, dry_run: bool, baseline: bool = False) -> None:
+               plain: bool, dry_run: bool, baseline: bool = False,
+               details: dict[int, str] | None = None) -> None:
     """A table in a terminal; one tab-separated line per action under cron (no colour codes)."""
     verb = "would run" if dry_run else "marked as done, sending nothing," if baseline else "ran"
     # a dry run's statuses are all `planned`, unless a message could not be handed over
@@ -139,8 +166,7 @@ def print_plan(console: Console, plan: Plan, errors: list[RowError], locale: str
         where = f"{e.file}:{e.line}" + (f": {e.column}" if e.column else "")
         line(f"error\t{where}: {e.message}")
     line(f"{plan.as_of}: {plan.invoices} invoices, {plan.open} open, "
-         f"{len(plan.actions)} action(s) "
-         f"{'planned' if dry_run else 'marked baseline' if baseline else 'done'}, "
+         f"{outcome_text(plan, details or {}, dry_run=dry_run, baseline=baseline)}, "
          f"{len(plan.skipped)} skipped, {len(errors)} error(s)")
 
 

@@ -1059,3 +1059,18 @@ def test_half_a_character_is_reported_for_its_message_and_the_last_one_stays_sen
     assert {r["customer_id"]: r["state"] for r in history(cli, config)} == {
         "C1": "sent", "C3": "sent"}
     assert len(smtp_server.messages) == 2
+
+
+def test_the_last_line_says_how_many_failed_and_why_once(folder, smtp_server, cli):
+    config = folder()
+    smtp_server.handler.data_replies = {n: "451 4.3.0 mailbox busy, try again later"
+                                        for n in range(3)}
+    out = cli("run", "--as-of", "2026-03-11", "--config", config, expect=3).stdout
+    assert out.splitlines()[-1] == (
+        "2026-03-11: 3 invoices, 3 open, 3 action(s): 3 failed (message refused: 451 4.3.0 "
+        "mailbox busy, try again later), 0 skipped, 0 error(s)")
+    smtp_server.handler.data_replies = {3: "554 5.7.1 rejected as spam"}  # counted on
+    out = cli("run", "--as-of", "2026-03-12", "--config", config, expect=3).stdout
+    assert out.splitlines()[-1] == (
+        "2026-03-12: 3 invoices, 3 open, 3 action(s): 2 sent, 1 failed (message refused: 554 "
+        "5.7.1 rejected as spam), 0 skipped, 0 error(s)")
