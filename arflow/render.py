@@ -35,6 +35,7 @@ from arflow.campaign_metrics import AGING_BUCKETS, Totals, aging, totals
 from arflow.campaigns import Met, Statement
 from arflow.config import Config
 from arflow.ledger import ZERO, Customer, Invoice
+from arflow.phones import for_people
 
 CENT = Decimal("0.01")
 
@@ -266,6 +267,8 @@ class Templates:
         )
         self.env.filters["money"] = self._money
         self.env.filters["date"] = self._date
+        self.env.filters["days"] = _days
+        self.env.filters["phone"] = _phone
         # shares the loader, filters, globals and deadline; its own cache of compiled templates
         self.json_env = self.env.overlay(finalize=_json_value)
         self._loaded: dict[tuple[str, str], Template] = {}
@@ -371,6 +374,23 @@ class Templates:
         if text is None:  # babel takes ~0.1 ms a date; a run formats the same few again and again
             text = self._dates[key] = format_date(day, fmt, locale=locale)
         return text
+
+
+def _days(value: Any) -> str:
+    """`{{ n|days }}`: "1 day", "30 days" (a count of days as people write it)."""
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TemplateRuntimeError(f"{value!r} is not a number of days (the days filter "
+                                   "writes e.g. {{ invoice.days_past_due|days }})")
+    return f"{value} day" if abs(value) == 1 else f"{value} days"
+
+
+def _phone(value: Any) -> str:
+    """`{{ customer.phone|phone }}`: a stored E.164 number as people read it."""
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    return for_people(value) if isinstance(value, str) and value else ""
 
 
 def _amount(value: Any) -> Decimal:
@@ -481,6 +501,15 @@ def conditions_context(statement: Statement) -> list[dict]:
              "currency": m.currency, "held": True} for m in statement.met]
 
 
+def with_listed(totals: dict, items: list[dict]) -> dict:
+    """`totals` with `listed`: the open balance of the invoices the message lists, in the
+    totals' currency (what a subject may say the message is about), next to the customer's
+    `outstanding`, which may include invoices on hold or followed by another workflow."""
+    currency = totals["currency"]
+    listed = sum((item["balance"] for item in items if item["currency"] == currency), ZERO)
+    return {**totals, "listed": listed}
+
+
 def company_context(config: Config) -> dict:
     c = config.company
     return {"name": c.name, "email": c.email, "phone": c.phone, "currency": c.currency}
@@ -527,7 +556,8 @@ def sample_context(config: Config, *, invoice_extra: dict[str, str] | None = Non
     first = next(iter(config.people.values()), None)
     return {
         "company": company_context(config), "customer": customer, "invoices": items,
-        "invoice": items[0], "totals": totals_context(invs, as_of, invs[0].currency),
+        "invoice": items[0],
+        "totals": with_listed(totals_context(invs, as_of, invs[0].currency), items),
         "workflow": {"id": "sample", "name": "Sample workflow", "description": ""},
         "step": {"id": "overdue-30", "day": 30}, "today": as_of,
         "person": ({"name": first.name if first else "Chris Doe",
@@ -617,7 +647,7 @@ class MessageContexts:
         return {
             "company": self.company, "customer": self._customer[1],
             "invoices": items, "invoice": items[0] if items else None,
-            "totals": totals, "workflow": workflow,
+            "totals": with_listed(totals, items), "workflow": workflow,
             "step": step, "today": self.as_of, "person": person, "conditions": [],
             "statement": None, "currency": totals["currency"],
         }

@@ -185,7 +185,7 @@ def test_history_says_what_each_action_was_about(cli, tmp_path):
     assert [(r["as_of"], r["step"], r["kind"], r["subject"], r["description"]) for r in rows
             if r["workflow"] == "ar-workflow"] == [
         ("2026-03-16", "kickoff", "assign", None, "specialist: dana"),
-        ("2026-03-16", "kickoff", "note", None, "Litware Labs entered the AR Workflow with 2 open invoice(s); check the billing "
+        ("2026-03-16", "kickoff", "note", None, "Litware Labs entered the AR Workflow with 2 open invoices; check the billing "
          "contact."),
         ("2026-03-16", "kickoff", "email", "Reminder: 2 invoices past due ($1,550.00)", None),
         ("2026-03-23", "call", "task", None, "task: Call Litware Labs about $1,550.00 overdue"),
@@ -344,7 +344,7 @@ def test_preview_shows_every_part_a_step_sends_for_a_real_customer(cli, tmp_path
     sms = lines.index(next(line for line in lines if line.startswith("sms 2 of 2")))
     assert lines[sms + 1:sms + 4] == [
         "To: +12025550122", "",
-        "Acme Supplies Ltd: 2 invoice(s) past due, $605.50 in total. Please pay or call +1 202 "
+        "Acme Supplies Ltd: 2 invoices past due, $605.50 in total. Please pay or call +1 202 "
         "555 0100."]
     assert lines[-1] == f"HTML part written to {page}"
     assert "<p>Dear Blue Harbor Cafe,</p>" in page.read_text()
@@ -370,7 +370,7 @@ def test_preview_of_notices_tasks_and_a_sample_customer(cli, tmp_path):
     assert "To: ap@customer.example   Cc: controller@acme.example" in out
     assert "Subject: Past due: invoices INV-1001, INV-1002 — 30 days" in out
     assert "In collections\n" in out
-    assert "Call Sample Customer Ltd about 2 overdue invoice(s)  (for dana, due 2026-03-18)" in out
+    assert "Call Sample Customer Ltd about 2 overdue invoices  (for dana, due 2026-03-18)" in out
     out = cli("preview", "net30-standard", "final-notice", "--customer", "C006", "--as-of",
               "2026-03-16", "--config", config).stdout
     assert "notify 2 of 2 · net30-standard › final-notice" in out
