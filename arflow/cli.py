@@ -207,6 +207,10 @@ def run(
     force: Annotated[bool, typer.Option(
         "--force", help="With --baseline: mark even though arflow has sent from this state "
                         "before.")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="Print only what needs a person (failed or unknown messages, "
+                              "errors) and then the summary; nothing when all went well.")
+    ] = False,
     config: ConfigOption = None,
 ):
     """The nightly job: work out what is due today and (without --dry-run) deliver it.
@@ -218,6 +222,9 @@ def run(
     Exit 0 all good; 1 nothing was done; 2 usage error (a real run dated in the future);
     3 the run completed with problems (rejected rows, failed or unknown sends).
 
+    Under cron (no terminal) it prints a line saying when it started, a header, then one
+    tab-separated line per action; --quiet keeps cron silent unless something needs a person.
+
     Example: arflow run --dry-run --as-of 2026-03-16 --format json
     """
     if dry_run and baseline:
@@ -225,6 +232,7 @@ def run(
                                  "(run --dry-run first to see what it would mark)")
     plain = not sys.stdout.isatty()
     console = Console(highlight=False)
+    started = _now().astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     try:
         project = load_project(find_config(config, Path.cwd()))
         _warn(history_warnings(project, unreadable=False))  # the run reports a broken state
@@ -251,8 +259,11 @@ def run(
             outcome = deliver_run(project, ledger, day, dry_run=dry_run, today=today)
         result, errors = outcome.plan, outcome.errors
         _warn_recovered(outcome.recovered, dry_run)
+        if fmt is Format.table and plain and not quiet:
+            kind = "dry run" if dry_run else "baseline" if baseline else "run"
+            sys.stdout.write(f"# arflow {kind} started {started}, as of {day}\n")
         _print_run(result, errors, fmt, console, plain, cfg.company.locale, dry_run, baseline,
-                   outcome.details)
+                   outcome.details, quiet)
     except ArflowError as err:
         _fail(err)
     # messages of an interrupted run now unknown are a problem of this run to report too
@@ -282,7 +293,7 @@ def _warn_recovered(count: int, dry_run: bool = False) -> None:
 
 
 def _print_run(result, errors, fmt, console, plain, locale, dry_run, baseline=False,
-               details=None) -> None:
+               details=None, quiet=False) -> None:
     if fmt is Format.json:
         if plain:  # a pipe or a file: compact, streamed
             write_json(sys.stdout, result, errors, dry_run=dry_run)
@@ -291,7 +302,7 @@ def _print_run(result, errors, fmt, console, plain, locale, dry_run, baseline=Fa
                                         indent=2, ensure_ascii=False) + "\n")
     else:
         print_plan(console, result, errors, locale, plain=plain, dry_run=dry_run,
-                   baseline=baseline, details=details)
+                   baseline=baseline, details=details, quiet=quiet)
 
 
 @app.command()

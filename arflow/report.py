@@ -118,9 +118,12 @@ def outcome_text(plan: Plan, details: dict[int, str], *, dry_run: bool,
     return f"{count} action(s)" + (f": {', '.join(parts)}" if parts else "")
 
 
+PLAIN_HEADER = "# date\tcustomer\tworkflow\tstep\taction\trecipients\tinvoices\tamount\tstatus"
+
+
 def print_plan(console: Console, plan: Plan, errors: list[RowError], locale: str, *,
                plain: bool, dry_run: bool, baseline: bool = False,
-               details: dict[int, str] | None = None) -> None:
+               details: dict[int, str] | None = None, quiet: bool = False) -> None:
     """A table in a terminal; one tab-separated line per action under cron (no colour codes)."""
     verb = "would run" if dry_run else "marked as done, sending nothing," if baseline else "ran"
     # a dry run's statuses are all `planned`, unless a message could not be handed over
@@ -129,12 +132,20 @@ def print_plan(console: Console, plan: Plan, errors: list[RowError], locale: str
         # written as-is: rich would expand the tabs that make plain output easy to cut
         console.file.write(text + "\n")
 
+    shown, skipped = plan.actions, plan.skipped
+    if quiet:  # what needs a person, then the summary; nothing when all went well
+        shown = [a for a in plan.actions if a.status in ("failed", "unknown")]
+        skipped = []
+        if not shown and not errors:
+            return
     if plain:
-        for a in plan.actions:
+        if not quiet:
+            line(PLAIN_HEADER)
+        for a in shown:
             line("\t".join([a.date.isoformat(), a.customer_id, a.workflow, a.step, a.kind,
                             _recipients(a), ",".join(a.invoices), money_text(a.amounts, locale),
                             a.status]))
-    elif plan.actions:
+    elif shown:
         table = Table(title=f"arflow {verb} {len(plan.actions)} action(s) on {plan.as_of}",
                       title_justify="left", header_style="bold", title_style="bold")
         for name in ("Date", "Customer", "Workflow", "Step", "Action"):
@@ -145,7 +156,7 @@ def print_plan(console: Console, plan: Plan, errors: list[RowError], locale: str
         table.add_column("Subject / detail", overflow="fold", ratio=1)
         if with_status:
             table.add_column("Status", no_wrap=True)
-        for a in plan.actions:
+        for a in shown:
             row: list[str | Text] = [
                 a.date.isoformat(), a.customer_id, a.workflow, a.step, a.kind, _recipients(a),
                 ", ".join(a.invoices), money_text(a.amounts, locale), _detail(a)]
@@ -153,13 +164,13 @@ def print_plan(console: Console, plan: Plan, errors: list[RowError], locale: str
                 row.append(Text(a.status, style=STATUS_STYLE.get(a.status, "")))
             table.add_row(*row)
         console.print(table)
-    if plan.skipped and not plain:
-        console.print(f"Skipped ({len(plan.skipped)}):", style="bold")
-        for s in plan.skipped:
+    if skipped and not plain:
+        console.print(f"Skipped ({len(skipped)}):", style="bold")
+        for s in skipped:
             console.print(f"  {s.customer_id}  {s.workflow} › {s.step}: {s.reason} "
                           f"({', '.join(s.invoices)})", markup=False, highlight=False)
-    elif plan.skipped:
-        for s in plan.skipped:
+    elif skipped:
+        for s in skipped:
             line(f"skipped\t{s.customer_id}\t{s.workflow}\t{s.step}\t{s.reason}\t"
                  f"{','.join(s.invoices)}")
     for e in errors:

@@ -140,7 +140,11 @@ def test_plain_output_under_cron_has_no_colour_codes(cli, example):
     result = cli("run", "--dry-run", "--as-of", "2026-03-16", "--config", example)
     assert not ANSI.search(result.output)
     lines = result.output.splitlines()
-    assert lines[0].split("\t") == ["2026-03-16", "C001", "net30-standard", "courtesy", "email",
+    # when it started (the wall clock: cron mail is read later), a header, one line an action
+    assert lines[0] == "# arflow dry run started 2030-01-15T12:00:00Z, as of 2026-03-16"
+    assert lines[1].split("\t") == ["# date", "customer", "workflow", "step", "action",
+                                    "recipients", "invoices", "amount", "status"]
+    assert lines[2].split("\t") == ["2026-03-16", "C001", "net30-standard", "courtesy", "email",
                                     "ap@northwind.example", "INV-1001", "$1,250.00", "planned"]
     assert lines[-1] == ("2026-03-16: 10 invoices, 8 open, 12 action(s) planned, 7 skipped, "
                          "0 error(s)")

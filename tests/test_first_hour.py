@@ -65,3 +65,60 @@ def test_internal_notices_write_the_phone_for_people(cli, example):
             in message.get_body(("plain",)).get_content())
     assert message["Subject"] == ("[AR] Tailspin Toys: 1 invoice 65 days past due "
                                   "(Net 30 standard)")
+
+
+def test_quiet_prints_nothing_when_all_went_well_and_only_problems_otherwise(cli, tmp_path,
+                                                                            smtp_server):
+    from tests.conftest import make_folder
+    from tests.test_deliver import CHASE as chase
+    from tests.test_deliver import INVOICES, smtp_config
+    config = make_folder(tmp_path / "ar", invoices=INVOICES, workflows={"chase": chase},
+                         config=smtp_config(smtp_server.port))
+    assert cli("run", "--quiet", "--as-of", "2026-03-11", "--config", config).stdout == ""
+    assert len(smtp_server.messages) == 3
+    smtp_server.handler.data_replies = {3: "451 4.3.0 mailbox busy"}
+    out = cli("run", "-q", "--as-of", "2026-03-20", "--config", config, expect=3).stdout
+    assert out.splitlines() == [
+        "2026-03-20\tC1\tchase\tsecond\temail\tap@alpha.example, cc controller@acme.example\t"
+        "INV-1\t$100.00\tfailed",
+        "2026-03-20: 3 invoices, 3 open, 3 action(s): 2 sent, 1 failed (message refused: 451 "
+        "4.3.0 mailbox busy), 0 skipped, 0 error(s)"]
+
+
+def test_no_color_and_a_dumb_terminal_get_no_colour_codes(example, tmp_path):
+    """A real terminal (a pty), as a person at a console would run it."""
+    import os
+    import pty
+    import re
+    import subprocess
+    import sys
+
+    def on_a_terminal(**env) -> str:
+        leader, follower = pty.openpty()
+        proc = subprocess.run(
+            [sys.executable, "-m", "arflow", "aging", "--as-of", "2026-03-16",
+             "--config", str(example)], stdin=follower, stdout=follower, stderr=follower,
+            env={**{k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")},
+                 "COLUMNS": "160", **env}, timeout=60, check=False)
+        os.close(follower)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        os.close(leader)
+        assert proc.returncode == 0
+        return out.decode()
+
+    colour = re.compile(r"\x1b\[[0-9;]*(3[0-9]|9[0-7]|38;)[0-9;]*m")
+    # the aging table's bars are coloured by bucket on a colour terminal ...
+    assert colour.search(on_a_terminal(TERM="xterm-256color"))
+    # ... and not with NO_COLOR (bold may stay), nor on a dumb terminal (no escapes at all)
+    out = on_a_terminal(TERM="xterm-256color", NO_COLOR="1")
+    assert "Tailspin Toys" in out and "█" in out and not colour.search(out)
+    out = on_a_terminal(TERM="dumb")
+    assert "Tailspin Toys" in out and "\x1b[" not in out
