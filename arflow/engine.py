@@ -40,6 +40,7 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
+from arflow.calendar import BusinessCalendar
 from arflow.campaigns import occurrence_due, statements
 from arflow.config import Person
 from arflow.ledger import ZERO, Customer, Invoice, Ledger
@@ -157,7 +158,11 @@ def _campaigns_due(workflows: dict[str, Workflow], as_of: date) -> dict[str, dat
     due = {}
     for wid in sorted(workflows):
         wf = workflows[wid]
-        if wf.enabled and wf.is_campaign and (occurrence := occurrence_due(wf, as_of)):
+        if not (wf.enabled and wf.is_campaign):
+            continue
+        if wf.business_days and not BusinessCalendar(wf.holidays).is_business_day(as_of):
+            continue  # SPEC 3: counting business days, nothing goes out on other days
+        if occurrence := occurrence_due(wf, as_of):
             due[wid] = occurrence
     return due
 

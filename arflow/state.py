@@ -616,7 +616,8 @@ class StateDB:
                 else:
                     found[0] += 1
                     found[1] = max(found[1], day)
-                if carried_out(state):
+                if carried_out(state) and wid not in campaigns:
+                    # a statement chases nobody: campaigns have no on_paid (SPEC 4.7, 4.10)
                     day_ran = date.fromisoformat(day)
                     before = chased.get((target, wid))
                     # an invoice target is its own invoice; a sequence lists the customer's

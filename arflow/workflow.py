@@ -259,9 +259,14 @@ CONDITION = re.compile(r"^\s*(outstanding|overdue|overdue_pct|consolidated_outst
                        r"(-?\d+(?:\.\d+)?)\s*$")
 
 
+METRICS = ("outstanding", "overdue", "overdue_pct", "consolidated_outstanding",
+           "consolidated_overdue", "consolidated_overdue_pct")
+
+
 class Condition(Strict):
-    metric: str
-    op: str
+    metric: Literal["outstanding", "overdue", "overdue_pct", "consolidated_outstanding",
+                    "consolidated_overdue", "consolidated_overdue_pct"]
+    op: Literal[">=", "<"]
     value: Decimal
 
     @model_validator(mode="before")
@@ -276,6 +281,11 @@ class Condition(Strict):
                     "consolidated_overdue, consolidated_overdue_pct")
             return {"metric": m[1], "op": m[2], "value": m[3]}
         return data
+
+
+# what only a workflow with steps: has (a campaign runs on its calendar, and chases nothing)
+STEP_KEYS = frozenset({"anchor", "catch_up", "priority", "on_paid", "then", "on_broken_promise",
+                       "notify_on", "owner"})
 
 
 class Workflow(Strict):
@@ -315,6 +325,11 @@ class Workflow(Strict):
                 raise ValueError("a campaign (schedule:) has actions:, not steps:")
             if not self.actions:
                 raise ValueError("a campaign (schedule:) needs actions:")
+            given = sorted(STEP_KEYS & self.model_fields_set)
+            if given:
+                raise ValueError(f"{', '.join(given)}: belong to workflows with steps:; a "
+                                 "campaign (schedule:) sends a statement on its days and has "
+                                 "none of them")
         else:
             if self.expires_after is not None:
                 raise ValueError("expires_after: at the top of a workflow belongs to campaigns; "

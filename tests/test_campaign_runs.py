@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import pytest
 
 from arflow.state import StateDB
-from tests.conftest import make_folder
+from tests.conftest import BASE_CONFIG, make_folder
 
 INVOICES = """\
 number,customer_id,issue_date,due_date,amount,currency,paid_date
@@ -280,7 +280,51 @@ def test_a_statement_to_a_customer_without_an_email_is_skipped_and_tried_again(c
     db.close()
     # the address is added: the statement goes out while the occurrence is due
     customers.write_text(customers.read_text().replace("Willow Ltd,,", "Willow Ltd,w@willow.example,"))
+    # counting business days, the campaign sends nothing on Saturday; Monday is in the window
     doc = json.loads(cli("run", "--as-of", "2026-03-07", "--format", "json", "--config",
+                         folder).stdout)
+    assert doc["actions"] == [] and doc["skipped"] == []
+    doc = json.loads(cli("run", "--as-of", "2026-03-09", "--format", "json", "--config",
                          folder).stdout)
     assert [(a["workflow"], a["step"], a["customer_id"], a["status"]) for a in doc["actions"]] \
         == [("weekly", "2026-03-06", "W", "sent")]
+
+
+def test_a_statement_does_not_hide_an_assigned_workflows_on_paid(cli, tmp_path):
+    dun = ("anchor: assigned\nsteps:\n  - id: start\n    day: 0\n    actions:\n"
+           "      - email: internal\non_paid:\n  - notify: {to: controller, template: internal}\n")
+    weekly = ("schedule: {every: week, weekday: mon}\nmatch: {customer: [A]}\nactions:\n"
+              "  - email: statement\n")
+    invoices = "number,customer_id,issue_date,due_date,amount,paid_date\nA1,A,2026-02-01,2026-02-20,100.00,2026-03-09\n"
+    config = make_folder(tmp_path, invoices=invoices, workflows={"dun": dun, "weekly": weekly},
+                         templates=TEMPLATES,
+                         config=BASE_CONFIG + "customers: {path: customers.csv}\n",
+                         extra_files={"customers.csv": "customer_id,email,workflow\nA,a@x.example,dun\n"})
+    first = json.loads(cli("run", "--as-of", "2026-03-02", "--format", "json", "--config",
+                           config).stdout)
+    assert [(a["workflow"], a["step"]) for a in first["actions"]] == [
+        ("dun", "start"), ("weekly", "2026-03-02")]
+    paid = json.loads(cli("run", "--as-of", "2026-03-09", "--format", "json", "--config",
+                          config).stdout)
+    assert [(a["workflow"], a["step"], a["action"]) for a in paid["actions"]] == [
+        ("dun", "on_paid", "notify")]
+
+
+@pytest.mark.parametrize(("condition", "message"), [
+    ("{metric: bogus, op: '>=', value: 5}", "conditions.0.metric: Input should be 'outstanding'"),
+    ("{metric: overdue, op: '>', value: 5}", "conditions.0.op: Input should be '>=' or '<'"),
+])
+def test_a_condition_written_as_a_mapping_is_checked_too(tmp_path, condition, message):
+    from tests.test_validate import problems
+    wf = CAMPAIGNS["monthly-solo"].replace("conditions: [overdue >= 500]",
+                                           f"conditions: [{condition}]")
+    (found,) = problems(tmp_path, {"monthly": wf}, templates=TEMPLATES)
+    assert message in found and found.startswith("workflows/monthly.yaml:3: "), found
+
+
+def test_a_campaign_has_none_of_a_workflows_step_keys(tmp_path):
+    from tests.test_validate import problems
+    wf = CAMPAIGNS["weekly"] + "on_paid:\n  - email: statement\nthen: fortnightly\n"
+    assert problems(tmp_path, {"weekly": wf}, templates=TEMPLATES) == [
+        "workflows/weekly.yaml:1: on_paid, then: belong to workflows with steps:; a campaign "
+        "(schedule:) sends a statement on its days and has none of them"]
