@@ -56,10 +56,17 @@ def statement_csv(context: dict) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+# what fpdf2's built-in fonts (Latin-1 only) write instead: money in the euro and the
+# spaces and dashes that babel and people put around numbers and names
+_LATIN1 = str.maketrans({"€": "EUR", "—": "-", "–": "-", "\u202f": "\u00a0", "\u2009": " ",
+                         "‘": "'", "’": "'", "“": '"', "”": '"', "…": "..."})
+
+
 def _latin1(text: str) -> str:
     """fpdf2's built-in fonts carry Latin-1 only (a TrueType font would have to ship with
-    arflow): other characters become '?' rather than failing the statement."""
-    return text.replace("—", "-").replace("–", "-").encode("latin-1", "replace").decode("latin-1")
+    arflow): the euro sign becomes EUR, typographic spaces, dashes and quotes their plain
+    forms, and any other character '?' rather than failing the statement."""
+    return text.translate(_LATIN1).encode("latin-1", "replace").decode("latin-1")
 
 
 def statement_pdf(context: dict, money: Money) -> bytes:

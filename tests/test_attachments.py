@@ -82,6 +82,11 @@ def test_the_pdf_opens_lists_the_invoices_and_grows_pages_with_them():
                          _money) == short
     _, text = _pdf_text(statement_pdf(_context(many[:1], name="Ålder 株式会社"), _money))
     assert "Statement of account for Ålder ???? (A)" in text
+    # euro amounts as babel writes them in French: the sign and the narrow spaces survive
+    _, text = _pdf_text(statement_pdf(_context(many[:1], name="Aulne – “SARL”"),
+                                      lambda value, currency: "1\u202f250,00\u00a0€"))
+    assert "Statement of account for Aulne - \"SARL\" (A)" in text
+    assert "250,00" in text and "EUR" in text and "?" not in text
 
 
 def test_without_fpdf2_validate_names_the_package(monkeypatch, tmp_path):
