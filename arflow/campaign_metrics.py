@@ -36,16 +36,22 @@ class Totals(NamedTuple):
 
 
 def totals(invoices: Iterable[Invoice], as_of: date, min_balance: Decimal) -> dict[str, Totals]:
-    """Currency → Totals over the open invoices among `invoices` (SPEC 2.1's rule)."""
+    """Currency → Totals over the open invoices and credit notes among `invoices` (SPEC 2.1's
+    rules); a credit note past its due date reduces `overdue` too."""
     found: dict[str, Totals] = {}
     for inv in invoices:
-        if not inv.is_open(as_of, min_balance):
+        if not _counts(inv, as_of, min_balance):
             continue
-        balance = inv.open_balance(as_of)
+        balance = inv.owed(as_of)
         before = found.get(inv.currency, Totals(ZERO, ZERO))
         found[inv.currency] = Totals(before.outstanding + balance,
                                      before.overdue + (balance if inv.due_date < as_of else ZERO))
     return found
+
+
+def _counts(inv: Invoice, as_of: date, min_balance: Decimal) -> bool:
+    """An open invoice, or a credit note (SPEC 2.1: it reduces the outstanding total)."""
+    return inv.is_open(as_of, min_balance) or inv.owed(as_of) < 0
 
 
 AGING_BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
@@ -67,10 +73,10 @@ def aging(invoices: Iterable[Invoice], as_of: date,
     buckets add up to its `outstanding`."""
     found: dict[str, dict[str, Decimal]] = {}
     for inv in invoices:
-        if not inv.is_open(as_of, min_balance):
+        if not _counts(inv, as_of, min_balance):
             continue
         buckets = found.setdefault(inv.currency, dict.fromkeys(AGING_BUCKETS, ZERO))
-        buckets[aging_bucket(inv.days_past_due(as_of))] += inv.open_balance(as_of)
+        buckets[aging_bucket(inv.days_past_due(as_of))] += inv.owed(as_of)
     return found
 
 

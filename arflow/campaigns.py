@@ -159,22 +159,33 @@ def statements(wid: str, wf: Workflow, open_by_customer: Mapping[str, list[Invoi
                customers: Mapping[str, Customer], as_of: date, min_balance: Decimal, *,
                paused_customers: Collection[str] = (), paused_invoices: Collection[str] = (),
                sent_before: Callable[[str], bool] = lambda cid: False,
+               reached_before: Callable[[str], bool] | None = None,
+               credits: Mapping[str, list[Invoice]] | None = None,
                ) -> tuple[list[Statement], list[StatementSkip]]:
     """The statements a campaign sends on `as_of`, and the customers it skips. `open_by_customer`
-    holds each customer's open invoices (paused and promised ones included); `sent_before`
-    says whether a customer got this occurrence's statement in an earlier run."""
+    holds each customer's open invoices (paused and promised ones included), `credits` its
+    credit notes (they reduce the totals, and are not listed). `sent_before` says whether a
+    customer's statement for this occurrence is done (every action settled, or a later
+    occurrence's); `reached_before` whether it reached the customer (a customer-facing action
+    settled), which is what covers its descendants (default: `sent_before`)."""
+    reached = reached_before or sent_before
+    credit = credits or {}
+    facing = {a.kind for a in wf.actions} & {"email", "sms"}
     occurrence = occurrence_due(wf, as_of)
     if occurrence is None:
         return [], []
-    own = {cid: totals(invs, as_of, min_balance) for cid, invs in open_by_customer.items()
-           if invs}
+    own = {cid: totals([*invs, *credit.get(cid, ())], as_of, min_balance)
+           for cid, invs in open_by_customer.items() if invs}
+    own.update((cid, totals(notes, as_of, min_balance)) for cid, notes in credit.items()
+               if cid not in own)
     found: list[Statement] = []
     skipped: list[StatementSkip] = []
     messaged: set[str] = set()  # customers with this occurrence's statement, here or before
     for cid, customer, covered, invoices, parents, everyone in audience(
             wid, wf, open_by_customer, customers):
+        if reached(cid):
+            messaged.add(cid)  # its descendants are covered
         if sent_before(cid):
-            messaged.add(cid)
             continue  # this occurrence went out in an earlier run
         if wf.consolidate and messaged.intersection(parents):
             skipped.append(StatementSkip(cid, occurrence, "consolidated"))
@@ -196,11 +207,16 @@ def statements(wid: str, wf: Workflow, open_by_customer: Mapping[str, list[Invoi
             continue
         found.append(Statement(
             cid, occurrence, groups, listed, mine, family_totals, wf.consolidate,
-            aging(invoices, as_of, min_balance),
+            aging([*invoices, *(n for c in covered for n in credit.get(c, ()))], as_of,
+                  min_balance),
             {cur: [(c, own[c][cur]) for c in covered if cur in own.get(c, {})] for cur in groups}
             if wf.consolidate else {},
             [Met(c.metric, c.op, c.value,
                  metric_of(c.metric, mine.get(cur, EMPTY), family_totals.get(cur, EMPTY)), cur)
              for cur in groups for c in wf.conditions]))
-        messaged.add(cid)
+        # a statement covers the descendants once it can reach the customer (an address for
+        # its email, a phone for its SMS); one that cannot leaves them their own
+        if not facing or ("email" in facing and customer.email) or (
+                "sms" in facing and customer.phone):
+            messaged.add(cid)
     return found, skipped

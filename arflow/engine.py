@@ -144,9 +144,12 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
     result.skipped.sort(key=lambda s: (s.customer_id, s.workflow,
                                        schedules[s.workflow].order(s.step), s.reason))
     if campaigns:
+        credits: dict[str, list[Invoice]] = {}
+        for note in ledger.credit_notes(as_of):
+            credits.setdefault(note.customer_id, []).append(note)
         for wid, occurrence in campaigns.items():
             _campaign(wid, workflows[wid], occurrence.isoformat(), by_workflow, state, as_of,
-                      people, result)
+                      people, result, credits)
         # SPEC 4.10: campaigns run beside the invoice workflows; a customer's actions together
         result.actions.sort(key=lambda a: a.customer_id)
         result.skipped.sort(key=lambda s: s.customer_id)
@@ -168,18 +171,33 @@ def _campaigns_due(workflows: dict[str, Workflow], as_of: date) -> dict[str, dat
 
 
 def _campaign(wid: str, wf: Workflow, occurrence: str, by_workflow: OpenInvoicesByWorkflow,
-              state: PastState, as_of: date, people: dict[str, Person], result: Plan) -> None:
+              state: PastState, as_of: date, people: dict[str, Person], result: Plan,
+              credits: dict[str, list[Invoice]]) -> None:
     """A campaign's statements of the day, as actions of the occurrence (SPEC 4.10); a
     customer's statement counts as sent before once every action of it is settled."""
+    facing = [n for n, action in enumerate(wf.actions) if action.kind in ("email", "sms")]
+
     def sent_before(cid: str) -> bool:
         target = customer_target(cid)
+        # a later occurrence went out (a run dated back): only the latest counts
+        if any(step > occurrence for step in state.ran.get((target, wid), ())):
+            return True
         return bool(state.settled) and all(ActionKey(target, wid, occurrence, n) in state.settled
                                            for n in range(len(wf.actions)))
 
+    def reached_before(cid: str) -> bool:
+        target = customer_target(cid)
+        return bool(state.settled) and any(
+            ActionKey(target, wid, occurrence, n) in state.settled
+            for n in (facing or range(len(wf.actions))))
+
+    # on hold (paused, or promised until a day not yet past): counted, not listed (SPEC 4.6)
+    held = state.paused_invoices | {n for n, day in state.promises.items() if as_of <= day}
     found, skipped = statements(
         wid, wf, by_workflow.open_invoices, by_workflow.customers, as_of,
         by_workflow.min_balance, paused_customers=state.paused_customers,
-        paused_invoices=state.paused_invoices, sent_before=sent_before)
+        paused_invoices=held, sent_before=sent_before, reached_before=reached_before,
+        credits=credits)
     for statement in found:
         target = customer_target(statement.customer_id)
         before = len(result.actions)

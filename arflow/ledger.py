@@ -244,6 +244,14 @@ class Ledger:
             & ~pl.col("status").is_in(["draft", "void"]))
         return [inv for inv in candidates if inv.owed(as_of)]
 
+    def credit_notes(self, as_of: date) -> list[Invoice]:
+        """The documents with a negative balance owed on `as_of` (credit notes)."""
+        candidates = self.invoices if self._objects is not None else self._rows(
+            may_owe(as_of) & (pl.col("issue_date") <= as_of)
+            & ~pl.col("status").is_in(["draft", "void"])
+            & pl.coalesce(pl.col("balance"), pl.col("amount")).str.starts_with("-"))
+        return [inv for inv in candidates if inv.owed(as_of) < 0]
+
     def find(self, numbers: Iterable[str]) -> dict[str, Invoice]:
         """The invoices with these numbers, by number."""
         wanted = set(numbers)

@@ -86,9 +86,11 @@ def test_match_takes_customer_fields_from_the_customer_and_invoice_fields_from_a
 
 
 def test_consolidation_lists_descendants_parents_first_and_skips_their_own():
-    customers = [Customer("P"), Customer("K1", parent_id="P"), Customer("K2", parent_id="P"),
-                 Customer("G", parent_id="K1"), Customer("Q", paused=True),
-                 Customer("Q1", parent_id="Q")]
+    mail = ("ap@x.example",)
+    customers = [Customer("P", email=mail), Customer("K1", email=mail, parent_id="P"),
+                 Customer("K2", email=mail, parent_id="P"),
+                 Customer("G", email=mail, parent_id="K1"), Customer("Q", paused=True),
+                 Customer("Q1", email=mail, parent_id="Q")]
     invoices = [inv("K1-1", "K1", due="2026-02-01"), inv("G-1", "G", due="2026-01-15"),
                 inv("K2-1", "K2", due="2026-02-05"), inv("Q1-1", "Q1", due="2026-02-01")]
     wf = campaign(consolidate=True)
@@ -103,10 +105,16 @@ def test_consolidation_lists_descendants_parents_first_and_skips_their_own():
         [("Q1", "2026-03-02", ["USD"], ["Q1-1"])], [("Q", "paused"), *consolidated])
     # without consolidation each customer gets its own, parents first
     assert [s[0] for s in run(campaign(), invoices, customers)[0]] == ["K1", "K2", "Q1", "G"]
+    # a parent its email cannot reach covers nobody: K1 (reachable) covers G
+    customers[0] = Customer("P")
+    assert run(wf, invoices, customers)[0] == [
+        ("P", "2026-03-02", ["USD"], ["G-1", "K1-1", "K2-1"]),
+        ("K1", "2026-03-02", ["USD"], ["G-1", "K1-1"]), ("K2", "2026-03-02", ["USD"], ["K2-1"]),
+        ("Q1", "2026-03-02", ["USD"], ["Q1-1"])]
 
 
 def test_consolidated_conditions_count_the_family():
-    customers = [Customer("P"), Customer("K", parent_id="P")]
+    customers = [Customer("P", email=("p@x.example",)), Customer("K", parent_id="P")]
     invoices = [inv("P-1", "P", amount="100.00", due="2026-02-01"),
                 inv("K-1", "K", amount="900.00", due="2026-02-01")]
     wf = campaign(consolidate=True, conditions=["consolidated_overdue >= 1000", "overdue < 500"])
@@ -115,3 +123,62 @@ def test_consolidated_conditions_count_the_family():
     wf = campaign(conditions=["consolidated_overdue >= 1000"])  # the metric, without listing
     assert run(wf, invoices, customers) == (
         [("P", "2026-03-02", ["USD"], ["P-1"])], [("K", "conditions")])
+
+
+def test_credit_notes_reduce_the_totals_and_are_not_listed():
+    from arflow.campaigns import statements as make
+    invoices = [inv("A1", "A", amount="1000.00", due="2026-02-01")]
+    credit = [inv("CN1", "A", amount="-800.00", due="2026-02-10")]
+    customers = {"A": Customer("A", email=("a@x.example",))}
+    found, skipped = make("statement", campaign(conditions=["outstanding >= 500"]),
+                          {"A": invoices}, customers, MONDAY, TOLERANCE, credits={"A": credit})
+    assert (found, [(s.customer_id, s.reason) for s in skipped]) == ([], [("A", "conditions")])
+    (statement,), _ = make("statement", campaign(conditions=["overdue >= 100"]), {"A": invoices},
+                           customers, MONDAY, TOLERANCE, credits={"A": credit})
+    assert [i.number for i in statement.listed] == ["A1"]
+    assert statement.own["USD"] == (Decimal("200.00"), Decimal("200.00"))
+    assert statement.aging["USD"]["1-30"] == Decimal("200.00")  # 1000 (29 days) - 800 (20)
+
+
+def _plan(workflows, invoices, customers, as_of, **state):
+    from arflow.engine import plan
+    from arflow.plan_types import PastState
+    from tests.conftest import ledger_of
+    return plan(ledger_of(*invoices, customers=customers), workflows, PastState(**state), as_of)
+
+
+def test_a_parent_whose_email_went_out_covers_its_branches_even_if_its_notice_failed():
+    from arflow.plan_types import ActionKey
+    wf = campaign(consolidate=True, actions=[{"email": "statement"},
+                                             {"notify": {"to": ["x@ourco.example"],
+                                                         "template": "internal"}}])
+    customers = [Customer("P", email=("p@x.example",)), Customer("M", parent_id="P",
+                                                                 email=("m@x.example",))]
+    invoices = [inv("M1", "M", due="2026-02-01")]
+    email_sent = {ActionKey("customer:P", "statement", "2026-03-02", 0)}
+    # the next day: P's notice is tried again, M still gets none of its own
+    result = _plan({"statement": wf}, invoices, customers, date(2026, 3, 3), settled=email_sent)
+    assert [(a.customer_id, a.kind) for a in result.actions] == [("P", "notify")]
+    assert [(s.customer_id, s.reason) for s in result.skipped] == [("M", "consolidated")]
+    # and if P is paused meanwhile, M is still covered
+    result = _plan({"statement": wf}, invoices, customers, date(2026, 3, 3), settled=email_sent,
+                   paused_customers={"P"})
+    assert result.actions == []
+    assert [(s.customer_id, s.reason) for s in result.skipped] == [
+        ("M", "consolidated"), ("P", "paused")]
+
+
+def test_a_run_dated_back_sends_no_older_statement_and_promised_invoices_wait():
+    wf = Workflow.model_validate({"schedule": {"every": "week", "weekday": "mon"},
+                                  "actions": [{"email": "statement"}]})
+    customers = [Customer("A", email=("a@x.example",))]
+    invoices = [inv("A1", "A", due="2026-02-01"), inv("A2", "A", due="2026-02-02")]
+    # the statement of Monday 9 March went out; a run dated Tuesday 3 March sends no older one
+    ran = {("customer:A", "weekly"): {"2026-03-09"}}
+    assert _plan({"weekly": wf}, invoices, customers, date(2026, 3, 3), ran=ran).actions == []
+    # a promise that holds keeps A1 out of the list (SPEC 4.6); broken, it is listed again
+    promised = {"promises": {"A1": date(2026, 3, 20)}}
+    (action,) = _plan({"weekly": wf}, invoices, customers, date(2026, 3, 9), **promised).actions
+    assert action.invoices == ["A2"]
+    (action,) = _plan({"weekly": wf}, invoices, customers, date(2026, 3, 23), **promised).actions
+    assert action.invoices == ["A1", "A2"]

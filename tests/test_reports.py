@@ -79,6 +79,9 @@ def test_aging_reads_the_same_from_objects_as_from_the_frame(tmp_path):
     objects = Ledger(ledger.invoices, ledger.customers, [])
     assert [i.number for i in objects.owing(day)] == [i.number for i in ledger.owing(day)] == [
         "A1", "A2", "A3", "A4", "A5", "A6", "CN", "E1", "B1"]  # no draft, void or paid one
+    assert [i.number for i in objects.credit_notes(day)] == [
+        i.number for i in ledger.credit_notes(day)] == ["CN"]
+    assert ledger.credit_notes(date(2026, 2, 28)) == []  # not issued yet
 
 
 def test_aging_is_a_replay_for_any_past_day(cli, tmp_path):
