@@ -74,9 +74,11 @@ def test_aging_reads_the_same_from_objects_as_from_the_frame(tmp_path):
     from arflow.config import load_config
     from arflow.ledger import Ledger
     from arflow.sources import load_ledger
-    ledger = load_ledger(load_config(folder(tmp_path)))
+    config = load_config(folder(tmp_path))
+    ledger = load_ledger(config)  # a frame: objects are made for the rows asked for
     day = date(2026, 3, 16)
-    objects = Ledger(ledger.invoices, ledger.customers, [])
+    loaded = load_ledger(config)
+    objects = Ledger(loaded.invoices, loaded.customers, [])
     assert [i.number for i in objects.owing(day)] == [i.number for i in ledger.owing(day)] == [
         "A1", "A2", "A3", "A4", "A5", "A6", "CN", "E1", "B1"]  # no draft, void or paid one
     assert [i.number for i in objects.credit_notes(day)] == [
@@ -413,11 +415,13 @@ def test_a_window_of_the_ledger_keeps_what_runs_in_it_can_see(tmp_path):
     from arflow.config import load_config
     from arflow.ledger import Ledger
     from arflow.sources import load_ledger
-    ledger = load_ledger(load_config(folder(tmp_path)))
+    config = load_config(folder(tmp_path))
+    ledger = load_ledger(config)  # a frame
+    loaded = load_ledger(config)
     first, last = date(2026, 3, 10), date(2026, 3, 16)
     # B2 is paid on the 10th and B3 is paid: out, unless the state chased them; B4 is issued
     # after the window
-    for source in (ledger, Ledger(ledger.invoices, ledger.customers, [])):
+    for source in (ledger, Ledger(loaded.invoices, loaded.customers, [])):
         window = source.window(first, last, {"B2"})  # B2 was chased, and paid on the 10th
         assert sorted(i.number for i in window.invoices) == [
             "A1", "A2", "A3", "A4", "A5", "A6", "B1", "B2", "CN", "D1", "D2", "E1"]
