@@ -48,6 +48,9 @@ def check_project(config: Config, workflows: dict[str, LoadedWorkflow],
         problems.append(Problem(config.display(config.path), config.line("default_workflow"),
                                 "default_workflow", _unknown_workflow(config.default_workflow,
                                                                       workflows)))
+    elif config.default_workflow and workflows[config.default_workflow].model.is_campaign:
+        problems.append(Problem(config.display(config.path), config.line("default_workflow"),
+                                "default_workflow", _campaign_target(config.default_workflow)))
     for wf in workflows.values():
         problems += _check_workflow(wf, config, workflows, templates)
     problems += _then_cycles(workflows)
@@ -87,11 +90,19 @@ def assignment_errors(project: Project, ledger: Ledger) -> list[RowError]:
         return []
     display = config.display(config.resolve(config.customers.path))
     column = config.customers.columns.get("workflow", "workflow")
+    workflows = project.workflows
     return [RowError(display, c.line, column, c.workflow,
-                     _unknown_workflow(c.workflow, project.workflows) +
+                     (_unknown_workflow(c.workflow, workflows) if c.workflow not in workflows
+                      else _campaign_target(c.workflow)) +
                      "; this customer is not chased until it is fixed")
             for c in ledger.customers.values()
-            if c.workflow and c.workflow not in project.workflows]
+            if c.workflow and (c.workflow not in workflows
+                               or workflows[c.workflow].model.is_campaign)]
+
+
+def _campaign_target(name: str) -> str:
+    return (f"{name!r} is a campaign: it reaches its customers by its own match: and calendar, "
+            "and follows no invoice; name a workflow with steps:")
 
 
 def _unknown_workflow(name: str, workflows: dict) -> str:
@@ -136,6 +147,8 @@ def _check_workflow(wf: LoadedWorkflow, config: Config, workflows: dict,
         target = getattr(m, key)
         if target is not None and target not in workflows:
             add((key,), _unknown_workflow(target, workflows))
+        elif target is not None and workflows[target].model.is_campaign:
+            add((key,), _campaign_target(target))
     if m.owner is not None:
         person(("owner",), m.owner, roles=())
     notify_use = "json" if config.channels.notify.transport == "webhook" else "email"

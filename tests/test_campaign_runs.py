@@ -328,3 +328,26 @@ def test_a_campaign_has_none_of_a_workflows_step_keys(tmp_path):
     assert problems(tmp_path, {"weekly": wf}, templates=TEMPLATES) == [
         "workflows/weekly.yaml:1: on_paid, then: belong to workflows with steps:; a campaign "
         "(schedule:) sends a statement on its days and has none of them"]
+
+
+def test_a_campaign_cannot_be_where_invoices_go(tmp_path):
+    from tests.test_validate import problems
+    steps = ("steps:\n  - id: d7\n    day: 7\n    actions:\n      - email: internal\n"
+             "then: weekly\n")
+    found = problems(tmp_path, {"steps": steps, "weekly": CAMPAIGNS["weekly"]},
+                     config=BASE_CONFIG + "default_workflow: weekly\n", templates=TEMPLATES)
+    message = ("'weekly' is a campaign: it reaches its customers by its own match: and "
+               "calendar, and follows no invoice; name a workflow with steps:")
+    assert found == [f"arflow.yaml:7: default_workflow: {message}",
+                     f"workflows/steps.yaml:6: then: {message}"]
+
+
+def test_a_customer_assigned_to_a_campaign_in_the_file_is_reported(run_json, folder):
+    customers = folder.parent / "customers.csv"
+    rows = CUSTOMERS.splitlines()
+    customers.write_text("\n".join([rows[0] + ",workflow", rows[1] + ",weekly",
+                                    *(row + "," for row in rows[2:])]) + "\n")
+    _code, doc = run_json(folder, "2026-03-06", expect=3)
+    assert [(e["line"], e["column"], e["value"]) for e in doc["errors"]] == [
+        (2, "workflow", "weekly")]
+    assert doc["errors"][0]["message"].startswith("'weekly' is a campaign")
