@@ -63,8 +63,10 @@ from arflow.state import StateDB, run_lock, start_over
 T = TypeVar("T")
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_PROBLEMS = 0, 1, 2, 3
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+HELP = {"help_option_names": ["-h", "--help"]}
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, context_settings=HELP,
                   help="arflow: accounts-receivable collections, each reminder sent exactly once.")
+_GLOBAL_CONFIG: list[Path] = []  # `arflow --config PATH COMMAND`: the default of every command
 
 
 class Format(StrEnum):
@@ -79,7 +81,14 @@ class TableFormat(StrEnum):
 
 
 ConfigOption = Annotated[Path | None, typer.Option(
-    "--config", "-c", help="Path to arflow.yaml (default: ./arflow.yaml).", dir_okay=False)]
+    "--config", "-c", help="Path to arflow.yaml (default: the one here or in a folder above, "
+    "or $ARFLOW_CONFIG).", dir_okay=False)]
+
+
+def _config_path(explicit: Path | None) -> Path:
+    """The command's --config, else the one given before the command, else as found."""
+    return find_config(explicit if explicit is not None else
+                       (_GLOBAL_CONFIG[0] if _GLOBAL_CONFIG else None), Path.cwd())
 
 
 def _now() -> datetime:
@@ -177,7 +186,7 @@ def validate(
     console = Console(highlight=False, soft_wrap=True)
     for target in targets:
         try:
-            project = load_project(find_config(target, Path.cwd()))
+            project = load_project(_config_path(target))
             console.print(f"{project.config.path}: valid ({len(project.workflows)} workflows, "
                           f"{sum(len(k) for k in project.templates.kinds.values())} templates)",
                           markup=False)
@@ -234,7 +243,7 @@ def run(
     console = Console(highlight=False)
     started = _now().astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     try:
-        project = load_project(find_config(config, Path.cwd()))
+        project = load_project(_config_path(config))
         _warn(history_warnings(project, unreadable=False))  # the run reports a broken state
         cfg = project.config
         today = cfg.today(_now())
@@ -321,7 +330,7 @@ def history(
     Example: arflow history --customer C001 --since 2026-03-01
     """
     try:
-        cfg = load_config(find_config(config, Path.cwd()))
+        cfg = load_config(_config_path(config))
         day = _day(cfg, since, "--since")
         path = cfg.resolve(cfg.state)
         db = StateDB.open_readonly(path, cfg.display(path))
@@ -357,7 +366,7 @@ def resolve(
     if sent == retry:
         raise typer.BadParameter("give exactly one of --sent or --retry")
     try:
-        cfg = load_config(find_config(config, Path.cwd()))
+        cfg = load_config(_config_path(config))
         path = cfg.resolve(cfg.state)
         with run_lock(path):
             db = StateDB.open(path, cfg.display(path))
@@ -387,7 +396,7 @@ FormatOption = Annotated[Format, typer.Option("--format", help="table or json.")
 def _desk(config: Path | None, *, ledger: bool = True, write: bool = True):
     """(project, ledger, state database, today) for a desk command; ArflowErrors exit 1."""
     try:
-        project = load_project(find_config(config, Path.cwd()))
+        project = load_project(_config_path(config))
         cfg = project.config
         loaded = load_ledger(cfg) if ledger else None
         path = cfg.resolve(cfg.state)
@@ -591,7 +600,7 @@ def promise(
          + (f" ({value})" if value is not None else "") + "; chasing holds until then.")
 
 
-tasks_app = typer.Typer(rich_markup_mode=None)
+tasks_app = typer.Typer(rich_markup_mode=None, context_settings=HELP)
 app.add_typer(tasks_app, name="tasks")
 
 
@@ -646,7 +655,7 @@ def aging(
     Example: arflow aging --as-of 2026-03-31 --format csv > aging.csv
     """
     try:
-        cfg = load_config(find_config(config, Path.cwd()))
+        cfg = load_config(_config_path(config))
         day = _day(cfg, as_of, "--as-of") or cfg.today(_now())
         ledger = load_ledger(cfg)
     except ArflowError as err:
@@ -687,7 +696,7 @@ def forecast(
     """
     console = Console(highlight=False)
     try:
-        project = load_project(find_config(config, Path.cwd()))
+        project = load_project(_config_path(config))
         cfg = project.config
         day = _day(cfg, as_of, "--as-of") or cfg.today(_now())
         ledger = load_ledger(cfg)
@@ -724,7 +733,7 @@ def simulate(
     """
     console = Console(highlight=False)
     try:
-        project = load_project(find_config(config, Path.cwd()))
+        project = load_project(_config_path(config))
         cfg = project.config
         start, end = _day(cfg, first, "--from"), _day(cfg, last, "--to")
         ledger = load_ledger(cfg)
@@ -767,7 +776,7 @@ def preview(
     console = Console(highlight=False, soft_wrap=True)
     failed: list = []
     try:
-        project = load_project(find_config(config, Path.cwd()))
+        project = load_project(_config_path(config))
         cfg = project.config
         day = _day(cfg, as_of, "--as-of") or cfg.today(_now())
         ledger = load_ledger(cfg) if customer is not None else None
@@ -794,7 +803,7 @@ def preview(
         raise typer.Exit(EXIT_PROBLEMS)
 
 
-workflows_app = typer.Typer(rich_markup_mode=None)
+workflows_app = typer.Typer(rich_markup_mode=None, context_settings=HELP)
 app.add_typer(workflows_app, name="workflows")
 
 
@@ -848,7 +857,7 @@ def workflows_delete(
     _say(f"Deleted {path}.")
 
 
-state_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True)
+state_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, context_settings=HELP)
 app.add_typer(state_app, name="state")
 
 
@@ -875,7 +884,7 @@ def state_init(
     Example: arflow state init --force
     """
     try:
-        cfg = load_config(find_config(config, Path.cwd()))
+        cfg = load_config(_config_path(config))
         path = cfg.resolve(cfg.state)
         shown = cfg.display(path)
         with run_lock(path):
@@ -897,8 +906,16 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                                help="Print the version and exit.")] = False):
-    """arflow: accounts-receivable collections, each reminder sent exactly once."""
+                                                help="Print the version and exit.")] = False,
+          config: ConfigOption = None):
+    """arflow: accounts-receivable collections, each reminder sent exactly once.
+
+    The folder's arflow.yaml is found in the current folder or the nearest one above it;
+    --config (here, for every command, or after a command) or $ARFLOW_CONFIG names another.
+    """
+    _GLOBAL_CONFIG.clear()
+    if config is not None:
+        _GLOBAL_CONFIG.append(config)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date, datetime
 from decimal import Decimal
@@ -261,15 +262,26 @@ def _check_columns(source: SourceConfig, fields: tuple[str, ...]) -> SourceConfi
     return source
 
 
+CONFIG_ENV = "ARFLOW_CONFIG"
+
+
 def find_config(explicit: Path | None, cwd: Path) -> Path:
-    """The config to use: `--config`, else `arflow.yaml` in the current folder."""
-    path = explicit if explicit is not None else cwd / CONFIG_NAME
-    if not path.is_file():
-        if explicit is None:
-            raise ArflowError(f"no {CONFIG_NAME} in {cwd}: run `arflow init DIR` to create a "
-                              "working folder, or pass --config PATH")
-        raise ArflowError(f"config file {path} not found")
-    return path
+    """The config to use: `--config`, else $ARFLOW_CONFIG, else `arflow.yaml` in the current
+    folder or the nearest folder above it (as git finds its repository)."""
+    if explicit is None and os.environ.get(CONFIG_ENV):
+        explicit = Path(os.environ[CONFIG_ENV])
+        if not explicit.is_file():
+            raise ArflowError(f"{CONFIG_ENV}={explicit}: no such file; point it at your "
+                              f"{CONFIG_NAME} or unset it")
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ArflowError(f"config file {explicit} not found")
+        return explicit
+    for folder in (cwd, *cwd.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder / CONFIG_NAME
+    raise ArflowError(f"no {CONFIG_NAME} in {cwd} or any folder above it: run `arflow init DIR` "
+                      f"to create a working folder, or pass --config PATH (or set {CONFIG_ENV})")
 
 
 def load_config(path: Path) -> Config:

@@ -121,3 +121,4 @@ def fixed_clock(monkeypatch):
     from arflow import cli as cli_module
     moment = datetime.fromisoformat(NOW)
     monkeypatch.setattr(cli_module, "_now", lambda: moment)
+    monkeypatch.delenv("ARFLOW_CONFIG", raising=False)  # the tester's own folder stays out

@@ -122,3 +122,32 @@ def test_no_color_and_a_dumb_terminal_get_no_colour_codes(example, tmp_path):
     assert "Tailspin Toys" in out and "█" in out and not colour.search(out)
     out = on_a_terminal(TERM="dumb")
     assert "Tailspin" in out and "$2,150.00" in out and "\x1b[" not in out
+
+
+def test_the_config_is_found_above_the_current_folder_or_named_once(cli, example, tmp_path,
+                                                                    monkeypatch):
+    deep = example.parent / "workflows"
+    monkeypatch.chdir(deep)  # as git finds its repository from a subfolder
+    assert "valid (6 workflows" in cli("validate").output
+    monkeypatch.chdir(tmp_path)
+    result = cli("validate", expect=1)
+    assert result.stderr.strip() == (
+        f"error: no arflow.yaml in {tmp_path} or any folder above it: run `arflow init DIR` to "
+        "create a working folder, or pass --config PATH (or set ARFLOW_CONFIG)")
+    monkeypatch.setenv("ARFLOW_CONFIG", str(example))
+    assert "valid (6 workflows" in cli("validate").output
+    monkeypatch.setenv("ARFLOW_CONFIG", str(tmp_path / "nope.yaml"))
+    assert cli("validate", expect=1).stderr.strip() == (
+        f"error: ARFLOW_CONFIG={tmp_path / 'nope.yaml'}: no such file; point it at your "
+        "arflow.yaml or unset it")
+    monkeypatch.delenv("ARFLOW_CONFIG")
+    # --config before the command serves every command
+    out = cli("--config", example, "workflows", "--format", "json").stdout
+    assert "monthly-statement" in out
+
+
+def test_short_help_and_shell_completion(cli):
+    assert " run [OPTIONS]" in cli("run", "-h").output
+    assert " tasks [OPTIONS]" in cli("tasks", "-h").output
+    top = cli("-h").output
+    assert "--install-completion" in top and "--config" in top
