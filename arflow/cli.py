@@ -59,6 +59,7 @@ from arflow.scaffold import write_scaffold
 from arflow.sources import load_ledger
 from arflow.sources.values import ValueParser
 from arflow.state import StateDB, run_lock, start_over
+from arflow.workflow import load_workflows
 
 T = TypeVar("T")
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_PROBLEMS = 0, 1, 2, 3
@@ -162,42 +163,103 @@ def init(directory: Annotated[Path, typer.Argument(help="Folder to create.", fil
     console.print(f"Next: arflow run --dry-run --config {directory / 'arflow.yaml'}", markup=False)
 
 
+class CheckFormat(StrEnum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
 @app.command()
 def validate(
     paths: Annotated[list[Path] | None, typer.Argument(
-        help="Config files, or folders holding arflow.yaml (default: --config or "
-             "./arflow.yaml).")] = None,
+        help="Config files, folders holding arflow.yaml, or workflow files (default: --config "
+             "or the arflow.yaml found from here).")] = None,
+    fmt: Annotated[CheckFormat, typer.Option(
+        "--format", help="text; json (one document); github (annotations for a pull request)."
+    )] = CheckFormat.text,
     config: ConfigOption = None,
 ):
     """Check config, workflows and templates; print every problem as PATH:LINE: where: message.
 
     Exit 0 when valid, 1 when not. Templates are rendered once against a sample context, so a
-    misspelt variable fails here.
+    misspelt variable fails here. A workflow file is checked within the folder it belongs to
+    (the arflow.yaml above it), or on its own when there is none. Every path given is checked.
 
-    Example: arflow validate --config ~/ar/arflow.yaml
+    Example: arflow validate --format github workflows/net30-standard.yaml
     """
     targets: list[Path | None] = []
-    candidates: list[Path | None] = list(paths) if paths else [None]
-    for p in candidates:
-        if p is not None and p.is_dir():
-            p = p / "arflow.yaml"
-        targets.append(p if p is not None else config)
-    problems = []
+    for given in list(paths) if paths else [None]:
+        if given is not None and given.is_dir():
+            given = given / "arflow.yaml"
+        targets.append(given if given is not None else config)
+    problems: list[Problem] = []
+    valid: list[str] = []
     console = Console(highlight=False, soft_wrap=True)
     for target in targets:
         try:
+            if target is not None and _is_workflow_file(target):
+                problems += _check_workflow_file(target)
+                continue
             project = load_project(_config_path(target))
-            console.print(f"{project.config.path}: valid ({len(project.workflows)} workflows, "
-                          f"{sum(len(k) for k in project.templates.kinds.values())} templates)",
-                          markup=False)
+            valid.append(f"{project.config.path}: valid ({len(project.workflows)} workflows, "
+                         f"{sum(len(k) for k in project.templates.kinds.values())} templates)")
+            if fmt is CheckFormat.text:
+                console.print(valid[-1], markup=False)
             _warn(history_warnings(project))
         except InvalidFiles as err:
             problems += err.problems
         except ArflowError as err:
-            _fail(err)
+            if fmt is CheckFormat.text:
+                _fail(err)
+            problems.append(Problem(str(target or "arflow.yaml"), None, "", str(err)))
+    if fmt is CheckFormat.json:
+        _print_json({"valid": not problems, "checked": valid, "problems": [
+            {"file": q.path, "line": q.line, "where": q.where, "message": q.message}
+            for q in problems]})
+    elif fmt is CheckFormat.github:
+        for problem in problems:  # GitHub's workflow commands: one annotation a problem
+            line = f",line={problem.line}" if problem.line else ""
+            text = (f"{problem.where}: " if problem.where else "") + problem.message
+            sys.stdout.write(f"::error file={_gh(problem.path)}{line}::{_gh(text)}\n")
     if problems:
-        _fail(InvalidFiles(problems))
+        if fmt is CheckFormat.text:
+            _fail(InvalidFiles(problems))
+        raise typer.Exit(EXIT_NOTHING_DONE)
 
+
+def _gh(text: str) -> str:
+    """A value in a GitHub workflow command: %, CR and LF escaped as GitHub reads them."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _is_workflow_file(path: Path) -> bool:
+    """A YAML file that is not arflow.yaml, in a workflows/ folder or with steps:/schedule:."""
+    if path.name == "arflow.yaml" or path.suffix not in (".yaml", ".yml") or not path.is_file():
+        return False
+    if path.parent.name == "workflows":
+        return True
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return any(line.startswith(("steps:", "schedule:")) for line in head.splitlines())
+
+
+def _check_workflow_file(path: Path) -> list[Problem]:
+    """A workflow file's problems: within its folder's project when one is above it (only
+    that file's, and the project's that name it), else the file on its own."""
+    folder = path.resolve().parent
+    config = next((f / "arflow.yaml" for f in (folder, *folder.parents)
+                   if (f / "arflow.yaml").is_file()), None)
+    if config is not None:
+        try:
+            load_project(config)
+        except InvalidFiles as err:
+            return err.problems
+        return []
+    _, problems = load_workflows(path.parent, str)
+    name = str(path)
+    return [p for p in problems if p.path == name]
 
 @app.command()
 def run(

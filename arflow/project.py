@@ -33,26 +33,34 @@ class Project:
 def load_project(config_path: Path) -> Project:
     """Load everything and check it; raises InvalidFiles with every problem at once."""
     config = load_config(config_path)
-    workflows, problems = load_workflows(config.resolve(config.workflows), config.display)
+    folder = config.resolve(config.workflows)
+    workflows, problems = load_workflows(folder, config.display)
+    # a workflow whose file is there but broken has its own errors: naming it is no error
+    broken = {path.stem for path in [*folder.glob("*.yaml"), *folder.glob("*.yml")]
+              if path.stem not in workflows} if folder.is_dir() else set()
     templates = templates_for(config)
-    problems += check_project(config, workflows, templates)
+    problems += check_project(config, workflows, templates, broken)
     if problems:
         raise InvalidFiles(problems)
     return Project(config, workflows, templates)
 
 
 def check_project(config: Config, workflows: dict[str, LoadedWorkflow],
-                  templates: Templates) -> list[Problem]:
+                  templates: Templates, broken: set[str] | None = None) -> list[Problem]:
+    """The project's own problems; `broken` names workflows whose files failed to load (their
+    errors are reported already: a reference to one is not another error)."""
     problems: list[Problem] = []
-    if config.default_workflow and config.default_workflow not in workflows:
+    broken = broken or set()
+    if config.default_workflow and config.default_workflow not in {*workflows, *broken}:
         problems.append(Problem(config.display(config.path), config.line("default_workflow"),
                                 "default_workflow", _unknown_workflow(config.default_workflow,
                                                                       workflows)))
-    elif config.default_workflow and workflows[config.default_workflow].model.is_campaign:
+    elif config.default_workflow in workflows and \
+            workflows[config.default_workflow].model.is_campaign:
         problems.append(Problem(config.display(config.path), config.line("default_workflow"),
                                 "default_workflow", _campaign_target(config.default_workflow)))
     for wf in workflows.values():
-        problems += _check_workflow(wf, config, workflows, templates)
+        problems += _check_workflow(wf, config, workflows, templates, broken)
     problems += _then_cycles(workflows)
     problems += _render_all(config, workflows, templates)
     return problems
@@ -123,7 +131,7 @@ def _actions(wf: LoadedWorkflow):
 
 
 def _check_workflow(wf: LoadedWorkflow, config: Config, workflows: dict,
-                    templates: Templates) -> list[Problem]:
+                    templates: Templates, broken: set[str]) -> list[Problem]:
     problems = []
     m = wf.model
 
@@ -145,9 +153,9 @@ def _check_workflow(wf: LoadedWorkflow, config: Config, workflows: dict,
         seen.setdefault(step.step_id, i)
     for key in ("then", "on_broken_promise"):
         target = getattr(m, key)
-        if target is not None and target not in workflows:
+        if target is not None and target not in workflows and target not in broken:
             add((key,), _unknown_workflow(target, workflows))
-        elif target is not None and workflows[target].model.is_campaign:
+        elif target in workflows and workflows[target].model.is_campaign:
             add((key,), _campaign_target(target))
     if m.owner is not None:
         person(("owner",), m.owner, roles=())

@@ -151,3 +151,33 @@ def test_short_help_and_shell_completion(cli):
     assert " tasks [OPTIONS]" in cli("tasks", "-h").output
     top = cli("-h").output
     assert "--install-completion" in top and "--config" in top
+
+
+def test_a_broken_default_workflow_is_reported_once(cli, example):
+    (example.parent / "workflows" / "net30-standard.yaml").write_text("name: x\nsteps: 5\n")
+    result = cli("validate", "--config", example, expect=1)
+    assert result.stderr.splitlines() == [
+        "workflows/net30-standard.yaml:2: steps: Input should be a valid list (got 5)",
+        "1 problem(s) found; nothing was done."]
+
+
+def test_validate_a_workflow_file_and_tell_ci_in_its_own_words(cli, example, tmp_path):
+    workflow = example.parent / "workflows" / "hosting-overdue.yaml"
+    assert cli("validate", workflow).stdout == ""  # within its folder, which is valid
+    # on its own (no arflow.yaml above it): its model is checked
+    alone = tmp_path / "solo" / "chase.yaml"
+    alone.parent.mkdir()
+    alone.write_text("name: Chase\nsteps:\n  - day: seven\n    actions: []\n")
+    result = cli("validate", alone, expect=1)
+    assert result.stderr.splitlines()[0].startswith(f"{alone}:3: steps.0.day: Input should be")
+    broken = example.parent / "workflows" / "late-fee-warning.yaml"
+    broken.write_text(broken.read_text().replace("day: 0", "day: soon", 1))
+    out = cli("validate", "--format", "github", "--config", example, expect=1).stdout
+    assert out.splitlines() == [
+        "::error file=workflows/late-fee-warning.yaml,line=12::steps.0.day: Input should be a "
+        "valid integer, unable to parse string as an integer (got 'soon')"]
+    doc = json.loads(cli("validate", "--format", "json", "--config", example, expect=1).stdout)
+    assert doc == {"valid": False, "checked": [], "problems": [
+        {"file": "workflows/late-fee-warning.yaml", "line": 12, "where": "steps.0.day",
+         "message": "Input should be a valid integer, unable to parse string as an integer "
+                    "(got 'soon')"}]}
