@@ -334,7 +334,8 @@ def run(
             kind = "dry run" if dry_run else "baseline" if baseline else "run"
             sys.stdout.write(f"# arflow {kind} started {started}, as of {day}\n")
         _print_run(result, errors, fmt, console, plain, cfg.company.locale, dry_run, baseline,
-                   outcome.details, quiet)
+                   outcome.details, quiet,
+                   {cid: c.display_name for cid, c in ledger.customers.items()})
     except ArflowError as err:
         _fail(err)
     # messages of an interrupted run now unknown are a problem of this run to report too
@@ -364,7 +365,7 @@ def _warn_recovered(count: int, dry_run: bool = False) -> None:
 
 
 def _print_run(result, errors, fmt, console, plain, locale, dry_run, baseline=False,
-               details=None, quiet=False) -> None:
+               details=None, quiet=False, names=None) -> None:
     if fmt is Format.json:
         if plain:  # a pipe or a file: compact, streamed
             write_json(sys.stdout, result, errors, dry_run=dry_run)
@@ -373,7 +374,7 @@ def _print_run(result, errors, fmt, console, plain, locale, dry_run, baseline=Fa
                                         indent=2, ensure_ascii=False) + "\n")
     else:
         print_plan(console, result, errors, locale, plain=plain, dry_run=dry_run,
-                   baseline=baseline, details=details, quiet=quiet)
+                   baseline=baseline, details=details, quiet=quiet, names=names)
 
 
 @app.command()

@@ -121,10 +121,55 @@ def outcome_text(plan: Plan, details: dict[int, str], *, dry_run: bool,
 PLAIN_HEADER = "# date\tcustomer\tworkflow\tstep\taction\trecipients\tinvoices\tamount\tstatus"
 
 
+STACK_BELOW = 110  # columns: a narrower terminal gets a block per action, not a table
+
+
+def _print_actions(console: Console, actions: list[PlannedAction], title: str, locale: str,
+                   with_status: bool, names: dict[str, str]) -> None:
+    """The run's actions for a person: a table whose dates and amounts are never cut (the
+    date is the title; names, recipients and subjects fold), or below STACK_BELOW columns one
+    block per action."""
+    console.print(title, style="bold", markup=False)
+    if console.width < STACK_BELOW:
+        for a in actions:
+            head = Text(f"{names.get(a.customer_id, a.customer_id)}", style="bold")
+            head.append(f" · {a.workflow} › {a.step} · {a.kind}")
+            if with_status:
+                head.append(f" · {a.status}", style=STATUS_STYLE.get(a.status, ""))
+            console.print(head)
+            # the amount first: a long list of recipients wraps after it
+            facts = [money_text(a.amounts, locale), ", ".join(a.invoices),
+                     "" if _recipients(a) == "—" else f"to {_recipients(a)}"]
+            console.print("  " + " · ".join(f for f in facts if f), markup=False)
+            if _detail(a):
+                console.print(f"  {_detail(a)}", markup=False, style="dim")
+        return
+    table = Table(header_style="bold")
+    table.add_column("Customer", overflow="fold", ratio=2)
+    table.add_column("Workflow › step", overflow="fold", ratio=2)
+    table.add_column("Action", no_wrap=True)
+    table.add_column("To", overflow="fold", ratio=2)
+    table.add_column("Invoices", overflow="fold", ratio=1)
+    table.add_column("Amount", justify="right", no_wrap=True)
+    table.add_column("Subject / detail", overflow="fold", ratio=3)
+    if with_status:
+        table.add_column("Status", no_wrap=True)
+    for a in actions:
+        row: list[str | Text] = [
+            names.get(a.customer_id, a.customer_id), f"{a.workflow} › {a.step}", a.kind,
+            _recipients(a), ", ".join(a.invoices), money_text(a.amounts, locale), _detail(a)]
+        if with_status:
+            row.append(Text(a.status, style=STATUS_STYLE.get(a.status, "")))
+        table.add_row(*row)
+    console.print(table)
+
+
 def print_plan(console: Console, plan: Plan, errors: list[RowError], locale: str, *,
                plain: bool, dry_run: bool, baseline: bool = False,
-               details: dict[int, str] | None = None, quiet: bool = False) -> None:
-    """A table in a terminal; one tab-separated line per action under cron (no colour codes)."""
+               details: dict[int, str] | None = None, quiet: bool = False,
+               names: dict[str, str] | None = None) -> None:
+    """A table in a terminal; one tab-separated line per action under cron (no colour codes).
+    `names`: customer id → the name a person knows it by."""
     verb = "would run" if dry_run else "marked as done, sending nothing," if baseline else "ran"
     # a dry run's statuses are all `planned`, unless a message could not be handed over
     with_status = not dry_run or any(a.status != "planned" for a in plan.actions)
@@ -146,24 +191,8 @@ def print_plan(console: Console, plan: Plan, errors: list[RowError], locale: str
                             _recipients(a), ",".join(a.invoices), money_text(a.amounts, locale),
                             a.status]))
     elif shown:
-        table = Table(title=f"arflow {verb} {len(plan.actions)} action(s) on {plan.as_of}",
-                      title_justify="left", header_style="bold", title_style="bold")
-        for name in ("Date", "Customer", "Workflow", "Step", "Action"):
-            table.add_column(name, no_wrap=True)
-        table.add_column("Recipients", overflow="fold")
-        table.add_column("Invoices", overflow="fold")
-        table.add_column("Amount", justify="right", no_wrap=True)
-        table.add_column("Subject / detail", overflow="fold", ratio=1)
-        if with_status:
-            table.add_column("Status", no_wrap=True)
-        for a in shown:
-            row: list[str | Text] = [
-                a.date.isoformat(), a.customer_id, a.workflow, a.step, a.kind, _recipients(a),
-                ", ".join(a.invoices), money_text(a.amounts, locale), _detail(a)]
-            if with_status:
-                row.append(Text(a.status, style=STATUS_STYLE.get(a.status, "")))
-            table.add_row(*row)
-        console.print(table)
+        _print_actions(console, shown, f"arflow {verb} {len(plan.actions)} action(s) on "
+                       f"{plan.as_of}", locale, with_status, names or {})
     if skipped and not plain:
         console.print(f"Skipped ({len(skipped)}):", style="bold")
         for s in skipped:

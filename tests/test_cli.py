@@ -287,14 +287,29 @@ def test_terminal_table_has_the_columns_a_bookkeeper_reads(example):
     from arflow.report import print_plan
 
     project = load_project(example)
-    result = run(project, load_ledger(project.config), AS_OF, dry_run=True).plan
-    console = Console(record=True, width=250, force_terminal=True)
-    print_plan(console, result, [], "en_US", plain=False, dry_run=True)
-    text = console.export_text()
-    header = next(line for line in text.splitlines() if "Customer" in line)
-    assert [h.strip() for h in header.strip("┃ ").split("┃")] == [
-        "Date", "Customer", "Workflow", "Step", "Action", "Recipients", "Invoices", "Amount",
-        "Subject / detail"]
-    assert "│ 2026-03-16 │ C002     │ net30-standard" in text
-    assert "$605.50" in text and "Reminder: 2 invoices past due ($605.50)" in text
-    assert "Skipped (7):" in text
+    ledger = load_ledger(project.config)
+    result = run(project, ledger, AS_OF, dry_run=True).plan
+    names = {cid: c.display_name for cid, c in ledger.customers.items()}
+    for width in (80, 100, 160, 250):
+        console = Console(record=True, width=width, force_terminal=True)
+        print_plan(console, result, [], "en_US", plain=False, dry_run=True, names=names)
+        text = console.export_text()
+        lines = text.splitlines()
+        assert lines[0].strip() == "arflow would run 12 action(s) on 2026-03-16"  # the title
+        assert max(len(line) for line in lines) <= width, width
+        # every amount whole, every customer by name
+        for amount in ("$1,250.00", "$605.50", "$1,200.00", "$89.00", "$640.00", "$910.00",
+                       "$2,150.00"):
+            assert amount in text, (width, amount)
+        assert "Blue Harbor Cafe" in text and "Skipped (7):" in text
+        if width >= 110:
+            header = next(line for line in lines if "Customer" in line)
+            assert [h.strip() for h in header.strip("┃ ").split("┃")] == [
+                "Customer", "Workflow › step", "Action", "To", "Invoices", "Amount",
+                "Subject / detail"]
+            assert "│ Blue Harbor Cafe" in text
+        else:  # a block per action
+            assert "Blue Harbor Cafe · net30-standard › reminder · email" in lines
+            assert any(line.startswith("  $605.50 · INV-1002, INV-1003 · to billing@blueharbor"
+                                       ".example,") for line in lines)
+            assert "  Reminder: 2 invoices past due ($605.50)" in lines
