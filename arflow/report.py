@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -140,9 +141,10 @@ def _print_actions(console: Console, actions: list[PlannedAction], title: str, l
             # the amount first: a long list of recipients wraps after it
             facts = [money_text(a.amounts, locale), ", ".join(a.invoices),
                      "" if _recipients(a) == "—" else f"to {_recipients(a)}"]
-            console.print("  " + " · ".join(f for f in facts if f), markup=False)
+            # indented, wrapped lines included
+            console.print(Padding(Text(" · ".join(f for f in facts if f)), (0, 0, 0, 2)))
             if _detail(a):
-                console.print(f"  {_detail(a)}", markup=False, style="dim")
+                console.print(Padding(Text(_detail(a), style="dim"), (0, 0, 0, 2)))
         return
     table = Table(header_style="bold")
     table.add_column("Customer", overflow="fold", ratio=2)
