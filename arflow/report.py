@@ -225,6 +225,27 @@ def print_history(console: Console, rows: list[dict], *, plain: bool) -> None:
     if not rows:
         console.print("No actions recorded.", markup=False)
         return
+    def detail(r: dict) -> str:
+        text = ", ".join(r["recipients"] or [])
+        if r["subject"]:
+            text += f" — {r['subject']}"
+        if r.get("description"):
+            text += f" — {r['description']}"
+        if r["reason"] or r["error"]:
+            text += f" ({r['reason'] or r['error']})"
+        return text.strip(" —") or "—"
+
+    if console.width < STACK_BELOW:  # a block per action
+        console.print(f"arflow history: {len(rows)} action(s)", style="bold", markup=False)
+        for r in rows:
+            head = Text(f"{r['as_of']} {r['customer_id']} · {r['workflow']} › {r['step']} · "
+                        f"{r['kind']} · ")
+            head.append(r["state"], style=STATUS_STYLE.get(r["state"], ""))
+            console.print(head)
+            console.print(Padding(Text(detail(r)), (0, 0, 0, 2)))
+            console.print(Padding(Text(f"{r['key']} · recorded {_recorded(r)}", style="dim"),
+                                  (0, 0, 0, 2)))
+        return
     table = Table(title=f"arflow history: {len(rows)} action(s)", title_justify="left",
                   header_style="bold", title_style="bold")
     for name in ("Date", "Customer", "Workflow", "Step", "Action", "State", "Recorded"):
@@ -232,16 +253,9 @@ def print_history(console: Console, rows: list[dict], *, plain: bool) -> None:
     table.add_column("Recipients / detail", overflow="fold", ratio=1)
     table.add_column("Key", overflow="fold", style="dim")
     for r in rows:
-        detail = ", ".join(r["recipients"] or [])
-        if r["subject"]:
-            detail += f" — {r['subject']}"
-        if r.get("description"):
-            detail += f" — {r['description']}"
-        if r["reason"] or r["error"]:
-            detail += f" ({r['reason'] or r['error']})"
         table.add_row(r["as_of"], r["customer_id"], r["workflow"], r["step"], r["kind"],
                       Text(r["state"], style=STATUS_STYLE.get(r["state"], "")), _recorded(r),
-                      detail.strip(" —") or "—", r["key"])
+                      detail(r), r["key"])
     console.print(table)
 
 

@@ -181,3 +181,32 @@ def test_validate_a_workflow_file_and_tell_ci_in_its_own_words(cli, example, tmp
         {"file": "workflows/late-fee-warning.yaml", "line": 12, "where": "steps.0.day",
          "message": "Input should be a valid integer, unable to parse string as an integer "
                     "(got 'soon')"}]}
+
+
+def test_history_reads_at_80_columns_and_in_a_wide_terminal(cli, example):
+    from rich.console import Console
+
+    from arflow.report import print_history
+    cli("run", "--as-of", "2026-03-16", "--config", example)
+    rows = json.loads(cli("history", "--customer", "C002", "--format", "json", "--config",
+                          example).stdout)["actions"]
+    for width in (80, 100, 160):
+        console = Console(record=True, width=width, color_system=None)
+        print_history(console, rows, plain=False)
+        lines = [line.rstrip() for line in console.export_text().splitlines()]
+        assert max(len(line) for line in lines) <= width
+        if width < 110:
+            text = " ".join(line.strip() for line in lines)
+            assert ("billing@blueharbor.example, owner@blueharbor.example — Reminder: 2 "
+                    "invoices past due ($605.50)") in text  # a block per action: what, then to whom and why, then its key
+            assert lines[4:6] == [
+                "2026-03-16 C002 · net30-standard › reminder · email · sent",
+                "  billing@blueharbor.example, owner@blueharbor.example — Reminder: 2 "
+                "invoices" if width == 80 else
+                "  billing@blueharbor.example, owner@blueharbor.example — Reminder: 2 invoices "
+                "past due ($605.50)"]
+            assert any(line.startswith("  invoice:INV-1002/net30-standard/reminder/0 · recorded")
+                       for line in lines)
+        else:
+            assert any(line.startswith("┃ Date") for line in lines)
+            assert any("Reminder: 2 invoices" in line for line in lines)
