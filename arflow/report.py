@@ -310,6 +310,20 @@ def print_status(console: Console, rows: list[dict], locale: str, *, plain: bool
                          _step_text(w["next_step"], w["next_date"],
                                     "finished" if w["finished"] else "—")]
             lines.append([r["customer_id"], r["name"], *where, *common])
+    if not plain and console.width < STACK_BELOW and lines:  # one block per customer
+        console.print(f"arflow status: {len(rows)} customer(s)", style="bold", markup=False)
+        seen: set[str] = set()
+        for cid, name, flow, last, following, owed, overdue, status, person, holds in lines:
+            if cid not in seen:  # a customer's facts once, then each workflow it follows
+                seen.add(cid)
+                console.print(Text(f"{name} ({cid})" if name != cid else cid, style="bold"))
+                facts = [f"open {owed}", f"overdue {overdue}", f"status {status}",
+                         f"specialist {person}"] + ([holds] if holds != "—" else [])
+                console.print(Padding(Text(" · ".join(facts)), (0, 0, 0, 2)))
+            if flow != "—":
+                console.print(Padding(Text(f"{flow}: last {last}, next {following}"),
+                                      (0, 0, 0, 2)))
+        return
     wrap = {"overflow": "fold"}
     _print_rows(console, f"arflow status: {len(rows)} customer(s)", [
         ("Customer", {"no_wrap": True}), ("Name", wrap), ("Workflow", wrap),

@@ -210,3 +210,21 @@ def test_history_reads_at_80_columns_and_in_a_wide_terminal(cli, example):
         else:
             assert any(line.startswith("┃ Date") for line in lines)
             assert any("Reminder: 2 invoices" in line for line in lines)
+
+
+def test_status_reads_at_80_columns(cli, example):
+    from rich.console import Console
+
+    from arflow.report import print_status
+    rows = json.loads(cli("status", "--as-of", "2026-03-16", "--format", "json", "--config",
+                          example).stdout)["customers"]
+    console = Console(record=True, width=80, color_system=None)
+    print_status(console, rows, "en_US", plain=False)
+    lines = [line.rstrip() for line in console.export_text().splitlines()]
+    assert max(len(line) for line in lines) <= 80
+    start = lines.index("Contoso Builders (C003)")
+    assert lines[start + 1:start + 4] == [
+        "  open $1,200.00 · overdue $1,200.00 · status — · specialist dana",
+        "  past-due-15-30-45 (match): last —, next past-due-30 (2026-03-16)",
+        "  monthly-statement (campaign): last —, next 2026-04-06"]
+    assert lines.count("Contoso Builders (C003)") == 1
