@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -292,9 +295,10 @@ def _render_all(config: Config, workflows: dict[str, LoadedWorkflow],
                             # the same in every shape; a slow one is not run again
                             problems.append(Problem(path, exc.line, "", exc.message))
                             break
-                        problems.append(Problem(path, exc.line, "", _template_message(exc) +
-                                                _shape_note(templates, name, kind, shape,
-                                                            contexts)))
+                        problems.append(Problem(path, exc.line, "", _template_message(
+                            exc, _source(templates, name, kind), contexts[shape],
+                            templates.env.filters) + _shape_note(templates, name, kind, shape,
+                                                                  contexts)))
                     continue
                 problem = _rendered_problem(kind, text)
                 if problem and (None, problem) not in reported:
@@ -340,10 +344,39 @@ def _inline(action: Action):
             yield field, getattr(spec, field)
 
 
-def _template_message(exc: RenderError) -> str:
+def _source(templates: Templates, name: str, kind: str) -> str | None:
+    try:
+        return (templates.directory / templates.filename(name, kind)).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _template_message(exc: RenderError, source: str | None = None, context: dict | None = None,
+                      filters: Iterable[str] = ()) -> str:
+    """The error in a person's words. With the template's `source` and the sample `context`, a
+    missing field names its object and the fields it has; an unknown filter, the nearest."""
     message = exc.message
     if isinstance(exc.cause, TemplateSyntaxError):
+        unknown = re.match(r"No filter named '(\w+)'", message)
+        near = difflib.get_close_matches(unknown[1], list(filters), n=1) if unknown else []
+        if near:
+            return f"template syntax error: {message.rstrip('.')}; did you mean {near[0]!r}?"
         return f"template syntax error: {message}"
+    missing = re.search(r"has no attribute '(\w+)'", message)
+    if missing and source and context is not None and exc.line:
+        lines = source.splitlines()
+        text = lines[exc.line - 1] if 0 < exc.line <= len(lines) else ""
+        for found in re.finditer(rf"([A-Za-z_][\w.]*)\.{missing[1]}\b", text):
+            value: object = context
+            for part in found[1].split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            if isinstance(value, dict) and found[1].endswith(".extra"):
+                return (f"{found[1]} has no field {missing[1]!r}: the source has no such "
+                        "column (its other columns: "
+                        f"{', '.join(sorted(value)) or 'none'})")
+            if isinstance(value, dict):
+                return (f"{found[1]} has no field {missing[1]!r}; its fields are "
+                        f"{', '.join(sorted(value))}")
     if "is undefined" in message or "has no attribute" in message:
         return (f"{message} — check the spelling; templates see company, customer, invoices, "
                 "invoice, totals, workflow, step, today, person, conditions, statement")

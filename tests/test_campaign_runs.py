@@ -244,9 +244,8 @@ def test_validate_knows_which_templates_see_a_statement(tmp_path):
     templates = {**TEMPLATES, "statement.txt.j2": "{{ statement.grups }}"}
     found = problems(tmp_path / "2", {"monthly": CAMPAIGNS["monthly-solo"]}, templates=templates)
     assert found == [
-        "templates/statement.txt.j2:1: 'dict object' has no attribute 'grups' — check the "
-        "spelling; templates see company, customer, invoices, invoice, totals, workflow, step, "
-        "today, person, conditions, statement"]
+        "templates/statement.txt.j2:1: statement has no field 'grups'; its fields are "
+        "consolidated, groups, invoices, occurrence"]
 
 
 def test_attach_belongs_to_campaigns(tmp_path):

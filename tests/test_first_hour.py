@@ -228,3 +228,19 @@ def test_status_reads_at_80_columns(cli, example):
         "  past-due-15-30-45 (match): last —, next past-due-30 (2026-03-16)",
         "  monthly-statement (campaign): last —, next 2026-04-06"]
     assert lines.count("Contoso Builders (C003)") == 1
+
+
+def test_template_errors_in_peoples_words(tmp_path):
+    from tests.conftest import SIMPLE_TEMPLATES
+    from tests.test_validate import GOOD, problems
+    templates = {**SIMPLE_TEMPLATES,
+                 "reminder.txt.j2": "Dear {{ customer.contact_name }},\n{{ 5|mony }}\n"}
+    found = problems(tmp_path, {"good": GOOD}, templates=templates)
+    assert found == ["templates/reminder.txt.j2:2: template syntax error: No filter named "
+                     "'mony'; did you mean 'money'?"]
+    templates["reminder.txt.j2"] = "Dear {{ customer.contact_name }},\n"
+    found = problems(tmp_path / "2", {"good": GOOD}, templates=templates)
+    assert found == [
+        "templates/reminder.txt.j2:1: customer has no field 'contact_name'; its fields are "
+        "currency, customer_id, email, extra, id, language, name, parent_id, phone, segment, "
+        "specialist"]
