@@ -244,3 +244,8 @@ def test_template_errors_in_peoples_words(tmp_path):
         "templates/reminder.txt.j2:1: customer has no field 'contact_name'; its fields are "
         "currency, customer_id, email, extra, id, language, name, parent_id, phone, segment, "
         "specialist"]
+
+
+def test_a_github_annotation_keeps_its_message_on_one_line():
+    from arflow.cli import _gh
+    assert _gh("50% of\r\nthe line") == "50%25 of%0D%0Athe line"
