@@ -45,6 +45,7 @@ from arflow.report import (
     action_dict,
     plan_document,
     print_aging,
+    print_customers,
     print_forecast,
     print_history,
     print_plan,
@@ -864,6 +865,33 @@ def preview(
             f"error: {e.file}:{e.line}: {e.message}", markup=False)
     if failed:
         raise typer.Exit(EXIT_PROBLEMS)
+
+
+@app.command()
+def customers(
+    missing: Annotated[bool, typer.Option(
+        "--missing", help="Only customers something is missing for (an email, a phone) or "
+                          "that are paused.")] = False,
+    as_of: AsOfOption = None,
+    fmt: FormatOption = Format.table,
+    config: ConfigOption = None,
+):
+    """Every customer: contacts, open invoices, and what is missing to chase it (no email,
+    no phone) or holds it (paused).
+
+    Example: arflow customers --missing
+    """
+    with _desk(config, write=False) as (project, ledger, db, today):
+        day = _day(project.config, as_of, "--as-of") or today
+        rows = desk.customer_rows(project, ledger, db, day)
+    if missing:
+        rows = [r for r in rows if r["missing"]]
+    if fmt is Format.json:
+        _print_json({"as_of": day.isoformat(), "customers": rows})
+    else:
+        print_customers(Console(highlight=False), rows, project.config.company.locale,
+                        plain=not sys.stdout.isatty())
+    _report_held_back(ledger)
 
 
 workflows_app = typer.Typer(rich_markup_mode=None, context_settings=HELP)

@@ -251,6 +251,32 @@ def _promise_state(p: dict, inv, as_of: date, min_balance: Decimal) -> dict:
 
 
 # --- workflow housekeeping (seed 001: clone, delete only when nobody is assigned) --------------
+def customer_rows(project: Project, ledger: Ledger, db: StateDB | None,
+                  as_of: date) -> list[dict]:
+    """Every customer with its contacts, its open invoices, and what is missing to chase it
+    (no email, no phone) or holds it (paused): what a bookkeeper fixes first."""
+    cfg = project.config
+    paused = db.past_state({}, as_of).paused_customers if db is not None else set()
+    owed: dict[str, dict[str, Decimal]] = {}
+    count: dict[str, int] = {}
+    for inv in ledger.current(as_of, cfg.min_balance):
+        amounts = owed.setdefault(inv.customer_id, {})
+        amounts[inv.currency] = amounts.get(inv.currency, Decimal(0)) + inv.open_balance(as_of)
+        count[inv.customer_id] = count.get(inv.customer_id, 0) + 1
+    rows = []
+    for cid in sorted(ledger.customers):
+        c = ledger.customers[cid]
+        missing = [*([] if c.email else ["no email"]), *([] if c.phone else ["no phone"]),
+                   *(["paused"] if c.paused or cid in paused else [])]
+        rows.append({"customer_id": cid, "name": c.display_name, "email": list(c.email),
+                     "phone": c.phone, "specialist": c.specialist, "segment": c.segment,
+                     "parent_id": c.parent_id, "workflow": c.workflow,
+                     "open_invoices": count.get(cid, 0),
+                     "open": {k: str(v) for k, v in owed.get(cid, {}).items()},
+                     "missing": missing})
+    return rows
+
+
 def workflow_rows(project: Project, ledger: Ledger, db: StateDB | None) -> list[dict]:
     assigned = assigned_customers(project, ledger, db)
     rows = []

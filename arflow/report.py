@@ -559,3 +559,17 @@ def print_preview(console: Console, plan: Plan, composed: list) -> str | None:
         console.print("Nothing to show: every action of this step was left out (see the "
                       "errors).", markup=False)
     return page
+
+
+def print_customers(console: Console, rows: list[dict], locale: str, *, plain: bool) -> None:
+    """`arflow customers`: one line each, what is missing in red."""
+    lines = [[r["customer_id"], r["name"], ", ".join(r["email"]) or "—", r["phone"] or "—",
+              r["open_invoices"],
+              money_text({k: Decimal(v) for k, v in r["open"].items()}, locale) or "—",
+              Text(", ".join(r["missing"]), style="red") if r["missing"] and not plain
+              else ", ".join(r["missing"]) or "—"] for r in rows]
+    _print_rows(console, f"arflow customers: {len(rows)}", [
+        ("Customer", {"no_wrap": True}), ("Name", {"overflow": "fold"}),
+        ("Email", {"overflow": "fold"}), ("Phone", {"no_wrap": True}),
+        ("Open", {"justify": "right"}), ("Owed", {"justify": "right", "no_wrap": True}),
+        ("Missing", {"overflow": "fold"})], lines, plain=plain, empty="No customers.")

@@ -249,3 +249,20 @@ def test_template_errors_in_peoples_words(tmp_path):
 def test_a_github_annotation_keeps_its_message_on_one_line():
     from arflow.cli import _gh
     assert _gh("50% of\r\nthe line") == "50%25 of%0D%0Athe line"
+
+
+def test_customers_lists_what_is_missing_to_chase_each_one(cli, example):
+    cli("pause", "customer", "C004", "--as-of", "2026-03-16", "--config", example)
+    doc = json.loads(cli("customers", "--as-of", "2026-03-16", "--format", "json", "--config",
+                         example).stdout)
+    rows = {r["customer_id"]: r for r in doc["customers"]}
+    assert (rows["C003"]["missing"], rows["C003"]["open_invoices"], rows["C003"]["open"]) == (
+        ["no phone"], 1, {"USD": "1200.00"})
+    assert rows["C004"]["missing"] == ["paused"]
+    assert rows["C002"]["missing"] == [] and rows["C002"]["email"] == [
+        "billing@blueharbor.example", "owner@blueharbor.example"]
+    assert rows["C007"]["open_invoices"] == 0  # a parent account with no invoices of its own
+    out = cli("customers", "--missing", "--as-of", "2026-03-16", "--config", example).stdout
+    assert [line.split("\t")[0] for line in out.splitlines()] == ["C003", "C004", "C005",
+                                                                  "C007"]
+    assert out.splitlines()[0].split("\t")[-1] == "no phone"
