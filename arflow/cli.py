@@ -520,7 +520,7 @@ def assign(
     Moving a customer to another workflow starts that workflow's sequence. With --date an
     `anchor: assigned` workflow counts its days from that date.
 
-    Example: arflow assign C001 C002 --workflow promise-to-pay --date 2026-03-16
+    Example: arflow assign C001 C002 --workflow ar-workflow --date 2026-03-16
     """
     ids = _customer_ids(customers, from_file)
     with _desk(config) as (project, ledger, db, today):
@@ -941,7 +941,7 @@ def workflows_delete(
 ):
     """Delete a workflow file; refused while customers are assigned to it.
 
-    Example: arflow workflows delete old-reminders
+    Example: arflow workflows delete net30-strict
     """
     with _desk(config or ctx.obj, write=False) as (project, ledger, db, _today):
         path = desk.delete_workflow(project, ledger, db, wid)

@@ -266,3 +266,22 @@ def test_customers_lists_what_is_missing_to_chase_each_one(cli, example):
     assert [line.split("\t")[0] for line in out.splitlines()] == ["C003", "C004", "C005",
                                                                   "C007"]
     assert out.splitlines()[0].split("\t")[-1] == "no phone"
+
+
+def test_help_examples_name_workflows_the_example_has(cli):
+    import re
+
+    from arflow.scaffold import example_dir
+    have = {p.stem for p in (example_dir() / "workflows").glob("*.yaml")}
+    examples = []
+    for command in ("assign", "preview", "validate", "resolve", "workflows", "run"):
+        text = cli(command, "-h").output
+        examples += re.findall(r"Example: (.+)", text)
+    named = set()
+    for line in examples:
+        named |= set(re.findall(r"--workflow (\S+)", line))
+        named |= set(re.findall(r"preview (\S+)", line))
+        named |= set(re.findall(r"clone (\S+)", line))
+        named |= set(re.findall(r"workflows/(\S+)\.yaml", line))
+        named |= set(re.findall(r"/([\w-]+)/[\w-]+/\d", line))  # an action key's workflow
+    assert named and named <= have, named - have
