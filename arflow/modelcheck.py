@@ -30,6 +30,23 @@ def _known_keys(model: type[BaseModel], seen: set | None = None) -> set[str]:
     return keys
 
 
+def _homes(model: type[BaseModel], key: str, prefix: str = "",
+           seen: frozenset = frozenset()) -> list[str]:
+    """Where `key` may be written: the dotted paths of the mappings that take it (a mapping of
+    names shows as `NAME`), for "belongs under company:"."""
+    if model in seen:
+        return []
+    found = [prefix] if prefix and key in _fields(model) else []
+    for name, field in model.model_fields.items():
+        part = field.alias or name
+        keyed = getattr(field.annotation, "__origin__", None) is dict or "dict[" in str(
+            field.annotation)
+        path = f"{prefix}.{part}" if prefix else part
+        for sub in _models_in(field.annotation):
+            found += _homes(sub, key, f"{path}.NAME" if keyed else path, seen | {model})
+    return found
+
+
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
@@ -84,8 +101,12 @@ def _message(err: ErrorDetails, vocabulary: set[str], model: type[BaseModel] | N
         if close:
             return f"unknown key {key!r}; did you mean {close[0]!r}?"
         if section is not None and key in vocabulary:  # a key of another section
+            homes = _homes(model, key) if model is not None else []
+            if len(homes) == 1:
+                return f"{key!r} belongs under {homes[0]}:; indent it there"
             where = ".".join(str(p) for p in loc[:-1]) or "the top level"
-            return f"unknown key {key!r}; {where} takes: {', '.join(_fields(section))}"
+            found = f" ({key!r} belongs under one of {', '.join(homes)})" if homes else ""
+            return f"unknown key {key!r}; {where} takes: {', '.join(_fields(section))}{found}"
         return f"unknown key {key!r}"
     if kind == "missing":
         return f"missing required key {loc[-1]!r}"

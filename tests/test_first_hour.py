@@ -285,3 +285,11 @@ def test_help_examples_name_workflows_the_example_has(cli):
         named |= set(re.findall(r"workflows/(\S+)\.yaml", line))
         named |= set(re.findall(r"/([\w-]+)/[\w-]+/\d", line))  # an action key's workflow
     assert named and named <= have, named - have
+
+
+def test_a_mis_indented_key_says_where_it_belongs(cli, example):
+    text = example.read_text()
+    example.write_text(text.replace("\n  terms: Net 30", "\nterms: Net 30"))
+    result = cli("validate", "--config", example, expect=1)
+    assert result.stderr.splitlines()[0] == (
+        "arflow.yaml:10: terms: 'terms' belongs under company:; indent it there")

@@ -553,8 +553,9 @@ def test_an_unknown_key_never_suggests_itself_but_says_what_the_section_takes(ar
     result = cli("validate", "--config", ar, expect=1)
     assert result.output == (
         "arflow.yaml:5: people.controller.timeout: unknown key 'timeout'; people.controller "
-        "takes: name, email, phone, specialist, webhook\n"
+        "takes: name, email, phone, specialist, webhook ('timeout' belongs under one of "
+        "channels.email, channels.sms)\n"
         "arflow.yaml:9: channels.sms.tmeout: unknown key 'tmeout'; did you mean 'timeout'?\n"
         "arflow.yaml:8: channels.notify.timeout: unknown key 'timeout'; channels.notify takes: "
-        "transport, url\n"
+        "transport, url ('timeout' belongs under one of channels.email, channels.sms)\n"
         "3 problem(s) found; nothing was done.\n")
