@@ -10,6 +10,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from typing import NamedTuple
 
 from arflow.calendar import BusinessCalendar
@@ -100,7 +101,7 @@ def occurrence_due(wf: Workflow, as_of: date) -> date | None:
     """The campaign's occurrence due on `as_of`, if any (`occurrences.due_occurrence` with the
     campaign's own window and business calendar)."""
     assert wf.schedule is not None  # a campaign
-    return due_occurrence(wf.schedule, as_of, wf.expires_after, _calendar(wf))
+    return due_occurrence(wf.schedule, as_of, wf.expires_after, calendar_of(wf))
 
 
 def next_statement(wf: Workflow, as_of: date, sent: Collection[str]) -> date | None:
@@ -109,14 +110,21 @@ def next_statement(wf: Workflow, as_of: date, sent: Collection[str]) -> date | N
     assert wf.schedule is not None  # a campaign
     found = occurrence_due(wf, as_of)
     if found is None:
-        found = next_occurrence(wf.schedule, as_of, _calendar(wf))
+        found = next_occurrence(wf.schedule, as_of, calendar_of(wf))
     while found is not None and found.isoformat() in sent:  # a run dated ahead sent it
-        found = next_occurrence(wf.schedule, found, _calendar(wf))
+        found = next_occurrence(wf.schedule, found, calendar_of(wf))
     return found
 
 
-def _calendar(wf: Workflow) -> BusinessCalendar | None:
-    return BusinessCalendar(wf.holidays) if wf.business_days else None
+def calendar_of(wf: Workflow) -> BusinessCalendar | None:
+    """The campaign's business calendar (None: every day counts), one per holiday calendar:
+    `status` asks for it once per customer."""
+    return _business_calendar(wf.holidays) if wf.business_days else None
+
+
+@cache
+def _business_calendar(holidays: str | None) -> BusinessCalendar:
+    return BusinessCalendar(holidays)
 
 
 class Member(NamedTuple):

@@ -6,7 +6,6 @@ This is the one place that turns ArflowErrors into messages and exit codes (SPEC
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import gc
 import json
@@ -737,12 +736,17 @@ def aging(
     _report_held_back(ledger)
 
 
-def _days_progress(console: Console, days: int, show: bool):
-    """A progress bar over the days of a forecast or simulation, in a terminal only."""
+@contextmanager
+def _days_progress(console: Console, label: str, days: int, show: bool):
+    """A progress bar over the days of a forecast or simulation, in a terminal only: yields
+    what to call after each day (None without a bar)."""
     if not show:
-        return contextlib.nullcontext(None)
-    return Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                    TimeRemainingColumn(), console=console, transient=True)
+        yield None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                  TimeRemainingColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(label, total=days)
+        yield lambda _day: bar.advance(task)
 
 
 @app.command()
@@ -764,10 +768,9 @@ def forecast(
         cfg = project.config
         day = _day(cfg, as_of, "--as-of") or cfg.today(_now())
         ledger = load_ledger(cfg)
-        with _days_progress(console, days, fmt is Format.table and console.is_terminal) as bar:
-            task = bar.add_task("Forecasting", total=days) if bar else None
-            found = forecast_days(project, ledger, day, days, progress=(
-                lambda _: bar.advance(task)) if bar else None)
+        with _days_progress(console, "Forecasting", days,
+                            fmt is Format.table and console.is_terminal) as advance:
+            found = forecast_days(project, ledger, day, days, progress=advance)
     except ArflowError as err:
         _fail(err)
     if fmt is Format.json:
@@ -802,10 +805,9 @@ def simulate(
         start, end = _day(cfg, first, "--from"), _day(cfg, last, "--to")
         ledger = load_ledger(cfg)
         total = (end - start).days + 1
-        with _days_progress(console, total, fmt is Format.table and console.is_terminal) as bar:
-            task = bar.add_task("Simulating", total=total) if bar else None
-            result = simulate_days(project, ledger, start, end, progress=(
-                lambda _: bar.advance(task)) if bar else None)
+        with _days_progress(console, "Simulating", total,
+                            fmt is Format.table and console.is_terminal) as advance:
+            result = simulate_days(project, ledger, start, end, progress=advance)
     except ArflowError as err:
         _fail(err)
     if fmt is Format.json:

@@ -40,8 +40,7 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
-from arflow.calendar import BusinessCalendar
-from arflow.campaigns import occurrence_due, statements
+from arflow.campaigns import calendar_of, occurrence_due, statements
 from arflow.config import Person
 from arflow.ledger import ZERO, Customer, Invoice, Ledger
 from arflow.matching import OpenInvoicesByWorkflow, sequence_since, sort_into_workflows, targets_of
@@ -163,7 +162,8 @@ def _campaigns_due(workflows: dict[str, Workflow], as_of: date) -> dict[str, dat
         wf = workflows[wid]
         if not (wf.enabled and wf.is_campaign):
             continue
-        if wf.business_days and not BusinessCalendar(wf.holidays).is_business_day(as_of):
+        calendar = calendar_of(wf)
+        if calendar is not None and not calendar.is_business_day(as_of):
             continue  # SPEC 3: counting business days, nothing goes out on other days
         if occurrence := occurrence_due(wf, as_of):
             due[wid] = occurrence

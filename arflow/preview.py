@@ -53,7 +53,8 @@ def preview_plan(project: Project, ledger: Ledger | None, wid: str, step: str,
         raise Refused(f"workflow {wid} has no step {step!r} (steps: {known})")
     if not actions:
         raise Refused(f"workflow {wid} has no {step} actions")
-    invoices = _invoices(ledger, wid, wf, customer, as_of, paid=step == ON_PAID)
+    invoices = _invoices(ledger, wid, wf, customer, as_of, cfg.min_balance,
+                         paid=step == ON_PAID)
     by_invoice = wf.anchor != "assigned"
     add_actions(result, customer, wid, wf, step, actions,
                 [SlotInvoice(inv, inv.open_balance(as_of) if step != ON_PAID else inv.amount,
@@ -64,7 +65,7 @@ def preview_plan(project: Project, ledger: Ledger | None, wid: str, step: str,
 
 
 def _invoices(ledger: Ledger, wid: str, wf, customer: Customer, as_of: date,
-              paid: bool) -> list[Invoice]:
+              min_balance: Decimal, paid: bool) -> list[Invoice]:
     """The customer's invoices the step would list: open ones (that fit `match:`), or for
     `on_paid` its invoices that are paid."""
     mine = ledger.of_customers([customer.customer_id])[customer.customer_id]
@@ -72,7 +73,7 @@ def _invoices(ledger: Ledger, wid: str, wf, customer: Customer, as_of: date,
         found = [inv for inv in mine if inv.issue_date <= as_of and not inv.open_balance(as_of)]
         what = "paid invoice"
     else:
-        found = [inv for inv in mine if inv.is_open(as_of, Decimal("0.01"))]
+        found = [inv for inv in mine if inv.is_open(as_of, min_balance)]
         if wf.match is not None and customer.workflow != wid:
             matcher = Matcher(wid, wf.match)
             found = [inv for inv in found if matcher.fits(

@@ -12,6 +12,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from arflow.campaign_metrics import AGING_BUCKETS
 from arflow.compose import task_due
 from arflow.errors import RowError
 from arflow.plan_types import Plan, PlannedAction
@@ -389,8 +390,6 @@ def _aging_bar(buckets: dict[str, Decimal], largest: Decimal) -> Text:
 def print_aging(console: Console, report, locale: str, *, plain: bool) -> None:
     """`arflow aging`: a table with a bar per customer, then the totals per currency; plain
     tab-separated lines under cron."""
-    from arflow.campaign_metrics import AGING_BUCKETS
-
     def money(value: Decimal, currency: str) -> str:
         return MONEY(value, currency, locale)
 

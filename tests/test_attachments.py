@@ -77,9 +77,9 @@ def test_the_pdf_opens_lists_the_invoices_and_grows_pages_with_them():
     metadata = pypdf.PdfReader(io.BytesIO(short)).metadata
     assert metadata is not None and metadata.creation_date is not None
     assert metadata.creation_date.date() == date(2026, 3, 2)
-    # a name beyond Latin-1 does not fail it
     assert statement_pdf(_context([_invoice("A1", "A", "Alder Ltd", "1250.00", 29)]),
                          _money) == short
+    # a name beyond Latin-1 does not fail it
     _, text = _pdf_text(statement_pdf(_context(many[:1], name="Ålder 株式会社"), _money))
     assert "Statement of account for Ålder ???? (A)" in text
     # euro amounts as babel writes them in French: the sign and the narrow spaces survive

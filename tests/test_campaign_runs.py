@@ -14,6 +14,7 @@ import pytest
 
 from arflow.state import StateDB
 from tests.conftest import BASE_CONFIG, make_folder
+from tests.test_validate import GOOD, problems
 
 INVOICES = """\
 number,customer_id,issue_date,due_date,amount,currency,paid_date
@@ -230,7 +231,6 @@ def test_the_run_json_reports_the_occurrence_and_the_conditions(run_json, folder
 
 
 def test_validate_knows_which_templates_see_a_statement(tmp_path):
-    from tests.test_validate import GOOD, problems
     templates = {**TEMPLATES, "reminder.subject.j2": "Hi",
                  "reminder.txt.j2": "{{ statement.groups|length }} groups"}
     found = problems(tmp_path, {"good": GOOD, "monthly": CAMPAIGNS["monthly-solo"]},
@@ -249,7 +249,6 @@ def test_validate_knows_which_templates_see_a_statement(tmp_path):
 
 
 def test_attach_belongs_to_campaigns(tmp_path):
-    from tests.test_validate import problems
     steps = ("steps:\n  - id: d7\n    day: 7\n    actions:\n"
              "      - email: {template: internal, attach: [statement.csv]}\n")
     found = problems(tmp_path, {"steps": steps, "monthly": CAMPAIGNS["monthly-solo"]},
@@ -314,7 +313,6 @@ def test_a_statement_does_not_hide_an_assigned_workflows_on_paid(cli, tmp_path):
     ("{metric: overdue, op: '>', value: 5}", "conditions.0.op: Input should be '>=' or '<'"),
 ])
 def test_a_condition_written_as_a_mapping_is_checked_too(tmp_path, condition, message):
-    from tests.test_validate import problems
     wf = CAMPAIGNS["monthly-solo"].replace("conditions: [overdue >= 500]",
                                            f"conditions: [{condition}]")
     (found,) = problems(tmp_path, {"monthly": wf}, templates=TEMPLATES)
@@ -322,7 +320,6 @@ def test_a_condition_written_as_a_mapping_is_checked_too(tmp_path, condition, me
 
 
 def test_a_campaign_has_none_of_a_workflows_step_keys(tmp_path):
-    from tests.test_validate import problems
     wf = CAMPAIGNS["weekly"] + "on_paid:\n  - email: statement\nthen: fortnightly\n"
     assert problems(tmp_path, {"weekly": wf}, templates=TEMPLATES) == [
         "workflows/weekly.yaml:1: on_paid, then: belong to workflows with steps:; a campaign "
@@ -330,7 +327,6 @@ def test_a_campaign_has_none_of_a_workflows_step_keys(tmp_path):
 
 
 def test_a_campaign_cannot_be_where_invoices_go(tmp_path):
-    from tests.test_validate import problems
     steps = ("steps:\n  - id: d7\n    day: 7\n    actions:\n      - email: internal\n"
              "then: weekly\n")
     found = problems(tmp_path, {"steps": steps, "weekly": CAMPAIGNS["weekly"]},
