@@ -56,7 +56,7 @@ from arflow.report import (
     write_json,
 )
 from arflow.scaffold import write_scaffold
-from arflow.sources import load_ledger
+from arflow.sources import load_ledger, source_problems
 from arflow.sources.values import ValueParser
 from arflow.state import StateDB, run_lock, start_over
 from arflow.workflow import load_workflows
@@ -201,6 +201,10 @@ def validate(
                 problems += _check_workflow_file(target)
                 continue
             project = load_project(_config_path(target))
+            unreadable = source_problems(project.config)
+            if unreadable:
+                problems += unreadable
+                continue
             valid.append(f"{project.config.path}: valid ({len(project.workflows)} workflows, "
                          f"{sum(len(k) for k in project.templates.kinds.values())} templates)")
             if fmt is CheckFormat.text:

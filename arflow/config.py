@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 from arflow.calendar import parse_terms
 from arflow.errors import ArflowError, InvalidFiles
 from arflow.modelcheck import parse_model
+from arflow.presets import PRESETS, with_preset
 from arflow.yamlfile import Located, load_located
 
 CONFIG_NAME = "arflow.yaml"
@@ -103,11 +104,43 @@ class SourceConfig(Strict):
     decimal: Literal[".", ","] = "."
     thousands: Literal[",", ".", " ", "'", "_"] | None = None
     status_map: dict[str, Literal["draft", "open", "paid", "void"]] = {}
+    preset: str | None = None
+    header_row: int | str | None = None
+    skip_rows: int = Field(0, ge=0)
+    headings: str | None = None
+    skip_if: dict[str, str | list[str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, value: object) -> object:
+        return with_preset(value)
+
+    @field_validator("header_row")
+    @classmethod
+    def _header_row(cls, value: int | str | None) -> int | str | None:
+        if value is not None and value != "auto" and (isinstance(value, str) or value < 1):
+            raise ValueError(f"{value!r} is no line; header_row: is the line the header is on "
+                             "(1 is the first line), or auto")
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> SourceConfig:
         if self.table and self.query:
             raise ValueError("give either table: or query:, not both")
+        if self.preset is not None and self.preset not in PRESETS:
+            raise ValueError(f"no preset {self.preset!r}; presets are: {', '.join(PRESETS)}")
+        if self.header_row is not None and self.skip_rows:
+            raise ValueError("give either header_row: (the line the header is on) or "
+                             "skip_rows: (the lines above it), not both")
+        if self.header_row == "auto" and not self.columns:
+            raise ValueError("header_row: auto finds the header by the names in columns:; "
+                             "add columns: or give the header's line number")
+        if self.is_sqlite:
+            used = [k for k in ("header_row", "skip_rows", "headings", "skip_if", "preset")
+                    if getattr(self, k)]
+            if used:
+                raise ValueError(f"{', '.join(used)}: read CSV files only; a table or query "
+                                 "has its rows as they are (filter them in query:)")
         if self.thousands and self.thousands == self.decimal:
             raise ValueError(f"thousands: and decimal: are both {self.decimal!r}")
         if self.delimiter is not None and (len(self.delimiter) != 1 or self.delimiter in '"\r\n'):
@@ -124,6 +157,13 @@ class SourceConfig(Strict):
     @property
     def is_sqlite(self) -> bool:
         return bool(self.table or self.query)
+
+    @property
+    def reshapes(self) -> bool:
+        """Whether rows are skipped or given values on the way in (title rows, headings,
+        `skip_if`): such files are read row by row."""
+        return bool(self.header_row not in (None, 1) or self.skip_rows or self.headings
+                    or self.skip_if)
 
 
 class Person(Strict):
@@ -234,9 +274,10 @@ class Config(Strict):
     def base_dir(self) -> Path:
         return self._path.parent
 
-    def line(self, key: str) -> int | None:
-        """The line of a top-level key in arflow.yaml, for `PATH:LINE` messages."""
-        return self._located.line((key,)) if self._located is not None else None
+    def line(self, *keys: str) -> int | None:
+        """The line of a key in arflow.yaml (`line("invoices", "columns")`), for `PATH:LINE`
+        messages."""
+        return self._located.line(keys) if self._located is not None else None
 
     def resolve(self, relative: str) -> Path:
         """A path from the config, taken relative to the config file's folder."""

@@ -6,13 +6,15 @@ import gc
 from collections.abc import Callable, Sequence
 from contextlib import closing
 
-from arflow.config import Config, SourceConfig
-from arflow.errors import ArflowError, RowError
+from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, Config, SourceConfig
+from arflow.errors import ArflowError, Problem, RowError
 from arflow.ledger import Customer, Ledger
 from arflow.sources.csvfile import Blocks, Progress, read_csv
 from arflow.sources.customers import build_customers, merge_customers
 from arflow.sources.frames import TextRows, from_blocks, plain_csv
-from arflow.sources.invoices import InvoiceBuilder
+from arflow.sources.invoices import INVOICE_REQUIRED, InvoiceBuilder
+from arflow.sources.rows import column_index
+from arflow.sources.shape import reshape
 from arflow.sources.sqlitedb import read_sqlite
 from arflow.sources.values import ValueParser
 
@@ -26,7 +28,22 @@ def open_source(config: Config, source: SourceConfig, progress: Progress | None 
         header, rows = read_sqlite(path, source, display, header_only=header_only)
     else:
         header, rows = read_csv(path, source, display, progress, header_only=header_only)
+        if source.reshapes:
+            setting = "invoices" if source is config.invoices else "customers"
+            parser = ValueParser(source, setting, config.company.region)
+            header, rows = reshape(
+                header, rows, source, display, setting,
+                source.columns.get("issue_date", "issue_date") if setting == "invoices" else None,
+                lambda value: _reads(parser.date, value))
     return display, header, rows
+
+
+def _reads(parse: Callable[[str], object], value: str) -> bool:
+    try:
+        parse(value)
+    except ValueError:
+        return False
+    return True
 
 
 def extra_samples(config: Config, source: SourceConfig | None,
@@ -53,6 +70,26 @@ def extra_samples(config: Config, source: SourceConfig | None,
                                   if isinstance(row, list) and len(row) == len(header)
                                   and row[i].strip()), f"<{name}>")
     return samples
+
+
+def source_problems(config: Config) -> list[Problem]:
+    """What stops a source before its rows: the file's header against `columns:` (and
+    `header_row:`, `headings:`, `skip_if:`). A file that is not there is no problem here: CI
+    checks workflows without the ledger."""
+    problems = []
+    for setting, source, fields, required in (
+            ("invoices", config.invoices, INVOICE_FIELDS, INVOICE_REQUIRED),
+            ("customers", config.customers, CUSTOMER_FIELDS, ("customer_id",))):
+        if source is None or not config.resolve(source.path).exists():
+            continue
+        try:
+            display, header, _ = open_source(config, source, header_only=True)
+            column_index(header, source, fields, required, display, setting)
+        except ArflowError as exc:
+            problems.append(Problem(config.display(config.path),
+                                    config.line(setting, "columns"),
+                                    setting, str(exc)))
+    return problems
 
 
 def load_ledger(config: Config, progress: Progress | None = None, *,
@@ -103,7 +140,7 @@ def _reader(config: Config, source: SourceConfig, header: list[str], blocks: Blo
     """How to read the source's rows: polars for a plain CSV file, else the block reader."""
 
     def read() -> TextRows:
-        fast = None if source.is_sqlite or reference else plain_csv(
+        fast = None if source.is_sqlite or source.reshapes or reference else plain_csv(
             config.resolve(source.path), source, header, progress)
         return from_blocks(header, blocks) if fast is None else fast
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterator, Sequence
 from itertools import chain, islice
 from pathlib import Path
@@ -62,16 +63,28 @@ def read_csv(path: Path, source: SourceConfig, display: str,
         handle.close()
         # the first read decodes up to 64 KiB: the bytes may sit on any line of it
         raise _not_text(path, source, display, exc, 1) from None
-    delimiter = delimiter_of(source, sample)
+    at = header_line(source, sample)
+    if at is None:
+        handle.close()
+        names = ", ".join(map(repr, header_names(source)))
+        raise ArflowError(f"{display}: no header row in the first {HEADER_SEARCH} lines has the "
+                          f"columns {names}; set header_row: to the header's line number, or "
+                          "fix columns:")
+    delimiter = delimiter_of(source, sample, at)
     reader = csv.reader(handle, delimiter=delimiter)
     try:
+        while reader.line_num < at - 1:  # title rows above the header
+            next(reader)
         header = next(reader)
     except StopIteration:
         handle.close()
-        raise ArflowError(f"{display}: the file is empty; it needs a header row") from None
+        raise ArflowError(f"{display}: the file is empty; it needs a header row" if at == 1 else
+                          f"{display}: the file ends before line {at}, where header_row: "
+                          "says the header is") from None
     except csv.Error as exc:
         handle.close()
-        raise ArflowError(f"{display}: unreadable header row ({exc}); fix line 1") from None
+        raise ArflowError(f"{display}: unreadable header row ({exc}); fix line "
+                          f"{reader.line_num}") from None
     if header_only:
         handle.close()
         return header, iter(())
@@ -106,14 +119,43 @@ def read_csv(path: Path, source: SourceConfig, display: str,
     return header, started(blocks())
 
 
-def delimiter_of(source: SourceConfig, sample: str) -> str:
+def delimiter_of(source: SourceConfig, sample: str, line: int = 1) -> str:
     """The configured delimiter, else the one the header line uses (comma if unsure)."""
     if source.delimiter is not None:
         return source.delimiter
+    lines = sample.split("\n", line)
     try:
-        return csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=_DELIMITERS).delimiter
+        return csv.Sniffer().sniff(lines[min(line, len(lines)) - 1],
+                                   delimiters=_DELIMITERS).delimiter
     except csv.Error:
         return ","
+
+
+HEADER_SEARCH = 50  # lines `header_row: auto` looks through
+
+
+def header_names(source: SourceConfig) -> list[str]:
+    """The names `columns:` expects in the file's header (a `headings:` column is made by
+    arflow, not found in the file)."""
+    made = (source.headings or "").strip().casefold()
+    return [name for name in dict.fromkeys(source.columns.values())
+            if name.strip().casefold() != made]
+
+
+def header_line(source: SourceConfig, sample: str) -> int | None:
+    """The line the header is on: 1, `header_row:`, the line after `skip_rows:`, or for
+    `header_row: auto` the first line holding every name in `columns:` (None if none does)."""
+    if isinstance(source.header_row, int):
+        return source.header_row
+    if source.header_row is None:
+        return source.skip_rows + 1
+    wanted = {name.strip().casefold() for name in header_names(source)}
+    for number, line in enumerate(sample.split("\n")[:HEADER_SEARCH], start=1):
+        cells = {cell.strip().casefold() for cell in re.split(f"[{_DELIMITERS}]", line.replace(
+            '"', ""))}
+        if wanted <= cells:
+            return number
+    return None
 
 
 def started(blocks: Blocks) -> Blocks:
