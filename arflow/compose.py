@@ -89,8 +89,9 @@ def _render(project: Project, action: PlannedAction, name: str, kind: str, conte
         return templates.render(name, kind, context)
     except RenderError as exc:
         raise _Dropped(RowError(
-            f"{project.config.display(templates.directory)}/{templates.filename(name, kind)}",
-            exc.line or 0, None, action.customer_id,
+            f"{project.config.display(templates.directory)}/"
+            f"{exc.file or templates.filename(name, kind)}", exc.line or 0, None,
+            action.customer_id,
             f"cannot render for customer {action.customer_id}: {exc.message}")) from None
 
 

@@ -281,28 +281,31 @@ def _render_all(config: Config, workflows: dict[str, LoadedWorkflow],
                 for shape in _SHAPES}
     display_dir = config.display(templates.directory)
     uses = _template_uses(config, workflows)
+    # an error inside an included partial is reported once, at the partial's line, however
+    # many templates include it
+    reported: set[tuple[str, int | None, str]] = set()
     for name in sorted(templates.kinds):
         for kind in sorted(templates.kinds[name]):
-            reported = set()
             path = f"{display_dir}/{templates.filename(name, kind)}"
             for shape in sorted(uses.get(name) or {FULLEST}, key=list(_SHAPES).index):
                 try:
                     text = templates.render(name, kind, contexts[shape])
                 except RenderError as exc:
-                    if (exc.line, exc.message) not in reported:
-                        reported.add((exc.line, exc.message))
+                    at = f"{display_dir}/{exc.file}" if exc.file else path
+                    if (at, exc.line, exc.message) not in reported:
+                        reported.add((at, exc.line, exc.message))
                         if isinstance(exc.cause, LimitExceeded):
                             # the same in every shape; a slow one is not run again
-                            problems.append(Problem(path, exc.line, "", exc.message))
+                            problems.append(Problem(at, exc.line, "", exc.message))
                             break
-                        problems.append(Problem(path, exc.line, "", _template_message(
-                            exc, _source(templates, name, kind), contexts[shape],
-                            templates.env.filters) + _shape_note(templates, name, kind, shape,
-                                                                  contexts)))
+                        problems.append(Problem(at, exc.line, "", _template_message(
+                            exc, _source(templates, exc.file or templates.filename(name, kind)),
+                            contexts[shape], templates.env.filters) +
+                            _shape_note(templates, name, kind, shape, contexts)))
                     continue
                 problem = _rendered_problem(kind, text)
-                if problem and (None, problem) not in reported:
-                    reported.add((None, problem))
+                if problem and (path, None, problem) not in reported:
+                    reported.add((path, None, problem))
                     problems.append(Problem(path, None, "", problem))
     for wf in workflows.values():
         for loc, action in _actions(wf):
@@ -344,9 +347,9 @@ def _inline(action: Action):
             yield field, getattr(spec, field)
 
 
-def _source(templates: Templates, name: str, kind: str) -> str | None:
+def _source(templates: Templates, filename: str) -> str | None:
     try:
-        return (templates.directory / templates.filename(name, kind)).read_text(encoding="utf-8")
+        return (templates.directory / filename).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
 
@@ -356,6 +359,8 @@ def _template_message(exc: RenderError, source: str | None = None, context: dict
     """The error in a person's words. With the template's `source` and the sample `context`, a
     missing field names its object and the fields it has; an unknown filter, the nearest."""
     message = exc.message
+    if message.startswith("not UTF-8 text"):
+        return message
     if isinstance(exc.cause, TemplateSyntaxError):
         unknown = re.match(r"No filter named '(\w+)'", message)
         near = difflib.get_close_matches(unknown[1], list(filters), n=1) if unknown else []

@@ -23,6 +23,7 @@ from jinja2 import (
     Template,
     TemplateError,
     TemplateRuntimeError,
+    TemplateSyntaxError,
     Undefined,
     nodes,
     pass_context,
@@ -36,6 +37,7 @@ from arflow.campaigns import Met, Statement
 from arflow.config import Config
 from arflow.ledger import ZERO, Customer, Invoice
 from arflow.phones import for_people
+from arflow.textfile import bad_bytes
 
 CENT = Decimal("0.01")
 
@@ -66,7 +68,7 @@ class RenderError(Exception):
 
     def __init__(self, cause: BaseException):
         self.cause = cause
-        self.line, self.message = template_error(cause)
+        self.file, self.line, self.message = template_error(cause)
         super().__init__(self.message)
 
 
@@ -244,6 +246,20 @@ MONEY = MoneyFormatter()
 NEEDS = {"email": ("subject", "txt"), "sms": ("sms",), "json": ("json",)}
 
 
+class _Loader(FileSystemLoader):
+    """Jinja's file loader; a file that is not UTF-8 is a syntax error at its first bad byte."""
+
+    def get_source(self, environment, template):
+        try:
+            return super().get_source(environment, template)
+        except UnicodeDecodeError:
+            path = Path(self.searchpath[0]) / template
+            bad = bad_bytes(path.read_bytes())
+            raise TemplateSyntaxError(
+                f"{bad.describe() if bad else 'not UTF-8 text'}; save the file as UTF-8",
+                bad.line if bad else 1, template, str(path)) from None
+
+
 class Templates:
     """The templates folder: which NAME.KIND.j2 files exist, and a shared sandboxed environment
     (NAME.json.j2 files: an overlay of it that JSON-encodes every printed value)."""
@@ -253,7 +269,7 @@ class Templates:
         self.locale = locale
         self.currency = currency
         self.env = _Sandbox(
-            loader=FileSystemLoader(str(directory)),
+            loader=_Loader(str(directory)),
             undefined=StrictUndefined,
             autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
             keep_trailing_newline=False,
@@ -587,20 +603,24 @@ def _sample_statement(invoices: list[Invoice], as_of: date) -> dict:
                                       "C002": Customer("C002", "Sample Customer Branch")}, as_of)
 
 
-def template_error(exc: BaseException) -> tuple[int | None, str]:
-    """(line, message) for an exception raised while rendering a template, for `PATH:LINE:
+def template_error(exc: BaseException) -> tuple[str | None, int | None, str]:
+    """(file, line, message) for an exception raised while rendering a template, for `PATH:LINE:
     message` reports: Jinja's errors, the limits, and any exception inside an expression or
-    filter (`1/0`, a recursive macro), with a message a person can read."""
+    filter (`1/0`, a recursive macro), with a message a person can read. `file` is the
+    template file the error is in (an included partial's, when it is there), None for an
+    inline template."""
     line = getattr(exc, "lineno", None)
+    file = getattr(exc, "name", None) if isinstance(exc, TemplateSyntaxError) else None
     if line is None:
         # runtime errors carry no line; Jinja rewrites the traceback to template lines
         tb = exc.__traceback__
         while tb is not None:
-            if tb.tb_frame.f_code.co_filename.endswith(".j2") or \
-                    tb.tb_frame.f_code.co_filename == "<template>":
+            filename = tb.tb_frame.f_code.co_filename
+            if filename.endswith(".j2") or filename == "<template>":
                 line = tb.tb_lineno
+                file = Path(filename).name if filename.endswith(".j2") else None
             tb = tb.tb_next
-    return line, _describe(exc)
+    return file, line, _describe(exc)
 
 
 def _describe(exc: BaseException) -> str:

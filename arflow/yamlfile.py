@@ -8,7 +8,6 @@ needs, and a key given twice in one mapping (YAML would silently keep only the l
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 
 from arflow.errors import InvalidFiles, Problem
+from arflow.textfile import bad_bytes, decode_utf8
 
 # arflow's deepest structure (steps.N.actions.N.task.assignee) is six levels down
 MAX_DEPTH = 50
@@ -159,16 +159,13 @@ def _parse(text: str, loader_class) -> tuple[Any, dict[tuple, int], list[tuple[i
 
 def _decode(raw: bytes, shown: str) -> str:
     """The file's text (UTF-8, with or without BOM); another encoding names its first bad byte."""
-    body = raw.removeprefix(codecs.BOM_UTF8)
     try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = body.count(b"\n", 0, exc.start) + 1
-        line_start = body.rfind(b"\n", 0, exc.start) + 1
-        column = len(body[line_start:exc.start].decode("utf-8")) + 1
-        message = (f"not UTF-8 text (byte 0x{body[exc.start]:02X} at line {line}, column "
-                   f"{column}); save the file as UTF-8")
-        raise InvalidFiles([Problem(shown, line, "", message)]) from None
+        return decode_utf8(raw)
+    except UnicodeDecodeError:
+        bad = bad_bytes(raw)
+        assert bad is not None
+        raise InvalidFiles([Problem(shown, bad.line, "",
+                                    f"{bad.describe()}; save the file as UTF-8")]) from None
 
 
 def _syntax_problem(exc: yaml.YAMLError, text: str, shown: str) -> Problem:

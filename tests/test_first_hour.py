@@ -293,3 +293,47 @@ def test_a_mis_indented_key_says_where_it_belongs(cli, example):
     result = cli("validate", "--config", example, expect=1)
     assert result.stderr.splitlines()[0] == (
         "arflow.yaml:10: terms: 'terms' belongs under company:; indent it there")
+
+
+def test_an_error_in_an_included_partial_is_reported_once_at_its_own_line(cli, example):
+    partial = example.parent / "templates" / "_invoices.txt.j2"
+    lines = partial.read_text().splitlines()
+    lines.insert(1, "{{ invoices[0].numbr }}")
+    partial.write_text("\n".join(lines) + "\n")
+    result = cli("validate", example, expect=1)
+    # eight templates include it; one problem, in the partial, at line 2
+    assert result.output.count("numbr") == 1
+    assert result.output.startswith("templates/_invoices.txt.j2:2: ")
+    assert "1 problem(s) found" in result.output
+    # a run checks the templates first, and says the same
+    run = cli("run", "--dry-run", "--as-of", "2026-03-16", "--config", example, expect=1)
+    assert run.output.count("numbr") == 1 and "templates/_invoices.txt.j2:2: " in run.output
+
+
+def test_a_template_that_is_not_utf8_is_named_at_its_line(cli, example):
+    (example.parent / "templates" / "reminder.txt.j2").write_bytes(
+        b"Dear {{ customer.name }},\nCaf\xe9 \x93Bon\x94\n")
+    result = cli("validate", example, expect=1)
+    assert result.output.splitlines()[0] == (
+        "templates/reminder.txt.j2:2: not UTF-8 text (byte 0xE9 at line 2, column 4); save the "
+        "file as UTF-8")
+
+
+def test_a_source_saved_by_excel_on_windows_reads_with_the_encoding_the_message_names(
+        cli, example, run_json):
+    customers = example.parent / "customers.csv"
+    text = customers.read_text().replace("Northwind Traders", "Société Générale “Nord”")
+    customers.write_bytes(text.encode("cp1252"))
+    result = cli("run", "--dry-run", "--as-of", "2026-03-16", "--config", example, expect=1)
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "Société" in row)
+    assert (f"customers.csv: not UTF-8 text (byte 0xE9 at line {line}, column "
+            f"{text.splitlines()[line - 1].index('é') + 1}); save it as UTF-8, or add encoding: "
+            "cp1252 to this source in arflow.yaml if that is how it was saved (the byte reads "
+            "as 'é' in cp1252)") in result.output
+    config = example.read_text().replace("  path: customers.csv",
+                                         "  path: customers.csv\n  encoding: cp1252")
+    example.write_text(config)
+    _, doc = run_json(example, "2026-03-16")
+    assert doc["errors"] == []
+    names = cli("customers", "--config", example).stdout
+    assert "Société Générale “Nord”" in names

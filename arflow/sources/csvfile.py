@@ -11,6 +11,7 @@ from pathlib import Path
 
 from arflow.config import SourceConfig
 from arflow.errors import ArflowError
+from arflow.textfile import bad_bytes, legacy_encoding
 
 _DELIMITERS = ",;\t|"
 
@@ -181,25 +182,22 @@ def one_row(line: str, delimiter: str) -> list[str]:
 
 def _not_text(path: Path, source: SourceConfig, display: str, exc: UnicodeDecodeError,
               start: int) -> ArflowError:
-    """The error for bytes that do not decode, naming their line and byte in the file."""
-    where = _undecodable(path, source.encoding) or (f"near line {start}", exc.start)
-    return ArflowError(f"{display}: not {_encoding_name(source)} text {where[0]} "
-                       f"({exc.reason} at byte {where[1]}); save it as UTF-8 or set encoding: "
-                       "under the source")
-
-
-def _undecodable(path: Path, encoding: str) -> tuple[str, int] | None:
-    """("on line N", byte offset) of the first bytes that do not decode: the text layer decodes
-    in chunks, so its error says neither, and the file is read again to find them. None if the
-    file decodes now (it changed meanwhile)."""
+    """The error for bytes that do not decode, naming their line and byte in the file, and
+    the `encoding:` they may be in. The text layer decodes in chunks, so its error says
+    neither: the file is read again to find them."""
     data = path.read_bytes()
-    try:
-        data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        at = exc.start + (len(data) - len(exc.object))  # a BOM the codec dropped
-        line = data.count(b"\n", 0, at) + data.count(b"\r", 0, at) - data.count(b"\r\n", 0, at) + 1
-        return f"on line {line}", at
-    return None
+    bad = bad_bytes(data, source.encoding)
+    where = bad.describe(_encoding_name(source)) if bad else \
+        f"not {_encoding_name(source)} text near line {start} ({exc.reason})"
+    hint = "save it as UTF-8"
+    if _encoding_name(source) == "UTF-8":
+        legacy = legacy_encoding(data)
+        hint += (f", or add encoding: {legacy} to this source in arflow.yaml if that is how it "
+                 f"was saved (the byte reads as {data[bad.offset:bad.offset + 1].decode(legacy)!r}"
+                 f" in {legacy})" if bad else f", or set encoding: {legacy} under the source")
+    else:
+        hint += " or fix encoding: under the source"
+    return ArflowError(f"{display}: {where}; {hint}")
 
 
 def _quoted_rows(block: list[str], more: Iterator[str], delimiter: str,
