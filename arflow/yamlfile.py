@@ -178,8 +178,48 @@ def _syntax_problem(exc: yaml.YAMLError, text: str, shown: str) -> Problem:
     line = mark.line + 1 if mark is not None else None
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
+    opened = getattr(exc, "context_mark", None)
+    worded = _reworded(problem, context, mark, opened, text.split("\n"))
+    if worded is not None:
+        return Problem(shown, worded[0], "", worded[1])
     message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
     return Problem(shown, line, "", message)
+
+
+def _reworded(problem: str, context: str | None, mark, opened,
+              lines: list[str]) -> tuple[int, str] | None:
+    """(line, message) in a person's words for the syntax errors people make most: a tab, a
+    quote or bracket never closed, a line indented out of step, a value holding ': '."""
+    if mark is None:
+        return None
+    at = mark.line + 1
+    here = lines[mark.line] if mark.line < len(lines) else ""
+    if "'\\t'" in problem:  # PyYAML shows the tab as '\\t'
+        return at, f"line {at} is indented with a tab; YAML indents with spaces only"
+    if context and "quoted scalar" in context and opened is not None:
+        first = opened.line + 1
+        return first, (f"the quoted value that starts on line {first} is never closed; add "
+                       "its closing quote")
+    if context and "flow" in context and opened is not None:
+        first = opened.line + 1
+        bracket = "{" if "mapping" in context else "["
+        close = "}" if bracket == "{" else "]"
+        return first, (f"the {bracket} on line {first} is not closed before line {at}; add "
+                       f"{close} where it ends")
+    if problem == "mapping values are not allowed here":
+        before = here[:mark.column]
+        if ": " in before.strip():
+            key = before.split(":", 1)[0].strip().lstrip("- ")
+            value = here.split(":", 1)[1].strip()
+            return at, (f"the value of {key} holds ': ', which YAML reads as a new key; quote "
+                        f'it: {key}: "{value}"')
+        return at, (f"line {at} is indented more than the line above it; keys of one section "
+                    "line up under each other")
+    if problem.startswith("expected <block end>") or (
+            context and "block" in context and problem.startswith("expected")):
+        return at, (f"line {at} is indented out of step with the lines above it; keys of one "
+                    "section line up under each other, and a list's items under its first")
+    return None
 
 
 def load_located(path: Path, display: str | None = None) -> Located:

@@ -96,7 +96,8 @@ def test_then_cycles_are_rejected(tmp_path):
 def test_yaml_syntax_error_has_its_line(tmp_path):
     found = problems(tmp_path, {"broken": "name: x\nsteps:\n  - day: 1\n    actions: [email: a\n", "good": GOOD})
     assert len(found) == 1
-    assert found[0].startswith("workflows/broken.yaml:5: YAML syntax error: expected ',' or ']'")
+    assert found == ["workflows/broken.yaml:4: the [ on line 4 is not closed before line 5; add ] "
+                     "where it ends"]
 
 
 def test_misspelt_template_variable_fails_with_the_template_line(tmp_path):

@@ -250,3 +250,27 @@ def test_the_cli_reports_each_problem_and_exits_1(tmp_path, cli, command, case):
     assert result.stderr == "".join(f"{line}\n" for line in expected) + \
         f"{len(expected)} problem(s) found; nothing was done.\n"
     assert not (tmp_path / "arflow.db").exists()
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("company:\n  name: Acme\n\tphone: 1\n",
+     "x.yaml:3: line 3 is indented with a tab; YAML indents with spaces only"),
+    ('company:\n  name: "Acme\n  phone: 1\n',
+     "x.yaml:2: the quoted value that starts on line 2 is never closed; add its closing quote"),
+    ("company:\n  name: Acme\n   phone: 1\n",
+     "x.yaml:3: line 3 is indented more than the line above it; keys of one section line up "
+     "under each other"),
+    ("steps:\n  - id: a\n    day: 3\n   actions: []\n",
+     "x.yaml:4: line 4 is indented out of step with the lines above it; keys of one section "
+     "line up under each other, and a list's items under its first"),
+    ("company: {name: Acme\ninvoices: {path: x}\n",
+     "x.yaml:1: the { on line 1 is not closed before line 2; add } where it ends"),
+    ("steps:\n  - actions: [email: a\n  - day: 3\n",
+     "x.yaml:2: the [ on line 2 is not closed before line 3; add ] where it ends"),
+    ("company:\n  name: Acme: Ltd\n",
+     "x.yaml:2: the value of name holds ': ', which YAML reads as a new key; quote it: "
+     'name: "Acme: Ltd"'),
+])
+def test_yaml_syntax_errors_in_a_persons_words_at_the_line_to_fix(tmp_path, loader, text,
+                                                                  problem):
+    assert problems_of(tmp_path, text) == [problem]
