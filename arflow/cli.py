@@ -96,6 +96,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _stamp(moment: datetime) -> str:
+    """A moment as logs write it: UTC, to the second (`2026-11-28T21:40:12Z`)."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def _typed(config: Config) -> ValueParser:
     """What a person types goes through the parser of the invoices' own values (SPEC 2.4):
     the same dates (ISO, or the source's date_format) and amounts (decimal:, thousands:)."""
@@ -130,12 +135,16 @@ def _fail(err: ArflowError) -> None:
     """Print a foreseeable problem to stderr, every secret arflow read taken out, and exit 1
     (nothing was done; 2 for a refused value, 3 for a run stopped after it sent some)."""
     stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+    # when it happened, for the cron mail or log it lands in (problems keep PATH:LINE: first,
+    # as editors and CI read them)
+    when = _stamp(_now())
     if isinstance(err, InvalidFiles):
         for problem in err.problems:
             stderr.print(redact(str(problem)), markup=False)
-        stderr.print(f"{len(err.problems)} problem(s) found; nothing was done.", markup=False)
+        stderr.print(f"{len(err.problems)} problem(s) found; nothing was done ({when}).",
+                     markup=False)
     else:
-        stderr.print(redact(f"error: {err}"), markup=False)
+        stderr.print(redact(f"error: {err} ({when})"), markup=False)
     raise typer.Exit(EXIT_USAGE if isinstance(err, Refused) else
                      EXIT_PROBLEMS if isinstance(err, StoppedMidRun) else EXIT_NOTHING_DONE)
 
@@ -307,7 +316,7 @@ def run(
                                  "(run --dry-run first to see what it would mark)")
     plain = not sys.stdout.isatty()
     console = Console(highlight=False)
-    started = _now().astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    started = _stamp(_now())
     try:
         project = load_project(_config_path(config))
         _warn(history_warnings(project, unreadable=False))  # the run reports a broken state

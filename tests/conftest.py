@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from datetime import date
 from decimal import Decimal
@@ -112,6 +113,14 @@ def http_server():
 # Tests never read the machine's clock: "now" is a fixed moment after every date the tests use
 # (a real run may not be dated after today). A test that needs another sets `arflow.cli._now`.
 NOW = "2030-01-15T12:00:00+00:00"
+# a fatal error ends with when it happened (SPEC: cron mails it); a process started by a test
+# runs on the real clock, so its errors are compared without the stamp
+_STAMP = re.compile(r" \(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)(?=\.?$)", re.MULTILINE)
+
+
+def unstamped(text: str) -> str:
+    """An error output with the moment each fatal error carries taken out."""
+    return _STAMP.sub("", text)
 
 
 @pytest.fixture(autouse=True)
@@ -122,3 +131,16 @@ def fixed_clock(monkeypatch):
     moment = datetime.fromisoformat(NOW)
     monkeypatch.setattr(cli_module, "_now", lambda: moment)
     monkeypatch.delenv("ARFLOW_CONFIG", raising=False)  # the tester's own folder stays out
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Set the moment `arflow` takes as now (UTC)."""
+    from datetime import UTC, datetime
+
+    from arflow import cli as cli_module
+
+    def set_to(text: str) -> None:
+        moment = datetime.fromisoformat(text).replace(tzinfo=UTC)
+        monkeypatch.setattr(cli_module, "_now", lambda: moment)
+    return set_to

@@ -303,4 +303,5 @@ def test_a_header_over_the_csv_limit_is_a_clear_error(tmp_path, cli):
                                            + "\nA1,C1,2026-01-02,5,\n")
     result = cli("run", "--dry-run", "--config", config, expect=1)
     assert result.output.strip().endswith(
-        "invoices.csv: unreadable header row (field larger than field limit (131072)); fix line 1")
+        "invoices.csv: unreadable header row (field larger than field limit (131072)); fix line 1"
+        " (2030-01-15T12:00:00Z)")

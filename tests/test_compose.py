@@ -134,7 +134,7 @@ def test_validate_reports_a_failing_template_once_with_its_line(folder, cli, bod
     config = folder({"reminder.txt.j2": "Dear {{ customer.name }},\n" + body})
     result = cli("validate", "--config", config, expect=1)
     assert result.stderr.splitlines() == [
-        f"templates/reminder.txt.j2:{line}: {message}", "1 problem(s) found; nothing was done."]
+        f"templates/reminder.txt.j2:{line}: {message}", "1 problem(s) found; nothing was done (2030-01-15T12:00:00Z)."]
 
 
 def test_validate_stops_a_slow_template_once_not_once_per_use(folder, cli, monkeypatch):
@@ -155,7 +155,7 @@ def test_validate_stops_a_slow_template_once_not_once_per_use(folder, cli, monke
     result = cli("validate", "--config", config, expect=1)
     assert result.stderr.splitlines() == [
         "templates/reminder.txt.j2:1: too slow (over 2 s); look for a loop or macro that runs "
-        "more often than it should", "1 problem(s) found; nothing was done."]
+        "more often than it should", "1 problem(s) found; nothing was done (2030-01-15T12:00:00Z)."]
     assert rendered.count(("reminder", "txt")) == 1
 
 
@@ -200,7 +200,7 @@ def test_validate_reports_a_json_template_that_quotes_a_value(folder, cli):
     assert result.stderr.splitlines() == [
         "templates/erp.json.j2: renders invalid JSON (Expecting ',' delimiter: line 1 column "
         "16 (char 15)); every {{ value }} prints as JSON (a text with its quotes), so write "
-        '{{ customer.name }}, not "{{ customer.name }}"', "1 problem(s) found; nothing was done."]
+        '{{ customer.name }}, not "{{ customer.name }}"', "1 problem(s) found; nothing was done (2030-01-15T12:00:00Z)."]
 
 
 # --- 4. subjects are one header line; unsafe values are named where they come from ------------
@@ -217,7 +217,7 @@ def test_validate_reports_a_subject_that_renders_more_than_one_line(folder, cli,
     config = folder({"reminder.subject.j2": subject})
     result = cli("validate", "--config", config, expect=1)
     assert result.stderr.splitlines() == [f"templates/reminder.subject.j2: {message}",
-                                          "1 problem(s) found; nothing was done."]
+                                          "1 problem(s) found; nothing was done (2030-01-15T12:00:00Z)."]
 
 
 def test_validate_accepts_a_subject_written_over_lines_that_renders_one(folder, cli):

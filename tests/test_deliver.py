@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -785,7 +784,7 @@ def test_an_appended_variable_the_source_lacks_fails_validate_with_file_and_line
     result = cli("validate", "--config", config, expect=1)
     assert [line.split(": ")[0] for line in result.stderr.splitlines()] == [
         f"templates/past-due.txt.j2:{lines['past-due']}",
-        f"templates/reminder.txt.j2:{lines['reminder']}", "2 problem(s) found; nothing was done."]
+        f"templates/reminder.txt.j2:{lines['reminder']}", "2 problem(s) found; nothing was done (2030-01-15T12:00:00Z)."]
     cli("run", "--dry-run", "--as-of", "2026-03-16", "--config", config, expect=1)
     # once the source has the column, both validate and the dry run pass
     invoices = tmp_path / "ar" / "invoices.csv"
@@ -798,19 +797,6 @@ def test_an_appended_variable_the_source_lacks_fails_validate_with_file_and_line
 
 
 # --- no real run in the future; a past one catches up --------------------------------------------
-@pytest.fixture
-def clock(monkeypatch):
-    """Set the moment `arflow` takes as now (UTC)."""
-    from datetime import datetime
-
-    from arflow import cli as cli_module
-
-    def set_to(text: str) -> None:
-        moment = datetime.fromisoformat(text).replace(tzinfo=UTC)
-        monkeypatch.setattr(cli_module, "_now", lambda: moment)
-    return set_to
-
-
 def test_a_real_run_dated_after_today_is_refused_and_a_dry_run_is_not(folder, smtp_server, cli,
                                                                       run_json, tmp_path, clock):
     config = folder().parent / "arflow.yaml"
@@ -819,7 +805,7 @@ def test_a_real_run_dated_after_today_is_refused_and_a_dry_run_is_not(folder, sm
     result = cli("run", "--as-of", "2026-03-12", "--config", config, expect=2)
     assert result.stderr.strip() == (
         "error: --as-of 2026-03-12 is after today (2026-03-11 in America/New_York): a real run "
-        "cannot send tomorrow's reminders today. Use --dry-run to see them.")
+        "cannot send tomorrow's reminders today. Use --dry-run to see them. (2026-03-12T02:30:00Z)")
     assert smtp_server.messages == [] and not (tmp_path / "ar" / "arflow.db").exists()
     _, doc = run_json(config, "2026-03-12")
     assert len(doc["actions"]) == 3

@@ -385,7 +385,7 @@ steps:
     assert "no task 9" in d("tasks", "done", "9", expect=2).output
     assert d("tasks", "done", "2", expect=2).stderr.startswith("error: task 2 was already done at ")
     assert d("tasks", "--assignee", "leo", expect=2).stderr == (
-        "error: --assignee 'leo' is nobody in people: (people: controller, dana, lee)\n")
+        "error: --assignee 'leo' is nobody in people: (people: controller, dana, lee) (2030-01-15T12:00:00Z)\n")
     # the note was emailed to the specialist the assign action had just set
     notes = sorted((d.root / "outbox").glob("*.eml"))
     assert len(notes) == 3 and all("To: Lee Poe <lee@acme.example>" in p.read_text()
@@ -553,18 +553,18 @@ def test_nonsense_from_the_desk_is_refused_with_exit_2(desk):
     assert refused("pause", "customer", "C1", "--until", "2026-03-31", "--as-of",
                    "2026-04-01") == (
         "error: --until 2026-03-31 is before today (2026-04-01): a pause holds through the day "
-        "--until names; give a later day, or none to pause until `arflow resume`")
+        "--until names; give a later day, or none to pause until `arflow resume` (2030-01-15T12:00:00Z)")
     assert refused("promise", "A1", "--date", "2026-03-31", "--as-of", "2026-04-01") == (
         "error: --date 2026-03-31 is before today (2026-04-01): a promise is to pay by a day "
-        "still to come")
+        "still to come (2030-01-15T12:00:00Z)")
     d.pay("A1", "2026-04-01")
     assert refused("promise", "A1", "--date", "2026-04-30", "--as-of", "2026-04-02") == (
         "error: A1 is not open on 2026-04-02 (status open, balance 0): there is nothing to "
-        "promise")
+        "promise (2030-01-15T12:00:00Z)")
     assert refused("run", "--customer", "C9", "--as-of", "2026-04-02") == (
-        "error: --customer 'C9': no such customer in the sources")
+        "error: --customer 'C9': no such customer in the sources (2030-01-15T12:00:00Z)")
     assert refused("history", "--customer", "C9") == (
-        "error: --customer 'C9': no such customer in the sources or the history")
+        "error: --customer 'C9': no such customer in the sources or the history (2030-01-15T12:00:00Z)")
     assert d("history", "--customer", "C1").exit_code == 0  # known, nothing recorded yet
     # the day a pause is made on is today, too: a pause through today is fine
     d("pause", "customer", "C1", "--until", "2026-04-01", "--as-of", "2026-04-01")

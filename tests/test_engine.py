@@ -512,7 +512,7 @@ def test_a_task_number_sqlite_cannot_hold_is_no_task(tmp_path, cli, task_id):
     config = _unkeyed_folder(tmp_path)
     cli("run", "--as-of", "2026-02-08", "--config", config)
     assert cli("tasks", "done", "--config", config, "--", task_id, expect=2).stderr == (
-        f"error: no task {task_id}; `arflow tasks` lists the open ones\n")
+        f"error: no task {task_id}; `arflow tasks` lists the open ones (2030-01-15T12:00:00Z)\n")
 
 
 @pytest.mark.parametrize("setting, message", [

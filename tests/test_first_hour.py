@@ -133,13 +133,14 @@ def test_the_config_is_found_above_the_current_folder_or_named_once(cli, example
     result = cli("validate", expect=1)
     assert result.stderr.strip() == (
         f"error: no arflow.yaml in {tmp_path} or any folder above it: run `arflow init DIR` to "
-        "create a working folder, or pass --config PATH (or set ARFLOW_CONFIG)")
+        "create a working folder, or pass --config PATH (or set ARFLOW_CONFIG) "
+        "(2030-01-15T12:00:00Z)")
     monkeypatch.setenv("ARFLOW_CONFIG", str(example))
     assert "valid (6 workflows" in cli("validate").output
     monkeypatch.setenv("ARFLOW_CONFIG", str(tmp_path / "nope.yaml"))
     assert cli("validate", expect=1).stderr.strip() == (
         f"error: ARFLOW_CONFIG={tmp_path / 'nope.yaml'}: no such file; point it at your "
-        "arflow.yaml or unset it")
+        "arflow.yaml or unset it (2030-01-15T12:00:00Z)")
     monkeypatch.delenv("ARFLOW_CONFIG")
     # --config before the command serves every command
     out = cli("--config", example, "workflows", "--format", "json").stdout
@@ -158,7 +159,7 @@ def test_a_broken_default_workflow_is_reported_once(cli, example):
     result = cli("validate", "--config", example, expect=1)
     assert result.stderr.splitlines() == [
         "workflows/net30-standard.yaml:2: steps: Input should be a valid list (got 5)",
-        "1 problem(s) found; nothing was done."]
+        "1 problem(s) found; nothing was done (2030-01-15T12:00:00Z)."]
 
 
 def test_validate_a_workflow_file_and_tell_ci_in_its_own_words(cli, example, tmp_path):
@@ -337,3 +338,16 @@ def test_a_source_saved_by_excel_on_windows_reads_with_the_encoding_the_message_
     assert doc["errors"] == []
     names = cli("customers", "--config", example).stdout
     assert "Société Générale “Nord”" in names
+
+
+def test_every_fatal_error_carries_when_it_happened(cli, example, tmp_path, clock):
+    clock("2026-11-28T06:15:09")  # cron's mail says when, whenever it is read
+    (example.parent / "invoices.csv").unlink()
+    result = cli("run", "--config", example, expect=1)
+    assert result.stderr == ("error: invoices.csv: file not found; check path: in arflow.yaml "
+                             "(2026-11-28T06:15:09Z)\n")
+    example.write_text(example.read_text().replace("default_workflow: net30-standard",
+                                                   "default_workflow: nope"))
+    result = cli("run", "--config", example, expect=1)
+    assert result.stderr.splitlines()[-1] == (
+        "1 problem(s) found; nothing was done (2026-11-28T06:15:09Z).")

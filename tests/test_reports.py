@@ -267,7 +267,7 @@ def test_simulate_refuses_a_backward_range(cli, tmp_path):
     result = cli("simulate", "--from", "2026-03-01", "--to", "2026-02-01", "--config", config,
                  expect=1)
     assert result.stderr.strip() == ("error: --to 2026-02-01 is before --from 2026-03-01: give "
-                                     "the first day, then the last")
+                                     "the first day, then the last (2030-01-15T12:00:00Z)")
 
 
 def test_the_sparkline_shows_the_busiest_day_of_each_mark():
@@ -394,21 +394,23 @@ def test_preview_of_a_campaign_is_its_next_statement(cli, tmp_path):
     assert "  consolidated_overdue >= 500 (USD 1200.00)" in out
     result = cli("preview", "monthly-statement", "2026-04-06", "--config", config, expect=2)
     assert result.stderr.strip() == (
-        "error: monthly-statement is a campaign: its STEP is `next` (its next statement)")
+        "error: monthly-statement is a campaign: its STEP is `next` (its next statement) (2030-01-15T12:00:00Z)")
     result = cli("preview", "monthly-statement", "next", "--customer", "C001", "--as-of",
                  "2026-03-16", "--config", config, expect=2)
     assert result.stderr.strip() == (
         "error: customer C001 gets no statement from monthly-statement on 2026-04-06: it does "
-        "not fit the campaign's match:")
+        "not fit the campaign's match: (2030-01-15T12:00:00Z)")
     result = cli("preview", "past-due-15-30-45", "past-due-15", "--customer", "C001",
                  "--as-of", "2026-03-16", "--config", config, expect=2)
     assert result.stderr.strip() == (  # its one open invoice is the Branch's, not HQ's
         "error: customer C001 has no open invoice that fits its match: on 2026-03-16 for "
-        "workflow past-due-15-30-45; preview it without --customer to see a sample")
+        "workflow past-due-15-30-45; preview it without --customer to see a sample"
+        " (2030-01-15T12:00:00Z)")
     result = cli("preview", "net30-standard", "day9", "--config", config, expect=2)
     assert result.stderr.strip() == (
         "error: workflow net30-standard has no step 'day9' (steps: courtesy, reminder, "
-        "overdue-30, final-notice, on_paid)")
+        "overdue-30, final-notice, on_paid)"
+        " (2030-01-15T12:00:00Z)")
 
 
 def test_a_window_of_the_ledger_keeps_what_runs_in_it_can_see(tmp_path):

@@ -15,7 +15,7 @@ import pytest
 from arflow import yamlfile
 from arflow.errors import InvalidFiles
 from arflow.yamlfile import load_located
-from tests.conftest import BASE_CONFIG, make_folder
+from tests.conftest import BASE_CONFIG, make_folder, unstamped
 from tests.test_validate import GOOD
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,8 +95,8 @@ def test_an_alias_bomb_is_refused_without_growing_the_process(tmp_path):
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
                             text=True, preexec_fn=limit_memory, timeout=120)
     assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr == (f"workflows/bomb.yaml:2: {ALIASES}\n"
-                             "1 problem(s) found; nothing was done.\n")
+    assert unstamped(result.stderr) == (f"workflows/bomb.yaml:2: {ALIASES}\n"
+                                        "1 problem(s) found; nothing was done.\n")
 
 
 def test_nesting_deeper_than_any_arflow_file_is_refused(tmp_path, loader):
@@ -248,7 +248,7 @@ def test_the_cli_reports_each_problem_and_exits_1(tmp_path, cli, command, case):
     assert isinstance(result.exception, SystemExit)  # a clean exit, not a traceback
     assert result.stdout == ""
     assert result.stderr == "".join(f"{line}\n" for line in expected) + \
-        f"{len(expected)} problem(s) found; nothing was done.\n"
+        f"{len(expected)} problem(s) found; nothing was done (2030-01-15T12:00:00Z).\n"
     assert not (tmp_path / "arflow.db").exists()
 
 
