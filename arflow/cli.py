@@ -65,6 +65,11 @@ T = TypeVar("T")
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_PROBLEMS = 0, 1, 2, 3
 
 HELP = {"help_option_names": ["-h", "--help"]}
+# An argument's help line is its name (metavar) and what it is; typer would add the Python
+# type it is declared with (`INVOICE <str>`), which a bookkeeper has no use for.
+typer.core.TyperArgument.display_type_rich = (  # type: ignore[method-assign]
+    lambda self, ctx: None if self.metavar else typer.core.TyperArgument.display_type(self, ctx))
+
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, context_settings=HELP,
                   help="arflow: accounts-receivable collections, each reminder sent exactly once.")
 _GLOBAL_CONFIG: list[Path] = []  # `arflow --config PATH COMMAND`: the default of every command
@@ -82,7 +87,7 @@ class TableFormat(StrEnum):
 
 
 ConfigOption = Annotated[Path | None, typer.Option(
-    "--config", "-c", help="Path to arflow.yaml (default: the one here or in a folder above, "
+    "--config", "-c", metavar="FILE", help="Path to arflow.yaml (default: the one here or in a folder above, "
     "or $ARFLOW_CONFIG).", dir_okay=False)]
 
 
@@ -150,7 +155,7 @@ def _fail(err: ArflowError) -> None:
 
 
 @app.command()
-def init(directory: Annotated[Path, typer.Argument(help="Folder to create.", file_okay=False)]):
+def init(directory: Annotated[Path, typer.Argument(help="Folder to create.", file_okay=False, metavar="DIRECTORY")]):
     """Create a working folder with a config, workflows, templates and sample invoices.
 
     The folder uses the file outbox, so it works with no mail server. An existing arflow.yaml
@@ -182,7 +187,7 @@ class CheckFormat(StrEnum):
 def validate(
     paths: Annotated[list[Path] | None, typer.Argument(
         help="Config files, folders holding arflow.yaml, or workflow files (default: --config "
-             "or the arflow.yaml found from here).")] = None,
+             "or the arflow.yaml found from here).", metavar="PATH")] = None,
     fmt: Annotated[CheckFormat, typer.Option(
         "--format", help="text; json (one document); github (annotations for a pull request)."
     )] = CheckFormat.text,
@@ -284,7 +289,7 @@ def run(
         help="Run as of this date (default: today in the company time zone). A real run takes "
              "no date after today.")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
-    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer.")] = None,
+    customer: Annotated[str | None, typer.Option("--customer", metavar="ID", help="Only this customer.")] = None,
     baseline: Annotated[bool, typer.Option(
         "--baseline", help="Adopt arflow on a ledger chased before: record every step already due "
                            "as done, send nothing.")] = False,
@@ -392,7 +397,7 @@ def _print_run(result, errors, fmt, console, plain, locale, dry_run, baseline=Fa
 
 @app.command()
 def history(
-    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer.")] = None,
+    customer: Annotated[str | None, typer.Option("--customer", metavar="ID", help="Only this customer.")] = None,
     since: Annotated[str | None, typer.Option(
         "--since", metavar="YYYY-MM-DD",
         help="Only actions of runs as of this date or later.")] = None,
@@ -426,7 +431,7 @@ def history(
 
 @app.command()
 def resolve(
-    key: Annotated[str, typer.Argument(help="The action key, as `arflow history` shows it.")],
+    key: Annotated[str, typer.Argument(help="The action key, as `arflow history` shows it.", metavar="KEY")],
     sent: Annotated[bool, typer.Option(
         "--sent", help="It did arrive: never send it again.")] = False,
     retry: Annotated[bool, typer.Option(
@@ -502,7 +507,7 @@ def _report_unknown(unknown) -> None:
 
 
 IdsFileOption = Annotated[Path | None, typer.Option(
-    "--file", help="A file of customer ids, one per line.", dir_okay=False)]
+    "--file", metavar="FILE", help="A file of customer ids, one per line.", dir_okay=False)]
 
 
 def _customer_ids(customers: list[str] | None, from_file: Path | None) -> list[str]:
@@ -519,8 +524,8 @@ def _customer_ids(customers: list[str] | None, from_file: Path | None) -> list[s
 
 @app.command()
 def assign(
-    workflow: Annotated[str, typer.Option("--workflow", "-w", help="The workflow id.")],
-    customers: Annotated[list[str] | None, typer.Argument(help="Customer ids.")] = None,
+    workflow: Annotated[str, typer.Option("--workflow", "-w", metavar="ID", help="The workflow id.")],
+    customers: Annotated[list[str] | None, typer.Argument(help="Customer ids.", metavar="CUSTOMER")] = None,
     on: Annotated[str | None, typer.Option(
         "--date", metavar="YYYY-MM-DD", help="The assignment date an `anchor: assigned` workflow "
                                              "counts from (default: the next run).")] = None,
@@ -546,7 +551,7 @@ def assign(
 
 @app.command()
 def unassign(
-    customers: Annotated[list[str] | None, typer.Argument(help="Customer ids.")] = None,
+    customers: Annotated[list[str] | None, typer.Argument(help="Customer ids.", metavar="CUSTOMER")] = None,
     from_file: IdsFileOption = None,
     config: ConfigOption = None,
 ):
@@ -568,7 +573,7 @@ def unassign(
 
 @app.command()
 def status(
-    customer: Annotated[str | None, typer.Argument(help="Only this customer.")] = None,
+    customer: Annotated[str | None, typer.Argument(help="Only this customer.", metavar="CUSTOMER")] = None,
     as_of: AsOfOption = None,
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
@@ -608,12 +613,12 @@ def _print_json(document: dict) -> None:
 
 @app.command()
 def pause(
-    kind: Annotated[PauseKind, typer.Argument(help="customer or invoice.")],
-    target: Annotated[str, typer.Argument(help="The customer id or invoice number.")],
+    kind: Annotated[PauseKind, typer.Argument(help="customer or invoice.", metavar="customer|invoice")],
+    target: Annotated[str, typer.Argument(help="The customer id or invoice number.", metavar="ID")],
     until: Annotated[str | None, typer.Option(
         "--until", metavar="YYYY-MM-DD",
         help="Last paused day (default: until `arflow resume`).")] = None,
-    reason: Annotated[str | None, typer.Option("--reason", help="Why, for the record.")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", metavar="TEXT", help="Why, for the record.")] = None,
     as_of: AsOfOption = None,
     config: ConfigOption = None,
 ):
@@ -632,8 +637,8 @@ def pause(
 
 @app.command()
 def resume(
-    kind: Annotated[PauseKind, typer.Argument(help="customer or invoice.")],
-    target: Annotated[str, typer.Argument(help="The customer id or invoice number.")],
+    kind: Annotated[PauseKind, typer.Argument(help="customer or invoice.", metavar="customer|invoice")],
+    target: Annotated[str, typer.Argument(help="The customer id or invoice number.", metavar="ID")],
     config: ConfigOption = None,
 ):
     """End the pauses of a customer or an invoice (for an invoice, also its promises).
@@ -653,11 +658,11 @@ def resume(
 
 @app.command()
 def promise(
-    invoice: Annotated[str, typer.Argument(help="The invoice number.")],
+    invoice: Annotated[str, typer.Argument(help="The invoice number.", metavar="INVOICE")],
     on: Annotated[str, typer.Option(
         "--date", metavar="YYYY-MM-DD", help="The day the customer promised to pay by.")],
     amount: Annotated[str | None, typer.Option(
-        "--amount", help="The amount promised (default: the open balance).")] = None,
+        "--amount", metavar="AMOUNT", help="The amount promised (default: the open balance).")] = None,
     as_of: AsOfOption = None,
     config: ConfigOption = None,
 ):
@@ -684,7 +689,7 @@ app.add_typer(tasks_app, name="tasks")
 def tasks_list(
     ctx: typer.Context,
     assignee: Annotated[str | None, typer.Option(
-        "--assignee", help="Only this person (their key in people:).")] = None,
+        "--assignee", metavar="PERSON", help="Only this person (their key in people:).")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include finished tasks.")] = False,
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
@@ -705,7 +710,7 @@ def tasks_list(
 
 @tasks_app.command("done")
 def tasks_done(
-    task_id: Annotated[int, typer.Argument(help="The task number, as `arflow tasks` shows it.")],
+    task_id: Annotated[int, typer.Argument(help="The task number, as `arflow tasks` shows it.", metavar="TASK")],
     config: ConfigOption = None,
 ):
     """Mark a task done.
@@ -764,7 +769,7 @@ def _days_progress(console: Console, label: str, days: int, show: bool):
 
 @app.command()
 def forecast(
-    days: Annotated[int, typer.Option("--days", help="How many days, from --as-of.")] = 14,
+    days: Annotated[int, typer.Option("--days", metavar="N", help="How many days, from --as-of.")] = 14,
     as_of: AsOfOption = None,
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
@@ -832,14 +837,14 @@ def simulate(
 
 @app.command()
 def preview(
-    workflow: Annotated[str, typer.Argument(help="The workflow id.")],
-    step: Annotated[str, typer.Argument(help="The step id, on_paid, or `next` for a campaign.")],
+    workflow: Annotated[str, typer.Argument(help="The workflow id.", metavar="WORKFLOW")],
+    step: Annotated[str, typer.Argument(help="The step id, on_paid, or `next` for a campaign.", metavar="STEP")],
     customer: Annotated[str | None, typer.Option(
-        "--customer", help="A customer's real open invoices (default: a sample customer).")
+        "--customer", metavar="ID", help="A customer's real open invoices (default: a sample customer).")
     ] = None,
     as_of: AsOfOption = None,
     html: Annotated[Path | None, typer.Option(
-        "--html", help="Write the customer email's HTML part to this file.", dir_okay=False)
+        "--html", metavar="FILE", help="Write the customer email's HTML part to this file.", dir_okay=False)
     ] = None,
     open_it: Annotated[bool, typer.Option(
         "--open", help="Open that HTML in the browser (a temporary file without --html).")
@@ -935,8 +940,8 @@ def workflows_list(ctx: typer.Context, fmt: FormatOption = Format.table,
 @workflows_app.command("clone")
 def workflows_clone(
     ctx: typer.Context,
-    source: Annotated[str, typer.Argument(help="The workflow to copy.")],
-    new: Annotated[str, typer.Argument(help="The new workflow's id (its file name).")],
+    source: Annotated[str, typer.Argument(help="The workflow to copy.", metavar="WORKFLOW")],
+    new: Annotated[str, typer.Argument(help="The new workflow's id (its file name).", metavar="NEW")],
     config: ConfigOption = None,
 ):
     """Copy a workflow; the copy's name gets "copy" after it.
@@ -951,7 +956,7 @@ def workflows_clone(
 @workflows_app.command("delete")
 def workflows_delete(
     ctx: typer.Context,
-    wid: Annotated[str, typer.Argument(help="The workflow to delete.")],
+    wid: Annotated[str, typer.Argument(help="The workflow to delete.", metavar="WORKFLOW")],
     config: ConfigOption = None,
 ):
     """Delete a workflow file; refused while customers are assigned to it.

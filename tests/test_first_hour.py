@@ -351,3 +351,27 @@ def test_every_fatal_error_carries_when_it_happened(cli, example, tmp_path, cloc
     result = cli("run", "--config", example, expect=1)
     assert result.stderr.splitlines()[-1] == (
         "1 problem(s) found; nothing was done (2026-11-28T06:15:09Z).")
+
+
+def test_no_usage_or_help_line_shows_a_python_type(cli):
+    import click
+    import typer.main
+
+    from arflow.cli import app
+
+    def commands(group: click.Group, path: tuple[str, ...] = ()):
+        yield path
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                yield from commands(command, (*path, name))
+            else:
+                yield (*path, name)
+
+    seen = 0
+    for path in commands(typer.main.get_command(app)):
+        text = cli(*path, "--help").output
+        seen += 1
+        for python in ("<str>", "<int>", "<file>", "<dir>", "<path>", "list[", "<float>"):
+            assert python not in text, (path, python)
+    assert seen >= 20  # every command and group, arflow itself included
+    assert "Usage: root promise [OPTIONS] {INVOICE}" in cli("promise", "--help").output
