@@ -87,8 +87,8 @@ class TableFormat(StrEnum):
 
 
 ConfigOption = Annotated[Path | None, typer.Option(
-    "--config", "-c", metavar="FILE", help="Path to arflow.yaml (default: the one here or in a folder above, "
-    "or $ARFLOW_CONFIG).", dir_okay=False)]
+    "--config", "-c", metavar="FILE", help="Path to arflow.yaml (default: the one here or in a "
+    "folder above, or $ARFLOW_CONFIG).", dir_okay=False)]
 
 
 def _config_path(explicit: Path | None) -> Path:
@@ -155,7 +155,8 @@ def _fail(err: ArflowError) -> None:
 
 
 @app.command()
-def init(directory: Annotated[Path, typer.Argument(help="Folder to create.", file_okay=False, metavar="DIRECTORY")]):
+def init(directory: Annotated[Path, typer.Argument(
+    help="Folder to create.", file_okay=False, metavar="DIRECTORY")]):
     """Create a working folder with a config, workflows, templates and sample invoices.
 
     The folder uses the file outbox, so it works with no mail server. An existing arflow.yaml
@@ -289,7 +290,8 @@ def run(
         help="Run as of this date (default: today in the company time zone). A real run takes "
              "no date after today.")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
-    customer: Annotated[str | None, typer.Option("--customer", metavar="ID", help="Only this customer.")] = None,
+    customer: Annotated[str | None, typer.Option(
+        "--customer", metavar="ID", help="Only this customer.")] = None,
     baseline: Annotated[bool, typer.Option(
         "--baseline", help="Adopt arflow on a ledger chased before: record every step already due "
                            "as done, send nothing.")] = False,
@@ -397,7 +399,8 @@ def _print_run(result, errors, fmt, console, plain, locale, dry_run, baseline=Fa
 
 @app.command()
 def history(
-    customer: Annotated[str | None, typer.Option("--customer", metavar="ID", help="Only this customer.")] = None,
+    customer: Annotated[str | None, typer.Option(
+        "--customer", metavar="ID", help="Only this customer.")] = None,
     since: Annotated[str | None, typer.Option(
         "--since", metavar="YYYY-MM-DD",
         help="Only actions of runs as of this date or later.")] = None,
@@ -431,7 +434,8 @@ def history(
 
 @app.command()
 def resolve(
-    key: Annotated[str, typer.Argument(help="The action key, as `arflow history` shows it.", metavar="KEY")],
+    key: Annotated[str, typer.Argument(
+        help="The action key, as `arflow history` shows it.", metavar="KEY")],
     sent: Annotated[bool, typer.Option(
         "--sent", help="It did arrive: never send it again.")] = False,
     retry: Annotated[bool, typer.Option(
@@ -524,8 +528,10 @@ def _customer_ids(customers: list[str] | None, from_file: Path | None) -> list[s
 
 @app.command()
 def assign(
-    workflow: Annotated[str, typer.Option("--workflow", "-w", metavar="ID", help="The workflow id.")],
-    customers: Annotated[list[str] | None, typer.Argument(help="Customer ids.", metavar="CUSTOMER")] = None,
+    workflow: Annotated[str, typer.Option(
+        "--workflow", "-w", metavar="ID", help="The workflow id.")],
+    customers: Annotated[list[str] | None, typer.Argument(
+        help="Customer ids.", metavar="CUSTOMER")] = None,
     on: Annotated[str | None, typer.Option(
         "--date", metavar="YYYY-MM-DD", help="The assignment date an `anchor: assigned` workflow "
                                              "counts from (default: the next run).")] = None,
@@ -551,7 +557,8 @@ def assign(
 
 @app.command()
 def unassign(
-    customers: Annotated[list[str] | None, typer.Argument(help="Customer ids.", metavar="CUSTOMER")] = None,
+    customers: Annotated[list[str] | None, typer.Argument(
+        help="Customer ids.", metavar="CUSTOMER")] = None,
     from_file: IdsFileOption = None,
     config: ConfigOption = None,
 ):
@@ -573,7 +580,8 @@ def unassign(
 
 @app.command()
 def status(
-    customer: Annotated[str | None, typer.Argument(help="Only this customer.", metavar="CUSTOMER")] = None,
+    customer: Annotated[str | None, typer.Argument(
+        help="Only this customer.", metavar="CUSTOMER")] = None,
     as_of: AsOfOption = None,
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
@@ -613,12 +621,14 @@ def _print_json(document: dict) -> None:
 
 @app.command()
 def pause(
-    kind: Annotated[PauseKind, typer.Argument(help="customer or invoice.", metavar="customer|invoice")],
+    kind: Annotated[PauseKind, typer.Argument(
+        help="customer or invoice.", metavar="customer|invoice")],
     target: Annotated[str, typer.Argument(help="The customer id or invoice number.", metavar="ID")],
     until: Annotated[str | None, typer.Option(
         "--until", metavar="YYYY-MM-DD",
         help="Last paused day (default: until `arflow resume`).")] = None,
-    reason: Annotated[str | None, typer.Option("--reason", metavar="TEXT", help="Why, for the record.")] = None,
+    reason: Annotated[str | None, typer.Option(
+        "--reason", metavar="TEXT", help="Why, for the record.")] = None,
     as_of: AsOfOption = None,
     config: ConfigOption = None,
 ):
@@ -637,7 +647,8 @@ def pause(
 
 @app.command()
 def resume(
-    kind: Annotated[PauseKind, typer.Argument(help="customer or invoice.", metavar="customer|invoice")],
+    kind: Annotated[PauseKind, typer.Argument(
+        help="customer or invoice.", metavar="customer|invoice")],
     target: Annotated[str, typer.Argument(help="The customer id or invoice number.", metavar="ID")],
     config: ConfigOption = None,
 ):
@@ -662,7 +673,8 @@ def promise(
     on: Annotated[str, typer.Option(
         "--date", metavar="YYYY-MM-DD", help="The day the customer promised to pay by.")],
     amount: Annotated[str | None, typer.Option(
-        "--amount", metavar="AMOUNT", help="The amount promised (default: the open balance).")] = None,
+        "--amount", metavar="AMOUNT",
+        help="The amount promised (default: the open balance).")] = None,
     as_of: AsOfOption = None,
     config: ConfigOption = None,
 ):
@@ -710,7 +722,8 @@ def tasks_list(
 
 @tasks_app.command("done")
 def tasks_done(
-    task_id: Annotated[int, typer.Argument(help="The task number, as `arflow tasks` shows it.", metavar="TASK")],
+    task_id: Annotated[int, typer.Argument(
+        help="The task number, as `arflow tasks` shows it.", metavar="TASK")],
     config: ConfigOption = None,
 ):
     """Mark a task done.
@@ -769,7 +782,8 @@ def _days_progress(console: Console, label: str, days: int, show: bool):
 
 @app.command()
 def forecast(
-    days: Annotated[int, typer.Option("--days", metavar="N", help="How many days, from --as-of.")] = 14,
+    days: Annotated[int, typer.Option(
+        "--days", metavar="N", help="How many days, from --as-of.")] = 14,
     as_of: AsOfOption = None,
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
@@ -838,13 +852,16 @@ def simulate(
 @app.command()
 def preview(
     workflow: Annotated[str, typer.Argument(help="The workflow id.", metavar="WORKFLOW")],
-    step: Annotated[str, typer.Argument(help="The step id, on_paid, or `next` for a campaign.", metavar="STEP")],
+    step: Annotated[str, typer.Argument(
+        help="The step id, on_paid, or `next` for a campaign.", metavar="STEP")],
     customer: Annotated[str | None, typer.Option(
-        "--customer", metavar="ID", help="A customer's real open invoices (default: a sample customer).")
+        "--customer", metavar="ID",
+        help="A customer's real open invoices (default: a sample customer).")
     ] = None,
     as_of: AsOfOption = None,
     html: Annotated[Path | None, typer.Option(
-        "--html", metavar="FILE", help="Write the customer email's HTML part to this file.", dir_okay=False)
+        "--html", metavar="FILE",
+        help="Write the customer email's HTML part to this file.", dir_okay=False)
     ] = None,
     open_it: Annotated[bool, typer.Option(
         "--open", help="Open that HTML in the browser (a temporary file without --html).")
@@ -941,7 +958,8 @@ def workflows_list(ctx: typer.Context, fmt: FormatOption = Format.table,
 def workflows_clone(
     ctx: typer.Context,
     source: Annotated[str, typer.Argument(help="The workflow to copy.", metavar="WORKFLOW")],
-    new: Annotated[str, typer.Argument(help="The new workflow's id (its file name).", metavar="NEW")],
+    new: Annotated[str, typer.Argument(
+        help="The new workflow's id (its file name).", metavar="NEW")],
     config: ConfigOption = None,
 ):
     """Copy a workflow; the copy's name gets "copy" after it.
