@@ -1,6 +1,6 @@
 """A campaign's statement as files to attach (SPEC 4.10, seed 004): `statement.csv` (standard
 library csv, one line per listed invoice) and `statement.pdf` (fpdf2, the optional extra
-`arflow[pdf]`: pure Python, no system libraries). Both are made from the message's context, the
+the extra `pdf`: pure Python, no system libraries). Both are made from the message's context, the
 same one its templates see."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from arflow.channels import Attachment
 from arflow.sources.csvfile import spreadsheet_text
 
 ATTACHMENTS = ("statement.csv", "statement.pdf")
-PDF_EXTRA = "statement.pdf needs the optional package fpdf2: pip install 'arflow[pdf]'"
+PDF_EXTRA = ("statement.pdf needs the optional package fpdf2: pip install fpdf2 (or pip install "
+             "-e '.[pdf]' in arflow's folder)")
 CSV_COLUMNS = ["customer_id", "customer_name", "number", "issue_date", "due_date", "currency",
                "amount", "balance", "days_past_due"]
 

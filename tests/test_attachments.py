@@ -93,13 +93,14 @@ def test_without_fpdf2_validate_names_the_package(monkeypatch, tmp_path):
     assert missing_package("statement.pdf") is None
     monkeypatch.setitem(sys.modules, "fpdf", None)  # as on a machine without the extra
     assert missing_package("statement.pdf") == PDF_EXTRA == (
-        "statement.pdf needs the optional package fpdf2: pip install 'arflow[pdf]'")
+        "statement.pdf needs the optional package fpdf2: pip install fpdf2 (or pip install -e "
+        "'.[pdf]' in arflow's folder)")
     assert missing_package("statement.csv") is None
     monthly = CAMPAIGNS["monthly-solo"].replace(
         "cc: [controller]", "attach: [statement.csv, statement.pdf]")
     assert problems(tmp_path, {"monthly": monthly}, templates=TEMPLATES) == [
         "workflows/monthly.yaml:5: actions.0.email.attach.1: statement.pdf needs the optional "
-        "package fpdf2: pip install 'arflow[pdf]'"]
+        "package fpdf2: pip install fpdf2 (or pip install -e '.[pdf]' in arflow's folder)"]
 
 
 def _message(*attachments: Attachment) -> Message:

@@ -35,7 +35,8 @@ class TwilioChannel:
             from twilio.rest import Client
         except ImportError:
             raise ArflowError("channels.sms uses transport twilio, but the twilio package is "
-                              "not installed: pip install 'arflow[sms]'. Nothing was sent."
+                              "not installed: pip install twilio (or pip install -e '.[sms]' in "
+                              "arflow's folder). Nothing was sent."
                               ) from None
         # the config's validator makes both names present for transport twilio
         sid = secret(self.cfg.account_sid_env or "", "Twilio account SID")
