@@ -56,6 +56,7 @@ from arflow.report import (
     write_json,
 )
 from arflow.scaffold import write_scaffold
+from arflow.schema import schema_text
 from arflow.sources import load_ledger, source_problems
 from arflow.sources.values import ValueParser
 from arflow.state import StateDB, run_lock, start_over
@@ -929,6 +930,22 @@ def customers(
         print_customers(Console(highlight=False), rows, project.config.company.locale,
                         plain=not sys.stdout.isatty())
     _report_held_back(ledger)
+
+
+class SchemaKind(StrEnum):
+    config = "config"
+    workflow = "workflow"
+
+
+@app.command()
+def schema(kind: Annotated[SchemaKind, typer.Argument(
+        help="config (arflow.yaml) or workflow (workflows/*.yaml).", metavar="config|workflow")]):
+    """Print the JSON Schema of arflow.yaml or of a workflow file, made from the same models
+    `arflow validate` checks with: for an editor's YAML support, or check-jsonschema in CI.
+
+    Example: arflow schema workflow > workflow.schema.json
+    """
+    sys.stdout.write(schema_text(kind.value))
 
 
 workflows_app = typer.Typer(rich_markup_mode=None, context_settings=HELP)
