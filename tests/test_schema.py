@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from arflow.schema import FILES, schema_text
 from arflow.scaffold import example_dir
+from arflow.schema import FILES, schema_text
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,8 +38,9 @@ def test_every_shipped_file_is_valid_to_the_schema():
 
 
 def test_a_misspelt_key_is_flagged_by_the_schema_as_by_validate(cli, tmp_path):
-    from arflow.scaffold import write_scaffold
     from datetime import date
+
+    from arflow.scaffold import write_scaffold
 
     write_scaffold(tmp_path / "ar", date(2026, 3, 16))
     path = tmp_path / "ar" / "workflows" / "net30-standard.yaml"
