@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import gc
 import json
+import os
 import sys
 import tempfile
 import webbrowser
@@ -102,6 +103,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _journald() -> bool:
+    """Whether output goes to systemd's journal, which stamps each line with its time."""
+    return bool(os.environ.get("JOURNAL_STREAM"))
+
+
 def _stamp(moment: datetime) -> str:
     """A moment as logs write it: UTC, to the second (`2026-11-28T21:40:12Z`)."""
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -143,14 +149,15 @@ def _fail(err: ArflowError) -> None:
     stderr = Console(stderr=True, highlight=False, soft_wrap=True)
     # when it happened, for the cron mail or log it lands in (problems keep PATH:LINE: first,
     # as editors and CI read them)
-    when = _stamp(_now())
+    # (journald stamps every line itself: systemd sets JOURNAL_STREAM)
+    when = "" if _journald() else f" ({_stamp(_now())})"
     if isinstance(err, InvalidFiles):
         for problem in err.problems:
             stderr.print(redact(str(problem)), markup=False)
-        stderr.print(f"{len(err.problems)} problem(s) found; nothing was done ({when}).",
+        stderr.print(f"{len(err.problems)} problem(s) found; nothing was done{when}.",
                      markup=False)
     else:
-        stderr.print(redact(f"error: {err} ({when})"), markup=False)
+        stderr.print(redact(f"error: {err}{when}"), markup=False)
     raise typer.Exit(EXIT_USAGE if isinstance(err, Refused) else
                      EXIT_PROBLEMS if isinstance(err, StoppedMidRun) else EXIT_NOTHING_DONE)
 
@@ -351,7 +358,7 @@ def run(
             outcome = deliver_run(project, ledger, day, dry_run=dry_run, today=today)
         result, errors = outcome.plan, outcome.errors
         _warn_recovered(outcome.recovered, dry_run)
-        if fmt is Format.table and plain and not quiet:
+        if fmt is Format.table and plain and not quiet and not _journald():
             kind = "dry run" if dry_run else "baseline" if baseline else "run"
             sys.stdout.write(f"# arflow {kind} started {started}, as of {day}\n")
         _print_run(result, errors, fmt, console, plain, cfg.company.locale, dry_run, baseline,

@@ -1,0 +1,61 @@
+"""deploy/: the systemd units and the crontab line a server runs arflow with, and output that
+suits journald."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEPLOY = ROOT / "deploy"
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None,
+                    reason="systemd-analyze is not on this machine")
+def test_the_systemd_units_verify(tmp_path):
+    arflow = Path(sys.executable).parent / "arflow"
+    for name in ("arflow.service", "arflow.timer"):
+        text = (DEPLOY / name).read_text()
+        # the paths of this machine in place of the server's, as an operator edits them
+        text = text.replace("/opt/arflow/.venv/bin/arflow", str(arflow)).replace(
+            "/srv/ar", str(tmp_path))
+        (tmp_path / name).write_text(text)
+    done = subprocess.run(["systemd-analyze", "verify", "--man=no",
+                           str(tmp_path / "arflow.service"), str(tmp_path / "arflow.timer")],
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr.strip()) == (0, "")
+    timer = (DEPLOY / "arflow.timer").read_text()
+    assert "Persistent=true" in timer
+    service = (DEPLOY / "arflow.service").read_text()
+    assert "ExecStart=/opt/arflow/.venv/bin/arflow run --quiet" in service
+    assert "flock" not in service.replace("no flock", "")
+
+
+def test_the_crontab_line_runs_quietly(cli):
+    (line,) = [ln for ln in (DEPLOY / "crontab").read_text().splitlines()
+               if ln and not ln.startswith(("#", "MAILTO"))]
+    minute, hour, *_, command = line.split(None, 5)
+    assert (minute, hour) == ("15", "6")
+    assert command.endswith("arflow run --quiet")
+
+
+def test_under_journald_no_line_carries_a_time_of_its_own(cli, tmp_path, monkeypatch):
+    from datetime import date
+
+    from arflow.scaffold import write_scaffold
+
+    write_scaffold(tmp_path / "ar", date(2026, 3, 16))
+    config = tmp_path / "ar" / "arflow.yaml"
+    plain = cli("run", "--dry-run", "--as-of", "2026-03-16", "--config", config).stdout
+    assert plain.startswith("# arflow dry run started 2030-01-15T12:00:00Z")
+    monkeypatch.setenv("JOURNAL_STREAM", "8:12345")
+    journal = cli("run", "--dry-run", "--as-of", "2026-03-16", "--config", config).stdout
+    assert journal == plain.split("\n", 1)[1]
+    assert "\x1b[" not in journal
+    (tmp_path / "ar" / "invoices.csv").unlink()
+    failed = cli("run", "--config", config, expect=1)
+    assert failed.stderr == "error: invoices.csv: file not found; check path: in arflow.yaml\n"
