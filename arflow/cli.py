@@ -25,7 +25,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from arflow import __version__, desk
+from arflow import __version__, desk, healthcheck
 from arflow.aging import CSV_HEADER as AGING_CSV_HEADER
 from arflow.aging import aging_csv_rows, aging_document, aging_report
 from arflow.channels import redact
@@ -43,6 +43,7 @@ from arflow.replay import simulate as simulate_days
 from arflow.replay import simulation_document
 from arflow.report import (
     action_dict,
+    outcome_text,
     plan_document,
     print_aging,
     print_customers,
@@ -332,10 +333,12 @@ def run(
     plain = not sys.stdout.isatty()
     console = Console(highlight=False)
     started = _stamp(_now())
+    monitor: str | None = None  # healthcheck_url, told how a real run ended
     try:
         project = load_project(_config_path(config))
         _warn(history_warnings(project, unreadable=False))  # the run reports a broken state
         cfg = project.config
+        monitor = None if dry_run or baseline else cfg.healthcheck_url
         today = cfg.today(_now())
         day = _day(cfg, as_of, "--as-of") or today
         if not dry_run:  # refused before a large ledger is read
@@ -365,11 +368,23 @@ def run(
                    outcome.details, quiet,
                    {cid: c.display_name for cid, c in ledger.customers.items()})
     except ArflowError as err:
+        if monitor:
+            _ping(monitor, False, redact(f"error: {err}"))
         _fail(err)
     # messages of an interrupted run now unknown are a problem of this run to report too
     problems = errors or outcome.recovered or any(
         a.status in ("failed", "unknown") for a in result.actions)
+    if monitor:
+        _ping(monitor, not problems, f"{day}: " + outcome_text(result, outcome.details,
+                                                             dry_run=False) +
+              f", {len(errors)} error(s)")
     raise typer.Exit(EXIT_PROBLEMS if problems else EXIT_OK)
+
+
+def _ping(url: str, ok: bool, summary: str) -> None:
+    problem = healthcheck.ping(url, ok, summary)
+    if problem:
+        _warn([Problem("arflow.yaml", None, "", problem)])
 
 
 def _warn(problems: list[Problem]) -> None:

@@ -252,6 +252,14 @@ class Config(Strict):
     min_balance: Decimal = Field(Decimal("0.01"), ge=0)
     people: dict[str, Person] = {}
     channels: Channels = Channels()
+    healthcheck_url: str | None = None
+
+    @field_validator("healthcheck_url")
+    @classmethod
+    def _healthcheck(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        return value
 
     _path: Path = PrivateAttr(default=Path(CONFIG_NAME))
     _located: Located | None = PrivateAttr(default=None)

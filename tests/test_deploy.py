@@ -59,3 +59,38 @@ def test_under_journald_no_line_carries_a_time_of_its_own(cli, tmp_path, monkeyp
     (tmp_path / "ar" / "invoices.csv").unlink()
     failed = cli("run", "--config", config, expect=1)
     assert failed.stderr == "error: invoices.csv: file not found; check path: in arflow.yaml\n"
+
+
+def test_a_real_run_tells_the_healthcheck_url_how_it_ended(cli, tmp_path, http_server):
+    from datetime import date
+
+    from arflow.scaffold import write_scaffold
+
+    write_scaffold(tmp_path / "ar", date(2026, 3, 16))
+    config = tmp_path / "ar" / "arflow.yaml"
+    config.write_text(config.read_text() + f"healthcheck_url: {http_server.url}/ping/abc-123\n")
+    cli("run", "--dry-run", "--as-of", "2026-03-16", "--config", config)
+    assert http_server.requests == []  # a dry run is no run
+    cli("run", "--as-of", "2026-03-16", "--config", config)
+    (ok,) = http_server.requests
+    assert (ok.path, ok.body.decode()) == (
+        "/ping/abc-123", "2026-03-16: 12 action(s): 11 sent, 1 done, 0 error(s)")
+    # a run that completed with problems (a rejected row) says so at URL/fail
+    invoices = tmp_path / "ar" / "invoices.csv"
+    invoices.write_text(invoices.read_text() + "INV-2000,C001,2026-02-30,Net 30,5.00,,open,x,HQ\n")
+    cli("run", "--as-of", "2026-03-17", "--config", config, expect=3)
+    assert http_server.requests[-1].path == "/ping/abc-123/fail"
+    assert http_server.requests[-1].body.decode().endswith(", 1 error(s)")
+    # a run that did nothing too, with the error
+    kept = invoices.read_text()
+    invoices.unlink()
+    cli("run", "--as-of", "2026-03-17", "--config", config, expect=1)
+    assert (http_server.requests[-1].path, http_server.requests[-1].body.decode()) == (
+        "/ping/abc-123/fail", "error: invoices.csv: file not found; check path: in arflow.yaml")
+    # a monitor that does not answer is a warning, never the run's outcome
+    http_server.stop()
+    invoices.write_text(kept.replace("2026-02-30", "2026-02-28"))
+    result = cli("run", "--as-of", "2026-03-18", "--config", config)
+    assert (f"warning: arflow.yaml: healthcheck_url: no answer from 127.0.0.1:{http_server.port}"
+            in result.stderr)
+    assert "abc-123" not in result.stderr
