@@ -381,6 +381,13 @@ def run(
     raise typer.Exit(EXIT_PROBLEMS if problems else EXIT_OK)
 
 
+def _temporary_page() -> Path:
+    """A new file for `preview --open` to write the page into (kept: the browser reads it)."""
+    handle, name = tempfile.mkstemp(prefix="arflow-preview-", suffix=".html")
+    os.close(handle)
+    return Path(name)
+
+
 def _ping(url: str, ok: bool, summary: str) -> None:
     problem = healthcheck.ping(url, ok, summary)
     if problem:
@@ -910,7 +917,7 @@ def preview(
         if (html is not None or open_it) and page is None:
             raise Refused("this step sends no email with an HTML part; nothing to write")
         if page is not None and (html is not None or open_it):
-            target = html or Path(tempfile.mkstemp(prefix="arflow-preview-", suffix=".html")[1])
+            target = html or _temporary_page()
             try:
                 target.write_text(page, encoding="utf-8")
             except OSError as exc:

@@ -361,9 +361,12 @@ def test_preview_shows_every_part_a_step_sends_for_a_real_customer(cli, tmp_path
         ("C002", "reminder", "email")] == "Reminder: 2 invoices past due ($605.50)"
     opened = []
     monkeypatch.setattr("webbrowser.open", opened.append)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # where --open writes its page
     cli("preview", "net30-standard", "reminder", "--customer", "C002", "--as-of", "2026-03-16",
         "--open", "--config", config)
-    assert len(opened) == 1 and opened[0].startswith("file://") and opened[0].endswith(".html")
+    (written,) = tmp_path.glob("arflow-preview-*.html")
+    assert opened == [written.as_uri()]
+    assert "<p>Dear Blue Harbor Cafe,</p>" in written.read_text()
 
 
 def test_preview_of_notices_tasks_and_a_sample_customer(cli, tmp_path):
