@@ -28,40 +28,67 @@ INVOICE_HEADER = ["number", "customer_id", "issue_date", "terms", "amount", "bal
                   "product", "location"]
 
 
+def library() -> Path:
+    """Where the ready workflows, their templates and the example are: inside the installed
+    package (the wheel puts them under arflow/library), else at the top of arflow's
+    repository (a clone, or an editable install)."""
+    packaged = Path(str(files("arflow") / "library"))
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[1]
+
+
 def example_dir() -> Path:
-    return Path(str(files("arflow") / "example"))
+    return library() / "examples"
+
+
+# what the example's arflow.yaml has and a user's folder, with its own copies, leaves out
+LIBRARY_LINES = ("# the ready workflows and their templates, kept once at the top of arflow's "
+                 "repository;\n# `arflow init` copies them into your folder (and leaves these "
+                 "lines out)\nworkflows: ../workflows\ntemplates: ../templates\n")
 
 
 def write_scaffold(directory: Path, today: date) -> list[Path]:
-    """Copy the example into `directory`; returns the files written ([] if already a folder)."""
+    """The example as a folder of its own: its arflow.yaml and customers, the ready workflows
+    and their templates, and invoices dated around `today`; returns the files written ([] if
+    `directory` already has an arflow.yaml)."""
     if (directory / "arflow.yaml").exists():
         return []
     if directory.exists() and not directory.is_dir():
         raise ArflowError(f"{directory} exists and is not a folder")
-    source = example_dir()
+    root = library()
+    copies = [(root / "examples" / name, directory / name)
+              for name in ("arflow.yaml", "customers.csv")]
+    for folder in ("workflows", "templates"):
+        copies += [(path, directory / folder / path.name)
+                   for path in sorted((root / folder).iterdir()) if path.is_file()]
     written = []
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        for path in sorted(source.rglob("*")):
-            if path.is_dir() or "__pycache__" in path.parts:
-                continue
-            target = directory / path.relative_to(source)
+        for source, target in copies:
             if target.exists():
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
+            if target.name == "arflow.yaml":
+                text = source.read_text(encoding="utf-8")
+                target.write_text(text.replace(LIBRARY_LINES, ""), encoding="utf-8")
+            else:
+                shutil.copyfile(source, target)
             written.append(target)
         invoices = directory / "invoices.csv"
         if not invoices.exists():
-            with invoices.open("w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(INVOICE_HEADER)
-                for (number, cid, age, terms, amount, balance, status, product,
-                     loc) in SAMPLE_INVOICES:
-                    issued = today - timedelta(days=age)
-                    writer.writerow([number, cid, issued.isoformat(), terms, amount, balance,
-                                     status, product, loc])
+            write_invoices(invoices, today)
             written.append(invoices)
     except OSError as exc:
         raise ArflowError(f"cannot write {directory}: {exc.strerror}") from None
     return sorted(written)
+
+
+def write_invoices(path: Path, today: date) -> None:
+    """The sample invoices, dated so that a dry run on `today` shows every kind of step
+    (examples/invoices.csv is this for 2026-03-16)."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(INVOICE_HEADER)
+        for number, cid, age, terms, amount, balance, status, product, loc in SAMPLE_INVOICES:
+            issued = today - timedelta(days=age)
+            writer.writerow([number, cid, issued.isoformat(), terms, amount, balance, status,
+                             product, loc])

@@ -22,7 +22,7 @@ import jinja2
 from arflow.config import load_config
 from arflow.render import sample_context, templates_for
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "arflow" / "example" / "arflow.yaml"
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "arflow.yaml"
 
 
 def timed(render, n: int) -> float:

@@ -272,8 +272,8 @@ def test_customers_lists_what_is_missing_to_chase_each_one(cli, example):
 def test_help_examples_name_workflows_the_example_has(cli):
     import re
 
-    from arflow.scaffold import example_dir
-    have = {p.stem for p in (example_dir() / "workflows").glob("*.yaml")}
+    from arflow.scaffold import library
+    have = {p.stem for p in (library() / "workflows").glob("*.yaml")}
     examples = []
     for command in ("assign", "preview", "validate", "resolve", "workflows", "run"):
         text = cli(command, "-h").output

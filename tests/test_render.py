@@ -325,7 +325,7 @@ def test_message_contexts_share_a_customers_parts_and_equal_message_context():
     from arflow.ledger import Customer, Invoice
     from arflow.render import MessageContexts, message_context
 
-    config = load_config(Path(arflow.__file__).parent / "example" / "arflow.yaml")
+    config = load_config(Path(arflow.__file__).parents[1] / "examples" / "arflow.yaml")
     as_of = date(2026, 3, 16)
 
     def invoice(number, customer, amount):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from arflow.scaffold import example_dir
+from arflow.scaffold import example_dir, library
 from arflow.schema import FILES, schema_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +29,7 @@ def test_the_committed_schemas_are_what_the_models_say(cli, kind):
 
 
 def test_every_shipped_file_is_valid_to_the_schema():
-    workflows = sorted((example_dir() / "workflows").glob("*.yaml"))
+    workflows = sorted((library() / "workflows").glob("*.yaml"))
     assert len(workflows) >= 5
     done = check("workflow", *workflows)
     assert done.returncode == 0, done.stdout + done.stderr

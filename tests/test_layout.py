@@ -1,0 +1,62 @@
+"""The layout: workflows/, templates/ and examples/ kept once at the top of the repository,
+carried inside the wheel, and `arflow init` from the wheel makes the example's folder."""
+
+from __future__ import annotations
+
+import filecmp
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from arflow.scaffold import LIBRARY_LINES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_init_from_the_built_wheel_makes_the_example_folder(tmp_path):
+    # built offline, with the backend the test extra installs
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                            "--no-build-isolation", "--no-index", str(ROOT), "-w",
+                            str(tmp_path / "dist")], capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (tmp_path / "dist").glob("arflow-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for folder in ("workflows", "templates"):
+        mine = sorted(p.name for p in (ROOT / folder).iterdir())
+        assert sorted(n.rsplit("/", 1)[1] for n in names
+                      if n.startswith(f"arflow/library/{folder}/")) == mine
+        # once: nowhere else in the wheel
+        assert [n for n in names if n.endswith(f"/{mine[0]}")] == [
+            f"arflow/library/{folder}/{mine[0]}"]
+    zipfile.ZipFile(wheel).extractall(tmp_path / "site")
+    made = tmp_path / "made"
+    done = subprocess.run(
+        [sys.executable, "-c",
+         "import sys, arflow.scaffold as s, datetime as d; "
+         "assert s.__file__.startswith(sys.argv[1]), s.__file__; "
+         "s.write_scaffold(__import__('pathlib').Path(sys.argv[2]), d.date(2026, 3, 16))",
+         str(tmp_path / "site"), str(made)],
+        env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"}, cwd=tmp_path,
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    example = ROOT / "examples"
+    assert (made / "arflow.yaml").read_text() == \
+        (example / "arflow.yaml").read_text().replace(LIBRARY_LINES, "")
+    assert LIBRARY_LINES in (example / "arflow.yaml").read_text()
+    for name in ("customers.csv", "invoices.csv"):
+        assert filecmp.cmp(made / name, example / name, shallow=False), name
+    for folder in ("workflows", "templates"):
+        compared = filecmp.dircmp(made / folder, ROOT / folder)
+        assert (compared.left_only, compared.right_only, compared.diff_files) == ([], [], [])
+
+
+def test_the_example_runs_as_it_is(cli):
+    # a dry run in examples/ (as of the day its invoices are dated for) writes nothing there
+    result = cli("run", "--dry-run", "--as-of", "2026-03-16", "--config",
+                 ROOT / "examples" / "arflow.yaml")
+    assert result.stdout.splitlines()[-1] == (
+        "2026-03-16: 10 invoices, 8 open, 12 action(s) planned, 7 skipped, 0 error(s)")
+    assert not (ROOT / "examples" / "arflow.db").exists()
+    assert cli("validate", ROOT / "examples").stdout.startswith(
+        f"{ROOT / 'examples' / 'arflow.yaml'}: valid (6 workflows")
