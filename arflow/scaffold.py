@@ -46,6 +46,12 @@ LIBRARY_LINES = ("# the ready workflows and their templates, kept once at the to
                  "lines out)\nworkflows: ../workflows\ntemplates: ../templates\n")
 
 
+def own_config(example: str) -> str:
+    """The example's arflow.yaml as a folder of its own has it: its workflows, templates and
+    schemas beside it, not in the repository's `../`."""
+    return example.replace(LIBRARY_LINES, "").replace("$schema=../schemas/", "$schema=schemas/")
+
+
 def write_scaffold(directory: Path, today: date) -> list[Path]:
     """The example as a folder of its own: its arflow.yaml and customers, the ready workflows
     and their templates, and invoices dated around `today`; returns the files written ([] if
@@ -57,7 +63,7 @@ def write_scaffold(directory: Path, today: date) -> list[Path]:
     root = library()
     copies = [(root / "examples" / name, directory / name)
               for name in ("arflow.yaml", "customers.csv")]
-    for folder in ("workflows", "templates"):
+    for folder in ("workflows", "templates", "schemas"):
         copies += [(path, directory / folder / path.name)
                    for path in sorted((root / folder).iterdir()) if path.is_file()]
     written = []
@@ -69,7 +75,7 @@ def write_scaffold(directory: Path, today: date) -> list[Path]:
             target.parent.mkdir(parents=True, exist_ok=True)
             if target.name == "arflow.yaml":
                 text = source.read_text(encoding="utf-8")
-                target.write_text(text.replace(LIBRARY_LINES, ""), encoding="utf-8")
+                target.write_text(own_config(text), encoding="utf-8")
             else:
                 shutil.copyfile(source, target)
             written.append(target)

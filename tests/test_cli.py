@@ -159,10 +159,10 @@ def test_customer_option_limits_the_run(run_json, example):
 def test_bad_config_exits_1_with_located_problems(cli, example):
     example.write_text(example.read_text().replace("timezone: America/New_York", "timezone: Nowhere/Here"))
     result = cli("run", "--dry-run", "--config", example, expect=1)
-    assert "arflow.yaml:7: company.timezone: unknown time zone 'Nowhere/Here'" in result.output
+    assert "arflow.yaml:8: company.timezone: unknown time zone 'Nowhere/Here'" in result.output
     assert "nothing was done" in result.output
     result = cli("validate", "--config", example, expect=1)
-    assert "arflow.yaml:7: company.timezone" in result.output
+    assert "arflow.yaml:8: company.timezone" in result.output
 
 
 def test_missing_column_exits_1(cli, example):

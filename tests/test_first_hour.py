@@ -175,7 +175,7 @@ def test_validate_a_workflow_file_and_tell_ci_in_its_own_words(cli, example, tmp
     broken.write_text(broken.read_text().replace("day: 0", "day: soon", 1))
     out = cli("validate", "--format", "github", "--config", example, expect=1).stdout
     assert out.splitlines() == [
-        "::error file=workflows/late-fee-warning.yaml,line=12::steps.0.day: Input should be a "
+        "::error file=workflows/late-fee-warning.yaml,line=13::steps.0.day: Input should be a "
         "valid integer, unable to parse string as an integer (got 'soon')"]
     doc = json.loads(cli("validate", "--format", "json", "--config", example, expect=1).stdout)
     assert doc == {"valid": False, "checked": [], "problems": [
@@ -293,7 +293,7 @@ def test_a_mis_indented_key_says_where_it_belongs(cli, example):
     example.write_text(text.replace("\n  terms: Net 30", "\nterms: Net 30"))
     result = cli("validate", "--config", example, expect=1)
     assert result.stderr.splitlines()[0] == (
-        "arflow.yaml:10: terms: 'terms' belongs under company:; indent it there")
+        "arflow.yaml:11: terms: 'terms' belongs under company:; indent it there")
 
 
 def test_an_error_in_an_included_partial_is_reported_once_at_its_own_line(cli, example):

@@ -9,7 +9,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from arflow.scaffold import LIBRARY_LINES
+from arflow.scaffold import LIBRARY_LINES, own_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,12 +41,18 @@ def test_init_from_the_built_wheel_makes_the_example_folder(tmp_path):
         capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     example = ROOT / "examples"
-    assert (made / "arflow.yaml").read_text() == \
-        (example / "arflow.yaml").read_text().replace(LIBRARY_LINES, "")
+    assert (made / "arflow.yaml").read_text() == own_config((example / "arflow.yaml").read_text())
     assert LIBRARY_LINES in (example / "arflow.yaml").read_text()
+    # an editor's YAML support finds the schema beside the file, in the repository as here
+    assert (made / "arflow.yaml").read_text().startswith(
+        "# yaml-language-server: $schema=schemas/arflow.schema.json\n")
+    for path in (made / "workflows").glob("*.yaml"):
+        first = path.read_text().splitlines()[0]
+        assert first == "# yaml-language-server: $schema=../schemas/workflow.schema.json", path
+        assert (path.parent / first.split("=", 1)[1]).resolve().is_file()
     for name in ("customers.csv", "invoices.csv"):
         assert filecmp.cmp(made / name, example / name, shallow=False), name
-    for folder in ("workflows", "templates"):
+    for folder in ("workflows", "templates", "schemas"):
         compared = filecmp.dircmp(made / folder, ROOT / folder)
         assert (compared.left_only, compared.right_only, compared.diff_files) == ([], [], [])
 

@@ -49,7 +49,7 @@ def test_a_misspelt_key_is_flagged_by_the_schema_as_by_validate(cli, tmp_path):
     assert done.returncode == 1
     assert "'expires_afer' was unexpected" in done.stdout
     result = cli("validate", tmp_path / "ar", expect=1)
-    assert "workflows/net30-standard.yaml:8: steps.0.expires_afer: unknown key" in result.output
+    assert "workflows/net30-standard.yaml:9: steps.0.expires_afer: unknown key" in result.output
     # and a short form arflow takes is no problem to the schema
     path.write_text(path.read_text().replace("expires_afer: 2", "expires_after: 2").replace(
         "cc: [controller]", "cc: controller"))
