@@ -179,7 +179,7 @@ def test_validate_a_workflow_file_and_tell_ci_in_its_own_words(cli, example, tmp
         "valid integer, unable to parse string as an integer (got 'soon')"]
     doc = json.loads(cli("validate", "--format", "json", "--config", example, expect=1).stdout)
     assert doc == {"valid": False, "checked": [], "problems": [
-        {"file": "workflows/late-fee-warning.yaml", "line": 12, "where": "steps.0.day",
+        {"file": "workflows/late-fee-warning.yaml", "line": 13, "where": "steps.0.day",
          "message": "Input should be a valid integer, unable to parse string as an integer "
                     "(got 'soon')"}]}
 
