@@ -57,7 +57,7 @@ from arflow.report import (
     print_workflows,
     write_json,
 )
-from arflow.scaffold import write_scaffold
+from arflow.scaffold import add_workflow, write_scaffold
 from arflow.schema import schema_text
 from arflow.sources import load_ledger, source_problems
 from arflow.sources.values import ValueParser
@@ -164,16 +164,37 @@ def _fail(err: ArflowError) -> None:
 
 
 @app.command()
-def init(directory: Annotated[Path, typer.Argument(
-    help="Folder to create.", file_okay=False, metavar="DIRECTORY")]):
-    """Create a working folder with a config, workflows, templates and sample invoices.
+def init(
+    directory: Annotated[Path, typer.Argument(
+        help="Folder to create (with --workflow: the folder to add to).", file_okay=False,
+        metavar="DIRECTORY")] = Path("."),
+    workflow: Annotated[str | None, typer.Option(
+        "--workflow", "-w", metavar="NAME",
+        help="Add this ready workflow and its templates to an existing folder.")] = None,
+):
+    """Create a working folder with a config, workflows, templates and sample invoices; or,
+    with --workflow, add one of arflow's ready workflows to a folder you have.
 
     The folder uses the file outbox, so it works with no mail server. An existing arflow.yaml
-    is left untouched.
+    is left untouched; so is every file --workflow finds already there.
 
     Example: arflow init ~/ar && cd ~/ar && arflow run --dry-run
+    Example: arflow init --workflow past-due-15-30-45 ~/ar
     """
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)  # paths are never broken
+    if workflow is not None:
+        try:
+            added, kept = add_workflow(directory, workflow)
+        except ArflowError as err:
+            _fail(err)
+        console.print(f"Added {workflow} to {directory}/ ({len(added)} files):", markup=False)
+        for path in added:
+            console.print(f"  {path.relative_to(directory)}", markup=False)
+        for path in kept:
+            console.print(f"  {path.relative_to(directory)} (already there; left as it is)",
+                          markup=False)
+        console.print(f"Next: arflow validate {directory}", markup=False)
+        return
     try:
         written = write_scaffold(directory, _now().date())
     except ArflowError as err:

@@ -121,7 +121,7 @@ def _unknown_workflow(name: str, workflows: dict) -> str:
     return f"no workflow {name!r} (workflows: {known}); the id is the file name without .yaml"
 
 
-def _actions(wf: LoadedWorkflow):
+def workflow_actions(wf: LoadedWorkflow):
     """(location, action) for every action in the workflow."""
     m = wf.model
     for i, step in enumerate(m.steps):
@@ -170,7 +170,7 @@ def _check_workflow(wf: LoadedWorkflow, config: Config, workflows: dict,
             add(("notify_on", n), f"notify_on: {event} tells the owner with the template "
                 f"{template!r}: add {' and '.join(missing)} to "
                 f"{config.display(templates.directory)}/")
-    for loc, action in _actions(wf):
+    for loc, action in workflow_actions(wf):
         kind, spec = action.kind, action.spec
         uses = {"email": "email", "sms": "sms", "notify": notify_use, "webhook": "json"}
         if kind in uses:
@@ -260,7 +260,7 @@ def _template_uses(config: Config, workflows: dict[str, LoadedWorkflow]) -> dict
         for event in wf.model.notify_on:
             uses.setdefault(FINISH_TEMPLATE if event == "finish" else PAUSE_TEMPLATE,
                             set()).add((True, False, False))
-        for loc, action in _actions(wf):
+        for loc, action in workflow_actions(wf):
             template = getattr(action.spec, "template", None)
             if template is not None:
                 uses.setdefault(template, set()).add((action.kind == "notify",
@@ -308,7 +308,7 @@ def _render_all(config: Config, workflows: dict[str, LoadedWorkflow],
                     reported.add((path, None, problem))
                     problems.append(Problem(path, None, "", problem))
     for wf in workflows.values():
-        for loc, action in _actions(wf):
+        for loc, action in workflow_actions(wf):
             context = contexts[(False, loc[0] == "on_paid", loc[0] == "actions")]
             for field, text in _inline(action):
                 try:

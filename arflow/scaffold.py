@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 from datetime import date, timedelta
 from importlib.resources import files
 from pathlib import Path
 
 from arflow.errors import ArflowError
+from arflow.project import workflow_actions
+from arflow.schedule import FINISH_TEMPLATE, PAUSE_TEMPLATE
+from arflow.workflow import load_workflows
 
 # (number, customer, days before the init date it was issued, terms, amount, balance, status,
 #  product, location): chosen so a dry run on the init date shows every kind of step
@@ -98,3 +102,52 @@ def write_invoices(path: Path, today: date) -> None:
             issued = today - timedelta(days=age)
             writer.writerow([number, cid, issued.isoformat(), terms, amount, balance, status,
                              product, loc])
+
+
+_INCLUDED = re.compile(r"""{%-?\s*(?:include|extends|import|from)\s+["']([^"']+)["']""")
+
+
+def ready_workflows() -> list[str]:
+    """The ids of the ready workflows arflow ships."""
+    return sorted(p.stem for p in (library() / "workflows").glob("*.yaml"))
+
+
+def add_workflow(directory: Path, name: str) -> tuple[list[Path], list[Path]]:
+    """Copy the ready workflow `name` into an existing folder, with the templates it uses and
+    the partials they include; returns (written, kept: already there, left as they are)."""
+    root = library()
+    source = root / "workflows" / f"{name}.yaml"
+    if not source.is_file():
+        raise ArflowError(f"no ready workflow {name!r}; they are: {', '.join(ready_workflows())}")
+    if not (directory / "arflow.yaml").is_file():
+        raise ArflowError(f"{directory} has no arflow.yaml: run `arflow init {directory}` first")
+    workflows, _ = load_workflows(root / "workflows")
+    model = workflows[name].model
+    names = {getattr(action.spec, "template", None)
+             for _, action in workflow_actions(workflows[name])}
+    if model.notify_on:
+        names |= {FINISH_TEMPLATE, PAUSE_TEMPLATE}
+    templates = root / "templates"
+    files = {p.name for n in names if n for p in templates.glob(f"{n}.*.j2")}
+    pending = list(files)
+    while pending:  # the partials and layouts they include, and theirs
+        for found in _INCLUDED.findall((templates / pending.pop()).read_text(encoding="utf-8")):
+            if found not in files and (templates / found).is_file():
+                files.add(found)
+                pending.append(found)
+    schema = root / "schemas" / "workflow.schema.json"  # its first line names it
+    copies = [(source, directory / "workflows" / source.name),
+              (schema, directory / "schemas" / schema.name)] + [
+        (templates / f, directory / "templates" / f) for f in sorted(files)]
+    written, kept = [], []
+    try:
+        for origin, target in copies:
+            if target.exists():
+                kept.append(target)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(origin, target)
+            written.append(target)
+    except OSError as exc:
+        raise ArflowError(f"cannot write {directory}: {exc.strerror}") from None
+    return written, kept

@@ -66,3 +66,41 @@ def test_the_example_runs_as_it_is(cli):
     assert not (ROOT / "examples" / "arflow.db").exists()
     assert cli("validate", ROOT / "examples").stdout.startswith(
         f"{ROOT / 'examples' / 'arflow.yaml'}: valid (6 workflows")
+
+
+def test_init_workflow_adds_a_ready_workflow_with_exactly_the_templates_it_uses(cli, tmp_path):
+    from datetime import date
+
+    from arflow.scaffold import write_scaffold
+
+    folder = tmp_path / "ar"
+    write_scaffold(folder, date(2026, 3, 16))
+    (folder / "workflows" / "past-due-15-30-45.yaml").unlink()
+    for path in (folder / "templates").glob("past-due.*"):
+        path.unlink()
+    (folder / "schemas" / "workflow.schema.json").unlink()
+    result = cli("init", "--workflow", "past-due-15-30-45", folder)
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"Added past-due-15-30-45 to {folder}/ (5 files):"
+    assert lines[1:6] == ["  workflows/past-due-15-30-45.yaml", "  schemas/workflow.schema.json",
+                          "  templates/past-due.html.j2", "  templates/past-due.subject.j2",
+                          "  templates/past-due.txt.j2"]
+    # what the workflow's templates include is there already, and left as it is
+    assert "  templates/_layout.html.j2 (already there; left as it is)" in lines
+    assert "  templates/internal-paid.txt.j2 (already there; left as it is)" in lines
+    assert not any("net30" in line or "statement" in line for line in lines)
+    cli("validate", folder)
+    # into a folder of its own: the partials its templates include come along
+    bare = tmp_path / "bare"
+    (bare / "workflows").mkdir(parents=True)
+    (bare / "arflow.yaml").write_text("company: {name: Acme}\ninvoices: {path: invoices.csv}\n"
+                                      "people: {controller: {name: C, email: c@acme.example}}\n")
+    cli("init", "-w", "monthly-statement", bare)
+    assert sorted(p.name for p in (bare / "templates").iterdir()) == [
+        "_layout.html.j2", "_signature.txt.j2", "statement-internal.subject.j2",
+        "statement-internal.txt.j2", "statement.html.j2", "statement.subject.j2",
+        "statement.txt.j2"]
+    refused = cli("init", "--workflow", "net-31", bare, expect=1)
+    assert refused.stderr.startswith("error: no ready workflow 'net-31'; they are: ar-workflow, ")
+    assert cli("init", "-w", "net30-standard", tmp_path / "none", expect=1).stderr.startswith(
+        f"error: {tmp_path / 'none'} has no arflow.yaml: run `arflow init")
