@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import calendar as _cal
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+
+from dateutil.relativedelta import relativedelta
 
 _TERMS = re.compile(r"^\s*(?:net\s*(?P<days>\d+)(?P<eom1>\s+eom)?"
                     r"|(?P<receipt>due\s+on\s+receipt)|(?P<eom2>eom))\s*$",
@@ -39,10 +40,8 @@ class Terms:
     eom: bool
 
     def due_date(self, issue_date: date) -> date:
-        start = issue_date
-        if self.eom:
-            last = _cal.monthrange(issue_date.year, issue_date.month)[1]
-            start = issue_date.replace(day=last)
+        # EOM: the month's last day (relativedelta's day=31 stops at the month's end)
+        start = issue_date + relativedelta(day=31) if self.eom else issue_date
         return start + timedelta(days=self.days)
 
 
