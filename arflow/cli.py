@@ -34,6 +34,8 @@ from arflow.config import Config, find_config, load_config
 from arflow.deliver import baseline as deliver_baseline
 from arflow.deliver import refuse_future
 from arflow.deliver import run as deliver_run
+from arflow.doctor import Check
+from arflow.doctor import checks as doctor_checks
 from arflow.errors import ArflowError, InvalidFiles, Problem, Refused, StoppedMidRun
 from arflow.ledger import Ledger
 from arflow.preview import preview_plan
@@ -980,6 +982,33 @@ def customers(
         print_customers(Console(highlight=False), rows, project.config.company.locale,
                         plain=not sys.stdout.isatty())
     _report_held_back(ledger)
+
+
+@app.command()
+def doctor(config: ConfigOption = None):
+    """Check a deployment before tonight's run: the config, the sources, the state database
+    (writable, backed up lately), the SMTP login (nothing is sent) and the time zone.
+
+    Exit 0 when tonight's run can do its work, 1 when a check failed.
+
+    Example: arflow doctor --config /srv/ar/arflow.yaml
+    """
+    console = Console(highlight=False, soft_wrap=True)
+    marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
+    try:
+        project = load_project(_config_path(config))
+    except ArflowError as err:
+        console.print(f"{marks['fail']}  config: cannot be used; `arflow validate` lists why",
+                      markup=False)
+        _fail(err)
+    cfg = project.config
+    found = [Check("ok", f"config: {cfg.display(cfg.path)} is valid "
+                         f"({len(project.workflows)} workflows)"),
+             *doctor_checks(cfg, _now())]
+    for check in found:
+        console.print(redact(f"{marks[check.level]}  {check.text}"), markup=False)
+    if any(c.level == "fail" for c in found):
+        raise typer.Exit(EXIT_NOTHING_DONE)
 
 
 class SchemaKind(StrEnum):

@@ -3,9 +3,12 @@ suits journald."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -94,3 +97,51 @@ def test_a_real_run_tells_the_healthcheck_url_how_it_ended(cli, tmp_path, http_s
     assert (f"warning: arflow.yaml: healthcheck_url: no answer from 127.0.0.1:{http_server.port}"
             in result.stderr)
     assert "abc-123" not in result.stderr
+
+
+def test_doctor_checks_a_deployment_before_tonight(cli, tmp_path, smtp_server):
+    from datetime import date
+
+    from arflow.scaffold import write_scaffold
+
+    write_scaffold(tmp_path / "ar", date(2026, 3, 16))
+    config = tmp_path / "ar" / "arflow.yaml"
+    out = cli("doctor", "--config", config).stdout.splitlines()
+    assert out == [
+        "ok    config: arflow.yaml is valid (6 workflows)",
+        "ok    invoices: invoices.csv can be read (9 columns)",
+        "ok    customers: customers.csv can be read (7 columns)",
+        "ok    state: arflow.db does not exist yet; the first run creates it",
+        "ok    email: written to outbox/ (transport outbox); nothing is sent",
+        out[5]]
+    assert out[5].startswith("ok    time zone: today is 2030-01-15 in America/New_York")
+    cli("run", "--as-of", "2026-03-16", "--config", config)
+    out = cli("doctor", "--config", config).stdout
+    assert "ok    state: arflow.db is readable and writable" in out
+    assert "warn  state: no backup of arflow.db next to it" in out
+    backup = tmp_path / "ar" / "arflow.db.bak"
+    backup.write_bytes((tmp_path / "ar" / "arflow.db").read_bytes())
+    old = datetime(2030, 1, 10, 3, 0, tzinfo=UTC).timestamp()  # the tests' clock is 2030-01-15
+    os.utime(backup, (old, old))
+    assert "warn  state: the newest backup of arflow.db is 5 days old" in cli(
+        "doctor", "--config", config).stdout
+    fresh = datetime(2030, 1, 15, 3, 0, tzinfo=UTC).timestamp()
+    os.utime(backup, (fresh, fresh))
+    assert "ok    state: backed up 2030-01-15 03:00 UTC" in cli("doctor", "--config", config).stdout
+    # a real SMTP server: logged in, nothing sent
+    text = config.read_text().replace(
+        "email: {transport: outbox, dir: outbox}",
+        f"email: {{transport: smtp, host: 127.0.0.1, port: {smtp_server.port}}}")
+    config.write_text(text)
+    out = cli("doctor", "--config", config).stdout
+    assert "ok    email: reached 127.0.0.1 (nothing sent)" in out
+    assert smtp_server.messages == []
+    # a server that does not answer, and a missing ledger: failed checks, exit 1
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]  # nobody listens there once it is closed
+    config.write_text(text.replace(f"port: {smtp_server.port}", f"port: {closed}"))
+    (tmp_path / "ar" / "invoices.csv").unlink()
+    failed = cli("doctor", "--config", config, expect=1).stdout
+    assert "FAIL  invoices.csv: file not found; check path: in arflow.yaml" in failed
+    assert f"FAIL  email: cannot reach SMTP server 127.0.0.1:{closed}" in failed

@@ -1,0 +1,107 @@
+"""`arflow doctor`: is this deployment ready for tonight? Each check is one line: ok, warn (worth
+a look, never the exit code) or fail (tonight's run would not do its work)."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import NamedTuple
+
+from arflow.config import Config
+from arflow.errors import ArflowError
+from arflow.sources import open_source, source_problems
+from arflow.state import StateDB
+
+BACKUP_DAYS = 2  # a backup older than this is a warning
+
+
+class Check(NamedTuple):
+    level: str  # "ok", "warn", "fail"
+    text: str
+
+
+def checks(config: Config, now: datetime) -> list[Check]:
+    """Every check but the config's own (the caller loaded it, or reported why not)."""
+    found = [*_sources(config), *_state(config, now), _email(config), _zone(config, now)]
+    return found
+
+
+def _sources(config: Config) -> list[Check]:
+    out = [Check("fail", p.message) for p in source_problems(config)]
+    for setting, source in (("invoices", config.invoices), ("customers", config.customers)):
+        if source is None:
+            continue
+        try:
+            display, header, _ = open_source(config, source, header_only=True)
+        except ArflowError as exc:
+            out.append(Check("fail", str(exc)))
+            continue
+        if not any(c.text.startswith(f"{display}:") for c in out):  # its header is wrong
+            out.append(Check("ok", f"{setting}: {display} can be read ({len(header)} columns)"))
+    return out
+
+
+def _state(config: Config, now: datetime) -> list[Check]:
+    path = config.resolve(config.state)
+    shown = config.display(path)
+    folder = path.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        return [Check("fail", f"state: {config.display(folder)} cannot be written: arflow keeps "
+                              f"{shown} there (and its lock and journal)")]
+    if not path.exists():
+        return [Check("ok", f"state: {shown} does not exist yet; the first run creates it")]
+    if not os.access(path, os.R_OK | os.W_OK):
+        return [Check("fail", f"state: {shown} cannot be written by this user")]
+    try:
+        db = StateDB.open_readonly(path, shown)
+        if db is not None:
+            db.close()
+    except ArflowError as exc:
+        return [Check("fail", f"state: {exc}")]
+    return [Check("ok", f"state: {shown} is readable and writable"), _backup(path, shown, now)]
+
+
+def _backup(path: Path, shown: str, now: datetime) -> Check:
+    """The newest copy of the state database beside it (`arflow.db.*` other than arflow's own
+    files, or in a `backups/` folder next to it)."""
+    own = {f"{path.name}{end}" for end in ("-wal", "-shm", "-journal", ".id", ".lock")}
+    copies = [p for p in path.parent.glob(f"{path.name}.*") if p.name not in own] + \
+        [p for p in (path.parent / "backups").glob(f"{path.stem}*") if p.is_file()]
+    if not copies:
+        return Check("warn", f"state: no backup of {shown} next to it ({path.name}.* or backups/);"
+                             f" back it up daily, e.g. sqlite3 {path.name} '.backup "
+                             f"{path.name}.bak'")
+    newest = max(p.stat().st_mtime for p in copies)
+    age = (now.timestamp() - newest) / 86400
+    if age > BACKUP_DAYS:
+        return Check("warn", f"state: the newest backup of {shown} is {age:.0f} days old")
+    return Check("ok", f"state: backed up {time.strftime('%Y-%m-%d %H:%M', time.gmtime(newest))}"
+                       " UTC")
+
+
+def _email(config: Config) -> Check:
+    email = config.channels.email
+    if email.transport != "smtp":
+        return Check("ok", f"email: written to {email.dir}/ (transport outbox); nothing is sent")
+    from arflow.channels import sender_address
+    from arflow.channels.smtp import SmtpChannel
+
+    channel = SmtpChannel(email, sender_address(config))
+    try:
+        channel.open()  # logs in, sends nothing
+    except ArflowError as exc:
+        return Check("fail", f"email: {exc}".replace(" Nothing was sent.", ""))
+    finally:
+        channel.close()
+    if channel.down:
+        return Check("fail", f"email: {channel.down}")
+    login = f" and logged in as {email.username}" if email.username else ""
+    return Check("ok", f"email: reached {email.host}{login} (nothing sent)")
+
+
+def _zone(config: Config, now: datetime) -> Check:
+    zone = config.company.timezone
+    return Check("ok", f"time zone: today is {config.today(now)} in {zone} (company.timezone); "
+                       f"the server's clock says {now.astimezone().strftime('%Y-%m-%d %H:%M %Z')}")
