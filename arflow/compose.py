@@ -244,11 +244,14 @@ def _email(action: PlannedAction, project: Project, customer: Customer, subject:
     if not people:
         names.update((address, customer.display_name) for address in action.to)
     digest = key_digest(action)
+    channel = config.channels.email
+    archive = [channel.bcc_archive] if channel.bcc_archive else []
     message = Message("email", file_name(action, digest), list(action.to), subject=subject,
-                      text=text, html=html, cc=list(action.cc), bcc=list(action.bcc),
+                      text=text, html=html, cc=list(action.cc), bcc=list(action.bcc) + archive,
                       names=names, sender=sender, sender_name=config.company.name,
                       message_id=message_id(action, sender, digest),
-                      idempotency_key=str(action.keys[0]))
+                      idempotency_key=str(action.keys[0]), reply_to=channel.reply_to,
+                      list_id=f"<arflow.{sender.rpartition('@')[2]}>")
     _check_headers(message, action, customer, project)
     return message
 

@@ -188,8 +188,21 @@ class EmailChannel(Strict):
     password_env: str | None = None
     timeout: float = Field(30.0, gt=0, le=MAX_TIMEOUT)  # seconds, for each network call
     sender: str | None = Field(None, alias="from")
+    reply_to: str | None = None     # where a customer's reply goes (else From)
+    bcc_archive: str | None = None  # a copy of every email sent, for your records
 
     _env = field_validator("password_env")(classmethod(lambda cls, v: _check_env_name(v)))
+
+    @field_validator("reply_to", "bcc_archive")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from email_validator import EmailNotValidError, validate_email
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValueError(f"{value!r} is not an email address ({exc})") from None
 
     @model_validator(mode="after")
     def _check(self) -> EmailChannel:

@@ -375,3 +375,26 @@ def test_no_usage_or_help_line_shows_a_python_type(cli):
             assert python not in text, (path, python)
     assert seen >= 20  # every command and group, arflow itself included
     assert "Usage: root promise [OPTIONS] {INVOICE}" in cli("promise", "--help").output
+
+
+def test_reply_to_an_archive_copy_and_a_list_id(cli, example, smtp_server):
+    text = example.read_text().replace(
+        "email: {transport: outbox, dir: outbox}",
+        f"email: {{transport: smtp, host: 127.0.0.1, port: {smtp_server.port}, "
+        "reply_to: Collections@Acme.Example, bcc_archive: archive@acme.example}")
+    example.write_text(text)
+    cli("run", "--as-of", "2026-03-16", "--config", example)
+    assert len(smtp_server.messages) == 10  # the emails of the run (the SMS go to the outbox)
+    for received in smtp_server.messages:
+        assert received.rcpt_tos[-1] == "archive@acme.example"
+        message = email.message_from_bytes(received.data, policy=email.policy.default)
+        assert message["Reply-To"] == "Collections@acme.example"
+        assert message["List-Id"] == "<arflow.acme.example>"
+        assert message["Bcc"] is None  # a blind copy: no recipient sees it
+        assert "archive@acme.example" not in received.data.decode()
+    # a line break smuggled into the setting is no address (and never a header)
+    example.write_text(text.replace("bcc_archive: archive@acme.example",
+                                    'bcc_archive: "archive@acme.example\\r\\nBcc: x@evil.example"'))
+    result = cli("validate", example, expect=1)
+    assert "channels.email.bcc_archive: 'archive@acme.example\\r\\nBcc: x@evil.example' is " \
+        "not an email address" in result.output

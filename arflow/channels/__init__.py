@@ -49,6 +49,8 @@ class Message:
     url: str | None = None          # webhook
     body: str | None = None         # sms text or webhook JSON
     attachments: list[Attachment] = field(default_factory=list)  # email
+    reply_to: str | None = None     # email: Reply-To
+    list_id: str | None = None      # email: List-Id (RFC 2919), for mail filters
 
     @property
     def recipients(self) -> list[str]:

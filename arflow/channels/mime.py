@@ -118,10 +118,13 @@ def email_bytes(message: Message, keep_bcc: bool = False) -> bytes:
         headers.append(("Cc", _addresses(message.cc, message.names)))
     if keep_bcc and message.bcc:
         headers.append(("Bcc", ", ".join(message.bcc)))
+    if message.reply_to:
+        headers.append(("Reply-To", message.reply_to))
     headers += [("Subject", _header("Subject", message.subject or "")),
                 ("Date", _date()),
                 ("Message-ID", message.message_id or ""),
                 ("Auto-Submitted", "auto-generated"),  # RFC 3834: no auto-replies
+                *([("List-Id", message.list_id)] if message.list_id else []),
                 ("MIME-Version", "1.0")]
     for name, value in headers:
         # a second line of defence: only folding (CRLF + space) may break a header line
