@@ -190,10 +190,11 @@ class EmailChannel(Strict):
     sender: str | None = Field(None, alias="from")
     reply_to: str | None = None     # where a customer's reply goes (else From)
     bcc_archive: str | None = None  # a copy of every email sent, for your records
+    return_path: str | None = None  # the envelope sender: where bounces go (else From)
 
     _env = field_validator("password_env")(classmethod(lambda cls, v: _check_env_name(v)))
 
-    @field_validator("reply_to", "bcc_archive")
+    @field_validator("reply_to", "bcc_archive", "return_path")
     @classmethod
     def _address(cls, value: str | None) -> str | None:
         if value is None:

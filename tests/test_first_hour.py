@@ -381,14 +381,17 @@ def test_reply_to_an_archive_copy_and_a_list_id(cli, example, smtp_server):
     text = example.read_text().replace(
         "email: {transport: outbox, dir: outbox}",
         f"email: {{transport: smtp, host: 127.0.0.1, port: {smtp_server.port}, "
-        "reply_to: Collections@Acme.Example, bcc_archive: archive@acme.example}")
+        "reply_to: Collections@Acme.Example, bcc_archive: archive@acme.example, "
+        "return_path: bounces@acme.example}")
     example.write_text(text)
     cli("run", "--as-of", "2026-03-16", "--config", example)
     assert len(smtp_server.messages) == 10  # the emails of the run (the SMS go to the outbox)
     for received in smtp_server.messages:
         assert received.rcpt_tos[-1] == "archive@acme.example"
+        assert received.mail_from == "bounces@acme.example"  # bounces go there, not to From
         message = email.message_from_bytes(received.data, policy=email.policy.default)
         assert message["Reply-To"] == "Collections@acme.example"
+        assert message["From"] == "Acme Supplies Ltd <ar@acme.example>"
         assert message["List-Id"] == "<arflow.acme.example>"
         assert message["Bcc"] is None  # a blind copy: no recipient sees it
         assert "archive@acme.example" not in received.data.decode()

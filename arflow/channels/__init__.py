@@ -186,7 +186,9 @@ def _outbox(config: Config, channel: str):
 
 def _smtp(config: Config, channel: str):
     from arflow.channels.smtp import SmtpChannel
-    return SmtpChannel(config.channels.email, sender_address(config))
+    # bounces go to the envelope sender: return_path when set, else the From address
+    return SmtpChannel(config.channels.email,
+                       config.channels.email.return_path or sender_address(config))
 
 
 def _twilio(config: Config, channel: str):
