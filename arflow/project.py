@@ -17,7 +17,14 @@ from arflow.channels import header_problem
 from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, Config, load_config
 from arflow.errors import ArflowError, InvalidFiles, Problem, RowError
 from arflow.ledger import Ledger
-from arflow.render import LimitExceeded, RenderError, Templates, sample_context, templates_for
+from arflow.render import (
+    LimitExceeded,
+    NotText,
+    RenderError,
+    Templates,
+    sample_context,
+    templates_for,
+)
 from arflow.schedule import FINISH_TEMPLATE, PAUSE_TEMPLATE
 from arflow.sources import extra_samples
 from arflow.state import StateDB
@@ -359,7 +366,7 @@ def _template_message(exc: RenderError, source: str | None = None, context: dict
     """The error in a person's words. With the template's `source` and the sample `context`, a
     missing field names its object and the fields it has; an unknown filter, the nearest."""
     message = exc.message
-    if message.startswith("not UTF-8 text"):
+    if isinstance(exc.cause, NotText):
         return message
     if isinstance(exc.cause, TemplateSyntaxError):
         unknown = re.match(r"No filter named '(\w+)'", message)

@@ -246,6 +246,10 @@ MONEY = MoneyFormatter()
 NEEDS = {"email": ("subject", "txt"), "sms": ("sms",), "json": ("json",)}
 
 
+class NotText(TemplateSyntaxError):
+    """A template file that is not UTF-8: its message says where and what to do as it is."""
+
+
 class _Loader(FileSystemLoader):
     """Jinja's file loader; a file that is not UTF-8 is a syntax error at its first bad byte."""
 
@@ -255,7 +259,7 @@ class _Loader(FileSystemLoader):
         except UnicodeDecodeError:
             path = Path(self.searchpath[0]) / template
             bad = bad_bytes(path.read_bytes())
-            raise TemplateSyntaxError(
+            raise NotText(
                 f"{bad.describe() if bad else 'not UTF-8 text'}; save the file as UTF-8",
                 bad.line if bad else 1, template, str(path)) from None
 

@@ -72,23 +72,35 @@ def extra_samples(config: Config, source: SourceConfig | None,
     return samples
 
 
+# each source's fields, and those a file must have a column for
+SOURCE_FIELDS = {"invoices": (INVOICE_FIELDS, INVOICE_REQUIRED),
+                 "customers": (CUSTOMER_FIELDS, ("customer_id",))}
+
+
+def checked_header(config: Config, setting: str) -> tuple[str, list[str]]:
+    """(display name, header) of the source `setting` ("invoices" or "customers"), its header
+    checked against `columns:` (and `header_row:`, `headings:`, `skip_if:`); ArflowError
+    says what stops it before its rows."""
+    source = getattr(config, setting)
+    fields, required = SOURCE_FIELDS[setting]
+    display, header, _ = open_source(config, source, header_only=True)
+    column_index(header, source, fields, required, display, setting)
+    return display, header
+
+
 def source_problems(config: Config) -> list[Problem]:
-    """What stops a source before its rows: the file's header against `columns:` (and
-    `header_row:`, `headings:`, `skip_if:`). A file that is not there is no problem here: CI
-    checks workflows without the ledger."""
+    """What stops each source before its rows (`checked_header`). A file that is not there is
+    no problem here: CI checks workflows without the ledger."""
     problems = []
-    for setting, source, fields, required in (
-            ("invoices", config.invoices, INVOICE_FIELDS, INVOICE_REQUIRED),
-            ("customers", config.customers, CUSTOMER_FIELDS, ("customer_id",))):
+    for setting in SOURCE_FIELDS:
+        source = getattr(config, setting)
         if source is None or not config.resolve(source.path).exists():
             continue
         try:
-            display, header, _ = open_source(config, source, header_only=True)
-            column_index(header, source, fields, required, display, setting)
+            checked_header(config, setting)
         except ArflowError as exc:
             problems.append(Problem(config.display(config.path),
-                                    config.line(setting, "columns"),
-                                    setting, str(exc)))
+                                    config.line(setting, "columns"), setting, str(exc)))
     return problems
 
 
