@@ -253,7 +253,7 @@ def validate(
                 problems += unreadable
                 continue
             valid.append(f"{project.config.path}: valid ({len(project.workflows)} workflows, "
-                         f"{sum(len(k) for k in project.templates.kinds.values())} templates)")
+                         f"{project.templates.count()} templates)")
             if fmt is CheckFormat.text:
                 console.print(valid[-1], markup=False)
             _warn(history_warnings(project))

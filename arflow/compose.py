@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import cast
 
 from arflow.attachments import build
 from arflow.channels import Attachment, Message, header_problem, sender_address, visible
@@ -25,8 +26,11 @@ from arflow.render import (
     MessageContexts,
     RenderError,
     conditions_context,
+    inline_css,
+    payment_link,
     statement_context,
     totals_context,
+    with_payment_links,
 )
 
 
@@ -83,16 +87,34 @@ class Composed:
     assignee: str | None = None  # task: the person's key in `people:`
 
 
-def _render(project: Project, action: PlannedAction, name: str, kind: str, context: dict) -> str:
+def _render(project: Project, action: PlannedAction, name: str, kind: str, context: dict,
+            language: str | None = None) -> str:
     templates = project.templates
     try:
-        return templates.render(name, kind, context)
+        return templates.render(name, kind, context, language)
     except RenderError as exc:
+        code = templates.language_of(name, kind, language)
         raise _Dropped(RowError(
             f"{project.config.display(templates.directory)}/"
-            f"{exc.file or templates.filename(name, kind)}", exc.line or 0, None,
+            f"{exc.file or templates.filename(name, kind, code)}", exc.line or 0, None,
             action.customer_id,
             f"cannot render for customer {action.customer_id}: {exc.message}")) from None
+
+
+def _with_links(project: Project, action: PlannedAction, context: dict) -> dict:
+    """The message's payment links, from `payment_url:`; one that cannot be made drops the
+    message, as a failing template does."""
+    config = project.config
+
+    def link(ctx: dict) -> str | None:
+        try:
+            return payment_link(project.templates, cast(str, config.payment_url), ctx)
+        except RenderError as exc:
+            raise _Dropped(RowError(
+                config.display(config.path), config.line("payment_url") or 0, "payment_url",
+                action.customer_id, f"cannot make the payment link for customer "
+                f"{action.customer_id}: {exc.message}")) from None
+    return with_payment_links(context, link)
 
 
 def _render_inline(project: Project, action: PlannedAction, text: str, context: dict) -> str:
@@ -162,6 +184,8 @@ def _compose_one(action: PlannedAction, context: dict, ledger: Ledger,
     config = project.config
     customer = ledger.customers[action.customer_id]
     kind, spec = action.kind, action.action.spec
+    if config.payment_url:
+        context = _with_links(project, action, context)
     if kind in ("status", "task", "assign"):
         source = {"status": "value", "task": "title", "assign": "specialist"}[kind]
         text = _render_inline(project, action, getattr(spec, source), context)
@@ -174,7 +198,7 @@ def _compose_one(action: PlannedAction, context: dict, ledger: Ledger,
             message = _email(action, project, customer, subject, text, None, people=True)
         return Composed(action, message, text)
     if kind == "sms":
-        body = _render(project, action, spec.template, "sms", context)
+        body = _render(project, action, spec.template, "sms", context, customer.language)
         return Composed(action, Message("sms", file_name(action), list(action.to), body=body,
                                         idempotency_key=str(action.keys[0])))
     if kind == "webhook":
@@ -191,21 +215,26 @@ def _compose_one(action: PlannedAction, context: dict, ledger: Ledger,
         _check_json(project, action, spec.template, body)
         return Composed(action, _webhook(action, person.get("webhook") or
                                          config.channels.notify.url or "", body))
-    subject = _render(project, action, spec.template, "subject", context)
-    text = _render(project, action, spec.template, "txt", context)
-    html = (_render(project, action, spec.template, "html", context)
-            if project.templates.has(spec.template, "html") else None)
+    # the customer's own language; an internal notice is in the company's
+    language = customer.language if kind == "email" else None
+    subject = _render(project, action, spec.template, "subject", context, language)
+    text = _render(project, action, spec.template, "txt", context, language)
+    html = (inline_css(_render(project, action, spec.template, "html", context, language))
+            if project.templates.has(spec.template, "html") or
+            project.templates.language_of(spec.template, "html", language) else None)
     action.subject = subject
     message = _email(action, project, customer, subject, text, html, people=kind == "notify")
     if kind == "email" and spec.attach:
-        message.attachments = _attachments(project, spec.attach, context)
+        message.attachments = _attachments(project, spec.attach, context, language)
     return Composed(action, message)
 
 
-def _attachments(project: Project, names: list[str], context: dict) -> list[Attachment]:
+def _attachments(project: Project, names: list[str], context: dict,
+                 language: str | None) -> list[Attachment]:
     """A campaign's statement files (`attach:`, which `validate` allows in campaigns only,
-    and `statement.pdf` only where fpdf2 is installed), made from the message's context."""
-    locale = project.config.company.locale
+    and `statement.pdf` only where fpdf2 is installed), made from the message's context, in
+    the customer's language."""
+    locale = language or project.config.company.locale
     return [build(name, context, lambda value, currency: MONEY(value, currency, locale))
             for name in names]
 
@@ -299,7 +328,10 @@ def _unsafe(project: Project, action: PlannedAction, customer: Customer, what: s
                                                                                       column)
     elif what == "subject" and template is not None:
         templates = project.templates
-        file = f"{config.display(templates.directory)}/{templates.filename(template, 'subject')}"
+        code = templates.language_of(template, "subject",
+                                     customer.language if action.kind == "email" else None)
+        file = (f"{config.display(templates.directory)}/"
+                f"{templates.filename(template, 'subject', code)}")
         line, shown = 0, None
         fix = "fix the template, or the value it prints"
     elif what in ("from", "company name") or any(value in (p.name, p.email)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 
 from arflow.calendar import parse_terms
 from arflow.errors import ArflowError, InvalidFiles
+from arflow.locales import locale_code
 from arflow.modelcheck import parse_model
 from arflow.presets import PRESETS, with_preset
 from arflow.yamlfile import Located, load_located
@@ -69,12 +70,7 @@ class Company(Strict):
     @field_validator("locale")
     @classmethod
     def _locale(cls, value: str) -> str:
-        try:
-            babel.Locale.parse(value)
-        except (ValueError, babel.UnknownLocaleError):
-            raise ValueError(f"unknown locale {value!r}; use a code such as en_US or de_DE"
-                             ) from None
-        return value
+        return locale_code(value)
 
     @field_validator("terms")
     @classmethod
@@ -267,6 +263,10 @@ class Config(Strict):
     people: dict[str, Person] = {}
     channels: Channels = Channels()
     healthcheck_url: str | None = None
+    # a template of the link where a customer pays, e.g.
+    # "https://pay.example.com/{{ customer.id }}/{{ invoice.number }}" or, from a column of
+    # the invoices, "{{ invoice.extra.PayLink }}"
+    payment_url: str | None = None
 
     @field_validator("healthcheck_url")
     @classmethod

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from jinja2 import TemplateSyntaxError
 
@@ -22,8 +23,10 @@ from arflow.render import (
     NotText,
     RenderError,
     Templates,
+    payment_link,
     sample_context,
     templates_for,
+    with_payment_links,
 )
 from arflow.schedule import FINISH_TEMPLATE, PAUSE_TEMPLATE
 from arflow.sources import extra_samples
@@ -241,20 +244,23 @@ FULLEST = next(iter(_SHAPES))
 
 
 def _shape_note(templates: Templates, name: str, kind: str, shape: tuple,
-                contexts: dict) -> str:
+                contexts: dict, code: str | None) -> str:
     """Where the error comes from the shape of the context: said, when the template renders
     in the fullest shape."""
-    if shape == FULLEST or not _renders(templates, name, kind, contexts[FULLEST]):
+    if shape == FULLEST or not _renders(templates, name, kind, contexts[FULLEST], code):
         return ""
     person, paid, statement = shape
-    if not (statement or paid) and _renders(templates, name, kind, contexts[(person, False, True)]):
+    if not (statement or paid) and _renders(templates, name, kind,
+                                            contexts[(person, False, True)], code):
         return " (in a workflow's message, where statement is not set: campaigns have it)"
     return _SHAPES[shape]
 
 
-def _renders(templates: Templates, name: str, kind: str, context: dict) -> bool:
+def _renders(templates: Templates, name: str, kind: str, context: dict,
+             code: str | None) -> bool:
     try:
-        templates.render(name, kind, context)
+        templates.render(name, kind, context if code is None else _in_language(context, code),
+                         code)
     except RenderError:
         return False
     return True
@@ -279,41 +285,52 @@ def _render_all(config: Config, workflows: dict[str, LoadedWorkflow],
                 templates: Templates) -> list[Problem]:
     """Render every template file, in every shape of context its uses give it, and every
     inline template; `invoice.extra` and `customer.extra` hold the sources' extra columns."""
-    problems = []
+    problems: list[Problem] = []
     invoice_extra = extra_samples(config, config.invoices, INVOICE_FIELDS)
     customer_extra = extra_samples(config, config.customers, CUSTOMER_FIELDS)
     contexts = {shape: sample_context(config, person=shape[0], paid=shape[1],
                                       statement=shape[2], invoice_extra=invoice_extra,
                                       customer_extra=customer_extra)
                 for shape in _SHAPES}
+    if config.payment_url:
+        contexts = {shape: _with_sample_links(config, templates, context, problems)
+                    for shape, context in contexts.items()}
     display_dir = config.display(templates.directory)
     uses = _template_uses(config, workflows)
     # an error inside an included partial is reported once, at the partial's line, however
     # many templates include it
     reported: set[tuple[str, int | None, str]] = set()
-    for name in sorted(templates.kinds):
-        for kind in sorted(templates.kinds[name]):
-            path = f"{display_dir}/{templates.filename(name, kind)}"
-            for shape in sorted(uses.get(name) or {FULLEST}, key=list(_SHAPES).index):
-                try:
-                    text = templates.render(name, kind, contexts[shape])
-                except RenderError as exc:
-                    at = f"{display_dir}/{exc.file}" if exc.file else path
-                    if (at, exc.line, exc.message) not in reported:
-                        reported.add((at, exc.line, exc.message))
-                        if isinstance(exc.cause, LimitExceeded):
-                            # the same in every shape; a slow one is not run again
-                            problems.append(Problem(at, exc.line, "", exc.message))
-                            break
-                        problems.append(Problem(at, exc.line, "", _template_message(
-                            exc, _source(templates, exc.file or templates.filename(name, kind)),
-                            contexts[shape], templates.env.filters) +
-                            _shape_note(templates, name, kind, shape, contexts)))
-                    continue
-                problem = _rendered_problem(kind, text)
-                if problem and (path, None, problem) not in reported:
-                    reported.add((path, None, problem))
-                    problems.append(Problem(path, None, "", problem))
+    files: list[tuple[str, str, str | None]] = [
+        (name, kind, None) for name in sorted(templates.kinds)
+        for kind in sorted(templates.kinds[name])]
+    for name in sorted(templates.languages):
+        for language, kinds in sorted(templates.languages[name].items()):
+            files += [(name, kind, language) for kind in sorted(kinds)]
+            problems += _language_gaps(templates, display_dir, name, language)
+    for name, kind, code in files:
+        path = f"{display_dir}/{templates.filename(name, kind, code)}"
+        for shape in sorted(uses.get(name) or {FULLEST}, key=list(_SHAPES).index):
+            context = contexts[shape] if code is None else _in_language(contexts[shape], code)
+            try:
+                text = templates.render(name, kind, context, code)
+            except RenderError as exc:
+                at = f"{display_dir}/{exc.file}" if exc.file else path
+                if (at, exc.line, exc.message) not in reported:
+                    reported.add((at, exc.line, exc.message))
+                    if isinstance(exc.cause, LimitExceeded):
+                        # the same in every shape; a slow one is not run again
+                        problems.append(Problem(at, exc.line, "", exc.message))
+                        break
+                    problems.append(Problem(at, exc.line, "", _template_message(
+                        exc, _source(templates, exc.file or
+                                     templates.filename(name, kind, code)),
+                        context, templates.env.filters) +
+                        _shape_note(templates, name, kind, shape, contexts, code)))
+                continue
+            problem = _rendered_problem(kind, text)
+            if problem and (path, None, problem) not in reported:
+                reported.add((path, None, problem))
+                problems.append(Problem(path, None, "", problem))
     for wf in workflows.values():
         for loc, action in workflow_actions(wf):
             context = contexts[(False, loc[0] == "on_paid", loc[0] == "actions")]
@@ -325,6 +342,39 @@ def _render_all(config: Config, workflows: dict[str, LoadedWorkflow],
                     problems.append(Problem(wf.display, wf.located.line(where),
                                             ".".join(map(str, where)), _template_message(exc)))
     return problems
+
+
+def _with_sample_links(config: Config, templates: Templates, context: dict,
+                       problems: list[Problem]) -> dict:
+    """A sample context with its payment links; a `payment_url:` that fails is reported once."""
+    def link(ctx: dict) -> str | None:
+        try:
+            return payment_link(templates, cast(str, config.payment_url), ctx)
+        except RenderError as exc:
+            problem = Problem(config.display(config.path), config.line("payment_url"),
+                              "payment_url", _template_message(
+                                  exc, config.payment_url, ctx, templates.env.filters))
+            if problem not in problems:
+                problems.append(problem)
+            return None
+    return with_payment_links(context, link)
+
+
+def _in_language(context: dict, code: str) -> dict:
+    """The sample context of a customer whose language is `code` (a NAME.LANG.KIND.j2)."""
+    return {**context, "customer": {**context["customer"], "language": code}}
+
+
+def _language_gaps(templates: Templates, display_dir: str, name: str,
+                   code: str) -> list[Problem]:
+    """A language's files of a template must match the default's kinds: else a customer of
+    that language would get, say, a German subject over an English body."""
+    have = templates.languages[name][code]
+    return [Problem(f"{display_dir}/{templates.filename(name, kind, code)}", None, "",
+                    f"missing: {templates.filename(name, next(iter(sorted(have))), code)} is "
+                    f"there, so a customer whose language is {code} would get this part from "
+                    f"{templates.filename(name, kind)}, in the default language; add it")
+            for kind in sorted(templates.kinds.get(name, set()) - have)]
 
 
 def _rendered_problem(kind: str, text: str) -> str | None:
@@ -391,5 +441,6 @@ def _template_message(exc: RenderError, source: str | None = None, context: dict
                         f"{', '.join(sorted(value))}")
     if "is undefined" in message or "has no attribute" in message:
         return (f"{message} — check the spelling; templates see company, customer, invoices, "
-                "invoice, totals, workflow, step, today, person, conditions, statement")
+                "invoice, totals, workflow, step, today, person, conditions, statement, "
+                "payment_url")
     return f"template error: {message}"

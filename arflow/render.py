@@ -7,7 +7,7 @@ import decimal
 import json
 import re
 from collections import defaultdict
-from collections.abc import Generator, Mapping, MutableMapping
+from collections.abc import Callable, Generator, Mapping, MutableMapping
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -15,6 +15,7 @@ from pathlib import Path
 from time import monotonic
 from typing import Any, cast
 
+import css_inline
 from babel.dates import format_date
 from babel.numbers import format_currency, get_currency_precision
 from jinja2 import (
@@ -36,6 +37,7 @@ from arflow.campaign_metrics import AGING_BUCKETS, Totals, aging, totals
 from arflow.campaigns import Met, Statement
 from arflow.config import Config
 from arflow.ledger import ZERO, Customer, Invoice
+from arflow.locales import fallbacks, locale_code
 from arflow.phones import for_people
 from arflow.textfile import bad_bytes
 
@@ -246,6 +248,24 @@ MONEY = MoneyFormatter()
 NEEDS = {"email": ("subject", "txt"), "sms": ("sms",), "json": ("json",)}
 
 
+def split_name(filename: str) -> tuple[str, str | None, str] | None:
+    """(name, language, kind) of a template file: `reminder.txt.j2` → ("reminder", None,
+    "txt"), `reminder.de.txt.j2` → ("reminder", "de", "txt"); None when it is no template
+    file (a partial `_invoices.txt.j2` is one, though no workflow names it)."""
+    if not filename.endswith(".j2"):
+        return None
+    parts = filename[:-3].rsplit(".", 2)
+    if len(parts) < 2 or parts[-1] not in KINDS:
+        return None
+    if len(parts) == 3:
+        try:
+            locale_code(parts[1])
+        except ValueError:
+            return f"{parts[0]}.{parts[1]}", None, parts[2]
+        return parts[0], parts[1], parts[2]
+    return parts[0], None, parts[1]
+
+
 class NotText(TemplateSyntaxError):
     """A template file that is not UTF-8: its message says where and what to do as it is."""
 
@@ -291,17 +311,29 @@ class Templates:
         self.env.filters["phone"] = _phone
         # shares the loader, filters, globals and deadline; its own cache of compiled templates
         self.json_env = self.env.overlay(finalize=_json_value)
-        self._loaded: dict[tuple[str, str], Template] = {}
+        self._loaded: dict[tuple[str, str, str | None], Template] = {}
         self._inline: dict[str, Template] = {}
         self._dates: dict[tuple, str] = {}
         self.kinds: dict[str, set[str]] = defaultdict(set)
+        # NAME.LANG.KIND.j2: name → language code → its kinds, for customers of that language
+        self.languages: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        self._spelled: dict[tuple[str, str], str] = {}  # (name, code) → LANG as the file has it
         if directory.is_dir():
             for path in sorted(directory.glob("*.j2")):
-                parts = path.name[:-3].rsplit(".", 1)
-                if len(parts) == 2 and parts[1] in KINDS:
-                    self.kinds[parts[0]].add(parts[1])
+                found = split_name(path.name)
+                if found is None:
+                    continue
+                name, language, kind = found
+                if language is None:
+                    self.kinds[name].add(kind)
+                else:
+                    code = locale_code(language)
+                    self.languages[name][code].add(kind)
+                    self._spelled[(name, code)] = language
 
-    def filename(self, name: str, kind: str) -> str:
+    def filename(self, name: str, kind: str, language: str | None = None) -> str:
+        if language is not None:
+            return f"{name}.{self._spelled.get((name, language), language)}.{kind}.j2"
         return f"{name}.{kind}.j2"
 
     def missing(self, name: str, use: str) -> list[str]:
@@ -312,14 +344,31 @@ class Templates:
     def has(self, name: str, kind: str) -> bool:
         return kind in self.kinds.get(name, ())
 
-    def render(self, name: str, kind: str, context: dict) -> str:
-        """NAME.KIND.j2 rendered with `context`; any failure is a RenderError."""
-        key = (name, kind)
+    def count(self) -> int:
+        """How many template files there are, in every language."""
+        return sum(len(k) for k in self.kinds.values()) + sum(
+            len(k) for variants in self.languages.values() for k in variants.values())
+
+    def language_of(self, name: str, kind: str, language: str | None) -> str | None:
+        """The language of the NAME.LANG.KIND.j2 a customer of `language` gets: its own
+        (`de_CH`), else its language's (`de`); None for the default NAME.KIND.j2."""
+        if language and name in self.languages:
+            variants = self.languages[name]
+            for code in fallbacks(language):
+                if kind in variants.get(code, ()):
+                    return code
+        return None
+
+    def render(self, name: str, kind: str, context: dict, language: str | None = None) -> str:
+        """NAME.KIND.j2 rendered with `context`, in `language` where a NAME.LANG.KIND.j2 is
+        there for it; any failure is a RenderError."""
+        code = self.language_of(name, kind, language)
+        key = (name, kind, code)
         try:
             template = self._loaded.get(key)
             if template is None:
                 env = self.json_env if kind == "json" else self.env
-                template = self._loaded[key] = env.get_template(self.filename(name, kind))
+                template = self._loaded[key] = env.get_template(self.filename(name, kind, code))
             return self._generate(template, context)
         except Exception as exc:
             raise RenderError(exc) from exc
@@ -460,7 +509,7 @@ def invoice_context(inv: Invoice, as_of: date) -> dict:
         "currency": inv.currency, "days_past_due": inv.days_past_due(as_of),
         "status": inv.status, "terms": inv.terms, "product": inv.product,
         "location": inv.location, "department": inv.department, "segment": inv.segment,
-        "tags": list(inv.tags), "extra": dict(inv.extra or {}),
+        "tags": list(inv.tags), "extra": dict(inv.extra or {}), "payment_url": None,
     }
 
 
@@ -587,7 +636,7 @@ def sample_context(config: Config, *, invoice_extra: dict[str, str] | None = Non
                         "actual": Decimal("1250.00"), "currency": invs[0].currency,
                         "held": True}] if statement else [],
         "statement": _sample_statement(invs, as_of) if statement else None,
-        "currency": invs[0].currency,
+        "currency": invs[0].currency, "payment_url": None,
     }
 
 
@@ -605,6 +654,44 @@ def _sample_statement(invoices: list[Invoice], as_of: date) -> dict:
                        [Met("overdue", ">=", Decimal(500), family[currency].overdue, currency)])
     return statement_context(sample, {"C001": Customer("C001", "Sample Customer Ltd"),
                                       "C002": Customer("C002", "Sample Customer Branch")}, as_of)
+
+
+_WEB_ADDRESS = re.compile(r"https?://[^\s/?#]+[^\s]*")
+
+
+# no <link> stylesheet is fetched: a template's own <style> rules only
+_INLINER = css_inline.CSSInliner(keep_style_tags=False, keep_link_tags=False,
+                                 load_remote_stylesheets=False)
+
+
+def inline_css(html: str) -> str:
+    """An HTML email with its <style> rules written into each tag's style="" (many email
+    clients drop a <style> block); a tag's own style="" wins over a rule, as in a browser."""
+    if "<style" not in html:
+        return html
+    return _INLINER.inline(html)
+
+
+def payment_link(templates: Templates, text: str, context: dict) -> str | None:
+    """`payment_url:` rendered with `context`, as a link: None when it renders empty (that
+    invoice has no link), else an http(s) address with no space in it; or RenderError."""
+    link = templates.render_string(text, context)
+    if not link:
+        return None
+    if not _WEB_ADDRESS.fullmatch(link):
+        raise RenderError(ValueError(
+            f"it renders {link[:80]!r}, not a web address: it must start with https:// and "
+            "hold no spaces"))
+    return link
+
+
+def with_payment_links(context: dict, link: Callable[[dict], str | None]) -> dict:
+    """`context` with `payment_url` set, and each invoice's: `link` renders `payment_url:`
+    with the message's context and `invoice` set to the one invoice."""
+    invoices = [{**item, "payment_url": link({**context, "invoice": item})}
+                for item in context["invoices"]]
+    return {**context, "invoices": invoices, "invoice": invoices[0] if invoices else None,
+            "payment_url": link(context)}
 
 
 def template_error(exc: BaseException) -> tuple[str | None, int | None, str]:
@@ -673,7 +760,7 @@ class MessageContexts:
             "invoices": items, "invoice": items[0] if items else None,
             "totals": with_listed(totals, items), "workflow": workflow,
             "step": step, "today": self.as_of, "person": person, "conditions": [],
-            "statement": None, "currency": totals["currency"],
+            "statement": None, "currency": totals["currency"], "payment_url": None,
         }
 
 

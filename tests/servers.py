@@ -175,6 +175,15 @@ class HttpServer:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def do_GET(self):  # recorded: a test may check that nothing was fetched
+                outer.requests.append(HttpRequest("GET", self.path, dict(self.headers), b""))
+                data = b"p { color: red; }"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/css")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def log_message(self, *args):
                 pass
 

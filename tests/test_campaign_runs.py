@@ -238,7 +238,7 @@ def test_validate_knows_which_templates_see_a_statement(tmp_path):
     assert found == [
         "templates/reminder.txt.j2:1: 'None' has no attribute 'groups' — check the spelling; "
         "templates see company, customer, invoices, invoice, totals, workflow, step, today, "
-        "person, conditions, statement (in a workflow's message, where statement is not set: "
+        "person, conditions, statement, payment_url (in a workflow's message, where statement is not set: "
         "campaigns have it)"]
     # the campaign's own templates render against a sample statement: a misspelt key fails
     templates = {**TEMPLATES, "statement.txt.j2": "{{ statement.grups }}"}

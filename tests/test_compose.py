@@ -125,7 +125,7 @@ def test_an_inline_template_that_fails_costs_that_action_only(folder, cli):
                                      "(money formats numbers, e.g. {{ invoice.balance|money }})"),
     ("{{ undefined_name|money }}", 2, "'undefined_name' is undefined — check the spelling; "
      "templates see company, customer, invoices, invoice, totals, workflow, step, today, person, "
-     "conditions, statement"),
+     "conditions, statement, payment_url"),
     ("{% macro again(n) %}{{ again(n) }}{% endmacro %}{{ again(1) }}", 2, "template error: a "
      "macro or include calls itself without end (maximum recursion depth exceeded)"),
 ])
@@ -145,9 +145,9 @@ def test_validate_stops_a_slow_template_once_not_once_per_use(folder, cli, monke
     rendered = []
     render = Templates.render
 
-    def counted(self, name, kind, context):
+    def counted(self, name, kind, context, language=None):
         rendered.append((name, kind))
-        return render(self, name, kind, context)
+        return render(self, name, kind, context, language)
     monkeypatch.setattr(Templates, "render", counted)
     workflow = CHASE + "      - notify: {to: controller, template: reminder}\n"
     config = folder({"reminder.txt.j2": "{% set r = range(10000) %}{% for i in r %}{% for j in r %}"

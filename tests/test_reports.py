@@ -349,8 +349,8 @@ def test_preview_shows_every_part_a_step_sends_for_a_real_customer(cli, tmp_path
     sms = lines.index(next(line for line in lines if line.startswith("sms 2 of 2")))
     assert lines[sms + 1:sms + 4] == [
         "To: +12025550122", "",
-        "Acme Supplies Ltd: 2 invoices past due, $605.50 in total. Please pay or call +1 202 "
-        "555 0100."]
+        "Acme Supplies Ltd: 2 invoices past due, $605.50 in total. Pay at "
+        "https://pay.acme.example/C002 or call +1 202 555 0100."]
     assert lines[-1] == f"HTML part written to {page}"
     assert "<p>Dear Blue Harbor Cafe,</p>" in page.read_text()
     # the same composing code as a run: the dry run's subject for that action is the same

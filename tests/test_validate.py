@@ -108,7 +108,7 @@ def test_misspelt_template_variable_fails_with_the_template_line(tmp_path):
     assert found == [
         "templates/broken.txt.j2:1: template syntax error: Expected an expression, got 'end of statement block'",
         "templates/reminder.txt.j2:3: totals has no field 'overdeu'; its fields are by_currency, currency, listed, outstanding, overdue",
-        "workflows/good.yaml:10: steps.1.actions.0.note.text: 'custmer' is undefined — check the spelling; templates see company, customer, invoices, invoice, totals, workflow, step, today, person, conditions, statement",
+        "workflows/good.yaml:10: steps.1.actions.0.note.text: 'custmer' is undefined — check the spelling; templates see company, customer, invoices, invoice, totals, workflow, step, today, person, conditions, statement, payment_url",
     ]
 
 
@@ -233,7 +233,7 @@ def test_person_is_only_there_for_internal_messages(tmp_path):
     assert found == [
         "templates/reminder.txt.j2:1: 'None' has no attribute 'name' — check the spelling; "
         "templates see company, customer, invoices, invoice, totals, workflow, step, today, "
-        "person, conditions, statement (in a customer message, where person is not set)"]
+        "person, conditions, statement, payment_url (in a customer message, where person is not set)"]
 
 
 def test_on_paid_templates_see_paid_invoices(tmp_path):
@@ -244,7 +244,7 @@ def test_on_paid_templates_see_paid_invoices(tmp_path):
     assert found == [
         "templates/thanks.txt.j2:1: 'nothing_left' is undefined — check the spelling; templates "
         "see company, customer, invoices, invoice, totals, workflow, step, today, person, "
-        "conditions, statement (in a customer message in on_paid: no person, invoices paid)"]
+        "conditions, statement, payment_url (in a customer message in on_paid: no person, invoices paid)"]
 
 
 def test_extra_columns_are_sampled_with_a_real_value_of_the_source(tmp_path):

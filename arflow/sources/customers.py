@@ -11,6 +11,7 @@ from arflow.calendar import parse_terms
 from arflow.config import CUSTOMER_FIELDS, SourceConfig
 from arflow.errors import RowError
 from arflow.ledger import Customer
+from arflow.locales import locale_code
 from arflow.sources.columns import (
     CONTROL,
     PYTHON_ONLY_SPACE,
@@ -64,13 +65,16 @@ def build_customers(header: Sequence[str], read: Callable[[], TextRows], source:
     slow |= bad
     currency = stripped("currency").str.to_uppercase()
     slow |= (currency != "") & ~currency.str.contains(r"^[A-Z]{3}$")
+    language, bad = mapped(stripped("language"), lambda v: locale_code(v) if v else None,
+                           pl.String())
+    slow |= bad
     typed = pl.DataFrame({
         "slow": slow.fill_null(True) | careful, "line": text.get_column(LINE), "customer_id": cid,
         "name": none_if_empty(stripped("name")), "email": email, "phone": phone,
         "workflow": none_if_empty(stripped("workflow")),
         "specialist": none_if_empty(stripped("specialist")),
         "parent_id": none_if_empty(stripped("parent_id")), "currency": none_if_empty(currency),
-        "language": none_if_empty(stripped("language")),
+        "language": language,
         "timezone": none_if_empty(stripped("timezone")),
         "terms": none_if_empty(stripped("terms")), "segment": none_if_empty(stripped("segment")),
         "paused": paused.fill_null(False)})
@@ -140,13 +144,20 @@ def _customer(values: Sequence[str], line: int, idx: dict[str, int],
         error(line, "currency", get("currency"),
               "not an ISO 4217 currency code such as USD or EUR")
         bad = True
+    language = None
+    if get("language"):
+        try:
+            language = locale_code(get("language"))
+        except ValueError as exc:
+            error(line, "language", get("language"), str(exc))
+            bad = True
     if bad:
         return None
     return Customer(
         customer_id=cid, name=get("name") or None, email=emails, phone=phone,
         workflow=get("workflow") or None, specialist=get("specialist") or None,
         parent_id=get("parent_id") or None, currency=currency or None,
-        language=get("language") or None, timezone=get("timezone") or None,
+        language=language, timezone=get("timezone") or None,
         terms=get("terms") or None, segment=get("segment") or None, paused=paused,
         extra={h: values[i] for i, h in extra_cols} or None, line=line)
 
