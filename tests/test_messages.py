@@ -160,10 +160,17 @@ def test_a_payment_link_per_invoice_from_a_column(shop, cli):
     """`payment_url: "{{ invoice.extra.PayLink }}"`: each invoice's own link; an invoice with
     none gets no link and no line."""
     set_payment_url(shop, "{{ invoice.extra.PayLink }}")
+    with (shop.parent / "invoices.csv").open("a") as f:
+        f.write("R-5,E1,2026-02-06,Net 30,10.00,USD,open,https://pay.example/r5\n")
     cli("run", "--as-of", "2026-03-16", "--config", shop)
     sent = emails(shop)
     assert "  Online bezahlen: https://pay.example/r1" in text_of(sent["D1"], "plain").splitlines()
-    assert "https://pay.example/r3" in text_of(sent["E1"], "html")
+    # two invoices: the message's link is the first invoice's (R-5, due first), the other's
+    # is on its number
+    html = text_of(sent["E1"], "html")
+    assert re.findall(r'<a (?:class="pay" )?href="([^"]+)"[^>]*>([^<]+)</a>', html) == [
+        ("https://pay.example/r3", "R-3"), ("https://pay.example/r5", "Pay online"),
+        ("mailto:ar@acme.example", "ar@acme.example")]
     assert "bezahlen" not in text_of(sent["D2"], "plain")
     assert 'class="pay"' not in text_of(sent["D2"], "html")
 
