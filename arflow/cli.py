@@ -37,6 +37,7 @@ from arflow.deliver import run as deliver_run
 from arflow.doctor import Check
 from arflow.doctor import checks as doctor_checks
 from arflow.errors import ArflowError, InvalidFiles, Problem, Refused, StoppedMidRun
+from arflow.inbox import read_inbox
 from arflow.ledger import Ledger
 from arflow.preview import preview_plan
 from arflow.project import history_warnings, load_project
@@ -45,12 +46,14 @@ from arflow.replay import simulate as simulate_days
 from arflow.replay import simulation_document
 from arflow.report import (
     action_dict,
+    incoming_rows,
     outcome_text,
     plan_document,
     print_aging,
     print_customers,
     print_forecast,
     print_history,
+    print_inbox,
     print_plan,
     print_preview,
     print_simulation,
@@ -387,6 +390,8 @@ def run(
         if fmt is Format.table and plain and not quiet and not _journald():
             kind = "dry run" if dry_run else "baseline" if baseline else "run"
             sys.stdout.write(f"# arflow {kind} started {started}, as of {day}\n")
+        if outcome.inbox and fmt is Format.table and not quiet:
+            print_inbox(console, outcome.inbox, plain=plain, dry_run=False)
         _print_run(result, errors, fmt, console, plain, cfg.company.locale, dry_run, baseline,
                    outcome.details, quiet,
                    {cid: c.display_name for cid, c in ledger.customers.items()})
@@ -402,6 +407,57 @@ def run(
                                                              dry_run=False) +
               f", {len(errors)} error(s)")
     raise typer.Exit(EXIT_PROBLEMS if problems else EXIT_OK)
+
+
+@app.command()
+def inbox(
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show what the new messages would do; record nothing.")] = False,
+    config: ConfigOption = None,
+):
+    """Read customers' replies and bounces now (a real `arflow run` does this first).
+
+    A reply to an email arflow sent pauses that customer for replies.pause_days (reason
+    `replied`); a bounce stops emails to that address until the customers file gives the
+    customer another; an auto-reply (out of office) is only recorded. Every other message is
+    left alone. Mail is never deleted, moved or marked read, and each message counts once.
+    The notice to replies.notify goes with the next run.
+
+    Exit 0 all good; 1 nothing was done (bad config); 3 the inbox could not be read.
+
+    Example: arflow inbox --dry-run
+    """
+    try:
+        project = load_project(_config_path(config))
+        cfg = project.config
+        if cfg.channels.inbox is None:
+            raise Refused("arflow.yaml has no channels.inbox: add one, e.g. inbox: {transport: "
+                          "maildir, dir: mail/ar} under channels:")
+        ledger = load_ledger(cfg)
+        today = cfg.today(_now())
+        emails = {cid: c.email for cid, c in ledger.customers.items()}
+        path = cfg.resolve(cfg.state)
+        if dry_run:
+            scratch = StateDB.for_dry_run(path, cfg.display(path))
+            try:
+                heard = read_inbox(cfg, scratch, today, emails)
+            finally:
+                scratch.close()
+        else:
+            with run_lock(path):
+                db = StateDB.open(path, cfg.display(path))
+                try:
+                    heard = read_inbox(cfg, db, today, emails)
+                finally:
+                    db.close()
+    except ArflowError as err:
+        _fail(err)
+    print_inbox(Console(highlight=False), heard.events, plain=not sys.stdout.isatty(),
+                dry_run=dry_run)
+    if heard.error:
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"error: {heard.error} ({_stamp(_now())})", markup=False)
+        raise typer.Exit(EXIT_PROBLEMS)
 
 
 def _temporary_page() -> Path:
@@ -472,6 +528,9 @@ def history(
         path = cfg.resolve(cfg.state)
         db = StateDB.open_readonly(path, cfg.display(path))
         rows = [] if db is None else db.history(customer, day, unknown)
+        if db is not None and not unknown:  # SPEC 6.1: replies and bounces, in date order
+            rows = sorted(rows + incoming_rows(db.incoming(customer, day)),
+                          key=lambda r: (r["as_of"], r["customer_id"]))
         if customer is not None and not rows and (db is None or not db.knows_customer(
                 customer)) and customer not in load_ledger(cfg).customers:
             raise Refused(f"--customer {customer!r}: no such customer in the sources or the "

@@ -28,6 +28,7 @@ from arflow.render import (
     conditions_context,
     inline_css,
     payment_link,
+    reply_context,
     statement_context,
     totals_context,
     with_payment_links,
@@ -52,11 +53,15 @@ def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Proje
                 totals.clear()  # a plan lists a customer's actions together: keep one's
             totals[key] = totals_context(by_customer[action.customer_id], as_of, currency)
         if action.workflow not in workflows:
-            wf = project.workflows[action.workflow]
-            workflows[action.workflow] = {"id": wf.id, "name": wf.model.name or wf.id,
-                                          "description": wf.model.description}
-            for step in wf.model.steps:
-                steps[(wf.id, step.step_id)] = {"id": step.step_id, "day": step.day}
+            wf = project.workflows.get(action.workflow)
+            if wf is None:  # an inbox notice (SPEC 6.1): no workflow sends it
+                workflows[action.workflow] = {"id": action.workflow, "name": "Inbox",
+                                              "description": ""}
+            else:
+                workflows[action.workflow] = {"id": wf.id, "name": wf.model.name or wf.id,
+                                              "description": wf.model.description}
+                for step in wf.model.steps:
+                    steps[(wf.id, step.step_id)] = {"id": step.step_id, "day": step.day}
         context = make(customer, action.items, totals[key], workflows[action.workflow],
                        steps.get((action.workflow, action.step)) or
                        {"id": action.step, "day": None})
@@ -66,6 +71,8 @@ def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Proje
                     "statement": statement_context(action.statement, ledger.customers, as_of),
                     "conditions": conditions_context(action.statement)})
             context = {**context, **statement[1]}
+        if action.incoming is not None:
+            context = {**context, "reply": reply_context(action.incoming)}
         yield action, context
 
 

@@ -245,10 +245,48 @@ class NotifyChannel(Strict):
         return self
 
 
+class InboxChannel(Strict):
+    """Where customers' replies and bounces arrive: an IMAP folder, or a Maildir on this
+    machine. arflow only reads it: mail is never deleted, moved or marked read."""
+
+    transport: Literal["imap", "maildir"]
+    dir: str | None = None          # maildir: the Maildir folder (with cur/ and new/)
+    host: str | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+    ssl: bool = True                # implicit TLS (port 993); `starttls: true` (port 143) wins
+    starttls: bool = False
+    username: str | None = None
+    password_env: str | None = None
+    folder: str = "INBOX"
+    timeout: float = Field(30.0, gt=0, le=MAX_TIMEOUT)  # seconds, for each network call
+
+    _env = field_validator("password_env")(classmethod(lambda cls, v: _check_env_name(v)))
+
+    @model_validator(mode="after")
+    def _check(self) -> InboxChannel:
+        if self.transport == "maildir" and not self.dir:
+            raise ValueError("transport maildir needs dir: (the Maildir folder)")
+        if self.transport == "imap":
+            missing = [k for k in ("host", "username", "password_env") if not getattr(self, k)]
+            if missing:
+                raise ValueError("transport imap needs " + ", ".join(f"{k}:" for k in missing))
+        if any(ch in self.folder for ch in "\r\n\"") or not self.folder.strip():
+            raise ValueError(f"folder: {self.folder!r} is not a folder name")
+        return self
+
+
 class Channels(Strict):
     email: EmailChannel = EmailChannel()
     sms: SmsChannel = SmsChannel()
     notify: NotifyChannel = NotifyChannel()
+    inbox: InboxChannel | None = None
+
+
+class Replies(Strict):
+    """What a customer's reply does: a pause, and a notice to a person."""
+
+    pause_days: int = Field(7, ge=1, le=365)
+    notify: str | None = None       # a key of people:, told of each reply and bounce
 
 
 class Config(Strict):
@@ -267,6 +305,9 @@ class Config(Strict):
     # "https://pay.example.com/{{ customer.id }}/{{ invoice.number }}" or, from a column of
     # the invoices, "{{ invoice.extra.PayLink }}"
     payment_url: str | None = None
+    replies: Replies = Replies()
+    # at most one customer-facing contact (a step's emails and SMS) per customer per N days
+    contact_gap: int | None = Field(None, ge=1, le=365)
 
     @field_validator("healthcheck_url")
     @classmethod
@@ -287,6 +328,18 @@ class Config(Strict):
     @classmethod
     def _customer_columns(cls, value: SourceConfig | None) -> SourceConfig | None:
         return value if value is None else _check_columns(value, CUSTOMER_FIELDS)
+
+    @model_validator(mode="after")
+    def _replies(self) -> Config:
+        name = self.replies.notify
+        if name is not None:
+            person = self.people.get(name)
+            if person is None:
+                raise ValueError(f"replies.notify: {name!r} is not a key of people: (they are: "
+                                 f"{', '.join(sorted(self.people)) or 'none'})")
+            if not person.email:
+                raise ValueError(f"replies.notify: {name!r} has no email: under people:")
+        return self
 
     @property
     def path(self) -> Path:

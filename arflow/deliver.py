@@ -17,8 +17,10 @@ from datetime import date
 
 from arflow.channels import Channel, Channels, Outcome, redact
 from arflow.compose import Composed, channel_kind, compose, task_due
+from arflow.contacts import drop_bounced, inbox_notices, space_contacts
 from arflow.engine import plan
 from arflow.errors import Refused, RowError, StoppedMidRun
+from arflow.inbox import inbox_error, read_inbox
 from arflow.ledger import Ledger
 from arflow.plan_types import (
     PastState,
@@ -40,6 +42,7 @@ class RunResult:
     details: dict[int, str] = field(default_factory=dict)  # id(action) → failure detail
     sent: int = 0                # messages handed over (sent, or unknown) so far
     unrecorded: bool = False     # the last one's outcome never reached the state database
+    inbox: list[dict] = field(default_factory=list)  # the replies and bounces read first
 
 
 def workflows_of(project: Project) -> dict:
@@ -80,8 +83,18 @@ def run(project: Project, ledger: Ledger, as_of: date, channels: Channels | None
         return _run(project, ledger, as_of, StateDB.for_dry_run(state_path, shown),
                     channels or Channels(cfg, dry_run=True))
     with run_lock(state_path):
-        return _run(project, ledger, as_of, StateDB.open(state_path, shown),
-                    channels or Channels(cfg))
+        db = StateDB.open(state_path, shown)
+        try:  # SPEC 6.1: replies and bounces first, so tonight's plan knows of them
+            heard = read_inbox(cfg, db, as_of, {cid: c.email for cid, c in
+                                                ledger.customers.items()})
+        except BaseException:
+            db.close()
+            raise
+        outcome = _run(project, ledger, as_of, db, channels or Channels(cfg))
+        outcome.inbox = heard.events
+        if heard.error:  # reported (exit 3); the sending went on
+            outcome.errors.append(inbox_error(cfg, heard.error))
+        return outcome
 
 
 def replay_day(project: Project, ledger: Ledger, as_of: date, db: StateDB) -> RunResult:
@@ -181,7 +194,32 @@ def _plan(db: StateDB, project: Project, ledger: Ledger, as_of: date, *,
         customer = ledger.customers.get(cid)
         if customer is not None:
             customer.specialist = person
-    return plan_today(project, ledger, past, as_of, baseline=baseline)
+    result = plan_today(project, ledger, past, as_of, baseline=baseline)
+    if not baseline:  # SPEC 6.1: what the inbox changes
+        cfg = project.config
+        drop_bounced(result, _bounced(db, ledger))
+        space_contacts(result, db.last_contacts(), cfg.contact_gap)
+        rows = db.notices_due()
+        answered = {row["action_key"]: (db.action(row["action_key"]) or {}).get("invoices", [])
+                    for row in rows if row["action_key"]}
+        inbox_notices(result, rows, cfg, ledger, answered)
+    return result
+
+
+def _bounced(db: StateDB, ledger: Ledger) -> dict[str, set[str]]:
+    """Customer → its addresses that bounced. A mark ends once the source gives the customer
+    other addresses than it had when the address bounced."""
+    found: dict[str, set[str]] = {}
+    ended = []
+    for row_id, cid, address, emails in db.bounced():
+        customer = ledger.customers.get(cid)
+        if customer is not None and sorted(a.lower() for a in customer.email) != \
+                sorted(a.lower() for a in emails):
+            ended.append(row_id)
+            continue
+        found.setdefault(cid, set()).add(address.lower())
+    db.clear_bounces(ended)
+    return found
 
 
 def _skip_rows(skipped: list[Skip], project: Project, as_of: date):

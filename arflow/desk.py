@@ -148,6 +148,9 @@ def status(project: Project, ledger: Ledger, db: StateDB | None, as_of: date,
     for pos in found:
         by_customer.setdefault(pos.customer_id, []).append(pos)
     statuses, specialists, promises = _desk_records(db)
+    bounced: dict[str, list[str]] = {}
+    for _, cid, address, _ in (db.bounced() if db is not None else ()):
+        bounced.setdefault(cid, []).append(address)
     pauses: list[dict[str, Any]] = [
         {"id": h.id, "kind": h.kind, "target": h.target_id, "since": _iso(h.since),
          "until": _iso(h.until), "reason": h.reason}
@@ -199,6 +202,7 @@ def status(project: Project, ledger: Ledger, db: StateDB | None, as_of: date,
                        (p["kind"] == "invoice" and invoice_customer.get(p["target"]) == cid)],
             "promises": [_promise_state(p, promised.get(p["invoice"]), as_of, cfg.min_balance)
                          for p in promises if invoice_customer.get(p["invoice"]) == cid],
+            "bounced": bounced.get(cid, []),  # SPEC 6.1: addresses no email goes to
         })
     return rows
 

@@ -126,6 +126,7 @@ class PlannedAction:
     items: list[Invoice] = field(default_factory=list)  # the invoices, by due date then number
     assignee: str | None = None  # a task's person (their key in `people:`)
     statement: Statement | None = None  # a campaign's: what it lists, totals, conditions met
+    incoming: dict | None = None  # an inbox notice's: the reply or bounce it tells of
 
     @property
     def kind(self) -> str:
@@ -144,6 +145,12 @@ class Skip:
     invoices: list[str]
     reason: str
     keys: list[ActionKey] = field(default_factory=list)
+    until: date | None = None  # contact-gap: the first day it may go
+
+    @property
+    def why(self) -> str:
+        """The reason as a person reads it: `contact-gap (may go 2026-03-19)`."""
+        return f"{self.reason} (may go {self.until})" if self.until else self.reason
 
 
 @dataclass(slots=True)

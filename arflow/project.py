@@ -16,6 +16,7 @@ from jinja2 import TemplateSyntaxError
 from arflow.attachments import missing_package
 from arflow.channels import header_problem
 from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, Config, load_config
+from arflow.contacts import BOUNCE_TEMPLATE, REPLY_TEMPLATE
 from arflow.errors import ArflowError, InvalidFiles, Problem, RowError
 from arflow.ledger import Ledger
 from arflow.render import (
@@ -72,6 +73,17 @@ def check_project(config: Config, workflows: dict[str, LoadedWorkflow],
             workflows[config.default_workflow].model.is_campaign:
         problems.append(Problem(config.display(config.path), config.line("default_workflow"),
                                 "default_workflow", _campaign_target(config.default_workflow)))
+    if config.replies.notify:  # SPEC 6.1: the person is told of each reply and bounce
+        use = "json" if config.channels.notify.transport == "webhook" else "email"
+        for template in (REPLY_TEMPLATE, BOUNCE_TEMPLATE):
+            missing = templates.missing(template, use)
+            if missing:
+                problems.append(Problem(
+                    config.display(config.path), config.line("replies", "notify"),
+                    "replies.notify", f"the notice of a customer's "
+                    f"{'reply' if template == REPLY_TEMPLATE else 'bounce'} uses the template "
+                    f"{template!r}: add {' and '.join(missing)} to "
+                    f"{config.display(templates.directory)}/"))
     for wf in workflows.values():
         problems += _check_workflow(wf, config, workflows, templates, broken)
     problems += _then_cycles(workflows)
@@ -269,6 +281,9 @@ def _renders(templates: Templates, name: str, kind: str, context: dict,
 def _template_uses(config: Config, workflows: dict[str, LoadedWorkflow]) -> dict[str, set]:
     """Template name → the shapes of context its uses give it (see `_SHAPES`)."""
     uses: dict[str, set] = {}
+    if config.replies.notify:
+        for notice in (REPLY_TEMPLATE, BOUNCE_TEMPLATE):
+            uses.setdefault(notice, set()).add((True, False, False))
     for wf in workflows.values():
         for event in wf.model.notify_on:
             uses.setdefault(FINISH_TEMPLATE if event == "finish" else PAUSE_TEMPLATE,

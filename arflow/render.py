@@ -9,7 +9,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Generator, Mapping, MutableMapping
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from time import monotonic
@@ -637,6 +637,12 @@ def sample_context(config: Config, *, invoice_extra: dict[str, str] | None = Non
                         "held": True}] if statement else [],
         "statement": _sample_statement(invs, as_of) if statement else None,
         "currency": invs[0].currency, "payment_url": None,
+        "reply": reply_context({"kind": "reply", "sender": "Pat Lee <ap@customer.example>",
+                                "subject": "Re: Reminder: 2 invoices past due",
+                                "excerpt": "We paid INV-1001 yesterday, please check.",
+                                "received": "Mon, 16 Mar 2026 09:12:00 +0000",
+                                "pause_until": (as_of + timedelta(days=7)).isoformat(),
+                                "address": None}),
     }
 
 
@@ -692,6 +698,15 @@ def with_payment_links(context: dict, link: Callable[[dict], str | None]) -> dic
                 for item in context["invoices"]]
     return {**context, "invoices": invoices, "invoice": invoices[0] if invoices else None,
             "payment_url": link(context)}
+
+
+def reply_context(row: dict) -> dict:
+    """`reply` in an inbox notice: the customer's message and what arflow did about it."""
+    until = row.get("pause_until")
+    return {"kind": row["kind"], "sender": row.get("sender") or "",
+            "subject": row.get("subject") or "", "text": row.get("excerpt") or "",
+            "received": row.get("received") or "", "address": row.get("address"),
+            "paused_until": date.fromisoformat(until) if until else None}
 
 
 def template_error(exc: BaseException) -> tuple[str | None, int | None, str]:
@@ -761,6 +776,7 @@ class MessageContexts:
             "totals": with_listed(totals, items), "workflow": workflow,
             "step": step, "today": self.as_of, "person": person, "conditions": [],
             "statement": None, "currency": totals["currency"], "payment_url": None,
+            "reply": None,
         }
 
 

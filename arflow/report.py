@@ -32,8 +32,11 @@ def action_dict(a: PlannedAction) -> dict:
 
 
 def skip_dict(s) -> dict:
-    return {"workflow": s.workflow, "step": s.step, "customer_id": s.customer_id,
-            "invoices": s.invoices, "reason": s.reason}
+    found = {"workflow": s.workflow, "step": s.step, "customer_id": s.customer_id,
+             "invoices": s.invoices, "reason": s.reason}
+    if s.until is not None:  # contact-gap: the first day it may go
+        found["until"] = s.until.isoformat()
+    return found
 
 
 def summary(plan: Plan, errors: list[RowError]) -> dict:
@@ -199,11 +202,11 @@ def print_plan(console: Console, plan: Plan, errors: list[RowError], locale: str
     if skipped and not plain:
         console.print(f"Skipped ({len(skipped)}):", style="bold")
         for s in skipped:
-            console.print(f"  {s.customer_id}  {s.workflow} › {s.step}: {s.reason} "
+            console.print(f"  {s.customer_id}  {s.workflow} › {s.step}: {s.why} "
                           f"({', '.join(s.invoices)})", markup=False, highlight=False)
     elif skipped:
         for s in skipped:
-            line(f"skipped\t{s.customer_id}\t{s.workflow}\t{s.step}\t{s.reason}\t"
+            line(f"skipped\t{s.customer_id}\t{s.workflow}\t{s.step}\t{s.why}\t"
                  f"{','.join(s.invoices)}")
     for e in errors:
         where = f"{e.file}:{e.line}" + (f": {e.column}" if e.column else "")
@@ -260,6 +263,52 @@ def print_history(console: Console, rows: list[dict], *, plain: bool) -> None:
     console.print(table)
 
 
+def inbox_effect(event: dict, dry_run: bool) -> str:
+    """What one incoming message did (or, in a dry run, would do), in words."""
+    would = "would be " if dry_run else ""
+    if event["kind"] == "reply":
+        return f"customer {would}paused to {event['pause_until']}"
+    if event["kind"] == "bounce":
+        return f"{event['address']} {would}marked bounced" if event.get("notice") else \
+            f"{event['address']} bounced before"
+    return "recorded only"
+
+
+def print_inbox(console: Console, events: list[dict], *, plain: bool, dry_run: bool) -> None:
+    """What the inbox held: one line per reply, auto-reply and bounce."""
+    if plain:
+        for e in events:
+            console.file.write("\t".join(["inbox", e["kind"], e.get("customer_id") or "",
+                                          e.get("sender") or "", e.get("subject") or "",
+                                          inbox_effect(e, dry_run)]) + "\n")
+        return
+    if not events:
+        console.print("Inbox: nothing new from customers.", markup=False)
+        return
+    console.print(f"Inbox: {len(events)} new message(s) from customers", style="bold",
+                  markup=False)
+    for e in events:
+        console.print(Padding(Text(f"{e['kind']} · {e.get('customer_id')} · "
+                                   f"{e.get('sender') or '—'} · {e.get('subject') or '—'} → "
+                                   f"{inbox_effect(e, dry_run)}"), (0, 0, 0, 2)))
+
+
+def incoming_rows(rows: list[dict]) -> list[dict]:
+    """The inbox's replies, auto-replies and bounces as lines of the history (SPEC 6.1): the
+    sender in place of recipients, what arflow did in place of a reason."""
+    found = []
+    for r in rows:
+        did = {"reply": f"paused to {r['pause_until']}" if r["pause_until"] else "recorded",
+               "bounce": f"{r['address']} bounced", "auto-reply": "recorded only"}[r["kind"]]
+        found.append({
+            "as_of": r["as_of"], "customer_id": r["customer_id"] or "", "workflow": "inbox",
+            "step": r["kind"], "kind": r["kind"], "state": "received", "reason": did,
+            "error": None, "recipients": [r["sender"]] if r["sender"] else [],
+            "invoices": [], "key": r["message_id"], "updated_at": r["created_at"],
+            "subject": r["subject"], "description": r["excerpt"]})
+    return found
+
+
 def _recorded(row: dict) -> str:
     """When the action was really recorded (UTC): a run dated in the past catches up a missed
     night, but what it sent went out today."""
@@ -298,6 +347,7 @@ def print_status(console: Console, rows: list[dict], locale: str, *, plain: bool
                  + (f" ({p['reason']})" if p["reason"] else "")
                  + ("" if p["kind"] == "customer" else f" {p['target']}") for p in r["pauses"]]
         holds += [f"promise {p['invoice']} by {p['date']}: {p['state']}" for p in r["promises"]]
+        holds += [f"bounced {address}" for address in r.get("bounced", ())]
         common = [money_text({k: Decimal(v) for k, v in r["open"].items()}, locale) or "—",
                   money_text({k: Decimal(v) for k, v in r["overdue"].items()}, locale) or "—",
                   r["status"] or "—", r["specialist"] or "—", "; ".join(holds) or "—"]

@@ -52,11 +52,11 @@ from arflow.workflow import Workflow
 
 CARRIED_OUT = frozenset({"sending", "sent", "unknown", "done"})
 # skips that a later run within the step's window tries again: the contact may be added
-RETRIED_SKIPS = frozenset({"no-email", "no-phone", "no-recipient"})
+RETRIED_SKIPS = frozenset({"no-email", "no-phone", "no-recipient", "bounced", "contact-gap"})
 # the skip reason of what `arflow run --baseline` marked as done without sending it
 BASELINE = "baseline"
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # "ARFL" in the file's header (offset 68): `file arflow.db` names it, and another program's
 # SQLite file is told apart from arflow's
 APPLICATION_ID = 0x4152464C
@@ -121,6 +121,23 @@ MIGRATIONS: dict[int, str] = {
     # what an action was about, in words: a campaign's statement and the conditions it met
     4: """
     ALTER TABLE actions ADD COLUMN description TEXT;
+    """,
+    # SPEC 6.1: each incoming message once (by its Message-ID), where an IMAP folder was read
+    # up to, and the addresses that bounced (until the source gives the customer others)
+    5: """
+    CREATE TABLE inbox (id INTEGER PRIMARY KEY, message_id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL CHECK (kind IN ('reply', 'auto-reply', 'bounce', 'ignored')),
+        customer_id TEXT, action_key TEXT, address TEXT, sender TEXT, subject TEXT,
+        excerpt TEXT, received TEXT, pause_until TEXT,
+        notice INTEGER NOT NULL DEFAULT 0,  -- 1: replies.notify is told of it
+        as_of TEXT NOT NULL, created_at TEXT NOT NULL);
+    CREATE INDEX inbox_customer ON inbox (customer_id);
+    CREATE TABLE inbox_folders (folder TEXT PRIMARY KEY, uidvalidity TEXT NOT NULL,
+        last_uid INTEGER NOT NULL);
+    CREATE TABLE bounced (id INTEGER PRIMARY KEY, customer_id TEXT NOT NULL,
+        address TEXT NOT NULL, emails TEXT NOT NULL, since TEXT NOT NULL,
+        inbox_id INTEGER NOT NULL, cleared_at TEXT);
+    CREATE INDEX actions_message_id ON actions (message_id);
     """,
 }
 ID_SINCE = 3  # the schema version that gave a database its id
@@ -925,9 +942,135 @@ class StateDB:
                              (utc_now(), key))
         return {**row, **(self.action(key) or {})}
 
+    # --- the inbox (SPEC 6.1) -----------------------------------------------------------------
+    @cached_property
+    def _inbox_kept(self) -> bool:
+        """False for a dry run's read-only look at a database an older arflow wrote."""
+        return "inbox" in self._tables()
+
+    def sent_emails(self, message_ids: Iterable[str]) -> dict[str, dict]:
+        """The customer emails arflow sent (or may have) with these Message-IDs: id → its
+        action's key, customer_id and recipients."""
+        ids = sorted(set(message_ids))
+        found: dict[str, dict] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for key, cid, recipients, mid in self.conn.execute(
+                    "SELECT key, customer_id, recipients, message_id FROM actions WHERE "
+                    f"kind = 'email' AND message_id IN ({', '.join('?' * len(chunk))}) AND "
+                    "state IN ('sending', 'sent', 'unknown')", chunk):
+                found[mid] = {"key": key, "customer_id": cid,
+                              "recipients": json.loads(recipients or "[]")}
+        return found
+
+    def seen_incoming(self, message_ids: Iterable[str]) -> set[str]:
+        if not self._inbox_kept:
+            return set()
+        ids = sorted(set(message_ids))
+        seen: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            seen.update(mid for (mid,) in self.conn.execute(
+                f"SELECT message_id FROM inbox WHERE message_id IN "
+                f"({', '.join('?' * len(chunk))})", chunk))
+        return seen
+
+    def folder_position(self, folder: str) -> tuple[str, int] | None:
+        """(UIDVALIDITY, the last UID handled) of an IMAP folder, None before its first read."""
+        if not self._inbox_kept:
+            return None
+        row = self.conn.execute("SELECT uidvalidity, last_uid FROM inbox_folders WHERE "
+                                "folder = ?", (folder,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def record_incoming(self, event: dict, as_of: date, position: tuple[str, str, int] | None,
+                        emails: list[str] | None = None) -> int:
+        """One incoming message and what it does, in one transaction: a reply's pause, a
+        bounce's mark on the address; with `position` (folder, UIDVALIDITY, UID), the folder
+        is read up to it. A crash before the commit leaves the message unread; after, read."""
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO inbox (message_id, kind, customer_id, action_key, address, sender, "
+                "subject, excerpt, received, pause_until, notice, as_of, created_at) VALUES (?, "
+                "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING",
+                (event["message_id"], event["kind"], event.get("customer_id"),
+                 event.get("action_key"), event.get("address"), event.get("sender"),
+                 event.get("subject"), event.get("excerpt"), event.get("received"),
+                 event.get("pause_until"), int(bool(event.get("notice"))), as_of.isoformat(),
+                 utc_now()))
+            # 0: known already (or a dry run's dropped write): it changes nothing again
+            inbox_id = _row_id(cursor) if cursor.rowcount == 1 else 0
+            if inbox_id and event["kind"] == "reply" and event.get("pause_until"):
+                conn.execute("INSERT INTO pauses (kind, target_id, since, until, reason, "
+                             "created_at) VALUES ('customer', ?, ?, ?, 'replied', ?)",
+                             (event["customer_id"], as_of.isoformat(), event["pause_until"],
+                              utc_now()))
+            if inbox_id and event["kind"] == "bounce" and event.get("notice"):
+                conn.execute("INSERT INTO bounced (customer_id, address, emails, since, "
+                             "inbox_id) VALUES (?, ?, ?, ?, ?)",
+                             (event["customer_id"], event["address"],
+                              json.dumps(sorted(emails or [])), as_of.isoformat(), inbox_id))
+            if position is not None:
+                conn.execute("INSERT INTO inbox_folders (folder, uidvalidity, last_uid) VALUES "
+                             "(?, ?, ?) ON CONFLICT (folder) DO UPDATE SET uidvalidity = "
+                             "excluded.uidvalidity, last_uid = excluded.last_uid", position)
+        return inbox_id
+
+    def bounced(self) -> list[tuple[int, str, str, list[str]]]:
+        """The addresses marked bounced: (id, customer_id, address, the customer's addresses
+        when it bounced)."""
+        if not self._inbox_kept:
+            return []
+        return [(row_id, cid, address, json.loads(emails)) for row_id, cid, address, emails in
+                self.conn.execute("SELECT id, customer_id, address, emails FROM bounced "
+                                  "WHERE cleared_at IS NULL ORDER BY id")]
+
+    def clear_bounces(self, ids: list[int]) -> None:
+        """The source gave these customers other addresses: their marks end."""
+        if ids:
+            with self.transaction() as conn:
+                conn.executemany("UPDATE bounced SET cleared_at = ? WHERE id = ?",
+                                 [(utc_now(), row_id) for row_id in ids])
+
+    def incoming(self, customer: str | None = None, since: date | None = None,
+                 kinds: tuple[str, ...] = ("reply", "auto-reply", "bounce")) -> list[dict]:
+        """The replies, auto-replies and bounces recorded, oldest first."""
+        if not self._inbox_kept:
+            return []
+        where = [f"kind IN ({', '.join('?' * len(kinds))})"]
+        args: list = list(kinds)
+        if customer is not None:
+            where.append("customer_id = ?")
+            args.append(customer)
+        if since is not None:
+            where.append("as_of >= ?")
+            args.append(since.isoformat())
+        return list(self.db["inbox"].rows_where(" AND ".join(where), args, order_by="id"))
+
+    def notices_due(self) -> list[dict]:
+        """Replies and new bounces whose notice to `replies.notify` has not gone yet."""
+        if not self._inbox_kept:
+            return []
+        done = {key for key, state, reason, permanent in self.conn.execute(
+            "SELECT key, state, reason, permanent FROM actions WHERE workflow = 'inbox'")
+            if settled(state, reason, bool(permanent))}
+        rows = [dict(row) for row in self.db["inbox"].rows_where("notice = 1", order_by="id")]
+        return [row for row in rows if str(notice_key(row)) not in done]
+
+    def last_contacts(self) -> dict[str, date]:
+        """Each customer's last day a customer-facing message (email, SMS) went, or may have."""
+        return {cid: date.fromisoformat(day) for cid, day in self.conn.execute(
+            "SELECT customer_id, MAX(as_of) FROM actions WHERE kind IN ('email', 'sms') AND "
+            "state IN ('sending', 'sent', 'unknown') GROUP BY customer_id")}
+
     def workflows_run(self) -> set[tuple[str, str]]:
         """(workflow, step) of every step the action ledger has anything for."""
         return set(self.conn.execute("SELECT DISTINCT workflow, step FROM actions"))
+
+
+def notice_key(row: dict) -> ActionKey:
+    """The idempotency key of the notice about an incoming message (SPEC 6.1)."""
+    return ActionKey(f"customer:{row['customer_id']}", "inbox", f"{row['kind']}-{row['id']}", 0)
 
 
 def _row_id(cursor: sqlite3.Cursor) -> int:

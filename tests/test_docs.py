@@ -45,7 +45,7 @@ def test_every_source_setting_and_preset_is_documented(model):
 
 @pytest.mark.parametrize("model", [config.Config, config.Company, config.Person,
                                    config.EmailChannel, config.SmsChannel,
-                                   config.NotifyChannel])
+                                   config.NotifyChannel, config.InboxChannel, config.Replies])
 def test_every_config_setting_is_documented(model):
     text = page("sources.md")
     assert [k for k in keys(model) if not documented(text, k)] == []
@@ -68,7 +68,7 @@ def test_every_template_filter_and_context_name_is_documented(tmp_path):
     assert ours  # money, date, days, phone, …
     assert sorted(f for f in ours if not documented(text, f)) == []
     for name in ("company", "customer", "invoices", "invoice", "totals", "workflow", "step",
-                 "today", "person", "conditions", "statement"):
+                 "today", "person", "conditions", "statement", "payment_url", "reply"):
         assert documented(text, name), name
 
 

@@ -1,0 +1,94 @@
+"""What the inbox changes in tonight's plan (SPEC 6.1): emails to bounced addresses are
+skipped, a customer is contacted at most once per `contact_gap` days, and `replies.notify`
+hears of each reply and new bounce.
+
+Each works on the planner's result, before anything is recorded: a skipped action is recorded
+as skipped (`bounced`, `contact-gap`), a reason that is tried again on the next run, so its
+step stays due."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from arflow.config import Config
+from arflow.ledger import Customer, Ledger
+from arflow.plan_types import Plan, PlannedAction, Skip
+from arflow.state import notice_key
+from arflow.workflow import Action
+
+# the messages a customer reads; a step's emails and SMS together are one contact
+CUSTOMER_FACING = ("email", "sms")
+REPLY_TEMPLATE, BOUNCE_TEMPLATE = "customer-replied", "address-bounced"
+
+
+def _skip(plan: Plan, action: PlannedAction, reason: str, until: date | None = None) -> None:
+    plan.skipped.append(Skip(action.workflow, action.step, action.customer_id, action.invoices,
+                             reason, list(action.keys), until))
+
+
+def drop_bounced(plan: Plan, bounced: dict[str, set[str]]) -> None:
+    """An email leaves out the customer's addresses that bounced; with none left it is
+    skipped as `bounced`."""
+    if not bounced:
+        return
+    kept = []
+    for action in plan.actions:
+        dead = bounced.get(action.customer_id)
+        if action.kind == "email" and dead:
+            action.to = [a for a in action.to if a.lower() not in dead]
+            if not action.to:
+                _skip(plan, action, "bounced")
+                continue
+        kept.append(action)
+    plan.actions = kept
+
+
+def space_contacts(plan: Plan, last: dict[str, date], gap: int | None) -> None:
+    """`contact_gap: N`: a customer gets one contact per N days across workflows and
+    campaigns; the first of the plan goes, a later one waits (`contact-gap`, until the first
+    day it may go). Notices, tasks, notes and statuses never wait."""
+    if not gap:
+        return
+    span = timedelta(days=gap)
+    going: set[tuple[str, str, str]] = set()  # (customer, workflow, step) contacting today
+    latest = dict(last)
+    kept = []
+    for action in plan.actions:
+        if action.kind in CUSTOMER_FACING:
+            group = (action.customer_id, action.workflow, action.step)
+            before = latest.get(action.customer_id)
+            if group not in going and before is not None and plan.as_of < before + span:
+                _skip(plan, action, "contact-gap", before + span)
+                continue
+            going.add(group)
+            latest[action.customer_id] = plan.as_of
+        kept.append(action)
+    plan.actions = kept
+
+
+def inbox_notices(plan: Plan, rows: list[dict], config: Config, ledger: Ledger,
+                  invoices_of: dict[str, list[str]]) -> None:
+    """A notice to `replies.notify` of each reply and new bounce not yet told of (its key is
+    `customer:ID/inbox/reply-N/0`); `invoices_of` holds the invoices of the email each
+    answers, by its action key."""
+    person = config.people.get(config.replies.notify or "")
+    if person is None or not person.email or not rows:
+        return
+    for row in rows:
+        cid = row["customer_id"]
+        customer = ledger.customers.setdefault(cid, Customer(cid))
+        numbers = invoices_of.get(row["action_key"] or "", [])
+        owed = ledger.of_customers([cid]).get(cid, [])
+        items = sorted((inv for inv in owed if inv.number in numbers),
+                       key=lambda inv: (inv.due_date, inv.number))
+        template = REPLY_TEMPLATE if row["kind"] == "reply" else BOUNCE_TEMPLATE
+        key = notice_key(row)
+        plan.actions.append(PlannedAction(
+            date=plan.as_of, workflow="inbox", step=key.step, action_index=0,
+            action=_notice(config.replies.notify or "", template),
+            customer_id=customer.customer_id, invoices=[inv.number for inv in items],
+            keys=[key], to=[person.email], items=items, incoming=row))
+
+
+def _notice(person: str, template: str) -> Action:
+    return Action.model_validate({"notify": {"to": [person], "template": template}})
