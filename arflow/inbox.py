@@ -95,19 +95,24 @@ class ImapReader:
             raise InboxError(str(exc).replace(" Nothing was sent.", "")) from None
         implicit = cfg.ssl and not cfg.starttls
         port = cfg.port or (993 if implicit else 143)
+        conn: imaplib.IMAP4 | None = None
         try:
             if implicit:
-                self.conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(
-                    cfg.host or "", port, ssl_context=ssl.create_default_context(),
-                    timeout=cfg.timeout)
+                conn = imaplib.IMAP4_SSL(cfg.host or "", port,
+                                         ssl_context=ssl.create_default_context(),
+                                         timeout=cfg.timeout)
             else:
-                self.conn = imaplib.IMAP4(cfg.host or "", port, timeout=cfg.timeout)
+                conn = imaplib.IMAP4(cfg.host or "", port, timeout=cfg.timeout)
                 if cfg.starttls:
-                    self.conn.starttls(ssl.create_default_context())
-            self.conn.login(cfg.username or "", password)
+                    conn.starttls(ssl.create_default_context())
+            conn.login(cfg.username or "", password)
         except (OSError, imaplib.IMAP4.error, ssl.SSLError) as exc:
+            if conn is not None:
+                with contextlib.suppress(OSError):
+                    conn.shutdown()
             raise InboxError(f"channels.inbox: cannot log in to {cfg.host}:{port} as "
                              f"{cfg.username}: {redact(_reason(exc))}") from None
+        self.conn: imaplib.IMAP4 = conn
 
     def messages(self, position: tuple[str, int] | None) -> tuple[str, Iterator[Incoming]]:
         """The folder's UIDVALIDITY, and its messages after `position`'s UID (all of them
@@ -151,6 +156,8 @@ def _quoted(folder: str) -> str:
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, socket.timeout | TimeoutError):
         return "no answer in time"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
     text = exc.args[0] if exc.args else exc
     if isinstance(text, bytes):
         text = text.decode(errors="replace")

@@ -1,4 +1,5 @@
-"""Real servers on loopback for delivery tests: SMTP (aiosmtpd) and HTTP (Twilio, webhooks).
+"""Real servers on loopback for delivery tests: SMTP (aiosmtpd), HTTP (Twilio, webhooks) and
+IMAP (Dovecot, in its own process).
 
 Each listens on a port the OS picks, in a thread of the test process, and records exactly what
 reached it; faults are injected per message.
@@ -9,12 +10,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import imaplib
 import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
@@ -203,3 +212,115 @@ def twilio_created(request: HttpRequest) -> dict:
     form = request.form
     return {"sid": "SM" + hashlib.md5(request.body).hexdigest(), "status": "queued", "to": form["To"],
             "from": form["From"], "body": form["Body"]}
+
+
+DOVECOT = shutil.which("dovecot") or next(
+    (p for p in ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot") if os.path.exists(p)), None)
+
+
+class ImapServer:
+    """A real Dovecot IMAP server on 127.0.0.1, started from a config of its own in `root`
+    (no system service, no TLS): one user whose INBOX the test fills with IMAP APPEND."""
+
+    USER, PASSWORD = "ar@acme.example", "s3cret-imap-pw"
+
+    def __init__(self):
+        if DOVECOT is None:
+            raise RuntimeError("Dovecot is not installed (Debian: apt-get install "
+                               "dovecot-imapd)")
+        # its own folder, which Dovecot's login and mail processes (other users) can reach:
+        # pytest's tmp_path sits in a folder only its owner may enter
+        root = self.root = Path(tempfile.mkdtemp(prefix="arflow-dovecot-"))
+        root.chmod(0o755)
+        for name in ("run", "state", "home"):
+            (root / name).mkdir(parents=True, exist_ok=True)
+        # Dovecot refuses to serve mail as root: the mail user is `nobody` then
+        uid, gid = (os.getuid(), os.getgid()) if os.getuid() else (65534, 65534)
+        if not os.getuid():
+            os.chown(root / "home", uid, gid)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        (root / "passwd").write_text(f"{self.USER}:{{PLAIN}}{self.PASSWORD}\n")
+        (root / "dovecot.conf").write_text(f"""\
+protocols = imap
+listen = 127.0.0.1
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+first_valid_uid = 0
+mail_location = maildir:{root}/home/%u/Maildir
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/home/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+""")
+        self.process = subprocess.Popen([DOVECOT, "-F", "-c", str(root / "dovecot.conf")],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("Dovecot did not start: " + self.log()) from None
+                time.sleep(0.05)
+
+    def log(self) -> str:
+        path = self.root / "dovecot.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def append(self, *messages: bytes, folder: str = "INBOX") -> None:
+        client = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
+        try:
+            client.login(self.USER, self.PASSWORD)
+            for raw in messages:
+                status, data = client.append(folder, None, None, raw)
+                assert status == "OK", data
+        finally:
+            client.logout()
+
+    def flags(self, folder: str = "INBOX") -> list[bytes]:
+        """Every message's flags (arflow must leave them as they were)."""
+        client = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
+        try:
+            client.login(self.USER, self.PASSWORD)
+            client.select(folder, readonly=True)
+            _, data = client.fetch("1:*", "(FLAGS)")
+            return [d for d in data if d]
+        finally:
+            client.logout()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
