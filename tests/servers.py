@@ -13,6 +13,7 @@ import hashlib
 import imaplib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -291,6 +292,10 @@ service anvil {{
     def log(self) -> str:
         path = self.root / "dovecot.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def fetched(self) -> list[int]:
+        """How many message bodies each finished session fetched, from Dovecot's log."""
+        return [int(n) for n in re.findall(r"Logged out .*? body_count=(\d+)", self.log())]
 
     def append(self, *messages: bytes, folder: str = "INBOX") -> None:
         client = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)

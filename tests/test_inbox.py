@@ -278,7 +278,13 @@ def test_imap_reply_bounce_and_out_of_office_leave_the_mailbox_as_it_was(imap_sh
     assert imap.flags() == flags  # nothing marked read, moved or deleted
     assert len(flags) == 6
     # the next read starts after the last UID: only the new message
+    conn = sqlite3.connect(imap_shop.folder / "arflow.db")
+    assert conn.execute("SELECT folder, last_uid FROM inbox_folders").fetchall() == [
+        ("INBOX", 6)]
+    conn.close()
+    before = imap.fetched()
     assert cli("inbox", "--config", imap_shop.config).stdout == ""
+    assert imap.fetched()[len(before):] == [0]  # asked for nothing it had read
     imap.append(mail.reply(sent["C003"], sender="accounts@contoso.example"))
     assert cli("inbox", "--config", imap_shop.config).stdout.splitlines() == [
         "inbox\treply\tC003\taccounts@contoso.example\tRe: Reminder\tcustomer paused to "
@@ -309,3 +315,64 @@ def test_imap_down_the_run_reports_it_and_still_sends(imap_shop, imap, cli, cloc
     assert [(a["customer_id"], a["step"], a["action"], a["status"]) for a in doc["actions"]] \
         == [(a["customer_id"], a["step"], a["action"],
              "done" if a["action"] in ("status", "task") else "sent") for a in planned]
+
+
+# --- what a message is ------------------------------------------------------------------------
+@pytest.mark.parametrize("headers, kind", [
+    ({"Auto-Submitted": "no"}, "reply"),                 # "no" is a person writing
+    ({"Auto-Submitted": "auto-generated"}, "auto-reply"),
+    ({"X-Autoreply": "yes"}, "auto-reply"),
+    ({"X-Autorespond": "Out of office"}, "auto-reply"),
+    ({"Precedence": "bulk"}, "auto-reply"),
+    ({"Precedence": "auto_reply"}, "auto-reply"),
+    ({"Precedence": "first-class"}, "reply"),
+])
+def test_an_automatic_answer_is_told_by_its_headers(shop, cli, headers, kind):
+    shop.deliver(mail.reply(shop.sent()["C003"], sender="accounts@contoso.example",
+                            headers=headers))
+    (line,) = cli("inbox", "--config", shop.config).stdout.splitlines()
+    assert line.split("\t")[1:3] == [kind, "C003"]
+    paused = json.loads(cli("status", "C003", "--format", "json", "--as-of", "2026-03-16",
+                            "--config", shop.config).stdout)["customers"][0]["paused"]
+    assert paused is (kind == "reply")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Paid today.\n\n-----Original Message-----\nFrom: Acme\nDear customer,\nplease pay",
+     "Paid today."),
+    ("Paid today.\n-- \nPat Lee\nAccounts payable", "Paid today."),
+    ("Paid today.\n\nAm 16.03.2026 schrieb Acme <ar@acme.example>:\nSehr geehrte", "Paid today."),
+    ("Paid today.\nFrom: Acme Supplies Ltd\nSent: Monday\nDear customer", "Paid today."),
+    ("> quoted first\nOur answer, below the quote.", "Our answer, below the quote."),
+    ("one\ntwo\nthree\nfour\nfive\nsix", "one\ntwo\nthree\nfour\nfive"),
+    ("x" * 600, "x" * 399 + "…"),
+])
+def test_the_notice_quotes_only_the_customers_own_first_lines(shop, cli, text, expected):
+    shop.deliver(mail.reply(shop.sent()["C003"], sender="accounts@contoso.example", text=text))
+    cli("inbox", "--config", shop.config)
+    history = json.loads(cli("history", "--customer", "C003", "--format", "json", "--config",
+                             shop.config).stdout)["actions"]
+    assert [r["description"] for r in history if r["workflow"] == "inbox"] == [expected]
+
+
+def test_a_second_bounce_of_the_same_address_tells_nobody_again(shop, cli, clock):
+    sent = shop.sent()
+    shop.deliver(mail.bounce(sent["C001"], "ap@northwind.example"))
+    clock("2026-04-20T17:00:00")
+    cli("run", "--as-of", "2026-03-17", "--config", shop.config)
+    shop.deliver(mail.bounce(sent["C001"], "ap@northwind.example"))
+    out = cli("run", "--as-of", "2026-03-18", "--config", shop.config).stdout.splitlines()
+    assert [line for line in out if line.startswith("inbox")] == [
+        "inbox\tbounce\tC001\tMail Delivery System <MAILER-DAEMON@mx.acme.example>\t"
+        "Undelivered Mail Returned to Sender\tap@northwind.example bounced before"]
+    assert [m["Subject"] for m in shop.outbox("2026-03-1?")
+            if m["Subject"].startswith("Bounced")] == [
+        "Bounced: ap@northwind.example (Northwind Traders)"]
+
+
+def test_a_reply_to_a_notice_to_your_staff_is_no_customer_reply(shop, cli):
+    """Only emails to customers count: the controller answering a notice pauses nobody."""
+    notice = next(m for m in shop.outbox("2026-03-16")
+                  if m["To"] == "Chris Doe <controller@acme.example>")
+    shop.deliver(mail.reply(notice["Message-ID"], sender="controller@acme.example"))
+    assert cli("inbox", "--config", shop.config).stdout == ""
