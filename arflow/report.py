@@ -283,9 +283,9 @@ def print_inbox(console: Console, events: list[dict], *, plain: bool, dry_run: b
                                           inbox_effect(e, dry_run)]) + "\n")
         return
     if not events:
-        console.print("Inbox: nothing new from customers.", markup=False)
+        console.print("Inbox: no new answers to arflow's emails.", markup=False)
         return
-    console.print(f"Inbox: {len(events)} new message(s) from customers", style="bold",
+    console.print(f"Inbox: {len(events)} new answer(s) to arflow's emails", style="bold",
                   markup=False)
     for e in events:
         console.print(Padding(Text(f"{e['kind']} · {e.get('customer_id')} · "
