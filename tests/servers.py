@@ -293,9 +293,16 @@ service anvil {{
         path = self.root / "dovecot.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def fetched(self) -> list[int]:
-        """How many message bodies each finished session fetched, from Dovecot's log."""
-        return [int(n) for n in re.findall(r"Logged out .*? body_count=(\d+)", self.log())]
+    def fetched(self, sessions: int = 0) -> list[int]:
+        """How many message bodies each finished session fetched, from Dovecot's log; waits
+        (up to 10 s) until the log has at least `sessions` of them, as Dovecot writes a
+        session's line after the client has gone."""
+        deadline = time.monotonic() + 10
+        while True:
+            found = [int(n) for n in re.findall(r"Logged out .*? body_count=(\d+)", self.log())]
+            if len(found) >= sessions or time.monotonic() > deadline:
+                return found
+            time.sleep(0.02)
 
     def append(self, *messages: bytes, folder: str = "INBOX") -> None:
         client = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
