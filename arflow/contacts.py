@@ -74,12 +74,12 @@ def inbox_notices(plan: Plan, rows: list[dict], config: Config, ledger: Ledger,
     person = config.people.get(config.replies.notify or "")
     if person is None or not person.email or not rows:
         return
+    owed = ledger.of_customers({row["customer_id"] for row in rows})  # one pass for all
     for row in rows:
         cid = row["customer_id"]
         customer = ledger.customers.setdefault(cid, Customer(cid))
         numbers = invoices_of.get(row["action_key"] or "", [])
-        owed = ledger.of_customers([cid]).get(cid, [])
-        items = sorted((inv for inv in owed if inv.number in numbers),
+        items = sorted((inv for inv in owed.get(cid, ()) if inv.number in numbers),
                        key=lambda inv: (inv.due_date, inv.number))
         template = REPLY_TEMPLATE if row["kind"] == "reply" else BOUNCE_TEMPLATE
         key = notice_key(row)

@@ -319,7 +319,6 @@ def read_inbox(config: Config, db: StateDB, as_of: date,
     reader: ImapReader | None = None
     try:
         if cfg.transport == "maildir":
-            position = None
             messages: Iterator[Incoming] = read_maildir(config.resolve(cfg.dir or ""))
             uidvalidity = ""
         else:
@@ -329,14 +328,11 @@ def read_inbox(config: Config, db: StateDB, as_of: date,
         pause = timedelta(days=config.replies.pause_days)
         for incoming in messages:
             event = classify(incoming.raw, db)
-            if db.seen_incoming([event["message_id"]]):
-                event = {**event, "kind": "seen"}
             position = (cfg.folder, uidvalidity, incoming.uid) \
                 if incoming.uid is not None else None
-            if event["kind"] == "seen":
-                if position is not None:
-                    db.record_incoming({**event, "kind": "ignored",
-                                        "message_id": event["message_id"]}, as_of, position)
+            if db.seen_incoming(event["message_id"]):
+                if position is not None:  # known already: only the folder's place moves on
+                    db.record_incoming({**event, "kind": "ignored"}, as_of, position)
                 continue
             if event["kind"] == "reply":
                 event["pause_until"] = (as_of + pause).isoformat()

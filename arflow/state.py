@@ -690,13 +690,7 @@ class StateDB:
 
     def history(self, customer: str | None = None, since: date | None = None,
                 unknown_only: bool = False) -> list[dict]:
-        where, args = [], []
-        if customer is not None:
-            where.append("customer_id = ?")
-            args.append(customer)
-        if since is not None:
-            where.append("as_of >= ?")
-            args.append(since.isoformat())
+        where, args = _customer_since(customer, since)
         if unknown_only:
             where.append("state = 'unknown'")
         rows = self.db["actions"].rows_where(" AND ".join(where) or None, args,
@@ -963,17 +957,12 @@ class StateDB:
                               "recipients": json.loads(recipients or "[]")}
         return found
 
-    def seen_incoming(self, message_ids: Iterable[str]) -> set[str]:
+    def seen_incoming(self, message_id: str) -> bool:
+        """Whether this incoming message was handled already."""
         if not self._inbox_kept:
-            return set()
-        ids = sorted(set(message_ids))
-        seen: set[str] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            seen.update(mid for (mid,) in self.conn.execute(
-                f"SELECT message_id FROM inbox WHERE message_id IN "
-                f"({', '.join('?' * len(chunk))})", chunk))
-        return seen
+            return False
+        return self.conn.execute("SELECT 1 FROM inbox WHERE message_id = ?",
+                                 (message_id,)).fetchone() is not None
 
     def folder_position(self, folder: str) -> tuple[str, int] | None:
         """(UIDVALIDITY, the last UID handled) of an IMAP folder, None before its first read."""
@@ -1037,14 +1026,9 @@ class StateDB:
         """The replies, auto-replies and bounces recorded, oldest first."""
         if not self._inbox_kept:
             return []
-        where = [f"kind IN ({', '.join('?' * len(kinds))})"]
-        args: list = list(kinds)
-        if customer is not None:
-            where.append("customer_id = ?")
-            args.append(customer)
-        if since is not None:
-            where.append("as_of >= ?")
-            args.append(since.isoformat())
+        where, args = _customer_since(customer, since)
+        where.append(f"kind IN ({', '.join('?' * len(kinds))})")
+        args += kinds
         return list(self.db["inbox"].rows_where(" AND ".join(where), args, order_by="id"))
 
     def notices_due(self) -> list[dict]:
@@ -1066,6 +1050,19 @@ class StateDB:
     def workflows_run(self) -> set[tuple[str, str]]:
         """(workflow, step) of every step the action ledger has anything for."""
         return set(self.conn.execute("SELECT DISTINCT workflow, step FROM actions"))
+
+
+def _customer_since(customer: str | None, since: date | None) -> tuple[list[str], list]:
+    """The WHERE terms (and their values) of a customer's rows from a day on."""
+    where: list[str] = []
+    args: list = []
+    if customer is not None:
+        where.append("customer_id = ?")
+        args.append(customer)
+    if since is not None:
+        where.append("as_of >= ?")
+        args.append(since.isoformat())
+    return where, args
 
 
 def notice_key(row: dict) -> ActionKey:
