@@ -46,11 +46,12 @@ class AgingRow:
 class Aging:
     as_of: date
     currencies: list[AgingRow]
-    customers: list[AgingRow]   # largest total first, then by customer id
+    customers: list[AgingRow]  # largest total first, then by customer id
 
 
-def aging_report(invoices: Iterable[Invoice], customers: Mapping[str, Customer],
-                 as_of: date) -> Aging:
+def aging_report(
+    invoices: Iterable[Invoice], customers: Mapping[str, Customer], as_of: date
+) -> Aging:
     """The aging of `invoices` (a ledger's `owing(as_of)`) on `as_of`."""
     by_customer: dict[tuple[str, str], AgingRow] = {}
     by_currency: dict[str, AgingRow] = {}
@@ -62,31 +63,45 @@ def aging_report(invoices: Iterable[Invoice], customers: Mapping[str, Customer],
         row = by_customer.get(key)
         if row is None:
             customer = customers.get(inv.customer_id)
-            name = customer.display_name if customer is not None else (
-                inv.customer_name or inv.customer_id)
-            row = by_customer[key] = AgingRow(inv.currency, customer_id=inv.customer_id,
-                                              name=name)
+            name = (
+                customer.display_name
+                if customer is not None
+                else (inv.customer_name or inv.customer_id)
+            )
+            row = by_customer[key] = AgingRow(inv.currency, customer_id=inv.customer_id, name=name)
         row.add(inv, owed, as_of)
         total = by_currency.get(inv.currency)
         if total is None:
             total = by_currency[inv.currency] = AgingRow(inv.currency)
         total.add(inv, owed, as_of)
-    return Aging(as_of, [by_currency[c] for c in sorted(by_currency)],
-                 sorted(by_customer.values(), key=lambda r: (-r.total, r.customer_id or "",
-                                                             r.currency)))
+    return Aging(
+        as_of,
+        [by_currency[c] for c in sorted(by_currency)],
+        sorted(by_customer.values(), key=lambda r: (-r.total, r.customer_id or "", r.currency)),
+    )
 
 
 def aging_document(report: Aging) -> dict:
     """SPEC 8's JSON: amounts as decimal strings."""
-    def amounts(row: AgingRow) -> dict[str, str]:
-        return {**{b: money_text(v) for b, v in row.buckets.items()},
-                "total": money_text(row.total)}
 
-    return {"as_of": report.as_of.isoformat(), "buckets": list(AGING_BUCKETS),
-            "currencies": [{"currency": r.currency, **amounts(r), "invoices": r.invoices}
-                           for r in report.currencies],
-            "customers": [{"customer_id": r.customer_id, "name": r.name, "currency": r.currency,
-                           **amounts(r)} for r in report.customers]}
+    def amounts(row: AgingRow) -> dict[str, str]:
+        return {
+            **{b: money_text(v) for b, v in row.buckets.items()},
+            "total": money_text(row.total),
+        }
+
+    return {
+        "as_of": report.as_of.isoformat(),
+        "buckets": list(AGING_BUCKETS),
+        "currencies": [
+            {"currency": r.currency, **amounts(r), "invoices": r.invoices}
+            for r in report.currencies
+        ],
+        "customers": [
+            {"customer_id": r.customer_id, "name": r.name, "currency": r.currency, **amounts(r)}
+            for r in report.customers
+        ],
+    }
 
 
 CSV_HEADER = ["customer_id", "name", "currency", *AGING_BUCKETS, "total"]
@@ -94,6 +109,13 @@ CSV_HEADER = ["customer_id", "name", "currency", *AGING_BUCKETS, "total"]
 
 def aging_csv_rows(report: Aging) -> list[list[str]]:
     """The customers' rows as a spreadsheet wants them: plain amounts, one currency a row."""
-    return [[spreadsheet_text(r.customer_id or ""), spreadsheet_text(r.name or ""), r.currency,
-             *(money_text(v) for v in r.buckets.values()), money_text(r.total)]
-            for r in report.customers]
+    return [
+        [
+            spreadsheet_text(r.customer_id or ""),
+            spreadsheet_text(r.name or ""),
+            r.currency,
+            *(money_text(v) for v in r.buckets.values()),
+            money_text(r.total),
+        ]
+        for r in report.customers
+    ]

@@ -15,10 +15,21 @@ from arflow.channels import Attachment
 from arflow.sources.csvfile import spreadsheet_text
 
 ATTACHMENTS = ("statement.csv", "statement.pdf")
-PDF_EXTRA = ("statement.pdf needs the optional package fpdf2: pip install fpdf2 (or pip install "
-             "-e '.[pdf]' in arflow's folder)")
-CSV_COLUMNS = ["customer_id", "customer_name", "number", "issue_date", "due_date", "currency",
-               "amount", "balance", "days_past_due"]
+PDF_EXTRA = (
+    "statement.pdf needs the optional package fpdf2: pip install fpdf2 (or pip install "
+    "-e '.[pdf]' in arflow's folder)"
+)
+CSV_COLUMNS = [
+    "customer_id",
+    "customer_name",
+    "number",
+    "issue_date",
+    "due_date",
+    "currency",
+    "amount",
+    "balance",
+    "days_past_due",
+]
 
 Money = Callable[[Decimal, str], str]
 
@@ -49,18 +60,38 @@ def statement_csv(context: dict) -> bytes:
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for inv in context["statement"]["invoices"]:
-        writer.writerow([spreadsheet_text(inv["customer_id"]),
-                         spreadsheet_text(inv["customer_name"]),
-                         spreadsheet_text(inv["number"]), inv["issue_date"].isoformat(),
-                         inv["due_date"].isoformat(), inv["currency"], f"{inv['amount']:.2f}",
-                         f"{inv['balance']:.2f}", inv["days_past_due"]])
+        writer.writerow(
+            [
+                spreadsheet_text(inv["customer_id"]),
+                spreadsheet_text(inv["customer_name"]),
+                spreadsheet_text(inv["number"]),
+                inv["issue_date"].isoformat(),
+                inv["due_date"].isoformat(),
+                inv["currency"],
+                f"{inv['amount']:.2f}",
+                f"{inv['balance']:.2f}",
+                inv["days_past_due"],
+            ]
+        )
     return out.getvalue().encode("utf-8")
 
 
 # what fpdf2's built-in fonts (Latin-1 only) write instead: money in the euro and the
 # spaces and dashes that babel and people put around numbers and names
-_LATIN1 = str.maketrans({"€": "EUR", "—": "-", "–": "-", "\u202f": "\u00a0", "\u2009": " ",
-                         "‘": "'", "’": "'", "“": '"', "”": '"', "…": "..."})
+_LATIN1 = str.maketrans(
+    {
+        "€": "EUR",
+        "—": "-",
+        "–": "-",
+        "\u202f": "\u00a0",
+        "\u2009": " ",
+        "‘": "'",
+        "’": "'",
+        "“": '"',
+        "”": '"',
+        "…": "...",
+    }
+)
 
 
 def _latin1(text: str) -> str:
@@ -86,8 +117,13 @@ def statement_pdf(context: dict, money: Money) -> bytes:
     pdf.cell(0, 10, _latin1(context["company"]["name"]), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 11)
     customer = context["customer"]
-    pdf.cell(0, 7, _latin1(f"Statement of account for {customer['name']} ({customer['id']})"),
-             new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0,
+        7,
+        _latin1(f"Statement of account for {customer['name']} ({customer['id']})"),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.cell(0, 7, f"As of {occurrence.isoformat()}", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     widths = (34, 50, 28, 28, 18, 32)
@@ -96,8 +132,7 @@ def statement_pdf(context: dict, money: Money) -> bytes:
     def table_header() -> None:
         pdf.set_font("Helvetica", "B", 9)
         for width, title in zip(widths, header, strict=True):
-            pdf.cell(width, 7, title, border="B", align="R" if title in ("Days", "Open")
-                     else "L")
+            pdf.cell(width, 7, title, border="B", align="R" if title in ("Days", "Open") else "L")
         pdf.ln()
         pdf.set_font("Helvetica", "", 9)
 
@@ -106,29 +141,61 @@ def statement_pdf(context: dict, money: Money) -> bytes:
         if pdf.will_page_break(6):
             pdf.add_page()
             table_header()
-        cells = (inv["number"], inv["customer_name"], inv["issue_date"].isoformat(),
-                 inv["due_date"].isoformat(), str(max(inv["days_past_due"], 0)),
-                 money(inv["balance"], inv["currency"]))
+        cells = (
+            inv["number"],
+            inv["customer_name"],
+            inv["issue_date"].isoformat(),
+            inv["due_date"].isoformat(),
+            str(max(inv["days_past_due"], 0)),
+            money(inv["balance"], inv["currency"]),
+        )
         for width, value, title in zip(widths, cells, header, strict=True):
-            pdf.cell(width, 6, _latin1(value)[:30], align="R" if title in ("Days", "Open")
-                     else "L")
+            pdf.cell(width, 6, _latin1(value)[:30], align="R" if title in ("Days", "Open") else "L")
         pdf.ln()
     for group in statement["groups"]:
         currency = group["currency"]
         pdf.ln(4)
         pdf.set_font("Helvetica", "B", 10)
-        pdf.cell(0, 7, f"{currency}: outstanding {_latin1(money(group['outstanding'], currency))}"
-                 f", overdue {_latin1(money(group['overdue'], currency))} "
-                 f"({group['overdue_pct']:.0f} %)", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(
+            0,
+            7,
+            f"{currency}: outstanding {_latin1(money(group['outstanding'], currency))}"
+            f", overdue {_latin1(money(group['overdue'], currency))} "
+            f"({group['overdue_pct']:.0f} %)",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
         pdf.set_font("Helvetica", "", 9)
         aging = group["aging"]
-        pdf.cell(0, 6, _latin1("By age: " + ", ".join(
-            f"{label} {money(aging[bucket], currency)}" for bucket, label in (
-                ("current", "current"), ("1-30", "1-30 days"), ("31-60", "31-60"),
-                ("61-90", "61-90"), ("90+", "over 90")))), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(
+            0,
+            6,
+            _latin1(
+                "By age: "
+                + ", ".join(
+                    f"{label} {money(aging[bucket], currency)}"
+                    for bucket, label in (
+                        ("current", "current"),
+                        ("1-30", "1-30 days"),
+                        ("31-60", "31-60"),
+                        ("61-90", "61-90"),
+                        ("90+", "over 90"),
+                    )
+                )
+            ),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
         for account in group["accounts"]:
-            pdf.cell(0, 6, _latin1(f"  {account['name']} ({account['customer_id']}): "
-                                   f"{money(account['outstanding'], currency)} outstanding, "
-                                   f"{money(account['overdue'], currency)} overdue"),
-                     new_x="LMARGIN", new_y="NEXT")
+            pdf.cell(
+                0,
+                6,
+                _latin1(
+                    f"  {account['name']} ({account['customer_id']}): "
+                    f"{money(account['outstanding'], currency)} outstanding, "
+                    f"{money(account['overdue'], currency)} overdue"
+                ),
+                new_x="LMARGIN",
+                new_y="NEXT",
+            )
     return bytes(pdf.output())

@@ -8,9 +8,11 @@ from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-_TERMS = re.compile(r"^\s*(?:net\s*(?P<days>\d+)(?P<eom1>\s+eom)?"
-                    r"|(?P<receipt>due\s+on\s+receipt)|(?P<eom2>eom))\s*$",
-                    re.IGNORECASE)
+_TERMS = re.compile(
+    r"^\s*(?:net\s*(?P<days>\d+)(?P<eom1>\s+eom)?"
+    r"|(?P<receipt>due\s+on\s+receipt)|(?P<eom2>eom))\s*$",
+    re.IGNORECASE,
+)
 TERMS_HELP = "use 'Net N', 'Due on receipt', 'EOM' or 'Net N EOM'"
 
 # The dates arflow reads from a source or a command line, and the longest offsets it adds to
@@ -28,8 +30,10 @@ def date_range_problem(text: str, day: date) -> str | None:
     if EARLIEST_DATE <= day <= LATEST_DATE:
         return None
     way = "past" if day < EARLIEST_DATE else "future"
-    return (f"{text!r} is too far in the {way} to schedule: arflow reads dates from "
-            f"{EARLIEST_DATE} to {LATEST_DATE}; write the real date")
+    return (
+        f"{text!r} is too far in the {way} to schedule: arflow reads dates from "
+        f"{EARLIEST_DATE} to {LATEST_DATE}; write the real date"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +61,10 @@ def parse_terms(text: str) -> Terms:
         return Terms(0, True)
     days = m["days"].lstrip("0") or "0"
     if len(days) > len(str(MAX_TERMS_DAYS)):  # 9999: any four digits will do
-        raise ValueError(f"payment terms {text.strip()!r} are longer than {MAX_TERMS_DAYS} days; "
-                         "write the real terms, or a due_date")
+        raise ValueError(
+            f"payment terms {text.strip()!r} are longer than {MAX_TERMS_DAYS} days; "
+            "write the real terms, or a due_date"
+        )
     return Terms(int(days), bool(m["eom1"]))
 
 
@@ -70,8 +76,10 @@ def holiday_calendar(code: str):
     try:
         return holidays.country_holidays(country.upper(), subdiv=subdiv.upper() or None)
     except NotImplementedError as exc:
-        raise ValueError(f"unknown holiday calendar {code!r} ({exc}); use an ISO country code "
-                         "such as US, GB or DE, optionally with a subdivision: US-NY") from None
+        raise ValueError(
+            f"unknown holiday calendar {code!r} ({exc}); use an ISO country code "
+            "such as US, GB or DE, optionally with a subdivision: US-NY"
+        ) from None
 
 
 class BusinessCalendar:

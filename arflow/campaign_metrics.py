@@ -44,8 +44,10 @@ def totals(invoices: Iterable[Invoice], as_of: date, min_balance: Decimal) -> di
             continue
         balance = inv.owed(as_of)
         before = found.get(inv.currency, Totals(ZERO, ZERO))
-        found[inv.currency] = Totals(before.outstanding + balance,
-                                     before.overdue + (balance if inv.due_date < as_of else ZERO))
+        found[inv.currency] = Totals(
+            before.outstanding + balance,
+            before.overdue + (balance if inv.due_date < as_of else ZERO),
+        )
     return found
 
 
@@ -67,8 +69,9 @@ def aging_bucket(days_past_due: int) -> str:
     return "90+"
 
 
-def aging(invoices: Iterable[Invoice], as_of: date,
-          min_balance: Decimal) -> dict[str, dict[str, Decimal]]:
+def aging(
+    invoices: Iterable[Invoice], as_of: date, min_balance: Decimal
+) -> dict[str, dict[str, Decimal]]:
     """Currency → bucket → open balance, over the open invoices among `invoices`; a group's
     buckets add up to its `outstanding`."""
     found: dict[str, dict[str, Decimal]] = {}
@@ -125,11 +128,17 @@ def holds(condition: Condition, own: Totals, consolidated: Totals) -> bool:
     return actual >= condition.value if condition.op == ">=" else actual < condition.value
 
 
-def groups_that_hold(conditions: list[Condition], own: dict[str, Totals],
-                     consolidated: dict[str, Totals]) -> list[str]:
+def groups_that_hold(
+    conditions: list[Condition], own: dict[str, Totals], consolidated: dict[str, Totals]
+) -> list[str]:
     """The currency groups (sorted) for which every condition holds; a group exists where the
     customer, or with consolidation one of its descendants, has an open invoice."""
     empty = Totals(ZERO, ZERO)
-    return sorted(currency for currency in set(own) | set(consolidated)
-                  if all(holds(c, own.get(currency, empty), consolidated.get(currency, empty))
-                         for c in conditions))
+    return sorted(
+        currency
+        for currency in set(own) | set(consolidated)
+        if all(
+            holds(c, own.get(currency, empty), consolidated.get(currency, empty))
+            for c in conditions
+        )
+    )

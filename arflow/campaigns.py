@@ -48,11 +48,11 @@ class Statement:
 
     customer_id: str
     occurrence: date
-    groups: list[str]               # the currency groups whose conditions all held
-    listed: list[Invoice]           # open, not paused, in those groups; by due date, number
+    groups: list[str]  # the currency groups whose conditions all held
+    listed: list[Invoice]  # open, not paused, in those groups; by due date, number
     own: dict[str, Totals]
     consolidated: dict[str, Totals]
-    consolidate: bool = False       # the campaign consolidates: its totals are `consolidated`
+    consolidate: bool = False  # the campaign consolidates: its totals are `consolidated`
     # currency → aging bucket → open balance, over every invoice the statement covers
     aging: dict[str, dict[str, Decimal]] = field(default_factory=dict)
     # consolidating: currency → [(customer id, its own Totals)], the customer first
@@ -90,11 +90,14 @@ def _fits(wid: str, wf: Workflow, customer: Customer, invoices: list[Invoice]) -
     if m.customer is not None and customer.customer_id not in m.customer:
         return False
     if m.segment is not None and (customer.segment or "").casefold() not in {
-            s.casefold() for s in m.segment}:
+        s.casefold() for s in m.segment
+    }:
         return False
     matcher = Matcher(wid, m.model_copy(update={"customer": None, "segment": None}))
-    return any(matcher.fits(inv, inv.amount if inv.balance is None else inv.balance, customer)
-               for inv in invoices)
+    return any(
+        matcher.fits(inv, inv.amount if inv.balance is None else inv.balance, customer)
+        for inv in invoices
+    )
 
 
 def occurrence_due(wf: Workflow, as_of: date) -> date | None:
@@ -132,14 +135,18 @@ class Member(NamedTuple):
 
     customer_id: str
     customer: Customer
-    covered: list[str]        # the customer, and consolidating its descendants
-    invoices: list[Invoice]   # their open invoices
-    parents: list[str]        # its ancestors
-    family: list[str]         # the customer and its descendants (`consolidated_*` metrics)
+    covered: list[str]  # the customer, and consolidating its descendants
+    invoices: list[Invoice]  # their open invoices
+    parents: list[str]  # its ancestors
+    family: list[str]  # the customer and its descendants (`consolidated_*` metrics)
 
 
-def audience(wid: str, wf: Workflow, open_by_customer: Mapping[str, list[Invoice]],
-             customers: Mapping[str, Customer]) -> list[Member]:
+def audience(
+    wid: str,
+    wf: Workflow,
+    open_by_customer: Mapping[str, list[Invoice]],
+    customers: Mapping[str, Customer],
+) -> list[Member]:
     """Who a campaign reaches (SPEC 4.10): customers with an open invoice (consolidating, also
     those whose descendants have one) that fit `match:`; parents first, so that a consolidated
     statement is decided before its children's."""
@@ -158,18 +165,24 @@ def audience(wid: str, wf: Workflow, open_by_customer: Mapping[str, list[Invoice
         covered = everyone if wf.consolidate else [cid]
         invoices = [inv for c in covered for inv in open_by_customer.get(c, ())]
         if _fits(wid, wf, customer, invoices):
-            found.append(Member(cid, customer, covered, invoices, parents.get(cid, []),
-                                everyone))
+            found.append(Member(cid, customer, covered, invoices, parents.get(cid, []), everyone))
     return found
 
 
-def statements(wid: str, wf: Workflow, open_by_customer: Mapping[str, list[Invoice]],
-               customers: Mapping[str, Customer], as_of: date, min_balance: Decimal, *,
-               paused_customers: Collection[str] = (), paused_invoices: Collection[str] = (),
-               sent_before: Callable[[str], bool] = lambda cid: False,
-               reached_before: Callable[[str], bool] | None = None,
-               credits: Mapping[str, list[Invoice]] | None = None,
-               ) -> tuple[list[Statement], list[StatementSkip]]:
+def statements(
+    wid: str,
+    wf: Workflow,
+    open_by_customer: Mapping[str, list[Invoice]],
+    customers: Mapping[str, Customer],
+    as_of: date,
+    min_balance: Decimal,
+    *,
+    paused_customers: Collection[str] = (),
+    paused_invoices: Collection[str] = (),
+    sent_before: Callable[[str], bool] = lambda cid: False,
+    reached_before: Callable[[str], bool] | None = None,
+    credits: Mapping[str, list[Invoice]] | None = None,
+) -> tuple[list[Statement], list[StatementSkip]]:
     """The statements a campaign sends on `as_of`, and the customers it skips. `open_by_customer`
     holds each customer's open invoices (paused and promised ones included), `credits` its
     credit notes (they reduce the totals, and are not listed). `sent_before` says whether a
@@ -182,15 +195,20 @@ def statements(wid: str, wf: Workflow, open_by_customer: Mapping[str, list[Invoi
     occurrence = occurrence_due(wf, as_of)
     if occurrence is None:
         return [], []
-    own = {cid: totals([*invs, *credit.get(cid, ())], as_of, min_balance)
-           for cid, invs in open_by_customer.items() if invs}
-    own.update((cid, totals(notes, as_of, min_balance)) for cid, notes in credit.items()
-               if cid not in own)
+    own = {
+        cid: totals([*invs, *credit.get(cid, ())], as_of, min_balance)
+        for cid, invs in open_by_customer.items()
+        if invs
+    }
+    own.update(
+        (cid, totals(notes, as_of, min_balance)) for cid, notes in credit.items() if cid not in own
+    )
     found: list[Statement] = []
     skipped: list[StatementSkip] = []
     messaged: set[str] = set()  # customers with this occurrence's statement, here or before
     for cid, customer, covered, invoices, parents, everyone in audience(
-            wid, wf, open_by_customer, customers):
+        wid, wf, open_by_customer, customers
+    ):
         if reached(cid):
             messaged.add(cid)  # its descendants are covered
         if sent_before(cid):
@@ -207,24 +225,56 @@ def statements(wid: str, wf: Workflow, open_by_customer: Mapping[str, list[Invoi
         if not groups:
             skipped.append(StatementSkip(cid, occurrence, "conditions"))
             continue
-        listed = sorted((inv for inv in invoices if inv.currency in groups
-                         and inv.number not in paused_invoices),
-                        key=lambda inv: (inv.due_date, inv.number))
+        listed = sorted(
+            (
+                inv
+                for inv in invoices
+                if inv.currency in groups and inv.number not in paused_invoices
+            ),
+            key=lambda inv: (inv.due_date, inv.number),
+        )
         if not listed:
             skipped.append(StatementSkip(cid, occurrence, "nothing-to-list"))
             continue
-        found.append(Statement(
-            cid, occurrence, groups, listed, mine, family_totals, wf.consolidate,
-            aging([*invoices, *(n for c in covered for n in credit.get(c, ()))], as_of,
-                  min_balance),
-            {cur: [(c, own[c][cur]) for c in covered if cur in own.get(c, {})] for cur in groups}
-            if wf.consolidate else {},
-            [Met(c.metric, c.op, c.value,
-                 metric_of(c.metric, mine.get(cur, EMPTY), family_totals.get(cur, EMPTY)), cur)
-             for cur in groups for c in wf.conditions]))
+        found.append(
+            Statement(
+                cid,
+                occurrence,
+                groups,
+                listed,
+                mine,
+                family_totals,
+                wf.consolidate,
+                aging(
+                    [*invoices, *(n for c in covered for n in credit.get(c, ()))],
+                    as_of,
+                    min_balance,
+                ),
+                {
+                    cur: [(c, own[c][cur]) for c in covered if cur in own.get(c, {})]
+                    for cur in groups
+                }
+                if wf.consolidate
+                else {},
+                [
+                    Met(
+                        c.metric,
+                        c.op,
+                        c.value,
+                        metric_of(c.metric, mine.get(cur, EMPTY), family_totals.get(cur, EMPTY)),
+                        cur,
+                    )
+                    for cur in groups
+                    for c in wf.conditions
+                ],
+            )
+        )
         # a statement covers the descendants once it can reach the customer (an address for
         # its email, a phone for its SMS); one that cannot leaves them their own
-        if not facing or ("email" in facing and customer.email) or (
-                "sms" in facing and customer.phone):
+        if (
+            not facing
+            or ("email" in facing and customer.email)
+            or ("sms" in facing and customer.phone)
+        ):
             messaged.add(cid)
     return found, skipped

@@ -76,10 +76,15 @@ HELP = {"help_option_names": ["-h", "--help"]}
 # An argument's help line is its name (metavar) and what it is; typer would add the Python
 # type it is declared with (`INVOICE <str>`), which a bookkeeper has no use for.
 typer.core.TyperArgument.display_type_rich = (  # type: ignore[method-assign]
-    lambda self, ctx: None if self.metavar else typer.core.TyperArgument.display_type(self, ctx))
+    lambda self, ctx: None if self.metavar else typer.core.TyperArgument.display_type(self, ctx)
+)
 
-app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, context_settings=HELP,
-                  help="arflow: accounts-receivable collections, each reminder sent exactly once.")
+app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings=HELP,
+    help="arflow: accounts-receivable collections, each reminder sent exactly once.",
+)
 _GLOBAL_CONFIG: list[Path] = []  # `arflow --config PATH COMMAND`: the default of every command
 
 
@@ -94,15 +99,24 @@ class TableFormat(StrEnum):
     csv = "csv"
 
 
-ConfigOption = Annotated[Path | None, typer.Option(
-    "--config", "-c", metavar="FILE", help="Path to arflow.yaml (default: the one here or in a "
-    "folder above, or $ARFLOW_CONFIG).", dir_okay=False)]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        metavar="FILE",
+        help="Path to arflow.yaml (default: the one here or in a folder above, or $ARFLOW_CONFIG).",
+        dir_okay=False,
+    ),
+]
 
 
 def _config_path(explicit: Path | None) -> Path:
     """The command's --config, else the one given before the command, else as found."""
-    return find_config(explicit if explicit is not None else
-                       (_GLOBAL_CONFIG[0] if _GLOBAL_CONFIG else None), Path.cwd())
+    return find_config(
+        explicit if explicit is not None else (_GLOBAL_CONFIG[0] if _GLOBAL_CONFIG else None),
+        Path.cwd(),
+    )
 
 
 def _now() -> datetime:
@@ -160,22 +174,37 @@ def _fail(err: ArflowError) -> None:
     if isinstance(err, InvalidFiles):
         for problem in err.problems:
             stderr.print(redact(str(problem)), markup=False)
-        stderr.print(f"{len(err.problems)} problem(s) found; nothing was done{when}.",
-                     markup=False)
+        stderr.print(f"{len(err.problems)} problem(s) found; nothing was done{when}.", markup=False)
     else:
         stderr.print(redact(f"error: {err}{when}"), markup=False)
-    raise typer.Exit(EXIT_USAGE if isinstance(err, Refused) else
-                     EXIT_PROBLEMS if isinstance(err, StoppedMidRun) else EXIT_NOTHING_DONE)
+    raise typer.Exit(
+        EXIT_USAGE
+        if isinstance(err, Refused)
+        else EXIT_PROBLEMS
+        if isinstance(err, StoppedMidRun)
+        else EXIT_NOTHING_DONE
+    )
 
 
 @app.command()
 def init(
-    directory: Annotated[Path, typer.Argument(
-        help="Folder to create (with --workflow: the folder to add to).", file_okay=False,
-        metavar="DIRECTORY")] = Path("."),
-    workflow: Annotated[str | None, typer.Option(
-        "--workflow", "-w", metavar="NAME",
-        help="Add this ready workflow and its templates to an existing folder.")] = None,
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder to create (with --workflow: the folder to add to).",
+            file_okay=False,
+            metavar="DIRECTORY",
+        ),
+    ] = Path("."),
+    workflow: Annotated[
+        str | None,
+        typer.Option(
+            "--workflow",
+            "-w",
+            metavar="NAME",
+            help="Add this ready workflow and its templates to an existing folder.",
+        ),
+    ] = None,
 ):
     """Create a working folder with a config, workflows, templates and sample invoices; or,
     with --workflow, add one of arflow's ready workflows to a folder you have.
@@ -196,8 +225,9 @@ def init(
         for path in added:
             console.print(f"  {path.relative_to(directory)}", markup=False)
         for path in kept:
-            console.print(f"  {path.relative_to(directory)} (already there; left as it is)",
-                          markup=False)
+            console.print(
+                f"  {path.relative_to(directory)} (already there; left as it is)", markup=False
+            )
         console.print(f"Next: arflow validate {directory}", markup=False)
         return
     try:
@@ -221,12 +251,20 @@ class CheckFormat(StrEnum):
 
 @app.command()
 def validate(
-    paths: Annotated[list[Path] | None, typer.Argument(
-        help="Config files, folders holding arflow.yaml, or workflow files (default: --config "
-             "or the arflow.yaml found from here).", metavar="PATH")] = None,
-    fmt: Annotated[CheckFormat, typer.Option(
-        "--format", help="text; json (one document); github (annotations for a pull request)."
-    )] = CheckFormat.text,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Config files, folders holding arflow.yaml, or workflow files (default: --config "
+            "or the arflow.yaml found from here).",
+            metavar="PATH",
+        ),
+    ] = None,
+    fmt: Annotated[
+        CheckFormat,
+        typer.Option(
+            "--format", help="text; json (one document); github (annotations for a pull request)."
+        ),
+    ] = CheckFormat.text,
     config: ConfigOption = None,
 ):
     """Check config, workflows and templates; print every problem as PATH:LINE: where: message.
@@ -255,8 +293,10 @@ def validate(
             if unreadable:
                 problems += unreadable
                 continue
-            valid.append(f"{project.config.path}: valid ({len(project.workflows)} workflows, "
-                         f"{project.templates.count()} templates)")
+            valid.append(
+                f"{project.config.path}: valid ({len(project.workflows)} workflows, "
+                f"{project.templates.count()} templates)"
+            )
             if fmt is CheckFormat.text:
                 console.print(valid[-1], markup=False)
             _warn(history_warnings(project))
@@ -267,9 +307,16 @@ def validate(
                 _fail(err)
             problems.append(Problem(str(target or "arflow.yaml"), None, "", str(err)))
     if fmt is CheckFormat.json:
-        _print_json({"valid": not problems, "checked": valid, "problems": [
-            {"file": q.path, "line": q.line, "where": q.where, "message": q.message}
-            for q in problems]})
+        _print_json(
+            {
+                "valid": not problems,
+                "checked": valid,
+                "problems": [
+                    {"file": q.path, "line": q.line, "where": q.where, "message": q.message}
+                    for q in problems
+                ],
+            }
+        )
     elif fmt is CheckFormat.github:
         for problem in problems:  # GitHub's workflow commands: one annotation a problem
             line = f",line={problem.line}" if problem.line else ""
@@ -303,8 +350,10 @@ def _check_workflow_file(path: Path) -> list[Problem]:
     """A workflow file's problems: within its folder's project when one is above it (only
     that file's, and the project's that name it), else the file on its own."""
     folder = path.resolve().parent
-    config = next((f / "arflow.yaml" for f in (folder, *folder.parents)
-                   if (f / "arflow.yaml").is_file()), None)
+    config = next(
+        (f / "arflow.yaml" for f in (folder, *folder.parents) if (f / "arflow.yaml").is_file()),
+        None,
+    )
     if config is not None:
         try:
             load_project(config)
@@ -315,27 +364,51 @@ def _check_workflow_file(path: Path) -> list[Problem]:
     name = str(path)
     return [p for p in problems if p.path == name]
 
+
 @app.command()
 def run(
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run",
-        help="Plan, render every message and print; send and record nothing.")] = False,
-    as_of: Annotated[str | None, typer.Option(
-        "--as-of", metavar="YYYY-MM-DD",
-        help="Run as of this date (default: today in the company time zone). A real run takes "
-             "no date after today.")] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Plan, render every message and print; send and record nothing."
+        ),
+    ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="YYYY-MM-DD",
+            help="Run as of this date (default: today in the company time zone). A real run takes "
+            "no date after today.",
+        ),
+    ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
-    customer: Annotated[str | None, typer.Option(
-        "--customer", metavar="ID", help="Only this customer.")] = None,
-    baseline: Annotated[bool, typer.Option(
-        "--baseline", help="Adopt arflow on a ledger chased before: record every step already due "
-                           "as done, send nothing.")] = False,
-    force: Annotated[bool, typer.Option(
-        "--force", help="With --baseline: mark even though arflow has sent from this state "
-                        "before.")] = False,
-    quiet: Annotated[bool, typer.Option(
-        "--quiet", "-q", help="Print only what needs a person (failed or unknown messages, "
-                              "errors) and then the summary; nothing when all went well.")
+    customer: Annotated[
+        str | None, typer.Option("--customer", metavar="ID", help="Only this customer.")
+    ] = None,
+    baseline: Annotated[
+        bool,
+        typer.Option(
+            "--baseline",
+            help="Adopt arflow on a ledger chased before: record every step already due "
+            "as done, send nothing.",
+        ),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="With --baseline: mark even though arflow has sent from this state before.",
+        ),
+    ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="Print only what needs a person (failed or unknown messages, "
+            "errors) and then the summary; nothing when all went well.",
+        ),
     ] = False,
     config: ConfigOption = None,
 ):
@@ -354,8 +427,10 @@ def run(
     Example: arflow run --dry-run --as-of 2026-03-16 --format json
     """
     if dry_run and baseline:
-        raise typer.BadParameter("--baseline records what is due; it cannot be a --dry-run "
-                                 "(run --dry-run first to see what it would mark)")
+        raise typer.BadParameter(
+            "--baseline records what is due; it cannot be a --dry-run "
+            "(run --dry-run first to see what it would mark)"
+        )
     plain = not sys.stdout.isatty()
     console = Console(highlight=False)
     started = _stamp(_now())
@@ -370,11 +445,18 @@ def run(
         if not dry_run:  # refused before a large ledger is read
             refuse_future(day, today, cfg.company.timezone)
         if fmt is Format.table and not plain:
-            with Progress(TextColumn("Reading invoices"), BarColumn(), TaskProgressColumn(),
-                          TimeRemainingColumn(), console=console, transient=True) as bar:
+            with Progress(
+                TextColumn("Reading invoices"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TimeRemainingColumn(),
+                console=console,
+                transient=True,
+            ) as bar:
                 task = bar.add_task("read", total=None)
-                ledger = load_ledger(cfg, lambda done, total: bar.update(task, completed=done,
-                                                                         total=total))
+                ledger = load_ledger(
+                    cfg, lambda done, total: bar.update(task, completed=done, total=total)
+                )
         else:
             ledger = load_ledger(cfg)
         if customer is not None:
@@ -392,27 +474,45 @@ def run(
             sys.stdout.write(f"# arflow {kind} started {started}, as of {day}\n")
         if outcome.inbox and fmt is Format.table and not quiet:
             print_inbox(console, outcome.inbox, plain=plain, dry_run=False)
-        _print_run(result, errors, fmt, console, plain, cfg.company.locale, dry_run, baseline,
-                   outcome.details, quiet,
-                   {cid: c.display_name for cid, c in ledger.customers.items()})
+        _print_run(
+            result,
+            errors,
+            fmt,
+            console,
+            plain,
+            cfg.company.locale,
+            dry_run,
+            baseline,
+            outcome.details,
+            quiet,
+            {cid: c.display_name for cid, c in ledger.customers.items()},
+        )
     except ArflowError as err:
         if monitor:
             _ping(monitor, False, redact(f"error: {err}"))
         _fail(err)
     # messages of an interrupted run now unknown are a problem of this run to report too
-    problems = errors or outcome.recovered or any(
-        a.status in ("failed", "unknown") for a in result.actions)
+    problems = (
+        errors
+        or outcome.recovered
+        or any(a.status in ("failed", "unknown") for a in result.actions)
+    )
     if monitor:
-        _ping(monitor, not problems, f"{day}: " + outcome_text(result, outcome.details,
-                                                             dry_run=False) +
-              f", {len(errors)} error(s)")
+        _ping(
+            monitor,
+            not problems,
+            f"{day}: "
+            + outcome_text(result, outcome.details, dry_run=False)
+            + f", {len(errors)} error(s)",
+        )
     raise typer.Exit(EXIT_PROBLEMS if problems else EXIT_OK)
 
 
 @app.command()
 def inbox(
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Show what the new messages would do; record nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what the new messages would do; record nothing.")
+    ] = False,
     config: ConfigOption = None,
 ):
     """Read customers' replies and bounces now (a real `arflow run` does this first).
@@ -431,8 +531,10 @@ def inbox(
         project = load_project(_config_path(config))
         cfg = project.config
         if cfg.channels.inbox is None:
-            raise Refused("arflow.yaml has no channels.inbox: add one, e.g. inbox: {transport: "
-                          "maildir, dir: mail/ar} under channels:")
+            raise Refused(
+                "arflow.yaml has no channels.inbox: add one, e.g. inbox: {transport: "
+                "maildir, dir: mail/ar} under channels:"
+            )
         ledger = load_ledger(cfg)
         today = cfg.today(_now())
         emails = {cid: c.email for cid, c in ledger.customers.items()}
@@ -452,11 +554,13 @@ def inbox(
                     db.close()
     except ArflowError as err:
         _fail(err)
-    print_inbox(Console(highlight=False), heard.events, plain=not sys.stdout.isatty(),
-                dry_run=dry_run)
+    print_inbox(
+        Console(highlight=False), heard.events, plain=not sys.stdout.isatty(), dry_run=dry_run
+    )
     if heard.error:
         Console(stderr=True, highlight=False, soft_wrap=True).print(
-            f"error: {heard.error} ({_stamp(_now())})", markup=False)
+            f"error: {heard.error} ({_stamp(_now())})", markup=False
+        )
         raise typer.Exit(EXIT_PROBLEMS)
 
 
@@ -490,31 +594,63 @@ def _warn_recovered(count: int, dry_run: bool = False) -> None:
         now = "will be marked unknown by the real run" if dry_run else "are now marked unknown"
         Console(stderr=True, highlight=False, soft_wrap=True).print(
             f"warning: {count} message(s) of an interrupted run {now} and will not be resent "
-            "by themselves; see `arflow history --unknown`.", markup=False)
+            "by themselves; see `arflow history --unknown`.",
+            markup=False,
+        )
 
 
-def _print_run(result, errors, fmt, console, plain, locale, dry_run, baseline=False,
-               details=None, quiet=False, names=None) -> None:
+def _print_run(
+    result,
+    errors,
+    fmt,
+    console,
+    plain,
+    locale,
+    dry_run,
+    baseline=False,
+    details=None,
+    quiet=False,
+    names=None,
+) -> None:
     if fmt is Format.json:
         if plain:  # a pipe or a file: compact, streamed
             write_json(sys.stdout, result, errors, dry_run=dry_run)
-        else:      # a person: indented
-            sys.stdout.write(json.dumps(plan_document(result, errors, dry_run=dry_run),
-                                        indent=2, ensure_ascii=False) + "\n")
+        else:  # a person: indented
+            sys.stdout.write(
+                json.dumps(
+                    plan_document(result, errors, dry_run=dry_run), indent=2, ensure_ascii=False
+                )
+                + "\n"
+            )
     else:
-        print_plan(console, result, errors, locale, plain=plain, dry_run=dry_run,
-                   baseline=baseline, details=details, quiet=quiet, names=names)
+        print_plan(
+            console,
+            result,
+            errors,
+            locale,
+            plain=plain,
+            dry_run=dry_run,
+            baseline=baseline,
+            details=details,
+            quiet=quiet,
+            names=names,
+        )
 
 
 @app.command()
 def history(
-    customer: Annotated[str | None, typer.Option(
-        "--customer", metavar="ID", help="Only this customer.")] = None,
-    since: Annotated[str | None, typer.Option(
-        "--since", metavar="YYYY-MM-DD",
-        help="Only actions of runs as of this date or later.")] = None,
-    unknown: Annotated[bool, typer.Option(
-        "--unknown", help="Only messages whose outcome is unknown.")] = False,
+    customer: Annotated[
+        str | None, typer.Option("--customer", metavar="ID", help="Only this customer.")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since", metavar="YYYY-MM-DD", help="Only actions of runs as of this date or later."
+        ),
+    ] = None,
+    unknown: Annotated[
+        bool, typer.Option("--unknown", help="Only messages whose outcome is unknown.")
+    ] = False,
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
     config: ConfigOption = None,
 ):
@@ -529,29 +665,43 @@ def history(
         db = StateDB.open_readonly(path, cfg.display(path))
         rows = [] if db is None else db.history(customer, day, unknown)
         if db is not None and not unknown:  # SPEC 6.1: replies and bounces, in date order
-            rows = sorted(rows + incoming_rows(db.incoming(customer, day)),
-                          key=lambda r: (r["as_of"], r["customer_id"]))
-        if customer is not None and not rows and (db is None or not db.knows_customer(
-                customer)) and customer not in load_ledger(cfg).customers:
-            raise Refused(f"--customer {customer!r}: no such customer in the sources or the "
-                          "history")
+            rows = sorted(
+                rows + incoming_rows(db.incoming(customer, day)),
+                key=lambda r: (r["as_of"], r["customer_id"]),
+            )
+        if (
+            customer is not None
+            and not rows
+            and (db is None or not db.knows_customer(customer))
+            and customer not in load_ledger(cfg).customers
+        ):
+            raise Refused(
+                f"--customer {customer!r}: no such customer in the sources or the history"
+            )
     except ArflowError as err:
         _fail(err)
     if fmt is Format.json:
-        sys.stdout.write(json.dumps({"actions": rows}, indent=None if not sys.stdout.isatty()
-                                    else 2, ensure_ascii=False) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {"actions": rows}, indent=None if not sys.stdout.isatty() else 2, ensure_ascii=False
+            )
+            + "\n"
+        )
         return
     print_history(Console(highlight=False), rows, plain=not sys.stdout.isatty())
 
 
 @app.command()
 def resolve(
-    key: Annotated[str, typer.Argument(
-        help="The action key, as `arflow history` shows it.", metavar="KEY")],
-    sent: Annotated[bool, typer.Option(
-        "--sent", help="It did arrive: never send it again.")] = False,
-    retry: Annotated[bool, typer.Option(
-        "--retry", help="It did not arrive: the next run may send it again.")] = False,
+    key: Annotated[
+        str, typer.Argument(help="The action key, as `arflow history` shows it.", metavar="KEY")
+    ],
+    sent: Annotated[
+        bool, typer.Option("--sent", help="It did arrive: never send it again.")
+    ] = False,
+    retry: Annotated[
+        bool, typer.Option("--retry", help="It did not arrive: the next run may send it again.")
+    ] = False,
     config: ConfigOption = None,
 ):
     """Settle a message whose outcome is unknown (or that failed): mark it sent, or retry it.
@@ -583,9 +733,14 @@ class PauseKind(StrEnum):
     invoice = "invoice"
 
 
-AsOfOption = Annotated[str | None, typer.Option(
-    "--as-of", metavar="YYYY-MM-DD", help="The day it happens (default: today in the company "
-    "time zone).")]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="The day it happens (default: today in the company time zone).",
+    ),
+]
 FormatOption = Annotated[Format, typer.Option("--format", help="table or json.")]
 
 
@@ -618,12 +773,18 @@ def _report_unknown(unknown) -> None:
     if unknown is not None:
         Console(stderr=True, highlight=False, soft_wrap=True).print(
             f"error: no {unknown.what} {', '.join(unknown.ids)} in the sources; check the "
-            "id(s) — nothing was done for them, the others were.", markup=False)
+            "id(s) — nothing was done for them, the others were.",
+            markup=False,
+        )
         raise typer.Exit(EXIT_PROBLEMS)
 
 
-IdsFileOption = Annotated[Path | None, typer.Option(
-    "--file", metavar="FILE", help="A file of customer ids, one per line.", dir_okay=False)]
+IdsFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--file", metavar="FILE", help="A file of customer ids, one per line.", dir_okay=False
+    ),
+]
 
 
 def _customer_ids(customers: list[str] | None, from_file: Path | None) -> list[str]:
@@ -640,13 +801,21 @@ def _customer_ids(customers: list[str] | None, from_file: Path | None) -> list[s
 
 @app.command()
 def assign(
-    workflow: Annotated[str, typer.Option(
-        "--workflow", "-w", metavar="ID", help="The workflow id.")],
-    customers: Annotated[list[str] | None, typer.Argument(
-        help="Customer ids.", metavar="CUSTOMER")] = None,
-    on: Annotated[str | None, typer.Option(
-        "--date", metavar="YYYY-MM-DD", help="The assignment date an `anchor: assigned` workflow "
-                                             "counts from (default: the next run).")] = None,
+    workflow: Annotated[
+        str, typer.Option("--workflow", "-w", metavar="ID", help="The workflow id.")
+    ],
+    customers: Annotated[
+        list[str] | None, typer.Argument(help="Customer ids.", metavar="CUSTOMER")
+    ] = None,
+    on: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            metavar="YYYY-MM-DD",
+            help="The assignment date an `anchor: assigned` workflow "
+            "counts from (default: the next run).",
+        ),
+    ] = None,
     from_file: IdsFileOption = None,
     config: ConfigOption = None,
 ):
@@ -669,8 +838,9 @@ def assign(
 
 @app.command()
 def unassign(
-    customers: Annotated[list[str] | None, typer.Argument(
-        help="Customer ids.", metavar="CUSTOMER")] = None,
+    customers: Annotated[
+        list[str] | None, typer.Argument(help="Customer ids.", metavar="CUSTOMER")
+    ] = None,
     from_file: IdsFileOption = None,
     config: ConfigOption = None,
 ):
@@ -692,8 +862,9 @@ def unassign(
 
 @app.command()
 def status(
-    customer: Annotated[str | None, typer.Argument(
-        help="Only this customer.", metavar="CUSTOMER")] = None,
+    customer: Annotated[
+        str | None, typer.Argument(help="Only this customer.", metavar="CUSTOMER")
+    ] = None,
     as_of: AsOfOption = None,
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
@@ -710,8 +881,12 @@ def status(
     if fmt is Format.json:
         _print_json({"as_of": day.isoformat(), "customers": rows})
     else:
-        print_status(Console(highlight=False), rows, project.config.company.locale,
-                     plain=not sys.stdout.isatty())
+        print_status(
+            Console(highlight=False),
+            rows,
+            project.config.company.locale,
+            plain=not sys.stdout.isatty(),
+        )
     _report_held_back(ledger)
 
 
@@ -727,20 +902,28 @@ def _report_held_back(ledger: Ledger | None) -> None:
 
 
 def _print_json(document: dict) -> None:
-    sys.stdout.write(json.dumps(document, indent=2 if sys.stdout.isatty() else None,
-                                ensure_ascii=False) + "\n")
+    sys.stdout.write(
+        json.dumps(document, indent=2 if sys.stdout.isatty() else None, ensure_ascii=False) + "\n"
+    )
 
 
 @app.command()
 def pause(
-    kind: Annotated[PauseKind, typer.Argument(
-        help="customer or invoice.", metavar="customer|invoice")],
+    kind: Annotated[
+        PauseKind, typer.Argument(help="customer or invoice.", metavar="customer|invoice")
+    ],
     target: Annotated[str, typer.Argument(help="The customer id or invoice number.", metavar="ID")],
-    until: Annotated[str | None, typer.Option(
-        "--until", metavar="YYYY-MM-DD",
-        help="Last paused day (default: until `arflow resume`).")] = None,
-    reason: Annotated[str | None, typer.Option(
-        "--reason", metavar="TEXT", help="Why, for the record.")] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until",
+            metavar="YYYY-MM-DD",
+            help="Last paused day (default: until `arflow resume`).",
+        ),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why, for the record.")
+    ] = None,
     as_of: AsOfOption = None,
     config: ConfigOption = None,
 ):
@@ -753,14 +936,18 @@ def pause(
         last = _day(project.config, until, "--until")
         day = _day(project.config, as_of, "--as-of") or today
         pause_id = desk.pause(db, ledger, kind.value, target, last, reason, day)
-    _say(f"Paused {kind.value} {target}" + (f" through {last}" if last else
-                                            " until `arflow resume`") + f" (pause {pause_id}).")
+    _say(
+        f"Paused {kind.value} {target}"
+        + (f" through {last}" if last else " until `arflow resume`")
+        + f" (pause {pause_id})."
+    )
 
 
 @app.command()
 def resume(
-    kind: Annotated[PauseKind, typer.Argument(
-        help="customer or invoice.", metavar="customer|invoice")],
+    kind: Annotated[
+        PauseKind, typer.Argument(help="customer or invoice.", metavar="customer|invoice")
+    ],
     target: Annotated[str, typer.Argument(help="The customer id or invoice number.", metavar="ID")],
     config: ConfigOption = None,
 ):
@@ -782,11 +969,18 @@ def resume(
 @app.command()
 def promise(
     invoice: Annotated[str, typer.Argument(help="The invoice number.", metavar="INVOICE")],
-    on: Annotated[str, typer.Option(
-        "--date", metavar="YYYY-MM-DD", help="The day the customer promised to pay by.")],
-    amount: Annotated[str | None, typer.Option(
-        "--amount", metavar="AMOUNT",
-        help="The amount promised (default: the open balance).")] = None,
+    on: Annotated[
+        str,
+        typer.Option(
+            "--date", metavar="YYYY-MM-DD", help="The day the customer promised to pay by."
+        ),
+    ],
+    amount: Annotated[
+        str | None,
+        typer.Option(
+            "--amount", metavar="AMOUNT", help="The amount promised (default: the open balance)."
+        ),
+    ] = None,
     as_of: AsOfOption = None,
     config: ConfigOption = None,
 ):
@@ -801,8 +995,11 @@ def promise(
         made = _day(cfg, as_of, "--as-of") or today
         value = _amount(cfg, amount, "--amount")
         promise_id = desk.promise(db, ledger, invoice, day, value, made, cfg.min_balance)
-    _say(f"Promise {promise_id}: {invoice} to be paid by {day}"
-         + (f" ({value})" if value is not None else "") + "; chasing holds until then.")
+    _say(
+        f"Promise {promise_id}: {invoice} to be paid by {day}"
+        + (f" ({value})" if value is not None else "")
+        + "; chasing holds until then."
+    )
 
 
 tasks_app = typer.Typer(rich_markup_mode=None, context_settings=HELP)
@@ -812,8 +1009,12 @@ app.add_typer(tasks_app, name="tasks")
 @tasks_app.callback(invoke_without_command=True)
 def tasks_list(
     ctx: typer.Context,
-    assignee: Annotated[str | None, typer.Option(
-        "--assignee", metavar="PERSON", help="Only this person (their key in people:).")] = None,
+    assignee: Annotated[
+        str | None,
+        typer.Option(
+            "--assignee", metavar="PERSON", help="Only this person (their key in people:)."
+        ),
+    ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include finished tasks.")] = False,
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
@@ -834,8 +1035,9 @@ def tasks_list(
 
 @tasks_app.command("done")
 def tasks_done(
-    task_id: Annotated[int, typer.Argument(
-        help="The task number, as `arflow tasks` shows it.", metavar="TASK")],
+    task_id: Annotated[
+        int, typer.Argument(help="The task number, as `arflow tasks` shows it.", metavar="TASK")
+    ],
     config: ConfigOption = None,
 ):
     """Mark a task done.
@@ -850,8 +1052,9 @@ def tasks_done(
 @app.command()
 def aging(
     as_of: AsOfOption = None,
-    fmt: Annotated[TableFormat, typer.Option("--format", help="table, json or csv.")] =
-    TableFormat.table,
+    fmt: Annotated[
+        TableFormat, typer.Option("--format", help="table, json or csv.")
+    ] = TableFormat.table,
     config: ConfigOption = None,
 ):
     """What is owed and how late: open balances in the buckets current, 1-30, 31-60, 61-90
@@ -874,8 +1077,9 @@ def aging(
         writer.writerow(AGING_CSV_HEADER)
         writer.writerows(aging_csv_rows(report))
     else:
-        print_aging(Console(highlight=False), report, cfg.company.locale,
-                    plain=not sys.stdout.isatty())
+        print_aging(
+            Console(highlight=False), report, cfg.company.locale, plain=not sys.stdout.isatty()
+        )
     _report_held_back(ledger)
 
 
@@ -886,16 +1090,23 @@ def _days_progress(console: Console, label: str, days: int, show: bool):
     if not show:
         yield None
         return
-    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                  TimeRemainingColumn(), console=console, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         task = bar.add_task(label, total=days)
         yield lambda _day: bar.advance(task)
 
 
 @app.command()
 def forecast(
-    days: Annotated[int, typer.Option(
-        "--days", metavar="N", help="How many days, from --as-of.")] = 14,
+    days: Annotated[
+        int, typer.Option("--days", metavar="N", help="How many days, from --as-of.")
+    ] = 14,
     as_of: AsOfOption = None,
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
@@ -912,16 +1123,23 @@ def forecast(
         cfg = project.config
         day = _day(cfg, as_of, "--as-of") or cfg.today(_now())
         ledger = load_ledger(cfg)
-        with _days_progress(console, "Forecasting", days,
-                            fmt is Format.table and console.is_terminal) as advance:
+        with _days_progress(
+            console, "Forecasting", days, fmt is Format.table and console.is_terminal
+        ) as advance:
             found = forecast_days(project, ledger, day, days, progress=advance)
     except ArflowError as err:
         _fail(err)
     if fmt is Format.json:
-        _print_json({"from": day.isoformat(), "to": found[-1][0].isoformat(),
-                     "days": [{"date": d.isoformat(),
-                               "actions": [action_dict(a) for a in r.plan.actions]}
-                              for d, r in found]})
+        _print_json(
+            {
+                "from": day.isoformat(),
+                "to": found[-1][0].isoformat(),
+                "days": [
+                    {"date": d.isoformat(), "actions": [action_dict(a) for a in r.plan.actions]}
+                    for d, r in found
+                ],
+            }
+        )
     else:
         print_forecast(console, found, cfg.company.locale, plain=not sys.stdout.isatty())
     _report_held_back(ledger)
@@ -929,10 +1147,10 @@ def forecast(
 
 @app.command()
 def simulate(
-    first: Annotated[str, typer.Option("--from", metavar="YYYY-MM-DD",
-                                       help="The first day replayed.")],
-    last: Annotated[str, typer.Option("--to", metavar="YYYY-MM-DD",
-                                      help="The last day replayed.")],
+    first: Annotated[
+        str, typer.Option("--from", metavar="YYYY-MM-DD", help="The first day replayed.")
+    ],
+    last: Annotated[str, typer.Option("--to", metavar="YYYY-MM-DD", help="The last day replayed.")],
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
 ):
@@ -949,8 +1167,9 @@ def simulate(
         start, end = _day(cfg, first, "--from"), _day(cfg, last, "--to")
         ledger = load_ledger(cfg)
         total = (end - start).days + 1
-        with _days_progress(console, "Simulating", total,
-                            fmt is Format.table and console.is_terminal) as advance:
+        with _days_progress(
+            console, "Simulating", total, fmt is Format.table and console.is_terminal
+        ) as advance:
             result = simulate_days(project, ledger, start, end, progress=advance)
     except ArflowError as err:
         _fail(err)
@@ -964,19 +1183,32 @@ def simulate(
 @app.command()
 def preview(
     workflow: Annotated[str, typer.Argument(help="The workflow id.", metavar="WORKFLOW")],
-    step: Annotated[str, typer.Argument(
-        help="The step id, on_paid, or `next` for a campaign.", metavar="STEP")],
-    customer: Annotated[str | None, typer.Option(
-        "--customer", metavar="ID",
-        help="A customer's real open invoices (default: a sample customer).")
+    step: Annotated[
+        str, typer.Argument(help="The step id, on_paid, or `next` for a campaign.", metavar="STEP")
+    ],
+    customer: Annotated[
+        str | None,
+        typer.Option(
+            "--customer",
+            metavar="ID",
+            help="A customer's real open invoices (default: a sample customer).",
+        ),
     ] = None,
     as_of: AsOfOption = None,
-    html: Annotated[Path | None, typer.Option(
-        "--html", metavar="FILE",
-        help="Write the customer email's HTML part to this file.", dir_okay=False)
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            help="Write the customer email's HTML part to this file.",
+            dir_okay=False,
+        ),
     ] = None,
-    open_it: Annotated[bool, typer.Option(
-        "--open", help="Open that HTML in the browser (a temporary file without --html).")
+    open_it: Annotated[
+        bool,
+        typer.Option(
+            "--open", help="Open that HTML in the browser (a temporary file without --html)."
+        ),
     ] = False,
     config: ConfigOption = None,
 ):
@@ -1011,16 +1243,21 @@ def preview(
         _fail(err)
     for e in failed:
         Console(stderr=True, highlight=False, soft_wrap=True).print(
-            f"error: {e.file}:{e.line}: {e.message}", markup=False)
+            f"error: {e.file}:{e.line}: {e.message}", markup=False
+        )
     if failed:
         raise typer.Exit(EXIT_PROBLEMS)
 
 
 @app.command()
 def customers(
-    missing: Annotated[bool, typer.Option(
-        "--missing", help="Only customers something is missing for (an email, a phone) or "
-                          "that are paused.")] = False,
+    missing: Annotated[
+        bool,
+        typer.Option(
+            "--missing",
+            help="Only customers something is missing for (an email, a phone) or that are paused.",
+        ),
+    ] = False,
     as_of: AsOfOption = None,
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
@@ -1038,8 +1275,12 @@ def customers(
     if fmt is Format.json:
         _print_json({"as_of": day.isoformat(), "customers": rows})
     else:
-        print_customers(Console(highlight=False), rows, project.config.company.locale,
-                        plain=not sys.stdout.isatty())
+        print_customers(
+            Console(highlight=False),
+            rows,
+            project.config.company.locale,
+            plain=not sys.stdout.isatty(),
+        )
     _report_held_back(ledger)
 
 
@@ -1057,13 +1298,17 @@ def doctor(config: ConfigOption = None):
     try:
         project = load_project(_config_path(config))
     except ArflowError as err:
-        console.print(f"{marks['fail']}  config: cannot be used; `arflow validate` lists why",
-                      markup=False)
+        console.print(
+            f"{marks['fail']}  config: cannot be used; `arflow validate` lists why", markup=False
+        )
         _fail(err)
     cfg = project.config
-    found = [Check("ok", f"config: {cfg.display(cfg.path)} is valid "
-                         f"({len(project.workflows)} workflows)"),
-             *doctor_checks(cfg, _now())]
+    found = [
+        Check(
+            "ok", f"config: {cfg.display(cfg.path)} is valid ({len(project.workflows)} workflows)"
+        ),
+        *doctor_checks(cfg, _now()),
+    ]
     for check in found:
         console.print(redact(f"{marks[check.level]}  {check.text}"), markup=False)
     if any(c.level == "fail" for c in found):
@@ -1076,8 +1321,14 @@ class SchemaKind(StrEnum):
 
 
 @app.command()
-def schema(kind: Annotated[SchemaKind, typer.Argument(
-        help="config (arflow.yaml) or workflow (workflows/*.yaml).", metavar="config|workflow")]):
+def schema(
+    kind: Annotated[
+        SchemaKind,
+        typer.Argument(
+            help="config (arflow.yaml) or workflow (workflows/*.yaml).", metavar="config|workflow"
+        ),
+    ],
+):
     """Print the JSON Schema of arflow.yaml or of a workflow file, made from the same models
     `arflow validate` checks with: for an editor's YAML support, or check-jsonschema in CI.
 
@@ -1091,8 +1342,9 @@ app.add_typer(workflows_app, name="workflows")
 
 
 @workflows_app.callback(invoke_without_command=True)
-def workflows_list(ctx: typer.Context, fmt: FormatOption = Format.table,
-                   config: ConfigOption = None):
+def workflows_list(
+    ctx: typer.Context, fmt: FormatOption = Format.table, config: ConfigOption = None
+):
     """Every workflow with its enabled flag, step count and assigned customers; `clone` and
     `delete` subcommands.
 
@@ -1113,8 +1365,9 @@ def workflows_list(ctx: typer.Context, fmt: FormatOption = Format.table,
 def workflows_clone(
     ctx: typer.Context,
     source: Annotated[str, typer.Argument(help="The workflow to copy.", metavar="WORKFLOW")],
-    new: Annotated[str, typer.Argument(
-        help="The new workflow's id (its file name).", metavar="NEW")],
+    new: Annotated[
+        str, typer.Argument(help="The new workflow's id (its file name).", metavar="NEW")
+    ],
     config: ConfigOption = None,
 ):
     """Copy a workflow; the copy's name gets "copy" after it.
@@ -1155,9 +1408,14 @@ def state_group():
 
 @state_app.command("init")
 def state_init(
-    force: Annotated[bool, typer.Option(
-        "--force", help="Start over although this folder has run: the old files are kept "
-                        "aside (renamed with an .archived-TIME suffix), never deleted.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Start over although this folder has run: the old files are kept "
+            "aside (renamed with an .archived-TIME suffix), never deleted.",
+        ),
+    ] = False,
     config: ConfigOption = None,
 ):
     """Create a new, empty state database; with --force, start over on a folder that has run.
@@ -1178,8 +1436,10 @@ def state_init(
         _fail(err)
     for old, new in moved:
         _say(f"Kept {cfg.display(old)} as {cfg.display(new)}.")
-    _say(f"Created an empty state database {shown}: the next run sends whatever is due as if "
-         "arflow had never run here (`arflow run --baseline` first marks it done instead).")
+    _say(
+        f"Created an empty state database {shown}: the next run sends whatever is due as if "
+        "arflow had never run here (`arflow run --baseline` first marks it done instead)."
+    )
 
 
 def _version(value: bool) -> None:
@@ -1189,9 +1449,15 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                                help="Print the version and exit.")] = False,
-          config: ConfigOption = None):
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    config: ConfigOption = None,
+):
     """arflow: accounts-receivable collections, each reminder sent exactly once.
 
     The folder's arflow.yaml is found in the current folder or the nearest one above it;

@@ -45,8 +45,11 @@ def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Proje
     statement: tuple[object, dict] | None = None  # a campaign's, for all its actions
     for action in actions:
         customer = ledger.customers[action.customer_id]
-        currency = action.items[0].currency if action.items else (
-            customer.currency or project.config.company.currency)
+        currency = (
+            action.items[0].currency
+            if action.items
+            else (customer.currency or project.config.company.currency)
+        )
         key = (action.customer_id, currency)
         if key not in totals:
             if totals and next(iter(totals))[0] != action.customer_id:
@@ -55,21 +58,35 @@ def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Proje
         if action.workflow not in workflows:
             wf = project.workflows.get(action.workflow)
             if wf is None:  # an inbox notice (SPEC 6.1): no workflow sends it
-                workflows[action.workflow] = {"id": action.workflow, "name": "Inbox",
-                                              "description": ""}
+                workflows[action.workflow] = {
+                    "id": action.workflow,
+                    "name": "Inbox",
+                    "description": "",
+                }
             else:
-                workflows[action.workflow] = {"id": wf.id, "name": wf.model.name or wf.id,
-                                              "description": wf.model.description}
+                workflows[action.workflow] = {
+                    "id": wf.id,
+                    "name": wf.model.name or wf.id,
+                    "description": wf.model.description,
+                }
                 for step in wf.model.steps:
                     steps[(wf.id, step.step_id)] = {"id": step.step_id, "day": step.day}
-        context = make(customer, action.items, totals[key], workflows[action.workflow],
-                       steps.get((action.workflow, action.step)) or
-                       {"id": action.step, "day": None})
+        context = make(
+            customer,
+            action.items,
+            totals[key],
+            workflows[action.workflow],
+            steps.get((action.workflow, action.step)) or {"id": action.step, "day": None},
+        )
         if action.statement is not None:  # SPEC 4.10: a campaign's statement
             if statement is None or statement[0] is not action.statement:
-                statement = (action.statement, {
-                    "statement": statement_context(action.statement, ledger.customers, as_of),
-                    "conditions": conditions_context(action.statement)})
+                statement = (
+                    action.statement,
+                    {
+                        "statement": statement_context(action.statement, ledger.customers, as_of),
+                        "conditions": conditions_context(action.statement),
+                    },
+                )
             context = {**context, **statement[1]}
         if action.incoming is not None:
             context = {**context, "reply": reply_context(action.incoming)}
@@ -94,18 +111,29 @@ class Composed:
     assignee: str | None = None  # task: the person's key in `people:`
 
 
-def _render(project: Project, action: PlannedAction, name: str, kind: str, context: dict,
-            language: str | None = None) -> str:
+def _render(
+    project: Project,
+    action: PlannedAction,
+    name: str,
+    kind: str,
+    context: dict,
+    language: str | None = None,
+) -> str:
     templates = project.templates
     try:
         return templates.render(name, kind, context, language)
     except RenderError as exc:
         code = templates.language_of(name, kind, language)
-        raise _Dropped(RowError(
-            f"{project.config.display(templates.directory)}/"
-            f"{exc.file or templates.filename(name, kind, code)}", exc.line or 0, None,
-            action.customer_id,
-            f"cannot render for customer {action.customer_id}: {exc.message}")) from None
+        raise _Dropped(
+            RowError(
+                f"{project.config.display(templates.directory)}/"
+                f"{exc.file or templates.filename(name, kind, code)}",
+                exc.line or 0,
+                None,
+                action.customer_id,
+                f"cannot render for customer {action.customer_id}: {exc.message}",
+            )
+        ) from None
 
 
 def _with_links(project: Project, action: PlannedAction, context: dict) -> dict:
@@ -117,10 +145,17 @@ def _with_links(project: Project, action: PlannedAction, context: dict) -> dict:
         try:
             return payment_link(project.templates, cast(str, config.payment_url), ctx)
         except RenderError as exc:
-            raise _Dropped(RowError(
-                config.display(config.path), config.line("payment_url") or 0, "payment_url",
-                action.customer_id, f"cannot make the payment link for customer "
-                f"{action.customer_id}: {exc.message}")) from None
+            raise _Dropped(
+                RowError(
+                    config.display(config.path),
+                    config.line("payment_url") or 0,
+                    "payment_url",
+                    action.customer_id,
+                    f"cannot make the payment link for customer "
+                    f"{action.customer_id}: {exc.message}",
+                )
+            ) from None
+
     return with_payment_links(context, link)
 
 
@@ -129,14 +164,21 @@ def _render_inline(project: Project, action: PlannedAction, text: str, context: 
         return project.templates.render_string(text, context)
     except RenderError as exc:
         wf = project.workflows[action.workflow]
-        raise _Dropped(RowError(wf.display, wf.action_line(action.step, action.action_index),
-                                None, action.customer_id,
-                                f"step {action.step}: cannot render {text!r} for customer "
-                                f"{action.customer_id}: {exc.message}")) from None
+        raise _Dropped(
+            RowError(
+                wf.display,
+                wf.action_line(action.step, action.action_index),
+                None,
+                action.customer_id,
+                f"step {action.step}: cannot render {text!r} for customer "
+                f"{action.customer_id}: {exc.message}",
+            )
+        ) from None
 
 
-def compose(plan: Plan, ledger: Ledger, project: Project,
-            failed: list[RowError]) -> Iterator[Composed]:
+def compose(
+    plan: Plan, ledger: Ledger, project: Project, failed: list[RowError]
+) -> Iterator[Composed]:
     """A real run: every action with its rendered message, one at a time as delivery asks for
     them; an action whose message cannot be made goes to `failed` and, once the iterator is
     done, out of `plan.actions`."""
@@ -177,8 +219,10 @@ def message_id(action: PlannedAction, sender: str, digest: str | None = None) ->
 
 def file_name(action: PlannedAction, digest: str | None = None) -> str:
     """A file-safe name for the outbox, unique per idempotency key."""
-    return (f"{action.date}-{_file_safe(action.customer_id)[:40]}-{action.workflow}-"
-            f"{action.step}-{action.action_index}-{(digest or key_digest(action))[:10]}")
+    return (
+        f"{action.date}-{_file_safe(action.customer_id)[:40]}-{action.workflow}-"
+        f"{action.step}-{action.action_index}-{(digest or key_digest(action))[:10]}"
+    )
 
 
 @lru_cache(maxsize=4096)  # a customer's actions come together
@@ -186,8 +230,9 @@ def _file_safe(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
 
 
-def _compose_one(action: PlannedAction, context: dict, ledger: Ledger,
-                 project: Project) -> Composed:
+def _compose_one(
+    action: PlannedAction, context: dict, ledger: Ledger, project: Project
+) -> Composed:
     config = project.config
     customer = ledger.customers[action.customer_id]
     kind, spec = action.kind, action.action.spec
@@ -206,8 +251,16 @@ def _compose_one(action: PlannedAction, context: dict, ledger: Ledger,
         return Composed(action, message, text)
     if kind == "sms":
         body = _render(project, action, spec.template, "sms", context, customer.language)
-        return Composed(action, Message("sms", file_name(action), list(action.to), body=body,
-                                        idempotency_key=str(action.keys[0])))
+        return Composed(
+            action,
+            Message(
+                "sms",
+                file_name(action),
+                list(action.to),
+                body=body,
+                idempotency_key=str(action.keys[0]),
+            ),
+        )
     if kind == "webhook":
         body = _render(project, action, spec.template, "json", context)
         _check_json(project, action, spec.template, body)
@@ -220,15 +273,20 @@ def _compose_one(action: PlannedAction, context: dict, ledger: Ledger,
         # a chat or incident hook takes JSON: NAME.json.j2, as `validate` checks
         body = _render(project, action, spec.template, "json", context)
         _check_json(project, action, spec.template, body)
-        return Composed(action, _webhook(action, person.get("webhook") or
-                                         config.channels.notify.url or "", body))
+        return Composed(
+            action,
+            _webhook(action, person.get("webhook") or config.channels.notify.url or "", body),
+        )
     # the customer's own language; an internal notice is in the company's
     language = customer.language if kind == "email" else None
     subject = _render(project, action, spec.template, "subject", context, language)
     text = _render(project, action, spec.template, "txt", context, language)
-    html = (inline_css(_render(project, action, spec.template, "html", context, language))
-            if project.templates.has(spec.template, "html") or
-            project.templates.language_of(spec.template, "html", language) else None)
+    html = (
+        inline_css(_render(project, action, spec.template, "html", context, language))
+        if project.templates.has(spec.template, "html")
+        or project.templates.language_of(spec.template, "html", language)
+        else None
+    )
     action.subject = subject
     message = _email(action, project, customer, subject, text, html, people=kind == "notify")
     if kind == "email" and spec.attach:
@@ -236,44 +294,63 @@ def _compose_one(action: PlannedAction, context: dict, ledger: Ledger,
     return Composed(action, message)
 
 
-def _attachments(project: Project, names: list[str], context: dict,
-                 language: str | None) -> list[Attachment]:
+def _attachments(
+    project: Project, names: list[str], context: dict, language: str | None
+) -> list[Attachment]:
     """A campaign's statement files (`attach:`, which `validate` allows in campaigns only,
     and `statement.pdf` only where fpdf2 is installed), made from the message's context, in
     the customer's language."""
     locale = language or project.config.company.locale
-    return [build(name, context, lambda value, currency: MONEY(value, currency, locale))
-            for name in names]
+    return [
+        build(name, context, lambda value, currency: MONEY(value, currency, locale))
+        for name in names
+    ]
 
 
 def _person(project: Project, action: PlannedAction) -> dict:
     for person in project.config.people.values():
         if person.email and person.email in action.to:
             return {"name": person.name, "email": person.email, "webhook": person.webhook}
-    return {"name": action.to[0] if action.to else "", "email": action.to[0] if action.to
-            else None, "webhook": None}
+    return {
+        "name": action.to[0] if action.to else "",
+        "email": action.to[0] if action.to else None,
+        "webhook": None,
+    }
 
 
 def _webhook(action: PlannedAction, url: str, body: str) -> Message:
     digest = key_digest(action)
-    return Message("webhook", file_name(action, digest), [url], url=url, body=body,
-                   idempotency_key=digest)
+    return Message(
+        "webhook", file_name(action, digest), [url], url=url, body=body, idempotency_key=digest
+    )
 
 
 def _check_json(project: Project, action: PlannedAction, template: str, body: str) -> None:
     try:
         json.loads(body)
     except ValueError as exc:
-        raise _Dropped(RowError(
-            f"{project.config.display(project.templates.directory)}/{template}.json.j2",
-            exc.lineno if hasattr(exc, "lineno") else 0, None, action.customer_id,
-            f"renders invalid JSON for customer {action.customer_id} ({exc}); every "
-            "{{ value }} prints as JSON (a text with its quotes), so write {{ customer.name }}, "
-            'not "{{ customer.name }}"')) from None
+        raise _Dropped(
+            RowError(
+                f"{project.config.display(project.templates.directory)}/{template}.json.j2",
+                exc.lineno if hasattr(exc, "lineno") else 0,
+                None,
+                action.customer_id,
+                f"renders invalid JSON for customer {action.customer_id} ({exc}); every "
+                "{{ value }} prints as JSON (a text with its quotes), so write "
+                '{{ customer.name }}, not "{{ customer.name }}"',
+            )
+        ) from None
 
 
-def _email(action: PlannedAction, project: Project, customer: Customer, subject: str, text: str,
-           html: str | None, people: bool) -> Message:
+def _email(
+    action: PlannedAction,
+    project: Project,
+    customer: Customer,
+    subject: str,
+    text: str,
+    html: str | None,
+    people: bool,
+) -> Message:
     config = project.config
     sender = sender_address(config)
     names = {p.email: p.name for p in config.people.values() if p.email}
@@ -282,18 +359,30 @@ def _email(action: PlannedAction, project: Project, customer: Customer, subject:
     digest = key_digest(action)
     channel = config.channels.email
     archive = [channel.bcc_archive] if channel.bcc_archive else []
-    message = Message("email", file_name(action, digest), list(action.to), subject=subject,
-                      text=text, html=html, cc=list(action.cc), bcc=list(action.bcc) + archive,
-                      names=names, sender=sender, sender_name=config.company.name,
-                      message_id=message_id(action, sender, digest),
-                      idempotency_key=str(action.keys[0]), reply_to=channel.reply_to,
-                      list_id=f"<arflow.{sender.rpartition('@')[2]}>")
+    message = Message(
+        "email",
+        file_name(action, digest),
+        list(action.to),
+        subject=subject,
+        text=text,
+        html=html,
+        cc=list(action.cc),
+        bcc=list(action.bcc) + archive,
+        names=names,
+        sender=sender,
+        sender_name=config.company.name,
+        message_id=message_id(action, sender, digest),
+        idempotency_key=str(action.keys[0]),
+        reply_to=channel.reply_to,
+        list_id=f"<arflow.{sender.rpartition('@')[2]}>",
+    )
     _check_headers(message, action, customer, project)
     return message
 
 
-def _check_headers(message: Message, action: PlannedAction, customer: Customer,
-                   project: Project) -> None:
+def _check_headers(
+    message: Message, action: PlannedAction, customer: Customer, project: Project
+) -> None:
     """SPEC 6: no header value with CR/LF, another control character or an encoded word."""
     recipients = message.recipients
     names = [message.names.get(address, "") for address in recipients]
@@ -314,47 +403,68 @@ def _check_headers(message: Message, action: PlannedAction, customer: Customer,
 _header_problem = lru_cache(maxsize=4096)(header_problem)
 
 
-def _unsafe(project: Project, action: PlannedAction, customer: Customer, what: str, value: str,
-            problem: str) -> RowError:
+def _unsafe(
+    project: Project, action: PlannedAction, customer: Customer, what: str, value: str, problem: str
+) -> RowError:
     """The error for an unsafe header value, naming where the value comes from: the customer's
     row for its name or address (also when the name is printed into a subject), the subject
     template for any other subject, arflow.yaml for the sender, company and people."""
     config = project.config
     fix = "fix the value in the source"
-    source_name = what in ("name", "subject") and bool(header_problem(customer.display_name)) \
+    source_name = (
+        what in ("name", "subject")
+        and bool(header_problem(customer.display_name))
         and customer.display_name in value
+    )
     template = getattr(action.action.spec, "template", None)
     if source_name or (what == "email" and value in customer.email):
         if customer.line and config.customers is not None:
             source, line = config.customers, customer.line
         else:
             source, line = config.invoices, (action.items[0].line if action.items else 0)
-        column = "email" if what == "email" else \
-            "name" if source is config.customers else "customer_name"
-        file, shown = config.display(config.resolve(source.path)), source.columns.get(column,
-                                                                                      column)
+        column = (
+            "email"
+            if what == "email"
+            else "name"
+            if source is config.customers
+            else "customer_name"
+        )
+        file, shown = (
+            config.display(config.resolve(source.path)),
+            source.columns.get(column, column),
+        )
     elif what == "subject" and template is not None:
         templates = project.templates
-        code = templates.language_of(template, "subject",
-                                     customer.language if action.kind == "email" else None)
-        file = (f"{config.display(templates.directory)}/"
-                f"{templates.filename(template, 'subject', code)}")
+        code = templates.language_of(
+            template, "subject", customer.language if action.kind == "email" else None
+        )
+        file = (
+            f"{config.display(templates.directory)}/{templates.filename(template, 'subject', code)}"
+        )
         line, shown = 0, None
         fix = "fix the template, or the value it prints"
-    elif what in ("from", "company name") or any(value in (p.name, p.email)
-                                                 for p in config.people.values()):
-        key = {"from": "channels" if config.channels.email.sender else "company",
-               "company name": "company"}.get(what, "people")
+    elif what in ("from", "company name") or any(
+        value in (p.name, p.email) for p in config.people.values()
+    ):
+        key = {
+            "from": "channels" if config.channels.email.sender else "company",
+            "company name": "company",
+        }.get(what, "people")
         file, line, shown = config.display(config.path), config.line(key) or 0, None
         fix = f"fix {key}: in arflow.yaml"
     else:  # an address written in the workflow (cc, bcc)
         wf = project.workflows[action.workflow]
         file, line, shown = wf.display, wf.action_line(action.step, action.action_index), None
         fix = "fix the workflow"
-    return RowError(file, line, shown, visible(value),
-                    f"not sent to customer {action.customer_id} ({action.workflow} › "
-                    f"{action.step}): the {what} {problem}, which could forge mail headers; "
-                    f"{fix} and the next run sends it")
+    return RowError(
+        file,
+        line,
+        shown,
+        visible(value),
+        f"not sent to customer {action.customer_id} ({action.workflow} › "
+        f"{action.step}): the {what} {problem}, which could forge mail headers; "
+        f"{fix} and the next run sends it",
+    )
 
 
 def task_due(action: PlannedAction) -> date:

@@ -21,11 +21,41 @@ from arflow.presets import PRESETS, with_preset
 from arflow.yamlfile import Located, load_located
 
 CONFIG_NAME = "arflow.yaml"
-INVOICE_FIELDS = ("number", "customer_id", "customer_name", "email", "phone", "issue_date",
-                  "due_date", "terms", "amount", "balance", "paid_date", "currency", "status",
-                  "product", "location", "department", "segment", "tags")
-CUSTOMER_FIELDS = ("customer_id", "name", "email", "phone", "workflow", "specialist", "parent_id",
-                   "currency", "language", "timezone", "terms", "segment", "paused")
+INVOICE_FIELDS = (
+    "number",
+    "customer_id",
+    "customer_name",
+    "email",
+    "phone",
+    "issue_date",
+    "due_date",
+    "terms",
+    "amount",
+    "balance",
+    "paid_date",
+    "currency",
+    "status",
+    "product",
+    "location",
+    "department",
+    "segment",
+    "tags",
+)
+CUSTOMER_FIELDS = (
+    "customer_id",
+    "name",
+    "email",
+    "phone",
+    "workflow",
+    "specialist",
+    "parent_id",
+    "currency",
+    "language",
+    "timezone",
+    "terms",
+    "segment",
+    "paused",
+)
 INVOICE_STATUSES = ("draft", "open", "paid", "void")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -56,8 +86,10 @@ class Company(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as "
-                             "America/New_York or Europe/Berlin") from None
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as "
+                "America/New_York or Europe/Berlin"
+            ) from None
         return value
 
     @field_validator("currency")
@@ -115,8 +147,10 @@ class SourceConfig(Strict):
     @classmethod
     def _header_row(cls, value: int | str | None) -> int | str | None:
         if value is not None and value != "auto" and (isinstance(value, str) or value < 1):
-            raise ValueError(f"{value!r} is no line; header_row: is the line the header is on "
-                             "(1 is the first line), or auto")
+            raise ValueError(
+                f"{value!r} is no line; header_row: is the line the header is on "
+                "(1 is the first line), or auto"
+            )
         return value
 
     @model_validator(mode="after")
@@ -126,28 +160,40 @@ class SourceConfig(Strict):
         if self.preset is not None and self.preset not in PRESETS:
             raise ValueError(f"no preset {self.preset!r}; presets are: {', '.join(PRESETS)}")
         if self.header_row is not None and self.skip_rows:
-            raise ValueError("give either header_row: (the line the header is on) or "
-                             "skip_rows: (the lines above it), not both")
+            raise ValueError(
+                "give either header_row: (the line the header is on) or "
+                "skip_rows: (the lines above it), not both"
+            )
         if self.header_row == "auto" and not self.columns:
-            raise ValueError("header_row: auto finds the header by the names in columns:; "
-                             "add columns: or give the header's line number")
+            raise ValueError(
+                "header_row: auto finds the header by the names in columns:; "
+                "add columns: or give the header's line number"
+            )
         if self.is_sqlite:
-            used = [k for k in ("header_row", "skip_rows", "headings", "skip_if", "preset")
-                    if getattr(self, k)]
+            used = [
+                k
+                for k in ("header_row", "skip_rows", "headings", "skip_if", "preset")
+                if getattr(self, k)
+            ]
             if used:
-                raise ValueError(f"{', '.join(used)}: read CSV files only; a table or query "
-                                 "has its rows as they are (filter them in query:)")
+                raise ValueError(
+                    f"{', '.join(used)}: read CSV files only; a table or query "
+                    "has its rows as they are (filter them in query:)"
+                )
         if self.thousands and self.thousands == self.decimal:
             raise ValueError(f"thousands: and decimal: are both {self.decimal!r}")
         if self.delimiter is not None and (len(self.delimiter) != 1 or self.delimiter in '"\r\n'):
-            raise ValueError(f"delimiter: {self.delimiter!r} must be one character, such as "
-                             '"," or ";" or "\\t"')
+            raise ValueError(
+                f'delimiter: {self.delimiter!r} must be one character, such as "," or ";" or "\\t"'
+            )
         if self.date_format:
             try:
                 datetime.strptime(date(2026, 1, 31).strftime(self.date_format), self.date_format)
             except ValueError:
-                raise ValueError(f"date_format {self.date_format!r} cannot read back the dates it "
-                                 "writes; use strftime codes such as %m/%d/%Y") from None
+                raise ValueError(
+                    f"date_format {self.date_format!r} cannot read back the dates it "
+                    "writes; use strftime codes such as %m/%d/%Y"
+                ) from None
         return self
 
     @property
@@ -158,8 +204,9 @@ class SourceConfig(Strict):
     def reshapes(self) -> bool:
         """Whether rows are skipped or given values on the way in (title rows, headings,
         `skip_if`): such files are read row by row."""
-        return bool(self.header_row not in (None, 1) or self.skip_rows or self.headings
-                    or self.skip_if)
+        return bool(
+            self.header_row not in (None, 1) or self.skip_rows or self.headings or self.skip_if
+        )
 
 
 class Person(Strict):
@@ -184,7 +231,7 @@ class EmailChannel(Strict):
     password_env: str | None = None
     timeout: float = Field(30.0, gt=0, le=MAX_TIMEOUT)  # seconds, for each network call
     sender: str | None = Field(None, alias="from")
-    reply_to: str | None = None     # where a customer's reply goes (else From)
+    reply_to: str | None = None  # where a customer's reply goes (else From)
     bcc_archive: str | None = None  # a copy of every email sent, for your records
     return_path: str | None = None  # the envelope sender: where bounces go (else From)
 
@@ -196,6 +243,7 @@ class EmailChannel(Strict):
         if value is None:
             return None
         from email_validator import EmailNotValidError, validate_email
+
         try:
             return validate_email(value, check_deliverability=False).normalized
         except EmailNotValidError as exc:
@@ -206,8 +254,9 @@ class EmailChannel(Strict):
         if self.transport == "smtp" and not self.host:
             raise ValueError("transport smtp needs host:")
         if self.ssl and self.starttls:
-            raise ValueError("choose ssl: true (implicit TLS, port 465) or starttls: true, "
-                             "not both")
+            raise ValueError(
+                "choose ssl: true (implicit TLS, port 465) or starttls: true, not both"
+            )
         return self
 
 
@@ -221,16 +270,22 @@ class SmsChannel(Strict):
     timeout: float = Field(30.0, gt=0, le=MAX_TIMEOUT)  # seconds, for each network call
 
     _env = field_validator("account_sid_env", "auth_token_env")(
-        classmethod(lambda cls, v: _check_env_name(v)))
+        classmethod(lambda cls, v: _check_env_name(v))
+    )
 
     @model_validator(mode="after")
     def _check(self) -> SmsChannel:
         if self.transport == "twilio":
-            missing = [k for k in ("account_sid_env", "auth_token_env", "sender")
-                       if getattr(self, k) is None]
+            missing = [
+                k
+                for k in ("account_sid_env", "auth_token_env", "sender")
+                if getattr(self, k) is None
+            ]
             if missing:
-                raise ValueError("transport twilio needs " + ", ".join(
-                    "from:" if k == "sender" else f"{k}:" for k in missing))
+                raise ValueError(
+                    "transport twilio needs "
+                    + ", ".join("from:" if k == "sender" else f"{k}:" for k in missing)
+                )
         return self
 
 
@@ -250,10 +305,10 @@ class InboxChannel(Strict):
     machine. arflow only reads it: mail is never deleted, moved or marked read."""
 
     transport: Literal["imap", "maildir"]
-    dir: str | None = None          # maildir: the Maildir folder (with cur/ and new/)
+    dir: str | None = None  # maildir: the Maildir folder (with cur/ and new/)
     host: str | None = None
     port: int | None = Field(None, ge=1, le=65535)
-    ssl: bool = True                # implicit TLS (port 993); `starttls: true` (port 143) wins
+    ssl: bool = True  # implicit TLS (port 993); `starttls: true` (port 143) wins
     starttls: bool = False
     username: str | None = None
     password_env: str | None = None
@@ -270,7 +325,7 @@ class InboxChannel(Strict):
             missing = [k for k in ("host", "username", "password_env") if not getattr(self, k)]
             if missing:
                 raise ValueError("transport imap needs " + ", ".join(f"{k}:" for k in missing))
-        if any(ch in self.folder for ch in "\r\n\"") or not self.folder.strip():
+        if any(ch in self.folder for ch in '\r\n"') or not self.folder.strip():
             raise ValueError(f"folder: {self.folder!r} is not a folder name")
         return self
 
@@ -286,7 +341,7 @@ class Replies(Strict):
     """What a customer's reply does: a pause, and a notice to a person."""
 
     pause_days: int = Field(7, ge=1, le=365)
-    notify: str | None = None       # a key of people:, told of each reply and bounce
+    notify: str | None = None  # a key of people:, told of each reply and bounce
 
 
 class Config(Strict):
@@ -335,8 +390,10 @@ class Config(Strict):
         if name is not None:
             person = self.people.get(name)
             if person is None:
-                raise ValueError(f"replies.notify: {name!r} is not a key of people: (they are: "
-                                 f"{', '.join(sorted(self.people)) or 'none'})")
+                raise ValueError(
+                    f"replies.notify: {name!r} is not a key of people: (they are: "
+                    f"{', '.join(sorted(self.people)) or 'none'})"
+                )
             if not person.email:
                 raise ValueError(f"replies.notify: {name!r} has no email: under people:")
         return self
@@ -373,8 +430,10 @@ class Config(Strict):
 def _check_columns(source: SourceConfig, fields: tuple[str, ...]) -> SourceConfig:
     unknown = sorted(set(source.columns) - set(fields))
     if unknown:
-        raise ValueError(f"columns: {', '.join(unknown)} not a known field; columns maps arflow's "
-                         f"names ({', '.join(fields)}) to your file's headers")
+        raise ValueError(
+            f"columns: {', '.join(unknown)} not a known field; columns maps arflow's "
+            f"names ({', '.join(fields)}) to your file's headers"
+        )
     return source
 
 
@@ -387,8 +446,9 @@ def find_config(explicit: Path | None, cwd: Path) -> Path:
     if explicit is None and os.environ.get(CONFIG_ENV):
         explicit = Path(os.environ[CONFIG_ENV])
         if not explicit.is_file():
-            raise ArflowError(f"{CONFIG_ENV}={explicit}: no such file; point it at your "
-                              f"{CONFIG_NAME} or unset it")
+            raise ArflowError(
+                f"{CONFIG_ENV}={explicit}: no such file; point it at your {CONFIG_NAME} or unset it"
+            )
     if explicit is not None:
         if not explicit.is_file():
             raise ArflowError(f"config file {explicit} not found")
@@ -396,8 +456,10 @@ def find_config(explicit: Path | None, cwd: Path) -> Path:
     for folder in (cwd, *cwd.parents):
         if (folder / CONFIG_NAME).is_file():
             return folder / CONFIG_NAME
-    raise ArflowError(f"no {CONFIG_NAME} in {cwd} or any folder above it: run `arflow init DIR` "
-                      f"to create a working folder, or pass --config PATH (or set {CONFIG_ENV})")
+    raise ArflowError(
+        f"no {CONFIG_NAME} in {cwd} or any folder above it: run `arflow init DIR` "
+        f"to create a working folder, or pass --config PATH (or set {CONFIG_ENV})"
+    )
 
 
 def load_config(path: Path) -> Config:

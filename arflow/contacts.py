@@ -22,8 +22,17 @@ REPLY_TEMPLATE, BOUNCE_TEMPLATE = "customer-replied", "address-bounced"
 
 
 def _skip(plan: Plan, action: PlannedAction, reason: str, until: date | None = None) -> None:
-    plan.skipped.append(Skip(action.workflow, action.step, action.customer_id, action.invoices,
-                             reason, list(action.keys), until))
+    plan.skipped.append(
+        Skip(
+            action.workflow,
+            action.step,
+            action.customer_id,
+            action.invoices,
+            reason,
+            list(action.keys),
+            until,
+        )
+    )
 
 
 def drop_bounced(plan: Plan, bounced: dict[str, set[str]]) -> None:
@@ -66,8 +75,9 @@ def space_contacts(plan: Plan, last: dict[str, date], gap: int | None) -> None:
     plan.actions = kept
 
 
-def inbox_notices(plan: Plan, rows: list[dict], config: Config, ledger: Ledger,
-                  invoices_of: dict[str, list[str]]) -> None:
+def inbox_notices(
+    plan: Plan, rows: list[dict], config: Config, ledger: Ledger, invoices_of: dict[str, list[str]]
+) -> None:
     """A notice to `replies.notify` of each reply and new bounce not yet told of (its key is
     `customer:ID/inbox/reply-N/0`); `invoices_of` holds the invoices of the email each
     answers, by its action key."""
@@ -79,15 +89,27 @@ def inbox_notices(plan: Plan, rows: list[dict], config: Config, ledger: Ledger,
         cid = row["customer_id"]
         customer = ledger.customers.setdefault(cid, Customer(cid))
         numbers = invoices_of.get(row["action_key"] or "", [])
-        items = sorted((inv for inv in owed.get(cid, ()) if inv.number in numbers),
-                       key=lambda inv: (inv.due_date, inv.number))
+        items = sorted(
+            (inv for inv in owed.get(cid, ()) if inv.number in numbers),
+            key=lambda inv: (inv.due_date, inv.number),
+        )
         template = REPLY_TEMPLATE if row["kind"] == "reply" else BOUNCE_TEMPLATE
         key = notice_key(row)
-        plan.actions.append(PlannedAction(
-            date=plan.as_of, workflow="inbox", step=key.step, action_index=0,
-            action=_notice(config.replies.notify or "", template),
-            customer_id=customer.customer_id, invoices=[inv.number for inv in items],
-            keys=[key], to=[person.email], items=items, incoming=row))
+        plan.actions.append(
+            PlannedAction(
+                date=plan.as_of,
+                workflow="inbox",
+                step=key.step,
+                action_index=0,
+                action=_notice(config.replies.notify or "", template),
+                customer_id=customer.customer_id,
+                invoices=[inv.number for inv in items],
+                keys=[key],
+                to=[person.email],
+                items=items,
+                incoming=row,
+            )
+        )
 
 
 def _notice(person: str, template: str) -> Action:

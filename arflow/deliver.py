@@ -38,10 +38,10 @@ from arflow.state import BASELINE, RETRIED_SKIPS, StateDB, StateError, marks, ru
 class RunResult:
     plan: Plan
     errors: list[RowError]
-    recovered: int = 0           # `sending` rows of an interrupted run, now `unknown`
+    recovered: int = 0  # `sending` rows of an interrupted run, now `unknown`
     details: dict[int, str] = field(default_factory=dict)  # id(action) → failure detail
-    sent: int = 0                # messages handed over (sent, or unknown) so far
-    unrecorded: bool = False     # the last one's outcome never reached the state database
+    sent: int = 0  # messages handed over (sent, or unknown) so far
+    unrecorded: bool = False  # the last one's outcome never reached the state database
     inbox: list[dict] = field(default_factory=list)  # the replies and bounces read first
 
 
@@ -49,24 +49,41 @@ def workflows_of(project: Project) -> dict:
     return {w.id: w.model for w in project.workflows.values()}
 
 
-def plan_today(project: Project, ledger: Ledger, past: PastState, as_of: date, *,
-               baseline: bool = False) -> Plan:
+def plan_today(
+    project: Project, ledger: Ledger, past: PastState, as_of: date, *, baseline: bool = False
+) -> Plan:
     cfg = project.config
-    return plan(ledger, workflows_of(project), past, as_of,
-                default_workflow=cfg.default_workflow, min_balance=cfg.min_balance,
-                people=cfg.people, baseline=baseline)
+    return plan(
+        ledger,
+        workflows_of(project),
+        past,
+        as_of,
+        default_workflow=cfg.default_workflow,
+        min_balance=cfg.min_balance,
+        people=cfg.people,
+        baseline=baseline,
+    )
 
 
 def refuse_future(as_of: date, today: date, zone: str) -> None:
     """No real run in the future: tomorrow's reminders cannot go out today (a dry run may
     look ahead). A past date catches up a missed night."""
     if as_of > today:
-        raise Refused(f"--as-of {as_of} is after today ({today} in {zone}): a real run cannot "
-                      "send tomorrow's reminders today. Use --dry-run to see them.")
+        raise Refused(
+            f"--as-of {as_of} is after today ({today} in {zone}): a real run cannot "
+            "send tomorrow's reminders today. Use --dry-run to see them."
+        )
 
 
-def run(project: Project, ledger: Ledger, as_of: date, channels: Channels | None = None, *,
-        dry_run: bool = False, today: date | None = None) -> RunResult:
+def run(
+    project: Project,
+    ledger: Ledger,
+    as_of: date,
+    channels: Channels | None = None,
+    *,
+    dry_run: bool = False,
+    today: date | None = None,
+) -> RunResult:
     """The nightly job: plan against the state database, then deliver (under the run lock).
 
     A dry run is the same pipeline (STYLE 4): the same plan, every message composed and handed
@@ -78,15 +95,23 @@ def run(project: Project, ledger: Ledger, as_of: date, channels: Channels | None
         refuse_future(as_of, today, cfg.company.timezone)
     if dry_run:
         if channels is not None and not channels.dry_run:
-            raise ValueError("a dry run takes recording channels: it records nothing, so a "
-                             "message it sent would be sent again")
-        return _run(project, ledger, as_of, StateDB.for_dry_run(state_path, shown),
-                    channels or Channels(cfg, dry_run=True))
+            raise ValueError(
+                "a dry run takes recording channels: it records nothing, so a "
+                "message it sent would be sent again"
+            )
+        return _run(
+            project,
+            ledger,
+            as_of,
+            StateDB.for_dry_run(state_path, shown),
+            channels or Channels(cfg, dry_run=True),
+        )
     with run_lock(state_path):
         db = StateDB.open(state_path, shown)
         try:  # SPEC 6.1: replies and bounces first, so tonight's plan knows of them
-            heard = read_inbox(cfg, db, as_of, {cid: c.email for cid, c in
-                                                ledger.customers.items()})
+            heard = read_inbox(
+                cfg, db, as_of, {cid: c.email for cid, c in ledger.customers.items()}
+            )
         except BaseException:
             db.close()
             raise
@@ -101,12 +126,24 @@ def replay_day(project: Project, ledger: Ledger, as_of: date, db: StateDB) -> Ru
     """One day of a forecast or a simulation (SPEC 4.11): a real run's pipeline against a
     state in memory (`StateDB.in_memory`), every message composed and counted as delivered,
     nothing sent. The state is left open for the next day."""
-    return _run(project, ledger, as_of, db,
-                Channels(project.config, dry_run=True, delivered=True), close=False)
+    return _run(
+        project,
+        ledger,
+        as_of,
+        db,
+        Channels(project.config, dry_run=True, delivered=True),
+        close=False,
+    )
 
 
-def _run(project: Project, ledger: Ledger, as_of: date, db: StateDB,
-         channels: Channels, close: bool = True) -> RunResult:
+def _run(
+    project: Project,
+    ledger: Ledger,
+    as_of: date,
+    db: StateDB,
+    channels: Channels,
+    close: bool = True,
+) -> RunResult:
     cfg = project.config
     try:
         recovered = db.recover_interrupted()
@@ -124,8 +161,7 @@ def _run(project: Project, ledger: Ledger, as_of: date, db: StateDB,
             # on the one before it
             _deliver(db, compose(result, ledger, project, failed), channels, outcome)
             outcome.errors = ledger.errors + assignment_errors(project, ledger) + failed
-            db.finish_run(run_id, {"actions": len(result.actions),
-                                   "errors": len(outcome.errors)})
+            db.finish_run(run_id, {"actions": len(result.actions), "errors": len(outcome.errors)})
         except StateError as err:
             if not outcome.sent:
                 raise
@@ -137,8 +173,9 @@ def _run(project: Project, ledger: Ledger, as_of: date, db: StateDB,
             db.close()
 
 
-def baseline(project: Project, ledger: Ledger, as_of: date, *, force: bool = False,
-             today: date | None = None) -> RunResult:
+def baseline(
+    project: Project, ledger: Ledger, as_of: date, *, force: bool = False, today: date | None = None
+) -> RunResult:
     """Adopting arflow on a ledger that was chased before: every step already due (whatever
     holds it today: a weekend, a pause, a promise, a missing address) is recorded as done
     without sending anything, so the first real night starts from where the customers already
@@ -152,10 +189,12 @@ def baseline(project: Project, ledger: Ledger, as_of: date, *, force: bool = Fal
         db = StateDB.open(state_path, cfg.display(state_path))
         try:
             if not force and db.has_carried_out():
-                raise Refused(f"{state_path.name} already records actions carried out: this "
-                              "ledger is live, and a baseline would mark tonight's reminders "
-                              "done without sending them. Run `arflow run` instead (or "
-                              "--baseline --force if that is really what you want).")
+                raise Refused(
+                    f"{state_path.name} already records actions carried out: this "
+                    "ledger is live, and a baseline would mark tonight's reminders "
+                    "done without sending them. Run `arflow run` instead (or "
+                    "--baseline --force if that is really what you want)."
+                )
             recovered = db.recover_interrupted()
             result = _plan(db, project, ledger, as_of, baseline=True)
             db.record_sequences(result.started, result.ended, as_of)
@@ -164,8 +203,10 @@ def baseline(project: Project, ledger: Ledger, as_of: date, *, force: bool = Fal
             for skip in result.skipped:
                 if skip.reason in RETRIED_SKIPS:
                     skip.reason = BASELINE
-            marked = [Skip(a.workflow, a.step, a.customer_id, a.invoices, BASELINE, a.keys)
-                      for a in result.actions]
+            marked = [
+                Skip(a.workflow, a.step, a.customer_id, a.invoices, BASELINE, a.keys)
+                for a in result.actions
+            ]
             db.record_skips(_skip_rows(result.skipped + marked, project, as_of))
             for action in result.actions:
                 action.status = BASELINE
@@ -179,15 +220,23 @@ def baseline(project: Project, ledger: Ledger, as_of: date, *, force: bool = Fal
 
 def _stopped(outcome: RunResult, err: StateError) -> str:
     """Why a run stopped after some messages went out, and what the next run does."""
-    last = (" The last one's outcome could not be recorded: the next run marks it unknown "
-            "(`arflow history --unknown`) and never resends it by itself.") \
-        if outcome.unrecorded else ""
-    return (f"the run stopped after sending {outcome.sent} message(s): {err}.{last} The "
-            "messages not sent yet go with the next run.")
+    last = (
+        (
+            " The last one's outcome could not be recorded: the next run marks it unknown "
+            "(`arflow history --unknown`) and never resends it by itself."
+        )
+        if outcome.unrecorded
+        else ""
+    )
+    return (
+        f"the run stopped after sending {outcome.sent} message(s): {err}.{last} The "
+        "messages not sent yet go with the next run."
+    )
 
 
-def _plan(db: StateDB, project: Project, ledger: Ledger, as_of: date, *,
-          baseline: bool = False) -> Plan:
+def _plan(
+    db: StateDB, project: Project, ledger: Ledger, as_of: date, *, baseline: bool = False
+) -> Plan:
     past = db.past_state(workflows_of(project), as_of)
     # a specialist set by an `assign` action or command wins over the customers file
     for cid, person in db.specialists().items():
@@ -200,8 +249,11 @@ def _plan(db: StateDB, project: Project, ledger: Ledger, as_of: date, *,
         drop_bounced(result, _bounced(db, ledger))
         space_contacts(result, db.last_contacts(), cfg.contact_gap)
         rows = db.notices_due()
-        answered = {row["action_key"]: (db.action(row["action_key"]) or {}).get("invoices", [])
-                    for row in rows if row["action_key"]}
+        answered = {
+            row["action_key"]: (db.action(row["action_key"]) or {}).get("invoices", [])
+            for row in rows
+            if row["action_key"]
+        }
         inbox_notices(result, rows, cfg, ledger, answered)
     return result
 
@@ -213,8 +265,9 @@ def _bounced(db: StateDB, ledger: Ledger) -> dict[str, set[str]]:
     ended = []
     for row_id, cid, address, emails in db.bounced():
         customer = ledger.customers.get(cid)
-        if customer is not None and sorted(a.lower() for a in customer.email) != \
-                sorted(a.lower() for a in emails):
+        if customer is not None and sorted(a.lower() for a in customer.email) != sorted(
+            a.lower() for a in emails
+        ):
             ended.append(row_id)
             continue
         found.setdefault(cid, set()).add(address.lower())
@@ -223,22 +276,43 @@ def _bounced(db: StateDB, ledger: Ledger) -> dict[str, set[str]]:
 
 
 def _skip_rows(skipped: list[Skip], project: Project, as_of: date):
-    kinds = {(w.id, step.step_id, n): action.kind for w in project.workflows.values()
-             for step in w.model.steps for n, action in enumerate(step.actions)}
-    kinds.update(((w.id, "on_paid", n), action.kind) for w in project.workflows.values()
-                 for n, action in enumerate(w.model.on_paid))
+    kinds = {
+        (w.id, step.step_id, n): action.kind
+        for w in project.workflows.values()
+        for step in w.model.steps
+        for n, action in enumerate(step.actions)
+    }
+    kinds.update(
+        ((w.id, "on_paid", n), action.kind)
+        for w in project.workflows.values()
+        for n, action in enumerate(w.model.on_paid)
+    )
     # a campaign's step is an occurrence date: its actions are the campaign's
-    campaign = {w.id: [action.kind for action in w.model.actions]
-                for w in project.workflows.values() if w.model.is_campaign}
+    campaign = {
+        w.id: [action.kind for action in w.model.actions]
+        for w in project.workflows.values()
+        if w.model.is_campaign
+    }
     for skip in skipped:
         invoices = json.dumps(skip.invoices)
         for key in skip.keys:
-            kind = campaign[key.workflow][key.action] if key.workflow in campaign else \
-                kinds.get((key.workflow, key.step, key.action), "notify")
-            yield {"key": str(key), "target": key.target, "workflow": key.workflow,
-                   "step": key.step, "action_index": key.action, "kind": kind,
-                   "customer_id": skip.customer_id, "invoices": invoices,
-                   "as_of": as_of.isoformat(), "reason": skip.reason}
+            kind = (
+                campaign[key.workflow][key.action]
+                if key.workflow in campaign
+                else kinds.get((key.workflow, key.step, key.action), "notify")
+            )
+            yield {
+                "key": str(key),
+                "target": key.target,
+                "workflow": key.workflow,
+                "step": key.step,
+                "action_index": key.action,
+                "kind": kind,
+                "customer_id": skip.customer_id,
+                "invoices": invoices,
+                "as_of": as_of.isoformat(),
+                "reason": skip.reason,
+            }
 
 
 def _description(action: PlannedAction, composed: Composed) -> str | None:
@@ -249,18 +323,26 @@ def _description(action: PlannedAction, composed: Composed) -> str | None:
     if composed.text is None:
         return None
     return {"status": "status: ", "task": "task: ", "assign": "specialist: "}.get(
-        action.kind, "") + composed.text
+        action.kind, ""
+    ) + composed.text
 
 
 def _key_rows(action: PlannedAction, composed: Composed, channel: str | None) -> list[dict]:
     message = composed.message
-    common = {"workflow": action.workflow, "step": action.step,
-              "action_index": action.action_index, "kind": action.kind,
-              "customer_id": action.customer_id, "invoices": json.dumps(action.invoices),
-              "as_of": action.date.isoformat(), "channel": channel,
-              "recipients": json.dumps(message.recipients if message else action.to),
-              "subject": action.subject, "message_id": message.message_id if message else None,
-              "description": _description(action, composed)}
+    common = {
+        "workflow": action.workflow,
+        "step": action.step,
+        "action_index": action.action_index,
+        "kind": action.kind,
+        "customer_id": action.customer_id,
+        "invoices": json.dumps(action.invoices),
+        "as_of": action.date.isoformat(),
+        "channel": channel,
+        "recipients": json.dumps(message.recipients if message else action.to),
+        "subject": action.subject,
+        "message_id": message.message_id if message else None,
+        "description": _description(action, composed),
+    }
     return [{"key": str(k), "target": k.target, **common} for k in action.keys]
 
 
@@ -295,8 +377,11 @@ class _Ahead:
             channel = self._channels.get(message.kind) if message else None
             if channel is not None and hasattr(channel, "prepare"):
                 channel.prepare(message)
-            rows = _key_rows(item.action, item, channel.name if channel else None) \
-                if self._records else []
+            rows = (
+                _key_rows(item.action, item, channel.name if channel else None)
+                if self._records
+                else []
+            )
             self._ready = (item, channel, rows)
         except BaseException as exc:
             self._error = exc
@@ -312,8 +397,9 @@ class _Ahead:
         return None if ready[0] is None else ready
 
 
-def _deliver(db: StateDB, composed: Iterable[Composed], channels: Channels,
-             outcome: RunResult) -> None:
+def _deliver(
+    db: StateDB, composed: Iterable[Composed], channels: Channels, outcome: RunResult
+) -> None:
     # what an action without a message (status, task, assign) is once recorded
     done = "done" if db.records else "planned"
     settled: list[dict] = []  # the last outcome's rows (`marks`), not yet committed
@@ -324,8 +410,7 @@ def _deliver(db: StateDB, composed: Iterable[Composed], channels: Channels,
             db.write_marks(conn, rows)
 
     def settle(rows: list[dict], action: PlannedAction, result: Outcome) -> list[dict]:
-        action.status = done if action.kind == "note" and result.state == "sent" \
-            else result.state
+        action.status = done if action.kind == "note" and result.state == "sent" else result.state
         if result.state in ("sent", "unknown"):
             outcome.sent += 1
         if result.error and result.state != "sent":
@@ -408,12 +493,22 @@ def _record_effect(conn, item: Composed) -> None:
     text = item.text or ""  # compose gives these four kinds their text
     if action.kind == "status":
         targets = [invoice_target(n) for n in action.invoices] + [
-            customer_target(action.customer_id) for k in action.keys
-            if k.target.startswith("customer:")]
+            customer_target(action.customer_id)
+            for k in action.keys
+            if k.target.startswith("customer:")
+        ]
         StateDB.set_statuses(conn, targets, text, action.date, key)
     elif action.kind == "task":
-        StateDB.add_task(conn, key, action.customer_id, action.invoices, text,
-                         action.action.spec.kind, item.assignee, task_due(action))
+        StateDB.add_task(
+            conn,
+            key,
+            action.customer_id,
+            action.invoices,
+            text,
+            action.action.spec.kind,
+            item.assignee,
+            task_due(action),
+        )
     elif action.kind == "note":
         StateDB.add_note(conn, key, action.customer_id, text, action.date)
     elif action.kind == "assign":

@@ -42,21 +42,31 @@ def read_ids(path: Path) -> list[str]:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise ArflowError(f"cannot read {path}: {exc.strerror}") from None
-    return [line.split("#", 1)[0].strip() for line in text.splitlines()
-            if line.split("#", 1)[0].strip()]
+    return [
+        line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()
+    ]
 
 
 # --- assignment (SPEC 4.5) ----------------------------------------------------------------------
-def assign(db: StateDB, project: Project, ledger: Ledger, customers: list[str], workflow: str,
-           since: date | None, today: date) -> tuple[list[str], Unknown | None]:
+def assign(
+    db: StateDB,
+    project: Project,
+    ledger: Ledger,
+    customers: list[str],
+    workflow: str,
+    since: date | None,
+    today: date,
+) -> tuple[list[str], Unknown | None]:
     """Assign customers to a workflow by hand. A customer moving to another workflow leaves
     its `assigned` sequences (they end, `reassigned`); `--date` restarts the sequence there."""
     wf = project.workflows.get(workflow)
     if wf is None:
         raise ArflowError(f"no workflow {workflow!r}; `arflow workflows` lists them")
     if wf.model.is_campaign:
-        raise ArflowError(f"{workflow} is a campaign (schedule:); campaigns pick customers by "
-                          "their conditions, not by assignment")
+        raise ArflowError(
+            f"{workflow} is a campaign (schedule:); campaigns pick customers by "
+            "their conditions, not by assignment"
+        )
     good, unknown = _known(customers, ledger.customers, "customer")
     db.assign(good, workflow, since, today)
     return good, unknown
@@ -70,13 +80,22 @@ def unassign(db: StateDB, customers: list[str], today: date) -> tuple[list[str],
 
 
 # --- pauses and promises (SPEC 4.6) -------------------------------------------------------------
-def pause(db: StateDB, ledger: Ledger, kind: str, target_id: str, until: date | None,
-          reason: str | None, today: date) -> int:
+def pause(
+    db: StateDB,
+    ledger: Ledger,
+    kind: str,
+    target_id: str,
+    until: date | None,
+    reason: str | None,
+    today: date,
+) -> int:
     _check_target(ledger, kind, target_id)
     if until is not None and until < today:
-        raise Refused(f"--until {until} is before today ({today}): a pause holds through the "
-                      "day --until names; give a later day, or none to pause until "
-                      "`arflow resume`")
+        raise Refused(
+            f"--until {until} is before today ({today}): a pause holds through the "
+            "day --until names; give a later day, or none to pause until "
+            "`arflow resume`"
+        )
     return db.add_pause(kind, target_id, until, reason, today)
 
 
@@ -86,16 +105,26 @@ def resume(db: StateDB, kind: str, target_id: str) -> tuple[int, int]:
     return db.resume(kind, target_id)
 
 
-def promise(db: StateDB, ledger: Ledger, invoice: str, day: date, amount: Decimal | None,
-            today: date, min_balance: Decimal) -> int:
+def promise(
+    db: StateDB,
+    ledger: Ledger,
+    invoice: str,
+    day: date,
+    amount: Decimal | None,
+    today: date,
+    min_balance: Decimal,
+) -> int:
     """A promise-to-pay: chasing of the invoice holds until `day` (SPEC 4.6)."""
     found = _check_target(ledger, "invoice", invoice)
     if not found.is_open(today, min_balance):
-        raise Refused(f"{invoice} is not open on {today} (status {found.status}, balance "
-                      f"{found.open_balance(today)}): there is nothing to promise")
+        raise Refused(
+            f"{invoice} is not open on {today} (status {found.status}, balance "
+            f"{found.open_balance(today)}): there is nothing to promise"
+        )
     if day < today:
-        raise Refused(f"--date {day} is before today ({today}): a promise is to pay by a day "
-                      "still to come")
+        raise Refused(
+            f"--date {day} is before today ({today}): a promise is to pay by a day still to come"
+        )
     balance = found.open_balance(today)
     if amount is not None and amount <= 0:
         raise Refused(f"--amount {amount} must be more than zero")
@@ -105,19 +134,24 @@ def promise(db: StateDB, ledger: Ledger, invoice: str, day: date, amount: Decima
 def _check_target(ledger: Ledger, kind: str, target_id: str):
     if kind == "customer":
         if target_id not in ledger.customers:
-            raise Refused(f"no customer {target_id!r} in the sources; check the id "
-                          "(`arflow status` lists customers)")
+            raise Refused(
+                f"no customer {target_id!r} in the sources; check the id "
+                "(`arflow status` lists customers)"
+            )
         return ledger.customers[target_id]
     found = ledger.find([target_id]).get(target_id)
     if found is not None:
         return found
-    raise Refused(f"no invoice {target_id!r} in the sources; invoice numbers are matched "
-                  "exactly, leading zeros included")
+    raise Refused(
+        f"no invoice {target_id!r} in the sources; invoice numbers are matched "
+        "exactly, leading zeros included"
+    )
 
 
 # --- tasks (SPEC 5) ----------------------------------------------------------------------------
-def tasks(db: StateDB | None, project: Project, assignee: str | None,
-          include_done: bool) -> list[dict]:
+def tasks(
+    db: StateDB | None, project: Project, assignee: str | None, include_done: bool
+) -> list[dict]:
     if assignee is not None and assignee not in project.config.people:
         known = ", ".join(sorted(project.config.people)) or "none defined"
         raise Refused(f"--assignee {assignee!r} is nobody in people: (people: {known})")
@@ -135,39 +169,63 @@ def task_done(db: StateDB, task_id: int) -> dict:
 
 
 # --- position (SPEC 4.5) -----------------------------------------------------------------------
-def status(project: Project, ledger: Ledger, db: StateDB | None, as_of: date,
-           customer: str | None = None) -> list[dict]:
+def status(
+    project: Project, ledger: Ledger, db: StateDB | None, as_of: date, customer: str | None = None
+) -> list[dict]:
     """Per customer: workflows with last and next step, open and overdue totals, collection
     status, specialist, pauses and promises."""
     cfg = project.config
     step_dates: dict = {}
     past = db.past_state(workflows_of(project), as_of, step_dates) if db else PastState()
-    found = positions(ledger, workflows_of(project), past, as_of, step_dates,
-                      default_workflow=cfg.default_workflow, min_balance=cfg.min_balance)
+    found = positions(
+        ledger,
+        workflows_of(project),
+        past,
+        as_of,
+        step_dates,
+        default_workflow=cfg.default_workflow,
+        min_balance=cfg.min_balance,
+    )
     by_customer: dict[str, list[Position]] = {}
     for pos in found:
         by_customer.setdefault(pos.customer_id, []).append(pos)
     statuses, specialists, promises = _desk_records(db)
     bounced: dict[str, list[str]] = {}
-    for _, cid, address, _ in (db.bounced() if db is not None else ()):
+    for _, cid, address, _ in db.bounced() if db is not None else ():
         bounced.setdefault(cid, []).append(address)
     pauses: list[dict[str, Any]] = [
-        {"id": h.id, "kind": h.kind, "target": h.target_id, "since": _iso(h.since),
-         "until": _iso(h.until), "reason": h.reason}
-        for h in past.holds if h.kind != "promise"]
+        {
+            "id": h.id,
+            "kind": h.kind,
+            "target": h.target_id,
+            "since": _iso(h.since),
+            "until": _iso(h.until),
+            "reason": h.reason,
+        }
+        for h in past.holds
+        if h.kind != "promise"
+    ]
     if customer is not None and customer not in ledger.customers:
         raise Refused(f"no customer {customer!r} in the sources")
     totals: dict[str, dict] = {}
     # the customer of each invoice a status, pause or promise names
-    named = set(statuses.get("invoices", {})) | {p["invoice"] for p in promises} | {
-        p["target"] for p in pauses if p["kind"] == "invoice"}
-    invoice_customer = {number: inv.customer_id for number, inv in ledger.find(named).items()
-                        if customer is None or inv.customer_id == customer}
+    named = (
+        set(statuses.get("invoices", {}))
+        | {p["invoice"] for p in promises}
+        | {p["target"] for p in pauses if p["kind"] == "invoice"}
+    )
+    invoice_customer = {
+        number: inv.customer_id
+        for number, inv in ledger.find(named).items()
+        if customer is None or inv.customer_id == customer
+    }
     for inv in ledger.current(as_of, cfg.min_balance):
         if customer is not None and inv.customer_id != customer:
             continue
-        t = totals.setdefault(inv.customer_id, {"open": {}, "overdue": {}, "open_invoices": 0,
-                                                "overdue_invoices": 0, "statuses": {}})
+        t = totals.setdefault(
+            inv.customer_id,
+            {"open": {}, "overdue": {}, "open_invoices": 0, "overdue_invoices": 0, "statuses": {}},
+        )
         balance = inv.open_balance(as_of)
         t["open"][inv.currency] = t["open"].get(inv.currency, Decimal(0)) + balance
         t["open_invoices"] += 1
@@ -176,34 +234,52 @@ def status(project: Project, ledger: Ledger, db: StateDB | None, as_of: date,
             t["overdue_invoices"] += 1
     numbers = {p["invoice"] for p in promises}
     promised = ledger.find(numbers)
-    wanted = {customer} if customer is not None else (
-        set(totals) | set(past.assignments) | {p["target"] for p in pauses
-                                               if p["kind"] == "customer"})
+    wanted = (
+        {customer}
+        if customer is not None
+        else (
+            set(totals)
+            | set(past.assignments)
+            | {p["target"] for p in pauses if p["kind"] == "customer"}
+        )
+    )
     rows = []
     for cid in sorted(c for c in wanted if c in ledger.customers):
         c = ledger.customers[cid]
-        t = totals.get(cid, {"open": {}, "overdue": {}, "open_invoices": 0,
-                             "overdue_invoices": 0})
-        invoice_status = {n: v for n, v in statuses.get("invoices", {}).items()
-                          if invoice_customer.get(n) == cid}
-        rows.append({
-            "customer_id": cid, "name": c.display_name,
-            "workflows": [_position_dict(p, project) for p in by_customer.get(cid, [])],
-            "assigned": past.assignments[cid].workflow if cid in past.assignments else
-            c.workflow,
-            "open": {k: str(v) for k, v in t["open"].items()},
-            "overdue": {k: str(v) for k, v in t["overdue"].items()},
-            "open_invoices": t["open_invoices"], "overdue_invoices": t["overdue_invoices"],
-            "status": statuses.get("customers", {}).get(cid) or _latest(invoice_status),
-            "invoice_statuses": {n: v for n, (v, _) in sorted(invoice_status.items())},
-            "specialist": specialists.get(cid, c.specialist),
-            "paused": c.paused or cid in past.paused_customers,
-            "pauses": [p for p in pauses if (p["kind"] == "customer" and p["target"] == cid) or
-                       (p["kind"] == "invoice" and invoice_customer.get(p["target"]) == cid)],
-            "promises": [_promise_state(p, promised.get(p["invoice"]), as_of, cfg.min_balance)
-                         for p in promises if invoice_customer.get(p["invoice"]) == cid],
-            "bounced": bounced.get(cid, []),  # SPEC 6.1: addresses no email goes to
-        })
+        t = totals.get(cid, {"open": {}, "overdue": {}, "open_invoices": 0, "overdue_invoices": 0})
+        invoice_status = {
+            n: v for n, v in statuses.get("invoices", {}).items() if invoice_customer.get(n) == cid
+        }
+        rows.append(
+            {
+                "customer_id": cid,
+                "name": c.display_name,
+                "workflows": [_position_dict(p, project) for p in by_customer.get(cid, [])],
+                "assigned": past.assignments[cid].workflow
+                if cid in past.assignments
+                else c.workflow,
+                "open": {k: str(v) for k, v in t["open"].items()},
+                "overdue": {k: str(v) for k, v in t["overdue"].items()},
+                "open_invoices": t["open_invoices"],
+                "overdue_invoices": t["overdue_invoices"],
+                "status": statuses.get("customers", {}).get(cid) or _latest(invoice_status),
+                "invoice_statuses": {n: v for n, (v, _) in sorted(invoice_status.items())},
+                "specialist": specialists.get(cid, c.specialist),
+                "paused": c.paused or cid in past.paused_customers,
+                "pauses": [
+                    p
+                    for p in pauses
+                    if (p["kind"] == "customer" and p["target"] == cid)
+                    or (p["kind"] == "invoice" and invoice_customer.get(p["target"]) == cid)
+                ],
+                "promises": [
+                    _promise_state(p, promised.get(p["invoice"]), as_of, cfg.min_balance)
+                    for p in promises
+                    if invoice_customer.get(p["invoice"]) == cid
+                ],
+                "bounced": bounced.get(cid, []),  # SPEC 6.1: addresses no email goes to
+            }
+        )
     return rows
 
 
@@ -215,11 +291,18 @@ def _latest(invoice_status: dict) -> str | None:
 
 def _position_dict(p: Position, project: Project) -> dict:
     wf = project.workflows[p.workflow].model
-    return {"workflow": p.workflow, "name": wf.name or p.workflow, "source": p.source,
-            "since": p.since.isoformat() if p.since else None,
-            "last_step": p.last_step, "last_date": _iso(p.last_date),
-            "next_step": p.next_step, "next_date": _iso(p.next_date),
-            "finished": p.finished, "invoices": p.invoices}
+    return {
+        "workflow": p.workflow,
+        "name": wf.name or p.workflow,
+        "source": p.source,
+        "since": p.since.isoformat() if p.since else None,
+        "last_step": p.last_step,
+        "last_date": _iso(p.last_date),
+        "next_step": p.next_step,
+        "next_date": _iso(p.next_date),
+        "finished": p.finished,
+        "invoices": p.invoices,
+    }
 
 
 def _iso(day: date | None) -> str | None:
@@ -242,8 +325,12 @@ def _desk_records(db: StateDB | None):
 def _promise_state(p: dict, inv, as_of: date, min_balance: Decimal) -> dict:
     """pending until the promised day; then kept (paid, or the promised amount paid) or
     broken (the same rule as the planner's)."""
-    paid_part = (inv is not None and p["amount"] is not None and p["balance"] is not None
-                 and inv.open_balance(as_of) <= Decimal(p["balance"]) - Decimal(p["amount"]))
+    paid_part = (
+        inv is not None
+        and p["amount"] is not None
+        and p["balance"] is not None
+        and inv.open_balance(as_of) <= Decimal(p["balance"]) - Decimal(p["amount"])
+    )
     if inv is not None and (not inv.is_open(as_of, min_balance) or paid_part):
         state = "kept"
     elif as_of <= date.fromisoformat(p["date"]):
@@ -255,8 +342,7 @@ def _promise_state(p: dict, inv, as_of: date, min_balance: Decimal) -> dict:
 
 
 # --- workflow housekeeping (seed 001: clone, delete only when nobody is assigned) --------------
-def customer_rows(project: Project, ledger: Ledger, db: StateDB | None,
-                  as_of: date) -> list[dict]:
+def customer_rows(project: Project, ledger: Ledger, db: StateDB | None, as_of: date) -> list[dict]:
     """Every customer with its contacts, its open invoices, and what is missing to chase it
     (no email, no phone) or holds it (paused): what a bookkeeper fixes first."""
     cfg = project.config
@@ -270,14 +356,26 @@ def customer_rows(project: Project, ledger: Ledger, db: StateDB | None,
     rows = []
     for cid in sorted(ledger.customers):
         c = ledger.customers[cid]
-        missing = [*([] if c.email else ["no email"]), *([] if c.phone else ["no phone"]),
-                   *(["paused"] if c.paused or cid in paused else [])]
-        rows.append({"customer_id": cid, "name": c.display_name, "email": list(c.email),
-                     "phone": c.phone, "specialist": c.specialist, "segment": c.segment,
-                     "parent_id": c.parent_id, "workflow": c.workflow,
-                     "open_invoices": count.get(cid, 0),
-                     "open": {k: str(v) for k, v in owed.get(cid, {}).items()},
-                     "missing": missing})
+        missing = [
+            *([] if c.email else ["no email"]),
+            *([] if c.phone else ["no phone"]),
+            *(["paused"] if c.paused or cid in paused else []),
+        ]
+        rows.append(
+            {
+                "customer_id": cid,
+                "name": c.display_name,
+                "email": list(c.email),
+                "phone": c.phone,
+                "specialist": c.specialist,
+                "segment": c.segment,
+                "parent_id": c.parent_id,
+                "workflow": c.workflow,
+                "open_invoices": count.get(cid, 0),
+                "open": {k: str(v) for k, v in owed.get(cid, {}).items()},
+                "missing": missing,
+            }
+        )
     return rows
 
 
@@ -286,11 +384,18 @@ def workflow_rows(project: Project, ledger: Ledger, db: StateDB | None) -> list[
     rows = []
     for wid in sorted(project.workflows):
         m = project.workflows[wid].model
-        rows.append({"id": wid, "name": m.name or wid, "enabled": m.enabled,
-                     "kind": "campaign" if m.is_campaign else m.anchor,
-                     "schedule": in_words(m.schedule) if m.schedule else None,
-                     "steps": len(m.actions if m.is_campaign else m.steps),
-                     "then": m.then, "assigned": assigned.get(wid, [])})
+        rows.append(
+            {
+                "id": wid,
+                "name": m.name or wid,
+                "enabled": m.enabled,
+                "kind": "campaign" if m.is_campaign else m.anchor,
+                "schedule": in_words(m.schedule) if m.schedule else None,
+                "steps": len(m.actions if m.is_campaign else m.steps),
+                "then": m.then,
+                "assigned": assigned.get(wid, []),
+            }
+        )
     return rows
 
 
@@ -337,17 +442,25 @@ def delete_workflow(project: Project, ledger: Ledger, db: StateDB | None, wid: s
         raise ArflowError(f"no workflow {wid!r}; `arflow workflows` lists them")
     assigned = assigned_customers(project, ledger, db).get(wid, [])
     if assigned:
-        shown = ", ".join(assigned[:20]) + (f" and {len(assigned) - 20} more"
-                                            if len(assigned) > 20 else "")
-        raise ArflowError(f"{wid} has {len(assigned)} customer(s) assigned: {shown}. "
-                          f"Unassign them first: arflow unassign {' '.join(assigned[:3])}"
-                          f"{' …' if len(assigned) > 3 else ''}")
+        shown = ", ".join(assigned[:20]) + (
+            f" and {len(assigned) - 20} more" if len(assigned) > 20 else ""
+        )
+        raise ArflowError(
+            f"{wid} has {len(assigned)} customer(s) assigned: {shown}. "
+            f"Unassign them first: arflow unassign {' '.join(assigned[:3])}"
+            f"{' …' if len(assigned) > 3 else ''}"
+        )
     if project.config.default_workflow == wid:
         raise ArflowError(f"{wid} is default_workflow in arflow.yaml; change that first")
-    users = sorted(other for other, w in project.workflows.items()
-                   if wid in (w.model.then, w.model.on_broken_promise) and other != wid)
+    users = sorted(
+        other
+        for other, w in project.workflows.items()
+        if wid in (w.model.then, w.model.on_broken_promise) and other != wid
+    )
     if users:
-        raise ArflowError(f"{wid} is continued into by {', '.join(users)} (then: or "
-                          "on_broken_promise:); change those first")
+        raise ArflowError(
+            f"{wid} is continued into by {', '.join(users)} (then: or "
+            "on_broken_promise:); change those first"
+        )
     wf.path.unlink()
     return wf.path

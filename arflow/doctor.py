@@ -47,8 +47,13 @@ def _state(config: Config, now: datetime) -> list[Check]:
     shown = config.display(path)
     folder = path.parent
     if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        return [Check("fail", f"state: {config.display(folder)} cannot be written: arflow keeps "
-                              f"{shown} there (and its lock and journal)")]
+        return [
+            Check(
+                "fail",
+                f"state: {config.display(folder)} cannot be written: arflow keeps "
+                f"{shown} there (and its lock and journal)",
+            )
+        ]
     if not path.exists():
         return [Check("ok", f"state: {shown} does not exist yet; the first run creates it")]
     if not os.access(path, os.R_OK | os.W_OK):
@@ -66,18 +71,23 @@ def _backup(path: Path, shown: str, now: datetime) -> Check:
     """The newest copy of the state database beside it (`arflow.db.*` other than arflow's own
     files, or in a `backups/` folder next to it)."""
     own = {f"{path.name}{end}" for end in ("-wal", "-shm", "-journal", ".id", ".lock")}
-    copies = [p for p in path.parent.glob(f"{path.name}.*") if p.name not in own] + \
-        [p for p in (path.parent / "backups").glob(f"{path.stem}*") if p.is_file()]
+    copies = [p for p in path.parent.glob(f"{path.name}.*") if p.name not in own] + [
+        p for p in (path.parent / "backups").glob(f"{path.stem}*") if p.is_file()
+    ]
     if not copies:
-        return Check("warn", f"state: no backup of {shown} next to it ({path.name}.* or backups/);"
-                             f" back it up daily, e.g. sqlite3 {path.name} '.backup "
-                             f"{path.name}.bak'")
+        return Check(
+            "warn",
+            f"state: no backup of {shown} next to it ({path.name}.* or backups/);"
+            f" back it up daily, e.g. sqlite3 {path.name} '.backup "
+            f"{path.name}.bak'",
+        )
     newest = max(p.stat().st_mtime for p in copies)
     age = (now.timestamp() - newest) / 86400
     if age > BACKUP_DAYS:
         return Check("warn", f"state: the newest backup of {shown} is {age:.0f} days old")
-    return Check("ok", f"state: backed up {time.strftime('%Y-%m-%d %H:%M', time.gmtime(newest))}"
-                       " UTC")
+    return Check(
+        "ok", f"state: backed up {time.strftime('%Y-%m-%d %H:%M', time.gmtime(newest))} UTC"
+    )
 
 
 def _email(config: Config) -> Check:
@@ -102,5 +112,8 @@ def _email(config: Config) -> Check:
 
 def _zone(config: Config, now: datetime) -> Check:
     zone = config.company.timezone
-    return Check("ok", f"time zone: today is {config.today(now)} in {zone} (company.timezone); "
-                       f"the server's clock says {now.astimezone().strftime('%Y-%m-%d %H:%M %Z')}")
+    return Check(
+        "ok",
+        f"time zone: today is {config.today(now)} in {zone} (company.timezone); "
+        f"the server's clock says {now.astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
+    )

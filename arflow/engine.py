@@ -80,9 +80,17 @@ class Recipients(NamedTuple):
     bcc: list[str]
 
 
-def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of: date, *,
-         default_workflow: str | None = None, min_balance: Decimal = Decimal("0.01"),
-         people: dict[str, Person] | None = None, baseline: bool = False) -> Plan:
+def plan(
+    ledger: Ledger,
+    workflows: dict[str, Workflow],
+    state: PastState,
+    as_of: date,
+    *,
+    default_workflow: str | None = None,
+    min_balance: Decimal = Decimal("0.01"),
+    people: dict[str, Person] | None = None,
+    baseline: bool = False,
+) -> Plan:
     """Everything that is due on `as_of`, grouped per customer, workflow and step (SPEC 4).
 
     `baseline` (adopting arflow on a ledger chased before): every step already due counts,
@@ -90,8 +98,9 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
     people = people or {}
     result = Plan(as_of=as_of, invoices=len(ledger))
     campaigns = _campaigns_due(workflows, as_of)
-    by_workflow = sort_into_workflows(ledger, workflows, state, as_of, default_workflow,
-                                      min_balance, keep_open=bool(campaigns))
+    by_workflow = sort_into_workflows(
+        ledger, workflows, state, as_of, default_workflow, min_balance, keep_open=bool(campaigns)
+    )
     schedules, customers = by_workflow.schedules, by_workflow.customers
     result.open = by_workflow.open_count
 
@@ -106,23 +115,30 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
         customer = customers[cid]
         if not baseline and (customer.paused or cid in state.paused_customers):
             continue  # SPEC 4.6: a paused customer gets no messages
-        items = [item for item in entry.items
-                 if baseline or not _on_hold(item.invoice, state, as_of)]
+        items = [
+            item for item in entry.items if baseline or not _on_hold(item.invoice, state, as_of)
+        ]
         if not items:
             continue
         last = len(schedule.steps) - 1
         if schedule.wf.anchor == "assigned" and (cid, wid) not in state.sequences:
             result.started[(cid, wid)] = sequence_since(cid, wid, entry, state, as_of)
-        for target, anchor, earliest, members in targets_of(schedule, cid, wid, entry, items,
-                                                            state, as_of):
-            decision = decide_steps(schedule, schedule.dates(anchor), earliest, as_of,
-                                    state.ran.get((target, wid), NOTHING_RAN))
+        for target, anchor, earliest, members in targets_of(
+            schedule, cid, wid, entry, items, state, as_of
+        ):
+            decision = decide_steps(
+                schedule,
+                schedule.dates(anchor),
+                earliest,
+                as_of,
+                state.ran.get((target, wid), NOTHING_RAN),
+            )
             for i in decision.run:
-                groups[(cid, wid, i)].extend(SlotInvoice(inv, bal, target)
-                                             for inv, bal in members)
+                groups[(cid, wid, i)].extend(SlotInvoice(inv, bal, target) for inv, bal in members)
                 if i == last and "finish" in schedule.wf.notify_on:
                     groups[(cid, wid, "finish")].extend(
-                        SlotInvoice(inv, bal, target) for inv, bal in members)
+                        SlotInvoice(inv, bal, target) for inv, bal in members
+                    )
             for i, reason in decision.skipped:
                 skips[(cid, wid, i, reason)].extend((inv, target) for inv, _ in members)
     if (state.chased or state.sequences) and not baseline:
@@ -130,25 +146,48 @@ def plan(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of
 
     for cid, wid, slot in sorted(groups, key=lambda g: (g[0], g[1], schedules[g[1]].order(g[2]))):
         step_id, actions = schedules[wid].slot(slot)
-        customers[cid] = add_actions(result, customers[cid], wid, schedules[wid].wf, step_id,
-                                      actions, groups[(cid, wid, slot)], people, as_of,
-                                      state.settled)
+        customers[cid] = add_actions(
+            result,
+            customers[cid],
+            wid,
+            schedules[wid].wf,
+            step_id,
+            actions,
+            groups[(cid, wid, slot)],
+            people,
+            as_of,
+            state.settled,
+        )
     for cid, wid, i, reason in sorted(skips):
         entries = skips[(cid, wid, i, reason)]
         sid = schedules[wid].ids[i]
-        keys = [ActionKey(t, wid, sid, n) for _, t in entries
-                for n in range(len(schedules[wid].steps[i].actions))]
-        result.skipped.append(Skip(wid, sid, cid, invoice_numbers(inv for inv, _ in entries),
-                                   reason, keys))
-    result.skipped.sort(key=lambda s: (s.customer_id, s.workflow,
-                                       schedules[s.workflow].order(s.step), s.reason))
+        keys = [
+            ActionKey(t, wid, sid, n)
+            for _, t in entries
+            for n in range(len(schedules[wid].steps[i].actions))
+        ]
+        result.skipped.append(
+            Skip(wid, sid, cid, invoice_numbers(inv for inv, _ in entries), reason, keys)
+        )
+    result.skipped.sort(
+        key=lambda s: (s.customer_id, s.workflow, schedules[s.workflow].order(s.step), s.reason)
+    )
     if campaigns:
         credits: dict[str, list[Invoice]] = {}
         for note in ledger.credit_notes(as_of):
             credits.setdefault(note.customer_id, []).append(note)
         for wid, occurrence in campaigns.items():
-            _campaign(wid, workflows[wid], occurrence.isoformat(), by_workflow, state, as_of,
-                      people, result, credits)
+            _campaign(
+                wid,
+                workflows[wid],
+                occurrence.isoformat(),
+                by_workflow,
+                state,
+                as_of,
+                people,
+                result,
+                credits,
+            )
         # SPEC 4.10: campaigns run beside the invoice workflows; a customer's actions together
         result.actions.sort(key=lambda a: a.customer_id)
         result.skipped.sort(key=lambda s: s.customer_id)
@@ -170,9 +209,17 @@ def _campaigns_due(workflows: dict[str, Workflow], as_of: date) -> dict[str, dat
     return due
 
 
-def _campaign(wid: str, wf: Workflow, occurrence: str, by_workflow: OpenInvoicesByWorkflow,
-              state: PastState, as_of: date, people: dict[str, Person], result: Plan,
-              credits: dict[str, list[Invoice]]) -> None:
+def _campaign(
+    wid: str,
+    wf: Workflow,
+    occurrence: str,
+    by_workflow: OpenInvoicesByWorkflow,
+    state: PastState,
+    as_of: date,
+    people: dict[str, Person],
+    result: Plan,
+    credits: dict[str, list[Invoice]],
+) -> None:
     """A campaign's statements of the day, as actions of the occurrence (SPEC 4.10); a
     customer's statement counts as sent before once every action of it is settled."""
     facing = [n for n, action in enumerate(wf.actions) if action.kind in ("email", "sms")]
@@ -182,33 +229,51 @@ def _campaign(wid: str, wf: Workflow, occurrence: str, by_workflow: OpenInvoices
         # a later occurrence went out (a run dated back): only the latest counts
         if any(step > occurrence for step in state.ran.get((target, wid), ())):
             return True
-        return bool(state.settled) and all(ActionKey(target, wid, occurrence, n) in state.settled
-                                           for n in range(len(wf.actions)))
+        return bool(state.settled) and all(
+            ActionKey(target, wid, occurrence, n) in state.settled for n in range(len(wf.actions))
+        )
 
     def reached_before(cid: str) -> bool:
         target = customer_target(cid)
         return bool(state.settled) and any(
             ActionKey(target, wid, occurrence, n) in state.settled
-            for n in (facing or range(len(wf.actions))))
+            for n in (facing or range(len(wf.actions)))
+        )
 
     # on hold (paused, or promised until a day not yet past): counted, not listed (SPEC 4.6)
     held = state.paused_invoices | {n for n, day in state.promises.items() if as_of <= day}
     found, skipped = statements(
-        wid, wf, by_workflow.open_invoices, by_workflow.customers, as_of,
-        by_workflow.min_balance, paused_customers=state.paused_customers,
-        paused_invoices=held, sent_before=sent_before, reached_before=reached_before,
-        credits=credits)
+        wid,
+        wf,
+        by_workflow.open_invoices,
+        by_workflow.customers,
+        as_of,
+        by_workflow.min_balance,
+        paused_customers=state.paused_customers,
+        paused_invoices=held,
+        sent_before=sent_before,
+        reached_before=reached_before,
+        credits=credits,
+    )
     for statement in found:
         target = customer_target(statement.customer_id)
         before = len(result.actions)
-        add_actions(result, by_workflow.customers[statement.customer_id], wid, wf, occurrence,
-                     wf.actions, [SlotInvoice(inv, inv.open_balance(as_of), target)
-                                  for inv in statement.listed], people, as_of, state.settled)
+        add_actions(
+            result,
+            by_workflow.customers[statement.customer_id],
+            wid,
+            wf,
+            occurrence,
+            wf.actions,
+            [SlotInvoice(inv, inv.open_balance(as_of), target) for inv in statement.listed],
+            people,
+            as_of,
+            state.settled,
+        )
         for action in result.actions[before:]:
             action.statement = statement
     # not recorded: a customer skipped today is looked at again while the occurrence is due
-    result.skipped += [Skip(wid, occurrence, skip.customer_id, [], skip.reason)
-                       for skip in skipped]
+    result.skipped += [Skip(wid, occurrence, skip.customer_id, [], skip.reason) for skip in skipped]
 
 
 def _on_hold(inv: Invoice, state: PastState, as_of: date) -> bool:
@@ -219,8 +284,7 @@ def _on_hold(inv: Invoice, state: PastState, as_of: date) -> bool:
     return promised is not None and as_of <= promised
 
 
-def _pause_notices(by_workflow: OpenInvoicesByWorkflow, state: PastState,
-                   groups: Groups) -> None:
+def _pause_notices(by_workflow: OpenInvoicesByWorkflow, state: PastState, groups: Groups) -> None:
     """`notify_on: [pause]`: the owner hears once of each pause or promise that holds one of
     the workflow's customers or invoices (SPEC 3; seeds' "alerts once paused")."""
     if not state.holds:
@@ -234,15 +298,23 @@ def _pause_notices(by_workflow: OpenInvoicesByWorkflow, state: PastState,
             continue
         for hold in by_customer.get(cid, ()):
             groups[(cid, wid, hold.step)].extend(
-                SlotInvoice(inv, bal, customer_target(cid)) for inv, bal in entry.items)
+                SlotInvoice(inv, bal, customer_target(cid)) for inv, bal in entry.items
+            )
         for inv, bal in entry.items:
             for hold in by_invoice.get(inv.number, ()):
                 groups[(cid, wid, hold.step)].append(
-                    SlotInvoice(inv, bal, invoice_target(inv.number)))
+                    SlotInvoice(inv, bal, invoice_target(inv.number))
+                )
 
 
-def _paid(ledger: Ledger, by_workflow: OpenInvoicesByWorkflow, state: PastState, as_of: date,
-          result: Plan, groups: Groups) -> None:
+def _paid(
+    ledger: Ledger,
+    by_workflow: OpenInvoicesByWorkflow,
+    state: PastState,
+    as_of: date,
+    result: Plan,
+    groups: Groups,
+) -> None:
     """SPEC 4.7: a target that had a step run and is now fully paid gets its workflow's
     `on_paid` actions once, and its sequence ends."""
     # per invoice, and per customer for `assigned` sequences: the workflow that chased it last
@@ -255,12 +327,20 @@ def _paid(ledger: Ledger, by_workflow: OpenInvoicesByWorkflow, state: PastState,
             last_of[who] = (day, wid, target, numbers)
     latest = {target: (day, wid, numbers) for day, wid, target, numbers in last_of.values()}
     # only targets whose workflow has an on_paid still to do (most were thanked long ago)
-    latest = {target: (day, wid, numbers) for target, (day, wid, numbers) in latest.items()
-              if wid in by_workflow.active and not all(
-                  ActionKey(target, wid, ON_PAID, n) in state.settled
-                  for n in range(len(by_workflow.active[wid].on_paid)))}
-    with_invoices = ledger.customer_ids() \
-        if state.sequences or any(t.startswith("customer:") for t in latest) else set()
+    latest = {
+        target: (day, wid, numbers)
+        for target, (day, wid, numbers) in latest.items()
+        if wid in by_workflow.active
+        and not all(
+            ActionKey(target, wid, ON_PAID, n) in state.settled
+            for n in range(len(by_workflow.active[wid].on_paid))
+        )
+    }
+    with_invoices = (
+        ledger.customer_ids()
+        if state.sequences or any(t.startswith("customer:") for t in latest)
+        else set()
+    )
     paid_targets: dict[str, tuple[str, str, frozenset[str]]] = {}  # target → (cid, wid, numbers)
     for target, (_, wid, numbers) in latest.items():
         cid = customer_of(target)
@@ -269,27 +349,32 @@ def _paid(ledger: Ledger, by_workflow: OpenInvoicesByWorkflow, state: PastState,
                 paid_targets[target] = (cid, wid, numbers)
         else:
             paid_targets[target] = ("", wid, numbers)
-    wanted = {target[len("invoice:"):] for target, (cid, _, _) in paid_targets.items() if not cid}
+    wanted = {target[len("invoice:") :] for target, (cid, _, _) in paid_targets.items() if not cid}
     wanted.update(n for cid, _, numbers in paid_targets.values() if cid for n in numbers)
     found = ledger.find(wanted)
     for cid, wid in state.sequences:
-        if cid in with_invoices and cid not in by_workflow.open_customers and not (
-                cid in state.paused_customers or cid not in by_workflow.customers
-                or by_workflow.customers[cid].paused):
+        if (
+            cid in with_invoices
+            and cid not in by_workflow.open_customers
+            and not (
+                cid in state.paused_customers
+                or cid not in by_workflow.customers
+                or by_workflow.customers[cid].paused
+            )
+        ):
             result.ended[(cid, wid)] = "paid"
     for target, (cid, wid, numbers) in sorted(paid_targets.items()):
         if cid:
             invoices = [found[n] for n in sorted(numbers) if n in found]
         else:
-            inv = found.get(target[len("invoice:"):])
+            inv = found.get(target[len("invoice:") :])
             if inv is None or not _settled_by_payment(inv, as_of, by_workflow.min_balance):
                 continue  # gone from the source, voided or still open: not a payment
             invoices, cid = [inv], inv.customer_id
         customer = by_workflow.customers.get(cid)
         if customer is None or customer.paused or cid in state.paused_customers:
             continue
-        groups[(cid, wid, ON_PAID)].extend(SlotInvoice(inv, inv.amount, target)
-                                           for inv in invoices)
+        groups[(cid, wid, ON_PAID)].extend(SlotInvoice(inv, inv.amount, target) for inv in invoices)
 
 
 def _settled_by_payment(inv: Invoice, as_of: date, min_balance: Decimal) -> bool:
@@ -301,16 +386,28 @@ def _by_due(inv: Invoice) -> tuple:
     return inv.due_date, inv.number
 
 
-def add_actions(result: Plan, customer: Customer, wid: str, wf: Workflow, sid: str,
-                 actions: list[Action], entries: list[SlotInvoice],
-                 people: dict[str, Person], as_of: date, settled: set[ActionKey]) -> Customer:
+def add_actions(
+    result: Plan,
+    customer: Customer,
+    wid: str,
+    wf: Workflow,
+    sid: str,
+    actions: list[Action],
+    entries: list[SlotInvoice],
+    people: dict[str, Person],
+    as_of: date,
+    settled: set[ActionKey],
+) -> Customer:
     """SPEC 4.4: each action of the step happens once for the customer, listing the invoices.
     An `assign` action takes effect for the actions after it: the customer is returned with
     its new specialist."""
     for n, action in enumerate(actions):
         # SPEC 4.3: an action already settled for a target never happens again for it
-        live = [e for e in entries if ActionKey(e.target, wid, sid, n) not in settled] \
-            if settled else entries
+        live = (
+            [e for e in entries if ActionKey(e.target, wid, sid, n) not in settled]
+            if settled
+            else entries
+        )
         if not live:
             continue
         unique = {inv.number: (inv, bal) for inv, bal, _ in live}
@@ -326,20 +423,33 @@ def add_actions(result: Plan, customer: Customer, wid: str, wf: Workflow, sid: s
             result.skipped.append(Skip(wid, sid, customer.customer_id, invoices, reason, keys))
             continue
         planned = PlannedAction(
-            date=as_of, workflow=wid, step=sid, action_index=n, action=action,
-            customer_id=customer.customer_id, invoices=invoices, keys=keys, to=to, cc=cc,
-            bcc=bcc, amounts=dict(amounts), items=items)
+            date=as_of,
+            workflow=wid,
+            step=sid,
+            action_index=n,
+            action=action,
+            customer_id=customer.customer_id,
+            invoices=invoices,
+            keys=keys,
+            to=to,
+            cc=cc,
+            bcc=bcc,
+            amounts=dict(amounts),
+            items=items,
+        )
         if action.kind == "task":
             planned.assignee = {"specialist": customer.specialist, "owner": wf.owner}.get(
-                action.spec.assignee, action.spec.assignee)
+                action.spec.assignee, action.spec.assignee
+            )
         elif action.kind == "assign":
             customer = replace(customer, specialist=action.spec.specialist)
         result.actions.append(planned)
     return customer
 
 
-def _person_addresses(names, customer: Customer, wf: Workflow,
-                      people: dict[str, Person]) -> list[str]:
+def _person_addresses(
+    names, customer: Customer, wf: Workflow, people: dict[str, Person]
+) -> list[str]:
     found = []
     for name in names:
         if name == "specialist":
@@ -353,13 +463,17 @@ def _person_addresses(names, customer: Customer, wf: Workflow,
     return found
 
 
-def recipients(action: Action, customer: Customer, wf: Workflow,
-               people: dict[str, Person]) -> Recipients:
+def recipients(
+    action: Action, customer: Customer, wf: Workflow, people: dict[str, Person]
+) -> Recipients:
     """Who an action goes to: customer contacts, people from `people:`, or URLs."""
     kind, spec = action.kind, action.spec
     if kind == "email":
-        return Recipients(list(customer.email), _person_addresses(spec.cc, customer, wf, people),
-                          _person_addresses(spec.bcc, customer, wf, people))
+        return Recipients(
+            list(customer.email),
+            _person_addresses(spec.cc, customer, wf, people),
+            _person_addresses(spec.bcc, customer, wf, people),
+        )
     if kind == "sms":
         return Recipients([customer.phone] if customer.phone else [], [], [])
     if kind == "notify":
@@ -371,4 +485,3 @@ def recipients(action: Action, customer: Customer, wf: Workflow,
     if kind == "task":
         return Recipients(_person_addresses([spec.assignee], customer, wf, people), [], [])
     return Recipients([], [], [])
-

@@ -53,5 +53,10 @@ class RowError:
     message: str
 
     def as_dict(self) -> dict:
-        return {"file": self.file, "line": self.line, "column": self.column,
-                "value": self.value, "message": self.message}
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "value": self.value,
+            "message": self.message,
+        }

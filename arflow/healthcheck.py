@@ -19,9 +19,12 @@ def ping(url: str, ok: bool, summary: str, timeout: float = TIMEOUT) -> str | No
     """Report the run; None when the service took it, else what went wrong (without the
     URL's path: it is often the check's secret)."""
     target = url if ok else url.rstrip("/") + "/fail"
-    request = urllib.request.Request(target, data=summary.encode()[:10_000], method="POST",
-                                     headers={"Content-Type": "text/plain; charset=utf-8",
-                                              "User-Agent": "arflow"})
+    request = urllib.request.Request(
+        target,
+        data=summary.encode()[:10_000],
+        method="POST",
+        headers={"Content-Type": "text/plain; charset=utf-8", "User-Agent": "arflow"},
+    )
     host = urlsplit(url).netloc
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:

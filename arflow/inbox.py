@@ -49,7 +49,9 @@ _AUTO_PRECEDENCE = ("auto_reply", "bulk", "junk", "list")
 # where a reply's own text ends and the quoted message or a signature begins
 _QUOTE_START = re.compile(
     r"^(?:on .{0,200} wrote:|am .{0,200} schrieb .{0,100}:|-{2,}\s*original message\s*-{2,}|"
-    r"-- ?|_{5,}|from:\s.*|von:\s.*|sent from my .*)$", re.IGNORECASE)
+    r"-- ?|_{5,}|from:\s.*|von:\s.*|sent from my .*)$",
+    re.IGNORECASE,
+)
 
 
 class InboxError(ArflowError):
@@ -66,15 +68,16 @@ class Incoming:
 
 @dataclass
 class InboxResult:
-    events: list[dict] = field(default_factory=list)   # what each new message was and did
-    error: str | None = None                           # the inbox could not be (fully) read
+    events: list[dict] = field(default_factory=list)  # what each new message was and did
+    error: str | None = None  # the inbox could not be (fully) read
 
 
 # --- reading ---------------------------------------------------------------------------------
 def read_maildir(directory: Path) -> Iterator[Incoming]:
     if not (directory / "cur").is_dir() and not (directory / "new").is_dir():
-        raise InboxError(f"channels.inbox: {directory} is not a Maildir (it has no cur/ or "
-                         "new/ folder)")
+        raise InboxError(
+            f"channels.inbox: {directory} is not a Maildir (it has no cur/ or new/ folder)"
+        )
     box = mailbox.Maildir(directory, factory=None, create=False)
     for key in sorted(box.keys()):
         try:
@@ -98,9 +101,12 @@ class ImapReader:
         conn: imaplib.IMAP4 | None = None
         try:
             if implicit:
-                conn = imaplib.IMAP4_SSL(cfg.host or "", port,
-                                         ssl_context=ssl.create_default_context(),
-                                         timeout=cfg.timeout)
+                conn = imaplib.IMAP4_SSL(
+                    cfg.host or "",
+                    port,
+                    ssl_context=ssl.create_default_context(),
+                    timeout=cfg.timeout,
+                )
             else:
                 conn = imaplib.IMAP4(cfg.host or "", port, timeout=cfg.timeout)
                 if cfg.starttls:
@@ -110,8 +116,10 @@ class ImapReader:
             if conn is not None:
                 with contextlib.suppress(OSError):
                     conn.shutdown()
-            raise InboxError(f"channels.inbox: cannot log in to {cfg.host}:{port} as "
-                             f"{cfg.username}: {redact(_reason(exc))}") from None
+            raise InboxError(
+                f"channels.inbox: cannot log in to {cfg.host}:{port} as "
+                f"{cfg.username}: {redact(_reason(exc))}"
+            ) from None
         self.conn: imaplib.IMAP4 = conn
 
     def messages(self, position: tuple[str, int] | None) -> tuple[str, Iterator[Incoming]]:
@@ -121,15 +129,17 @@ class ImapReader:
         try:
             status, _ = self.conn.select(_quoted(folder), readonly=True)
             if status != "OK":
-                raise InboxError(f"channels.inbox: there is no folder {folder!r} on "
-                                 f"{self.cfg.host}")
+                raise InboxError(
+                    f"channels.inbox: there is no folder {folder!r} on {self.cfg.host}"
+                )
             validity = (self.conn.response("UIDVALIDITY")[1] or [b""])[0]
             uidvalidity = validity.decode() if isinstance(validity, bytes) else str(validity)
             last = position[1] if position and position[0] == uidvalidity else 0
             status, data = self.conn.uid("SEARCH", f"UID {last + 1}:*")
         except (OSError, imaplib.IMAP4.error) as exc:
-            raise InboxError(f"channels.inbox: reading {folder!r} failed: "
-                             f"{redact(_reason(exc))}") from None
+            raise InboxError(
+                f"channels.inbox: reading {folder!r} failed: {redact(_reason(exc))}"
+            ) from None
         # `N:*` always names the last message, even one at or below N: keep the new ones
         uids = sorted(u for u in (int(x) for x in (data[0] or b"").split()) if u > last)
         return uidvalidity, self._fetch(uids)
@@ -139,8 +149,9 @@ class ImapReader:
             try:
                 _status, data = self.conn.uid("FETCH", str(uid), f"(BODY.PEEK[]<0.{MAX_BYTES}>)")
             except (OSError, imaplib.IMAP4.error) as exc:
-                raise InboxError(f"channels.inbox: fetching message {uid} failed: "
-                                 f"{redact(_reason(exc))}") from None
+                raise InboxError(
+                    f"channels.inbox: fetching message {uid} failed: {redact(_reason(exc))}"
+                ) from None
             raw = next((part[1] for part in data if isinstance(part, tuple)), b"")
             yield Incoming(raw, uid)
 
@@ -195,8 +206,10 @@ def _is_auto_reply(msg: Message) -> bool:
 def _failed_recipients(msg: Any) -> tuple[list[str], list[str]]:
     """A delivery-status report's failed recipients, and the Message-IDs of the returned
     message's headers; ([], []) when `msg` is no such report."""
-    if msg.get_content_type() != "multipart/report" or \
-            str(msg.get_param("report-type") or "").lower() != "delivery-status":
+    if (
+        msg.get_content_type() != "multipart/report"
+        or str(msg.get_param("report-type") or "").lower() != "delivery-status"
+    ):
         return [], []
     failed: list[str] = []
     original: list[str] = []
@@ -208,8 +221,9 @@ def _failed_recipients(msg: Any) -> tuple[list[str], list[str]]:
                 blocks = [HeaderParser().parsestr(b) for b in blocks.split("\n\n")]
             for block in blocks if isinstance(blocks, list) else []:
                 action = str(block.get("Action", "")).strip().lower()
-                recipient = str(block.get("Final-Recipient") or block.get("Original-Recipient")
-                                or "")
+                recipient = str(
+                    block.get("Final-Recipient") or block.get("Original-Recipient") or ""
+                )
                 if action == "failed" and ";" in recipient:
                     failed.append(recipient.split(";", 1)[1].strip().strip("<>").lower())
         elif kind in ("text/rfc822-headers", "message/rfc822"):
@@ -252,7 +266,7 @@ def excerpt(msg: Any) -> str:
         if len(lines) == EXCERPT_LINES:
             break
     text = "\n".join(lines)
-    return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS - 1].rstrip() + "…"
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1].rstrip() + "…"
 
 
 def classify(raw: bytes, sent: StateDB) -> dict:
@@ -264,22 +278,33 @@ def classify(raw: bytes, sent: StateDB) -> dict:
         own = message_ids(_header(msg, "Message-ID"))
         if own:
             message_id = own[0]
-        event = {"message_id": message_id, "kind": "ignored",
-                 "sender": _sender(msg), "subject": _header(msg, "Subject")[:200],
-                 "received": _header(msg, "Date")[:100]}
+        event = {
+            "message_id": message_id,
+            "kind": "ignored",
+            "sender": _sender(msg),
+            "subject": _header(msg, "Subject")[:200],
+            "received": _header(msg, "Date")[:100],
+        }
         failed, original = _failed_recipients(msg)
         if failed or original:
             known = sent.sent_emails(original)
             for mid in original:
                 email = known.get(mid)
-                hit = email and next((a for a in failed
-                                      if a in (r.lower() for r in email["recipients"])), None)
+                hit = email and next(
+                    (a for a in failed if a in (r.lower() for r in email["recipients"])), None
+                )
                 if email and hit:
-                    return {**event, "kind": "bounce", "customer_id": email["customer_id"],
-                            "action_key": email["key"], "address": hit}
+                    return {
+                        **event,
+                        "kind": "bounce",
+                        "customer_id": email["customer_id"],
+                        "action_key": email["key"],
+                        "address": hit,
+                    }
             return event
-        answered = message_ids(_header(msg, "In-Reply-To")) + \
-            message_ids(_header(msg, "References"))[::-1]  # the nearest first
+        answered = (
+            message_ids(_header(msg, "In-Reply-To")) + message_ids(_header(msg, "References"))[::-1]
+        )  # the nearest first
         known = sent.sent_emails(answered)
         email = next((known[mid] for mid in answered if mid in known), None)
         if email is None:
@@ -302,13 +327,15 @@ def _sender(msg: Message) -> str:
 
 def inbox_error(config: Config, message: str) -> RowError:
     """The inbox could not be read, as one of the run's problems (exit 3)."""
-    return RowError(config.display(config.path), config.line("channels", "inbox") or 0, None,
-                    None, message)
+    return RowError(
+        config.display(config.path), config.line("channels", "inbox") or 0, None, None, message
+    )
 
 
 # --- one pass over the inbox -----------------------------------------------------------------
-def read_inbox(config: Config, db: StateDB, as_of: date,
-               emails_of: dict[str, tuple[str, ...]]) -> InboxResult:
+def read_inbox(
+    config: Config, db: StateDB, as_of: date, emails_of: dict[str, tuple[str, ...]]
+) -> InboxResult:
     """Read the messages that arrived since the last run and record what each does (a dry
     run's `db` drops the writes: it shows what would happen). `emails_of` holds each
     customer's addresses in the source, kept with a bounce so a new address ends the mark."""
@@ -328,8 +355,7 @@ def read_inbox(config: Config, db: StateDB, as_of: date,
         pause = timedelta(days=config.replies.pause_days)
         for incoming in messages:
             event = classify(incoming.raw, db)
-            position = (cfg.folder, uidvalidity, incoming.uid) \
-                if incoming.uid is not None else None
+            position = (cfg.folder, uidvalidity, incoming.uid) if incoming.uid is not None else None
             if db.seen_incoming(event["message_id"]):
                 if position is not None:  # known already: only the folder's place moves on
                     db.record_incoming({**event, "kind": "ignored"}, as_of, position)
@@ -341,8 +367,9 @@ def read_inbox(config: Config, db: StateDB, as_of: date,
                 new = (event["customer_id"], event["address"]) not in marked
                 event["notice"] = new
                 marked.add((event["customer_id"], event["address"]))
-            db.record_incoming(event, as_of, position,
-                               list(emails_of.get(event.get("customer_id") or "", ())))
+            db.record_incoming(
+                event, as_of, position, list(emails_of.get(event.get("customer_id") or "", ()))
+            )
             if event["kind"] != "ignored":
                 result.events.append(event)
     except InboxError as exc:

@@ -62,8 +62,11 @@ class Invoice:
     def is_open(self, as_of: date, min_balance: Decimal) -> bool:
         """SPEC 2.1: exists, not draft/paid/void, and an open balance above the tolerance
         `min_balance` (a balance of exactly the tolerance counts as settled)."""
-        return (self.issue_date <= as_of and self.status not in NOT_CHASED
-                and self.open_balance(as_of) > min_balance)
+        return (
+            self.issue_date <= as_of
+            and self.status not in NOT_CHASED
+            and self.open_balance(as_of) > min_balance
+        )
 
     def days_past_due(self, as_of: date) -> int:
         return (as_of - self.due_date).days
@@ -96,13 +99,26 @@ class Customer:
 # Frame columns, in this order; money stays text (exact, turned into Decimal per object), dates
 # are polars Dates, contact lists and extra values are list columns.
 FRAME_SCHEMA: dict[str, pl.DataType] = {
-    "number": pl.String(), "customer_id": pl.String(), "issue_date": pl.Date(),
-    "due_date": pl.Date(), "amount": pl.String(), "balance": pl.String(),
-    "paid_date": pl.Date(), "currency": pl.String(), "status": pl.String(),
-    "line": pl.Int64(), "customer_name": pl.String(), "email": pl.List(pl.String()),
-    "phone": pl.String(), "terms": pl.String(), "product": pl.String(),
-    "location": pl.String(), "department": pl.String(), "segment": pl.String(),
-    "tags": pl.List(pl.String()), "extra": pl.List(pl.String()),
+    "number": pl.String(),
+    "customer_id": pl.String(),
+    "issue_date": pl.Date(),
+    "due_date": pl.Date(),
+    "amount": pl.String(),
+    "balance": pl.String(),
+    "paid_date": pl.Date(),
+    "currency": pl.String(),
+    "status": pl.String(),
+    "line": pl.Int64(),
+    "customer_name": pl.String(),
+    "email": pl.List(pl.String()),
+    "phone": pl.String(),
+    "terms": pl.String(),
+    "product": pl.String(),
+    "location": pl.String(),
+    "department": pl.String(),
+    "segment": pl.String(),
+    "tags": pl.List(pl.String()),
+    "extra": pl.List(pl.String()),
 }
 # money in columns, for the open-invoice filter only: 15 integer digits (AMOUNT_DIGITS) and up to
 # 20 decimals fit polars' 38-digit Decimal exactly; a value with more decimals is always kept
@@ -143,15 +159,53 @@ def frame_from_invoices(invoices: Sequence[Invoice]) -> pl.DataFrame:
 def invoices_from_frame(frame: pl.DataFrame, extra_names: tuple[str, ...]) -> list[Invoice]:
     """Invoice objects for the rows of `frame` (only the rows a command needs: see Ledger)."""
     found = []
-    for (number, cid, issued, due, amount, balance, paid, currency, status, line, name, email,
-         phone, terms, product, location, department, segment, tags,
-         extra) in frame.select(list(FRAME_SCHEMA)).iter_rows():
-        found.append(Invoice(
-            number, cid, issued, due, Decimal(amount),
-            None if balance is None else Decimal(balance), paid, currency, status, line, name,
-            tuple(email) if email else (), phone, terms, product, location, department, segment,
-            tuple(tags) if tags else (), extra_names if extra else (),
-            tuple(extra) if extra else ()))
+    for (
+        number,
+        cid,
+        issued,
+        due,
+        amount,
+        balance,
+        paid,
+        currency,
+        status,
+        line,
+        name,
+        email,
+        phone,
+        terms,
+        product,
+        location,
+        department,
+        segment,
+        tags,
+        extra,
+    ) in frame.select(list(FRAME_SCHEMA)).iter_rows():
+        found.append(
+            Invoice(
+                number,
+                cid,
+                issued,
+                due,
+                Decimal(amount),
+                None if balance is None else Decimal(balance),
+                paid,
+                currency,
+                status,
+                line,
+                name,
+                tuple(email) if email else (),
+                phone,
+                terms,
+                product,
+                location,
+                department,
+                segment,
+                tuple(tags) if tags else (),
+                extra_names if extra else (),
+                tuple(extra) if extra else (),
+            )
+        )
     return found
 
 
@@ -159,28 +213,36 @@ def may_be_open(as_of: date, min_balance: Decimal) -> pl.Expr:
     """`Invoice.is_open` in columns, as a filter that keeps every invoice that may be open on
     `as_of` (a balance too precise for the column type is kept too): the rule itself stays
     `Invoice.is_open`, applied to the objects of the rows this keeps."""
-    when = (may_owe(as_of) & (pl.col("issue_date") <= as_of)
-            & ~pl.col("status").is_in(list(NOT_CHASED)))
+    when = (
+        may_owe(as_of) & (pl.col("issue_date") <= as_of) & ~pl.col("status").is_in(list(NOT_CHASED))
+    )
     if not _fits(min_balance):
         return when  # a tolerance the column type cannot hold exactly: the rule decides alone
     balance = pl.coalesce(pl.col("balance"), pl.col("amount"))
     exact = balance.cast(_MONEY, strict=False)
-    return when & (exact.is_null() | (exact > pl.lit(min_balance, _MONEY))
-                   | (balance.str.split(".").list.get(1, null_on_oob=True).str.len_chars()
-                      > _SCALE))
+    return when & (
+        exact.is_null()
+        | (exact > pl.lit(min_balance, _MONEY))
+        | (balance.str.split(".").list.get(1, null_on_oob=True).str.len_chars() > _SCALE)
+    )
 
 
 def _fits(value: Decimal) -> bool:
     """`value` is exactly a polars Decimal(38, 20)."""
     exponent = value.as_tuple().exponent
-    return (value.is_finite() and isinstance(exponent, int) and exponent >= -_SCALE
-            and value.adjusted() < 38 - _SCALE)
+    return (
+        value.is_finite()
+        and isinstance(exponent, int)
+        and exponent >= -_SCALE
+        and value.adjusted() < 38 - _SCALE
+    )
 
 
 def may_owe(as_of: date) -> pl.Expr:
     """The rows whose `Invoice.open_balance(as_of)` may be other than zero (not paid by then)."""
-    return (pl.col("status") != "paid") & (pl.col("paid_date").is_null()
-                                           | (pl.col("paid_date") > as_of))
+    return (pl.col("status") != "paid") & (
+        pl.col("paid_date").is_null() | (pl.col("paid_date") > as_of)
+    )
 
 
 class Ledger:
@@ -191,10 +253,15 @@ class Ledger:
     night with a million invoices makes objects for the few thousand it acts on. A ledger made
     from objects (tests, `arflow run --customer`) answers the same questions from them."""
 
-    def __init__(self, invoices: Iterable[Invoice] | None = None,
-                 customers: dict[str, Customer] | None = None,
-                 errors: list[RowError] | None = None, *, frame: pl.DataFrame | None = None,
-                 extra_names: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        invoices: Iterable[Invoice] | None = None,
+        customers: dict[str, Customer] | None = None,
+        errors: list[RowError] | None = None,
+        *,
+        frame: pl.DataFrame | None = None,
+        extra_names: tuple[str, ...] = (),
+    ):
         self._frame = frame
         self._objects: list[Invoice] | None = None
         if frame is None:
@@ -232,24 +299,39 @@ class Ledger:
 
     def current(self, as_of: date, min_balance: Decimal) -> list[Invoice]:
         """The invoices open on `as_of` (SPEC 2.1), in source order."""
-        candidates = self.invoices if self._objects is not None else \
-            self._rows(may_be_open(as_of, min_balance))
+        candidates = (
+            self.invoices
+            if self._objects is not None
+            else self._rows(may_be_open(as_of, min_balance))
+        )
         return [inv for inv in candidates if inv.is_open(as_of, min_balance)]
 
     def owing(self, as_of: date) -> list[Invoice]:
         """The documents with something owed on them on `as_of` (`Invoice.owed`, credit notes
         included), in source order."""
-        candidates = self.invoices if self._objects is not None else self._rows(
-            may_owe(as_of) & (pl.col("issue_date") <= as_of)
-            & ~pl.col("status").is_in(["draft", "void"]))
+        candidates = (
+            self.invoices
+            if self._objects is not None
+            else self._rows(
+                may_owe(as_of)
+                & (pl.col("issue_date") <= as_of)
+                & ~pl.col("status").is_in(["draft", "void"])
+            )
+        )
         return [inv for inv in candidates if inv.owed(as_of)]
 
     def credit_notes(self, as_of: date) -> list[Invoice]:
         """The documents with a negative balance owed on `as_of` (credit notes)."""
-        candidates = self.invoices if self._objects is not None else self._rows(
-            may_owe(as_of) & (pl.col("issue_date") <= as_of)
-            & ~pl.col("status").is_in(["draft", "void"])
-            & pl.coalesce(pl.col("balance"), pl.col("amount")).str.starts_with("-"))
+        candidates = (
+            self.invoices
+            if self._objects is not None
+            else self._rows(
+                may_owe(as_of)
+                & (pl.col("issue_date") <= as_of)
+                & ~pl.col("status").is_in(["draft", "void"])
+                & pl.coalesce(pl.col("balance"), pl.col("amount")).str.starts_with("-")
+            )
+        )
         return [inv for inv in candidates if inv.owed(as_of) < 0]
 
     def find(self, numbers: Iterable[str]) -> dict[str, Invoice]:
@@ -257,12 +339,16 @@ class Ledger:
         wanted = set(numbers)
         if not wanted:
             return {}
-        found = self.invoices if self._objects is not None else \
-            self._rows(pl.col("number").is_in(list(wanted)))
+        found = (
+            self.invoices
+            if self._objects is not None
+            else self._rows(pl.col("number").is_in(list(wanted)))
+        )
         return {inv.number: inv for inv in found if inv.number in wanted}
 
-    def of_customers(self, customer_ids: Iterable[str], *,
-                     owing_on: date | None = None) -> dict[str, list[Invoice]]:
+    def of_customers(
+        self, customer_ids: Iterable[str], *, owing_on: date | None = None
+    ) -> dict[str, list[Invoice]]:
         """Each of these customers' invoices, in source order; with `owing_on`, only (at least)
         those with an open balance that day (paid ones are most of a ledger)."""
         wanted = set(customer_ids)
@@ -293,17 +379,29 @@ class Ledger:
         knows the whole ledger's customers."""
         wanted = set(numbers)
         if self._objects is not None:
-            rows = [inv for inv in self._objects if inv.number in wanted or (
-                inv.issue_date <= last and inv.status != "paid"
-                and (inv.paid_date is None or inv.paid_date > first))]
+            rows = [
+                inv
+                for inv in self._objects
+                if inv.number in wanted
+                or (
+                    inv.issue_date <= last
+                    and inv.status != "paid"
+                    and (inv.paid_date is None or inv.paid_date > first)
+                )
+            ]
         else:
-            rows = self._rows((may_owe(first) & (pl.col("issue_date") <= last))
-                              | pl.col("number").is_in(list(wanted)))
+            rows = self._rows(
+                (may_owe(first) & (pl.col("issue_date") <= last))
+                | pl.col("number").is_in(list(wanted))
+            )
         found = Ledger(rows, self.customers, self.errors, extra_names=self.extra_names)
         found._customer_ids = self.customer_ids()
         return found
 
     def only(self, customer_id: str) -> Ledger:
         """This ledger cut down to one customer (`--customer`)."""
-        return Ledger(self.of_customers([customer_id])[customer_id],
-                      {k: v for k, v in self.customers.items() if k == customer_id}, self.errors)
+        return Ledger(
+            self.of_customers([customer_id])[customer_id],
+            {k: v for k, v in self.customers.items() if k == customer_id},
+            self.errors,
+        )

@@ -15,8 +15,10 @@ def locale_code(raw: str) -> str:
     try:
         return str(babel.Locale.parse(text.replace("-", "_")))
     except (ValueError, TypeError, babel.UnknownLocaleError):
-        raise ValueError(f"{raw!r} is not a language code babel knows; write one such as de, "
-                         "fr or de_CH (language, then an optional country)") from None
+        raise ValueError(
+            f"{raw!r} is not a language code babel knows; write one such as de, "
+            "fr or de_CH (language, then an optional country)"
+        ) from None
 
 
 def fallbacks(code: str) -> tuple[str, ...]:

@@ -34,10 +34,17 @@ class Matcher:
         self.wid = wid
         self.choice = WorkflowChoice(wid, "match")
         self.min_balance = match.min_balance
-        self.fields = [(name, attrgetter(name), s) for name, s in (
-            ("currency", _fold(match.currency)), ("product", _fold(match.product)),
-            ("segment", _fold(match.segment)), ("location", _fold(match.location)),
-            ("department", _fold(match.department))) if s is not None]
+        self.fields = [
+            (name, attrgetter(name), s)
+            for name, s in (
+                ("currency", _fold(match.currency)),
+                ("product", _fold(match.product)),
+                ("segment", _fold(match.segment)),
+                ("location", _fold(match.location)),
+                ("department", _fold(match.department)),
+            )
+            if s is not None
+        ]
         self.customers = frozenset(match.customer) if match.customer is not None else None
         self.tags = _fold(match.tags)
 
@@ -84,8 +91,8 @@ class FollowedInvoices:
     """One customer's open invoices in one workflow today, before pauses are applied."""
 
     items: list[OpenInvoice] = field(default_factory=list)
-    hints: list[date] = field(default_factory=list)   # days a chain or broken promise began
-    source: str = ""                                  # assign | file | match | default | chain
+    hints: list[date] = field(default_factory=list)  # days a chain or broken promise began
+    source: str = ""  # assign | file | match | default | chain
 
 
 @dataclass(slots=True)
@@ -106,15 +113,23 @@ class OpenInvoicesByWorkflow:
     open_invoices: dict[str, list[Invoice]] = field(default_factory=dict)
 
 
-def sort_into_workflows(ledger: Ledger, workflows: dict[str, Workflow], state: PastState,
-                        as_of: date, default_workflow: str | None,
-                        min_balance: Decimal, keep_open: bool = False) -> OpenInvoicesByWorkflow:
+def sort_into_workflows(
+    ledger: Ledger,
+    workflows: dict[str, Workflow],
+    state: PastState,
+    as_of: date,
+    default_workflow: str | None,
+    min_balance: Decimal,
+    keep_open: bool = False,
+) -> OpenInvoicesByWorkflow:
     active = {wid: wf for wid, wf in workflows.items() if wf.enabled and not wf.is_campaign}
     schedules = {wid: StepSchedule(wid, wf) for wid, wf in active.items()}
-    matchers = [Matcher(wid, match) for wid in sorted(active, key=lambda w: (
-        active[w].priority, w)) if (match := active[wid].match) is not None]
-    default = WorkflowChoice(default_workflow if default_workflow in active else None,
-                             "default")
+    matchers = [
+        Matcher(wid, match)
+        for wid in sorted(active, key=lambda w: (active[w].priority, w))
+        if (match := active[wid].match) is not None
+    ]
+    default = WorkflowChoice(default_workflow if default_workflow in active else None, "default")
     customers = dict(ledger.customers)
     # workflows an invoice can leave today: `then:` after the last step, `on_broken_promise:`
     movable = {wid for wid, wf in active.items() if wf.then or wf.on_broken_promise}
@@ -148,12 +163,26 @@ def sort_into_workflows(ledger: Ledger, workflows: dict[str, Workflow], state: P
         entry.items.append(OpenInvoice(inv, balance))
         if hint is not None:
             entry.hints.append(hint)
-    return OpenInvoicesByWorkflow(active, schedules, customers, following, open_customers,
-                                  open_count, min_balance, open_invoices)
+    return OpenInvoicesByWorkflow(
+        active,
+        schedules,
+        customers,
+        following,
+        open_customers,
+        open_count,
+        min_balance,
+        open_invoices,
+    )
 
 
-def _moved(inv: Invoice, balance: Decimal, wid: str, state: PastState,
-           active: dict[str, Workflow], as_of: date) -> Destination:
+def _moved(
+    inv: Invoice,
+    balance: Decimal,
+    wid: str,
+    state: PastState,
+    active: dict[str, Workflow],
+    as_of: date,
+) -> Destination:
     """Where an invoice is today after `then:` chains (the day after the last step, SPEC 4.8)
     and a broken promise (the day after the promised date, SPEC 4.6)."""
     broken = _broken_promise(inv, balance, state, as_of)
@@ -193,8 +222,14 @@ def _broken_promise(inv: Invoice, balance: Decimal, state: PastState, as_of: dat
     return promised
 
 
-def _workflow_for(inv: Invoice, balance: Decimal, customer: Customer, state: PastState,
-                  matchers: list[Matcher], default: WorkflowChoice) -> WorkflowChoice:
+def _workflow_for(
+    inv: Invoice,
+    balance: Decimal,
+    customer: Customer,
+    state: PastState,
+    matchers: list[Matcher],
+    default: WorkflowChoice,
+) -> WorkflowChoice:
     """SPEC 4.5: explicit assignment, else the first matching workflow, else the default."""
     explicit = state.assignments.get(inv.customer_id)
     if explicit is not None:
@@ -207,8 +242,9 @@ def _workflow_for(inv: Invoice, balance: Decimal, customer: Customer, state: Pas
     return default
 
 
-def sequence_since(cid: str, wid: str, entry: FollowedInvoices, state: PastState,
-                   as_of: date) -> date:
+def sequence_since(
+    cid: str, wid: str, entry: FollowedInvoices, state: PastState, as_of: date
+) -> date:
     """The day an `assigned` sequence counts from: the stored one, else the day a chain or a
     broken promise brought the customer here, else the `arflow assign --date` day (unless a
     sequence since then has already ended), else today."""
@@ -219,14 +255,25 @@ def sequence_since(cid: str, wid: str, entry: FollowedInvoices, state: PastState
         return min(entry.hints)
     explicit = state.assignments.get(cid)
     ended = state.ended.get((cid, wid))
-    if explicit is not None and explicit.workflow == wid and explicit.since is not None and (
-            ended is None or explicit.since > ended):
+    if (
+        explicit is not None
+        and explicit.workflow == wid
+        and explicit.since is not None
+        and (ended is None or explicit.since > ended)
+    ):
         return explicit.since
     return as_of
 
 
-def targets_of(schedule: StepSchedule, cid: str, wid: str, entry: FollowedInvoices,
-               items: list[OpenInvoice], state: PastState, as_of: date) -> list[TargetDates]:
+def targets_of(
+    schedule: StepSchedule,
+    cid: str,
+    wid: str,
+    entry: FollowedInvoices,
+    items: list[OpenInvoice],
+    state: PastState,
+    as_of: date,
+) -> list[TargetDates]:
     """The targets of what follows a workflow, with their dates: one sequence for the customer
     (`assigned`, SPEC 4.1), else one per invoice."""
     if schedule.wf.anchor == "assigned":
@@ -236,8 +283,12 @@ def targets_of(schedule: StepSchedule, cid: str, wid: str, entry: FollowedInvoic
     found = []
     for item in items:
         inv = item.invoice
-        found.append(TargetDates(invoice_target(inv.number),
-                                 inv.due_date if by_due else inv.issue_date, inv.issue_date,
-                                 [item]))
+        found.append(
+            TargetDates(
+                invoice_target(inv.number),
+                inv.due_date if by_due else inv.issue_date,
+                inv.issue_date,
+                [item],
+            )
+        )
     return found
-

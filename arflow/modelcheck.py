@@ -30,8 +30,9 @@ def _known_keys(model: type[BaseModel], seen: set | None = None) -> set[str]:
     return keys
 
 
-def _homes(model: type[BaseModel], key: str, prefix: str = "",
-           seen: frozenset = frozenset()) -> list[str]:
+def _homes(
+    model: type[BaseModel], key: str, prefix: str = "", seen: frozenset = frozenset()
+) -> list[str]:
     """Where `key` may be written: the dotted paths of the mappings that take it (a mapping of
     names shows as `NAME`), for "belongs under company:"."""
     if model in seen:
@@ -40,7 +41,8 @@ def _homes(model: type[BaseModel], key: str, prefix: str = "",
     for name, field in model.model_fields.items():
         part = field.alias or name
         keyed = getattr(field.annotation, "__origin__", None) is dict or "dict[" in str(
-            field.annotation)
+            field.annotation
+        )
         path = f"{prefix}.{part}" if prefix else part
         for sub in _models_in(field.annotation):
             found += _homes(sub, key, f"{path}.NAME" if keyed else path, seen | {model})
@@ -66,8 +68,9 @@ def _section(model: type[BaseModel], path: tuple) -> type[BaseModel] | None:
     annotation: Any = model
     for part in path:
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            field = next((f for n, f in annotation.model_fields.items()
-                          if (f.alias or n) == part), None)
+            field = next(
+                (f for n, f in annotation.model_fields.items() if (f.alias or n) == part), None
+            )
             if field is None:
                 return None
             annotation = field.annotation
@@ -82,8 +85,9 @@ def _section(model: type[BaseModel], path: tuple) -> type[BaseModel] | None:
     args = [a for a in getattr(annotation, "__args__", ()) or () if a is not type(None)]
     if len(args) == 1:
         annotation = args[0]
-    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) \
-        else None
+    return (
+        annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    )
 
 
 def _message(err: ErrorDetails, vocabulary: set[str], model: type[BaseModel] | None = None) -> str:
@@ -92,8 +96,10 @@ def _message(err: ErrorDetails, vocabulary: set[str], model: type[BaseModel] | N
     if kind == "extra_forbidden":
         key = str(loc[-1])
         if key.lower() in SECRET_KEYS:
-            return (f"secrets never go in YAML: remove {key!r}, put the value in an environment "
-                    f"variable and name it with {key}_env")
+            return (
+                f"secrets never go in YAML: remove {key!r}, put the value in an environment "
+                f"variable and name it with {key}_env"
+            )
         section = _section(model, tuple(loc[:-1])) if model is not None else None
         # suggest only what this mapping takes (never the unknown key itself: it is not there)
         words = _fields(section) if section is not None else sorted(vocabulary - {key})
@@ -112,22 +118,29 @@ def _message(err: ErrorDetails, vocabulary: set[str], model: type[BaseModel] | N
         return f"missing required key {loc[-1]!r}"
     msg = err["msg"]
     if msg.startswith("Value error, "):
-        return msg[len("Value error, "):]
+        return msg[len("Value error, ") :]
     if msg.startswith("Assertion failed, "):
-        return msg[len("Assertion failed, "):]
+        return msg[len("Assertion failed, ") :]
     value = err.get("input")
     if isinstance(value, (str, int, float, bool)) or value is None:
         return f"{msg} (got {value!r})"
     return msg
 
 
-def parse_model(model: type[M], located: Located, display: str,
-                context: dict | None = None) -> tuple[M | None, list[Problem]]:
+def parse_model(
+    model: type[M], located: Located, display: str, context: dict | None = None
+) -> tuple[M | None, list[Problem]]:
     """Validate a loaded YAML document against `model`; all errors at once, each with its line."""
     data = located.data if located.data is not None else {}
     if not isinstance(data, dict):
-        return None, [Problem(display, located.line(()), "",
-                              "expected a mapping of keys to values at the top of the file")]
+        return None, [
+            Problem(
+                display,
+                located.line(()),
+                "",
+                "expected a mapping of keys to values at the top of the file",
+            )
+        ]
     try:
         return model.model_validate(data, context=context), []
     except ValidationError as exc:
@@ -135,6 +148,7 @@ def parse_model(model: type[M], located: Located, display: str,
         problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])
-            problems.append(Problem(display, located.line(loc), dotted(loc),
-                                    _message(err, vocabulary, model)))
+            problems.append(
+                Problem(display, located.line(loc), dotted(loc), _message(err, vocabulary, model))
+            )
         return None, problems

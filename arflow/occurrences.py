@@ -24,23 +24,36 @@ def _rule(schedule: Schedule, since: date) -> rrule:
     if schedule.monthly:  # rrule counts months from dtstart's month
         first = _midnight(anchor)
         if schedule.day is not None:
-            return rrule(MONTHLY, interval=schedule.interval, dtstart=first,
-                         bymonthday=-1 if schedule.day == "last" else schedule.day)
+            return rrule(
+                MONTHLY,
+                interval=schedule.interval,
+                dtstart=first,
+                bymonthday=-1 if schedule.day == "last" else schedule.day,
+            )
         assert schedule.weekday is not None and schedule.week is not None  # the model checks
         nth = -1 if schedule.week == "last" else schedule.week
-        return rrule(MONTHLY, interval=schedule.interval, dtstart=first,
-                     byweekday=_DAYS[schedule.weekday](nth))
+        return rrule(
+            MONTHLY,
+            interval=schedule.interval,
+            dtstart=first,
+            byweekday=_DAYS[schedule.weekday](nth),
+        )
     assert schedule.weekday is not None  # the model requires it for weekly schedules
-    return rrule(WEEKLY, interval=schedule.interval, dtstart=_midnight(anchor),
-                 byweekday=_DAYS[schedule.weekday])
+    return rrule(
+        WEEKLY,
+        interval=schedule.interval,
+        dtstart=_midnight(anchor),
+        byweekday=_DAYS[schedule.weekday],
+    )
 
 
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time())
 
 
-def occurrences(schedule: Schedule, first: date, last: date,
-                calendar: BusinessCalendar | None = None) -> list[date]:
+def occurrences(
+    schedule: Schedule, first: date, last: date, calendar: BusinessCalendar | None = None
+) -> list[date]:
     """The occurrences from `first` to `last` (both included), in order; with a business
     calendar each one is moved to the next business day. None falls before `start:`."""
     since = first - timedelta(days=_MOVE_MARGIN if calendar else 0)
@@ -57,8 +70,12 @@ def occurrences(schedule: Schedule, first: date, last: date,
     return found
 
 
-def due_occurrence(schedule: Schedule, as_of: date, expires_after: int | None = None,
-                   calendar: BusinessCalendar | None = None) -> date | None:
+def due_occurrence(
+    schedule: Schedule,
+    as_of: date,
+    expires_after: int | None = None,
+    calendar: BusinessCalendar | None = None,
+) -> date | None:
     """The occurrence due on `as_of`: the latest one on or before it, when it is at most
     `expires_after` days old (default 3); older missed ones are dropped (a statement is a
     snapshot: only the latest counts)."""
@@ -67,8 +84,9 @@ def due_occurrence(schedule: Schedule, as_of: date, expires_after: int | None = 
     return found[-1] if found else None
 
 
-def next_occurrence(schedule: Schedule, after: date,
-                    calendar: BusinessCalendar | None = None) -> date | None:
+def next_occurrence(
+    schedule: Schedule, after: date, calendar: BusinessCalendar | None = None
+) -> date | None:
     """The first occurrence after `after` (None when the schedule has none left, which only a
     schedule without a future could mean)."""
     since = after - timedelta(days=_MOVE_MARGIN if calendar else 0)
@@ -84,8 +102,13 @@ def next_occurrence(schedule: Schedule, after: date,
 
 
 _ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", "last": "last"}
-_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
-                             "Saturday", "Sunday"), strict=True))
+_NAMES = dict(
+    zip(
+        WEEKDAYS,
+        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        strict=True,
+    )
+)
 
 
 def in_words(schedule: Schedule) -> str:

@@ -48,9 +48,9 @@ class Assignment:
 class Hold:
     """An active pause or promise, for `notify_on: [pause]` (SPEC 4.6)."""
 
-    kind: str        # customer | invoice | promise
+    kind: str  # customer | invoice | promise
     id: int
-    target_id: str   # the customer id, or the invoice number
+    target_id: str  # the customer id, or the invoice number
     reason: str | None = None
     until: date | None = None
     since: date | None = None
@@ -63,8 +63,8 @@ class Hold:
 class Chase(NamedTuple):
     """When a target was last chased in a workflow (SPEC 4.7)."""
 
-    day: date                  # the last day a step of it really ran
-    invoices: frozenset[str]   # the invoices a sequence's steps listed; empty for an invoice
+    day: date  # the last day a step of it really ran
+    invoices: frozenset[str]  # the invoices a sequence's steps listed; empty for an invoice
 
 
 class PromisedAmount(NamedTuple):
@@ -82,12 +82,12 @@ class PastState:
     # (target, wf) → the day its last step was settled: the workflow is finished (SPEC 4.8)
     finished: dict[tuple[str, str], date] = field(default_factory=dict)
     chased: dict[tuple[str, str], Chase] = field(default_factory=dict)  # (target, wf) → Chase
-    assignments: dict[str, Assignment] = field(default_factory=dict)   # `arflow assign`
+    assignments: dict[str, Assignment] = field(default_factory=dict)  # `arflow assign`
     sequences: dict[tuple[str, str], date] = field(default_factory=dict)  # active `assigned`
-    ended: dict[tuple[str, str], date] = field(default_factory=dict)   # last paid-up end
+    ended: dict[tuple[str, str], date] = field(default_factory=dict)  # last paid-up end
     paused_customers: set[str] = field(default_factory=set)
     paused_invoices: set[str] = field(default_factory=set)
-    promises: dict[str, date] = field(default_factory=dict)            # invoice → promised date
+    promises: dict[str, date] = field(default_factory=dict)  # invoice → promised date
     promised_amounts: dict[str, PromisedAmount] = field(default_factory=dict)  # by invoice
     holds: list[Hold] = field(default_factory=list)
     # action keys never to be attempted again (sent, unknown, done, skipped, failed for good);
@@ -104,7 +104,7 @@ def sequence_target(customer_id: str, since: date) -> str:
 def customer_of(target: str) -> str | None:
     if not target.startswith("customer:"):
         return None
-    return target[len("customer:"):].rsplit("@", 1)[0]
+    return target[len("customer:") :].rsplit("@", 1)[0]
 
 
 @dataclass(slots=True)
@@ -163,7 +163,6 @@ class Plan:
     ended: dict[tuple[str, str], str] = field(default_factory=dict)  # → why (paid)
     invoices: int = 0
     open: int = 0
-
 
 
 def invoice_numbers(invoices) -> list[str]:

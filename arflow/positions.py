@@ -21,9 +21,9 @@ class Position:
 
     customer_id: str
     workflow: str
-    source: str                       # assign | file | match | default | chain | campaign
+    source: str  # assign | file | match | default | chain | campaign
     invoices: list[str]
-    since: date | None = None         # an `assigned` sequence's first day
+    since: date | None = None  # an `assigned` sequence's first day
     last_step: str | None = None
     last_date: date | None = None
     next_step: str | None = None
@@ -34,34 +34,48 @@ class Position:
         return self.last_step is not None and self.next_step is None
 
 
-def positions(ledger: Ledger, workflows: dict[str, Workflow], state: PastState, as_of: date,
-              step_dates: dict[tuple[str, str, str], date], *,
-              default_workflow: str | None = None,
-              min_balance: Decimal = Decimal("0.01")) -> list[Position]:
+def positions(
+    ledger: Ledger,
+    workflows: dict[str, Workflow],
+    state: PastState,
+    as_of: date,
+    step_dates: dict[tuple[str, str, str], date],
+    *,
+    default_workflow: str | None = None,
+    min_balance: Decimal = Decimal("0.01"),
+) -> list[Position]:
     """Every customer's position in each workflow it follows today, and in each campaign that
     reaches it (last and next occurrence), for `arflow status`. `step_dates` maps (target,
     workflow, step) to the day the step ran."""
     campaigns = sorted(wid for wid, wf in workflows.items() if wf.enabled and wf.is_campaign)
-    by_workflow = sort_into_workflows(ledger, workflows, state, as_of, default_workflow,
-                                      min_balance, keep_open=bool(campaigns))
+    by_workflow = sort_into_workflows(
+        ledger, workflows, state, as_of, default_workflow, min_balance, keep_open=bool(campaigns)
+    )
     found = []
     for (cid, wid), entry in sorted(by_workflow.following.items()):
         schedule = by_workflow.schedules[wid]
         pos = Position(cid, wid, entry.source, invoice_numbers(inv for inv, _ in entry.items))
         if schedule.wf.anchor == "assigned":
             pos.since = sequence_since(cid, wid, entry, state, as_of)
-        for target, anchor, earliest, _ in targets_of(schedule, cid, wid, entry, entry.items,
-                                                      state, as_of):
+        for target, anchor, earliest, _ in targets_of(
+            schedule, cid, wid, entry, entry.items, state, as_of
+        ):
             ran = state.ran.get((target, wid), NOTHING_RAN)
             for sid in ran:
                 day = step_dates.get((target, wid, sid))
-                if day is not None and (pos.last_date is None or pos.last_step is None or (
-                        day, schedule.ids.index(sid))
-                        > (pos.last_date, schedule.ids.index(pos.last_step))):
+                if day is not None and (
+                    pos.last_date is None
+                    or pos.last_step is None
+                    or (day, schedule.ids.index(sid))
+                    > (pos.last_date, schedule.ids.index(pos.last_step))
+                ):
                     pos.last_step, pos.last_date = sid, day
             step, day = _next_step(schedule, schedule.dates(anchor), earliest, as_of, ran)
-            if step is not None and day is not None and (pos.next_date is None
-                                                         or day < pos.next_date):
+            if (
+                step is not None
+                and day is not None
+                and (pos.next_date is None or day < pos.next_date)
+            ):
                 pos.next_step, pos.next_date = step, day
         found.append(pos)
     for wid in campaigns:
@@ -85,8 +99,9 @@ class NextStep(NamedTuple):
     day: date | None
 
 
-def _next_step(schedule: StepSchedule, dates: list[date], earliest: date, as_of: date,
-               ran) -> NextStep:
+def _next_step(
+    schedule: StepSchedule, dates: list[date], earliest: date, as_of: date, ran
+) -> NextStep:
     decision = decide_steps(schedule, dates, earliest, as_of, ran)
     if decision.run:  # due now: it goes out with the next run
         return NextStep(schedule.ids[decision.run[0]], max(dates[decision.run[0]], as_of))

@@ -22,8 +22,14 @@ NEXT = "next"  # a campaign's STEP: its next statement
 SAMPLE_ID = "SAMPLE"
 
 
-def preview_plan(project: Project, ledger: Ledger | None, wid: str, step: str,
-                 customer_id: str | None, as_of: date) -> tuple[Plan, Ledger]:
+def preview_plan(
+    project: Project,
+    ledger: Ledger | None,
+    wid: str,
+    step: str,
+    customer_id: str | None,
+    as_of: date,
+) -> tuple[Plan, Ledger]:
     """The actions of step `step` of workflow `wid` for the customer (None: a sample one), and
     the ledger to compose them against."""
     loaded = project.workflows.get(wid)
@@ -53,19 +59,33 @@ def preview_plan(project: Project, ledger: Ledger | None, wid: str, step: str,
         raise Refused(f"workflow {wid} has no step {step!r} (steps: {known})")
     if not actions:
         raise Refused(f"workflow {wid} has no {step} actions")
-    invoices = _invoices(ledger, wid, wf, customer, as_of, cfg.min_balance,
-                         paid=step == ON_PAID)
+    invoices = _invoices(ledger, wid, wf, customer, as_of, cfg.min_balance, paid=step == ON_PAID)
     by_invoice = wf.anchor != "assigned"
-    add_actions(result, customer, wid, wf, step, actions,
-                [SlotInvoice(inv, inv.open_balance(as_of) if step != ON_PAID else inv.amount,
-                             invoice_target(inv.number) if by_invoice
-                             else customer_target(customer.customer_id)) for inv in invoices],
-                cfg.people, as_of, set())
+    add_actions(
+        result,
+        customer,
+        wid,
+        wf,
+        step,
+        actions,
+        [
+            SlotInvoice(
+                inv,
+                inv.open_balance(as_of) if step != ON_PAID else inv.amount,
+                invoice_target(inv.number) if by_invoice else customer_target(customer.customer_id),
+            )
+            for inv in invoices
+        ],
+        cfg.people,
+        as_of,
+        set(),
+    )
     return result, ledger
 
 
-def _invoices(ledger: Ledger, wid: str, wf, customer: Customer, as_of: date,
-              min_balance: Decimal, paid: bool) -> list[Invoice]:
+def _invoices(
+    ledger: Ledger, wid: str, wf, customer: Customer, as_of: date, min_balance: Decimal, paid: bool
+) -> list[Invoice]:
     """The customer's invoices the step would list: open ones (that fit `match:`), or for
     `on_paid` its invoices that are paid."""
     mine = ledger.of_customers([customer.customer_id])[customer.customer_id]
@@ -76,17 +96,23 @@ def _invoices(ledger: Ledger, wid: str, wf, customer: Customer, as_of: date,
         found = [inv for inv in mine if inv.is_open(as_of, min_balance)]
         if wf.match is not None and customer.workflow != wid:
             matcher = Matcher(wid, wf.match)
-            found = [inv for inv in found if matcher.fits(
-                inv, inv.amount if inv.balance is None else inv.balance, customer)]
+            found = [
+                inv
+                for inv in found
+                if matcher.fits(inv, inv.amount if inv.balance is None else inv.balance, customer)
+            ]
         what = "open invoice" + (" that fits its match:" if wf.match is not None else "")
     if not found:
-        raise Refused(f"customer {customer.customer_id} has no {what} on {as_of} for workflow "
-                      f"{wid}; preview it without --customer to see a sample")
+        raise Refused(
+            f"customer {customer.customer_id} has no {what} on {as_of} for workflow "
+            f"{wid}; preview it without --customer to see a sample"
+        )
     return found[-20:] if paid else found
 
 
-def _statement(project: Project, ledger: Ledger, wid: str, customer: Customer, as_of: date,
-               result: Plan) -> None:
+def _statement(
+    project: Project, ledger: Ledger, wid: str, customer: Customer, as_of: date, result: Plan
+) -> None:
     """A campaign's next statement to the customer (conditions checked on its day)."""
     wf = project.workflows[wid].model
     day = next_statement(wf, as_of, ())
@@ -98,19 +124,32 @@ def _statement(project: Project, ledger: Ledger, wid: str, customer: Customer, a
     sample = customer.customer_id == SAMPLE_ID
     # the sample customer gets the statement whatever the campaign's match: and conditions
     shown = wf.model_copy(update={"conditions": [], "match": None}) if sample else wf
-    found, skipped = statements(wid, shown, open_by_customer, ledger.customers, day,
-                                project.config.min_balance)
+    found, skipped = statements(
+        wid, shown, open_by_customer, ledger.customers, day, project.config.min_balance
+    )
     mine = [s for s in found if s.customer_id == customer.customer_id]
     if not mine:
-        why = next((s.reason for s in skipped if s.customer_id == customer.customer_id),
-                   "it does not fit the campaign's match:")
-        raise Refused(f"customer {customer.customer_id} gets no statement from {wid} on {day}: "
-                      f"{why}")
+        why = next(
+            (s.reason for s in skipped if s.customer_id == customer.customer_id),
+            "it does not fit the campaign's match:",
+        )
+        raise Refused(
+            f"customer {customer.customer_id} gets no statement from {wid} on {day}: {why}"
+        )
     statement = mine[0]
     target = customer_target(customer.customer_id)
-    add_actions(result, customer, wid, wf, day.isoformat(), wf.actions,
-                [SlotInvoice(inv, inv.open_balance(day), target) for inv in statement.listed],
-                project.config.people, day, set())
+    add_actions(
+        result,
+        customer,
+        wid,
+        wf,
+        day.isoformat(),
+        wf.actions,
+        [SlotInvoice(inv, inv.open_balance(day), target) for inv in statement.listed],
+        project.config.people,
+        day,
+        set(),
+    )
     for action in result.actions:
         action.statement = statement
     result.as_of = day
@@ -123,14 +162,39 @@ def _sample_ledger(project: Project, wid: str, step: str, as_of: date) -> Ledger
     day = next((s.day for s in wf.steps if s.step_id == step), 30)
     due = as_of - timedelta(days=max(day, 0))
     specialist = next((key for key, p in cfg.people.items() if p.specialist), None)
-    customer = Customer(SAMPLE_ID, "Sample Customer Ltd", ("ap@customer.example",),
-                        "+12025550123", specialist=specialist, segment="retail")
-    first = Invoice("INV-1001", SAMPLE_ID, due - timedelta(days=30), due, Decimal("1250.00"),
-                    None, None, cfg.company.currency, "open", 0,
-                    customer_name=customer.name, email=customer.email, phone=customer.phone,
-                    terms="Net 30", product="hosting", segment="retail")
-    second = replace(first, number="INV-1002", due_date=due + timedelta(days=14),
-                     issue_date=due - timedelta(days=16), amount=Decimal("89.50"))
+    customer = Customer(
+        SAMPLE_ID,
+        "Sample Customer Ltd",
+        ("ap@customer.example",),
+        "+12025550123",
+        specialist=specialist,
+        segment="retail",
+    )
+    first = Invoice(
+        "INV-1001",
+        SAMPLE_ID,
+        due - timedelta(days=30),
+        due,
+        Decimal("1250.00"),
+        None,
+        None,
+        cfg.company.currency,
+        "open",
+        0,
+        customer_name=customer.name,
+        email=customer.email,
+        phone=customer.phone,
+        terms="Net 30",
+        product="hosting",
+        segment="retail",
+    )
+    second = replace(
+        first,
+        number="INV-1002",
+        due_date=due + timedelta(days=14),
+        issue_date=due - timedelta(days=16),
+        amount=Decimal("89.50"),
+    )
     if step == ON_PAID:
         first = replace(first, status="paid")
         second = replace(second, status="paid")

@@ -49,10 +49,10 @@ _PROBES = (Decimal("5"), Decimal("1234.5"), Decimal("1234567.891"), Decimal("0.1
 # --- limits --------------------------------------------------------------------------------
 # A template is code a person writes; a slip (a loop over the wrong thing, `10**10` for `10*10`)
 # must cost one message, not the night's run. The limits are far above any real message.
-MAX_OUTPUT = 1_000_000   # characters one render may produce ("1 MB")
-MAX_SECONDS = 2.0        # time one render may take
-MAX_RANGE = 10_000       # numbers one range() may hold
-MAX_INT_BITS = 12_000    # an integer `*` or `**` may make: 3,600 digits (Python prints 4,300)
+MAX_OUTPUT = 1_000_000  # characters one render may produce ("1 MB")
+MAX_SECONDS = 2.0  # time one render may take
+MAX_RANGE = 10_000  # numbers one range() may hold
+MAX_INT_BITS = 12_000  # an integer `*` or `**` may make: 3,600 digits (Python prints 4,300)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 TOO_LARGE = "too large (over 1 MB); look for a loop that prints more than it should"
 TOO_SLOW = "too slow (over 2 s); look for a loop or macro that runs more often than it should"
@@ -95,8 +95,9 @@ class _LoopGuardCodeGenerator(CodeGenerator):
 
     def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
         for loop in node.find_all(nodes.For):
-            loop.iter = nodes.Filter(loop.iter, _LOOP_GUARD, [], [], None, None,
-                                     lineno=loop.iter.lineno)
+            loop.iter = nodes.Filter(
+                loop.iter, _LOOP_GUARD, [], [], None, None, lineno=loop.iter.lineno
+            )
         super().visit_Template(node, frame)
 
 
@@ -115,16 +116,23 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
     def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
         if operator == "**":
-            if _is_int(left) and _is_int(right) and right > 0 and \
-                    right * max(abs(left).bit_length() - 1, 0) > MAX_INT_BITS:
+            if (
+                _is_int(left)
+                and _is_int(right)
+                and right > 0
+                and right * max(abs(left).bit_length() - 1, 0) > MAX_INT_BITS
+            ):
                 raise LimitExceeded(TOO_BIG_OPERANDS)
         elif _is_int(left) and _is_int(right):
             if left.bit_length() + right.bit_length() > MAX_INT_BITS:
                 raise LimitExceeded(TOO_BIG_OPERANDS)
         else:
             seq, times = (left, right) if _is_int(right) else (right, left)
-            if isinstance(seq, str | list | tuple) and _is_int(times) and \
-                    len(seq) * times > MAX_OUTPUT:
+            if (
+                isinstance(seq, str | list | tuple)
+                and _is_int(times)
+                and len(seq) * times > MAX_OUTPUT
+            ):
                 raise LimitExceeded(TOO_BIG_OPERANDS)
         return super().call_binop(context, operator, left, right)
 
@@ -181,8 +189,9 @@ def _json_value(value: Any) -> Any:
     name with a quote cannot rewrite the body. Markup (the output of `tojson` and `safe`) is
     JSON text already and printed as it is; numbers print their own digits (a JSON number);
     dates print as "YYYY-MM-DD"; in lists and dicts, amounts print as decimal strings."""
-    if isinstance(value, Markup) or (isinstance(value, int | float | Decimal | Undefined)
-                                     and not isinstance(value, bool)):
+    if isinstance(value, Markup) or (
+        isinstance(value, int | float | Decimal | Undefined) and not isinstance(value, bool)
+    ):
         return value  # an Undefined raises its error when printed
     return json.dumps(value, ensure_ascii=False, default=_json_default)
 
@@ -236,7 +245,7 @@ class MoneyFormatter:
         if m is None:
             return None
         table = str.maketrans({",": m["group"], ".": m["decimal"] or "."})
-        fmt = (probe[:m.start()], probe[m.end():], table, digits)
+        fmt = (probe[: m.start()], probe[m.end() :], table, digits)
         # only used where it reproduces babel exactly; otherwise babel formats every value
         if all(self._apply(fmt, v) == format_currency(v, currency, locale=locale) for v in _PROBES):
             return fmt
@@ -281,7 +290,10 @@ class _Loader(FileSystemLoader):
             bad = bad_bytes(path.read_bytes())
             raise NotText(
                 f"{bad.describe() if bad else 'not UTF-8 text'}; save the file as UTF-8",
-                bad.line if bad else 1, template, str(path)) from None
+                bad.line if bad else 1,
+                template,
+                str(path),
+            ) from None
 
 
 class Templates:
@@ -347,7 +359,8 @@ class Templates:
     def count(self) -> int:
         """How many template files there are, in every language."""
         return sum(len(k) for k in self.kinds.values()) + sum(
-            len(k) for variants in self.languages.values() for k in variants.values())
+            len(k) for variants in self.languages.values() for k in variants.values()
+        )
 
     def language_of(self, name: str, kind: str, language: str | None) -> str | None:
         """The language of the NAME.LANG.KIND.j2 a customer of `language` gets: its own
@@ -421,9 +434,11 @@ class Templates:
                 # no mail, SMS or file can carry it, so it fails here, before anything is
                 # recorded
                 odd = cast(re.Match, _SURROGATE.search(text))
-                raise ValueError(f"it renders U+{ord(odd.group()):04X}, half of a character, "
-                                 "which cannot be written as UTF-8; fix the text it comes "
-                                 "from") from None
+                raise ValueError(
+                    f"it renders U+{ord(odd.group()):04X}, half of a character, "
+                    "which cannot be written as UTF-8; fix the text it comes "
+                    "from"
+                ) from None
         return text
 
     @pass_context
@@ -450,8 +465,10 @@ def _days(value: Any) -> str:
     if isinstance(value, Undefined):
         value._fail_with_undefined_error()
     if not isinstance(value, int) or isinstance(value, bool):
-        raise TemplateRuntimeError(f"{value!r} is not a number of days (the days filter "
-                                   "writes e.g. {{ invoice.days_past_due|days }})")
+        raise TemplateRuntimeError(
+            f"{value!r} is not a number of days (the days filter "
+            "writes e.g. {{ invoice.days_past_due|days }})"
+        )
     return f"{value} day" if abs(value) == 1 else f"{value} days"
 
 
@@ -476,8 +493,10 @@ def _amount(value: Any) -> Decimal:
     else:
         amount = Decimal("NaN")
     if not amount.is_finite():
-        raise TemplateRuntimeError(f"{value!r} is not an amount (money formats numbers, "
-                                   "e.g. {{ invoice.balance|money }})")
+        raise TemplateRuntimeError(
+            f"{value!r} is not an amount (money formats numbers, "
+            "e.g. {{ invoice.balance|money }})"
+        )
     return amount
 
 
@@ -492,34 +511,53 @@ def _day(value: Any) -> date:
             return date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise TemplateRuntimeError(f"{value!r} is not a date (the date filter formats dates, or "
-                               "text written YYYY-MM-DD)")
+    raise TemplateRuntimeError(
+        f"{value!r} is not a date (the date filter formats dates, or text written YYYY-MM-DD)"
+    )
 
 
 def templates_for(config: Config) -> Templates:
-    return Templates(config.resolve(config.templates), config.company.locale,
-                     config.company.currency)
+    return Templates(
+        config.resolve(config.templates), config.company.locale, config.company.currency
+    )
 
 
 # --- contexts ------------------------------------------------------------------------------
 def invoice_context(inv: Invoice, as_of: date) -> dict:
     return {
-        "number": inv.number, "customer_id": inv.customer_id, "issue_date": inv.issue_date,
-        "due_date": inv.due_date, "amount": inv.amount, "balance": inv.open_balance(as_of),
-        "currency": inv.currency, "days_past_due": inv.days_past_due(as_of),
-        "status": inv.status, "terms": inv.terms, "product": inv.product,
-        "location": inv.location, "department": inv.department, "segment": inv.segment,
-        "tags": list(inv.tags), "extra": dict(inv.extra or {}), "payment_url": None,
+        "number": inv.number,
+        "customer_id": inv.customer_id,
+        "issue_date": inv.issue_date,
+        "due_date": inv.due_date,
+        "amount": inv.amount,
+        "balance": inv.open_balance(as_of),
+        "currency": inv.currency,
+        "days_past_due": inv.days_past_due(as_of),
+        "status": inv.status,
+        "terms": inv.terms,
+        "product": inv.product,
+        "location": inv.location,
+        "department": inv.department,
+        "segment": inv.segment,
+        "tags": list(inv.tags),
+        "extra": dict(inv.extra or {}),
+        "payment_url": None,
     }
 
 
 def customer_context(customer: Customer) -> dict:
     return {
-        "id": customer.customer_id, "customer_id": customer.customer_id,
-        "name": customer.display_name, "email": list(customer.email), "phone": customer.phone,
-        "specialist": customer.specialist, "segment": customer.segment,
-        "currency": customer.currency, "language": customer.language,
-        "parent_id": customer.parent_id, "extra": dict(customer.extra or {}),
+        "id": customer.customer_id,
+        "customer_id": customer.customer_id,
+        "name": customer.display_name,
+        "email": list(customer.email),
+        "phone": customer.phone,
+        "specialist": customer.specialist,
+        "segment": customer.segment,
+        "currency": customer.currency,
+        "language": customer.language,
+        "parent_id": customer.parent_id,
+        "extra": dict(customer.extra or {}),
     }
 
 
@@ -535,39 +573,69 @@ def totals_context(invoices: list[Invoice], as_of: date, currency: str) -> dict:
         if inv.due_date < as_of and balance > 0:
             bucket["overdue"] += balance
     main = by_currency.get(currency, {"outstanding": ZERO, "overdue": ZERO})
-    return {"outstanding": main["outstanding"], "overdue": main["overdue"], "currency": currency,
-            "by_currency": by_currency}
+    return {
+        "outstanding": main["outstanding"],
+        "overdue": main["overdue"],
+        "currency": currency,
+        "by_currency": by_currency,
+    }
 
 
-def statement_context(statement: Statement, customers: Mapping[str, Customer],
-                      as_of: date) -> dict:
+def statement_context(statement: Statement, customers: Mapping[str, Customer], as_of: date) -> dict:
     """`statement` (SPEC 4.10): the listed invoices, and per currency group its totals, aging
     buckets and, consolidating, each account's subtotal; the totals include paused invoices."""
+
     def name(cid: str) -> str:
         customer = customers.get(cid)
         return customer.display_name if customer is not None else cid
 
-    invoices = [{**invoice_context(inv, as_of), "customer_name": name(inv.customer_id)}
-                for inv in statement.listed]
+    invoices = [
+        {**invoice_context(inv, as_of), "customer_name": name(inv.customer_id)}
+        for inv in statement.listed
+    ]
     groups = []
     for currency in statement.groups:
         shown = statement.shown.get(currency, Totals(ZERO, ZERO))
-        groups.append({
-            "currency": currency, "outstanding": shown.outstanding, "overdue": shown.overdue,
-            "overdue_pct": shown.overdue_pct.quantize(CENT),
-            "aging": dict(statement.aging.get(currency, dict.fromkeys(AGING_BUCKETS, ZERO))),
-            "accounts": [{"customer_id": cid, "name": name(cid), "outstanding": t.outstanding,
-                          "overdue": t.overdue}
-                         for cid, t in statement.accounts.get(currency, ())],
-            "invoices": [item for item in invoices if item["currency"] == currency]})
-    return {"occurrence": statement.occurrence, "consolidated": statement.consolidate,
-            "invoices": invoices, "groups": groups}
+        groups.append(
+            {
+                "currency": currency,
+                "outstanding": shown.outstanding,
+                "overdue": shown.overdue,
+                "overdue_pct": shown.overdue_pct.quantize(CENT),
+                "aging": dict(statement.aging.get(currency, dict.fromkeys(AGING_BUCKETS, ZERO))),
+                "accounts": [
+                    {
+                        "customer_id": cid,
+                        "name": name(cid),
+                        "outstanding": t.outstanding,
+                        "overdue": t.overdue,
+                    }
+                    for cid, t in statement.accounts.get(currency, ())
+                ],
+                "invoices": [item for item in invoices if item["currency"] == currency],
+            }
+        )
+    return {
+        "occurrence": statement.occurrence,
+        "consolidated": statement.consolidate,
+        "invoices": invoices,
+        "groups": groups,
+    }
 
 
 def conditions_context(statement: Statement) -> list[dict]:
     """`conditions`: each condition of the campaign with the value it held with, per group."""
-    return [{"metric": m.metric, "op": m.op, "value": m.value, "actual": m.actual.quantize(CENT),
-             "currency": m.currency, "held": True} for m in statement.met]
+    return [
+        {
+            "metric": m.metric,
+            "op": m.op,
+            "value": m.value,
+            "actual": m.actual.quantize(CENT),
+            "currency": m.currency,
+            "held": True,
+        }
+        for m in statement.met
+    ]
 
 
 def with_listed(totals: dict, items: list[dict]) -> dict:
@@ -599,50 +667,103 @@ def _sample_extra(samples: dict[str, str] | None) -> dict:
 SAMPLE_AS_OF = date(2026, 3, 16)
 
 
-def sample_context(config: Config, *, invoice_extra: dict[str, str] | None = None,
-                   customer_extra: dict[str, str] | None = None, person: bool = True,
-                   paid: bool = False, statement: bool = True,
-                   as_of: date = SAMPLE_AS_OF) -> dict:
+def sample_context(
+    config: Config,
+    *,
+    invoice_extra: dict[str, str] | None = None,
+    customer_extra: dict[str, str] | None = None,
+    person: bool = True,
+    paid: bool = False,
+    statement: bool = True,
+    as_of: date = SAMPLE_AS_OF,
+) -> dict:
     """A full context with plausible values, to render every template in `validate`, in the
     shape of one use: `person` only for internal messages (notify), paid invoices for
     `on_paid`, `statement` and `conditions` only for campaigns; `extra` holds exactly the
     extra columns of the sources, with a real value of each (None: any name, as `<NAME>`)."""
+
     def sample(number: str, issue: date, due: date, amount: str) -> Invoice:
-        return Invoice(number=number, customer_id="C001", issue_date=issue, due_date=due,
-                       amount=Decimal(amount), balance=ZERO if paid else None, paid_date=None,
-                       currency=config.company.currency, status="open", line=2,
-                       customer_name="Sample Customer Ltd", email=("ap@customer.example",),
-                       phone="+12025550123", terms="Net 30", product="hosting",
-                       segment="retail")
-    invs = [sample("INV-1001", date(2026, 1, 15), date(2026, 2, 14), "1250.00"),
-            sample("INV-1002", date(2026, 2, 1), date(2026, 3, 3), "89.50")]
+        return Invoice(
+            number=number,
+            customer_id="C001",
+            issue_date=issue,
+            due_date=due,
+            amount=Decimal(amount),
+            balance=ZERO if paid else None,
+            paid_date=None,
+            currency=config.company.currency,
+            status="open",
+            line=2,
+            customer_name="Sample Customer Ltd",
+            email=("ap@customer.example",),
+            phone="+12025550123",
+            terms="Net 30",
+            product="hosting",
+            segment="retail",
+        )
+
+    invs = [
+        sample("INV-1001", date(2026, 1, 15), date(2026, 2, 14), "1250.00"),
+        sample("INV-1002", date(2026, 2, 1), date(2026, 3, 3), "89.50"),
+    ]
     items = [invoice_context(inv, as_of) for inv in invs]
     for item in items:
         item["extra"] = _sample_extra(invoice_extra)
-    customer = customer_context(Customer("C001", "Sample Customer Ltd", ("ap@customer.example",),
-                                         "+12025550123", specialist="dana"))
+    customer = customer_context(
+        Customer(
+            "C001",
+            "Sample Customer Ltd",
+            ("ap@customer.example",),
+            "+12025550123",
+            specialist="dana",
+        )
+    )
     customer["extra"] = _sample_extra(customer_extra)
     first = next(iter(config.people.values()), None)
     return {
-        "company": company_context(config), "customer": customer, "invoices": items,
+        "company": company_context(config),
+        "customer": customer,
+        "invoices": items,
         "invoice": items[0],
         "totals": with_listed(totals_context(invs, as_of, invs[0].currency), items),
         "workflow": {"id": "sample", "name": "Sample workflow", "description": ""},
-        "step": {"id": "overdue-30", "day": 30}, "today": as_of,
-        "person": ({"name": first.name if first else "Chris Doe",
-                    "email": first.email if first else "controller@company.example",
-                    "webhook": None} if person else None),
-        "conditions": [{"metric": "overdue", "op": ">=", "value": Decimal("500"),
-                        "actual": Decimal("1250.00"), "currency": invs[0].currency,
-                        "held": True}] if statement else [],
+        "step": {"id": "overdue-30", "day": 30},
+        "today": as_of,
+        "person": (
+            {
+                "name": first.name if first else "Chris Doe",
+                "email": first.email if first else "controller@company.example",
+                "webhook": None,
+            }
+            if person
+            else None
+        ),
+        "conditions": [
+            {
+                "metric": "overdue",
+                "op": ">=",
+                "value": Decimal("500"),
+                "actual": Decimal("1250.00"),
+                "currency": invs[0].currency,
+                "held": True,
+            }
+        ]
+        if statement
+        else [],
         "statement": _sample_statement(invs, as_of) if statement else None,
-        "currency": invs[0].currency, "payment_url": None,
-        "reply": reply_context({"kind": "reply", "sender": "Pat Lee <ap@customer.example>",
-                                "subject": "Re: Reminder: 2 invoices past due",
-                                "excerpt": "We paid INV-1001 yesterday, please check.",
-                                "received": "Mon, 16 Mar 2026 09:12:00 +0000",
-                                "pause_until": (as_of + timedelta(days=7)).isoformat(),
-                                "address": None}),
+        "currency": invs[0].currency,
+        "payment_url": None,
+        "reply": reply_context(
+            {
+                "kind": "reply",
+                "sender": "Pat Lee <ap@customer.example>",
+                "subject": "Re: Reminder: 2 invoices past due",
+                "excerpt": "We paid INV-1001 yesterday, please check.",
+                "received": "Mon, 16 Mar 2026 09:12:00 +0000",
+                "pause_until": (as_of + timedelta(days=7)).isoformat(),
+                "address": None,
+            }
+        ),
     }
 
 
@@ -651,23 +772,40 @@ def _sample_statement(invoices: list[Invoice], as_of: date) -> dict:
     branch = [replace(inv, customer_id="C002", number=inv.number + "-B") for inv in invoices[1:]]
     listed = sorted([*invoices, *branch], key=lambda inv: (inv.due_date, inv.number))
     own, theirs = totals(invoices, as_of, CENT), totals(branch, as_of, CENT)
-    family = {cur: Totals(t.outstanding + theirs[cur].outstanding, t.overdue + theirs[cur].overdue)
-              for cur, t in own.items()}
+    family = {
+        cur: Totals(t.outstanding + theirs[cur].outstanding, t.overdue + theirs[cur].overdue)
+        for cur, t in own.items()
+    }
     currency = invoices[0].currency
-    sample = Statement("C001", as_of, [currency], listed, own, family, True,
-                       aging(listed, as_of, CENT),
-                       {currency: [("C001", own[currency]), ("C002", theirs[currency])]},
-                       [Met("overdue", ">=", Decimal(500), family[currency].overdue, currency)])
-    return statement_context(sample, {"C001": Customer("C001", "Sample Customer Ltd"),
-                                      "C002": Customer("C002", "Sample Customer Branch")}, as_of)
+    sample = Statement(
+        "C001",
+        as_of,
+        [currency],
+        listed,
+        own,
+        family,
+        True,
+        aging(listed, as_of, CENT),
+        {currency: [("C001", own[currency]), ("C002", theirs[currency])]},
+        [Met("overdue", ">=", Decimal(500), family[currency].overdue, currency)],
+    )
+    return statement_context(
+        sample,
+        {
+            "C001": Customer("C001", "Sample Customer Ltd"),
+            "C002": Customer("C002", "Sample Customer Branch"),
+        },
+        as_of,
+    )
 
 
 _WEB_ADDRESS = re.compile(r"https?://[^\s/?#]+[^\s]*")
 
 
 # no <link> stylesheet is fetched: a template's own <style> rules only
-_INLINER = css_inline.CSSInliner(keep_style_tags=False, keep_link_tags=False,
-                                 load_remote_stylesheets=False)
+_INLINER = css_inline.CSSInliner(
+    keep_style_tags=False, keep_link_tags=False, load_remote_stylesheets=False
+)
 
 
 def inline_css(html: str) -> str:
@@ -685,28 +823,41 @@ def payment_link(templates: Templates, text: str, context: dict) -> str | None:
     if not link:
         return None
     if not _WEB_ADDRESS.fullmatch(link):
-        raise RenderError(ValueError(
-            f"it renders {link[:80]!r}, not a web address: it must start with https:// and "
-            "hold no spaces"))
+        raise RenderError(
+            ValueError(
+                f"it renders {link[:80]!r}, not a web address: it must start with https:// and "
+                "hold no spaces"
+            )
+        )
     return link
 
 
 def with_payment_links(context: dict, link: Callable[[dict], str | None]) -> dict:
     """`context` with `payment_url` set, and each invoice's: `link` renders `payment_url:`
     with the message's context and `invoice` set to the one invoice."""
-    invoices = [{**item, "payment_url": link({**context, "invoice": item})}
-                for item in context["invoices"]]
-    return {**context, "invoices": invoices, "invoice": invoices[0] if invoices else None,
-            "payment_url": link(context)}
+    invoices = [
+        {**item, "payment_url": link({**context, "invoice": item})} for item in context["invoices"]
+    ]
+    return {
+        **context,
+        "invoices": invoices,
+        "invoice": invoices[0] if invoices else None,
+        "payment_url": link(context),
+    }
 
 
 def reply_context(row: dict) -> dict:
     """`reply` in an inbox notice: the customer's message and what arflow did about it."""
     until = row.get("pause_until")
-    return {"kind": row["kind"], "sender": row.get("sender") or "",
-            "subject": row.get("subject") or "", "text": row.get("excerpt") or "",
-            "received": row.get("received") or "", "address": row.get("address"),
-            "paused_until": date.fromisoformat(until) if until else None}
+    return {
+        "kind": row["kind"],
+        "sender": row.get("sender") or "",
+        "subject": row.get("subject") or "",
+        "text": row.get("excerpt") or "",
+        "received": row.get("received") or "",
+        "address": row.get("address"),
+        "paused_until": date.fromisoformat(until) if until else None,
+    }
 
 
 def template_error(exc: BaseException) -> tuple[str | None, int | None, str]:
@@ -758,8 +909,15 @@ class MessageContexts:
         self._customer: tuple[Customer, dict] | None = None
         self._invoices: dict[int, tuple[Invoice, dict]] = {}  # id → (invoice, its context)
 
-    def __call__(self, customer: Customer, invoices: list[Invoice], totals: dict,
-                 workflow: dict, step: dict, person: dict | None = None) -> dict:
+    def __call__(
+        self,
+        customer: Customer,
+        invoices: list[Invoice],
+        totals: dict,
+        workflow: dict,
+        step: dict,
+        person: dict | None = None,
+    ) -> dict:
         if self._customer is None or self._customer[0] is not customer:
             self._customer = (customer, customer_context(customer))
             self._invoices = {}
@@ -771,17 +929,32 @@ class MessageContexts:
                 hit = known[id(inv)] = (inv, invoice_context(inv, self.as_of))
             items.append(hit[1])
         return {
-            "company": self.company, "customer": self._customer[1],
-            "invoices": items, "invoice": items[0] if items else None,
-            "totals": with_listed(totals, items), "workflow": workflow,
-            "step": step, "today": self.as_of, "person": person, "conditions": [],
-            "statement": None, "currency": totals["currency"], "payment_url": None,
+            "company": self.company,
+            "customer": self._customer[1],
+            "invoices": items,
+            "invoice": items[0] if items else None,
+            "totals": with_listed(totals, items),
+            "workflow": workflow,
+            "step": step,
+            "today": self.as_of,
+            "person": person,
+            "conditions": [],
+            "statement": None,
+            "currency": totals["currency"],
+            "payment_url": None,
             "reply": None,
         }
 
 
-def message_context(config: Config, customer: Customer, invoices: list[Invoice],
-                    totals: dict, as_of: date, workflow: dict, step: dict,
-                    person: dict | None = None) -> dict:
+def message_context(
+    config: Config,
+    customer: Customer,
+    invoices: list[Invoice],
+    totals: dict,
+    as_of: date,
+    workflow: dict,
+    step: dict,
+    person: dict | None = None,
+) -> dict:
     """The context of one message (SPEC 5): `invoices` it is about, `totals` of the customer."""
     return MessageContexts(config, as_of)(customer, invoices, totals, workflow, step, person)

@@ -27,17 +27,25 @@ MAX_DAYS = 3660  # ten years: a longer replay is a typo
 
 def days_between(first: date, last: date) -> list[date]:
     if last < first:
-        raise ArflowError(f"--to {last} is before --from {first}: give the first day, then the "
-                          "last")
+        raise ArflowError(
+            f"--to {last} is before --from {first}: give the first day, then the last"
+        )
     count = (last - first).days + 1
     if count > MAX_DAYS:
-        raise ArflowError(f"{count} days from {first} to {last} is more than {MAX_DAYS}; "
-                          "replay ten years at most")
+        raise ArflowError(
+            f"{count} days from {first} to {last} is more than {MAX_DAYS}; replay ten years at most"
+        )
     return [first + timedelta(days=n) for n in range(count)]
 
 
-def replay(project: Project, ledger: Ledger, days: list[date], *, copy_state: bool,
-           progress: Callable[[date], None] | None = None) -> Iterator[tuple[date, RunResult]]:
+def replay(
+    project: Project,
+    ledger: Ledger,
+    days: list[date],
+    *,
+    copy_state: bool,
+    progress: Callable[[date], None] | None = None,
+) -> Iterator[tuple[date, RunResult]]:
     """Each day's run, in order, against one state in memory (a copy of the state database
     with `copy_state`, else empty)."""
     cfg = project.config
@@ -47,7 +55,8 @@ def replay(project: Project, ledger: Ledger, days: list[date], *, copy_state: bo
         # each day is planned from the invoices that can matter in the window, made once
         chased = db.past_state(workflows_of(project), days[0]).chased if copy_state else {}
         numbers = {target.removeprefix("invoice:") for target, _ in chased} | {
-            n for chase in chased.values() for n in chase.invoices}
+            n for chase in chased.values() for n in chase.invoices
+        }
         ledger = ledger.window(days[0], days[-1], numbers)
         for day in days:
             yield day, replay_day(project, ledger, day, db)
@@ -57,14 +66,24 @@ def replay(project: Project, ledger: Ledger, days: list[date], *, copy_state: bo
         db.close()
 
 
-def forecast(project: Project, ledger: Ledger, as_of: date, count: int,
-             progress: Callable[[date], None] | None = None) -> list[tuple[date, RunResult]]:
+def forecast(
+    project: Project,
+    ledger: Ledger,
+    as_of: date,
+    count: int,
+    progress: Callable[[date], None] | None = None,
+) -> list[tuple[date, RunResult]]:
     """The actions of each of `count` days from `as_of` (SPEC 4.11)."""
     if not 1 <= count <= MAX_DAYS:
         raise ArflowError(f"--days {count}: give 1 to {MAX_DAYS}")
     found = []
-    for day, result in replay(project, ledger, days_between(as_of, as_of + timedelta(
-            days=count - 1)), copy_state=True, progress=progress):
+    for day, result in replay(
+        project,
+        ledger,
+        days_between(as_of, as_of + timedelta(days=count - 1)),
+        copy_state=True,
+        progress=progress,
+    ):
         for action in result.plan.actions:
             action.status = "planned"  # nothing is sent: each would be
         found.append((day, result))
@@ -103,8 +122,13 @@ class Simulation:
 CAMPAIGN_STEP = "statement"  # a campaign's occurrences are counted together
 
 
-def simulate(project: Project, ledger: Ledger, first: date, last: date,
-             progress: Callable[[date], None] | None = None) -> Simulation:
+def simulate(
+    project: Project,
+    ledger: Ledger,
+    first: date,
+    last: date,
+    progress: Callable[[date], None] | None = None,
+) -> Simulation:
     """SPEC 4.11: the ledger replayed from an empty state over each day from `first` to
     `last`; per workflow step its actions, the invoices it reached, and how many of those were
     paid within 7, 14 and 30 days of that day (payments up to `last`), the median days to pay
@@ -112,8 +136,9 @@ def simulate(project: Project, ledger: Ledger, first: date, last: date,
     figures: dict[tuple[str, str], StepFigures] = {}
     per_day = []
     errors: list = []
-    for day, result in replay(project, ledger, days_between(first, last), copy_state=False,
-                              progress=progress):
+    for day, result in replay(
+        project, ledger, days_between(first, last), copy_state=False, progress=progress
+    ):
         per_day.append((day, len(result.plan.actions)))
         errors = result.errors
         for action in result.plan.actions:
@@ -140,8 +165,16 @@ def simulate(project: Project, ledger: Ledger, first: date, last: date,
             step.paid_30 += wait <= 30
         step.median_days_to_pay = float(statistics.median(waits)) if waits else None
     order = _step_order(project)
-    return Simulation(first, last, sorted(figures.values(), key=lambda s: (
-        s.workflow, order.get((s.workflow, s.step), len(order)), s.step)), per_day, errors)
+    return Simulation(
+        first,
+        last,
+        sorted(
+            figures.values(),
+            key=lambda s: (s.workflow, order.get((s.workflow, s.step), len(order)), s.step),
+        ),
+        per_day,
+        errors,
+    )
 
 
 def _step(project: Project, action: PlannedAction) -> str:
@@ -159,9 +192,22 @@ def _step_order(project: Project) -> dict[tuple[str, str], int]:
 
 def simulation_document(sim: Simulation) -> dict:
     """SPEC 8's JSON."""
-    return {"from": sim.first.isoformat(), "to": sim.last.isoformat(),
-            "steps": [{"workflow": s.workflow, "step": s.step, "actions": s.actions,
-                       "invoices": s.invoices, "paid_7": s.paid_7, "paid_14": s.paid_14,
-                       "paid_30": s.paid_30, "median_days_to_pay": s.median_days_to_pay,
-                       "unpaid": s.unpaid} for s in sim.steps],
-            "days": [{"date": day.isoformat(), "actions": n} for day, n in sim.days]}
+    return {
+        "from": sim.first.isoformat(),
+        "to": sim.last.isoformat(),
+        "steps": [
+            {
+                "workflow": s.workflow,
+                "step": s.step,
+                "actions": s.actions,
+                "invoices": s.invoices,
+                "paid_7": s.paid_7,
+                "paid_14": s.paid_14,
+                "paid_30": s.paid_30,
+                "median_days_to_pay": s.median_days_to_pay,
+                "unpaid": s.unpaid,
+            }
+            for s in sim.steps
+        ],
+        "days": [{"date": day.isoformat(), "actions": n} for day, n in sim.days],
+    }

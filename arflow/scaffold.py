@@ -28,8 +28,17 @@ SAMPLE_INVOICES = [
     ("INV-1009", "C001", 50, "Net 30", "300.00", "0", "paid", "consulting", "HQ"),
     ("INV-1010", "C003", 2, "Net 30", "760.00", "", "draft", "consulting", "HQ"),
 ]
-INVOICE_HEADER = ["number", "customer_id", "issue_date", "terms", "amount", "balance", "status",
-                  "product", "location"]
+INVOICE_HEADER = [
+    "number",
+    "customer_id",
+    "issue_date",
+    "terms",
+    "amount",
+    "balance",
+    "status",
+    "product",
+    "location",
+]
 
 
 def library() -> Path:
@@ -45,9 +54,11 @@ def example_dir() -> Path:
 
 
 # what the example's arflow.yaml has and a user's folder, with its own copies, leaves out
-LIBRARY_LINES = ("# the ready workflows and their templates, kept once at the top of arflow's "
-                 "repository;\n# `arflow init` copies them into your folder (and leaves these "
-                 "lines out)\nworkflows: ../workflows\ntemplates: ../templates\n")
+LIBRARY_LINES = (
+    "# the ready workflows and their templates, kept once at the top of arflow's "
+    "repository;\n# `arflow init` copies them into your folder (and leaves these "
+    "lines out)\nworkflows: ../workflows\ntemplates: ../templates\n"
+)
 
 
 def own_config(example: str) -> str:
@@ -65,11 +76,15 @@ def write_scaffold(directory: Path, today: date) -> list[Path]:
     if directory.exists() and not directory.is_dir():
         raise ArflowError(f"{directory} exists and is not a folder")
     root = library()
-    copies = [(root / "examples" / name, directory / name)
-              for name in ("arflow.yaml", "customers.csv")]
+    copies = [
+        (root / "examples" / name, directory / name) for name in ("arflow.yaml", "customers.csv")
+    ]
     for folder in ("workflows", "templates", "schemas"):
-        copies += [(path, directory / folder / path.name)
-                   for path in sorted((root / folder).iterdir()) if path.is_file()]
+        copies += [
+            (path, directory / folder / path.name)
+            for path in sorted((root / folder).iterdir())
+            if path.is_file()
+        ]
     written = []
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -100,8 +115,9 @@ def write_invoices(path: Path, today: date) -> None:
         writer.writerow(INVOICE_HEADER)
         for number, cid, age, terms, amount, balance, status, product, loc in SAMPLE_INVOICES:
             issued = today - timedelta(days=age)
-            writer.writerow([number, cid, issued.isoformat(), terms, amount, balance, status,
-                             product, loc])
+            writer.writerow(
+                [number, cid, issued.isoformat(), terms, amount, balance, status, product, loc]
+            )
 
 
 _INCLUDED = re.compile(r"""{%-?\s*(?:include|extends|import|from)\s+["']([^"']+)["']""")
@@ -123,8 +139,9 @@ def add_workflow(directory: Path, name: str) -> tuple[list[Path], list[Path]]:
         raise ArflowError(f"{directory} has no arflow.yaml: run `arflow init {directory}` first")
     workflows, _ = load_workflows(root / "workflows")
     model = workflows[name].model
-    names = {getattr(action.spec, "template", None)
-             for _, action in workflow_actions(workflows[name])}
+    names = {
+        getattr(action.spec, "template", None) for _, action in workflow_actions(workflows[name])
+    }
     if model.notify_on:
         names |= {FINISH_TEMPLATE, PAUSE_TEMPLATE}
     templates = root / "templates"
@@ -136,9 +153,10 @@ def add_workflow(directory: Path, name: str) -> tuple[list[Path], list[Path]]:
                 files.add(found)
                 pending.append(found)
     schema = root / "schemas" / "workflow.schema.json"  # its first line names it
-    copies = [(source, directory / "workflows" / source.name),
-              (schema, directory / "schemas" / schema.name)] + [
-        (templates / f, directory / "templates" / f) for f in sorted(files)]
+    copies = [
+        (source, directory / "workflows" / source.name),
+        (schema, directory / "schemas" / schema.name),
+    ] + [(templates / f, directory / "templates" / f) for f in sorted(files)]
     written, kept = [], []
     try:
         for origin, target in copies:

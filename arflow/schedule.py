@@ -73,7 +73,7 @@ def _owner_notice(template: str) -> Action:
 
 
 class SkippedStep(NamedTuple):
-    step: int    # the step's place in StepSchedule.steps
+    step: int  # the step's place in StepSchedule.steps
     reason: str  # expired | superseded
 
 
@@ -85,13 +85,21 @@ class StepDecision:
     skipped: list[SkippedStep]
 
 
-def decide_steps(schedule: StepSchedule, step_dates: list[date], earliest: date, as_of: date,
-                 ran: set[str] | frozenset[str]) -> StepDecision:
+def decide_steps(
+    schedule: StepSchedule,
+    step_dates: list[date],
+    earliest: date,
+    as_of: date,
+    ran: set[str] | frozenset[str],
+) -> StepDecision:
     """Which steps of one target run today and which are skipped, and why (SPEC 4.2, 4.3)."""
     ids = schedule.ids
     last_ran = max((i for i, sid in enumerate(ids) if sid in ran), default=-1) if ran else -1
-    due = [i for i in range(last_ran + 1, len(ids))
-           if step_dates[i] <= as_of and step_dates[i] >= earliest and ids[i] not in ran]
+    due = [
+        i
+        for i in range(last_ran + 1, len(ids))
+        if step_dates[i] <= as_of and step_dates[i] >= earliest and ids[i] not in ran
+    ]
     skipped: list[SkippedStep] = []
     live = []
     for i in due:
@@ -105,4 +113,3 @@ def decide_steps(schedule: StepSchedule, step_dates: list[date], earliest: date,
         live = live[-1:]
     skipped.sort()
     return StepDecision(live, skipped)
-

@@ -19,9 +19,11 @@ from arflow.workflow import CONDITION, SHORTHAND, Workflow
 KINDS: dict[str, type[BaseModel]] = {"config": Config, "workflow": Workflow}
 FILES = {"config": "arflow.schema.json", "workflow": "workflow.schema.json"}
 # fields whose models take one value for a list of one (`_as_list` in workflow.py)
-_ONE_FOR_A_LIST = {"EmailAction": ("cc", "bcc", "attach"), "NotifyAction": ("to",),
-                   "Match": ("currency", "product", "segment", "location", "department",
-                             "customer", "tags")}
+_ONE_FOR_A_LIST = {
+    "EmailAction": ("cc", "bcc", "attach"),
+    "NotifyAction": ("to",),
+    "Match": ("currency", "product", "segment", "location", "department", "customer", "tags"),
+}
 _TITLES = {"config": "arflow.yaml", "workflow": "an arflow workflow (workflows/*.yaml)"}
 
 
@@ -33,21 +35,33 @@ def schema(kind: str) -> dict[str, Any]:
         for field in fields if name in defs else ():
             prop = defs[name]["properties"][field]
             array = next(p for p in prop.get("anyOf", [prop]) if p.get("type") == "array")
-            defs[name]["properties"][field] = {**{k: v for k, v in prop.items()
-                                                  if k not in ("anyOf", "type", "items")},
-                                               "anyOf": [*prop.get("anyOf", [array]),
-                                                         array["items"]]}
+            defs[name]["properties"][field] = {
+                **{k: v for k, v in prop.items() if k not in ("anyOf", "type", "items")},
+                "anyOf": [*prop.get("anyOf", [array]), array["items"]],
+            }
     if "Action" in defs:
         for action, key in SHORTHAND.items():
             prop = defs["Action"]["properties"][action]
-            prop["anyOf"] = [*prop.get("anyOf", []), {"type": ["string", "number"],
-                                                      "description": f"short for {{{key}: …}}"}]
+            prop["anyOf"] = [
+                *prop.get("anyOf", []),
+                {"type": ["string", "number"], "description": f"short for {{{key}: …}}"},
+            ]
     if "Condition" in defs:
-        defs["Condition"] = {"anyOf": [
-            {"type": "string", "pattern": CONDITION.pattern,
-             "description": "METRIC >= N or METRIC < N"}, defs["Condition"]]}
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **doc,
-            "title": _TITLES[kind]}
+        defs["Condition"] = {
+            "anyOf": [
+                {
+                    "type": "string",
+                    "pattern": CONDITION.pattern,
+                    "description": "METRIC >= N or METRIC < N",
+                },
+                defs["Condition"],
+            ]
+        }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **doc,
+        "title": _TITLES[kind],
+    }
 
 
 def schema_text(kind: str) -> str:

@@ -159,8 +159,9 @@ def _table_columns(conn: sqlite3.Connection) -> dict[str, set[str]]:
     """table → its columns: one query."""
     shape: dict[str, set[str]] = defaultdict(set)
     for table, column in conn.execute(
-            "SELECT m.name, c.name FROM sqlite_master AS m, pragma_table_info(m.name) AS c "
-            "WHERE m.type = 'table'"):
+        "SELECT m.name, c.name FROM sqlite_master AS m, pragma_table_info(m.name) AS c "
+        "WHERE m.type = 'table'"
+    ):
         shape[table].add(column)
     return shape
 
@@ -202,7 +203,8 @@ _MARK = (
     "description = excluded.description, "
     "message_id = excluded.message_id, provider_id = excluded.provider_id, "
     "error = excluded.error, as_of = excluded.as_of, "
-    "attempts = actions.attempts + :attempt, updated_at = excluded.updated_at")
+    "attempts = actions.attempts + :attempt, updated_at = excluded.updated_at"
+)
 
 
 def marks(rows: list[dict], state: str, outcome: Outcome | None = None) -> list[dict]:
@@ -212,8 +214,18 @@ def marks(rows: list[dict], state: str, outcome: Outcome | None = None) -> list[
     permanent = int(bool(outcome and outcome.permanent))
     provider_id = outcome.provider_id if outcome else None
     error = redact(outcome.error) if outcome and outcome.error else None
-    return [{**row, "state": state, "now": now, "attempt": attempt, "permanent": permanent,
-             "provider_id": provider_id, "error": error} for row in rows]
+    return [
+        {
+            **row,
+            "state": state,
+            "now": now,
+            "attempt": attempt,
+            "permanent": permanent,
+            "provider_id": provider_id,
+            "error": error,
+        }
+        for row in rows
+    ]
 
 
 class StateError(ArflowError):
@@ -239,13 +251,17 @@ def _read_id_file(path: Path, shown: str) -> str | None:
         return None
     except (OSError, UnicodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else "not an arflow id"
-        raise StateError(f"cannot read {shown}.id ({why}); it holds the id of {shown}: restore "
-                         f"it from your backup, or delete it if {shown} is this folder's own "
-                         "(the next run writes it again)") from None
+        raise StateError(
+            f"cannot read {shown}.id ({why}); it holds the id of {shown}: restore "
+            f"it from your backup, or delete it if {shown} is this folder's own "
+            "(the next run writes it again)"
+        ) from None
     if not _STATE_ID.fullmatch(text):
-        raise StateError(f"{shown}.id does not hold an arflow state id ({text[:40]!r}): it was "
-                         f"changed outside arflow; restore it from your backup, or delete it if "
-                         f"{shown} is this folder's own (the next run writes it again)")
+        raise StateError(
+            f"{shown}.id does not hold an arflow state id ({text[:40]!r}): it was "
+            f"changed outside arflow; restore it from your backup, or delete it if "
+            f"{shown} is this folder's own (the next run writes it again)"
+        )
     return text
 
 
@@ -262,24 +278,38 @@ def _write_id_file(path: Path, state_id: str, shown: str) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             temp.unlink()
-        raise StateError(f"cannot write {shown}.id ({exc.strerror}): arflow keeps the id of "
-                         f"{shown} there; let the user running arflow write to its folder"
-                         ) from None
+        raise StateError(
+            f"cannot write {shown}.id ({exc.strerror}): arflow keeps the id of "
+            f"{shown} there; let the user running arflow write to its folder"
+        ) from None
 
 
 def _lost(path: Path, shown: str, how: str) -> StateError:
     """The refusal for a folder that ran before and whose state database is gone."""
-    saved = sorted(p for p in path.parent.glob(path.name + ".rescued-*")
-                   if not p.name.endswith(("-wal", "-shm", ".id")))
-    hint = (f" ({shown}{saved[-1].name[len(path.name):]} holds what an interrupted run "
-            f"saved: move it back to {shown})") if saved else ""
+    saved = sorted(
+        p
+        for p in path.parent.glob(path.name + ".rescued-*")
+        if not p.name.endswith(("-wal", "-shm", ".id"))
+    )
+    hint = (
+        (
+            f" ({shown}{saved[-1].name[len(path.name) :]} holds what an interrupted run "
+            f"saved: move it back to {shown})"
+        )
+        if saved
+        else ""
+    )
     wal = path.with_name(path.name + "-wal")
     if how == "missing" and wal.exists() and wal.stat().st_size:
-        hint += (f" after moving {shown}-wal and {shown}-shm aside (they belong to the lost "
-                 "file, and SQLite would replay them into the one put back)")
-    return StateError(f"{shown} is {how}, but {shown}.id shows this folder has run before: "
-                      f"restore {shown} from your backup{hint}; to start over on purpose run "
-                      "`arflow state init --force`")
+        hint += (
+            f" after moving {shown}-wal and {shown}-shm aside (they belong to the lost "
+            "file, and SQLite would replay them into the one put back)"
+        )
+    return StateError(
+        f"{shown} is {how}, but {shown}.id shows this folder has run before: "
+        f"restore {shown} from your backup{hint}; to start over on purpose run "
+        "`arflow state init --force`"
+    )
 
 
 def _read_only(path: Path, shown: str) -> list[str]:
@@ -299,35 +329,51 @@ def describe(exc: sqlite3.Error, path: Path, shown: str) -> str:
     code = getattr(exc, "sqlite_errorname", "") or ""
     text = str(exc)
     if code.startswith("SQLITE_FULL"):
-        return (f"cannot write {shown}: the disk it is on is full ({text}); free some space "
-                "there, then run again")
+        return (
+            f"cannot write {shown}: the disk it is on is full ({text}); free some space "
+            "there, then run again"
+        )
     if code.startswith("SQLITE_READONLY"):
         stuck = _read_only(path, shown)
         if any(name.endswith(("-wal", "-shm")) for name in stuck):
-            return (f"cannot write {shown}: {' and '.join(stuck)} beside it "
-                    f"{'is' if len(stuck) == 1 else 'are'} read-only for arflow ({text}); a run "
-                    "as another user (or one that crashed) left them: give them to the user "
-                    "running arflow (chown, chmod u+w), then run again")
-        return (f"cannot write {shown}: {' and '.join(stuck) or 'it'} "
-                f"{'are' if len(stuck) > 1 else 'is'} read-only for arflow ({text}); check the "
-                "permissions and that its disk is not mounted read-only, then run again")
+            return (
+                f"cannot write {shown}: {' and '.join(stuck)} beside it "
+                f"{'is' if len(stuck) == 1 else 'are'} read-only for arflow ({text}); a run "
+                "as another user (or one that crashed) left them: give them to the user "
+                "running arflow (chown, chmod u+w), then run again"
+            )
+        return (
+            f"cannot write {shown}: {' and '.join(stuck) or 'it'} "
+            f"{'are' if len(stuck) > 1 else 'is'} read-only for arflow ({text}); check the "
+            "permissions and that its disk is not mounted read-only, then run again"
+        )
     if code == "SQLITE_NOTADB":
-        return (f"{shown} is not an arflow state database: it is not a SQLite file at all "
-                f"({text}); restore it from your backup, or point `state:` in arflow.yaml at "
-                "another file")
+        return (
+            f"{shown} is not an arflow state database: it is not a SQLite file at all "
+            f"({text}); restore it from your backup, or point `state:` in arflow.yaml at "
+            "another file"
+        )
     if code.startswith("SQLITE_CORRUPT"):
-        return (f"{shown} is damaged ({text}): it was changed outside arflow or by a failing "
-                "disk; restore it from your backup")
+        return (
+            f"{shown} is damaged ({text}): it was changed outside arflow or by a failing "
+            "disk; restore it from your backup"
+        )
     if code.startswith("SQLITE_CANTOPEN"):
-        return (f"cannot open {shown} ({text}): check that its folder exists and that arflow "
-                "may write there")
+        return (
+            f"cannot open {shown} ({text}): check that its folder exists and that arflow "
+            "may write there"
+        )
     if code.startswith("SQLITE_IOERR"):
         return f"cannot read or write {shown} ({text}): check the disk it is on, then run again"
     if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-        return (f"{shown} is locked by another program ({text}): close it (a sqlite3 shell, a "
-                "backup tool), then run again")
-    return (f"{shown} is not as arflow wrote it ({text}): it was changed outside arflow; "
-            "restore it from your backup")
+        return (
+            f"{shown} is locked by another program ({text}): close it (a sqlite3 shell, a "
+            "backup tool), then run again"
+        )
+    return (
+        f"{shown} is not as arflow wrote it ({text}): it was changed outside arflow; "
+        "restore it from your backup"
+    )
 
 
 def _named_errors(cls):
@@ -406,8 +452,9 @@ class StateDB:
                 raise _lost(path, shown, "missing")
             return None
         try:
-            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10,
-                                   isolation_level=None)
+            conn = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10, isolation_level=None
+            )
         except sqlite3.Error as exc:
             raise StateError(describe(exc, path, shown)) from None
         state = cls(conn, path, shown)
@@ -444,16 +491,20 @@ class StateDB:
         schema version (0: a new, empty database)."""
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise StateError(f"the state database {self.shown} was written by a newer arflow "
-                             f"(schema {version}, this one knows {SCHEMA_VERSION}); upgrade "
-                             "arflow before running it on this folder")
+            raise StateError(
+                f"the state database {self.shown} was written by a newer arflow "
+                f"(schema {version}, this one knows {SCHEMA_VERSION}); upgrade "
+                "arflow before running it on this folder"
+            )
         tables = self._tables()
         application = self.conn.execute("PRAGMA application_id").fetchone()[0]
         if (version == 0 and tables) or application not in (0, APPLICATION_ID):
             listed = ", ".join(sorted(tables)[:5]) or "none"
-            raise StateError(f"{self.shown} is another program's SQLite database (tables: "
-                             f"{listed}), not an arflow state database: point `state:` in "
-                             "arflow.yaml at another file, or move it away")
+            raise StateError(
+                f"{self.shown} is another program's SQLite database (tables: "
+                f"{listed}), not an arflow state database: point `state:` in "
+                "arflow.yaml at another file, or move it away"
+            )
         if version == 0 and known is not None:
             raise _lost(self.path, self.shown, "empty")
         return version
@@ -464,28 +515,39 @@ class StateDB:
         # a table or column missing: the file was changed by hand
         shape, wanted = _table_columns(self.conn), wanted_shape()
         missing = [f"table {t}" for t in sorted(wanted) if t not in shape] + [
-            f"column {t}.{c}" for t, columns in sorted(wanted.items()) if t in shape
-            for c in sorted(columns) if c not in shape[t]]
+            f"column {t}.{c}"
+            for t, columns in sorted(wanted.items())
+            if t in shape
+            for c in sorted(columns)
+            if c not in shape[t]
+        ]
         if missing:
-            raise self._tampered(f"has no {', no '.join(missing)} (arflow keeps "
-                                 f"{'them' if len(missing) > 1 else 'it'})")
+            raise self._tampered(
+                f"has no {', no '.join(missing)} (arflow keeps "
+                f"{'them' if len(missing) > 1 else 'it'})"
+            )
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'id'").fetchone()
         if row is None:
             return None
         if known is not None and row[0] != known:
-            raise StateError(f"{self.shown} is another folder's state database (its id "
-                             f"{str(row[0])[:8]}… is not the {known[:8]}… in {self.shown}.id): "
-                             f"restore this folder's {self.shown} from your backup; to start "
-                             "over on purpose run `arflow state init --force`")
+            raise StateError(
+                f"{self.shown} is another folder's state database (its id "
+                f"{str(row[0])[:8]}… is not the {known[:8]}… in {self.shown}.id): "
+                f"restore this folder's {self.shown} from your backup; to start "
+                "over on purpose run `arflow state init --force`"
+            )
         return str(row[0])
 
     def _tables(self) -> set[str]:
-        return {name for (name,) in self.conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return {
+            name
+            for (name,) in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
 
     def _tampered(self, what: str) -> StateError:
-        return StateError(f"{self.shown} {what}: the file was changed outside arflow; restore "
-                          "it from your backup")
+        return StateError(
+            f"{self.shown} {what}: the file was changed outside arflow; restore it from your backup"
+        )
 
     def _migrate(self, known: str | None) -> str:
         """Bring the schema up to date and give a new database its id; returns the id."""
@@ -550,14 +612,21 @@ class StateDB:
         try:
             saved = self._rescue()
         except (OSError, sqlite3.Error) as exc:
-            raise StateMoved(f"{self.shown} {what} while arflow was using it, and what arflow "
-                             f"had recorded could not be saved beside it ({exc}); restore "
-                             f"{self.shown} from your backup") from None
-        name = self.shown + saved.name[len(self.path.name):]
-        put_back = f"put it back (`mv {name} {self.shown}`)" if here is None else \
-            f"set the new {self.shown} aside and put {name} in its place"
-        raise StateMoved(f"{self.shown} {what} while arflow was using it; what arflow had "
-                         f"recorded is saved in {name}: {put_back}, then run again")
+            raise StateMoved(
+                f"{self.shown} {what} while arflow was using it, and what arflow "
+                f"had recorded could not be saved beside it ({exc}); restore "
+                f"{self.shown} from your backup"
+            ) from None
+        name = self.shown + saved.name[len(self.path.name) :]
+        put_back = (
+            f"put it back (`mv {name} {self.shown}`)"
+            if here is None
+            else f"set the new {self.shown} aside and put {name} in its place"
+        )
+        raise StateMoved(
+            f"{self.shown} {what} while arflow was using it; what arflow had "
+            f"recorded is saved in {name}: {put_back}, then run again"
+        )
 
     def _rescue(self) -> Path:
         """Copy what this connection holds to a new file beside the lost one (once), and move
@@ -578,8 +647,10 @@ class StateDB:
             self._rescued = target
             for suffix in ("-wal", "-shm"):
                 if suffix in self._inodes and self._inode(suffix) == self._inodes[suffix]:
-                    os.replace(self.path.with_name(self.path.name + suffix),
-                               target.with_name(f"{target.name}.lost{suffix}"))
+                    os.replace(
+                        self.path.with_name(self.path.name + suffix),
+                        target.with_name(f"{target.name}.lost{suffix}"),
+                    )
         return self._rescued
 
     @contextmanager
@@ -607,20 +678,23 @@ class StateDB:
                 self.conn.execute("ROLLBACK")
 
     # --- reading, in bulk ----------------------------------------------------------------------
-    def past_state(self, workflows: dict[str, Workflow], as_of: date,
-                   step_dates: dict | None = None) -> PastState:
+    def past_state(
+        self, workflows: dict[str, Workflow], as_of: date, step_dates: dict | None = None
+    ) -> PastState:
         """Everything the planner needs, one query per table (never one per invoice).
         `step_dates`, when given, is filled with (target, workflow, step) → the day it ran."""
         settled_keys: set[ActionKey] = set()
         per_step: dict[tuple[str, str, str], list] = {}
         chased: dict[tuple[str, str], Chase] = {}
-        counts = {(wid, s.step_id): len(s.actions) for wid, wf in workflows.items()
-                  for s in wf.steps}
+        counts = {
+            (wid, s.step_id): len(s.actions) for wid, wf in workflows.items() for s in wf.steps
+        }
         # a campaign's steps are its occurrences: each has all of the campaign's actions
         campaigns = {wid: len(wf.actions) for wid, wf in workflows.items() if wf.is_campaign}
-        for target, wid, step, index, state, reason, permanent, day, invoices in \
-                self.conn.execute("SELECT target, workflow, step, action_index, state, reason, "
-                                  "permanent, as_of, invoices FROM actions"):
+        for target, wid, step, index, state, reason, permanent, day, invoices in self.conn.execute(
+            "SELECT target, workflow, step, action_index, state, reason, "
+            "permanent, as_of, invoices FROM actions"
+        ):
             if settled(state, reason, bool(permanent)):
                 settled_keys.add(ActionKey(target, wid, step, index))
                 if index >= counts.get((wid, step), campaigns.get(wid, 0)):
@@ -638,13 +712,17 @@ class StateDB:
                     day_ran = date.fromisoformat(day)
                     before = chased.get((target, wid))
                     # an invoice target is its own invoice; a sequence lists the customer's
-                    numbers = frozenset(json.loads(invoices)) \
-                        if target.startswith("customer:") else frozenset()
+                    numbers = (
+                        frozenset(json.loads(invoices))
+                        if target.startswith("customer:")
+                        else frozenset()
+                    )
                     if before is None:
                         chased[(target, wid)] = Chase(day_ran, numbers)
                     else:
-                        chased[(target, wid)] = Chase(max(before.day, day_ran),
-                                                      before.invoices | numbers)
+                        chased[(target, wid)] = Chase(
+                            max(before.day, day_ran), before.invoices | numbers
+                        )
         # a step has run for a target once every one of its actions is settled; a workflow is
         # finished for the target once its last step has
         last = {wid: wf.ordered_steps()[-1].step_id for wid, wf in workflows.items() if wf.steps}
@@ -659,25 +737,36 @@ class StateDB:
                     finished[(target, wid)] = date.fromisoformat(day)
         past = PastState(ran=dict(ran), finished=finished, chased=chased, settled=settled_keys)
         for cid, wid, since in self.conn.execute(
-                "SELECT customer_id, workflow, since FROM assignments"):
+            "SELECT customer_id, workflow, since FROM assignments"
+        ):
             past.assignments[cid] = Assignment(wid, date.fromisoformat(since) if since else None)
         for cid, wid, since, ended, why in self.conn.execute(
-                "SELECT customer_id, workflow, since, ended_on, end_reason FROM sequences "
-                "ORDER BY id"):
+            "SELECT customer_id, workflow, since, ended_on, end_reason FROM sequences ORDER BY id"
+        ):
             if ended is None:
                 past.sequences[(cid, wid)] = date.fromisoformat(since)
             elif why == "paid":  # a paid-up customer that falls behind again starts afresh
                 past.ended[(cid, wid)] = date.fromisoformat(ended)
         for pause_id, kind, target_id, reason, until, since in self.conn.execute(
-                "SELECT id, kind, target_id, reason, until, since FROM pauses WHERE resumed_at "
-                "IS NULL AND (until IS NULL OR until >= ?) ORDER BY id", (as_of.isoformat(),)):
+            "SELECT id, kind, target_id, reason, until, since FROM pauses WHERE resumed_at "
+            "IS NULL AND (until IS NULL OR until >= ?) ORDER BY id",
+            (as_of.isoformat(),),
+        ):
             (past.paused_customers if kind == "customer" else past.paused_invoices).add(target_id)
-            past.holds.append(Hold(kind, pause_id, target_id, reason,
-                                   date.fromisoformat(until) if until else None,
-                                   date.fromisoformat(since)))
+            past.holds.append(
+                Hold(
+                    kind,
+                    pause_id,
+                    target_id,
+                    reason,
+                    date.fromisoformat(until) if until else None,
+                    date.fromisoformat(since),
+                )
+            )
         for promise_id, invoice, promised, amount, balance in self.conn.execute(
-                "SELECT id, invoice, date, amount, balance FROM promises "
-                "WHERE cancelled_at IS NULL ORDER BY date, id"):
+            "SELECT id, invoice, date, amount, balance FROM promises "
+            "WHERE cancelled_at IS NULL ORDER BY date, id"
+        ):
             day = date.fromisoformat(promised)
             past.promises[invoice] = day  # the latest promise is the one that counts
             if amount is not None and balance is not None:
@@ -688,13 +777,15 @@ class StateDB:
                 past.holds.append(Hold("promise", promise_id, invoice, None, day))
         return past
 
-    def history(self, customer: str | None = None, since: date | None = None,
-                unknown_only: bool = False) -> list[dict]:
+    def history(
+        self, customer: str | None = None, since: date | None = None, unknown_only: bool = False
+    ) -> list[dict]:
         where, args = _customer_since(customer, since)
         if unknown_only:
             where.append("state = 'unknown'")
-        rows = self.db["actions"].rows_where(" AND ".join(where) or None, args,
-                                             order_by="as_of, customer_id, workflow, key")
+        rows = self.db["actions"].rows_where(
+            " AND ".join(where) or None, args, order_by="as_of, customer_id, workflow, key"
+        )
         return [_decode(row) for row in rows]
 
     def action(self, key: str) -> dict | None:
@@ -709,21 +800,29 @@ class StateDB:
                 "UPDATE actions SET state = 'unknown', updated_at = ?, error = "
                 "'the run stopped while this message was being handed over; check with the "
                 "recipient, then `arflow resolve KEY --sent` or `--retry`' "
-                "WHERE state = 'sending'", (utc_now(),)).rowcount
+                "WHERE state = 'sending'",
+                (utc_now(),),
+            ).rowcount
 
     def begin_run(self, as_of: date) -> int:
         with self.transaction() as conn:
-            return _row_id(conn.execute(
-                "INSERT INTO runs (as_of, pid, started_at) VALUES (?, ?, ?)",
-                (as_of.isoformat(), os.getpid(), utc_now())))
+            return _row_id(
+                conn.execute(
+                    "INSERT INTO runs (as_of, pid, started_at) VALUES (?, ?, ?)",
+                    (as_of.isoformat(), os.getpid(), utc_now()),
+                )
+            )
 
     def finish_run(self, run_id: int, summary: dict) -> None:
         with self.transaction() as conn:
-            conn.execute("UPDATE runs SET finished_at = ?, summary = ? WHERE id = ?",
-                         (utc_now(), json.dumps(summary), run_id))
+            conn.execute(
+                "UPDATE runs SET finished_at = ?, summary = ? WHERE id = ?",
+                (utc_now(), json.dumps(summary), run_id),
+            )
 
-    def record_sequences(self, started: dict[tuple[str, str], date],
-                         ended: dict[tuple[str, str], str], as_of: date) -> None:
+    def record_sequences(
+        self, started: dict[tuple[str, str], date], ended: dict[tuple[str, str], str], as_of: date
+    ) -> None:
         """`assigned` sequences that began today, and those that ended (SPEC 4.5, 4.7)."""
         if not started and not ended:
             return
@@ -731,12 +830,16 @@ class StateDB:
             conn.executemany(
                 "UPDATE sequences SET ended_on = ?, end_reason = ? WHERE customer_id = ? "
                 "AND workflow = ? AND ended_on IS NULL",
-                [(as_of.isoformat(), why, cid, wid) for (cid, wid), why in ended.items()])
+                [(as_of.isoformat(), why, cid, wid) for (cid, wid), why in ended.items()],
+            )
             conn.executemany(
                 "INSERT OR IGNORE INTO sequences (customer_id, workflow, since, started_on) "
                 "VALUES (?, ?, ?, ?)",
-                [(cid, wid, since.isoformat(), as_of.isoformat())
-                 for (cid, wid), since in started.items()])
+                [
+                    (cid, wid, since.isoformat(), as_of.isoformat())
+                    for (cid, wid), since in started.items()
+                ],
+            )
 
     def record_skips(self, rows: Iterable[dict]) -> None:
         """Skipped keys, in one transaction; a key already settled keeps its record."""
@@ -751,7 +854,8 @@ class StateDB:
                 "as_of = excluded.as_of, updated_at = excluded.updated_at "
                 "WHERE actions.state = 'skipped' OR (actions.state = 'failed' "
                 "AND actions.permanent = 0)",
-                [{**row, "now": now} for row in rows])
+                [{**row, "now": now} for row in rows],
+            )
 
     @staticmethod
     def write_marks(conn: sqlite3.Connection, params: list[dict]) -> None:
@@ -765,41 +869,57 @@ class StateDB:
     # --- what status, task, note and assign actions leave behind (SPEC 5), written in the same
     # transaction as their keys
     @staticmethod
-    def set_statuses(conn: sqlite3.Connection, targets: Iterable[str], value: str, day: date,
-                     key: str) -> None:
+    def set_statuses(
+        conn: sqlite3.Connection, targets: Iterable[str], value: str, day: date, key: str
+    ) -> None:
         conn.executemany(
             "INSERT INTO statuses (target, value, as_of, key, updated_at) VALUES (?, ?, ?, ?, "
             "datetime('now')) ON CONFLICT (target) DO UPDATE SET value = excluded.value, "
             "as_of = excluded.as_of, key = excluded.key, updated_at = excluded.updated_at",
-            [(t, value, day.isoformat(), key) for t in dict.fromkeys(targets)])
+            [(t, value, day.isoformat(), key) for t in dict.fromkeys(targets)],
+        )
 
     @staticmethod
-    def add_task(conn: sqlite3.Connection, key: str, customer_id: str, invoices: list[str],
-                 title: str, kind: str, assignee: str | None, due: date) -> None:
+    def add_task(
+        conn: sqlite3.Connection,
+        key: str,
+        customer_id: str,
+        invoices: list[str],
+        title: str,
+        kind: str,
+        assignee: str | None,
+        due: date,
+    ) -> None:
         conn.execute(
             "INSERT OR IGNORE INTO tasks (key, customer_id, invoices, title, kind, assignee, "
             "due, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, datetime('now'))",
-            (key, customer_id, json.dumps(invoices), title, kind, assignee, due.isoformat()))
+            (key, customer_id, json.dumps(invoices), title, kind, assignee, due.isoformat()),
+        )
 
     @staticmethod
-    def add_note(conn: sqlite3.Connection, key: str, customer_id: str, text: str,
-                 day: date) -> None:
-        conn.execute("INSERT OR IGNORE INTO notes (key, customer_id, text, as_of, created_at) "
-                     "VALUES (?, ?, ?, ?, datetime('now'))",
-                     (key, customer_id, text, day.isoformat()))
+    def add_note(
+        conn: sqlite3.Connection, key: str, customer_id: str, text: str, day: date
+    ) -> None:
+        conn.execute(
+            "INSERT OR IGNORE INTO notes (key, customer_id, text, as_of, created_at) "
+            "VALUES (?, ?, ?, ?, datetime('now'))",
+            (key, customer_id, text, day.isoformat()),
+        )
 
     @staticmethod
-    def set_specialist(conn: sqlite3.Connection, customer_id: str, person: str, day: date,
-                       key: str) -> None:
+    def set_specialist(
+        conn: sqlite3.Connection, customer_id: str, person: str, day: date, key: str
+    ) -> None:
         conn.execute(
             "INSERT INTO specialists (customer_id, person, as_of, key, updated_at) VALUES "
             "(?, ?, ?, ?, datetime('now')) ON CONFLICT (customer_id) DO UPDATE SET "
             "person = excluded.person, as_of = excluded.as_of, key = excluded.key, "
-            "updated_at = excluded.updated_at", (customer_id, person, day.isoformat(), key))
+            "updated_at = excluded.updated_at",
+            (customer_id, person, day.isoformat(), key),
+        )
 
     # --- the desk (SPEC 4.5–4.6, 5): assignments, pauses, promises, tasks ------------------------
-    def assign(self, customers: list[str], workflow: str, since: date | None,
-               today: date) -> None:
+    def assign(self, customers: list[str], workflow: str, since: date | None, today: date) -> None:
         """Assign by hand; a customer's sequences in another workflow (or from another date)
         end, `reassigned`."""
         day = since.isoformat() if since else None
@@ -809,14 +929,17 @@ class StateDB:
                 conn.execute(
                     "UPDATE sequences SET ended_on = ?, end_reason = 'reassigned' WHERE "
                     "customer_id = ? AND ended_on IS NULL AND (workflow != ? OR (? IS NOT NULL "
-                    "AND since != ?))", (day or today.isoformat(), cid, workflow, day, day))
+                    "AND since != ?))",
+                    (day or today.isoformat(), cid, workflow, day, day),
+                )
                 conn.execute(
                     "INSERT INTO assignments (customer_id, workflow, since, source, created_at) "
                     "VALUES (?, ?, ?, 'cli', ?) ON CONFLICT (customer_id) DO UPDATE SET "
                     "workflow = excluded.workflow, since = coalesce(excluded.since, CASE WHEN "
                     "assignments.workflow = excluded.workflow THEN assignments.since END), "
                     "source = 'cli', created_at = excluded.created_at",
-                    (cid, workflow, day, now))
+                    (cid, workflow, day, now),
+                )
 
     def unassign(self, customers: list[str], today: date) -> list[str]:
         """Remove assignments made by hand; their sequences end (`unassigned`). Returns the
@@ -824,28 +947,40 @@ class StateDB:
         removed = []
         with self.transaction() as conn:
             for cid in dict.fromkeys(customers):
-                if conn.execute("DELETE FROM assignments WHERE customer_id = ?",
-                                (cid,)).rowcount:
+                if conn.execute("DELETE FROM assignments WHERE customer_id = ?", (cid,)).rowcount:
                     removed.append(cid)
-                    conn.execute("UPDATE sequences SET ended_on = ?, end_reason = 'unassigned' "
-                                 "WHERE customer_id = ? AND ended_on IS NULL",
-                                 (today.isoformat(), cid))
+                    conn.execute(
+                        "UPDATE sequences SET ended_on = ?, end_reason = 'unassigned' "
+                        "WHERE customer_id = ? AND ended_on IS NULL",
+                        (today.isoformat(), cid),
+                    )
         return removed
 
     def assigned(self) -> list[tuple[str, str]]:
         """(customer, workflow) assigned by hand or in the middle of an `assigned` sequence."""
         return self.conn.execute(
             "SELECT customer_id, workflow FROM assignments UNION SELECT customer_id, "
-            "workflow FROM sequences WHERE ended_on IS NULL").fetchall()
+            "workflow FROM sequences WHERE ended_on IS NULL"
+        ).fetchall()
 
-    def add_pause(self, kind: str, target_id: str, until: date | None, reason: str | None,
-                  today: date) -> int:
+    def add_pause(
+        self, kind: str, target_id: str, until: date | None, reason: str | None, today: date
+    ) -> int:
         with self.transaction() as conn:
-            return _row_id(conn.execute(
-                "INSERT INTO pauses (kind, target_id, since, until, reason, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)", (kind, target_id, today.isoformat(),
-                                              until.isoformat() if until else None, reason,
-                                              utc_now())))
+            return _row_id(
+                conn.execute(
+                    "INSERT INTO pauses (kind, target_id, since, until, reason, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        kind,
+                        target_id,
+                        today.isoformat(),
+                        until.isoformat() if until else None,
+                        reason,
+                        utc_now(),
+                    ),
+                )
+            )
 
     def resume(self, kind: str, target_id: str) -> tuple[int, int]:
         """End the pauses of a customer or an invoice (and an invoice's open promises):
@@ -854,29 +989,46 @@ class StateDB:
         with self.transaction() as conn:
             paused = conn.execute(
                 "UPDATE pauses SET resumed_at = ? WHERE kind = ? AND target_id = ? "
-                "AND resumed_at IS NULL", (now, kind, target_id)).rowcount
+                "AND resumed_at IS NULL",
+                (now, kind, target_id),
+            ).rowcount
             promised = 0
             if kind == "invoice":
                 promised = conn.execute(
                     "UPDATE promises SET cancelled_at = ? WHERE invoice = ? AND "
-                    "cancelled_at IS NULL", (now, target_id)).rowcount
+                    "cancelled_at IS NULL",
+                    (now, target_id),
+                ).rowcount
         return paused, promised
 
-    def add_promise(self, invoice: str, day: date, amount: Decimal | None, balance: Decimal,
-                    today: date) -> int:
+    def add_promise(
+        self, invoice: str, day: date, amount: Decimal | None, balance: Decimal, today: date
+    ) -> int:
         with self.transaction() as conn:
-            return _row_id(conn.execute(
-                "INSERT INTO promises (invoice, date, amount, balance, as_of, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (invoice, day.isoformat(), str(amount) if amount is not None else None,
-                 str(balance), today.isoformat(), utc_now())))
+            return _row_id(
+                conn.execute(
+                    "INSERT INTO promises (invoice, date, amount, balance, as_of, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        invoice,
+                        day.isoformat(),
+                        str(amount) if amount is not None else None,
+                        str(balance),
+                        today.isoformat(),
+                        utc_now(),
+                    ),
+                )
+            )
 
     def promises(self) -> list[dict]:
         """Promises not cancelled, by date."""
-        return [{"id": i, "invoice": n, "date": d, "amount": a, "balance": b}
-                for i, n, d, a, b in self.conn.execute(
-                    "SELECT id, invoice, date, amount, balance FROM promises WHERE "
-                    "cancelled_at IS NULL ORDER BY date, id")]
+        return [
+            {"id": i, "invoice": n, "date": d, "amount": a, "balance": b}
+            for i, n, d, a, b in self.conn.execute(
+                "SELECT id, invoice, date, amount, balance FROM promises WHERE "
+                "cancelled_at IS NULL ORDER BY date, id"
+            )
+        ]
 
     def statuses(self) -> list[tuple[str, str, str]]:
         """(target, collection status, as-of date) of every target a status action set."""
@@ -889,8 +1041,7 @@ class StateDB:
             args.append(assignee)
         if not include_done:
             where.append("done_at IS NULL")
-        rows = self.db["tasks"].rows_where(" AND ".join(where) or None, args,
-                                           order_by="due, id")
+        rows = self.db["tasks"].rows_where(" AND ".join(where) or None, args, order_by="due, id")
         return [{**row, "invoices": json.loads(row["invoices"])} for row in rows]
 
     def task(self, task_id: int) -> dict | None:
@@ -901,39 +1052,54 @@ class StateDB:
 
     def finish_task(self, task_id: int) -> None:
         with self.transaction() as conn:
-            conn.execute("UPDATE tasks SET done_at = ? WHERE id = ? AND done_at IS NULL",
-                         (utc_now(), task_id))
+            conn.execute(
+                "UPDATE tasks SET done_at = ? WHERE id = ? AND done_at IS NULL",
+                (utc_now(), task_id),
+            )
 
     def has_carried_out(self) -> bool:
         """Whether any action was carried out (sent, done, …) from this state."""
         states = sorted(CARRIED_OUT)
-        return self.conn.execute(
-            f"SELECT 1 FROM actions WHERE state IN ({', '.join('?' * len(states))}) LIMIT 1",
-            states).fetchone() is not None
+        return (
+            self.conn.execute(
+                f"SELECT 1 FROM actions WHERE state IN ({', '.join('?' * len(states))}) LIMIT 1",
+                states,
+            ).fetchone()
+            is not None
+        )
 
     def knows_customer(self, customer_id: str) -> bool:
         """Whether the action ledger has anything for this customer."""
-        return self.conn.execute("SELECT 1 FROM actions WHERE customer_id = ? LIMIT 1",
-                                 (customer_id,)).fetchone() is not None
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM actions WHERE customer_id = ? LIMIT 1", (customer_id,)
+            ).fetchone()
+            is not None
+        )
 
     def resolve(self, key: str, sent: bool) -> dict:
         """A person settles an `unknown` (or failed) outcome: sent, or tried again."""
         row = self.action(key)
         if row is None:
-            raise ArflowError(f"no action with key {key!r}; `arflow history --unknown` lists "
-                              "the keys that need a decision")
+            raise ArflowError(
+                f"no action with key {key!r}; `arflow history --unknown` lists "
+                "the keys that need a decision"
+            )
         if row["state"] not in ("unknown", "failed"):
-            raise ArflowError(f"{key} is {row['state']}, not unknown or failed: nothing to "
-                              "resolve")
+            raise ArflowError(f"{key} is {row['state']}, not unknown or failed: nothing to resolve")
         with self.transaction() as conn:
             if sent:
-                conn.execute("UPDATE actions SET state = 'sent', permanent = 0, error = "
-                             "'marked sent by hand', updated_at = ? WHERE key = ?",
-                             (utc_now(), key))
+                conn.execute(
+                    "UPDATE actions SET state = 'sent', permanent = 0, error = "
+                    "'marked sent by hand', updated_at = ? WHERE key = ?",
+                    (utc_now(), key),
+                )
             else:
-                conn.execute("UPDATE actions SET state = 'failed', permanent = 0, error = "
-                             "'retry asked for by hand', updated_at = ? WHERE key = ?",
-                             (utc_now(), key))
+                conn.execute(
+                    "UPDATE actions SET state = 'failed', permanent = 0, error = "
+                    "'retry asked for by hand', updated_at = ? WHERE key = ?",
+                    (utc_now(), key),
+                )
         return {**row, **(self.action(key) or {})}
 
     # --- the inbox (SPEC 6.1) -----------------------------------------------------------------
@@ -948,32 +1114,45 @@ class StateDB:
         ids = sorted(set(message_ids))
         found: dict[str, dict] = {}
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+            chunk = ids[start : start + 500]
             for key, cid, recipients, mid in self.conn.execute(
-                    "SELECT key, customer_id, recipients, message_id FROM actions WHERE "
-                    f"kind = 'email' AND message_id IN ({', '.join('?' * len(chunk))}) AND "
-                    "state IN ('sending', 'sent', 'unknown')", chunk):
-                found[mid] = {"key": key, "customer_id": cid,
-                              "recipients": json.loads(recipients or "[]")}
+                "SELECT key, customer_id, recipients, message_id FROM actions WHERE "
+                f"kind = 'email' AND message_id IN ({', '.join('?' * len(chunk))}) AND "
+                "state IN ('sending', 'sent', 'unknown')",
+                chunk,
+            ):
+                found[mid] = {
+                    "key": key,
+                    "customer_id": cid,
+                    "recipients": json.loads(recipients or "[]"),
+                }
         return found
 
     def seen_incoming(self, message_id: str) -> bool:
         """Whether this incoming message was handled already."""
         if not self._inbox_kept:
             return False
-        return self.conn.execute("SELECT 1 FROM inbox WHERE message_id = ?",
-                                 (message_id,)).fetchone() is not None
+        return (
+            self.conn.execute("SELECT 1 FROM inbox WHERE message_id = ?", (message_id,)).fetchone()
+            is not None
+        )
 
     def folder_position(self, folder: str) -> tuple[str, int] | None:
         """(UIDVALIDITY, the last UID handled) of an IMAP folder, None before its first read."""
         if not self._inbox_kept:
             return None
-        row = self.conn.execute("SELECT uidvalidity, last_uid FROM inbox_folders WHERE "
-                                "folder = ?", (folder,)).fetchone()
+        row = self.conn.execute(
+            "SELECT uidvalidity, last_uid FROM inbox_folders WHERE folder = ?", (folder,)
+        ).fetchone()
         return (row[0], row[1]) if row else None
 
-    def record_incoming(self, event: dict, as_of: date, position: tuple[str, str, int] | None,
-                        emails: list[str] | None = None) -> int:
+    def record_incoming(
+        self,
+        event: dict,
+        as_of: date,
+        position: tuple[str, str, int] | None,
+        emails: list[str] | None = None,
+    ) -> int:
         """One incoming message and what it does, in one transaction: a reply's pause, a
         bounce's mark on the address; with `position` (folder, UIDVALIDITY, UID), the folder
         is read up to it. A crash before the commit leaves the message unread; after, read."""
@@ -982,27 +1161,49 @@ class StateDB:
                 "INSERT INTO inbox (message_id, kind, customer_id, action_key, address, sender, "
                 "subject, excerpt, received, pause_until, notice, as_of, created_at) VALUES (?, "
                 "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING",
-                (event["message_id"], event["kind"], event.get("customer_id"),
-                 event.get("action_key"), event.get("address"), event.get("sender"),
-                 event.get("subject"), event.get("excerpt"), event.get("received"),
-                 event.get("pause_until"), int(bool(event.get("notice"))), as_of.isoformat(),
-                 utc_now()))
+                (
+                    event["message_id"],
+                    event["kind"],
+                    event.get("customer_id"),
+                    event.get("action_key"),
+                    event.get("address"),
+                    event.get("sender"),
+                    event.get("subject"),
+                    event.get("excerpt"),
+                    event.get("received"),
+                    event.get("pause_until"),
+                    int(bool(event.get("notice"))),
+                    as_of.isoformat(),
+                    utc_now(),
+                ),
+            )
             # 0: known already (or a dry run's dropped write): it changes nothing again
             inbox_id = _row_id(cursor) if cursor.rowcount == 1 else 0
             if inbox_id and event["kind"] == "reply" and event.get("pause_until"):
-                conn.execute("INSERT INTO pauses (kind, target_id, since, until, reason, "
-                             "created_at) VALUES ('customer', ?, ?, ?, 'replied', ?)",
-                             (event["customer_id"], as_of.isoformat(), event["pause_until"],
-                              utc_now()))
+                conn.execute(
+                    "INSERT INTO pauses (kind, target_id, since, until, reason, "
+                    "created_at) VALUES ('customer', ?, ?, ?, 'replied', ?)",
+                    (event["customer_id"], as_of.isoformat(), event["pause_until"], utc_now()),
+                )
             if inbox_id and event["kind"] == "bounce" and event.get("notice"):
-                conn.execute("INSERT INTO bounced (customer_id, address, emails, since, "
-                             "inbox_id) VALUES (?, ?, ?, ?, ?)",
-                             (event["customer_id"], event["address"],
-                              json.dumps(sorted(emails or [])), as_of.isoformat(), inbox_id))
+                conn.execute(
+                    "INSERT INTO bounced (customer_id, address, emails, since, "
+                    "inbox_id) VALUES (?, ?, ?, ?, ?)",
+                    (
+                        event["customer_id"],
+                        event["address"],
+                        json.dumps(sorted(emails or [])),
+                        as_of.isoformat(),
+                        inbox_id,
+                    ),
+                )
             if position is not None:
-                conn.execute("INSERT INTO inbox_folders (folder, uidvalidity, last_uid) VALUES "
-                             "(?, ?, ?) ON CONFLICT (folder) DO UPDATE SET uidvalidity = "
-                             "excluded.uidvalidity, last_uid = excluded.last_uid", position)
+                conn.execute(
+                    "INSERT INTO inbox_folders (folder, uidvalidity, last_uid) VALUES "
+                    "(?, ?, ?) ON CONFLICT (folder) DO UPDATE SET uidvalidity = "
+                    "excluded.uidvalidity, last_uid = excluded.last_uid",
+                    position,
+                )
         return inbox_id
 
     def bounced(self) -> list[tuple[int, str, str, list[str]]]:
@@ -1010,19 +1211,29 @@ class StateDB:
         when it bounced)."""
         if not self._inbox_kept:
             return []
-        return [(row_id, cid, address, json.loads(emails)) for row_id, cid, address, emails in
-                self.conn.execute("SELECT id, customer_id, address, emails FROM bounced "
-                                  "WHERE cleared_at IS NULL ORDER BY id")]
+        return [
+            (row_id, cid, address, json.loads(emails))
+            for row_id, cid, address, emails in self.conn.execute(
+                "SELECT id, customer_id, address, emails FROM bounced "
+                "WHERE cleared_at IS NULL ORDER BY id"
+            )
+        ]
 
     def clear_bounces(self, ids: list[int]) -> None:
         """The source gave these customers other addresses: their marks end."""
         if ids:
             with self.transaction() as conn:
-                conn.executemany("UPDATE bounced SET cleared_at = ? WHERE id = ?",
-                                 [(utc_now(), row_id) for row_id in ids])
+                conn.executemany(
+                    "UPDATE bounced SET cleared_at = ? WHERE id = ?",
+                    [(utc_now(), row_id) for row_id in ids],
+                )
 
-    def incoming(self, customer: str | None = None, since: date | None = None,
-                 kinds: tuple[str, ...] = ("reply", "auto-reply", "bounce")) -> list[dict]:
+    def incoming(
+        self,
+        customer: str | None = None,
+        since: date | None = None,
+        kinds: tuple[str, ...] = ("reply", "auto-reply", "bounce"),
+    ) -> list[dict]:
         """The replies, auto-replies and bounces recorded, oldest first."""
         if not self._inbox_kept:
             return []
@@ -1035,17 +1246,25 @@ class StateDB:
         """Replies and new bounces whose notice to `replies.notify` has not gone yet."""
         if not self._inbox_kept:
             return []
-        done = {key for key, state, reason, permanent in self.conn.execute(
-            "SELECT key, state, reason, permanent FROM actions WHERE workflow = 'inbox'")
-            if settled(state, reason, bool(permanent))}
+        done = {
+            key
+            for key, state, reason, permanent in self.conn.execute(
+                "SELECT key, state, reason, permanent FROM actions WHERE workflow = 'inbox'"
+            )
+            if settled(state, reason, bool(permanent))
+        }
         rows = [dict(row) for row in self.db["inbox"].rows_where("notice = 1", order_by="id")]
         return [row for row in rows if str(notice_key(row)) not in done]
 
     def last_contacts(self) -> dict[str, date]:
         """Each customer's last day a customer-facing message (email, SMS) went, or may have."""
-        return {cid: date.fromisoformat(day) for cid, day in self.conn.execute(
-            "SELECT customer_id, MAX(as_of) FROM actions WHERE kind IN ('email', 'sms') AND "
-            "state IN ('sending', 'sent', 'unknown') GROUP BY customer_id")}
+        return {
+            cid: date.fromisoformat(day)
+            for cid, day in self.conn.execute(
+                "SELECT customer_id, MAX(as_of) FROM actions WHERE kind IN ('email', 'sms') AND "
+                "state IN ('sending', 'sent', 'unknown') GROUP BY customer_id"
+            )
+        }
 
     def workflows_run(self) -> set[tuple[str, str]]:
         """(workflow, step) of every step the action ledger has anything for."""
@@ -1099,8 +1318,9 @@ class DryRunState(StateDB):
 
     def recover_interrupted(self) -> int:
         """How many `sending` rows a real run would turn `unknown` now (nothing changes)."""
-        return self.conn.execute(
-            "SELECT count(*) FROM actions WHERE state = 'sending'").fetchone()[0]
+        return self.conn.execute("SELECT count(*) FROM actions WHERE state = 'sending'").fetchone()[
+            0
+        ]
 
 
 def _decode(row: dict) -> dict:
@@ -1151,7 +1371,8 @@ def run_lock(state_path: Path) -> Iterator[None]:
             holder = handle.read().strip()
             raise ArflowError(
                 f"another arflow run is in progress ({holder or 'lock ' + str(path)}); "
-                "nothing was sent. Wait for it to finish, then run again.") from None
+                "nothing was sent. Wait for it to finish, then run again."
+            ) from None
         # who holds it, for the message above; the flock is what counts (a full disk may
         # refuse these few bytes and the run still goes on, to report its own problem)
         with contextlib.suppress(OSError):
@@ -1165,8 +1386,9 @@ def run_lock(state_path: Path) -> Iterator[None]:
             handle.close()
 
 
-def start_over(path: Path, stamp: str, force: bool, shown: str | None = None
-               ) -> tuple[StateDB, list[tuple[Path, Path]]]:
+def start_over(
+    path: Path, stamp: str, force: bool, shown: str | None = None
+) -> tuple[StateDB, list[tuple[Path, Path]]]:
     """`arflow state init`: a new, empty state database with a new id. With `force`, the old
     database (with its -wal and -shm files) and its `.id` file are first renamed aside with an
     `.archived-STAMP` suffix, which keeps them a complete state database: nothing is deleted.
@@ -1177,18 +1399,23 @@ def start_over(path: Path, stamp: str, force: bool, shown: str | None = None
     while archive.exists() or id_path(archive).exists():
         n += 1
         archive = path.with_name(f"{path.name}.archived-{stamp}-{n}")
-    moves = [(path.with_name(path.name + suffix), archive.with_name(archive.name + suffix))
-             for suffix in ("", "-wal", "-shm", ".id")]
+    moves = [
+        (path.with_name(path.name + suffix), archive.with_name(archive.name + suffix))
+        for suffix in ("", "-wal", "-shm", ".id")
+    ]
     present = [(old, new) for old, new in moves if old.exists()]
     if present and not force:
-        raise StateError(f"{shown} already holds this folder's state (or {shown}.id says it "
-                         "did); nothing was changed. To start over on purpose, add --force: "
-                         "the old files are kept aside, never deleted")
+        raise StateError(
+            f"{shown} already holds this folder's state (or {shown}.id says it "
+            "did); nothing was changed. To start over on purpose, add --force: "
+            "the old files are kept aside, never deleted"
+        )
     for n, (old, new) in enumerate(present):
         try:
             os.rename(old, new)
         except OSError as exc:
             done = ", ".join(f"{a.name} to {b.name}" for a, b in present[:n]) or "nothing"
-            raise StateError(f"cannot move {old.name} aside to {new.name} ({exc.strerror}); "
-                             f"moved so far: {done}") from None
+            raise StateError(
+                f"cannot move {old.name} aside to {new.name} ({exc.strerror}); moved so far: {done}"
+            ) from None
     return StateDB.open(path, shown), present

@@ -8,14 +8,16 @@ from typing import NamedTuple
 
 
 class BadBytes(NamedTuple):
-    line: int      # 1-based
-    column: int    # 1-based, in characters
-    offset: int    # in the file, BOM included
+    line: int  # 1-based
+    column: int  # 1-based, in characters
+    offset: int  # in the file, BOM included
     byte: int
 
     def describe(self, encoding: str = "UTF-8") -> str:
-        return (f"not {encoding} text (byte 0x{self.byte:02X} at line {self.line}, column "
-                f"{self.column})")
+        return (
+            f"not {encoding} text (byte 0x{self.byte:02X} at line {self.line}, column "
+            f"{self.column})"
+        )
 
 
 def bad_bytes(data: bytes, encoding: str = "utf-8") -> BadBytes | None:
@@ -26,8 +28,7 @@ def bad_bytes(data: bytes, encoding: str = "utf-8") -> BadBytes | None:
     except UnicodeDecodeError as exc:
         at = exc.start
         line_start = max(body.rfind(b"\n", 0, at), body.rfind(b"\r", 0, at)) + 1
-        line = body.count(b"\n", 0, at) + body.count(b"\r", 0, at) \
-            - body.count(b"\r\n", 0, at) + 1
+        line = body.count(b"\n", 0, at) + body.count(b"\r", 0, at) - body.count(b"\r\n", 0, at) + 1
         column = len(body[line_start:at].decode(encoding, "replace")) + 1
         return BadBytes(line, column, at + len(data) - len(body), body[at])
     return None

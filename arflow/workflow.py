@@ -38,7 +38,8 @@ class EmailAction(Strict):
     attach: list[Literal["statement.csv", "statement.pdf"]] = []
 
     _lists = field_validator("cc", "bcc", "attach", mode="before")(
-        classmethod(lambda cls, v: _as_list(v)))
+        classmethod(lambda cls, v: _as_list(v))
+    )
 
 
 class SmsAction(Strict):
@@ -66,8 +67,10 @@ class TaskAction(Strict):
     @classmethod
     def _due_in(cls, value: int) -> int:
         if value > MAX_OFFSET_DAYS:
-            raise ValueError(f"{value} days is more than {MAX_OFFSET_DAYS} (ten years); a task "
-                             f"is due in 0 to {MAX_OFFSET_DAYS} days")
+            raise ValueError(
+                f"{value} days is more than {MAX_OFFSET_DAYS} (ten years); a task "
+                f"is due in 0 to {MAX_OFFSET_DAYS} days"
+            )
         return value
 
 
@@ -92,12 +95,25 @@ class WebhookAction(Strict):
 
 
 ACTION_MODELS: dict[str, type[Strict]] = {
-    "email": EmailAction, "sms": SmsAction, "notify": NotifyAction, "status": StatusAction,
-    "task": TaskAction, "note": NoteAction, "assign": AssignAction, "webhook": WebhookAction,
+    "email": EmailAction,
+    "sms": SmsAction,
+    "notify": NotifyAction,
+    "status": StatusAction,
+    "task": TaskAction,
+    "note": NoteAction,
+    "assign": AssignAction,
+    "webhook": WebhookAction,
 }
 # `- email: courtesy` is `- email: {template: courtesy}`; webhook has no shorthand
-SHORTHAND = {"email": "template", "sms": "template", "notify": "template", "status": "value",
-             "task": "title", "note": "text", "assign": "specialist"}
+SHORTHAND = {
+    "email": "template",
+    "sms": "template",
+    "notify": "template",
+    "status": "value",
+    "task": "title",
+    "note": "text",
+    "assign": "specialist",
+}
 MESSAGE_ACTIONS = ("email", "sms", "notify", "webhook")
 
 
@@ -117,12 +133,15 @@ class Action(Strict):
     @classmethod
     def _shorthand(cls, data):
         if not isinstance(data, dict):
-            raise ValueError(f"an action is a mapping such as `email: TEMPLATE`, not {data!r}; "
-                             f"actions are {', '.join(ACTION_MODELS)}")
+            raise ValueError(
+                f"an action is a mapping such as `email: TEMPLATE`, not {data!r}; "
+                f"actions are {', '.join(ACTION_MODELS)}"
+            )
         kinds = [k for k in data if k in ACTION_MODELS]
         if len(kinds) > 1:
-            raise ValueError(f"one action per list item, found {', '.join(kinds)}; "
-                             "put each on its own `- ` line")
+            raise ValueError(
+                f"one action per list item, found {', '.join(kinds)}; put each on its own `- ` line"
+            )
         out = dict(data)
         for kind in kinds:
             value = data[kind]
@@ -162,9 +181,11 @@ class Step(Strict):
     def _day(cls, value: int) -> int:
         # the step date is the anchor plus `day`: it must stay a date arflow can work with
         if abs(value) > MAX_OFFSET_DAYS:
-            raise ValueError(f"{value} days is more than {MAX_OFFSET_DAYS} (ten years) from "
-                             f"the anchor; a step's day: is between -{MAX_OFFSET_DAYS} and "
-                             f"{MAX_OFFSET_DAYS}")
+            raise ValueError(
+                f"{value} days is more than {MAX_OFFSET_DAYS} (ten years) from "
+                f"the anchor; a step's day: is between -{MAX_OFFSET_DAYS} and "
+                f"{MAX_OFFSET_DAYS}"
+            )
         return value
 
     @property
@@ -182,9 +203,16 @@ class Match(Strict):
     customer: list[str] | None = None
     tags: list[str] | None = None
 
-    _lists = field_validator("currency", "product", "segment", "location", "department",
-                             "customer", "tags", mode="before")(
-        classmethod(lambda cls, v: [str(x) for x in _as_list(v)] if v is not None else v))
+    _lists = field_validator(
+        "currency",
+        "product",
+        "segment",
+        "location",
+        "department",
+        "customer",
+        "tags",
+        mode="before",
+    )(classmethod(lambda cls, v: [str(x) for x in _as_list(v)] if v is not None else v))
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -211,9 +239,14 @@ class Schedule(Strict):
     @classmethod
     def _day(cls, value: int | str | None) -> int | str | None:
         if isinstance(value, int) and not 1 <= value <= 28:
-            raise ValueError(f"day: {value}: " + (
-                "not every month has it; use day: last for the month's last day"
-                if 29 <= value <= 31 else "must be 1 to 28, or last"))
+            raise ValueError(
+                f"day: {value}: "
+                + (
+                    "not every month has it; use day: last for the month's last day"
+                    if 29 <= value <= 31
+                    else "must be 1 to 28, or last"
+                )
+            )
         return value
 
     @property
@@ -232,8 +265,9 @@ class Schedule(Strict):
             if self.week is not None and self.day is not None:
                 raise ValueError("give week: (with weekday:) or day:, not both")
             if self.day is None and (self.week is None or self.weekday is None):
-                raise ValueError("a monthly schedule needs week: 1–5 or last with weekday:, or "
-                                 "day: 1–28 or last")
+                raise ValueError(
+                    "a monthly schedule needs week: 1–5 or last with weekday:, or day: 1–28 or last"
+                )
             if self.day is not None and self.weekday is not None:
                 raise ValueError("weekday: goes with week:; with day: leave it out")
         else:
@@ -245,27 +279,48 @@ class Schedule(Strict):
             raise ValueError("week: must be 1 to 5, or last")
         if self.interval > 1 and self.start is None:
             unit = "months" if self.monthly else "weeks"
-            raise ValueError(f"every: {self.every} needs start: (the first occurrence; every "
-                             f"{self.interval} {unit} are counted from it)")
-        if self.start is not None and not self.monthly and \
-                WEEKDAYS[self.start.weekday()] != self.weekday:
-            raise ValueError(f"start: {self.start} is a {self.start.strftime('%A')}, not a "
-                             f"{self.weekday}: start: is the first occurrence")
+            raise ValueError(
+                f"every: {self.every} needs start: (the first occurrence; every "
+                f"{self.interval} {unit} are counted from it)"
+            )
+        if (
+            self.start is not None
+            and not self.monthly
+            and WEEKDAYS[self.start.weekday()] != self.weekday
+        ):
+            raise ValueError(
+                f"start: {self.start} is a {self.start.strftime('%A')}, not a "
+                f"{self.weekday}: start: is the first occurrence"
+            )
         return self
 
 
-CONDITION = re.compile(r"^\s*(outstanding|overdue|overdue_pct|consolidated_outstanding|"
-                       r"consolidated_overdue|consolidated_overdue_pct)\s*(>=|<)\s*"
-                       r"(-?\d+(?:\.\d+)?)\s*$")
+CONDITION = re.compile(
+    r"^\s*(outstanding|overdue|overdue_pct|consolidated_outstanding|"
+    r"consolidated_overdue|consolidated_overdue_pct)\s*(>=|<)\s*"
+    r"(-?\d+(?:\.\d+)?)\s*$"
+)
 
 
-METRICS = ("outstanding", "overdue", "overdue_pct", "consolidated_outstanding",
-           "consolidated_overdue", "consolidated_overdue_pct")
+METRICS = (
+    "outstanding",
+    "overdue",
+    "overdue_pct",
+    "consolidated_outstanding",
+    "consolidated_overdue",
+    "consolidated_overdue_pct",
+)
 
 
 class Condition(Strict):
-    metric: Literal["outstanding", "overdue", "overdue_pct", "consolidated_outstanding",
-                    "consolidated_overdue", "consolidated_overdue_pct"]
+    metric: Literal[
+        "outstanding",
+        "overdue",
+        "overdue_pct",
+        "consolidated_outstanding",
+        "consolidated_overdue",
+        "consolidated_overdue_pct",
+    ]
     op: Literal[">=", "<"]
     value: Decimal
 
@@ -278,14 +333,16 @@ class Condition(Strict):
                 raise ValueError(
                     f"condition {data!r}: write METRIC >= N or METRIC < N with a metric of "
                     "outstanding, overdue, overdue_pct, consolidated_outstanding, "
-                    "consolidated_overdue, consolidated_overdue_pct")
+                    "consolidated_overdue, consolidated_overdue_pct"
+                )
             return {"metric": m[1], "op": m[2], "value": m[3]}
         return data
 
 
 # what only a workflow with steps: has (a campaign runs on its calendar, and chases nothing)
-STEP_KEYS = frozenset({"anchor", "catch_up", "priority", "on_paid", "then", "on_broken_promise",
-                       "notify_on", "owner"})
+STEP_KEYS = frozenset(
+    {"anchor", "catch_up", "priority", "on_paid", "then", "on_broken_promise", "notify_on", "owner"}
+)
 
 
 class Workflow(Strict):
@@ -327,19 +384,26 @@ class Workflow(Strict):
                 raise ValueError("a campaign (schedule:) needs actions:")
             given = sorted(STEP_KEYS & self.model_fields_set)
             if given:
-                raise ValueError(f"{', '.join(given)}: belong to workflows with steps:; a "
-                                 "campaign (schedule:) sends a statement on its days and has "
-                                 "none of them")
+                raise ValueError(
+                    f"{', '.join(given)}: belong to workflows with steps:; a "
+                    "campaign (schedule:) sends a statement on its days and has "
+                    "none of them"
+                )
         else:
             if self.expires_after is not None:
-                raise ValueError("expires_after: at the top of a workflow belongs to campaigns; "
-                                 "in a workflow with steps: give it to a step")
+                raise ValueError(
+                    "expires_after: at the top of a workflow belongs to campaigns; "
+                    "in a workflow with steps: give it to a step"
+                )
             if self.actions or self.conditions or self.consolidate:
-                raise ValueError("actions:, conditions: and consolidate: belong to campaigns; "
-                                 "add schedule: or put the actions in steps:")
+                raise ValueError(
+                    "actions:, conditions: and consolidate: belong to campaigns; "
+                    "add schedule: or put the actions in steps:"
+                )
             if not self.steps:
-                raise ValueError("a workflow needs steps: (or schedule: and actions: for a "
-                                 "campaign)")
+                raise ValueError(
+                    "a workflow needs steps: (or schedule: and actions: for a campaign)"
+                )
         if self.notify_on and not self.owner:
             raise ValueError("notify_on: needs owner: (the person to tell)")
         return self
@@ -385,8 +449,10 @@ def step_key_warnings(wf: LoadedWorkflow, history: set[str]) -> list[Problem]:
     if not history:
         return []
     current = {s.step_id for s in wf.model.steps}
-    gone = sorted((sid for sid in history if DERIVED_STEP_ID.fullmatch(sid)
-                   and sid not in current), key=lambda sid: int(sid[3:]))
+    gone = sorted(
+        (sid for sid in history if DERIVED_STEP_ID.fullmatch(sid) and sid not in current),
+        key=lambda sid: int(sid[3:]),
+    )
     warnings = []
     for i, step in enumerate(wf.model.steps):
         if step.id is not None:
@@ -394,44 +460,73 @@ def step_key_warnings(wf: LoadedWorkflow, history: set[str]) -> list[Problem]:
         key = step.step_id
         said = f"this step has no id: and its key comes from day: {step.day}"
         if key in history:
-            message = (f"{said}; workflow {wf.id} has run before, so changing day: would send "
-                       f"it again — give it an id: (id: {key} keeps its history)")
+            message = (
+                f"{said}; workflow {wf.id} has run before, so changing day: would send "
+                f"it again — give it an id: (id: {key} keeps its history)"
+            )
         elif len(gone) == 1:
-            message = (f"{said}, which has no history; workflow {wf.id} has history for "
-                       f"{gone[0]}, which no step has now: if this step was day: "
-                       f"{int(gone[0][3:])}, give it id: {gone[0]} so it is not sent again")
+            message = (
+                f"{said}, which has no history; workflow {wf.id} has history for "
+                f"{gone[0]}, which no step has now: if this step was day: "
+                f"{int(gone[0][3:])}, give it id: {gone[0]} so it is not sent again"
+            )
         elif gone:
-            message = (f"{said}, which has no history; workflow {wf.id} has history for "
-                       f"{', '.join(gone)}, which no step has now: if this step had one of those "
-                       "days, give it that id: so it is not sent again")
+            message = (
+                f"{said}, which has no history; workflow {wf.id} has history for "
+                f"{', '.join(gone)}, which no step has now: if this step had one of those "
+                "days, give it that id: so it is not sent again"
+            )
         else:
-            message = (f"{said}; workflow {wf.id} has run before, so changing day: later would "
-                       f"send it again — give it an id: (such as id: {key})")
-        warnings.append(Problem(wf.display, wf.located.line(("steps", i, "day")),
-                                f"steps.{i}", message))
+            message = (
+                f"{said}; workflow {wf.id} has run before, so changing day: later would "
+                f"send it again — give it an id: (such as id: {key})"
+            )
+        warnings.append(
+            Problem(wf.display, wf.located.line(("steps", i, "day")), f"steps.{i}", message)
+        )
     return warnings
 
 
-def load_workflows(directory: Path,
-                   display_of=str) -> tuple[dict[str, LoadedWorkflow], list[Problem]]:
+def load_workflows(
+    directory: Path, display_of=str
+) -> tuple[dict[str, LoadedWorkflow], list[Problem]]:
     """Every `*.yaml`/`*.yml` in `directory`, keyed by file stem; all problems at once."""
     workflows: dict[str, LoadedWorkflow] = {}
     problems: list[Problem] = []
     if not directory.is_dir():
-        return workflows, [Problem(display_of(directory), None, "",
-                                   "workflows folder not found; create it or set workflows: in "
-                                   "arflow.yaml")]
+        return workflows, [
+            Problem(
+                display_of(directory),
+                None,
+                "",
+                "workflows folder not found; create it or set workflows: in arflow.yaml",
+            )
+        ]
     files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
     for path in files:
         display = display_of(path)
         wid = path.stem
         if not WORKFLOW_ID.match(wid):
-            problems.append(Problem(display, None, "", f"workflow id {wid!r} (the file name) may "
-                                    "use only letters, digits, '-', '_' and '.'"))
+            problems.append(
+                Problem(
+                    display,
+                    None,
+                    "",
+                    f"workflow id {wid!r} (the file name) may "
+                    "use only letters, digits, '-', '_' and '.'",
+                )
+            )
             continue
         if wid in workflows:
-            problems.append(Problem(display, None, "", f"workflow {wid!r} is defined twice "
-                                    f"(also {workflows[wid].display}); keep one file"))
+            problems.append(
+                Problem(
+                    display,
+                    None,
+                    "",
+                    f"workflow {wid!r} is defined twice "
+                    f"(also {workflows[wid].display}); keep one file",
+                )
+            )
             continue
         try:
             located = load_located(path, display)

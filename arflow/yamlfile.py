@@ -68,11 +68,16 @@ class _StrictComposer(Composer):
         event = self.peek_event()
         # a node's event carries its anchor (`&name`); an alias's (`*name`), the anchor it names
         if getattr(event, "anchor", None) is not None:
-            raise _Refused(event.start_mark, "YAML anchors and aliases (&name / *name) are not "
-                                             "accepted in arflow's files; write the values out")
+            raise _Refused(
+                event.start_mark,
+                "YAML anchors and aliases (&name / *name) are not "
+                "accepted in arflow's files; write the values out",
+            )
         if self._depth >= MAX_DEPTH:
-            raise _Refused(event.start_mark, f"YAML nested more than {MAX_DEPTH} levels deep; "
-                                             "arflow's files need only a few")
+            raise _Refused(
+                event.start_mark,
+                f"YAML nested more than {MAX_DEPTH} levels deep; arflow's files need only a few",
+            )
         self._depth += 1
         try:
             return super().compose_node(parent, index)
@@ -86,8 +91,9 @@ def _timestamp(loader: Any, node: yaml.ScalarNode) -> Any:
     try:
         return SafeConstructor.construct_yaml_timestamp(loader, node)
     except ValueError as exc:
-        raise _Refused(node.start_mark, f"{node.value!r} is not a date ({exc}); write a real "
-                                        "one as YYYY-MM-DD") from None
+        raise _Refused(
+            node.start_mark, f"{node.value!r} is not a date ({exc}); write a real one as YYYY-MM-DD"
+        ) from None
 
 
 class _PureLoader(_StrictComposer, yaml.SafeLoader):
@@ -102,6 +108,7 @@ _PureLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 # the events are composed by _StrictComposer, which keeps most of the speed.
 _FAST_LOADER: type = _PureLoader
 if hasattr(yaml, "CSafeLoader"):
+
     class _LibyamlLoader(_StrictComposer, yaml.CSafeLoader):
         def __init__(self, stream: str):
             yaml.CSafeLoader.__init__(self, stream)
@@ -111,8 +118,13 @@ if hasattr(yaml, "CSafeLoader"):
     _FAST_LOADER = _LibyamlLoader
 
 
-def _walk(node: yaml.Node, loc: tuple, lines: dict[tuple, int], keys: SafeConstructor,
-          duplicates: list[tuple[int, str, str]]) -> None:
+def _walk(
+    node: yaml.Node,
+    loc: tuple,
+    lines: dict[tuple, int],
+    keys: SafeConstructor,
+    duplicates: list[tuple[int, str, str]],
+) -> None:
     """Record the line of every key path, and each key given twice in one mapping as
     (line, where, message)."""
     lines[loc] = node.start_mark.line + 1
@@ -127,8 +139,10 @@ def _walk(node: yaml.Node, loc: tuple, lines: dict[tuple, int], keys: SafeConstr
                     # the key as the loaded mapping holds it: `1`/`01`, `true`/`yes` collide
                     same = key.value if key.tag == _STR_TAG else keys.construct_object(key)
                     if same in first_line:
-                        message = (f"duplicate key {key.value!r} (also on line "
-                                   f"{first_line[same]}); keep one")
+                        message = (
+                            f"duplicate key {key.value!r} (also on line "
+                            f"{first_line[same]}); keep one"
+                        )
                         duplicates.append((line, dotted(child), message))
                     else:
                         first_line[same] = line
@@ -164,16 +178,22 @@ def _decode(raw: bytes, shown: str) -> str:
     except UnicodeDecodeError:
         bad = bad_bytes(raw)
         assert bad is not None
-        raise InvalidFiles([Problem(shown, bad.line, "",
-                                    f"{bad.describe()}; save the file as UTF-8")]) from None
+        raise InvalidFiles(
+            [Problem(shown, bad.line, "", f"{bad.describe()}; save the file as UTF-8")]
+        ) from None
 
 
 def _syntax_problem(exc: yaml.YAMLError, text: str, shown: str) -> Problem:
     if isinstance(exc, yaml.reader.ReaderError):  # a control character: no mark, a position
         at = text.count("\n", 0, exc.position) + 1
         column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-        return Problem(shown, at, "", f"character U+{exc.character:04X} at line {at}, column "
-                                      f"{column} is not allowed in YAML; remove it")
+        return Problem(
+            shown,
+            at,
+            "",
+            f"character U+{exc.character:04X} at line {at}, column "
+            f"{column} is not allowed in YAML; remove it",
+        )
     mark = getattr(exc, "problem_mark", None)
     line = mark.line + 1 if mark is not None else None
     problem = getattr(exc, "problem", None) or str(exc)
@@ -186,8 +206,9 @@ def _syntax_problem(exc: yaml.YAMLError, text: str, shown: str) -> Problem:
     return Problem(shown, line, "", message)
 
 
-def _reworded(problem: str, context: str | None, mark, opened,
-              lines: list[str]) -> tuple[int, str] | None:
+def _reworded(
+    problem: str, context: str | None, mark, opened, lines: list[str]
+) -> tuple[int, str] | None:
     """(line, message) in a person's words for the syntax errors people make most: a tab, a
     quote or bracket never closed, a line indented out of step, a value holding ': '."""
     if mark is None:
@@ -198,27 +219,37 @@ def _reworded(problem: str, context: str | None, mark, opened,
         return at, f"line {at} is indented with a tab; YAML indents with spaces only"
     if context and "quoted scalar" in context and opened is not None:
         first = opened.line + 1
-        return first, (f"the quoted value that starts on line {first} is never closed; add "
-                       "its closing quote")
+        return first, (
+            f"the quoted value that starts on line {first} is never closed; add its closing quote"
+        )
     if context and "flow" in context and opened is not None:
         first = opened.line + 1
         bracket = "{" if "mapping" in context else "["
         close = "}" if bracket == "{" else "]"
-        return first, (f"the {bracket} on line {first} is not closed before line {at}; add "
-                       f"{close} where it ends")
+        return first, (
+            f"the {bracket} on line {first} is not closed before line {at}; add "
+            f"{close} where it ends"
+        )
     if problem == "mapping values are not allowed here":
-        before = here[:mark.column]
+        before = here[: mark.column]
         if ": " in before.strip():
             key = before.split(":", 1)[0].strip().lstrip("- ")
             value = here.split(":", 1)[1].strip()
-            return at, (f"the value of {key} holds ': ', which YAML reads as a new key; quote "
-                        f'it: {key}: "{value}"')
-        return at, (f"line {at} is indented more than the line above it; keys of one section "
-                    "line up under each other")
+            return at, (
+                f"the value of {key} holds ': ', which YAML reads as a new key; quote "
+                f'it: {key}: "{value}"'
+            )
+        return at, (
+            f"line {at} is indented more than the line above it; keys of one section "
+            "line up under each other"
+        )
     if problem.startswith("expected <block end>") or (
-            context and "block" in context and problem.startswith("expected")):
-        return at, (f"line {at} is indented out of step with the lines above it; keys of one "
-                    "section line up under each other, and a list's items under its first")
+        context and "block" in context and problem.startswith("expected")
+    ):
+        return at, (
+            f"line {at} is indented out of step with the lines above it; keys of one "
+            "section line up under each other, and a list's items under its first"
+        )
     return None
 
 
@@ -240,6 +271,7 @@ def load_located(path: Path, display: str | None = None) -> Located:
     except _Refused as exc:
         raise InvalidFiles([Problem(shown, exc.mark.line + 1, "", exc.message)]) from None
     if duplicates:
-        raise InvalidFiles([Problem(shown, line, where, message)
-                            for line, where, message in duplicates])
+        raise InvalidFiles(
+            [Problem(shown, line, where, message) for line, where, message in duplicates]
+        )
     return Located(path, data, lines)

@@ -46,17 +46,21 @@ AS_OF = date(2026, 3, 16)
 INVOICES_PER_ACTION = 12  # a generated ledger plans about one action per 11 invoices
 
 
-def plain_renders(plan, ledger, project,
-                  sandbox: bool = False) -> list[tuple[jinja2.Template, dict]]:
+def plain_renders(
+    plan, ledger, project, sandbox: bool = False
+) -> list[tuple[jinja2.Template, dict]]:
     """(template, context) of every render `compose` makes for these actions, in plain Jinja
     (`sandbox`: arflow's own environments)."""
     if sandbox:
         env, json_env = project.templates.env, project.templates.json_env
     else:
-        env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(project.templates.directory)),
-                                 undefined=jinja2.StrictUndefined, trim_blocks=True,
-                                 lstrip_blocks=True,
-                                 autoescape=lambda name: bool(name) and name.endswith(".html.j2"))
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(project.templates.directory)),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
+        )
         json_env = env.overlay(finalize=_json_value)
         for name in ("money", "date"):
             env.filters[name] = json_env.filters[name] = project.templates.env.filters[name]
@@ -64,8 +68,11 @@ def plain_renders(plan, ledger, project,
 
     def template(name: str, inline: bool = False) -> jinja2.Template:
         if name not in cache:
-            cache[name] = env.from_string(name) if inline else \
-                (json_env if name.endswith(".json.j2") else env).get_template(name)
+            cache[name] = (
+                env.from_string(name)
+                if inline
+                else (json_env if name.endswith(".json.j2") else env).get_template(name)
+            )
         return cache[name]
 
     renders = []
@@ -73,8 +80,9 @@ def plain_renders(plan, ledger, project,
     for action, context in contexts(plan.actions, plan.as_of, ledger, project):
         spec, kind = action.action.spec, action.kind
         if kind in ("status", "task", "assign", "note"):
-            source = {"status": "value", "task": "title", "assign": "specialist",
-                      "note": "text"}[kind]
+            source = {"status": "value", "task": "title", "assign": "specialist", "note": "text"}[
+                kind
+            ]
             renders.append((template(getattr(spec, source), inline=True), context))
             continue
         if kind == "notify":
@@ -84,8 +92,9 @@ def plain_renders(plan, ledger, project,
         elif kind == "webhook" or (kind == "notify" and webhook):
             kinds = ["json"]
         else:
-            kinds = ["subject", "txt"] + (["html"] if project.templates.has(spec.template, "html")
-                                          else [])
+            kinds = ["subject", "txt"] + (
+                ["html"] if project.templates.has(spec.template, "html") else []
+            )
         renders += [(template(f"{spec.template}.{k}.j2"), context) for k in kinds]
     return renders
 
@@ -107,8 +116,9 @@ def run_floor(renders, emails) -> int:
     for template, context in renders:
         size += len(template.render(context))
     for message in emails:
-        size += len("\r\n".join((message.subject or "", message.text or "",
-                                 message.html or "")).encode())
+        size += len(
+            "\r\n".join((message.subject or "", message.text or "", message.html or "")).encode()
+        )
     return size
 
 
@@ -124,15 +134,20 @@ def main() -> None:
         project = load_project(folder / "arflow.yaml")
         ledger = load_ledger(project.config)
         plan = plan_today(project, ledger, PastState(), AS_OF)
-        actions = plan.actions[:args.n]
+        actions = plan.actions[: args.n]
         plan.actions = list(actions)
         renders = plain_renders(plan, ledger, project)
         sandboxed = plain_renders(plan, ledger, project, sandbox=True)
-        emails = [c.message for c in compose(plan, ledger, project, [])
-                  if c.message is not None and c.message.kind == "email"]
-        ways = {"floor": lambda: run_floor(renders, emails),
-                "sandbox": lambda: run_floor(sandboxed, emails),
-                "compose": lambda: run_compose(plan, actions, ledger, project)}
+        emails = [
+            c.message
+            for c in compose(plan, ledger, project, [])
+            if c.message is not None and c.message.kind == "email"
+        ]
+        ways = {
+            "floor": lambda: run_floor(renders, emails),
+            "sandbox": lambda: run_floor(sandboxed, emails),
+            "compose": lambda: run_compose(plan, actions, ledger, project),
+        }
         times: dict[str, list[float]] = {label: [] for label in ways}
         for _ in range(args.repeat):
             for label, way in ways.items():
@@ -140,12 +155,16 @@ def main() -> None:
                 way()
                 times[label].append(time.perf_counter() - start)
     base = statistics.median(times["floor"])
-    print(f"{len(actions):,} actions, {len(renders):,} renders, {len(emails):,} emails "
-          f"(medians of {args.repeat})")
+    print(
+        f"{len(actions):,} actions, {len(renders):,} renders, {len(emails):,} emails "
+        f"(medians of {args.repeat})"
+    )
     for label, runs in times.items():
         median = statistics.median(runs)
-        print(f"{label:8s} {median:7.3f} s  {median / len(actions) * 1e6:7.1f} µs/action  "
-              f"ratio {median / base:.2f}")
+        print(
+            f"{label:8s} {median:7.3f} s  {median / len(actions) * 1e6:7.1f} µs/action  "
+            f"ratio {median / base:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -52,8 +52,19 @@ def run_with_rss(cmd: list[str]) -> tuple[float, int, bytes]:
 
 
 def arflow(folder: Path, as_of: date, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "arflow", "run", *extra, "--format", "json", "--as-of",
-            as_of.isoformat(), "--config", str(folder / "arflow.yaml")]
+    return [
+        sys.executable,
+        "-m",
+        "arflow",
+        "run",
+        *extra,
+        "--format",
+        "json",
+        "--as-of",
+        as_of.isoformat(),
+        "--config",
+        str(folder / "arflow.yaml"),
+    ]
 
 
 def measure(folder: Path, as_of: date, repeat: int) -> dict:
@@ -65,17 +76,24 @@ def measure(folder: Path, as_of: date, repeat: int) -> dict:
         times.append(seconds)
         rss, doc = max(rss, peak), json.loads(out)
     floor, took = statistics.median(floor_times), statistics.median(times)
-    return {"floor": floor, "arflow": took, "ratio": statistics.median(
-        t / f for t, f in zip(times, floor_times, strict=True)), "rss": rss,
-        "summary": doc["summary"]}
+    return {
+        "floor": floor,
+        "arflow": took,
+        "ratio": statistics.median(t / f for t, f in zip(times, floor_times, strict=True)),
+        "rss": rss,
+        "summary": doc["summary"],
+    }
 
 
 def report(n: int, m: dict, repeat: int) -> None:
     s = m["summary"]
-    print(f"{n:>9,} invoices  floor {m['floor']:6.2f}s  arflow {m['arflow']:6.2f}s  "
-          f"ratio {m['ratio']:5.2f}x  peak {m['rss'] / 2**20:6.0f} MB  (median of {repeat}; "
-          f"{s['open']:,} open, {s['actions']:,} actions, {s['skipped']:,} skipped, "
-          f"{s['errors']:,} errors)", flush=True)
+    print(
+        f"{n:>9,} invoices  floor {m['floor']:6.2f}s  arflow {m['arflow']:6.2f}s  "
+        f"ratio {m['ratio']:5.2f}x  peak {m['rss'] / 2**20:6.0f} MB  (median of {repeat}; "
+        f"{s['open']:,} open, {s['actions']:,} actions, {s['skipped']:,} skipped, "
+        f"{s['errors']:,} errors)",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -85,8 +103,10 @@ def main() -> None:
     parser.add_argument("--steady", action="store_true")
     parser.add_argument("--campaign", action="store_true")
     args = parser.parse_args()
-    print(f"{os.cpu_count()} cores; targets: dry run ≤ 4x the floor at 1M (goal 2x), 100k → 1M "
-          "≤ 10.5x, steady state ≤ 5x, peak ≤ 1 GB")
+    print(
+        f"{os.cpu_count()} cores; targets: dry run ≤ 4x the floor at 1M (goal 2x), 100k → 1M "
+        "≤ 10.5x, steady state ≤ 5x, peak ≤ 1 GB"
+    )
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.n:
@@ -95,8 +115,11 @@ def main() -> None:
             if args.steady:
                 seconds, _, out = run_with_rss(arflow(folder, AS_OF))
                 sent = json.loads(out)["summary"]
-                print(f"real run on {AS_OF}: {sent['sent']:,} sent in {seconds:.1f}s; "
-                      f"now the dry run of the next day", flush=True)
+                print(
+                    f"real run on {AS_OF}: {sent['sent']:,} sent in {seconds:.1f}s; "
+                    f"now the dry run of the next day",
+                    flush=True,
+                )
                 results[n] = measure(folder, AS_OF + timedelta(days=1), args.repeat)
             elif args.campaign:
                 campaign = folder / "workflows" / "monthly-statement.yaml"
@@ -107,16 +130,21 @@ def main() -> None:
                 without = measure(folder, CAMPAIGN_DAY, args.repeat)
                 print("without the campaign:", end=" ")
                 report(n, without, args.repeat)
-                print(f"the campaign adds {results[n]['arflow'] - without['arflow']:.2f}s: "
-                      f"{results[n]['ratio'] - without['ratio']:.2f}x the floor", flush=True)
+                print(
+                    f"the campaign adds {results[n]['arflow'] - without['arflow']:.2f}s: "
+                    f"{results[n]['ratio'] - without['ratio']:.2f}x the floor",
+                    flush=True,
+                )
                 continue
             else:
                 results[n] = measure(folder, AS_OF, args.repeat)
             report(n, results[n], args.repeat)
     sizes = sorted(results)
     for small, big in pairwise(sizes):
-        print(f"{small:,} → {big:,} invoices ({big / small:.0f}x): arflow's time "
-              f"{results[big]['arflow'] / results[small]['arflow']:.1f}x")
+        print(
+            f"{small:,} → {big:,} invoices ({big / small:.0f}x): arflow's time "
+            f"{results[big]['arflow'] / results[small]['arflow']:.1f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -23,14 +23,20 @@ PER_CUSTOMER = 10
 def generate(count: int) -> Path:
     """An export in the report's layout: N invoices, one customer heading per 10."""
     DATA.mkdir(parents=True, exist_ok=True)
-    rows = ["Open Invoices", "Bench Co", '"As of November 28, 2026"', "",
-            ",Date,Transaction Type,Num,Term,Due Date,Open Balance"]
+    rows = [
+        "Open Invoices",
+        "Bench Co",
+        '"As of November 28, 2026"',
+        "",
+        ",Date,Transaction Type,Num,Term,Due Date,Open Balance",
+    ]
     for number in range(1, count + 1):
         if number % PER_CUSTOMER == 1:
             rows.append(f"Customer {number // PER_CUSTOMER},,,,,,")
         day = number % 28 + 1
-        rows.append(f',10/{day:02d}/2026,Invoice,{number},Net 30,11/{day:02d}/2026,'
-                    f'"1,{number % 10}08.00"')
+        rows.append(
+            f',10/{day:02d}/2026,Invoice,{number},Net 30,11/{day:02d}/2026,"1,{number % 10}08.00"'
+        )
         if number % PER_CUSTOMER == 0:
             rows.append(f'Total for Customer {number // PER_CUSTOMER - 1},,,,,,"$10,000.00"')
     rows += ['TOTAL,,,,,,"$1.00"', "", '"Saturday, Nov 28, 2026 09:14:03 AM GMT-08:00"']
@@ -41,12 +47,20 @@ def generate(count: int) -> Path:
         writer.writerow(["number", "customer_id", "issue_date", "due_date", "amount"])
         for number in range(1, count + 1):
             day = number % 28 + 1
-            writer.writerow([number, f"Customer {(number - 1) // PER_CUSTOMER}",
-                             f"2026-10-{day:02d}", f"2026-11-{day:02d}", f"1{number % 10}08.00"])
+            writer.writerow(
+                [
+                    number,
+                    f"Customer {(number - 1) // PER_CUSTOMER}",
+                    f"2026-10-{day:02d}",
+                    f"2026-11-{day:02d}",
+                    f"1{number % 10}08.00",
+                ]
+            )
     (DATA / "plain.yaml").write_text("company: {name: Bench Co}\ninvoices: {path: plain.csv}\n")
     (DATA / "arflow.yaml").write_text(
         "company: {name: Bench Co}\n"
-        "invoices: {path: open-invoices.csv, preset: quickbooks-open-invoices}\n")
+        "invoices: {path: open-invoices.csv, preset: quickbooks-open-invoices}\n"
+    )
     return DATA / "arflow.yaml"
 
 
@@ -83,9 +97,11 @@ def main() -> None:
 
     base, read = median(floor, args.repeat), median(load, args.repeat)
     fast = median(load_plain, args.repeat)
-    print(f"{args.count:,} invoices; csv.reader over the export: {base:.3f} s (the floor)\n"
-          f"  preset quickbooks-open-invoices (row by row): {read:.3f} s = {read / base:.1f}x\n"
-          f"  the same invoices as a plain CSV (fast path): {fast:.3f} s = {fast / base:.1f}x")
+    print(
+        f"{args.count:,} invoices; csv.reader over the export: {base:.3f} s (the floor)\n"
+        f"  preset quickbooks-open-invoices (row by row): {read:.3f} s = {read / base:.1f}x\n"
+        f"  the same invoices as a plain CSV (fast path): {fast:.3f} s = {fast / base:.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -41,11 +41,16 @@ def main() -> None:
     config = load_config(EXAMPLE)
     context = sample_context(config)
     templates = templates_for(config)
-    plain_env = jinja2.Environment(loader=templates.env.loader, undefined=jinja2.StrictUndefined,
-                                   autoescape=templates.env.autoescape, trim_blocks=True,
-                                   lstrip_blocks=True)
-    plain_env.filters.update(money=templates.env.filters["money"],
-                             date=templates.env.filters["date"])
+    plain_env = jinja2.Environment(
+        loader=templates.env.loader,
+        undefined=jinja2.StrictUndefined,
+        autoescape=templates.env.autoescape,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    plain_env.filters.update(
+        money=templates.env.filters["money"], date=templates.env.filters["date"]
+    )
     for spec in args.template:
         name, kind = spec.rsplit(".", 1)
         floor = plain_env.get_template(templates.filename(name, kind))
@@ -53,8 +58,7 @@ def main() -> None:
         ways = {
             "Environment": lambda floor=floor: floor.render(context).strip(),
             "template.render": lambda template=template: template.render(context).strip(),
-            "Templates.render": lambda name=name, kind=kind: templates.render(name, kind,
-                                                                              context),
+            "Templates.render": lambda name=name, kind=kind: templates.render(name, kind, context),
         }
         assert len({render() for render in ways.values()}) == 1
         rounds: dict[str, list[float]] = {label: [] for label in ways}
@@ -64,8 +68,10 @@ def main() -> None:
         base = statistics.median(rounds["Environment"])
         for label, times in rounds.items():
             median = statistics.median(times)
-            print(f"{spec:20s} {label:18s} {median / args.n * 1e6:7.2f} µs  "
-                  f"ratio {median / base:.2f}")
+            print(
+                f"{spec:20s} {label:18s} {median / args.n * 1e6:7.2f} µs  ratio {median / base:.2f}"
+            )
+
 
 if __name__ == "__main__":
     main()

@@ -36,8 +36,16 @@ IBM_SOURCE = """invoices:
 
 
 def command(folder: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "arflow", *args, "--format", "json", "--config",
-            str(folder / "arflow.yaml")]
+    return [
+        sys.executable,
+        "-m",
+        "arflow",
+        *args,
+        "--format",
+        "json",
+        "--config",
+        str(folder / "arflow.yaml"),
+    ]
 
 
 def median_of(cmd: list[str], repeat: int) -> float:
@@ -53,8 +61,9 @@ def ibm_folder(directory: Path) -> Path:
     with (directory / "customers.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["customer_id", "name", "email"])
-        writer.writerows([cid, f"Customer {cid}", f"ap-{cid.lower()}@customer.example"]
-                         for cid in ids)
+        writer.writerows(
+            [cid, f"Customer {cid}", f"ap-{cid.lower()}@customer.example"] for cid in ids
+        )
     config = directory / "arflow.yaml"
     text = config.read_text()
     config.write_text(text.replace("invoices:\n  path: invoices.csv\n", IBM_SOURCE))
@@ -70,19 +79,27 @@ def main() -> None:
         folder = Path(tmp) / "ar"
         generate(args.n, folder, AS_OF)
         dry = median_of(arflow(folder, AS_OF, "--dry-run"), args.repeat)
-        ahead = median_of(command(folder, "forecast", "--days", "14", "--as-of",
-                                  AS_OF.isoformat()), args.repeat)
-        print(f"forecast --days 14 over {args.n:,} invoices: {ahead:.2f}s; one dry run "
-              f"{dry:.2f}s; ratio {ahead / dry:.2f}x (target ≤ 3x)", flush=True)
+        ahead = median_of(
+            command(folder, "forecast", "--days", "14", "--as-of", AS_OF.isoformat()), args.repeat
+        )
+        print(
+            f"forecast --days 14 over {args.n:,} invoices: {ahead:.2f}s; one dry run "
+            f"{dry:.2f}s; ratio {ahead / dry:.2f}x (target ≤ 3x)",
+            flush=True,
+        )
 
         ibm = ibm_folder(Path(tmp) / "ibm")
         floor = median_of([sys.executable, "-c", FLOOR, str(ibm / "ibm.csv")], args.repeat)
         dry = median_of(arflow(ibm, AS_OF, "--dry-run"), args.repeat)
-        year = median_of(command(ibm, "simulate", "--from", "2013-01-01", "--to", "2013-12-31"),
-                         args.repeat)
-        print(f"simulate 365 days over the real ledger (2,466 invoices): {year:.2f}s; one dry "
-              f"run {dry:.2f}s ({year / dry:.1f}x); csv.reader floor {floor:.3f}s "
-              f"({year / floor:.0f}x)", flush=True)
+        year = median_of(
+            command(ibm, "simulate", "--from", "2013-01-01", "--to", "2013-12-31"), args.repeat
+        )
+        print(
+            f"simulate 365 days over the real ledger (2,466 invoices): {year:.2f}s; one dry "
+            f"run {dry:.2f}s ({year / dry:.1f}x); csv.reader floor {floor:.3f}s "
+            f"({year / floor:.0f}x)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

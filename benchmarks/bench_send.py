@@ -77,18 +77,18 @@ def build(folder: Path, n: int, port: int) -> None:
     issue = (AS_OF - timedelta(days=27)).isoformat()
     with open(folder / "customers.csv", "w") as out:
         out.write("customer_id,name,email\n")
-        out.writelines(f"C{i:06d},Customer {i} Ltd,ap{i}@customer{i % 97}.example\n"
-                       for i in range(n))
+        out.writelines(
+            f"C{i:06d},Customer {i} Ltd,ap{i}@customer{i % 97}.example\n" for i in range(n)
+        )
     with open(folder / "invoices.csv", "w") as out:
         out.write("number,customer_id,issue_date,due_date,amount\n")
-        out.writelines(f"INV-{i:07d},C{i:06d},{issue},{due},{100 + i % 900}.50\n"
-                       for i in range(n))
+        out.writelines(f"INV-{i:07d},C{i:06d},{issue},{due},{100 + i % 900}.50\n" for i in range(n))
     config = (folder / "arflow.yaml").read_text()
-    (folder / "outbox.yaml").write_text(config.replace("state: arflow.db",
-                                                       "state: outbox.db"))
+    (folder / "outbox.yaml").write_text(config.replace("state: arflow.db", "state: outbox.db"))
     smtp = f"email: {{transport: smtp, host: 127.0.0.1, port: {port}, timeout: 30}}"
-    (folder / "arflow.yaml").write_text(config.replace("email: {transport: outbox, dir: outbox}",
-                                                       smtp))
+    (folder / "arflow.yaml").write_text(
+        config.replace("email: {transport: outbox, dir: outbox}", smtp)
+    )
 
 
 def timed(cmd: list[str]) -> tuple[float, str]:
@@ -112,11 +112,21 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l",
-                               f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Sink"])
-    times: dict[str, list[float]] = {k: [] for k in
-                                     ("bare", "bare_loop", "durable", "durable_loop",
-                                      "arflow", "rerun")}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            f"127.0.0.1:{port}",
+            "-c",
+            "aiosmtpd.handlers.Sink",
+        ]
+    )
+    times: dict[str, list[float]] = {
+        k: [] for k in ("bare", "bare_loop", "durable", "durable_loop", "arflow", "rerun")
+    }
     try:
         for _ in range(100):
             try:
@@ -133,16 +143,19 @@ def main() -> None:
             outbox = folder / "outbox"
             count = len(list(outbox.glob("*.eml")))
             size = sum(p.stat().st_size for p in outbox.glob("*.eml")) / count
-            print(f"{count:,} emails of {size / 1024:.1f} KB on average (text + HTML); "
-                  f"medians of {args.repeat}")
+            print(
+                f"{count:,} emails of {size / 1024:.1f} KB on average (text + HTML); "
+                f"medians of {args.repeat}"
+            )
             floor_db = folder / "floor.db"
             for _ in range(args.repeat):
                 seconds, out = timed([sys.executable, "-c", FLOOR, str(port), str(outbox), ""])
                 times["bare"].append(seconds)
                 times["bare_loop"].append(float(out))
                 fresh(floor_db)
-                seconds, out = timed([sys.executable, "-c", FLOOR, str(port), str(outbox),
-                                      str(floor_db)])
+                seconds, out = timed(
+                    [sys.executable, "-c", FLOOR, str(port), str(outbox), str(floor_db)]
+                )
                 times["durable"].append(seconds)
                 times["durable_loop"].append(float(out))
                 fresh(folder / "arflow.db")
@@ -166,21 +179,25 @@ def main() -> None:
     print(line("bare floor (smtplib loop, one session)", m["bare"]))
     print(line("durable floor (the loop + one fdatasync'd commit each)", m["durable"]))
     print(line("arflow run (plan, render, ledger, send)", m["arflow"]))
-    print(f"  {'arflow fixed cost (the same day again, nothing to send)':<52} "
-          f"{m['rerun']:7.2f} s")
+    print(f"  {'arflow fixed cost (the same day again, nothing to send)':<52} {m['rerun']:7.2f} s")
     print("per message (the loop alone; arflow minus its fixed cost):")
     print(line("bare floor", m["bare_loop"]))
     print(line("durable floor", m["durable_loop"]))
     print(line("arflow", per_message))
-    print(f"ratios (floor / arflow; 1.0 = as fast as the floor; targets at 20,000 emails: "
-          f">= {TARGET_DURABLE} durable, >= {TARGET_BARE} bare):")
+    print(
+        f"ratios (floor / arflow; 1.0 = as fast as the floor; targets at 20,000 emails: "
+        f">= {TARGET_DURABLE} durable, >= {TARGET_BARE} bare):"
+    )
     for label, whole, loop, target in (
-            ("durable", m["durable"], m["durable_loop"], TARGET_DURABLE),
-            ("bare", m["bare"], m["bare_loop"], TARGET_BARE)):
+        ("durable", m["durable"], m["durable_loop"], TARGET_DURABLE),
+        ("bare", m["bare"], m["bare_loop"], TARGET_BARE),
+    ):
         w, p = whole / m["arflow"], loop / per_message
         verdict = "met" if min(w, p) >= target else "NOT met"
-        print(f"  {label:<8} whole process {w:5.2f}   per message {p:5.2f}   "
-              f"(target >= {target}: {verdict})")
+        print(
+            f"  {label:<8} whole process {w:5.2f}   per message {p:5.2f}   "
+            f"(target >= {target}: {verdict})"
+        )
 
 
 if __name__ == "__main__":

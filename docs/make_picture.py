@@ -45,16 +45,32 @@ iframe {{ border: 0; width: 100%; height: {height}px; display: block; }}
 
 def reminder(folder: Path) -> email.message.EmailMessage:
     from arflow.scaffold import write_scaffold
+
     write_scaffold(folder, AS_OF)
-    subprocess.run([sys.executable, "-m", "arflow", "run", "--as-of", AS_OF.isoformat(),
-                    "--quiet", "--config", str(folder / "arflow.yaml")], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "arflow",
+            "run",
+            "--as-of",
+            AS_OF.isoformat(),
+            "--quiet",
+            "--config",
+            str(folder / "arflow.yaml"),
+        ],
+        check=True,
+    )
     (path,) = (folder / "outbox").glob(f"*-{CUSTOMER}-*-reminder-0-*.eml")
     return email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
 
 
 def main() -> int:
-    browser = shutil.which("chromium") or shutil.which("chromium-browser") or \
-        shutil.which("google-chrome")
+    browser = (
+        shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or shutil.which("google-chrome")
+    )
     if browser is None:
         print("needs Chromium: apt-get install chromium", file=sys.stderr)
         return 1
@@ -62,15 +78,33 @@ def main() -> int:
         message = reminder(Path(tmp) / "example")
         body = message.get_body(("html",)).get_content()
         page = Path(tmp) / "page.html"
-        page.write_text(PAGE.format(
-            subject=html.escape(message["Subject"]), sender=html.escape(message["From"]),
-            to=html.escape(message["To"]), day=AS_OF.strftime("%a, %d %b %Y"),
-            body=html.escape(body, quote=True), height=580), encoding="utf-8")
+        page.write_text(
+            PAGE.format(
+                subject=html.escape(message["Subject"]),
+                sender=html.escape(message["From"]),
+                to=html.escape(message["To"]),
+                day=AS_OF.strftime("%a, %d %b %Y"),
+                body=html.escape(body, quote=True),
+                height=580,
+            ),
+            encoding="utf-8",
+        )
         OUT.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
-                        "--hide-scrollbars", "--force-device-scale-factor=1",
-                        "--window-size=720,790", f"--screenshot={OUT}", page.as_uri()],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                "--force-device-scale-factor=1",
+                "--window-size=720,790",
+                f"--screenshot={OUT}",
+                page.as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+        )
     print(f"wrote {OUT.relative_to(ROOT)}")
     return 0
 

@@ -34,8 +34,15 @@ SIMPLE_TEMPLATES = {
 }
 
 
-def make_folder(root: Path, *, invoices: str, workflows: dict[str, str], config: str = BASE_CONFIG,
-                templates: dict[str, str] | None = None, extra_files: dict[str, str] | None = None) -> Path:
+def make_folder(
+    root: Path,
+    *,
+    invoices: str,
+    workflows: dict[str, str],
+    config: str = BASE_CONFIG,
+    templates: dict[str, str] | None = None,
+    extra_files: dict[str, str] | None = None,
+) -> Path:
     """Write arflow.yaml, invoices.csv, workflows/ and templates/; returns the config path."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "arflow.yaml").write_text(textwrap.dedent(config))
@@ -51,21 +58,41 @@ def make_folder(root: Path, *, invoices: str, workflows: dict[str, str], config:
     return root / "arflow.yaml"
 
 
-def inv(number: str, customer: str = "C1", *, issue: str = "2026-01-01", due: str | None = None,
-        amount: str = "100.00", balance: str | None = None, paid: str | None = None,
-        status: str = "open", currency: str = "USD", **fields) -> Invoice:
+def inv(
+    number: str,
+    customer: str = "C1",
+    *,
+    issue: str = "2026-01-01",
+    due: str | None = None,
+    amount: str = "100.00",
+    balance: str | None = None,
+    paid: str | None = None,
+    status: str = "open",
+    currency: str = "USD",
+    **fields,
+) -> Invoice:
     issue_date = date.fromisoformat(issue)
-    return Invoice(number=number, customer_id=customer, issue_date=issue_date,
-                   due_date=date.fromisoformat(due) if due else issue_date,
-                   amount=Decimal(amount), balance=Decimal(balance) if balance else None,
-                   paid_date=date.fromisoformat(paid) if paid else None, currency=currency,
-                   status=status, line=0, **fields)
+    return Invoice(
+        number=number,
+        customer_id=customer,
+        issue_date=issue_date,
+        due_date=date.fromisoformat(due) if due else issue_date,
+        amount=Decimal(amount),
+        balance=Decimal(balance) if balance else None,
+        paid_date=date.fromisoformat(paid) if paid else None,
+        currency=currency,
+        status=status,
+        line=0,
+        **fields,
+    )
 
 
 def ledger_of(*invoices: Invoice, customers: list[Customer] | None = None) -> Ledger:
     found = {c.customer_id: c for c in customers or []}
     for i in invoices:
-        found.setdefault(i.customer_id, Customer(i.customer_id, email=(f"{i.customer_id.lower()}@x.example",)))
+        found.setdefault(
+            i.customer_id, Customer(i.customer_id, email=(f"{i.customer_id.lower()}@x.example",))
+        )
     return Ledger(list(invoices), found, [])
 
 
@@ -87,8 +114,18 @@ def run_json(cli):
     """`arflow run --dry-run --format json` → (exit code, parsed document)."""
 
     def go(config: Path, as_of: str, *extra: str, expect: int | None = 0):
-        result = cli("run", "--dry-run", "--format", "json", "--as-of", as_of, "--config",
-                     config, *extra, expect=expect)
+        result = cli(
+            "run",
+            "--dry-run",
+            "--format",
+            "json",
+            "--as-of",
+            as_of,
+            "--config",
+            config,
+            *extra,
+            expect=expect,
+        )
         return result.exit_code, json.loads(result.stdout)
 
     return go
@@ -97,6 +134,7 @@ def run_json(cli):
 @pytest.fixture
 def smtp_server():
     from tests.servers import SmtpServer
+
     server = SmtpServer()
     yield server
     server.stop()
@@ -105,6 +143,7 @@ def smtp_server():
 @pytest.fixture
 def http_server():
     from tests.servers import HttpServer
+
     server = HttpServer()
     yield server
     server.stop()
@@ -128,6 +167,7 @@ def fixed_clock(monkeypatch):
     from datetime import datetime
 
     from arflow import cli as cli_module
+
     moment = datetime.fromisoformat(NOW)
     monkeypatch.setattr(cli_module, "_now", lambda: moment)
     monkeypatch.delenv("ARFLOW_CONFIG", raising=False)  # the tester's own folder stays out
@@ -143,4 +183,5 @@ def clock(monkeypatch):
     def set_to(text: str) -> None:
         moment = datetime.fromisoformat(text).replace(tzinfo=UTC)
         monkeypatch.setattr(cli_module, "_now", lambda: moment)
+
     return set_to

@@ -7,8 +7,15 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 
-def reply(answers: str, *, sender: str, subject: str = "Re: Reminder", text: str | None = None,
-          headers: dict[str, str] | None = None, references: bool = False) -> bytes:
+def reply(
+    answers: str,
+    *,
+    sender: str,
+    subject: str = "Re: Reminder",
+    text: str | None = None,
+    headers: dict[str, str] | None = None,
+    references: bool = False,
+) -> bytes:
     """A reply to the email whose Message-ID is `answers` (by In-Reply-To, or only by
     References as some clients do)."""
     message = EmailMessage()
@@ -24,17 +31,25 @@ def reply(answers: str, *, sender: str, subject: str = "Re: Reminder", text: str
         message["References"] = answers
     for name, value in (headers or {}).items():
         message[name] = value
-    message.set_content(text or (
-        "Hello,\n\nWe paid INV-1002 yesterday by bank transfer.\nINV-1003 is disputed: the "
-        "goods never arrived.\n\nBest regards,\nPat\n\nOn Mon, 16 Mar 2026 at 09:00, Acme "
-        "Supplies Ltd <ar@acme.example> wrote:\n> Dear Blue Harbor Cafe,\n> Our records show\n"))
+    message.set_content(
+        text
+        or (
+            "Hello,\n\nWe paid INV-1002 yesterday by bank transfer.\nINV-1003 is disputed: the "
+            "goods never arrived.\n\nBest regards,\nPat\n\nOn Mon, 16 Mar 2026 at 09:00, Acme "
+            "Supplies Ltd <ar@acme.example> wrote:\n> Dear Blue Harbor Cafe,\n> Our records show\n"
+        )
+    )
     return bytes(message)
 
 
 def out_of_office(answers: str, *, sender: str) -> bytes:
-    return reply(answers, sender=sender, subject="Automatic reply: Reminder",
-                 text="I am out of the office until 30 March.",
-                 headers={"Auto-Submitted": "auto-replied", "X-Autoreply": "yes"})
+    return reply(
+        answers,
+        sender=sender,
+        subject="Automatic reply: Reminder",
+        text="I am out of the office until 30 March.",
+        headers={"Auto-Submitted": "auto-replied", "X-Autoreply": "yes"},
+    )
 
 
 def bounce(original: str, failed: str, *, action: str = "failed") -> bytes:
@@ -67,7 +82,8 @@ def bounce(original: str, failed: str, *, action: str = "failed") -> bytes:
         f"To: {failed}\r\n"
         "Subject: Friendly reminder\r\n"
         f"Message-ID: {original}\r\n\r\n"
-        f"--{boundary}--\r\n").encode()
+        f"--{boundary}--\r\n"
+    ).encode()
 
 
 def garbage() -> bytes:
@@ -77,10 +93,12 @@ def garbage() -> bytes:
 
 def not_utf8_header(answers: str) -> bytes:
     """A header in raw Latin-1 bytes, naming a message arflow never sent."""
-    return (b"From: M\xfcller <m@customer.example>\r\nTo: ar@acme.example\r\n"
-            b"Subject: R\xe9ponse \xe0 votre rappel\r\n"
-            b"Message-ID: <latin1@customer.example>\r\n"
-            b"In-Reply-To: " + answers.encode() + b"\r\n\r\nMerci.\r\n")
+    return (
+        b"From: M\xfcller <m@customer.example>\r\nTo: ar@acme.example\r\n"
+        b"Subject: R\xe9ponse \xe0 votre rappel\r\n"
+        b"Message-ID: <latin1@customer.example>\r\n"
+        b"In-Reply-To: " + answers.encode() + b"\r\n\r\nMerci.\r\n"
+    )
 
 
 def huge(answers: str, *, sender: str, megabytes: int = 12) -> bytes:
@@ -92,6 +110,10 @@ def huge(answers: str, *, sender: str, megabytes: int = 12) -> bytes:
     message["Message-ID"] = make_msgid(domain="customer.example")
     message["In-Reply-To"] = answers
     message.set_content("See the attached scans.")
-    message.add_attachment(b"\x00" * (megabytes * 1024 * 1024), maintype="application",
-                           subtype="octet-stream", filename="scans.bin")
+    message.add_attachment(
+        b"\x00" * (megabytes * 1024 * 1024),
+        maintype="application",
+        subtype="octet-stream",
+        filename="scans.bin",
+    )
     return bytes(message)

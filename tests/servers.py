@@ -46,10 +46,10 @@ class SmtpHandler:
     def __init__(self):
         self.messages: list[Received] = []
         self.data_calls = 0
-        self.data_replies: dict[int, str] = {}    # n-th DATA (from 0) → reply, e.g. "451 …"
-        self.disconnect_on: set[int] = set()      # n-th DATA: close without a reply
-        self.rcpt_replies: dict[str, str] = {}    # address → reply
-        self.hold_on: int | None = None           # n-th DATA waits for `release`
+        self.data_replies: dict[int, str] = {}  # n-th DATA (from 0) → reply, e.g. "451 …"
+        self.disconnect_on: set[int] = set()  # n-th DATA: close without a reply
+        self.rcpt_replies: dict[str, str] = {}  # address → reply
+        self.hold_on: int | None = None  # n-th DATA waits for `release`
         self.arrived = threading.Event()
         self.release = threading.Event()
         self.delay = 0.0
@@ -66,8 +66,13 @@ class SmtpHandler:
         self.data_calls += 1
         if n in self.data_replies:
             return self.data_replies[n]
-        self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
-                                      envelope.original_content or envelope.content))
+        self.messages.append(
+            Received(
+                envelope.mail_from,
+                list(envelope.rcpt_tos),
+                envelope.original_content or envelope.content,
+            )
+        )
         if self.delay:
             await asyncio.sleep(self.delay)
         if n == self.hold_on:
@@ -98,20 +103,27 @@ class SmtpServer:
         self.loop = asyncio.new_event_loop()
         kwargs = {}
         if login is not None:
+
             def authenticate(server, session, envelope, mechanism, auth_data):
-                ok = isinstance(auth_data, LoginPassword) and \
-                    (auth_data.login.decode(), auth_data.password.decode()) == login
+                ok = (
+                    isinstance(auth_data, LoginPassword)
+                    and (auth_data.login.decode(), auth_data.password.decode()) == login
+                )
                 self.logins.append((auth_data.login.decode(), "ok" if ok else "refused"))
                 return AuthResult(success=ok, handled=False)
-            kwargs = {"authenticator": authenticate, "auth_required": True,
-                      "auth_require_tls": False}
+
+            kwargs = {
+                "authenticator": authenticate,
+                "auth_required": True,
+                "auth_require_tls": False,
+            }
 
         def factory():
-            return _CountingSMTP(self.handler, counter=self.connections, loop=self.loop,
-                                 hostname="mx.test", **kwargs)
+            return _CountingSMTP(
+                self.handler, counter=self.connections, loop=self.loop, hostname="mx.test", **kwargs
+            )
 
-        self.server = self.loop.run_until_complete(
-            self.loop.create_server(factory, "127.0.0.1", 0))
+        self.server = self.loop.run_until_complete(self.loop.create_server(factory, "127.0.0.1", 0))
         self.port = self.server.sockets[0].getsockname()[1]
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -129,6 +141,7 @@ class SmtpServer:
                 if task is not asyncio.current_task():
                     task.cancel()
             await self.server.wait_closed()
+
         asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(5)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
@@ -173,8 +186,9 @@ class HttpServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
-                outer.requests.append(HttpRequest("POST", self.path, dict(self.headers),
-                                                  self.rfile.read(length)))
+                outer.requests.append(
+                    HttpRequest("POST", self.path, dict(self.headers), self.rfile.read(length))
+                )
                 status, body = outer.replies.pop(0) if outer.replies else outer.default
                 if callable(body):
                     body = body(outer.requests[-1])
@@ -211,12 +225,18 @@ class HttpServer:
 def twilio_created(request: HttpRequest) -> dict:
     """What Twilio answers to a created message (the fields arflow reads)."""
     form = request.form
-    return {"sid": "SM" + hashlib.md5(request.body).hexdigest(), "status": "queued", "to": form["To"],
-            "from": form["From"], "body": form["Body"]}
+    return {
+        "sid": "SM" + hashlib.md5(request.body).hexdigest(),
+        "status": "queued",
+        "to": form["To"],
+        "from": form["From"],
+        "body": form["Body"],
+    }
 
 
 DOVECOT = shutil.which("dovecot") or next(
-    (p for p in ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot") if os.path.exists(p)), None)
+    (p for p in ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot") if os.path.exists(p)), None
+)
 
 
 class ImapServer:
@@ -227,8 +247,7 @@ class ImapServer:
 
     def __init__(self):
         if DOVECOT is None:
-            raise RuntimeError("Dovecot is not installed (Debian: apt-get install "
-                               "dovecot-imapd)")
+            raise RuntimeError("Dovecot is not installed (Debian: apt-get install dovecot-imapd)")
         # its own folder, which Dovecot's login and mail processes (other users) can reach:
         # pytest's tmp_path sits in a folder only its owner may enter
         root = self.root = Path(tempfile.mkdtemp(prefix="arflow-dovecot-"))
@@ -276,8 +295,11 @@ service anvil {{
   chroot =
 }}
 """)
-        self.process = subprocess.Popen([DOVECOT, "-F", "-c", str(root / "dovecot.conf")],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [DOVECOT, "-F", "-c", str(root / "dovecot.conf")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 15
         while True:
             try:

@@ -7,20 +7,23 @@ from arflow.calendar import BusinessCalendar, parse_terms
 D = date.fromisoformat
 
 
-@pytest.mark.parametrize("terms, issue, due", [
-    ("Net 30", "2026-01-15", "2026-02-14"),
-    ("net 30", "2026-01-15", "2026-02-14"),
-    ("NET30", "2026-01-15", "2026-02-14"),
-    ("Net 0", "2026-01-15", "2026-01-15"),
-    ("Due on receipt", "2026-01-15", "2026-01-15"),
-    ("due ON receipt", "2026-03-31", "2026-03-31"),
-    ("EOM", "2026-01-15", "2026-01-31"),
-    ("EOM", "2026-02-03", "2026-02-28"),
-    ("EOM", "2028-02-03", "2028-02-29"),          # leap year
-    ("Net 30 EOM", "2026-01-15", "2026-03-02"),   # Jan 31 + 30 days
-    ("Net 15 EOM", "2026-12-05", "2027-01-15"),
-    (" Net 45 ", "2026-11-20", "2027-01-04"),
-])
+@pytest.mark.parametrize(
+    "terms, issue, due",
+    [
+        ("Net 30", "2026-01-15", "2026-02-14"),
+        ("net 30", "2026-01-15", "2026-02-14"),
+        ("NET30", "2026-01-15", "2026-02-14"),
+        ("Net 0", "2026-01-15", "2026-01-15"),
+        ("Due on receipt", "2026-01-15", "2026-01-15"),
+        ("due ON receipt", "2026-03-31", "2026-03-31"),
+        ("EOM", "2026-01-15", "2026-01-31"),
+        ("EOM", "2026-02-03", "2026-02-28"),
+        ("EOM", "2028-02-03", "2028-02-29"),  # leap year
+        ("Net 30 EOM", "2026-01-15", "2026-03-02"),  # Jan 31 + 30 days
+        ("Net 15 EOM", "2026-12-05", "2027-01-15"),
+        (" Net 45 ", "2026-11-20", "2027-01-04"),
+    ],
+)
 def test_terms_give_due_date(terms, issue, due):
     assert parse_terms(terms).due_date(D(issue)) == D(due)
 
@@ -31,28 +34,34 @@ def test_unknown_terms_say_what_is_accepted(bad):
         parse_terms(bad)
 
 
-@pytest.mark.parametrize("anchor, days, expected", [
-    ("2026-03-02", 0, "2026-03-02"),   # Monday stays
-    ("2026-03-07", 0, "2026-03-09"),   # Saturday → Monday (SPEC 4.1)
-    ("2026-03-08", 0, "2026-03-09"),   # Sunday → Monday
-    ("2026-03-06", 1, "2026-03-09"),   # Friday + 1 → Monday
-    ("2026-03-02", 5, "2026-03-09"),   # a business week
-    ("2026-03-02", 10, "2026-03-16"),
-    ("2026-03-07", 1, "2026-03-10"),   # Saturday rolls to Monday, +1 → Tuesday
-    ("2026-03-09", -1, "2026-03-06"),  # Monday − 1 → Friday
-    ("2026-03-09", -3, "2026-03-04"),
-    ("2026-03-07", -1, "2026-03-06"),  # Saturday rolls to Monday, −1 → Friday
-])
+@pytest.mark.parametrize(
+    "anchor, days, expected",
+    [
+        ("2026-03-02", 0, "2026-03-02"),  # Monday stays
+        ("2026-03-07", 0, "2026-03-09"),  # Saturday → Monday (SPEC 4.1)
+        ("2026-03-08", 0, "2026-03-09"),  # Sunday → Monday
+        ("2026-03-06", 1, "2026-03-09"),  # Friday + 1 → Monday
+        ("2026-03-02", 5, "2026-03-09"),  # a business week
+        ("2026-03-02", 10, "2026-03-16"),
+        ("2026-03-07", 1, "2026-03-10"),  # Saturday rolls to Monday, +1 → Tuesday
+        ("2026-03-09", -1, "2026-03-06"),  # Monday − 1 → Friday
+        ("2026-03-09", -3, "2026-03-04"),
+        ("2026-03-07", -1, "2026-03-06"),  # Saturday rolls to Monday, −1 → Friday
+    ],
+)
 def test_business_day_offsets(anchor, days, expected):
     assert BusinessCalendar().offset(D(anchor), days) == D(expected)
 
 
-@pytest.mark.parametrize("anchor, days, expected", [
-    ("2026-07-02", 1, "2026-07-06"),   # Jul 3 2026 is the observed Independence Day (US)
-    ("2026-11-25", 1, "2026-11-27"),   # Thanksgiving Thursday skipped
-    ("2026-12-24", 1, "2026-12-28"),   # Christmas Friday and the weekend skipped
-    ("2026-12-25", 0, "2026-12-28"),   # day 0 on a holiday → next business day
-])
+@pytest.mark.parametrize(
+    "anchor, days, expected",
+    [
+        ("2026-07-02", 1, "2026-07-06"),  # Jul 3 2026 is the observed Independence Day (US)
+        ("2026-11-25", 1, "2026-11-27"),  # Thanksgiving Thursday skipped
+        ("2026-12-24", 1, "2026-12-28"),  # Christmas Friday and the weekend skipped
+        ("2026-12-25", 0, "2026-12-28"),  # day 0 on a holiday → next business day
+    ],
+)
 def test_business_days_skip_us_holidays(anchor, days, expected):
     assert BusinessCalendar("US").offset(D(anchor), days) == D(expected)
 
@@ -69,8 +78,10 @@ def test_unknown_holiday_calendar_is_an_error():
 
 
 # --- the range of dates arflow works with -----------------------------------------------------
-@pytest.mark.parametrize("terms, days", [("Net 9999", 9999), ("net 0009999 eom", 9999),
-                                         ("Net 0000000000000000000030", 30)])
+@pytest.mark.parametrize(
+    "terms, days",
+    [("Net 9999", 9999), ("net 0009999 eom", 9999), ("Net 0000000000000000000030", 30)],
+)
 def test_the_longest_terms(terms, days):
     assert parse_terms(terms).days == days
 
@@ -79,17 +90,29 @@ def test_the_longest_terms(terms, days):
 def test_terms_longer_than_9999_days_say_so(bad):
     with pytest.raises(ValueError) as err:
         parse_terms(bad)
-    assert str(err.value) == (f"payment terms {bad!r} are longer than 9999 days; write the real "
-                              "terms, or a due_date")
+    assert str(err.value) == (
+        f"payment terms {bad!r} are longer than 9999 days; write the real terms, or a due_date"
+    )
 
 
-@pytest.mark.parametrize("day, problem", [
-    ("1900-01-01", None), ("2199-12-31", None), ("2026-03-16", None),
-    ("1899-12-31", "'x' is too far in the past to schedule: arflow reads dates from 1900-01-01 to "
-                   "2199-12-31; write the real date"),
-    ("2200-01-01", "'x' is too far in the future to schedule: arflow reads dates from 1900-01-01 "
-                   "to 2199-12-31; write the real date"),
-])
+@pytest.mark.parametrize(
+    "day, problem",
+    [
+        ("1900-01-01", None),
+        ("2199-12-31", None),
+        ("2026-03-16", None),
+        (
+            "1899-12-31",
+            "'x' is too far in the past to schedule: arflow reads dates from 1900-01-01 to "
+            "2199-12-31; write the real date",
+        ),
+        (
+            "2200-01-01",
+            "'x' is too far in the future to schedule: arflow reads dates from 1900-01-01 "
+            "to 2199-12-31; write the real date",
+        ),
+    ],
+)
 def test_date_range(day, problem):
     from arflow.calendar import date_range_problem
 

@@ -18,8 +18,13 @@ def test_the_hooks_run_on_arflow_files_and_name_real_commands(cli):
     assert set(hooks) == {"arflow-validate", "arflow-dry-run"}
     for hook in hooks.values():
         pattern = re.compile(hook["files"])
-        for path in ("arflow.yaml", "ar/arflow.yaml", "workflows/net30.yaml", "ar/workflows/x.yml",
-                     "templates/reminder.txt.j2"):
+        for path in (
+            "arflow.yaml",
+            "ar/arflow.yaml",
+            "workflows/net30.yaml",
+            "ar/workflows/x.yml",
+            "templates/reminder.txt.j2",
+        ):
             assert pattern.search(path), (hook["id"], path)
         for path in ("README.md", "workflows/notes.txt", "src/arflow.yaml.bak", "invoices.csv"):
             assert not pattern.search(path), (hook["id"], path)

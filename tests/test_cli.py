@@ -31,9 +31,15 @@ def example(tmp_path):
 def test_init_writes_a_working_folder_and_leaves_an_existing_one_alone(cli, tmp_path):
     result = cli("init", tmp_path / "ar")
     assert "Created" in result.output
-    for name in ("arflow.yaml", "invoices.csv", "customers.csv", "workflows/net30-standard.yaml",
-                 "workflows/past-due-15-30-45.yaml", "workflows/hosting-overdue.yaml",
-                 "templates/reminder.html.j2"):
+    for name in (
+        "arflow.yaml",
+        "invoices.csv",
+        "customers.csv",
+        "workflows/net30-standard.yaml",
+        "workflows/past-due-15-30-45.yaml",
+        "workflows/hosting-overdue.yaml",
+        "templates/reminder.html.j2",
+    ):
         assert (tmp_path / "ar" / name).is_file(), name
     (tmp_path / "ar" / "arflow.yaml").write_text("# mine\n")
     result = cli("init", tmp_path / "ar")
@@ -48,26 +54,77 @@ def test_example_validates(cli, example):
 
 def test_example_dry_run_shows_every_kind_of_step(run_json, example):
     _code, doc = run_json(example, AS_OF.isoformat())
-    got = [(a["customer_id"], a["workflow"], a["step"], a["action"], a["invoices"], a["to"])
-           for a in doc["actions"]]
+    got = [
+        (a["customer_id"], a["workflow"], a["step"], a["action"], a["invoices"], a["to"])
+        for a in doc["actions"]
+    ]
     assert got == [
         ("C001", "net30-standard", "courtesy", "email", ["INV-1001"], ["ap@northwind.example"]),
-        ("C002", "net30-standard", "reminder", "email", ["INV-1002", "INV-1003"],
-         ["billing@blueharbor.example", "owner@blueharbor.example"]),
+        (
+            "C002",
+            "net30-standard",
+            "reminder",
+            "email",
+            ["INV-1002", "INV-1003"],
+            ["billing@blueharbor.example", "owner@blueharbor.example"],
+        ),
         ("C002", "net30-standard", "reminder", "sms", ["INV-1002", "INV-1003"], ["+12025550122"]),
-        ("C003", "past-due-15-30-45", "past-due-30", "email", ["INV-1004"], ["accounts@contoso.example"]),
+        (
+            "C003",
+            "past-due-15-30-45",
+            "past-due-30",
+            "email",
+            ["INV-1004"],
+            ["accounts@contoso.example"],
+        ),
         ("C004", "hosting-overdue", "overdue", "email", ["INV-1005"], ["finance@fabrikam.example"]),
         ("C004", "hosting-overdue", "overdue", "status", ["INV-1005"], []),
         ("C004", "hosting-overdue", "overdue", "notify", ["INV-1005"], ["controller@acme.example"]),
-        ("C005", "past-due-15-30-45", "past-due-15", "notify", ["INV-1006"], ["controller@acme.example"]),
-        ("C005", "past-due-15-30-45", "past-due-45", "email", ["INV-1007"], ["payables@litware.example"]),
-        ("C005", "past-due-15-30-45", "past-due-45", "notify", ["INV-1007"], ["controller@acme.example"]),
+        (
+            "C005",
+            "past-due-15-30-45",
+            "past-due-15",
+            "notify",
+            ["INV-1006"],
+            ["controller@acme.example"],
+        ),
+        (
+            "C005",
+            "past-due-15-30-45",
+            "past-due-45",
+            "email",
+            ["INV-1007"],
+            ["payables@litware.example"],
+        ),
+        (
+            "C005",
+            "past-due-15-30-45",
+            "past-due-45",
+            "notify",
+            ["INV-1007"],
+            ["controller@acme.example"],
+        ),
         ("C006", "net30-standard", "final-notice", "email", ["INV-1008"], ["ap@tailspin.example"]),
-        ("C006", "net30-standard", "final-notice", "notify", ["INV-1008"], ["controller@acme.example"]),
+        (
+            "C006",
+            "net30-standard",
+            "final-notice",
+            "notify",
+            ["INV-1008"],
+            ["controller@acme.example"],
+        ),
     ]
     assert doc["actions"][1]["subject"] == "Reminder: 2 invoices past due ($605.50)"
-    assert doc["summary"] == {"invoices": 10, "open": 8, "actions": 12, "sent": 0, "failed": 0,
-                              "unknown": 0, "skipped": 7, "errors": 0}
+    assert doc["summary"] == {
+        "invoices": 10,
+        "open": 8,
+        "actions": 12,
+        "sent": 0,
+        "failed": 0,
+        "unknown": 0,
+        "skipped": 7,
+        "errors": 0,
+    }
 
 
 def test_json_document_has_exactly_the_spec_shape(run_json, example):
@@ -77,17 +134,43 @@ def test_json_document_has_exactly_the_spec_shape(run_json, example):
     assert list(doc) == ["as_of", "dry_run", "actions", "skipped", "errors", "summary"]
     assert (doc["as_of"], doc["dry_run"]) == ("2026-03-16", True)
     assert doc["actions"][0] == {
-        "date": "2026-03-16", "workflow": "net30-standard", "step": "courtesy", "action": "email",
-        "customer_id": "C001", "invoices": ["INV-1001"], "to": ["ap@northwind.example"],
-        "template": "courtesy", "subject": "Acme Supplies Ltd: invoice INV-1001 is due on Mar 19, 2026",
-        "status": "planned"}
-    assert doc["skipped"][0] == {"workflow": "net30-standard", "step": "courtesy",
-                                 "customer_id": "C002", "invoices": ["INV-1002", "INV-1003"],
-                                 "reason": "expired"}
-    assert doc["errors"] == [{"file": "invoices.csv", "line": 12, "column": "issue_date",
-                              "value": "2026-02-30", "message": "'2026-02-30' is not a real date"}]
-    assert list(doc["summary"]) == ["invoices", "open", "actions", "sent", "failed", "unknown",
-                                    "skipped", "errors"]
+        "date": "2026-03-16",
+        "workflow": "net30-standard",
+        "step": "courtesy",
+        "action": "email",
+        "customer_id": "C001",
+        "invoices": ["INV-1001"],
+        "to": ["ap@northwind.example"],
+        "template": "courtesy",
+        "subject": "Acme Supplies Ltd: invoice INV-1001 is due on Mar 19, 2026",
+        "status": "planned",
+    }
+    assert doc["skipped"][0] == {
+        "workflow": "net30-standard",
+        "step": "courtesy",
+        "customer_id": "C002",
+        "invoices": ["INV-1002", "INV-1003"],
+        "reason": "expired",
+    }
+    assert doc["errors"] == [
+        {
+            "file": "invoices.csv",
+            "line": 12,
+            "column": "issue_date",
+            "value": "2026-02-30",
+            "message": "'2026-02-30' is not a real date",
+        }
+    ]
+    assert list(doc["summary"]) == [
+        "invoices",
+        "open",
+        "actions",
+        "sent",
+        "failed",
+        "unknown",
+        "skipped",
+        "errors",
+    ]
     assert doc["summary"]["errors"] == 1
 
 
@@ -102,8 +185,15 @@ def test_seed_000_past_due_rules_replayed_day_by_day(example):
     state, sent = PastState(), []
     day = date(2026, 2, 14)
     while day <= date(2026, 4, 30):
-        result = plan(ledger, flows, state, day, default_workflow=cfg.default_workflow,
-                      min_balance=cfg.min_balance, people=cfg.people)
+        result = plan(
+            ledger,
+            flows,
+            state,
+            day,
+            default_workflow=cfg.default_workflow,
+            min_balance=cfg.min_balance,
+            people=cfg.people,
+        )
         for a in result.actions:
             sent.append(((day - date(2026, 2, 14)).days, a.step, a.kind, a.to))
             for key in a.keys:
@@ -116,24 +206,33 @@ def test_seed_000_past_due_rules_replayed_day_by_day(example):
         (45, "past-due-45", "notify", ["controller@acme.example"]),
     ]
     on_paid = project.workflows["past-due-15-30-45"].model.on_paid
-    assert [(a.kind, a.spec.to, a.spec.template) for a in on_paid] == [("notify", ["controller"], "internal-paid")]
+    assert [(a.kind, a.spec.to, a.spec.template) for a in on_paid] == [
+        ("notify", ["controller"], "internal-paid")
+    ]
 
 
 def test_seed_002_product_trigger_takes_only_that_products_invoices(tmp_path, run_json, example):
     csv = example.parent / "invoices.csv"
-    csv.write_text("number,customer_id,issue_date,terms,amount,product,location\n"
-                   "H1,C001,2026-02-13,Net 30,10,hosting,HQ\nK1,C001,2026-02-13,Net 30,10,consulting,Branch\n")
+    csv.write_text(
+        "number,customer_id,issue_date,terms,amount,product,location\n"
+        "H1,C001,2026-02-13,Net 30,10,hosting,HQ\nK1,C001,2026-02-13,Net 30,10,consulting,Branch\n"
+    )
     _, doc = run_json(example, "2026-03-16")
     assert [(a["workflow"], a["action"], a["invoices"]) for a in doc["actions"]] == [
-        ("hosting-overdue", "email", ["H1"]), ("hosting-overdue", "status", ["H1"]),
-        ("hosting-overdue", "notify", ["H1"])]
+        ("hosting-overdue", "email", ["H1"]),
+        ("hosting-overdue", "status", ["H1"]),
+        ("hosting-overdue", "notify", ["H1"]),
+    ]
     # a week later the consulting invoice gets the default workflow's reminder (with no state,
     # the hosting step has not run yet, so a dry run still shows it)
     _code, doc = run_json(example, "2026-03-22")
     assert [(a["workflow"], a["step"], a["action"], a["invoices"]) for a in doc["actions"]] == [
-        ("hosting-overdue", "overdue", "email", ["H1"]), ("hosting-overdue", "overdue", "status", ["H1"]),
+        ("hosting-overdue", "overdue", "email", ["H1"]),
+        ("hosting-overdue", "overdue", "status", ["H1"]),
         ("hosting-overdue", "overdue", "notify", ["H1"]),
-        ("net30-standard", "reminder", "email", ["K1"]), ("net30-standard", "reminder", "sms", ["K1"])]
+        ("net30-standard", "reminder", "email", ["K1"]),
+        ("net30-standard", "reminder", "sms", ["K1"]),
+    ]
 
 
 def test_plain_output_under_cron_has_no_colour_codes(cli, example):
@@ -142,12 +241,31 @@ def test_plain_output_under_cron_has_no_colour_codes(cli, example):
     lines = result.output.splitlines()
     # when it started (the wall clock: cron mail is read later), a header, one line an action
     assert lines[0] == "# arflow dry run started 2030-01-15T12:00:00Z, as of 2026-03-16"
-    assert lines[1].split("\t") == ["# date", "customer", "workflow", "step", "action",
-                                    "recipients", "invoices", "amount", "status"]
-    assert lines[2].split("\t") == ["2026-03-16", "C001", "net30-standard", "courtesy", "email",
-                                    "ap@northwind.example", "INV-1001", "$1,250.00", "planned"]
-    assert lines[-1] == ("2026-03-16: 10 invoices, 8 open, 12 action(s) planned, 7 skipped, "
-                         "0 error(s)")
+    assert lines[1].split("\t") == [
+        "# date",
+        "customer",
+        "workflow",
+        "step",
+        "action",
+        "recipients",
+        "invoices",
+        "amount",
+        "status",
+    ]
+    assert lines[2].split("\t") == [
+        "2026-03-16",
+        "C001",
+        "net30-standard",
+        "courtesy",
+        "email",
+        "ap@northwind.example",
+        "INV-1001",
+        "$1,250.00",
+        "planned",
+    ]
+    assert lines[-1] == (
+        "2026-03-16: 10 invoices, 8 open, 12 action(s) planned, 7 skipped, 0 error(s)"
+    )
 
 
 def test_customer_option_limits_the_run(run_json, example):
@@ -157,7 +275,9 @@ def test_customer_option_limits_the_run(run_json, example):
 
 
 def test_bad_config_exits_1_with_located_problems(cli, example):
-    example.write_text(example.read_text().replace("timezone: America/New_York", "timezone: Nowhere/Here"))
+    example.write_text(
+        example.read_text().replace("timezone: America/New_York", "timezone: Nowhere/Here")
+    )
     result = cli("run", "--dry-run", "--config", example, expect=1)
     assert "arflow.yaml:8: company.timezone: unknown time zone 'Nowhere/Here'" in result.output
     assert "nothing was done" in result.output
@@ -178,8 +298,15 @@ def test_no_config_in_the_current_folder(cli, tmp_path, monkeypatch):
     assert "no arflow.yaml in" in result.output and "arflow init DIR" in result.output
 
 
-@pytest.mark.parametrize("args", [["run", "--as-of", "16/03/2026"], ["run", "--format", "xml"],
-                                  ["run", "--as-of", "2026-02-30"], ["frobnicate"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "--as-of", "16/03/2026"],
+        ["run", "--format", "xml"],
+        ["run", "--as-of", "2026-02-30"],
+        ["frobnicate"],
+    ],
+)
 def test_usage_errors_exit_2(cli, example, args):
     cli(*args, "--dry-run", "--config", example, expect=2)
 
@@ -187,11 +314,16 @@ def test_usage_errors_exit_2(cli, example, args):
 def test_template_failing_at_run_time_is_reported_and_the_rest_goes_on(run_json, example):
     # a variable that only this customer's data reaches: fine in validate, fails here
     (example.parent / "templates" / "courtesy.subject.j2").write_text(
-        "{% if customer.name == 'Northwind Traders' %}{{ invoice.extra.po_number }}{% endif %}")
+        "{% if customer.name == 'Northwind Traders' %}{{ invoice.extra.po_number }}{% endif %}"
+    )
     _code, doc = run_json(example, "2026-03-16", expect=3)
     assert [a["customer_id"] for a in doc["actions"]][:2] == ["C002", "C002"]
     [error] = doc["errors"]
-    assert (error["file"], error["line"], error["value"]) == ("templates/courtesy.subject.j2", 1, "C001")
+    assert (error["file"], error["line"], error["value"]) == (
+        "templates/courtesy.subject.j2",
+        1,
+        "C001",
+    )
     assert "'dict object' has no attribute 'po_number'" in error["message"]
 
 
@@ -204,11 +336,14 @@ def test_every_command_has_help_with_an_example(cli):
         assert cli(name, "--help").exit_code == 0
 
 
-@pytest.mark.parametrize("instant, expected", [
-    ("2026-03-16T03:59:00+00:00", "2026-03-15"),   # still the 15th in New York
-    ("2026-03-16T04:00:00+00:00", "2026-03-16"),
-    ("2026-11-01T05:30:00+00:00", "2026-11-01"),   # DST ends: UTC−5
-])
+@pytest.mark.parametrize(
+    "instant, expected",
+    [
+        ("2026-03-16T03:59:00+00:00", "2026-03-15"),  # still the 15th in New York
+        ("2026-03-16T04:00:00+00:00", "2026-03-16"),
+        ("2026-11-01T05:30:00+00:00", "2026-11-01"),  # DST ends: UTC−5
+    ],
+)
 def test_today_is_taken_in_the_company_time_zone_not_the_machines(tmp_path, instant, expected):
     path = make_folder(tmp_path, invoices="number\n", workflows={})
     cfg = load_config(path)
@@ -262,22 +397,34 @@ def test_validate_takes_folders_and_reports_all_of_them(cli, tmp_path):
     (tmp_path / "bad" / "workflows" / "net30-standard.yaml").write_text("name: x\nsteps: 5\n")
     result = cli("validate", tmp_path / "good", tmp_path / "bad", expect=1)
     assert "good/arflow.yaml: valid (6 workflows, 42 templates)" in result.output
-    assert "workflows/net30-standard.yaml:2: steps: Input should be a valid list (got 5)" in result.output
+    assert (
+        "workflows/net30-standard.yaml:2: steps: Input should be a valid list (got 5)"
+        in result.output
+    )
 
 
-def test_customer_assigned_to_a_missing_workflow_is_reported_not_silently_skipped(run_json, example):
+def test_customer_assigned_to_a_missing_workflow_is_reported_not_silently_skipped(
+    run_json, example
+):
     customers = example.parent / "customers.csv"
     rows = list(csv.reader(customers.read_text().splitlines()))
-    rows = [[*rows[0], "workflow"]] + [[*row, "vip-gentle" if row[0] == "C001" else ""]
-                                       for row in rows[1:]]
+    rows = [[*rows[0], "workflow"]] + [
+        [*row, "vip-gentle" if row[0] == "C001" else ""] for row in rows[1:]
+    ]
     customers.write_text("".join(",".join(row) + "\n" for row in rows))
     _code, doc = run_json(example, "2026-03-16", expect=3)
     assert "C001" not in {a["customer_id"] for a in doc["actions"]}
-    assert doc["errors"] == [{
-        "file": "customers.csv", "line": 2, "column": "workflow", "value": "vip-gentle",
-        "message": "no workflow 'vip-gentle' (workflows: ar-workflow, hosting-overdue, "
-                   "late-fee-warning, monthly-statement, net30-standard, past-due-15-30-45); the id is the file name without .yaml; this customer is "
-                   "not chased until it is fixed"}]
+    assert doc["errors"] == [
+        {
+            "file": "customers.csv",
+            "line": 2,
+            "column": "workflow",
+            "value": "vip-gentle",
+            "message": "no workflow 'vip-gentle' (workflows: ar-workflow, hosting-overdue, "
+            "late-fee-warning, monthly-statement, net30-standard, past-due-15-30-45); the id is the file name without .yaml; this customer is "
+            "not chased until it is fixed",
+        }
+    ]
 
 
 def test_terminal_table_has_the_columns_a_bookkeeper_reads(example):
@@ -298,18 +445,33 @@ def test_terminal_table_has_the_columns_a_bookkeeper_reads(example):
         assert lines[0] == "arflow would run 12 action(s) on 2026-03-16"  # the title
         assert max(len(line) for line in lines) <= width, width
         # every amount whole, every customer by name
-        for amount in ("$1,250.00", "$605.50", "$1,200.00", "$89.00", "$640.00", "$910.00",
-                       "$2,150.00"):
+        for amount in (
+            "$1,250.00",
+            "$605.50",
+            "$1,200.00",
+            "$89.00",
+            "$640.00",
+            "$910.00",
+            "$2,150.00",
+        ):
             assert amount in text, (width, amount)
         assert "Blue Harbor Cafe" in text and "Skipped (7):" in text
         if width >= 110:
             header = next(line for line in lines if "Customer" in line)
             assert [h.strip() for h in header.strip("┃ ").split("┃")] == [
-                "Customer", "Workflow › step", "Action", "To", "Invoices", "Amount",
-                "Subject / detail"]
+                "Customer",
+                "Workflow › step",
+                "Action",
+                "To",
+                "Invoices",
+                "Amount",
+                "Subject / detail",
+            ]
             assert "│ Blue Harbor Cafe" in text
         else:  # a block per action
             assert "Blue Harbor Cafe · net30-standard › reminder · email" in lines
-            assert any(line.startswith("  $605.50 · INV-1002, INV-1003 · to billing@blueharbor"
-                                       ".example,") for line in lines)
+            assert any(
+                line.startswith("  $605.50 · INV-1002, INV-1003 · to billing@blueharbor.example,")
+                for line in lines
+            )
             assert "  Reminder: 2 invoices past due ($605.50)" in lines

@@ -19,28 +19,61 @@ from arflow.sources import frames, load_ledger
 from arflow.sources import invoices as invoice_source
 from tests.conftest import BASE_CONFIG, make_folder
 
-INVOICE_HEADER = ["number", "customer_id", "customer_name", "email", "phone", "issue_date",
-                  "due_date", "terms", "amount", "balance", "paid_date", "currency", "status",
-                  "product", "segment", "tags", "memo"]
-CUSTOMER_HEADER = ["customer_id", "name", "email", "phone", "paused", "terms", "currency",
-                   "workflow", "parent_id", "segment", "note"]
+INVOICE_HEADER = [
+    "number",
+    "customer_id",
+    "customer_name",
+    "email",
+    "phone",
+    "issue_date",
+    "due_date",
+    "terms",
+    "amount",
+    "balance",
+    "paid_date",
+    "currency",
+    "status",
+    "product",
+    "segment",
+    "tags",
+    "memo",
+]
+CUSTOMER_HEADER = [
+    "customer_id",
+    "name",
+    "email",
+    "phone",
+    "paused",
+    "terms",
+    "currency",
+    "workflow",
+    "parent_id",
+    "segment",
+    "note",
+]
 
 
 # per column: values a clean row may have, then values that are wrong or unusual
 INVOICE_VALUES = {
     "customer_id": (["C1", "C2", "C4", "C5", "C9"], [" C3 ", ""]),
     "customer_name": (["", "Acme Ltd"], [" Beta  ", "Beta\x1f"]),
-    "email": (["", "ap@acme.example", "a@x.example; b@y.example"],
-              ["AP@ACME.EXAMPLE", "ap@Acme.example", "bad@", "x@y.test", " ap@acme.example"]),
+    "email": (
+        ["", "ap@acme.example", "a@x.example; b@y.example"],
+        ["AP@ACME.EXAMPLE", "ap@Acme.example", "bad@", "x@y.test", " ap@acme.example"],
+    ),
     "phone": (["", "+1 202 555 0111", "(202) 555-0122"], ["12", "+12025550133"]),
     "terms": (["", "Net 30", "net 15 eom", "EOM", "Due on receipt"], ["bogus terms"]),
-    "amount": (["10", "1234.56", "-20.00", "0.01", "+7"],
-               ["$1,234.56", "abc", "", "1e5", " 12.5 ", "(30.00)", "1234567890123456"]),
+    "amount": (
+        ["10", "1234.56", "-20.00", "0.01", "+7"],
+        ["$1,234.56", "abc", "", "1e5", " 12.5 ", "(30.00)", "1234567890123456"],
+    ),
     "balance": (["", "", "5.5", "0"], ["x", "0.005"]),
     "currency": (["", "usd", "EUR"], ["EURO", " eur "]),
     "status": (["", "open", "Paid", "draft"], ["weird", "VOID"]),
-    "product": (["", "hosting"], []), "segment": (["", "retail"], []),
-    "tags": (["", "a; b", "x;y"], [" ; ", "a, b"]), "memo": (["", "memo text"], [" padded "]),
+    "product": (["", "hosting"], []),
+    "segment": (["", "retail"], []),
+    "tags": (["", "a; b", "x;y"], [" ; ", "a, b"]),
+    "memo": (["", "memo text"], [" padded "]),
 }
 
 
@@ -48,31 +81,72 @@ def _invoice_row(rng: random.Random, n: int) -> list[str]:
     issued = date(2026, 1, 1) + timedelta(days=rng.randrange(90))
     later = (issued + timedelta(days=rng.randrange(1, 60))).isoformat()
     values = {field: rng.choice(good) for field, (good, _) in INVOICE_VALUES.items()}
-    values.update(number=f"{n:06d}", issue_date=issued.isoformat(),
-                  due_date=rng.choice(["", later]), paid_date=rng.choice(["", "", later]))
+    values.update(
+        number=f"{n:06d}",
+        issue_date=issued.isoformat(),
+        due_date=rng.choice(["", later]),
+        paid_date=rng.choice(["", "", later]),
+    )
     if rng.random() < 0.3:  # one unusual value
         field = rng.choice([*INVOICE_VALUES, "number", "issue_date", "due_date", "paid_date"])
-        unusual = {
-            "number": [f" {n:06d} ", "", f"{rng.randrange(n + 1):06d}", f"X\x01{n}",
-                       f"{n:06d}\x1f"],  # a separator Python's strip() takes, polars' not
-            "issue_date": ["2026-02-30", "2026-1-5", "01/02/2026", "", "9999-12-31",
-                           f"{issued}T10:00:00Z"],
-            "due_date": ["2026-13-01", (issued - timedelta(days=3)).isoformat()],
-            "paid_date": ["bad"]}.get(field) or INVOICE_VALUES[field][1] or [""]
+        unusual = (
+            {
+                "number": [
+                    f" {n:06d} ",
+                    "",
+                    f"{rng.randrange(n + 1):06d}",
+                    f"X\x01{n}",
+                    f"{n:06d}\x1f",
+                ],  # a separator Python's strip() takes, polars' not
+                "issue_date": [
+                    "2026-02-30",
+                    "2026-1-5",
+                    "01/02/2026",
+                    "",
+                    "9999-12-31",
+                    f"{issued}T10:00:00Z",
+                ],
+                "due_date": ["2026-13-01", (issued - timedelta(days=3)).isoformat()],
+                "paid_date": ["bad"],
+            }.get(field)
+            or INVOICE_VALUES[field][1]
+            or [""]
+        )
         values[field] = rng.choice(unusual)
     return [values[f] for f in INVOICE_HEADER]
 
 
 def _customer_row(rng: random.Random, n: int) -> list[str]:
-    row = [f"C{n}", rng.choice(["", "Acme Ltd"]), rng.choice(["", "ap@c.example"]),
-           rng.choice(["", "+1 202 555 0144"]), rng.choice(["", "yes", "no", "X"]),
-           rng.choice(["", "Net 45", "EOM"]), rng.choice(["", "cad"]), rng.choice(["", "net30"]),
-           rng.choice(["", "C1"]), rng.choice(["", "retail"]), rng.choice(["", "note"])]
+    row = [
+        f"C{n}",
+        rng.choice(["", "Acme Ltd"]),
+        rng.choice(["", "ap@c.example"]),
+        rng.choice(["", "+1 202 555 0144"]),
+        rng.choice(["", "yes", "no", "X"]),
+        rng.choice(["", "Net 45", "EOM"]),
+        rng.choice(["", "cad"]),
+        rng.choice(["", "net30"]),
+        rng.choice(["", "C1"]),
+        rng.choice(["", "retail"]),
+        rng.choice(["", "note"]),
+    ]
     if rng.random() < 0.4:
         k = rng.randrange(len(row))
-        row[k] = rng.choice([[f" C{n} ", "", "C1"], [" Name "],
-                             ["nope", "a@b.example, c@d.example"], ["555"], ["maybe"],
-                             ["never"], ["Dollars"], [" net30"], [""], [""], [" x "]][k])
+        row[k] = rng.choice(
+            [
+                [f" C{n} ", "", "C1"],
+                [" Name "],
+                ["nope", "a@b.example, c@d.example"],
+                ["555"],
+                ["maybe"],
+                ["never"],
+                ["Dollars"],
+                [" net30"],
+                [""],
+                [""],
+                [" x "],
+            ][k]
+        )
     return row
 
 
@@ -93,8 +167,11 @@ def _write(tmp_path, seed: int, quoted: bool):
     customer_lines = [",".join(CUSTOMER_HEADER)]
     customer_lines += [_damaged(rng, _customer_row(rng, n)) for n in range(1, 200)]
     # every unusual value at least once, in an otherwise clean row
-    clean = dict.fromkeys(INVOICE_HEADER, "") | {"customer_id": "C1", "issue_date": "2026-01-02",
-                                                 "amount": "5"}
+    clean = dict.fromkeys(INVOICE_HEADER, "") | {
+        "customer_id": "C1",
+        "issue_date": "2026-01-02",
+        "amount": "5",
+    }
     for field, (_, unusual) in INVOICE_VALUES.items():
         for k, value in enumerate(unusual):
             row = {**clean, "number": f"E-{field}-{k}", field: value}
@@ -106,8 +183,10 @@ def _write(tmp_path, seed: int, quoted: bool):
         invoice_lines.insert(5, 'Q1,C1,"Acme, Inc.",,,2026-01-02,,,5,,,,,,,,"two\nlines"')
         customer_lines.insert(3, 'C77,"Quoted, Ltd",,,,,,,,,')
     customer_lines += ["C500,,,,maybe,,,,,,", "C500,,,,,,,,,,"]  # a bad copy counts as a copy
-    config = BASE_CONFIG.replace("invoices: {path: invoices.csv}",
-                                 "invoices: {path: invoices.csv}\ncustomers: {path: customers.csv}")
+    config = BASE_CONFIG.replace(
+        "invoices: {path: invoices.csv}",
+        "invoices: {path: invoices.csv}\ncustomers: {path: customers.csv}",
+    )
     path = make_folder(tmp_path, invoices="x\n", workflows={}, config=config)
     (tmp_path / "invoices.csv").write_text("\n".join(invoice_lines) + "\n")
     (tmp_path / "customers.csv").write_text("\r\n".join(customer_lines) + "\r\n")
@@ -120,18 +199,23 @@ def _values(obj) -> list:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("quoted", [False, True])
-def test_the_fast_path_and_the_reference_path_read_the_same_ledger(tmp_path, monkeypatch, seed,
-                                                                   quoted):
+def test_the_fast_path_and_the_reference_path_read_the_same_ledger(
+    tmp_path, monkeypatch, seed, quoted
+):
     config = _write(tmp_path, seed, quoted)
     used = []
     plain = frames.plain_csv
-    monkeypatch.setattr(frames, "plain_csv",
-                        lambda *a, **k: used.append(plain(*a, **k)) or used[-1])
+    monkeypatch.setattr(
+        frames, "plain_csv", lambda *a, **k: used.append(plain(*a, **k)) or used[-1]
+    )
     monkeypatch.setattr("arflow.sources.plain_csv", frames.plain_csv)
     careful_rows = []
     careful = invoice_source.InvoiceBuilder._invoice
-    monkeypatch.setattr(invoice_source.InvoiceBuilder, "_invoice",
-                        lambda self, *a: careful_rows.append(a[0]) or careful(self, *a))
+    monkeypatch.setattr(
+        invoice_source.InvoiceBuilder,
+        "_invoice",
+        lambda self, *a: careful_rows.append(a[0]) or careful(self, *a),
+    )
     fast = load_ledger(config)
     fast_careful = len(careful_rows)
     # polars read the plain files; a quoted line break sends the invoices to the csv module
@@ -142,49 +226,101 @@ def test_the_fast_path_and_the_reference_path_read_the_same_ledger(tmp_path, mon
 
     assert [_values(i) for i in fast.invoices] == [_values(i) for i in reference.invoices]
     assert list(fast.customers) == list(reference.customers)
-    assert [_values(c) for c in fast.customers.values()] == \
-        [_values(c) for c in reference.customers.values()]
+    assert [_values(c) for c in fast.customers.values()] == [
+        _values(c) for c in reference.customers.values()
+    ]
     assert [tuple(_values(e)) for e in fast.errors] == [tuple(_values(e)) for e in reference.errors]
     # the files were bad enough to try every rule
     messages = " ".join(e.message for e in fast.errors)
-    for part in ("is not a real date", "is not an ISO date", "appears more than once",
-                 "values but the header has", "not a valid email", "not a valid phone",
-                 "unknown status", "not an ISO 4217", "is not an amount", "is too large",
-                 "control character", "empty invoice number", "is not yes/no",
-                 "appears on lines", "is before the issue date"):
+    for part in (
+        "is not a real date",
+        "is not an ISO date",
+        "appears more than once",
+        "values but the header has",
+        "not a valid email",
+        "not a valid phone",
+        "unknown status",
+        "not an ISO 4217",
+        "is not an amount",
+        "is too large",
+        "control character",
+        "empty invoice number",
+        "is not yes/no",
+        "appears on lines",
+        "is before the issue date",
+    ):
         assert part in messages, part
     assert 350 < len(fast.invoices) < 550
     text = (tmp_path / "invoices.csv").read_text().split("\n")
     a, b, c = [k + 1 for k, line in enumerate(text) if line.startswith("DUP1")]
     assert [(e.line, e.message) for e in fast.errors if e.value == "DUP1"] == [
-        (line, f"invoice number 'DUP1' appears more than once (also on lines {others}); all "
-         "copies are held back until the source has one row per invoice")
-        for line, others in ((a, f"{b}, {c}"), (b, f"{a}, {c}"), (c, f"{a}, {b}"))]
+        (
+            line,
+            f"invoice number 'DUP1' appears more than once (also on lines {others}); all "
+            "copies are held back until the source has one row per invoice",
+        )
+        for line, others in ((a, f"{b}, {c}"), (b, f"{a}, {c}"), (c, f"{a}, {b}"))
+    ]
     last = len(customer_lines := (tmp_path / "customers.csv").read_text().splitlines())
-    assert [(e.line, e.column, e.message) for e in fast.errors
-            if e.file == "customers.csv" and e.line >= last - 1] == [
+    assert [
+        (e.line, e.column, e.message)
+        for e in fast.errors
+        if e.file == "customers.csv" and e.line >= last - 1
+    ] == [
         (last - 1, "paused", "'maybe' is not yes/no (use true or false)"),
-        (last - 1, "customer_id", f"customer 'C500' appears on lines {last - 1}, {last}; all "
-         "copies are held back, keep one row per customer"),
-        (last, "customer_id", f"customer 'C500' appears on lines {last - 1}, {last}; all copies "
-         "are held back, keep one row per customer")]
+        (
+            last - 1,
+            "customer_id",
+            f"customer 'C500' appears on lines {last - 1}, {last}; all "
+            "copies are held back, keep one row per customer",
+        ),
+        (
+            last,
+            "customer_id",
+            f"customer 'C500' appears on lines {last - 1}, {last}; all copies "
+            "are held back, keep one row per customer",
+        ),
+    ]
     assert "C500" not in fast.customers and customer_lines
 
 
-def _invoice(number: str, customer: str, *, paid: date | None = None, balance: str | None = None,
-             status: str = "open", amount: str = "100.00", issued: date = date(2026, 1, 5)):
-    return Invoice(number, customer, issued, issued + timedelta(days=30), Decimal(amount),
-                   None if balance is None else Decimal(balance), paid, "USD", status, 2)
+def _invoice(
+    number: str,
+    customer: str,
+    *,
+    paid: date | None = None,
+    balance: str | None = None,
+    status: str = "open",
+    amount: str = "100.00",
+    issued: date = date(2026, 1, 5),
+):
+    return Invoice(
+        number,
+        customer,
+        issued,
+        issued + timedelta(days=30),
+        Decimal(amount),
+        None if balance is None else Decimal(balance),
+        paid,
+        "USD",
+        status,
+        2,
+    )
 
 
 def test_a_ledger_in_a_frame_answers_as_one_of_objects():
     invoices = [
-        _invoice("A", "C1"), _invoice("B", "C1", paid=date(2026, 2, 1)),
-        _invoice("C", "C2", balance="0.01"), _invoice("D", "C2", balance="0.02"),
-        _invoice("E", "C3", status="draft"), _invoice("F", "C3", status="paid"),
-        _invoice("G", "C4", issued=date(2026, 3, 1)), _invoice("H", "C4", amount="-50.00"),
+        _invoice("A", "C1"),
+        _invoice("B", "C1", paid=date(2026, 2, 1)),
+        _invoice("C", "C2", balance="0.01"),
+        _invoice("D", "C2", balance="0.02"),
+        _invoice("E", "C3", status="draft"),
+        _invoice("F", "C3", status="paid"),
+        _invoice("G", "C4", issued=date(2026, 3, 1)),
+        _invoice("H", "C4", amount="-50.00"),
         _invoice("I", "C5", balance="0.0100000000000000000000001"),
-        _invoice("J", "C5", status="void"), _invoice("K", "C6", paid=date(2026, 2, 20)),
+        _invoice("J", "C5", status="void"),
+        _invoice("K", "C6", paid=date(2026, 2, 20)),
     ]
     objects = Ledger(invoices, {}, [])
     frame = Ledger(customers={}, errors=[], frame=objects.frame)
@@ -194,11 +330,13 @@ def test_a_ledger_in_a_frame_answers_as_one_of_objects():
         return [i.number for i in found]
 
     for as_of in (date(2026, 1, 4), date(2026, 2, 1), date(2026, 2, 19), date(2026, 3, 1)):
-        assert numbers(frame.current(as_of, Decimal("0.01"))) == \
-            numbers(objects.current(as_of, Decimal("0.01")))
+        assert numbers(frame.current(as_of, Decimal("0.01"))) == numbers(
+            objects.current(as_of, Decimal("0.01"))
+        )
         for cid in ("C1", "C2", "C3", "C4", "C5", "C6", "C7"):
             assert numbers(frame.of_customers([cid], owing_on=as_of)[cid]) == numbers(
-                i for i in objects.of_customers([cid])[cid] if i.open_balance(as_of))
+                i for i in objects.of_customers([cid])[cid] if i.open_balance(as_of)
+            )
     assert numbers(frame.current(date(2026, 2, 1), Decimal("0.01"))) == ["A", "D", "I", "K"]
     assert numbers(frame.current(date(2026, 3, 1), Decimal("0.01"))) == ["A", "D", "G", "I"]
     # a credit note is owed (it lowers the customer's totals) but never open
@@ -213,7 +351,10 @@ def test_a_ledger_in_a_frame_answers_as_one_of_objects():
 
 def test_customers_only_named_on_invoice_rows_take_the_first_value_given():
     invoices = [
-        _invoice("A", "C1"), _invoice("B", "C1"), _invoice("C", "C2"), _invoice("D", "C1"),
+        _invoice("A", "C1"),
+        _invoice("B", "C1"),
+        _invoice("C", "C2"),
+        _invoice("D", "C1"),
     ]
     invoices[1].customer_name, invoices[1].email = "Later Name", ("later@x.example",)
     invoices[3].customer_name, invoices[3].email = "Last Name", ("last@x.example",)
@@ -232,76 +373,101 @@ def test_customers_only_named_on_invoice_rows_take_the_first_value_given():
 def _both(tmp_path, invoices: bytes, config: str = BASE_CONFIG):
     path = make_folder(tmp_path, invoices="x\n", workflows={}, config=config)
     (tmp_path / "invoices.csv").write_bytes(invoices)
-    fast, reference = load_ledger(load_config(path)), load_ledger(load_config(path),
-                                                                   reference=True)
+    fast, reference = load_ledger(load_config(path)), load_ledger(load_config(path), reference=True)
     assert [_values(i) for i in fast.invoices] == [_values(i) for i in reference.invoices]
-    assert [tuple(_values(e)) for e in fast.errors] == \
-        [tuple(_values(e)) for e in reference.errors]
+    assert [tuple(_values(e)) for e in fast.errors] == [tuple(_values(e)) for e in reference.errors]
     return fast
 
 
 def test_a_too_long_row_with_a_field_over_the_csv_limit_is_that_rows_error(tmp_path):
     huge = "x" * 131_077
-    ledger = _both(tmp_path, (f"number,customer_id,issue_date,amount,balance,memo\n"
-                              f"A1,C1,2026-01-02,10,,,{huge}\nA2,C1,2026-01-02,11,,\n").encode())
+    ledger = _both(
+        tmp_path,
+        (
+            f"number,customer_id,issue_date,amount,balance,memo\n"
+            f"A1,C1,2026-01-02,10,,,{huge}\nA2,C1,2026-01-02,11,,\n"
+        ).encode(),
+    )
     assert [i.number for i in ledger.invoices] == ["A2"]
     assert [(e.line, e.message) for e in ledger.errors] == [
-        (2, "unreadable CSV row (field larger than field limit (131072)); fix this line")]
+        (2, "unreadable CSV row (field larger than field limit (131072)); fix this line")
+    ]
 
 
-@pytest.mark.parametrize("ending", [b"A1,C1,2026-01-02,10,", b"A1,C1,2026-01-02,10,,",
-                                    b"A0,C1,2026-01-02,9\r\nA1,C1,2026-01-02,10,"])
+@pytest.mark.parametrize(
+    "ending",
+    [
+        b"A1,C1,2026-01-02,10,",
+        b"A1,C1,2026-01-02,10,,",
+        b"A0,C1,2026-01-02,9\r\nA1,C1,2026-01-02,10,",
+    ],
+)
 def test_a_last_line_without_a_line_break_keeps_its_extra_value(tmp_path, ending):
     ledger = _both(tmp_path, b"number,customer_id,issue_date,amount\n" + ending)
     assert "A1" not in [i.number for i in ledger.invoices]
     [error] = ledger.errors
-    assert error.message.startswith(f"row has {ending.rsplit(b'A1', 1)[1].count(b',') + 1} "
-                                    "values but the header has 4 columns")
+    assert error.message.startswith(
+        f"row has {ending.rsplit(b'A1', 1)[1].count(b',') + 1} values but the header has 4 columns"
+    )
 
 
 def test_a_padded_negative_zero_keeps_its_sign(tmp_path):
-    ledger = _both(tmp_path, "number,customer_id,issue_date,amount,balance\n"
-                             "A1,C1,2026-01-02, -0,\u2003-0.00\n".encode())
+    ledger = _both(
+        tmp_path,
+        "number,customer_id,issue_date,amount,balance\nA1,C1,2026-01-02, -0,\u2003-0.00\n".encode(),
+    )
     [invoice] = ledger.invoices
     assert (str(invoice.amount), str(invoice.balance)) == ("-0", "-0.00")
 
 
 def test_without_a_status_column_the_status_of_an_empty_one_applies(tmp_path):
-    config = BASE_CONFIG.replace("invoices: {path: invoices.csv}",
-                                 'invoices: {path: invoices.csv, status_map: {"": paid}}')
-    ledger = _both(tmp_path, b"number,customer_id,issue_date,amount\nA1,C1,2026-01-02,10\n",
-                   config)
+    config = BASE_CONFIG.replace(
+        "invoices: {path: invoices.csv}", 'invoices: {path: invoices.csv, status_map: {"": paid}}'
+    )
+    ledger = _both(tmp_path, b"number,customer_id,issue_date,amount\nA1,C1,2026-01-02,10\n", config)
     assert [i.status for i in ledger.invoices] == ["paid"]
 
 
-@pytest.mark.parametrize("tolerance", ["0.009999999999999999999999", "100000000000000000000",
-                                       "0", "0.01"])
+@pytest.mark.parametrize(
+    "tolerance", ["0.009999999999999999999999", "100000000000000000000", "0", "0.01"]
+)
 def test_any_tolerance_keeps_the_frame_and_the_objects_in_agreement(tolerance):
-    invoices = [_invoice("A", "C1", balance="0.01"), _invoice("B", "C1"),
-                _invoice("C", "C1", balance="0.0099999999999999999999999999"),
-                _invoice("D", "C1", amount="123456789012345.67")]
+    invoices = [
+        _invoice("A", "C1", balance="0.01"),
+        _invoice("B", "C1"),
+        _invoice("C", "C1", balance="0.0099999999999999999999999999"),
+        _invoice("D", "C1", amount="123456789012345.67"),
+    ]
     objects = Ledger(invoices, {}, [])
     frame = Ledger(customers={}, errors=[], frame=objects.frame)
     as_of = date(2026, 2, 1)
-    assert [i.number for i in frame.current(as_of, Decimal(tolerance))] == \
-        [i.number for i in objects.current(as_of, Decimal(tolerance))]
+    assert [i.number for i in frame.current(as_of, Decimal(tolerance))] == [
+        i.number for i in objects.current(as_of, Decimal(tolerance))
+    ]
 
 
 @pytest.mark.parametrize("delimiter", [";;", "", '"'])
 def test_a_delimiter_is_one_character(tmp_path, cli, delimiter):
-    config = make_folder(tmp_path, invoices="number,customer_id,issue_date,amount\n", workflows={},
-                         config=BASE_CONFIG.replace("invoices: {path: invoices.csv}",
-                                                    f"invoices: {{path: invoices.csv, delimiter: "
-                                                    f"'{delimiter}'}}"))
+    config = make_folder(
+        tmp_path,
+        invoices="number,customer_id,issue_date,amount\n",
+        workflows={},
+        config=BASE_CONFIG.replace(
+            "invoices: {path: invoices.csv}",
+            f"invoices: {{path: invoices.csv, delimiter: '{delimiter}'}}",
+        ),
+    )
     result = cli("validate", "--config", config, expect=1)
     assert f"delimiter: {delimiter!r} must be one character" in result.output
 
 
 def test_a_header_over_the_csv_limit_is_a_clear_error(tmp_path, cli):
     config = make_folder(tmp_path, invoices="x\n", workflows={})
-    (tmp_path / "invoices.csv").write_text("number,customer_id,issue_date,amount," + "x" * 140_000
-                                           + "\nA1,C1,2026-01-02,5,\n")
+    (tmp_path / "invoices.csv").write_text(
+        "number,customer_id,issue_date,amount," + "x" * 140_000 + "\nA1,C1,2026-01-02,5,\n"
+    )
     result = cli("run", "--dry-run", "--config", config, expect=1)
     assert result.output.strip().endswith(
         "invoices.csv: unreadable header row (field larger than field limit (131072)); fix line 1"
-        " (2030-01-15T12:00:00Z)")
+        " (2030-01-15T12:00:00Z)"
+    )

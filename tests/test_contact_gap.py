@@ -50,11 +50,18 @@ actions:
 @pytest.fixture
 def folder(tmp_path):
     def build(gap: int | None):
-        config = BASE_CONFIG + (f"contact_gap: {gap}\n" if gap else "") + \
-            "channels: {email: {transport: outbox}, sms: {transport: outbox}}\n"
-        return make_folder(tmp_path / f"gap{gap}", invoices=INVOICES, config=config,
-                           workflows={"hosting": HOSTING, "consulting": CONSULTING,
-                                      "statement": STATEMENT})
+        config = (
+            BASE_CONFIG
+            + (f"contact_gap: {gap}\n" if gap else "")
+            + "channels: {email: {transport: outbox}, sms: {transport: outbox}}\n"
+        )
+        return make_folder(
+            tmp_path / f"gap{gap}",
+            invoices=INVOICES,
+            config=config,
+            workflows={"hosting": HOSTING, "consulting": CONSULTING, "statement": STATEMENT},
+        )
+
     return build
 
 
@@ -71,7 +78,8 @@ def nightly(cli, clock, config, first: date, last: date) -> dict[str, list[tuple
         if r["state"] in ("sent", "done"):
             step = "occurrence" if r["workflow"] == "statement" else r["step"]
             sent.setdefault(r["customer_id"], []).append(
-                (r["as_of"][5:], r["workflow"], step, r["kind"]))
+                (r["as_of"][5:], r["workflow"], step, r["kind"])
+            )
     return sent
 
 
@@ -80,34 +88,44 @@ def test_three_days_between_contacts_across_two_workflows_and_a_campaign(folder,
     sent = nightly(cli, clock, config, date(2026, 3, 3), date(2026, 3, 16))
     assert sent["C1"] == [
         ("03-03", "hosting", "first", "email"),
-        ("03-04", "consulting", "first", "task"),       # a task never waits
-        ("03-06", "consulting", "first", "email"),      # waited for 03-06; email and SMS are
-        ("03-06", "consulting", "first", "sms"),        # one contact
-        ("03-09", "consulting", "second", "email"),     # due 03-09, goes; the others wait
-        ("03-12", "hosting", "second", "email"),        # due 03-07, waited to 03-12
+        ("03-04", "consulting", "first", "task"),  # a task never waits
+        ("03-06", "consulting", "first", "email"),  # waited for 03-06; email and SMS are
+        ("03-06", "consulting", "first", "sms"),  # one contact
+        ("03-09", "consulting", "second", "email"),  # due 03-09, goes; the others wait
+        ("03-12", "hosting", "second", "email"),  # due 03-07, waited to 03-12
         ("03-15", "statement", "occurrence", "email"),  # of 03-05, waited to 03-15
     ]
     # the other customer is spaced on its own dates: the campaign of 03-05 waits for 03-06
     # (three days after its 03-03 reminder), so its second reminder waits for 03-09
-    assert sent["C2"] == [("03-03", "hosting", "first", "email"),
-                          ("03-06", "statement", "occurrence", "email"),
-                          ("03-09", "hosting", "second", "email")]
+    assert sent["C2"] == [
+        ("03-03", "hosting", "first", "email"),
+        ("03-06", "statement", "occurrence", "email"),
+        ("03-09", "hosting", "second", "email"),
+    ]
 
 
 def test_the_wait_is_reported_with_the_first_day_it_may_go(folder, cli, clock):
     config = folder(3)
     nightly(cli, clock, config, date(2026, 3, 3), date(2026, 3, 6))
     clock("2026-03-07T23:00:00")
-    doc = json.loads(cli("run", "--dry-run", "--format", "json", "--as-of", "2026-03-07",
-                         "--config", config).stdout)
-    assert [(s["customer_id"], s["workflow"], s["step"], s["reason"], s["until"])
-            for s in doc["skipped"] if s["reason"] == "contact-gap"] == [
+    doc = json.loads(
+        cli(
+            "run", "--dry-run", "--format", "json", "--as-of", "2026-03-07", "--config", config
+        ).stdout
+    )
+    assert [
+        (s["customer_id"], s["workflow"], s["step"], s["reason"], s["until"])
+        for s in doc["skipped"]
+        if s["reason"] == "contact-gap"
+    ] == [
         ("C1", "hosting", "second", "contact-gap", "2026-03-09"),
         ("C1", "statement", "2026-03-05", "contact-gap", "2026-03-09"),
-        ("C2", "hosting", "second", "contact-gap", "2026-03-09")]
+        ("C2", "hosting", "second", "contact-gap", "2026-03-09"),
+    ]
     table = cli("run", "--dry-run", "--as-of", "2026-03-07", "--config", config).stdout
-    assert "skipped\tC1\thosting\tsecond\tcontact-gap (may go 2026-03-09)\tH-1" in \
-        table.splitlines()
+    assert (
+        "skipped\tC1\thosting\tsecond\tcontact-gap (may go 2026-03-09)\tH-1" in table.splitlines()
+    )
 
 
 def test_without_a_gap_everything_goes_the_day_it_is_due(folder, cli, clock):
@@ -118,4 +136,5 @@ def test_without_a_gap_everything_goes_the_day_it_is_due(folder, cli, clock):
         ("03-04", "consulting", "first", "sms"),
         ("03-05", "statement", "occurrence", "email"),
         ("03-07", "hosting", "second", "email"),
-        ("03-09", "consulting", "second", "email")]
+        ("03-09", "consulting", "second", "email"),
+    ]

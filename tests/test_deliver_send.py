@@ -24,20 +24,28 @@ from tests.test_deliver import CHASE, INVOICES, smtp_config
 
 
 def email(n: int) -> Message:
-    return Message("email", f"m{n}", [f"ap{n}@customer.example"], subject=f"Reminder {n}",
-                   text="Please pay.", sender="ar@acme.example",
-                   message_id=f"<{n}.arflow@acme.example>")
+    return Message(
+        "email",
+        f"m{n}",
+        [f"ap{n}@customer.example"],
+        subject=f"Reminder {n}",
+        text="Please pay.",
+        sender="ar@acme.example",
+        message_id=f"<{n}.arflow@acme.example>",
+    )
 
 
 def opened(port: int) -> SmtpChannel:
-    channel = SmtpChannel(EmailChannel(transport="smtp", host="127.0.0.1", port=port,
-                                       timeout=5), "ar@acme.example")
+    channel = SmtpChannel(
+        EmailChannel(transport="smtp", host="127.0.0.1", port=port, timeout=5), "ar@acme.example"
+    )
     channel.open()
     return channel
 
 
 def test_the_sending_commit_runs_once_mail_from_is_out_and_before_the_recipients(
-        smtp_server, monkeypatch):
+    smtp_server, monkeypatch
+):
     """The server answers MAIL FROM while `sending` is committed; nothing of the message (not
     even its recipients) goes out before that commit returns."""
     events: list[str] = []
@@ -50,14 +58,23 @@ def test_the_sending_commit_runs_once_mail_from_is_out_and_before_the_recipients
 
     monkeypatch.setattr(smtplib.SMTP, "send", recorded)
     channel = opened(smtp_server.port)
-    outcome = channel.send(email(1), lambda: events.append("ready"),
-                           lambda: events.append("meanwhile"))
+    outcome = channel.send(
+        email(1), lambda: events.append("ready"), lambda: events.append("meanwhile")
+    )
     channel.close()
     assert outcome == Outcome("sent", provider_id="<1.arflow@acme.example>")
     # while the server works on each command after that, deliver makes the next message
-    assert events[events.index("mail"):] == [
-        "mail", "ready", "rcpt", "meanwhile", "data", "meanwhile", "message", "meanwhile",
-        "quit"]
+    assert events[events.index("mail") :] == [
+        "mail",
+        "ready",
+        "rcpt",
+        "meanwhile",
+        "data",
+        "meanwhile",
+        "message",
+        "meanwhile",
+        "quit",
+    ]
     assert [m.rcpt_tos for m in smtp_server.messages] == [["ap1@customer.example"]]
 
 
@@ -108,14 +125,21 @@ class _Channel:
 
 
 def _deliver_with(tmp_path, smtp_server, how: str):
-    config = make_folder(tmp_path / "ar", invoices=INVOICES, workflows={"chase": CHASE},
-                         config=smtp_config(smtp_server.port))
+    config = make_folder(
+        tmp_path / "ar",
+        invoices=INVOICES,
+        workflows={"chase": CHASE},
+        config=smtp_config(smtp_server.port),
+    )
     project = load_project(config)
     channels = Channels(project.config)
     channel = _Channel(how, config.parent / "arflow.db")
     channels._open["email"] = channel
-    return config, channel, lambda: run(project, load_ledger(project.config), date(2026, 3, 11),
-                                        channels)
+    return (
+        config,
+        channel,
+        lambda: run(project, load_ledger(project.config), date(2026, 3, 11), channels),
+    )
 
 
 def test_a_channel_that_never_calls_ready_still_has_its_attempt_recorded(tmp_path, smtp_server):
@@ -123,21 +147,25 @@ def test_a_channel_that_never_calls_ready_still_has_its_attempt_recorded(tmp_pat
     result = go()
     assert [a.status for a in result.plan.actions] == ["failed", "failed", "failed"]
     conn = sqlite3.connect(config.parent / "arflow.db")
-    rows = conn.execute("SELECT customer_id, state, attempts, error FROM actions "
-                        "ORDER BY customer_id").fetchall()
+    rows = conn.execute(
+        "SELECT customer_id, state, attempts, error FROM actions ORDER BY customer_id"
+    ).fetchall()
     conn.close()
-    assert rows == [(c, "failed", 1, "refused before anything was written")
-                    for c in ("C1", "C2", "C3")]
+    assert rows == [
+        (c, "failed", 1, "refused before anything was written") for c in ("C1", "C2", "C3")
+    ]
 
 
 def test_a_failed_sending_commit_stops_the_run_even_when_the_channel_swallows_it(
-        tmp_path, smtp_server):
+    tmp_path, smtp_server
+):
     _, channel, go = _deliver_with(tmp_path, smtp_server, "swallow")
     with pytest.raises(StoppedMidRun) as stopped:
         go()
     assert str(stopped.value).startswith(
         "the run stopped after sending 1 message(s): arflow.db was deleted while arflow was "
-        "using it; ")
+        "using it; "
+    )
     assert "The last one's outcome could not be recorded" in str(stopped.value)
     assert channel.sent == ["ap@alpha.example", "ap@beta.example"]
 

@@ -17,19 +17,30 @@ ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None,
-                    reason="systemd-analyze is not on this machine")
+@pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None, reason="systemd-analyze is not on this machine"
+)
 def test_the_systemd_units_verify(tmp_path):
     arflow = Path(sys.executable).parent / "arflow"
     for name in ("arflow.service", "arflow.timer"):
         text = (DEPLOY / name).read_text()
         # the paths of this machine in place of the server's, as an operator edits them
         text = text.replace("/opt/arflow/.venv/bin/arflow", str(arflow)).replace(
-            "/srv/ar", str(tmp_path))
+            "/srv/ar", str(tmp_path)
+        )
         (tmp_path / name).write_text(text)
-    done = subprocess.run(["systemd-analyze", "verify", "--man=no",
-                           str(tmp_path / "arflow.service"), str(tmp_path / "arflow.timer")],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [
+            "systemd-analyze",
+            "verify",
+            "--man=no",
+            str(tmp_path / "arflow.service"),
+            str(tmp_path / "arflow.timer"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert (done.returncode, done.stderr.strip()) == (0, "")
     timer = (DEPLOY / "arflow.timer").read_text()
     assert "Persistent=true" in timer
@@ -39,8 +50,11 @@ def test_the_systemd_units_verify(tmp_path):
 
 
 def test_the_crontab_line_runs_quietly(cli):
-    (line,) = [ln for ln in (DEPLOY / "crontab").read_text().splitlines()
-               if ln and not ln.startswith(("#", "MAILTO"))]
+    (line,) = [
+        ln
+        for ln in (DEPLOY / "crontab").read_text().splitlines()
+        if ln and not ln.startswith(("#", "MAILTO"))
+    ]
     minute, hour, *_, command = line.split(None, 5)
     assert (minute, hour) == ("15", "6")
     assert command.endswith("arflow run --quiet")
@@ -77,7 +91,9 @@ def test_a_real_run_tells_the_healthcheck_url_how_it_ended(cli, tmp_path, http_s
     cli("run", "--as-of", "2026-03-16", "--config", config)
     (ok,) = http_server.requests
     assert (ok.path, ok.body.decode()) == (
-        "/ping/abc-123", "2026-03-16: 12 action(s): 11 sent, 1 done, 0 error(s)")
+        "/ping/abc-123",
+        "2026-03-16: 12 action(s): 11 sent, 1 done, 0 error(s)",
+    )
     # a run that completed with problems (a rejected row) says so at URL/fail
     invoices = tmp_path / "ar" / "invoices.csv"
     invoices.write_text(invoices.read_text() + "INV-2000,C001,2026-02-30,Net 30,5.00,,open,x,HQ\n")
@@ -89,13 +105,17 @@ def test_a_real_run_tells_the_healthcheck_url_how_it_ended(cli, tmp_path, http_s
     invoices.unlink()
     cli("run", "--as-of", "2026-03-17", "--config", config, expect=1)
     assert (http_server.requests[-1].path, http_server.requests[-1].body.decode()) == (
-        "/ping/abc-123/fail", "error: invoices.csv: file not found; check path: in arflow.yaml")
+        "/ping/abc-123/fail",
+        "error: invoices.csv: file not found; check path: in arflow.yaml",
+    )
     # a monitor that does not answer is a warning, never the run's outcome
     http_server.stop()
     invoices.write_text(kept.replace("2026-02-30", "2026-02-28"))
     result = cli("run", "--as-of", "2026-03-18", "--config", config)
-    assert (f"warning: arflow.yaml: healthcheck_url: no answer from 127.0.0.1:{http_server.port}"
-            in result.stderr)
+    assert (
+        f"warning: arflow.yaml: healthcheck_url: no answer from 127.0.0.1:{http_server.port}"
+        in result.stderr
+    )
     assert "abc-123" not in result.stderr
 
 
@@ -113,7 +133,8 @@ def test_doctor_checks_a_deployment_before_tonight(cli, tmp_path, smtp_server):
         "ok    customers: customers.csv can be read (7 columns)",
         "ok    state: arflow.db does not exist yet; the first run creates it",
         "ok    email: written to outbox/ (transport outbox); nothing is sent",
-        out[5]]
+        out[5],
+    ]
     assert out[5].startswith("ok    time zone: today is 2030-01-15 in America/New_York")
     cli("run", "--as-of", "2026-03-16", "--config", config)
     out = cli("doctor", "--config", config).stdout
@@ -123,15 +144,18 @@ def test_doctor_checks_a_deployment_before_tonight(cli, tmp_path, smtp_server):
     backup.write_bytes((tmp_path / "ar" / "arflow.db").read_bytes())
     old = datetime(2030, 1, 10, 3, 0, tzinfo=UTC).timestamp()  # the tests' clock is 2030-01-15
     os.utime(backup, (old, old))
-    assert "warn  state: the newest backup of arflow.db is 5 days old" in cli(
-        "doctor", "--config", config).stdout
+    assert (
+        "warn  state: the newest backup of arflow.db is 5 days old"
+        in cli("doctor", "--config", config).stdout
+    )
     fresh = datetime(2030, 1, 15, 3, 0, tzinfo=UTC).timestamp()
     os.utime(backup, (fresh, fresh))
     assert "ok    state: backed up 2030-01-15 03:00 UTC" in cli("doctor", "--config", config).stdout
     # a real SMTP server: logged in, nothing sent
     text = config.read_text().replace(
         "email: {transport: outbox, dir: outbox}",
-        f"email: {{transport: smtp, host: 127.0.0.1, port: {smtp_server.port}}}")
+        f"email: {{transport: smtp, host: 127.0.0.1, port: {smtp_server.port}}}",
+    )
     config.write_text(text)
     out = cli("doctor", "--config", config).stdout
     assert "ok    email: reached 127.0.0.1 (nothing sent)" in out

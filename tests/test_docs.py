@@ -39,23 +39,48 @@ def test_every_source_setting_and_preset_is_documented(model):
     text = page("sources.md")
     assert [k for k in keys(model) if not documented(text, k)] == []
     assert [name for name in PRESETS if name not in text] == []
-    assert [f for f in (*config.INVOICE_FIELDS, *config.CUSTOMER_FIELDS)
-            if not documented(text, f)] == []
+    assert [
+        f for f in (*config.INVOICE_FIELDS, *config.CUSTOMER_FIELDS) if not documented(text, f)
+    ] == []
 
 
-@pytest.mark.parametrize("model", [config.Config, config.Company, config.Person,
-                                   config.EmailChannel, config.SmsChannel,
-                                   config.NotifyChannel, config.InboxChannel, config.Replies])
+@pytest.mark.parametrize(
+    "model",
+    [
+        config.Config,
+        config.Company,
+        config.Person,
+        config.EmailChannel,
+        config.SmsChannel,
+        config.NotifyChannel,
+        config.InboxChannel,
+        config.Replies,
+    ],
+)
 def test_every_config_setting_is_documented(model):
     text = page("sources.md")
     assert [k for k in keys(model) if not documented(text, k)] == []
 
 
-@pytest.mark.parametrize("model", [
-    workflow.Workflow, workflow.Step, workflow.Match, workflow.Schedule, workflow.Condition,
-    workflow.Action, workflow.EmailAction, workflow.SmsAction, workflow.NotifyAction,
-    workflow.StatusAction, workflow.TaskAction, workflow.NoteAction, workflow.AssignAction,
-    workflow.WebhookAction])
+@pytest.mark.parametrize(
+    "model",
+    [
+        workflow.Workflow,
+        workflow.Step,
+        workflow.Match,
+        workflow.Schedule,
+        workflow.Condition,
+        workflow.Action,
+        workflow.EmailAction,
+        workflow.SmsAction,
+        workflow.NotifyAction,
+        workflow.StatusAction,
+        workflow.TaskAction,
+        workflow.NoteAction,
+        workflow.AssignAction,
+        workflow.WebhookAction,
+    ],
+)
 def test_every_workflow_key_is_documented(model):
     text = page("workflows.md")
     assert [k for k in keys(model) if not documented(text, k)] == []
@@ -63,12 +88,29 @@ def test_every_workflow_key_is_documented(model):
 
 def test_every_template_filter_and_context_name_is_documented(tmp_path):
     text = page("templates.md")
-    ours = {name for name in set(Templates(tmp_path, "en_US", "USD").env.filters) - set(
-        jinja2.Environment().filters) if name.isidentifier()}
+    ours = {
+        name
+        for name in set(Templates(tmp_path, "en_US", "USD").env.filters)
+        - set(jinja2.Environment().filters)
+        if name.isidentifier()
+    }
     assert ours  # money, date, days, phone, …
     assert sorted(f for f in ours if not documented(text, f)) == []
-    for name in ("company", "customer", "invoices", "invoice", "totals", "workflow", "step",
-                 "today", "person", "conditions", "statement", "payment_url", "reply"):
+    for name in (
+        "company",
+        "customer",
+        "invoices",
+        "invoice",
+        "totals",
+        "workflow",
+        "step",
+        "today",
+        "person",
+        "conditions",
+        "statement",
+        "payment_url",
+        "reply",
+    ):
         assert documented(text, name), name
 
 

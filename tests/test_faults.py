@@ -20,20 +20,49 @@ from tests.test_deliver import CHASE, smtp_config
 ROOT = Path(__file__).resolve().parents[1]
 INVOICES = "number,customer_id,customer_name,email,issue_date,due_date,amount\n" + "".join(
     f"INV-{n},C{n},Customer {n},ap@c{n}.example,2026-03-01,2026-03-10,{n}00.00\n"
-    for n in range(1, 6))
+    for n in range(1, 6)
+)
 
 
 def start(config: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "arflow", "run", "--as-of", "2026-03-11",
-                             "--config", str(config), *args], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "arflow",
+            "run",
+            "--as-of",
+            "2026-03-11",
+            "--config",
+            str(config),
+            *args,
+        ],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def history(config: Path, *args: str) -> list[dict]:
-    out = subprocess.run([sys.executable, "-m", "arflow", "history", "--format", "json",
-                          "--config", str(config), *args], env={**os.environ, "PYTHONPATH": str(ROOT)},
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "arflow",
+            "history",
+            "--format",
+            "json",
+            "--config",
+            str(config),
+            *args,
+        ],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return json.loads(out)["actions"]
 
 
@@ -43,8 +72,12 @@ def delivered(server) -> Counter:
 
 @pytest.fixture
 def config(tmp_path, smtp_server):
-    return make_folder(tmp_path / "ar", invoices=INVOICES, workflows={"chase": CHASE},
-                       config=smtp_config(smtp_server.port))
+    return make_folder(
+        tmp_path / "ar",
+        invoices=INVOICES,
+        workflows={"chase": CHASE},
+        config=smtp_config(smtp_server.port),
+    )
 
 
 def test_kill_9_mid_run_then_rerun_never_delivers_twice(config, smtp_server):
@@ -68,12 +101,15 @@ def test_kill_9_mid_run_then_rerun_never_delivers_twice(config, smtp_server):
     assert "1 message(s) of an interrupted run are now marked unknown" in err
     doc = json.loads(out)
     assert [(a["customer_id"], a["status"]) for a in doc["actions"]] == [
-        ("C4", "sent"), ("C5", "sent")]
+        ("C4", "sent"),
+        ("C5", "sent"),
+    ]
 
     # every reminder reached the server exactly once; only the one in flight is unknown
     assert len(smtp_server.messages) == 5 and set(delivered(smtp_server).values()) == {1}
     assert sorted(r for m in smtp_server.messages for r in m.rcpt_tos) == [
-        f"ap@c{n}.example" for n in range(1, 6)]
+        f"ap@c{n}.example" for n in range(1, 6)
+    ]
     states = {r["customer_id"]: r["state"] for r in history(config)}
     assert states == {"C1": "sent", "C2": "sent", "C3": "unknown", "C4": "sent", "C5": "sent"}
     assert [r["key"] for r in history(config, "--unknown")] == ["invoice:INV-3/chase/first/0"]

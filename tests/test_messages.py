@@ -71,13 +71,17 @@ def test_a_german_customer_gets_the_german_template_and_german_money(shop, cli):
     german = sent["D1"]
     assert german["Subject"] == "Zahlungserinnerung: 1 Rechnung überfällig (1.234,56\xa0€)"
     assert text_of(german, "plain").splitlines()[:5] == [
-        "Guten Tag Müller GmbH,", "",
-        "laut unseren Unterlagen ist die folgende Rechnung überfällig:", "",
-        "  R-1            fällig 09.03.2026  1.234,56\xa0€  (7 Tage überfällig)"]
+        "Guten Tag Müller GmbH,",
+        "",
+        "laut unseren Unterlagen ist die folgende Rechnung überfällig:",
+        "",
+        "  R-1            fällig 09.03.2026  1.234,56\xa0€  (7 Tage überfällig)",
+    ]
     html = text_of(german, "html")
     assert '<html lang="de">' in html and "<th" in html and ">Rechnung</th>" in html
-    assert ' style="border-bottom: 1px solid #e4e7eb;text-align: right;">1.234,56&nbsp;€</td>' \
-        in html
+    assert (
+        ' style="border-bottom: 1px solid #e4e7eb;text-align: right;">1.234,56&nbsp;€</td>' in html
+    )
     # de-AT has no file of its own: the German one, money written the Austrian way
     assert sent["D2"]["Subject"] == "Zahlungserinnerung: 1 Rechnung überfällig (€\xa099,00)"
     # no language: the default template, the company's locale
@@ -86,13 +90,16 @@ def test_a_german_customer_gets_the_german_template_and_german_money(shop, cli):
     assert '<html lang="en">' in text_of(sent["E1"], "html")
     # a language with no templates: the default template, money and dates in that language
     assert sent["F1"]["Subject"] == "Reminder: 1 invoice past due (1\u202f234,56\xa0€)"
-    assert "  R-4            due 9 mars 2026  1\u202f234,56\xa0€  (7 days past due)" in \
-        text_of(sent["F1"], "plain").splitlines()
+    assert (
+        "  R-4            due 9 mars 2026  1\u202f234,56\xa0€  (7 days past due)"
+        in text_of(sent["F1"], "plain").splitlines()
+    )
     # the SMS in German too
     (sms,) = (shop.parent / "outbox").glob("*-D1-*.sms.txt")
     assert sms.read_text().splitlines()[-1] == (
         "Acme Supplies Ltd: 1 Rechnung überfällig, insgesamt 1.234,56\xa0€. Bezahlen unter "
-        "https://pay.acme.example/D1 oder rufen Sie +1 202 555 0100 an.")
+        "https://pay.acme.example/D1 oder rufen Sie +1 202 555 0100 an."
+    )
 
 
 def test_an_internal_notice_stays_in_the_companys_language(shop, cli):
@@ -102,21 +109,29 @@ def test_an_internal_notice_stays_in_the_companys_language(shop, cli):
     (templates / "internal-past-due.de.subject.j2").write_text("DEUTSCH {{ customer.name }}")
     (templates / "internal-past-due.de.txt.j2").write_text("DEUTSCH")
     workflow = shop.parent / "workflows" / "net30-standard.yaml"
-    workflow.write_text(workflow.read_text().replace(
-        "      - sms: reminder\n", "      - sms: reminder\n"
-        "      - notify: {to: controller, template: internal-past-due}\n"))
+    workflow.write_text(
+        workflow.read_text().replace(
+            "      - sms: reminder\n",
+            "      - sms: reminder\n"
+            "      - notify: {to: controller, template: internal-past-due}\n",
+        )
+    )
     cli("run", "--as-of", "2026-03-16", "--config", shop)
-    subjects = sorted(m["Subject"] for m in emails(shop).values()
-                      if m["To"] == "Chris Doe <controller@acme.example>")
+    subjects = sorted(
+        m["Subject"]
+        for m in emails(shop).values()
+        if m["To"] == "Chris Doe <controller@acme.example>"
+    )
     assert len(subjects) == 4 and not any("DEUTSCH" in s for s in subjects)
 
 
 def test_a_language_code_is_read_the_one_way_and_a_bad_one_is_reported(shop, cli):
     (shop.parent / "customers.csv").write_text(CUSTOMERS.replace(",de-AT\n", ",German\n"))
     result = cli("run", "--as-of", "2026-03-16", "--config", shop, expect=3)
-    assert ("error\tcustomers.csv:3: language: 'German' is not a language code babel knows; "
-            "write one such as de, fr or de_CH (language, then an optional country)"
-            ) in result.stdout.splitlines()
+    assert (
+        "error\tcustomers.csv:3: language: 'German' is not a language code babel knows; "
+        "write one such as de, fr or de_CH (language, then an optional country)"
+    ) in result.stdout.splitlines()
     assert sorted(emails(shop)) == ["D1", "E1", "F1"]  # that customer is held back, only
     listed = cli("customers", "--config", shop, expect=3).stdout.splitlines()
     assert "D2\tD2\t—\t—\t1\t€99.00\tno email, no phone" in listed
@@ -133,7 +148,8 @@ def test_validate_renders_each_language_file_and_wants_all_its_parts(shop, cli):
         "language; add it",
         "templates/reminder.de.sms.j2:1: customer has no field 'nmae'; its fields are currency,"
         " customer_id, email, extra, id, language, name, parent_id, phone, segment, specialist",
-        "2 problem(s) found; nothing was done."]
+        "2 problem(s) found; nothing was done.",
+    ]
 
 
 def test_a_template_file_name_says_its_language():
@@ -150,8 +166,9 @@ def test_the_payment_link_in_text_html_and_sms(shop, cli):
     cli("run", "--as-of", "2026-03-16", "--config", shop)
     english = emails(shop)["E1"]
     assert "  Pay online: https://pay.acme.example/E1" in text_of(english, "plain").splitlines()
-    button = re.search(r'<a class="pay" href="([^"]+)" style="([^"]+)">Pay online</a>',
-                       text_of(english, "html"))
+    button = re.search(
+        r'<a class="pay" href="([^"]+)" style="([^"]+)">Pay online</a>', text_of(english, "html")
+    )
     assert button and button[1] == "https://pay.acme.example/E1"
     assert "background: #2f6fde" in button[2]
 
@@ -169,8 +186,10 @@ def test_a_payment_link_per_invoice_from_a_column(shop, cli):
     # is on its number
     html = text_of(sent["E1"], "html")
     assert re.findall(r'<a (?:class="pay" )?href="([^"]+)"[^>]*>([^<]+)</a>', html) == [
-        ("https://pay.example/r3", "R-3"), ("https://pay.example/r5", "Pay online"),
-        ("mailto:ar@acme.example", "ar@acme.example")]
+        ("https://pay.example/r3", "R-3"),
+        ("https://pay.example/r5", "Pay online"),
+        ("mailto:ar@acme.example", "ar@acme.example"),
+    ]
     assert "bezahlen" not in text_of(sent["D2"], "plain")
     assert 'class="pay"' not in text_of(sent["D2"], "html")
 
@@ -186,21 +205,32 @@ def test_without_payment_url_no_link_is_shown(shop, cli):
 def test_a_payment_link_that_is_no_address_stops_that_message_only(shop, cli):
     set_payment_url(shop, "{{ 'pay here' if customer.id == 'D1' else invoice.extra.PayLink }}")
     result = cli("run", "--as-of", "2026-03-16", "--config", shop, expect=3)
-    line = next(n for n, text in enumerate(shop.read_text().splitlines(), 1)
-                if text.startswith("payment_url:"))
-    assert (f"error\tarflow.yaml:{line}: payment_url: cannot make the payment link for "
-            "customer D1: it renders 'pay here', not a web address: it must start with "
-            "https:// and hold no spaces") in result.stdout.splitlines()
+    line = next(
+        n
+        for n, text in enumerate(shop.read_text().splitlines(), 1)
+        if text.startswith("payment_url:")
+    )
+    assert (
+        f"error\tarflow.yaml:{line}: payment_url: cannot make the payment link for "
+        "customer D1: it renders 'pay here', not a web address: it must start with "
+        "https:// and hold no spaces"
+    ) in result.stdout.splitlines()
     assert sorted(emails(shop)) == ["D2", "E1", "F1"]
 
 
 def test_validate_reports_a_payment_url_that_fails(shop, cli):
     set_payment_url(shop, "https://pay.example/{{ customer.nmae }}")
     result = cli("validate", "--config", shop, expect=1)
-    line = next(n for n, text in enumerate(shop.read_text().splitlines(), 1)
-                if text.startswith("payment_url:"))
-    assert unstamped(result.stderr).splitlines()[0].startswith(
-        f"arflow.yaml:{line}: payment_url: customer has no field 'nmae'")
+    line = next(
+        n
+        for n, text in enumerate(shop.read_text().splitlines(), 1)
+        if text.startswith("payment_url:")
+    )
+    assert (
+        unstamped(result.stderr)
+        .splitlines()[0]
+        .startswith(f"arflow.yaml:{line}: payment_url: customer has no field 'nmae'")
+    )
 
 
 # --- HTML: CSS inlined, nothing fetched ------------------------------------------------------
@@ -208,13 +238,18 @@ def test_the_html_part_carries_its_css_in_each_tag_and_fetches_nothing(shop, cli
     server = HttpServer()
     try:
         layout = shop.parent / "templates" / "_layout.html.j2"
-        layout.write_text(layout.read_text().replace(
-            "<style>", f'<link rel="stylesheet" href="{server.url}/x.css">\n<style>'))
+        layout.write_text(
+            layout.read_text().replace(
+                "<style>", f'<link rel="stylesheet" href="{server.url}/x.css">\n<style>'
+            )
+        )
         cli("run", "--as-of", "2026-03-16", "--config", shop)
     finally:
         server.stop()
     assert server.requests == []
     html = text_of(emails(shop)["E1"], "html")
     assert "<style" not in html and "<link" not in html
-    assert ('<td class="brand" style="padding: 20px 28px;border-bottom: 3px solid #2f6fde;'
-            'font-size: 18px;font-weight: 600;">Acme Supplies Ltd</td>') in html
+    assert (
+        '<td class="brand" style="padding: 20px 28px;border-bottom: 3px solid #2f6fde;'
+        'font-size: 18px;font-weight: 600;">Acme Supplies Ltd</td>'
+    ) in html

@@ -37,14 +37,18 @@ Marine Systems,ap@marinesystems.example
 
 def preset_folder(tmp_path: Path, preset: str, customers: str, extra: str = "") -> Path:
     config = make_folder(
-        tmp_path / "ar", invoices="", workflows={"net30": WORKFLOW},
+        tmp_path / "ar",
+        invoices="",
+        workflows={"net30": WORKFLOW},
         config=f"""\
         company: {{name: Acme Ltd, email: ar@acme.example, timezone: America/New_York,
                   currency: USD, locale: en_US, terms: Net 30}}
         invoices: {{path: export.csv, preset: {preset}{extra}}}
         customers: {{path: customers.csv}}
         default_workflow: net30
-        """, extra_files={"customers.csv": customers})
+        """,
+        extra_files={"customers.csv": customers},
+    )
     shutil.copy(PRESETS / f"{preset}.csv", config.parent / "export.csv")
     return config
 
@@ -107,18 +111,24 @@ def test_the_presets_read_amounts_and_headings_exactly(tmp_path):
     assert sorted(by_number) == ["1004", "1010", "1021", "1033", "1035", "1037", "1038"]
     geeta = by_number["1004"]
     assert (str(geeta.amount), str(geeta.balance), str(geeta.due_date), geeta.line) == (
-        "629.10", "429.10", "2026-07-30", 21)
+        "629.10",
+        "429.10",
+        "2026-07-30",
+        21,
+    )
     xero = load_config(preset_folder(tmp_path / "x", "xero-aged-receivables", XERO_CUSTOMERS))
     by_number = {i.number: i for i in load_ledger(xero).invoices}
     assert {n: (i.customer_id, str(i.amount)) for n, i in by_number.items()} == {
-        "INV-0031": ("Bayside Club", "234.00"), "INV-0036": ("Bayside Club", "1250.00"),
-        "INV-0019": ("City Limousines", "4218.50"), "INV-0027": ("Marine Systems", "612.80"),
-        "CN-0004": ("Marine Systems", "-120.00")}
+        "INV-0031": ("Bayside Club", "234.00"),
+        "INV-0036": ("Bayside Club", "1250.00"),
+        "INV-0019": ("City Limousines", "4218.50"),
+        "INV-0027": ("Marine Systems", "612.80"),
+        "CN-0004": ("Marine Systems", "-120.00"),
+    }
     assert by_number["CN-0004"].line == 16
 
 
-def test_a_row_skip_if_would_drop_but_that_looks_like_an_invoice_is_reported(tmp_path,
-                                                                             run_json):
+def test_a_row_skip_if_would_drop_but_that_looks_like_an_invoice_is_reported(tmp_path, run_json):
     config = preset_folder(tmp_path, "quickbooks-open-invoices", QB_CUSTOMERS)
     export = config.parent / "export.csv"
     text = export.read_text().replace(",11/10/2026,Invoice,1038,", ",11/10/2026,Invoice,,")
@@ -126,17 +136,23 @@ def test_a_row_skip_if_would_drop_but_that_looks_like_an_invoice_is_reported(tmp
     _, doc = run_json(config, "2026-11-28", expect=3)
     (error,) = doc["errors"]
     assert (error["file"], error["line"]) == ("export.csv", 19)
-    assert "skip_if: leaves out rows whose Num is '', but this one has an issue date " \
+    assert (
+        "skip_if: leaves out rows whose Num is '', but this one has an issue date "
         "(11/10/2026)" in error["message"]
+    )
     # the other rows go on
     assert {(a["customer_id"], a["step"]) for a in doc["actions"]} == {
-        ("Amy's Bird Sanctuary", "overdue-30"), ("Amy's Bird Sanctuary", "reminder"),
+        ("Amy's Bird Sanctuary", "overdue-30"),
+        ("Amy's Bird Sanctuary", "reminder"),
         ("Freeman Sporting Goods:55 Twin Lane", "overdue-30"),
-        ("Red Rock Diner", "overdue-30")}
+        ("Red Rock Diner", "overdue-30"),
+    }
 
 
 def test_header_row_and_skip_if_are_plain_settings_too(tmp_path, run_json):
-    config = make_folder(tmp_path / "ar", invoices="""\
+    config = make_folder(
+        tmp_path / "ar",
+        invoices="""\
         Ledger export, printed;2026-11-28;for;all;customers
         (internal);;;;
         number;customer_id;issue_date;amount;kind
@@ -144,11 +160,14 @@ def test_header_row_and_skip_if_are_plain_settings_too(tmp_path, run_json):
         SUB;C1;2026-10-01;100.00;subtotal
         A-2;C2;2026-10-02;50.00;invoice
         ;;;150.00;Total for the ledger
-        """, workflows={"net30": WORKFLOW}, config="""\
+        """,
+        workflows={"net30": WORKFLOW},
+        config="""\
         company: {name: Acme Ltd, timezone: UTC, terms: Net 30}
         invoices: {path: invoices.csv, header_row: 3, skip_if: {kind: [subtotal, "total*"]}}
         default_workflow: net30
-        """)
+        """,
+    )
     # title rows padded to the header's width, as spreadsheets save them; the delimiter is the
     # header's, not the title's
     _, doc = run_json(config, "2026-11-28", expect=3)
@@ -166,39 +185,62 @@ def test_header_row_and_skip_if_are_plain_settings_too(tmp_path, run_json):
     assert again["errors"] == doc["errors"] and again["actions"] == doc["actions"]
 
 
-@pytest.mark.parametrize(("setting", "message"), [
-    ("preset: quickbooks", "no preset 'quickbooks'; presets are: quickbooks-open-invoices, "
-     "quickbooks-ar-aging-detail, xero-aged-receivables"),
-    ("header_row: 2, skip_rows: 1", "give either header_row: (the line the header is on) or "
-     "skip_rows: (the lines above it), not both"),
-    ("header_row: auto", "header_row: auto finds the header by the names in columns:"),
-])
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (
+            "preset: quickbooks",
+            "no preset 'quickbooks'; presets are: quickbooks-open-invoices, "
+            "quickbooks-ar-aging-detail, xero-aged-receivables",
+        ),
+        (
+            "header_row: 2, skip_rows: 1",
+            "give either header_row: (the line the header is on) or "
+            "skip_rows: (the lines above it), not both",
+        ),
+        ("header_row: auto", "header_row: auto finds the header by the names in columns:"),
+    ],
+)
 def test_bad_source_settings_are_named(tmp_path, cli, setting, message):
-    config = make_folder(tmp_path / "ar", invoices="number\n", workflows={"net30": WORKFLOW},
-                         config=f"""\
+    config = make_folder(
+        tmp_path / "ar",
+        invoices="number\n",
+        workflows={"net30": WORKFLOW},
+        config=f"""\
         company: {{name: Acme Ltd}}
         invoices: {{path: invoices.csv, {setting}}}
-        """)
+        """,
+    )
     result = cli("validate", config, expect=1)
     assert message in result.output
     assert "arflow.yaml:2: invoices" in result.output
 
 
 def test_validate_checks_the_column_map_against_the_files_header(tmp_path, cli):
-    config = preset_folder(tmp_path, "quickbooks-open-invoices", QB_CUSTOMERS,
-                           extra=", header_row: 5, columns: {due_date: Due}")
+    config = preset_folder(
+        tmp_path,
+        "quickbooks-open-invoices",
+        QB_CUSTOMERS,
+        extra=", header_row: 5, columns: {due_date: Due}",
+    )
     result = cli("validate", config, expect=1)
-    assert ("export.csv: columns: maps due_date to 'Due', but there is no such column (columns "
-            "are: , Date, Transaction Type, Num, Term, Due Date, Open Balance, Customer)"
-            ) in result.output
+    assert (
+        "export.csv: columns: maps due_date to 'Due', but there is no such column (columns "
+        "are: , Date, Transaction Type, Num, Term, Due Date, Open Balance, Customer)"
+    ) in result.output
     assert "arflow.yaml:3: invoices: export.csv" in result.output
     # a header_row: auto that cannot find the columns says so
-    config.write_text(config.read_text().replace("header_row: 5, columns: {due_date: Due}",
-                                                 "columns: {number: Invoice No}"))
+    config.write_text(
+        config.read_text().replace(
+            "header_row: 5, columns: {due_date: Due}", "columns: {number: Invoice No}"
+        )
+    )
     result = cli("validate", config, expect=1)
-    assert ("no header row in the first 50 lines has the columns 'Invoice No', 'Date', "
-            "'Due Date', 'Open Balance'; set header_row: to the header's line number, or fix "
-            "columns:") in result.output
+    assert (
+        "no header row in the first 50 lines has the columns 'Invoice No', 'Date', "
+        "'Due Date', 'Open Balance'; set header_row: to the header's line number, or fix "
+        "columns:"
+    ) in result.output
     # without the data (CI checks workflows without the ledger) there is nothing to compare
     (config.parent / "export.csv").unlink()
     cli("validate", config.replace(config.parent / "arflow.yaml"))

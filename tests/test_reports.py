@@ -45,73 +45,123 @@ def folder(tmp_path):
 
 def test_aging_buckets_customers_and_currencies(cli, tmp_path):
     config = folder(tmp_path)
-    doc = json.loads(cli("aging", "--as-of", AS_OF, "--format", "json", "--config",
-                         config).stdout)
+    doc = json.loads(cli("aging", "--as-of", AS_OF, "--format", "json", "--config", config).stdout)
     assert doc == {
-        "as_of": AS_OF, "buckets": ["current", "1-30", "31-60", "61-90", "90+"],
+        "as_of": AS_OF,
+        "buckets": ["current", "1-30", "31-60", "61-90", "90+"],
         "currencies": [
-            {"currency": "EUR", "current": "0.00", "1-30": "80.00", "31-60": "0.00",
-             "61-90": "0.00", "90+": "0.00", "total": "80.00", "invoices": 1},
+            {
+                "currency": "EUR",
+                "current": "0.00",
+                "1-30": "80.00",
+                "31-60": "0.00",
+                "61-90": "0.00",
+                "90+": "0.00",
+                "total": "80.00",
+                "invoices": 1,
+            },
             # A's credit note (due 1 March, 15 days) takes 50 off 1-30; B2 is paid on the
             # 10th, B3 paid, B4 not issued yet, the draft and the void one never count
-            {"currency": "USD", "current": "1100.00", "1-30": "270.00", "31-60": "400.00",
-             "61-90": "500.00", "90+": "600.00", "total": "2870.00", "invoices": 8}],
+            {
+                "currency": "USD",
+                "current": "1100.00",
+                "1-30": "270.00",
+                "31-60": "400.00",
+                "61-90": "500.00",
+                "90+": "600.00",
+                "total": "2870.00",
+                "invoices": 8,
+            },
+        ],
         "customers": [
             # A: due 20 March is current; 1 March (15 days) and 14 Feb (30 days, 120 left)
             # are 1-30, less the credit note; 15 Jan 31-60; 16 Dec 90 days; 15 Dec 91
-            {"customer_id": "A", "name": "Alder Ltd", "currency": "USD", "current": "100.00",
-             "1-30": "270.00", "31-60": "400.00", "61-90": "500.00", "90+": "600.00",
-             "total": "1870.00"},
-            {"customer_id": "B", "name": "Birch Ltd", "currency": "USD", "current": "1000.00",
-             "1-30": "0.00", "31-60": "0.00", "61-90": "0.00", "90+": "0.00",
-             "total": "1000.00"},
-            {"customer_id": "A", "name": "Alder Ltd", "currency": "EUR", "current": "0.00",
-             "1-30": "80.00", "31-60": "0.00", "61-90": "0.00", "90+": "0.00",
-             "total": "80.00"}]}
+            {
+                "customer_id": "A",
+                "name": "Alder Ltd",
+                "currency": "USD",
+                "current": "100.00",
+                "1-30": "270.00",
+                "31-60": "400.00",
+                "61-90": "500.00",
+                "90+": "600.00",
+                "total": "1870.00",
+            },
+            {
+                "customer_id": "B",
+                "name": "Birch Ltd",
+                "currency": "USD",
+                "current": "1000.00",
+                "1-30": "0.00",
+                "31-60": "0.00",
+                "61-90": "0.00",
+                "90+": "0.00",
+                "total": "1000.00",
+            },
+            {
+                "customer_id": "A",
+                "name": "Alder Ltd",
+                "currency": "EUR",
+                "current": "0.00",
+                "1-30": "80.00",
+                "31-60": "0.00",
+                "61-90": "0.00",
+                "90+": "0.00",
+                "total": "80.00",
+            },
+        ],
+    }
 
 
 def test_aging_reads_the_same_from_objects_as_from_the_frame(tmp_path):
     from arflow.config import load_config
     from arflow.ledger import Ledger
     from arflow.sources import load_ledger
+
     config = load_config(folder(tmp_path))
     ledger = load_ledger(config)  # a frame: objects are made for the rows asked for
     day = date(2026, 3, 16)
     loaded = load_ledger(config)
     objects = Ledger(loaded.invoices, loaded.customers, [])
-    assert [i.number for i in objects.owing(day)] == [i.number for i in ledger.owing(day)] == [
-        "A1", "A2", "A3", "A4", "A5", "A6", "CN", "E1", "B1"]  # no draft, void or paid one
-    assert [i.number for i in objects.credit_notes(day)] == [
-        i.number for i in ledger.credit_notes(day)] == ["CN"]
+    assert (
+        [i.number for i in objects.owing(day)]
+        == [i.number for i in ledger.owing(day)]
+        == ["A1", "A2", "A3", "A4", "A5", "A6", "CN", "E1", "B1"]
+    )  # no draft, void or paid one
+    assert (
+        [i.number for i in objects.credit_notes(day)]
+        == [i.number for i in ledger.credit_notes(day)]
+        == ["CN"]
+    )
     assert ledger.credit_notes(date(2026, 2, 28)) == []  # not issued yet
 
 
 def test_aging_is_a_replay_for_any_past_day(cli, tmp_path):
     config = folder(tmp_path)
-    doc = json.loads(cli("aging", "--as-of", "2026-03-09", "--format", "json", "--config",
-                         config).stdout)
+    doc = json.loads(
+        cli("aging", "--as-of", "2026-03-09", "--format", "json", "--config", config).stdout
+    )
     # on the 9th B2 was not paid yet (36 days late), B1 not due
     birch = next(c for c in doc["customers"] if c["customer_id"] == "B")
-    assert (birch["current"], birch["31-60"], birch["total"]) == ("1000.00", "999.00",
-                                                                  "1999.00")
+    assert (birch["current"], birch["31-60"], birch["total"]) == ("1000.00", "999.00", "1999.00")
 
 
 def test_aging_csv_is_for_a_spreadsheet(cli, tmp_path):
     config = folder(tmp_path)
-    (tmp_path / "invoices.csv").write_text(
-        INVOICES.replace("B,Birch Ltd", "B,=HYPERLINK(\"x\")"))
+    (tmp_path / "invoices.csv").write_text(INVOICES.replace("B,Birch Ltd", 'B,=HYPERLINK("x")'))
     out = cli("aging", "--as-of", AS_OF, "--format", "csv", "--config", config).stdout
     assert list(csv.reader(io.StringIO(out))) == [
         ["customer_id", "name", "currency", "current", "1-30", "31-60", "61-90", "90+", "total"],
         ["A", "Alder Ltd", "USD", "100.00", "270.00", "400.00", "500.00", "600.00", "1870.00"],
-        ["B", "'=HYPERLINK(\"x\")", "USD", "1000.00", "0.00", "0.00", "0.00", "0.00",
-         "1000.00"],
-        ["A", "Alder Ltd", "EUR", "0.00", "80.00", "0.00", "0.00", "0.00", "80.00"]]
+        ["B", '\'=HYPERLINK("x")', "USD", "1000.00", "0.00", "0.00", "0.00", "0.00", "1000.00"],
+        ["A", "Alder Ltd", "EUR", "0.00", "80.00", "0.00", "0.00", "0.00", "80.00"],
+    ]
 
 
 def test_the_aging_table_shows_every_amount_and_a_bar_per_account(cli, tmp_path):
     from arflow.config import load_config
     from arflow.sources import load_ledger
+
     ledger = load_ledger(load_config(folder(tmp_path)))
     report = aging_report(ledger.owing(date(2026, 3, 16)), ledger.customers, date(2026, 3, 16))
     console = Console(record=True, width=120, color_system=None)
@@ -120,8 +170,15 @@ def test_the_aging_table_shows_every_amount_and_a_bar_per_account(cli, tmp_path)
     assert lines[0].strip() == "arflow aging as of 2026-03-16: 3 account(s)"
     alder = next(line for line in lines if "Alder Ltd" in line and "$" in line)
     assert [cell.strip() for cell in alder.split("│")[1:-1]] == [
-        "Alder Ltd", "$100.00", "$270.00", "$400.00", "$500.00", "$600.00", "$1,870.00",
-        "████████████"]  # the largest account: the whole bar
+        "Alder Ltd",
+        "$100.00",
+        "$270.00",
+        "$400.00",
+        "$500.00",
+        "$600.00",
+        "$1,870.00",
+        "████████████",
+    ]  # the largest account: the whole bar
     birch = next(line for line in lines if "Birch Ltd" in line)
     assert birch.split("│")[-2].strip() == "██████"  # 1000 of 1870: about half
     assert any("Total USD (8 invoices)" in line and "$2,870.00" in line for line in lines)
@@ -130,36 +187,61 @@ def test_the_aging_table_shows_every_amount_and_a_bar_per_account(cli, tmp_path)
 def test_aging_of_the_real_ledger_on_a_past_day(cli, tmp_path):
     """The real AR ledger as of 30 June 2013, against a count made here with the csv module."""
     shutil.copy(DATA, tmp_path / "ibm.csv")
-    config = make_folder(tmp_path, invoices="", workflows={}, config=BASE_CONFIG.replace(
-        "invoices: {path: invoices.csv}", """\
+    config = make_folder(
+        tmp_path,
+        invoices="",
+        workflows={},
+        config=BASE_CONFIG.replace(
+            "invoices: {path: invoices.csv}",
+            """\
 invoices:
   path: ibm.csv
   columns: {number: invoiceNumber, customer_id: customerID, issue_date: InvoiceDate,
             due_date: DueDate, amount: InvoiceAmount, paid_date: SettledDate}
   date_format: "%m/%d/%Y"
-"""))
+""",
+        ),
+    )
     day = date(2013, 6, 30)
-    doc = json.loads(cli("aging", "--as-of", day.isoformat(), "--format", "json", "--config",
-                         config).stdout)
+    doc = json.loads(
+        cli("aging", "--as-of", day.isoformat(), "--format", "json", "--config", config).stdout
+    )
     expected: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     count = 0
     with DATA.open(newline="") as handle:
         for row in csv.DictReader(handle):
-            issued, due, settled = (datetime.strptime(row[k], "%m/%d/%Y").date()
-                                    for k in ("InvoiceDate", "DueDate", "SettledDate"))
+            issued, due, settled = (
+                datetime.strptime(row[k], "%m/%d/%Y").date()
+                for k in ("InvoiceDate", "DueDate", "SettledDate")
+            )
             if issued > day or settled <= day:
                 continue
             late = (day - due).days
-            bucket = ("current" if late <= 0 else "1-30" if late <= 30 else "31-60"
-                      if late <= 60 else "61-90" if late <= 90 else "90+")
+            bucket = (
+                "current"
+                if late <= 0
+                else "1-30"
+                if late <= 30
+                else "31-60"
+                if late <= 60
+                else "61-90"
+                if late <= 90
+                else "90+"
+            )
             expected[row["customerID"]][bucket] += Decimal(row["InvoiceAmount"])
             count += 1
     (usd,) = doc["currencies"]
     assert usd["invoices"] == count == 84
     assert (usd["current"], usd["1-30"], usd["31-60"], usd["total"]) == (
-        "4284.29", "835.56", "0.00", "5119.85")
-    assert {c["customer_id"]: {b: Decimal(c[b]) for b in doc["buckets"] if Decimal(c[b])}
-            for c in doc["customers"]} == {cid: dict(b) for cid, b in expected.items()}
+        "4284.29",
+        "835.56",
+        "0.00",
+        "5119.85",
+    )
+    assert {
+        c["customer_id"]: {b: Decimal(c[b]) for b in doc["buckets"] if Decimal(c[b])}
+        for c in doc["customers"]
+    } == {cid: dict(b) for cid, b in expected.items()}
     totals = [Decimal(c["total"]) for c in doc["customers"]]
     assert totals == sorted(totals, reverse=True)
 
@@ -167,6 +249,7 @@ invoices:
 def test_the_aging_table_cuts_no_amount_at_80_columns(tmp_path):
     from arflow.config import load_config
     from arflow.sources import load_ledger
+
     ledger = load_ledger(load_config(folder(tmp_path)))
     report = aging_report(ledger.owing(date(2026, 3, 16)), ledger.customers, date(2026, 3, 16))
     console = Console(record=True, width=80, color_system=None)
@@ -180,22 +263,33 @@ def test_the_aging_table_cuts_no_amount_at_80_columns(tmp_path):
 
 def test_history_says_what_each_action_was_about(cli, tmp_path):
     from arflow.scaffold import write_scaffold
+
     write_scaffold(tmp_path / "ar", date(2026, 3, 16))
     config = tmp_path / "ar" / "arflow.yaml"
     cli("assign", "C005", "--workflow", "ar-workflow", "--date", "2026-03-16", "--config", config)
     for day in ("2026-03-16", "2026-03-23"):
         cli("run", "--as-of", day, "--config", config)
-    rows = json.loads(cli("history", "--customer", "C005", "--format", "json", "--config",
-                          config).stdout)["actions"]
-    assert [(r["as_of"], r["step"], r["kind"], r["subject"], r["description"]) for r in rows
-            if r["workflow"] == "ar-workflow"] == [
+    rows = json.loads(
+        cli("history", "--customer", "C005", "--format", "json", "--config", config).stdout
+    )["actions"]
+    assert [
+        (r["as_of"], r["step"], r["kind"], r["subject"], r["description"])
+        for r in rows
+        if r["workflow"] == "ar-workflow"
+    ] == [
         ("2026-03-16", "kickoff", "assign", None, "specialist: dana"),
-        ("2026-03-16", "kickoff", "note", None, "Litware Labs entered the AR Workflow with 2 open invoices; check the billing "
-         "contact."),
+        (
+            "2026-03-16",
+            "kickoff",
+            "note",
+            None,
+            "Litware Labs entered the AR Workflow with 2 open invoices; check the billing contact.",
+        ),
         ("2026-03-16", "kickoff", "email", "Reminder: 2 invoices past due ($1,550.00)", None),
         ("2026-03-23", "call", "task", None, "task: Call Litware Labs about $1,550.00 overdue"),
         ("2026-03-23", "call", "status", None, "status: Contacted"),
-        ("2026-03-23", "text", "sms", None, None)]  # superseded by the call (catch_up: latest)
+        ("2026-03-23", "text", "sms", None, None),
+    ]  # superseded by the call (catch_up: latest)
     table = cli("history", "--customer", "C005", "--config", config).stdout
     assert "task: Call Litware Labs about $1,550.00 overdue" in table
     assert "status: Contacted" in table
@@ -232,46 +326,102 @@ actions:
 
 
 def test_simulate_reports_each_step_and_how_soon_it_was_paid(cli, tmp_path):
-    config = make_folder(tmp_path, invoices=HISTORY,
-                         workflows={"chase": CHASE, "weekly": WEEKLY},
-                         config=BASE_CONFIG + "default_workflow: chase\n")
+    config = make_folder(
+        tmp_path,
+        invoices=HISTORY,
+        workflows={"chase": CHASE, "weekly": WEEKLY},
+        config=BASE_CONFIG + "default_workflow: chase\n",
+    )
     # a state with history is not used: a simulation starts from an empty one
     cli("run", "--as-of", "2026-02-01", "--config", config)
-    doc = json.loads(cli("simulate", "--from", "2026-01-25", "--to", "2026-02-28",
-                         "--format", "json", "--config", config).stdout)
+    doc = json.loads(
+        cli(
+            "simulate",
+            "--from",
+            "2026-01-25",
+            "--to",
+            "2026-02-28",
+            "--format",
+            "json",
+            "--config",
+            config,
+        ).stdout
+    )
     assert doc["steps"] == [
         # d1 reached I1 and I2 on 1 Feb (paid 2 and 14 days later), I3 and I4 on 6 Feb
         # (I4 is paid in March, after the end: unpaid)
-        {"workflow": "chase", "step": "d1", "actions": 4, "invoices": 4, "paid_7": 1,
-         "paid_14": 2, "paid_30": 2, "median_days_to_pay": 8.0, "unpaid": 2},
+        {
+            "workflow": "chase",
+            "step": "d1",
+            "actions": 4,
+            "invoices": 4,
+            "paid_7": 1,
+            "paid_14": 2,
+            "paid_30": 2,
+            "median_days_to_pay": 8.0,
+            "unpaid": 2,
+        },
         # d10: I2 on 10 Feb (paid 5 days later), I3 and I4 on 15 Feb
-        {"workflow": "chase", "step": "d10", "actions": 3, "invoices": 3, "paid_7": 1,
-         "paid_14": 1, "paid_30": 1, "median_days_to_pay": 5.0, "unpaid": 2},
+        {
+            "workflow": "chase",
+            "step": "d10",
+            "actions": 3,
+            "invoices": 3,
+            "paid_7": 1,
+            "paid_14": 1,
+            "paid_30": 1,
+            "median_days_to_pay": 5.0,
+            "unpaid": 2,
+        },
         # the campaign reached I2 first on the 25th (Friday the 23rd's, two days late: paid
         # 21 days later), then on 30 Jan, 6 and 13 Feb: counted from the first day
-        {"workflow": "weekly", "step": "statement", "actions": 4, "invoices": 1, "paid_7": 0,
-         "paid_14": 0, "paid_30": 1, "median_days_to_pay": 21.0, "unpaid": 0}]
+        {
+            "workflow": "weekly",
+            "step": "statement",
+            "actions": 4,
+            "invoices": 1,
+            "paid_7": 0,
+            "paid_14": 0,
+            "paid_30": 1,
+            "median_days_to_pay": 21.0,
+            "unpaid": 0,
+        },
+    ]
     busy = {d["date"]: d["actions"] for d in doc["days"] if d["actions"]}
-    assert busy == {"2026-01-25": 1, "2026-01-30": 1, "2026-02-01": 2, "2026-02-06": 3, "2026-02-10": 1,
-                    "2026-02-13": 1, "2026-02-15": 2}
+    assert busy == {
+        "2026-01-25": 1,
+        "2026-01-30": 1,
+        "2026-02-01": 2,
+        "2026-02-06": 3,
+        "2026-02-10": 1,
+        "2026-02-13": 1,
+        "2026-02-15": 2,
+    }
     assert (doc["from"], doc["to"], len(doc["days"])) == ("2026-01-25", "2026-02-28", 35)
-    table = cli("simulate", "--from", "2026-01-25", "--to", "2026-02-28", "--config",
-                config).stdout
+    table = cli("simulate", "--from", "2026-01-25", "--to", "2026-02-28", "--config", config).stdout
     assert "chase\td1\t4\t4\t1\t2\t2\t8\t2" in table
     assert "day\t2026-02-01\t2" in table
 
 
 def test_simulate_refuses_a_backward_range(cli, tmp_path):
-    config = make_folder(tmp_path, invoices=HISTORY, workflows={"chase": CHASE},
-                         config=BASE_CONFIG + "default_workflow: chase\n")
-    result = cli("simulate", "--from", "2026-03-01", "--to", "2026-02-01", "--config", config,
-                 expect=1)
-    assert result.stderr.strip() == ("error: --to 2026-02-01 is before --from 2026-03-01: give "
-                                     "the first day, then the last (2030-01-15T12:00:00Z)")
+    config = make_folder(
+        tmp_path,
+        invoices=HISTORY,
+        workflows={"chase": CHASE},
+        config=BASE_CONFIG + "default_workflow: chase\n",
+    )
+    result = cli(
+        "simulate", "--from", "2026-03-01", "--to", "2026-02-01", "--config", config, expect=1
+    )
+    assert result.stderr.strip() == (
+        "error: --to 2026-02-01 is before --from 2026-03-01: give "
+        "the first day, then the last (2030-01-15T12:00:00Z)"
+    )
 
 
 def test_the_sparkline_shows_the_busiest_day_of_each_mark():
     from arflow.report import sparkline
+
     assert sparkline([0, 1, 2, 4, 8], 10) == " ▁▂▄█"
     assert sparkline([0, 8, 0, 0, 4, 0], 3) == "█ ▄"
     assert sparkline([0, 0], 5) == "  "
@@ -280,22 +430,42 @@ def test_the_sparkline_shows_the_busiest_day_of_each_mark():
 # --- forecast ---------------------------------------------------------------------------------
 def test_forecast_is_what_real_runs_on_a_copy_send_day_by_day(cli, tmp_path):
     from arflow.scaffold import write_scaffold
+
     write_scaffold(tmp_path / "a", date(2026, 3, 16))
     config = tmp_path / "a" / "arflow.yaml"
     cli("assign", "C005", "--workflow", "ar-workflow", "--date", "2026-03-20", "--config", config)
     for day in ("2026-03-16", "2026-03-26"):  # a state with history
         cli("run", "--as-of", day, "--config", config)
-    cli("pause", "invoice", "INV-1008", "--as-of", "2026-03-26", "--until", "2026-04-02",
-        "--config", config)
+    cli(
+        "pause",
+        "invoice",
+        "INV-1008",
+        "--as-of",
+        "2026-03-26",
+        "--until",
+        "2026-04-02",
+        "--config",
+        config,
+    )
     # reminded on the 16th, paid since the last run: its on_paid is the forecast's first
     invoices = tmp_path / "a" / "invoices.csv"
     rows = invoices.read_text().splitlines()
-    rows = [row.replace(",open,", ",paid,") if row.startswith("INV-1002,") else row
-            for row in rows]
+    rows = [row.replace(",open,", ",paid,") if row.startswith("INV-1002,") else row for row in rows]
     invoices.write_text("\n".join(rows) + "\n")
     before = (tmp_path / "a" / "arflow.db").read_bytes()
-    doc = json.loads(cli("forecast", "--days", "14", "--as-of", "2026-03-27", "--format", "json",
-                         "--config", config).stdout)
+    doc = json.loads(
+        cli(
+            "forecast",
+            "--days",
+            "14",
+            "--as-of",
+            "2026-03-27",
+            "--format",
+            "json",
+            "--config",
+            config,
+        ).stdout
+    )
     assert (tmp_path / "a" / "arflow.db").read_bytes() == before  # read, never written
     assert (doc["from"], doc["to"]) == ("2026-03-27", "2026-04-09")
     forecast = {d["date"]: [_shape(a) for a in d["actions"]] for d in doc["days"]}
@@ -305,25 +475,35 @@ def test_forecast_is_what_real_runs_on_a_copy_send_day_by_day(cli, tmp_path):
     copy = tmp_path / "b" / "arflow.yaml"
     real = {}
     for day in forecast:
-        run = json.loads(cli("run", "--as-of", day, "--format", "json", "--config",
-                             copy).stdout)
+        run = json.loads(cli("run", "--as-of", day, "--format", "json", "--config", copy).stdout)
         real[day] = [_shape(a) for a in run["actions"]]
     assert forecast == real
     kinds = {(a[1], a[2]) for actions in real.values() for a in actions}
     # the assigned sequence, a chain, the statement campaign and a payment all show
-    assert {("ar-workflow", "call"), ("late-fee-warning", "warning"),
-            ("monthly-statement", "2026-04-06")} <= kinds
+    assert {
+        ("ar-workflow", "call"),
+        ("late-fee-warning", "warning"),
+        ("monthly-statement", "2026-04-06"),
+    } <= kinds
     assert ("C002", "net30-standard", "on_paid", "notify") in [a[:4] for a in real["2026-03-27"]]
     assert sum(len(a) for a in forecast.values()) >= 10
 
 
 def _shape(action: dict) -> tuple:
-    return (action["customer_id"], action["workflow"], action["step"], action["action"],
-            tuple(action["invoices"]), tuple(action["to"]), action["subject"])
+    return (
+        action["customer_id"],
+        action["workflow"],
+        action["step"],
+        action["action"],
+        tuple(action["invoices"]),
+        tuple(action["to"]),
+        action["subject"],
+    )
 
 
 def test_the_forecast_table_counts_per_day_workflow_and_step(cli, tmp_path):
     from arflow.scaffold import write_scaffold
+
     write_scaffold(tmp_path / "a", date(2026, 3, 16))
     config = tmp_path / "a" / "arflow.yaml"
     out = cli("forecast", "--days", "2", "--as-of", "2026-03-16", "--config", config).stdout
@@ -336,34 +516,64 @@ def test_the_forecast_table_counts_per_day_workflow_and_step(cli, tmp_path):
 # --- preview ----------------------------------------------------------------------------------
 def test_preview_shows_every_part_a_step_sends_for_a_real_customer(cli, tmp_path, monkeypatch):
     from arflow.scaffold import write_scaffold
+
     write_scaffold(tmp_path / "a", date(2026, 3, 16))
     config = tmp_path / "a" / "arflow.yaml"
     page = tmp_path / "email.html"
-    out = cli("preview", "net30-standard", "reminder", "--customer", "C002", "--as-of",
-              "2026-03-16", "--html", page, "--config", config).stdout
+    out = cli(
+        "preview",
+        "net30-standard",
+        "reminder",
+        "--customer",
+        "C002",
+        "--as-of",
+        "2026-03-16",
+        "--html",
+        page,
+        "--config",
+        config,
+    ).stdout
     lines = out.splitlines()
     assert lines[0].startswith("email 1 of 2 · net30-standard › reminder ─")
-    assert lines[1:4] == ["To: billing@blueharbor.example, owner@blueharbor.example",
-                          "Subject: Reminder: 2 invoices past due ($605.50)", ""]
+    assert lines[1:4] == [
+        "To: billing@blueharbor.example, owner@blueharbor.example",
+        "Subject: Reminder: 2 invoices past due ($605.50)",
+        "",
+    ]
     assert "Dear Blue Harbor Cafe," in lines
     sms = lines.index(next(line for line in lines if line.startswith("sms 2 of 2")))
-    assert lines[sms + 1:sms + 4] == [
-        "To: +12025550122", "",
+    assert lines[sms + 1 : sms + 4] == [
+        "To: +12025550122",
+        "",
         "Acme Supplies Ltd: 2 invoices past due, $605.50 in total. Pay at "
-        "https://pay.acme.example/C002 or call +1 202 555 0100."]
+        "https://pay.acme.example/C002 or call +1 202 555 0100.",
+    ]
     assert lines[-1] == f"HTML part written to {page}"
     assert "<p>Dear Blue Harbor Cafe,</p>" in page.read_text()
     # the same composing code as a run: the dry run's subject for that action is the same
-    doc = json.loads(cli(
-        "run", "--dry-run", "--format", "json", "--as-of", "2026-03-16", "--config",
-        config).stdout)
+    doc = json.loads(
+        cli(
+            "run", "--dry-run", "--format", "json", "--as-of", "2026-03-16", "--config", config
+        ).stdout
+    )
     assert {(a["customer_id"], a["step"], a["action"]): a["subject"] for a in doc["actions"]}[
-        ("C002", "reminder", "email")] == "Reminder: 2 invoices past due ($605.50)"
+        ("C002", "reminder", "email")
+    ] == "Reminder: 2 invoices past due ($605.50)"
     opened = []
     monkeypatch.setattr("webbrowser.open", opened.append)
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # where --open writes its page
-    cli("preview", "net30-standard", "reminder", "--customer", "C002", "--as-of", "2026-03-16",
-        "--open", "--config", config)
+    cli(
+        "preview",
+        "net30-standard",
+        "reminder",
+        "--customer",
+        "C002",
+        "--as-of",
+        "2026-03-16",
+        "--open",
+        "--config",
+        config,
+    )
     (written,) = tmp_path.glob("arflow-preview-*.html")
     assert opened == [written.as_uri()]
     assert "<p>Dear Blue Harbor Cafe,</p>" in written.read_text()
@@ -371,55 +581,101 @@ def test_preview_shows_every_part_a_step_sends_for_a_real_customer(cli, tmp_path
 
 def test_preview_of_notices_tasks_and_a_sample_customer(cli, tmp_path):
     from arflow.scaffold import write_scaffold
+
     write_scaffold(tmp_path / "a", date(2026, 3, 16))
     config = tmp_path / "a" / "arflow.yaml"
-    out = cli("preview", "net30-standard", "overdue-30", "--as-of", "2026-03-16", "--config",
-              config).stdout
+    out = cli(
+        "preview", "net30-standard", "overdue-30", "--as-of", "2026-03-16", "--config", config
+    ).stdout
     assert "To: ap@customer.example   Cc: controller@acme.example" in out
     assert "Subject: Past due: invoices INV-1001, INV-1002 — 30 days" in out
     assert "In collections\n" in out
     assert "Call Sample Customer Ltd about 2 overdue invoices  (for dana, due 2026-03-18)" in out
-    out = cli("preview", "net30-standard", "final-notice", "--customer", "C006", "--as-of",
-              "2026-03-16", "--config", config).stdout
+    out = cli(
+        "preview",
+        "net30-standard",
+        "final-notice",
+        "--customer",
+        "C006",
+        "--as-of",
+        "2026-03-16",
+        "--config",
+        config,
+    ).stdout
     assert "notify 2 of 2 · net30-standard › final-notice" in out
     assert "To: controller@acme.example" in out and "Hi Chris Doe," in out
 
 
 def test_preview_of_a_campaign_is_its_next_statement(cli, tmp_path):
     from arflow.scaffold import write_scaffold
+
     write_scaffold(tmp_path / "a", date(2026, 3, 16))
     config = tmp_path / "a" / "arflow.yaml"
-    out = cli("preview", "monthly-statement", "next", "--customer", "C007", "--as-of",
-              "2026-03-16", "--config", config).stdout
+    out = cli(
+        "preview",
+        "monthly-statement",
+        "next",
+        "--customer",
+        "C007",
+        "--as-of",
+        "2026-03-16",
+        "--config",
+        config,
+    ).stdout
     assert "email 1 of 2 · monthly-statement › 2026-04-06" in out
     assert "To: treasury@contoso-group.example   Cc: dana@acme.example" in out
     assert "[attached: statement.csv, 169 bytes]" in out
     assert "  consolidated_overdue >= 500 (USD 1200.00)" in out
     result = cli("preview", "monthly-statement", "2026-04-06", "--config", config, expect=2)
     assert result.stderr.strip() == (
-        "error: monthly-statement is a campaign: its STEP is `next` (its next statement) (2030-01-15T12:00:00Z)")
-    result = cli("preview", "monthly-statement", "next", "--customer", "C001", "--as-of",
-                 "2026-03-16", "--config", config, expect=2)
+        "error: monthly-statement is a campaign: its STEP is `next` (its next statement) (2030-01-15T12:00:00Z)"
+    )
+    result = cli(
+        "preview",
+        "monthly-statement",
+        "next",
+        "--customer",
+        "C001",
+        "--as-of",
+        "2026-03-16",
+        "--config",
+        config,
+        expect=2,
+    )
     assert result.stderr.strip() == (
         "error: customer C001 gets no statement from monthly-statement on 2026-04-06: it does "
-        "not fit the campaign's match: (2030-01-15T12:00:00Z)")
-    result = cli("preview", "past-due-15-30-45", "past-due-15", "--customer", "C001",
-                 "--as-of", "2026-03-16", "--config", config, expect=2)
+        "not fit the campaign's match: (2030-01-15T12:00:00Z)"
+    )
+    result = cli(
+        "preview",
+        "past-due-15-30-45",
+        "past-due-15",
+        "--customer",
+        "C001",
+        "--as-of",
+        "2026-03-16",
+        "--config",
+        config,
+        expect=2,
+    )
     assert result.stderr.strip() == (  # its one open invoice is the Branch's, not HQ's
         "error: customer C001 has no open invoice that fits its match: on 2026-03-16 for "
         "workflow past-due-15-30-45; preview it without --customer to see a sample"
-        " (2030-01-15T12:00:00Z)")
+        " (2030-01-15T12:00:00Z)"
+    )
     result = cli("preview", "net30-standard", "day9", "--config", config, expect=2)
     assert result.stderr.strip() == (
         "error: workflow net30-standard has no step 'day9' (steps: courtesy, reminder, "
         "overdue-30, final-notice, on_paid)"
-        " (2030-01-15T12:00:00Z)")
+        " (2030-01-15T12:00:00Z)"
+    )
 
 
 def test_a_window_of_the_ledger_keeps_what_runs_in_it_can_see(tmp_path):
     from arflow.config import load_config
     from arflow.ledger import Ledger
     from arflow.sources import load_ledger
+
     config = load_config(folder(tmp_path))
     ledger = load_ledger(config)  # a frame
     loaded = load_ledger(config)
@@ -429,16 +685,30 @@ def test_a_window_of_the_ledger_keeps_what_runs_in_it_can_see(tmp_path):
     for source in (ledger, Ledger(loaded.invoices, loaded.customers, [])):
         window = source.window(first, last, {"B2"})  # B2 was chased, and paid on the 10th
         assert sorted(i.number for i in window.invoices) == [
-            "A1", "A2", "A3", "A4", "A5", "A6", "B1", "B2", "CN", "D1", "D2", "E1"]
+            "A1",
+            "A2",
+            "A3",
+            "A4",
+            "A5",
+            "A6",
+            "B1",
+            "B2",
+            "CN",
+            "D1",
+            "D2",
+            "E1",
+        ]
         assert window.customer_ids() == {"A", "B", "D", "P"}  # the whole ledger's
         for day in (first, last):
             assert [i.number for i in window.current(day, Decimal("0.01"))] == [
-                i.number for i in ledger.current(day, Decimal("0.01"))]
+                i.number for i in ledger.current(day, Decimal("0.01"))
+            ]
 
 
 def test_a_terminal_too_narrow_for_the_aging_table_gets_a_block_per_account(tmp_path):
     from arflow.config import load_config
     from arflow.sources import load_ledger
+
     ledger = load_ledger(load_config(folder(tmp_path)))
     report = aging_report(ledger.owing(date(2026, 3, 16)), ledger.customers, date(2026, 3, 16))
     console = Console(record=True, width=60, color_system=None)
@@ -446,9 +716,11 @@ def test_a_terminal_too_narrow_for_the_aging_table_gets_a_block_per_account(tmp_
     lines = console.export_text().splitlines()
     assert max(len(line) for line in lines) <= 60
     text = "\n".join(lines)
-    assert lines[1:4] == ["Alder Ltd",
-                          "  current $100.00 · 1–30 $270.00 · 31–60 $400.00",
-                          "  61–90 $500.00 · 90+ $600.00 · Total $1,870.00"]
+    assert lines[1:4] == [
+        "Alder Ltd",
+        "  current $100.00 · 1–30 $270.00 · 31–60 $400.00",
+        "  61–90 $500.00 · 90+ $600.00 · Total $1,870.00",
+    ]
     for label, amount in (("61–90", "$500.00"), ("Total", "$1,870.00"), ("1–30", "€80.00")):
         assert f"{label} {amount}" in text
 
@@ -456,6 +728,7 @@ def test_a_terminal_too_narrow_for_the_aging_table_gets_a_block_per_account(tmp_
 def test_at_the_narrowest_table_width_amounts_keep_their_room(tmp_path):
     from arflow.config import load_config
     from arflow.sources import load_ledger
+
     ledger = load_ledger(load_config(folder(tmp_path)))
     report = aging_report(ledger.owing(date(2026, 3, 16)), ledger.customers, date(2026, 3, 16))
     for width in range(60, 90):

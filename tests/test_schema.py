@@ -16,9 +16,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def check(schema: str, *files: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "check_jsonschema", "--schemafile",
-                           str(ROOT / "schemas" / FILES[schema]), *map(str, files)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--schemafile",
+            str(ROOT / "schemas" / FILES[schema]),
+            *map(str, files),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("kind", ["config", "workflow"])
@@ -51,8 +61,11 @@ def test_a_misspelt_key_is_flagged_by_the_schema_as_by_validate(cli, tmp_path):
     result = cli("validate", tmp_path / "ar", expect=1)
     assert "workflows/net30-standard.yaml:9: steps.0.expires_afer: unknown key" in result.output
     # and a short form arflow takes is no problem to the schema
-    path.write_text(path.read_text().replace("expires_afer: 2", "expires_after: 2").replace(
-        "cc: [controller]", "cc: controller"))
+    path.write_text(
+        path.read_text()
+        .replace("expires_afer: 2", "expires_after: 2")
+        .replace("cc: [controller]", "cc: controller")
+    )
     assert check("workflow", path).returncode == 0
     cli("validate", tmp_path / "ar")
     path.write_text(path.read_text().replace("cc: controller", "cc: {controller: 1}"))

@@ -25,49 +25,87 @@ from arflow.state import (
 from arflow.workflow import Workflow
 
 
-@pytest.mark.parametrize("state, reason, permanent, expected", [
-    ("sending", None, False, True),      # may have gone out: never again by itself
-    ("sent", None, False, True),
-    ("unknown", None, False, True),
-    ("done", None, False, True),
-    ("failed", None, False, False),      # SMTP 4xx, connection refused: retried
-    ("failed", None, True, True),        # SMTP 5xx, an invalid number: final
-    ("skipped", "superseded", False, True),
-    ("skipped", "expired", False, True),
-    ("skipped", "baseline", False, True),
-    ("skipped", "no-email", False, False),   # the address may be added: tried again
-    ("skipped", "no-phone", False, False),
-    ("skipped", "no-recipient", False, False),
-])
+@pytest.mark.parametrize(
+    "state, reason, permanent, expected",
+    [
+        ("sending", None, False, True),  # may have gone out: never again by itself
+        ("sent", None, False, True),
+        ("unknown", None, False, True),
+        ("done", None, False, True),
+        ("failed", None, False, False),  # SMTP 4xx, connection refused: retried
+        ("failed", None, True, True),  # SMTP 5xx, an invalid number: final
+        ("skipped", "superseded", False, True),
+        ("skipped", "expired", False, True),
+        ("skipped", "baseline", False, True),
+        ("skipped", "no-email", False, False),  # the address may be added: tried again
+        ("skipped", "no-phone", False, False),
+        ("skipped", "no-recipient", False, False),
+    ],
+)
 def test_which_action_keys_are_settled(state, reason, permanent, expected):
     assert settled(state, reason, permanent) is expected
 
 
-@pytest.mark.parametrize("state, expected", [
-    ("sending", True), ("sent", True), ("unknown", True), ("done", True),
-    ("failed", False), ("skipped", False), ("planned", False)])
+@pytest.mark.parametrize(
+    "state, expected",
+    [
+        ("sending", True),
+        ("sent", True),
+        ("unknown", True),
+        ("done", True),
+        ("failed", False),
+        ("skipped", False),
+        ("planned", False),
+    ],
+)
 def test_which_states_count_as_carried_out(state, expected):
     assert carried_out(state) is expected
 
 
-@pytest.mark.parametrize("settled_actions, actions, expected", [
-    (0, 1, False), (1, 1, True), (1, 2, False), (2, 2, True), (3, 3, True), (2, 3, False)])
+@pytest.mark.parametrize(
+    "settled_actions, actions, expected",
+    [(0, 1, False), (1, 1, True), (1, 2, False), (2, 2, True), (3, 3, True), (2, 3, False)],
+)
 def test_a_step_runs_once_every_action_is_settled(settled_actions, actions, expected):
     assert step_ran(settled_actions, actions) is expected
 
 
-TWO_ACTIONS = Workflow.model_validate({"steps": [
-    {"id": "first", "day": 1, "actions": [{"email": "reminder"}, {"sms": "reminder"}]},
-    {"id": "last", "day": 9, "actions": [{"email": "reminder"}]}]})
+TWO_ACTIONS = Workflow.model_validate(
+    {
+        "steps": [
+            {"id": "first", "day": 1, "actions": [{"email": "reminder"}, {"sms": "reminder"}]},
+            {"id": "last", "day": 9, "actions": [{"email": "reminder"}]},
+        ]
+    }
+)
 
 
-def row(key: ActionKey, state: str, reason: str | None = None, permanent: bool = False,
-        day: str = "2026-03-11") -> dict:
-    return {"key": str(key), "target": key.target, "workflow": key.workflow, "step": key.step,
-            "action_index": key.action, "kind": "email", "customer_id": "C1",
-            "invoices": json.dumps(["A1"]), "as_of": day, "channel": None, "recipients": "[]",
-            "subject": None, "description": None, "message_id": None, "state": state, "reason": reason,
-            "permanent": permanent}
+def row(
+    key: ActionKey,
+    state: str,
+    reason: str | None = None,
+    permanent: bool = False,
+    day: str = "2026-03-11",
+) -> dict:
+    return {
+        "key": str(key),
+        "target": key.target,
+        "workflow": key.workflow,
+        "step": key.step,
+        "action_index": key.action,
+        "kind": "email",
+        "customer_id": "C1",
+        "invoices": json.dumps(["A1"]),
+        "as_of": day,
+        "channel": None,
+        "recipients": "[]",
+        "subject": None,
+        "description": None,
+        "message_id": None,
+        "state": state,
+        "reason": reason,
+        "permanent": permanent,
+    }
 
 
 @pytest.fixture
@@ -80,8 +118,13 @@ def db(tmp_path):
 def write(db: StateDB, rows: list[dict]) -> None:
     with db.transaction() as conn:
         for r in rows:
-            db.write_marks(conn, marks([{k: v for k, v in r.items() if k not in (
-                "state", "reason", "permanent")}], r["state"]))
+            db.write_marks(
+                conn,
+                marks(
+                    [{k: v for k, v in r.items() if k not in ("state", "reason", "permanent")}],
+                    r["state"],
+                ),
+            )
 
 
 def test_a_step_with_one_of_two_actions_settled_has_not_run(db):
@@ -105,17 +148,22 @@ def test_skips_never_overwrite_what_went_out_or_failed_for_good(db):
     db.record_skips([{**row(k, "skipped"), "reason": "expired"} for k in keys])
     found = {r["key"]: (r["state"], r["reason"]) for r in db.history()}
     assert found == {
-        str(keys[0]): ("sent", None),            # what went out stays sent
-        str(keys[1]): ("skipped", "expired"),    # a transient failure that expired: skipped
+        str(keys[0]): ("sent", None),  # what went out stays sent
+        str(keys[1]): ("skipped", "expired"),  # a transient failure that expired: skipped
         str(keys[2]): ("skipped", "expired"),
-        str(keys[3]): ("failed", None)}          # a permanent failure keeps its record
+        str(keys[3]): ("failed", None),
+    }  # a permanent failure keeps its record
 
 
 def test_a_missing_contact_skip_stays_open_and_a_superseded_one_does_not(db):
     open_key = ActionKey("invoice:A1", "chase", "first", 1)
     final_key = ActionKey("invoice:A2", "chase", "first", 1)
-    db.record_skips([{**row(open_key, "skipped"), "reason": "no-phone"},
-                     {**row(final_key, "skipped"), "reason": "superseded"}])
+    db.record_skips(
+        [
+            {**row(open_key, "skipped"), "reason": "no-phone"},
+            {**row(final_key, "skipped"), "reason": "superseded"},
+        ]
+    )
     past = db.past_state({"chase": TWO_ACTIONS}, date(2026, 3, 12))
     assert past.settled == {final_key}
 
@@ -126,8 +174,9 @@ def test_a_dry_run_state_reads_the_file_and_writes_nothing(tmp_path, db):
     dry = StateDB.for_dry_run(db.path)
     assert dry.recover_interrupted() == 1  # counted, as the real run would find it; not changed
     write(dry, [row(key, "sent")])
-    dry.record_skips([{**row(ActionKey("invoice:A2", "chase", "first", 0), "skipped"),
-                       "reason": "expired"}])
+    dry.record_skips(
+        [{**row(ActionKey("invoice:A2", "chase", "first", 0), "skipped"), "reason": "expired"}]
+    )
     assert dry.past_state({"chase": TWO_ACTIONS}, date(2026, 3, 12)).settled == {key}
     dry.close()
     conn = sqlite3.connect(db.path)
@@ -156,10 +205,12 @@ def older_database(path, version: int = 2) -> None:
     for target in range(1, version + 1):
         conn.executescript(MIGRATIONS[target])
     conn.execute(f"PRAGMA user_version = {version}")
-    conn.execute("INSERT INTO actions (key, target, workflow, step, action_index, kind, "
-                 "customer_id, invoices, as_of, state, created_at, updated_at) VALUES "
-                 "('k', 'invoice:A1', 'chase', 'first', 0, 'email', 'C1', '[\"A1\"]', "
-                 "'2026-03-11', 'sent', 'x', 'x')")
+    conn.execute(
+        "INSERT INTO actions (key, target, workflow, step, action_index, kind, "
+        "customer_id, invoices, as_of, state, created_at, updated_at) VALUES "
+        "('k', 'invoice:A1', 'chase', 'first', 0, 'email', 'C1', '[\"A1\"]', "
+        "'2026-03-11', 'sent', 'x', 'x')"
+    )
     conn.commit()
     conn.close()
 
@@ -187,7 +238,8 @@ def test_an_id_file_that_holds_no_id_is_refused(tmp_path, content):
     assert str(refused.value) == (
         f"arflow.db.id does not hold an arflow state id ({content.strip()!r}): it was changed "
         "outside arflow; restore it from your backup, or delete it if arflow.db is this "
-        "folder's own (the next run writes it again)")
+        "folder's own (the next run writes it again)"
+    )
     assert not (tmp_path / "arflow.db").exists()
 
 
@@ -200,7 +252,8 @@ def test_a_commit_that_finds_the_disk_full_is_a_state_error_and_leaves_no_transa
         write(db, [{**row(key, "sending"), "subject": "x" * 20_000}])
     assert str(full.value) == (
         "cannot write arflow.db: the disk it is on is full (database or disk is full); free "
-        "some space there, then run again")
+        "some space there, then run again"
+    )
     assert not db.conn.in_transaction
     db.conn.execute(f"PRAGMA max_page_count = {pages + 100}")
     write(db, [row(key, "sent")])  # once there is room, it writes again
@@ -217,12 +270,14 @@ def test_a_database_replaced_under_an_open_one_is_never_written_and_is_saved_bes
     os.replace(tmp_path / "other", path)
     with pytest.raises(StateMoved) as moved:
         write(db, [row(ActionKey("invoice:A2", "chase", "first", 0), "sending")])
-    [saved] = [p for p in tmp_path.glob("arflow.db.rescued-*")
-               if not p.name.endswith(("-wal", "-shm"))]
+    [saved] = [
+        p for p in tmp_path.glob("arflow.db.rescued-*") if not p.name.endswith(("-wal", "-shm"))
+    ]
     assert str(moved.value) == (
         f"arflow.db was replaced by another file while arflow was using it; what arflow had "
         f"recorded is saved in {saved.name}: set the new arflow.db aside and put {saved.name} "
-        "in its place, then run again")
+        "in its place, then run again"
+    )
     assert path.read_bytes() == b""  # the new file was not touched
     db.close()
     rescued = StateDB.open(saved)
@@ -236,8 +291,16 @@ def test_a_failure_text_is_stored_without_the_secrets_arflow_read():
     from arflow.channels import Outcome, secret
 
     password = secret("X_PASSWORD", "SMTP password", {"X_PASSWORD": "hunter2/x y"})
-    [mark] = marks([{}], "failed", Outcome("failed", error=(
-        f"535 login failed for hunter2/x y at smtp://ar:{quote(password, safe='')}@host")))
+    [mark] = marks(
+        [{}],
+        "failed",
+        Outcome(
+            "failed",
+            error=(
+                f"535 login failed for hunter2/x y at smtp://ar:{quote(password, safe='')}@host"
+            ),
+        ),
+    )
     assert mark["error"] == "535 login failed for *** at smtp://ar:***@host"
 
 
@@ -251,20 +314,23 @@ def test_another_programs_sqlite_file_is_refused_whatever_its_version(tmp_path):
     with pytest.raises(StateError) as refused:
         StateDB.open(path, "arflow.db")
     assert str(refused.value).startswith(
-        "arflow.db is another program's SQLite database (tables: actions, assignments, ")
+        "arflow.db is another program's SQLite database (tables: actions, assignments, "
+    )
     assert not (tmp_path / "arflow.db.id").exists()
 
 
 def test_an_action_index_the_step_no_longer_has_does_not_make_it_run(db):
     """A step that had two actions is edited down to one: an old row for index 1 must not
     count for the one action it has now."""
-    one = Workflow.model_validate({"steps": [
-        {"id": "first", "day": 1, "actions": [{"email": "reminder"}]}]})
+    one = Workflow.model_validate(
+        {"steps": [{"id": "first", "day": 1, "actions": [{"email": "reminder"}]}]}
+    )
     write(db, [row(ActionKey("invoice:A1", "chase", "first", 1), "sent")])
     assert db.past_state({"chase": one}, date(2026, 3, 12)).ran == {}
     write(db, [row(ActionKey("invoice:A1", "chase", "first", 0), "sent")])
     assert db.past_state({"chase": one}, date(2026, 3, 12)).ran == {
-        ("invoice:A1", "chase"): {"first"}}
+        ("invoice:A1", "chase"): {"first"}
+    }
 
 
 def test_a_dry_run_is_never_given_real_channels(tmp_path):
@@ -273,9 +339,15 @@ def test_a_dry_run_is_never_given_real_channels(tmp_path):
     from arflow.project import load_project
     from arflow.scaffold import write_scaffold
     from arflow.sources import load_ledger
+
     write_scaffold(tmp_path / "ar", date(2026, 3, 16))
     project = load_project(tmp_path / "ar" / "arflow.yaml")
     with pytest.raises(ValueError, match="a dry run takes recording channels"):
-        run(project, load_ledger(project.config), date(2026, 3, 16),
-            Channels(project.config), dry_run=True)
+        run(
+            project,
+            load_ledger(project.config),
+            date(2026, 3, 16),
+            Channels(project.config),
+            dry_run=True,
+        )
     assert not (tmp_path / "ar" / "outbox").exists()

@@ -33,8 +33,8 @@ class Attachment:
 class Message:
     """One rendered message, ready for a channel."""
 
-    kind: str                       # email | sms | webhook
-    name: str                       # a file-safe name, unique per idempotency key
+    kind: str  # email | sms | webhook
+    name: str  # a file-safe name, unique per idempotency key
     to: list[str]
     subject: str | None = None
     text: str | None = None
@@ -42,15 +42,15 @@ class Message:
     cc: list[str] = field(default_factory=list)
     bcc: list[str] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # address → display name
-    sender: str | None = None       # email: the From address
+    sender: str | None = None  # email: the From address
     sender_name: str | None = None
-    message_id: str | None = None   # email: derived from the idempotency key
+    message_id: str | None = None  # email: derived from the idempotency key
     idempotency_key: str | None = None
-    url: str | None = None          # webhook
-    body: str | None = None         # sms text or webhook JSON
+    url: str | None = None  # webhook
+    body: str | None = None  # sms text or webhook JSON
     attachments: list[Attachment] = field(default_factory=list)  # email
-    reply_to: str | None = None     # email: Reply-To
-    list_id: str | None = None      # email: List-Id (RFC 2919), for mail filters
+    reply_to: str | None = None  # email: Reply-To
+    list_id: str | None = None  # email: List-Id (RFC 2919), for mail filters
 
     @property
     def recipients(self) -> list[str]:
@@ -61,8 +61,8 @@ class Message:
 class Outcome:
     """What a channel says about one message (SPEC 6)."""
 
-    state: str                 # sent | failed | unknown; planned in a dry run
-    permanent: bool = False    # a failure that no later run should retry
+    state: str  # sent | failed | unknown; planned in a dry run
+    permanent: bool = False  # a failure that no later run should retry
     provider_id: str | None = None
     error: str | None = None
 
@@ -75,8 +75,12 @@ class Channel(Protocol):
     def open(self) -> None:
         """Connect and log in; raise ArflowError when the run must stop (bad credentials)."""
 
-    def send(self, message: Message, ready: Callable[[], None],
-             meanwhile: Callable[[], None] | None = None) -> Outcome:
+    def send(
+        self,
+        message: Message,
+        ready: Callable[[], None],
+        meanwhile: Callable[[], None] | None = None,
+    ) -> Outcome:
         """Hand one message over; never raise for a delivery problem, say it in the Outcome.
 
         `ready()` commits the message as `sending` and must be called before anything of it
@@ -96,8 +100,7 @@ class Channel(Protocol):
 # CR, LF and every other C0/C1 control, the Unicode line and paragraph separators and the bidi
 # overrides; and RFC 2047 encoded words, which a mail reader would decode into anything
 # (`=?utf-8?q?x=0ABcc:_...?=`) although Python's email package lets them through.
-_UNSAFE_CHAR = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_UNSAFE_CHAR = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?[^?]*\?=")
 
 
@@ -117,9 +120,15 @@ _ESCAPES = {"\r": "\\r", "\n": "\\n", "\t": "\\t"}
 def visible(value: str) -> str:
     """`value` as a report shows it: the characters `header_problem` refuses written as
     escapes (`Acme\\r\\nBcc: x`), everything else as it is."""
-    return _UNSAFE_CHAR.sub(lambda m: _ESCAPES.get(m.group()) or
-                            (f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                             else f"\\u{ord(m.group()):04x}"), value)
+    return _UNSAFE_CHAR.sub(
+        lambda m: (
+            _ESCAPES.get(m.group())
+            or (
+                f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
+            )
+        ),
+        value,
+    )
 
 
 # --- secrets (SPEC 7) -------------------------------------------------------------------------
@@ -152,65 +161,80 @@ def secret(env_name: str, what: str, environ: Mapping[str, str] | None = None) -
         return _remember(value)
     file_name = env.get(f"{env_name}_FILE")
     if not file_name:
-        raise ArflowError(f"{what}: the environment variable {env_name} is not set (or empty); "
-                          f"export it, or name an owner-only file in {env_name}_FILE. "
-                          "Nothing was sent.")
+        raise ArflowError(
+            f"{what}: the environment variable {env_name} is not set (or empty); "
+            f"export it, or name an owner-only file in {env_name}_FILE. "
+            "Nothing was sent."
+        )
     path = Path(file_name)
     named = f"{path} (named by ${env_name}_FILE)"
     try:
         mode = path.stat().st_mode
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ArflowError(f"{what}: {named} can be read by others; run `chmod 600 {path}`. "
-                              "Nothing was sent.")
+            raise ArflowError(
+                f"{what}: {named} can be read by others; run `chmod 600 {path}`. Nothing was sent."
+            )
         data = path.read_bytes()
     except OSError as exc:
-        raise ArflowError(f"{what}: cannot read {named}: {exc.strerror}. Nothing was sent."
-                          ) from None
+        raise ArflowError(
+            f"{what}: cannot read {named}: {exc.strerror}. Nothing was sent."
+        ) from None
     try:
         value = data.decode("utf-8").strip()
     except UnicodeDecodeError as exc:
-        raise ArflowError(f"{what}: {named} is not UTF-8 text (byte 0x{data[exc.start]:02x} at "
-                          f"offset {exc.start}); write the secret into it as plain text. "
-                          "Nothing was sent.") from None
+        raise ArflowError(
+            f"{what}: {named} is not UTF-8 text (byte 0x{data[exc.start]:02x} at "
+            f"offset {exc.start}); write the secret into it as plain text. "
+            "Nothing was sent."
+        ) from None
     if not value:
-        raise ArflowError(f"{what}: {named} is empty; write the secret into it. "
-                          "Nothing was sent.")
+        raise ArflowError(f"{what}: {named} is empty; write the secret into it. Nothing was sent.")
     return _remember(value)
 
 
 # --- the registry -----------------------------------------------------------------------------
 def _outbox(config: Config, channel: str):
     from arflow.channels.outbox import OutboxChannel
+
     return OutboxChannel(config.resolve(getattr(config.channels, channel).dir), channel)
 
 
 def _smtp(config: Config, channel: str):
     from arflow.channels.smtp import SmtpChannel
+
     # bounces go to the envelope sender: return_path when set, else the From address
-    return SmtpChannel(config.channels.email,
-                       config.channels.email.return_path or sender_address(config))
+    return SmtpChannel(
+        config.channels.email, config.channels.email.return_path or sender_address(config)
+    )
 
 
 def _twilio(config: Config, channel: str):
     from arflow.channels.twilio import TwilioChannel
+
     return TwilioChannel(config.channels.sms, config.company.region)
 
 
 def _http(config: Config, channel: str):
     from arflow.channels.http import HttpChannel
+
     return HttpChannel(timeout=30.0)
 
 
 TRANSPORTS: dict[str, Callable[[Config, str], Channel]] = {
-    "outbox": _outbox, "smtp": _smtp, "twilio": _twilio, "http": _http,
+    "outbox": _outbox,
+    "smtp": _smtp,
+    "twilio": _twilio,
+    "http": _http,
 }
 
 
 def sender_address(config: Config) -> str:
     address = config.channels.email.sender or config.company.email
     if not address:
-        raise ArflowError("emails need a sender: set channels.email.from (or company.email) "
-                          "in arflow.yaml. Nothing was sent.")
+        raise ArflowError(
+            "emails need a sender: set channels.email.from (or company.email) "
+            "in arflow.yaml. Nothing was sent."
+        )
     return address
 
 
@@ -227,8 +251,9 @@ class Channels:
     """The channels one run uses, opened on first need and closed together. A dry run's are
     recording channels: the same messages, handed to nobody."""
 
-    def __init__(self, config: Config, *, dry_run: bool = False, keep: bool = False,
-                 delivered: bool = False):
+    def __init__(
+        self, config: Config, *, dry_run: bool = False, keep: bool = False, delivered: bool = False
+    ):
         self.config = config
         self.dry_run = dry_run
         self.keep = keep  # a dry run's channels keep what they were handed
@@ -241,6 +266,7 @@ class Channels:
         if channel is None:
             if self.dry_run:
                 from arflow.channels.recording import RecordingChannel
+
                 channel = RecordingChannel(name, keep=self.keep, delivered=self.delivered)
             else:
                 channel = TRANSPORTS[transport](self.config, name)

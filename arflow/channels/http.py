@@ -28,9 +28,15 @@ class HttpChannel:
     def send(self, message: Message, ready, meanwhile=None) -> Outcome:
         ready()
         request = urllib.request.Request(
-            message.url or "", data=(message.body or "").encode(), method="POST",
-            headers={"Content-Type": "application/json", "User-Agent": "arflow",
-                     "Idempotency-Key": message.idempotency_key or ""})
+            message.url or "",
+            data=(message.body or "").encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "arflow",
+                "Idempotency-Key": message.idempotency_key or "",
+            },
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return Outcome("sent", provider_id=f"HTTP {response.status}")
@@ -45,5 +51,6 @@ class HttpChannel:
             # the request never left: refused, no route, unknown host
             return Outcome("failed", error=f"cannot reach {message.url}: {exc.reason}")
         except (TimeoutError, http.client.HTTPException, OSError) as exc:
-            return Outcome("unknown", error=f"no answer from {message.url}: "
-                                            f"{exc or type(exc).__name__}")
+            return Outcome(
+                "unknown", error=f"no answer from {message.url}: {exc or type(exc).__name__}"
+            )

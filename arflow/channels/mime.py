@@ -60,7 +60,8 @@ def _encoded_words(used: int, value: str) -> str:
     if start < len(data) or not words:
         words.append(data[start:])
     return "\r\n ".join(
-        f"=?utf-8?b?{binascii.b2a_base64(w, newline=False).decode()}?=" for w in words)
+        f"=?utf-8?b?{binascii.b2a_base64(w, newline=False).decode()}?=" for w in words
+    )
 
 
 def _fold(used: int, value: str) -> str:
@@ -112,25 +113,30 @@ def _date() -> str:
 
 def email_bytes(message: Message, keep_bcc: bool = False) -> bytes:
     """The message as SMTP wants it; `keep_bcc` adds the Bcc header (the outbox's copy only)."""
-    headers = [("From", _address(message.sender or "", message.sender_name)),
-               ("To", _addresses(message.to, message.names))]
+    headers = [
+        ("From", _address(message.sender or "", message.sender_name)),
+        ("To", _addresses(message.to, message.names)),
+    ]
     if message.cc:
         headers.append(("Cc", _addresses(message.cc, message.names)))
     if keep_bcc and message.bcc:
         headers.append(("Bcc", ", ".join(message.bcc)))
     if message.reply_to:
         headers.append(("Reply-To", message.reply_to))
-    headers += [("Subject", _header("Subject", message.subject or "")),
-                ("Date", _date()),
-                ("Message-ID", message.message_id or ""),
-                ("Auto-Submitted", "auto-generated"),  # RFC 3834: no auto-replies
-                *([("List-Id", message.list_id)] if message.list_id else []),
-                ("MIME-Version", "1.0")]
+    headers += [
+        ("Subject", _header("Subject", message.subject or "")),
+        ("Date", _date()),
+        ("Message-ID", message.message_id or ""),
+        ("Auto-Submitted", "auto-generated"),  # RFC 3834: no auto-replies
+        *([("List-Id", message.list_id)] if message.list_id else []),
+        ("MIME-Version", "1.0"),
+    ]
     for name, value in headers:
         # a second line of defence: only folding (CRLF + space) may break a header line
         if ("\r" in value or "\n" in value) and (
-                "\n" in value.replace("\r\n ", "").replace("\r\n\t", "") or
-                "\r" in value.replace("\r\n", "")):
+            "\n" in value.replace("\r\n ", "").replace("\r\n\t", "")
+            or "\r" in value.replace("\r\n", "")
+        ):
             raise ValueError(f"refusing a line break in the {name} header")
         if not value.isascii():
             raise ValueError(f"the {name} header is not ASCII after encoding")
@@ -145,20 +151,24 @@ def email_bytes(message: Message, keep_bcc: bool = False) -> bytes:
     head = [f"{name}: {value}\r\n" for name, value in headers]
     mixed = "=_arflow_mixed_" + digest[24:48] if message.attachments else None
     if mixed:
-        head.append(f'Content-Type: multipart/mixed;\r\n boundary="{mixed}"\r\n\r\n'
-                    f"--{mixed}\r\n")
+        head.append(f'Content-Type: multipart/mixed;\r\n boundary="{mixed}"\r\n\r\n--{mixed}\r\n')
     head.append(f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n\r\n')
     out = []
     for subtype, body in parts:
-        head.append(f"--{boundary}\r\nContent-Type: text/{subtype}; charset=\"utf-8\"\r\n"
-                    "Content-Transfer-Encoding: quoted-printable\r\n\r\n")
+        head.append(
+            f'--{boundary}\r\nContent-Type: text/{subtype}; charset="utf-8"\r\n'
+            "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        )
         out += ["".join(head).encode(), _qp(body), b"\r\n"]  # that CRLF belongs to the boundary
         head = []
     out.append(f"--{boundary}--\r\n".encode())
     if mixed:
         for attachment in message.attachments:
-            out += [f"\r\n--{mixed}\r\n".encode(), _attachment_head(attachment),
-                    _base64(attachment.data)]
+            out += [
+                f"\r\n--{mixed}\r\n".encode(),
+                _attachment_head(attachment),
+                _base64(attachment.data),
+            ]
         out.append(f"\r\n--{mixed}--\r\n".encode())
     return b"".join(out)
 
@@ -168,22 +178,25 @@ def _attachment_head(attachment: Attachment) -> bytes:
     name = attachment.filename
     problem = header_problem(name)
     if problem or not name:
-        raise ValueError(f"refusing the attachment name {name!r}: "
-                         f"{problem or 'it is empty'}")
+        raise ValueError(f"refusing the attachment name {name!r}: {problem or 'it is empty'}")
     if name.isascii() and name.isprintable() and not any(c in name for c in '"\\;'):
         params = f'name="{name}"', f'filename="{name}"'
     else:
         quoted = "utf-8''" + urllib.parse.quote(name, safe="")
         params = f"name*={quoted}", f"filename*={quoted}"
-    return (f"Content-Type: {attachment.content_type};\r\n {params[0]}\r\n"
-            f"Content-Disposition: attachment;\r\n {params[1]}\r\n"
-            "Content-Transfer-Encoding: base64\r\n\r\n").encode()
+    return (
+        f"Content-Type: {attachment.content_type};\r\n {params[0]}\r\n"
+        f"Content-Disposition: attachment;\r\n {params[1]}\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+    ).encode()
 
 
 def _base64(data: bytes) -> bytes:
     """Base64 in lines of 76 characters (57 bytes each), CRLF-ended."""
-    return b"".join(binascii.b2a_base64(data[n:n + 57], newline=False) + b"\r\n"
-                    for n in range(0, len(data), 57))
+    return b"".join(
+        binascii.b2a_base64(data[n : n + 57], newline=False) + b"\r\n"
+        for n in range(0, len(data), 57)
+    )
 
 
 def domain_of(address: str) -> str:

@@ -24,8 +24,10 @@ class OutboxChannel:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ArflowError(f"cannot create the outbox folder {self.directory}: "
-                              f"{exc.strerror}. Nothing was sent.") from None
+            raise ArflowError(
+                f"cannot create the outbox folder {self.directory}: "
+                f"{exc.strerror}. Nothing was sent."
+            ) from None
 
     def send(self, message: Message, ready, meanwhile=None) -> Outcome:
         ready()

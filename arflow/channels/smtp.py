@@ -42,8 +42,7 @@ def _reply(code: int, text: bytes | str) -> str:
 
 def _refused(code: int, text, stage: str) -> Outcome:
     permanent = 500 <= code < 600
-    return Outcome("failed", permanent=permanent,
-                   error=f"{stage} refused: {_reply(code, text)}")
+    return Outcome("failed", permanent=permanent, error=f"{stage} refused: {_reply(code, text)}")
 
 
 class SmtpChannel:
@@ -62,11 +61,16 @@ class SmtpChannel:
     # --- the session -----------------------------------------------------------------------------
     def open(self) -> None:
         """Log in before anything is recorded: bad credentials stop the run with nothing sent."""
-        password = (secret(self.cfg.password_env, "SMTP password")
-                    if self.cfg.username and self.cfg.password_env else None)
+        password = (
+            secret(self.cfg.password_env, "SMTP password")
+            if self.cfg.username and self.cfg.password_env
+            else None
+        )
         if self.cfg.username and not password:
-            raise ArflowError("channels.email has username: but no password_env: naming the "
-                              "environment variable that holds the password. Nothing was sent.")
+            raise ArflowError(
+                "channels.email has username: but no password_env: naming the "
+                "environment variable that holds the password. Nothing was sent."
+            )
         self._password = password
         self._connect()
 
@@ -81,23 +85,36 @@ class SmtpChannel:
         if cfg.ssl:
             kwargs["context"] = context
         client = yagmail.SMTP(
-            user=cfg.username or self.sender, password=self._password, host=cfg.host, port=port,
-            smtp_ssl=cfg.ssl, smtp_starttls={"context": context} if cfg.starttls else False,
-            smtp_skip_login=not cfg.username, soft_email_validation=False, **kwargs)
+            user=cfg.username or self.sender,
+            password=self._password,
+            host=cfg.host,
+            port=port,
+            smtp_ssl=cfg.ssl,
+            smtp_starttls={"context": context} if cfg.starttls else False,
+            smtp_skip_login=not cfg.username,
+            soft_email_validation=False,
+            **kwargs,
+        )
         client.set_logging(None)
         where = f"{cfg.host}:{port}"
         try:
             client.login()
         except smtplib.SMTPAuthenticationError as exc:
-            raise ArflowError(f"SMTP login to {where} as {cfg.username} failed "
-                              f"({_reply(exc.smtp_code, exc.smtp_error)}); check the user name "
-                              f"and ${cfg.password_env}. Nothing was sent.") from None
+            raise ArflowError(
+                f"SMTP login to {where} as {cfg.username} failed "
+                f"({_reply(exc.smtp_code, exc.smtp_error)}); check the user name "
+                f"and ${cfg.password_env}. Nothing was sent."
+            ) from None
         except smtplib.SMTPNotSupportedError as exc:
-            raise ArflowError(f"SMTP server {where}: {exc}; check starttls:/ssl: in "
-                              "channels.email. Nothing was sent.") from None
+            raise ArflowError(
+                f"SMTP server {where}: {exc}; check starttls:/ssl: in "
+                "channels.email. Nothing was sent."
+            ) from None
         except ssl.SSLError as exc:
-            raise ArflowError(f"TLS with {where} failed ({exc.reason or exc}); check "
-                              "starttls:/ssl: and the port. Nothing was sent.") from None
+            raise ArflowError(
+                f"TLS with {where} failed ({exc.reason or exc}); check "
+                "starttls:/ssl: and the port. Nothing was sent."
+            ) from None
         except (OSError, smtplib.SMTPException) as exc:
             # unreachable tonight: every email fails as transient and a later run retries
             self.down = f"cannot reach SMTP server {where}: {exc}"
@@ -128,8 +145,12 @@ class SmtpChannel:
         except ValueError:
             self._prepared = None  # `send` builds it again and reports the problem
 
-    def send(self, message: Message, ready: Callable[[], None],
-             meanwhile: Callable[[], None] | None = None) -> Outcome:
+    def send(
+        self,
+        message: Message,
+        ready: Callable[[], None],
+        meanwhile: Callable[[], None] | None = None,
+    ) -> Outcome:
         """The envelope, then the message; `meanwhile()` runs while the server works."""
         if self.smtp is None and self.down is None:
             self._connect()  # the last message lost the session: one new one
@@ -197,9 +218,12 @@ class SmtpChannel:
 
     @staticmethod
     def _lost(exc: BaseException) -> Outcome:
-        return Outcome("unknown", error=f"no reply after the message was handed over "
-                                        f"({exc or type(exc).__name__}); it may have been "
-                                        "delivered")
+        return Outcome(
+            "unknown",
+            error=f"no reply after the message was handed over "
+            f"({exc or type(exc).__name__}); it may have been "
+            "delivered",
+        )
 
 
 def _rcpt_to(message: Message) -> list[str]:

@@ -34,15 +34,17 @@ class TwilioChannel:
             from twilio.http.http_client import TwilioHttpClient
             from twilio.rest import Client
         except ImportError:
-            raise ArflowError("channels.sms uses transport twilio, but the twilio package is "
-                              "not installed: pip install twilio (or pip install -e '.[sms]' in "
-                              "arflow's folder). Nothing was sent."
-                              ) from None
+            raise ArflowError(
+                "channels.sms uses transport twilio, but the twilio package is "
+                "not installed: pip install twilio (or pip install -e '.[sms]' in "
+                "arflow's folder). Nothing was sent."
+            ) from None
         # the config's validator makes both names present for transport twilio
         sid = secret(self.cfg.account_sid_env or "", "Twilio account SID")
         token = secret(self.cfg.auth_token_env or "", "Twilio auth token")
-        self.client = Client(sid, token, http_client=TwilioHttpClient(
-            timeout=self.cfg.timeout, logger=_QUIET))
+        self.client = Client(
+            sid, token, http_client=TwilioHttpClient(timeout=self.cfg.timeout, logger=_QUIET)
+        )
         if self.cfg.base_url:
             self.client.api.base_url = self.cfg.base_url.rstrip("/")
 
@@ -59,13 +61,15 @@ class TwilioChannel:
         ready()
         to = e164(message.to[0], self.region)
         if to is None:
-            return Outcome("failed", permanent=True,
-                           error=f"{message.to[0]!r} is not a valid phone number")
+            return Outcome(
+                "failed", permanent=True, error=f"{message.to[0]!r} is not a valid phone number"
+            )
         try:
             sent = self.client.messages.create(to=to, from_=self.cfg.sender, body=message.body)
         except TwilioRestException as exc:
-            detail = f"Twilio {exc.status}" + (f" error {exc.code}" if exc.code else "") + \
-                f": {exc.msg}"
+            detail = (
+                f"Twilio {exc.status}" + (f" error {exc.code}" if exc.code else "") + f": {exc.msg}"
+            )
             if exc.status == 429 or exc.code in TRANSIENT_CODES:
                 return Outcome("failed", error=detail)
             if exc.status >= 500:

@@ -19,8 +19,13 @@ from arflow.sources.sqlitedb import read_sqlite
 from arflow.sources.values import ValueParser
 
 
-def open_source(config: Config, source: SourceConfig, progress: Progress | None = None, *,
-                header_only: bool = False):
+def open_source(
+    config: Config,
+    source: SourceConfig,
+    progress: Progress | None = None,
+    *,
+    header_only: bool = False,
+):
     """(display name, header, rows) for a CSV file or a SQLite table/query."""
     path = config.resolve(source.path)
     display = config.display(path)
@@ -32,9 +37,14 @@ def open_source(config: Config, source: SourceConfig, progress: Progress | None 
             setting = "invoices" if source is config.invoices else "customers"
             parser = ValueParser(source, setting, config.company.region)
             header, rows = reshape(
-                header, rows, source, display, setting,
+                header,
+                rows,
+                source,
+                display,
+                setting,
                 source.columns.get("issue_date", "issue_date") if setting == "invoices" else None,
-                lambda value: _reads(parser.date, value))
+                lambda value: _reads(parser.date, value),
+            )
     return display, header, rows
 
 
@@ -46,8 +56,9 @@ def _reads(parse: Callable[[str], object], value: str) -> bool:
     return True
 
 
-def extra_samples(config: Config, source: SourceConfig | None,
-                  fields: Sequence[str]) -> dict[str, str] | None:
+def extra_samples(
+    config: Config, source: SourceConfig | None, fields: Sequence[str]
+) -> dict[str, str] | None:
     """The source's columns that are no canonical field (`invoice.extra.NAME` in templates),
     each with a real value to render templates with: the first one filled in among the
     source's first rows (`<NAME>` when none is). None when the source cannot be read now
@@ -66,15 +77,22 @@ def extra_samples(config: Config, source: SourceConfig | None,
     samples = {}
     for i, name in enumerate(header):
         if name.strip() and name.strip().casefold() not in mapped:
-            samples[name] = next((row[i] for row in first
-                                  if isinstance(row, list) and len(row) == len(header)
-                                  and row[i].strip()), f"<{name}>")
+            samples[name] = next(
+                (
+                    row[i]
+                    for row in first
+                    if isinstance(row, list) and len(row) == len(header) and row[i].strip()
+                ),
+                f"<{name}>",
+            )
     return samples
 
 
 # each source's fields, and those a file must have a column for
-SOURCE_FIELDS = {"invoices": (INVOICE_FIELDS, INVOICE_REQUIRED),
-                 "customers": (CUSTOMER_FIELDS, ("customer_id",))}
+SOURCE_FIELDS = {
+    "invoices": (INVOICE_FIELDS, INVOICE_REQUIRED),
+    "customers": (CUSTOMER_FIELDS, ("customer_id",)),
+}
 
 
 def checked_header(config: Config, setting: str) -> tuple[str, list[str]]:
@@ -99,13 +117,17 @@ def source_problems(config: Config) -> list[Problem]:
         try:
             checked_header(config, setting)
         except ArflowError as exc:
-            problems.append(Problem(config.display(config.path),
-                                    config.line(setting, "columns"), setting, str(exc)))
+            problems.append(
+                Problem(
+                    config.display(config.path), config.line(setting, "columns"), setting, str(exc)
+                )
+            )
     return problems
 
 
-def load_ledger(config: Config, progress: Progress | None = None, *,
-                reference: bool = False) -> Ledger:
+def load_ledger(
+    config: Config, progress: Progress | None = None, *, reference: bool = False
+) -> Ledger:
     """Read customers then invoices; bad rows are held back in `errors`, good rows go on.
     `progress(done, total)` hears how far through the invoices file reading is.
 
@@ -132,28 +154,53 @@ def _load(config: Config, progress: Progress | None, reference: bool) -> Ledger:
         parser = ValueParser(config.customers, "customers", region)
         with closing(blocks):  # a missing column stops the file before its rows are read
             from_file, errors = build_customers(
-                header, _reader(config, config.customers, header, blocks, reference),
-                config.customers, display, parser, careful=reference)
+                header,
+                _reader(config, config.customers, header, blocks, reference),
+                config.customers,
+                display,
+                parser,
+                careful=reference,
+            )
     source = config.invoices
     display, header, blocks = open_source(config, source, progress)
-    builder = InvoiceBuilder(source, display, ValueParser(source, "invoices", region), from_file,
-                             config.company.currency, config.company.terms)
+    builder = InvoiceBuilder(
+        source,
+        display,
+        ValueParser(source, "invoices", region),
+        from_file,
+        config.company.currency,
+        config.company.terms,
+    )
     with closing(blocks):
-        frame = builder.build_frame(header, _reader(config, source, header, blocks, reference,
-                                                    progress), careful=reference)
+        frame = builder.build_frame(
+            header, _reader(config, source, header, blocks, reference, progress), careful=reference
+        )
     errors.extend(builder.errors)
     errors.sort(key=lambda e: (e.file, e.line))
-    return Ledger(customers=merge_customers(frame, from_file, builder.columns), errors=errors,
-                  frame=frame, extra_names=builder.extra_names)
+    return Ledger(
+        customers=merge_customers(frame, from_file, builder.columns),
+        errors=errors,
+        frame=frame,
+        extra_names=builder.extra_names,
+    )
 
 
-def _reader(config: Config, source: SourceConfig, header: list[str], blocks: Blocks,
-            reference: bool, progress: Progress | None = None) -> Callable[[], TextRows]:
+def _reader(
+    config: Config,
+    source: SourceConfig,
+    header: list[str],
+    blocks: Blocks,
+    reference: bool,
+    progress: Progress | None = None,
+) -> Callable[[], TextRows]:
     """How to read the source's rows: polars for a plain CSV file, else the block reader."""
 
     def read() -> TextRows:
-        fast = None if source.is_sqlite or source.reshapes or reference else plain_csv(
-            config.resolve(source.path), source, header, progress)
+        fast = (
+            None
+            if source.is_sqlite or source.reshapes or reference
+            else plain_csv(config.resolve(source.path), source, header, progress)
+        )
         return from_blocks(header, blocks) if fast is None else fast
 
     return read

@@ -31,8 +31,10 @@ _PLAIN_AMOUNT = rf"^[+-]?[0-9]{{1,{AMOUNT_DIGITS}}}(?:\.[0-9]+)?$"
 # an address already in the form ValueParser.emails gives it (values._SIMPLE_EMAIL with a
 # lower-case domain); every other value goes through ValueParser.emails once
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_CANONICAL_EMAIL = (rf"^{_ATOM}(?:\.{_ATOM})*@(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+"
-                    r"[a-z]{2,63}$")
+_CANONICAL_EMAIL = (
+    rf"^{_ATOM}(?:\.{_ATOM})*@(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+"
+    r"[a-z]{2,63}$"
+)
 _SPECIAL_USE = ["arpa", "invalid", "local", "localhost", "onion", "test"]
 
 
@@ -40,8 +42,12 @@ def none_if_empty(values: pl.Series) -> pl.Series:
     return values.set(values == "", None)
 
 
-def mapped(values: pl.Series, convert: Callable[[str], object], dtype: pl.DataType,
-            keep: pl.Series | None = None) -> tuple[pl.Series, pl.Series]:
+def mapped(
+    values: pl.Series,
+    convert: Callable[[str], object],
+    dtype: pl.DataType,
+    keep: pl.Series | None = None,
+) -> tuple[pl.Series, pl.Series]:
     """`convert` once per distinct value (ValueError: a bad value; None: no value), mapped back
     onto the column; with the rows whose value is bad. Rows where `keep` is true are left out
     of the conversion (their result is null)."""
@@ -56,9 +62,11 @@ def mapped(values: pl.Series, convert: Callable[[str], object], dtype: pl.DataTy
             continue
         if value is not None:
             found[raw] = value
-    result = values.replace_strict(list(found), list(found.values()), default=None,
-                                   return_dtype=dtype) if found else \
-        pl.repeat(None, len(values), dtype=dtype, eager=True).alias(values.name)
+    result = (
+        values.replace_strict(list(found), list(found.values()), default=None, return_dtype=dtype)
+        if found
+        else pl.repeat(None, len(values), dtype=dtype, eager=True).alias(values.name)
+    )
     if not bad:
         return result, pl.repeat(False, len(values), dtype=pl.Boolean, eager=True)
     return result, values.is_in(bad)
@@ -92,8 +100,11 @@ class ColumnParser:
             return pl.repeat(None, n, dtype=dtype, eager=True)
 
         used = [f"c{i}" for i in idx.values()]
-        slow = text.select(pl.any_horizontal(pl.col(used).str.contains(PYTHON_ONLY_SPACE))
-                           ).to_series() if n else pl.Series([], dtype=pl.Boolean)
+        slow = (
+            text.select(pl.any_horizontal(pl.col(used).str.contains(PYTHON_ONLY_SPACE))).to_series()
+            if n
+            else pl.Series([], dtype=pl.Boolean)
+        )
         number, cid = stripped("number"), stripped("customer_id")
         for ids in (number, cid):
             slow |= (ids == "") | ids.str.contains(CONTROL)
@@ -102,8 +113,11 @@ class ColumnParser:
             nonlocal slow
             if field not in idx:
                 return empty(pl.Date())
-            found, bad = mapped(raw(field), lambda v: None if optional and not v.strip()
-                                 else parser.date(v), pl.Date())
+            found, bad = mapped(
+                raw(field),
+                lambda v: None if optional and not v.strip() else parser.date(v),
+                pl.Date(),
+            )
             slow |= bad
             return found
 
@@ -112,11 +126,19 @@ class ColumnParser:
             if field not in idx:
                 return empty(pl.String())
             values = raw(field)
-            plain = values.str.contains(_PLAIN_AMOUNT) if b.source.decimal == "." else \
-                pl.repeat(False, n, dtype=pl.Boolean, eager=True)
-            other, bad = mapped(values, lambda v: None if optional and not v.strip()
-                                 else money_text(parser.money(v.strip())), pl.String(),
-                                 keep=plain)
+            plain = (
+                values.str.contains(_PLAIN_AMOUNT)
+                if b.source.decimal == "."
+                else pl.repeat(False, n, dtype=pl.Boolean, eager=True)
+            )
+            other, bad = mapped(
+                values,
+                lambda v: (
+                    None if optional and not v.strip() else money_text(parser.money(v.strip()))
+                ),
+                pl.String(),
+                keep=plain,
+            )
             slow |= bad
             return values.zip_with(plain, other)
 
@@ -127,8 +149,9 @@ class ColumnParser:
         balance = money("balance", optional=True)
 
         terms = none_if_empty(stripped("terms")) if "terms" in idx else empty(pl.String())
-        _, bad = mapped(terms.fill_null(""), lambda v: bool(b._terms_for(v)) if v else None,
-                         pl.Boolean())
+        _, bad = mapped(
+            terms.fill_null(""), lambda v: bool(b._terms_for(v)) if v else None, pl.Boolean()
+        )
         slow |= bad
         due = self._due_from_terms(cid, issue, terms, due)
         slow |= due.is_null() & issue.is_not_null()  # terms that cannot say: the careful way
@@ -139,13 +162,17 @@ class ColumnParser:
             slow |= (given != "") & ~given.str.contains(r"^[A-Z]{3}$")
         else:
             given = pl.repeat("", n, dtype=pl.String, eager=True)
-        fallback = cid.replace_strict(self.customer_currency, default=b.default_currency,
-                                      return_dtype=pl.String)
+        fallback = cid.replace_strict(
+            self.customer_currency, default=b.default_currency, return_dtype=pl.String
+        )
         currency = fallback.zip_with(given == "", given)
 
         if "status" in idx:
-            status, bad = mapped(raw("status"), lambda v: b._status.get(v.strip().casefold())
-                                  or _unknown(), pl.String())
+            status, bad = mapped(
+                raw("status"),
+                lambda v: b._status.get(v.strip().casefold()) or _unknown(),
+                pl.String(),
+            )
             slow |= bad
         else:
             # no status column: every row has the status of an empty one (`status_map` may
@@ -162,34 +189,57 @@ class ColumnParser:
             slow |= bad
         tags = empty(pl.List(pl.String()))
         if "tags" in idx:
-            tags, _ = mapped(stripped("tags"), lambda v: list(split_tags(v)) or None,
-                              pl.List(pl.String()))
-        extra = text.select(pl.concat_list([f"c{i}" for i in self.extra_idx])).to_series() \
-            if self.extra_idx else empty(pl.List(pl.String()))
+            tags, _ = mapped(
+                stripped("tags"), lambda v: list(split_tags(v)) or None, pl.List(pl.String())
+            )
+        extra = (
+            text.select(pl.concat_list([f"c{i}" for i in self.extra_idx])).to_series()
+            if self.extra_idx
+            else empty(pl.List(pl.String()))
+        )
 
         def free(field: str) -> pl.Series:
             return none_if_empty(stripped(field)) if field in idx else empty(pl.String())
 
-        frame = pl.DataFrame({
-            "number": number, "customer_id": cid, "issue_date": issue, "due_date": due,
-            "amount": amount, "balance": balance, "paid_date": paid, "currency": currency,
-            "status": status, "line": text.get_column(LINE), "customer_name":
-            free("customer_name"), "email": email, "phone": phone, "terms": terms,
-            "product": free("product"), "location": free("location"),
-            "department": free("department"), "segment": free("segment"), "tags": tags,
-            "extra": extra}, schema=FRAME_SCHEMA)
+        frame = pl.DataFrame(
+            {
+                "number": number,
+                "customer_id": cid,
+                "issue_date": issue,
+                "due_date": due,
+                "amount": amount,
+                "balance": balance,
+                "paid_date": paid,
+                "currency": currency,
+                "status": status,
+                "line": text.get_column(LINE),
+                "customer_name": free("customer_name"),
+                "email": email,
+                "phone": phone,
+                "terms": terms,
+                "product": free("product"),
+                "location": free("location"),
+                "department": free("department"),
+                "segment": free("segment"),
+                "tags": tags,
+                "extra": extra,
+            },
+            schema=FRAME_SCHEMA,
+        )
         return frame, slow.fill_null(True)  # (no rule leaves a null; if one did: careful way)
 
-    def _due_from_terms(self, cid: pl.Series, issue: pl.Series, terms: pl.Series,
-                        due: pl.Series) -> pl.Series:
+    def _due_from_terms(
+        self, cid: pl.Series, issue: pl.Series, terms: pl.Series, due: pl.Series
+    ) -> pl.Series:
         """The due date of rows without one, from their terms (the row's, else the customer's,
         else the company's); null where the terms cannot say (those rows go the careful way)."""
         need = due.is_null() & issue.is_not_null()
         if not need.any():
             return due
         b = self.b
-        texts = terms.fill_null(cid.replace_strict(self.customer_terms, default="",
-                                                   return_dtype=pl.String))
+        texts = terms.fill_null(
+            cid.replace_strict(self.customer_terms, default="", return_dtype=pl.String)
+        )
         pairs = pl.DataFrame({"t": texts, "i": issue})
         keys = pairs.filter(need).unique()
         computed: list = []
@@ -200,8 +250,9 @@ class ColumnParser:
                 rule = None
             computed.append(rule.due_date(day) if isinstance(rule, Terms) else None)
         lookup = keys.with_columns(pl.Series("d", computed, dtype=pl.Date))
-        found = pairs.join(lookup, on=["t", "i"], how="left", maintain_order="left",
-                           nulls_equal=True).get_column("d")
+        found = pairs.join(
+            lookup, on=["t", "i"], how="left", maintain_order="left", nulls_equal=True
+        ).get_column("d")
         return due.fill_null(found)
 
 
@@ -210,13 +261,18 @@ def email_column(given: pl.Series, parser: ValueParser) -> tuple[pl.Series, pl.S
     address already in canonical form is taken as it is; the other values go through
     `ValueParser.emails`, once each."""
     local = given.str.split("@").list.first().str.len_chars()
-    canonical = (given.str.contains(_CANONICAL_EMAIL) & (given.str.len_chars() <= 254)
-                 & (local <= 64) & ~given.str.extract(r"\.([a-z]+)$").is_in(_SPECIAL_USE)
-                 ).fill_null(False)
-    others, bad = mapped(given, lambda v: _emails(parser, v) if v else None,
-                          pl.List(pl.String()), keep=canonical)
+    canonical = (
+        given.str.contains(_CANONICAL_EMAIL)
+        & (given.str.len_chars() <= 254)
+        & (local <= 64)
+        & ~given.str.extract(r"\.([a-z]+)$").is_in(_SPECIAL_USE)
+    ).fill_null(False)
+    others, bad = mapped(
+        given, lambda v: _emails(parser, v) if v else None, pl.List(pl.String()), keep=canonical
+    )
     return given.to_frame("e").select(pl.concat_list("e")).to_series().zip_with(
-        canonical, others), bad
+        canonical, others
+    ), bad
 
 
 def phone_column(given: pl.Series, parser: ValueParser) -> tuple[pl.Series, pl.Series]:

@@ -45,9 +45,14 @@ BLOCK = 10_000  # lines read at a time; progress is reported after each block
 Blocks = Iterator[tuple[Sequence[int], list[list[str]]]]  # (line numbers, rows), in file order
 
 
-def read_csv(path: Path, source: SourceConfig, display: str,
-             progress: Progress | None = None, *,
-             header_only: bool = False) -> tuple[list[str], Blocks]:
+def read_csv(
+    path: Path,
+    source: SourceConfig,
+    display: str,
+    progress: Progress | None = None,
+    *,
+    header_only: bool = False,
+) -> tuple[list[str], Blocks]:
     """The header and an iterator of blocks of rows, each with the line where every row starts
     (no rows with `header_only`)."""
     try:
@@ -68,9 +73,11 @@ def read_csv(path: Path, source: SourceConfig, display: str,
     if at is None:
         handle.close()
         names = ", ".join(map(repr, header_names(source)))
-        raise ArflowError(f"{display}: no header row in the first {HEADER_SEARCH} lines has the "
-                          f"columns {names}; set header_row: to the header's line number, or "
-                          "fix columns:")
+        raise ArflowError(
+            f"{display}: no header row in the first {HEADER_SEARCH} lines has the "
+            f"columns {names}; set header_row: to the header's line number, or "
+            "fix columns:"
+        )
     delimiter = delimiter_of(source, sample, at)
     reader = csv.reader(handle, delimiter=delimiter)
     try:
@@ -79,13 +86,16 @@ def read_csv(path: Path, source: SourceConfig, display: str,
         header = next(reader)
     except StopIteration:
         handle.close()
-        raise ArflowError(f"{display}: the file is empty; it needs a header row" if at == 1 else
-                          f"{display}: the file ends before line {at}, where header_row: "
-                          "says the header is") from None
+        raise ArflowError(
+            f"{display}: the file is empty; it needs a header row"
+            if at == 1
+            else f"{display}: the file ends before line {at}, where header_row: says the header is"
+        ) from None
     except csv.Error as exc:
         handle.close()
-        raise ArflowError(f"{display}: unreadable header row ({exc}); fix line "
-                          f"{reader.line_num}") from None
+        raise ArflowError(
+            f"{display}: unreadable header row ({exc}); fix line {reader.line_num}"
+        ) from None
     if header_only:
         handle.close()
         return header, iter(())
@@ -126,8 +136,9 @@ def delimiter_of(source: SourceConfig, sample: str, line: int = 1) -> str:
         return source.delimiter
     lines = sample.split("\n", line)
     try:
-        return csv.Sniffer().sniff(lines[min(line, len(lines)) - 1],
-                                   delimiters=_DELIMITERS).delimiter
+        return (
+            csv.Sniffer().sniff(lines[min(line, len(lines)) - 1], delimiters=_DELIMITERS).delimiter
+        )
     except csv.Error:
         return ","
 
@@ -139,8 +150,9 @@ def header_names(source: SourceConfig) -> list[str]:
     """The names `columns:` expects in the file's header (a `headings:` column is made by
     arflow, not found in the file)."""
     made = (source.headings or "").strip().casefold()
-    return [name for name in dict.fromkeys(source.columns.values())
-            if name.strip().casefold() != made]
+    return [
+        name for name in dict.fromkeys(source.columns.values()) if name.strip().casefold() != made
+    ]
 
 
 def header_line(source: SourceConfig, sample: str) -> int | None:
@@ -152,8 +164,9 @@ def header_line(source: SourceConfig, sample: str) -> int | None:
         return source.skip_rows + 1
     wanted = {name.strip().casefold() for name in header_names(source)}
     for number, line in enumerate(sample.split("\n")[:HEADER_SEARCH], start=1):
-        cells = {cell.strip().casefold() for cell in re.split(f"[{_DELIMITERS}]", line.replace(
-            '"', ""))}
+        cells = {
+            cell.strip().casefold() for cell in re.split(f"[{_DELIMITERS}]", line.replace('"', ""))
+        }
         if wanted <= cells:
             return number
     return None
@@ -180,28 +193,37 @@ def one_row(line: str, delimiter: str) -> list[str]:
         return _unreadable(exc)
 
 
-def _not_text(path: Path, source: SourceConfig, display: str, exc: UnicodeDecodeError,
-              start: int) -> ArflowError:
+def _not_text(
+    path: Path, source: SourceConfig, display: str, exc: UnicodeDecodeError, start: int
+) -> ArflowError:
     """The error for bytes that do not decode, naming their line and byte in the file, and
     the `encoding:` they may be in. The text layer decodes in chunks, so its error says
     neither: the file is read again to find them."""
     data = path.read_bytes()
     bad = bad_bytes(data, source.encoding)
-    where = bad.describe(_encoding_name(source)) if bad else \
-        f"not {_encoding_name(source)} text near line {start} ({exc.reason})"
+    where = (
+        bad.describe(_encoding_name(source))
+        if bad
+        else f"not {_encoding_name(source)} text near line {start} ({exc.reason})"
+    )
     hint = "save it as UTF-8"
     if _encoding_name(source) == "UTF-8":
         legacy = legacy_encoding(data)
-        hint += (f", or add encoding: {legacy} to this source in arflow.yaml if that is how it "
-                 f"was saved (the byte reads as {data[bad.offset:bad.offset + 1].decode(legacy)!r}"
-                 f" in {legacy})" if bad else f", or set encoding: {legacy} under the source")
+        hint += (
+            f", or add encoding: {legacy} to this source in arflow.yaml if that is how it "
+            f"was saved (the byte reads as {data[bad.offset : bad.offset + 1].decode(legacy)!r}"
+            f" in {legacy})"
+            if bad
+            else f", or set encoding: {legacy} under the source"
+        )
     else:
         hint += " or fix encoding: under the source"
     return ArflowError(f"{display}: {where}; {hint}")
 
 
-def _quoted_rows(block: list[str], more: Iterator[str], delimiter: str,
-                 start: int) -> tuple[list[int], list[list[str]], int]:
+def _quoted_rows(
+    block: list[str], more: Iterator[str], delimiter: str, start: int
+) -> tuple[list[int], list[list[str]], int]:
     """A block with quotes, row by row: a quoted value may hold line breaks, and the block's
     last row may go on past its end (those lines are taken from `more`). Returns the line
     where each row starts, the rows, and how many lines were read."""
@@ -221,8 +243,11 @@ def _quoted_rows(block: list[str], more: Iterator[str], delimiter: str,
 
 
 def _encoding_name(source: SourceConfig) -> str:
-    return "UTF-8" if source.encoding.lower().replace("_", "-") in ("utf-8-sig", "utf-8", "utf8") \
+    return (
+        "UTF-8"
+        if source.encoding.lower().replace("_", "-") in ("utf-8-sig", "utf-8", "utf8")
         else source.encoding
+    )
 
 
 # a spreadsheet runs a cell that starts with one of these as a formula

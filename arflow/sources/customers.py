@@ -25,9 +25,15 @@ from arflow.sources.rows import column_index, has_control_character
 from arflow.sources.values import ValueParser, truthy
 
 
-def build_customers(header: Sequence[str], read: Callable[[], TextRows], source: SourceConfig,
-                    display: str, parser: ValueParser, *, careful: bool = False
-                    ) -> tuple[dict[str, Customer], list[RowError]]:
+def build_customers(
+    header: Sequence[str],
+    read: Callable[[], TextRows],
+    source: SourceConfig,
+    display: str,
+    parser: ValueParser,
+    *,
+    careful: bool = False,
+) -> tuple[dict[str, Customer], list[RowError]]:
     """The customers file or table; a bad or duplicated row is reported and held back.
     `read()` gives the rows once the header has been checked. Clean rows are read column by
     column; a row with anything unusual in it row by row (`_customer`), which says what is
@@ -47,11 +53,19 @@ def build_customers(header: Sequence[str], read: Callable[[], TextRows], source:
     n = len(text)
 
     def stripped(field: str) -> pl.Series:
-        return text.get_column(f"c{idx[field]}").str.strip_chars() if field in idx else \
-            pl.repeat("", n, dtype=pl.String, eager=True)
+        return (
+            text.get_column(f"c{idx[field]}").str.strip_chars()
+            if field in idx
+            else pl.repeat("", n, dtype=pl.String, eager=True)
+        )
 
-    slow = text.select(pl.any_horizontal(pl.col([f"c{i}" for i in used]).str.contains(
-        PYTHON_ONLY_SPACE))).to_series() if n else pl.Series([], dtype=pl.Boolean)
+    slow = (
+        text.select(
+            pl.any_horizontal(pl.col([f"c{i}" for i in used]).str.contains(PYTHON_ONLY_SPACE))
+        ).to_series()
+        if n
+        else pl.Series([], dtype=pl.Boolean)
+    )
     cid = stripped("customer_id")
     slow |= (cid == "") | cid.str.contains(CONTROL)
     email, bad = email_column(stripped("email"), parser)
@@ -60,24 +74,33 @@ def build_customers(header: Sequence[str], read: Callable[[], TextRows], source:
     slow |= bad
     paused, bad = mapped(stripped("paused"), truthy, pl.Boolean())
     slow |= bad
-    _, bad = mapped(stripped("terms"), lambda v: bool(parse_terms(v)) if v else None,
-                    pl.Boolean())
+    _, bad = mapped(stripped("terms"), lambda v: bool(parse_terms(v)) if v else None, pl.Boolean())
     slow |= bad
     currency = stripped("currency").str.to_uppercase()
     slow |= (currency != "") & ~currency.str.contains(r"^[A-Z]{3}$")
-    language, bad = mapped(stripped("language"), lambda v: locale_code(v) if v else None,
-                           pl.String())
+    language, bad = mapped(
+        stripped("language"), lambda v: locale_code(v) if v else None, pl.String()
+    )
     slow |= bad
-    typed = pl.DataFrame({
-        "slow": slow.fill_null(True) | careful, "line": text.get_column(LINE), "customer_id": cid,
-        "name": none_if_empty(stripped("name")), "email": email, "phone": phone,
-        "workflow": none_if_empty(stripped("workflow")),
-        "specialist": none_if_empty(stripped("specialist")),
-        "parent_id": none_if_empty(stripped("parent_id")), "currency": none_if_empty(currency),
-        "language": language,
-        "timezone": none_if_empty(stripped("timezone")),
-        "terms": none_if_empty(stripped("terms")), "segment": none_if_empty(stripped("segment")),
-        "paused": paused.fill_null(False)})
+    typed = pl.DataFrame(
+        {
+            "slow": slow.fill_null(True) | careful,
+            "line": text.get_column(LINE),
+            "customer_id": cid,
+            "name": none_if_empty(stripped("name")),
+            "email": email,
+            "phone": phone,
+            "workflow": none_if_empty(stripped("workflow")),
+            "specialist": none_if_empty(stripped("specialist")),
+            "parent_id": none_if_empty(stripped("parent_id")),
+            "currency": none_if_empty(currency),
+            "language": language,
+            "timezone": none_if_empty(stripped("timezone")),
+            "terms": none_if_empty(stripped("terms")),
+            "segment": none_if_empty(stripped("segment")),
+            "paused": paused.fill_null(False),
+        }
+    )
     extras = text.select([f"c{i}" for i, _ in extra_cols]).iter_rows() if extra_cols else None
     names = [h for _, h in extra_cols]
     found: dict[str, Customer] = {}
@@ -92,26 +115,63 @@ def build_customers(header: Sequence[str], read: Callable[[], TextRows], source:
                     lines[key].append(line)
                 continue
         else:
-            (key, name, email, phone, workflow, specialist, parent_id, currency, language,
-             timezone, terms, segment, paused) = values
-            customer = Customer(key, name, tuple(email) if email else (), phone, workflow,
-                                specialist, parent_id, currency, language, timezone, terms,
-                                segment, paused, extra or None, line)
+            (
+                key,
+                name,
+                email,
+                phone,
+                workflow,
+                specialist,
+                parent_id,
+                currency,
+                language,
+                timezone,
+                terms,
+                segment,
+                paused,
+            ) = values
+            customer = Customer(
+                key,
+                name,
+                tuple(email) if email else (),
+                phone,
+                workflow,
+                specialist,
+                parent_id,
+                currency,
+                language,
+                timezone,
+                terms,
+                segment,
+                paused,
+                extra or None,
+                line,
+            )
         lines[customer.customer_id].append(line)
         found[customer.customer_id] = customer
     for key, at in lines.items():
         if len(at) > 1:
             found.pop(key, None)
             for line in at:
-                error(line, "customer_id", key, f"customer {key!r} appears on lines "
-                      f"{', '.join(map(str, at))}; all copies are held back, keep one row per "
-                      "customer")
+                error(
+                    line,
+                    "customer_id",
+                    key,
+                    f"customer {key!r} appears on lines "
+                    f"{', '.join(map(str, at))}; all copies are held back, keep one row per "
+                    "customer",
+                )
     return found, errors
 
 
-def _customer(values: Sequence[str], line: int, idx: dict[str, int],
-              extra_cols: list[tuple[int, str]], parser: ValueParser,
-              error: Callable[[int, str | None, str | None, str], None]) -> Customer | None:
+def _customer(
+    values: Sequence[str],
+    line: int,
+    idx: dict[str, int],
+    extra_cols: list[tuple[int, str]],
+    parser: ValueParser,
+    error: Callable[[int, str | None, str | None, str], None],
+) -> Customer | None:
     """One row read carefully: every problem is reported; None when the row is held back."""
 
     def get(field: str) -> str:
@@ -120,8 +180,14 @@ def _customer(values: Sequence[str], line: int, idx: dict[str, int],
 
     cid = get("customer_id")
     if not cid or has_control_character(cid):
-        error(line, "customer_id", cid, "empty customer id; every row needs one" if not cid
-              else "the customer id contains a control character; fix it in the source")
+        error(
+            line,
+            "customer_id",
+            cid,
+            "empty customer id; every row needs one"
+            if not cid
+            else "the customer id contains a control character; fix it in the source",
+        )
         return None
     bad = False
     emails, phone, problems = parser.contacts(get("email"), get("phone"))
@@ -141,8 +207,7 @@ def _customer(values: Sequence[str], line: int, idx: dict[str, int],
             bad = True
     currency = get("currency").upper()
     if currency and (len(currency) != 3 or not currency.isalpha()):
-        error(line, "currency", get("currency"),
-              "not an ISO 4217 currency code such as USD or EUR")
+        error(line, "currency", get("currency"), "not an ISO 4217 currency code such as USD or EUR")
         bad = True
     language = None
     if get("language"):
@@ -154,16 +219,27 @@ def _customer(values: Sequence[str], line: int, idx: dict[str, int],
     if bad:
         return None
     return Customer(
-        customer_id=cid, name=get("name") or None, email=emails, phone=phone,
-        workflow=get("workflow") or None, specialist=get("specialist") or None,
-        parent_id=get("parent_id") or None, currency=currency or None,
-        language=language, timezone=get("timezone") or None,
-        terms=get("terms") or None, segment=get("segment") or None, paused=paused,
-        extra={h: values[i] for i, h in extra_cols} or None, line=line)
+        customer_id=cid,
+        name=get("name") or None,
+        email=emails,
+        phone=phone,
+        workflow=get("workflow") or None,
+        specialist=get("specialist") or None,
+        parent_id=get("parent_id") or None,
+        currency=currency or None,
+        language=language,
+        timezone=get("timezone") or None,
+        terms=get("terms") or None,
+        segment=get("segment") or None,
+        paused=paused,
+        extra={h: values[i] for i, h in extra_cols} or None,
+        line=line,
+    )
 
 
-def merge_customers(invoices: pl.DataFrame, from_file: dict[str, Customer],
-                    columns: Collection[str]) -> dict[str, Customer]:
+def merge_customers(
+    invoices: pl.DataFrame, from_file: dict[str, Customer], columns: Collection[str]
+) -> dict[str, Customer]:
     """One Customer per id: customers-file values win, invoice rows fill what the file leaves
     empty (the first row that has a value gives it). A group-by over the ledger's frame, and
     only for the `columns` the invoice source has: most carry no contact columns at all."""
@@ -172,15 +248,23 @@ def merge_customers(invoices: pl.DataFrame, from_file: dict[str, Customer],
     for cid in ids.unique(maintain_order=True).to_list():
         if cid not in customers:
             customers[cid] = Customer(cid)
-    wanted = [(column, attribute, empty) for column, attribute, empty in (
-        ("customer_name", "name", None), ("email", "email", ()), ("phone", "phone", None),
-        ("segment", "segment", None)) if column in columns]
+    wanted = [
+        (column, attribute, empty)
+        for column, attribute, empty in (
+            ("customer_name", "name", None),
+            ("email", "email", ()),
+            ("phone", "phone", None),
+            ("segment", "segment", None),
+        )
+        if column in columns
+    ]
     if not wanted or invoices.is_empty():
         return customers
     has = {"email": pl.col("email").list.len() > 0}
     firsts = invoices.group_by("customer_id", maintain_order=True).agg(
         pl.col(column).filter(has.get(column, pl.col(column).is_not_null())).first()
-        for column, _, _ in wanted)
+        for column, _, _ in wanted
+    )
     for cid, *values in firsts.iter_rows():
         c = customers[cid]
         for (_, attribute, empty), value in zip(wanted, values, strict=True):

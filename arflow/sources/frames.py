@@ -29,8 +29,8 @@ _UTF8 = ("utf-8", "utf-8-sig", "utf8", "utf8-sig")
 
 
 class TextRows(NamedTuple):
-    frame: pl.DataFrame                 # c0 … c{n-1} as text, and LINE
-    problems: list[tuple[int, str]]     # rows without the header's width: (line, message)
+    frame: pl.DataFrame  # c0 … c{n-1} as text, and LINE
+    problems: list[tuple[int, str]]  # rows without the header's width: (line, message)
 
 
 def names(width: int) -> list[str]:
@@ -82,16 +82,27 @@ def _read(path: Path, progress: Progress | None) -> bytes:
 def _lines(data: bytes, count: int) -> pl.Series:
     """The file's `count` physical lines, without their line breaks (the file has no NUL, so
     polars reads each line as one value)."""
-    lines = pl.read_csv(data, has_header=False, separator="\x00", quote_char=None,
-                        new_columns=["line"], infer_schema=False, raise_if_empty=False
-                        ).get_column("line").fill_null("")
+    lines = (
+        pl.read_csv(
+            data,
+            has_header=False,
+            separator="\x00",
+            quote_char=None,
+            new_columns=["line"],
+            infer_schema=False,
+            raise_if_empty=False,
+        )
+        .get_column("line")
+        .fill_null("")
+    )
     if len(lines) == count:
         return lines
     return pl.Series(data.decode("utf-8").split("\n")[:count], dtype=pl.String)
 
 
-def plain_csv(path: Path, source: SourceConfig, header: Sequence[str],
-              progress: Progress | None = None) -> TextRows | None:
+def plain_csv(
+    path: Path, source: SourceConfig, header: Sequence[str], progress: Progress | None = None
+) -> TextRows | None:
     """The file read by polars in one pass, or None when it is not plain enough for that (then
     the block reader reads it). `header` is the header as the csv module read it."""
     if source.encoding.lower().replace("_", "-") not in _UTF8:
@@ -101,20 +112,30 @@ def plain_csv(path: Path, source: SourceConfig, header: Sequence[str],
         if not source.encoding.lower().replace("_", "-").endswith("sig"):
             return None  # the csv module would keep the BOM in the first column's name
         data = data[3:]
-    if (b'"' in data or b"\x00" in data
-            or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n"))):
+    if (
+        b'"' in data
+        or b"\x00" in data
+        or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n"))
+    ):
         return None
     end = data.find(b"\n")
-    first = data[:end if end >= 0 else len(data)].decode("utf-8", "replace")[:65536]
+    first = data[: end if end >= 0 else len(data)].decode("utf-8", "replace")[:65536]
     delimiter = delimiter_of(source, first)
     if len(delimiter.encode()) != 1:
         return None
     width = len(header)
 
     def read(ragged: bool) -> pl.DataFrame:
-        return pl.read_csv(data, separator=delimiter, has_header=True, infer_schema=False,
-                           quote_char=None, truncate_ragged_lines=ragged, encoding="utf8",
-                           raise_if_empty=False)
+        return pl.read_csv(
+            data,
+            separator=delimiter,
+            has_header=True,
+            infer_schema=False,
+            quote_char=None,
+            truncate_ragged_lines=ragged,
+            encoding="utf8",
+            raise_if_empty=False,
+        )
 
     ragged = False
     try:
@@ -148,8 +169,9 @@ def plain_csv(path: Path, source: SourceConfig, header: Sequence[str],
         texts = _lines(data, lines).gather(at + 1)
         short = texts.str.count_matches(delimiter, literal=True) != width - 1
         if short.any():
-            for k, text in zip(at.filter(short).to_list(), texts.filter(short).to_list(),
-                               strict=True):
+            for k, text in zip(
+                at.filter(short).to_list(), texts.filter(short).to_list(), strict=True
+            ):
                 values = one_row(text, delimiter)  # a BadRow if the csv module refuses it
                 problem = shape_problem(values, width)
                 if problem:

@@ -28,9 +28,15 @@ INVOICE_REQUIRED = ("number", "customer_id", "issue_date", "amount")
 class InvoiceBuilder:
     """Builds invoices from rows of one source; `errors` collects every rejected value."""
 
-    def __init__(self, source: SourceConfig, display: str, parser: ValueParser,
-                 customers: dict[str, Customer], default_currency: str,
-                 default_terms: str | None):
+    def __init__(
+        self,
+        source: SourceConfig,
+        display: str,
+        parser: ValueParser,
+        customers: dict[str, Customer],
+        default_currency: str,
+        default_terms: str | None,
+    ):
         self.source = source
         self.display = display
         self.parser = parser
@@ -39,8 +45,11 @@ class InvoiceBuilder:
         self.default_terms = parse_terms(default_terms) if default_terms else None
         self.errors: list[RowError] = []
         self._terms: dict[str, Terms | str] = {}
-        self._status = {"": "open", **{s: s for s in INVOICE_STATUSES},
-                        **{k.strip().casefold(): v for k, v in source.status_map.items()}}
+        self._status = {
+            "": "open",
+            **{s: s for s in INVOICE_STATUSES},
+            **{k.strip().casefold(): v for k, v in source.status_map.items()},
+        }
         # one copy of each repeated text; '' interns to None (an empty text is no value), so
         # `map(setdefault, col, col)` interns a whole column in C
         self._strings: dict[str, str | None] = {"": None}
@@ -75,13 +84,15 @@ class InvoiceBuilder:
         frame = self.build_frame(header, lambda: from_blocks(header, blocks))
         return invoices_from_frame(frame, self._extra_names)
 
-    def build_frame(self, header: Sequence[str], read: Callable[[], TextRows], *,
-                    careful: bool = False) -> pl.DataFrame:
+    def build_frame(
+        self, header: Sequence[str], read: Callable[[], TextRows], *, careful: bool = False
+    ) -> pl.DataFrame:
         """The ledger's frame of every good row; `read()` gives the rows once the header has
         been checked. Clean rows are parsed column by column (`ColumnParser`); the others (all
         of them, with `careful`) row by row (`_invoice`), which says what is wrong with each."""
-        idx = column_index(header, self.source, INVOICE_FIELDS, INVOICE_REQUIRED, self.display,
-                           "invoices")
+        idx = column_index(
+            header, self.source, INVOICE_FIELDS, INVOICE_REQUIRED, self.display, "invoices"
+        )
         self._idx, self._header = idx, header
         used = set(idx.values())
         extra_cols = [(i, h) for i, h in enumerate(header) if i not in used and h.strip()]
@@ -102,8 +113,9 @@ class InvoiceBuilder:
             read_carefully: list[Invoice] = []
             stripped = []
             rows = text[at]
-            for line, values in zip(rows.get_column(LINE).to_list(),
-                                    rows.drop(LINE).iter_rows(), strict=True):
+            for line, values in zip(
+                rows.get_column(LINE).to_list(), rows.drop(LINE).iter_rows(), strict=True
+            ):
                 stripped.append(values[idx["number"]].strip())
                 invoice = self._invoice(line, list(values), idx, extra_cols)
                 if invoice is not None:
@@ -113,8 +125,9 @@ class InvoiceBuilder:
             numbers = numbers.scatter(at, stripped)  # the number as Python strips it
         return self._without_duplicates(good, numbers, text.get_column(LINE))
 
-    def _without_duplicates(self, good: pl.DataFrame, numbers: pl.Series,
-                            lines: pl.Series) -> pl.DataFrame:
+    def _without_duplicates(
+        self, good: pl.DataFrame, numbers: pl.Series, lines: pl.Series
+    ) -> pl.DataFrame:
         """SPEC 2.4: every copy of a number that appears on more than one row (good or held
         back) is held back and reported."""
         if numbers.hash().n_unique() == len(numbers):
@@ -122,18 +135,26 @@ class InvoiceBuilder:
         twice = numbers.is_duplicated() & (numbers != "")
         if not twice.any():
             return good
-        copies = (pl.DataFrame({"number": numbers, "line": lines}).filter(twice)
-                  .group_by("number").agg(pl.col("line").sort())
-                  .filter(pl.col("line").list.len() > 1))
+        copies = (
+            pl.DataFrame({"number": numbers, "line": lines})
+            .filter(twice)
+            .group_by("number")
+            .agg(pl.col("line").sort())
+            .filter(pl.col("line").list.len() > 1)
+        )
         if copies.is_empty():
             return good
         for number, at in copies.iter_rows():
             for line in at:
                 others = ", ".join(str(x) for x in at if x != line)
-                self._error(line, "number", number,
-                            f"invoice number {number!r} appears more than once (also on line"
-                            f"{'s' if len(at) > 2 else ''} {others}); all copies are held "
-                            "back until the source has one row per invoice")
+                self._error(
+                    line,
+                    "number",
+                    number,
+                    f"invoice number {number!r} appears more than once (also on line"
+                    f"{'s' if len(at) > 2 else ''} {others}); all copies are held "
+                    "back until the source has one row per invoice",
+                )
         return good.filter(~pl.col("number").is_in(copies.get_column("number").implode()))
 
     def _error(self, line: int, column: str | None, value: str | None, message: str) -> None:
@@ -153,14 +174,21 @@ class InvoiceBuilder:
         bad = False
         number = values[idx["number"]].strip()
         customer_id = values[idx["customer_id"]].strip()
-        for field, value, what in (("number", number, "invoice number"),
-                                   ("customer_id", customer_id, "customer id")):
+        for field, value, what in (
+            ("number", number, "invoice number"),
+            ("customer_id", customer_id, "customer id"),
+        ):
             if not value:
                 self._error(line, field, "", f"empty {what}; every row needs one")
                 bad = True
             elif has_control_character(value):
-                self._error(line, field, value, f"the {what} contains a control character "
-                            "(a NUL, tab or line break); fix it in the source")
+                self._error(
+                    line,
+                    field,
+                    value,
+                    f"the {what} contains a control character "
+                    "(a NUL, tab or line break); fix it in the source",
+                )
                 bad = True
         customer = self.customers.get(customer_id)
 
@@ -198,8 +226,13 @@ class InvoiceBuilder:
             if terms is not None:
                 due_date = terms.due_date(issue_date)
             elif not bad:
-                self._error(line, "due_date", "", "no due date and no payment terms: add a "
-                            "due_date or terms column, or set terms: under company: in arflow.yaml")
+                self._error(
+                    line,
+                    "due_date",
+                    "",
+                    "no due date and no payment terms: add a "
+                    "due_date or terms column, or set terms: under company: in arflow.yaml",
+                )
                 bad = True
         elif raw_terms:
             try:
@@ -208,26 +241,39 @@ class InvoiceBuilder:
                 self._error(line, "terms", raw_terms, str(exc))
                 bad = True
         if due_date is not None and issue_date is not None and due_date < issue_date:
-            self._error(line, "due_date", get("due_date") or None,
-                        f"due date {due_date} is before the issue date {issue_date}; "
-                        "fix one of them")
+            self._error(
+                line,
+                "due_date",
+                get("due_date") or None,
+                f"due date {due_date} is before the issue date {issue_date}; fix one of them",
+            )
             bad = True
 
         amount = parse("amount", p.money, required=True)
         balance = parse("balance", p.money)
 
-        currency = get("currency").upper() or (customer.currency if customer and customer.currency
-                                               else self.default_currency)
+        currency = get("currency").upper() or (
+            customer.currency if customer and customer.currency else self.default_currency
+        )
         if len(currency) != 3 or not currency.isalpha():
-            self._error(line, "currency", get("currency"),
-                        "not an ISO 4217 currency code such as USD or EUR")
+            self._error(
+                line,
+                "currency",
+                get("currency"),
+                "not an ISO 4217 currency code such as USD or EUR",
+            )
             bad = True
         raw = get("status")
         status = self._status.get(raw.casefold())
         if status is None:
             mapped = ", ".join(INVOICE_STATUSES)
-            self._error(line, "status", raw, f"unknown status {raw!r}: use {mapped}, or map it "
-                        f"with status_map: {{{raw}: open}} under invoices: in arflow.yaml")
+            self._error(
+                line,
+                "status",
+                raw,
+                f"unknown status {raw!r}: use {mapped}, or map it "
+                f"with status_map: {{{raw}: open}} under invoices: in arflow.yaml",
+            )
             bad = True
 
         emails, phone, problems = p.contacts(get("email"), get("phone"))
@@ -239,17 +285,26 @@ class InvoiceBuilder:
         name = get("customer_name")
         assert status is not None  # a row without a known status was held back (`bad`)
         invoice = Invoice(
-            number=number, customer_id=self._intern(customer_id) or customer_id,
-            issue_date=issue_date, due_date=due_date, amount=amount, balance=balance,
-            paid_date=paid_date, currency=self._intern(currency) or currency, status=status,
+            number=number,
+            customer_id=self._intern(customer_id) or customer_id,
+            issue_date=issue_date,
+            due_date=due_date,
+            amount=amount,
+            balance=balance,
+            paid_date=paid_date,
+            currency=self._intern(currency) or currency,
+            status=status,
             line=line,
-            customer_name=self._intern(name) if name else None, email=emails, phone=phone,
+            customer_name=self._intern(name) if name else None,
+            email=emails,
+            phone=phone,
             terms=self._intern(raw_terms) if raw_terms else None,
             product=self._intern(get("product")) or None,
             location=self._intern(get("location")) or None,
             department=self._intern(get("department")) or None,
             segment=self._intern(get("segment")) or None,
-            tags=split_tags(tags) if tags else ())
+            tags=split_tags(tags) if tags else (),
+        )
         if extra_cols:
             invoice.extra_names = self._extra_names
             invoice.extra_values = tuple(values[i] for i, _ in extra_cols)

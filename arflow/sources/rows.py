@@ -24,12 +24,16 @@ def shape_problem(values: Sequence[str], width: int) -> str | None:
         return None
     if not any(v.strip() for v in values):
         return ""  # a blank line is not a row
-    message = (f"row has {len(values)} values but the header has {width} columns; fix the "
-               "quoting or the delimiter on this line")
+    message = (
+        f"row has {len(values)} values but the header has {width} columns; fix the "
+        "quoting or the delimiter on this line"
+    )
     swallowed = sum(v.rstrip("\r\n").count("\n") for v in values)
     if swallowed:
-        message += (f" (the next {swallowed} line{'s' if swallowed > 1 else ''} were read into "
-                    "this row: look for an unclosed quote)")
+        message += (
+            f" (the next {swallowed} line{'s' if swallowed > 1 else ''} were read into "
+            "this row: look for an unclosed quote)"
+        )
     return message
 
 
@@ -38,8 +42,14 @@ def has_control_character(text: str) -> bool:
     return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
 
 
-def column_index(header: Sequence[str], source: SourceConfig, fields: Sequence[str],
-                 required: Sequence[str], display: str, setting: str) -> dict[str, int]:
+def column_index(
+    header: Sequence[str],
+    source: SourceConfig,
+    fields: Sequence[str],
+    required: Sequence[str],
+    display: str,
+    setting: str,
+) -> dict[str, int]:
     """Where each canonical field sits: `columns:` mapping first, else a header of that name."""
     by_name: dict[str, int] = {}
     twice: set[str] = set()
@@ -52,14 +62,16 @@ def column_index(header: Sequence[str], source: SourceConfig, fields: Sequence[s
     for field in fields:
         wanted = source.columns.get(field, field)
         if wanted.strip().casefold() in twice:
-            raise ArflowError(f"{display}: the header has two {wanted!r} columns; arflow cannot "
-                              "tell which one holds the " + field.replace("_", " ") +
-                              ": rename one of them")
+            raise ArflowError(
+                f"{display}: the header has two {wanted!r} columns; arflow cannot "
+                "tell which one holds the " + field.replace("_", " ") + ": rename one of them"
+            )
         found = by_name.get(wanted.strip().casefold())
         if found is None and field in source.columns:
             raise ArflowError(
                 f"{display}: columns: maps {field} to {wanted!r}, but there is no such column "
-                f"(columns are: {', '.join(header)}); fix columns: under {setting}: in arflow.yaml")
+                f"(columns are: {', '.join(header)}); fix columns: under {setting}: in arflow.yaml"
+            )
         if found is not None:
             index[field] = found
     missing = [f for f in required if f not in index]
@@ -67,5 +79,6 @@ def column_index(header: Sequence[str], source: SourceConfig, fields: Sequence[s
         raise ArflowError(
             f"{display}: missing required column{'s' if len(missing) > 1 else ''} "
             f"{', '.join(missing)} (columns are: {', '.join(header)}); rename the column or map it "
-            f"with columns: {{{missing[0]}: YOUR_HEADER}} under {setting}: in arflow.yaml")
+            f"with columns: {{{missing[0]}: YOUR_HEADER}} under {setting}: in arflow.yaml"
+        )
     return index

@@ -13,9 +13,15 @@ from arflow.errors import ArflowError
 from arflow.sources.csvfile import BadRow, Blocks, started
 
 
-def reshape(header: list[str], blocks: Blocks, source: SourceConfig, display: str,
-            setting: str, date_column: str | None,
-            is_date: Callable[[str], bool]) -> tuple[list[str], Blocks]:
+def reshape(
+    header: list[str],
+    blocks: Blocks,
+    source: SourceConfig,
+    display: str,
+    setting: str,
+    date_column: str | None,
+    is_date: Callable[[str], bool],
+) -> tuple[list[str], Blocks]:
     """The header (with the headings' column last) and the rows as `source` says to read them.
     `date_column` is the issue date's column, for invoices (None for customers); `is_date`
     says whether a value there reads as a date."""
@@ -24,21 +30,29 @@ def reshape(header: list[str], blocks: Blocks, source: SourceConfig, display: st
     def index(name: str, key: str) -> int:
         found = at.get(name.strip().casefold())
         if found is None:
-            raise ArflowError(f"{display}: {key} names {name!r}, but there is no such column "
-                              f"(columns are: {', '.join(header)}); fix {key} under {setting}: "
-                              "in arflow.yaml")
+            raise ArflowError(
+                f"{display}: {key} names {name!r}, but there is no such column "
+                f"(columns are: {', '.join(header)}); fix {key} under {setting}: "
+                "in arflow.yaml"
+            )
         return found
 
-    rules = [(column, index(column, "skip_if:"),
-              [p.strip().casefold() for p in ([patterns] if isinstance(patterns, str)
-                                              else patterns)])
-             for column, patterns in source.skip_if.items()]
+    rules = [
+        (
+            column,
+            index(column, "skip_if:"),
+            [p.strip().casefold() for p in ([patterns] if isinstance(patterns, str) else patterns)],
+        )
+        for column, patterns in source.skip_if.items()
+    ]
     dated = at.get(date_column.strip().casefold()) if date_column else None
     width = len(header)
     if source.headings:
         if source.headings.strip().casefold() in at:
-            raise ArflowError(f"{display}: headings: {source.headings!r} is a column of the file "
-                              "already; give the headings' column a name the file does not use")
+            raise ArflowError(
+                f"{display}: headings: {source.headings!r} is a column of the file "
+                "already; give the headings' column a name the file does not use"
+            )
         header = [*header, source.headings]
 
     def skipped(row: Sequence[str]) -> tuple[str, str] | None:
@@ -74,7 +88,8 @@ def reshape(header: list[str], blocks: Blocks, source: SourceConfig, display: st
                         row = BadRow(
                             f"skip_if: leaves out rows whose {rule[0]} is {rule[1]!r}, but this "
                             f"one has an issue date ({row[dated].strip()}) as an invoice has; "
-                            f"give it a {rule[0]}, or narrow skip_if: to keep it out on purpose")
+                            f"give it a {rule[0]}, or narrow skip_if: to keep it out on purpose"
+                        )
                     kept_lines.append(line)
                     kept.append(row)
                 yield kept_lines, kept

@@ -18,8 +18,9 @@ def _text(value) -> str:
     return str(value)
 
 
-def read_sqlite(path: Path, source: SourceConfig, display: str, *,
-                header_only: bool = False) -> tuple[list[str], Blocks]:
+def read_sqlite(
+    path: Path, source: SourceConfig, display: str, *, header_only: bool = False
+) -> tuple[list[str], Blocks]:
     """Column names and blocks of rows as text, numbered from 1 (no rows with `header_only`);
     opened read-only."""
     if not path.is_file():

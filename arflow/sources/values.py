@@ -13,8 +13,10 @@ from arflow.calendar import date_range_problem
 from arflow.config import SourceConfig
 from arflow.phones import e164
 
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})"
-                       r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
+_ISO_DATE = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+)
 _SLASHED = re.compile(r"\d{1,2}([/.-])\d{1,2}\1\d{2,4}")
 # Amounts arflow reads: below 10^15 (15 digits before the decimal point), so that totals of
 # many invoices stay exact in Decimal's 28 digits instead of being rounded silently.
@@ -26,7 +28,8 @@ _SYMBOLS = "$€£¥"
 # TLD); anything else is checked by email-validator itself, so both always agree.
 _SIMPLE_EMAIL = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
 _SPECIAL_USE = ("arpa", "invalid", "local", "localhost", "onion", "test")
 _SPLIT_EMAILS = re.compile(r"[;,]")
 
@@ -82,7 +85,8 @@ class ValueParser:
                 day = datetime.strptime(text, fmt).date()
             except ValueError as exc:
                 if "out of range" in str(exc) or (
-                        "unconverted" not in str(exc) and _looks_real(text, fmt)):
+                    "unconverted" not in str(exc) and _looks_real(text, fmt)
+                ):
                     return f"{text!r} is not a real date"
                 return f"{text!r} does not match date_format {fmt!r}"
             return date_range_problem(text, day) or day
@@ -97,11 +101,15 @@ class ValueParser:
         if slashed:
             sep = slashed[1]
             year = "%Y" if len(text.rsplit(sep, 1)[1]) == 4 else "%y"
-            return (f"{text!r} is not an ISO date (YYYY-MM-DD) and could be read two ways: add "
-                    f'date_format: "%m{sep}%d{sep}{year}" (or "%d{sep}%m{sep}{year}") under '
-                    f"{self.setting}: in arflow.yaml")
-        return (f"{text!r} is not a date: write YYYY-MM-DD, or add date_format: under "
-                f"{self.setting}: in arflow.yaml")
+            return (
+                f"{text!r} is not an ISO date (YYYY-MM-DD) and could be read two ways: add "
+                f'date_format: "%m{sep}%d{sep}{year}" (or "%d{sep}%m{sep}{year}") under '
+                f"{self.setting}: in arflow.yaml"
+            )
+        return (
+            f"{text!r} is not a date: write YYYY-MM-DD, or add date_format: under "
+            f"{self.setting}: in arflow.yaml"
+        )
 
     # --- money ------------------------------------------------------------------------------
     def money(self, raw: str) -> Decimal:
@@ -123,9 +131,11 @@ class ValueParser:
             text = text.replace(self.source.decimal, ".")
             value = Decimal(text)
             if value.adjusted() >= AMOUNT_DIGITS:
-                raise ValueError(f"{raw.strip()!r} is too large: arflow reads amounts of up to "
-                                 f"{AMOUNT_DIGITS} digits before the decimal point; fix the "
-                                 "amount, or check that columns: maps the right column")
+                raise ValueError(
+                    f"{raw.strip()!r} is too large: arflow reads amounts of up to "
+                    f"{AMOUNT_DIGITS} digits before the decimal point; fix the "
+                    "amount, or check that columns: maps the right column"
+                )
             return -value if negative else value
         raise ValueError(self._money_hint(raw))
 
@@ -145,9 +155,11 @@ class ValueParser:
             pass
         other = "," if self.source.decimal == "." else "."
         if other in text and self.source.thousands != other:
-            return (f"{base} with decimal: {self.source.decimal!r}: if {other!r} separates "
-                    f"thousands add thousands: {other!r}, if it is the decimal mark add "
-                    f"decimal: {other!r} under {self.setting}: in arflow.yaml")
+            return (
+                f"{base} with decimal: {self.source.decimal!r}: if {other!r} separates "
+                f"thousands add thousands: {other!r}, if it is the decimal mark add "
+                f"decimal: {other!r} under {self.setting}: in arflow.yaml"
+            )
         return f"{base}: write a decimal number such as 1234.56"
 
     # --- contacts ---------------------------------------------------------------------------
@@ -170,16 +182,21 @@ class ValueParser:
 
     @staticmethod
     def _check_email(address: str) -> str | tuple[str]:
-        if (len(address) <= 254 and _SIMPLE_EMAIL.fullmatch(address)
-                and len(address.partition("@")[0]) <= 64
-                and address.rpartition(".")[2].lower() not in _SPECIAL_USE):
+        if (
+            len(address) <= 254
+            and _SIMPLE_EMAIL.fullmatch(address)
+            and len(address.partition("@")[0]) <= 64
+            and address.rpartition(".")[2].lower() not in _SPECIAL_USE
+        ):
             local, _, domain = address.partition("@")
             return f"{local}@{domain.lower()}"
         try:
             return validate_email(address, check_deliverability=False).normalized
         except EmailNotValidError as exc:
-            return (f"{address!r} is not a valid email address ({exc}); fix it in the source — "
-                    "the invoice is kept, but no email can go to this address",)
+            return (
+                f"{address!r} is not a valid email address ({exc}); fix it in the source — "
+                "the invoice is kept, but no email can go to this address",
+            )
 
     def contacts(self, raw_email: str, raw_phone: str):
         """(emails, phone, problems): a bad address or number is left out and reported as
@@ -212,8 +229,10 @@ class ValueParser:
         found = e164(text, self.region)
         if found is None:
             hint = "" if text.startswith("+") else " (write it with its country code, e.g. +1 …)"
-            return (f"{text!r} is not a valid phone number{hint}; the invoice is kept, but no "
-                    "SMS can go to this number",)
+            return (
+                f"{text!r} is not a valid phone number{hint}; the invoice is kept, but no "
+                "SMS can go to this number",
+            )
         return found
 
 
