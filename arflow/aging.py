@@ -13,8 +13,8 @@ from decimal import Decimal
 
 from babel.numbers import get_currency_precision
 
-from arflow.campaign_metrics import AGING_BUCKETS, aging_bucket
 from arflow.ledger import ZERO, Customer, Invoice, money_text
+from arflow.planner.campaign_metrics import AGING_BUCKETS, aging_bucket
 from arflow.sources.csvfile import spreadsheet_text
 
 

@@ -19,7 +19,7 @@ from arflow.channels import Attachment, Message, header_problem, sender_address,
 from arflow.channels.mime import domain_of
 from arflow.errors import RowError
 from arflow.ledger import Customer, Ledger
-from arflow.plan_types import Plan, PlannedAction
+from arflow.planner.plan_types import Plan, PlannedAction
 from arflow.project import Project
 from arflow.render import (
     MONEY,

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 from arflow.config import Config
 from arflow.ledger import Customer, Ledger
-from arflow.plan_types import Plan, PlannedAction, Skip
+from arflow.planner.plan_types import Plan, PlannedAction, Skip
 from arflow.state import notice_key
 from arflow.workflow import Action
 

@@ -22,7 +22,7 @@ from arflow.engine import plan
 from arflow.errors import Refused, RowError, StoppedMidRun
 from arflow.inbox import inbox_error, read_inbox
 from arflow.ledger import Ledger
-from arflow.plan_types import (
+from arflow.planner.plan_types import (
     PastState,
     Plan,
     PlannedAction,

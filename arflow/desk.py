@@ -14,9 +14,9 @@ from typing import Any
 from arflow.deliver import workflows_of
 from arflow.errors import ArflowError, Refused
 from arflow.ledger import Ledger
-from arflow.occurrences import in_words
-from arflow.plan_types import PastState
-from arflow.positions import Position, positions
+from arflow.planner.occurrences import in_words
+from arflow.planner.plan_types import PastState
+from arflow.planner.positions import Position, positions
 from arflow.project import Project
 from arflow.state import StateDB
 from arflow.workflow import WORKFLOW_ID

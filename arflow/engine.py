@@ -40,11 +40,16 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
-from arflow.campaigns import calendar_of, occurrence_due, statements
 from arflow.config import Person
 from arflow.ledger import ZERO, Customer, Invoice, Ledger
-from arflow.matching import OpenInvoicesByWorkflow, sequence_since, sort_into_workflows, targets_of
-from arflow.plan_types import (
+from arflow.planner.campaigns import calendar_of, occurrence_due, statements
+from arflow.planner.matching import (
+    OpenInvoicesByWorkflow,
+    sequence_since,
+    sort_into_workflows,
+    targets_of,
+)
+from arflow.planner.plan_types import (
     NOTHING_RAN,
     ActionKey,
     Hold,
@@ -57,7 +62,7 @@ from arflow.plan_types import (
     invoice_numbers,
     invoice_target,
 )
-from arflow.schedule import ON_PAID, decide_steps
+from arflow.planner.schedule import ON_PAID, decide_steps
 from arflow.workflow import MESSAGE_ACTIONS, Action, Workflow
 
 

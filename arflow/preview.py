@@ -9,14 +9,14 @@ from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
-from arflow.campaigns import next_statement, statements
 from arflow.engine import SlotInvoice, add_actions
 from arflow.errors import ArflowError, Refused
 from arflow.ledger import Customer, Invoice, Ledger
-from arflow.matching import Matcher
-from arflow.plan_types import Plan, customer_target, invoice_target
+from arflow.planner.campaigns import next_statement, statements
+from arflow.planner.matching import Matcher
+from arflow.planner.plan_types import Plan, customer_target, invoice_target
+from arflow.planner.schedule import ON_PAID
 from arflow.project import Project
-from arflow.schedule import ON_PAID
 
 NEXT = "next"  # a campaign's STEP: its next statement
 SAMPLE_ID = "SAMPLE"

@@ -19,6 +19,7 @@ from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, Config, load_config
 from arflow.contacts import BOUNCE_TEMPLATE, REPLY_TEMPLATE
 from arflow.errors import ArflowError, InvalidFiles, Problem, RowError
 from arflow.ledger import Ledger
+from arflow.planner.schedule import FINISH_TEMPLATE, PAUSE_TEMPLATE
 from arflow.render import (
     LimitExceeded,
     NotText,
@@ -29,7 +30,6 @@ from arflow.render import (
     templates_for,
     with_payment_links,
 )
-from arflow.schedule import FINISH_TEMPLATE, PAUSE_TEMPLATE
 from arflow.sources import extra_samples
 from arflow.state import StateDB
 from arflow.workflow import Action, LoadedWorkflow, load_workflows, step_key_warnings

@@ -33,12 +33,12 @@ from jinja2.compiler import CodeGenerator, Frame
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from arflow.campaign_metrics import AGING_BUCKETS, Totals, aging, totals
-from arflow.campaigns import Met, Statement
 from arflow.config import Config
 from arflow.ledger import ZERO, Customer, Invoice
 from arflow.locales import fallbacks, locale_code
 from arflow.phones import for_people
+from arflow.planner.campaign_metrics import AGING_BUCKETS, Totals, aging, totals
+from arflow.planner.campaigns import Met, Statement
 from arflow.textfile import bad_bytes
 
 CENT = Decimal("0.01")

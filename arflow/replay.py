@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from arflow.deliver import RunResult, replay_day, workflows_of
 from arflow.errors import ArflowError
 from arflow.ledger import Ledger
-from arflow.plan_types import PlannedAction
+from arflow.planner.plan_types import PlannedAction
 from arflow.project import Project
 from arflow.state import StateDB
 

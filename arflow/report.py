@@ -12,10 +12,10 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from arflow.campaign_metrics import AGING_BUCKETS
 from arflow.compose import task_due
 from arflow.errors import RowError
-from arflow.plan_types import Plan, PlannedAction
+from arflow.planner.campaign_metrics import AGING_BUCKETS
+from arflow.planner.plan_types import Plan, PlannedAction
 from arflow.render import MONEY
 
 

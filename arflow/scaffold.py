@@ -10,8 +10,8 @@ from importlib.resources import files
 from pathlib import Path
 
 from arflow.errors import ArflowError
+from arflow.planner.schedule import FINISH_TEMPLATE, PAUSE_TEMPLATE
 from arflow.project import workflow_actions
-from arflow.schedule import FINISH_TEMPLATE, PAUSE_TEMPLATE
 from arflow.workflow import load_workflows
 
 # (number, customer, days before the init date it was issued, terms, amount, balance, status,

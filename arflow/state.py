@@ -47,7 +47,7 @@ from pathlib import Path
 
 from arflow.channels import Outcome, redact
 from arflow.errors import ArflowError
-from arflow.plan_types import ActionKey, Assignment, Chase, Hold, PastState, PromisedAmount
+from arflow.planner.plan_types import ActionKey, Assignment, Chase, Hold, PastState, PromisedAmount
 from arflow.workflow import Workflow
 
 CARRIED_OUT = frozenset({"sending", "sent", "unknown", "done"})

@@ -37,7 +37,7 @@ from generate import generate
 from arflow.channels.mime import email_bytes
 from arflow.compose import _person, compose, contexts
 from arflow.deliver import plan_today
-from arflow.plan_types import PastState
+from arflow.planner.plan_types import PastState
 from arflow.project import load_project
 from arflow.render import _json_value
 from arflow.sources import load_ledger

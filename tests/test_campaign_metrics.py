@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from arflow.campaign_metrics import (
+from arflow.ledger import Customer
+from arflow.planner.campaign_metrics import (
     Totals,
     aging,
     aging_bucket,
@@ -18,7 +19,6 @@ from arflow.campaign_metrics import (
     holds,
     totals,
 )
-from arflow.ledger import Customer
 from arflow.workflow import Condition
 from tests.conftest import inv
 

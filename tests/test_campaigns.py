@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from arflow.campaigns import statements
 from arflow.ledger import Customer
+from arflow.planner.campaigns import statements
 from arflow.workflow import Workflow
 from tests.conftest import inv
 
@@ -188,7 +188,7 @@ def test_consolidated_conditions_count_the_family():
 
 
 def test_credit_notes_reduce_the_totals_and_are_not_listed():
-    from arflow.campaigns import statements as make
+    from arflow.planner.campaigns import statements as make
 
     invoices = [inv("A1", "A", amount="1000.00", due="2026-02-01")]
     credit = [inv("CN1", "A", amount="-800.00", due="2026-02-10")]
@@ -219,14 +219,14 @@ def test_credit_notes_reduce_the_totals_and_are_not_listed():
 
 def _plan(workflows, invoices, customers, as_of, **state):
     from arflow.engine import plan
-    from arflow.plan_types import PastState
+    from arflow.planner.plan_types import PastState
     from tests.conftest import ledger_of
 
     return plan(ledger_of(*invoices, customers=customers), workflows, PastState(**state), as_of)
 
 
 def test_a_parent_whose_email_went_out_covers_its_branches_even_if_its_notice_failed():
-    from arflow.plan_types import ActionKey
+    from arflow.planner.plan_types import ActionKey
 
     wf = campaign(
         consolidate=True,

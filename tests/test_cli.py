@@ -12,7 +12,7 @@ import pytest
 from arflow.cli import app
 from arflow.config import load_config
 from arflow.engine import plan
-from arflow.plan_types import PastState
+from arflow.planner.plan_types import PastState
 from arflow.project import load_project
 from arflow.scaffold import write_scaffold
 from arflow.sources import load_ledger

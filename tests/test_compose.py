@@ -470,7 +470,7 @@ def test_a_customers_context_is_built_once_for_all_its_messages(tmp_path, monkey
     import arflow.render
     from arflow.compose import compose
     from arflow.deliver import plan_today
-    from arflow.plan_types import PastState
+    from arflow.planner.plan_types import PastState
     from arflow.project import load_project
     from arflow.sources import load_ledger
     from tests.conftest import BASE_CONFIG, make_folder

@@ -836,7 +836,7 @@ def test_the_channel_known_before_rendering_is_the_one_each_message_takes(tmp_pa
     from arflow.compose import channel_kind, compose
     from arflow.config import find_config
     from arflow.deliver import plan_today
-    from arflow.plan_types import Assignment, PastState
+    from arflow.planner.plan_types import Assignment, PastState
     from arflow.project import load_project
     from arflow.scaffold import write_scaffold
     from arflow.sources import load_ledger

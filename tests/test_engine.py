@@ -7,7 +7,7 @@ import pytest
 
 from arflow.engine import plan
 from arflow.ledger import Customer
-from arflow.plan_types import ActionKey, Assignment, PastState
+from arflow.planner.plan_types import ActionKey, Assignment, PastState
 from arflow.workflow import Workflow
 from tests.conftest import inv, ledger_of
 

@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from arflow.calendar import BusinessCalendar
-from arflow.occurrences import due_occurrence, in_words, next_occurrence, occurrences
+from arflow.planner.occurrences import due_occurrence, in_words, next_occurrence, occurrences
 from arflow.workflow import Schedule, Workflow
 from tests.test_validate import problems
 

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from arflow.plan_types import ActionKey
+from arflow.planner.plan_types import ActionKey
 from arflow.state import (
     MIGRATIONS,
     SCHEMA_VERSION,

@@ -14,7 +14,8 @@ from functools import cache
 from typing import NamedTuple
 
 from arflow.calendar import BusinessCalendar
-from arflow.campaign_metrics import (
+from arflow.ledger import ZERO, Customer, Invoice
+from arflow.planner.campaign_metrics import (
     Totals,
     aging,
     combined,
@@ -23,9 +24,8 @@ from arflow.campaign_metrics import (
     metric_of,
     totals,
 )
-from arflow.ledger import ZERO, Customer, Invoice
-from arflow.matching import Matcher
-from arflow.occurrences import due_occurrence, next_occurrence
+from arflow.planner.matching import Matcher
+from arflow.planner.occurrences import due_occurrence, next_occurrence
 from arflow.workflow import Workflow
 
 

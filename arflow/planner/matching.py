@@ -10,8 +10,8 @@ from operator import attrgetter
 from typing import NamedTuple
 
 from arflow.ledger import Customer, Invoice, Ledger
-from arflow.plan_types import PastState, invoice_target, sequence_target
-from arflow.schedule import StepSchedule
+from arflow.planner.plan_types import PastState, invoice_target, sequence_target
+from arflow.planner.schedule import StepSchedule
 from arflow.workflow import Match, Workflow
 
 

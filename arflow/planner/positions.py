@@ -7,11 +7,11 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
-from arflow.campaigns import audience, next_statement
 from arflow.ledger import Ledger
-from arflow.matching import sequence_since, sort_into_workflows, targets_of
-from arflow.plan_types import NOTHING_RAN, PastState, customer_target, invoice_numbers
-from arflow.schedule import StepSchedule, decide_steps
+from arflow.planner.campaigns import audience, next_statement
+from arflow.planner.matching import sequence_since, sort_into_workflows, targets_of
+from arflow.planner.plan_types import NOTHING_RAN, PastState, customer_target, invoice_numbers
+from arflow.planner.schedule import StepSchedule, decide_steps
 from arflow.workflow import Workflow
 
 

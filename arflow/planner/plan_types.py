@@ -12,7 +12,7 @@ from arflow.ledger import Invoice
 from arflow.workflow import Action
 
 if TYPE_CHECKING:
-    from arflow.campaigns import Statement
+    from arflow.planner.campaigns import Statement
 
 
 class ActionKey(NamedTuple):
