@@ -66,7 +66,7 @@ from arflow.scaffold import add_workflow, write_scaffold
 from arflow.schema import schema_text
 from arflow.sources import load_ledger, source_problems
 from arflow.sources.values import ValueParser
-from arflow.state import StateDB, run_lock, start_over
+from arflow.state import open_state, run_lock, start_over
 from arflow.workflow import load_workflows
 
 T = TypeVar("T")
@@ -539,19 +539,8 @@ def inbox(
         today = cfg.today(_now())
         emails = {cid: c.email for cid, c in ledger.customers.items()}
         path = cfg.resolve(cfg.state)
-        if dry_run:
-            scratch = StateDB.for_dry_run(path, cfg.display(path))
-            try:
-                heard = read_inbox(cfg, scratch, today, emails)
-            finally:
-                scratch.close()
-        else:
-            with run_lock(path):
-                db = StateDB.open(path, cfg.display(path))
-                try:
-                    heard = read_inbox(cfg, db, today, emails)
-                finally:
-                    db.close()
+        with open_state(path, cfg.display(path), "dry" if dry_run else "run") as db:
+            heard = read_inbox(cfg, db, today, emails)
     except ArflowError as err:
         _fail(err)
     print_inbox(
@@ -662,17 +651,18 @@ def history(
         cfg = load_config(_config_path(config))
         day = _day(cfg, since, "--since")
         path = cfg.resolve(cfg.state)
-        db = StateDB.open_readonly(path, cfg.display(path))
-        rows = [] if db is None else db.history(customer, day, unknown)
-        if db is not None and not unknown:  # SPEC 6.1: replies and bounces, in date order
-            rows = sorted(
-                rows + incoming_rows(db.incoming(customer, day)),
-                key=lambda r: (r["as_of"], r["customer_id"]),
-            )
+        with open_state(path, cfg.display(path), "read") as db:
+            rows = [] if db is None else db.history(customer, day, unknown)
+            if db is not None and not unknown:  # SPEC 6.1: replies and bounces, in date order
+                rows = sorted(
+                    rows + incoming_rows(db.incoming(customer, day)),
+                    key=lambda r: (r["as_of"], r["customer_id"]),
+                )
+            known = db is not None and db.knows_customer(customer) if customer else False
         if (
             customer is not None
             and not rows
-            and (db is None or not db.knows_customer(customer))
+            and not known
             and customer not in load_ledger(cfg).customers
         ):
             raise Refused(
@@ -715,12 +705,8 @@ def resolve(
     try:
         cfg = load_config(_config_path(config))
         path = cfg.resolve(cfg.state)
-        with run_lock(path):
-            db = StateDB.open(path, cfg.display(path))
-            try:
-                row = db.resolve(key, sent=sent)
-            finally:
-                db.close()
+        with open_state(path, cfg.display(path), "run") as db:
+            row = db.resolve(key, sent=sent)
     except ArflowError as err:
         _fail(err)
     verb = "marked sent" if sent else "will be retried by the next run (while its step is due)"
@@ -752,17 +738,10 @@ def _desk(config: Path | None, *, ledger: bool = True, write: bool = True):
         cfg = project.config
         loaded = load_ledger(cfg) if ledger else None
         path = cfg.resolve(cfg.state)
-        shown = cfg.display(path)
-        db = StateDB.open(path, shown) if write else StateDB.open_readonly(path, shown)
+        with open_state(path, cfg.display(path), "write" if write else "read") as db:
+            yield project, loaded, db, cfg.today(_now())
     except ArflowError as err:
         _fail(err)
-    try:
-        yield project, loaded, db, cfg.today(_now())
-    except ArflowError as err:
-        _fail(err)
-    finally:
-        if db is not None:
-            db.close()
 
 
 def _say(text: str) -> None:

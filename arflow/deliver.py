@@ -31,7 +31,7 @@ from arflow.planner.plan_types import (
     invoice_target,
 )
 from arflow.project import Project, assignment_errors
-from arflow.state import BASELINE, RETRIED_SKIPS, StateDB, StateError, marks, run_lock
+from arflow.state import BASELINE, RETRIED_SKIPS, StateDB, StateError, marks, open_state
 
 
 @dataclass
@@ -99,22 +99,11 @@ def run(
                 "a dry run takes recording channels: it records nothing, so a "
                 "message it sent would be sent again"
             )
-        return _run(
-            project,
-            ledger,
-            as_of,
-            StateDB.for_dry_run(state_path, shown),
-            channels or Channels(cfg, dry_run=True),
-        )
-    with run_lock(state_path):
-        db = StateDB.open(state_path, shown)
-        try:  # SPEC 6.1: replies and bounces first, so tonight's plan knows of them
-            heard = read_inbox(
-                cfg, db, as_of, {cid: c.email for cid, c in ledger.customers.items()}
-            )
-        except BaseException:
-            db.close()
-            raise
+        with open_state(state_path, shown, "dry") as db:
+            return _run(project, ledger, as_of, db, channels or Channels(cfg, dry_run=True))
+    with open_state(state_path, shown, "run") as db:
+        # SPEC 6.1: replies and bounces first, so tonight's plan knows of them
+        heard = read_inbox(cfg, db, as_of, {cid: c.email for cid, c in ledger.customers.items()})
         outcome = _run(project, ledger, as_of, db, channels or Channels(cfg))
         outcome.inbox = heard.events
         if heard.error:  # reported (exit 3); the sending went on
@@ -132,7 +121,6 @@ def replay_day(project: Project, ledger: Ledger, as_of: date, db: StateDB) -> Ru
         as_of,
         db,
         Channels(project.config, dry_run=True, delivered=True),
-        close=False,
     )
 
 
@@ -142,7 +130,6 @@ def _run(
     as_of: date,
     db: StateDB,
     channels: Channels,
-    close: bool = True,
 ) -> RunResult:
     cfg = project.config
     try:
@@ -169,8 +156,6 @@ def _run(
         return outcome
     finally:
         channels.close()
-        if close:
-            db.close()
 
 
 def baseline(
@@ -185,37 +170,33 @@ def baseline(
     if today is not None:
         refuse_future(as_of, today, cfg.company.timezone)
     state_path = cfg.resolve(cfg.state)
-    with run_lock(state_path):
-        db = StateDB.open(state_path, cfg.display(state_path))
-        try:
-            if not force and db.has_carried_out():
-                raise Refused(
-                    f"{state_path.name} already records actions carried out: this "
-                    "ledger is live, and a baseline would mark tonight's reminders "
-                    "done without sending them. Run `arflow run` instead (or "
-                    "--baseline --force if that is really what you want)."
-                )
-            recovered = db.recover_interrupted()
-            result = _plan(db, project, ledger, as_of, baseline=True)
-            db.record_sequences(result.started, result.ended, as_of)
-            # a step due for a customer without an address is settled too: once the address
-            # is added, its old reminder must not go out
-            for skip in result.skipped:
-                if skip.reason in RETRIED_SKIPS:
-                    skip.reason = BASELINE
-            marked = [
-                Skip(a.workflow, a.step, a.customer_id, a.invoices, BASELINE, a.keys)
-                for a in result.actions
-            ]
-            db.record_skips(_skip_rows(result.skipped + marked, project, as_of))
-            for action in result.actions:
-                action.status = BASELINE
-            run_id = db.begin_run(as_of)
-            errors = ledger.errors + assignment_errors(project, ledger)
-            db.finish_run(run_id, {"baseline": len(result.actions), "errors": len(errors)})
-            return RunResult(result, errors, recovered)
-        finally:
-            db.close()
+    with open_state(state_path, cfg.display(state_path), "run") as db:
+        if not force and db.has_carried_out():
+            raise Refused(
+                f"{state_path.name} already records actions carried out: this "
+                "ledger is live, and a baseline would mark tonight's reminders "
+                "done without sending them. Run `arflow run` instead (or "
+                "--baseline --force if that is really what you want)."
+            )
+        recovered = db.recover_interrupted()
+        result = _plan(db, project, ledger, as_of, baseline=True)
+        db.record_sequences(result.started, result.ended, as_of)
+        # a step due for a customer without an address is settled too: once the address
+        # is added, its old reminder must not go out
+        for skip in result.skipped:
+            if skip.reason in RETRIED_SKIPS:
+                skip.reason = BASELINE
+        marked = [
+            Skip(a.workflow, a.step, a.customer_id, a.invoices, BASELINE, a.keys)
+            for a in result.actions
+        ]
+        db.record_skips(_skip_rows(result.skipped + marked, project, as_of))
+        for action in result.actions:
+            action.status = BASELINE
+        run_id = db.begin_run(as_of)
+        errors = ledger.errors + assignment_errors(project, ledger)
+        db.finish_run(run_id, {"baseline": len(result.actions), "errors": len(errors)})
+        return RunResult(result, errors, recovered)
 
 
 def _stopped(outcome: RunResult, err: StateError) -> str:

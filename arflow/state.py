@@ -39,11 +39,12 @@ import types
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
+from typing import Literal, overload
 
 from arflow.channels import Outcome, redact
 from arflow.errors import ArflowError
@@ -1384,6 +1385,43 @@ def run_lock(state_path: Path) -> Iterator[None]:
     finally:
         with contextlib.suppress(OSError):  # the holder text that could not be written
             handle.close()
+
+
+StateMode = Literal["run", "write", "read", "dry"]
+
+
+@overload
+def open_state(
+    path: Path, shown: str, mode: Literal["run", "write", "dry"]
+) -> AbstractContextManager[StateDB]: ...
+@overload
+def open_state(
+    path: Path, shown: str, mode: Literal["read"]
+) -> AbstractContextManager[StateDB | None]: ...
+def open_state(path: Path, shown: str, mode: StateMode) -> AbstractContextManager[StateDB | None]:
+    """The state database opened in a mode and closed after, whatever happens:
+
+    - `run`: for writing, under the run lock (a run, a baseline, the inbox, `resolve`);
+    - `write`: for writing, without the lock (the desk's small writes, SQLite serialises them);
+    - `read`: as it is, read-only; None when there is none yet (reports, history);
+    - `dry`: what a dry run plans against; every write is dropped."""
+    return _opened(path, shown, mode)
+
+
+@contextmanager
+def _opened(path: Path, shown: str, mode: StateMode) -> Iterator[StateDB | None]:
+    with run_lock(path) if mode == "run" else contextlib.nullcontext():
+        if mode in ("run", "write"):
+            db: StateDB | None = StateDB.open(path, shown)
+        elif mode == "read":
+            db = StateDB.open_readonly(path, shown)
+        else:
+            db = StateDB.for_dry_run(path, shown)
+        try:
+            yield db
+        finally:
+            if db is not None:
+                db.close()
 
 
 def start_over(
