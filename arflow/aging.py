@@ -14,7 +14,7 @@ from decimal import Decimal
 from babel.numbers import get_currency_precision
 
 from arflow.ledger import ZERO, Customer, Invoice, money_text
-from arflow.planner.campaign_metrics import AGING_BUCKETS, aging_bucket
+from arflow.rules import AGING_BUCKETS, DEFAULT_MIN_BALANCE, aging_bucket, in_totals
 from arflow.sources.csvfile import spreadsheet_text
 
 
@@ -50,15 +50,19 @@ class Aging:
 
 
 def aging_report(
-    invoices: Iterable[Invoice], customers: Mapping[str, Customer], as_of: date
+    invoices: Iterable[Invoice],
+    customers: Mapping[str, Customer],
+    as_of: date,
+    min_balance: Decimal = DEFAULT_MIN_BALANCE,
 ) -> Aging:
-    """The aging of `invoices` (a ledger's `owing(as_of)`) on `as_of`."""
+    """The aging of `invoices` (a ledger's `owing(as_of)`) on `as_of`: what the account's
+    totals count (`rules.in_totals`), by bucket."""
     by_customer: dict[tuple[str, str], AgingRow] = {}
     by_currency: dict[str, AgingRow] = {}
     for inv in invoices:
-        owed = inv.owed(as_of)
-        if not owed:
+        if not in_totals(inv, as_of, min_balance):
             continue
+        owed = inv.owed(as_of)
         key = (inv.customer_id, inv.currency)
         row = by_customer.get(key)
         if row is None:

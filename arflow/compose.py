@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
 from functools import lru_cache
 from typing import cast
 
+from arflow.actions import channel_kind
 from arflow.attachments import build
 from arflow.channels import Attachment, Message, header_problem, sender_address, visible
 from arflow.channels.mime import domain_of
@@ -54,7 +54,9 @@ def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Proje
         if key not in totals:
             if totals and next(iter(totals))[0] != action.customer_id:
                 totals.clear()  # a plan lists a customer's actions together: keep one's
-            totals[key] = totals_context(by_customer[action.customer_id], as_of, currency)
+            totals[key] = totals_context(
+                by_customer[action.customer_id], as_of, currency, project.config.min_balance
+            )
         if action.workflow not in workflows:
             wf = project.workflows.get(action.workflow)
             if wf is None:  # an inbox notice (SPEC 6.1): no workflow sends it
@@ -193,19 +195,6 @@ def compose(
         plan.actions = [a for a in plan.actions if id(a) not in dropped]
 
 
-def channel_kind(action: PlannedAction, config) -> str | None:
-    """The channel `_compose_one` gives this action's message (None: no message), known
-    before anything is rendered so a run can log in first."""
-    kind = action.kind
-    if kind in ("status", "task", "assign") or (kind == "note" and not action.to):
-        return None
-    if kind in ("sms", "webhook"):
-        return kind
-    if kind == "notify" and config.channels.notify.transport == "webhook":
-        return "webhook"
-    return "email"
-
-
 def key_digest(action: PlannedAction) -> str:
     """A hash of the action's idempotency keys: the same for every attempt at one message."""
     return hashlib.sha256("\n".join(map(str, action.keys)).encode()).hexdigest()
@@ -233,52 +222,81 @@ def _file_safe(text: str) -> str:
 def _compose_one(
     action: PlannedAction, context: dict, ledger: Ledger, project: Project
 ) -> Composed:
-    config = project.config
-    customer = ledger.customers[action.customer_id]
-    kind, spec = action.kind, action.action.spec
-    if config.payment_url:
+    if project.config.payment_url:
         context = _with_links(project, action, context)
-    if kind in ("status", "task", "assign"):
-        source = {"status": "value", "task": "title", "assign": "specialist"}[kind]
-        text = _render_inline(project, action, getattr(spec, source), context)
-        return Composed(action, text=text, assignee=action.assignee)
-    if kind == "note":
-        text = _render_inline(project, action, spec.text, context)
-        message = None
-        if action.to:  # SPEC 5: the note is also emailed to the customer's specialist
-            subject = f"Note on {customer.display_name}: {action.workflow} › {action.step}"
-            message = _email(action, project, customer, subject, text, None, people=True)
-        return Composed(action, message, text)
-    if kind == "sms":
-        body = _render(project, action, spec.template, "sms", context, customer.language)
-        return Composed(
-            action,
-            Message(
-                "sms",
-                file_name(action),
-                list(action.to),
-                body=body,
-                idempotency_key=str(action.keys[0]),
-            ),
-        )
-    if kind == "webhook":
-        body = _render(project, action, spec.template, "json", context)
-        _check_json(project, action, spec.template, body)
-        return Composed(action, _webhook(action, spec.url, body))
-    person: dict = {}
-    if kind == "notify":
-        person = _person(project, action)
-        context = {**context, "person": person}
-    if kind == "notify" and config.channels.notify.transport == "webhook":
+    return COMPOSERS[action.kind](action, context, ledger.customers[action.customer_id], project)
+
+
+def _compose_text(
+    action: PlannedAction, context: dict, customer: Customer, project: Project
+) -> Composed:
+    """status, task, assign: the text they record (a status's value, a task's title, the
+    specialist)."""
+    spec = action.action.spec
+    source = {"status": "value", "task": "title", "assign": "specialist"}[action.kind]
+    text = _render_inline(project, action, getattr(spec, source), context)
+    return Composed(action, text=text, assignee=action.assignee)
+
+
+def _compose_note(
+    action: PlannedAction, context: dict, customer: Customer, project: Project
+) -> Composed:
+    text = _render_inline(project, action, action.action.spec.text, context)
+    message = None
+    if action.to:  # SPEC 5: the note is also emailed to the customer's specialist
+        subject = f"Note on {customer.display_name}: {action.workflow} › {action.step}"
+        message = _email(action, project, customer, subject, text, None, people=True)
+    return Composed(action, message, text)
+
+
+def _compose_sms(
+    action: PlannedAction, context: dict, customer: Customer, project: Project
+) -> Composed:
+    template = action.action.spec.template
+    body = _render(project, action, template, "sms", context, customer.language)
+    return Composed(
+        action,
+        Message(
+            "sms",
+            file_name(action),
+            list(action.to),
+            body=body,
+            idempotency_key=str(action.keys[0]),
+        ),
+    )
+
+
+def _compose_webhook(
+    action: PlannedAction, context: dict, customer: Customer, project: Project
+) -> Composed:
+    spec = action.action.spec
+    body = _render(project, action, spec.template, "json", context)
+    _check_json(project, action, spec.template, body)
+    return Composed(action, _webhook(action, spec.url, body))
+
+
+def _compose_notify(
+    action: PlannedAction, context: dict, customer: Customer, project: Project
+) -> Composed:
+    config = project.config
+    person = _person(project, action)
+    context = {**context, "person": person}
+    if channel_kind(action, config) == "webhook":
         # a chat or incident hook takes JSON: NAME.json.j2, as `validate` checks
-        body = _render(project, action, spec.template, "json", context)
-        _check_json(project, action, spec.template, body)
-        return Composed(
-            action,
-            _webhook(action, person.get("webhook") or config.channels.notify.url or "", body),
-        )
-    # the customer's own language; an internal notice is in the company's
-    language = customer.language if kind == "email" else None
+        template = action.action.spec.template
+        body = _render(project, action, template, "json", context)
+        _check_json(project, action, template, body)
+        url = person.get("webhook") or config.channels.notify.url or ""
+        return Composed(action, _webhook(action, url, body))
+    return _compose_email(action, context, customer, project)
+
+
+def _compose_email(
+    action: PlannedAction, context: dict, customer: Customer, project: Project
+) -> Composed:
+    """An email to the customer (in its language), or a notice to people (in the company's)."""
+    spec = action.action.spec
+    language = customer.language if action.kind == "email" else None
     subject = _render(project, action, spec.template, "subject", context, language)
     text = _render(project, action, spec.template, "txt", context, language)
     html = (
@@ -288,10 +306,24 @@ def _compose_one(
         else None
     )
     action.subject = subject
-    message = _email(action, project, customer, subject, text, html, people=kind == "notify")
-    if kind == "email" and spec.attach:
+    message = _email(action, project, customer, subject, text, html, people=action.kind == "notify")
+    if action.kind == "email" and spec.attach:
         message.attachments = _attachments(project, spec.attach, context, language)
     return Composed(action, message)
+
+
+Composer = Callable[[PlannedAction, dict, Customer, Project], Composed]
+# each kind of `actions.KINDS` and what makes its message or text
+COMPOSERS: dict[str, Composer] = {
+    "email": _compose_email,
+    "sms": _compose_sms,
+    "notify": _compose_notify,
+    "webhook": _compose_webhook,
+    "status": _compose_text,
+    "task": _compose_text,
+    "note": _compose_note,
+    "assign": _compose_text,
+}
 
 
 def _attachments(
@@ -465,7 +497,3 @@ def _unsafe(
         f"{action.step}): the {what} {problem}, which could forge mail headers; "
         f"{fix} and the next run sends it",
     )
-
-
-def task_due(action: PlannedAction) -> date:
-    return action.date + timedelta(days=action.action.spec.due_in)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from arflow.actions import CUSTOMER_FACING
 from arflow.config import Config
 from arflow.ledger import Customer, Ledger
 from arflow.planner.plan_types import Plan, PlannedAction, Skip
@@ -17,7 +18,6 @@ from arflow.state import notice_key
 from arflow.workflow import Action
 
 # the messages a customer reads; a step's emails and SMS together are one contact
-CUSTOMER_FACING = ("email", "sms")
 REPLY_TEMPLATE, BOUNCE_TEMPLATE = "customer-replied", "address-bounced"
 
 

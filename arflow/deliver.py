@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from arflow.actions import KINDS, channel_kind
 from arflow.channels import Channel, Channels, Outcome, redact
-from arflow.compose import Composed, channel_kind, compose, task_due
+from arflow.compose import Composed, compose
 from arflow.contacts import drop_bounced, inbox_notices, space_contacts
 from arflow.engine import plan
 from arflow.errors import Refused, RowError, StoppedMidRun
@@ -303,9 +305,7 @@ def _description(action: PlannedAction, composed: Composed) -> str | None:
         return action.statement.description()
     if composed.text is None:
         return None
-    return {"status": "status: ", "task": "task: ", "assign": "specialist: "}.get(
-        action.kind, ""
-    ) + composed.text
+    return KINDS[action.kind].described_as + composed.text
 
 
 def _key_rows(action: PlannedAction, composed: Composed, channel: str | None) -> list[dict]:
@@ -467,30 +467,33 @@ def _internal_error(exc: Exception) -> Outcome:
     return Outcome("unknown", error=f"internal error while sending: {exc!r}")
 
 
-def _record_effect(conn, item: Composed) -> None:
-    """status, task, note, assign: written in the same transaction as their keys."""
+def _record_effect(conn: sqlite3.Connection, item: Composed) -> None:
+    """What a status, task, note or assign records (`actions.KINDS[kind].records`), written in
+    the same transaction as their keys."""
     action = item.action
+    effect = KINDS[action.kind].records
     key = str(action.keys[0])
-    text = item.text or ""  # compose gives these four kinds their text
-    if action.kind == "status":
+    text = item.text or ""  # compose gives these kinds their text
+    if effect == "status":
         targets = [invoice_target(n) for n in action.invoices] + [
             customer_target(action.customer_id)
             for k in action.keys
             if k.target.startswith("customer:")
         ]
         StateDB.set_statuses(conn, targets, text, action.date, key)
-    elif action.kind == "task":
+    elif effect == "task":
+        spec = action.action.spec
         StateDB.add_task(
             conn,
             key,
             action.customer_id,
             action.invoices,
             text,
-            action.action.spec.kind,
+            spec.kind,
             item.assignee,
-            task_due(action),
+            action.task_due,
         )
-    elif action.kind == "note":
+    elif effect == "note":
         StateDB.add_note(conn, key, action.customer_id, text, action.date)
-    elif action.kind == "assign":
+    elif effect == "specialist":
         StateDB.set_specialist(conn, action.customer_id, text, action.date, key)

@@ -35,15 +35,18 @@ Words used in the planner, each with one meaning:
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
+from arflow.actions import CUSTOMER_FACING, KINDS, recipients
 from arflow.config import Person
 from arflow.ledger import ZERO, Customer, Invoice, Ledger
 from arflow.planner.campaigns import calendar_of, occurrence_due, statements
 from arflow.planner.matching import (
+    FollowedInvoices,
     OpenInvoicesByWorkflow,
     sequence_since,
     sort_into_workflows,
@@ -63,7 +66,8 @@ from arflow.planner.plan_types import (
     invoice_target,
 )
 from arflow.planner.schedule import ON_PAID, decide_steps
-from arflow.workflow import MESSAGE_ACTIONS, Action, Workflow
+from arflow.rules import DEFAULT_MIN_BALANCE, customer_paused, invoices_on_hold
+from arflow.workflow import Action, Workflow
 
 
 class SlotInvoice(NamedTuple):
@@ -79,10 +83,22 @@ class SlotInvoice(NamedTuple):
 Groups = dict[tuple[str, str, int | str], list[SlotInvoice]]
 
 
-class Recipients(NamedTuple):
-    to: list[str]
-    cc: list[str]
-    bcc: list[str]
+Skips = dict[tuple[str, str, int, str], list[tuple[Invoice, str]]]
+
+
+@dataclass
+class _Night:
+    """What one plan works on: the invoices sorted into workflows, the past, the day, and the
+    slots and skips it collects."""
+
+    by_workflow: OpenInvoicesByWorkflow
+    state: PastState
+    as_of: date
+    baseline: bool
+    result: Plan
+    held: set[str]  # invoices on hold today (none for a baseline)
+    groups: Groups = field(default_factory=lambda: defaultdict(list))
+    skips: Skips = field(default_factory=lambda: defaultdict(list))
 
 
 def plan(
@@ -92,7 +108,7 @@ def plan(
     as_of: date,
     *,
     default_workflow: str | None = None,
-    min_balance: Decimal = Decimal("0.01"),
+    min_balance: Decimal = DEFAULT_MIN_BALANCE,
     people: dict[str, Person] | None = None,
     baseline: bool = False,
 ) -> Plan:
@@ -106,53 +122,68 @@ def plan(
     by_workflow = sort_into_workflows(
         ledger, workflows, state, as_of, default_workflow, min_balance, keep_open=bool(campaigns)
     )
-    schedules, customers = by_workflow.schedules, by_workflow.customers
     result.open = by_workflow.open_count
-
-    groups: Groups = defaultdict(list)
-    skips: dict[tuple[str, str, int, str], list[tuple[Invoice, str]]] = defaultdict(list)
+    held = set() if baseline else invoices_on_hold(state.paused_invoices, state.promises, as_of)
+    night = _Night(by_workflow, state, as_of, baseline, result, held)
     if not baseline:
-        _pause_notices(by_workflow, state, groups)
+        _pause_notices(by_workflow, state, night.groups)
     for (cid, wid), entry in by_workflow.following.items():
-        schedule = schedules[wid]
-        if not (baseline or schedule.sends_on(as_of)):
-            continue
-        customer = customers[cid]
-        if not baseline and (customer.paused or cid in state.paused_customers):
-            continue  # SPEC 4.6: a paused customer gets no messages
-        items = [
-            item for item in entry.items if baseline or not _on_hold(item.invoice, state, as_of)
-        ]
-        if not items:
-            continue
-        last = len(schedule.steps) - 1
-        if schedule.wf.anchor == "assigned" and (cid, wid) not in state.sequences:
-            result.started[(cid, wid)] = sequence_since(cid, wid, entry, state, as_of)
-        for target, anchor, earliest, members in targets_of(
-            schedule, cid, wid, entry, items, state, as_of
-        ):
-            decision = decide_steps(
-                schedule,
-                schedule.dates(anchor),
-                earliest,
-                as_of,
-                state.ran.get((target, wid), NOTHING_RAN),
-            )
-            for i in decision.run:
-                groups[(cid, wid, i)].extend(SlotInvoice(inv, bal, target) for inv, bal in members)
-                if i == last and "finish" in schedule.wf.notify_on:
-                    groups[(cid, wid, "finish")].extend(
-                        SlotInvoice(inv, bal, target) for inv, bal in members
-                    )
-            for i, reason in decision.skipped:
-                skips[(cid, wid, i, reason)].extend((inv, target) for inv, _ in members)
+        _follow(night, cid, wid, entry)
     if (state.chased or state.sequences) and not baseline:
-        _paid(ledger, by_workflow, state, as_of, result, groups)
+        _paid(ledger, by_workflow, state, as_of, result, night.groups)
+    _add_slots(night, people)
+    _add_skips(night)
+    if campaigns:
+        credits: dict[str, list[Invoice]] = {}
+        for note in ledger.credit_notes(as_of):
+            credits.setdefault(note.customer_id, []).append(note)
+        for wid, occurrence in campaigns.items():
+            _campaign(night, wid, workflows[wid], occurrence.isoformat(), people, credits)
+        # SPEC 4.10: campaigns run beside the invoice workflows; a customer's actions together
+        result.actions.sort(key=lambda a: a.customer_id)
+        result.skipped.sort(key=lambda s: s.customer_id)
+    return result
 
+
+def _follow(night: _Night, cid: str, wid: str, entry: FollowedInvoices) -> None:
+    """The steps due today for one customer in one workflow, into the night's slots and skips."""
+    state, as_of, baseline = night.state, night.as_of, night.baseline
+    schedule = night.by_workflow.schedules[wid]
+    if not (baseline or schedule.sends_on(as_of)):
+        return
+    customer = night.by_workflow.customers[cid]
+    if not baseline and customer_paused(customer, state.paused_customers):
+        return  # SPEC 4.6: a paused customer gets no messages
+    items = [item for item in entry.items if item.invoice.number not in night.held]
+    if not items:
+        return
+    last = len(schedule.steps) - 1
+    if schedule.wf.anchor == "assigned" and (cid, wid) not in state.sequences:
+        night.result.started[(cid, wid)] = sequence_since(cid, wid, entry, state, as_of)
+    for target, anchor, earliest, members in targets_of(
+        schedule, cid, wid, entry, items, state, as_of
+    ):
+        ran = state.ran.get((target, wid), NOTHING_RAN)
+        decision = decide_steps(schedule, schedule.dates(anchor), earliest, as_of, ran)
+        slots: list[int | str] = list(decision.run)
+        if last in decision.run and "finish" in schedule.wf.notify_on:
+            slots.append("finish")
+        for slot in slots:
+            night.groups[(cid, wid, slot)].extend(
+                SlotInvoice(inv, bal, target) for inv, bal in members
+            )
+        for i, reason in decision.skipped:
+            night.skips[(cid, wid, i, reason)].extend((inv, target) for inv, _ in members)
+
+
+def _add_slots(night: _Night, people: dict[str, Person]) -> None:
+    """Each slot's actions, a customer's together, its workflows and steps in order."""
+    schedules, customers = night.by_workflow.schedules, night.by_workflow.customers
+    groups = night.groups
     for cid, wid, slot in sorted(groups, key=lambda g: (g[0], g[1], schedules[g[1]].order(g[2]))):
         step_id, actions = schedules[wid].slot(slot)
         customers[cid] = add_actions(
-            result,
+            night.result,
             customers[cid],
             wid,
             schedules[wid].wf,
@@ -160,11 +191,16 @@ def plan(
             actions,
             groups[(cid, wid, slot)],
             people,
-            as_of,
-            state.settled,
+            night.as_of,
+            night.state.settled,
         )
-    for cid, wid, i, reason in sorted(skips):
-        entries = skips[(cid, wid, i, reason)]
+
+
+def _add_skips(night: _Night) -> None:
+    """The steps skipped today (expired, superseded …), with the keys they settle."""
+    schedules, result = night.by_workflow.schedules, night.result
+    for cid, wid, i, reason in sorted(night.skips):
+        entries = night.skips[(cid, wid, i, reason)]
         sid = schedules[wid].ids[i]
         keys = [
             ActionKey(t, wid, sid, n)
@@ -177,26 +213,6 @@ def plan(
     result.skipped.sort(
         key=lambda s: (s.customer_id, s.workflow, schedules[s.workflow].order(s.step), s.reason)
     )
-    if campaigns:
-        credits: dict[str, list[Invoice]] = {}
-        for note in ledger.credit_notes(as_of):
-            credits.setdefault(note.customer_id, []).append(note)
-        for wid, occurrence in campaigns.items():
-            _campaign(
-                wid,
-                workflows[wid],
-                occurrence.isoformat(),
-                by_workflow,
-                state,
-                as_of,
-                people,
-                result,
-                credits,
-            )
-        # SPEC 4.10: campaigns run beside the invoice workflows; a customer's actions together
-        result.actions.sort(key=lambda a: a.customer_id)
-        result.skipped.sort(key=lambda s: s.customer_id)
-    return result
 
 
 def _campaigns_due(workflows: dict[str, Workflow], as_of: date) -> dict[str, date]:
@@ -215,38 +231,16 @@ def _campaigns_due(workflows: dict[str, Workflow], as_of: date) -> dict[str, dat
 
 
 def _campaign(
+    night: _Night,
     wid: str,
     wf: Workflow,
     occurrence: str,
-    by_workflow: OpenInvoicesByWorkflow,
-    state: PastState,
-    as_of: date,
     people: dict[str, Person],
-    result: Plan,
     credits: dict[str, list[Invoice]],
 ) -> None:
-    """A campaign's statements of the day, as actions of the occurrence (SPEC 4.10); a
-    customer's statement counts as sent before once every action of it is settled."""
-    facing = [n for n, action in enumerate(wf.actions) if action.kind in ("email", "sms")]
-
-    def sent_before(cid: str) -> bool:
-        target = customer_target(cid)
-        # a later occurrence went out (a run dated back): only the latest counts
-        if any(step > occurrence for step in state.ran.get((target, wid), ())):
-            return True
-        return bool(state.settled) and all(
-            ActionKey(target, wid, occurrence, n) in state.settled for n in range(len(wf.actions))
-        )
-
-    def reached_before(cid: str) -> bool:
-        target = customer_target(cid)
-        return bool(state.settled) and any(
-            ActionKey(target, wid, occurrence, n) in state.settled
-            for n in (facing or range(len(wf.actions)))
-        )
-
-    # on hold (paused, or promised until a day not yet past): counted, not listed (SPEC 4.6)
-    held = state.paused_invoices | {n for n, day in state.promises.items() if as_of <= day}
+    """A campaign's statements of the day, as actions of the occurrence (SPEC 4.10)."""
+    state, as_of, by_workflow, result = night.state, night.as_of, night.by_workflow, night.result
+    sent_before, reached_before = _campaign_history(state, wid, wf, occurrence)
     found, skipped = statements(
         wid,
         wf,
@@ -255,7 +249,8 @@ def _campaign(
         as_of,
         by_workflow.min_balance,
         paused_customers=state.paused_customers,
-        paused_invoices=held,
+        # on hold: counted, not listed (SPEC 4.6)
+        paused_invoices=invoices_on_hold(state.paused_invoices, state.promises, as_of),
         sent_before=sent_before,
         reached_before=reached_before,
         credits=credits,
@@ -281,12 +276,31 @@ def _campaign(
     result.skipped += [Skip(wid, occurrence, skip.customer_id, [], skip.reason) for skip in skipped]
 
 
-def _on_hold(inv: Invoice, state: PastState, as_of: date) -> bool:
-    """The invoice is paused, or under a promise-to-pay that still holds (SPEC 4.6)."""
-    if inv.number in state.paused_invoices:
-        return True
-    promised = state.promises.get(inv.number)
-    return promised is not None and as_of <= promised
+def _campaign_history(
+    state: PastState, wid: str, wf: Workflow, occurrence: str
+) -> tuple[Callable[[str], bool], Callable[[str], bool]]:
+    """(sent before, reached before) for a customer and a campaign's occurrence: its statement
+    counts as sent once every action of it is settled (or a later occurrence went out), and
+    the customer as reached once one of its customer-facing actions is."""
+    facing = [n for n, action in enumerate(wf.actions) if action.kind in CUSTOMER_FACING]
+
+    def sent_before(cid: str) -> bool:
+        target = customer_target(cid)
+        # a later occurrence went out (a run dated back): only the latest counts
+        if any(step > occurrence for step in state.ran.get((target, wid), ())):
+            return True
+        return bool(state.settled) and all(
+            ActionKey(target, wid, occurrence, n) in state.settled for n in range(len(wf.actions))
+        )
+
+    def reached_before(cid: str) -> bool:
+        target = customer_target(cid)
+        return bool(state.settled) and any(
+            ActionKey(target, wid, occurrence, n) in state.settled
+            for n in (facing or range(len(wf.actions)))
+        )
+
+    return sent_before, reached_before
 
 
 def _pause_notices(by_workflow: OpenInvoicesByWorkflow, state: PastState, groups: Groups) -> None:
@@ -322,52 +336,32 @@ def _paid(
 ) -> None:
     """SPEC 4.7: a target that had a step run and is now fully paid gets its workflow's
     `on_paid` actions once, and its sequence ends."""
-    # per invoice, and per customer for `assigned` sequences: the workflow that chased it last
-    # (a chain's earlier workflows stay quiet: one thank-you, not one per workflow)
-    last_of: dict[str, tuple[date, str, str, frozenset[str]]] = {}
-    for (target, wid), (day, numbers) in state.chased.items():
-        cid = customer_of(target)
-        who = target if cid is None else "customer:" + cid
-        if who not in last_of or (day, wid) > last_of[who][:2]:
-            last_of[who] = (day, wid, target, numbers)
-    latest = {target: (day, wid, numbers) for day, wid, target, numbers in last_of.values()}
-    # only targets whose workflow has an on_paid still to do (most were thanked long ago)
-    latest = {
-        target: (day, wid, numbers)
-        for target, (day, wid, numbers) in latest.items()
-        if wid in by_workflow.active
-        and not all(
-            ActionKey(target, wid, ON_PAID, n) in state.settled
-            for n in range(len(by_workflow.active[wid].on_paid))
-        )
-    }
+    latest = _last_chased(state, by_workflow)
     with_invoices = (
         ledger.customer_ids()
         if state.sequences or any(t.startswith("customer:") for t in latest)
         else set()
     )
     paid_targets: dict[str, tuple[str, str, frozenset[str]]] = {}  # target → (cid, wid, numbers)
-    for target, (_, wid, numbers) in latest.items():
+    for target, (wid, numbers) in latest.items():
         cid = customer_of(target)
         if cid is not None:  # an `assigned` sequence: paid when none of the invoices is open
             if cid in with_invoices and cid not in by_workflow.open_customers:
                 paid_targets[target] = (cid, wid, numbers)
         else:
             paid_targets[target] = ("", wid, numbers)
-    wanted = {target[len("invoice:") :] for target, (cid, _, _) in paid_targets.items() if not cid}
-    wanted.update(n for cid, _, numbers in paid_targets.values() if cid for n in numbers)
-    found = ledger.find(wanted)
     for cid, wid in state.sequences:
+        customer = by_workflow.customers.get(cid)
         if (
             cid in with_invoices
             and cid not in by_workflow.open_customers
-            and not (
-                cid in state.paused_customers
-                or cid not in by_workflow.customers
-                or by_workflow.customers[cid].paused
-            )
+            and customer is not None
+            and not customer_paused(customer, state.paused_customers)
         ):
             result.ended[(cid, wid)] = "paid"
+    wanted = {target[len("invoice:") :] for target, (cid, _, _) in paid_targets.items() if not cid}
+    wanted.update(n for cid, _, numbers in paid_targets.values() if cid for n in numbers)
+    found = ledger.find(wanted)
     for target, (cid, wid, numbers) in sorted(paid_targets.items()):
         if cid:
             invoices = [found[n] for n in sorted(numbers) if n in found]
@@ -377,9 +371,33 @@ def _paid(
                 continue  # gone from the source, voided or still open: not a payment
             invoices, cid = [inv], inv.customer_id
         customer = by_workflow.customers.get(cid)
-        if customer is None or customer.paused or cid in state.paused_customers:
+        if customer is None or customer_paused(customer, state.paused_customers):
             continue
         groups[(cid, wid, ON_PAID)].extend(SlotInvoice(inv, inv.amount, target) for inv in invoices)
+
+
+def _last_chased(
+    state: PastState, by_workflow: OpenInvoicesByWorkflow
+) -> dict[str, tuple[str, frozenset[str]]]:
+    """Target → (workflow, invoices) of the workflow that chased it last, per invoice and per
+    customer for `assigned` sequences (a chain's earlier workflows stay quiet: one thank-you,
+    not one per workflow; on the same day the larger workflow id), for the targets whose
+    workflow still has an `on_paid` to do (most were thanked long ago)."""
+    last_of: dict[str, tuple[date, str, str, frozenset[str]]] = {}
+    for (target, wid), (day, numbers) in state.chased.items():
+        cid = customer_of(target)
+        who = target if cid is None else "customer:" + cid
+        if who not in last_of or (day, wid) > last_of[who][:2]:
+            last_of[who] = (day, wid, target, numbers)
+    return {
+        target: (wid, numbers)
+        for _, wid, target, numbers in last_of.values()
+        if wid in by_workflow.active
+        and not all(
+            ActionKey(target, wid, ON_PAID, n) in state.settled
+            for n in range(len(by_workflow.active[wid].on_paid))
+        )
+    }
 
 
 def _settled_by_payment(inv: Invoice, as_of: date, min_balance: Decimal) -> bool:
@@ -423,9 +441,9 @@ def add_actions(
             amounts[inv.currency] = amounts.get(inv.currency, ZERO) + bal
         keys = [ActionKey(t, wid, sid, n) for t in sorted({e.target for e in live})]
         to, cc, bcc = recipients(action, customer, wf, people)
-        if action.kind in MESSAGE_ACTIONS and not to:
-            reason = {"email": "no-email", "sms": "no-phone"}.get(action.kind, "no-recipient")
-            result.skipped.append(Skip(wid, sid, customer.customer_id, invoices, reason, keys))
+        missing = KINDS[action.kind].missing
+        if missing and not to:
+            result.skipped.append(Skip(wid, sid, customer.customer_id, invoices, missing, keys))
             continue
         planned = PlannedAction(
             date=as_of,
@@ -450,43 +468,3 @@ def add_actions(
             customer = replace(customer, specialist=action.spec.specialist)
         result.actions.append(planned)
     return customer
-
-
-def _person_addresses(
-    names, customer: Customer, wf: Workflow, people: dict[str, Person]
-) -> list[str]:
-    found = []
-    for name in names:
-        if name == "specialist":
-            name = customer.specialist
-        elif name == "owner":
-            name = wf.owner
-        person = people.get(name) if name else None
-        value = person.email if person else (name if name and "@" in name else None)
-        if value and value not in found:
-            found.append(value)
-    return found
-
-
-def recipients(
-    action: Action, customer: Customer, wf: Workflow, people: dict[str, Person]
-) -> Recipients:
-    """Who an action goes to: customer contacts, people from `people:`, or URLs."""
-    kind, spec = action.kind, action.spec
-    if kind == "email":
-        return Recipients(
-            list(customer.email),
-            _person_addresses(spec.cc, customer, wf, people),
-            _person_addresses(spec.bcc, customer, wf, people),
-        )
-    if kind == "sms":
-        return Recipients([customer.phone] if customer.phone else [], [], [])
-    if kind == "notify":
-        return Recipients(_person_addresses(spec.to or ["owner"], customer, wf, people), [], [])
-    if kind == "webhook":
-        return Recipients([spec.url], [], [])
-    if kind == "note":
-        return Recipients(_person_addresses(["specialist"], customer, wf, people), [], [])
-    if kind == "task":
-        return Recipients(_person_addresses([spec.assignee], customer, wf, people), [], [])
-    return Recipients([], [], [])

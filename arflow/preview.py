@@ -13,7 +13,7 @@ from arflow.engine import SlotInvoice, add_actions
 from arflow.errors import ArflowError, Refused
 from arflow.ledger import Customer, Invoice, Ledger
 from arflow.planner.campaigns import next_statement, statements
-from arflow.planner.matching import Matcher
+from arflow.planner.match import Matcher
 from arflow.planner.plan_types import Plan, customer_target, invoice_target
 from arflow.planner.schedule import ON_PAID
 from arflow.project import Project
@@ -96,11 +96,7 @@ def _invoices(
         found = [inv for inv in mine if inv.is_open(as_of, min_balance)]
         if wf.match is not None and customer.workflow != wid:
             matcher = Matcher(wid, wf.match)
-            found = [
-                inv
-                for inv in found
-                if matcher.fits(inv, inv.amount if inv.balance is None else inv.balance, customer)
-            ]
+            found = [inv for inv in found if matcher.fits(inv, inv.open_balance(as_of), customer)]
         what = "open invoice" + (" that fits its match:" if wf.match is not None else "")
     if not found:
         raise Refused(

@@ -37,8 +37,8 @@ from arflow.config import Config
 from arflow.ledger import ZERO, Customer, Invoice
 from arflow.locales import fallbacks, locale_code
 from arflow.phones import for_people
-from arflow.planner.campaign_metrics import AGING_BUCKETS, Totals, aging, totals
-from arflow.planner.campaigns import Met, Statement
+from arflow.planner.plan_types import Met, Statement
+from arflow.rules import AGING_BUCKETS, Totals, account_aging, account_totals
 from arflow.textfile import bad_bytes
 
 CENT = Decimal("0.01")
@@ -561,17 +561,15 @@ def customer_context(customer: Customer) -> dict:
     }
 
 
-def totals_context(invoices: list[Invoice], as_of: date, currency: str) -> dict:
-    """Outstanding and overdue of all the customer's existing invoices, per currency."""
-    by_currency: dict[str, dict[str, Decimal]] = {}
-    for inv in invoices:
-        balance = inv.owed(as_of)
-        if not balance:
-            continue
-        bucket = by_currency.setdefault(inv.currency, {"outstanding": ZERO, "overdue": ZERO})
-        bucket["outstanding"] += balance
-        if inv.due_date < as_of and balance > 0:
-            bucket["overdue"] += balance
+def totals_context(
+    invoices: list[Invoice], as_of: date, currency: str, min_balance: Decimal
+) -> dict:
+    """`totals`: the account's outstanding and overdue (`rules.account_totals`) in the
+    message's currency, and per currency."""
+    by_currency = {
+        cur: {"outstanding": t.outstanding, "overdue": t.overdue}
+        for cur, t in account_totals(invoices, as_of, min_balance).items()
+    }
     main = by_currency.get(currency, {"outstanding": ZERO, "overdue": ZERO})
     return {
         "outstanding": main["outstanding"],
@@ -725,7 +723,9 @@ def sample_context(
         "customer": customer,
         "invoices": items,
         "invoice": items[0],
-        "totals": with_listed(totals_context(invs, as_of, invs[0].currency), items),
+        "totals": with_listed(
+            totals_context(invs, as_of, invs[0].currency, config.min_balance), items
+        ),
         "workflow": {"id": "sample", "name": "Sample workflow", "description": ""},
         "step": {"id": "overdue-30", "day": 30},
         "today": as_of,
@@ -771,7 +771,7 @@ def _sample_statement(invoices: list[Invoice], as_of: date) -> dict:
     """A consolidated statement of the sample customer and one branch account."""
     branch = [replace(inv, customer_id="C002", number=inv.number + "-B") for inv in invoices[1:]]
     listed = sorted([*invoices, *branch], key=lambda inv: (inv.due_date, inv.number))
-    own, theirs = totals(invoices, as_of, CENT), totals(branch, as_of, CENT)
+    own, theirs = account_totals(invoices, as_of, CENT), account_totals(branch, as_of, CENT)
     family = {
         cur: Totals(t.outstanding + theirs[cur].outstanding, t.overdue + theirs[cur].overdue)
         for cur, t in own.items()
@@ -785,7 +785,7 @@ def _sample_statement(invoices: list[Invoice], as_of: date) -> dict:
         own,
         family,
         True,
-        aging(listed, as_of, CENT),
+        account_aging(listed, as_of, CENT),
         {currency: [("C001", own[currency]), ("C002", theirs[currency])]},
         [Met("overdue", ">=", Decimal(500), family[currency].overdue, currency)],
     )

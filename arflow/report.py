@@ -12,11 +12,10 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from arflow.compose import task_due
 from arflow.errors import RowError
-from arflow.planner.campaign_metrics import AGING_BUCKETS
 from arflow.planner.plan_types import Plan, PlannedAction
 from arflow.render import MONEY
+from arflow.rules import AGING_BUCKETS
 
 
 def action_dict(a: PlannedAction) -> dict:
@@ -926,7 +925,7 @@ def print_preview(console: Console, plan: Plan, composed: list) -> str | None:
         if message is None and item.text is not None:  # a status, task, assign, note
             detail = item.text
             if action.kind == "task":
-                detail += f"  (for {item.assignee or 'nobody'}, due {task_due(action)})"
+                detail += f"  (for {item.assignee or 'nobody'}, due {action.task_due})"
             console.print(detail, markup=False)
     if not composed:
         console.print(

@@ -9,16 +9,10 @@ from decimal import Decimal
 import pytest
 
 from arflow.ledger import Customer
-from arflow.planner.campaign_metrics import (
-    Totals,
-    aging,
-    aging_bucket,
-    combined,
-    descendants,
-    groups_that_hold,
-    holds,
-    totals,
-)
+from arflow.planner.campaign_metrics import combined, descendants, groups_that_hold, holds
+from arflow.rules import Totals, aging_bucket
+from arflow.rules import account_aging as aging
+from arflow.rules import account_totals as totals
 from arflow.workflow import Condition
 from tests.conftest import inv
 

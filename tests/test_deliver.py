@@ -833,7 +833,8 @@ def test_the_channel_known_before_rendering_is_the_one_each_message_takes(tmp_pa
     (bad credentials stop it with nothing sent); `channel_kind` must agree with `compose`."""
     from datetime import date, timedelta
 
-    from arflow.compose import channel_kind, compose
+    from arflow.actions import channel_kind
+    from arflow.compose import compose
     from arflow.config import find_config
     from arflow.deliver import plan_today
     from arflow.planner.plan_types import Assignment, PastState

@@ -526,6 +526,31 @@ def test_on_paid_needs_a_step_that_really_ran_and_a_payment():
     assert steps_of(result) == [("C1", "std", "on_paid", "notify", ["A3"])]
 
 
+@pytest.mark.parametrize(
+    "first, second, thanks",
+    [
+        ("2026-01-08", "2026-01-20", "late"),  # the chain moved on: the later workflow thanks
+        ("2026-01-20", "2026-01-08", "std"),  # chased last by the first one: it thanks
+        ("2026-01-08", "2026-01-08", "std"),  # the same day: by workflow id, the larger
+    ],
+)
+def test_on_paid_comes_once_from_the_workflow_that_chased_last(first, second, thanks):
+    """SPEC 4.7 for a `then:` chain: one thank-you for a paid invoice, from the workflow whose
+    step ran last for it (a tie on the day goes to the larger workflow id)."""
+    flows = {
+        wid: wf(on_paid=[{"notify": {"to": [f"{wid}@acme.example"], "template": "t"}}])
+        for wid in ("late", "std")
+    }
+    chased = {
+        ("invoice:A1", "std"): (D(first), frozenset({"A1"})),
+        ("invoice:A1", "late"): (D(second), frozenset({"A1"})),
+    }
+    ledger = ledger_of(inv("A1", paid="2026-02-01"))
+    result = run(ledger, flows, "2026-02-02", PastState(chased=chased))
+    assert steps_of(result) == [("C1", thanks, "on_paid", "notify", ["A1"])]
+    assert result.actions[0].to == [f"{thanks}@acme.example"]
+
+
 def test_the_planner_never_plans_an_action_key_already_settled():
     """SPEC 4.3 in the planner itself: a settled key is never planned again, even when the
     step does not count as run (one of its two actions still open)."""

@@ -482,3 +482,37 @@ def test_a_reply_to_a_notice_to_your_staff_is_no_customer_reply(shop, cli):
     )
     shop.deliver(mail.reply(notice["Message-ID"], sender="controller@acme.example"))
     assert cli("inbox", "--config", shop.config).stdout == ""
+
+
+@pytest.mark.parametrize("reported", ["John.Doe@northwind.example", "john.doe@NORTHWIND.example"])
+def test_a_bounced_address_with_capitals_is_not_emailed_again(tmp_path, cli, clock, reported):
+    """The parser keeps an address's case (`John.Doe@…`); a mail server may report it in
+    another. Either way the address that bounced gets no more email; the SMS still goes."""
+    clock("2026-03-16T17:00:00")
+    folder = tmp_path / "a"
+    write_scaffold(folder, date(2026, 3, 16))
+    customers = folder / "customers.csv"
+    customers.write_text(
+        customers.read_text().replace("ap@northwind.example", "John.Doe@northwind.example")
+    )
+    shop = Shop(folder)
+    with_inbox(shop.config, "{transport: maildir, dir: mail}")
+    cli("run", "--as-of", "2026-03-16", "--config", shop.config)
+    shop.deliver(mail.bounce(shop.sent()["C001"], reported))
+    assert cli("inbox", "--config", shop.config).stdout.splitlines() == [
+        "inbox\tbounce\tC001\tMail Delivery System <MAILER-DAEMON@mx.acme.example>\t"
+        f"Undelivered Mail Returned to Sender\t{reported.lower()} marked bounced"
+    ]
+    doc = json.loads(
+        cli(
+            "run", "--dry-run", "--format", "json", "--as-of", "2026-03-26", "--config", shop.config
+        ).stdout
+    )
+    # the controller hears of the bounce; the reminder's email waits, its SMS goes
+    assert [(a["step"], a["action"]) for a in doc["actions"] if a["customer_id"] == "C001"] == [
+        ("reminder", "sms"),
+        ("bounce-1", "notify"),
+    ]
+    assert [(s["step"], s["reason"]) for s in doc["skipped"] if s["customer_id"] == "C001"] == [
+        ("reminder", "bounced")
+    ]

@@ -7,70 +7,20 @@ why a customer is skipped (`paused`, `conditions`, `nothing-to-list`, `consolida
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache
 from typing import NamedTuple
 
 from arflow.calendar import BusinessCalendar
-from arflow.ledger import ZERO, Customer, Invoice
-from arflow.planner.campaign_metrics import (
-    Totals,
-    aging,
-    combined,
-    descendants,
-    groups_that_hold,
-    metric_of,
-    totals,
-)
-from arflow.planner.matching import Matcher
+from arflow.ledger import Customer, Invoice
+from arflow.planner.campaign_metrics import combined, descendants, groups_that_hold, metric_of
+from arflow.planner.match import Matcher
 from arflow.planner.occurrences import due_occurrence, next_occurrence
+from arflow.planner.plan_types import Met, Statement
+from arflow.rules import NO_TOTALS, account_aging, account_totals, customer_paused
 from arflow.workflow import Workflow
-
-
-class Met(NamedTuple):
-    """A condition that held, with the value it held with, for one currency group."""
-
-    metric: str
-    op: str
-    value: Decimal
-    actual: Decimal
-    currency: str
-
-    def __str__(self) -> str:
-        return f"{self.metric} {self.op} {self.value} ({self.currency} {self.actual:.2f})"
-
-
-@dataclass(slots=True)
-class Statement:
-    """One customer's statement for one occurrence."""
-
-    customer_id: str
-    occurrence: date
-    groups: list[str]  # the currency groups whose conditions all held
-    listed: list[Invoice]  # open, not paused, in those groups; by due date, number
-    own: dict[str, Totals]
-    consolidated: dict[str, Totals]
-    consolidate: bool = False  # the campaign consolidates: its totals are `consolidated`
-    # currency → aging bucket → open balance, over every invoice the statement covers
-    aging: dict[str, dict[str, Decimal]] = field(default_factory=dict)
-    # consolidating: currency → [(customer id, its own Totals)], the customer first
-    accounts: dict[str, list[tuple[str, Totals]]] = field(default_factory=dict)
-    met: list[Met] = field(default_factory=list)  # the conditions, for each listed group
-
-    @property
-    def shown(self) -> dict[str, Totals]:
-        """The totals the statement shows: the family's when the campaign consolidates."""
-        return self.consolidated if self.consolidate else self.own
-
-    def description(self) -> str:
-        """What `history` says of it (seed 004: the conditions met)."""
-        text = f"statement of {self.occurrence.isoformat()}"
-        return f"{text}; conditions met: {'; '.join(map(str, self.met))}" if self.met else text
-
-
-EMPTY = Totals(ZERO, ZERO)
 
 
 @dataclass(slots=True)
@@ -80,7 +30,7 @@ class StatementSkip:
     reason: str  # paused | conditions | nothing-to-list | consolidated
 
 
-def _fits(wid: str, wf: Workflow, customer: Customer, invoices: list[Invoice]) -> bool:
+def _fits(wid: str, wf: Workflow, customer: Customer, invoices: list[Invoice], as_of: date) -> bool:
     """`match:`: the customer fields (`customer`, `segment`) fit the customer; the invoice
     fields fit at least one of the invoices its statement would cover (as `matching` checks an
     invoice)."""
@@ -94,10 +44,7 @@ def _fits(wid: str, wf: Workflow, customer: Customer, invoices: list[Invoice]) -
     }:
         return False
     matcher = Matcher(wid, m.model_copy(update={"customer": None, "segment": None}))
-    return any(
-        matcher.fits(inv, inv.amount if inv.balance is None else inv.balance, customer)
-        for inv in invoices
-    )
+    return any(matcher.fits(inv, inv.open_balance(as_of), customer) for inv in invoices)
 
 
 def occurrence_due(wf: Workflow, as_of: date) -> date | None:
@@ -146,6 +93,7 @@ def audience(
     wf: Workflow,
     open_by_customer: Mapping[str, list[Invoice]],
     customers: Mapping[str, Customer],
+    as_of: date,
 ) -> list[Member]:
     """Who a campaign reaches (SPEC 4.10): customers with an open invoice (consolidating, also
     those whose descendants have one) that fit `match:`; parents first, so that a consolidated
@@ -164,7 +112,7 @@ def audience(
         everyone = [cid, *family.get(cid, ())]
         covered = everyone if wf.consolidate else [cid]
         invoices = [inv for c in covered for inv in open_by_customer.get(c, ())]
-        if _fits(wid, wf, customer, invoices):
+        if _fits(wid, wf, customer, invoices, as_of):
             found.append(Member(cid, customer, covered, invoices, parents.get(cid, []), everyone))
     return found
 
@@ -196,18 +144,20 @@ def statements(
     if occurrence is None:
         return [], []
     own = {
-        cid: totals([*invs, *credit.get(cid, ())], as_of, min_balance)
+        cid: account_totals([*invs, *credit.get(cid, ())], as_of, min_balance)
         for cid, invs in open_by_customer.items()
         if invs
     }
     own.update(
-        (cid, totals(notes, as_of, min_balance)) for cid, notes in credit.items() if cid not in own
+        (cid, account_totals(notes, as_of, min_balance))
+        for cid, notes in credit.items()
+        if cid not in own
     )
     found: list[Statement] = []
     skipped: list[StatementSkip] = []
     messaged: set[str] = set()  # customers with this occurrence's statement, here or before
     for cid, customer, covered, invoices, parents, everyone in audience(
-        wid, wf, open_by_customer, customers
+        wid, wf, open_by_customer, customers, as_of
     ):
         if reached(cid):
             messaged.add(cid)  # its descendants are covered
@@ -216,7 +166,7 @@ def statements(
         if wf.consolidate and messaged.intersection(parents):
             skipped.append(StatementSkip(cid, occurrence, "consolidated"))
             continue
-        if customer.paused or cid in paused_customers:
+        if customer_paused(customer, paused_customers):
             skipped.append(StatementSkip(cid, occurrence, "paused"))
             continue
         mine = own.get(cid, {})
@@ -245,7 +195,7 @@ def statements(
                 mine,
                 family_totals,
                 wf.consolidate,
-                aging(
+                account_aging(
                     [*invoices, *(n for c in covered for n in credit.get(c, ()))],
                     as_of,
                     min_balance,
@@ -261,7 +211,9 @@ def statements(
                         c.metric,
                         c.op,
                         c.value,
-                        metric_of(c.metric, mine.get(cur, EMPTY), family_totals.get(cur, EMPTY)),
+                        metric_of(
+                            c.metric, mine.get(cur, NO_TOTALS), family_totals.get(cur, NO_TOTALS)
+                        ),
                         cur,
                     )
                     for cur in groups

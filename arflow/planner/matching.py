@@ -6,62 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from operator import attrgetter
 from typing import NamedTuple
 
 from arflow.ledger import Customer, Invoice, Ledger
+from arflow.planner.match import Matcher, WorkflowChoice
 from arflow.planner.plan_types import PastState, invoice_target, sequence_target
 from arflow.planner.schedule import StepSchedule
-from arflow.workflow import Match, Workflow
+from arflow.rules import promise_holds, promised_part_paid
+from arflow.workflow import Workflow
 
 
 # --- matching and assignment (SPEC 4.5) -----------------------------------------------------
-class WorkflowChoice(NamedTuple):
-    """The workflow an invoice follows before chains, and why (SPEC 4.5)."""
-
-    workflow: str | None
-    source: str  # assign | file | match | default
-
-
-def _fold(values: list[str] | None) -> frozenset[str] | None:
-    return None if values is None else frozenset(v.casefold() for v in values)
-
-
-class Matcher:
-    """A workflow's `match:` compiled to sets, checked per invoice."""
-
-    def __init__(self, wid: str, match: Match):
-        self.wid = wid
-        self.choice = WorkflowChoice(wid, "match")
-        self.min_balance = match.min_balance
-        self.fields = [
-            (name, attrgetter(name), s)
-            for name, s in (
-                ("currency", _fold(match.currency)),
-                ("product", _fold(match.product)),
-                ("segment", _fold(match.segment)),
-                ("location", _fold(match.location)),
-                ("department", _fold(match.department)),
-            )
-            if s is not None
-        ]
-        self.customers = frozenset(match.customer) if match.customer is not None else None
-        self.tags = _fold(match.tags)
-
-    def fits(self, inv: Invoice, balance: Decimal, customer: Customer) -> bool:
-        if self.min_balance is not None and balance < self.min_balance:
-            return False
-        for name, get, allowed in self.fields:
-            value = get(inv)
-            if name == "segment" and value is None:
-                value = customer.segment
-            if value is None or value.casefold() not in allowed:
-                return False
-        if self.customers is not None and inv.customer_id not in self.customers:
-            return False
-        return self.tags is None or any(t.casefold() in self.tags for t in inv.tags)
-
-
 # --- following: which workflow each open invoice is in today (SPEC 4.5–4.8) -----------------
 class OpenInvoice(NamedTuple):
     invoice: Invoice
@@ -138,7 +93,7 @@ def sort_into_workflows(
     open_count = 0
     open_invoices: dict[str, list[Invoice]] = {}
     for inv in ledger.current(as_of, min_balance):
-        balance = inv.amount if inv.balance is None else inv.balance
+        balance = inv.open_balance(as_of)
         open_count += 1
         cid = inv.customer_id
         open_customers.add(cid)
@@ -212,12 +167,12 @@ def _broken_promise(inv: Invoice, balance: Decimal, state: PastState, as_of: dat
     """The promised day, when it has passed with the invoice still open and the promised
     amount (if one was given) not paid."""
     promised = state.promises.get(inv.number)
-    if promised is None or as_of <= promised:
+    if promised is None or promise_holds(promised, as_of):
         return None
     terms = state.promised_amounts.get(inv.number)
     if terms is not None:
         amount, balance_then = terms
-        if balance <= balance_then - amount:
+        if promised_part_paid(balance, amount, balance_then):
             return None  # the promised part was paid: kept, the rest is chased as before
     return promised
 

@@ -3,16 +3,15 @@ and the targets and idempotency keys both speak of. The words are explained in e
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from arflow.ledger import Invoice
+from arflow.rules import Totals
 from arflow.workflow import Action
-
-if TYPE_CHECKING:
-    from arflow.planner.campaigns import Statement
 
 
 class ActionKey(NamedTuple):
@@ -107,6 +106,48 @@ def customer_of(target: str) -> str | None:
     return target[len("customer:") :].rsplit("@", 1)[0]
 
 
+# --- a campaign's statement (SPEC 4.10) ------------------------------------------------------
+class Met(NamedTuple):
+    """A condition that held, with the value it held with, for one currency group."""
+
+    metric: str
+    op: str
+    value: Decimal
+    actual: Decimal
+    currency: str
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.op} {self.value} ({self.currency} {self.actual:.2f})"
+
+
+@dataclass(slots=True)
+class Statement:
+    """One customer's statement for one occurrence."""
+
+    customer_id: str
+    occurrence: date
+    groups: list[str]  # the currency groups whose conditions all held
+    listed: list[Invoice]  # open, not paused, in those groups; by due date, number
+    own: dict[str, Totals]
+    consolidated: dict[str, Totals]
+    consolidate: bool = False  # the campaign consolidates: its totals are `consolidated`
+    # currency → aging bucket → open balance, over every invoice the statement covers
+    aging: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    # consolidating: currency → [(customer id, its own Totals)], the customer first
+    accounts: dict[str, list[tuple[str, Totals]]] = field(default_factory=dict)
+    met: list[Met] = field(default_factory=list)  # the conditions, for each listed group
+
+    @property
+    def shown(self) -> dict[str, Totals]:
+        """The totals the statement shows: the family's when the campaign consolidates."""
+        return self.consolidated if self.consolidate else self.own
+
+    def description(self) -> str:
+        """What `history` says of it (seed 004: the conditions met)."""
+        text = f"statement of {self.occurrence.isoformat()}"
+        return f"{text}; conditions met: {'; '.join(map(str, self.met))}" if self.met else text
+
+
 @dataclass(slots=True)
 class PlannedAction:
     date: date
@@ -135,6 +176,11 @@ class PlannedAction:
     @property
     def template(self) -> str | None:
         return getattr(self.action.spec, "template", None)
+
+    @property
+    def task_due(self) -> datetime.date:
+        """A task's due day: `due_in` days after the action's."""
+        return self.date + timedelta(days=self.action.spec.due_in)
 
 
 @dataclass(slots=True)

@@ -80,7 +80,7 @@ def positions(
         found.append(pos)
     for wid in campaigns:
         wf = workflows[wid]
-        for member in audience(wid, wf, by_workflow.open_invoices, by_workflow.customers):
+        for member in audience(wid, wf, by_workflow.open_invoices, by_workflow.customers, as_of):
             target = customer_target(member.customer_id)
             sent = state.ran.get((target, wid), NOTHING_RAN)
             pos = Position(member.customer_id, wid, "campaign", invoice_numbers(member.invoices))

@@ -1,0 +1,150 @@
+"""What each kind of workflow action means (SPEC 3, 5): one entry per kind.
+
+An entry says who the action goes to (`recipients`), which channel carries its message
+(`channel`), the skip reason when it has nobody to go to (`missing`), whether the customer sees
+it (`customer_facing`: the inbox's bounces and contact gap, a campaign's reach), what it records
+in the state besides its key (`records`), and the words `history` puts before its text. Its
+composer is `arflow.compose.COMPOSERS[kind]`. Adding a kind means one entry here, its spec model
+in `arflow.workflow` and its composer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal, NamedTuple, Protocol
+
+from arflow.config import Config, Person
+from arflow.ledger import Customer
+from arflow.workflow import Action, Workflow
+
+
+class Recipients(NamedTuple):
+    to: list[str]
+    cc: list[str]
+    bcc: list[str]
+
+
+People = dict[str, Person]
+Effect = Literal["status", "task", "note", "specialist"]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionKind:
+    name: str
+    recipients: Callable[[Action, Customer, Workflow, People], Recipients]
+    # the channel of its message, from the config and its recipients; None: no message
+    channel: Callable[[Config, list[str]], str | None]
+    missing: str | None = None  # skipped for this reason with no recipient; None: goes anyway
+    customer_facing: bool = False
+    records: Effect | None = None
+    described_as: str = ""  # `history`: the words before its text
+
+
+def person_addresses(
+    names: Iterable[str | None], customer: Customer, wf: Workflow, people: People
+) -> list[str]:
+    """The email addresses of `people:` names (or `specialist`, `owner`, or an address)."""
+    found: list[str] = []
+    for name in names:
+        if name == "specialist":
+            name = customer.specialist
+        elif name == "owner":
+            name = wf.owner
+        person = people.get(name) if name else None
+        value = person.email if person else (name if name and "@" in name else None)
+        if value and value not in found:
+            found.append(value)
+    return found
+
+
+def _email_to(action: Action, customer: Customer, wf: Workflow, people: People) -> Recipients:
+    spec = action.spec
+    return Recipients(
+        list(customer.email),
+        person_addresses(spec.cc, customer, wf, people),
+        person_addresses(spec.bcc, customer, wf, people),
+    )
+
+
+def _sms_to(action: Action, customer: Customer, wf: Workflow, people: People) -> Recipients:
+    return Recipients([customer.phone] if customer.phone else [], [], [])
+
+
+def _people_to(
+    names: Callable[[Action], list[str | None]],
+) -> Callable[[Action, Customer, Workflow, People], Recipients]:
+    def to(action: Action, customer: Customer, wf: Workflow, people: People) -> Recipients:
+        return Recipients(person_addresses(names(action), customer, wf, people), [], [])
+
+    return to
+
+
+def _webhook_to(action: Action, customer: Customer, wf: Workflow, people: People) -> Recipients:
+    return Recipients([action.spec.url], [], [])
+
+
+def _nobody(action: Action, customer: Customer, wf: Workflow, people: People) -> Recipients:
+    return Recipients([], [], [])
+
+
+def _always(channel: str | None) -> Callable[[Config, list[str]], str | None]:
+    return lambda config, to: channel
+
+
+def _notify_channel(config: Config, to: list[str]) -> str:
+    return "webhook" if config.channels.notify.transport == "webhook" else "email"
+
+
+def _note_channel(config: Config, to: list[str]) -> str | None:
+    return "email" if to else None  # SPEC 5: emailed to the specialist, when there is one
+
+
+KINDS: dict[str, ActionKind] = {
+    kind.name: kind
+    for kind in (
+        ActionKind("email", _email_to, _always("email"), "no-email", customer_facing=True),
+        ActionKind("sms", _sms_to, _always("sms"), "no-phone", customer_facing=True),
+        ActionKind(
+            "notify", _people_to(lambda a: a.spec.to or ["owner"]), _notify_channel, "no-recipient"
+        ),
+        ActionKind("webhook", _webhook_to, _always("webhook"), "no-recipient"),
+        ActionKind("status", _nobody, _always(None), records="status", described_as="status: "),
+        ActionKind(
+            "task",
+            _people_to(lambda a: [a.spec.assignee]),
+            _always(None),
+            records="task",
+            described_as="task: ",
+        ),
+        ActionKind("note", _people_to(lambda a: ["specialist"]), _note_channel, records="note"),
+        ActionKind(
+            "assign",
+            _nobody,
+            _always(None),
+            records="specialist",
+            described_as="specialist: ",
+        ),
+    )
+}
+CUSTOMER_FACING = tuple(name for name, kind in KINDS.items() if kind.customer_facing)
+
+
+def recipients(action: Action, customer: Customer, wf: Workflow, people: People) -> Recipients:
+    """Who an action goes to: the customer's contacts, people from `people:`, or a URL."""
+    return KINDS[action.kind].recipients(action, customer, wf, people)
+
+
+class Addressed(Protocol):
+    """A planned action, as far as its channel goes."""
+
+    @property
+    def kind(self) -> str: ...
+
+    to: list[str]
+
+
+def channel_kind(action: Addressed, config: Config) -> str | None:
+    """The channel that carries a planned action's message (None: it has none), known before
+    anything is rendered so a run can log in first; its composer makes that message."""
+    return KINDS[action.kind].channel(config, action.to)
