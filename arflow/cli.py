@@ -25,7 +25,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from arflow import __version__, desk, healthcheck
+from arflow import __version__, accounts, desk, healthcheck
 from arflow.aging import CSV_HEADER as AGING_CSV_HEADER
 from arflow.aging import aging_csv_rows, aging_document, aging_report
 from arflow.channels import redact
@@ -856,7 +856,7 @@ def status(
     """
     with _desk(config, write=False) as (project, ledger, db, today):
         day = _day(project.config, as_of, "--as-of") or today
-        rows = desk.status(project, ledger, db, day, customer)
+        rows = accounts.status(project, ledger, db, day, customer)
     if fmt is Format.json:
         _print_json({"as_of": day.isoformat(), "customers": rows})
     else:
@@ -1248,7 +1248,7 @@ def customers(
     """
     with _desk(config, write=False) as (project, ledger, db, today):
         day = _day(project.config, as_of, "--as-of") or today
-        rows = desk.customer_rows(project, ledger, db, day)
+        rows = accounts.customer_rows(project, ledger, db, day)
     if missing:
         rows = [r for r in rows if r["missing"]]
     if fmt is Format.json:

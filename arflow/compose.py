@@ -438,11 +438,26 @@ _header_problem = lru_cache(maxsize=4096)(header_problem)
 def _unsafe(
     project: Project, action: PlannedAction, customer: Customer, what: str, value: str, problem: str
 ) -> RowError:
-    """The error for an unsafe header value, naming where the value comes from: the customer's
-    row for its name or address (also when the name is printed into a subject), the subject
-    template for any other subject, arflow.yaml for the sender, company and people."""
+    """The error for an unsafe header value, naming where the value comes from."""
+    file, line, shown, fix = _unsafe_place(project, action, customer, what, value)
+    return RowError(
+        file,
+        line,
+        shown,
+        visible(value),
+        f"not sent to customer {action.customer_id} ({action.workflow} › "
+        f"{action.step}): the {what} {problem}, which could forge mail headers; "
+        f"{fix} and the next run sends it",
+    )
+
+
+def _unsafe_place(
+    project: Project, action: PlannedAction, customer: Customer, what: str, value: str
+) -> tuple[str, int, str | None, str]:
+    """(file, line, column, fix) of an unsafe header value: the customer's row for its name
+    or address (also when the name is printed into a subject), the subject template for any
+    other subject, arflow.yaml for the sender, company and people, else the workflow."""
     config = project.config
-    fix = "fix the value in the source"
     source_name = (
         what in ("name", "subject")
         and bool(header_problem(customer.display_name))
@@ -461,39 +476,28 @@ def _unsafe(
             if source is config.customers
             else "customer_name"
         )
-        file, shown = (
-            config.display(config.resolve(source.path)),
-            source.columns.get(column, column),
-        )
-    elif what == "subject" and template is not None:
+        file = config.display(config.resolve(source.path))
+        return file, line, source.columns.get(column, column), "fix the value in the source"
+    if what == "subject" and template is not None:
         templates = project.templates
-        code = templates.language_of(
-            template, "subject", customer.language if action.kind == "email" else None
-        )
-        file = (
-            f"{config.display(templates.directory)}/{templates.filename(template, 'subject', code)}"
-        )
-        line, shown = 0, None
-        fix = "fix the template, or the value it prints"
-    elif what in ("from", "company name") or any(
+        language = customer.language if action.kind == "email" else None
+        code = templates.language_of(template, "subject", language)
+        name = templates.filename(template, "subject", code)
+        file = f"{config.display(templates.directory)}/{name}"
+        return file, 0, None, "fix the template, or the value it prints"
+    if what in ("from", "company name") or any(
         value in (p.name, p.email) for p in config.people.values()
     ):
         key = {
             "from": "channels" if config.channels.email.sender else "company",
             "company name": "company",
         }.get(what, "people")
-        file, line, shown = config.display(config.path), config.line(key) or 0, None
-        fix = f"fix {key}: in arflow.yaml"
-    else:  # an address written in the workflow (cc, bcc)
-        wf = project.workflows[action.workflow]
-        file, line, shown = wf.display, wf.action_line(action.step, action.action_index), None
-        fix = "fix the workflow"
-    return RowError(
-        file,
-        line,
-        shown,
-        visible(value),
-        f"not sent to customer {action.customer_id} ({action.workflow} › "
-        f"{action.step}): the {what} {problem}, which could forge mail headers; "
-        f"{fix} and the next run sends it",
-    )
+        return (
+            config.display(config.path),
+            config.line(key) or 0,
+            None,
+            f"fix {key}: in arflow.yaml",
+        )
+    # an address written in the workflow (cc, bcc)
+    wf = project.workflows[action.workflow]
+    return wf.display, wf.action_line(action.step, action.action_index), None, "fix the workflow"

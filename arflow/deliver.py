@@ -383,26 +383,18 @@ def _deliver(
 ) -> None:
     # what an action without a message (status, task, assign) is once recorded
     done = "done" if db.records else "planned"
-    settled: list[dict] = []  # the last outcome's rows (`marks`), not yet committed
+    unwritten: list[dict] = []  # the last outcome's rows (`marks`), not yet committed
 
     def commit(item: Composed, rows: list[dict]) -> None:
         with db.transaction() as conn:
             _record_effect(conn, item)
             db.write_marks(conn, rows)
 
-    def settle(rows: list[dict], action: PlannedAction, result: Outcome) -> list[dict]:
-        action.status = done if action.kind == "note" and result.state == "sent" else result.state
-        if result.state in ("sent", "unknown"):
-            outcome.sent += 1
-        if result.error and result.state != "sent":
-            outcome.details[id(action)] = redact(result.error)
-        return marks(rows, result.state, result)
-
     def flush() -> None:
-        if settled:
+        if unwritten:
             outcome.unrecorded = True  # until the commit below succeeds
             with db.transaction() as conn:
-                db.write_marks(conn, settled)
+                db.write_marks(conn, unwritten)
             outcome.unrecorded = False
 
     # The channel calls `ready()` (the `sending` commit, an fsync) once the work that overlaps
@@ -420,26 +412,34 @@ def _deliver(
         if taken is None:
             break
         item, channel, rows = taken
-        action, message = item.action, item.message
-        if message is None:
-            outcome.unrecorded = bool(settled)
-            commit(item, settled + marks(rows, "done"))
-            outcome.unrecorded = False
-            settled = []
-            action.status = done
+        outcome.unrecorded = bool(unwritten)  # until the commit below succeeds
+        if item.message is None:
+            commit(item, unwritten + marks(rows, "done"))
+            outcome.unrecorded, unwritten, item.action.status = False, [], done
             continue
         assert channel is not None  # a message always has its channel
-        outcome.unrecorded = bool(settled)  # until the commit below succeeds
-        durable = _Once(commit, item, settled + marks(rows, "sending"))
-        settled = []
+        durable = _Once(commit, item, unwritten + marks(rows, "sending"))
+        unwritten = []
         try:
-            result = channel.send(message, durable, ahead.work)
+            result = channel.send(item.message, durable, ahead.work)
         except Exception as exc:
             result = _internal_error(exc)
         durable()  # a StateError: nothing was handed over, ready() raised first
         outcome.unrecorded = False
-        settled = settle(rows, action, result)
+        unwritten = _outcome_rows(rows, item.action, result, outcome, done)
     flush()
+
+
+def _outcome_rows(
+    rows: list[dict], action: PlannedAction, result: Outcome, outcome: RunResult, done: str
+) -> list[dict]:
+    """A message's outcome: on the action, counted in the run, and as the rows to record."""
+    action.status = done if action.kind == "note" and result.state == "sent" else result.state
+    if result.state in ("sent", "unknown"):
+        outcome.sent += 1
+    if result.error and result.state != "sent":
+        outcome.details[id(action)] = redact(result.error)
+    return marks(rows, result.state, result)
 
 
 class _Once:

@@ -13,13 +13,14 @@ from decimal import Decimal
 from functools import cache
 from typing import NamedTuple
 
+from arflow.actions import CUSTOMER_FACING, recipients
 from arflow.calendar import BusinessCalendar
 from arflow.ledger import Customer, Invoice
 from arflow.planner.campaign_metrics import combined, descendants, groups_that_hold, metric_of
 from arflow.planner.match import Matcher
 from arflow.planner.occurrences import due_occurrence, next_occurrence
 from arflow.planner.plan_types import Met, Statement
-from arflow.rules import NO_TOTALS, account_aging, account_totals, customer_paused
+from arflow.rules import NO_TOTALS, Totals, account_aging, account_totals, customer_paused
 from arflow.workflow import Workflow
 
 
@@ -139,10 +140,44 @@ def statements(
     settled), which is what covers its descendants (default: `sent_before`)."""
     reached = reached_before or sent_before
     credit = credits or {}
-    facing = {a.kind for a in wf.actions} & {"email", "sms"}
     occurrence = occurrence_due(wf, as_of)
     if occurrence is None:
         return [], []
+    own = _own_totals(open_by_customer, credit, as_of, min_balance)
+    found: list[Statement] = []
+    skipped: list[StatementSkip] = []
+    messaged: set[str] = set()  # customers with this occurrence's statement, here or before
+    for member in audience(wid, wf, open_by_customer, customers, as_of):
+        cid = member.customer_id
+        if reached(cid):
+            messaged.add(cid)  # its descendants are covered
+        if sent_before(cid):
+            continue  # this occurrence went out in an earlier run
+        if wf.consolidate and messaged.intersection(member.parents):
+            skipped.append(StatementSkip(cid, occurrence, "consolidated"))
+            continue
+        if customer_paused(member.customer, paused_customers):
+            skipped.append(StatementSkip(cid, occurrence, "paused"))
+            continue
+        made = _statement(wf, member, occurrence, own, credit, paused_invoices, as_of, min_balance)
+        if isinstance(made, str):
+            skipped.append(StatementSkip(cid, occurrence, made))
+            continue
+        found.append(made)
+        # a statement covers the descendants once it can reach the customer (an address for
+        # its email, a phone for its SMS); one that cannot leaves them their own
+        if _reaches(wf, member.customer):
+            messaged.add(cid)
+    return found, skipped
+
+
+def _own_totals(
+    open_by_customer: Mapping[str, list[Invoice]],
+    credit: Mapping[str, list[Invoice]],
+    as_of: date,
+    min_balance: Decimal,
+) -> dict[str, dict[str, Totals]]:
+    """Each customer's own totals: its open invoices and its credit notes."""
     own = {
         cid: account_totals([*invs, *credit.get(cid, ())], as_of, min_balance)
         for cid, invs in open_by_customer.items()
@@ -153,80 +188,67 @@ def statements(
         for cid, notes in credit.items()
         if cid not in own
     )
-    found: list[Statement] = []
-    skipped: list[StatementSkip] = []
-    messaged: set[str] = set()  # customers with this occurrence's statement, here or before
-    for cid, customer, covered, invoices, parents, everyone in audience(
-        wid, wf, open_by_customer, customers, as_of
-    ):
-        if reached(cid):
-            messaged.add(cid)  # its descendants are covered
-        if sent_before(cid):
-            continue  # this occurrence went out in an earlier run
-        if wf.consolidate and messaged.intersection(parents):
-            skipped.append(StatementSkip(cid, occurrence, "consolidated"))
-            continue
-        if customer_paused(customer, paused_customers):
-            skipped.append(StatementSkip(cid, occurrence, "paused"))
-            continue
-        mine = own.get(cid, {})
-        family_totals = combined([own.get(c, {}) for c in everyone])
-        groups = groups_that_hold(wf.conditions, mine, family_totals)
-        if not groups:
-            skipped.append(StatementSkip(cid, occurrence, "conditions"))
-            continue
-        listed = sorted(
-            (
-                inv
-                for inv in invoices
-                if inv.currency in groups and inv.number not in paused_invoices
-            ),
-            key=lambda inv: (inv.due_date, inv.number),
-        )
-        if not listed:
-            skipped.append(StatementSkip(cid, occurrence, "nothing-to-list"))
-            continue
-        found.append(
-            Statement(
-                cid,
-                occurrence,
-                groups,
-                listed,
-                mine,
-                family_totals,
-                wf.consolidate,
-                account_aging(
-                    [*invoices, *(n for c in covered for n in credit.get(c, ()))],
-                    as_of,
-                    min_balance,
-                ),
-                {
-                    cur: [(c, own[c][cur]) for c in covered if cur in own.get(c, {})]
-                    for cur in groups
-                }
-                if wf.consolidate
-                else {},
-                [
-                    Met(
-                        c.metric,
-                        c.op,
-                        c.value,
-                        metric_of(
-                            c.metric, mine.get(cur, NO_TOTALS), family_totals.get(cur, NO_TOTALS)
-                        ),
-                        cur,
-                    )
-                    for cur in groups
-                    for c in wf.conditions
-                ],
+    return own
+
+
+def _statement(
+    wf: Workflow,
+    member: Member,
+    occurrence: date,
+    own: dict[str, dict[str, Totals]],
+    credit: Mapping[str, list[Invoice]],
+    paused_invoices: Collection[str],
+    as_of: date,
+    min_balance: Decimal,
+) -> Statement | str:
+    """A member's statement, or why it gets none (`conditions`, `nothing-to-list`)."""
+    mine = own.get(member.customer_id, {})
+    family_totals = combined([own.get(c, {}) for c in member.family])
+    groups = groups_that_hold(wf.conditions, mine, family_totals)
+    if not groups:
+        return "conditions"
+    listed = sorted(
+        (
+            inv
+            for inv in member.invoices
+            if inv.currency in groups and inv.number not in paused_invoices
+        ),
+        key=lambda inv: (inv.due_date, inv.number),
+    )
+    if not listed:
+        return "nothing-to-list"
+    covered = member.covered
+    return Statement(
+        member.customer_id,
+        occurrence,
+        groups,
+        listed,
+        mine,
+        family_totals,
+        wf.consolidate,
+        account_aging(
+            [*member.invoices, *(n for c in covered for n in credit.get(c, ()))],
+            as_of,
+            min_balance,
+        ),
+        {cur: [(c, own[c][cur]) for c in covered if cur in own.get(c, {})] for cur in groups}
+        if wf.consolidate
+        else {},
+        [
+            Met(
+                c.metric,
+                c.op,
+                c.value,
+                metric_of(c.metric, mine.get(cur, NO_TOTALS), family_totals.get(cur, NO_TOTALS)),
+                cur,
             )
-        )
-        # a statement covers the descendants once it can reach the customer (an address for
-        # its email, a phone for its SMS); one that cannot leaves them their own
-        if (
-            not facing
-            or ("email" in facing and customer.email)
-            or ("sms" in facing and customer.phone)
-        ):
-            messaged.add(cid)
-    return found, skipped
+            for cur in groups
+            for c in wf.conditions
+        ],
+    )
+
+
+def _reaches(wf: Workflow, customer: Customer) -> bool:
+    """The campaign's customer-facing actions have somebody to go to (none: it reaches)."""
+    facing = [a for a in wf.actions if a.kind in CUSTOMER_FACING]
+    return not facing or any(recipients(a, customer, wf, {}).to for a in facing)

@@ -1,0 +1,282 @@
+"""Each customer's account as `arflow status` and `arflow customers` show it (SPEC 4.5, 8): its
+open and overdue totals (`rules.account_totals`), its place in its workflows and campaigns, and
+what the desk recorded of it (statuses, specialist, pauses, promises, bounced addresses).
+Library functions over the ledger and the state database; the CLI only prints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from arflow.deliver import workflows_of
+from arflow.errors import Refused
+from arflow.ledger import Invoice, Ledger
+from arflow.planner.plan_types import PastState
+from arflow.planner.positions import Position, positions
+from arflow.project import Project
+from arflow.rules import (
+    account_totals,
+    customer_paused,
+    is_overdue,
+    promise_holds,
+    promised_part_paid,
+)
+from arflow.state import StateDB
+
+
+# --- position (SPEC 4.5) -----------------------------------------------------------------------
+@dataclass
+class Balances:
+    """A customer's open and overdue totals per currency (`rules.account_totals`) and how many
+    open invoices, and overdue ones, it has."""
+
+    open: dict[str, Decimal]
+    overdue: dict[str, Decimal]
+    open_invoices: int = 0
+    overdue_invoices: int = 0
+
+    def shown(self) -> dict[str, Any]:
+        return {
+            "open": {k: str(v) for k, v in self.open.items()},
+            "overdue": {k: str(v) for k, v in self.overdue.items()},
+            "open_invoices": self.open_invoices,
+            "overdue_invoices": self.overdue_invoices,
+        }
+
+
+def balances(
+    ledger: Ledger, as_of: date, min_balance: Decimal, customer: str | None = None
+) -> dict[str, Balances]:
+    """Customer id → Balances, for the customers with an open invoice on `as_of` (credit notes
+    reduce the totals, as everywhere: one rule)."""
+    owing: dict[str, list[Invoice]] = {}
+    for inv in ledger.owing(as_of):
+        if customer is None or inv.customer_id == customer:
+            owing.setdefault(inv.customer_id, []).append(inv)
+    found = {}
+    for cid, invoices in owing.items():
+        open_ = [inv for inv in invoices if inv.is_open(as_of, min_balance)]
+        if not open_:
+            continue
+        totals = account_totals(invoices, as_of, min_balance)
+        late = {inv.currency for inv in invoices if is_overdue(inv, as_of)}
+        found[cid] = Balances(
+            {cur: t.outstanding for cur, t in totals.items()},
+            {cur: t.overdue for cur, t in totals.items() if cur in late},
+            len(open_),
+            sum(1 for inv in open_ if is_overdue(inv, as_of)),
+        )
+    return found
+
+
+def status(
+    project: Project, ledger: Ledger, db: StateDB | None, as_of: date, customer: str | None = None
+) -> list[dict]:
+    """Per customer: workflows with last and next step, open and overdue totals, collection
+    status, specialist, pauses and promises."""
+    cfg = project.config
+    if customer is not None and customer not in ledger.customers:
+        raise Refused(f"no customer {customer!r} in the sources")
+    step_dates: dict = {}
+    past = db.past_state(workflows_of(project), as_of, step_dates) if db else PastState()
+    by_customer: dict[str, list[Position]] = {}
+    for pos in positions(
+        ledger,
+        workflows_of(project),
+        past,
+        as_of,
+        step_dates,
+        default_workflow=cfg.default_workflow,
+        min_balance=cfg.min_balance,
+    ):
+        by_customer.setdefault(pos.customer_id, []).append(pos)
+    records = _records(db, past, ledger, customer)
+    owing = balances(ledger, as_of, cfg.min_balance, customer)
+    wanted = (
+        {customer}
+        if customer is not None
+        else (
+            set(owing)
+            | set(past.assignments)
+            | {p["target"] for p in records.pauses if p["kind"] == "customer"}
+        )
+    )
+    promised = ledger.find({p["invoice"] for p in records.promises})
+    rows = []
+    for cid in sorted(c for c in wanted if c in ledger.customers):
+        c = ledger.customers[cid]
+        invoice_status = records.invoice_statuses(cid)
+        rows.append(
+            {
+                "customer_id": cid,
+                "name": c.display_name,
+                "workflows": [_position_dict(p, project) for p in by_customer.get(cid, [])],
+                "assigned": past.assignments[cid].workflow
+                if cid in past.assignments
+                else c.workflow,
+                **owing.get(cid, Balances({}, {})).shown(),
+                "status": records.statuses.get("customers", {}).get(cid) or _latest(invoice_status),
+                "invoice_statuses": {n: v for n, (v, _) in sorted(invoice_status.items())},
+                "specialist": records.specialists.get(cid, c.specialist),
+                "paused": customer_paused(c, past.paused_customers),
+                "pauses": records.pauses_of(cid),
+                "promises": [
+                    _promise_state(p, promised.get(p["invoice"]), as_of, cfg.min_balance)
+                    for p in records.promises
+                    if records.invoice_customer.get(p["invoice"]) == cid
+                ],
+                "bounced": records.bounced.get(cid, []),  # SPEC 6.1: addresses no email goes to
+            }
+        )
+    return rows
+
+
+@dataclass
+class _Records:
+    """What the desk recorded, as `status` shows it: statuses, specialists, promises, pauses,
+    bounced addresses, and the customer of each invoice they name."""
+
+    statuses: dict[str, dict]
+    specialists: dict[str, str]
+    promises: list[dict]
+    pauses: list[dict[str, Any]]
+    bounced: dict[str, list[str]]
+    invoice_customer: dict[str, str]
+
+    def invoice_statuses(self, cid: str) -> dict:
+        return {
+            n: v
+            for n, v in self.statuses.get("invoices", {}).items()
+            if self.invoice_customer.get(n) == cid
+        }
+
+    def pauses_of(self, cid: str) -> list[dict[str, Any]]:
+        return [
+            p
+            for p in self.pauses
+            if (p["kind"] == "customer" and p["target"] == cid)
+            or (p["kind"] == "invoice" and self.invoice_customer.get(p["target"]) == cid)
+        ]
+
+
+def _records(db: StateDB | None, past: PastState, ledger: Ledger, customer: str | None) -> _Records:
+    statuses, specialists, promises = _desk_records(db)
+    bounced: dict[str, list[str]] = {}
+    for _, cid, address, _ in db.bounced() if db is not None else ():
+        bounced.setdefault(cid, []).append(address)
+    pauses: list[dict[str, Any]] = [
+        {
+            "id": h.id,
+            "kind": h.kind,
+            "target": h.target_id,
+            "since": _iso(h.since),
+            "until": _iso(h.until),
+            "reason": h.reason,
+        }
+        for h in past.holds
+        if h.kind != "promise"
+    ]
+    # the customer of each invoice a status, pause or promise names
+    named = (
+        set(statuses.get("invoices", {}))
+        | {p["invoice"] for p in promises}
+        | {p["target"] for p in pauses if p["kind"] == "invoice"}
+    )
+    invoice_customer = {
+        number: inv.customer_id
+        for number, inv in ledger.find(named).items()
+        if customer is None or inv.customer_id == customer
+    }
+    return _Records(statuses, specialists, promises, pauses, bounced, invoice_customer)
+
+
+def _latest(invoice_status: dict) -> str | None:
+    if not invoice_status:
+        return None
+    return max(invoice_status.values(), key=lambda v: v[1])[0]
+
+
+def _position_dict(p: Position, project: Project) -> dict:
+    wf = project.workflows[p.workflow].model
+    return {
+        "workflow": p.workflow,
+        "name": wf.name or p.workflow,
+        "source": p.source,
+        "since": p.since.isoformat() if p.since else None,
+        "last_step": p.last_step,
+        "last_date": _iso(p.last_date),
+        "next_step": p.next_step,
+        "next_date": _iso(p.next_date),
+        "finished": p.finished,
+        "invoices": p.invoices,
+    }
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _desk_records(db: StateDB | None):
+    if db is None:
+        return {}, {}, []
+    statuses: dict[str, dict] = {"customers": {}, "invoices": {}}
+    for target, value, day in db.statuses():
+        kind, _, ident = target.partition(":")
+        if kind == "customer":
+            statuses["customers"][ident] = value
+        else:
+            statuses["invoices"][ident] = (value, day)
+    return statuses, db.specialists(), db.promises()
+
+
+def _promise_state(p: dict, inv, as_of: date, min_balance: Decimal) -> dict:
+    """pending until the promised day; then kept (paid, or the promised amount paid) or
+    broken (the same rule as the planner's)."""
+    paid_part = (
+        inv is not None
+        and p["amount"] is not None
+        and p["balance"] is not None
+        and promised_part_paid(inv.open_balance(as_of), Decimal(p["amount"]), Decimal(p["balance"]))
+    )
+    if inv is not None and (not inv.is_open(as_of, min_balance) or paid_part):
+        state = "kept"
+    elif promise_holds(date.fromisoformat(p["date"]), as_of):
+        state = "pending"
+    else:
+        state = "broken"
+    shown = {k: v for k, v in p.items() if k != "balance"}
+    return {**shown, "state": state}
+
+
+def customer_rows(project: Project, ledger: Ledger, db: StateDB | None, as_of: date) -> list[dict]:
+    """Every customer with its contacts, its open invoices, and what is missing to chase it
+    (no email, no phone) or holds it (paused): what a bookkeeper fixes first."""
+    cfg = project.config
+    paused = db.past_state({}, as_of).paused_customers if db is not None else set()
+    owing = balances(ledger, as_of, cfg.min_balance)
+    rows = []
+    for cid in sorted(ledger.customers):
+        c = ledger.customers[cid]
+        missing = [
+            *([] if c.email else ["no email"]),
+            *([] if c.phone else ["no phone"]),
+            *(["paused"] if customer_paused(c, paused) else []),
+        ]
+        rows.append(
+            {
+                "customer_id": cid,
+                "name": c.display_name,
+                "email": list(c.email),
+                "phone": c.phone,
+                "specialist": c.specialist,
+                "segment": c.segment,
+                "parent_id": c.parent_id,
+                "workflow": c.workflow,
+                "open_invoices": owing[cid].open_invoices if cid in owing else 0,
+                "open": owing[cid].shown()["open"] if cid in owing else {},
+                "missing": missing,
+            }
+        )
+    return rows
