@@ -2,11 +2,14 @@
 
 No clock, no files, no network: every schedule rule is decided in the planner and tested with
 plain values. `plan` is the entry point; beside it here live grouping per customer (SPEC 4.4),
-`on_paid` (4.7), the owners' notices and recipients, and the campaigns' actions (4.10). The
-rest of the planner is in sibling modules: `matching` (which workflow each open invoice follows
-today, and as which target), `schedule` (step dates, due, catch-up and expiry), `campaigns` and
-`occurrences` (who gets a campaign's statement, and when), `positions` (for `arflow status`)
-and `plan_types` (its data).
+`on_paid` (4.7), the owners' notices, and the campaigns' actions (4.10). The rest of the
+planner is in the package `arflow.planner`: `matching` (which workflow each open invoice
+follows today, and as which target), `match` (a workflow's `match:`), `schedule` (step dates,
+due, catch-up and expiry), `campaigns`, `campaign_metrics` and `occurrences` (who gets a
+campaign's statement, and when), `past_state` (what the state database says happened, in the
+planner's words), `positions` (for `arflow status`) and `plan_types` (its data). The rules it
+shares with the rest of arflow are in `arflow.rules` (totals, holds) and `arflow.actions`
+(what each kind of action means: its recipients, its skip reason).
 
 Words used in the planner, each with one meaning:
 
@@ -18,7 +21,8 @@ Words used in the planner, each with one meaning:
   brought the customer there) and ends when none of the customer's invoices is open (SPEC 4.1,
   4.7); `PastState.sequences` holds the active ones.
 - settled: an action key never to be attempted again: sending, sent, unknown, done, skipped
-  (except for a missing contact) or failed for good (SPEC 6).
+  (except for the reasons tried again, `state.RETRIED_SKIPS`: a missing address or phone or
+  recipient, a bounced address, the contact gap) or failed for good (SPEC 6).
 - ran: a step has run for a target once every one of its action keys is settled, whatever the
   outcome; it is never due again for that target (SPEC 4.2, 4.3).
 - chased: a target has been chased in a workflow when an action of one of its steps really
@@ -28,6 +32,14 @@ Words used in the planner, each with one meaning:
   target then moves to the `then:` workflow the next day (SPEC 4.8).
 - on hold: an invoice that is paused, or under a promise-to-pay whose date has not passed; it
   still follows its workflow but is left out of messages (SPEC 4.6).
+- open, owed, outstanding, overdue: an invoice is open under SPEC 2.1 (`Invoice.is_open`); a
+  document is owed what it adds to its customer's balance (`Invoice.owed`, negative for a
+  credit note); an account's outstanding and overdue are its totals (`rules.account_totals`:
+  open invoices and credit notes, overdue the part due before the day).
+- paused: a customer paused in the source or by `arflow pause` (`rules.customer_paused`) gets
+  no messages; a paused invoice is on hold.
+- outcome: what a channel answered for one message (`channels.Outcome`: sent, failed,
+  unknown); what a whole run did is its `deliver.RunResult`.
 - occurrence: a day of a campaign's calendar; for a campaign it takes the place of a step (the
   key of a statement is `customer:ID`, the campaign, the occurrence date and the action).
 """
