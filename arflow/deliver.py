@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from arflow.channels import Channel, Channels, Outcome, redact
+from arflow.channels import Channel, Outcome, redact
+from arflow.channels import RunChannels as Channels
 from arflow.compose import Composed, channel_kind, compose, task_due
 from arflow.contacts import drop_bounced, inbox_notices, space_contacts
 from arflow.engine import plan
