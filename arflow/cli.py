@@ -29,6 +29,7 @@ from arflow import __version__, accounts, desk, healthcheck
 from arflow.aging import CSV_HEADER as AGING_CSV_HEADER
 from arflow.aging import aging_csv_rows, aging_document, aging_report
 from arflow.channels import redact
+from arflow.charts import print_aging, print_forecast, print_simulation
 from arflow.compose import compose
 from arflow.config import Config, find_config, load_config
 from arflow.deliver import baseline as deliver_baseline
@@ -49,17 +50,9 @@ from arflow.report import (
     incoming_rows,
     outcome_text,
     plan_document,
-    print_aging,
-    print_customers,
-    print_forecast,
-    print_history,
     print_inbox,
     print_plan,
     print_preview,
-    print_simulation,
-    print_status,
-    print_tasks,
-    print_workflows,
     write_json,
 )
 from arflow.scaffold import add_workflow, write_scaffold
@@ -67,6 +60,7 @@ from arflow.schema import schema_text
 from arflow.sources import load_ledger, source_problems
 from arflow.sources.values import ValueParser
 from arflow.state import open_state, run_lock, start_over
+from arflow.tables import print_customers, print_history, print_status, print_tasks, print_workflows
 from arflow.workflow import load_workflows
 
 T = TypeVar("T")

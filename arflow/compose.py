@@ -17,22 +17,19 @@ from arflow.actions import channel_kind
 from arflow.attachments import build
 from arflow.channels import Attachment, Message, header_problem, sender_address, visible
 from arflow.channels.mime import domain_of
-from arflow.errors import RowError
-from arflow.ledger import Customer, Ledger
-from arflow.planner.plan_types import Plan, PlannedAction
-from arflow.project import Project
-from arflow.render import (
-    MONEY,
+from arflow.contexts import (
     MessageContexts,
-    RenderError,
     conditions_context,
-    inline_css,
-    payment_link,
     reply_context,
     statement_context,
     totals_context,
     with_payment_links,
 )
+from arflow.errors import RowError
+from arflow.ledger import Customer, Ledger
+from arflow.planner.plan_types import Plan, PlannedAction
+from arflow.project import Project
+from arflow.render import MONEY, RenderError, inline_css, payment_link
 
 
 def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Project):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from arflow.actions import KINDS, channel_kind
-from arflow.channels import Channel, Channels, Outcome, redact
+from arflow.channels import Channel, Outcome, RunChannels, redact
 from arflow.compose import Composed, compose
 from arflow.contacts import drop_bounced, inbox_notices, space_contacts
 from arflow.engine import plan
@@ -81,7 +81,7 @@ def run(
     project: Project,
     ledger: Ledger,
     as_of: date,
-    channels: Channels | None = None,
+    channels: RunChannels | None = None,
     *,
     dry_run: bool = False,
     today: date | None = None,
@@ -102,11 +102,11 @@ def run(
                 "message it sent would be sent again"
             )
         with open_state(state_path, shown, "dry") as db:
-            return _run(project, ledger, as_of, db, channels or Channels(cfg, dry_run=True))
+            return _run(project, ledger, as_of, db, channels or RunChannels(cfg, dry_run=True))
     with open_state(state_path, shown, "run") as db:
         # SPEC 6.1: replies and bounces first, so tonight's plan knows of them
         heard = read_inbox(cfg, db, as_of, {cid: c.email for cid, c in ledger.customers.items()})
-        outcome = _run(project, ledger, as_of, db, channels or Channels(cfg))
+        outcome = _run(project, ledger, as_of, db, channels or RunChannels(cfg))
         outcome.inbox = heard.events
         if heard.error:  # reported (exit 3); the sending went on
             outcome.errors.append(inbox_error(cfg, heard.error))
@@ -122,7 +122,7 @@ def replay_day(project: Project, ledger: Ledger, as_of: date, db: StateDB) -> Ru
         ledger,
         as_of,
         db,
-        Channels(project.config, dry_run=True, delivered=True),
+        RunChannels(project.config, dry_run=True, delivered=True),
     )
 
 
@@ -131,7 +131,7 @@ def _run(
     ledger: Ledger,
     as_of: date,
     db: StateDB,
-    channels: Channels,
+    channels: RunChannels,
 ) -> RunResult:
     cfg = project.config
     try:
@@ -334,7 +334,7 @@ class _Ahead:
     `take()` does what is left, and raises what went wrong, after the message in flight has
     been settled."""
 
-    def __init__(self, composed: Iterable[Composed], channels: Channels, records: bool):
+    def __init__(self, composed: Iterable[Composed], channels: RunChannels, records: bool):
         self._items = iter(composed)
         self._channels = channels
         self._records = records  # False in a dry run: no ledger rows to make
@@ -379,7 +379,7 @@ class _Ahead:
 
 
 def _deliver(
-    db: StateDB, composed: Iterable[Composed], channels: Channels, outcome: RunResult
+    db: StateDB, composed: Iterable[Composed], channels: RunChannels, outcome: RunResult
 ) -> None:
     # what an action without a message (status, task, assign) is once recorded
     done = "done" if db.records else "planned"

@@ -17,6 +17,7 @@ from arflow.planner.match import Matcher
 from arflow.planner.plan_types import Plan, customer_target, invoice_target
 from arflow.planner.schedule import ON_PAID
 from arflow.project import Project
+from arflow.workflow import Workflow
 
 NEXT = "next"  # a campaign's STEP: its next statement
 SAMPLE_ID = "SAMPLE"
@@ -84,7 +85,13 @@ def preview_plan(
 
 
 def _invoices(
-    ledger: Ledger, wid: str, wf, customer: Customer, as_of: date, min_balance: Decimal, paid: bool
+    ledger: Ledger,
+    wid: str,
+    wf: Workflow,
+    customer: Customer,
+    as_of: date,
+    min_balance: Decimal,
+    paid: bool,
 ) -> list[Invoice]:
     """The customer's invoices the step would list: open ones (that fit `match:`), or for
     `on_paid` its invoices that are paid."""

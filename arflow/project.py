@@ -17,19 +17,12 @@ from arflow.attachments import missing_package
 from arflow.channels import header_problem
 from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, Config, load_config
 from arflow.contacts import BOUNCE_TEMPLATE, REPLY_TEMPLATE
+from arflow.contexts import sample_context, with_payment_links
 from arflow.errors import ArflowError, InvalidFiles, Problem, RowError
 from arflow.ledger import Ledger
 from arflow.planner.schedule import FINISH_TEMPLATE, PAUSE_TEMPLATE
-from arflow.render import (
-    LimitExceeded,
-    NotText,
-    RenderError,
-    Templates,
-    payment_link,
-    sample_context,
-    templates_for,
-    with_payment_links,
-)
+from arflow.render import NotText, RenderError, Templates, payment_link, templates_for
+from arflow.sandbox import LimitExceeded
 from arflow.sources import extra_samples
 from arflow.state import StateDB
 from arflow.workflow import Action, LoadedWorkflow, load_workflows, step_key_warnings

@@ -7,18 +7,17 @@ import decimal
 import json
 import re
 from collections import defaultdict
-from collections.abc import Callable, Generator, Mapping, MutableMapping
-from dataclasses import replace
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from time import monotonic
-from typing import Any, cast
+from typing import Any
 
 import css_inline
 from babel.dates import format_date
 from babel.numbers import format_currency, get_currency_precision
 from jinja2 import (
+    Environment,
     FileSystemLoader,
     StrictUndefined,
     Template,
@@ -26,41 +25,19 @@ from jinja2 import (
     TemplateRuntimeError,
     TemplateSyntaxError,
     Undefined,
-    nodes,
     pass_context,
 )
-from jinja2.compiler import CodeGenerator, Frame
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from arflow.config import Config
-from arflow.ledger import ZERO, Customer, Invoice
 from arflow.locales import fallbacks, locale_code
 from arflow.phones import for_people
-from arflow.planner.plan_types import Met, Statement
-from arflow.rules import AGING_BUCKETS, Totals, account_aging, account_totals
+from arflow.sandbox import Sandbox
 from arflow.textfile import bad_bytes
-
-CENT = Decimal("0.01")
 
 KINDS = ("subject", "txt", "html", "sms", "json")
 _PROBES = (Decimal("5"), Decimal("1234.5"), Decimal("1234567.891"), Decimal("0.125"))
-
-# --- limits --------------------------------------------------------------------------------
-# A template is code a person writes; a slip (a loop over the wrong thing, `10**10` for `10*10`)
-# must cost one message, not the night's run. The limits are far above any real message.
-MAX_OUTPUT = 1_000_000  # characters one render may produce ("1 MB")
-MAX_SECONDS = 2.0  # time one render may take
-MAX_RANGE = 10_000  # numbers one range() may hold
-MAX_INT_BITS = 12_000  # an integer `*` or `**` may make: 3,600 digits (Python prints 4,300)
-_SURROGATE = re.compile("[\ud800-\udfff]")
-TOO_LARGE = "too large (over 1 MB); look for a loop that prints more than it should"
-TOO_SLOW = "too slow (over 2 s); look for a loop or macro that runs more often than it should"
-TOO_BIG_OPERANDS = "the ** or * operands are too large"
-
-
-class LimitExceeded(TemplateRuntimeError):
-    """A render went over one of the limits above."""
 
 
 class RenderError(Exception):
@@ -72,115 +49,6 @@ class RenderError(Exception):
         self.cause = cause
         self.file, self.line, self.message = template_error(cause)
         super().__init__(self.message)
-
-
-class _Deadline:
-    """When the render under way must end; shared by a Templates' environments."""
-
-    __slots__ = ("at",)
-
-    def __init__(self):
-        self.at = float("inf")  # no render under way: Jinja's own render runs unlimited
-
-
-# the filter every loop's iterable passes through; a name no template can write
-_LOOP_GUARD = "arflow loop guard"
-
-
-class _LoopGuardCodeGenerator(CodeGenerator):
-    """Compiles every `{% for x in ITERABLE %}` as `{% for x in ITERABLE|guard %}` with the
-    filter `_Sandbox.guard_loop`: a loop that prints nothing, so that no output reaches
-    `_generate`'s check, still ends at the time limit. (A filter is called directly by the
-    compiled code; a call would go through the sandbox's checks, ~1 µs a loop.)"""
-
-    def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
-        for loop in node.find_all(nodes.For):
-            loop.iter = nodes.Filter(
-                loop.iter, _LOOP_GUARD, [], [], None, None, lineno=loop.iter.lineno
-            )
-        super().visit_Template(node, frame)
-
-
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """Jinja's immutable sandbox with limits: `**` and `*` (the sandbox docs' own example of
-    intercepted operators), range(), and the loops' time."""
-
-    intercepted_binops = frozenset(["*", "**"])
-    code_generator_class = _LoopGuardCodeGenerator
-
-    def __init__(self, **options):
-        super().__init__(**options)
-        self.deadline = _Deadline()
-        self.globals["range"] = _limited_range
-        self.filters[_LOOP_GUARD] = self.guard_loop
-
-    def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**":
-            if (
-                _is_int(left)
-                and _is_int(right)
-                and right > 0
-                and right * max(abs(left).bit_length() - 1, 0) > MAX_INT_BITS
-            ):
-                raise LimitExceeded(TOO_BIG_OPERANDS)
-        elif _is_int(left) and _is_int(right):
-            if left.bit_length() + right.bit_length() > MAX_INT_BITS:
-                raise LimitExceeded(TOO_BIG_OPERANDS)
-        else:
-            seq, times = (left, right) if _is_int(right) else (right, left)
-            if (
-                isinstance(seq, str | list | tuple)
-                and _is_int(times)
-                and len(seq) * times > MAX_OUTPUT
-            ):
-                raise LimitExceeded(TOO_BIG_OPERANDS)
-        return super().call_binop(context, operator, left, right)
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        # `invoice.number` on a context's dict: Jinja tries the attribute first, and a dict has
-        # none of that name, so the AttributeError raised and caught costs more than the item
-        # lookup; a name that is a dict attribute (`items`, `__class__`) goes the sandbox's way
-        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
-            try:
-                return obj[attribute]
-            except KeyError:
-                return self.undefined(obj=obj, name=attribute)
-        return super().getattr(obj, attribute)
-
-    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
-        # each template's globals as a plain dict rather than Jinja's ChainMap over the
-        # environment's: every render, include and layout copies them into a new context, and
-        # iterating a ChainMap costs more than that copy. The environment's globals are set once
-        # in __init__ and never changed, so nothing a ChainMap would show later is missed.
-        return {**self.globals, **(d or {})}
-
-    def call(__self, __context, __obj, *args, **kwargs):
-        # every call a template makes (a macro, a method) checks the clock: a macro that
-        # calls itself twice over runs long without a loop or any output
-        if monotonic() > __self.deadline.at:
-            raise LimitExceeded(TOO_SLOW)
-        return super().call(__context, __obj, *args, **kwargs)
-
-    def guard_loop(self, iterable):
-        deadline = self.deadline
-        for item in iterable:
-            if monotonic() > deadline.at:
-                raise LimitExceeded(TOO_SLOW)
-            yield item
-
-
-_DICT_ATTRIBUTES = frozenset(dir({}))
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int)
-
-
-def _limited_range(*args: int) -> range:
-    numbers = range(*args)
-    if len(numbers) > MAX_RANGE:
-        raise LimitExceeded(f"range() of {len(numbers):,} numbers: at most {MAX_RANGE:,}")
-    return numbers
 
 
 # --- JSON bodies ---------------------------------------------------------------------------
@@ -282,7 +150,9 @@ class NotText(TemplateSyntaxError):
 class _Loader(FileSystemLoader):
     """Jinja's file loader; a file that is not UTF-8 is a syntax error at its first bad byte."""
 
-    def get_source(self, environment, template):
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
         try:
             return super().get_source(environment, template)
         except UnicodeDecodeError:
@@ -304,7 +174,7 @@ class Templates:
         self.directory = directory
         self.locale = locale
         self.currency = currency
-        self.env = _Sandbox(
+        self.env = Sandbox(
             loader=_Loader(str(directory)),
             undefined=StrictUndefined,
             autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
@@ -382,7 +252,7 @@ class Templates:
             if template is None:
                 env = self.json_env if kind == "json" else self.env
                 template = self._loaded[key] = env.get_template(self.filename(name, kind, code))
-            return self._generate(template, context)
+            return self.env.render_limited(template, context)
         except Exception as exc:
             raise RenderError(exc) from exc
 
@@ -393,56 +263,12 @@ class Templates:
             template = self._inline.get(text)
             if template is None:
                 template = self._inline[text] = self.env.from_string(text)
-            return self._generate(template, context)
+            return self.env.render_limited(template, context)
         except Exception as exc:
             raise RenderError(exc) from exc
 
-    def _generate(self, template: Template, variables: dict) -> str:
-        """Render piece by piece, stopping at MAX_OUTPUT characters; loops and calls inside
-        the template stop it at MAX_SECONDS (`_Sandbox`).
-
-        Only Jinja's public API: `Template.generate` yields the output piece by piece. A limit
-        is thrown into that generator, so the error carries the template line that printed the
-        piece going over it; `generate` rewrites a failing render's traceback to template
-        lines, as `Template.render` does (so no failing render runs twice).
-
-        Cost (benchmarks/bench_render.py, 20,000 renders, 2 cores, ratio to a plain
-        `jinja2.Environment`'s `template.render` in the same run): reminder.txt 0.49,
-        reminder.subject 0.57; Jinja's own `render` of the same sandboxed template, without the
-        limits, 0.45 and 0.43. Both are below the plain environment because `_Sandbox` gives
-        templates plain-dict globals and looks a context's `invoice.number` up as an item
-        first (see there). `generate` is the only public way to stop a render as it grows."""
-        deadline = self.env.deadline
-        deadline.at = monotonic() + MAX_SECONDS
-        chunks: list[str] = []
-        size = 0
-        pieces = cast(Generator[str, None, None], template.generate(variables))
-        try:
-            for chunk in pieces:
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > MAX_OUTPUT:
-                    pieces.throw(LimitExceeded(TOO_LARGE))
-        finally:
-            deadline.at = float("inf")
-        text = "".join(chunks).strip()
-        if not text.isascii():
-            try:
-                text.encode()  # fails only on a surrogate; 5× faster than searching for one
-            except UnicodeEncodeError:
-                # half of a character (an emoji split in a source, `"\\ud83d"` in a template):
-                # no mail, SMS or file can carry it, so it fails here, before anything is
-                # recorded
-                odd = cast(re.Match, _SURROGATE.search(text))
-                raise ValueError(
-                    f"it renders U+{ord(odd.group()):04X}, half of a character, "
-                    "which cannot be written as UTF-8; fix the text it comes "
-                    "from"
-                ) from None
-        return text
-
     @pass_context
-    def _money(self, ctx, value, currency: str | None = None) -> str:
+    def _money(self, ctx: Context, value: Any, currency: str | None = None) -> str:
         amount = value if type(value) is Decimal and value.is_finite() else _amount(value)
         customer = ctx.get("customer") or {}
         if currency is None:
@@ -450,7 +276,7 @@ class Templates:
         return MONEY(amount, currency, customer.get("language") or self.locale)
 
     @pass_context
-    def _date(self, ctx, value, fmt: str = "medium") -> str:
+    def _date(self, ctx: Context, value: Any, fmt: str = "medium") -> str:
         locale = (ctx.get("customer") or {}).get("language") or self.locale
         day = value if type(value) is date else _day(value)
         key = (day, fmt, locale)
@@ -522,283 +348,6 @@ def templates_for(config: Config) -> Templates:
     )
 
 
-# --- contexts ------------------------------------------------------------------------------
-def invoice_context(inv: Invoice, as_of: date) -> dict:
-    return {
-        "number": inv.number,
-        "customer_id": inv.customer_id,
-        "issue_date": inv.issue_date,
-        "due_date": inv.due_date,
-        "amount": inv.amount,
-        "balance": inv.open_balance(as_of),
-        "currency": inv.currency,
-        "days_past_due": inv.days_past_due(as_of),
-        "status": inv.status,
-        "terms": inv.terms,
-        "product": inv.product,
-        "location": inv.location,
-        "department": inv.department,
-        "segment": inv.segment,
-        "tags": list(inv.tags),
-        "extra": dict(inv.extra or {}),
-        "payment_url": None,
-    }
-
-
-def customer_context(customer: Customer) -> dict:
-    return {
-        "id": customer.customer_id,
-        "customer_id": customer.customer_id,
-        "name": customer.display_name,
-        "email": list(customer.email),
-        "phone": customer.phone,
-        "specialist": customer.specialist,
-        "segment": customer.segment,
-        "currency": customer.currency,
-        "language": customer.language,
-        "parent_id": customer.parent_id,
-        "extra": dict(customer.extra or {}),
-    }
-
-
-def totals_context(
-    invoices: list[Invoice], as_of: date, currency: str, min_balance: Decimal
-) -> dict:
-    """`totals`: the account's outstanding and overdue (`rules.account_totals`) in the
-    message's currency, and per currency."""
-    by_currency = {
-        cur: {"outstanding": t.outstanding, "overdue": t.overdue}
-        for cur, t in account_totals(invoices, as_of, min_balance).items()
-    }
-    main = by_currency.get(currency, {"outstanding": ZERO, "overdue": ZERO})
-    return {
-        "outstanding": main["outstanding"],
-        "overdue": main["overdue"],
-        "currency": currency,
-        "by_currency": by_currency,
-    }
-
-
-def statement_context(statement: Statement, customers: Mapping[str, Customer], as_of: date) -> dict:
-    """`statement` (SPEC 4.10): the listed invoices, and per currency group its totals, aging
-    buckets and, consolidating, each account's subtotal; the totals include paused invoices."""
-
-    def name(cid: str) -> str:
-        customer = customers.get(cid)
-        return customer.display_name if customer is not None else cid
-
-    invoices = [
-        {**invoice_context(inv, as_of), "customer_name": name(inv.customer_id)}
-        for inv in statement.listed
-    ]
-    groups = []
-    for currency in statement.groups:
-        shown = statement.shown.get(currency, Totals(ZERO, ZERO))
-        groups.append(
-            {
-                "currency": currency,
-                "outstanding": shown.outstanding,
-                "overdue": shown.overdue,
-                "overdue_pct": shown.overdue_pct.quantize(CENT),
-                "aging": dict(statement.aging.get(currency, dict.fromkeys(AGING_BUCKETS, ZERO))),
-                "accounts": [
-                    {
-                        "customer_id": cid,
-                        "name": name(cid),
-                        "outstanding": t.outstanding,
-                        "overdue": t.overdue,
-                    }
-                    for cid, t in statement.accounts.get(currency, ())
-                ],
-                "invoices": [item for item in invoices if item["currency"] == currency],
-            }
-        )
-    return {
-        "occurrence": statement.occurrence,
-        "consolidated": statement.consolidate,
-        "invoices": invoices,
-        "groups": groups,
-    }
-
-
-def conditions_context(statement: Statement) -> list[dict]:
-    """`conditions`: each condition of the campaign with the value it held with, per group."""
-    return [
-        {
-            "metric": m.metric,
-            "op": m.op,
-            "value": m.value,
-            "actual": m.actual.quantize(CENT),
-            "currency": m.currency,
-            "held": True,
-        }
-        for m in statement.met
-    ]
-
-
-def with_listed(totals: dict, items: list[dict]) -> dict:
-    """`totals` with `listed`: the open balance of the invoices the message lists, in the
-    totals' currency (what a subject may say the message is about), next to the customer's
-    `outstanding`, which may include invoices on hold or followed by another workflow."""
-    currency = totals["currency"]
-    listed = sum((item["balance"] for item in items if item["currency"] == currency), ZERO)
-    return {**totals, "listed": listed}
-
-
-def company_context(config: Config) -> dict:
-    c = config.company
-    return {"name": c.name, "email": c.email, "phone": c.phone, "currency": c.currency}
-
-
-class _SampleExtra(dict):
-    """`extra.ANYTHING` renders in the sample context when the source's columns are unknown
-    (its file cannot be read where `validate` runs)."""
-
-    def __missing__(self, key):
-        return f"<{key}>"
-
-
-def _sample_extra(samples: dict[str, str] | None) -> dict:
-    return _SampleExtra() if samples is None else dict(samples)
-
-
-SAMPLE_AS_OF = date(2026, 3, 16)
-
-
-def sample_context(
-    config: Config,
-    *,
-    invoice_extra: dict[str, str] | None = None,
-    customer_extra: dict[str, str] | None = None,
-    person: bool = True,
-    paid: bool = False,
-    statement: bool = True,
-    as_of: date = SAMPLE_AS_OF,
-) -> dict:
-    """A full context with plausible values, to render every template in `validate`, in the
-    shape of one use: `person` only for internal messages (notify), paid invoices for
-    `on_paid`, `statement` and `conditions` only for campaigns; `extra` holds exactly the
-    extra columns of the sources, with a real value of each (None: any name, as `<NAME>`)."""
-
-    def sample(number: str, issue: date, due: date, amount: str) -> Invoice:
-        return Invoice(
-            number=number,
-            customer_id="C001",
-            issue_date=issue,
-            due_date=due,
-            amount=Decimal(amount),
-            balance=ZERO if paid else None,
-            paid_date=None,
-            currency=config.company.currency,
-            status="open",
-            line=2,
-            customer_name="Sample Customer Ltd",
-            email=("ap@customer.example",),
-            phone="+12025550123",
-            terms="Net 30",
-            product="hosting",
-            segment="retail",
-        )
-
-    invs = [
-        sample("INV-1001", date(2026, 1, 15), date(2026, 2, 14), "1250.00"),
-        sample("INV-1002", date(2026, 2, 1), date(2026, 3, 3), "89.50"),
-    ]
-    items = [invoice_context(inv, as_of) for inv in invs]
-    for item in items:
-        item["extra"] = _sample_extra(invoice_extra)
-    customer = customer_context(
-        Customer(
-            "C001",
-            "Sample Customer Ltd",
-            ("ap@customer.example",),
-            "+12025550123",
-            specialist="dana",
-        )
-    )
-    customer["extra"] = _sample_extra(customer_extra)
-    first = next(iter(config.people.values()), None)
-    return {
-        "company": company_context(config),
-        "customer": customer,
-        "invoices": items,
-        "invoice": items[0],
-        "totals": with_listed(
-            totals_context(invs, as_of, invs[0].currency, config.min_balance), items
-        ),
-        "workflow": {"id": "sample", "name": "Sample workflow", "description": ""},
-        "step": {"id": "overdue-30", "day": 30},
-        "today": as_of,
-        "person": (
-            {
-                "name": first.name if first else "Chris Doe",
-                "email": first.email if first else "controller@company.example",
-                "webhook": None,
-            }
-            if person
-            else None
-        ),
-        "conditions": [
-            {
-                "metric": "overdue",
-                "op": ">=",
-                "value": Decimal("500"),
-                "actual": Decimal("1250.00"),
-                "currency": invs[0].currency,
-                "held": True,
-            }
-        ]
-        if statement
-        else [],
-        "statement": _sample_statement(invs, as_of) if statement else None,
-        "currency": invs[0].currency,
-        "payment_url": None,
-        "reply": reply_context(
-            {
-                "kind": "reply",
-                "sender": "Pat Lee <ap@customer.example>",
-                "subject": "Re: Reminder: 2 invoices past due",
-                "excerpt": "We paid INV-1001 yesterday, please check.",
-                "received": "Mon, 16 Mar 2026 09:12:00 +0000",
-                "pause_until": (as_of + timedelta(days=7)).isoformat(),
-                "address": None,
-            }
-        ),
-    }
-
-
-def _sample_statement(invoices: list[Invoice], as_of: date) -> dict:
-    """A consolidated statement of the sample customer and one branch account."""
-    branch = [replace(inv, customer_id="C002", number=inv.number + "-B") for inv in invoices[1:]]
-    listed = sorted([*invoices, *branch], key=lambda inv: (inv.due_date, inv.number))
-    own, theirs = account_totals(invoices, as_of, CENT), account_totals(branch, as_of, CENT)
-    family = {
-        cur: Totals(t.outstanding + theirs[cur].outstanding, t.overdue + theirs[cur].overdue)
-        for cur, t in own.items()
-    }
-    currency = invoices[0].currency
-    sample = Statement(
-        "C001",
-        as_of,
-        [currency],
-        listed,
-        own,
-        family,
-        True,
-        account_aging(listed, as_of, CENT),
-        {currency: [("C001", own[currency]), ("C002", theirs[currency])]},
-        [Met("overdue", ">=", Decimal(500), family[currency].overdue, currency)],
-    )
-    return statement_context(
-        sample,
-        {
-            "C001": Customer("C001", "Sample Customer Ltd"),
-            "C002": Customer("C002", "Sample Customer Branch"),
-        },
-        as_of,
-    )
-
-
 _WEB_ADDRESS = re.compile(r"https?://[^\s/?#]+[^\s]*")
 
 
@@ -830,34 +379,6 @@ def payment_link(templates: Templates, text: str, context: dict) -> str | None:
             )
         )
     return link
-
-
-def with_payment_links(context: dict, link: Callable[[dict], str | None]) -> dict:
-    """`context` with `payment_url` set, and each invoice's: `link` renders `payment_url:`
-    with the message's context and `invoice` set to the one invoice."""
-    invoices = [
-        {**item, "payment_url": link({**context, "invoice": item})} for item in context["invoices"]
-    ]
-    return {
-        **context,
-        "invoices": invoices,
-        "invoice": invoices[0] if invoices else None,
-        "payment_url": link(context),
-    }
-
-
-def reply_context(row: dict) -> dict:
-    """`reply` in an inbox notice: the customer's message and what arflow did about it."""
-    until = row.get("pause_until")
-    return {
-        "kind": row["kind"],
-        "sender": row.get("sender") or "",
-        "subject": row.get("subject") or "",
-        "text": row.get("excerpt") or "",
-        "received": row.get("received") or "",
-        "address": row.get("address"),
-        "paused_until": date.fromisoformat(until) if until else None,
-    }
 
 
 def template_error(exc: BaseException) -> tuple[str | None, int | None, str]:
@@ -894,67 +415,3 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, MemoryError):
         return "out of memory"
     return str(exc) or type(exc).__name__
-
-
-class MessageContexts:
-    """The contexts of one run's messages (SPEC 5), each as `message_context` describes it,
-    with the parts messages share built once: the company's, and a customer's own and its
-    invoices' for as long as the messages are about that customer (a plan lists a customer's
-    actions together, so this keeps one customer's parts at a time). A template cannot change
-    a context (the sandbox is immutable), so one dict may serve several messages."""
-
-    def __init__(self, config: Config, as_of: date):
-        self.as_of = as_of
-        self.company = company_context(config)
-        self._customer: tuple[Customer, dict] | None = None
-        self._invoices: dict[int, tuple[Invoice, dict]] = {}  # id → (invoice, its context)
-
-    def __call__(
-        self,
-        customer: Customer,
-        invoices: list[Invoice],
-        totals: dict,
-        workflow: dict,
-        step: dict,
-        person: dict | None = None,
-    ) -> dict:
-        if self._customer is None or self._customer[0] is not customer:
-            self._customer = (customer, customer_context(customer))
-            self._invoices = {}
-        known = self._invoices
-        items = []
-        for inv in invoices:
-            hit = known.get(id(inv))
-            if hit is None or hit[0] is not inv:
-                hit = known[id(inv)] = (inv, invoice_context(inv, self.as_of))
-            items.append(hit[1])
-        return {
-            "company": self.company,
-            "customer": self._customer[1],
-            "invoices": items,
-            "invoice": items[0] if items else None,
-            "totals": with_listed(totals, items),
-            "workflow": workflow,
-            "step": step,
-            "today": self.as_of,
-            "person": person,
-            "conditions": [],
-            "statement": None,
-            "currency": totals["currency"],
-            "payment_url": None,
-            "reply": None,
-        }
-
-
-def message_context(
-    config: Config,
-    customer: Customer,
-    invoices: list[Invoice],
-    totals: dict,
-    as_of: date,
-    workflow: dict,
-    step: dict,
-    person: dict | None = None,
-) -> dict:
-    """The context of one message (SPEC 5): `invoices` it is about, `totals` of the customer."""
-    return MessageContexts(config, as_of)(customer, invoices, totals, workflow, step, person)

@@ -1,6 +1,6 @@
 """Time `Templates.render` against Jinja's plain `template.render(ctx)` on example templates.
 
-Each render uses the sample context of the example folder (`arflow.render.sample_context`).
+Each render uses the sample context of the example folder (`arflow.contexts.sample_context`).
 Three ways, each template compiled once: `Environment` is a plain, unsandboxed
 `jinja2.Environment` with the same options and filters (the floor); `template.render` is
 Jinja's own render of arflow's sandboxed template, without the limits; `Templates.render` is
@@ -20,7 +20,8 @@ from pathlib import Path
 import jinja2
 
 from arflow.config import load_config
-from arflow.render import sample_context, templates_for
+from arflow.contexts import sample_context
+from arflow.render import templates_for
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "arflow.yaml"
 

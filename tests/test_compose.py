@@ -120,7 +120,7 @@ def test_a_template_that_runs_too_long_is_stopped_for_that_message(
 ):
     """A loop that prints nothing, and a macro calling itself twice over: the time limit (here
     shortened) stops both while the template runs."""
-    monkeypatch.setattr("arflow.render.MAX_SECONDS", 0.05)
+    monkeypatch.setattr("arflow.sandbox.MAX_SECONDS", 0.05)
     loop = "{% set r = range(10000) %}{% for i in r %}\n{% for j in r %}{% endfor %}\n{% endfor %}"
     macro = "{% macro m(n) %}{% if n %}{{ m(n-1) }}{{ m(n-1) }}{% endif %}{% endmacro %}{{ m(60) }}"
     config = folder(
@@ -215,7 +215,7 @@ def test_validate_stops_a_slow_template_once_not_once_per_use(folder, cli, monke
     too slow in one, it is not rendered again."""
     from arflow.render import Templates
 
-    monkeypatch.setattr("arflow.render.MAX_SECONDS", 0.05)
+    monkeypatch.setattr("arflow.sandbox.MAX_SECONDS", 0.05)
     rendered = []
     render = Templates.render
 
@@ -467,7 +467,7 @@ MANY = (
 def test_a_customers_context_is_built_once_for_all_its_messages(tmp_path, monkeypatch):
     from datetime import date
 
-    import arflow.render
+    import arflow.contexts
     from arflow.compose import compose
     from arflow.deliver import plan_today
     from arflow.planner.plan_types import PastState
@@ -490,9 +490,9 @@ def test_a_customers_context_is_built_once_for_all_its_messages(tmp_path, monkey
     plan = plan_today(project, ledger, PastState(), date(2026, 3, 11))
     built = []
     for name in ("customer_context", "invoice_context"):
-        real = getattr(arflow.render, name)
+        real = getattr(arflow.contexts, name)
         monkeypatch.setattr(
-            arflow.render, name, lambda *a, real=real, name=name: built.append(name) or real(*a)
+            arflow.contexts, name, lambda *a, real=real, name=name: built.append(name) or real(*a)
         )
     failed: list = []
     composed = list(compose(plan, ledger, project, failed))
@@ -507,6 +507,46 @@ def test_a_customers_context_is_built_once_for_all_its_messages(tmp_path, monkey
     ]
     # C1's two invoices and C2's one: once each, not once per message
     assert sorted(built) == ["customer_context"] * 2 + ["invoice_context"] * 3
+
+
+def test_a_runs_contexts_share_a_customers_parts_and_equal_contexts_made_alone(tmp_path):
+    from dataclasses import replace
+    from datetime import date
+
+    from arflow.compose import contexts
+    from arflow.deliver import plan_today
+    from arflow.planner.plan_types import PastState
+    from arflow.project import load_project
+    from arflow.sources import load_ledger
+    from tests.conftest import BASE_CONFIG, make_folder
+
+    invoices = INVOICES.replace(
+        "INV-3,C3,Gamma Ltd,ap@gamma.example", "INV-3,C1,Alpha Ltd,ap@alpha.example"
+    )
+    config = make_folder(
+        tmp_path / "ar",
+        invoices=invoices,
+        workflows={"chase": MANY},
+        config=BASE_CONFIG + "default_workflow: chase\n",
+        templates=SIMPLE_TEMPLATES,
+    )
+    project = load_project(config)
+    ledger = load_ledger(project.config)
+    as_of = date(2026, 3, 11)
+    plan = plan_today(project, ledger, PastState(), as_of)
+    c1 = [a for a in plan.actions if a.customer_id == "C1"]
+    c2 = [a for a in plan.actions if a.customer_id == "C2"]
+    assert len(c1[0].items) == 2 and c2
+    # C1 with both invoices, C1 again, C2, back to C1 with one, and a message listing none
+    actions = [c1[0], c1[1], c2[0], replace(c1[2], items=c1[2].items[:1]), replace(c1[3], items=[])]
+    made = [context for _, context in contexts(actions, as_of, ledger, project)]
+    assert made == [next(contexts([a], as_of, ledger, project))[1] for a in actions]
+    assert (
+        made[0]["customer"] is made[1]["customer"]
+        and made[0]["invoices"][1] is made[1]["invoices"][1]
+    )
+    assert made[2]["customer"]["id"] == "C2" and made[3]["customer"]["id"] == "C1"
+    assert made[4]["invoice"] is None and made[4]["invoices"] == []
 
 
 def test_the_date_header_is_formatdates_text_at_every_instant(monkeypatch):

@@ -968,7 +968,7 @@ def test_the_dry_run_renders_what_the_real_run_sends(tmp_path, cli):
     import re
     from datetime import date
 
-    from arflow.channels import Channels
+    from arflow.channels import RunChannels
     from arflow.channels.mime import email_bytes
     from arflow.deliver import run
     from arflow.project import load_project
@@ -978,7 +978,7 @@ def test_the_dry_run_renders_what_the_real_run_sends(tmp_path, cli):
     write_scaffold(tmp_path / "ar", date(2026, 3, 16))
     config = tmp_path / "ar" / "arflow.yaml"
     project = load_project(config)
-    channels = Channels(project.config, dry_run=True, keep=True)
+    channels = RunChannels(project.config, dry_run=True, keep=True)
     email, sms = channels.get("email"), channels.get("sms")
     run(project, load_ledger(project.config), date(2026, 3, 16), channels, dry_run=True)
     cli("run", "--as-of", "2026-03-16", "--config", config)

@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 
-from arflow.channels import Channels, Message, Outcome
+from arflow.channels import Message, Outcome, RunChannels
 from arflow.channels.smtp import SmtpChannel
 from arflow.config import EmailChannel
 from arflow.deliver import run
@@ -132,7 +132,7 @@ def _deliver_with(tmp_path, smtp_server, how: str):
         config=smtp_config(smtp_server.port),
     )
     project = load_project(config)
-    channels = Channels(project.config)
+    channels = RunChannels(project.config)
     channel = _Channel(how, config.parent / "arflow.db")
     channels._open["email"] = channel
     return (

@@ -232,7 +232,7 @@ def test_validate_a_workflow_file_and_tell_ci_in_its_own_words(cli, example, tmp
 def test_history_reads_at_80_columns_and_in_a_wide_terminal(cli, example):
     from rich.console import Console
 
-    from arflow.report import print_history
+    from arflow.tables import print_history
 
     cli("run", "--as-of", "2026-03-16", "--config", example)
     rows = json.loads(
@@ -268,7 +268,7 @@ def test_history_reads_at_80_columns_and_in_a_wide_terminal(cli, example):
 def test_status_reads_at_80_columns(cli, example):
     from rich.console import Console
 
-    from arflow.report import print_status
+    from arflow.tables import print_status
 
     rows = json.loads(
         cli("status", "--as-of", "2026-03-16", "--format", "json", "--config", example).stdout

@@ -46,6 +46,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     (
         "messages: templates, their checks and composing",
         [
+            "arflow.sandbox",
             "arflow.render",
             "arflow.contexts",
             "arflow.attachments",
@@ -69,6 +70,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.scaffold",
             "arflow.report",
             "arflow.tables",
+            "arflow.charts",
         ],
     ),
     ("the app", ["arflow.cli", "arflow.commands", "arflow.__main__"]),

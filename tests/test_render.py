@@ -186,7 +186,7 @@ def test_limits_stop_a_render_at_its_line(templates, source, line, message):
 
 
 def test_a_render_that_runs_long_stops_at_the_time_limit(templates, monkeypatch):
-    monkeypatch.setattr("arflow.render.MAX_SECONDS", 0.05)
+    monkeypatch.setattr("arflow.sandbox.MAX_SECONDS", 0.05)
     t = templates(
         **{
             "x.txt.j2": "{% set r = range(10000) %}{% for i in r %}{% for j in r %}"
@@ -338,7 +338,7 @@ def test_names_on_a_contexts_dicts_resolve_as_in_jinjas_own_sandbox(templates, s
     from jinja2 import StrictUndefined
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    from arflow.render import _SampleExtra
+    from arflow.contexts import _SampleExtra
 
     def outcome(render):
         try:
@@ -464,54 +464,3 @@ def test_half_a_character_fails_its_render(templates, value, expected):
         with pytest.raises(RenderError) as info:
             t.render("x", "txt", {"v": value})
         assert info.value.message == expected
-
-
-def test_message_contexts_share_a_customers_parts_and_equal_message_context():
-    from pathlib import Path
-
-    import arflow
-    from arflow.config import load_config
-    from arflow.ledger import Customer, Invoice
-    from arflow.render import MessageContexts, message_context
-
-    config = load_config(Path(arflow.__file__).parents[1] / "examples" / "arflow.yaml")
-    as_of = date(2026, 3, 16)
-
-    def invoice(number, customer, amount):
-        return Invoice(
-            number=number,
-            customer_id=customer,
-            issue_date=date(2026, 1, 1),
-            due_date=date(2026, 2, 1),
-            amount=Decimal(amount),
-            balance=None,
-            paid_date=None,
-            currency="USD",
-            status="open",
-            line=2,
-            tags=("t",),
-            extra_names=("po",),
-            extra_values=(number,),
-        )
-
-    a, b = Customer("A", "Alpha", ("a@x.example",)), Customer("B", "Beta", ("b@x.example",))
-    i1, i2, i3 = invoice("1", "A", "10"), invoice("2", "A", "20"), invoice("3", "B", "30")
-    totals = {
-        "outstanding": Decimal(30),
-        "overdue": Decimal(30),
-        "currency": "USD",
-        "by_currency": {},
-    }
-    make = MessageContexts(config, as_of)
-    calls = [(a, [i1, i2]), (a, [i2]), (b, [i3]), (a, [i1]), (a, [])]
-    made = [make(c, invs, totals, {"id": "w"}, {"id": "s"}) for c, invs in calls]
-    assert made == [
-        message_context(config, c, invs, totals, as_of, {"id": "w"}, {"id": "s"})
-        for c, invs in calls
-    ]
-    assert (
-        made[0]["customer"] is made[1]["customer"]
-        and made[0]["invoices"][1] is made[1]["invoices"][0]
-    )
-    assert made[2]["customer"]["id"] == "B" and made[3]["customer"]["id"] == "A"
-    assert made[4]["invoice"] is None and made[4]["invoices"] == []

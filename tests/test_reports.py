@@ -14,7 +14,7 @@ from decimal import Decimal
 from rich.console import Console
 
 from arflow.aging import aging_report
-from arflow.report import print_aging
+from arflow.charts import print_aging
 from tests.conftest import BASE_CONFIG, make_folder
 from tests.test_sources import DATA
 
@@ -420,7 +420,7 @@ def test_simulate_refuses_a_backward_range(cli, tmp_path):
 
 
 def test_the_sparkline_shows_the_busiest_day_of_each_mark():
-    from arflow.report import sparkline
+    from arflow.charts import sparkline
 
     assert sparkline([0, 1, 2, 4, 8], 10) == " ▁▂▄█"
     assert sparkline([0, 8, 0, 0, 4, 0], 3) == "█ ▄"

@@ -334,7 +334,7 @@ def test_an_action_index_the_step_no_longer_has_does_not_make_it_run(db):
 
 
 def test_a_dry_run_is_never_given_real_channels(tmp_path):
-    from arflow.channels import Channels
+    from arflow.channels import RunChannels
     from arflow.deliver import run
     from arflow.project import load_project
     from arflow.scaffold import write_scaffold
@@ -347,7 +347,7 @@ def test_a_dry_run_is_never_given_real_channels(tmp_path):
             project,
             load_ledger(project.config),
             date(2026, 3, 16),
-            Channels(project.config),
+            RunChannels(project.config),
             dry_run=True,
         )
     assert not (tmp_path / "ar" / "outbox").exists()

@@ -247,7 +247,7 @@ def channel_for(kind: str, config: Config) -> tuple[str, str]:
     return "email", config.channels.email.transport
 
 
-class Channels:
+class RunChannels:
     """The channels one run uses, opened on first need and closed together. A dry run's are
     recording channels: the same messages, handed to nobody."""
 
