@@ -28,7 +28,6 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from arflow import __version__, desk, healthcheck
 from arflow.aging import CSV_HEADER as AGING_CSV_HEADER
 from arflow.aging import aging_csv_rows, aging_document, aging_report
-from arflow.channels import redact
 from arflow.compose import compose
 from arflow.config import Config, find_config, load_config
 from arflow.deliver import baseline as deliver_baseline
@@ -64,6 +63,7 @@ from arflow.report import (
 )
 from arflow.scaffold import add_workflow, write_scaffold
 from arflow.schema import schema_text
+from arflow.secrets import redact
 from arflow.sources import load_ledger, source_problems
 from arflow.sources.values import ValueParser
 from arflow.state import open_state, run_lock, start_over

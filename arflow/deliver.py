@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from arflow.channels import Channel, Channels, Outcome, redact
+from arflow.channels import Channel, Channels, Outcome
 from arflow.compose import Composed, channel_kind, compose, task_due
 from arflow.contacts import drop_bounced, inbox_notices, space_contacts
 from arflow.engine import plan
@@ -31,6 +31,7 @@ from arflow.planner.plan_types import (
     invoice_target,
 )
 from arflow.project import Project, assignment_errors
+from arflow.secrets import redact
 from arflow.state import BASELINE, RETRIED_SKIPS, StateDB, StateError, marks, open_state
 
 

@@ -288,7 +288,8 @@ def test_a_database_replaced_under_an_open_one_is_never_written_and_is_saved_bes
 
 
 def test_a_failure_text_is_stored_without_the_secrets_arflow_read():
-    from arflow.channels import Outcome, secret
+    from arflow.channels import Outcome
+    from arflow.secrets import secret
 
     password = secret("X_PASSWORD", "SMTP password", {"X_PASSWORD": "hunter2/x y"})
     [mark] = marks(
