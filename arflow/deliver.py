@@ -22,6 +22,7 @@ from arflow.engine import plan
 from arflow.errors import Refused, RowError, StoppedMidRun
 from arflow.inbox import inbox_error, read_inbox
 from arflow.ledger import Ledger
+from arflow.planner.past_state import read_past_state
 from arflow.planner.plan_types import (
     PastState,
     Plan,
@@ -29,6 +30,7 @@ from arflow.planner.plan_types import (
     Skip,
     customer_target,
     invoice_target,
+    notice_key,
 )
 from arflow.project import Project, assignment_errors
 from arflow.secrets import redact
@@ -219,7 +221,7 @@ def _stopped(outcome: RunResult, err: StateError) -> str:
 def _plan(
     db: StateDB, project: Project, ledger: Ledger, as_of: date, *, baseline: bool = False
 ) -> Plan:
-    past = db.past_state(workflows_of(project), as_of)
+    past = read_past_state(db, workflows_of(project), as_of)
     # a specialist set by an `assign` action or command wins over the customers file
     for cid, person in db.specialists().items():
         customer = ledger.customers.get(cid)
@@ -230,7 +232,7 @@ def _plan(
         cfg = project.config
         drop_bounced(result, _bounced(db, ledger))
         space_contacts(result, db.last_contacts(), cfg.contact_gap)
-        rows = db.notices_due()
+        rows = db.notices_due(notice_key)
         answered = {
             row["action_key"]: (db.action(row["action_key"]) or {}).get("invoices", [])
             for row in rows

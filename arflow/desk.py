@@ -15,6 +15,7 @@ from arflow.deliver import workflows_of
 from arflow.errors import ArflowError, Refused
 from arflow.ledger import Ledger
 from arflow.planner.occurrences import in_words
+from arflow.planner.past_state import read_past_state
 from arflow.planner.plan_types import PastState
 from arflow.planner.positions import Position, positions
 from arflow.project import Project
@@ -176,7 +177,7 @@ def status(
     status, specialist, pauses and promises."""
     cfg = project.config
     step_dates: dict = {}
-    past = db.past_state(workflows_of(project), as_of, step_dates) if db else PastState()
+    past = read_past_state(db, workflows_of(project), as_of, step_dates) if db else PastState()
     found = positions(
         ledger,
         workflows_of(project),
@@ -346,7 +347,7 @@ def customer_rows(project: Project, ledger: Ledger, db: StateDB | None, as_of: d
     """Every customer with its contacts, its open invoices, and what is missing to chase it
     (no email, no phone) or holds it (paused): what a bookkeeper fixes first."""
     cfg = project.config
-    paused = db.past_state({}, as_of).paused_customers if db is not None else set()
+    paused = read_past_state(db, {}, as_of).paused_customers if db is not None else set()
     owed: dict[str, dict[str, Decimal]] = {}
     count: dict[str, int] = {}
     for inv in ledger.current(as_of, cfg.min_balance):
