@@ -2,9 +2,9 @@
 
 The rules that read a row — `carried_out`, `settled`, `step_ran` — are here, one function each
 (the words are explained in arflow/state/__init__.py); the planner's past state applies them
-(arflow.planner.past_state). What a run writes is
-written in the order SPEC 6 demands: `sending` committed before a message is handed over
-(`marks`, `write_marks`), its outcome after; skips in one transaction; a run's start and end.
+(arflow.planner.past_state). What a run writes is written in the order SPEC 6 demands:
+`sending` committed before a message is handed over (`marks`, `write_marks`), its outcome
+after; skips in one transaction; a run's start and end.
 """
 
 from __future__ import annotations
