@@ -13,6 +13,7 @@ from typing import Any
 from arflow.deliver import workflows_of
 from arflow.errors import Refused
 from arflow.ledger import Invoice, Ledger
+from arflow.planner.past_state import read_past_state
 from arflow.planner.plan_types import PastState
 from arflow.planner.positions import Position, positions
 from arflow.project import Project
@@ -80,7 +81,7 @@ def status(
     if customer is not None and customer not in ledger.customers:
         raise Refused(f"no customer {customer!r} in the sources")
     step_dates: dict = {}
-    past = db.past_state(workflows_of(project), as_of, step_dates) if db else PastState()
+    past = read_past_state(db, workflows_of(project), as_of, step_dates) if db else PastState()
     by_customer: dict[str, list[Position]] = {}
     for pos in positions(
         ledger,
@@ -254,7 +255,7 @@ def customer_rows(project: Project, ledger: Ledger, db: StateDB | None, as_of: d
     """Every customer with its contacts, its open invoices, and what is missing to chase it
     (no email, no phone) or holds it (paused): what a bookkeeper fixes first."""
     cfg = project.config
-    paused = db.past_state({}, as_of).paused_customers if db is not None else set()
+    paused = read_past_state(db, {}, as_of).paused_customers if db is not None else set()
     owing = balances(ledger, as_of, cfg.min_balance)
     rows = []
     for cid in sorted(ledger.customers):

@@ -28,7 +28,6 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from arflow import __version__, accounts, desk, healthcheck
 from arflow.aging import CSV_HEADER as AGING_CSV_HEADER
 from arflow.aging import aging_csv_rows, aging_document, aging_report
-from arflow.channels import redact
 from arflow.charts import print_aging, print_forecast, print_simulation
 from arflow.compose import compose
 from arflow.config import Config, find_config, load_config
@@ -57,6 +56,7 @@ from arflow.report import (
 )
 from arflow.scaffold import add_workflow, write_scaffold
 from arflow.schema import schema_text
+from arflow.secrets import redact
 from arflow.sources import load_ledger, source_problems
 from arflow.sources.values import ValueParser
 from arflow.state import open_state, run_lock, start_over

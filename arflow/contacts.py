@@ -13,8 +13,7 @@ from datetime import date, timedelta
 from arflow.actions import CUSTOMER_FACING
 from arflow.config import Config
 from arflow.ledger import Customer, Ledger
-from arflow.planner.plan_types import Plan, PlannedAction, Skip
-from arflow.state import notice_key
+from arflow.planner.plan_types import Plan, PlannedAction, Skip, notice_key
 from arflow.workflow import Action
 
 # the messages a customer reads; a step's emails and SMS together are one contact

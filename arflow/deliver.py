@@ -16,14 +16,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from arflow.actions import KINDS, channel_kind
-from arflow.channels import Channel, Outcome, RunChannels, redact
+from arflow.actions import CUSTOMER_FACING, KINDS, channel_kind
+from arflow.channels import Channel, Outcome, RunChannels
 from arflow.compose import Composed, compose
 from arflow.contacts import drop_bounced, inbox_notices, space_contacts
 from arflow.engine import plan
 from arflow.errors import Refused, RowError, StoppedMidRun
 from arflow.inbox import inbox_error, read_inbox
 from arflow.ledger import Ledger
+from arflow.planner.past_state import read_past_state
 from arflow.planner.plan_types import (
     PastState,
     Plan,
@@ -31,8 +32,10 @@ from arflow.planner.plan_types import (
     Skip,
     customer_target,
     invoice_target,
+    notice_key,
 )
 from arflow.project import Project, assignment_errors
+from arflow.secrets import redact
 from arflow.state import BASELINE, RETRIED_SKIPS, StateDB, StateError, marks, open_state
 
 
@@ -220,7 +223,7 @@ def _stopped(outcome: RunResult, err: StateError) -> str:
 def _plan(
     db: StateDB, project: Project, ledger: Ledger, as_of: date, *, baseline: bool = False
 ) -> Plan:
-    past = db.past_state(workflows_of(project), as_of)
+    past = read_past_state(db, workflows_of(project), as_of)
     # a specialist set by an `assign` action or command wins over the customers file
     for cid, person in db.specialists().items():
         customer = ledger.customers.get(cid)
@@ -230,8 +233,8 @@ def _plan(
     if not baseline:  # SPEC 6.1: what the inbox changes
         cfg = project.config
         drop_bounced(result, _bounced(db, ledger))
-        space_contacts(result, db.last_contacts(), cfg.contact_gap)
-        rows = db.notices_due()
+        space_contacts(result, db.last_contacts(CUSTOMER_FACING), cfg.contact_gap)
+        rows = db.notices_due(notice_key)
         answered = {
             row["action_key"]: (db.action(row["action_key"]) or {}).get("invoices", [])
             for row in rows

@@ -35,9 +35,9 @@ from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
-from arflow.channels import redact, secret
 from arflow.config import Config, InboxChannel
 from arflow.errors import ArflowError, RowError
+from arflow.secrets import redact, secret
 from arflow.state import StateDB
 
 # what is read of one message: its headers and first text fit; a huge attachment is cut

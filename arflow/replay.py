@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from arflow.deliver import RunResult, replay_day, workflows_of
 from arflow.errors import ArflowError
 from arflow.ledger import Ledger
+from arflow.planner.past_state import read_past_state
 from arflow.planner.plan_types import PlannedAction
 from arflow.project import Project
 from arflow.state import StateDB
@@ -53,7 +54,7 @@ def replay(
     db = StateDB.in_memory(path, cfg.display(path), copy=copy_state)
     try:
         # each day is planned from the invoices that can matter in the window, made once
-        chased = db.past_state(workflows_of(project), days[0]).chased if copy_state else {}
+        chased = read_past_state(db, workflows_of(project), days[0]).chased if copy_state else {}
         numbers = {target.removeprefix("invoice:") for target, _ in chased} | {
             n for chase in chased.values() for n in chase.invoices
         }

@@ -46,7 +46,7 @@ start = time.perf_counter()
 conn = None
 if sys.argv[3]:
     conn = sqlite3.connect(sys.argv[3], isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")   # as arflow/state.py opens the state database
+    conn.execute("PRAGMA journal_mode = WAL")   # as arflow/state/db.py opens the state database
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("CREATE TABLE IF NOT EXISTS actions (key TEXT PRIMARY KEY, "
                  "state TEXT NOT NULL, message_id TEXT, updated_at TEXT NOT NULL)")

@@ -681,6 +681,7 @@ def test_history_filters_and_prints_a_table(folder, smtp_server, real_run, cli):
 
 
 def test_past_state_is_read_with_one_query_per_table(folder, smtp_server, real_run, tmp_path):
+    from arflow.planner.past_state import read_past_state
     from arflow.project import load_project
 
     config = folder()
@@ -691,7 +692,7 @@ def test_past_state_is_read_with_one_query_per_table(folder, smtp_server, real_r
     workflows = {w.id: w.model for w in load_project(config).workflows.values()}
     from datetime import date
 
-    past = db.past_state(workflows, date(2026, 3, 12))
+    past = read_past_state(db, workflows, date(2026, 3, 12))
     db.close()
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert [s.split(" FROM ")[1].split()[0] for s in selects] == [
@@ -1051,7 +1052,7 @@ def test_a_past_date_catches_up_and_history_shows_when_it_really_went(
 ):
     config = folder()
     clock("2026-03-25T12:00:00")
-    monkeypatch.setattr("arflow.state.utc_now", lambda: "2026-03-25T12:00:07+00:00")
+    monkeypatch.setattr("arflow.state.clock.utc_now", lambda: "2026-03-25T12:00:07+00:00")
     real_run(config, "2026-03-11")  # a missed night, run two weeks late
     rows = history(cli, config)
     assert [(r["as_of"], r["state"]) for r in rows] == [("2026-03-11", "sent")] * 3

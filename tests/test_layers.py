@@ -40,9 +40,9 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.schema",
         ],
     ),
+    ("the state database: arflow's records, in no one else's words", ["arflow.state"]),
     ("edges: reading sources, talking to channels", ["arflow.sources", "arflow.channels"]),
-    ("the pure planner", ["arflow.planner", "arflow.engine", "arflow.contacts"]),
-    ("the state database", ["arflow.state"]),
+    ("the planner", ["arflow.planner", "arflow.engine", "arflow.contacts"]),
     (
         "messages: templates, their checks and composing",
         [

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
+from arflow.planner.past_state import read_past_state
 from arflow.planner.plan_types import ActionKey
 from arflow.state import (
     MIGRATIONS,
@@ -130,12 +131,12 @@ def write(db: StateDB, rows: list[dict]) -> None:
 def test_a_step_with_one_of_two_actions_settled_has_not_run(db):
     email = ActionKey("invoice:A1", "chase", "first", 0)
     write(db, [row(email, "sent")])
-    past = db.past_state({"chase": TWO_ACTIONS}, date(2026, 3, 12))
+    past = read_past_state(db, {"chase": TWO_ACTIONS}, date(2026, 3, 12))
     assert past.settled == {email}
     assert past.ran == {} and past.finished == {}
     assert past.chased[("invoice:A1", "chase")][0] == date(2026, 3, 11)
     write(db, [row(ActionKey("invoice:A1", "chase", "first", 1), "sent")])
-    past = db.past_state({"chase": TWO_ACTIONS}, date(2026, 3, 12))
+    past = read_past_state(db, {"chase": TWO_ACTIONS}, date(2026, 3, 12))
     assert past.ran == {("invoice:A1", "chase"): {"first"}}
 
 
@@ -164,7 +165,7 @@ def test_a_missing_contact_skip_stays_open_and_a_superseded_one_does_not(db):
             {**row(final_key, "skipped"), "reason": "superseded"},
         ]
     )
-    past = db.past_state({"chase": TWO_ACTIONS}, date(2026, 3, 12))
+    past = read_past_state(db, {"chase": TWO_ACTIONS}, date(2026, 3, 12))
     assert past.settled == {final_key}
 
 
@@ -177,7 +178,7 @@ def test_a_dry_run_state_reads_the_file_and_writes_nothing(tmp_path, db):
     dry.record_skips(
         [{**row(ActionKey("invoice:A2", "chase", "first", 0), "skipped"), "reason": "expired"}]
     )
-    assert dry.past_state({"chase": TWO_ACTIONS}, date(2026, 3, 12)).settled == {key}
+    assert read_past_state(dry, {"chase": TWO_ACTIONS}, date(2026, 3, 12)).settled == {key}
     dry.close()
     conn = sqlite3.connect(db.path)
     assert conn.execute("SELECT key, state FROM actions").fetchall() == [(str(key), "sending")]
@@ -288,7 +289,8 @@ def test_a_database_replaced_under_an_open_one_is_never_written_and_is_saved_bes
 
 
 def test_a_failure_text_is_stored_without_the_secrets_arflow_read():
-    from arflow.channels import Outcome, secret
+    from arflow.channels import Outcome
+    from arflow.secrets import secret
 
     password = secret("X_PASSWORD", "SMTP password", {"X_PASSWORD": "hunter2/x y"})
     [mark] = marks(
@@ -326,9 +328,9 @@ def test_an_action_index_the_step_no_longer_has_does_not_make_it_run(db):
         {"steps": [{"id": "first", "day": 1, "actions": [{"email": "reminder"}]}]}
     )
     write(db, [row(ActionKey("invoice:A1", "chase", "first", 1), "sent")])
-    assert db.past_state({"chase": one}, date(2026, 3, 12)).ran == {}
+    assert read_past_state(db, {"chase": one}, date(2026, 3, 12)).ran == {}
     write(db, [row(ActionKey("invoice:A1", "chase", "first", 0), "sent")])
-    assert db.past_state({"chase": one}, date(2026, 3, 12)).ran == {
+    assert read_past_state(db, {"chase": one}, date(2026, 3, 12)).ran == {
         ("invoice:A1", "chase"): {"first"}
     }
 

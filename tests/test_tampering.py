@@ -369,9 +369,9 @@ def test_a_connection_error_that_quotes_the_sid_is_redacted(tmp_path):
 def test_the_cli_takes_every_secret_out_of_an_error_it_prints(capsys):
     import typer
 
-    from arflow.channels import secret
     from arflow.cli import _fail
     from arflow.errors import ArflowError
+    from arflow.secrets import secret
 
     assert secret("X_SID", "Twilio account SID", {"X_SID": SID}) == SID
     with pytest.raises(typer.Exit) as stop:

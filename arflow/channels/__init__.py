@@ -7,17 +7,18 @@ again is decided from the state database, so a resend can never hide inside a ch
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import stat
-import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
 from arflow.config import Config
 from arflow.errors import ArflowError
+
+# the secrets moved to arflow.secrets; named here too for code that still imports them from here
+from arflow.secrets import REDACTED as REDACTED
+from arflow.secrets import redact as redact
+from arflow.secrets import secret as secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,67 +130,6 @@ def visible(value: str) -> str:
         ),
         value,
     )
-
-
-# --- secrets (SPEC 7) -------------------------------------------------------------------------
-# every secret value this process read: `redact` takes them out of any text that is printed or
-# stored (an error may quote a URL or a server's reply that holds one)
-_SECRETS: set[str] = set()
-REDACTED = "***"
-
-
-def redact(text: str) -> str:
-    """`text` with every secret arflow read (as it is, and URL-encoded) replaced by ***."""
-    for value in sorted(_SECRETS, key=len, reverse=True):  # a secret inside another: longest first
-        if value in text:
-            text = text.replace(value, REDACTED)
-    return text
-
-
-def _remember(value: str) -> str:
-    _SECRETS.add(value)
-    _SECRETS.add(urllib.parse.quote(value, safe=""))
-    _SECRETS.add(urllib.parse.quote_plus(value, safe=""))
-    return value
-
-
-def secret(env_name: str, what: str, environ: Mapping[str, str] | None = None) -> str:
-    """A secret from the environment, or from the owner-only file named by `NAME_FILE`."""
-    env: Mapping[str, str] = os.environ if environ is None else environ
-    value = env.get(env_name)
-    if value:
-        return _remember(value)
-    file_name = env.get(f"{env_name}_FILE")
-    if not file_name:
-        raise ArflowError(
-            f"{what}: the environment variable {env_name} is not set (or empty); "
-            f"export it, or name an owner-only file in {env_name}_FILE. "
-            "Nothing was sent."
-        )
-    path = Path(file_name)
-    named = f"{path} (named by ${env_name}_FILE)"
-    try:
-        mode = path.stat().st_mode
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ArflowError(
-                f"{what}: {named} can be read by others; run `chmod 600 {path}`. Nothing was sent."
-            )
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ArflowError(
-            f"{what}: cannot read {named}: {exc.strerror}. Nothing was sent."
-        ) from None
-    try:
-        value = data.decode("utf-8").strip()
-    except UnicodeDecodeError as exc:
-        raise ArflowError(
-            f"{what}: {named} is not UTF-8 text (byte 0x{data[exc.start]:02x} at "
-            f"offset {exc.start}); write the secret into it as plain text. "
-            "Nothing was sent."
-        ) from None
-    if not value:
-        raise ArflowError(f"{what}: {named} is empty; write the secret into it. Nothing was sent.")
-    return _remember(value)
 
 
 # --- the registry -----------------------------------------------------------------------------

@@ -28,10 +28,11 @@ import smtplib
 import ssl
 from collections.abc import Callable
 
-from arflow.channels import Message, Outcome, secret
+from arflow.channels import Message, Outcome
 from arflow.channels.mime import email_bytes
 from arflow.config import EmailChannel
 from arflow.errors import ArflowError
+from arflow.secrets import secret
 
 
 def _reply(code: int, text: bytes | str) -> str:

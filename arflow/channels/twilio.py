@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from arflow.channels import Message, Outcome, secret
+from arflow.channels import Message, Outcome
 from arflow.config import SmsChannel
 from arflow.errors import ArflowError
 from arflow.phones import e164
+from arflow.secrets import secret
 
 TRANSIENT_CODES = frozenset({20429})
 _QUIET = logging.getLogger("arflow.twilio")

@@ -37,6 +37,12 @@ def customer_target(customer_id: str) -> str:
     return f"customer:{customer_id}"
 
 
+def notice_key(row: dict) -> ActionKey:
+    """The idempotency key of the notice about an incoming message (SPEC 6.1): `row` is the
+    inbox's record of it (its customer_id, kind and id)."""
+    return ActionKey(customer_target(row["customer_id"]), "inbox", f"{row['kind']}-{row['id']}", 0)
+
+
 @dataclass(frozen=True, slots=True)
 class Assignment:
     workflow: str
@@ -75,7 +81,8 @@ class PromisedAmount(NamedTuple):
 
 @dataclass(slots=True)
 class PastState:
-    """What the state database knows, read in bulk before planning; empty for a dry run."""
+    """What the state database knows, read in bulk before planning (`arflow.planner.past_state`).
+    A dry run reads the database as it is; it is empty where there is no state database yet."""
 
     ran: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (target, wf) → steps
     # (target, wf) → the day its last step was settled: the workflow is finished (SPEC 4.8)

@@ -1,0 +1,125 @@
+"""`StateDB`, the state database as callers use it: the ledger's, the desk's and the inbox's
+records put together on one connection, and the ways to open one (for writing, read-only, in
+memory, for a dry run)."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from pathlib import Path
+
+from arflow.state.desk import DeskRecords
+from arflow.state.dry import DryRunWrites
+from arflow.state.errors import StateError, closed_on_failure, describe
+from arflow.state.identity import lost, read_id_file, write_id_file
+from arflow.state.inbox import InboxRecords
+from arflow.state.ledger import LedgerRecords
+from arflow.state.schema import APPLICATION_ID, ID_SINCE, SCHEMA_VERSION, migrate
+
+
+class StateDB(LedgerRecords, DeskRecords, InboxRecords):
+    """The state database. Opened by `open` (migrates) or `open_readonly` (a dry run)."""
+
+    @classmethod
+    def open(cls, path: Path, shown: str | None = None) -> StateDB:
+        """The database for writing, created (with its `.id` file) on a folder's first run."""
+        shown = shown or str(path)
+        known = read_id_file(path, shown)
+        if known is not None and not path.exists():
+            raise lost(path, shown, "missing")
+        try:
+            conn = sqlite3.connect(path, timeout=10, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StateError(describe(exc, path, shown)) from None
+        state = cls(conn, path, shown)
+        with closed_on_failure(conn, path, shown):
+            state._pin()
+            conn.execute("PRAGMA busy_timeout = 10000")
+            state._examine(known)  # before anything is written: a refused file stays as it is
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            state_id = state._migrate(known)
+            state._pin("-wal", "-shm")  # WAL mode made them: they are this database's
+            if state_id != known:
+                write_id_file(path, state_id, shown)
+        return state
+
+    @classmethod
+    def open_readonly(cls, path: Path, shown: str | None = None) -> StateDB | None:
+        """The database as it is, for a dry run and the reports: None when there is none yet.
+        It refuses exactly what `open` refuses."""
+        shown = shown or str(path)
+        known = read_id_file(path, shown)
+        if not path.exists():
+            if known is not None:
+                raise lost(path, shown, "missing")
+            return None
+        try:
+            conn = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10, isolation_level=None
+            )
+        except sqlite3.Error as exc:
+            raise StateError(describe(exc, path, shown)) from None
+        state = cls(conn, path, shown)
+        with closed_on_failure(conn, path, shown):
+            state._pin()
+            conn.execute("PRAGMA busy_timeout = 10000")
+            version = state._examine(known)
+            if 0 < version < SCHEMA_VERSION:  # written by an older arflow: upgrade it once
+                conn.close()
+                return cls.open(path, shown)
+            if version and state._identify(known) is None:
+                raise state._tampered("has no id in its table meta")
+        if not version:
+            conn.close()
+            return None
+        return state
+
+    def _migrate(self, known: str | None) -> str:
+        """Bring the schema up to date and give a new database its id; returns the id."""
+        with self.transaction() as conn:
+            version = self._examine(known)
+            migrate(conn, version)
+            state_id = self._identify(known)
+            if state_id is None:
+                if version >= ID_SINCE:
+                    raise self._tampered("has no id in its table meta")
+                # a new database, or an older arflow's (which had no id): this folder's now
+                state_id = known or uuid.uuid4().hex
+                conn.execute("INSERT INTO meta (key, value) VALUES ('id', ?)", (state_id,))
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        return state_id
+
+    @classmethod
+    def in_memory(cls, path: Path, shown: str | None = None, *, copy: bool = True) -> StateDB:
+        """A scratch state for `forecast` and `simulate` (SPEC 4.11): the database copied into
+        memory (`copy`; empty when there is none, or without `copy`), written as a real run
+        writes it and never saved. The file is only read."""
+        memory = sqlite3.connect(":memory:", isolation_level=None)
+        source = cls.open_readonly(path, shown) if copy else None
+        if source is not None:
+            try:
+                source.conn.backup(memory)
+            finally:
+                source.close()
+        db = cls(memory, path, shown)
+        if source is None:
+            db._migrate(None)
+        return db
+
+    @classmethod
+    def for_dry_run(cls, path: Path, shown: str | None = None) -> DryRunState:
+        """The state a dry run plans against: the database as it is (read-only), or an empty
+        one in memory when there is none yet. Every write is dropped."""
+        db = cls.open_readonly(path, shown)
+        if db is None:
+            conn = sqlite3.connect(":memory:", isolation_level=None)
+            db = cls(conn, path, shown)
+            db._migrate(None)
+        return DryRunState(db.conn, path, db.shown)
+
+
+class DryRunState(DryRunWrites, StateDB):
+    """A dry run's state (arflow.state.dry): every read of a real run, against a read-only
+    connection; every transaction's writes are dropped."""

@@ -1,0 +1,40 @@
+"""A dry run's state (STYLE 4: the same pipeline, nothing recorded): every read of a real run,
+against a read-only connection (or an empty database in memory when there is none yet); every
+transaction's writes are dropped. `arflow.state.db.DryRunState` puts this on `StateDB`."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from arflow.state.base import StateBase
+
+
+class _DroppedWrites:
+    """The connection a dry run's transactions hand out: each statement is dropped."""
+
+    rowcount = 0
+    lastrowid = 0
+
+    def execute(self, *args: Any) -> _DroppedWrites:
+        return self
+
+    executemany = execute
+
+
+class DryRunWrites(StateBase):
+    """What a dry run's state does differently: it writes nothing."""
+
+    records = False
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        yield _DroppedWrites()  # type: ignore[misc]
+
+    def recover_interrupted(self) -> int:
+        """How many `sending` rows a real run would turn `unknown` now (nothing changes)."""
+        return self.conn.execute("SELECT count(*) FROM actions WHERE state = 'sending'").fetchone()[
+            0
+        ]

@@ -1,0 +1,132 @@
+"""The state database's tables (SPEC 6): the schema version, the migrations that build it, and
+the shape (table → columns) a database at that version has.
+
+`MIGRATIONS` maps each schema version to the SQL that brings a database from the version before
+up to it; a database records its version in PRAGMA user_version. A migration is only ever
+added, never changed: a database written by an older arflow is brought up to date by running
+the ones after its version (`migrate`), inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections import defaultdict
+
+SCHEMA_VERSION = 5
+# "ARFL" in the file's header (offset 68): `file arflow.db` names it, and another program's
+# SQLite file is told apart from arflow's
+APPLICATION_ID = 0x4152464C
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE actions (
+        key TEXT PRIMARY KEY,            -- target/workflow/step/action: the idempotency key
+        target TEXT NOT NULL, workflow TEXT NOT NULL, step TEXT NOT NULL,
+        action_index INTEGER NOT NULL, kind TEXT NOT NULL, customer_id TEXT NOT NULL,
+        invoices TEXT NOT NULL,          -- JSON list of the message's invoice numbers
+        as_of TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN
+            ('sending', 'sent', 'failed', 'unknown', 'skipped', 'done')),
+        reason TEXT, permanent INTEGER NOT NULL DEFAULT 0,
+        channel TEXT, recipients TEXT, subject TEXT, message_id TEXT, provider_id TEXT,
+        error TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+    CREATE INDEX actions_customer ON actions (customer_id);
+    CREATE INDEX actions_state ON actions (state);
+    CREATE TABLE assignments (customer_id TEXT PRIMARY KEY, workflow TEXT NOT NULL,
+        since TEXT NOT NULL, source TEXT NOT NULL, created_at TEXT NOT NULL);
+    CREATE TABLE statuses (target TEXT PRIMARY KEY, value TEXT NOT NULL, as_of TEXT NOT NULL,
+        key TEXT, updated_at TEXT NOT NULL);
+    CREATE TABLE tasks (id INTEGER PRIMARY KEY, key TEXT UNIQUE, customer_id TEXT NOT NULL,
+        invoices TEXT NOT NULL, title TEXT NOT NULL, kind TEXT NOT NULL, assignee TEXT,
+        due TEXT NOT NULL, created_at TEXT NOT NULL, done_at TEXT);
+    CREATE TABLE notes (id INTEGER PRIMARY KEY, key TEXT UNIQUE, customer_id TEXT NOT NULL,
+        text TEXT NOT NULL, as_of TEXT NOT NULL, created_at TEXT NOT NULL);
+    CREATE TABLE specialists (customer_id TEXT PRIMARY KEY, person TEXT NOT NULL,
+        as_of TEXT NOT NULL, key TEXT, updated_at TEXT NOT NULL);
+    CREATE TABLE pauses (id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN
+        ('customer', 'invoice')), target_id TEXT NOT NULL, since TEXT NOT NULL, until TEXT,
+        reason TEXT, created_at TEXT NOT NULL, resumed_at TEXT);
+    CREATE TABLE promises (id INTEGER PRIMARY KEY, invoice TEXT NOT NULL, date TEXT NOT NULL,
+        amount TEXT, created_at TEXT NOT NULL, cancelled_at TEXT);
+    CREATE TABLE runs (id INTEGER PRIMARY KEY, as_of TEXT NOT NULL, pid INTEGER NOT NULL,
+        started_at TEXT NOT NULL, finished_at TEXT, summary TEXT);
+    """,
+    # `assigned` sequences move out of `assignments`, which keeps only what a person assigned;
+    # a promise remembers the balance it was made against
+    2: """
+    CREATE TABLE sequences (id INTEGER PRIMARY KEY, customer_id TEXT NOT NULL,
+        workflow TEXT NOT NULL, since TEXT NOT NULL, started_on TEXT NOT NULL,
+        ended_on TEXT, end_reason TEXT);
+    CREATE UNIQUE INDEX sequences_active ON sequences (customer_id, workflow)
+        WHERE ended_on IS NULL;
+    INSERT INTO sequences (customer_id, workflow, since, started_on)
+        SELECT customer_id, workflow, since, since FROM assignments WHERE source = 'run';
+    CREATE TABLE assignments_by_hand (customer_id TEXT PRIMARY KEY, workflow TEXT NOT NULL,
+        since TEXT, source TEXT NOT NULL, created_at TEXT NOT NULL);
+    INSERT INTO assignments_by_hand SELECT * FROM assignments WHERE source != 'run';
+    DROP TABLE assignments;
+    ALTER TABLE assignments_by_hand RENAME TO assignments;
+    ALTER TABLE promises ADD COLUMN balance TEXT;
+    ALTER TABLE promises ADD COLUMN as_of TEXT;
+    """,
+    # ID_SINCE: the database's identity; `id` is also in the `.id` file beside it (see
+    # identity.py)
+    3: """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+    # what an action was about, in words: a campaign's statement and the conditions it met
+    4: """
+    ALTER TABLE actions ADD COLUMN description TEXT;
+    """,
+    # SPEC 6.1: each incoming message once (by its Message-ID), where an IMAP folder was read
+    # up to, and the addresses that bounced (until the source gives the customer others)
+    5: """
+    CREATE TABLE inbox (id INTEGER PRIMARY KEY, message_id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL CHECK (kind IN ('reply', 'auto-reply', 'bounce', 'ignored')),
+        customer_id TEXT, action_key TEXT, address TEXT, sender TEXT, subject TEXT,
+        excerpt TEXT, received TEXT, pause_until TEXT,
+        notice INTEGER NOT NULL DEFAULT 0,  -- 1: replies.notify is told of it
+        as_of TEXT NOT NULL, created_at TEXT NOT NULL);
+    CREATE INDEX inbox_customer ON inbox (customer_id);
+    CREATE TABLE inbox_folders (folder TEXT PRIMARY KEY, uidvalidity TEXT NOT NULL,
+        last_uid INTEGER NOT NULL);
+    CREATE TABLE bounced (id INTEGER PRIMARY KEY, customer_id TEXT NOT NULL,
+        address TEXT NOT NULL, emails TEXT NOT NULL, since TEXT NOT NULL,
+        inbox_id INTEGER NOT NULL, cleared_at TEXT);
+    CREATE INDEX actions_message_id ON actions (message_id);
+    """,
+}
+ID_SINCE = 3  # the schema version that gave a database its id
+
+
+@functools.cache
+def wanted_shape() -> dict[str, frozenset[str]]:
+    """table → columns of a database at SCHEMA_VERSION, from the migrations themselves."""
+    conn = sqlite3.connect(":memory:")
+    for target in sorted(MIGRATIONS):
+        conn.executescript(MIGRATIONS[target])
+    shape = table_columns(conn)
+    conn.close()
+    return {table: frozenset(columns) for table, columns in shape.items()}
+
+
+def table_columns(conn: sqlite3.Connection) -> dict[str, set[str]]:
+    """table → its columns: one query."""
+    shape: dict[str, set[str]] = defaultdict(set)
+    for table, column in conn.execute(
+        "SELECT m.name, c.name FROM sqlite_master AS m, pragma_table_info(m.name) AS c "
+        "WHERE m.type = 'table'"
+    ):
+        shape[table].add(column)
+    return shape
+
+
+def migrate(conn: sqlite3.Connection, version: int) -> None:
+    """Run the migrations after `version` on `conn`, inside the caller's transaction (one
+    statement at a time: `executescript` would commit)."""
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        for statement in MIGRATIONS[target].split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {target}")
