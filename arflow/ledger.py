@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from arflow.errors import RowError
+from arflow.errors import Refused, RowError
 
 ZERO = Decimal(0)
 NOT_CHASED = frozenset({"draft", "paid", "void"})
@@ -399,7 +399,10 @@ class Ledger:
         return found
 
     def only(self, customer_id: str) -> Ledger:
-        """This ledger cut down to one customer (`--customer`)."""
+        """This ledger cut down to one customer (`--customer`); refused for a customer the
+        sources do not have."""
+        if customer_id not in self.customers:
+            raise Refused(f"--customer {customer_id!r}: no such customer in the sources")
         return Ledger(
             self.of_customers([customer_id])[customer_id],
             {k: v for k, v in self.customers.items() if k == customer_id},
