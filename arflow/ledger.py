@@ -398,11 +398,15 @@ class Ledger:
         found._customer_ids = self.customer_ids()
         return found
 
-    def only(self, customer_id: str) -> Ledger:
-        """This ledger cut down to one customer (`--customer`); refused for a customer the
-        sources do not have."""
+    def only_known(self, customer_id: str) -> Ledger:
+        """`--customer`: this ledger cut down to a customer the sources have; refused for one
+        they do not."""
         if customer_id not in self.customers:
             raise Refused(f"--customer {customer_id!r}: no such customer in the sources")
+        return self.only(customer_id)
+
+    def only(self, customer_id: str) -> Ledger:
+        """This ledger cut down to one customer (`--customer`)."""
         return Ledger(
             self.of_customers([customer_id])[customer_id],
             {k: v for k, v in self.customers.items() if k == customer_id},

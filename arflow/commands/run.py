@@ -151,7 +151,7 @@ def _run(
         refuse_future(day, today, cfg.company.timezone)
     ledger = _read_ledger(cfg, out)
     if customer is not None:
-        ledger = ledger.only(customer)
+        ledger = ledger.only_known(customer)
     if out.baseline:
         outcome = deliver_baseline(project, ledger, day, force=force, today=today)
     else:
