@@ -49,6 +49,16 @@ class RunResult:
     unrecorded: bool = False  # the last one's outcome never reached the state database
     inbox: list[dict] = field(default_factory=list)  # the replies and bounces read first
 
+    @property
+    def problems(self) -> bool:
+        """Whether the run completed with problems (SPEC 8: exit 3): rejected rows, failed or
+        unknown sends, or messages of an interrupted run now unknown."""
+        return bool(
+            self.errors
+            or self.recovered
+            or any(a.status in ("failed", "unknown") for a in self.plan.actions)
+        )
+
 
 def workflows_of(project: Project) -> dict:
     return {w.id: w.model for w in project.workflows.values()}

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from arflow.config import Config, InboxChannel
-from arflow.errors import ArflowError, RowError
+from arflow.errors import ArflowError, Refused, RowError
 from arflow.secrets import redact, secret
 from arflow.state import StateDB
 
@@ -330,6 +330,15 @@ def inbox_error(config: Config, message: str) -> RowError:
     return RowError(
         config.display(config.path), config.line("channels", "inbox") or 0, None, None, message
     )
+
+
+def require_inbox(config: Config) -> None:
+    """`arflow inbox` is refused on a config that names no inbox to read."""
+    if config.channels.inbox is None:
+        raise Refused(
+            "arflow.yaml has no channels.inbox: add one, e.g. inbox: {transport: "
+            "maildir, dir: mail/ar} under channels:"
+        )
 
 
 # --- one pass over the inbox -----------------------------------------------------------------

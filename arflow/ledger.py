@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from arflow.errors import RowError
+from arflow.errors import Refused, RowError
 
 ZERO = Decimal(0)
 NOT_CHASED = frozenset({"draft", "paid", "void"})
@@ -397,6 +397,13 @@ class Ledger:
         found = Ledger(rows, self.customers, self.errors, extra_names=self.extra_names)
         found._customer_ids = self.customer_ids()
         return found
+
+    def only_known(self, customer_id: str) -> Ledger:
+        """`--customer`: this ledger cut down to a customer the sources have; refused for one
+        they do not."""
+        if customer_id not in self.customers:
+            raise Refused(f"--customer {customer_id!r}: no such customer in the sources")
+        return self.only(customer_id)
 
     def only(self, customer_id: str) -> Ledger:
         """This ledger cut down to one customer (`--customer`)."""

@@ -150,7 +150,8 @@ def http_server():
 
 
 # Tests never read the machine's clock: "now" is a fixed moment after every date the tests use
-# (a real run may not be dated after today). A test that needs another sets `arflow.cli._now`.
+# (a real run may not be dated after today). A test that needs another sets
+# `arflow.commands.common.now` (every command asks it for the time).
 NOW = "2030-01-15T12:00:00+00:00"
 # a fatal error ends with when it happened (SPEC: cron mails it); a process started by a test
 # runs on the real clock, so its errors are compared without the stamp
@@ -166,10 +167,10 @@ def unstamped(text: str) -> str:
 def fixed_clock(monkeypatch):
     from datetime import datetime
 
-    from arflow import cli as cli_module
+    from arflow.commands import common
 
     moment = datetime.fromisoformat(NOW)
-    monkeypatch.setattr(cli_module, "_now", lambda: moment)
+    monkeypatch.setattr(common, "now", lambda: moment)
     monkeypatch.delenv("ARFLOW_CONFIG", raising=False)  # the tester's own folder stays out
 
 
@@ -178,10 +179,10 @@ def clock(monkeypatch):
     """Set the moment `arflow` takes as now (UTC)."""
     from datetime import UTC, datetime
 
-    from arflow import cli as cli_module
+    from arflow.commands import common
 
     def set_to(text: str) -> None:
         moment = datetime.fromisoformat(text).replace(tzinfo=UTC)
-        monkeypatch.setattr(cli_module, "_now", lambda: moment)
+        monkeypatch.setattr(common, "now", lambda: moment)
 
     return set_to

@@ -309,7 +309,7 @@ def test_template_errors_in_peoples_words(tmp_path):
 
 
 def test_a_github_annotation_keeps_its_message_on_one_line():
-    from arflow.cli import _gh
+    from arflow.commands.setup import _gh
 
     assert _gh("50% of\r\nthe line") == "50%25 of%0D%0Athe line"
 

@@ -63,6 +63,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.desk",
             "arflow.accounts",
             "arflow.history",
+            "arflow.validation",
             "arflow.replay",
             "arflow.preview",
             "arflow.doctor",

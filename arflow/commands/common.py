@@ -1,0 +1,199 @@
+"""What the commands share: the exit codes, the options and formats, the clock, parsing what a
+person types, and the few ways a command prints beside its report.
+
+The clock is `now()`, always called as `common.now()`: tests set the moment here, once for
+every command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar, overload
+
+import typer
+from rich.console import Console
+
+from arflow.config import Config, find_config
+from arflow.errors import Problem
+from arflow.ledger import Ledger
+from arflow.project import Project, load_project
+from arflow.sources import load_ledger
+from arflow.sources.values import ValueParser
+from arflow.state import StateDB, open_state
+
+T = TypeVar("T")
+EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_PROBLEMS = 0, 1, 2, 3
+
+HELP = {"help_option_names": ["-h", "--help"]}
+GLOBAL_CONFIG: list[Path] = []  # `arflow --config PATH COMMAND`: the default of every command
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class TableFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        metavar="FILE",
+        help="Path to arflow.yaml (default: the one here or in a folder above, or $ARFLOW_CONFIG).",
+        dir_okay=False,
+    ),
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="The day it happens (default: today in the company time zone).",
+    ),
+]
+FormatOption = Annotated[Format, typer.Option("--format", help="table or json.")]
+IdsFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--file", metavar="FILE", help="A file of customer ids, one per line.", dir_okay=False
+    ),
+]
+
+
+def config_path(explicit: Path | None) -> Path:
+    """The command's --config, else the one given before the command, else as found."""
+    return find_config(
+        explicit if explicit is not None else (GLOBAL_CONFIG[0] if GLOBAL_CONFIG else None),
+        Path.cwd(),
+    )
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def journald() -> bool:
+    """Whether output goes to systemd's journal, which stamps each line with its time."""
+    return bool(os.environ.get("JOURNAL_STREAM"))
+
+
+def stamp(moment: datetime) -> str:
+    """A moment as logs write it: UTC, to the second (`2026-11-28T21:40:12Z`)."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _typed(config: Config) -> ValueParser:
+    """What a person types goes through the parser of the invoices' own values (SPEC 2.4):
+    the same dates (ISO, or the source's date_format) and amounts (decimal:, thousands:)."""
+    return ValueParser(config.invoices, "invoices", config.company.region)
+
+
+@overload
+def parse_day(config: Config, value: str, option: str) -> date: ...
+@overload
+def parse_day(config: Config, value: None, option: str) -> None: ...
+@overload
+def parse_day(config: Config, value: str | None, option: str) -> date | None: ...
+def parse_day(config: Config, value: str | None, option: str) -> date | None:
+    return _parsed(value, option, _typed(config).typed_date)
+
+
+def parse_amount(config: Config, value: str | None, option: str) -> Decimal | None:
+    return _parsed(value, option, _typed(config).money)
+
+
+def _parsed(value: str | None, option: str, parse: Callable[[str], T]) -> T | None:
+    """An option's value through its parser; the parser's message is the usage error."""
+    if value is None:
+        return None
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
+
+
+def errors_console() -> Console:
+    """stderr, as every message beside a report goes out: plain text, lines never broken."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def warn(problems: list[Problem]) -> None:
+    """Warnings on stderr; they never change the exit code."""
+    if problems:
+        console = errors_console()
+        for problem in problems:
+            console.print(f"warning: {problem}", markup=False)
+
+
+def say(text: str) -> None:
+    Console(highlight=False, soft_wrap=True).print(text, markup=False)
+
+
+def plain() -> bool:
+    """Whether stdout is a pipe or a file (cron, a script) rather than a person's terminal."""
+    return not sys.stdout.isatty()
+
+
+def print_json(document: dict[str, Any]) -> None:
+    sys.stdout.write(
+        json.dumps(document, indent=2 if sys.stdout.isatty() else None, ensure_ascii=False) + "\n"
+    )
+
+
+def report_held_back(ledger: Ledger | None) -> None:
+    """Bad source values (SPEC 2.4) are never passed over silently: each on stderr, exit 3."""
+    if ledger is None or not ledger.errors:
+        return
+    console = errors_console()
+    for e in ledger.errors:
+        column = f" {e.column}:" if e.column else ""
+        console.print(f"error: {e.file}:{e.line}:{column} {e.message}", markup=False)
+    raise typer.Exit(EXIT_PROBLEMS)
+
+
+@dataclass
+class Session:
+    """What a desk command (or a report on the desk) works on."""
+
+    project: Project
+    loaded: Ledger | None  # None when the command does not read the sources
+    state: StateDB | None  # None when read-only and there is no database yet
+    today: date
+
+    @property
+    def ledger(self) -> Ledger:
+        assert self.loaded is not None, "opened without the sources"
+        return self.loaded
+
+    @property
+    def db(self) -> StateDB:
+        assert self.state is not None, "opened read-only"
+        return self.state
+
+
+@contextmanager
+def desk_session(
+    config: Path | None, *, ledger: bool = True, write: bool = True
+) -> Iterator[Session]:
+    """The project, its sources, the state database and today, for a desk command."""
+    project = load_project(config_path(config))
+    cfg = project.config
+    loaded = load_ledger(cfg) if ledger else None
+    path = cfg.resolve(cfg.state)
+    with open_state(path, cfg.display(path), "write" if write else "read") as db:
+        yield Session(project, loaded, db, cfg.today(now()))

@@ -1,0 +1,327 @@
+"""The reports: what was done (history), what is owed (aging, customers), what goes out
+(forecast, preview), what the workflows would have done (simulate), and the workflows."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+import tempfile
+import webbrowser
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+from arflow import accounts, desk
+from arflow.aging import CSV_HEADER as AGING_CSV_HEADER
+from arflow.aging import aging_csv_rows, aging_document, aging_report
+from arflow.charts import print_aging, print_forecast, print_simulation
+from arflow.commands import common
+from arflow.commands.common import (
+    EXIT_PROBLEMS,
+    AsOfOption,
+    ConfigOption,
+    Format,
+    FormatOption,
+    TableFormat,
+    say,
+)
+from arflow.compose import compose
+from arflow.config import load_config
+from arflow.errors import ArflowError, Refused, RowError
+from arflow.history import history_rows
+from arflow.preview import preview_plan
+from arflow.project import load_project
+from arflow.replay import forecast as forecast_days
+from arflow.replay import simulate as simulate_days
+from arflow.replay import simulation_document
+from arflow.report import action_dict, print_preview
+from arflow.sources import load_ledger
+from arflow.state import open_state
+from arflow.tables import print_customers, print_history, print_workflows
+
+
+def history(
+    customer: Annotated[
+        str | None, typer.Option("--customer", metavar="ID", help="Only this customer.")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since", metavar="YYYY-MM-DD", help="Only actions of runs as of this date or later."
+        ),
+    ] = None,
+    unknown: Annotated[
+        bool, typer.Option("--unknown", help="Only messages whose outcome is unknown.")
+    ] = False,
+    fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+    config: ConfigOption = None,
+) -> None:
+    """The action ledger: every message, status, task and note arflow recorded, with its state.
+
+    Example: arflow history --customer C001 --since 2026-03-01
+    """
+    cfg = load_config(common.config_path(config))
+    day = common.parse_day(cfg, since, "--since")
+    path = cfg.resolve(cfg.state)
+    with open_state(path, cfg.display(path), "read") as db:
+        rows = history_rows(db, customer, day, unknown, lambda: load_ledger(cfg).customers)
+    if fmt is Format.json:
+        sys.stdout.write(
+            json.dumps({"actions": rows}, indent=None if common.plain() else 2, ensure_ascii=False)
+            + "\n"
+        )
+        return
+    print_history(Console(highlight=False), rows, plain=common.plain())
+
+
+def aging(
+    as_of: AsOfOption = None,
+    fmt: Annotated[
+        TableFormat, typer.Option("--format", help="table, json or csv.")
+    ] = TableFormat.table,
+    config: ConfigOption = None,
+) -> None:
+    """What is owed and how late: open balances in the buckets current, 1-30, 31-60, 61-90
+    and 90+ days past due, per customer (largest first) and per currency. Paused invoices
+    count; credit notes reduce their customer's total. Reads the sources only.
+
+    Example: arflow aging --as-of 2026-03-31 --format csv > aging.csv
+    """
+    cfg = load_config(common.config_path(config))
+    day = common.parse_day(cfg, as_of, "--as-of") or cfg.today(common.now())
+    ledger = load_ledger(cfg)
+    report = aging_report(ledger.owing(day), ledger.customers, day, cfg.min_balance)
+    if fmt is TableFormat.json:
+        common.print_json(aging_document(report))
+    elif fmt is TableFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(AGING_CSV_HEADER)
+        writer.writerows(aging_csv_rows(report))
+    else:
+        print_aging(Console(highlight=False), report, cfg.company.locale, plain=common.plain())
+    common.report_held_back(ledger)
+
+
+@contextmanager
+def _days_progress(
+    console: Console, label: str, days: int, show: bool
+) -> Iterator[Callable[[date], None] | None]:
+    """A progress bar over the days of a forecast or simulation, in a terminal only: yields
+    what to call after each day (None without a bar)."""
+    if not show:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=days)
+        yield lambda _day: bar.advance(task)
+
+
+def forecast(
+    days: Annotated[
+        int, typer.Option("--days", metavar="N", help="How many days, from --as-of.")
+    ] = 14,
+    as_of: AsOfOption = None,
+    fmt: FormatOption = Format.table,
+    config: ConfigOption = None,
+) -> None:
+    """What goes out in the coming days: each day's actions as a real run would take them,
+    if every planned action were delivered and no invoice were paid. The state database is
+    read, never written; nothing is sent.
+
+    Example: arflow forecast --days 7
+    """
+    console = Console(highlight=False)
+    project = load_project(common.config_path(config))
+    cfg = project.config
+    day = common.parse_day(cfg, as_of, "--as-of") or cfg.today(common.now())
+    ledger = load_ledger(cfg)
+    with _days_progress(
+        console, "Forecasting", days, fmt is Format.table and console.is_terminal
+    ) as advance:
+        found = forecast_days(project, ledger, day, days, progress=advance)
+    if fmt is Format.json:
+        common.print_json(
+            {
+                "from": day.isoformat(),
+                "to": found[-1][0].isoformat(),
+                "days": [
+                    {"date": d.isoformat(), "actions": [action_dict(a) for a in r.plan.actions]}
+                    for d, r in found
+                ],
+            }
+        )
+    else:
+        print_forecast(console, found, cfg.company.locale, plain=common.plain())
+    common.report_held_back(ledger)
+
+
+def simulate(
+    first: Annotated[
+        str, typer.Option("--from", metavar="YYYY-MM-DD", help="The first day replayed.")
+    ],
+    last: Annotated[str, typer.Option("--to", metavar="YYYY-MM-DD", help="The last day replayed.")],
+    fmt: FormatOption = Format.table,
+    config: ConfigOption = None,
+) -> None:
+    """Backtest the workflows on a historic ledger: replay it day by day from an empty state
+    (invoices open until their paid_date) and report, per workflow step, its actions, the
+    invoices it reached and how soon they were paid. Nothing is recorded or sent.
+
+    Example: arflow simulate --from 2013-01-01 --to 2013-12-31
+    """
+    console = Console(highlight=False)
+    project = load_project(common.config_path(config))
+    cfg = project.config
+    start, end = common.parse_day(cfg, first, "--from"), common.parse_day(cfg, last, "--to")
+    ledger = load_ledger(cfg)
+    total = (end - start).days + 1
+    with _days_progress(
+        console, "Simulating", total, fmt is Format.table and console.is_terminal
+    ) as advance:
+        result = simulate_days(project, ledger, start, end, progress=advance)
+    if fmt is Format.json:
+        common.print_json(simulation_document(result))
+    else:
+        print_simulation(console, result, plain=common.plain())
+    common.report_held_back(ledger)
+
+
+def preview(
+    workflow: Annotated[str, typer.Argument(help="The workflow id.", metavar="WORKFLOW")],
+    step: Annotated[
+        str, typer.Argument(help="The step id, on_paid, or `next` for a campaign.", metavar="STEP")
+    ],
+    customer: Annotated[
+        str | None,
+        typer.Option(
+            "--customer",
+            metavar="ID",
+            help="A customer's real open invoices (default: a sample customer).",
+        ),
+    ] = None,
+    as_of: AsOfOption = None,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            help="Write the customer email's HTML part to this file.",
+            dir_okay=False,
+        ),
+    ] = None,
+    open_it: Annotated[
+        bool,
+        typer.Option(
+            "--open", help="Open that HTML in the browser (a temporary file without --html)."
+        ),
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """What a step would send: every message (subject and text, SMS and JSON bodies, the
+    notices to your people) and every status, task and note, rendered by the same code as a
+    run, as if the step were due today. Nothing is sent or recorded.
+
+    Example: arflow preview net30-standard overdue-30 --customer C001 --html /tmp/email.html
+    """
+    console = Console(highlight=False, soft_wrap=True)
+    failed: list[RowError] = []
+    project = load_project(common.config_path(config))
+    cfg = project.config
+    day = common.parse_day(cfg, as_of, "--as-of") or cfg.today(common.now())
+    ledger = load_ledger(cfg) if customer is not None else None
+    result, used = preview_plan(project, ledger, workflow, step, customer, day)
+    composed = list(compose(result, used, project, failed))
+    page = print_preview(console, result, composed)
+    if html is not None or open_it:
+        _write_page(page, html, open_it)
+    for e in failed:
+        common.errors_console().print(f"error: {e.file}:{e.line}: {e.message}", markup=False)
+    if failed:
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
+def _write_page(page: str | None, html: Path | None, open_it: bool) -> None:
+    """The email's HTML part to --html (or a temporary file), opened in the browser with
+    --open."""
+    if page is None:
+        raise Refused("this step sends no email with an HTML part; nothing to write")
+    target = html or _temporary_page()
+    try:
+        target.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise ArflowError(f"cannot write {target}: {exc.strerror}") from None
+    say(f"HTML part written to {target}")
+    if open_it:
+        webbrowser.open(target.resolve().as_uri())
+
+
+def _temporary_page() -> Path:
+    """A new file for `preview --open` to write the page into (kept: the browser reads it)."""
+    handle, name = tempfile.mkstemp(prefix="arflow-preview-", suffix=".html")
+    os.close(handle)
+    return Path(name)
+
+
+def customers(
+    missing: Annotated[
+        bool,
+        typer.Option(
+            "--missing",
+            help="Only customers something is missing for (an email, a phone) or that are paused.",
+        ),
+    ] = False,
+    as_of: AsOfOption = None,
+    fmt: FormatOption = Format.table,
+    config: ConfigOption = None,
+) -> None:
+    """Every customer: contacts, open invoices, and what is missing to chase it (no email,
+    no phone) or holds it (paused).
+
+    Example: arflow customers --missing
+    """
+    with common.desk_session(config, write=False) as s:
+        day = common.parse_day(s.project.config, as_of, "--as-of") or s.today
+        rows = accounts.customer_rows(s.project, s.ledger, s.state, day)
+    if missing:
+        rows = [r for r in rows if r["missing"]]
+    if fmt is Format.json:
+        common.print_json({"as_of": day.isoformat(), "customers": rows})
+    else:
+        print_customers(
+            Console(highlight=False), rows, s.project.config.company.locale, plain=common.plain()
+        )
+    common.report_held_back(s.ledger)
+
+
+def workflows_list(
+    ctx: typer.Context, fmt: FormatOption = Format.table, config: ConfigOption = None
+) -> None:
+    """Every workflow with its enabled flag, step count and assigned customers; `clone` and
+    `delete` subcommands.
+
+    Example: arflow workflows clone net30-standard net30-strict
+    """
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = config
+        return
+    with common.desk_session(config, write=False) as s:
+        rows = desk.workflow_rows(s.project, s.ledger, s.state)
+    if fmt is Format.json:
+        common.print_json({"workflows": rows})
+        return
+    print_workflows(Console(highlight=False), rows, plain=common.plain())

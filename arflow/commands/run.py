@@ -1,0 +1,287 @@
+"""The nightly run: `arflow run`, `arflow inbox`, and `arflow resolve` for what a run left
+unknown."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+from arflow import healthcheck
+from arflow.commands import common
+from arflow.commands.common import EXIT_OK, EXIT_PROBLEMS, ConfigOption, Format
+from arflow.config import Config, load_config
+from arflow.deliver import RunResult, refuse_future
+from arflow.deliver import baseline as deliver_baseline
+from arflow.deliver import run as deliver_run
+from arflow.errors import ArflowError, Problem
+from arflow.inbox import read_inbox, require_inbox
+from arflow.ledger import Ledger
+from arflow.project import Project, history_warnings, load_project
+from arflow.report import outcome_text, plan_document, print_inbox, print_plan, write_json
+from arflow.secrets import redact
+from arflow.sources import load_ledger
+from arflow.state import open_state
+
+
+@dataclass(frozen=True)
+class _Output:
+    """How a run prints: its format, to a person or a pipe, what kind of run it is and when
+    it started."""
+
+    console: Console
+    fmt: Format
+    plain: bool
+    quiet: bool
+    dry_run: bool
+    baseline: bool
+    started: str  # when the run started, as logs write it
+
+
+DryRunOption = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run", help="Plan, render every message and print; send and record nothing."
+    ),
+]
+RunAsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="Run as of this date (default: today in the company time zone). A real run takes "
+        "no date after today.",
+    ),
+]
+CustomerOption = Annotated[
+    str | None, typer.Option("--customer", metavar="ID", help="Only this customer.")
+]
+BaselineOption = Annotated[
+    bool,
+    typer.Option(
+        "--baseline",
+        help="Adopt arflow on a ledger chased before: record every step already due "
+        "as done, send nothing.",
+    ),
+]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="With --baseline: mark even though arflow has sent from this state before.",
+    ),
+]
+QuietOption = Annotated[
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="Print only what needs a person (failed or unknown messages, "
+        "errors) and then the summary; nothing when all went well.",
+    ),
+]
+
+
+def run(
+    dry_run: DryRunOption = False,
+    as_of: RunAsOfOption = None,
+    fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+    customer: CustomerOption = None,
+    baseline: BaselineOption = False,
+    force: ForceOption = False,
+    quiet: QuietOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """The nightly job: work out what is due today and (without --dry-run) deliver it.
+
+    A dry run goes through the same pipeline as a real run: every message is rendered and
+    checked, then handed to nobody. --baseline, once, on a ledger that was chased before
+    arflow: what is due now is marked done (`baseline` in history) and nothing is sent.
+
+    Exit 0 all good; 1 nothing was done; 2 usage error (a real run dated in the future);
+    3 the run completed with problems (rejected rows, failed or unknown sends).
+
+    Under cron (no terminal) it prints a line saying when it started, a header, then one
+    tab-separated line per action; --quiet keeps cron silent unless something needs a person.
+
+    Example: arflow run --dry-run --as-of 2026-03-16 --format json
+    """
+    if dry_run and baseline:
+        raise typer.BadParameter(
+            "--baseline records what is due; it cannot be a --dry-run "
+            "(run --dry-run first to see what it would mark)"
+        )
+    started = common.stamp(common.now())
+    out = _Output(Console(highlight=False), fmt, common.plain(), quiet, dry_run, baseline, started)
+    monitor: str | None = None  # healthcheck_url, told how a real run ended
+    try:
+        project = load_project(common.config_path(config))
+        common.warn(history_warnings(project, unreadable=False))  # the run reports a broken state
+        monitor = None if dry_run or baseline else project.config.healthcheck_url
+        outcome, day = _run(project, out, as_of, customer, force)
+    except ArflowError as err:
+        if monitor:
+            _ping(monitor, False, redact(f"error: {err}"))
+        raise
+    if monitor:
+        _ping(
+            monitor,
+            not outcome.problems,
+            f"{day}: "
+            + outcome_text(outcome.plan, outcome.details, dry_run=False)
+            + f", {len(outcome.errors)} error(s)",
+        )
+    raise typer.Exit(EXIT_PROBLEMS if outcome.problems else EXIT_OK)
+
+
+def _run(
+    project: Project, out: _Output, as_of: str | None, customer: str | None, force: bool
+) -> tuple[RunResult, date]:
+    """The run (or baseline) as of its day, printed; returns what it did and the day."""
+    cfg = project.config
+    today = cfg.today(common.now())
+    day = common.parse_day(cfg, as_of, "--as-of") or today
+    if not out.dry_run:  # refused before a large ledger is read
+        refuse_future(day, today, cfg.company.timezone)
+    ledger = _read_ledger(cfg, out)
+    if customer is not None:
+        ledger = ledger.only_known(customer)
+    if out.baseline:
+        outcome = deliver_baseline(project, ledger, day, force=force, today=today)
+    else:
+        outcome = deliver_run(project, ledger, day, dry_run=out.dry_run, today=today)
+    _print_outcome(out, outcome, ledger, cfg, day)
+    return outcome, day
+
+
+def _read_ledger(cfg: Config, out: _Output) -> Ledger:
+    """The sources, with a progress bar when a person watches a table."""
+    if out.fmt is not Format.table or out.plain:
+        return load_ledger(cfg)
+    with Progress(
+        TextColumn("Reading invoices"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=out.console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("read", total=None)
+        return load_ledger(cfg, lambda done, total: bar.update(task, completed=done, total=total))
+
+
+def _print_outcome(
+    out: _Output, outcome: RunResult, ledger: Ledger, cfg: Config, day: date
+) -> None:
+    """What a run did: the warning about an interrupted run, the line saying when it started
+    (under cron), the inbox's events, then the plan."""
+    _warn_recovered(outcome.recovered, out.dry_run)
+    if out.fmt is Format.table and out.plain and not out.quiet and not common.journald():
+        kind = "dry run" if out.dry_run else "baseline" if out.baseline else "run"
+        sys.stdout.write(f"# arflow {kind} started {out.started}, as of {day}\n")
+    if outcome.inbox and out.fmt is Format.table and not out.quiet:
+        print_inbox(out.console, outcome.inbox, plain=out.plain, dry_run=False)
+    if out.fmt is Format.json:
+        if out.plain:  # a pipe or a file: compact, streamed
+            write_json(sys.stdout, outcome.plan, outcome.errors, dry_run=out.dry_run)
+        else:  # a person: indented
+            document = plan_document(outcome.plan, outcome.errors, dry_run=out.dry_run)
+            sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        return
+    print_plan(
+        out.console,
+        outcome.plan,
+        outcome.errors,
+        cfg.company.locale,
+        plain=out.plain,
+        dry_run=out.dry_run,
+        baseline=out.baseline,
+        details=outcome.details,
+        quiet=out.quiet,
+        names={cid: c.display_name for cid, c in ledger.customers.items()},
+    )
+
+
+def _ping(url: str, ok: bool, summary: str) -> None:
+    problem = healthcheck.ping(url, ok, summary)
+    if problem:
+        common.warn([Problem("arflow.yaml", None, "", problem)])
+
+
+def _warn_recovered(count: int, dry_run: bool = False) -> None:
+    if count:
+        now = "will be marked unknown by the real run" if dry_run else "are now marked unknown"
+        common.errors_console().print(
+            f"warning: {count} message(s) of an interrupted run {now} and will not be resent "
+            "by themselves; see `arflow history --unknown`.",
+            markup=False,
+        )
+
+
+def inbox(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what the new messages would do; record nothing.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Read customers' replies and bounces now (a real `arflow run` does this first).
+
+    A reply to an email arflow sent pauses that customer for replies.pause_days (reason
+    `replied`); a bounce stops emails to that address until the customers file gives the
+    customer another; an auto-reply (out of office) is only recorded. Every other message is
+    left alone. Mail is never deleted, moved or marked read, and each message counts once.
+    The notice to replies.notify goes with the next run.
+
+    Exit 0 all good; 1 nothing was done (bad config); 3 the inbox could not be read.
+
+    Example: arflow inbox --dry-run
+    """
+    project = load_project(common.config_path(config))
+    cfg = project.config
+    require_inbox(cfg)
+    ledger = load_ledger(cfg)
+    today = cfg.today(common.now())
+    emails = {cid: c.email for cid, c in ledger.customers.items()}
+    path = cfg.resolve(cfg.state)
+    with open_state(path, cfg.display(path), "dry" if dry_run else "run") as db:
+        heard = read_inbox(cfg, db, today, emails)
+    print_inbox(Console(highlight=False), heard.events, plain=common.plain(), dry_run=dry_run)
+    if heard.error:
+        common.errors_console().print(
+            f"error: {heard.error} ({common.stamp(common.now())})", markup=False
+        )
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
+def resolve(
+    key: Annotated[
+        str, typer.Argument(help="The action key, as `arflow history` shows it.", metavar="KEY")
+    ],
+    sent: Annotated[
+        bool, typer.Option("--sent", help="It did arrive: never send it again.")
+    ] = False,
+    retry: Annotated[
+        bool, typer.Option("--retry", help="It did not arrive: the next run may send it again.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Settle a message whose outcome is unknown (or that failed): mark it sent, or retry it.
+
+    A retried message goes out with the next run while its step is still due.
+
+    Example: arflow resolve invoice:INV-1001/net30-standard/overdue-30/0 --sent
+    """
+    if sent == retry:
+        raise typer.BadParameter("give exactly one of --sent or --retry")
+    cfg = load_config(common.config_path(config))
+    path = cfg.resolve(cfg.state)
+    with open_state(path, cfg.display(path), "run") as db:
+        row = db.resolve(key, sent=sent)
+    verb = "marked sent" if sent else "will be retried by the next run (while its step is due)"
+    Console(highlight=False).print(f"{row['key']}: {verb}.", markup=False)

@@ -1,0 +1,267 @@
+"""Setting a folder up and checking it: init, validate, doctor, schema, and `state init`."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from arflow.commands import common
+from arflow.commands.common import EXIT_NOTHING_DONE, ConfigOption, say
+from arflow.config import load_config
+from arflow.doctor import Check
+from arflow.doctor import checks as doctor_checks
+from arflow.errors import ArflowError, InvalidFiles, Problem
+from arflow.project import history_warnings, load_project
+from arflow.scaffold import add_workflow, write_scaffold
+from arflow.schema import schema_text
+from arflow.secrets import redact
+from arflow.sources import source_problems
+from arflow.state import run_lock, start_over
+from arflow.validation import is_workflow_file, workflow_file_problems
+
+
+def init(
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder to create (with --workflow: the folder to add to).",
+            file_okay=False,
+            metavar="DIRECTORY",
+        ),
+    ] = Path("."),
+    workflow: Annotated[
+        str | None,
+        typer.Option(
+            "--workflow",
+            "-w",
+            metavar="NAME",
+            help="Add this ready workflow and its templates to an existing folder.",
+        ),
+    ] = None,
+) -> None:
+    """Create a working folder with a config, workflows, templates and sample invoices; or,
+    with --workflow, add one of arflow's ready workflows to a folder you have.
+
+    The folder uses the file outbox, so it works with no mail server. An existing arflow.yaml
+    is left untouched; so is every file --workflow finds already there.
+
+    Example: arflow init ~/ar && cd ~/ar && arflow run --dry-run
+    Example: arflow init --workflow past-due-15-30-45 ~/ar
+    """
+    if workflow is not None:
+        _add_workflow(directory, workflow)
+        return
+    written = write_scaffold(directory, common.now().date())
+    if not written:
+        say(f"{directory}/arflow.yaml already exists; left unchanged.")
+        return
+    say(f"Created {directory}/ with {len(written)} files:")
+    for path in written:
+        say(f"  {path.relative_to(directory)}")
+    say(f"Next: arflow run --dry-run --config {directory / 'arflow.yaml'}")
+
+
+def _add_workflow(directory: Path, workflow: str) -> None:
+    """`init --workflow`: one of arflow's ready workflows added to a folder."""
+    added, kept = add_workflow(directory, workflow)
+    say(f"Added {workflow} to {directory}/ ({len(added)} files):")
+    for path in added:
+        say(f"  {path.relative_to(directory)}")
+    for path in kept:
+        say(f"  {path.relative_to(directory)} (already there; left as it is)")
+    say(f"Next: arflow validate {directory}")
+
+
+class CheckFormat(StrEnum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+def validate(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Config files, folders holding arflow.yaml, or workflow files (default: --config "
+            "or the arflow.yaml found from here).",
+            metavar="PATH",
+        ),
+    ] = None,
+    fmt: Annotated[
+        CheckFormat,
+        typer.Option(
+            "--format", help="text; json (one document); github (annotations for a pull request)."
+        ),
+    ] = CheckFormat.text,
+    config: ConfigOption = None,
+) -> None:
+    """Check config, workflows and templates; print every problem as PATH:LINE: where: message.
+
+    Exit 0 when valid, 1 when not. Templates are rendered once against a sample context, so a
+    misspelt variable fails here. A workflow file is checked within the folder it belongs to
+    (the arflow.yaml above it), or on its own when there is none. Every path given is checked.
+
+    Example: arflow validate --format github workflows/net30-standard.yaml
+    """
+    problems: list[Problem] = []
+    valid: list[str] = []
+    for target in _targets(paths, config):
+        found, checked = _check(target, fmt)
+        problems += found
+        valid += checked
+    if fmt is CheckFormat.json:
+        common.print_json(
+            {
+                "valid": not problems,
+                "checked": valid,
+                "problems": [
+                    {"file": q.path, "line": q.line, "where": q.where, "message": q.message}
+                    for q in problems
+                ],
+            }
+        )
+    elif fmt is CheckFormat.github:
+        for problem in problems:  # GitHub's workflow commands: one annotation a problem
+            line = f",line={problem.line}" if problem.line else ""
+            text = (f"{problem.where}: " if problem.where else "") + problem.message
+            sys.stdout.write(f"::error file={_gh(problem.path)}{line}::{_gh(text)}\n")
+    if problems:
+        if fmt is CheckFormat.text:
+            raise InvalidFiles(problems)
+        raise typer.Exit(EXIT_NOTHING_DONE)
+
+
+def _targets(paths: list[Path] | None, config: Path | None) -> list[Path | None]:
+    """What to check: each path given (a folder: its arflow.yaml), else --config or the
+    arflow.yaml found from here (None)."""
+    targets: list[Path | None] = []
+    for given in list(paths) if paths else [None]:
+        if given is not None and given.is_dir():
+            given = given / "arflow.yaml"
+        targets.append(given if given is not None else config)
+    return targets
+
+
+def _check(target: Path | None, fmt: CheckFormat) -> tuple[list[Problem], list[str]]:
+    """One target's problems, or the line saying it is valid (printed at once as text)."""
+    try:
+        if target is not None and is_workflow_file(target):
+            return workflow_file_problems(target), []
+        project = load_project(common.config_path(target))
+        unreadable = source_problems(project.config)
+        if unreadable:
+            return unreadable, []
+        valid = (
+            f"{project.config.path}: valid ({len(project.workflows)} workflows, "
+            f"{project.templates.count()} templates)"
+        )
+        if fmt is CheckFormat.text:
+            Console(highlight=False, soft_wrap=True).print(valid, markup=False)
+        common.warn(history_warnings(project))
+        return [], [valid]
+    except InvalidFiles as err:
+        return err.problems, []
+    except ArflowError as err:
+        if fmt is CheckFormat.text:
+            raise
+        return [Problem(str(target or "arflow.yaml"), None, "", str(err))], []
+
+
+def _gh(text: str) -> str:
+    """A value in a GitHub workflow command: %, CR and LF escaped as GitHub reads them."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def doctor(config: ConfigOption = None) -> None:
+    """Check a deployment before tonight's run: the config, the sources, the state database
+    (writable, backed up lately), the SMTP login (nothing is sent) and the time zone.
+
+    Exit 0 when tonight's run can do its work, 1 when a check failed.
+
+    Example: arflow doctor --config /srv/ar/arflow.yaml
+    """
+    console = Console(highlight=False, soft_wrap=True)
+    marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
+    try:
+        project = load_project(common.config_path(config))
+    except ArflowError:
+        console.print(
+            f"{marks['fail']}  config: cannot be used; `arflow validate` lists why", markup=False
+        )
+        raise
+    cfg = project.config
+    found = [
+        Check(
+            "ok", f"config: {cfg.display(cfg.path)} is valid ({len(project.workflows)} workflows)"
+        ),
+        *doctor_checks(cfg, common.now()),
+    ]
+    for check in found:
+        console.print(redact(f"{marks[check.level]}  {check.text}"), markup=False)
+    if any(c.level == "fail" for c in found):
+        raise typer.Exit(EXIT_NOTHING_DONE)
+
+
+class SchemaKind(StrEnum):
+    config = "config"
+    workflow = "workflow"
+
+
+def schema(
+    kind: Annotated[
+        SchemaKind,
+        typer.Argument(
+            help="config (arflow.yaml) or workflow (workflows/*.yaml).", metavar="config|workflow"
+        ),
+    ],
+) -> None:
+    """Print the JSON Schema of arflow.yaml or of a workflow file, made from the same models
+    `arflow validate` checks with: for an editor's YAML support, or check-jsonschema in CI.
+
+    Example: arflow schema workflow > workflow.schema.json
+    """
+    sys.stdout.write(schema_text(kind.value))
+
+
+def state_group() -> None:
+    """The state database itself (arflow.db and arflow.db.id beside it).
+
+    Example: arflow state init --force
+    """
+
+
+def state_init(
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Start over although this folder has run: the old files are kept "
+            "aside (renamed with an .archived-TIME suffix), never deleted.",
+        ),
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Create a new, empty state database; with --force, start over on a folder that has run.
+
+    After starting over, the next run sends whatever is due as if arflow had never run here;
+    `arflow run --baseline` first marks what is due as done instead.
+
+    Example: arflow state init --force
+    """
+    cfg = load_config(common.config_path(config))
+    path = cfg.resolve(cfg.state)
+    shown = cfg.display(path)
+    with run_lock(path):
+        db, moved = start_over(path, common.now().strftime("%Y%m%dT%H%M%SZ"), force, shown)
+        db.close()
+    for old, new in moved:
+        say(f"Kept {cfg.display(old)} as {cfg.display(new)}.")
+    say(
+        f"Created an empty state database {shown}: the next run sends whatever is due as if "
+        "arflow had never run here (`arflow run --baseline` first marks it done instead)."
+    )
