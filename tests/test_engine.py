@@ -7,6 +7,7 @@ import pytest
 
 from arflow.engine import plan
 from arflow.ledger import Customer
+from arflow.planner.matching import sort_into_workflows
 from arflow.planner.plan_types import ActionKey, Assignment, PastState
 from arflow.workflow import Workflow
 from tests.conftest import inv, ledger_of
@@ -452,6 +453,18 @@ def test_people_and_roles_resolve_to_addresses():
     assert notify.to == ["controller@x.example"] and task.to == ["dana@x.example"]
 
 
+def test_a_notify_without_to_goes_to_the_workflow_owner():
+    from arflow.config import Person
+
+    people = {"controller": Person(name="C", email="controller@x.example")}
+    flows = {
+        "std": wf([{"id": "d7", "day": 7, "actions": [{"notify": "internal"}]}], owner="controller")
+    }
+    ledger = ledger_of(inv("A1", due="2026-01-31"))
+    (notify,) = run(ledger, flows, as_of="2026-02-07", people=people).actions
+    assert (notify.kind, notify.to) == ("notify", ["controller@x.example"])
+
+
 def test_plan_is_deterministic_and_counts_invoices():
     ledger = ledger_of(
         *[inv(f"N{i:03d}", f"C{i % 7}", due="2026-01-31") for i in range(50)],
@@ -485,6 +498,10 @@ def test_a_promise_with_an_amount_is_kept_when_that_much_was_paid(balance, where
         promised_amounts={"B1": (Decimal("50"), Decimal("200.00"))},
     )
     assert [a[1] for a in steps_of(run(ledger, _two_flows(), "2026-03-15", state))] == []
+    # while the promise holds, the invoice stays in its workflow (held back, not moved on)
+    for day, follows in (("2026-03-15", "std"), ("2026-03-16", where)):
+        sorted_in = sort_into_workflows(ledger, _two_flows(), state, D(day), "std", Decimal("0.01"))
+        assert list(sorted_in.following) == [("C1", follows)]
     result = run(ledger, _two_flows(), "2026-03-16", state)
     assert [(a[1], a[2]) for a in steps_of(result)] == [
         {"std": ("std", "d7"), "late": ("late", "l0")}[where]

@@ -254,3 +254,33 @@ def test_a_paused_invoice_or_customer_is_held():
 def test_a_promised_part_is_paid_once_the_balance_came_down_by_it(balance, kept):
     # promised 50 when 200 was open
     assert promised_part_paid(Decimal(balance), Decimal("50"), Decimal("200")) is kept
+
+
+def test_status_counts_open_and_overdue_invoices_and_reduces_both_totals_by_credits():
+    """`status`'s balances: three open invoices (one not yet due, one paid down to below the
+    tolerance) and a credit note past due."""
+    from arflow.accounts import balances
+
+    docs = [
+        *CASE,
+        _doc("INV-2", "50.00", AS_OF),  # due today: open, not overdue
+        Invoice(
+            "INV-3",
+            "C1",
+            date(2026, 1, 1),
+            DUE,
+            Decimal("9"),
+            Decimal("0.01"),
+            None,
+            "USD",
+            "open",
+            2,
+        ),
+    ]
+    (found,) = balances(Ledger(docs, {}, []), AS_OF, Decimal("0.01")).values()
+    assert found.shown() == {
+        "open": {"USD": "120.00"},
+        "overdue": {"USD": "70.00"},
+        "open_invoices": 2,
+        "overdue_invoices": 1,
+    }
