@@ -119,11 +119,11 @@ def run(
     with open_state(state_path, shown, "run") as db:
         # SPEC 6.1: replies and bounces first, so tonight's plan knows of them
         heard = read_inbox(cfg, db, as_of, {cid: c.email for cid, c in ledger.customers.items()})
-        outcome = _run(project, ledger, as_of, db, channels or RunChannels(cfg))
-        outcome.inbox = heard.events
+        run_result = _run(project, ledger, as_of, db, channels or RunChannels(cfg))
+        run_result.inbox = heard.events
         if heard.error:  # reported (exit 3); the sending went on
-            outcome.errors.append(inbox_error(cfg, heard.error))
-        return outcome
+            run_result.errors.append(inbox_error(cfg, heard.error))
+        return run_result
 
 
 def replay_day(project: Project, ledger: Ledger, as_of: date, db: StateDB) -> RunResult:
@@ -149,26 +149,28 @@ def _run(
     cfg = project.config
     try:
         recovered = db.recover_interrupted()
-        result = _plan(db, project, ledger, as_of)
+        planned = _plan(db, project, ledger, as_of)
         # log in before anything is recorded: bad credentials stop the run, nothing sent
-        for kind in sorted({k for a in result.actions if (k := channel_kind(a, cfg))}):
+        for kind in sorted({k for a in planned.actions if (k := channel_kind(a, cfg))}):
             channels.get(kind)
-        db.record_sequences(result.started, result.ended, as_of)
-        db.record_skips(_skip_rows(result.skipped, project, as_of))
+        db.record_sequences(planned.started, planned.ended, as_of)
+        db.record_skips(_skip_rows(planned.skipped, project, as_of))
         run_id = db.begin_run(as_of)
-        outcome = RunResult(result, [], recovered)
+        run_result = RunResult(planned, [], recovered)
         failed: list[RowError] = []  # messages that could not be made: reported, not sent
         try:
             # each message is rendered just before it goes out, while the server still works
             # on the one before it
-            _deliver(db, compose(result, ledger, project, failed), channels, outcome)
-            outcome.errors = ledger.errors + assignment_errors(project, ledger) + failed
-            db.finish_run(run_id, {"actions": len(result.actions), "errors": len(outcome.errors)})
+            _deliver(db, compose(planned, ledger, project, failed), channels, run_result)
+            run_result.errors = ledger.errors + assignment_errors(project, ledger) + failed
+            db.finish_run(
+                run_id, {"actions": len(planned.actions), "errors": len(run_result.errors)}
+            )
         except StateError as err:
-            if not outcome.sent:
+            if not run_result.sent:
                 raise
-            raise StoppedMidRun(_stopped(outcome, err)) from None
-        return outcome
+            raise StoppedMidRun(_stopped(run_result, err)) from None
+        return run_result
     finally:
         channels.close()
 
@@ -194,38 +196,38 @@ def baseline(
                 "--baseline --force if that is really what you want)."
             )
         recovered = db.recover_interrupted()
-        result = _plan(db, project, ledger, as_of, baseline=True)
-        db.record_sequences(result.started, result.ended, as_of)
+        planned = _plan(db, project, ledger, as_of, baseline=True)
+        db.record_sequences(planned.started, planned.ended, as_of)
         # a step due for a customer without an address is settled too: once the address
         # is added, its old reminder must not go out
-        for skip in result.skipped:
+        for skip in planned.skipped:
             if skip.reason in RETRIED_SKIPS:
                 skip.reason = BASELINE
         marked = [
             Skip(a.workflow, a.step, a.customer_id, a.invoices, BASELINE, a.keys)
-            for a in result.actions
+            for a in planned.actions
         ]
-        db.record_skips(_skip_rows(result.skipped + marked, project, as_of))
-        for action in result.actions:
+        db.record_skips(_skip_rows(planned.skipped + marked, project, as_of))
+        for action in planned.actions:
             action.status = BASELINE
         run_id = db.begin_run(as_of)
         errors = ledger.errors + assignment_errors(project, ledger)
-        db.finish_run(run_id, {"baseline": len(result.actions), "errors": len(errors)})
-        return RunResult(result, errors, recovered)
+        db.finish_run(run_id, {"baseline": len(planned.actions), "errors": len(errors)})
+        return RunResult(planned, errors, recovered)
 
 
-def _stopped(outcome: RunResult, err: StateError) -> str:
+def _stopped(run_result: RunResult, err: StateError) -> str:
     """Why a run stopped after some messages went out, and what the next run does."""
     last = (
         (
             " The last one's outcome could not be recorded: the next run marks it unknown "
             "(`arflow history --unknown`) and never resends it by itself."
         )
-        if outcome.unrecorded
+        if run_result.unrecorded
         else ""
     )
     return (
-        f"the run stopped after sending {outcome.sent} message(s): {err}.{last} The "
+        f"the run stopped after sending {run_result.sent} message(s): {err}.{last} The "
         "messages not sent yet go with the next run."
     )
 
@@ -239,19 +241,19 @@ def _plan(
         customer = ledger.customers.get(cid)
         if customer is not None:
             customer.specialist = person
-    result = plan_today(project, ledger, past, as_of, baseline=baseline)
+    planned = plan_today(project, ledger, past, as_of, baseline=baseline)
     if not baseline:  # SPEC 6.1: what the inbox changes
         cfg = project.config
-        drop_bounced(result, _bounced(db, ledger))
-        space_contacts(result, db.last_contacts(CUSTOMER_FACING), cfg.contact_gap)
+        drop_bounced(planned, _bounced(db, ledger))
+        space_contacts(planned, db.last_contacts(CUSTOMER_FACING), cfg.contact_gap)
         rows = db.notices_due(notice_key)
         answered = {
             row["action_key"]: (db.action(row["action_key"]) or {}).get("invoices", [])
             for row in rows
             if row["action_key"]
         }
-        inbox_notices(result, rows, cfg, ledger, answered)
-    return result
+        inbox_notices(planned, rows, cfg, ledger, answered)
+    return planned
 
 
 def _bounced(db: StateDB, ledger: Ledger) -> dict[str, set[str]]:
@@ -392,7 +394,7 @@ class _Ahead:
 
 
 def _deliver(
-    db: StateDB, composed: Iterable[Composed], channels: RunChannels, outcome: RunResult
+    db: StateDB, composed: Iterable[Composed], channels: RunChannels, run_result: RunResult
 ) -> None:
     # what an action without a message (status, task, assign) is once recorded
     done = "done" if db.records else "planned"
@@ -405,10 +407,10 @@ def _deliver(
 
     def flush() -> None:
         if unwritten:
-            outcome.unrecorded = True  # until the commit below succeeds
+            run_result.unrecorded = True  # until the commit below succeeds
             with db.transaction() as conn:
                 db.write_marks(conn, unwritten)
-            outcome.unrecorded = False
+            run_result.unrecorded = False
 
     # The channel calls `ready()` (the `sending` commit, an fsync) once the work that overlaps
     # it is under way: an SMTP channel has written MAIL FROM, and the server answers it while
@@ -425,34 +427,34 @@ def _deliver(
         if taken is None:
             break
         item, channel, rows = taken
-        outcome.unrecorded = bool(unwritten)  # until the commit below succeeds
+        run_result.unrecorded = bool(unwritten)  # until the commit below succeeds
         if item.message is None:
             commit(item, unwritten + marks(rows, "done"))
-            outcome.unrecorded, unwritten, item.action.status = False, [], done
+            run_result.unrecorded, unwritten, item.action.status = False, [], done
             continue
         assert channel is not None  # a message always has its channel
         durable = _Once(commit, item, unwritten + marks(rows, "sending"))
         unwritten = []
         try:
-            result = channel.send(item.message, durable, ahead.work)
+            outcome = channel.send(item.message, durable, ahead.work)
         except Exception as exc:
-            result = _internal_error(exc)
+            outcome = _internal_error(exc)
         durable()  # a StateError: nothing was handed over, ready() raised first
-        outcome.unrecorded = False
-        unwritten = _outcome_rows(rows, item.action, result, outcome, done)
+        run_result.unrecorded = False
+        unwritten = _outcome_rows(rows, item.action, outcome, run_result, done)
     flush()
 
 
 def _outcome_rows(
-    rows: list[dict], action: PlannedAction, result: Outcome, outcome: RunResult, done: str
+    rows: list[dict], action: PlannedAction, outcome: Outcome, run_result: RunResult, done: str
 ) -> list[dict]:
     """A message's outcome: on the action, counted in the run, and as the rows to record."""
-    action.status = done if action.kind == "note" and result.state == "sent" else result.state
-    if result.state in ("sent", "unknown"):
-        outcome.sent += 1
-    if result.error and result.state != "sent":
-        outcome.details[id(action)] = redact(result.error)
-    return marks(rows, result.state, result)
+    action.status = done if action.kind == "note" and outcome.state == "sent" else outcome.state
+    if outcome.state in ("sent", "unknown"):
+        run_result.sent += 1
+    if outcome.error and outcome.state != "sent":
+        run_result.details[id(action)] = redact(outcome.error)
+    return marks(rows, outcome.state, outcome)
 
 
 class _Once:
