@@ -126,7 +126,7 @@ def plain_csv(
     if longest is not None and longest > csv.field_size_limit():
         return None  # the csv module refuses such a row: the block reader says so
     frame = frame.with_columns(pl.int_range(2, len(frame) + 2, dtype=pl.Int64).alias(LINE))
-    frame, problems = _without_short_rows(frame, data, lines, delimiter, ragged)
+    frame, problems = _without_short_rows(frame, width, data, lines, delimiter, ragged)
     return TextRows(frame.with_columns(pl.col(names(width)).fill_null("")), problems)
 
 
@@ -180,11 +180,10 @@ def _read_frame(data: bytes, delimiter: str) -> tuple[pl.DataFrame, bool] | None
 
 
 def _without_short_rows(
-    frame: pl.DataFrame, data: bytes, lines: int, delimiter: str, ragged: bool
+    frame: pl.DataFrame, width: int, data: bytes, lines: int, delimiter: str, ragged: bool
 ) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
     """The frame without the rows that do not have the header's width, and those rows as
     (line, message)."""
-    width = frame.width - 1  # without LINE
     problems: list[tuple[int, str]] = []
     # a null in the last column: an empty last value, or a line with fewer values than the
     # header (polars pads those silently); the line's own count of delimiters tells which.
