@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any, TextIO
@@ -43,7 +43,13 @@ class _CountedFile(io.BufferedReader):
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
 BLOCK = 10_000  # lines read at a time; progress is reported after each block
-Blocks = Iterator[tuple[Sequence[int], list[list[str]]]]  # (line numbers, rows), in file order
+# (line numbers, rows), in file order; closing the generator closes the file or database
+Blocks = Generator[tuple[Sequence[int], list[list[str]]], None, None]
+
+
+def no_rows() -> Blocks:
+    """The blocks of a header-only read: none."""
+    yield from ()
 
 
 def read_csv(
@@ -71,7 +77,7 @@ def read_csv(
     header = _header(reader, handle, at, display)
     if header_only:
         handle.close()
-        return header, iter(())
+        return header, no_rows()
 
     def not_text(exc: UnicodeDecodeError, start: int) -> ArflowError:
         return _not_text(path, source, display, exc, start)
