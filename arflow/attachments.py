@@ -10,9 +10,13 @@ import io
 from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from arflow.channels import Attachment
 from arflow.sources.csvfile import spreadsheet_text
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 ATTACHMENTS = ("statement.csv", "statement.pdf")
 PDF_EXTRA = (
@@ -113,6 +117,15 @@ def statement_pdf(context: dict, money: Money) -> bytes:
     pdf.set_creation_date(datetime.combine(occurrence, time()))
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
+    _heading(pdf, context, occurrence)
+    _invoice_table(pdf, statement["invoices"], money)
+    for group in statement["groups"]:
+        _group(pdf, group, money)
+    return bytes(pdf.output())
+
+
+def _heading(pdf: FPDF, context: dict, occurrence: date) -> None:
+    """The company, whose statement it is, and its date."""
     pdf.set_font("Helvetica", "B", 16)
     pdf.cell(0, 10, _latin1(context["company"]["name"]), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 11)
@@ -126,18 +139,24 @@ def statement_pdf(context: dict, money: Money) -> bytes:
     )
     pdf.cell(0, 7, f"As of {occurrence.isoformat()}", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
-    widths = (34, 50, 28, 28, 18, 32)
-    header = ("Invoice", "Account", "Issued", "Due", "Days", "Open")
+
+
+_WIDTHS = (34, 50, 28, 28, 18, 32)
+_HEADER = ("Invoice", "Account", "Issued", "Due", "Days", "Open")
+
+
+def _invoice_table(pdf: FPDF, invoices: list[dict], money: Money) -> None:
+    """One line per listed invoice, the table's header again on every page."""
 
     def table_header() -> None:
         pdf.set_font("Helvetica", "B", 9)
-        for width, title in zip(widths, header, strict=True):
+        for width, title in zip(_WIDTHS, _HEADER, strict=True):
             pdf.cell(width, 7, title, border="B", align="R" if title in ("Days", "Open") else "L")
         pdf.ln()
         pdf.set_font("Helvetica", "", 9)
 
     table_header()
-    for inv in statement["invoices"]:
+    for inv in invoices:
         if pdf.will_page_break(6):
             pdf.add_page()
             table_header()
@@ -149,53 +168,55 @@ def statement_pdf(context: dict, money: Money) -> bytes:
             str(max(inv["days_past_due"], 0)),
             money(inv["balance"], inv["currency"]),
         )
-        for width, value, title in zip(widths, cells, header, strict=True):
+        for width, value, title in zip(_WIDTHS, cells, _HEADER, strict=True):
             pdf.cell(width, 6, _latin1(value)[:30], align="R" if title in ("Days", "Open") else "L")
         pdf.ln()
-    for group in statement["groups"]:
-        currency = group["currency"]
-        pdf.ln(4)
-        pdf.set_font("Helvetica", "B", 10)
-        pdf.cell(
-            0,
-            7,
-            f"{currency}: outstanding {_latin1(money(group['outstanding'], currency))}"
-            f", overdue {_latin1(money(group['overdue'], currency))} "
-            f"({group['overdue_pct']:.0f} %)",
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
-        pdf.set_font("Helvetica", "", 9)
-        aging = group["aging"]
+
+
+_BUCKETS = (
+    ("current", "current"),
+    ("1-30", "1-30 days"),
+    ("31-60", "31-60"),
+    ("61-90", "61-90"),
+    ("90+", "over 90"),
+)
+
+
+def _group(pdf: FPDF, group: dict, money: Money) -> None:
+    """A currency group's totals, its aging buckets and (consolidating) each account's."""
+    currency = group["currency"]
+    pdf.ln(4)
+    pdf.set_font("Helvetica", "B", 10)
+    pdf.cell(
+        0,
+        7,
+        f"{currency}: outstanding {_latin1(money(group['outstanding'], currency))}"
+        f", overdue {_latin1(money(group['overdue'], currency))} "
+        f"({group['overdue_pct']:.0f} %)",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.set_font("Helvetica", "", 9)
+    aging = group["aging"]
+    pdf.cell(
+        0,
+        6,
+        _latin1(
+            "By age: "
+            + ", ".join(f"{label} {money(aging[bucket], currency)}" for bucket, label in _BUCKETS)
+        ),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    for account in group["accounts"]:
         pdf.cell(
             0,
             6,
             _latin1(
-                "By age: "
-                + ", ".join(
-                    f"{label} {money(aging[bucket], currency)}"
-                    for bucket, label in (
-                        ("current", "current"),
-                        ("1-30", "1-30 days"),
-                        ("31-60", "31-60"),
-                        ("61-90", "61-90"),
-                        ("90+", "over 90"),
-                    )
-                )
+                f"  {account['name']} ({account['customer_id']}): "
+                f"{money(account['outstanding'], currency)} outstanding, "
+                f"{money(account['overdue'], currency)} overdue"
             ),
             new_x="LMARGIN",
             new_y="NEXT",
         )
-        for account in group["accounts"]:
-            pdf.cell(
-                0,
-                6,
-                _latin1(
-                    f"  {account['name']} ({account['customer_id']}): "
-                    f"{money(account['outstanding'], currency)} outstanding, "
-                    f"{money(account['overdue'], currency)} overdue"
-                ),
-                new_x="LMARGIN",
-                new_y="NEXT",
-            )
-    return bytes(pdf.output())

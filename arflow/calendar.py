@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from dateutil.relativedelta import relativedelta
+
+if TYPE_CHECKING:
+    from holidays import HolidayBase
 
 _TERMS = re.compile(
     r"^\s*(?:net\s*(?P<days>\d+)(?P<eom1>\s+eom)?"
@@ -68,7 +72,7 @@ def parse_terms(text: str) -> Terms:
     return Terms(int(days), bool(m["eom1"]))
 
 
-def holiday_calendar(code: str):
+def holiday_calendar(code: str) -> HolidayBase:
     """A `holidays` calendar for `US` or `US-NY`; ValueError naming the problem otherwise."""
     import holidays  # 30 ms: only for workflows that name a calendar
 

@@ -11,12 +11,12 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import babel
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 
 from arflow.calendar import parse_terms
 from arflow.errors import ArflowError, InvalidFiles
 from arflow.locales import locale_code
-from arflow.modelcheck import parse_model
+from arflow.modelcheck import STRICT, parse_model
 from arflow.presets import PRESETS, with_preset
 from arflow.yamlfile import Located, load_located
 
@@ -61,7 +61,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT
 
 
 def _check_env_name(value: str | None) -> str | None:

@@ -1,17 +1,29 @@
-"""Turn pydantic validation errors into `PATH:LINE: where: message` problems with a fix."""
+"""The models of arflow's files: the rules they share, and their validation errors turned into
+`PATH:LINE: where: message` problems with a fix."""
 
 from __future__ import annotations
 
 import difflib
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
 from arflow.errors import Problem
 from arflow.yamlfile import Located, dotted
 
 M = TypeVar("M", bound=BaseModel)
+
+
+# every section of a file: unknown keys are errors, and the values are frozen (each module's
+# `Strict` base takes it, so that ruff sees its models are pydantic's)
+STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+def as_list(value: Any) -> Any:
+    """One value for a list of one (`cc: controller`), before a list field validates."""
+    return [value] if isinstance(value, (str, int, float)) else value
+
 
 SECRET_KEYS = {"password", "auth_token", "account_sid", "api_key", "token", "secret"}
 

@@ -11,8 +11,7 @@ from pathlib import Path
 
 from arflow.errors import ArflowError
 from arflow.planner.schedule import FINISH_TEMPLATE, PAUSE_TEMPLATE
-from arflow.project import workflow_actions
-from arflow.workflow import load_workflows
+from arflow.workflow import load_workflows, workflow_actions
 
 # (number, customer, days before the init date it was issued, terms, amount, balance, status,
 #  product, location): chosen so a dry run on the init date shows every kind of step

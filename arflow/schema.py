@@ -13,12 +13,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from arflow.action_specs import SHORTHAND
 from arflow.config import Config
-from arflow.workflow import CONDITION, SHORTHAND, Workflow
+from arflow.workflow import CONDITION, Workflow
 
 KINDS: dict[str, type[BaseModel]] = {"config": Config, "workflow": Workflow}
 FILES = {"config": "arflow.schema.json", "workflow": "workflow.schema.json"}
-# fields whose models take one value for a list of one (`_as_list` in workflow.py)
+# fields whose models take one value for a list of one (`as_list` in modelcheck.py)
 _ONE_FOR_A_LIST = {
     "EmailAction": ("cc", "bcc", "attach"),
     "NotifyAction": ("to",),

@@ -1,172 +1,28 @@
-"""Workflow files (SPEC 3): strict pydantic models, shorthand actions, references checked."""
+"""Workflow files (SPEC 3): strict pydantic models (the actions' are in action_specs), loaded
+with every problem at once; the steps' keys checked against the history."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
-from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
+from arflow.action_specs import Action
 from arflow.calendar import MAX_OFFSET_DAYS, holiday_calendar
 from arflow.errors import InvalidFiles, Problem
-from arflow.modelcheck import parse_model
-from arflow.yamlfile import load_located
+from arflow.modelcheck import STRICT, as_list, parse_model
+from arflow.yamlfile import Located, load_located
 
 WORKFLOW_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _as_list(value):
-    return [value] if isinstance(value, (str, int, float)) else value
-
-
-# --- actions -------------------------------------------------------------------------------
-STATEMENT_FILES = ("statement.csv", "statement.pdf")  # what a campaign's email may attach
-
-
-class EmailAction(Strict):
-    template: str
-    cc: list[str] = []
-    bcc: list[str] = []
-    attach: list[Literal["statement.csv", "statement.pdf"]] = []
-
-    _lists = field_validator("cc", "bcc", "attach", mode="before")(
-        classmethod(lambda cls, v: _as_list(v))
-    )
-
-
-class SmsAction(Strict):
-    template: str
-
-
-class NotifyAction(Strict):
-    to: list[str] = []  # people; empty means the workflow's owner
-    template: str
-
-    _lists = field_validator("to", mode="before")(classmethod(lambda cls, v: _as_list(v)))
-
-
-class StatusAction(Strict):
-    value: str
-
-
-class TaskAction(Strict):
-    title: str
-    kind: str = "call"
-    assignee: str = "specialist"
-    due_in: int = Field(0, ge=0)
-
-    @field_validator("due_in")
-    @classmethod
-    def _due_in(cls, value: int) -> int:
-        if value > MAX_OFFSET_DAYS:
-            raise ValueError(
-                f"{value} days is more than {MAX_OFFSET_DAYS} (ten years); a task "
-                f"is due in 0 to {MAX_OFFSET_DAYS} days"
-            )
-        return value
-
-
-class NoteAction(Strict):
-    text: str
-
-
-class AssignAction(Strict):
-    specialist: str
-
-
-class WebhookAction(Strict):
-    url: str
-    template: str
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if not re.match(r"^https?://", value):
-            raise ValueError(f"{value!r} is not an http(s) URL")
-        return value
-
-
-ACTION_MODELS: dict[str, type[Strict]] = {
-    "email": EmailAction,
-    "sms": SmsAction,
-    "notify": NotifyAction,
-    "status": StatusAction,
-    "task": TaskAction,
-    "note": NoteAction,
-    "assign": AssignAction,
-    "webhook": WebhookAction,
-}
-# `- email: courtesy` is `- email: {template: courtesy}`; webhook has no shorthand
-SHORTHAND = {
-    "email": "template",
-    "sms": "template",
-    "notify": "template",
-    "status": "value",
-    "task": "title",
-    "note": "text",
-    "assign": "specialist",
-}
-MESSAGE_ACTIONS = ("email", "sms", "notify", "webhook")
-
-
-class Action(Strict):
-    """One action: exactly one of the keys below, in shorthand or full form."""
-
-    email: EmailAction | None = None
-    sms: SmsAction | None = None
-    notify: NotifyAction | None = None
-    status: StatusAction | None = None
-    task: TaskAction | None = None
-    note: NoteAction | None = None
-    assign: AssignAction | None = None
-    webhook: WebhookAction | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, data):
-        if not isinstance(data, dict):
-            raise ValueError(
-                f"an action is a mapping such as `email: TEMPLATE`, not {data!r}; "
-                f"actions are {', '.join(ACTION_MODELS)}"
-            )
-        kinds = [k for k in data if k in ACTION_MODELS]
-        if len(kinds) > 1:
-            raise ValueError(
-                f"one action per list item, found {', '.join(kinds)}; put each on its own `- ` line"
-            )
-        out = dict(data)
-        for kind in kinds:
-            value = data[kind]
-            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-                if kind not in SHORTHAND:
-                    raise ValueError(f"{kind} needs the full form {{url: ..., template: ...}}")
-                out[kind] = {SHORTHAND[kind]: str(value)}
-        return out
-
-    @model_validator(mode="after")
-    def _one(self) -> Action:
-        if self.kind is None:
-            raise ValueError(f"empty action; use one of {', '.join(ACTION_MODELS)}")
-        return self
-
-    @cached_property
-    def kind(self) -> str:
-        for name in ACTION_MODELS:
-            if getattr(self, name) is not None:
-                return name
-        raise ValueError("an action names no kind")  # the model's validator rules it out
-
-    @cached_property
-    def spec(self):
-        return getattr(self, self.kind)
+    model_config = STRICT
 
 
 # --- steps, matching, campaigns ------------------------------------------------------------
@@ -212,7 +68,7 @@ class Match(Strict):
         "customer",
         "tags",
         mode="before",
-    )(classmethod(lambda cls, v: [str(x) for x in _as_list(v)] if v is not None else v))
+    )(classmethod(lambda cls, v: [str(x) for x in as_list(v)] if v is not None else v))
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -302,16 +158,6 @@ CONDITION = re.compile(
 )
 
 
-METRICS = (
-    "outstanding",
-    "overdue",
-    "overdue_pct",
-    "consolidated_outstanding",
-    "consolidated_overdue",
-    "consolidated_overdue_pct",
-)
-
-
 class Condition(Strict):
     metric: Literal[
         "outstanding",
@@ -326,7 +172,7 @@ class Condition(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _parse(cls, data):
+    def _parse(cls, data: Any) -> Any:
         if isinstance(data, str):
             m = CONDITION.match(data)
             if not m:
@@ -420,7 +266,7 @@ class Workflow(Strict):
 class LoadedWorkflow:
     """A workflow with its id (file stem), file and the line locator for its errors."""
 
-    def __init__(self, wid: str, path: Path, display: str, model: Workflow, located):
+    def __init__(self, wid: str, path: Path, display: str, model: Workflow, located: Located):
         self.id = wid
         self.path = path
         self.display = display
@@ -437,6 +283,18 @@ class LoadedWorkflow:
                 return 0
             loc = ("steps", index, "actions", action_index)
         return (self.located.line(loc) or 0) if self.located is not None else 0
+
+
+def workflow_actions(wf: LoadedWorkflow) -> Iterator[tuple[tuple, Action]]:
+    """(location, action) for every action in the workflow."""
+    m = wf.model
+    for i, step in enumerate(m.steps):
+        for j, action in enumerate(step.actions):
+            yield ("steps", i, "actions", j), action
+    for j, action in enumerate(m.on_paid):
+        yield ("on_paid", j), action
+    for j, action in enumerate(m.actions):
+        yield ("actions", j), action
 
 
 DERIVED_STEP_ID = re.compile(r"day[+-]\d{1,9}")
@@ -488,7 +346,7 @@ def step_key_warnings(wf: LoadedWorkflow, history: set[str]) -> list[Problem]:
 
 
 def load_workflows(
-    directory: Path, display_of=str
+    directory: Path, display_of: Callable[[Path], str] = str
 ) -> tuple[dict[str, LoadedWorkflow], list[Problem]]:
     """Every `*.yaml`/`*.yml` in `directory`, keyed by file stem; all problems at once."""
     workflows: dict[str, LoadedWorkflow] = {}

@@ -154,7 +154,9 @@ def _walk(
             _walk(item, (*loc, i), lines, keys, duplicates)
 
 
-def _parse(text: str, loader_class) -> tuple[Any, dict[tuple, int], list[tuple[int, str, str]]]:
+def _parse(
+    text: str, loader_class: type
+) -> tuple[Any, dict[tuple, int], list[tuple[int, str, str]]]:
     """The document's `safe_load` value, the line of each key path and the duplicate keys, in
     one parse."""
     loader = loader_class(text)
@@ -207,7 +209,11 @@ def _syntax_problem(exc: yaml.YAMLError, text: str, shown: str) -> Problem:
 
 
 def _reworded(
-    problem: str, context: str | None, mark, opened, lines: list[str]
+    problem: str,
+    context: str | None,
+    mark: yaml.Mark | None,
+    opened: yaml.Mark | None,
+    lines: list[str],
 ) -> tuple[int, str] | None:
     """(line, message) in a person's words for the syntax errors people make most: a tab, a
     quote or bracket never closed, a line indented out of step, a value holding ': '."""

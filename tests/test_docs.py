@@ -12,7 +12,7 @@ import pytest
 import typer.main
 from pydantic import BaseModel
 
-from arflow import config, workflow
+from arflow import action_specs, config, workflow
 from arflow.cli import app
 from arflow.presets import PRESETS
 from arflow.render import Templates
@@ -70,15 +70,15 @@ def test_every_config_setting_is_documented(model):
         workflow.Match,
         workflow.Schedule,
         workflow.Condition,
-        workflow.Action,
-        workflow.EmailAction,
-        workflow.SmsAction,
-        workflow.NotifyAction,
-        workflow.StatusAction,
-        workflow.TaskAction,
-        workflow.NoteAction,
-        workflow.AssignAction,
-        workflow.WebhookAction,
+        action_specs.Action,
+        action_specs.EmailAction,
+        action_specs.SmsAction,
+        action_specs.NotifyAction,
+        action_specs.StatusAction,
+        action_specs.TaskAction,
+        action_specs.NoteAction,
+        action_specs.AssignAction,
+        action_specs.WebhookAction,
     ],
 )
 def test_every_workflow_key_is_documented(model):

@@ -33,7 +33,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         [
             "arflow.config",
             "arflow.workflow",
-            "arflow.workflow_actions",
+            "arflow.action_specs",
             "arflow.ledger",
             "arflow.rules",
             "arflow.actions",
@@ -51,7 +51,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.contexts",
             "arflow.attachments",
             "arflow.project",
-            "arflow.checks",
+            "arflow.template_checks",
             "arflow.compose",
         ],
     ),

@@ -610,7 +610,8 @@ def test_fast_and_careful_paths_build_identical_invoices(tmp_path):
     import random
 
     from arflow.config import SourceConfig
-    from arflow.ledger import Customer
+    from arflow.ledger import Customer, invoices_from_frame
+    from arflow.sources.frames import from_blocks
     from arflow.sources.invoices import InvoiceBuilder
     from arflow.sources.values import ValueParser
 
@@ -671,14 +672,19 @@ def test_fast_and_careful_paths_build_identical_invoices(tmp_path):
             source, "x.csv", ValueParser(source, "invoices", "US"), customers, "USD", "Net 30"
         )
 
+    def build(b, blocks):
+        # as load_ledger reads a source: the frame, then its invoices as the ledger gives them
+        frame = b.build_frame(header, lambda: from_blocks(header, blocks))
+        return invoices_from_frame(frame, b.extra_names)
+
     fast_builder = builder()
     careful_calls = []
     fast_builder._invoice = lambda *args: careful_calls.append(args)  # must not be needed
-    fast = fast_builder.build(header, [(range(2, len(rows) + 2), rows)])
+    fast = build(fast_builder, [(range(2, len(rows) + 2), rows)])
     assert careful_calls == []
     assert fast_builder.errors == [] and len(fast) == len(rows)
     careful_builder = builder()
-    careful_builder.build(header, [])  # sets up column positions
+    build(careful_builder, [])  # sets up column positions
     idx = {f: header.index(f) for f in header if f != "memo"}
     extra = [(header.index("memo"), "memo")]
     careful = [careful_builder._invoice(i + 2, r, idx, extra) for i, r in enumerate(rows)]

@@ -10,8 +10,21 @@ from __future__ import annotations
 import http.client
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 
-from arflow.channels import Message, Outcome
+from arflow.channels.message import Message, Outcome
+
+
+def status_outcome(status: int, detail: str, *, retry: bool = False) -> Outcome:
+    """What an HTTP error status means for the message (`detail` says what happened): 429 (too
+    many requests), or `retry` (the receiver's own word for it), a transient failure a later
+    run tries again; 5xx unknown (the receiver may have acted on it); any other a permanent
+    failure."""
+    if status == 429 or retry:
+        return Outcome("failed", error=detail)
+    if status >= 500:
+        return Outcome("unknown", error=detail)
+    return Outcome("failed", permanent=True, error=detail)
 
 
 class HttpChannel:
@@ -25,7 +38,12 @@ class HttpChannel:
     def close(self) -> None:
         pass
 
-    def send(self, message: Message, ready, meanwhile=None) -> Outcome:
+    def send(
+        self,
+        message: Message,
+        ready: Callable[[], None],
+        meanwhile: Callable[[], None] | None = None,
+    ) -> Outcome:
         ready()
         request = urllib.request.Request(
             message.url or "",
@@ -42,11 +60,7 @@ class HttpChannel:
                 return Outcome("sent", provider_id=f"HTTP {response.status}")
         except urllib.error.HTTPError as exc:
             detail = f"{message.url} answered HTTP {exc.code} {exc.reason}"
-            if exc.code in (408, 429):
-                return Outcome("failed", error=detail)
-            if exc.code >= 500:
-                return Outcome("unknown", error=detail)
-            return Outcome("failed", permanent=True, error=detail)
+            return status_outcome(exc.code, detail, retry=exc.code == 408)
         except urllib.error.URLError as exc:
             # the request never left: refused, no route, unknown host
             return Outcome("failed", error=f"cannot reach {message.url}: {exc.reason}")

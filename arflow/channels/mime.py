@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
 
-from arflow.channels import Attachment, Message, header_problem
+from arflow.channels.message import Attachment, Message, header_problem
 
 _FOLD_AT = 76
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-from arflow.channels import Message, Outcome
+from arflow.channels.message import Message, Outcome
 from arflow.channels.mime import email_bytes
 from arflow.errors import ArflowError
 
@@ -29,7 +30,12 @@ class OutboxChannel:
                 f"{exc.strerror}. Nothing was sent."
             ) from None
 
-    def send(self, message: Message, ready, meanwhile=None) -> Outcome:
+    def send(
+        self,
+        message: Message,
+        ready: Callable[[], None],
+        meanwhile: Callable[[], None] | None = None,
+    ) -> Outcome:
         ready()
         if message.kind == "email":
             data = email_bytes(message, keep_bcc=True)

@@ -6,7 +6,9 @@ run could not hand over fails here first.
 
 from __future__ import annotations
 
-from arflow.channels import Message, Outcome
+from collections.abc import Callable
+
+from arflow.channels.message import Message, Outcome
 from arflow.channels.mime import email_bytes
 
 PLANNED = Outcome("planned")
@@ -24,7 +26,12 @@ class RecordingChannel:
     def open(self) -> None:
         pass
 
-    def send(self, message: Message, ready, meanwhile=None) -> Outcome:
+    def send(
+        self,
+        message: Message,
+        ready: Callable[[], None],
+        meanwhile: Callable[[], None] | None = None,
+    ) -> Outcome:
         ready()
         data = email_bytes(message) if message.kind == "email" else None
         if self.kept is not None:

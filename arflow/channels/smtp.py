@@ -28,7 +28,7 @@ import smtplib
 import ssl
 from collections.abc import Callable
 
-from arflow.channels import Message, Outcome
+from arflow.channels.message import Message, Outcome
 from arflow.channels.mime import email_bytes
 from arflow.config import EmailChannel
 from arflow.errors import ArflowError
@@ -41,7 +41,7 @@ def _reply(code: int, text: bytes | str) -> str:
     return f"{code} {' '.join(str(text).split())}"
 
 
-def _refused(code: int, text, stage: str) -> Outcome:
+def _refused(code: int, text: bytes | str, stage: str) -> Outcome:
     permanent = 500 <= code < 600
     return Outcome("failed", permanent=permanent, error=f"{stage} refused: {_reply(code, text)}")
 
@@ -175,27 +175,23 @@ class SmtpChannel:
             self._drop()  # nothing was handed over; the run stops
             raise
         try:
-            code, text = smtp.getreply()
-            if code != 250:
-                smtp.rset()
-                return _refused(code, text, "sender")
-            accepted, refused = [], {}
-            for rcpt, to in zip(message.recipients, rcpt_to, strict=True):
-                smtp.putcmd("rcpt", to)
-                if meanwhile is not None:
-                    meanwhile()
-                code, text = smtp.getreply()
-                if code in (250, 251):
-                    accepted.append(rcpt)
-                else:
-                    refused[rcpt] = (code, text)
-            if not accepted:
-                smtp.rset()
-                worst = max(refused.values())  # any 5xx makes it permanent
-                return _refused(worst[0], worst[1], "every recipient")
+            refused = _envelope(smtp, message, rcpt_to, meanwhile)
         except (OSError, smtplib.SMTPException) as exc:
             self._drop()  # nothing handed over yet: a later run may try again
             return Outcome("failed", error=f"SMTP session lost before DATA: {exc}")
+        if isinstance(refused, Outcome):
+            return refused
+        return self._data(smtp, message, data, refused, meanwhile)
+
+    def _data(
+        self,
+        smtp: smtplib.SMTP,
+        message: Message,
+        data: bytes,
+        refused: dict[str, tuple[int, bytes]],
+        meanwhile: Callable[[], None] | None,
+    ) -> Outcome:
+        """DATA and the message, once the envelope has a recipient (`refused`: those without)."""
         try:
             smtp.putcmd("data")
             if meanwhile is not None:
@@ -225,6 +221,35 @@ class SmtpChannel:
             f"({exc or type(exc).__name__}); it may have been "
             "delivered",
         )
+
+
+def _envelope(
+    smtp: smtplib.SMTP,
+    message: Message,
+    rcpt_to: list[str],
+    meanwhile: Callable[[], None] | None,
+) -> Outcome | dict[str, tuple[int, bytes]]:
+    """The reply to MAIL FROM, then RCPT TO for each recipient: the recipients the server
+    refused, or the Outcome when it takes none (the envelope is reset)."""
+    code, text = smtp.getreply()
+    if code != 250:
+        smtp.rset()
+        return _refused(code, text, "sender")
+    accepted, refused = [], {}
+    for rcpt, to in zip(message.recipients, rcpt_to, strict=True):
+        smtp.putcmd("rcpt", to)
+        if meanwhile is not None:
+            meanwhile()
+        code, text = smtp.getreply()
+        if code in (250, 251):
+            accepted.append(rcpt)
+        else:
+            refused[rcpt] = (code, text)
+    if not accepted:
+        smtp.rset()
+        worst = max(refused.values())  # any 5xx makes it permanent
+        return _refused(worst[0], worst[1], "every recipient")
+    return refused
 
 
 def _rcpt_to(message: Message) -> list[str]:

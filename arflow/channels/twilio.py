@@ -10,9 +10,11 @@ connection refused is transient (nothing was handed over); 5xx and read timeouts
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from arflow.channels import Message, Outcome
+from arflow.channels.http import status_outcome
+from arflow.channels.message import Message, Outcome
 from arflow.config import SmsChannel
 from arflow.errors import ArflowError
 from arflow.phones import e164
@@ -55,7 +57,12 @@ class TwilioChannel:
             if session is not None:
                 session.close()
 
-    def send(self, message: Message, ready, meanwhile=None) -> Outcome:
+    def send(
+        self,
+        message: Message,
+        ready: Callable[[], None],
+        meanwhile: Callable[[], None] | None = None,
+    ) -> Outcome:
         import requests
         from twilio.base.exceptions import TwilioRestException
 
@@ -71,11 +78,7 @@ class TwilioChannel:
             detail = (
                 f"Twilio {exc.status}" + (f" error {exc.code}" if exc.code else "") + f": {exc.msg}"
             )
-            if exc.status == 429 or exc.code in TRANSIENT_CODES:
-                return Outcome("failed", error=detail)
-            if exc.status >= 500:
-                return Outcome("unknown", error=detail)
-            return Outcome("failed", permanent=True, error=detail)
+            return status_outcome(exc.status, detail, retry=exc.code in TRANSIENT_CODES)
         except requests.exceptions.ConnectTimeout as exc:
             return Outcome("failed", error=f"cannot connect to Twilio: {exc}")
         except requests.exceptions.ConnectionError as exc:

@@ -25,7 +25,7 @@ def open_source(
     progress: Progress | None = None,
     *,
     header_only: bool = False,
-):
+) -> tuple[str, list[str], Blocks]:
     """(display name, header, rows) for a CSV file or a SQLite table/query."""
     path = config.resolve(source.path)
     display = config.display(path)

@@ -4,25 +4,22 @@ Each value is decided by the same `ValueParser` the careful path uses, once per 
 (dates, terms, statuses, contacts and unusual amounts repeat), and mapped back onto the column;
 plain amounts and canonical email addresses are recognised by one pattern over the column. A row
 with anything unusual in it is marked slow, and `InvoiceBuilder._invoice` then reads it row by
-row and says what is wrong, so both paths agree value for value (tests/test_sources.py).
+row and says what is wrong, so both paths agree value for value (tests/test_sources.py). Both
+read by the same `InvoiceRules`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import polars as pl
 
 from arflow.calendar import Terms
 from arflow.ledger import FRAME_SCHEMA, money_text
 from arflow.sources.frames import LINE
+from arflow.sources.invoice_rules import InvoiceRules
 from arflow.sources.rows import split_tags
-from arflow.sources.values import AMOUNT_DIGITS
-
-if TYPE_CHECKING:
-    from arflow.sources.invoices import InvoiceBuilder
-    from arflow.sources.values import ValueParser
+from arflow.sources.values import AMOUNT_DIGITS, ValueParser
 
 CONTROL = r"[\x00-\x1f\x7f]"
 # whitespace to Python's str.strip but not to polars' strip_chars: such rows go the careful way
@@ -76,131 +73,42 @@ class ColumnParser:
     """Parses a text frame (see frames.py) into the ledger's frame; rows it cannot vouch for are
     marked slow."""
 
-    def __init__(self, builder: InvoiceBuilder, idx: dict[str, int], extra_idx: list[int]):
-        self.b = builder
+    def __init__(self, rules: InvoiceRules, idx: dict[str, int], extra_idx: list[int]):
+        self.rules = rules
         self.idx = idx
         self.extra_idx = extra_idx
-        customers = builder.customers
+        customers = rules.customers
         self.customer_terms = {cid: c.terms for cid, c in customers.items() if c.terms}
         self.customer_currency = {cid: c.currency for cid, c in customers.items() if c.currency}
+        # the frame being parsed, and per row whether it must be read carefully (`parse`)
+        self._text = pl.DataFrame()
+        self._slow = pl.Series([], dtype=pl.Boolean)
 
     def parse(self, text: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
         """The typed frame of every row (FRAME_SCHEMA's columns; a slow row's values may be
         anything) and, per row, whether it must be read carefully."""
-        b, idx, n = self.b, self.idx, len(text)
-        parser = b.parser
-
-        def raw(field: str) -> pl.Series:
-            return text.get_column(f"c{idx[field]}")
-
-        def stripped(field: str) -> pl.Series:
-            return raw(field).str.strip_chars()
-
-        def empty(dtype: pl.DataType) -> pl.Series:
-            return pl.repeat(None, n, dtype=dtype, eager=True)
-
-        used = [f"c{i}" for i in idx.values()]
-        slow = (
+        self._text = text
+        used = [f"c{i}" for i in self.idx.values()]
+        self._slow = (
             text.select(pl.any_horizontal(pl.col(used).str.contains(PYTHON_ONLY_SPACE))).to_series()
-            if n
+            if len(text)
             else pl.Series([], dtype=pl.Boolean)
         )
-        number, cid = stripped("number"), stripped("customer_id")
+        number, cid = self._stripped("number"), self._stripped("customer_id")
         for ids in (number, cid):
-            slow |= (ids == "") | ids.str.contains(CONTROL)
-
-        def dates(field: str, optional: bool) -> pl.Series:
-            nonlocal slow
-            if field not in idx:
-                return empty(pl.Date())
-            found, bad = mapped(
-                raw(field),
-                lambda v: None if optional and not v.strip() else parser.date(v),
-                pl.Date(),
-            )
-            slow |= bad
-            return found
-
-        def money(field: str, optional: bool) -> pl.Series:
-            nonlocal slow
-            if field not in idx:
-                return empty(pl.String())
-            values = raw(field)
-            plain = (
-                values.str.contains(_PLAIN_AMOUNT)
-                if b.source.decimal == "."
-                else pl.repeat(False, n, dtype=pl.Boolean, eager=True)
-            )
-            other, bad = mapped(
-                values,
-                lambda v: (
-                    None if optional and not v.strip() else money_text(parser.money(v.strip()))
-                ),
-                pl.String(),
-                keep=plain,
-            )
-            slow |= bad
-            return values.zip_with(plain, other)
-
-        issue = dates("issue_date", optional=False)
-        due = dates("due_date", optional=True)
-        paid = dates("paid_date", optional=True)
-        amount = money("amount", optional=False)
-        balance = money("balance", optional=True)
-
-        terms = none_if_empty(stripped("terms")) if "terms" in idx else empty(pl.String())
-        _, bad = mapped(
-            terms.fill_null(""), lambda v: bool(b._terms_for(v)) if v else None, pl.Boolean()
-        )
-        slow |= bad
+            self._slow |= (ids == "") | ids.str.contains(CONTROL)
+        issue = self._dates("issue_date", optional=False)
+        due = self._dates("due_date", optional=True)
+        paid = self._dates("paid_date", optional=True)
+        amount = self._money("amount", optional=False)
+        balance = self._money("balance", optional=True)
+        terms = self._terms()
         due = self._due_from_terms(cid, issue, terms, due)
-        slow |= due.is_null() & issue.is_not_null()  # terms that cannot say: the careful way
-        slow |= (due < issue).fill_null(False)
-
-        if "currency" in idx:
-            given = stripped("currency").str.to_uppercase()
-            slow |= (given != "") & ~given.str.contains(r"^[A-Z]{3}$")
-        else:
-            given = pl.repeat("", n, dtype=pl.String, eager=True)
-        fallback = cid.replace_strict(
-            self.customer_currency, default=b.default_currency, return_dtype=pl.String
-        )
-        currency = fallback.zip_with(given == "", given)
-
-        if "status" in idx:
-            status, bad = mapped(
-                raw("status"),
-                lambda v: b._status.get(v.strip().casefold()) or _unknown(),
-                pl.String(),
-            )
-            slow |= bad
-        else:
-            # no status column: every row has the status of an empty one (`status_map` may
-            # say what that is)
-            status = pl.repeat(b._status[""], n, dtype=pl.String, eager=True)
-
-        email = empty(pl.List(pl.String()))
-        if "email" in idx:
-            email, bad = email_column(stripped("email"), parser)
-            slow |= bad
-        phone = empty(pl.String())
-        if "phone" in idx:
-            phone, bad = phone_column(stripped("phone"), parser)
-            slow |= bad
-        tags = empty(pl.List(pl.String()))
-        if "tags" in idx:
-            tags, _ = mapped(
-                stripped("tags"), lambda v: list(split_tags(v)) or None, pl.List(pl.String())
-            )
-        extra = (
-            text.select(pl.concat_list([f"c{i}" for i in self.extra_idx])).to_series()
-            if self.extra_idx
-            else empty(pl.List(pl.String()))
-        )
-
-        def free(field: str) -> pl.Series:
-            return none_if_empty(stripped(field)) if field in idx else empty(pl.String())
-
+        self._slow |= due.is_null() & issue.is_not_null()  # terms that cannot say: careful way
+        self._slow |= (due < issue).fill_null(False)
+        currency = self._currency(cid)
+        status = self._status()
+        email, phone = self._contacts()
         frame = pl.DataFrame(
             {
                 "number": number,
@@ -213,20 +121,135 @@ class ColumnParser:
                 "currency": currency,
                 "status": status,
                 "line": text.get_column(LINE),
-                "customer_name": free("customer_name"),
+                "customer_name": self._free("customer_name"),
                 "email": email,
                 "phone": phone,
                 "terms": terms,
-                "product": free("product"),
-                "location": free("location"),
-                "department": free("department"),
-                "segment": free("segment"),
-                "tags": tags,
-                "extra": extra,
+                "product": self._free("product"),
+                "location": self._free("location"),
+                "department": self._free("department"),
+                "segment": self._free("segment"),
+                "tags": self._tags(),
+                "extra": self._extra(),
             },
             schema=FRAME_SCHEMA,
         )
-        return frame, slow.fill_null(True)  # (no rule leaves a null; if one did: careful way)
+        return frame, self._slow.fill_null(True)  # (no rule leaves a null; if one did: careful)
+
+    # --- the columns, one at a time --------------------------------------------------------
+    def _raw(self, field: str) -> pl.Series:
+        return self._text.get_column(f"c{self.idx[field]}")
+
+    def _stripped(self, field: str) -> pl.Series:
+        return self._raw(field).str.strip_chars()
+
+    def _empty(self, dtype: pl.DataType) -> pl.Series:
+        return pl.repeat(None, len(self._text), dtype=dtype, eager=True)
+
+    def _free(self, field: str) -> pl.Series:
+        """A free text column: stripped, empty as null."""
+        return (
+            none_if_empty(self._stripped(field)) if field in self.idx else self._empty(pl.String())
+        )
+
+    def _dates(self, field: str, optional: bool) -> pl.Series:
+        if field not in self.idx:
+            return self._empty(pl.Date())
+        parser = self.rules.parser
+        found, bad = mapped(
+            self._raw(field),
+            lambda v: None if optional and not v.strip() else parser.date(v),
+            pl.Date(),
+        )
+        self._slow |= bad
+        return found
+
+    def _money(self, field: str, optional: bool) -> pl.Series:
+        """Amounts as the ledger's text: a plain amount as it is, the others through
+        `ValueParser.money`, once each."""
+        if field not in self.idx:
+            return self._empty(pl.String())
+        parser = self.rules.parser
+        values = self._raw(field)
+        plain = (
+            values.str.contains(_PLAIN_AMOUNT)
+            if self.rules.source.decimal == "."
+            else pl.repeat(False, len(values), dtype=pl.Boolean, eager=True)
+        )
+        other, bad = mapped(
+            values,
+            lambda v: None if optional and not v.strip() else money_text(parser.money(v.strip())),
+            pl.String(),
+            keep=plain,
+        )
+        self._slow |= bad
+        return values.zip_with(plain, other)
+
+    def _terms(self) -> pl.Series:
+        """The terms column as written (null when empty); rows with terms that say none are
+        slow."""
+        if "terms" not in self.idx:
+            return self._empty(pl.String())
+        terms = none_if_empty(self._stripped("terms"))
+        rules = self.rules
+        _, bad = mapped(
+            terms.fill_null(""), lambda v: bool(rules.terms(v)) if v else None, pl.Boolean()
+        )
+        self._slow |= bad
+        return terms
+
+    def _currency(self, cid: pl.Series) -> pl.Series:
+        """The row's currency, else its customer's, else the company's."""
+        if "currency" in self.idx:
+            given = self._stripped("currency").str.to_uppercase()
+            self._slow |= (given != "") & ~given.str.contains(r"^[A-Z]{3}$")
+        else:
+            given = pl.repeat("", len(self._text), dtype=pl.String, eager=True)
+        fallback = cid.replace_strict(
+            self.customer_currency, default=self.rules.default_currency, return_dtype=pl.String
+        )
+        return fallback.zip_with(given == "", given)
+
+    def _status(self) -> pl.Series:
+        statuses = self.rules.statuses
+        if "status" not in self.idx:
+            # no status column: every row has the status of an empty one (`status_map` may
+            # say what that is)
+            return pl.repeat(statuses[""], len(self._text), dtype=pl.String, eager=True)
+        status, bad = mapped(
+            self._raw("status"),
+            lambda v: statuses.get(v.strip().casefold()) or _unknown(),
+            pl.String(),
+        )
+        self._slow |= bad
+        return status
+
+    def _contacts(self) -> tuple[pl.Series, pl.Series]:
+        """The email (lists of addresses) and phone (E.164) columns."""
+        parser = self.rules.parser
+        email = self._empty(pl.List(pl.String()))
+        if "email" in self.idx:
+            email, bad = email_column(self._stripped("email"), parser)
+            self._slow |= bad
+        phone = self._empty(pl.String())
+        if "phone" in self.idx:
+            phone, bad = phone_column(self._stripped("phone"), parser)
+            self._slow |= bad
+        return email, phone
+
+    def _tags(self) -> pl.Series:
+        if "tags" not in self.idx:
+            return self._empty(pl.List(pl.String()))
+        tags, _ = mapped(
+            self._stripped("tags"), lambda v: list(split_tags(v)) or None, pl.List(pl.String())
+        )
+        return tags
+
+    def _extra(self) -> pl.Series:
+        """The source's other columns, as one list per row."""
+        if not self.extra_idx:
+            return self._empty(pl.List(pl.String()))
+        return self._text.select(pl.concat_list([f"c{i}" for i in self.extra_idx])).to_series()
 
     def _due_from_terms(
         self, cid: pl.Series, issue: pl.Series, terms: pl.Series, due: pl.Series
@@ -236,7 +259,7 @@ class ColumnParser:
         need = due.is_null() & issue.is_not_null()
         if not need.any():
             return due
-        b = self.b
+        rules = self.rules
         texts = terms.fill_null(
             cid.replace_strict(self.customer_terms, default="", return_dtype=pl.String)
         )
@@ -245,7 +268,7 @@ class ColumnParser:
         computed: list = []
         for text, day in keys.iter_rows():
             try:
-                rule = b._terms_for(text) if text else b.default_terms
+                rule = rules.terms(text) if text else rules.default_terms
             except ValueError:
                 rule = None
             computed.append(rule.due_date(day) if isinstance(rule, Terms) else None)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from itertools import chain, islice
 from pathlib import Path
+from typing import Any, TextIO
 
 from arflow.config import SourceConfig
 from arflow.errors import ArflowError
@@ -42,7 +43,13 @@ class _CountedFile(io.BufferedReader):
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
 BLOCK = 10_000  # lines read at a time; progress is reported after each block
-Blocks = Iterator[tuple[Sequence[int], list[list[str]]]]  # (line numbers, rows), in file order
+# (line numbers, rows), in file order; closing the generator closes the file or database
+Blocks = Generator[tuple[Sequence[int], list[list[str]]], None, None]
+
+
+def no_rows() -> Blocks:
+    """The blocks of a header-only read: none."""
+    yield from ()
 
 
 def read_csv(
@@ -55,6 +62,34 @@ def read_csv(
 ) -> tuple[list[str], Blocks]:
     """The header and an iterator of blocks of rows, each with the line where every row starts
     (no rows with `header_only`)."""
+    counted, handle, sample, total = _open(path, source, display)
+    at = header_line(source, sample)
+    if at is None:
+        handle.close()
+        names = ", ".join(map(repr, header_names(source)))
+        raise ArflowError(
+            f"{display}: no header row in the first {HEADER_SEARCH} lines has the "
+            f"columns {names}; set header_row: to the header's line number, or "
+            "fix columns:"
+        )
+    delimiter = delimiter_of(source, sample, at)
+    reader = csv.reader(handle, delimiter=delimiter)
+    header = _header(reader, handle, at, display)
+    if header_only:
+        handle.close()
+        return header, no_rows()
+
+    def not_text(exc: UnicodeDecodeError, start: int) -> ArflowError:
+        return _not_text(path, source, display, exc, start)
+
+    # csv.reader takes one line at a time from `handle`, so the header row was all it read
+    blocks = _blocks(handle, counted, total, reader.line_num + 1, delimiter, progress, not_text)
+    return header, started(blocks)
+
+
+def _open(path: Path, source: SourceConfig, display: str) -> tuple[_CountedFile, TextIO, str, int]:
+    """The file opened as text, its first 64 KiB (the handle is back at the start) and its
+    size in bytes."""
     try:
         counted = _CountedFile(io.FileIO(path, "r"))
         handle = io.TextIOWrapper(counted, encoding=source.encoding, newline="")
@@ -69,21 +104,16 @@ def read_csv(
         handle.close()
         # the first read decodes up to 64 KiB: the bytes may sit on any line of it
         raise _not_text(path, source, display, exc, 1) from None
-    at = header_line(source, sample)
-    if at is None:
-        handle.close()
-        names = ", ".join(map(repr, header_names(source)))
-        raise ArflowError(
-            f"{display}: no header row in the first {HEADER_SEARCH} lines has the "
-            f"columns {names}; set header_row: to the header's line number, or "
-            "fix columns:"
-        )
-    delimiter = delimiter_of(source, sample, at)
-    reader = csv.reader(handle, delimiter=delimiter)
+    return counted, handle, sample, total
+
+
+def _header(reader: Any, handle: TextIO, at: int, display: str) -> list[str]:
+    """The header row, on line `at` (the handle is closed when there is none); `reader` is the
+    csv module's reader over `handle`."""
     try:
         while reader.line_num < at - 1:  # title rows above the header
             next(reader)
-        header = next(reader)
+        header: list[str] = next(reader)
     except StopIteration:
         handle.close()
         raise ArflowError(
@@ -96,38 +126,42 @@ def read_csv(
         raise ArflowError(
             f"{display}: unreadable header row ({exc}); fix line {reader.line_num}"
         ) from None
-    if header_only:
-        handle.close()
-        return header, iter(())
+    return header
 
-    def blocks() -> Blocks:
-        # csv.reader takes one line at a time from `handle`, so the header row was all it read
-        start = reader.line_num + 1
-        try:
-            yield range(0), []  # taken by `started`: from here on, closing closes the file
-            while block := list(islice(handle, BLOCK)):
-                if '"' not in "".join(block):
-                    # no quotes: every line is one row (a blank line reads as []), parsed in C
-                    try:
-                        rows = list(csv.reader(block, delimiter=delimiter))
-                    except csv.Error:
-                        rows = [one_row(line, delimiter) for line in block]
-                    yield range(start, start + len(block)), rows
-                    start += len(block)
-                else:
-                    lines, rows, used = _quoted_rows(block, handle, delimiter, start)
-                    yield lines, rows
-                    start += used
-                if progress is not None:
-                    progress(min(counted.consumed, total), total)
-        except UnicodeDecodeError as exc:
-            raise _not_text(path, source, display, exc, start) from None
-        finally:
-            handle.close()
+
+def _blocks(
+    handle: TextIO,
+    counted: _CountedFile,
+    total: int,
+    start: int,
+    delimiter: str,
+    progress: Progress | None,
+    not_text: Callable[[UnicodeDecodeError, int], ArflowError],
+) -> Blocks:
+    """The rows from line `start` on, BLOCK lines at a time; the file is closed at the end."""
+    try:
+        yield range(0), []  # taken by `started`: from here on, closing closes the file
+        while block := list(islice(handle, BLOCK)):
+            if '"' not in "".join(block):
+                # no quotes: every line is one row (a blank line reads as []), parsed in C
+                try:
+                    rows = list(csv.reader(block, delimiter=delimiter))
+                except csv.Error:
+                    rows = [one_row(line, delimiter) for line in block]
+                yield range(start, start + len(block)), rows
+                start += len(block)
+            else:
+                lines, rows, used = _quoted_rows(block, handle, delimiter, start)
+                yield lines, rows
+                start += used
             if progress is not None:
-                progress(total, total)
-
-    return header, started(blocks())
+                progress(min(counted.consumed, total), total)
+    except UnicodeDecodeError as exc:
+        raise not_text(exc, start) from None
+    finally:
+        handle.close()
+        if progress is not None:
+            progress(total, total)
 
 
 def delimiter_of(source: SourceConfig, sample: str, line: int = 1) -> str:

@@ -24,6 +24,8 @@ from arflow.sources.frames import LINE, TextRows
 from arflow.sources.rows import column_index, has_control_character
 from arflow.sources.values import ValueParser, truthy
 
+Report = Callable[[int, str | None, str | None, str], None]  # (line, column, value, message)
+
 
 def build_customers(
     header: Sequence[str],
@@ -50,6 +52,28 @@ def build_customers(
     text, problems = read()
     for line, problem in problems:
         error(line, None, None, problem)
+    typed = _typed(text, idx, parser, careful)
+    found, lines = _customers(text, typed, idx, extra_cols, parser, error)
+    for key, at in lines.items():
+        if len(at) > 1:
+            found.pop(key, None)
+            for line in at:
+                error(
+                    line,
+                    "customer_id",
+                    key,
+                    f"customer {key!r} appears on lines "
+                    f"{', '.join(map(str, at))}; all copies are held back, keep one row per "
+                    "customer",
+                )
+    return found, errors
+
+
+def _typed(
+    text: pl.DataFrame, idx: dict[str, int], parser: ValueParser, careful: bool
+) -> pl.DataFrame:
+    """Every row's values, column by column, with `slow`: the rows to read one by one (all of
+    them with `careful`)."""
     n = len(text)
 
     def stripped(field: str) -> pl.Series:
@@ -61,7 +85,9 @@ def build_customers(
 
     slow = (
         text.select(
-            pl.any_horizontal(pl.col([f"c{i}" for i in used]).str.contains(PYTHON_ONLY_SPACE))
+            pl.any_horizontal(
+                pl.col([f"c{i}" for i in set(idx.values())]).str.contains(PYTHON_ONLY_SPACE)
+            )
         ).to_series()
         if n
         else pl.Series([], dtype=pl.Boolean)
@@ -82,7 +108,7 @@ def build_customers(
         stripped("language"), lambda v: locale_code(v) if v else None, pl.String()
     )
     slow |= bad
-    typed = pl.DataFrame(
+    return pl.DataFrame(
         {
             "slow": slow.fill_null(True) | careful,
             "line": text.get_column(LINE),
@@ -101,6 +127,18 @@ def build_customers(
             "paused": paused.fill_null(False),
         }
     )
+
+
+def _customers(
+    text: pl.DataFrame,
+    typed: pl.DataFrame,
+    idx: dict[str, int],
+    extra_cols: list[tuple[int, str]],
+    parser: ValueParser,
+    error: Report,
+) -> tuple[dict[str, Customer], dict[str, list[int]]]:
+    """A Customer per good row (a slow row read by `_customer`), and the lines each customer
+    id is on (held-back rows too: a copy of a bad row is still a copy)."""
     extras = text.select([f"c{i}" for i, _ in extra_cols]).iter_rows() if extra_cols else None
     names = [h for _, h in extra_cols]
     found: dict[str, Customer] = {}
@@ -149,19 +187,7 @@ def build_customers(
             )
         lines[customer.customer_id].append(line)
         found[customer.customer_id] = customer
-    for key, at in lines.items():
-        if len(at) > 1:
-            found.pop(key, None)
-            for line in at:
-                error(
-                    line,
-                    "customer_id",
-                    key,
-                    f"customer {key!r} appears on lines "
-                    f"{', '.join(map(str, at))}; all copies are held back, keep one row per "
-                    "customer",
-                )
-    return found, errors
+    return found, lines
 
 
 def _customer(
@@ -170,7 +196,7 @@ def _customer(
     idx: dict[str, int],
     extra_cols: list[tuple[int, str]],
     parser: ValueParser,
-    error: Callable[[int, str | None, str | None, str], None],
+    error: Report,
 ) -> Customer | None:
     """One row read carefully: every problem is reported; None when the row is held back."""
 
@@ -189,10 +215,38 @@ def _customer(
             else "the customer id contains a control character; fix it in the source",
         )
         return None
-    bad = False
     emails, phone, problems = parser.contacts(get("email"), get("phone"))
     for column, raw, message in problems:
         error(line, column, raw, message)
+    checked = _checked(get, line, error)
+    if checked is None:
+        return None
+    paused, currency, language = checked
+    return Customer(
+        customer_id=cid,
+        name=get("name") or None,
+        email=emails,
+        phone=phone,
+        workflow=get("workflow") or None,
+        specialist=get("specialist") or None,
+        parent_id=get("parent_id") or None,
+        currency=currency or None,
+        language=language,
+        timezone=get("timezone") or None,
+        terms=get("terms") or None,
+        segment=get("segment") or None,
+        paused=paused,
+        extra={h: values[i] for i, h in extra_cols} or None,
+        line=line,
+    )
+
+
+def _checked(
+    get: Callable[[str], str], line: int, error: Report
+) -> tuple[bool, str, str | None] | None:
+    """(paused, currency, language) of a row read carefully; None, with every problem
+    reported, when one holds the row back."""
+    bad = False
     paused = False
     try:
         paused = truthy(get("paused"))
@@ -216,25 +270,7 @@ def _customer(
         except ValueError as exc:
             error(line, "language", get("language"), str(exc))
             bad = True
-    if bad:
-        return None
-    return Customer(
-        customer_id=cid,
-        name=get("name") or None,
-        email=emails,
-        phone=phone,
-        workflow=get("workflow") or None,
-        specialist=get("specialist") or None,
-        parent_id=get("parent_id") or None,
-        currency=currency or None,
-        language=language,
-        timezone=get("timezone") or None,
-        terms=get("terms") or None,
-        segment=get("segment") or None,
-        paused=paused,
-        extra={h: values[i] for i, h in extra_cols} or None,
-        line=line,
-    )
+    return None if bad else (paused, currency, language)
 
 
 def merge_customers(

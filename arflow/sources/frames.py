@@ -105,6 +105,34 @@ def plain_csv(
 ) -> TextRows | None:
     """The file read by polars in one pass, or None when it is not plain enough for that (then
     the block reader reads it). `header` is the header as the csv module read it."""
+    data = _plain_bytes(path, source, progress)
+    if data is None:
+        return None
+    end = data.find(b"\n")
+    first = data[: end if end >= 0 else len(data)].decode("utf-8", "replace")[:65536]
+    delimiter = delimiter_of(source, first)
+    if len(delimiter.encode()) != 1:
+        return None
+    width = len(header)
+    read = _read_frame(data, delimiter)
+    if read is None:
+        return None
+    frame, ragged = read
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    if frame.width != width or len(frame) + 1 != lines:
+        return None  # polars saw the rows otherwise than one per line: take the careful way
+    frame.columns = names(width)
+    longest = frame.select(pl.max_horizontal(pl.all().str.len_chars().max())).item()
+    if longest is not None and longest > csv.field_size_limit():
+        return None  # the csv module refuses such a row: the block reader says so
+    frame = frame.with_columns(pl.int_range(2, len(frame) + 2, dtype=pl.Int64).alias(LINE))
+    frame, problems = _without_short_rows(frame, width, data, lines, delimiter, ragged)
+    return TextRows(frame.with_columns(pl.col(names(width)).fill_null("")), problems)
+
+
+def _plain_bytes(path: Path, source: SourceConfig, progress: Progress | None) -> bytes | None:
+    """The file's bytes (without a BOM) when polars may read it as it is: UTF-8, with no quote
+    character, NUL byte or lone carriage return; else None."""
     if source.encoding.lower().replace("_", "-") not in _UTF8:
         return None
     data = _read(path, progress)
@@ -118,12 +146,12 @@ def plain_csv(
         or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n"))
     ):
         return None
-    end = data.find(b"\n")
-    first = data[: end if end >= 0 else len(data)].decode("utf-8", "replace")[:65536]
-    delimiter = delimiter_of(source, first)
-    if len(delimiter.encode()) != 1:
-        return None
-    width = len(header)
+    return data
+
+
+def _read_frame(data: bytes, delimiter: str) -> tuple[pl.DataFrame, bool] | None:
+    """The rows as polars reads them, and whether some line had more values than the header
+    (then polars cut them off: `ragged`); None when polars cannot read the bytes."""
 
     def read(ragged: bool) -> pl.DataFrame:
         return pl.read_csv(
@@ -148,14 +176,14 @@ def plain_csv(
             frame = read(ragged)
     except (pl.exceptions.PolarsError, pl.exceptions.PanicException, ValueError, OSError):
         return None  # bytes that are not UTF-8, …: the block reader names them
-    lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
-    if frame.width != width or len(frame) + 1 != lines:
-        return None  # polars saw the rows otherwise than one per line: take the careful way
-    frame.columns = names(width)
-    longest = frame.select(pl.max_horizontal(pl.all().str.len_chars().max())).item()
-    if longest is not None and longest > csv.field_size_limit():
-        return None  # the csv module refuses such a row: the block reader says so
-    frame = frame.with_columns(pl.int_range(2, len(frame) + 2, dtype=pl.Int64).alias(LINE))
+    return frame, ragged
+
+
+def _without_short_rows(
+    frame: pl.DataFrame, width: int, data: bytes, lines: int, delimiter: str, ragged: bool
+) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
+    """The frame without the rows that do not have the header's width, and those rows as
+    (line, message)."""
     problems: list[tuple[int, str]] = []
     # a null in the last column: an empty last value, or a line with fewer values than the
     # header (polars pads those silently); the line's own count of delimiters tells which.
@@ -164,19 +192,18 @@ def plain_csv(
     maybe_short = frame.get_column(f"c{width - 1}").is_null() | ragged
     if len(frame) and not data.endswith(b"\n"):
         maybe_short = maybe_short.scatter(len(frame) - 1, True)
-    if maybe_short.any():
-        at = maybe_short.arg_true()
-        texts = _lines(data, lines).gather(at + 1)
-        short = texts.str.count_matches(delimiter, literal=True) != width - 1
-        if short.any():
-            for k, text in zip(
-                at.filter(short).to_list(), texts.filter(short).to_list(), strict=True
-            ):
-                values = one_row(text, delimiter)  # a BadRow if the csv module refuses it
-                problem = shape_problem(values, width)
-                if problem:
-                    problems.append((k + 2, problem))
-            drop = pl.repeat(False, len(frame), dtype=pl.Boolean, eager=True)
-            drop = drop.scatter(at.filter(short), True)
-            frame = frame.filter(~drop)
-    return TextRows(frame.with_columns(pl.col(names(width)).fill_null("")), problems)
+    if not maybe_short.any():
+        return frame, problems
+    at = maybe_short.arg_true()
+    texts = _lines(data, lines).gather(at + 1)
+    short = texts.str.count_matches(delimiter, literal=True) != width - 1
+    if not short.any():
+        return frame, problems
+    for k, text in zip(at.filter(short).to_list(), texts.filter(short).to_list(), strict=True):
+        values = one_row(text, delimiter)  # a BadRow if the csv module refuses it
+        problem = shape_problem(values, width)
+        if problem:
+            problems.append((k + 2, problem))
+    drop = pl.repeat(False, len(frame), dtype=pl.Boolean, eager=True)
+    drop = drop.scatter(at.filter(short), True)
+    return frame.filter(~drop), problems

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from datetime import date
+from typing import TypeVar
 
 import polars as pl
 
-from arflow.calendar import Terms, parse_terms
+from arflow.calendar import Terms
 from arflow.config import INVOICE_FIELDS, INVOICE_STATUSES, SourceConfig
 from arflow.errors import RowError
-from arflow.ledger import (
-    FRAME_SCHEMA,
-    Customer,
-    Invoice,
-    frame_from_invoices,
-    invoices_from_frame,
-)
+from arflow.ledger import FRAME_SCHEMA, Customer, Invoice, frame_from_invoices
 from arflow.sources.columns import ColumnParser
-from arflow.sources.csvfile import Blocks
-from arflow.sources.frames import LINE, TextRows, from_blocks
+from arflow.sources.frames import LINE, TextRows
+from arflow.sources.invoice_rules import InvoiceRules
 from arflow.sources.rows import column_index, has_control_character, split_tags
 from arflow.sources.values import ValueParser
 
@@ -37,19 +33,9 @@ class InvoiceBuilder:
         default_currency: str,
         default_terms: str | None,
     ):
-        self.source = source
+        self.rules = InvoiceRules(source, parser, customers, default_currency, default_terms)
         self.display = display
-        self.parser = parser
-        self.customers = customers
-        self.default_currency = default_currency
-        self.default_terms = parse_terms(default_terms) if default_terms else None
         self.errors: list[RowError] = []
-        self._terms: dict[str, Terms | str] = {}
-        self._status = {
-            "": "open",
-            **{s: s for s in INVOICE_STATUSES},
-            **{k.strip().casefold(): v for k, v in source.status_map.items()},
-        }
         # one copy of each repeated text; '' interns to None (an empty text is no value), so
         # `map(setdefault, col, col)` interns a whole column in C
         self._strings: dict[str, str | None] = {"": None}
@@ -59,30 +45,14 @@ class InvoiceBuilder:
 
     @property
     def columns(self) -> Collection[str]:
-        """The fields the source has a column for (known once `build` has read the header)."""
+        """The fields the source has a column for (known once `build_frame` has read the
+        header)."""
         return self._idx.keys()
 
     @property
     def extra_names(self) -> tuple[str, ...]:
         """The source's columns no field uses, as `invoice.extra` names them."""
         return self._extra_names
-
-    def _terms_for(self, raw: str) -> Terms:
-        found = self._terms.get(raw)
-        if found is None:
-            try:
-                found = parse_terms(raw)
-            except ValueError as exc:
-                found = str(exc)
-            self._terms[raw] = found
-        if isinstance(found, str):
-            raise ValueError(found)
-        return found
-
-    def build(self, header: Sequence[str], blocks: Blocks) -> list[Invoice]:
-        """The invoices of a block reader's rows, as objects (see `build_frame`)."""
-        frame = self.build_frame(header, lambda: from_blocks(header, blocks))
-        return invoices_from_frame(frame, self._extra_names)
 
     def build_frame(
         self, header: Sequence[str], read: Callable[[], TextRows], *, careful: bool = False
@@ -91,7 +61,7 @@ class InvoiceBuilder:
         been checked. Clean rows are parsed column by column (`ColumnParser`); the others (all
         of them, with `careful`) row by row (`_invoice`), which says what is wrong with each."""
         idx = column_index(
-            header, self.source, INVOICE_FIELDS, INVOICE_REQUIRED, self.display, "invoices"
+            header, self.rules.source, INVOICE_FIELDS, INVOICE_REQUIRED, self.display, "invoices"
         )
         self._idx, self._header = idx, header
         used = set(idx.values())
@@ -105,7 +75,7 @@ class InvoiceBuilder:
             slow = pl.repeat(True, len(text), dtype=pl.Boolean, eager=True)
             numbers = pl.repeat("", len(text), dtype=pl.String, eager=True)
         else:
-            frame, slow = ColumnParser(self, idx, [i for i, _ in extra_cols]).parse(text)
+            frame, slow = ColumnParser(self.rules, idx, [i for i, _ in extra_cols]).parse(text)
             numbers = frame.get_column("number")
         good = frame.filter(~slow) if not careful else frame
         if slow.any():
@@ -169,121 +139,40 @@ class InvoiceBuilder:
     def _intern(self, text: str) -> str | None:
         return self._strings.setdefault(text, text)
 
-    def _invoice(self, line, values, idx, extra_cols) -> Invoice | None:
-        p = self.parser
-        bad = False
-        number = values[idx["number"]].strip()
-        customer_id = values[idx["customer_id"]].strip()
-        for field, value, what in (
-            ("number", number, "invoice number"),
-            ("customer_id", customer_id, "customer id"),
-        ):
-            if not value:
-                self._error(line, field, "", f"empty {what}; every row needs one")
-                bad = True
-            elif has_control_character(value):
-                self._error(
-                    line,
-                    field,
-                    value,
-                    f"the {what} contains a control character "
-                    "(a NUL, tab or line break); fix it in the source",
-                )
-                bad = True
-        customer = self.customers.get(customer_id)
-
-        def get(field: str) -> str:
-            i = idx.get(field)
-            return "" if i is None else values[i].strip()
-
-        def parse(field: str, convert, required: bool = False):
-            """The field's value through `convert`; a bad value is reported, the row held."""
-            nonlocal bad
-            raw = get(field)
-            if not raw and not required:
-                return None
-            try:
-                return convert(raw)
-            except ValueError as exc:
-                self._error(line, field, raw, str(exc))
-                bad = True
-                return None
-
-        issue_date = parse("issue_date", p.date)
-        if issue_date is None and not bad:
-            self._error(line, "issue_date", "", "empty issue date; every row needs one")
-            bad = True
-        due_date = parse("due_date", p.date)
-        paid_date = parse("paid_date", p.date)
-        raw_terms = get("terms")
-        if due_date is None and issue_date is not None and not (bad and get("due_date")):
-            terms_text = raw_terms or (customer.terms if customer and customer.terms else None)
-            try:
-                terms = self._terms_for(terms_text) if terms_text else self.default_terms
-            except ValueError as exc:
-                self._error(line, "terms", raw_terms, str(exc))
-                terms, bad = None, True
-            if terms is not None:
-                due_date = terms.due_date(issue_date)
-            elif not bad:
-                self._error(
-                    line,
-                    "due_date",
-                    "",
-                    "no due date and no payment terms: add a "
-                    "due_date or terms column, or set terms: under company: in arflow.yaml",
-                )
-                bad = True
-        elif raw_terms:
-            try:
-                self._terms_for(raw_terms)
-            except ValueError as exc:
-                self._error(line, "terms", raw_terms, str(exc))
-                bad = True
-        if due_date is not None and issue_date is not None and due_date < issue_date:
-            self._error(
-                line,
-                "due_date",
-                get("due_date") or None,
-                f"due date {due_date} is before the issue date {issue_date}; fix one of them",
-            )
-            bad = True
-
-        amount = parse("amount", p.money, required=True)
-        balance = parse("balance", p.money)
-
-        currency = get("currency").upper() or (
-            customer.currency if customer and customer.currency else self.default_currency
-        )
-        if len(currency) != 3 or not currency.isalpha():
-            self._error(
-                line,
-                "currency",
-                get("currency"),
-                "not an ISO 4217 currency code such as USD or EUR",
-            )
-            bad = True
-        raw = get("status")
-        status = self._status.get(raw.casefold())
-        if status is None:
-            mapped = ", ".join(INVOICE_STATUSES)
-            self._error(
-                line,
-                "status",
-                raw,
-                f"unknown status {raw!r}: use {mapped}, or map it "
-                f"with status_map: {{{raw}: open}} under invoices: in arflow.yaml",
-            )
-            bad = True
-
-        emails, phone, problems = p.contacts(get("email"), get("phone"))
+    def _invoice(
+        self,
+        line: int,
+        values: Sequence[str],
+        idx: dict[str, int],
+        extra_cols: list[tuple[int, str]],
+    ) -> Invoice | None:
+        """One row read carefully: every problem is reported; None when the row is held back."""
+        p = self.rules.parser
+        row = _Row(self, line, values, idx)
+        number, customer_id = row.get("number"), row.get("customer_id")
+        self._check_ids(row, number, customer_id)
+        customer = self.rules.customers.get(customer_id)
+        issue_date = row.parse("issue_date", p.date)
+        if issue_date is None and not row.bad:
+            row.reject("issue_date", "", "empty issue date; every row needs one")
+        due_date = row.parse("due_date", p.date)
+        paid_date = row.parse("paid_date", p.date)
+        due_date = self._due_date(row, customer, issue_date, due_date)
+        amount = row.parse("amount", p.money, required=True)
+        balance = row.parse("balance", p.money)
+        currency = self._currency(row, customer)
+        status = self._status(row)
+        emails, phone, problems = p.contacts(row.get("email"), row.get("phone"))
         for column, raw, message in problems:
             self._error(line, column, raw, message)
-        if bad:
+        if row.bad:
             return None
-        tags = get("tags")
-        name = get("customer_name")
-        assert status is not None  # a row without a known status was held back (`bad`)
+        # a row with a problem in any of these was held back (`row.bad`)
+        assert issue_date is not None and due_date is not None and amount is not None
+        assert status is not None
+        tags = row.get("tags")
+        name = row.get("customer_name")
+        raw_terms = row.get("terms")
         invoice = Invoice(
             number=number,
             customer_id=self._intern(customer_id) or customer_id,
@@ -299,13 +188,135 @@ class InvoiceBuilder:
             email=emails,
             phone=phone,
             terms=self._intern(raw_terms) if raw_terms else None,
-            product=self._intern(get("product")) or None,
-            location=self._intern(get("location")) or None,
-            department=self._intern(get("department")) or None,
-            segment=self._intern(get("segment")) or None,
+            product=self._intern(row.get("product")) or None,
+            location=self._intern(row.get("location")) or None,
+            department=self._intern(row.get("department")) or None,
+            segment=self._intern(row.get("segment")) or None,
             tags=split_tags(tags) if tags else (),
         )
         if extra_cols:
             invoice.extra_names = self._extra_names
             invoice.extra_values = tuple(values[i] for i, _ in extra_cols)
         return invoice
+
+    def _check_ids(self, row: _Row, number: str, customer_id: str) -> None:
+        """Every row needs an invoice number and a customer id, free of control characters."""
+        for field, value, what in (
+            ("number", number, "invoice number"),
+            ("customer_id", customer_id, "customer id"),
+        ):
+            if not value:
+                row.reject(field, "", f"empty {what}; every row needs one")
+            elif has_control_character(value):
+                row.reject(
+                    field,
+                    value,
+                    f"the {what} contains a control character "
+                    "(a NUL, tab or line break); fix it in the source",
+                )
+
+    def _due_date(
+        self,
+        row: _Row,
+        customer: Customer | None,
+        issue_date: date | None,
+        due_date: date | None,
+    ) -> date | None:
+        """The row's due date, else one from its terms (the row's, else the customer's, else
+        the company's); terms that say none are reported either way."""
+        raw_terms = row.get("terms")
+        if due_date is None and issue_date is not None and not (row.bad and row.get("due_date")):
+            terms_text = raw_terms or (customer.terms if customer and customer.terms else None)
+            terms: Terms | None
+            try:
+                terms = self.rules.terms(terms_text) if terms_text else self.rules.default_terms
+            except ValueError as exc:
+                row.reject("terms", raw_terms, str(exc))
+                terms = None
+            if terms is not None:
+                due_date = terms.due_date(issue_date)
+            elif not row.bad:
+                row.reject(
+                    "due_date",
+                    "",
+                    "no due date and no payment terms: add a "
+                    "due_date or terms column, or set terms: under company: in arflow.yaml",
+                )
+        elif raw_terms:
+            try:
+                self.rules.terms(raw_terms)
+            except ValueError as exc:
+                row.reject("terms", raw_terms, str(exc))
+        if due_date is not None and issue_date is not None and due_date < issue_date:
+            row.reject(
+                "due_date",
+                row.get("due_date") or None,
+                f"due date {due_date} is before the issue date {issue_date}; fix one of them",
+            )
+        return due_date
+
+    def _currency(self, row: _Row, customer: Customer | None) -> str:
+        """The row's currency, else its customer's, else the company's."""
+        currency = row.get("currency").upper() or (
+            customer.currency if customer and customer.currency else self.rules.default_currency
+        )
+        if len(currency) != 3 or not currency.isalpha():
+            row.reject(
+                "currency",
+                row.get("currency"),
+                "not an ISO 4217 currency code such as USD or EUR",
+            )
+        return currency
+
+    def _status(self, row: _Row) -> str | None:
+        """The row's status, `status_map:` applied; None (and reported) when unknown."""
+        raw = row.get("status")
+        status = self.rules.statuses.get(raw.casefold())
+        if status is None:
+            known = ", ".join(INVOICE_STATUSES)
+            row.reject(
+                "status",
+                raw,
+                f"unknown status {raw!r}: use {known}, or map it "
+                f"with status_map: {{{raw}: open}} under invoices: in arflow.yaml",
+            )
+        return status
+
+
+T = TypeVar("T")
+
+
+class _Row:
+    """One row read carefully: its values by field, and whether a problem holds it back."""
+
+    __slots__ = ("bad", "builder", "idx", "line", "values")
+
+    def __init__(
+        self, builder: InvoiceBuilder, line: int, values: Sequence[str], idx: dict[str, int]
+    ):
+        self.builder = builder
+        self.line = line
+        self.values = values
+        self.idx = idx
+        self.bad = False
+
+    def get(self, field: str) -> str:
+        """The field's value, stripped ("" when the source has no such column)."""
+        i = self.idx.get(field)
+        return "" if i is None else self.values[i].strip()
+
+    def reject(self, field: str, value: str | None, message: str) -> None:
+        """Report a problem with the field's value; the row is held back."""
+        self.builder._error(self.line, field, value, message)
+        self.bad = True
+
+    def parse(self, field: str, convert: Callable[[str], T], required: bool = False) -> T | None:
+        """The field's value through `convert`; a bad value is reported, the row held."""
+        raw = self.get(field)
+        if not raw and not required:
+            return None
+        try:
+            return convert(raw)
+        except ValueError as exc:
+            self.reject(field, raw, str(exc))
+            return None

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from arflow.config import SourceConfig
 from arflow.errors import ArflowError
-from arflow.sources.csvfile import BLOCK, Blocks, started
+from arflow.sources.csvfile import BLOCK, Blocks, no_rows, started
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bytes):
@@ -39,7 +39,7 @@ def read_sqlite(
     header = [d[0] for d in cursor.description]
     if header_only:
         db.close()
-        return header, iter(())
+        return header, no_rows()
 
     def blocks() -> Blocks:
         start = 1

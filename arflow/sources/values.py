@@ -198,10 +198,12 @@ class ValueParser:
                 "the invoice is kept, but no email can go to this address",
             )
 
-    def contacts(self, raw_email: str, raw_phone: str):
+    def contacts(
+        self, raw_email: str, raw_phone: str
+    ) -> tuple[tuple[str, ...], str | None, list[tuple[str, str, str]]]:
         """(emails, phone, problems): a bad address or number is left out and reported as
         (column, value, message); the row itself is kept (SPEC 2.4)."""
-        problems = []
+        problems: list[tuple[str, str, str]] = []
         emails: tuple[str, ...] = ()
         if raw_email:
             emails, bad = self.emails(raw_email)
