@@ -10,7 +10,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from arflow.deliver import workflows_of
 from arflow.errors import Refused
 from arflow.ledger import Invoice, Ledger
 from arflow.planner.past_state import read_past_state
@@ -81,11 +80,11 @@ def status(
     if customer is not None and customer not in ledger.customers:
         raise Refused(f"no customer {customer!r} in the sources")
     step_dates: dict = {}
-    past = read_past_state(db, workflows_of(project), as_of, step_dates) if db else PastState()
+    past = read_past_state(db, project.models, as_of, step_dates) if db else PastState()
     by_customer: dict[str, list[Position]] = {}
     for pos in positions(
         ledger,
-        workflows_of(project),
+        project.models,
         past,
         as_of,
         step_dates,

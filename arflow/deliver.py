@@ -16,27 +16,23 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from arflow.actions import CUSTOMER_FACING, KINDS, channel_kind
+from arflow.actions import KINDS, channel_kind
 from arflow.channels import Channel, Outcome, RunChannels
 from arflow.compose import Composed, compose
-from arflow.contacts import drop_bounced, inbox_notices, space_contacts
-from arflow.engine import plan
 from arflow.errors import Refused, RowError, StoppedMidRun
 from arflow.inbox import inbox_error, read_inbox
 from arflow.ledger import Ledger
-from arflow.planner.past_state import read_past_state
 from arflow.planner.plan_types import (
-    PastState,
     Plan,
     PlannedAction,
     Skip,
     customer_target,
     invoice_target,
-    notice_key,
 )
 from arflow.project import Project, assignment_errors
 from arflow.secrets import redact
 from arflow.state import BASELINE, RETRIED_SKIPS, StateDB, StateError, marks, open_state
+from arflow.tonight import plan_tonight
 
 
 @dataclass
@@ -58,26 +54,6 @@ class RunResult:
             or self.recovered
             or any(a.status in ("failed", "unknown") for a in self.plan.actions)
         )
-
-
-def workflows_of(project: Project) -> dict:
-    return {w.id: w.model for w in project.workflows.values()}
-
-
-def plan_today(
-    project: Project, ledger: Ledger, past: PastState, as_of: date, *, baseline: bool = False
-) -> Plan:
-    cfg = project.config
-    return plan(
-        ledger,
-        workflows_of(project),
-        past,
-        as_of,
-        default_workflow=cfg.default_workflow,
-        min_balance=cfg.min_balance,
-        people=cfg.people,
-        baseline=baseline,
-    )
 
 
 def refuse_future(as_of: date, today: date, zone: str) -> None:
@@ -148,14 +124,13 @@ def _run(
 ) -> RunResult:
     cfg = project.config
     try:
-        recovered = db.recover_interrupted()
-        planned = _plan(db, project, ledger, as_of)
-        # log in before anything is recorded: bad credentials stop the run, nothing sent
-        for kind in sorted({k for a in planned.actions if (k := channel_kind(a, cfg))}):
-            channels.get(kind)
-        db.record_sequences(planned.started, planned.ended, as_of)
-        db.record_skips(_skip_rows(planned.skipped, project, as_of))
-        run_id = db.begin_run(as_of)
+
+        def log_in(planned: Plan) -> None:
+            # before anything is recorded: bad credentials stop the run, nothing sent
+            for kind in sorted({k for a in planned.actions if (k := channel_kind(a, cfg))}):
+                channels.get(kind)
+
+        planned, recovered, run_id = _begin(db, project, ledger, as_of, ready=log_in)
         run_result = RunResult(planned, [], recovered)
         failed: list[RowError] = []  # messages that could not be made: reported, not sent
         try:
@@ -195,25 +170,47 @@ def baseline(
                 "done without sending them. Run `arflow run` instead (or "
                 "--baseline --force if that is really what you want)."
             )
-        recovered = db.recover_interrupted()
-        planned = _plan(db, project, ledger, as_of, baseline=True)
-        db.record_sequences(planned.started, planned.ended, as_of)
-        # a step due for a customer without an address is settled too: once the address
-        # is added, its old reminder must not go out
-        for skip in planned.skipped:
-            if skip.reason in RETRIED_SKIPS:
-                skip.reason = BASELINE
-        marked = [
-            Skip(a.workflow, a.step, a.customer_id, a.invoices, BASELINE, a.keys)
-            for a in planned.actions
-        ]
-        db.record_skips(_skip_rows(planned.skipped + marked, project, as_of))
-        for action in planned.actions:
-            action.status = BASELINE
-        run_id = db.begin_run(as_of)
+        planned, recovered, run_id = _begin(db, project, ledger, as_of, baseline=True)
         errors = ledger.errors + assignment_errors(project, ledger)
         db.finish_run(run_id, {"baseline": len(planned.actions), "errors": len(errors)})
         return RunResult(planned, errors, recovered)
+
+
+def _begin(
+    db: StateDB,
+    project: Project,
+    ledger: Ledger,
+    as_of: date,
+    *,
+    baseline: bool = False,
+    ready: Callable[[Plan], None] | None = None,
+) -> tuple[Plan, int, int]:
+    """What a run and a baseline record first: an interrupted run's `sending` rows made
+    `unknown`, the plan (`ready` is told of it before anything is written), the sequences it
+    starts and ends, its skips, and the run's row. (plan, recovered, run id)"""
+    recovered = db.recover_interrupted()
+    planned = plan_tonight(db, project, ledger, as_of, baseline=baseline)
+    if ready is not None:
+        ready(planned)
+    skipped = planned.skipped + (_as_baseline(planned) if baseline else [])
+    db.record_sequences(planned.started, planned.ended, as_of)
+    db.record_skips(_skip_rows(skipped, project, as_of))
+    return planned, recovered, db.begin_run(as_of)
+
+
+def _as_baseline(planned: Plan) -> list[Skip]:
+    """A baseline settles what it planned without sending it: each action becomes a skip
+    `baseline`, and so does a step due for a customer without an address (once the address
+    is added, its old reminder must not go out)."""
+    for skip in planned.skipped:
+        if skip.reason in RETRIED_SKIPS:
+            skip.reason = BASELINE
+    for action in planned.actions:
+        action.status = BASELINE
+    return [
+        Skip(a.workflow, a.step, a.customer_id, a.invoices, BASELINE, a.keys)
+        for a in planned.actions
+    ]
 
 
 def _stopped(run_result: RunResult, err: StateError) -> str:
@@ -230,47 +227,6 @@ def _stopped(run_result: RunResult, err: StateError) -> str:
         f"the run stopped after sending {run_result.sent} message(s): {err}.{last} The "
         "messages not sent yet go with the next run."
     )
-
-
-def _plan(
-    db: StateDB, project: Project, ledger: Ledger, as_of: date, *, baseline: bool = False
-) -> Plan:
-    past = read_past_state(db, workflows_of(project), as_of)
-    # a specialist set by an `assign` action or command wins over the customers file
-    for cid, person in db.specialists().items():
-        customer = ledger.customers.get(cid)
-        if customer is not None:
-            customer.specialist = person
-    planned = plan_today(project, ledger, past, as_of, baseline=baseline)
-    if not baseline:  # SPEC 6.1: what the inbox changes
-        cfg = project.config
-        drop_bounced(planned, _bounced(db, ledger))
-        space_contacts(planned, db.last_contacts(CUSTOMER_FACING), cfg.contact_gap)
-        rows = db.notices_due(notice_key)
-        answered = {
-            row["action_key"]: (db.action(row["action_key"]) or {}).get("invoices", [])
-            for row in rows
-            if row["action_key"]
-        }
-        inbox_notices(planned, rows, cfg, ledger, answered)
-    return planned
-
-
-def _bounced(db: StateDB, ledger: Ledger) -> dict[str, set[str]]:
-    """Customer → its addresses that bounced. A mark ends once the source gives the customer
-    other addresses than it had when the address bounced."""
-    found: dict[str, set[str]] = {}
-    ended = []
-    for row_id, cid, address, emails in db.bounced():
-        customer = ledger.customers.get(cid)
-        if customer is not None and sorted(a.lower() for a in customer.email) != sorted(
-            a.lower() for a in emails
-        ):
-            ended.append(row_id)
-            continue
-        found.setdefault(cid, set()).add(address.lower())
-    db.clear_bounces(ended)
-    return found
 
 
 def _skip_rows(skipped: list[Skip], project: Project, as_of: date):

@@ -18,6 +18,7 @@ from arflow.state import StateDB
 from arflow.template_checks import render_problems
 from arflow.workflow import (
     LoadedWorkflow,
+    Workflow,
     load_workflows,
     step_key_warnings,
     workflow_actions,
@@ -31,6 +32,11 @@ class Project:
     config: Config
     workflows: dict[str, LoadedWorkflow]
     templates: Templates
+
+    @property
+    def models(self) -> dict[str, Workflow]:
+        """Workflow id → its model: what the planner reads."""
+        return {w.id: w.model for w in self.workflows.values()}
 
 
 def load_project(config_path: Path) -> Project:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from arflow.deliver import RunResult, replay_day, workflows_of
+from arflow.deliver import RunResult, replay_day
 from arflow.errors import ArflowError
 from arflow.ledger import Ledger
 from arflow.planner.past_state import read_past_state
@@ -54,7 +54,7 @@ def replay(
     db = StateDB.in_memory(path, cfg.display(path), copy=copy_state)
     try:
         # each day is planned from the invoices that can matter in the window, made once
-        chased = read_past_state(db, workflows_of(project), days[0]).chased if copy_state else {}
+        chased = read_past_state(db, project.models, days[0]).chased if copy_state else {}
         numbers = {target.removeprefix("invoice:") for target, _ in chased} | {
             n for chase in chased.values() for n in chase.invoices
         }

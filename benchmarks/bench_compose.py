@@ -36,11 +36,11 @@ from generate import generate
 
 from arflow.channels.mime import email_bytes
 from arflow.compose import _person, compose, contexts
-from arflow.deliver import plan_today
 from arflow.planner.plan_types import PastState
 from arflow.project import load_project
 from arflow.render import _json_value
 from arflow.sources import load_ledger
+from arflow.tonight import plan_today
 
 AS_OF = date(2026, 3, 16)
 INVOICES_PER_ACTION = 12  # a generated ledger plans about one action per 11 invoices

@@ -469,10 +469,10 @@ def test_a_customers_context_is_built_once_for_all_its_messages(tmp_path, monkey
 
     import arflow.contexts
     from arflow.compose import compose
-    from arflow.deliver import plan_today
     from arflow.planner.plan_types import PastState
     from arflow.project import load_project
     from arflow.sources import load_ledger
+    from arflow.tonight import plan_today
     from tests.conftest import BASE_CONFIG, make_folder
 
     invoices = INVOICES.replace(
@@ -514,10 +514,10 @@ def test_a_runs_contexts_share_a_customers_parts_and_equal_contexts_made_alone(t
     from datetime import date
 
     from arflow.compose import contexts
-    from arflow.deliver import plan_today
     from arflow.planner.plan_types import PastState
     from arflow.project import load_project
     from arflow.sources import load_ledger
+    from arflow.tonight import plan_today
     from tests.conftest import BASE_CONFIG, make_folder
 
     invoices = INVOICES.replace(

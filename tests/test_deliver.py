@@ -837,11 +837,11 @@ def test_the_channel_known_before_rendering_is_the_one_each_message_takes(tmp_pa
     from arflow.actions import channel_kind
     from arflow.compose import compose
     from arflow.config import find_config
-    from arflow.deliver import plan_today
     from arflow.planner.plan_types import Assignment, PastState
     from arflow.project import load_project
     from arflow.scaffold import write_scaffold
     from arflow.sources import load_ledger
+    from arflow.tonight import plan_today
 
     write_scaffold(tmp_path / "ar", date(2026, 3, 16))
     customers = tmp_path / "ar" / "customers.csv"  # C003 without a specialist: notes stay notes

@@ -58,6 +58,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     (
         "what a command does: the run, the inbox, the desk, the reports",
         [
+            "arflow.tonight",
             "arflow.deliver",
             "arflow.inbox",
             "arflow.desk",

@@ -1,0 +1,78 @@
+"""Tonight's plan for a folder: the planner (`engine.plan`) given the project's workflows and
+settings, the past state read from the state database, the specialists the desk set, and what
+the inbox changes in its answer (SPEC 6.1: bounced addresses, the contact gap, the notices to
+`replies.notify`). A run, a baseline and a forecast's days plan through `plan_tonight`;
+`plan_today` is the planner for a project against any past."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from arflow.actions import CUSTOMER_FACING
+from arflow.contacts import drop_bounced, inbox_notices, space_contacts
+from arflow.engine import plan
+from arflow.ledger import Ledger
+from arflow.planner.past_state import read_past_state
+from arflow.planner.plan_types import PastState, Plan, notice_key
+from arflow.project import Project
+from arflow.state import StateDB
+
+
+def plan_today(
+    project: Project, ledger: Ledger, past: PastState, as_of: date, *, baseline: bool = False
+) -> Plan:
+    cfg = project.config
+    return plan(
+        ledger,
+        project.models,
+        past,
+        as_of,
+        default_workflow=cfg.default_workflow,
+        min_balance=cfg.min_balance,
+        people=cfg.people,
+        baseline=baseline,
+    )
+
+
+def plan_tonight(
+    db: StateDB, project: Project, ledger: Ledger, as_of: date, *, baseline: bool = False
+) -> Plan:
+    """What a run does tonight: the planner's answer over the past the state database holds
+    (with the specialists the desk set), less what the inbox stopped (SPEC 6.1), plus the
+    notices the inbox owes."""
+    past = read_past_state(db, project.models, as_of)
+    # a specialist set by an `assign` action or command wins over the customers file
+    for cid, person in db.specialists().items():
+        customer = ledger.customers.get(cid)
+        if customer is not None:
+            customer.specialist = person
+    planned = plan_today(project, ledger, past, as_of, baseline=baseline)
+    if not baseline:  # SPEC 6.1: what the inbox changes
+        cfg = project.config
+        drop_bounced(planned, _bounced(db, ledger))
+        space_contacts(planned, db.last_contacts(CUSTOMER_FACING), cfg.contact_gap)
+        rows = db.notices_due(notice_key)
+        answered = {
+            row["action_key"]: (db.action(row["action_key"]) or {}).get("invoices", [])
+            for row in rows
+            if row["action_key"]
+        }
+        inbox_notices(planned, rows, cfg, ledger, answered)
+    return planned
+
+
+def _bounced(db: StateDB, ledger: Ledger) -> dict[str, set[str]]:
+    """Customer → its addresses that bounced. A mark ends once the source gives the customer
+    other addresses than it had when the address bounced."""
+    found: dict[str, set[str]] = {}
+    ended = []
+    for row_id, cid, address, emails in db.bounced():
+        customer = ledger.customers.get(cid)
+        if customer is not None and sorted(a.lower() for a in customer.email) != sorted(
+            a.lower() for a in emails
+        ):
+            ended.append(row_id)
+            continue
+        found.setdefault(cid, set()).add(address.lower())
+    db.clear_bounces(ended)
+    return found
