@@ -218,7 +218,7 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def _desk_records(db: StateDB | None):
+def _desk_records(db: StateDB | None) -> tuple[dict[str, dict], dict[str, str], list[dict]]:
     if db is None:
         return {}, {}, []
     statuses: dict[str, dict] = {"customers": {}, "invoices": {}}
@@ -231,7 +231,7 @@ def _desk_records(db: StateDB | None):
     return statuses, db.specialists(), db.promises()
 
 
-def _promise_state(p: dict, inv, as_of: date, min_balance: Decimal) -> dict:
+def _promise_state(p: dict, inv: Invoice | None, as_of: date, min_balance: Decimal) -> dict:
     """pending until the promised day; then kept (paid, or the promised amount paid) or
     broken (the same rule as the planner's)."""
     paid_part = (

@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from typing import cast
 
@@ -32,7 +33,9 @@ from arflow.project import Project
 from arflow.render import MONEY, RenderError, inline_css, payment_link
 
 
-def contexts(actions: list[PlannedAction], as_of, ledger: Ledger, project: Project):
+def contexts(
+    actions: list[PlannedAction], as_of: date, ledger: Ledger, project: Project
+) -> Iterator[tuple[PlannedAction, dict]]:
     """(action, context) for each action; the customers' totals come from one ledger pass."""
     by_customer = ledger.of_customers({a.customer_id for a in actions}, owing_on=as_of)
     make = MessageContexts(project.config, as_of)

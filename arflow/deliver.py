@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -229,7 +229,7 @@ def _stopped(run_result: RunResult, err: StateError) -> str:
     )
 
 
-def _skip_rows(skipped: list[Skip], project: Project, as_of: date):
+def _skip_rows(skipped: list[Skip], project: Project, as_of: date) -> Iterator[dict]:
     kinds = {
         (w.id, step.step_id, n): action.kind
         for w in project.workflows.values()

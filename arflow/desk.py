@@ -5,13 +5,14 @@ workflow housekeeping. Library functions over the state database; the CLI only p
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 from arflow.errors import ArflowError, Refused
-from arflow.ledger import Ledger
+from arflow.ledger import Invoice, Ledger
 from arflow.planner.occurrences import in_words
 from arflow.project import Project
 from arflow.state import StateDB
@@ -26,7 +27,7 @@ class Unknown:
     what: str  # customer | invoice
 
 
-def _known(ids: list[str], known, what: str) -> tuple[list[str], Unknown | None]:
+def _known(ids: list[str], known: Container[str], what: str) -> tuple[list[str], Unknown | None]:
     good = [i for i in dict.fromkeys(ids) if i in known]
     bad = [i for i in dict.fromkeys(ids) if i not in known]
     return good, (Unknown(bad, what) if bad else None)
@@ -111,7 +112,7 @@ def promise(
     min_balance: Decimal,
 ) -> int:
     """A promise-to-pay: chasing of the invoice holds until `day` (SPEC 4.6)."""
-    found = _check_target(ledger, "invoice", invoice)
+    found = _invoice(ledger, invoice)
     if not found.is_open(today, min_balance):
         raise Refused(
             f"{invoice} is not open on {today} (status {found.status}, balance "
@@ -127,14 +128,17 @@ def promise(
     return db.add_promise(invoice, day, amount, balance, today)
 
 
-def _check_target(ledger: Ledger, kind: str, target_id: str):
-    if kind == "customer":
-        if target_id not in ledger.customers:
-            raise Refused(
-                f"no customer {target_id!r} in the sources; check the id "
-                "(`arflow status` lists customers)"
-            )
-        return ledger.customers[target_id]
+def _check_target(ledger: Ledger, kind: str, target_id: str) -> None:
+    if kind == "invoice":
+        _invoice(ledger, target_id)
+    elif target_id not in ledger.customers:
+        raise Refused(
+            f"no customer {target_id!r} in the sources; check the id "
+            "(`arflow status` lists customers)"
+        )
+
+
+def _invoice(ledger: Ledger, target_id: str) -> Invoice:
     found = ledger.find([target_id]).get(target_id)
     if found is not None:
         return found

@@ -35,13 +35,13 @@ __all__ = [
 
 
 # --- the registry -----------------------------------------------------------------------------
-def _outbox(config: Config, channel: str):
+def _outbox(config: Config, channel: str) -> Channel:
     from arflow.channels.outbox import OutboxChannel
 
     return OutboxChannel(config.resolve(getattr(config.channels, channel).dir), channel)
 
 
-def _smtp(config: Config, channel: str):
+def _smtp(config: Config, channel: str) -> Channel:
     from arflow.channels.smtp import SmtpChannel
 
     # bounces go to the envelope sender: return_path when set, else the From address
@@ -50,13 +50,13 @@ def _smtp(config: Config, channel: str):
     )
 
 
-def _twilio(config: Config, channel: str):
+def _twilio(config: Config, channel: str) -> Channel:
     from arflow.channels.twilio import TwilioChannel
 
     return TwilioChannel(config.channels.sms, config.company.region)
 
 
-def _http(config: Config, channel: str):
+def _http(config: Config, channel: str) -> Channel:
     from arflow.channels.http import HttpChannel
 
     return HttpChannel(timeout=30.0)

@@ -4,6 +4,7 @@ and the targets and idempotency keys both speak of. The words are explained in e
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -218,6 +219,6 @@ class Plan:
     open: int = 0
 
 
-def invoice_numbers(invoices) -> list[str]:
+def invoice_numbers(invoices: Iterable[Invoice]) -> list[str]:
     """The distinct numbers of `invoices`, sorted: how a plan lists an action's invoices."""
     return sorted({inv.number for inv in invoices})

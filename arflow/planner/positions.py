@@ -100,7 +100,11 @@ class NextStep(NamedTuple):
 
 
 def _next_step(
-    schedule: StepSchedule, dates: list[date], earliest: date, as_of: date, ran
+    schedule: StepSchedule,
+    dates: list[date],
+    earliest: date,
+    as_of: date,
+    ran: set[str] | frozenset[str],
 ) -> NextStep:
     decision = decide_steps(schedule, dates, earliest, as_of, ran)
     if decision.run:  # due now: it goes out with the next run
