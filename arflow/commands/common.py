@@ -166,6 +166,21 @@ def report_held_back(ledger: Ledger | None) -> None:
     raise typer.Exit(EXIT_PROBLEMS)
 
 
+def show_customers(
+    s: Session,
+    fmt: Format,
+    day: date,
+    rows: list[dict],
+    table: Callable[[Console, list[dict], str], None],
+) -> None:
+    """`status` and `customers`: their rows as JSON or as a table, then the held-back rows."""
+    if fmt is Format.json:
+        print_json({"as_of": day.isoformat(), "customers": rows})
+    else:
+        table(Console(highlight=False), rows, s.project.config.company.locale)
+    report_held_back(s.ledger)
+
+
 @dataclass
 class Session:
     """What a desk command (or a report on the desk) works on."""

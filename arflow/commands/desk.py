@@ -124,13 +124,9 @@ def status(
     with common.desk_session(config, write=False) as s:
         day = common.parse_day(s.project.config, as_of, "--as-of") or s.today
         rows = accounts.status(s.project, s.ledger, s.state, day, customer)
-    if fmt is Format.json:
-        common.print_json({"as_of": day.isoformat(), "customers": rows})
-    else:
-        print_status(
-            Console(highlight=False), rows, s.project.config.company.locale, plain=common.plain()
-        )
-    common.report_held_back(s.ledger)
+    common.show_customers(
+        s, fmt, day, rows, lambda c, r, locale: print_status(c, r, locale, plain=common.plain())
+    )
 
 
 def pause(

@@ -299,13 +299,9 @@ def customers(
         rows = accounts.customer_rows(s.project, s.ledger, s.state, day)
     if missing:
         rows = [r for r in rows if r["missing"]]
-    if fmt is Format.json:
-        common.print_json({"as_of": day.isoformat(), "customers": rows})
-    else:
-        print_customers(
-            Console(highlight=False), rows, s.project.config.company.locale, plain=common.plain()
-        )
-    common.report_held_back(s.ledger)
+    common.show_customers(
+        s, fmt, day, rows, lambda c, r, locale: print_customers(c, r, locale, plain=common.plain())
+    )
 
 
 def workflows_list(

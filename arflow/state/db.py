@@ -27,15 +27,10 @@ class StateDB(LedgerRecords, DeskRecords, InboxRecords):
         known = read_id_file(path, shown)
         if known is not None and not path.exists():
             raise lost(path, shown, "missing")
-        try:
-            conn = sqlite3.connect(path, timeout=10, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise StateError(describe(exc, path, shown)) from None
-        state = cls(conn, path, shown)
+        # examined before anything is written: a refused file stays as it is
+        state, _ = cls._examined(path, shown, known, path)
+        conn = state.conn
         with closed_on_failure(conn, path, shown):
-            state._pin()
-            conn.execute("PRAGMA busy_timeout = 10000")
-            state._examine(known)  # before anything is written: a refused file stays as it is
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
@@ -55,17 +50,9 @@ class StateDB(LedgerRecords, DeskRecords, InboxRecords):
             if known is not None:
                 raise lost(path, shown, "missing")
             return None
-        try:
-            conn = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10, isolation_level=None
-            )
-        except sqlite3.Error as exc:
-            raise StateError(describe(exc, path, shown)) from None
-        state = cls(conn, path, shown)
+        state, version = cls._examined(path, shown, known, f"{path.resolve().as_uri()}?mode=ro")
+        conn = state.conn
         with closed_on_failure(conn, path, shown):
-            state._pin()
-            conn.execute("PRAGMA busy_timeout = 10000")
-            version = state._examine(known)
             if 0 < version < SCHEMA_VERSION:  # written by an older arflow: upgrade it once
                 conn.close()
                 return cls.open(path, shown)
@@ -75,6 +62,23 @@ class StateDB(LedgerRecords, DeskRecords, InboxRecords):
             conn.close()
             return None
         return state
+
+    @classmethod
+    def _examined(
+        cls, path: Path, shown: str, known: str | None, target: str | Path
+    ) -> tuple[StateDB, int]:
+        """The file at `path` connected (`target`: the path, or a read-only URI), pinned and
+        examined (`identity.StateFile._examine`): (state, schema version)."""
+        try:
+            uri = isinstance(target, str)
+            conn = sqlite3.connect(target, uri=uri, timeout=10, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StateError(describe(exc, path, shown)) from None
+        state = cls(conn, path, shown)
+        with closed_on_failure(conn, path, shown):
+            state._pin()
+            conn.execute("PRAGMA busy_timeout = 10000")
+            return state, state._examine(known)
 
     def _migrate(self, known: str | None) -> str:
         """Bring the schema up to date and give a new database its id; returns the id."""
