@@ -284,3 +284,28 @@ def test_status_counts_open_and_overdue_invoices_and_reduces_both_totals_by_cred
         "open_invoices": 2,
         "overdue_invoices": 1,
     }
+
+
+# --- the action registry ------------------------------------------------------------------------
+def test_every_kind_has_one_entry_its_model_and_its_composer():
+    """Adding a kind means an entry in `actions.KINDS`, its model and its composer: the three
+    name the same kinds."""
+    from arflow.action_specs import ACTION_MODELS
+    from arflow.actions import CUSTOMER_FACING, KINDS
+    from arflow.compose import COMPOSERS
+
+    assert set(KINDS) == set(ACTION_MODELS) == set(COMPOSERS)
+    assert len(KINDS) == len(ACTION_MODELS) == len(COMPOSERS) == 8
+    assert CUSTOMER_FACING == ("email", "sms")
+    assert {k: v.missing for k, v in KINDS.items() if v.missing} == {
+        "email": "no-email",
+        "sms": "no-phone",
+        "notify": "no-recipient",
+        "webhook": "no-recipient",
+    }
+    assert {k: v.records for k, v in KINDS.items() if v.records} == {
+        "status": "status",
+        "task": "task",
+        "note": "note",
+        "assign": "specialist",
+    }

@@ -21,7 +21,7 @@ from arflow.scaffold import add_workflow, write_scaffold
 from arflow.schema import schema_text
 from arflow.secrets import redact
 from arflow.sources import source_problems
-from arflow.state import run_lock, start_over
+from arflow.state import start_over
 from arflow.validation import is_workflow_file, workflow_file_problems
 
 
@@ -256,9 +256,7 @@ def state_init(
     cfg = load_config(common.config_path(config))
     path = cfg.resolve(cfg.state)
     shown = cfg.display(path)
-    with run_lock(path):
-        db, moved = start_over(path, common.now().strftime("%Y%m%dT%H%M%SZ"), force, shown)
-        db.close()
+    moved = start_over(path, common.now().strftime("%Y%m%dT%H%M%SZ"), force, shown)
     for old, new in moved:
         say(f"Kept {cfg.display(old)} as {cfg.display(new)}.")
     say(

@@ -93,11 +93,13 @@ def _opened(path: Path, shown: str, mode: StateMode) -> Iterator[StateDB | None]
 
 def start_over(
     path: Path, stamp: str, force: bool, shown: str | None = None
-) -> tuple[StateDB, list[tuple[Path, Path]]]:
-    """`arflow state init`: a new, empty state database with a new id. With `force`, the old
-    database (with its -wal and -shm files) and its `.id` file are first renamed aside with an
-    `.archived-STAMP` suffix, which keeps them a complete state database: nothing is deleted.
-    Returns the new database and the (old, new) names. Run it under `run_lock`."""
+) -> list[tuple[Path, Path]]:
+    """`arflow state init`, under the run lock: a new, empty state database with a new id.
+    With `force`, the old database (with its -wal and -shm files) and its `.id` file are first
+    renamed aside with an `.archived-STAMP` suffix, which keeps them a complete state database:
+    nothing is deleted. Returns the (old, new) names."""
     shown = shown or str(path)
-    present = archive_aside(path, stamp, force, shown)
-    return StateDB.open(path, shown), present
+    with run_lock(path):
+        present = archive_aside(path, stamp, force, shown)
+        StateDB.open(path, shown).close()
+    return present
