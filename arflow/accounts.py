@@ -19,6 +19,7 @@ from arflow.project import Project
 from arflow.rules import (
     account_totals,
     customer_paused,
+    in_totals,
     is_overdue,
     promise_holds,
     promised_part_paid,
@@ -57,11 +58,12 @@ def balances(
             owing.setdefault(inv.customer_id, []).append(inv)
     found = {}
     for cid, invoices in owing.items():
-        open_ = [inv for inv in invoices if inv.is_open(as_of, min_balance)]
+        counted = [inv for inv in invoices if in_totals(inv, as_of, min_balance)]
+        open_ = [inv for inv in counted if inv.owed(as_of) > 0]
         if not open_:
             continue
-        totals = account_totals(invoices, as_of, min_balance)
-        late = {inv.currency for inv in invoices if is_overdue(inv, as_of)}
+        totals = account_totals(counted, as_of, min_balance)
+        late = {inv.currency for inv in counted if is_overdue(inv, as_of)}
         found[cid] = Balances(
             {cur: t.outstanding for cur, t in totals.items()},
             {cur: t.overdue for cur, t in totals.items() if cur in late},

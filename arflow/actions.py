@@ -2,10 +2,11 @@
 
 An entry says who the action goes to (`recipients`), which channel carries its message
 (`channel`), the skip reason when it has nobody to go to (`missing`), whether the customer sees
-it (`customer_facing`: the inbox's bounces and contact gap, a campaign's reach), what it records
-in the state besides its key (`records`), and the words `history` puts before its text. Its
-composer is `arflow.compose.COMPOSERS[kind]`. Adding a kind means one entry here, its spec model
-in `arflow.workflow` and its composer.
+it (`customer_facing`: the contact gap counts it, a campaign's statement reaches the customer
+through it), what it records in the state besides its key (`records`), and the words `history`
+puts before its text. Its composer is `arflow.compose.COMPOSERS[kind]`. Adding a kind means one
+entry here, its spec model in `arflow.action_specs` and its composer (a test holds the three to
+the same kinds).
 """
 
 from __future__ import annotations

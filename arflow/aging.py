@@ -1,8 +1,9 @@
 """`arflow aging` (SPEC 8): what is owed on a day and how late, in the buckets current, 1–30,
 31–60, 61–90 and 90+ days past due, per customer and currency (largest total first) and per
-currency. Every document with something owed counts: paused and promised invoices, and credit
-notes, which reduce their customer's total in the bucket of their own due date. Pure: no state
-database, nothing sent."""
+currency. What counts is what an account's totals count (`rules.in_totals`): open invoices,
+paused and promised ones included, and credit notes, which reduce their customer's total in the
+bucket of their own due date; a remainder within the tolerance `min_balance` is settled. Pure:
+no state database, nothing sent."""
 
 from __future__ import annotations
 

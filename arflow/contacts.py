@@ -16,7 +16,7 @@ from arflow.ledger import Customer, Ledger
 from arflow.planner.plan_types import Plan, PlannedAction, Skip, notice_key
 from arflow.workflow import Action
 
-# the messages a customer reads; a step's emails and SMS together are one contact
+# the templates of the notices to `replies.notify`
 REPLY_TEMPLATE, BOUNCE_TEMPLATE = "customer-replied", "address-bounced"
 
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from arflow.config import Config
 from arflow.ledger import ZERO, Customer, Invoice
 from arflow.planner.plan_types import Met, Statement
-from arflow.rules import AGING_BUCKETS, Totals, account_aging, account_totals
+from arflow.rules import AGING_BUCKETS, NO_TOTALS, account_aging, account_totals
 
 CENT = Decimal("0.01")
 
@@ -86,7 +86,7 @@ def statement_context(statement: Statement, customers: Mapping[str, Customer], a
     ]
     groups = []
     for currency in statement.groups:
-        shown = statement.shown.get(currency, Totals(ZERO, ZERO))
+        shown = statement.shown.get(currency, NO_TOTALS)
         groups.append(
             {
                 "currency": currency,
@@ -279,10 +279,7 @@ def _sample_statement(invoices: list[Invoice], as_of: date) -> dict:
     branch = [replace(inv, customer_id="C002", number=inv.number + "-B") for inv in invoices[1:]]
     listed = sorted([*invoices, *branch], key=lambda inv: (inv.due_date, inv.number))
     own, theirs = account_totals(invoices, as_of, CENT), account_totals(branch, as_of, CENT)
-    family = {
-        cur: Totals(t.outstanding + theirs[cur].outstanding, t.overdue + theirs[cur].overdue)
-        for cur, t in own.items()
-    }
+    family = {cur: t.plus(theirs[cur]) for cur, t in own.items()}
     currency = invoices[0].currency
     sample = Statement(
         "C001",

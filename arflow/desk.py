@@ -1,5 +1,6 @@
-"""The collections desk (SPEC 4.5–4.8, 8): assignment, pauses, promises, tasks, positions and
-workflow housekeeping. Library functions over the state database; the CLI only prints.
+"""The collections desk (SPEC 4.5–4.8, 8): assignment, pauses, promises, tasks and workflow
+housekeeping (each customer's account, as `status` shows it, is in `accounts`). Library
+functions over the state database; the CLI only prints.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 An invoice's own rules (`Invoice.open_balance`, `owed`, `is_open`) are methods of `Invoice` in
 `arflow.ledger`, with the polars filters that stand for them beside them. Here live the rules
-over an account: its totals and aging (templates, campaign conditions and statements, `status`
-and `aging` all use `account_totals` and `aging_bucket`), and what holds an invoice or a
-customer back from messages (the planner, the campaigns, the past state and the desk).
+over an account: what its totals count (`in_totals`), its totals and aging (templates, campaign
+conditions and statements, `status` and `customers` use `account_totals`; `aging` counts what
+`in_totals` counts, by `aging_bucket`), and what holds an invoice or a customer back from
+messages (the planner, the campaigns, the past state and the desk).
 """
 
 from __future__ import annotations
@@ -106,18 +107,11 @@ def promised_part_paid(balance: Decimal, amount: Decimal, balance_then: Decimal)
     return balance <= balance_then - amount
 
 
-def invoice_on_hold(
-    number: str, paused_invoices: Collection[str], promises: Mapping[str, date], as_of: date
-) -> bool:
-    """The invoice is paused, or under a promise-to-pay that still holds: it follows its
-    workflow but is left out of messages."""
-    return number in paused_invoices or promise_holds(promises.get(number), as_of)
-
-
 def invoices_on_hold(
     paused_invoices: Collection[str], promises: Mapping[str, date], as_of: date
 ) -> set[str]:
-    """Every invoice number `invoice_on_hold` holds on `as_of`."""
+    """The invoices on hold on `as_of`: paused, or under a promise-to-pay that still holds;
+    they follow their workflow but are left out of messages."""
     return set(paused_invoices) | {n for n, day in promises.items() if promise_holds(day, as_of)}
 
 

@@ -138,3 +138,32 @@ def test_without_a_gap_everything_goes_the_day_it_is_due(folder, cli, clock):
         ("03-07", "hosting", "second", "email"),
         ("03-09", "consulting", "second", "email"),
     ]
+
+
+def test_an_sms_is_a_contact_too(tmp_path, cli, clock):
+    """The gap counts every customer-facing kind (`actions.CUSTOMER_FACING`): after an SMS
+    alone, the email of the next day waits."""
+    config = make_folder(
+        tmp_path / "sms",
+        invoices=INVOICES,
+        config=BASE_CONFIG
+        + "contact_gap: 3\n"
+        + "channels: {email: {transport: outbox}, sms: {transport: outbox}}\n",
+        workflows={
+            "hosting": """\
+                match: {product: [hosting, consulting]}
+                anchor: due_date
+                steps:
+                  - {id: text, day: 1, actions: [{sms: reminder}]}
+                  - {id: mail, day: 2, actions: [{email: reminder}]}
+                """
+        },
+    )
+    sent = nightly(cli, clock, config, date(2026, 3, 3), date(2026, 3, 7))
+    # (history lists a message once per invoice it covers: H-1 and K-1)
+    assert sorted(set(sent["C1"])) == [
+        ("03-03", "hosting", "text", "sms"),
+        ("03-06", "hosting", "mail", "email"),  # due 03-04, waited three days after the SMS
+    ]
+    # C2 has no phone: its SMS is skipped, no contact, so its email goes the day it is due
+    assert sent["C2"] == [("03-04", "hosting", "mail", "email")]

@@ -27,7 +27,6 @@ from arflow.rules import (
     account_aging,
     account_totals,
     customer_paused,
-    invoice_on_hold,
     invoices_on_hold,
     promise_holds,
     promised_part_paid,
@@ -235,14 +234,13 @@ def test_a_promise_holds_through_its_day(as_of, holds):
     day = date.fromisoformat(as_of)
     assert promise_holds(date(2026, 2, 10), day) is holds
     promises = {"A": date(2026, 2, 10)}
-    assert invoice_on_hold("A", set(), promises, day) is holds
+    assert ("A" in invoices_on_hold(set(), promises, day)) is holds
     assert invoices_on_hold({"P"}, promises, day) == ({"A", "P"} if holds else {"P"})
     assert promise_holds(None, day) is False
 
 
 def test_a_paused_invoice_or_customer_is_held():
-    assert invoice_on_hold("P", {"P"}, {}, date(2026, 2, 1)) is True
-    assert invoice_on_hold("Q", {"P"}, {}, date(2026, 2, 1)) is False
+    assert invoices_on_hold({"P"}, {}, date(2026, 2, 1)) == {"P"}
     assert customer_paused(Customer("C1", paused=True), set()) is True
     assert customer_paused(Customer("C1"), {"C1"}) is True
     assert customer_paused(Customer("C1"), {"C2"}) is False
@@ -309,3 +307,36 @@ def test_every_kind_has_one_entry_its_model_and_its_composer():
         "note": "note",
         "assign": "specialist",
     }
+
+
+def test_aging_counts_what_the_totals_count():
+    """A remainder within the tolerance is settled for `aging` as for the totals; a credit
+    note counts."""
+    from arflow.aging import aging_document, aging_report
+
+    residue = Invoice(
+        "INV-9", "C1", date(2026, 1, 1), DUE, Decimal("50"), Decimal("0.01"), None, "USD", "open", 2
+    )
+    report = aging_report([*CASE, residue], {}, AS_OF, Decimal("0.01"))
+    (customer,) = aging_document(report)["customers"]
+    assert (customer["total"], customer["31-60"]) == ("70.00", "70.00")
+    assert [c["invoices"] for c in aging_document(report)["currencies"]] == [2]
+
+
+@pytest.mark.parametrize(
+    "promised, held", [("2026-03-16", True), ("2026-03-20", True), ("2026-03-15", False)]
+)
+def test_the_past_state_holds_an_invoice_only_while_its_promise_holds(promised, held):
+    from arflow.planner.past_state import past_state
+
+    past = past_state(
+        actions=[],
+        assignments=[],
+        sequences=[],
+        pauses=[],
+        promises=[{"id": 1, "invoice": "INV-1", "date": promised, "amount": None, "balance": None}],
+        workflows={},
+        as_of=AS_OF,
+    )
+    assert past.promises == {"INV-1": date.fromisoformat(promised)}
+    assert [(h.kind, h.target_id) for h in past.holds] == ([("promise", "INV-1")] if held else [])

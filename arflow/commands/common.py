@@ -171,13 +171,13 @@ def show_customers(
     fmt: Format,
     day: date,
     rows: list[dict],
-    table: Callable[[Console, list[dict], str], None],
+    table: Callable[..., None],
 ) -> None:
     """`status` and `customers`: their rows as JSON or as a table, then the held-back rows."""
     if fmt is Format.json:
         print_json({"as_of": day.isoformat(), "customers": rows})
     else:
-        table(Console(highlight=False), rows, s.project.config.company.locale)
+        table(Console(highlight=False), rows, s.project.config.company.locale, plain=plain())
     report_held_back(s.ledger)
 
 

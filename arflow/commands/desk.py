@@ -124,9 +124,7 @@ def status(
     with common.desk_session(config, write=False) as s:
         day = common.parse_day(s.project.config, as_of, "--as-of") or s.today
         rows = accounts.status(s.project, s.ledger, s.state, day, customer)
-    common.show_customers(
-        s, fmt, day, rows, lambda c, r, locale: print_status(c, r, locale, plain=common.plain())
-    )
+    common.show_customers(s, fmt, day, rows, print_status)
 
 
 def pause(

@@ -299,9 +299,7 @@ def customers(
         rows = accounts.customer_rows(s.project, s.ledger, s.state, day)
     if missing:
         rows = [r for r in rows if r["missing"]]
-    common.show_customers(
-        s, fmt, day, rows, lambda c, r, locale: print_customers(c, r, locale, plain=common.plain())
-    )
+    common.show_customers(s, fmt, day, rows, print_customers)
 
 
 def workflows_list(

@@ -1,10 +1,10 @@
-"""A campaign's metrics and conditions (SPEC 4.10), as pure functions of a customer's invoices.
+"""A campaign's conditions (SPEC 4.10), as pure functions of a customer's totals.
 
-Per currency group, over the customer's open invoices on the day (paused and promised ones
-included): `outstanding` is the sum of open balances, `overdue` the part with a due date before
-the day, `overdue_pct` 100 × overdue / outstanding (0 when nothing is outstanding). The
-`consolidated_*` metrics are the same over the customer and all its descendants (`parent_id`, any
-depth). All of a campaign's conditions must hold for the same currency group.
+Per currency group, `outstanding` and `overdue` are the account's totals (`rules.account_totals`:
+open invoices, paused and promised ones included, and credit notes), `overdue_pct` 100 × overdue
+/ outstanding (0 when nothing is outstanding). The `consolidated_*` metrics are the same over
+the customer and all its descendants (`parent_id`, any depth). All of a campaign's conditions
+must hold for the same currency group.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -62,7 +63,7 @@ def read_past_state(
 
 def past_state(
     *,
-    actions: list[ActionRow],
+    actions: Iterable[ActionRow],
     assignments: list[AssignmentRow],
     sequences: list[SequenceRow],
     pauses: list[PauseRow],
@@ -115,7 +116,7 @@ class _Ledger:
     chased: dict[tuple[str, str], Chase] = field(default_factory=dict)  # (target, wf) → Chase
 
 
-def _read_ledger(actions: list[ActionRow], sizes: _StepSizes) -> _Ledger:
+def _read_ledger(actions: Iterable[ActionRow], sizes: _StepSizes) -> _Ledger:
     found = _Ledger()
     for target, wid, step, index, state, reason, permanent, day, invoices in actions:
         if not settled(state, reason, bool(permanent)):

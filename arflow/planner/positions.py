@@ -12,6 +12,7 @@ from arflow.planner.campaigns import audience, next_statement
 from arflow.planner.matching import sequence_since, sort_into_workflows, targets_of
 from arflow.planner.plan_types import NOTHING_RAN, PastState, customer_target, invoice_numbers
 from arflow.planner.schedule import StepSchedule, decide_steps
+from arflow.rules import DEFAULT_MIN_BALANCE
 from arflow.workflow import Workflow
 
 
@@ -42,7 +43,7 @@ def positions(
     step_dates: dict[tuple[str, str, str], date],
     *,
     default_workflow: str | None = None,
-    min_balance: Decimal = Decimal("0.01"),
+    min_balance: Decimal = DEFAULT_MIN_BALANCE,
 ) -> list[Position]:
     """Every customer's position in each workflow it follows today, and in each campaign that
     reaches it (last and next occurrence), for `arflow status`. `step_dates` maps (target,

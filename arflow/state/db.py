@@ -50,7 +50,9 @@ class StateDB(LedgerRecords, DeskRecords, InboxRecords):
             if known is not None:
                 raise lost(path, shown, "missing")
             return None
-        state, version = cls._examined(path, shown, known, f"{path.resolve().as_uri()}?mode=ro")
+        state, version = cls._examined(
+            path, shown, known, f"{path.resolve().as_uri()}?mode=ro", uri=True
+        )
         conn = state.conn
         with closed_on_failure(conn, path, shown):
             if 0 < version < SCHEMA_VERSION:  # written by an older arflow: upgrade it once
@@ -65,12 +67,11 @@ class StateDB(LedgerRecords, DeskRecords, InboxRecords):
 
     @classmethod
     def _examined(
-        cls, path: Path, shown: str, known: str | None, target: str | Path
+        cls, path: Path, shown: str, known: str | None, target: str | Path, *, uri: bool = False
     ) -> tuple[StateDB, int]:
         """The file at `path` connected (`target`: the path, or a read-only URI), pinned and
         examined (`identity.StateFile._examine`): (state, schema version)."""
         try:
-            uri = isinstance(target, str)
             conn = sqlite3.connect(target, uri=uri, timeout=10, isolation_level=None)
         except sqlite3.Error as exc:
             raise StateError(describe(exc, path, shown)) from None

@@ -17,7 +17,7 @@ from functools import cached_property
 from arflow.state import clock
 from arflow.state.base import StateBase, customer_since, row_id
 from arflow.state.errors import named_errors
-from arflow.state.ledger import settled
+from arflow.state.ledger import MAY_HAVE_GONE, settled
 
 
 @named_errors
@@ -39,7 +39,7 @@ class InboxRecords(StateBase):
             for key, cid, recipients, mid in self.conn.execute(
                 "SELECT key, customer_id, recipients, message_id FROM actions WHERE "
                 f"kind = 'email' AND message_id IN ({', '.join('?' * len(chunk))}) AND "
-                "state IN ('sending', 'sent', 'unknown')",
+                f"state IN {MAY_HAVE_GONE}",
                 chunk,
             ):
                 found[mid] = {

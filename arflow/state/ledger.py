@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any, Protocol
 
@@ -23,6 +23,8 @@ from arflow.state.base import StateBase, customer_since, row_id
 from arflow.state.errors import named_errors
 
 CARRIED_OUT = frozenset({"sending", "sent", "unknown", "done"})
+# a message that went, or may have (its outcome unknown), as SQL: `state IN MAY_HAVE_GONE`
+MAY_HAVE_GONE = "('sending', 'sent', 'unknown')"
 # skips that a later run within the step's window tries again: the contact may be added
 RETRIED_SKIPS = frozenset({"no-email", "no-phone", "no-recipient", "bounced", "contact-gap"})
 # the skip reason of what `arflow run --baseline` marked as done without sending it
@@ -109,12 +111,13 @@ class LedgerRecords(StateBase):
     """The action ledger's reads and writes, part of `StateDB`."""
 
     # --- reading ------------------------------------------------------------------------------
-    def action_rows(self) -> list[ActionRow]:
-        """Every row of the action ledger, in one query, for the planner's past state."""
+    def action_rows(self) -> Iterator[ActionRow]:
+        """Every row of the action ledger, in one query read row by row (a ledger of years
+        is never held whole), for the planner's past state."""
         return self.conn.execute(
             "SELECT target, workflow, step, action_index, state, reason, "
             "permanent, as_of, invoices FROM actions"
-        ).fetchall()
+        )
 
     def history(
         self, customer: str | None = None, since: date | None = None, unknown_only: bool = False
@@ -159,7 +162,7 @@ class LedgerRecords(StateBase):
             cid: date.fromisoformat(day)
             for cid, day in self.conn.execute(
                 f"SELECT customer_id, MAX(as_of) FROM actions WHERE kind IN ({marks}) AND "
-                "state IN ('sending', 'sent', 'unknown') GROUP BY customer_id",
+                f"state IN {MAY_HAVE_GONE} GROUP BY customer_id",
                 tuple(kinds),
             )
         }
