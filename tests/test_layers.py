@@ -52,6 +52,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.attachments",
             "arflow.project",
             "arflow.template_checks",
+            "arflow.headers",
             "arflow.compose",
         ],
     ),
