@@ -55,7 +55,7 @@ from typing import NamedTuple
 
 from arflow.actions import CUSTOMER_FACING, KINDS, recipients
 from arflow.config import Person
-from arflow.ledger import ZERO, Customer, Invoice, Ledger
+from arflow.ledger import NOT_OWED, ZERO, Customer, Invoice, Ledger
 from arflow.planner.campaigns import calendar_of, occurrence_due, statements
 from arflow.planner.matching import (
     FollowedInvoices,
@@ -414,7 +414,7 @@ def _last_chased(
 
 def _settled_by_payment(inv: Invoice, as_of: date, min_balance: Decimal) -> bool:
     """Closed by payment: not open any more, and not voided or turned back into a draft."""
-    return inv.status not in ("draft", "void") and not inv.is_open(as_of, min_balance)
+    return inv.status not in NOT_OWED and not inv.is_open(as_of, min_balance)
 
 
 def _by_due(inv: Invoice) -> tuple:

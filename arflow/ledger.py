@@ -14,6 +14,7 @@ from arflow.errors import Refused, RowError
 
 ZERO = Decimal(0)
 NOT_CHASED = frozenset({"draft", "paid", "void"})
+NOT_OWED = frozenset({"draft", "void"})  # documents that add nothing to a balance
 
 
 @dataclass(slots=True, eq=False)
@@ -55,7 +56,7 @@ class Invoice:
     def owed(self, as_of: date) -> Decimal:
         """What this document adds to the customer's balance on `as_of`: its open balance once
         issued (negative for a credit note), nothing for a draft or a voided one (SPEC 2.1)."""
-        if self.issue_date > as_of or self.status in ("draft", "void"):
+        if self.issue_date > as_of or self.status in NOT_OWED:
             return ZERO
         return self.open_balance(as_of)
 
@@ -245,6 +246,14 @@ def may_owe(as_of: date) -> pl.Expr:
     )
 
 
+def may_be_owed(as_of: date) -> pl.Expr:
+    """`Invoice.owed` in columns: the rows that may owe something on `as_of` (issued, neither
+    draft nor void, not paid by then); the rule itself decides on the objects."""
+    return (
+        may_owe(as_of) & (pl.col("issue_date") <= as_of) & ~pl.col("status").is_in(list(NOT_OWED))
+    )
+
+
 class Ledger:
     """Everything a source gave: good invoices, their customers, and every rejected value.
 
@@ -309,15 +318,7 @@ class Ledger:
     def owing(self, as_of: date) -> list[Invoice]:
         """The documents with something owed on them on `as_of` (`Invoice.owed`, credit notes
         included), in source order."""
-        candidates = (
-            self.invoices
-            if self._objects is not None
-            else self._rows(
-                may_owe(as_of)
-                & (pl.col("issue_date") <= as_of)
-                & ~pl.col("status").is_in(["draft", "void"])
-            )
-        )
+        candidates = self.invoices if self._objects is not None else self._rows(may_be_owed(as_of))
         return [inv for inv in candidates if inv.owed(as_of)]
 
     def credit_notes(self, as_of: date) -> list[Invoice]:
@@ -326,9 +327,7 @@ class Ledger:
             self.invoices
             if self._objects is not None
             else self._rows(
-                may_owe(as_of)
-                & (pl.col("issue_date") <= as_of)
-                & ~pl.col("status").is_in(["draft", "void"])
+                may_be_owed(as_of)
                 & pl.coalesce(pl.col("balance"), pl.col("amount")).str.starts_with("-")
             )
         )
