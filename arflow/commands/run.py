@@ -124,7 +124,7 @@ def run(
         project = load_project(common.config_path(config))
         common.warn(history_warnings(project, unreadable=False))  # the run reports a broken state
         monitor = None if dry_run or baseline else project.config.healthcheck_url
-        outcome, day = _run(project, out, as_of, customer, force)
+        run_result, day = _run(project, out, as_of, customer, force)
     except ArflowError as err:
         if monitor:
             _ping(monitor, False, redact(f"error: {err}"))
@@ -132,12 +132,12 @@ def run(
     if monitor:
         _ping(
             monitor,
-            not outcome.problems,
+            not run_result.problems,
             f"{day}: "
-            + outcome_text(outcome.plan, outcome.details, dry_run=False)
-            + f", {len(outcome.errors)} error(s)",
+            + outcome_text(run_result.plan, run_result.details, dry_run=False)
+            + f", {len(run_result.errors)} error(s)",
         )
-    raise typer.Exit(EXIT_PROBLEMS if outcome.problems else EXIT_OK)
+    raise typer.Exit(EXIT_PROBLEMS if run_result.problems else EXIT_OK)
 
 
 def _run(
@@ -153,11 +153,11 @@ def _run(
     if customer is not None:
         ledger = ledger.only_known(customer)
     if out.baseline:
-        outcome = deliver_baseline(project, ledger, day, force=force, today=today)
+        run_result = deliver_baseline(project, ledger, day, force=force, today=today)
     else:
-        outcome = deliver_run(project, ledger, day, dry_run=out.dry_run, today=today)
-    _print_outcome(out, outcome, ledger, cfg, day)
-    return outcome, day
+        run_result = deliver_run(project, ledger, day, dry_run=out.dry_run, today=today)
+    _print_run_result(out, run_result, ledger, cfg, day)
+    return run_result, day
 
 
 def _read_ledger(cfg: Config, out: _Output) -> Ledger:
@@ -176,33 +176,33 @@ def _read_ledger(cfg: Config, out: _Output) -> Ledger:
         return load_ledger(cfg, lambda done, total: bar.update(task, completed=done, total=total))
 
 
-def _print_outcome(
-    out: _Output, outcome: RunResult, ledger: Ledger, cfg: Config, day: date
+def _print_run_result(
+    out: _Output, run_result: RunResult, ledger: Ledger, cfg: Config, day: date
 ) -> None:
     """What a run did: the warning about an interrupted run, the line saying when it started
     (under cron), the inbox's events, then the plan."""
-    _warn_recovered(outcome.recovered, out.dry_run)
+    _warn_recovered(run_result.recovered, out.dry_run)
     if out.fmt is Format.table and out.plain and not out.quiet and not common.journald():
         kind = "dry run" if out.dry_run else "baseline" if out.baseline else "run"
         sys.stdout.write(f"# arflow {kind} started {out.started}, as of {day}\n")
-    if outcome.inbox and out.fmt is Format.table and not out.quiet:
-        print_inbox(out.console, outcome.inbox, plain=out.plain, dry_run=False)
+    if run_result.inbox and out.fmt is Format.table and not out.quiet:
+        print_inbox(out.console, run_result.inbox, plain=out.plain, dry_run=False)
     if out.fmt is Format.json:
         if out.plain:  # a pipe or a file: compact, streamed
-            write_json(sys.stdout, outcome.plan, outcome.errors, dry_run=out.dry_run)
+            write_json(sys.stdout, run_result.plan, run_result.errors, dry_run=out.dry_run)
         else:  # a person: indented
-            document = plan_document(outcome.plan, outcome.errors, dry_run=out.dry_run)
+            document = plan_document(run_result.plan, run_result.errors, dry_run=out.dry_run)
             sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         return
     print_plan(
         out.console,
-        outcome.plan,
-        outcome.errors,
+        run_result.plan,
+        run_result.errors,
         cfg.company.locale,
         plain=out.plain,
         dry_run=out.dry_run,
         baseline=out.baseline,
-        details=outcome.details,
+        details=run_result.details,
         quiet=out.quiet,
         names={cid: c.display_name for cid, c in ledger.customers.items()},
     )
