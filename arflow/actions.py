@@ -40,6 +40,7 @@ class ActionKind:
     customer_facing: bool = False
     records: Effect | None = None
     described_as: str = ""  # `history`: the words before its text
+    contact: str | None = None  # the customer's field that reaches it (`email`, `phone`)
 
 
 def person_addresses(
@@ -104,8 +105,12 @@ def _note_channel(config: Config, to: list[str]) -> str | None:
 KINDS: dict[str, ActionKind] = {
     kind.name: kind
     for kind in (
-        ActionKind("email", _email_to, _always("email"), "no-email", customer_facing=True),
-        ActionKind("sms", _sms_to, _always("sms"), "no-phone", customer_facing=True),
+        ActionKind(
+            "email", _email_to, _always("email"), "no-email", customer_facing=True, contact="email"
+        ),
+        ActionKind(
+            "sms", _sms_to, _always("sms"), "no-phone", customer_facing=True, contact="phone"
+        ),
         ActionKind(
             "notify", _people_to(lambda a: a.spec.to or ["owner"]), _notify_channel, "no-recipient"
         ),

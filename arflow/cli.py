@@ -98,6 +98,7 @@ app.command()(reports.simulate)
 app.command()(reports.preview)
 app.command()(reports.customers)
 app.command()(setup.doctor)
+app.command()(setup.sources)
 app.command()(setup.schema)
 
 workflows_app = typer.Typer(rich_markup_mode=None, context_settings=HELP)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +22,10 @@ from arflow.presets import PRESETS, with_preset
 from arflow.yamlfile import Located, load_located
 
 CONFIG_NAME = "arflow.yaml"
+# a source with more bad rows than this share of its rows is refused whole (SPEC 2.4): a broken
+# export must not become half a night of reminders; a share never refuses MIN_BAD_ROWS or fewer
+DEFAULT_MAX_BAD_ROWS = "10%"
+MIN_BAD_ROWS = 5
 INVOICE_FIELDS = (
     "number",
     "customer_id",
@@ -137,11 +142,40 @@ class SourceConfig(Strict):
     skip_rows: int = Field(0, ge=0)
     headings: str | None = None
     skip_if: dict[str, str | list[str]] = {}
+    # more bad rows than this and the source is refused whole: a count, or a share ("10%")
+    max_bad_rows: int | str = DEFAULT_MAX_BAD_ROWS
+    # columns that only look like a field (`Term` beside a due date): kept as extra.NAME
+    not_fields: list[str] = []
 
     @model_validator(mode="before")
     @classmethod
     def _preset(cls, value: object) -> object:
         return with_preset(value)
+
+    @field_validator("max_bad_rows")
+    @classmethod
+    def _max_bad_rows(cls, value: int | str) -> int | str:
+        if isinstance(value, int):
+            if value < 0:
+                raise ValueError(
+                    "max_bad_rows: is a count of rows (0 or more) or a share such as 10%"
+                )
+            return value
+        if not re.fullmatch(r"\s*\d+(\.\d+)?\s*%\s*", value) or float(value.strip()[:-1]) > 100:
+            raise ValueError(
+                f"max_bad_rows: {value!r} is neither a count of rows (such as 50) nor a share "
+                "of them (such as 10%)"
+            )
+        return value.replace(" ", "")
+
+    @property
+    def bad_rows_allowed(self) -> Callable[[int], int]:
+        """How many held-back rows a source of `rows` rows may have before it is refused."""
+        limit = self.max_bad_rows
+        if isinstance(limit, int):
+            return lambda rows: limit
+        share = float(limit[:-1]) / 100
+        return lambda rows: max(MIN_BAD_ROWS, int(rows * share))
 
     @field_validator("header_row")
     @classmethod

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from arflow.actions import CUSTOMER_FACING
+from arflow.actions import CUSTOMER_FACING, KINDS
 from arflow.config import Config
 from arflow.ledger import Customer, Ledger
 from arflow.planner.plan_types import Plan, PlannedAction, Skip, notice_key
@@ -32,6 +32,29 @@ def _skip(plan: Plan, action: PlannedAction, reason: str, until: date | None = N
             until,
         )
     )
+
+
+def unreached(plan: Plan, ledger: Ledger) -> str | None:
+    """Why tonight's customer messages of a kind reach nobody, when no customer in the sources
+    can be reached by it (no email address anywhere, or no phone): the data is not what
+    arflow thinks it is, and a night of skips would hide it (the internal notices would go
+    out alone). None when every kind reaches someone."""
+    for name, kind in KINDS.items():
+        if kind.contact is None:
+            continue
+        skipped = [s for s in plan.skipped if s.reason == kind.missing]
+        if not skipped or any(getattr(c, kind.contact) for c in ledger.customers.values()):
+            continue
+        steps = sorted({f"{s.workflow}/{s.step}" for s in skipped})
+        where = " or ".join(r.display for r in ledger.reads) or "the sources"
+        return (
+            f"no customer in {where} has {'an email address' if name == 'email' else 'a phone'}"
+            f", so tonight's {name} to {len({s.customer_id for s in skipped})} customer(s) "
+            f"({', '.join(steps[:3])}{', …' if len(steps) > 3 else ''}) would reach nobody: add "
+            f"a {kind.contact} column (or map yours with columns: {{{kind.contact}: YOUR_HEADER}}"
+            f"), or take the {name} actions out of those workflows"
+        )
+    return None
 
 
 def drop_bounced(plan: Plan, bounced: dict[str, set[str]]) -> None:

@@ -19,7 +19,8 @@ from datetime import date
 from arflow.actions import KINDS, channel_kind
 from arflow.channels import Channel, Outcome, RunChannels
 from arflow.compose import Composed, compose
-from arflow.errors import Refused, RowError, StoppedMidRun
+from arflow.contacts import unreached
+from arflow.errors import ArflowError, Refused, RowError, StoppedMidRun
 from arflow.inbox import inbox_error, read_inbox
 from arflow.ledger import Ledger
 from arflow.planner.plan_types import (
@@ -126,7 +127,11 @@ def _run(
     try:
 
         def log_in(planned: Plan) -> None:
-            # before anything is recorded: bad credentials stop the run, nothing sent
+            # before anything is recorded: data that reaches nobody, or bad credentials,
+            # stop the run, nothing sent
+            problem = unreached(planned, ledger)
+            if problem:
+                raise ArflowError(problem)
             for kind in sorted({k for a in planned.actions if (k := channel_kind(a, cfg))}):
                 channels.get(kind)
 

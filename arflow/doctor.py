@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
 from arflow.config import Config
 from arflow.errors import ArflowError
+from arflow.project import Project
+from arflow.reading import group_errors
+from arflow.source_view import view_sources
 from arflow.sources import SOURCE_FIELDS, checked_header
 from arflow.state import StateDB
 
@@ -22,9 +25,13 @@ class Check(NamedTuple):
     text: str
 
 
-def checks(config: Config, now: datetime) -> list[Check]:
+def checks(project: Project, now: datetime) -> list[Check]:
     """Every check but the config's own (the caller loaded it, or reported why not)."""
-    return [*_sources(config), *_state(config, now), _email(config), _zone(config, now)]
+    config = project.config
+    found = _sources(config)
+    if all(c.level == "ok" for c in found):
+        found = _data(project, config.today(now))
+    return [*found, *_state(config, now), _email(config), _zone(config, now)]
 
 
 def _sources(config: Config) -> list[Check]:
@@ -40,6 +47,41 @@ def _sources(config: Config) -> list[Check]:
             continue
         out.append(Check("ok", f"{setting}: {display} can be read ({len(header)} columns)"))
     return out
+
+
+def _data(project: Project, today: date) -> list[Check]:
+    """The sources read as tonight's run reads them (`arflow sources` shows more)."""
+    view = view_sources(project, today)
+    if view.refused:
+        return [Check("fail", view.refused)]
+    found = []
+    for r in view.reads:
+        empty = f", {r.empty:,} empty ignored" if r.empty else ""
+        found.append(
+            Check(
+                "ok" if not r.held_back else "warn",
+                f"{r.setting}: {r.display}: {r.rows:,} rows read, {r.held_back:,} held back{empty}",
+            )
+        )
+    found += [Check("warn", g.text(3)) for g in group_errors(view.errors)]
+    for kind, reach in view.unreachable.items():
+        if reach["unreachable"] == reach["customers"] and reach["customers"]:
+            found.append(
+                Check(
+                    "fail",
+                    f"{kind}: none of the {reach['customers']} customers with an open invoice has "
+                    f"a {reach['contact']}; the workflows' {kind} actions would reach nobody",
+                )
+            )
+        elif reach["unreachable"]:
+            found.append(
+                Check(
+                    "warn",
+                    f"{kind}: {reach['unreachable']} of {reach['customers']} customers with an "
+                    f"open invoice have no {reach['contact']} (`arflow sources` names them)",
+                )
+            )
+    return found
 
 
 def _state(config: Config, now: datetime) -> list[Check]:

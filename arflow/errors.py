@@ -24,6 +24,15 @@ class Problem:
         return f"{self.path}{line}:{where} {self.message}"
 
 
+class SourceRefused(ArflowError):
+    """A source arflow did not understand (SPEC 2.4): nothing is read from it."""
+
+    def __init__(self, setting: str, message: str, key: str):
+        self.setting = setting  # "invoices" or "customers"
+        self.key = key  # the setting under it that fixes it (date_format, max_bad_rows)
+        super().__init__(message)
+
+
 class Refused(ArflowError):
     """A value a person typed that makes no sense (a pause ending in the past, a promise on a
     paid invoice): nothing was done, exit 2 like any usage error."""

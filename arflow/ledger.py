@@ -11,6 +11,7 @@ from decimal import Decimal
 import polars as pl
 
 from arflow.errors import Refused, RowError
+from arflow.reading import SourceRead
 
 ZERO = Decimal(0)
 NOT_CHASED = frozenset({"draft", "paid", "void"})
@@ -270,8 +271,10 @@ class Ledger:
         *,
         frame: pl.DataFrame | None = None,
         extra_names: tuple[str, ...] = (),
+        reads: list[SourceRead] | None = None,
     ):
         self._frame = frame
+        self.reads: list[SourceRead] = reads or []  # how each source was read (load_ledger)
         self._objects: list[Invoice] | None = None
         if frame is None:
             self._objects = list(invoices or ())
@@ -393,7 +396,9 @@ class Ledger:
                 (may_owe(first) & (pl.col("issue_date") <= last))
                 | pl.col("number").is_in(list(wanted))
             )
-        found = Ledger(rows, self.customers, self.errors, extra_names=self.extra_names)
+        found = Ledger(
+            rows, self.customers, self.errors, extra_names=self.extra_names, reads=self.reads
+        )
         found._customer_ids = self.customer_ids()
         return found
 
@@ -410,4 +415,5 @@ class Ledger:
             self.of_customers([customer_id])[customer_id],
             {k: v for k, v in self.customers.items() if k == customer_id},
             self.errors,
+            reads=self.reads,
         )

@@ -23,6 +23,8 @@ PRESETS: dict[str, dict[str, Any]] = {
             "amount": "Open Balance",
             "balance": "Open Balance",
         },
+        # the due date is in the report; QuickBooks' own terms ("1% 10 Net 30") are not read
+        "not_fields": ["Term"],
         "date_format": "%m/%d/%Y",
         "thousands": ",",
     },

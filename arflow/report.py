@@ -13,6 +13,7 @@ from rich.text import Text
 
 from arflow.errors import RowError
 from arflow.planner.plan_types import Plan, PlannedAction, Skip
+from arflow.reading import SourceRead, group_errors
 from arflow.tables import amounts_text, print_actions, recipients_text
 
 
@@ -151,9 +152,11 @@ def print_plan(
     details: dict[int, str] | None = None,
     quiet: bool = False,
     names: dict[str, str] | None = None,
+    reads: Sequence[SourceRead] = (),
 ) -> None:
     """A table in a terminal; one tab-separated line per action under cron (no colour codes).
-    `names`: customer id → the name a person knows it by."""
+    `names`: customer id → the name a person knows it by; `reads`: how the sources were read
+    (their empty rows are counted in the summary, their unused columns named once)."""
     verb = "would run" if dry_run else "marked as done, sending nothing," if baseline else "ran"
     # a dry run's statuses are all `planned`, unless a message could not be handed over
     with_status = not dry_run or any(a.status != "planned" for a in plan.actions)
@@ -178,15 +181,29 @@ def print_plan(
             names or {},
         )
     _print_skipped(console, skipped, plain=plain)
-    for e in errors:
-        where = f"{e.file}:{e.line}" + (f": {e.column}" if e.column else "")
-        _line(console, f"error\t{where}: {e.message}")
+    if not quiet:
+        for line in unused_columns(reads):
+            _line(console, f"# {line}")
+    for group in group_errors(errors):  # 3,000 rows with one bad date: one line
+        _line(console, f"error\t{group.text()}")
+    empty = sum(r.empty for r in reads)
     _line(
         console,
         f"{plan.as_of}: {plan.invoices} invoices, {plan.open} open, "
         f"{outcome_text(plan, details or {}, dry_run=dry_run, baseline=baseline)}, "
-        f"{len(plan.skipped)} skipped, {len(errors)} error(s)",
+        f"{len(plan.skipped)} skipped, {len(errors)} error(s)"
+        + (f", {empty} empty row(s) ignored" if empty else ""),
     )
+
+
+def unused_columns(reads: Sequence[SourceRead]) -> list[str]:
+    """Each source's columns no field uses, named once: templates can still use them."""
+    return [
+        f"{r.display}: columns arflow does not use: {', '.join(r.ignored)} "
+        f"(templates can: {'invoice' if r.setting == 'invoices' else 'customer'}.extra.NAME)"
+        for r in reads
+        if r.ignored
+    ]
 
 
 def _line(console: Console, text: str) -> None:

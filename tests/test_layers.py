@@ -17,6 +17,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         "base: words, files and formats arflow reads",
         [
             "arflow.errors",
+            "arflow.reading",
             "arflow.textfile",
             "arflow.locales",
             "arflow.phones",
@@ -69,6 +70,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.replay",
             "arflow.preview",
             "arflow.doctor",
+            "arflow.source_view",
             "arflow.aging",
             "arflow.scaffold",
             "arflow.report",

@@ -26,6 +26,7 @@ from arflow.config import Config, find_config
 from arflow.errors import Problem
 from arflow.ledger import Ledger
 from arflow.project import Project, load_project
+from arflow.reading import group_errors
 from arflow.sources import load_ledger
 from arflow.sources.values import ValueParser
 from arflow.state import StateDB, open_state
@@ -160,9 +161,8 @@ def report_held_back(ledger: Ledger | None) -> None:
     if ledger is None or not ledger.errors:
         return
     console = errors_console()
-    for e in ledger.errors:
-        column = f" {e.column}:" if e.column else ""
-        console.print(f"error: {e.file}:{e.line}:{column} {e.message}", markup=False)
+    for group in group_errors(ledger.errors):  # one line per cause, however many rows
+        console.print(f"error: {group.text()}", markup=False)
     raise typer.Exit(EXIT_PROBLEMS)
 
 

@@ -205,6 +205,7 @@ def _print_run_result(
         details=run_result.details,
         quiet=out.quiet,
         names={cid: c.display_name for cid, c in ledger.customers.items()},
+        reads=ledger.reads,
     )
 
 

@@ -20,6 +20,7 @@ from arflow.project import history_warnings, load_project
 from arflow.scaffold import add_workflow, write_scaffold
 from arflow.schema import schema_text
 from arflow.secrets import redact
+from arflow.source_view import print_sources, view_sources
 from arflow.sources import source_problems
 from arflow.state import start_over
 from arflow.validation import is_workflow_file, workflow_file_problems
@@ -199,12 +200,41 @@ def doctor(config: ConfigOption = None) -> None:
         Check(
             "ok", f"config: {cfg.display(cfg.path)} is valid ({len(project.workflows)} workflows)"
         ),
-        *doctor_checks(cfg, common.now()),
+        *doctor_checks(project, common.now()),
     ]
     for check in found:
         console.print(redact(f"{marks[check.level]}  {check.text}"), markup=False)
     if any(c.level == "fail" for c in found):
         raise typer.Exit(EXIT_NOTHING_DONE)
+
+
+def sources(
+    as_of: common.AsOfOption = None,
+    fmt: common.FormatOption = common.Format.table,
+    config: ConfigOption = None,
+) -> None:
+    """Show what arflow reads from the invoices and customers: each column and the field it
+    fills (and the columns left out), the first rows as parsed, bad rows by cause, the customers
+    with an open invoice that a channel the workflows use cannot reach, and why a source
+    would be refused whole. For a new export, before the first night.
+
+    Exit 0 when every row was read, 1 when a source is refused (nothing would be sent from it),
+    3 when rows are held back.
+
+    Example: arflow sources --format json
+    """
+    project = load_project(common.config_path(config))
+    cfg = project.config
+    day = common.parse_day(cfg, as_of, "--as-of") or cfg.today(common.now())
+    view = view_sources(project, day)
+    if fmt is common.Format.json:
+        common.print_json({"as_of": day.isoformat(), **view.as_dict()})
+    else:
+        print_sources(Console(highlight=False, soft_wrap=True), view)
+    if view.refused:
+        raise typer.Exit(EXIT_NOTHING_DONE)
+    if view.errors:
+        raise typer.Exit(common.EXIT_PROBLEMS)
 
 
 class SchemaKind(StrEnum):

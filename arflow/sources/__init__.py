@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from contextlib import closing
 
 from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, Config, SourceConfig
-from arflow.errors import ArflowError, Problem, RowError
+from arflow.errors import ArflowError, Problem, RowError, SourceRefused
 from arflow.ledger import Customer, Ledger
 from arflow.sources.csvfile import Blocks, Progress, read_csv
 from arflow.sources.customers import build_customers, merge_customers
@@ -107,22 +107,31 @@ def checked_header(config: Config, setting: str) -> tuple[str, list[str]]:
 
 
 def source_problems(config: Config) -> list[Problem]:
-    """What stops each source before its rows (`checked_header`). A file that is not there is
-    no problem here: CI checks workflows without the ledger."""
+    """What stops each source before its rows (`checked_header`), then what refuses it whole
+    (SPEC 2.4: dates in another format than date_format:, more bad rows than max_bad_rows:).
+    A file that is not there is no problem here: CI checks workflows without the ledger."""
     problems = []
+    present = 0
     for setting in SOURCE_FIELDS:
         source = getattr(config, setting)
         if source is None or not config.resolve(source.path).exists():
             continue
+        present += 1
         try:
             checked_header(config, setting)
         except ArflowError as exc:
-            problems.append(
-                Problem(
-                    config.display(config.path), config.line(setting, "columns"), setting, str(exc)
-                )
-            )
+            problems.append(_problem(config, setting, exc))
+    wanted = sum(getattr(config, setting) is not None for setting in SOURCE_FIELDS)
+    if not problems and present == wanted:
+        try:
+            load_ledger(config)
+        except SourceRefused as exc:
+            problems.append(_problem(config, exc.setting, exc, exc.key))
     return problems
+
+
+def _problem(config: Config, setting: str, exc: ArflowError, key: str = "columns") -> Problem:
+    return Problem(config.display(config.path), config.line(setting, key), setting, str(exc))
 
 
 def load_ledger(
@@ -149,11 +158,12 @@ def _load(config: Config, progress: Progress | None, reference: bool) -> Ledger:
     region = config.company.region
     errors: list[RowError] = []
     from_file: dict[str, Customer] = {}
+    reads = []
     if config.customers is not None:
         display, header, blocks = open_source(config, config.customers)
         parser = ValueParser(config.customers, "customers", region)
         with closing(blocks):  # a missing column stops the file before its rows are read
-            from_file, errors = build_customers(
+            from_file, errors, read = build_customers(
                 header,
                 _reader(config, config.customers, header, blocks, reference),
                 config.customers,
@@ -161,6 +171,7 @@ def _load(config: Config, progress: Progress | None, reference: bool) -> Ledger:
                 parser,
                 careful=reference,
             )
+        reads.append(read)
     source = config.invoices
     display, header, blocks = open_source(config, source, progress)
     builder = InvoiceBuilder(
@@ -176,12 +187,14 @@ def _load(config: Config, progress: Progress | None, reference: bool) -> Ledger:
             header, _reader(config, source, header, blocks, reference, progress), careful=reference
         )
     errors.extend(builder.errors)
+    reads.insert(0, builder.read)
     errors.sort(key=lambda e: (e.file, e.line))
     return Ledger(
         customers=merge_customers(frame, from_file, builder.columns),
         errors=errors,
         frame=frame,
         extra_names=builder.extra_names,
+        reads=reads,
     )
 
 

@@ -12,6 +12,7 @@ from arflow.config import CUSTOMER_FIELDS, SourceConfig
 from arflow.errors import RowError
 from arflow.ledger import Customer
 from arflow.locales import locale_code
+from arflow.reading import SourceRead
 from arflow.sources.columns import (
     CONTROL,
     PYTHON_ONLY_SPACE,
@@ -22,6 +23,7 @@ from arflow.sources.columns import (
 )
 from arflow.sources.frames import LINE, TextRows
 from arflow.sources.rows import column_index, has_control_character
+from arflow.sources.understood import check_share
 from arflow.sources.values import ValueParser, truthy
 
 Report = Callable[[int, str | None, str | None, str], None]  # (line, column, value, message)
@@ -35,7 +37,7 @@ def build_customers(
     parser: ValueParser,
     *,
     careful: bool = False,
-) -> tuple[dict[str, Customer], list[RowError]]:
+) -> tuple[dict[str, Customer], list[RowError], SourceRead]:
     """The customers file or table; a bad or duplicated row is reported and held back.
     `read()` gives the rows once the header has been checked. Clean rows are read column by
     column; a row with anything unusual in it row by row (`_customer`), which says what is
@@ -49,7 +51,7 @@ def build_customers(
         name = header[idx[column]].strip() if column in idx else column
         errors.append(RowError(display, line, name, value, message))
 
-    text, problems = read()
+    text, problems, empty = read()
     for line, problem in problems:
         error(line, None, None, problem)
     typed = _typed(text, idx, parser, careful)
@@ -66,7 +68,17 @@ def build_customers(
                     f"{', '.join(map(str, at))}; all copies are held back, keep one row per "
                     "customer",
                 )
-    return found, errors
+    read_as = SourceRead(
+        "customers",
+        display,
+        {f: header[i].strip() for f, i in idx.items()},
+        tuple(h for _, h in extra_cols),
+        rows=len(text) + len(problems),
+        kept=len(found),
+        empty=empty,
+    )
+    check_share(read_as, source, errors)
+    return found, errors, read_as
 
 
 def _typed(

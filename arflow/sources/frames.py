@@ -31,6 +31,21 @@ _UTF8 = ("utf-8", "utf-8-sig", "utf8", "utf8-sig")
 class TextRows(NamedTuple):
     frame: pl.DataFrame  # c0 … c{n-1} as text, and LINE
     problems: list[tuple[int, str]]  # rows without the header's width: (line, message)
+    empty: int = 0  # rows with every value empty (a spreadsheet's trailing `,,,,`): no rows
+
+
+def without_empty(rows: TextRows) -> TextRows:
+    """The rows without those whose every value is empty or blank (SPEC 2.4: not rows, so
+    not errors); they are counted in `empty`."""
+    frame = rows.frame
+    values = [c for c in frame.columns if c != LINE]
+    if not len(frame) or not values:
+        return rows
+    empty = frame.select(pl.all_horizontal(pl.col(values).str.strip_chars() == "")).to_series()
+    found = int(empty.sum())
+    if not found:
+        return rows
+    return TextRows(frame.filter(~empty), rows.problems, rows.empty + found)
 
 
 def names(width: int) -> list[str]:
@@ -43,6 +58,7 @@ def from_blocks(header: Sequence[str], blocks: Blocks) -> TextRows:
     schema = {**dict.fromkeys(names(width), pl.String), LINE: pl.Int64}
     parts: list[pl.DataFrame] = [pl.DataFrame(schema=schema)]
     problems: list[tuple[int, str]] = []
+    blank = 0
     for lines, rows in blocks:
         good_lines: Sequence[int] = lines
         good = rows
@@ -55,11 +71,13 @@ def from_blocks(header: Sequence[str], blocks: Blocks) -> TextRows:
                     good.append(values)
                 elif problem:
                     problems.append((line, problem))
+                else:
+                    blank += 1
         if good:
             columns = dict(zip(names(width), map(list, zip(*good, strict=True)), strict=True))
             columns[LINE] = list(good_lines)
             parts.append(pl.DataFrame(columns, schema=schema))
-    return TextRows(pl.concat(parts, rechunk=True), problems)
+    return without_empty(TextRows(pl.concat(parts, rechunk=True), problems, blank))
 
 
 def _read(path: Path, progress: Progress | None) -> bytes:
@@ -126,8 +144,10 @@ def plain_csv(
     if longest is not None and longest > csv.field_size_limit():
         return None  # the csv module refuses such a row: the block reader says so
     frame = frame.with_columns(pl.int_range(2, len(frame) + 2, dtype=pl.Int64).alias(LINE))
-    frame, problems = _without_short_rows(frame, width, data, lines, delimiter, ragged)
-    return TextRows(frame.with_columns(pl.col(names(width)).fill_null("")), problems)
+    frame, problems, blank = _without_short_rows(frame, width, data, lines, delimiter, ragged)
+    return without_empty(
+        TextRows(frame.with_columns(pl.col(names(width)).fill_null("")), problems, blank)
+    )
 
 
 def _plain_bytes(path: Path, source: SourceConfig, progress: Progress | None) -> bytes | None:
@@ -181,9 +201,9 @@ def _read_frame(data: bytes, delimiter: str) -> tuple[pl.DataFrame, bool] | None
 
 def _without_short_rows(
     frame: pl.DataFrame, width: int, data: bytes, lines: int, delimiter: str, ragged: bool
-) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
-    """The frame without the rows that do not have the header's width, and those rows as
-    (line, message)."""
+) -> tuple[pl.DataFrame, list[tuple[int, str]], int]:
+    """The frame without the rows that do not have the header's width, those rows as
+    (line, message), and how many of them were blank lines."""
     problems: list[tuple[int, str]] = []
     # a null in the last column: an empty last value, or a line with fewer values than the
     # header (polars pads those silently); the line's own count of delimiters tells which.
@@ -193,17 +213,20 @@ def _without_short_rows(
     if len(frame) and not data.endswith(b"\n"):
         maybe_short = maybe_short.scatter(len(frame) - 1, True)
     if not maybe_short.any():
-        return frame, problems
+        return frame, problems, 0
     at = maybe_short.arg_true()
     texts = _lines(data, lines).gather(at + 1)
     short = texts.str.count_matches(delimiter, literal=True) != width - 1
     if not short.any():
-        return frame, problems
+        return frame, problems, 0
+    blank = 0
     for k, text in zip(at.filter(short).to_list(), texts.filter(short).to_list(), strict=True):
         values = one_row(text, delimiter)  # a BadRow if the csv module refuses it
         problem = shape_problem(values, width)
         if problem:
             problems.append((k + 2, problem))
+        else:
+            blank += 1
     drop = pl.repeat(False, len(frame), dtype=pl.Boolean, eager=True)
     drop = drop.scatter(at.filter(short), True)
-    return frame.filter(~drop), problems
+    return frame.filter(~drop), problems, blank

@@ -12,10 +12,12 @@ from arflow.calendar import Terms
 from arflow.config import INVOICE_FIELDS, INVOICE_STATUSES, SourceConfig
 from arflow.errors import RowError
 from arflow.ledger import FRAME_SCHEMA, Customer, Invoice, frame_from_invoices
+from arflow.reading import SourceRead
 from arflow.sources.columns import ColumnParser
 from arflow.sources.frames import LINE, TextRows
 from arflow.sources.invoice_rules import InvoiceRules
 from arflow.sources.rows import column_index, has_control_character, split_tags
+from arflow.sources.understood import check_dates, check_share
 from arflow.sources.values import ValueParser
 
 INVOICE_REQUIRED = ("number", "customer_id", "issue_date", "amount")
@@ -42,6 +44,7 @@ class InvoiceBuilder:
         self._idx: dict[str, int] = {}
         self._header: Sequence[str] = ()
         self._extra_names: tuple[str, ...] = ()
+        self.read = SourceRead("invoices", display)  # what reading found (`build_frame`)
 
     @property
     def columns(self) -> Collection[str]:
@@ -67,7 +70,10 @@ class InvoiceBuilder:
         used = set(idx.values())
         extra_cols = [(i, h) for i, h in enumerate(header) if i not in used and h.strip()]
         self._extra_names = tuple(h for _, h in extra_cols)
-        text, problems = read()
+        text, problems, empty = read()
+        check_dates(
+            text, idx, header, self.rules.source, self._reads_date, self.display, "invoices"
+        )
         for line, problem in problems:
             self._error(line, None, None, problem)
         if careful:  # the reference: no column-wise parsing at all
@@ -93,7 +99,25 @@ class InvoiceBuilder:
             if read_carefully:
                 good = pl.concat([good, frame_from_invoices(read_carefully)]).sort("line")
             numbers = numbers.scatter(at, stripped)  # the number as Python strips it
-        return self._without_duplicates(good, numbers, text.get_column(LINE))
+        good = self._without_duplicates(good, numbers, text.get_column(LINE))
+        self.read = SourceRead(
+            "invoices",
+            self.display,
+            {f: header[i].strip() for f, i in idx.items()},
+            self._extra_names,
+            rows=len(text) + len(problems),
+            kept=len(good),
+            empty=empty,
+        )
+        check_share(self.read, self.rules.source, self.errors)
+        return good
+
+    def _reads_date(self, value: str) -> bool:
+        try:
+            self.rules.parser.date(value)
+        except ValueError:
+            return False
+        return True
 
     def _without_duplicates(
         self, good: pl.DataFrame, numbers: pl.Series, lines: pl.Series

@@ -4,7 +4,9 @@ wrong), `columns` (the fast path for clean rows) and `customers`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+import re
+from collections.abc import Iterable, Sequence
 
 from arflow.config import SourceConfig
 from arflow.errors import ArflowError
@@ -20,10 +22,10 @@ def shape_problem(values: Sequence[str], width: int) -> str | None:
     """Why a row cannot be read as `width` values ("" for a blank line, None when fine)."""
     if isinstance(values, BadRow):
         return values.message
+    if not any(v.strip() for v in values):
+        return ""  # a blank line, or one of empty values (`,,,,`), is not a row
     if len(values) == width:
         return None
-    if not any(v.strip() for v in values):
-        return ""  # a blank line is not a row
     message = (
         f"row has {len(values)} values but the header has {width} columns; fix the "
         "quoting or the delimiter on this line"
@@ -74,6 +76,7 @@ def column_index(
             )
         if found is not None:
             index[field] = found
+    _no_lookalikes(header, index, fields, source, display, setting)
     missing = [f for f in required if f not in index]
     if missing:
         raise ArflowError(
@@ -82,3 +85,76 @@ def column_index(
             f"with columns: {{{missing[0]}: YOUR_HEADER}} under {setting}: in arflow.yaml"
         )
     return index
+
+
+def _no_lookalikes(
+    header: Sequence[str],
+    index: dict[str, int],
+    fields: Sequence[str],
+    source: SourceConfig,
+    display: str,
+    setting: str,
+) -> None:
+    """An unused column whose name looks like a field the source has no column for (`e-mail`
+    beside no `email`) is surely that field, misspelt: ArflowError with the fix (unless
+    `not_fields:` says it is not)."""
+    used = set(index.values()) | {
+        i
+        for i, name in enumerate(header)
+        if name.strip().casefold() in _casefolded(source.not_fields)
+    }
+    absent = [f for f in fields if f not in index]
+    similar = [
+        (name.strip(), like)
+        for i, name in enumerate(header)
+        if i not in used and (like := looks_like(name, absent))
+    ]
+    if similar:
+        raise ArflowError(
+            f"{display}: "
+            + "; ".join(
+                f"column {name!r} looks like `{like}`, which arflow reads from a column of that "
+                f"name: rename the column to {like}, or add columns: {{{like}: {name}}} (or "
+                f"not_fields: [{name}] if it is something else)"
+                for name, like in similar
+            )
+            + f" under {setting}: in arflow.yaml"
+        )
+
+
+def _casefolded(names: Iterable[str]) -> set[str]:
+    return {n.strip().casefold() for n in names}
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", name.casefold())
+
+
+# other words exports use for a field's column
+SYNONYMS = {
+    "emailaddress": "email",
+    "mail": "email",
+    "phonenumber": "phone",
+    "mobile": "phone",
+    "telephone": "phone",
+    "invoicenumber": "number",
+    "invoiceno": "number",
+    "customerid": "customer_id",
+    "duedate": "due_date",
+    "invoicedate": "issue_date",
+}
+
+
+def looks_like(name: str, fields: Iterable[str]) -> str | None:
+    """The field an unknown column's name looks like (`e-mail` → email), if one."""
+    key = _normal(name)
+    if not key:
+        return None
+    wanted = list(fields)
+    for field in wanted:
+        if key == _normal(field) or SYNONYMS.get(key) == field:
+            return field
+    close = difflib.get_close_matches(key, [_normal(f) for f in wanted], n=1, cutoff=0.85)
+    if close and len(key) >= 4:
+        return next(f for f in wanted if _normal(f) == close[0])
+    return None

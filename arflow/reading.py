@@ -1,0 +1,89 @@
+"""What reading a source found beside its good rows (SPEC 2.4): how many rows it had, how many
+were held back or empty, which columns it did not use, and its bad values grouped by cause, so
+that 3,000 rows with the same bad date read as one line with its fix."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from arflow.errors import RowError
+
+
+@dataclass
+class SourceRead:
+    """One source as arflow read it."""
+
+    setting: str  # "invoices" or "customers": where it is set in arflow.yaml
+    display: str  # the file (or table) as a person names it
+    fields: dict[str, str] = field(default_factory=dict)  # field → the column it is read from
+    ignored: tuple[str, ...] = ()  # the columns no field uses (`extra.NAME` in templates)
+    rows: int = 0  # rows read, empty ones aside
+    kept: int = 0  # rows arflow acts on
+    empty: int = 0  # rows with every value empty: not rows at all, counted once
+
+    @property
+    def held_back(self) -> int:
+        return self.rows - self.kept
+
+
+@dataclass(frozen=True)
+class ErrorGroup:
+    """Bad values with the same cause in one file: the first one stands for them all."""
+
+    first: RowError
+    lines: tuple[int, ...]  # every line, in order
+
+    @property
+    def count(self) -> int:
+        return len(self.lines)
+
+    def text(self, shown: int = 5) -> str:
+        """`FILE:LINE: COLUMN: message` for one; for many, how many, the first lines and the
+        first one's message (which names its value and the fix)."""
+        e = self.first
+        column = f" {e.column}:" if e.column else ""
+        if self.count == 1:
+            return f"{e.file}:{e.line}:{column} {e.message}"
+        first = ", ".join(str(n) for n in self.lines[:shown])
+        more = f" and {self.count - shown:,} more" if self.count > shown else ""
+        return f"{e.file}: {self.count:,} rows (lines {first}{more}):{column} {e.message}"
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.first.file,
+            "column": self.first.column,
+            "count": self.count,
+            "lines": list(self.lines[:20]),
+            "example": self.first.as_dict(),
+        }
+
+
+_NUMBERS = re.compile(r"\d+")
+
+
+def cause(error: RowError) -> tuple[str, str | None, str]:
+    """What makes errors the same: the file, the column and the message with its value and
+    numbers taken out (`'11/28/2026' does not match …` and `'12/30/2026' does not match …`
+    are one cause; so are duplicates of different numbers)."""
+    message = error.message
+    if error.value:
+        for shown in (repr(error.value.strip()), repr(error.value), error.value.strip()):
+            if shown:
+                message = message.replace(shown, "…")
+    return error.file, error.column, _NUMBERS.sub("#", message)
+
+
+def group_errors(errors: Iterable[RowError]) -> list[ErrorGroup]:
+    """The errors grouped by cause, the groups in the order of their first line."""
+    lines: dict[tuple[str, str | None, str], list[int]] = {}
+    first: dict[tuple[str, str | None, str], RowError] = {}
+    for e in errors:
+        key = cause(e)
+        if key not in first:
+            first[key] = e
+            lines[key] = []
+        lines[key].append(e.line)
+    groups = [ErrorGroup(first[k], tuple(sorted(set(v)))) for k, v in lines.items()]
+    return sorted(groups, key=lambda g: (g.first.file, g.lines[0]))
