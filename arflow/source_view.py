@@ -19,7 +19,7 @@ from arflow.errors import ArflowError, RowError
 from arflow.ledger import Ledger, invoices_from_frame, may_be_open
 from arflow.project import Project
 from arflow.reading import ErrorGroup, SourceRead, group_errors
-from arflow.sources import SOURCE_FIELDS, checked_header, load_ledger
+from arflow.sources import SOURCE_FIELDS, header_read, load_ledger
 
 FIRST_ROWS = 5  # rows shown as parsed
 NAMED = 10  # customers named per channel they cannot be reached by
@@ -87,10 +87,9 @@ def _headers(config: Config) -> list[SourceRead]:
         if getattr(config, setting) is None:
             continue
         try:
-            display, header = checked_header(config, setting)
+            found.append(header_read(config, setting))
         except ArflowError:
             continue
-        found.append(SourceRead(setting, display, ignored=tuple(h for h in header if h.strip())))
     return found
 
 
@@ -194,8 +193,6 @@ def print_sources(console: Console, view: SourcesView) -> None:
                 f"  rows:     {r.rows:,} read, {r.kept:,} kept, {r.held_back:,} held back{empty}",
                 markup=False,
             )
-        else:
-            console.print(f"  columns:  {', '.join(r.ignored)}", markup=False)
         for group in by_file.get(r.display, []):
             console.print(Text("  bad:      ", style="red") + Text(group.text()))
     _print_rows(console, "First invoices, as read", view.invoices, INVOICE_COLUMNS)

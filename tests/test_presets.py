@@ -163,10 +163,12 @@ def test_header_row_and_skip_if_are_plain_settings_too(tmp_path, run_json):
         """,
         workflows={"net30": WORKFLOW},
         config="""\
-        company: {name: Acme Ltd, timezone: UTC, terms: Net 30}
+        company: {name: Acme Ltd, email: ar@acme.example, timezone: UTC, terms: Net 30}
         invoices: {path: invoices.csv, header_row: 3, skip_if: {kind: [subtotal, "total*"]}}
+        customers: {path: customers.csv}
         default_workflow: net30
         """,
+        extra_files={"customers.csv": "customer_id,email\nC1,ap@c1.example\nC2,ap@c2.example\n"},
     )
     # title rows padded to the header's width, as spreadsheets save them; the delimiter is the
     # header's, not the title's

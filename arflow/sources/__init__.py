@@ -9,6 +9,7 @@ from contextlib import closing
 from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, Config, SourceConfig
 from arflow.errors import ArflowError, Problem, RowError, SourceRefused
 from arflow.ledger import Customer, Ledger
+from arflow.reading import SourceRead
 from arflow.sources.csvfile import Blocks, Progress, read_csv
 from arflow.sources.customers import build_customers, merge_customers
 from arflow.sources.frames import TextRows, from_blocks, plain_csv
@@ -99,11 +100,24 @@ def checked_header(config: Config, setting: str) -> tuple[str, list[str]]:
     """(display name, header) of the source `setting` ("invoices" or "customers"), its header
     checked against `columns:` (and `header_row:`, `headings:`, `skip_if:`); ArflowError
     says what stops it before its rows."""
+    found = header_read(config, setting)
+    return found.display, [*found.fields.values(), *found.ignored]
+
+
+def header_read(config: Config, setting: str) -> SourceRead:
+    """The source's header as a `SourceRead` without rows: the column of each field, and the
+    columns no field uses. ArflowError says what stops it before its rows."""
     source = getattr(config, setting)
     fields, required = SOURCE_FIELDS[setting]
     display, header, _ = open_source(config, source, header_only=True)
-    column_index(header, source, fields, required, display, setting)
-    return display, header
+    index = column_index(header, source, fields, required, display, setting)
+    used = set(index.values())
+    return SourceRead(
+        setting,
+        display,
+        {f: header[i].strip() for f, i in index.items()},
+        tuple(h for i, h in enumerate(header) if i not in used and h.strip()),
+    )
 
 
 def source_problems(config: Config) -> list[Problem]:
