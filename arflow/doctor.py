@@ -30,7 +30,7 @@ def checks(project: Project, now: datetime) -> list[Check]:
     config = project.config
     found = _sources(config)
     if all(c.level == "ok" for c in found):
-        found = _data(project, config.today(now))
+        found = _data(project, config.today(now))  # the same sources, read through
     return [*found, *_state(config, now), _email(config), _zone(config, now)]
 
 
@@ -60,7 +60,8 @@ def _data(project: Project, today: date) -> list[Check]:
         found.append(
             Check(
                 "ok" if not r.held_back else "warn",
-                f"{r.setting}: {r.display}: {r.rows:,} rows read, {r.held_back:,} held back{empty}",
+                f"{r.setting}: {r.display} can be read ({len(r.fields) + len(r.ignored)} "
+                f"columns): {r.rows:,} rows, {r.held_back:,} held back{empty}",
             )
         )
     found += [Check("warn", g.text(3)) for g in group_errors(view.errors)]

@@ -129,13 +129,15 @@ def test_doctor_checks_a_deployment_before_tonight(cli, tmp_path, smtp_server):
     out = cli("doctor", "--config", config).stdout.splitlines()
     assert out == [
         "ok    config: arflow.yaml is valid (6 workflows)",
-        "ok    invoices: invoices.csv can be read (9 columns)",
-        "ok    customers: customers.csv can be read (7 columns)",
+        "ok    invoices: invoices.csv can be read (9 columns): 10 rows, 0 held back",
+        "ok    customers: customers.csv can be read (7 columns): 7 rows, 0 held back",
+        "warn  sms: 2 of 6 customers with an open invoice have no phone (`arflow sources` "
+        "names them)",
         "ok    state: arflow.db does not exist yet; the first run creates it",
         "ok    email: written to outbox/ (transport outbox); nothing is sent",
-        out[5],
+        out[6],
     ]
-    assert out[5].startswith("ok    time zone: today is 2030-01-15 in America/New_York")
+    assert out[6].startswith("ok    time zone: today is 2030-01-15 in America/New_York")
     cli("run", "--as-of", "2026-03-16", "--config", config)
     out = cli("doctor", "--config", config).stdout
     assert "ok    state: arflow.db is readable and writable" in out
