@@ -136,6 +136,10 @@ KINDS: dict[str, ActionKind] = {
 CUSTOMER_FACING = tuple(name for name, kind in KINDS.items() if kind.customer_facing)
 
 
+# a customer's contact fields, as a sentence names them
+CONTACT_WORDS = {"email": "an email address", "phone": "a phone number"}
+
+
 def recipients(action: Action, customer: Customer, wf: Workflow, people: People) -> Recipients:
     """Who an action goes to: the customer's contacts, people from `people:`, or a URL."""
     return KINDS[action.kind].recipients(action, customer, wf, people)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from arflow.actions import CUSTOMER_FACING, KINDS
+from arflow.actions import CONTACT_WORDS, CUSTOMER_FACING, KINDS
 from arflow.config import Config
 from arflow.ledger import Customer, Ledger
 from arflow.planner.plan_types import Plan, PlannedAction, Skip, notice_key
@@ -47,12 +47,13 @@ def unreached(plan: Plan, ledger: Ledger) -> str | None:
             continue
         steps = sorted({f"{s.workflow}/{s.step}" for s in skipped})
         where = " or ".join(r.display for r in ledger.reads) or "the sources"
+        column = f"{'an' if kind.contact == 'email' else 'a'} {kind.contact} column"
         return (
-            f"no customer in {where} has {'an email address' if name == 'email' else 'a phone'}"
+            f"no customer in {where} has {CONTACT_WORDS[kind.contact]}"
             f", so tonight's {name} to {len({s.customer_id for s in skipped})} customer(s) "
             f"({', '.join(steps[:3])}{', …' if len(steps) > 3 else ''}) would reach nobody: add "
-            f"a {kind.contact} column (or map yours with columns: {{{kind.contact}: YOUR_HEADER}}"
-            f"), or take the {name} actions out of those workflows"
+            f"{column} (or map yours with columns: {{{kind.contact}: YOUR_HEADER}}), or take "
+            f"the {name} actions out of those workflows"
         )
     return None
 

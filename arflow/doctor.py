@@ -9,6 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
+from arflow.actions import CONTACT_WORDS
 from arflow.config import Config
 from arflow.errors import ArflowError
 from arflow.project import Project
@@ -71,7 +72,8 @@ def _data(project: Project, today: date) -> list[Check]:
                 Check(
                     "fail",
                     f"{kind}: none of the {reach['customers']} customers with an open invoice has "
-                    f"a {reach['contact']}; the workflows' {kind} actions would reach nobody",
+                    f"{CONTACT_WORDS[reach['contact']]}; the workflows' {kind} actions would reach "
+                    "nobody",
                 )
             )
         elif reach["unreachable"]:

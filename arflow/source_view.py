@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from arflow.actions import KINDS
+from arflow.actions import CONTACT_WORDS, KINDS
 from arflow.config import Config
 from arflow.errors import ArflowError, RowError
 from arflow.ledger import Ledger, invoices_from_frame, may_be_open
@@ -212,7 +212,7 @@ def print_sources(console: Console, view: SourcesView) -> None:
         else:
             console.print(
                 f"{kind}: every one of {reach['customers']} customers with an open invoice "
-                f"has {'an email address' if reach['contact'] == 'email' else 'a phone'}",
+                f"has {CONTACT_WORDS[reach['contact']]}",
                 markup=False,
             )
     if view.refused:

@@ -210,12 +210,17 @@ def test_a_run_whose_emails_reach_nobody_stops_before_anything_goes(cli, tmp_pat
     (line,) = unstamped(result.output).strip().splitlines()
     assert line == (
         "error: no customer in invoices.csv or customers.csv has an email address, so "
-        "tonight's email to 1 customer(s) (chase/reminder) would reach nobody: add a email "
+        "tonight's email to 1 customer(s) (chase/reminder) would reach nobody: add an email "
         "column (or map yours with columns: {email: YOUR_HEADER}), or take the email actions "
         "out of those workflows"
     )
     # nothing went, not even the internal notice of the same step
     assert sent(config) == [] and recorded(config) == 0
+    doctor = cli("doctor", "--config", config, expect=1).output
+    assert (
+        "FAIL  email: none of the 2 customers with an open invoice has an email address; the "
+        "workflows' email actions would reach nobody" in doctor
+    )
 
 
 # --- empty rows, many bad rows -------------------------------------------------------------
