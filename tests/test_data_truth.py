@@ -296,7 +296,7 @@ def test_sources_shows_what_was_read(cli, tmp_path):
         "number,customer_id,issue_date,amount,Notes\nA,C1,2026-10-01,1250.5,x\n"
         "B,C2,2026-10-0x,3,y\nC,C3,2026-10-03,7,z\n,,,,\n"
     )
-    config = folder(tmp_path, invoices=invoices)
+    config = folder(tmp_path, invoices=invoices, customers=CUSTOMERS + ",Nobody,x@y.example\n")
     result = cli("sources", "--as-of", AS_OF, "--format", "json", "--config", config, expect=3)
     doc = json.loads(result.stdout)
     invoices_read, customers_read = doc["sources"]
@@ -310,6 +310,10 @@ def test_sources_shows_what_was_read(cli, tmp_path):
     assert (invoices_read["rows"], invoices_read["kept"], invoices_read["empty"]) == (3, 2, 1)
     (problem,) = invoices_read["problems"]
     assert (problem["column"], problem["count"], problem["lines"]) == ("issue_date", 1, [3])
+    assert (customers_read["rows"], customers_read["kept"]) == (3, 2)
+    assert [p["example"]["message"] for p in customers_read["problems"]] == [
+        "empty customer id; every row needs one"
+    ]
     assert customers_read["columns"] == {
         "customer_id": "customer_id",
         "name": "name",
