@@ -89,7 +89,11 @@ def recorded(config: Path) -> int:
 def test_us_dates_read_as_day_first_refuse_the_source_everywhere(cli, tmp_path):
     config = folder(tmp_path, settings=', date_format: "%d/%m/%Y"')
     checked = cli("validate", "--config", config, expect=1)
-    assert "issue_date" in checked.output
+    assert checked.output.startswith("arflow.yaml:3: invoices: invoices.csv: issue_date: ")
+    problem = json.loads(cli("validate", "--format", "json", "--config", config, expect=1).stdout)[
+        "problems"
+    ]
+    assert [(p["file"], p["line"], p["where"]) for p in problem] == [("arflow.yaml", 3, "invoices")]
     assert 'date_format: "%m/%d/%Y"' in checked.output
     assert "line 3: 11/28/2026" in checked.output  # the value the format cannot read
     for dry in (["--dry-run"], []):
@@ -243,7 +247,7 @@ def test_excel_s_empty_trailing_rows_are_no_rows(cli, tmp_path):
 
 def many_bad(count: int) -> str:
     good = "".join(f"G{n},C1,2026-10-01,1\n" for n in range(count))
-    bad = "".join(f"B{n},C2,2026-10-0x,1\n" for n in range(count))
+    bad = "".join(f"B{n},C2,2026-10-{n}x,1\n" for n in range(count))  # each its own value
     return "number,customer_id,issue_date,amount\n" + good + bad
 
 

@@ -152,7 +152,7 @@ def looks_like(name: str, fields: Iterable[str]) -> str | None:
         return None
     wanted = list(fields)
     for field in wanted:
-        if key == _normal(field) or SYNONYMS.get(key) == field:
+        if SYNONYMS.get(key) == field:
             return field
     close = difflib.get_close_matches(key, [_normal(f) for f in wanted], n=1, cutoff=0.85)
     if close and len(key) >= 4:
