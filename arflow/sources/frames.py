@@ -41,10 +41,16 @@ def without_empty(rows: TextRows) -> TextRows:
     values = [c for c in frame.columns if c != LINE]
     if not len(frame) or not values:
         return rows
-    empty = frame.select(pl.all_horizontal(pl.col(values).str.strip_chars() == "")).to_series()
-    found = int(empty.sum())
+    # the first column decides for nearly every row; only rows empty there are looked at whole
+    maybe = (frame.get_column(values[0]).str.strip_chars() == "").arg_true()
+    if not len(maybe):
+        return rows
+    whole = frame[maybe].select(pl.all_horizontal(pl.col(values).str.strip_chars() == ""))
+    at = maybe.filter(whole.to_series())
+    found = len(at)
     if not found:
         return rows
+    empty = pl.repeat(False, len(frame), dtype=pl.Boolean, eager=True).scatter(at, True)
     return TextRows(frame.filter(~empty), rows.problems, rows.empty + found)
 
 

@@ -64,13 +64,12 @@ def check_dates(
 ) -> None:
     """Refuse the source (ArflowError) when a date column's values that `reads` (the source's
     own date parser) refuses read cleanly in another common format."""
-    columns = {
-        field: text.get_column(f"c{idx[field]}").str.strip_chars()
-        for field in DATE_FIELDS
-        if field in idx
-    }
-    distinct = {
-        field: [v for v in values.unique().to_list() if v] for field, values in columns.items()
+    columns = {field: text.get_column(f"c{idx[field]}") for field in DATE_FIELDS if field in idx}
+    distinct = {  # a date repeats: each distinct value is stripped and tried once
+        field: [
+            v for v in dict.fromkeys(x.strip() for x in values.unique(maintain_order=True)) if v
+        ]
+        for field, values in columns.items()
     }
     every = [v for values in distinct.values() for v in values]
     for field, values in distinct.items():
@@ -83,7 +82,9 @@ def check_dates(
         if not whole and not (swapped and all(map(_reads(swapped), failing))):
             continue  # no other reading of the column: these rows are held back one by one
         everywhere = [f for f in whole if all(map(_reads(f), every))] or whole
-        lines = _lines_of(columns[field], text.get_column(LINE), failing[:SAMPLES])
+        lines = _lines_of(
+            columns[field].str.strip_chars(), text.get_column(LINE), failing[:SAMPLES]
+        )
         raise SourceRefused(
             setting,
             _date_refusal(
