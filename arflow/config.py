@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -23,9 +22,8 @@ from arflow.yamlfile import Located, load_located
 
 CONFIG_NAME = "arflow.yaml"
 # a source with more bad rows than this share of its rows is refused whole (SPEC 2.4): a broken
-# export must not become half a night of reminders; a share never refuses MIN_BAD_ROWS or fewer
+# export must not become half a night of reminders (sources/understood.py)
 DEFAULT_MAX_BAD_ROWS = "10%"
-MIN_BAD_ROWS = 5
 INVOICE_FIELDS = (
     "number",
     "customer_id",
@@ -167,15 +165,6 @@ class SourceConfig(Strict):
                 "of them (such as 10%)"
             )
         return value.replace(" ", "")
-
-    @property
-    def bad_rows_allowed(self) -> Callable[[int], int]:
-        """How many held-back rows a source of `rows` rows may have before it is refused."""
-        limit = self.max_bad_rows
-        if isinstance(limit, int):
-            return lambda rows: limit
-        share = float(limit[:-1]) / 100
-        return lambda rows: max(MIN_BAD_ROWS, int(rows * share))
 
     @field_validator("header_row")
     @classmethod

@@ -158,10 +158,21 @@ def _date_refusal(
     )
 
 
+MIN_BAD_ROWS = 5  # a share never refuses this many bad rows or fewer (a short file's typos)
+
+
+def bad_rows_allowed(source: SourceConfig, rows: int) -> int:
+    """How many held-back rows a source of `rows` rows may have before it is refused."""
+    limit = source.max_bad_rows
+    if isinstance(limit, int):
+        return limit
+    return max(MIN_BAD_ROWS, int(rows * float(limit[:-1]) / 100))
+
+
 def check_share(read: SourceRead, source: SourceConfig, errors: Iterable[RowError]) -> None:
     """Refuse the source when more of its rows were held back than `max_bad_rows:` allows,
     with the counts by cause."""
-    allowed = source.bad_rows_allowed(read.rows)
+    allowed = bad_rows_allowed(source, read.rows)
     if read.held_back <= allowed:
         return
     causes = "".join(
