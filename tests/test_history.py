@@ -154,3 +154,38 @@ def test_a_message_tried_again_is_listed_with_the_invoices_it_was_about(
         ("2026-03-11", "failed", ["INV-1", "INV-2"], ["invoice:INV-2/chase/first/0"]),
         ("2026-03-12", "sent", ["INV-1"], ["invoice:INV-1/chase/first/0"]),
     ]
+
+
+def test_a_skip_recorded_again_is_one_entry_about_its_invoices_of_then(cli, tmp_path):
+    # no email for C1: the reminder about INV-1 is skipped, and the next night, when INV-2 is
+    # due too, the one reminder about both is skipped again
+    config = make_folder(
+        tmp_path / "ar",
+        invoices="""\
+            number,customer_id,customer_name,issue_date,due_date,amount
+            INV-1,C1,Alpha Ltd,2026-03-01,2026-03-10,100.00
+            INV-2,C1,Alpha Ltd,2026-03-01,2026-03-11,200.00
+            """,
+        workflows={
+            "chase": "anchor: due_date\nsteps:\n  - {id: first, day: 1, actions: [{email: reminder}]}\n"
+        },
+        config="""\
+            company: {name: Acme Ltd, email: ar@acme.example, timezone: UTC, currency: USD}
+            invoices: {path: invoices.csv}
+            default_workflow: chase
+            channels: {email: {transport: outbox, dir: outbox}}
+            """,
+    )
+    cli("run", "--as-of", "2026-03-11", "--config", config, expect=None)
+    assert [(r["as_of"], r["reason"], r["invoices"]) for r in entries(cli, config)] == [
+        ("2026-03-11", "no-email", ["INV-1"])
+    ]
+    cli("run", "--as-of", "2026-03-12", "--config", config, expect=None)
+    assert [(r["as_of"], r["reason"], r["invoices"], r["keys"]) for r in entries(cli, config)] == [
+        (
+            "2026-03-12",
+            "no-email",
+            ["INV-1", "INV-2"],
+            ["invoice:INV-1/chase/first/0", "invoice:INV-2/chase/first/0"],
+        )
+    ]
