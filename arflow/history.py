@@ -17,9 +17,10 @@ def history_rows(
     unknown: bool,
     customer_ids: Callable[[], Collection[str]],
 ) -> list[dict]:
-    """Every action recorded (of one customer, of runs as of `since` or later; only the
-    messages whose outcome is unknown with `unknown`), and unless `unknown` the replies and
-    bounces the inbox read, in date order (SPEC 6.1). `db` is None before the first run.
+    """Every action recorded, one entry per message however many invoices (and action keys)
+    it was about (of one customer, of runs as of `since` or later; only the messages whose
+    outcome is unknown with `unknown`), and unless `unknown` the replies and bounces the inbox
+    read, in date order (SPEC 6.1). `db` is None before the first run.
 
     A customer with nothing recorded is refused when `customer_ids()` (the sources' customers,
     read only then) does not have it either: a misspelt id is not an empty history."""

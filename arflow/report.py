@@ -320,6 +320,7 @@ def incoming_rows(rows: list[dict]) -> list[dict]:
                 "recipients": [r["sender"]] if r["sender"] else [],
                 "invoices": [],
                 "key": r["message_id"],
+                "keys": [],  # no action key: nothing arflow did
                 "updated_at": r["created_at"],
                 "subject": r["subject"],
                 "description": r["excerpt"],

@@ -123,7 +123,7 @@ def print_history(console: Console, rows: list[dict], *, plain: bool) -> None:
     )
     for name in ("Date", "Customer", "Workflow", "Step", "Action", "State", "Recorded"):
         table.add_column(name, no_wrap=True)
-    table.add_column("Recipients / detail", overflow="fold", ratio=1)
+    table.add_column("Invoices · recipients / detail", overflow="fold", ratio=1)
     table.add_column("Key", overflow="fold", style="dim")
     for r in rows:
         table.add_row(
@@ -134,14 +134,15 @@ def print_history(console: Console, rows: list[dict], *, plain: bool) -> None:
             r["kind"],
             Text(r["state"], style=STATUS_STYLE.get(r["state"], "")),
             _recorded(r),
-            _history_detail(r),
+            _history_about(r),
             r["key"],
         )
     console.print(table)
 
 
 def _history_line(r: dict) -> str:
-    """One recorded action as a tab-separated line."""
+    """One recorded message (or other action) as a tab-separated line: its invoices as in
+    `run`'s lines (INV-1,INV-2), the first of its keys (any of them settles it)."""
     return "\t".join(
         [
             r["as_of"],
@@ -172,8 +173,15 @@ def _history_detail(r: dict) -> str:
     return text.strip(" —") or "—"
 
 
+def _history_about(r: dict) -> str:
+    """The invoices a recorded message was about (all of them: one message, one entry), then
+    its recipients and detail."""
+    return " · ".join(filter(None, [", ".join(r["invoices"]), _history_detail(r)]))
+
+
 def _print_history_blocks(console: Console, rows: list[dict]) -> None:
-    """The history in a narrow terminal: a block of three lines per action."""
+    """The history in a narrow terminal: a block of three lines per action (its invoices
+    first on the second)."""
     console.print(f"arflow history: {len(rows)} action(s)", style="bold", markup=False)
     for r in rows:
         head = Text(
@@ -181,7 +189,7 @@ def _print_history_blocks(console: Console, rows: list[dict]) -> None:
         )
         head.append(r["state"], style=STATUS_STYLE.get(r["state"], ""))
         console.print(head)
-        console.print(Padding(Text(_history_detail(r)), (0, 0, 0, 2)))
+        console.print(Padding(Text(_history_about(r)), (0, 0, 0, 2)))
         console.print(
             Padding(Text(f"{r['key']} · recorded {_recorded(r)}", style="dim"), (0, 0, 0, 2))
         )

@@ -238,6 +238,12 @@ def test_history_reads_at_80_columns_and_in_a_wide_terminal(cli, example):
     rows = json.loads(
         cli("history", "--customer", "C002", "--format", "json", "--config", example).stdout
     )["actions"]
+    # one entry per message: the reminder to Blue Harbor is about INV-1002 and INV-1003
+    assert [(r["step"], r["kind"], r["invoices"]) for r in rows] == [
+        ("courtesy", "email", ["INV-1002", "INV-1003"]),
+        ("reminder", "email", ["INV-1002", "INV-1003"]),
+        ("reminder", "sms", ["INV-1002", "INV-1003"]),
+    ]
     for width in (80, 100, 160):
         console = Console(record=True, width=width, color_system=None)
         print_history(console, rows, plain=False)
@@ -246,15 +252,16 @@ def test_history_reads_at_80_columns_and_in_a_wide_terminal(cli, example):
         if width < 110:
             text = " ".join(line.strip() for line in lines)
             assert (
-                "billing@blueharbor.example, owner@blueharbor.example — Reminder: 2 "
-                "invoices past due ($605.50)"
-            ) in text  # a block per action: what, then to whom and why, then its key
+                "INV-1002, INV-1003 · billing@blueharbor.example, owner@blueharbor.example — "
+                "Reminder: 2 invoices past due ($605.50)"
+            ) in text  # a block per action: what, then about what and to whom, then its key
+            head = "  INV-1002, INV-1003 · billing@blueharbor.example, owner@blueharbor.example —"
             assert lines[4:6] == [
                 "2026-03-16 C002 · net30-standard › reminder · email · sent",
-                "  billing@blueharbor.example, owner@blueharbor.example — Reminder: 2 invoices"
-                if width == 80
-                else "  billing@blueharbor.example, owner@blueharbor.example — Reminder: 2 invoices "
-                "past due ($605.50)",
+                {
+                    80: head,
+                    100: f"{head} Reminder: 2 invoices",
+                }[width],
             ]
             assert any(
                 line.startswith("  invoice:INV-1002/net30-standard/reminder/0 · recorded")
@@ -263,6 +270,7 @@ def test_history_reads_at_80_columns_and_in_a_wide_terminal(cli, example):
         else:
             assert any(line.startswith("┃ Date") for line in lines)
             assert any("Reminder: 2 invoices" in line for line in lines)
+            assert sum("│ INV-1002, INV-1003 · " in line for line in lines) == 3
 
 
 def test_status_reads_at_80_columns(cli, example):

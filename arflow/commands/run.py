@@ -262,7 +262,11 @@ def inbox(
 
 def resolve(
     key: Annotated[
-        str, typer.Argument(help="The action key, as `arflow history` shows it.", metavar="KEY")
+        str,
+        typer.Argument(
+            help="The action key, as `arflow history` shows it (any of its message's).",
+            metavar="KEY",
+        ),
     ],
     sent: Annotated[
         bool, typer.Option("--sent", help="It did arrive: never send it again.")
@@ -274,7 +278,8 @@ def resolve(
 ) -> None:
     """Settle a message whose outcome is unknown (or that failed): mark it sent, or retry it.
 
-    A retried message goes out with the next run while its step is still due.
+    A retried message goes out with the next run while its step is still due. A message about
+    several invoices is settled for all of them.
 
     Example: arflow resolve invoice:INV-1001/net30-standard/overdue-30/0 --sent
     """
@@ -285,4 +290,5 @@ def resolve(
     with open_state(path, cfg.display(path), "run") as db:
         row = db.resolve(key, sent=sent)
     verb = "marked sent" if sent else "will be retried by the next run (while its step is due)"
-    Console(highlight=False).print(f"{row['key']}: {verb}.", markup=False)
+    about = f" (the message about {', '.join(row['invoices'])})" if len(row["keys"]) > 1 else ""
+    Console(highlight=False).print(f"{row['key']}: {verb}{about}.", markup=False)

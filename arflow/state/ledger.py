@@ -30,6 +30,22 @@ RETRIED_SKIPS = frozenset({"no-email", "no-phone", "no-recipient", "bounced", "c
 # the skip reason of what `arflow run --baseline` marked as done without sending it
 BASELINE = "baseline"
 
+# the columns the rows of one message share (or of one action that is no message: a status,
+# a task, a skip): a message about several invoices is one row per action key, written
+# together; the Message-ID tells two emails apart, the rest two of anything else
+MESSAGE_COLUMNS = (
+    "as_of",
+    "customer_id",
+    "workflow",
+    "step",
+    "action_index",
+    "kind",
+    "invoices",
+    "state",
+    "reason",
+    "message_id",
+)
+
 # one row of `actions` as the planner reads it (`LedgerRecords.action_rows`): target,
 # workflow, step, action index, state, reason, permanent (0/1), as_of, invoices (JSON list)
 ActionRow = tuple[str, str, str, int, str, str | None, int, str, str]
@@ -55,6 +71,17 @@ def step_ran(settled_actions: int, actions: int) -> bool:
     return settled_actions >= actions
 
 
+def messages(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of the action ledger (in their order) as one entry per message, or per action
+    that is no message: the first row's fields, with `keys`, every action key it covers (a
+    reminder about INV-1 and INV-2 is one email, recorded once per invoice)."""
+    found: dict[tuple, dict[str, Any]] = {}
+    for row in rows:
+        entry = found.setdefault(tuple(row[c] for c in MESSAGE_COLUMNS), {**row, "keys": []})
+        entry["keys"].append(row["key"])
+    return list(found.values())
+
+
 class OutcomeFields(Protocol):
     """What `marks` reads of a channel's outcome (arflow.channels.Outcome has it)."""
 
@@ -68,6 +95,8 @@ class OutcomeFields(Protocol):
     def error(self) -> str | None: ...
 
 
+# a key written again (a retry, a skip that went later) is recorded as its last attempt: the
+# invoices that message was about, so that its keys say one thing (`messages`)
 _MARK = (
     "INSERT INTO actions (key, target, workflow, step, action_index, kind, customer_id, "
     "invoices, as_of, state, reason, permanent, channel, recipients, subject, description, "
@@ -76,6 +105,7 @@ _MARK = (
     ":invoices, :as_of, :state, NULL, :permanent, :channel, :recipients, :subject, "
     ":description, :message_id, :provider_id, :error, :attempt, :now, :now) "
     "ON CONFLICT (key) DO UPDATE SET state = excluded.state, reason = NULL, "
+    "invoices = excluded.invoices, "
     "permanent = excluded.permanent, channel = excluded.channel, "
     "recipients = excluded.recipients, subject = excluded.subject, "
     "description = excluded.description, "
@@ -122,13 +152,16 @@ class LedgerRecords(StateBase):
     def history(
         self, customer: str | None = None, since: date | None = None, unknown_only: bool = False
     ) -> list[dict]:
+        """One entry per message (or other action) recorded, with the action keys it covers
+        (`messages`); of one customer, of runs as of `since` or later, only those whose
+        outcome is unknown."""
         where, args = customer_since(customer, since)
         if unknown_only:
             where.append("state = 'unknown'")
         rows = self.db["actions"].rows_where(
             " AND ".join(where) or None, args, order_by="as_of, customer_id, workflow, key"
         )
-        return [_decode(row) for row in rows]
+        return [_decode(entry) for entry in messages(rows)]
 
     def action(self, key: str) -> dict | None:
         rows = list(self.db["actions"].rows_where("key = ?", [key]))
@@ -230,7 +263,8 @@ class LedgerRecords(StateBase):
                 "VALUES (:key, :target, :workflow, :step, :action_index, :kind, :customer_id, "
                 ":invoices, :as_of, 'skipped', :reason, :now, :now) "
                 "ON CONFLICT (key) DO UPDATE SET state = 'skipped', reason = excluded.reason, "
-                "as_of = excluded.as_of, updated_at = excluded.updated_at "
+                "invoices = excluded.invoices, as_of = excluded.as_of, "
+                "updated_at = excluded.updated_at "
                 "WHERE actions.state = 'skipped' OR (actions.state = 'failed' "
                 "AND actions.permanent = 0)",
                 [{**row, "now": now} for row in rows],
@@ -242,7 +276,8 @@ class LedgerRecords(StateBase):
         conn.executemany(_MARK, params)
 
     def resolve(self, key: str, sent: bool) -> dict:
-        """A person settles an `unknown` (or failed) outcome: sent, or tried again."""
+        """A person settles an `unknown` (or failed) outcome: sent, or tried again. The key may
+        be any of its message's: the message is settled, for every invoice it was about."""
         row = self.action(key)
         if row is None:
             raise ArflowError(
@@ -251,20 +286,30 @@ class LedgerRecords(StateBase):
             )
         if row["state"] not in ("unknown", "failed"):
             raise ArflowError(f"{key} is {row['state']}, not unknown or failed: nothing to resolve")
+        keys = self._message_keys(key)
+        places = ", ".join("?" * len(keys))
+        state, error = (
+            ("sent", "marked sent by hand") if sent else ("failed", "retry asked for by hand")
+        )
         with self.transaction() as conn:
-            if sent:
-                conn.execute(
-                    "UPDATE actions SET state = 'sent', permanent = 0, error = "
-                    "'marked sent by hand', updated_at = ? WHERE key = ?",
-                    (clock.utc_now(), key),
-                )
-            else:
-                conn.execute(
-                    "UPDATE actions SET state = 'failed', permanent = 0, error = "
-                    "'retry asked for by hand', updated_at = ? WHERE key = ?",
-                    (clock.utc_now(), key),
-                )
-        return {**row, **(self.action(key) or {})}
+            conn.execute(
+                f"UPDATE actions SET state = ?, permanent = 0, error = ?, updated_at = ? "
+                f"WHERE key IN ({places})",
+                (state, error, clock.utc_now(), *keys),
+            )
+        return {**row, **(self.action(key) or {}), "keys": keys}
+
+    def _message_keys(self, key: str) -> list[str]:
+        """Every action key recorded for the message `key` is one of (`MESSAGE_COLUMNS`)."""
+        same = " AND ".join(f"a.{c} IS m.{c}" for c in MESSAGE_COLUMNS)
+        return [
+            k
+            for (k,) in self.conn.execute(
+                f"SELECT a.key FROM actions a JOIN actions m ON {same} WHERE m.key = ? "
+                "ORDER BY a.key",
+                (key,),
+            )
+        ]
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
