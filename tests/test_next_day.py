@@ -1,11 +1,13 @@
 """What arflow says of a step's day is the day it really goes (issue 27): `status` gives the
 day the planner would run the next step (business days, holidays, pauses, promises, the
-contact gap). Real folders, real commands; each date `status` gives is checked against real
-runs, night after night, with the clock set to each night."""
+contact gap), and `preview` shows a step on a day it is due, never with a negative "days past
+due". Real folders, real commands; each date `status` gives is checked against real runs,
+night after night, with the clock set to each night."""
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -174,3 +176,124 @@ def test_a_due_statement_is_dated_the_day_it_goes_not_its_occurrence(folder, cli
     assert sent(cli, clock, config, "C1", "2026-03-07", "2026-03-10") == [
         ("2026-03-10", "2026-03-05")
     ]
+
+
+# --- preview ------------------------------------------------------------------------------------
+NEGATIVE_DAYS = re.compile(r"(?<![\w-])-\d+ days?\b|\(-\d")
+
+
+@pytest.fixture
+def example(tmp_path):
+    from arflow.scaffold import write_scaffold
+
+    write_scaffold(tmp_path / "ar", date(2026, 3, 16))
+    return tmp_path / "ar" / "arflow.yaml"
+
+
+def _previews(config, as_of: date, customers: list[str | None]):
+    """(workflow, step, customer, what `arflow preview` prints or the refusal) for every step
+    of every workflow, through what the command calls (the project loaded once: the command
+    line's part is tested below)."""
+    from rich.console import Console
+
+    from arflow.compose import compose
+    from arflow.errors import Refused
+    from arflow.preview import preview_plan
+    from arflow.project import load_project
+    from arflow.report import print_preview
+    from arflow.sources import load_ledger
+
+    project = load_project(config)
+    ledger = load_ledger(project.config)
+    for wid, loaded in sorted(project.workflows.items()):
+        wf = loaded.model
+        steps = ["next"] if wf.is_campaign else [s.step_id for s in wf.steps]
+        for step in steps + (["on_paid"] if wf.on_paid else []):
+            for customer in customers:
+                try:
+                    shown = preview_plan(
+                        project, ledger if customer else None, wid, step, customer, as_of
+                    )
+                except Refused as exc:
+                    yield wid, step, customer, f"refused: {exc}"
+                    continue
+                failed: list = []
+                console = Console(record=True, width=100, color_system=None)
+                print_preview(
+                    console, shown.plan, list(compose(shown.plan, shown.ledger, project, failed))
+                )
+                assert failed == []
+                yield wid, step, customer, console.export_text()
+
+
+def test_preview_never_shows_a_negative_days_past_due(example):
+    refusals = ("has no open invoice", "has no paid invoice", "gets no statement")
+    customers = [None, "C001", "C002", "C003", "C004", "C005", "C006", "C007"]
+    shown: dict[str | None, int] = {}
+    for as_of in (date(2026, 3, 16), date(2026, 3, 21)):  # a Monday and a Saturday
+        for wid, step, customer, out in _previews(example, as_of, customers):
+            if out.startswith("refused: "):
+                assert customer is not None and any(r in out for r in refusals), out
+                continue
+            assert " of " in out and not NEGATIVE_DAYS.search(out), (wid, step, customer, as_of)
+            shown[customer] = shown.get(customer, 0) + 1
+    assert shown[None] == 40  # the example's 20 steps (and on_paid), on both days
+    assert sum(shown.values()) == 204  # and those real customers have invoices for
+
+
+def test_the_sample_customer_s_invoices_are_as_the_step_expects(cli, example):
+    def preview(step: str) -> str:
+        return cli(
+            "preview", "net30-standard", step, "--as-of", "2026-03-16", "--config", example
+        ).stdout
+
+    out = preview("reminder")  # day 7: both invoices a week late
+    assert "Subject: Reminder: 2 invoices past due ($1,339.50)" in out
+    assert "  INV-1001       due Mar 9, 2026  $1,250.00  (7 days past due)" in out
+    assert "  INV-1002       due Mar 9, 2026  $89.50  (7 days past due)" in out
+    out = preview("overdue-30")
+    assert "Subject: Past due: invoices INV-1001, INV-1002 — 30 days past due" in out
+    out = preview("courtesy")  # day -3: due in three days, not past due
+    assert "  INV-1001       due Mar 19, 2026  $1,250.00\n" in out
+    assert "past due" not in out
+
+
+def test_preview_of_a_step_not_due_for_the_customer_says_when_it_is(cli, example):
+    result = cli(
+        "preview", "net30-standard", "overdue-30", "--customer", "C001", "--as-of", "2026-03-16",
+        "--config", example,
+    )  # fmt: skip
+    assert result.stderr.splitlines() == [
+        "note: overdue-30 is not due for C001 on 2026-03-16; it is due on 2026-04-18, and is "
+        "shown as it would go then"
+    ]
+    assert "Subject: Past due: invoice INV-1001 — 30 days past due" in result.stdout
+    assert "  INV-1001       due Mar 19, 2026  $1,250.00  (30 days past due)" in result.stdout
+    # due today: no note
+    result = cli(
+        "preview", "net30-standard", "reminder", "--customer", "C002", "--as-of", "2026-03-16",
+        "--config", example,
+    )  # fmt: skip
+    assert result.stderr == ""
+
+
+def test_preview_on_a_day_a_business_days_workflow_sends_nothing(cli, example):
+    result = cli("preview", "ar-workflow", "text", "--as-of", "2026-03-21", "--config", example)
+    assert result.stderr.splitlines() == [
+        "note: ar-workflow counts business days and sends nothing on 2026-03-21; shown as it "
+        "would go on 2026-03-23"
+    ]
+
+
+def test_preview_and_status_agree_on_the_day_a_held_step_goes(folder, cli):
+    config = folder()
+    cli("promise", "A-1", "--date", "2026-03-20", "--as-of", "2026-03-13", "--config", config)
+    result = cli(
+        "preview", "by-due", "second", "--customer", "C1", "--as-of", "2026-03-13",
+        "--config", config,
+    )  # fmt: skip
+    assert result.stderr.splitlines() == [
+        "note: second is not due for C1 on 2026-03-13; it is due on 2026-03-23, and is shown "
+        "as it would go then"
+    ]
+    assert status_next(cli, config, "C1", "2026-03-13")["by-due"][:2] == ("second", "2026-03-23")
