@@ -269,6 +269,14 @@ def test_preview_of_a_step_not_due_for_the_customer_says_when_it_is(cli, example
     ]
     assert "Subject: Past due: invoice INV-1001 — 30 days past due" in result.stdout
     assert "  INV-1001       due Mar 19, 2026  $1,250.00  (30 days past due)" in result.stdout
+    # the step lists the invoices it lists that day: INV-1003's is due a day before INV-1002's
+    result = cli(
+        "preview", "net30-standard", "overdue-30", "--customer", "C002", "--as-of", "2026-03-16",
+        "--config", example,
+    )  # fmt: skip
+    assert "it is due on 2026-04-07" in result.stderr
+    assert "Subject: Past due: invoice INV-1003 — 30 days past due" in result.stdout
+    assert "INV-1002" not in result.stdout
     # due today: no note
     result = cli(
         "preview", "net30-standard", "reminder", "--customer", "C002", "--as-of", "2026-03-16",
@@ -297,3 +305,17 @@ def test_preview_and_status_agree_on_the_day_a_held_step_goes(folder, cli):
         "as it would go then"
     ]
     assert status_next(cli, config, "C1", "2026-03-13")["by-due"][:2] == ("second", "2026-03-23")
+
+
+def test_preview_of_a_step_that_will_not_go_says_why_and_shows_its_day(folder, cli, clock):
+    config = folder()
+    assert sent(cli, clock, config, "C1", "2026-03-13", "2026-03-13") == [("2026-03-13", "first")]
+    result = cli(
+        "preview", "by-due", "first", "--customer", "C1", "--as-of", "2026-03-16",
+        "--config", config,
+    )  # fmt: skip
+    assert result.stderr.splitlines() == [
+        "note: first will not go to C1: it already ran; shown as it would have gone on "
+        "2026-03-13, its day on the schedule"
+    ]
+    assert "Reminder A-1" in result.stdout

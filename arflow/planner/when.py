@@ -166,7 +166,6 @@ def runs_ahead(
             day = later
             continue
         decision = decide_steps(schedule, dates, target.earliest, day, done)
-        done.update(schedule.ids[i] for i, _ in decision.skipped)
         went, waits = [], []
         for i in decision.run:
             wait = (
