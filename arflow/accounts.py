@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from arflow.actions import CUSTOMER_FACING
 from arflow.errors import Refused
 from arflow.ledger import Invoice, Ledger
 from arflow.planner.past_state import read_past_state
@@ -83,17 +84,7 @@ def status(
         raise Refused(f"no customer {customer!r} in the sources")
     step_dates: dict = {}
     past = read_past_state(db, project.models, as_of, step_dates) if db else PastState()
-    by_customer: dict[str, list[Position]] = {}
-    for pos in positions(
-        ledger,
-        project.models,
-        past,
-        as_of,
-        step_dates,
-        default_workflow=cfg.default_workflow,
-        min_balance=cfg.min_balance,
-    ):
-        by_customer.setdefault(pos.customer_id, []).append(pos)
+    by_customer = _positions(project, ledger, db, past, as_of, step_dates)
     records = _records(db, past, ledger, customer)
     owing = balances(ledger, as_of, cfg.min_balance, customer)
     wanted = (
@@ -133,6 +124,33 @@ def status(
             }
         )
     return rows
+
+
+def _positions(
+    project: Project,
+    ledger: Ledger,
+    db: StateDB | None,
+    past: PastState,
+    as_of: date,
+    step_dates: dict,
+) -> dict[str, list[Position]]:
+    """Each customer's positions, the next step dated the day it really goes (the contact gap
+    counted from its last contact)."""
+    cfg = project.config
+    by_customer: dict[str, list[Position]] = {}
+    for pos in positions(
+        ledger,
+        project.models,
+        past,
+        as_of,
+        step_dates,
+        default_workflow=cfg.default_workflow,
+        min_balance=cfg.min_balance,
+        last_contacts=db.last_contacts(CUSTOMER_FACING) if db else None,
+        contact_gap=cfg.contact_gap,
+    ):
+        by_customer.setdefault(pos.customer_id, []).append(pos)
+    return by_customer
 
 
 @dataclass

@@ -75,22 +75,30 @@ def drop_bounced(plan: Plan, bounced: dict[str, set[str]]) -> None:
     plan.actions = kept
 
 
+def contact_waits(last: date | None, gap: int | None, day: date) -> date | None:
+    """`contact_gap: N` (SPEC 6.1): the first day a customer last contacted on `last` may be
+    contacted again, when that is after `day`; None when a message may go on `day`."""
+    if not gap or last is None:
+        return None
+    free = last + timedelta(days=gap)
+    return free if day < free else None
+
+
 def space_contacts(plan: Plan, last: dict[str, date], gap: int | None) -> None:
     """`contact_gap: N`: a customer gets one contact per N days across workflows and
     campaigns; the first of the plan goes, a later one waits (`contact-gap`, until the first
-    day it may go). Notices, tasks, notes and statuses never wait."""
+    day it may go, `contact_waits`). Notices, tasks, notes and statuses never wait."""
     if not gap:
         return
-    span = timedelta(days=gap)
     going: set[tuple[str, str, str]] = set()  # (customer, workflow, step) contacting today
     latest = dict(last)
     kept = []
     for action in plan.actions:
         if action.kind in CUSTOMER_FACING:
             group = (action.customer_id, action.workflow, action.step)
-            before = latest.get(action.customer_id)
-            if group not in going and before is not None and plan.as_of < before + span:
-                _skip(plan, action, "contact-gap", before + span)
+            waits = contact_waits(latest.get(action.customer_id), gap, plan.as_of)
+            if group not in going and waits is not None:
+                _skip(plan, action, "contact-gap", waits)
                 continue
             going.add(group)
             latest[action.customer_id] = plan.as_of

@@ -7,9 +7,10 @@ planner is in the package `arflow.planner`: `matching` (which workflow each open
 follows today, and as which target), `match` (a workflow's `match:`), `schedule` (step dates,
 due, catch-up and expiry), `campaigns`, `campaign_metrics` and `occurrences` (who gets a
 campaign's statement, and when), `past_state` (what the state database says happened, in the
-planner's words), `positions` (for `arflow status`) and `plan_types` (its data). The rules it
-shares with the rest of arflow are in `arflow.rules` (totals, holds) and `arflow.actions`
-(what each kind of action means: its recipients, its skip reason).
+planner's words), `when` (what holds a step back on a day, and the day it really goes, which
+`positions` gives `arflow status`) and `plan_types` (its data). The rules it shares with the
+rest of arflow are in `arflow.rules` (totals, holds) and `arflow.actions` (what each kind of
+action means: its recipients, its skip reason).
 
 Words used in the planner, each with one meaning:
 
@@ -78,6 +79,7 @@ from arflow.planner.plan_types import (
     invoice_target,
 )
 from arflow.planner.schedule import ON_PAID, decide_steps
+from arflow.planner.when import Holds, free_items
 from arflow.rules import DEFAULT_MIN_BALANCE, customer_paused, invoices_on_hold
 from arflow.workflow import Action, Workflow
 
@@ -108,7 +110,7 @@ class _Night:
     as_of: date
     baseline: bool
     result: Plan
-    held: set[str]  # invoices on hold today (none for a baseline)
+    holds: Holds  # what holds customers and invoices back (a baseline asks none)
     groups: Groups = field(default_factory=lambda: defaultdict(list))
     skips: Skips = field(default_factory=lambda: defaultdict(list))
 
@@ -135,8 +137,7 @@ def plan(
         ledger, workflows, state, as_of, default_workflow, min_balance, keep_open=bool(campaigns)
     )
     result.open = by_workflow.open_count
-    held = set() if baseline else invoices_on_hold(state.paused_invoices, state.promises, as_of)
-    night = _Night(by_workflow, state, as_of, baseline, result, held)
+    night = _Night(by_workflow, state, as_of, baseline, result, Holds(state))
     if not baseline:
         _pause_notices(by_workflow, state, night.groups)
     for (cid, wid), entry in by_workflow.following.items():
@@ -161,12 +162,12 @@ def _follow(night: _Night, cid: str, wid: str, entry: FollowedInvoices) -> None:
     """The steps due today for one customer in one workflow, into the night's slots and skips."""
     state, as_of, baseline = night.state, night.as_of, night.baseline
     schedule = night.by_workflow.schedules[wid]
-    if not (baseline or schedule.sends_on(as_of)):
-        return
     customer = night.by_workflow.customers[cid]
-    if not baseline and customer_paused(customer, state.paused_customers):
-        return  # SPEC 4.6: a paused customer gets no messages
-    items = [item for item in entry.items if item.invoice.number not in night.held]
+    # SPEC 4.1, 4.6: nothing on a day the workflow does not send on, nothing to a paused
+    # customer, nothing about an invoice on hold (`arflow status` asks the same of later days)
+    items = (
+        entry.items if baseline else free_items(schedule, night.holds, customer, entry.items, as_of)
+    )
     if not items:
         return
     last = len(schedule.steps) - 1

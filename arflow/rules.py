@@ -101,6 +101,12 @@ def promise_holds(promised: date | None, as_of: date) -> bool:
     return promised is not None and as_of <= promised
 
 
+def pause_holds(until: date | None, as_of: date) -> bool:
+    """A pause holds up to and including its last day (`--until`), or until `arflow resume`
+    when it has none (the state database reads the pauses that hold on a day by this rule)."""
+    return until is None or as_of <= until
+
+
 def promised_part_paid(balance: Decimal, amount: Decimal, balance_then: Decimal) -> bool:
     """A promise of part of an invoice (`amount`, made when `balance_then` was open) is kept
     once the open balance has come down by that amount."""

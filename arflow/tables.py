@@ -229,6 +229,8 @@ def print_rows(
 def _step_text(step: str | None, day: str | None, none: str) -> str:
     if not step:
         return none
+    if day is None:  # held by a pause without an end
+        return f"{step} (when resumed)"
     return step if step == day else f"{step} ({day})"  # a campaign's step is its date
 
 

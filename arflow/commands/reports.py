@@ -37,8 +37,8 @@ from arflow.compose import compose
 from arflow.config import load_config
 from arflow.errors import ArflowError, Refused, RowError
 from arflow.history import history_rows
-from arflow.preview import preview_plan
-from arflow.project import load_project
+from arflow.preview import Preview, preview_plan
+from arflow.project import Project, load_project
 from arflow.replay import forecast as forecast_days
 from arflow.replay import simulate as simulate_days
 from arflow.replay import simulation_document
@@ -234,25 +234,40 @@ def preview(
 ) -> None:
     """What a step would send: every message (subject and text, SMS and JSON bodies, the
     notices to your people) and every status, task and note, rendered by the same code as a
-    run, as if the step were due today. Nothing is sent or recorded.
+    run, on the day the step would really go: for a sample customer whose invoices make it due
+    that day, or for --customer on the day the step is due for it (a note on stderr says when
+    that is not the day asked). Nothing is sent or recorded.
 
     Example: arflow preview net30-standard overdue-30 --customer C001 --html /tmp/email.html
     """
     console = Console(highlight=False, soft_wrap=True)
     failed: list[RowError] = []
-    project = load_project(common.config_path(config))
-    cfg = project.config
-    day = common.parse_day(cfg, as_of, "--as-of") or cfg.today(common.now())
-    ledger = load_ledger(cfg) if customer is not None else None
-    result, used = preview_plan(project, ledger, workflow, step, customer, day)
-    composed = list(compose(result, used, project, failed))
-    page = print_preview(console, result, composed)
+    project, shown = _preview(config, workflow, step, customer, as_of)
+    for note in shown.notes:  # the step is not due on the day asked: said, and still shown
+        common.errors_console().print(f"note: {note}", markup=False)
+    composed = list(compose(shown.plan, shown.ledger, project, failed))
+    page = print_preview(console, shown.plan, composed)
     if html is not None or open_it:
         _write_page(page, html, open_it)
     for e in failed:
         common.errors_console().print(f"error: {e.file}:{e.line}: {e.message}", markup=False)
     if failed:
         raise typer.Exit(EXIT_PROBLEMS)
+
+
+def _preview(
+    config: Path | None, workflow: str, step: str, customer: str | None, as_of: str | None
+) -> tuple[Project, Preview]:
+    """The project and the preview: for a sample customer neither the sources nor the state
+    database are read; for a customer, both (the state as it is, to say when the step goes)."""
+    if customer is None:
+        project = load_project(common.config_path(config))
+        cfg = project.config
+        day = common.parse_day(cfg, as_of, "--as-of") or cfg.today(common.now())
+        return project, preview_plan(project, None, workflow, step, None, day)
+    with common.desk_session(config, write=False) as s:
+        day = common.parse_day(s.project.config, as_of, "--as-of") or s.today
+        return s.project, preview_plan(s.project, s.ledger, workflow, step, customer, day, s.state)
 
 
 def _write_page(page: str | None, html: Path | None, open_it: bool) -> None:
