@@ -158,13 +158,15 @@ def test_a_message_tried_again_is_listed_with_the_invoices_it_was_about(
 
 def test_a_skip_recorded_again_is_one_entry_about_its_invoices_of_then(cli, tmp_path):
     # no email for C1: the reminder about INV-1 is skipped, and the next night, when INV-2 is
-    # due too, the one reminder about both is skipped again
+    # due too, the one reminder about both is skipped again (C2 has an address, so the
+    # source's emails reach someone; its invoice is not due yet)
     config = make_folder(
         tmp_path / "ar",
         invoices="""\
-            number,customer_id,customer_name,issue_date,due_date,amount
-            INV-1,C1,Alpha Ltd,2026-03-01,2026-03-10,100.00
-            INV-2,C1,Alpha Ltd,2026-03-01,2026-03-11,200.00
+            number,customer_id,customer_name,email,issue_date,due_date,amount
+            INV-1,C1,Alpha Ltd,,2026-03-01,2026-03-10,100.00
+            INV-2,C1,Alpha Ltd,,2026-03-01,2026-03-11,200.00
+            INV-3,C2,Beta Ltd,ap@beta.example,2026-03-01,2026-04-30,50.00
             """,
         workflows={
             "chase": "anchor: due_date\nsteps:\n  - {id: first, day: 1, actions: [{email: reminder}]}\n"

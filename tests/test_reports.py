@@ -588,8 +588,8 @@ def test_preview_of_notices_tasks_and_a_sample_customer(cli, tmp_path):
         "preview", "net30-standard", "overdue-30", "--as-of", "2026-03-16", "--config", config
     ).stdout
     assert "To: ap@customer.example   Cc: controller@acme.example" in out
-    # the sample invoices are 30 and 16 days past due: the subject says so of both
-    assert "Subject: Past due: invoices INV-1001, INV-1002 — 16 to 30 days past due\n" in out
+    # the sample invoices are both as late as the step's day
+    assert "Subject: Past due: invoices INV-1001, INV-1002 — 30 days past due\n" in out
     assert "In collections\n" in out
     assert "Call Sample Customer Ltd about 2 overdue invoices  (for dana, due 2026-03-18)" in out
     out = cli(
