@@ -102,7 +102,7 @@ def test_us_dates_read_as_day_first_refuse_the_source_everywhere(cli, tmp_path):
         assert line.startswith(
             "error: invoices.csv: issue_date: 2 of its 3 distinct dates do not read as "
             "date_format '%d/%m/%Y' (e.g. line 3: 11/28/2026, line 4: 10/30/2026), but read as "
-            "'%m/%d/%Y', as every date in the column does"
+            "'%m/%d/%Y', as every date in the file does"
         )
         assert 'set date_format: "%m/%d/%Y" under invoices: in arflow.yaml' in line
     assert sent(config) == [] and recorded(config) == 0
@@ -156,12 +156,49 @@ def test_day_and_month_swapped_in_a_few_rows_of_an_iso_file_are_held_back(run_js
     assert "could be read two ways" in doc["errors"][0]["message"]
 
 
+@pytest.mark.parametrize(
+    ("settings", "invoices", "held"),
+    [
+        # one month-first date in a due_date column that is otherwise empty, in an ISO file:
+        # no one format reads the file's dates, so it is that row's problem
+        (
+            "",
+            "number,customer_id,issue_date,due_date,amount\nA,C1,2026-10-08,,1\n"
+            "B,C1,2026-10-09,,1\nC,C2,2026-10-10,11/30/2026,1\n",
+            [(4, "due_date", "11/30/2026")],
+        ),
+        # a year typo in a month-first file reads no other way in the years arflow schedules
+        (
+            ', date_format: "%m/%d/%Y"',
+            "number,customer_id,issue_date,amount\nA,C1,11/08/2026,1\nB,C2,11/28/2026,1\n"
+            "C,C2,10/06/0206,1\n",
+            [(4, "issue_date", "10/06/0206")],
+        ),
+    ],
+)
+def test_a_bad_date_that_is_no_wrong_format_holds_back_its_row(
+    run_json, tmp_path, settings, invoices, held
+):
+    _, doc = run_json(folder(tmp_path, invoices=invoices, settings=settings), AS_OF, expect=3)
+    assert [(e["line"], e["column"], e["value"]) for e in doc["errors"]] == held
+
+
+def test_a_format_with_dots_the_wrong_way_round_is_named(cli, tmp_path):
+    invoices = (
+        "number,customer_id,issue_date,amount\nA,C1,11.08.2026,1\nB,C2,11.28.2026,1\n"
+        "C,C2,10.30.2026,1\n"
+    )
+    config = folder(tmp_path, invoices=invoices, settings=', date_format: "%d.%m.%Y"')
+    result = cli("run", "--dry-run", "--as-of", AS_OF, "--config", config, expect=1)
+    assert 'set date_format: "%m.%d.%Y" under invoices:' in result.output
+
+
 def test_day_first_dates_mixed_with_month_first_ones_refuse_the_source(cli, tmp_path):
     # 28/11 cannot be month first; 11/28 cannot be day first: the column mixes both
     invoices = "number,customer_id,issue_date,amount\nA,C1,11/28/2026,1\nB,C2,28/11/2026,2\n"
     config = folder(tmp_path, invoices=invoices, settings=', date_format: "%d/%m/%Y"')
     result = cli("run", "--dry-run", "--as-of", AS_OF, "--config", config, expect=1)
-    assert "the column mixes two date formats" in result.output
+    assert "the column mixes day-first and month-first dates" in result.output
     assert "line 2: 11/28/2026" in result.output
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 
 import polars as pl
 
+from arflow.calendar import date_range_problem
 from arflow.config import SourceConfig
 from arflow.errors import RowError, SourceRefused
 from arflow.reading import SourceRead, group_errors
@@ -43,12 +44,15 @@ SAMPLES = 3  # values a refusal shows
 
 
 def _reads(fmt: str) -> Callable[[str], bool]:
+    """Whether a value reads as a date in `fmt`, in the years arflow schedules (a typo such as
+    0206 reads no other way either)."""
+
     def reads(value: str) -> bool:
         try:
-            datetime.strptime(value, fmt)
+            day = datetime.strptime(value, fmt).date()
         except ValueError:
             return False
-        return True
+        return date_range_problem(value, day) is None
 
     return reads
 
@@ -62,8 +66,11 @@ def check_dates(
     display: str,
     setting: str,
 ) -> None:
-    """Refuse the source (ArflowError) when a date column's values that `reads` (the source's
-    own date parser) refuses read cleanly in another common format."""
+    """Refuse the source (SourceRefused) when its date format is wrong rather than a few of its
+    values: when a date column's values that `reads` (the source's own date parser) refuses read
+    with day and month swapped (then the values it accepted may be swapped too), or when
+    another format reads every date of the source. Anything else is a bad value, held back
+    with its row."""
     columns = {field: text.get_column(f"c{idx[field]}") for field in DATE_FIELDS if field in idx}
     distinct = {  # a date repeats: each distinct value is stripped and tried once
         field: [
@@ -72,16 +79,15 @@ def check_dates(
         for field, values in columns.items()
     }
     every = [v for values in distinct.values() for v in values]
+    swapped = _swapped(source.date_format)
+    others = _others(source) + ([swapped] if swapped and swapped not in COMMON_FORMATS else [])
     for field, values in distinct.items():
         failing = [v for v in values if not reads(v)]
         if not failing:
             continue
-        fits = [f for f in _others(source) if all(map(_reads(f), failing))]
-        whole = [f for f in fits if all(map(_reads(f), values))]
-        swapped = _swapped(source.date_format)
-        if not whole and not (swapped and all(map(_reads(swapped), failing))):
-            continue  # no other reading of the column: these rows are held back one by one
-        everywhere = [f for f in whole if all(map(_reads(f), every))] or whole
+        fits = [f for f in others if all(map(_reads(f), every))]  # one format per source
+        if not fits and not (swapped and all(map(_reads(swapped), failing))):
+            continue  # a bad value, not a wrong format: its row is held back
         lines = _lines_of(
             columns[field].str.strip_chars(), text.get_column(LINE), failing[:SAMPLES]
         )
@@ -94,8 +100,8 @@ def check_dates(
                 source.date_format,
                 (len(failing), len(values)),
                 lines,
-                everywhere or [swapped or fits[0]],
-                bool(everywhere),
+                fits or [swapped or ""],
+                bool(fits),
             ),
             "date_format",
         )
@@ -138,22 +144,24 @@ def _date_refusal(
     failing, distinct = counts
     reading = f"date_format {date_format!r}" if date_format else "an ISO date (YYYY-MM-DD)"
     example = ", ".join(f"line {line}: {value}" for line, value in samples)
+    verb = "does" if failing == 1 else "do"
     head = (
-        f"{display}: {column}: {failing:,} of its {distinct:,} distinct dates do not read as "
-        f"{reading} (e.g. {example}), but read as {fits[0]!r}"
+        f"{display}: {column}: {failing:,} of its {distinct:,} distinct dates {verb} not read "
+        f"as {reading} (e.g. {example}), but read as {fits[0]!r}"
     )
     if not whole:
         return (
-            f"{head}: the column mixes two date formats, and arflow cannot tell which dates "
-            "are right; nothing is read from this file until the export writes every date "
-            f"one way, then set date_format: under {setting}: in arflow.yaml"
+            f"{head}, while others do not: the column mixes day-first and month-first dates, "
+            "and arflow cannot tell which of them are right; nothing is read from this file "
+            "until the export writes every date one way, then set date_format: under "
+            f"{setting}: in arflow.yaml"
         )
     choice = f'date_format: "{fits[0]}"'
     if len(fits) > 1:
         alternatives = " or ".join(f'"{f}"' for f in fits[1:3])
         choice += f" (or {alternatives}: every date here reads either way; pick your export's)"
     return (
-        f"{head}, as every date in the column does; nothing is read from this file until "
+        f"{head}, as every date in the file does; nothing is read from this file until "
         f"it is clear: set {choice} under {setting}: in arflow.yaml"
     )
 
