@@ -43,7 +43,8 @@ def unreached(plan: Plan, ledger: Ledger) -> str | None:
         if kind.contact is None:
             continue
         skipped = [s for s in plan.skipped if s.reason == kind.missing]
-        if not skipped or any(getattr(c, kind.contact) for c in ledger.customers.values()):
+        customers = ledger.whole.customers.values()  # all of them, under `run --customer` too
+        if not skipped or any(getattr(c, kind.contact) for c in customers):
             continue
         steps = sorted({f"{s.workflow}/{s.step}" for s in skipped})
         where = " or ".join(r.display for r in ledger.reads) or "the sources"

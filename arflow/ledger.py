@@ -272,9 +272,12 @@ class Ledger:
         frame: pl.DataFrame | None = None,
         extra_names: tuple[str, ...] = (),
         reads: list[SourceRead] | None = None,
+        whole: Ledger | None = None,
     ):
         self._frame = frame
         self.reads: list[SourceRead] = reads or []  # how each source was read (load_ledger)
+        # the ledger this one was cut from (`only`, `window`): what the sources hold as a whole
+        self._whole = whole.whole if whole is not None else None
         self._objects: list[Invoice] | None = None
         if frame is None:
             self._objects = list(invoices or ())
@@ -282,6 +285,11 @@ class Ledger:
         self.customers: dict[str, Customer] = customers if customers is not None else {}
         self.errors: list[RowError] = errors if errors is not None else []
         self._customer_ids: set[str] | None = None  # a window's: its whole ledger's
+
+    @property
+    def whole(self) -> Ledger:
+        """The ledger of the whole sources this one was cut from (itself when it was not)."""
+        return self._whole or self
 
     @property
     def invoices(self) -> list[Invoice]:
@@ -397,7 +405,12 @@ class Ledger:
                 | pl.col("number").is_in(list(wanted))
             )
         found = Ledger(
-            rows, self.customers, self.errors, extra_names=self.extra_names, reads=self.reads
+            rows,
+            self.customers,
+            self.errors,
+            extra_names=self.extra_names,
+            reads=self.reads,
+            whole=self,
         )
         found._customer_ids = self.customer_ids()
         return found
@@ -416,4 +429,5 @@ class Ledger:
             {k: v for k, v in self.customers.items() if k == customer_id},
             self.errors,
             reads=self.reads,
+            whole=self,
         )

@@ -137,6 +137,7 @@ def used_contacts(project: Project) -> dict[str, str]:
     kinds = {
         action.kind
         for w in project.workflows.values()
+        if w.model.enabled
         for action in [
             *(a for step in w.model.steps for a in step.actions),
             *w.model.on_paid,

@@ -234,6 +234,29 @@ def test_not_fields_keeps_a_look_alike_as_an_extra_column(cli, run_json, tmp_pat
     assert [a["to"] for a in doc["actions"] if a["action"] == "email"] == [["ap@northwind.example"]]
 
 
+def test_the_fix_for_a_look_alike_can_be_pasted_as_it_is(cli, tmp_path):
+    customers = "customer_id,name,Phone #,E-Mail\nC1,Northwind,+1 202 555 0111,ap@n.example\n"
+    config = folder(tmp_path, customers=customers, settings=', date_format: "%m/%d/%Y"')
+    result = cli("validate", "--config", config, expect=1)
+    assert 'add columns: {phone: "Phone #"}' in result.output
+    assert "add columns: {email: E-Mail}" in result.output
+    config.write_text(
+        config.read_text().replace(
+            "customers.csv}", 'customers.csv, columns: {phone: "Phone #", email: E-Mail}}'
+        )
+    )
+    cli("validate", "--config", config)
+
+
+@pytest.mark.parametrize(
+    "header", ["product_id", "department_id", "Email2", "Phone 2", "Parent", "Amount Due"]
+)
+def test_a_column_that_holds_a_field_s_name_and_more_is_another_column(run_json, tmp_path, header):
+    invoices = f"number,customer_id,issue_date,amount,{header}\nA,C1,2026-10-01,1,x\n"
+    _, doc = run_json(folder(tmp_path, invoices=invoices), AS_OF)
+    assert [a["invoices"] for a in doc["actions"] if a["action"] == "email"] == [["A"]]
+
+
 def test_columns_no_field_uses_are_named_once_in_a_run(cli, tmp_path):
     invoices = "number,customer_id,issue_date,amount,Notes,Region\nA,C1,2026-10-01,1,x,y\n"
     result = cli("run", "--dry-run", "--as-of", AS_OF, "--config", folder(tmp_path, invoices))
@@ -257,6 +280,17 @@ def test_a_run_whose_emails_reach_nobody_stops_before_anything_goes(cli, tmp_pat
     )
     # nothing went, not even the internal notice of the same step
     assert sent(config) == [] and recorded(config) == 0
+    # one customer without an address, among others with one, is a skip, also alone
+    (config.parent / "customers.csv").write_text(
+        "customer_id,name,email\nC1,Northwind,a@x.example\nC2,Blue Harbor,\n"
+    )
+    result = cli("run", "--dry-run", "--customer", "C2", "--as-of", AS_OF, "--config", config)
+    assert (
+        result.output.strip()
+        .splitlines()[-1]
+        .endswith("1 action(s) planned, 1 skipped, 0 error(s)")
+    )
+    (config.parent / "customers.csv").write_text(no_email)
     doctor = cli("doctor", "--config", config, expect=1).output
     assert (
         "FAIL  email: none of the 2 customers with an open invoice has an email address; the "

@@ -4,7 +4,7 @@ wrong), `columns` (the fast path for clean rows) and `customers`."""
 
 from __future__ import annotations
 
-import difflib
+import json
 import re
 from collections.abc import Iterable, Sequence
 
@@ -114,8 +114,8 @@ def _no_lookalikes(
             f"{display}: "
             + "; ".join(
                 f"column {name!r} looks like `{like}`, which arflow reads from a column of that "
-                f"name: rename the column to {like}, or add columns: {{{like}: {name}}} (or "
-                f"not_fields: [{name}] if it is something else)"
+                f"name: rename the column to {like}, or add columns: {{{like}: {yaml_text(name)}}} "
+                f"(or not_fields: [{yaml_text(name)}] if it is something else)"
                 for name, like in similar
             )
             + f" under {setting}: in arflow.yaml"
@@ -146,15 +146,47 @@ SYNONYMS = {
 
 
 def looks_like(name: str, fields: Iterable[str]) -> str | None:
-    """The field an unknown column's name looks like (`e-mail` → email), if one."""
+    """The field an unknown column's name looks like, if one: the same letters and digits
+    (`e-mail`, `Due Date`), a usual other word (`Phone Number`), or one slip of a key
+    (`ammount`, `emial`: a letter more, less, changed, or two swapped). A name that holds a
+    field's name and more (`product_id`, `Email2`, `Parent` beside `parent_id`) is another
+    column, and so is one two slips away (Xero's `Current` aging bucket is no `currency`)."""
     key = _normal(name)
-    if not key:
+    if len(key) < 4:
         return None
-    wanted = list(fields)
-    for field in wanted:
-        if SYNONYMS.get(key) == field:
+    for field in fields:
+        normal = _normal(field)
+        if key == normal or SYNONYMS.get(key) == field:
             return field
-    close = difflib.get_close_matches(key, [_normal(f) for f in wanted], n=1, cutoff=0.85)
-    if close and len(key) >= 4:
-        return next(f for f in wanted if _normal(f) == close[0])
+        if normal in key or key in normal:
+            continue
+        if len(key) >= 5 and one_slip(key, normal):
+            return field
     return None
+
+
+def one_slip(a: str, b: str) -> bool:
+    """Whether `a` and `b` differ by one typing slip: a character added, dropped or changed,
+    or two neighbours swapped."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    start = next(
+        (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
+    )
+    rest_a, rest_b = a[start:], b[start:]
+    return (
+        rest_a[1:] == rest_b[1:]  # changed
+        or rest_a[1:] == rest_b  # added
+        or rest_a == rest_b[1:]  # dropped
+        or (
+            len(rest_a) > 1
+            and rest_a[0] == rest_b[1:2]
+            and rest_a[1] == rest_b[0:1]
+            and rest_a[2:] == rest_b[2:]
+        )
+    )
+
+
+def yaml_text(text: str) -> str:
+    """A header as a YAML value in a fix to paste: quoted unless it is plain words."""
+    return text if re.fullmatch(r"[A-Za-z][A-Za-z0-9 _.-]*", text) else json.dumps(text)
