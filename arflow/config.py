@@ -153,6 +153,8 @@ class SourceConfig(Strict):
     @field_validator("max_bad_rows")
     @classmethod
     def _max_bad_rows(cls, value: int | str) -> int | str:
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)  # "50", quoted
         if isinstance(value, int):
             if value < 0:
                 raise ValueError(

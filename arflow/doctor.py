@@ -14,7 +14,7 @@ from arflow.config import Config
 from arflow.errors import ArflowError
 from arflow.project import Project
 from arflow.reading import group_errors
-from arflow.source_view import view_sources
+from arflow.source_view import reach_text, view_sources
 from arflow.sources import SOURCE_FIELDS, checked_header
 from arflow.state import StateDB
 
@@ -58,11 +58,13 @@ def _data(project: Project, today: date) -> list[Check]:
     found = []
     for r in view.reads:
         empty = f", {r.empty:,} empty ignored" if r.empty else ""
+        unused = f"; not used: {', '.join(r.ignored)}" if r.ignored else ""
         found.append(
             Check(
                 "ok" if not r.held_back else "warn",
                 f"{r.setting}: {r.display} can be read ({len(r.fields) + len(r.ignored)} "
-                f"columns): {r.rows:,} rows, {r.held_back:,} held back{empty}",
+                f"columns): {r.rows:,} row{'' if r.rows == 1 else 's'}, {r.held_back:,} held "
+                f"back{empty}{unused}",
             )
         )
     found += [Check("warn", g.text(3)) for g in group_errors(view.errors)]
@@ -71,17 +73,22 @@ def _data(project: Project, today: date) -> list[Check]:
             found.append(
                 Check(
                     "fail",
-                    f"{kind}: none of the {reach['customers']} customers with an open invoice has "
-                    f"{CONTACT_WORDS[reach['contact']]}; the workflows' {kind} actions would reach "
-                    "nobody",
+                    f"{kind}: "
+                    + (
+                        f"none of the {reach['customers']} customers with an open invoice has "
+                        f"{CONTACT_WORDS[reach['contact']]}"
+                        if reach["customers"] > 1
+                        else f"the one customer with an open invoice has no {reach['contact']}"
+                    )
+                    + f"; the workflows' {kind} actions would reach nobody",
                 )
             )
         elif reach["unreachable"]:
             found.append(
                 Check(
                     "warn",
-                    f"{kind}: {reach['unreachable']} of {reach['customers']} customers with an "
-                    f"open invoice have no {reach['contact']} (`arflow sources` names them)",
+                    f"{kind}: {reach_text(reach)} {'has' if reach['unreachable'] == 1 else 'have'}"
+                    f" no {reach['contact']} (`arflow sources` names them)",
                 )
             )
     return found

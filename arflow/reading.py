@@ -34,6 +34,7 @@ class ErrorGroup:
 
     first: RowError
     lines: tuple[int, ...]  # every line, in order
+    alike: bool = True  # every message word for word the first's (else it is shown as an e.g.)
 
     @property
     def count(self) -> int:
@@ -48,7 +49,8 @@ class ErrorGroup:
             return f"{e.file}:{e.line}:{column} {e.message}"
         first = ", ".join(str(n) for n in self.lines[:shown])
         more = f" and {self.count - shown:,} more" if self.count > shown else ""
-        return f"{e.file}: {self.count:,} rows (lines {first}{more}):{column} {e.message}"
+        example = "" if self.alike else f" e.g. line {e.line}:"
+        return f"{e.file}: {self.count:,} rows (lines {first}{more}):{example}{column} {e.message}"
 
     def as_dict(self) -> dict:
         return {
@@ -68,10 +70,9 @@ def cause(error: RowError) -> tuple[str, str | None, str]:
     numbers taken out (`'11/28/2026' does not match …` and `'12/30/2026' does not match …`
     are one cause; so are duplicates of different numbers)."""
     message = error.message
-    if error.value:
-        for shown in (repr(error.value.strip()), repr(error.value), error.value.strip()):
-            if shown:
-                message = message.replace(shown, "…")
+    if error.value:  # as messages quote it: a bare value may be part of the fix (status_map)
+        for shown in (repr(error.value.strip()), repr(error.value)):
+            message = message.replace(shown, "…")
     return error.file, error.column, _NUMBERS.sub("#", message)
 
 
@@ -79,11 +80,14 @@ def group_errors(errors: Iterable[RowError]) -> list[ErrorGroup]:
     """The errors grouped by cause, the groups in the order of their first line."""
     lines: dict[tuple[str, str | None, str], list[int]] = {}
     first: dict[tuple[str, str | None, str], RowError] = {}
+    alike: dict[tuple[str, str | None, str], bool] = {}
     for e in errors:
         key = cause(e)
         if key not in first:
             first[key] = e
             lines[key] = []
+            alike[key] = True
         lines[key].append(e.line)
-    groups = [ErrorGroup(first[k], tuple(sorted(set(v)))) for k, v in lines.items()]
+        alike[key] = alike[key] and e.message == first[key].message
+    groups = [ErrorGroup(first[k], tuple(sorted(set(v))), alike[k]) for k, v in lines.items()]
     return sorted(groups, key=lambda g: (g.first.file, g.lines[0]))

@@ -45,10 +45,17 @@ class SourcesView:
                     "file": r.display,
                     "columns": r.fields,
                     "ignored": list(r.ignored),
-                    "rows": r.rows,
-                    "kept": r.kept,
-                    "held_back": r.held_back,
-                    "empty": r.empty,
+                    # a refused source's rows were not read: no counts, rather than zeros
+                    **(
+                        dict.fromkeys(("rows", "kept", "held_back", "empty"))
+                        if self.refused
+                        else {
+                            "rows": r.rows,
+                            "kept": r.kept,
+                            "held_back": r.held_back,
+                            "empty": r.empty,
+                        }
+                    ),
                     "problems": [
                         g.as_dict()
                         for g in group_errors(e for e in self.errors if e.file == r.display)
@@ -191,7 +198,10 @@ def print_sources(console: Console, view: SourcesView) -> None:
                 )
             empty = f", {r.empty:,} empty ignored" if r.empty else ""
             console.print(
-                f"  rows:     {r.rows:,} read, {r.kept:,} kept, {r.held_back:,} held back{empty}",
+                "  rows:     not read (a source is refused: below)"
+                if view.refused
+                else f"  rows:     {r.rows:,} read, {r.kept:,} kept, {r.held_back:,} held back"
+                + empty,
                 markup=False,
             )
         for group in by_file.get(r.display, []):
@@ -199,6 +209,8 @@ def print_sources(console: Console, view: SourcesView) -> None:
     _print_rows(console, "First invoices, as read", view.invoices, INVOICE_COLUMNS)
     _print_rows(console, "First customers, as read", view.customers, CUSTOMER_COLUMNS)
     for kind, reach in view.unreachable.items():
+        if not reach["customers"]:
+            continue  # no customer has an open invoice: nobody to reach
         if reach["unreachable"]:
             named = ", ".join(reach["named"]) + (
                 ", …" if reach["unreachable"] > len(reach["named"]) else ""
@@ -206,18 +218,28 @@ def print_sources(console: Console, view: SourcesView) -> None:
             console.print(
                 Text(f"{kind}: ", style="yellow")
                 + Text(
-                    f"{reach['unreachable']} of {reach['customers']} customers with an open "
-                    f"invoice have no {reach['contact']}: {named}"
+                    f"{reach_text(reach)} {'has' if reach['unreachable'] == 1 else 'have'} no "
+                    f"{reach['contact']}: {named}"
                 )
             )
         else:
             console.print(
-                f"{kind}: every one of {reach['customers']} customers with an open invoice "
-                f"has {CONTACT_WORDS[reach['contact']]}",
+                f"{kind}: {reach_text(reach, every=True)} {CONTACT_WORDS[reach['contact']]}",
                 markup=False,
             )
     if view.refused:
         console.print(Text("refused: ", style="bold red") + Text(view.refused))
+
+
+def reach_text(reach: dict, *, every: bool = False) -> str:
+    """How many of the customers with an open invoice a channel misses (or, `every`, reaches),
+    in words: "1 of 6 customers with an open invoice", "the one customer …", "all 6 …"."""
+    total = reach["customers"]
+    if total == 1:
+        return "the one customer with an open invoice" + (" has" if every else "")
+    if every:
+        return f"all {total} customers with an open invoice have"
+    return f"{reach['unreachable']} of {total} customers with an open invoice"
 
 
 INVOICE_COLUMNS = (  # who an invoice reaches is in the customers' table
@@ -236,7 +258,7 @@ CUSTOMER_COLUMNS = (
     ("workflow", "workflow"),
     ("reached at", "to"),
 )
-WRAPPED = {"to", "name"}  # the only cells that may break over lines
+UNBROKEN = {"issue_date", "due_date", "open", "line"}  # cells never broken over lines
 
 
 def _print_rows(
@@ -249,7 +271,7 @@ def _print_rows(
         table.add_column(
             heading,
             overflow="fold",
-            no_wrap=key not in WRAPPED,
+            no_wrap=key in UNBROKEN,
             min_width=20 if key == "to" else None,
             justify="right" if key == "open" else "left",
         )

@@ -328,7 +328,7 @@ def test_three_thousand_rows_with_the_same_bad_date_are_one_line(cli, tmp_path):
     errors = [line for line in result.output.splitlines() if line.startswith("error")]
     assert errors == [
         "error\tinvoices.csv: 3,000 rows (lines 3002, 3003, 3004, 3005, 3006 and 2,995 more): "
-        "issue_date: '2026-10-0x' is not a date: write YYYY-MM-DD, or add date_format: under "
+        "e.g. line 3002: issue_date: '2026-10-0x' is not a date: write YYYY-MM-DD, or add date_format: under "
         "invoices: in arflow.yaml"
     ]
     assert len(result.output.splitlines()) < 10
@@ -339,6 +339,23 @@ def test_three_thousand_rows_with_the_same_bad_date_are_one_line(cli, tmp_path):
     assert len(json.loads(result.stdout)["errors"]) == 3000
 
 
+def test_each_unknown_status_is_its_own_cause_with_its_own_fix(cli, tmp_path):
+    invoices = (
+        "number,customer_id,issue_date,amount,status\nA,C1,2026-10-01,1,Overdue\n"
+        "B,C1,2026-10-01,1,Sent\nC,C2,2026-10-01,1,Overdue\nD,C2,2026-10-01,1,open\n"
+    )
+    result = cli(
+        "run", "--dry-run", "--as-of", AS_OF, "--config", folder(tmp_path, invoices), expect=3
+    )
+    assert [line for line in result.output.splitlines() if line.startswith("error")] == [
+        "error\tinvoices.csv: 2 rows (lines 2, 4): status: unknown status 'Overdue': use draft, "
+        "open, paid, void, or map it with status_map: {Overdue: open} under invoices: in "
+        "arflow.yaml",
+        "error\tinvoices.csv:3: status: unknown status 'Sent': use draft, open, paid, void, or "
+        "map it with status_map: {Sent: open} under invoices: in arflow.yaml",
+    ]
+
+
 def test_a_source_with_more_bad_rows_than_max_bad_rows_is_refused_whole(cli, tmp_path):
     config = folder(tmp_path, invoices=many_bad(20))  # half of 40 rows: over the default 10%
     result = cli("run", "--as-of", AS_OF, "--config", config, expect=1)
@@ -346,7 +363,7 @@ def test_a_source_with_more_bad_rows_than_max_bad_rows_is_refused_whole(cli, tmp
     assert "invoices.csv: 20 of its 40 rows are bad, more than max_bad_rows: 10% allows (5)" in (
         text
     )
-    assert "invoices.csv: 20 rows (lines 22, 23, 24 and 17 more): issue_date:" in text
+    assert "invoices.csv: 20 rows (lines 22, 23, 24 and 17 more): e.g. line 22: issue_date:" in text
     assert sent(config) == [] and recorded(config) == 0
     # a count: 20 bad rows are allowed, and held back one cause at a time
     config.write_text(
@@ -356,6 +373,21 @@ def test_a_source_with_more_bad_rows_than_max_bad_rows_is_refused_whole(cli, tmp
     assert len(sent(config)) == 2  # C1's reminder (its 20 invoices in one) and the notice
     config.write_text(config.read_text().replace("max_bad_rows: 20", "max_bad_rows: 19"))
     cli("validate", "--config", config, expect=1)
+
+
+def test_max_bad_rows_of_none_and_the_causes_of_the_rows_held_back(cli, tmp_path):
+    customers = CUSTOMERS + "C3,Cyan,not-an-address\n,Nobody,n@x.example\n"
+    config = folder(tmp_path, customers=customers, settings=', date_format: "%m/%d/%Y"')
+    config.write_text(
+        config.read_text().replace("customers.csv}", 'customers.csv, max_bad_rows: "0%"}')
+    )
+    text = unstamped(cli("validate", "--config", config, expect=1).output)
+    assert "customers.csv: 1 of its 4 rows are bad, more than max_bad_rows: 0% allows (0)" in text
+    # the causes are the held-back row's; C3 is kept (without its address)
+    assert "customers.csv:5: customer_id: empty customer id" in text
+    assert "not-an-address" not in text
+    config.write_text(config.read_text().replace('max_bad_rows: "0%"', 'max_bad_rows: "1"'))
+    cli("validate", "--config", config)
 
 
 @pytest.mark.parametrize("value", ["-1", "ten", "120%"])
@@ -409,7 +441,7 @@ def test_sources_shows_what_was_read(cli, tmp_path):
     text = cli("sources", "--as-of", AS_OF, "--config", config, expect=3).output
     assert "not used: Notes (templates: invoice.extra.NAME)" in text
     assert "rows:     3 read, 2 kept, 1 held back, 1 empty ignored" in text
-    assert "email: 1 of 2 customers with an open invoice have no email: C3" in text
+    assert "email: 1 of 2 customers with an open invoice has no email: C3" in text
 
 
 def test_sources_says_why_a_source_is_refused(cli, tmp_path):
@@ -419,3 +451,4 @@ def test_sources_says_why_a_source_is_refused(cli, tmp_path):
     assert 'date_format: "%m/%d/%Y"' in doc["refused"]
     assert list(doc["sources"][0]["columns"]) == ["number", "customer_id", "issue_date", "amount"]
     assert doc["first_invoices"] == [] and doc["errors"] == []
+    assert [(r["rows"], r["kept"]) for r in doc["sources"]] == [(None, None), (None, None)]

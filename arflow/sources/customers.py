@@ -77,7 +77,7 @@ def build_customers(
         kept=len(found),
         empty=empty,
     )
-    check_share(read_as, source, errors)
+    check_share(read_as, source, errors, lambda: {c.line for c in found.values()})
     return found, errors, read_as
 
 

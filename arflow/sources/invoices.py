@@ -109,7 +109,12 @@ class InvoiceBuilder:
             kept=len(good),
             empty=empty,
         )
-        check_share(self.read, self.rules.source, self.errors)
+        check_share(
+            self.read,
+            self.rules.source,
+            self.errors,
+            lambda: set(good.get_column("line").to_list()),
+        )
         return good
 
     def _reads_date(self, value: str) -> bool:

@@ -10,7 +10,7 @@ is named with its fix, before any row is read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 
 import polars as pl
@@ -174,17 +174,25 @@ def bad_rows_allowed(source: SourceConfig, rows: int) -> int:
     limit = source.max_bad_rows
     if isinstance(limit, int):
         return limit
-    return max(MIN_BAD_ROWS, int(rows * float(limit[:-1]) / 100))
+    share = float(limit[:-1]) / 100
+    return max(MIN_BAD_ROWS, int(rows * share)) if share else 0  # 0% is none at all
 
 
-def check_share(read: SourceRead, source: SourceConfig, errors: Iterable[RowError]) -> None:
+def check_share(
+    read: SourceRead,
+    source: SourceConfig,
+    errors: Iterable[RowError],
+    kept: Callable[[], Collection[int]],
+) -> None:
     """Refuse the source when more of its rows were held back than `max_bad_rows:` allows,
-    with the counts by cause."""
+    with the counts by cause (of the held-back rows: `kept()` are the lines of the others)."""
     allowed = bad_rows_allowed(source, read.rows)
     if read.held_back <= allowed:
         return
+    good = kept()
     causes = "".join(
-        f"\n  {g.text(3)}" for g in group_errors(e for e in errors if e.file == read.display)
+        f"\n  {g.text(3)}"
+        for g in group_errors(e for e in errors if e.file == read.display and e.line not in good)
     )
     raise SourceRefused(
         read.setting,
