@@ -265,6 +265,12 @@ def test_columns_no_field_uses_are_named_once_in_a_run(cli, tmp_path):
         "# invoices.csv: columns arflow does not use: Notes, Region (templates can: "
         "invoice.extra.NAME)"
     ]
+    config = tmp_path / "ar" / "arflow.yaml"
+    assert cli("validate", "--config", config).output.splitlines()[1:] == [
+        "  invoices.csv: columns arflow does not use: Notes, Region (templates can: "
+        "invoice.extra.NAME)"
+    ]
+    assert "not used: Notes, Region" in cli("doctor", "--config", config).output
 
 
 def test_a_run_whose_emails_reach_nobody_stops_before_anything_goes(cli, tmp_path):

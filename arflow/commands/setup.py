@@ -17,11 +17,12 @@ from arflow.doctor import Check
 from arflow.doctor import checks as doctor_checks
 from arflow.errors import ArflowError, InvalidFiles, Problem
 from arflow.project import history_warnings, load_project
+from arflow.report import unused_columns
 from arflow.scaffold import add_workflow, write_scaffold
 from arflow.schema import schema_text
 from arflow.secrets import redact
 from arflow.source_view import print_sources, view_sources
-from arflow.sources import source_problems
+from arflow.sources import present_headers, source_problems
 from arflow.state import start_over
 from arflow.validation import is_workflow_file, workflow_file_problems
 
@@ -162,7 +163,10 @@ def _check(target: Path | None, fmt: CheckFormat) -> tuple[list[Problem], list[s
             f"{project.templates.count()} templates)"
         )
         if fmt is CheckFormat.text:
-            Console(highlight=False, soft_wrap=True).print(valid, markup=False)
+            console = Console(highlight=False, soft_wrap=True)
+            console.print(valid, markup=False)
+            for line in unused_columns(present_headers(project.config)):
+                console.print(f"  {line}", markup=False)
         common.warn(history_warnings(project))
         return [], [valid]
     except InvalidFiles as err:
@@ -219,7 +223,7 @@ def sources(
     would be refused whole. For a new export, before the first night.
 
     Exit 0 when every row was read, 1 when a source is refused (nothing would be sent from it),
-    3 when rows are held back.
+    3 when a row or a value in one is held back.
 
     Example: arflow sources --format json
     """

@@ -120,6 +120,16 @@ def header_read(config: Config, setting: str) -> SourceRead:
     )
 
 
+def present_headers(config: Config) -> list[SourceRead]:
+    """The header of each source whose file is there (`header_read`)."""
+    return [
+        header_read(config, setting)
+        for setting in SOURCE_FIELDS
+        if getattr(config, setting) is not None
+        and config.resolve(getattr(config, setting).path).exists()
+    ]
+
+
 def source_problems(config: Config) -> list[Problem]:
     """What stops each source before its rows (`checked_header`), then what refuses it whole
     (SPEC 2.4: dates in another format than date_format:, more bad rows than max_bad_rows:).
