@@ -410,6 +410,10 @@ def test_sources_shows_what_was_read(cli, tmp_path):
         "B,C2,2026-10-0x,3,y\nC,C3,2026-10-03,7,z\n,,,,\n"
     )
     config = folder(tmp_path, invoices=invoices, customers=CUSTOMERS + ",Nobody,x@y.example\n")
+    # a workflow switched off sends nothing: its SMS reach no one, and that is no problem
+    (config.parent / "workflows" / "old.yaml").write_text(
+        "enabled: false\nsteps:\n  - {id: text, day: 3, actions: [{sms: reminder}]}\n"
+    )
     result = cli("sources", "--as-of", AS_OF, "--format", "json", "--config", config, expect=3)
     doc = json.loads(result.stdout)
     invoices_read, customers_read = doc["sources"]
