@@ -222,6 +222,24 @@ def test_a_misspelt_column_is_named_with_its_fix(cli, tmp_path):
     assert len(sent(config)) == 2
 
 
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        ("ammount", "amount"),
+        ("isue_date", "issue_date"),
+        ("Due Date", "due_date"),
+        ("Mobile", "phone"),
+    ],
+)
+def test_a_slip_of_a_key_or_another_word_is_a_look_alike(cli, tmp_path, header, field):
+    # the header is checked before any row is read: the misspelt column stands in for its field
+    columns = ["number", "customer_id", "issue_date", "amount"]
+    columns = [header if c == field else c for c in columns] + [header] * (field not in columns)
+    invoices = ",".join(columns) + "\n" + ",".join(["x"] * len(columns)) + "\n"
+    result = cli("validate", "--config", folder(tmp_path, invoices=invoices), expect=1)
+    assert f"column {header!r} looks like `{field}`" in result.output
+
+
 def test_not_fields_keeps_a_look_alike_as_an_extra_column(cli, run_json, tmp_path):
     invoices = "number,customer_id,issue_date,amount,Phone Number\nA,C1,2026-10-01,1,desk 4\n"
     config = folder(tmp_path, invoices=invoices)
