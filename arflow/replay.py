@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from arflow.deliver import RunResult, replay_day
-from arflow.errors import ArflowError
+from arflow.errors import Refused
 from arflow.ledger import Ledger
 from arflow.planner.past_state import read_past_state
 from arflow.planner.plan_types import PlannedAction
@@ -28,12 +28,12 @@ MAX_DAYS = 3660  # ten years: a longer replay is a typo
 
 def days_between(first: date, last: date) -> list[date]:
     if last < first:
-        raise ArflowError(
+        raise Refused(
             f"--to {last} is before --from {first}: give the first day, then the last"
         )
     count = (last - first).days + 1
     if count > MAX_DAYS:
-        raise ArflowError(
+        raise Refused(
             f"{count} days from {first} to {last} is more than {MAX_DAYS}; replay ten years at most"
         )
     return [first + timedelta(days=n) for n in range(count)]
@@ -76,7 +76,7 @@ def forecast(
 ) -> list[tuple[date, RunResult]]:
     """The actions of each of `count` days from `as_of` (SPEC 4.11)."""
     if not 1 <= count <= MAX_DAYS:
-        raise ArflowError(f"--days {count}: give 1 to {MAX_DAYS}")
+        raise Refused(f"--days {count}: give 1 to {MAX_DAYS}")
     found = []
     for day, result in replay(
         project,

@@ -11,6 +11,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
 
+import pytest
 from rich.console import Console
 
 from arflow.aging import aging_report
@@ -403,20 +404,34 @@ def test_simulate_reports_each_step_and_how_soon_it_was_paid(cli, tmp_path):
     assert "day\t2026-02-01\t2" in table
 
 
-def test_simulate_refuses_a_backward_range(cli, tmp_path):
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ("simulate", "--from", "2026-03-01", "--to", "2026-02-01"),
+            "--to 2026-02-01 is before --from 2026-03-01: give the first day, then the last",
+        ),
+        (
+            ("simulate", "--from", "2000-01-01", "--to", "2026-02-01"),
+            "9529 days from 2000-01-01 to 2026-02-01 is more than 3660; replay ten years at most",
+        ),
+        (("forecast", "--days", "0"), "--days 0: give 1 to 3660"),
+        (("forecast", "--days", "-3"), "--days -3: give 1 to 3660"),
+        (("forecast", "--days", "3661"), "--days 3661: give 1 to 3660"),
+    ],
+)
+def test_days_out_of_range_or_in_the_wrong_order_are_usage_errors(cli, tmp_path, args, message):
+    """A usage error (exit 2), as any value a person typed that makes no sense: nothing was
+    read wrong, the command was asked wrong."""
     config = make_folder(
         tmp_path,
         invoices=HISTORY,
         workflows={"chase": CHASE},
         config=BASE_CONFIG + "default_workflow: chase\n",
     )
-    result = cli(
-        "simulate", "--from", "2026-03-01", "--to", "2026-02-01", "--config", config, expect=1
-    )
-    assert result.stderr.strip() == (
-        "error: --to 2026-02-01 is before --from 2026-03-01: give "
-        "the first day, then the last (2030-01-15T12:00:00Z)"
-    )
+    result = cli(*args, "--config", config, expect=2)
+    assert result.stderr.strip() == f"error: {message} (2030-01-15T12:00:00Z)"
+    assert result.stdout == ""
 
 
 def test_the_sparkline_shows_the_busiest_day_of_each_mark():
