@@ -6,6 +6,7 @@ exit code SPEC 8 gives it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -523,6 +524,70 @@ def test_a_full_disk_stops_the_run_with_how_many_were_sent_and_a_rerun_says_so_a
             "C5": "sent",
             "C6": "sent",
         }
+
+
+BIG_REMINDER = "Dear {{ customer.name }}\n" + ("lorem ipsum dolor sit amet " * 20 + "\n") * 1400
+FILE_LIMIT = 512 * 1024  # bytes: the state database stays under it, an email of BIG_REMINDER not
+
+
+def limited(nbytes: int):
+    """What a child process runs first: no file it writes may grow past `nbytes` (a write
+    beyond fails with EFBIG, "File too large"; Python ignores the SIGXFSZ that comes with it)."""
+    import resource
+
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
+
+
+@pytest.mark.parametrize("how", ["disk-full", "file-size-limit"])
+def test_outbox_writes_that_fail_leave_no_files_and_go_with_the_next_run(tmp_path, how):
+    """Each message a file written whole or not at all: a write that fails (a full disk, a
+    file too large) leaves neither the message nor its temporary file, and the next run,
+    with room again, writes each once."""
+    if how == "disk-full":
+        config = make_folder(
+            tmp_path / "ar",
+            invoices=INVOICES,
+            workflows={"chase": CHASE},
+            config=OUTBOX_CONFIG.replace("dir: outbox", "dir: disk/outbox"),
+        )
+        outbox = config.parent / "disk" / "outbox"
+        disk = tiny_disk(config.parent / "disk")
+    else:
+        config = make_folder(
+            tmp_path / "ar",
+            invoices=INVOICES,
+            workflows={"chase": CHASE},
+            config=OUTBOX_CONFIG,
+            templates={"reminder.subject.j2": "Reminder", "reminder.txt.j2": BIG_REMINDER},
+        )
+        outbox = config.parent / "outbox"
+        disk = contextlib.nullcontext(config.parent)
+    with disk as where:
+        outbox.mkdir(parents=True)
+        if how == "disk-full":
+            fill(where)
+        done = subprocess.run(
+            [sys.executable, "-m", "arflow", "run", "--as-of", DAY, "--config", str(config)],
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            preexec_fn=limited(FILE_LIMIT) if how == "file-size-limit" else None,
+        )
+        assert done.returncode == 3, done.stderr
+        reason = "No space left on device" if how == "disk-full" else "File too large"
+        summary = done.stdout.splitlines()[-1]
+        assert "6 action(s): 6 failed (" in summary
+        assert summary.count(f"cannot write {outbox}/") == summary.count(reason) == 6
+        assert sorted(outbox.iterdir()) == []  # no message, no .tmp-* file
+        assert set(states(config).values()) == {"failed"}
+        if how == "disk-full":
+            (where / "filler").unlink()
+        rerun = arflow(config, "run", "--as-of", DAY)
+        assert rerun.returncode == 0, rerun.stderr
+        names = sorted(p.name for p in outbox.iterdir())
+        assert len(names) == 6 and all(n.endswith(".eml") for n in names), names
+        assert set(states(config).values()) == {"sent"}
 
 
 def garble(db: Path) -> None:

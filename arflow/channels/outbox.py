@@ -6,6 +6,7 @@ opens to see exactly what a real run would send.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -47,16 +48,27 @@ class OutboxChannel:
             data = f"POST {message.url}\n\n{message.body}\n".encode()
             path = self.directory / f"{message.name}.webhook.txt"
         try:
-            # written beside, then renamed: a crash never leaves half a message in the outbox
-            fd, temp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, path)
+            _write_whole(self.directory, path, data)
         except OSError as exc:
             return Outcome("failed", error=f"cannot write {path}: {exc.strerror}")
         return Outcome("sent", provider_id=path.name)
 
     def close(self) -> None:
         pass
+
+
+def _write_whole(directory: Path, path: Path, data: bytes) -> None:
+    """`data` as the file `path`, whole or not at all: written beside, then renamed (a crash
+    never leaves half a message in the outbox); a write that fails (the disk full) takes its
+    temporary file away with it."""
+    fd, temp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
