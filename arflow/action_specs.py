@@ -4,14 +4,13 @@ exactly one of them, written in full (`email: {template: courtesy}`) or in short
 
 from __future__ import annotations
 
-import re
 from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from arflow.calendar import MAX_OFFSET_DAYS
-from arflow.modelcheck import STRICT, as_list
+from arflow.modelcheck import STRICT, WebAddress, as_list
 
 
 class Strict(BaseModel):
@@ -70,15 +69,8 @@ class AssignAction(Strict):
 
 
 class WebhookAction(Strict):
-    url: str
+    url: WebAddress
     template: str
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if not re.match(r"^https?://", value):
-            raise ValueError(f"{value!r} is not an http(s) URL")
-        return value
 
 
 ACTION_MODELS: dict[str, type[Strict]] = {

@@ -7,7 +7,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import babel
@@ -16,7 +16,17 @@ from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_valid
 from arflow.calendar import parse_terms
 from arflow.errors import ArflowError, InvalidFiles
 from arflow.locales import locale_code
-from arflow.modelcheck import STRICT, parse_model
+from arflow.modelcheck import (
+    STRICT,
+    EnvName,
+    Matching,
+    Needs,
+    NotBoth,
+    Rule,
+    WebAddress,
+    check_rules,
+    parse_model,
+)
 from arflow.presets import PRESETS, with_preset
 from arflow.yamlfile import Located, load_located
 
@@ -60,17 +70,10 @@ CUSTOMER_FIELDS = (
     "paused",
 )
 INVOICE_STATUSES = ("draft", "open", "paid", "void")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class Strict(BaseModel):
     model_config = STRICT
-
-
-def _check_env_name(value: str | None) -> str | None:
-    if value is not None and not _ENV_NAME.match(value):
-        raise ValueError(f"{value!r} is not an environment variable name (letters, digits, _)")
-    return value
 
 
 class Company(Strict):
@@ -78,7 +81,10 @@ class Company(Strict):
     email: str | None = None
     phone: str | None = None
     timezone: str = "UTC"
-    currency: str = "USD"
+    currency: Annotated[
+        str,
+        Matching(r"[A-Za-z]{3}", "{value!r} is not an ISO 4217 currency code such as USD or EUR"),
+    ] = "USD"
     locale: str = "en_US"
     terms: str | None = None
     country: str | None = Field(None, description="default region for phone numbers; from locale")
@@ -98,8 +104,6 @@ class Company(Strict):
     @field_validator("currency")
     @classmethod
     def _currency(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z]{3}", value):
-            raise ValueError(f"{value!r} is not an ISO 4217 currency code such as USD or EUR")
         return value.upper()
 
     @field_validator("locale")
@@ -130,7 +134,16 @@ class SourceConfig(Strict):
     query: str | None = None
     columns: dict[str, str] = {}
     date_format: str | None = None
-    delimiter: str | None = None
+    delimiter: (
+        Annotated[
+            str,
+            Matching(
+                r'[^"\r\n]',
+                'delimiter: {value!r} must be one character, such as "," or ";" or "\\t"',
+            ),
+        ]
+        | None
+    ) = None
     encoding: str = "utf-8-sig"
     decimal: Literal[".", ","] = "."
     thousands: Literal[",", ".", " ", "'", "_"] | None = None
@@ -144,6 +157,24 @@ class SourceConfig(Strict):
     max_bad_rows: int | str = DEFAULT_MAX_BAD_ROWS
     # columns that only look like a field (`Term` beside a due date): kept as extra.NAME
     not_fields: list[str] = []
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        NotBoth("table", "query", "give either table: or query:, not both"),
+        NotBoth(
+            "header_row",
+            "skip_rows",
+            "give either header_row: (the line the header is on) or "
+            "skip_rows: (the lines above it), not both",
+        ),
+        Needs(
+            "header_row",
+            "auto",
+            ("columns",),
+            message="header_row: auto finds the header by the names in columns:; "
+            "add columns: or give the header's line number",
+        ),
+    )
+    _rules = model_validator(mode="after")(check_rules)
 
     @model_validator(mode="before")
     @classmethod
@@ -180,20 +211,8 @@ class SourceConfig(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> SourceConfig:
-        if self.table and self.query:
-            raise ValueError("give either table: or query:, not both")
         if self.preset is not None and self.preset not in PRESETS:
             raise ValueError(f"no preset {self.preset!r}; presets are: {', '.join(PRESETS)}")
-        if self.header_row is not None and self.skip_rows:
-            raise ValueError(
-                "give either header_row: (the line the header is on) or "
-                "skip_rows: (the lines above it), not both"
-            )
-        if self.header_row == "auto" and not self.columns:
-            raise ValueError(
-                "header_row: auto finds the header by the names in columns:; "
-                "add columns: or give the header's line number"
-            )
         if self.is_sqlite:
             used = [
                 k
@@ -207,10 +226,6 @@ class SourceConfig(Strict):
                 )
         if self.thousands and self.thousands == self.decimal:
             raise ValueError(f"thousands: and decimal: are both {self.decimal!r}")
-        if self.delimiter is not None and (len(self.delimiter) != 1 or self.delimiter in '"\r\n'):
-            raise ValueError(
-                f'delimiter: {self.delimiter!r} must be one character, such as "," or ";" or "\\t"'
-            )
         if self.date_format:
             try:
                 datetime.strptime(date(2026, 1, 31).strftime(self.date_format), self.date_format)
@@ -239,7 +254,7 @@ class Person(Strict):
     email: str | None = None
     phone: str | None = None
     specialist: bool = False
-    webhook: str | None = None
+    webhook: WebAddress | None = None
 
 
 MAX_TIMEOUT = 3600  # a network call that may wait longer is a mistake, not a setting
@@ -253,14 +268,22 @@ class EmailChannel(Strict):
     starttls: bool = False
     ssl: bool = False
     username: str | None = None
-    password_env: str | None = None
+    password_env: EnvName | None = None
     timeout: float = Field(30.0, gt=0, le=MAX_TIMEOUT)  # seconds, for each network call
     sender: str | None = Field(None, alias="from")
     reply_to: str | None = None  # where a customer's reply goes (else From)
     bcc_archive: str | None = None  # a copy of every email sent, for your records
     return_path: str | None = None  # the envelope sender: where bounces go (else From)
 
-    _env = field_validator("password_env")(classmethod(lambda cls, v: _check_env_name(v)))
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Needs("transport", "smtp", ("host",)),
+        NotBoth(
+            "ssl",
+            "starttls",
+            "choose ssl: true (implicit TLS, port 465) or starttls: true, not both",
+        ),
+    )
+    _rules = model_validator(mode="after")(check_rules)
 
     @field_validator("reply_to", "bcc_archive", "return_path")
     @classmethod
@@ -274,55 +297,30 @@ class EmailChannel(Strict):
         except EmailNotValidError as exc:
             raise ValueError(f"{value!r} is not an email address ({exc})") from None
 
-    @model_validator(mode="after")
-    def _check(self) -> EmailChannel:
-        if self.transport == "smtp" and not self.host:
-            raise ValueError("transport smtp needs host:")
-        if self.ssl and self.starttls:
-            raise ValueError(
-                "choose ssl: true (implicit TLS, port 465) or starttls: true, not both"
-            )
-        return self
-
 
 class SmsChannel(Strict):
     transport: Literal["twilio", "outbox"] = "outbox"
     dir: str = "outbox"
-    account_sid_env: str | None = None
-    auth_token_env: str | None = None
+    account_sid_env: EnvName | None = None
+    auth_token_env: EnvName | None = None
     sender: str | None = Field(None, alias="from")
     base_url: str | None = None
     timeout: float = Field(30.0, gt=0, le=MAX_TIMEOUT)  # seconds, for each network call
 
-    _env = field_validator("account_sid_env", "auth_token_env")(
-        classmethod(lambda cls, v: _check_env_name(v))
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Needs("transport", "twilio", ("account_sid_env", "auth_token_env", "sender")),
     )
-
-    @model_validator(mode="after")
-    def _check(self) -> SmsChannel:
-        if self.transport == "twilio":
-            missing = [
-                k
-                for k in ("account_sid_env", "auth_token_env", "sender")
-                if getattr(self, k) is None
-            ]
-            if missing:
-                raise ValueError(
-                    "transport twilio needs "
-                    + ", ".join("from:" if k == "sender" else f"{k}:" for k in missing)
-                )
-        return self
+    _rules = model_validator(mode="after")(check_rules)
 
 
 class NotifyChannel(Strict):
     transport: Literal["email", "webhook"] = "email"
-    url: str | None = None
+    url: WebAddress | None = None
 
-    @model_validator(mode="after")
-    def _check(self) -> NotifyChannel:
-        if self.transport == "webhook" and not self.url:
-            raise ValueError("transport webhook needs url: (or a webhook: on each person)")
-        return self
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Needs("transport", "webhook", ("url",), hint=" (or a webhook: on each person)"),
+    )
+    _rules = model_validator(mode="after")(check_rules)
 
 
 class InboxChannel(Strict):
@@ -336,23 +334,18 @@ class InboxChannel(Strict):
     ssl: bool = True  # implicit TLS (port 993); `starttls: true` (port 143) wins
     starttls: bool = False
     username: str | None = None
-    password_env: str | None = None
-    folder: str = "INBOX"
+    password_env: EnvName | None = None
+    # no line break or double quote (IMAP quotes the name), and not blank
+    folder: Annotated[
+        str, Matching(r'[^\r\n"]*[^\s"][^\r\n"]*', "folder: {value!r} is not a folder name")
+    ] = "INBOX"
     timeout: float = Field(30.0, gt=0, le=MAX_TIMEOUT)  # seconds, for each network call
 
-    _env = field_validator("password_env")(classmethod(lambda cls, v: _check_env_name(v)))
-
-    @model_validator(mode="after")
-    def _check(self) -> InboxChannel:
-        if self.transport == "maildir" and not self.dir:
-            raise ValueError("transport maildir needs dir: (the Maildir folder)")
-        if self.transport == "imap":
-            missing = [k for k in ("host", "username", "password_env") if not getattr(self, k)]
-            if missing:
-                raise ValueError("transport imap needs " + ", ".join(f"{k}:" for k in missing))
-        if any(ch in self.folder for ch in '\r\n"') or not self.folder.strip():
-            raise ValueError(f"folder: {self.folder!r} is not a folder name")
-        return self
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Needs("transport", "maildir", ("dir",), hint=" (the Maildir folder)"),
+        Needs("transport", "imap", ("host", "username", "password_env")),
+    )
+    _rules = model_validator(mode="after")(check_rules)
 
 
 class Channels(Strict):
@@ -380,7 +373,7 @@ class Config(Strict):
     min_balance: Decimal = Field(Decimal("0.01"), ge=0)
     people: dict[str, Person] = {}
     channels: Channels = Channels()
-    healthcheck_url: str | None = None
+    healthcheck_url: WebAddress | None = None
     # a template of the link where a customer pays, e.g.
     # "https://pay.example.com/{{ customer.id }}/{{ invoice.number }}" or, from a column of
     # the invoices, "{{ invoice.extra.PayLink }}"
@@ -388,13 +381,6 @@ class Config(Strict):
     replies: Replies = Replies()
     # at most one customer-facing contact (a step's emails and SMS) per customer per N days
     contact_gap: int | None = Field(None, ge=1, le=365)
-
-    @field_validator("healthcheck_url")
-    @classmethod
-    def _healthcheck(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError(f"{value!r} is not an http:// or https:// URL")
-        return value
 
     _path: Path = PrivateAttr(default=Path(CONFIG_NAME))
     _located: Located | None = PrivateAttr(default=None)

@@ -4,20 +4,143 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any, TypeVar
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-from pydantic_core import ErrorDetails
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    ValidationError,
+)
+from pydantic_core import ErrorDetails, core_schema
 
 from arflow.errors import Problem
 from arflow.yamlfile import Located, dotted
 
 M = TypeVar("M", bound=BaseModel)
 
+# --- rules a model checks and its JSON Schema says, written once ---------------------------------
+# (`arflow schema` is made from the models: a rule written only in a validator's body would be
+# one the schema does not know, and an editor would take a file `arflow validate` refuses)
+
+# a value that counts as given: not null, false, 0 or empty
+GIVEN: dict[str, Any] = {"not": {"enum": [None, False, 0, "", [], {}]}}
+
+
+def _key(model: type[BaseModel], name: str) -> str:
+    """A field's key in the file (its alias: `from` for `sender`)."""
+    return model.model_fields[name].alias or name
+
+
+@dataclass(frozen=True)
+class Needs:
+    """With `key` set to `value`, each of `keys` must be given: `transport smtp needs host:`."""
+
+    key: str
+    value: str
+    keys: tuple[str, ...]
+    hint: str = ""  # said after the keys: " (the Maildir folder)"
+    message: str | None = None  # said instead
+
+    def problem(self, model: BaseModel) -> str | None:
+        if getattr(model, self.key) != self.value:
+            return None
+        missing = [_key(type(model), k) for k in self.keys if not getattr(model, k)]
+        if not missing:
+            return None
+        return self.message or (
+            f"{self.key} {self.value} needs {', '.join(f'{k}:' for k in missing)}{self.hint}"
+        )
+
+    def schema(self, model: type[BaseModel]) -> dict:
+        keys = [_key(model, k) for k in self.keys]
+        return {
+            "if": {"properties": {self.key: {"const": self.value}}, "required": [self.key]},
+            "then": {"required": keys, "properties": dict.fromkeys(keys, GIVEN)},
+        }
+
+
+@dataclass(frozen=True)
+class NotBoth:
+    """Two keys that may not both be given: `give either table: or query:, not both`."""
+
+    first: str
+    second: str
+    message: str
+
+    def problem(self, model: BaseModel) -> str | None:
+        both = getattr(model, self.first) and getattr(model, self.second)
+        return self.message if both else None
+
+    def schema(self, model: type[BaseModel]) -> dict:
+        keys = [_key(model, self.first), _key(model, self.second)]
+        return {"not": {"required": keys, "properties": dict.fromkeys(keys, GIVEN)}}
+
+
+Rule = Needs | NotBoth
+
+
+def check_rules(model: M) -> M:
+    """A model's `RULES` checked: its validator, as
+    `_rules = model_validator(mode="after")(check_rules)`."""
+    for rule in getattr(type(model), "RULES", ()):
+        problem = rule.problem(model)
+        if problem:
+            raise ValueError(problem)
+    return model
+
+
+def _rules_schema(schema: dict[str, Any], model: type) -> None:
+    """The model's `RULES` in its JSON Schema (`if`/`then`, `not`)."""
+    rules: tuple[Rule, ...] = getattr(model, "RULES", ())
+    if rules:
+        schema["allOf"] = [*schema.get("allOf", []), *(r.schema(model) for r in rules)]
+
+
+@dataclass(frozen=True)
+class Matching:
+    """A text that must be `pattern` whole (`Annotated[str, Matching(...)]`), said by its
+    validator (with `message`, where `{value!r}` is the text) and by its JSON Schema. Write
+    `pattern` in the regular expressions Python and JSON Schema share (no lookbehind, no
+    named groups)."""
+
+    pattern: str
+    message: str
+
+    def check(self, value: str) -> str:
+        if not re.fullmatch(self.pattern, value):
+            raise ValueError(self.message.format(value=value))
+        return value
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> Any:
+        return {**handler(schema), "pattern": f"^(?:{self.pattern})$"}
+
+
+WebAddress = Annotated[
+    str,
+    Matching(
+        r"https?://[^/\s?#]+\S*",
+        "{value!r} is not a web address: one starting with http:// or https://, with no spaces",
+    ),
+]
+EnvName = Annotated[
+    str,
+    Matching(
+        r"[A-Za-z_][A-Za-z0-9_]*",
+        "{value!r} is not an environment variable name (letters, digits, _)",
+    ),
+]
 
 # every section of a file: unknown keys are errors, and the values are frozen (each module's
-# `Strict` base takes it, so that ruff sees its models are pydantic's)
-STRICT = ConfigDict(extra="forbid", frozen=True)
+# `Strict` base takes it, so that ruff sees its models are pydantic's); its `RULES`, if any,
+# go into its JSON Schema
+STRICT = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_rules_schema)
 
 
 def as_list(value: Any) -> Any:

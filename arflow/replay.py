@@ -28,9 +28,7 @@ MAX_DAYS = 3660  # ten years: a longer replay is a typo
 
 def days_between(first: date, last: date) -> list[date]:
     if last < first:
-        raise Refused(
-            f"--to {last} is before --from {first}: give the first day, then the last"
-        )
+        raise Refused(f"--to {last} is before --from {first}: give the first day, then the last")
     count = (last - first).days + 1
     if count > MAX_DAYS:
         raise Refused(
