@@ -22,12 +22,14 @@ from arflow.modelcheck import (
     Matching,
     Needs,
     NotBoth,
+    PublicPrefix,
     Rule,
     WebAddress,
     check_rules,
     parse_model,
 )
 from arflow.presets import PRESETS, with_preset
+from arflow.secrets import public_urls
 from arflow.yamlfile import Located, load_located
 
 CONFIG_NAME = "arflow.yaml"
@@ -374,6 +376,9 @@ class Config(Strict):
     people: dict[str, Person] = {}
     channels: Channels = Channels()
     healthcheck_url: WebAddress | None = None
+    # web addresses arflow prints and stores whole (others: scheme and host only, SPEC 7), by
+    # the start of each: "https://erp.example.com/api/"
+    public_urls: list[PublicPrefix] = []
     # a template of the link where a customer pays, e.g.
     # "https://pay.example.com/{{ customer.id }}/{{ invoice.number }}" or, from a column of
     # the invoices, "{{ invoice.extra.PayLink }}"
@@ -483,4 +488,5 @@ def load_config(path: Path) -> Config:
         raise InvalidFiles(problems)
     config._path = path.resolve()
     config._located = located
+    public_urls(config.public_urls)  # what this process prints and stores, it prints whole
     return config

@@ -295,10 +295,13 @@ def _key_rows(action: PlannedAction, composed: Composed, channel: str | None) ->
         "invoices": json.dumps(action.invoices),
         "as_of": action.date.isoformat(),
         "channel": channel,
-        "recipients": json.dumps(message.recipients if message else action.to),
-        "subject": action.subject,
+        # stored as `history` shows them: a webhook's address cut to its host (SPEC 7)
+        "recipients": json.dumps(
+            [redact(r) for r in (message.recipients if message else action.to)]
+        ),
+        "subject": redact(action.subject) if action.subject else None,
         "message_id": message.message_id if message else None,
-        "description": _description(action, composed),
+        "description": redact(_description(action, composed) or "") or None,
     }
     return [{"key": str(k), "target": k.target, **common} for k in action.keys]
 
@@ -449,7 +452,7 @@ def _record_effect(conn: sqlite3.Connection, item: Composed) -> None:
     action = item.action
     effect = KINDS[action.kind].records
     key = str(action.keys[0])
-    text = item.text or ""  # compose gives these kinds their text
+    text = redact(item.text or "")  # compose gives these kinds their text
     if effect == "status":
         targets = [invoice_target(n) for n in action.invoices] + [
             customer_target(action.customer_id)

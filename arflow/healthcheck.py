@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from urllib.parse import urlsplit
 
 TIMEOUT = 10.0  # seconds; a monitor that does not answer must not hold the run
 
 
 def ping(url: str, ok: bool, summary: str, timeout: float = TIMEOUT) -> str | None:
-    """Report the run; None when the service took it, else what went wrong (without the
-    URL's path: it is often the check's secret)."""
+    """Report the run; None when the service took it, else what went wrong, to be printed
+    through `secrets.redact` (the URL's path is often the check's secret, and it may hold a
+    password)."""
     target = url if ok else url.rstrip("/") + "/fail"
     request = urllib.request.Request(
         target,
@@ -25,7 +25,7 @@ def ping(url: str, ok: bool, summary: str, timeout: float = TIMEOUT) -> str | No
         method="POST",
         headers={"Content-Type": "text/plain; charset=utf-8", "User-Agent": "arflow"},
     )
-    host = urlsplit(url).netloc
+    host = url
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:
             answer.read(1024)

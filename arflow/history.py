@@ -7,6 +7,7 @@ from datetime import date
 
 from arflow.errors import Refused
 from arflow.report import incoming_rows
+from arflow.secrets import redact
 from arflow.state import StateDB
 
 
@@ -24,10 +25,10 @@ def history_rows(
 
     A customer with nothing recorded is refused when `customer_ids()` (the sources' customers,
     read only then) does not have it either: a misspelt id is not an empty history."""
-    rows = [] if db is None else db.history(customer, since, unknown)
+    rows = [] if db is None else [_shown(r) for r in db.history(customer, since, unknown)]
     if db is not None and not unknown:
         rows = sorted(
-            rows + incoming_rows(db.incoming(customer, since)),
+            rows + [_shown(r) for r in incoming_rows(db.incoming(customer, since))],
             key=lambda r: (r["as_of"], r["customer_id"]),
         )
     if customer is None or rows or (db is not None and db.knows_customer(customer)):
@@ -35,3 +36,13 @@ def history_rows(
     if customer not in customer_ids():
         raise Refused(f"--customer {customer!r}: no such customer in the sources or the history")
     return rows
+
+
+def _shown(row: dict) -> dict:
+    """A recorded row as `history` shows it: its addresses and texts `redact`ed (a row an
+    older arflow stored may hold a webhook's whole address)."""
+    return {
+        **row,
+        "recipients": [redact(r) for r in row["recipients"] or []],
+        **{k: redact(row[k]) for k in ("error", "subject", "description") if row.get(k)},
+    }

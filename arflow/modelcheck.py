@@ -129,6 +129,15 @@ WebAddress = Annotated[
         "{value!r} is not a web address: one starting with http:// or https://, with no spaces",
     ),
 ]
+# a start of `public_urls:` (arflow.secrets)
+PublicPrefix = Annotated[
+    str,
+    Matching(
+        r"https?://[^/\s?#@]+(?:[/?#]\S*)?",
+        "{value!r} is not a web address without a user name and password (one starting with "
+        "http:// or https://, no spaces); a password is never shown",
+    ),
+]
 EnvName = Annotated[
     str,
     Matching(

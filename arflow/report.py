@@ -14,6 +14,7 @@ from rich.text import Text
 from arflow.errors import RowError
 from arflow.planner.plan_types import Plan, PlannedAction, Skip
 from arflow.reading import SourceRead, group_errors
+from arflow.secrets import redact
 from arflow.tables import amounts_text, print_actions, recipients_text
 
 
@@ -25,9 +26,9 @@ def action_dict(a: PlannedAction) -> dict:
         "action": a.kind,
         "customer_id": a.customer_id,
         "invoices": a.invoices,
-        "to": a.to,
+        "to": [redact(t) for t in a.to],
         "template": a.template,
-        "subject": a.subject,
+        "subject": redact(a.subject) if a.subject else a.subject,
         "status": a.status,
     }
     if a.statement is not None:  # a campaign's (SPEC 4.10): the conditions it met
@@ -339,7 +340,7 @@ def print_preview(console: Console, plan: Plan, composed: list) -> str | None:
         title = f"{action.kind} {n} of {len(composed)} · {action.workflow} › {action.step}"
         console.rule(title, align="left", style="dim")
         if message is not None:
-            who = ", ".join(message.to)
+            who = redact(", ".join(message.to))  # a webhook's address
             if message.cc:
                 who += f"   Cc: {', '.join(message.cc)}"
             if message.bcc:

@@ -1,17 +1,22 @@
 """Secrets (SPEC 7): read from the environment or an owner-only file, and taken out of any text
 arflow prints or stores.
 
-Every secret value this process read is remembered: `redact` takes them out of an error that
-quotes a URL or a server's reply holding one. A low module: the channels, the inbox, the state
-database and the CLI all use it, and it uses nothing of theirs.
+`redact` is the one way out for such text. Every secret value this process read is remembered
+and taken out (an error may quote a server's reply holding one); and every web address is cut
+to its scheme and host, for its path and query are often a secret of their own: a Slack-style
+webhook (`https://hooks.slack.com/services/T000/B000/XXXX`), a monitor's check id, a payment
+link's token; its user name and password always are. The addresses the user lists under
+`public_urls:` keep their path and query (never a password). A low module: the channels, the
+inbox, the state database and the CLI all use it, and it uses nothing of theirs.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from arflow.errors import ArflowError
@@ -20,14 +25,55 @@ from arflow.errors import ArflowError
 # stored (an error may quote a URL or a server's reply that holds one)
 _SECRETS: set[str] = set()
 REDACTED = "***"
+# a web address in a text, up to a space or a quote; what ends a sentence is not part of it
+_ADDRESS = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s<>\"'`]+")
+_TRAILING = ".,;:!?)]}"
+# (scheme, host[:port], path) of each of `public_urls:`: addresses shown whole
+_PUBLIC: list[tuple[str, str, str]] = []
 
 
 def redact(text: str) -> str:
-    """`text` with every secret arflow read (as it is, and URL-encoded) replaced by ***."""
+    """`text` as arflow may print or store it: every web address cut to its scheme and host
+    (`https://hooks.slack.com/***`; a public one keeps its path and query), a user name and
+    password in one to ***, and every secret arflow read (as it is, and URL-encoded) to ***."""
+    if "://" in text:
+        text = _ADDRESS.sub(_cut, text)
     for value in sorted(_SECRETS, key=len, reverse=True):  # a secret inside another: longest first
         if value in text:
             text = text.replace(value, REDACTED)
     return text
+
+
+def public_urls(prefixes: Iterable[str]) -> None:
+    """The addresses shown whole (`public_urls:` of the config this process works for): each
+    one starting with a prefix, at its scheme, host and a path at or under the prefix's."""
+    _PUBLIC[:] = [_parts(urllib.parse.urlsplit(p)) for p in prefixes]
+
+
+def _parts(url: urllib.parse.SplitResult) -> tuple[str, str, str]:
+    host = url.netloc.rpartition("@")[2].lower()
+    return url.scheme.lower(), host, url.path
+
+
+def _cut(found: re.Match[str]) -> str:
+    address = found[0].rstrip(_TRAILING)
+    trailing = found[0][len(address) :]
+    try:
+        url = urllib.parse.urlsplit(address)
+    except ValueError:  # not an address after all (a bad port, a bracket)
+        return found[0]
+    scheme, host, path = _parts(url)
+    if not host:
+        return found[0]
+    login = f"{REDACTED}@" if "@" in url.netloc else ""
+    head = f"{url.scheme}://{login}{url.netloc.rpartition('@')[2]}"
+    if any(
+        scheme == s and host == h and (path == p or path.startswith(p.rstrip("/") + "/"))
+        for s, h, p in _PUBLIC
+    ):
+        return head + address[len(f"{url.scheme}://{url.netloc}") :] + trailing
+    rest = address[len(f"{url.scheme}://{url.netloc}") :]
+    return head + (rest if rest in ("", "/") else f"/{REDACTED}") + trailing
 
 
 def _remember(value: str) -> str:

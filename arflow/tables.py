@@ -13,6 +13,7 @@ from rich.text import Text
 
 from arflow.planner.plan_types import PlannedAction
 from arflow.render import MONEY
+from arflow.secrets import redact
 
 STATUS_STYLE = {
     "sent": "green",
@@ -31,13 +32,13 @@ def amounts_text(amounts: dict[str, Decimal], locale: str) -> str:
 
 def recipients_text(a: PlannedAction) -> str:
     shown = list(a.to) + [f"cc {x}" for x in a.cc]
-    return ", ".join(shown) if shown else "—"
+    return redact(", ".join(shown)) if shown else "—"  # a webhook's address
 
 
 def _detail(a: PlannedAction) -> str:
     spec = a.action.spec
     if a.kind in ("email", "notify") and a.subject:
-        return a.subject
+        return redact(a.subject)
     for attr in ("value", "title", "text", "specialist", "template"):
         if hasattr(spec, attr):
             return str(getattr(spec, attr))

@@ -376,12 +376,15 @@ def test_the_cli_takes_every_secret_out_of_an_error_it_prints(capsys):
 
     assert secret("X_SID", "Twilio account SID", {"X_SID": SID}) == SID
     with pytest.raises(typer.Exit) as stop:
-        _fail(ArflowError(f"no answer from https://api/Accounts/{SID}/Messages.json"))
+        _fail(ArflowError(f"no answer from api.test at /Accounts/{SID}/Messages.json"))
     assert stop.value.exit_code == 1
     assert (
         unstamped(capsys.readouterr().err)
-        == "error: no answer from https://api/Accounts/***/Messages.json\n"
+        == "error: no answer from api.test at /Accounts/***/Messages.json\n"
     )
+    with pytest.raises(typer.Exit):  # in an address: its path goes whole
+        _fail(ArflowError(f"no answer from https://api/Accounts/{SID}/Messages.json"))
+    assert unstamped(capsys.readouterr().err) == "error: no answer from https://api/***\n"
 
 
 # --- 3. foreseeable faults: one line naming the file and the fix ---------------------------------

@@ -27,6 +27,7 @@ from arflow.errors import Problem
 from arflow.ledger import Ledger
 from arflow.project import Project, load_project
 from arflow.reading import group_errors
+from arflow.secrets import redact
 from arflow.sources import load_ledger
 from arflow.sources.values import ValueParser
 from arflow.state import StateDB, open_state
@@ -134,11 +135,11 @@ def errors_console() -> Console:
 
 
 def warn(problems: list[Problem]) -> None:
-    """Warnings on stderr; they never change the exit code."""
+    """Warnings on stderr (`redact`ed, as every error); they never change the exit code."""
     if problems:
         console = errors_console()
         for problem in problems:
-            console.print(f"warning: {problem}", markup=False)
+            console.print(redact(f"warning: {problem}"), markup=False)
 
 
 def say(text: str) -> None:
