@@ -124,11 +124,11 @@ BAD_CONFIGS = {
     ),
     "a healthcheck_url that is no web address": (
         "healthcheck_url: ftp://monitor.example/ping\n",
-        "healthcheck_url: 'ftp://monitor.example/ping' is not a web address",
+        "healthcheck_url: 'ftp://monitor.example/***' is not a web address",
     ),
     "a person's webhook with a space": (
         "people:\n  dana: {name: Dana, webhook: 'https://chat.example/x y'}\n",
-        "people.dana.webhook: 'https://chat.example/x y' is not a web address",
+        "people.dana.webhook: 'https://chat.example/*** y' is not a web address",
     ),
     "a table and a query": (
         "customers: {path: ar.db, table: customers, query: SELECT 1}\n",
@@ -152,6 +152,10 @@ BAD_CONFIGS = {
     ),
     "port 0": ("channels:\n  email: {transport: smtp, host: h, port: 0}\n", "channels.email.port"),
     "a contact gap of 0 days": ("contact_gap: 0\n", "contact_gap: Input should be"),
+    "a public URL with a password": (
+        "public_urls: ['https://u:pw@erp.example/api']\n",
+        "public_urls.0: 'https://***@erp.example/***' is not a web address without a user name",
+    ),
 }
 
 
