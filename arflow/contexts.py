@@ -167,18 +167,20 @@ def sample_context(
     paid: bool = False,
     statement: bool = True,
     as_of: date = SAMPLE_AS_OF,
+    customer_id: str = "C001",
 ) -> dict:
     """A full context with plausible values, to render every template in `validate`, in the
     shape of one use: `person` only for internal messages (notify), paid invoices for
     `on_paid`, `statement` and `conditions` only for campaigns; `extra` holds exactly the
-    extra columns of the sources, with a real value of each (None: any name, as `<NAME>`)."""
-    invs = _sample_invoices(config.company.currency, paid)
+    extra columns of the sources, with a real value of each (None: any name, as `<NAME>`);
+    the customer's id may be a real one's."""
+    invs = _sample_invoices(config.company.currency, paid, customer_id)
     items = [invoice_context(inv, as_of) for inv in invs]
     for item in items:
         item["extra"] = _sample_extra(invoice_extra)
     customer = customer_context(
         Customer(
-            "C001",
+            customer_id,
             "Sample Customer Ltd",
             ("ap@customer.example",),
             "+12025550123",
@@ -206,13 +208,13 @@ def sample_context(
     }
 
 
-def _sample_invoices(currency: str, paid: bool) -> list[Invoice]:
+def _sample_invoices(currency: str, paid: bool, customer_id: str) -> list[Invoice]:
     """The sample customer's two invoices, open (or paid, for `on_paid`)."""
 
     def sample(number: str, issue: date, due: date, amount: str) -> Invoice:
         return Invoice(
             number=number,
-            customer_id="C001",
+            customer_id=customer_id,
             issue_date=issue,
             due_date=due,
             amount=Decimal(amount),

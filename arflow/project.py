@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,8 @@ class Project:
     config: Config
     workflows: dict[str, LoadedWorkflow]
     templates: Templates
+    # what `validate` warns of: a template that fails for a row's values (arflow.samples)
+    warnings: list[Problem] = dataclasses.field(default_factory=list)
 
     @property
     def models(self) -> dict[str, Workflow]:
@@ -55,10 +58,11 @@ def load_project(config_path: Path) -> Project:
         else set()
     )
     templates = templates_for(config)
-    problems += check_project(config, workflows, templates, broken)
+    warnings: list[Problem] = []
+    problems += check_project(config, workflows, templates, broken, warnings)
     if problems:
         raise InvalidFiles(problems)
-    return Project(config, workflows, templates)
+    return Project(config, workflows, templates, warnings)
 
 
 def check_project(
@@ -66,9 +70,11 @@ def check_project(
     workflows: dict[str, LoadedWorkflow],
     templates: Templates,
     broken: set[str] | None = None,
+    warnings: list[Problem] | None = None,
 ) -> list[Problem]:
     """The project's own problems; `broken` names workflows whose files failed to load (their
-    errors are reported already: a reference to one is not another error)."""
+    errors are reported already: a reference to one is not another error). What fails only
+    for a row's values goes to `warnings`."""
     problems: list[Problem] = []
     broken = broken or set()
     if config.default_workflow and config.default_workflow not in {*workflows, *broken}:
@@ -111,7 +117,7 @@ def check_project(
     for wf in workflows.values():
         problems += _check_workflow(wf, config, workflows, templates, broken)
     problems += _then_cycles(workflows)
-    problems += render_problems(config, workflows, templates)
+    problems += render_problems(config, workflows, templates, warnings)
     return problems
 
 

@@ -6,36 +6,25 @@ inline templates of tasks, notes and statuses. Errors are said in a person's wor
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator
-from typing import cast
 
 from jinja2 import TemplateSyntaxError
 
 from arflow.action_specs import Action
 from arflow.channels import header_problem
-from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, Config
+from arflow.config import Config
 from arflow.contacts import BOUNCE_TEMPLATE, REPLY_TEMPLATE
-from arflow.contexts import sample_context, with_payment_links
 from arflow.errors import Problem
 from arflow.planner.schedule import FINISH_TEMPLATE, PAUSE_TEMPLATE
-from arflow.render import NotText, RenderError, Templates, payment_link
+from arflow.render import NotText, RenderError, Templates
+from arflow.samples import FULLEST, SHAPES, Samples, data_warning
 from arflow.sandbox import LimitExceeded
-from arflow.sources import extra_samples
 from arflow.workflow import LoadedWorkflow, workflow_actions
 
-# the shapes of context a template meets: (person set, invoices paid, statement set) → how
-# errors name it; the first is the fullest
-_SHAPES = {
-    (True, False, True): "",
-    (False, False, True): " (in a campaign's customer message, where person is not set)",
-    (True, False, False): "",
-    (False, False, False): " (in a customer message, where person is not set)",
-    (True, True, False): " (in on_paid, where the invoices are paid)",
-    (False, True, False): " (in a customer message in on_paid: no person, invoices paid)",
-}
-FULLEST = next(iter(_SHAPES))
+_SHAPES = SHAPES
 
 
 def _shape_note(
@@ -82,12 +71,20 @@ def _template_uses(config: Config, workflows: dict[str, LoadedWorkflow]) -> dict
 
 
 def render_problems(
-    config: Config, workflows: dict[str, LoadedWorkflow], templates: Templates
+    config: Config,
+    workflows: dict[str, LoadedWorkflow],
+    templates: Templates,
+    warnings: list[Problem] | None = None,
 ) -> list[Problem]:
     """Render every template file, in every shape of context its uses give it, and every
-    inline template; `invoice.extra` and `customer.extra` hold the sources' extra columns."""
+    inline template; `invoice.extra` and `customer.extra` hold the sources' extra columns. A
+    failure that depends on a row's values (arflow.samples) is added to `warnings`, not
+    returned: it is one message's, never the night's."""
     problems: list[Problem] = []
-    contexts = _sample_contexts(config, templates, problems)
+    found = _Found(problems, [] if warnings is None else warnings)
+    samples = Samples(config, templates)
+    if config.payment_url:
+        _payment_problems(config, samples, found)
     display_dir = config.display(templates.directory)
     uses = _template_uses(config, workflows)
     # an error inside an included partial is reported once, at the partial's line, however
@@ -104,38 +101,30 @@ def render_problems(
             problems += _language_gaps(templates, display_dir, name, language)
     for name, kind, code in files:
         shapes = sorted(uses.get(name) or {FULLEST}, key=list(_SHAPES).index)
-        problems += _file_problems(
-            templates, display_dir, (name, kind, code), shapes, contexts, reported
-        )
+        _file_problems(templates, display_dir, (name, kind, code), shapes, samples, found, reported)
     for wf in workflows.values():
-        problems += _inline_problems(wf, templates, contexts)
+        _inline_problems(wf, templates, samples, found)
     return problems
 
 
-def _sample_contexts(
-    config: Config, templates: Templates, problems: list[Problem]
-) -> dict[tuple, dict]:
-    """A sample context for every shape (`_SHAPES`), with payment links when `payment_url:`
-    is set (a `payment_url:` that fails is added to `problems`)."""
-    invoice_extra = extra_samples(config, config.invoices, INVOICE_FIELDS)
-    customer_extra = extra_samples(config, config.customers, CUSTOMER_FIELDS)
-    contexts = {
-        shape: sample_context(
-            config,
-            person=shape[0],
-            paid=shape[1],
-            statement=shape[2],
-            invoice_extra=invoice_extra,
-            customer_extra=customer_extra,
+class _Found:
+    """Where the checks put what they find: a problem (the template is broken), or, when the
+    failure depends on a row's values (`Samples.depends_on`), a warning naming the row."""
+
+    def __init__(self, problems: list[Problem], warnings: list[Problem]):
+        self.problems = problems
+        self.warnings = warnings
+
+    def add(self, problem: Problem, row: str | None) -> None:
+        """`problem` as found in the sample; `row`: what it depends on (None: nothing)."""
+        if row is None:
+            self.problems.append(problem)
+            return
+        warning = Problem(
+            problem.path, problem.line, problem.where, data_warning(problem.message, row)
         )
-        for shape in _SHAPES
-    }
-    if config.payment_url:
-        contexts = {
-            shape: _with_sample_links(config, templates, context, problems)
-            for shape, context in contexts.items()
-        }
-    return contexts
+        if warning not in self.warnings:
+            self.warnings.append(warning)
 
 
 def _file_problems(
@@ -143,14 +132,16 @@ def _file_problems(
     display_dir: str,
     file: tuple[str, str, str | None],
     shapes: list[tuple],
-    contexts: dict[tuple, dict],
+    samples: Samples,
+    found: _Found,
     reported: set[tuple[str, int | None, str]],
-) -> list[Problem]:
+) -> None:
     """One template file (name, kind, language) rendered in each of `shapes`; a problem
     already in `reported` is not reported again."""
     name, kind, code = file
-    problems: list[Problem] = []
     path = f"{display_dir}/{templates.filename(name, kind, code)}"
+    fails = functools.partial(_file_fails, templates, file)
+    contexts = samples.base
     for shape in shapes:
         context = contexts[shape] if code is None else _in_language(contexts[shape], code)
         try:
@@ -162,7 +153,7 @@ def _file_problems(
             reported.add((at, exc.line, exc.message))
             if isinstance(exc.cause, LimitExceeded):
                 # the same in every shape; a slow one is not run again
-                problems.append(Problem(at, exc.line, "", exc.message))
+                found.add(Problem(at, exc.line, "", exc.message), None)
                 break
             message = _template_message(
                 exc,
@@ -171,58 +162,84 @@ def _file_problems(
                 templates.env.filters,
             )
             note = _shape_note(templates, name, kind, shape, contexts, code)
-            problems.append(Problem(at, exc.line, "", message + note))
+            found.add(Problem(at, exc.line, "", message + note), samples.depends_on(shape, fails))
             continue
         problem = _rendered_problem(kind, text)
         if problem and (path, None, problem) not in reported:
             reported.add((path, None, problem))
-            problems.append(Problem(path, None, "", problem))
-    return problems
+            found.add(Problem(path, None, "", problem), samples.depends_on(shape, fails))
+
+
+def _file_fails(templates: Templates, file: tuple[str, str, str | None], context: dict) -> bool:
+    """Whether a template file fails in `context`: an error, or a rendering that is wrong."""
+    name, kind, code = file
+    try:
+        text = templates.render(
+            name, kind, context if code is None else _in_language(context, code), code
+        )
+    except RenderError:
+        return True
+    return _rendered_problem(kind, text) is not None
 
 
 def _inline_problems(
-    wf: LoadedWorkflow, templates: Templates, contexts: dict[tuple, dict]
-) -> list[Problem]:
+    wf: LoadedWorkflow, templates: Templates, samples: Samples, found: _Found
+) -> None:
     """The inline templates of a workflow's actions (a task's title, a note, a status)."""
-    problems: list[Problem] = []
     for loc, action in workflow_actions(wf):
-        context = contexts[(False, loc[0] == "on_paid", loc[0] == "actions")]
+        shape = (False, loc[0] == "on_paid", loc[0] == "actions")
         for field, text in _inline(action):
             try:
-                templates.render_string(text, context)
+                templates.render_string(text, samples.base[shape])
             except RenderError as exc:
                 where = (*loc, action.kind, field)
-                problems.append(
-                    Problem(
-                        wf.display,
-                        wf.located.line(where),
-                        ".".join(map(str, where)),
-                        _template_message(exc),
-                    )
+                problem = Problem(
+                    wf.display,
+                    wf.located.line(where),
+                    ".".join(map(str, where)),
+                    _template_message(exc),
                 )
-    return problems
+                fails = functools.partial(_string_fails, templates, text)
+                found.add(problem, samples.depends_on(shape, fails))
 
 
-def _with_sample_links(
-    config: Config, templates: Templates, context: dict, problems: list[Problem]
-) -> dict:
-    """A sample context with its payment links; a `payment_url:` that fails is reported once."""
+def _string_fails(templates: Templates, text: str, context: dict) -> bool:
+    try:
+        templates.render_string(text, context)
+    except RenderError:
+        return True
+    return False
 
-    def link(ctx: dict) -> str | None:
-        try:
-            return payment_link(templates, cast(str, config.payment_url), ctx)
-        except RenderError as exc:
+
+def _payment_problems(config: Config, samples: Samples, found: _Found) -> None:
+    """`payment_url:` made for each sample message and each of its invoices; the first that
+    fails is reported, once."""
+    for shape, context in samples.base.items():
+        exc = _link_error(samples, context)
+        if exc is not None:
             problem = Problem(
                 config.display(config.path),
                 config.line("payment_url"),
                 "payment_url",
-                _template_message(exc, config.payment_url, ctx, templates.env.filters),
+                _template_message(exc, config.payment_url, context, samples.templates.env.filters),
             )
-            if problem not in problems:
-                problems.append(problem)
-            return None
+            fails = functools.partial(_link_fails, samples)
+            found.add(problem, samples.depends_on(shape, fails))
+            return
 
-    return with_payment_links(context, link)
+
+def _link_error(samples: Samples, context: dict) -> RenderError | None:
+    """Why a payment link of a message (its own, or one of its invoices') cannot be made."""
+    for ctx in (context, *({**context, "invoice": item} for item in context["invoices"])):
+        try:
+            samples.link(ctx)
+        except RenderError as exc:
+            return exc
+    return None
+
+
+def _link_fails(samples: Samples, context: dict) -> bool:
+    return _link_error(samples, context) is not None
 
 
 def _in_language(context: dict, code: str) -> dict:

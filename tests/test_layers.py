@@ -51,6 +51,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.render",
             "arflow.contexts",
             "arflow.attachments",
+            "arflow.samples",
             "arflow.project",
             "arflow.template_checks",
             "arflow.headers",

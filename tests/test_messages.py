@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import re
 from datetime import date
 from pathlib import Path
@@ -253,3 +254,88 @@ def test_the_html_part_carries_its_css_in_each_tag_and_fetches_nothing(shop, cli
         '<td class="brand" style="padding: 20px 28px;border-bottom: 3px solid #2f6fde;'
         'font-size: 18px;font-weight: 600;">Acme Supplies Ltd</td>'
     ) in html
+
+
+# --- a row's data costs its message, never the night -------------------------------------------
+def validate_warnings(result) -> list[str]:
+    return [
+        line.removeprefix("warning: ")
+        for line in unstamped(result.stderr).splitlines()
+        if line.startswith("warning: ")
+    ]
+
+
+def test_a_bad_link_in_the_first_row_is_that_messages_error_not_the_nights(shop, cli):
+    """validate's sample takes the first row's PayLink: "not a link" there is the data's
+    fault, not payment_url's. validate warns naming the row; the run sends the others."""
+    set_payment_url(shop, "{{ invoice.extra.PayLink }}")
+    invoices = shop.parent / "invoices.csv"
+    invoices.write_text(invoices.read_text().replace("https://pay.example/r1", "not a link"))
+    line = next(
+        n
+        for n, text in enumerate(shop.read_text().splitlines(), 1)
+        if text.startswith("payment_url:")
+    )
+    result = cli("validate", "--config", shop)
+    assert validate_warnings(result) == [
+        f"arflow.yaml:{line}: payment_url: template error: it renders 'not a link', not a web "
+        "address: it must start with https:// and hold no spaces — with the values of "
+        "invoices.csv line 2 (customer D1); it renders with other values, so a run does not "
+        "stop for it: that message is not sent and is reported (exit 3), the others go"
+    ]
+    result = cli("run", "--as-of", "2026-03-16", "--config", shop, expect=3)
+    assert (
+        f"error\tarflow.yaml:{line}: payment_url: cannot make the payment link for "
+        "customer D1: it renders 'not a link', not a web address: it must start with "
+        "https:// and hold no spaces"
+    ) in result.stdout.splitlines()
+    assert sorted(emails(shop)) == ["D2", "E1", "F1"]
+
+
+@pytest.mark.parametrize("rows", ["all", "one"])
+def test_a_template_that_fails_for_one_customers_data_stops_only_its_messages(tmp_path, cli, rows):
+    """`{{ 1/0 }}` guarded by the first row's customer (C001, as the sample customer is
+    called too): the template is not broken, that customer's data breaks it. With only that
+    row in the data, the sample without the data's values still renders it."""
+    write_scaffold(tmp_path / "a", date(2026, 3, 16))
+    config = tmp_path / "a" / "arflow.yaml"
+    signature = tmp_path / "a" / "templates" / "_signature.txt.j2"
+    signature.write_text(
+        signature.read_text() + '{% if customer.id == "C001" %}{{ 1/0 }}{% endif %}\n'
+    )
+    line = len(signature.read_text().splitlines())
+    if rows == "one":  # C001 alone, in the invoices and in the customers
+        for source in ("invoices.csv", "customers.csv"):
+            path = tmp_path / "a" / source
+            path.write_text("\n".join(path.read_text().splitlines()[:2]) + "\n")
+    result = cli("validate", "--config", config)
+    assert validate_warnings(result) == [
+        f"templates/_signature.txt.j2:{line}: template error: division by zero — with the "
+        "values of invoices.csv line 2 (customer C001); it renders with other values, so a run "
+        "does not stop for it: that message is not sent and is reported (exit 3), the others go"
+    ]
+    result = cli("run", "--as-of", "2026-03-16", "--format", "json", "--config", config, expect=3)
+    doc = json.loads(result.stdout)
+    errors = {(e["file"], e["line"], e["value"]) for e in doc["errors"]}
+    assert errors == {("templates/_signature.txt.j2", line, "C001")}
+    sent = {a["customer_id"] for a in doc["actions"] if a["status"] == "sent"}
+    assert "C001" not in sent
+    assert sent == (set() if rows == "one" else {"C002", "C003", "C004", "C005", "C006"})
+    outbox = [p.name for p in (tmp_path / "a" / "outbox").iterdir()]
+    assert not any("-C001-" in name for name in outbox)
+    assert len(outbox) == len([a for a in doc["actions"] if a["status"] == "sent"])
+
+
+def test_a_template_broken_for_every_row_still_refuses_the_night(shop, cli):
+    """`{{ 1/0 }}` with no guard fails for every row and without the data: the template is
+    broken, and nothing is done."""
+    reminder = shop.parent / "templates" / "reminder.txt.j2"
+    reminder.write_text(reminder.read_text() + "{{ 1/0 }}\n")
+    line = len(reminder.read_text().splitlines())
+    result = cli("validate", "--config", shop, expect=1)
+    assert f"templates/reminder.txt.j2:{line}: template error: division by zero" in (
+        unstamped(result.stderr).splitlines()
+    )
+    result = cli("run", "--as-of", "2026-03-16", "--config", shop, expect=1)
+    assert "problem(s) found; nothing was done" in result.stderr
+    assert not (shop.parent / "outbox").exists() or not any((shop.parent / "outbox").iterdir())

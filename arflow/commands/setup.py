@@ -167,7 +167,7 @@ def _check(target: Path | None, fmt: CheckFormat) -> tuple[list[Problem], list[s
             console.print(valid, markup=False)
             for line in unused_columns(present_headers(project.config)):
                 console.print(f"  {line}", markup=False)
-        common.warn(history_warnings(project))
+        common.warn(project.warnings + history_warnings(project))
         return [], [valid]
     except InvalidFiles as err:
         return err.problems, []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Sequence
 from contextlib import closing
+from dataclasses import dataclass
 
 from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, Config, SourceConfig
 from arflow.errors import ArflowError, Problem, RowError, SourceRefused
@@ -57,36 +58,70 @@ def _reads(parse: Callable[[str], object], value: str) -> bool:
     return True
 
 
-def extra_samples(
-    config: Config, source: SourceConfig | None, fields: Sequence[str]
-) -> dict[str, str] | None:
+SAMPLE_ROWS = 5  # the first rows a template is tried with when the sample's values fail it
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    """One of a source's first rows, as `validate` renders templates with it."""
+
+    display: str  # the source's file, as messages name it
+    line: int
+    customer_id: str  # as the row has it ("" when it has none)
+    extra: dict[str, str]  # its value of each extra column
+
+
+@dataclass(frozen=True)
+class SourceSamples:
     """The source's columns that are no canonical field (`invoice.extra.NAME` in templates),
     each with a real value to render templates with: the first one filled in among the
-    source's first rows (`<NAME>` when none is). None when the source cannot be read now
+    source's first rows (`<NAME>` when none is); and its first SAMPLE_ROWS rows, each whole."""
+
+    display: str
+    extra: dict[str, str]
+    rows: list[SampleRow]
+
+
+def source_samples(
+    config: Config, source: SourceConfig | None, fields: Sequence[str]
+) -> SourceSamples | None:
+    """The samples of a source (none without one); None when it cannot be read now
     (`validate` in CI often runs without the data)."""
     if source is None:
-        return {}
+        return SourceSamples("", {}, [])
     try:
-        _, header, blocks = open_source(config, source)
+        display, header, blocks = open_source(config, source)
         try:
-            first: list = next(blocks, (range(0), []))[1]  # one block of rows is plenty
+            lines, first = next(blocks, ((), []))  # one block of rows is plenty
         finally:
             blocks.close()  # a generator: this closes the file
     except ArflowError:
         return None
     mapped = {source.columns.get(f, f).strip().casefold() for f in fields}
-    samples = {}
-    for i, name in enumerate(header):
-        if name.strip() and name.strip().casefold() not in mapped:
-            samples[name] = next(
-                (
-                    row[i]
-                    for row in first
-                    if isinstance(row, list) and len(row) == len(header) and row[i].strip()
-                ),
-                f"<{name}>",
+    extra = [
+        i for i, name in enumerate(header) if name.strip() and name.strip().casefold() not in mapped
+    ]
+    whole = [
+        (line, row)
+        for line, row in zip(lines, first, strict=False)
+        if isinstance(row, list) and len(row) == len(header)
+    ]
+    names = [h.strip().casefold() for h in header]
+    key = source.columns.get("customer_id", "customer_id").strip().casefold()
+    at = names.index(key) if key in names else None
+    return SourceSamples(
+        display,
+        {
+            header[i]: next((row[i] for _, row in whole if row[i].strip()), f"<{header[i]}>")
+            for i in extra
+        },
+        [
+            SampleRow(
+                display, line, row[at] if at is not None else "", {header[i]: row[i] for i in extra}
             )
-    return samples
+            for line, row in whole[:SAMPLE_ROWS]
+        ],
+    )
 
 
 # each source's fields, and those a file must have a column for
