@@ -113,8 +113,8 @@ def test_a_real_run_tells_the_healthcheck_url_how_it_ended(cli, tmp_path, http_s
     invoices.write_text(kept.replace("2026-02-30", "2026-02-28"))
     result = cli("run", "--as-of", "2026-03-18", "--config", config)
     assert (
-        f"warning: arflow.yaml: healthcheck_url: no answer from 127.0.0.1:{http_server.port}"
-        in result.stderr
+        "warning: arflow.yaml: healthcheck_url: no answer from "
+        f"http://127.0.0.1:{http_server.port}/*** (" in result.stderr
     )
     assert "abc-123" not in result.stderr
 

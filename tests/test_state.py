@@ -299,11 +299,13 @@ def test_a_failure_text_is_stored_without_the_secrets_arflow_read():
         Outcome(
             "failed",
             error=(
-                f"535 login failed for hunter2/x y at smtp://ar:{quote(password, safe='')}@host"
+                f"535 login failed for hunter2/x y (as ar:{quote(password, safe='')}) at "
+                f"smtp://ar:{quote(password, safe='')}@host"
             ),
         ),
     )
-    assert mark["error"] == "535 login failed for *** at smtp://ar:***@host"
+    # in an address, its user name and password go whole
+    assert mark["error"] == "535 login failed for *** (as ar:***) at smtp://***@host"
 
 
 def test_another_programs_sqlite_file_is_refused_whatever_its_version(tmp_path):
