@@ -273,3 +273,19 @@ def test_redact_cuts_each_address_to_its_scheme_and_host(text, shown):
         assert redact(text) == (text if shown is None else shown)
     finally:
         public_urls([])
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github"])
+def test_validate_cuts_an_address_in_a_problem_in_every_format(tmp_path, cli, fmt):
+    config = make_folder(
+        tmp_path / "ar",
+        invoices=INVOICES,
+        workflows={},
+        config=(
+            "company: {name: Acme Ltd, email: ar@acme.example}\ninvoices: {path: invoices.csv}\n"
+            f"healthcheck_url: 'ftp://monitor:{PASSWORD}@hc.example/ping/check-uuid'\n"
+        ),
+    )
+    result = cli("validate", "--format", fmt, "--config", config, expect=1)
+    assert "'ftp://***@hc.example/***' is not a web address" in result.output
+    assert PASSWORD not in result.output and "check-uuid" not in result.output

@@ -122,7 +122,7 @@ def validate(
                 "valid": not problems,
                 "checked": valid,
                 "problems": [
-                    {"file": q.path, "line": q.line, "where": q.where, "message": q.message}
+                    {"file": q.path, "line": q.line, "where": q.where, "message": redact(q.message)}
                     for q in problems
                 ],
             }
@@ -130,7 +130,7 @@ def validate(
     elif fmt is CheckFormat.github:
         for problem in problems:  # GitHub's workflow commands: one annotation a problem
             line = f",line={problem.line}" if problem.line else ""
-            text = (f"{problem.where}: " if problem.where else "") + problem.message
+            text = redact((f"{problem.where}: " if problem.where else "") + problem.message)
             sys.stdout.write(f"::error file={_gh(problem.path)}{line}::{_gh(text)}\n")
     if problems:
         if fmt is CheckFormat.text:
