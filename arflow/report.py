@@ -45,6 +45,12 @@ def action_dict(a: PlannedAction) -> dict:
     return found
 
 
+def error_dict(e: RowError) -> dict:
+    """A held-back row or a message's error: a value or message may quote a web address (a
+    payment link that is no address), `redact`ed as all arflow prints."""
+    return {k: redact(v) if isinstance(v, str) else v for k, v in e.as_dict().items()}
+
+
 def skip_dict(s: Skip) -> dict:
     found = {
         "workflow": s.workflow,
@@ -79,7 +85,7 @@ def plan_document(plan: Plan, errors: list[RowError], dry_run: bool) -> dict:
         "dry_run": dry_run,
         "actions": [action_dict(a) for a in plan.actions],
         "skipped": [skip_dict(s) for s in plan.skipped],
-        "errors": [e.as_dict() for e in errors],
+        "errors": [error_dict(e) for e in errors],
         "summary": summary(plan, errors),
     }
 
@@ -95,7 +101,7 @@ def write_json(out: IO[str], plan: Plan, errors: list[RowError], dry_run: bool) 
     sections: list[tuple[str, Sequence[Any], Callable[[Any], dict]]] = [
         ("actions", plan.actions, action_dict),
         ("skipped", plan.skipped, skip_dict),
-        ("errors", errors, RowError.as_dict),
+        ("errors", errors, error_dict),
     ]
     for key, items, as_dict in sections:
         out.write(f', "{key}": [')
@@ -186,7 +192,7 @@ def print_plan(
         for line in unused_columns(reads):
             _line(console, f"# {line}")
     for group in group_errors(errors):  # 3,000 rows with one bad date: one line
-        _line(console, f"error\t{group.text()}")
+        _line(console, redact(f"error\t{group.text()}"))
     empty = sum(r.empty for r in reads)
     _line(
         console,

@@ -289,3 +289,35 @@ def test_validate_cuts_an_address_in_a_problem_in_every_format(tmp_path, cli, fm
     result = cli("validate", "--format", fmt, "--config", config, expect=1)
     assert "'ftp://***@hc.example/***' is not a web address" in result.output
     assert PASSWORD not in result.output and "check-uuid" not in result.output
+
+
+def test_a_message_error_quoting_a_payment_link_is_cut(tmp_path, cli):
+    """A link with a space is no address: that message's error quotes it, cut as printed."""
+    config = make_folder(
+        tmp_path / "ar",
+        invoices=INVOICES.replace("amount\n", "amount,PayLink\n")
+        .replace("100.00\n", f"100.00,https://pay.example/i/1?token={PAY_TOKEN} now\n")
+        .replace("200.00\n", "200.00,https://pay.example/i/2\n"),
+        workflows={
+            "chase": "anchor: due_date\nsteps:\n  - day: 1\n    actions:\n      - email: r\n"
+        },
+        templates={"r.subject.j2": "Reminder", "r.txt.j2": "Pay at {{ payment_url }}"},
+        config=(
+            "company: {name: Acme Ltd, email: ar@acme.example}\ninvoices: {path: invoices.csv}\n"
+            "default_workflow: chase\npayment_url: '{{ invoice.extra.PayLink }}'\n"
+            "channels:\n  email: {transport: outbox, dir: outbox}\n"
+        ),
+    )
+    plain = cli("run", "--dry-run", "--as-of", DAY, "--config", config, expect=3).stdout
+    (error,) = [line for line in plain.splitlines() if line.startswith("error\t")]
+    assert error.endswith(
+        "it renders 'https://pay.example/*** now', not a web address: it must "
+        "start with https:// and hold no spaces"
+    )
+    doc = json.loads(
+        cli(
+            "run", "--dry-run", "--as-of", DAY, "--format", "json", "--config", config, expect=3
+        ).stdout
+    )
+    assert [e["message"].count("https://pay.example/*** now") for e in doc["errors"]] == [1]
+    assert PAY_TOKEN not in plain + json.dumps(doc)

@@ -163,7 +163,7 @@ def report_held_back(ledger: Ledger | None) -> None:
         return
     console = errors_console()
     for group in group_errors(ledger.errors):  # one line per cause, however many rows
-        console.print(f"error: {group.text()}", markup=False)
+        console.print(redact(f"error: {group.text()}"), markup=False)
     raise typer.Exit(EXIT_PROBLEMS)
 
 

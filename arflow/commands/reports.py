@@ -43,6 +43,7 @@ from arflow.replay import forecast as forecast_days
 from arflow.replay import simulate as simulate_days
 from arflow.replay import simulation_document
 from arflow.report import action_dict, print_preview
+from arflow.secrets import redact
 from arflow.sources import load_ledger
 from arflow.state import open_state
 from arflow.tables import print_customers, print_history, print_workflows
@@ -250,7 +251,9 @@ def preview(
     if html is not None or open_it:
         _write_page(page, html, open_it)
     for e in failed:
-        common.errors_console().print(f"error: {e.file}:{e.line}: {e.message}", markup=False)
+        common.errors_console().print(
+            redact(f"error: {e.file}:{e.line}: {e.message}"), markup=False
+        )
     if failed:
         raise typer.Exit(EXIT_PROBLEMS)
 
