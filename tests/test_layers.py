@@ -63,6 +63,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.tonight",
             "arflow.deliver",
             "arflow.inbox",
+            "arflow.incoming",
             "arflow.desk",
             "arflow.accounts",
             "arflow.history",
