@@ -141,7 +141,8 @@ def _run(
         try:
             # each message is rendered just before it goes out, while the server still works
             # on the one before it
-            _deliver(db, compose(planned, ledger, project, failed), channels, run_result)
+            composed = compose(planned, ledger, project, failed, db.message_key())
+            _deliver(db, composed, channels, run_result)
             run_result.errors = ledger.errors + assignment_errors(project, ledger) + failed
             db.finish_run(
                 run_id, {"actions": len(planned.actions), "errors": len(run_result.errors)}

@@ -245,7 +245,8 @@ def preview(
     project, shown = _preview(config, workflow, step, customer, as_of)
     for note in shown.notes:  # the step is not due on the day asked: said, and still shown
         common.errors_console().print(f"note: {note}", markup=False)
-    composed = list(compose(shown.plan, shown.ledger, project, failed))
+    # nothing previewed is sent and no Message-ID is shown: a throwaway key for them
+    composed = list(compose(shown.plan, shown.ledger, project, failed, os.urandom(32)))
     page = print_preview(console, shown.plan, composed)
     if html is not None or open_it:
         _write_page(page, html, open_it)

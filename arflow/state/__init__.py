@@ -32,7 +32,8 @@ The modules, one job each:
 - `identity` — which file it is: the `.id` file, the pinned inodes, refusing another folder's
   or a tampered file, rescuing what a lost file held, setting old files aside;
 - `errors` — StateError, StateMoved and what a SQLite error means (`describe`);
-- `base` — the connection's transactions, shared by the records;
+- `base` — the connection's transactions, shared by the records, and the secret key of the
+  Message-IDs (table `meta`, made once per database, never shown);
 - `ledger` — the action ledger: its rules, its rows, runs, `resolve`, `history`;
 - `desk` — assignments, sequences, pauses, promises, tasks, notes, statuses, specialists;
 - `inbox` — incoming messages, IMAP folder positions, bounced addresses, notices owed;

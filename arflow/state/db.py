@@ -8,6 +8,7 @@ import sqlite3
 import uuid
 from pathlib import Path
 
+from arflow.state.base import create_message_key
 from arflow.state.desk import DeskRecords
 from arflow.state.dry import DryRunWrites
 from arflow.state.errors import StateError, closed_on_failure, describe
@@ -94,6 +95,8 @@ class StateDB(LedgerRecords, DeskRecords, InboxRecords):
                 state_id = known or uuid.uuid4().hex
                 conn.execute("INSERT INTO meta (key, value) VALUES ('id', ?)", (state_id,))
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            # a new database, or one an older arflow made: its Message-ID key, from now on
+            create_message_key(conn)
         return state_id
 
     @classmethod
@@ -109,8 +112,7 @@ class StateDB(LedgerRecords, DeskRecords, InboxRecords):
             finally:
                 source.close()
         db = cls(memory, path, shown)
-        if source is None:
-            db._migrate(None)
+        db._migrate(None)  # a new one's tables; a copy's Message-ID key when it had none
         return db
 
     @classmethod

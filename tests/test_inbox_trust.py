@@ -1,0 +1,161 @@
+"""Message-IDs no stranger can make up (SPEC 6, 6.1), against a real Maildir and real runs: an
+email's Message-ID is keyed by the state database's secret, so one computed from public values
+answers nothing, while a reply to an email sent before that key still pauses its customer."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import json
+import sqlite3
+from datetime import date
+
+from arflow.scaffold import write_scaffold
+from tests import inbox_mail as mail
+from tests import test_inbox
+from tests.test_inbox import Shop
+
+# the Maildir shop after its first night, of test_inbox.py
+shop = test_inbox.shop
+
+
+def history(shop: Shop, cli) -> list[dict]:
+    return json.loads(cli("history", "--format", "json", "--config", shop.config).stdout)["actions"]
+
+
+def paused(shop: Shop, cli, as_of: str = "2026-03-16") -> list[str]:
+    customers = json.loads(
+        cli("status", "--format", "json", "--as-of", as_of, "--config", shop.config).stdout
+    )["customers"]
+    return [r["customer_id"] for r in customers if r["paused"]]
+
+
+def bounced(shop: Shop, cli) -> dict[str, list[str]]:
+    customers = json.loads(
+        cli("status", "--format", "json", "--as-of", "2026-03-16", "--config", shop.config).stdout
+    )["customers"]
+    return {r["customer_id"]: r["bounced"] for r in customers if r["bounced"]}
+
+
+def guessed(shop: Shop, cli, customer: str) -> str:
+    """The Message-ID of `customer`'s email of 2026-03-16 as arflow made it before it had a key:
+    the first 32 hex of sha256 of the email's idempotency keys, all of them public values (the
+    customer's id and invoices, the workflow's and step's names). Checked against the outbox
+    file's name, which still carries the first 10 of that hash."""
+    (path,) = (shop.folder / "outbox").glob(f"2026-03-16-{customer}-*-0-*.eml")
+    (row,) = [
+        r
+        for r in history(shop, cli)
+        if r["customer_id"] == customer and r["kind"] == "email" and r["state"] == "sent"
+    ]
+    digest = hashlib.sha256("\n".join(row["keys"]).encode()).hexdigest()
+    assert path.stem.endswith("-" + digest[:10])  # the hash the old Message-ID was made of
+    return f"<{digest[:32]}.arflow@acme.example>"
+
+
+def meta(shop: Shop) -> dict[str, str]:
+    conn = sqlite3.connect(f"{(shop.folder / 'arflow.db').as_uri()}?mode=ro", uri=True)
+    try:
+        return dict(conn.execute("SELECT key, value FROM meta"))
+    finally:
+        conn.close()
+
+
+# --- Message-IDs: keyed by the state database's secret ---------------------------------------
+def test_a_reply_to_a_message_id_made_up_from_public_values_pauses_nobody(shop, cli, clock):
+    """A stranger who knows Blue Harbor's customer id computes the Message-ID arflow used to
+    give its reminder and "answers" it: nobody is paused. The customer's real reply still
+    pauses it, read by the next run."""
+    forged = guessed(shop, cli, "C002")
+    assert shop.sent()["C002"] != forged
+    shop.deliver(mail.reply(forged, sender="Mallory <mallory@elsewhere.example>"))
+    assert cli("inbox", "--config", shop.config).stdout == ""
+    assert paused(shop, cli) == []
+
+    shop.deliver(mail.reply(shop.sent()["C002"], sender="Pat Lee <billing@blueharbor.example>"))
+    clock("2026-03-17T17:00:00")
+    out = cli("run", "--as-of", "2026-03-17", "--config", shop.config).stdout.splitlines()
+    assert [line for line in out if line.startswith("inbox")] == [
+        "inbox\treply\tC002\tPat Lee <billing@blueharbor.example>\tRe: Reminder\t"
+        "customer paused to 2026-04-16"
+    ]
+    assert paused(shop, cli, "2026-03-17") == ["C002"]
+
+
+def test_each_state_database_keys_its_own_message_ids(tmp_path, cli, clock):
+    """Two folders, the same customers, the same night: the same reminders, under other
+    Message-IDs (each state database has its own secret, made once, kept, never shown)."""
+    clock("2026-03-16T17:00:00")
+    ids = []
+    for name in ("a", "b"):
+        write_scaffold(tmp_path / name, date(2026, 3, 16))
+        folder = Shop(tmp_path / name)
+        cli("run", "--as-of", "2026-03-16", "--config", folder.config)
+        ids.append(folder.sent())
+        key = meta(folder)["message_key"]
+        assert len(key) == 64
+        shown = "".join(
+            cli(*command, "--config", folder.config).stdout
+            for command in (("history",), ("history", "--format", "json"), ("status",))
+        )
+        assert key not in shown
+    assert sorted(ids[0]) == sorted(ids[1]) == ["C001", "C002", "C003", "C004", "C005", "C006"]
+    assert not set(ids[0].values()) & set(ids[1].values())
+
+
+def test_a_reply_to_an_email_sent_before_the_key_still_pauses(shop, cli, clock):
+    """A state database an older arflow wrote: no key in `meta`, and Blue Harbor's reminder
+    recorded under the Message-ID computed from public values (as the older arflow did). Its
+    customer's reply still pauses it, as the inbox matches the ids the action ledger holds.
+    A dry run reads it without writing (no key made); the first real open makes the key, and
+    the emails after it carry ids no one can compute."""
+    old = guessed(shop, cli, "C002")
+    db = shop.folder / "arflow.db"
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute(
+            "UPDATE actions SET message_id = ?, provider_id = ? WHERE message_id = ?",
+            (old, old, shop.sent()["C002"]),
+        )
+        conn.execute("DELETE FROM meta WHERE key = 'message_key'")
+    conn.close()
+    shop.deliver(mail.reply(old, sender="Pat Lee <billing@blueharbor.example>"))
+
+    before = db.read_bytes()
+    assert cli("inbox", "--dry-run", "--config", shop.config).stdout.splitlines() == [
+        "inbox\treply\tC002\tPat Lee <billing@blueharbor.example>\tRe: Reminder\t"
+        "customer would be paused to 2026-04-15"
+    ]
+    assert db.read_bytes() == before and "message_key" not in meta(shop)
+    # a dry run's emails (C001's reminder of 2026-03-26) get ids under a throwaway key
+    doc = json.loads(
+        cli(
+            "run", "--dry-run", "--format", "json", "--as-of", "2026-03-26", "--config", shop.config
+        ).stdout
+    )
+    assert ("C001", "email") in [(a["customer_id"], a["action"]) for a in doc["actions"]]
+    assert db.read_bytes() == before and "message_key" not in meta(shop)
+
+    assert cli("inbox", "--config", shop.config).stdout.splitlines() == [
+        "inbox\treply\tC002\tPat Lee <billing@blueharbor.example>\tRe: Reminder\t"
+        "customer paused to 2026-04-15"
+    ]
+    assert paused(shop, cli) == ["C002"]
+    assert "message_key" in meta(shop)
+    # the next reminders (C001's of 2026-03-26) are keyed: not the hash of their keys
+    clock("2026-03-26T17:00:00")
+    cli("run", "--as-of", "2026-03-26", "--config", shop.config)
+    (later,) = (shop.folder / "outbox").glob("2026-03-26-C001-*-0-*.eml")
+    message = email.message_from_bytes(later.read_bytes(), policy=email.policy.default)
+    assert not message["Message-ID"].startswith("<" + later.stem.rsplit("-", 1)[1])
+
+
+def test_a_dry_run_on_a_folder_without_a_state_database_writes_none(tmp_path, cli, clock):
+    """Before the first run there is no key to show ids under: the dry run makes them with a
+    throwaway key (its emails go to nobody) and leaves the folder as it was."""
+    clock("2026-03-16T17:00:00")
+    write_scaffold(tmp_path / "a", date(2026, 3, 16))
+    before = sorted(p.name for p in (tmp_path / "a").iterdir())
+    cli("run", "--dry-run", "--as-of", "2026-03-16", "--config", tmp_path / "a" / "arflow.yaml")
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == before
