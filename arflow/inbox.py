@@ -194,7 +194,7 @@ def read_inbox(
         marked = {(cid, address) for _, cid, address, _ in db.bounced()}
         pause = timedelta(days=config.replies.pause_days)
         for incoming in messages:
-            event = classify(incoming.raw, db)
+            event = classify(incoming.raw, db, emails_of)
             position = (cfg.folder, uidvalidity, incoming.uid) if incoming.uid is not None else None
             if db.seen_incoming(event["message_id"]):
                 if position is not None:  # known already: only the folder's place moves on

@@ -2,14 +2,18 @@
 or nothing of arflow's (ignored), and what of it is kept.
 
 A message belongs to a customer when its `In-Reply-To` or `References` names the Message-ID
-recorded for an email arflow sent that customer; a bounce, when the returned headers inside its
-delivery-status report (RFC 3464) do. Every other message is ignored.
+recorded for an email arflow sent that customer (never one computed again: an email's id is
+keyed with the state database's secret, `compose.message_id`). A bounce is a delivery-status
+report (RFC 3464) from the mail system (an empty envelope sender, or MAILER-DAEMON or
+postmaster; never one of the customer's own addresses) whose returned headers name such an
+email and whose failed recipient is an address it went to.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable, Mapping
 from email import message_from_bytes
 from email.header import decode_header, make_header
 from email.message import Message
@@ -24,6 +28,9 @@ EXCERPT_LINES = 5
 EXCERPT_CHARS = 400
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}>")
 _AUTO_PRECEDENCE = ("auto_reply", "bulk", "junk", "list")
+# the mail system's own senders (its delivery reports also go with an empty envelope sender:
+# RFC 3464, RFC 5321 4.5.5)
+_MAIL_SYSTEM = ("mailer-daemon", "postmaster")
 # where a reply's own text ends and the quoted message or a signature begins
 _QUOTE_START = re.compile(
     r"^(?:on .{0,200} wrote:|am .{0,200} schrieb .{0,100}:|-{2,}\s*original message\s*-{2,}|"
@@ -34,16 +41,32 @@ _QUOTE_START = re.compile(
 
 def _header(msg: Message, name: str) -> str:
     """A header as text, whatever its encoding; "" when absent or unreadable."""
+    return _decoded(_raw(msg, name))
+
+
+def _raw(msg: Message, name: str) -> str:
+    """A header as written (its encoded words left as they are); "" when absent or
+    unreadable."""
     try:
         value = msg.get(name)
-        if value is None:
-            return ""
-        return str(make_header(decode_header(str(value)))).strip()
+        return "" if value is None else str(value)
+    except Exception:
+        return ""
+
+
+def _decoded(text: str) -> str:
+    try:
+        return str(make_header(decode_header(text))).strip()
     except Exception:  # a broken encoded word, an unknown charset: keep what can be read
-        try:
-            return str(msg.get(name, "")).encode("utf-8", "replace").decode().strip()
-        except Exception:
-            return ""
+        return text.encode("utf-8", "replace").decode().strip()
+
+
+def _addresses(msg: Message, *names: str) -> list[str]:
+    """The addresses in these headers, in lower case, read as written: an address is never an
+    encoded word, and a display name that decodes to `x@y` must not pass for one."""
+    return [
+        address.lower() for _, address in getaddresses([_raw(msg, n) for n in names]) if address
+    ]
 
 
 def message_ids(text: str) -> list[str]:
@@ -125,9 +148,12 @@ def excerpt(msg: Any) -> str:
     return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1].rstrip() + "…"
 
 
-def classify(raw: bytes, sent: StateDB) -> dict:
+def classify(
+    raw: bytes, sent: StateDB, emails_of: Mapping[str, Iterable[str]] | None = None
+) -> dict:
     """What one message is: `kind` reply, auto-reply, bounce or ignored, with the customer and
-    the email of arflow's it answers. Never raises."""
+    the email of arflow's it answers (`emails_of`: each customer's addresses in the source).
+    Never raises."""
     message_id = "sha256:" + hashlib.sha256(raw).hexdigest()
     try:
         msg = message_from_bytes(raw, policy=compat32)
@@ -142,35 +168,73 @@ def classify(raw: bytes, sent: StateDB) -> dict:
             "received": _header(msg, "Date")[:100],
         }
         failed, original = _failed_recipients(msg)
-        if failed or original:
-            known = sent.sent_emails(original)
-            for mid in original:
-                email = known.get(mid)
-                hit = email and next(
-                    (a for a in failed if a in (r.lower() for r in email["recipients"])), None
-                )
-                if email and hit:
-                    return {
-                        **event,
-                        "kind": "bounce",
-                        "customer_id": email["customer_id"],
-                        "action_key": email["key"],
-                        "address": hit,
-                    }
-            return event
-        answered = (
-            message_ids(_header(msg, "In-Reply-To")) + message_ids(_header(msg, "References"))[::-1]
-        )  # the nearest first
-        known = sent.sent_emails(answered)
-        email = next((known[mid] for mid in answered if mid in known), None)
-        if email is None:
-            return event  # names nothing arflow sent (a forged or unrelated message)
-        event.update(customer_id=email["customer_id"], action_key=email["key"])
-        if _is_auto_reply(msg):
-            return {**event, "kind": "auto-reply"}
-        return {**event, "kind": "reply", "excerpt": excerpt(msg)}
+        if failed or original:  # a delivery-status report
+            bounce = _bounce(msg, failed, original, sent, emails_of or {})
+            if bounce is not None:
+                return {**event, **bounce}
+            if _from_mail_system(msg, ()):
+                return event  # a delay, another address, an email arflow never sent
+            # a "report" someone wrote is their message like any other
+        return _answer(msg, event, sent)
     except Exception:  # a message no parser makes sense of: ignored, never fatal
         return {"message_id": message_id, "kind": "ignored"}
+
+
+def _bounce(
+    msg: Message,
+    failed: list[str],
+    original: list[str],
+    sent: StateDB,
+    emails_of: Mapping[str, Iterable[str]],
+) -> dict | None:
+    """A delivery report's bounce: an address an email of arflow's went to, reported failed by
+    the mail system (never by one of the customer's own addresses); None when it is none."""
+    known = sent.sent_emails(original)
+    for mid in original:
+        email = known.get(mid)
+        if email is None:
+            continue
+        recipients = {r.lower() for r in email["recipients"]}
+        hit = next((a for a in failed if a in recipients), None)
+        customer = email["customer_id"]
+        own = recipients | {a.lower() for a in emails_of.get(customer, ())}
+        if hit and _from_mail_system(msg, own):
+            return {
+                "kind": "bounce",
+                "customer_id": customer,
+                "action_key": email["key"],
+                "address": hit,
+            }
+    return None
+
+
+def _from_mail_system(msg: Message, own: Iterable[str]) -> bool:
+    """A delivery report comes from the mail system (RFC 3464, RFC 5321 4.5.5): with an empty
+    envelope sender (`Return-Path: <>`), or from MAILER-DAEMON or postmaster; never from one
+    of the customer's addresses (`own`), which the customer can write any "report" from."""
+    envelope = _raw(msg, "Return-Path")
+    senders = _addresses(msg, "From", "Sender", "Return-Path")
+    if set(senders) & set(own):
+        return False
+    return "".join(envelope.split()) == "<>" or any(
+        address.partition("@")[0] in _MAIL_SYSTEM for address in senders
+    )
+
+
+def _answer(msg: Message, event: dict, sent: StateDB) -> dict:
+    """A message that answers an email of arflow's to a customer (its `In-Reply-To` or
+    `References` names one's recorded Message-ID): a reply or an auto-reply; else ignored."""
+    answered = (
+        message_ids(_header(msg, "In-Reply-To")) + message_ids(_header(msg, "References"))[::-1]
+    )  # the nearest first
+    known = sent.sent_emails(answered)
+    email = next((known[mid] for mid in answered if mid in known), None)
+    if email is None:
+        return event  # names nothing arflow sent (a forged or unrelated message)
+    event.update(customer_id=email["customer_id"], action_key=email["key"])
+    if _is_auto_reply(msg):
+        return {**event, "kind": "auto-reply"}
+    return {**event, "kind": "reply", "excerpt": excerpt(msg)}
 
 
 def _sender(msg: Message) -> str:

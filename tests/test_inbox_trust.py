@@ -1,6 +1,8 @@
-"""Message-IDs no stranger can make up (SPEC 6, 6.1), against a real Maildir and real runs: an
-email's Message-ID is keyed by the state database's secret, so one computed from public values
-answers nothing, while a reply to an email sent before that key still pauses its customer."""
+"""What the inbox may believe (SPEC 6, 6.1), against a real Maildir, real runs and, for the
+reports, a real Dovecot: a Message-ID of arflow's cannot be made up from public values (it is
+keyed by the state database's secret), while a reply to an email sent before that key still
+pauses; and a bounce counts only when the mail system reports it, never when the customer
+writes one."""
 
 from __future__ import annotations
 
@@ -11,13 +13,15 @@ import json
 import sqlite3
 from datetime import date
 
+import pytest
+
 from arflow.scaffold import write_scaffold
 from tests import inbox_mail as mail
 from tests import test_inbox
 from tests.test_inbox import Shop
 
-# the Maildir shop after its first night, of test_inbox.py
-shop = test_inbox.shop
+# the Maildir shop after its first night, and the Dovecot one, of test_inbox.py
+shop, imap, imap_shop = test_inbox.shop, test_inbox.imap, test_inbox.imap_shop
 
 
 def history(shop: Shop, cli) -> list[dict]:
@@ -159,3 +163,86 @@ def test_a_dry_run_on_a_folder_without_a_state_database_writes_none(tmp_path, cl
     before = sorted(p.name for p in (tmp_path / "a").iterdir())
     cli("run", "--dry-run", "--as-of", "2026-03-16", "--config", tmp_path / "a" / "arflow.yaml")
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == before
+
+
+# --- bounces: reported by the mail system only -----------------------------------------------
+_MAILER = b"From: Mail Delivery System <MAILER-DAEMON@mx.acme.example>\r\n"
+
+
+def report(original: str, failed: str, *, sender: str, return_path: str | None) -> bytes:
+    """A delivery-status report (RFC 3464) from `sender`, with the envelope sender the final
+    server wrote as `Return-Path` (None: no such header, as a file dropped into a Maildir)."""
+    raw = mail.bounce(original, failed).replace(_MAILER, f"From: {sender}\r\n".encode())
+    return (f"Return-Path: {return_path}\r\n".encode() if return_path else b"") + raw
+
+
+@pytest.mark.parametrize(
+    "sender, return_path",
+    [
+        ("Northwind AP <ap@northwind.example>", None),  # the address itself "reports" it
+        ("Northwind AP <ap@northwind.example>", "<ap@northwind.example>"),
+        ("Northwind AP <ap@northwind.example>", "<>"),  # null sender, from its own address
+        ("Mail Delivery System <MAILER-DAEMON@northwind.example>", "<ap@northwind.example>"),
+        ("Accounts <accounts@northwind.example>", None),  # neither mail system nor null sender
+        # a display name that decodes to the mail system's address is no address
+        ("=?utf-8?q?MAILER-DAEMON=40mx=2Eacme=2Eexample?= <ap@northwind.example>", None),
+        ("=?utf-8?q?MAILER-DAEMON=40mx=2Eacme=2Eexample?= <ar@northwind.example>", None),
+    ],
+)
+def test_a_report_the_customer_writes_marks_nothing_bounced(shop, cli, sender, return_path):
+    sent = shop.sent()
+    shop.deliver(
+        report(sent["C001"], "ap@northwind.example", sender=sender, return_path=return_path)
+    )
+    assert cli("inbox", "--config", shop.config).stdout == ""
+    assert bounced(shop, cli) == {}
+
+
+@pytest.mark.parametrize(
+    "sender, return_path",
+    [
+        ("Mail Delivery System <MAILER-DAEMON@mx.acme.example>", "<>"),
+        ("Mail Delivery System <MAILER-DAEMON@mx.acme.example>", None),
+        ("Mail Delivery Subsystem <postmaster@mx.acme.example>", "<MAILER-DAEMON@mx.acme.example>"),
+        ("Mail Delivery Subsystem <mail@mx.acme.example>", "< >"),
+    ],
+)
+def test_a_report_of_the_mail_system_marks_the_address(shop, cli, sender, return_path):
+    shop.deliver(
+        report(shop.sent()["C001"], "ap@northwind.example", sender=sender, return_path=return_path)
+    )
+    (line,) = cli("inbox", "--config", shop.config).stdout.splitlines()
+    assert line.split("\t")[:3] + line.split("\t")[-1:] == [
+        "inbox",
+        "bounce",
+        "C001",
+        "ap@northwind.example marked bounced",
+    ]
+    assert bounced(shop, cli) == {"C001": ["ap@northwind.example"]}
+
+
+def test_imap_a_report_counts_only_from_the_mail_system(imap_shop, imap, cli):
+    """Through a real IMAP server: the customer's own "report" first, then the mail system's."""
+    sent = imap_shop.sent()
+    imap.append(
+        report(
+            sent["C001"],
+            "ap@northwind.example",
+            sender="ap@northwind.example",
+            return_path="<ap@northwind.example>",
+        )
+    )
+    assert cli("inbox", "--config", imap_shop.config).stdout == ""
+    assert bounced(imap_shop, cli) == {}
+    imap.append(
+        report(
+            sent["C001"],
+            "ap@northwind.example",
+            sender="Mail Delivery System <MAILER-DAEMON@mx.acme.example>",
+            return_path="<>",
+        )
+    )
+    assert cli("inbox", "--config", imap_shop.config).stdout.splitlines() == [
+        "inbox\tbounce\tC001\tMail Delivery System <MAILER-DAEMON@mx.acme.example>\t"
+        "Undelivered Mail Returned to Sender\tap@northwind.example marked bounced"
+    ]
