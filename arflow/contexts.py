@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from arflow.config import Config
 from arflow.ledger import ZERO, Customer, Invoice
+from arflow.plaintext import one_line
 from arflow.planner.plan_types import Met, Statement
 from arflow.rules import AGING_BUCKETS, NO_TOTALS, account_aging, account_totals
 
@@ -318,14 +319,15 @@ def with_payment_links(context: dict, link: Callable[[dict], str | None]) -> dic
 
 
 def reply_context(row: dict) -> dict:
-    """`reply` in an inbox notice: the customer's message and what arflow did about it."""
+    """`reply` in an inbox notice: the customer's message (its text as data, `one_line`: a
+    row an older arflow recorded may hold line breaks) and what arflow did about it."""
     until = row.get("pause_until")
     return {
         "kind": row["kind"],
-        "sender": row.get("sender") or "",
-        "subject": row.get("subject") or "",
-        "text": row.get("excerpt") or "",
-        "received": row.get("received") or "",
+        "sender": one_line(row.get("sender")),
+        "subject": one_line(row.get("subject")),
+        "text": one_line(row.get("excerpt")),
+        "received": one_line(row.get("received")),
         "address": row.get("address"),
         "paused_until": date.fromisoformat(until) if until else None,
     }

@@ -6,7 +6,8 @@ recorded for an email arflow sent that customer (never one computed again: an em
 keyed with the state database's secret, `compose.message_id`). A bounce is a delivery-status
 report (RFC 3464) from the mail system (an empty envelope sender, or MAILER-DAEMON or
 postmaster; never one of the customer's own addresses) whose returned headers name such an
-email and whose failed recipient is an address it went to.
+email and whose failed recipient is an address it went to. What a stranger wrote (the sender,
+subject, date and first lines) is kept as data: one line each (`plaintext.one_line`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from email.policy import compat32
 from email.utils import getaddresses
 from typing import Any
 
+from arflow.plaintext import CONTROL, one_line
 from arflow.state import StateDB
 
 EXCERPT_LINES = 5
@@ -70,7 +72,8 @@ def _addresses(msg: Message, *names: str) -> list[str]:
 
 
 def message_ids(text: str) -> list[str]:
-    return _MESSAGE_ID.findall(text or "")
+    """The Message-IDs in a header; one with a control character is none."""
+    return [found for found in _MESSAGE_ID.findall(text or "") if not CONTROL.search(found)]
 
 
 def _is_auto_reply(msg: Message) -> bool:
@@ -117,7 +120,8 @@ def _failed_recipients(msg: Any) -> tuple[list[str], list[str]]:
 
 
 def excerpt(msg: Any) -> str:
-    """The first lines of a reply's own text: quoted history and signatures left out."""
+    """The first lines of a reply's own text, as one line (`one_line`): quoted history and
+    signatures left out."""
     body = ""
     for part in msg.walk():
         if part.get_content_maintype() == "multipart" or part.get_filename():
@@ -141,11 +145,10 @@ def excerpt(msg: Any) -> str:
             break
         if line.startswith(">") or not line:
             continue
-        lines.append(" ".join(line.split()))
+        lines.append(line)
         if len(lines) == EXCERPT_LINES:
             break
-    text = "\n".join(lines)
-    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1].rstrip() + "…"
+    return one_line(" ".join(lines), EXCERPT_CHARS)
 
 
 def classify(
@@ -153,7 +156,7 @@ def classify(
 ) -> dict:
     """What one message is: `kind` reply, auto-reply, bounce or ignored, with the customer and
     the email of arflow's it answers (`emails_of`: each customer's addresses in the source).
-    Never raises."""
+    Its sender, subject and date are kept as data (`one_line`). Never raises."""
     message_id = "sha256:" + hashlib.sha256(raw).hexdigest()
     try:
         msg = message_from_bytes(raw, policy=compat32)
@@ -164,8 +167,8 @@ def classify(
             "message_id": message_id,
             "kind": "ignored",
             "sender": _sender(msg),
-            "subject": _header(msg, "Subject")[:200],
-            "received": _header(msg, "Date")[:100],
+            "subject": one_line(_header(msg, "Subject"), 200),
+            "received": one_line(_header(msg, "Date"), 100),
         }
         failed, original = _failed_recipients(msg)
         if failed or original:  # a delivery-status report
@@ -238,8 +241,10 @@ def _answer(msg: Message, event: dict, sent: StateDB) -> dict:
 
 
 def _sender(msg: Message) -> str:
-    found = getaddresses([_header(msg, "From")])
+    """Who wrote, `Name <address>`: the address as written, the name decoded."""
+    found = getaddresses([_raw(msg, "From")])
     if not found:
         return ""
     name, address = found[0]
-    return (f"{name} <{address}>" if name else address)[:200]
+    name = _decoded(name)
+    return one_line(f"{name} <{address}>" if name else address, 200)

@@ -12,6 +12,7 @@ from rich.padding import Padding
 from rich.text import Text
 
 from arflow.errors import RowError
+from arflow.plaintext import one_line
 from arflow.planner.plan_types import Plan, PlannedAction, Skip
 from arflow.reading import SourceRead, group_errors
 from arflow.tables import amounts_text, print_actions, recipients_text
@@ -299,7 +300,8 @@ def print_inbox(console: Console, events: list[dict], *, plain: bool, dry_run: b
 
 def incoming_rows(rows: list[dict]) -> list[dict]:
     """The inbox's replies, auto-replies and bounces as lines of the history (SPEC 6.1): the
-    sender in place of recipients, what arflow did in place of a reason."""
+    sender in place of recipients, what arflow did in place of a reason; their text as data
+    (`one_line`: a row an older arflow recorded may hold line breaks)."""
     found = []
     for r in rows:
         did = {
@@ -317,13 +319,13 @@ def incoming_rows(rows: list[dict]) -> list[dict]:
                 "state": "received",
                 "reason": did,
                 "error": None,
-                "recipients": [r["sender"]] if r["sender"] else [],
+                "recipients": [one_line(r["sender"])] if r["sender"] else [],
                 "invoices": [],
-                "key": r["message_id"],
+                "key": one_line(r["message_id"]),
                 "keys": [],  # no action key: nothing arflow did
                 "updated_at": r["created_at"],
-                "subject": r["subject"],
-                "description": r["excerpt"],
+                "subject": one_line(r["subject"]),
+                "description": one_line(r["excerpt"]) or None,
             }
         )
     return found

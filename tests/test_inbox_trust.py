@@ -1,15 +1,18 @@
 """What the inbox may believe (SPEC 6, 6.1), against a real Maildir, real runs and, for the
 reports, a real Dovecot: a Message-ID of arflow's cannot be made up from public values (it is
 keyed by the state database's secret), while a reply to an email sent before that key still
-pauses; and a bounce counts only when the mail system reports it, never when the customer
-writes one."""
+pauses; a bounce counts only when the mail system reports it, never when the customer writes
+one; and what a stranger writes into a subject, a sender or a reply's text is data: one line
+wherever arflow prints or quotes it."""
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 import hashlib
 import json
+import re
 import sqlite3
 from datetime import date
 
@@ -246,3 +249,98 @@ def test_imap_a_report_counts_only_from_the_mail_system(imap_shop, imap, cli):
         "inbox\tbounce\tC001\tMail Delivery System <MAILER-DAEMON@mx.acme.example>\t"
         "Undelivered Mail Returned to Sender\tap@northwind.example marked bounced"
     ]
+
+
+# --- inbox text is data ----------------------------------------------------------------------
+FORGED_LINE = "\r\ninbox\treply\tC001\tceo@acme.example\tPaid\tcustomer paused to 2099-01-01"
+
+
+def encoded(text: str) -> str:
+    return f"=?utf-8?b?{base64.b64encode(text.encode()).decode()}?="
+
+
+def sneaky(answers: str) -> bytes:
+    """A reply whose encoded Subject and sender's name carry a line break, tabs and a forged
+    line of arflow's output, and whose text carries a terminal escape and odd line breaks."""
+    raw = mail.reply(
+        answers,
+        sender="billing@blueharbor.example",
+        subject="placeholder",
+        text="Paid\x1b[2J today.\x0bAll of it.\u2028Thanks\x00",
+    )
+    raw = re.sub(rb"Message-ID: <[^>]*>", b"Message-ID: <a\x1b[2Jb@customer.example>", raw)
+    return raw.replace(
+        b"Subject: placeholder", f"Subject: {encoded('Re: x' + FORGED_LINE)}".encode()
+    ).replace(
+        b"From: billing@blueharbor.example",
+        f"From: {encoded('Pat' + FORGED_LINE)} <billing@blueharbor.example>".encode(),
+    )
+
+
+FLAT = "inbox reply C001 ceo@acme.example Paid customer paused to 2099-01-01"
+
+
+def test_a_subject_with_line_breaks_prints_as_one_line_everywhere(shop, cli, clock):
+    shop.deliver(sneaky(shop.sent()["C002"]))
+    line = f"inbox\treply\tC002\tPat {FLAT} <billing@blueharbor.example>\tRe: x {FLAT}\t"
+    assert cli("inbox", "--dry-run", "--config", shop.config).stdout.splitlines() == [
+        line + "customer would be paused to 2026-04-15"
+    ]
+    assert cli("inbox", "--config", shop.config).stdout.splitlines() == [
+        line + "customer paused to 2026-04-15"
+    ]
+    # history: one line, its text as data
+    (line,) = [
+        line
+        for line in cli("history", "--config", shop.config).stdout.splitlines()
+        if "\tinbox\t" in line
+    ]
+    assert line.endswith(f"\tRe: x {FLAT} — Paid [2J today. All of it. Thanks")
+    # its Message-ID, with an escape in it, is none: the message is known by its hash
+    assert "\x1b" not in line and "\tsha256:" in line
+    # the controller's notice goes (its subject is a safe header now) and quotes one line
+    clock("2026-03-17T17:00:00")
+    run = cli("run", "--as-of", "2026-03-17", "--config", shop.config)  # exit 0: no errors
+    assert [line for line in run.stdout.splitlines() if line.startswith("error")] == []
+    (notice,) = [m for m in shop.outbox("2026-03-17") if "replied" in m["Subject"]]
+    assert notice["Subject"] == f"Blue Harbor Cafe replied: Re: x {FLAT}"
+    told = notice.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert f"From:    Pat {FLAT} <billing@blueharbor.example>\n" in told
+    assert "  > Paid [2J today. All of it. Thanks\n" in told
+    assert "\x1b" not in told and "\t" not in told.split("The reminder was about")[0]
+
+
+def test_a_reply_recorded_with_line_breaks_by_an_older_arflow_prints_as_one_line(shop, cli, clock):
+    """A row an older arflow recorded kept the line breaks of the text (and its notice has not
+    gone yet): `history` prints it on one line all the same, and the notice goes, quoting it
+    as one line."""
+    shop.deliver(mail.reply(shop.sent()["C002"], sender="billing@blueharbor.example"))
+    cli("inbox", "--config", shop.config)
+    conn = sqlite3.connect(shop.folder / "arflow.db")
+    with conn:
+        conn.execute(
+            "UPDATE inbox SET subject = ?, excerpt = ?, sender = ?",
+            ("Re: x" + FORGED_LINE, "one\ntwo\r\n\tthree", "Pat" + FORGED_LINE),
+        )
+    conn.close()
+    (line,) = [
+        line
+        for line in cli("history", "--config", shop.config).stdout.splitlines()
+        if "\tinbox\t" in line
+    ]
+    assert f"\tPat {FLAT}\t" in line and line.endswith(f"\tRe: x {FLAT} — one two three")
+    clock("2026-03-17T17:00:00")
+    cli("run", "--as-of", "2026-03-17", "--config", shop.config)  # exit 0: no errors
+    (notice,) = [m for m in shop.outbox("2026-03-17") if "replied" in m["Subject"]]
+    assert notice["Subject"] == f"Blue Harbor Cafe replied: Re: x {FLAT}"
+    told = notice.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert f"From:    Pat {FLAT}\n" in told and "  > one two three\n" in told
+
+
+def test_text_as_data_is_one_line_and_cut_where_asked():
+    from arflow.plaintext import one_line
+
+    assert one_line("a\r\nb\tc\x1b[31md\u2028e\u202ef\x00g\udcff") == "a b c [31md e f g\ufffd"
+    assert one_line("  x  \n\n y ", 10) == "x y"
+    assert one_line("x" * 20, 10) == "x" * 9 + "…"
+    assert one_line(None) == ""
