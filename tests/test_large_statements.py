@@ -16,6 +16,9 @@ import pypdf
 import pytest
 
 from arflow.scaffold import write_scaffold
+from arflow.state import StateDB
+from tests.conftest import make_folder
+from tests.servers import SmtpServer
 
 MANY = 20_000
 FIRST_MONDAY = "2026-03-02"  # the example's statement campaign goes on the first Monday
@@ -116,3 +119,132 @@ def test_a_statement_of_20000_invoices_shows_its_totals(cli, tmp_path, branches)
         if e["kind"] == "email"
     ]
     assert entry["description"].startswith("statement of 2026-03-02, totals only (20000 invoices)")
+
+
+# a template of its own that lists every invoice, whatever their number
+LISTS_ALL = (
+    "{% for inv in statement.invoices %}{{ inv.number }} due {{ inv.due_date }}\n{% endfor %}"
+)
+
+
+def test_a_statement_too_large_to_make_is_reported_and_no_notice_says_it_went(cli, tmp_path):
+    config = statement_folder(tmp_path / "ar", branches=False)
+    templates = tmp_path / "ar" / "templates"
+    (templates / "statement.txt.j2").write_text(LISTS_ALL * 4)
+    (templates / "statement.html.j2").unlink()
+    for _night in range(2):  # the next run finds it as it was: tried again, the same
+        result = cli(
+            "run", "--as-of", FIRST_MONDAY, "--format", "json", "--config", config, expect=3
+        )
+        run = json.loads(result.stdout)
+        [error] = run["errors"]
+        assert error["file"] == "templates/statement.txt.j2" and error["value"] == "P0"
+        assert error["message"] == (
+            "cannot render for customer P0: too large (over 1 MB); look for a loop that prints "
+            "more than it should; a statement of 20000 invoices is too long to list: show its "
+            "totals when `statement.totals_only` is true (past 2,000 invoices or accounts), as "
+            "the statement templates of `arflow init` do"
+        )
+        assert run["actions"] == []
+        assert [(s["customer_id"], s["reason"]) for s in run["skipped"]] == [
+            ("P0", "statement-not-sent")
+        ]
+        assert sent(tmp_path / "ar" / "outbox") == []
+    # nothing recorded: the statement and its notice go together once it can be made
+    (templates / "statement.txt.j2").write_text(
+        "{% if statement.totals_only %}{{ statement.invoices|length }} open{% endif %}"
+    )
+    run = json.loads(
+        cli("run", "--as-of", FIRST_MONDAY, "--format", "json", "--config", config).stdout
+    )
+    assert [(a["action"], a["status"]) for a in run["actions"]] == [
+        ("email", "sent"),
+        ("notify", "sent"),
+    ]
+
+
+SMALL = """\
+number,customer_id,issue_date,due_date,amount
+A1,A,2026-01-02,2026-02-01,600.00
+"""
+# the notice first: it still goes after the statement, once the statement went
+NOTICE_FIRST = """\
+schedule: {every: month, week: 1, weekday: mon}
+actions:
+  - notify: {to: controller, template: internal}
+  - email: {template: statement}
+"""
+SMTP_CONFIG = """\
+company: {{name: Acme Ltd, email: ar@acme.example, timezone: UTC, currency: USD, locale: en_US}}
+invoices: {{path: invoices.csv}}
+customers: {{path: customers.csv}}
+people:
+  controller: {{name: Chris Doe, email: controller@acme.example}}
+channels:
+  email: {{transport: smtp, host: 127.0.0.1, port: {port}, timeout: 3}}
+"""
+
+
+@pytest.fixture
+def smtp_folder(tmp_path):
+    server = SmtpServer()
+    config = make_folder(
+        tmp_path / "ar",
+        invoices=SMALL,
+        workflows={"statement": NOTICE_FIRST},
+        templates={
+            "statement.subject.j2": "Statement {{ statement.occurrence }}",
+            "statement.txt.j2": "{{ statement.invoices|length }} open",
+            "internal.subject.j2": "[AR] statement sent to {{ customer.name }}",
+            "internal.txt.j2": "sent",
+        },
+        config=SMTP_CONFIG.format(port=server.port),
+        extra_files={"customers.csv": "customer_id,name,email\nA,Alder Ltd,a@alder.example\n"},
+    )
+    yield server, config
+    server.stop()
+
+
+def night(cli, config, day: str, expect: int = 0) -> dict:
+    result = cli("run", "--as-of", day, "--format", "json", "--config", config, expect=expect)
+    return json.loads(result.stdout)
+
+
+def test_a_statement_refused_for_good_has_no_notice_ever(cli, smtp_folder):
+    server, config = smtp_folder
+    server.handler.data_replies = {0: "550 5.7.1 refused"}
+    run = night(cli, config, FIRST_MONDAY, expect=3)
+    assert [(a["action"], a["status"]) for a in run["actions"]] == [("email", "failed")]
+    assert [s["reason"] for s in run["skipped"]] == ["statement-not-sent"]
+    assert server.handler.data_calls == 1 and server.messages == []  # the statement alone
+    db = StateDB.open_readonly(config.parent / "arflow.db", "arflow.db")
+    assert db is not None
+    assert [(e["kind"], e["state"], e["reason"]) for e in db.history()] == [
+        ("notify", "skipped", "statement-not-sent"),
+        ("email", "failed", None),
+    ]
+    db.close()
+    # settled both: the next night sends neither
+    run = night(cli, config, "2026-03-03")
+    assert run["actions"] == [] and run["skipped"] == []
+    assert server.handler.data_calls == 1
+
+
+def test_a_notice_waits_while_its_statement_is_tried_again(cli, smtp_folder):
+    server, config = smtp_folder
+    server.handler.data_replies = {0: "451 4.3.0 try again later"}
+    run = night(cli, config, FIRST_MONDAY, expect=3)
+    assert [(a["action"], a["status"]) for a in run["actions"]] == [("email", "failed")]
+    assert [s["reason"] for s in run["skipped"]] == ["statement-not-sent"]
+    # the notice is not recorded: it goes with the statement, after it
+    run = night(cli, config, "2026-03-03")
+    assert [(a["action"], a["status"]) for a in run["actions"]] == [
+        ("email", "sent"),
+        ("notify", "sent"),
+    ]
+    assert [m.rcpt_tos for m in server.messages] == [
+        ["a@alder.example"],
+        ["controller@acme.example"],
+    ]
+    run = night(cli, config, "2026-03-04")
+    assert run["actions"] == [] and server.handler.data_calls == 3

@@ -62,6 +62,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         [
             "arflow.tonight",
             "arflow.deliver",
+            "arflow.statement_notices",
             "arflow.inbox",
             "arflow.desk",
             "arflow.accounts",

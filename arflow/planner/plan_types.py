@@ -190,6 +190,9 @@ class PlannedAction:
     assignee: str | None = None  # a task's person (their key in `people:`)
     statement: Statement | None = None  # a campaign's: what it lists, totals, conditions met
     incoming: dict | None = None  # an inbox notice's: the reply or bounce it tells of
+    # a campaign's notice: the keys of its statement's customer-facing messages that go in
+    # this run; it goes only once they all went (`campaigns.notices_wait`)
+    waits_for: list[ActionKey] = field(default_factory=list)
 
     @property
     def kind(self) -> str:
