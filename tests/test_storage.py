@@ -6,11 +6,15 @@ schema 5 written with the SQL of the arflow that wrote them."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sqlite3
 from collections import Counter
 from datetime import date
 
+import pytest
+
+from arflow.report import write_json_list
 from arflow.scaffold import write_scaffold
 from arflow.state import MIGRATIONS, StateDB
 from arflow.state.schema import APPLICATION_ID
@@ -234,3 +238,19 @@ def test_a_schema_5_database_is_migrated_and_reads_as_before(tmp_path):
     assert db.action("invoice:A123/chase/first/0")["invoices"] == many
     db.close()
     assert path.stat().st_size < before / 3
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_history_is_written_as_json_dumps_writes_it(indent, count):
+    """`history --format json` writes its entries as it reads them (in a terminal indented, under
+    cron compact): the text is the one json.dumps makes of the whole list."""
+    items = [
+        {"key": f"k{n}", "keys": [f"k{n}"], "invoices": ["A", "é"], "error": None}
+        for n in range(count)
+    ]
+    out = io.StringIO()
+    write_json_list(out, "actions", iter(items), indent)
+    assert (
+        out.getvalue() == json.dumps({"actions": items}, indent=indent, ensure_ascii=False) + "\n"
+    )
