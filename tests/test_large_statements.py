@@ -252,3 +252,13 @@ def test_a_notice_waits_while_its_statement_is_tried_again(cli, smtp_folder):
     ]
     run = night(cli, config, "2026-03-04")
     assert run["actions"] == [] and server.handler.data_calls == 3
+
+
+def test_a_dry_run_shows_the_notice_after_its_statement(run_json, smtp_folder):
+    server, config = smtp_folder
+    _code, doc = run_json(config, FIRST_MONDAY)
+    assert [(a["action"], a["status"]) for a in doc["actions"]] == [
+        ("email", "planned"),
+        ("notify", "planned"),
+    ]
+    assert doc["skipped"] == [] and server.handler.data_calls == 0

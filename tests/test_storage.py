@@ -166,6 +166,12 @@ def test_a_schema_5_database_is_migrated_and_reads_as_before(tmp_path):
         v5_row(
             "invoice:INV-2/chase/second/0", ["INV-1", "INV-2"], "2026-03-11", "skipped", "expired"
         ),
+        # a skip recorded again on a rerun of the same day, about INV-3 alone (INV-4 was paid
+        # in between): two entries, each with the invoices of its own
+        v5_row("invoice:INV-3/chase/third/0", ["INV-3"], "2026-03-12", "skipped", "no-email"),
+        v5_row(
+            "invoice:INV-4/chase/third/0", ["INV-3", "INV-4"], "2026-03-12", "skipped", "no-email"
+        ),
         v5_row(
             "customer:C1@2026-03-01/ar/kickoff/0",
             ["INV-1", "INV-2"],
@@ -224,9 +230,25 @@ def test_a_schema_5_database_is_migrated_and_reads_as_before(tmp_path):
             ["INV-1"],
             ["invoice:INV-1/chase/first/0"],
         ),
+        (
+            "2026-03-12",
+            "invoice:INV-3/chase/third/0",
+            "skipped",
+            "no-email",
+            ["INV-3"],
+            ["invoice:INV-3/chase/third/0"],
+        ),
+        (
+            "2026-03-12",
+            "invoice:INV-4/chase/third/0",
+            "skipped",
+            "no-email",
+            ["INV-3", "INV-4"],
+            ["invoice:INV-4/chase/third/0"],
+        ),
     ]
     # each distinct list once; the file gave back the space the copies took
-    assert db.conn.execute("SELECT count(*) FROM invoice_lists").fetchone() == (3,)
+    assert db.conn.execute("SELECT count(*) FROM invoice_lists").fetchone() == (5,)
     # the planner reads a sequence's list, and no invoice target's
     past = {r[0]: r[8] for r in db.action_rows()}
     assert past["customer:C1@2026-03-01"] == '["INV-1", "INV-2"]'
