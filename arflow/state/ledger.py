@@ -376,7 +376,7 @@ def _store_lists(conn: sqlite3.Connection, rows: Iterable[dict]) -> list[dict]:
     """The rows with the digest of their invoice list (`invoices`, JSON), each list stored
     once in `invoice_lists` (the rows of one message share theirs, and so do two messages
     about the same invoices), inside the caller's transaction."""
-    digests: dict[str, str] = {}
+    digests: dict[str, bytes] = {}
     found = []
     for row in rows:
         text = row["invoices"]

@@ -102,7 +102,7 @@ MIGRATIONS: dict[int, str] = {
     # the list of 2,000 once per key. `actions` is built again (SQLite before 3.35 cannot drop
     # a column), its columns in their order, `invoice_list` where `invoices` was
     6: """
-    CREATE TABLE invoice_lists (id INTEGER PRIMARY KEY, digest TEXT NOT NULL UNIQUE,
+    CREATE TABLE invoice_lists (id INTEGER PRIMARY KEY, digest BLOB NOT NULL UNIQUE,
         invoices TEXT NOT NULL);
     INSERT OR IGNORE INTO invoice_lists (digest, invoices)
         SELECT arflow_list_digest(invoices), invoices FROM actions;
@@ -138,10 +138,10 @@ ID_SINCE = 3  # the schema version that gave a database its id
 COMPACTED_SINCE = 6
 
 
-def list_digest(invoices: str) -> str:
-    """What finds an invoice list (its JSON text) in table `invoice_lists`: its SHA-256, in
-    hex. The migrations call it `arflow_list_digest`."""
-    return hashlib.sha256(invoices.encode()).hexdigest()
+def list_digest(invoices: str) -> bytes:
+    """What finds an invoice list (its JSON text) in table `invoice_lists`: its SHA-256. The
+    migrations call it `arflow_list_digest`."""
+    return hashlib.sha256(invoices.encode()).digest()
 
 
 def with_functions(conn: sqlite3.Connection) -> sqlite3.Connection:
