@@ -30,9 +30,10 @@ from arflow.contexts import (
 from arflow.errors import RowError
 from arflow.headers import unsafe_header
 from arflow.ledger import Customer, Ledger
-from arflow.planner.plan_types import Plan, PlannedAction
+from arflow.planner.plan_types import STATEMENT_LINES, Plan, PlannedAction
 from arflow.project import Project
 from arflow.render import MONEY, RenderError, inline_css, payment_link
+from arflow.sandbox import TOO_LARGE
 
 
 def contexts(
@@ -135,9 +136,22 @@ def _render(
                 exc.line or 0,
                 None,
                 action.customer_id,
-                f"cannot render for customer {action.customer_id}: {exc.message}",
+                f"cannot render for customer {action.customer_id}: {exc.message}"
+                + _too_long(action, exc),
             )
         ) from None
+
+
+def _too_long(action: PlannedAction, exc: RenderError) -> str:
+    """What to do when a statement too long to list is over the size a render may make."""
+    statement = action.statement
+    if statement is None or not statement.totals_only or str(exc.cause) != TOO_LARGE:
+        return ""
+    return (
+        f"; a statement of {len(statement.listed)} invoices is too long to list: show its "
+        f"totals when `statement.totals_only` is true (past {STATEMENT_LINES:,} invoices or "
+        "accounts), as the statement templates of `arflow init` do"
+    )
 
 
 def _with_links(project: Project, action: PlannedAction, context: dict) -> dict:

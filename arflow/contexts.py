@@ -75,7 +75,8 @@ def totals_context(
 
 def statement_context(statement: Statement, customers: Mapping[str, Customer], as_of: date) -> dict:
     """`statement` (SPEC 4.10): the listed invoices, and per currency group its totals, aging
-    buckets and, consolidating, each account's subtotal; the totals include paused invoices."""
+    buckets and, consolidating, each account's subtotal; the totals include paused invoices.
+    `totals_only`: too long to list in a message (`Statement.totals_only`)."""
 
     def name(cid: str) -> str:
         customer = customers.get(cid)
@@ -110,6 +111,7 @@ def statement_context(statement: Statement, customers: Mapping[str, Customer], a
     return {
         "occurrence": statement.occurrence,
         "consolidated": statement.consolidate,
+        "totals_only": statement.totals_only,
         "invoices": invoices,
         "groups": groups,
     }

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any
 
 from rich.console import Console
@@ -104,6 +104,24 @@ def write_json(out: IO[str], plan: Plan, errors: list[RowError], dry_run: bool) 
             out.write((", " if n else "") + batch[1:-1])
         out.write("]")
     out.write(f', "summary": {dumps(summary(plan, errors))}}}\n')
+
+
+def write_json_list(out: IO[str], key: str, items: Iterable[dict], indent: int | None) -> None:
+    """`{key: [items]}` written item by item (a report read row by row is never held whole),
+    the very text `json.dumps` makes of it with this `indent`."""
+    dumps = json.JSONEncoder(ensure_ascii=False, indent=indent).encode
+    opening, closing = dumps({key: []}).split("[]")
+    if indent is None:
+        first, between, last, pad = "[", ", ", "]", ""
+    else:  # each item one level deeper than the list
+        pad = " " * 2 * indent
+        first, between, last = "[\n", ",\n", "\n" + " " * indent + "]"
+    out.write(opening)
+    written = False
+    for item in items:
+        out.write((between if written else first) + pad + dumps(item).replace("\n", "\n" + pad))
+        written = True
+    out.write((last if written else "[]") + closing + "\n")
 
 
 def outcome_text(

@@ -63,6 +63,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         [
             "arflow.tonight",
             "arflow.deliver",
+            "arflow.statement_notices",
             "arflow.inbox",
             "arflow.incoming",
             "arflow.desk",
