@@ -3,7 +3,8 @@
 An entry says who the action goes to (`recipients`), which channel carries its message
 (`channel`), the skip reason when it has nobody to go to (`missing`), whether the customer sees
 it (`customer_facing`: the contact gap counts it, a campaign's statement reaches the customer
-through it), what it records in the state besides its key (`records`), and the words `history`
+through it), whether it is a notice to people (`notice`: in a campaign it tells of the
+statement), what it records in the state besides its key (`records`), and the words `history`
 puts before its text. Its composer is `arflow.compose.COMPOSERS[kind]`. Adding a kind means one
 entry here, its spec model in `arflow.action_specs` and its composer (a test holds the three to
 the same kinds).
@@ -41,6 +42,9 @@ class ActionKind:
     records: Effect | None = None
     described_as: str = ""  # `history`: the words before its text
     contact: str | None = None  # the customer's field that reaches it (`email`, `phone`)
+    # a message to people or systems, not the customer: in a campaign it tells of the
+    # statement, and goes only once the statement went (`arflow.statement_notices`)
+    notice: bool = False
 
 
 def person_addresses(
@@ -112,9 +116,13 @@ KINDS: dict[str, ActionKind] = {
             "sms", _sms_to, _always("sms"), "no-phone", customer_facing=True, contact="phone"
         ),
         ActionKind(
-            "notify", _people_to(lambda a: a.spec.to or ["owner"]), _notify_channel, "no-recipient"
+            "notify",
+            _people_to(lambda a: a.spec.to or ["owner"]),
+            _notify_channel,
+            "no-recipient",
+            notice=True,
         ),
-        ActionKind("webhook", _webhook_to, _always("webhook"), "no-recipient"),
+        ActionKind("webhook", _webhook_to, _always("webhook"), "no-recipient", notice=True),
         ActionKind("status", _nobody, _always(None), records="status", described_as="status: "),
         ActionKind(
             "task",
@@ -134,6 +142,7 @@ KINDS: dict[str, ActionKind] = {
     )
 }
 CUSTOMER_FACING = tuple(name for name, kind in KINDS.items() if kind.customer_facing)
+NOTICES = tuple(name for name, kind in KINDS.items() if kind.notice)
 
 
 # a customer's contact fields, as a sentence names them

@@ -107,7 +107,8 @@ def _latin1(text: str) -> str:
 
 def statement_pdf(context: dict, money: Money) -> bytes:
     """The statement on A4: heading, the listed invoices, then per currency group the totals,
-    the aging buckets and (consolidating) each account's subtotal."""
+    the aging buckets and (consolidating) each account's subtotal; a statement too long to
+    list (`totals_only`) has its totals only, as its message."""
     from fpdf import FPDF  # the optional extra; `validate` says when it is missing
 
     statement = context["statement"]
@@ -118,9 +119,20 @@ def statement_pdf(context: dict, money: Money) -> bytes:
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
     _heading(pdf, context, occurrence)
-    _invoice_table(pdf, statement["invoices"], money)
+    if statement["totals_only"]:
+        pdf.set_font("Helvetica", "", 10)
+        pdf.cell(
+            0,
+            7,
+            f"{len(statement['invoices']):,} open invoices: too many to list here. "
+            "The totals below cover them all.",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+    else:
+        _invoice_table(pdf, statement["invoices"], money)
     for group in statement["groups"]:
-        _group(pdf, group, money)
+        _group(pdf, group, money, accounts=not statement["totals_only"])
     return bytes(pdf.output())
 
 
@@ -182,8 +194,9 @@ _BUCKETS = (
 )
 
 
-def _group(pdf: FPDF, group: dict, money: Money) -> None:
-    """A currency group's totals, its aging buckets and (consolidating) each account's."""
+def _group(pdf: FPDF, group: dict, money: Money, accounts: bool) -> None:
+    """A currency group's totals, its aging buckets and (consolidating, with `accounts`) each
+    account's."""
     currency = group["currency"]
     pdf.ln(4)
     pdf.set_font("Helvetica", "B", 10)
@@ -208,7 +221,7 @@ def _group(pdf: FPDF, group: dict, money: Money) -> None:
         new_x="LMARGIN",
         new_y="NEXT",
     )
-    for account in group["accounts"]:
+    for account in group["accounts"] if accounts else ():
         pdf.cell(
             0,
             6,

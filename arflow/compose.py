@@ -7,6 +7,7 @@ word, is dropped from the plan and reported as an error; the other messages go o
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,9 +30,10 @@ from arflow.contexts import (
 from arflow.errors import RowError
 from arflow.headers import unsafe_header
 from arflow.ledger import Customer, Ledger
-from arflow.planner.plan_types import Plan, PlannedAction
+from arflow.planner.plan_types import STATEMENT_LINES, Plan, PlannedAction
 from arflow.project import Project
 from arflow.render import MONEY, RenderError, inline_css, payment_link
+from arflow.sandbox import TOO_LARGE
 
 
 def contexts(
@@ -134,9 +136,22 @@ def _render(
                 exc.line or 0,
                 None,
                 action.customer_id,
-                f"cannot render for customer {action.customer_id}: {exc.message}",
+                f"cannot render for customer {action.customer_id}: {exc.message}"
+                + _too_long(action, exc),
             )
         ) from None
+
+
+def _too_long(action: PlannedAction, exc: RenderError) -> str:
+    """What to do when a statement too long to list is over the size a render may make."""
+    statement = action.statement
+    if statement is None or not statement.totals_only or str(exc.cause) != TOO_LARGE:
+        return ""
+    return (
+        f"; a statement of {len(statement.listed)} invoices is too long to list: show its "
+        f"totals when `statement.totals_only` is true (past {STATEMENT_LINES:,} invoices or "
+        "accounts), as the statement templates of `arflow init` do"
+    )
 
 
 def _with_links(project: Project, action: PlannedAction, context: dict) -> dict:
@@ -180,18 +195,24 @@ def _render_inline(project: Project, action: PlannedAction, text: str, context: 
 
 
 def compose(
-    plan: Plan, ledger: Ledger, project: Project, failed: list[RowError]
+    plan: Plan, ledger: Ledger, project: Project, failed: list[RowError], message_key: bytes
 ) -> Iterator[Composed]:
     """A real run: every action with its rendered message, one at a time as delivery asks for
     them; an action whose message cannot be made goes to `failed` and, once the iterator is
-    done, out of `plan.actions`."""
+    done, out of `plan.actions`. Each email's Message-ID is keyed with `message_key`, the
+    state database's (`StateDB.message_key`)."""
     dropped: set[int] = set()
     for action, context in contexts(plan.actions, plan.as_of, ledger, project):
         try:
-            yield _compose_one(action, context, ledger, project)
+            composed = _compose_one(action, context, ledger, project)
         except _Dropped as exc:
             failed.append(exc.error)
             dropped.add(id(action))
+            continue
+        message = composed.message
+        if message is not None and message.kind == "email":
+            message.message_id = message_id(action, message.sender or "", message_key)
+        yield composed
     if dropped:
         plan.actions = [a for a in plan.actions if id(a) not in dropped]
 
@@ -201,10 +222,15 @@ def key_digest(action: PlannedAction) -> str:
     return hashlib.sha256("\n".join(map(str, action.keys)).encode()).hexdigest()
 
 
-def message_id(action: PlannedAction, sender: str, digest: str | None = None) -> str:
-    """SPEC 6: unique per reminder, the same for every attempt at it. (`digest`: the action's
-    `key_digest`, when the caller has it already.)"""
-    return f"<{(digest or key_digest(action))[:32]}.arflow@{domain_of(sender)}>"
+def message_id(action: PlannedAction, sender: str, message_key: bytes) -> str:
+    """SPEC 6: unique per reminder, the same for every attempt at it: an HMAC of the action's
+    idempotency keys under the state database's secret key, so nobody who knows a customer's
+    id can make up the Message-ID of an email arflow sent it (and "answer" it to pause the
+    customer). The inbox matches answers against the ids recorded in the action ledger, so an
+    email's id is never computed again."""
+    text = "\n".join(map(str, action.keys)).encode()
+    digest = hmac.new(message_key, text, hashlib.sha256).hexdigest()
+    return f"<{digest[:32]}.arflow@{domain_of(sender)}>"
 
 
 def file_name(action: PlannedAction, digest: str | None = None) -> str:
@@ -404,7 +430,6 @@ def _email(
         names=names,
         sender=sender,
         sender_name=config.company.name,
-        message_id=message_id(action, sender, digest),
         idempotency_key=str(action.keys[0]),
         reply_to=channel.reply_to,
         list_id=f"<arflow.{sender.rpartition('@')[2]}>",

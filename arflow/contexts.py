@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from arflow.config import Config
 from arflow.ledger import ZERO, Customer, Invoice
+from arflow.plaintext import one_line
 from arflow.planner.plan_types import Met, Statement
 from arflow.rules import AGING_BUCKETS, NO_TOTALS, account_aging, account_totals
 
@@ -74,7 +75,8 @@ def totals_context(
 
 def statement_context(statement: Statement, customers: Mapping[str, Customer], as_of: date) -> dict:
     """`statement` (SPEC 4.10): the listed invoices, and per currency group its totals, aging
-    buckets and, consolidating, each account's subtotal; the totals include paused invoices."""
+    buckets and, consolidating, each account's subtotal; the totals include paused invoices.
+    `totals_only`: too long to list in a message (`Statement.totals_only`)."""
 
     def name(cid: str) -> str:
         customer = customers.get(cid)
@@ -109,6 +111,7 @@ def statement_context(statement: Statement, customers: Mapping[str, Customer], a
     return {
         "occurrence": statement.occurrence,
         "consolidated": statement.consolidate,
+        "totals_only": statement.totals_only,
         "invoices": invoices,
         "groups": groups,
     }
@@ -320,14 +323,15 @@ def with_payment_links(context: dict, link: Callable[[dict], str | None]) -> dic
 
 
 def reply_context(row: dict) -> dict:
-    """`reply` in an inbox notice: the customer's message and what arflow did about it."""
+    """`reply` in an inbox notice: the customer's message (its text as data, `one_line`: a
+    row an older arflow recorded may hold line breaks) and what arflow did about it."""
     until = row.get("pause_until")
     return {
         "kind": row["kind"],
-        "sender": row.get("sender") or "",
-        "subject": row.get("subject") or "",
-        "text": row.get("excerpt") or "",
-        "received": row.get("received") or "",
+        "sender": one_line(row.get("sender")),
+        "subject": one_line(row.get("subject")),
+        "text": one_line(row.get("excerpt")),
+        "received": one_line(row.get("received")),
         "address": row.get("address"),
         "paused_until": date.fromisoformat(until) if until else None,
     }

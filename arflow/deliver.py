@@ -33,6 +33,7 @@ from arflow.planner.plan_types import (
 from arflow.project import Project, assignment_errors
 from arflow.secrets import redact
 from arflow.state import BASELINE, RETRIED_SKIPS, StateDB, StateError, marks, open_state
+from arflow.statement_notices import NOT_SENT, StatementNotices
 from arflow.tonight import plan_tonight
 
 
@@ -141,7 +142,8 @@ def _run(
         try:
             # each message is rendered just before it goes out, while the server still works
             # on the one before it
-            _deliver(db, compose(planned, ledger, project, failed), channels, run_result)
+            composed = compose(planned, ledger, project, failed, db.message_key())
+            _deliver(db, composed, channels, run_result)
             run_result.errors = ledger.errors + assignment_errors(project, ledger) + failed
             db.finish_run(
                 run_id, {"actions": len(planned.actions), "errors": len(run_result.errors)}
@@ -382,6 +384,7 @@ def _deliver(
     # While the server answers the recipients, DATA and the message, `ahead.work()` makes the
     # next one.
     ahead = _Ahead(composed, channels, db.records)
+    notices = StatementNotices()  # a campaign's notices go once their statement went
     while True:
         try:
             taken = ahead.take()
@@ -391,6 +394,11 @@ def _deliver(
         if taken is None:
             break
         item, channel, rows = taken
+        held = notices.held(item.action)
+        if held is not None:
+            if held:  # its statement is settled without having gone: never sent
+                db.record_skips({**row, "reason": NOT_SENT} for row in rows)
+            continue
         run_result.unrecorded = bool(unwritten)  # until the commit below succeeds
         if item.message is None:
             commit(item, unwritten + marks(rows, "done"))
@@ -406,7 +414,9 @@ def _deliver(
         durable()  # a StateError: nothing was handed over, ready() raised first
         run_result.unrecorded = False
         unwritten = _outcome_rows(rows, item.action, outcome, run_result, done)
+        notices.delivered(item.action, outcome)
     flush()
+    notices.skip_held(run_result.plan)
 
 
 def _outcome_rows(

@@ -57,7 +57,7 @@ from typing import NamedTuple
 from arflow.actions import CUSTOMER_FACING, KINDS, recipients
 from arflow.config import Person
 from arflow.ledger import NOT_OWED, ZERO, Customer, Invoice, Ledger
-from arflow.planner.campaigns import calendar_of, occurrence_due, statements
+from arflow.planner.campaigns import calendar_of, notices_wait, occurrence_due, statements
 from arflow.planner.matching import (
     FollowedInvoices,
     OpenInvoicesByWorkflow,
@@ -285,6 +285,9 @@ def _campaign(
         )
         for action in result.actions[before:]:
             action.statement = statement
+        result.actions[before:] = notices_wait(
+            result.actions[before:], wid, wf, target, occurrence, state.settled
+        )
     # not recorded: a customer skipped today is looked at again while the occurrence is due
     result.skipped += [Skip(wid, occurrence, skip.customer_id, [], skip.reason) for skip in skipped]
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import heapq
+from collections.abc import Callable, Collection, Iterator
 from datetime import date
 
 from arflow.errors import Refused
@@ -17,25 +18,35 @@ def history_rows(
     since: date | None,
     unknown: bool,
     customer_ids: Callable[[], Collection[str]],
-) -> list[dict]:
+) -> Iterator[dict]:
     """Every action recorded, one entry per message however many invoices (and action keys)
     it was about (of one customer, of runs as of `since` or later; only the messages whose
     outcome is unknown with `unknown`), and unless `unknown` the replies and bounces the inbox
-    read, in date order (SPEC 6.1). `db` is None before the first run.
+    read, in date order (SPEC 6.1). `db` is None before the first run. The entries are read
+    one at a time while they are written out: `db` must stay open until then.
 
     A customer with nothing recorded is refused when `customer_ids()` (the sources' customers,
     read only then) does not have it either: a misspelt id is not an empty history."""
-    rows = [] if db is None else [_shown(r) for r in db.history(customer, since, unknown)]
-    if db is not None and not unknown:
-        rows = sorted(
-            rows + [_shown(r) for r in incoming_rows(db.incoming(customer, since))],
-            key=lambda r: (r["as_of"], r["customer_id"]),
+    if db is None:
+        incoming: list[dict] = []
+    else:
+        incoming = (
+            [] if unknown else [_shown(r) for r in incoming_rows(db.incoming(customer, since))]
         )
-    if customer is None or rows or (db is not None and db.knows_customer(customer)):
-        return rows
-    if customer not in customer_ids():
+        incoming.sort(key=_day_and_customer)
+    known = db is not None and (customer is None or db.knows_customer(customer))
+    if customer is not None and not known and not incoming and customer not in customer_ids():
         raise Refused(f"--customer {customer!r}: no such customer in the sources or the history")
-    return rows
+    if db is None:
+        return iter(incoming)
+    # both in date order; an action before a reply of the same day and customer
+    return heapq.merge(
+        map(_shown, db.history(customer, since, unknown)), incoming, key=_day_and_customer
+    )
+
+
+def _day_and_customer(row: dict) -> tuple[str, str]:
+    return row["as_of"], row["customer_id"]
 
 
 def _shown(row: dict) -> dict:

@@ -2,9 +2,8 @@
 
 arflow reads the messages that arrived since the last run, from an IMAP folder (`imaplib`,
 read-only, with `BODY.PEEK`: nothing is deleted, moved or marked read) or a Maildir
-(`mailbox`). A message belongs to a customer when its `In-Reply-To` or `References` names the
-Message-ID of an email arflow sent that customer; a bounce, when the returned headers inside
-its delivery-status report (RFC 3464) do. Every other message is ignored.
+(`mailbox`). What each message is (a reply, an automatic answer, a bounce, or nothing of
+arflow's) is `arflow.incoming.classify`'s to say. Every other message is ignored.
 
 Each message is handled once: its Message-ID is recorded with what it did, in the same
 transaction as the effect (a pause, a bounced address) and, for IMAP, the folder's last UID.
@@ -17,41 +16,23 @@ that are no text is read as far as it can be, and ignored when it names nothing 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import imaplib
 import mailbox
-import re
 import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from email import message_from_bytes
-from email.header import decode_header, make_header
-from email.message import Message
-from email.parser import BytesHeaderParser, HeaderParser
-from email.policy import compat32
-from email.utils import getaddresses
 from pathlib import Path
-from typing import Any
 
 from arflow.config import Config, InboxChannel
 from arflow.errors import ArflowError, Refused, RowError
+from arflow.incoming import classify
 from arflow.secrets import redact, secret
 from arflow.state import StateDB
 
 # what is read of one message: its headers and first text fit; a huge attachment is cut
 MAX_BYTES = 256 * 1024
-EXCERPT_LINES = 5
-EXCERPT_CHARS = 400
-_MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}>")
-_AUTO_PRECEDENCE = ("auto_reply", "bulk", "junk", "list")
-# where a reply's own text ends and the quoted message or a signature begins
-_QUOTE_START = re.compile(
-    r"^(?:on .{0,200} wrote:|am .{0,200} schrieb .{0,100}:|-{2,}\s*original message\s*-{2,}|"
-    r"-- ?|_{5,}|from:\s.*|von:\s.*|sent from my .*)$",
-    re.IGNORECASE,
-)
 
 
 class InboxError(ArflowError):
@@ -175,156 +156,6 @@ def _reason(exc: BaseException) -> str:
     return str(text) or type(exc).__name__
 
 
-# --- what a message is -----------------------------------------------------------------------
-def _header(msg: Message, name: str) -> str:
-    """A header as text, whatever its encoding; "" when absent or unreadable."""
-    try:
-        value = msg.get(name)
-        if value is None:
-            return ""
-        return str(make_header(decode_header(str(value)))).strip()
-    except Exception:  # a broken encoded word, an unknown charset: keep what can be read
-        try:
-            return str(msg.get(name, "")).encode("utf-8", "replace").decode().strip()
-        except Exception:
-            return ""
-
-
-def message_ids(text: str) -> list[str]:
-    return _MESSAGE_ID.findall(text or "")
-
-
-def _is_auto_reply(msg: Message) -> bool:
-    auto = _header(msg, "Auto-Submitted").lower()
-    if auto and auto != "no":
-        return True
-    if _header(msg, "X-Autoreply") or _header(msg, "X-Autorespond"):
-        return True
-    return _header(msg, "Precedence").lower() in _AUTO_PRECEDENCE
-
-
-def _failed_recipients(msg: Any) -> tuple[list[str], list[str]]:
-    """A delivery-status report's failed recipients, and the Message-IDs of the returned
-    message's headers; ([], []) when `msg` is no such report."""
-    if (
-        msg.get_content_type() != "multipart/report"
-        or str(msg.get_param("report-type") or "").lower() != "delivery-status"
-    ):
-        return [], []
-    failed: list[str] = []
-    original: list[str] = []
-    for part in msg.walk():
-        kind = part.get_content_type()
-        if kind == "message/delivery-status":
-            blocks = part.get_payload()
-            if isinstance(blocks, str):  # not split into blocks: parse the text
-                blocks = [HeaderParser().parsestr(b) for b in blocks.split("\n\n")]
-            for block in blocks if isinstance(blocks, list) else []:
-                action = str(block.get("Action", "")).strip().lower()
-                recipient = str(
-                    block.get("Final-Recipient") or block.get("Original-Recipient") or ""
-                )
-                if action == "failed" and ";" in recipient:
-                    failed.append(recipient.split(";", 1)[1].strip().strip("<>").lower())
-        elif kind in ("text/rfc822-headers", "message/rfc822"):
-            inner = part.get_payload()
-            if isinstance(inner, list) and inner:
-                original += message_ids(str(inner[0].get("Message-ID", "")))
-            else:
-                payload = part.get_payload(decode=True) or b""
-                headers = BytesHeaderParser().parsebytes(payload)
-                original += message_ids(str(headers.get("Message-ID", "")))
-    return failed, original
-
-
-def excerpt(msg: Any) -> str:
-    """The first lines of a reply's own text: quoted history and signatures left out."""
-    body = ""
-    for part in msg.walk():
-        if part.get_content_maintype() == "multipart" or part.get_filename():
-            continue
-        if part.get_content_type() in ("text/plain", "text/html"):
-            try:
-                payload = part.get_payload(decode=True) or b""
-                text = payload.decode(part.get_content_charset() or "utf-8", "replace")
-            except (LookupError, ValueError):
-                text = (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
-            if part.get_content_type() == "text/html":
-                text = re.sub(r"(?is)<(script|style).*?</\1>|<[^>]+>", " ", text)
-                text = re.sub(r"(?i)&nbsp;", " ", text)
-            body = text
-            if part.get_content_type() == "text/plain":
-                break
-    lines: list[str] = []
-    for line in body.splitlines():
-        line = line.strip()
-        if _QUOTE_START.match(line):
-            break
-        if line.startswith(">") or not line:
-            continue
-        lines.append(" ".join(line.split()))
-        if len(lines) == EXCERPT_LINES:
-            break
-    text = "\n".join(lines)
-    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1].rstrip() + "…"
-
-
-def classify(raw: bytes, sent: StateDB) -> dict:
-    """What one message is: `kind` reply, auto-reply, bounce or ignored, with the customer and
-    the email of arflow's it answers. Never raises."""
-    message_id = "sha256:" + hashlib.sha256(raw).hexdigest()
-    try:
-        msg = message_from_bytes(raw, policy=compat32)
-        own = message_ids(_header(msg, "Message-ID"))
-        if own:
-            message_id = own[0]
-        event = {
-            "message_id": message_id,
-            "kind": "ignored",
-            "sender": _sender(msg),
-            "subject": _header(msg, "Subject")[:200],
-            "received": _header(msg, "Date")[:100],
-        }
-        failed, original = _failed_recipients(msg)
-        if failed or original:
-            known = sent.sent_emails(original)
-            for mid in original:
-                email = known.get(mid)
-                hit = email and next(
-                    (a for a in failed if a in (r.lower() for r in email["recipients"])), None
-                )
-                if email and hit:
-                    return {
-                        **event,
-                        "kind": "bounce",
-                        "customer_id": email["customer_id"],
-                        "action_key": email["key"],
-                        "address": hit,
-                    }
-            return event
-        answered = (
-            message_ids(_header(msg, "In-Reply-To")) + message_ids(_header(msg, "References"))[::-1]
-        )  # the nearest first
-        known = sent.sent_emails(answered)
-        email = next((known[mid] for mid in answered if mid in known), None)
-        if email is None:
-            return event  # names nothing arflow sent (a forged or unrelated message)
-        event.update(customer_id=email["customer_id"], action_key=email["key"])
-        if _is_auto_reply(msg):
-            return {**event, "kind": "auto-reply"}
-        return {**event, "kind": "reply", "excerpt": excerpt(msg)}
-    except Exception:  # a message no parser makes sense of: ignored, never fatal
-        return {"message_id": message_id, "kind": "ignored"}
-
-
-def _sender(msg: Message) -> str:
-    found = getaddresses([_header(msg, "From")])
-    if not found:
-        return ""
-    name, address = found[0]
-    return (f"{name} <{address}>" if name else address)[:200]
-
-
 def inbox_error(config: Config, message: str) -> RowError:
     """The inbox could not be read, as one of the run's problems (exit 3)."""
     return RowError(
@@ -363,7 +194,7 @@ def read_inbox(
         marked = {(cid, address) for _, cid, address, _ in db.bounced()}
         pause = timedelta(days=config.replies.pause_days)
         for incoming in messages:
-            event = classify(incoming.raw, db)
+            event = classify(incoming.raw, db, emails_of)
             position = (cfg.folder, uidvalidity, incoming.uid) if incoming.uid is not None else None
             if db.seen_incoming(event["message_id"]):
                 if position is not None:  # known already: only the folder's place moves on

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any
 
 from rich.console import Console
@@ -12,6 +12,7 @@ from rich.padding import Padding
 from rich.text import Text
 
 from arflow.errors import RowError
+from arflow.plaintext import one_line
 from arflow.planner.plan_types import Plan, PlannedAction, Skip
 from arflow.reading import SourceRead, group_errors
 from arflow.secrets import redact
@@ -110,6 +111,24 @@ def write_json(out: IO[str], plan: Plan, errors: list[RowError], dry_run: bool) 
             out.write((", " if n else "") + batch[1:-1])
         out.write("]")
     out.write(f', "summary": {dumps(summary(plan, errors))}}}\n')
+
+
+def write_json_list(out: IO[str], key: str, items: Iterable[dict], indent: int | None) -> None:
+    """`{key: [items]}` written item by item (a report read row by row is never held whole),
+    the very text `json.dumps` makes of it with this `indent`."""
+    dumps = json.JSONEncoder(ensure_ascii=False, indent=indent).encode
+    opening, closing = dumps({key: []}).split("[]")
+    if indent is None:
+        first, between, last, pad = "[", ", ", "]", ""
+    else:  # each item one level deeper than the list
+        pad = " " * 2 * indent
+        first, between, last = "[\n", ",\n", "\n" + " " * indent + "]"
+    out.write(opening)
+    written = False
+    for item in items:
+        out.write((between if written else first) + pad + dumps(item).replace("\n", "\n" + pad))
+        written = True
+    out.write((last if written else "[]") + closing + "\n")
 
 
 def outcome_text(
@@ -306,7 +325,8 @@ def print_inbox(console: Console, events: list[dict], *, plain: bool, dry_run: b
 
 def incoming_rows(rows: list[dict]) -> list[dict]:
     """The inbox's replies, auto-replies and bounces as lines of the history (SPEC 6.1): the
-    sender in place of recipients, what arflow did in place of a reason."""
+    sender in place of recipients, what arflow did in place of a reason; their text as data
+    (`one_line`: a row an older arflow recorded may hold line breaks)."""
     found = []
     for r in rows:
         did = {
@@ -324,13 +344,13 @@ def incoming_rows(rows: list[dict]) -> list[dict]:
                 "state": "received",
                 "reason": did,
                 "error": None,
-                "recipients": [r["sender"]] if r["sender"] else [],
+                "recipients": [one_line(r["sender"])] if r["sender"] else [],
                 "invoices": [],
-                "key": r["message_id"],
+                "key": one_line(r["message_id"]),
                 "keys": [],  # no action key: nothing arflow did
                 "updated_at": r["created_at"],
-                "subject": r["subject"],
-                "description": r["excerpt"],
+                "subject": one_line(r["subject"]),
+                "description": one_line(r["excerpt"]) or None,
             }
         )
     return found

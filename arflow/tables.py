@@ -3,6 +3,7 @@ workflows, customers), each with its tab-separated lines under cron, and the wor
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
@@ -104,12 +105,14 @@ def print_actions(
     console.print(table)
 
 
-def print_history(console: Console, rows: list[dict], *, plain: bool) -> None:
-    """The action ledger: a table in a terminal, tab-separated lines under cron."""
+def print_history(console: Console, entries: Iterable[dict], *, plain: bool) -> None:
+    """The action ledger: a table in a terminal, tab-separated lines under cron (written as
+    they come)."""
     if plain:
-        for r in rows:
+        for r in entries:
             console.file.write(_history_line(r) + "\n")
         return
+    rows = list(entries)
     if not rows:
         console.print("No actions recorded.", markup=False)
         return

@@ -103,7 +103,7 @@ def run_compose(plan, actions, ledger, project) -> int:
     plan.actions = list(actions)
     failed: list = []
     size = 0
-    for item in compose(plan, ledger, project, failed):
+    for item in compose(plan, ledger, project, failed, b"bench"):
         if item.message is not None and item.message.kind == "email":
             size += len(email_bytes(item.message))
     if failed:
@@ -140,7 +140,7 @@ def main() -> None:
         sandboxed = plain_renders(plan, ledger, project, sandbox=True)
         emails = [
             c.message
-            for c in compose(plan, ledger, project, [])
+            for c in compose(plan, ledger, project, [], b"bench")
             if c.message is not None and c.message.kind == "email"
         ]
         ways = {

@@ -46,6 +46,7 @@ def _context(invoices: list[dict], name: str = "Alder Ltd") -> dict:
         "statement": {
             "occurrence": date(2026, 3, 2),
             "consolidated": False,
+            "totals_only": False,
             "invoices": invoices,
             "groups": [
                 {

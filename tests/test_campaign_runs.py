@@ -332,7 +332,7 @@ def test_validate_knows_which_templates_see_a_statement(tmp_path):
     found = problems(tmp_path / "2", {"monthly": CAMPAIGNS["monthly-solo"]}, templates=templates)
     assert found == [
         "templates/statement.txt.j2:1: statement has no field 'grups'; its fields are "
-        "consolidated, groups, invoices, occurrence"
+        "consolidated, groups, invoices, occurrence, totals_only"
     ]
 
 

@@ -495,7 +495,7 @@ def test_a_customers_context_is_built_once_for_all_its_messages(tmp_path, monkey
             arflow.contexts, name, lambda *a, real=real, name=name: built.append(name) or real(*a)
         )
     failed: list = []
-    composed = list(compose(plan, ledger, project, failed))
+    composed = list(compose(plan, ledger, project, failed, b"key"))
     assert not failed and [(c.action.customer_id, c.action.kind) for c in composed] == [
         (cid, kind) for cid in ("C1", "C2") for kind in ("email", "status", "task", "notify")
     ]

@@ -866,7 +866,7 @@ def test_the_channel_known_before_rendering_is_the_one_each_message_takes(tmp_pa
     for offset in range(0, 60, 3):
         result = plan_today(project, ledger, past, date(2026, 3, 2) + timedelta(days=offset))
         failed = []
-        for item in compose(result, ledger, project, failed):
+        for item in compose(result, ledger, project, failed, b"key"):
             expected = channel_kind(item.action, project.config)
             assert expected == (item.message.kind if item.message else None), item.action
             seen.add((item.action.kind, expected))
@@ -965,7 +965,9 @@ steps:
 
 def test_the_dry_run_renders_what_the_real_run_sends(tmp_path, cli):
     """Every message the dry run hands to its recording channels is, byte for byte (but the
-    Date header), what the real run then writes into the outbox."""
+    Date header), what the real run then writes into the outbox: with the same Message-IDs,
+    keyed by the state database's key (`arflow state init` made it; without a database a dry
+    run keys them with a throwaway one: test_inbox_trust.py)."""
     import re
     from datetime import date
 
@@ -978,6 +980,7 @@ def test_the_dry_run_renders_what_the_real_run_sends(tmp_path, cli):
 
     write_scaffold(tmp_path / "ar", date(2026, 3, 16))
     config = tmp_path / "ar" / "arflow.yaml"
+    cli("state", "init", "--config", config)
     project = load_project(config)
     channels = RunChannels(project.config, dry_run=True, keep=True)
     email, sms = channels.get("email"), channels.get("sms")

@@ -135,8 +135,8 @@ def test_a_reply_pauses_a_bounce_marks_an_out_of_office_is_only_recorded(shop, c
             "C002",
             "reply",
             "paused to 2026-04-15",
-            "Hello,\nWe paid INV-1002 yesterday by bank transfer.\nINV-1003 is disputed: the goods "
-            "never arrived.\nBest regards,\nPat",
+            "Hello, We paid INV-1002 yesterday by bank transfer. INV-1003 is disputed: the goods "
+            "never arrived. Best regards, Pat",  # its first lines, as one line
         ),
         ("C004", "auto-reply", "recorded only", None),
     ]
@@ -183,7 +183,11 @@ def test_the_next_run_tells_the_controller_once_and_holds_back_what_the_inbox_st
         ("Chris Doe <controller@acme.example>", "Blue Harbor Cafe replied: Re: Reminder"),
     ]
     told = notices[1].get_body(("plain",)).get_content().replace("\r\n", "\n")
-    assert "  > We paid INV-1002 yesterday by bank transfer.\n" in told
+    # the reply's first lines, as one line of data, wrapped
+    assert (
+        "  > Hello, We paid INV-1002 yesterday by bank transfer. INV-1003 is\n"
+        "  > disputed: the goods never arrived. Best regards, Pat\n"
+    ) in told
     assert "arflow sends this customer nothing more until Apr 16, 2026." in told
     assert "  INV-1003       $125.50 open\n  INV-1002       $480.00 open" in told
     # the same day again: nothing new, no second notice
@@ -446,7 +450,7 @@ def test_an_automatic_answer_is_told_by_its_headers(shop, cli, headers, kind):
         ),
         ("Paid today.\nFrom: Acme Supplies Ltd\nSent: Monday\nDear customer", "Paid today."),
         ("> quoted first\nOur answer, below the quote.", "Our answer, below the quote."),
-        ("one\ntwo\nthree\nfour\nfive\nsix", "one\ntwo\nthree\nfour\nfive"),
+        ("one\ntwo\nthree\nfour\nfive\nsix", "one two three four five"),  # one line
         ("x" * 600, "x" * 399 + "…"),
     ],
 )

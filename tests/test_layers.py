@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.presets",
             "arflow.secrets",
             "arflow.healthcheck",
+            "arflow.plaintext",
         ],
     ),
     (
@@ -63,7 +64,9 @@ LAYERS: list[tuple[str, list[str]]] = [
         [
             "arflow.tonight",
             "arflow.deliver",
+            "arflow.statement_notices",
             "arflow.inbox",
+            "arflow.incoming",
             "arflow.desk",
             "arflow.accounts",
             "arflow.history",

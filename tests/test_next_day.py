@@ -220,7 +220,9 @@ def _previews(config, as_of: date, customers: list[str | None]):
                 failed: list = []
                 console = Console(record=True, width=100, color_system=None)
                 print_preview(
-                    console, shown.plan, list(compose(shown.plan, shown.ledger, project, failed))
+                    console,
+                    shown.plan,
+                    list(compose(shown.plan, shown.ledger, project, failed, b"key")),
                 )
                 assert failed == []
                 yield wid, step, customer, console.export_text()

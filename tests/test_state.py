@@ -184,7 +184,7 @@ def test_a_dry_run_state_reads_the_file_and_writes_nothing(tmp_path, db):
     assert conn.execute("SELECT key, state FROM actions").fetchall() == [(str(key), "sending")]
     conn.close()
     empty = StateDB.for_dry_run(tmp_path / "none.db")  # no file yet: an empty state in memory
-    assert empty.history() == [] and not (tmp_path / "none.db").exists()
+    assert list(empty.history()) == [] and not (tmp_path / "none.db").exists()
     empty.close()
 
 

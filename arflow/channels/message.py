@@ -11,6 +11,7 @@ from typing import Protocol
 
 from arflow.config import Config
 from arflow.errors import ArflowError
+from arflow.plaintext import CONTROL
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +91,10 @@ class Channel(Protocol):
 
 
 # --- header safety (SPEC 6) -------------------------------------------------------------------
-# CR, LF and every other C0/C1 control, the Unicode line and paragraph separators and the bidi
-# overrides; and RFC 2047 encoded words, which a mail reader would decode into anything
-# (`=?utf-8?q?x=0ABcc:_...?=`) although Python's email package lets them through.
-_UNSAFE_CHAR = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# CR, LF and every other control character (`arflow.plaintext.CONTROL`); and RFC 2047 encoded
+# words, which a mail reader would decode into anything (`=?utf-8?q?x=0ABcc:_...?=`) although
+# Python's email package lets them through.
+_UNSAFE_CHAR = CONTROL
 _ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?[^?]*\?=")
 
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
 import sys
 import tempfile
@@ -42,7 +41,7 @@ from arflow.project import Project, load_project
 from arflow.replay import forecast as forecast_days
 from arflow.replay import simulate as simulate_days
 from arflow.replay import simulation_document
-from arflow.report import action_dict, print_preview
+from arflow.report import action_dict, print_preview, write_json_list
 from arflow.secrets import redact
 from arflow.sources import load_ledger
 from arflow.state import open_state
@@ -73,14 +72,12 @@ def history(
     day = common.parse_day(cfg, since, "--since")
     path = cfg.resolve(cfg.state)
     with open_state(path, cfg.display(path), "read") as db:
+        # written out as they are read: a ledger of years is never held whole
         rows = history_rows(db, customer, day, unknown, lambda: load_ledger(cfg).customers)
-    if fmt is Format.json:
-        sys.stdout.write(
-            json.dumps({"actions": rows}, indent=None if common.plain() else 2, ensure_ascii=False)
-            + "\n"
-        )
-        return
-    print_history(Console(highlight=False), rows, plain=common.plain())
+        if fmt is Format.json:
+            write_json_list(sys.stdout, "actions", rows, indent=None if common.plain() else 2)
+            return
+        print_history(Console(highlight=False), rows, plain=common.plain())
 
 
 def aging(
@@ -246,7 +243,8 @@ def preview(
     project, shown = _preview(config, workflow, step, customer, as_of)
     for note in shown.notes:  # the step is not due on the day asked: said, and still shown
         common.errors_console().print(f"note: {note}", markup=False)
-    composed = list(compose(shown.plan, shown.ledger, project, failed))
+    # nothing previewed is sent and no Message-ID is shown: a throwaway key for them
+    composed = list(compose(shown.plan, shown.ledger, project, failed, os.urandom(32)))
     page = print_preview(console, shown.plan, composed)
     if html is not None or open_it:
         _write_page(page, html, open_it)

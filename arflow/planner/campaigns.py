@@ -1,7 +1,8 @@
 """Who gets a campaign's statement on a day (SPEC 4.10), as a pure function: the occurrence
 due, the customers it reaches, their metrics and conditions, what each statement lists, and
 why a customer is skipped (`paused`, `conditions`, `nothing-to-list`, `consolidated`).
-`engine.plan` turns each statement into the campaign's actions.
+`engine.plan` turns each statement into the campaign's actions, its notices after the rest,
+waiting for the statement to go (`notices_wait`).
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from decimal import Decimal
 from functools import cache
 from typing import NamedTuple
 
-from arflow.actions import CUSTOMER_FACING, recipients
+from arflow.actions import CUSTOMER_FACING, NOTICES, recipients
 from arflow.calendar import BusinessCalendar
 from arflow.ledger import Customer, Invoice
 from arflow.planner.campaign_metrics import combined, descendants, groups_that_hold, metric_of
 from arflow.planner.match import Matcher
 from arflow.planner.occurrences import due_occurrence, next_occurrence
-from arflow.planner.plan_types import Met, Statement
+from arflow.planner.plan_types import ActionKey, Met, PlannedAction, Statement
 from arflow.rules import NO_TOTALS, Totals, account_aging, account_totals, customer_paused
 from arflow.workflow import Workflow
 
@@ -246,6 +247,29 @@ def _statement(
             for c in wf.conditions
         ],
     )
+
+
+def notices_wait(
+    actions: list[PlannedAction],
+    wid: str,
+    wf: Workflow,
+    target: str,
+    occurrence: str,
+    settled: Collection[ActionKey],
+) -> list[PlannedAction]:
+    """A statement's actions in the order they go: its notices (`actions.NOTICES`, which tell
+    of the statement) after the rest, each waiting for the statement's customer-facing
+    messages that were not settled before this run (`PlannedAction.waits_for`)."""
+    waits = [
+        key
+        for n, action in enumerate(wf.actions)
+        if action.kind in CUSTOMER_FACING
+        and (key := ActionKey(target, wid, occurrence, n)) not in settled
+    ]
+    for planned in actions:
+        if planned.kind in NOTICES:
+            planned.waits_for = list(waits)
+    return sorted(actions, key=lambda planned: bool(planned.waits_for))
 
 
 def _reaches(wf: Workflow, customer: Customer) -> bool:

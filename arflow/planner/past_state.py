@@ -143,13 +143,12 @@ def _count_settled(per_step: dict[StepKey, list], key: StepKey, day: str) -> Non
 
 
 def _chase(
-    chased: dict[tuple[str, str], Chase], key: tuple[str, str], day_ran: date, invoices: str
+    chased: dict[tuple[str, str], Chase], key: tuple[str, str], day_ran: date, invoices: str | None
 ) -> None:
     """The target was chased on `day_ran`: its Chase keeps the last day and, for a sequence,
-    every invoice its steps listed."""
-    target = key[0]
-    # an invoice target is its own invoice; a sequence lists the customer's
-    numbers = frozenset(json.loads(invoices)) if target.startswith("customer:") else frozenset()
+    every invoice its steps listed (`invoices`, which an invoice target, about its own invoice,
+    has not: `ActionRow`)."""
+    numbers = frozenset(json.loads(invoices)) if invoices is not None else frozenset()
     before = chased.get(key)
     if before is None:
         chased[key] = Chase(day_ran, numbers)

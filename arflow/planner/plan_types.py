@@ -128,6 +128,12 @@ class Met(NamedTuple):
         return f"{self.metric} {self.op} {self.value} ({self.currency} {self.actual:.2f})"
 
 
+# the most invoice lines, or accounts, a statement's message lists: past it the message shows
+# the totals only (`Statement.totals_only`), and its CSV attachment still has every line; a
+# statement in full stays far below the 1 MB a render may make (sandbox.MAX_OUTPUT)
+STATEMENT_LINES = 2_000
+
+
 @dataclass(slots=True)
 class Statement:
     """One customer's statement for one occurrence."""
@@ -150,9 +156,17 @@ class Statement:
         """The totals the statement shows: the family's when the campaign consolidates."""
         return self.consolidated if self.consolidate else self.own
 
+    @property
+    def totals_only(self) -> bool:
+        """Too long to list in a message (`STATEMENT_LINES`): its totals are shown instead."""
+        accounts = max((len(a) for a in self.accounts.values()), default=0)
+        return max(len(self.listed), accounts) > STATEMENT_LINES
+
     def description(self) -> str:
-        """What `history` says of it (seed 004: the conditions met)."""
+        """What `history` says of it (seed 004: the conditions met; totals only)."""
         text = f"statement of {self.occurrence.isoformat()}"
+        if self.totals_only:
+            text += f", totals only ({len(self.listed)} invoices)"
         return f"{text}; conditions met: {'; '.join(map(str, self.met))}" if self.met else text
 
 
@@ -176,6 +190,9 @@ class PlannedAction:
     assignee: str | None = None  # a task's person (their key in `people:`)
     statement: Statement | None = None  # a campaign's: what it lists, totals, conditions met
     incoming: dict | None = None  # an inbox notice's: the reply or bounce it tells of
+    # a campaign's notice: the keys of its statement's customer-facing messages that go in
+    # this run; it goes only once they all went (`campaigns.notices_wait`)
+    waits_for: list[ActionKey] = field(default_factory=list)
 
     @property
     def kind(self) -> str:

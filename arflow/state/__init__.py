@@ -8,14 +8,19 @@ planning, the planner's past state is read in bulk, one query per table (actions
 sequences, pauses, promises; never one per invoice), and derived on the planner's side
 (`arflow.planner.past_state`). WAL mode and `synchronous=FULL`: a row committed as `sending`
 survives a power cut, so a crash can never lead to a second send. This package is the only
-place that speaks SQL to it: the raw connection inside transactions and for the bulk reads,
-sqlite-utils for the reports that list rows as dicts (`history`, `tasks`, `incoming`).
+place that speaks SQL to it: the raw connection inside transactions, for the bulk reads and
+for `history` (read row by row, a message at a time), sqlite-utils for the reports that list
+rows as dicts (`tasks`, `incoming`).
 
 Words (each means one thing here and in the planner):
 - **action key** — (target, workflow, step, action index): one action for one target; its
   idempotency key, the primary key of table `actions`.
 - **target** — what a sequence chases: `invoice:NUMBER`, or `customer:ID@SINCE` for an
   `assigned` sequence (SPEC 4.1).
+- **invoice list** — the invoices an action's message was about (SPEC 4.4), kept once in table
+  `invoice_lists` (found by its digest): every key of the message points at it, and so do
+  other messages about the same invoices; the database grows with the messages, not with
+  keys × invoices.
 - **carried out** — an action that happened, or may have: `sending`, `sent`, `unknown`, `done`
   (`carried_out`).
 - **settled** — an action key no run attempts again by itself: carried out, a permanent
@@ -32,7 +37,8 @@ The modules, one job each:
 - `identity` — which file it is: the `.id` file, the pinned inodes, refusing another folder's
   or a tampered file, rescuing what a lost file held, setting old files aside;
 - `errors` — StateError, StateMoved and what a SQLite error means (`describe`);
-- `base` — the connection's transactions, shared by the records;
+- `base` — the connection's transactions, shared by the records, and the secret key of the
+  Message-IDs (table `meta`, made once per database, never shown);
 - `ledger` — the action ledger: its rules, its rows, runs, `resolve`, `history`;
 - `desk` — assignments, sequences, pauses, promises, tasks, notes, statuses, specialists;
 - `inbox` — incoming messages, IMAP folder positions, bounced addresses, notices owed;

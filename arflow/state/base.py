@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +38,14 @@ class StateBase(StateFile):
     def close(self) -> None:
         self.conn.close()
 
+    def message_key(self) -> bytes:
+        """The key of this database's Message-IDs: every writer's open creates it
+        (`StateDB.open`), so a database written to has one."""
+        key = stored_message_key(self.conn)
+        if key is None:
+            raise self._tampered(f"has no {MESSAGE_KEY} in its table meta")
+        return key
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One committed transaction (BEGIN IMMEDIATE: writers queue instead of failing), into
@@ -60,6 +69,26 @@ class StateBase(StateFile):
         if self.conn.in_transaction:
             with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
                 self.conn.execute("ROLLBACK")
+
+
+# SPEC 6: the secret in table `meta` that keys the Message-IDs of this database's emails
+# (`compose.message_id`), so that only an email arflow sent can be answered; never shown
+MESSAGE_KEY = "message_key"
+
+
+def create_message_key(conn: sqlite3.Connection) -> None:
+    """Give a database its Message-ID key, once (a database that has one keeps it)."""
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+        (MESSAGE_KEY, secrets.token_hex(32)),
+    )
+
+
+def stored_message_key(conn: sqlite3.Connection) -> bytes | None:
+    """The database's Message-ID key; None when it has none yet (an older arflow made it and
+    no writer opened it since)."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (MESSAGE_KEY,)).fetchone()
+    return str(row[0]).encode() if row is not None else None
 
 
 def customer_since(customer: str | None, since: date | None) -> tuple[list[str], list[Any]]:

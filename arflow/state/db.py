@@ -4,17 +4,25 @@ memory, for a dry run)."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import uuid
 from pathlib import Path
 
+from arflow.state.base import create_message_key
 from arflow.state.desk import DeskRecords
 from arflow.state.dry import DryRunWrites
 from arflow.state.errors import StateError, closed_on_failure, describe
 from arflow.state.identity import lost, read_id_file, write_id_file
 from arflow.state.inbox import InboxRecords
 from arflow.state.ledger import LedgerRecords
-from arflow.state.schema import APPLICATION_ID, ID_SINCE, SCHEMA_VERSION, migrate
+from arflow.state.schema import (
+    APPLICATION_ID,
+    COMPACTED_SINCE,
+    ID_SINCE,
+    SCHEMA_VERSION,
+    migrate,
+)
 
 
 class StateDB(LedgerRecords, DeskRecords, InboxRecords):
@@ -34,8 +42,10 @@ class StateDB(LedgerRecords, DeskRecords, InboxRecords):
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
-            state_id = state._migrate(known)
+            state_id, version = state._migrate(known)
             state._pin("-wal", "-shm")  # WAL mode made them: they are this database's
+            if 0 < version < COMPACTED_SINCE:
+                state._compact()
             if state_id != known:
                 write_id_file(path, state_id, shown)
         return state
@@ -81,8 +91,9 @@ class StateDB(LedgerRecords, DeskRecords, InboxRecords):
             conn.execute("PRAGMA busy_timeout = 10000")
             return state, state._examine(known)
 
-    def _migrate(self, known: str | None) -> str:
-        """Bring the schema up to date and give a new database its id; returns the id."""
+    def _migrate(self, known: str | None) -> tuple[str, int]:
+        """Bring the schema up to date and give a new database its id; returns the id and the
+        schema version the database had."""
         with self.transaction() as conn:
             version = self._examine(known)
             migrate(conn, version)
@@ -94,7 +105,16 @@ class StateDB(LedgerRecords, DeskRecords, InboxRecords):
                 state_id = known or uuid.uuid4().hex
                 conn.execute("INSERT INTO meta (key, value) VALUES ('id', ?)", (state_id,))
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        return state_id
+            # a new database, or one an older arflow made: its Message-ID key, from now on
+            create_message_key(conn)
+        return state_id, version
+
+    def _compact(self) -> None:
+        """Give the file's free space back once, after a migration that freed much of it
+        (`COMPACTED_SINCE`). Only space: on a full disk it stays free inside the file, which
+        the next writes use."""
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.execute("VACUUM")
 
     @classmethod
     def in_memory(cls, path: Path, shown: str | None = None, *, copy: bool = True) -> StateDB:
@@ -109,8 +129,7 @@ class StateDB(LedgerRecords, DeskRecords, InboxRecords):
             finally:
                 source.close()
         db = cls(memory, path, shown)
-        if source is None:
-            db._migrate(None)
+        db._migrate(None)  # a new one's tables; a copy's Message-ID key when it had none
         return db
 
     @classmethod

@@ -4,12 +4,14 @@ transaction's writes are dropped. `arflow.state.db.DryRunState` puts this on `St
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any
 
-from arflow.state.base import StateBase
+from arflow.state.base import StateBase, stored_message_key
 
 
 class _DroppedWrites:
@@ -32,6 +34,17 @@ class DryRunWrites(StateBase):
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         yield _DroppedWrites()  # type: ignore[misc]
+
+    def message_key(self) -> bytes:
+        """The database's key, so a dry run shows the Message-IDs a real run would give; for a
+        database that has none yet (an older arflow's, or none at all) a throwaway key: the
+        real run creates the database's own, and a dry run writes nothing. Its emails go to
+        nobody, so no one can answer the ids it made."""
+        return stored_message_key(self.conn) or self._throwaway_key
+
+    @cached_property
+    def _throwaway_key(self) -> bytes:
+        return secrets.token_hex(32).encode()
 
     def recover_interrupted(self) -> int:
         """How many `sending` rows a real run would turn `unknown` now (nothing changes)."""

@@ -1,4 +1,6 @@
-"""The action ledger (SPEC 6): table `actions`, one row per action key, and table `runs`.
+"""The action ledger (SPEC 6): table `actions`, one row per action key, each pointing at its
+message's invoice list in table `invoice_lists` (a list is kept once, however many keys and
+messages it is about), and table `runs`.
 
 The rules that read a row — `carried_out`, `settled`, `step_ran` — are here, one function each
 (the words are explained in arflow/state/__init__.py); the planner's past state applies them
@@ -21,6 +23,7 @@ from arflow.secrets import redact
 from arflow.state import clock
 from arflow.state.base import StateBase, customer_since, row_id
 from arflow.state.errors import named_errors
+from arflow.state.schema import list_digest
 
 CARRIED_OUT = frozenset({"sending", "sent", "unknown", "done"})
 # a message that went, or may have (its outcome unknown), as SQL: `state IN MAY_HAVE_GONE`
@@ -32,7 +35,8 @@ BASELINE = "baseline"
 
 # the columns the rows of one message share (or of one action that is no message: a status,
 # a task, a skip): a message about several invoices is one row per action key, written
-# together; the Message-ID tells two emails apart, the rest two of anything else
+# together; the Message-ID tells two emails apart, the rest two of anything else. Its invoice
+# list is kept once (table `invoice_lists`): the rows point at it (`invoice_list`)
 MESSAGE_COLUMNS = (
     "as_of",
     "customer_id",
@@ -40,15 +44,48 @@ MESSAGE_COLUMNS = (
     "step",
     "action_index",
     "kind",
-    "invoices",
+    "invoice_list",
     "state",
     "reason",
     "message_id",
 )
+# what `history` and `action` give of a row, in this order; `invoices` is its list (decoded)
+ROW_FIELDS = (
+    "key",
+    "target",
+    "workflow",
+    "step",
+    "action_index",
+    "kind",
+    "customer_id",
+    "invoices",
+    "as_of",
+    "state",
+    "reason",
+    "permanent",
+    "channel",
+    "recipients",
+    "subject",
+    "message_id",
+    "provider_id",
+    "error",
+    "attempts",
+    "created_at",
+    "updated_at",
+    "description",
+)
+
+
+def _fields(invoices: str) -> str:
+    """ROW_FIELDS of `actions AS a`, with `invoices` from this expression."""
+    return ", ".join(invoices if f == "invoices" else f"a.{f}" for f in ROW_FIELDS)
+
 
 # one row of `actions` as the planner reads it (`LedgerRecords.action_rows`): target,
-# workflow, step, action index, state, reason, permanent (0/1), as_of, invoices (JSON list)
-ActionRow = tuple[str, str, str, int, str, str | None, int, str, str]
+# workflow, step, action index, state, reason, permanent (0/1), as_of, and for a customer
+# target (an `assigned` sequence, a campaign) the invoices its message listed (JSON list);
+# None for an invoice target, which is about its own invoice
+ActionRow = tuple[str, str, str, int, str, str | None, int, str, str | None]
 
 
 # --- the rules of the action ledger, one function each (see the words in __init__.py) -------
@@ -71,15 +108,22 @@ def step_ran(settled_actions: int, actions: int) -> bool:
     return settled_actions >= actions
 
 
-def messages(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows of the action ledger (in their order) as one entry per message, or per action
-    that is no message: the first row's fields, with `keys`, every action key it covers (a
-    reminder about INV-1 and INV-2 is one email, recorded once per invoice)."""
-    found: dict[tuple, dict[str, Any]] = {}
-    for row in rows:
-        entry = found.setdefault(tuple(row[c] for c in MESSAGE_COLUMNS), {**row, "keys": []})
-        entry["keys"].append(row["key"])
-    return list(found.values())
+def messages(rows: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    """The action ledger's rows, a message's rows together in the order of their keys, each
+    with the first key of its message (`history`), as one entry per message, or per action
+    that is no message: its first row's fields, with `keys`, every action key it covers (a
+    reminder about INV-1 and INV-2 is one email, recorded once per invoice). One message is
+    held at a time."""
+    entry: dict[str, Any] | None = None
+    for first, row in rows:
+        if entry is not None and entry["key"] == first:
+            entry["keys"].append(row["key"])
+            continue
+        if entry is not None:
+            yield entry
+        entry = {**row, "keys": [row["key"]]}
+    if entry is not None:
+        yield entry
 
 
 class OutcomeFields(Protocol):
@@ -95,17 +139,19 @@ class OutcomeFields(Protocol):
     def error(self) -> str | None: ...
 
 
+# a row's invoice list, stored once (`_store_lists`): the row names it by its digest
+_LIST = "(SELECT id FROM invoice_lists WHERE digest = :digest)"
 # a key written again (a retry, a skip that went later) is recorded as its last attempt: the
 # invoices that message was about, so that its keys say one thing (`messages`)
 _MARK = (
     "INSERT INTO actions (key, target, workflow, step, action_index, kind, customer_id, "
-    "invoices, as_of, state, reason, permanent, channel, recipients, subject, description, "
-    "message_id, provider_id, error, attempts, created_at, updated_at) "
+    "invoice_list, as_of, state, reason, permanent, channel, recipients, subject, "
+    "description, message_id, provider_id, error, attempts, created_at, updated_at) "
     "VALUES (:key, :target, :workflow, :step, :action_index, :kind, :customer_id, "
-    ":invoices, :as_of, :state, NULL, :permanent, :channel, :recipients, :subject, "
+    f"{_LIST}, :as_of, :state, NULL, :permanent, :channel, :recipients, :subject, "
     ":description, :message_id, :provider_id, :error, :attempt, :now, :now) "
     "ON CONFLICT (key) DO UPDATE SET state = excluded.state, reason = NULL, "
-    "invoices = excluded.invoices, "
+    "invoice_list = excluded.invoice_list, "
     "permanent = excluded.permanent, channel = excluded.channel, "
     "recipients = excluded.recipients, subject = excluded.subject, "
     "description = excluded.description, "
@@ -143,29 +189,43 @@ class LedgerRecords(StateBase):
     # --- reading ------------------------------------------------------------------------------
     def action_rows(self) -> Iterator[ActionRow]:
         """Every row of the action ledger, in one query read row by row (a ledger of years
-        is never held whole), for the planner's past state."""
+        is never held whole), for the planner's past state (`ActionRow`)."""
         return self.conn.execute(
-            "SELECT target, workflow, step, action_index, state, reason, "
-            "permanent, as_of, invoices FROM actions"
+            "SELECT a.target, a.workflow, a.step, a.action_index, a.state, a.reason, "
+            "a.permanent, a.as_of, CASE WHEN a.target LIKE 'customer:%' THEN l.invoices END "
+            "FROM actions AS a LEFT JOIN invoice_lists AS l ON l.id = a.invoice_list"
         )
 
     def history(
         self, customer: str | None = None, since: date | None = None, unknown_only: bool = False
-    ) -> list[dict]:
+    ) -> Iterator[dict]:
         """One entry per message (or other action) recorded, with the action keys it covers
         (`messages`); of one customer, of runs as of `since` or later, only those whose
-        outcome is unknown."""
+        outcome is unknown. Read row by row, in date order: a message's rows come together
+        (after its first key), and only its first row reads its invoice list."""
         where, args = customer_since(customer, since)
         if unknown_only:
             where.append("state = 'unknown'")
-        rows = self.db["actions"].rows_where(
-            " AND ".join(where) or None, args, order_by="as_of, customer_id, workflow, key"
+        # the window numbers each row with its message's first key; the sort puts a message's
+        # rows together, the messages in the order of their first keys
+        cursor = self.conn.execute(
+            f"SELECT a.first, {_fields('CASE WHEN a.key = a.first THEN l.invoices END')} "
+            f"FROM (SELECT *, MIN(key) OVER (PARTITION BY {', '.join(MESSAGE_COLUMNS)}) AS first "
+            f"FROM actions {'WHERE ' + ' AND '.join(where) if where else ''}) AS a "
+            "LEFT JOIN invoice_lists AS l ON l.id = a.invoice_list "
+            "ORDER BY a.as_of, a.customer_id, a.workflow, a.first, a.key",
+            args,
         )
-        return [_decode(entry) for entry in messages(rows)]
+        rows = ((values[0], dict(zip(ROW_FIELDS, values[1:], strict=True))) for values in cursor)
+        return (_decode(entry) for entry in messages(rows))
 
     def action(self, key: str) -> dict | None:
-        rows = list(self.db["actions"].rows_where("key = ?", [key]))
-        return _decode(rows[0]) if rows else None
+        row = self.conn.execute(
+            f"SELECT {_fields('l.invoices')} FROM actions AS a LEFT JOIN invoice_lists AS l "
+            "ON l.id = a.invoice_list WHERE a.key = ?",
+            (key,),
+        ).fetchone()
+        return _decode(dict(zip(ROW_FIELDS, row, strict=True))) if row else None
 
     def has_carried_out(self) -> bool:
         """Whether any action was carried out (sent, done, …) from this state."""
@@ -259,21 +319,21 @@ class LedgerRecords(StateBase):
         with self.transaction() as conn:
             conn.executemany(
                 "INSERT INTO actions (key, target, workflow, step, action_index, kind, "
-                "customer_id, invoices, as_of, state, reason, created_at, updated_at) "
+                "customer_id, invoice_list, as_of, state, reason, created_at, updated_at) "
                 "VALUES (:key, :target, :workflow, :step, :action_index, :kind, :customer_id, "
-                ":invoices, :as_of, 'skipped', :reason, :now, :now) "
+                f"{_LIST}, :as_of, 'skipped', :reason, :now, :now) "
                 "ON CONFLICT (key) DO UPDATE SET state = 'skipped', reason = excluded.reason, "
-                "invoices = excluded.invoices, as_of = excluded.as_of, "
+                "invoice_list = excluded.invoice_list, as_of = excluded.as_of, "
                 "updated_at = excluded.updated_at "
                 "WHERE actions.state = 'skipped' OR (actions.state = 'failed' "
                 "AND actions.permanent = 0)",
-                [{**row, "now": now} for row in rows],
+                [{**row, "now": now} for row in _store_lists(conn, rows)],
             )
 
     @staticmethod
     def write_marks(conn: sqlite3.Connection, params: list[dict]) -> None:
         """Write rows made by `marks`, inside the caller's transaction."""
-        conn.executemany(_MARK, params)
+        conn.executemany(_MARK, _store_lists(conn, params))
 
     def resolve(self, key: str, sent: bool) -> dict:
         """A person settles an `unknown` (or failed) outcome: sent, or tried again. The key may
@@ -310,6 +370,25 @@ class LedgerRecords(StateBase):
                 (key,),
             )
         ]
+
+
+def _store_lists(conn: sqlite3.Connection, rows: Iterable[dict]) -> list[dict]:
+    """The rows with the digest of their invoice list (`invoices`, JSON), each list stored
+    once in `invoice_lists` (the rows of one message share theirs, and so do two messages
+    about the same invoices), inside the caller's transaction."""
+    digests: dict[str, bytes] = {}
+    found = []
+    for row in rows:
+        text = row["invoices"]
+        digest = digests.get(text)
+        if digest is None:
+            digest = digests[text] = list_digest(text)
+        found.append({**row, "digest": digest})
+    conn.executemany(
+        "INSERT OR IGNORE INTO invoice_lists (digest, invoices) VALUES (?, ?)",
+        [(digest, text) for text, digest in digests.items()],
+    )
+    return found
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:

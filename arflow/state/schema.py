@@ -10,10 +10,11 @@ the ones after its version (`migrate`), inside the caller's transaction.
 from __future__ import annotations
 
 import functools
+import hashlib
 import sqlite3
 from collections import defaultdict
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # "ARFL" in the file's header (offset 68): `file arflow.db` names it, and another program's
 # SQLite file is told apart from arflow's
 APPLICATION_ID = 0x4152464C
@@ -96,14 +97,63 @@ MIGRATIONS: dict[int, str] = {
         inbox_id INTEGER NOT NULL, cleared_at TEXT);
     CREATE INDEX actions_message_id ON actions (message_id);
     """,
+    # an action's invoice list (JSON) is kept once in `invoice_lists`, found by its digest
+    # (`list_digest`), and each action key points at it: a message about 2,000 invoices held
+    # the list of 2,000 once per key. `actions` is built again (SQLite before 3.35 cannot drop
+    # a column), its columns in their order, `invoice_list` where `invoices` was
+    6: """
+    CREATE TABLE invoice_lists (id INTEGER PRIMARY KEY, digest BLOB NOT NULL UNIQUE,
+        invoices TEXT NOT NULL);
+    INSERT OR IGNORE INTO invoice_lists (digest, invoices)
+        SELECT arflow_list_digest(invoices), invoices FROM actions;
+    CREATE TABLE actions_6 (
+        key TEXT PRIMARY KEY,
+        target TEXT NOT NULL, workflow TEXT NOT NULL, step TEXT NOT NULL,
+        action_index INTEGER NOT NULL, kind TEXT NOT NULL, customer_id TEXT NOT NULL,
+        invoice_list INTEGER NOT NULL REFERENCES invoice_lists (id),
+        as_of TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN
+            ('sending', 'sent', 'failed', 'unknown', 'skipped', 'done')),
+        reason TEXT, permanent INTEGER NOT NULL DEFAULT 0,
+        channel TEXT, recipients TEXT, subject TEXT, message_id TEXT, provider_id TEXT,
+        error TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL, description TEXT);
+    INSERT INTO actions_6 SELECT a.key, a.target, a.workflow, a.step, a.action_index, a.kind,
+        a.customer_id,
+        (SELECT l.id FROM invoice_lists AS l WHERE l.digest = arflow_list_digest(a.invoices)),
+        a.as_of, a.state, a.reason, a.permanent, a.channel, a.recipients,
+        a.subject, a.message_id, a.provider_id, a.error, a.attempts, a.created_at,
+        a.updated_at, a.description
+        FROM actions AS a;
+    DROP TABLE actions;
+    ALTER TABLE actions_6 RENAME TO actions;
+    CREATE INDEX actions_customer ON actions (customer_id);
+    CREATE INDEX actions_state ON actions (state);
+    CREATE INDEX actions_message_id ON actions (message_id);
+    """,
 }
 ID_SINCE = 3  # the schema version that gave a database its id
+# a database migrated from before this version is compacted once (VACUUM): the invoice lists
+# it held once per action key became free space inside the file
+COMPACTED_SINCE = 6
+
+
+def list_digest(invoices: str) -> bytes:
+    """What finds an invoice list (its JSON text) in table `invoice_lists`: its SHA-256. The
+    migrations call it `arflow_list_digest`."""
+    return hashlib.sha256(invoices.encode()).digest()
+
+
+def with_functions(conn: sqlite3.Connection) -> sqlite3.Connection:
+    """`conn` with the functions the migrations call."""
+    conn.create_function("arflow_list_digest", 1, list_digest, deterministic=True)
+    return conn
 
 
 @functools.cache
 def wanted_shape() -> dict[str, frozenset[str]]:
     """table → columns of a database at SCHEMA_VERSION, from the migrations themselves."""
-    conn = sqlite3.connect(":memory:")
+    conn = with_functions(sqlite3.connect(":memory:"))
     for target in sorted(MIGRATIONS):
         conn.executescript(MIGRATIONS[target])
     shape = table_columns(conn)
@@ -125,6 +175,7 @@ def table_columns(conn: sqlite3.Connection) -> dict[str, set[str]]:
 def migrate(conn: sqlite3.Connection, version: int) -> None:
     """Run the migrations after `version` on `conn`, inside the caller's transaction (one
     statement at a time: `executescript` would commit)."""
+    with_functions(conn)
     for target in range(version + 1, SCHEMA_VERSION + 1):
         for statement in MIGRATIONS[target].split(";"):
             if statement.strip():
