@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date, datetime
 from decimal import Decimal
@@ -14,7 +13,7 @@ import babel
 from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 
 from arflow.calendar import parse_terms
-from arflow.errors import ArflowError, InvalidFiles
+from arflow.errors import InvalidFiles
 from arflow.locales import locale_code
 from arflow.modelcheck import (
     STRICT,
@@ -325,6 +324,12 @@ class NotifyChannel(Strict):
     _rules = model_validator(mode="after")(check_rules)
 
 
+class WebhookChannel(Strict):
+    """Every POST to a webhook: `webhook` actions, and `notify` through a webhook."""
+
+    timeout: float = Field(30.0, gt=0, le=MAX_TIMEOUT)  # seconds, for each network call
+
+
 class InboxChannel(Strict):
     """Where customers' replies and bounces arrive: an IMAP folder, or a Maildir on this
     machine. arflow only reads it: mail is never deleted, moved or marked read."""
@@ -354,6 +359,7 @@ class Channels(Strict):
     email: EmailChannel = EmailChannel()
     sms: SmsChannel = SmsChannel()
     notify: NotifyChannel = NotifyChannel()
+    webhook: WebhookChannel = WebhookChannel()
     inbox: InboxChannel | None = None
 
 
@@ -376,6 +382,7 @@ class Config(Strict):
     people: dict[str, Person] = {}
     channels: Channels = Channels()
     healthcheck_url: WebAddress | None = None
+    healthcheck_timeout: float = Field(10.0, gt=0, le=MAX_TIMEOUT)  # seconds, for the ping
     # web addresses arflow prints and stores whole (others: scheme and host only, SPEC 7), by
     # the start of each: "https://erp.example.com/api/"
     public_urls: list[PublicPrefix] = []
@@ -451,31 +458,6 @@ def _check_columns(source: SourceConfig, fields: tuple[str, ...]) -> SourceConfi
             f"names ({', '.join(fields)}) to your file's headers"
         )
     return source
-
-
-CONFIG_ENV = "ARFLOW_CONFIG"
-
-
-def find_config(explicit: Path | None, cwd: Path) -> Path:
-    """The config to use: `--config`, else $ARFLOW_CONFIG, else `arflow.yaml` in the current
-    folder or the nearest folder above it (as git finds its repository)."""
-    if explicit is None and os.environ.get(CONFIG_ENV):
-        explicit = Path(os.environ[CONFIG_ENV])
-        if not explicit.is_file():
-            raise ArflowError(
-                f"{CONFIG_ENV}={explicit}: no such file; point it at your {CONFIG_NAME} or unset it"
-            )
-    if explicit is not None:
-        if not explicit.is_file():
-            raise ArflowError(f"config file {explicit} not found")
-        return explicit
-    for folder in (cwd, *cwd.parents):
-        if (folder / CONFIG_NAME).is_file():
-            return folder / CONFIG_NAME
-    raise ArflowError(
-        f"no {CONFIG_NAME} in {cwd} or any folder above it: run `arflow init DIR` "
-        f"to create a working folder, or pass --config PATH (or set {CONFIG_ENV})"
-    )
 
 
 def load_config(path: Path) -> Config:

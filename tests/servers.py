@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -27,6 +28,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+# a certificate for 127.0.0.1 signed by a test CA: arflow trusts it with SSL_CERT_FILE=TEST_CA
+TLS = Path(__file__).resolve().parent / "data" / "tls"
+TEST_CA = str(TLS / "ca.pem")
+
+
+def server_tls() -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(TLS / "server.pem")
+    return context
 
 
 @dataclass
@@ -96,7 +107,14 @@ class _CountingSMTP(SMTP):
 class SmtpServer:
     """An aiosmtpd server on 127.0.0.1 in its own thread and event loop."""
 
-    def __init__(self, handler: SmtpHandler | None = None, *, login: tuple[str, str] | None = None):
+    def __init__(
+        self,
+        handler: SmtpHandler | None = None,
+        *,
+        login: tuple[str, str] | None = None,
+        without: tuple[str, ...] = (),  # AUTH mechanisms not offered, e.g. ("PLAIN",)
+        tls: str | None = None,  # "implicit" (TLS from the first byte) or "starttls"
+    ):
         self.handler = handler or SmtpHandler()
         self.connections: list[int] = []
         self.logins: list[tuple[str, str]] = []
@@ -116,14 +134,21 @@ class SmtpServer:
                 "authenticator": authenticate,
                 "auth_required": True,
                 "auth_require_tls": False,
+                "auth_exclude_mechanism": without,
             }
+
+        if tls == "starttls":
+            kwargs = {**kwargs, "tls_context": server_tls(), "require_starttls": True}
 
         def factory():
             return _CountingSMTP(
                 self.handler, counter=self.connections, loop=self.loop, hostname="mx.test", **kwargs
             )
 
-        self.server = self.loop.run_until_complete(self.loop.create_server(factory, "127.0.0.1", 0))
+        implicit = server_tls() if tls == "implicit" else None
+        self.server = self.loop.run_until_complete(
+            self.loop.create_server(factory, "127.0.0.1", 0, ssl=implicit)
+        )
         self.port = self.server.sockets[0].getsockname()[1]
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -179,6 +204,7 @@ class HttpServer:
     replies: list[tuple[int, dict]] = field(default_factory=list)
     default: tuple[int, dict] = (200, {"ok": True})
     requests: list[HttpRequest] = field(default_factory=list)
+    tls: bool = False  # https://, with the test CA's certificate
 
     def __post_init__(self):
         outer = self
@@ -212,8 +238,10 @@ class HttpServer:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if self.tls:
+            self.httpd.socket = server_tls().wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
@@ -245,7 +273,8 @@ class ImapServer:
 
     USER, PASSWORD = "ar@acme.example", "s3cret-imap-pw"
 
-    def __init__(self):
+    def __init__(self, password: str | None = None):
+        self.PASSWORD = password or self.PASSWORD
         if DOVECOT is None:
             raise RuntimeError("Dovecot is not installed (Debian: apt-get install dovecot-imapd)")
         # its own folder, which Dovecot's login and mail processes (other users) can reach:
@@ -261,7 +290,7 @@ class ImapServer:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        (root / "passwd").write_text(f"{self.USER}:{{PLAIN}}{self.PASSWORD}\n")
+        (root / "passwd").write_text(f"{self.USER}:{{PLAIN}}{self.PASSWORD}\n", encoding="utf-8")
         (root / "dovecot.conf").write_text(f"""\
 protocols = imap
 listen = 127.0.0.1
@@ -326,10 +355,15 @@ service anvil {{
                 return found
             time.sleep(0.02)
 
+    def _login(self, client: imaplib.IMAP4) -> None:
+        """AUTHENTICATE PLAIN: the password in UTF-8, whatever its characters."""
+        token = f"\0{self.USER}\0{self.PASSWORD}".encode()
+        client.authenticate("PLAIN", lambda _challenge: token)
+
     def append(self, *messages: bytes, folder: str = "INBOX") -> None:
         client = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
         try:
-            client.login(self.USER, self.PASSWORD)
+            self._login(client)
             for raw in messages:
                 status, data = client.append(folder, None, None, raw)
                 assert status == "OK", data
@@ -340,7 +374,7 @@ service anvil {{
         """Every message's flags (arflow must leave them as they were)."""
         client = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
         try:
-            client.login(self.USER, self.PASSWORD)
+            self._login(client)
             client.select(folder, readonly=True)
             _, data = client.fetch("1:*", "(FLAGS)")
             return [d for d in data if d]

@@ -836,7 +836,7 @@ def test_the_channel_known_before_rendering_is_the_one_each_message_takes(tmp_pa
 
     from arflow.actions import channel_kind
     from arflow.compose import compose
-    from arflow.config import find_config
+    from arflow.config_location import find_config
     from arflow.planner.plan_types import Assignment, PastState
     from arflow.project import load_project
     from arflow.scaffold import write_scaffold

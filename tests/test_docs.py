@@ -53,6 +53,7 @@ def test_every_source_setting_and_preset_is_documented(model):
         config.EmailChannel,
         config.SmsChannel,
         config.NotifyChannel,
+        config.WebhookChannel,
         config.InboxChannel,
         config.Replies,
     ],

@@ -26,6 +26,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.calendar",
             "arflow.presets",
             "arflow.secrets",
+            "arflow.deadline",
             "arflow.healthcheck",
             "arflow.plaintext",
         ],
@@ -34,6 +35,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         "model: settings, workflows, the ledger and the rules over them",
         [
             "arflow.config",
+            "arflow.config_location",
             "arflow.workflow",
             "arflow.action_specs",
             "arflow.ledger",

@@ -59,7 +59,7 @@ def _twilio(config: Config, channel: str) -> Channel:
 def _http(config: Config, channel: str) -> Channel:
     from arflow.channels.http import HttpChannel
 
-    return HttpChannel(timeout=30.0)
+    return HttpChannel(timeout=config.channels.webhook.timeout)
 
 
 TRANSPORTS: dict[str, Callable[[Config, str], Channel]] = {

@@ -2,17 +2,16 @@
 
 Each request carries an `Idempotency-Key` header derived from the action's key, so a receiver
 can drop a duplicate. Connection refused is transient; 408/429 transient; other 4xx permanent;
-5xx and a timeout after the body went out are `unknown`.
+5xx and a timeout after the body went out are `unknown`. Each request and its answer keep one
+deadline (`arflow.deadline`) from `channels.webhook.timeout`.
 """
 
 from __future__ import annotations
 
-import http.client
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 
 from arflow.channels.message import Message, Outcome
+from arflow.deadline import NoAnswer, Unreached, request
 
 
 def status_outcome(status: int, detail: str, *, retry: bool = False) -> Outcome:
@@ -45,26 +44,20 @@ class HttpChannel:
         meanwhile: Callable[[], None] | None = None,
     ) -> Outcome:
         ready()
-        request = urllib.request.Request(
-            message.url or "",
-            data=(message.body or "").encode(),
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "User-Agent": "arflow",
-                "Idempotency-Key": message.idempotency_key or "",
-            },
-        )
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "arflow",
+            "Idempotency-Key": message.idempotency_key or "",
+        }
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return Outcome("sent", provider_id=f"HTTP {response.status}")
-        except urllib.error.HTTPError as exc:
-            detail = f"{message.url} answered HTTP {exc.code} {exc.reason}"
-            return status_outcome(exc.code, detail, retry=exc.code == 408)
-        except urllib.error.URLError as exc:
-            # the request never left: refused, no route, unknown host
-            return Outcome("failed", error=f"cannot reach {message.url}: {exc.reason}")
-        except (TimeoutError, http.client.HTTPException, OSError) as exc:
-            return Outcome(
-                "unknown", error=f"no answer from {message.url}: {exc or type(exc).__name__}"
+            answer = request(
+                message.url or "", (message.body or "").encode(), headers, self.timeout
             )
+        except Unreached as exc:  # refused, no route, unknown host: the request never left
+            return Outcome("failed", error=f"cannot reach {message.url}: {exc}")
+        except NoAnswer as exc:  # it went out: the receiver may have acted on it
+            return Outcome("unknown", error=f"no answer from {message.url}: {exc}")
+        if answer.status >= 400:
+            detail = f"{message.url} answered HTTP {answer.status} {answer.reason}"
+            return status_outcome(answer.status, detail, retry=answer.status == 408)
+        return Outcome("sent", provider_id=f"HTTP {answer.status}")

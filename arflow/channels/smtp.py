@@ -1,15 +1,20 @@
-"""Email over SMTP: yagmail opens and logs in ONE session per run; arflow hands each message
-over itself, so it knows exactly how far each one got.
+"""Email over SMTP: ONE session per run (`smtplib`, opened and logged in here); arflow hands
+each message over itself, so it knows exactly how far each one got.
 
-Why not `yagmail.SMTP.send()`: it logs in again on every call, resends a message up to three
-times when the server disconnects (after DATA that is a duplicate reminder), and its message
-builder attaches any local file whose path a body happens to spell. Messages are built by
+Not a mail library's `send()` (yagmail's logs in again on every call, resends a message up to
+three times when the server disconnects, after DATA a duplicate reminder, and its message
+builder attaches any local file whose path a body happens to spell). Messages are built by
 `arflow.channels.mime` instead, and each reply code is mapped here (SPEC 6):
 
 - before DATA (MAIL, RCPT, connection refused or dropped): nothing was handed over, so a 4xx or
   a lost connection is a transient failure, a 5xx a permanent one;
 - the reply to DATA: 2xx sent, 4xx transient, 5xx permanent;
 - no reply to DATA (disconnect, timeout): the server may have the message: `unknown`.
+
+Deadlines (`arflow.deadline`): logging in is one conversation, each message another (MAIL FROM
+to the reply after the message), saying goodbye a third. A server that runs past a message's
+deadline is not asked again this run: the rest of the run's emails fail as transient, and a
+later run tries them again.
 
 `ready()`, the commit of the message as `sending`, runs while the server answers MAIL FROM:
 the recipients, DATA and the message go out only once it is durable. When it fails, the
@@ -23,14 +28,17 @@ session in between.
 
 from __future__ import annotations
 
+import base64
 import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Callable
 
 from arflow.channels.message import Message, Outcome
 from arflow.channels.mime import email_bytes
 from arflow.config import EmailChannel
+from arflow.deadline import Deadline, connect, tls_context
 from arflow.errors import ArflowError
 from arflow.secrets import secret
 
@@ -46,12 +54,61 @@ def _refused(code: int, text: bytes | str, stage: str) -> Outcome:
     return Outcome("failed", permanent=permanent, error=f"{stage} refused: {_reply(code, text)}")
 
 
+class _Session(smtplib.SMTP):
+    """An SMTP session whose socket (and TLS layer) keep `deadline`; with `implicit`, TLS from
+    the first byte (port 465)."""
+
+    def __init__(self, deadline: Deadline, implicit: ssl.SSLContext | None):
+        self.deadline = deadline
+        self._implicit = implicit
+        super().__init__(timeout=deadline.timeout)
+
+    def start(self, host: str, port: int) -> None:
+        """Connect and read the greeting."""
+        self._host = host  # STARTTLS checks the certificate against it
+        code, text = self.connect(host, port)
+        if code != 220:
+            raise smtplib.SMTPConnectError(code, text)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = connect((host, port), self.deadline)
+        if self._implicit is not None:
+            return self._implicit.wrap_socket(sock, server_hostname=host)
+        return sock
+
+
+def _login(session: smtplib.SMTP, user: str, password: str, where: str, env: str | None) -> None:
+    """Log in; a user name or password beyond ASCII goes as UTF-8 with AUTH PLAIN (RFC 4616),
+    which `smtplib` cannot send."""
+    if user.isascii() and password.isascii():
+        session.login(user, password)
+        return
+    session.ehlo_or_helo_if_needed()
+    offered = session.esmtp_features.get("auth", "").upper().split()
+    if "PLAIN" not in offered:
+        raise ArflowError(
+            f"SMTP login to {where}: the user name or the password in ${env} has characters "
+            "beyond ASCII, and the server does not offer AUTH PLAIN to send them as UTF-8 "
+            f"(it offers: {', '.join(offered) or 'nothing'}); use an ASCII password. "
+            "Nothing was sent."
+        )
+    token = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
+    code, text = session.docmd("AUTH", "PLAIN " + token)
+    if code == 334:  # the server asks for the credentials on their own line
+        code, text = session.docmd(token)
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, text)
+
+
 class SmtpChannel:
     def __init__(self, cfg: EmailChannel, sender: str):
         self.cfg = cfg
         self.sender = sender
         self.name = f"email:smtp {cfg.host}"
+        self.port = cfg.port or (465 if cfg.ssl else 587 if cfg.starttls else 25)
+        self.where = f"{cfg.host}:{self.port}"
         self.smtp: smtplib.SMTP | None = None
+        self.deadline = Deadline(cfg.timeout)  # the session's: restarted for each message
         self.down: str | None = None  # why the server cannot be reached this run
         self.sessions = 0
         # MAIL FROM's argument, and the next message's bytes and RCPT TO arguments: smtplib
@@ -76,56 +133,58 @@ class SmtpChannel:
         self._connect()
 
     def _connect(self) -> None:
-        import yagmail  # 0.15 s to import: only runs that send over SMTP pay for it
-
+        """Connect, greet, STARTTLS and log in: one conversation, within one deadline."""
         cfg = self.cfg
-        port = cfg.port or (465 if cfg.ssl else 587 if cfg.starttls else 25)
+        where = self.where
+        deadline = self.deadline = Deadline(cfg.timeout)
         # the CA bundle takes 20 ms to load: only for a session that uses TLS
-        context = ssl.create_default_context() if cfg.ssl or cfg.starttls else None
-        kwargs: dict = {"timeout": cfg.timeout}
-        if cfg.ssl:
-            kwargs["context"] = context
-        client = yagmail.SMTP(
-            user=cfg.username or self.sender,
-            password=self._password,
-            host=cfg.host,
-            port=port,
-            smtp_ssl=cfg.ssl,
-            smtp_starttls={"context": context} if cfg.starttls else False,
-            smtp_skip_login=not cfg.username,
-            soft_email_validation=False,
-            **kwargs,
-        )
-        client.set_logging(None)
-        where = f"{cfg.host}:{port}"
+        tls = tls_context(deadline) if cfg.ssl or cfg.starttls else None
+        session = _Session(deadline, tls if cfg.ssl else None)
         try:
-            client.login()
+            session.start(cfg.host or "", self.port)
+            if cfg.starttls:
+                session.ehlo()
+                session.starttls(context=tls)
+                session.ehlo()
+            if cfg.username:
+                _login(session, cfg.username, self._password or "", where, cfg.password_env)
+        except ArflowError:
+            session.close()
+            raise
         except smtplib.SMTPAuthenticationError as exc:
+            session.close()
             raise ArflowError(
                 f"SMTP login to {where} as {cfg.username} failed "
                 f"({_reply(exc.smtp_code, exc.smtp_error)}); check the user name "
                 f"and ${cfg.password_env}. Nothing was sent."
             ) from None
         except smtplib.SMTPNotSupportedError as exc:
+            session.close()
             raise ArflowError(
                 f"SMTP server {where}: {exc}; check starttls:/ssl: in "
                 "channels.email. Nothing was sent."
             ) from None
         except ssl.SSLError as exc:
+            session.close()
             raise ArflowError(
                 f"TLS with {where} failed ({exc.reason or exc}); check "
                 "starttls:/ssl: and the port. Nothing was sent."
             ) from None
         except (OSError, smtplib.SMTPException) as exc:
+            session.close()
             # unreachable tonight: every email fails as transient and a later run retries
-            self.down = f"cannot reach SMTP server {where}: {exc}"
+            self.down = (
+                f"SMTP server {where} did not greet and log in within {deadline}"
+                if deadline.expired
+                else f"cannot reach SMTP server {where}: {exc}"
+            )
             return
-        self.smtp = client.smtp
-        client.is_closed = True  # the session is arflow's now; yagmail must not close it
+        self.smtp = session
         self.sessions += 1
 
     def close(self) -> None:
         if self.smtp is not None:
+            self.deadline.restart()  # saying goodbye is a conversation of its own
             try:
                 self.smtp.quit()
             except (OSError, smtplib.SMTPException):
@@ -158,6 +217,7 @@ class SmtpChannel:
         if self.smtp is None:
             ready()
             return Outcome("failed", error=self.down)
+        self.deadline.restart()  # each message is a conversation of its own
         prepared, self._prepared = self._prepared, None
         if prepared is None or prepared[0] is not message:
             prepared = (message, _dot_stuffed(email_bytes(message)), _rcpt_to(message))
@@ -167,8 +227,7 @@ class SmtpChannel:
             smtp.ehlo_or_helo_if_needed()
             smtp.putcmd("mail", self._mail_from)
         except (OSError, smtplib.SMTPException) as exc:
-            self._drop()  # nothing handed over yet: a later run may try again
-            return Outcome("failed", error=f"SMTP session lost before DATA: {exc}")
+            return self._lost_before(exc)
         try:
             ready()  # `sending` is committed while the server answers MAIL FROM
         except BaseException:
@@ -177,8 +236,7 @@ class SmtpChannel:
         try:
             refused = _envelope(smtp, message, rcpt_to, meanwhile)
         except (OSError, smtplib.SMTPException) as exc:
-            self._drop()  # nothing handed over yet: a later run may try again
-            return Outcome("failed", error=f"SMTP session lost before DATA: {exc}")
+            return self._lost_before(exc)
         if isinstance(refused, Outcome):
             return refused
         return self._data(smtp, message, data, refused, meanwhile)
@@ -205,7 +263,9 @@ class SmtpChannel:
             code, text = smtp.getreply()
         except (TimeoutError, OSError, smtplib.SMTPException) as exc:
             self._drop()
-            return self._lost(exc)
+            if self._late():
+                return _lost(f"no reply within {self.deadline}")
+            return _lost(f"no reply ({exc or type(exc).__name__})")
         if code != 250:
             return _refused(code, text, "message")
         note = None
@@ -213,14 +273,23 @@ class SmtpChannel:
             note = "refused: " + "; ".join(f"{a} {_reply(c, t)}" for a, (c, t) in refused.items())
         return Outcome("sent", provider_id=message.message_id, error=note)
 
-    @staticmethod
-    def _lost(exc: BaseException) -> Outcome:
-        return Outcome(
-            "unknown",
-            error=f"no reply after the message was handed over "
-            f"({exc or type(exc).__name__}); it may have been "
-            "delivered",
-        )
+    def _lost_before(self, exc: BaseException) -> Outcome:
+        """The session failed before DATA: nothing was handed over, a later run tries again."""
+        self._drop()
+        if self._late():
+            late = f"SMTP server {self.where} did not answer within {self.deadline}"
+            return Outcome("failed", error=late)
+        return Outcome("failed", error=f"SMTP session lost before DATA: {exc}")
+
+    def _late(self) -> bool:
+        """Whether the server ran past a message's deadline: then it is not asked again this
+        run (a server that trickles would hold the run one deadline per message)."""
+        if self.deadline.expired:
+            self.down = (
+                f"SMTP server {self.where} stopped answering in time earlier in this run; "
+                "a later run tries again"
+            )
+        return self.deadline.expired
 
 
 def _envelope(
@@ -250,6 +319,13 @@ def _envelope(
         worst = max(refused.values())  # any 5xx makes it permanent
         return _refused(worst[0], worst[1], "every recipient")
     return refused
+
+
+def _lost(what: str) -> Outcome:
+    """The message was handed over and its reply never came: it may have been delivered."""
+    return Outcome(
+        "unknown", error=f"{what} after the message was handed over; it may have been delivered"
+    )
 
 
 def _rcpt_to(message: Message) -> list[str]:

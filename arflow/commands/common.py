@@ -22,7 +22,8 @@ from typing import Annotated, Any, TypeVar, overload
 import typer
 from rich.console import Console
 
-from arflow.config import Config, find_config
+from arflow.config import Config
+from arflow.config_location import find_config
 from arflow.errors import Problem
 from arflow.ledger import Ledger
 from arflow.project import Project, load_project

@@ -119,17 +119,17 @@ def run(
         )
     started = common.stamp(common.now())
     out = _Output(Console(highlight=False), fmt, common.plain(), quiet, dry_run, baseline, started)
-    monitor: str | None = None  # healthcheck_url, told how a real run ended
+    monitor: Config | None = None  # its healthcheck_url is told how a real run ended
     try:
         project = load_project(common.config_path(config))
         common.warn(history_warnings(project, unreadable=False))  # the run reports a broken state
-        monitor = None if dry_run or baseline else project.config.healthcheck_url
+        monitor = None if dry_run or baseline else project.config
         run_result, day = _run(project, out, as_of, customer, force)
     except ArflowError as err:
-        if monitor:
+        if monitor is not None:
             _ping(monitor, False, redact(f"error: {err}"))
         raise
-    if monitor:
+    if monitor is not None:
         _ping(
             monitor,
             not run_result.problems,
@@ -209,8 +209,10 @@ def _print_run_result(
     )
 
 
-def _ping(url: str, ok: bool, summary: str) -> None:
-    problem = healthcheck.ping(url, ok, summary)
+def _ping(config: Config, ok: bool, summary: str) -> None:
+    if config.healthcheck_url is None:
+        return
+    problem = healthcheck.ping(config.healthcheck_url, ok, summary, config.healthcheck_timeout)
     if problem:
         common.warn([Problem("arflow.yaml", None, "", problem)])
 
