@@ -1,8 +1,8 @@
 """The inbox (SPEC 6.1): customers' replies pause chasing, bounces stop dead addresses.
 
-arflow reads the messages that arrived since the last run, from an IMAP folder (`imaplib`,
-read-only, with `BODY.PEEK`: nothing is deleted, moved or marked read) or a Maildir
-(`mailbox`). What each message is (a reply, an automatic answer, a bounce, or nothing of
+arflow reads the messages that arrived since the last run, from an IMAP folder (read-only:
+nothing is deleted, moved or marked read) or a Maildir (`arflow.channels.mailboxes` reads
+them). What each message is (a reply, an automatic answer, a bounce, or nothing of
 arflow's) is `arflow.incoming.classify`'s to say. Every other message is ignored.
 
 Each message is handled once: its Message-ID is recorded with what it did, in the same
@@ -15,145 +15,21 @@ that are no text is read as far as it can be, and ignored when it names nothing 
 
 from __future__ import annotations
 
-import contextlib
-import imaplib
-import mailbox
-import socket
-import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 
-from arflow.config import Config, InboxChannel
-from arflow.errors import ArflowError, Refused, RowError
+from arflow.channels.mailboxes import ImapReader, InboxError, Incoming, read_maildir
+from arflow.config import Config
+from arflow.errors import Refused, RowError
 from arflow.incoming import classify
-from arflow.secrets import redact, secret
 from arflow.state import StateDB
-
-# what is read of one message: its headers and first text fit; a huge attachment is cut
-MAX_BYTES = 256 * 1024
-
-
-class InboxError(ArflowError):
-    """The inbox could not be read: reported (exit 3), and sending goes on."""
-
-
-@dataclass
-class Incoming:
-    """One message as read: its bytes (at most MAX_BYTES) and, from IMAP, its UID."""
-
-    raw: bytes
-    uid: int | None = None
 
 
 @dataclass
 class InboxResult:
     events: list[dict] = field(default_factory=list)  # what each new message was and did
     error: str | None = None  # the inbox could not be (fully) read
-
-
-# --- reading ---------------------------------------------------------------------------------
-def read_maildir(directory: Path) -> Iterator[Incoming]:
-    if not (directory / "cur").is_dir() and not (directory / "new").is_dir():
-        raise InboxError(
-            f"channels.inbox: {directory} is not a Maildir (it has no cur/ or new/ folder)"
-        )
-    box = mailbox.Maildir(directory, factory=None, create=False)
-    for key in sorted(box.keys()):
-        try:
-            with box.get_file(key) as handle:
-                yield Incoming(handle.read(MAX_BYTES))
-        except (OSError, KeyError):
-            continue  # moved away by a mail client while arflow read the folder
-
-
-class ImapReader:
-    """One IMAP session: the folder opened read-only, the messages after the last UID read."""
-
-    def __init__(self, cfg: InboxChannel):
-        self.cfg = cfg
-        try:
-            password = secret(cfg.password_env or "", "channels.inbox: IMAP password")
-        except ArflowError as exc:
-            raise InboxError(str(exc).replace(" Nothing was sent.", "")) from None
-        implicit = cfg.ssl and not cfg.starttls
-        port = cfg.port or (993 if implicit else 143)
-        conn: imaplib.IMAP4 | None = None
-        try:
-            if implicit:
-                conn = imaplib.IMAP4_SSL(
-                    cfg.host or "",
-                    port,
-                    ssl_context=ssl.create_default_context(),
-                    timeout=cfg.timeout,
-                )
-            else:
-                conn = imaplib.IMAP4(cfg.host or "", port, timeout=cfg.timeout)
-                if cfg.starttls:
-                    conn.starttls(ssl.create_default_context())
-            conn.login(cfg.username or "", password)
-        except (OSError, imaplib.IMAP4.error, ssl.SSLError) as exc:
-            if conn is not None:
-                with contextlib.suppress(OSError):
-                    conn.shutdown()
-            raise InboxError(
-                f"channels.inbox: cannot log in to {cfg.host}:{port} as "
-                f"{cfg.username}: {redact(_reason(exc))}"
-            ) from None
-        self.conn: imaplib.IMAP4 = conn
-
-    def messages(self, position: tuple[str, int] | None) -> tuple[str, Iterator[Incoming]]:
-        """The folder's UIDVALIDITY, and its messages after `position`'s UID (all of them
-        when the folder is new to arflow or was recreated: a new UIDVALIDITY)."""
-        folder = self.cfg.folder
-        try:
-            status, _ = self.conn.select(_quoted(folder), readonly=True)
-            if status != "OK":
-                raise InboxError(
-                    f"channels.inbox: there is no folder {folder!r} on {self.cfg.host}"
-                )
-            validity = (self.conn.response("UIDVALIDITY")[1] or [b""])[0]
-            uidvalidity = validity.decode() if isinstance(validity, bytes) else str(validity)
-            last = position[1] if position and position[0] == uidvalidity else 0
-            status, data = self.conn.uid("SEARCH", f"UID {last + 1}:*")
-        except (OSError, imaplib.IMAP4.error) as exc:
-            raise InboxError(
-                f"channels.inbox: reading {folder!r} failed: {redact(_reason(exc))}"
-            ) from None
-        # `N:*` always names the last message, even one at or below N: keep the new ones
-        uids = sorted(u for u in (int(x) for x in (data[0] or b"").split()) if u > last)
-        return uidvalidity, self._fetch(uids)
-
-    def _fetch(self, uids: list[int]) -> Iterator[Incoming]:
-        for uid in uids:
-            try:
-                _status, data = self.conn.uid("FETCH", str(uid), f"(BODY.PEEK[]<0.{MAX_BYTES}>)")
-            except (OSError, imaplib.IMAP4.error) as exc:
-                raise InboxError(
-                    f"channels.inbox: fetching message {uid} failed: {redact(_reason(exc))}"
-                ) from None
-            raw = next((part[1] for part in data if isinstance(part, tuple)), b"")
-            yield Incoming(raw, uid)
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError, imaplib.IMAP4.error):
-            self.conn.logout()
-
-
-def _quoted(folder: str) -> str:
-    return '"' + folder.replace("\\", "\\\\") + '"'
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, socket.timeout | TimeoutError):
-        return "no answer in time"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    text = exc.args[0] if exc.args else exc
-    if isinstance(text, bytes):
-        text = text.decode(errors="replace")
-    return str(text) or type(exc).__name__
 
 
 def inbox_error(config: Config, message: str) -> RowError:
@@ -212,6 +88,8 @@ def read_inbox(
             )
             if event["kind"] != "ignored":
                 result.events.append(event)
+        if reader is not None:
+            result.error = reader.problem()  # a message it could not read, for the next run
     except InboxError as exc:
         result.error = str(exc)
     finally:
