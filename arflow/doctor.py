@@ -16,7 +16,7 @@ from arflow.project import Project
 from arflow.reading import group_errors
 from arflow.source_view import reach_text, view_sources
 from arflow.sources import SOURCE_FIELDS, checked_header
-from arflow.state import StateDB
+from arflow.state import StateDB, set_aside
 
 BACKUP_DAYS = 2  # a backup older than this is a warning
 
@@ -32,7 +32,8 @@ def checks(project: Project, now: datetime) -> list[Check]:
     found = _sources(config)
     if all(c.level == "ok" for c in found):
         found = _data(project, config.today(now))  # the same sources, read through
-    return [*found, *_state(config, now), _email(config), _zone(config, now)]
+    inbox = [_inbox(config)] if config.channels.inbox is not None else []
+    return [*found, *_state(config, now), _email(config), *inbox, _zone(config, now)]
 
 
 def _sources(config: Config) -> list[Check]:
@@ -121,11 +122,13 @@ def _state(config: Config, now: datetime) -> list[Check]:
 
 def _backup(path: Path, shown: str, now: datetime) -> Check:
     """The newest copy of the state database beside it (`arflow.db.*` other than arflow's own
-    files, or in a `backups/` folder next to it)."""
+    files and the databases it set aside, or in a `backups/` folder next to it)."""
     own = {f"{path.name}{end}" for end in ("-wal", "-shm", "-journal", ".id", ".lock")}
-    copies = [p for p in path.parent.glob(f"{path.name}.*") if p.name not in own] + [
-        p for p in (path.parent / "backups").glob(f"{path.stem}*") if p.is_file()
-    ]
+    copies = [
+        p
+        for p in path.parent.glob(f"{path.name}.*")
+        if p.name not in own and not set_aside(path, p)
+    ] + [p for p in (path.parent / "backups").glob(f"{path.stem}*") if p.is_file()]
     if not copies:
         return Check(
             "warn",
@@ -160,6 +163,23 @@ def _email(config: Config) -> Check:
         return Check("fail", f"email: {channel.down}")
     login = f" and logged in as {email.username}" if email.username else ""
     return Check("ok", f"email: reached {email.host}{login} (nothing sent)")
+
+
+def _inbox(config: Config) -> Check:
+    """The inbox tonight's run reads: a Maildir that is one, an IMAP login that works (nothing
+    is read or changed), within the session's deadline."""
+    from arflow.channels.mailboxes import ImapReader, InboxError, check_maildir
+
+    inbox = config.channels.inbox
+    assert inbox is not None
+    try:
+        if inbox.transport == "maildir":
+            check_maildir(config.resolve(inbox.dir or ""))
+            return Check("ok", f"inbox: {inbox.dir} is a Maildir")
+        ImapReader(inbox).close()  # logs in, reads nothing
+    except InboxError as exc:
+        return Check("fail", f"inbox: {exc}".replace("channels.inbox: ", ""))
+    return Check("ok", f"inbox: logged in to {inbox.host} as {inbox.username} (nothing read)")
 
 
 def _zone(config: Config, now: datetime) -> Check:

@@ -171,3 +171,32 @@ def test_doctor_checks_a_deployment_before_tonight(cli, tmp_path, smtp_server):
     failed = cli("doctor", "--config", config, expect=1).stdout
     assert "FAIL  invoices.csv: file not found; check path: in arflow.yaml" in failed
     assert f"FAIL  email: cannot reach SMTP server 127.0.0.1:{closed}" in failed
+
+
+def test_doctor_takes_no_state_database_arflow_set_aside_for_a_backup(cli, tmp_path):
+    """`arflow.db.rescued-*` (what a run saved when its database was replaced under it) and
+    `arflow.db.archived-*` (the old database `state init --force` set aside) are arflow's own
+    files: a folder with only those has no backup."""
+    from datetime import date
+
+    from arflow.scaffold import write_scaffold
+
+    write_scaffold(tmp_path / "ar", date(2026, 3, 16))
+    config = tmp_path / "ar" / "arflow.yaml"
+    cli("run", "--as-of", "2026-03-16", "--config", config)
+    state = (tmp_path / "ar" / "arflow.db").read_bytes()
+    fresh = datetime(2030, 1, 15, 3, 0, tzinfo=UTC).timestamp()  # the tests' clock: 2030-01-15
+    for name in (
+        "arflow.db.rescued-20300115T030000Z",
+        "arflow.db.rescued-20300115T030000Z-2",
+        "arflow.db.archived-20300115T030000Z",
+        "arflow.db.archived-20300115T030000Z.id",
+    ):
+        (tmp_path / "ar" / name).write_bytes(state)
+        os.utime(tmp_path / "ar" / name, (fresh, fresh))
+    assert (
+        "warn  state: no backup of arflow.db next to it" in cli("doctor", "--config", config).stdout
+    )
+    (tmp_path / "ar" / "arflow.db.bak").write_bytes(state)
+    os.utime(tmp_path / "ar" / "arflow.db.bak", (fresh, fresh))
+    assert "ok    state: backed up 2030-01-15 03:00 UTC" in cli("doctor", "--config", config).stdout

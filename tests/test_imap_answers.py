@@ -234,6 +234,12 @@ def test_dovecot_takes_a_password_beyond_ascii(shop, cli, monkeypatch):
         )
         monkeypatch.setenv("ARFLOW_TEST_IMAP", PASSWORD)
         assert cli("inbox", "--config", shop.config).stdout.splitlines() == [REPLY_C002]
+        assert (
+            cli("doctor", "--config", shop.config, expect=None).stdout.count(
+                f"ok    inbox: logged in to 127.0.0.1 as {server.USER} (nothing read)"
+            )
+            == 1
+        )
     finally:
         server.remove()
 
@@ -315,6 +321,20 @@ def test_a_fetch_that_trickles_stops_the_inbox_in_time_before_that_message(scrip
     assert position(shop) == [("INBOX", "7", 3)]
 
 
+def test_doctor_logs_in_to_the_inbox_within_its_deadline(scripted, shop):
+    result, _ = arflow(shop.config, "doctor")
+    assert "ok    inbox: logged in to 127.0.0.1 as ar@acme.example (nothing read)" in result.stdout
+    assert [verb for verb, _ in scripted.logins] == ["LOGIN"]
+    scripted.greeting = b"trickle"
+    result, took = arflow(shop.config, "doctor")
+    assert result.returncode == 1
+    assert took < DEADLINE + START
+    assert (
+        f"FAIL  inbox: cannot log in to 127.0.0.1:{scripted.port} as ar@acme.example: not "
+        f"finished within {DEADLINE} s (3 × timeout: {TIMEOUT})"
+    ) in result.stdout.splitlines()
+
+
 def test_a_fifo_in_the_maildir_is_skipped_without_being_opened(shop):
     shop.deliver(mail.reply(shop.sent()["C002"], sender="billing@blueharbor.example"))
     fifo = shop.folder / "mail" / "new" / "0000000000.M1P1.fifo"  # sorts first
@@ -331,3 +351,46 @@ def test_a_fifo_in_the_maildir_is_skipped_without_being_opened(shop):
     assert writer.is_alive()  # never opened
     os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))  # the test lets the writer go
     writer.join(5)
+
+
+def test_doctor_fails_an_imap_login_that_fails_and_reads_nothing(shop, cli, monkeypatch):
+    from tests.servers import DOVECOT, ImapServer
+
+    if DOVECOT is None:
+        pytest.skip("Dovecot is not installed here (Debian: apt-get install dovecot-imapd)")
+    server = ImapServer()
+    try:
+        server.append(mail.reply(shop.sent()["C002"], sender="billing@blueharbor.example"))
+        flags = server.flags()
+        shop.config.write_text(
+            shop.config.read_text().replace(
+                MAILDIR,
+                f"  inbox: {{transport: imap, host: 127.0.0.1, port: {server.port}, ssl: false, "
+                f"username: {server.USER}, password_env: ARFLOW_TEST_IMAP, timeout: 10}}",
+            )
+        )
+        monkeypatch.setenv("ARFLOW_TEST_IMAP", "not-the-password-7731")
+        out = cli("doctor", "--config", shop.config, expect=1).stdout
+        assert (
+            f"FAIL  inbox: cannot log in to 127.0.0.1:{server.port} as {server.USER}: "
+            "[AUTHENTICATIONFAILED] Authentication failed."
+        ) in out.splitlines()
+        assert "not-the-password-7731" not in out
+        monkeypatch.setenv("ARFLOW_TEST_IMAP", server.PASSWORD)
+        out = cli("doctor", "--config", shop.config).stdout
+        assert f"ok    inbox: logged in to 127.0.0.1 as {server.USER} (nothing read)" in out
+        assert server.flags() == flags
+        # the sessions: append, flags, doctor's (no body fetched), flags again
+        assert server.fetched(sessions=4)[2:] == [0, 0]
+        assert cli("inbox", "--config", shop.config).stdout.count("inbox\treply\tC002") == 1
+    finally:
+        server.remove()
+
+
+def test_doctor_checks_that_a_maildir_is_one(shop, cli):
+    assert "ok    inbox: mail is a Maildir" in cli("doctor", "--config", shop.config).stdout
+    shop.config.write_text(shop.config.read_text().replace("dir: mail}", "dir: no-mail}"))
+    out = cli("doctor", "--config", shop.config, expect=1).stdout
+    assert (
+        f"FAIL  inbox: {shop.folder / 'no-mail'} is not a Maildir (it has no cur/ or new/ folder)"
+    ) in out.splitlines()

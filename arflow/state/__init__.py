@@ -53,7 +53,7 @@ from __future__ import annotations
 from arflow.state.db import DryRunState, StateDB
 from arflow.state.desk import AssignmentRow, PauseRow, SequenceRow
 from arflow.state.errors import StateError, StateMoved, describe
-from arflow.state.identity import id_path
+from arflow.state.identity import id_path, set_aside
 from arflow.state.ledger import (
     BASELINE,
     CARRIED_OUT,
@@ -91,6 +91,7 @@ __all__ = [
     "marks",
     "open_state",
     "run_lock",
+    "set_aside",
     "settled",
     "start_over",
     "step_ran",

@@ -24,6 +24,16 @@ from arflow.state.errors import StateError, StateMoved, named_errors
 from arflow.state.schema import APPLICATION_ID, SCHEMA_VERSION, table_columns, wanted_shape
 
 _STATE_ID = re.compile(r"[0-9a-f]{32}")
+# the names arflow gives a state database it sets aside: what a run saved when its database was
+# replaced under it, and the old database `arflow state init --force` replaced
+RESCUED = ".rescued-"
+ARCHIVED = ".archived-"
+
+
+def set_aside(state_path: Path, other: Path) -> bool:
+    """Whether `other` is a state database arflow itself set aside beside `state_path` (or one
+    of its files): kept, but no backup."""
+    return other.name.startswith((state_path.name + RESCUED, state_path.name + ARCHIVED))
 
 
 def id_path(state_path: Path) -> Path:
@@ -77,7 +87,7 @@ def lost(path: Path, shown: str, how: str) -> StateError:
     """The refusal for a folder that ran before and whose state database is gone."""
     saved = sorted(
         p
-        for p in path.parent.glob(path.name + ".rescued-*")
+        for p in path.parent.glob(path.name + RESCUED + "*")
         if not p.name.endswith(("-wal", "-shm", ".id"))
     )
     hint = (
@@ -226,11 +236,11 @@ class StateFile:
         takes the name next (a backup put back, say)."""
         if self._rescued is None:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            target = self.path.with_name(f"{self.path.name}.rescued-{stamp}")
+            target = self.path.with_name(f"{self.path.name}{RESCUED}{stamp}")
             n = 1
             while target.exists():
                 n += 1
-                target = self.path.with_name(f"{self.path.name}.rescued-{stamp}-{n}")
+                target = self.path.with_name(f"{self.path.name}{RESCUED}{stamp}-{n}")
             copy = sqlite3.connect(target)
             try:
                 self.conn.backup(copy)
@@ -251,11 +261,11 @@ def archive_aside(path: Path, stamp: str, force: bool, shown: str) -> list[tuple
     its `.id` file are renamed aside with an `.archived-STAMP` suffix, which keeps them a
     complete state database: nothing is deleted. Without `force`, a folder that has any of
     them is refused. Returns the (old, new) names."""
-    archive = path.with_name(f"{path.name}.archived-{stamp}")
+    archive = path.with_name(f"{path.name}{ARCHIVED}{stamp}")
     n = 1
     while archive.exists() or id_path(archive).exists():
         n += 1
-        archive = path.with_name(f"{path.name}.archived-{stamp}-{n}")
+        archive = path.with_name(f"{path.name}{ARCHIVED}{stamp}-{n}")
     moves = [
         (path.with_name(path.name + suffix), archive.with_name(archive.name + suffix))
         for suffix in ("", "-wal", "-shm", ".id")
