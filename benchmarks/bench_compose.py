@@ -62,7 +62,8 @@ def plain_renders(
             autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
         )
         json_env = env.overlay(finalize=_json_value)
-        for name in ("money", "date"):
+        ours = set(project.templates.env.filters) - set(jinja2.filters.FILTERS)  # money, days, …
+        for name in ours:
             env.filters[name] = json_env.filters[name] = project.templates.env.filters[name]
     cache: dict[str, jinja2.Template] = {}
 
