@@ -32,38 +32,68 @@ typer.core.TyperArgument.display_type_rich = (  # type: ignore[method-assign]
 )
 
 
-def _fail(err: ArflowError) -> NoReturn:
-    """Print a foreseeable problem to stderr, every secret arflow read taken out, and exit 1
-    (nothing was done; 2 for a refused value, 3 for a run stopped after it sent some)."""
+def _exit_code(err: ArflowError) -> int:
+    """1: nothing was done; 2 for a refused value; 3 for a run stopped after it sent some."""
+    if isinstance(err, Refused):
+        return EXIT_USAGE
+    return EXIT_PROBLEMS if isinstance(err, StoppedMidRun) else EXIT_NOTHING_DONE
+
+
+def _fail(err: ArflowError, as_json: bool = False) -> NoReturn:
+    """Print a foreseeable problem to stderr, every secret arflow read taken out, and exit with
+    its code; a command asked for `--format json` also prints it on stdout as
+    `{"error": {"message", "problems", "exit_code"}}`, so a script reading stdout sees it."""
     stderr = common.errors_console()
+    code = _exit_code(err)
     # when it happened, for the cron mail or log it lands in (problems keep PATH:LINE: first,
     # as editors and CI read them)
     # (journald stamps every line itself: systemd sets JOURNAL_STREAM)
     when = "" if common.journald() else f" ({common.stamp(common.now())})"
+    problems = [redact(str(p)) for p in err.problems] if isinstance(err, InvalidFiles) else []
     if isinstance(err, InvalidFiles):
-        for problem in err.problems:
-            stderr.print(redact(str(problem)), markup=False)
-        stderr.print(f"{len(err.problems)} problem(s) found; nothing was done{when}.", markup=False)
+        message = f"{len(err.problems)} problem(s) found; nothing was done"
+        for problem in problems:
+            stderr.print(problem, markup=False)
+        stderr.print(f"{message}{when}.", markup=False)
     else:
+        message = redact(str(err))
         stderr.print(redact(f"error: {err}{when}"), markup=False)
-    raise typer.Exit(
-        EXIT_USAGE
-        if isinstance(err, Refused)
-        else EXIT_PROBLEMS
-        if isinstance(err, StoppedMidRun)
-        else EXIT_NOTHING_DONE
-    )
+    if as_json:
+        error = {"message": message, "problems": problems, "exit_code": code}
+        common.print_json({"error": error})
+    raise typer.Exit(code)
+
+
+_INVOKED = "arflow.invoked"  # the command resolved and the arguments it was given, in ctx.meta
+
+
+def _asked_json(ctx: Any) -> bool:
+    """Whether the command that failed was given `--format json`: its arguments parsed again,
+    leniently (nothing is checked or run), to read the value its `--format` has."""
+    if _INVOKED not in ctx.meta:
+        return False
+    name, cmd, args = ctx.meta[_INVOKED]
+    formats = [p.name for p in cmd.params if "--format" in getattr(p, "opts", ())]
+    if not formats:
+        return False
+    sub = cmd.make_context(name, list(args), parent=ctx, resilient_parsing=True)
+    return bool(sub.params.get(formats[0]) == "json")
 
 
 class _Arflow(typer.core.TyperGroup):
     """arflow's commands, with an ArflowError raised in any of them turned into its message
-    and exit code by `_fail`."""
+    and exit code by `_fail` (and into JSON on stdout for a command given `--format json`)."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name, cmd, rest = super().resolve_command(ctx, args)
+        ctx.meta[_INVOKED] = (name, cmd, list(rest))
+        return name, cmd, rest
 
     def invoke(self, ctx: Any) -> Any:  # a click Context (typer carries its own click)
         try:
             return super().invoke(ctx)
         except ArflowError as err:
-            _fail(err)
+            _fail(err, _asked_json(ctx))
 
 
 app = typer.Typer(
