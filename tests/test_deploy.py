@@ -173,6 +173,35 @@ def test_doctor_checks_a_deployment_before_tonight(cli, tmp_path, smtp_server):
     assert f"FAIL  email: cannot reach SMTP server 127.0.0.1:{closed}" in failed
 
 
+def test_doctor_prints_its_checks_as_json_with_the_same_exit_codes(cli, tmp_path):
+    import json
+    from datetime import date
+
+    from arflow.scaffold import write_scaffold
+
+    write_scaffold(tmp_path / "ar", date(2026, 3, 16))
+    config = tmp_path / "ar" / "arflow.yaml"
+    doc = json.loads(cli("doctor", "--format", "json", "--config", config).stdout)
+    assert doc["ok"] is True
+    assert doc["checks"][:2] == [
+        {"level": "ok", "text": "config: arflow.yaml is valid (6 workflows)"},
+        {
+            "level": "ok",
+            "text": "invoices: invoices.csv can be read (9 columns): 10 rows, 0 held back",
+        },
+    ]
+    assert [c["level"] for c in doc["checks"]].count("warn") == 1  # the customers without a phone
+    text = cli("doctor", "--config", config).stdout.splitlines()
+    assert len(text) == len(doc["checks"])
+    (tmp_path / "ar" / "invoices.csv").unlink()
+    failed = json.loads(cli("doctor", "--format", "json", "--config", config, expect=1).stdout)
+    assert failed["ok"] is False
+    assert {
+        "level": "fail",
+        "text": "invoices.csv: file not found; check path: in arflow.yaml",
+    } in failed["checks"]
+
+
 def test_doctor_takes_no_state_database_arflow_set_aside_for_a_backup(cli, tmp_path):
     """`arflow.db.rescued-*` (what a run saved when its database was replaced under it) and
     `arflow.db.archived-*` (the old database `state init --force` set aside) are arflow's own

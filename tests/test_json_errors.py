@@ -21,6 +21,7 @@ JSON_COMMANDS = [
     ["customers", "--as-of", "2026-03-16"],
     ["sources", "--as-of", "2026-03-16"],
     ["workflows"],
+    ["doctor"],
 ]
 # the commands that read the invoices
 READING = ["run", "aging", "forecast", "simulate", "customers"]

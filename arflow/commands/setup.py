@@ -182,22 +182,26 @@ def _gh(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def doctor(config: ConfigOption = None) -> None:
+def doctor(fmt: common.FormatOption = common.Format.table, config: ConfigOption = None) -> None:
     """Check a deployment before tonight's run: the config, the sources, the state database
     (writable, backed up lately), the SMTP login (nothing is sent) and the time zone.
 
-    Exit 0 when tonight's run can do its work, 1 when a check failed.
+    Exit 0 when tonight's run can do its work, 1 when a check failed. --format json prints
+    {"checks": [{"level", "text"}], "ok"}.
 
     Example: arflow doctor --config /srv/ar/arflow.yaml
     """
+    as_json = fmt is common.Format.json
     console = Console(highlight=False, soft_wrap=True)
     marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
     try:
         project = load_project(common.config_path(config))
     except ArflowError:
-        console.print(
-            f"{marks['fail']}  config: cannot be used; `arflow validate` lists why", markup=False
-        )
+        if not as_json:  # JSON: the error object, as every command's
+            console.print(
+                f"{marks['fail']}  config: cannot be used; `arflow validate` lists why",
+                markup=False,
+            )
         raise
     cfg = project.config
     found = [
@@ -206,9 +210,14 @@ def doctor(config: ConfigOption = None) -> None:
         ),
         *doctor_checks(project, common.now()),
     ]
-    for check in found:
-        console.print(redact(f"{marks[check.level]}  {check.text}"), markup=False)
-    if any(c.level == "fail" for c in found):
+    failed = any(c.level == "fail" for c in found)
+    if as_json:
+        rows = [{"level": c.level, "text": redact(c.text)} for c in found]
+        common.print_json({"checks": rows, "ok": not failed})
+    else:
+        for check in found:
+            console.print(redact(f"{marks[check.level]}  {check.text}"), markup=False)
+    if failed:
         raise typer.Exit(EXIT_NOTHING_DONE)
 
 
