@@ -59,8 +59,7 @@ def _fail(err: ArflowError, as_json: bool = False) -> NoReturn:
         message = redact(str(err))
         stderr.print(redact(f"error: {err}{when}"), markup=False)
     if as_json:
-        error = {"message": message, "problems": problems, "exit_code": code}
-        common.print_json({"error": error})
+        common.print_json({"error": common.error_object(message, code, problems)})
     raise typer.Exit(code)
 
 

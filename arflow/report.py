@@ -286,6 +286,20 @@ def inbox_effect(event: dict, dry_run: bool) -> str:
     return "recorded only"
 
 
+INBOX_FIELDS = (
+    *("kind", "customer_id", "sender", "subject", "received"),
+    *("address", "pause_until", "excerpt", "action_key"),
+)
+
+
+def inbox_rows(events: list[dict], dry_run: bool) -> list[dict]:
+    """The inbox's replies, auto-replies and bounces as data (`--format json`): each one's
+    fields (None where it has none) and what it did, or would do, in the words of its line."""
+    return [
+        {**{k: e.get(k) for k in INBOX_FIELDS}, "effect": inbox_effect(e, dry_run)} for e in events
+    ]
+
+
 def print_inbox(console: Console, events: list[dict], *, plain: bool, dry_run: bool) -> None:
     """What the inbox held: one line per reply, auto-reply and bounce."""
     if plain:

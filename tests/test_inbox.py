@@ -10,6 +10,7 @@ import email.policy
 import json
 import mailbox
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -153,6 +154,45 @@ def test_a_dry_run_shows_what_would_happen_and_records_nothing(shop, cli):
         for line in EXPECTED
     ]
     assert lines(cli("inbox", "--config", shop.config)) == EXPECTED
+
+
+def test_json_gives_each_event_as_data_and_a_dry_run_records_nothing(shop, cli):
+    everything(shop)
+    args = ["--format", "json", "--config", shop.config]
+    dry = json.loads(cli("inbox", "--dry-run", *args).stdout)
+    assert dry["dry_run"] is True and dry["error"] is None
+    by_kind = {e["kind"]: e for e in dry["events"]}
+    assert sorted(by_kind) == ["auto-reply", "bounce", "reply"]  # the four others change nothing
+    reply = by_kind["reply"]
+    assert {k: reply[k] for k in ("customer_id", "sender", "subject", "pause_until")} == {
+        "customer_id": "C002",
+        "sender": "Pat Lee <billing@blueharbor.example>",
+        "subject": "Re: Reminder",
+        "pause_until": "2026-04-15",
+    }
+    assert reply["excerpt"].startswith("Hello, We paid INV-1002 yesterday")
+    assert reply["effect"] == "customer would be paused to 2026-04-15"
+    assert by_kind["bounce"]["address"] == "ap@northwind.example"
+    assert by_kind["bounce"]["effect"] == "ap@northwind.example would be marked bounced"
+    assert (by_kind["auto-reply"]["customer_id"], by_kind["auto-reply"]["effect"]) == (
+        "C004",
+        "recorded only",
+    )
+    real = json.loads(cli("inbox", *args).stdout)
+    assert real["dry_run"] is False
+    assert [e["effect"] for e in real["events"]] == [
+        e["effect"].replace("would be ", "") for e in dry["events"]
+    ]
+    assert json.loads(cli("inbox", *args).stdout)["events"] == []  # each message counts once
+
+
+def test_json_names_an_inbox_that_could_not_be_read_and_exits_3(shop, cli):
+    shutil.rmtree(shop.folder / "mail")
+    result = cli("inbox", "--format", "json", "--config", shop.config, expect=3)
+    doc = json.loads(result.stdout)
+    assert doc["events"] == []
+    assert doc["error"]["exit_code"] == 3
+    assert doc["error"]["message"] in unstamped(result.stderr)
 
 
 def test_a_reply_found_only_in_references_counts(shop, cli):

@@ -22,6 +22,7 @@ JSON_COMMANDS = [
     ["sources", "--as-of", "2026-03-16"],
     ["workflows"],
     ["doctor"],
+    ["inbox"],
 ]
 # the commands that read the invoices
 READING = ["run", "aging", "forecast", "simulate", "customers"]

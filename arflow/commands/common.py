@@ -152,6 +152,11 @@ def plain() -> bool:
     return not sys.stdout.isatty()
 
 
+def error_object(message: str, exit_code: int, problems: list[str] | None = None) -> dict:
+    """An error as `--format json` prints it (docs/commands.md, Exit codes)."""
+    return {"message": message, "problems": problems or [], "exit_code": exit_code}
+
+
 def print_json(document: dict[str, Any]) -> None:
     sys.stdout.write(
         json.dumps(document, indent=2 if sys.stdout.isatty() else None, ensure_ascii=False) + "\n"

@@ -24,7 +24,14 @@ from arflow.errors import ArflowError, Problem
 from arflow.inbox import read_inbox, require_inbox
 from arflow.ledger import Ledger
 from arflow.project import Project, history_warnings, load_project
-from arflow.report import outcome_text, plan_document, print_inbox, print_plan, write_json
+from arflow.report import (
+    inbox_rows,
+    outcome_text,
+    plan_document,
+    print_inbox,
+    print_plan,
+    write_json,
+)
 from arflow.secrets import redact
 from arflow.sources import load_ledger
 from arflow.state import open_state
@@ -231,6 +238,7 @@ def inbox(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what the new messages would do; record nothing.")
     ] = False,
+    fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
     config: ConfigOption = None,
 ) -> None:
     """Read customers' replies and bounces now (a real `arflow run` does this first).
@@ -242,8 +250,9 @@ def inbox(
     The notice to replies.notify goes with the next run.
 
     Exit 0 all good; 1 nothing was done (bad config); 3 the inbox could not be read.
+    --format json prints {"dry_run", "events": [{"kind", "customer_id", ...}], "error"}.
 
-    Example: arflow inbox --dry-run
+    Example: arflow inbox --dry-run --format json
     """
     project = load_project(common.config_path(config))
     cfg = project.config
@@ -254,7 +263,12 @@ def inbox(
     path = cfg.resolve(cfg.state)
     with open_state(path, cfg.display(path), "dry" if dry_run else "run") as db:
         heard = read_inbox(cfg, db, today, emails)
-    print_inbox(Console(highlight=False), heard.events, plain=common.plain(), dry_run=dry_run)
+    if fmt is Format.json:
+        error = heard.error and common.error_object(heard.error, EXIT_PROBLEMS)
+        rows = inbox_rows(heard.events, dry_run)
+        common.print_json({"dry_run": dry_run, "events": rows, "error": error or None})
+    else:
+        print_inbox(Console(highlight=False), heard.events, plain=common.plain(), dry_run=dry_run)
     if heard.error:
         common.errors_console().print(
             f"error: {heard.error} ({common.stamp(common.now())})", markup=False
