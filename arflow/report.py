@@ -412,3 +412,39 @@ def print_preview(console: Console, plan: Plan, composed: list) -> str | None:
             markup=False,
         )
     return page
+
+
+def preview_parts(composed: list) -> list[dict]:
+    """`arflow preview --format json`: each action of the step as data, every part of its
+    message (what `print_preview` shows, the HTML part whole), or the text of a status, task
+    or note."""
+    parts = []
+    for item in composed:
+        action, message = item.action, item.message
+        part: dict[str, Any] = {
+            "kind": action.kind,
+            "workflow": action.workflow,
+            "step": action.step,
+            "customer_id": action.customer_id,
+            "date": action.date.isoformat(),
+            "invoices": list(action.invoices),
+        }
+        if message is not None:
+            part.update(
+                to=[redact(a) for a in message.to],  # a webhook's address
+                cc=list(message.cc),
+                bcc=list(message.bcc),
+                subject=message.subject,
+                text=message.text,
+                html=message.html,
+                body=message.body,
+                attachments=[
+                    {"filename": a.filename, "bytes": len(a.data)} for a in message.attachments
+                ],
+            )
+        else:
+            part["text"] = item.text
+            if action.kind == "task":
+                part.update(assignee=item.assignee, due=action.task_due.isoformat())
+        parts.append(part)
+    return parts

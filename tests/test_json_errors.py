@@ -23,6 +23,7 @@ JSON_COMMANDS = [
     ["workflows"],
     ["doctor"],
     ["inbox"],
+    ["preview", "net30-standard", "reminder"],
 ]
 # the commands that read the invoices
 READING = ["run", "aging", "forecast", "simulate", "customers"]

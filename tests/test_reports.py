@@ -622,6 +622,53 @@ def test_preview_of_notices_tasks_and_a_sample_customer(cli, tmp_path):
     assert "To: controller@acme.example" in out and "Hi Chris Doe," in out
 
 
+def test_preview_as_json_gives_each_part_of_each_message(cli, tmp_path):
+    from arflow.scaffold import write_scaffold
+
+    write_scaffold(tmp_path / "a", date(2026, 3, 16))
+    config = tmp_path / "a" / "arflow.yaml"
+    args = ["--as-of", "2026-03-16", "--format", "json", "--config", config]
+    doc = json.loads(
+        cli("preview", "net30-standard", "reminder", "--customer", "C002", *args).stdout
+    )
+    assert (doc["notes"], doc["errors"]) == ([], [])
+    email, sms = doc["actions"]
+    assert {k: email[k] for k in ("kind", "customer_id", "date", "to", "cc", "subject")} == {
+        "kind": "email",
+        "customer_id": "C002",
+        "date": "2026-03-16",
+        "to": ["billing@blueharbor.example", "owner@blueharbor.example"],
+        "cc": [],
+        "subject": "Reminder: 2 invoices past due ($605.50)",
+    }
+    assert "Dear Blue Harbor Cafe," in email["text"]
+    assert "<p>Dear Blue Harbor Cafe,</p>" in email["html"]
+    assert (sms["kind"], sms["to"], sms["subject"], sms["html"]) == (
+        "sms",
+        ["+12025550122"],
+        None,
+        None,
+    )
+    assert sms["body"] == (
+        "Acme Supplies Ltd: 2 invoices past due, $605.50 in total. Pay at "
+        "https://pay.acme.example/C002 or call +1 202 555 0100."
+    )
+    sample = json.loads(cli("preview", "net30-standard", "overdue-30", *args).stdout)
+    status, task = (a for a in sample["actions"] if a["kind"] in ("status", "task"))
+    assert status["text"] == "In collections"
+    assert (task["text"], task["assignee"], task["due"]) == (
+        "Call Sample Customer Ltd about 2 overdue invoices",
+        "dana",
+        "2026-03-18",
+    )
+    # the HTML is in the document: --html and --open are for the table
+    cli("preview", "net30-standard", "reminder", "--html", tmp_path / "p.html", *args, expect=2)
+    assert not (tmp_path / "p.html").exists()
+    # a step that does not exist: the error object, exit 2
+    refused = cli("preview", "net30-standard", "no-such-step", *args, expect=2)
+    assert json.loads(refused.stdout)["error"]["exit_code"] == 2
+
+
 def test_preview_of_a_campaign_is_its_next_statement(cli, tmp_path):
     from arflow.scaffold import write_scaffold
 

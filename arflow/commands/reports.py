@@ -41,7 +41,7 @@ from arflow.project import Project, load_project
 from arflow.replay import forecast as forecast_days
 from arflow.replay import simulate as simulate_days
 from arflow.replay import simulation_document
-from arflow.report import action_dict, print_preview, write_json_list
+from arflow.report import action_dict, preview_parts, print_preview, write_json_list
 from arflow.secrets import redact
 from arflow.sources import load_ledger
 from arflow.state import open_state
@@ -228,6 +228,7 @@ def preview(
             "--open", help="Open that HTML in the browser (a temporary file without --html)."
         ),
     ] = False,
+    fmt: FormatOption = Format.table,
     config: ConfigOption = None,
 ) -> None:
     """What a step would send: every message (subject and text, SMS and JSON bodies, the
@@ -236,8 +237,13 @@ def preview(
     that day, or for --customer on the day the step is due for it (a note on stderr says when
     that is not the day asked). Nothing is sent or recorded.
 
+    --format json prints {"notes", "actions": [each message's parts, or a status's, task's or
+    note's text], "errors"}.
+
     Example: arflow preview net30-standard overdue-30 --customer C001 --html /tmp/email.html
     """
+    if fmt is Format.json and (html is not None or open_it):
+        raise typer.BadParameter("--format json holds each HTML part; --html and --open are not")
     console = Console(highlight=False, soft_wrap=True)
     failed: list[RowError] = []
     project, shown = _preview(config, workflow, step, customer, as_of)
@@ -245,9 +251,14 @@ def preview(
         common.errors_console().print(f"note: {note}", markup=False)
     # nothing previewed is sent and no Message-ID is shown: a throwaway key for them
     composed = list(compose(shown.plan, shown.ledger, project, failed, os.urandom(32)))
-    page = print_preview(console, shown.plan, composed)
-    if html is not None or open_it:
-        _write_page(page, html, open_it)
+    if fmt is Format.json:
+        errors = [{"file": e.file, "line": e.line, "message": redact(e.message)} for e in failed]
+        parts = preview_parts(composed)
+        common.print_json({"notes": shown.notes, "actions": parts, "errors": errors})
+    else:
+        page = print_preview(console, shown.plan, composed)
+        if html is not None or open_it:
+            _write_page(page, html, open_it)
     for e in failed:
         common.errors_console().print(
             redact(f"error: {e.file}:{e.line}: {e.message}"), markup=False
