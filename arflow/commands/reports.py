@@ -259,6 +259,11 @@ def preview(
         page = print_preview(console, shown.plan, composed)
         if html is not None or open_it:
             _write_page(page, html, open_it)
+    _report_failed(failed)
+
+
+def _report_failed(failed: list[RowError]) -> None:
+    """Messages a preview could not make: each on stderr, exit 3."""
     for e in failed:
         common.errors_console().print(
             redact(f"error: {e.file}:{e.line}: {e.message}"), markup=False
