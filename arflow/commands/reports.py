@@ -244,7 +244,6 @@ def preview(
     """
     if fmt is Format.json and (html is not None or open_it):
         raise typer.BadParameter("--format json holds each HTML part; --html and --open are not")
-    console = Console(highlight=False, soft_wrap=True)
     failed: list[RowError] = []
     project, shown = _preview(config, workflow, step, customer, as_of)
     for note in shown.notes:  # the step is not due on the day asked: said, and still shown
@@ -256,7 +255,7 @@ def preview(
         parts = preview_parts(composed)
         common.print_json({"notes": shown.notes, "actions": parts, "errors": errors})
     else:
-        page = print_preview(console, shown.plan, composed)
+        page = print_preview(Console(highlight=False, soft_wrap=True), shown.plan, composed)
         if html is not None or open_it:
             _write_page(page, html, open_it)
     _report_failed(failed)
