@@ -336,6 +336,18 @@ def test_every_command_has_help_with_an_example(cli):
         assert cli(name, "--help").exit_code == 0
 
 
+@pytest.mark.parametrize("group", ["", "tasks", "workflows", "state"])
+def test_every_commands_summary_in_help_is_a_whole_sentence(cli, group):
+    """`arflow --help` lists each command with the first line of its help: a short sentence,
+    whole, never cut off with "..."."""
+    output = cli(*group.split(), "--help").output
+    listed = output.split("Commands:\n", 1)[1].splitlines()
+    summaries = [line.split(None, 1)[1] for line in listed if line.startswith("  ")]
+    assert len(summaries) >= (20 if not group else 1)
+    for summary in summaries:
+        assert summary.endswith(".") and not summary.endswith("..."), summary
+
+
 @pytest.mark.parametrize(
     "instant, expected",
     [

@@ -64,7 +64,9 @@ def history(
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
     config: ConfigOption = None,
 ) -> None:
-    """The action ledger: every message, status, task and note arflow recorded, with its state.
+    """The action ledger: everything arflow recorded.
+
+    The action ledger: every message, status, task and note arflow recorded, with its state.
 
     Example: arflow history --customer C001 --since 2026-03-01
     """
@@ -87,7 +89,9 @@ def aging(
     ] = TableFormat.table,
     config: ConfigOption = None,
 ) -> None:
-    """What is owed and how late: open balances in the buckets current, 1-30, 31-60, 61-90
+    """What is owed and how late, by age bucket.
+
+    What is owed and how late: open balances in the buckets current, 1-30, 31-60, 61-90
     and 90+ days past due, per customer (largest first) and per currency. Paused invoices
     count; credit notes reduce their customer's total. Reads the sources only.
 
@@ -137,7 +141,9 @@ def forecast(
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
 ) -> None:
-    """What goes out in the coming days: each day's actions as a real run would take them,
+    """What goes out in the coming days.
+
+    What goes out in the coming days: each day's actions as a real run would take them,
     if every planned action were delivered and no invoice were paid. The state database is
     read, never written; nothing is sent.
 
@@ -176,7 +182,9 @@ def simulate(
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
 ) -> None:
-    """Backtest the workflows on a historic ledger: replay it day by day from an empty state
+    """Backtest the workflows on a historic ledger.
+
+    Backtest the workflows on a historic ledger: replay it day by day from an empty state
     (invoices open until their paid_date) and report, per workflow step, its actions, the
     invoices it reached and how soon they were paid. Nothing is recorded or sent.
 
@@ -230,7 +238,9 @@ def preview(
     ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """What a step would send: every message (subject and text, SMS and JSON bodies, the
+    """What a step would send, rendered as a run would.
+
+    What a step would send: every message (subject and text, SMS and JSON bodies, the
     notices to your people) and every status, task and note, rendered by the same code as a
     run, on the day the step would really go: for a sample customer whose invoices make it due
     that day, or for --customer on the day the step is due for it (a note on stderr says when
@@ -305,7 +315,9 @@ def customers(
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
 ) -> None:
-    """Every customer: contacts, open invoices, and what is missing to chase it (no email,
+    """Every customer, its contacts and what it lacks.
+
+    Every customer: contacts, open invoices, and what is missing to chase it (no email,
     no phone) or holds it (paused).
 
     Example: arflow customers --missing
@@ -321,7 +333,9 @@ def customers(
 def workflows_list(
     ctx: typer.Context, fmt: FormatOption = Format.table, config: ConfigOption = None
 ) -> None:
-    """Every workflow with its enabled flag, step count and assigned customers; `clone` and
+    """Every workflow, its steps and its customers.
+
+    Every workflow with its enabled flag, step count and assigned customers; `clone` and
     `delete` subcommands.
 
     Example: arflow workflows clone net30-standard net30-strict
