@@ -14,7 +14,6 @@ from arflow import accounts, desk
 from arflow.commands import common
 from arflow.commands.common import (
     EXIT_PROBLEMS,
-    AsOfOption,
     ConfigOption,
     Format,
     FormatOption,
@@ -113,7 +112,12 @@ def status(
     customer: Annotated[
         str | None, typer.Argument(help="Only this customer.", metavar="CUSTOMER")
     ] = None,
-    as_of: AsOfOption = None,
+    as_of: Annotated[
+        str | None,
+        common.as_of_option(
+            "Show the positions as of this day: overdue totals, next steps, pauses"
+        ),
+    ] = None,
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
 ) -> None:
@@ -147,7 +151,9 @@ def pause(
     reason: Annotated[
         str | None, typer.Option("--reason", metavar="TEXT", help="Why, for the record.")
     ] = None,
-    as_of: AsOfOption = None,
+    as_of: Annotated[
+        str | None, common.as_of_option("The day the pause is made; --until may not be before it")
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Stop messages to a customer or about one invoice.
@@ -206,7 +212,10 @@ def promise(
             "--amount", metavar="AMOUNT", help="The amount promised (default: the open balance)."
         ),
     ] = None,
-    as_of: AsOfOption = None,
+    as_of: Annotated[
+        str | None,
+        common.as_of_option("The day the promise was made; the invoice must be open on it"),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Record a promise-to-pay on an invoice.

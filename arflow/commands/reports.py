@@ -25,7 +25,6 @@ from arflow.charts import print_aging, print_forecast, print_simulation
 from arflow.commands import common
 from arflow.commands.common import (
     EXIT_PROBLEMS,
-    AsOfOption,
     ConfigOption,
     Format,
     FormatOption,
@@ -83,7 +82,12 @@ def history(
 
 
 def aging(
-    as_of: AsOfOption = None,
+    as_of: Annotated[
+        str | None,
+        common.as_of_option(
+            "Age the open balances as of this day: that day's book, its days past due"
+        ),
+    ] = None,
     fmt: Annotated[
         TableFormat, typer.Option("--format", help="table, json or csv.")
     ] = TableFormat.table,
@@ -137,7 +141,7 @@ def forecast(
     days: Annotated[
         int, typer.Option("--days", metavar="N", help="How many days, from --as-of.")
     ] = 14,
-    as_of: AsOfOption = None,
+    as_of: Annotated[str | None, common.as_of_option("The first day of the forecast")] = None,
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
 ) -> None:
@@ -220,7 +224,12 @@ def preview(
             help="A customer's real open invoices (default: a sample customer).",
         ),
     ] = None,
-    as_of: AsOfOption = None,
+    as_of: Annotated[
+        str | None,
+        common.as_of_option(
+            "The day to preview the step on; with --customer, the first day to look from"
+        ),
+    ] = None,
     html: Annotated[
         Path | None,
         typer.Option(
@@ -311,7 +320,12 @@ def customers(
             help="Only customers something is missing for (an email, a phone) or that are paused.",
         ),
     ] = False,
-    as_of: AsOfOption = None,
+    as_of: Annotated[
+        str | None,
+        common.as_of_option(
+            "List open invoices, pauses and what holds each customer as of this day"
+        ),
+    ] = None,
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
 ) -> None:

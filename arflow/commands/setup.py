@@ -219,7 +219,12 @@ def doctor(config: ConfigOption = None) -> None:
 
 
 def sources(
-    as_of: common.AsOfOption = None,
+    as_of: Annotated[
+        str | None,
+        common.as_of_option(
+            "Count the unreachable customers among those with an invoice open on this day"
+        ),
+    ] = None,
     fmt: common.FormatOption = common.Format.table,
     config: ConfigOption = None,
 ) -> None:
