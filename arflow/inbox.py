@@ -21,7 +21,7 @@ from datetime import date, timedelta
 
 from arflow.channels.mailboxes import ImapReader, InboxError, Incoming, read_maildir
 from arflow.config import Config
-from arflow.errors import Refused, RowError
+from arflow.errors import ArflowError, RowError
 from arflow.incoming import classify
 from arflow.state import StateDB
 
@@ -40,9 +40,10 @@ def inbox_error(config: Config, message: str) -> RowError:
 
 
 def require_inbox(config: Config) -> None:
-    """`arflow inbox` is refused on a config that names no inbox to read."""
+    """`arflow inbox` on a config that names no inbox to read: a config problem, nothing was
+    done (exit 1)."""
     if config.channels.inbox is None:
-        raise Refused(
+        raise ArflowError(
             "arflow.yaml has no channels.inbox: add one, e.g. inbox: {transport: "
             "maildir, dir: mail/ar} under channels:"
         )

@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import css_inline
 from babel.dates import format_date
@@ -193,6 +194,8 @@ class Templates:
         self.env.filters["phone"] = _phone
         # shares the loader, filters, globals and deadline; its own cache of compiled templates
         self.json_env = self.env.overlay(finalize=_json_value)
+        # `payment_url:`: every printed value marked, to be percent-encoded where it lands
+        self.url_env = self.env.overlay(finalize=_url_value)
         self._loaded: dict[tuple[str, str, str | None], Template] = {}
         self._inline: dict[str, Template] = {}
         self._dates: dict[tuple, str] = {}
@@ -266,6 +269,22 @@ class Templates:
             return self.env.render_limited(template, context)
         except Exception as exc:
             raise RenderError(exc) from exc
+
+    def render_url(self, text: str, context: dict) -> str:
+        """`text` rendered as a link: a value printed after the link's start is
+        percent-encoded (`Amy's Bird Sanctuary` → `Amy%27s%20Bird%20Sanctuary`; a `%XX` in it
+        is kept), one printed at its very start (`{{ invoice.extra.PayLink }}`) is as is."""
+        try:
+            template = self._inline.get("\0url" + text)
+            if template is None:
+                template = self._inline["\0url" + text] = self.url_env.from_string(text)
+            rendered = self.env.render_limited(template, context)
+        except Exception as exc:
+            raise RenderError(exc) from exc
+        link = ""
+        for n, part in enumerate(_MARKED.split(rendered)):
+            link += _percent_encoded(part) if n % 2 and link else part
+        return link
 
     @pass_context
     def _money(self, ctx: Context, value: Any, currency: str | None = None) -> str:
@@ -365,10 +384,25 @@ def inline_css(html: str) -> str:
     return _INLINER.inline(html)
 
 
+_MARKED = re.compile("\ue000(.*?)\ue001", re.S)
+_NOT_IN_A_SEGMENT = re.compile(r"%(?![0-9A-Fa-f]{2})|[^A-Za-z0-9\-._~%]")
+
+
+def _url_value(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "\ue000" + text.replace("\ue000", "").replace("\ue001", "") + "\ue001"
+
+
+def _percent_encoded(text: str) -> str:
+    """`text` safe in a link's path segment or query value: every byte but letters, digits,
+    `-._~` and a `%XX` already there written `%XX`."""
+    return _NOT_IN_A_SEGMENT.sub(lambda m: quote(m[0], safe=""), text)
+
+
 def payment_link(templates: Templates, text: str, context: dict) -> str | None:
     """`payment_url:` rendered with `context`, as a link: None when it renders empty (that
     invoice has no link), else an http(s) address with no space in it; or RenderError."""
-    link = templates.render_string(text, context)
+    link = templates.render_url(text, context)
     if not link:
         return None
     if not _WEB_ADDRESS.fullmatch(link):

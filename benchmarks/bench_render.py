@@ -49,9 +49,8 @@ def main() -> None:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    plain_env.filters.update(
-        money=templates.env.filters["money"], date=templates.env.filters["date"]
-    )
+    ours = set(templates.env.filters) - set(jinja2.filters.FILTERS)  # money, date, days, …
+    plain_env.filters.update({name: templates.env.filters[name] for name in ours})
     for spec in args.template:
         name, kind = spec.rsplit(".", 1)
         floor = plain_env.get_template(templates.filename(name, kind))

@@ -336,6 +336,37 @@ def test_every_command_has_help_with_an_example(cli):
         assert cli(name, "--help").exit_code == 0
 
 
+@pytest.mark.parametrize("group", ["", "tasks", "workflows", "state"])
+def test_every_commands_summary_in_help_is_a_whole_sentence(cli, group):
+    """`arflow --help` lists each command with the first line of its help: a short sentence,
+    whole, never cut off with "..."."""
+    output = cli(*group.split(), "--help").output
+    listed = output.split("Commands:\n", 1)[1].splitlines()
+    summaries = [line.split(None, 1)[1] for line in listed if line.startswith("  ")]
+    assert len(summaries) >= (20 if not group else 1)
+    for summary in summaries:
+        assert summary.endswith(".") and not summary.endswith("..."), summary
+
+
+def test_each_commands_as_of_says_what_the_day_is_for_it(cli):
+    """`--as-of` means a different day to each command (the day a pause is made, the first
+    day of a forecast): each says which, none the vague "The day it happens"."""
+    import typer.main
+
+    group = typer.main.get_command(app)
+    helps = {
+        name: next(p.help for p in command.params if "--as-of" in getattr(p, "opts", ()))
+        for name, command in group.commands.items()
+        if any("--as-of" in getattr(p, "opts", ()) for p in command.params)
+    }
+    assert {"status", "pause", "promise", "aging", "forecast", "preview", "customers"} <= set(helps)
+    assert len(set(helps.values())) == len(helps), helps
+    for name, text in helps.items():
+        assert "it happens" not in str(text), name
+    help_text = " ".join(cli("forecast", "--help").output.split())
+    assert "--as-of YYYY-MM-DD The first day of the forecast (default: today" in help_text
+
+
 @pytest.mark.parametrize(
     "instant, expected",
     [

@@ -560,3 +560,12 @@ def test_a_bounced_address_with_capitals_is_not_emailed_again(tmp_path, cli, clo
     assert [(s["step"], s["reason"]) for s in doc["skipped"] if s["customer_id"] == "C001"] == [
         ("reminder", "bounced")
     ]
+
+
+def test_inbox_without_channels_inbox_is_a_config_problem(tmp_path, cli):
+    """No inbox to read is a missing setting: nothing was done, exit 1 as docs/commands.md
+    says (not 2, a usage error)."""
+    folder = tmp_path / "a"
+    write_scaffold(folder, date(2026, 3, 16))
+    result = cli("inbox", "--config", folder / "arflow.yaml", expect=1)
+    assert unstamped(result.stderr).startswith("error: arflow.yaml has no channels.inbox: add one")

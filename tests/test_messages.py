@@ -174,6 +174,20 @@ def test_the_payment_link_in_text_html_and_sms(shop, cli):
     assert "background: #2f6fde" in button[2]
 
 
+def test_values_printed_into_the_payment_link_are_percent_encoded(shop, cli):
+    """QuickBooks keys customers by name: `{{ customer.id }}` of "Amy's Bird Sanctuary" makes
+    a working link; a value printed at the link's start (a whole address) is left as is."""
+    for name in ("customers.csv", "invoices.csv"):
+        path = shop.parent / name
+        path.write_text(path.read_text().replace("E1,", "Amy's Bird Sanctuary,"))
+    set_payment_url(shop, "https://pay.acme.example/{{ customer.id }}?n={{ invoice.number }}&a=#")
+    cli("run", "--as-of", "2026-03-16", "--config", shop)
+    (amy,) = [m for m in emails(shop).values() if "ap@northwind.example" in m["To"]]
+    link = "https://pay.acme.example/Amy%27s%20Bird%20Sanctuary?n=R-3&a=#"
+    assert f"  Pay online: {link}" in text_of(amy, "plain").splitlines()
+    assert f'<a class="pay" href="{link.replace("&", "&amp;")}"' in text_of(amy, "html")
+
+
 def test_a_payment_link_per_invoice_from_a_column(shop, cli):
     """`payment_url: "{{ invoice.extra.PayLink }}"`: each invoice's own link; an invoice with
     none gets no link and no line."""

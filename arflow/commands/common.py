@@ -61,14 +61,17 @@ ConfigOption = Annotated[
         dir_okay=False,
     ),
 ]
-AsOfOption = Annotated[
-    str | None,
-    typer.Option(
+
+
+def as_of_option(what: str) -> Any:
+    """A command's `--as-of YYYY-MM-DD`, its help saying `what` the day is for that command."""
+    return typer.Option(
         "--as-of",
         metavar="YYYY-MM-DD",
-        help="The day it happens (default: today in the company time zone).",
-    ),
-]
+        help=f"{what} (default: today in the company time zone).",
+    )
+
+
 FormatOption = Annotated[Format, typer.Option("--format", help="table or json.")]
 IdsFileOption = Annotated[
     Path | None,

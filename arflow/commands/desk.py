@@ -14,7 +14,6 @@ from arflow import accounts, desk
 from arflow.commands import common
 from arflow.commands.common import (
     EXIT_PROBLEMS,
-    AsOfOption,
     ConfigOption,
     Format,
     FormatOption,
@@ -67,7 +66,9 @@ def assign(
     from_file: IdsFileOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Assign customers to a workflow; it wins over the customers file and `match:`.
+    """Assign customers to a workflow.
+
+    Assign customers to a workflow; it wins over the customers file and `match:`.
 
     Moving a customer to another workflow starts that workflow's sequence. With --date an
     `anchor: assigned` workflow counts its days from that date.
@@ -111,11 +112,18 @@ def status(
     customer: Annotated[
         str | None, typer.Argument(help="Only this customer.", metavar="CUSTOMER")
     ] = None,
-    as_of: AsOfOption = None,
+    as_of: Annotated[
+        str | None,
+        common.as_of_option(
+            "Show the positions as of this day: overdue totals, next steps, pauses"
+        ),
+    ] = None,
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
 ) -> None:
-    """Each customer's position: workflow, last and next step, open and overdue totals,
+    """Each customer's position in its workflow.
+
+    Each customer's position: workflow, last and next step, open and overdue totals,
     collection status, specialist, pauses and promises. Exit 3 when the sources have bad rows
     or values: each is printed on stderr, as `arflow run` reports them.
 
@@ -143,10 +151,14 @@ def pause(
     reason: Annotated[
         str | None, typer.Option("--reason", metavar="TEXT", help="Why, for the record.")
     ] = None,
-    as_of: AsOfOption = None,
+    as_of: Annotated[
+        str | None, common.as_of_option("The day the pause is made; --until may not be before it")
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Stop messages to a customer, or leave one invoice out of them (it still counts in the
+    """Stop messages to a customer or about one invoice.
+
+    Stop messages to a customer, or leave one invoice out of them (it still counts in the
     customer's totals).
 
     Example: arflow pause invoice INV-1001 --until 2026-04-30 --reason "disputed"
@@ -169,7 +181,9 @@ def resume(
     target: Annotated[str, typer.Argument(help="The customer id or invoice number.", metavar="ID")],
     config: ConfigOption = None,
 ) -> None:
-    """End the pauses of a customer or an invoice (for an invoice, also its promises).
+    """End the pauses of a customer or an invoice.
+
+    End the pauses of a customer or an invoice (for an invoice, also its promises).
 
     Steps that fell due meanwhile follow the workflow's catch_up rule at the next run.
 
@@ -198,10 +212,15 @@ def promise(
             "--amount", metavar="AMOUNT", help="The amount promised (default: the open balance)."
         ),
     ] = None,
-    as_of: AsOfOption = None,
+    as_of: Annotated[
+        str | None,
+        common.as_of_option("The day the promise was made; the invoice must be open on it"),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Record a promise-to-pay: chasing of the invoice holds until --date; if it is not paid
+    """Record a promise-to-pay on an invoice.
+
+    Record a promise-to-pay: chasing of the invoice holds until --date; if it is not paid
     by then, chasing resumes the next day (in the workflow's on_broken_promise: when set).
 
     Example: arflow promise INV-1001 --date 2026-04-15 --amount 500
@@ -231,7 +250,9 @@ def tasks_list(
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
 ) -> None:
-    """The task list (calls, reviews) by due date; `arflow tasks done ID` finishes one.
+    """The task list (calls, reviews) by due date.
+
+    The task list (calls, reviews) by due date; `arflow tasks done ID` finishes one.
 
     Example: arflow tasks --assignee dana
     """
@@ -282,7 +303,9 @@ def workflows_delete(
     wid: Annotated[str, typer.Argument(help="The workflow to delete.", metavar="WORKFLOW")],
     config: ConfigOption = None,
 ) -> None:
-    """Delete a workflow file; refused while customers are assigned to it.
+    """Delete a workflow file.
+
+    Refused while customers are assigned to it.
 
     Example: arflow workflows delete net30-strict
     """

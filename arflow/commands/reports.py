@@ -25,7 +25,6 @@ from arflow.charts import print_aging, print_forecast, print_simulation
 from arflow.commands import common
 from arflow.commands.common import (
     EXIT_PROBLEMS,
-    AsOfOption,
     ConfigOption,
     Format,
     FormatOption,
@@ -64,7 +63,9 @@ def history(
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
     config: ConfigOption = None,
 ) -> None:
-    """The action ledger: every message, status, task and note arflow recorded, with its state.
+    """The action ledger: everything arflow recorded.
+
+    The action ledger: every message, status, task and note arflow recorded, with its state.
 
     Example: arflow history --customer C001 --since 2026-03-01
     """
@@ -81,13 +82,20 @@ def history(
 
 
 def aging(
-    as_of: AsOfOption = None,
+    as_of: Annotated[
+        str | None,
+        common.as_of_option(
+            "Age the open balances as of this day: that day's book, its days past due"
+        ),
+    ] = None,
     fmt: Annotated[
         TableFormat, typer.Option("--format", help="table, json or csv.")
     ] = TableFormat.table,
     config: ConfigOption = None,
 ) -> None:
-    """What is owed and how late: open balances in the buckets current, 1-30, 31-60, 61-90
+    """What is owed and how late, by age bucket.
+
+    What is owed and how late: open balances in the buckets current, 1-30, 31-60, 61-90
     and 90+ days past due, per customer (largest first) and per currency. Paused invoices
     count; credit notes reduce their customer's total. Reads the sources only.
 
@@ -133,11 +141,13 @@ def forecast(
     days: Annotated[
         int, typer.Option("--days", metavar="N", help="How many days, from --as-of.")
     ] = 14,
-    as_of: AsOfOption = None,
+    as_of: Annotated[str | None, common.as_of_option("The first day of the forecast")] = None,
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
 ) -> None:
-    """What goes out in the coming days: each day's actions as a real run would take them,
+    """What goes out in the coming days.
+
+    What goes out in the coming days: each day's actions as a real run would take them,
     if every planned action were delivered and no invoice were paid. The state database is
     read, never written; nothing is sent.
 
@@ -176,7 +186,9 @@ def simulate(
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
 ) -> None:
-    """Backtest the workflows on a historic ledger: replay it day by day from an empty state
+    """Backtest the workflows on a historic ledger.
+
+    Backtest the workflows on a historic ledger: replay it day by day from an empty state
     (invoices open until their paid_date) and report, per workflow step, its actions, the
     invoices it reached and how soon they were paid. Nothing is recorded or sent.
 
@@ -199,39 +211,51 @@ def simulate(
     common.report_held_back(ledger)
 
 
+# preview's options, named here so that the command reads as what it does
+_PreviewCustomer = Annotated[
+    str | None,
+    typer.Option(
+        "--customer",
+        metavar="ID",
+        help="A customer's real open invoices (default: a sample customer).",
+    ),
+]
+_PreviewDay = Annotated[
+    str | None,
+    common.as_of_option(
+        "The day to preview the step on; with --customer, the first day to look from"
+    ),
+]
+_HtmlFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--html",
+        metavar="FILE",
+        help="Write the customer email's HTML part to this file.",
+        dir_okay=False,
+    ),
+]
+_OpenIt = Annotated[
+    bool,
+    typer.Option("--open", help="Open that HTML in the browser (a temporary file without --html)."),
+]
+
+
 def preview(
     workflow: Annotated[str, typer.Argument(help="The workflow id.", metavar="WORKFLOW")],
     step: Annotated[
         str, typer.Argument(help="The step id, on_paid, or `next` for a campaign.", metavar="STEP")
     ],
-    customer: Annotated[
-        str | None,
-        typer.Option(
-            "--customer",
-            metavar="ID",
-            help="A customer's real open invoices (default: a sample customer).",
-        ),
-    ] = None,
-    as_of: AsOfOption = None,
-    html: Annotated[
-        Path | None,
-        typer.Option(
-            "--html",
-            metavar="FILE",
-            help="Write the customer email's HTML part to this file.",
-            dir_okay=False,
-        ),
-    ] = None,
-    open_it: Annotated[
-        bool,
-        typer.Option(
-            "--open", help="Open that HTML in the browser (a temporary file without --html)."
-        ),
-    ] = False,
+    customer: _PreviewCustomer = None,
+    as_of: _PreviewDay = None,
+    html: _HtmlFile = None,
+    open_it: _OpenIt = False,
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
 ) -> None:
-    """What a step would send: every message (subject and text, SMS and JSON bodies, the
+    """What a step would send, rendered as a run would.
+
+    What a step would send: every message (subject and text, SMS and JSON bodies, the
     notices to your people) and every status, task and note, rendered by the same code as a
     run, on the day the step would really go: for a sample customer whose invoices make it due
     that day, or for --customer on the day the step is due for it (a note on stderr says when
@@ -316,11 +340,18 @@ def customers(
             help="Only customers something is missing for (an email, a phone) or that are paused.",
         ),
     ] = False,
-    as_of: AsOfOption = None,
+    as_of: Annotated[
+        str | None,
+        common.as_of_option(
+            "List open invoices, pauses and what holds each customer as of this day"
+        ),
+    ] = None,
     fmt: FormatOption = Format.table,
     config: ConfigOption = None,
 ) -> None:
-    """Every customer: contacts, open invoices, and what is missing to chase it (no email,
+    """Every customer, its contacts and what it lacks.
+
+    Every customer: contacts, open invoices, and what is missing to chase it (no email,
     no phone) or holds it (paused).
 
     Example: arflow customers --missing
@@ -336,7 +367,9 @@ def customers(
 def workflows_list(
     ctx: typer.Context, fmt: FormatOption = Format.table, config: ConfigOption = None
 ) -> None:
-    """Every workflow with its enabled flag, step count and assigned customers; `clone` and
+    """Every workflow, its steps and its customers.
+
+    Every workflow with its enabled flag, step count and assigned customers; `clone` and
     `delete` subcommands.
 
     Example: arflow workflows clone net30-standard net30-strict

@@ -105,7 +105,9 @@ def run(
     quiet: QuietOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """The nightly job: work out what is due today and (without --dry-run) deliver it.
+    """The nightly job: deliver what is due today.
+
+    The nightly job: work out what is due today and (without --dry-run) deliver it.
 
     A dry run goes through the same pipeline as a real run: every message is rendered and
     checked, then handed to nobody. --baseline, once, on a ledger that was chased before
@@ -241,7 +243,9 @@ def inbox(
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
     config: ConfigOption = None,
 ) -> None:
-    """Read customers' replies and bounces now (a real `arflow run` does this first).
+    """Read customers' replies and bounces now.
+
+    Read customers' replies and bounces now (a real `arflow run` does this first).
 
     A reply to an email arflow sent pauses that customer for replies.pause_days (reason
     `replied`); a bounce stops emails to that address until the customers file gives the
@@ -292,7 +296,9 @@ def resolve(
     ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Settle a message whose outcome is unknown (or that failed): mark it sent, or retry it.
+    """Settle a message whose outcome is unknown or that failed.
+
+    Settle a message whose outcome is unknown (or that failed): mark it sent, or retry it.
 
     A retried message goes out with the next run while its step is still due. A message about
     several invoices is settled for all of them.

@@ -46,7 +46,9 @@ def init(
         ),
     ] = None,
 ) -> None:
-    """Create a working folder with a config, workflows, templates and sample invoices; or,
+    """Create a working folder, or add a ready workflow to one.
+
+    Create a working folder with a config, workflows, templates and sample invoices; or,
     with --workflow, add one of arflow's ready workflows to a folder you have.
 
     The folder uses the file outbox, so it works with no mail server. An existing arflow.yaml
@@ -102,7 +104,9 @@ def validate(
     ] = CheckFormat.text,
     config: ConfigOption = None,
 ) -> None:
-    """Check config, workflows and templates; print every problem as PATH:LINE: where: message.
+    """Check config, workflows and templates.
+
+    Check config, workflows and templates; print every problem as PATH:LINE: where: message.
 
     Exit 0 when valid, 1 when not. Templates are rendered once against a sample context, so a
     misspelt variable fails here. A workflow file is checked within the folder it belongs to
@@ -183,7 +187,9 @@ def _gh(text: str) -> str:
 
 
 def doctor(fmt: common.FormatOption = common.Format.table, config: ConfigOption = None) -> None:
-    """Check a deployment before tonight's run: the config, the sources, the state database
+    """Check a deployment before tonight's run.
+
+    Check a deployment before tonight's run: the config, the sources, the state database
     (writable, backed up lately), the SMTP login (nothing is sent) and the time zone.
 
     Exit 0 when tonight's run can do its work, 1 when a check failed. --format json prints
@@ -222,11 +228,18 @@ def doctor(fmt: common.FormatOption = common.Format.table, config: ConfigOption 
 
 
 def sources(
-    as_of: common.AsOfOption = None,
+    as_of: Annotated[
+        str | None,
+        common.as_of_option(
+            "Count the unreachable customers among those with an invoice open on this day"
+        ),
+    ] = None,
     fmt: common.FormatOption = common.Format.table,
     config: ConfigOption = None,
 ) -> None:
-    """Show what arflow reads from the invoices and customers: each column and the field it
+    """Show what arflow reads from the invoices and customers.
+
+    Show what arflow reads from the invoices and customers: each column and the field it
     fills (and the columns left out), the first rows as parsed, bad rows by cause, the customers
     with an open invoice that a channel the workflows use cannot reach, and why a source
     would be refused whole. For a new export, before the first night.
@@ -263,7 +276,9 @@ def schema(
         ),
     ],
 ) -> None:
-    """Print the JSON Schema of arflow.yaml or of a workflow file, made from the same models
+    """Print the JSON Schema of arflow.yaml or a workflow file.
+
+    Print the JSON Schema of arflow.yaml or of a workflow file, made from the same models
     `arflow validate` checks with: for an editor's YAML support, or check-jsonschema in CI.
 
     Example: arflow schema workflow > workflow.schema.json
@@ -272,7 +287,7 @@ def schema(
 
 
 def state_group() -> None:
-    """The state database itself (arflow.db and arflow.db.id beside it).
+    """The state database: arflow.db and arflow.db.id beside it.
 
     Example: arflow state init --force
     """
@@ -289,7 +304,9 @@ def state_init(
     ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Create a new, empty state database; with --force, start over on a folder that has run.
+    """Create a new, empty state database.
+
+    With --force, start over on a folder that has run.
 
     After starting over, the next run sends whatever is due as if arflow had never run here;
     `arflow run --baseline` first marks what is due as done instead.

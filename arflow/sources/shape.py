@@ -1,7 +1,9 @@
 """A report export read as a table: `headings:` gives each heading row's text (a customer's
 name above its invoices) to the rows below it as a column, and `skip_if:` leaves out the rows it
-names (group headings, "Total for …" rows, a footer). A row that `skip_if:` would leave out but
-that has an issue date, as an invoice has, is reported instead: nothing is dropped silently."""
+names (group headings, "Total for …" rows, a footer). A row that `skip_if:` leaves out only
+for an empty cell (`Num: ""`) but that has an issue date, as an invoice has, is reported
+instead: nothing is dropped silently. A rule that names a value the row has (`Transaction Type:
+Payment`) leaves it out as asked, whatever its date."""
 
 from __future__ import annotations
 
@@ -32,14 +34,12 @@ def reshape(
     rules = _skip_rules(header, at, source, display, setting)
     dated = at.get(date_column.strip().casefold()) if date_column else None
     width = len(header)
+    filled = None  # the headings' column: a new one, last; or the file's own of that name
     if source.headings:
-        if source.headings.strip().casefold() in at:
-            raise ArflowError(
-                f"{display}: headings: {source.headings!r} is a column of the file "
-                "already; give the headings' column a name the file does not use"
-            )
-        header = [*header, source.headings]
-    rows = _rows(blocks, bool(source.headings), width, rules, dated, is_date)
+        filled = at.get(source.headings.strip().casefold(), width)
+        if filled == width:
+            header = [*header, source.headings]
+    rows = _rows(blocks, filled, width, rules, dated, is_date)
     return header, started(rows)
 
 
@@ -70,14 +70,16 @@ def _skip_rules(
 
 def _rows(
     blocks: Blocks,
-    headings: bool,
+    filled: int | None,
     width: int,
     rules: list[Rule],
     dated: int | None,
     is_date: Callable[[str], bool],
 ) -> Blocks:
-    """The blocks reshaped: each row below a heading given the heading (with `headings`), the
-    rows `rules` name left out (reported instead when they have an issue date, at `dated`)."""
+    """The blocks reshaped: each row below a heading given the heading in column `filled` (a
+    new last column, or the file's own where the row leaves it empty), the rows `rules` name
+    left out (reported instead when only an empty cell names them and they have an issue
+    date, at `dated`)."""
     heading = ""
     try:
         yield range(0), []
@@ -89,20 +91,21 @@ def _rows(
                     kept_lines.append(line)  # reported as they are, or no row at all
                     kept.append(row)
                     continue
-                if headings:
+                if filled is not None:
                     if row[0].strip() and not any(v.strip() for v in row[1:]):
                         heading = row[0].strip()  # a heading: the rows below are its
                         continue
                     if len(row) == width:
-                        row = [*row, heading]
+                        row = _with_heading(row, filled, heading)
                 rule = _skipped(row, rules)
                 if rule is not None:
-                    if dated is None or dated >= len(row) or not is_date(row[dated]):
+                    if rule[2] or dated is None or dated >= len(row) or not is_date(row[dated]):
                         continue
                     row = BadRow(
                         f"skip_if: leaves out rows whose {rule[0]} is {rule[1]!r}, but this "
                         f"one has an issue date ({row[dated].strip()}) as an invoice has; "
-                        f"give it a {rule[0]}, or narrow skip_if: to keep it out on purpose"
+                        f"give it a {rule[0]}, or leave it out on purpose with a skip_if: "
+                        "rule that names a value it has (Transaction Type: Payment)"
                     )
                 kept_lines.append(line)
                 kept.append(row)
@@ -111,10 +114,23 @@ def _rows(
         getattr(blocks, "close", lambda: None)()  # a header-only read has no rows
 
 
-def _skipped(row: Sequence[str], rules: list[Rule]) -> tuple[str, str] | None:
-    """(column, value) of the first `skip_if:` rule the row meets."""
+def _with_heading(row: list[str], filled: int, heading: str) -> list[str]:
+    if filled == len(row):
+        return [*row, heading]
+    if row[filled].strip():
+        return row  # the row's own value
+    return [*row[:filled], heading, *row[filled + 1 :]]
+
+
+def _skipped(row: Sequence[str], rules: list[Rule]) -> tuple[str, str, bool] | None:
+    """(column, value, named) of the `skip_if:` rule that leaves the row out: the first rule
+    that names a value the row has (`named`), else the first that matches an empty cell."""
+    empty: tuple[str, str, bool] | None = None
     for column, i, patterns in rules:
         value = row[i].strip() if i < len(row) else ""
-        if any(fnmatchcase(value.casefold(), p) for p in patterns):
-            return column, value
-    return None
+        folded = value.casefold()
+        if value and any(p and fnmatchcase(folded, p) for p in patterns):
+            return column, value, True
+        if empty is None and any(fnmatchcase(folded, p) for p in patterns):
+            empty = (column, value, False)
+    return empty
