@@ -16,11 +16,13 @@ def find_config(explicit: Path | None, cwd: Path) -> Path:
     folder or the nearest folder above it (as git finds its repository)."""
     if explicit is None and os.environ.get(CONFIG_ENV):
         explicit = Path(os.environ[CONFIG_ENV])
-        if not explicit.is_file():
+        if not explicit.is_file() and not (explicit / CONFIG_NAME).is_file():
             raise ArflowError(
                 f"{CONFIG_ENV}={explicit}: no such file; point it at your {CONFIG_NAME} or unset it"
             )
     if explicit is not None:
+        if explicit.is_dir():  # a folder names the arflow.yaml in it, as `validate DIR` does
+            explicit = explicit / CONFIG_NAME
         if not explicit.is_file():
             raise ArflowError(f"config file {explicit} not found")
         return explicit

@@ -1,12 +1,17 @@
-"""`arflow validate` on a workflow file: which files are workflows, and what checks one."""
+"""`arflow validate` on a workflow file: which files are workflows, and what checks one;
+and how validate names a file to the user (as typed, relative to the working directory)."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from pathlib import Path
 
+from arflow.config import CONFIG_NAME, load_config
 from arflow.errors import InvalidFiles, Problem
-from arflow.project import load_project
+from arflow.project import Project, load_project
 from arflow.workflow import load_workflows
+from arflow.yamlfile import load_located
 
 
 def is_workflow_file(path: Path) -> bool:
@@ -22,20 +27,88 @@ def is_workflow_file(path: Path) -> bool:
     return any(line.startswith(("steps:", "schedule:")) for line in head.splitlines())
 
 
-def workflow_file_problems(path: Path) -> list[Problem]:
-    """A workflow file's problems: within its folder's project when one is above it (only
-    that file's, and the project's that name it), else the file on its own."""
+def shown(folder: Path | None, path: str) -> str:
+    """How validate names a file to the user, in every format: `path` (relative to the AR
+    folder `folder`, or absolute) under the folder as the user gave it (`ar_folder`); an
+    absolute path is named relative to the working directory when it is inside it. With no
+    folder (one given absolute, outside the working directory), as the AR folder names it."""
+    if folder is None:
+        return path
+    joined = folder / path
+    if joined.is_absolute():
+        return _from_here(joined)
+    return os.path.relpath(os.path.abspath(joined))  # `../ar/x` stays; `../workflows/x` is `x`
+
+
+def _from_here(path: Path) -> str:
+    """An absolute path relative to the working directory when inside it, else as it is."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def in_folder(problems: list[Problem], folder: Path | None) -> list[Problem]:
+    """Problems named relative to the AR folder, named as the user sees them (`shown`)."""
+    return [dataclasses.replace(p, path=shown(folder, p.path)) for p in problems]
+
+
+def ar_folder(config_file: Path, typed: Path | None, alone: bool = True) -> Path | None:
+    """The folder of `config_file` as the user gave it: as typed when relative; relative to
+    the working directory when found from here or typed relative (`../ar` stays so); typed
+    absolute, relative to the working directory when inside it, else None when it is the only
+    folder checked (files are named from it, as `--config /srv/ar` reads best) and absolute
+    among several (each folder's files by its own path)."""
+    folder = config_file.parent
+    if not folder.is_absolute():
+        return folder
+    if typed is None or not typed.is_absolute():
+        return Path(os.path.relpath(folder))
+    relative = os.path.relpath(folder)
+    if relative.startswith(".."):
+        return None if alone else folder
+    return Path(relative)
+
+
+def workflow_file_problems(path: Path, alone: bool = True) -> tuple[list[Problem], Path | None]:
+    """A workflow file's problems and the folder they are named from: within its folder's
+    project when one is above it (only that file's, and the project's that name it), else the
+    file on its own (named as typed)."""
     folder = path.resolve().parent
     config = next(
-        (f / "arflow.yaml" for f in (folder, *folder.parents) if (f / "arflow.yaml").is_file()),
+        (f / CONFIG_NAME for f in (folder, *folder.parents) if (f / CONFIG_NAME).is_file()),
         None,
     )
     if config is not None:
-        try:
-            load_project(config)
-        except InvalidFiles as err:
-            return err.problems
-        return []
+        return checked_project(config)[1], ar_folder(config, path, alone)
     _, problems = load_workflows(path.parent, str)
     name = str(path)
-    return [p for p in problems if p.path == name]
+    return [p for p in problems if p.path == name], Path()
+
+
+def checked_project(config_file: Path) -> tuple[Project | None, list[Problem]]:
+    """The AR folder loaded, or every problem of it, named relative to it; errors in
+    arflow.yaml do not hide the workflows' own when the workflows folder can still be found."""
+    try:
+        return load_project(config_file), []
+    except InvalidFiles as err:
+        return None, err.problems + _workflows_beside(config_file)
+
+
+def _workflows_beside(config_file: Path) -> list[Problem]:
+    """The workflow files' problems when arflow.yaml itself does not load (else none: the
+    project's problems hold them): its `workflows:` folder, or workflows/ when unreadable."""
+    try:
+        load_config(config_file)
+        return []
+    except InvalidFiles:
+        pass
+    try:
+        data = load_located(config_file).data
+    except InvalidFiles:
+        data = None
+    named = data.get("workflows") if isinstance(data, dict) else None
+    base = config_file.parent
+    folder = base / (named if isinstance(named, str) else "workflows")
+    if not folder.is_dir():
+        return []
+    _, problems = load_workflows(folder, lambda p: os.path.relpath(p, base))
+    return problems

@@ -188,7 +188,8 @@ def test_short_help_and_shell_completion(cli):
     assert "--install-completion" in top and "--config" in top
 
 
-def test_a_broken_default_workflow_is_reported_once(cli, example):
+def test_a_broken_default_workflow_is_reported_once(cli, example, monkeypatch):
+    monkeypatch.chdir(example.parent)  # paths are named from here
     (example.parent / "workflows" / "net30-standard.yaml").write_text("name: x\nsteps: 5\n")
     result = cli("validate", "--config", example, expect=1)
     assert result.stderr.splitlines() == [
@@ -197,9 +198,11 @@ def test_a_broken_default_workflow_is_reported_once(cli, example):
     ]
 
 
-def test_validate_a_workflow_file_and_tell_ci_in_its_own_words(cli, example, tmp_path):
+def test_validate_a_workflow_file_and_tell_ci_in_its_own_words(cli, example, tmp_path, monkeypatch):
+    monkeypatch.chdir(example.parent)  # paths are named from here
     workflow = example.parent / "workflows" / "hosting-overdue.yaml"
-    assert cli("validate", workflow).stdout == ""  # within its folder, which is valid
+    # within its folder, which is valid
+    assert cli("validate", workflow).stdout == "workflows/hosting-overdue.yaml: valid\n"
     # on its own (no arflow.yaml above it): its model is checked
     alone = tmp_path / "solo" / "chase.yaml"
     alone.parent.mkdir()
@@ -364,7 +367,8 @@ def test_help_examples_name_workflows_the_example_has(cli):
     assert named and named <= have, named - have
 
 
-def test_a_mis_indented_key_says_where_it_belongs(cli, example):
+def test_a_mis_indented_key_says_where_it_belongs(cli, example, monkeypatch):
+    monkeypatch.chdir(example.parent)  # paths are named from here
     text = example.read_text()
     example.write_text(text.replace("\n  terms: Net 30", "\nterms: Net 30"))
     result = cli("validate", "--config", example, expect=1)
@@ -373,7 +377,10 @@ def test_a_mis_indented_key_says_where_it_belongs(cli, example):
     )
 
 
-def test_an_error_in_an_included_partial_is_reported_once_at_its_own_line(cli, example):
+def test_an_error_in_an_included_partial_is_reported_once_at_its_own_line(
+    cli, example, monkeypatch
+):
+    monkeypatch.chdir(example.parent)  # paths are named from here
     partial = example.parent / "templates" / "_invoices.txt.j2"
     lines = partial.read_text().splitlines()
     lines.insert(1, "{{ invoices[0].numbr }}")
@@ -388,7 +395,8 @@ def test_an_error_in_an_included_partial_is_reported_once_at_its_own_line(cli, e
     assert run.output.count("numbr") == 1 and "templates/_invoices.txt.j2:2: " in run.output
 
 
-def test_a_template_that_is_not_utf8_is_named_at_its_line(cli, example):
+def test_a_template_that_is_not_utf8_is_named_at_its_line(cli, example, monkeypatch):
+    monkeypatch.chdir(example.parent)  # paths are named from here
     (example.parent / "templates" / "reminder.txt.j2").write_bytes(
         b"Dear {{ customer.name }},\nCaf\xe9 \x93Bon\x94\n"
     )

@@ -56,9 +56,9 @@ ConfigOption = Annotated[
     typer.Option(
         "--config",
         "-c",
-        metavar="FILE",
-        help="Path to arflow.yaml (default: the one here or in a folder above, or $ARFLOW_CONFIG).",
-        dir_okay=False,
+        metavar="PATH",
+        help="Path to arflow.yaml, or the folder holding it (default: the one here or in a "
+        "folder above, or $ARFLOW_CONFIG).",
     ),
 ]
 

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from arflow.commands import common
 from arflow.commands.common import EXIT_NOTHING_DONE, ConfigOption, say
-from arflow.config import load_config
+from arflow.config import CONFIG_NAME, load_config
 from arflow.doctor import Check
 from arflow.doctor import checks as doctor_checks
 from arflow.errors import ArflowError, InvalidFiles, Problem
@@ -24,7 +24,14 @@ from arflow.secrets import redact
 from arflow.source_view import print_sources, view_sources
 from arflow.sources import present_headers, source_problems
 from arflow.state import start_over
-from arflow.validation import is_workflow_file, workflow_file_problems
+from arflow.validation import (
+    ar_folder,
+    checked_project,
+    in_folder,
+    is_workflow_file,
+    shown,
+    workflow_file_problems,
+)
 
 
 def init(
@@ -116,8 +123,9 @@ def validate(
     """
     problems: list[Problem] = []
     valid: list[str] = []
-    for target in _targets(paths, config):
-        found, checked = _check(target, fmt)
+    targets = _targets(paths, config)
+    for target in targets:
+        found, checked = _check(target, fmt, alone=len(targets) == 1)
         problems += found
         valid += checked
     if fmt is CheckFormat.json:
@@ -153,32 +161,48 @@ def _targets(paths: list[Path] | None, config: Path | None) -> list[Path | None]
     return targets
 
 
-def _check(target: Path | None, fmt: CheckFormat) -> tuple[list[Problem], list[str]]:
-    """One target's problems, or the line saying it is valid (printed at once as text)."""
+def _check(target: Path | None, fmt: CheckFormat, alone: bool) -> tuple[list[Problem], list[str]]:
+    """One target's problems, named as the user sees them (`shown`), or the line saying it is
+    valid (printed at once as text)."""
     try:
         if target is not None and is_workflow_file(target):
-            return workflow_file_problems(target), []
-        project = load_project(common.config_path(target))
-        unreadable = source_problems(project.config)
-        if unreadable:
-            return unreadable, []
-        valid = (
-            f"{project.config.path}: valid ({len(project.workflows)} workflows, "
-            f"{project.templates.count()} templates)"
-        )
-        if fmt is CheckFormat.text:
-            console = Console(highlight=False, soft_wrap=True)
-            console.print(valid, markup=False)
-            for line in unused_columns(present_headers(project.config)):
-                console.print(f"  {line}", markup=False)
-        common.warn(project.warnings + history_warnings(project))
-        return [], [valid]
-    except InvalidFiles as err:
-        return err.problems, []
+            found, folder = workflow_file_problems(target, alone)
+            if found:
+                return in_folder(found, folder), []
+            return [], [_valid(f"{shown(Path(), str(target))}: valid", fmt)]
+        config_file = common.config_path(target)
     except ArflowError as err:
-        if fmt is CheckFormat.text:
-            raise
-        return [Problem(str(target or "arflow.yaml"), None, "", str(err))], []
+        if target is None and fmt is CheckFormat.text:
+            raise  # no path given and none found: the error says where it looked
+        return [Problem(shown(Path(), str(target or CONFIG_NAME)), None, "", str(err))], []
+    folder = ar_folder(config_file, target, alone)
+    project, found = checked_project(config_file)
+    if project is None:
+        return in_folder(found, folder), []
+    unreadable = source_problems(project.config)
+    if unreadable:
+        return in_folder(unreadable, folder), []
+    valid = _valid(
+        f"{shown(folder, config_file.name)}: valid ({len(project.workflows)} workflows, "
+        f"{project.templates.count()} templates)",
+        fmt,
+    )
+    if fmt is CheckFormat.text:
+        for line in unused_columns(present_headers(project.config)):
+            _console().print(f"  {line}", markup=False)
+    common.warn(in_folder(project.warnings + history_warnings(project), folder))
+    return [], [valid]
+
+
+def _valid(line: str, fmt: CheckFormat) -> str:
+    """The line saying a target is valid, printed at once as text."""
+    if fmt is CheckFormat.text:
+        _console().print(line, markup=False)
+    return line
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
 
 
 def _gh(text: str) -> str:
