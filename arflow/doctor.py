@@ -15,7 +15,7 @@ from arflow.errors import ArflowError
 from arflow.project import Project
 from arflow.reading import group_errors
 from arflow.source_view import reach_text, view_sources
-from arflow.sources import SOURCE_FIELDS, checked_header
+from arflow.sources import SOURCE_FIELDS, header_read
 from arflow.state import StateDB, set_aside
 
 BACKUP_DAYS = 2  # a backup older than this is a warning
@@ -43,11 +43,12 @@ def _sources(config: Config) -> list[Check]:
         if getattr(config, setting) is None:
             continue
         try:
-            display, header = checked_header(config, setting)
+            read = header_read(config, setting)
         except ArflowError as exc:
             out.append(Check("fail", str(exc)))
             continue
-        out.append(Check("ok", f"{setting}: {display} can be read ({len(header)} columns)"))
+        columns = len(read.fields) + len(read.ignored)
+        out.append(Check("ok", f"{setting}: {read.display} can be read ({columns} columns)"))
     return out
 
 

@@ -258,7 +258,18 @@ CUSTOMER_COLUMNS = (
     ("workflow", "workflow"),
     ("reached at", "to"),
 )
-UNBROKEN = {"issue_date", "due_date", "open", "line"}  # cells never broken over lines
+# every cell but a name is one token (an id, a date, an amount, an address): never broken
+UNBROKEN = {
+    "line",
+    "number",
+    "customer_id",
+    "issue_date",
+    "due_date",
+    "open",
+    "status",
+    "workflow",
+    "to",
+}
 
 
 def _print_rows(

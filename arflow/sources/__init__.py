@@ -131,17 +131,11 @@ SOURCE_FIELDS = {
 }
 
 
-def checked_header(config: Config, setting: str) -> tuple[str, list[str]]:
-    """(display name, header) of the source `setting` ("invoices" or "customers"), its header
-    checked against `columns:` (and `header_row:`, `headings:`, `skip_if:`); ArflowError
-    says what stops it before its rows."""
-    found = header_read(config, setting)
-    return found.display, [*found.fields.values(), *found.ignored]
-
-
 def header_read(config: Config, setting: str) -> SourceRead:
-    """The source's header as a `SourceRead` without rows: the column of each field, and the
-    columns no field uses. ArflowError says what stops it before its rows."""
+    """The header of the source `setting` ("invoices" or "customers") as a `SourceRead`
+    without rows: the column of each field and the columns no field uses, checked against
+    `columns:` (and `header_row:`, `headings:`, `skip_if:`, look-alike names); ArflowError
+    says what stops it before its rows."""
     source = getattr(config, setting)
     fields, required = SOURCE_FIELDS[setting]
     display, header, _ = open_source(config, source, header_only=True)
@@ -166,7 +160,7 @@ def present_headers(config: Config) -> list[SourceRead]:
 
 
 def source_problems(config: Config) -> list[Problem]:
-    """What stops each source before its rows (`checked_header`), then what refuses it whole
+    """What stops each source before its rows (`header_read`), then what refuses it whole
     (SPEC 2.4: dates in another format than date_format:, more bad rows than max_bad_rows:).
     A file that is not there is no problem here: CI checks workflows without the ledger."""
     problems = []
@@ -177,7 +171,7 @@ def source_problems(config: Config) -> list[Problem]:
             continue
         present += 1
         try:
-            checked_header(config, setting)
+            header_read(config, setting)
         except ArflowError as exc:
             problems.append(_problem(config, setting, exc))
     wanted = sum(getattr(config, setting) is not None for setting in SOURCE_FIELDS)
