@@ -328,7 +328,7 @@ def _then_cycles(workflows: dict[str, LoadedWorkflow]) -> list[Problem]:
                         wf.display,
                         wf.located.line(("then",)),
                         "then",
-                        "then: makes a cycle: "
+                        "makes a cycle: "
                         + " → ".join([*path, start])
                         + "; end the chain in a workflow without then:",
                     )

@@ -229,12 +229,19 @@ def _reworded(
             f"the quoted value that starts on line {first} is never closed; add its closing quote"
         )
     if context and "flow" in context and opened is not None:
-        first = opened.line + 1
         bracket = "{" if "mapping" in context else "["
+        # libyaml marks a bracket left open at the end of the file at the end: the line is the
+        # last one at or above its mark that holds one
+        first = opened.line + 1
+        while first > 1 and bracket not in (lines[first - 1] if first <= len(lines) else ""):
+            first -= 1
         close = "}" if bracket == "{" else "]"
-        return first, (
-            f"the {bracket} on line {first} is not closed before line {at}; add "
-            f"{close} where it ends"
+        # the file may end first (nothing below the bracket's line): then no line to name
+        ends = not any(line.strip() for line in lines[first:])
+        until = "before the file ends" if ends or at <= first else f"before line {at}"
+        return (
+            first,
+            f"the {bracket} on line {first} is not closed {until}; add {close} where it ends",
         )
     if problem == "mapping values are not allowed here":
         before = here[: mark.column]

@@ -105,8 +105,8 @@ def test_then_cycles_are_rejected(tmp_path):
         },
     )
     assert found == [
-        "workflows/a.yaml:7: then: then: makes a cycle: a → b → c → a; end the chain in a workflow without then:",
-        "workflows/self.yaml:7: then: then: makes a cycle: self → self; end the chain in a workflow without then:",
+        "workflows/a.yaml:7: then: makes a cycle: a → b → c → a; end the chain in a workflow without then:",
+        "workflows/self.yaml:7: then: makes a cycle: self → self; end the chain in a workflow without then:",
     ]
 
 
@@ -116,7 +116,7 @@ def test_yaml_syntax_error_has_its_line(tmp_path):
     )
     assert len(found) == 1
     assert found == [
-        "workflows/broken.yaml:4: the [ on line 4 is not closed before line 5; add ] where it ends"
+        "workflows/broken.yaml:4: the [ on line 4 is not closed before the file ends; add ] where it ends"
     ]
 
 

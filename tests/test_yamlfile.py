@@ -349,6 +349,10 @@ def test_the_cli_reports_each_problem_and_exits_1(tmp_path, cli, command, case):
             "x.yaml:2: the [ on line 2 is not closed before line 3; add ] where it ends",
         ),
         (
+            "steps: []\nx: [\n",
+            "x.yaml:2: the [ on line 2 is not closed before the file ends; add ] where it ends",
+        ),
+        (
             "company:\n  name: Acme: Ltd\n",
             "x.yaml:2: the value of name holds ': ', which YAML reads as a new key; quote it: "
             'name: "Acme: Ltd"',
