@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -110,13 +111,33 @@ def _typed(config: Config) -> ValueParser:
 
 
 @overload
-def parse_day(config: Config, value: str, option: str) -> date: ...
+def parse_day(config: Config, value: str, option: str, base: date | None = None) -> date: ...
 @overload
-def parse_day(config: Config, value: None, option: str) -> None: ...
+def parse_day(config: Config, value: None, option: str, base: date | None = None) -> None: ...
 @overload
-def parse_day(config: Config, value: str | None, option: str) -> date | None: ...
-def parse_day(config: Config, value: str | None, option: str) -> date | None:
-    return _parsed(value, option, _typed(config).typed_date)
+def parse_day(
+    config: Config, value: str | None, option: str, base: date | None = None
+) -> date | None: ...
+def parse_day(
+    config: Config, value: str | None, option: str, base: date | None = None
+) -> date | None:
+    """A day typed as a date; or, where the option counts from a day (`base`), as `+N` / `-N`
+    days after / before it (`--until +14`: a date that is never in the past when copied)."""
+    if base is None or value is None:
+        return _parsed(value, option, _typed(config).typed_date)
+    if _RELATIVE.fullmatch(value.strip()):
+        return base + timedelta(days=int(value.strip()))
+
+    def typed_or_relative(text: str) -> date:
+        try:
+            return _typed(config).typed_date(text)
+        except ValueError as exc:
+            raise ValueError(f"{exc}; or write +N for N days after {base}") from None
+
+    return _parsed(value, option, typed_or_relative)
+
+
+_RELATIVE = re.compile(r"[+-]\d{1,4}")
 
 
 def parse_amount(config: Config, value: str | None, option: str) -> Decimal | None:
