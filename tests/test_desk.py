@@ -711,4 +711,8 @@ def test_desk_days_typed_as_plus_or_minus_n_count_from_the_commands_day(desk):
     assert late.stderr.startswith("error: --until 2026-03-31 is before today (2026-04-01)")
     bad = d("promise", "B1", "--date", "+two", expect=2)
     assert "'+two' is not a date: write YYYY-MM-DD" in " ".join(bad.output.split())
-    assert "or write +N for N days after 2030-01-15" in " ".join(bad.output.split())
+    assert "or +N / -N for N days after / before 2030-01-15" in " ".join(bad.output.split())
+    # every date option takes them, from today
+    assert json.loads(d("aging", "--as-of", "-30", "--format", "json").stdout)["as_of"] == (
+        "2029-12-16"
+    )

@@ -121,20 +121,25 @@ def parse_day(
 def parse_day(
     config: Config, value: str | None, option: str, base: date | None = None
 ) -> date | None:
-    """A day typed as a date; or, where the option counts from a day (`base`), as `+N` / `-N`
-    days after / before it (`--until +14`: a date that is never in the past when copied)."""
-    if base is None or value is None:
-        return _parsed(value, option, _typed(config).typed_date)
-    if _RELATIVE.fullmatch(value.strip()):
-        return base + timedelta(days=int(value.strip()))
+    """A day typed as a date, or as `+N` / `-N`: N days after / before `base` (the day the
+    command counts from: a pause's or a promise's), else today. `--until +30` or `--since -30`
+    means the same on whatever day it is typed, so an example stays right when copied."""
+    if value is None:
+        return None
+    text = value.strip()
+    day = base or config.today(now())
+    if _RELATIVE.fullmatch(text):
+        return day + timedelta(days=int(text))
 
-    def typed_or_relative(text: str) -> date:
+    def typed(text: str) -> date:
         try:
             return _typed(config).typed_date(text)
         except ValueError as exc:
-            raise ValueError(f"{exc}; or write +N for N days after {base}") from None
+            if text.startswith(("+", "-")):
+                raise ValueError(f"{exc}; or +N / -N for N days after / before {day}") from None
+            raise
 
-    return _parsed(value, option, typed_or_relative)
+    return _parsed(value, option, typed)
 
 
 _RELATIVE = re.compile(r"[+-]\d{1,4}")

@@ -68,7 +68,7 @@ def history(
     The action ledger: every message, status, task and note arflow recorded, with its state.
 
     \b
-    Example: arflow history --customer C001 --since 2026-03-01
+    Example: arflow history --customer C001 --since -30
     """
     cfg = load_config(common.config_path(config))
     day = common.parse_day(cfg, since, "--since")
@@ -101,7 +101,7 @@ def aging(
     count; credit notes reduce their customer's total. Reads the sources only.
 
     \b
-    Example: arflow aging --as-of 2026-03-31 --format csv > aging.csv
+    Example: arflow aging --format csv > aging.csv
     """
     cfg = load_config(common.config_path(config))
     day = common.parse_day(cfg, as_of, "--as-of") or cfg.today(common.now())
@@ -196,7 +196,7 @@ def simulate(
     invoices it reached and how soon they were paid. Nothing is recorded or sent.
 
     \b
-    Example: arflow simulate --from 2013-01-01 --to 2013-12-31
+    Example: arflow simulate --from -90 --to -1
     """
     console = Console(highlight=False)
     project = load_project(common.config_path(config))

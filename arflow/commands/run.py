@@ -120,7 +120,7 @@ def run(
     tab-separated line per action; --quiet keeps cron silent unless something needs a person.
 
     \b
-    Example: arflow run --dry-run --as-of 2026-03-16 --format json
+    Example: arflow run --dry-run --as-of +1 --format json
     """
     if dry_run and baseline:
         raise typer.BadParameter(
