@@ -2,9 +2,11 @@
 `arflow init`, and exits as the page says.
 
 An example is a line of a ```sh block that runs arflow (the benchmarks' and pip's lines are
-not arflow's examples; tests/test_benchmarks.py runs the benchmarks). Each page's examples run in their order (an `assign`
-before its `status`), in a fresh folder written as `arflow init` writes it, with "today" pinned
-to DAY for every command of the page, so the run is the same on any day. A line ending in a
+not arflow's examples; tests/test_benchmarks.py runs the benchmarks). Each page's examples run
+in their order (an `assign` before its `status`), in a fresh folder written as `arflow init`
+writes it, with "today" pinned to DAY (a Tuesday) for every command of the page, so the run is
+the same on any day. The pages write their dates relative to today (`--until +30`, `--since
+-30`), so a reader copying them gets what the page says on any business day. A line ending in a
 comment `# exit N` must exit N; every other line must exit 0. A line that cannot run here is in
 NOT_RUN with its reason, and nowhere else is a line skipped.
 
