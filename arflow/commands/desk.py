@@ -286,7 +286,7 @@ def tasks_done(
     """Mark a task done.
 
     \b
-    Example: arflow tasks done 12
+    Example: arflow tasks done 1
     """
     with common.desk_session(config, ledger=False) as s:
         row = desk.task_done(s.db, task_id)
