@@ -195,7 +195,16 @@ def test_every_cron_line_calls_arflow_by_its_full_path():
         for number, text in lines
         if CRON.match(text) and re.search(r"(^|[\s;&|(])arflow\b", CRON.sub("", text))
     ]
+    crontab = (ROOT / "deploy" / "crontab").read_text(encoding="utf-8").splitlines()
+    bare += [line for line in crontab if CRON.match(line) and " arflow " in line]
     assert bare == []
+    # the docs' line is the one deploy/ ships
+    assert [line for line in crontab if CRON.match(line)] == [
+        "15 6 * * *  cd /srv/ar && /opt/arflow/.venv/bin/arflow run --quiet"
+    ]
+    assert "\n15 6 * * *  cd /srv/ar && /opt/arflow/.venv/bin/arflow run --quiet\n" in (
+        ROOT / "docs" / "commands.md"
+    ).read_text(encoding="utf-8")
 
 
 def commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], str]]:
