@@ -689,3 +689,30 @@ def test_nonsense_from_the_desk_is_refused_with_exit_2(desk):
     # the day a pause is made on is today, too: a pause through today is fine
     d("pause", "customer", "C1", "--until", "2026-04-01", "--as-of", "2026-04-01")
     assert d.db().execute("SELECT count(*) FROM pauses").fetchone() == (1,)
+
+
+def test_desk_days_typed_as_plus_or_minus_n_count_from_the_commands_day(desk):
+    """`+N` / `-N`: days after / before the day the pause or promise is made (--as-of, else
+    today), and for assign today, so an example copied on any day means the same."""
+    d = desk()
+    out = d("pause", "customer", "C1", "--until", "+30", "--as-of", "2026-04-01").stdout
+    assert out == "Paused customer C1 through 2026-05-01 (pause 1).\n"
+    out = d("promise", "B1", "--date", "+14", "--as-of", "2026-04-01").stdout
+    assert out == "Promise 1: B1 to be paid by 2026-04-15; chasing holds until then.\n"
+    out = d("assign", "C2", "--workflow", "ptp", "--date", "-11").stdout
+    assert out == "Assigned 1 customer(s) to ptp from 2030-01-04: C2\n"  # today is 2030-01-15
+    assert d.db().execute("SELECT until FROM pauses").fetchall() == [("2026-05-01",)]
+    assert d.db().execute("SELECT date, as_of FROM promises").fetchall() == [
+        ("2026-04-15", "2026-04-01")
+    ]
+    assert d.db().execute("SELECT since FROM assignments").fetchall() == [("2030-01-04",)]
+    # a day before the pause's is refused as any past day is; a word is not a day
+    late = d("pause", "customer", "C2", "--until", "-1", "--as-of", "2026-04-01", expect=2)
+    assert late.stderr.startswith("error: --until 2026-03-31 is before today (2026-04-01)")
+    bad = d("promise", "B1", "--date", "+two", expect=2)
+    assert "'+two' is not a date: write YYYY-MM-DD" in " ".join(bad.output.split())
+    assert "or +N / -N for N days after / before 2030-01-15" in " ".join(bad.output.split())
+    # every date option takes them, from today
+    assert json.loads(d("aging", "--as-of", "-30", "--format", "json").stdout)["as_of"] == (
+        "2029-12-16"
+    )

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -110,13 +111,38 @@ def _typed(config: Config) -> ValueParser:
 
 
 @overload
-def parse_day(config: Config, value: str, option: str) -> date: ...
+def parse_day(config: Config, value: str, option: str, base: date | None = None) -> date: ...
 @overload
-def parse_day(config: Config, value: None, option: str) -> None: ...
+def parse_day(config: Config, value: None, option: str, base: date | None = None) -> None: ...
 @overload
-def parse_day(config: Config, value: str | None, option: str) -> date | None: ...
-def parse_day(config: Config, value: str | None, option: str) -> date | None:
-    return _parsed(value, option, _typed(config).typed_date)
+def parse_day(
+    config: Config, value: str | None, option: str, base: date | None = None
+) -> date | None: ...
+def parse_day(
+    config: Config, value: str | None, option: str, base: date | None = None
+) -> date | None:
+    """A day typed as a date, or as `+N` / `-N`: N days after / before `base` (the day the
+    command counts from: a pause's or a promise's), else today. `--until +30` or `--since -30`
+    means the same on whatever day it is typed, so an example stays right when copied."""
+    if value is None:
+        return None
+    text = value.strip()
+    day = base or config.today(now())
+    if _RELATIVE.fullmatch(text):
+        return day + timedelta(days=int(text))
+
+    def typed(text: str) -> date:
+        try:
+            return _typed(config).typed_date(text)
+        except ValueError as exc:
+            if text.startswith(("+", "-")):
+                raise ValueError(f"{exc}; or +N / -N for N days after / before {day}") from None
+            raise
+
+    return _parsed(value, option, typed)
+
+
+_RELATIVE = re.compile(r"[+-]\d{1,4}")
 
 
 def parse_amount(config: Config, value: str | None, option: str) -> Decimal | None:

@@ -60,7 +60,7 @@ def assign(
             "--date",
             metavar="YYYY-MM-DD",
             help="The assignment date an `anchor: assigned` workflow "
-            "counts from (default: the next run).",
+            "counts from, or +N / -N days from today (default: the next run).",
         ),
     ] = None,
     from_file: IdsFileOption = None,
@@ -73,11 +73,12 @@ def assign(
     Moving a customer to another workflow starts that workflow's sequence. With --date an
     `anchor: assigned` workflow counts its days from that date.
 
-    Example: arflow assign C001 C002 --workflow ar-workflow --date 2026-03-16
+    \b
+    Example: arflow assign C001 C002 --workflow ar-workflow --date -11
     """
     ids = _customer_ids(customers, from_file)
     with common.desk_session(config) as s:
-        day = common.parse_day(s.project.config, on, "--date")
+        day = common.parse_day(s.project.config, on, "--date", s.today)
         done, unknown = desk.assign(s.db, s.project, s.ledger, ids, workflow, day, s.today)
     if done:
         since = f" from {day}" if day else ""
@@ -97,6 +98,7 @@ def unassign(
     The customer falls back to the customers file's workflow, a matching workflow or the
     default one.
 
+    \b
     Example: arflow unassign C001 C002
     """
     ids = _customer_ids(customers, from_file)
@@ -127,6 +129,7 @@ def status(
     collection status, specialist, pauses and promises. Exit 3 when the sources have bad rows
     or values: each is printed on stderr, as `arflow run` reports them.
 
+    \b
     Example: arflow status C001 --format json
     """
     with common.desk_session(config, write=False) as s:
@@ -145,7 +148,8 @@ def pause(
         typer.Option(
             "--until",
             metavar="YYYY-MM-DD",
-            help="Last paused day (default: until `arflow resume`).",
+            help="Last paused day, or +N: N days after the pause is made "
+            "(default: until `arflow resume`).",
         ),
     ] = None,
     reason: Annotated[
@@ -161,11 +165,12 @@ def pause(
     Stop messages to a customer, or leave one invoice out of them (it still counts in the
     customer's totals).
 
-    Example: arflow pause invoice INV-1001 --until 2026-04-30 --reason "disputed"
+    \b
+    Example: arflow pause invoice INV-1001 --until +30 --reason "disputed"
     """
     with common.desk_session(config) as s:
-        last = common.parse_day(s.project.config, until, "--until")
         day = common.parse_day(s.project.config, as_of, "--as-of") or s.today
+        last = common.parse_day(s.project.config, until, "--until", day)
         pause_id = desk.pause(s.db, s.ledger, kind.value, target, last, reason, day)
     say(
         f"Paused {kind.value} {target}"
@@ -187,6 +192,7 @@ def resume(
 
     Steps that fell due meanwhile follow the workflow's catch_up rule at the next run.
 
+    \b
     Example: arflow resume customer C001
     """
     with common.desk_session(config, ledger=False) as s:
@@ -203,7 +209,10 @@ def promise(
     on: Annotated[
         str,
         typer.Option(
-            "--date", metavar="YYYY-MM-DD", help="The day the customer promised to pay by."
+            "--date",
+            metavar="YYYY-MM-DD",
+            help="The day the customer promised to pay by, or +N: N days after the promise "
+            "is made.",
         ),
     ],
     amount: Annotated[
@@ -223,12 +232,13 @@ def promise(
     Record a promise-to-pay: chasing of the invoice holds until --date; if it is not paid
     by then, chasing resumes the next day (in the workflow's on_broken_promise: when set).
 
-    Example: arflow promise INV-1001 --date 2026-04-15 --amount 500
+    \b
+    Example: arflow promise INV-1001 --date +14 --amount 500
     """
     with common.desk_session(config) as s:
         cfg = s.project.config
-        day = common.parse_day(cfg, on, "--date")
         made = common.parse_day(cfg, as_of, "--as-of") or s.today
+        day = common.parse_day(cfg, on, "--date", made)
         value = common.parse_amount(cfg, amount, "--amount")
         promise_id = desk.promise(s.db, s.ledger, invoice, day, value, made, cfg.min_balance)
     say(
@@ -254,6 +264,7 @@ def tasks_list(
 
     The task list (calls, reviews) by due date; `arflow tasks done ID` finishes one.
 
+    \b
     Example: arflow tasks --assignee dana
     """
     if ctx.invoked_subcommand is not None:
@@ -274,7 +285,8 @@ def tasks_done(
 ) -> None:
     """Mark a task done.
 
-    Example: arflow tasks done 12
+    \b
+    Example: arflow tasks done 1
     """
     with common.desk_session(config, ledger=False) as s:
         row = desk.task_done(s.db, task_id)
@@ -291,6 +303,7 @@ def workflows_clone(
 ) -> None:
     """Copy a workflow; the copy's name gets "copy" after it.
 
+    \b
     Example: arflow workflows clone net30-standard net30-strict
     """
     with common.desk_session(config or ctx.obj, ledger=False, write=False) as s:
@@ -307,6 +320,7 @@ def workflows_delete(
 
     Refused while customers are assigned to it.
 
+    \b
     Example: arflow workflows delete net30-strict
     """
     with common.desk_session(config or ctx.obj, write=False) as s:

@@ -67,7 +67,8 @@ def history(
 
     The action ledger: every message, status, task and note arflow recorded, with its state.
 
-    Example: arflow history --customer C001 --since 2026-03-01
+    \b
+    Example: arflow history --customer C001 --since -30
     """
     cfg = load_config(common.config_path(config))
     day = common.parse_day(cfg, since, "--since")
@@ -99,7 +100,8 @@ def aging(
     and 90+ days past due, per customer (largest first) and per currency. Paused invoices
     count; credit notes reduce their customer's total. Reads the sources only.
 
-    Example: arflow aging --as-of 2026-03-31 --format csv > aging.csv
+    \b
+    Example: arflow aging --format csv > aging.csv
     """
     cfg = load_config(common.config_path(config))
     day = common.parse_day(cfg, as_of, "--as-of") or cfg.today(common.now())
@@ -151,6 +153,7 @@ def forecast(
     if every planned action were delivered and no invoice were paid. The state database is
     read, never written; nothing is sent.
 
+    \b
     Example: arflow forecast --days 7
     """
     console = Console(highlight=False)
@@ -192,7 +195,8 @@ def simulate(
     (invoices open until their paid_date) and report, per workflow step, its actions, the
     invoices it reached and how soon they were paid. Nothing is recorded or sent.
 
-    Example: arflow simulate --from 2013-01-01 --to 2013-12-31
+    \b
+    Example: arflow simulate --from -90 --to -1
     """
     console = Console(highlight=False)
     project = load_project(common.config_path(config))
@@ -264,6 +268,7 @@ def preview(
     --format json prints {"notes", "actions": [each message's parts, or a status's, task's or
     note's text], "errors"}.
 
+    \b
     Example: arflow preview net30-standard overdue-30 --customer C001 --html /tmp/email.html
     """
     if fmt is Format.json and (html is not None or open_it):
@@ -354,6 +359,7 @@ def customers(
     Every customer: contacts, open invoices, and what is missing to chase it (no email,
     no phone) or holds it (paused).
 
+    \b
     Example: arflow customers --missing
     """
     with common.desk_session(config, write=False) as s:
@@ -372,6 +378,7 @@ def workflows_list(
     Every workflow with its enabled flag, step count and assigned customers; `clone` and
     `delete` subcommands.
 
+    \b
     Example: arflow workflows clone net30-standard net30-strict
     """
     if ctx.invoked_subcommand is not None:

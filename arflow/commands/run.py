@@ -119,7 +119,8 @@ def run(
     Under cron (no terminal) it prints a line saying when it started, a header, then one
     tab-separated line per action; --quiet keeps cron silent unless something needs a person.
 
-    Example: arflow run --dry-run --as-of 2026-03-16 --format json
+    \b
+    Example: arflow run --dry-run --as-of +1 --format json
     """
     if dry_run and baseline:
         raise typer.BadParameter(
@@ -256,6 +257,7 @@ def inbox(
     Exit 0 all good; 1 nothing was done (bad config); 3 the inbox could not be read.
     --format json prints {"dry_run", "events": [{"kind", "customer_id", ...}], "error"}.
 
+    \b
     Example: arflow inbox --dry-run --format json
     """
     project = load_project(common.config_path(config))
@@ -303,6 +305,7 @@ def resolve(
     A retried message goes out with the next run while its step is still due. A message about
     several invoices is settled for all of them.
 
+    \b
     Example: arflow resolve invoice:INV-1001/net30-standard/overdue-30/0 --sent
     """
     if sent == retry:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -61,6 +63,7 @@ def init(
     The folder uses the file outbox, so it works with no mail server. An existing arflow.yaml
     is left untouched; so is every file --workflow finds already there.
 
+    \b
     Example: arflow init ~/ar && cd ~/ar && arflow run --dry-run
     Example: arflow init --workflow past-due-15-30-45 ~/ar
     """
@@ -74,7 +77,20 @@ def init(
     say(f"Created {directory}/ with {len(written)} files:")
     for path in written:
         say(f"  {path.relative_to(directory)}")
-    say(f"Next: arflow run --dry-run --config {directory / 'arflow.yaml'}")
+    say(f"Next: {_program()} run --dry-run --config {directory / 'arflow.yaml'}")
+
+
+def _program() -> str:
+    """arflow as the next command calls it: `arflow` when the shell finds this very program on
+    PATH, else the path it was started by (`.venv/bin/arflow` after the quickstart), so the
+    hint works as printed in a new shell too, where no virtualenv is active."""
+    started = Path(sys.argv[0])
+    if started.name != "arflow" or "/" not in sys.argv[0]:  # `python -m arflow`, or PATH's
+        return "arflow"
+    found = shutil.which("arflow")
+    if found and Path(found).resolve() == started.resolve():
+        return "arflow"
+    return shlex.quote(sys.argv[0])
 
 
 def _add_workflow(directory: Path, workflow: str) -> None:
@@ -119,6 +135,7 @@ def validate(
     misspelt variable fails here. A workflow file is checked within the folder it belongs to
     (the arflow.yaml above it), or on its own when there is none. Every path given is checked.
 
+    \b
     Example: arflow validate --format github workflows/net30-standard.yaml
     """
     problems: list[Problem] = []
@@ -219,6 +236,7 @@ def doctor(fmt: common.FormatOption = common.Format.table, config: ConfigOption 
     Exit 0 when tonight's run can do its work, 1 when a check failed. --format json prints
     {"checks": [{"level", "text"}], "ok"}.
 
+    \b
     Example: arflow doctor --config /srv/ar/arflow.yaml
     """
     as_json = fmt is common.Format.json
@@ -271,6 +289,7 @@ def sources(
     Exit 0 when every row was read, 1 when a source is refused (nothing would be sent from it),
     3 when a row or a value in one is held back.
 
+    \b
     Example: arflow sources --format json
     """
     project = load_project(common.config_path(config))
@@ -305,6 +324,7 @@ def schema(
     Print the JSON Schema of arflow.yaml or of a workflow file, made from the same models
     `arflow validate` checks with: for an editor's YAML support, or check-jsonschema in CI.
 
+    \b
     Example: arflow schema workflow > workflow.schema.json
     """
     sys.stdout.write(schema_text(kind.value))
@@ -313,6 +333,7 @@ def schema(
 def state_group() -> None:
     """The state database: arflow.db and arflow.db.id beside it.
 
+    \b
     Example: arflow state init --force
     """
 
@@ -335,6 +356,7 @@ def state_init(
     After starting over, the next run sends whatever is due as if arflow had never run here;
     `arflow run --baseline` first marks what is due as done instead.
 
+    \b
     Example: arflow state init --force
     """
     cfg = load_config(common.config_path(config))
