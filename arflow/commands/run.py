@@ -32,6 +32,8 @@ from arflow.report import (
     print_plan,
     write_json,
 )
+from arflow.sample_ledger import SampleLedger
+from arflow.sample_night import sample_night
 from arflow.secrets import redact
 from arflow.sources import load_ledger
 from arflow.state import open_state
@@ -49,6 +51,7 @@ class _Output:
     dry_run: bool
     baseline: bool
     started: str  # when the run started, as logs write it
+    sample: bool | None = False  # the sample ledger (None: when the invoices file is missing)
 
 
 DryRunOption = Annotated[
@@ -84,6 +87,23 @@ ForceOption = Annotated[
         help="With --baseline: mark even though arflow has sent from this state before.",
     ),
 ]
+SampleOption = Annotated[
+    bool,
+    typer.Option(
+        "--sample",
+        help="With --dry-run: plan and render every enabled workflow against a made-up "
+        "ledger (a customer due for each step, in each language); no source and no state "
+        "database is read or written.",
+    ),
+]
+SampleIfNoLedgerOption = Annotated[
+    bool,
+    typer.Option(
+        "--sample-if-no-ledger",
+        help="With --dry-run: use the made-up ledger of --sample when the file invoices: "
+        "names is not there (customer data kept out of git), the real one when it is.",
+    ),
+]
 QuietOption = Annotated[
     bool,
     typer.Option(
@@ -103,6 +123,8 @@ def run(
     baseline: BaselineOption = False,
     force: ForceOption = False,
     quiet: QuietOption = False,
+    sample: SampleOption = False,
+    sample_if_no_ledger: SampleIfNoLedgerOption = False,
     config: ConfigOption = None,
 ) -> None:
     """The nightly job: deliver what is due today.
@@ -119,19 +141,29 @@ def run(
     Under cron (no terminal) it prints a line saying when it started, a header, then one
     tab-separated line per action; --quiet keeps cron silent unless something needs a person.
 
+    --sample (with --dry-run) plans and renders every enabled workflow against a made-up
+    ledger, a customer due for each step: CI checks what a night would render without the
+    customer data. --sample-if-no-ledger does so only when the invoices file is missing.
+
     Example: arflow run --dry-run --as-of 2026-03-16 --format json
     """
-    if dry_run and baseline:
-        raise typer.BadParameter(
-            "--baseline records what is due; it cannot be a --dry-run "
-            "(run --dry-run first to see what it would mark)"
-        )
+    _check_options(dry_run, baseline, sample, sample_if_no_ledger, customer)
     started = common.stamp(common.now())
-    out = _Output(Console(highlight=False), fmt, common.plain(), quiet, dry_run, baseline, started)
+    out = _Output(
+        Console(highlight=False),
+        fmt,
+        common.plain(),
+        quiet,
+        dry_run,
+        baseline,
+        started,
+        sample=None if sample_if_no_ledger else sample,
+    )
     monitor: Config | None = None  # its healthcheck_url is told how a real run ended
     try:
         project = load_project(common.config_path(config))
-        common.warn(history_warnings(project, unreadable=False))  # the run reports a broken state
+        if out.sample is False:  # the sample never reads the state database
+            common.warn(history_warnings(project, unreadable=False))  # a run reports it broken
         monitor = None if dry_run or baseline else project.config
         run_result, day = _run(project, out, as_of, customer, force)
     except ArflowError as err:
@@ -149,6 +181,29 @@ def run(
     raise typer.Exit(EXIT_PROBLEMS if run_result.problems else EXIT_OK)
 
 
+def _check_options(
+    dry_run: bool, baseline: bool, sample: bool, sample_if_no_ledger: bool, customer: str | None
+) -> None:
+    """Options that do not go together: a usage error (exit 2)."""
+    if dry_run and baseline:
+        raise typer.BadParameter(
+            "--baseline records what is due; it cannot be a --dry-run "
+            "(run --dry-run first to see what it would mark)"
+        )
+    for given, name in ((sample, "--sample"), (sample_if_no_ledger, "--sample-if-no-ledger")):
+        if given and not dry_run:
+            raise typer.BadParameter(
+                f"{name} plans against a made-up ledger: it only goes with --dry-run "
+                f"(arflow run --dry-run {name})"
+            )
+        if given and customer is not None:
+            raise typer.BadParameter(
+                f"{name} makes up its own customers: --customer does not go with it"
+            )
+    if sample and sample_if_no_ledger:
+        raise typer.BadParameter("give one of --sample and --sample-if-no-ledger")
+
+
 def _run(
     project: Project, out: _Output, as_of: str | None, customer: str | None, force: bool
 ) -> tuple[RunResult, date]:
@@ -158,6 +213,10 @@ def _run(
     day = common.parse_day(cfg, as_of, "--as-of") or today
     if not out.dry_run:  # refused before a large ledger is read
         refuse_future(day, today, cfg.company.timezone)
+    if out.sample or (out.sample is None and not cfg.resolve(cfg.invoices.path).exists()):
+        night = sample_night(project, day)
+        _print_run_result(out, night.result, night.sample.ledger, cfg, day, night.sample)
+        return night.result, day
     ledger = _read_ledger(cfg, out)
     if customer is not None:
         ledger = ledger.only_known(customer)
@@ -186,21 +245,29 @@ def _read_ledger(cfg: Config, out: _Output) -> Ledger:
 
 
 def _print_run_result(
-    out: _Output, run_result: RunResult, ledger: Ledger, cfg: Config, day: date
+    out: _Output,
+    run_result: RunResult,
+    ledger: Ledger,
+    cfg: Config,
+    day: date,
+    sample: SampleLedger | None = None,
 ) -> None:
     """What a run did: the warning about an interrupted run, the line saying when it started
-    (under cron), the inbox's events, then the plan."""
+    (under cron), the inbox's events, then the plan (of the sample ledger: said first)."""
     _warn_recovered(run_result.recovered, out.dry_run)
     if out.fmt is Format.table and out.plain and not out.quiet and not common.journald():
         kind = "dry run" if out.dry_run else "baseline" if out.baseline else "run"
         sys.stdout.write(f"# arflow {kind} started {out.started}, as of {day}\n")
+    not_due = None if sample is None else sample.not_due
+    if sample is not None and out.fmt is Format.table and not out.quiet:
+        _print_sample_title(out, sample, day)
     if run_result.inbox and out.fmt is Format.table and not out.quiet:
         print_inbox(out.console, run_result.inbox, plain=out.plain, dry_run=False)
     if out.fmt is Format.json:
         if out.plain:  # a pipe or a file: compact, streamed
-            write_json(sys.stdout, run_result.plan, run_result.errors, dry_run=out.dry_run)
+            write_json(sys.stdout, run_result.plan, run_result.errors, out.dry_run, not_due)
         else:  # a person: indented
-            document = plan_document(run_result.plan, run_result.errors, dry_run=out.dry_run)
+            document = plan_document(run_result.plan, run_result.errors, out.dry_run, not_due)
             sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         return
     print_plan(
@@ -216,6 +283,18 @@ def _print_run_result(
         names={cid: c.display_name for cid, c in ledger.customers.items()},
         reads=ledger.reads,
     )
+
+
+def _print_sample_title(out: _Output, sample: SampleLedger, day: date) -> None:
+    """What the sample is, and each step no customer can be due for on the day."""
+    mark = "# " if out.plain else ""
+    lines = [
+        f"{mark}sample ledger: {len(sample.ledger.customers)} made-up customers, one for each "
+        f"step on {day} (no source read, nothing recorded)"
+    ]
+    lines += [f"{mark}not due on {day}: {why}" for why in sample.not_due]
+    sys.stdout.write("".join(line + "\n" for line in lines))
+    sys.stdout.flush()
 
 
 def _ping(config: Config, ok: bool, summary: str) -> None:
