@@ -182,7 +182,7 @@ def _step_customer(maker: _Maker, wid: str, wf: Workflow, index: int, language: 
     anchor = anchor_for(wf, step.day, as_of)
     if anchor is None or (wf.anchor != "due_date" and anchor > as_of):
         why = "not a business day" if anchor is None else "its day comes before the anchor"
-        maker.sample.not_due.append(f"{wid}/{step.step_id}: {why} on {as_of}")
+        maker.sample.not_due.append(f"{wid}/{step.step_id}: {why}")
         return
     customer = maker.customer(f"{wid}/{step.step_id}", language, wf)
     ran = tuple(s.step_id for s in steps[:index])
