@@ -84,6 +84,41 @@ def workflow_file_problems(path: Path, alone: bool = True) -> tuple[list[Problem
     return [p for p in problems if p.path == name], Path()
 
 
+def config_above(path: Path) -> Path | None:
+    """The arflow.yaml of the AR folder holding `path` (a folder: its own, else the nearest
+    folder's above it), as the user would type it: relative to the working directory when
+    `path` was typed relative, else absolute. None when there is none."""
+    start = path.resolve()
+    if not start.is_dir():
+        start = start.parent
+    found = next(
+        (f / CONFIG_NAME for f in (start, *start.parents) if (f / CONFIG_NAME).is_file()), None
+    )
+    if found is None or path.is_absolute():
+        return found
+    return Path(os.path.relpath(found))
+
+
+def configs_above(paths: list[Path], problems: list[Problem]) -> list[tuple[Path, Path]]:
+    """Each distinct AR folder's arflow.yaml holding one of `paths`, in the order given, with
+    the path it was found from; a path in no AR folder is a problem."""
+    found: dict[Path, tuple[Path, Path]] = {}
+    for path in paths:
+        config = config_above(path)
+        if config is None:
+            problems.append(Problem(str(path), None, "", NO_FOLDER))
+        else:
+            found.setdefault(config.resolve(), (config, path))
+    return list(found.values())
+
+
+TEMPLATE_SUFFIX = ".j2"
+NO_FOLDER = (
+    "in no AR folder: no arflow.yaml in its folder or any folder above it "
+    "(`arflow init DIR` creates one)"
+)
+
+
 def checked_project(config_file: Path) -> tuple[Project | None, list[Problem]]:
     """The AR folder loaded, or every problem of it, named relative to it; errors in
     arflow.yaml do not hide the workflows' own when the workflows folder can still be found."""

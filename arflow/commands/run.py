@@ -7,6 +7,7 @@ import json
 import sys
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,11 +17,11 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from arflow import healthcheck
 from arflow.commands import common
 from arflow.commands.common import EXIT_OK, EXIT_PROBLEMS, ConfigOption, Format
-from arflow.config import Config, load_config
+from arflow.config import CONFIG_NAME, Config, load_config
 from arflow.deliver import RunResult, refuse_future
 from arflow.deliver import baseline as deliver_baseline
 from arflow.deliver import run as deliver_run
-from arflow.errors import ArflowError, Problem
+from arflow.errors import ArflowError, InvalidFiles, Problem
 from arflow.inbox import read_inbox, require_inbox
 from arflow.ledger import Ledger
 from arflow.project import Project, history_warnings, load_project
@@ -37,6 +38,7 @@ from arflow.sample_night import sample_night
 from arflow.secrets import redact
 from arflow.sources import load_ledger
 from arflow.state import open_state
+from arflow.validation import ar_folder, configs_above, in_folder, shown
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,14 @@ SampleIfNoLedgerOption = Annotated[
         "names is not there (customer data kept out of git), the real one when it is.",
     ),
 ]
+PathsArgument = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="With --dry-run: files or folders inside AR folders; each distinct folder holding "
+        "arflow.yaml (the nearest above each) is dry-run in turn, files named as typed.",
+        metavar="[PATH]...",
+    ),
+]
 QuietOption = Annotated[
     bool,
     typer.Option(
@@ -126,6 +136,7 @@ def run(
     sample: SampleOption = False,
     sample_if_no_ledger: SampleIfNoLedgerOption = False,
     config: ConfigOption = None,
+    paths: PathsArgument = None,
 ) -> None:
     """The nightly job: deliver what is due today.
 
@@ -144,10 +155,16 @@ def run(
     --sample (with --dry-run) plans and renders every enabled workflow against a made-up
     ledger, a customer due for each step: CI checks what a night would render without the
     customer data. --sample-if-no-ledger does so only when the invoices file is missing.
+    Paths given (the pre-commit hook's files) dry-run each AR folder that holds them.
 
     Example: arflow run --dry-run --as-of 2026-03-16 --format json
     """
     _check_options(dry_run, baseline, sample, sample_if_no_ledger, customer)
+    if paths and (not dry_run or config is not None):
+        raise typer.BadParameter(
+            "PATH names the AR folders to dry-run (as the pre-commit hook passes its files): "
+            "it goes with --dry-run, and not with --config"
+        )
     started = common.stamp(common.now())
     out = _Output(
         Console(highlight=False),
@@ -159,12 +176,21 @@ def run(
         started,
         sample=None if sample_if_no_ledger else sample,
     )
+    if paths:
+        raise typer.Exit(_run_folders(paths, out, as_of))
+    raise typer.Exit(_run_config(common.config_path(config), out, as_of, customer, force))
+
+
+def _run_config(
+    config_file: Path, out: _Output, as_of: str | None, customer: str | None, force: bool
+) -> int:
+    """The run of one AR folder, printed; its exit code."""
     monitor: Config | None = None  # its healthcheck_url is told how a real run ended
     try:
-        project = load_project(common.config_path(config))
+        project = load_project(config_file)
         if out.sample is False:  # the sample never reads the state database
             common.warn(history_warnings(project, unreadable=False))  # a run reports it broken
-        monitor = None if dry_run or baseline else project.config
+        monitor = None if out.dry_run or out.baseline else project.config
         run_result, day = _run(project, out, as_of, customer, force)
     except ArflowError as err:
         if monitor is not None:
@@ -178,7 +204,26 @@ def run(
             + outcome_text(run_result.plan, run_result.details, dry_run=False)
             + f", {len(run_result.errors)} error(s)",
         )
-    raise typer.Exit(EXIT_PROBLEMS if run_result.problems else EXIT_OK)
+    return EXIT_PROBLEMS if run_result.problems else EXIT_OK
+
+
+def _run_folders(paths: list[Path], out: _Output, as_of: str | None) -> int:
+    """`arflow run --dry-run PATH...`: each distinct AR folder holding the paths dry-run in
+    turn, its problems named as the paths were typed; every folder's problems are reported
+    together at the end (exit 1), else the worst exit code."""
+    problems: list[Problem] = []
+    code = EXIT_OK
+    for config_file, typed in configs_above(paths, problems):
+        folder = ar_folder(config_file, typed, alone=False)
+        try:
+            code = max(code, _run_config(config_file, out, as_of, None, False))
+        except InvalidFiles as err:
+            problems += in_folder(err.problems, folder)
+        except ArflowError as err:
+            problems.append(Problem(shown(folder, CONFIG_NAME), None, "", str(err)))
+    if problems:
+        raise InvalidFiles(problems)
+    return code
 
 
 def _check_options(

@@ -25,8 +25,11 @@ from arflow.source_view import print_sources, view_sources
 from arflow.sources import present_headers, source_problems
 from arflow.state import start_over
 from arflow.validation import (
+    NO_FOLDER,
+    TEMPLATE_SUFFIX,
     ar_folder,
     checked_project,
+    config_above,
     in_folder,
     is_workflow_file,
     shown,
@@ -117,7 +120,8 @@ def validate(
 
     Exit 0 when valid, 1 when not. Templates are rendered once against a sample context, so a
     misspelt variable fails here. A workflow file is checked within the folder it belongs to
-    (the arflow.yaml above it), or on its own when there is none. Every path given is checked.
+    (the arflow.yaml above it), or on its own when there is none; a template file (.j2), with
+    the whole folder that holds it. Every path given is checked.
 
     Example: arflow validate --format github workflows/net30-standard.yaml
     """
@@ -126,7 +130,7 @@ def validate(
     targets = _targets(paths, config)
     for target in targets:
         found, checked = _check(target, fmt, alone=len(targets) == 1)
-        problems += found
+        problems += [p for p in found if p not in problems]  # a folder's, once
         valid += checked
     if fmt is CheckFormat.json:
         common.print_json(
@@ -151,19 +155,26 @@ def validate(
 
 
 def _targets(paths: list[Path] | None, config: Path | None) -> list[Path | None]:
-    """What to check: each path given (a folder: its arflow.yaml), else --config or the
-    arflow.yaml found from here (None)."""
+    """What to check, each once: each path given (a folder: its arflow.yaml; a template: the
+    arflow.yaml of its AR folder, as templates are checked in their folder's context), else
+    --config or the arflow.yaml found from here (None)."""
     targets: list[Path | None] = []
     for given in list(paths) if paths else [None]:
         if given is not None and given.is_dir():
             given = given / "arflow.yaml"
-        targets.append(given if given is not None else config)
+        elif given is not None and given.suffix == TEMPLATE_SUFFIX:
+            given = config_above(given) or given
+        target = given if given is not None else config
+        if target is None or all(t is None or t.resolve() != target.resolve() for t in targets):
+            targets.append(target)
     return targets
 
 
 def _check(target: Path | None, fmt: CheckFormat, alone: bool) -> tuple[list[Problem], list[str]]:
     """One target's problems, named as the user sees them (`shown`), or the line saying it is
     valid (printed at once as text)."""
+    if target is not None and target.suffix == TEMPLATE_SUFFIX:  # in no AR folder
+        return [Problem(shown(Path(), str(target)), None, "", f"a template, {NO_FOLDER}")], []
     try:
         if target is not None and is_workflow_file(target):
             found, folder = workflow_file_problems(target, alone)
