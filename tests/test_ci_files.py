@@ -40,6 +40,9 @@ def test_the_hooks_run_on_arflow_files_and_name_real_commands(cli):
         assert all(option in help_text for option in options), hook["entry"]
     assert hooks["arflow-validate"]["pass_filenames"] is True
     assert hooks["arflow-dry-run"]["pass_filenames"] is True
+    # one process (pre-commit splits files over the cores): each folder's problems once
+    assert hooks["arflow-validate"]["require_serial"] is hooks["arflow-dry-run"]["require_serial"]
+    assert hooks["arflow-dry-run"]["require_serial"] is True
     assert hooks["arflow-dry-run"]["entry"] == "arflow run --dry-run --quiet --sample-if-no-ledger"
 
 
