@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from arflow.config import CONFIG_NAME, load_config
+from arflow.config import CONFIG_NAME, NAMED_AS, load_config
 from arflow.errors import InvalidFiles, Problem
 from arflow.project import Project, load_project
 from arflow.workflow import load_workflows
@@ -46,6 +48,17 @@ def _from_here(path: Path) -> str:
     return str(path) if relative.startswith("..") else relative
 
 
+@contextmanager
+def naming(folder: Path | None) -> Iterator[None]:
+    """While checking the AR folder `folder` (as the user typed it), files named inside
+    messages are named as its problems' paths are (`Config.named`)."""
+    token = NAMED_AS.set(lambda path: shown(folder, path))
+    try:
+        yield
+    finally:
+        NAMED_AS.reset(token)
+
+
 def in_folder(problems: list[Problem], folder: Path | None) -> list[Problem]:
     """Problems named relative to the AR folder, named as the user sees them (`shown`)."""
     return [dataclasses.replace(p, path=shown(folder, p.path)) for p in problems]
@@ -78,7 +91,9 @@ def workflow_file_problems(path: Path, alone: bool = True) -> tuple[list[Problem
         None,
     )
     if config is not None:
-        return checked_project(config)[1], ar_folder(config, path, alone)
+        typed = ar_folder(config, path, alone)
+        with naming(typed):
+            return checked_project(config)[1], typed
     _, problems = load_workflows(path.parent, str)
     name = str(path)
     return [p for p in problems if p.path == name], Path()

@@ -38,7 +38,7 @@ from arflow.sample_night import sample_night
 from arflow.secrets import redact
 from arflow.sources import load_ledger
 from arflow.state import open_state
-from arflow.validation import ar_folder, configs_above, in_folder, shown
+from arflow.validation import ar_folder, configs_above, in_folder, naming, shown
 
 
 @dataclass(frozen=True)
@@ -216,7 +216,8 @@ def _run_folders(paths: list[Path], out: _Output, as_of: str | None) -> int:
     for config_file, typed in configs_above(paths, problems):
         folder = ar_folder(config_file, typed, alone=False)
         try:
-            code = max(code, _run_config(config_file, out, as_of, None, False))
+            with naming(folder):
+                code = max(code, _run_config(config_file, out, as_of, None, False))
         except InvalidFiles as err:
             problems += in_folder(err.problems, folder)
         except ArflowError as err:

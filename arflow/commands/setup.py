@@ -32,6 +32,7 @@ from arflow.validation import (
     config_above,
     in_folder,
     is_workflow_file,
+    naming,
     shown,
     workflow_file_problems,
 )
@@ -155,18 +156,18 @@ def validate(
 
 
 def _targets(paths: list[Path] | None, config: Path | None) -> list[Path | None]:
-    """What to check, each once: each path given (a folder: its arflow.yaml; a template: the
-    arflow.yaml of its AR folder, as templates are checked in their folder's context), else
-    --config or the arflow.yaml found from here (None)."""
+    """What to check: each path given (a folder: its arflow.yaml; a template: the arflow.yaml
+    of its AR folder, as templates are checked in their folder's context, once), else --config
+    or the arflow.yaml found from here (None)."""
     targets: list[Path | None] = []
     for given in list(paths) if paths else [None]:
         if given is not None and given.is_dir():
             given = given / "arflow.yaml"
         elif given is not None and given.suffix == TEMPLATE_SUFFIX:
             given = config_above(given) or given
-        target = given if given is not None else config
-        if target is None or all(t is None or t.resolve() != target.resolve() for t in targets):
-            targets.append(target)
+            if any(t is not None and t.resolve() == given.resolve() for t in targets):
+                continue  # its folder is checked already
+        targets.append(given if given is not None else config)
     return targets
 
 
@@ -187,10 +188,16 @@ def _check(target: Path | None, fmt: CheckFormat, alone: bool) -> tuple[list[Pro
             raise  # no path given and none found: the error says where it looked
         return [Problem(shown(Path(), str(target or CONFIG_NAME)), None, "", str(err))], []
     folder = ar_folder(config_file, target, alone)
-    project, found = checked_project(config_file)
+    with naming(folder):
+        project, found = checked_project(config_file)
+        unreadable = [] if project is None else source_problems(project.config)
+        unused = (
+            unused_columns(present_headers(project.config))
+            if project is not None and not unreadable
+            else []
+        )
     if project is None:
         return in_folder(found, folder), []
-    unreadable = source_problems(project.config)
     if unreadable:
         return in_folder(unreadable, folder), []
     valid = _valid(
@@ -199,7 +206,7 @@ def _check(target: Path | None, fmt: CheckFormat, alone: bool) -> tuple[list[Pro
         fmt,
     )
     if fmt is CheckFormat.text:
-        for line in unused_columns(present_headers(project.config)):
+        for line in unused:
             _console().print(f"  {line}", markup=False)
     common.warn(in_folder(project.warnings + history_warnings(project), folder))
     return [], [valid]
