@@ -154,3 +154,17 @@ def test_the_hook_dry_runs_each_ar_folder_once(tmp_path, monkeypatch, cli):
 def test_paths_go_with_a_dry_run_only(repository, cli):
     result = cli("run", "ar/arflow.yaml", expect=2)
     assert "it goes with --dry-run, and not with --config" in result.output
+
+
+def test_a_template_that_fails_only_for_the_sample_s_values_fails_the_dry_run_hook(repository, cli):
+    # validate's sample context has two invoices: this renders there, and fails for one
+    (repository / "ar" / "templates" / "courtesy.txt.j2").write_text(
+        "Hi\n{{ 100 // (invoices|length - 1) }}\n", encoding="utf-8"
+    )
+    cli(*_hook("arflow-validate"), "ar/templates/courtesy.txt.j2")
+    result = cli(*_hook("arflow-dry-run"), "--as-of", "2026-03-16", *CHANGED, expect=3)
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line.startswith("error")] == [
+        "error\tar/templates/courtesy.txt.j2:2: cannot render for customer S012: division by zero"
+    ]
+    assert lines[-1].endswith(", 2 error(s)")  # S012, and S032 (the same step in German)
