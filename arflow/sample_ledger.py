@@ -130,6 +130,8 @@ def sample_ledger(
     `languages` (the templates' other languages); every customer's specialist is
     `specialist` (a person of arflow.yaml)."""
     maker = _Maker(as_of, currency, default_workflow, specialist)
+    if default_workflow in workflows and workflows[default_workflow].anchor == "assigned":
+        maker.default = None  # its steps count from an assignment, not from an invoice
     for language in [None, *(languages or [])]:
         for wid in sorted(workflows):
             wf = workflows[wid]

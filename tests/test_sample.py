@@ -167,6 +167,16 @@ def test_sample_needs_dry_run(folder, cli):
     assert "--sample plans against a made-up ledger: it only goes with --dry-run" in result.output
     result = cli("run", "--sample-if-no-ledger", "--config", folder, expect=2)
     assert "--sample-if-no-ledger plans against a made-up ledger" in result.output
+    result = cli("run", "--dry-run", "--sample", "--customer", "C001", "-c", folder, expect=2)
+    assert "--sample makes up its own customers: --customer does not go with it" in result.output
+
+
+def test_a_disabled_workflow_has_no_sample_customer(folder, run_json):
+    path = folder / "workflows" / "hosting-overdue.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "enabled: false\n", encoding="utf-8")
+    _, document = run_json(folder, THIRD_MONDAY, "--sample")
+    planned = {(a["workflow"], a["step"]) for a in document["actions"]}
+    assert planned == EVERY_STEP - {("hosting-overdue", "overdue")}
 
 
 def test_sample_if_no_ledger_reads_the_ledger_when_it_is_there(tmp_path, run_json):

@@ -102,8 +102,9 @@ def validate(
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Config files, folders holding arflow.yaml, or workflow files (default: --config "
-            "or the arflow.yaml found from here).",
+            help="Config files, folders holding arflow.yaml, workflow files, or template files "
+            "(checked with their AR folder) (default: --config or the arflow.yaml found from "
+            "here).",
             metavar="PATH",
         ),
     ] = None,
