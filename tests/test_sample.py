@@ -177,6 +177,7 @@ def test_a_disabled_workflow_has_no_sample_customer(folder, run_json):
     _, document = run_json(folder, THIRD_MONDAY, "--sample")
     planned = {(a["workflow"], a["step"]) for a in document["actions"]}
     assert planned == EVERY_STEP - {("hosting-overdue", "overdue")}
+    assert document["skipped"] == [] and document["summary"]["invoices"] == 38  # 2 × 19
 
 
 def test_sample_if_no_ledger_reads_the_ledger_when_it_is_there(tmp_path, run_json):
