@@ -131,7 +131,7 @@ def _render(
         code = templates.language_of(name, kind, language)
         raise _Dropped(
             RowError(
-                f"{project.config.display(templates.directory)}/"
+                f"{project.config.named(templates.directory)}/"
                 f"{exc.file or templates.filename(name, kind, code)}",
                 exc.line or 0,
                 None,
@@ -390,7 +390,7 @@ def _check_json(project: Project, action: PlannedAction, template: str, body: st
     except ValueError as exc:
         raise _Dropped(
             RowError(
-                f"{project.config.display(project.templates.directory)}/{template}.json.j2",
+                f"{project.config.named(project.templates.directory)}/{template}.json.j2",
                 exc.lineno if hasattr(exc, "lineno") else 0,
                 None,
                 action.customer_id,

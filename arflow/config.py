@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +34,8 @@ from arflow.secrets import public_urls
 from arflow.yamlfile import Located, load_located
 
 CONFIG_NAME = "arflow.yaml"
+# how a command names an AR folder's files inside messages (None: relative to the folder)
+NAMED_AS: ContextVar[Callable[[str], str] | None] = ContextVar("NAMED_AS", default=None)
 # a source with more bad rows than this share of its rows is refused whole (SPEC 2.4): a broken
 # export must not become half a night of reminders (sources/understood.py)
 DEFAULT_MAX_BAD_ROWS = "10%"
@@ -444,6 +448,14 @@ class Config(Strict):
             return str(path.resolve().relative_to(self.base_dir.resolve()))
         except ValueError:
             return str(path)
+
+    def named(self, path: Path) -> str:
+        """A file named inside a message's text (not its PATH:LINE, which the command names):
+        as `display`, then as the command names the folder's files (`NAMED_AS`, set by
+        `validate` to name them as the user typed the folder)."""
+        shown = self.display(path)
+        rename = NAMED_AS.get()
+        return shown if rename is None else rename(shown)
 
     def today(self, now: datetime) -> date:
         """The as-of date: `now` seen in the company's time zone (SPEC 4.9)."""

@@ -104,6 +104,12 @@ def run(
         return run_result
 
 
+def dry_run_in(project: Project, ledger: Ledger, as_of: date, db: StateDB) -> RunResult:
+    """A dry run against a state the caller made (the sample's, in memory): every message
+    composed and handed to a recording channel."""
+    return _run(project, ledger, as_of, db, RunChannels(project.config, dry_run=True))
+
+
 def replay_day(project: Project, ledger: Ledger, as_of: date, db: StateDB) -> RunResult:
     """One day of a forecast or a simulation (SPEC 4.11): a real run's pipeline against a
     state in memory (`StateDB.in_memory`), every message composed and counted as delivered,

@@ -111,7 +111,7 @@ def check_project(
                         f"the notice of a customer's "
                         f"{'reply' if template == REPLY_TEMPLATE else 'bounce'} uses the template "
                         f"{template!r}: add {' and '.join(missing)} to "
-                        f"{config.display(templates.directory)}/",
+                        f"{config.named(templates.directory)}/",
                     )
                 )
     for wf in workflows.values():
@@ -264,7 +264,7 @@ class _WorkflowCheck:
                     ("notify_on", n),
                     f"notify_on: {event} tells the owner with the template "
                     f"{template!r}: add {' and '.join(missing)} to "
-                    f"{self.config.display(templates.directory)}/",
+                    f"{self.config.named(templates.directory)}/",
                 )
 
     def action(self, loc: tuple, action: Action) -> None:
@@ -277,7 +277,7 @@ class _WorkflowCheck:
                 self.add(
                     (*loc, kind, "template"),
                     f"template {spec.template!r} needs "
-                    f"{' and '.join(missing)} in {self.config.display(self.templates.directory)}/",
+                    f"{' and '.join(missing)} in {self.config.named(self.templates.directory)}/",
                 )
         if kind == "email":
             self.email(loc, spec)

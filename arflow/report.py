@@ -79,11 +79,17 @@ def summary(plan: Plan, errors: list[RowError]) -> dict:
     }
 
 
-def plan_document(plan: Plan, errors: list[RowError], dry_run: bool) -> dict:
-    """Exactly the document of SPEC 8: as_of, dry_run, actions, skipped, errors, summary."""
+def plan_document(
+    plan: Plan, errors: list[RowError], dry_run: bool, not_due: list[str] | None = None
+) -> dict:
+    """Exactly the document of SPEC 8: as_of, dry_run, actions, skipped, errors, summary; a
+    dry run of the sample ledger (`not_due` given) says `"sample": true` and which steps no
+    sample customer can be due for that day."""
+    sample = {} if not_due is None else {"sample": True, "not_due": not_due}
     return {
         "as_of": plan.as_of.isoformat(),
         "dry_run": dry_run,
+        **sample,
         "actions": [action_dict(a) for a in plan.actions],
         "skipped": [skip_dict(s) for s in plan.skipped],
         "errors": [error_dict(e) for e in errors],
@@ -94,11 +100,19 @@ def plan_document(plan: Plan, errors: list[RowError], dry_run: bool) -> dict:
 JSON_BATCH = 1_000  # items encoded at a time
 
 
-def write_json(out: IO[str], plan: Plan, errors: list[RowError], dry_run: bool) -> None:
+def write_json(
+    out: IO[str],
+    plan: Plan,
+    errors: list[RowError],
+    dry_run: bool,
+    not_due: list[str] | None = None,
+) -> None:
     """The same document, compact and written piece by piece: a large plan is never held as
     one string in memory."""
     dumps = json.JSONEncoder(ensure_ascii=False).encode
     out.write(f'{{"as_of": {dumps(plan.as_of.isoformat())}, "dry_run": {dumps(dry_run)}')
+    if not_due is not None:
+        out.write(f', "sample": true, "not_due": {dumps(not_due)}')
     sections: list[tuple[str, Sequence[Any], Callable[[Any], dict]]] = [
         ("actions", plan.actions, action_dict),
         ("skipped", plan.skipped, skip_dict),

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from arflow.config import CONFIG_NAME, load_config
+from arflow.config import CONFIG_NAME, NAMED_AS, load_config
 from arflow.errors import InvalidFiles, Problem
 from arflow.project import Project, load_project
 from arflow.workflow import load_workflows
@@ -46,6 +48,17 @@ def _from_here(path: Path) -> str:
     return str(path) if relative.startswith("..") else relative
 
 
+@contextmanager
+def naming(folder: Path | None) -> Iterator[None]:
+    """While checking the AR folder `folder` (as the user typed it), files named inside
+    messages are named as its problems' paths are (`Config.named`)."""
+    token = NAMED_AS.set(lambda path: shown(folder, path))
+    try:
+        yield
+    finally:
+        NAMED_AS.reset(token)
+
+
 def in_folder(problems: list[Problem], folder: Path | None) -> list[Problem]:
     """Problems named relative to the AR folder, named as the user sees them (`shown`)."""
     return [dataclasses.replace(p, path=shown(folder, p.path)) for p in problems]
@@ -78,10 +91,47 @@ def workflow_file_problems(path: Path, alone: bool = True) -> tuple[list[Problem
         None,
     )
     if config is not None:
-        return checked_project(config)[1], ar_folder(config, path, alone)
+        typed = ar_folder(config, path, alone)
+        with naming(typed):
+            return checked_project(config)[1], typed
     _, problems = load_workflows(path.parent, str)
     name = str(path)
     return [p for p in problems if p.path == name], Path()
+
+
+def config_above(path: Path) -> Path | None:
+    """The arflow.yaml of the AR folder holding `path` (a folder: its own, else the nearest
+    folder's above it), as the user would type it: relative to the working directory when
+    `path` was typed relative, else absolute. None when there is none."""
+    start = path.resolve()
+    if not start.is_dir():
+        start = start.parent
+    found = next(
+        (f / CONFIG_NAME for f in (start, *start.parents) if (f / CONFIG_NAME).is_file()), None
+    )
+    if found is None or path.is_absolute():
+        return found
+    return Path(os.path.relpath(found))
+
+
+def configs_above(paths: list[Path], problems: list[Problem]) -> list[tuple[Path, Path]]:
+    """Each distinct AR folder's arflow.yaml holding one of `paths`, in the order given, with
+    the path it was found from; a path in no AR folder is a problem."""
+    found: dict[Path, tuple[Path, Path]] = {}
+    for path in paths:
+        config = config_above(path)
+        if config is None:
+            problems.append(Problem(str(path), None, "", NO_FOLDER))
+        else:
+            found.setdefault(config.resolve(), (config, path))
+    return list(found.values())
+
+
+TEMPLATE_SUFFIX = ".j2"
+NO_FOLDER = (
+    "in no AR folder: no arflow.yaml in its folder or any folder above it "
+    "(`arflow init DIR` creates one)"
+)
 
 
 def checked_project(config_file: Path) -> tuple[Project | None, list[Problem]]:

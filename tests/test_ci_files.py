@@ -4,11 +4,17 @@ commands they name, on the files they should. (.ci/run tries the hook for real w
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
+from datetime import date
 from pathlib import Path
 
+import pytest
 import yaml
+
+from arflow.scaffold import write_scaffold
+from tests.conftest import unstamped
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,7 +39,11 @@ def test_the_hooks_run_on_arflow_files_and_name_real_commands(cli):
         help_text = cli(command, "--help").stdout
         assert all(option in help_text for option in options), hook["entry"]
     assert hooks["arflow-validate"]["pass_filenames"] is True
-    assert hooks["arflow-dry-run"]["pass_filenames"] is False
+    assert hooks["arflow-dry-run"]["pass_filenames"] is True
+    # one process (pre-commit splits files over the cores): each folder's problems once
+    assert hooks["arflow-validate"]["require_serial"] is hooks["arflow-dry-run"]["require_serial"]
+    assert hooks["arflow-dry-run"]["require_serial"] is True
+    assert hooks["arflow-dry-run"]["entry"] == "arflow run --dry-run --quiet --sample-if-no-ledger"
 
 
 def test_the_action_validates_with_annotations_then_dry_runs():
@@ -41,5 +51,120 @@ def test_the_action_validates_with_annotations_then_dry_runs():
     assert action["runs"]["using"] == "composite"
     commands = [step.get("run", "") for step in action["runs"]["steps"]]
     assert any(c.startswith("arflow validate --format github") for c in commands)
-    assert any(c.startswith("arflow run --dry-run --quiet") for c in commands)
+    assert any(c.startswith("arflow run --dry-run --quiet --sample-if-no-ledger") for c in commands)
     assert set(action["inputs"]) == {"folder", "as-of"}
+
+
+def _hook(name: str) -> list[str]:
+    hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    return shlex.split(hooks[name]["entry"])[1:]
+
+
+# what pre-commit passes for a repository whose AR folder is ar/ (templates included)
+CHANGED = [
+    "ar/arflow.yaml",
+    "ar/workflows/net30-standard.yaml",
+    "ar/templates/reminder.txt.j2",
+    "ar/templates/courtesy.subject.j2",
+]
+
+
+@pytest.fixture
+def repository(tmp_path, monkeypatch):
+    """A repository holding the bundled example in ar/, without its ledger, worked in."""
+    write_scaffold(tmp_path / "ar", date(2026, 3, 16))
+    for csv in (tmp_path / "ar").glob("*.csv"):
+        csv.unlink()
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_the_hooks_pass_on_an_ar_folder_in_a_subfolder_without_its_ledger(repository, cli):
+    result = cli(*_hook("arflow-validate"), *CHANGED)
+    assert result.stdout.splitlines() == [  # the templates: with their folder, once
+        "ar/arflow.yaml: valid (6 workflows, 42 templates)",
+        "ar/workflows/net30-standard.yaml: valid",
+    ]
+    result = cli(*_hook("arflow-dry-run"), "--as-of", "2026-03-16", *CHANGED)
+    assert result.stdout == "" and result.stderr == ""  # --quiet: nothing when all is well
+    assert not (repository / "ar" / "arflow.db").exists()
+
+
+def test_the_hooks_fail_on_a_broken_workflow_naming_its_file_and_line(repository, cli):
+    path = repository / "ar" / "workflows" / "net30-standard.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    at = lines.index("  - id: reminder\n")
+    lines[at] = "  - idx: reminder\n"
+    path.write_text("".join(lines), encoding="utf-8")
+    problem = (
+        f"ar/workflows/net30-standard.yaml:{at + 1}: steps.1.idx: unknown key 'idx'; "
+        "did you mean 'id'?"
+    )
+    for hook in ("arflow-validate", "arflow-dry-run"):
+        result = cli(*_hook(hook), *CHANGED, expect=1)
+        assert unstamped(result.stderr).splitlines() == [
+            problem,
+            "1 problem(s) found; nothing was done.",
+        ]
+
+
+def test_a_broken_template_fails_both_hooks_at_its_line(repository, cli):
+    (repository / "ar" / "templates" / "reminder.txt.j2").write_text(
+        "Hello,\n{{ customer.nme|upper }}\n", encoding="utf-8"
+    )
+    for hook in ("arflow-validate", "arflow-dry-run"):
+        result = cli(*_hook(hook), "ar/templates/reminder.txt.j2", expect=1)
+        assert (
+            unstamped(result.stderr).splitlines()[0].startswith("ar/templates/reminder.txt.j2:2: ")
+        ), result.stderr
+
+
+def test_a_template_in_no_ar_folder_is_named_with_what_to_do(tmp_path, monkeypatch, cli):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "loose.txt.j2").write_text("Hi {{ customer.name }}\n", encoding="utf-8")
+    for hook in ("arflow-validate", "arflow-dry-run"):
+        result = cli(*_hook(hook), "loose.txt.j2", expect=1)
+        assert unstamped(result.stderr).splitlines()[0].startswith("loose.txt.j2: ")
+        assert "in no AR folder: no arflow.yaml in its folder or any folder above it" in (
+            result.stderr
+        )
+
+
+def test_the_hook_dry_runs_each_ar_folder_once(tmp_path, monkeypatch, cli):
+    for name in ("eu", "us"):
+        write_scaffold(tmp_path / name, date(2026, 3, 16))
+    (tmp_path / "us" / "invoices.csv").unlink()  # this one has no ledger: the sample
+    monkeypatch.chdir(tmp_path)
+    result = cli(
+        "run",
+        "--dry-run",
+        "--sample-if-no-ledger",
+        "--as-of",
+        "2026-03-16",
+        "--format",
+        "json",
+        "eu/arflow.yaml",
+        "eu/workflows/net30-standard.yaml",
+        "us/templates/reminder.txt.j2",
+    )
+    documents = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [d.get("sample", False) for d in documents] == [False, True]
+
+
+def test_paths_go_with_a_dry_run_only(repository, cli):
+    result = cli("run", "ar/arflow.yaml", expect=2)
+    assert "it goes with --dry-run, and not with --config" in result.output
+
+
+def test_a_template_that_fails_only_for_the_sample_s_values_fails_the_dry_run_hook(repository, cli):
+    # validate's sample context has two invoices: this renders there, and fails for one
+    (repository / "ar" / "templates" / "courtesy.txt.j2").write_text(
+        "Hi\n{{ 100 // (invoices|length - 1) }}\n", encoding="utf-8"
+    )
+    cli(*_hook("arflow-validate"), "ar/templates/courtesy.txt.j2")
+    result = cli(*_hook("arflow-dry-run"), "--as-of", "2026-03-16", *CHANGED, expect=3)
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line.startswith("error")] == [
+        "error\tar/templates/courtesy.txt.j2:2: cannot render for customer S012: division by zero"
+    ]
+    assert lines[-1].endswith(", 2 error(s)")  # S012, and S032 (the same step in German)

@@ -45,7 +45,10 @@ LAYERS: list[tuple[str, list[str]]] = [
         ],
     ),
     ("the state database: arflow's records, in no one else's words", ["arflow.state"]),
-    ("edges: reading sources, talking to channels", ["arflow.sources", "arflow.channels"]),
+    (
+        "edges: reading sources, talking to channels",
+        ["arflow.sources", "arflow.sample_ledger", "arflow.channels"],
+    ),
     ("the planner", ["arflow.planner", "arflow.engine", "arflow.contacts"]),
     (
         "messages: templates, their checks and composing",
@@ -66,6 +69,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         [
             "arflow.tonight",
             "arflow.deliver",
+            "arflow.sample_night",
             "arflow.statement_notices",
             "arflow.inbox",
             "arflow.incoming",

@@ -3,7 +3,7 @@ in text, JSON and GitHub's annotations alike; each folder's problems by its own 
 
 import json
 
-from tests.conftest import make_folder
+from tests.conftest import BASE_CONFIG, make_folder, unstamped
 
 GOOD = """\
 name: Good
@@ -115,3 +115,63 @@ def test_text_shows_every_path_s_outcome(cli, tmp_path, monkeypatch):
         "ar/arflow.yaml",
         "ar/workflows/net30.yaml",
     ]
+
+
+# files named inside a problem's message (issue 29): as the folder was typed, like its path
+MISSING_TEMPLATE = GOOD.replace("email: reminder", "email: chase")
+BAD_COLUMNS = BASE_CONFIG.replace(
+    "invoices: {path: invoices.csv}",
+    "invoices: {path: invoices.csv, columns: {number: Num}}",
+)
+
+
+def _messages(cli, *args):
+    return unstamped(cli("validate", *args, expect=1).stderr).splitlines()[:-1]
+
+
+def test_files_inside_messages_are_named_as_the_folder_was_typed(cli, tmp_path, monkeypatch):
+    folder(tmp_path / "x" / "ar", {"net30": MISSING_TEMPLATE})
+    (tmp_path / "other").mkdir()
+    needs = "steps.0.actions.0.email.template: template 'chase' needs chase.subject.j2 and "
+    monkeypatch.chdir(tmp_path / "x")
+    assert _messages(cli, "ar") == [
+        f"ar/workflows/net30.yaml:6: {needs}chase.txt.j2 in ar/templates/"
+    ]
+    monkeypatch.chdir(tmp_path / "other")
+    assert _messages(cli, "../x/ar") == [
+        f"../x/ar/workflows/net30.yaml:6: {needs}chase.txt.j2 in ../x/ar/templates/"
+    ]
+    # a workflow file or a template given: named the same way
+    assert _messages(cli, "../x/ar/workflows/net30.yaml") == _messages(cli, "../x/ar")
+    assert _messages(cli, "../x/ar/templates/reminder.txt.j2") == _messages(cli, "../x/ar")
+    # a lone folder given absolute, outside the working directory: named from that folder
+    assert _messages(cli, tmp_path / "x" / "ar") == [
+        f"workflows/net30.yaml:6: {needs}chase.txt.j2 in templates/"
+    ]
+
+
+def test_a_source_file_inside_a_message_is_named_as_the_folder_was_typed(
+    cli, tmp_path, monkeypatch
+):
+    folder(tmp_path / "x" / "ar", {"net30": GOOD}, config=BAD_COLUMNS)
+    (tmp_path / "x" / "workflows").mkdir()
+    monkeypatch.chdir(tmp_path / "x")
+    lines = _messages(cli, "ar")
+    assert lines[0].startswith("ar/arflow.yaml:3: invoices: ar/invoices.csv: columns: maps ")
+    monkeypatch.chdir(tmp_path)
+    assert _messages(cli, "x/ar")[0].startswith(
+        "x/ar/arflow.yaml:3: invoices: x/ar/invoices.csv: columns: maps "
+    )
+    # a lone folder given absolute, outside the working directory: named from that folder
+    monkeypatch.chdir(tmp_path / "x" / "workflows")
+    assert _messages(cli, tmp_path / "x" / "ar")[0].startswith(
+        "arflow.yaml:3: invoices: invoices.csv: columns: maps "
+    )
+    monkeypatch.chdir(tmp_path)
+    # a dry run of the folder by its path names them the same way
+    result = cli("run", "--dry-run", "x/ar", expect=1)
+    assert (
+        unstamped(result.stderr)
+        .splitlines()[0]
+        .startswith("x/ar/arflow.yaml: x/ar/invoices.csv: columns: maps ")
+    )

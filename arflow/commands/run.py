@@ -7,6 +7,7 @@ import json
 import sys
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,11 +17,11 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from arflow import healthcheck
 from arflow.commands import common
 from arflow.commands.common import EXIT_OK, EXIT_PROBLEMS, ConfigOption, Format
-from arflow.config import Config, load_config
+from arflow.config import CONFIG_NAME, Config, load_config
 from arflow.deliver import RunResult, refuse_future
 from arflow.deliver import baseline as deliver_baseline
 from arflow.deliver import run as deliver_run
-from arflow.errors import ArflowError, Problem
+from arflow.errors import ArflowError, InvalidFiles, Problem
 from arflow.inbox import read_inbox, require_inbox
 from arflow.ledger import Ledger
 from arflow.project import Project, history_warnings, load_project
@@ -32,9 +33,12 @@ from arflow.report import (
     print_plan,
     write_json,
 )
+from arflow.sample_ledger import SampleLedger
+from arflow.sample_night import sample_night
 from arflow.secrets import redact
 from arflow.sources import load_ledger
 from arflow.state import open_state
+from arflow.validation import ar_folder, configs_above, in_folder, naming, shown
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class _Output:
     dry_run: bool
     baseline: bool
     started: str  # when the run started, as logs write it
+    sample: bool | None = False  # the sample ledger (None: when the invoices file is missing)
 
 
 DryRunOption = Annotated[
@@ -84,6 +89,31 @@ ForceOption = Annotated[
         help="With --baseline: mark even though arflow has sent from this state before.",
     ),
 ]
+SampleOption = Annotated[
+    bool,
+    typer.Option(
+        "--sample",
+        help="With --dry-run: plan and render every enabled workflow against a made-up "
+        "ledger (a customer due for each step, in each language); no source and no state "
+        "database is read or written.",
+    ),
+]
+SampleIfNoLedgerOption = Annotated[
+    bool,
+    typer.Option(
+        "--sample-if-no-ledger",
+        help="With --dry-run: use the made-up ledger of --sample when the file invoices: "
+        "names is not there (customer data kept out of git), the real one when it is.",
+    ),
+]
+PathsArgument = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="With --dry-run: files or folders inside AR folders; each distinct folder holding "
+        "arflow.yaml (the nearest above each) is dry-run in turn, files named as typed.",
+        metavar="[PATH]...",
+    ),
+]
 QuietOption = Annotated[
     bool,
     typer.Option(
@@ -103,7 +133,10 @@ def run(
     baseline: BaselineOption = False,
     force: ForceOption = False,
     quiet: QuietOption = False,
+    sample: SampleOption = False,
+    sample_if_no_ledger: SampleIfNoLedgerOption = False,
     config: ConfigOption = None,
+    paths: PathsArgument = None,
 ) -> None:
     """The nightly job: deliver what is due today.
 
@@ -119,21 +152,46 @@ def run(
     Under cron (no terminal) it prints a line saying when it started, a header, then one
     tab-separated line per action; --quiet keeps cron silent unless something needs a person.
 
+    --sample (with --dry-run) plans and renders every enabled workflow against a made-up
+    ledger, a customer due for each step: CI checks what a night would render without the
+    customer data. --sample-if-no-ledger does so only when the invoices file is missing.
+    Paths given (the pre-commit hook's files) dry-run each AR folder that holds them.
+
     \b
     Example: arflow run --dry-run --as-of +1 --format json
     """
-    if dry_run and baseline:
+    _check_options(dry_run, baseline, sample, sample_if_no_ledger, customer)
+    if paths and (not dry_run or config is not None):
         raise typer.BadParameter(
-            "--baseline records what is due; it cannot be a --dry-run "
-            "(run --dry-run first to see what it would mark)"
+            "PATH names the AR folders to dry-run (as the pre-commit hook passes its files): "
+            "it goes with --dry-run, and not with --config"
         )
     started = common.stamp(common.now())
-    out = _Output(Console(highlight=False), fmt, common.plain(), quiet, dry_run, baseline, started)
+    out = _Output(
+        Console(highlight=False),
+        fmt,
+        common.plain(),
+        quiet,
+        dry_run,
+        baseline,
+        started,
+        sample=None if sample_if_no_ledger else sample,
+    )
+    if paths:
+        raise typer.Exit(_run_folders(paths, out, as_of))
+    raise typer.Exit(_run_config(common.config_path(config), out, as_of, customer, force))
+
+
+def _run_config(
+    config_file: Path, out: _Output, as_of: str | None, customer: str | None, force: bool
+) -> int:
+    """The run of one AR folder, printed; its exit code."""
     monitor: Config | None = None  # its healthcheck_url is told how a real run ended
     try:
-        project = load_project(common.config_path(config))
-        common.warn(history_warnings(project, unreadable=False))  # the run reports a broken state
-        monitor = None if dry_run or baseline else project.config
+        project = load_project(config_file)
+        if out.sample is False:  # the sample never reads the state database
+            common.warn(history_warnings(project, unreadable=False))  # a run reports it broken
+        monitor = None if out.dry_run or out.baseline else project.config
         run_result, day = _run(project, out, as_of, customer, force)
     except ArflowError as err:
         if monitor is not None:
@@ -147,7 +205,50 @@ def run(
             + outcome_text(run_result.plan, run_result.details, dry_run=False)
             + f", {len(run_result.errors)} error(s)",
         )
-    raise typer.Exit(EXIT_PROBLEMS if run_result.problems else EXIT_OK)
+    return EXIT_PROBLEMS if run_result.problems else EXIT_OK
+
+
+def _run_folders(paths: list[Path], out: _Output, as_of: str | None) -> int:
+    """`arflow run --dry-run PATH...`: each distinct AR folder holding the paths dry-run in
+    turn, its problems named as the paths were typed; every folder's problems are reported
+    together at the end (exit 1), else the worst exit code."""
+    problems: list[Problem] = []
+    code = EXIT_OK
+    for config_file, typed in configs_above(paths, problems):
+        folder = ar_folder(config_file, typed, alone=False)
+        try:
+            with naming(folder):
+                code = max(code, _run_config(config_file, out, as_of, None, False))
+        except InvalidFiles as err:
+            problems += in_folder(err.problems, folder)
+        except ArflowError as err:
+            problems.append(Problem(shown(folder, CONFIG_NAME), None, "", str(err)))
+    if problems:
+        raise InvalidFiles(problems)
+    return code
+
+
+def _check_options(
+    dry_run: bool, baseline: bool, sample: bool, sample_if_no_ledger: bool, customer: str | None
+) -> None:
+    """Options that do not go together: a usage error (exit 2)."""
+    if dry_run and baseline:
+        raise typer.BadParameter(
+            "--baseline records what is due; it cannot be a --dry-run "
+            "(run --dry-run first to see what it would mark)"
+        )
+    for given, name in ((sample, "--sample"), (sample_if_no_ledger, "--sample-if-no-ledger")):
+        if given and not dry_run:
+            raise typer.BadParameter(
+                f"{name} plans against a made-up ledger: it only goes with --dry-run "
+                f"(arflow run --dry-run {name})"
+            )
+        if given and customer is not None:
+            raise typer.BadParameter(
+                f"{name} makes up its own customers: --customer does not go with it"
+            )
+    if sample and sample_if_no_ledger:
+        raise typer.BadParameter("give one of --sample and --sample-if-no-ledger")
 
 
 def _run(
@@ -159,6 +260,10 @@ def _run(
     day = common.parse_day(cfg, as_of, "--as-of") or today
     if not out.dry_run:  # refused before a large ledger is read
         refuse_future(day, today, cfg.company.timezone)
+    if out.sample or (out.sample is None and not cfg.resolve(cfg.invoices.path).exists()):
+        night = sample_night(project, day)
+        _print_run_result(out, night.result, night.sample.ledger, cfg, day, night.sample)
+        return night.result, day
     ledger = _read_ledger(cfg, out)
     if customer is not None:
         ledger = ledger.only_known(customer)
@@ -187,21 +292,29 @@ def _read_ledger(cfg: Config, out: _Output) -> Ledger:
 
 
 def _print_run_result(
-    out: _Output, run_result: RunResult, ledger: Ledger, cfg: Config, day: date
+    out: _Output,
+    run_result: RunResult,
+    ledger: Ledger,
+    cfg: Config,
+    day: date,
+    sample: SampleLedger | None = None,
 ) -> None:
     """What a run did: the warning about an interrupted run, the line saying when it started
-    (under cron), the inbox's events, then the plan."""
+    (under cron), the inbox's events, then the plan (of the sample ledger: said first)."""
     _warn_recovered(run_result.recovered, out.dry_run)
     if out.fmt is Format.table and out.plain and not out.quiet and not common.journald():
         kind = "dry run" if out.dry_run else "baseline" if out.baseline else "run"
         sys.stdout.write(f"# arflow {kind} started {out.started}, as of {day}\n")
+    not_due = None if sample is None else sample.not_due
+    if sample is not None and out.fmt is Format.table and not out.quiet:
+        _print_sample_title(out, sample, day)
     if run_result.inbox and out.fmt is Format.table and not out.quiet:
         print_inbox(out.console, run_result.inbox, plain=out.plain, dry_run=False)
     if out.fmt is Format.json:
         if out.plain:  # a pipe or a file: compact, streamed
-            write_json(sys.stdout, run_result.plan, run_result.errors, dry_run=out.dry_run)
+            write_json(sys.stdout, run_result.plan, run_result.errors, out.dry_run, not_due)
         else:  # a person: indented
-            document = plan_document(run_result.plan, run_result.errors, dry_run=out.dry_run)
+            document = plan_document(run_result.plan, run_result.errors, out.dry_run, not_due)
             sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         return
     print_plan(
@@ -217,6 +330,18 @@ def _print_run_result(
         names={cid: c.display_name for cid, c in ledger.customers.items()},
         reads=ledger.reads,
     )
+
+
+def _print_sample_title(out: _Output, sample: SampleLedger, day: date) -> None:
+    """What the sample is, and each step no customer can be due for on the day."""
+    mark = "# " if out.plain else ""
+    lines = [
+        f"{mark}sample ledger: {len(sample.ledger.customers)} made-up customers, one for each "
+        f"step on {day} (no source read, nothing recorded)"
+    ]
+    lines += [f"{mark}not due on {day}: {why}" for why in sample.not_due]
+    sys.stdout.write("".join(line + "\n" for line in lines))
+    sys.stdout.flush()
 
 
 def _ping(config: Config, ok: bool, summary: str) -> None:

@@ -27,10 +27,14 @@ from arflow.source_view import print_sources, view_sources
 from arflow.sources import present_headers, source_problems
 from arflow.state import start_over
 from arflow.validation import (
+    NO_FOLDER,
+    TEMPLATE_SUFFIX,
     ar_folder,
     checked_project,
+    config_above,
     in_folder,
     is_workflow_file,
+    naming,
     shown,
     workflow_file_problems,
 )
@@ -114,8 +118,9 @@ def validate(
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Config files, folders holding arflow.yaml, or workflow files (default: --config "
-            "or the arflow.yaml found from here).",
+            help="Config files, folders holding arflow.yaml, workflow files, or template files "
+            "(checked with their AR folder) (default: --config or the arflow.yaml found from "
+            "here).",
             metavar="PATH",
         ),
     ] = None,
@@ -133,7 +138,8 @@ def validate(
 
     Exit 0 when valid, 1 when not. Templates are rendered once against a sample context, so a
     misspelt variable fails here. A workflow file is checked within the folder it belongs to
-    (the arflow.yaml above it), or on its own when there is none. Every path given is checked.
+    (the arflow.yaml above it), or on its own when there is none; a template file (.j2), with
+    the whole folder that holds it. Every path given is checked.
 
     \b
     Example: arflow validate --format github workflows/net30-standard.yaml
@@ -143,7 +149,7 @@ def validate(
     targets = _targets(paths, config)
     for target in targets:
         found, checked = _check(target, fmt, alone=len(targets) == 1)
-        problems += found
+        problems += [p for p in found if p not in problems]  # a folder's, once
         valid += checked
     if fmt is CheckFormat.json:
         common.print_json(
@@ -168,12 +174,17 @@ def validate(
 
 
 def _targets(paths: list[Path] | None, config: Path | None) -> list[Path | None]:
-    """What to check: each path given (a folder: its arflow.yaml), else --config or the
-    arflow.yaml found from here (None)."""
+    """What to check: each path given (a folder: its arflow.yaml; a template: the arflow.yaml
+    of its AR folder, as templates are checked in their folder's context, once), else --config
+    or the arflow.yaml found from here (None)."""
     targets: list[Path | None] = []
     for given in list(paths) if paths else [None]:
         if given is not None and given.is_dir():
             given = given / "arflow.yaml"
+        elif given is not None and given.suffix == TEMPLATE_SUFFIX:
+            given = config_above(given) or given
+            if any(t is not None and t.resolve() == given.resolve() for t in targets):
+                continue  # its folder is checked already
         targets.append(given if given is not None else config)
     return targets
 
@@ -181,6 +192,8 @@ def _targets(paths: list[Path] | None, config: Path | None) -> list[Path | None]
 def _check(target: Path | None, fmt: CheckFormat, alone: bool) -> tuple[list[Problem], list[str]]:
     """One target's problems, named as the user sees them (`shown`), or the line saying it is
     valid (printed at once as text)."""
+    if target is not None and target.suffix == TEMPLATE_SUFFIX:  # in no AR folder
+        return [Problem(shown(Path(), str(target)), None, "", f"a template, {NO_FOLDER}")], []
     try:
         if target is not None and is_workflow_file(target):
             found, folder = workflow_file_problems(target, alone)
@@ -193,10 +206,16 @@ def _check(target: Path | None, fmt: CheckFormat, alone: bool) -> tuple[list[Pro
             raise  # no path given and none found: the error says where it looked
         return [Problem(shown(Path(), str(target or CONFIG_NAME)), None, "", str(err))], []
     folder = ar_folder(config_file, target, alone)
-    project, found = checked_project(config_file)
+    with naming(folder):
+        project, found = checked_project(config_file)
+        unreadable = [] if project is None else source_problems(project.config)
+        unused = (
+            unused_columns(present_headers(project.config))
+            if project is not None and not unreadable
+            else []
+        )
     if project is None:
         return in_folder(found, folder), []
-    unreadable = source_problems(project.config)
     if unreadable:
         return in_folder(unreadable, folder), []
     valid = _valid(
@@ -205,7 +224,7 @@ def _check(target: Path | None, fmt: CheckFormat, alone: bool) -> tuple[list[Pro
         fmt,
     )
     if fmt is CheckFormat.text:
-        for line in unused_columns(present_headers(project.config)):
+        for line in unused:
             _console().print(f"  {line}", markup=False)
     common.warn(in_folder(project.warnings + history_warnings(project), folder))
     return [], [valid]

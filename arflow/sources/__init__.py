@@ -30,7 +30,7 @@ def open_source(
 ) -> tuple[str, list[str], Blocks]:
     """(display name, header, rows) for a CSV file or a SQLite table/query."""
     path = config.resolve(source.path)
-    display = config.display(path)
+    display = config.named(path)  # in messages: as the command names the folder's files
     if source.is_sqlite:
         header, rows = read_sqlite(path, source, display, header_only=header_only)
     else:

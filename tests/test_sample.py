@@ -1,0 +1,210 @@
+"""`arflow run --dry-run --sample` (issue 29): every step of every enabled workflow planned and
+rendered against a made-up ledger, without the sources and without the state database."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from arflow.config import load_config
+from arflow.phones import e164
+from arflow.project import load_project
+from arflow.sample_ledger import anchor_for
+from arflow.scaffold import write_scaffold
+from arflow.sources.values import ValueParser
+from arflow.workflow import Workflow
+from tests.conftest import unstamped
+
+FIRST_MONDAY = "2026-03-02"  # the monthly statement's day
+THIRD_MONDAY = "2026-03-16"
+# every (workflow, step) of the bundled example's enabled workflows, on_paid where it has one
+EVERY_STEP = {
+    ("ar-workflow", "kickoff"),
+    ("ar-workflow", "text"),
+    ("ar-workflow", "call"),
+    ("ar-workflow", "escalate"),
+    ("ar-workflow", "finish"),  # notify_on: [finish], with the last step
+    ("ar-workflow", "on_paid"),
+    ("hosting-overdue", "overdue"),
+    ("late-fee-warning", "warning"),
+    ("late-fee-warning", "fee"),
+    ("late-fee-warning", "final"),
+    ("late-fee-warning", "finish"),
+    ("late-fee-warning", "on_paid"),
+    ("net30-standard", "courtesy"),
+    ("net30-standard", "reminder"),
+    ("net30-standard", "overdue-30"),
+    ("net30-standard", "final-notice"),
+    ("net30-standard", "on_paid"),
+    ("past-due-15-30-45", "past-due-15"),
+    ("past-due-15-30-45", "past-due-30"),
+    ("past-due-15-30-45", "past-due-45"),
+    ("past-due-15-30-45", "on_paid"),
+}
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """The bundled example as `arflow init` writes it, without its ledger."""
+    ar = tmp_path / "ar"
+    write_scaffold(ar, date(2026, 3, 16))
+    for csv in ar.glob("*.csv"):
+        csv.unlink()
+    return ar
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_every_step_of_every_workflow_is_planned_without_a_ledger(folder, run_json):
+    before = _files(folder)
+    _, document = run_json(folder, FIRST_MONDAY, "--sample")
+    assert document["sample"] is True and document["not_due"] == []
+    planned = {(a["workflow"], a["step"]) for a in document["actions"]}
+    assert planned == EVERY_STEP | {("monthly-statement", FIRST_MONDAY)}
+    assert document["errors"] == [] and document["skipped"] == []
+    assert {a["status"] for a in document["actions"]} == {"planned"}
+    # the channels the steps use, each planned
+    kinds = {a["action"] for a in document["actions"]}
+    assert kinds == {"assign", "note", "email", "sms", "task", "status", "notify"}
+    # nothing written: no state database, no outbox, every file as it was
+    assert _files(folder) == before
+    assert not (folder / "arflow.db").exists() and not (folder / "outbox").exists()
+
+
+def test_each_step_has_its_own_customer_once_in_each_language(folder, run_json):
+    _, document = run_json(folder, FIRST_MONDAY, "--sample")
+    steps_of: dict[str, set[tuple[str, str]]] = {}
+    for a in document["actions"]:
+        if a["step"] != "finish":  # the owner's notice goes with the last step's customer
+            steps_of.setdefault(a["customer_id"], set()).add((a["workflow"], a["step"]))
+    assert all(len(steps) == 1 for steps in steps_of.values())
+    # the templates speak English and German (reminder.de.*): each step twice
+    assert len(steps_of) == 2 * (len(EVERY_STEP) - 2 + 1)
+    reminders = sorted(
+        a["subject"]
+        for a in document["actions"]
+        if a["workflow"] == "net30-standard" and a["step"] == "reminder" and a["action"] == "email"
+    )
+    assert reminders == [
+        "Reminder: 1 invoice past due ($1,250.00)",
+        "Zahlungserinnerung: 1 Rechnung überfällig (1.250,00\xa0$)",
+    ]
+
+
+def test_a_campaign_not_due_today_is_named(folder, run_json):
+    _, document = run_json(folder, THIRD_MONDAY, "--sample")
+    assert document["not_due"] == ["monthly-statement: a campaign with no occurrence due"]
+    assert {(a["workflow"], a["step"]) for a in document["actions"]} == EVERY_STEP
+
+
+def test_on_a_weekend_the_business_day_workflows_are_named_not_due(folder, run_json):
+    _, document = run_json(folder, "2026-03-14", "--sample")
+    planned = {(a["workflow"], a["step"]) for a in document["actions"]}
+    # counted in business days, the assigned workflows send nothing on a Saturday but the
+    # thank-you of on_paid
+    business = {"ar-workflow", "late-fee-warning"}
+    assert planned == {(w, s) for w, s in EVERY_STEP if w not in business or s == "on_paid"}
+    assert document["not_due"] == [
+        "ar-workflow/call: not a business day",
+        "ar-workflow/escalate: not a business day",
+        "ar-workflow/kickoff: not a business day",
+        "ar-workflow/text: not a business day",
+        "late-fee-warning/fee: not a business day",
+        "late-fee-warning/final: not a business day",
+        "late-fee-warning/warning: not a business day",
+        "monthly-statement: a campaign, and not a business day",
+    ]
+
+
+def test_the_table_says_it_is_a_sample(folder, cli):
+    result = cli("run", "--dry-run", "--sample", "--as-of", THIRD_MONDAY, "--config", folder)
+    lines = result.stdout.splitlines()
+    assert lines[1] == (
+        "# sample ledger: 40 made-up customers, one for each step on 2026-03-16 "
+        "(no source read, nothing recorded)"
+    )
+    assert (
+        lines[2] == "# not due on 2026-03-16: monthly-statement: a campaign with no occurrence due"
+    )
+    assert (
+        "2026-03-16\tS013\tnet30-standard\treminder\tsms\t+12025550113\tSAMPLE-0013\t$1,250.00\tplanned"
+        in lines
+    )
+
+
+def test_made_up_values_pass_the_sources_parsers(folder):
+    from arflow.sample_night import sample_night
+
+    project = load_project(folder / "arflow.yaml")
+    night = sample_night(project, date(2026, 3, 2))
+    parser = ValueParser(load_config(folder / "arflow.yaml").invoices, "invoices", "US")
+    for customer in night.sample.ledger.customers.values():
+        assert parser.emails("; ".join(customer.email)) == (customer.email, [])
+        assert customer.phone is not None and e164(customer.phone, None) == customer.phone
+    for invoice in night.sample.ledger.invoices:
+        assert parser.money(str(invoice.amount)) == invoice.amount
+        assert invoice.issue_date <= date(2026, 3, 2) and invoice.issue_date <= invoice.due_date
+
+
+def test_a_broken_template_fails_naming_its_file_and_line(folder, cli):
+    (folder / "templates" / "courtesy.txt.j2").write_text(
+        "Hello {{ customer.name }},\n{{ invoices|nosuch }}\n", encoding="utf-8"
+    )
+    result = cli(
+        "run", "--dry-run", "--sample", "--as-of", THIRD_MONDAY, "--config", folder, expect=1
+    )
+    assert unstamped(result.stderr).splitlines()[0] == (
+        "templates/courtesy.txt.j2:2: template syntax error: No filter named 'nosuch'."
+    )
+
+
+def test_sample_needs_dry_run(folder, cli):
+    result = cli("run", "--sample", "--config", folder, expect=2)
+    assert "--sample plans against a made-up ledger: it only goes with --dry-run" in result.output
+    result = cli("run", "--sample-if-no-ledger", "--config", folder, expect=2)
+    assert "--sample-if-no-ledger plans against a made-up ledger" in result.output
+    result = cli("run", "--dry-run", "--sample", "--customer", "C001", "-c", folder, expect=2)
+    assert "--sample makes up its own customers: --customer does not go with it" in result.output
+
+
+def test_a_disabled_workflow_has_no_sample_customer(folder, run_json):
+    path = folder / "workflows" / "hosting-overdue.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "enabled: false\n", encoding="utf-8")
+    _, document = run_json(folder, THIRD_MONDAY, "--sample")
+    planned = {(a["workflow"], a["step"]) for a in document["actions"]}
+    assert planned == EVERY_STEP - {("hosting-overdue", "overdue")}
+    assert document["skipped"] == [] and document["summary"]["invoices"] == 38  # 2 × 19
+
+
+def test_sample_if_no_ledger_reads_the_ledger_when_it_is_there(tmp_path, run_json):
+    ar = tmp_path / "ar"
+    write_scaffold(ar, date(2026, 3, 16))
+    _, real = run_json(ar, THIRD_MONDAY, "--sample-if-no-ledger")
+    assert "sample" not in real
+    assert {a["customer_id"] for a in real["actions"]} <= {f"C00{n}" for n in range(1, 8)}
+    (ar / "invoices.csv").unlink()
+    _, made_up = run_json(ar, THIRD_MONDAY, "--sample-if-no-ledger")
+    assert made_up["sample"] is True
+    assert {(a["workflow"], a["step"]) for a in made_up["actions"]} == EVERY_STEP
+
+
+@pytest.mark.parametrize(
+    ("business", "day", "as_of", "anchor"),
+    [
+        (False, 7, date(2026, 3, 16), date(2026, 3, 9)),
+        (False, -3, date(2026, 3, 16), date(2026, 3, 19)),
+        (True, 0, date(2026, 3, 16), date(2026, 3, 16)),
+        (True, 2, date(2026, 3, 16), date(2026, 3, 12)),  # Thu, Fri → Mon
+        (True, 5, date(2026, 3, 16), date(2026, 3, 9)),
+        (True, 2, date(2026, 3, 14), None),  # a Saturday: nothing counts to it
+    ],
+)
+def test_the_anchor_of_a_step_due_on_the_day(business, day, as_of, anchor):
+    wf = Workflow.model_validate(
+        {"business_days": business, "steps": [{"id": "s", "day": day, "actions": [{"note": "x"}]}]}
+    )
+    assert anchor_for(wf, day, as_of) == anchor
