@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -26,6 +26,7 @@ from arflow.config import Config
 from arflow.config_location import find_config
 from arflow.errors import Problem
 from arflow.ledger import Ledger
+from arflow.listing import write_csv
 from arflow.project import Project, load_project
 from arflow.reading import group_errors
 from arflow.secrets import redact
@@ -73,6 +74,9 @@ def as_of_option(what: str) -> Any:
 
 
 FormatOption = Annotated[Format, typer.Option("--format", help="table or json.")]
+ListFormatOption = Annotated[
+    TableFormat, typer.Option("--format", help="table, json or csv.")
+]  # a listing's: `--format csv` writes a spreadsheet's rows
 IdsFileOption = Annotated[
     Path | None,
     typer.Option(
@@ -178,14 +182,18 @@ def report_held_back(ledger: Ledger | None) -> None:
 
 def show_customers(
     s: Session,
-    fmt: Format,
+    fmt: TableFormat,
     day: date,
     rows: list[dict],
     table: Callable[..., None],
+    csv_rows: Callable[[list[dict]], tuple[list[str], Iterable[list[object]]]],
 ) -> None:
-    """`status` and `customers`: their rows as JSON or as a table, then the held-back rows."""
-    if fmt is Format.json:
+    """`status` and `customers`: their rows as JSON, CSV or a table, then the held-back
+    rows."""
+    if fmt is TableFormat.json:
         print_json({"as_of": day.isoformat(), "customers": rows})
+    elif fmt is TableFormat.csv:
+        write_csv(sys.stdout, *csv_rows(rows))
     else:
         table(Console(highlight=False), rows, s.project.config.company.locale, plain=plain())
     report_held_back(s.ledger)
