@@ -602,7 +602,10 @@ def test_status_works_before_the_first_run_and_prints_plain_lines_under_cron(des
         "total\t3 customer(s)\t\t\t\t$650.00\t$650.00\t\t\t",
     ]
     assert not (d.root / "arflow.db").exists()  # reading the position writes nothing
-    assert d("tasks").stdout == ""
+    assert d("tasks").stdout == (  # no tasks yet: the header and a total of none
+        "# id\tdue\tcustomer\tkind\ttitle\tassignee\tinvoices\tstate\n"
+        "total\t\t\t\t0 task(s)\t\t\t\n"
+    )
     assert "no customer 'C9'" in d("status", "C9", expect=2).output
 
 
