@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO
 
+from rich.box import HEAVY_HEAD, Box
 from rich.cells import cell_len
 from rich.console import Console
 from rich.padding import Padding
@@ -142,6 +143,7 @@ def print_listing(
     *,
     plain: bool,
     blocks: Callable[[Console, Listing], None] | None = None,
+    look: Box = HEAVY_HEAD,
 ) -> None:
     """The listing in a pipe (header, rows, totals) or a terminal (a table, or `blocks` — by
     default a block per row — when no table fits)."""
@@ -156,7 +158,7 @@ def print_listing(
         (blocks or print_blocks)(console, listing)
         return
     console.print(Text(listing.title, style="bold"))
-    table = Table(header_style="bold")
+    table = Table(header_style="bold", box=look)
     for n, width in widths.items():
         col = listing.columns[n]
         table.add_column(
@@ -171,8 +173,9 @@ def print_listing(
         table.add_row(*(_cell(row[n]) for n in widths))
     if listing.totals:
         table.add_section()
-        for line in listing.totals:
-            table.add_row(*(_cell(line[n], "bold") for n in widths))
+        for line in listing.totals:  # `total` in a pipe, `Total` in a table
+            first, *rest = (_cell(line[n], "bold") for n in widths)
+            table.add_row(Text("Total", style="bold") if first.plain == "total" else first, *rest)
     console.print(table)
 
 

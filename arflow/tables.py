@@ -151,7 +151,7 @@ HISTORY_COLUMNS = [
     Col("Step", "step"),
     Col("Action", "action"),
     Col("State", "state", token=False),
-    Col("Recorded", "recorded", drop=1),
+    Col("Recorded", "recorded"),
     Col("Invoices · recipients / detail", "about", token=False),
     Col("Key", "key", style="dim"),
 ]
@@ -380,3 +380,6 @@ def _print_status_blocks(console: Console, listing: Listing) -> None:
             )
         if flow != "—":
             console.print(Padding(Text(f"{flow}: last {last}, next {following}"), (0, 0, 0, 2)))
+    for line in listing.totals:
+        console.print(Text(f"Total: {line[1]}", style="bold"))
+        print_facts(console, [f"open {line[5]}", f"overdue {line[6]}"])
