@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from arflow.cli import app
 from arflow.commands import common, desk, reports, run, setup
 from arflow.scaffold import write_scaffold
-from tests.conftest import NOW
+from tests.conftest import NOW, example_after_nights
 
 WIDTHS = range(60, 161)
 Printer = Callable[[int], str]
@@ -57,31 +57,7 @@ def printers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Printer]:
         _invoke("run", "--dry-run", "--as-of", "2026-03-16", "--config", config)
         mp.undo()
         mp.setattr(common, "now", lambda: moment)
-        for day in ("2026-03-16", "2026-03-26", "2026-04-07"):  # a task is made on the 7th
-            _invoke("run", "--as-of", day, "--config", config)
-        _invoke(
-            "pause",
-            "customer",
-            "C003",
-            "--until",
-            "2026-04-30",
-            "--as-of",
-            "2026-04-07",
-            "--reason",
-            "disputed",
-            "--config",
-            config,
-        )
-        _invoke(
-            "promise",
-            "INV-1001",
-            "--date",
-            "2026-04-20",
-            "--as-of",
-            "2026-04-07",
-            "--config",
-            config,
-        )
+        example_after_nights(root)
         for module, name, key in (
             (desk, "print_status", "status"),
             (desk, "print_tasks", "tasks"),
