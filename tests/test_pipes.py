@@ -16,7 +16,7 @@ from datetime import datetime
 import pytest
 
 from arflow.commands import common
-from tests.conftest import NOW, example_after_nights
+from tests.conftest import NOW, example_after_nights, make_folder
 
 
 @pytest.fixture(scope="module")
@@ -505,4 +505,37 @@ def test_every_listing_offers_table_json_or_csv(cli, name):
         "csv.",
         "[default:",
         "table]",
+    ]
+
+
+def test_a_customer_owing_in_two_currencies_has_a_row_per_currency(cli, tmp_path):
+    """CSV: a row per currency, amounts plain, a name that would be a formula made text; in a
+    pipe: the amounts as the table shows them and a total line per currency for aging."""
+    from tests.test_reports import INVOICES
+
+    config = make_folder(
+        tmp_path, invoices=INVOICES.replace("B,Birch Ltd", 'B,=HYPERLINK("x")'), workflows={}
+    )
+    day = ("--as-of", "2026-03-16", "--config", config)
+    rows = list(csv.reader(io.StringIO(cli("status", *day, "--format", "csv").stdout)))
+    assert [r[:2] + r[9:12] for r in rows] == [
+        ["customer_id", "name", "currency", "open", "overdue"],
+        ["A", "Alder Ltd", "EUR", "80.00", "80.00"],
+        ["A", "Alder Ltd", "USD", "1870.00", "1770.00"],
+        ["B", '\'=HYPERLINK("x")', "USD", "1000.00", ""],
+    ]
+    assert list(csv.reader(io.StringIO(cli("customers", *day, "--format", "csv").stdout))) == [
+        ["customer_id", "name", "email", "phone", "open_invoices", "currency", "open", "missing"],
+        ["A", "Alder Ltd", "", "", "7", "EUR", "80.00", "no email, no phone"],
+        ["A", "Alder Ltd", "", "", "7", "USD", "1870.00", "no email, no phone"],
+        ["B", '\'=HYPERLINK("x")', "", "", "1", "USD", "1000.00", "no email, no phone"],
+        ["D", "Dogwood", "", "", "0", "", "", "no email, no phone"],
+        ["P", "Poplar", "", "", "0", "", "", "no email, no phone"],
+    ]
+    assert cli("status", *day).stdout.splitlines()[-1] == (
+        "total\t2 customer(s)\t\t\t\t€80.00, $2,870.00\t€80.00, $1,770.00\t\t\t"
+    )
+    assert cli("aging", *day).stdout.splitlines()[-2:] == [
+        "total\t1 invoices\tEUR\t0.00\t80.00\t0.00\t0.00\t0.00\t80.00",
+        "total\t8 invoices\tUSD\t1100.00\t270.00\t400.00\t500.00\t600.00\t2870.00",
     ]
