@@ -151,7 +151,7 @@ HISTORY_COLUMNS = [
     Col("Step", "step"),
     Col("Action", "action"),
     Col("State", "state", token=False),
-    Col("Recorded", "recorded"),
+    Col("Recorded", "recorded", token=False),  # its date and time may go on two lines
     Col("Invoices · recipients / detail", "about", token=False),
     Col("Key", "key", style="dim"),
 ]
@@ -197,7 +197,7 @@ def print_history(console: Console, entries: Iterable[dict], *, plain: bool) -> 
             ]
             for r in rows
         ],
-        [["total", f"{len(rows)} action(s)", "", "", "", count_text(states), "", "", ""]],
+        [["total", "", "", "", "", count_text(states), "", f"{len(rows)} action(s)", ""]],
     )
     if console.width < STACK_BELOW:  # a block per action
         _print_history_blocks(console, rows)
