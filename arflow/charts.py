@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from arflow.aging import Aging
-from arflow.listing import Cell, Col, Listing, print_listing, write_plain
+from arflow.listing import Cell, Col, Listing, merged_steps, print_listing, write_plain
 from arflow.render import MONEY
 from arflow.rules import AGING_BUCKETS
 from arflow.tables import amounts_text
@@ -215,17 +215,14 @@ def print_forecast(console: Console, days: list, locale: str, *, plain: bool) ->
             )
     total = sum(len(r.plan.actions) for _, r in days)
     first, last = days[0][0].isoformat(), days[-1][0].isoformat()
-    print_listing(
-        console,
-        Listing(
-            f"arflow forecast {first} to {last}: {total} action(s)",
-            FORECAST_COLUMNS,
-            rows,
-            [["total", "", "", total, len(reached), amounts_text(chased, locale) or "—"]],
-            "Nothing planned.",
-        ),
-        plain=plain,
+    listing = Listing(
+        f"arflow forecast {first} to {last}: {total} action(s)",
+        FORECAST_COLUMNS,
+        rows,
+        [["total", "", "", total, len(reached), amounts_text(chased, locale) or "—"]],
+        "Nothing planned.",
     )
+    print_listing(console, listing if plain else merged_steps(listing), plain=plain)
 
 
 SPARKS = " ▁▂▃▄▅▆▇█"
@@ -247,18 +244,13 @@ def sparkline(values: list[int], width: int) -> str:
 SIMULATE_COLUMNS = [
     Col("Workflow", "workflow"),
     Col("Step", "step"),
-    *(
-        Col(name, key, token=False, right=True)
-        for name, key in (
-            ("Actions", "actions"),
-            ("Invoices", "invoices"),
-            ("Paid ≤7d", "paid_7d"),
-            ("≤14d", "paid_14d"),
-            ("≤30d", "paid_30d"),
-            ("Median days", "median_days"),
-            ("Unpaid", "unpaid"),
-        )
-    ),
+    Col("Actions", "actions", token=False, right=True),
+    Col("Invoices", "invoices", token=False, right=True),
+    Col("Paid ≤7d", "paid_7d", token=False, right=True),
+    Col("≤14d", "paid_14d", token=False, right=True),
+    Col("≤30d", "paid_30d", token=False, right=True),
+    Col("Median days", "median_days", token=False, right=True, drop=1),
+    Col("Unpaid", "unpaid", token=False, right=True),
 ]
 
 
@@ -283,29 +275,26 @@ def print_simulation(console: Console, sim: Simulation, *, plain: bool) -> None:
         for s in sim.steps
     ]
     counts = [n for _, n in sim.days]
-    print_listing(
-        console,
-        Listing(
-            f"arflow simulate {sim.first.isoformat()} to {sim.last.isoformat()}",
-            SIMULATE_COLUMNS,
-            rows,
+    listing = Listing(
+        f"arflow simulate {sim.first.isoformat()} to {sim.last.isoformat()}",
+        SIMULATE_COLUMNS,
+        rows,
+        [
             [
-                [
-                    "total",
-                    "",
-                    sum(s.actions for s in sim.steps),
-                    sum(s.invoices for s in sim.steps),
-                    sum(s.paid_7 for s in sim.steps),
-                    sum(s.paid_14 for s in sim.steps),
-                    sum(s.paid_30 for s in sim.steps),
-                    "",
-                    sum(s.unpaid for s in sim.steps),
-                ]
-            ],
-            "No actions.",
-        ),
-        plain=plain,
+                "total",
+                "",
+                sum(s.actions for s in sim.steps),
+                sum(s.invoices for s in sim.steps),
+                sum(s.paid_7 for s in sim.steps),
+                sum(s.paid_14 for s in sim.steps),
+                sum(s.paid_30 for s in sim.steps),
+                "",
+                sum(s.unpaid for s in sim.steps),
+            ]
+        ],
+        "No actions.",
     )
+    print_listing(console, listing if plain else merged_steps(listing), plain=plain)
     if plain:  # the days something happened, as the line of bars shows them
         write_plain(
             console.file,

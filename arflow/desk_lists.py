@@ -62,9 +62,9 @@ WORKFLOW_COLUMNS = [
     Col("Enabled", "enabled", token=False),
     Col("Anchor / schedule", "anchor", token=False),
     Col("Steps", "steps", right=True),
-    Col("Then", "then"),
+    Col("Then", "then", drop=1),
     Col("Assigned", "assigned", right=True),
-    Col("Customers", "customers", token=False, drop=1),
+    Col("Customers", "customers", token=False, drop=3),
 ]
 
 

@@ -124,10 +124,15 @@ def fit(listing: Listing, width: int) -> dict[int, int] | None:
     def room(chosen: dict[int, int]) -> int:  # each column: its padding and a border
         return width - sum(chosen.values()) - 3 * len(chosen) - 1
 
+    dropped: list[int] = []
     while room({n: sizes[n][1] for n in kept}) < 0:
         if not dropping:
             return None
-        kept.remove(dropping.pop(0))
+        dropped.append(dropping.pop(0))
+        kept.remove(dropped[-1])
+    for n in reversed(dropped[:-1]):  # one dropped before may fit where a wider one went
+        if room({m: sizes[m][1] for m in [*kept, n]}) >= 0:
+            kept = sorted([*kept, n])
     widths = {n: sizes[n][0] for n in kept}
     excess = -room(widths)
     while excess > 0:  # the widest free text gives a character at a time
@@ -135,6 +140,28 @@ def fit(listing: Listing, width: int) -> dict[int, int] | None:
         widths[n] -= 1
         excess -= 1
     return widths
+
+
+def merged_steps(listing: Listing) -> Listing:
+    """The listing with its columns `workflow` and `step` as one, `workflow › step`, for a
+    table (a pipe keeps them apart, to cut them)."""
+    at = [c.key for c in listing.columns].index("workflow")
+
+    def merge(row: list[Cell]) -> list[Cell]:
+        both = f"{text_of(row[at])} › {text_of(row[at + 1])}".strip(" ›")
+        return [*row[:at], both, *row[at + 2 :]]
+
+    return Listing(
+        listing.title,
+        [
+            *listing.columns[:at],
+            Col("Workflow › step", "step", token=False),
+            *listing.columns[at + 2 :],
+        ],
+        [merge(row) for row in listing.rows],
+        [merge(row) for row in listing.totals],
+        listing.empty,
+    )
 
 
 def print_listing(
