@@ -176,3 +176,41 @@ LABELS = {
 # what only a column that goes first in a narrow terminal shows: the invoices of a task (its
 # customer and title stay), a workflow's name ("Hosting overdue trigger")
 DROPPABLE = {"tasks": {"INV-1003"}, "workflows": {"overdue", "statement"}}
+
+
+def test_the_splits_the_issue_found_are_gone(printers):
+    """At 120 columns `status` showed `(2026-12-0` / `5)` and the dry run `ap@northwind.exam` /
+    `ple`; at 80 `forecast` `past-due-3` / `0`, `workflows` `Enabl…`, `simulate` `Workfl ow`."""
+    status = printers["status"](120).splitlines()
+    assert any("│ (2026-04-21)" in line for line in status)  # C001's next step, its date whole
+    assert any(
+        "ap@northwind.example" in line for line in printers["run --dry-run"](120).split("\n")
+    )
+    forecast = printers["forecast"](80).splitlines()
+    assert forecast[2].split() == [
+        "┃",
+        "Date",
+        "┃",
+        "Workflow",
+        "›",
+        "step",
+        "┃",
+        "Actions",
+        "┃",
+        "Customers",
+        "┃",
+        "Chased",
+        "┃",
+    ]
+    assert any("│ past-due-15-30-45 ›" in line for line in forecast)
+    workflows = printers["workflows"](80).splitlines()
+    assert [w for w in workflows[3].split() if w != "┃"] == [
+        "Id",
+        "Name",
+        "Enabled",
+        "schedule",
+        "Steps",
+        "Assigned",
+    ]
+    simulate = printers["simulate"](80).splitlines()
+    assert next(w for w in simulate[2].split("┃") if w.strip()).strip() == "Workflow › step"
