@@ -274,7 +274,6 @@ def print_simulation(console: Console, sim: Simulation, *, plain: bool) -> None:
         ]
         for s in sim.steps
     ]
-    counts = [n for _, n in sim.days]
     listing = Listing(
         f"arflow simulate {sim.first.isoformat()} to {sim.last.isoformat()}",
         SIMULATE_COLUMNS,
@@ -295,6 +294,13 @@ def print_simulation(console: Console, sim: Simulation, *, plain: bool) -> None:
         "No actions.",
     )
     print_listing(console, listing if plain else merged_steps(listing), plain=plain)
+    _print_days(console, sim, plain=plain)
+
+
+def _print_days(console: Console, sim: Simulation, *, plain: bool) -> None:
+    """The actions per day: in a terminal a line of bars; in a pipe a header line, a line per
+    day something happened and their total."""
+    counts = [n for _, n in sim.days]
     if plain:  # the days something happened, as the line of bars shows them
         write_plain(
             console.file,

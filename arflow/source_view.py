@@ -214,6 +214,16 @@ def print_sources(console: Console, view: SourcesView) -> None:
             _fact(console, "bad:", Text(group.text()), "red")
     _print_rows(console, "First invoices, as read", view.invoices, INVOICE_COLUMNS)
     _print_rows(console, "First customers, as read", view.customers, CUSTOMER_COLUMNS)
+    _print_unreachable(console, view)
+    if view.refused:
+        console.print(
+            Text("refused: ", style="bold red") + Text(view.refused),
+            soft_wrap=not console.is_terminal,
+        )
+
+
+def _print_unreachable(console: Console, view: SourcesView) -> None:
+    """Per channel the workflows use, who among the customers owing it cannot reach."""
     for kind, reach in view.unreachable.items():
         if not reach["customers"]:
             continue  # no customer has an open invoice: nobody to reach
@@ -235,11 +245,6 @@ def print_sources(console: Console, view: SourcesView) -> None:
                 markup=False,
                 soft_wrap=not console.is_terminal,
             )
-    if view.refused:
-        console.print(
-            Text("refused: ", style="bold red") + Text(view.refused),
-            soft_wrap=not console.is_terminal,
-        )
 
 
 def _fact(console: Console, label: str, text: Text, style: str = "") -> None:
