@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime
 
 import pytest
@@ -539,3 +540,26 @@ def test_a_customer_owing_in_two_currencies_has_a_row_per_currency(cli, tmp_path
         "total\t1 invoices\tEUR\t0.00\t80.00\t0.00\t0.00\t0.00\t80.00",
         "total\t8 invoices\tUSD\t1100.00\t270.00\t400.00\t500.00\t600.00\t2870.00",
     ]
+
+
+def test_tty_compatible_asks_for_the_table_in_a_pipe_and_columns_for_its_width(
+    cli, example, monkeypatch
+):
+    """`TTY_COMPATIBLE=1 COLUMNS=100 arflow workflows | less -R`: the table, 100 wide."""
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setenv("COLUMNS", "100")
+    shown = cli("workflows", "--config", example).stdout
+    lines = re.sub("\x1b\\[[0-9;]*m", "", shown).splitlines()  # in colour, for less -R
+    assert "\x1b[1m" in shown and lines[0] == "arflow workflows: 6"
+    assert [cell.strip() for cell in lines[3].split("┃")[1:-1]] == [
+        "Id",
+        "Name",
+        "Enabled",
+        "schedule",  # under "Anchor /"
+        "Steps",
+        "Then",
+        "Assigned",
+    ]
+    assert max(len(line) for line in lines) <= 100
+    monkeypatch.setenv("TTY_COMPATIBLE", "0")
+    assert cli("workflows", "--config", example).stdout.splitlines()[0].startswith("# id\t")

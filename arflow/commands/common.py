@@ -155,7 +155,12 @@ def say(text: str) -> None:
 
 
 def plain() -> bool:
-    """Whether stdout is a pipe or a file (cron, a script) rather than a person's terminal."""
+    """Whether stdout is a pipe or a file (cron, a script) rather than a person's terminal.
+    `TTY_COMPATIBLE=1` (rich's own setting) asks for the tables anyway, `| less -R` with its
+    width in `COLUMNS`; `TTY_COMPATIBLE=0` for the plain lines in a terminal."""
+    forced = os.environ.get("TTY_COMPATIBLE")
+    if forced in ("0", "1"):
+        return forced == "0"
     return not sys.stdout.isatty()
 
 
