@@ -1,5 +1,6 @@
-"""The rich tables a person reads in a terminal (the run's actions, history, status, tasks,
-workflows, customers), each with its tab-separated lines under cron, and the words they share."""
+"""The tables a person reads in a terminal of the run's actions, the history and the status
+(each with its lines for a pipe), and the words they share; `desk_lists` has the tasks,
+workflows and customers, `listing` how every one of them goes out."""
 
 from __future__ import annotations
 
