@@ -3,17 +3,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from arflow.aging import Aging
+from arflow.listing import Cell, Col, Listing, merged_steps, print_listing, write_plain
 from arflow.render import MONEY
 from arflow.rules import AGING_BUCKETS
-from arflow.tables import amounts_text, print_rows
+from arflow.tables import amounts_text
 
 if TYPE_CHECKING:  # replay runs the pipeline; printing its figures needs only their type
     from arflow.replay import Simulation
@@ -52,40 +54,50 @@ def _aging_bar(buckets: dict[str, Decimal], largest: Decimal) -> Text:
 
 
 def print_aging(console: Console, report: Aging, locale: str, *, plain: bool) -> None:
-    """`arflow aging`: a table with a bar per customer, then the totals per currency; plain
-    tab-separated lines under cron."""
+    """`arflow aging`: a table with a bar per customer, then the totals per currency; in a
+    pipe a header line, a line per account and currency, and a total line per currency."""
     if plain:
-        for r in report.customers:
-            console.file.write(
-                "\t".join(
-                    [
-                        r.customer_id or "",
-                        r.name or "",
-                        r.currency,
-                        *(str(v) for v in r.buckets.values()),
-                        str(r.total),
-                    ]
-                )
-                + "\n"
-            )
+        write_plain(
+            console.file,
+            ["customer_id", "name", "currency", *AGING_BUCKETS, "total"],
+            (
+                [r.customer_id, r.name, r.currency, *r.buckets.values(), r.total]
+                for r in report.customers
+            ),
+            (
+                ["total", f"{c.invoices} invoices", c.currency, *c.buckets.values(), c.total]
+                for c in report.currencies
+            ),
+        )
         return
     if not report.customers:
         console.print(f"Nothing owed on {report.as_of.isoformat()}.", markup=False)
         return
     rows, totals = _aging_cells(report, locale)
     headers = [b.replace("-", "–") for b in AGING_BUCKETS] + ["Total"]
-    # amounts are never cut: their columns do not wrap, the customer column takes what is left
-    # (folding long names), the bar goes first when it is tight, and below the width the
-    # amounts need, each account is a block of its own
-    widths = [
-        max(len(h), *(len(row[n + 1]) for row in rows + totals)) for n, h in enumerate(headers)
-    ]
-    fixed = sum(w + 3 for w in widths) + 1  # padding and a border per column
-    if console.width < fixed + 8 + 3:  # no room for a table: one block per account
-        _print_aging_blocks(console, report, headers, rows + totals)
-        return
-    bar = console.width - fixed >= 14 + BAR_WIDTH + 3
-    console.print(_aging_table(report, headers, rows, totals, bar=bar))
+    # amounts are never cut: their columns do not wrap, the customer's name wraps between
+    # words, the bar goes first when it is tight, and below the width the amounts need, each
+    # account is a block of its own
+    largest = max(r.total for r in report.customers)
+    listing = Listing(
+        f"arflow aging as of {report.as_of.isoformat()}: {len(report.customers)} account(s)",
+        [
+            Col("Customer", "name", token=False),
+            *(Col(h, h, right=True, style="bold" if h == "Total" else "") for h in headers),
+            Col("", "bar", drop=1),
+        ],
+        [
+            [*cells, _aging_bar(r.buckets, largest)]
+            for r, cells in zip(report.customers, rows, strict=True)
+        ],
+        [[Text(cells[0], style="bold"), *cells[1:], ""] for cells in totals],
+    )
+    print_listing(
+        console,
+        listing,
+        plain=False,
+        blocks=lambda c, _: _print_aging_blocks(c, report, headers, rows + totals),
+    )
 
 
 def _aging_cells(report: Aging, locale: str) -> tuple[list[list[str]], list[list[str]]]:
@@ -138,83 +150,79 @@ def _print_aging_blocks(
         console.print(line, markup=False)
 
 
-def _aging_table(
-    report: Aging,
-    headers: list[str],
-    rows: list[list[str]],
-    totals: list[list[str]],
-    *,
-    bar: bool,
-) -> Table:
-    """The aging's table: an account a line (with its bar where there is room), then the
-    totals per currency below a line."""
-    largest = max(r.total for r in report.customers)
-    table = Table(
-        title=f"arflow aging as of {report.as_of.isoformat()}: {len(report.customers)} account(s)",
-        title_justify="left",
-        header_style="bold",
-        title_style="bold",
-    )
-    table.add_column("Customer", overflow="fold", ratio=1, min_width=8)
-    for header in headers:
-        table.add_column(
-            header, justify="right", no_wrap=True, style="bold" if header == "Total" else ""
-        )
-    if bar:
-        table.add_column("", no_wrap=True, min_width=BAR_WIDTH)
-    for r, cells in zip(report.customers, rows, strict=True):
-        table.add_row(*cells, *([_aging_bar(r.buckets, largest)] if bar else []))
-    table.add_section()
-    for cells in totals:
-        table.add_row(Text(cells[0], style="bold"), *cells[1:], *([""] if bar else []))
-    return table
-
-
 # --- forecast and simulate --------------------------------------------------------------------
-def print_forecast(console: Console, days: list, locale: str, *, plain: bool) -> None:
-    """`arflow forecast`: per day, the actions per workflow and step with the customers they
-    reach and the amount they chase (each customer's listed invoices counted once a step)."""
-    rows: list[list] = []
+FORECAST_COLUMNS = [
+    Col("Date", "date"),
+    Col("Workflow", "workflow"),
+    Col("Step", "step"),
+    Col("Actions", "actions", token=False, right=True),
+    Col("Customers", "customers", token=False, right=True),
+    Col("Chased", "chased", right=True),
+]
+
+
+def forecast_groups(
+    days: list,
+) -> Iterator[tuple[date, str, str, int, dict[str, dict[str, Decimal]]]]:
+    """Per day, workflow and step: the actions, and per customer reached the amount chased
+    from it (each customer's listed invoices counted once a step)."""
     for day, result in days:
         groups: dict[tuple[str, str], dict] = {}
         for a in result.plan.actions:
             group = groups.setdefault((a.workflow, a.step), {"actions": 0, "customers": {}})
             group["actions"] += 1
             group["customers"].setdefault(a.customer_id, a.amounts)
-        if not groups:
+        for (wid, step), group in groups.items():
+            yield day, wid, step, group["actions"], group["customers"]
+
+
+def forecast_chased(customers: dict[str, dict[str, Decimal]]) -> dict[str, Decimal]:
+    chased: dict[str, Decimal] = {}
+    for amounts in customers.values():
+        for currency, value in amounts.items():
+            chased[currency] = chased.get(currency, Decimal(0)) + value
+    return chased
+
+
+def print_forecast(console: Console, days: list, locale: str, *, plain: bool) -> None:
+    """`arflow forecast`: per day, the actions per workflow and step with the customers they
+    reach and the amount they chase; the totals: the actions, the customers reached (each
+    once) and the amounts chased added up."""
+    rows: list[list[Cell]] = []
+    shown: set[date] = set()
+    reached: set[str] = set()
+    chased: dict[str, Decimal] = {}
+    groups = list(forecast_groups(days))
+    for day, _ in days:
+        if not any(g[0] == day for g in groups):
             rows.append([day.isoformat(), "—", "", "", "", ""])
-        for n, ((wid, step), group) in enumerate(groups.items()):
-            chased: dict[str, Decimal] = {}
-            for amounts in group["customers"].values():
-                for currency, value in amounts.items():
-                    chased[currency] = chased.get(currency, Decimal(0)) + value
+        for _, wid, step, actions, customers in (g for g in groups if g[0] == day):
+            amounts = forecast_chased(customers)
+            reached.update(customers)
+            for currency, value in amounts.items():
+                chased[currency] = chased.get(currency, Decimal(0)) + value
+            first = day not in shown
+            shown.add(day)
             rows.append(
                 [
-                    day.isoformat() if n == 0 else "",
+                    day.isoformat() if first or plain else "",
                     wid,
                     step,
-                    group["actions"],
-                    len(group["customers"]),
-                    amounts_text(chased, locale) or "—",
+                    actions,
+                    len(customers),
+                    amounts_text(amounts, locale) or "—",
                 ]
             )
     total = sum(len(r.plan.actions) for _, r in days)
     first, last = days[0][0].isoformat(), days[-1][0].isoformat()
-    print_rows(
-        console,
+    listing = Listing(
         f"arflow forecast {first} to {last}: {total} action(s)",
-        [
-            ("Date", {"no_wrap": True}),
-            ("Workflow", {"overflow": "fold"}),
-            ("Step", {"overflow": "fold"}),
-            ("Actions", {"justify": "right"}),
-            ("Customers", {"justify": "right"}),
-            ("Chased", {"justify": "right", "no_wrap": True}),
-        ],
+        FORECAST_COLUMNS,
         rows,
-        plain=plain,
-        empty="Nothing planned.",
+        [["total", "", "", total, len(reached), amounts_text(chased, locale) or "—"]],
+        "Nothing planned.",
     )
+    print_listing(console, listing if plain else merged_steps(listing), plain=plain)
 
 
 SPARKS = " ▁▂▃▄▅▆▇█"
@@ -233,13 +241,26 @@ def sparkline(values: list[int], width: int) -> str:
     )
 
 
+SIMULATE_COLUMNS = [
+    Col("Workflow", "workflow"),
+    Col("Step", "step"),
+    Col("Actions", "actions", token=False, right=True),
+    Col("Invoices", "invoices", token=False, right=True),
+    Col("Paid ≤7d", "paid_7d", token=False, right=True),
+    Col("≤14d", "paid_14d", token=False, right=True),
+    Col("≤30d", "paid_30d", token=False, right=True),
+    Col("Median days", "median_days", token=False, right=True, drop=1),
+    Col("Unpaid", "unpaid", token=False, right=True),
+]
+
+
 def print_simulation(console: Console, sim: Simulation, *, plain: bool) -> None:
     """`arflow simulate`: the figures per workflow step, then the actions per day."""
 
     def median(value: float | None) -> str:
         return "—" if value is None else f"{value:g}"
 
-    rows = [
+    rows: list[list[Cell]] = [
         [
             s.workflow,
             s.step,
@@ -253,28 +274,40 @@ def print_simulation(console: Console, sim: Simulation, *, plain: bool) -> None:
         ]
         for s in sim.steps
     ]
-    print_rows(
-        console,
+    listing = Listing(
         f"arflow simulate {sim.first.isoformat()} to {sim.last.isoformat()}",
-        [
-            ("Workflow", {"overflow": "fold"}),
-            ("Step", {"overflow": "fold"}),
-            ("Actions", {"justify": "right"}),
-            ("Invoices", {"justify": "right"}),
-            ("Paid ≤7d", {"justify": "right"}),
-            ("≤14d", {"justify": "right"}),
-            ("≤30d", {"justify": "right"}),
-            ("Median days", {"justify": "right"}),
-            ("Unpaid", {"justify": "right"}),
-        ],
+        SIMULATE_COLUMNS,
         rows,
-        plain=plain,
-        empty="No actions.",
+        [
+            [
+                "total",
+                "",
+                sum(s.actions for s in sim.steps),
+                sum(s.invoices for s in sim.steps),
+                sum(s.paid_7 for s in sim.steps),
+                sum(s.paid_14 for s in sim.steps),
+                sum(s.paid_30 for s in sim.steps),
+                "",
+                sum(s.unpaid for s in sim.steps),
+            ]
+        ],
+        "No actions.",
     )
+    print_listing(console, listing if plain else merged_steps(listing), plain=plain)
+    _print_days(console, sim, plain=plain)
+
+
+def _print_days(console: Console, sim: Simulation, *, plain: bool) -> None:
+    """The actions per day: in a terminal a line of bars; in a pipe a header line, a line per
+    day something happened and their total."""
     counts = [n for _, n in sim.days]
-    if plain:
-        for day, n in sim.days:
-            console.file.write(f"day\t{day.isoformat()}\t{n}\n")
+    if plain:  # the days something happened, as the line of bars shows them
+        write_plain(
+            console.file,
+            ["day", "date", "actions"],
+            (["day", day.isoformat(), n] for day, n in sim.days if n),
+            [["total", f"{sum(1 for n in counts if n)} of {len(counts)} days", sum(counts)]],
+        )
         return
     width = max(10, console.width - 2)
     per = max(1, -(-len(counts) // width))

@@ -17,6 +17,7 @@ from arflow.actions import CONTACT_WORDS, KINDS
 from arflow.config import Config
 from arflow.errors import ArflowError, RowError
 from arflow.ledger import Ledger, invoices_from_frame, may_be_open
+from arflow.listing import Cell, Col, Listing, print_listing
 from arflow.project import Project
 from arflow.reading import ErrorGroup, SourceRead, group_errors
 from arflow.sources import SOURCE_FIELDS, header_read, load_ledger
@@ -189,25 +190,40 @@ def print_sources(console: Console, view: SourcesView) -> None:
             mapped = ", ".join(
                 f + ("" if f == column else f" ← {column}") for f, column in r.fields.items()
             )
-            console.print(f"  fields:   {mapped}", markup=False)
+            _fact(console, "fields:", Text(mapped))
             if r.ignored:
-                console.print(
-                    f"  not used: {', '.join(r.ignored)} (templates: "
-                    f"{'invoice' if r.setting == 'invoices' else 'customer'}.extra.NAME)",
-                    markup=False,
+                _fact(
+                    console,
+                    "not used:",
+                    Text(
+                        f"{', '.join(r.ignored)} (templates: "
+                        f"{'invoice' if r.setting == 'invoices' else 'customer'}.extra.NAME)"
+                    ),
                 )
             empty = f", {r.empty:,} empty ignored" if r.empty else ""
-            console.print(
-                "  rows:     not read (a source is refused: below)"
-                if view.refused
-                else f"  rows:     {r.rows:,} read, {r.kept:,} kept, {r.held_back:,} held back"
-                + empty,
-                markup=False,
+            _fact(
+                console,
+                "rows:",
+                Text(
+                    "not read (a source is refused: below)"
+                    if view.refused
+                    else f"{r.rows:,} read, {r.kept:,} kept, {r.held_back:,} held back" + empty
+                ),
             )
         for group in by_file.get(r.display, []):
-            console.print(Text("  bad:      ", style="red") + Text(group.text()))
+            _fact(console, "bad:", Text(group.text()), "red")
     _print_rows(console, "First invoices, as read", view.invoices, INVOICE_COLUMNS)
     _print_rows(console, "First customers, as read", view.customers, CUSTOMER_COLUMNS)
+    _print_unreachable(console, view)
+    if view.refused:
+        console.print(
+            Text("refused: ", style="bold red") + Text(view.refused),
+            soft_wrap=not console.is_terminal,
+        )
+
+
+def _print_unreachable(console: Console, view: SourcesView) -> None:
+    """Per channel the workflows use, who among the customers owing it cannot reach."""
     for kind, reach in view.unreachable.items():
         if not reach["customers"]:
             continue  # no customer has an open invoice: nobody to reach
@@ -220,15 +236,28 @@ def print_sources(console: Console, view: SourcesView) -> None:
                 + Text(
                     f"{reach_text(reach)} {'has' if reach['unreachable'] == 1 else 'have'} no "
                     f"{reach['contact']}: {named}"
-                )
+                ),
+                soft_wrap=not console.is_terminal,  # in a terminal, wrapped between words
             )
         else:
             console.print(
                 f"{kind}: {reach_text(reach, every=True)} {CONTACT_WORDS[reach['contact']]}",
                 markup=False,
+                soft_wrap=not console.is_terminal,
             )
-    if view.refused:
-        console.print(Text("refused: ", style="bold red") + Text(view.refused))
+
+
+def _fact(console: Console, label: str, text: Text, style: str = "") -> None:
+    """`  label:    text` (the texts of a source in a column): in a terminal the text wraps
+    between words under itself; elsewhere the line is never broken."""
+    if not console.is_terminal:
+        console.print(Text(f"  {label:<10}", style=style) + text)
+        return
+    grid = Table.grid()
+    grid.add_column(width=12, no_wrap=True)
+    grid.add_column()
+    grid.add_row(Text(f"  {label}", style=style), text)
+    console.print(grid)
 
 
 def reach_text(reach: dict, *, every: bool = False) -> str:
@@ -275,25 +304,24 @@ UNBROKEN = {
 def _print_rows(
     console: Console, title: str, rows: list[dict], columns: tuple[tuple[str, str], ...]
 ) -> None:
+    """The first rows as read: a table whose tokens are never broken (a name wraps between
+    words; below the width they need, a block per row)."""
     if not rows:
         return
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
-    for heading, key in columns:
-        table.add_column(
-            heading,
-            overflow="fold",
-            no_wrap=key in UNBROKEN,
-            min_width=20 if key == "to" else None,
-            justify="right" if key == "open" else "left",
-        )
+    lines: list[list[Cell]] = []
     for row in rows:
         shown = {
             **row,
             "open": f"{row.get('balance') or row.get('amount')} {row.get('currency')}",
             "to": "\n".join([*row["email"], *([row["phone"]] if row["phone"] else [])]) or "none",
         }
-        table.add_row(*(_cell(shown[key]) for _, key in columns))
-    console.print(table)
+        lines.append([_cell(shown[key]) for _, key in columns])
+    listing = Listing(
+        title,
+        [Col(heading, key, token=key in UNBROKEN, right=key == "open") for heading, key in columns],
+        lines,
+    )
+    print_listing(console, listing, plain=False, look=box.SIMPLE_HEAD)
 
 
 def _cell(value: object) -> str:

@@ -1,17 +1,28 @@
-"""The rich tables a person reads in a terminal (the run's actions, history, status, tasks,
-workflows, customers), each with its tab-separated lines under cron, and the words they share."""
+"""The tables a person reads in a terminal of the run's actions, the history and the status
+(each with its lines for a pipe), and the words they share; `desk_lists` has the tasks,
+workflows and customers, `listing` how every one of them goes out."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from rich.console import Console
 from rich.padding import Padding
-from rich.table import Table
 from rich.text import Text
 
+from arflow.listing import (
+    Cell,
+    Col,
+    Listing,
+    count_text,
+    fit,
+    plain_line,
+    print_facts,
+    print_listing,
+    summed,
+    write_plain,
+)
 from arflow.planner.plan_types import PlannedAction
 from arflow.render import MONEY
 from arflow.secrets import redact
@@ -48,6 +59,17 @@ def _detail(a: PlannedAction) -> str:
 
 STACK_BELOW = 110  # columns: a narrower terminal gets a block per action, not a table
 
+ACTION_COLUMNS = [
+    Col("Customer", "customer", token=False),
+    Col("Workflow › step", "step", token=False),
+    Col("Action", "action"),
+    Col("To", "to", token=False),
+    Col("Invoices", "invoices", token=False),
+    Col("Amount", "amount", right=True),
+    Col("Subject / detail", "detail", token=False, drop=1),
+    Col("Status", "status"),
+]
+
 
 def print_actions(
     console: Console,
@@ -57,40 +79,11 @@ def print_actions(
     with_status: bool,
     names: dict[str, str],
 ) -> None:
-    """The run's actions for a person: a table whose dates and amounts are never cut (the
-    date is the title; names, recipients and subjects fold), or below STACK_BELOW columns one
-    block per action."""
-    console.print(title, style="bold", markup=False)
-    if console.width < STACK_BELOW:
-        for a in actions:
-            head = Text(f"{names.get(a.customer_id, a.customer_id)}", style="bold")
-            head.append(f" · {a.workflow} › {a.step} · {a.kind}")
-            if with_status:
-                head.append(f" · {a.status}", style=STATUS_STYLE.get(a.status, ""))
-            console.print(head)
-            # the amount first: a long list of recipients wraps after it
-            facts = [
-                amounts_text(a.amounts, locale),
-                ", ".join(a.invoices),
-                "" if recipients_text(a) == "—" else f"to {recipients_text(a)}",
-            ]
-            # indented, wrapped lines included
-            console.print(Padding(Text(" · ".join(f for f in facts if f)), (0, 0, 0, 2)))
-            if _detail(a):
-                console.print(Padding(Text(_detail(a), style="dim"), (0, 0, 0, 2)))
-        return
-    table = Table(header_style="bold")
-    table.add_column("Customer", overflow="fold", ratio=2)
-    table.add_column("Workflow › step", overflow="fold", ratio=2)
-    table.add_column("Action", no_wrap=True)
-    table.add_column("To", overflow="fold", ratio=2)
-    table.add_column("Invoices", overflow="fold", ratio=1)
-    table.add_column("Amount", justify="right", no_wrap=True)
-    table.add_column("Subject / detail", overflow="fold", ratio=3)
-    if with_status:
-        table.add_column("Status", no_wrap=True)
-    for a in actions:
-        row: list[str | Text] = [
+    """The run's actions for a person: a table whose ids, dates, addresses and amounts are
+    never cut (names, recipients and subjects wrap between words), or below STACK_BELOW
+    columns (or when no table fits) one block per action."""
+    rows: list[list[Cell]] = [
+        [
             names.get(a.customer_id, a.customer_id),
             f"{a.workflow} › {a.step}",
             a.kind,
@@ -98,71 +91,138 @@ def print_actions(
             ", ".join(a.invoices),
             amounts_text(a.amounts, locale),
             _detail(a),
+            *([Text(a.status, style=STATUS_STYLE.get(a.status, ""))] if with_status else []),
         ]
+        for a in actions
+    ]
+    columns = ACTION_COLUMNS if with_status else ACTION_COLUMNS[:-1]
+    widths = (
+        None if console.width < STACK_BELOW else fit(Listing(title, columns, rows), console.width)
+    )
+    if widths is None:
+        console.print(title, style="bold", markup=False)
+        _print_action_blocks(console, actions, locale, with_status, names)
+        return
+    print_listing(console, Listing(title, columns, rows), plain=False)
+
+
+def _print_action_blocks(
+    console: Console,
+    actions: list[PlannedAction],
+    locale: str,
+    with_status: bool,
+    names: dict[str, str],
+) -> None:
+    for a in actions:
+        head = Text(f"{names.get(a.customer_id, a.customer_id)}", style="bold")
+        head.append(f" · {a.workflow} › {a.step} · {a.kind}")
         if with_status:
-            row.append(Text(a.status, style=STATUS_STYLE.get(a.status, "")))
-        table.add_row(*row)
-    console.print(table)
+            head.append(f" · {a.status}", style=STATUS_STYLE.get(a.status, ""))
+        console.print(head)
+        # the amount first: a long list of recipients wraps after it
+        facts = [
+            amounts_text(a.amounts, locale),
+            ", ".join(a.invoices),
+            "" if recipients_text(a) == "—" else f"to {recipients_text(a)}",
+        ]
+        # indented, wrapped lines included
+        console.print(Padding(Text(" · ".join(f for f in facts if f)), (0, 0, 0, 2)))
+        if _detail(a):
+            console.print(Padding(Text(_detail(a), style="dim"), (0, 0, 0, 2)))
+
+
+HISTORY_KEYS = [
+    "date",
+    "customer",
+    "workflow",
+    "step",
+    "action",
+    "state",
+    "reason",
+    "recipients",
+    "invoices",
+    "key",
+    "recorded",
+    "subject",
+]
+HISTORY_COLUMNS = [
+    Col("Date", "date"),
+    Col("Customer", "customer"),
+    Col("Workflow", "workflow"),
+    Col("Step", "step"),
+    Col("Action", "action"),
+    Col("State", "state", token=False),
+    Col("Recorded", "recorded", token=False),  # its date and time may go on two lines
+    Col("Invoices · recipients / detail", "about", token=False),
+    Col("Key", "key", style="dim"),
+]
 
 
 def print_history(console: Console, entries: Iterable[dict], *, plain: bool) -> None:
-    """The action ledger: a table in a terminal, tab-separated lines under cron (written as
-    they come)."""
+    """The action ledger: a table in a terminal; under cron a header line, tab-separated lines
+    (written as they come) and a total of each state."""
+    states: dict[str, int] = {}
+
+    def counted(rows: Iterable[dict]) -> Iterator[dict]:
+        for r in rows:
+            states[r["state"]] = states.get(r["state"], 0) + 1
+            yield r
+
     if plain:
-        for r in entries:
-            console.file.write(_history_line(r) + "\n")
+        lines = (_history_line(r) for r in counted(entries))
+        write_plain(console.file, HISTORY_KEYS, lines)
+        total = sum(states.values())
+        console.file.write(
+            plain_line(["total", f"{total} action(s)", "", "", "", count_text(states), *[""] * 6])
+            + "\n"
+        )
         return
-    rows = list(entries)
+    rows = list(counted(entries))
     if not rows:
         console.print("No actions recorded.", markup=False)
         return
+    listing = Listing(
+        f"arflow history: {len(rows)} action(s)",
+        HISTORY_COLUMNS,
+        [
+            [
+                r["as_of"],
+                r["customer_id"],
+                r["workflow"],
+                r["step"],
+                r["kind"],
+                Text(r["state"], style=STATUS_STYLE.get(r["state"], "")),
+                _recorded(r),
+                _history_about(r),
+                r["key"],
+            ]
+            for r in rows
+        ],
+        [["total", "", "", "", "", count_text(states), "", f"{len(rows)} action(s)", ""]],
+    )
     if console.width < STACK_BELOW:  # a block per action
         _print_history_blocks(console, rows)
         return
-    table = Table(
-        title=f"arflow history: {len(rows)} action(s)",
-        title_justify="left",
-        header_style="bold",
-        title_style="bold",
-    )
-    for name in ("Date", "Customer", "Workflow", "Step", "Action", "State", "Recorded"):
-        table.add_column(name, no_wrap=True)
-    table.add_column("Invoices · recipients / detail", overflow="fold", ratio=1)
-    table.add_column("Key", overflow="fold", style="dim")
-    for r in rows:
-        table.add_row(
-            r["as_of"],
-            r["customer_id"],
-            r["workflow"],
-            r["step"],
-            r["kind"],
-            Text(r["state"], style=STATUS_STYLE.get(r["state"], "")),
-            _recorded(r),
-            _history_about(r),
-            r["key"],
-        )
-    console.print(table)
+    print_listing(console, listing, plain=False, blocks=lambda c, _: _print_history_blocks(c, rows))
 
 
-def _history_line(r: dict) -> str:
-    """One recorded message (or other action) as a tab-separated line: its invoices as in
-    `run`'s lines (INV-1,INV-2), the first of its keys (any of them settles it)."""
-    return "\t".join(
-        [
-            r["as_of"],
-            r["customer_id"],
-            r["workflow"],
-            r["step"],
-            r["kind"],
-            r["state"],
-            r["reason"] or r["error"] or "",
-            ",".join(r["recipients"] or []),
-            ",".join(r["invoices"]),
-            r["key"],
-            _recorded(r),
-            " — ".join(filter(None, [r["subject"], r.get("description")])),
-        ]
-    )
+def _history_line(r: dict) -> list[Cell]:
+    """One recorded message (or other action) as a pipe's line, in HISTORY_KEYS' columns: its
+    invoices as in `run`'s lines (INV-1,INV-2), the first of its keys (any settles it)."""
+    return [
+        r["as_of"],
+        r["customer_id"],
+        r["workflow"],
+        r["step"],
+        r["kind"],
+        r["state"],
+        r["reason"] or r["error"] or "",
+        ",".join(r["recipients"] or []),
+        ",".join(r["invoices"]),
+        r["key"],
+        _recorded(r),
+        " — ".join(filter(None, [r["subject"], r.get("description")])),
+    ]
 
 
 def _history_detail(r: dict) -> str:
@@ -205,31 +265,7 @@ def _recorded(row: dict) -> str:
     return row["updated_at"][:16].replace("T", " ")
 
 
-# --- the desk's lists: a table in a terminal, tab-separated lines under cron ------------------
-def print_rows(
-    console: Console,
-    title: str,
-    columns: list[tuple[str, dict]],
-    rows: list[list],
-    *,
-    plain: bool,
-    empty: str,
-) -> None:
-    if plain:
-        for row in rows:
-            console.file.write("\t".join(str(v) for v in row) + "\n")
-        return
-    if not rows:
-        console.print(empty, markup=False)
-        return
-    table = Table(title=title, title_justify="left", header_style="bold", title_style="bold")
-    for name, options in columns:
-        table.add_column(name, **options)
-    for row in rows:
-        table.add_row(*[v if isinstance(v, Text) else str(v) for v in row])
-    console.print(table)
-
-
+# --- the desk's lists: a table in a terminal, a header, lines and totals in a pipe ------------
 def _step_text(step: str | None, day: str | None, none: str) -> str:
     if not step:
         return none
@@ -238,37 +274,55 @@ def _step_text(step: str | None, day: str | None, none: str) -> str:
     return step if step == day else f"{step} ({day})"  # a campaign's step is its date
 
 
-def print_status(console: Console, rows: list[dict], locale: str, *, plain: bool) -> None:
-    """`arflow status`: one line per customer and workflow."""
+STATUS_COLUMNS = [
+    Col("Customer", "customer"),
+    Col("Name", "name", token=False, drop=1),
+    Col("Workflow", "workflow", token=False),
+    Col("Last step", "last_step", token=False),
+    Col("Next step", "next_step", token=False),
+    Col("Open", "open", right=True),
+    Col("Overdue", "overdue", right=True),
+    Col("Status", "status", token=False, drop=2),
+    Col("Specialist", "specialist", token=False, drop=3),
+    Col("Pauses / promises", "holds", token=False),
+]
+
+
+def status_listing(rows: list[dict], locale: str) -> Listing:
     lines = [line for r in rows for line in _status_lines(r, locale)]
-    if not plain and console.width < STACK_BELOW and lines:  # one block per customer
-        _print_status_blocks(console, len(rows), lines)
-        return
-    wrap = {"overflow": "fold"}
-    print_rows(
-        console,
+    return Listing(
         f"arflow status: {len(rows)} customer(s)",
-        [
-            ("Customer", {"no_wrap": True}),
-            ("Name", wrap),
-            ("Workflow", wrap),
-            ("Last step", wrap),
-            ("Next step", wrap),
-            ("Open", {"justify": "right"}),
-            ("Overdue", {"justify": "right"}),
-            ("Status", wrap),
-            ("Specialist", wrap),
-            ("Pauses / promises", {"overflow": "fold", "ratio": 1}),
-        ],
+        STATUS_COLUMNS,
         lines,
-        plain=plain,
-        empty="No customers with open invoices or assignments.",
+        [
+            [
+                "total",
+                f"{len(rows)} customer(s)",
+                "",
+                "",
+                "",
+                amounts_text(summed(r["open"] for r in rows), locale) or "—",
+                amounts_text(summed(r["overdue"] for r in rows), locale) or "—",
+                "",
+                "",
+                "",
+            ]
+        ],
+        "No customers with open invoices or assignments.",
     )
 
 
-def _status_lines(r: dict, locale: str) -> list[list]:
-    """A customer's lines of the status: one per workflow it follows (one when none), with
-    its amounts, status, specialist, pauses and promises on each."""
+def print_status(console: Console, rows: list[dict], locale: str, *, plain: bool) -> None:
+    """`arflow status`: one line per customer and workflow."""
+    listing = status_listing(rows, locale)
+    if not plain and console.width < STACK_BELOW and rows:  # one block per customer
+        _print_status_blocks(console, listing)
+        return
+    print_listing(console, listing, plain=plain, blocks=_print_status_blocks)
+
+
+def status_holds(r: dict) -> list[str]:
+    """What holds a customer: its pauses, promises and bounced addresses, in words."""
     holds = [
         f"paused{' to ' + p['until'] if p['until'] else ''}"
         + (f" ({p['reason']})" if p["reason"] else "")
@@ -277,6 +331,13 @@ def _status_lines(r: dict, locale: str) -> list[list]:
     ]
     holds += [f"promise {p['invoice']} by {p['date']}: {p['state']}" for p in r["promises"]]
     holds += [f"bounced {address}" for address in r.get("bounced", ())]
+    return holds
+
+
+def _status_lines(r: dict, locale: str) -> list[list[Cell]]:
+    """A customer's lines of the status: one per workflow it follows (one when none), with
+    its amounts, status, specialist, pauses and promises on each."""
+    holds = status_holds(r)
     common = [
         amounts_text({k: Decimal(v) for k, v in r["open"].items()}, locale) or "—",
         amounts_text({k: Decimal(v) for k, v in r["overdue"].items()}, locale) or "—",
@@ -284,7 +345,7 @@ def _status_lines(r: dict, locale: str) -> list[list]:
         r["specialist"] or "—",
         "; ".join(holds) or "—",
     ]
-    lines = []
+    lines: list[list[Cell]] = []
     for w in r["workflows"] or [None]:
         if w is None:
             where = ["—", "—", "—"]
@@ -298,124 +359,28 @@ def _status_lines(r: dict, locale: str) -> list[list]:
     return lines
 
 
-def _print_status_blocks(console: Console, customers: int, lines: list[list]) -> None:
+def _print_status_blocks(console: Console, listing: Listing) -> None:
     """The status in a narrow terminal: a customer's facts once, then each workflow it
     follows."""
-    console.print(f"arflow status: {customers} customer(s)", style="bold", markup=False)
+    console.print(Text(listing.title, style="bold"))
     seen: set[str] = set()
-    for cid, name, flow, last, following, owed, overdue, status, person, holds in lines:
+    for line in listing.rows:
+        cid, name, flow, last, following, owed, overdue, status, person, holds = map(str, line)
         if cid not in seen:
             seen.add(cid)
             console.print(Text(f"{name} ({cid})" if name != cid else cid, style="bold"))
-            facts = [
-                f"open {owed}",
-                f"overdue {overdue}",
-                f"status {status}",
-                f"specialist {person}",
-            ] + ([holds] if holds != "—" else [])
-            console.print(Padding(Text(" · ".join(facts)), (0, 0, 0, 2)))
+            print_facts(
+                console,
+                [
+                    f"open {owed}",
+                    f"overdue {overdue}",
+                    f"status {status}",
+                    f"specialist {person}",
+                ]
+                + ([holds] if holds != "—" else []),
+            )
         if flow != "—":
             console.print(Padding(Text(f"{flow}: last {last}, next {following}"), (0, 0, 0, 2)))
-
-
-def print_tasks(console: Console, rows: list[dict], today: date, *, plain: bool) -> None:
-    lines = []
-    for r in rows:
-        late = r["done_at"] is None and r["due"] < today.isoformat()
-        due = Text(r["due"], style="red") if late and not plain else r["due"]
-        lines.append(
-            [
-                r["id"],
-                due,
-                r["customer_id"],
-                r["kind"],
-                r["title"],
-                r["assignee"] or "—",
-                ", ".join(r["invoices"]),
-                "done" if r["done_at"] else ("late" if late else "open"),
-            ]
-        )
-    print_rows(
-        console,
-        f"arflow tasks: {len(rows)}",
-        [
-            ("#", {"justify": "right"}),
-            ("Due", {"no_wrap": True}),
-            ("Customer", {"no_wrap": True}),
-            ("Kind", {}),
-            ("Title", {"overflow": "fold", "ratio": 1}),
-            ("Assignee", {}),
-            ("Invoices", {"overflow": "fold"}),
-            ("State", {}),
-        ],
-        lines,
-        plain=plain,
-        empty="No open tasks.",
-    )
-
-
-def print_workflows(console: Console, rows: list[dict], *, plain: bool) -> None:
-    lines = [
-        [
-            r["id"],
-            r["name"],
-            "yes" if r["enabled"] else "no",
-            f"campaign: {r['schedule']}" if r["schedule"] else r["kind"],
-            r["steps"],
-            r["then"] or "—",
-            len(r["assigned"]),
-            ", ".join(r["assigned"][:8]) + (" …" if len(r["assigned"]) > 8 else ""),
-        ]
-        for r in rows
-    ]
-    print_rows(
-        console,
-        f"arflow workflows: {len(rows)}",
-        [
-            ("Id", {"no_wrap": True}),
-            ("Name", {"overflow": "fold"}),
-            ("Enabled", {}),
-            ("Anchor / schedule", {"overflow": "fold"}),
-            ("Steps", {"justify": "right"}),
-            ("Then", {}),
-            ("Assigned", {"justify": "right"}),
-            ("Customers", {"overflow": "fold", "ratio": 1}),
-        ],
-        lines,
-        plain=plain,
-        empty="No workflows.",
-    )
-
-
-def print_customers(console: Console, rows: list[dict], locale: str, *, plain: bool) -> None:
-    """`arflow customers`: one line each, what is missing in red."""
-    lines = [
-        [
-            r["customer_id"],
-            r["name"],
-            ", ".join(r["email"]) or "—",
-            r["phone"] or "—",
-            r["open_invoices"],
-            amounts_text({k: Decimal(v) for k, v in r["open"].items()}, locale) or "—",
-            Text(", ".join(r["missing"]), style="red")
-            if r["missing"] and not plain
-            else ", ".join(r["missing"]) or "—",
-        ]
-        for r in rows
-    ]
-    print_rows(
-        console,
-        f"arflow customers: {len(rows)}",
-        [
-            ("Customer", {"no_wrap": True}),
-            ("Name", {"overflow": "fold"}),
-            ("Email", {"overflow": "fold"}),
-            ("Phone", {"no_wrap": True}),
-            ("Open", {"justify": "right"}),
-            ("Owed", {"justify": "right", "no_wrap": True}),
-            ("Missing", {"overflow": "fold"}),
-        ],
-        lines,
-        plain=plain,
-        empty="No customers.",
-    )
+    for line in listing.totals:
+        console.print(Text(f"Total: {line[1]}", style="bold"))
+        print_facts(console, [f"open {line[5]}", f"overdue {line[6]}"])

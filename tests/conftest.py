@@ -96,6 +96,26 @@ def ledger_of(*invoices: Invoice, customers: list[Customer] | None = None) -> Le
     return Ledger(list(invoices), found, [])
 
 
+def example_after_nights(root: Path) -> Path:
+    """The bundled example (dated 2026-03-16) after real runs with its file outbox on 16 and
+    26 March and 7 April (a call task is made on the 7th), C003 paused to 30 April and a
+    promise on INV-1001; returns its arflow.yaml. Called where the clock is fixed."""
+    from arflow.scaffold import write_scaffold
+
+    write_scaffold(root, date(2026, 3, 16))
+    config = str(root / "arflow.yaml")
+    runner = CliRunner()
+    for args in (
+        *(["run", "--as-of", day] for day in ("2026-03-16", "2026-03-26", "2026-04-07")),
+        ["pause", "customer", "C003", "--until", "2026-04-30", "--reason", "disputed"],
+        ["promise", "INV-1001", "--date", "2026-04-20"],
+    ):
+        as_of = [] if args[0] == "run" else ["--as-of", "2026-04-07"]
+        result = runner.invoke(app, [*args, *as_of, "--config", config])
+        assert result.exit_code == 0, result.output
+    return root / "arflow.yaml"
+
+
 @pytest.fixture
 def cli():
     runner = CliRunner()

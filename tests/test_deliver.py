@@ -669,7 +669,7 @@ def test_history_filters_and_prints_a_table(folder, smtp_server, real_run, cli):
     ]
     assert [r["step"] for r in history(cli, config, "--since", "2026-03-15")] == ["second"] * 3
     result = cli("history", "--config", config)
-    lines = result.stdout.splitlines()
+    lines = result.stdout.splitlines()[1:-1]  # between the header line and the total
     assert len(lines) == 6 and lines[0].split("\t")[:6] == [
         "2026-03-11",
         "C1",
@@ -1061,7 +1061,7 @@ def test_a_past_date_catches_up_and_history_shows_when_it_really_went(
     assert [(r["as_of"], r["state"]) for r in rows] == [("2026-03-11", "sent")] * 3
     # recorded at the real moment, which the table shows beside the run's date
     assert {r["updated_at"] for r in rows} == {"2026-03-25T12:00:07+00:00"}
-    line = cli("history", "--config", config).stdout.splitlines()[0].split("\t")
+    line = cli("history", "--config", config).stdout.splitlines()[1].split("\t")
     assert line[0] == "2026-03-11" and line[10] == rows[0]["updated_at"][:16].replace("T", " ")
 
 

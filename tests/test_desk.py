@@ -595,12 +595,17 @@ def test_status_works_before_the_first_run_and_prints_plain_lines_under_cron(des
     assert not (d.root / "arflow.db").exists()
     lines = d("status", "--as-of", "2026-04-05").stdout.splitlines()
     assert lines == [
+        "# customer\tname\tworkflow\tlast_step\tnext_step\topen\toverdue\tstatus\tspecialist\tholds",
         "C1\tAlpha Ltd\tby-due\t—\td1 (2026-04-05)\t$150.00\t$150.00\t—\tdana\t—",
         "C2\tBeta Ltd\tby-due\t—\td1 (2026-04-05)\t$200.00\t$200.00\t—\tdana\t—",
         "C3\tGamma Ltd\tby-due\t—\td1 (2026-04-05)\t$300.00\t$300.00\t—\t—\t—",
+        "total\t3 customer(s)\t\t\t\t$650.00\t$650.00\t\t\t",
     ]
     assert not (d.root / "arflow.db").exists()  # reading the position writes nothing
-    assert d("tasks").stdout == ""
+    assert d("tasks").stdout == (  # no tasks yet: the header and a total of none
+        "# id\tdue\tcustomer\tkind\ttitle\tassignee\tinvoices\tstate\n"
+        "total\t\t\t\t0 task(s)\t\t\t\n"
+    )
     assert "no customer 'C9'" in d("status", "C9", expect=2).output
 
 

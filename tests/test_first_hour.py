@@ -343,8 +343,11 @@ def test_customers_lists_what_is_missing_to_chase_each_one(cli, example):
     ]
     assert rows["C007"]["open_invoices"] == 0  # a parent account with no invoices of its own
     out = cli("customers", "--missing", "--as-of", "2026-03-16", "--config", example).stdout
-    assert [line.split("\t")[0] for line in out.splitlines()] == ["C003", "C004", "C005", "C007"]
-    assert out.splitlines()[0].split("\t")[-1] == "no phone"
+    header, *lines, total = out.splitlines()
+    assert header.split("\t")[0] == "# customer"
+    assert [line.split("\t")[0] for line in lines] == ["C003", "C004", "C005", "C007"]
+    assert lines[0].split("\t")[-1] == "no phone"
+    assert total == "total\t4 customer(s)\t\t\t4\t$2,839.00\t4 missing something"
 
 
 def test_help_examples_name_workflows_the_example_has(cli):

@@ -70,8 +70,13 @@ def test_the_first_night_lists_each_message_once(cli, example):
     assert blue[0]["key"] == "invoice:INV-1002/net30-standard/reminder/0"  # as before: the first
 
     # the lines under cron: one per entry, the reminder email once with both invoices
-    lines = cli("history", "--config", example).stdout.splitlines()
+    header, *lines, total = cli("history", "--config", example).stdout.splitlines()
     assert len(lines) == len(rows)
+    assert header == (
+        "# date\tcustomer\tworkflow\tstep\taction\tstate\treason\trecipients\tinvoices\tkey\t"
+        "recorded\tsubject"
+    )
+    assert total == "total\t22 action(s)\t\t\t\tsent 11, skipped 10, done 1\t\t\t\t\t\t"
     reminder = [
         line.split("\t") for line in lines if "\tC002\tnet30-standard\treminder\temail\t" in line
     ]

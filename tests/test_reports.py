@@ -522,10 +522,20 @@ def test_the_forecast_table_counts_per_day_workflow_and_step(cli, tmp_path):
     write_scaffold(tmp_path / "a", date(2026, 3, 16))
     config = tmp_path / "a" / "arflow.yaml"
     out = cli("forecast", "--days", "2", "--as-of", "2026-03-16", "--config", config).stdout
-    lines = out.splitlines()
-    assert lines[0] == "2026-03-16\tnet30-standard\tcourtesy\t1\t1\t$1,250.00"
-    assert "\tnet30-standard\treminder\t2\t1\t$605.50" in lines
-    assert lines[-1] == "2026-03-17\t—\t\t\t\t"
+    # piped: a header line, every row with its date, a day with nothing, then the totals (the
+    # customers reached counted once, the amounts chased added up)
+    assert out.splitlines() == [
+        "# date\tworkflow\tstep\tactions\tcustomers\tchased",
+        "2026-03-16\tnet30-standard\tcourtesy\t1\t1\t$1,250.00",
+        "2026-03-16\tnet30-standard\treminder\t2\t1\t$605.50",
+        "2026-03-16\tpast-due-15-30-45\tpast-due-30\t1\t1\t$1,200.00",
+        "2026-03-16\thosting-overdue\toverdue\t3\t1\t$89.00",
+        "2026-03-16\tpast-due-15-30-45\tpast-due-15\t1\t1\t$640.00",
+        "2026-03-16\tpast-due-15-30-45\tpast-due-45\t2\t1\t$910.00",
+        "2026-03-16\tnet30-standard\tfinal-notice\t2\t1\t$2,150.00",
+        "2026-03-17\t—\t\t\t\t",
+        "total\t\t\t12\t6\t$6,844.50",
+    ]
 
 
 # --- preview ----------------------------------------------------------------------------------

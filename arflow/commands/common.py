@@ -11,7 +11,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -27,6 +27,7 @@ from arflow.config import Config
 from arflow.config_location import find_config
 from arflow.errors import Problem
 from arflow.ledger import Ledger
+from arflow.listing import write_csv
 from arflow.project import Project, load_project
 from arflow.reading import group_errors
 from arflow.secrets import redact
@@ -74,6 +75,9 @@ def as_of_option(what: str) -> Any:
 
 
 FormatOption = Annotated[Format, typer.Option("--format", help="table or json.")]
+ListFormatOption = Annotated[
+    TableFormat, typer.Option("--format", help="table, json or csv.")
+]  # a listing's: `--format csv` writes a spreadsheet's rows
 IdsFileOption = Annotated[
     Path | None,
     typer.Option(
@@ -177,7 +181,12 @@ def say(text: str) -> None:
 
 
 def plain() -> bool:
-    """Whether stdout is a pipe or a file (cron, a script) rather than a person's terminal."""
+    """Whether stdout is a pipe or a file (cron, a script) rather than a person's terminal.
+    `TTY_COMPATIBLE=1` (rich's own setting) asks for the tables anyway, `| less -R` with its
+    width in `COLUMNS`; `TTY_COMPATIBLE=0` for the plain lines in a terminal."""
+    forced = os.environ.get("TTY_COMPATIBLE")
+    if forced in ("0", "1"):
+        return forced == "0"
     return not sys.stdout.isatty()
 
 
@@ -204,14 +213,18 @@ def report_held_back(ledger: Ledger | None) -> None:
 
 def show_customers(
     s: Session,
-    fmt: Format,
+    fmt: TableFormat,
     day: date,
     rows: list[dict],
     table: Callable[..., None],
+    csv_rows: Callable[[list[dict]], tuple[list[str], Iterable[list[object]]]],
 ) -> None:
-    """`status` and `customers`: their rows as JSON or as a table, then the held-back rows."""
-    if fmt is Format.json:
+    """`status` and `customers`: their rows as JSON, CSV or a table, then the held-back
+    rows."""
+    if fmt is TableFormat.json:
         print_json({"as_of": day.isoformat(), "customers": rows})
+    elif fmt is TableFormat.csv:
+        write_csv(sys.stdout, *csv_rows(rows))
     else:
         table(Console(highlight=False), rows, s.project.config.company.locale, plain=plain())
     report_held_back(s.ledger)

@@ -3,6 +3,7 @@ files (clone, delete)."""
 
 from __future__ import annotations
 
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -15,12 +16,14 @@ from arflow.commands import common
 from arflow.commands.common import (
     EXIT_PROBLEMS,
     ConfigOption,
-    Format,
-    FormatOption,
     IdsFileOption,
+    TableFormat,
     say,
 )
-from arflow.tables import print_status, print_tasks
+from arflow.csv_rows import status_csv, tasks_csv
+from arflow.desk_lists import print_tasks
+from arflow.listing import write_csv
+from arflow.tables import print_status
 
 
 class PauseKind(StrEnum):
@@ -120,7 +123,7 @@ def status(
             "Show the positions as of this day: overdue totals, next steps, pauses"
         ),
     ] = None,
-    fmt: FormatOption = Format.table,
+    fmt: common.ListFormatOption = TableFormat.table,
     config: ConfigOption = None,
 ) -> None:
     """Each customer's position in its workflow.
@@ -135,7 +138,7 @@ def status(
     with common.desk_session(config, write=False) as s:
         day = common.parse_day(s.project.config, as_of, "--as-of") or s.today
         rows = accounts.status(s.project, s.ledger, s.state, day, customer)
-    common.show_customers(s, fmt, day, rows, print_status)
+    common.show_customers(s, fmt, day, rows, print_status, status_csv)
 
 
 def pause(
@@ -257,7 +260,7 @@ def tasks_list(
         ),
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include finished tasks.")] = False,
-    fmt: FormatOption = Format.table,
+    fmt: common.ListFormatOption = TableFormat.table,
     config: ConfigOption = None,
 ) -> None:
     """The task list (calls, reviews) by due date.
@@ -271,8 +274,11 @@ def tasks_list(
         return
     with common.desk_session(config, ledger=False, write=False) as s:
         rows = desk.tasks(s.state, s.project, assignee, all_)
-    if fmt is Format.json:
+    if fmt is TableFormat.json:
         common.print_json({"tasks": rows})
+        return
+    if fmt is TableFormat.csv:
+        write_csv(sys.stdout, *tasks_csv(rows, s.today))
         return
     print_tasks(Console(highlight=False), rows, s.today, plain=common.plain())
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import csv
 import os
 import sys
 import tempfile
@@ -33,8 +32,17 @@ from arflow.commands.common import (
 )
 from arflow.compose import compose
 from arflow.config import load_config
+from arflow.csv_rows import (
+    customers_csv,
+    forecast_csv,
+    history_csv,
+    simulate_csv,
+    workflows_csv,
+)
+from arflow.desk_lists import print_customers, print_workflows
 from arflow.errors import ArflowError, Refused, RowError
 from arflow.history import history_rows
+from arflow.listing import write_csv
 from arflow.preview import Preview, preview_plan
 from arflow.project import Project, load_project
 from arflow.replay import forecast as forecast_days
@@ -44,7 +52,7 @@ from arflow.report import action_dict, preview_parts, print_preview, write_json_
 from arflow.secrets import redact
 from arflow.sources import load_ledger
 from arflow.state import open_state
-from arflow.tables import print_customers, print_history, print_workflows
+from arflow.tables import print_history
 
 
 def history(
@@ -60,7 +68,7 @@ def history(
     unknown: Annotated[
         bool, typer.Option("--unknown", help="Only messages whose outcome is unknown.")
     ] = False,
-    fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+    fmt: common.ListFormatOption = TableFormat.table,
     config: ConfigOption = None,
 ) -> None:
     """The action ledger: everything arflow recorded.
@@ -76,8 +84,11 @@ def history(
     with open_state(path, cfg.display(path), "read") as db:
         # written out as they are read: a ledger of years is never held whole
         rows = history_rows(db, customer, day, unknown, lambda: load_ledger(cfg).customers)
-        if fmt is Format.json:
+        if fmt is TableFormat.json:
             write_json_list(sys.stdout, "actions", rows, indent=None if common.plain() else 2)
+            return
+        if fmt is TableFormat.csv:
+            write_csv(sys.stdout, *history_csv(rows))
             return
         print_history(Console(highlight=False), rows, plain=common.plain())
 
@@ -89,9 +100,7 @@ def aging(
             "Age the open balances as of this day: that day's book, its days past due"
         ),
     ] = None,
-    fmt: Annotated[
-        TableFormat, typer.Option("--format", help="table, json or csv.")
-    ] = TableFormat.table,
+    fmt: common.ListFormatOption = TableFormat.table,
     config: ConfigOption = None,
 ) -> None:
     """What is owed and how late, by age bucket.
@@ -110,9 +119,7 @@ def aging(
     if fmt is TableFormat.json:
         common.print_json(aging_document(report))
     elif fmt is TableFormat.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(AGING_CSV_HEADER)
-        writer.writerows(aging_csv_rows(report))
+        write_csv(sys.stdout, AGING_CSV_HEADER, aging_csv_rows(report))
     else:
         print_aging(Console(highlight=False), report, cfg.company.locale, plain=common.plain())
     common.report_held_back(ledger)
@@ -144,7 +151,7 @@ def forecast(
         int, typer.Option("--days", metavar="N", help="How many days, from --as-of.")
     ] = 14,
     as_of: Annotated[str | None, common.as_of_option("The first day of the forecast")] = None,
-    fmt: FormatOption = Format.table,
+    fmt: common.ListFormatOption = TableFormat.table,
     config: ConfigOption = None,
 ) -> None:
     """What goes out in the coming days.
@@ -162,10 +169,12 @@ def forecast(
     day = common.parse_day(cfg, as_of, "--as-of") or cfg.today(common.now())
     ledger = load_ledger(cfg)
     with _days_progress(
-        console, "Forecasting", days, fmt is Format.table and console.is_terminal
+        console, "Forecasting", days, fmt is TableFormat.table and console.is_terminal
     ) as advance:
         found = forecast_days(project, ledger, day, days, progress=advance)
-    if fmt is Format.json:
+    if fmt is TableFormat.csv:
+        write_csv(sys.stdout, *forecast_csv(found))
+    elif fmt is TableFormat.json:
         common.print_json(
             {
                 "from": day.isoformat(),
@@ -186,7 +195,7 @@ def simulate(
         str, typer.Option("--from", metavar="YYYY-MM-DD", help="The first day replayed.")
     ],
     last: Annotated[str, typer.Option("--to", metavar="YYYY-MM-DD", help="The last day replayed.")],
-    fmt: FormatOption = Format.table,
+    fmt: common.ListFormatOption = TableFormat.table,
     config: ConfigOption = None,
 ) -> None:
     """Backtest the workflows on a historic ledger.
@@ -205,10 +214,12 @@ def simulate(
     ledger = load_ledger(cfg)
     total = (end - start).days + 1
     with _days_progress(
-        console, "Simulating", total, fmt is Format.table and console.is_terminal
+        console, "Simulating", total, fmt is TableFormat.table and console.is_terminal
     ) as advance:
         result = simulate_days(project, ledger, start, end, progress=advance)
-    if fmt is Format.json:
+    if fmt is TableFormat.csv:
+        write_csv(sys.stdout, *simulate_csv(result.steps))
+    elif fmt is TableFormat.json:
         common.print_json(simulation_document(result))
     else:
         print_simulation(console, result, plain=common.plain())
@@ -351,7 +362,7 @@ def customers(
             "List open invoices, pauses and what holds each customer as of this day"
         ),
     ] = None,
-    fmt: FormatOption = Format.table,
+    fmt: common.ListFormatOption = TableFormat.table,
     config: ConfigOption = None,
 ) -> None:
     """Every customer, its contacts and what it lacks.
@@ -367,11 +378,13 @@ def customers(
         rows = accounts.customer_rows(s.project, s.ledger, s.state, day)
     if missing:
         rows = [r for r in rows if r["missing"]]
-    common.show_customers(s, fmt, day, rows, print_customers)
+    common.show_customers(s, fmt, day, rows, print_customers, customers_csv)
 
 
 def workflows_list(
-    ctx: typer.Context, fmt: FormatOption = Format.table, config: ConfigOption = None
+    ctx: typer.Context,
+    fmt: common.ListFormatOption = TableFormat.table,
+    config: ConfigOption = None,
 ) -> None:
     """Every workflow, its steps and its customers.
 
@@ -386,7 +399,10 @@ def workflows_list(
         return
     with common.desk_session(config, write=False) as s:
         rows = desk.workflow_rows(s.project, s.ledger, s.state)
-    if fmt is Format.json:
+    if fmt is TableFormat.json:
         common.print_json({"workflows": rows})
+        return
+    if fmt is TableFormat.csv:
+        write_csv(sys.stdout, *workflows_csv(rows))
         return
     print_workflows(Console(highlight=False), rows, plain=common.plain())
