@@ -59,7 +59,7 @@ def print_aging(console: Console, report: Aging, locale: str, *, plain: bool) ->
     if plain:
         write_plain(
             console.file,
-            ["customer_id", "name", "currency", *AGING_BUCKETS, "total"],
+            ["customer", "name", "currency", *AGING_BUCKETS, "total"],  # as every pipe names it
             (
                 [r.customer_id, r.name, r.currency, *r.buckets.values(), r.total]
                 for r in report.customers

@@ -12,7 +12,7 @@ from arflow.charts import forecast_chased, forecast_groups
 from arflow.desk_lists import task_state
 from arflow.ledger import money_text
 from arflow.sources.csvfile import spreadsheet_text
-from arflow.tables import status_holds
+from arflow.tables import HISTORY_KEYS, status_holds
 
 Rows = tuple[list[str], Iterable[list[object]]]
 
@@ -110,20 +110,8 @@ def customers_csv(rows: list[dict]) -> Rows:
     )
 
 
-HISTORY_HEADER = [
-    "date",
-    "customer_id",
-    "workflow",
-    "step",
-    "action",
-    "state",
-    "reason",
-    "recipients",
-    "invoices",
-    "key",
-    "recorded",
-    "subject",
-]
+# the pipe's columns, the customer named as in every CSV
+HISTORY_HEADER = ["date", "customer_id", *HISTORY_KEYS[2:]]
 
 
 def history_csv(entries: Iterable[dict]) -> Rows:

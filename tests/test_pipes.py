@@ -77,7 +77,7 @@ PIPED = {
         "total\t6 workflow(s)\t6 yes\t\t17\t\t0\t",
     ],
     "aging": [
-        "# customer_id\tname\tcurrency\tcurrent\t1-30\t31-60\t61-90\t90+\ttotal",
+        "# customer\tname\tcurrency\tcurrent\t1-30\t31-60\t61-90\t90+\ttotal",
         "C006\tTailspin Toys\tUSD\t0.00\t0.00\t0.00\t2150.00\t0.00\t2150.00",
         "C005\tLitware Labs\tUSD\t0.00\t0.00\t640.00\t910.00\t0.00\t1550.00",
         "C001\tNorthwind Traders\tUSD\t0.00\t1250.00\t0.00\t0.00\t0.00\t1250.00",
