@@ -122,12 +122,10 @@ def _annotated(not_due: list[str], later: list[SampleDay], never: list[str]) -> 
     """Each `not due` reason of the as-of day with the day its step was rendered as of, or
     saying that no day within `WINDOW` days could have it."""
     rendered: dict[str, date] = {}
-    for day in later:
-        missing = {why.split(": ", 1)[0] for why in day.sample.not_due}
+    for day in later:  # a later day is one when its campaigns have an occurrence due
         for wid, step in day.sample.covers:  # a campaign is named alone, a step with its id
             for key in (wid, f"{wid}/{step}"):
-                if key not in missing:
-                    rendered.setdefault(key, day.as_of)
+                rendered.setdefault(key, day.as_of)
     found = []
     for why in not_due:
         key = why.split(": ", 1)[0]

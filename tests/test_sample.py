@@ -329,3 +329,11 @@ def test_the_anchor_of_a_step_due_on_the_day(business, day, as_of, anchor):
         {"business_days": business, "steps": [{"id": "s", "day": day, "actions": [{"note": "x"}]}]}
     )
     assert anchor_for(wf, day, as_of) == anchor
+
+
+def test_the_indented_json_holds_the_later_days_as_the_compact_one(folder, run_json, monkeypatch):
+    _, compact = run_json(folder, "2026-03-14", "--sample")  # a pipe: written piece by piece
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # a person's terminal: indented
+    _, indented = run_json(folder, "2026-03-14", "--sample")
+    assert indented == compact
+    assert [d["as_of"] for d in indented["later"]] == ["2026-03-16", "2026-04-06"]
