@@ -337,3 +337,14 @@ def test_the_indented_json_holds_the_later_days_as_the_compact_one(folder, run_j
     _, indented = run_json(folder, "2026-03-14", "--sample")
     assert indented == compact
     assert [d["as_of"] for d in indented["later"]] == ["2026-03-16", "2026-04-06"]
+
+
+def test_a_disabled_business_day_workflow_has_no_later_day(folder, run_json):
+    path = folder / "workflows" / "late-fee-warning.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "enabled: false\n", encoding="utf-8")
+    _, document = run_json(folder, "2026-03-14", "--sample")
+    assert [(d["as_of"], d["workflows"]) for d in document["later"]] == [
+        ("2026-03-16", ["ar-workflow"]),
+        ("2026-04-06", ["monthly-statement"]),
+    ]
+    assert [line for line in document["not_due"] if "late-fee" in line] == []
