@@ -80,16 +80,34 @@ def summary(plan: Plan, errors: list[RowError]) -> dict:
 
 
 def plan_document(
-    plan: Plan, errors: list[RowError], dry_run: bool, not_due: list[str] | None = None
+    plan: Plan,
+    errors: list[RowError],
+    dry_run: bool,
+    not_due: list[str] | None = None,
+    later: list[dict] | None = None,
 ) -> dict:
     """Exactly the document of SPEC 8: as_of, dry_run, actions, skipped, errors, summary; a
-    dry run of the sample ledger (`not_due` given) says `"sample": true` and which steps no
-    sample customer can be due for that day."""
+    dry run of the sample ledger (`not_due` given) says `"sample": true`, which steps no
+    sample customer can be due for that day, and (`later`, `later_document`) the steps
+    planned on a later day."""
     sample = {} if not_due is None else {"sample": True, "not_due": not_due}
     return {
         "as_of": plan.as_of.isoformat(),
         "dry_run": dry_run,
         **sample,
+        "actions": [action_dict(a) for a in plan.actions],
+        "skipped": [skip_dict(s) for s in plan.skipped],
+        "errors": [error_dict(e) for e in errors],
+        "summary": summary(plan, errors),
+        **({} if later is None else {"later": later}),
+    }
+
+
+def later_document(plan: Plan, errors: list[RowError], workflows: list[str]) -> dict:
+    """A later day of the sample (`arflow.sample_night`): its workflows' plan on that day."""
+    return {
+        "as_of": plan.as_of.isoformat(),
+        "workflows": workflows,
         "actions": [action_dict(a) for a in plan.actions],
         "skipped": [skip_dict(s) for s in plan.skipped],
         "errors": [error_dict(e) for e in errors],
@@ -106,6 +124,7 @@ def write_json(
     errors: list[RowError],
     dry_run: bool,
     not_due: list[str] | None = None,
+    later: list[dict] | None = None,
 ) -> None:
     """The same document, compact and written piece by piece: a large plan is never held as
     one string in memory."""
@@ -124,7 +143,8 @@ def write_json(
             batch = dumps([as_dict(item) for item in items[n : n + JSON_BATCH]])
             out.write((", " if n else "") + batch[1:-1])
         out.write("]")
-    out.write(f', "summary": {dumps(summary(plan, errors))}}}\n')
+    out.write(f', "summary": {dumps(summary(plan, errors))}')
+    out.write("}\n" if later is None else f', "later": {dumps(later)}}}\n')
 
 
 def write_json_list(out: IO[str], key: str, items: Iterable[dict], indent: int | None) -> None:

@@ -10,6 +10,7 @@ against, which the run writes into a state in memory (`arflow.sample_night`)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -125,17 +126,19 @@ def sample_ledger(
     default_workflow: str | None = None,
     languages: list[str] | None = None,
     specialist: str | None = None,
+    only: Collection[str] | None = None,
 ) -> SampleLedger:
     """The sample for these workflows on `as_of`: in the company's language, then in each of
     `languages` (the templates' other languages); every customer's specialist is
-    `specialist` (a person of arflow.yaml)."""
+    `specialist` (a person of arflow.yaml). `only`: customers for these workflows alone
+    (the others still say where a campaign customer's own invoice stands)."""
     maker = _Maker(as_of, currency, default_workflow, specialist)
     if default_workflow in workflows and workflows[default_workflow].anchor == "assigned":
         maker.default = None  # its steps count from an assignment, not from an invoice
     for language in [None, *(languages or [])]:
         for wid in sorted(workflows):
             wf = workflows[wid]
-            if not wf.enabled:
+            if not wf.enabled or (only is not None and wid not in only):
                 continue
             if wf.is_campaign:
                 _campaign_customer(maker, wid, wf, language)

@@ -62,7 +62,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 def test_every_step_of_every_workflow_is_planned_without_a_ledger(folder, run_json):
     before = _files(folder)
     _, document = run_json(folder, FIRST_MONDAY, "--sample")
-    assert document["sample"] is True and document["not_due"] == []
+    assert document["sample"] is True and document["not_due"] == [] and document["later"] == []
     planned = {(a["workflow"], a["step"]) for a in document["actions"]}
     assert planned == EVERY_STEP | {("monthly-statement", FIRST_MONDAY)}
     assert document["errors"] == [] and document["skipped"] == []
@@ -95,28 +95,147 @@ def test_each_step_has_its_own_customer_once_in_each_language(folder, run_json):
     ]
 
 
-def test_a_campaign_not_due_today_is_named(folder, run_json):
+def test_a_campaign_not_due_today_is_rendered_on_its_next_occurrence(folder, run_json):
     _, document = run_json(folder, THIRD_MONDAY, "--sample")
-    assert document["not_due"] == ["monthly-statement: a campaign with no occurrence due"]
+    assert document["not_due"] == [
+        "monthly-statement: a campaign with no occurrence due, rendered as of 2026-04-06"
+    ]
     assert {(a["workflow"], a["step"]) for a in document["actions"]} == EVERY_STEP
+    # the first Monday of April: the statement, once in each language, nothing else
+    assert [
+        (a["date"], a["workflow"], a["step"], a["customer_id"], a["action"], a["to"])
+        for a in document["later"][0].pop("actions")
+    ] == [
+        ("2026-04-06", "monthly-statement", "2026-04-06", c, action, [to])
+        for c in ("S001", "S002")
+        for action, to in (
+            ("email", f"ap-{c.lower()}@sample.example"),
+            ("notify", "controller@acme.example"),
+        )
+    ]
+    assert document["later"] == [
+        {
+            "as_of": "2026-04-06",
+            "workflows": ["monthly-statement"],
+            "skipped": [],
+            "errors": [],
+            "summary": {
+                "invoices": 2,
+                "open": 2,
+                "actions": 4,
+                "sent": 0,
+                "failed": 0,
+                "unknown": 0,
+                "skipped": 0,
+                "errors": 0,
+            },
+        }
+    ]
 
 
-def test_on_a_weekend_the_business_day_workflows_are_named_not_due(folder, run_json):
-    _, document = run_json(folder, "2026-03-14", "--sample")
+def test_a_campaign_with_no_occurrence_in_the_window_is_named_not_rendered(folder, run_json):
+    path = folder / "workflows" / "monthly-statement.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("weekday: mon}", "weekday: mon, start: 2027-04-05}"), "utf-8")
+    _, document = run_json(folder, THIRD_MONDAY, "--sample")  # 385 days after: found
+    assert [(d["as_of"], d["workflows"]) for d in document["later"]] == [
+        ("2027-04-05", ["monthly-statement"])
+    ]
+    # from the next day on, the first occurrence is May's first Monday: 413 days after
+    path.write_text(text.replace("weekday: mon}", "weekday: mon, start: 2027-04-06}"), "utf-8")
+    _, document = run_json(folder, THIRD_MONDAY, "--sample")
+    assert document["later"] == []
+    assert document["not_due"] == [
+        "monthly-statement: a campaign with no occurrence due, nor on any of the 400 days "
+        "after: not rendered"
+    ]
+
+
+def test_on_a_weekend_every_step_is_rendered_on_the_next_day_it_can_be(folder, run_json):
+    _, document = run_json(folder, "2026-03-14", "--sample")  # a Saturday
     planned = {(a["workflow"], a["step"]) for a in document["actions"]}
     # counted in business days, the assigned workflows send nothing on a Saturday but the
     # thank-you of on_paid
     business = {"ar-workflow", "late-fee-warning"}
     assert planned == {(w, s) for w, s in EVERY_STEP if w not in business or s == "on_paid"}
+    monday, statement = "rendered as of 2026-03-16", "rendered as of 2026-04-06"
     assert document["not_due"] == [
-        "ar-workflow/call: not a business day",
-        "ar-workflow/escalate: not a business day",
-        "ar-workflow/kickoff: not a business day",
-        "ar-workflow/text: not a business day",
-        "late-fee-warning/fee: not a business day",
-        "late-fee-warning/final: not a business day",
-        "late-fee-warning/warning: not a business day",
-        "monthly-statement: a campaign, and not a business day",
+        f"ar-workflow/call: not a business day, {monday}",
+        f"ar-workflow/escalate: not a business day, {monday}",
+        f"ar-workflow/kickoff: not a business day, {monday}",
+        f"ar-workflow/text: not a business day, {monday}",
+        f"late-fee-warning/fee: not a business day, {monday}",
+        f"late-fee-warning/final: not a business day, {monday}",
+        f"late-fee-warning/warning: not a business day, {monday}",
+        f"monthly-statement: a campaign, and not a business day, {statement}",
+    ]
+    # the next Monday for the business-day workflows, April's first Monday for the statement
+    later = document["later"]
+    assert [(d["as_of"], d["workflows"]) for d in later] == [
+        ("2026-03-16", ["ar-workflow", "late-fee-warning"]),
+        ("2026-04-06", ["monthly-statement"]),
+    ]
+    assert [{a["date"] for a in d["actions"]} for d in later] == [{"2026-03-16"}, {"2026-04-06"}]
+    assert all(d["errors"] == [] and d["skipped"] == [] for d in later)
+    # over the days, every step of every enabled workflow, exactly
+    rendered = planned | {(a["workflow"], a["step"]) for d in later for a in d["actions"]}
+    assert rendered == EVERY_STEP | {("monthly-statement", "2026-04-06")}
+    assert {a["status"] for d in later for a in d["actions"]} == {"planned"}
+
+
+def test_a_broken_business_day_template_fails_a_saturday_sample(folder, run_json, cli):
+    # it fails only when rendered for a customer (the sample's invoices): on a Saturday the
+    # step is not due, and the sample renders it as of the next Monday
+    (folder / "templates" / "late-fee-warning.txt.j2").write_text(
+        'Dear {{ customer.name }},\n{% if "SAMPLE-" in invoices[0].number %}{{ 1 // 0 }}'
+        "{% endif %}\n",
+        encoding="utf-8",
+    )
+    _, document = run_json(folder, "2026-03-14", "--sample", expect=3)
+    assert document["errors"] == []
+    assert [d["errors"] for d in document["later"]] == [
+        [
+            {
+                "file": "templates/late-fee-warning.txt.j2",
+                "line": 2,
+                "column": None,
+                "value": customer,
+                "message": f"cannot render for customer {customer}: division by zero",
+            }
+            for customer in ("S006", "S015")  # in English, then in German
+        ],
+        [],
+    ]
+    result = cli(
+        "run", "--dry-run", "--sample", "--as-of", "2026-03-14", "--config", folder, expect=3
+    )
+    assert (
+        "error\ttemplates/late-fee-warning.txt.j2:2: cannot render for customer S006: "
+        "division by zero"
+    ) in result.stdout.splitlines()
+
+
+def test_the_table_shows_each_later_day_with_its_title(folder, cli):
+    result = cli("run", "--dry-run", "--sample", "--as-of", "2026-03-14", "--config", folder)
+    lines = result.stdout.splitlines()
+    titles = [line for line in lines if line.startswith("# sample ledger")]
+    assert titles == [
+        "# sample ledger: 26 made-up customers, one for each step on 2026-03-14 "
+        "(no source read, nothing recorded)",
+        "# sample ledger as of 2026-03-16, for the steps not due on 2026-03-14: 18 made-up "
+        "customers of ar-workflow, late-fee-warning",
+        "# sample ledger as of 2026-04-06, for the steps not due on 2026-03-14: 2 made-up "
+        "customers of monthly-statement",
+    ]
+    kickoff = (
+        "2026-03-16\tS001\tar-workflow\tkickoff\tassign\t\u2014\tSAMPLE-0001\t$1,250.00\tplanned"
+    )
+    assert kickoff in lines[lines.index(titles[1]) :]
+    days = ("#", "2026-03-14\tS", "2026-03-16\tS", "2026-04-06\tS")
+    assert [line for line in lines if not line.startswith(days)] == [
+        "2026-03-14: 26 invoices, 18 open, 38 action(s) planned, 0 skipped, 0 error(s)",
+        "2026-03-16: 18 invoices, 14 open, 38 action(s) planned, 0 skipped, 0 error(s)",
+        "2026-04-06: 2 invoices, 2 open, 4 action(s) planned, 0 skipped, 0 error(s)",
     ]
 
 
@@ -128,7 +247,9 @@ def test_the_table_says_it_is_a_sample(folder, cli):
         "(no source read, nothing recorded)"
     )
     assert (
-        lines[2] == "# not due on 2026-03-16: monthly-statement: a campaign with no occurrence due"
+        lines[2]
+        == "# not due on 2026-03-16: monthly-statement: a campaign with no occurrence due, "
+        "rendered as of 2026-04-06"
     )
     assert (
         "2026-03-16\tS013\tnet30-standard\treminder\tsms\t+12025550113\tSAMPLE-0013\t$1,250.00\tplanned"
@@ -208,3 +329,22 @@ def test_the_anchor_of_a_step_due_on_the_day(business, day, as_of, anchor):
         {"business_days": business, "steps": [{"id": "s", "day": day, "actions": [{"note": "x"}]}]}
     )
     assert anchor_for(wf, day, as_of) == anchor
+
+
+def test_the_indented_json_holds_the_later_days_as_the_compact_one(folder, run_json, monkeypatch):
+    _, compact = run_json(folder, "2026-03-14", "--sample")  # a pipe: written piece by piece
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # a person's terminal: indented
+    _, indented = run_json(folder, "2026-03-14", "--sample")
+    assert indented == compact
+    assert [d["as_of"] for d in indented["later"]] == ["2026-03-16", "2026-04-06"]
+
+
+def test_a_disabled_business_day_workflow_has_no_later_day(folder, run_json):
+    path = folder / "workflows" / "late-fee-warning.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "enabled: false\n", encoding="utf-8")
+    _, document = run_json(folder, "2026-03-14", "--sample")
+    assert [(d["as_of"], d["workflows"]) for d in document["later"]] == [
+        ("2026-03-16", ["ar-workflow"]),
+        ("2026-04-06", ["monthly-statement"]),
+    ]
+    assert [line for line in document["not_due"] if "late-fee" in line] == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -27,6 +27,7 @@ from arflow.ledger import Ledger
 from arflow.project import Project, history_warnings, load_project
 from arflow.report import (
     inbox_rows,
+    later_document,
     outcome_text,
     plan_document,
     print_inbox,
@@ -34,7 +35,7 @@ from arflow.report import (
     write_json,
 )
 from arflow.sample_ledger import SampleLedger
-from arflow.sample_night import sample_night
+from arflow.sample_night import SampleDay, SampleNight, sample_night
 from arflow.secrets import redact
 from arflow.sources import load_ledger
 from arflow.state import open_state
@@ -262,8 +263,8 @@ def _run(
         refuse_future(day, today, cfg.company.timezone)
     if out.sample or (out.sample is None and not cfg.resolve(cfg.invoices.path).exists()):
         night = sample_night(project, day)
-        _print_run_result(out, night.result, night.sample.ledger, cfg, day, night.sample)
-        return night.result, day
+        _print_run_result(out, night.result, night.sample.ledger, cfg, day, night)
+        return replace(night.result, errors=night.errors), day  # any day's errors count
     ledger = _read_ledger(cfg, out)
     if customer is not None:
         ledger = ledger.only_known(customer)
@@ -297,26 +298,37 @@ def _print_run_result(
     ledger: Ledger,
     cfg: Config,
     day: date,
-    sample: SampleLedger | None = None,
+    night: SampleNight | None = None,
 ) -> None:
     """What a run did: the warning about an interrupted run, the line saying when it started
-    (under cron), the inbox's events, then the plan (of the sample ledger: said first)."""
+    (under cron), the inbox's events, then the plan (of the sample ledger: said first, its
+    later days after)."""
     _warn_recovered(run_result.recovered, out.dry_run)
     if out.fmt is Format.table and out.plain and not out.quiet and not common.journald():
         kind = "dry run" if out.dry_run else "baseline" if out.baseline else "run"
         sys.stdout.write(f"# arflow {kind} started {out.started}, as of {day}\n")
-    not_due = None if sample is None else sample.not_due
-    if sample is not None and out.fmt is Format.table and not out.quiet:
-        _print_sample_title(out, sample, day)
+    not_due = None if night is None else night.sample.not_due
+    if night is not None and out.fmt is Format.table and not out.quiet:
+        _print_sample_title(out, night.sample, day)
     if run_result.inbox and out.fmt is Format.table and not out.quiet:
         print_inbox(out.console, run_result.inbox, plain=out.plain, dry_run=False)
     if out.fmt is Format.json:
+        later = None if night is None else _later_documents(night)
+        args = (run_result.plan, run_result.errors, out.dry_run, not_due, later)
         if out.plain:  # a pipe or a file: compact, streamed
-            write_json(sys.stdout, run_result.plan, run_result.errors, out.dry_run, not_due)
+            write_json(sys.stdout, *args)
         else:  # a person: indented
-            document = plan_document(run_result.plan, run_result.errors, out.dry_run, not_due)
+            document = plan_document(*args)
             sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         return
+    _print_plan(out, run_result, ledger, cfg)
+    for later_day in [] if night is None else night.later:
+        if not out.quiet:
+            _print_later_title(out, later_day, day)
+        _print_plan(out, later_day.result, later_day.sample.ledger, cfg)
+
+
+def _print_plan(out: _Output, run_result: RunResult, ledger: Ledger, cfg: Config) -> None:
     print_plan(
         out.console,
         run_result.plan,
@@ -330,6 +342,22 @@ def _print_run_result(
         names={cid: c.display_name for cid, c in ledger.customers.items()},
         reads=ledger.reads,
     )
+
+
+def _later_documents(night: SampleNight) -> list[dict]:
+    """The JSON of the sample's later days (`"later"`), in order."""
+    return [later_document(d.result.plan, d.result.errors, d.only or []) for d in night.later]
+
+
+def _print_later_title(out: _Output, later: SampleDay, day: date) -> None:
+    """The title of a later day of the sample: the workflows with a step not due on `day`."""
+    mark = "# " if out.plain else ""
+    sys.stdout.write(
+        f"{mark}sample ledger as of {later.as_of}, for the steps not due on {day}: "
+        f"{len(later.sample.ledger.customers)} made-up customers of "
+        f"{', '.join(later.only or [])}\n"
+    )
+    sys.stdout.flush()
 
 
 def _print_sample_title(out: _Output, sample: SampleLedger, day: date) -> None:
