@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from arflow.config import CONFIG_NAME, NAMED_AS, load_config
-from arflow.errors import InvalidFiles, Problem
+from arflow.errors import ArflowError, InvalidFiles, Problem
 from arflow.project import Project, load_project
 from arflow.workflow import load_workflows
 from arflow.yamlfile import load_located
@@ -125,6 +125,31 @@ def configs_above(paths: list[Path], problems: list[Problem]) -> list[tuple[Path
         else:
             found.setdefault(config.resolve(), (config, path))
     return list(found.values())
+
+
+def own_files(paths: list[Path]) -> list[Path]:
+    """Of `paths`, those that are an AR folder's own files: its arflow.yaml, a workflow in its
+    workflows folder, a template in its templates folder (as its arflow.yaml names them, the
+    defaults when it does not load). What the pre-commit hooks pass is every file under any
+    `workflows/` or `templates/`: a repository's `.github/workflows/ci.yml` is not arflow's."""
+    return [path for path in paths if _own_file(path)]
+
+
+def _own_file(path: Path) -> bool:
+    config = config_above(path)
+    if config is None or path.is_dir():
+        return False
+    here, base = path.resolve(), config.resolve().parent
+    if here == config.resolve():
+        return True
+    try:
+        cfg = load_config(config)
+        workflows, templates = cfg.resolve(cfg.workflows), cfg.resolve(cfg.templates)
+    except ArflowError:
+        workflows, templates = base / "workflows", base / "templates"
+    if here.suffix in (".yaml", ".yml"):
+        return here.parent == workflows
+    return here.suffix == TEMPLATE_SUFFIX and templates in here.parents
 
 
 TEMPLATE_SUFFIX = ".j2"

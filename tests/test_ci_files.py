@@ -43,7 +43,10 @@ def test_the_hooks_run_on_arflow_files_and_name_real_commands(cli):
     # one process (pre-commit splits files over the cores): each folder's problems once
     assert hooks["arflow-validate"]["require_serial"] is hooks["arflow-dry-run"]["require_serial"]
     assert hooks["arflow-dry-run"]["require_serial"] is True
-    assert hooks["arflow-dry-run"]["entry"] == "arflow run --dry-run --quiet --sample-if-no-ledger"
+    assert hooks["arflow-dry-run"]["entry"] == (
+        "arflow run --dry-run --quiet --sample-if-no-ledger --ar-files-only"
+    )
+    assert hooks["arflow-validate"]["entry"] == "arflow validate --ar-files-only"
 
 
 def test_the_action_validates_with_annotations_then_dry_runs():
@@ -122,8 +125,8 @@ def test_a_broken_template_fails_both_hooks_at_its_line(repository, cli):
 def test_a_template_in_no_ar_folder_is_named_with_what_to_do(tmp_path, monkeypatch, cli):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "loose.txt.j2").write_text("Hi {{ customer.name }}\n", encoding="utf-8")
-    for hook in ("arflow-validate", "arflow-dry-run"):
-        result = cli(*_hook(hook), "loose.txt.j2", expect=1)
+    for command in (["validate"], ["run", "--dry-run"]):
+        result = cli(*command, "loose.txt.j2", expect=1)
         assert unstamped(result.stderr).splitlines()[0].startswith("loose.txt.j2: ")
         assert "in no AR folder: no arflow.yaml in its folder or any folder above it" in (
             result.stderr
@@ -168,3 +171,47 @@ def test_a_template_that_fails_only_for_the_sample_s_values_fails_the_dry_run_ho
         "error\tar/templates/courtesy.txt.j2:2: cannot render for customer S012: division by zero"
     ]
     assert lines[-1].endswith(", 2 error(s)")  # S012, and S032 (the same step in German)
+
+
+# files the hooks' patterns match that are not arflow's: a repository's CI workflows, another
+# tool's templates, and files of an AR folder's own that are not its workflows or templates
+OTHERS = [
+    ".github/workflows/ci.yml",
+    "roles/web/templates/nginx.conf.j2",
+    "ar/docs/workflows/draft.yaml",
+    "ar/docs/templates/draft.txt.j2",
+]
+
+
+def _others(repository: Path) -> None:
+    for name in OTHERS:
+        (repository / name).parent.mkdir(parents=True, exist_ok=True)
+        (repository / name).write_text("on: push\njobs: {}\n{{ x }}\n", encoding="utf-8")
+
+
+def test_the_hooks_pass_over_files_that_are_not_an_ar_folders(repository, cli):
+    _others(repository)
+    result = cli(*_hook("arflow-validate"), *OTHERS, *CHANGED)
+    assert result.stdout.splitlines() == [
+        "ar/arflow.yaml: valid (6 workflows, 42 templates)",
+        "ar/workflows/net30-standard.yaml: valid",
+    ]
+    result = cli(*_hook("arflow-dry-run"), "--as-of", "2026-03-16", *OTHERS, *CHANGED)
+    assert (result.stdout, result.stderr) == ("", "")
+    result = cli(*_hook("arflow-validate"), *OTHERS)
+    assert result.stdout == "Nothing to check: none of the 4 path(s) is an AR folder's file.\n"
+    result = cli(*_hook("arflow-dry-run"), *OTHERS)
+    assert (result.stdout, result.stderr) == ("", "")
+    # without the option, the same files are problems (what the hooks used to print)
+    result = cli("validate", ".github/workflows/ci.yml", expect=1)
+    assert result.stderr.startswith(".github/workflows/ci.yml:4: YAML syntax error")
+
+
+def test_in_an_ar_folder_at_the_root_the_ci_workflows_are_not_arflows(tmp_path, monkeypatch, cli):
+    write_scaffold(tmp_path, date(2026, 3, 16))
+    monkeypatch.chdir(tmp_path)
+    _others(tmp_path)
+    result = cli(
+        *_hook("arflow-validate"), ".github/workflows/ci.yml", "workflows/ar-workflow.yaml"
+    )
+    assert result.stdout.splitlines() == ["workflows/ar-workflow.yaml: valid"]

@@ -75,6 +75,15 @@ def as_of_option(what: str) -> Any:
 
 
 FormatOption = Annotated[Format, typer.Option("--format", help="table or json.")]
+ArFilesOnlyOption = Annotated[
+    bool,
+    typer.Option(
+        "--ar-files-only",
+        help="Of the PATHs, take only an AR folder's own files (its arflow.yaml, workflows and "
+        "templates) and pass over the rest, as the pre-commit hooks do: a repository's other "
+        "workflows/ and templates/ folders (.github/workflows) are not arflow's.",
+    ),
+]
 ListFormatOption = Annotated[
     TableFormat, typer.Option("--format", help="table, json or csv.")
 ]  # a listing's: `--format csv` writes a spreadsheet's rows

@@ -35,6 +35,7 @@ from arflow.validation import (
     in_folder,
     is_workflow_file,
     naming,
+    own_files,
     shown,
     workflow_file_problems,
 )
@@ -131,6 +132,7 @@ def validate(
         ),
     ] = CheckFormat.text,
     config: ConfigOption = None,
+    ar_files_only: common.ArFilesOnlyOption = False,
 ) -> None:
     """Check config, workflows and templates.
 
@@ -146,7 +148,13 @@ def validate(
     """
     problems: list[Problem] = []
     valid: list[str] = []
-    targets = _targets(paths, config)
+    if ar_files_only:
+        if not paths:
+            raise typer.BadParameter("--ar-files-only goes with PATHs (the hook's files)")
+        given, paths = len(paths), own_files(paths)
+        if not paths and fmt is CheckFormat.text:
+            say(f"Nothing to check: none of the {given} path(s) is an AR folder's file.")
+    targets = _targets(paths, config) if paths or not ar_files_only else []
     for target in targets:
         found, checked = _check(target, fmt, alone=len(targets) == 1)
         problems += [p for p in found if p not in problems]  # a folder's, once
