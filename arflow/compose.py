@@ -261,14 +261,14 @@ def _compose_text(
     specialist)."""
     spec = action.action.spec
     source = {"status": "value", "task": "title", "assign": "specialist"}[action.kind]
-    text = _render_inline(project, action, getattr(spec, source), context)
-    return Composed(action, text=text, assignee=action.assignee)
+    action.text = _render_inline(project, action, getattr(spec, source), context)
+    return Composed(action, text=action.text, assignee=action.assignee)
 
 
 def _compose_note(
     action: PlannedAction, context: dict, customer: Customer, project: Project
 ) -> Composed:
-    text = _render_inline(project, action, action.action.spec.text, context)
+    text = action.text = _render_inline(project, action, action.action.spec.text, context)
     message = None
     if action.to:  # SPEC 5: the note is also emailed to the customer's specialist
         subject = f"Note on {customer.display_name}: {action.workflow} › {action.step}"

@@ -32,6 +32,8 @@ def action_dict(a: PlannedAction) -> dict:
         "subject": redact(a.subject) if a.subject else a.subject,
         "status": a.status,
     }
+    if a.text is not None:  # a status's value, a task's title, a note, as rendered
+        found["text"] = redact(a.text)
     if a.statement is not None:  # a campaign's (SPEC 4.10): the conditions it met
         found["conditions"] = [
             {

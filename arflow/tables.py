@@ -51,6 +51,8 @@ def _detail(a: PlannedAction) -> str:
     spec = a.action.spec
     if a.kind in ("email", "notify") and a.subject:
         return redact(a.subject)
+    if a.text is not None:  # rendered (a failed render leaves the template's own words)
+        return redact(a.text)
     for attr in ("value", "title", "text", "specialist", "template"):
         if hasattr(spec, attr):
             return str(getattr(spec, attr))

@@ -348,3 +348,28 @@ def test_a_disabled_business_day_workflow_has_no_later_day(folder, run_json):
         ("2026-04-06", ["monthly-statement"]),
     ]
     assert [line for line in document["not_due"] if "late-fee" in line] == []
+
+
+def test_tasks_notes_and_statuses_show_their_rendered_text(folder, run_json, cli, monkeypatch):
+    _, document = run_json(folder, THIRD_MONDAY, "--sample")
+    texts = {
+        (a["customer_id"], a["step"], a["action"]): a["text"]
+        for a in document["actions"]
+        if "text" in a
+    }
+    assert (
+        texts[("S003", "call", "task")]
+        == "Call Sample 3 (ar-workflow/call) about $1,250.00 overdue"
+    )
+    assert texts[("S001", "kickoff", "note")] == (
+        "Sample 1 (ar-workflow/kickoff) entered the AR Workflow with 1 open invoice; check the "
+        "billing contact."
+    )
+    assert texts[("S003", "call", "status")] == "Contacted"
+    assert not [t for t in texts.values() if "{" in t]
+    # the table a person reads shows the same words, not the template's
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setenv("COLUMNS", "200")
+    table = cli("run", "--dry-run", "--sample", "--as-of", THIRD_MONDAY, "--config", folder).stdout
+    assert "│ Call Sample 3 (ar-workflow/call) about" in table  # the rest wraps
+    assert "{{" not in table

@@ -185,6 +185,7 @@ class PlannedAction:
     bcc: list[str] = field(default_factory=list)
     amounts: dict[str, Decimal] = field(default_factory=dict)  # open balance per currency
     subject: str | None = None
+    text: str | None = None  # a status's value, a task's title, a note, as rendered
     status: str = "planned"
     items: list[Invoice] = field(default_factory=list)  # the invoices, by due date then number
     assignee: str | None = None  # a task's person (their key in `people:`)
