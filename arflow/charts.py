@@ -65,7 +65,7 @@ def print_aging(console: Console, report: Aging, locale: str, *, plain: bool) ->
                 for r in report.customers
             ),
             (
-                ["total", f"{c.invoices} invoices", c.currency, *c.buckets.values(), c.total]
+                ["total", f"{c.invoices} invoice(s)", c.currency, *c.buckets.values(), c.total]
                 for c in report.currencies
             ),
         )

@@ -22,10 +22,12 @@ def _text(value: str | None) -> str:
 
 
 def _per_currency(*amounts: dict[str, str]) -> list[tuple[str, list[str]]]:
-    """A row's currencies, each with its amount in each of `amounts` ("" where none); one
-    row without a currency when nothing is owed."""
-    currencies = sorted({c for each in amounts for c in each}) or [""]
-    return [(c, [each.get(c, "") for each in amounts]) for c in currencies]
+    """A row's currencies, each with its amount in each of `amounts` (0.00 where none); one
+    row without a currency or amounts when nothing is owed."""
+    currencies = sorted({c for each in amounts for c in each})
+    if not currencies:
+        return [("", ["" for _ in amounts])]
+    return [(c, [each.get(c, "0.00") for each in amounts]) for c in currencies]
 
 
 STATUS_HEADER = [
@@ -100,13 +102,13 @@ def customers_csv(rows: list[dict]) -> Rows:
             _text(r["name"]),
             _text(", ".join(r["email"])),
             _text(r["phone"]),
-            r["open_invoices"],
+            r["open_invoices"] if n == 0 else "",  # counted once: a column sums right
             currency,
             owed,
             ", ".join(r["missing"]),
         ]
         for r in rows
-        for currency, (owed,) in _per_currency(r["open"])
+        for n, (currency, (owed,)) in enumerate(_per_currency(r["open"]))
     )
 
 
@@ -187,20 +189,19 @@ FORECAST_HEADER = ["date", "workflow", "step", "actions", "customers", "currency
 
 
 def forecast_csv(days: list) -> Rows:
-    """A row per day, workflow, step and currency chased; days with nothing planned have no
-    row."""
+    """A row per day, workflow, step and currency chased (its actions and customers counted on
+    the first, so a column sums right); days with nothing planned have no row."""
 
     def lines() -> Iterator[list[object]]:
         for day, wid, step, actions, customers in forecast_groups(days):
             chased = forecast_chased(customers)
-            for currency in sorted(chased) or [""]:
+            for n, currency in enumerate(sorted(chased) or [""]):
                 amount = chased.get(currency)
                 yield [
                     day.isoformat(),
                     wid,
                     step,
-                    actions,
-                    len(customers),
+                    *((actions, len(customers)) if n == 0 else ("", "")),  # counted once
                     currency,
                     "" if amount is None else money_text(amount),
                 ]

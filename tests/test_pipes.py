@@ -84,7 +84,7 @@ PIPED = {
         "C003\tContoso Builders\tUSD\t0.00\t0.00\t1200.00\t0.00\t0.00\t1200.00",
         "C002\tBlue Harbor Cafe\tUSD\t0.00\t605.50\t0.00\t0.00\t0.00\t605.50",
         "C004\tFabrikam Hosting Co\tUSD\t0.00\t89.00\t0.00\t0.00\t0.00\t89.00",
-        "total\t8 invoices\tUSD\t0.00\t1944.50\t1840.00\t3060.00\t0.00\t6844.50",
+        "total\t8 invoice(s)\tUSD\t0.00\t1944.50\t1840.00\t3060.00\t0.00\t6844.50",
     ],
     "forecast": [
         "# date\tworkflow\tstep\tactions\tcustomers\tchased",
@@ -523,12 +523,12 @@ def test_a_customer_owing_in_two_currencies_has_a_row_per_currency(cli, tmp_path
         ["customer_id", "name", "currency", "open", "overdue"],
         ["A", "Alder Ltd", "EUR", "80.00", "80.00"],
         ["A", "Alder Ltd", "USD", "1870.00", "1770.00"],
-        ["B", '\'=HYPERLINK("x")', "USD", "1000.00", ""],
+        ["B", '\'=HYPERLINK("x")', "USD", "1000.00", "0.00"],
     ]
     assert list(csv.reader(io.StringIO(cli("customers", *day, "--format", "csv").stdout))) == [
         ["customer_id", "name", "email", "phone", "open_invoices", "currency", "open", "missing"],
         ["A", "Alder Ltd", "", "", "7", "EUR", "80.00", "no email, no phone"],
-        ["A", "Alder Ltd", "", "", "7", "USD", "1870.00", "no email, no phone"],
+        ["A", "Alder Ltd", "", "", "", "USD", "1870.00", "no email, no phone"],
         ["B", '\'=HYPERLINK("x")', "", "", "1", "USD", "1000.00", "no email, no phone"],
         ["D", "Dogwood", "", "", "0", "", "", "no email, no phone"],
         ["P", "Poplar", "", "", "0", "", "", "no email, no phone"],
@@ -537,8 +537,8 @@ def test_a_customer_owing_in_two_currencies_has_a_row_per_currency(cli, tmp_path
         "total\t2 customer(s)\t\t\t\t€80.00, $2,870.00\t€80.00, $1,770.00\t\t\t"
     )
     assert cli("aging", *day).stdout.splitlines()[-2:] == [
-        "total\t1 invoices\tEUR\t0.00\t80.00\t0.00\t0.00\t0.00\t80.00",
-        "total\t8 invoices\tUSD\t1100.00\t270.00\t400.00\t500.00\t600.00\t2870.00",
+        "total\t1 invoice(s)\tEUR\t0.00\t80.00\t0.00\t0.00\t0.00\t80.00",
+        "total\t8 invoice(s)\tUSD\t1100.00\t270.00\t400.00\t500.00\t600.00\t2870.00",
     ]
 
 
@@ -563,3 +563,32 @@ def test_tty_compatible_asks_for_the_table_in_a_pipe_and_columns_for_its_width(
     assert max(len(line) for line in lines) <= 100
     monkeypatch.setenv("TTY_COMPATIBLE", "0")
     assert cli("workflows", "--config", example).stdout.splitlines()[0].startswith("# id\t")
+
+
+def test_a_step_chasing_two_currencies_counts_its_actions_once(cli, tmp_path):
+    """forecast's CSV: a row per currency chased, the step's actions and customers on the
+    first only, so summing the column gives the piped total."""
+    from datetime import date
+
+    from arflow.scaffold import write_scaffold
+
+    write_scaffold(tmp_path, date(2026, 3, 16))
+    path = tmp_path / "invoices.csv"
+    head, *rows = path.read_text(encoding="utf-8").splitlines()
+    path.write_text(
+        "\n".join(
+            [f"{head},currency"]
+            + [r + (",EUR" if r.startswith("INV-1003") else ",USD") for r in rows]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    day = ("--days", "1", "--as-of", "2026-03-16", "--config", tmp_path)
+    rows = list(csv.reader(io.StringIO(cli("forecast", *day, "--format", "csv").stdout)))
+    assert rows[2:4] == [
+        ["2026-03-16", "net30-standard", "reminder", "2", "1", "EUR", "125.50"],
+        ["2026-03-16", "net30-standard", "reminder", "", "", "USD", "480.00"],
+    ]
+    total = cli("forecast", *day).stdout.splitlines()[-1].split("\t")
+    assert total[:5] == ["total", "", "", str(sum(int(r[3] or 0) for r in rows[1:])), "6"]
+    assert total[3] == "12"
