@@ -243,13 +243,14 @@ def print_plan(
             names or {},
         )
     _print_skipped(console, skipped, plain=plain)
+    say = _line if plain else _said  # a pipe's lines as they are; a person's wrapped
     if not quiet:
         for line in unused_columns(reads):
-            _line(console, f"# {line}")
+            say(console, f"# {line}")
     for group in group_errors(errors):  # 3,000 rows with one bad date: one line
-        _line(console, redact(f"error\t{group.text()}"))
+        say(console, redact(f"error{TAB if plain else ': '}{group.text()}"))
     empty = sum(r.empty for r in reads)
-    _line(
+    say(
         console,
         f"{plan.as_of}: {plan.invoices} invoices, {plan.open} open, "
         f"{outcome_text(plan, details or {}, dry_run=dry_run, baseline=baseline)}, "
@@ -268,9 +269,17 @@ def unused_columns(reads: Sequence[SourceRead]) -> list[str]:
     ]
 
 
+TAB = "\t"
+
+
 def _line(console: Console, text: str) -> None:
     # written as-is: rich would expand the tabs that make plain output easy to cut
     console.file.write(text + "\n")
+
+
+def _said(console: Console, text: str) -> None:
+    """A line for a person: wrapped between words at the terminal's width."""
+    console.print(text, markup=False, highlight=False)
 
 
 def _plain_action(a: PlannedAction, locale: str) -> str:
@@ -294,12 +303,9 @@ def _print_skipped(console: Console, skipped: list[Skip], *, plain: bool) -> Non
     """The skipped actions with the reason of each: lines for a person, or tab-separated."""
     if skipped and not plain:
         console.print(f"Skipped ({len(skipped)}):", style="bold")
-        for s in skipped:
-            console.print(
-                f"  {s.customer_id}  {s.workflow} › {s.step}: {s.why} ({', '.join(s.invoices)})",
-                markup=False,
-                highlight=False,
-            )
+        for s in skipped:  # indented, wrapped lines included
+            text = f"{s.customer_id}  {s.workflow} › {s.step}: {s.why} ({', '.join(s.invoices)})"
+            console.print(Padding(Text(text), (0, 0, 0, 2)))
     elif skipped:
         for s in skipped:
             _line(

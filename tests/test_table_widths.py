@@ -214,3 +214,23 @@ def test_the_splits_the_issue_found_are_gone(printers):
     ]
     simulate = printers["simulate"](80).splitlines()
     assert next(w for w in simulate[2].split("┃") if w.strip()).strip() == "Workflow › step"
+
+
+def test_the_lines_around_a_terminal_run_fit_it(tmp_path, cli, monkeypatch):
+    """Beside the table, what a terminal run prints (the sample's title and not-due lines, a
+    bad row's error, the skipped actions, the summary) wraps between words at the width; the
+    error reads `error: …`, not a pipe's tab."""
+    write_scaffold(tmp_path, date(2026, 3, 14))  # a Saturday: the sample's not-due lines
+    with (tmp_path / "invoices.csv").open("a", encoding="utf-8") as f:
+        f.write("INV-9999,C001,2026-02-31,Net 30,10.00,,open,consulting,Branch\n")
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setenv("COLUMNS", "60")
+    monkeypatch.setenv("NO_COLOR", "1")
+    real = cli("run", "--dry-run", "--as-of", "2026-03-16", "--config", tmp_path, expect=3)
+    sample = cli("run", "--dry-run", "--sample", "--as-of", "2026-03-14", "--config", tmp_path)
+    for output in (real.stdout, sample.stdout):
+        lines = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output).splitlines()
+        assert [line for line in lines if len(line) > 60] == []
+        assert not [line for line in lines if "\t" in line]
+    assert "error: invoices.csv:" in real.stdout
+    assert "  C" in real.stdout.split("Skipped")[1]  # the skipped entries are indented

@@ -358,25 +358,33 @@ def _later_documents(night: SampleNight) -> list[dict]:
 
 def _print_later_title(out: _Output, later: SampleDay, day: date) -> None:
     """The title of a later day of the sample: the workflows with a step not due on `day`."""
-    mark = "# " if out.plain else ""
-    sys.stdout.write(
-        f"{mark}sample ledger as of {later.as_of}, for the steps not due on {day}: "
-        f"{len(later.sample.ledger.customers)} made-up customers of "
-        f"{', '.join(later.only or [])}\n"
+    _say(
+        out,
+        [
+            f"sample ledger as of {later.as_of}, for the steps not due on {day}: "
+            f"{len(later.sample.ledger.customers)} made-up customers of "
+            f"{', '.join(later.only or [])}"
+        ],
     )
-    sys.stdout.flush()
+
+
+def _say(out: _Output, lines: list[str]) -> None:
+    """Lines about the run: `# `-marked in a pipe, wrapped between words in a terminal."""
+    if out.plain:
+        sys.stdout.write("".join(f"# {line}\n" for line in lines))
+        sys.stdout.flush()
+        return
+    for line in lines:
+        out.console.print(line, markup=False, highlight=False)
 
 
 def _print_sample_title(out: _Output, sample: SampleLedger, day: date) -> None:
     """What the sample is, and each step no customer can be due for on the day."""
-    mark = "# " if out.plain else ""
     lines = [
-        f"{mark}sample ledger: {len(sample.ledger.customers)} made-up customers, one for each "
+        f"sample ledger: {len(sample.ledger.customers)} made-up customers, one for each "
         f"step on {day} (no source read, nothing recorded)"
     ]
-    lines += [f"{mark}not due on {day}: {why}" for why in sample.not_due]
-    sys.stdout.write("".join(line + "\n" for line in lines))
-    sys.stdout.flush()
+    _say(out, lines + [f"not due on {day}: {why}" for why in sample.not_due])
 
 
 def _ping(config: Config, ok: bool, summary: str) -> None:
