@@ -717,6 +717,10 @@ def test_desk_days_typed_as_plus_or_minus_n_count_from_the_commands_day(desk):
     bad = d("promise", "B1", "--date", "+two", expect=2)
     assert "'+two' is not a date: write YYYY-MM-DD" in " ".join(bad.output.split())
     assert "or +N / -N for N days after / before 2030-01-15" in " ".join(bad.output.split())
+    far = d("pause", "customer", "C2", "--until", "+99999", expect=2)
+    assert "+99999 days is too far: +N / -N counts at most 9999 days" in " ".join(
+        far.output.split()
+    )
     # every date option takes them, from today
     assert json.loads(d("aging", "--as-of", "-30", "--format", "json").stdout)["as_of"] == (
         "2029-12-16"

@@ -143,6 +143,8 @@ def parse_day(
     day = base or config.today(now())
     if _RELATIVE.fullmatch(text):
         return day + timedelta(days=int(text))
+    if _RELATIVE_ANY.fullmatch(text):  # +N with more digits than a day count has
+        return _parsed(value, option, _too_far)
 
     def typed(text: str) -> date:
         try:
@@ -156,6 +158,11 @@ def parse_day(
 
 
 _RELATIVE = re.compile(r"[+-]\d{1,4}")
+_RELATIVE_ANY = re.compile(r"[+-]\d+")
+
+
+def _too_far(text: str) -> date:
+    raise ValueError(f"{text} days is too far: +N / -N counts at most 9999 days")
 
 
 def parse_amount(config: Config, value: str | None, option: str) -> Decimal | None:
