@@ -219,7 +219,7 @@ def test_validate_a_workflow_file_and_tell_ci_in_its_own_words(cli, example, tmp
     doc = json.loads(cli("validate", "--format", "json", "--config", example, expect=1).stdout)
     assert doc == {
         "valid": False,
-        "checked": [],
+        "checked": ["arflow.yaml"],  # every file checked, valid or not
         "problems": [
             {
                 "file": "workflows/late-fee-warning.yaml",

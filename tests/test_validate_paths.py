@@ -57,7 +57,9 @@ def test_each_folder_s_problems_are_named_by_its_own_path_in_every_format(
     ]
     # `checked` uses the same form as `problems`, even when the folder is given absolute
     doc = json.loads(cli("validate", "--format", "json", tmp_path / "ok", expect=0).stdout)
-    assert [line.split(":")[0] for line in doc["checked"]] == ["ok/arflow.yaml"]
+    assert doc["checked"] == ["ok/arflow.yaml"]
+    doc = json.loads(cli("validate", "--format", "json", "ar", "m1", "ok", expect=1).stdout)
+    assert doc["checked"] == ["ar/arflow.yaml", "m1/arflow.yaml", "ok/arflow.yaml"]
 
 
 def test_a_path_is_named_as_typed_from_where_arflow_runs(cli, tmp_path, monkeypatch):

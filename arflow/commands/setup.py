@@ -147,7 +147,7 @@ def validate(
     Example: arflow validate --format github workflows/net30-standard.yaml
     """
     problems: list[Problem] = []
-    valid: list[str] = []
+    checked: list[str] = []  # each file checked, as the problems name files
     if ar_files_only:
         if not paths:
             raise typer.BadParameter("--ar-files-only goes with PATHs (the hook's files)")
@@ -156,14 +156,14 @@ def validate(
             say(f"Nothing to check: none of the {given} path(s) is an AR folder's file.")
     targets = _targets(paths, config) if paths or not ar_files_only else []
     for target in targets:
-        found, checked = _check(target, fmt, alone=len(targets) == 1)
+        found, name = _check(target, fmt, alone=len(targets) == 1)
         problems += [p for p in found if p not in problems]  # a folder's, once
-        valid += checked
+        checked += [name] if name not in checked else []
     if fmt is CheckFormat.json:
         common.print_json(
             {
                 "valid": not problems,
-                "checked": valid,
+                "checked": checked,
                 "problems": [
                     {"file": q.path, "line": q.line, "where": q.where, "message": redact(q.message)}
                     for q in problems
@@ -197,22 +197,25 @@ def _targets(paths: list[Path] | None, config: Path | None) -> list[Path | None]
     return targets
 
 
-def _check(target: Path | None, fmt: CheckFormat, alone: bool) -> tuple[list[Problem], list[str]]:
-    """One target's problems, named as the user sees them (`shown`), or the line saying it is
-    valid (printed at once as text)."""
+def _check(target: Path | None, fmt: CheckFormat, alone: bool) -> tuple[list[Problem], str]:
+    """One target's problems, named as the user sees them (`shown`), and its name so (a
+    line says it is valid, printed at once as text)."""
     if target is not None and target.suffix == TEMPLATE_SUFFIX:  # in no AR folder
-        return [Problem(shown(Path(), str(target)), None, "", f"a template, {NO_FOLDER}")], []
+        name = shown(Path(), str(target))
+        return [Problem(name, None, "", f"a template, {NO_FOLDER}")], name
     try:
         if target is not None and is_workflow_file(target):
             found, folder = workflow_file_problems(target, alone)
-            if found:
-                return in_folder(found, folder), []
-            return [], [_valid(f"{shown(Path(), str(target))}: valid", fmt)]
+            name = shown(Path(), str(target))
+            if not found:
+                _valid(f"{name}: valid", fmt)
+            return in_folder(found, folder), name
         config_file = common.config_path(target)
     except ArflowError as err:
         if target is None and fmt is CheckFormat.text:
             raise  # no path given and none found: the error says where it looked
-        return [Problem(shown(Path(), str(target or CONFIG_NAME)), None, "", str(err))], []
+        name = shown(Path(), str(target or CONFIG_NAME))
+        return [Problem(name, None, "", str(err))], name
     folder = ar_folder(config_file, target, alone)
     with naming(folder):
         project, found = checked_project(config_file)
@@ -222,12 +225,11 @@ def _check(target: Path | None, fmt: CheckFormat, alone: bool) -> tuple[list[Pro
             if project is not None and not unreadable
             else []
         )
-    if project is None:
-        return in_folder(found, folder), []
-    if unreadable:
-        return in_folder(unreadable, folder), []
-    valid = _valid(
-        f"{shown(folder, config_file.name)}: valid ({len(project.workflows)} workflows, "
+    name = shown(folder, config_file.name)
+    if project is None or unreadable:
+        return in_folder(found or unreadable, folder), name
+    _valid(
+        f"{name}: valid ({len(project.workflows)} workflows, "
         f"{project.templates.count()} templates)",
         fmt,
     )
@@ -235,14 +237,13 @@ def _check(target: Path | None, fmt: CheckFormat, alone: bool) -> tuple[list[Pro
         for line in unused:
             _console().print(f"  {line}", markup=False)
     common.warn(in_folder(project.warnings + history_warnings(project), folder))
-    return [], [valid]
+    return [], name
 
 
-def _valid(line: str, fmt: CheckFormat) -> str:
+def _valid(line: str, fmt: CheckFormat) -> None:
     """The line saying a target is valid, printed at once as text."""
     if fmt is CheckFormat.text:
         _console().print(line, markup=False)
-    return line
 
 
 def _console() -> Console:
