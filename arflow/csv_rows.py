@@ -129,7 +129,7 @@ def history_csv(entries: Iterable[dict]) -> Rows:
             _text(", ".join(r["recipients"] or [])),
             _text(", ".join(r["invoices"])),
             _text(r["key"]),
-            r["updated_at"][:19].replace("T", " "),
+            r["updated_at"][:19] + "Z",  # ISO 8601, UTC (as JSON has it)
             _text(" — ".join(filter(None, [r["subject"], r.get("description")]))),
         ]
         for r in entries

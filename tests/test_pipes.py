@@ -489,6 +489,8 @@ def test_history_as_csv(cli, example):
         "Acme Supplies Ltd: statement of account for Litware Labs, Apr 6, 2026 — statement of "
         "2026-04-06; conditions met: consolidated_overdue >= 500 (USD 1550.00)",
     ]
+    # when it was really recorded (the machine's clock, so its form): ISO 8601 in UTC
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", r[10]) for r in rows)
 
 
 LISTINGS = ["aging", "status", "history", "customers", "forecast", "simulate", "workflows", "tasks"]

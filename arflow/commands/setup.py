@@ -106,7 +106,7 @@ def _add_workflow(directory: Path, workflow: str) -> None:
         say(f"  {path.relative_to(directory)}")
     for path in kept:
         say(f"  {path.relative_to(directory)} (already there; left as it is)")
-    say(f"Next: arflow validate {directory}")
+    say(f"Next: {_program()} validate {directory}")
 
 
 class CheckFormat(StrEnum):
