@@ -272,3 +272,14 @@ def test_init_names_arflow_as_a_new_shell_finds_it(tmp_path):
         timeout=60,
     )
     assert done.stdout.splitlines()[-1] == "Next: arflow run --dry-run --config other/arflow.yaml"
+    # init --workflow's hint too
+    done = subprocess.run(
+        ".venv/bin/arflow init --workflow net30-standard demo",
+        shell=True,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout.splitlines()[-1] == "Next: .venv/bin/arflow validate demo"
