@@ -34,6 +34,7 @@ from arflow.secrets import redact
 from arflow.sources import load_ledger
 from arflow.sources.values import ValueParser
 from arflow.state import StateDB, open_state
+from arflow.validation import own_files
 
 T = TypeVar("T")
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_PROBLEMS = 0, 1, 2, 3
@@ -63,6 +64,13 @@ ConfigOption = Annotated[
         "folder above, or $ARFLOW_CONFIG).",
     ),
 ]
+
+
+def own_paths(paths: list[Path] | None) -> list[Path]:
+    """`--ar-files-only`: the AR folders' own files among the PATHs given (the hooks')."""
+    if not paths:
+        raise typer.BadParameter("--ar-files-only goes with PATHs (the hook's files)")
+    return own_files(paths)
 
 
 def as_of_option(what: str) -> Any:

@@ -39,7 +39,7 @@ from arflow.sample_night import SampleDay, SampleNight, sample_night
 from arflow.secrets import redact
 from arflow.sources import load_ledger
 from arflow.state import open_state
-from arflow.validation import ar_folder, configs_above, in_folder, naming, own_files, shown
+from arflow.validation import ar_folder, configs_above, in_folder, naming, shown
 
 
 @dataclass(frozen=True)
@@ -179,12 +179,8 @@ def run(
         started,
         sample=None if sample_if_no_ledger else sample,
     )
-    if ar_files_only:
-        if not paths:
-            raise typer.BadParameter("--ar-files-only goes with PATHs (the hook's files)")
-        paths = own_files(paths)
-        if not paths:
-            raise typer.Exit(EXIT_OK)  # none of the files is arflow's: nothing to dry-run
+    if ar_files_only and not (paths := common.own_paths(paths)):
+        raise typer.Exit(EXIT_OK)  # none of the files is arflow's: nothing to dry-run
     if paths:
         raise typer.Exit(_run_folders(paths, out, as_of))
     raise typer.Exit(_run_config(common.config_path(config), out, as_of, customer, force))

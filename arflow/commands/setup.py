@@ -35,7 +35,6 @@ from arflow.validation import (
     in_folder,
     is_workflow_file,
     naming,
-    own_files,
     shown,
     workflow_file_problems,
 )
@@ -149,11 +148,7 @@ def validate(
     problems: list[Problem] = []
     checked: list[str] = []  # each file checked, as the problems name files
     if ar_files_only:
-        if not paths:
-            raise typer.BadParameter("--ar-files-only goes with PATHs (the hook's files)")
-        given, paths = len(paths), own_files(paths)
-        if not paths and fmt is CheckFormat.text:
-            say(f"Nothing to check: none of the {given} path(s) is an AR folder's file.")
+        paths = _own_paths(paths, fmt)
     targets = _targets(paths, config) if paths or not ar_files_only else []
     for target in targets:
         found, name = _check(target, fmt, alone=len(targets) == 1)
@@ -179,6 +174,14 @@ def validate(
         if fmt is CheckFormat.text:
             raise InvalidFiles(problems)
         raise typer.Exit(EXIT_NOTHING_DONE)
+
+
+def _own_paths(paths: list[Path] | None, fmt: CheckFormat) -> list[Path]:
+    """`--ar-files-only`: the AR folders' own files among `paths` (saying so when none is)."""
+    own = common.own_paths(paths)
+    if not own and fmt is CheckFormat.text:
+        say(f"Nothing to check: none of the {len(paths or [])} path(s) is an AR folder's file.")
+    return own
 
 
 def _targets(paths: list[Path] | None, config: Path | None) -> list[Path | None]:
