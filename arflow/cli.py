@@ -8,13 +8,13 @@ lives there. This is the one place that turns ArflowErrors into messages and exi
 from __future__ import annotations
 
 import gc
+import importlib
 from typing import Annotated, Any, NoReturn
 
 import typer
 
 from arflow import __version__
-from arflow.commands import common, desk, reports, run, setup
-from arflow.commands.common import (
+from arflow.commands.options import (
     EXIT_NOTHING_DONE,
     EXIT_PROBLEMS,
     EXIT_USAGE,
@@ -43,6 +43,8 @@ def _fail(err: ArflowError, as_json: bool = False) -> NoReturn:
     """Print a foreseeable problem to stderr, every secret arflow read taken out, and exit with
     its code; a command asked for `--format json` also prints it on stdout as
     `{"error": {"message", "problems", "exit_code"}}`, so a script reading stdout sees it."""
+    from arflow.commands import common  # a command ran: it is loaded already
+
     stderr = common.errors_console()
     code = _exit_code(err)
     # when it happened, for the cron mail or log it lands in (problems keep PATH:LINE: first,
@@ -80,8 +82,17 @@ def _asked_json(ctx: Any) -> bool:
 
 
 class _Arflow(typer.core.TyperGroup):
-    """arflow's commands, with an ArflowError raised in any of them turned into its message
-    and exit code by `_fail` (and into JSON on stdout for a command given `--format json`)."""
+    """arflow's commands, each loaded when it is asked for (`arflow --version` loads none of
+    them), with an ArflowError raised in any of them turned into its message and exit code by
+    `_fail` (and into JSON on stdout for a command given `--format json`)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.commands[cmd_name] = _load(cmd_name)
+        return self.commands.get(cmd_name)
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         name, cmd, rest = super().resolve_command(ctx, args)
@@ -95,6 +106,67 @@ class _Arflow(typer.core.TyperGroup):
             _fail(err, _asked_json(ctx))
 
 
+# each command, in the order `arflow --help` lists them (groups last, as typer did): the module
+# of arflow.commands holding it and its function; a group (tasks, workflows, state): its
+# callback, its commands, and whether it runs with no command (`arflow tasks` lists them)
+COMMANDS: dict[str, tuple[str, str] | tuple[str, str, dict[str, str], bool]] = {
+    "init": ("setup", "init"),
+    "validate": ("setup", "validate"),
+    "run": ("run", "run"),
+    "inbox": ("run", "inbox"),
+    "history": ("reports", "history"),
+    "resolve": ("run", "resolve"),
+    "assign": ("desk", "assign"),
+    "unassign": ("desk", "unassign"),
+    "status": ("desk", "status"),
+    "pause": ("desk", "pause"),
+    "resume": ("desk", "resume"),
+    "promise": ("desk", "promise"),
+    "aging": ("reports", "aging"),
+    "forecast": ("reports", "forecast"),
+    "simulate": ("reports", "simulate"),
+    "preview": ("reports", "preview"),
+    "customers": ("reports", "customers"),
+    "doctor": ("setup", "doctor"),
+    "sources": ("setup", "sources"),
+    "schema": ("setup", "schema"),
+    "tasks": ("desk", "tasks_list", {"done": "tasks_done"}, True),
+    "workflows": (
+        "reports",
+        "workflows_list",
+        {"clone": "desk.workflows_clone", "delete": "desk.workflows_delete"},
+        True,
+    ),
+    "state": ("setup", "state_group", {"init": "state_init"}, False),
+}
+
+
+def _function(module: str, name: str) -> Any:
+    """`name` of arflow.commands.`module` (or `other.name`: of arflow.commands.`other`)."""
+    if "." in name:
+        module, name = name.split(".")
+    return getattr(importlib.import_module(f"arflow.commands.{module}"), name)
+
+
+def _load(name: str) -> Any:
+    """The click command `name`, its module imported now."""
+    spec = COMMANDS[name]
+    if len(spec) == 2:
+        one = typer.Typer(rich_markup_mode=None, context_settings=HELP, add_completion=False)
+        one.command(name)(_function(*spec))
+        return typer.main.get_command(one)
+    module, callback, commands, bare = spec
+    group = typer.Typer(
+        rich_markup_mode=None, no_args_is_help=not bare, context_settings=HELP, add_completion=False
+    )
+    group.callback(invoke_without_command=bare)(_function(module, callback))
+    for command, function in commands.items():
+        group.command(command)(_function(module, function))
+    found = typer.main.get_group(group)
+    found.name = name
+    return found
+
+
 app = typer.Typer(
     cls=_Arflow,
     no_args_is_help=True,
@@ -102,44 +174,6 @@ app = typer.Typer(
     context_settings=HELP,
     help="arflow: accounts-receivable collections, each reminder sent exactly once.",
 )
-
-app.command()(setup.init)
-app.command()(setup.validate)
-app.command()(run.run)
-app.command()(run.inbox)
-app.command()(reports.history)
-app.command()(run.resolve)
-app.command()(desk.assign)
-app.command()(desk.unassign)
-app.command()(desk.status)
-app.command()(desk.pause)
-app.command()(desk.resume)
-app.command()(desk.promise)
-
-tasks_app = typer.Typer(rich_markup_mode=None, context_settings=HELP)
-app.add_typer(tasks_app, name="tasks")
-tasks_app.callback(invoke_without_command=True)(desk.tasks_list)
-tasks_app.command("done")(desk.tasks_done)
-
-app.command()(reports.aging)
-app.command()(reports.forecast)
-app.command()(reports.simulate)
-app.command()(reports.preview)
-app.command()(reports.customers)
-app.command()(setup.doctor)
-app.command()(setup.sources)
-app.command()(setup.schema)
-
-workflows_app = typer.Typer(rich_markup_mode=None, context_settings=HELP)
-app.add_typer(workflows_app, name="workflows")
-workflows_app.callback(invoke_without_command=True)(reports.workflows_list)
-workflows_app.command("clone")(desk.workflows_clone)
-workflows_app.command("delete")(desk.workflows_delete)
-
-state_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, context_settings=HELP)
-app.add_typer(state_app, name="state")
-state_app.callback()(setup.state_group)
-state_app.command("init")(setup.state_init)
 
 
 def _version(value: bool) -> None:

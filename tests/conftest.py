@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import click
 import pytest
 from typer.testing import CliRunner
 
@@ -206,3 +207,8 @@ def clock(monkeypatch):
         monkeypatch.setattr(common, "now", lambda: moment)
 
     return set_to
+
+
+def subcommands(group: click.Group) -> dict[str, click.Command]:
+    """A click group's commands by name, each loaded (arflow's load when asked for)."""
+    return {name: group.get_command(None, name) for name in group.list_commands(None)}

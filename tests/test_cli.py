@@ -4,11 +4,15 @@ import csv
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from arflow import __version__
 from arflow.cli import app
 from arflow.config import load_config
 from arflow.engine import plan
@@ -16,7 +20,7 @@ from arflow.planner.plan_types import PastState
 from arflow.project import load_project
 from arflow.scaffold import write_scaffold
 from arflow.sources import load_ledger
-from tests.conftest import make_folder
+from tests.conftest import make_folder, subcommands
 
 AS_OF = date(2026, 3, 16)
 ANSI = re.compile(r"\x1b\[")
@@ -331,7 +335,7 @@ def test_every_command_has_help_with_an_example(cli):
     import typer.main
 
     group = typer.main.get_command(app)
-    for name, command in group.commands.items():
+    for name, command in subcommands(group).items():
         assert command.help and "Example:" in command.help, name
         assert cli(name, "--help").exit_code == 0
 
@@ -356,7 +360,7 @@ def test_each_commands_as_of_says_what_the_day_is_for_it(cli):
     group = typer.main.get_command(app)
     helps = {
         name: next(p.help for p in command.params if "--as-of" in getattr(p, "opts", ()))
-        for name, command in group.commands.items()
+        for name, command in subcommands(group).items()
         if any("--as-of" in getattr(p, "opts", ()) for p in command.params)
     }
     assert {"status", "pause", "promise", "aging", "forecast", "preview", "customers"} <= set(helps)
@@ -506,3 +510,31 @@ def test_terminal_table_has_the_columns_a_bookkeeper_reads(example):
                 for line in lines
             )
             assert "  Reminder: 2 invoices past due ($605.50)" in lines
+
+
+def test_version_and_help_load_no_command_and_no_heavy_library():
+    """`arflow --version` loads no command (each is loaded when asked for), so none of the
+    libraries the commands use: start-up is Python's and typer's (issue 30)."""
+    code = (
+        "import sys\n"
+        "from arflow.cli import main\n"
+        "sys.argv = ['arflow', '--version']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in HEAVY or m.startswith('arflow.')))\n"
+    )
+    heavy = "{'polars', 'jinja2', 'babel', 'phonenumbers', 'pydantic', 'yaml', 'sqlite3', 'rich'}"
+    done = subprocess.run(
+        [sys.executable, "-c", f"HEAVY = {heavy}\n" + code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert done.stdout.splitlines() == [
+        f"arflow {__version__}",
+        "['arflow.cli', 'arflow.commands', 'arflow.commands.options', 'arflow.errors', "
+        "'arflow.secrets']",
+    ]

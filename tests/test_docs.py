@@ -16,6 +16,7 @@ from arflow import action_specs, config, workflow
 from arflow.cli import app
 from arflow.presets import PRESETS
 from arflow.render import Templates
+from tests.conftest import subcommands
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -119,7 +120,7 @@ def test_every_command_and_exit_code_is_documented():
     text = page("commands.md")
 
     def names(group: click.Group, path: tuple[str, ...] = ()):
-        for name, command in group.commands.items():
+        for name, command in subcommands(group).items():
             yield " ".join((*path, name))
             if isinstance(command, click.Group):
                 yield from names(command, (*path, name))

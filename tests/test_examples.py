@@ -33,7 +33,7 @@ from typer.testing import CliRunner
 
 from arflow.cli import app
 from arflow.scaffold import write_scaffold
-from tests.conftest import NOW
+from tests.conftest import NOW, subcommands
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["README.md", *(f"docs/{p.name}" for p in sorted((ROOT / "docs").glob("*.md")))]
@@ -209,7 +209,7 @@ def test_every_cron_line_calls_arflow_by_its_full_path():
 
 def commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], str]]:
     found = []
-    for name, command in sorted(group.commands.items()):
+    for name, command in sorted(subcommands(group).items()):
         found.append(((*path, name), command.help or ""))
         if isinstance(command, click.Group):
             found += commands(command, (*path, name))

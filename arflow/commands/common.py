@@ -23,6 +23,15 @@ from typing import Annotated, Any, TypeVar, overload
 import typer
 from rich.console import Console
 
+from arflow.commands.options import (  # noqa: F401 (the commands read them here)
+    EXIT_NOTHING_DONE,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    GLOBAL_CONFIG,
+    HELP,
+    ConfigOption,
+)
 from arflow.config import Config
 from arflow.config_location import find_config
 from arflow.errors import Problem
@@ -37,10 +46,6 @@ from arflow.state import StateDB, open_state
 from arflow.validation import own_files
 
 T = TypeVar("T")
-EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_PROBLEMS = 0, 1, 2, 3
-
-HELP = {"help_option_names": ["-h", "--help"]}
-GLOBAL_CONFIG: list[Path] = []  # `arflow --config PATH COMMAND`: the default of every command
 
 
 class Format(StrEnum):
@@ -52,18 +57,6 @@ class TableFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
-
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        metavar="PATH",
-        help="Path to arflow.yaml, or the folder holding it (default: the one here or in a "
-        "folder above, or $ARFLOW_CONFIG).",
-    ),
-]
 
 
 def own_paths(paths: list[Path] | None) -> list[Path]:
