@@ -512,7 +512,7 @@ def test_terminal_table_has_the_columns_a_bookkeeper_reads(example):
             assert "  Reminder: 2 invoices past due ($605.50)" in lines
 
 
-def test_version_and_help_load_no_command_and_no_heavy_library():
+def test_version_loads_no_command_and_no_heavy_library():
     """`arflow --version` loads no command (each is loaded when asked for), so none of the
     libraries the commands use: start-up is Python's and typer's (issue 30)."""
     code = (
