@@ -455,10 +455,11 @@ def test_no_usage_or_help_line_shows_a_python_type(cli):
     import typer.main
 
     from arflow.cli import app
+    from tests.conftest import subcommands
 
     def commands(group: click.Group, path: tuple[str, ...] = ()):
         yield path
-        for name, command in group.commands.items():
+        for name, command in subcommands(group).items():
             if isinstance(command, click.Group):
                 yield from commands(command, (*path, name))
             else:
