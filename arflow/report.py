@@ -97,19 +97,19 @@ def plan_document(
         "as_of": plan.as_of.isoformat(),
         "dry_run": dry_run,
         **sample,
-        "actions": [action_dict(a) for a in plan.actions],
-        "skipped": [skip_dict(s) for s in plan.skipped],
-        "errors": [error_dict(e) for e in errors],
-        "summary": summary(plan, errors),
+        **_plan_parts(plan, errors),
         **({} if later is None else {"later": later}),
     }
 
 
 def later_document(plan: Plan, errors: list[RowError], workflows: list[str]) -> dict:
     """A later day of the sample (`arflow.sample_night`): its workflows' plan on that day."""
+    return {"as_of": plan.as_of.isoformat(), "workflows": workflows, **_plan_parts(plan, errors)}
+
+
+def _plan_parts(plan: Plan, errors: list[RowError]) -> dict:
+    """A plan's actions, skips, errors and summary, as every plan document holds them."""
     return {
-        "as_of": plan.as_of.isoformat(),
-        "workflows": workflows,
         "actions": [action_dict(a) for a in plan.actions],
         "skipped": [skip_dict(s) for s in plan.skipped],
         "errors": [error_dict(e) for e in errors],

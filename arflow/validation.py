@@ -131,25 +131,35 @@ def own_files(paths: list[Path]) -> list[Path]:
     """Of `paths`, those that are an AR folder's own files: its arflow.yaml, a workflow in its
     workflows folder, a template in its templates folder (as its arflow.yaml names them, the
     defaults when it does not load). What the pre-commit hooks pass is every file under any
-    `workflows/` or `templates/`: a repository's `.github/workflows/ci.yml` is not arflow's."""
-    return [path for path in paths if _own_file(path)]
+    `workflows/` or `templates/`: a repository's `.github/workflows/ci.yml` is not arflow's.
+    Each arflow.yaml is read once, however many of its files are given."""
+    folders: dict[Path, tuple[Path, Path]] = {}
+    return [path for path in paths if _own_file(path, folders)]
 
 
-def _own_file(path: Path) -> bool:
+def _own_file(path: Path, folders: dict[Path, tuple[Path, Path]]) -> bool:
     config = config_above(path)
     if config is None or path.is_dir():
         return False
-    here, base = path.resolve(), config.resolve().parent
-    if here == config.resolve():
+    here, config = path.resolve(), config.resolve()
+    if here == config:
         return True
-    try:
-        cfg = load_config(config)
-        workflows, templates = cfg.resolve(cfg.workflows), cfg.resolve(cfg.templates)
-    except ArflowError:
-        workflows, templates = base / "workflows", base / "templates"
+    if config not in folders:
+        folders[config] = _own_folders(config)
+    workflows, templates = folders[config]
     if here.suffix in (".yaml", ".yml"):
         return here.parent == workflows
     return here.suffix == TEMPLATE_SUFFIX and templates in here.parents
+
+
+def _own_folders(config: Path) -> tuple[Path, Path]:
+    """The workflows and templates folders `config` names (the defaults when it does not
+    load: its own problems are validate's to report)."""
+    try:
+        cfg = load_config(config)
+        return cfg.resolve(cfg.workflows), cfg.resolve(cfg.templates)
+    except ArflowError:
+        return config.parent / "workflows", config.parent / "templates"
 
 
 TEMPLATE_SUFFIX = ".j2"
