@@ -333,11 +333,11 @@ class Ledger:
         """Held in a polars frame (the sources' ledger), not made from objects."""
         return self._objects is None
 
-    def without(self, numbers: pl.Series) -> Ledger:
-        """This ledger less the invoices with these numbers (the columnar planner's quiet
-        ones), knowing the whole ledger's customers."""
+    def cut(self, condition: pl.Expr) -> Ledger:
+        """The rows of this ledger `condition` keeps (the columnar planner's: the invoices that
+        may be open, less the quiet ones), knowing the whole ledger's customers."""
         found = Ledger(
-            frame=self.frame.filter(~pl.col("number").is_in(numbers.implode())),
+            frame=self.frame.filter(condition),
             customers=self.customers,
             errors=self.errors,
             extra_names=self.extra_names,

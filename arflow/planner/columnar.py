@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import polars as pl
 
-from arflow.ledger import Ledger, money_fits, surely_open
+from arflow.ledger import Ledger, may_be_open, money_fits, surely_open
 from arflow.planner.plan_types import PastState
 from arflow.planner.schedule import StepSchedule
 from arflow.workflow import Match, Workflow
@@ -72,7 +72,10 @@ def quiet_invoices(
     )
     if quiet.height == 0:
         return QuietInvoices(ledger, 0, set())
-    rest = ledger.without(quiet.get_column("number"))
+    rest = ledger.cut(
+        may_be_open(as_of, min_balance)
+        & ~pl.col("number").is_in(quiet.get_column("number").implode())
+    )
     return QuietInvoices(rest, quiet.height, set(quiet.get_column("customer_id").unique()))
 
 
