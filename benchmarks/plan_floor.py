@@ -1,8 +1,9 @@
 """The steady state's floor: a plain polars script that reads the same invoices and customers
 files and computes the same day's plan without any state — the open invoices, the workflow each
 follows (`match:` on product, location, currency and segment, the customer's `workflow:`, the
-default), each step's date from its anchor (calendar days; business days with polars'
-`add_business_days`), and the steps that fall on the day, one message per customer, workflow and step.
+default), each step's date from its anchor (calendar days; business days with
+polars' `add_business_days`), and the steps that fall on the day, one message per customer,
+workflow and step.
 No validation, no templates, no state database: what any script would do at the least.
 
 Usage: python benchmarks/plan_floor.py FOLDER YYYY-MM-DD   (prints the messages and actions)
