@@ -1,0 +1,182 @@
+"""`arflow run --jobs N` (issue 30): messages composed in worker processes give the same run as
+one process: the same JSON, the same outbox files, the same ledger rows in the same order, the
+same errors; a worker that dies stops the run without sending anything twice."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from arflow import compose_pool
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = "2026-03-16"
+INVOICES = 14_000  # a generated ledger this size plans 1,255 actions: over POOL_FROM
+
+
+def _generate(n: int, folder: Path) -> None:
+    spec = importlib.util.spec_from_file_location("generate", ROOT / "benchmarks" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.generate(n, folder, date.fromisoformat(AS_OF))
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("pool") / "ar"
+    _generate(INVOICES, folder)
+    return folder
+
+
+@pytest.fixture
+def pools(monkeypatch) -> list[int]:
+    """How many worker processes each pool had: the runs below really use one."""
+    started: list[int] = []
+    real = compose_pool._pooled
+
+    def counted(*args):
+        started.append(args[5])
+        return real(*args)
+
+    monkeypatch.setattr(compose_pool, "_pooled", counted)
+    return started
+
+
+def copy_of(generated: Path, root: Path) -> Path:
+    shutil.copytree(generated, root)
+    return root / "arflow.yaml"
+
+
+_VARIES = re.compile(rb"^(Date|Message-ID): .*\r\n|=_arflow_(mixed_)?[0-9a-f]+", re.M)
+
+
+def outbox(config: Path) -> dict[str, bytes]:
+    """Each outbox file with what depends on the state database's key (the Message-ID and
+    the MIME boundaries made from it) or on the clock (Date) taken out."""
+    return {
+        p.name: _VARIES.sub(b"", p.read_bytes())
+        for p in sorted((config.parent / "outbox").iterdir())
+    }
+
+
+def ledger_rows(config: Path) -> list[tuple]:
+    with sqlite3.connect(config.parent / "arflow.db") as conn:
+        return conn.execute(
+            "SELECT a.key, a.kind, a.customer_id, l.invoices, a.state, a.channel, a.recipients, "
+            "a.subject, a.provider_id, a.description FROM actions AS a JOIN invoice_lists AS l "
+            "ON l.id = a.invoice_list ORDER BY a.rowid"
+        ).fetchall()
+
+
+def test_a_dry_run_in_two_processes_prints_what_one_prints(generated, run_json, pools):
+    config = generated / "arflow.yaml"
+    _, alone = run_json(config, AS_OF, "--jobs", "1")
+    assert pools == []  # one process: no pool
+    _, pooled = run_json(config, AS_OF, "--jobs", "2")
+    assert pools == [2]
+    assert pooled == alone
+    assert alone["summary"]["actions"] == 1258 >= compose_pool.POOL_FROM
+    assert alone["summary"]["errors"] == 0
+
+
+def test_a_real_run_in_two_processes_writes_the_same_outbox_and_ledger(
+    generated, tmp_path, cli, pools
+):
+    one, two = copy_of(generated, tmp_path / "one"), copy_of(generated, tmp_path / "two")
+    done = [
+        json.loads(
+            cli("run", "--as-of", AS_OF, "--format", "json", "--jobs", jobs, "--config", cfg).stdout
+        )
+        for jobs, cfg in (("1", one), ("2", two))
+    ]
+    assert pools == [2]
+    assert done[0] == done[1]
+    assert done[0]["summary"]["sent"] == 1008  # the statuses and tasks are done, not sent
+    files = outbox(one)
+    assert len(files) == 1008
+    assert outbox(two) == files
+    assert ledger_rows(two) == ledger_rows(one)
+    states = Counter(row[4] for row in ledger_rows(one))  # a row per idempotency key
+    assert states == {"sent": 1062, "done": 267, "skipped": 1189}
+
+
+def test_a_template_error_in_the_middle_is_reported_the_same(generated, tmp_path, cli, pools):
+    config = copy_of(generated, tmp_path / "ar")
+    template = config.parent / "templates" / "reminder.txt.j2"
+    # one customer, in the middle of the plan, breaks the reminder (a slice a worker composes)
+    template.write_text(
+        '{% if customer.id == "C000749" %}{{ 1 / 0 }}{% endif %}' + template.read_text()
+    )
+    runs = []
+    for jobs in ("1", "2"):
+        result = cli(
+            "run", "--dry-run", "--as-of", AS_OF, "--format", "json", "--jobs", jobs,
+            "--config", config, expect=3,
+        )  # fmt: skip
+        runs.append(json.loads(result.stdout))
+    assert pools == [2]
+    assert runs[0] == runs[1]
+    assert runs[0]["errors"] == [
+        {
+            "file": "templates/reminder.txt.j2",
+            "line": 1,
+            "column": None,
+            "value": "C000749",
+            "message": "cannot render for customer C000749: division by zero",
+        }
+    ]
+    assert runs[0]["summary"]["actions"] == 1257  # the one message that failed is not planned
+
+
+@pytest.mark.parametrize("jobs", ["0", "-2"])
+def test_jobs_below_one_is_a_usage_error(generated, cli, jobs):
+    result = cli("run", "--dry-run", "--jobs", jobs, "--config", generated, expect=2)
+    assert result.output.endswith(
+        "Error: Invalid value for '--jobs' / '-j': Input should be greater than or equal to 1\n"
+    )
+
+
+ORIGINAL_SLICE = compose_pool._compose_slice
+
+
+def dies_on_the_fifth_slice(start: int):
+    """A worker's slice; the one at the fifth slice kills its worker (as the OOM killer
+    would)."""
+    if start == 4 * compose_pool.CHUNK:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return ORIGINAL_SLICE(start)
+
+
+def test_a_worker_that_dies_stops_the_run_and_the_next_sends_the_rest_once(
+    generated, tmp_path, cli, monkeypatch
+):
+    config = copy_of(generated, tmp_path / "ar")
+    monkeypatch.setattr(compose_pool, "_compose_slice", dies_on_the_fifth_slice)
+    result = cli("run", "--as-of", AS_OF, "--jobs", "2", "--config", config, expect=1)
+    assert (
+        "a worker process composing messages ended before its messages were made (killed, or "
+        "out of memory): nothing more was sent. What went out is recorded, and the next run "
+        "sends the rest; run with --jobs 1 to compose in one process."
+    ) in result.output.replace("\n", " ")
+    rows = ledger_rows(config)
+    states = {row[4] for row in rows if row[1] != "status" and row[4] != "skipped"}
+    assert states == {"sent", "done"}  # nothing left `sending`, nothing unknown
+    first = len(list((config.parent / "outbox").iterdir()))
+    assert 0 < first < 1008  # the first slices went out before the worker died
+
+    monkeypatch.setattr(compose_pool, "_compose_slice", ORIGINAL_SLICE)
+    cli("run", "--as-of", AS_OF, "--jobs", "2", "--config", config)
+    files = list((config.parent / "outbox").iterdir())
+    assert len(files) == 1008  # every message once: the second run sent only the rest
+    assert len(ledger_rows(config)) == len({row[0] for row in ledger_rows(config)})
