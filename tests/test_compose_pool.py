@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from arflow import compose_pool
+from arflow.channels import Message, mime
+from tests.conftest import unstamped
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = "2026-03-16"
@@ -180,3 +182,52 @@ def test_a_worker_that_dies_stops_the_run_and_the_next_sends_the_rest_once(
     files = list((config.parent / "outbox").iterdir())
     assert len(files) == 1008  # every message once: the second run sent only the rest
     assert len(ledger_rows(config)) == len({row[0] for row in ledger_rows(config)})
+
+
+def test_an_error_a_worker_raises_stops_the_run_as_in_one_process(generated, tmp_path, cli, pools):
+    config = copy_of(generated, tmp_path / "ar")
+    text = config.read_text()
+    config.write_text(text.replace("  email: ar@acme.example\n", ""))  # no sender for emails
+    outputs = [
+        unstamped(
+            cli(
+                "run", "--dry-run", "--as-of", AS_OF, "--jobs", jobs, "--config", config,
+                expect=1,
+            ).output
+        )
+        for jobs in ("1", "2")
+    ]  # fmt: skip
+    assert pools == [2]
+    assert (
+        outputs
+        == [
+            "error: emails need a sender: set channels.email.from (or company.email) in "
+            "arflow.yaml. Nothing was sent.\n"
+        ]
+        * 2
+    )
+
+
+@pytest.mark.parametrize("keep_bcc", [False, True])
+@pytest.mark.parametrize("ahead", [None, False, True])
+def test_bytes_built_ahead_are_the_bytes_built_when_sent(monkeypatch, keep_bcc, ahead):
+    """A worker builds an email's bytes but the Date (`build_ahead`); the channel adds the
+    Date when it sends. Built for the other Bcc choice, they are built again."""
+    moments = iter(["Mon, 16 Mar 2026 06:00:00 GMT", "Mon, 16 Mar 2026 06:00:07 GMT"])
+    monkeypatch.setattr(mime, "_date", lambda: next(moments))
+
+    def message() -> Message:
+        return Message(
+            "email", "m", ["ap@c.example"], subject="Reminder", text="Pay.\n", html="<p>Pay</p>",
+            bcc=["archive@acme.example"], sender="ar@acme.example", sender_name="Acme",
+            message_id="<1.arflow@acme.example>",
+        )  # fmt: skip
+
+    made = message()
+    if ahead is not None:
+        mime.build_ahead(made, ahead)
+        assert made.mime is not None and made.mime[0] is ahead
+    sent = mime.email_bytes(made, keep_bcc)
+    assert b"\r\nDate: Mon, 16 Mar 2026 06:00:00 GMT\r\n" in sent  # the moment it is sent
+    assert (b"\r\nBcc: archive@acme.example\r\n" in sent) is keep_bcc
+    assert sent == mime.email_bytes(message(), keep_bcc).replace(b"06:00:07", b"06:00:00")
