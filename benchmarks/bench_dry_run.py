@@ -88,7 +88,7 @@ def measure(
     the render floor on the plan that round's dry run printed."""
     csv_path = folder / "invoices.csv"
     variants = [["--jobs", str(j)] for j in jobs] if jobs else [[]]
-    floor_times, render_times, email_times, rss, doc = [], [], [], 0, {}
+    floor_times, render_times, parts, rss, doc = [], [], [], 0, {}
     times: list[list[float]] = [[] for _ in variants]
     counts = None
     for _ in range(repeat):
@@ -100,7 +100,7 @@ def measure(
         if render_floor:
             seconds, counts = run_render_floor(folder, out)
             render_times.append(seconds)
-            email_times.append(counts["seconds"]["email"])
+            parts.append(counts["seconds"])
     result = {
         "floor": statistics.median(floor_times),
         "arflow": statistics.median(times[0]),
@@ -114,8 +114,9 @@ def measure(
             t / f for t, f in zip(times[0], render_times, strict=True)
         )
         result["render_counts"] = counts
+        result["render_parts"] = {k: statistics.median(p[k] for p in parts) for k in parts[0]}
         result["render_ratio_no_email"] = statistics.median(
-            t / (f - e) for t, f, e in zip(times[0], render_times, email_times, strict=True)
+            t / (f - p["email"]) for t, f, p in zip(times[0], render_times, parts, strict=True)
         )
     if jobs:
         result["jobs"] = {
@@ -150,7 +151,7 @@ def report(n: int, m: dict, repeat: int) -> None:
     )
     if "render_floor" in m:
         c = m["render_counts"]
-        parts = ", ".join(f"{k} {v:.2f}s" for k, v in c["seconds"].items())
+        parts = ", ".join(f"{k} {v:.2f}s" for k, v in m["render_parts"].items())
         print(
             f"{'':>9} render floor (csv.reader + plain jinja2 + email.message) "
             f"{m['render_floor']:6.2f}s  arflow/render floor {m['render_ratio']:5.2f}x  "
