@@ -231,3 +231,27 @@ def test_bytes_built_ahead_are_the_bytes_built_when_sent(monkeypatch, keep_bcc, 
     assert b"\r\nDate: Mon, 16 Mar 2026 06:00:00 GMT\r\n" in sent  # the moment it is sent
     assert (b"\r\nBcc: archive@acme.example\r\n" in sent) is keep_bcc
     assert sent == mime.email_bytes(message(), keep_bcc).replace(b"06:00:07", b"06:00:00")
+
+
+def test_emails_composed_in_two_processes_reach_a_mail_server_as_one_process_writes_them(
+    generated, tmp_path, cli, pools, smtp_server
+):
+    """The SMTP channel takes the bytes a worker built (without the Bcc header, which the
+    outbox's copy alone keeps): the server gets, in the plan's order, what --jobs 1 writes."""
+    one, two = copy_of(generated, tmp_path / "one"), copy_of(generated, tmp_path / "two")
+    text = two.read_text()
+    outbox_line = "  email: {transport: outbox, dir: outbox}\n"
+    assert outbox_line in text
+    smtp = f"  email: {{transport: smtp, host: 127.0.0.1, port: {smtp_server.port}, timeout: 5}}\n"
+    two.write_text(text.replace(outbox_line, smtp))
+    cli("run", "--as-of", AS_OF, "--jobs", "1", "--config", one)
+    cli("run", "--as-of", AS_OF, "--jobs", "2", "--config", two)
+    assert pools == [2]
+    files = outbox(one)
+    emails = sorted(data for name, data in files.items() if name.endswith(".eml"))
+    received = [_VARIES.sub(b"", m.data) for m in smtp_server.messages]
+    assert len(received) == 984
+    assert sorted(received) == emails
+    assert outbox(two) == {n: d for n, d in files.items() if n.endswith(".sms.txt")}  # 24 SMS
+    sent = [row[0] for row in ledger_rows(two) if row[1] in ("email", "notify")]
+    assert sent == [row[0] for row in ledger_rows(one) if row[1] in ("email", "notify")]
