@@ -11,6 +11,9 @@ import re
 import shutil
 import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -24,6 +27,10 @@ from tests.conftest import unstamped
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = "2026-03-16"
 INVOICES = 14_000  # a generated ledger this size plans 1,255 actions: over POOL_FROM
+
+
+# the pool forks its workers (Linux); elsewhere a run composes in one process
+needs_fork = pytest.mark.skipif(not compose_pool.can_fork(), reason="workers are forked")
 
 
 def _generate(n: int, folder: Path) -> None:
@@ -81,6 +88,7 @@ def ledger_rows(config: Path) -> list[tuple]:
         ).fetchall()
 
 
+@needs_fork
 def test_a_dry_run_in_two_processes_prints_what_one_prints(generated, run_json, pools):
     config = generated / "arflow.yaml"
     _, alone = run_json(config, AS_OF, "--jobs", "1")
@@ -92,6 +100,7 @@ def test_a_dry_run_in_two_processes_prints_what_one_prints(generated, run_json, 
     assert alone["summary"]["errors"] == 0
 
 
+@needs_fork
 def test_a_real_run_in_two_processes_writes_the_same_outbox_and_ledger(
     generated, tmp_path, cli, pools
 ):
@@ -113,6 +122,7 @@ def test_a_real_run_in_two_processes_writes_the_same_outbox_and_ledger(
     assert states == {"sent": 1062, "done": 267, "skipped": 1189}
 
 
+@needs_fork
 def test_a_template_error_in_the_middle_is_reported_the_same(generated, tmp_path, cli, pools):
     config = copy_of(generated, tmp_path / "ar")
     template = config.parent / "templates" / "reminder.txt.j2"
@@ -160,6 +170,7 @@ def dies_on_the_fifth_slice(start: int):
     return ORIGINAL_SLICE(start)
 
 
+@needs_fork
 def test_a_worker_that_dies_stops_the_run_and_the_next_sends_the_rest_once(
     generated, tmp_path, cli, monkeypatch
 ):
@@ -184,6 +195,7 @@ def test_a_worker_that_dies_stops_the_run_and_the_next_sends_the_rest_once(
     assert len(ledger_rows(config)) == len({row[0] for row in ledger_rows(config)})
 
 
+@needs_fork
 def test_an_error_a_worker_raises_stops_the_run_as_in_one_process(generated, tmp_path, cli, pools):
     config = copy_of(generated, tmp_path / "ar")
     text = config.read_text()
@@ -233,6 +245,7 @@ def test_bytes_built_ahead_are_the_bytes_built_when_sent(monkeypatch, keep_bcc, 
     assert sent == mime.email_bytes(message(), keep_bcc).replace(b"06:00:07", b"06:00:00")
 
 
+@needs_fork
 def test_emails_composed_in_two_processes_reach_a_mail_server_as_one_process_writes_them(
     generated, tmp_path, cli, pools, smtp_server
 ):
@@ -255,3 +268,53 @@ def test_emails_composed_in_two_processes_reach_a_mail_server_as_one_process_wri
     assert outbox(two) == {n: d for n, d in files.items() if n.endswith(".sms.txt")}  # 24 SMS
     sent = [row[0] for row in ledger_rows(two) if row[1] in ("email", "notify")]
     assert sent == [row[0] for row in ledger_rows(one) if row[1] in ("email", "notify")]
+
+
+@needs_fork
+def test_workers_end_with_a_run_killed_and_leave_it_the_lock(generated, tmp_path, cli):
+    """kill -9 of a run while its workers compose: they end with it (a forked worker holds
+    the run's lock file open), so the next run takes the lock and sends the rest once."""
+    config = copy_of(generated, tmp_path / "ar")
+    victim = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "arflow",
+            "run",
+            "--as-of",
+            AS_OF,
+            "--jobs",
+            "2",
+            "--config",
+            str(config),
+        ],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    children = Path(f"/proc/{victim.pid}/task/{victim.pid}/children")
+    workers: list[str] = []
+    for _ in range(3000):  # until both workers are there
+        workers = children.read_text().split() if children.exists() else []
+        if len(workers) >= 2 or victim.poll() is not None:
+            break
+        time.sleep(0.01)
+    assert len(workers) == 2, "the run ended before its workers started"
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait(timeout=30)
+    for _ in range(500):
+        if not any(Path(f"/proc/{pid}").exists() for pid in workers):
+            break
+        time.sleep(0.01)
+    alive = [pid for pid in workers if Path(f"/proc/{pid}/status").exists()]
+    for pid in alive:  # not to leave them behind when this test fails
+        os.kill(int(pid), signal.SIGKILL)
+    assert alive == []
+
+    result = cli("run", "--as-of", AS_OF, "--format", "json", "--config", config, expect=None)
+    assert "another arflow run is in progress" not in result.output
+    assert result.exit_code in (0, 3)  # 3: the message in flight at the kill is now unknown
+    names = [p.name for p in (config.parent / "outbox").iterdir()]
+    assert len(names) == len(set(names)) <= 1008
+    states = Counter(row[4] for row in ledger_rows(config))
+    assert states["sent"] + states["unknown"] == 1062  # each message once, or unknown once
