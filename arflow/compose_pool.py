@@ -50,7 +50,9 @@ Payload = tuple[Message | None, str | None, str | None, str | None, str | None]
 
 
 def jobs_default() -> int:
-    """`--jobs` when not given: every core of the machine."""
+    """`--jobs` when not given: every core of the machine this process may run on."""
+    if hasattr(os, "sched_getaffinity"):  # a `taskset` or a container's cpuset counts
+        return len(os.sched_getaffinity(0)) or 1
     return os.cpu_count() or 1
 
 

@@ -151,6 +151,14 @@ def test_a_template_error_in_the_middle_is_reported_the_same(generated, tmp_path
     assert runs[0]["summary"]["actions"] == 1257  # the one message that failed is not planned
 
 
+@needs_fork
+def test_without_jobs_a_run_composes_on_every_core(generated, run_json, pools):
+    run_json(generated / "arflow.yaml", AS_OF)
+    cores = len(os.sched_getaffinity(0))
+    assert compose_pool.jobs_default() == cores
+    assert pools == ([cores] if cores > 1 else [])
+
+
 @pytest.mark.parametrize("jobs", ["0", "-2"])
 def test_jobs_below_one_is_a_usage_error(generated, cli, jobs):
     result = cli("run", "--dry-run", "--jobs", jobs, "--config", generated, expect=2)
