@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from arflow import compose_pool
 from arflow.channels import Message, mime
 from arflow.cli import app
+from arflow.errors import ArflowError, SourceRefused
 from tests.conftest import unstamped
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -340,3 +341,13 @@ def test_workers_end_with_a_run_killed_and_leave_it_the_lock(generated, tmp_path
     assert len(names) == len(set(names)) <= 1008
     states = Counter(row[4] for row in ledger_rows(config))
     assert states["sent"] + states["unknown"] == 1062  # each message once, or unknown once
+
+
+def test_an_error_that_cannot_cross_processes_keeps_its_words():
+    """A worker's exception goes to the parent pickled; one whose arguments are not its
+    constructor's would break the pool (and read as a dead worker): its words go instead."""
+    kept = compose_pool._portable(ArflowError("emails need a sender"))
+    assert type(kept) is ArflowError and str(kept) == "emails need a sender"
+    changed = compose_pool._portable(SourceRefused("invoices", "cannot read it", "date_format"))
+    assert type(changed) is RuntimeError
+    assert str(changed) == "SourceRefused: cannot read it"
