@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import signal
 import sys
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from itertools import islice
 
 from arflow.channels import Message
@@ -93,15 +95,8 @@ def _pooled(
     actions = plan.actions
     # the one query into the ledger's frame, made here: the workers never call polars, whose
     # threads a fork does not take along
-    _WORK = (
-        actions,
-        plan.as_of,
-        ledger,
-        project,
-        message_key,
-        keep_bcc,
-        owing(actions, plan.as_of, ledger),
-    )
+    owed = owing(actions, plan.as_of, ledger)
+    _WORK = (actions, plan.as_of, ledger, project, message_key, keep_bcc, owed)
     # a worker flushes the standard streams as it ends: what this process wrote and has not
     # flushed yet would be written once more by each of them
     sys.stdout.flush()
@@ -116,6 +111,11 @@ def _pooled(
     try:
         for index, payload in _in_order(pool, len(actions), jobs):
             action = actions[index]
+            if isinstance(payload, _Raised):
+                # made again here, it raises what one process raises (its type, its trace)
+                for _ in compose_each([action], plan.as_of, ledger, project, message_key, owed):
+                    pass
+                raise payload.error  # what only the worker met
             if isinstance(payload, RowError):
                 failed.append(payload)
                 dropped.add(id(action))
@@ -131,23 +131,20 @@ def _pooled(
 
 def _in_order(
     pool: ProcessPoolExecutor, count: int, jobs: int
-) -> Iterator[tuple[int, Payload | RowError]]:
+) -> Iterator[tuple[int, Payload | RowError | _Raised]]:
     """What the workers made of each action, in the plan's order, with at most `AHEAD`
-    slices per worker in flight; what a slice raised is raised after the actions before it,
-    where one process would have raised it."""
+    slices per worker in flight."""
     starts = iter(range(0, count, CHUNK))
     try:
         pending: deque[Future] = deque(
             pool.submit(_compose_slice, start) for start in islice(starts, jobs * AHEAD)
         )
         while pending:
-            made, error = pending.popleft().result()
+            made = pending.popleft().result()
             following = next(starts, None)
             if following is not None:
                 pending.append(pool.submit(_compose_slice, following))
             yield from made
-            if error is not None:
-                raise error
     except BrokenProcessPool:
         raise ArflowError(
             "a worker process composing messages ended before its messages were made (killed, "
@@ -170,13 +167,13 @@ def _start_worker(parent: int) -> None:
         os._exit(1)
 
 
-def _compose_slice(start: int) -> tuple[list[tuple[int, Payload | RowError]], Exception | None]:
-    """In a worker: the actions from `start` composed, as (index, payload or error); and what
-    was raised, if something was, after the ones before it."""
+def _compose_slice(start: int) -> list[tuple[int, Payload | RowError | _Raised]]:
+    """In a worker: the actions from `start` composed, as (index, payload or error); what
+    was raised, if something was, comes last, at the action that raised it."""
     assert _WORK is not None  # set by the parent before the fork
     actions, as_of, ledger, project, message_key, keep_bcc, by_customer = _WORK
     work = actions[start : start + CHUNK]
-    made: list[tuple[int, Payload | RowError]] = []
+    made: list[tuple[int, Payload | RowError | _Raised]] = []
     try:
         each = compose_each(work, as_of, ledger, project, message_key, by_customer)
         for index, (action, item) in enumerate(each, start):
@@ -189,5 +186,22 @@ def _compose_slice(start: int) -> tuple[list[tuple[int, Payload | RowError]], Ex
                 (index, (item.message, item.text, item.assignee, action.text, action.subject))
             )
     except Exception as exc:
-        return made, exc
-    return made, None
+        made.append((start + len(made), _Raised(_portable(exc))))
+    return made
+
+
+@dataclass(frozen=True, slots=True)
+class _Raised:
+    """What composing an action raised in a worker."""
+
+    error: Exception
+
+
+def _portable(exc: Exception) -> Exception:
+    """`exc`, or the same words in an exception the parent can unpickle (one whose arguments
+    are not its constructor's would otherwise break the pool, and read as a dead worker)."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
