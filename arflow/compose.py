@@ -29,7 +29,7 @@ from arflow.contexts import (
 )
 from arflow.errors import RowError
 from arflow.headers import unsafe_header
-from arflow.ledger import Customer, Ledger
+from arflow.ledger import Customer, Invoice, Ledger
 from arflow.planner.plan_types import STATEMENT_LINES, Plan, PlannedAction
 from arflow.project import Project
 from arflow.render import MONEY, RenderError, inline_css, payment_link
@@ -37,10 +37,16 @@ from arflow.sandbox import TOO_LARGE
 
 
 def contexts(
-    actions: list[PlannedAction], as_of: date, ledger: Ledger, project: Project
+    actions: list[PlannedAction],
+    as_of: date,
+    ledger: Ledger,
+    project: Project,
+    by_customer: dict[str, list[Invoice]] | None = None,
 ) -> Iterator[tuple[PlannedAction, dict]]:
-    """(action, context) for each action; the customers' totals come from one ledger pass."""
-    by_customer = ledger.of_customers({a.customer_id for a in actions}, owing_on=as_of)
+    """(action, context) for each action; the customers' totals come from one ledger pass
+    (`owing`), or from `by_customer` when the caller made it."""
+    if by_customer is None:
+        by_customer = owing(actions, as_of, ledger)
     make = MessageContexts(project.config, as_of)
     totals: dict[tuple[str, str], dict] = {}
     workflows: dict[str, dict] = {}
@@ -61,21 +67,7 @@ def contexts(
                 by_customer[action.customer_id], as_of, currency, project.config.min_balance
             )
         if action.workflow not in workflows:
-            wf = project.workflows.get(action.workflow)
-            if wf is None:  # an inbox notice (SPEC 6.1): no workflow sends it
-                workflows[action.workflow] = {
-                    "id": action.workflow,
-                    "name": "Inbox",
-                    "description": "",
-                }
-            else:
-                workflows[action.workflow] = {
-                    "id": wf.id,
-                    "name": wf.model.name or wf.id,
-                    "description": wf.model.description,
-                }
-                for step in wf.model.steps:
-                    steps[(wf.id, step.step_id)] = {"id": step.step_id, "day": step.day}
+            _add_workflow(project, action.workflow, workflows, steps)
         context = make(
             customer,
             action.items,
@@ -96,6 +88,28 @@ def contexts(
         if action.incoming is not None:
             context = {**context, "reply": reply_context(action.incoming)}
         yield action, context
+
+
+def _add_workflow(
+    project: Project, workflow: str, workflows: dict[str, dict], steps: dict[tuple[str, str], dict]
+) -> None:
+    """`workflow` and `step` of the workflow's messages, into `workflows` and `steps`."""
+    wf = project.workflows.get(workflow)
+    if wf is None:  # an inbox notice (SPEC 6.1): no workflow sends it
+        workflows[workflow] = {"id": workflow, "name": "Inbox", "description": ""}
+        return
+    workflows[workflow] = {
+        "id": wf.id,
+        "name": wf.model.name or wf.id,
+        "description": wf.model.description,
+    }
+    for step in wf.model.steps:
+        steps[(wf.id, step.step_id)] = {"id": step.step_id, "day": step.day}
+
+
+def owing(actions: list[PlannedAction], as_of: date, ledger: Ledger) -> dict[str, list[Invoice]]:
+    """The invoices that may be owed on `as_of` of each customer these actions are for."""
+    return ledger.of_customers({a.customer_id for a in actions}, owing_on=as_of)
 
 
 class _Dropped(Exception):
@@ -202,19 +216,36 @@ def compose(
     done, out of `plan.actions`. Each email's Message-ID is keyed with `message_key`, the
     state database's (`StateDB.message_key`)."""
     dropped: set[int] = set()
-    for action, context in contexts(plan.actions, plan.as_of, ledger, project):
+    for action, made in compose_each(plan.actions, plan.as_of, ledger, project, message_key):
+        if isinstance(made, RowError):
+            failed.append(made)
+            dropped.add(id(action))
+            continue
+        yield made
+    if dropped:
+        plan.actions = [a for a in plan.actions if id(a) not in dropped]
+
+
+def compose_each(
+    actions: list[PlannedAction],
+    as_of: date,
+    ledger: Ledger,
+    project: Project,
+    message_key: bytes,
+    by_customer: dict[str, list[Invoice]] | None = None,
+) -> Iterator[tuple[PlannedAction, Composed | RowError]]:
+    """Each action with what it carries, or the error that keeps its message from being made
+    (`compose`'s work, which the composing pool's workers share out)."""
+    for action, context in contexts(actions, as_of, ledger, project, by_customer):
         try:
             composed = _compose_one(action, context, ledger, project)
         except _Dropped as exc:
-            failed.append(exc.error)
-            dropped.add(id(action))
+            yield action, exc.error
             continue
         message = composed.message
         if message is not None and message.kind == "email":
             message.message_id = message_id(action, message.sender or "", message_key)
-        yield composed
-    if dropped:
-        plan.actions = [a for a in plan.actions if id(a) not in dropped]
+        yield action, composed
 
 
 def key_digest(action: PlannedAction) -> str:

@@ -18,7 +18,8 @@ from datetime import date
 
 from arflow.actions import KINDS, channel_kind
 from arflow.channels import Channel, Outcome, RunChannels
-from arflow.compose import Composed, compose
+from arflow.compose import Composed
+from arflow.compose_pool import composed as composing
 from arflow.contacts import unreached
 from arflow.errors import ArflowError, Refused, RowError, StoppedMidRun
 from arflow.inbox import inbox_error, read_inbox
@@ -76,11 +77,13 @@ def run(
     *,
     dry_run: bool = False,
     today: date | None = None,
+    jobs: int = 1,
 ) -> RunResult:
     """The nightly job: plan against the state database, then deliver (under the run lock).
 
     A dry run is the same pipeline (STYLE 4): the same plan, every message composed and handed
-    to a recording channel, against the state database opened read-only; nothing is recorded."""
+    to a recording channel, against the state database opened read-only; nothing is recorded.
+    `jobs` worker processes compose the messages (`compose_pool`)."""
     cfg = project.config
     state_path = cfg.resolve(cfg.state)
     shown = cfg.display(state_path)
@@ -93,11 +96,12 @@ def run(
                 "message it sent would be sent again"
             )
         with open_state(state_path, shown, "dry") as db:
-            return _run(project, ledger, as_of, db, channels or RunChannels(cfg, dry_run=True))
+            dry = channels or RunChannels(cfg, dry_run=True)
+            return _run(project, ledger, as_of, db, dry, jobs)
     with open_state(state_path, shown, "run") as db:
         # SPEC 6.1: replies and bounces first, so tonight's plan knows of them
         heard = read_inbox(cfg, db, as_of, {cid: c.email for cid, c in ledger.customers.items()})
-        run_result = _run(project, ledger, as_of, db, channels or RunChannels(cfg))
+        run_result = _run(project, ledger, as_of, db, channels or RunChannels(cfg), jobs)
         run_result.inbox = heard.events
         if heard.error:  # reported (exit 3); the sending went on
             run_result.errors.append(inbox_error(cfg, heard.error))
@@ -129,6 +133,7 @@ def _run(
     as_of: date,
     db: StateDB,
     channels: RunChannels,
+    jobs: int = 1,
 ) -> RunResult:
     cfg = project.config
     try:
@@ -148,7 +153,8 @@ def _run(
         try:
             # each message is rendered just before it goes out, while the server still works
             # on the one before it
-            composed = compose(planned, ledger, project, failed, db.message_key())
+            key, bcc = db.message_key(), channels.keeps_bcc()
+            composed = composing(planned, ledger, project, failed, key, jobs=jobs, keep_bcc=bcc)
             _deliver(db, composed, channels, run_result)
             run_result.errors = ledger.errors + assignment_errors(project, ledger) + failed
             db.finish_run(

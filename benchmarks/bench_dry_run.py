@@ -11,7 +11,16 @@ is sent and recorded), then the dry run of day D + 1 against the state that run 
 2026-03-02): the dry run with the campaign, then with it disabled, so the campaign's own cost
 is the difference (statements to the wholesale customers, consolidated over parent accounts).
 
+`--render-floor` also times the dry run's own floor (issue 30), `render_floor.py`, in each round
+as a fresh process on the plan that round's dry run printed: a csv.reader pass, a plain jinja2
+render of every part of every message and each email built with the `email` package; it
+prints arflow's time over that floor.
+
+`--jobs N [N ...]` runs arflow once per value of `--jobs` in each round and prints each one's
+time and how much faster than the first value it is (`--jobs 1 2`: the pool's speed-up).
+
 Usage: python benchmarks/bench_dry_run.py [N ...] [--repeat R] [--steady | --campaign]
+       [--render-floor] [--jobs N ...]
 """
 
 from __future__ import annotations
@@ -67,22 +76,68 @@ def arflow(folder: Path, as_of: date, *extra: str) -> list[str]:
     ]
 
 
-def measure(folder: Path, as_of: date, repeat: int) -> dict:
+def measure(
+    folder: Path,
+    as_of: date,
+    repeat: int,
+    render_floor: bool = False,
+    jobs: list[int] | None = None,
+) -> dict:
+    """Medians of `repeat` rounds; each round runs the csv.reader floor, arflow (once per
+    `--jobs` value when given, the first one being the main figure) and, with `render_floor`,
+    the render floor on the plan that round's dry run printed."""
     csv_path = folder / "invoices.csv"
-    floor_times, times, rss, doc = [], [], 0, {}
+    variants = [["--jobs", str(j)] for j in jobs] if jobs else [[]]
+    floor_times, render_times, parts, rss, doc = [], [], [], 0, {}
+    times: list[list[float]] = [[] for _ in variants]
+    counts = None
     for _ in range(repeat):
         floor_times.append(run_with_rss([sys.executable, "-c", FLOOR, str(csv_path)])[0])
-        seconds, peak, out = run_with_rss(arflow(folder, as_of, "--dry-run"))
-        times.append(seconds)
-        rss, doc = max(rss, peak), json.loads(out)
-    floor, took = statistics.median(floor_times), statistics.median(times)
-    return {
-        "floor": floor,
-        "arflow": took,
-        "ratio": statistics.median(t / f for t, f in zip(times, floor_times, strict=True)),
+        for variant, took in zip(variants, times, strict=True):
+            seconds, peak, out = run_with_rss(arflow(folder, as_of, "--dry-run", *variant))
+            took.append(seconds)
+            rss, doc = max(rss, peak), json.loads(out)
+        if render_floor:
+            seconds, counts = run_render_floor(folder, out)
+            render_times.append(seconds)
+            parts.append(counts["seconds"])
+    result = {
+        "floor": statistics.median(floor_times),
+        "arflow": statistics.median(times[0]),
+        "ratio": statistics.median(t / f for t, f in zip(times[0], floor_times, strict=True)),
         "rss": rss,
         "summary": doc["summary"],
     }
+    if render_floor:
+        result["render_floor"] = statistics.median(render_times)
+        result["render_ratio"] = statistics.median(
+            t / f for t, f in zip(times[0], render_times, strict=True)
+        )
+        result["render_counts"] = counts
+        result["render_parts"] = {k: statistics.median(p[k] for p in parts) for k in parts[0]}
+        result["render_ratio_no_email"] = statistics.median(
+            t / (f - p["email"]) for t, f, p in zip(times[0], render_times, parts, strict=True)
+        )
+    if jobs:
+        result["jobs"] = {
+            j: (
+                statistics.median(t),
+                statistics.median(a / b for a, b in zip(times[0], t, strict=True)),
+            )
+            for j, t in zip(jobs, times, strict=True)
+        }
+    return result
+
+
+def run_render_floor(folder: Path, plan: bytes) -> tuple[float, dict]:
+    """The render floor (`render_floor.py`) as a fresh process, on the plan a dry run printed:
+    its wall time and what it made."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as handle:
+        handle.write(plan)
+        handle.flush()
+        script = str(Path(__file__).resolve().parent / "render_floor.py")
+        seconds, _, out = run_with_rss([sys.executable, script, str(folder), handle.name])
+    return seconds, json.loads(out)
 
 
 def report(n: int, m: dict, repeat: int) -> None:
@@ -94,6 +149,21 @@ def report(n: int, m: dict, repeat: int) -> None:
         f"{s['errors']:,} errors)",
         flush=True,
     )
+    if "render_floor" in m:
+        c = m["render_counts"]
+        parts = ", ".join(f"{k} {v:.2f}s" for k, v in m["render_parts"].items())
+        print(
+            f"{'':>9} render floor (csv.reader + plain jinja2 + email.message) "
+            f"{m['render_floor']:6.2f}s  arflow/render floor {m['render_ratio']:5.2f}x  "
+            f"({c['renders']:,} renders, {c['emails']:,} emails; inside: {parts}); without "
+            f"the email package's part: arflow/floor {m['render_ratio_no_email']:5.2f}x",
+            flush=True,
+        )
+    for jobs, (took, ratio) in m.get("jobs", {}).items():
+        print(
+            f"{'':>9} --jobs {jobs}: {took:6.2f}s  ({ratio:4.2f}x as fast as the first)",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -102,7 +172,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--steady", action="store_true")
     parser.add_argument("--campaign", action="store_true")
+    parser.add_argument("--render-floor", action="store_true")
+    parser.add_argument("--jobs", type=int, nargs="+", metavar="N")
     args = parser.parse_args()
+    if args.render_floor and args.campaign:
+        parser.error("--render-floor builds workflow contexts; a statement's are not in it")
+    options = {"render_floor": args.render_floor, "jobs": args.jobs}
     print(
         f"{os.cpu_count()} cores; targets: dry run ≤ 4x the floor at 1M (goal 2x), 100k → 1M "
         "≤ 10.5x, steady state ≤ 5x, peak ≤ 1 GB"
@@ -120,14 +195,14 @@ def main() -> None:
                     f"now the dry run of the next day",
                     flush=True,
                 )
-                results[n] = measure(folder, AS_OF + timedelta(days=1), args.repeat)
+                results[n] = measure(folder, AS_OF + timedelta(days=1), args.repeat, **options)
             elif args.campaign:
                 campaign = folder / "workflows" / "monthly-statement.yaml"
                 text = campaign.read_text()
-                results[n] = measure(folder, CAMPAIGN_DAY, args.repeat)
+                results[n] = measure(folder, CAMPAIGN_DAY, args.repeat, **options)
                 report(n, results[n], args.repeat)
                 campaign.write_text(text + "enabled: false\n")
-                without = measure(folder, CAMPAIGN_DAY, args.repeat)
+                without = measure(folder, CAMPAIGN_DAY, args.repeat, **options)
                 print("without the campaign:", end=" ")
                 report(n, without, args.repeat)
                 print(
@@ -137,7 +212,7 @@ def main() -> None:
                 )
                 continue
             else:
-                results[n] = measure(folder, AS_OF, args.repeat)
+                results[n] = measure(folder, AS_OF, args.repeat, **options)
             report(n, results[n], args.repeat)
     sizes = sorted(results)
     for small, big in pairwise(sizes):

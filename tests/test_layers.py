@@ -62,6 +62,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.template_checks",
             "arflow.headers",
             "arflow.compose",
+            "arflow.compose_pool",
         ],
     ),
     (

@@ -106,6 +106,10 @@ class RunChannels:
             self._open[name] = channel
         return channel
 
+    def keeps_bcc(self) -> bool:
+        """Whether the email channel writes the Bcc header into its copy (the outbox's)."""
+        return not self.dry_run and channel_for("email", self.config)[1] == "outbox"
+
     def close(self) -> None:
         for channel in self._open.values():
             with contextlib.suppress(Exception):  # closing must not hide the run's outcome

@@ -45,6 +45,9 @@ class Message:
     attachments: list[Attachment] = field(default_factory=list)  # email
     reply_to: str | None = None  # email: Reply-To
     list_id: str | None = None  # email: List-Id (RFC 2919), for mail filters
+    # email: (keep_bcc, the bytes before the Date's value, after it), built ahead by a
+    # worker of the composing pool (`mime.build_ahead`); None: built when sent
+    mime: tuple[bool, bytes, bytes] | None = field(default=None, compare=False, repr=False)
 
     @property
     def recipients(self) -> list[str]:

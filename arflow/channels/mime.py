@@ -112,7 +112,25 @@ def _date() -> str:
 
 
 def email_bytes(message: Message, keep_bcc: bool = False) -> bytes:
-    """The message as SMTP wants it; `keep_bcc` adds the Bcc header (the outbox's copy only)."""
+    """The message as SMTP wants it; `keep_bcc` adds the Bcc header (the outbox's copy only).
+    The Date is the moment of this call; the rest may have been built ahead (`build_ahead`)."""
+    halves = message.mime if message.mime and message.mime[0] == keep_bcc else None
+    before, after = halves[1:] if halves else email_halves(message, keep_bcc)
+    return before + _date().encode() + after
+
+
+def build_ahead(message: Message, keep_bcc: bool) -> None:
+    """Build the email's bytes but its Date into `message.mime` (a worker of the composing
+    pool does it); `email_bytes` then only adds the Date. One that cannot be built is left
+    to `email_bytes`, which raises the same error where it would have without this."""
+    try:
+        message.mime = (keep_bcc, *email_halves(message, keep_bcc))
+    except ValueError:
+        message.mime = None
+
+
+def email_halves(message: Message, keep_bcc: bool = False) -> tuple[bytes, bytes]:
+    """The message's bytes before and after the Date header's value."""
     headers = [
         ("From", _address(message.sender or "", message.sender_name)),
         ("To", _addresses(message.to, message.names)),
@@ -123,23 +141,16 @@ def email_bytes(message: Message, keep_bcc: bool = False) -> bytes:
         headers.append(("Bcc", ", ".join(message.bcc)))
     if message.reply_to:
         headers.append(("Reply-To", message.reply_to))
+    dated = len(headers) + 1  # the Date's place, after the Subject
     headers += [
         ("Subject", _header("Subject", message.subject or "")),
-        ("Date", _date()),
+        ("Date", ""),
         ("Message-ID", message.message_id or ""),
         ("Auto-Submitted", "auto-generated"),  # RFC 3834: no auto-replies
         *([("List-Id", message.list_id)] if message.list_id else []),
         ("MIME-Version", "1.0"),
     ]
-    for name, value in headers:
-        # a second line of defence: only folding (CRLF + space) may break a header line
-        if ("\r" in value or "\n" in value) and (
-            "\n" in value.replace("\r\n ", "").replace("\r\n\t", "")
-            or "\r" in value.replace("\r\n", "")
-        ):
-            raise ValueError(f"refusing a line break in the {name} header")
-        if not value.isascii():
-            raise ValueError(f"the {name} header is not ASCII after encoding")
+    _check(headers)
     # '=_' never appears in quoted-printable or base64 output, so these boundaries cannot
     # occur in a part
     digest = hashlib.sha256((message.message_id or "").encode()).hexdigest()
@@ -148,7 +159,8 @@ def email_bytes(message: Message, keep_bcc: bool = False) -> bytes:
     if message.html:
         parts.append(("html", message.html))
     # every header is ASCII by now: one string, encoded once
-    head = [f"{name}: {value}\r\n" for name, value in headers]
+    before = "".join(f"{name}: {value}\r\n" for name, value in headers[:dated]) + "Date: "
+    head = ["\r\n", *(f"{name}: {value}\r\n" for name, value in headers[dated + 1 :])]
     mixed = "=_arflow_mixed_" + digest[24:48] if message.attachments else None
     if mixed:
         head.append(f'Content-Type: multipart/mixed;\r\n boundary="{mixed}"\r\n\r\n--{mixed}\r\n')
@@ -170,7 +182,19 @@ def email_bytes(message: Message, keep_bcc: bool = False) -> bytes:
                 _base64(attachment.data),
             ]
         out.append(f"\r\n--{mixed}--\r\n".encode())
-    return b"".join(out)
+    return before.encode(), b"".join(out)
+
+
+def _check(headers: list[tuple[str, str]]) -> None:
+    for name, value in headers:
+        # a second line of defence: only folding (CRLF + space) may break a header line
+        if ("\r" in value or "\n" in value) and (
+            "\n" in value.replace("\r\n ", "").replace("\r\n\t", "")
+            or "\r" in value.replace("\r\n", "")
+        ):
+            raise ValueError(f"refusing a line break in the {name} header")
+        if not value.isascii():
+            raise ValueError(f"the {name} header is not ASCII after encoding")
 
 
 def _attachment_head(attachment: Attachment) -> bytes:

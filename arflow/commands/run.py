@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from arflow import healthcheck
 from arflow.commands import common
 from arflow.commands.common import EXIT_OK, EXIT_PROBLEMS, ConfigOption, Format
+from arflow.compose_pool import jobs_default
 from arflow.config import CONFIG_NAME, Config, load_config
 from arflow.deliver import RunResult, refuse_future
 from arflow.deliver import baseline as deliver_baseline
@@ -55,6 +56,7 @@ class _Output:
     baseline: bool
     started: str  # when the run started, as logs write it
     sample: bool | None = False  # the sample ledger (None: when the invoices file is missing)
+    jobs: int | None = None  # processes that compose the messages (None: every core)
 
 
 DryRunOption = Annotated[
@@ -115,6 +117,16 @@ PathsArgument = Annotated[
         metavar="[PATH]...",
     ),
 ]
+JobsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        "-j",
+        min=1,
+        metavar="N",
+        help="Compose messages in N processes (default: the machine's cores; 1: in this one).",
+    ),
+]
 QuietOption = Annotated[
     bool,
     typer.Option(
@@ -139,6 +151,7 @@ def run(
     config: ConfigOption = None,
     paths: PathsArgument = None,
     ar_files_only: common.ArFilesOnlyOption = False,
+    jobs: JobsOption = None,
 ) -> None:
     """The nightly job: deliver what is due today.
 
@@ -178,6 +191,7 @@ def run(
         baseline,
         started,
         sample=None if sample_if_no_ledger else sample,
+        jobs=jobs,
     )
     if ar_files_only and not (paths := common.own_paths(paths)):
         raise typer.Exit(EXIT_OK)  # none of the files is arflow's: nothing to dry-run
@@ -274,7 +288,8 @@ def _run(
     if out.baseline:
         run_result = deliver_baseline(project, ledger, day, force=force, today=today)
     else:
-        run_result = deliver_run(project, ledger, day, dry_run=out.dry_run, today=today)
+        jobs = out.jobs or jobs_default()
+        run_result = deliver_run(project, ledger, day, dry_run=out.dry_run, today=today, jobs=jobs)
     _print_run_result(out, run_result, ledger, cfg, day)
     return run_result, day
 
