@@ -17,9 +17,9 @@ HEADER = "number,customer_id,email,phone,issue_date,due_date,amount\n"
 DATA = Path(__file__).resolve().parent / "data" / "ibm-late-payment-histories.csv"
 
 
-def load(tmp_path, invoices: str, config: str = BASE_CONFIG, **files):
+def load(tmp_path, invoices: str, config: str = BASE_CONFIG, check_phones=False, **files):
     path = make_folder(tmp_path, invoices=invoices, workflows={}, config=config, extra_files=files)
-    return load_ledger(load_config(path))
+    return load_ledger(load_config(path), check_phones=check_phones)
 
 
 def errors_of(ledger):
@@ -104,10 +104,12 @@ def test_duplicates_name_every_copy_even_bad_ones_and_across_blocks(tmp_path, mo
 
 
 def test_bad_email_or_phone_keeps_the_invoice_without_that_channel(tmp_path):
+    """Every number checked as the sources are read (`arflow sources`)."""
     ledger = load(
         tmp_path,
         HEADER + "A1,C1,not-an-email,+1 202 555 0111,2026-01-01,,5\n"
         "A2,C2,ok@c2.example; bad@@c2,12,2026-01-01,,5\n",
+        check_phones=True,
     )
     a1, a2 = ledger.invoices
     assert (a1.email, a1.phone) == ((), "+12025550111")
@@ -119,6 +121,30 @@ def test_bad_email_or_phone_keeps_the_invoice_without_that_channel(tmp_path):
     ]
     assert "no email can go to this address" in ledger.errors[0].message
     assert "no SMS can go to this number" in ledger.errors[2].message
+
+
+def test_a_phone_number_is_checked_when_first_asked_for(tmp_path):
+    """A run reads the numbers as given and checks a customer's when something asks for it
+    (an SMS planned, a notice showing it): a bad one is reported then, once, with its file,
+    line, column and value, and the customer has no phone (issue 30)."""
+    ledger = load(
+        tmp_path,
+        HEADER + "A1,C1,,+1 202 555 0111,2026-01-01,,5\nA2,C2,,12,2026-01-01,,5\n"
+        "A3,C2,,+1 202 555 0133,2026-01-02,,5\n",
+    )
+    assert [i.phone for i in ledger.invoices] == ["+1 202 555 0111", "12", "+1 202 555 0133"]
+    assert ledger.errors == []  # nothing asked yet, nothing checked
+    assert ledger.customers["C1"].phone == "+12025550111"
+    assert ledger.errors == []
+    assert ledger.customers["C2"].phone is None  # its first row's number: line 3's
+    assert ledger.customers["C2"].phone is None
+    assert [(e.file, e.line, e.column, e.value) for e in ledger.errors] == [
+        ("invoices.csv", 3, "phone", "12")
+    ]
+    assert ledger.errors[0].message == (
+        "'12' is not a valid phone number (write it with its country code, e.g. +1 …); the "
+        "invoice is kept, but no SMS can go to this number"
+    )
 
 
 def test_email_fast_path_agrees_with_email_validator(tmp_path):
@@ -439,12 +465,18 @@ def test_customers_file_errors_name_its_own_headers_and_duplicates(tmp_path):
         },
     )
     assert [(e.file, e.line, e.column, e.value) for e in ledger.errors] == [
-        ("customers.csv", 3, "Mobile", "99"),
         ("customers.csv", 4, "Account", "C3"),
         ("customers.csv", 5, "Account", "C3"),
     ]
     assert ledger.customers["C1"].phone == "+12025550111"
     assert ledger.customers["C2"].phone is None and ledger.customers["C2"].name == "Two"
+    # the bad number, once asked for, named by the file's own header
+    assert (ledger.errors[-1].file, ledger.errors[-1].line, ledger.errors[-1].column) == (
+        "customers.csv",
+        3,
+        "Mobile",
+    )
+    assert ledger.errors[-1].value == "99" and len(ledger.errors) == 3
     assert "C3" not in ledger.customers
 
 
