@@ -1,3 +1,4 @@
+import json
 import re
 import shutil
 import sqlite3
@@ -1062,3 +1063,72 @@ def test_a_typed_date_too_far_off_is_a_usage_error_with_date_format_too(tmp_path
         f"Invalid value for --until: {typed!r} is too far in the future to schedule: arflow "
         "reads dates from 1900-01-01 to 2199-12-31; write the real date"
     ) in " ".join(result.stderr.replace("│", "").split())
+
+
+def _example_with_phones(root: Path, phones: dict[str, str]) -> Path:
+    """The bundled example (dated 2026-03-16) with some customers' numbers replaced."""
+    from arflow.scaffold import write_scaffold
+
+    write_scaffold(root, date(2026, 3, 16))
+    path = root / "customers.csv"
+    text = path.read_text()
+    for old, new in phones.items():
+        assert old in text
+        text = text.replace(old, new)
+    path.write_text(text)
+    return root / "arflow.yaml"
+
+
+def _dry_run(cli, config: Path, expect: int) -> list[str]:
+    result = cli("run", "--dry-run", "--as-of", "2026-03-16", "--config", config, expect=expect)
+    return result.stdout.splitlines()[1:]  # the first line says when it started
+
+
+def test_a_bad_phone_nobody_texts_tonight_stops_nothing_and_is_not_checked(
+    cli, tmp_path, monkeypatch
+):
+    """C001 gets an email tonight, no SMS, and no message shows its number: its bad number
+    changes nothing in the run and is never checked (issue 30); `sources` still reports it."""
+    from arflow import phones
+
+    clean = _dry_run(cli, _example_with_phones(tmp_path / "clean", {}), 0)
+    checked = []
+    check = phones.e164
+    monkeypatch.setattr(
+        phones, "e164", lambda text, region: checked.append(text) or check(text, region)
+    )
+    config = _example_with_phones(tmp_path / "bad", {"+1 202 555 0111": "77"})
+    assert _dry_run(cli, config, 0) == clean
+    assert (
+        clean[-1] == "2026-03-16: 10 invoices, 8 open, 12 action(s) planned, 7 skipped, 0 error(s)"
+    )
+    # C002's for its SMS; C004's and C006's for the internal notices that show them
+    assert sorted(checked) == ["+1 202 555 0122", "+1 202 555 0144", "+1 202 555 0166"]
+    result = cli(
+        "sources", "--as-of", "2026-03-16", "--format", "json", "--config", config, expect=3
+    )
+    assert json.loads(result.stdout)["errors"] == [
+        {
+            "file": "customers.csv",
+            "line": 2,
+            "column": "phone",
+            "value": "77",
+            "message": "'77' is not a valid phone number (write it with its country code, e.g. "
+            "+1 …); the invoice is kept, but no SMS can go to this number",
+        }
+    ]
+
+
+def test_a_customer_texted_tonight_with_a_bad_phone_is_skipped_and_reported(cli, tmp_path):
+    """The SMS planned for C002 needs its number: the number is checked then, the SMS is
+    skipped `no-phone` and the bad value reported with its file, line and fix (exit 3), as
+    when every number was checked while reading."""
+    config = _example_with_phones(tmp_path, {"+1 202 555 0122": "12"})
+    lines = _dry_run(cli, config, 3)
+    assert "skipped\tC002\tnet30-standard\treminder\tno-phone\tINV-1002,INV-1003" in lines
+    assert not any("\tsms\t" in line for line in lines)
+    assert lines[-2:] == [
+        "error\tcustomers.csv:3: phone: '12' is not a valid phone number (write it with its "
+        "country code, e.g. +1 …); the invoice is kept, but no SMS can go to this number",
+        "2026-03-16: 10 invoices, 8 open, 11 action(s) planned, 8 skipped, 1 error(s)",
+    ]
