@@ -1087,8 +1087,9 @@ def _dry_run(cli, config: Path, expect: int) -> list[str]:
 def test_a_bad_phone_nobody_texts_tonight_stops_nothing_and_is_not_checked(
     cli, tmp_path, monkeypatch
 ):
-    """C001 gets an email tonight, no SMS, and no message shows its number: its bad number
-    changes nothing in the run and is never checked (issue 30); `sources` still reports it."""
+    """C001 gets an email tonight, no SMS, and no message shows its number; C007 gets
+    nothing: their bad numbers change nothing in the run and are never checked (issue 30);
+    `sources` still reports both."""
     from arflow import phones
 
     clean = _dry_run(cli, _example_with_phones(tmp_path / "clean", {}), 0)
@@ -1097,7 +1098,13 @@ def test_a_bad_phone_nobody_texts_tonight_stops_nothing_and_is_not_checked(
     monkeypatch.setattr(
         phones, "e164", lambda text, region: checked.append(text) or check(text, region)
     )
-    config = _example_with_phones(tmp_path / "bad", {"+1 202 555 0111": "77"})
+    config = _example_with_phones(
+        tmp_path / "bad",
+        {
+            "+1 202 555 0111": "77",
+            "treasury@contoso-group.example,": "treasury@contoso-group.example,88",
+        },
+    )
     assert _dry_run(cli, config, 0) == clean
     assert (
         clean[-1] == "2026-03-16: 10 invoices, 8 open, 12 action(s) planned, 7 skipped, 0 error(s)"
@@ -1115,15 +1122,24 @@ def test_a_bad_phone_nobody_texts_tonight_stops_nothing_and_is_not_checked(
             "value": "77",
             "message": "'77' is not a valid phone number (write it with its country code, e.g. "
             "+1 …); the invoice is kept, but no SMS can go to this number",
-        }
+        },
+        {
+            "file": "customers.csv",
+            "line": 8,
+            "column": "phone",
+            "value": "88",
+            "message": "'88' is not a valid phone number (write it with its country code, e.g. "
+            "+1 …); the invoice is kept, but no SMS can go to this number",
+        },
     ]
 
 
 def test_a_customer_texted_tonight_with_a_bad_phone_is_skipped_and_reported(cli, tmp_path):
     """The SMS planned for C002 needs its number: the number is checked then, the SMS is
     skipped `no-phone` and the bad value reported with its file, line and fix (exit 3), as
-    when every number was checked while reading."""
-    config = _example_with_phones(tmp_path, {"+1 202 555 0122": "12"})
+    when every number was checked while reading. C001's bad number, which nothing tonight
+    needs, is not (not even to see whether any customer has a number at all)."""
+    config = _example_with_phones(tmp_path, {"+1 202 555 0122": "12", "+1 202 555 0111": "77"})
     lines = _dry_run(cli, config, 3)
     assert "skipped\tC002\tnet30-standard\treminder\tno-phone\tINV-1002,INV-1003" in lines
     assert not any("\tsms\t" in line for line in lines)
