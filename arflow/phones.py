@@ -7,6 +7,7 @@ from functools import lru_cache
 from arflow.errors import RowError
 
 
+@lru_cache(maxsize=65536)  # customers share numbers (a head office's switchboard)
 def e164(text: str, region: str | None) -> str | None:
     """A phone number in E.164 form (+12025550123), or None when it is not a valid number.
     phonenumbers is imported by the first number checked: a command that checks none never
