@@ -33,7 +33,9 @@ class Invoice:
     line: int
     customer_name: str | None = None
     email: tuple[str, ...] = ()
-    phone: str | None = None  # as the row gives it: its customer's `phone` checks it
+    # as the row gives it (E.164 when read with `check_phones`); its customer's `phone` is
+    # the number checked
+    phone: str | None = None
     terms: str | None = None
     product: str | None = None
     location: str | None = None
