@@ -77,11 +77,12 @@ def cause(error: RowError) -> tuple[str, str | None, str]:
 
 
 def group_errors(errors: Iterable[RowError]) -> list[ErrorGroup]:
-    """The errors grouped by cause, the groups in the order of their first line."""
+    """The errors grouped by cause, the groups in the order of their first line, each shown by
+    its first line's error (a phone number is reported when it is checked, in no line order)."""
     lines: dict[tuple[str, str | None, str], list[int]] = {}
     first: dict[tuple[str, str | None, str], RowError] = {}
     alike: dict[tuple[str, str | None, str], bool] = {}
-    for e in errors:
+    for e in sorted(errors, key=lambda e: (e.file, e.line)):
         key = cause(e)
         if key not in first:
             first[key] = e

@@ -1148,3 +1148,18 @@ def test_a_customer_texted_tonight_with_a_bad_phone_is_skipped_and_reported(cli,
         "country code, e.g. +1 …); the invoice is kept, but no SMS can go to this number",
         "2026-03-16: 10 invoices, 8 open, 11 action(s) planned, 8 skipped, 1 error(s)",
     ]
+
+
+def test_errors_of_one_cause_are_shown_by_their_first_line_whatever_order_they_came_in():
+    """Phone numbers are reported as they are checked, in no line order; the summary of a
+    cause still names its lines in order and shows the first one."""
+    from arflow.errors import RowError
+    from arflow.reading import group_errors
+
+    def bad(line: int, value: str) -> RowError:
+        return RowError("customers.csv", line, "phone", value, f"{value!r} is not valid")
+
+    (group,) = group_errors([bad(7, "99"), bad(3, "12")])
+    assert group.text() == (
+        "customers.csv: 2 rows (lines 3, 7): e.g. line 3: phone: '12' is not valid"
+    )
