@@ -1,4 +1,5 @@
-"""Phone numbers (SPEC 2.1): E.164, the one form arflow stores and sends SMS to."""
+"""Phone numbers (SPEC 2.1): E.164, the one form arflow sends SMS to, and a number as a source
+gave it, checked the first time something asks for it (`GivenPhone`)."""
 
 from __future__ import annotations
 
