@@ -550,8 +550,8 @@ def test_version_loads_no_command_and_no_heavy_library():
 def test_validate_loads_what_it_checks_with_and_nothing_else():
     """`arflow validate` on the example loads the models, the sources' reader (polars: it
     reads the files to see whether one would be refused), the templates (jinja2, babel;
-    phonenumbers for the `phone` filter an internal notice uses) and the holiday calendars
-    its workflows name; none of the session, the run, the reports, the scaffold, the
+    phonenumbers for the `phone` filter an internal notice uses) and `holidays` (whose
+    registry checks the calendars its workflows name, no country loaded); none of the session, the run, the reports, the scaffold, the
     doctor's checks, the channels' mail libraries, or email-validator (every address in the
     example is plain) (issue 30)."""
     watched = (
