@@ -80,10 +80,29 @@ def holiday_calendar(code: str) -> HolidayBase:
     try:
         return holidays.country_holidays(country.upper(), subdiv=subdiv.upper() or None)
     except NotImplementedError as exc:
-        raise ValueError(
-            f"unknown holiday calendar {code!r} ({exc}); use an ISO country code "
-            "such as US, GB or DE, optionally with a subdivision: US-NY"
-        ) from None
+        raise ValueError(_unknown_calendar(code, str(exc))) from None
+
+
+def check_holiday_code(code: str) -> None:
+    """ValueError, the one `holiday_calendar` raises, when `code` names no calendar. A country
+    is looked up in the registry of `holidays` (building its calendar loads every country's
+    module, a tenth of a second: that waits until business days are counted); a subdivision
+    is checked by building the calendar."""
+    import holidays  # noqa: F401 (the package first: its registry is inside it)
+    from holidays.registry import EntityLoader
+
+    country, _, subdiv = code.partition("-")
+    if subdiv:
+        holiday_calendar(code)
+    elif country.upper() not in EntityLoader.get_country_codes():
+        raise ValueError(_unknown_calendar(code, f"Country {country.upper()} not available"))
+
+
+def _unknown_calendar(code: str, why: str) -> str:
+    return (
+        f"unknown holiday calendar {code!r} ({why}); use an ISO country code "
+        "such as US, GB or DE, optionally with a subdivision: US-NY"
+    )
 
 
 class BusinessCalendar:

@@ -15,6 +15,7 @@ import babel
 from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 
 from arflow.calendar import parse_terms
+from arflow.config_location import CONFIG_NAME
 from arflow.errors import InvalidFiles
 from arflow.locales import locale_code
 from arflow.modelcheck import (
@@ -33,7 +34,6 @@ from arflow.presets import PRESETS, with_preset
 from arflow.secrets import public_urls
 from arflow.yamlfile import Located, load_located
 
-CONFIG_NAME = "arflow.yaml"
 # how a command names an AR folder's files inside messages (None: relative to the folder)
 NAMED_AS: ContextVar[Callable[[str], str] | None] = ContextVar("NAMED_AS", default=None)
 # a source with more bad rows than this share of its rows is refused whole (SPEC 2.4): a broken

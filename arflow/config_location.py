@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from arflow.config import CONFIG_NAME
 from arflow.errors import ArflowError
 
+CONFIG_NAME = "arflow.yaml"  # here, not in arflow.config: finding it needs none of the models
 CONFIG_ENV = "ARFLOW_CONFIG"
 
 

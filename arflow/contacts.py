@@ -44,7 +44,7 @@ def unreached(plan: Plan, ledger: Ledger) -> str | None:
             continue
         skipped = [s for s in plan.skipped if s.reason == kind.missing]
         customers = ledger.whole.customers.values()  # all of them, under `run --customer` too
-        if not skipped or any(getattr(c, kind.contact) for c in customers):
+        if not skipped or any(_given(c, kind.contact) for c in customers):
             continue
         steps = sorted({f"{s.workflow}/{s.step}" for s in skipped})
         where = " or ".join(r.display for r in ledger.reads) or "the sources"
@@ -57,6 +57,12 @@ def unreached(plan: Plan, ledger: Ledger) -> str | None:
             f"the {name} actions out of those workflows"
         )
     return None
+
+
+def _given(customer: Customer, contact: str) -> bool:
+    """Whether the sources give the customer this contact at all: a column there and filled
+    (a phone number is not checked for this: it is when a message needs it)."""
+    return bool(customer.given_phone if contact == "phone" else getattr(customer, contact))
 
 
 def drop_bounced(plan: Plan, bounced: dict[str, set[str]]) -> None:

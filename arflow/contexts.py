@@ -3,7 +3,7 @@ company, statement and reply, and the sample context `validate` renders every te
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -39,20 +39,83 @@ def invoice_context(inv: Invoice, as_of: date) -> dict:
     }
 
 
+class CustomerContext(dict[str, object]):
+    """A message's `customer`: its phone number is checked (`Customer.phone`) only when the
+    template reads it (`customer.phone`, or the whole mapping), so an email that never shows
+    the number neither checks it nor reports it bad (issue 30)."""
+
+    __slots__ = ("_customer",)
+
+    def __init__(self, customer: Customer, values: dict[str, object]):
+        super().__init__(values)
+        self._customer = customer
+
+    def _phone(self) -> object:
+        if not dict.__contains__(self, "phone"):
+            dict.__setitem__(self, "phone", self._customer.phone)
+        return dict.__getitem__(self, "phone")
+
+    def __missing__(self, key: str) -> object:
+        if key == "phone":
+            return self._phone()
+        raise KeyError(key)
+
+    def get(self, key: str, default: object = None) -> object:
+        return self._phone() if key == "phone" else dict.get(self, key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key == "phone" or dict.__contains__(self, key)
+
+    def whole(self) -> dict[str, object]:
+        """Every value, the number checked and in its place after `email`: what iterating,
+        copying, printing or pickling it sees."""
+        phone = self._phone()
+        found: dict[str, object] = {}
+        for key, value in dict.items(self):
+            if key != "phone":
+                found[key] = value
+            if key == "email":
+                found["phone"] = phone
+        return found
+
+    def keys(self) -> KeysView[str]:  # type: ignore[override]
+        return self.whole().keys()
+
+    def items(self) -> ItemsView[str, object]:  # type: ignore[override]
+        return self.whole().items()
+
+    def values(self) -> ValuesView[object]:  # type: ignore[override]
+        return self.whole().values()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.whole())
+
+    def __len__(self) -> int:  # (`customer or {}` asks this: no need to check the number)
+        return dict.__len__(self) + (not dict.__contains__(self, "phone"))
+
+    def copy(self) -> dict[str, object]:
+        return self.whole()
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, object]]]:
+        return (dict, (self.whole(),))
+
+
 def customer_context(customer: Customer) -> dict:
-    return {
-        "id": customer.customer_id,
-        "customer_id": customer.customer_id,
-        "name": customer.display_name,
-        "email": list(customer.email),
-        "phone": customer.phone,
-        "specialist": customer.specialist,
-        "segment": customer.segment,
-        "currency": customer.currency,
-        "language": customer.language,
-        "parent_id": customer.parent_id,
-        "extra": dict(customer.extra or {}),
-    }
+    return CustomerContext(
+        customer,
+        {
+            "id": customer.customer_id,
+            "customer_id": customer.customer_id,
+            "name": customer.display_name,
+            "email": list(customer.email),
+            "specialist": customer.specialist,
+            "segment": customer.segment,
+            "currency": customer.currency,
+            "language": customer.language,
+            "parent_id": customer.parent_id,
+            "extra": dict(customer.extra or {}),
+        },
+    )
 
 
 def totals_context(

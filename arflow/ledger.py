@@ -11,6 +11,7 @@ from decimal import Decimal
 import polars as pl
 
 from arflow.errors import Refused, RowError
+from arflow.phones import GivenPhone
 from arflow.reading import SourceRead
 
 ZERO = Decimal(0)
@@ -32,6 +33,8 @@ class Invoice:
     line: int
     customer_name: str | None = None
     email: tuple[str, ...] = ()
+    # as the row gives it (E.164 when read with `check_phones`); its customer's `phone` is
+    # the number checked
     phone: str | None = None
     terms: str | None = None
     product: str | None = None
@@ -79,7 +82,9 @@ class Customer:
     customer_id: str
     name: str | None = None
     email: tuple[str, ...] = ()
-    phone: str | None = None
+    # the number as the source gave it, checked when first asked for (`phone`); a str is one
+    # checked already (E.164)
+    given_phone: GivenPhone | str | None = None
     workflow: str | None = None
     specialist: str | None = None
     parent_id: str | None = None
@@ -95,6 +100,17 @@ class Customer:
     @property
     def display_name(self) -> str:
         return self.name or self.customer_id
+
+    @property
+    def phone(self) -> str | None:
+        """The number in E.164 form; None when there is none or it is not valid (a bad one is
+        reported among the ledger's errors the first time it is asked for)."""
+        given = self.given_phone
+        return given.e164() if isinstance(given, GivenPhone) else given
+
+    @phone.setter
+    def phone(self, value: GivenPhone | str | None) -> None:
+        self.given_phone = value
 
 
 # --- the columnar ledger (issue 14): one frame row per good invoice, objects on demand --------

@@ -5,7 +5,7 @@ that 3,000 rows with the same bad date read as one line with its fix."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from arflow.errors import RowError
@@ -77,11 +77,12 @@ def cause(error: RowError) -> tuple[str, str | None, str]:
 
 
 def group_errors(errors: Iterable[RowError]) -> list[ErrorGroup]:
-    """The errors grouped by cause, the groups in the order of their first line."""
+    """The errors grouped by cause, the groups in the order of their first line, each shown by
+    its first line's error (a phone number is reported when it is checked, in no line order)."""
     lines: dict[tuple[str, str | None, str], list[int]] = {}
     first: dict[tuple[str, str | None, str], RowError] = {}
     alike: dict[tuple[str, str | None, str], bool] = {}
-    for e in errors:
+    for e in sorted(errors, key=lambda e: (e.file, e.line)):
         key = cause(e)
         if key not in first:
             first[key] = e
@@ -91,3 +92,13 @@ def group_errors(errors: Iterable[RowError]) -> list[ErrorGroup]:
         alike[key] = alike[key] and e.message == first[key].message
     groups = [ErrorGroup(first[k], tuple(sorted(set(v))), alike[k]) for k, v in lines.items()]
     return sorted(groups, key=lambda g: (g.first.file, g.lines[0]))
+
+
+def unused_columns(reads: Sequence[SourceRead]) -> list[str]:
+    """Each source's columns no field uses, named once: templates can still use them."""
+    return [
+        f"{r.display}: columns arflow does not use: {', '.join(r.ignored)} "
+        f"(templates can: {'invoice' if r.setting == 'invoices' else 'customer'}.extra.NAME)"
+        for r in reads
+        if r.ignored
+    ]

@@ -14,7 +14,7 @@ from rich.text import Text
 from arflow.errors import RowError
 from arflow.plaintext import one_line
 from arflow.planner.plan_types import Plan, PlannedAction, Skip
-from arflow.reading import SourceRead, group_errors
+from arflow.reading import SourceRead, group_errors, unused_columns
 from arflow.secrets import redact
 from arflow.tables import amounts_text, print_actions, recipients_text
 
@@ -257,16 +257,6 @@ def print_plan(
         f"{len(plan.skipped)} skipped, {len(errors)} error(s)"
         + (f", {empty} empty row(s) ignored" if empty else ""),
     )
-
-
-def unused_columns(reads: Sequence[SourceRead]) -> list[str]:
-    """Each source's columns no field uses, named once: templates can still use them."""
-    return [
-        f"{r.display}: columns arflow does not use: {', '.join(r.ignored)} "
-        f"(templates can: {'invoice' if r.setting == 'invoices' else 'customer'}.extra.NAME)"
-        for r in reads
-        if r.ignored
-    ]
 
 
 TAB = "\t"

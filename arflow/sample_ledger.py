@@ -68,7 +68,7 @@ class _Maker:
             cid,
             name=f"Sample {n} ({label}{', ' + language if language else ''})",
             email=(f"ap-{cid.lower()}@{DOMAIN}",),
-            phone=f"+1202555{100 + n % 100:04d}",  # 555-0100 to 0199: fictional
+            given_phone=f"+1202555{100 + n % 100:04d}",  # 555-0100 to 0199: fictional
             specialist=self.specialist,
             language=language,
             segment=segment,

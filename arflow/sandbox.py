@@ -95,8 +95,10 @@ class Sandbox(ImmutableSandboxedEnvironment):
     def getattr(self, obj: Any, attribute: str) -> Any:
         # `invoice.number` on a context's dict: Jinja tries the attribute first, and a dict has
         # none of that name, so the AttributeError raised and caught costs more than the item
-        # lookup; a name that is a dict attribute (`items`, `__class__`) goes the sandbox's way
-        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+        # lookup; a name that is a dict attribute (`items`, `__class__`) goes the sandbox's way.
+        # A dict of arflow's own kind (the customer whose number is checked when read, the
+        # sample's `extra`) answers its items the same way, `__missing__` included
+        if isinstance(obj, dict) and attribute not in _DICT_ATTRIBUTES:
             try:
                 return obj[attribute]
             except KeyError:

@@ -76,7 +76,7 @@ def view_sources(project: Project, as_of: date) -> SourcesView:
     """Read the sources as a run would and say what came of it."""
     cfg = project.config
     try:
-        ledger = load_ledger(cfg)
+        ledger = load_ledger(cfg, check_phones=True)  # every number: `sources` shows each bad one
     except ArflowError as exc:
         return SourcesView(_headers(cfg), refused=str(exc))
     return SourcesView(

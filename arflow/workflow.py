@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from arflow.action_specs import Action
-from arflow.calendar import MAX_OFFSET_DAYS, holiday_calendar
+from arflow.calendar import MAX_OFFSET_DAYS, check_holiday_code
 from arflow.errors import InvalidFiles, Problem
 from arflow.modelcheck import STRICT, as_list, parse_model
 from arflow.yamlfile import Located, load_located
@@ -218,7 +218,7 @@ class Workflow(Strict):
     @classmethod
     def _holidays(cls, value: str | None) -> str | None:
         if value is not None:
-            holiday_calendar(value)
+            check_holiday_code(value)
         return value
 
     @model_validator(mode="after")

@@ -1,8 +1,11 @@
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 
 import pytest
 
-from arflow.calendar import BusinessCalendar, parse_terms
+from arflow.calendar import BusinessCalendar, check_holiday_code, holiday_calendar, parse_terms
 
 D = date.fromisoformat
 
@@ -134,3 +137,46 @@ def test_every_date_arflow_works_out_from_dates_in_range_is_a_real_date(holidays
     assert far + timedelta(days=MAX_OFFSET_DAYS + 1) < date.max
     early = calendar.offset(EARLIEST_DATE, -MAX_OFFSET_DAYS)
     assert early - timedelta(days=MAX_OFFSET_DAYS + 1) > date.min
+
+
+def _outcome(check, code: str) -> str:
+    try:
+        check(code)
+    except ValueError as exc:
+        return str(exc)
+    return "ok"
+
+
+@pytest.mark.parametrize(
+    "code", ["US", "usa", "GB", "de", "XX", "ZZZ", "U", "US-NY", "us-ny", "US-XX", "GB-ENG"]
+)
+def test_a_calendar_code_is_checked_as_building_the_calendar_would(code):
+    """A workflow's `holidays:` is checked in the registry of `holidays`, with the outcome
+    (and the message) building the calendar has."""
+    assert _outcome(check_holiday_code, code) == _outcome(holiday_calendar, code)
+
+
+def test_a_name_holidays_has_that_is_no_calendar_is_reported():
+    assert _outcome(check_holiday_code, "JAN") == (
+        "unknown holiday calendar 'JAN' (Country JAN not available); use an ISO country code "
+        "such as US, GB or DE, optionally with a subdivision: US-NY"
+    )
+
+
+def test_checking_a_country_code_loads_no_country():
+    """Building a calendar loads every country's module (a tenth of a second); checking a
+    workflow's `holidays: US` (`validate`, every run) loads none of them (issue 30)."""
+    code = (
+        "import sys\n"
+        "from arflow.calendar import check_holiday_code\n"
+        "check_holiday_code('US')\n"
+        "print(sorted(m for m in sys.modules if m.startswith('holidays.countries')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert done.stdout == "[]\n", done.stderr

@@ -219,13 +219,22 @@ def test_the_fast_path_and_the_reference_path_read_the_same_ledger(
         "_invoice",
         lambda self, *a: careful_rows.append(a[0]) or careful(self, *a),
     )
-    fast = load_ledger(config)
+    fast = load_ledger(config, check_phones=True)
     fast_careful = len(careful_rows)
     # polars read the plain files; a quoted line break sends the invoices to the csv module
     assert [r is not None for r in used] == [not quoted, not quoted]
-    reference = load_ledger(config, reference=True)
+    reference = load_ledger(config, reference=True, check_phones=True)
     # the reference reads every row carefully; the fast path only the unusual ones
     assert len(careful_rows) - fast_careful > 450 and fast_careful < 200
+    # read as a run reads them, each number checked when asked for: both ways agree too
+    lazy, lazy_reference = load_ledger(config), load_ledger(config, reference=True)
+    assert [i.phone for i in lazy.invoices] == [i.phone for i in lazy_reference.invoices]
+    phones = [[c.phone for c in one.customers.values()] for one in (lazy, lazy_reference)]
+    assert phones[0] == phones[1] and any(phones[0]) and None in phones[0]
+    assert [tuple(_values(e)) for e in lazy.errors] == [
+        tuple(_values(e)) for e in lazy_reference.errors
+    ]
+    assert "not a valid phone" in " ".join(e.message for e in lazy.errors)
 
     assert [_values(i) for i in fast.invoices] == [_values(i) for i in reference.invoices]
     assert list(fast.customers) == list(reference.customers)
@@ -365,7 +374,7 @@ def test_customers_only_named_on_invoice_rows_take_the_first_value_given():
     from arflow.sources.customers import merge_customers
 
     frame = Ledger(invoices, {}, []).frame
-    known = {"C2": Customer("C2", name="From File", phone="+12025550199")}
+    known = {"C2": Customer("C2", name="From File", given_phone="+12025550199")}
     merged = merge_customers(frame, known, ["customer_name", "email", "phone"])
     assert list(merged) == ["C2", "C1"]
     assert (merged["C1"].name, merged["C1"].email) == ("Later Name", ("later@x.example",))

@@ -464,3 +464,55 @@ def test_half_a_character_fails_its_render(templates, value, expected):
         with pytest.raises(RenderError) as info:
             t.render("x", "txt", {"v": value})
         assert info.value.message == expected
+
+
+def test_a_customers_number_is_checked_only_when_a_template_reads_it(templates):
+    """A message's `customer` checks its phone number (and reports a bad one) the first time
+    the template reads it, by name or by the whole mapping; a template that never shows it
+    leaves it unchecked (issue 30)."""
+    import pickle
+
+    from arflow.contexts import customer_context
+    from arflow.ledger import Customer
+    from arflow.phones import GivenPhone
+
+    problems: list = []
+
+    def customer(number: str) -> dict:
+        given = GivenPhone(number, "US", ("customers.csv", 2, "Mobile"), problems)
+        return customer_context(Customer("C1", "One", ("a@x.example",), given))
+
+    t = templates(
+        **{
+            "name.txt.j2": "{{ customer.name }}{% if customer %}!{% endif %} {{ customer|length }}",
+            "phone.txt.j2": "[{{ customer.phone }}] [{{ customer['phone'] }}]",
+            "all.txt.j2": "{{ customer|tojson }}",
+        }
+    )
+    bad = customer("12")
+    assert t.render("name", "txt", {"customer": bad}) == "One! 11"
+    assert problems == []
+    assert t.render("phone", "txt", {"customer": bad}) == "[None] [None]"
+    assert [(p.file, p.line, p.column, p.value) for p in problems] == [
+        ("customers.csv", 2, "Mobile", "12")
+    ]
+    good = customer("+1 202 555 0111")
+    assert json.loads(t.render("all", "txt", {"customer": good})) == {
+        "id": "C1",
+        "customer_id": "C1",
+        "name": "One",
+        "email": ["a@x.example"],
+        "phone": "+12025550111",
+        "specialist": None,
+        "segment": None,
+        "currency": None,
+        "language": None,
+        "parent_id": None,
+        "extra": {},
+    }
+    assert list(customer("+1 202 555 0122"))[3:5] == ["email", "phone"]
+    assert customer("+1 202 555 0133").get("phone") == "+12025550133"
+    assert "phone" in customer("99") and len(problems) == 1  # asking whether it is there
+    copied = pickle.loads(pickle.dumps(customer("+1 202 555 0144")))
+    assert type(copied) is dict and copied["phone"] == "+12025550144"
+    assert len(problems) == 1

@@ -1,3 +1,4 @@
+import json
 import re
 import shutil
 import sqlite3
@@ -17,9 +18,9 @@ HEADER = "number,customer_id,email,phone,issue_date,due_date,amount\n"
 DATA = Path(__file__).resolve().parent / "data" / "ibm-late-payment-histories.csv"
 
 
-def load(tmp_path, invoices: str, config: str = BASE_CONFIG, **files):
+def load(tmp_path, invoices: str, config: str = BASE_CONFIG, check_phones=False, **files):
     path = make_folder(tmp_path, invoices=invoices, workflows={}, config=config, extra_files=files)
-    return load_ledger(load_config(path))
+    return load_ledger(load_config(path), check_phones=check_phones)
 
 
 def errors_of(ledger):
@@ -104,10 +105,12 @@ def test_duplicates_name_every_copy_even_bad_ones_and_across_blocks(tmp_path, mo
 
 
 def test_bad_email_or_phone_keeps_the_invoice_without_that_channel(tmp_path):
+    """Every number checked as the sources are read (`arflow sources`)."""
     ledger = load(
         tmp_path,
         HEADER + "A1,C1,not-an-email,+1 202 555 0111,2026-01-01,,5\n"
         "A2,C2,ok@c2.example; bad@@c2,12,2026-01-01,,5\n",
+        check_phones=True,
     )
     a1, a2 = ledger.invoices
     assert (a1.email, a1.phone) == ((), "+12025550111")
@@ -119,6 +122,30 @@ def test_bad_email_or_phone_keeps_the_invoice_without_that_channel(tmp_path):
     ]
     assert "no email can go to this address" in ledger.errors[0].message
     assert "no SMS can go to this number" in ledger.errors[2].message
+
+
+def test_a_phone_number_is_checked_when_first_asked_for(tmp_path):
+    """A run reads the numbers as given and checks a customer's when something asks for it
+    (an SMS planned, a notice showing it): a bad one is reported then, once, with its file,
+    line, column and value, and the customer has no phone (issue 30)."""
+    ledger = load(
+        tmp_path,
+        HEADER + "A1,C1,,+1 202 555 0111,2026-01-01,,5\nA2,C2,,12,2026-01-01,,5\n"
+        "A3,C2,,+1 202 555 0133,2026-01-02,,5\n",
+    )
+    assert [i.phone for i in ledger.invoices] == ["+1 202 555 0111", "12", "+1 202 555 0133"]
+    assert ledger.errors == []  # nothing asked yet, nothing checked
+    assert ledger.customers["C1"].phone == "+12025550111"
+    assert ledger.errors == []
+    assert ledger.customers["C2"].phone is None  # its first row's number: line 3's
+    assert ledger.customers["C2"].phone is None
+    assert [(e.file, e.line, e.column, e.value) for e in ledger.errors] == [
+        ("invoices.csv", 3, "phone", "12")
+    ]
+    assert ledger.errors[0].message == (
+        "'12' is not a valid phone number (write it with its country code, e.g. +1 …); the "
+        "invoice is kept, but no SMS can go to this number"
+    )
 
 
 def test_email_fast_path_agrees_with_email_validator(tmp_path):
@@ -439,12 +466,18 @@ def test_customers_file_errors_name_its_own_headers_and_duplicates(tmp_path):
         },
     )
     assert [(e.file, e.line, e.column, e.value) for e in ledger.errors] == [
-        ("customers.csv", 3, "Mobile", "99"),
         ("customers.csv", 4, "Account", "C3"),
         ("customers.csv", 5, "Account", "C3"),
     ]
     assert ledger.customers["C1"].phone == "+12025550111"
     assert ledger.customers["C2"].phone is None and ledger.customers["C2"].name == "Two"
+    # the bad number, once asked for, named by the file's own header
+    assert (ledger.errors[-1].file, ledger.errors[-1].line, ledger.errors[-1].column) == (
+        "customers.csv",
+        3,
+        "Mobile",
+    )
+    assert ledger.errors[-1].value == "99" and len(ledger.errors) == 3
     assert "C3" not in ledger.customers
 
 
@@ -1030,3 +1063,103 @@ def test_a_typed_date_too_far_off_is_a_usage_error_with_date_format_too(tmp_path
         f"Invalid value for --until: {typed!r} is too far in the future to schedule: arflow "
         "reads dates from 1900-01-01 to 2199-12-31; write the real date"
     ) in " ".join(result.stderr.replace("│", "").split())
+
+
+def _example_with_phones(root: Path, phones: dict[str, str]) -> Path:
+    """The bundled example (dated 2026-03-16) with some customers' numbers replaced."""
+    from arflow.scaffold import write_scaffold
+
+    write_scaffold(root, date(2026, 3, 16))
+    path = root / "customers.csv"
+    text = path.read_text()
+    for old, new in phones.items():
+        assert old in text
+        text = text.replace(old, new)
+    path.write_text(text)
+    return root / "arflow.yaml"
+
+
+def _dry_run(cli, config: Path, expect: int) -> list[str]:
+    result = cli("run", "--dry-run", "--as-of", "2026-03-16", "--config", config, expect=expect)
+    return result.stdout.splitlines()[1:]  # the first line says when it started
+
+
+def test_a_bad_phone_nobody_texts_tonight_stops_nothing_and_is_not_checked(
+    cli, tmp_path, monkeypatch
+):
+    """C001 gets an email tonight, no SMS, and no message shows its number; C007 gets
+    nothing: their bad numbers change nothing in the run and are never checked (issue 30);
+    `sources` still reports both."""
+    from arflow import phones
+
+    clean = _dry_run(cli, _example_with_phones(tmp_path / "clean", {}), 0)
+    checked = []
+    check = phones.e164
+    monkeypatch.setattr(
+        phones, "e164", lambda text, region: checked.append(text) or check(text, region)
+    )
+    config = _example_with_phones(
+        tmp_path / "bad",
+        {
+            "+1 202 555 0111": "77",
+            "treasury@contoso-group.example,": "treasury@contoso-group.example,88",
+        },
+    )
+    assert _dry_run(cli, config, 0) == clean
+    assert (
+        clean[-1] == "2026-03-16: 10 invoices, 8 open, 12 action(s) planned, 7 skipped, 0 error(s)"
+    )
+    # C002's for its SMS; C004's and C006's for the internal notices that show them
+    assert sorted(checked) == ["+1 202 555 0122", "+1 202 555 0144", "+1 202 555 0166"]
+    result = cli(
+        "sources", "--as-of", "2026-03-16", "--format", "json", "--config", config, expect=3
+    )
+    assert json.loads(result.stdout)["errors"] == [
+        {
+            "file": "customers.csv",
+            "line": 2,
+            "column": "phone",
+            "value": "77",
+            "message": "'77' is not a valid phone number (write it with its country code, e.g. "
+            "+1 …); the invoice is kept, but no SMS can go to this number",
+        },
+        {
+            "file": "customers.csv",
+            "line": 8,
+            "column": "phone",
+            "value": "88",
+            "message": "'88' is not a valid phone number (write it with its country code, e.g. "
+            "+1 …); the invoice is kept, but no SMS can go to this number",
+        },
+    ]
+
+
+def test_a_customer_texted_tonight_with_a_bad_phone_is_skipped_and_reported(cli, tmp_path):
+    """The SMS planned for C002 needs its number: the number is checked then, the SMS is
+    skipped `no-phone` and the bad value reported with its file, line and fix (exit 3), as
+    when every number was checked while reading. C001's bad number, which nothing tonight
+    needs, is not (not even to see whether any customer has a number at all)."""
+    config = _example_with_phones(tmp_path, {"+1 202 555 0122": "12", "+1 202 555 0111": "77"})
+    lines = _dry_run(cli, config, 3)
+    assert "skipped\tC002\tnet30-standard\treminder\tno-phone\tINV-1002,INV-1003" in lines
+    assert not any("\tsms\t" in line for line in lines)
+    assert lines[-2:] == [
+        "error\tcustomers.csv:3: phone: '12' is not a valid phone number (write it with its "
+        "country code, e.g. +1 …); the invoice is kept, but no SMS can go to this number",
+        "2026-03-16: 10 invoices, 8 open, 11 action(s) planned, 8 skipped, 1 error(s)",
+    ]
+
+
+def test_errors_of_one_cause_are_shown_by_their_first_line_whatever_order_they_came_in():
+    """Phone numbers are reported as they are checked, in no line order; the summary of a
+    cause still names its lines in order and shows the first one."""
+    from arflow.errors import RowError
+    from arflow.reading import group_errors
+
+    def bad(line: int, value: str) -> RowError:
+        return RowError("customers.csv", line, "phone", value, f"{value!r} is not valid")
+
+    (group,) = group_errors([bad(7, "99"), bad(3, "12")])
+    assert group.text() == (
+        "customers.csv: 2 rows (lines 3, 7): e.g. line 3: phone: '12' is not valid"
+    )

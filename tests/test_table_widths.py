@@ -17,8 +17,9 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+from arflow import source_view
 from arflow.cli import app
-from arflow.commands import common, desk, reports, run, setup
+from arflow.commands import common, desk, reports, run
 from arflow.scaffold import write_scaffold
 from tests.conftest import NOW, example_after_nights
 
@@ -67,7 +68,7 @@ def printers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Printer]:
             (reports, "print_aging", "aging"),
             (reports, "print_forecast", "forecast"),
             (reports, "print_simulation", "simulate"),
-            (setup, "print_sources", "sources"),
+            (source_view, "print_sources", "sources"),  # `sources` imports it when it runs
         ):
             _capture(mp, module, name, kept, key)
         day = ("--as-of", "2026-04-07", "--config", config)

@@ -1,5 +1,8 @@
 """What the commands share: the exit codes, the options and formats, the clock, parsing what a
-person types, and the few ways a command prints beside its report.
+person types, and the few ways a command prints beside its report. Light on purpose: the
+folder, its sources and the state are opened in `commands/session.py`, and the libraries a
+parser or a console needs are imported when one is made, so `validate` and `init` load only
+what they use.
 
 The clock is `now()`, always called as `common.now()`: tests set the moment here, once for
 every command.
@@ -11,17 +14,14 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, overload
 
 import typer
-from rich.console import Console
 
 from arflow.commands.options import (  # noqa: F401 (the commands read them here)
     EXIT_NOTHING_DONE,
@@ -32,18 +32,15 @@ from arflow.commands.options import (  # noqa: F401 (the commands read them here
     HELP,
     ConfigOption,
 )
-from arflow.config import Config
 from arflow.config_location import find_config
 from arflow.errors import Problem
-from arflow.ledger import Ledger
-from arflow.listing import write_csv
-from arflow.project import Project, load_project
-from arflow.reading import group_errors
 from arflow.secrets import redact
-from arflow.sources import load_ledger
-from arflow.sources.values import ValueParser
-from arflow.state import StateDB, open_state
-from arflow.validation import own_files
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from arflow.config import Config
+    from arflow.sources.values import ValueParser
 
 T = TypeVar("T")
 
@@ -61,6 +58,8 @@ class TableFormat(StrEnum):
 
 def own_paths(paths: list[Path] | None) -> list[Path]:
     """`--ar-files-only`: the AR folders' own files among the PATHs given (the hooks')."""
+    from arflow.validation import own_files
+
     if not paths:
         raise typer.BadParameter("--ar-files-only goes with PATHs (the hook's files)")
     return own_files(paths)
@@ -121,6 +120,8 @@ def stamp(moment: datetime) -> str:
 def _typed(config: Config) -> ValueParser:
     """What a person types goes through the parser of the invoices' own values (SPEC 2.4):
     the same dates (ISO, or the source's date_format) and amounts (decimal:, thousands:)."""
+    from arflow.sources.values import ValueParser
+
     return ValueParser(config.invoices, "invoices", config.company.region)
 
 
@@ -182,6 +183,8 @@ def _parsed(value: str | None, option: str, parse: Callable[[str], T]) -> T | No
 
 def errors_console() -> Console:
     """stderr, as every message beside a report goes out: plain text, lines never broken."""
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -194,6 +197,8 @@ def warn(problems: list[Problem]) -> None:
 
 
 def say(text: str) -> None:
+    from rich.console import Console
+
     Console(highlight=False, soft_wrap=True).print(text, markup=False)
 
 
@@ -216,65 +221,3 @@ def print_json(document: dict[str, Any]) -> None:
     sys.stdout.write(
         json.dumps(document, indent=2 if sys.stdout.isatty() else None, ensure_ascii=False) + "\n"
     )
-
-
-def report_held_back(ledger: Ledger | None) -> None:
-    """Bad source values (SPEC 2.4) are never passed over silently: each on stderr, exit 3."""
-    if ledger is None or not ledger.errors:
-        return
-    console = errors_console()
-    for group in group_errors(ledger.errors):  # one line per cause, however many rows
-        console.print(redact(f"error: {group.text()}"), markup=False)
-    raise typer.Exit(EXIT_PROBLEMS)
-
-
-def show_customers(
-    s: Session,
-    fmt: TableFormat,
-    day: date,
-    rows: list[dict],
-    table: Callable[..., None],
-    csv_rows: Callable[[list[dict]], tuple[list[str], Iterable[list[object]]]],
-) -> None:
-    """`status` and `customers`: their rows as JSON, CSV or a table, then the held-back
-    rows."""
-    if fmt is TableFormat.json:
-        print_json({"as_of": day.isoformat(), "customers": rows})
-    elif fmt is TableFormat.csv:
-        write_csv(sys.stdout, *csv_rows(rows))
-    else:
-        table(Console(highlight=False), rows, s.project.config.company.locale, plain=plain())
-    report_held_back(s.ledger)
-
-
-@dataclass
-class Session:
-    """What a desk command (or a report on the desk) works on."""
-
-    project: Project
-    loaded: Ledger | None  # None when the command does not read the sources
-    state: StateDB | None  # None when read-only and there is no database yet
-    today: date
-
-    @property
-    def ledger(self) -> Ledger:
-        assert self.loaded is not None, "opened without the sources"
-        return self.loaded
-
-    @property
-    def db(self) -> StateDB:
-        assert self.state is not None, "opened read-only"
-        return self.state
-
-
-@contextmanager
-def desk_session(
-    config: Path | None, *, ledger: bool = True, write: bool = True
-) -> Iterator[Session]:
-    """The project, its sources, the state database and today, for a desk command."""
-    project = load_project(config_path(config))
-    cfg = project.config
-    loaded = load_ledger(cfg) if ledger else None
-    path = cfg.resolve(cfg.state)
-    with open_state(path, cfg.display(path), "write" if write else "read") as db:
-        yield Session(project, loaded, db, cfg.today(now()))

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from arflow import accounts, desk
-from arflow.commands import common
+from arflow.commands import common, session
 from arflow.commands.common import (
     EXIT_PROBLEMS,
     ConfigOption,
@@ -80,7 +80,7 @@ def assign(
     Example: arflow assign C001 C002 --workflow ar-workflow --date -11
     """
     ids = _customer_ids(customers, from_file)
-    with common.desk_session(config) as s:
+    with session.desk_session(config) as s:
         day = common.parse_day(s.project.config, on, "--date", s.today)
         done, unknown = desk.assign(s.db, s.project, s.ledger, ids, workflow, day, s.today)
     if done:
@@ -105,7 +105,7 @@ def unassign(
     Example: arflow unassign C001 C002
     """
     ids = _customer_ids(customers, from_file)
-    with common.desk_session(config, ledger=False) as s:
+    with session.desk_session(config, ledger=False) as s:
         removed, missing = desk.unassign(s.db, ids, s.today)
     if removed:
         say(f"Unassigned {len(removed)} customer(s): {', '.join(removed)}")
@@ -135,10 +135,10 @@ def status(
     \b
     Example: arflow status C001 --format json
     """
-    with common.desk_session(config, write=False) as s:
+    with session.desk_session(config, write=False) as s:
         day = common.parse_day(s.project.config, as_of, "--as-of") or s.today
         rows = accounts.status(s.project, s.ledger, s.state, day, customer)
-    common.show_customers(s, fmt, day, rows, print_status, status_csv)
+    session.show_customers(s, fmt, day, rows, print_status, status_csv)
 
 
 def pause(
@@ -171,7 +171,7 @@ def pause(
     \b
     Example: arflow pause invoice INV-1001 --until +30 --reason "disputed"
     """
-    with common.desk_session(config) as s:
+    with session.desk_session(config) as s:
         day = common.parse_day(s.project.config, as_of, "--as-of") or s.today
         last = common.parse_day(s.project.config, until, "--until", day)
         pause_id = desk.pause(s.db, s.ledger, kind.value, target, last, reason, day)
@@ -198,7 +198,7 @@ def resume(
     \b
     Example: arflow resume customer C001
     """
-    with common.desk_session(config, ledger=False) as s:
+    with session.desk_session(config, ledger=False) as s:
         paused, promised = desk.resume(s.db, kind.value, target)
     if not paused and not promised:
         say(f"{kind.value} {target} was not paused; nothing changed.")
@@ -238,7 +238,7 @@ def promise(
     \b
     Example: arflow promise INV-1001 --date +14 --amount 500
     """
-    with common.desk_session(config) as s:
+    with session.desk_session(config) as s:
         cfg = s.project.config
         made = common.parse_day(cfg, as_of, "--as-of") or s.today
         day = common.parse_day(cfg, on, "--date", made)
@@ -272,7 +272,7 @@ def tasks_list(
     """
     if ctx.invoked_subcommand is not None:
         return
-    with common.desk_session(config, ledger=False, write=False) as s:
+    with session.desk_session(config, ledger=False, write=False) as s:
         rows = desk.tasks(s.state, s.project, assignee, all_)
     if fmt is TableFormat.json:
         common.print_json({"tasks": rows})
@@ -294,7 +294,7 @@ def tasks_done(
     \b
     Example: arflow tasks done 1
     """
-    with common.desk_session(config, ledger=False) as s:
+    with session.desk_session(config, ledger=False) as s:
         row = desk.task_done(s.db, task_id)
     say(f"Task {task_id} done: {row['title']}")
 
@@ -312,7 +312,7 @@ def workflows_clone(
     \b
     Example: arflow workflows clone net30-standard net30-strict
     """
-    with common.desk_session(config or ctx.obj, ledger=False, write=False) as s:
+    with session.desk_session(config or ctx.obj, ledger=False, write=False) as s:
         path = desk.clone_workflow(s.project, source, new)
     say(f"Created {path} from {source}.")
 
@@ -329,6 +329,6 @@ def workflows_delete(
     \b
     Example: arflow workflows delete net30-strict
     """
-    with common.desk_session(config or ctx.obj, write=False) as s:
+    with session.desk_session(config or ctx.obj, write=False) as s:
         path = desk.delete_workflow(s.project, s.ledger, s.state, wid)
     say(f"Deleted {path}.")

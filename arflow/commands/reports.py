@@ -21,7 +21,7 @@ from arflow import accounts, desk
 from arflow.aging import CSV_HEADER as AGING_CSV_HEADER
 from arflow.aging import aging_csv_rows, aging_document, aging_report
 from arflow.charts import print_aging, print_forecast, print_simulation
-from arflow.commands import common
+from arflow.commands import common, session
 from arflow.commands.common import (
     EXIT_PROBLEMS,
     ConfigOption,
@@ -122,7 +122,7 @@ def aging(
         write_csv(sys.stdout, AGING_CSV_HEADER, aging_csv_rows(report))
     else:
         print_aging(Console(highlight=False), report, cfg.company.locale, plain=common.plain())
-    common.report_held_back(ledger)
+    session.report_held_back(ledger)
 
 
 @contextmanager
@@ -187,7 +187,7 @@ def forecast(
         )
     else:
         print_forecast(console, found, cfg.company.locale, plain=common.plain())
-    common.report_held_back(ledger)
+    session.report_held_back(ledger)
 
 
 def simulate(
@@ -223,7 +223,7 @@ def simulate(
         common.print_json(simulation_document(result))
     else:
         print_simulation(console, result, plain=common.plain())
-    common.report_held_back(ledger)
+    session.report_held_back(ledger)
 
 
 # preview's options, named here so that the command reads as what it does
@@ -321,7 +321,7 @@ def _preview(
         cfg = project.config
         day = common.parse_day(cfg, as_of, "--as-of") or cfg.today(common.now())
         return project, preview_plan(project, None, workflow, step, None, day)
-    with common.desk_session(config, write=False) as s:
+    with session.desk_session(config, write=False) as s:
         day = common.parse_day(s.project.config, as_of, "--as-of") or s.today
         return s.project, preview_plan(s.project, s.ledger, workflow, step, customer, day, s.state)
 
@@ -373,12 +373,12 @@ def customers(
     \b
     Example: arflow customers --missing
     """
-    with common.desk_session(config, write=False) as s:
+    with session.desk_session(config, write=False) as s:
         day = common.parse_day(s.project.config, as_of, "--as-of") or s.today
         rows = accounts.customer_rows(s.project, s.ledger, s.state, day)
     if missing:
         rows = [r for r in rows if r["missing"]]
-    common.show_customers(s, fmt, day, rows, print_customers, customers_csv)
+    session.show_customers(s, fmt, day, rows, print_customers, customers_csv)
 
 
 def workflows_list(
@@ -397,7 +397,7 @@ def workflows_list(
     if ctx.invoked_subcommand is not None:
         ctx.obj = config
         return
-    with common.desk_session(config, write=False) as s:
+    with session.desk_session(config, write=False) as s:
         rows = desk.workflow_rows(s.project, s.ledger, s.state)
     if fmt is TableFormat.json:
         common.print_json({"workflows": rows})

@@ -7,37 +7,21 @@ import shutil
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from arflow.commands import common
 from arflow.commands.common import EXIT_NOTHING_DONE, ConfigOption, say
-from arflow.config import CONFIG_NAME, load_config
-from arflow.doctor import Check
-from arflow.doctor import checks as doctor_checks
 from arflow.errors import ArflowError, InvalidFiles, Problem
-from arflow.project import history_warnings, load_project
-from arflow.report import unused_columns
-from arflow.scaffold import add_workflow, write_scaffold
-from arflow.schema import schema_text
 from arflow.secrets import redact
-from arflow.source_view import print_sources, view_sources
-from arflow.sources import present_headers, source_problems
-from arflow.state import start_over
-from arflow.validation import (
-    NO_FOLDER,
-    TEMPLATE_SUFFIX,
-    ar_folder,
-    checked_project,
-    config_above,
-    in_folder,
-    is_workflow_file,
-    naming,
-    shown,
-    workflow_file_problems,
-)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# Each command imports what it uses when it runs: `validate` needs the models, the sources and
+# the templates, not the scaffold, the doctor's checks or the schema; `init` and `schema` need
+# none of the sources, the state or the templates (issue 30: start-up).
 
 
 def init(
@@ -71,6 +55,8 @@ def init(
     Example: arflow init ~/ar && cd ~/ar && arflow run --dry-run
     Example: arflow init --workflow past-due-15-30-45 ~/ar
     """
+    from arflow.scaffold import write_scaffold
+
     if workflow is not None:
         _add_workflow(directory, workflow)
         return
@@ -99,6 +85,8 @@ def _program() -> str:
 
 def _add_workflow(directory: Path, workflow: str) -> None:
     """`init --workflow`: one of arflow's ready workflows added to a folder."""
+    from arflow.scaffold import add_workflow
+
     added, kept = add_workflow(directory, workflow)
     say(f"Added {workflow} to {directory}/ ({len(added)} files):")
     for path in added:
@@ -188,6 +176,8 @@ def _targets(paths: list[Path] | None, config: Path | None) -> list[Path | None]
     """What to check: each path given (a folder: its arflow.yaml; a template: the arflow.yaml
     of its AR folder, as templates are checked in their folder's context, once), else --config
     or the arflow.yaml found from here (None)."""
+    from arflow.validation import TEMPLATE_SUFFIX, config_above
+
     targets: list[Path | None] = []
     for given in list(paths) if paths else [None]:
         if given is not None and given.is_dir():
@@ -203,6 +193,16 @@ def _targets(paths: list[Path] | None, config: Path | None) -> list[Path | None]
 def _check(target: Path | None, fmt: CheckFormat, alone: bool) -> tuple[list[Problem], str]:
     """One target's problems, named as the user sees them (`shown`), and its name so (a
     line says it is valid, printed at once as text)."""
+    from arflow.config import CONFIG_NAME
+    from arflow.validation import (
+        NO_FOLDER,
+        TEMPLATE_SUFFIX,
+        in_folder,
+        is_workflow_file,
+        shown,
+        workflow_file_problems,
+    )
+
     if target is not None and target.suffix == TEMPLATE_SUFFIX:  # in no AR folder
         name = shown(Path(), str(target))
         return [Problem(name, None, "", f"a template, {NO_FOLDER}")], name
@@ -219,6 +219,20 @@ def _check(target: Path | None, fmt: CheckFormat, alone: bool) -> tuple[list[Pro
             raise  # no path given and none found: the error says where it looked
         name = shown(Path(), str(target or CONFIG_NAME))
         return [Problem(name, None, "", str(err))], name
+    return _folder_problems(config_file, target, fmt, alone)
+
+
+def _folder_problems(
+    config_file: Path, target: Path | None, fmt: CheckFormat, alone: bool
+) -> tuple[list[Problem], str]:
+    """An AR folder's problems (its config, workflows, templates, and what stops its
+    sources), and its name; the line saying it is valid, the columns it does not use and
+    its warnings printed."""
+    from arflow.project import history_warnings
+    from arflow.reading import unused_columns
+    from arflow.sources import present_headers, source_problems
+    from arflow.validation import ar_folder, checked_project, in_folder, naming, shown
+
     folder = ar_folder(config_file, target, alone)
     with naming(folder):
         project, found = checked_project(config_file)
@@ -250,6 +264,8 @@ def _valid(line: str, fmt: CheckFormat) -> None:
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=True)
 
 
@@ -270,8 +286,12 @@ def doctor(fmt: common.FormatOption = common.Format.table, config: ConfigOption 
     \b
     Example: arflow doctor --config /srv/ar/arflow.yaml
     """
+    from arflow.doctor import Check
+    from arflow.doctor import checks as doctor_checks
+    from arflow.project import load_project
+
     as_json = fmt is common.Format.json
-    console = Console(highlight=False, soft_wrap=True)
+    console = _console()
     marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
     try:
         project = load_project(common.config_path(config))
@@ -323,6 +343,9 @@ def sources(
     \b
     Example: arflow sources --format json
     """
+    from arflow.project import load_project
+    from arflow.source_view import print_sources, view_sources
+
     project = load_project(common.config_path(config))
     cfg = project.config
     day = common.parse_day(cfg, as_of, "--as-of") or cfg.today(common.now())
@@ -330,7 +353,7 @@ def sources(
     if fmt is common.Format.json:
         common.print_json({"as_of": day.isoformat(), **view.as_dict()})
     else:
-        print_sources(Console(highlight=False, soft_wrap=True), view)
+        print_sources(_console(), view)
     if view.refused:
         raise typer.Exit(EXIT_NOTHING_DONE)
     if view.errors:
@@ -358,6 +381,8 @@ def schema(
     \b
     Example: arflow schema workflow > workflow.schema.json
     """
+    from arflow.schema import schema_text
+
     sys.stdout.write(schema_text(kind.value))
 
 
@@ -390,6 +415,9 @@ def state_init(
     \b
     Example: arflow state init --force
     """
+    from arflow.config import load_config
+    from arflow.state import start_over
+
     cfg = load_config(common.config_path(config))
     path = cfg.resolve(cfg.state)
     shown = cfg.display(path)

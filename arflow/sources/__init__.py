@@ -12,7 +12,7 @@ from arflow.errors import ArflowError, Problem, RowError, SourceRefused
 from arflow.ledger import Customer, Ledger
 from arflow.reading import SourceRead
 from arflow.sources.csvfile import Blocks, Progress, read_csv
-from arflow.sources.customers import build_customers, merge_customers
+from arflow.sources.customers import build_customers, merge_customers, phone_of
 from arflow.sources.frames import TextRows, from_blocks, plain_csv
 from arflow.sources.invoices import INVOICE_REQUIRED, InvoiceBuilder
 from arflow.sources.rows import column_index
@@ -188,10 +188,19 @@ def _problem(config: Config, setting: str, exc: ArflowError, key: str = "columns
 
 
 def load_ledger(
-    config: Config, progress: Progress | None = None, *, reference: bool = False
+    config: Config,
+    progress: Progress | None = None,
+    *,
+    reference: bool = False,
+    check_phones: bool = False,
 ) -> Ledger:
     """Read customers then invoices; bad rows are held back in `errors`, good rows go on.
     `progress(done, total)` hears how far through the invoices file reading is.
+
+    Phone numbers are checked when something asks a customer for its number (an SMS planned
+    tonight, a listing that shows it), each bad one reported among `errors` then (issue 30:
+    a night texts few of many customers); `check_phones` checks every one now, as `arflow
+    sources` shows them.
 
     `reference` takes the plain way for every row (the csv module, and the careful row
     parsers that say what is wrong with a row): slower, and the same ledger; the tests hold
@@ -201,20 +210,20 @@ def load_ledger(
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _load(config, progress, reference)
+        return _load(config, progress, reference, check_phones)
     finally:
         if paused:
             gc.enable()
 
 
-def _load(config: Config, progress: Progress | None, reference: bool) -> Ledger:
+def _load(config: Config, progress: Progress | None, reference: bool, check_phones: bool) -> Ledger:
     region = config.company.region
     errors: list[RowError] = []
     from_file: dict[str, Customer] = {}
     reads = []
     if config.customers is not None:
         display, header, blocks = open_source(config, config.customers)
-        parser = ValueParser(config.customers, "customers", region)
+        parser = ValueParser(config.customers, "customers", region, check_phones)
         with closing(blocks):  # a missing column stops the file before its rows are read
             from_file, errors, read = build_customers(
                 header,
@@ -227,10 +236,11 @@ def _load(config: Config, progress: Progress | None, reference: bool) -> Ledger:
         reads.append(read)
     source = config.invoices
     display, header, blocks = open_source(config, source, progress)
+    invoice_parser = ValueParser(source, "invoices", region, check_phones)
     builder = InvoiceBuilder(
         source,
         display,
-        ValueParser(source, "invoices", region),
+        invoice_parser,
         from_file,
         config.company.currency,
         config.company.terms,
@@ -242,8 +252,10 @@ def _load(config: Config, progress: Progress | None, reference: bool) -> Ledger:
     errors.extend(builder.errors)
     reads.insert(0, builder.read)
     errors.sort(key=lambda e: (e.file, e.line))
+    phone_column = builder.read.fields.get("phone", "phone")
+    phones = phone_of(invoice_parser, lambda line: (display, line, phone_column), errors)
     return Ledger(
-        customers=merge_customers(frame, from_file, builder.columns),
+        customers=merge_customers(frame, from_file, builder.columns, phones),
         errors=errors,
         frame=frame,
         extra_names=builder.extra_names,

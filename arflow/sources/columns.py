@@ -299,7 +299,10 @@ def email_column(given: pl.Series, parser: ValueParser) -> tuple[pl.Series, pl.S
 
 
 def phone_column(given: pl.Series, parser: ValueParser) -> tuple[pl.Series, pl.Series]:
-    """A stripped phone column in E.164 form, and the rows with a bad number."""
+    """A stripped phone column in E.164 form, and the rows with a bad number; as given (empty as
+    null) when the parser leaves phones to be checked when a message needs them."""
+    if not parser.checks_phones:
+        return none_if_empty(given), pl.repeat(False, len(given), dtype=pl.Boolean, eager=True)
     return mapped(given, lambda v: parser.phone(v) if v else None, pl.String())
 
 

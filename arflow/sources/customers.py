@@ -12,6 +12,7 @@ from arflow.config import CUSTOMER_FIELDS, SourceConfig
 from arflow.errors import RowError
 from arflow.ledger import Customer
 from arflow.locales import locale_code
+from arflow.phones import GivenPhone
 from arflow.reading import SourceRead
 from arflow.sources.columns import (
     CONTROL,
@@ -27,6 +28,23 @@ from arflow.sources.understood import check_share
 from arflow.sources.values import ValueParser, truthy
 
 Report = Callable[[int, str | None, str | None, str], None]  # (line, column, value, message)
+# a number as a row gives it (value, line): checked now, or when a message needs it
+PhoneOf = Callable[[str | None, int], GivenPhone | str | None]
+
+
+def phone_of(
+    parser: ValueParser, where: Callable[[int], tuple[str, int, str]], errors: list[RowError]
+) -> PhoneOf:
+    """How a source's numbers are kept: a number the parser checked already as it is (E.164),
+    else as given, to be checked (and reported at `where(line)`, in `errors`) when first
+    asked for."""
+
+    def given(value: str | None, line: int) -> GivenPhone | str | None:
+        if value is None or parser.checks_phones:
+            return value
+        return GivenPhone(value, parser.region, where(line), errors)
+
+    return given
 
 
 def build_customers(
@@ -55,7 +73,8 @@ def build_customers(
     for line, problem in problems:
         error(line, None, None, problem)
     typed = _typed(text, idx, parser, careful)
-    found, lines = _customers(text, typed, idx, extra_cols, parser, error)
+    phones = phone_of(parser, lambda line: (display, line, header[idx["phone"]].strip()), errors)
+    found, lines = _customers(text, typed, idx, extra_cols, (parser, phones), error)
     for key, at in lines.items():
         if len(at) > 1:
             found.pop(key, None)
@@ -146,7 +165,7 @@ def _customers(
     typed: pl.DataFrame,
     idx: dict[str, int],
     extra_cols: list[tuple[int, str]],
-    parser: ValueParser,
+    parsers: tuple[ValueParser, PhoneOf],
     error: Report,
 ) -> tuple[dict[str, Customer], dict[str, list[int]]]:
     """A Customer per good row (a slow row read by `_customer`), and the lines each customer
@@ -159,7 +178,7 @@ def _customers(
         extra = dict(zip(names, next(extras), strict=True)) if extras is not None else None
         if is_slow:
             row = text.row(k)[:-1]
-            customer = _customer(row, line, idx, extra_cols, parser, error)
+            customer = _customer(row, line, idx, extra_cols, parsers, error)
             if customer is None:
                 if (key := row[idx["customer_id"]].strip()) and not has_control_character(key):
                     lines[key].append(line)
@@ -184,7 +203,7 @@ def _customers(
                 key,
                 name,
                 tuple(email) if email else (),
-                phone,
+                parsers[1](phone, line),
                 workflow,
                 specialist,
                 parent_id,
@@ -207,7 +226,7 @@ def _customer(
     line: int,
     idx: dict[str, int],
     extra_cols: list[tuple[int, str]],
-    parser: ValueParser,
+    parsers: tuple[ValueParser, PhoneOf],
     error: Report,
 ) -> Customer | None:
     """One row read carefully: every problem is reported; None when the row is held back."""
@@ -227,6 +246,7 @@ def _customer(
             else "the customer id contains a control character; fix it in the source",
         )
         return None
+    parser, phones = parsers
     emails, phone, problems = parser.contacts(get("email"), get("phone"))
     for column, raw, message in problems:
         error(line, column, raw, message)
@@ -238,7 +258,7 @@ def _customer(
         customer_id=cid,
         name=get("name") or None,
         email=emails,
-        phone=phone,
+        given_phone=phones(phone, line),
         workflow=get("workflow") or None,
         specialist=get("specialist") or None,
         parent_id=get("parent_id") or None,
@@ -286,11 +306,15 @@ def _checked(
 
 
 def merge_customers(
-    invoices: pl.DataFrame, from_file: dict[str, Customer], columns: Collection[str]
+    invoices: pl.DataFrame,
+    from_file: dict[str, Customer],
+    columns: Collection[str],
+    phones: PhoneOf | None = None,
 ) -> dict[str, Customer]:
     """One Customer per id: customers-file values win, invoice rows fill what the file leaves
-    empty (the first row that has a value gives it). A group-by over the ledger's frame, and
-    only for the `columns` the invoice source has: most carry no contact columns at all."""
+    empty (the first row that has a value gives it; a phone number, as `phones` keeps the
+    invoice source's). A group-by over the ledger's frame, and only for the `columns` the
+    invoice source has: most carry no contact columns at all."""
     customers = dict(from_file)
     ids = invoices.get_column("customer_id")
     for cid in ids.unique(maintain_order=True).to_list():
@@ -301,7 +325,7 @@ def merge_customers(
         for column, attribute, empty in (
             ("customer_name", "name", None),
             ("email", "email", ()),
-            ("phone", "phone", None),
+            ("phone", "given_phone", None),
             ("segment", "segment", None),
         )
         if column in columns
@@ -313,9 +337,20 @@ def merge_customers(
         pl.col(column).filter(has.get(column, pl.col(column).is_not_null())).first()
         for column, _, _ in wanted
     )
-    for cid, *values in firsts.iter_rows():
+    # the line of the row whose phone a customer takes, where a bad number is reported
+    lines = (
+        invoices.group_by("customer_id", maintain_order=True)
+        .agg(pl.col("line").filter(pl.col("phone").is_not_null()).first())
+        .get_column("line")
+        .to_list()
+        if "phone" in columns
+        else None
+    )
+    for n, (cid, *values) in enumerate(firsts.iter_rows()):
         c = customers[cid]
         for (_, attribute, empty), value in zip(wanted, values, strict=True):
             if value and getattr(c, attribute) == empty:
+                if attribute == "given_phone" and phones is not None and lines is not None:
+                    value = phones(value, lines[n])
                 setattr(c, attribute, tuple(value) if attribute == "email" else value)
     return customers

@@ -7,11 +7,9 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from email_validator import EmailNotValidError, validate_email
-
 from arflow.calendar import date_range_problem
 from arflow.config import SourceConfig
-from arflow.phones import e164
+from arflow.phones import e164, phone_problem
 
 _ISO_DATE = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})"
@@ -35,10 +33,15 @@ _SPLIT_EMAILS = re.compile(r"[;,]")
 
 
 class ValueParser:
-    """Parses one source's values with its settings, caching repeated dates, emails and phones."""
+    """Parses one source's values with its settings, caching repeated dates, emails and phones.
+    With `checks_phones` false, a phone number is kept as given (stripped), for its customer's
+    `phone` to check when a message needs it (`phones.GivenPhone`)."""
 
-    def __init__(self, source: SourceConfig, setting: str, region: str | None):
+    def __init__(
+        self, source: SourceConfig, setting: str, region: str | None, checks_phones: bool = True
+    ):
         self.source = source
+        self.checks_phones = checks_phones
         self.setting = setting  # "invoices" or "customers", for "add … under invoices:" hints
         self.region = region
         self._dates: dict[str, date | str] = {}
@@ -190,6 +193,9 @@ class ValueParser:
         ):
             local, _, domain = address.partition("@")
             return f"{local}@{domain.lower()}"
+        # email-validator only for the addresses the pattern cannot vouch for (20 ms to import)
+        from email_validator import EmailNotValidError, validate_email
+
         try:
             return validate_email(address, check_deliverability=False).normalized
         except EmailNotValidError as exc:
@@ -209,7 +215,9 @@ class ValueParser:
             emails, bad = self.emails(raw_email)
             problems += [("email", raw_email, message) for message in bad]
         phone = None
-        if raw_phone:
+        if raw_phone and not self.checks_phones:
+            phone = raw_phone.strip() or None
+        elif raw_phone:
             try:
                 phone = self.phone(raw_phone)
             except ValueError as exc:
@@ -229,13 +237,7 @@ class ValueParser:
 
     def _check_phone(self, text: str) -> str | tuple[str]:
         found = e164(text, self.region)
-        if found is None:
-            hint = "" if text.startswith("+") else " (write it with its country code, e.g. +1 …)"
-            return (
-                f"{text!r} is not a valid phone number{hint}; the invoice is kept, but no "
-                "SMS can go to this number",
-            )
-        return found
+        return (phone_problem(text),) if found is None else found
 
 
 def _looks_real(text: str, fmt: str) -> bool:

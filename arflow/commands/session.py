@@ -1,0 +1,88 @@
+"""What a desk command (or a report on the desk) works on: the folder, its sources, the state
+database and today (`desk_session`), and the customer listings printed from it. Apart from
+`commands/common.py` (parsing and printing), so a command that opens no session (`validate`,
+`init`, `schema`) imports neither the sources nor the state."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from arflow.commands import common
+from arflow.commands.common import EXIT_PROBLEMS, TableFormat, errors_console, plain, print_json
+from arflow.ledger import Ledger
+from arflow.listing import write_csv
+from arflow.project import Project, load_project
+from arflow.reading import group_errors
+from arflow.secrets import redact
+from arflow.sources import load_ledger
+from arflow.state import StateDB, open_state
+
+
+def report_held_back(ledger: Ledger | None) -> None:
+    """Bad source values (SPEC 2.4) are never passed over silently: each on stderr, exit 3."""
+    if ledger is None or not ledger.errors:
+        return
+    console = errors_console()
+    for group in group_errors(ledger.errors):  # one line per cause, however many rows
+        console.print(redact(f"error: {group.text()}"), markup=False)
+    raise typer.Exit(EXIT_PROBLEMS)
+
+
+def show_customers(
+    s: Session,
+    fmt: TableFormat,
+    day: date,
+    rows: list[dict],
+    table: Callable[..., None],
+    csv_rows: Callable[[list[dict]], tuple[list[str], Iterable[list[object]]]],
+) -> None:
+    """`status` and `customers`: their rows as JSON, CSV or a table, then the held-back
+    rows."""
+    if fmt is TableFormat.json:
+        print_json({"as_of": day.isoformat(), "customers": rows})
+    elif fmt is TableFormat.csv:
+        write_csv(sys.stdout, *csv_rows(rows))
+    else:
+        table(Console(highlight=False), rows, s.project.config.company.locale, plain=plain())
+    report_held_back(s.ledger)
+
+
+@dataclass
+class Session:
+    """What a desk command (or a report on the desk) works on."""
+
+    project: Project
+    loaded: Ledger | None  # None when the command does not read the sources
+    state: StateDB | None  # None when read-only and there is no database yet
+    today: date
+
+    @property
+    def ledger(self) -> Ledger:
+        assert self.loaded is not None, "opened without the sources"
+        return self.loaded
+
+    @property
+    def db(self) -> StateDB:
+        assert self.state is not None, "opened read-only"
+        return self.state
+
+
+@contextmanager
+def desk_session(
+    config: Path | None, *, ledger: bool = True, write: bool = True
+) -> Iterator[Session]:
+    """The project, its sources, the state database and today, for a desk command."""
+    project = load_project(common.config_path(config))
+    cfg = project.config
+    loaded = load_ledger(cfg) if ledger else None
+    path = cfg.resolve(cfg.state)
+    with open_state(path, cfg.display(path), "write" if write else "read") as db:
+        yield Session(project, loaded, db, cfg.today(common.now()))
