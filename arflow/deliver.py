@@ -33,6 +33,7 @@ from arflow.planner.plan_types import (
 from arflow.project import Project, assignment_errors
 from arflow.secrets import redact
 from arflow.state import BASELINE, RETRIED_SKIPS, StateDB, StateError, marks, open_state
+from arflow.state.ledger import ActionRow
 from arflow.statement_notices import NOT_SENT, StatementNotices
 from arflow.tonight import plan_tonight
 
@@ -110,17 +111,18 @@ def dry_run_in(project: Project, ledger: Ledger, as_of: date, db: StateDB) -> Ru
     return _run(project, ledger, as_of, db, RunChannels(project.config, dry_run=True))
 
 
-def replay_day(project: Project, ledger: Ledger, as_of: date, db: StateDB) -> RunResult:
+def replay_day(
+    project: Project,
+    ledger: Ledger,
+    as_of: date,
+    db: StateDB,
+    actions: Iterable[ActionRow] | None = None,
+) -> RunResult:
     """One day of a forecast or a simulation (SPEC 4.11): a real run's pipeline against a
     state in memory (`StateDB.in_memory`), every message composed and counted as delivered,
-    nothing sent. The state is left open for the next day."""
-    return _run(
-        project,
-        ledger,
-        as_of,
-        db,
-        RunChannels(project.config, dry_run=True, delivered=True),
-    )
+    nothing sent; the state is left open for the next day. `actions`: see `plan_tonight`."""
+    channels = RunChannels(project.config, dry_run=True, delivered=True)
+    return _run(project, ledger, as_of, db, channels, actions)
 
 
 def _run(
@@ -129,6 +131,7 @@ def _run(
     as_of: date,
     db: StateDB,
     channels: RunChannels,
+    actions: Iterable[ActionRow] | None = None,
 ) -> RunResult:
     cfg = project.config
     try:
@@ -142,7 +145,9 @@ def _run(
             for kind in sorted({k for a in planned.actions if (k := channel_kind(a, cfg))}):
                 channels.get(kind)
 
-        planned, recovered, run_id = _begin(db, project, ledger, as_of, ready=log_in)
+        planned, recovered, run_id = _begin(
+            db, project, ledger, as_of, ready=log_in, actions=actions
+        )
         run_result = RunResult(planned, [], recovered)
         failed: list[RowError] = []  # messages that could not be made: reported, not sent
         try:
@@ -197,12 +202,13 @@ def _begin(
     *,
     baseline: bool = False,
     ready: Callable[[Plan], None] | None = None,
+    actions: Iterable[ActionRow] | None = None,
 ) -> tuple[Plan, int, int]:
     """What a run and a baseline record first: an interrupted run's `sending` rows made
     `unknown`, the plan (`ready` is told of it before anything is written), the sequences it
     starts and ends, its skips, and the run's row. (plan, recovered, run id)"""
     recovered = db.recover_interrupted()
-    planned = plan_tonight(db, project, ledger, as_of, baseline=baseline)
+    planned = plan_tonight(db, project, ledger, as_of, baseline=baseline, actions=actions)
     if ready is not None:
         ready(planned)
     skipped = planned.skipped + (_as_baseline(planned) if baseline else [])

@@ -77,6 +77,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.accounts",
             "arflow.history",
             "arflow.validation",
+            "arflow.due_days",
             "arflow.replay",
             "arflow.preview",
             "arflow.doctor",

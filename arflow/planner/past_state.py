@@ -45,12 +45,14 @@ def read_past_state(
     workflows: dict[str, Workflow],
     as_of: date,
     step_dates: dict[StepKey, date] | None = None,
+    actions: Iterable[ActionRow] | None = None,
 ) -> PastState:
     """Everything the planner needs from the state database on `as_of`, read with one query
     per table. `step_dates`, when given, is filled with (target, workflow, step) → the day it
-    ran."""
+    ran. `actions`, when given, stands for the action ledger's rows: those of the targets a
+    forecast plans that day (it keeps them between days)."""
     return past_state(
-        actions=db.action_rows(),
+        actions=db.action_rows() if actions is None else actions,
         assignments=db.assignment_rows(),
         sequences=db.sequence_rows(),
         pauses=db.pause_rows(as_of),
