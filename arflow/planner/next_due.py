@@ -184,15 +184,12 @@ def _known_changes(
     invoices: Iterable[Invoice], state: PastState, owners: dict[str, str], since: date
 ) -> Iterable[tuple[str, date]]:
     """(customer, day) for what changes on a known day from `since` on: an invoice issued or
-    paid, an invoice's pause or promise that ends (the day after it; a broken promise may
-    move the invoice), a customer's pause that ends."""
+    paid, a pause or a promise that ends (the day after it: a broken promise may move its
+    invoice to another workflow; the past state holds a promise that holds as a hold)."""
     for inv in invoices:
         for day in (inv.issue_date, inv.paid_date):
             if day is not None and day >= since:
                 yield inv.customer_id, day
-        promised = state.promises.get(inv.number)
-        if promised is not None and promised + _DAY >= since:
-            yield inv.customer_id, promised + _DAY
     for hold in state.holds:
         if hold.until is None or hold.until + _DAY < since:
             continue
