@@ -58,7 +58,8 @@ def plan_tonight(
     if not baseline:  # SPEC 6.1: what the inbox changes
         cfg = project.config
         drop_bounced(planned, _bounced(db, ledger))
-        space_contacts(planned, db.last_contacts(CUSTOMER_FACING), cfg.contact_gap)
+        if cfg.contact_gap:  # each customer's last contact, read only when it counts
+            space_contacts(planned, db.last_contacts(CUSTOMER_FACING), cfg.contact_gap)
         rows = db.notices_due(notice_key)
         answered = {
             row["action_key"]: (db.action(row["action_key"]) or {}).get("invoices", [])

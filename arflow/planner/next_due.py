@@ -126,11 +126,14 @@ def next_due(
         workflows, state, invoices, by_workflow.open_customers, since, min_balance
     ):
         due(cid, since)
+    # the past may hold other customers' sequences and holds: only this ledger's are asked
+    mine = set(ledger.customers) | set(owners.values())
     for cid, _ in state.sequences:  # a sequence whose customer owes nothing may end
-        if cid not in by_workflow.open_customers:
+        if cid in mine and cid not in by_workflow.open_customers:
             due(cid, since)
     for cid, day in _known_changes(ledger.invoices, state, owners, since):
-        due(cid, day)
+        if cid in mine:
+            due(cid, day)
     return found
 
 
