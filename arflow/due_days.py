@@ -68,7 +68,7 @@ class DueDays:
             (entry for cid in customers for entry in self._invoices.get(cid, ())),
             key=lambda entry: entry[0],
         )
-        return self.window.cut((inv for _, inv in found), customers)
+        return self.window.cut_to_customers((inv for _, inv in found), customers)
 
     def _keep(self, rows: Iterable[ActionRow]) -> None:
         """Keep these action rows (a later row of a key replaces the earlier one), by the

@@ -57,7 +57,8 @@ from typing import NamedTuple
 from arflow.actions import CUSTOMER_FACING, KINDS, recipients
 from arflow.config import Person
 from arflow.ledger import NOT_OWED, ZERO, Customer, Invoice, Ledger
-from arflow.planner.campaigns import calendar_of, notices_wait, occurrence_due, statements
+from arflow.planner.campaigns import campaigns_due, notices_wait, statements
+from arflow.planner.columnar import quiet_invoices
 from arflow.planner.matching import (
     FollowedInvoices,
     OpenInvoicesByWorkflow,
@@ -125,17 +126,34 @@ def plan(
     min_balance: Decimal = DEFAULT_MIN_BALANCE,
     people: dict[str, Person] | None = None,
     baseline: bool = False,
+    columnar: bool = True,
 ) -> Plan:
     """Everything that is due on `as_of`, grouped per customer, workflow and step (SPEC 4).
 
     `baseline` (adopting arflow on a ledger chased before): every step already due counts,
-    whatever holds it today: a non-business day, a pause or a promise."""
+    whatever holds it today: a non-business day, a pause or a promise. `columnar`: the open
+    invoices nothing can happen to are found in columns first (`planner.columnar`) and no
+    object is made for them; False plans every open invoice as objects (the reference)."""
     people = people or {}
     result = Plan(as_of=as_of, invoices=len(ledger))
-    campaigns = _campaigns_due(workflows, as_of)
-    by_workflow = sort_into_workflows(
-        ledger, workflows, state, as_of, default_workflow, min_balance, keep_open=bool(campaigns)
+    campaigns = campaigns_due(workflows, as_of)
+    quiet = (
+        quiet_invoices(ledger, workflows, state, as_of, default_workflow, min_balance)
+        if columnar and not campaigns  # a campaign's statements list every open invoice
+        else None
     )
+    by_workflow = sort_into_workflows(
+        ledger if quiet is None else quiet.rest,
+        workflows,
+        state,
+        as_of,
+        default_workflow,
+        min_balance,
+        keep_open=bool(campaigns),
+    )
+    if quiet is not None:
+        by_workflow.open_count += quiet.left_out
+        by_workflow.open_customers |= quiet.customers
     result.open = by_workflow.open_count
     night = _Night(by_workflow, state, as_of, baseline, result, Holds(state))
     if not baseline:
@@ -226,21 +244,6 @@ def _add_skips(night: _Night) -> None:
     result.skipped.sort(
         key=lambda s: (s.customer_id, s.workflow, schedules[s.workflow].order(s.step), s.reason)
     )
-
-
-def _campaigns_due(workflows: dict[str, Workflow], as_of: date) -> dict[str, date]:
-    """The enabled campaigns with an occurrence due on `as_of` (SPEC 4.10): id → occurrence."""
-    due = {}
-    for wid in sorted(workflows):
-        wf = workflows[wid]
-        if not (wf.enabled and wf.is_campaign):
-            continue
-        calendar = calendar_of(wf)
-        if calendar is not None and not calendar.is_business_day(as_of):
-            continue  # SPEC 3: counting business days, nothing goes out on other days
-        if occurrence := occurrence_due(wf, as_of):
-            due[wid] = occurrence
-    return due
 
 
 def _campaign(

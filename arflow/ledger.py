@@ -218,7 +218,7 @@ def may_be_open(as_of: date, min_balance: Decimal) -> pl.Expr:
     when = (
         may_owe(as_of) & (pl.col("issue_date") <= as_of) & ~pl.col("status").is_in(list(NOT_CHASED))
     )
-    if not _fits(min_balance):
+    if not money_fits(min_balance):
         return when  # a tolerance the column type cannot hold exactly: the rule decides alone
     balance = pl.coalesce(pl.col("balance"), pl.col("amount"))
     exact = balance.cast(_MONEY, strict=False)
@@ -229,7 +229,26 @@ def may_be_open(as_of: date, min_balance: Decimal) -> pl.Expr:
     )
 
 
-def _fits(value: Decimal) -> bool:
+def surely_open(as_of: date, min_balance: Decimal) -> pl.Expr:
+    """The rows `Invoice.is_open` surely holds open on `as_of`: those `may_be_open` keeps whose
+    balance the column type holds exactly (a subset: the columnar planner leaves the rest to
+    the rule itself)."""
+    if not money_fits(min_balance):
+        return pl.lit(False)
+    balance = pl.coalesce(pl.col("balance"), pl.col("amount"))
+    exact = balance.cast(_MONEY, strict=False)
+    return (
+        may_owe(as_of)
+        & (pl.col("issue_date") <= as_of)
+        & ~pl.col("status").is_in(list(NOT_CHASED))
+        & (exact > pl.lit(min_balance, _MONEY)).fill_null(False)
+        & (
+            balance.str.split(".").list.get(1, null_on_oob=True).str.len_chars() <= _SCALE
+        ).fill_null(True)
+    )
+
+
+def money_fits(value: Decimal) -> bool:
     """`value` is exactly a polars Decimal(38, 20)."""
     exponent = value.as_tuple().exponent
     return (
@@ -309,6 +328,25 @@ class Ledger:
             self._frame = frame_from_invoices(self.invoices)
         return self._frame
 
+    @property
+    def columnar(self) -> bool:
+        """Held in a polars frame (the sources' ledger), not made from objects."""
+        return self._objects is None
+
+    def cut(self, condition: pl.Expr) -> Ledger:
+        """The rows of this ledger `condition` keeps (the columnar planner's: the invoices that
+        may be open, less the quiet ones), knowing the whole ledger's customers."""
+        found = Ledger(
+            frame=self.frame.filter(condition),
+            customers=self.customers,
+            errors=self.errors,
+            extra_names=self.extra_names,
+            reads=self.reads,
+            whole=self,
+        )
+        found._customer_ids = self.customer_ids()
+        return found
+
     def __len__(self) -> int:
         if self._objects is not None:
             return len(self._objects)
@@ -379,7 +417,8 @@ class Ledger:
             return self._customer_ids
         if self._objects is not None:
             return {inv.customer_id for inv in self._objects}
-        return set(self.frame.get_column("customer_id").unique().to_list())
+        self._customer_ids = set(self.frame.get_column("customer_id").unique().to_list())
+        return self._customer_ids
 
     def window(self, first: date, last: date, numbers: Iterable[str] = ()) -> Ledger:
         """The ledger as runs from `first` to `last` see it, made into objects once (forecast
@@ -415,7 +454,7 @@ class Ledger:
         found._customer_ids = self.customer_ids()
         return found
 
-    def cut(self, invoices: Iterable[Invoice], customer_ids: Iterable[str]) -> Ledger:
+    def cut_to_customers(self, invoices: Iterable[Invoice], customer_ids: Iterable[str]) -> Ledger:
         """This ledger cut down to `invoices` (in the order given) and these customers, as a
         forecast's later day plans them; it knows the whole ledger's customers."""
         found = Ledger(

@@ -276,3 +276,18 @@ def _reaches(wf: Workflow, customer: Customer) -> bool:
     """The campaign's customer-facing actions have somebody to go to (none: it reaches)."""
     facing = [a for a in wf.actions if a.kind in CUSTOMER_FACING]
     return not facing or any(recipients(a, customer, wf, {}).to for a in facing)
+
+
+def campaigns_due(workflows: dict[str, Workflow], as_of: date) -> dict[str, date]:
+    """The enabled campaigns with an occurrence due on `as_of` (SPEC 4.10): id → occurrence."""
+    due = {}
+    for wid in sorted(workflows):
+        wf = workflows[wid]
+        if not (wf.enabled and wf.is_campaign):
+            continue
+        calendar = calendar_of(wf)
+        if calendar is not None and not calendar.is_business_day(as_of):
+            continue  # SPEC 3: counting business days, nothing goes out on other days
+        if occurrence := occurrence_due(wf, as_of):
+            due[wid] = occurrence
+    return due

@@ -1,10 +1,12 @@
 """What the planner knows of the past (SPEC 4, 6): `PastState`, derived from the state
 database's rows.
 
-`read_past_state` is the one call: it reads the rows in bulk, one query per table (actions,
-assignments, sequences, pauses, promises; never one per invoice), and `past_state` derives the
-PastState from them, a pure function. The ledger's rules (`settled`, `carried_out`,
-`step_ran`) are the state database's own; this module only applies them.
+`read_past_state` is the one call: it reads in bulk, the action ledger summed up in SQL where it
+is kept (`StateDB.settled_keys`, `settled_steps`, `chased_rows`: a ledger of years never comes
+into Python row by row) and one query per other table (assignments, sequences, pauses,
+promises). `past_state` derives the same PastState from the rows one by one, a pure function:
+the reference the bulk read is held to by a test. The ledger's rules (`settled`,
+`carried_out`, `step_ran`) are the state database's own; this module only applies them.
 """
 
 from __future__ import annotations
@@ -47,12 +49,35 @@ def read_past_state(
     step_dates: dict[StepKey, date] | None = None,
     actions: Iterable[ActionRow] | None = None,
 ) -> PastState:
-    """Everything the planner needs from the state database on `as_of`, read with one query
-    per table. `step_dates`, when given, is filled with (target, workflow, step) → the day it
-    ran. `actions`, when given, stands for the action ledger's rows: those of the targets a
-    forecast plans that day (it keeps them between days)."""
-    return past_state(
-        actions=db.action_rows() if actions is None else actions,
+    """Everything the planner needs from the state database on `as_of`, read in bulk: the
+    action ledger summed up in SQL (`StateDB.settled_keys`, `settled_steps`, `chased_rows`),
+    one query per other table. `step_dates`, when given, is filled with (target, workflow,
+    step) → the day it ran. It makes the PastState `past_state` makes of the same rows.
+    `actions`, when given, stands for the action ledger: the rows of the customers a forecast
+    plans that day (it keeps them between days), derived row by row."""
+    if actions is not None:
+        return past_state(
+            actions=actions,
+            assignments=db.assignment_rows(),
+            sequences=db.sequence_rows(),
+            pauses=db.pause_rows(as_of),
+            promises=db.promises(),
+            workflows=workflows,
+            as_of=as_of,
+            step_dates=step_dates,
+        )
+    sizes = _StepSizes.of(workflows)
+    chased: dict[tuple[str, str], Chase] = {}
+    for target, wid, day, invoices in db.chased_rows(sizes.steps, sizes.campaigns):
+        _chase(chased, (target, wid), date.fromisoformat(day), invoices)
+    summed = _Ledger(
+        db.settled_keys(),  # type: ignore[arg-type]  # plain tuples equal to ActionKeys
+        db.settled_steps(sizes.steps, sizes.campaigns),
+        chased,
+    )
+    return _assemble(
+        summed,
+        sizes,
         assignments=db.assignment_rows(),
         sequences=db.sequence_rows(),
         pauses=db.pause_rows(as_of),
@@ -75,9 +100,34 @@ def past_state(
     step_dates: dict[StepKey, date] | None = None,
 ) -> PastState:
     """The PastState the rows of the state database make on `as_of` (`pauses` are the ones
-    that still hold then). `step_dates`, when given, is filled as `read_past_state` says."""
+    that still hold then), row by row: the reference `read_past_state` is held to.
+    `step_dates`, when given, is filled as `read_past_state` says."""
     sizes = _StepSizes.of(workflows)
-    ledger = _read_ledger(actions, sizes)
+    return _assemble(
+        _read_ledger(actions, sizes),
+        sizes,
+        assignments=assignments,
+        sequences=sequences,
+        pauses=pauses,
+        promises=promises,
+        workflows=workflows,
+        as_of=as_of,
+        step_dates=step_dates,
+    )
+
+
+def _assemble(
+    ledger: _Ledger,
+    sizes: _StepSizes,
+    *,
+    assignments: list[AssignmentRow],
+    sequences: list[SequenceRow],
+    pauses: list[PauseRow],
+    promises: list[dict],
+    workflows: dict[str, Workflow],
+    as_of: date,
+    step_dates: dict[StepKey, date] | None,
+) -> PastState:
     ran, finished = _runs(ledger.per_step, sizes, workflows, step_dates)
     past = PastState(ran=ran, finished=finished, chased=ledger.chased, settled=ledger.settled)
     for cid, wid, since in assignments:

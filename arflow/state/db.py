@@ -16,6 +16,7 @@ from arflow.state.errors import StateError, closed_on_failure, describe
 from arflow.state.identity import lost, read_id_file, write_id_file
 from arflow.state.inbox import InboxRecords
 from arflow.state.ledger import LedgerRecords
+from arflow.state.past import PastRecords
 from arflow.state.schema import (
     APPLICATION_ID,
     COMPACTED_SINCE,
@@ -25,7 +26,7 @@ from arflow.state.schema import (
 )
 
 
-class StateDB(LedgerRecords, DeskRecords, InboxRecords):
+class StateDB(LedgerRecords, PastRecords, DeskRecords, InboxRecords):
     """The state database. Opened by `open` (migrates) or `open_readonly` (a dry run)."""
 
     @classmethod
