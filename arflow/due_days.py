@@ -1,5 +1,6 @@
 """What each day of a forecast or a simulation plans (issue 30, forecast option (b)): its first
-day and a campaign's days plan every customer, as a run does; every other day plans only the
+day and a campaign's days plan every customer, as a run does (over the sources' ledger, so the
+columnar planner leaves the quiet invoices in columns); every other day plans only the
 customers the planner may act for that day (`planner.next_due`), each with all its invoices
 (actions are grouped per customer) and the action ledger's rows of its targets, which are kept
 here between days rather than read again from the state each day. Each day's answer is the one
@@ -26,8 +27,9 @@ RowKey = tuple[str, str, str, int]  # (target, workflow, step, action): one row 
 class DueDays:
     """Plans one day after the other of `window` against `db`, up to `last`."""
 
-    def __init__(self, project: Project, window: Ledger, db: StateDB, last: date):
+    def __init__(self, project: Project, window: Ledger, db: StateDB, last: date, whole: Ledger):
         self.project, self.window, self.db, self.last = project, window, db, last
+        self.whole = whole  # the sources' ledger: a day that plans everyone plans it
         self._invoices: dict[str, list[tuple[int, Invoice]]] = defaultdict(list)
         self._owner: dict[str, str] = {}  # invoice number → its customer
         for n, inv in enumerate(window.invoices):
@@ -41,7 +43,7 @@ class DueDays:
         """The day's run: everyone's on the first day and a campaign's, else only the
         customers due (and those an inbox notice is owed for)."""
         if not self._planned_all or self._campaign_day(day):
-            result = replay_day(self.project, self.window, day, self.db)
+            result = replay_day(self.project, self.whole, day, self.db)
             self._rows.clear()
             self._keep(self.db.action_rows())
             self._planned_all = True

@@ -60,8 +60,8 @@ def replay(
         numbers = {target.removeprefix("invoice:") for target, _ in chased} | {
             n for chase in chased.values() for n in chase.invoices
         }
-        ledger = ledger.window(days[0], days[-1], numbers)
-        due = DueDays(project, ledger, db, days[-1])
+        whole, ledger = ledger, ledger.window(days[0], days[-1], numbers)
+        due = DueDays(project, ledger, db, days[-1], whole)
         for day in days:
             yield day, replay_day(project, ledger, day, db) if every_day else due.run(day)
             if progress is not None:
