@@ -10,9 +10,8 @@ and never resends by itself.
 from __future__ import annotations
 
 import functools
-import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -24,6 +23,7 @@ from arflow.contacts import unreached
 from arflow.errors import ArflowError, Refused, RowError, StoppedMidRun
 from arflow.inbox import inbox_error, read_inbox
 from arflow.ledger import Ledger
+from arflow.ledger_rows import key_rows, skip_rows
 from arflow.planner.plan_types import (
     Plan,
     PlannedAction,
@@ -34,6 +34,7 @@ from arflow.planner.plan_types import (
 from arflow.project import Project, assignment_errors
 from arflow.secrets import redact
 from arflow.state import BASELINE, RETRIED_SKIPS, StateDB, StateError, marks, open_state
+from arflow.state.ledger import ActionRow
 from arflow.statement_notices import NOT_SENT, StatementNotices
 from arflow.tonight import plan_tonight
 
@@ -114,17 +115,18 @@ def dry_run_in(project: Project, ledger: Ledger, as_of: date, db: StateDB) -> Ru
     return _run(project, ledger, as_of, db, RunChannels(project.config, dry_run=True))
 
 
-def replay_day(project: Project, ledger: Ledger, as_of: date, db: StateDB) -> RunResult:
+def replay_day(
+    project: Project,
+    ledger: Ledger,
+    as_of: date,
+    db: StateDB,
+    actions: Iterable[ActionRow] | None = None,
+) -> RunResult:
     """One day of a forecast or a simulation (SPEC 4.11): a real run's pipeline against a
     state in memory (`StateDB.in_memory`), every message composed and counted as delivered,
-    nothing sent. The state is left open for the next day."""
-    return _run(
-        project,
-        ledger,
-        as_of,
-        db,
-        RunChannels(project.config, dry_run=True, delivered=True),
-    )
+    nothing sent; the state is left open for the next day. `actions`: see `plan_tonight`."""
+    channels = RunChannels(project.config, dry_run=True, delivered=True)
+    return _run(project, ledger, as_of, db, channels, actions=actions)
 
 
 def _run(
@@ -134,6 +136,7 @@ def _run(
     db: StateDB,
     channels: RunChannels,
     jobs: int = 1,
+    actions: Iterable[ActionRow] | None = None,
 ) -> RunResult:
     cfg = project.config
     try:
@@ -147,7 +150,9 @@ def _run(
             for kind in sorted({k for a in planned.actions if (k := channel_kind(a, cfg))}):
                 channels.get(kind)
 
-        planned, recovered, run_id = _begin(db, project, ledger, as_of, ready=log_in)
+        planned, recovered, run_id = _begin(
+            db, project, ledger, as_of, ready=log_in, actions=actions
+        )
         run_result = RunResult(planned, [], recovered)
         failed: list[RowError] = []  # messages that could not be made: reported, not sent
         try:
@@ -203,17 +208,18 @@ def _begin(
     *,
     baseline: bool = False,
     ready: Callable[[Plan], None] | None = None,
+    actions: Iterable[ActionRow] | None = None,
 ) -> tuple[Plan, int, int]:
     """What a run and a baseline record first: an interrupted run's `sending` rows made
     `unknown`, the plan (`ready` is told of it before anything is written), the sequences it
     starts and ends, its skips, and the run's row. (plan, recovered, run id)"""
     recovered = db.recover_interrupted()
-    planned = plan_tonight(db, project, ledger, as_of, baseline=baseline)
+    planned = plan_tonight(db, project, ledger, as_of, baseline=baseline, actions=actions)
     if ready is not None:
         ready(planned)
     skipped = planned.skipped + (_as_baseline(planned) if baseline else [])
     db.record_sequences(planned.started, planned.ended, as_of)
-    db.record_skips(_skip_rows(skipped, project, as_of))
+    db.record_skips(skip_rows(skipped, project, as_of))
     return planned, recovered, db.begin_run(as_of)
 
 
@@ -248,78 +254,6 @@ def _stopped(run_result: RunResult, err: StateError) -> str:
     )
 
 
-def _skip_rows(skipped: list[Skip], project: Project, as_of: date) -> Iterator[dict]:
-    kinds = {
-        (w.id, step.step_id, n): action.kind
-        for w in project.workflows.values()
-        for step in w.model.steps
-        for n, action in enumerate(step.actions)
-    }
-    kinds.update(
-        ((w.id, "on_paid", n), action.kind)
-        for w in project.workflows.values()
-        for n, action in enumerate(w.model.on_paid)
-    )
-    # a campaign's step is an occurrence date: its actions are the campaign's
-    campaign = {
-        w.id: [action.kind for action in w.model.actions]
-        for w in project.workflows.values()
-        if w.model.is_campaign
-    }
-    for skip in skipped:
-        invoices = json.dumps(skip.invoices)
-        for key in skip.keys:
-            kind = (
-                campaign[key.workflow][key.action]
-                if key.workflow in campaign
-                else kinds.get((key.workflow, key.step, key.action), "notify")
-            )
-            yield {
-                "key": str(key),
-                "target": key.target,
-                "workflow": key.workflow,
-                "step": key.step,
-                "action_index": key.action,
-                "kind": kind,
-                "customer_id": skip.customer_id,
-                "invoices": invoices,
-                "as_of": as_of.isoformat(),
-                "reason": skip.reason,
-            }
-
-
-def _description(action: PlannedAction, composed: Composed) -> str | None:
-    """What the action was about, for `history`: a status's value, a task's title, a note's
-    text, the specialist assigned; a statement and the conditions it met."""
-    if action.statement is not None:
-        return action.statement.description()
-    if composed.text is None:
-        return None
-    return KINDS[action.kind].described_as + composed.text
-
-
-def _key_rows(action: PlannedAction, composed: Composed, channel: str | None) -> list[dict]:
-    message = composed.message
-    common = {
-        "workflow": action.workflow,
-        "step": action.step,
-        "action_index": action.action_index,
-        "kind": action.kind,
-        "customer_id": action.customer_id,
-        "invoices": json.dumps(action.invoices),
-        "as_of": action.date.isoformat(),
-        "channel": channel,
-        # stored as `history` shows them: a webhook's address cut to its host (SPEC 7)
-        "recipients": json.dumps(
-            [redact(r) for r in (message.recipients if message else action.to)]
-        ),
-        "subject": redact(action.subject) if action.subject else None,
-        "message_id": message.message_id if message else None,
-        "description": redact(_description(action, composed) or "") or None,
-    }
-    return [{"key": str(k), "target": k.target, **common} for k in action.keys]
-
-
 class _Ahead:
     """The next item to deliver, made while a channel waits for its server: each `work()`
     (the channels' `meanwhile`) does one slice, rendering the next message, then building its
@@ -352,7 +286,7 @@ class _Ahead:
             if channel is not None and hasattr(channel, "prepare"):
                 channel.prepare(message)
             rows = (
-                _key_rows(item.action, item, channel.name if channel else None)
+                key_rows(item.action, item, channel.name if channel else None)
                 if self._records
                 else []
             )

@@ -470,6 +470,20 @@ class Ledger:
         found._customer_ids = self.customer_ids()
         return found
 
+    def cut_to_customers(self, invoices: Iterable[Invoice], customer_ids: Iterable[str]) -> Ledger:
+        """This ledger cut down to `invoices` (in the order given) and these customers, as a
+        forecast's later day plans them; it knows the whole ledger's customers."""
+        found = Ledger(
+            invoices,
+            {cid: self.customers[cid] for cid in customer_ids if cid in self.customers},
+            self.errors,
+            extra_names=self.extra_names,
+            reads=self.reads,
+            whole=self,
+        )
+        found._customer_ids = self.customer_ids()
+        return found
+
     def only_known(self, customer_id: str) -> Ledger:
         """`--customer`: this ledger cut down to a customer the sources have; refused for one
         they do not."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from arflow.deliver import RunResult, replay_day
+from arflow.due_days import DueDays
 from arflow.errors import Refused
 from arflow.ledger import Ledger
 from arflow.planner.past_state import read_past_state
@@ -44,9 +45,12 @@ def replay(
     *,
     copy_state: bool,
     progress: Callable[[date], None] | None = None,
+    every_day: bool = False,
 ) -> Iterator[tuple[date, RunResult]]:
     """Each day's run, in order, against one state in memory (a copy of the state database
-    with `copy_state`, else empty)."""
+    with `copy_state`, else empty). After the first day, each day plans only the customers
+    something may be due for (`DueDays`); `every_day` plans every customer every day (the
+    reference the tests hold that to)."""
     cfg = project.config
     path = cfg.resolve(cfg.state)
     db = StateDB.in_memory(path, cfg.display(path), copy=copy_state)
@@ -56,9 +60,10 @@ def replay(
         numbers = {target.removeprefix("invoice:") for target, _ in chased} | {
             n for chase in chased.values() for n in chase.invoices
         }
-        ledger = ledger.window(days[0], days[-1], numbers)
+        whole, ledger = ledger, ledger.window(days[0], days[-1], numbers)
+        due = DueDays(project, ledger, db, days[-1], whole)
         for day in days:
-            yield day, replay_day(project, ledger, day, db)
+            yield day, replay_day(project, ledger, day, db) if every_day else due.run(day)
             if progress is not None:
                 progress(day)
     finally:
@@ -71,8 +76,11 @@ def forecast(
     as_of: date,
     count: int,
     progress: Callable[[date], None] | None = None,
+    *,
+    every_day: bool = False,
 ) -> list[tuple[date, RunResult]]:
-    """The actions of each of `count` days from `as_of` (SPEC 4.11)."""
+    """The actions of each of `count` days from `as_of` (SPEC 4.11); `every_day`: see
+    `replay`."""
     if not 1 <= count <= MAX_DAYS:
         raise Refused(f"--days {count}: give 1 to {MAX_DAYS}")
     found = []
@@ -82,6 +90,7 @@ def forecast(
         days_between(as_of, as_of + timedelta(days=count - 1)),
         copy_state=True,
         progress=progress,
+        every_day=every_day,
     ):
         for action in result.plan.actions:
             action.status = "planned"  # nothing is sent: each would be
@@ -127,16 +136,23 @@ def simulate(
     first: date,
     last: date,
     progress: Callable[[date], None] | None = None,
+    *,
+    every_day: bool = False,
 ) -> Simulation:
     """SPEC 4.11: the ledger replayed from an empty state over each day from `first` to
     `last`; per workflow step its actions, the invoices it reached, and how many of those were
     paid within 7, 14 and 30 days of that day (payments up to `last`), the median days to pay
-    and how many were still unpaid at `last`."""
+    and how many were still unpaid at `last`. `every_day`: see `replay`."""
     figures: dict[tuple[str, str], StepFigures] = {}
     per_day = []
     errors: list = []
     for day, result in replay(
-        project, ledger, days_between(first, last), copy_state=False, progress=progress
+        project,
+        ledger,
+        days_between(first, last),
+        copy_state=False,
+        progress=progress,
+        every_day=every_day,
     ):
         per_day.append((day, len(result.plan.actions)))
         errors = result.errors

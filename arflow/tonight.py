@@ -6,6 +6,7 @@ the inbox changes in its answer (SPEC 6.1: bounced addresses, the contact gap, t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from arflow.actions import CUSTOMER_FACING
@@ -15,7 +16,7 @@ from arflow.ledger import Ledger
 from arflow.planner.past_state import read_past_state
 from arflow.planner.plan_types import PastState, Plan, notice_key
 from arflow.project import Project
-from arflow.state import StateDB
+from arflow.state import ActionRow, StateDB
 
 
 def plan_today(
@@ -35,12 +36,19 @@ def plan_today(
 
 
 def plan_tonight(
-    db: StateDB, project: Project, ledger: Ledger, as_of: date, *, baseline: bool = False
+    db: StateDB,
+    project: Project,
+    ledger: Ledger,
+    as_of: date,
+    *,
+    baseline: bool = False,
+    actions: Iterable[ActionRow] | None = None,
 ) -> Plan:
     """What a run does tonight: the planner's answer over the past the state database holds
     (with the specialists the desk set), less what the inbox stopped (SPEC 6.1), plus the
-    notices the inbox owes."""
-    past = read_past_state(db, project.models, as_of)
+    notices the inbox owes. `actions`: the action ledger's rows of the customers in `ledger`
+    (a forecast's later days), else the state database's."""
+    past = read_past_state(db, project.models, as_of, actions=actions)
     # a specialist set by an `assign` action or command wins over the customers file
     for cid, person in db.specialists().items():
         customer = ledger.customers.get(cid)
@@ -50,7 +58,8 @@ def plan_tonight(
     if not baseline:  # SPEC 6.1: what the inbox changes
         cfg = project.config
         drop_bounced(planned, _bounced(db, ledger))
-        space_contacts(planned, db.last_contacts(CUSTOMER_FACING), cfg.contact_gap)
+        if cfg.contact_gap:  # each customer's last contact, read only when it counts
+            space_contacts(planned, db.last_contacts(CUSTOMER_FACING), cfg.contact_gap)
         rows = db.notices_due(notice_key)
         answered = {
             row["action_key"]: (db.action(row["action_key"]) or {}).get("invoices", [])

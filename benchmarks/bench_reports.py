@@ -53,16 +53,18 @@ def median_of(cmd: list[str], repeat: int) -> float:
 
 
 def ibm_folder(directory: Path) -> Path:
-    """The example folder reading the real ledger; every customer gets an address."""
+    """The example folder reading the real ledger; every customer gets an address and a
+    mobile number (a run refuses SMS that reach nobody)."""
     write_scaffold(directory, AS_OF)
     shutil.copy(DATA, directory / "ibm.csv")
     with DATA.open(newline="") as handle:
         ids = sorted({row["customerID"] for row in csv.DictReader(handle)})
     with (directory / "customers.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["customer_id", "name", "email"])
+        writer.writerow(["customer_id", "name", "email", "phone"])
         writer.writerows(
-            [cid, f"Customer {cid}", f"ap-{cid.lower()}@customer.example"] for cid in ids
+            [cid, f"Customer {cid}", f"ap-{cid.lower()}@customer.example", f"+1 202 555 {n:04d}"]
+            for n, cid in enumerate(ids)
         )
     config = directory / "arflow.yaml"
     text = config.read_text()

@@ -69,6 +69,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         "what a command does: the run, the inbox, the desk, the reports",
         [
             "arflow.tonight",
+            "arflow.ledger_rows",
             "arflow.deliver",
             "arflow.sample_night",
             "arflow.statement_notices",
@@ -78,6 +79,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.accounts",
             "arflow.history",
             "arflow.validation",
+            "arflow.due_days",
             "arflow.replay",
             "arflow.preview",
             "arflow.doctor",

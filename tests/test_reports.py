@@ -504,6 +504,87 @@ def test_forecast_is_what_real_runs_on_a_copy_send_day_by_day(cli, tmp_path):
     assert sum(len(a) for a in forecast.values()) >= 10
 
 
+def _forecast_lines(cli, config, as_of: str, days: int) -> list[str]:
+    doc = json.loads(
+        cli(
+            "forecast", "--days", days, "--as-of", as_of, "--format", "json", "--config", config
+        ).stdout
+    )
+    return [
+        f"{d['date']} {a['customer_id']} {a['workflow']} {a['step']} {a['action']} "
+        + ",".join(a["to"])
+        for d in doc["days"]
+        for a in d["actions"]
+    ]
+
+
+def test_the_forecast_keeps_the_inbox_rules_a_run_keeps(cli, tmp_path, clock):
+    """A state where C001's only address bounced, and `contact_gap: 7`: the forecast sends
+    C001 no email (its SMS goes), tells the controller of the bounce, and spaces contacts as
+    runs do: C005's statement waits for the gap after its 31 March reminder, C002's second
+    overdue-30 email (another invoice, due a day later) for the gap after the first."""
+    from arflow.scaffold import write_scaffold
+    from tests import inbox_mail as mail
+    from tests.test_inbox import Shop, with_inbox
+
+    clock("2026-03-17T17:00:00")
+    shops = {}
+    for rules in (True, False):
+        write_scaffold(tmp_path / str(rules), date(2026, 3, 16))
+        shop = shops[rules] = Shop(tmp_path / str(rules))
+        with_inbox(shop.config, "{transport: maildir, dir: mail}")
+        if rules:
+            shop.config.write_text(shop.config.read_text() + "contact_gap: 7\n")
+        cli("run", "--as-of", "2026-03-16", "--config", shop.config)
+        if rules:
+            shop.deliver(mail.bounce(shop.sent()["C001"], "ap@northwind.example"))
+        cli("inbox", "--config", shop.config)
+    ours = _forecast_lines(cli, shops[True].config, "2026-03-17", 30)
+    assert ours == [
+        "2026-03-17 C001 inbox bounce-1 notify controller@acme.example",
+        "2026-03-26 C001 net30-standard reminder sms +12025550111",
+        "2026-03-31 C003 past-due-15-30-45 past-due-45 email accounts@contoso.example",
+        "2026-03-31 C003 past-due-15-30-45 past-due-45 notify controller@acme.example",
+        "2026-03-31 C005 past-due-15-30-45 past-due-30 email payables@litware.example",
+        "2026-04-06 C007 monthly-statement 2026-04-06 email treasury@contoso-group.example",
+        "2026-04-06 C007 monthly-statement 2026-04-06 notify controller@acme.example",
+        "2026-04-07 C002 net30-standard overdue-30 email "
+        "billing@blueharbor.example,owner@blueharbor.example",
+        "2026-04-07 C002 net30-standard overdue-30 status ",
+        "2026-04-07 C002 net30-standard overdue-30 task dana@acme.example",
+        "2026-04-07 C005 monthly-statement 2026-04-06 email payables@litware.example",
+        "2026-04-07 C005 monthly-statement 2026-04-06 notify controller@acme.example",
+        "2026-04-08 C002 net30-standard overdue-30 status ",
+        "2026-04-08 C002 net30-standard overdue-30 task dana@acme.example",
+        "2026-04-14 C002 net30-standard overdue-30 email "
+        "billing@blueharbor.example,owner@blueharbor.example",
+        "2026-04-15 C005 past-due-15-30-45 past-due-45 email payables@litware.example",
+        "2026-04-15 C005 past-due-15-30-45 past-due-45 notify controller@acme.example",
+    ]
+    # without the bounce and the gap, the same days as a plain forecast has them
+    plain = _forecast_lines(cli, shops[False].config, "2026-03-17", 30)
+    assert sorted(set(plain) - set(ours)) == [
+        "2026-03-26 C001 net30-standard reminder email ap@northwind.example",
+        "2026-04-06 C005 monthly-statement 2026-04-06 email payables@litware.example",
+        "2026-04-06 C005 monthly-statement 2026-04-06 notify controller@acme.example",
+        "2026-04-08 C002 net30-standard overdue-30 email "
+        "billing@blueharbor.example,owner@blueharbor.example",
+    ]
+    # and real runs on a copy, night after night, do what the forecast said
+    shutil.copytree(shops[True].folder, tmp_path / "copy")
+    copy = tmp_path / "copy" / "arflow.yaml"
+    real = []
+    for day in sorted({line.split()[0] for line in ours} | {"2026-04-09", "2026-04-13"}):
+        clock(f"{day}T17:00:00")
+        run = json.loads(cli("run", "--as-of", day, "--format", "json", "--config", copy).stdout)
+        real += [
+            f"{day} {a['customer_id']} {a['workflow']} {a['step']} {a['action']} "
+            + ",".join(a["to"])
+            for a in run["actions"]
+        ]
+    assert real == ours
+
+
 def _shape(action: dict) -> tuple:
     return (
         action["customer_id"],

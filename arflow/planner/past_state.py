@@ -47,11 +47,25 @@ def read_past_state(
     workflows: dict[str, Workflow],
     as_of: date,
     step_dates: dict[StepKey, date] | None = None,
+    actions: Iterable[ActionRow] | None = None,
 ) -> PastState:
     """Everything the planner needs from the state database on `as_of`, read in bulk: the
     action ledger summed up in SQL (`StateDB.settled_keys`, `settled_steps`, `chased_rows`),
     one query per other table. `step_dates`, when given, is filled with (target, workflow,
-    step) → the day it ran. It makes the PastState `past_state` makes of the same rows."""
+    step) → the day it ran. It makes the PastState `past_state` makes of the same rows.
+    `actions`, when given, stands for the action ledger: the rows of the customers a forecast
+    plans that day (it keeps them between days), derived row by row."""
+    if actions is not None:
+        return past_state(
+            actions=actions,
+            assignments=db.assignment_rows(),
+            sequences=db.sequence_rows(),
+            pauses=db.pause_rows(as_of),
+            promises=db.promises(),
+            workflows=workflows,
+            as_of=as_of,
+            step_dates=step_dates,
+        )
     sizes = _StepSizes.of(workflows)
     chased: dict[tuple[str, str], Chase] = {}
     for target, wid, day, invoices in db.chased_rows(sizes.steps, sizes.campaigns):

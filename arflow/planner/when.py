@@ -101,7 +101,7 @@ def free_items(
     return [item for item in items if not holds.invoice_held(item.invoice.number, day)]
 
 
-def _free_after(
+def free_after(
     schedule: StepSchedule,
     holds: Holds,
     customer: Customer,
@@ -160,7 +160,7 @@ def runs_ahead(
     day: date | None = since
     while day is not None:
         if not free_items(schedule, holds, customer, target.items, day):
-            later = _free_after(schedule, holds, customer, target.items, day)
+            later = free_after(schedule, holds, customer, target.items, day)
             if later is None:
                 yield Run(None, _pending(schedule, dates, target.earliest, done))
             day = later

@@ -187,13 +187,16 @@ class LedgerRecords(StateBase):
     """The action ledger's reads and writes, part of `StateDB`."""
 
     # --- reading ------------------------------------------------------------------------------
-    def action_rows(self) -> Iterator[ActionRow]:
+    def action_rows(self, as_of: date | None = None) -> Iterator[ActionRow]:
         """Every row of the action ledger, in one query read row by row (a ledger of years
-        is never held whole), for the planner's past state (`ActionRow`)."""
+        is never held whole), for the planner's past state (`ActionRow`); with `as_of`, only
+        the rows a run of that day wrote last (a forecast's day after day)."""
         return self.conn.execute(
             "SELECT a.target, a.workflow, a.step, a.action_index, a.state, a.reason, "
             "a.permanent, a.as_of, CASE WHEN a.target LIKE 'customer:%' THEN l.invoices END "
             "FROM actions AS a LEFT JOIN invoice_lists AS l ON l.id = a.invoice_list"
+            + (" WHERE a.as_of = ?" if as_of is not None else ""),
+            (as_of.isoformat(),) if as_of is not None else (),
         )
 
     def history(
