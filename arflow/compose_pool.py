@@ -109,7 +109,7 @@ def _pooled(
     )
     dropped: set[int] = set()
     try:
-        for index, payload in _in_order(pool, len(actions), jobs):
+        for index, payload in _in_order(pool, len(actions), jobs, ledger.errors):
             action = actions[index]
             if isinstance(payload, _Raised):
                 # made again here, it raises what one process raises (its type, its trace)
@@ -130,20 +130,23 @@ def _pooled(
 
 
 def _in_order(
-    pool: ProcessPoolExecutor, count: int, jobs: int
+    pool: ProcessPoolExecutor, count: int, jobs: int, errors: list[RowError]
 ) -> Iterator[tuple[int, Payload | RowError | _Raised]]:
     """What the workers made of each action, in the plan's order, with at most `AHEAD`
-    slices per worker in flight."""
+    slices per worker in flight. What a worker found wrong in the sources while composing (a
+    customer's phone number a template read: `phones.GivenPhone`) joins `errors`, the
+    ledger's, once, as one process reports it."""
     starts = iter(range(0, count, CHUNK))
     try:
         pending: deque[Future] = deque(
             pool.submit(_compose_slice, start) for start in islice(starts, jobs * AHEAD)
         )
         while pending:
-            made = pending.popleft().result()
+            made, reported = pending.popleft().result()
             following = next(starts, None)
             if following is not None:
                 pending.append(pool.submit(_compose_slice, following))
+            errors.extend(error for error in reported if error not in errors)
             yield from made
     except BrokenProcessPool:
         raise ArflowError(
@@ -167,11 +170,15 @@ def _start_worker(parent: int) -> None:
         os._exit(1)
 
 
-def _compose_slice(start: int) -> list[tuple[int, Payload | RowError | _Raised]]:
-    """In a worker: the actions from `start` composed, as (index, payload or error); what
-    was raised, if something was, comes last, at the action that raised it."""
+def _compose_slice(
+    start: int,
+) -> tuple[list[tuple[int, Payload | RowError | _Raised]], list[RowError]]:
+    """In a worker: the actions from `start` composed, as (index, payload or error), and the
+    errors in the sources composing them found; what was raised, if something was, comes
+    last, at the action that raised it."""
     assert _WORK is not None  # set by the parent before the fork
     actions, as_of, ledger, project, message_key, keep_bcc, by_customer = _WORK
+    known = len(ledger.errors)
     work = actions[start : start + CHUNK]
     made: list[tuple[int, Payload | RowError | _Raised]] = []
     try:
@@ -187,7 +194,7 @@ def _compose_slice(start: int) -> list[tuple[int, Payload | RowError | _Raised]]
             )
     except Exception as exc:
         made.append((start + len(made), _Raised(_portable(exc))))
-    return made
+    return made, ledger.errors[known:]
 
 
 @dataclass(frozen=True, slots=True)

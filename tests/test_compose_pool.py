@@ -351,3 +351,34 @@ def test_an_error_that_cannot_cross_processes_keeps_its_words():
     changed = compose_pool._portable(SourceRefused("invoices", "cannot read it", "date_format"))
     assert type(changed) is RuntimeError
     assert str(changed) == "SourceRefused: cannot read it"
+
+
+@needs_fork
+def test_a_bad_number_a_worker_reads_is_reported_as_one_process_reports_it(
+    generated, tmp_path, run_json, pools, monkeypatch
+):
+    """A customer's phone number is checked when a template reads it (`phones.GivenPhone`):
+    read in a worker, a bad one is reported among the run's errors all the same, once (two
+    workers may both read it: one action a slice here), in the same place as with one
+    process."""
+    monkeypatch.setattr(compose_pool, "CHUNK", 1)
+    config = copy_of(generated, tmp_path / "ar")
+    customers = config.parent / "customers.csv"
+    lines = customers.read_text().splitlines()
+    header = lines[0].split(",")
+    phone = header.index("phone")
+    bad = []
+    for n, line in enumerate(lines[1:], start=1):
+        values = line.split(",")
+        if values[phone]:
+            values[phone] = "12"  # written, and no number anywhere
+            bad.append(values[0])
+            lines[n] = ",".join(values)
+    customers.write_text("\n".join(lines) + "\n")
+    _, alone = run_json(config, AS_OF, "--jobs", "1", expect=3)
+    _, pooled = run_json(config, AS_OF, "--jobs", "2", expect=3)
+    assert pools == [2]
+    assert pooled == alone
+    reported = [e for e in alone["errors"] if e["value"] == "12"]
+    assert len(reported) == len({e["line"] for e in reported}) > 10
+    assert alone["summary"]["errors"] == len(alone["errors"])
