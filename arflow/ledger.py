@@ -352,10 +352,21 @@ class Ledger:
     def cut(self, condition: pl.Expr) -> Ledger:
         """The rows of this ledger `condition` keeps (the columnar planner's: the invoices that
         may be open, less the quiet ones), knowing the whole ledger's customers."""
+        return self._part(frame=self.frame.filter(condition))
+
+    def _part(
+        self,
+        rows: Iterable[Invoice] | None = None,
+        *,
+        frame: pl.DataFrame | None = None,
+        customers: dict[str, Customer] | None = None,
+    ) -> Ledger:
+        """A part of this ledger (objects, or a frame) that knows the whole ledger's customers."""
         found = Ledger(
-            frame=self.frame.filter(condition),
-            customers=self.customers,
-            errors=self.errors,
+            rows,
+            self.customers if customers is None else customers,
+            self.errors,
+            frame=frame,
             extra_names=self.extra_names,
             reads=self.reads,
             whole=self,
@@ -459,30 +470,13 @@ class Ledger:
                 (may_owe(first) & (pl.col("issue_date") <= last))
                 | pl.col("number").is_in(list(wanted))
             )
-        found = Ledger(
-            rows,
-            self.customers,
-            self.errors,
-            extra_names=self.extra_names,
-            reads=self.reads,
-            whole=self,
-        )
-        found._customer_ids = self.customer_ids()
-        return found
+        return self._part(rows)
 
     def cut_to_customers(self, invoices: Iterable[Invoice], customer_ids: Iterable[str]) -> Ledger:
         """This ledger cut down to `invoices` (in the order given) and these customers, as a
         forecast's later day plans them; it knows the whole ledger's customers."""
-        found = Ledger(
-            invoices,
-            {cid: self.customers[cid] for cid in customer_ids if cid in self.customers},
-            self.errors,
-            extra_names=self.extra_names,
-            reads=self.reads,
-            whole=self,
-        )
-        found._customer_ids = self.customer_ids()
-        return found
+        customers = {cid: self.customers[cid] for cid in customer_ids if cid in self.customers}
+        return self._part(invoices, customers=customers)
 
     def only_known(self, customer_id: str) -> Ledger:
         """`--customer`: this ledger cut down to a customer the sources have; refused for one

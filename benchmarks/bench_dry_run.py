@@ -5,7 +5,9 @@ For each size N it prints the median wall time of R runs, the ratio to the floor
 peak memory (max RSS); with several sizes, how the cost grows from one to the next.
 
 `--steady` measures the nightly case instead: a real run on day D into the outbox (the backlog
-is sent and recorded), then the dry run of day D + 1 against the state that run left.
+is sent and recorded), then the dry run of day D + 1 against the state that run left, beside
+its own floor: `plan_floor.py`, a plain polars script that reads the same files and computes
+the same day's plan without state.
 
 `--campaign` measures the day of the example's monthly statement campaign (the first Monday,
 2026-03-02): the dry run with the campaign, then with it disabled, so the campaign's own cost
@@ -82,13 +84,15 @@ def measure(
     repeat: int,
     render_floor: bool = False,
     jobs: list[int] | None = None,
+    plan_floor: bool = False,
 ) -> dict:
     """Medians of `repeat` rounds; each round runs the csv.reader floor, arflow (once per
     `--jobs` value when given, the first one being the main figure) and, with `render_floor`,
-    the render floor on the plan that round's dry run printed."""
+    the render floor on the plan that round's dry run printed; with `plan_floor` (the steady
+    state), the plain polars script that computes the day's plan without state."""
     csv_path = folder / "invoices.csv"
     variants = [["--jobs", str(j)] for j in jobs] if jobs else [[]]
-    floor_times, render_times, parts, rss, doc = [], [], [], 0, {}
+    floor_times, render_times, plan_times, parts, rss, doc = [], [], [], [], 0, {}
     times: list[list[float]] = [[] for _ in variants]
     counts = None
     for _ in range(repeat):
@@ -97,6 +101,11 @@ def measure(
             seconds, peak, out = run_with_rss(arflow(folder, as_of, "--dry-run", *variant))
             took.append(seconds)
             rss, doc = max(rss, peak), json.loads(out)
+        if plan_floor:
+            script = str(Path(__file__).resolve().parent / "plan_floor.py")
+            plan_times.append(
+                run_with_rss([sys.executable, script, str(folder), as_of.isoformat()])[0]
+            )
         if render_floor:
             seconds, counts = run_render_floor(folder, out)
             render_times.append(seconds)
@@ -108,6 +117,11 @@ def measure(
         "rss": rss,
         "summary": doc["summary"],
     }
+    if plan_floor:
+        result["plan_floor"] = statistics.median(plan_times)
+        result["plan_ratio"] = statistics.median(
+            t / f for t, f in zip(times[0], plan_times, strict=True)
+        )
     if render_floor:
         result["render_floor"] = statistics.median(render_times)
         result["render_ratio"] = statistics.median(
@@ -159,6 +173,12 @@ def report(n: int, m: dict, repeat: int) -> None:
             f"the email package's part: arflow/floor {m['render_ratio_no_email']:5.2f}x",
             flush=True,
         )
+    if "plan_floor" in m:
+        print(
+            f"{'':>9} plan floor (a polars script computing the day's plan without state) "
+            f"{m['plan_floor']:6.2f}s  arflow/plan floor {m['plan_ratio']:5.2f}x",
+            flush=True,
+        )
     for jobs, (took, ratio) in m.get("jobs", {}).items():
         print(
             f"{'':>9} --jobs {jobs}: {took:6.2f}s  ({ratio:4.2f}x as fast as the first)",
@@ -179,8 +199,9 @@ def main() -> None:
         parser.error("--render-floor builds workflow contexts; a statement's are not in it")
     options = {"render_floor": args.render_floor, "jobs": args.jobs}
     print(
-        f"{os.cpu_count()} cores; targets: dry run ≤ 4x the floor at 1M (goal 2x), 100k → 1M "
-        "≤ 10.5x, steady state ≤ 5x, peak ≤ 1 GB"
+        f"{os.cpu_count()} cores; targets (issue 30): 1M dry run ≤ 2x its render floor, "
+        "≤ 600 MB; steady state ≤ 2x the plan floor at 1M, ≤ 0.6 s at 100k; --jobs 2 ≥ 1.5x "
+        "--jobs 1"
     )
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -195,7 +216,9 @@ def main() -> None:
                     f"now the dry run of the next day",
                     flush=True,
                 )
-                results[n] = measure(folder, AS_OF + timedelta(days=1), args.repeat, **options)
+                results[n] = measure(
+                    folder, AS_OF + timedelta(days=1), args.repeat, plan_floor=True, **options
+                )
             elif args.campaign:
                 campaign = folder / "workflows" / "monthly-statement.yaml"
                 text = campaign.read_text()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from arflow.state.base import StateBase
+from arflow.state.errors import named_errors
 from arflow.state.ledger import CARRIED_OUT, RETRIED_SKIPS
 
 
@@ -29,6 +30,7 @@ StepCounts = dict[tuple[str, str, str], list]  # (target, workflow, step) → [s
 ChasedRows = list[tuple[str, str, str, str | None]]  # (target, workflow, last day, invoices)
 
 
+@named_errors
 class PastRecords(StateBase):
     """What the planner reads of the action ledger, summed up in SQL."""
 
