@@ -19,7 +19,7 @@ import pytest
 from arflow.engine import plan
 from arflow.ledger import Customer, Invoice, Ledger, frame_from_invoices, surely_open
 from arflow.planner.columnar import quiet_invoices
-from arflow.planner.past_state import past_state, read_past_state
+from arflow.planner.past_state import other_tables, past_state, read_past_state
 from arflow.state import RETRIED_SKIPS, StateDB, settled
 from arflow.state.schema import list_digest
 from arflow.workflow import Workflow
@@ -423,10 +423,7 @@ def test_the_past_read_in_bulk_is_the_past_read_row_by_row(tmp_path, seed: int) 
     bulk = read_past_state(db, workflows, as_of, days_bulk)
     by_row = past_state(
         actions=db.action_rows(),
-        assignments=db.assignment_rows(),
-        sequences=db.sequence_rows(),
-        pauses=db.pause_rows(as_of),
-        promises=db.promises(),
+        **other_tables(db, as_of),
         workflows=workflows,
         as_of=as_of,
         step_dates=days_rows,

@@ -27,6 +27,7 @@ from typing import NamedTuple
 import polars as pl
 
 from arflow.ledger import Ledger, may_be_open, money_fits, surely_open
+from arflow.planner.matching import active_workflows
 from arflow.planner.plan_types import PastState
 from arflow.planner.schedule import StepSchedule
 from arflow.workflow import Match, Workflow
@@ -57,7 +58,7 @@ def quiet_invoices(
     this ledger is not held in columns or a workflow asks what columns cannot decide."""
     if not ledger.columnar:
         return None
-    active = {wid: wf for wid, wf in workflows.items() if wf.enabled and not wf.is_campaign}
+    active = active_workflows(workflows)
     matchers = sorted((wf.priority, wid) for wid, wf in active.items() if wf.match is not None)
     if any(not _plain_money(active[wid].match) for _, wid in matchers):
         return None

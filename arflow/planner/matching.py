@@ -68,6 +68,11 @@ class OpenInvoicesByWorkflow:
     open_invoices: dict[str, list[Invoice]] = field(default_factory=dict)
 
 
+def active_workflows(workflows: dict[str, Workflow]) -> dict[str, Workflow]:
+    """The workflows invoices follow: enabled, and no campaign (SPEC 4.5, 4.10)."""
+    return {wid: wf for wid, wf in workflows.items() if wf.enabled and not wf.is_campaign}
+
+
 def sort_into_workflows(
     ledger: Ledger,
     workflows: dict[str, Workflow],
@@ -77,7 +82,7 @@ def sort_into_workflows(
     min_balance: Decimal,
     keep_open: bool = False,
 ) -> OpenInvoicesByWorkflow:
-    active = {wid: wf for wid, wf in workflows.items() if wf.enabled and not wf.is_campaign}
+    active = active_workflows(workflows)
     schedules = {wid: StepSchedule(wid, wf) for wid, wf in active.items()}
     matchers = [
         Matcher(wid, match)

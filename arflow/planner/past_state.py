@@ -58,10 +58,7 @@ def read_past_state(
     if actions is not None:
         return past_state(
             actions=actions,
-            assignments=db.assignment_rows(),
-            sequences=db.sequence_rows(),
-            pauses=db.pause_rows(as_of),
-            promises=db.promises(),
+            **other_tables(db, as_of),
             workflows=workflows,
             as_of=as_of,
             step_dates=step_dates,
@@ -78,14 +75,22 @@ def read_past_state(
     return _assemble(
         summed,
         sizes,
-        assignments=db.assignment_rows(),
-        sequences=db.sequence_rows(),
-        pauses=db.pause_rows(as_of),
-        promises=db.promises(),
+        **other_tables(db, as_of),
         workflows=workflows,
         as_of=as_of,
         step_dates=step_dates,
     )
+
+
+def other_tables(db: StateDB, as_of: date) -> dict:
+    """The rows `past_state` takes beside the action ledger's, one query per table (the
+    pauses that still hold on `as_of`)."""
+    return {
+        "assignments": db.assignment_rows(),
+        "sequences": db.sequence_rows(),
+        "pauses": db.pause_rows(as_of),
+        "promises": db.promises(),
+    }
 
 
 def past_state(
