@@ -86,16 +86,24 @@ def holiday_calendar(code: str) -> HolidayBase:
 def check_holiday_code(code: str) -> None:
     """ValueError, the one `holiday_calendar` raises, when `code` names no calendar. A country
     is looked up in the registry of `holidays` (building its calendar loads every country's
-    module, a tenth of a second: that waits until business days are counted); a subdivision
-    is checked by building the calendar."""
+    module, a tenth of a second: that waits until business days are counted), and so is a
+    market's (NYSE, XNYS, ECB); a subdivision is checked by building the calendar."""
     import holidays  # noqa: F401 (the package first: its registry is inside it)
     from holidays.registry import EntityLoader
 
     country, _, subdiv = code.partition("-")
+    name = country.upper()
+    if name not in EntityLoader.get_country_codes() and name not in _markets():
+        raise ValueError(_unknown_calendar(code, f"Country {name} not available"))
     if subdiv:
         holiday_calendar(code)
-    elif country.upper() not in EntityLoader.get_country_codes():
-        raise ValueError(_unknown_calendar(code, f"Country {country.upper()} not available"))
+
+
+def _markets() -> set[str]:
+    """The financial markets' calendars `holidays` has (NYSE, XNYS, ECB …)."""
+    from holidays.registry import EntityLoader
+
+    return set(EntityLoader.get_financial_codes())
 
 
 def _unknown_calendar(code: str, why: str) -> str:

@@ -96,6 +96,11 @@ class CustomerContext(dict[str, object]):
     def copy(self) -> dict[str, object]:
         return self.whole()
 
+    def __repr__(self) -> str:  # `{{ customer }}`: a dict prints itself without asking items()
+        return repr(self.whole())
+
+    __str__ = __repr__
+
     def __reduce__(self) -> tuple[type, tuple[dict[str, object]]]:
         return (dict, (self.whole(),))
 

@@ -50,9 +50,21 @@ class GivenPhone:
     """A customer's number as its source row gave it, checked the first time something asks
     for it (issue 30: a night texts a few customers of many, and phonenumbers takes ~85 µs a
     number). A bad one is reported then, once, among the ledger's errors, naming its file,
-    line and column as a bad value found while reading is."""
+    line and column as a bad value found while reading is. `fallback`: the number the next
+    place gives (a customer's own, then its invoice rows' in file order), taken when this one
+    is not valid: the first valid number wins, as when every number is checked at load."""
 
-    __slots__ = ("_checked", "_e164", "column", "file", "line", "problems", "region", "text")
+    __slots__ = (
+        "_checked",
+        "_e164",
+        "column",
+        "fallback",
+        "file",
+        "line",
+        "problems",
+        "region",
+        "text",
+    )
 
     def __init__(
         self,
@@ -67,9 +79,11 @@ class GivenPhone:
         self.problems = problems  # the ledger's errors, where a bad number is reported
         self._checked = False
         self._e164: str | None = None
+        self.fallback: GivenPhone | str | None = None
 
     def e164(self) -> str | None:
-        """The number in E.164 form, or None (reported once) when it is not a valid one."""
+        """The number in E.164 form; when it is not a valid one (reported once), the
+        fallback's; None when no place gives a valid one."""
         if not self._checked:
             self._e164 = e164(self.text, self.region)
             if self._e164 is None:
@@ -77,4 +91,20 @@ class GivenPhone:
                     RowError(self.file, self.line, self.column, self.text, phone_problem(self.text))
                 )
             self._checked = True
+        if self._e164 is None and self.fallback is not None:
+            fallback = self.fallback
+            return fallback.e164() if isinstance(fallback, GivenPhone) else fallback
         return self._e164
+
+
+def first_of(numbers: list[GivenPhone | str | None]) -> GivenPhone | str | None:
+    """The numbers of several places, in order, as one: the first valid one wins (a checked
+    one, E.164 text, is valid; None is no number)."""
+    found: GivenPhone | str | None = None
+    for number in reversed(numbers):
+        if number is None:
+            continue
+        if isinstance(number, GivenPhone):
+            number.fallback = found
+        found = number
+    return found

@@ -148,12 +148,22 @@ def _outcome(check, code: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "code", ["US", "usa", "GB", "de", "XX", "ZZZ", "U", "US-NY", "us-ny", "US-XX", "GB-ENG"]
+    "code",
+    ["US", "usa", "GB", "de", "XX", "ZZZ", "U", "US-NY", "us-ny", "US-XX", "GB-ENG", "NYSE", "ecb"],
 )
 def test_a_calendar_code_is_checked_as_building_the_calendar_would(code):
     """A workflow's `holidays:` is checked in the registry of `holidays`, with the outcome
     (and the message) building the calendar has."""
     assert _outcome(check_holiday_code, code) == _outcome(holiday_calendar, code)
+
+
+def test_a_markets_calendar_is_a_calendar():
+    """`holidays: NYSE` (a market's calendar `holidays` has): Good Friday is no business day
+    there, though it is one for the US calendar."""
+    check_holiday_code("NYSE")
+    good_friday = date(2026, 4, 3)
+    assert not BusinessCalendar("NYSE").is_business_day(good_friday)
+    assert BusinessCalendar("US").is_business_day(good_friday)
 
 
 def test_a_name_holidays_has_that_is_no_calendar_is_reported():

@@ -513,6 +513,10 @@ def test_a_customers_number_is_checked_only_when_a_template_reads_it(templates):
     assert list(customer("+1 202 555 0122"))[3:5] == ["email", "phone"]
     assert customer("+1 202 555 0133").get("phone") == "+12025550133"
     assert "phone" in customer("99") and len(problems) == 1  # asking whether it is there
+    printed = templates(**{"print.txt.j2": "{{ customer }}"}).render(
+        "print", "txt", {"customer": customer("+1 202 555 0155")}
+    )
+    assert "'email': ['a@x.example'], 'phone': '+12025550155', 'specialist'" in printed
     copied = pickle.loads(pickle.dumps(customer("+1 202 555 0144")))
     assert type(copied) is dict and copied["phone"] == "+12025550144"
     assert len(problems) == 1

@@ -137,8 +137,10 @@ def test_a_phone_number_is_checked_when_first_asked_for(tmp_path):
     assert ledger.errors == []  # nothing asked yet, nothing checked
     assert ledger.customers["C1"].phone == "+12025550111"
     assert ledger.errors == []
-    assert ledger.customers["C2"].phone is None  # its first row's number: line 3's
-    assert ledger.customers["C2"].phone is None
+    # its first row's number (line 3) is not valid: reported once, and the next row's wins,
+    # as when every number is checked at load (`sources`)
+    assert ledger.customers["C2"].phone == "+12025550133"
+    assert ledger.customers["C2"].phone == "+12025550133"
     assert [(e.file, e.line, e.column, e.value) for e in ledger.errors] == [
         ("invoices.csv", 3, "phone", "12")
     ]
@@ -146,6 +148,48 @@ def test_a_phone_number_is_checked_when_first_asked_for(tmp_path):
         "'12' is not a valid phone number (write it with its country code, e.g. +1 …); the "
         "invoice is kept, but no SMS can go to this number"
     )
+
+
+@pytest.mark.parametrize("check_phones", [False, True])
+def test_a_customer_has_the_first_valid_number_of_its_own_and_its_rows(tmp_path, check_phones):
+    """The customers file's number, else the invoice rows' in file order: the first valid one
+    wins, whether numbers are checked when asked for (a run) or all at load (`sources`)."""
+    config = BASE_CONFIG + "customers: {path: customers.csv}\n"
+    ledger = load(
+        tmp_path,
+        HEADER
+        + "A1,C1,,12,2026-01-01,,5\nA2,C1,,+1 202 555 0102,2026-01-01,,5\n"  # file bad: row 3
+        + "A3,C2,,99,2026-01-01,,5\nA4,C2,,+1 202 555 0104,2026-01-01,,5\n"  # file good
+        + "A5,C3,,+1 202 555 0105,2026-01-01,,5\n"  # no number in the file
+        + "A6,C4,,13,2026-01-01,,5\n",  # no valid number anywhere
+        config=config,
+        check_phones=check_phones,
+        **{
+            "customers.csv": "customer_id,phone\nC1,7\nC2,+1 202 555 0200\nC3,\nC4,8\n",
+        },
+    )
+    assert {cid: c.phone for cid, c in sorted(ledger.customers.items())} == {
+        "C1": "+12025550102",
+        "C2": "+12025550200",
+        "C3": "+12025550105",
+        "C4": None,
+    }
+    reported = sorted((e.file, e.line, e.value) for e in ledger.errors)
+    if check_phones:  # every number at load
+        assert reported == [
+            ("customers.csv", 2, "7"),
+            ("customers.csv", 5, "8"),
+            ("invoices.csv", 2, "12"),
+            ("invoices.csv", 4, "99"),
+            ("invoices.csv", 7, "13"),
+        ]
+    else:  # those looked at to find each customer's number
+        assert reported == [
+            ("customers.csv", 2, "7"),
+            ("customers.csv", 5, "8"),
+            ("invoices.csv", 2, "12"),
+            ("invoices.csv", 7, "13"),
+        ]
 
 
 def test_email_fast_path_agrees_with_email_validator(tmp_path):

@@ -12,7 +12,7 @@ from arflow.config import CUSTOMER_FIELDS, SourceConfig
 from arflow.errors import RowError
 from arflow.ledger import Customer
 from arflow.locales import locale_code
-from arflow.phones import GivenPhone
+from arflow.phones import GivenPhone, first_of
 from arflow.reading import SourceRead
 from arflow.sources.columns import (
     CONTROL,
@@ -305,6 +305,21 @@ def _checked(
     return None if bad else (paused, currency, language)
 
 
+def _merge_phones(invoices: pl.DataFrame, customers: dict[str, Customer], phones: PhoneOf) -> None:
+    """A customer's number: its own, else its invoice rows' in file order, the first valid
+    one winning (`phones.first_of`); each distinct number once, at the first row giving it."""
+    written = (
+        invoices.filter(pl.col("phone").is_not_null())
+        .unique(subset=["customer_id", "phone"], keep="first", maintain_order=True)
+        .group_by("customer_id", maintain_order=True)
+        .agg(pl.col("phone"), pl.col("line"))
+    )
+    for cid, numbers, lines in written.iter_rows():
+        c = customers[cid]
+        given = [phones(text, line) for text, line in zip(numbers, lines, strict=True)]
+        c.given_phone = first_of([c.given_phone, *given])
+
+
 def merge_customers(
     invoices: pl.DataFrame,
     from_file: dict[str, Customer],
@@ -312,9 +327,10 @@ def merge_customers(
     phones: PhoneOf | None = None,
 ) -> dict[str, Customer]:
     """One Customer per id: customers-file values win, invoice rows fill what the file leaves
-    empty (the first row that has a value gives it; a phone number, as `phones` keeps the
-    invoice source's). A group-by over the ledger's frame, and only for the `columns` the
-    invoice source has: most carry no contact columns at all."""
+    empty (the first row that has a value gives it; a phone number: the first valid one of the
+    customer's own and its rows', as `phones` keeps the invoice source's). A group-by over the
+    ledger's frame, and only for the `columns` the invoice source has: most carry no contact
+    columns at all."""
     customers = dict(from_file)
     ids = invoices.get_column("customer_id")
     for cid in ids.unique(maintain_order=True).to_list():
@@ -333,24 +349,16 @@ def merge_customers(
     if not wanted or invoices.is_empty():
         return customers
     has = {"email": pl.col("email").list.len() > 0}
+    plain = [w for w in wanted if w[1] != "given_phone"]
     firsts = invoices.group_by("customer_id", maintain_order=True).agg(
         pl.col(column).filter(has.get(column, pl.col(column).is_not_null())).first()
-        for column, _, _ in wanted
+        for column, _, _ in plain
     )
-    # the line of the row whose phone a customer takes, where a bad number is reported
-    lines = (
-        invoices.group_by("customer_id", maintain_order=True)
-        .agg(pl.col("line").filter(pl.col("phone").is_not_null()).first())
-        .get_column("line")
-        .to_list()
-        if "phone" in columns
-        else None
-    )
-    for n, (cid, *values) in enumerate(firsts.iter_rows()):
+    for cid, *values in firsts.iter_rows() if plain else ():
         c = customers[cid]
-        for (_, attribute, empty), value in zip(wanted, values, strict=True):
+        for (_, attribute, empty), value in zip(plain, values, strict=True):
             if value and getattr(c, attribute) == empty:
-                if attribute == "given_phone" and phones is not None and lines is not None:
-                    value = phones(value, lines[n])
                 setattr(c, attribute, tuple(value) if attribute == "email" else value)
+    if "phone" in columns:
+        _merge_phones(invoices, customers, phones or (lambda text, _: text))
     return customers
