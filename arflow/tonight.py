@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from arflow.actions import CUSTOMER_FACING
+from arflow.collector import collector_paused
 from arflow.contacts import drop_bounced, inbox_notices, space_contacts
 from arflow.engine import plan
 from arflow.ledger import Ledger
@@ -48,13 +49,9 @@ def plan_tonight(
     (with the specialists the desk set), less what the inbox stopped (SPEC 6.1), plus the
     notices the inbox owes. `actions`: the action ledger's rows of the customers in `ledger`
     (a forecast's later days), else the state database's."""
-    past = read_past_state(db, project.models, as_of, actions=actions)
-    # a specialist set by an `assign` action or command wins over the customers file
-    for cid, person in db.specialists().items():
-        customer = ledger.customers.get(cid)
-        if customer is not None:
-            customer.specialist = person
-    planned = plan_today(project, ledger, past, as_of, baseline=baseline)
+    with collector_paused():  # the past and the plan hold no reference cycles
+        past = read_past_state(db, project.models, as_of, actions=actions)
+        planned = _planned(db, project, ledger, past, as_of, baseline)
     if not baseline:  # SPEC 6.1: what the inbox changes
         cfg = project.config
         drop_bounced(planned, _bounced(db, ledger))
@@ -68,6 +65,17 @@ def plan_tonight(
         }
         inbox_notices(planned, rows, cfg, ledger, answered)
     return planned
+
+
+def _planned(
+    db: StateDB, project: Project, ledger: Ledger, past: PastState, as_of: date, baseline: bool
+) -> Plan:
+    # a specialist set by an `assign` action or command wins over the customers file
+    for cid, person in db.specialists().items():
+        customer = ledger.customers.get(cid)
+        if customer is not None:
+            customer.specialist = person
+    return plan_today(project, ledger, past, as_of, baseline=baseline)
 
 
 def _bounced(db: StateDB, ledger: Ledger) -> dict[str, set[str]]:

@@ -19,9 +19,7 @@ import pytest
 from arflow.engine import plan
 from arflow.ledger import Customer, Invoice, Ledger, frame_from_invoices, surely_open
 from arflow.planner.columnar import quiet_invoices
-from arflow.planner.past_state import other_tables, past_state, read_past_state
-from arflow.state import RETRIED_SKIPS, StateDB, settled
-from arflow.state.schema import list_digest
+from arflow.planner.past_state import past_state
 from arflow.workflow import Workflow
 
 START = date(2026, 1, 1)
@@ -354,99 +352,3 @@ def test_an_invoice_two_chains_along_is_planned_where_it_arrives() -> None:
         0,
         set(),
     )
-
-
-def _stored(tmp_path, rows: list[tuple]):
-    """A real state database holding these action rows (as runs write them: each key once,
-    its invoice list kept once)."""
-    db = StateDB.open(tmp_path / "arflow.db")
-    with db.transaction() as conn:
-        for n, (target, wid, step, index, state, reason, permanent, day, invoices) in enumerate(
-            rows
-        ):
-            listed = invoices or '["N000"]'
-            conn.execute(
-                "INSERT OR IGNORE INTO invoice_lists (digest, invoices) VALUES (?, ?)",
-                (list_digest(listed), listed),
-            )
-            conn.execute(
-                "INSERT INTO actions (key, target, workflow, step, action_index, kind, "
-                "customer_id, invoice_list, as_of, state, reason, permanent, created_at, "
-                "updated_at) VALUES (?, ?, ?, ?, ?, 'email', 'C1', "
-                "(SELECT id FROM invoice_lists WHERE digest = ?), ?, ?, ?, ?, 'now', 'now')",
-                (
-                    f"{n}",
-                    target,
-                    wid,
-                    step,
-                    index,
-                    list_digest(listed),
-                    day,
-                    state,
-                    reason,
-                    permanent,
-                ),
-            )
-    return db
-
-
-@pytest.mark.parametrize("seed", range(0, 60, 6))
-def test_the_past_read_in_bulk_is_the_past_read_row_by_row(tmp_path, seed: int) -> None:
-    """`read_past_state` sums the action ledger up in SQL; `past_state` reads it row by row:
-    the same PastState, and the same days each step ran, on randomised ledgers."""
-    rng = random.Random(seed)
-    wids = ["w0", "w1", "w2"]
-    specs = {wid: _workflow(rng, wid, []) for wid in wids}
-    workflows = {wid: Workflow.model_validate(spec) for wid, spec in specs.items()}
-    invoices = [_invoice(rng, n, 6) for n in range(30)]
-    as_of = date(2026, 3, 20)
-    rows = _action_rows(rng, invoices, specs, as_of)
-    workflows["statement"] = Workflow.model_validate(
-        {
-            "schedule": {"every": "month", "week": 1, "weekday": "mon"},
-            "actions": [{"email": "statement"}, {"status": "Statement sent"}],
-        }
-    )
-    rows += [  # an action index a step no longer has, a workflow that is gone, a campaign's
-        ("invoice:N000", "w0", "s0", 7, "sent", None, 0, "2026-03-01", None),
-        ("invoice:N001", "gone", "s0", 0, "sent", None, 0, "2026-03-01", None),
-        *(
-            ("customer:C1", "statement", day, index, "sent", None, 0, day, None)
-            for day in ("2026-02-02", "2026-03-02")
-            for index in (0, 1)
-        ),
-        ("customer:C2", "statement", "2026-03-02", 0, "sent", None, 0, "2026-03-02", None),
-    ]
-    db = _stored(tmp_path, rows)
-    days_bulk: dict = {}
-    days_rows: dict = {}
-    bulk = read_past_state(db, workflows, as_of, days_bulk)
-    by_row = past_state(
-        actions=db.action_rows(),
-        **other_tables(db, as_of),
-        workflows=workflows,
-        as_of=as_of,
-        step_dates=days_rows,
-    )
-    assert bulk == by_row
-    assert days_bulk == days_rows
-    assert len(bulk.settled) > 20 and bulk.chased and bulk.ran
-    assert bulk.ran[("customer:C1", "statement")] == {"2026-02-02", "2026-03-02"}
-    assert ("customer:C2", "statement") not in bulk.ran  # one of its two actions settled
-
-
-def test_the_settled_rule_in_sql_is_the_ledgers_rule(tmp_path) -> None:
-    reasons = [None, "expired", "superseded", *sorted(RETRIED_SKIPS)]
-    rows = [
-        (f"invoice:N{n}", "w", "s", 0, state, reason, permanent, "2026-03-01", None)
-        for n, (state, reason, permanent) in enumerate(
-            (state, reason, permanent)
-            for state in ("sending", "sent", "failed", "unknown", "skipped", "done")
-            for reason in reasons
-            for permanent in (0, 1)
-        )
-    ]
-    db = _stored(tmp_path, rows)
-    expected = {r[:4] for r in rows if settled(r[4], r[5], bool(r[6]))}
-    assert db.settled_keys() == expected
-    assert 0 < len(expected) < len(rows)

@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.presets",
             "arflow.secrets",
             "arflow.deadline",
+            "arflow.collector",
             "arflow.healthcheck",
             "arflow.plaintext",
         ],

@@ -1,12 +1,12 @@
 """What the planner knows of the past (SPEC 4, 6): `PastState`, derived from the state
 database's rows.
 
-`read_past_state` is the one call: it reads in bulk, the action ledger summed up in SQL where it
-is kept (`StateDB.settled_keys`, `settled_steps`, `chased_rows`: a ledger of years never comes
-into Python row by row) and one query per other table (assignments, sequences, pauses,
-promises). `past_state` derives the same PastState from the rows one by one, a pure function:
-the reference the bulk read is held to by a test. The ledger's rules (`settled`,
-`carried_out`, `step_ran`) are the state database's own; this module only applies them.
+`read_past_state` is the one call: it reads the rows in bulk, one query per table (actions,
+assignments, sequences, pauses, promises; never one per invoice), and `past_state` derives the
+PastState from them, a pure function. The ledger's rules (`settled`, `carried_out`,
+`step_ran`) are the state database's own; this module only applies them. (Summing the action
+ledger up in SQL instead was measured and dropped: with the collector paused, reading its rows
+in Python is faster, 1.2–1.4 s against 2.0–2.2 s for 178,000 rows.)
 """
 
 from __future__ import annotations
@@ -49,32 +49,13 @@ def read_past_state(
     step_dates: dict[StepKey, date] | None = None,
     actions: Iterable[ActionRow] | None = None,
 ) -> PastState:
-    """Everything the planner needs from the state database on `as_of`, read in bulk: the
-    action ledger summed up in SQL (`StateDB.settled_keys`, `settled_steps`, `chased_rows`),
-    one query per other table. `step_dates`, when given, is filled with (target, workflow,
-    step) → the day it ran. It makes the PastState `past_state` makes of the same rows.
+    """Everything the planner needs from the state database on `as_of`, read in bulk: one
+    query per table, the action ledger read row by row as it comes (never held whole).
+    `step_dates`, when given, is filled with (target, workflow, step) → the day it ran.
     `actions`, when given, stands for the action ledger: the rows of the customers a forecast
-    plans that day (it keeps them between days), derived row by row."""
-    if actions is not None:
-        return past_state(
-            actions=actions,
-            **other_tables(db, as_of),
-            workflows=workflows,
-            as_of=as_of,
-            step_dates=step_dates,
-        )
-    sizes = _StepSizes.of(workflows)
-    chased: dict[tuple[str, str], Chase] = {}
-    for target, wid, day, invoices in db.chased_rows(sizes.steps, sizes.campaigns):
-        _chase(chased, (target, wid), date.fromisoformat(day), invoices)
-    summed = _Ledger(
-        db.settled_keys(),  # type: ignore[arg-type]  # plain tuples equal to ActionKeys
-        db.settled_steps(sizes.steps, sizes.campaigns),
-        chased,
-    )
-    return _assemble(
-        summed,
-        sizes,
+    plans that day (it keeps them between days)."""
+    return past_state(
+        actions=db.action_rows() if actions is None else actions,
         **other_tables(db, as_of),
         workflows=workflows,
         as_of=as_of,

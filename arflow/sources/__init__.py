@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 
+from arflow.collector import collector_paused
 from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, Config, SourceConfig
 from arflow.errors import ArflowError, Problem, RowError, SourceRefused
 from arflow.ledger import Customer, Ledger
@@ -205,15 +205,8 @@ def load_ledger(
     `reference` takes the plain way for every row (the csv module, and the careful row
     parsers that say what is wrong with a row): slower, and the same ledger; the tests hold
     the fast path to it."""
-    # invoices and customers hold no reference cycles; without this pause the cyclic
-    # collector rescans the growing ledger again and again (a third of the load time)
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():  # invoices and customers hold no reference cycles
         return _load(config, progress, reference, check_phones)
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _load(config: Config, progress: Progress | None, reference: bool, check_phones: bool) -> Ledger:

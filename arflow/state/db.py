@@ -16,7 +16,6 @@ from arflow.state.errors import StateError, closed_on_failure, describe
 from arflow.state.identity import lost, read_id_file, write_id_file
 from arflow.state.inbox import InboxRecords
 from arflow.state.ledger import LedgerRecords
-from arflow.state.past import PastRecords
 from arflow.state.schema import (
     APPLICATION_ID,
     COMPACTED_SINCE,
@@ -26,7 +25,7 @@ from arflow.state.schema import (
 )
 
 
-class StateDB(LedgerRecords, PastRecords, DeskRecords, InboxRecords):
+class StateDB(LedgerRecords, DeskRecords, InboxRecords):
     """The state database. Opened by `open` (migrates) or `open_readonly` (a dry run)."""
 
     @classmethod
