@@ -56,22 +56,14 @@ def read_past_state(
     plans that day (it keeps them between days)."""
     return past_state(
         actions=db.action_rows() if actions is None else actions,
-        **other_tables(db, as_of),
+        assignments=db.assignment_rows(),
+        sequences=db.sequence_rows(),
+        pauses=db.pause_rows(as_of),
+        promises=db.promises(),
         workflows=workflows,
         as_of=as_of,
         step_dates=step_dates,
     )
-
-
-def other_tables(db: StateDB, as_of: date) -> dict:
-    """The rows `past_state` takes beside the action ledger's, one query per table (the
-    pauses that still hold on `as_of`)."""
-    return {
-        "assignments": db.assignment_rows(),
-        "sequences": db.sequence_rows(),
-        "pauses": db.pause_rows(as_of),
-        "promises": db.promises(),
-    }
 
 
 def past_state(
@@ -86,34 +78,9 @@ def past_state(
     step_dates: dict[StepKey, date] | None = None,
 ) -> PastState:
     """The PastState the rows of the state database make on `as_of` (`pauses` are the ones
-    that still hold then), row by row: the reference `read_past_state` is held to.
-    `step_dates`, when given, is filled as `read_past_state` says."""
+    that still hold then). `step_dates`, when given, is filled as `read_past_state` says."""
     sizes = _StepSizes.of(workflows)
-    return _assemble(
-        _read_ledger(actions, sizes),
-        sizes,
-        assignments=assignments,
-        sequences=sequences,
-        pauses=pauses,
-        promises=promises,
-        workflows=workflows,
-        as_of=as_of,
-        step_dates=step_dates,
-    )
-
-
-def _assemble(
-    ledger: _Ledger,
-    sizes: _StepSizes,
-    *,
-    assignments: list[AssignmentRow],
-    sequences: list[SequenceRow],
-    pauses: list[PauseRow],
-    promises: list[dict],
-    workflows: dict[str, Workflow],
-    as_of: date,
-    step_dates: dict[StepKey, date] | None,
-) -> PastState:
+    ledger = _read_ledger(actions, sizes)
     ran, finished = _runs(ledger.per_step, sizes, workflows, step_dates)
     past = PastState(ran=ran, finished=finished, chased=ledger.chased, settled=ledger.settled)
     for cid, wid, since in assignments:
