@@ -337,6 +337,8 @@ class Ledger:
     @invoices.setter
     def invoices(self, invoices: Iterable[Invoice]) -> None:
         self._objects, self._frame = list(invoices), None
+        if self._whole is None:  # its own customers, found again (a cut keeps its whole's)
+            self._customer_ids = None
 
     @property
     def frame(self) -> pl.DataFrame:

@@ -352,3 +352,13 @@ def test_an_invoice_two_chains_along_is_planned_where_it_arrives() -> None:
         0,
         set(),
     )
+
+
+def test_a_ledgers_customers_follow_its_invoices_when_they_are_replaced() -> None:
+    """`Ledger.customer_ids` is kept once asked; invoices set afresh are asked again."""
+    rng = random.Random(3)
+    invoices = [_invoice(rng, n, 6) for n in range(40)]
+    ledger = Ledger(frame=frame_from_invoices(invoices), customers={})
+    assert ledger.customer_ids() == {i.customer_id for i in invoices}
+    ledger.invoices = [i for i in invoices if i.customer_id == "C1"]
+    assert ledger.customer_ids() == {"C1"}

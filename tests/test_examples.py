@@ -232,54 +232,29 @@ def test_help_shows_each_example_on_a_line_of_its_own(path, doc):
     assert [line for line in shown if "Example:" in line and line not in wanted] == []
 
 
+def _shell(command: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
+    """`command` as a person types it in a new shell in `cwd`."""
+    return subprocess.run(
+        command, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
 def test_init_names_arflow_as_a_new_shell_finds_it(tmp_path):
     """After the quickstart arflow is `.venv/bin/arflow`, not on PATH: init's hint says so, and
     runs as printed in a new shell; with arflow on PATH the hint says `arflow`."""
     arflow_script(tmp_path / ".venv" / "bin" / "arflow")
     env = environment(tmp_path)
-    done = subprocess.run(
-        ".venv/bin/arflow init demo",
-        shell=True,
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _shell(".venv/bin/arflow init demo", tmp_path, env)
     assert done.returncode == 0, done.stderr
     hint = done.stdout.splitlines()[-1]
     assert hint == "Next: .venv/bin/arflow run --dry-run --config demo/arflow.yaml"
-    again = subprocess.run(
-        hint.removeprefix("Next: "),
-        shell=True,
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    again = _shell(hint.removeprefix("Next: "), tmp_path, env)
     assert again.returncode == 0, again.stderr
     assert again.stdout.splitlines()[-1].startswith(f"{DAY}: 10 invoices, 8 open, 12 action(s)")
 
     on_path = environment(tmp_path, tmp_path / ".venv" / "bin")
-    done = subprocess.run(
-        "arflow init other",
-        shell=True,
-        cwd=tmp_path,
-        env=on_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _shell("arflow init other", tmp_path, on_path)
     assert done.stdout.splitlines()[-1] == "Next: arflow run --dry-run --config other/arflow.yaml"
     # init --workflow's hint too
-    done = subprocess.run(
-        ".venv/bin/arflow init --workflow net30-standard demo",
-        shell=True,
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _shell(".venv/bin/arflow init --workflow net30-standard demo", tmp_path, env)
     assert done.stdout.splitlines()[-1] == "Next: .venv/bin/arflow validate demo"
