@@ -43,14 +43,15 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.rules",
             "arflow.actions",
             "arflow.schema",
+            "arflow.fees",
         ],
     ),
     ("the state database: arflow's records, in no one else's words", ["arflow.state"]),
     (
         "edges: reading sources, talking to channels",
-        ["arflow.sources", "arflow.sample_ledger", "arflow.channels"],
+        ["arflow.sources", "arflow.sample_ledger", "arflow.channels", "arflow.fees.reference"],
     ),
-    ("the planner", ["arflow.planner", "arflow.engine", "arflow.contacts"]),
+    ("the planner", ["arflow.planner", "arflow.engine", "arflow.contacts", "arflow.fees.book"]),
     (
         "messages: templates, their checks and composing",
         [
@@ -93,6 +94,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.desk_lists",
             "arflow.csv_rows",
             "arflow.charts",
+            "arflow.fees.report",
         ],
     ),
     ("the app", ["arflow.cli", "arflow.commands", "arflow.__main__"]),
