@@ -21,6 +21,7 @@ from arflow.compose import Composed
 from arflow.compose_pool import composed as composing
 from arflow.contacts import unreached
 from arflow.errors import ArflowError, Refused, RowError, StoppedMidRun
+from arflow.fees.charging import rows_to_record
 from arflow.inbox import inbox_error, read_inbox
 from arflow.ledger import Ledger
 from arflow.ledger_rows import key_rows, skip_rows
@@ -153,6 +154,7 @@ def _run(
         planned, recovered, run_id = _begin(
             db, project, ledger, as_of, ready=log_in, actions=actions
         )
+        project.with_fees(db)  # what was charged before, for messages and charge_fees
         run_result = RunResult(planned, [], recovered)
         failed: list[RowError] = []  # messages that could not be made: reported, not sent
         try:
@@ -432,3 +434,8 @@ def _record_effect(conn: sqlite3.Connection, item: Composed) -> None:
         StateDB.add_note(conn, key, action.customer_id, text, action.date)
     elif effect == "specialist":
         StateDB.set_specialist(conn, action.customer_id, text, action.date, key)
+    elif effect == "fees":  # against the charges as they are now, inside this transaction
+        numbers = sorted({c.invoice for c in action.fees})
+        charged, waived = StateDB.charged_in(conn, numbers), StateDB.waived_in(conn, numbers)
+        rows = rows_to_record(action.fees, charged, waived, key, action.customer_id, action.date)
+        StateDB.add_charges(conn, rows)

@@ -51,13 +51,23 @@ LAYERS: list[tuple[str, list[str]]] = [
         "edges: reading sources, talking to channels",
         ["arflow.sources", "arflow.sample_ledger", "arflow.channels", "arflow.fees.reference"],
     ),
-    ("the planner", ["arflow.planner", "arflow.engine", "arflow.contacts", "arflow.fees.book"]),
+    (
+        "the planner",
+        [
+            "arflow.planner",
+            "arflow.engine",
+            "arflow.contacts",
+            "arflow.fees.book",
+            "arflow.fees.charging",
+        ],
+    ),
     (
         "messages: templates, their checks and composing",
         [
             "arflow.sandbox",
             "arflow.render",
             "arflow.contexts",
+            "arflow.fees.contexts",
             "arflow.attachments",
             "arflow.samples",
             "arflow.project",
@@ -95,6 +105,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.csv_rows",
             "arflow.charts",
             "arflow.fees.report",
+            "arflow.fees.journal",
         ],
     ),
     ("the app", ["arflow.cli", "arflow.commands", "arflow.__main__"]),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,14 +12,17 @@ from rich.console import Console
 
 from arflow.commands import common, session
 from arflow.commands.common import EXIT_PROBLEMS, ConfigOption, TableFormat, errors_console, say
+from arflow.config import load_config
 from arflow.errors import Refused
 from arflow.fees.book import FeeBook
+from arflow.fees.journal import LAYOUTS, day_format_of, journal_rows
 from arflow.fees.report import CSV_HEADER, FeeReport, fee_document, fee_report, fee_rows
 from arflow.listing import Cell, Col, Listing, print_listing, write_csv
 from arflow.planner.past_state import read_past_state
 from arflow.project import load_project
 from arflow.secrets import redact
 from arflow.sources import load_ledger
+from arflow.sources.csvfile import spreadsheet_text
 from arflow.state import open_state
 from arflow.tables import amounts_text
 
@@ -42,6 +46,28 @@ def fees_list(
         str | None, typer.Option("--customer", metavar="ID", help="Only this customer.")
     ] = None,
     fmt: common.ListFormatOption = TableFormat.table,
+    journal: Annotated[
+        bool,
+        typer.Option(
+            "--journal", help="Print what was charged, as sales invoices to import (CSV)."
+        ),
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since", metavar="YYYY-MM-DD", help="With --journal: charges from this day."
+        ),
+    ] = None,
+    layout: Annotated[
+        str,
+        typer.Option("--layout", metavar="xero|quickbooks", help="With --journal: whose import."),
+    ] = "xero",
+    account: Annotated[
+        str, typer.Option("--account", metavar="CODE", help="With --journal: the income account.")
+    ] = "",
+    tax_type: Annotated[
+        str, typer.Option("--tax-type", metavar="NAME", help="With --journal: Xero's tax rate.")
+    ] = "",
     config: ConfigOption = None,
 ) -> None:
     """What late invoices owe: interest, compensation, charged so far.
@@ -55,6 +81,9 @@ def fees_list(
     Example: arflow fees --as-of 2026-03-16 --format json
     """
     if ctx.invoked_subcommand is not None:
+        return
+    if journal:
+        _journal(config, since, layout, account, tax_type)
         return
     project = load_project(common.config_path(config))
     cfg = project.config
@@ -72,6 +101,30 @@ def fees_list(
     else:
         _print(report, cfg.company.locale)
     _report_errors(report)
+    session.report_held_back(ledger)
+
+
+def _journal(
+    config: Path | None, since: str | None, layout: str, account: str, tax_type: str
+) -> None:
+    """`--journal`: every charge (from `since` on) once, as the books import sales invoices."""
+    if layout not in LAYOUTS:
+        raise typer.BadParameter(f"{layout!r}: give xero or quickbooks", param_hint="--layout")
+    cfg = load_config(common.config_path(config))
+    first = common.parse_day(cfg, since, "--since")
+    path = cfg.resolve(cfg.state)
+    with open_state(path, cfg.display(path), "read") as db:
+        charges = db.fee_charges(first) if db is not None else []
+    ledger = load_ledger(cfg)
+    header, rows = journal_rows(
+        charges,
+        ledger.customers,
+        layout,
+        day_format=day_format_of(cfg.company.locale),
+        account=account,
+        tax_type=tax_type,
+    )
+    write_csv(sys.stdout, header, [[spreadsheet_text(v) for v in row] for row in rows])
     session.report_held_back(ledger)
 
 

@@ -76,6 +76,7 @@ class Accrual:
     periods: list[Period] = field(default_factory=list)
     compensation: Decimal = ZERO
     note: str | None = None  # why a sum the rule names is not owed (currency, …)
+    late: bool = False  # past its due date and grace, open, an invoice: fees may be charged
 
     @property
     def interest(self) -> Decimal:
@@ -113,6 +114,7 @@ def accrue(
         return found
     if as_of < start:
         return found
+    found.late = True
     found.compensation, found.note = _compensation(inv, settings.compensation)
     for first, last, rate in _rate_periods(inv, settings, start, as_of, table):
         for a, b, owed in _principal_periods(first, last, principal, inv.amount, payments):
@@ -182,3 +184,17 @@ def _principal_periods(
             first = day
     found.append((first, last, owed))
     return [(a, b, max(o, ZERO)) for a, b, o in found if o > ZERO]
+
+
+@dataclass(frozen=True, slots=True)
+class FeeCharge:
+    """One sum a `charge_fees` action charges an invoice, as composed. For interest,
+    `accrued` is the whole interest to the day: what is recorded is that less what the state
+    holds as charged when the charge is written (so two charges in one run never overlap)."""
+
+    invoice: str
+    kind: str  # interest, compensation or fee
+    amount: Decimal
+    currency: str
+    detail: str | None = None
+    accrued: Decimal | None = None  # interest: the whole interest to the day

@@ -75,6 +75,18 @@ class FeeBook:
     def of(self, number: str) -> Charged:
         return self.charged.get(number) or Charged()
 
+    def totals(
+        self, invoices: Iterable[Invoiced], workflow: str | None, as_of: date
+    ) -> tuple[Decimal, Decimal]:
+        """(interest accrued to the day, fees charged so far) over these invoices."""
+        interest = charged = ZERO
+        for inv in invoices:
+            was = self.of(inv.number)
+            charged += was.total
+            if not was.waived:
+                interest += self.accrual(inv, workflow, as_of).interest
+        return interest, charged
+
     def figures(self, inv: Invoiced, workflow: str | None, as_of: date) -> dict[str, object]:
         """What a template reads of an invoice's fees (`inv.interest`, …)."""
         found = self.accrual(inv, workflow, as_of)
