@@ -383,7 +383,10 @@ def _compose_fees(
 ) -> Composed:
     """charge_fees: what it charges each invoice (issue 31), recorded with its key."""
     try:
-        action.fees = charges_for(project.fee_book(), action.items, action.workflow, action.date)
+        if action.fees is None:  # not planned with the run's (`charging.plan_charges`)
+            action.fees = charges_for(
+                project.fee_book(), action.items, action.workflow, action.date
+            )
     except MissingRate as exc:
         wf = project.workflows[action.workflow]
         line = wf.action_line(action.step, action.action_index)

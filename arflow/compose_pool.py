@@ -48,9 +48,10 @@ AHEAD = 4  # slices per worker in flight at most
 _WORK: tuple | None = None
 
 # What a worker hands back for a composed action: its message, text and assignee, and the
-# action's own `text` and `subject`, which composing sets
-# (message, text, assignee, the action's text, its subject, its fees)
-Payload = tuple[Message | None, str | None, str | None, str | None, str | None, list[FeeCharge]]
+# action's own `text`, `subject` and `fees`, which composing sets
+Payload = tuple[
+    Message | None, str | None, str | None, str | None, str | None, list[FeeCharge] | None
+]
 
 
 def jobs_default() -> int:

@@ -43,7 +43,7 @@ def action_dict(a: PlannedAction) -> dict:
                 "currency": c.currency,
                 "detail": c.detail,
             }
-            for c in a.fees
+            for c in a.fees or []
         ]
     if a.statement is not None:  # a campaign's (SPEC 4.10): the conditions it met
         found["conditions"] = [

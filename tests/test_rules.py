@@ -306,6 +306,7 @@ def test_every_kind_has_one_entry_its_model_and_its_composer():
         "task": "task",
         "note": "note",
         "assign": "specialist",
+        "charge_fees": "fees",
     }
 
 

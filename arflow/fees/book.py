@@ -9,10 +9,10 @@ from datetime import date
 from decimal import Decimal
 
 from arflow.config import Config
-from arflow.fees.accrual import ZERO, Accrual, Invoiced, accrue
+from arflow.fees.accrual import ZERO, Accrual, FeeCharge, Invoiced, accrue, rounded
 from arflow.fees.rates import RateTable
 from arflow.fees.reference import rate_table
-from arflow.fees.settings import NO_FEES, LateFees
+from arflow.fees.settings import NO_FEES, Fixed, LateFees, Percent
 from arflow.state.fees import ChargeRow
 from arflow.workflow import Workflow
 
@@ -74,6 +74,46 @@ class FeeBook:
 
     def of(self, number: str) -> Charged:
         return self.charged.get(number) or Charged()
+
+    def pending(self, inv: Invoiced, workflow: str, as_of: date) -> list[FeeCharge]:
+        """What a `charge_fees` step of `workflow` charges `inv` on `as_of`: the interest
+        accrued since the last charge, the compensation the first time, the step's fee
+        (raises `MissingRate`)."""
+        charged = self.of(inv.number)
+        if charged.waived:
+            return []
+        found = self.accrual(inv, workflow, as_of)
+        charges = []
+        if found.interest > charged.interest:
+            text = "; ".join(
+                f"{p.start} to {p.end}, {p.days} days at {p.rate}% on {p.principal}"
+                for p in found.periods
+            )
+            extra = found.interest - charged.interest
+            charges.append(
+                FeeCharge(inv.number, "interest", extra, inv.currency, text, found.interest)
+            )
+        if found.compensation and not charged.compensation:
+            charges.append(FeeCharge(inv.number, "compensation", found.compensation, inv.currency))
+        fee = self._step_fee(workflow, found)
+        if fee:
+            charges.append(FeeCharge(inv.number, "fee", fee, inv.currency))
+        return charges
+
+    def _step_fee(self, workflow: str, found: Accrual) -> Decimal:
+        rule = self.settings(workflow).fee
+        if not found.late:
+            return ZERO
+        if isinstance(rule, Fixed):
+            return rounded(rule.fixed, found.currency)
+        if isinstance(rule, Percent):
+            return rounded(found.principal * rule.percent / 100, found.currency)
+        return ZERO
+
+    def apply(self, charges: Iterable[FeeCharge]) -> None:
+        """Count these charges as made (tonight's, planned before anything is composed)."""
+        for c in charges:
+            self.charged.setdefault(c.invoice, Charged()).add(c.kind, c.amount)
 
     def totals(
         self, invoices: Iterable[Invoiced], workflow: str | None, as_of: date

@@ -12,10 +12,11 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
-from arflow.fees.accrual import ZERO, Accrual, FeeCharge, rounded
+from arflow.fees.accrual import ZERO, FeeCharge
 from arflow.fees.book import FeeBook
-from arflow.fees.settings import Fixed, Percent
+from arflow.fees.rates import MissingRate
 from arflow.ledger import Invoice
+from arflow.planner.plan_types import PlannedAction
 from arflow.state.fees import ChargeRow
 
 
@@ -24,46 +25,26 @@ def charges_for(
 ) -> list[FeeCharge]:
     """What a `charge_fees` action of `workflow` charges these invoices on `as_of`, against
     what `book` says was charged before (raises `MissingRate`)."""
-    found: list[FeeCharge] = []
-    for inv in invoices:
-        charged = book.of(inv.number)
-        if charged.waived:
+    return [c for inv in invoices for c in book.pending(inv, workflow, as_of)]
+
+
+def plan_charges(
+    book: FeeBook, actions: Iterable[PlannedAction]
+) -> list[tuple[PlannedAction, MissingRate]]:
+    """Tonight's charges, in the plan's order, each against the ones before it (two steps
+    charging one invoice tonight never charge the same interest twice), counted in `book` so
+    every message composed tonight shows them; the actions whose rule lacks a rate, with why."""
+    failed = []
+    for action in actions:
+        if action.kind != "charge_fees":
             continue
-        accrual = book.accrual(inv, workflow, as_of)
-        if accrual.interest > charged.interest:
-            found.append(
-                FeeCharge(
-                    inv.number,
-                    "interest",
-                    accrual.interest - charged.interest,
-                    inv.currency,
-                    _periods_text(accrual),
-                    accrual.interest,
-                )
-            )
-        if accrual.compensation and not charged.compensation:
-            found.append(FeeCharge(inv.number, "compensation", accrual.compensation, inv.currency))
-        fee = _step_fee(book, workflow, accrual)
-        if fee:
-            found.append(FeeCharge(inv.number, "fee", fee, inv.currency))
-    return found
-
-
-def _step_fee(book: FeeBook, workflow: str, accrual: Accrual) -> Decimal:
-    rule = book.settings(workflow).fee
-    if not accrual.late:
-        return ZERO
-    if isinstance(rule, Fixed):
-        return rounded(rule.fixed, accrual.currency)
-    if isinstance(rule, Percent):
-        return rounded(accrual.principal * rule.percent / 100, accrual.currency)
-    return ZERO
-
-
-def _periods_text(accrual: Accrual) -> str:
-    return "; ".join(
-        f"{p.start}..{p.end} {p.days} days at {p.rate}% on {p.principal}" for p in accrual.periods
-    )
+        try:
+            action.fees = charges_for(book, action.items, action.workflow, action.date)
+        except MissingRate as exc:
+            failed.append((action, exc))
+            continue
+        book.apply(action.fees)
+    return failed
 
 
 def charges_text(charges: list[FeeCharge]) -> str:

@@ -195,7 +195,7 @@ class PlannedAction:
     # a campaign's notice: the keys of its statement's customer-facing messages that go in
     # this run; it goes only once they all went (`campaigns.notices_wait`)
     waits_for: list[ActionKey] = field(default_factory=list)
-    fees: list[FeeCharge] = field(default_factory=list)  # a charge_fees action's, as composed
+    fees: list[FeeCharge] | None = None  # a charge_fees action's charges, once worked out
 
     @property
     def kind(self) -> str:
