@@ -111,8 +111,8 @@ def fee_document(report: FeeReport) -> dict:
                     }
                     for p in line.accrual.periods
                 ],
-                "interest": str(line.interest),
-                "compensation": str(line.compensation),
+                "interest": str(rounded(line.interest, line.accrual.currency)),
+                "compensation": str(rounded(line.compensation, line.accrual.currency)),
                 "charged": str(rounded(line.charged.total, line.accrual.currency)),
                 "waived": line.charged.waived,
             }
