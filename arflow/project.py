@@ -13,6 +13,7 @@ from arflow.config import Config, load_config
 from arflow.contacts import BOUNCE_TEMPLATE, REPLY_TEMPLATE
 from arflow.errors import ArflowError, InvalidFiles, Problem, RowError
 from arflow.fees.book import FeeBook
+from arflow.fees.checks import fee_problems
 from arflow.ledger import Ledger
 from arflow.planner.schedule import FINISH_TEMPLATE, PAUSE_TEMPLATE
 from arflow.render import Templates, templates_for
@@ -134,6 +135,7 @@ def check_project(
     for wf in workflows.values():
         problems += _check_workflow(wf, config, workflows, templates, broken)
     problems += _then_cycles(workflows)
+    problems += fee_problems(config, workflows, warnings)
     problems += render_problems(config, workflows, templates, warnings)
     return problems
 

@@ -239,6 +239,19 @@ def test_a_waived_invoice_is_charged_nothing_more(tmp_path, cli):
         "47.74",
         True,
     )
+    entries = json.loads(cli("history", "--format", "json", "--config", config).stdout)["actions"]
+    assert [(e["as_of"], e["kind"], e["state"], e["description"]) for e in entries] == [
+        (
+            "2026-03-20",
+            "charge_fees",
+            "done",
+            "fees: INV-1 interest 2.74 EUR, compensation 40.00 EUR, fee 5.00 EUR",
+        ),
+        ("2026-03-20", "email", "sent", None),
+        ("2026-03-21", "waive", "done", "fees waived: goodwill"),
+        ("2026-03-30", "charge_fees", "done", "fees: nothing"),
+        ("2026-03-30", "email", "sent", None),
+    ]
     result = cli("fees", "waive", "INV-404", "--config", config, expect=2)
     assert "no invoice INV-404 in the invoices source" in result.output
 
@@ -412,3 +425,23 @@ def test_charge_fees_takes_true_only(tmp_path, cli, bad):
     wf.write_text(wf.read_text().replace("charge_fees: true", bad, 1))
     result = cli("validate", "--config", config, expect=1)
     assert "charge_fees: true, not" in result.stderr
+
+
+def test_validate_warns_of_a_charge_that_charges_nothing_and_names_a_bad_rates_line(tmp_path, cli):
+    config = folder(tmp_path)
+    text = config.read_text()
+    config.write_text(text[: text.index("late_fees:")])
+    result = cli("validate", "--config", config)
+    assert result.stderr.splitlines() == [
+        "warning: workflows/dun.yaml:8: step first: charge_fees charges nothing: late_fees: in "
+        "arflow.yaml (or in this workflow) sets no interest, compensation or fee",
+        "warning: workflows/dun.yaml:13: step second: charge_fees charges nothing: late_fees: "
+        "in arflow.yaml (or in this workflow) sets no interest, compensation or fee",
+    ]
+    config.write_text(
+        text[: text.index("late_fees:")]
+        + "late_fees: {interest: de-bgb, reference_rates: rates.csv}\n"
+    )
+    (config.parent / "rates.csv").write_text("date,rate\n2026-07-01,one\n")
+    result = cli("validate", "--config", config, expect=1)
+    assert result.stderr.splitlines()[0].startswith("rates.csv:2: rate: rate 'one': ")

@@ -68,6 +68,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.render",
             "arflow.contexts",
             "arflow.fees.contexts",
+            "arflow.fees.checks",
             "arflow.attachments",
             "arflow.samples",
             "arflow.project",

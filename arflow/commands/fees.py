@@ -207,9 +207,10 @@ def fees_waive(
     cfg = project.config
     day = common.parse_day(cfg, as_of, "--as-of") or cfg.today(common.now())
     ledger = load_ledger(cfg)
-    if not any(inv.number == invoice for inv in ledger.invoices):
+    found = next((inv for inv in ledger.invoices if inv.number == invoice), None)
+    if found is None:
         raise Refused(f"no invoice {invoice} in the invoices source; give an invoice's number")
     path = cfg.resolve(cfg.state)
     with open_state(path, cfg.display(path), "write") as db:
-        new = db.waive_fees(invoice, reason, day)
+        new = db.waive_fees(invoice, found.customer_id, reason, day)
     say(f"{invoice}: fees waived from {day}" if new else f"{invoice}: fees were waived already")

@@ -50,15 +50,43 @@ class FeeRecords(StateBase):
             )
         }
 
-    def waive_fees(self, invoice: str, reason: str | None, day: date) -> bool:
+    def waive_fees(self, invoice: str, customer_id: str, reason: str | None, day: date) -> bool:
         """Record that `invoice` is charged nothing more; False if it was waived already."""
         with self.transaction() as conn:
             cursor = conn.execute(
-                "INSERT OR IGNORE INTO fee_waivers (invoice, reason, as_of, created_at) "
-                "VALUES (?, ?, ?, datetime('now'))",
-                (invoice, reason, day.isoformat()),
+                "INSERT OR IGNORE INTO fee_waivers (invoice, customer_id, reason, as_of, "
+                "created_at) VALUES (?, ?, ?, ?, datetime('now'))",
+                (invoice, customer_id, reason, day.isoformat()),
             )
             return bool(cursor.rowcount)
+
+    def waiver_rows(self, customer: str | None, since: date | None) -> list[dict]:
+        """The waivers as lines of `history` (of one customer, from `since` on), by day."""
+        rows = self.conn.execute(
+            "SELECT invoice, customer_id, reason, as_of, created_at FROM fee_waivers WHERE "
+            "(? IS NULL OR customer_id = ?) AND as_of >= ? ORDER BY as_of, customer_id, id",
+            (customer, customer, (since or date.min).isoformat()),
+        )
+        return [
+            {
+                "as_of": day,
+                "customer_id": cid,
+                "workflow": "fees",
+                "step": "waive",
+                "kind": "waive",
+                "state": "done",
+                "reason": "fees waived",
+                "error": None,
+                "recipients": [],
+                "invoices": [invoice],
+                "key": f"waive:{invoice}",
+                "keys": [],  # no action key: a person's decision
+                "updated_at": created,
+                "subject": None,
+                "description": f"fees waived: {reason}" if reason else "fees waived",
+            }
+            for invoice, cid, reason, day, created in rows
+        ]
 
     @staticmethod
     def charged_in(conn: sqlite3.Connection, invoices: list[str]) -> dict[str, dict[str, Decimal]]:

@@ -142,7 +142,7 @@ MIGRATIONS: dict[int, str] = {
     CREATE UNIQUE INDEX fee_compensation_once ON fee_charges (invoice)
         WHERE kind = 'compensation';
     CREATE TABLE fee_waivers (id INTEGER PRIMARY KEY, invoice TEXT NOT NULL UNIQUE,
-        reason TEXT, as_of TEXT NOT NULL, created_at TEXT NOT NULL);
+        customer_id TEXT NOT NULL, reason TEXT, as_of TEXT NOT NULL, created_at TEXT NOT NULL);
     """,
 }
 ID_SINCE = 3  # the schema version that gave a database its id
