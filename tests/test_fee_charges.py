@@ -445,3 +445,27 @@ def test_validate_warns_of_a_charge_that_charges_nothing_and_names_a_bad_rates_l
     (config.parent / "rates.csv").write_text("date,rate\n2026-07-01,one\n")
     result = cli("validate", "--config", config, expect=1)
     assert result.stderr.splitlines()[0].startswith("rates.csv:2: rate: rate 'one': ")
+
+
+def test_a_charge_is_written_against_the_state_inside_its_transaction():
+    """What `rows_to_record` writes when the state holds more than the plan knew (another
+    charge recorded meanwhile): interest less what is charged by now, no second compensation,
+    nothing on a waived invoice."""
+    from datetime import date
+    from decimal import Decimal as D
+
+    from arflow.fees.accrual import FeeCharge
+    from arflow.fees.charging import rows_to_record
+
+    planned = [
+        FeeCharge("INV-1", "interest", D("5.75"), "EUR", "…", D("5.75")),
+        FeeCharge("INV-1", "compensation", D("40.00"), "EUR"),
+        FeeCharge("INV-1", "fee", D("5.00"), "EUR"),
+        FeeCharge("INV-2", "interest", D("1.00"), "EUR", None, D("1.00")),
+    ]
+    charged = {"INV-1": {"interest": D("2.74"), "compensation": D("40.00")}}
+    rows = rows_to_record(planned, charged, {"INV-2"}, "k", "C1", date(2026, 3, 31))
+    assert [(r.invoice, r.kind, r.amount) for r in rows] == [
+        ("INV-1", "interest", D("3.01")),
+        ("INV-1", "fee", D("5.00")),
+    ]

@@ -167,6 +167,15 @@ def test_payments_with_their_days_lower_the_principal_from_that_day():
         ("2026-02-15", "2026-02-28", "12", "2.76"),  # 600 × 12 % × 14/365 = 2.7616
     ]
     assert [p.principal for p in found.periods] == [D("1000.00"), D("600.00")]
+    # paid on the first day interest runs: the lower principal from that day, one period
+    first_day = accrue(
+        debt,
+        fees(interest={"annual": 12}),
+        date(2026, 2, 28),
+        None,
+        payments=[(date(2026, 2, 1), D("400.00"))],
+    )
+    assert periods(first_day.periods) == [("2026-02-01", "2026-02-28", "12", "5.52")]
 
 
 def test_monthly_grace_rounding_and_what_is_never_charged():
@@ -335,3 +344,24 @@ def test_fees_past_the_known_rates_is_an_error_naming_the_row(tmp_path, cli):
         "is known to arflow up to 2026-02-05, not on 2026-07-01: add the rate in force on "
         "2026-07-01 to a `reference_rates:` file"
     ) in result.stderr
+
+
+def test_a_step_fee_is_charged_only_once_the_invoice_is_late():
+    from arflow.config import Config
+    from arflow.fees.book import FeeBook
+
+    cfg = Config.model_validate(
+        {
+            "company": {"name": "Acme", "currency": "USD"},
+            "invoices": {"path": "invoices.csv"},
+            "late_fees": {"fee": {"percent": 2.0}, "grace_days": 3},
+        }
+    )
+    book = FeeBook(cfg, {})
+    debt = inv("INV-1", due="2026-03-10", amount="1000.00", balance="750.00")
+    assert book.pending(debt, "w", date(2026, 3, 10)) == []  # due today
+    assert book.pending(debt, "w", date(2026, 3, 13)) == []  # in the grace
+    # 2 % of the open balance
+    assert [(c.kind, c.amount) for c in book.pending(debt, "w", date(2026, 3, 14))] == [
+        ("fee", D("15.00"))
+    ]
