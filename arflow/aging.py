@@ -28,6 +28,7 @@ class AgingRow:
     invoices: int = 0
     customer_id: str | None = None
     name: str | None = None
+    fees: Decimal = ZERO  # with `aging --fees`: the late fees charged on its invoices
 
     def __post_init__(self) -> None:
         if not self.buckets:  # an empty bucket reads 0.00 in USD, 0 in JPY
@@ -38,9 +39,10 @@ class AgingRow:
     def total(self) -> Decimal:
         return sum(self.buckets.values(), ZERO)
 
-    def add(self, inv: Invoice, owed: Decimal, as_of: date) -> None:
+    def add(self, inv: Invoice, owed: Decimal, as_of: date, fees: Decimal = ZERO) -> None:
         self.buckets[aging_bucket(inv.days_past_due(as_of))] += owed
         self.invoices += 1
+        self.fees += fees
 
 
 @dataclass(slots=True)
@@ -48,6 +50,7 @@ class Aging:
     as_of: date
     currencies: list[AgingRow]
     customers: list[AgingRow]  # largest total first, then by customer id
+    with_fees: bool = False  # `--fees`: each row's fees charged
 
 
 def aging_report(
@@ -55,9 +58,11 @@ def aging_report(
     customers: Mapping[str, Customer],
     as_of: date,
     min_balance: Decimal = DEFAULT_MIN_BALANCE,
+    fees: Mapping[str, Decimal] | None = None,
 ) -> Aging:
     """The aging of `invoices` (a ledger's `owing(as_of)`) on `as_of`: what the account's
-    totals count (`rules.in_totals`), by bucket."""
+    totals count (`rules.in_totals`), by bucket; with `fees` (invoice → late fees charged on
+    it), each row's fees too."""
     by_customer: dict[tuple[str, str], AgingRow] = {}
     by_currency: dict[str, AgingRow] = {}
     for inv in invoices:
@@ -74,15 +79,17 @@ def aging_report(
                 else (inv.customer_name or inv.customer_id)
             )
             row = by_customer[key] = AgingRow(inv.currency, customer_id=inv.customer_id, name=name)
-        row.add(inv, owed, as_of)
+        charged = fees.get(inv.number, ZERO) if fees else ZERO
+        row.add(inv, owed, as_of, charged)
         total = by_currency.get(inv.currency)
         if total is None:
             total = by_currency[inv.currency] = AgingRow(inv.currency)
-        total.add(inv, owed, as_of)
+        total.add(inv, owed, as_of, charged)
     return Aging(
         as_of,
         [by_currency[c] for c in sorted(by_currency)],
         sorted(by_customer.values(), key=lambda r: (-r.total, r.customer_id or "", r.currency)),
+        fees is not None,
     )
 
 
@@ -90,10 +97,13 @@ def aging_document(report: Aging) -> dict:
     """SPEC 8's JSON: amounts as decimal strings."""
 
     def amounts(row: AgingRow) -> dict[str, str]:
-        return {
+        found = {
             **{b: money_text(v) for b, v in row.buckets.items()},
             "total": money_text(row.total),
         }
+        if report.with_fees:
+            found["fees"] = money_text(row.fees)
+        return found
 
     return {
         "as_of": report.as_of.isoformat(),
@@ -112,6 +122,10 @@ def aging_document(report: Aging) -> dict:
 CSV_HEADER = ["customer_id", "name", "currency", *AGING_BUCKETS, "total"]
 
 
+def aging_csv_header(report: Aging) -> list[str]:
+    return [*CSV_HEADER, "fees"] if report.with_fees else CSV_HEADER
+
+
 def aging_csv_rows(report: Aging) -> list[list[str]]:
     """The customers' rows as a spreadsheet wants them: plain amounts, one currency a row."""
     return [
@@ -121,6 +135,7 @@ def aging_csv_rows(report: Aging) -> list[list[str]]:
             r.currency,
             *(money_text(v) for v in r.buckets.values()),
             money_text(r.total),
+            *([money_text(r.fees)] if report.with_fees else []),
         ]
         for r in report.customers
     ]

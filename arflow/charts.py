@@ -56,16 +56,20 @@ def _aging_bar(buckets: dict[str, Decimal], largest: Decimal) -> Text:
 def print_aging(console: Console, report: Aging, locale: str, *, plain: bool) -> None:
     """`arflow aging`: a table with a bar per customer, then the totals per currency; in a
     pipe a header line, a line per account and currency, and a total line per currency."""
+    fees = report.with_fees
     if plain:
         write_plain(
             console.file,
-            ["customer", "name", "currency", *AGING_BUCKETS, "total"],  # as every pipe names it
+            # as every pipe names it
+            ["customer", "name", "currency", *AGING_BUCKETS, "total", *(["fees"] if fees else [])],
             (
                 [r.customer_id, r.name, r.currency, *r.buckets.values(), r.total]
+                + ([r.fees] if fees else [])
                 for r in report.customers
             ),
             (
                 ["total", f"{c.invoices} invoice(s)", c.currency, *c.buckets.values(), c.total]
+                + ([c.fees] if fees else [])
                 for c in report.currencies
             ),
         )
@@ -74,7 +78,7 @@ def print_aging(console: Console, report: Aging, locale: str, *, plain: bool) ->
         console.print(f"Nothing owed on {report.as_of.isoformat()}.", markup=False)
         return
     rows, totals = _aging_cells(report, locale)
-    headers = [b.replace("-", "–") for b in AGING_BUCKETS] + ["Total"]
+    headers = [b.replace("-", "–") for b in AGING_BUCKETS] + ["Total"] + (["Fees"] if fees else [])
     # amounts are never cut: their columns do not wrap, the customer's name wraps between
     # words, the bar goes first when it is tight, and below the width the amounts need, each
     # account is a block of its own
@@ -112,6 +116,7 @@ def _aging_cells(report: Aging, locale: str) -> tuple[list[list[str]], list[list
             r.name or "",
             *(money(v, r.currency) if v else "·" for v in r.buckets.values()),
             money(r.total, r.currency),
+            *([money(r.fees, r.currency) if r.fees else "·"] if report.with_fees else []),
         ]
         for r in report.customers
     ]
@@ -120,6 +125,7 @@ def _aging_cells(report: Aging, locale: str) -> tuple[list[list[str]], list[list
             f"Total {c.currency} ({c.invoices} invoices)",
             *(money(v, c.currency) for v in c.buckets.values()),
             money(c.total, c.currency),
+            *([money(c.fees, c.currency)] if report.with_fees else []),
         ]
         for c in report.currencies
     ]

@@ -469,3 +469,25 @@ def test_a_charge_is_written_against_the_state_inside_its_transaction():
         ("INV-1", "interest", D("3.01")),
         ("INV-1", "fee", D("5.00")),
     ]
+
+
+def test_aging_adds_the_fees_charged_on_request(tmp_path, cli):
+    config = folder(tmp_path)
+    run(cli, config, "2026-03-20")
+    run(cli, config, "2026-03-30")
+    doc = json.loads(
+        cli(
+            "aging", "--fees", "--as-of", "2026-03-30", "--format", "json", "--config", config
+        ).stdout
+    )
+    assert [(c["customer_id"], c["total"], c["fees"]) for c in doc["customers"]] == [
+        ("C1", "1000.00", "55.48")
+    ]
+    assert doc["currencies"][0]["fees"] == "55.48"
+    before = cli("aging", "--fees", "--as-of", "2026-03-25", "--format", "csv", "--config", config)
+    assert before.stdout.splitlines() == [
+        "customer_id,name,currency,current,1-30,31-60,61-90,90+,total,fees",
+        "C1,Customer One,EUR,0.00,1000.00,0.00,0.00,0.00,1000.00,47.74",
+    ]
+    piped = cli("aging", "--as-of", "2026-03-25", "--config", config).stdout.splitlines()
+    assert piped[0] == "# customer\tname\tcurrency\tcurrent\t1-30\t31-60\t61-90\t90+\ttotal"

@@ -10,6 +10,7 @@ import webbrowser
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -18,8 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from arflow import accounts, desk
-from arflow.aging import CSV_HEADER as AGING_CSV_HEADER
-from arflow.aging import aging_csv_rows, aging_document, aging_report
+from arflow.aging import aging_csv_header, aging_csv_rows, aging_document, aging_report
 from arflow.charts import print_aging, print_forecast, print_simulation
 from arflow.commands import common, session
 from arflow.commands.common import (
@@ -31,7 +31,7 @@ from arflow.commands.common import (
     say,
 )
 from arflow.compose import compose
-from arflow.config import load_config
+from arflow.config import Config, load_config
 from arflow.csv_rows import (
     customers_csv,
     forecast_csv,
@@ -101,6 +101,9 @@ def aging(
         ),
     ] = None,
     fmt: common.ListFormatOption = TableFormat.table,
+    fees: Annotated[
+        bool, typer.Option("--fees", help="Add the late fees charged on each account's invoices.")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """What is owed and how late, by age bucket.
@@ -115,14 +118,26 @@ def aging(
     cfg = load_config(common.config_path(config))
     day = common.parse_day(cfg, as_of, "--as-of") or cfg.today(common.now())
     ledger = load_ledger(cfg)
-    report = aging_report(ledger.owing(day), ledger.customers, day, cfg.min_balance)
+    charged = _fees_charged(cfg, day) if fees else None
+    report = aging_report(ledger.owing(day), ledger.customers, day, cfg.min_balance, charged)
     if fmt is TableFormat.json:
         common.print_json(aging_document(report))
     elif fmt is TableFormat.csv:
-        write_csv(sys.stdout, AGING_CSV_HEADER, aging_csv_rows(report))
+        write_csv(sys.stdout, aging_csv_header(report), aging_csv_rows(report))
     else:
         print_aging(Console(highlight=False), report, cfg.company.locale, plain=common.plain())
     session.report_held_back(ledger)
+
+
+def _fees_charged(cfg: Config, day: date) -> dict[str, Decimal]:
+    """invoice → the late fees charged on it by `day` (`aging --fees`)."""
+    path = cfg.resolve(cfg.state)
+    found: dict[str, Decimal] = {}
+    with open_state(path, cfg.display(path), "read") as db:
+        for row in db.fee_charges() if db is not None else []:
+            if row.as_of <= day:
+                found[row.invoice] = found.get(row.invoice, Decimal(0)) + row.amount
+    return found
 
 
 @contextmanager
