@@ -14,11 +14,12 @@ import statistics
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 
 from arflow.deliver import RunResult, replay_day
 from arflow.due_days import DueDays
 from arflow.errors import Refused
-from arflow.ledger import Ledger
+from arflow.ledger import ZERO, Ledger
 from arflow.planner.past_state import read_past_state
 from arflow.planner.plan_types import PlannedAction
 from arflow.project import Project
@@ -112,6 +113,7 @@ class StepFigures:
     paid_30: int = 0
     median_days_to_pay: float | None = None
     unpaid: int = 0
+    fees: dict[str, Decimal] = field(default_factory=dict)  # currency → charged by the step
 
     @property
     def invoices(self) -> int:
@@ -164,6 +166,8 @@ def simulate(
             step.actions += 1
             for number in action.invoices:
                 step.reached.setdefault(number, day)
+            for charge in action.fees or ():  # a charge_fees action's (issue 31)
+                step.fees[charge.currency] = step.fees.get(charge.currency, ZERO) + charge.amount
     invoices = ledger.find({n for step in figures.values() for n in step.reached})
     for step in figures.values():
         waits = []
@@ -221,6 +225,7 @@ def simulation_document(sim: Simulation) -> dict:
                 "paid_30": s.paid_30,
                 "median_days_to_pay": s.median_days_to_pay,
                 "unpaid": s.unpaid,
+                "fees": {cur: str(amount) for cur, amount in sorted(s.fees.items())},
             }
             for s in sim.steps
         ],

@@ -491,3 +491,48 @@ def test_aging_adds_the_fees_charged_on_request(tmp_path, cli):
     ]
     piped = cli("aging", "--as-of", "2026-03-25", "--config", config).stdout.splitlines()
     assert piped[0] == "# customer\tname\tcurrency\tcurrent\t1-30\t31-60\t61-90\t90+\ttotal"
+
+
+def test_forecast_and_simulate_charge_each_step_once(tmp_path, cli):
+    config = folder(tmp_path)
+    doc = json.loads(
+        cli(
+            "forecast",
+            "--as-of",
+            "2026-03-20",
+            "--days",
+            "11",
+            "--format",
+            "json",
+            "--config",
+            config,
+        ).stdout
+    )
+    charged = {
+        day["date"]: [(f["kind"], f["amount"]) for a in day["actions"] for f in a.get("fees", [])]
+        for day in doc["days"]
+        if day["actions"]
+    }
+    # the forecast's days record their charges in memory: the 30th charges since the 20th
+    assert charged == {
+        "2026-03-20": [("interest", "2.74"), ("compensation", "40.00"), ("fee", "5.00")],
+        "2026-03-30": [("interest", "2.74"), ("fee", "5.00")],
+    }
+    assert not (config.parent / "arflow.db").exists()
+    sim = json.loads(
+        cli(
+            "simulate",
+            "--from",
+            "2026-03-11",
+            "--to",
+            "2026-04-10",
+            "--format",
+            "json",
+            "--config",
+            config,
+        ).stdout
+    )
+    assert [(s["step"], s["fees"]) for s in sim["steps"]] == [
+        ("first", {"EUR": "47.74"}),
+        ("second", {"EUR": "7.74"}),
+    ]

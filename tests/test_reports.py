@@ -361,6 +361,7 @@ def test_simulate_reports_each_step_and_how_soon_it_was_paid(cli, tmp_path):
             "paid_30": 2,
             "median_days_to_pay": 8.0,
             "unpaid": 2,
+            "fees": {},
         },
         # d10: I2 on 10 Feb (paid 5 days later), I3 and I4 on 15 Feb
         {
@@ -373,6 +374,7 @@ def test_simulate_reports_each_step_and_how_soon_it_was_paid(cli, tmp_path):
             "paid_30": 1,
             "median_days_to_pay": 5.0,
             "unpaid": 2,
+            "fees": {},
         },
         # the campaign reached I2 first on the 25th (Friday the 23rd's, two days late: paid
         # 21 days later), then on 30 Jan, 6 and 13 Feb: counted from the first day
@@ -386,6 +388,7 @@ def test_simulate_reports_each_step_and_how_soon_it_was_paid(cli, tmp_path):
             "paid_30": 1,
             "median_days_to_pay": 21.0,
             "unpaid": 0,
+            "fees": {},
         },
     ]
     busy = {d["date"]: d["actions"] for d in doc["days"] if d["actions"]}
