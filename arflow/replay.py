@@ -159,15 +159,7 @@ def simulate(
         per_day.append((day, len(result.plan.actions)))
         errors = result.errors
         for action in result.plan.actions:
-            key = (action.workflow, _step(project, action))
-            step = figures.get(key)
-            if step is None:
-                step = figures[key] = StepFigures(*key)
-            step.actions += 1
-            for number in action.invoices:
-                step.reached.setdefault(number, day)
-            for charge in action.fees or ():  # a charge_fees action's (issue 31)
-                step.fees[charge.currency] = step.fees.get(charge.currency, ZERO) + charge.amount
+            _count(figures, project, action, day)
     invoices = ledger.find({n for step in figures.values() for n in step.reached})
     for step in figures.values():
         waits = []
@@ -194,6 +186,21 @@ def simulate(
         per_day,
         errors,
     )
+
+
+def _count(
+    figures: dict[tuple[str, str], StepFigures], project: Project, action: PlannedAction, day: date
+) -> None:
+    """One action of a simulated day, counted in its step's figures."""
+    key = (action.workflow, _step(project, action))
+    step = figures.get(key)
+    if step is None:
+        step = figures[key] = StepFigures(*key)
+    step.actions += 1
+    for number in action.invoices:
+        step.reached.setdefault(number, day)
+    for charge in action.fees or ():  # a charge_fees action's (issue 31)
+        step.fees[charge.currency] = step.fees.get(charge.currency, ZERO) + charge.amount
 
 
 def _step(project: Project, action: PlannedAction) -> str:

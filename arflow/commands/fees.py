@@ -39,6 +39,25 @@ COLUMNS = [
 ]
 
 
+JournalOption = Annotated[
+    bool,
+    typer.Option("--journal", help="Print what was charged, as sales invoices to import (CSV)."),
+]
+SinceOption = Annotated[
+    str | None,
+    typer.Option("--since", metavar="YYYY-MM-DD", help="With --journal: charges from this day."),
+]
+LayoutOption = Annotated[
+    str, typer.Option("--layout", metavar="xero|quickbooks", help="With --journal: whose import.")
+]
+AccountOption = Annotated[
+    str, typer.Option("--account", metavar="CODE", help="With --journal: the income account.")
+]
+TaxTypeOption = Annotated[
+    str, typer.Option("--tax-type", metavar="NAME", help="With --journal: Xero's tax rate.")
+]
+
+
 def fees_list(
     ctx: typer.Context,
     as_of: Annotated[str | None, common.as_of_option("Work the fees out as of this day")] = None,
@@ -46,28 +65,11 @@ def fees_list(
         str | None, typer.Option("--customer", metavar="ID", help="Only this customer.")
     ] = None,
     fmt: common.ListFormatOption = TableFormat.table,
-    journal: Annotated[
-        bool,
-        typer.Option(
-            "--journal", help="Print what was charged, as sales invoices to import (CSV)."
-        ),
-    ] = False,
-    since: Annotated[
-        str | None,
-        typer.Option(
-            "--since", metavar="YYYY-MM-DD", help="With --journal: charges from this day."
-        ),
-    ] = None,
-    layout: Annotated[
-        str,
-        typer.Option("--layout", metavar="xero|quickbooks", help="With --journal: whose import."),
-    ] = "xero",
-    account: Annotated[
-        str, typer.Option("--account", metavar="CODE", help="With --journal: the income account.")
-    ] = "",
-    tax_type: Annotated[
-        str, typer.Option("--tax-type", metavar="NAME", help="With --journal: Xero's tax rate.")
-    ] = "",
+    journal: JournalOption = False,
+    since: SinceOption = None,
+    layout: LayoutOption = "xero",
+    account: AccountOption = "",
+    tax_type: TaxTypeOption = "",
     config: ConfigOption = None,
 ) -> None:
     """What late invoices owe: interest, compensation, charged so far.
