@@ -50,7 +50,7 @@ def contexts(
     (`owing`), or from `by_customer` when the caller made it."""
     if by_customer is None:
         by_customer = owing(actions, as_of, ledger)
-    make = MessageContexts(project.config, as_of, project.fees)
+    make = MessageContexts(project.config, as_of, project.fee_book())
     totals: dict[tuple[str, str], dict] = {}
     workflows: dict[str, dict] = {}
     steps: dict[tuple[str, str], dict] = {}

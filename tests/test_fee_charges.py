@@ -13,12 +13,14 @@ import json
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import make_folder
-from tests.test_faults import start
+from tests.test_faults import ROOT, start
 
 DUN = """\
 name: Dun
@@ -84,8 +86,28 @@ def charges(config: Path) -> list[tuple]:
 
 
 def run(cli, config: Path, day: str, *extra: str) -> dict:
-    out = cli("run", "--format", "json", "--as-of", day, "--config", config, *extra).stdout
-    return json.loads(out)
+    """`arflow run` as cron runs it: a process of its own."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "arflow",
+            "run",
+            "--format",
+            "json",
+            "--as-of",
+            day,
+            "--config",
+            str(config),
+            *extra,
+        ],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
 
 
 def bodies(config: Path) -> list[str]:
@@ -535,4 +557,28 @@ def test_forecast_and_simulate_charge_each_step_once(tmp_path, cli):
     assert [(s["step"], s["fees"]) for s in sim["steps"]] == [
         ("first", {"EUR": "47.74"}),
         ("second", {"EUR": "7.74"}),
+    ]
+
+
+def test_the_bundled_late_fee_warning_shows_what_it_will_charge(tmp_path, cli):
+    from datetime import date
+
+    from arflow.scaffold import write_scaffold
+
+    write_scaffold(tmp_path, date(2026, 3, 16))
+    out = cli(
+        "preview",
+        "late-fee-warning",
+        "warning",
+        "--as-of",
+        "2026-03-16",
+        "--config",
+        tmp_path / "arflow.yaml",
+    ).stdout.splitlines()
+    # the sample's invoices are 30 days past due; the example charges 12 % a year and 25.00:
+    # 1,250.00 × 12 % × 30/365 = 12.33, 89.50 → 0.88
+    at = out.index("Under our terms, late payment costs:")
+    assert out[at + 1 : at + 3] == [
+        "  INV-1001       interest so far $12.33, compensation $25.00",
+        "  INV-1002       interest so far $0.88, compensation $25.00",
     ]
