@@ -495,3 +495,92 @@ def test_a_header_over_the_csv_limit_is_a_clear_error(tmp_path, cli):
         "invoices.csv: unreadable header row (field larger than field limit (131072)); fix line 1"
         " (2030-01-15T12:00:00Z)"
     )
+
+
+# --- a plain file read a slice at a time (issue 30): as read in one go -------------------------
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_file_read_in_slices_of_lines_is_the_ledger_read_in_one_go(tmp_path, monkeypatch, seed):
+    config = _write(tmp_path, seed, quoted=False)  # bad, blank, short and ragged rows
+    monkeypatch.setattr(frames, "SLICE_BYTES", 1 << 30)
+    whole = load_ledger(config, check_phones=True)
+    sliced = []
+    plain = frames.plain_slices
+    monkeypatch.setattr(
+        "arflow.sources.plain_slices", lambda *a, **k: (sliced.append(1), *plain(*a, **k))[1:]
+    )
+    for size in (500, 4096):  # slices of a few lines, ending mid-row, and of many
+        monkeypatch.setattr(frames, "SLICE_BYTES", size)
+        sliced.clear()
+        ledger = load_ledger(config, check_phones=True)
+        assert sliced == [1]  # polars read the slices: no fall back to the block reader
+        assert [_values(i) for i in ledger.invoices] == [_values(i) for i in whole.invoices]
+        assert [_values(c) for c in ledger.customers.values()] == [
+            _values(c) for c in whole.customers.values()
+        ]
+        assert [tuple(_values(e)) for e in ledger.errors] == [
+            tuple(_values(e)) for e in whole.errors
+        ]
+        assert ledger.reads == whole.reads
+    assert len(whole.errors) > 100 and "values but the header has" in str(whole.errors)
+
+
+EDGES = (
+    "\ufeffnumber,customer_id,issue_date,amount\r\n"
+    "A1,C1,2026-01-02,10\r\n"
+    "\r\n"  # a blank line: no row
+    ",,,\r\n"  # a spreadsheet's empty row: no row either
+    "A2,C1\r\n"  # short
+    "A3,C1,2026-01-02,11,extra,more\r\n"  # ragged: too many values
+    "A4,C1,2026-01-02,\r\n"  # an empty last value: a row
+    "A5,C1,2026-01-03,12\r\n"
+    "A6,C1,2026-01"  # the last line, short and without a line break
+)
+
+
+FIX = "fix the quoting or the delimiter on this line"
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 20, 21, 40, 64, 1 << 20])
+def test_every_slice_boundary_keeps_lines_rows_and_problems(tmp_path, size):
+    from arflow.config import SourceConfig
+    from arflow.sources.csvfile import read_csv
+
+    path = tmp_path / "invoices.csv"
+    path.write_bytes(EDGES.encode())
+    source = SourceConfig(path="invoices.csv", encoding="utf-8-sig")
+    header, blocks = read_csv(path, source, "invoices.csv")
+    reference = frames.from_blocks(header, blocks)  # the csv module, row by row
+    rows = frames.plain_csv(path, source, header, size=size)
+    assert rows is not None
+    assert (
+        rows.frame.to_dicts()
+        == reference.frame.to_dicts()
+        == [
+            {"c0": "A1", "c1": "C1", "c2": "2026-01-02", "c3": "10", frames.LINE: 2},
+            {"c0": "A4", "c1": "C1", "c2": "2026-01-02", "c3": "", frames.LINE: 7},
+            {"c0": "A5", "c1": "C1", "c2": "2026-01-03", "c3": "12", frames.LINE: 8},
+        ]
+    )
+    assert (
+        rows.problems
+        == reference.problems
+        == [
+            (5, "row has 2 values but the header has 4 columns; " + FIX),
+            (6, "row has 6 values but the header has 4 columns; " + FIX),
+            (9, "row has 3 values but the header has 4 columns; " + FIX),
+        ]
+    )
+    assert rows.empty == reference.empty == 2
+
+
+def test_a_slice_polars_may_not_read_sends_the_whole_file_to_the_block_reader(
+    tmp_path, monkeypatch
+):
+    # a quote far down the file: the slices before it were read by polars, then the whole
+    # file is read again by the csv module, and each row is reported once
+    lines = [f"A{i},C1,2026-01-02,{'x' if i % 50 == 7 else i}" for i in range(300)]
+    lines[250] = 'Q1,C1,2026-01-02,"5"'
+    monkeypatch.setattr(frames, "SLICE_BYTES", 500)
+    ledger = _both(tmp_path, ("number,customer_id,issue_date,amount\n" + "\n".join(lines)).encode())
+    assert "Q1" in [i.number for i in ledger.invoices] and len(ledger.invoices) == 294
+    assert [e.line for e in ledger.errors] == [9, 59, 109, 159, 209, 259]
