@@ -497,22 +497,39 @@ def test_a_header_over_the_csv_limit_is_a_clear_error(tmp_path, cli):
     )
 
 
-# --- a plain file read a slice at a time (issue 30): as read in one go -------------------------
+# --- a file read a slice at a time (issue 30): as read in one go -------------------------------
 @pytest.mark.parametrize("seed", [1, 2])
-def test_a_file_read_in_slices_of_lines_is_the_ledger_read_in_one_go(tmp_path, monkeypatch, seed):
-    config = _write(tmp_path, seed, quoted=False)  # bad, blank, short and ragged rows
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_file_read_in_slices_of_lines_is_the_ledger_read_in_one_go(
+    tmp_path, monkeypatch, seed, quoted
+):
+    from arflow.sources import csvfile
+
+    config = _write(tmp_path, seed, quoted)  # bad, blank, short and ragged rows
     monkeypatch.setattr(frames, "SLICE_BYTES", 1 << 30)
+    monkeypatch.setattr(frames, "SLICE_BLOCKS", 1 << 30)
     whole = load_ledger(config, check_phones=True)
-    sliced = []
+    read = []  # how many slices polars read the invoices in, or that it left them
     plain = frames.plain_slices
-    monkeypatch.setattr(
-        "arflow.sources.plain_slices", lambda *a, **k: (sliced.append(1), *plain(*a, **k))[1:]
-    )
-    for size in (500, 4096):  # slices of a few lines, ending mid-row, and of many
+
+    def counted(*a, **k):
+        try:
+            slices = list(plain(*a, **k))
+        except frames.NotPlain:
+            read.append("to the block reader")
+            raise
+        read.append(len(slices))
+        return iter(slices)
+
+    monkeypatch.setattr("arflow.sources.plain_slices", counted)
+    monkeypatch.setattr(csvfile, "BLOCK", 7)
+    for size, blocks, slices in ((500, 1, 90), (4096, 3, 12)):  # a few lines; many
         monkeypatch.setattr(frames, "SLICE_BYTES", size)
-        sliced.clear()
+        monkeypatch.setattr(frames, "SLICE_BLOCKS", blocks)
+        read.clear()
         ledger = load_ledger(config, check_phones=True)
-        assert sliced == [1]  # polars read the slices: no fall back to the block reader
+        # a quoted line break: the csv module reads the file, its blocks a slice at a time
+        assert read == ["to the block reader"] if quoted else read[0] > slices
         assert [_values(i) for i in ledger.invoices] == [_values(i) for i in whole.invoices]
         assert [_values(c) for c in ledger.customers.values()] == [
             _values(c) for c in whole.customers.values()
@@ -585,3 +602,30 @@ def test_a_slice_polars_may_not_read_sends_the_whole_file_to_the_block_reader(
     ledger = _both(tmp_path, ("number,customer_id,issue_date,amount\n" + "\n".join(lines)).encode())
     assert "Q1" in [i.number for i in ledger.invoices] and len(ledger.invoices) == 293
     assert [e.line for e in ledger.errors] == [9, 22, 59, 109, 159, 209, 259]
+
+
+def test_a_wrong_date_format_is_told_from_every_slice_as_from_the_whole_file(tmp_path, monkeypatch):
+    from arflow.errors import SourceRefused
+
+    # month-first dates read day-first: those after the 12th fail, the first ones far apart
+    rows = [f"A{n},C1,{n % 12 + 1:02d}/{n % 12 + 1:02d}/2026,5" for n in range(200)]
+    rows[40] = "B1,C1,03/14/2026,5"
+    rows[120] = "B2,C1,04/20/2026,5"
+    rows[190] = "B3,C1,03/14/2026,5"
+    config = BASE_CONFIG.replace(
+        "invoices: {path: invoices.csv}", 'invoices: {path: invoices.csv, date_format: "%d/%m/%Y"}'
+    )
+    path = make_folder(tmp_path, invoices="x\n", workflows={}, config=config)
+    text = "number,customer_id,issue_date,amount\n" + "\n".join(rows) + "\n"
+    (tmp_path / "invoices.csv").write_text(text)
+    refusals = []
+    for size in (1 << 30, 300):  # one go; then slices of a few lines
+        monkeypatch.setattr(frames, "SLICE_BYTES", size)
+        with pytest.raises(SourceRefused) as refused:
+            load_ledger(load_config(path))
+        refusals.append(str(refused.value))
+    assert refusals[0] == refusals[1]
+    assert refusals[1].startswith(
+        "invoices.csv: issue_date: 2 of its 14 distinct dates do not read as date_format "
+        "'%d/%m/%Y' (e.g. line 42: 03/14/2026, line 122: 04/20/2026), but read as '%m/%d/%Y'"
+    )
