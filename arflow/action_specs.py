@@ -68,6 +68,10 @@ class AssignAction(Strict):
     specialist: str
 
 
+class ChargeFeesAction(Strict):
+    """`- charge_fees: true`: charge the step's invoices their late fees (issue 31)."""
+
+
 class WebhookAction(Strict):
     url: WebAddress
     template: str
@@ -82,6 +86,7 @@ ACTION_MODELS: dict[str, type[Strict]] = {
     "note": NoteAction,
     "assign": AssignAction,
     "webhook": WebhookAction,
+    "charge_fees": ChargeFeesAction,
 }
 # `- email: courtesy` is `- email: {template: courtesy}`; webhook has no shorthand
 SHORTHAND = {
@@ -106,6 +111,7 @@ class Action(Strict):
     note: NoteAction | None = None
     assign: AssignAction | None = None
     webhook: WebhookAction | None = None
+    charge_fees: ChargeFeesAction | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -123,6 +129,13 @@ class Action(Strict):
         out = dict(data)
         for kind in kinds:
             value = data[kind]
+            if kind == "charge_fees" and not isinstance(value, dict):
+                if value is not True:
+                    raise ValueError(
+                        f"charge_fees: true, not {value!r}; to charge nothing, remove it"
+                    )
+                out[kind] = {}
+                continue
             if isinstance(value, (str, int, float)) and not isinstance(value, bool):
                 if kind not in SHORTHAND:
                     raise ValueError(f"{kind} needs the full form {{url: ..., template: ...}}")

@@ -28,7 +28,7 @@ class Recipients(NamedTuple):
 
 
 People = dict[str, Person]
-Effect = Literal["status", "task", "note", "specialist"]
+Effect = Literal["status", "task", "note", "specialist", "fees"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +139,7 @@ KINDS: dict[str, ActionKind] = {
             records="specialist",
             described_as="specialist: ",
         ),
+        ActionKind("charge_fees", _nobody, _always(None), records="fees", described_as="fees: "),
     )
 }
 CUSTOMER_FACING = tuple(name for name, kind in KINDS.items() if kind.customer_facing)

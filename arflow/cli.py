@@ -127,6 +127,7 @@ COMMANDS: dict[str, tuple[str, str] | tuple[str, str, dict[str, str], bool]] = {
     "simulate": ("reports", "simulate"),
     "preview": ("reports", "preview"),
     "customers": ("reports", "customers"),
+    "fees": ("fees", "fees_list", {"waive": "fees_waive"}, True),
     "doctor": ("setup", "doctor"),
     "sources": ("setup", "sources"),
     "schema": ("setup", "schema"),

@@ -28,6 +28,9 @@ from arflow.contexts import (
     with_payment_links,
 )
 from arflow.errors import RowError
+from arflow.fees.charging import charges_for, charges_text
+from arflow.fees.contexts import with_fee_totals
+from arflow.fees.rates import MissingRate
 from arflow.headers import unsafe_header
 from arflow.ledger import Customer, Invoice, Ledger
 from arflow.planner.plan_types import STATEMENT_LINES, Plan, PlannedAction
@@ -47,7 +50,7 @@ def contexts(
     (`owing`), or from `by_customer` when the caller made it."""
     if by_customer is None:
         by_customer = owing(actions, as_of, ledger)
-    make = MessageContexts(project.config, as_of)
+    make = MessageContexts(project.config, as_of, project.fees)
     totals: dict[tuple[str, str], dict] = {}
     workflows: dict[str, dict] = {}
     steps: dict[tuple[str, str], dict] = {}
@@ -63,8 +66,13 @@ def contexts(
         if key not in totals:
             if totals and next(iter(totals))[0] != action.customer_id:
                 totals.clear()  # a plan lists a customer's actions together: keep one's
-            totals[key] = totals_context(
-                by_customer[action.customer_id], as_of, currency, project.config.min_balance
+            owed = by_customer[action.customer_id]
+            totals[key] = with_fee_totals(
+                totals_context(owed, as_of, currency, project.config.min_balance),
+                owed,
+                make.fees,
+                action.workflow,
+                as_of,
             )
         if action.workflow not in workflows:
             _add_workflow(project, action.workflow, workflows, steps)
@@ -370,6 +378,23 @@ def _compose_email(
     return Composed(action, message)
 
 
+def _compose_fees(
+    action: PlannedAction, context: dict, customer: Customer, project: Project
+) -> Composed:
+    """charge_fees: what it charges each invoice (issue 31), recorded with its key."""
+    try:
+        if action.fees is None:  # not planned with the run's (`charging.plan_charges`)
+            action.fees = charges_for(
+                project.fee_book(), action.items, action.workflow, action.date
+            )
+    except MissingRate as exc:
+        wf = project.workflows[action.workflow]
+        line = wf.action_line(action.step, action.action_index)
+        raise _Dropped(RowError(wf.display, line, None, action.customer_id, str(exc))) from None
+    action.text = charges_text(action.fees)
+    return Composed(action, text=action.text)
+
+
 Composer = Callable[[PlannedAction, dict, Customer, Project], Composed]
 # each kind of `actions.KINDS` and what makes its message or text
 COMPOSERS: dict[str, Composer] = {
@@ -381,6 +406,7 @@ COMPOSERS: dict[str, Composer] = {
     "task": _compose_text,
     "note": _compose_note,
     "assign": _compose_text,
+    "charge_fees": _compose_fees,
 }
 
 

@@ -31,6 +31,7 @@ from arflow.channels import Message
 from arflow.channels.mime import build_ahead
 from arflow.compose import Composed, compose, compose_each, owing
 from arflow.errors import ArflowError, RowError
+from arflow.fees.accrual import FeeCharge
 from arflow.ledger import Ledger
 from arflow.planner.plan_types import Plan
 from arflow.project import Project
@@ -47,8 +48,10 @@ AHEAD = 4  # slices per worker in flight at most
 _WORK: tuple | None = None
 
 # What a worker hands back for a composed action: its message, text and assignee, and the
-# action's own `text` and `subject`, which composing sets
-Payload = tuple[Message | None, str | None, str | None, str | None, str | None]
+# action's own `text`, `subject` and `fees`, which composing sets
+Payload = tuple[
+    Message | None, str | None, str | None, str | None, str | None, list[FeeCharge] | None
+]
 
 
 def jobs_default() -> int:
@@ -120,7 +123,7 @@ def _pooled(
                 failed.append(payload)
                 dropped.add(id(action))
                 continue
-            message, text, assignee, action.text, action.subject = payload
+            message, text, assignee, action.text, action.subject, action.fees = payload
             yield Composed(action, message, text, assignee)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
@@ -190,7 +193,17 @@ def _compose_slice(
             if item.message is not None and item.message.kind == "email":
                 build_ahead(item.message, keep_bcc)
             made.append(
-                (index, (item.message, item.text, item.assignee, action.text, action.subject))
+                (
+                    index,
+                    (
+                        item.message,
+                        item.text,
+                        item.assignee,
+                        action.text,
+                        action.subject,
+                        action.fees,
+                    ),
+                )
             )
     except Exception as exc:
         made.append((start + len(made), _Raised(_portable(exc))))

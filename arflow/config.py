@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_valid
 from arflow.calendar import parse_terms
 from arflow.config_location import CONFIG_NAME
 from arflow.errors import InvalidFiles
+from arflow.fees.settings import NO_FEES, LateFees
 from arflow.locales import locale_code
 from arflow.modelcheck import (
     STRICT,
@@ -397,6 +398,7 @@ class Config(Strict):
     replies: Replies = Replies()
     # at most one customer-facing contact (a step's emails and SMS) per customer per N days
     contact_gap: int | None = Field(None, ge=1, le=365)
+    late_fees: LateFees = NO_FEES  # issue 31: interest, compensation and fees
 
     _path: Path = PrivateAttr(default=Path(CONFIG_NAME))
     _located: Located | None = PrivateAttr(default=None)

@@ -9,6 +9,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from arflow.config import Config
+from arflow.fees.book import FeeBook
+from arflow.fees.contexts import FEE_KEYS, WithFees, sample_fees, with_values
 from arflow.ledger import ZERO, Customer, Invoice
 from arflow.plaintext import one_line
 from arflow.planner.plan_types import Met, Statement
@@ -17,7 +19,25 @@ from arflow.rules import AGING_BUCKETS, NO_TOTALS, account_aging, account_totals
 CENT = Decimal("0.01")
 
 
-def invoice_context(inv: Invoice, as_of: date) -> dict:
+def invoice_context(
+    inv: Invoice, as_of: date, fees: FeeBook | None = None, workflow: str | None = None
+) -> dict:
+    """An invoice as a template sees it; its fees from `fees` (none charged without one)."""
+    values = _invoice_values(inv, as_of)
+    if fees is None:
+        balance = values["balance"]
+        values.update(
+            days_late=max(inv.days_past_due(as_of), 0),
+            interest=ZERO,
+            compensation=ZERO,
+            fees_charged=ZERO,
+            amount_due=balance,
+        )
+        return values
+    return WithFees(values, FEE_KEYS, lambda: fees.figures(inv, workflow, as_of))
+
+
+def _invoice_values(inv: Invoice, as_of: date) -> dict:
     return {
         "number": inv.number,
         "customer_id": inv.customer_id,
@@ -206,7 +226,7 @@ def with_listed(totals: dict, items: list[dict]) -> dict:
     `outstanding`, which may include invoices on hold or followed by another workflow."""
     currency = totals["currency"]
     listed = sum((item["balance"] for item in items if item["currency"] == currency), ZERO)
-    return {**totals, "listed": listed}
+    return with_values(totals, listed=listed)
 
 
 def company_context(config: Config) -> dict:
@@ -247,8 +267,9 @@ def sample_context(
     the customer's id may be a real one's."""
     invs = _sample_invoices(config.company.currency, paid, customer_id)
     items = [invoice_context(inv, as_of) for inv in invs]
-    for item in items:
+    for inv, item in zip(invs, items, strict=True):
         item["extra"] = _sample_extra(invoice_extra)
+        item.update(sample_fees(config, inv, as_of))
     customer = customer_context(
         Customer(
             customer_id,
@@ -264,9 +285,11 @@ def sample_context(
         "customer": customer,
         "invoices": items,
         "invoice": items[0],
-        "totals": with_listed(
-            totals_context(invs, as_of, invs[0].currency, config.min_balance), items
-        ),
+        "totals": {
+            **with_listed(totals_context(invs, as_of, invs[0].currency, config.min_balance), items),
+            "interest": sum((item["interest"] for item in items), ZERO),
+            "fees": ZERO,
+        },
         "workflow": {"id": "sample", "name": "Sample workflow", "description": ""},
         "step": {"id": "overdue-30", "day": 30},
         "today": as_of,
@@ -380,7 +403,8 @@ def with_payment_links(context: dict, link: Callable[[dict], str | None]) -> dic
     """`context` with `payment_url` set, and each invoice's: `link` renders `payment_url:`
     with the message's context and `invoice` set to the one invoice."""
     invoices = [
-        {**item, "payment_url": link({**context, "invoice": item})} for item in context["invoices"]
+        with_values(item, payment_url=link({**context, "invoice": item}))
+        for item in context["invoices"]
     ]
     return {
         **context,
@@ -412,8 +436,9 @@ class MessageContexts:
     actions together, so this keeps one customer's parts at a time). A template cannot change
     a context (the sandbox is immutable), so one dict may serve several messages."""
 
-    def __init__(self, config: Config, as_of: date):
+    def __init__(self, config: Config, as_of: date, fees: FeeBook | None = None):
         self.as_of = as_of
+        self.fees = fees if fees is not None and fees.enabled else None
         self.company = company_context(config)
         self._customer: tuple[Customer, dict] | None = None
         self._invoices: dict[int, tuple[Invoice, dict]] = {}  # id → (invoice, its context)
@@ -435,7 +460,8 @@ class MessageContexts:
         for inv in invoices:
             hit = known.get(id(inv))
             if hit is None or hit[0] is not inv:
-                hit = known[id(inv)] = (inv, invoice_context(inv, self.as_of))
+                context = invoice_context(inv, self.as_of, self.fees, str(workflow["id"]))
+                hit = known[id(inv)] = (inv, context)
             items.append(hit[1])
         return {
             "company": self.company,

@@ -21,6 +21,7 @@ from arflow.compose import Composed
 from arflow.compose_pool import composed as composing
 from arflow.contacts import unreached
 from arflow.errors import ArflowError, Refused, RowError, StoppedMidRun
+from arflow.fees.charging import plan_charges, rows_to_record
 from arflow.inbox import inbox_error, read_inbox
 from arflow.ledger import Ledger
 from arflow.ledger_rows import key_rows, skip_rows
@@ -153,8 +154,10 @@ def _run(
         planned, recovered, run_id = _begin(
             db, project, ledger, as_of, ready=log_in, actions=actions
         )
+        project.with_fees(db)  # what was charged before, for messages and charge_fees
         run_result = RunResult(planned, [], recovered)
         failed: list[RowError] = []  # messages that could not be made: reported, not sent
+        failed += _charged_tonight(project, planned)
         try:
             # each message is rendered just before it goes out, while the server still works
             # on the one before it
@@ -172,6 +175,22 @@ def _run(
         return run_result
     finally:
         channels.close()
+
+
+def _charged_tonight(project: Project, planned: Plan) -> list[RowError]:
+    """Tonight's charges worked out before anything is composed (`plan_charges`); a
+    charge whose rule lacks a rate is an error, and its action is not carried out."""
+    missing = plan_charges(project.fee_book(), planned.actions)
+    if not missing:
+        return []
+    dropped = {id(action) for action, _ in missing}
+    planned.actions = [a for a in planned.actions if id(a) not in dropped]
+    errors = []
+    for action, exc in missing:
+        wf = project.workflows[action.workflow]
+        line = wf.action_line(action.step, action.action_index)
+        errors.append(RowError(wf.display, line, None, action.customer_id, str(exc)))
+    return errors
 
 
 def baseline(
@@ -432,3 +451,9 @@ def _record_effect(conn: sqlite3.Connection, item: Composed) -> None:
         StateDB.add_note(conn, key, action.customer_id, text, action.date)
     elif effect == "specialist":
         StateDB.set_specialist(conn, action.customer_id, text, action.date, key)
+    elif effect == "fees":  # against the charges as they are now, inside this transaction
+        fees = action.fees or []
+        numbers = sorted({c.invoice for c in fees})
+        charged, waived = StateDB.charged_in(conn, numbers), StateDB.waived_in(conn, numbers)
+        rows = rows_to_record(fees, charged, waived, key, action.customer_id, action.date)
+        StateDB.add_charges(conn, rows)

@@ -31,7 +31,10 @@ def history_rows(
         incoming: list[dict] = []
     else:
         incoming = (
-            [] if unknown else [_shown(r) for r in incoming_rows(db.incoming(customer, since))]
+            []
+            if unknown
+            else [_shown(r) for r in incoming_rows(db.incoming(customer, since))]
+            + db.waiver_rows(customer, since)  # fees a person waived (issue 31)
         )
         incoming.sort(key=_day_and_customer)
     known = db is not None and (customer is None or db.knows_customer(customer))

@@ -12,6 +12,8 @@ from arflow.attachments import missing_package
 from arflow.config import Config, load_config
 from arflow.contacts import BOUNCE_TEMPLATE, REPLY_TEMPLATE
 from arflow.errors import ArflowError, InvalidFiles, Problem, RowError
+from arflow.fees.book import FeeBook
+from arflow.fees.checks import fee_problems
 from arflow.ledger import Ledger
 from arflow.planner.schedule import FINISH_TEMPLATE, PAUSE_TEMPLATE
 from arflow.render import Templates, templates_for
@@ -35,6 +37,22 @@ class Project:
     templates: Templates
     # what `validate` warns of: a template that fails for a row's values (arflow.samples)
     warnings: list[Problem] = dataclasses.field(default_factory=list)
+    # what was charged and waived (a run reads it from its state: `with_fees`); None: nothing
+    fees: FeeBook | None = None
+
+    def fee_book(self) -> FeeBook:
+        """The fees as this command knows them: with nothing charged yet, unless a run read
+        its state (`with_fees`)."""
+        if self.fees is None:
+            self.fees = FeeBook(self.config, self.models)
+        return self.fees
+
+    def with_fees(self, db: StateDB) -> None:
+        """Read what was charged and waived from `db`, when some workflow charges fees."""
+        book = FeeBook(self.config, self.models)
+        if book.enabled:
+            book = FeeBook(self.config, self.models, db.fee_charges(), db.fee_waivers())
+        self.fees = book
 
     @property
     def models(self) -> dict[str, Workflow]:
@@ -117,6 +135,7 @@ def check_project(
     for wf in workflows.values():
         problems += _check_workflow(wf, config, workflows, templates, broken)
     problems += _then_cycles(workflows)
+    problems += fee_problems(config, workflows, warnings)
     problems += render_problems(config, workflows, templates, warnings)
     return problems
 

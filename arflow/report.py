@@ -34,6 +34,17 @@ def action_dict(a: PlannedAction) -> dict:
     }
     if a.text is not None:  # a status's value, a task's title, a note, as rendered
         found["text"] = redact(a.text)
+    if a.kind == "charge_fees":  # what it charges each invoice (issue 31)
+        found["fees"] = [
+            {
+                "invoice": c.invoice,
+                "kind": c.kind,
+                "amount": str(c.amount),
+                "currency": c.currency,
+                "detail": c.detail,
+            }
+            for c in a.fees or []
+        ]
     if a.statement is not None:  # a campaign's (SPEC 4.10): the conditions it met
         found["conditions"] = [
             {

@@ -47,6 +47,8 @@ def schema(kind: str) -> dict[str, Any]:
                 *prop.get("anyOf", []),
                 {"type": ["string", "number"], "description": f"short for {{{key}: …}}"},
             ]
+        charge = defs["Action"]["properties"]["charge_fees"]  # `- charge_fees: true` only
+        charge["anyOf"] = [{"const": True}, {"type": "null"}]
     if "Condition" in defs:
         defs["Condition"] = {
             "anyOf": [

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from arflow.action_specs import Action
 from arflow.calendar import MAX_OFFSET_DAYS, check_holiday_code
 from arflow.errors import InvalidFiles, Problem
+from arflow.fees.settings import LateFees
 from arflow.modelcheck import STRICT, as_list, parse_model
 from arflow.yamlfile import Located, load_located
 
@@ -213,6 +214,7 @@ class Workflow(Strict):
     conditions: list[Condition] = []
     consolidate: bool = False
     actions: list[Action] = Field([], max_length=100)
+    late_fees: LateFees | None = None  # over arflow.yaml's, for this workflow's invoices
 
     @field_validator("holidays")
     @classmethod

@@ -560,6 +560,7 @@ def test_the_example_ar_workflow_over_three_weeks(tmp_path, cli):
     both = ["INV-1002", "INV-1003"]
     assert run("2026-04-06") == [
         (fee, "final", "email", both, "sent"),
+        (fee, "final", "charge_fees", both, "done"),
         (fee, "final", "task", both, "done"),
         (fee, "finish", "notify", both, "sent"),
     ]
@@ -569,6 +570,27 @@ def test_the_example_ar_workflow_over_three_weeks(tmp_path, cli):
         ).stdout
     )["customers"][0]
     assert (status["specialist"], status["status"], status["assigned"]) == ("dana", "Escalated", ar)
+    # the last step charged the example's late_fees (12 % a year, 25.00 once): INV-1002
+    # (480.00) is late from 10 March, 28 days: 4.4186; INV-1003 (125.50) from 9 March, 29 days
+    fees = json.loads(
+        cli(
+            "fees",
+            "--as-of",
+            "2026-04-06",
+            "--customer",
+            "C002",
+            "--format",
+            "json",
+            "--config",
+            config,
+        ).stdout
+    )
+    assert [
+        (i["number"], i["interest"], i["compensation"], i["charged"]) for i in fees["invoices"]
+    ] == [
+        ("INV-1002", "4.42", "25.00", "29.42"),
+        ("INV-1003", "1.20", "25.00", "26.20"),
+    ]
     assert status["invoice_statuses"] == {"INV-1002": "Escalated", "INV-1003": "Late fee warning"}
     tasks = json.loads(cli("tasks", "--format", "json", "--config", config).stdout)["tasks"]
     assert [

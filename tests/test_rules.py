@@ -293,7 +293,7 @@ def test_every_kind_has_one_entry_its_model_and_its_composer():
     from arflow.compose import COMPOSERS
 
     assert set(KINDS) == set(ACTION_MODELS) == set(COMPOSERS)
-    assert len(KINDS) == len(ACTION_MODELS) == len(COMPOSERS) == 8
+    assert len(KINDS) == len(ACTION_MODELS) == len(COMPOSERS) == 9
     assert CUSTOMER_FACING == ("email", "sms")
     assert {k: v.missing for k, v in KINDS.items() if v.missing} == {
         "email": "no-email",
@@ -306,6 +306,7 @@ def test_every_kind_has_one_entry_its_model_and_its_composer():
         "task": "task",
         "note": "note",
         "assign": "specialist",
+        "charge_fees": "fees",
     }
 
 

@@ -69,7 +69,7 @@ def test_every_step_of_every_workflow_is_planned_without_a_ledger(folder, run_js
     assert {a["status"] for a in document["actions"]} == {"planned"}
     # the channels the steps use, each planned
     kinds = {a["action"] for a in document["actions"]}
-    assert kinds == {"assign", "note", "email", "sms", "task", "status", "notify"}
+    assert kinds == {"assign", "note", "email", "sms", "task", "status", "notify", "charge_fees"}
     # nothing written: no state database, no outbox, every file as it was
     assert _files(folder) == before
     assert not (folder / "arflow.db").exists() and not (folder / "outbox").exists()
@@ -234,7 +234,7 @@ def test_the_table_shows_each_later_day_with_its_title(folder, cli):
     days = ("#", "2026-03-14\tS", "2026-03-16\tS", "2026-04-06\tS")
     assert [line for line in lines if not line.startswith(days)] == [
         "2026-03-14: 26 invoices, 18 open, 38 action(s) planned, 0 skipped, 0 error(s)",
-        "2026-03-16: 18 invoices, 14 open, 38 action(s) planned, 0 skipped, 0 error(s)",
+        "2026-03-16: 18 invoices, 14 open, 40 action(s) planned, 0 skipped, 0 error(s)",
         "2026-04-06: 2 invoices, 2 open, 4 action(s) planned, 0 skipped, 0 error(s)",
     ]
 

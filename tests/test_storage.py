@@ -16,7 +16,7 @@ import pytest
 
 from arflow.report import write_json_list
 from arflow.scaffold import write_scaffold
-from arflow.state import MIGRATIONS, StateDB
+from arflow.state import MIGRATIONS, SCHEMA_VERSION, StateDB
 from arflow.state.schema import APPLICATION_ID
 
 OPEN = 2_000
@@ -186,7 +186,7 @@ def test_a_schema_5_database_is_migrated_and_reads_as_before(tmp_path):
 
     db = StateDB.open(path)
     entries = list(db.history())
-    assert db.conn.execute("PRAGMA user_version").fetchone() == (6,)
+    assert db.conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     assert [
         (e["as_of"], e["key"], e["state"], e["reason"], e["invoices"], e["keys"]) for e in entries
     ] == [

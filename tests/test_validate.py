@@ -138,7 +138,7 @@ def test_misspelt_template_variable_fails_with_the_template_line(tmp_path):
     )
     assert found == [
         "templates/broken.txt.j2:1: template syntax error: Expected an expression, got 'end of statement block'",
-        "templates/reminder.txt.j2:3: totals has no field 'overdeu'; its fields are by_currency, currency, listed, outstanding, overdue",
+        "templates/reminder.txt.j2:3: totals has no field 'overdeu'; its fields are by_currency, currency, fees, interest, listed, outstanding, overdue",
         "workflows/good.yaml:10: steps.1.actions.0.note.text: 'custmer' is undefined — check the spelling; templates see company, customer, invoices, invoice, totals, workflow, step, today, person, conditions, statement, payment_url",
     ]
 

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
+from arflow.fees.accrual import FeeCharge
 from arflow.ledger import Invoice
 from arflow.rules import Totals
 from arflow.workflow import Action
@@ -194,6 +195,7 @@ class PlannedAction:
     # a campaign's notice: the keys of its statement's customer-facing messages that go in
     # this run; it goes only once they all went (`campaigns.notices_wait`)
     waits_for: list[ActionKey] = field(default_factory=list)
+    fees: list[FeeCharge] | None = None  # a charge_fees action's charges, once worked out
 
     @property
     def kind(self) -> str:

@@ -1,6 +1,6 @@
-"""`StateDB`, the state database as callers use it: the ledger's, the desk's and the inbox's
-records put together on one connection, and the ways to open one (for writing, read-only, in
-memory, for a dry run)."""
+"""`StateDB`, the state database as callers use it: the ledger's, the desk's, the inbox's and
+the fees' records put together on one connection, and the ways to open one (for writing,
+read-only, in memory, for a dry run)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from arflow.state.base import create_message_key
 from arflow.state.desk import DeskRecords
 from arflow.state.dry import DryRunWrites
 from arflow.state.errors import StateError, closed_on_failure, describe
+from arflow.state.fees import FeeRecords
 from arflow.state.identity import lost, read_id_file, write_id_file
 from arflow.state.inbox import InboxRecords
 from arflow.state.ledger import LedgerRecords
@@ -25,7 +26,7 @@ from arflow.state.schema import (
 )
 
 
-class StateDB(LedgerRecords, DeskRecords, InboxRecords):
+class StateDB(LedgerRecords, DeskRecords, InboxRecords, FeeRecords):
     """The state database. Opened by `open` (migrates) or `open_readonly` (a dry run)."""
 
     @classmethod

@@ -25,6 +25,12 @@ class _DroppedWrites:
 
     executemany = execute
 
+    def __iter__(self) -> Iterator[Any]:  # a read inside the transaction: nothing was written
+        return iter(())
+
+    def fetchall(self) -> list[Any]:
+        return []
+
 
 class DryRunWrites(StateBase):
     """What a dry run's state does differently: it writes nothing."""

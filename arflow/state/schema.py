@@ -14,7 +14,7 @@ import hashlib
 import sqlite3
 from collections import defaultdict
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # "ARFL" in the file's header (offset 68): `file arflow.db` names it, and another program's
 # SQLite file is told apart from arflow's
 APPLICATION_ID = 0x4152464C
@@ -130,6 +130,19 @@ MIGRATIONS: dict[int, str] = {
     CREATE INDEX actions_customer ON actions (customer_id);
     CREATE INDEX actions_state ON actions (state);
     CREATE INDEX actions_message_id ON actions (message_id);
+    """,
+    # issue 31: what a `charge_fees` action charged, in the same transaction as its key (one
+    # row per action key, invoice and kind; compensation once per invoice), and the waivers
+    7: """
+    CREATE TABLE fee_charges (id INTEGER PRIMARY KEY, key TEXT NOT NULL, invoice TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('interest', 'compensation', 'fee')),
+        amount TEXT NOT NULL, currency TEXT NOT NULL, detail TEXT,
+        as_of TEXT NOT NULL, created_at TEXT NOT NULL, UNIQUE (key, invoice, kind));
+    CREATE UNIQUE INDEX fee_compensation_once ON fee_charges (invoice)
+        WHERE kind = 'compensation';
+    CREATE TABLE fee_waivers (id INTEGER PRIMARY KEY, invoice TEXT NOT NULL UNIQUE,
+        customer_id TEXT NOT NULL, reason TEXT, as_of TEXT NOT NULL, created_at TEXT NOT NULL);
     """,
 }
 ID_SINCE = 3  # the schema version that gave a database its id
