@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import polars as pl
 
@@ -177,6 +178,7 @@ def frame_from_invoices(invoices: Sequence[Invoice]) -> pl.DataFrame:
 def invoices_from_frame(frame: pl.DataFrame, extra_names: tuple[str, ...]) -> list[Invoice]:
     """Invoice objects for the rows of `frame` (only the rows a command needs: see Ledger)."""
     found = []
+    one = dict[Any, Any]().setdefault  # a value rows share (a date, terms …): one object
     for (
         number,
         cid,
@@ -202,23 +204,23 @@ def invoices_from_frame(frame: pl.DataFrame, extra_names: tuple[str, ...]) -> li
         found.append(
             Invoice(
                 number,
-                cid,
-                issued,
-                due,
+                one(cid, cid),
+                one(issued, issued),
+                one(due, due),
                 Decimal(amount),
                 None if balance is None else Decimal(balance),
-                paid,
-                currency,
-                status,
+                one(paid, paid),
+                one(currency, currency),
+                one(status, status),
                 line,
-                name,
+                one(name, name),
                 tuple(email) if email else (),
                 phone,
-                terms,
-                product,
-                location,
-                department,
-                segment,
+                one(terms, terms),
+                one(product, product),
+                one(location, location),
+                one(department, department),
+                one(segment, segment),
                 tuple(tags) if tags else (),
                 extra_names if extra else (),
                 tuple(extra) if extra else (),

@@ -206,12 +206,24 @@ def test_the_fast_path_and_the_reference_path_read_the_same_ledger(
     tmp_path, monkeypatch, seed, quoted
 ):
     config = _write(tmp_path, seed, quoted)
-    used = []
-    plain = frames.plain_csv
-    monkeypatch.setattr(
-        frames, "plain_csv", lambda *a, **k: used.append(plain(*a, **k)) or used[-1]
-    )
-    monkeypatch.setattr("arflow.sources.plain_csv", frames.plain_csv)
+    used = []  # whether polars read each file (customers, then invoices)
+    plain, slices = frames.plain_csv, frames.plain_slices
+
+    def plain_slices(*a, **k):
+        try:
+            yield from slices(*a, **k)
+        except frames.NotPlain:
+            used.append(False)
+            raise
+        used.append(True)
+
+    def plain_csv(*a, **k):
+        rows = plain(*a, **k)
+        used.append(rows is not None)
+        return rows
+
+    monkeypatch.setattr("arflow.sources.plain_csv", plain_csv)
+    monkeypatch.setattr("arflow.sources.plain_slices", plain_slices)
     careful_rows = []
     careful = invoice_source.InvoiceBuilder._invoice
     monkeypatch.setattr(
@@ -222,7 +234,7 @@ def test_the_fast_path_and_the_reference_path_read_the_same_ledger(
     fast = load_ledger(config, check_phones=True)
     fast_careful = len(careful_rows)
     # polars read the plain files; a quoted line break sends the invoices to the csv module
-    assert [r is not None for r in used] == [not quoted, not quoted]
+    assert used == [not quoted, not quoted]
     reference = load_ledger(config, reference=True, check_phones=True)
     # the reference reads every row carefully; the fast path only the unusual ones
     assert len(careful_rows) - fast_careful > 450 and fast_careful < 200
@@ -482,4 +494,138 @@ def test_a_header_over_the_csv_limit_is_a_clear_error(tmp_path, cli):
     assert result.output.strip().endswith(
         "invoices.csv: unreadable header row (field larger than field limit (131072)); fix line 1"
         " (2030-01-15T12:00:00Z)"
+    )
+
+
+# --- a file read a slice at a time (issue 30): as read in one go -------------------------------
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_file_read_in_slices_of_lines_is_the_ledger_read_in_one_go(
+    tmp_path, monkeypatch, seed, quoted
+):
+    from arflow.sources import csvfile
+
+    config = _write(tmp_path, seed, quoted)  # bad, blank, short and ragged rows
+    monkeypatch.setattr(frames, "SLICE_BYTES", 1 << 30)
+    monkeypatch.setattr(frames, "SLICE_BLOCKS", 1 << 30)
+    whole = load_ledger(config, check_phones=True)
+    read = []  # how many slices polars read the invoices in, or that it left them
+    plain = frames.plain_slices
+
+    def counted(*a, **k):
+        try:
+            slices = list(plain(*a, **k))
+        except frames.NotPlain:
+            read.append("to the block reader")
+            raise
+        read.append(len(slices))
+        return iter(slices)
+
+    monkeypatch.setattr("arflow.sources.plain_slices", counted)
+    monkeypatch.setattr(csvfile, "BLOCK", 7)
+    for size, blocks, slices in ((500, 1, 90), (4096, 3, 12)):  # a few lines; many
+        monkeypatch.setattr(frames, "SLICE_BYTES", size)
+        monkeypatch.setattr(frames, "SLICE_BLOCKS", blocks)
+        read.clear()
+        ledger = load_ledger(config, check_phones=True)
+        # a quoted line break: the csv module reads the file, its blocks a slice at a time
+        assert read == ["to the block reader"] if quoted else read[0] > slices
+        assert [_values(i) for i in ledger.invoices] == [_values(i) for i in whole.invoices]
+        assert [_values(c) for c in ledger.customers.values()] == [
+            _values(c) for c in whole.customers.values()
+        ]
+        assert [tuple(_values(e)) for e in ledger.errors] == [
+            tuple(_values(e)) for e in whole.errors
+        ]
+        assert ledger.reads == whole.reads
+    assert len(whole.errors) > 100 and "values but the header has" in str(whole.errors)
+
+
+EDGES = (
+    "\ufeffnumber,customer_id,issue_date,amount\r\n"
+    "A1,C1,2026-01-02,10\r\n"
+    "\r\n"  # a blank line: no row
+    ",,,\r\n"  # a spreadsheet's empty row: no row either
+    "A2,C1\r\n"  # short
+    "A3,C1,2026-01-02,11,extra,more\r\n"  # ragged: too many values
+    "A4,C1,2026-01-02,\r\n"  # an empty last value: a row
+    "A5,C1,2026-01-03,12\r\n"
+    "A6,C1,2026-01"  # the last line, short and without a line break
+)
+
+
+FIX = "fix the quoting or the delimiter on this line"
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 20, 21, 40, 64, 1 << 20])
+def test_every_slice_boundary_keeps_lines_rows_and_problems(tmp_path, size):
+    from arflow.config import SourceConfig
+    from arflow.sources.csvfile import read_csv
+
+    path = tmp_path / "invoices.csv"
+    path.write_bytes(EDGES.encode())
+    source = SourceConfig(path="invoices.csv", encoding="utf-8-sig")
+    header, blocks = read_csv(path, source, "invoices.csv")
+    reference = frames.from_blocks(header, blocks)  # the csv module, row by row
+    rows = frames.plain_csv(path, source, header, size=size)
+    assert rows is not None
+    assert (
+        rows.frame.to_dicts()
+        == reference.frame.to_dicts()
+        == [
+            {"c0": "A1", "c1": "C1", "c2": "2026-01-02", "c3": "10", frames.LINE: 2},
+            {"c0": "A4", "c1": "C1", "c2": "2026-01-02", "c3": "", frames.LINE: 7},
+            {"c0": "A5", "c1": "C1", "c2": "2026-01-03", "c3": "12", frames.LINE: 8},
+        ]
+    )
+    assert (
+        rows.problems
+        == reference.problems
+        == [
+            (5, "row has 2 values but the header has 4 columns; " + FIX),
+            (6, "row has 6 values but the header has 4 columns; " + FIX),
+            (9, "row has 3 values but the header has 4 columns; " + FIX),
+        ]
+    )
+    assert rows.empty == reference.empty == 2
+
+
+def test_a_slice_polars_may_not_read_sends_the_whole_file_to_the_block_reader(
+    tmp_path, monkeypatch
+):
+    # a quote far down the file: the slices before it were read by polars, then the whole
+    # file is read again by the csv module, and each row is reported once
+    lines = [f"A{i},C1,2026-01-02,{'x' if i % 50 == 7 else i}" for i in range(300)]
+    lines[250] = 'Q1,C1,2026-01-02,"5"'
+    lines[20] = "S1,C1"  # a short row: reported as the slices go
+    monkeypatch.setattr(frames, "SLICE_BYTES", 500)
+    ledger = _both(tmp_path, ("number,customer_id,issue_date,amount\n" + "\n".join(lines)).encode())
+    assert "Q1" in [i.number for i in ledger.invoices] and len(ledger.invoices) == 293
+    assert [e.line for e in ledger.errors] == [9, 22, 59, 109, 159, 209, 259]
+
+
+def test_a_wrong_date_format_is_told_from_every_slice_as_from_the_whole_file(tmp_path, monkeypatch):
+    from arflow.errors import SourceRefused
+
+    # month-first dates read day-first: those after the 12th fail, the first ones far apart
+    rows = [f"A{n},C1,{n % 12 + 1:02d}/{n % 12 + 1:02d}/2026,5" for n in range(200)]
+    rows[40] = "B1,C1,03/14/2026,5"
+    rows[120] = "B2,C1,04/20/2026,5"
+    rows[190] = "B3,C1,03/14/2026,5"
+    config = BASE_CONFIG.replace(
+        "invoices: {path: invoices.csv}", 'invoices: {path: invoices.csv, date_format: "%d/%m/%Y"}'
+    )
+    path = make_folder(tmp_path, invoices="x\n", workflows={}, config=config)
+    text = "number,customer_id,issue_date,amount\n" + "\n".join(rows) + "\n"
+    (tmp_path / "invoices.csv").write_text(text)
+    refusals = []
+    for size in (1 << 30, 300):  # one go; then slices of a few lines
+        monkeypatch.setattr(frames, "SLICE_BYTES", size)
+        with pytest.raises(SourceRefused) as refused:
+            load_ledger(load_config(path))
+        refusals.append(str(refused.value))
+    assert refusals[0] == refusals[1]
+    assert refusals[1].startswith(
+        "invoices.csv: issue_date: 2 of its 14 distinct dates do not read as date_format "
+        "'%d/%m/%Y' (e.g. line 42: 03/14/2026, line 122: 04/20/2026), but read as '%m/%d/%Y'"
     )

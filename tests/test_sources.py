@@ -667,9 +667,10 @@ def test_a_column_arflow_reads_may_not_appear_twice(tmp_path):
 
 
 def test_progress_is_reported_in_bytes_up_to_the_whole_file(tmp_path, monkeypatch):
-    from arflow.sources import csvfile
+    from arflow.sources import csvfile, frames
 
     monkeypatch.setattr(csvfile, "BLOCK", 2)
+    monkeypatch.setattr(frames, "SLICE_BYTES", 60)  # polars reads a few lines at a time
     rows = "".join(f"A{i},C1,,,2026-01-01,,5\n" for i in range(7))
     path = make_folder(tmp_path, invoices=HEADER + rows, workflows={})
     seen = []
@@ -751,7 +752,7 @@ def test_fast_and_careful_paths_build_identical_invoices(tmp_path):
 
     def build(b, blocks):
         # as load_ledger reads a source: the frame, then its invoices as the ledger gives them
-        frame = b.build_frame(header, lambda: from_blocks(header, blocks))
+        frame = b.build_frame(header, lambda plain: iter([from_blocks(header, blocks)]))
         return invoices_from_frame(frame, b.extra_names)
 
     fast_builder = builder()

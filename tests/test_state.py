@@ -156,6 +156,36 @@ def test_skips_never_overwrite_what_went_out_or_failed_for_good(db):
     }  # a permanent failure keeps its record
 
 
+def test_skips_written_a_batch_at_a_time_are_the_skips_written_at_once(tmp_path, monkeypatch):
+    from arflow.state import ledger as action_ledger
+
+    keys = [ActionKey(f"invoice:A{n}", "chase", "first", 0) for n in range(7)]
+    rows = [
+        {**row(k, "skipped"), "reason": "expired", "invoices": f'["A{n % 3}"]'}
+        for n, k in enumerate(keys)
+    ]
+    tables = []
+    for batch in (10_000, 2):  # one batch; then four, the last one short
+        monkeypatch.setattr(action_ledger, "SKIP_BATCH", batch)
+        db = StateDB.open(tmp_path / f"{batch}.db")
+        db.record_skips(iter(rows))  # a generator, as a run hands them over
+        tables.append(
+            [
+                db.conn.execute(
+                    "SELECT a.key, a.state, a.reason, l.id, l.invoices FROM actions a "
+                    "JOIN invoice_lists l ON l.id = a.invoice_list ORDER BY a.key"
+                ).fetchall(),
+                db.conn.execute("SELECT id, invoices FROM invoice_lists ORDER BY id").fetchall(),
+            ]
+        )
+        db.close()
+    assert tables[0] == tables[1]
+    assert tables[0][1] == [(1, '["A0"]'), (2, '["A1"]'), (3, '["A2"]')]
+    assert [(k, state, reason, at) for k, state, reason, at, _ in tables[0][0]] == [
+        (str(k), "skipped", "expired", n % 3 + 1) for n, k in enumerate(keys)
+    ]
+
+
 def test_a_missing_contact_skip_stays_open_and_a_superseded_one_does_not(db):
     open_key = ActionKey("invoice:A1", "chase", "first", 1)
     final_key = ActionKey("invoice:A2", "chase", "first", 1)

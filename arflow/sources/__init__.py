@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 
@@ -13,7 +13,14 @@ from arflow.ledger import Customer, Ledger
 from arflow.reading import SourceRead
 from arflow.sources.csvfile import Blocks, Progress, read_csv
 from arflow.sources.customers import build_customers, merge_customers, phone_of
-from arflow.sources.frames import TextRows, from_blocks, plain_csv
+from arflow.sources.frames import (
+    Slices,
+    TextRows,
+    block_slices,
+    from_blocks,
+    plain_csv,
+    plain_slices,
+)
 from arflow.sources.invoices import INVOICE_REQUIRED, InvoiceBuilder
 from arflow.sources.rows import column_index
 from arflow.sources.shape import reshape
@@ -240,7 +247,7 @@ def _load(config: Config, progress: Progress | None, reference: bool, check_phon
     )
     with closing(blocks):
         frame = builder.build_frame(
-            header, _reader(config, source, header, blocks, reference, progress), careful=reference
+            header, _slices(config, source, header, blocks, reference, progress), careful=reference
         )
     errors.extend(builder.errors)
     reads.insert(0, builder.read)
@@ -273,5 +280,24 @@ def _reader(
             else plain_csv(config.resolve(source.path), source, header, progress)
         )
         return from_blocks(header, blocks) if fast is None else fast
+
+    return read
+
+
+def _slices(
+    config: Config,
+    source: SourceConfig,
+    header: list[str],
+    blocks: Blocks,
+    reference: bool,
+    progress: Progress | None = None,
+) -> Slices:
+    """How to read the source's rows a slice at a time (`frames.Slices`): polars for a plain
+    CSV file, else the block reader."""
+
+    def read(plain: bool) -> Iterator[TextRows]:
+        if plain and not (source.is_sqlite or source.reshapes or reference):
+            return plain_slices(config.resolve(source.path), source, header, progress)
+        return block_slices(header, blocks)
 
     return read

@@ -10,7 +10,9 @@ read by the same `InvoiceRules`.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
+from datetime import date
 
 import polars as pl
 
@@ -39,25 +41,35 @@ def none_if_empty(values: pl.Series) -> pl.Series:
     return values.set(values == "", None)
 
 
+_BAD = object()  # a value `convert` refused (in a memo)
+
+
 def mapped(
     values: pl.Series,
     convert: Callable[[str], object],
     dtype: pl.DataType,
     keep: pl.Series | None = None,
+    memo: dict[str, object] | None = None,
 ) -> tuple[pl.Series, pl.Series]:
     """`convert` once per distinct value (ValueError: a bad value; None: no value), mapped back
     onto the column; with the rows whose value is bad. Rows where `keep` is true are left out
-    of the conversion (their result is null)."""
+    of the conversion (their result is null). `memo` keeps each value's result for the next
+    slice of the same column."""
     distinct = (values if keep is None else values.filter(~keep)).unique().to_list()
+    memo = {} if memo is None else memo
     found: dict[str, object] = {}
     bad = []
     for raw in distinct:
-        try:
-            value = convert(raw)
-        except ValueError:
+        value = memo.get(raw, memo)  # (the memo itself: not known yet)
+        if value is memo:
+            try:
+                value = convert(raw)
+            except ValueError:
+                value = _BAD
+            memo[raw] = value
+        if value is _BAD:
             bad.append(raw)
-            continue
-        if value is not None:
+        elif value is not None:
             found[raw] = value
     result = (
         values.replace_strict(list(found), list(found.values()), default=None, return_dtype=dtype)
@@ -83,6 +95,10 @@ class ColumnParser:
         # the frame being parsed, and per row whether it must be read carefully (`parse`)
         self._text = pl.DataFrame()
         self._slow = pl.Series([], dtype=pl.Boolean)
+        # each column's values converted so far, by what is written (`mapped`); each due date
+        # worked out from terms, by (terms, issue date): a source is parsed a slice at a time
+        self._memo: dict[str, dict[str, object]] = defaultdict(dict)
+        self._due: dict[tuple[str, date], date | None] = {}
 
     def parse(self, text: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
         """The typed frame of every row (FRAME_SCHEMA's columns; a slow row's values may be
@@ -160,6 +176,7 @@ class ColumnParser:
             self._raw(field),
             lambda v: None if optional and not v.strip() else parser.date(v),
             pl.Date(),
+            memo=self._memo[field],
         )
         self._slow |= bad
         return found
@@ -181,6 +198,7 @@ class ColumnParser:
             lambda v: None if optional and not v.strip() else money_text(parser.money(v.strip())),
             pl.String(),
             keep=plain,
+            memo=self._memo[field],
         )
         self._slow |= bad
         return values.zip_with(plain, other)
@@ -193,7 +211,10 @@ class ColumnParser:
         terms = none_if_empty(self._stripped("terms"))
         rules = self.rules
         _, bad = mapped(
-            terms.fill_null(""), lambda v: bool(rules.terms(v)) if v else None, pl.Boolean()
+            terms.fill_null(""),
+            lambda v: bool(rules.terms(v)) if v else None,
+            pl.Boolean(),
+            memo=self._memo["terms"],
         )
         self._slow |= bad
         return terms
@@ -220,6 +241,7 @@ class ColumnParser:
             self._raw("status"),
             lambda v: statuses.get(v.strip().casefold()) or _unknown(),
             pl.String(),
+            memo=self._memo["status"],
         )
         self._slow |= bad
         return status
@@ -229,11 +251,11 @@ class ColumnParser:
         parser = self.rules.parser
         email = self._empty(pl.List(pl.String()))
         if "email" in self.idx:
-            email, bad = email_column(self._stripped("email"), parser)
+            email, bad = email_column(self._stripped("email"), parser, self._memo["email"])
             self._slow |= bad
         phone = self._empty(pl.String())
         if "phone" in self.idx:
-            phone, bad = phone_column(self._stripped("phone"), parser)
+            phone, bad = phone_column(self._stripped("phone"), parser, self._memo["phone"])
             self._slow |= bad
         return email, phone
 
@@ -241,7 +263,10 @@ class ColumnParser:
         if "tags" not in self.idx:
             return self._empty(pl.List(pl.String()))
         tags, _ = mapped(
-            self._stripped("tags"), lambda v: list(split_tags(v)) or None, pl.List(pl.String())
+            self._stripped("tags"),
+            lambda v: list(split_tags(v)) or None,
+            pl.List(pl.String()),
+            memo=self._memo["tags"],
         )
         return tags
 
@@ -267,11 +292,13 @@ class ColumnParser:
         keys = pairs.filter(need).unique()
         computed: list = []
         for text, day in keys.iter_rows():
-            try:
-                rule = rules.terms(text) if text else rules.default_terms
-            except ValueError:
-                rule = None
-            computed.append(rule.due_date(day) if isinstance(rule, Terms) else None)
+            if (text, day) not in self._due:
+                try:
+                    rule = rules.terms(text) if text else rules.default_terms
+                except ValueError:
+                    rule = None
+                self._due[text, day] = rule.due_date(day) if isinstance(rule, Terms) else None
+            computed.append(self._due[text, day])
         lookup = keys.with_columns(pl.Series("d", computed, dtype=pl.Date))
         found = pairs.join(
             lookup, on=["t", "i"], how="left", maintain_order="left", nulls_equal=True
@@ -279,7 +306,9 @@ class ColumnParser:
         return due.fill_null(found)
 
 
-def email_column(given: pl.Series, parser: ValueParser) -> tuple[pl.Series, pl.Series]:
+def email_column(
+    given: pl.Series, parser: ValueParser, memo: dict[str, object] | None = None
+) -> tuple[pl.Series, pl.Series]:
     """A stripped email column as lists of addresses, and the rows with a bad address. An
     address already in canonical form is taken as it is; the other values go through
     `ValueParser.emails`, once each."""
@@ -291,19 +320,25 @@ def email_column(given: pl.Series, parser: ValueParser) -> tuple[pl.Series, pl.S
         & ~given.str.extract(r"\.([a-z]+)$").is_in(_SPECIAL_USE)
     ).fill_null(False)
     others, bad = mapped(
-        given, lambda v: _emails(parser, v) if v else None, pl.List(pl.String()), keep=canonical
+        given,
+        lambda v: _emails(parser, v) if v else None,
+        pl.List(pl.String()),
+        keep=canonical,
+        memo=memo,
     )
     return given.to_frame("e").select(pl.concat_list("e")).to_series().zip_with(
         canonical, others
     ), bad
 
 
-def phone_column(given: pl.Series, parser: ValueParser) -> tuple[pl.Series, pl.Series]:
+def phone_column(
+    given: pl.Series, parser: ValueParser, memo: dict[str, object] | None = None
+) -> tuple[pl.Series, pl.Series]:
     """A stripped phone column in E.164 form, and the rows with a bad number; as given (empty as
     null) when the parser leaves phones to be checked when a message needs them."""
     if not parser.checks_phones:
         return none_if_empty(given), pl.repeat(False, len(given), dtype=pl.Boolean, eager=True)
-    return mapped(given, lambda v: parser.phone(v) if v else None, pl.String())
+    return mapped(given, lambda v: parser.phone(v) if v else None, pl.String(), memo=memo)
 
 
 def _unknown() -> str:

@@ -174,6 +174,7 @@ def _customers(
     names = [h for _, h in extra_cols]
     found: dict[str, Customer] = {}
     lines: dict[str, list[int]] = defaultdict(list)
+    one = dict[str | None, str | None]().setdefault  # a value customers share: one object
     for k, (is_slow, line, *values) in enumerate(typed.iter_rows()):
         extra = dict(zip(names, next(extras), strict=True)) if extras is not None else None
         if is_slow:
@@ -204,14 +205,14 @@ def _customers(
                 name,
                 tuple(email) if email else (),
                 parsers[1](phone, line),
-                workflow,
-                specialist,
+                one(workflow, workflow),
+                one(specialist, specialist),
                 parent_id,
-                currency,
-                language,
-                timezone,
-                terms,
-                segment,
+                one(currency, currency),
+                one(language, language),
+                one(timezone, timezone),
+                one(terms, terms),
+                one(segment, segment),
                 paused,
                 extra or None,
                 line,

@@ -1,37 +1,51 @@
-"""A source's rows as one frame of text columns, with the line where each row starts.
+"""A source's rows as frames of text columns, with the line where each row starts.
 
 Two ways in, one result. A plain UTF-8 CSV file (no quote characters, NUL bytes or lone carriage
-returns) is read by polars in one pass: each of its lines is one row, so row k starts on line
-k + 2, and only the rows whose last value is missing are looked at again, line by line, to tell
-an empty last value from a short row. Anything else (quoted values that may span lines, other
-encodings, SQLite) comes through the block readers of `csvfile`/`sqlitedb`, which know where
-every row starts. Both give the same frame: columns c0, c1, … (text, never null) and `LINE`, and
-the rows that do not have the header's width, as (line, message).
+returns) is read by polars a slice of whole lines at a time (`SLICE_BYTES`, so that the text of
+a large file is never held whole, issue 30): each of its lines is one row, so a slice's rows are
+numbered on from its first line, and only the rows whose last value is missing are looked at
+again, line by line, to tell an empty last value from a short row. Anything else (quoted values
+that may span lines, other encodings, SQLite) comes through the block readers of
+`csvfile`/`sqlitedb`, which know where every row starts. Both give the same frames: columns c0,
+c1, … (text, never null) and `LINE`, and the rows that do not have the header's width, as
+(line, message).
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 import polars as pl
 
 from arflow.config import SourceConfig
-from arflow.sources import csvfile
 from arflow.sources.csvfile import Blocks, Progress, delimiter_of, one_row
 from arflow.sources.rows import shape_problem
 
 LINE = "__line"
 _UTF8 = ("utf-8", "utf-8-sig", "utf8", "utf8-sig")
+# bytes of whole lines polars reads at a time (about 100,000 invoice rows): the slices' text
+# frames come and go, only their typed rows stay (issue 30: the 1M dry run under 600 MB)
+SLICE_BYTES = 8 << 20
+SLICE_BLOCKS = 10  # the block reader's blocks (csvfile.BLOCK rows each) in one slice
+
+
+class NotPlain(Exception):
+    """The file is not plain enough for polars to read as it is: the block reader reads it."""
 
 
 class TextRows(NamedTuple):
     frame: pl.DataFrame  # c0 … c{n-1} as text, and LINE
     problems: list[tuple[int, str]]  # rows without the header's width: (line, message)
     empty: int = 0  # rows with every value empty (a spreadsheet's trailing `,,,,`): no rows
+
+
+# how a source's rows are read, slice by slice: `read(True)` polars' way where the file allows
+# it (NotPlain, possibly after some slices, where it does not), `read(False)` the block reader's
+Slices = Callable[[bool], Iterator["TextRows"]]
 
 
 def without_empty(rows: TextRows) -> TextRows:
@@ -58,7 +72,9 @@ def names(width: int) -> list[str]:
     return [f"c{i}" for i in range(width)]
 
 
-def from_blocks(header: Sequence[str], blocks: Blocks) -> TextRows:
+def from_blocks(
+    header: Sequence[str], blocks: Iterable[tuple[Sequence[int], list[list[str]]]]
+) -> TextRows:
     """The rows of a block reader (csv module or SQLite) as a text frame."""
     width = len(header)
     schema = {**dict.fromkeys(names(width), pl.String), LINE: pl.Int64}
@@ -86,21 +102,12 @@ def from_blocks(header: Sequence[str], blocks: Blocks) -> TextRows:
     return without_empty(TextRows(pl.concat(parts, rechunk=True), problems, blank))
 
 
-def _read(path: Path, progress: Progress | None) -> bytes:
-    """The file's bytes; with a progress bar to feed, read a block of lines at a time to
-    report progress as the block reader does."""
-    if progress is None:
-        return path.read_bytes()
-    parts = []
-    total = path.stat().st_size
-    done = 0
-    with path.open("rb") as handle:
-        while block := b"".join(islice(handle, csvfile.BLOCK)):
-            parts.append(block)
-            done += len(block)
-            progress(min(done, total), total)
-    progress(total, total)
-    return b"".join(parts)
+def block_slices(header: Sequence[str], blocks: Blocks) -> Iterator[TextRows]:
+    """The rows of a block reader as text frames of SLICE_BLOCKS blocks each (at least one)."""
+    first = True
+    while (part := list(islice(blocks, SLICE_BLOCKS))) or first:
+        first = False
+        yield from_blocks(header, iter(part))
 
 
 def _lines(data: bytes, count: int) -> pl.Series:
@@ -125,54 +132,111 @@ def _lines(data: bytes, count: int) -> pl.Series:
 
 
 def plain_csv(
-    path: Path, source: SourceConfig, header: Sequence[str], progress: Progress | None = None
+    path: Path,
+    source: SourceConfig,
+    header: Sequence[str],
+    progress: Progress | None = None,
+    size: int | None = None,
 ) -> TextRows | None:
-    """The file read by polars in one pass, or None when it is not plain enough for that (then
-    the block reader reads it). `header` is the header as the csv module read it."""
-    data = _plain_bytes(path, source, progress)
-    if data is None:
+    """The file read by polars (`plain_slices`) as one frame, or None when it is not plain
+    enough for that (then the block reader reads it)."""
+    try:
+        parts = list(plain_slices(path, source, header, progress, size))
+    except NotPlain:
         return None
-    end = data.find(b"\n")
-    first = data[: end if end >= 0 else len(data)].decode("utf-8", "replace")[:65536]
-    delimiter = delimiter_of(source, first)
-    if len(delimiter.encode()) != 1:
-        return None
-    width = len(header)
-    read = _read_frame(data, delimiter)
-    if read is None:
-        return None
-    frame, ragged = read
-    lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
-    if frame.width != width or len(frame) + 1 != lines:
-        return None  # polars saw the rows otherwise than one per line: take the careful way
-    frame.columns = names(width)
-    longest = frame.select(pl.max_horizontal(pl.all().str.len_chars().max())).item()
-    if longest is not None and longest > csv.field_size_limit():
-        return None  # the csv module refuses such a row: the block reader says so
-    frame = frame.with_columns(pl.int_range(2, len(frame) + 2, dtype=pl.Int64).alias(LINE))
-    frame, problems, blank = _without_short_rows(frame, width, data, lines, delimiter, ragged)
-    return without_empty(
-        TextRows(frame.with_columns(pl.col(names(width)).fill_null("")), problems, blank)
+    return TextRows(
+        pl.concat([p.frame for p in parts], rechunk=True),
+        [problem for p in parts for problem in p.problems],
+        sum(p.empty for p in parts),
     )
 
 
-def _plain_bytes(path: Path, source: SourceConfig, progress: Progress | None) -> bytes | None:
-    """The file's bytes (without a BOM) when polars may read it as it is: UTF-8, with no quote
-    character, NUL byte or lone carriage return; else None."""
+def plain_slices(
+    path: Path,
+    source: SourceConfig,
+    header: Sequence[str],
+    progress: Progress | None = None,
+    size: int | None = None,
+) -> Iterator[TextRows]:
+    """The file's rows read by polars, about `size` bytes of whole lines at a time (issue 30:
+    the text of a large file is never held whole), each slice's rows numbered by the lines
+    they are on; NotPlain, possibly after some slices, when the file is not plain enough for
+    polars (then the block reader reads it whole). `header` is the header as the csv module
+    read it."""
     if source.encoding.lower().replace("_", "-") not in _UTF8:
-        return None
-    data = _read(path, progress)
-    if data.startswith(b"\xef\xbb\xbf"):
-        if not source.encoding.lower().replace("_", "-").endswith("sig"):
-            return None  # the csv module would keep the BOM in the first column's name
-        data = data[3:]
+        raise NotPlain
+    total = path.stat().st_size
+    done = 0
+    with path.open("rb") as handle:
+        chunks = _chunks(handle, size or SLICE_BYTES)
+        first = next(chunks, b"")
+        if first.startswith(b"\xef\xbb\xbf"):
+            if not source.encoding.lower().replace("_", "-").endswith("sig"):
+                raise NotPlain  # the csv module would keep the BOM in the first column's name
+            first, done = first[3:], 3
+        end = first.find(b"\n")
+        head = first[: end + 1] if end >= 0 else first
+        delimiter = delimiter_of(source, head.decode("utf-8", "replace")[:65536])
+        if len(delimiter.encode()) != 1:
+            raise NotPlain
+        line = 2  # where the slice's first row is
+        data: bytes | None = first
+        first, prefix = b"", b""
+        while data is not None:
+            # each slice is read as a file of its own: the header, then its lines
+            rows, line = _slice(prefix + data, len(header), delimiter, line)
+            done += len(data)
+            data = None  # the slice's bytes go before the next are read
+            if progress is not None:
+                progress(min(done, total), total)
+            yield rows
+            prefix, data = head, next(chunks, None)
+    if progress is not None:
+        progress(total, total)
+
+
+def _chunks(handle: BinaryIO, size: int) -> Iterator[bytes]:
+    """The file in pieces of about `size` bytes, each ending with a line break (the last one
+    may not)."""
+    rest = b""
+    while block := handle.read(size):
+        block = rest + block
+        cut = block.rfind(b"\n") + 1
+        rest = block[cut:]
+        if cut:
+            yield block[:cut]
+    if rest:
+        yield rest
+
+
+def _slice(data: bytes, width: int, delimiter: str, line: int) -> tuple[TextRows, int]:
+    """The rows of a slice (its first line is the header, the next one line `line` of the
+    file), and the line where the next slice's rows start; NotPlain when polars may not
+    read it as it is: a quote character, NUL byte or lone carriage return, bytes that are not
+    UTF-8, a value longer than the csv module reads."""
     if (
         b'"' in data
         or b"\x00" in data
         or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n"))
     ):
-        return None
-    return data
+        raise NotPlain
+    read = _read_frame(data, delimiter)
+    if read is None:
+        raise NotPlain
+    frame, ragged = read
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    if frame.width != width or len(frame) + 1 != lines:
+        raise NotPlain  # polars saw the rows otherwise than one per line: take the careful way
+    frame.columns = names(width)
+    longest = frame.select(pl.max_horizontal(pl.all().str.len_chars().max())).item()
+    if longest is not None and longest > csv.field_size_limit():
+        raise NotPlain  # the csv module refuses such a row: the block reader says so
+    frame = frame.with_columns(pl.int_range(line, len(frame) + line, dtype=pl.Int64).alias(LINE))
+    frame, problems, blank = _without_short_rows(
+        frame, width, data, (lines, line), delimiter, ragged
+    )
+    rows = TextRows(frame.with_columns(pl.col(names(width)).fill_null("")), problems, blank)
+    return without_empty(rows), line + lines - 1
 
 
 def _read_frame(data: bytes, delimiter: str) -> tuple[pl.DataFrame, bool] | None:
@@ -206,10 +270,17 @@ def _read_frame(data: bytes, delimiter: str) -> tuple[pl.DataFrame, bool] | None
 
 
 def _without_short_rows(
-    frame: pl.DataFrame, width: int, data: bytes, lines: int, delimiter: str, ragged: bool
+    frame: pl.DataFrame,
+    width: int,
+    data: bytes,
+    at_line: tuple[int, int],
+    delimiter: str,
+    ragged: bool,
 ) -> tuple[pl.DataFrame, list[tuple[int, str]], int]:
     """The frame without the rows that do not have the header's width, those rows as
-    (line, message), and how many of them were blank lines."""
+    (line, message), and how many of them were blank lines. `at_line`: how many lines the
+    slice has, and the line its first row is on."""
+    lines, first = at_line
     problems: list[tuple[int, str]] = []
     # a null in the last column: an empty last value, or a line with fewer values than the
     # header (polars pads those silently); the line's own count of delimiters tells which.
@@ -230,7 +301,7 @@ def _without_short_rows(
         values = one_row(text, delimiter)  # a BadRow if the csv module refuses it
         problem = shape_problem(values, width)
         if problem:
-            problems.append((k + 2, problem))
+            problems.append((k + first, problem))
         else:
             blank += 1
     drop = pl.repeat(False, len(frame), dtype=pl.Boolean, eager=True)

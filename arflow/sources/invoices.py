@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass
+from dataclasses import field as default
 from datetime import date
 from typing import TypeVar
 
@@ -14,10 +16,10 @@ from arflow.errors import RowError
 from arflow.ledger import FRAME_SCHEMA, Customer, Invoice, frame_from_invoices
 from arflow.reading import SourceRead
 from arflow.sources.columns import ColumnParser
-from arflow.sources.frames import LINE, TextRows
+from arflow.sources.frames import LINE, NotPlain, Slices, TextRows
 from arflow.sources.invoice_rules import InvoiceRules
 from arflow.sources.rows import column_index, has_control_character, split_tags
-from arflow.sources.understood import check_dates, check_share
+from arflow.sources.understood import DATE_FIELDS, DATE_VALUE, check_dates, check_share
 from arflow.sources.values import ValueParser
 
 INVOICE_REQUIRED = ("number", "customer_id", "issue_date", "amount")
@@ -58,11 +60,12 @@ class InvoiceBuilder:
         return self._extra_names
 
     def build_frame(
-        self, header: Sequence[str], read: Callable[[], TextRows], *, careful: bool = False
+        self, header: Sequence[str], read: Slices, *, careful: bool = False
     ) -> pl.DataFrame:
-        """The ledger's frame of every good row; `read()` gives the rows once the header has
-        been checked. Clean rows are parsed column by column (`ColumnParser`); the others (all
-        of them, with `careful`) row by row (`_invoice`), which says what is wrong with each."""
+        """The ledger's frame of every good row; `read` gives the rows, a slice at a time,
+        once the header has been checked. Clean rows are parsed column by column
+        (`ColumnParser`), a slice at a time; the others (all of them, with `careful`) row by
+        row (`_invoice`), which says what is wrong with each, once every slice is read."""
         idx = column_index(
             header, self.rules.source, INVOICE_FIELDS, INVOICE_REQUIRED, self.display, "invoices"
         )
@@ -70,44 +73,26 @@ class InvoiceBuilder:
         used = set(idx.values())
         extra_cols = [(i, h) for i, h in enumerate(header) if i not in used and h.strip()]
         self._extra_names = tuple(h for _, h in extra_cols)
-        text, problems, empty = read()
+        parser = ColumnParser(self.rules, idx, [i for i, _ in extra_cols])
+        mark = len(self.errors)
+        try:
+            found = self._slices(read(True), parser, careful)
+        except NotPlain:  # polars may not read this file as it is: the block reader reads it
+            del self.errors[mark:]
+            found = self._slices(read(False), parser, careful)
         check_dates(
-            text, idx, header, self.rules.source, self._reads_date, self.display, "invoices"
+            found.dates, idx, header, self.rules.source, self._reads_date, self.display, "invoices"
         )
-        for line, problem in problems:
-            self._error(line, None, None, problem)
-        if careful:  # the reference: no column-wise parsing at all
-            frame = pl.DataFrame(schema=FRAME_SCHEMA)
-            slow = pl.repeat(True, len(text), dtype=pl.Boolean, eager=True)
-            numbers = pl.repeat("", len(text), dtype=pl.String, eager=True)
-        else:
-            frame, slow = ColumnParser(self.rules, idx, [i for i, _ in extra_cols]).parse(text)
-            numbers = frame.get_column("number")
-        good = frame.filter(~slow) if not careful else frame
-        if slow.any():
-            at = slow.arg_true()
-            read_carefully: list[Invoice] = []
-            stripped = []
-            rows = text[at]
-            for line, values in zip(
-                rows.get_column(LINE).to_list(), rows.drop(LINE).iter_rows(), strict=True
-            ):
-                stripped.append(values[idx["number"]].strip())
-                invoice = self._invoice(line, list(values), idx, extra_cols)
-                if invoice is not None:
-                    read_carefully.append(invoice)
-            if read_carefully:
-                good = pl.concat([good, frame_from_invoices(read_carefully)]).sort("line")
-            numbers = numbers.scatter(at, stripped)  # the number as Python strips it
-        good = self._without_duplicates(good, numbers, text.get_column(LINE))
+        good, numbers = self._read_carefully(found, idx, extra_cols)
+        good = self._without_duplicates(good, numbers, pl.concat(found.lines))
         self.read = SourceRead(
             "invoices",
             self.display,
             {f: header[i].strip() for f, i in idx.items()},
             self._extra_names,
-            rows=len(text) + len(problems),
+            rows=found.rows,
             kept=len(good),
-            empty=empty,
+            empty=found.empty,
         )
         check_share(
             self.read,
@@ -116,6 +101,55 @@ class InvoiceBuilder:
             lambda: set(good.get_column("line").to_list()),
         )
         return good
+
+    def _slices(self, slices: Iterator[TextRows], parser: ColumnParser, careful: bool) -> _Found:
+        """Every slice's rows parsed column by column (none with `careful`): what they add up
+        to, the rows to read carefully kept as text."""
+        found = _Found()
+        for text, problems, empty in slices:
+            for line, problem in problems:
+                self._error(line, None, None, problem)
+            found.rows += len(text) + len(problems)
+            found.empty += empty
+            found.add_dates(text, self._idx)
+            if careful:  # the reference: no column-wise parsing at all
+                slow = pl.repeat(True, len(text), dtype=pl.Boolean, eager=True)
+                found.numbers.append(pl.repeat("", len(text), dtype=pl.String, eager=True))
+            else:
+                frame, slow = parser.parse(text)
+                found.good.append(frame.filter(~slow))
+                found.numbers.append(frame.get_column("number"))
+            if slow.any():
+                at = slow.arg_true()
+                found.slow.append(text[at])
+                found.slow_at.append(at.cast(pl.Int64) + sum(map(len, found.lines)))
+            found.lines.append(text.get_column(LINE))
+        return found
+
+    def _read_carefully(
+        self, found: _Found, idx: dict[str, int], extra_cols: list[tuple[int, str]]
+    ) -> tuple[pl.DataFrame, pl.Series]:
+        """The good rows of every slice with those read carefully (`_invoice`), and each
+        row's invoice number (the careful rows' as Python strips it)."""
+        good = pl.concat(found.good) if found.good else pl.DataFrame(schema=FRAME_SCHEMA)
+        numbers = pl.concat(found.numbers) if found.numbers else pl.Series([], dtype=pl.String)
+        if not found.slow:
+            return good, numbers
+        rows = pl.concat(found.slow)
+        found.slow.clear()
+        read_carefully: list[Invoice] = []
+        stripped = []
+        for line, values in zip(
+            rows.get_column(LINE).to_list(), rows.drop(LINE).iter_rows(), strict=True
+        ):
+            stripped.append(values[idx["number"]].strip())
+            invoice = self._invoice(line, list(values), idx, extra_cols)
+            if invoice is not None:
+                read_carefully.append(invoice)
+        if read_carefully:
+            good = pl.concat([good, frame_from_invoices(read_carefully)]).sort("line")
+        numbers = numbers.scatter(pl.concat(found.slow_at), stripped)  # as Python strips it
+        return good, numbers
 
     def _reads_date(self, value: str) -> bool:
         try:
@@ -349,3 +383,27 @@ class _Row:
         except ValueError as exc:
             self.reject(field, raw, str(exc))
             return None
+
+
+@dataclass
+class _Found:
+    """What the slices of a source read so far add up to."""
+
+    good: list[pl.DataFrame] = default(default_factory=list)  # rows parsed column by column
+    numbers: list[pl.Series] = default(default_factory=list)  # every row's invoice number
+    lines: list[pl.Series] = default(default_factory=list)  # every row's line
+    slow: list[pl.DataFrame] = default(default_factory=list)  # the text of rows to read carefully
+    slow_at: list[pl.Series] = default(default_factory=list)  # and where they are among all rows
+    # each date column's distinct values as written, in file order, with the first line of each
+    dates: dict[str, pl.DataFrame] = default(default_factory=dict)
+    rows: int = 0
+    empty: int = 0
+
+    def add_dates(self, text: pl.DataFrame, idx: dict[str, int]) -> None:
+        for name in DATE_FIELDS:
+            if name not in idx:
+                continue
+            values = text.select(pl.col(f"c{idx[name]}").alias(DATE_VALUE), LINE)
+            if name in self.dates:
+                values = pl.concat([self.dates[name], values])
+            self.dates[name] = values.unique(DATE_VALUE, keep="first", maintain_order=True)

@@ -22,6 +22,7 @@ from arflow.reading import SourceRead, group_errors
 from arflow.sources.frames import LINE
 
 DATE_FIELDS = ("issue_date", "due_date", "paid_date")
+DATE_VALUE = "value"  # a date column's value as written, beside its first LINE (`check_dates`)
 # the formats exports write dates in; the first that reads a whole column is the one proposed
 COMMON_FORMATS = (
     "%Y-%m-%d",
@@ -58,7 +59,7 @@ def _reads(fmt: str) -> Callable[[str], bool]:
 
 
 def check_dates(
-    text: pl.DataFrame,
+    dates: dict[str, pl.DataFrame],
     idx: dict[str, int],
     header: Sequence[str],
     source: SourceConfig,
@@ -70,13 +71,11 @@ def check_dates(
     values: when a date column's values that `reads` (the source's own date parser) refuses read
     with day and month swapped (then the values it accepted may be swapped too), or when
     another format reads every date of the source. Anything else is a bad value, held back
-    with its row."""
-    columns = {field: text.get_column(f"c{idx[field]}") for field in DATE_FIELDS if field in idx}
+    with its row. `dates`: each date column's distinct values as written (DATE_VALUE), in
+    file order, with the first LINE of each."""
     distinct = {  # a date repeats: each distinct value is stripped and tried once
-        field: [
-            v for v in dict.fromkeys(x.strip() for x in values.unique(maintain_order=True)) if v
-        ]
-        for field, values in columns.items()
+        field: [v for v in dict.fromkeys(x.strip() for x in values.get_column(DATE_VALUE)) if v]
+        for field, values in dates.items()
     }
     every = [v for values in distinct.values() for v in values]
     swapped = _swapped(source.date_format)
@@ -88,8 +87,11 @@ def check_dates(
         fits = [f for f in others if all(map(_reads(f), every))]  # one format per source
         if not fits and not (swapped and all(map(_reads(swapped), failing))):
             continue  # a bad value, not a wrong format: its row is held back
+        written = dates[field]
         lines = _lines_of(
-            columns[field].str.strip_chars(), text.get_column(LINE), failing[:SAMPLES]
+            written.get_column(DATE_VALUE).str.strip_chars(),
+            written.get_column(LINE),
+            failing[:SAMPLES],
         )
         raise SourceRefused(
             setting,

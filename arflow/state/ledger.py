@@ -16,6 +16,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
+from itertools import islice
 from typing import Any, Protocol
 
 from arflow.errors import ArflowError
@@ -141,6 +142,7 @@ class OutcomeFields(Protocol):
 
 # a row's invoice list, stored once (`_store_lists`): the row names it by its digest
 _LIST = "(SELECT id FROM invoice_lists WHERE digest = :digest)"
+SKIP_BATCH = 10_000  # skipped keys written at a time (`record_skips`)
 # a key written again (a retry, a skip that went later) is recorded as its last attempt: the
 # invoices that message was about, so that its keys say one thing (`messages`)
 _MARK = (
@@ -317,21 +319,24 @@ class LedgerRecords(StateBase):
             )
 
     def record_skips(self, rows: Iterable[dict]) -> None:
-        """Skipped keys, in one transaction; a key already settled keeps its record."""
+        """Skipped keys, in one transaction; a key already settled keeps its record. A batch
+        of rows at a time: a backlog's skips are many (issue 30: memory)."""
         now = clock.utc_now()
+        rows = iter(rows)
         with self.transaction() as conn:
-            conn.executemany(
-                "INSERT INTO actions (key, target, workflow, step, action_index, kind, "
-                "customer_id, invoice_list, as_of, state, reason, created_at, updated_at) "
-                "VALUES (:key, :target, :workflow, :step, :action_index, :kind, :customer_id, "
-                f"{_LIST}, :as_of, 'skipped', :reason, :now, :now) "
-                "ON CONFLICT (key) DO UPDATE SET state = 'skipped', reason = excluded.reason, "
-                "invoice_list = excluded.invoice_list, as_of = excluded.as_of, "
-                "updated_at = excluded.updated_at "
-                "WHERE actions.state = 'skipped' OR (actions.state = 'failed' "
-                "AND actions.permanent = 0)",
-                [{**row, "now": now} for row in _store_lists(conn, rows)],
-            )
+            while batch := list(islice(rows, SKIP_BATCH)):
+                conn.executemany(
+                    "INSERT INTO actions (key, target, workflow, step, action_index, kind, "
+                    "customer_id, invoice_list, as_of, state, reason, created_at, updated_at) "
+                    "VALUES (:key, :target, :workflow, :step, :action_index, :kind, "
+                    f":customer_id, {_LIST}, :as_of, 'skipped', :reason, :now, :now) "
+                    "ON CONFLICT (key) DO UPDATE SET state = 'skipped', reason = "
+                    "excluded.reason, invoice_list = excluded.invoice_list, as_of = "
+                    "excluded.as_of, updated_at = excluded.updated_at "
+                    "WHERE actions.state = 'skipped' OR (actions.state = 'failed' "
+                    "AND actions.permanent = 0)",
+                    ({**row, "now": now} for row in _store_lists(conn, batch)),
+                )
 
     @staticmethod
     def write_marks(conn: sqlite3.Connection, params: list[dict]) -> None:
