@@ -4,7 +4,7 @@ and the targets and idempotency keys both speak of. The words are explained in e
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -194,7 +194,7 @@ class PlannedAction:
     incoming: dict | None = None  # an inbox notice's: the reply or bounce it tells of
     # a campaign's notice: the keys of its statement's customer-facing messages that go in
     # this run; it goes only once they all went (`campaigns.notices_wait`)
-    waits_for: list[ActionKey] = field(default_factory=list)
+    waits_for: Sequence[ActionKey] = ()  # (a shared empty tuple: most actions wait for none)
     fees: list[FeeCharge] | None = None  # a charge_fees action's charges, once worked out
 
     @property
