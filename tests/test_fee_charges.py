@@ -302,7 +302,7 @@ def test_the_journal_lists_each_charge_once_as_sales_invoices(tmp_path, cli):
         ],
         [
             "Customer One",
-            "LF-C1-20260320",
+            "LF-C1-20260320-EUR",
             "INV-1",
             "20/03/2026",
             "20/03/2026",
@@ -315,7 +315,7 @@ def test_the_journal_lists_each_charge_once_as_sales_invoices(tmp_path, cli):
         ],
         [
             "Customer One",
-            "LF-C1-20260320",
+            "LF-C1-20260320-EUR",
             "INV-1",
             "20/03/2026",
             "20/03/2026",
@@ -328,7 +328,7 @@ def test_the_journal_lists_each_charge_once_as_sales_invoices(tmp_path, cli):
         ],
         [
             "Customer One",
-            "LF-C1-20260320",
+            "LF-C1-20260320-EUR",
             "INV-1",
             "20/03/2026",
             "20/03/2026",
@@ -341,7 +341,7 @@ def test_the_journal_lists_each_charge_once_as_sales_invoices(tmp_path, cli):
         ],
         [
             "Customer One",
-            "LF-C1-20260330",
+            "LF-C1-20260330-EUR",
             "INV-1",
             "30/03/2026",
             "30/03/2026",
@@ -354,11 +354,12 @@ def test_the_journal_lists_each_charge_once_as_sales_invoices(tmp_path, cli):
         ],
         [
             "Customer One",
-            "LF-C1-20260330",
+            "LF-C1-20260330-EUR",
             "INV-1",
             "30/03/2026",
             "30/03/2026",
-            "Late payment interest on INV-1 (2026-03-11 to 2026-03-30, 20 days at 10% on 1000.00)",
+            "Late payment interest on INV-1 (2026-03-11 to 2026-03-30, 20 days at 10% on 1000.00: "
+            "5.48, less 2.74 charged before)",
             "1",
             "2.74",
             "4050",
@@ -366,12 +367,17 @@ def test_the_journal_lists_each_charge_once_as_sales_invoices(tmp_path, cli):
             "EUR",
         ],
     ]
+    bare = cli("fees", "--journal", "--config", config)
+    assert bare.stderr == (
+        "warning: Xero asks each line for an AccountCode and a TaxType: give --account and "
+        "--tax-type (or fill them in before importing)\n"
+    )
     since = cli(
         "fees", "--journal", "--since", "2026-03-25", "--layout", "quickbooks", "--config", config
     ).stdout
     assert list(csv.reader(io.StringIO(since)))[1:] == [
         [
-            "LF-C1-20260330",
+            "LF-C1-20260330-EUR",
             "Customer One",
             "30/03/2026",
             "30/03/2026",
@@ -384,13 +390,14 @@ def test_the_journal_lists_each_charge_once_as_sales_invoices(tmp_path, cli):
             "EUR",
         ],
         [
-            "LF-C1-20260330",
+            "LF-C1-20260330-EUR",
             "Customer One",
             "30/03/2026",
             "30/03/2026",
             "Late fees on INV-1",
             "Late fees",
-            "Late payment interest on INV-1 (2026-03-11 to 2026-03-30, 20 days at 10% on 1000.00)",
+            "Late payment interest on INV-1 (2026-03-11 to 2026-03-30, 20 days at 10% on 1000.00: "
+            "5.48, less 2.74 charged before)",
             "1",
             "2.74",
             "2.74",
@@ -582,3 +589,46 @@ def test_the_bundled_late_fee_warning_shows_what_it_will_charge(tmp_path, cli):
         "  INV-1001       interest so far $12.33, compensation $25.00",
         "  INV-1002       interest so far $0.88, compensation $25.00",
     ]
+
+
+def test_a_workflows_own_late_fees_and_the_interest_up_to_the_payment(tmp_path, cli):
+    config = folder(tmp_path)
+    text = config.read_text()
+    config.write_text(text[: text.index("late_fees:")])  # arflow.yaml charges nothing…
+    wf = config.parent / "workflows" / "dun.yaml"
+    wf.write_text(  # … the workflow does, and charges again once the invoice is paid
+        wf.read_text()
+        + "late_fees: {interest: {annual: 10}, compensation: {fixed: 40}, fee: {fixed: 5}}\n"
+        + "on_paid:\n  - charge_fees: true\n"
+    )
+    run(cli, config, "2026-03-20")
+    invoices = config.parent / "invoices.csv"
+    invoices.write_text(
+        "number,customer_id,customer_name,email,issue_date,due_date,amount,currency,paid_date\n"
+        "INV-1,C1,Customer One,ap@c1.example,2026-02-01,2026-03-10,1000.00,EUR,2026-03-26\n"
+    )
+    doc = run(cli, config, "2026-03-27")
+    # paid on the 26th: interest to the 25th, 15 days (4.1096 → 4.11), less the 2.74 charged;
+    # no second compensation, no step fee on a paid invoice
+    assert [(a["step"], a["fees"]) for a in doc["actions"]] == [
+        (
+            "on_paid",
+            [
+                {
+                    "invoice": "INV-1",
+                    "kind": "interest",
+                    "amount": "1.37",
+                    "currency": "EUR",
+                    "detail": "2026-03-11 to 2026-03-25, 15 days at 10% on 1000.00: 4.11, "
+                    "less 2.74 charged before",
+                }
+            ],
+        )
+    ]
+
+    def fees_on(day: str) -> list[tuple]:
+        out = cli("fees", "--as-of", day, "--format", "json", "--config", config).stdout
+        return [(i["number"], i["interest"], i["charged"]) for i in json.loads(out)["invoices"]]
+
+    assert fees_on("2026-03-27") == [("INV-1", "4.11", "49.11")]  # paid, still listed
+    assert fees_on("2026-03-20") == [("INV-1", "2.74", "47.74")]  # as it stood that day

@@ -199,10 +199,17 @@ def test_monthly_grace_rounding_and_what_is_never_charged():
         inv("CN-1", due="2026-01-01", amount="-100.00"),
         inv("D-1", due="2026-01-01", status="draft"),
         inv("V-1", due="2026-01-01", status="void"),
-        inv("P-1", due="2026-01-01", paid="2026-02-01"),
+        inv("LF-C1-20260110-USD", due="2026-01-10", amount="25.00"),  # a fee invoice, booked
     ):
         found = accrue(never, settings, date(2026, 3, 16), None)
         assert (found.periods, found.compensation) == ([], 0), never.number
+    # paid on 1 Feb: the interest ran to 31 Jan on its amount (ERPNext #58220: not lost once
+    # the principal is paid); 100.00 × 18 % × 20/365 = 0.9863; no step fee once paid
+    paid = accrue(
+        inv("P-1", due="2026-01-01", paid="2026-02-01"), settings, date(2026, 3, 16), None
+    )
+    assert periods(paid.periods) == [("2026-01-12", "2026-01-31", "18.0", "0.99")]
+    assert (paid.compensation, paid.days_late, paid.late) == (D("25.00"), 30, False)
 
 
 # --- reference_rates: --------------------------------------------------------------------------

@@ -93,7 +93,10 @@ def fees_list(
     ledger = load_ledger(cfg)
     path = cfg.resolve(cfg.state)
     with open_state(path, cfg.display(path), "dry") as db:
-        book = FeeBook(cfg, project.models, db.fee_charges(), db.fee_waivers())
+        # what was charged and waived by that day
+        charges = [row for row in db.fee_charges() if row.as_of <= day]
+        waived = [n for n, (_, since) in db.fee_waivers().items() if since <= day]
+        book = FeeBook(cfg, project.models, charges, waived)
         past = read_past_state(db, project.models, day)
     report = fee_report(project, ledger, book, past, day, customer)
     if fmt is TableFormat.json:
@@ -114,6 +117,12 @@ def _journal(
         raise typer.BadParameter(f"{layout!r}: give xero or quickbooks", param_hint="--layout")
     cfg = load_config(common.config_path(config))
     first = common.parse_day(cfg, since, "--since")
+    if layout == "xero" and not (account and tax_type):
+        errors_console().print(
+            "warning: Xero asks each line for an AccountCode and a TaxType: give --account and "
+            "--tax-type (or fill them in before importing)",
+            markup=False,
+        )
     path = cfg.resolve(cfg.state)
     with open_state(path, cfg.display(path), "read") as db:
         charges = db.fee_charges(first) if db is not None else []

@@ -11,7 +11,8 @@ reference): its interest, period by period, and its fixed compensation.
 - Compensation is a fixed sum once per invoice, by the rule (UK: £40 / £70 / £100 by the
   invoice's amount, in pounds; DE and EU: €40, in euros) or `{fixed: AMOUNT}` in the invoice's
   currency; a statutory sum is owed only on invoices in its currency.
-- Nothing on credit notes, drafts, void or paid invoices, or before the grace is over.
+- Nothing on credit notes, drafts or void invoices, or before the grace is over. An invoice
+  paid on a known day (`paid_date`) owes the interest up to the day before, on its amount.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ COMPENSATION: dict[str, tuple[str, tuple[tuple[Decimal, Decimal], ...]]] = {
     "de-bgb": ("EUR", ((ZERO, Decimal(40)),)),
     "eu-late-payment": ("EUR", ((ZERO, Decimal(40)),)),
 }
+# the numbers of the fee invoices `arflow fees --journal` books: no fees on fees
+JOURNAL_PREFIX = "LF-"
 POINTS = {"uk-late-payment": Decimal(8), "de-bgb": Decimal(9), "eu-late-payment": Decimal(8)}
 
 
@@ -91,6 +94,7 @@ class Invoiced(Protocol):
     amount: Decimal
     currency: str
     status: str
+    paid_date: date | None
 
     def open_balance(self, as_of: date) -> Decimal: ...
 
@@ -106,17 +110,23 @@ def accrue(
     rates (None for a contractual rule); `payments`: (day, amount) paid towards it, when the
     days are known (the principal is then the amount less what was paid by each day; else
     the open balance). Raises `MissingRate` when a rate the rule needs is not known."""
-    principal = inv.open_balance(as_of)
-    days_late = max((as_of - inv.due_date).days, 0)
+    principal, end = inv.open_balance(as_of), as_of
+    paid = inv.paid_date
+    if principal <= ZERO and paid is not None and paid <= as_of:
+        # paid: the interest ran until the day before the payment, on what was owed then
+        principal, end = inv.amount, paid - timedelta(days=1)
+    days_late = max((end - inv.due_date).days, 0)
     found = Accrual(as_of, inv.currency, principal, days_late)
     start = inv.due_date + timedelta(days=1 + settings.grace_days)
     if inv.amount <= ZERO or inv.status in ("draft", "void") or principal <= ZERO:
         return found
-    if as_of < start:
+    if inv.number.startswith(JOURNAL_PREFIX):  # a fee invoice arflow's journal booked
         return found
-    found.late = True
+    if end < start:
+        return found
+    found.late = end == as_of  # open and late: a step's fee may be charged
     found.compensation, found.note = _compensation(inv, settings.compensation)
-    for first, last, rate in _rate_periods(inv, settings, start, as_of, table):
+    for first, last, rate in _rate_periods(inv, settings, start, end, table):
         for a, b, owed in _principal_periods(first, last, principal, inv.amount, payments):
             interest = rounded(owed * rate / 100 * (b - a + timedelta(1)).days / YEAR, inv.currency)
             found.periods.append(Period(a, b, rate, owed, interest))

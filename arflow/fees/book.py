@@ -25,6 +25,7 @@ class Charged:
     compensation: Decimal = ZERO
     fee: Decimal = ZERO
     waived: bool = False
+    workflow: str | None = None  # the workflow of the last charge
 
     @property
     def total(self) -> Decimal:
@@ -51,7 +52,10 @@ class FeeBook:
         self._tables: dict[tuple[str | None, str | None], RateTable | None] = {}
         self.charged: dict[str, Charged] = {}
         for row in charges:
-            self.charged.setdefault(row.invoice, Charged()).add(row.kind, row.amount)
+            charged = self.charged.setdefault(row.invoice, Charged())
+            charged.add(row.kind, row.amount)
+            parts = row.key.rsplit("/", 3)  # target/workflow/step/action
+            charged.workflow = parts[1] if len(parts) == 4 else charged.workflow
         for number in waived:
             self.charged.setdefault(number, Charged()).waived = True
 
@@ -90,6 +94,8 @@ class FeeBook:
                 for p in found.periods
             )
             extra = found.interest - charged.interest
+            if charged.interest:  # the charge is the part accrued since the last one
+                text += f": {found.interest}, less {charged.interest} charged before"
             charges.append(
                 FeeCharge(inv.number, "interest", extra, inv.currency, text, found.interest)
             )

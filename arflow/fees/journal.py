@@ -3,15 +3,17 @@ bookkeeper imports as sales invoices — one fee invoice per customer and charge
 per charge (interest, compensation, fee) — in Xero's or QuickBooks Online's import layout.
 
 Each charge is in the state once (its action key's transaction), so each is listed once; a
-fee invoice's number is made from the customer and the day, the same on every listing, so an
-import of an overlapping `--since` is refused by the books as a duplicate, not booked twice.
+fee invoice's number is made from the customer, the day and the currency, the same on every
+listing, so an import of an overlapping `--since` is refused by the books as a duplicate, not
+booked twice. Once booked, the fee invoices come back in the ledger's export: arflow charges
+no fees on an invoice whose number starts `LF-` (no interest on interest).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from arflow.fees.accrual import rounded
+from arflow.fees.accrual import JOURNAL_PREFIX, rounded
 from arflow.ledger import Customer
 from arflow.state.fees import ChargeRow
 
@@ -50,7 +52,9 @@ WORDS = {
 
 
 def fee_invoice_number(row: ChargeRow) -> str:
-    return f"LF-{row.customer_id}-{row.as_of:%Y%m%d}"
+    """One sales invoice per customer, day and currency (the books keep one currency an
+    invoice)."""
+    return f"{JOURNAL_PREFIX}{row.customer_id}-{row.as_of:%Y%m%d}-{row.currency}"
 
 
 def description(row: ChargeRow) -> str:

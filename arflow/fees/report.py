@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from arflow.errors import RowError
-from arflow.fees.accrual import ZERO, Accrual, rounded
+from arflow.fees.accrual import JOURNAL_PREFIX, ZERO, Accrual, rounded
 from arflow.fees.book import Charged, FeeBook
 from arflow.fees.rates import MissingRate
 from arflow.ledger import Invoice, Ledger
@@ -66,29 +66,38 @@ def fee_report(
     sorted_ = sort_into_workflows(
         ledger, project.models, past, as_of, cfg.default_workflow, cfg.min_balance
     )
-    workflow_of = {
-        id(item.invoice): wid
+    workflow_of = {  # by number: the ledger makes its invoices anew for each question
+        item.invoice.number: wid
         for (_, wid), entry in sorted_.following.items()
         for item in entry.items
     }
     report = FeeReport(as_of)
     shown = cfg.display(cfg.resolve(cfg.invoices.path))
+    listed = set()
     for inv in ledger.current(as_of, cfg.min_balance):
-        if customer is not None and inv.customer_id != customer:
+        listed.add(inv.number)
+        if inv.number.startswith(JOURNAL_PREFIX):  # a fee invoice: no fees on fees
             continue
-        charged = book.of(inv.number)
-        if not is_overdue(inv, as_of) and not charged.total:
-            continue
-        wid = workflow_of.get(id(inv))
-        try:
-            accrual = book.accrual(inv, wid, as_of)
-        except MissingRate as exc:
-            report.errors.append(
-                RowError(shown, inv.line, "due_date", inv.due_date.isoformat(), str(exc))
-            )
-            continue
-        report.lines.append(FeeLine(inv, wid, accrual, charged))
+        if is_overdue(inv, as_of) or book.of(inv.number).total:
+            _add(report, book, inv, workflow_of.get(inv.number), shown)
+    # charged before, not open now (paid): what was charged, and the interest to the payment
+    others = ledger.find(n for n, c in book.charged.items() if n not in listed and c.total)
+    for inv in sorted(others.values(), key=lambda i: i.line):
+        _add(report, book, inv, book.of(inv.number).workflow, shown)
+    if customer is not None:
+        report.lines = [line for line in report.lines if line.invoice.customer_id == customer]
     return report
+
+
+def _add(report: FeeReport, book: FeeBook, inv: Invoice, wid: str | None, shown: str) -> None:
+    try:
+        accrual = book.accrual(inv, wid, report.as_of)
+    except MissingRate as exc:
+        report.errors.append(
+            RowError(shown, inv.line, "due_date", inv.due_date.isoformat(), str(exc))
+        )
+        return
+    report.lines.append(FeeLine(inv, wid, accrual, book.of(inv.number)))
 
 
 def fee_document(report: FeeReport) -> dict:
