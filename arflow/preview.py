@@ -21,6 +21,7 @@ from typing import NamedTuple
 from arflow.actions import CUSTOMER_FACING
 from arflow.engine import SlotInvoice, add_actions
 from arflow.errors import ArflowError, Refused
+from arflow.fees.charging import plan_charges
 from arflow.ledger import Customer, Invoice, Ledger
 from arflow.planner.campaigns import next_statement, statements
 from arflow.planner.match import Matcher
@@ -112,6 +113,11 @@ def preview_plan(
     add_actions(
         result, customer, wid, wf, step, actions, listed, project.config.people, due.day, set()
     )
+    if db is not None:  # what was charged before: the step's charge and its emails' figures
+        project.with_fees(db)
+    missing = plan_charges(project.fee_book(), result.actions)
+    if missing:  # a rate the rule lacks: the preview stops with the fix
+        raise ArflowError(str(missing[0][1]))
     return Preview(result, ledger, notes + due.notes)
 
 

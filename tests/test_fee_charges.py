@@ -632,3 +632,17 @@ def test_a_workflows_own_late_fees_and_the_interest_up_to_the_payment(tmp_path, 
 
     assert fees_on("2026-03-27") == [("INV-1", "4.11", "49.11")]  # paid, still listed
     assert fees_on("2026-03-20") == [("INV-1", "2.74", "47.74")]  # as it stood that day
+
+
+def test_preview_shows_a_step_against_what_was_charged_before(tmp_path, cli):
+    config = folder(tmp_path)
+    run(cli, config, "2026-03-20")
+    out = cli(
+        "preview", "dun", "second", "--customer", "C1", "--as-of", "2026-03-30", "--config", config
+    ).stdout.splitlines()
+    # the compensation was charged on the 20th: the second step charges interest and fee only
+    assert out[1] == "INV-1 interest 2.74 EUR, fee 5.00 EUR"
+    assert out[-2:] == [
+        "INV-1: 20 days late, interest 5.48, compensation 40.00, charged 55.48, due 1055.48",
+        "account: interest 5.48, fees 55.48",
+    ]
