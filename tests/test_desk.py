@@ -559,8 +559,8 @@ def test_the_example_ar_workflow_over_three_weeks(tmp_path, cli):
     assert run("2026-03-31") == []
     both = ["INV-1002", "INV-1003"]
     assert run("2026-04-06") == [
-        (fee, "final", "email", both, "sent"),
         (fee, "final", "charge_fees", both, "done"),
+        (fee, "final", "email", both, "sent"),
         (fee, "final", "task", both, "done"),
         (fee, "finish", "notify", both, "sent"),
     ]
