@@ -31,9 +31,10 @@ class AgingRow:
     fees: Decimal = ZERO  # with `aging --fees`: the late fees charged on its invoices
 
     def __post_init__(self) -> None:
+        zero = ZERO.scaleb(-get_currency_precision(self.currency))
         if not self.buckets:  # an empty bucket reads 0.00 in USD, 0 in JPY
-            zero = ZERO.scaleb(-get_currency_precision(self.currency))
             self.buckets = dict.fromkeys(AGING_BUCKETS, zero)
+        self.fees += zero  # so do no fees
 
     @property
     def total(self) -> Decimal:

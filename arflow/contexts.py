@@ -441,7 +441,8 @@ class MessageContexts:
         self.fees = fees if fees is not None and fees.enabled else None
         self.company = company_context(config)
         self._customer: tuple[Customer, dict] | None = None
-        self._invoices: dict[int, tuple[Invoice, dict]] = {}  # id → (invoice, its context)
+        # (id, workflow) → (invoice, its context)
+        self._invoices: dict[tuple[int, str], tuple[Invoice, dict]] = {}
 
     def __call__(
         self,
@@ -457,11 +458,12 @@ class MessageContexts:
             self._invoices = {}
         known = self._invoices
         items = []
+        wid = str(workflow["id"])  # its fees follow its workflow's late_fees:
         for inv in invoices:
-            hit = known.get(id(inv))
+            hit = known.get((id(inv), wid))
             if hit is None or hit[0] is not inv:
-                context = invoice_context(inv, self.as_of, self.fees, str(workflow["id"]))
-                hit = known[id(inv)] = (inv, context)
+                context = invoice_context(inv, self.as_of, self.fees, wid)
+                hit = known[(id(inv), wid)] = (inv, context)
             items.append(hit[1])
         return {
             "company": self.company,

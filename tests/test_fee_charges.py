@@ -473,7 +473,10 @@ def test_validate_warns_of_a_charge_that_charges_nothing_and_names_a_bad_rates_l
     )
     (config.parent / "rates.csv").write_text("date,rate\n2026-07-01,one\n")
     result = cli("validate", "--config", config, expect=1)
-    assert result.stderr.splitlines()[0].startswith("rates.csv:2: rate: rate 'one': ")
+    assert result.stderr.splitlines()[0] == (
+        "rates.csv:2: rate: rate 'one' is not a percentage: write it as a number such as 3.75 or "
+        "-0.88"
+    )
 
 
 def test_a_charge_is_written_against_the_state_inside_its_transaction():

@@ -216,7 +216,7 @@ def test_monthly_grace_rounding_and_what_is_never_charged():
 def config_in(tmp_path, late_fees: str) -> Config:
     path = make_folder(
         tmp_path,
-        invoices="number,customer_id,due_date,amount\n",
+        invoices="number,customer_id,issue_date,due_date,amount\n",
         workflows={},
         config=f"""
             company: {{name: Acme, currency: EUR}}
@@ -255,12 +255,33 @@ def test_a_bad_reference_rates_file_is_refused_whole_naming_each_line(tmp_path):
     lines = [(p.path, p.line) for p in caught.value.problems]
     assert lines == [("rates.csv", 3), ("rates.csv", 4), ("rates.csv", 5)]
     assert "2026-07-01 is also on line 2" in caught.value.problems[2].message
-    assert caught.value.problems[1].message.startswith("rate 'abc': ")
+    assert [p.message for p in caught.value.problems[:2]] == [
+        "date '2026-13-01' is not a day: write it YYYY-MM-DD",
+        "rate 'abc' is not a percentage: write it as a number such as 3.75 or -0.88",
+    ]
 
 
-def test_reference_rates_needs_a_statutory_rule(tmp_path):
-    with pytest.raises(InvalidFiles, match="reference_rates: extends a statutory rule"):
-        config_in(tmp_path, "{interest: {annual: 8}, reference_rates: rates.csv}")
+def test_reference_rates_needs_a_statutory_rule(tmp_path, cli):
+    config_in(tmp_path, "{interest: {annual: 8}, reference_rates: rates.csv}")
+    result = cli("validate", "--config", tmp_path / "arflow.yaml", expect=1)
+    assert result.stderr.startswith(
+        "arflow.yaml:4: late_fees.reference_rates: reference_rates: extends a statutory rule's "
+        "rate table; give interest: uk-late-payment, de-bgb, eu-late-payment, or remove "
+        "reference_rates:"
+    )
+    # a workflow may give only its rates file, for arflow.yaml's statutory rule
+    (tmp_path / "rates.csv").write_text("date,rate\n2026-07-01,2.00\n")
+    config_in(tmp_path, "{interest: de-bgb}")
+    (tmp_path / "workflows" / "chase.yaml").write_text(
+        "steps:\n  - day: 1\n    actions: [{charge_fees: true}]\n"
+        "late_fees: {reference_rates: rates.csv}\n"
+    )
+    # valid; the tests' clock (2030) is past the table's last day, which validate says
+    assert cli("validate", "--config", tmp_path / "arflow.yaml").stderr == (
+        "warning: arflow.yaml:4: late_fees: the Bundesbank's Basiszinssatz (§ 247 BGB) is known "
+        "up to 2026-06-30, before today (2030-01-15): interest for later days fails until you "
+        "add the rates to a reference_rates: file (see docs/fees.md)\n"
+    )
 
 
 # --- arflow fees -------------------------------------------------------------------------------
@@ -317,6 +338,7 @@ def test_fees_lists_each_late_invoice_with_its_periods(tmp_path, cli):
                 "compensation": "40.00",
                 "charged": "0.00",
                 "waived": False,
+                "note": None,
             }
         ],
         "totals": {"EUR": {"interest": "657.10", "compensation": "40.00", "charged": "0.00"}},
@@ -372,3 +394,45 @@ def test_a_step_fee_is_charged_only_once_the_invoice_is_late():
     assert [(c.kind, c.amount) for c in book.pending(debt, "w", date(2026, 3, 14))] == [
         ("fee", D("15.00"))
     ]
+
+
+def test_fees_says_why_a_sum_is_not_owed_and_when_nothing_accrues(tmp_path, cli):
+    invoices = """
+        number,customer_id,issue_date,due_date,amount,currency
+        G-1,C1,2026-01-01,2026-01-15,500.00,GBP
+        U-1,C2,2026-01-01,2026-01-15,500.00,USD
+    """
+    config = make_folder(
+        tmp_path / "uk",
+        invoices=invoices,
+        workflows={},
+        config="""
+            company: {name: Acme, currency: GBP}
+            invoices: {path: invoices.csv}
+            late_fees: {interest: {annual: 8}, compensation: uk-late-payment}
+        """,
+    )
+    result = cli("fees", "--as-of", "2026-02-14", "--format", "csv", "--config", config)
+    assert result.stdout.splitlines()[1:] == [
+        "G-1,C1,GBP,500.00,30,8%,3.29,40.00,0.00,500.00",  # 500 × 8 % × 30/365 = 3.2877
+        "U-1,C2,USD,500.00,30,8%,3.29,0.00,0.00,500.00",
+    ]
+    assert result.stderr == (
+        "note: U-1: uk-late-payment compensation is a sum in GBP; this invoice is in USD\n"
+    )
+    bare = make_folder(
+        tmp_path / "bare",
+        invoices=invoices,
+        workflows={},
+        config="""
+            company: {name: Acme, currency: GBP}
+            invoices: {path: invoices.csv}
+        """,
+    )
+    result = cli("fees", "--as-of", "2026-02-14", "--format", "csv", "--config", bare)
+    assert result.stdout.splitlines()[1] == "G-1,C1,GBP,500.00,30,—,0.00,0.00,0.00,500.00"
+    assert result.stderr == (
+        "note: late_fees: is set neither in arflow.yaml nor in a workflow: nothing accrues\n"
+    )
+    aging = cli("aging", "--fees", "--as-of", "2026-02-14", "--format", "csv", "--config", bare)
+    assert aging.stdout.splitlines()[1].endswith(",500.00,0.00")

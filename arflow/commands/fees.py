@@ -105,6 +105,7 @@ def fees_list(
         write_csv(sys.stdout, CSV_HEADER, fee_rows(report))
     else:
         _print(report, cfg.company.locale)
+    _notes(report, FeeBook(cfg, project.models).enabled)
     _report_errors(report)
     session.report_held_back(ledger)
 
@@ -182,6 +183,19 @@ def _print(report: FeeReport, locale: str) -> None:
         "No open invoice is past its due date.",
     )
     print_listing(Console(highlight=False), listing, plain=common.plain())
+
+
+def _notes(report: FeeReport, enabled: bool) -> None:
+    """Why a sum is not owed, and a folder that charges nothing, on stderr."""
+    console = errors_console()
+    if not enabled:
+        console.print(
+            "note: late_fees: is set neither in arflow.yaml nor in a workflow: nothing accrues",
+            markup=False,
+        )
+    for line in report.lines:
+        if line.accrual.note:
+            console.print(f"note: {line.invoice.number}: {line.accrual.note}", markup=False)
 
 
 def _report_errors(report: FeeReport) -> None:

@@ -253,7 +253,11 @@ def _folder_problems(
     if fmt is CheckFormat.text:
         for line in unused:
             _console().print(f"  {line}", markup=False)
-    common.warn(in_folder(project.warnings + history_warnings(project), folder))
+    from arflow.fees.checks import stale_tables
+
+    today = project.config.today(common.now())
+    stale = stale_tables(project.config, project.models, today)
+    common.warn(in_folder(project.warnings + history_warnings(project) + stale, folder))
     return [], name
 
 

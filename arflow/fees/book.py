@@ -46,6 +46,8 @@ class FeeBook:
         self.config = config
         self._settings: dict[str | None, LateFees] = {None: config.late_fees}
         for wid, wf in models.items():
+            if wf.is_campaign:  # a statement lists invoices of every workflow: arflow.yaml's
+                continue
             own = wf.late_fees
             self._settings[wid] = config.late_fees if own is None else own.over(config.late_fees)
         self.enabled = any(s.charges_anything for s in self._settings.values())

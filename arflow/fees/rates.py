@@ -45,7 +45,7 @@ class RateTable:
                 f"{self.title} is known to arflow up to {self.known_to}, not on {day}"
                 f"{self._from()}: add the rate in force on {day} to a `reference_rates:` file "
                 f"(CSV `date,rate`, one row per change) named under `late_fees:` in arflow.yaml "
-                f"— published at {self.source}"
+                f"(docs/fees.md says where {self.publisher} publishes it)"
             )
         if at == 0:
             raise MissingRate(
@@ -53,6 +53,12 @@ class RateTable:
                 f"add the rate in force on {day} to a `reference_rates:` file"
             )
         return self.changes[at - 1][1]
+
+    @property
+    def publisher(self) -> str:
+        return {"boe": "the Bank of England", "bundesbank": "the Bundesbank"}.get(
+            self.name.split("-")[0], "the ECB"
+        )
 
     def _from(self) -> str:
         return f" (shipped table with {self.where})" if self.where else ""

@@ -124,6 +124,7 @@ def fee_document(report: FeeReport) -> dict:
                 "compensation": str(rounded(line.compensation, line.accrual.currency)),
                 "charged": str(rounded(line.charged.total, line.accrual.currency)),
                 "waived": line.charged.waived,
+                "note": line.accrual.note,
             }
             for line in report.lines
         ],
@@ -149,19 +150,22 @@ CSV_HEADER = [
 
 
 def fee_rows(report: FeeReport) -> list[list[object]]:
-    """One row per invoice, for `--format csv` and the table."""
-    return [
-        [
-            line.invoice.number,
-            line.invoice.customer_id,
-            line.accrual.currency,
-            line.accrual.principal,
-            line.accrual.days_late,
-            " ".join(f"{p.rate}%" for p in line.accrual.periods) or "—",
-            line.interest,
-            line.compensation,
-            line.charged.total,
-            line.accrual.principal + line.charged.total,
-        ]
-        for line in report.lines
-    ]
+    """One row per invoice, for `--format csv`: amounts in the currency's minor unit."""
+    rows: list[list[object]] = []
+    for line in report.lines:
+        cur, found = line.accrual.currency, line.accrual
+        rows.append(
+            [
+                line.invoice.number,
+                line.invoice.customer_id,
+                cur,
+                rounded(found.principal, cur),
+                found.days_late,
+                " ".join(f"{p.rate}%" for p in found.periods) or "—",
+                rounded(line.interest, cur),
+                rounded(line.compensation, cur),
+                rounded(line.charged.total, cur),
+                rounded(found.principal + line.charged.total, cur),
+            ]
+        )
+    return rows

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from arflow.modelcheck import STRICT
 
@@ -56,15 +56,6 @@ class LateFees(Strict):
     fee: Literal["none"] | Fixed | Percent = "none"  # at each `charge_fees` step
     grace_days: int = Field(0, ge=0, le=3660)
     reference_rates: str | None = None  # CSV `date,rate`: extends the interest rule's table
-
-    @model_validator(mode="after")
-    def _rates_for_a_rule(self) -> LateFees:
-        if self.reference_rates and self.interest not in STATUTORY:
-            raise ValueError(
-                "reference_rates: extends a statutory rule's rate table; give interest: "
-                f"{', '.join(STATUTORY)}, or remove reference_rates:"
-            )
-        return self
 
     @property
     def charges_anything(self) -> bool:
