@@ -122,12 +122,15 @@ def replay_day(
     as_of: date,
     db: StateDB,
     actions: Iterable[ActionRow] | None = None,
+    jobs: int = 1,
 ) -> RunResult:
     """One day of a forecast or a simulation (SPEC 4.11): a real run's pipeline against a
-    state in memory (`StateDB.in_memory`), every message composed and counted as delivered,
-    nothing sent; the state is left open for the next day. `actions`: see `plan_tonight`."""
+    state in memory (`StateDB.in_memory`), every message composed (in `jobs` processes, as a
+    run's) and counted as delivered, nothing sent; the state is left open for the next day.
+    What the day records is written in one transaction (`_Batch`): the state is never saved,
+    so a real run's commit per message buys nothing here. `actions`: see `plan_tonight`."""
     channels = RunChannels(project.config, dry_run=True, delivered=True)
-    return _run(project, ledger, as_of, db, channels, actions=actions)
+    return _run(project, ledger, as_of, db, channels, jobs, actions, batched=True)
 
 
 def _run(
@@ -138,6 +141,8 @@ def _run(
     channels: RunChannels,
     jobs: int = 1,
     actions: Iterable[ActionRow] | None = None,
+    *,
+    batched: bool = False,
 ) -> RunResult:
     cfg = project.config
     try:
@@ -163,7 +168,7 @@ def _run(
             # on the one before it
             key, bcc = db.message_key(), channels.keeps_bcc()
             composed = composing(planned, ledger, project, failed, key, jobs=jobs, keep_bcc=bcc)
-            _deliver(db, composed, channels, run_result)
+            _deliver(db, composed, channels, (_Batch if batched else _Commits)(db, run_result))
             run_result.errors = ledger.errors + assignment_errors(project, ledger) + failed
             db.finish_run(
                 run_id, {"actions": len(planned.actions), "errors": len(run_result.errors)}
@@ -324,24 +329,65 @@ class _Ahead:
         return None if ready[0] is None else ready
 
 
+class _Commits:
+    """How `_deliver` writes the action ledger in a run (SPEC 6): each commit its own
+    transaction, in the order the messages go."""
+
+    def __init__(self, db: StateDB, run_result: RunResult):
+        self.db, self.run_result = db, run_result
+
+    def commit(self, item: Composed, rows: list[dict]) -> None:
+        with self.db.transaction() as conn:
+            _record_effect(conn, item)
+            self.db.write_marks(conn, rows)
+
+    def flush(self, rows: list[dict]) -> None:
+        """The last outcome's rows, once no commit follows to take them along."""
+        if rows:
+            self.run_result.unrecorded = True  # until the commit below succeeds
+            with self.db.transaction() as conn:
+                self.db.write_marks(conn, rows)
+            self.run_result.unrecorded = False
+
+    def settle(self) -> None:
+        """What was committed is written (always, here) before other writes."""
+
+
+class _Batch(_Commits):
+    """A replay's writes (`replay_day`): its state is in memory and never saved, so a run's
+    transaction per message buys nothing. What each commit would write is kept, in order, and
+    written in one transaction at the end of the day (or before any other write): the state
+    ends as the commits one by one would leave it."""
+
+    def __init__(self, db: StateDB, run_result: RunResult):
+        super().__init__(db, run_result)
+        self._effects: list[Composed] = []  # the items whose effect to record
+        self._marks: list[dict] = []
+
+    def commit(self, item: Composed, rows: list[dict]) -> None:
+        self._effects.append(item)
+        self._marks += rows
+
+    def flush(self, rows: list[dict]) -> None:
+        self._marks += rows
+        self.settle()
+
+    def settle(self) -> None:
+        effects, rows, self._effects, self._marks = self._effects, self._marks, [], []
+        if effects or rows:
+            with self.db.transaction() as conn:
+                for item in effects:
+                    _record_effect(conn, item)
+                self.db.write_marks(conn, rows)
+
+
 def _deliver(
-    db: StateDB, composed: Iterable[Composed], channels: RunChannels, run_result: RunResult
+    db: StateDB, composed: Iterable[Composed], channels: RunChannels, writes: _Commits
 ) -> None:
+    run_result = writes.run_result
     # what an action without a message (status, task, assign) is once recorded
     done = "done" if db.records else "planned"
     unwritten: list[dict] = []  # the last outcome's rows (`marks`), not yet committed
-
-    def commit(item: Composed, rows: list[dict]) -> None:
-        with db.transaction() as conn:
-            _record_effect(conn, item)
-            db.write_marks(conn, rows)
-
-    def flush() -> None:
-        if unwritten:
-            run_result.unrecorded = True  # until the commit below succeeds
-            with db.transaction() as conn:
-                db.write_marks(conn, unwritten)
-            run_result.unrecorded = False
 
     # The channel calls `ready()` (the `sending` commit, an fsync) once the work that overlaps
     # it is under way: an SMTP channel has written MAIL FROM, and the server answers it while
@@ -354,7 +400,7 @@ def _deliver(
         try:
             taken = ahead.take()
         except BaseException:
-            flush()  # what was sent is recorded before the error goes up
+            writes.flush(unwritten)  # what was sent is recorded before the error goes up
             raise
         if taken is None:
             break
@@ -362,15 +408,16 @@ def _deliver(
         held = notices.held(item.action)
         if held is not None:
             if held:  # its statement is settled without having gone: never sent
+                writes.settle()  # what came before is written first
                 db.record_skips({**row, "reason": NOT_SENT} for row in rows)
             continue
         run_result.unrecorded = bool(unwritten)  # until the commit below succeeds
         if item.message is None:
-            commit(item, unwritten + marks(rows, "done"))
+            writes.commit(item, unwritten + marks(rows, "done"))
             run_result.unrecorded, unwritten, item.action.status = False, [], done
             continue
         assert channel is not None  # a message always has its channel
-        durable = _Once(commit, item, unwritten + marks(rows, "sending"))
+        durable = _Once(writes.commit, item, unwritten + marks(rows, "sending"))
         unwritten = []
         try:
             outcome = channel.send(item.message, durable, ahead.work)
@@ -380,7 +427,7 @@ def _deliver(
         run_result.unrecorded = False
         unwritten = _outcome_rows(rows, item.action, outcome, run_result, done)
         notices.delivered(item.action, outcome)
-    flush()
+    writes.flush(unwritten)
     notices.skip_held(run_result.plan)
 
 
