@@ -357,23 +357,37 @@ class _Batch(_Commits):
     """A replay's writes (`replay_day`): its state is in memory and never saved, so a run's
     transaction per message buys nothing. What each commit would write is kept, in order, and
     written in one transaction at the end of the day (or before any other write): the state
-    ends as the commits one by one would leave it."""
+    ends as the commits one by one would leave it. A key's `sending` row and its outcome's
+    are written as one row, where the `sending` one was: the outcome with its attempt."""
 
     def __init__(self, db: StateDB, run_result: RunResult):
         super().__init__(db, run_result)
         self._effects: list[Composed] = []  # the items whose effect to record
         self._marks: list[dict] = []
+        self._sending: dict[str, int] = {}  # key → where its `sending` row is in `_marks`
 
     def commit(self, item: Composed, rows: list[dict]) -> None:
         self._effects.append(item)
-        self._marks += rows
+        self._keep(rows)
 
     def flush(self, rows: list[dict]) -> None:
-        self._marks += rows
+        self._keep(rows)
         self.settle()
+
+    def _keep(self, rows: list[dict]) -> None:
+        marks, sending = self._marks, self._sending
+        for row in rows:
+            at = sending.pop(row["key"], None)
+            if at is not None:  # the outcome of a key whose `sending` row waits here
+                marks[at] = {**row, "attempt": marks[at]["attempt"] + row["attempt"]}
+                continue
+            if row["state"] == "sending":
+                sending[row["key"]] = len(marks)
+            marks.append(row)
 
     def settle(self) -> None:
         effects, rows, self._effects, self._marks = self._effects, self._marks, [], []
+        self._sending = {}
         if effects or rows:
             with self.db.transaction() as conn:
                 for item in effects:
