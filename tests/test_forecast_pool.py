@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import sys
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -216,3 +217,26 @@ def test_a_day_recorded_at_once_leaves_the_state_a_commit_per_message_leaves(
     assert [line.split("'")[1] for line in actions if "'statement-not-sent'" in line] == [
         "customer:C000004/monthly-statement/2026-04-06/1"
     ]
+
+
+@needs_fork
+def test_in_a_terminal_no_thread_draws_the_bar_while_the_workers_are_forked(
+    generated, cli, pools, monkeypatch
+):
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich draws the bar, as in a terminal
+    threads: list[list[str]] = []  # the other threads running as each pool starts
+    counting = compose_pool._pooled
+
+    def looked(*args):
+        threads.append(
+            sorted(
+                type(t).__name__ for t in threading.enumerate() if t is not threading.main_thread()
+            )
+        )
+        return counting(*args)
+
+    monkeypatch.setattr(compose_pool, "_pooled", looked)
+    result = cli("forecast", "--days", 3, "--as-of", AS_OF, "--config", generated, "--jobs", 2)
+    assert pools == [(2, 263), (2, 12), (2, 7)]
+    assert all("_RefreshThread" not in names for names in threads), threads
+    assert "Forecasting" in result.stdout  # the bar was drawn

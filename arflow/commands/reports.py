@@ -146,7 +146,9 @@ def _days_progress(
     console: Console, label: str, days: int, show: bool
 ) -> Iterator[Callable[[date], None] | None]:
     """A progress bar over the days of a forecast or simulation, in a terminal only: yields
-    what to call after each day (None without a bar)."""
+    what to call after each day (None without a bar). It is drawn after each day, with no
+    thread of its own: the composing workers are forked meanwhile, and a fork must not catch
+    another thread holding the terminal's lock."""
     if not show:
         yield None
         return
@@ -157,9 +159,16 @@ def _days_progress(
         TimeRemainingColumn(),
         console=console,
         transient=True,
+        auto_refresh=False,
     ) as bar:
         task = bar.add_task(label, total=days)
-        yield lambda _day: bar.advance(task)
+
+        def advance(_day: date) -> None:
+            bar.advance(task)
+            bar.refresh()
+
+        bar.refresh()
+        yield advance
 
 
 def forecast(
