@@ -20,6 +20,7 @@ from arflow.channels import Channel, Outcome, RunChannels
 from arflow.compose import Composed
 from arflow.compose_pool import composed as composing
 from arflow.contacts import unreached
+from arflow.delivery_writes import Batch, Commits
 from arflow.errors import ArflowError, Refused, RowError, StoppedMidRun
 from arflow.fees.charging import plan_charges, rows_to_record
 from arflow.inbox import inbox_error, read_inbox
@@ -126,9 +127,9 @@ def replay_day(
 ) -> RunResult:
     """One day of a forecast or a simulation (SPEC 4.11): a real run's pipeline against a
     state in memory (`StateDB.in_memory`), every message composed (in `jobs` processes, as a
-    run's) and counted as delivered, nothing sent; the state is left open for the next day.
-    What the day records is written in one transaction (`_Batch`): the state is never saved,
-    so a real run's commit per message buys nothing here. `actions`: see `plan_tonight`."""
+    run's) and counted as delivered, nothing sent, what the day records written at once
+    (`delivery_writes.Batch`); the state is left open for the next day. `actions`: see
+    `plan_tonight`."""
     channels = RunChannels(project.config, dry_run=True, delivered=True)
     return _run(project, ledger, as_of, db, channels, jobs, actions, batched=True)
 
@@ -168,7 +169,8 @@ def _run(
             # on the one before it
             key, bcc = db.message_key(), channels.keeps_bcc()
             composed = composing(planned, ledger, project, failed, key, jobs=jobs, keep_bcc=bcc)
-            _deliver(db, composed, channels, (_Batch if batched else _Commits)(db, run_result))
+            writes = (Batch if batched else Commits)(db, run_result, _record_effect)
+            _deliver(db, composed, channels, run_result, writes)
             run_result.errors = ledger.errors + assignment_errors(project, ledger) + failed
             db.finish_run(
                 run_id, {"actions": len(planned.actions), "errors": len(run_result.errors)}
@@ -329,76 +331,13 @@ class _Ahead:
         return None if ready[0] is None else ready
 
 
-class _Commits:
-    """How `_deliver` writes the action ledger in a run (SPEC 6): each commit its own
-    transaction, in the order the messages go."""
-
-    def __init__(self, db: StateDB, run_result: RunResult):
-        self.db, self.run_result = db, run_result
-
-    def commit(self, item: Composed, rows: list[dict]) -> None:
-        with self.db.transaction() as conn:
-            _record_effect(conn, item)
-            self.db.write_marks(conn, rows)
-
-    def flush(self, rows: list[dict]) -> None:
-        """The last outcome's rows, once no commit follows to take them along."""
-        if rows:
-            self.run_result.unrecorded = True  # until the commit below succeeds
-            with self.db.transaction() as conn:
-                self.db.write_marks(conn, rows)
-            self.run_result.unrecorded = False
-
-    def settle(self) -> None:
-        """What was committed is written (always, here) before other writes."""
-
-
-class _Batch(_Commits):
-    """A replay's writes (`replay_day`): its state is in memory and never saved, so a run's
-    transaction per message buys nothing. What each commit would write is kept, in order, and
-    written in one transaction at the end of the day (or before any other write): the state
-    ends as the commits one by one would leave it. A key's `sending` row and its outcome's
-    are written as one row, where the `sending` one was: the outcome with its attempt."""
-
-    def __init__(self, db: StateDB, run_result: RunResult):
-        super().__init__(db, run_result)
-        self._effects: list[Composed] = []  # the items whose effect to record
-        self._marks: list[dict] = []
-        self._sending: dict[str, int] = {}  # key → where its `sending` row is in `_marks`
-
-    def commit(self, item: Composed, rows: list[dict]) -> None:
-        self._effects.append(item)
-        self._keep(rows)
-
-    def flush(self, rows: list[dict]) -> None:
-        self._keep(rows)
-        self.settle()
-
-    def _keep(self, rows: list[dict]) -> None:
-        marks, sending = self._marks, self._sending
-        for row in rows:
-            at = sending.pop(row["key"], None)
-            if at is not None:  # the outcome of a key whose `sending` row waits here
-                marks[at] = {**row, "attempt": marks[at]["attempt"] + row["attempt"]}
-                continue
-            if row["state"] == "sending":
-                sending[row["key"]] = len(marks)
-            marks.append(row)
-
-    def settle(self) -> None:
-        effects, rows, self._effects, self._marks = self._effects, self._marks, [], []
-        self._sending = {}
-        if effects or rows:
-            with self.db.transaction() as conn:
-                for item in effects:
-                    _record_effect(conn, item)
-                self.db.write_marks(conn, rows)
-
-
 def _deliver(
-    db: StateDB, composed: Iterable[Composed], channels: RunChannels, writes: _Commits
+    db: StateDB,
+    composed: Iterable[Composed],
+    channels: RunChannels,
+    run_result: RunResult,
+    writes: Commits,
 ) -> None:
-    run_result = writes.run_result
     # what an action without a message (status, task, assign) is once recorded
     done = "done" if db.records else "planned"
     unwritten: list[dict] = []  # the last outcome's rows (`marks`), not yet committed

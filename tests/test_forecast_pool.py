@@ -1,7 +1,7 @@
 """`arflow forecast --jobs N` and `arflow simulate --jobs N` (issue 30): each day's messages
 composed in worker processes give the same forecast and simulation as one process, to the
 byte, in every format, template errors included; and a replayed day recorded in one
-transaction (`deliver._Batch`) leaves its state in memory as a commit per message does."""
+transaction (`delivery_writes.Batch`) leaves its state in memory as a commit per message does."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from arflow import compose_pool, deliver
+from arflow import compose_pool, deliver, delivery_writes
 from arflow.channels.recording import RecordingChannel
 from arflow.deliver import replay_day
 from arflow.project import load_project
@@ -198,17 +198,17 @@ def test_a_day_recorded_at_once_leaves_the_state_a_commit_per_message_leaves(
     # the backlog, two ordinary days, and the statement campaign's first Monday
     days = [AS_OF, date(2026, 3, 17), date(2026, 3, 18), date(2026, 4, 6)]
     writes: list[int] = []  # the rows each of the batches' transactions wrote
-    real = deliver._Batch.settle
+    real = delivery_writes.Batch.settle
 
-    def counted(batch: deliver._Batch) -> None:
+    def counted(batch: delivery_writes.Batch) -> None:
         writes.append(len(batch._marks))
         real(batch)
 
-    monkeypatch.setattr(deliver._Batch, "settle", counted)
+    monkeypatch.setattr(delivery_writes.Batch, "settle", counted)
     batched = _replayed(config, days)
     # one a day, and on the campaign's day one more: what came before the notice's skip
     assert len(writes) == len(days) + 1 and min(writes) > 0
-    monkeypatch.setattr(deliver, "_Batch", deliver._Commits)
+    monkeypatch.setattr(deliver, "Batch", delivery_writes.Commits)
     one_by_one = _replayed(config, days)
     assert batched == one_by_one
     actions = [line for line in batched if line.startswith('INSERT INTO "actions"')]
