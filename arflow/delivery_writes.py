@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Protocol
 
+from arflow.actions import KINDS
 from arflow.compose import Composed
 from arflow.state import StateDB
 
@@ -54,12 +55,13 @@ class Batch(Commits):
 
     def __init__(self, db: StateDB, run_result: Unrecorded, record_effect: RecordEffect):
         super().__init__(db, run_result, record_effect)
-        self._effects: list[Composed] = []  # the items whose effect to record
+        self._effects: list[Composed] = []  # the items with an effect to record (`KINDS`)
         self._marks: list[dict] = []
         self._sending: dict[str, int] = {}  # key → where its `sending` row is in `_marks`
 
     def commit(self, item: Composed, rows: list[dict]) -> None:
-        self._effects.append(item)
+        if KINDS[item.action.kind].records is not None:  # a message is let go of once sent
+            self._effects.append(item)
         self._keep(rows)
 
     def flush(self, rows: list[dict]) -> None:
