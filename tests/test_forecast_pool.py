@@ -151,6 +151,7 @@ def test_a_simulation_in_two_processes_is_what_one_makes(generated, cli, pools):
         "paid_30": 5,
         "median_days_to_pay": 5.0,
         "unpaid": 36,
+        "fees": {},
     }
 
 
