@@ -20,6 +20,7 @@ from arflow.channels import Channel, Outcome, RunChannels
 from arflow.compose import Composed
 from arflow.compose_pool import composed as composing
 from arflow.contacts import unreached
+from arflow.delivery_writes import Batch, Commits
 from arflow.errors import ArflowError, Refused, RowError, StoppedMidRun
 from arflow.fees.charging import plan_charges, rows_to_record
 from arflow.inbox import inbox_error, read_inbox
@@ -122,12 +123,15 @@ def replay_day(
     as_of: date,
     db: StateDB,
     actions: Iterable[ActionRow] | None = None,
+    jobs: int = 1,
 ) -> RunResult:
     """One day of a forecast or a simulation (SPEC 4.11): a real run's pipeline against a
-    state in memory (`StateDB.in_memory`), every message composed and counted as delivered,
-    nothing sent; the state is left open for the next day. `actions`: see `plan_tonight`."""
+    state in memory (`StateDB.in_memory`), every message composed (in `jobs` processes, as a
+    run's) and counted as delivered, nothing sent, what the day records written at once
+    (`delivery_writes.Batch`); the state is left open for the next day. `actions`: see
+    `plan_tonight`."""
     channels = RunChannels(project.config, dry_run=True, delivered=True)
-    return _run(project, ledger, as_of, db, channels, actions=actions)
+    return _run(project, ledger, as_of, db, channels, jobs, actions, batched=True)
 
 
 def _run(
@@ -138,6 +142,8 @@ def _run(
     channels: RunChannels,
     jobs: int = 1,
     actions: Iterable[ActionRow] | None = None,
+    *,
+    batched: bool = False,
 ) -> RunResult:
     cfg = project.config
     try:
@@ -163,7 +169,8 @@ def _run(
             # on the one before it
             key, bcc = db.message_key(), channels.keeps_bcc()
             composed = composing(planned, ledger, project, failed, key, jobs=jobs, keep_bcc=bcc)
-            _deliver(db, composed, channels, run_result)
+            writes = (Batch if batched else Commits)(db, run_result, _record_effect)
+            _deliver(db, composed, channels, run_result, writes)
             run_result.errors = ledger.errors + assignment_errors(project, ledger) + failed
             db.finish_run(
                 run_id, {"actions": len(planned.actions), "errors": len(run_result.errors)}
@@ -325,23 +332,15 @@ class _Ahead:
 
 
 def _deliver(
-    db: StateDB, composed: Iterable[Composed], channels: RunChannels, run_result: RunResult
+    db: StateDB,
+    composed: Iterable[Composed],
+    channels: RunChannels,
+    run_result: RunResult,
+    writes: Commits,
 ) -> None:
     # what an action without a message (status, task, assign) is once recorded
     done = "done" if db.records else "planned"
     unwritten: list[dict] = []  # the last outcome's rows (`marks`), not yet committed
-
-    def commit(item: Composed, rows: list[dict]) -> None:
-        with db.transaction() as conn:
-            _record_effect(conn, item)
-            db.write_marks(conn, rows)
-
-    def flush() -> None:
-        if unwritten:
-            run_result.unrecorded = True  # until the commit below succeeds
-            with db.transaction() as conn:
-                db.write_marks(conn, unwritten)
-            run_result.unrecorded = False
 
     # The channel calls `ready()` (the `sending` commit, an fsync) once the work that overlaps
     # it is under way: an SMTP channel has written MAIL FROM, and the server answers it while
@@ -354,7 +353,7 @@ def _deliver(
         try:
             taken = ahead.take()
         except BaseException:
-            flush()  # what was sent is recorded before the error goes up
+            writes.flush(unwritten)  # what was sent is recorded before the error goes up
             raise
         if taken is None:
             break
@@ -362,15 +361,16 @@ def _deliver(
         held = notices.held(item.action)
         if held is not None:
             if held:  # its statement is settled without having gone: never sent
+                writes.settle()  # what came before is written first
                 db.record_skips({**row, "reason": NOT_SENT} for row in rows)
             continue
         run_result.unrecorded = bool(unwritten)  # until the commit below succeeds
         if item.message is None:
-            commit(item, unwritten + marks(rows, "done"))
+            writes.commit(item, unwritten + marks(rows, "done"))
             run_result.unrecorded, unwritten, item.action.status = False, [], done
             continue
         assert channel is not None  # a message always has its channel
-        durable = _Once(commit, item, unwritten + marks(rows, "sending"))
+        durable = _Once(writes.commit, item, unwritten + marks(rows, "sending"))
         unwritten = []
         try:
             outcome = channel.send(item.message, durable, ahead.work)
@@ -380,7 +380,7 @@ def _deliver(
         run_result.unrecorded = False
         unwritten = _outcome_rows(rows, item.action, outcome, run_result, done)
         notices.delivered(item.action, outcome)
-    flush()
+    writes.flush(unwritten)
     notices.skip_held(run_result.plan)
 
 

@@ -27,8 +27,11 @@ RowKey = tuple[str, str, str, int]  # (target, workflow, step, action): one row 
 class DueDays:
     """Plans one day after the other of `window` against `db`, up to `last`."""
 
-    def __init__(self, project: Project, window: Ledger, db: StateDB, last: date, whole: Ledger):
+    def __init__(
+        self, project: Project, window: Ledger, db: StateDB, last: date, whole: Ledger, jobs: int
+    ):
         self.project, self.window, self.db, self.last = project, window, db, last
+        self.jobs = jobs  # the processes that compose each day's messages (`compose_pool`)
         self.whole = whole  # the sources' ledger: a day that plans everyone plans it
         self._invoices: dict[str, list[tuple[int, Invoice]]] = defaultdict(list)
         self._owner: dict[str, str] = {}  # invoice number → its customer
@@ -43,7 +46,7 @@ class DueDays:
         """The day's run: everyone's on the first day and a campaign's, else only the
         customers due (and those an inbox notice is owed for)."""
         if not self._planned_all or self._campaign_day(day):
-            result = replay_day(self.project, self.whole, day, self.db)
+            result = replay_day(self.project, self.whole, day, self.db, jobs=self.jobs)
             self._rows.clear()
             self._keep(self.db.action_rows())
             self._planned_all = True
@@ -52,7 +55,7 @@ class DueDays:
         due = self._due.pop(day, set())
         due |= {row["customer_id"] for row in self.db.notices_due(notice_key)}
         ledger = self._ledger_of(due)
-        result = replay_day(self.project, ledger, day, self.db, self._rows_of(due))
+        result = replay_day(self.project, ledger, day, self.db, self._rows_of(due), self.jobs)
         self._keep(self.db.action_rows(day))
         self._schedule(ledger, due, day)
         return result

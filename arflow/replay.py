@@ -19,7 +19,7 @@ from decimal import Decimal
 from arflow.deliver import RunResult, replay_day
 from arflow.due_days import DueDays
 from arflow.errors import Refused
-from arflow.ledger import ZERO, Ledger
+from arflow.ledger import ZERO, Invoice, Ledger
 from arflow.planner.past_state import read_past_state
 from arflow.planner.plan_types import PlannedAction
 from arflow.project import Project
@@ -47,11 +47,13 @@ def replay(
     copy_state: bool,
     progress: Callable[[date], None] | None = None,
     every_day: bool = False,
+    jobs: int = 1,
 ) -> Iterator[tuple[date, RunResult]]:
     """Each day's run, in order, against one state in memory (a copy of the state database
-    with `copy_state`, else empty). After the first day, each day plans only the customers
-    something may be due for (`DueDays`); `every_day` plans every customer every day (the
-    reference the tests hold that to)."""
+    with `copy_state`, else empty), its messages composed in `jobs` processes as a run's.
+    After the first day, each day plans only the customers something may be due for
+    (`DueDays`); `every_day` plans every customer every day (the reference the tests hold
+    that to)."""
     cfg = project.config
     path = cfg.resolve(cfg.state)
     db = StateDB.in_memory(path, cfg.display(path), copy=copy_state)
@@ -62,9 +64,12 @@ def replay(
             n for chase in chased.values() for n in chase.invoices
         }
         whole, ledger = ledger, ledger.window(days[0], days[-1], numbers)
-        due = DueDays(project, ledger, db, days[-1], whole)
+        due = DueDays(project, ledger, db, days[-1], whole, jobs)
         for day in days:
-            yield day, replay_day(project, ledger, day, db) if every_day else due.run(day)
+            yield (
+                day,
+                replay_day(project, ledger, day, db, jobs=jobs) if every_day else due.run(day),
+            )
             if progress is not None:
                 progress(day)
     finally:
@@ -79,9 +84,10 @@ def forecast(
     progress: Callable[[date], None] | None = None,
     *,
     every_day: bool = False,
+    jobs: int = 1,
 ) -> list[tuple[date, RunResult]]:
-    """The actions of each of `count` days from `as_of` (SPEC 4.11); `every_day`: see
-    `replay`."""
+    """The actions of each of `count` days from `as_of` (SPEC 4.11); `every_day` and
+    `jobs`: see `replay`."""
     if not 1 <= count <= MAX_DAYS:
         raise Refused(f"--days {count}: give 1 to {MAX_DAYS}")
     found = []
@@ -92,6 +98,7 @@ def forecast(
         copy_state=True,
         progress=progress,
         every_day=every_day,
+        jobs=jobs,
     ):
         for action in result.plan.actions:
             action.status = "planned"  # nothing is sent: each would be
@@ -140,11 +147,12 @@ def simulate(
     progress: Callable[[date], None] | None = None,
     *,
     every_day: bool = False,
+    jobs: int = 1,
 ) -> Simulation:
     """SPEC 4.11: the ledger replayed from an empty state over each day from `first` to
     `last`; per workflow step its actions, the invoices it reached, and how many of those were
     paid within 7, 14 and 30 days of that day (payments up to `last`), the median days to pay
-    and how many were still unpaid at `last`. `every_day`: see `replay`."""
+    and how many were still unpaid at `last`. `every_day` and `jobs`: see `replay`."""
     figures: dict[tuple[str, str], StepFigures] = {}
     per_day = []
     errors: list = []
@@ -155,6 +163,7 @@ def simulate(
         copy_state=False,
         progress=progress,
         every_day=every_day,
+        jobs=jobs,
     ):
         per_day.append((day, len(result.plan.actions)))
         errors = result.errors
@@ -162,19 +171,7 @@ def simulate(
             _count(figures, project, action, day)
     invoices = ledger.find({n for step in figures.values() for n in step.reached})
     for step in figures.values():
-        waits = []
-        for number, day in step.reached.items():
-            inv = invoices.get(number)
-            paid = inv.paid_date if inv is not None else None
-            if paid is None or paid > last:
-                step.unpaid += 1
-                continue
-            wait = max((paid - day).days, 0)
-            waits.append(wait)
-            step.paid_7 += wait <= 7
-            step.paid_14 += wait <= 14
-            step.paid_30 += wait <= 30
-        step.median_days_to_pay = float(statistics.median(waits)) if waits else None
+        _count_paid(step, invoices, last)
     order = _step_order(project)
     return Simulation(
         first,
@@ -201,6 +198,23 @@ def _count(
         step.reached.setdefault(number, day)
     for charge in action.fees or ():  # a charge_fees action's (issue 31)
         step.fees[charge.currency] = step.fees.get(charge.currency, ZERO) + charge.amount
+
+
+def _count_paid(step: StepFigures, invoices: dict[str, Invoice], last: date) -> None:
+    """How soon the invoices `step` reached were paid (up to `last`), and how many were not."""
+    waits = []
+    for number, day in step.reached.items():
+        inv = invoices.get(number)
+        paid = inv.paid_date if inv is not None else None
+        if paid is None or paid > last:
+            step.unpaid += 1
+            continue
+        wait = max((paid - day).days, 0)
+        waits.append(wait)
+        step.paid_7 += wait <= 7
+        step.paid_14 += wait <= 14
+        step.paid_30 += wait <= 30
+    step.median_days_to_pay = float(statistics.median(waits)) if waits else None
 
 
 def _step(project: Project, action: PlannedAction) -> str:

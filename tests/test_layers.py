@@ -83,6 +83,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         [
             "arflow.tonight",
             "arflow.ledger_rows",
+            "arflow.delivery_writes",
             "arflow.deliver",
             "arflow.sample_night",
             "arflow.statement_notices",

@@ -87,6 +87,16 @@ ArFilesOnlyOption = Annotated[
 ListFormatOption = Annotated[
     TableFormat, typer.Option("--format", help="table, json or csv.")
 ]  # a listing's: `--format csv` writes a spreadsheet's rows
+JobsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        "-j",
+        min=1,
+        metavar="N",
+        help="Compose messages in N processes (default: the machine's cores; 1: in this one).",
+    ),
+]  # a run's, a forecast's and a simulation's (`compose_pool`)
 IdsFileOption = Annotated[
     Path | None,
     typer.Option(

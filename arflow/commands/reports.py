@@ -31,6 +31,7 @@ from arflow.commands.common import (
     say,
 )
 from arflow.compose import compose
+from arflow.compose_pool import jobs_default
 from arflow.config import Config, load_config
 from arflow.csv_rows import (
     customers_csv,
@@ -145,7 +146,9 @@ def _days_progress(
     console: Console, label: str, days: int, show: bool
 ) -> Iterator[Callable[[date], None] | None]:
     """A progress bar over the days of a forecast or simulation, in a terminal only: yields
-    what to call after each day (None without a bar)."""
+    what to call after each day (None without a bar). It is drawn after each day, with no
+    thread of its own: the composing workers are forked meanwhile, and a fork must not catch
+    another thread holding the terminal's lock."""
     if not show:
         yield None
         return
@@ -156,9 +159,16 @@ def _days_progress(
         TimeRemainingColumn(),
         console=console,
         transient=True,
+        auto_refresh=False,
     ) as bar:
         task = bar.add_task(label, total=days)
-        yield lambda _day: bar.advance(task)
+
+        def advance(_day: date) -> None:
+            bar.advance(task)
+            bar.refresh()
+
+        bar.refresh()
+        yield advance
 
 
 def forecast(
@@ -168,6 +178,7 @@ def forecast(
     as_of: Annotated[str | None, common.as_of_option("The first day of the forecast")] = None,
     fmt: common.ListFormatOption = TableFormat.table,
     config: ConfigOption = None,
+    jobs: common.JobsOption = None,
 ) -> None:
     """What goes out in the coming days.
 
@@ -186,7 +197,9 @@ def forecast(
     with _days_progress(
         console, "Forecasting", days, fmt is TableFormat.table and console.is_terminal
     ) as advance:
-        found = forecast_days(project, ledger, day, days, progress=advance)
+        found = forecast_days(
+            project, ledger, day, days, progress=advance, jobs=jobs or jobs_default()
+        )
     if fmt is TableFormat.csv:
         write_csv(sys.stdout, *forecast_csv(found))
     elif fmt is TableFormat.json:
@@ -212,6 +225,7 @@ def simulate(
     last: Annotated[str, typer.Option("--to", metavar="YYYY-MM-DD", help="The last day replayed.")],
     fmt: common.ListFormatOption = TableFormat.table,
     config: ConfigOption = None,
+    jobs: common.JobsOption = None,
 ) -> None:
     """Backtest the workflows on a historic ledger.
 
@@ -231,7 +245,9 @@ def simulate(
     with _days_progress(
         console, "Simulating", total, fmt is TableFormat.table and console.is_terminal
     ) as advance:
-        result = simulate_days(project, ledger, start, end, progress=advance)
+        result = simulate_days(
+            project, ledger, start, end, progress=advance, jobs=jobs or jobs_default()
+        )
     if fmt is TableFormat.csv:
         write_csv(sys.stdout, *simulate_csv(result.steps))
     elif fmt is TableFormat.json:

@@ -117,16 +117,6 @@ PathsArgument = Annotated[
         metavar="[PATH]...",
     ),
 ]
-JobsOption = Annotated[
-    int | None,
-    typer.Option(
-        "--jobs",
-        "-j",
-        min=1,
-        metavar="N",
-        help="Compose messages in N processes (default: the machine's cores; 1: in this one).",
-    ),
-]
 QuietOption = Annotated[
     bool,
     typer.Option(
@@ -151,7 +141,7 @@ def run(
     config: ConfigOption = None,
     paths: PathsArgument = None,
     ar_files_only: common.ArFilesOnlyOption = False,
-    jobs: JobsOption = None,
+    jobs: common.JobsOption = None,
 ) -> None:
     """The nightly job: deliver what is due today.
 
