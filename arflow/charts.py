@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -182,6 +182,17 @@ def forecast_groups(
             yield day, wid, step, group["actions"], group["customers"]
 
 
+def forecast_fees(days: list) -> dict[tuple[date, str, str], dict[str, Decimal]]:
+    """Per day, workflow and step: what its `charge_fees` actions charge, per currency."""
+    found: dict[tuple[date, str, str], dict[str, Decimal]] = {}
+    for day, result in days:
+        for a in result.plan.actions:
+            for charge in a.fees or ():
+                fees = found.setdefault((day, a.workflow, a.step), {})
+                fees[charge.currency] = fees.get(charge.currency, Decimal(0)) + charge.amount
+    return found
+
+
 def forecast_chased(customers: dict[str, dict[str, Decimal]]) -> dict[str, Decimal]:
     chased: dict[str, Decimal] = {}
     for amounts in customers.values():
@@ -192,16 +203,17 @@ def forecast_chased(customers: dict[str, dict[str, Decimal]]) -> dict[str, Decim
 
 def print_forecast(console: Console, days: list, locale: str, *, plain: bool) -> None:
     """`arflow forecast`: per day, the actions per workflow and step with the customers they
-    reach and the amount they chase; the totals: the actions, the customers reached (each
-    once) and the amounts chased added up."""
+    reach and the amount they chase (and the late fees they charge, when some step does); the
+    totals: the actions, the customers reached (each once) and the amounts added up."""
     rows: list[list[Cell]] = []
     shown: set[date] = set()
     reached: set[str] = set()
     chased: dict[str, Decimal] = {}
+    fees = forecast_fees(days)
     groups = list(forecast_groups(days))
     for day, _ in days:
         if not any(g[0] == day for g in groups):
-            rows.append([day.isoformat(), "—", "", "", "", ""])
+            rows.append([day.isoformat(), "—", "", "", "", "", *([""] if fees else [])])
         for _, wid, step, actions, customers in (g for g in groups if g[0] == day):
             amounts = forecast_chased(customers)
             reached.update(customers)
@@ -217,18 +229,42 @@ def print_forecast(console: Console, days: list, locale: str, *, plain: bool) ->
                     actions,
                     len(customers),
                     amounts_text(amounts, locale) or "—",
+                    *(
+                        [amounts_text(fees.get((day, wid, step), {}), locale) or "—"]
+                        if fees
+                        else []
+                    ),
                 ]
             )
     total = sum(len(r.plan.actions) for _, r in days)
     first, last = days[0][0].isoformat(), days[-1][0].isoformat()
+    charged = summed_amounts(fees.values())
     listing = Listing(
         f"arflow forecast {first} to {last}: {total} action(s)",
-        FORECAST_COLUMNS,
+        FORECAST_COLUMNS + ([Col("Fees", "fees", right=True)] if fees else []),
         rows,
-        [["total", "", "", total, len(reached), amounts_text(chased, locale) or "—"]],
+        [
+            [
+                "total",
+                "",
+                "",
+                total,
+                len(reached),
+                amounts_text(chased, locale) or "—",
+                *([amounts_text(charged, locale)] if fees else []),
+            ]
+        ],
         "Nothing planned.",
     )
     print_listing(console, listing if plain else merged_steps(listing), plain=plain)
+
+
+def summed_amounts(amounts: Iterable[dict[str, Decimal]]) -> dict[str, Decimal]:
+    total: dict[str, Decimal] = {}
+    for each in amounts:
+        for currency, value in each.items():
+            total[currency] = total.get(currency, Decimal(0)) + value
+    return total
 
 
 SPARKS = " ▁▂▃▄▅▆▇█"
@@ -260,8 +296,12 @@ SIMULATE_COLUMNS = [
 ]
 
 
-def print_simulation(console: Console, sim: Simulation, *, plain: bool) -> None:
-    """`arflow simulate`: the figures per workflow step, then the actions per day."""
+def print_simulation(
+    console: Console, sim: Simulation, *, plain: bool, locale: str = "en_US"
+) -> None:
+    """`arflow simulate`: the figures per workflow step (and the late fees each charged,
+    when some step did), then the actions per day."""
+    charged = any(s.fees for s in sim.steps)
 
     def median(value: float | None) -> str:
         return "—" if value is None else f"{value:g}"
@@ -277,12 +317,13 @@ def print_simulation(console: Console, sim: Simulation, *, plain: bool) -> None:
             s.paid_30,
             median(s.median_days_to_pay),
             s.unpaid,
+            *([amounts_text(s.fees, locale) or "—"] if charged else []),
         ]
         for s in sim.steps
     ]
     listing = Listing(
         f"arflow simulate {sim.first.isoformat()} to {sim.last.isoformat()}",
-        SIMULATE_COLUMNS,
+        SIMULATE_COLUMNS + ([Col("Fees", "fees", right=True)] if charged else []),
         rows,
         [
             [
@@ -295,6 +336,11 @@ def print_simulation(console: Console, sim: Simulation, *, plain: bool) -> None:
                 sum(s.paid_30 for s in sim.steps),
                 "",
                 sum(s.unpaid for s in sim.steps),
+                *(
+                    [amounts_text(summed_amounts(s.fees for s in sim.steps), locale)]
+                    if charged
+                    else []
+                ),
             ]
         ],
         "No actions.",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import date
 
-from arflow.charts import forecast_chased, forecast_groups
+from arflow.charts import forecast_chased, forecast_fees, forecast_groups
 from arflow.desk_lists import task_state
 from arflow.ledger import money_text
 from arflow.sources.csvfile import spreadsheet_text
@@ -190,12 +190,15 @@ FORECAST_HEADER = ["date", "workflow", "step", "actions", "customers", "currency
 
 def forecast_csv(days: list) -> Rows:
     """A row per day, workflow, step and currency chased (its actions and customers counted on
-    the first, so a column sums right); days with nothing planned have no row."""
+    the first, so a column sums right); days with nothing planned have no row. When a step
+    charges late fees, a `fees` column: what it charges in the row's currency."""
+    fees = forecast_fees(days)
 
     def lines() -> Iterator[list[object]]:
         for day, wid, step, actions, customers in forecast_groups(days):
             chased = forecast_chased(customers)
-            for n, currency in enumerate(sorted(chased) or [""]):
+            charged = fees.get((day, wid, step), {})
+            for n, currency in enumerate(sorted(set(chased) | set(charged)) or [""]):
                 amount = chased.get(currency)
                 yield [
                     day.isoformat(),
@@ -204,9 +207,9 @@ def forecast_csv(days: list) -> Rows:
                     *((actions, len(customers)) if n == 0 else ("", "")),  # counted once
                     currency,
                     "" if amount is None else money_text(amount),
-                ]
+                ] + ([money_text(charged[currency]) if currency in charged else ""] if fees else [])
 
-    return FORECAST_HEADER, lines()
+    return FORECAST_HEADER + (["fees"] if fees else []), lines()
 
 
 SIMULATE_HEADER = [
@@ -223,8 +226,11 @@ SIMULATE_HEADER = [
 
 
 def simulate_csv(steps: Iterable) -> Rows:
-    """A row per workflow step (the actions per day are in --format json)."""
-    return SIMULATE_HEADER, (
+    """A row per workflow step (the actions per day are in --format json); when a step charged
+    late fees, a `fees` column (`EUR 47.74; GBP 3.10`)."""
+    steps = list(steps)
+    charged = any(s.fees for s in steps)
+    return SIMULATE_HEADER + (["fees"] if charged else []), (
         [
             s.workflow,
             s.step,
@@ -236,5 +242,10 @@ def simulate_csv(steps: Iterable) -> Rows:
             "" if s.median_days_to_pay is None else f"{s.median_days_to_pay:g}",
             s.unpaid,
         ]
+        + (
+            ["; ".join(f"{cur} {money_text(v)}" for cur, v in sorted(s.fees.items()))]
+            if charged
+            else []
+        )
         for s in steps
     )

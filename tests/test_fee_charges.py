@@ -568,6 +568,25 @@ def test_forecast_and_simulate_charge_each_step_once(tmp_path, cli):
         ("first", {"EUR": "47.74"}),
         ("second", {"EUR": "7.74"}),
     ]
+    # the tables and spreadsheets add a fees column when a step charged
+    csv_forecast = cli(
+        "forecast", "--as-of", "2026-03-20", "--days", "11", "--format", "csv", "--config", config
+    ).stdout.splitlines()
+    assert csv_forecast == [
+        "date,workflow,step,actions,customers,currency,chased,fees",
+        "2026-03-20,dun,first,2,1,EUR,1000.00,47.74",
+        "2026-03-30,dun,second,2,1,EUR,1000.00,7.74",
+    ]
+    piped = cli(
+        "simulate", "--from", "2026-03-11", "--to", "2026-04-10", "--config", config
+    ).stdout.splitlines()
+    assert piped[:4] == [
+        "# workflow\tstep\tactions\tinvoices\tpaid_7d\tpaid_14d\tpaid_30d\tmedian_days\tunpaid"
+        "\tfees",
+        "dun\tfirst\t2\t1\t0\t0\t0\t—\t1\t47,74 €",
+        "dun\tsecond\t2\t1\t0\t0\t0\t—\t1\t7,74 €",
+        "total\t\t4\t2\t0\t0\t0\t\t2\t55,48 €",
+    ]
 
 
 def test_the_bundled_late_fee_warning_shows_what_it_will_charge(tmp_path, cli):

@@ -253,7 +253,7 @@ def simulate(
     elif fmt is TableFormat.json:
         common.print_json(simulation_document(result))
     else:
-        print_simulation(console, result, plain=common.plain())
+        print_simulation(console, result, plain=common.plain(), locale=cfg.company.locale)
     session.report_held_back(ledger)
 
 
