@@ -141,23 +141,21 @@ def _journal(
 
 
 def _print(report: FeeReport, locale: str) -> None:
-    def money(value: Decimal, currency: str) -> str:
+    def money(value: object, currency: str) -> str:
+        assert isinstance(value, Decimal)
         return amounts_text({currency: value}, locale)
 
     rows: list[list[Cell]] = []
-    for line in report.lines:
-        cur, found = line.accrual.currency, line.accrual
+    for values in fee_rows(report):
+        number, cid, cur, principal, days, rates, *amounts = values
         rows.append(
             [
-                line.invoice.number,
-                line.invoice.customer_id,
-                str(found.days_late),
-                money(found.principal, cur),
-                " ".join(f"{p.rate}%" for p in found.periods) or "—",
-                money(line.interest, cur),
-                money(line.compensation, cur),
-                money(line.charged.total, cur),
-                money(found.principal + line.charged.total, cur),
+                str(number),
+                str(cid),
+                str(days),
+                money(principal, str(cur)),
+                str(rates),
+                *(money(v, str(cur)) for v in amounts),
             ]
         )
     totals = report.totals()
