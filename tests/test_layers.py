@@ -44,6 +44,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.actions",
             "arflow.schema",
             "arflow.fees",
+            "arflow.payments",
         ],
     ),
     ("the state database: arflow's records, in no one else's words", ["arflow.state"]),

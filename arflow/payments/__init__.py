@@ -1,0 +1,1 @@
+"""Money in (issue 32): payments read from bank and processor exports, matched to invoices."""
