@@ -128,6 +128,7 @@ COMMANDS: dict[str, tuple[str, str] | tuple[str, str, dict[str, str], bool]] = {
     "preview": ("reports", "preview"),
     "customers": ("reports", "customers"),
     "fees": ("fees", "fees_list", {"waive": "fees_waive"}, True),
+    "payments": ("payments", "payments_list"),
     "doctor": ("setup", "doctor"),
     "sources": ("setup", "sources"),
     "schema": ("setup", "schema"),

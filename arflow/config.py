@@ -379,6 +379,7 @@ class Config(Strict):
     company: Company
     invoices: SourceConfig
     customers: SourceConfig | None = None
+    payments: SourceConfig | None = None  # issue 32: a bank's or processor's export
     state: str = "arflow.db"
     workflows: str = "workflows"
     templates: str = "templates"

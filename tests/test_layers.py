@@ -50,7 +50,13 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("the state database: arflow's records, in no one else's words", ["arflow.state"]),
     (
         "edges: reading sources, talking to channels",
-        ["arflow.sources", "arflow.sample_ledger", "arflow.channels", "arflow.fees.reference"],
+        [
+            "arflow.sources",
+            "arflow.sample_ledger",
+            "arflow.channels",
+            "arflow.fees.reference",
+            "arflow.payments.source",
+        ],
     ),
     (
         "the planner",
@@ -109,6 +115,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.charts",
             "arflow.fees.report",
             "arflow.fees.journal",
+            "arflow.payments.listing",
         ],
     ),
     ("the app", ["arflow.cli", "arflow.commands", "arflow.__main__"]),

@@ -171,3 +171,26 @@ def _paying(payment: Payment, items: list[OpenItem], rule: str, why: str) -> Mat
 
 def _numbers(items: Sequence[OpenItem]) -> str:
     return ", ".join(i.number for i in items)
+
+
+def match_all(
+    payments: Iterable[Payment], items: Iterable[OpenItem], payers: Mapping[str, Sequence[str]]
+) -> list[Match]:
+    """Each payment matched in order of its day (then as its file lists them), each against
+    the balances the payments before it left: two transfers for one invoice pay it once, then
+    the rest."""
+    left = {item.number: item for item in items}
+    found = []
+    for payment in sorted(payments, key=lambda p: p.date):
+        match = match_payment(payment, list(left.values()), payers)
+        for part in match.applied:
+            item = left[part.invoice]
+            left[part.invoice] = OpenItem(
+                item.number,
+                item.customer_id,
+                item.due_date,
+                item.balance - part.amount,
+                item.currency,
+            )
+        found.append(match)
+    return found

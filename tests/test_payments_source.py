@@ -1,0 +1,139 @@
+"""`payments:` and `arflow payments` (issue 32, first part): a bank's CSV export read with the
+invoices' rules for bad input, and each payment matched as the rules say."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import make_folder
+
+INVOICES = """
+    number,customer_id,customer_name,issue_date,due_date,amount,currency
+    INV-1001,C1,Acme GmbH,2026-02-01,2026-03-01,1250.00,EUR
+    INV-1002,C2,Beta Ltd,2026-01-20,2026-02-20,480.00,EUR
+    INV-1003,C2,Beta Ltd,2026-01-10,2026-02-10,125.50,EUR
+    INV-1004,C3,Gamma SA,2026-01-15,2026-02-15,480.00,EUR
+    INV-1005,C4,Delta AG,2026-01-15,2026-02-15,99.00,EUR
+"""
+CUSTOMERS = """
+    customer_id,name,email,payer
+    C1,Acme GmbH,ap@acme.example,DE89 3704 0044 0532 0130 00
+    C2,Beta Ltd,ap@beta.example,
+    C3,Gamma SA,ap@gamma.example,Beta Ltd
+    C4,Delta AG,ap@delta.example,
+"""
+BANK = """
+    Booking date;Amount;Currency;Purpose;Payer;Account
+    16.03.2026;1.250,00;EUR;INV-1001;Acme GmbH;DE89370400440532013000
+    16.03.2026;605,50;EUR;Inv 1002 / 1003;Beta Ltd;
+    16.03.2026;99,00;EUR;payment for invoice #01005;Delta AG;
+    16.03.2026;480,00;EUR;;Beta Ltd;
+    16.03.2026;-50,00;EUR;fees;Bank;
+    31.02.2026;10,00;EUR;INV-1001;Acme GmbH;
+    16.03.2026;12,00;EUR;thanks;Stranger;
+"""
+CONFIG = """
+    company: {name: Acme Supplies, currency: EUR, locale: de_DE}
+    invoices: {path: invoices.csv}
+    customers: {path: customers.csv}
+    payments:
+      path: bank.csv
+      delimiter: ";"
+      date_format: "%d.%m.%Y"
+      decimal: ","
+      thousands: "."
+      columns: {date: Booking date, amount: Amount, reference: Purpose, payer: Payer,
+                payer_account: Account}
+"""
+
+
+def folder(tmp_path):
+    return make_folder(
+        tmp_path,
+        invoices=INVOICES,
+        workflows={},
+        config=CONFIG,
+        extra_files={"customers.csv": CUSTOMERS, "bank.csv": BANK},
+    )
+
+
+def test_a_bank_export_matches_as_the_rules_say(tmp_path, cli):
+    config = folder(tmp_path)
+    result = cli(
+        "payments", "--as-of", "2026-03-16", "--format", "json", "--config", config, expect=3
+    )
+    rows = [
+        (p["amount"], p["state"], p["rule"], p["invoices"], p["why"])
+        for p in json.loads(result.stdout)["payments"]
+    ]
+    assert rows == [
+        ("1250.00", "matched", "reference", ["INV-1001"], "reference names INV-1001"),
+        (
+            "605.50",
+            "matched",
+            "reference",
+            ["INV-1003", "INV-1002"],
+            "reference names INV-1003, INV-1002",
+        ),
+        ("99.00", "matched", "reference", ["INV-1005"], "reference names INV-1005"),
+        # no reference, 480.00 from "Beta Ltd": INV-1002 is paid by the row above; Gamma SA
+        # pays under Beta Ltd's name too, so INV-1004 is the one left of that amount
+        (
+            "480.00",
+            "matched",
+            "amount",
+            ["INV-1004"],
+            "amount 480.00 is the balance of INV-1004, and the payer fits",
+        ),
+        (
+            "12.00",
+            "unmatched",
+            None,
+            [],
+            "no open invoice named in its reference, and the payer is not known",
+        ),
+    ]
+    # the debit is passed over; the impossible date is held back and named, the rest read
+    assert (
+        result.stderr == "error: bank.csv:7: date '31.02.2026': '31.02.2026' is not a real date\n"
+    )
+    unmatched = cli(
+        "payments",
+        "--unmatched",
+        "--as-of",
+        "2026-03-16",
+        "--format",
+        "csv",
+        "--config",
+        config,
+        expect=3,
+    ).stdout.splitlines()
+    assert [line.split(",")[2:8] for line in unmatched[1:]] == [
+        ["12.00", "EUR", "thanks", "Stranger", "unmatched", ""]
+    ]
+
+
+def test_the_same_rows_have_the_same_ids_in_every_export(tmp_path, cli):
+    config = folder(tmp_path)
+    bank = tmp_path / "bank.csv"
+
+    def ids() -> list[str]:
+        out = cli(
+            "payments", "--as-of", "2026-03-16", "--format", "json", "--config", config, expect=None
+        ).stdout
+        return [p["id"] for p in json.loads(out)["payments"]]
+
+    first = ids()
+    assert first == ids()  # the same file read again
+    lines = bank.read_text().splitlines()
+    # the next export overlaps: its first three rows are the last export's, then a new one
+    bank.write_text("\n".join([*lines[:4], "17.03.2026;5,00;EUR;INV-1001;Acme GmbH;"]) + "\n")
+    second = ids()
+    assert second[:3] == first[:3] and second[3] not in first
+
+
+def test_a_bank_file_without_the_columns_is_refused_whole(tmp_path, cli):
+    config = folder(tmp_path)
+    (tmp_path / "bank.csv").write_text("When;How much\n16.03.2026;10,00\n")
+    result = cli("payments", "--config", config, expect=1)
+    assert "bank.csv: no column for date, amount (columns are: When, How much)" in result.stderr
