@@ -137,3 +137,20 @@ def test_a_bank_file_without_the_columns_is_refused_whole(tmp_path, cli):
     (tmp_path / "bank.csv").write_text("When;How much\n16.03.2026;10,00\n")
     result = cli("payments", "--config", config, expect=1)
     assert "bank.csv: no column for date, amount (columns are: When, How much)" in result.stderr
+
+
+def test_the_piped_list_reads_as_money(tmp_path, cli):
+    config = folder(tmp_path)
+    lines = cli("payments", "--as-of", "2026-03-16", "--config", config, expect=3).stdout
+    rows = lines.splitlines()
+    assert rows[0] == "# id\tdate\tamount\treference\tpayer\tstate\trule\tinvoices\twhy"
+    assert rows[2].split("\t")[2:] == [
+        "605,50 €",
+        "Inv 1002 / 1003",
+        "Beta Ltd",
+        "matched",
+        "reference",
+        "INV-1003, INV-1002",
+        "reference names INV-1003, INV-1002",
+    ]
+    assert rows[-1] == "total\t\t\t\t\t\t\t\t4 matched, 1 unmatched"

@@ -18,12 +18,12 @@ from arflow.payments.source import read_payments
 from arflow.secrets import redact
 from arflow.sources import load_ledger
 from arflow.sources.csvfile import spreadsheet_text
+from arflow.tables import amounts_text
 
 COLUMNS = [
     Col("Payment", "id"),
     Col("Date", "date"),
     Col("Amount", "amount", right=True),
-    Col("Currency", "currency"),
     Col("Reference", "reference", token=False),
     Col("Payer", "payer", token=False, drop=1),
     Col("State", "state"),
@@ -73,12 +73,40 @@ def payments_list(
             [[spreadsheet_text(v) for v in r] for r in payment_rows(matches)],
         )
     else:
-        rows: list[list[Cell]] = [list(r) for r in payment_rows(matches)]
+        rows: list[list[Cell]] = [
+            [
+                m.payment.id,
+                m.payment.date.isoformat(),
+                amounts_text({m.payment.currency: m.payment.amount}, cfg.company.locale),
+                m.payment.reference or "—",
+                m.payment.payer or "—",
+                "matched" if m.matched else "unmatched",
+                m.rule or "—",
+                ", ".join(a.invoice for a in m.applied) or "—",
+                m.why,
+            ]
+            for m in matches
+        ]
+        done = sum(m.matched for m in matches)
         listing = Listing(
             f"arflow payments: {len(matches)} payment(s)",
             COLUMNS,
             rows,
-            [],
+            [
+                [
+                    "total",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    f"{done} matched, {len(matches) - done} unmatched",
+                ]
+            ]
+            if matches
+            else [],
             "No payments.",
         )
         print_listing(Console(highlight=False), listing, plain=common.plain())
