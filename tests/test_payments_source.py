@@ -154,3 +154,84 @@ def test_the_piped_list_reads_as_money(tmp_path, cli):
         "reference names INV-1003, INV-1002",
     ]
     assert rows[-1] == "total\t\t\t\t\t\t\t\t4 matched, 1 unmatched"
+
+
+def entry(
+    amount: str,
+    day: str,
+    reference: str,
+    payer: str,
+    iban: str = "",
+    ref: str = "",
+    sign: str = "CRDT",
+    status: str = "BOOK",
+) -> str:
+    account = f"<DbtrAcct><Id><IBAN>{iban}</IBAN></Id></DbtrAcct>" if iban else ""
+    return f"""
+      <Ntry>
+        <Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>{sign}</CdtDbtInd><Sts>{status}</Sts>
+        <BookgDt><Dt>{day}</Dt></BookgDt><ValDt><Dt>{day}</Dt></ValDt>
+        <AcctSvcrRef>{ref}</AcctSvcrRef>
+        <NtryDtls><TxDtls>
+          <RltdPties><Dbtr><Nm>{payer}</Nm></Dbtr>{account}</RltdPties>
+          <RmtInf><Ustrd>{reference}</Ustrd></RmtInf>
+        </TxDtls></NtryDtls>
+      </Ntry>"""
+
+
+# the CSV test's bank file as a camt.053.001.02 statement (the published schema's elements)
+CAMT = f"""<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">
+  <BkToCstmrStmt>
+    <GrpHdr><MsgId>STMT-20260316</MsgId><CreDtTm>2026-03-16T18:00:00</CreDtTm></GrpHdr>
+    <Stmt>
+      <Id>STMT-1</Id>
+      <Acct><Id><IBAN>DE02120300000000202051</IBAN></Id></Acct>
+      {entry("1250.00", "2026-03-16", "INV-1001", "Acme GmbH", "DE89370400440532013000", "R1")}
+      {entry("605.50", "2026-03-16", "Inv 1002 / 1003", "Beta Ltd", ref="R2")}
+      {entry("99.00", "2026-03-16", "payment for invoice #01005", "Delta AG", ref="R3")}
+      {entry("480.00", "2026-03-16", "", "Beta Ltd", ref="R4")}
+      {entry("50.00", "2026-03-16", "fees", "Bank", sign="DBIT", ref="R5")}
+      {entry("10.00", "2026-03-17", "INV-1001", "Acme GmbH", status="PDNG", ref="R6")}
+      {entry("12.00", "2026-03-16", "thanks", "Stranger", ref="R7")}
+    </Stmt>
+  </BkToCstmrStmt>
+</Document>
+"""
+
+
+def test_a_camt_053_statement_reads_as_its_csv_twin(tmp_path, cli):
+    def payments(config) -> list[tuple]:
+        out = cli(
+            "payments", "--as-of", "2026-03-16", "--format", "json", "--config", config, expect=None
+        ).stdout
+        return [
+            (
+                p["date"],
+                p["amount"],
+                p["currency"],
+                p["reference"],
+                p["payer"],
+                p["payer_account"],
+                p["state"],
+                p["rule"],
+                p["invoices"],
+            )
+            for p in json.loads(out)["payments"]
+        ]
+
+    csv_twin = payments(folder(tmp_path / "csv"))
+    config = folder(tmp_path / "camt")
+    (tmp_path / "camt" / "statement.xml").write_text(CAMT)
+    config.write_text(config.read_text().replace("path: bank.csv", "path: statement.xml"))
+    assert payments(config) == csv_twin
+    ids = [
+        p["id"]
+        for p in json.loads(
+            cli("payments", "--format", "json", "--config", config, "--as-of", "2026-03-16").stdout
+        )["payments"]
+    ]
+    assert ids == ["R1", "R2", "R3", "R4", "R7"]  # the bank's own references
+    (tmp_path / "camt" / "statement.xml").write_text("<Document><Other/></Document>")
+    result = cli("payments", "--config", config, expect=1)
+    assert "statement.xml: not a camt.053 statement (no Document/BkToCstmrStmt)" in result.stderr

@@ -46,6 +46,7 @@ def payment_document(matches: list[Match]) -> dict:
                 "currency": m.payment.currency,
                 "reference": m.payment.reference,
                 "payer": m.payment.payer,
+                "payer_account": m.payment.payer_account,
                 "state": "matched" if m.matched else "unmatched",
                 "rule": m.rule,
                 "invoices": [a.invoice for a in m.applied],

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from arflow.config import Config, SourceConfig
 from arflow.errors import RowError, SourceRefused
+from arflow.payments.camt import read_camt
 from arflow.payments.match import ZERO, Payment, payment_id
 from arflow.sources.csvfile import delimiter_of
 from arflow.sources.values import ValueParser
@@ -38,6 +39,9 @@ def read_payments(config: Config, source: SourceConfig) -> PaymentsRead:
     """The payments of `source` (a CSV file)."""
     path = config.resolve(source.path)
     shown = config.display(path)
+    if path.suffix.lower() == ".xml":  # an ISO 20022 camt.053 statement
+        payments, errors, passed = read_camt(path, shown, config.company.currency)
+        return PaymentsRead(payments, errors, passed)
     try:
         with path.open(newline="", encoding=source.encoding) as handle:
             text = handle.read()
