@@ -14,7 +14,8 @@ from arflow.config import load_config
 from arflow.errors import Refused
 from arflow.listing import Cell, Col, Listing, print_listing, write_csv
 from arflow.payments.listing import CSV_HEADER, matched, payment_document, payment_rows
-from arflow.payments.source import read_payments
+from arflow.payments.match import Match
+from arflow.payments.source import PaymentsRead, read_payments
 from arflow.secrets import redact
 from arflow.sources import load_ledger
 from arflow.sources.csvfile import spreadsheet_text
@@ -73,43 +74,54 @@ def payments_list(
             [[spreadsheet_text(v) for v in r] for r in payment_rows(matches)],
         )
     else:
-        rows: list[list[Cell]] = [
-            [
-                m.payment.id,
-                m.payment.date.isoformat(),
-                amounts_text({m.payment.currency: m.payment.amount}, cfg.company.locale),
-                m.payment.reference or "—",
-                m.payment.payer or "—",
-                "matched" if m.matched else "unmatched",
-                m.rule or "—",
-                ", ".join(a.invoice for a in m.applied) or "—",
-                m.why,
-            ]
-            for m in matches
+        _print(matches, cfg.company.locale)
+    _report_errors(read)
+    session.report_held_back(ledger)
+
+
+def _print(matches: list[Match], locale: str) -> None:
+    """The table (or piped lines): amounts as money, a total of matched and unmatched."""
+    rows: list[list[Cell]] = [
+        [
+            m.payment.id,
+            m.payment.date.isoformat(),
+            amounts_text({m.payment.currency: m.payment.amount}, locale),
+            m.payment.reference or "—",
+            m.payment.payer or "—",
+            "matched" if m.matched else "unmatched",
+            m.rule or "—",
+            ", ".join(a.invoice for a in m.applied) or "—",
+            m.why,
         ]
-        done = sum(m.matched for m in matches)
-        listing = Listing(
-            f"arflow payments: {len(matches)} payment(s)",
-            COLUMNS,
-            rows,
+        for m in matches
+    ]
+    done = sum(m.matched for m in matches)
+    listing = Listing(
+        f"arflow payments: {len(matches)} payment(s)",
+        COLUMNS,
+        rows,
+        [
             [
-                [
-                    "total",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    f"{done} matched, {len(matches) - done} unmatched",
-                ]
+                "total",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                f"{done} matched, {len(matches) - done} unmatched",
             ]
-            if matches
-            else [],
-            "No payments.",
-        )
-        print_listing(Console(highlight=False), listing, plain=common.plain())
+        ]
+        if matches
+        else [],
+        "No payments.",
+    )
+    print_listing(Console(highlight=False), listing, plain=common.plain())
+
+
+def _report_errors(read: PaymentsRead) -> None:
+    """Each row held back, on stderr: exit 3."""
     if read.errors:
         console = errors_console()
         for e in read.errors:
@@ -118,4 +130,3 @@ def payments_list(
                 markup=False,
             )
         raise typer.Exit(EXIT_PROBLEMS)
-    session.report_held_back(ledger)
