@@ -235,3 +235,64 @@ def test_a_camt_053_statement_reads_as_its_csv_twin(tmp_path, cli):
     (tmp_path / "camt" / "statement.xml").write_text("<Document><Other/></Document>")
     result = cli("payments", "--config", config, expect=1)
     assert "statement.xml: not a camt.053 statement (no Document/BkToCstmrStmt)" in result.stderr
+
+
+def txn(kind: str, amount: str, fitid: str, name: str, memo: str, day: str = "20260316") -> str:
+    return (
+        f"<STMTTRN><TRNTYPE>{kind}<DTPOSTED>{day}<TRNAMT>{amount}<FITID>{fitid}"
+        f"<NAME>{name}<MEMO>{memo}</STMTTRN>\n"
+    )
+
+
+# the CSV test's bank file as an OFX 1.02 (SGML) download, as the OFX 1.0.2 specification
+# lays a bank statement out
+OFX = (
+    "OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\nSECURITY:NONE\nENCODING:USASCII\nCHARSET:1252\n"
+    "COMPRESSION:NONE\nOLDFILEUID:NONE\nNEWFILEUID:NONE\n\n<OFX>\n"
+    "<SIGNONMSGSRSV1><SONRS><STATUS><CODE>0<SEVERITY>INFO</STATUS><DTSERVER>20260316180000"
+    "<LANGUAGE>ENG</SONRS></SIGNONMSGSRSV1>\n"
+    "<BANKMSGSRSV1><STMTTRNRS><TRNUID>1<STATUS><CODE>0<SEVERITY>INFO</STATUS>\n"
+    "<STMTRS><CURDEF>EUR<BANKACCTFROM><BANKID>12030000<ACCTID>0000202051<ACCTTYPE>CHECKING"
+    "</BANKACCTFROM>\n<BANKTRANLIST><DTSTART>20260316<DTEND>20260316\n"
+    + txn("CREDIT", "1250.00", "R1", "Acme GmbH", "INV-1001")
+    + txn("CREDIT", "605.50", "R2", "Beta Ltd", "Inv 1002 / 1003")
+    + txn("CREDIT", "99.00", "R3", "Delta AG", "payment for invoice #01005")
+    + "<STMTTRN><TRNTYPE>CREDIT<DTPOSTED>20260316<TRNAMT>480.00<FITID>R4<NAME>Beta Ltd</STMTTRN>\n"
+    + txn("DEBIT", "-50.00", "R5", "Bank", "fees")
+    + txn("CREDIT", "12.00", "R7", "Stranger", "thanks")
+    + "</BANKTRANLIST>\n<LEDGERBAL><BALAMT>2396.50<DTASOF>20260316</LEDGERBAL>\n"
+    "</STMTRS></STMTTRNRS></BANKMSGSRSV1>\n</OFX>\n"
+)
+
+
+def test_an_ofx_download_reads_as_its_csv_twin(tmp_path, cli):
+    def payments(config) -> list[tuple]:
+        out = cli(
+            "payments", "--as-of", "2026-03-16", "--format", "json", "--config", config, expect=None
+        ).stdout
+        return [
+            (
+                p["id"],
+                p["date"],
+                p["amount"],
+                p["currency"],
+                p["reference"],
+                p["payer"],
+                p["state"],
+                p["rule"],
+                p["invoices"],
+            )
+            for p in json.loads(out)["payments"]
+        ]
+
+    csv_twin = payments(folder(tmp_path / "csv"))
+    config = folder(tmp_path / "ofx")
+    (tmp_path / "ofx" / "download.ofx").write_text(OFX)
+    config.write_text(config.read_text().replace("path: bank.csv", "path: download.ofx"))
+    read = payments(config)
+    # the same payments and matches; the ids are the bank's FITIDs
+    assert [r[1:] for r in read] == [r[1:] for r in csv_twin]
+    assert [r[0] for r in read] == ["R1", "R2", "R3", "R4", "R7"]
+    (tmp_path / "ofx" / "download.ofx").write_text("not an OFX file\n")
+    result = cli("payments", "--config", config, expect=1)
+    assert "download.ofx: not an OFX statement ofxtools can read: " in result.stderr

@@ -20,6 +20,7 @@ from arflow.config import Config, SourceConfig
 from arflow.errors import RowError, SourceRefused
 from arflow.payments.camt import read_camt
 from arflow.payments.match import ZERO, Payment, payment_id
+from arflow.payments.ofx import read_ofx
 from arflow.sources.csvfile import delimiter_of
 from arflow.sources.values import ValueParser
 
@@ -39,8 +40,9 @@ def read_payments(config: Config, source: SourceConfig) -> PaymentsRead:
     """The payments of `source` (a CSV file)."""
     path = config.resolve(source.path)
     shown = config.display(path)
-    if path.suffix.lower() == ".xml":  # an ISO 20022 camt.053 statement
-        payments, errors, passed = read_camt(path, shown, config.company.currency)
+    if path.suffix.lower() in (".xml", ".ofx", ".qfx"):  # a camt.053 statement, OFX, QFX
+        read = read_camt if path.suffix.lower() == ".xml" else read_ofx
+        payments, errors, passed = read(path, shown, config.company.currency)
         return PaymentsRead(payments, errors, passed)
     try:
         with path.open(newline="", encoding=source.encoding) as handle:
