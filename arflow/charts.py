@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from arflow.aging import Aging
-from arflow.listing import Cell, Col, Listing, merged_steps, print_listing, write_plain
+from arflow.listing import Cell, Col, Listing, merged_steps, print_listing, summed, write_plain
 from arflow.render import MONEY
 from arflow.rules import AGING_BUCKETS
 from arflow.tables import amounts_text
@@ -238,7 +238,7 @@ def print_forecast(console: Console, days: list, locale: str, *, plain: bool) ->
             )
     total = sum(len(r.plan.actions) for _, r in days)
     first, last = days[0][0].isoformat(), days[-1][0].isoformat()
-    charged = summed_amounts(fees.values())
+    charged = summed(fees.values())
     listing = Listing(
         f"arflow forecast {first} to {last}: {total} action(s)",
         FORECAST_COLUMNS + ([Col("Fees", "fees", right=True)] if fees else []),
@@ -257,14 +257,6 @@ def print_forecast(console: Console, days: list, locale: str, *, plain: bool) ->
         "Nothing planned.",
     )
     print_listing(console, listing if plain else merged_steps(listing), plain=plain)
-
-
-def summed_amounts(amounts: Iterable[dict[str, Decimal]]) -> dict[str, Decimal]:
-    total: dict[str, Decimal] = {}
-    for each in amounts:
-        for currency, value in each.items():
-            total[currency] = total.get(currency, Decimal(0)) + value
-    return total
 
 
 SPARKS = " ▁▂▃▄▅▆▇█"
@@ -336,11 +328,7 @@ def print_simulation(
                 sum(s.paid_30 for s in sim.steps),
                 "",
                 sum(s.unpaid for s in sim.steps),
-                *(
-                    [amounts_text(summed_amounts(s.fees for s in sim.steps), locale)]
-                    if charged
-                    else []
-                ),
+                *([amounts_text(summed(s.fees for s in sim.steps), locale)] if charged else []),
             ]
         ],
         "No actions.",

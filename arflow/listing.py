@@ -6,7 +6,7 @@ a header line, tab-separated rows and the totals; with `--format csv` a spreadsh
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO
@@ -61,8 +61,8 @@ def count_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{k} {n}" for k, n in counts.items())
 
 
-def summed(amounts: Iterable[dict[str, str]]) -> dict[str, Decimal]:
-    """Amounts per currency (decimal strings), added up."""
+def summed(amounts: Iterable[Mapping[str, str | Decimal]]) -> dict[str, Decimal]:
+    """Amounts per currency (decimal strings or Decimals), added up."""
     total: dict[str, Decimal] = {}
     for each in amounts:
         for currency, value in each.items():

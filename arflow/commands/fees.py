@@ -94,7 +94,7 @@ def fees_list(
     path = cfg.resolve(cfg.state)
     with open_state(path, cfg.display(path), "dry") as db:
         # what was charged and waived by that day
-        charges = [row for row in db.fee_charges() if row.as_of <= day]
+        charges = db.fee_charges(until=day)
         waived = [n for n, (_, since) in db.fee_waivers().items() if since <= day]
         book = FeeBook(cfg, project.models, charges, waived)
         past = read_past_state(db, project.models, day)

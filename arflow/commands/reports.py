@@ -42,6 +42,7 @@ from arflow.csv_rows import (
 )
 from arflow.desk_lists import print_customers, print_workflows
 from arflow.errors import ArflowError, Refused, RowError
+from arflow.fees.book import FeeBook
 from arflow.history import history_rows
 from arflow.listing import write_csv
 from arflow.preview import Preview, preview_plan
@@ -133,12 +134,9 @@ def aging(
 def _fees_charged(cfg: Config, day: date) -> dict[str, Decimal]:
     """invoice → the late fees charged on it by `day` (`aging --fees`)."""
     path = cfg.resolve(cfg.state)
-    found: dict[str, Decimal] = {}
     with open_state(path, cfg.display(path), "read") as db:
-        for row in db.fee_charges() if db is not None else []:
-            if row.as_of <= day:
-                found[row.invoice] = found.get(row.invoice, Decimal(0)) + row.amount
-    return found
+        rows = db.fee_charges(until=day) if db is not None else []
+    return {number: c.total for number, c in FeeBook(cfg, {}, rows).charged.items()}
 
 
 @contextmanager

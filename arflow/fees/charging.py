@@ -1,5 +1,6 @@
-"""A `charge_fees` step action (issue 31): what it charges each of its invoices, composed with
-the run's other actions, and what is written for it in the transaction that records its key.
+"""A `charge_fees` step action (issue 31): what it charges each of its invoices, worked out for
+the night's plan before anything is composed, and what is written for it in the transaction
+that records its key.
 
 Per invoice, not waived: the interest accrued since the last charge (the whole interest to the
 day less what was charged as interest before), the compensation the first time only, and the

@@ -29,12 +29,12 @@ class ChargeRow(NamedTuple):
 class FeeRecords(StateBase):
     """Fee charges and waivers, part of `StateDB`."""
 
-    def fee_charges(self, since: date | None = None) -> list[ChargeRow]:
-        """Every charge (from `since` on), in the order they were made."""
+    def fee_charges(self, since: date | None = None, until: date | None = None) -> list[ChargeRow]:
+        """Every charge (made from `since` on, up to `until`), in the order they were made."""
         rows = self.conn.execute(
             "SELECT key, invoice, customer_id, kind, amount, currency, detail, as_of FROM "
-            "fee_charges WHERE as_of >= ? ORDER BY id",
-            ((since or date.min).isoformat(),),
+            "fee_charges WHERE as_of >= ? AND as_of <= ? ORDER BY id",
+            ((since or date.min).isoformat(), (until or date.max).isoformat()),
         )
         return [
             ChargeRow(k, i, c, kind, Decimal(a), cur, d, date.fromisoformat(day))
