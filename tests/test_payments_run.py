@@ -97,9 +97,7 @@ def set_invoices(config: Path, text: str) -> None:
     (config.parent / "invoices.csv").write_text(text)
 
 
-def test_a_customer_who_paid_today_gets_no_reminder_and_on_paid_waits_for_the_ledger(
-    tmp_path, cli
-):
+def test_a_customer_who_paid_today_gets_no_reminder_and_on_paid_waits_for_the_ledger(tmp_path, cli):
     config = folder(tmp_path, "2026-03-06,1000.00,INV-1,One GmbH\n")
     night = run(cli, config, "2026-03-06")
     # C1's transfer arrived today: the ledger still shows INV-1 open, no reminder goes
@@ -124,9 +122,7 @@ def test_a_customer_who_paid_today_gets_no_reminder_and_on_paid_waits_for_the_le
     assert run(cli, config, "2026-03-17")["actions"] == []
 
 
-def test_on_paid_fires_once_when_the_ledger_confirms_a_payment_heard_from_the_bank(
-    tmp_path, cli
-):
+def test_on_paid_fires_once_when_the_ledger_confirms_a_payment_heard_from_the_bank(tmp_path, cli):
     config = folder(tmp_path)
     run(cli, config, "2026-03-06")  # INV-1, INV-2, INV-3: their first reminders
     bank = config.parent / "bank.csv"
@@ -221,3 +217,48 @@ def test_a_person_matches_and_unmatches_a_payment(tmp_path, cli):
     assert payments_table(config) == [("2026-03-05", "500.00", None, None, None, None)]
     wrong = cli("payments", "match", payment["id"], "INV-9", "--config", config, expect=2)
     assert "no invoice INV-9 in the invoices source" in wrong.output
+
+
+def test_a_payment_leaving_the_tolerance_covers_the_invoice(tmp_path, cli):
+    """A balance of exactly `min_balance` counts as settled: a payment leaving 0.01 of 500.00
+    open is `payment-received`; one leaving 0.02 is a partial payment."""
+    config = folder(
+        tmp_path,
+        """\
+        2026-03-05,499.99,INV-3,Three SA
+        2026-03-05,799.98,INV-2,Two Ltd
+        """,
+    )
+    night = run(cli, config, "2026-03-06")
+    assert [a["customer_id"] for a in night["actions"]] == ["C1", "C2"]
+    assert [(s["customer_id"], s["reason"]) for s in night["skipped"]] == [
+        ("C3", "payment-received")
+    ]
+
+
+def test_payments_count_from_their_own_day(tmp_path, cli):
+    """A payment recorded by a later night does not reach back: as of a day before it, the
+    balance is the ledger's."""
+    config = folder(tmp_path, "2026-03-10,1000.00,INV-1,One GmbH\n")
+    run(cli, config, "2026-03-10")
+    assert payments_table(config)[0][:3] == ("2026-03-10", "1000.00", "reference")
+
+    def total(day: str) -> list[tuple[str, str]]:
+        out = cli("aging", "--as-of", day, "--format", "json", "--config", config).stdout
+        return [(c["customer_id"], c["total"]) for c in json.loads(out)["customers"]]
+
+    assert total("2026-03-09") == [("C1", "1000.00"), ("C2", "800.00"), ("C3", "500.00")]
+    assert total("2026-03-10") == [("C2", "800.00"), ("C3", "500.00")]
+
+
+def test_a_payment_a_person_unmatched_is_never_matched_again_by_arflow(tmp_path, cli):
+    config = folder(tmp_path, "2026-03-05,500.00,INV-3,Three SA\n")
+    run(cli, config, "2026-03-05")
+    assert payments_table(config)[0][2:4] == ("reference", "INV-3")
+    (payment,) = json.loads(
+        cli("payments", "--as-of", "2026-03-05", "--format", "json", "--config", config).stdout
+    )["payments"]
+    cli("payments", "unmatch", payment["id"], "--config", config)
+    night = run(cli, config, "2026-03-06")
+    assert [a["customer_id"] for a in night["actions"]] == ["C1", "C2", "C3"]
+    assert payments_table(config) == [("2026-03-05", "500.00", None, None, None, None)]

@@ -94,9 +94,7 @@ def test_a_bank_export_matches_as_the_rules_say(tmp_path, cli):
         ),
     ]
     # the debit is passed over; the impossible date is held back and named, the rest read
-    assert (
-        result.stderr == "error: bank.csv:7: date: '31.02.2026' is not a real date\n"
-    )
+    assert result.stderr == "error: bank.csv:7: date: '31.02.2026' is not a real date\n"
     unmatched = cli(
         "payments",
         "--unmatched",
