@@ -75,6 +75,7 @@ def payments_list(
         )
     else:
         _print(matches, cfg.company.locale)
+    _report_passed_over(read)
     _report_errors(read)
     session.report_held_back(ledger)
 
@@ -118,6 +119,17 @@ def _print(matches: list[Match], locale: str) -> None:
         "No payments.",
     )
     print_listing(Console(highlight=False), listing, plain=common.plain())
+
+
+def _report_passed_over(read: PaymentsRead) -> None:
+    """The rows a filter (`keep_if:`, `skip_if:`: a preset's) left out, counted on stderr with
+    those of money out: nothing is passed over silently."""
+    if read.filtered:
+        errors_console().print(
+            f"note: {read.file}: {read.filtered} row(s) left out by keep_if:/skip_if: (not "
+            f"money received), {read.debits} of money out",
+            markup=False,
+        )
 
 
 def _report_errors(read: PaymentsRead) -> None:
