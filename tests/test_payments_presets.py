@@ -28,7 +28,7 @@ CUSTOMERS = """
 STRIPE = """\
 id,Description,Seller Message,Created date (UTC),Amount,Amount Refunded,Currency,Converted Amount,Converted Amount Refunded,Fee,Taxes On Fee,Converted Currency,Mode,Status,Statement Descriptor,Customer ID,Customer Description,Customer Email,Captured,Card ID,Invoice ID,Transfer,invoice_number (metadata)
 ch_3OqA1,Invoice INV-2001,Payment complete.,2026-03-14 09:31:07,1250.00,0.00,usd,1250.00,0.00,36.55,0.00,usd,Live,Paid,ACME SUPPLIES,cus_PA1,Acme Corp,ap@acme.example,true,card_1OqA1,,,
-ch_3OqA2,Subscription payment,Payment complete.,2026-03-14 11:02:45,480.00,0.00,usd,480.00,0.00,14.22,0.00,usd,Live,Paid,ACME SUPPLIES,cus_PB2,Beta LLC,billing@beta.example,true,card_1OqA2,,,INV-2002
+ch_3OqA2,Subscription payment,Payment complete.,2026-03-14 11:02:45,480.00,0.00,usd,480.00,0.00,14.22,0.00,usd,Live,Paid,ACME SUPPLIES,cus_PB2,,billing@beta.example,true,card_1OqA2,,,INV-2002
 ch_3OqA3,Invoice INV-2003,Your card was declined.,2026-03-14 12:10:00,125.50,0.00,usd,,,0.00,0.00,,Live,Failed,ACME SUPPLIES,cus_PB2,Beta LLC,billing@beta.example,false,card_1OqA3,,,
 ch_3OqA4,Order 5512,Payment complete.,2026-03-15 08:00:13,99.00,99.00,usd,99.00,99.00,3.17,0.00,usd,Live,Refunded,ACME SUPPLIES,cus_PC3,Gamma Inc,ap@gamma.example,true,card_1OqA4,,,
 ch_3OqA5,Order 5531,Payment complete.,2026-03-15 16:45:59,"1,000.00",200.00,usd,"1,000.00",200.00,29.30,0.00,usd,Live,Paid,ACME SUPPLIES,cus_PA1,Acme Corp,ap@acme.example,true,card_1OqA5,,,INV-2004
@@ -114,14 +114,15 @@ def test_stripe_payments_reads_paid_charges_less_refunds(tmp_path, cli):
             "reference",
             ["INV-2001"],
         ),
-        # the invoice number in the charge's metadata, joined to its description
+        # the invoice number in the charge's metadata, joined to its description; a customer
+        # without a description is named by its email
         (
             "ch_3OqA2",
             "2026-03-14",
             "480.00",
             "USD",
             "Subscription payment INV-2002",
-            "Beta LLC",
+            "billing@beta.example",
             "billing@beta.example",
             "reference",
             ["INV-2002"],
@@ -266,7 +267,7 @@ def test_a_column_written_beside_the_preset_is_merged_key_by_key(tmp_path, cli):
     # the reference is the metadata alone now; the preset's other columns still read
     assert [(r[0], r[2], r[4], r[5], r[8]) for r in rows] == [
         ("ch_3OqA1", "1250.00", "", "Acme Corp", ["INV-2001"]),  # by amount now
-        ("ch_3OqA2", "480.00", "INV-2002", "Beta LLC", ["INV-2002"]),
+        ("ch_3OqA2", "480.00", "INV-2002", "billing@beta.example", ["INV-2002"]),
         ("ch_3OqA5", "800.00", "INV-2004", "Acme Corp", ["INV-2004"]),
         ("ch_3OqA7", "310.00", "", "Gamma Inc", ["INV-2005"]),
     ]
