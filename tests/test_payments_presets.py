@@ -59,6 +59,7 @@ Booking date,Value date,Description,Reference,Counterparty,Counterparty IBAN,Deb
 16/03/2026,16/03/2026,CARD PAYMENT OFFICE DEPOT,,Office Depot,,75.40,,USD,5768.10
 31/02/2026,31/02/2026,TRANSFER,INV-2004,Acme Corp,DE89370400440532013000,,100.00,USD,5868.10
 17/03/2026,17/03/2026,,,Gamma Inc,FR1420041010050500013M02606,,310.00,USD,6178.10
+17/03/2026,17/03/2026,Transfer from savings,,Acme Supplies Savings,GB33BUKB20201555555555,,2000.00,USD,8178.10
 """
 
 
@@ -207,9 +208,14 @@ def test_paypal_activity_reads_completed_payments_received(tmp_path, cli):
 
 
 def test_bank_csv_reads_the_common_headers_of_bank_exports(tmp_path, cli):
-    # the bank writes day/month/year: a setting beside the preset wins over its own
+    # the bank writes day/month/year: a setting beside the preset wins over its own; the
+    # company's own transfers between its accounts are no payments: skip_if: leaves them out
     config = folder(
-        tmp_path, '{path: bank.csv, preset: bank-csv, date_format: "%d/%m/%Y"}', "bank.csv", BANK
+        tmp_path,
+        '{path: bank.csv, preset: bank-csv, date_format: "%d/%m/%Y", '
+        'skip_if: {Counterparty: "Acme Supplies*"}}',
+        "bank.csv",
+        BANK,
     )
     rows, stderr = read(cli, config, expect=3)
     assert rows == [
@@ -249,9 +255,13 @@ def test_bank_csv_reads_the_common_headers_of_bank_exports(tmp_path, cli):
         ),
     ]
     assert len({r[0] for r in rows}) == 3  # ids made from the rows (the bank gives none)
-    # the fee and the card payment (a debit, nothing under Credit) are money out; the
-    # impossible date is held back and named, the rows after it read
-    assert stderr == "error: bank.csv:6: date '31/02/2026': '31/02/2026' is not a real date\n"
+    # the fee and the card payment (a debit, nothing under Credit) are money out, the transfer
+    # from savings left out; the impossible date is held back and named, the rows after it read
+    assert stderr == (
+        "note: bank.csv: 1 row(s) left out by keep_if:/skip_if: (not money received), "
+        "2 of money out\n"
+        "error: bank.csv:6: date '31/02/2026': '31/02/2026' is not a real date\n"
+    )
 
 
 def test_a_column_written_beside_the_preset_is_merged_key_by_key(tmp_path, cli):
