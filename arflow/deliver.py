@@ -26,6 +26,7 @@ from arflow.fees.charging import plan_charges, rows_to_record
 from arflow.inbox import inbox_error, read_inbox
 from arflow.ledger import Ledger
 from arflow.ledger_rows import key_rows, skip_rows
+from arflow.payments.apply import hear_payments
 from arflow.planner.plan_types import (
     Plan,
     PlannedAction,
@@ -99,11 +100,13 @@ def run(
                 "message it sent would be sent again"
             )
         with open_state(state_path, shown, "dry") as db:
+            hear_payments(cfg, db, ledger, as_of)  # as a real run would, recording nothing
             dry = channels or RunChannels(cfg, dry_run=True)
             return _run(project, ledger, as_of, db, dry, jobs)
     with open_state(state_path, shown, "run") as db:
         # SPEC 6.1: replies and bounces first, so tonight's plan knows of them
         heard = read_inbox(cfg, db, as_of, {cid: c.email for cid, c in ledger.customers.items()})
+        hear_payments(cfg, db, ledger, as_of, record=True)  # issue 32: the bank's payments next
         run_result = _run(project, ledger, as_of, db, channels or RunChannels(cfg), jobs)
         run_result.inbox = heard.events
         if heard.error:  # reported (exit 3); the sending went on

@@ -17,7 +17,8 @@ from decimal import Decimal
 import pytest
 
 from arflow.engine import plan
-from arflow.ledger import Customer, Invoice, Ledger, frame_from_invoices, surely_open
+from arflow.ledger import Customer, Invoice, Ledger, frame_from_invoices
+from arflow.ledger_columns import surely_open
 from arflow.planner.columnar import quiet_invoices
 from arflow.planner.past_state import past_state
 from arflow.workflow import Workflow

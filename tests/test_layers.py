@@ -42,6 +42,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.workflow",
             "arflow.action_specs",
             "arflow.ledger",
+            "arflow.ledger_columns",
             "arflow.rules",
             "arflow.actions",
             "arflow.schema",
@@ -58,6 +59,8 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.channels",
             "arflow.fees.reference",
             "arflow.payments.source",
+            "arflow.payments.apply",
+            "arflow.payments.by_hand",
         ],
     ),
     (

@@ -260,7 +260,7 @@ def test_bank_csv_reads_the_common_headers_of_bank_exports(tmp_path, cli):
     assert stderr == (
         "note: bank.csv: 1 row(s) left out by keep_if:/skip_if: (not money received), "
         "2 of money out\n"
-        "error: bank.csv:6: date '31/02/2026': '31/02/2026' is not a real date\n"
+        "error: bank.csv:6: date: '31/02/2026' is not a real date\n"
     )
 
 

@@ -14,7 +14,7 @@ import hashlib
 import sqlite3
 from collections import defaultdict
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 # "ARFL" in the file's header (offset 68): `file arflow.db` names it, and another program's
 # SQLite file is told apart from arflow's
 APPLICATION_ID = 0x4152464C
@@ -143,6 +143,20 @@ MIGRATIONS: dict[int, str] = {
         WHERE kind = 'compensation';
     CREATE TABLE fee_waivers (id INTEGER PRIMARY KEY, invoice TEXT NOT NULL UNIQUE,
         customer_id TEXT NOT NULL, reason TEXT, as_of TEXT NOT NULL, created_at TEXT NOT NULL);
+    """,
+    # issue 32: each payment read from the bank once (its id from the file), the rule that
+    # matched it and why; what it pays of each invoice, with the invoice's balance in the
+    # sources when it was matched (what tells that the sources show the payment since)
+    8: """
+    CREATE TABLE payments (id TEXT PRIMARY KEY, day TEXT NOT NULL, amount TEXT NOT NULL,
+        currency TEXT NOT NULL, reference TEXT NOT NULL, payer TEXT, payer_account TEXT,
+        rule TEXT CHECK (rule IN ('reference', 'amount', 'manual')), why TEXT NOT NULL,
+        over TEXT, by_hand INTEGER NOT NULL DEFAULT 0, read_on TEXT NOT NULL,
+        created_at TEXT NOT NULL);
+    CREATE TABLE payment_applications (payment_id TEXT NOT NULL REFERENCES payments (id),
+        invoice TEXT NOT NULL, customer_id TEXT NOT NULL, amount TEXT NOT NULL,
+        source_balance TEXT NOT NULL, PRIMARY KEY (payment_id, invoice));
+    CREATE INDEX payment_applications_invoice ON payment_applications (invoice);
     """,
 }
 ID_SINCE = 3  # the schema version that gave a database its id
