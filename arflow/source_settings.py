@@ -185,7 +185,7 @@ class PaymentsSource(SourceConfig):
         unknown = sorted(set(value) - set(PAYMENT_FIELDS))
         if unknown:
             raise ValueError(
-                f"columns: {', '.join(unknown)} not a known field; columns maps arflow's "
+                f"{', '.join(unknown)}: not a payment field; columns: maps arflow's "
                 f"names ({', '.join(PAYMENT_FIELDS)}) to your file's headers"
             )
         return value
@@ -195,5 +195,5 @@ class PaymentsSource(SourceConfig):
     def _no_empty_lists(cls, value: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
         empty = [k for k, v in value.items() if isinstance(v, list) and not v]
         if empty:
-            raise ValueError(f"{empty[0]}: an empty list names no header; give one or more")
+            raise ValueError(f"{empty[0]}: an empty list names nothing; give one or more")
         return value

@@ -345,3 +345,19 @@ def test_a_file_that_is_not_the_presets_export_is_refused_whole(tmp_path, cli):
         "Created date (UTC), Amount); is it the export the preset stripe-payments reads?; fix "
         "keep_if: under payments: in arflow.yaml"
     )
+
+
+def test_payments_columns_and_filters_are_checked_in_arflow_yaml(tmp_path, cli):
+    config = folder(
+        tmp_path,
+        "{path: bank.csv, preset: bank-csv, columns: {ref: Memo, payer: []}, keep_if: {Type: []}}",
+        "bank.csv",
+        BANK,
+    )
+    result = cli("payments", "--config", config, expect=1)
+    assert result.stderr.splitlines()[:2] == [
+        "arflow.yaml:5: payments.columns: ref: not a payment field; columns: maps arflow's "
+        "names (id, date, amount, refunded, currency, reference, payer, payer_account) to your "
+        "file's headers",
+        "arflow.yaml:5: payments.keep_if: Type: an empty list names nothing; give one or more",
+    ]
