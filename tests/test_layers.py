@@ -25,6 +25,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.modelcheck",
             "arflow.calendar",
             "arflow.presets",
+            "arflow.payments.presets",
             "arflow.secrets",
             "arflow.deadline",
             "arflow.collector",
@@ -36,6 +37,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         "model: settings, workflows, the ledger and the rules over them",
         [
             "arflow.config",
+            "arflow.source_settings",
             "arflow.config_location",
             "arflow.workflow",
             "arflow.action_specs",

@@ -60,7 +60,8 @@ def payments_list(
         cfg = s.project.config
         _require_payments(cfg)
         day = common.parse_day(cfg, as_of, "--as-of") or s.today
-        matches = session.heard_payments(cfg, s.ledger, day, s.state).matches
+        heard = session.heard_payments(cfg, s.ledger, day, s.state)
+        matches = heard.matches
     if unmatched:
         matches = [m for m in matches if not m.matched]
     if fmt is TableFormat.json:
@@ -73,6 +74,7 @@ def payments_list(
         )
     else:
         _print(matches, cfg.company.locale)
+    _report_passed_over(heard)
     session.report_held_back(s.ledger)
 
 
@@ -136,6 +138,18 @@ def _heard(s: session.Session) -> Heard:
     cfg = s.project.config
     _require_payments(cfg)
     return hear_payments(cfg, s.db, s.ledger, s.today, record=True)
+
+
+def _report_passed_over(heard: Heard) -> None:
+    """The rows a filter (`keep_if:`, `skip_if:`: a preset's) left out, counted on stderr with
+    those of money out: nothing is passed over silently."""
+    read = heard.read
+    if read is not None and read.filtered:
+        common.errors_console().print(
+            f"note: {read.file}: {read.filtered} row(s) left out by keep_if:/skip_if: (not "
+            f"money received), {read.debits} of money out",
+            markup=False,
+        )
 
 
 def _require_payments(cfg: Config) -> None:

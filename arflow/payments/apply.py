@@ -16,7 +16,7 @@ from decimal import Decimal
 from arflow.config import Config
 from arflow.ledger import Ledger
 from arflow.payments.match import ZERO, Applied, Match, OpenItem, match_all
-from arflow.payments.source import read_payments
+from arflow.payments.source import PaymentsRead, read_payments
 from arflow.state import StateDB
 from arflow.state.payments import AppliedRow, PaymentRecord
 
@@ -29,6 +29,7 @@ class Heard:
     balances: dict[str, Decimal] = field(default_factory=dict)  # invoice → lowered balance
     received: dict[str, Decimal] = field(default_factory=dict)  # covered → its source balance
     sources: dict[str, Decimal] = field(default_factory=dict)  # lowered → its source balance
+    read: PaymentsRead | None = None  # the source as read: its counts of rows passed over
 
     @property
     def matches(self) -> list[Match]:
@@ -99,7 +100,7 @@ def hear_payments(
         assert db is not None
         db.save_payments(fresh, as_of)
     records = sorted(settled + fresh, key=lambda r: r.payment.date)
-    heard = Heard(records)
+    heard = Heard(records, read=read)
     _lower(heard, ledger, as_of, cfg.min_balance)
     return heard
 
