@@ -4,6 +4,7 @@ invoices' rules for bad input, and each payment matched as the rules say."""
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from tests.conftest import make_folder
 
@@ -294,3 +295,46 @@ def test_an_ofx_download_reads_as_its_csv_twin(tmp_path, cli):
     (tmp_path / "ofx" / "download.ofx").write_text("not an OFX file\n")
     result = cli("payments", "--config", config, expect=1)
     assert "download.ofx: not an OFX statement ofxtools can read: " in result.stderr
+
+
+def test_a_sqlite_table_reads_as_its_csv_twin(tmp_path, cli):
+    """`payments: {path: bank.db, table: …}` (or `query:`): the same fields, the same rules."""
+
+    def payments(config) -> list[tuple]:
+        out = cli(
+            "payments", "--as-of", "2026-03-17", "--format", "json", "--config", config, expect=3
+        ).stdout
+        return [
+            (p["id"], p["date"], p["amount"], p["reference"], p["payer"], p["rule"], p["invoices"])
+            for p in json.loads(out)["payments"]
+        ]
+
+    csv_twin = payments(folder(tmp_path / "csv"))
+    config = folder(tmp_path / "db")
+    conn = sqlite3.connect(tmp_path / "db" / "bank.db")
+    conn.execute("CREATE TABLE booked (day TEXT, amount TEXT, purpose TEXT, payer TEXT, iban TEXT)")
+    conn.executemany(
+        "INSERT INTO booked VALUES (?, ?, ?, ?, ?)",
+        [
+            ("2026-03-16", "1250.00", "INV-1001", "Acme GmbH", "DE89370400440532013000"),
+            ("2026-03-16", "605.50", "Inv 1002 / 1003", "Beta Ltd", None),
+            ("2026-03-16", "99.00", "payment for invoice #01005", "Delta AG", None),
+            ("2026-03-16", "480.00", None, "Beta Ltd", None),
+            ("2026-03-16", "-50.00", "fees", "Bank", None),
+            ("2026-02-31", "10.00", "INV-1001", "Acme GmbH", None),
+            ("2026-03-16", "12.00", "thanks", "Stranger", None),
+        ],
+    )
+    conn.commit()
+    conn.close()
+    config.write_text(
+        config.read_text().split("payments:")[0]
+        + "payments: {path: bank.db, table: booked, columns: {date: day, reference: purpose,"
+        " payer_account: iban}}\n"
+    )
+    assert payments(config) == csv_twin
+    result = cli("payments", "--as-of", "2026-03-17", "--config", config, expect=3)
+    assert "bank.db:7: date: '2026-02-31' is not a real date" in result.stderr
+    config.write_text(config.read_text().replace("table: booked", "table: nothing"))
+    refused = cli("payments", "--config", config, expect=1)
+    assert "bank.db: cannot read table 'nothing': no such table: nothing" in refused.stderr

@@ -1,4 +1,5 @@
-"""The payments source (issue 32): a bank's or a processor's CSV export read into payments, with
+"""The payments source (issue 32): a bank's or a processor's CSV export (or a SQLite table or
+SELECT with the same fields) read into payments, with
 the invoices' rules for bad input — a row with a bad value is held back and named (file, line,
 column, value, fix), the good rows are read; a file without the columns arflow needs is refused
 whole. Values go through the invoices' parser (`date_format:`, `decimal:`, `thousands:`).
@@ -20,14 +21,16 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 from arflow.config import Config, PaymentsSource
-from arflow.errors import RowError, SourceRefused
+from arflow.errors import ArflowError, RowError, SourceRefused
 from arflow.payments.camt import read_camt
 from arflow.payments.layout import Layout, layout
 from arflow.payments.match import ZERO, Payment, payment_id
 from arflow.payments.ofx import read_ofx
 from arflow.sources.csvfile import delimiter_of
+from arflow.sources.sqlitedb import read_sqlite
 from arflow.sources.values import ValueParser
 
 
@@ -42,20 +45,15 @@ class PaymentsRead:
 
 
 def read_payments(config: Config, source: PaymentsSource) -> PaymentsRead:
-    """The payments of `source` (a CSV file)."""
+    """The payments of `source`: a CSV file, a SQLite table or SELECT, a camt.053 statement,
+    an OFX or QFX download."""
     path = config.resolve(source.path)
     shown = config.display(path)
     if path.suffix.lower() in (".xml", ".ofx", ".qfx"):  # a camt.053 statement, OFX, QFX
         read = read_camt if path.suffix.lower() == ".xml" else read_ofx
         payments, errors, passed = read(path, shown, config.company.currency)
         return PaymentsRead(payments, errors, passed, file=shown)
-    try:
-        with path.open(newline="", encoding=source.encoding) as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        detail = exc.strerror if isinstance(exc, OSError) else f"it is not {source.encoding} text"
-        raise SourceRefused("payments", f"{shown}: cannot read it: {detail}", "path") from None
-    rows = list(csv.reader(text.splitlines(), delimiter=delimiter_of(source, text)))
+    rows = _sqlite_rows(path, source, shown) if source.is_sqlite else _csv_rows(path, source, shown)
     if not rows:
         raise SourceRefused("payments", f"{shown}: the file is empty; give a bank export", "path")
     where = layout(rows[0], source, shown)
@@ -78,6 +76,27 @@ def read_payments(config: Config, source: PaymentsSource) -> PaymentsRead:
         seen_ids.add(payment.id)
         found.payments.append(payment)
     return found
+
+
+def _csv_rows(path: Path, source: PaymentsSource, shown: str) -> list[list[str]]:
+    """The file's rows, its header first."""
+    try:
+        with path.open(newline="", encoding=source.encoding) as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        detail = exc.strerror if isinstance(exc, OSError) else f"it is not {source.encoding} text"
+        raise SourceRefused("payments", f"{shown}: cannot read it: {detail}", "path") from None
+    return list(csv.reader(text.splitlines(), delimiter=delimiter_of(source, text)))
+
+
+def _sqlite_rows(path: Path, source: PaymentsSource, shown: str) -> list[list[str]]:
+    """A SQLite table's or SELECT's rows as text, its column names first (as the invoices'
+    SQLite source reads them); a row's line is its number from 2, as a CSV file's."""
+    try:
+        header, blocks = read_sqlite(path, source, shown)
+        return [header, *(row for _, rows in blocks for row in rows)]
+    except ArflowError as exc:
+        raise SourceRefused("payments", str(exc), "path") from None
 
 
 def _payment(
