@@ -262,3 +262,20 @@ def test_a_payment_a_person_unmatched_is_never_matched_again_by_arflow(tmp_path,
     night = run(cli, config, "2026-03-06")
     assert [a["customer_id"] for a in night["actions"]] == ["C1", "C2", "C3"]
     assert payments_table(config) == [("2026-03-05", "500.00", None, None, None, None)]
+
+
+def test_a_run_says_what_it_heard_from_the_bank(tmp_path, cli):
+    config = folder(
+        tmp_path,
+        """\
+        2026-03-05,1000.00,INV-1,One GmbH
+        2026-03-05,42.00,thanks,Stranger
+        """,
+    )
+    lines = cli("run", "--as-of", "2026-03-06", "--config", config).stdout.splitlines()
+    assert (
+        "Payments: 2 new in bank.csv: 1 matched, 1 unmatched (they wait for a person: "
+        "arflow payments --unmatched)"
+    ) in lines
+    again = cli("run", "--as-of", "2026-03-06", "--config", config).stdout
+    assert "Payments:" not in again  # nothing new: nothing to say

@@ -30,10 +30,22 @@ class Heard:
     received: dict[str, Decimal] = field(default_factory=dict)  # covered → its source balance
     sources: dict[str, Decimal] = field(default_factory=dict)  # lowered → its source balance
     read: PaymentsRead | None = None  # the source as read: its counts of rows passed over
+    new: list[PaymentRecord] = field(default_factory=list)  # read for the first time now
 
     @property
     def matches(self) -> list[Match]:
         return [as_match(r) for r in self.records]
+
+    def news(self) -> str | None:
+        """What a run heard from the bank tonight, in a line (None: nothing new)."""
+        if not self.new or self.read is None:
+            return None
+        left = sum(r.rule is None for r in self.new)
+        text = (
+            f"Payments: {len(self.new)} new in {self.read.file}: "
+            f"{len(self.new) - left} matched, {left} unmatched"
+        )
+        return text + (" (they wait for a person: arflow payments --unmatched)" if left else "")
 
     def unapplied(self) -> dict[str, Decimal]:
         """currency → cash no invoice takes: unmatched payments and over-payments."""
@@ -100,7 +112,8 @@ def hear_payments(
         assert db is not None
         db.save_payments(fresh, as_of)
     records = sorted(settled + fresh, key=lambda r: r.payment.date)
-    heard = Heard(records, read=read)
+    new_ids = {p.id for p in new}
+    heard = Heard(records, read=read, new=[r for r in fresh if r.payment.id in new_ids])
     _lower(heard, ledger, as_of, cfg.min_balance)
     return heard
 
