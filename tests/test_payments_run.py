@@ -279,3 +279,32 @@ def test_a_run_says_what_it_heard_from_the_bank(tmp_path, cli):
     ) in lines
     again = cli("run", "--as-of", "2026-03-06", "--config", config).stdout
     assert "Payments:" not in again  # nothing new: nothing to say
+
+
+def test_forecast_counts_the_payments_heard(tmp_path, cli):
+    """A forecast plans on the balances payments lowered: a paid customer is not chased in the
+    coming days, a partly paid one is chased for what is left."""
+    config = folder(
+        tmp_path,
+        """\
+        2026-03-05,1000.00,INV-1,One GmbH
+        2026-03-05,300.00,INV-2,Two Ltd
+        """,
+    )
+    out = cli(
+        "forecast", "--as-of", "2026-03-06", "--days", "11", "--format", "json", "--config", config
+    ).stdout
+    days = {
+        d["date"]: [(a["customer_id"], a["step"]) for a in d["actions"]]
+        for d in json.loads(out)["days"]
+    }
+    assert days["2026-03-06"] == [("C2", "reminder"), ("C3", "reminder")]
+    assert days["2026-03-16"] == [("C2", "final"), ("C3", "final")]
+    assert sum(len(v) for v in days.values()) == 4
+
+
+def test_status_shows_the_balance_a_payment_left(tmp_path, cli):
+    config = folder(tmp_path, "2026-03-05,300.00,INV-1,One GmbH\n")
+    out = cli("status", "C1", "--as-of", "2026-03-06", "--format", "json", "--config", config)
+    (customer,) = json.loads(out.stdout)["customers"]
+    assert (customer["open"], customer["overdue"]) == ({"EUR": "700.00"}, {"EUR": "700.00"})
