@@ -319,3 +319,111 @@ def test_an_over_payment_is_reported(tmp_path, cli):
         cli("payments", "--as-of", "2026-03-05", "--format", "json", "--config", config).stdout
     )
     assert [(p["invoices"], p["over"]) for p in listed["payments"]] == [(["INV-1"], "100.00")]
+
+
+def test_a_payment_the_ledger_shows_already_is_not_taken_off_twice(tmp_path, cli):
+    """The bookkeeper booked the 300.00 before arflow first read the bank's file: the invoice
+    owes what the ledger says, 700.00, not 400.00."""
+    config = folder(tmp_path, "2026-03-06,300.00,INV-1,One GmbH\n")
+    set_invoices(config, INVOICES.replace("1000.00,,EUR", "1000.00,700.00,EUR"))
+    run(cli, config, "2026-03-08")
+    (one,) = [m for m in messages(config) if "ap@one.example" in m["To"]]
+    text = one.get_body(("plain",)).get_content().replace("\r\n", "\n").strip()
+    assert text == "INV-1: €700.00 of €1,000.00 open\nyou owe €700.00"
+
+
+def test_payments_count_from_the_balance_before_the_first_of_them(tmp_path, cli):
+    """A payment matched by hand after a later one: what the ledger booked since the earlier
+    payment's day is counted once against both (1000 − 300 − 200 = 500)."""
+    config = folder(
+        tmp_path,
+        """\
+        2026-03-06,300.00,thanks,Unknown Person
+        2026-03-08,200.00,INV-1,One GmbH
+        """,
+    )
+    run(cli, config, "2026-03-08")
+    set_invoices(config, INVOICES.replace("1000.00,,EUR", "1000.00,800.00,EUR"))
+    listed = json.loads(
+        cli("payments", "--as-of", "2026-03-08", "--format", "json", "--config", config).stdout
+    )
+    (unmatched,) = [p["id"] for p in listed["payments"] if p["state"] == "unmatched"]
+    cli("payments", "match", unmatched, "INV-1", "--config", config)
+    out = cli("status", "C1", "--as-of", "2026-03-16", "--format", "json", "--config", config)
+    assert json.loads(out.stdout)["customers"][0]["open"] == {"EUR": "500.00"}
+
+
+def test_an_unmatched_payment_is_tried_again_by_reference_only(tmp_path, cli):
+    """An ambiguous amount, later booked by the bookkeeper to one of the two invoices, is not
+    matched to the other the next night: by then the ledger may hold it."""
+    invoices = INVOICES + "INV-4,C1,One GmbH,ap@one.example,2026-02-01,2026-03-01,1000.00,,EUR\n"
+    config = folder(tmp_path, "2026-03-06,1000.00,thanks,One GmbH\n")
+    set_invoices(config, invoices)
+    run(cli, config, "2026-03-06")
+    assert payments_table(config) == [("2026-03-06", "1000.00", None, None, None, None)]
+    set_invoices(
+        config,
+        invoices.replace(
+            "INV-1,C1,One GmbH,ap@one.example,2026-02-01,2026-03-01,1000.00,,",
+            "INV-1,C1,One GmbH,ap@one.example,2026-02-01,2026-03-01,1000.00,0,",
+        ),
+    )
+    night = run(cli, config, "2026-03-16")
+    assert [(a["customer_id"], a["step"], a["invoices"]) for a in night["actions"]] == [
+        ("C1", "final", ["INV-4"]),
+        ("C1", "on_paid", ["INV-1"]),  # the ledger shows INV-1 paid: thanked, once
+        ("C2", "final", ["INV-2"]),
+        ("C3", "final", ["INV-3"]),
+    ]
+    assert payments_table(config) == [("2026-03-06", "1000.00", None, None, None, None)]
+
+
+def test_a_reference_to_an_invoice_the_ledger_shows_paid_is_matched_to_it(tmp_path, cli):
+    """An overlapping bank export holds payments booked long ago: each is matched to the paid
+    invoice it names, lowers nothing and is no unapplied cash."""
+    config = folder(tmp_path, "2026-02-20,250.00,INV-0 thanks,Zero Ltd\n")
+    set_invoices(
+        config, INVOICES + "INV-0,C9,Zero Ltd,ap@zero.example,2026-01-01,2026-02-01,250.00,0,EUR\n"
+    )
+    run(cli, config, "2026-03-06")
+    assert payments_table(config) == [("2026-02-20", "250.00", "reference", "INV-0", "250.00", "0")]
+    aging = json.loads(
+        cli("aging", "--as-of", "2026-03-06", "--format", "json", "--config", config).stdout
+    )
+    assert "unapplied" not in aging
+
+
+def test_a_reference_naming_another_customers_invoice_waits_for_a_person(tmp_path, cli):
+    """ "PO 2" from One GmbH names INV-2, Two Ltd's: the payer is known and is not Two Ltd's,
+    so it is not guessed."""
+    config = folder(tmp_path, "2026-03-05,800.00,PO 2,One GmbH\n")
+    listed = json.loads(
+        cli("payments", "--as-of", "2026-03-05", "--format", "json", "--config", config).stdout
+    )
+    assert [(p["state"], p["why"]) for p in listed["payments"]] == [
+        (
+            "unmatched",
+            "reference names INV-2 of another customer than the payer's (C1): settle it by hand",
+        )
+    ]
+
+
+def test_a_real_run_counts_every_payment_it_knows_whatever_its_day(tmp_path, cli):
+    """A catch-up run dated before a payment arflow recorded does not chase the customer who
+    paid: what it sends uses all it knows."""
+    config = folder(tmp_path, "2026-03-08,1000.00,INV-1,One GmbH\n")
+    run(cli, config, "2026-03-10")
+    night = run(cli, config, "2026-03-07")
+    assert "C1" not in [a["customer_id"] for a in night["actions"]]
+
+
+def test_an_invoice_paid_in_part_before_counts_from_the_balance_a_run_saw(tmp_path, cli):
+    """INV-1 was paid down to 600.00 before; a run saw it so on 03-06. The 300.00 of 03-08 is
+    not in the ledger yet: 300.00 is owed (without that night's balance arflow could not tell
+    the 300.00 from the earlier payments, and would count it only once the ledger shows it)."""
+    config = folder(tmp_path)
+    set_invoices(config, INVOICES.replace("1000.00,,EUR", "1000.00,600.00,EUR"))
+    run(cli, config, "2026-03-06")
+    (config.parent / "bank.csv").write_text(BANK_HEADER + "2026-03-08,300.00,INV-1,One GmbH\n")
+    out = cli("status", "C1", "--as-of", "2026-03-09", "--format", "json", "--config", config)
+    assert json.loads(out.stdout)["customers"][0]["open"] == {"EUR": "300.00"}

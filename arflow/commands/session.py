@@ -58,13 +58,15 @@ def show_customers(
 
 
 def heard_payments(cfg: Config, ledger: Ledger, day: date, db: StateDB | None = None) -> Heard:
-    """Issue 32: the payments from the bank up to `day` (recorded, and the source's new ones)
-    lowered into `ledger`, nothing recorded; `db`: the state a command has open already."""
-    if db is not None or (cfg.payments is None and not cfg.resolve(cfg.state).exists()):
-        return hear_payments(cfg, db, ledger, day)
+    """Issue 32: the payments from the bank dated up to `day` (recorded, and the source's new
+    ones) lowered into `ledger`, nothing recorded; `db`: the state a command has open already.
+    (A run counts every payment it knows, whatever its `--as-of`: what it sends uses all it
+    knows.)"""
+    if db is not None or cfg.payments is None:
+        return hear_payments(cfg, db, ledger, day, upto=day)
     path = cfg.resolve(cfg.state)
     with open_state(path, cfg.display(path), "read") as state:
-        return hear_payments(cfg, state, ledger, day)
+        return hear_payments(cfg, state, ledger, day, upto=day)
 
 
 @dataclass

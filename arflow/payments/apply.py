@@ -14,8 +14,17 @@ from datetime import date
 from decimal import Decimal
 
 from arflow.config import Config
-from arflow.ledger import Ledger
-from arflow.payments.match import ZERO, Applied, Match, OpenItem, match_all
+from arflow.ledger import Invoice, Ledger
+from arflow.payments.match import (
+    ZERO,
+    Applied,
+    Match,
+    OpenItem,
+    Payment,
+    match_all,
+    reference_tokens,
+)
+from arflow.payments.named import named_invoices
 from arflow.payments.source import PaymentsRead, read_payments
 from arflow.state import StateDB
 from arflow.state.payments import AppliedRow, PaymentRecord
@@ -69,14 +78,20 @@ def payers_of(ledger: Ledger) -> dict[str, list[str]]:
     return found
 
 
-def unconfirmed(applied: Iterable[AppliedRow], source_balance: Decimal) -> Decimal:
-    """What payments pay of one invoice that its balance in the sources does not show yet:
-    what they pay, less how far that balance fell since the first of them was matched."""
-    rows = list(applied)
-    if not rows:
-        return ZERO
-    shown = max(ZERO, rows[0].source_balance - source_balance)
-    return max(ZERO, sum((a.amount for a in rows), ZERO) - shown)
+def unconfirmed(paid: Decimal, before: Decimal, source_balance: Decimal) -> Decimal:
+    """What payments pay of one invoice (`paid`) that its balance in the sources does not show
+    yet: less how far that balance (`source_balance`) fell from what it was the last night
+    before the first of them (`before`)."""
+    return max(ZERO, paid - max(ZERO, before - source_balance))
+
+
+def balance_before(db: StateDB | None, inv: Invoice, day: date) -> Decimal:
+    """`inv`'s balance in the sources the last night before `day` that a run with payments saw
+    it; when none did, its amount: whatever the sources took off it may be this payment (a
+    payment is never taken off twice; one on an invoice paid in part before arflow first saw
+    it may be counted only once the sources show it)."""
+    seen = db.source_balance_before(inv.number, day) if db is not None else None
+    return seen if seen is not None else max(inv.amount, inv.open_balance(day))
 
 
 def as_match(record: PaymentRecord) -> Match:
@@ -85,65 +100,109 @@ def as_match(record: PaymentRecord) -> Match:
 
 
 def hear_payments(
-    cfg: Config, db: StateDB | None, ledger: Ledger, as_of: date, *, record: bool = False
+    cfg: Config,
+    db: StateDB | None,
+    ledger: Ledger,
+    as_of: date,
+    *,
+    record: bool = False,
+    upto: date | None = None,
 ) -> Heard:
-    """The payments up to `as_of` (those recorded, and the source's new ones matched now; the
-    unmatched tried again unless a person settled them), recorded when `record`, and the
-    ledger lowered by them. A folder without `payments:` costs nothing."""
+    """The payments known (those recorded and the source's new ones, matched now against the
+    invoices open on `as_of`; with `upto`, only those dated up to it), recorded when `record`
+    (with the open invoices' balances in the sources, for later nights), and the ledger lowered
+    by them. A payment first read is matched by reference or amount; one left unmatched is
+    tried again each night by reference only (by then the sources may have booked it), unless
+    a person settled it. A folder without `payments:` costs nothing."""
     if cfg.payments is None:
         return Heard()
     known = db.payment_records() if db is not None else {}
     read = read_payments(cfg, cfg.payments)
     ledger.errors.extend(read.errors)
-    new = [p for p in read.payments if p.id not in known]
-    kept = [r for r in known.values() if r.payment.date <= as_of]
+    last = upto or date.max
+    kept = [r for r in known.values() if r.payment.date <= last]
     settled = [r for r in kept if r.rule is not None or r.by_hand]
-    lowered = _lowered(settled, ledger, as_of)
-    items, source = [], {}
-    for inv in ledger.current(as_of, cfg.min_balance):
-        source[inv.number] = balance = inv.open_balance(as_of)
-        balance = lowered.get(inv.number, balance)
-        items.append(OpenItem(inv.number, inv.customer_id, inv.due_date, balance, inv.currency))
-    tried = [r.payment for r in kept if r.rule is None and not r.by_hand]
-    tried += [p for p in new if p.date <= as_of]
-    owners = {i.number: i.customer_id for i in items}
-    fresh = [_record(m, owners, source) for m in match_all(tried, items, payers_of(ledger))]
-    if record and fresh:
+    opened = ledger.current(as_of, cfg.min_balance)
+    source = {inv.number: inv.open_balance(as_of) for inv in opened}
+    lowered = _lowered(settled, ledger, as_of, db)
+    items = [
+        OpenItem(
+            i.number, i.customer_id, i.due_date, lowered.get(i.number, source[i.number]), i.currency
+        )
+        for i in opened
+    ]
+    retried = [r.payment for r in kept if r.rule is None and not r.by_hand]
+    tried = retried + [p for p in read.payments if p.id not in known and p.date <= last]
+    paid = _paid_named(ledger, tried, source, as_of)
+    owners = {i.number: i.customer_id for i in [*items, *paid]}
+    matches = match_all(
+        tried, items, payers_of(ledger), paid=paid, reference_only={p.id for p in retried}
+    )
+    fresh = [_record(m, owners, source) for m in matches]
+    if record:
         assert db is not None
-        db.save_payments(fresh, as_of)
+        _save(db, fresh, source, as_of)
     records = sorted(settled + fresh, key=lambda r: r.payment.date)
-    new_ids = {p.id for p in new}
-    heard = Heard(records, read=read, new=[r for r in fresh if r.payment.id in new_ids])
-    _lower(heard, ledger, as_of, cfg.min_balance)
+    heard = Heard(records, read=read, new=[r for r in fresh if r.payment.id not in known])
+    _lower(heard, ledger, as_of, cfg.min_balance, db)
     return heard
+
+
+def _paid_named(
+    ledger: Ledger, payments: list[Payment], source: Mapping[str, Decimal], as_of: date
+) -> list[OpenItem]:
+    """The invoices the sources show paid (not open) that these payments' references name."""
+    tokens = set().union(*(reference_tokens(p.reference) for p in payments))
+    return [
+        OpenItem(inv.number, inv.customer_id, inv.due_date, ZERO, inv.currency)
+        for inv in named_invoices(ledger, tokens)
+        if inv.number not in source and inv.open_balance(as_of) <= ZERO
+    ]
+
+
+def _save(db: StateDB, fresh: list[PaymentRecord], source: dict[str, Decimal], day: date) -> None:
+    """The payments matched now, and the open invoices' balances that changed since the last
+    night a run saw them."""
+    if fresh:
+        db.save_payments(fresh, day)
+    seen = db.source_balances()
+    db.save_source_balances(((n, b) for n, b in source.items() if seen.get(n) != b), day)
 
 
 def _record(
     match: Match, owners: Mapping[str, str], source: Mapping[str, Decimal]
 ) -> PaymentRecord:
     applied = tuple(
-        AppliedRow(a.invoice, owners[a.invoice], a.amount, source[a.invoice]) for a in match.applied
+        AppliedRow(a.invoice, owners[a.invoice], a.amount, source.get(a.invoice, ZERO))
+        for a in match.applied
     )
     return PaymentRecord(match.payment, match.rule, match.why, match.over, False, applied)
 
 
-def _lowered(records: Iterable[PaymentRecord], ledger: Ledger, as_of: date) -> dict[str, Decimal]:
+def _lowered(
+    records: Iterable[PaymentRecord], ledger: Ledger, as_of: date, db: StateDB | None
+) -> dict[str, Decimal]:
     """invoice → its open balance once `records` count (only the invoices they pay)."""
-    by_invoice: dict[str, list[AppliedRow]] = {}
+    by_invoice: dict[str, tuple[Decimal, date]] = {}  # → what they pay, the first one's day
     for r in records:
         for a in r.applied:
-            by_invoice.setdefault(a.invoice, []).append(a)
+            paid, first = by_invoice.get(a.invoice, (ZERO, r.payment.date))
+            by_invoice[a.invoice] = (paid + a.amount, min(first, r.payment.date))
     found = ledger.find(by_invoice)
     lowered = {}
-    for number, applied in by_invoice.items():
+    for number, (paid, first) in by_invoice.items():
         inv = found.get(number)
-        now = inv.open_balance(as_of) if inv is not None else ZERO
-        lowered[number] = max(ZERO, now - unconfirmed(applied, now))
+        if inv is None:
+            continue
+        now = inv.open_balance(as_of)
+        lowered[number] = max(ZERO, now - unconfirmed(paid, balance_before(db, inv, first), now))
     return lowered
 
 
-def _lower(heard: Heard, ledger: Ledger, as_of: date, min_balance: Decimal) -> None:
-    lowered = _lowered(heard.records, ledger, as_of)
+def _lower(
+    heard: Heard, ledger: Ledger, as_of: date, min_balance: Decimal, db: StateDB | None
+) -> None:
+    lowered = _lowered(heard.records, ledger, as_of, db)
     found = ledger.find(lowered)
     for number, balance in lowered.items():
         inv = found.get(number)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -28,7 +28,7 @@ ZERO = Decimal(0)
 # or a `#` stays inside its token, and is then ignored: `INV-1001` is one token, `inv1001`)
 _SEPARATORS = re.compile(r"[\s,;/|+&()\[\]]+")
 _NOT_ALNUM = re.compile(r"[^0-9a-z]")
-_LETTERS_THEN_DIGITS = re.compile(r"[a-z]+[^a-z0-9]*(\d+)")
+_LETTERS_THEN_DIGITS = re.compile(r"[a-z]+[^a-z0-9]*([0-9]+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +107,12 @@ class Matcher:
     customer by the names it pays under — so that each payment is matched without going
     through every open invoice; balances go down as payments are applied (`apply`)."""
 
-    def __init__(self, items: Iterable[OpenItem], payers: Mapping[str, Sequence[str]]):
+    def __init__(
+        self,
+        items: Iterable[OpenItem],
+        payers: Mapping[str, Sequence[str]],
+        paid: Iterable[OpenItem] = (),
+    ):
         self.items = {item.number: item for item in items}
         self.by_name: dict[str, list[str]] = {}
         self.by_customer: dict[str, list[str]] = {}
@@ -115,6 +120,11 @@ class Matcher:
             for name in names_of(item.number):
                 self.by_name.setdefault(name, []).append(item.number)
             self.by_customer.setdefault(item.customer_id, []).append(item.number)
+        # invoices the sources show paid, that a reference may name (`named_invoices`)
+        self.paid_by_name: dict[str, list[OpenItem]] = {}
+        for item in paid:
+            for name in names_of(item.number):
+                self.paid_by_name.setdefault(name, []).append(item)
         self.by_payer: dict[str, set[str]] = {}  # a payer name or account, plain → customers
         for cid, names in payers.items():
             for name in names:
@@ -125,9 +135,11 @@ class Matcher:
         found = (self.items[n] for n in numbers)
         return [i for i in found if i.currency == currency and i.balance > ZERO]
 
-    def match(self, payment: Payment) -> Match:
+    def match(self, payment: Payment, *, by_amount: bool = True) -> Match:
+        """`payment` matched: by reference, else (`by_amount`) by amount, else unmatched."""
         named: dict[str, OpenItem] = {}
-        for token in sorted(reference_tokens(payment.reference)):
+        tokens = sorted(reference_tokens(payment.reference))
+        for token in tokens:
             found = self._open(self.by_name.get(token, ()), payment.currency)
             if len(found) > 1:
                 numbers = ", ".join(sorted(i.number for i in found))
@@ -136,19 +148,36 @@ class Matcher:
                 named[found[0].number] = found[0]
         if named:
             chosen = sorted(named.values(), key=lambda i: (i.due_date, i.number))
+            payers = self._payer_customers(payment)
+            if payers and not any(i.customer_id in payers for i in chosen):
+                why = (
+                    f"reference names {_numbers(chosen)} of another customer than the payer's "
+                    f"({', '.join(sorted(payers))}): settle it by hand"
+                )
+                return Match(payment, None, (), why)
             return _paying(payment, chosen, "reference", f"reference names {_numbers(chosen)}")
+        paid = {i.number: i for t in tokens for i in self.paid_by_name.get(t, ())}
+        mine = sorted(n for n, i in paid.items() if i.currency == payment.currency)
+        if mine:  # booked in the sources already: nothing to lower, no unapplied cash
+            why = f"reference names {', '.join(mine)}, which the invoices source shows paid"
+            return Match(payment, "reference", (Applied(mine[0], payment.amount),), why)
+        if not by_amount:
+            return Match(payment, None, (), "no open invoice named in its reference")
         return self._by_amount(payment)
+
+    def _payer_customers(self, payment: Payment) -> set[str]:
+        """The customers whose names or payer accounts fit the payment's payer."""
+        customers: set[str] = set()
+        for name in {_plain(v) for v in (payment.payer, payment.payer_account) if v}:
+            customers |= self.by_payer.get(name, set())
+        return customers
 
     def _fitting(self, payment: Payment) -> dict[str, list[OpenItem]]:
         """customer → its open invoices in the payment's currency, for the customers whose
         names or payer accounts fit the payment's payer."""
-        given = {_plain(v) for v in (payment.payer, payment.payer_account) if v}
-        customers: set[str] = set()
-        for name in given:
-            customers |= self.by_payer.get(name, set())
         found = {
             cid: self._open(self.by_customer.get(cid, ()), payment.currency)
-            for cid in sorted(customers)
+            for cid in sorted(self._payer_customers(payment))
         }
         return {cid: items for cid, items in found.items() if items}
 
@@ -176,8 +205,9 @@ class Matcher:
     def apply(self, match: Match) -> None:
         """What `match` pays taken off its invoices' balances."""
         for part in match.applied:
-            item = self.items[part.invoice]
-            self.items[part.invoice] = replace(item, balance=item.balance - part.amount)
+            item = self.items.get(part.invoice)
+            if item is not None:  # not one the sources show paid
+                self.items[part.invoice] = replace(item, balance=item.balance - part.amount)
 
 
 def match_payment(
@@ -206,15 +236,21 @@ def _numbers(items: Sequence[OpenItem]) -> str:
 
 
 def match_all(
-    payments: Iterable[Payment], items: Iterable[OpenItem], payers: Mapping[str, Sequence[str]]
+    payments: Iterable[Payment],
+    items: Iterable[OpenItem],
+    payers: Mapping[str, Sequence[str]],
+    *,
+    paid: Iterable[OpenItem] = (),
+    reference_only: Collection[str] = (),
 ) -> list[Match]:
     """Each payment matched in order of its day (then as its file lists them), each against
     the balances the payments before it left: two transfers for one invoice pay it once, then
-    the rest."""
-    matcher = Matcher(items, payers)
+    the rest. `paid`: invoices the sources show paid that references may name; the payments
+    whose ids are in `reference_only` are matched by reference only."""
+    matcher = Matcher(items, payers, paid)
     found = []
     for payment in sorted(payments, key=lambda p: p.date):
-        match = matcher.match(payment)
+        match = matcher.match(payment, by_amount=payment.id not in reference_only)
         matcher.apply(match)
         found.append(match)
     return found

@@ -1,7 +1,8 @@
 """Payments from the bank in the state (issue 32): each payment read once (the id its file gives,
 or one made from its fields), the rule that matched it and why, and what it pays of each invoice
-with that invoice's balance in the sources when it was matched (`payments.apply` tells from it
-whether the sources show the payment since). A person's match or unmatch is kept (`by_hand`):
+with that invoice's balance in the sources when it was matched; and the open invoices' balances
+in the sources night by night, a row per change (`payments.apply` tells from them whether the
+sources show a payment since its day). A person's match or unmatch is kept (`by_hand`):
 arflow never matches that payment again by itself."""
 
 from __future__ import annotations
@@ -112,3 +113,29 @@ class PaymentRecords(StateBase):
                         for a in r.applied
                     ],
                 )
+
+    def source_balances(self) -> dict[str, Decimal]:
+        """invoice → its balance in the sources the last night a run with payments saw it."""
+        rows = self.conn.execute(
+            "SELECT invoice, balance FROM source_balances s WHERE since = (SELECT max(since) "
+            "FROM source_balances WHERE invoice = s.invoice)"
+        )
+        return {invoice: Decimal(balance) for invoice, balance in rows}
+
+    def save_source_balances(self, balances: Iterable[tuple[str, Decimal]], day: date) -> None:
+        """Each invoice's balance in the sources on `day` (only those that changed)."""
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO source_balances (invoice, since, balance) VALUES (?, ?, ?)",
+                [(invoice, day.isoformat(), str(balance)) for invoice, balance in balances],
+            )
+
+    def source_balance_before(self, invoice: str, day: date) -> Decimal | None:
+        """`invoice`'s balance in the sources the last night before `day` a run saw it (None:
+        no run with payments saw it before that day)."""
+        row = self.conn.execute(
+            "SELECT balance FROM source_balances WHERE invoice = ? AND since < ? "
+            "ORDER BY since DESC LIMIT 1",
+            (invoice, day.isoformat()),
+        ).fetchone()
+        return None if row is None else Decimal(row[0])

@@ -145,8 +145,9 @@ MIGRATIONS: dict[int, str] = {
         customer_id TEXT NOT NULL, reason TEXT, as_of TEXT NOT NULL, created_at TEXT NOT NULL);
     """,
     # issue 32: each payment read from the bank once (its id from the file), the rule that
-    # matched it and why; what it pays of each invoice, with the invoice's balance in the
-    # sources when it was matched (what tells that the sources show the payment since)
+    # matched it and why; what it pays of each invoice; and each open invoice's balance in the
+    # sources from the night a run with payments saw it at that balance (a row per change):
+    # what tells whether the sources show a payment since its day
     8: """
     CREATE TABLE payments (id TEXT PRIMARY KEY, day TEXT NOT NULL, amount TEXT NOT NULL,
         currency TEXT NOT NULL, reference TEXT NOT NULL, payer TEXT, payer_account TEXT,
@@ -157,6 +158,8 @@ MIGRATIONS: dict[int, str] = {
         invoice TEXT NOT NULL, customer_id TEXT NOT NULL, amount TEXT NOT NULL,
         source_balance TEXT NOT NULL, PRIMARY KEY (payment_id, invoice));
     CREATE INDEX payment_applications_invoice ON payment_applications (invoice);
+    CREATE TABLE source_balances (invoice TEXT NOT NULL, since TEXT NOT NULL,
+        balance TEXT NOT NULL, PRIMARY KEY (invoice, since));
     """,
 }
 ID_SINCE = 3  # the schema version that gave a database its id
