@@ -129,6 +129,8 @@ COMMANDS: dict[str, tuple[str, str] | tuple[str, str, dict[str, str], bool]] = {
     "customers": ("reports", "customers"),
     "fees": ("fees", "fees_list", {"waive": "fees_waive"}, True),
     "payments": ("payments", "payments_list"),
+    "plan": ("plans", "plan"),
+    "plans": ("plans", "plans_list", {"cancel": "plans_cancel"}, True),
     "doctor": ("setup", "doctor"),
     "sources": ("setup", "sources"),
     "schema": ("setup", "schema"),

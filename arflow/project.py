@@ -116,6 +116,7 @@ def check_project(
                 _campaign_target(config.default_workflow),
             )
         )
+    problems += _plan_workflows(config, workflows, broken)
     if config.replies.notify:  # SPEC 6.1: the person is told of each reply and bounce
         use = "json" if config.channels.notify.transport == "webhook" else "email"
         for template in (REPLY_TEMPLATE, BOUNCE_TEMPLATE):
@@ -202,6 +203,22 @@ def _campaign_target(name: str) -> str:
         f"{name!r} is a campaign: it reaches its customers by its own match: and calendar, "
         "and follows no invoice; name a workflow with steps:"
     )
+
+
+def _plan_workflows(
+    config: Config, workflows: dict[str, LoadedWorkflow], broken: set[str]
+) -> list[Problem]:
+    """`plan_workflow:` and `on_broken_plan:` name workflows there are (issue 32)."""
+    return [
+        Problem(
+            config.display(config.path),
+            config.line(key),
+            key,
+            _unknown_workflow(wid, workflows),
+        )
+        for key in ("plan_workflow", "on_broken_plan")
+        if (wid := getattr(config, key)) and wid not in {*workflows, *broken}
+    ]
 
 
 def _unknown_workflow(name: str, workflows: dict[str, LoadedWorkflow]) -> str:

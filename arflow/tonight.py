@@ -16,6 +16,7 @@ from arflow.engine import plan
 from arflow.ledger import Ledger
 from arflow.planner.past_state import read_past_state
 from arflow.planner.plan_types import PastState, Plan, notice_key
+from arflow.plans.night import after_planning, before_planning, plan_events
 from arflow.project import Project
 from arflow.state import ActionRow, StateDB
 
@@ -51,7 +52,10 @@ def plan_tonight(
     (a forecast's later days), else the state database's."""
     with collector_paused():  # the past and the plan hold no reference cycles
         past = read_past_state(db, project.models, as_of, actions=actions)
-        planned = _planned(db, project, ledger, past, as_of, baseline)
+        plans = before_planning(db, project.config, ledger, past, as_of)  # issue 32
+        planned = _planned(db, project, plans.ledger, past, as_of, baseline)
+        after_planning(plans, planned, past, project.config, project.models)
+        db.record_plan_events(plan_events(plans))
     if not baseline:  # SPEC 6.1: what the inbox changes
         cfg = project.config
         drop_bounced(planned, _bounced(db, ledger))

@@ -66,6 +66,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.contacts",
             "arflow.fees.book",
             "arflow.fees.charging",
+            "arflow.plans",
         ],
     ),
     (
@@ -116,6 +117,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.fees.report",
             "arflow.fees.journal",
             "arflow.payments.listing",
+            "arflow.plans.listing",
         ],
     ),
     ("the app", ["arflow.cli", "arflow.commands", "arflow.__main__"]),

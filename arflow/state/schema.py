@@ -14,7 +14,7 @@ import hashlib
 import sqlite3
 from collections import defaultdict
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 9
 # "ARFL" in the file's header (offset 68): `file arflow.db` names it, and another program's
 # SQLite file is told apart from arflow's
 APPLICATION_ID = 0x4152464C
@@ -144,6 +144,19 @@ MIGRATIONS: dict[int, str] = {
     CREATE TABLE fee_waivers (id INTEGER PRIMARY KEY, invoice TEXT NOT NULL UNIQUE,
         customer_id TEXT NOT NULL, reason TEXT, as_of TEXT NOT NULL, created_at TEXT NOT NULL);
     """,
+    # issue 32: payment plans (8 is the payments' migration): a plan's invoices, instalments
+    # (JSON [[day, amount], ...]) and total, and what runs saw of it: each instalment met or
+    # missed, the plan broken (instalment 0: the plan itself)
+    9: """
+    CREATE TABLE plans (id INTEGER PRIMARY KEY, customer_id TEXT NOT NULL,
+        invoices TEXT NOT NULL, currency TEXT NOT NULL, total TEXT NOT NULL,
+        instalments TEXT NOT NULL, made_on TEXT NOT NULL, cancelled_on TEXT, reason TEXT,
+        created_at TEXT NOT NULL);
+    CREATE TABLE plan_events (id INTEGER PRIMARY KEY,
+        plan_id INTEGER NOT NULL REFERENCES plans (id), instalment INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('met', 'missed', 'broken')),
+        as_of TEXT NOT NULL, created_at TEXT NOT NULL, UNIQUE (plan_id, instalment, kind));
+    """,
 }
 ID_SINCE = 3  # the schema version that gave a database its id
 # a database migrated from before this version is compacted once (VACUUM): the invoice lists
@@ -190,7 +203,8 @@ def migrate(conn: sqlite3.Connection, version: int) -> None:
     statement at a time: `executescript` would commit)."""
     with_functions(conn)
     for target in range(version + 1, SCHEMA_VERSION + 1):
-        for statement in MIGRATIONS[target].split(";"):
+        # (a version this branch has not got yet is skipped: the payments' 8 comes with them)
+        for statement in MIGRATIONS.get(target, "").split(";"):
             if statement.strip():
                 conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {target}")
