@@ -102,7 +102,7 @@ class PlanRecords(StateBase):
             PlanEvent(pid, n, kind, date.fromisoformat(day))
             for pid, n, kind, day in self.conn.execute(
                 "SELECT plan_id, instalment, kind, as_of FROM plan_events "
-                "ORDER BY plan_id, as_of, instalment, id"
+                "ORDER BY plan_id, as_of, instalment = 0, instalment, id"
             )
         ]
 
