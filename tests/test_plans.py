@@ -136,6 +136,17 @@ def test_a_three_instalment_plan_night_by_night(cli, tmp_path):
         if day == "2026-03-03":  # instalment 1 paid: the ledger's balance of INV-1 is lower
             (config.parent / "invoices.csv").write_text(INVOICES.format(balance="500.00"))
         sent[day] = night(cli, config, day)
+        if day == "2026-02-11":  # INV-2's reminder is due: the plan holds it back
+            held = cli("run", "--dry-run", "--format", "json", "--as-of", day, "--config", config)
+            assert json.loads(held.stdout)["skipped"] == [
+                {
+                    "workflow": "standard",
+                    "step": "reminder",
+                    "customer_id": "C1",
+                    "invoices": ["INV-2"],
+                    "reason": "plan",
+                }
+            ]
         if day == "2026-04-09":
             assert night(cli, config, day) == []  # the same night again sends nothing
     went = {day: actions for day, actions in sent.items() if actions}

@@ -15,7 +15,7 @@ state writes nothing)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
@@ -23,6 +23,7 @@ import polars as pl
 
 from arflow.actions import KINDS, person_addresses
 from arflow.config import Config
+from arflow.engine import plan as engine_plan
 from arflow.ledger import Invoice, Ledger, frame_from_invoices
 from arflow.planner.plan_types import ActionKey, PastState, Plan, PlannedAction, Route, Skip
 from arflow.plans.standing import BROKEN, ON_TRACK, Standing, standing
@@ -32,6 +33,7 @@ from arflow.workflow import Action, Workflow
 
 PLANS = "plans"  # the workflow name of a plan's notices (no workflow file has it)
 BROKEN_TEMPLATE = "plan-broken"
+ON_PLAN = "plan"  # the skip reason of a step a plan on track holds back
 
 
 def instalment_number(plan_id: int, n: int) -> str:
@@ -136,7 +138,9 @@ def after_planning(
     config: Config,
     models: dict[str, Workflow],
 ) -> None:
-    """The notices of broken plans, `plan` on the instalments' messages, and the counts."""
+    """The steps a plan held back (skipped `plan`), the notices of broken plans, `plan` on
+    the instalments' messages, and the counts."""
+    _held_back(night, planned, past, config, models)
     added = len(night.items)
     planned.invoices -= added
     planned.open -= added
@@ -147,6 +151,39 @@ def after_planning(
     for s in night.standings.values():
         if s.state == BROKEN and s.broken_on is not None and s.broken_on <= planned.as_of:
             _broken_notice(planned, s, past, config, models, night.ledger)
+
+
+def _held_back(
+    night: PlanNight,
+    planned: Plan,
+    past: PastState,
+    config: Config,
+    models: dict[str, Workflow],
+) -> None:
+    """What the invoices of plans on track would have had from their workflows tonight, as
+    skips `plan` (with no key: nothing is settled, as for a pause): the planner asked again
+    of those invoices alone, the plans' hold left out."""
+    if not past.on_plan:
+        return
+    held = night.ledger.whole.find(past.on_plan)
+    if not held:
+        return
+    alone = Ledger(list(held.values()), night.ledger.customers, [])
+    unheld = replace(past, on_plan=set(), routed={})
+    would = engine_plan(
+        alone,
+        models,
+        unheld,
+        planned.as_of,
+        default_workflow=config.default_workflow,
+        min_balance=config.min_balance,
+        people=config.people,
+    )
+    planned.skipped += [
+        Skip(a.workflow, a.step, a.customer_id, a.invoices, ON_PLAN)
+        for a in would.actions
+        if a.workflow in models and not models[a.workflow].is_campaign  # statements go on
+    ]
 
 
 def _broken_notice(
