@@ -456,7 +456,8 @@ def test_customer_assigned_to_a_missing_workflow_is_reported_not_silently_skippe
             "column": "workflow",
             "value": "vip-gentle",
             "message": "no workflow 'vip-gentle' (workflows: ar-workflow, hosting-overdue, "
-            "late-fee-warning, monthly-statement, net30-standard, past-due-15-30-45); the id is the file name without .yaml; this customer is "
+            "late-fee-warning, monthly-statement, net30-standard, past-due-15-30-45, "
+            "payment-plan); the id is the file name without .yaml; this customer is "
             "not chased until it is fixed",
         }
     ]

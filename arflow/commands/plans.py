@@ -75,13 +75,15 @@ def plan(
     the schedule.
 
     \b
-    Example: arflow plan INV-1001 INV-1002 --instalments 3 --every month --first 2026-04-01
+    Example: arflow plan INV-1002 INV-1003 --instalments 3 --every month --first +14
     """
     with session.desk_session(config) as s:
         cfg = s.project.config
         today = common.parse_day(cfg, as_of, "--as-of") or s.today
         first_day = common.parse_day(cfg, first, "--first", today)
-        asked = Asked(instalments, every, first_day, _amounts(cfg, amounts), _days(cfg, dates))
+        asked = Asked(
+            instalments, every, first_day, _amounts(cfg, amounts), _days(cfg, dates, today)
+        )
         standings = standings_on(s.db, s.ledger, today, cfg)
         made = new_plan(s.ledger, invoices, asked, today, cfg.min_balance, standings)
         plan_id = s.db.add_plan(
@@ -121,10 +123,11 @@ def _amounts(cfg: Config, text: str | None) -> list[Decimal] | None:
     return found
 
 
-def _days(cfg: Config, text: str | None) -> list[date] | None:
+def _days(cfg: Config, text: str | None, base: date) -> list[date] | None:
+    """The days of `--dates`; `+N`: N days after the plan's day."""
     if text is None:
         return None
-    return [common.parse_day(cfg, part.strip(), "--dates") for part in text.split(",")]
+    return [common.parse_day(cfg, part.strip(), "--dates", base) for part in text.split(",")]
 
 
 def plans_list(
@@ -206,7 +209,7 @@ def plans_cancel(
     on_broken_plan:) and its instalments are chased no more. History keeps the plan.
 
     \b
-    Example: arflow plans cancel 3 --reason "paid in full by cheque"
+    Example: arflow plans cancel 1 --reason "paid in full by cheque"
     """
     with session.desk_session(config, ledger=False) as s:
         cfg = s.project.config
