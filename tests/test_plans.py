@@ -443,3 +443,28 @@ def test_a_met_instalment_stays_met_and_events_are_new_once():
     again = standing(PLAN, {"INV-1": Decimal("900.00")}, first.new_events, date(2026, 3, 20), 7)
     assert again.instalments[0].state == "met"
     assert again.new_events == []
+
+
+def test_a_forecast_knows_the_plan_and_says_what_planning_everyone_says(cli, tmp_path):
+    from tests.test_due_days import _same_every_day
+
+    config = folder(tmp_path)
+    cli(
+        "plan", "INV-1", "INV-2", "--instalments", "2", "--every", "month",
+        "--first", "2026-03-01", "--as-of", "2026-02-10", "--config", config,
+    )  # fmt: skip
+    days = _same_every_day(config, date(2026, 2, 10), date(2026, 3, 20))
+    planned = [
+        (day["date"], a["workflow"], a["step"], a["invoices"])
+        for day, _ in days
+        for a in day["actions"]
+        if a["customer_id"] == "C1"
+    ]
+    assert planned == [
+        ("2026-02-26", "payment-plan", "note", ["PLAN-1.1"]),
+        ("2026-03-01", "payment-plan", "reminder", ["PLAN-1.1"]),
+        ("2026-03-06", "payment-plan", "final", ["PLAN-1.1"]),
+        ("2026-03-09", "chase", "demand", ["INV-1", "INV-2"]),
+        ("2026-03-09", "plans", "broken", ["INV-1", "INV-2"]),
+        ("2026-03-19", "chase", "call", ["INV-1", "INV-2"]),
+    ]

@@ -41,6 +41,22 @@ def instalment_number(plan_id: int, n: int) -> str:
     return f"PLAN-{plan_id}.{n}"
 
 
+def instalment_owners(db: StateDB) -> dict[str, str]:
+    """The number of every plan's instalments, and the target of its notice (`plan:ID`) →
+    its customer."""
+    found = {}
+    for p in db.plans():
+        found[notice_target(p.plan_id)] = p.customer_id
+        for n in range(1, len(p.instalments) + 1):
+            found[instalment_number(p.plan_id, n)] = p.customer_id
+    return found
+
+
+def notice_target(plan_id: int) -> str:
+    """The target of a plan's own actions (its broken notice)."""
+    return f"plan:{plan_id}"
+
+
 @dataclass(slots=True)
 class PlanNight:
     """Tonight's plans: the ledger the planner sees, the standings, and by item number (an
@@ -195,7 +211,7 @@ def _broken_notice(
     ledger: Ledger,
 ) -> None:
     """The specialist (else the plan workflow's owner) hears once that the plan broke."""
-    key = ActionKey(f"plan:{s.plan.plan_id}", PLANS, "broken", 0)
+    key = ActionKey(notice_target(s.plan.plan_id), PLANS, "broken", 0)
     if key in past.settled:
         return
     cid = s.plan.customer_id
