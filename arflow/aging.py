@@ -52,6 +52,8 @@ class Aging:
     currencies: list[AgingRow]
     customers: list[AgingRow]  # largest total first, then by customer id
     with_fees: bool = False  # `--fees`: each row's fees charged
+    # issue 32: currency → cash from the bank no invoice takes (unmatched, over-payments)
+    unapplied: dict[str, Decimal] = field(default_factory=dict)
 
 
 def aging_report(
@@ -106,6 +108,11 @@ def aging_document(report: Aging) -> dict:
             found["fees"] = money_text(row.fees)
         return found
 
+    unapplied = (
+        {"unapplied": {c: money_text(v) for c, v in sorted(report.unapplied.items())}}
+        if report.unapplied
+        else {}
+    )
     return {
         "as_of": report.as_of.isoformat(),
         "buckets": list(AGING_BUCKETS),
@@ -117,6 +124,7 @@ def aging_document(report: Aging) -> dict:
             {"customer_id": r.customer_id, "name": r.name, "currency": r.currency, **amounts(r)}
             for r in report.customers
         ],
+        **unapplied,
     }
 
 

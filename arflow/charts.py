@@ -56,6 +56,22 @@ def _aging_bar(buckets: dict[str, Decimal], largest: Decimal) -> Text:
 def print_aging(console: Console, report: Aging, locale: str, *, plain: bool) -> None:
     """`arflow aging`: a table with a bar per customer, then the totals per currency; in a
     pipe a header line, a line per account and currency, and a total line per currency."""
+    _print_aging(console, report, locale, plain=plain)
+    if not report.unapplied:
+        return
+    if plain:  # issue 32: cash from the bank no invoice takes, a line per currency
+        for currency, amount in sorted(report.unapplied.items()):
+            console.file.write(f"unapplied\t{currency}\t{amount}\n")
+        return
+    console.print(
+        f"Unapplied cash: {amounts_text(report.unapplied, locale)} (payments no open invoice "
+        "takes: arflow payments --unmatched)",
+        markup=False,
+        highlight=False,
+    )
+
+
+def _print_aging(console: Console, report: Aging, locale: str, *, plain: bool) -> None:
     fees = report.with_fees
     if plain:
         write_plain(

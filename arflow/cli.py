@@ -128,7 +128,12 @@ COMMANDS: dict[str, tuple[str, str] | tuple[str, str, dict[str, str], bool]] = {
     "preview": ("reports", "preview"),
     "customers": ("reports", "customers"),
     "fees": ("fees", "fees_list", {"waive": "fees_waive"}, True),
-    "payments": ("payments", "payments_list"),
+    "payments": (
+        "payments",
+        "payments_list",
+        {"match": "payments_match", "unmatch": "payments_unmatch"},
+        True,
+    ),
     "plan": ("plans", "plan"),
     "plans": ("plans", "plans_list", {"cancel": "plans_cancel"}, True),
     "doctor": ("setup", "doctor"),

@@ -26,6 +26,7 @@ from arflow.fees.charging import plan_charges, rows_to_record
 from arflow.inbox import inbox_error, read_inbox
 from arflow.ledger import Ledger
 from arflow.ledger_rows import key_rows, skip_rows
+from arflow.payments.apply import Heard, hear_payments
 from arflow.planner.plan_types import (
     Plan,
     PlannedAction,
@@ -50,6 +51,7 @@ class RunResult:
     sent: int = 0  # messages handed over (sent, or unknown) so far
     unrecorded: bool = False  # the last one's outcome never reached the state database
     inbox: list[dict] = field(default_factory=list)  # the replies and bounces read first
+    payments: Heard | None = None  # the payments from the bank read next (issue 32)
 
     @property
     def problems(self) -> bool:
@@ -99,12 +101,15 @@ def run(
                 "message it sent would be sent again"
             )
         with open_state(state_path, shown, "dry") as db:
+            hear_payments(cfg, db, ledger, as_of)  # as a real run would, recording nothing
             dry = channels or RunChannels(cfg, dry_run=True)
             return _run(project, ledger, as_of, db, dry, jobs)
     with open_state(state_path, shown, "run") as db:
         # SPEC 6.1: replies and bounces first, so tonight's plan knows of them
         heard = read_inbox(cfg, db, as_of, {cid: c.email for cid, c in ledger.customers.items()})
+        paid = hear_payments(cfg, db, ledger, as_of, record=True)  # issue 32: the bank's next
         run_result = _run(project, ledger, as_of, db, channels or RunChannels(cfg), jobs)
+        run_result.payments = paid
         run_result.inbox = heard.events
         if heard.error:  # reported (exit 3); the sending went on
             run_result.errors.append(inbox_error(cfg, heard.error))

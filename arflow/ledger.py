@@ -12,12 +12,11 @@ from typing import Any
 import polars as pl
 
 from arflow.errors import Refused, RowError
+from arflow.ledger_columns import NOT_CHASED, NOT_OWED, may_be_open, may_be_owed, may_owe
 from arflow.phones import GivenPhone
 from arflow.reading import SourceRead
 
 ZERO = Decimal(0)
-NOT_CHASED = frozenset({"draft", "paid", "void"})
-NOT_OWED = frozenset({"draft", "void"})  # documents that add nothing to a balance
 
 
 @dataclass(slots=True, eq=False)
@@ -139,10 +138,6 @@ FRAME_SCHEMA: dict[str, pl.DataType] = {
     "tags": pl.List(pl.String()),
     "extra": pl.List(pl.String()),
 }
-# money in columns, for the open-invoice filter only: 15 integer digits (AMOUNT_DIGITS) and up to
-# 20 decimals fit polars' 38-digit Decimal exactly; a value with more decimals is always kept
-_SCALE = 20
-_MONEY = pl.Decimal(38, _SCALE)
 
 
 def money_text(value: Decimal) -> str:
@@ -229,69 +224,6 @@ def invoices_from_frame(frame: pl.DataFrame, extra_names: tuple[str, ...]) -> li
     return found
 
 
-def may_be_open(as_of: date, min_balance: Decimal) -> pl.Expr:
-    """`Invoice.is_open` in columns, as a filter that keeps every invoice that may be open on
-    `as_of` (a balance too precise for the column type is kept too): the rule itself stays
-    `Invoice.is_open`, applied to the objects of the rows this keeps."""
-    when = (
-        may_owe(as_of) & (pl.col("issue_date") <= as_of) & ~pl.col("status").is_in(list(NOT_CHASED))
-    )
-    if not money_fits(min_balance):
-        return when  # a tolerance the column type cannot hold exactly: the rule decides alone
-    balance = pl.coalesce(pl.col("balance"), pl.col("amount"))
-    exact = balance.cast(_MONEY, strict=False)
-    return when & (
-        exact.is_null()
-        | (exact > pl.lit(min_balance, _MONEY))
-        | (balance.str.split(".").list.get(1, null_on_oob=True).str.len_chars() > _SCALE)
-    )
-
-
-def surely_open(as_of: date, min_balance: Decimal) -> pl.Expr:
-    """The rows `Invoice.is_open` surely holds open on `as_of`: those `may_be_open` keeps whose
-    balance the column type holds exactly (a subset: the columnar planner leaves the rest to
-    the rule itself)."""
-    if not money_fits(min_balance):
-        return pl.lit(False)
-    balance = pl.coalesce(pl.col("balance"), pl.col("amount"))
-    exact = balance.cast(_MONEY, strict=False)
-    return (
-        may_owe(as_of)
-        & (pl.col("issue_date") <= as_of)
-        & ~pl.col("status").is_in(list(NOT_CHASED))
-        & (exact > pl.lit(min_balance, _MONEY)).fill_null(False)
-        & (
-            balance.str.split(".").list.get(1, null_on_oob=True).str.len_chars() <= _SCALE
-        ).fill_null(True)
-    )
-
-
-def money_fits(value: Decimal) -> bool:
-    """`value` is exactly a polars Decimal(38, 20)."""
-    exponent = value.as_tuple().exponent
-    return (
-        value.is_finite()
-        and isinstance(exponent, int)
-        and exponent >= -_SCALE
-        and value.adjusted() < 38 - _SCALE
-    )
-
-
-def may_owe(as_of: date) -> pl.Expr:
-    """The rows whose `Invoice.open_balance(as_of)` may be other than zero (not paid by then)."""
-    return (pl.col("status") != "paid") & (
-        pl.col("paid_date").is_null() | (pl.col("paid_date") > as_of)
-    )
-
-
-def may_be_owed(as_of: date) -> pl.Expr:
-    """`Invoice.owed` in columns: the rows that may owe something on `as_of` (issued, neither
-    draft nor void, not paid by then); the rule itself decides on the objects."""
-    return (
-        may_owe(as_of) & (pl.col("issue_date") <= as_of) & ~pl.col("status").is_in(list(NOT_OWED))
-    )
-
-
 class Ledger:
     """Everything a source gave: good invoices, their customers, and every rejected value.
 
@@ -322,6 +254,34 @@ class Ledger:
         self.customers: dict[str, Customer] = customers if customers is not None else {}
         self.errors: list[RowError] = errors if errors is not None else []
         self._customer_ids: set[str] | None = None  # a window's: its whole ledger's
+        # issue 32: invoices that payments from the bank cover while the source shows them open
+        self._received: dict[str, Decimal] = {}
+
+    @property
+    def received(self) -> dict[str, Decimal]:
+        """The invoices payments from the bank cover while the sources still show them open
+        (`payment-received`: not chased, no `on_paid` before the sources confirm it), each
+        with its balance in the sources."""
+        return (self._whole or self)._received
+
+    def lower(self, balances: dict[str, Decimal], received: dict[str, Decimal]) -> None:
+        """Payments arflow heard of before the sources did (issue 32): these invoices' open
+        balances set to `balances` in place (frame and objects), so every question asked of
+        the ledger after this sees them; `received`: those the payments cover."""
+        self._received = received
+        if not balances:
+            return
+        for inv in self._objects or ():
+            if inv.number in balances:
+                inv.balance = balances[inv.number]
+        if self._frame is not None:
+            texts = {number: money_text(value) for number, value in balances.items()}
+            number = pl.col("number")
+            self._frame = self._frame.with_columns(
+                balance=pl.when(number.is_in(list(texts)))
+                .then(number.replace(texts))
+                .otherwise(pl.col("balance"))
+            )
 
     @property
     def whole(self) -> Ledger:

@@ -1,6 +1,7 @@
 """Source presets: the settings that read an accounting package's report export in one line
 (`preset: quickbooks-open-invoices`). A setting written beside the preset wins over the
-preset's; `columns:` and `skip_if:` are merged key by key."""
+preset's; `columns:` and `skip_if:` are merged key by key. The payments source has presets of
+its own (arflow/payments/presets.py), merged the same way."""
 
 from __future__ import annotations
 
@@ -64,16 +65,16 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def with_preset(settings: Any) -> Any:
-    """A source's settings with its preset's filled in under them (settings unchanged when
-    there is no preset; an unknown one is left for the model to refuse)."""
+def with_preset(settings: Any, presets: dict[str, dict[str, Any]] = PRESETS) -> Any:
+    """A source's settings with its preset's (one of `presets`) filled in under them (settings
+    unchanged when there is no preset; an unknown one is left for the model to refuse)."""
     if not isinstance(settings, dict) or not isinstance(settings.get("preset"), str):
         return settings
-    preset = PRESETS.get(settings["preset"])
+    preset = presets.get(settings["preset"])
     if preset is None:
         return settings
     merged = {**preset, **settings}
-    for key in ("columns", "skip_if"):
+    for key in ("columns", "skip_if", "keep_if"):
         if isinstance(settings.get(key), dict) and key in preset:
             merged[key] = {**preset[key], **settings[key]}
     return merged

@@ -7,6 +7,7 @@ the inbox changes in its answer (SPEC 6.1: bounced addresses, the contact gap, t
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 
 from arflow.actions import CUSTOMER_FACING
@@ -15,7 +16,8 @@ from arflow.contacts import drop_bounced, inbox_notices, space_contacts
 from arflow.engine import plan
 from arflow.ledger import Ledger
 from arflow.planner.past_state import read_past_state
-from arflow.planner.plan_types import PastState, Plan, notice_key
+from arflow.planner.plan_types import PastState, Plan, Skip, notice_key
+from arflow.planner.schedule import ON_PAID
 from arflow.plans.night import after_planning, before_planning, plan_events
 from arflow.project import Project
 from arflow.state import ActionRow, StateDB
@@ -56,6 +58,8 @@ def plan_tonight(
         planned = _planned(db, project, plans.ledger, past, as_of, baseline)
         after_planning(plans, planned, past, project.config, project.models)
         db.record_plan_events(plan_events(plans))
+        if ledger.received and not baseline:
+            planned.skipped += received_skips(project, ledger, past, as_of)
     if not baseline:  # SPEC 6.1: what the inbox changes
         cfg = project.config
         drop_bounced(planned, _bounced(db, ledger))
@@ -80,6 +84,32 @@ def _planned(
         if customer is not None:
             customer.specialist = person
     return plan_today(project, ledger, past, as_of, baseline=baseline)
+
+
+def received_skips(project: Project, ledger: Ledger, past: PastState, as_of: date) -> list[Skip]:
+    """Issue 32: what tonight would have sent about the invoices payments from the bank cover
+    (`Ledger.received`) had the sources' balances been all arflow knew, as skips
+    `payment-received` (nothing recorded: the step goes if the payment is unmatched later)."""
+    source = ledger.received
+    cids = {inv.customer_id for inv in ledger.find(source).values()}
+    invoices = [
+        replace(inv, balance=source[inv.number]) if inv.number in source else inv
+        for rows in ledger.of_customers(cids, owing_on=as_of).values()
+        for inv in rows
+    ]
+    unpaid = plan_today(project, ledger.cut_to_customers(invoices, cids), past, as_of)
+    found: dict[tuple[str, str, str], list[str]] = {}
+    for action in unpaid.actions:
+        numbers = [n for n in action.invoices if n in source]
+        where = (action.workflow, action.step, action.customer_id)
+        if numbers and action.step != ON_PAID:
+            for n in numbers:
+                if n not in found.setdefault(where, []):
+                    found[where].append(n)
+    return [
+        Skip(wid, sid, cid, numbers, "payment-received")
+        for (wid, sid, cid), numbers in found.items()
+    ]
 
 
 def _bounced(db: StateDB, ledger: Ledger) -> dict[str, set[str]]:

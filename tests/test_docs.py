@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from arflow import action_specs, config, workflow
 from arflow.cli import app
+from arflow.payments.presets import PAYMENT_PRESETS
 from arflow.presets import PRESETS
 from arflow.render import Templates
 from tests.conftest import subcommands
@@ -35,14 +36,13 @@ def documented(text: str, key: str) -> bool:
     return re.search(rf"(`|\{{|, |\||### ){re.escape(key)}(:|`| |\b)", text) is not None
 
 
-@pytest.mark.parametrize("model", [config.SourceConfig])
+@pytest.mark.parametrize("model", [config.SourceConfig, config.PaymentsSource])
 def test_every_source_setting_and_preset_is_documented(model):
     text = page("sources.md")
     assert [k for k in keys(model) if not documented(text, k)] == []
-    assert [name for name in PRESETS if name not in text] == []
-    assert [
-        f for f in (*config.INVOICE_FIELDS, *config.CUSTOMER_FIELDS) if not documented(text, f)
-    ] == []
+    assert [name for name in (*PRESETS, *PAYMENT_PRESETS) if name not in text] == []
+    fields = (*config.INVOICE_FIELDS, *config.CUSTOMER_FIELDS, *config.PAYMENT_FIELDS)
+    assert [f for f in fields if not documented(text, f)] == []
 
 
 @pytest.mark.parametrize(

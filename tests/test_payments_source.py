@@ -4,6 +4,7 @@ invoices' rules for bad input, and each payment matched as the rules say."""
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from tests.conftest import make_folder
 
@@ -94,9 +95,7 @@ def test_a_bank_export_matches_as_the_rules_say(tmp_path, cli):
         ),
     ]
     # the debit is passed over; the impossible date is held back and named, the rest read
-    assert (
-        result.stderr == "error: bank.csv:7: date '31.02.2026': '31.02.2026' is not a real date\n"
-    )
+    assert result.stderr == "error: bank.csv:7: date: '31.02.2026' is not a real date\n"
     unmatched = cli(
         "payments",
         "--unmatched",
@@ -119,7 +118,7 @@ def test_the_same_rows_have_the_same_ids_in_every_export(tmp_path, cli):
 
     def ids() -> list[str]:
         out = cli(
-            "payments", "--as-of", "2026-03-16", "--format", "json", "--config", config, expect=None
+            "payments", "--as-of", "2026-03-17", "--format", "json", "--config", config, expect=None
         ).stdout
         return [p["id"] for p in json.loads(out)["payments"]]
 
@@ -203,7 +202,7 @@ CAMT = f"""<?xml version="1.0" encoding="UTF-8"?>
 def test_a_camt_053_statement_reads_as_its_csv_twin(tmp_path, cli):
     def payments(config) -> list[tuple]:
         out = cli(
-            "payments", "--as-of", "2026-03-16", "--format", "json", "--config", config, expect=None
+            "payments", "--as-of", "2026-03-17", "--format", "json", "--config", config, expect=None
         ).stdout
         return [
             (
@@ -268,7 +267,7 @@ OFX = (
 def test_an_ofx_download_reads_as_its_csv_twin(tmp_path, cli):
     def payments(config) -> list[tuple]:
         out = cli(
-            "payments", "--as-of", "2026-03-16", "--format", "json", "--config", config, expect=None
+            "payments", "--as-of", "2026-03-17", "--format", "json", "--config", config, expect=None
         ).stdout
         return [
             (
@@ -296,3 +295,46 @@ def test_an_ofx_download_reads_as_its_csv_twin(tmp_path, cli):
     (tmp_path / "ofx" / "download.ofx").write_text("not an OFX file\n")
     result = cli("payments", "--config", config, expect=1)
     assert "download.ofx: not an OFX statement ofxtools can read: " in result.stderr
+
+
+def test_a_sqlite_table_reads_as_its_csv_twin(tmp_path, cli):
+    """`payments: {path: bank.db, table: …}` (or `query:`): the same fields, the same rules."""
+
+    def payments(config) -> list[tuple]:
+        out = cli(
+            "payments", "--as-of", "2026-03-17", "--format", "json", "--config", config, expect=3
+        ).stdout
+        return [
+            (p["id"], p["date"], p["amount"], p["reference"], p["payer"], p["rule"], p["invoices"])
+            for p in json.loads(out)["payments"]
+        ]
+
+    csv_twin = payments(folder(tmp_path / "csv"))
+    config = folder(tmp_path / "db")
+    conn = sqlite3.connect(tmp_path / "db" / "bank.db")
+    conn.execute("CREATE TABLE booked (day TEXT, amount TEXT, purpose TEXT, payer TEXT, iban TEXT)")
+    conn.executemany(
+        "INSERT INTO booked VALUES (?, ?, ?, ?, ?)",
+        [
+            ("2026-03-16", "1250.00", "INV-1001", "Acme GmbH", "DE89370400440532013000"),
+            ("2026-03-16", "605.50", "Inv 1002 / 1003", "Beta Ltd", None),
+            ("2026-03-16", "99.00", "payment for invoice #01005", "Delta AG", None),
+            ("2026-03-16", "480.00", None, "Beta Ltd", None),
+            ("2026-03-16", "-50.00", "fees", "Bank", None),
+            ("2026-02-31", "10.00", "INV-1001", "Acme GmbH", None),
+            ("2026-03-16", "12.00", "thanks", "Stranger", None),
+        ],
+    )
+    conn.commit()
+    conn.close()
+    config.write_text(
+        config.read_text().split("payments:")[0]
+        + "payments: {path: bank.db, table: booked, columns: {date: day, reference: purpose,"
+        " payer_account: iban}}\n"
+    )
+    assert payments(config) == csv_twin
+    result = cli("payments", "--as-of", "2026-03-17", "--config", config, expect=3)
+    assert "bank.db:7: date: '2026-02-31' is not a real date" in result.stderr
+    config.write_text(config.read_text().replace("table: booked", "table: nothing"))
+    refused = cli("payments", "--config", config, expect=1)
+    assert "bank.db: cannot read table 'nothing': no such table: nothing" in refused.stderr

@@ -137,6 +137,7 @@ def status(
     """
     with session.desk_session(config, write=False) as s:
         day = common.parse_day(s.project.config, as_of, "--as-of") or s.today
+        session.heard_payments(s.project.config, s.ledger, day, s.state)
         rows = accounts.status(s.project, s.ledger, s.state, day, customer)
     session.show_customers(s, fmt, day, rows, print_status, status_csv)
 

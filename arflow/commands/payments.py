@@ -9,15 +9,14 @@ import typer
 from rich.console import Console
 
 from arflow.commands import common, session
-from arflow.commands.common import EXIT_PROBLEMS, ConfigOption, TableFormat, errors_console
-from arflow.config import load_config
+from arflow.commands.common import ConfigOption, TableFormat
+from arflow.config import Config
 from arflow.errors import Refused
 from arflow.listing import Cell, Col, Listing, print_listing, write_csv
-from arflow.payments.listing import CSV_HEADER, matched, payment_document, payment_rows
+from arflow.payments.apply import Heard, hear_payments
+from arflow.payments.by_hand import find_record, matched_by_hand, unmatched_by_hand
+from arflow.payments.listing import CSV_HEADER, payment_document, payment_rows
 from arflow.payments.match import Match
-from arflow.payments.source import PaymentsRead, read_payments
-from arflow.secrets import redact
-from arflow.sources import load_ledger
 from arflow.sources.csvfile import spreadsheet_text
 from arflow.tables import amounts_text
 
@@ -35,6 +34,7 @@ COLUMNS = [
 
 
 def payments_list(
+    ctx: typer.Context,
     unmatched: Annotated[
         bool, typer.Option("--unmatched", help="Only the payments no invoice was found for.")
     ] = False,
@@ -54,15 +54,14 @@ def payments_list(
     \b
     Example: arflow payments --unmatched
     """
-    cfg = load_config(common.config_path(config))
-    if cfg.payments is None:
-        raise Refused(
-            "no payments: source in arflow.yaml; add payments: {path: bank.csv} (see docs)"
-        )
-    day = common.parse_day(cfg, as_of, "--as-of") or cfg.today(common.now())
-    ledger = load_ledger(cfg)
-    read = read_payments(cfg, cfg.payments)
-    matches = matched(read, ledger, day, cfg.min_balance)
+    if ctx.invoked_subcommand is not None:
+        return
+    with session.desk_session(config, write=False) as s:
+        cfg = s.project.config
+        _require_payments(cfg)
+        day = common.parse_day(cfg, as_of, "--as-of") or s.today
+        heard = session.heard_payments(cfg, s.ledger, day, s.state)
+        matches = heard.matches
     if unmatched:
         matches = [m for m in matches if not m.matched]
     if fmt is TableFormat.json:
@@ -75,8 +74,89 @@ def payments_list(
         )
     else:
         _print(matches, cfg.company.locale)
-    _report_errors(read)
-    session.report_held_back(ledger)
+    _report_passed_over(heard)
+    session.report_held_back(s.ledger)
+
+
+def payments_match(
+    payment: Annotated[
+        str, typer.Argument(metavar="PAYMENT", help="The payment's id (or its start).")
+    ],
+    invoices: Annotated[
+        list[str], typer.Argument(metavar="INVOICE...", help="The invoices it pays, in order.")
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Match a payment to invoices by hand.
+
+    The payment pays the invoices in the order given, each up to what is open on it; what
+    is left is reported as over-payment. arflow never matches it again by itself. A payment
+    new in the payments source is recorded first, as tonight's run would.
+
+    \b
+    Example: arflow payments match p-3f2a INV-1001 INV-1002
+    """
+    with session.desk_session(config) as s:
+        heard = _heard(s)
+        record = find_record(heard.records, payment)
+        found = s.ledger.find(invoices)
+        missing = [n for n in invoices if n not in found]
+        if missing:
+            raise Refused(
+                f"no invoice {missing[0]} in the invoices source; give an invoice's number"
+            )
+        settled = matched_by_hand(record, [found[n] for n in invoices], heard, s.today)
+        s.db.save_payments([settled], s.today)
+    over = f"; {settled.over} {record.payment.currency} over" if settled.over else ""
+    paid = ", ".join(f"{a.invoice} {a.amount}" for a in settled.applied)
+    common.say(f"{record.payment.id}: pays {paid}{over}")
+
+
+def payments_unmatch(
+    payment: Annotated[
+        str, typer.Argument(metavar="PAYMENT", help="The payment's id (or its start).")
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Undo a payment's match.
+
+    The payment pays no invoice and waits for a person (`arflow payments match`); arflow
+    never matches it again by itself. Its invoices are chased again from the next run, unless
+    the sources show them paid.
+
+    \b
+    Example: arflow payments unmatch p-3f2a
+    """
+    with session.desk_session(config) as s:
+        record = find_record(_heard(s).records, payment)
+        s.db.save_payments([unmatched_by_hand(record)], s.today)
+    common.say(f"{record.payment.id}: unmatched; it waits for a person")
+
+
+def _heard(s: session.Session) -> Heard:
+    """The payments up to today, the source's new ones recorded as a run would."""
+    cfg = s.project.config
+    _require_payments(cfg)
+    return hear_payments(cfg, s.db, s.ledger, s.today, record=True)
+
+
+def _report_passed_over(heard: Heard) -> None:
+    """The rows a filter (`keep_if:`, `skip_if:`: a preset's) left out, counted on stderr with
+    those of money out: nothing is passed over silently."""
+    read = heard.read
+    if read is not None and read.filtered:
+        common.errors_console().print(
+            f"note: {read.file}: {read.filtered} row(s) left out by keep_if:/skip_if: (not "
+            f"money received), {read.debits} of money out",
+            markup=False,
+        )
+
+
+def _require_payments(cfg: Config) -> None:
+    if cfg.payments is None:
+        raise Refused(
+            "no payments: source in arflow.yaml; add payments: {path: bank.csv} (see docs)"
+        )
 
 
 def _print(matches: list[Match], locale: str) -> None:
@@ -118,15 +198,3 @@ def _print(matches: list[Match], locale: str) -> None:
         "No payments.",
     )
     print_listing(Console(highlight=False), listing, plain=common.plain())
-
-
-def _report_errors(read: PaymentsRead) -> None:
-    """Each row held back, on stderr: exit 3."""
-    if read.errors:
-        console = errors_console()
-        for e in read.errors:
-            console.print(
-                redact(f"error: {e.file}:{e.line}: {e.column} {e.value!r}: {e.message}"),
-                markup=False,
-            )
-        raise typer.Exit(EXIT_PROBLEMS)

@@ -120,8 +120,10 @@ def aging(
     cfg = load_config(common.config_path(config))
     day = common.parse_day(cfg, as_of, "--as-of") or cfg.today(common.now())
     ledger = load_ledger(cfg)
+    heard = session.heard_payments(cfg, ledger, day)
     charged = _fees_charged(cfg, day) if fees else None
     report = aging_report(ledger.owing(day), ledger.customers, day, cfg.min_balance, charged)
+    report.unapplied = heard.unapplied()
     if fmt is TableFormat.json:
         common.print_json(aging_document(report))
     elif fmt is TableFormat.csv:
@@ -192,6 +194,7 @@ def forecast(
     cfg = project.config
     day = common.parse_day(cfg, as_of, "--as-of") or cfg.today(common.now())
     ledger = load_ledger(cfg)
+    session.heard_payments(cfg, ledger, day)
     with _days_progress(
         console, "Forecasting", days, fmt is TableFormat.table and console.is_terminal
     ) as advance:

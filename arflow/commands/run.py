@@ -320,6 +320,9 @@ def _print_run_result(
         _print_sample_title(out, night.sample, day)
     if run_result.inbox and out.fmt is Format.table and not out.quiet:
         print_inbox(out.console, run_result.inbox, plain=out.plain, dry_run=False)
+    news = run_result.payments and run_result.payments.news()
+    if news and out.fmt is Format.table and not out.quiet:
+        out.console.print(news, markup=False, highlight=False, soft_wrap=True)
     if out.fmt is Format.json:
         later = None if night is None else _later_documents(night)
         args = (run_result.plan, run_result.errors, out.dry_run, not_due, later)

@@ -17,8 +17,10 @@ from rich.console import Console
 
 from arflow.commands import common
 from arflow.commands.common import EXIT_PROBLEMS, TableFormat, errors_console, plain, print_json
+from arflow.config import Config
 from arflow.ledger import Ledger
 from arflow.listing import write_csv
+from arflow.payments.apply import Heard, hear_payments
 from arflow.project import Project, load_project
 from arflow.reading import group_errors
 from arflow.secrets import redact
@@ -53,6 +55,16 @@ def show_customers(
     else:
         table(Console(highlight=False), rows, s.project.config.company.locale, plain=plain())
     report_held_back(s.ledger)
+
+
+def heard_payments(cfg: Config, ledger: Ledger, day: date, db: StateDB | None = None) -> Heard:
+    """Issue 32: the payments from the bank up to `day` (recorded, and the source's new ones)
+    lowered into `ledger`, nothing recorded; `db`: the state a command has open already."""
+    if db is not None or (cfg.payments is None and not cfg.resolve(cfg.state).exists()):
+        return hear_payments(cfg, db, ledger, day)
+    path = cfg.resolve(cfg.state)
+    with open_state(path, cfg.display(path), "read") as state:
+        return hear_payments(cfg, state, ledger, day)
 
 
 @dataclass

@@ -3,36 +3,7 @@ invoices — which invoices each pays, by which rule, and why; the unmatched wai
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
-
-from arflow.ledger import Ledger
-from arflow.payments.match import Match, OpenItem, match_all
-from arflow.payments.source import PaymentsRead
-
-
-def open_items(ledger: Ledger, as_of: date, min_balance: Decimal) -> list[OpenItem]:
-    """The invoices open on `as_of`, with their balances, as matching sees them."""
-    return [
-        OpenItem(inv.number, inv.customer_id, inv.due_date, inv.open_balance(as_of), inv.currency)
-        for inv in ledger.current(as_of, min_balance)
-    ]
-
-
-def payers_of(ledger: Ledger) -> dict[str, list[str]]:
-    """customer id → the names it pays under: its name, and the `payer` column of the
-    customers file (accounts and names, separated by `;`)."""
-    found: dict[str, list[str]] = {}
-    for cid, customer in ledger.customers.items():
-        names = [customer.display_name]
-        extra = customer.extra or {}
-        names += [n.strip() for n in extra.get("payer", "").split(";") if n.strip()]
-        found[cid] = names
-    return found
-
-
-def matched(read: PaymentsRead, ledger: Ledger, as_of: date, min_balance: Decimal) -> list[Match]:
-    return match_all(read.payments, open_items(ledger, as_of, min_balance), payers_of(ledger))
+from arflow.payments.match import Match
 
 
 def payment_document(matches: list[Match]) -> dict:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -102,9 +102,82 @@ def names_of(number: str) -> set[str]:
     return found
 
 
-def _fits(payment: Payment, names: Sequence[str]) -> bool:
-    given = {_plain(v) for v in (payment.payer, payment.payer_account) if v}
-    return bool(given & {_plain(n) for n in names})
+class Matcher:
+    """The open invoices indexed once — by the tokens that name them, by customer, and each
+    customer by the names it pays under — so that each payment is matched without going
+    through every open invoice; balances go down as payments are applied (`apply`)."""
+
+    def __init__(self, items: Iterable[OpenItem], payers: Mapping[str, Sequence[str]]):
+        self.items = {item.number: item for item in items}
+        self.by_name: dict[str, list[str]] = {}
+        self.by_customer: dict[str, list[str]] = {}
+        for item in self.items.values():
+            for name in names_of(item.number):
+                self.by_name.setdefault(name, []).append(item.number)
+            self.by_customer.setdefault(item.customer_id, []).append(item.number)
+        self.by_payer: dict[str, set[str]] = {}  # a payer name or account, plain → customers
+        for cid, names in payers.items():
+            for name in names:
+                if plain := _plain(name):
+                    self.by_payer.setdefault(plain, set()).add(cid)
+
+    def _open(self, numbers: Iterable[str], currency: str) -> list[OpenItem]:
+        found = (self.items[n] for n in numbers)
+        return [i for i in found if i.currency == currency and i.balance > ZERO]
+
+    def match(self, payment: Payment) -> Match:
+        named: dict[str, OpenItem] = {}
+        for token in sorted(reference_tokens(payment.reference)):
+            found = self._open(self.by_name.get(token, ()), payment.currency)
+            if len(found) > 1:
+                numbers = ", ".join(sorted(i.number for i in found))
+                return Match(payment, None, (), f"reference {token!r} names {numbers}: ambiguous")
+            if found:
+                named[found[0].number] = found[0]
+        if named:
+            chosen = sorted(named.values(), key=lambda i: (i.due_date, i.number))
+            return _paying(payment, chosen, "reference", f"reference names {_numbers(chosen)}")
+        return self._by_amount(payment)
+
+    def _fitting(self, payment: Payment) -> dict[str, list[OpenItem]]:
+        """customer → its open invoices in the payment's currency, for the customers whose
+        names or payer accounts fit the payment's payer."""
+        given = {_plain(v) for v in (payment.payer, payment.payer_account) if v}
+        customers: set[str] = set()
+        for name in given:
+            customers |= self.by_payer.get(name, set())
+        found = {
+            cid: self._open(self.by_customer.get(cid, ()), payment.currency)
+            for cid in sorted(customers)
+        }
+        return {cid: items for cid, items in found.items() if items}
+
+    def _by_amount(self, payment: Payment) -> Match:
+        fitting = self._fitting(payment)
+        candidates: list[list[OpenItem]] = [
+            [i] for owed in fitting.values() for i in owed if i.balance == payment.amount
+        ]
+        for owed in fitting.values():
+            if len(owed) > 1 and sum((i.balance for i in owed), ZERO) == payment.amount:
+                candidates.append(sorted(owed, key=lambda i: (i.due_date, i.number)))
+        if len(candidates) == 1:
+            chosen = candidates[0]
+            what = "the balance of" if len(chosen) == 1 else "the whole open balance of"
+            why = f"amount {payment.amount} is {what} {_numbers(chosen)}, and the payer fits"
+            return _paying(payment, chosen, "amount", why)
+        if candidates:
+            numbers = "; ".join(_numbers(c) for c in candidates)
+            return Match(payment, None, (), f"amount {payment.amount} fits {numbers}: ambiguous")
+        why = "no open invoice named in its reference" + (
+            ", nor one of its amount from this payer" if fitting else ", and the payer is not known"
+        )
+        return Match(payment, None, (), why)
+
+    def apply(self, match: Match) -> None:
+        """What `match` pays taken off its invoices' balances."""
+        for part in match.applied:
+            item = self.items[part.invoice]
+            self.items[part.invoice] = replace(item, balance=item.balance - part.amount)
 
 
 def match_payment(
@@ -112,48 +185,7 @@ def match_payment(
 ) -> Match:
     """`payment` matched against the open invoices `items`; `payers`: customer id → the names
     and payer accounts it pays from."""
-    mine = [i for i in items if i.currency == payment.currency and i.balance > ZERO]
-    by_name: dict[str, list[OpenItem]] = {}
-    for item in mine:
-        for name in names_of(item.number):
-            by_name.setdefault(name, []).append(item)
-    named: dict[str, OpenItem] = {}
-    for token in sorted(reference_tokens(payment.reference)):
-        found = by_name.get(token, [])
-        if len(found) > 1:
-            numbers = ", ".join(sorted(i.number for i in found))
-            return Match(payment, None, (), f"reference {token!r} names {numbers}: ambiguous")
-        if found:
-            named[found[0].number] = found[0]
-    if named:
-        chosen = sorted(named.values(), key=lambda i: (i.due_date, i.number))
-        return _paying(payment, chosen, "reference", f"reference names {_numbers(chosen)}")
-    return _by_amount(payment, mine, payers)
-
-
-def _by_amount(
-    payment: Payment, items: list[OpenItem], payers: Mapping[str, Sequence[str]]
-) -> Match:
-    fitting = [i for i in items if _fits(payment, payers.get(i.customer_id, ()))]
-    candidates: list[list[OpenItem]] = [[i] for i in fitting if i.balance == payment.amount]
-    by_customer: dict[str, list[OpenItem]] = {}
-    for item in fitting:
-        by_customer.setdefault(item.customer_id, []).append(item)
-    for owed in by_customer.values():
-        if len(owed) > 1 and sum((i.balance for i in owed), ZERO) == payment.amount:
-            candidates.append(sorted(owed, key=lambda i: (i.due_date, i.number)))
-    if len(candidates) == 1:
-        chosen = candidates[0]
-        what = "the balance of" if len(chosen) == 1 else "the whole open balance of"
-        why = f"amount {payment.amount} is {what} {_numbers(chosen)}, and the payer fits"
-        return _paying(payment, chosen, "amount", why)
-    if candidates:
-        numbers = "; ".join(_numbers(c) for c in candidates)
-        return Match(payment, None, (), f"amount {payment.amount} fits {numbers}: ambiguous")
-    why = "no open invoice named in its reference" + (
-        ", nor one of its amount from this payer" if fitting else ", and the payer is not known"
-    )
-    return Match(payment, None, (), why)
+    return Matcher(items, payers).match(payment)
 
 
 def _paying(payment: Payment, items: list[OpenItem], rule: str, why: str) -> Match:
@@ -179,18 +211,10 @@ def match_all(
     """Each payment matched in order of its day (then as its file lists them), each against
     the balances the payments before it left: two transfers for one invoice pay it once, then
     the rest."""
-    left = {item.number: item for item in items}
+    matcher = Matcher(items, payers)
     found = []
     for payment in sorted(payments, key=lambda p: p.date):
-        match = match_payment(payment, list(left.values()), payers)
-        for part in match.applied:
-            item = left[part.invoice]
-            left[part.invoice] = OpenItem(
-                item.number,
-                item.customer_id,
-                item.due_date,
-                item.balance - part.amount,
-                item.currency,
-            )
+        match = matcher.match(payment)
+        matcher.apply(match)
         found.append(match)
     return found

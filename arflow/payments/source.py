@@ -1,31 +1,37 @@
-"""The payments source (issue 32): a bank's or a processor's CSV export read into payments, with
+"""The payments source (issue 32): a bank's or a processor's CSV export (or a SQLite table or
+SELECT with the same fields) read into payments, with
 the invoices' rules for bad input — a row with a bad value is held back and named (file, line,
 column, value, fix), the good rows are read; a file without the columns arflow needs is refused
 whole. Values go through the invoices' parser (`date_format:`, `decimal:`, `thousands:`).
 
-Fields (`columns:` maps each to the file's header; by default the field's own name, any case):
-`date` and `amount` (required), `currency` (default: the company's), `reference`, `payer`,
-`payer_account`, `id` (the file's own transaction id; else one made from the row, the same on
-every reading). Only money in is a payment: a row with an amount of 0 or less (a debit) is
-passed over and counted.
+Fields (`columns:` maps each to the file's header, or to a list of headers — see layout.py;
+by default the field's own name, any case): `date` and `amount` (required), `refunded` (taken
+off the amount), `currency` (default: the company's), `reference`, `payer`, `payer_account`,
+`id` (the file's own transaction id; else one made from the row, the same on every reading).
+Only money in is a payment: a row with an amount of 0 or less, or none (a debit beside a credit
+column), is passed over and counted; so is a row `keep_if:` or `skip_if:` leaves out (a preset's
+filter: a failed charge, a currency conversion). `preset:` reads a processor's export in one
+line (presets.py).
 """
 
 from __future__ import annotations
 
 import csv
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
 
-from arflow.config import Config, SourceConfig
-from arflow.errors import RowError, SourceRefused
+from arflow.config import Config, PaymentsSource
+from arflow.errors import ArflowError, RowError, SourceRefused
 from arflow.payments.camt import read_camt
+from arflow.payments.layout import Layout, layout
 from arflow.payments.match import ZERO, Payment, payment_id
 from arflow.payments.ofx import read_ofx
 from arflow.sources.csvfile import delimiter_of
+from arflow.sources.sqlitedb import read_sqlite
 from arflow.sources.values import ValueParser
-
-FIELDS = ("id", "date", "amount", "currency", "reference", "payer", "payer_account")
-REQUIRED = ("date", "amount")
 
 
 @dataclass(slots=True)
@@ -34,32 +40,32 @@ class PaymentsRead:
     errors: list[RowError] = field(default_factory=list)
     debits: int = 0  # rows of money out, passed over
     repeated: int = 0  # rows whose id came before in the file: one payment
+    filtered: int = 0  # rows `keep_if:` or `skip_if:` (a preset's filter) left out
+    file: str = ""  # the file, as messages name it
 
 
-def read_payments(config: Config, source: SourceConfig) -> PaymentsRead:
-    """The payments of `source` (a CSV file)."""
+def read_payments(config: Config, source: PaymentsSource) -> PaymentsRead:
+    """The payments of `source`: a CSV file, a SQLite table or SELECT, a camt.053 statement,
+    an OFX or QFX download."""
     path = config.resolve(source.path)
     shown = config.display(path)
     if path.suffix.lower() in (".xml", ".ofx", ".qfx"):  # a camt.053 statement, OFX, QFX
         read = read_camt if path.suffix.lower() == ".xml" else read_ofx
         payments, errors, passed = read(path, shown, config.company.currency)
-        return PaymentsRead(payments, errors, passed)
-    try:
-        with path.open(newline="", encoding=source.encoding) as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        detail = exc.strerror if isinstance(exc, OSError) else f"it is not {source.encoding} text"
-        raise SourceRefused("payments", f"{shown}: cannot read it: {detail}", "path") from None
-    rows = list(csv.reader(text.splitlines(), delimiter=delimiter_of(source, text)))
+        return PaymentsRead(payments, errors, passed, file=shown)
+    rows = _sqlite_rows(path, source, shown) if source.is_sqlite else _csv_rows(path, source, shown)
     if not rows:
         raise SourceRefused("payments", f"{shown}: the file is empty; give a bank export", "path")
-    where = _columns(rows[0], source, shown)
+    where = layout(rows[0], source, shown)
     parse = ValueParser(source, "payments", config.company.region)
-    found = PaymentsRead()
+    found = PaymentsRead(file=shown)
     seen_ids: set[str] = set()
     alike: Counter[tuple] = Counter()
     for line, cells in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in cells):
+            continue
+        if where.passed_over(cells):
+            found.filtered += 1
             continue
         payment = _payment(cells, where, parse, config, shown, line, found, alike)
         if payment is None:
@@ -72,28 +78,30 @@ def read_payments(config: Config, source: SourceConfig) -> PaymentsRead:
     return found
 
 
-def _columns(header: list[str], source: SourceConfig, shown: str) -> dict[str, int]:
-    """field → its column's index; a required field without a column refuses the file."""
-    index = {name.strip().lower(): n for n, name in enumerate(header)}
-    where = {}
-    for name in FIELDS:
-        column = source.columns.get(name, name).strip().lower()
-        if column in index:
-            where[name] = index[column]
-    missing = [name for name in REQUIRED if name not in where]
-    if missing:
-        raise SourceRefused(
-            "payments",
-            f"{shown}: no column for {', '.join(missing)} (columns are: {', '.join(header)}); "
-            f"map it with columns: {{{missing[0]}: YOUR_HEADER}} under payments: in arflow.yaml",
-            "columns",
-        )
-    return where
+def _csv_rows(path: Path, source: PaymentsSource, shown: str) -> list[list[str]]:
+    """The file's rows, its header first."""
+    try:
+        with path.open(newline="", encoding=source.encoding) as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        detail = exc.strerror if isinstance(exc, OSError) else f"it is not {source.encoding} text"
+        raise SourceRefused("payments", f"{shown}: cannot read it: {detail}", "path") from None
+    return list(csv.reader(text.splitlines(), delimiter=delimiter_of(source, text)))
+
+
+def _sqlite_rows(path: Path, source: PaymentsSource, shown: str) -> list[list[str]]:
+    """A SQLite table's or SELECT's rows as text, its column names first (as the invoices'
+    SQLite source reads them); a row's line is its number from 2, as a CSV file's."""
+    try:
+        header, blocks = read_sqlite(path, source, shown)
+        return [header, *(row for _, rows in blocks for row in rows)]
+    except ArflowError as exc:
+        raise SourceRefused("payments", str(exc), "path") from None
 
 
 def _payment(
     cells: list[str],
-    where: dict[str, int],
+    where: Layout,
     parse: ValueParser,
     config: Config,
     shown: str,
@@ -102,8 +110,7 @@ def _payment(
     alike: Counter[tuple],
 ) -> Payment | None:
     def cell(name: str) -> str:
-        at = where.get(name)
-        return cells[at].strip() if at is not None and at < len(cells) else ""
+        return where.cell(cells, name)
 
     def bad(name: str, message: str) -> None:
         found.errors.append(RowError(shown, line, name, cell(name), message))
@@ -113,11 +120,14 @@ def _payment(
     except ValueError as exc:
         bad("date", str(exc))
         return None
-    try:
-        amount = parse.money(cell("amount"))
-    except ValueError as exc:
-        bad("amount", str(exc))
+    if not cell("amount"):  # nothing in the credit column: a debit beside it
+        found.debits += 1
         return None
+    amount = _money(parse, cell, "amount", bad)
+    refunded = _money(parse, cell, "refunded", bad) if cell("refunded") else ZERO
+    if amount is None or refunded is None:
+        return None
+    amount -= refunded  # what a processor gave back of it
     if amount <= ZERO:
         found.debits += 1
         return None
@@ -128,3 +138,14 @@ def _payment(
     pid = own or payment_id(day, amount, currency, reference, payer, alike[key])
     alike[key] += 1
     return Payment(pid, day, amount, currency, reference, payer, cell("payer_account") or None)
+
+
+def _money(
+    parse: ValueParser, cell: Callable[[str], str], name: str, bad: Callable[[str, str], None]
+) -> Decimal | None:
+    """The field's amount; None (and the row held back, named) when it is not one."""
+    try:
+        return parse.money(cell(name))
+    except ValueError as exc:
+        bad(name, str(exc))
+        return None

@@ -26,7 +26,8 @@ from typing import NamedTuple
 
 import polars as pl
 
-from arflow.ledger import Ledger, may_be_open, money_fits, surely_open
+from arflow.ledger import Ledger
+from arflow.ledger_columns import may_be_open, money_fits, surely_open
 from arflow.planner.matching import active_workflows
 from arflow.planner.plan_types import PastState
 from arflow.planner.schedule import StepSchedule

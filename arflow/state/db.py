@@ -17,6 +17,7 @@ from arflow.state.fees import FeeRecords
 from arflow.state.identity import lost, read_id_file, write_id_file
 from arflow.state.inbox import InboxRecords
 from arflow.state.ledger import LedgerRecords
+from arflow.state.payments import PaymentRecords
 from arflow.state.plans import PlanRecords
 from arflow.state.schema import (
     APPLICATION_ID,
@@ -27,7 +28,7 @@ from arflow.state.schema import (
 )
 
 
-class StateDB(LedgerRecords, DeskRecords, InboxRecords, FeeRecords, PlanRecords):
+class StateDB(LedgerRecords, DeskRecords, InboxRecords, FeeRecords, PaymentRecords, PlanRecords):
     """The state database. Opened by `open` (migrates) or `open_readonly` (a dry run)."""
 
     @classmethod

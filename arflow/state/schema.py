@@ -144,7 +144,21 @@ MIGRATIONS: dict[int, str] = {
     CREATE TABLE fee_waivers (id INTEGER PRIMARY KEY, invoice TEXT NOT NULL UNIQUE,
         customer_id TEXT NOT NULL, reason TEXT, as_of TEXT NOT NULL, created_at TEXT NOT NULL);
     """,
-    # issue 32: payment plans (8 is the payments' migration): a plan's invoices, instalments
+    # issue 32: each payment read from the bank once (its id from the file), the rule that
+    # matched it and why; what it pays of each invoice, with the invoice's balance in the
+    # sources when it was matched (what tells that the sources show the payment since)
+    8: """
+    CREATE TABLE payments (id TEXT PRIMARY KEY, day TEXT NOT NULL, amount TEXT NOT NULL,
+        currency TEXT NOT NULL, reference TEXT NOT NULL, payer TEXT, payer_account TEXT,
+        rule TEXT CHECK (rule IN ('reference', 'amount', 'manual')), why TEXT NOT NULL,
+        over TEXT, by_hand INTEGER NOT NULL DEFAULT 0, read_on TEXT NOT NULL,
+        created_at TEXT NOT NULL);
+    CREATE TABLE payment_applications (payment_id TEXT NOT NULL REFERENCES payments (id),
+        invoice TEXT NOT NULL, customer_id TEXT NOT NULL, amount TEXT NOT NULL,
+        source_balance TEXT NOT NULL, PRIMARY KEY (payment_id, invoice));
+    CREATE INDEX payment_applications_invoice ON payment_applications (invoice);
+    """,
+    # issue 32: payment plans: a plan's invoices, instalments
     # (JSON [[day, amount], ...]) and total, and what runs saw of it: each instalment met or
     # missed, the plan broken (instalment 0: the plan itself)
     9: """
@@ -203,8 +217,7 @@ def migrate(conn: sqlite3.Connection, version: int) -> None:
     statement at a time: `executescript` would commit)."""
     with_functions(conn)
     for target in range(version + 1, SCHEMA_VERSION + 1):
-        # (a version this branch has not got yet is skipped: the payments' 8 comes with them)
-        for statement in MIGRATIONS.get(target, "").split(";"):
+        for statement in MIGRATIONS[target].split(";"):
             if statement.strip():
                 conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {target}")
