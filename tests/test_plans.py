@@ -468,3 +468,38 @@ def test_a_forecast_knows_the_plan_and_says_what_planning_everyone_says(cli, tmp
         ("2026-03-09", "plans", "broken", ["INV-1", "INV-2"]),
         ("2026-03-19", "chase", "call", ["INV-1", "INV-2"]),
     ]
+
+
+def test_a_payment_from_the_bank_meets_an_instalment_before_the_ledger_shows_it(cli, tmp_path):
+    config = folder(tmp_path)
+    yaml = config.read_text() + (
+        "payments: {path: bank.csv, columns: {date: Date, amount: Amount, reference: Reference, "
+        "payer: Payer}}\n"
+    )
+    config.write_text(yaml)
+    bank = config.parent / "bank.csv"
+    bank.write_text("Date,Amount,Reference,Payer\n")
+    cli(
+        "plan", "INV-1", "INV-2", "--instalments", "3", "--every", "month",
+        "--first", "2026-03-01", "--as-of", "2026-02-10", "--config", config,
+    )  # fmt: skip
+    assert night(cli, config, "2026-03-01", "--customer", "C1") == [
+        ("payment-plan", "reminder", C1, DUE.format(n=1))
+    ]
+    bank.write_text("Date,Amount,Reference,Payer\n2026-03-02,400.00,INV-1,Northwind Traders\n")
+    for day in days("2026-03-02", "2026-03-10"):  # the final reminder (03-06) is not sent
+        assert night(cli, config, day, "--customer", "C1") == []
+    listed = json.loads(
+        cli("plans", "--as-of", "2026-03-10", "--format", "json", "--config", config).stdout
+    )["plans"][0]
+    assert (listed["paid"], [i["state"] for i in listed["instalments"]]) == (
+        "400.00",
+        ["met", "upcoming", "upcoming"],
+    )
+    history = json.loads(
+        cli("history", "--customer", "C1", "--format", "json", "--config", config).stdout
+    )["actions"]
+    assert [(e["as_of"], e["kind"]) for e in history if e["workflow"] == "plans"] == [
+        ("2026-02-10", "made"),
+        ("2026-03-02", "met"),
+    ]

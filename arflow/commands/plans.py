@@ -80,6 +80,7 @@ def plan(
     with session.desk_session(config) as s:
         cfg = s.project.config
         today = common.parse_day(cfg, as_of, "--as-of") or s.today
+        session.heard_payments(cfg, s.ledger, today, s.db)  # what the bank says was paid
         first_day = common.parse_day(cfg, first, "--first", today)
         asked = Asked(
             instalments, every, first_day, _amounts(cfg, amounts), _days(cfg, dates, today)
@@ -153,6 +154,7 @@ def plans_list(
     with session.desk_session(config, write=False) as s:
         cfg = s.project.config
         today = common.parse_day(cfg, as_of, "--as-of") or s.today
+        session.heard_payments(cfg, s.ledger, today, s.state)  # what the bank says was paid
         standings = standings_on(s.state, s.ledger, today, cfg) if s.state is not None else {}
     shown = [st for st in standings.values() if customer in (None, st.plan.customer_id)]
     _print(shown, today, fmt, cfg)

@@ -72,9 +72,19 @@ def standings_on(db: StateDB, ledger: Ledger, as_of: date, config: Config) -> di
     plans = [p for p in db.plans() if p.made_on <= as_of]
     if not plans:
         return {}
+    numbers = {n for p in plans for n in p.invoices}
+    # the balances of the ledger given (payments from the bank lowered them); a plan none of
+    # whose invoices it has is another customer's (`run --customer`, a forecast's day): left
+    # out, unless the sources have none of them either (gone: paid)
+    here = ledger.find(numbers)
+    whole = ledger.whole.find(numbers) if ledger.whole is not ledger else {}
+    plans = [
+        p
+        for p in plans
+        if any(n in here for n in p.invoices) or not any(n in whole for n in p.invoices)
+    ]
+    balances = {n: inv.open_balance(as_of) for n, inv in {**whole, **here}.items()}
     events = db.plan_events()
-    found = ledger.whole.find({n for p in plans for n in p.invoices})
-    balances = {n: inv.open_balance(as_of) for n, inv in found.items()}
     return {p.plan_id: standing(p, balances, events, as_of, config.plan_grace_days) for p in plans}
 
 
