@@ -503,3 +503,31 @@ def test_a_payment_from_the_bank_meets_an_instalment_before_the_ledger_shows_it(
         ("2026-02-10", "made"),
         ("2026-03-02", "met"),
     ]
+
+
+def test_a_run_for_another_customer_leaves_the_plan_alone(cli, tmp_path):
+    config = folder(tmp_path)
+    config.write_text(
+        config.read_text()
+        + "payments: {path: bank.csv, columns: {date: Date, amount: Amount, reference: "
+        "Reference, payer: Payer}}\n"
+    )
+    (config.parent / "bank.csv").write_text(
+        "Date,Amount,Reference,Payer\n2026-03-02,400.00,INV-1,Northwind Traders\n"
+    )
+    cli(
+        "plan", "INV-1", "INV-2", "--instalments", "3", "--every", "month",
+        "--first", "2026-03-01", "--as-of", "2026-02-10", "--config", config,
+    )  # fmt: skip
+    # C2's run does not lower C1's balances: it must not judge C1's plan
+    assert night(cli, config, "2026-03-09", "--customer", "C2") == [
+        ("standard", "reminder", "billing@blueharbor.example", "Reminder: INV-3")
+    ]
+    assert night(cli, config, "2026-03-09", "--customer", "C1") == []
+    history = json.loads(
+        cli("history", "--customer", "C1", "--format", "json", "--config", config).stdout
+    )["actions"]
+    assert [(e["as_of"], e["kind"]) for e in history if e["workflow"] == "plans"] == [
+        ("2026-02-10", "made"),
+        ("2026-03-09", "met"),
+    ]
