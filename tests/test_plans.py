@@ -531,3 +531,29 @@ def test_a_run_for_another_customer_leaves_the_plan_alone(cli, tmp_path):
         ("2026-02-10", "made"),
         ("2026-03-09", "met"),
     ]
+
+
+def test_validate_names_a_missing_plan_workflow_and_notice_template(cli, tmp_path, monkeypatch):
+    config = folder(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    for path in (config.parent / "templates").glob("plan-broken.*"):
+        path.unlink()
+    config.write_text(config.read_text().replace("on_broken_plan: chase", "on_broken_plan: nope"))
+    result = cli("validate", "ar", expect=1)
+    assert result.stderr.splitlines()[:2] == [
+        "ar/arflow.yaml:7: on_broken_plan: no workflow 'nope' (workflows: chase, payment-plan, "
+        "standard); the id is the file name without .yaml",
+        "ar/arflow.yaml:6: plan_workflow: the specialist's notice of a broken payment plan uses "
+        "the template 'plan-broken': add plan-broken.subject.j2 and plan-broken.txt.j2 to "
+        "ar/templates/",
+    ]
+
+
+def test_init_workflow_payment_plan_brings_the_broken_plan_notice(cli, tmp_path):
+    config = folder(tmp_path)
+    for path in (config.parent / "templates").glob("plan-*"):
+        path.unlink()
+    (config.parent / "workflows" / "payment-plan.yaml").unlink()
+    added = cli("init", "--workflow", "payment-plan", config.parent).stdout
+    assert "templates/plan-broken.subject.j2" in added and "templates/plan-broken.txt.j2" in added
+    assert "valid (3 workflows" in cli("validate", config).stdout

@@ -12,3 +12,6 @@ their open balances now) reaches what was due up to it; it is *missed* when it i
 `plan_grace_days:` after its day; a plan is *broken* from the day after its first missed
 instalment's grace ends.
 """
+
+BROKEN_TEMPLATE = "plan-broken"  # the specialist's notice of a broken plan
+LIBRARY_WORKFLOW = "payment-plan"  # the plan workflow arflow ships

@@ -26,13 +26,13 @@ from arflow.config import Config
 from arflow.engine import plan as engine_plan
 from arflow.ledger import Invoice, Ledger, frame_from_invoices
 from arflow.planner.plan_types import ActionKey, PastState, Plan, PlannedAction, Route, Skip
+from arflow.plans import BROKEN_TEMPLATE
 from arflow.plans.standing import BROKEN, ON_TRACK, Standing, standing
 from arflow.state import StateDB
 from arflow.state.plans import PlanEvent, PlanRow
 from arflow.workflow import Action, Workflow
 
 PLANS = "plans"  # the workflow name of a plan's notices (no workflow file has it)
-BROKEN_TEMPLATE = "plan-broken"
 ON_PLAN = "plan"  # the skip reason of a step a plan on track holds back
 
 
