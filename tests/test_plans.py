@@ -359,6 +359,13 @@ def test_a_paid_invoice_or_one_on_a_plan_is_refused(cli, tmp_path):
     assert "error: INV-2 is on plan 1 already; end it first with `arflow plans cancel 1`" in (
         twice.output
     )
+    as_json = cli(
+        "plan", "INV-9", "--instalments", "2", "--every", "week", "--first", "2026-03-01",
+        "--as-of", "2026-02-11", "--format", "json", "--config", config, expect=2,
+    )  # fmt: skip
+    assert json.loads(as_json.stdout)["error"]["exit_code"] == 2
+    status = cli("status", "C1", "--as-of", "2026-02-11", "--config", config).stdout
+    assert "plan 1 on track: 0 of 2 met, next USD 150.00 on 2026-03-01" in status
     bad_amount = cli(
         "plan", "INV-2", "--amounts", "1e3", "--dates", "2026-03-01",
         "--as-of", "2026-02-11", "--config", config, expect=2,
