@@ -564,3 +564,24 @@ def test_init_workflow_payment_plan_brings_the_broken_plan_notice(cli, tmp_path)
     added = cli("init", "--workflow", "payment-plan", config.parent).stdout
     assert "templates/plan-broken.subject.j2" in added and "templates/plan-broken.txt.j2" in added
     assert "valid (3 workflows" in cli("validate", config).stdout
+
+
+def test_an_invoice_paid_and_gone_from_the_export_counts_as_paid(cli, tmp_path):
+    config = folder(tmp_path)
+    cli(
+        "plan", "INV-1", "INV-2", "--instalments", "3", "--every", "month",
+        "--first", "2026-03-01", "--as-of", "2026-02-10", "--config", config,
+    )  # fmt: skip
+    without_inv1 = "\n".join(
+        line for line in INVOICES.format(balance="").splitlines() if not line.startswith("INV-1,")
+    )
+    (config.parent / "invoices.csv").write_text(without_inv1 + "\n")
+    # 900.00 paid: instalments 1 and 2 met, 100.00 of the third; the rest is chased
+    assert night(cli, config, "2026-04-28", "--customer", "C1") == [
+        (
+            "payment-plan",
+            "note",
+            C1,
+            "Payment plan: instalment 3 of 3 ($300.00) is due on May 1, 2026",
+        )
+    ]
