@@ -308,3 +308,14 @@ def test_status_shows_the_balance_a_payment_left(tmp_path, cli):
     out = cli("status", "C1", "--as-of", "2026-03-06", "--format", "json", "--config", config)
     (customer,) = json.loads(out.stdout)["customers"]
     assert (customer["open"], customer["overdue"]) == ({"EUR": "700.00"}, {"EUR": "700.00"})
+
+
+def test_an_over_payment_is_reported(tmp_path, cli):
+    config = folder(tmp_path, "2026-03-05,1100.00,INV-1,One GmbH\n")
+    lines = cli("payments", "--as-of", "2026-03-05", "--config", config).stdout.splitlines()
+    (row,) = [line for line in lines if "\tINV-1\t" in line]
+    assert row.split("\t")[-1] == "reference names INV-1; €100.00 over"
+    listed = json.loads(
+        cli("payments", "--as-of", "2026-03-05", "--format", "json", "--config", config).stdout
+    )
+    assert [(p["invoices"], p["over"]) for p in listed["payments"]] == [(["INV-1"], "100.00")]

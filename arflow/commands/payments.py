@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 from typing import Annotated
 
 import typer
@@ -159,19 +160,23 @@ def _require_payments(cfg: Config) -> None:
         )
 
 
+def _money(amount: Decimal, currency: str, locale: str) -> str:
+    return amounts_text({currency: amount}, locale)
+
+
 def _print(matches: list[Match], locale: str) -> None:
     """The table (or piped lines): amounts as money, a total of matched and unmatched."""
     rows: list[list[Cell]] = [
         [
             m.payment.id,
             m.payment.date.isoformat(),
-            amounts_text({m.payment.currency: m.payment.amount}, locale),
+            _money(m.payment.amount, m.payment.currency, locale),
             m.payment.reference or "—",
             m.payment.payer or "—",
             "matched" if m.matched else "unmatched",
             m.rule or "—",
             ", ".join(a.invoice for a in m.applied) or "—",
-            m.why,
+            m.why + (f"; {_money(m.over, m.payment.currency, locale)} over" if m.over else ""),
         ]
         for m in matches
     ]
