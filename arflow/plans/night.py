@@ -100,7 +100,8 @@ def before_planning(
         plan = s.plan
         if s.state == ON_TRACK:
             past.on_plan.update(plan.invoices)
-            first = invoices.get(plan.invoices[0])
+            # (the first the ledger still has: a paid invoice may have left the export)
+            first = next((invoices[n] for n in plan.invoices if n in invoices), None)
             if config.plan_workflow and first is not None:
                 for inst in s.instalments:
                     if inst.state != "met":
