@@ -16,6 +16,8 @@ from arflow.ledger import Invoice, Ledger
 from arflow.planner.past_state import read_past_state
 from arflow.planner.plan_types import PastState
 from arflow.planner.positions import Position, positions
+from arflow.plans.listing import status_line
+from arflow.plans.night import PlanNight, before_planning
 from arflow.project import Project
 from arflow.rules import (
     account_totals,
@@ -84,7 +86,9 @@ def status(
         raise Refused(f"no customer {customer!r} in the sources")
     step_dates: dict = {}
     past = read_past_state(db, project.models, as_of, step_dates) if db else PastState()
-    by_customer = _positions(project, ledger, db, past, as_of, step_dates)
+    # issue 32: a plan's invoices on hold, its instalments in plan_workflow:
+    plans = before_planning(db, cfg, ledger, past, as_of) if db else PlanNight(ledger)
+    by_customer = _positions(project, plans.ledger, db, past, as_of, step_dates)
     records = _records(db, past, ledger, customer)
     owing = balances(ledger, as_of, cfg.min_balance, customer)
     wanted = (
@@ -121,6 +125,9 @@ def status(
                     if records.invoice_customer.get(p["invoice"]) == cid
                 ],
                 "bounced": records.bounced.get(cid, []),  # SPEC 6.1: addresses no email goes to
+                "plans": [
+                    status_line(p) for p in plans.standings.values() if p.plan.customer_id == cid
+                ],
             }
         )
     return rows

@@ -134,6 +134,8 @@ COMMANDS: dict[str, tuple[str, str] | tuple[str, str, dict[str, str], bool]] = {
         {"match": "payments_match", "unmatch": "payments_unmatch"},
         True,
     ),
+    "plan": ("plans", "plan"),
+    "plans": ("plans", "plans_list", {"cancel": "plans_cancel"}, True),
     "doctor": ("setup", "doctor"),
     "sources": ("setup", "sources"),
     "schema": ("setup", "schema"),

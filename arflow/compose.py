@@ -95,6 +95,8 @@ def contexts(
             context = {**context, **statement[1]}
         if action.incoming is not None:
             context = {**context, "reply": reply_context(action.incoming)}
+        if action.plan is not None:  # issue 32: a payment plan's
+            context = {**context, "plan": action.plan}
         yield action, context
 
 
@@ -103,8 +105,9 @@ def _add_workflow(
 ) -> None:
     """`workflow` and `step` of the workflow's messages, into `workflows` and `steps`."""
     wf = project.workflows.get(workflow)
-    if wf is None:  # an inbox notice (SPEC 6.1): no workflow sends it
-        workflows[workflow] = {"id": workflow, "name": "Inbox", "description": ""}
+    if wf is None:  # an inbox notice (SPEC 6.1), a payment plan's: no workflow sends it
+        name = "Payment plans" if workflow == "plans" else "Inbox"
+        workflows[workflow] = {"id": workflow, "name": name, "description": ""}
         return
     workflows[workflow] = {
         "id": wf.id,

@@ -274,6 +274,12 @@ class Config(Strict):
     # at most one customer-facing contact (a step's emails and SMS) per customer per N days
     contact_gap: int | None = Field(None, ge=1, le=365)
     late_fees: LateFees = NO_FEES  # issue 31: interest, compensation and fees
+    # issue 32: payment plans: the workflow that chases each instalment (its steps count from
+    # the instalment's day), the one a broken plan's invoices resume in (None: their own), and
+    # the days after an instalment's day before an unpaid one breaks the plan
+    plan_workflow: str | None = None
+    on_broken_plan: str | None = None
+    plan_grace_days: int = Field(7, ge=0, le=365)
 
     _path: Path = PrivateAttr(default=Path(CONFIG_NAME))
     _located: Located | None = PrivateAttr(default=None)

@@ -14,6 +14,7 @@ from arflow.fees.contexts import FEE_KEYS, WithFees, sample_fees, with_values
 from arflow.ledger import ZERO, Customer, Invoice
 from arflow.plaintext import one_line
 from arflow.planner.plan_types import Met, Statement
+from arflow.plans.sample import sample_plan
 from arflow.rules import AGING_BUCKETS, NO_TOTALS, account_aging, account_totals
 
 CENT = Decimal("0.01")
@@ -299,6 +300,7 @@ def sample_context(
         "currency": invs[0].currency,
         "payment_url": None,
         "reply": _sample_reply(as_of),
+        "plan": sample_plan(invs, as_of),
     }
 
 
@@ -480,4 +482,5 @@ class MessageContexts:
             "currency": totals["currency"],
             "payment_url": None,
             "reply": None,
+            "plan": None,
         }

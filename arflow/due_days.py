@@ -18,6 +18,7 @@ from arflow.planner.campaigns import occurrence_due
 from arflow.planner.next_due import next_due
 from arflow.planner.past_state import read_past_state
 from arflow.planner.plan_types import customer_of, notice_key
+from arflow.plans.night import before_planning, instalment_owners
 from arflow.project import Project
 from arflow.state import ActionRow, StateDB
 
@@ -38,6 +39,7 @@ class DueDays:
         for n, inv in enumerate(window.invoices):
             self._invoices[inv.customer_id].append((n, inv))
             self._owner[inv.number] = inv.customer_id
+        self._owner.update(instalment_owners(db))  # issue 32: a payment plan's instalments
         self._rows: dict[str | None, dict[RowKey, ActionRow]] = defaultdict(dict)
         self._due: dict[date, set[str]] = defaultdict(set)  # day → the customers due then
         self._planned_all = False
@@ -98,6 +100,10 @@ class DueDays:
         past = read_past_state(self.db, self.project.models, since, actions=rows)
         if customers is None:
             self._due.clear()
+        # issue 32: the plans' instalments and routes, as the day's run will see them; their
+        # invoices' steps are not held here: the day they fall due, the run says skipped `plan`
+        ledger = before_planning(self.db, cfg, ledger, past, since).ledger
+        past.on_plan.clear()
         found = next_due(
             ledger,
             self.project.models,

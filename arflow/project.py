@@ -16,6 +16,7 @@ from arflow.fees.book import FeeBook
 from arflow.fees.checks import fee_problems
 from arflow.ledger import Ledger
 from arflow.planner.schedule import FINISH_TEMPLATE, PAUSE_TEMPLATE
+from arflow.plans import BROKEN_TEMPLATE
 from arflow.render import Templates, templates_for
 from arflow.state import StateDB
 from arflow.template_checks import render_problems
@@ -116,6 +117,7 @@ def check_project(
                 _campaign_target(config.default_workflow),
             )
         )
+    problems += _plan_workflows(config, workflows, templates, broken)
     if config.replies.notify:  # SPEC 6.1: the person is told of each reply and bounce
         use = "json" if config.channels.notify.transport == "webhook" else "email"
         for template in (REPLY_TEMPLATE, BOUNCE_TEMPLATE):
@@ -202,6 +204,37 @@ def _campaign_target(name: str) -> str:
         f"{name!r} is a campaign: it reaches its customers by its own match: and calendar, "
         "and follows no invoice; name a workflow with steps:"
     )
+
+
+def _plan_workflows(
+    config: Config, workflows: dict[str, LoadedWorkflow], templates: Templates, broken: set[str]
+) -> list[Problem]:
+    """`plan_workflow:` and `on_broken_plan:` name workflows there are, and the notice of a
+    broken plan has its template (issue 32)."""
+    found = [
+        Problem(
+            config.display(config.path),
+            config.line(key),
+            key,
+            _unknown_workflow(wid, workflows),
+        )
+        for key in ("plan_workflow", "on_broken_plan")
+        if (wid := getattr(config, key)) and wid not in {*workflows, *broken}
+    ]
+    use = "json" if config.channels.notify.transport == "webhook" else "email"
+    missing = templates.missing(BROKEN_TEMPLATE, use) if config.plan_workflow else []
+    if missing:
+        found.append(
+            Problem(
+                config.display(config.path),
+                config.line("plan_workflow"),
+                "plan_workflow",
+                f"the specialist's notice of a broken payment plan uses the template "
+                f"{BROKEN_TEMPLATE!r}: add {' and '.join(missing)} to "
+                f"{config.named(templates.directory)}/",
+            )
+        )
+    return found
 
 
 def _unknown_workflow(name: str, workflows: dict[str, LoadedWorkflow]) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from arflow.errors import ArflowError
 from arflow.planner.schedule import FINISH_TEMPLATE, PAUSE_TEMPLATE
+from arflow.plans import BROKEN_TEMPLATE, LIBRARY_WORKFLOW
 from arflow.workflow import load_workflows, workflow_actions
 
 # (number, customer, days before the init date it was issued, terms, amount, balance, status,
@@ -143,6 +144,8 @@ def add_workflow(directory: Path, name: str) -> tuple[list[Path], list[Path]]:
     }
     if model.notify_on:
         names |= {FINISH_TEMPLATE, PAUSE_TEMPLATE}
+    if name == LIBRARY_WORKFLOW:  # the notice of a broken plan (issue 32)
+        names.add(BROKEN_TEMPLATE)
     templates = root / "templates"
     files = {p.name for n in names if n for p in templates.glob(f"{n}.*.j2")}
     pending = list(files)

@@ -18,6 +18,7 @@ from arflow.ledger import Ledger
 from arflow.planner.past_state import read_past_state
 from arflow.planner.plan_types import PastState, Plan, Skip, notice_key
 from arflow.planner.schedule import ON_PAID
+from arflow.plans.night import after_planning, before_planning, plan_events
 from arflow.project import Project
 from arflow.state import ActionRow, StateDB
 
@@ -53,7 +54,10 @@ def plan_tonight(
     (a forecast's later days), else the state database's."""
     with collector_paused():  # the past and the plan hold no reference cycles
         past = read_past_state(db, project.models, as_of, actions=actions)
-        planned = _planned(db, project, ledger, past, as_of, baseline)
+        plans = before_planning(db, project.config, ledger, past, as_of)  # issue 32
+        planned = _planned(db, project, plans.ledger, past, as_of, baseline)
+        after_planning(plans, planned, past, project.config, project.models)
+        db.record_plan_events(plan_events(plans))
         if ledger.received and not baseline:
             planned.skipped += received_skips(project, ledger, past, as_of)
     if not baseline:  # SPEC 6.1: what the inbox changes

@@ -128,7 +128,7 @@ def test_doctor_checks_a_deployment_before_tonight(cli, tmp_path, smtp_server):
     config = tmp_path / "ar" / "arflow.yaml"
     out = cli("doctor", "--config", config).stdout.splitlines()
     assert out == [
-        "ok    config: arflow.yaml is valid (6 workflows)",
+        "ok    config: arflow.yaml is valid (7 workflows)",
         "ok    invoices: invoices.csv can be read (9 columns): 10 rows, 0 held back",
         "ok    customers: customers.csv can be read (7 columns): 7 rows, 0 held back",
         "warn  sms: 2 of 6 customers with an open invoice have no phone (`arflow sources` "
@@ -184,7 +184,7 @@ def test_doctor_prints_its_checks_as_json_with_the_same_exit_codes(cli, tmp_path
     doc = json.loads(cli("doctor", "--format", "json", "--config", config).stdout)
     assert doc["ok"] is True
     assert doc["checks"][:2] == [
-        {"level": "ok", "text": "config: arflow.yaml is valid (6 workflows)"},
+        {"level": "ok", "text": "config: arflow.yaml is valid (7 workflows)"},
         {
             "level": "ok",
             "text": "invoices: invoices.csv can be read (9 columns): 10 rows, 0 held back",

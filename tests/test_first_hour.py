@@ -160,7 +160,7 @@ def test_the_config_is_found_above_the_current_folder_or_named_once(
 ):
     deep = example.parent / "workflows"
     monkeypatch.chdir(deep)  # as git finds its repository from a subfolder
-    assert "valid (6 workflows" in cli("validate").output
+    assert "valid (7 workflows" in cli("validate").output
     monkeypatch.chdir(tmp_path)
     result = cli("validate", expect=1)
     assert result.stderr.strip() == (
@@ -169,7 +169,7 @@ def test_the_config_is_found_above_the_current_folder_or_named_once(
         "(2030-01-15T12:00:00Z)"
     )
     monkeypatch.setenv("ARFLOW_CONFIG", str(example))
-    assert "valid (6 workflows" in cli("validate").output
+    assert "valid (7 workflows" in cli("validate").output
     monkeypatch.setenv("ARFLOW_CONFIG", str(tmp_path / "nope.yaml"))
     assert cli("validate", expect=1).stderr.strip() == (
         f"error: ARFLOW_CONFIG={tmp_path / 'nope.yaml'}: no such file; point it at your "

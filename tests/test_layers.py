@@ -71,6 +71,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.contacts",
             "arflow.fees.book",
             "arflow.fees.charging",
+            "arflow.plans",
         ],
     ),
     (
@@ -121,6 +122,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.fees.report",
             "arflow.fees.journal",
             "arflow.payments.listing",
+            "arflow.plans.listing",
         ],
     ),
     ("the app", ["arflow.cli", "arflow.commands", "arflow.__main__"]),

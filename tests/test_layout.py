@@ -97,7 +97,7 @@ def test_the_example_runs_as_it_is(cli, monkeypatch):
     assert not (ROOT / "examples" / "arflow.db").exists()
     monkeypatch.chdir(ROOT)  # named from here, as typed
     assert cli("validate", ROOT / "examples").stdout.startswith(
-        "examples/arflow.yaml: valid (6 workflows"
+        "examples/arflow.yaml: valid (7 workflows"
     )
 
 

@@ -239,8 +239,8 @@ def test_preview_never_shows_a_negative_days_past_due(example):
                 continue
             assert " of " in out and not NEGATIVE_DAYS.search(out), (wid, step, customer, as_of)
             shown[customer] = shown.get(customer, 0) + 1
-    assert shown[None] == 40  # the example's 20 steps (and on_paid), on both days
-    assert sum(shown.values()) == 204  # and those real customers have invoices for
+    assert shown[None] == 46  # the example's 23 steps (and on_paid), on both days
+    assert sum(shown.values()) == 246  # and those real customers have invoices for
 
 
 def test_the_sample_customer_s_invoices_are_as_the_step_expects(cli, example):

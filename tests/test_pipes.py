@@ -74,7 +74,8 @@ PIPED = {
         "monthly-statement\tMonthly statement\tyes\tcampaign: first Monday of each month\t2\t—\t0\t",
         "net30-standard\tNet 30 standard\tyes\tdue_date\t4\t—\t0\t",
         "past-due-15-30-45\tPast due 15/30/45 (HQ billing location)\tyes\tdue_date\t3\t—\t0\t",
-        "total\t6 workflow(s)\t6 yes\t\t17\t\t0\t",
+        "payment-plan\tPayment plan\tyes\tdue_date\t3\t—\t0\t",
+        "total\t7 workflow(s)\t7 yes\t\t20\t\t0\t",
     ],
     "aging": [
         "# customer\tname\tcurrency\tcurrent\t1-30\t31-60\t61-90\t90+\ttotal",
@@ -375,6 +376,7 @@ CSV = {
             "0",
             "",
         ],
+        ["payment-plan", "Payment plan", "yes", "due_date", "", "3", "", "0", ""],
     ],
     "aging": [
         ["customer_id", "name", "currency", "current", "1-30", "31-60", "61-90", "90+", "total"],
@@ -552,7 +554,7 @@ def test_tty_compatible_asks_for_the_table_in_a_pipe_and_columns_for_its_width(
     monkeypatch.setenv("COLUMNS", "100")
     shown = cli("workflows", "--config", example).stdout
     lines = re.sub("\x1b\\[[0-9;]*m", "", shown).splitlines()  # in colour, for less -R
-    assert "\x1b[1m" in shown and lines[0] == "arflow workflows: 6"
+    assert "\x1b[1m" in shown and lines[0] == "arflow workflows: 7"
     assert [cell.strip() for cell in lines[3].split("┃")[1:-1]] == [
         "Id",
         "Name",

@@ -42,6 +42,9 @@ EVERY_STEP = {
     ("past-due-15-30-45", "past-due-30"),
     ("past-due-15-30-45", "past-due-45"),
     ("past-due-15-30-45", "on_paid"),
+    ("payment-plan", "note"),  # its templates render without a plan too
+    ("payment-plan", "reminder"),
+    ("payment-plan", "final"),
 }
 
 
@@ -220,7 +223,7 @@ def test_the_table_shows_each_later_day_with_its_title(folder, cli):
     lines = result.stdout.splitlines()
     titles = [line for line in lines if line.startswith("# sample ledger")]
     assert titles == [
-        "# sample ledger: 26 made-up customers, one for each step on 2026-03-14 "
+        "# sample ledger: 32 made-up customers, one for each step on 2026-03-14 "
         "(no source read, nothing recorded)",
         "# sample ledger as of 2026-03-16, for the steps not due on 2026-03-14: 18 made-up "
         "customers of ar-workflow, late-fee-warning",
@@ -233,7 +236,7 @@ def test_the_table_shows_each_later_day_with_its_title(folder, cli):
     assert kickoff in lines[lines.index(titles[1]) :]
     days = ("#", "2026-03-14\tS", "2026-03-16\tS", "2026-04-06\tS")
     assert [line for line in lines if not line.startswith(days)] == [
-        "2026-03-14: 26 invoices, 18 open, 38 action(s) planned, 0 skipped, 0 error(s)",
+        "2026-03-14: 32 invoices, 24 open, 44 action(s) planned, 0 skipped, 0 error(s)",
         "2026-03-16: 18 invoices, 14 open, 40 action(s) planned, 0 skipped, 0 error(s)",
         "2026-04-06: 2 invoices, 2 open, 4 action(s) planned, 0 skipped, 0 error(s)",
     ]
@@ -243,7 +246,7 @@ def test_the_table_says_it_is_a_sample(folder, cli):
     result = cli("run", "--dry-run", "--sample", "--as-of", THIRD_MONDAY, "--config", folder)
     lines = result.stdout.splitlines()
     assert lines[1] == (
-        "# sample ledger: 40 made-up customers, one for each step on 2026-03-16 "
+        "# sample ledger: 46 made-up customers, one for each step on 2026-03-16 "
         "(no source read, nothing recorded)"
     )
     assert (
@@ -298,7 +301,7 @@ def test_a_disabled_workflow_has_no_sample_customer(folder, run_json):
     _, document = run_json(folder, THIRD_MONDAY, "--sample")
     planned = {(a["workflow"], a["step"]) for a in document["actions"]}
     assert planned == EVERY_STEP - {("hosting-overdue", "overdue")}
-    assert document["skipped"] == [] and document["summary"]["invoices"] == 38  # 2 × 19
+    assert document["skipped"] == [] and document["summary"]["invoices"] == 44  # 2 × 22
 
 
 def test_sample_if_no_ledger_reads_the_ledger_when_it_is_there(tmp_path, run_json):

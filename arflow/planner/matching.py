@@ -47,7 +47,7 @@ class FollowedInvoices:
 
     items: list[OpenInvoice] = field(default_factory=list)
     hints: list[date] = field(default_factory=list)  # days a chain or broken promise began
-    source: str = ""  # assign | file | match | default | chain
+    source: str = ""  # assign | file | match | default | chain | plan
 
 
 @dataclass(slots=True)
@@ -107,16 +107,15 @@ def sort_into_workflows(
         customer = customers.get(cid)
         if customer is None:
             customer = customers[cid] = Customer(cid)
-        wid, source = _workflow_for(inv, balance, customer, state, matchers, default)
+        wid, source, hint = _followed(inv, balance, customer, state, matchers, default)
         if wid is None or wid not in active:
             continue
-        hint = None
         if wid in movable:
-            wid, hint = _moved(inv, balance, wid, state, active, as_of)
+            wid, moved = _moved(inv, balance, wid, state, active, as_of)
             if wid is None:
                 continue
-            if hint is not None:
-                source = "chain"
+            if moved is not None:
+                hint, source = moved, "chain"
         entry = following.get((cid, wid))
         if entry is None:
             entry = following[(cid, wid)] = FollowedInvoices(source=source)
@@ -133,6 +132,23 @@ def sort_into_workflows(
         min_balance,
         open_invoices,
     )
+
+
+def _followed(
+    inv: Invoice,
+    balance: Decimal,
+    customer: Customer,
+    state: PastState,
+    matchers: list[Matcher],
+    default: WorkflowChoice,
+) -> tuple[str | None, str, date | None]:
+    """(workflow, source, the day it began there) before chains: a payment plan's route
+    (issue 32), else `_workflow_for`."""
+    route = state.routed.get(inv.number)
+    if route is not None:
+        return route.workflow, "plan", route.began
+    wid, source = _workflow_for(inv, balance, customer, state, matchers, default)
+    return wid, source, None
 
 
 def _moved(

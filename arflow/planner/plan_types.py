@@ -81,6 +81,14 @@ class PromisedAmount(NamedTuple):
     balance: Decimal
 
 
+class Route(NamedTuple):
+    """Where a payment plan sends an item (issue 32), and the day it began there (None: its
+    own dates count)."""
+
+    workflow: str
+    began: date | None = None
+
+
 @dataclass(slots=True)
 class PastState:
     """What the state database knows, read in bulk before planning (`arflow.planner.past_state`).
@@ -101,6 +109,11 @@ class PastState:
     # action keys never to be attempted again (sent, unknown, done, skipped, failed for good);
     # a step in `ran` has all its keys here, a step partly done has only some
     settled: set[ActionKey] = field(default_factory=set)
+    # issue 32, payment plans (`arflow.plans.night`): the invoices a plan on track holds, and
+    # number → where an item follows instead of its own workflow (an instalment: the plan's
+    # workflow; a broken plan's invoice: `on_broken_plan:`, from the day it resumed)
+    on_plan: set[str] = field(default_factory=set)
+    routed: dict[str, Route] = field(default_factory=dict)
 
 
 def sequence_target(customer_id: str, since: date) -> str:
@@ -196,6 +209,7 @@ class PlannedAction:
     # this run; it goes only once they all went (`campaigns.notices_wait`)
     waits_for: Sequence[ActionKey] = ()  # (a shared empty tuple: most actions wait for none)
     fees: list[FeeCharge] | None = None  # a charge_fees action's charges, once worked out
+    plan: dict | None = None  # a payment plan's (issue 32): `plan` in its templates
 
     @property
     def kind(self) -> str:

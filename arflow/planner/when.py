@@ -65,7 +65,11 @@ class Holds:
         paused = number in self.state.paused_invoices and pause_holds(
             self._pause_end("invoice", number), day
         )
-        return paused or promise_holds(self.state.promises.get(number), day)
+        return (
+            paused
+            or promise_holds(self.state.promises.get(number), day)
+            or number in self.state.on_plan  # issue 32: a payment plan on track
+        )
 
     def customer_free_after(self, customer: Customer, day: date) -> date | None:
         """The first day after `day` the customer's pauses may have ended (None: never before
@@ -76,6 +80,8 @@ class Holds:
 
     def invoice_free_after(self, number: str, day: date) -> date | None:
         """The first day after `day` the invoice's pause and promise may have ended."""
+        if number in self.state.on_plan:
+            return None  # while the plan is on track
         last = self.state.promises.get(number) or date.min
         if number in self.state.paused_invoices:
             last = max(last, self._ends.get(("invoice", number), FOREVER))

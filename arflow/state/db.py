@@ -18,6 +18,7 @@ from arflow.state.identity import lost, read_id_file, write_id_file
 from arflow.state.inbox import InboxRecords
 from arflow.state.ledger import LedgerRecords
 from arflow.state.payments import PaymentRecords
+from arflow.state.plans import PlanRecords
 from arflow.state.schema import (
     APPLICATION_ID,
     COMPACTED_SINCE,
@@ -27,7 +28,7 @@ from arflow.state.schema import (
 )
 
 
-class StateDB(LedgerRecords, DeskRecords, InboxRecords, FeeRecords, PaymentRecords):
+class StateDB(LedgerRecords, DeskRecords, InboxRecords, FeeRecords, PaymentRecords, PlanRecords):
     """The state database. Opened by `open` (migrates) or `open_readonly` (a dry run)."""
 
     @classmethod

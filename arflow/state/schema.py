@@ -14,7 +14,7 @@ import hashlib
 import sqlite3
 from collections import defaultdict
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 # "ARFL" in the file's header (offset 68): `file arflow.db` names it, and another program's
 # SQLite file is told apart from arflow's
 APPLICATION_ID = 0x4152464C
@@ -160,6 +160,19 @@ MIGRATIONS: dict[int, str] = {
     CREATE INDEX payment_applications_invoice ON payment_applications (invoice);
     CREATE TABLE source_balances (invoice TEXT NOT NULL, since TEXT NOT NULL,
         balance TEXT NOT NULL, PRIMARY KEY (invoice, since));
+    """,
+    # issue 32: payment plans: a plan's invoices, instalments
+    # (JSON [[day, amount], ...]) and total, and what runs saw of it: each instalment met or
+    # missed, the plan broken (instalment 0: the plan itself)
+    9: """
+    CREATE TABLE plans (id INTEGER PRIMARY KEY, customer_id TEXT NOT NULL,
+        invoices TEXT NOT NULL, currency TEXT NOT NULL, total TEXT NOT NULL,
+        instalments TEXT NOT NULL, made_on TEXT NOT NULL, cancelled_on TEXT, reason TEXT,
+        created_at TEXT NOT NULL);
+    CREATE TABLE plan_events (id INTEGER PRIMARY KEY,
+        plan_id INTEGER NOT NULL REFERENCES plans (id), instalment INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('met', 'missed', 'broken')),
+        as_of TEXT NOT NULL, created_at TEXT NOT NULL, UNIQUE (plan_id, instalment, kind));
     """,
 }
 ID_SINCE = 3  # the schema version that gave a database its id
