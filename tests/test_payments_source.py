@@ -338,3 +338,83 @@ def test_a_sqlite_table_reads_as_its_csv_twin(tmp_path, cli):
     config.write_text(config.read_text().replace("table: booked", "table: nothing"))
     refused = cli("payments", "--config", config, expect=1)
     assert "bank.db: cannot read table 'nothing': no such table: nothing" in refused.stderr
+
+
+def ids_of(cli, config, day: str = "2026-03-17", expect: int | None = None) -> list[str]:
+    out = cli(
+        "payments", "--as-of", day, "--format", "json", "--config", config, expect=expect
+    ).stdout
+    return [p["id"] for p in json.loads(out)["payments"]]
+
+
+def test_a_row_has_its_id_however_a_spreadsheet_wrote_it(tmp_path, cli):
+    """Saved again by a spreadsheet, `1.250,00` reads `1250`, and a name gains spaces: the
+    same payment, the same id; the next export's new row is new."""
+    config = folder(tmp_path)
+    bank = tmp_path / "bank.csv"
+    bank.write_text(
+        "Booking date;Amount;Currency;Purpose;Payer;Account\n"
+        "16.03.2026;1.250,00;EUR;INV-1001;Acme GmbH;\n"
+    )
+    (first,) = ids_of(cli, config)
+    bank.write_text(
+        "Booking date;Amount;Currency;Purpose;Payer;Account\n"
+        "16.03.2026;1250;EUR;INV-1001 ; Acme  GmbH ;\n"
+        "17.03.2026;99;EUR;INV-1005;Delta AG;\n"
+    )
+    again = ids_of(cli, config)
+    assert again[0] == first and again[1] != first
+
+
+def test_a_camt_entry_without_the_banks_reference_has_its_id_in_every_statement(tmp_path, cli):
+    """`AcctSvcrRef` is optional: an entry without it gets an id from its fields and how many
+    identical entries came before it, not from its place in the statement."""
+    config = folder(tmp_path)
+    config.write_text(config.read_text().replace("path: bank.csv", "path: statement.xml"))
+
+    def statement(*entries: str) -> str:
+        return (
+            CAMT.split("<Id>STMT-1</Id>")[0]
+            + "<Id>STMT-1</Id>"
+            + "".join(entries)
+            + ("</Stmt></BkToCstmrStmt></Document>")
+        )
+
+    payment = entry("1250.00", "2026-03-16", "INV-1001", "Acme GmbH")
+    (tmp_path / "statement.xml").write_text(statement(payment))
+    (first,) = ids_of(cli, config)
+    earlier = entry("99.00", "2026-03-15", "INV-1005", "Delta AG")
+    (tmp_path / "statement.xml").write_text(statement(earlier, payment))
+    assert ids_of(cli, config)[1] == first
+
+
+def test_a_row_with_more_values_than_the_header_is_held_back(tmp_path, cli):
+    """`1,250.00` unquoted in a comma file: the invoices' rule, the row held back and named."""
+    config = folder(tmp_path)
+    config.write_text(config.read_text().split("payments:")[0] + "payments: {path: bank.csv}\n")
+    (tmp_path / "bank.csv").write_text(
+        "date,amount,reference,payer\n"
+        "2026-03-16,1,250.00,INV-1001,Acme GmbH\n"
+        "2026-03-16,99.00,INV-1005,Delta AG\n"
+    )
+    result = cli(
+        "payments", "--as-of", "2026-03-17", "--format", "json", "--config", config, expect=3
+    )
+    assert [p["invoices"] for p in json.loads(result.stdout)["payments"]] == [["INV-1005"]]
+    assert result.stderr == (
+        "error: bank.csv:2: row has 5 values but the header has 4 columns; fix the quoting or "
+        "the delimiter on this line\n"
+    )
+
+
+def test_a_bank_file_whose_every_row_is_bad_is_refused_whole(tmp_path, cli):
+    """A date format that reads none of the rows: nothing is acted on (a run would chase
+    customers who paid), the file is refused, exit 1."""
+    config = folder(tmp_path)
+    (tmp_path / "bank.csv").write_text(
+        "Booking date;Amount;Currency;Purpose;Payer;Account\n"
+        "2026-03-16;1.250,00;EUR;INV-1001;Acme GmbH;\n"
+        "2026-03-16;99,00;EUR;INV-1005;Delta AG;\n"
+    )
+    result = cli("run", "--dry-run", "--as-of", "2026-03-17", "--config", config, expect=1)
+    assert "bank.csv: 2 of its 2 rows are bad, more than max_bad_rows: 10% allows" in result.output

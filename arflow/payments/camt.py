@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from arflow.errors import RowError, SourceRefused
-from arflow.payments.match import ZERO, Payment, payment_id
+from arflow.payments.match import ZERO, Payment, with_ids
 
 CREDIT, BOOKED = "CRDT", ("BOOK", "")
 
@@ -77,7 +77,7 @@ def read_camt(
             payments += _payments(entry, n, default_currency)
         except ValueError as exc:
             errors.append(RowError(shown, n, "Ntry", None, f"entry {n}: {exc}"))
-    return payments, errors, passed
+    return with_ids(payments), errors, passed
 
 
 def _payments(entry: ET.Element, n: int, default_currency: str) -> list[Payment]:
@@ -113,7 +113,7 @@ def _payments(entry: ET.Element, n: int, default_currency: str) -> list[Payment]
         pid = f"{own}/{k}" if own and len(details) > 1 else own
         found.append(
             Payment(
-                pid or payment_id(day, amount, currency, reference, payer or None, n * 1000 + k),
+                pid or "",  # made from its fields by `with_ids`
                 day,
                 amount,
                 currency,

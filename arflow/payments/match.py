@@ -76,9 +76,30 @@ def payment_id(
     day: date, amount: Decimal, currency: str, reference: str, payer: str | None, seen: int
 ) -> str:
     """A payment's id when its file gives none: its fields and how many identical rows came
-    before it in the file, so reading the same export again gives the same ids."""
-    text = "\x1f".join([day.isoformat(), str(amount), currency, reference, payer or "", str(seen)])
-    return "p-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+    before it in the file, so reading the same export again gives the same ids — however a
+    spreadsheet wrote the amount (`300`, `300.00`) or spaced the words."""
+    fields = [day.isoformat(), *map(str, identity(amount, currency, reference, payer)), str(seen)]
+    return "p-" + hashlib.sha256("\x1f".join(fields).encode()).hexdigest()[:16]
+
+
+def identity(amount: Decimal, currency: str, reference: str, payer: str | None) -> tuple:
+    """What tells two rows of a day apart: the amount however written, the words however
+    spaced."""
+    words = " ".join(reference.split()), " ".join((payer or "").split())
+    return format(amount.normalize(), "f"), currency.upper(), *words
+
+
+def with_ids(payments: Iterable[Payment]) -> list[Payment]:
+    """`payments` (in file order), each without an id given one by `payment_id`."""
+    alike: dict[tuple, int] = {}
+    found = []
+    for p in payments:
+        if not p.id:
+            key = (p.date, *identity(p.amount, p.currency, p.reference, p.payer))
+            seen = alike[key] = alike.get(key, -1) + 1
+            p = replace(p, id=payment_id(p.date, p.amount, p.currency, p.reference, p.payer, seen))
+        found.append(p)
+    return found
 
 
 def _plain(text: str) -> str:

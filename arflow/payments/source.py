@@ -27,10 +27,13 @@ from arflow.config import Config, PaymentsSource
 from arflow.errors import ArflowError, RowError, SourceRefused
 from arflow.payments.camt import read_camt
 from arflow.payments.layout import Layout, layout
-from arflow.payments.match import ZERO, Payment, payment_id
+from arflow.payments.match import ZERO, Payment, identity, payment_id
 from arflow.payments.ofx import read_ofx
+from arflow.reading import group_errors
 from arflow.sources.csvfile import delimiter_of
+from arflow.sources.rows import shape_problem
 from arflow.sources.sqlitedb import read_sqlite
+from arflow.sources.understood import bad_rows_allowed
 from arflow.sources.values import ValueParser
 
 
@@ -41,6 +44,7 @@ class PaymentsRead:
     debits: int = 0  # rows of money out, passed over
     repeated: int = 0  # rows whose id came before in the file: one payment
     filtered: int = 0  # rows `keep_if:` or `skip_if:` (a preset's filter) left out
+    rows: int = 0  # rows read, blank lines aside
     file: str = ""  # the file, as messages name it
 
 
@@ -62,7 +66,12 @@ def read_payments(config: Config, source: PaymentsSource) -> PaymentsRead:
     seen_ids: set[str] = set()
     alike: Counter[tuple] = Counter()
     for line, cells in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in cells):
+        problem = shape_problem(cells, len(rows[0]))
+        if problem == "":  # a blank line
+            continue
+        found.rows += 1
+        if problem is not None:
+            found.errors.append(RowError(shown, line, None, None, problem))
             continue
         if where.passed_over(cells):
             found.filtered += 1
@@ -75,7 +84,24 @@ def read_payments(config: Config, source: PaymentsSource) -> PaymentsRead:
             continue
         seen_ids.add(payment.id)
         found.payments.append(payment)
+    _refuse_if_broken(found, source)
     return found
+
+
+def _refuse_if_broken(found: PaymentsRead, source: PaymentsSource) -> None:
+    """The invoices' rule: more rows held back than `max_bad_rows:` allows, or every row,
+    refuses the file whole — arflow does not chase on balances it could not check."""
+    held = len(found.errors)
+    if not held or (held <= bad_rows_allowed(source, found.rows) and held < found.rows):
+        return
+    causes = "".join(f"\n  {g.text(3)}" for g in group_errors(found.errors))
+    raise SourceRefused(
+        "payments",
+        f"{found.file}: {held:,} of its {found.rows:,} rows are bad, more than max_bad_rows: "
+        f"{source.max_bad_rows} allows; a bank file this broken is not acted on: fix it, or "
+        f"raise max_bad_rows: under payments: in arflow.yaml. By cause:{causes}",
+        "max_bad_rows",
+    )
 
 
 def _csv_rows(path: Path, source: PaymentsSource, shown: str) -> list[list[str]]:
@@ -133,7 +159,7 @@ def _payment(
         return None
     currency = (cell("currency") or config.company.currency).upper()
     reference, payer = cell("reference"), cell("payer") or None
-    key = (day, amount, currency, reference, payer)
+    key = (day, *identity(amount, currency, reference, payer))
     own = cell("id")
     pid = own or payment_id(day, amount, currency, reference, payer, alike[key])
     alike[key] += 1
