@@ -121,3 +121,49 @@ def test_a_payment_without_an_id_gets_the_same_one_each_time():
     assert one.startswith("p-") and len(one) == 18
     # a second identical row of the same file is a payment of its own
     assert one != payment_id(date(2026, 3, 16), D("10.00"), "EUR", "INV-1", "Acme", 1)
+
+
+def test_a_reference_in_another_currency_says_so():
+    found = match_payment(pay("300.00", "INV-2001", payer="Acme GmbH"), OPEN, PAYERS)
+    assert (found.rule, found.why) == (
+        None,
+        "reference names INV-2001, in USD; the payment is in EUR",
+    )
+
+
+def test_the_columns_name_invoices_as_names_of_does():
+    """`payments.named.number_names` (polars, over every invoice number) stands for
+    `names_of`: on random numbers of letters, digits, zeros, punctuation and other scripts,
+    each token finds exactly the numbers `names_of` gives it."""
+    import random
+
+    import polars as pl
+
+    from arflow.payments.named import number_names
+
+    rng = random.Random(3)
+    parts = [
+        "INV",
+        "inv",
+        "Re",
+        "0",
+        "00",
+        "7",
+        "123",
+        "-",
+        "/",
+        ".",
+        " ",
+        "#",
+        "Ü",
+        "٣",
+        "x9",
+        "2026",
+    ]
+    numbers = sorted(
+        {"".join(rng.choice(parts) for _ in range(rng.randint(1, 4))) for _ in range(3000)}
+    )
+    whole, digits = number_names()
+    frame = pl.DataFrame({"number": numbers}).with_columns(whole=whole, digits=digits)
+    for number, w, d in frame.iter_rows():
+        assert {n for n in (w, d) if n} == names_of(number), number

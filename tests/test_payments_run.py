@@ -427,3 +427,24 @@ def test_an_invoice_paid_in_part_before_counts_from_the_balance_a_run_saw(tmp_pa
     (config.parent / "bank.csv").write_text(BANK_HEADER + "2026-03-08,300.00,INV-1,One GmbH\n")
     out = cli("status", "C1", "--as-of", "2026-03-09", "--format", "json", "--config", config)
     assert json.loads(out.stdout)["customers"][0]["open"] == {"EUR": "300.00"}
+
+
+def test_matching_by_hand_refuses_what_cannot_be(tmp_path, cli):
+    config = folder(tmp_path, "2026-03-05,500.00,our order 77,Someone Else\n")
+    (payment,) = json.loads(
+        cli("payments", "--as-of", "2026-03-05", "--format", "json", "--config", config).stdout
+    )["payments"]
+    twice = cli("payments", "match", payment["id"], "INV-3", "INV-3", "--config", config, expect=2)
+    assert "INV-3 is given twice: name each invoice once" in twice.output
+    used = cli("payments", "match", payment["id"], "INV-3", "INV-2", "--config", config, expect=2)
+    assert "the payment is used up by INV-3: nothing of it is left for INV-2" in used.output
+    assert payments_table(config) == [("2026-03-05", "500.00", None, None, None, None)]
+
+
+def test_a_quiet_run_still_says_a_payment_waits_for_a_person(tmp_path, cli):
+    config = folder(tmp_path, "2026-03-05,42.00,thanks,Stranger\n")
+    out = cli("run", "--quiet", "--as-of", "2026-03-06", "--config", config).stdout
+    assert (
+        "Payments: 1 new in bank.csv: 0 matched, 1 unmatched (they wait for a person: "
+        "arflow payments --unmatched)"
+    ) in out.splitlines()

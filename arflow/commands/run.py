@@ -320,8 +320,11 @@ def _print_run_result(
         _print_sample_title(out, night.sample, day)
     if run_result.inbox and out.fmt is Format.table and not out.quiet:
         print_inbox(out.console, run_result.inbox, plain=out.plain, dry_run=False)
-    news = run_result.payments and run_result.payments.news()
-    if news and out.fmt is Format.table and not out.quiet:
+    heard = run_result.payments
+    news = heard and heard.news()
+    # quiet: only when a payment waits for a person
+    waiting = heard and any(r.rule is None for r in heard.new)
+    if news and out.fmt is Format.table and (waiting or not out.quiet):
         out.console.print(news, markup=False, highlight=False, soft_wrap=True)
     if out.fmt is Format.json:
         later = None if night is None else _later_documents(night)

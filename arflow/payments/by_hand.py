@@ -33,9 +33,12 @@ def matched_by_hand(
     """`record`'s payment paying `invoices` in the order given, each up to what is open on it
     (other payments counted), the rest reported as over-payment."""
     payment = record.payment
+    twice = sorted({inv.number for inv in invoices if invoices.count(inv) > 1})
+    if twice:
+        raise Refused(f"{twice[0]} is given twice: name each invoice once")
     mine = {a.invoice: a.amount for a in record.applied}
     left = payment.amount
-    applied = []
+    applied: list[AppliedRow] = []
     for inv in invoices:
         if inv.currency != payment.currency:
             raise Refused(
@@ -44,6 +47,11 @@ def matched_by_hand(
             )
         source = heard.sources.get(inv.number, inv.open_balance(as_of))
         open_now = heard.balances.get(inv.number, source) + mine.get(inv.number, ZERO)
+        if left <= ZERO:
+            paid = ", ".join(a.invoice for a in applied)
+            raise Refused(
+                f"the payment is used up by {paid}: nothing of it is left for {inv.number}"
+            )
         part = min(left, open_now)
         if part <= ZERO:
             raise Refused(f"{inv.number} has nothing open on {as_of}: nothing for it to pay")

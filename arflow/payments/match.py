@@ -182,9 +182,17 @@ class Matcher:
         if mine:  # booked in the sources already: nothing to lower, no unapplied cash
             why = f"reference names {', '.join(mine)}, which the invoices source shows paid"
             return Match(payment, "reference", (Applied(mine[0], payment.amount),), why)
-        if not by_amount:
-            return Match(payment, None, (), "no open invoice named in its reference")
-        return self._by_amount(payment)
+        by_sum = self._by_amount(payment) if by_amount else None
+        if by_sum is not None and by_sum.matched:
+            return by_sum
+        foreign = sorted(  # named, but in another currency: say so
+            {n for t in tokens for n in self.by_name.get(t, ()) if self.items[n].balance > ZERO}
+        )
+        if foreign:
+            currencies = ", ".join(sorted({self.items[n].currency for n in foreign}))
+            why = f"reference names {', '.join(foreign)}, in {currencies}; the payment is in "
+            return Match(payment, None, (), why + payment.currency)
+        return by_sum or Match(payment, None, (), "no open invoice named in its reference")
 
     def _payer_customers(self, payment: Payment) -> set[str]:
         """The customers whose names or payer accounts fit the payment's payer."""
