@@ -72,6 +72,8 @@ CUSTOMER_FIELDS = (
     "segment",
     "paused",
 )
+# issue 33: a customer's contacts, each in a role (`billing` by convention)
+CONTACT_FIELDS = ("customer_id", "name", "email", "phone", "role", "language")
 INVOICE_STATUSES = ("draft", "open", "paid", "void")
 
 
@@ -253,6 +255,7 @@ class Config(Strict):
     company: Company
     invoices: SourceConfig
     customers: SourceConfig | None = None
+    contacts: SourceConfig | None = None  # issue 33: contacts in roles
     payments: PaymentsSource | None = None  # issue 32: a bank's or processor's export
     state: str = "arflow.db"
     workflows: str = "workflows"
@@ -293,6 +296,11 @@ class Config(Strict):
     @classmethod
     def _customer_columns(cls, value: SourceConfig | None) -> SourceConfig | None:
         return value if value is None else _check_columns(value, CUSTOMER_FIELDS)
+
+    @field_validator("contacts")
+    @classmethod
+    def _contact_columns(cls, value: SourceConfig | None) -> SourceConfig | None:
+        return value if value is None else _check_columns(value, CONTACT_FIELDS)
 
     @model_validator(mode="after")
     def _replies(self) -> Config:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from arflow.config import Config
 from arflow.fees.book import FeeBook
 from arflow.fees.contexts import FEE_KEYS, WithFees, sample_fees, with_values
-from arflow.ledger import ZERO, Customer, Invoice
+from arflow.ledger import BILLING, ZERO, Contact, Customer, Invoice
 from arflow.plaintext import one_line
 from arflow.planner.plan_types import Met, Statement
 from arflow.plans.sample import sample_plan
@@ -250,6 +250,13 @@ def _sample_extra(samples: dict[str, str] | None) -> dict:
 SAMPLE_AS_OF = date(2026, 3, 16)
 
 
+def contact_context(contact: Contact | None) -> dict | None:
+    """`contact` in a template (issue 33): the customer's contact a message speaks to."""
+    if contact is None:
+        return None
+    return {"name": contact.name, "role": contact.role, "language": contact.language}
+
+
 def sample_context(
     config: Config,
     *,
@@ -301,6 +308,7 @@ def sample_context(
         "payment_url": None,
         "reply": _sample_reply(as_of),
         "plan": sample_plan(invs, as_of),
+        "contact": contact_context(Contact(BILLING, "Sam Sample", ("ap@sample.example",))),
     }
 
 
@@ -483,4 +491,5 @@ class MessageContexts:
             "payment_url": None,
             "reply": None,
             "plan": None,
+            "contact": None,
         }

@@ -470,7 +470,7 @@ def add_actions(
         for inv, bal in unique.values():
             amounts[inv.currency] = amounts.get(inv.currency, ZERO) + bal
         keys = [ActionKey(t, wid, sid, n) for t in sorted({e.target for e in live})]
-        to, cc, bcc = recipients(action, customer, wf, people)
+        to, cc, bcc, contact, fallback = recipients(action, customer, wf, people)
         missing = KINDS[action.kind].missing
         if missing and not to:
             result.skipped.append(Skip(wid, sid, customer.customer_id, invoices, missing, keys))
@@ -489,6 +489,8 @@ def add_actions(
             bcc=bcc,
             amounts=dict(amounts),
             items=items,
+            contact=contact,
+            fallback=fallback,
         )
         if action.kind == "task":
             planned.assignee = {"specialist": customer.specialist, "owner": wf.owner}.get(

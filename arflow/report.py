@@ -34,6 +34,8 @@ def action_dict(a: PlannedAction) -> dict:
     }
     if a.text is not None:  # a status's value, a task's title, a note, as rendered
         found["text"] = redact(a.text)
+    if a.fallback:  # issue 33: the step's role had nobody: `billing (no ap contact)`
+        found["fallback"] = a.fallback
     if a.kind == "charge_fees":  # what it charges each invoice (issue 31)
         found["fees"] = [
             {

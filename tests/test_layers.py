@@ -87,6 +87,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.project",
             "arflow.template_checks",
             "arflow.headers",
+            "arflow.message_names",
             "arflow.compose",
             "arflow.compose_pool",
         ],

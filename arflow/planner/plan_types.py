@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from arflow.fees.accrual import FeeCharge
-from arflow.ledger import Invoice
+from arflow.ledger import Contact, Invoice
 from arflow.rules import Totals
 from arflow.workflow import Action
 
@@ -209,6 +209,10 @@ class PlannedAction:
     # this run; it goes only once they all went (`campaigns.notices_wait`)
     waits_for: Sequence[ActionKey] = ()  # (a shared empty tuple: most actions wait for none)
     fees: list[FeeCharge] | None = None  # a charge_fees action's charges, once worked out
+    # issue 33: the customer's contact it speaks to (greeting, language), and the role it fell
+    # back to when the step's role had nobody
+    contact: Contact | None = None
+    fallback: str | None = None
     plan: dict | None = None  # a payment plan's (issue 32): `plan` in its templates
 
     @property
