@@ -18,6 +18,7 @@ from arflow.ledger import Ledger
 from arflow.planner.schedule import FINISH_TEMPLATE, PAUSE_TEMPLATE
 from arflow.plans import BROKEN_TEMPLATE
 from arflow.render import Templates, templates_for
+from arflow.sources import contact_roles
 from arflow.state import StateDB
 from arflow.template_checks import render_problems
 from arflow.workflow import (
@@ -134,8 +135,9 @@ def check_project(
                         f"{config.named(templates.directory)}/",
                     )
                 )
+    roles = contact_roles(config)
     for wf in workflows.values():
-        problems += _check_workflow(wf, config, workflows, templates, broken)
+        problems += _check_workflow(wf, config, workflows, templates, broken, roles, warnings)
     problems += _then_cycles(workflows)
     problems += fee_problems(config, workflows, warnings)
     problems += render_problems(config, workflows, templates, warnings)
@@ -248,10 +250,12 @@ def _check_workflow(
     workflows: dict[str, LoadedWorkflow],
     templates: Templates,
     broken: set[str],
+    roles: set[str] | None = None,
+    warnings: list[Problem] | None = None,
 ) -> list[Problem]:
     """One workflow's references: step ids, the workflows it goes on to, its people, the
     templates its notices and actions use and what its emails attach."""
-    check = _WorkflowCheck(wf, config, templates)
+    check = _WorkflowCheck(wf, config, templates, roles, warnings)
     m = wf.model
     check.step_ids()
     for key in ("then", "on_broken_promise"):
@@ -271,10 +275,19 @@ def _check_workflow(
 class _WorkflowCheck:
     """The problems found in one workflow, each at its line in the file."""
 
-    def __init__(self, wf: LoadedWorkflow, config: Config, templates: Templates):
+    def __init__(
+        self,
+        wf: LoadedWorkflow,
+        config: Config,
+        templates: Templates,
+        roles: set[str] | None = None,
+        warnings: list[Problem] | None = None,
+    ):
         self.wf = wf
         self.config = config
         self.templates = templates
+        self.roles = roles  # the customers' contact roles (None: any name may be one)
+        self.warnings = warnings
         self.problems: list[Problem] = []
         self.notify_use = "json" if config.channels.notify.transport == "webhook" else "email"
 
@@ -331,6 +344,8 @@ class _WorkflowCheck:
                     f"template {spec.template!r} needs "
                     f"{' and '.join(missing)} in {self.config.named(self.templates.directory)}/",
                 )
+        if kind in ("email", "sms"):
+            self.to_roles(loc, kind, spec.to)
         if kind == "email":
             self.email(loc, spec)
         elif kind == "notify":
@@ -348,8 +363,9 @@ class _WorkflowCheck:
         package."""
         for field in ("cc", "bcc"):
             for n, who in enumerate(getattr(spec, field)):
-                if "@" not in who:
+                if "@" not in who and (self.roles is not None and who.lower() not in self.roles):
                     self.person((*loc, "email", field, n), who)
+
         for n, name in enumerate(spec.attach):
             if loc[0] != "actions":
                 self.add(
@@ -360,6 +376,26 @@ class _WorkflowCheck:
                 )
             elif (package := missing_package(name)) is not None:
                 self.add((*loc, "email", "attach", n), package)
+
+    def to_roles(self, loc: tuple, kind: str, roles: list[str]) -> None:
+        """Issue 33: a `to:` role no contact has falls back to billing: said, not refused."""
+        for n, role in enumerate(roles):
+            if (
+                self.roles is not None
+                and role.lower() not in self.roles
+                and self.warnings is not None
+            ):
+                wf = self.wf
+                self.warnings.append(
+                    Problem(
+                        wf.display,
+                        wf.located.line((*loc, kind, "to", n)),
+                        ".".join(map(str, (*loc, kind, "to", n))),
+                        f"no contact has the role {role!r} (roles: "
+                        f"{', '.join(sorted(self.roles))}): the step goes to each customer's "
+                        "billing contact",
+                    )
+                )
 
 
 def _then_cycles(workflows: dict[str, LoadedWorkflow]) -> list[Problem]:

@@ -170,3 +170,20 @@ def test_one_message_never_lists_another_customers_invoices(tmp_path, cli):
         n = int(subject.removeprefix("Reminder INV-"))
         assert body == f"Dear Person {n} (billing), you owe €{100 + n}.00."
         assert to == ["ap@c7.example" if n == 8 else f"ap@c{n}.example"]
+
+
+def test_validate_knows_the_roles_of_the_contacts_source(tmp_path, cli):
+    config = folder(tmp_path)
+    workflow = config.parent / "workflows" / "dun.yaml"
+    assert cli("validate", "--config", config).exit_code == 0  # ap, owner: roles of the file
+    workflow.write_text(DUN.replace("to: [ap]", "to: [accounts]"))
+    warned = cli("validate", "--config", config)
+    assert (
+        "no contact has the role 'accounts' (roles: ap, billing, owner): the step goes to each "
+        "customer's billing contact" in warned.output
+    )
+    workflow.write_text(DUN.replace("cc: [owner, controller]", "cc: [owner, nobody]"))
+    refused = cli("validate", "--config", config, expect=1)
+    assert "unknown person 'nobody': add it under people: in arflow.yaml" in refused.output
+    (config.parent / "contacts.csv").unlink()  # CI without customer data: any name may be a role
+    cli("validate", "--config", config)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from arflow.collector import collector_paused
 from arflow.config import CONTACT_FIELDS, CUSTOMER_FIELDS, INVOICE_FIELDS, Config, SourceConfig
 from arflow.errors import ArflowError, Problem, RowError, SourceRefused
-from arflow.ledger import Customer, Ledger
+from arflow.ledger import BILLING, Customer, Ledger
 from arflow.reading import SourceRead
 from arflow.sources.contacts import read_contacts
 from arflow.sources.csvfile import Blocks, Progress, read_csv
@@ -156,6 +156,27 @@ def header_read(config: Config, setting: str) -> SourceRead:
         {f: header[i].strip() for f, i in index.items()},
         tuple(h for i, h in enumerate(header) if i not in used and h.strip()),
     )
+
+
+def contact_roles(config: Config) -> set[str] | None:
+    """The roles a workflow may name (issue 33): `billing` and those of the contacts file;
+    None when the contacts file is not there or cannot be read (CI without customer data:
+    any name may be a role)."""
+    source = config.contacts
+    if source is None:
+        return {BILLING}
+    if not config.resolve(source.path).exists():
+        return None
+    try:
+        display, header, blocks = open_source(config, source)
+        with closing(blocks):
+            at = column_index(header, source, CONTACT_FIELDS, ("role",), display, "contacts")[
+                "role"
+            ]
+            found = {row[at].strip().lower() for _, rows in blocks for row in rows if len(row) > at}
+    except ArflowError:
+        return None
+    return (found - {""}) | {BILLING}
 
 
 def present_headers(config: Config) -> list[SourceRead]:
