@@ -25,9 +25,9 @@ class Recipients(NamedTuple):
     to: list[str]
     cc: list[str]
     bcc: list[str]
-    # issue 33: the customer's contact a message speaks to (its greeting and language), and
-    # the role it fell back to when the step's role had nobody (`ap` → `billing`)
-    contact: Contact | None = None
+    # issue 33: the customer's contacts a message goes to (the first: its greeting and
+    # language), and the role it fell back to when the step's role had nobody (`ap` → billing)
+    contacts: tuple[Contact, ...] = ()
     fallback: str | None = None
 
 
@@ -70,8 +70,8 @@ def person_addresses(
 
 def _contacts_to(
     roles: list[str], customer: Customer, field: Callable[[Contact], Iterable[str]]
-) -> tuple[list[str], Contact | None, str | None]:
-    """(addresses, first contact, fallback) of the customer's contacts in `roles` (default
+) -> tuple[list[str], tuple[Contact, ...], str | None]:
+    """(addresses, contacts, fallback) of the customer's contacts in `roles` (default
     `billing`); a role with nobody in it falls back to `billing`, said as such."""
     wanted = [role.lower() for role in roles] or [BILLING]
     found = [c for role in wanted for c in customer.in_role(role) if list(field(c))]
@@ -80,7 +80,7 @@ def _contacts_to(
         found = [c for c in customer.in_role(BILLING) if list(field(c))]
         fallback = f"{BILLING} (no {', '.join(wanted)} contact)" if found else None
     addresses = list(dict.fromkeys(a for c in found for a in field(c)))
-    return addresses, (found[0] if found else None), fallback
+    return addresses, tuple(dict.fromkeys(found)), fallback
 
 
 def _copies(names: Iterable[str], customer: Customer, wf: Workflow, people: People) -> list[str]:
@@ -100,21 +100,21 @@ def _copies(names: Iterable[str], customer: Customer, wf: Workflow, people: Peop
 
 def _email_to(action: Action, customer: Customer, wf: Workflow, people: People) -> Recipients:
     spec = action.spec
-    to, contact, fallback = _contacts_to(spec.to, customer, lambda c: c.email)
+    to, contacts, fallback = _contacts_to(spec.to, customer, lambda c: c.email)
     return Recipients(
         to,
         _copies(spec.cc, customer, wf, people),
         _copies(spec.bcc, customer, wf, people),
-        contact,
+        contacts,
         fallback,
     )
 
 
 def _sms_to(action: Action, customer: Customer, wf: Workflow, people: People) -> Recipients:
-    to, contact, fallback = _contacts_to(
+    to, contacts, fallback = _contacts_to(
         action.spec.to, customer, lambda c: [c.phone] if c.phone else []
     )
-    return Recipients(to[:1], [], [], contact, fallback)
+    return Recipients(to[:1], [], [], contacts[:1], fallback)  # a text goes to one number
 
 
 def _people_to(

@@ -19,7 +19,6 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from arflow.actions import CUSTOMER_FACING
-from arflow.engine import SlotInvoice, add_actions
 from arflow.errors import ArflowError, Refused
 from arflow.fees.charging import plan_charges
 from arflow.ledger import Customer, Invoice, Ledger
@@ -41,6 +40,7 @@ from arflow.planner.plan_types import (
     invoice_target,
 )
 from arflow.planner.schedule import ON_PAID, StepSchedule
+from arflow.planner.step_actions import SlotInvoice, add_actions
 from arflow.planner.when import Contact, Holds, free_items, runs_ahead
 from arflow.project import Project
 from arflow.state import StateDB

@@ -187,3 +187,21 @@ def test_validate_knows_the_roles_of_the_contacts_source(tmp_path, cli):
     assert "unknown person 'nobody': add it under people: in arflow.yaml" in refused.output
     (config.parent / "contacts.csv").unlink()  # CI without customer data: any name may be a role
     cli("validate", "--config", config)
+
+
+def test_a_step_reaching_contacts_of_two_languages_sends_one_message_per_language(tmp_path, cli):
+    contacts = CONTACTS + "C1,Bernd Buch,buch@one.example,,billing,de\n"
+    config = folder(tmp_path, contacts)
+    night = run(cli, config, "2026-03-03")
+    assert [(to, subject) for to, _, subject, _ in outbox(config)] == [
+        (["billing@one.example"], "Reminder INV-1"),
+        (["buch@one.example"], "Zahlungserinnerung INV-1"),
+        (["ap@two.example"], "Reminder INV-2"),
+    ]
+    assert [(a["customer_id"], a["to"]) for a in night["actions"]] == [
+        ("C1", ["billing@one.example"]),
+        ("C1", ["buch@one.example"]),
+        ("C2", ["ap@two.example"]),
+    ]
+    assert run(cli, config, "2026-03-03")["actions"] == []  # each language's message once
+    assert run(cli, config, "2026-03-10")["actions"] == []
