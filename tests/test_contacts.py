@@ -205,3 +205,14 @@ def test_a_step_reaching_contacts_of_two_languages_sends_one_message_per_languag
     ]
     assert run(cli, config, "2026-03-03")["actions"] == []  # each language's message once
     assert run(cli, config, "2026-03-10")["actions"] == []
+
+
+def test_history_records_a_message_that_fell_back_to_billing(tmp_path, cli):
+    config = folder(tmp_path)
+    run(cli, config, "2026-03-18")
+    out = cli("history", "--customer", "C2", "--format", "json", "--config", config).stdout
+    rows = json.loads(out)["actions"]
+    assert [(r["step"], r["state"], r["description"]) for r in rows] == [
+        ("day-30", "skipped", None),
+        ("day-45", "sent", "to billing (no ap contact)"),
+    ]
