@@ -69,18 +69,24 @@ def person_addresses(
 
 
 def _contacts_to(
-    roles: list[str], customer: Customer, field: Callable[[Contact], Iterable[str]]
+    roles: list[str], customer: Customer, kind: str
 ) -> tuple[list[str], tuple[Contact, ...], str | None]:
     """(addresses, contacts, fallback) of the customer's contacts in `roles` (default
-    `billing`); a role with nobody in it falls back to `billing`, said as such."""
+    `billing`) for an email or a text (`kind`); a role with nobody in it falls back to
+    `billing`, said as such."""
+    sms = kind == "sms"
+
+    def reach(role: str) -> list[Contact]:
+        return [c for c in customer.in_role(role, phone=sms) if (c.phone if sms else c.email)]
+
     wanted = [role.lower() for role in roles] or [BILLING]
-    found = [c for role in wanted for c in customer.in_role(role) if list(field(c))]
+    found = [c for role in wanted for c in reach(role)]
     fallback = None
     if not found and wanted != [BILLING]:
-        found = [c for c in customer.in_role(BILLING) if list(field(c))]
+        found = reach(BILLING)
         fallback = f"{BILLING} (no {', '.join(wanted)} contact)" if found else None
-    addresses = list(dict.fromkeys(a for c in found for a in field(c)))
-    return addresses, tuple(dict.fromkeys(found)), fallback
+    addresses = [c.phone for c in found if c.phone] if sms else [a for c in found for a in c.email]
+    return list(dict.fromkeys(addresses)), tuple(dict.fromkeys(found)), fallback
 
 
 def _copies(names: Iterable[str], customer: Customer, wf: Workflow, people: People) -> list[str]:
@@ -100,7 +106,7 @@ def _copies(names: Iterable[str], customer: Customer, wf: Workflow, people: Peop
 
 def _email_to(action: Action, customer: Customer, wf: Workflow, people: People) -> Recipients:
     spec = action.spec
-    to, contacts, fallback = _contacts_to(spec.to, customer, lambda c: c.email)
+    to, contacts, fallback = _contacts_to(spec.to, customer, "email")
     return Recipients(
         to,
         _copies(spec.cc, customer, wf, people),
@@ -111,9 +117,7 @@ def _email_to(action: Action, customer: Customer, wf: Workflow, people: People) 
 
 
 def _sms_to(action: Action, customer: Customer, wf: Workflow, people: People) -> Recipients:
-    to, contacts, fallback = _contacts_to(
-        action.spec.to, customer, lambda c: [c.phone] if c.phone else []
-    )
+    to, contacts, fallback = _contacts_to(action.spec.to, customer, "sms")
     return Recipients(to[:1], [], [], contacts[:1], fallback)  # a text goes to one number
 
 

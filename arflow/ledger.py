@@ -110,12 +110,14 @@ class Customer:
     line: int = 0  # where the customers file defines it; 0 when only invoice rows do
     contacts: tuple[Contact, ...] = ()  # issue 33: from the contacts source
 
-    def in_role(self, role: str) -> list[Contact]:
+    def in_role(self, role: str, *, phone: bool = False) -> list[Contact]:
         """Its contacts in `role`; its own `email`/`phone` cells are its `billing` contact
-        unless the contacts source gives it one."""
+        unless the contacts source gives it one (its number checked only when `phone` is
+        asked for: a text is planned)."""
         found = [c for c in self.contacts if c.role == role]
         if not found and role == BILLING and (self.email or self.given_phone):
-            return [Contact(BILLING, self.name, self.email, self.phone, self.language)]
+            number = self.phone if phone else None
+            return [Contact(BILLING, self.name, self.email, number, self.language)]
         return found
 
     @property
