@@ -47,6 +47,11 @@ def item_number(dispute_id: int) -> str:
     return f"DISPUTE-{dispute_id}"
 
 
+def item_owners(db: StateDB) -> dict[str, str]:
+    """The number of every dispute's item (`DISPUTE-ID`) → its customer."""
+    return {item_number(d.dispute_id): d.customer_id for d in db.disputes()}
+
+
 def task_key(d: DisputeRow) -> ActionKey:
     """The key of a dispute's task: recorded once, whatever the reruns."""
     return ActionKey(f"invoice:{d.invoice}", DISPUTES, f"dispute-{d.dispute_id}", 0)
