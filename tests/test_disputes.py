@@ -233,6 +233,10 @@ def test_a_disputed_part_chases_the_rest_and_shows_in_aging_disputes_status_hist
     assert status["customers"][0]["disputes"] == [
         "INV-1 disputed since 2026-02-05 (pricing): USD 200 of it not chased"
     ]
+    piped = cli("status", "C1", "--as-of", "2026-02-07", "--config", config).stdout.splitlines()
+    assert piped[1].endswith(
+        "\tdana\tINV-1 disputed since 2026-02-05 (pricing): USD 200 of it not chased"
+    )
     dispute(cli, config, "resolve", "INV-1", "--as-of", "2026-02-09")
     assert json.loads(
         cli("disputes", "--all", "--as-of", "2026-02-09", "--format", "json", "--config",
@@ -404,6 +408,7 @@ def test_validate_names_an_unknown_disputes_workflow_and_a_bad_reason_code(cli, 
         ("We dispute the quantity on INV-1003.", ["dispute"]),
         ("DISPUTED: the goods were Never  Received", ["disputed", "never received"]),
         ("Indisputable: we paid yesterday.", []),  # whole words only
+        ("The amount is undisputed, we pay Friday.", []),
         ("The disputes team will call.", []),
         ("Please send a credit note", ["credit note"]),
     ],
