@@ -93,7 +93,8 @@ def folder(tmp_path: Path, extra: str = "", workflows: dict[str, str] | None = N
 
 def night(cli, config: Path, day: str, *extra: str) -> dict:
     """A real run on `day`: its JSON document."""
-    doc = json.loads(cli("run", "--format", "json", "--as-of", day, "--config", config).stdout)
+    result = cli("run", "--format", "json", "--as-of", day, "--config", config, *extra)
+    doc = json.loads(result.stdout)
     assert all(a["status"] in ("sent", "done") for a in doc["actions"]), doc["actions"]
     return doc
 
@@ -296,6 +297,7 @@ def test_a_disputed_part_chases_the_rest_and_shows_in_aging_disputes_status_hist
             ["resolve", "INV-1", "--credit", "5"],
             "INV-1 has no open dispute to resolve; `arflow disputes` lists the open ones",
         ),
+        (["resolve"], "name the invoice whose dispute ends: arflow dispute resolve INVOICE"),
         (
             ["INV-1", "--reason", "pricing", "--credit", "5"],
             "--credit is for resolving: arflow dispute resolve INVOICE --credit A",
@@ -461,3 +463,44 @@ def test_a_reply_with_dispute_words_is_flagged_in_the_notice_never_decided(
     assert ("Possible dispute" in body) is flagged
     listed = cli("disputes", "--format", "json", "--as-of", "2026-03-17", "--config", shop.config)
     assert json.loads(listed.stdout) == {"disputes": []}  # flagged, never decided
+
+
+def test_a_run_for_another_customer_leaves_the_dispute_and_its_task_alone(cli, tmp_path):
+    config = folder(tmp_path)
+    (config.parent / "customers.csv").write_text(
+        CUSTOMERS + "C2,Blue Harbor Cafe,billing@blueharbor.example,dana\n"
+    )
+    (config.parent / "invoices.csv").write_text(
+        INVOICES.format(balance="") + "INV-3,C2,2026-01-05,2026-01-31,50.00,\n"
+    )
+    dispute(cli, config, "INV-1", "--reason", "duplicate", "--as-of", "2026-02-05")
+    other = night(cli, config, "2026-02-07", "--customer", "C2")
+    assert did(other) == [("standard", "reminder", "email", ["INV-3"], "sent")]
+    assert skipped(other) == []
+    assert did(night(cli, config, "2026-02-07")) == [
+        ("disputes", "dispute-1", "task", ["INV-1"], "done")
+    ]
+
+
+def test_the_forecast_gives_the_task_once_whoever_a_later_day_plans(cli, tmp_path):
+    config = folder(tmp_path)
+    (config.parent / "customers.csv").write_text(
+        CUSTOMERS + "C2,Blue Harbor Cafe,billing@blueharbor.example,dana\n"
+    )
+    (config.parent / "invoices.csv").write_text(
+        INVOICES.format(balance="") + "INV-3,C2,2026-01-05,2026-02-02,50.00,\n"
+    )
+    dispute(cli, config, "INV-1", "--reason", "duplicate", "--as-of", "2026-02-05")
+    forecast = json.loads(
+        cli("forecast", "--as-of", "2026-02-05", "--days", "7", "--format", "json",
+            "--config", config).stdout
+    )  # fmt: skip
+    assert [
+        (d["date"], a["workflow"], a["step"], a["customer_id"], a["invoices"])
+        for d in forecast["days"]
+        for a in d["actions"]
+    ] == [
+        ("2026-02-05", "disputes", "dispute-1", "C1", ["INV-1"]),
+        ("2026-02-09", "standard", "reminder", "C2", ["INV-3"]),
+        ("2026-02-11", "standard", "reminder", "C1", ["INV-2"]),
+    ]

@@ -77,6 +77,8 @@ def dispute(
         day = common.parse_day(cfg, as_of, "--as-of") or s.today
         session.heard_payments(cfg, s.ledger, day, s.db)  # what the bank says was paid
         rows = s.db.disputes()
+        if words[0] == RESOLVE and len(words) == 1:
+            raise Refused("name the invoice whose dispute ends: arflow dispute resolve INVOICE")
         if words[0] == RESOLVE and len(words) == 2:
             if reason is not None or amount is not None:
                 raise Refused(
