@@ -88,13 +88,13 @@ def status(
     if customer is not None and customer not in ledger.customers:
         raise Refused(f"no customer {customer!r} in the sources")
     step_dates: dict = {}
-    disputes.owed_after_credits(db, ledger, as_of)  # issue 33: credits the ledger lacks yet
+    disputed = _disputes(db, ledger, as_of)  # issue 33, before the credits lower the ledger
+    disputes.owed_after_credits(db, ledger, as_of)  # credits the ledger does not show yet
     past = read_past_state(db, project.models, as_of, step_dates) if db else PastState()
     # issue 32: a plan's invoices on hold, its instalments in plan_workflow:
     plans = before_planning(db, cfg, ledger, past, as_of) if db else PlanNight(ledger)
     planned = _disputed(db, cfg, plans.ledger, past, as_of)
     by_customer = _positions(project, planned, db, past, as_of, step_dates)
-    disputed = _disputes(db, ledger, as_of)
     records = _records(db, past, ledger, customer)
     owing = balances(ledger, as_of, cfg.min_balance, customer)
     wanted = (

@@ -504,3 +504,20 @@ def test_the_forecast_gives_the_task_once_whoever_a_later_day_plans(cli, tmp_pat
         ("2026-02-09", "standard", "reminder", "C2", ["INV-3"]),
         ("2026-02-11", "standard", "reminder", "C1", ["INV-2"]),
     ]
+
+
+def test_a_credit_that_covers_the_balance_holds_the_invoice_until_the_ledger_shows_it(
+    cli, tmp_path
+):
+    config = folder(tmp_path)
+    dispute(cli, config, "INV-2", "--reason", "not-received", "--as-of", "2026-02-05")
+    dispute(cli, config, "resolve", "INV-2", "--credit", "300", "--as-of", "2026-02-10")
+    held = night(cli, config, "2026-02-11")
+    assert did(held) == [("standard", "reminder", "email", ["INV-1"], "sent")]
+    assert skipped(held) == [("standard", "reminder", ["INV-2"], "credited")]
+    row = aging_json(cli, config, "2026-02-11")["customers"][0]
+    assert (row["total"], row["disputed"]) == ("900.00", "0.00")
+    status = json.loads(
+        cli("status", "C1", "--as-of", "2026-02-11", "--format", "json", "--config", config).stdout
+    )["customers"][0]
+    assert status["disputes"] == ["INV-2 dispute resolved on 2026-02-10, credit 300"]
