@@ -10,6 +10,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -521,3 +522,29 @@ def test_a_credit_that_covers_the_balance_holds_the_invoice_until_the_ledger_sho
         cli("status", "C1", "--as-of", "2026-02-11", "--format", "json", "--config", config).stdout
     )["customers"][0]
     assert status["disputes"] == ["INV-2 dispute resolved on 2026-02-10, credit 300"]
+
+
+def test_aging_shows_the_disputed_column_in_a_table_a_pipe_and_csv(cli, tmp_path, monkeypatch):
+    config = folder(tmp_path)
+    plain = cli("aging", "--as-of", "2026-02-11", "--config", config).stdout.splitlines()
+    assert plain[0].split("\t")[-1] == "total"  # no dispute yet: unchanged
+    dispute(cli, config, "INV-1", "--reason", "quantity", "--as-of", "2026-02-05")
+    plain = cli("aging", "--as-of", "2026-02-11", "--config", config).stdout.splitlines()
+    assert plain == [
+        "# customer\tname\tcurrency\tcurrent\t1-30\t31-60\t61-90\t90+\ttotal\tdisputed",
+        "C1\tNorthwind Traders\tUSD\t0.00\t1200.00\t0.00\t0.00\t0.00\t1200.00\t900.00",
+        "total\t2 invoice(s)\tUSD\t0.00\t1200.00\t0.00\t0.00\t0.00\t1200.00\t900.00",
+    ]
+    csv = cli("aging", "--as-of", "2026-02-11", "--format", "csv", "--config", config).stdout
+    assert csv.splitlines() == [
+        "customer_id,name,currency,current,1-30,31-60,61-90,90+,total,disputed",
+        "C1,Northwind Traders,USD,0.00,1200.00,0.00,0.00,0.00,1200.00,900.00",
+    ]
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setenv("COLUMNS", "160")
+    table = cli("aging", "--as-of", "2026-02-11", "--config", config).stdout
+    assert "Disputed" in table
+    row = next(line for line in table.splitlines() if "Northwind" in line)
+    cells = [cell.strip() for cell in re.sub(r"\x1b\[[0-9;]*m", "", row).split("│")]
+    assert cells[1:9] == ["Northwind Traders", "·", "$1,200.00", "·", "·", "·", "$1,200.00",
+                          "$900.00"]  # fmt: skip
