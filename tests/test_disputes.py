@@ -548,3 +548,15 @@ def test_aging_shows_the_disputed_column_in_a_table_a_pipe_and_csv(cli, tmp_path
     cells = [cell.strip() for cell in re.sub(r"\x1b\[[0-9;]*m", "", row).split("│")]
     assert cells[1:9] == ["Northwind Traders", "·", "$1,200.00", "·", "·", "·", "$1,200.00",
                           "$900.00"]  # fmt: skip
+
+
+def test_once_the_undisputed_part_is_paid_the_invoice_is_held_whole(cli, tmp_path):
+    config = folder(tmp_path)
+    dispute(cli, config, "INV-1", "--reason", "pricing", "--amount", "200", "--as-of",
+            "2026-02-05")  # fmt: skip
+    (config.parent / "invoices.csv").write_text(INVOICES.format(balance="200.00"))
+    first = night(cli, config, "2026-02-07")
+    assert did(first) == [("disputes", "dispute-1", "task", ["INV-1"], "done")]
+    assert skipped(first) == [("standard", "reminder", ["INV-1"], "disputed")]
+    row = aging_json(cli, config, "2026-02-07")["customers"][0]
+    assert (row["total"], row["disputed"]) == ("500.00", "200.00")
