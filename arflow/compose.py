@@ -91,13 +91,20 @@ def contexts(
                     },
                 )
             context = {**context, **statement[1]}
-        if action.incoming is not None:
-            context = {**context, "reply": reply_context(action.incoming)}
-        if action.plan is not None:  # issue 32: a payment plan's
-            context = {**context, "plan": action.plan}
-        if action.contact is not None:  # issue 33: the contact it speaks to
-            context = {**context, "contact": contact_context(action.contact)}
-        yield action, context
+        yield action, _with_own(action, context)
+
+
+def _with_own(action: PlannedAction, context: dict) -> dict:
+    """`context` with what only this action has: the reply a notice tells of, its payment
+    plan (issue 32), the contact it speaks to (issue 33)."""
+    own: dict = {}
+    if action.incoming is not None:
+        own["reply"] = reply_context(action.incoming)
+    if action.plan is not None:
+        own["plan"] = action.plan
+    if action.contact is not None:
+        own["contact"] = contact_context(action.contact)
+    return {**context, **own} if own else context
 
 
 def _add_workflow(

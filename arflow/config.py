@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_valid
 
 from arflow.calendar import parse_terms
 from arflow.config_location import CONFIG_NAME
+from arflow.disputes import DEFAULT_WORDS, DisputeSettings
 from arflow.errors import InvalidFiles
 from arflow.fees.settings import NO_FEES, LateFees
 from arflow.locales import locale_code
@@ -283,6 +284,10 @@ class Config(Strict):
     plan_workflow: str | None = None
     on_broken_plan: str | None = None
     plan_grace_days: int = Field(7, ge=0, le=365)
+    # issue 33: the reason codes of disputes and the workflow a dispute starts (else a task for
+    # the specialist); the words that flag a customer's reply as a possible dispute
+    disputes: DisputeSettings = DisputeSettings()
+    dispute_words: list[str] = Field(default_factory=lambda: list(DEFAULT_WORDS))
 
     _path: Path = PrivateAttr(default=Path(CONFIG_NAME))
     _located: Located | None = PrivateAttr(default=None)

@@ -436,6 +436,8 @@ def reply_context(row: dict) -> dict:
         "received": one_line(row.get("received")),
         "address": row.get("address"),
         "paused_until": date.fromisoformat(until) if until else None,
+        # issue 33: the `dispute_words:` the reply holds (a possible dispute; none: [])
+        "possible_dispute": list(row.get("possible_dispute") or []),
     }
 
 

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from arflow.actions import CUSTOMER_FACING
+from arflow.disputes import night as disputes
 from arflow.errors import ArflowError, Refused
 from arflow.fees.charging import plan_charges
 from arflow.ledger import Customer, Invoice, Ledger
@@ -159,6 +160,8 @@ def _when_due(
     cfg = project.config
     cid = customer.customer_id
     past = read_past_state(db, project.models, as_of) if db is not None else PastState()
+    if db is not None:  # issue 33: a disputed invoice is on hold, a disputed part not listed
+        ledger = disputes.before_planning(db, cfg, ledger, past, as_of).ledger
     last = db.last_contacts(CUSTOMER_FACING).get(cid) if db is not None else None
     notes: list[str] = []
     entry, schedule = _followed(project, ledger, wid, customer, past, as_of, notes)

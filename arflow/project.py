@@ -119,6 +119,7 @@ def check_project(
             )
         )
     problems += _plan_workflows(config, workflows, templates, broken)
+    problems += _dispute_workflow(config, workflows, broken)
     if config.replies.notify:  # SPEC 6.1: the person is told of each reply and bounce
         use = "json" if config.channels.notify.transport == "webhook" else "email"
         for template in (REPLY_TEMPLATE, BOUNCE_TEMPLATE):
@@ -237,6 +238,23 @@ def _plan_workflows(
             )
         )
     return found
+
+
+def _dispute_workflow(
+    config: Config, workflows: dict[str, LoadedWorkflow], broken: set[str]
+) -> list[Problem]:
+    """`disputes.workflow:` names a workflow there is (issue 33)."""
+    wid = config.disputes.workflow
+    if not wid or wid in {*workflows, *broken}:
+        return []
+    return [
+        Problem(
+            config.display(config.path),
+            config.line("disputes", "workflow"),
+            "disputes.workflow",
+            _unknown_workflow(wid, workflows),
+        )
+    ]
 
 
 def _unknown_workflow(name: str, workflows: dict[str, LoadedWorkflow]) -> str:

@@ -114,6 +114,9 @@ class PastState:
     # workflow; a broken plan's invoice: `on_broken_plan:`, from the day it resumed)
     on_plan: set[str] = field(default_factory=set)
     routed: dict[str, Route] = field(default_factory=dict)
+    # issue 33 (`arflow.disputes.night`): the invoices a dispute holds (whole, or a credit
+    # covering them until the ledger shows it): never chased, still counted
+    disputed: set[str] = field(default_factory=set)
 
 
 def sequence_target(customer_id: str, since: date) -> str:

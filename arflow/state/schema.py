@@ -14,7 +14,7 @@ import hashlib
 import sqlite3
 from collections import defaultdict
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 # "ARFL" in the file's header (offset 68): `file arflow.db` names it, and another program's
 # SQLite file is told apart from arflow's
 APPLICATION_ID = 0x4152464C
@@ -173,6 +173,16 @@ MIGRATIONS: dict[int, str] = {
         plan_id INTEGER NOT NULL REFERENCES plans (id), instalment INTEGER NOT NULL,
         kind TEXT NOT NULL CHECK (kind IN ('met', 'missed', 'broken')),
         as_of TEXT NOT NULL, created_at TEXT NOT NULL, UNIQUE (plan_id, instalment, kind));
+    """,
+    # issue 33: disputes: an invoice disputed (whole, or `amount` of it) from `since` with a
+    # reason code, and its resolution (a credit, and the invoice's balance in the sources on
+    # the day, which tells when the ledger shows the credit note); one open dispute an invoice
+    10: """
+    CREATE TABLE disputes (id INTEGER PRIMARY KEY, invoice TEXT NOT NULL,
+        customer_id TEXT NOT NULL, reason TEXT NOT NULL, note TEXT, amount TEXT,
+        since TEXT NOT NULL, resolved_on TEXT, credit TEXT, resolve_note TEXT,
+        balance_then TEXT, created_at TEXT NOT NULL);
+    CREATE UNIQUE INDEX disputes_open ON disputes (invoice) WHERE resolved_on IS NULL;
     """,
 }
 ID_SINCE = 3  # the schema version that gave a database its id
