@@ -136,6 +136,7 @@ COMMANDS: dict[str, tuple[str, str] | tuple[str, str, dict[str, str], bool]] = {
     ),
     "plan": ("plans", "plan"),
     "plans": ("plans", "plans_list", {"cancel": "plans_cancel"}, True),
+    "holds": ("holds", "holds"),
     "doctor": ("setup", "doctor"),
     "sources": ("setup", "sources"),
     "schema": ("setup", "schema"),

@@ -95,8 +95,8 @@ def contexts(
             context = {**context, **statement[1]}
         if action.incoming is not None:
             context = {**context, "reply": reply_context(action.incoming)}
-        if action.plan is not None:  # issue 32: a payment plan's
-            context = {**context, "plan": action.plan}
+        if action.plan is not None or action.hold is not None:  # a payment plan's, a hold's
+            context = {**context, "plan": action.plan, "hold": action.hold}
         yield action, context
 
 
@@ -106,7 +106,7 @@ def _add_workflow(
     """`workflow` and `step` of the workflow's messages, into `workflows` and `steps`."""
     wf = project.workflows.get(workflow)
     if wf is None:  # an inbox notice (SPEC 6.1), a payment plan's: no workflow sends it
-        name = "Payment plans" if workflow == "plans" else "Inbox"
+        name = {"plans": "Payment plans", "credit_hold": "Credit hold"}.get(workflow, "Inbox")
         workflows[workflow] = {"id": workflow, "name": name, "description": ""}
         return
     workflows[workflow] = {

@@ -17,6 +17,7 @@ from arflow.calendar import parse_terms
 from arflow.config_location import CONFIG_NAME
 from arflow.errors import InvalidFiles
 from arflow.fees.settings import NO_FEES, LateFees
+from arflow.holds.settings import CreditHold
 from arflow.locales import locale_code
 from arflow.modelcheck import (
     STRICT,
@@ -280,6 +281,8 @@ class Config(Strict):
     plan_workflow: str | None = None
     on_broken_plan: str | None = None
     plan_grace_days: int = Field(7, ge=0, le=365)
+    # issue 33: who is on credit hold, entered and released by conditions each run
+    credit_hold: CreditHold | None = None
 
     _path: Path = PrivateAttr(default=Path(CONFIG_NAME))
     _located: Located | None = PrivateAttr(default=None)

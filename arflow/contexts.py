@@ -301,6 +301,8 @@ def sample_context(
         "payment_url": None,
         "reply": _sample_reply(as_of),
         "plan": sample_plan(invs, as_of),
+        # issue 33: a credit hold's event
+        "hold": {"event": "hold", "since": as_of, "why": f"{invs[0].currency}: overdue >= 5000"},
     }
 
 
@@ -483,4 +485,5 @@ class MessageContexts:
             "payment_url": None,
             "reply": None,
             "plan": None,
+            "hold": None,
         }

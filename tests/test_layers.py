@@ -48,6 +48,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.schema",
             "arflow.fees",
             "arflow.payments",
+            "arflow.holds.settings",
         ],
     ),
     ("the state database: arflow's records, in no one else's words", ["arflow.state"]),
@@ -72,6 +73,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.fees.book",
             "arflow.fees.charging",
             "arflow.plans",
+            "arflow.holds",
         ],
     ),
     (
@@ -89,6 +91,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.headers",
             "arflow.compose",
             "arflow.compose_pool",
+            "arflow.holds.checks",
         ],
     ),
     (
@@ -123,6 +126,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.fees.journal",
             "arflow.payments.listing",
             "arflow.plans.listing",
+            "arflow.holds.listing",
         ],
     ),
     ("the app", ["arflow.cli", "arflow.commands", "arflow.__main__"]),

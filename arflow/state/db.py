@@ -14,6 +14,7 @@ from arflow.state.desk import DeskRecords
 from arflow.state.dry import DryRunWrites
 from arflow.state.errors import StateError, closed_on_failure, describe
 from arflow.state.fees import FeeRecords
+from arflow.state.holds import HoldRecords
 from arflow.state.identity import lost, read_id_file, write_id_file
 from arflow.state.inbox import InboxRecords
 from arflow.state.ledger import LedgerRecords
@@ -28,7 +29,15 @@ from arflow.state.schema import (
 )
 
 
-class StateDB(LedgerRecords, DeskRecords, InboxRecords, FeeRecords, PaymentRecords, PlanRecords):
+class StateDB(
+    LedgerRecords,
+    DeskRecords,
+    InboxRecords,
+    FeeRecords,
+    PaymentRecords,
+    PlanRecords,
+    HoldRecords,
+):
     """The state database. Opened by `open` (migrates) or `open_readonly` (a dry run)."""
 
     @classmethod
