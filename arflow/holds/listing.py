@@ -35,3 +35,26 @@ def status_hold(latest: Mapping[str, HoldEvent], customer: str) -> dict | None:
 
 def hold_title(as_of: date, count: int) -> str:
     return f"arflow holds as of {as_of}: {count} account(s) on credit hold"
+
+
+def event_row(event: HoldEvent) -> dict:
+    """A run's entry or release, as its JSON document lists it (`"holds"`)."""
+    return {
+        "customer_id": event.customer_id,
+        "event": event.kind,
+        "since": event.as_of.isoformat(),
+        "why": event.why,
+    }
+
+
+def hold_part(events: list[HoldEvent]) -> dict:
+    """`"holds"` in a run's JSON document: tonight's entries and releases (none: no key)."""
+    return {"holds": [event_row(e) for e in events]} if events else {}
+
+
+def event_lines(events: list[HoldEvent], dry_run: bool) -> list[str]:
+    """A run's entries and releases, one comment line each: `# credit hold: C1 enters (…)`."""
+    verbs = {"hold": "enters", "release": "is released"}
+    if dry_run:
+        verbs = {"hold": "would enter", "release": "would be released"}
+    return [f"# credit hold: {e.customer_id} {verbs[e.kind]} ({e.why})" for e in events]

@@ -1,0 +1,286 @@
+"""Credit hold (issue 33) as users run it: `credit_hold:` in arflow.yaml, two weeks of nightly
+real runs with the file outbox while the ledger export changes between nights; each day
+`arflow holds` lists exactly the customers on hold and since when, the controller hears once
+on entry and once on release, a rerun of a night sends nothing, between the enter and the
+release thresholds nothing changes, conditions hold per currency; `history`, `status`, the
+dry run and `validate` say so."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import shutil
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from arflow.holds.night import event_of
+from arflow.holds.settings import CreditHold
+from arflow.rules import Totals
+from arflow.state.holds import HoldEvent
+from tests.conftest import make_folder
+
+LIBRARY = Path(__file__).resolve().parents[1]
+
+CONFIG = """\
+company: {name: Acme Supplies Ltd, email: ar@acme.example, timezone: UTC, currency: USD,
+          locale: en_US}
+invoices: {path: invoices.csv}
+default_workflow: quiet
+people:
+  controller: {name: Carla Diaz, email: controller@acme.example}
+channels:
+  email: {transport: outbox, dir: outbox}
+  notify: {transport: email}
+credit_hold:
+  enter: ["overdue >= 5000"]
+  release: ["overdue < 1000"]
+  notify: controller
+"""
+QUIET = """\
+name: Quiet
+steps:
+  - id: late
+    day: 400
+    actions:
+      - note: late
+"""
+HEADER = "number,customer_id,customer_name,issue_date,due_date,amount,balance,currency"
+NAMES = {"C1": "Northwind", "C2": "Blue Harbor", "C3": "Kranich", "C4": "Bergmann"}
+
+
+def ledger_on(day: date) -> str:
+    """The export on the morning of `day`: balances rise and fall between nights."""
+    d = date.fromisoformat
+
+    def row(number: str, cid: str, due: str, amount: str, balance: str, cur: str) -> str:
+        return f"{number},{cid},{NAMES[cid]},2026-01-01,{due},{amount},{balance},{cur}"
+
+    # C1: 6000 overdue; part paid to 3000 (between the thresholds), then to 500 (released);
+    # a new 5500 invoice due on the 11th puts it back on hold on the 12th
+    c1 = "6000.00" if day < d("2026-03-05") else "3000.00" if day < d("2026-03-08") else "500.00"
+    rows = [row("INV-1", "C1", "2026-02-01", "6000.00", c1, "USD")]
+    if day >= d("2026-03-10"):
+        rows.append(row("INV-6", "C1", "2026-03-11", "5500.00", "", "USD"))
+    # C2: 4000 overdue from the 4th (between: not on hold), 5500 from the 6th (on hold)
+    rows.append(row("INV-2", "C2", "2026-03-03", "4000.00", "", "USD"))
+    rows.append(row("INV-5", "C2", "2026-03-05", "1500.00", "", "USD"))
+    # C3: 3000 overdue in each of two currencies: never 5000 in one (never on hold)
+    rows.append(row("INV-3", "C3", "2026-02-01", "3000.00", "", "USD"))
+    rows.append(row("INV-7", "C3", "2026-02-01", "3000.00", "", "EUR"))
+    # C4: EUR 5200 overdue (on hold); EUR down to 200 on the 9th while USD 1500 is still
+    # overdue (on hold: release needs every currency); USD paid on the 11th (released)
+    eur = "5200.00" if day < d("2026-03-09") else "200.00"
+    usd = "1500.00" if day < d("2026-03-11") else "0.00"
+    rows.append(row("INV-4", "C4", "2026-02-01", "5200.00", eur, "EUR"))
+    rows.append(row("INV-8", "C4", "2026-02-10", "1500.00", usd, "USD"))
+    return "\n".join([HEADER, *rows]) + "\n"
+
+
+def folder(tmp_path: Path, config: str = CONFIG) -> Path:
+    root = tmp_path / "ar"
+    path = make_folder(
+        root,
+        invoices=ledger_on(date(2026, 3, 1)),
+        workflows={"quiet": QUIET},
+        config=config,
+        templates={},
+    )
+    for template in (LIBRARY / "templates").iterdir():
+        if template.name.startswith(("credit-", "_")):
+            shutil.copy(template, root / "templates")
+    return path
+
+
+def outbox(config: Path) -> set[str]:
+    box = config.parent / "outbox"
+    return {p.name for p in box.iterdir()} if box.exists() else set()
+
+
+def night(cli, config: Path, day: str) -> list[tuple[str, str]]:
+    """A real run on `day` with that morning's export: the messages it put into the outbox,
+    as (to, subject), sorted."""
+    (config.parent / "invoices.csv").write_text(ledger_on(date.fromisoformat(day)))
+    before = outbox(config)
+    cli("run", "--as-of", day, "--config", config)
+    found = []
+    for name in sorted(outbox(config) - before):
+        raw = (config.parent / "outbox" / name).read_bytes()
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        found.append((str(message["To"]), str(message["Subject"])))
+    return sorted(found)
+
+
+def holds(cli, config: Path, day: str) -> list[tuple[str, str, str]]:
+    result = cli("holds", "--as-of", day, "--format", "json", "--config", config)
+    doc = json.loads(result.stdout)
+    assert set(doc) == {"holds"}
+    assert all(set(h) == {"customer_id", "since", "why"} for h in doc["holds"])
+    return [(h["customer_id"], h["since"], h["why"]) for h in doc["holds"]]
+
+
+def days(first: str, last: str) -> list[str]:
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    return [(start + timedelta(n)).isoformat() for n in range((end - start).days + 1)]
+
+
+CTL = "Carla Diaz <controller@acme.example>"
+C1_IN = ("C1", "2026-03-01", "USD: overdue 6000.00 >= 5000")
+C4_IN = ("C4", "2026-03-01", "EUR: overdue 5200.00 >= 5000")
+C2_IN = ("C2", "2026-03-06", "USD: overdue 5500.00 >= 5000")
+C1_AGAIN = ("C1", "2026-03-12", "USD: overdue 6000.00 >= 5000")
+EXPECTED_HOLDS = {
+    **{day: [C1_IN, C4_IN] for day in days("2026-03-01", "2026-03-05")},
+    **{day: [C1_IN, C2_IN, C4_IN] for day in days("2026-03-06", "2026-03-07")},
+    **{day: [C2_IN, C4_IN] for day in days("2026-03-08", "2026-03-10")},
+    "2026-03-11": [C2_IN],
+    **{day: [C1_AGAIN, C2_IN] for day in days("2026-03-12", "2026-03-14")},
+}
+EXPECTED_MAIL = {
+    "2026-03-01": [
+        (CTL, "[AR] Bergmann is on credit hold"),
+        (CTL, "[AR] Northwind is on credit hold"),
+    ],
+    "2026-03-06": [(CTL, "[AR] Blue Harbor is on credit hold")],
+    "2026-03-08": [(CTL, "[AR] Northwind is released from credit hold")],
+    "2026-03-11": [(CTL, "[AR] Bergmann is released from credit hold")],
+    "2026-03-12": [(CTL, "[AR] Northwind is on credit hold")],
+}
+
+
+def test_two_weeks_of_nights_hold_and_release_each_once(cli, tmp_path):
+    config = folder(tmp_path)
+    for day in days("2026-03-01", "2026-03-14"):
+        assert night(cli, config, day) == EXPECTED_MAIL.get(day, []), day
+        assert holds(cli, config, day) == EXPECTED_HOLDS[day], day
+        if day in ("2026-03-01", "2026-03-08", "2026-03-12"):
+            assert night(cli, config, day) == [], day  # the same night again sends nothing
+            assert holds(cli, config, day) == EXPECTED_HOLDS[day], day
+    # the past stays as the runs saw it
+    assert holds(cli, config, "2026-03-05") == [C1_IN, C4_IN]
+    assert holds(cli, config, "2026-02-28") == []
+
+
+def test_history_status_and_the_notice_say_why(cli, tmp_path):
+    config = folder(tmp_path)
+    for day in days("2026-03-01", "2026-03-08"):
+        night(cli, config, day)
+    history = json.loads(
+        cli("history", "--customer", "C1", "--format", "json", "--config", config).stdout
+    )["actions"]
+    assert [
+        (e["as_of"], e["workflow"], e["step"], e["kind"], e["description"]) for e in history
+    ] == [
+        ("2026-03-01", "credit_hold", "hold", "notify", None),
+        ("2026-03-01", "credit_hold", "hold", "hold",
+         "on credit hold: USD: overdue 6000.00 >= 5000"),
+        ("2026-03-08", "credit_hold", "release", "notify", None),
+        ("2026-03-08", "credit_hold", "release", "release",
+         "released: USD: overdue 500.00 < 1000"),
+    ]  # fmt: skip
+    (sent,) = [
+        p for p in (config.parent / "outbox").iterdir() if "C1" in p.name and "hold-0" in p.name
+    ]
+    body = email.message_from_bytes(sent.read_bytes(), policy=email.policy.default)
+    text = body.get_body(("plain",)).get_content()
+    assert "Northwind (C1) is on credit hold from Mar 1, 2026: USD: overdue 6000.00 >= 5000." in (
+        text
+    )
+    assert "INV-1          due Feb 1, 2026  $6,000.00  (28 days past due)" in text
+
+
+def test_a_dry_run_shows_who_would_enter_and_records_nothing(cli, tmp_path):
+    config = folder(tmp_path)
+    result = cli(
+        "run", "--dry-run", "--format", "json", "--as-of", "2026-03-01", "--config", config
+    )
+    doc = json.loads(result.stdout)
+    assert doc["holds"] == [
+        {"customer_id": "C1", "event": "hold", "since": "2026-03-01", "why": C1_IN[2]},
+        {"customer_id": "C4", "event": "hold", "since": "2026-03-01", "why": C4_IN[2]},
+    ]
+    assert [(a["workflow"], a["step"], a["customer_id"], a["to"]) for a in doc["actions"]] == [
+        ("credit_hold", "hold", "C1", ["controller@acme.example"]),
+        ("credit_hold", "hold", "C4", ["controller@acme.example"]),
+    ]
+    table = cli("run", "--dry-run", "--as-of", "2026-03-01", "--config", config).stdout
+    assert "# credit hold: C1 would enter (USD: overdue 6000.00 >= 5000)" in table
+    assert holds(cli, config, "2026-03-01") == []
+    assert outbox(config) == set()
+
+
+def hold_settings(**given) -> CreditHold:
+    return CreditHold.model_validate(
+        {"enter": ["overdue >= 5000"], "release": ["overdue < 1000"], **given}
+    )
+
+
+D = date(2026, 3, 10)
+BEFORE = date(2026, 3, 1)
+
+
+def usd(outstanding: str, overdue: str, days: int = 30) -> dict[str, Totals]:
+    return {"USD": Totals(Decimal(outstanding), Decimal(overdue), days)}
+
+
+@pytest.mark.parametrize(
+    "latest, overdue, expected",
+    [
+        (None, "5000.00", ("hold", "USD: overdue 5000.00 >= 5000")),  # at the threshold
+        (None, "4999.99", None),
+        ("release", "6000.00", ("hold", "USD: overdue 6000.00 >= 5000")),  # again
+        ("release", "3000.00", None),  # between: stays released
+        ("hold", "3000.00", None),  # between: stays on hold
+        ("hold", "999.99", ("release", "USD: overdue 999.99 < 1000")),
+        ("hold", "1000.00", None),  # at the release threshold: not below it
+        ("hold", "9000.00", None),  # on hold already: no second entry
+    ],
+)
+def test_enter_and_release_with_hysteresis(latest, overdue, expected):
+    before = None if latest is None else HoldEvent("C1", latest, BEFORE, "earlier")
+    own = usd("20000.00", overdue)
+    event = event_of(hold_settings(), "C1", own, own, before, D)
+    assert (event and (event.kind, event.why)) == expected
+    assert event is None or event.as_of == D
+
+
+def test_enter_needs_every_condition_in_one_currency():
+    settings = hold_settings(enter=["overdue >= 5000", "days_past_due >= 60"])
+    own = {
+        "USD": Totals(Decimal("6000"), Decimal("6000"), 45),  # enough money, not late enough
+        "EUR": Totals(Decimal("900"), Decimal("900"), 75),  # late enough, not enough money
+    }
+    assert event_of(settings, "C1", own, own, None, D) is None
+    own["EUR"] = Totals(Decimal("5100"), Decimal("5100"), 75)
+    event = event_of(settings, "C1", own, own, None, D)
+    assert event == HoldEvent(
+        "C1", "hold", D, "EUR: overdue 5100.00 >= 5000, days_past_due 75 >= 60"
+    )
+
+
+def test_release_needs_every_currency_and_nothing_owed_releases():
+    settings = hold_settings()
+    on_hold = HoldEvent("C1", "hold", BEFORE, "earlier")
+    own = {
+        "EUR": Totals(Decimal("200"), Decimal("200"), 40),
+        "USD": Totals(Decimal("1500"), Decimal("1500"), 30),
+    }
+    assert event_of(settings, "C1", own, own, on_hold, D) is None
+    del own["USD"]
+    assert event_of(settings, "C1", own, own, on_hold, D) == HoldEvent(
+        "C1", "release", D, "EUR: overdue 200.00 < 1000"
+    )
+    assert event_of(settings, "C1", {}, {}, on_hold, D) == HoldEvent(
+        "C1", "release", D, "nothing owed: overdue 0.00 < 1000"
+    )
+    assert event_of(settings, "C1", {}, {}, None, D) is None  # owes nothing: never enters
+
+
+def test_consolidated_conditions_count_the_branches():
+    settings = hold_settings(enter=["consolidated_overdue >= 5000"])
+    own, family = usd("2000", "2000"), usd("7000", "7000")
+    event = event_of(settings, "P1", own, family, None, D)
+    assert event == HoldEvent("P1", "hold", D, "USD: consolidated_overdue 7000.00 >= 5000")
