@@ -284,3 +284,64 @@ def test_consolidated_conditions_count_the_branches():
     own, family = usd("2000", "2000"), usd("7000", "7000")
     event = event_of(settings, "P1", own, family, None, D)
     assert event == HoldEvent("P1", "hold", D, "USD: consolidated_overdue 7000.00 >= 5000")
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (
+            ('"overdue >= 5000"', '"overdue > 5000"'),
+            "ar/arflow.yaml:11: credit_hold.enter.0: condition 'overdue > 5000': write METRIC "
+            ">= N or METRIC < N with a metric of outstanding, overdue, overdue_pct, "
+            "days_past_due and their consolidated_ forms (consolidated_overdue …)",
+        ),
+        (
+            ("notify: controller", "notify: ctrl"),
+            "ar/arflow.yaml:13: credit_hold.notify: 'ctrl' is not a key of people: (they are: "
+            "controller); add them under people: with an email, or name one of them",
+        ),
+        (
+            ("notify: controller", "notify: controller\n  on_hold:\n    - email: reminder"),
+            "ar/arflow.yaml:15: credit_hold.on_hold.0: email: is not an action of a hold's "
+            "event; it tells people (notify: {to: PERSON, template: NAME}) or a system "
+            "(webhook: {url: URL, template: NAME})",
+        ),
+        (
+            (
+                "notify: controller",
+                "notify: controller\n  on_release:\n"
+                "    - notify: {to: [sales], template: credit-release}",
+            ),
+            "ar/arflow.yaml:15: credit_hold.on_release.0: to: 'sales' is not a key of people: "
+            "(they are: controller) nor specialist (the customer's) nor an address",
+        ),
+        (
+            (
+                "notify: controller",
+                "notify: controller\n  on_hold:\n"
+                '    - webhook: {url: "https://erp.example.com/hold", template: erp-hold}',
+            ),
+            "ar/arflow.yaml:15: credit_hold.on_hold.0: the on_hold webhook uses the template "
+            "'erp-hold': add erp-hold.json.j2 to ar/templates/",
+        ),
+    ],
+)
+def test_validate_names_file_line_and_fix(cli, tmp_path, monkeypatch, change, expected):
+    config = folder(tmp_path)
+    config.write_text(config.read_text().replace(*change))
+    monkeypatch.chdir(tmp_path)
+    result = cli("validate", "ar", expect=1)
+    assert result.stderr.splitlines()[:-1] == [expected]
+
+
+def test_validate_wants_the_notice_templates(cli, tmp_path, monkeypatch):
+    config = folder(tmp_path)
+    for path in (config.parent / "templates").glob("credit-release.*"):
+        path.unlink()
+    monkeypatch.chdir(tmp_path)
+    result = cli("validate", "ar", expect=1)
+    assert result.stderr.splitlines()[:-1] == [
+        "ar/arflow.yaml:13: credit_hold.notify: the release notice uses the template "
+        "'credit-release': add credit-release.subject.j2 and credit-release.txt.j2 to "
+        "ar/templates/"
+    ]

@@ -33,7 +33,7 @@ def hold_problems(config: Config, templates: Templates) -> list[Problem]:
             message = f"{settings.notify!r} has no email: under people: (the notices are emails)"
             found.append(Problem(shown, config.line(*where), ".".join(where), message))
         for event, template in TEMPLATES.items():
-            found += _template(config, templates, template, where, "notify", event)
+            found += _template(config, templates, template, where, "notice", event)
     for key in ("on_hold", "on_release"):
         for n, action in enumerate(getattr(settings, key)):
             where = ("credit_hold", key, str(n))
@@ -71,7 +71,7 @@ def _template(
             config.display(config.path),
             line if line is not None else config.line(*where),
             ".".join(where),
-            f"the {event} notice uses the template {name!r}: add {' and '.join(missing)} to "
+            f"the {event} {kind} uses the template {name!r}: add {' and '.join(missing)} to "
             f"{config.named(templates.directory)}/",
         )
     ]

@@ -3,7 +3,9 @@ what each event does."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, model_validator
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field
 
 from arflow.action_specs import Action
 from arflow.modelcheck import STRICT
@@ -12,31 +14,33 @@ from arflow.workflow import Condition
 HOLD_KINDS = ("notify", "webhook")  # what a hold's event may do: tell people or a system
 
 
+def _hold_action(action: Action) -> Action:
+    """An action a hold's event may take: a notice to people named, or a webhook."""
+    if action.kind not in HOLD_KINDS:
+        raise ValueError(
+            f"{action.kind}: is not an action of a hold's event; it tells people "
+            "(notify: {to: PERSON, template: NAME}) or a system (webhook: {url: URL, "
+            "template: NAME})"
+        )
+    if action.kind == "notify" and not action.spec.to:
+        raise ValueError(
+            "notify needs to: (a key of people:, or specialist: the customer's); a hold "
+            "has no workflow owner"
+        )
+    return action
+
+
+HoldAction = Annotated[Action, AfterValidator(_hold_action)]
+
+
 class CreditHold(BaseModel):
     model_config = STRICT
 
     enter: list[Condition] = Field(min_length=1)
     release: list[Condition] = Field(min_length=1)
     notify: str | None = None  # a key of people:, told of each entry and release
-    on_hold: list[Action] = Field([], max_length=20)
-    on_release: list[Action] = Field([], max_length=20)
-
-    @model_validator(mode="after")
-    def _kinds(self) -> CreditHold:
-        for key in ("on_hold", "on_release"):
-            for n, action in enumerate(getattr(self, key)):
-                if action.kind not in HOLD_KINDS:
-                    raise ValueError(
-                        f"{key}.{n}: a {action.kind} action; a hold's event tells people "
-                        "(notify: {to: PERSON, template: NAME}) or a system (webhook: {url: "
-                        "URL, template: NAME})"
-                    )
-                if action.kind == "notify" and not action.spec.to:
-                    raise ValueError(
-                        f"{key}.{n}: notify needs to: (a key of people:, or specialist: the "
-                        "customer's); a hold has no workflow owner"
-                    )
-        return self
+    on_hold: list[HoldAction] = Field([], max_length=20)
+    on_release: list[HoldAction] = Field([], max_length=20)
 
     def actions(self, event: str, templates: dict[str, str]) -> list[Action]:
         """The actions of an event (`hold` or `release`): `notify:`'s notice first (its
