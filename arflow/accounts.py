@@ -12,6 +12,7 @@ from typing import Any
 
 from arflow.actions import CUSTOMER_FACING
 from arflow.errors import Refused
+from arflow.holds.listing import status_hold
 from arflow.ledger import Invoice, Ledger
 from arflow.planner.past_state import read_past_state
 from arflow.planner.plan_types import PastState
@@ -91,6 +92,7 @@ def status(
     by_customer = _positions(project, plans.ledger, db, past, as_of, step_dates)
     records = _records(db, past, ledger, customer)
     owing = balances(ledger, as_of, cfg.min_balance, customer)
+    held = db.holds_on(as_of) if db else {}  # issue 33: credit hold
     wanted = (
         {customer}
         if customer is not None
@@ -128,6 +130,7 @@ def status(
                 "plans": [
                     status_line(p) for p in plans.standings.values() if p.plan.customer_id == cid
                 ],
+                "hold": status_hold(held, cid),
             }
         )
     return rows

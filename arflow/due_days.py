@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 from arflow.deliver import RunResult, replay_day
+from arflow.holds.night import hold_changes
 from arflow.ledger import Invoice, Ledger
 from arflow.planner.campaigns import occurrence_due
 from arflow.planner.next_due import next_due
@@ -56,6 +57,7 @@ class DueDays:
             return result
         due = self._due.pop(day, set())
         due |= {row["customer_id"] for row in self.db.notices_due(notice_key)}
+        due |= hold_changes(self.project.config, self.db, self.window, day)  # issue 33
         ledger = self._ledger_of(due)
         result = replay_day(self.project, ledger, day, self.db, self._rows_of(due), self.jobs)
         self._keep(self.db.action_rows(day))

@@ -345,3 +345,86 @@ def test_validate_wants_the_notice_templates(cli, tmp_path, monkeypatch):
         "'credit-release': add credit-release.subject.j2 and credit-release.txt.j2 to "
         "ar/templates/"
     ]
+
+
+def test_status_shows_the_hold(cli, tmp_path):
+    config = folder(tmp_path)
+    night(cli, config, "2026-03-01")
+    doc = json.loads(
+        cli("status", "C1", "--as-of", "2026-03-02", "--format", "json", "--config", config).stdout
+    )
+    assert doc["customers"][0]["hold"] == {
+        "customer_id": "C1",
+        "since": "2026-03-01",
+        "why": "USD: overdue 6000.00 >= 5000",
+    }
+    other = cli("status", "C3", "--as-of", "2026-03-02", "--format", "json", "--config", config)
+    assert json.loads(other.stdout)["customers"][0]["hold"] is None
+    table = cli("status", "C1", "--as-of", "2026-03-02", "--config", config).stdout
+    assert "credit hold since 2026-03-01 (USD: overdue 6000.00 >= 5000)" in table
+
+
+def test_a_forecast_shows_who_would_enter_each_day_and_records_nothing(cli, tmp_path):
+    config = folder(tmp_path)
+    result = cli(
+        "forecast", "--as-of", "2026-03-01", "--days", "10", "--format", "json", "--config", config
+    )
+    days_ = json.loads(result.stdout)["days"]
+    assert {d["date"]: d["holds"] for d in days_ if "holds" in d} == {
+        "2026-03-01": [
+            {"customer_id": "C1", "event": "hold", "since": "2026-03-01", "why": C1_IN[2]},
+            {"customer_id": "C4", "event": "hold", "since": "2026-03-01", "why": C4_IN[2]},
+        ],
+        # INV-5 falls due on the 5th: C2 owes 5500 overdue from the 6th
+        "2026-03-06": [
+            {"customer_id": "C2", "event": "hold", "since": "2026-03-06", "why": C2_IN[2]},
+        ],
+    }
+    assert [(d["date"], a["customer_id"], a["subject"]) for d in days_ for a in d["actions"]] == [
+        ("2026-03-01", "C1", "[AR] Northwind is on credit hold"),
+        ("2026-03-01", "C4", "[AR] Bergmann is on credit hold"),
+        ("2026-03-06", "C2", "[AR] Blue Harbor is on credit hold"),
+    ]
+    assert holds(cli, config, "2026-03-10") == []
+    assert outbox(config) == set()
+
+
+ERP = """\
+{"customer_id": {{ customer.id }}, "event": {{ hold.event }}, "since": {{ hold.since }},
+ "why": {{ hold.why }}}
+"""
+
+
+def test_on_hold_and_on_release_webhooks_go_once_a_failed_one_next_night(
+    cli, tmp_path, http_server
+):
+    hooks = f"""\
+  on_hold:
+    - webhook: {{url: "{http_server.url}/hold", template: erp}}
+  on_release:
+    - webhook: {{url: "{http_server.url}/release", template: erp}}
+"""
+    config = folder(tmp_path, CONFIG.replace("  notify: controller\n", hooks))
+    (config.parent / "templates" / "erp.json.j2").write_text(ERP)
+    http_server.replies = [(429, {"error": "slow down"})]  # the first fails: tried again
+    sent: dict[str, list] = {}
+    for day in days("2026-03-01", "2026-03-09"):
+        (config.parent / "invoices.csv").write_text(ledger_on(date.fromisoformat(day)))
+        before = len(http_server.requests)
+        cli("run", "--as-of", day, "--config", config, expect=None)
+        sent[day] = [
+            (r.path, json.loads(r.body)["customer_id"], json.loads(r.body)["event"])
+            for r in http_server.requests[before:]
+        ]
+    assert {day: calls for day, calls in sent.items() if calls} == {
+        "2026-03-01": [("/hold", "C1", "hold"), ("/hold", "C4", "hold")],  # C1's failed
+        "2026-03-02": [("/hold", "C1", "hold")],
+        "2026-03-06": [("/hold", "C2", "hold")],
+        "2026-03-08": [("/release", "C1", "release")],
+    }
+    assert json.loads(http_server.requests[-1].body) == {
+        "customer_id": "C1",
+        "event": "release",
+        "since": "2026-03-08",
+        "why": "USD: overdue 500.00 < 1000",
+    }

@@ -91,12 +91,14 @@ def event_of(
     return HoldEvent(cid, RELEASE, day, why)
 
 
-def seen_customers(ledger: Ledger, owing: Iterable[str], on_hold: Iterable[str]) -> set[str]:
-    """The customers tonight's run judges: those of its ledger, and those on hold the
-    sources no longer have (paid and gone: their totals are zero); a ledger cut to some
-    customers (`--customer`) leaves the others as they are."""
+def seen_customers(
+    ledger: Ledger, owing: Iterable[str], latest: Mapping[str, HoldEvent]
+) -> set[str]:
+    """The customers tonight's run judges and acts for: those of its ledger, and those on
+    hold the sources no longer have (paid and gone: their totals are zero); a ledger cut to
+    some customers (`--customer`, a forecast's day) leaves the others as they are."""
     whole = ledger.whole
-    gone = {cid for cid in on_hold if cid not in whole.customers}
+    gone = {cid for cid, e in latest.items() if e.kind == HOLD and cid not in whole.customers}
     return set(ledger.customers) | set(owing) | gone
 
 
@@ -110,9 +112,8 @@ def tonight_events(
     """Who enters hold and who leaves it on `as_of`, by customer id."""
     own = account_groups(ledger, as_of, min_balance)
     below = descendants(ledger.whole.customers)
-    on_hold = [cid for cid, e in latest.items() if e.kind == HOLD]
     found = []
-    for cid in sorted(seen_customers(ledger, own, on_hold)):
+    for cid in sorted(seen_customers(ledger, own, latest)):
         family = combined([own.get(c, {}) for c in [cid, *below.get(cid, ())]])
         event = event_of(settings, cid, own.get(cid, {}), family, latest.get(cid), as_of)
         if event is not None:
@@ -136,8 +137,9 @@ def event_actions(
     """The actions owed by each customer's latest event, into `planned` (or skipped
     `no-recipient`), those of events older than `NOTICE_DAYS` or settled left out."""
     as_of = planned.as_of
+    seen = seen_customers(ledger, (), events)
     for cid, event in sorted(events.items()):
-        if as_of - event.as_of > timedelta(days=NOTICE_DAYS) or event.as_of > as_of:
+        if as_of - event.as_of > timedelta(days=NOTICE_DAYS) or cid not in seen:
             continue
         actions = settings.actions(event.kind, TEMPLATES)
         if not actions:
@@ -194,3 +196,14 @@ def credit_hold_night(
     planned.holds = new
     current = {**latest, **{e.customer_id: e for e in new}}
     event_actions(planned, settings, current, past, config, ledger)
+
+
+def hold_changes(config: Config, db: StateDB, ledger: Ledger, as_of: date) -> set[str]:
+    """The customers whose hold changes on `as_of` (a forecast's day plans them)."""
+    settings = config.credit_hold
+    if settings is None:
+        return set()
+    latest = db.holds_on(as_of)
+    return {
+        e.customer_id for e in tonight_events(settings, ledger, latest, as_of, config.min_balance)
+    }
