@@ -428,3 +428,23 @@ def test_on_hold_and_on_release_webhooks_go_once_a_failed_one_next_night(
         "since": "2026-03-08",
         "why": "USD: overdue 500.00 < 1000",
     }
+
+
+def test_holds_as_a_table_and_as_csv(cli, tmp_path):
+    config = folder(tmp_path)
+    assert (
+        cli("holds", "--as-of", "2026-03-01", "--config", config).stdout
+        == "# customer_id\tsince\twhy\n"
+    )  # before any run: no one, just the header
+    night(cli, config, "2026-03-01")
+    assert cli("holds", "--as-of", "2026-03-01", "--config", config).stdout.splitlines() == [
+        "# customer_id\tsince\twhy",
+        "C1\t2026-03-01\tUSD: overdue 6000.00 >= 5000",
+        "C4\t2026-03-01\tEUR: overdue 5200.00 >= 5000",
+    ]
+    csv = cli("holds", "--as-of", "2026-03-01", "--format", "csv", "--config", config).stdout
+    assert csv.splitlines() == [
+        "customer_id,since,why",
+        "C1,2026-03-01,USD: overdue 6000.00 >= 5000",
+        "C4,2026-03-01,EUR: overdue 5200.00 >= 5000",
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 from rich.console import Console
 
@@ -20,7 +21,7 @@ COLUMNS = [
 
 
 def holds(
-    as_of: str | None = common.as_of_option("Who is on hold on this day"),
+    as_of: Annotated[str | None, common.as_of_option("Who is on hold on this day")] = None,
     fmt: common.ListFormatOption = TableFormat.table,
     config: ConfigOption = None,
 ) -> None:
