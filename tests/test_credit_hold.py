@@ -448,3 +448,42 @@ def test_holds_as_a_table_and_as_csv(cli, tmp_path):
         "C1,2026-03-01,USD: overdue 6000.00 >= 5000",
         "C4,2026-03-01,EUR: overdue 5200.00 >= 5000",
     ]
+
+
+def test_a_customer_gone_from_the_export_is_released_and_customer_runs_judge_one(cli, tmp_path):
+    config = folder(tmp_path)
+    night(cli, config, "2026-03-01")
+    cli("run", "--as-of", "2026-03-02", "--customer", "C2", "--config", config)
+    assert holds(cli, config, "2026-03-02") == [C1_IN, C4_IN]  # C2's run leaves C1 and C4
+    # C1 paid in full and gone from the export: released, as owing nothing
+    gone = "\n".join(
+        line for line in ledger_on(date(2026, 3, 3)).splitlines() if ",C1," not in line
+    )
+    (config.parent / "invoices.csv").write_text(gone + "\n")
+    result = cli("run", "--as-of", "2026-03-03", "--format", "json", "--config", config)
+    doc = json.loads(result.stdout)
+    assert doc["holds"] == [
+        {
+            "customer_id": "C1",
+            "event": "release",
+            "since": "2026-03-03",
+            "why": "nothing owed: overdue 0.00 < 1000",
+        }
+    ]
+    assert [(a["customer_id"], a["subject"]) for a in doc["actions"]] == [
+        ("C1", "[AR] C1 is released from credit hold")
+    ]
+    assert holds(cli, config, "2026-03-03") == [C4_IN]
+
+
+def test_notices_older_than_a_week_are_not_sent_when_notify_is_added_later(cli, tmp_path):
+    config = folder(tmp_path, CONFIG.replace("  notify: controller\n", ""))
+    for day in days("2026-03-01", "2026-03-06"):
+        assert night(cli, config, day) == []  # no one to tell
+    config.write_text(CONFIG)
+    # C4 entered on the 1st: 8 days ago on the 9th, old news; C2 on the 6th: told; C1 is
+    # released tonight (its balance fell to 500 on the 8th): told
+    assert night(cli, config, "2026-03-09") == [
+        (CTL, "[AR] Blue Harbor is on credit hold"),
+        (CTL, "[AR] Northwind is released from credit hold"),
+    ]

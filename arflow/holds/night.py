@@ -133,18 +133,23 @@ def event_actions(
     past: PastState,
     config: Config,
     ledger: Ledger,
+    seen: set[str],
 ) -> None:
-    """The actions owed by each customer's latest event, into `planned` (or skipped
-    `no-recipient`), those of events older than `NOTICE_DAYS` or settled left out."""
+    """The actions owed by the latest event of each customer `seen` tonight, into `planned`
+    (or skipped `no-recipient`), those of events older than `NOTICE_DAYS` or settled left
+    out."""
     as_of = planned.as_of
-    seen = seen_customers(ledger, (), events)
     for cid, event in sorted(events.items()):
         if as_of - event.as_of > timedelta(days=NOTICE_DAYS) or cid not in seen:
             continue
         actions = settings.actions(event.kind, TEMPLATES)
         if not actions:
             continue
-        customer = ledger.whole.customers.get(cid) or Customer(cid)
+        # one gone from the sources (paid, released) is told of by its id: the messages made
+        # tonight find it in the ledger
+        customer = ledger.customers.setdefault(
+            cid, ledger.whole.customers.get(cid) or Customer(cid)
+        )
         items = sorted(
             (
                 inv
@@ -195,7 +200,8 @@ def credit_hold_night(
     db.record_hold_events(new)
     planned.holds = new
     current = {**latest, **{e.customer_id: e for e in new}}
-    event_actions(planned, settings, current, past, config, ledger)
+    seen = seen_customers(ledger, (), latest)
+    event_actions(planned, settings, current, past, config, ledger, seen)
 
 
 def hold_changes(config: Config, db: StateDB, ledger: Ledger, as_of: date) -> set[str]:
