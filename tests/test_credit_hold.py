@@ -19,9 +19,9 @@ import pytest
 
 from arflow.holds.night import event_of
 from arflow.holds.settings import CreditHold
-from arflow.rules import Totals
+from arflow.rules import Totals, account_totals
 from arflow.state.holds import HoldEvent
-from tests.conftest import make_folder
+from tests.conftest import inv, make_folder
 
 LIBRARY = Path(__file__).resolve().parents[1]
 
@@ -487,3 +487,34 @@ def test_notices_older_than_a_week_are_not_sent_when_notify_is_added_later(cli, 
         (CTL, "[AR] Blue Harbor is on credit hold"),
         (CTL, "[AR] Northwind is released from credit hold"),
     ]
+
+
+def test_a_dry_run_after_real_nights_records_nothing(cli, tmp_path):
+    config = folder(tmp_path)
+    night(cli, config, "2026-03-01")
+    (config.parent / "invoices.csv").write_text(ledger_on(date(2026, 3, 8)))
+    result = cli(
+        "run", "--dry-run", "--format", "json", "--as-of", "2026-03-08", "--config", config
+    )
+    assert [(h["customer_id"], h["event"]) for h in json.loads(result.stdout)["holds"]] == [
+        ("C1", "release"),
+        ("C2", "hold"),
+    ]
+    assert holds(cli, config, "2026-03-08") == [C1_IN, C4_IN]  # as the real night left them
+    assert night(cli, config, "2026-03-08") == [
+        (CTL, "[AR] Blue Harbor is on credit hold"),
+        (CTL, "[AR] Northwind is released from credit hold"),
+    ]
+
+
+def test_days_past_due_is_the_latest_invoice_still_owed_not_a_credit_note():
+    invoices = [
+        inv("A", amount="100.00", due="2026-03-05"),  # 5 days past due
+        inv("B", amount="-50.00", due="2025-12-10"),  # a credit note, 90 days old
+        inv("C", amount="70.00", due="2026-01-01", paid="2026-03-01"),  # paid: not counted
+        inv("D", amount="20.00", due="2026-02-08", currency="EUR"),  # 30 days
+    ]
+    assert account_totals(invoices, D, Decimal("0.01")) == {
+        "USD": Totals(Decimal("50.00"), Decimal("50.00"), 5),
+        "EUR": Totals(Decimal("20.00"), Decimal("20.00"), 30),
+    }
