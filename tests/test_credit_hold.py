@@ -518,3 +518,15 @@ def test_days_past_due_is_the_latest_invoice_still_owed_not_a_credit_note():
         "USD": Totals(Decimal("50.00"), Decimal("50.00"), 5),
         "EUR": Totals(Decimal("20.00"), Decimal("20.00"), 30),
     }
+
+
+def test_a_baseline_records_the_holds_and_tells_no_one(cli, tmp_path):
+    config = folder(tmp_path)
+    cli("run", "--baseline", "--as-of", "2026-03-01", "--config", config)
+    assert holds(cli, config, "2026-03-01") == [C1_IN, C4_IN]
+    assert outbox(config) == set()
+    assert night(cli, config, "2026-03-02") == []  # adopted: not told now either
+    assert night(cli, config, "2026-03-08") == [
+        (CTL, "[AR] Blue Harbor is on credit hold"),
+        (CTL, "[AR] Northwind is released from credit hold"),
+    ]
