@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 from arflow.deliver import RunResult, replay_day
-from arflow.holds.night import hold_changes
+from arflow.holds.night import hold_changes, hold_owner
 from arflow.ledger import Invoice, Ledger
 from arflow.planner.campaigns import occurrence_due
 from arflow.planner.next_due import next_due
@@ -84,7 +84,7 @@ class DueDays:
         customer their target belongs to."""
         for row in rows:
             target = row[0]
-            owner = customer_of(target)
+            owner = customer_of(target) or hold_owner(target)  # issue 33: a hold's notices
             if owner is None:
                 owner = self._owner.get(target.removeprefix("invoice:"))
             self._rows[owner][(target, row[1], row[2], row[3])] = row

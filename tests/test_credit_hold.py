@@ -530,3 +530,25 @@ def test_a_baseline_records_the_holds_and_tells_no_one(cli, tmp_path):
         (CTL, "[AR] Blue Harbor is on credit hold"),
         (CTL, "[AR] Northwind is released from credit hold"),
     ]
+
+
+def test_a_forecast_day_that_plans_a_customer_on_hold_does_not_tell_again(cli, tmp_path):
+    config = folder(tmp_path)
+    (config.parent / "workflows" / "quiet.yaml").write_text(
+        QUIET.replace("day: 400", "day: 30").replace("note: late", "status: Late")
+    )  # C1's INV-1 (due Feb 1) reaches it on Mar 3: that day plans C1 again
+    result = cli(
+        "forecast", "--as-of", "2026-03-01", "--days", "6", "--format", "json", "--config", config
+    )
+    assert [
+        (d["date"], a["workflow"], a["customer_id"])
+        for d in json.loads(result.stdout)["days"]
+        for a in d["actions"]
+    ] == [
+        ("2026-03-01", "credit_hold", "C1"),
+        ("2026-03-01", "credit_hold", "C4"),
+        ("2026-03-03", "quiet", "C1"),
+        ("2026-03-03", "quiet", "C3"),
+        ("2026-03-03", "quiet", "C4"),
+        ("2026-03-06", "credit_hold", "C2"),
+    ]

@@ -121,6 +121,16 @@ def tonight_events(
     return found
 
 
+def hold_target(customer_id: str, day: date) -> str:
+    """The target of an event's actions: `hold:ID@DAY`."""
+    return f"hold:{customer_id}@{day.isoformat()}"
+
+
+def hold_owner(target: str) -> str | None:
+    """The customer of a hold event's target, None for another target."""
+    return target[len("hold:") :].rsplit("@", 1)[0] if target.startswith("hold:") else None
+
+
 def hold_context(event: HoldEvent) -> dict:
     """`hold` in the templates of a hold's actions."""
     return {"event": event.kind, "since": event.as_of, "why": event.why}
@@ -160,7 +170,7 @@ def event_actions(
         )
         numbers = [inv.number for inv in items]
         for n, action in enumerate(actions):
-            key = ActionKey(f"hold:{cid}@{event.as_of.isoformat()}", HOLDS, event.kind, n)
+            key = ActionKey(hold_target(cid, event.as_of), HOLDS, event.kind, n)
             if key in past.settled:
                 continue
             kind = KINDS[action.kind]
