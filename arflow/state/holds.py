@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import NamedTuple
 
+from arflow.state import clock
 from arflow.state.base import StateBase
 from arflow.state.errors import named_errors
 
@@ -42,37 +43,42 @@ class HoldRecords(StateBase):
 
     def record_hold_events(self, events: Iterable[HoldEvent]) -> None:
         """The entries and releases a run saw, in one transaction."""
-        rows = [(e.customer_id, e.kind, e.as_of.isoformat(), e.why) for e in events]
+        now = clock.utc_now()
+        rows = [(e.customer_id, e.kind, e.as_of.isoformat(), e.why, now) for e in events]
         if not rows:
             return
         with self.transaction() as conn:
             conn.executemany(
                 "INSERT INTO hold_events (customer_id, kind, as_of, why, created_at) "
-                "VALUES (?, ?, ?, ?, datetime('now'))",
+                "VALUES (?, ?, ?, ?, ?)",
                 rows,
             )
 
     def hold_history_rows(self, customer: str | None, since: date | None) -> list[dict]:
         """The entries and releases as lines of `history` (of one customer, from `since` on)."""
-        first = since or date.min
+        first = (since or date.min).isoformat()
+        rows = self.conn.execute(
+            "SELECT customer_id, kind, as_of, why, created_at FROM hold_events "
+            "WHERE (? IS NULL OR customer_id = ?) AND as_of >= ? ORDER BY as_of, id",
+            (customer, customer, first),
+        )
         return [
             {
-                "as_of": e.as_of.isoformat(),
-                "customer_id": e.customer_id,
+                "as_of": day,
+                "customer_id": cid,
                 "workflow": "credit_hold",
-                "step": e.kind,
-                "kind": e.kind,
+                "step": kind,
+                "kind": kind,
                 "state": "done",
                 "reason": None,
                 "error": None,
                 "recipients": [],
                 "invoices": [],
-                "key": f"hold:{e.customer_id}@{e.as_of.isoformat()}/{e.kind}",
+                "key": f"hold:{cid}@{day}/{kind}",
                 "keys": [],  # no action key: what a run saw
-                "updated_at": e.as_of.isoformat(),
+                "updated_at": recorded,
                 "subject": None,
-                "description": f"{'on credit hold' if e.kind == 'hold' else 'released'}: {e.why}",
+                "description": f"{'on credit hold' if kind == 'hold' else 'released'}: {why}",
             }
-            for e in self.hold_events(customer)
-            if e.as_of >= first
+            for cid, kind, day, why, recorded in rows
         ]
