@@ -552,3 +552,24 @@ def test_a_forecast_day_that_plans_a_customer_on_hold_does_not_tell_again(cli, t
         ("2026-03-03", "quiet", "C4"),
         ("2026-03-06", "credit_hold", "C2"),
     ]
+
+
+def test_a_notice_that_failed_goes_the_next_night_and_the_hold_keeps_its_day(cli, tmp_path):
+    closed = CONFIG.replace(
+        "email: {transport: outbox, dir: outbox}",
+        "email: {transport: smtp, host: 127.0.0.1, port: 9, timeout: 2}",
+    )
+    config = folder(tmp_path, closed)
+    result = cli("run", "--as-of", "2026-03-01", "--format", "json", "--config", config, expect=3)
+    assert [(a["customer_id"], a["status"]) for a in json.loads(result.stdout)["actions"]] == [
+        ("C1", "failed"),
+        ("C4", "failed"),
+    ]
+    assert holds(cli, config, "2026-03-01") == [C1_IN, C4_IN]
+    config.write_text(CONFIG)  # the mail server is back: the next night tells, once
+    assert night(cli, config, "2026-03-02") == [
+        (CTL, "[AR] Bergmann is on credit hold"),
+        (CTL, "[AR] Northwind is on credit hold"),
+    ]
+    assert night(cli, config, "2026-03-03") == []
+    assert holds(cli, config, "2026-03-03") == [C1_IN, C4_IN]

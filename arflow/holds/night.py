@@ -200,15 +200,15 @@ def event_actions(
 def credit_hold_night(
     db: StateDB, config: Config, ledger: Ledger, past: PastState, planned: Plan
 ) -> None:
-    """Tonight's entries and releases (recorded; a dry run's state records nothing) into
-    `planned.holds`, and the actions the customers' latest events owe into `planned`."""
+    """Tonight's entries and releases into `planned.holds` (a run records them; a dry run's
+    state records nothing), and the actions the customers' latest events owe into
+    `planned`."""
     settings = config.credit_hold
     if settings is None:
         return
     latest = db.holds_on(planned.as_of)
     new = tonight_events(settings, ledger, latest, planned.as_of, config.min_balance)
-    db.record_hold_events(new)
-    planned.holds = new
+    planned.holds = new  # recorded by the run once nothing stops it (`deliver._begin`)
     current = {**latest, **{e.customer_id: e for e in new}}
     seen = seen_customers(ledger, (), latest)
     event_actions(planned, settings, current, past, config, ledger, seen)
