@@ -11,6 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 from arflow.actions import CUSTOMER_FACING
+from arflow.config import Config
+from arflow.disputes import night as disputes
+from arflow.disputes.listing import status_line as dispute_line
 from arflow.errors import Refused
 from arflow.holds.listing import status_hold
 from arflow.ledger import Invoice, Ledger
@@ -80,16 +83,18 @@ def balances(
 def status(
     project: Project, ledger: Ledger, db: StateDB | None, as_of: date, customer: str | None = None
 ) -> list[dict]:
-    """Per customer: workflows with last and next step, open and overdue totals, collection
-    status, specialist, pauses and promises."""
+    """Per customer: workflows, totals, status, specialist, pauses, promises, plans, hold."""
     cfg = project.config
     if customer is not None and customer not in ledger.customers:
         raise Refused(f"no customer {customer!r} in the sources")
     step_dates: dict = {}
+    disputed = _disputes(db, ledger, as_of)  # issue 33, before the credits lower the ledger
+    disputes.owed_after_credits(db, ledger, as_of)  # credits the ledger does not show yet
     past = read_past_state(db, project.models, as_of, step_dates) if db else PastState()
     # issue 32: a plan's invoices on hold, its instalments in plan_workflow:
     plans = before_planning(db, cfg, ledger, past, as_of) if db else PlanNight(ledger)
-    by_customer = _positions(project, plans.ledger, db, past, as_of, step_dates)
+    planned = _disputed(db, cfg, plans.ledger, past, as_of)
+    by_customer = _positions(project, planned, db, past, as_of, step_dates)
     records = _records(db, past, ledger, customer)
     owing = balances(ledger, as_of, cfg.min_balance, customer)
     held = db.holds_on(as_of) if db else {}  # issue 33: credit hold
@@ -131,9 +136,30 @@ def status(
                     status_line(p) for p in plans.standings.values() if p.plan.customer_id == cid
                 ],
                 "hold": status_hold(held, cid),
+                "disputes": disputed.get(cid, []),
             }
         )
     return rows
+
+
+def _disputed(
+    db: StateDB | None, cfg: Config, ledger: Ledger, past: PastState, as_of: date
+) -> Ledger:
+    """Issue 33: a disputed invoice on hold, a disputed part or a credit off its balance."""
+    return disputes.before_planning(db, cfg, ledger, past, as_of).ledger if db else ledger
+
+
+def _disputes(db: StateDB | None, ledger: Ledger, as_of: date) -> dict[str, list[str]]:
+    """customer → its disputes in words (issue 33): those made by `as_of` on invoices the
+    sources still show open, resolved ones too."""
+    rows = [d for d in db.disputes() if d.since <= as_of] if db is not None else []
+    still = ledger.find({d.invoice for d in rows})
+    found: dict[str, list[str]] = {}
+    for d in rows:
+        inv = still.get(d.invoice)
+        if inv is not None and inv.open_balance(as_of) > 0:
+            found.setdefault(d.customer_id, []).append(dispute_line(d, ledger, as_of))
+    return found
 
 
 def _positions(

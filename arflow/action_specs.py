@@ -19,17 +19,21 @@ class Strict(BaseModel):
 
 class EmailAction(Strict):
     template: str
+    to: list[str] = []  # the customer's contact roles (issue 33); empty: `billing`
     cc: list[str] = []
     bcc: list[str] = []
     attach: list[Literal["statement.csv", "statement.pdf"]] = []
 
-    _lists = field_validator("cc", "bcc", "attach", mode="before")(
+    _lists = field_validator("to", "cc", "bcc", "attach", mode="before")(
         classmethod(lambda cls, v: as_list(v))
     )
 
 
 class SmsAction(Strict):
     template: str
+    to: list[str] = []  # the customer's contact roles (issue 33); empty: `billing`
+
+    _lists = field_validator("to", mode="before")(classmethod(lambda cls, v: as_list(v)))
 
 
 class NotifyAction(Strict):

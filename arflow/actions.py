@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple, Protocol
 
 from arflow.config import Config, Person
-from arflow.ledger import Customer
+from arflow.ledger import BILLING, Contact, Customer
 from arflow.workflow import Action, Workflow
 
 
@@ -25,6 +25,10 @@ class Recipients(NamedTuple):
     to: list[str]
     cc: list[str]
     bcc: list[str]
+    # issue 33: the customer's contacts a message goes to (the first: its greeting and
+    # language), and the role it fell back to when the step's role had nobody (`ap` → billing)
+    contacts: tuple[Contact, ...] = ()
+    fallback: str | None = None
 
 
 People = dict[str, Person]
@@ -64,17 +68,57 @@ def person_addresses(
     return found
 
 
+def _contacts_to(
+    roles: list[str], customer: Customer, kind: str
+) -> tuple[list[str], tuple[Contact, ...], str | None]:
+    """(addresses, contacts, fallback) of the customer's contacts in `roles` (default
+    `billing`) for an email or a text (`kind`); a role with nobody in it falls back to
+    `billing`, said as such."""
+    sms = kind == "sms"
+
+    def reach(role: str) -> list[Contact]:
+        return [c for c in customer.in_role(role, phone=sms) if (c.phone if sms else c.email)]
+
+    wanted = [role.lower() for role in roles] or [BILLING]
+    found = [c for role in wanted for c in reach(role)]
+    fallback = None
+    if not found and wanted != [BILLING]:
+        found = reach(BILLING)
+        fallback = f"{BILLING} (no {', '.join(wanted)} contact)" if found else None
+    addresses = [c.phone for c in found if c.phone] if sms else [a for c in found for a in c.email]
+    return list(dict.fromkeys(addresses)), tuple(dict.fromkeys(found)), fallback
+
+
+def _copies(names: Iterable[str], customer: Customer, wf: Workflow, people: People) -> list[str]:
+    """`cc`/`bcc`: a customer's role (its contacts' addresses) or a person (`people:`,
+    `specialist`, `owner`, an address); the customer's role wins a name both could be."""
+    found: list[str] = []
+    for name in names:
+        contacts = customer.in_role(name.lower())
+        more = (
+            [a for c in contacts for a in c.email]
+            if contacts
+            else person_addresses([name], customer, wf, people)
+        )
+        found += [a for a in more if a not in found]
+    return found
+
+
 def _email_to(action: Action, customer: Customer, wf: Workflow, people: People) -> Recipients:
     spec = action.spec
+    to, contacts, fallback = _contacts_to(spec.to, customer, "email")
     return Recipients(
-        list(customer.email),
-        person_addresses(spec.cc, customer, wf, people),
-        person_addresses(spec.bcc, customer, wf, people),
+        to,
+        _copies(spec.cc, customer, wf, people),
+        _copies(spec.bcc, customer, wf, people),
+        contacts,
+        fallback,
     )
 
 
 def _sms_to(action: Action, customer: Customer, wf: Workflow, people: People) -> Recipients:
-    return Recipients([customer.phone] if customer.phone else [], [], [])
+    to, contacts, fallback = _contacts_to(action.spec.to, customer, "sms")
+    return Recipients(to[:1], [], [], contacts[:1], fallback)  # a text goes to one number
 
 
 def _people_to(

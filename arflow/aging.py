@@ -29,21 +29,31 @@ class AgingRow:
     customer_id: str | None = None
     name: str | None = None
     fees: Decimal = ZERO  # with `aging --fees`: the late fees charged on its invoices
+    disputed: Decimal = ZERO  # issue 33: what of its total is disputed (counted in the total)
 
     def __post_init__(self) -> None:
         zero = ZERO.scaleb(-get_currency_precision(self.currency))
         if not self.buckets:  # an empty bucket reads 0.00 in USD, 0 in JPY
             self.buckets = dict.fromkeys(AGING_BUCKETS, zero)
         self.fees += zero  # so do no fees
+        self.disputed += zero
 
     @property
     def total(self) -> Decimal:
         return sum(self.buckets.values(), ZERO)
 
-    def add(self, inv: Invoice, owed: Decimal, as_of: date, fees: Decimal = ZERO) -> None:
+    def add(
+        self,
+        inv: Invoice,
+        owed: Decimal,
+        as_of: date,
+        fees: Decimal = ZERO,
+        disputed: Decimal = ZERO,
+    ) -> None:
         self.buckets[aging_bucket(inv.days_past_due(as_of))] += owed
         self.invoices += 1
         self.fees += fees
+        self.disputed += disputed
 
 
 @dataclass(slots=True)
@@ -54,6 +64,7 @@ class Aging:
     with_fees: bool = False  # `--fees`: each row's fees charged
     # issue 32: currency → cash from the bank no invoice takes (unmatched, over-payments)
     unapplied: dict[str, Decimal] = field(default_factory=dict)
+    with_disputed: bool = False  # issue 33: a folder with disputes: each row's disputed part
 
 
 def aging_report(
@@ -62,10 +73,12 @@ def aging_report(
     as_of: date,
     min_balance: Decimal = DEFAULT_MIN_BALANCE,
     fees: Mapping[str, Decimal] | None = None,
+    disputed: Mapping[str, Decimal] | None = None,
 ) -> Aging:
     """The aging of `invoices` (a ledger's `owing(as_of)`) on `as_of`: what the account's
     totals count (`rules.in_totals`), by bucket; with `fees` (invoice → late fees charged on
-    it), each row's fees too."""
+    it), each row's fees too; with `disputed` (invoice → its disputed part, issue 33), each
+    row's disputed part (counted in its buckets and total as well)."""
     by_customer: dict[tuple[str, str], AgingRow] = {}
     by_currency: dict[str, AgingRow] = {}
     for inv in invoices:
@@ -83,16 +96,18 @@ def aging_report(
             )
             row = by_customer[key] = AgingRow(inv.currency, customer_id=inv.customer_id, name=name)
         charged = fees.get(inv.number, ZERO) if fees else ZERO
-        row.add(inv, owed, as_of, charged)
+        contested = min(owed, disputed.get(inv.number, ZERO)) if disputed else ZERO
+        row.add(inv, owed, as_of, charged, contested)
         total = by_currency.get(inv.currency)
         if total is None:
             total = by_currency[inv.currency] = AgingRow(inv.currency)
-        total.add(inv, owed, as_of, charged)
+        total.add(inv, owed, as_of, charged, contested)
     return Aging(
         as_of,
         [by_currency[c] for c in sorted(by_currency)],
         sorted(by_customer.values(), key=lambda r: (-r.total, r.customer_id or "", r.currency)),
         fees is not None,
+        with_disputed=disputed is not None,
     )
 
 
@@ -106,6 +121,8 @@ def aging_document(report: Aging) -> dict:
         }
         if report.with_fees:
             found["fees"] = money_text(row.fees)
+        if report.with_disputed:
+            found["disputed"] = money_text(row.disputed)
         return found
 
     unapplied = (
@@ -132,7 +149,12 @@ CSV_HEADER = ["customer_id", "name", "currency", *AGING_BUCKETS, "total"]
 
 
 def aging_csv_header(report: Aging) -> list[str]:
-    return [*CSV_HEADER, "fees"] if report.with_fees else CSV_HEADER
+    return [*CSV_HEADER, *(["fees"] if report.with_fees else []), *extra_columns(report)]
+
+
+def extra_columns(report: Aging) -> list[str]:
+    """The columns after fees: `disputed` in a folder with disputes (issue 33)."""
+    return ["disputed"] if report.with_disputed else []
 
 
 def aging_csv_rows(report: Aging) -> list[list[str]]:
@@ -145,6 +167,7 @@ def aging_csv_rows(report: Aging) -> list[list[str]]:
             *(money_text(v) for v in r.buckets.values()),
             money_text(r.total),
             *([money_text(r.fees)] if report.with_fees else []),
+            *([money_text(r.disputed)] if report.with_disputed else []),
         ]
         for r in report.customers
     ]

@@ -72,20 +72,24 @@ def print_aging(console: Console, report: Aging, locale: str, *, plain: bool) ->
 
 
 def _print_aging(console: Console, report: Aging, locale: str, *, plain: bool) -> None:
-    fees = report.with_fees
+    fees, disputed = report.with_fees, report.with_disputed
     if plain:
         write_plain(
             console.file,
             # as every pipe names it
-            ["customer", "name", "currency", *AGING_BUCKETS, "total", *(["fees"] if fees else [])],
+            ["customer", "name", "currency", *AGING_BUCKETS, "total"]
+            + (["fees"] if fees else [])
+            + (["disputed"] if disputed else []),
             (
                 [r.customer_id, r.name, r.currency, *r.buckets.values(), r.total]
                 + ([r.fees] if fees else [])
+                + ([r.disputed] if disputed else [])
                 for r in report.customers
             ),
             (
                 ["total", f"{c.invoices} invoice(s)", c.currency, *c.buckets.values(), c.total]
                 + ([c.fees] if fees else [])
+                + ([c.disputed] if disputed else [])
                 for c in report.currencies
             ),
         )
@@ -94,7 +98,12 @@ def _print_aging(console: Console, report: Aging, locale: str, *, plain: bool) -
         console.print(f"Nothing owed on {report.as_of.isoformat()}.", markup=False)
         return
     rows, totals = _aging_cells(report, locale)
-    headers = [b.replace("-", "–") for b in AGING_BUCKETS] + ["Total"] + (["Fees"] if fees else [])
+    headers = (
+        [b.replace("-", "–") for b in AGING_BUCKETS]
+        + ["Total"]
+        + (["Fees"] if fees else [])
+        + (["Disputed"] if disputed else [])
+    )
     # amounts are never cut: their columns do not wrap, the customer's name wraps between
     # words, the bar goes first when it is tight, and below the width the amounts need, each
     # account is a block of its own
@@ -133,6 +142,11 @@ def _aging_cells(report: Aging, locale: str) -> tuple[list[list[str]], list[list
             *(money(v, r.currency) if v else "·" for v in r.buckets.values()),
             money(r.total, r.currency),
             *([money(r.fees, r.currency) if r.fees else "·"] if report.with_fees else []),
+            *(
+                [money(r.disputed, r.currency) if r.disputed else "·"]
+                if report.with_disputed
+                else []
+            ),
         ]
         for r in report.customers
     ]
@@ -142,6 +156,7 @@ def _aging_cells(report: Aging, locale: str) -> tuple[list[list[str]], list[list
             *(money(v, c.currency) for v in c.buckets.values()),
             money(c.total, c.currency),
             *([money(c.fees, c.currency)] if report.with_fees else []),
+            *([money(c.disputed, c.currency)] if report.with_disputed else []),
         ]
         for c in report.currencies
     ]

@@ -137,6 +137,8 @@ COMMANDS: dict[str, tuple[str, str] | tuple[str, str, dict[str, str], bool]] = {
     "plan": ("plans", "plan"),
     "plans": ("plans", "plans_list", {"cancel": "plans_cancel"}, True),
     "holds": ("holds", "holds"),
+    "dispute": ("disputes", "dispute"),
+    "disputes": ("disputes", "disputes"),
     "doctor": ("setup", "doctor"),
     "sources": ("setup", "sources"),
     "schema": ("setup", "schema"),

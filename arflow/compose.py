@@ -6,22 +6,19 @@ word, is dropped from the plan and reported as an error; the other messages go o
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from typing import cast
 
 from arflow.actions import channel_kind
 from arflow.attachments import build
 from arflow.channels import Attachment, Message, sender_address
-from arflow.channels.mime import domain_of
 from arflow.contexts import (
     MessageContexts,
     conditions_context,
+    contact_context,
     reply_context,
     statement_context,
     totals_context,
@@ -33,6 +30,7 @@ from arflow.fees.contexts import with_fee_totals
 from arflow.fees.rates import MissingRate
 from arflow.headers import unsafe_header
 from arflow.ledger import Customer, Invoice, Ledger
+from arflow.message_names import file_name, key_digest, message_id
 from arflow.planner.plan_types import STATEMENT_LINES, Plan, PlannedAction
 from arflow.project import Project
 from arflow.render import MONEY, RenderError, inline_css, payment_link
@@ -93,11 +91,22 @@ def contexts(
                     },
                 )
             context = {**context, **statement[1]}
-        if action.incoming is not None:
-            context = {**context, "reply": reply_context(action.incoming)}
-        if action.plan is not None or action.hold is not None:  # a payment plan's, a hold's
-            context = {**context, "plan": action.plan, "hold": action.hold}
-        yield action, context
+        yield action, _with_own(action, context)
+
+
+def _with_own(action: PlannedAction, context: dict) -> dict:
+    """`context` with what only this action has: the reply a notice tells of, its payment
+    plan (issue 32), the contact it speaks to (issue 33)."""
+    own: dict = {}
+    if action.incoming is not None:
+        own["reply"] = reply_context(action.incoming)
+    if action.plan is not None:
+        own["plan"] = action.plan
+    if action.hold is not None:  # issue 33: a credit hold's event
+        own["hold"] = action.hold
+    if action.contact is not None:
+        own["contact"] = contact_context(action.contact)
+    return {**context, **own} if own else context
 
 
 def _add_workflow(
@@ -259,35 +268,6 @@ def compose_each(
         yield action, composed
 
 
-def key_digest(action: PlannedAction) -> str:
-    """A hash of the action's idempotency keys: the same for every attempt at one message."""
-    return hashlib.sha256("\n".join(map(str, action.keys)).encode()).hexdigest()
-
-
-def message_id(action: PlannedAction, sender: str, message_key: bytes) -> str:
-    """SPEC 6: unique per reminder, the same for every attempt at it: an HMAC of the action's
-    idempotency keys under the state database's secret key, so nobody who knows a customer's
-    id can make up the Message-ID of an email arflow sent it (and "answer" it to pause the
-    customer). The inbox matches answers against the ids recorded in the action ledger, so an
-    email's id is never computed again."""
-    text = "\n".join(map(str, action.keys)).encode()
-    digest = hmac.new(message_key, text, hashlib.sha256).hexdigest()
-    return f"<{digest[:32]}.arflow@{domain_of(sender)}>"
-
-
-def file_name(action: PlannedAction, digest: str | None = None) -> str:
-    """A file-safe name for the outbox, unique per idempotency key."""
-    return (
-        f"{action.date}-{_file_safe(action.customer_id)[:40]}-{action.workflow}-"
-        f"{action.step}-{action.action_index}-{(digest or key_digest(action))[:10]}"
-    )
-
-
-@lru_cache(maxsize=4096)  # a customer's actions come together
-def _file_safe(text: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
-
-
 def _compose_one(
     action: PlannedAction, context: dict, ledger: Ledger, project: Project
 ) -> Composed:
@@ -322,7 +302,7 @@ def _compose_sms(
     action: PlannedAction, context: dict, customer: Customer, project: Project
 ) -> Composed:
     template = action.action.spec.template
-    body = _render(project, action, template, "sms", context, customer.language)
+    body = _render(project, action, template, "sms", context, _language(action, customer))
     return Composed(
         action,
         Message(
@@ -360,12 +340,18 @@ def _compose_notify(
     return _compose_email(action, context, customer, project)
 
 
+def _language(action: PlannedAction, customer: Customer) -> str | None:
+    """A customer message's language: its contact's (issue 33), else the customer's."""
+    contact = action.contact
+    return (contact.language if contact is not None else None) or customer.language
+
+
 def _compose_email(
     action: PlannedAction, context: dict, customer: Customer, project: Project
 ) -> Composed:
     """An email to the customer (in its language), or a notice to people (in the company's)."""
     spec = action.action.spec
-    language = customer.language if action.kind == "email" else None
+    language = _language(action, customer) if action.kind == "email" else None
     subject = _render(project, action, spec.template, "subject", context, language)
     text = _render(project, action, spec.template, "txt", context, language)
     html = (

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_valid
 
 from arflow.calendar import parse_terms
 from arflow.config_location import CONFIG_NAME
+from arflow.disputes import DEFAULT_WORDS, DisputeSettings
 from arflow.errors import InvalidFiles
 from arflow.fees.settings import NO_FEES, LateFees
 from arflow.holds.settings import CreditHold
@@ -73,6 +74,8 @@ CUSTOMER_FIELDS = (
     "segment",
     "paused",
 )
+# issue 33: a customer's contacts, each in a role (`billing` by convention)
+CONTACT_FIELDS = ("customer_id", "name", "email", "phone", "role", "language")
 INVOICE_STATUSES = ("draft", "open", "paid", "void")
 
 
@@ -254,6 +257,7 @@ class Config(Strict):
     company: Company
     invoices: SourceConfig
     customers: SourceConfig | None = None
+    contacts: SourceConfig | None = None  # issue 33: contacts in roles
     payments: PaymentsSource | None = None  # issue 32: a bank's or processor's export
     state: str = "arflow.db"
     workflows: str = "workflows"
@@ -283,6 +287,10 @@ class Config(Strict):
     plan_grace_days: int = Field(7, ge=0, le=365)
     # issue 33: who is on credit hold, entered and released by conditions each run
     credit_hold: CreditHold | None = None
+    # issue 33: the reason codes of disputes and the workflow a dispute starts (else a task for
+    # the specialist); the words that flag a customer's reply as a possible dispute
+    disputes: DisputeSettings = DisputeSettings()
+    dispute_words: list[str] = Field(default_factory=lambda: list(DEFAULT_WORDS))
 
     _path: Path = PrivateAttr(default=Path(CONFIG_NAME))
     _located: Located | None = PrivateAttr(default=None)
@@ -296,6 +304,11 @@ class Config(Strict):
     @classmethod
     def _customer_columns(cls, value: SourceConfig | None) -> SourceConfig | None:
         return value if value is None else _check_columns(value, CUSTOMER_FIELDS)
+
+    @field_validator("contacts")
+    @classmethod
+    def _contact_columns(cls, value: SourceConfig | None) -> SourceConfig | None:
+        return value if value is None else _check_columns(value, CONTACT_FIELDS)
 
     @model_validator(mode="after")
     def _replies(self) -> Config:

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 from arflow.actions import CONTACT_WORDS, CUSTOMER_FACING, KINDS
 from arflow.config import Config
+from arflow.disputes import dispute_words_in
 from arflow.ledger import Customer, Ledger
 from arflow.planner.plan_types import Plan, PlannedAction, Skip, notice_key
 from arflow.workflow import Action
@@ -132,6 +133,9 @@ def inbox_notices(
             key=lambda inv: (inv.due_date, inv.number),
         )
         template = REPLY_TEMPLATE if row["kind"] == "reply" else BOUNCE_TEMPLATE
+        if row["kind"] == "reply":  # issue 33: flagged as a possible dispute, never decided
+            text = f"{row.get('subject') or ''}\n{row.get('excerpt') or ''}"
+            row = {**row, "possible_dispute": dispute_words_in(text, config.dispute_words)}
         key = notice_key(row)
         plan.actions.append(
             PlannedAction(

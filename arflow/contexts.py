@@ -11,7 +11,7 @@ from decimal import Decimal
 from arflow.config import Config
 from arflow.fees.book import FeeBook
 from arflow.fees.contexts import FEE_KEYS, WithFees, sample_fees, with_values
-from arflow.ledger import ZERO, Customer, Invoice
+from arflow.ledger import BILLING, ZERO, Contact, Customer, Invoice
 from arflow.plaintext import one_line
 from arflow.planner.plan_types import Met, Statement
 from arflow.plans.sample import sample_plan
@@ -250,6 +250,13 @@ def _sample_extra(samples: dict[str, str] | None) -> dict:
 SAMPLE_AS_OF = date(2026, 3, 16)
 
 
+def contact_context(contact: Contact | None) -> dict | None:
+    """`contact` in a template (issue 33): the customer's contact a message speaks to."""
+    if contact is None:
+        return None
+    return {"name": contact.name, "role": contact.role, "language": contact.language}
+
+
 def sample_context(
     config: Config,
     *,
@@ -303,6 +310,7 @@ def sample_context(
         "plan": sample_plan(invs, as_of),
         # issue 33: a credit hold's event
         "hold": {"event": "hold", "since": as_of, "why": f"{invs[0].currency}: overdue >= 5000"},
+        "contact": contact_context(Contact(BILLING, "Sam Sample", ("ap@sample.example",))),
     }
 
 
@@ -430,6 +438,8 @@ def reply_context(row: dict) -> dict:
         "received": one_line(row.get("received")),
         "address": row.get("address"),
         "paused_until": date.fromisoformat(until) if until else None,
+        # issue 33: the `dispute_words:` the reply holds (a possible dispute; none: [])
+        "possible_dispute": list(row.get("possible_dispute") or []),
     }
 
 
@@ -486,4 +496,5 @@ class MessageContexts:
             "reply": None,
             "plan": None,
             "hold": None,
+            "contact": None,
         }

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 from arflow.deliver import RunResult, replay_day
+from arflow.disputes.night import before_planning as disputes_night
+from arflow.disputes.night import item_owners
 from arflow.holds.night import hold_changes, hold_owner
 from arflow.ledger import Invoice, Ledger
 from arflow.planner.campaigns import occurrence_due
@@ -41,6 +43,7 @@ class DueDays:
             self._invoices[inv.customer_id].append((n, inv))
             self._owner[inv.number] = inv.customer_id
         self._owner.update(instalment_owners(db))  # issue 32: a payment plan's instalments
+        self._owner.update(item_owners(db))  # issue 33: disputes as items of their workflow
         self._rows: dict[str | None, dict[RowKey, ActionRow]] = defaultdict(dict)
         self._due: dict[date, set[str]] = defaultdict(set)  # day → the customers due then
         self._planned_all = False
@@ -106,6 +109,9 @@ class DueDays:
         # invoices' steps are not held here: the day they fall due, the run says skipped `plan`
         ledger = before_planning(self.db, cfg, ledger, past, since).ledger
         past.on_plan.clear()
+        # issue 33: the disputes' items and balances, their holds left to the day's run
+        ledger = disputes_night(self.db, cfg, ledger, past, since).ledger
+        past.disputed.clear()
         found = next_due(
             ledger,
             self.project.models,

@@ -49,14 +49,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import NamedTuple
 
-from arflow.actions import CUSTOMER_FACING, KINDS, recipients
+from arflow.actions import CUSTOMER_FACING
 from arflow.config import Person
-from arflow.ledger import NOT_OWED, ZERO, Customer, Invoice, Ledger
+from arflow.ledger import NOT_OWED, Invoice, Ledger
 from arflow.planner.campaigns import campaigns_due, notices_wait, statements
 from arflow.planner.columnar import quiet_invoices
 from arflow.planner.matching import (
@@ -72,7 +71,6 @@ from arflow.planner.plan_types import (
     Hold,
     PastState,
     Plan,
-    PlannedAction,
     Skip,
     customer_of,
     customer_target,
@@ -80,18 +78,10 @@ from arflow.planner.plan_types import (
     invoice_target,
 )
 from arflow.planner.schedule import ON_PAID, decide_steps
+from arflow.planner.step_actions import SlotInvoice, add_actions
 from arflow.planner.when import Holds, free_items
 from arflow.rules import DEFAULT_MIN_BALANCE, customer_paused, invoices_on_hold
-from arflow.workflow import Action, Workflow
-
-
-class SlotInvoice(NamedTuple):
-    """An invoice one slot's actions list, with its open balance and the target it is in."""
-
-    invoice: Invoice
-    balance: Decimal
-    target: str
-
+from arflow.workflow import Workflow
 
 # (customer, workflow, slot) → its invoices; a slot is a step index, or one past the steps for
 # on_paid, finish and pause notices (see StepSchedule.slot)
@@ -433,68 +423,3 @@ def _last_chased(
 def _settled_by_payment(inv: Invoice, as_of: date, min_balance: Decimal) -> bool:
     """Closed by payment: not open any more, and not voided or turned back into a draft."""
     return inv.status not in NOT_OWED and not inv.is_open(as_of, min_balance)
-
-
-def _by_due(inv: Invoice) -> tuple:
-    return inv.due_date, inv.number
-
-
-def add_actions(
-    result: Plan,
-    customer: Customer,
-    wid: str,
-    wf: Workflow,
-    sid: str,
-    actions: list[Action],
-    entries: list[SlotInvoice],
-    people: dict[str, Person],
-    as_of: date,
-    settled: set[ActionKey],
-) -> Customer:
-    """SPEC 4.4: each action of the step happens once for the customer, listing the invoices.
-    An `assign` action takes effect for the actions after it: the customer is returned with
-    its new specialist."""
-    for n, action in enumerate(actions):
-        # SPEC 4.3: an action already settled for a target never happens again for it
-        live = (
-            [e for e in entries if ActionKey(e.target, wid, sid, n) not in settled]
-            if settled
-            else entries
-        )
-        if not live:
-            continue
-        unique = {inv.number: (inv, bal) for inv, bal, _ in live}
-        invoices = sorted(unique)
-        items = sorted((inv for inv, _ in unique.values()), key=_by_due)
-        amounts: dict[str, Decimal] = {}
-        for inv, bal in unique.values():
-            amounts[inv.currency] = amounts.get(inv.currency, ZERO) + bal
-        keys = [ActionKey(t, wid, sid, n) for t in sorted({e.target for e in live})]
-        to, cc, bcc = recipients(action, customer, wf, people)
-        missing = KINDS[action.kind].missing
-        if missing and not to:
-            result.skipped.append(Skip(wid, sid, customer.customer_id, invoices, missing, keys))
-            continue
-        planned = PlannedAction(
-            date=as_of,
-            workflow=wid,
-            step=sid,
-            action_index=n,
-            action=action,
-            customer_id=customer.customer_id,
-            invoices=invoices,
-            keys=keys,
-            to=to,
-            cc=cc,
-            bcc=bcc,
-            amounts=dict(amounts),
-            items=items,
-        )
-        if action.kind == "task":
-            planned.assignee = {"specialist": customer.specialist, "owner": wf.owner}.get(
-                action.spec.assignee, action.spec.assignee
-            )
-        elif action.kind == "assign":
-            customer = replace(customer, specialist=action.spec.specialist)
-        result.actions.append(planned)
-    return customer

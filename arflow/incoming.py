@@ -3,7 +3,7 @@ or nothing of arflow's (ignored), and what of it is kept.
 
 A message belongs to a customer when its `In-Reply-To` or `References` names the Message-ID
 recorded for an email arflow sent that customer (never one computed again: an email's id is
-keyed with the state database's secret, `compose.message_id`). A bounce is a delivery-status
+keyed with the state database's secret, `message_names.message_id`). A bounce is a delivery-status
 report (RFC 3464) from the mail system (an empty envelope sender, or MAILER-DAEMON or
 postmaster; never one of the customer's own addresses) whose returned headers name such an
 email and whose failed recipient is an address it went to. What a stranger wrote (the sender,

@@ -17,6 +17,7 @@ from arflow.phones import GivenPhone
 from arflow.reading import SourceRead
 
 ZERO = Decimal(0)
+BILLING = "billing"  # the role a customer's own email and phone cells are (issue 33)
 
 
 @dataclass(slots=True, eq=False)
@@ -77,6 +78,17 @@ class Invoice:
         return (as_of - self.due_date).days
 
 
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A person at a customer, in a role (issue 33: `billing` by convention)."""
+
+    role: str
+    name: str | None = None
+    email: tuple[str, ...] = ()
+    phone: str | None = None
+    language: str | None = None
+
+
 @dataclass(slots=True, eq=False)
 class Customer:
     customer_id: str
@@ -96,6 +108,17 @@ class Customer:
     paused: bool = False
     extra: dict[str, str] | None = None
     line: int = 0  # where the customers file defines it; 0 when only invoice rows do
+    contacts: tuple[Contact, ...] = ()  # issue 33: from the contacts source
+
+    def in_role(self, role: str, *, phone: bool = False) -> list[Contact]:
+        """Its contacts in `role`; its own `email`/`phone` cells are its `billing` contact
+        unless the contacts source gives it one (its number checked only when `phone` is
+        asked for: a text is planned)."""
+        found = [c for c in self.contacts if c.role == role]
+        if not found and role == BILLING and (self.email or self.given_phone):
+            number = self.phone if phone else None
+            return [Contact(BILLING, self.name, self.email, number, self.language)]
+        return found
 
     @property
     def display_name(self) -> str:

@@ -57,9 +57,12 @@ def skip_rows(skipped: list[Skip], project: Project, as_of: date) -> Iterator[di
 
 def description(action: PlannedAction, composed: Composed) -> str | None:
     """What the action was about, for `history`: a status's value, a task's title, a note's
-    text, the specialist assigned; a statement and the conditions it met."""
+    text, the specialist assigned; a statement and the conditions it met; a message that went
+    to another role than its step's (`to billing (no ap contact)`)."""
     if action.statement is not None:
         return action.statement.description()
+    if action.fallback:  # issue 33: the step's role had nobody: said, and recorded
+        return f"to {action.fallback}"
     if composed.text is None:
         return None
     return KINDS[action.kind].described_as + composed.text

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from arflow.actions import CUSTOMER_FACING
-from arflow.engine import SlotInvoice, add_actions
+from arflow.disputes import night as disputes
 from arflow.errors import ArflowError, Refused
 from arflow.fees.charging import plan_charges
 from arflow.ledger import Customer, Invoice, Ledger
@@ -41,6 +41,7 @@ from arflow.planner.plan_types import (
     invoice_target,
 )
 from arflow.planner.schedule import ON_PAID, StepSchedule
+from arflow.planner.step_actions import SlotInvoice, add_actions
 from arflow.planner.when import Contact, Holds, free_items, runs_ahead
 from arflow.project import Project
 from arflow.state import StateDB
@@ -159,6 +160,8 @@ def _when_due(
     cfg = project.config
     cid = customer.customer_id
     past = read_past_state(db, project.models, as_of) if db is not None else PastState()
+    if db is not None:  # issue 33: a disputed invoice is on hold, a disputed part not listed
+        ledger = disputes.before_planning(db, cfg, ledger, past, as_of).ledger
     last = db.last_contacts(CUSTOMER_FACING).get(cid) if db is not None else None
     notes: list[str] = []
     entry, schedule = _followed(project, ledger, wid, customer, past, as_of, notes)

@@ -19,6 +19,7 @@ from arflow.ledger import Ledger
 from arflow.planner.schedule import FINISH_TEMPLATE, PAUSE_TEMPLATE
 from arflow.plans import BROKEN_TEMPLATE
 from arflow.render import Templates, templates_for
+from arflow.sources import contact_roles
 from arflow.state import StateDB
 from arflow.template_checks import render_problems
 from arflow.workflow import (
@@ -120,6 +121,7 @@ def check_project(
         )
     problems += _plan_workflows(config, workflows, templates, broken)
     problems += hold_problems(config, templates)  # issue 33
+    problems += _dispute_workflow(config, workflows, broken)
     if config.replies.notify:  # SPEC 6.1: the person is told of each reply and bounce
         use = "json" if config.channels.notify.transport == "webhook" else "email"
         for template in (REPLY_TEMPLATE, BOUNCE_TEMPLATE):
@@ -136,8 +138,9 @@ def check_project(
                         f"{config.named(templates.directory)}/",
                     )
                 )
+    roles = contact_roles(config)
     for wf in workflows.values():
-        problems += _check_workflow(wf, config, workflows, templates, broken)
+        problems += _check_workflow(wf, config, workflows, templates, broken, roles, warnings)
     problems += _then_cycles(workflows)
     problems += fee_problems(config, workflows, warnings)
     problems += render_problems(config, workflows, templates, warnings)
@@ -239,6 +242,23 @@ def _plan_workflows(
     return found
 
 
+def _dispute_workflow(
+    config: Config, workflows: dict[str, LoadedWorkflow], broken: set[str]
+) -> list[Problem]:
+    """`disputes.workflow:` names a workflow there is (issue 33)."""
+    wid = config.disputes.workflow
+    if not wid or wid in {*workflows, *broken}:
+        return []
+    return [
+        Problem(
+            config.display(config.path),
+            config.line("disputes", "workflow"),
+            "disputes.workflow",
+            _unknown_workflow(wid, workflows),
+        )
+    ]
+
+
 def _unknown_workflow(name: str, workflows: dict[str, LoadedWorkflow]) -> str:
     known = ", ".join(sorted(workflows)) or "none"
     return f"no workflow {name!r} (workflows: {known}); the id is the file name without .yaml"
@@ -250,10 +270,12 @@ def _check_workflow(
     workflows: dict[str, LoadedWorkflow],
     templates: Templates,
     broken: set[str],
+    roles: set[str] | None = None,
+    warnings: list[Problem] | None = None,
 ) -> list[Problem]:
     """One workflow's references: step ids, the workflows it goes on to, its people, the
     templates its notices and actions use and what its emails attach."""
-    check = _WorkflowCheck(wf, config, templates)
+    check = _WorkflowCheck(wf, config, templates, roles, warnings)
     m = wf.model
     check.step_ids()
     for key in ("then", "on_broken_promise"):
@@ -273,10 +295,19 @@ def _check_workflow(
 class _WorkflowCheck:
     """The problems found in one workflow, each at its line in the file."""
 
-    def __init__(self, wf: LoadedWorkflow, config: Config, templates: Templates):
+    def __init__(
+        self,
+        wf: LoadedWorkflow,
+        config: Config,
+        templates: Templates,
+        roles: set[str] | None = None,
+        warnings: list[Problem] | None = None,
+    ):
         self.wf = wf
         self.config = config
         self.templates = templates
+        self.roles = roles  # the customers' contact roles (None: any name may be one)
+        self.warnings = warnings
         self.problems: list[Problem] = []
         self.notify_use = "json" if config.channels.notify.transport == "webhook" else "email"
 
@@ -333,6 +364,8 @@ class _WorkflowCheck:
                     f"template {spec.template!r} needs "
                     f"{' and '.join(missing)} in {self.config.named(self.templates.directory)}/",
                 )
+        if kind in ("email", "sms"):
+            self.to_roles(loc, kind, spec.to)
         if kind == "email":
             self.email(loc, spec)
         elif kind == "notify":
@@ -350,8 +383,9 @@ class _WorkflowCheck:
         package."""
         for field in ("cc", "bcc"):
             for n, who in enumerate(getattr(spec, field)):
-                if "@" not in who:
+                if "@" not in who and (self.roles is not None and who.lower() not in self.roles):
                     self.person((*loc, "email", field, n), who)
+
         for n, name in enumerate(spec.attach):
             if loc[0] != "actions":
                 self.add(
@@ -362,6 +396,26 @@ class _WorkflowCheck:
                 )
             elif (package := missing_package(name)) is not None:
                 self.add((*loc, "email", "attach", n), package)
+
+    def to_roles(self, loc: tuple, kind: str, roles: list[str]) -> None:
+        """Issue 33: a `to:` role no contact has falls back to billing: said, not refused."""
+        for n, role in enumerate(roles):
+            if (
+                self.roles is not None
+                and role.lower() not in self.roles
+                and self.warnings is not None
+            ):
+                wf = self.wf
+                self.warnings.append(
+                    Problem(
+                        wf.display,
+                        wf.located.line((*loc, kind, "to", n)),
+                        ".".join(map(str, (*loc, kind, "to", n))),
+                        f"no contact has the role {role!r} (roles: "
+                        f"{', '.join(sorted(self.roles))}): the step goes to each customer's "
+                        "billing contact",
+                    )
+                )
 
 
 def _then_cycles(workflows: dict[str, LoadedWorkflow]) -> list[Problem]:

@@ -292,11 +292,11 @@ class Templates:
         customer = ctx.get("customer") or {}
         if currency is None:
             currency = ctx.get("currency") or customer.get("currency") or self.currency
-        return MONEY(amount, currency, customer.get("language") or self.locale)
+        return MONEY(amount, currency, _language(ctx) or self.locale)
 
     @pass_context
     def _date(self, ctx: Context, value: Any, fmt: str = "medium") -> str:
-        locale = (ctx.get("customer") or {}).get("language") or self.locale
+        locale = _language(ctx) or self.locale
         day = value if type(value) is date else _day(value)
         key = (day, fmt, locale)
         text = self._dates.get(key)
@@ -449,3 +449,10 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, MemoryError):
         return "out of memory"
     return str(exc) or type(exc).__name__
+
+
+def _language(ctx: Context) -> str | None:
+    """The language money and dates are written in: the contact's the message speaks to
+    (issue 33), else the customer's."""
+    contact = ctx.get("contact") or {}
+    return contact.get("language") or (ctx.get("customer") or {}).get("language")

@@ -35,6 +35,8 @@ def action_dict(a: PlannedAction) -> dict:
     }
     if a.text is not None:  # a status's value, a task's title, a note, as rendered
         found["text"] = redact(a.text)
+    if a.fallback:  # issue 33: the step's role had nobody: `billing (no ap contact)`
+        found["fallback"] = a.fallback
     if a.kind == "charge_fees":  # what it charges each invoice (issue 31)
         found["fees"] = [
             {
@@ -159,8 +161,7 @@ def write_json(
             out.write((", " if n else "") + batch[1:-1])
         out.write("]")
     out.write(f', "summary": {dumps(summary(plan, errors))}')
-    if plan.holds:
-        out.write(f', "holds": {dumps(hold_part(plan.holds)["holds"])}')
+    out.write(f', "holds": {dumps(hold_part(plan.holds)["holds"])}' if plan.holds else "")
     out.write("}\n" if later is None else f', "later": {dumps(later)}}}\n')
 
 

@@ -336,6 +336,7 @@ def status_holds(r: dict) -> list[str]:
     holds += r.get("plans", [])  # issue 32: payment plans
     hold = r.get("hold")  # issue 33: credit hold
     holds += [f"credit hold since {hold['since']} ({hold['why']})"] if hold else []
+    holds += r.get("disputes", [])  # issue 33: disputes
     return holds
 
 

@@ -13,6 +13,7 @@ from datetime import date
 from arflow.actions import CUSTOMER_FACING
 from arflow.collector import collector_paused
 from arflow.contacts import drop_bounced, inbox_notices, space_contacts
+from arflow.disputes import night as disputes
 from arflow.engine import plan
 from arflow.holds.night import credit_hold_night
 from arflow.ledger import Ledger
@@ -56,8 +57,10 @@ def plan_tonight(
     with collector_paused():  # the past and the plan hold no reference cycles
         past = read_past_state(db, project.models, as_of, actions=actions)
         plans = before_planning(db, project.config, ledger, past, as_of)  # issue 32
-        planned = _planned(db, project, plans.ledger, past, as_of, baseline)
+        disputed = disputes.before_planning(db, project.config, plans.ledger, past, as_of)
+        planned = _planned(db, project, disputed.ledger, past, as_of, baseline)
         after_planning(plans, planned, past, project.config, project.models)
+        disputes.after_planning(disputed, planned, past, project.config, project.models)
         db.record_plan_events(plan_events(plans))
         credit_hold_night(db, project.config, ledger, past, planned)  # issue 33
         if ledger.received and not baseline:

@@ -43,7 +43,12 @@ def statement_folder(root, branches: bool):
         path.unlink()
     (root / "workflows" / "monthly-statement.yaml").write_text(CAMPAIGN)
     config = root / "arflow.yaml"
-    config.write_text(config.read_text().replace("default_workflow: net30-standard", ""))
+    config.write_text(
+        config.read_text()
+        .replace("default_workflow: net30-standard", "")
+        .replace("plan_workflow: payment-plan", "")
+        .replace("on_broken_plan: net30-standard", "")
+    )
     with (root / "customers.csv").open("w", newline="") as handle:
         out = csv.writer(handle)
         out.writerow(["customer_id", "name", "email", "segment", "parent_id"])

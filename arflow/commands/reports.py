@@ -123,7 +123,10 @@ def aging(
     ledger = load_ledger(cfg)
     heard = session.heard_payments(cfg, ledger, day)
     charged = _fees_charged(cfg, day) if fees else None
-    report = aging_report(ledger.owing(day), ledger.customers, day, cfg.min_balance, charged)
+    disputed = session.disputes_for_aging(cfg, ledger, day)  # issue 33
+    report = aging_report(
+        ledger.owing(day), ledger.customers, day, cfg.min_balance, charged, disputed
+    )
     report.unapplied = heard.unapplied()
     if fmt is TableFormat.json:
         common.print_json(aging_document(report))

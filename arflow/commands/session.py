@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import typer
@@ -67,6 +68,19 @@ def heard_payments(cfg: Config, ledger: Ledger, day: date, db: StateDB | None = 
     path = cfg.resolve(cfg.state)
     with open_state(path, cfg.display(path), "read") as state:
         return hear_payments(cfg, state, ledger, day, upto=day)
+
+
+def disputes_for_aging(cfg: Config, ledger: Ledger, day: date) -> dict[str, Decimal] | None:
+    """Issue 33: `ledger` lowered by the credits of resolved disputes it does not show yet,
+    and invoice → its disputed part on `day` (None: the folder has no dispute by then)."""
+    from arflow.disputes.night import disputed_parts, owed_after_credits
+
+    path = cfg.resolve(cfg.state)
+    with open_state(path, cfg.display(path), "read") as db:
+        if db is None or not any(d.since <= day for d in db.disputes()):
+            return None
+        owed_after_credits(db, ledger, day)
+        return disputed_parts(db.disputes(), ledger, day)
 
 
 @dataclass

@@ -184,6 +184,7 @@ def _after_chains(
 def _held_back(state: PastState, active: dict[str, Workflow]) -> pl.Expr:
     """The rows the object planner decides alone (see the module)."""
     invoice_held = set(state.paused_invoices) | set(state.promises) | state.on_plan
+    invoice_held.update(state.disputed)  # issue 33
     invoice_held.update(state.routed)  # issue 32: a payment plan's items
     customer_held = set(state.paused_customers) | set(state.assignments)
     for hold in state.holds:

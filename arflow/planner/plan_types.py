@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from arflow.fees.accrual import FeeCharge
-from arflow.ledger import Invoice
+from arflow.ledger import Contact, Invoice
 from arflow.rules import Totals
 from arflow.state.holds import HoldEvent
 from arflow.workflow import Action
@@ -115,6 +115,9 @@ class PastState:
     # workflow; a broken plan's invoice: `on_broken_plan:`, from the day it resumed)
     on_plan: set[str] = field(default_factory=set)
     routed: dict[str, Route] = field(default_factory=dict)
+    # issue 33 (`arflow.disputes.night`): the invoices a dispute holds (whole, or a credit
+    # covering them until the ledger shows it): never chased, still counted
+    disputed: set[str] = field(default_factory=set)
 
 
 def sequence_target(customer_id: str, since: date) -> str:
@@ -210,6 +213,10 @@ class PlannedAction:
     # this run; it goes only once they all went (`campaigns.notices_wait`)
     waits_for: Sequence[ActionKey] = ()  # (a shared empty tuple: most actions wait for none)
     fees: list[FeeCharge] | None = None  # a charge_fees action's charges, once worked out
+    # issue 33: the customer's contact it speaks to (greeting, language), and the role it fell
+    # back to when the step's role had nobody
+    contact: Contact | None = None
+    fallback: str | None = None
     plan: dict | None = None  # a payment plan's (issue 32): `plan` in its templates
     hold: dict | None = None  # a credit hold's event (issue 33): `hold` in its templates
 

@@ -69,6 +69,7 @@ class Holds:
             paused
             or promise_holds(self.state.promises.get(number), day)
             or number in self.state.on_plan  # issue 32: a payment plan on track
+            or number in self.state.disputed  # issue 33: a dispute
         )
 
     def customer_free_after(self, customer: Customer, day: date) -> date | None:
@@ -80,8 +81,8 @@ class Holds:
 
     def invoice_free_after(self, number: str, day: date) -> date | None:
         """The first day after `day` the invoice's pause and promise may have ended."""
-        if number in self.state.on_plan:
-            return None  # while the plan is on track
+        if number in self.state.on_plan or number in self.state.disputed:
+            return None  # while the plan is on track, the dispute open
         last = self.state.promises.get(number) or date.min
         if number in self.state.paused_invoices:
             last = max(last, self._ends.get(("invoice", number), FOREVER))

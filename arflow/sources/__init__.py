@@ -7,10 +7,11 @@ from contextlib import closing
 from dataclasses import dataclass
 
 from arflow.collector import collector_paused
-from arflow.config import CUSTOMER_FIELDS, INVOICE_FIELDS, Config, SourceConfig
+from arflow.config import CONTACT_FIELDS, CUSTOMER_FIELDS, INVOICE_FIELDS, Config, SourceConfig
 from arflow.errors import ArflowError, Problem, RowError, SourceRefused
-from arflow.ledger import Customer, Ledger
+from arflow.ledger import BILLING, Customer, Ledger
 from arflow.reading import SourceRead
+from arflow.sources.contacts import read_contacts
 from arflow.sources.csvfile import Blocks, Progress, read_csv
 from arflow.sources.customers import build_customers, merge_customers, phone_of
 from arflow.sources.frames import (
@@ -43,7 +44,7 @@ def open_source(
     else:
         header, rows = read_csv(path, source, display, progress, header_only=header_only)
         if source.reshapes:
-            setting = "invoices" if source is config.invoices else "customers"
+            setting = next(s for s in SOURCE_FIELDS if getattr(config, s) is source)
             parser = ValueParser(source, setting, config.company.region)
             header, rows = reshape(
                 header,
@@ -135,6 +136,7 @@ def source_samples(
 SOURCE_FIELDS = {
     "invoices": (INVOICE_FIELDS, INVOICE_REQUIRED),
     "customers": (CUSTOMER_FIELDS, ("customer_id",)),
+    "contacts": (CONTACT_FIELDS, ("customer_id", "role")),
 }
 
 
@@ -154,6 +156,27 @@ def header_read(config: Config, setting: str) -> SourceRead:
         {f: header[i].strip() for f, i in index.items()},
         tuple(h for i, h in enumerate(header) if i not in used and h.strip()),
     )
+
+
+def contact_roles(config: Config) -> set[str] | None:
+    """The roles a workflow may name (issue 33): `billing` and those of the contacts file;
+    None when the contacts file is not there or cannot be read (CI without customer data:
+    any name may be a role)."""
+    source = config.contacts
+    if source is None:
+        return {BILLING}
+    if not config.resolve(source.path).exists():
+        return None
+    try:
+        display, header, blocks = open_source(config, source)
+        with closing(blocks):
+            at = column_index(header, source, CONTACT_FIELDS, ("role",), display, "contacts")[
+                "role"
+            ]
+            found = {row[at].strip().lower() for _, rows in blocks for row in rows if len(row) > at}
+    except ArflowError:
+        return None
+    return (found - {""}) | {BILLING}
 
 
 def present_headers(config: Config) -> list[SourceRead]:
@@ -254,8 +277,12 @@ def _load(config: Config, progress: Progress | None, reference: bool, check_phon
     errors.sort(key=lambda e: (e.file, e.line))
     phone_column = builder.read.fields.get("phone", "phone")
     phones = phone_of(invoice_parser, lambda line: (display, line, phone_column), errors)
+    customers = merge_customers(frame, from_file, builder.columns, phones)
+    if config.contacts is not None:  # issue 33: people at each customer, in roles
+        reads.append(read_contacts(config, open_source(config, config.contacts), customers, errors))
+        errors.sort(key=lambda e: (e.file, e.line))
     return Ledger(
-        customers=merge_customers(frame, from_file, builder.columns, phones),
+        customers=customers,
         errors=errors,
         frame=frame,
         extra_names=builder.extra_names,

@@ -72,7 +72,7 @@ class StateBase(StateFile):
 
 
 # SPEC 6: the secret in table `meta` that keys the Message-IDs of this database's emails
-# (`compose.message_id`), so that only an email arflow sent can be answered; never shown
+# (`message_names.message_id`), so that only an email arflow sent can be answered; never shown
 MESSAGE_KEY = "message_key"
 
 

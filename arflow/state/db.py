@@ -11,6 +11,7 @@ from pathlib import Path
 
 from arflow.state.base import create_message_key
 from arflow.state.desk import DeskRecords
+from arflow.state.disputes import DisputeRecords
 from arflow.state.dry import DryRunWrites
 from arflow.state.errors import StateError, closed_on_failure, describe
 from arflow.state.fees import FeeRecords
@@ -37,6 +38,7 @@ class StateDB(
     PaymentRecords,
     PlanRecords,
     HoldRecords,
+    DisputeRecords,
 ):
     """The state database. Opened by `open` (migrates) or `open_readonly` (a dry run)."""
 

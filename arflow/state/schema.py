@@ -174,9 +174,16 @@ MIGRATIONS: dict[int, str] = {
         kind TEXT NOT NULL CHECK (kind IN ('met', 'missed', 'broken')),
         as_of TEXT NOT NULL, created_at TEXT NOT NULL, UNIQUE (plan_id, instalment, kind));
     """,
-    # issue 33: disputes take 10 (another branch of the same issue); until it is merged, 10
-    # is left empty here, and the merge keeps the disputes' migration
-    10: "",
+    # issue 33: disputes: an invoice disputed (whole, or `amount` of it) from `since` with a
+    # reason code, and its resolution (a credit, and the invoice's balance in the sources on
+    # the day, which tells when the ledger shows the credit note); one open dispute an invoice
+    10: """
+    CREATE TABLE disputes (id INTEGER PRIMARY KEY, invoice TEXT NOT NULL,
+        customer_id TEXT NOT NULL, reason TEXT NOT NULL, note TEXT, amount TEXT,
+        since TEXT NOT NULL, resolved_on TEXT, credit TEXT, resolve_note TEXT,
+        balance_then TEXT, created_at TEXT NOT NULL);
+    CREATE UNIQUE INDEX disputes_open ON disputes (invoice) WHERE resolved_on IS NULL;
+    """,
     # issue 33: credit hold: each customer's entries into hold and releases, as runs saw them
     # (the latest on or before a day is where it stands that day), with the conditions met
     11: """
