@@ -10,7 +10,12 @@ currency groups (with nothing owed, its totals are zero); between the two it sta
 - `settings` — the model of `credit_hold:` (in arflow.yaml's);
 - `night` — what a run sees: who enters and leaves tonight, and the actions each event owes
   (`on_hold:`/`on_release:`, `notify:`), keyed once per event;
-- `listing` — `arflow holds`, and a customer's hold for `status`.
+- `checks` — what `validate` checks of it against the folder (people, templates);
+- `listing` — `arflow holds`, a run's entries and releases as it prints them, and a
+  customer's hold for `status`.
+
+The events live in the state (`arflow.state.holds`, table `hold_events`); a real run records
+them once nothing stops it (`deliver._begin`), a dry run and `forecast` never.
 """
 
 from __future__ import annotations
