@@ -15,6 +15,7 @@ from arflow.config import Config
 from arflow.disputes import night as disputes
 from arflow.disputes.listing import status_line as dispute_line
 from arflow.errors import Refused
+from arflow.holds.listing import status_hold
 from arflow.ledger import Invoice, Ledger
 from arflow.planner.past_state import read_past_state
 from arflow.planner.plan_types import PastState
@@ -82,8 +83,7 @@ def balances(
 def status(
     project: Project, ledger: Ledger, db: StateDB | None, as_of: date, customer: str | None = None
 ) -> list[dict]:
-    """Per customer: workflows with last and next step, open and overdue totals, collection
-    status, specialist, pauses and promises."""
+    """Per customer: workflows, totals, status, specialist, pauses, promises, plans, hold."""
     cfg = project.config
     if customer is not None and customer not in ledger.customers:
         raise Refused(f"no customer {customer!r} in the sources")
@@ -97,6 +97,7 @@ def status(
     by_customer = _positions(project, planned, db, past, as_of, step_dates)
     records = _records(db, past, ledger, customer)
     owing = balances(ledger, as_of, cfg.min_balance, customer)
+    held = db.holds_on(as_of) if db else {}  # issue 33: credit hold
     wanted = (
         {customer}
         if customer is not None
@@ -134,6 +135,7 @@ def status(
                 "plans": [
                     status_line(p) for p in plans.standings.values() if p.plan.customer_id == cid
                 ],
+                "hold": status_hold(held, cid),
                 "disputes": disputed.get(cid, []),
             }
         )

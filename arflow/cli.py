@@ -136,6 +136,7 @@ COMMANDS: dict[str, tuple[str, str] | tuple[str, str, dict[str, str], bool]] = {
     ),
     "plan": ("plans", "plan"),
     "plans": ("plans", "plans_list", {"cancel": "plans_cancel"}, True),
+    "holds": ("holds", "holds"),
     "dispute": ("disputes", "dispute"),
     "disputes": ("disputes", "disputes"),
     "doctor": ("setup", "doctor"),

@@ -102,6 +102,8 @@ def _with_own(action: PlannedAction, context: dict) -> dict:
         own["reply"] = reply_context(action.incoming)
     if action.plan is not None:
         own["plan"] = action.plan
+    if action.hold is not None:  # issue 33: a credit hold's event
+        own["hold"] = action.hold
     if action.contact is not None:
         own["contact"] = contact_context(action.contact)
     return {**context, **own} if own else context
@@ -113,7 +115,7 @@ def _add_workflow(
     """`workflow` and `step` of the workflow's messages, into `workflows` and `steps`."""
     wf = project.workflows.get(workflow)
     if wf is None:  # an inbox notice (SPEC 6.1), a payment plan's: no workflow sends it
-        name = "Payment plans" if workflow == "plans" else "Inbox"
+        name = {"plans": "Payment plans", "credit_hold": "Credit hold"}.get(workflow, "Inbox")
         workflows[workflow] = {"id": workflow, "name": name, "description": ""}
         return
     workflows[workflow] = {

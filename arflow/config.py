@@ -18,6 +18,7 @@ from arflow.config_location import CONFIG_NAME
 from arflow.disputes import DEFAULT_WORDS, DisputeSettings
 from arflow.errors import InvalidFiles
 from arflow.fees.settings import NO_FEES, LateFees
+from arflow.holds.settings import CreditHold
 from arflow.locales import locale_code
 from arflow.modelcheck import (
     STRICT,
@@ -284,6 +285,8 @@ class Config(Strict):
     plan_workflow: str | None = None
     on_broken_plan: str | None = None
     plan_grace_days: int = Field(7, ge=0, le=365)
+    # issue 33: who is on credit hold, entered and released by conditions each run
+    credit_hold: CreditHold | None = None
     # issue 33: the reason codes of disputes and the workflow a dispute starts (else a task for
     # the specialist); the words that flag a customer's reply as a possible dispute
     disputes: DisputeSettings = DisputeSettings()

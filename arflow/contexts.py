@@ -308,6 +308,8 @@ def sample_context(
         "payment_url": None,
         "reply": _sample_reply(as_of),
         "plan": sample_plan(invs, as_of),
+        # issue 33: a credit hold's event
+        "hold": {"event": "hold", "since": as_of, "why": f"{invs[0].currency}: overdue >= 5000"},
         "contact": contact_context(Contact(BILLING, "Sam Sample", ("ap@sample.example",))),
     }
 
@@ -493,5 +495,6 @@ class MessageContexts:
             "payment_url": None,
             "reply": None,
             "plan": None,
+            "hold": None,
             "contact": None,
         }

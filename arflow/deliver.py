@@ -250,6 +250,7 @@ def _begin(
         ready(planned)
     skipped = planned.skipped + (_as_baseline(planned) if baseline else [])
     db.record_sequences(planned.started, planned.ended, as_of)
+    db.record_hold_events(planned.holds)  # issue 33: once the run may go ahead
     db.record_skips(skip_rows(skipped, project, as_of))
     return planned, recovered, db.begin_run(as_of)
 

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from arflow.deliver import RunResult, replay_day
 from arflow.disputes.night import before_planning as disputes_night
 from arflow.disputes.night import item_owners
+from arflow.holds.night import hold_changes, hold_owner
 from arflow.ledger import Invoice, Ledger
 from arflow.planner.campaigns import occurrence_due
 from arflow.planner.next_due import next_due
@@ -59,6 +60,7 @@ class DueDays:
             return result
         due = self._due.pop(day, set())
         due |= {row["customer_id"] for row in self.db.notices_due(notice_key)}
+        due |= hold_changes(self.project.config, self.db, self.window, day)  # issue 33
         ledger = self._ledger_of(due)
         result = replay_day(self.project, ledger, day, self.db, self._rows_of(due), self.jobs)
         self._keep(self.db.action_rows(day))
@@ -85,7 +87,7 @@ class DueDays:
         customer their target belongs to."""
         for row in rows:
             target = row[0]
-            owner = customer_of(target)
+            owner = customer_of(target) or hold_owner(target)  # issue 33: a hold's notices
             if owner is None:
                 owner = self._owner.get(target.removeprefix("invoice:"))
             self._rows[owner][(target, row[1], row[2], row[3])] = row

@@ -36,6 +36,7 @@ def history_rows(
             else [_shown(r) for r in incoming_rows(db.incoming(customer, since))]
             + db.waiver_rows(customer, since)  # fees a person waived (issue 31)
             + db.plan_history_rows(customer, since)  # payment plans (issue 32)
+            + db.hold_history_rows(customer, since)  # credit hold (issue 33)
             + db.dispute_history_rows(customer, since)  # disputes (issue 33)
         )
         incoming.sort(key=_day_and_customer)

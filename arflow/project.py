@@ -14,6 +14,7 @@ from arflow.contacts import BOUNCE_TEMPLATE, REPLY_TEMPLATE
 from arflow.errors import ArflowError, InvalidFiles, Problem, RowError
 from arflow.fees.book import FeeBook
 from arflow.fees.checks import fee_problems
+from arflow.holds.checks import hold_problems
 from arflow.ledger import Ledger
 from arflow.planner.schedule import FINISH_TEMPLATE, PAUSE_TEMPLATE
 from arflow.plans import BROKEN_TEMPLATE
@@ -119,6 +120,7 @@ def check_project(
             )
         )
     problems += _plan_workflows(config, workflows, templates, broken)
+    problems += hold_problems(config, templates)  # issue 33
     problems += _dispute_workflow(config, workflows, broken)
     if config.replies.notify:  # SPEC 6.1: the person is told of each reply and bounce
         use = "json" if config.channels.notify.transport == "webhook" else "email"

@@ -12,6 +12,7 @@ from rich.padding import Padding
 from rich.text import Text
 
 from arflow.errors import RowError
+from arflow.holds.listing import event_lines, hold_part
 from arflow.plaintext import one_line
 from arflow.planner.plan_types import Plan, PlannedAction, Skip
 from arflow.reading import SourceRead, group_errors, unused_columns
@@ -127,6 +128,7 @@ def _plan_parts(plan: Plan, errors: list[RowError]) -> dict:
         "skipped": [skip_dict(s) for s in plan.skipped],
         "errors": [error_dict(e) for e in errors],
         "summary": summary(plan, errors),
+        **hold_part(plan.holds),  # issue 33: tonight's entries into credit hold and releases
     }
 
 
@@ -159,6 +161,7 @@ def write_json(
             out.write((", " if n else "") + batch[1:-1])
         out.write("]")
     out.write(f', "summary": {dumps(summary(plan, errors))}')
+    out.write(f', "holds": {dumps(hold_part(plan.holds)["holds"])}' if plan.holds else "")
     out.write("}\n" if later is None else f', "later": {dumps(later)}}}\n')
 
 
@@ -260,6 +263,8 @@ def print_plan(
     if not quiet:
         for line in unused_columns(reads):
             say(console, f"# {line}")
+    for line in event_lines(plan.holds, dry_run) if not quiet else []:  # issue 33
+        say(console, line)
     for group in group_errors(errors):  # 3,000 rows with one bad date: one line
         say(console, redact(f"error{TAB if plain else ': '}{group.text()}"))
     empty = sum(r.empty for r in reads)

@@ -27,17 +27,24 @@ class Totals(NamedTuple):
 
     outstanding: Decimal
     overdue: Decimal
+    # the most days past due of an overdue invoice with something owed on it (0: none)
+    days_past_due: int = 0
 
     @property
     def overdue_pct(self) -> Decimal:
         return ZERO if not self.outstanding else HUNDRED * self.overdue / self.outstanding
 
     def metric(self, name: str) -> Decimal:
-        """`outstanding`, `overdue` or `overdue_pct` (without a `consolidated_` prefix)."""
-        return self.overdue_pct if name == "overdue_pct" else getattr(self, name)
+        """`outstanding`, `overdue`, `overdue_pct` or `days_past_due` (without a
+        `consolidated_` prefix)."""
+        return self.overdue_pct if name == "overdue_pct" else Decimal(getattr(self, name))
 
     def plus(self, other: Totals) -> Totals:
-        return Totals(self.outstanding + other.outstanding, self.overdue + other.overdue)
+        return Totals(
+            self.outstanding + other.outstanding,
+            self.overdue + other.overdue,
+            max(self.days_past_due, other.days_past_due),
+        )
 
 
 NO_TOTALS = Totals(ZERO, ZERO)
@@ -59,13 +66,17 @@ def account_totals(
 ) -> dict[str, Totals]:
     """Currency → Totals of an account on `as_of`: `outstanding` the sum of the open balances
     of its open invoices and credit notes (paused and promised ones included), `overdue` the
-    part due before `as_of`; a credit note reduces both, in the totals of its own due date."""
+    part due before `as_of`; a credit note reduces both, in the totals of its own due date.
+    `days_past_due`: the most days past due of an overdue invoice still owed (a credit note's
+    days count for nothing)."""
     found: dict[str, Totals] = {}
     for inv in invoices:
         if not in_totals(inv, as_of, min_balance):
             continue
         balance = inv.owed(as_of)
-        part = Totals(balance, balance if is_overdue(inv, as_of) else ZERO)
+        late = is_overdue(inv, as_of)
+        days = inv.days_past_due(as_of) if late and balance > 0 else 0
+        part = Totals(balance, balance if late else ZERO, days)
         found[inv.currency] = found.get(inv.currency, NO_TOTALS).plus(part)
     return found
 

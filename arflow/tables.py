@@ -334,6 +334,8 @@ def status_holds(r: dict) -> list[str]:
     holds += [f"promise {p['invoice']} by {p['date']}: {p['state']}" for p in r["promises"]]
     holds += [f"bounced {address}" for address in r.get("bounced", ())]
     holds += r.get("plans", [])  # issue 32: payment plans
+    hold = r.get("hold")  # issue 33: credit hold
+    holds += [f"credit hold since {hold['since']} ({hold['why']})"] if hold else []
     holds += r.get("disputes", [])  # issue 33: disputes
     return holds
 

@@ -15,6 +15,7 @@ from arflow.collector import collector_paused
 from arflow.contacts import drop_bounced, inbox_notices, space_contacts
 from arflow.disputes import night as disputes
 from arflow.engine import plan
+from arflow.holds.night import credit_hold_night
 from arflow.ledger import Ledger
 from arflow.planner.past_state import read_past_state
 from arflow.planner.plan_types import PastState, Plan, Skip, notice_key
@@ -61,6 +62,7 @@ def plan_tonight(
         after_planning(plans, planned, past, project.config, project.models)
         disputes.after_planning(disputed, planned, past, project.config, project.models)
         db.record_plan_events(plan_events(plans))
+        credit_hold_night(db, project.config, ledger, past, planned)  # issue 33
         if ledger.received and not baseline:
             planned.skipped += received_skips(project, ledger, past, as_of)
     if not baseline:  # SPEC 6.1: what the inbox changes

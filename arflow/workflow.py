@@ -153,8 +153,8 @@ class Schedule(Strict):
 
 
 CONDITION = re.compile(
-    r"^\s*(outstanding|overdue|overdue_pct|consolidated_outstanding|"
-    r"consolidated_overdue|consolidated_overdue_pct)\s*(>=|<)\s*"
+    r"^\s*(outstanding|overdue|overdue_pct|days_past_due|consolidated_outstanding|"
+    r"consolidated_overdue|consolidated_overdue_pct|consolidated_days_past_due)\s*(>=|<)\s*"
     r"(-?\d+(?:\.\d+)?)\s*$"
 )
 
@@ -164,9 +164,11 @@ class Condition(Strict):
         "outstanding",
         "overdue",
         "overdue_pct",
+        "days_past_due",
         "consolidated_outstanding",
         "consolidated_overdue",
         "consolidated_overdue_pct",
+        "consolidated_days_past_due",
     ]
     op: Literal[">=", "<"]
     value: Decimal
@@ -179,11 +181,14 @@ class Condition(Strict):
             if not m:
                 raise ValueError(
                     f"condition {data!r}: write METRIC >= N or METRIC < N with a metric of "
-                    "outstanding, overdue, overdue_pct, consolidated_outstanding, "
-                    "consolidated_overdue, consolidated_overdue_pct"
+                    "outstanding, overdue, overdue_pct, days_past_due and their "
+                    "consolidated_ forms (consolidated_overdue …)"
                 )
             return {"metric": m[1], "op": m[2], "value": m[3]}
         return data
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.op} {self.value}"
 
 
 # what only a workflow with steps: has (a campaign runs on its calendar, and chases nothing)

@@ -32,8 +32,8 @@ def test_totals_per_currency_over_open_invoices_only():
         inv("H", amount="40.00", due="2026-02-15", balance="15.25"),  # part paid
     ]
     assert totals(invoices, D, TOLERANCE) == {
-        "USD": Totals(Decimal("165.75"), Decimal("115.25")),
-        "EUR": Totals(Decimal("200.00"), Decimal("200.00")),
+        "USD": Totals(Decimal("165.75"), Decimal("115.25"), 15),  # H: 15 days past due
+        "EUR": Totals(Decimal("200.00"), Decimal("200.00"), 29),
     }
 
 

@@ -213,7 +213,8 @@ def test_credit_notes_reduce_the_totals_and_are_not_listed():
         credits={"A": credit},
     )
     assert [i.number for i in statement.listed] == ["A1"]
-    assert statement.own["USD"] == (Decimal("200.00"), Decimal("200.00"))
+    # (outstanding, overdue, days_past_due: A1's 29)
+    assert statement.own["USD"] == (Decimal("200.00"), Decimal("200.00"), 29)
     assert statement.aging["USD"]["1-30"] == Decimal("200.00")  # 1000 (29 days) - 800 (20)
 
 

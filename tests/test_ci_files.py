@@ -85,7 +85,7 @@ def repository(tmp_path, monkeypatch):
 def test_the_hooks_pass_on_an_ar_folder_in_a_subfolder_without_its_ledger(repository, cli):
     result = cli(*_hook("arflow-validate"), *CHANGED)
     assert result.stdout.splitlines() == [  # the templates: with their folder, once
-        "ar/arflow.yaml: valid (7 workflows, 58 templates)",
+        "ar/arflow.yaml: valid (7 workflows, 62 templates)",
         "ar/workflows/net30-standard.yaml: valid",
     ]
     result = cli(*_hook("arflow-dry-run"), "--as-of", "2026-03-16", *CHANGED)
@@ -193,7 +193,7 @@ def test_the_hooks_pass_over_files_that_are_not_an_ar_folders(repository, cli):
     _others(repository)
     result = cli(*_hook("arflow-validate"), *OTHERS, *CHANGED)
     assert result.stdout.splitlines() == [
-        "ar/arflow.yaml: valid (7 workflows, 58 templates)",
+        "ar/arflow.yaml: valid (7 workflows, 62 templates)",
         "ar/workflows/net30-standard.yaml: valid",
     ]
     result = cli(*_hook("arflow-dry-run"), "--as-of", "2026-03-16", *OTHERS, *CHANGED)

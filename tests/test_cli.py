@@ -53,7 +53,7 @@ def test_init_writes_a_working_folder_and_leaves_an_existing_one_alone(cli, tmp_
 
 def test_example_validates(cli, example):
     result = cli("validate", "--config", example)
-    assert "valid (7 workflows, 58 templates)" in result.output
+    assert "valid (7 workflows, 62 templates)" in result.output
 
 
 def test_example_dry_run_shows_every_kind_of_step(run_json, example):
@@ -431,7 +431,7 @@ def test_validate_takes_folders_and_reports_all_of_them(cli, tmp_path):
     write_scaffold(tmp_path / "bad", AS_OF)
     (tmp_path / "bad" / "workflows" / "net30-standard.yaml").write_text("name: x\nsteps: 5\n")
     result = cli("validate", tmp_path / "good", tmp_path / "bad", expect=1)
-    assert "good/arflow.yaml: valid (7 workflows, 58 templates)" in result.output
+    assert "good/arflow.yaml: valid (7 workflows, 62 templates)" in result.output
     assert (
         "workflows/net30-standard.yaml:2: steps: Input should be a valid list (got 5)"
         in result.output
@@ -565,6 +565,6 @@ def test_validate_loads_what_it_checks_with_and_nothing_else():
         "'arflow.channels.smtp', 'arflow.channels.twilio', 'arflow.inbox'}"
     )
     assert _imported_by(["validate", "--config", "examples/arflow.yaml"], watched) == [
-        "examples/arflow.yaml: valid (7 workflows, 58 templates)",
+        "examples/arflow.yaml: valid (7 workflows, 62 templates)",
         "['babel', 'holidays', 'jinja2', 'phonenumbers', 'polars', 'pydantic']",
     ]

@@ -44,6 +44,7 @@ from arflow.desk_lists import print_customers, print_workflows
 from arflow.errors import ArflowError, Refused, RowError
 from arflow.fees.book import FeeBook
 from arflow.history import history_rows
+from arflow.holds.listing import hold_part
 from arflow.listing import write_csv
 from arflow.preview import Preview, preview_plan
 from arflow.project import Project, load_project
@@ -212,7 +213,11 @@ def forecast(
                 "from": day.isoformat(),
                 "to": found[-1][0].isoformat(),
                 "days": [
-                    {"date": d.isoformat(), "actions": [action_dict(a) for a in r.plan.actions]}
+                    {
+                        "date": d.isoformat(),
+                        "actions": [action_dict(a) for a in r.plan.actions],
+                        **hold_part(r.plan.holds),  # issue 33: who enters and leaves hold
+                    }
                     for d, r in found
                 ],
             }

@@ -13,6 +13,7 @@ from typing import NamedTuple
 from arflow.fees.accrual import FeeCharge
 from arflow.ledger import Contact, Invoice
 from arflow.rules import Totals
+from arflow.state.holds import HoldEvent
 from arflow.workflow import Action
 
 
@@ -217,6 +218,7 @@ class PlannedAction:
     contact: Contact | None = None
     fallback: str | None = None
     plan: dict | None = None  # a payment plan's (issue 32): `plan` in its templates
+    hold: dict | None = None  # a credit hold's event (issue 33): `hold` in its templates
 
     @property
     def kind(self) -> str:
@@ -258,6 +260,8 @@ class Plan:
     ended: dict[tuple[str, str], str] = field(default_factory=dict)  # → why (paid)
     invoices: int = 0
     open: int = 0
+    # issue 33: the customers who enter credit hold tonight and those who leave it
+    holds: list[HoldEvent] = field(default_factory=list)
 
 
 def invoice_numbers(invoices: Iterable[Invoice]) -> list[str]:

@@ -15,6 +15,7 @@ from arflow.state.disputes import DisputeRecords
 from arflow.state.dry import DryRunWrites
 from arflow.state.errors import StateError, closed_on_failure, describe
 from arflow.state.fees import FeeRecords
+from arflow.state.holds import HoldRecords
 from arflow.state.identity import lost, read_id_file, write_id_file
 from arflow.state.inbox import InboxRecords
 from arflow.state.ledger import LedgerRecords
@@ -36,6 +37,7 @@ class StateDB(
     FeeRecords,
     PaymentRecords,
     PlanRecords,
+    HoldRecords,
     DisputeRecords,
 ):
     """The state database. Opened by `open` (migrates) or `open_readonly` (a dry run)."""

@@ -14,7 +14,7 @@ import hashlib
 import sqlite3
 from collections import defaultdict
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 # "ARFL" in the file's header (offset 68): `file arflow.db` names it, and another program's
 # SQLite file is told apart from arflow's
 APPLICATION_ID = 0x4152464C
@@ -183,6 +183,14 @@ MIGRATIONS: dict[int, str] = {
         since TEXT NOT NULL, resolved_on TEXT, credit TEXT, resolve_note TEXT,
         balance_then TEXT, created_at TEXT NOT NULL);
     CREATE UNIQUE INDEX disputes_open ON disputes (invoice) WHERE resolved_on IS NULL;
+    """,
+    # issue 33: credit hold: each customer's entries into hold and releases, as runs saw them
+    # (the latest on or before a day is where it stands that day), with the conditions met
+    11: """
+    CREATE TABLE hold_events (id INTEGER PRIMARY KEY, customer_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('hold', 'release')), as_of TEXT NOT NULL,
+        why TEXT NOT NULL, created_at TEXT NOT NULL);
+    CREATE INDEX hold_events_customer ON hold_events (customer_id, as_of);
     """,
 }
 ID_SINCE = 3  # the schema version that gave a database its id
