@@ -221,14 +221,28 @@ def _plan_workflows(
         for key in ("plan_workflow", "on_broken_plan")
         if (wid := getattr(config, key)) and wid not in {*workflows, *broken}
     ]
-    use = "json" if config.channels.notify.transport == "webhook" else "email"
-    missing = templates.missing(BROKEN_TEMPLATE, use) if config.plan_workflow else []
-    if missing:
+    chaser = workflows.get(config.plan_workflow or "")
+    if chaser is not None and (chaser.model.is_campaign or chaser.model.anchor != "due_date"):
         found.append(
             Problem(
                 config.display(config.path),
                 config.line("plan_workflow"),
                 "plan_workflow",
+                f"{config.plan_workflow!r} must have anchor: due_date and steps: (no campaign): "
+                "its steps count from each instalment's day; set anchor: due_date in "
+                f"{config.named(chaser.path)} or name the library's payment-plan",
+            )
+        )
+    use = "json" if config.channels.notify.transport == "webhook" else "email"
+    key = "plan_workflow" if config.plan_workflow else "on_broken_plan"
+    plans = config.plan_workflow or config.on_broken_plan  # plans may break
+    missing = templates.missing(BROKEN_TEMPLATE, use) if plans else []
+    if missing:
+        found.append(
+            Problem(
+                config.display(config.path),
+                config.line(key),
+                key,
                 f"the specialist's notice of a broken payment plan uses the template "
                 f"{BROKEN_TEMPLATE!r}: add {' and '.join(missing)} to "
                 f"{config.named(templates.directory)}/",

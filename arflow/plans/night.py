@@ -85,7 +85,10 @@ def standings_on(db: StateDB, ledger: Ledger, as_of: date, config: Config) -> di
     ]
     balances = {n: inv.open_balance(as_of) for n, inv in {**whole, **here}.items()}
     events = db.plan_events()
-    return {p.plan_id: standing(p, balances, events, as_of, config.plan_grace_days) for p in plans}
+    return {
+        p.plan_id: standing(p, balances, events, as_of, config.plan_grace_days, config.min_balance)
+        for p in plans
+    }
 
 
 def before_planning(

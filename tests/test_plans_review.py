@@ -1,0 +1,173 @@
+"""Payment plans (issue 32) against what a review found: a shortfall within min_balance meets
+an instalment, a currency without cents splits in whole units, amounts finer than the
+currency are refused, a broken plan cannot be cancelled nor undone by a later event, and a
+plan workflow that cannot chase an instalment is named by validate and `arflow plan`. Real
+runs night by night with the file outbox, as tests/test_plans.py does."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+from arflow.plans.standing import standing
+from arflow.state.plans import PLAN_ITSELF, PlanEvent
+from tests.test_plans import C1, DUE, INVOICES, NOTE, PLAN, days, folder, night
+
+
+def make(cli, config, *args: str, day: str = "2026-02-10", expect: int = 0):
+    return cli("plan", *args, "--as-of", day, "--config", config, expect=expect)
+
+
+THREE = ["INV-1", "INV-2", "--instalments", "3", "--every", "month", "--first", "2026-03-01"]
+
+
+def test_a_shortfall_within_min_balance_meets_the_instalment(cli, tmp_path):
+    config = folder(tmp_path)
+    make(cli, config, *THREE)
+    sent = {}
+    for day in days("2026-02-26", "2026-03-31"):
+        if day == "2026-03-02":  # 399.99 of 400 paid: one cent short, min_balance is 0.01
+            (config.parent / "invoices.csv").write_text(INVOICES.format(balance="500.01"))
+        sent[day] = night(cli, config, day, "--customer", "C1")
+    assert {day: s for day, s in sent.items() if s} == {
+        "2026-02-26": [("payment-plan", "note", C1, NOTE.format(n=1, day="Mar 1, 2026"))],
+        "2026-03-01": [("payment-plan", "reminder", C1, DUE.format(n=1))],
+        "2026-03-29": [("payment-plan", "note", C1, NOTE.format(n=2, day="Apr 1, 2026"))],
+    }
+    listed = json.loads(
+        cli("plans", "--as-of", "2026-03-31", "--format", "json", "--config", config).stdout
+    )["plans"][0]
+    assert (listed["state"], listed["paid"], listed["broken_on"]) == ("on track", "399.99", None)
+    assert [i["state"] for i in listed["instalments"]] == ["met", "upcoming", "upcoming"]
+
+
+JPY = """\
+number,customer_id,issue_date,due_date,amount,balance,currency
+INV-1,C1,2026-01-01,2026-01-31,10000,{balance},JPY
+INV-3,C2,2026-01-05,2026-02-04,50.00,,USD
+"""
+
+
+def test_a_currency_without_cents_splits_in_whole_units(cli, tmp_path):
+    config = folder(tmp_path)
+    (config.parent / "invoices.csv").write_text(JPY.format(balance=""))
+    made = make(cli, config, "INV-1", "--instalments", "3", "--every", "month",
+                "--first", "2026-03-01")  # fmt: skip
+    assert made.stdout.splitlines() == [
+        "Plan 1: INV-1 (C1), ¥10,000 in 3 instalment(s):",
+        "  2026-03-01  ¥3,333",
+        "  2026-04-01  ¥3,333",
+        "  2026-05-01  ¥3,334",
+    ]
+    (config.parent / "invoices.csv").write_text(JPY.format(balance="6667"))  # 3,333 paid
+    sent = [
+        s
+        for day in days("2026-03-01", "2026-03-12")
+        for s in night(cli, config, day, "--customer", "C1")
+    ]
+    assert sent == []  # met on its day: no reminder, no broken plan
+    listed = json.loads(
+        cli("plans", "--as-of", "2026-03-12", "--format", "json", "--config", config).stdout
+    )["plans"][0]
+    assert (listed["state"], listed["total"], listed["paid"]) == ("on track", "10000", "3333")
+    assert [(i["amount"], i["state"]) for i in listed["instalments"]] == [
+        ("3333", "met"),
+        ("3333", "upcoming"),
+        ("3334", "upcoming"),
+    ]
+
+
+def test_amounts_finer_than_the_currency_are_refused_and_stored_to_the_cent(cli, tmp_path):
+    config = folder(tmp_path)
+    finer = make(cli, config, "INV-1", "--amounts", "399.995,400.005,100",
+                 "--dates", "2026-03-01,2026-04-01,2026-05-01", expect=2)  # fmt: skip
+    assert (
+        "--amounts 399.995: the currency has no smaller unit than 0.01; give each amount to "
+        "0.01" in finer.output
+    )
+    made = make(cli, config, "INV-3", "--amounts", "20,30", "--dates", "2026-03-01,2026-04-01")
+    assert made.stdout.splitlines()[1:] == ["  2026-03-01  $20.00", "  2026-04-01  $30.00"]
+    listed = json.loads(
+        cli("plans", "--as-of", "2026-02-10", "--format", "json", "--config", config).stdout
+    )["plans"][0]
+    assert (listed["total"], listed["paid"]) == ("50.00", "0.00")
+    assert [i["amount"] for i in listed["instalments"]] == ["20.00", "30.00"]
+    history = cli("history", "--customer", "C2", "--format", "json", "--config", config).stdout
+    assert "made: 2 instalment(s) of USD 50.00: 20.00 on 2026-03-01, 30.00 on 2026-04-01" in history
+
+
+def test_a_broken_plan_cannot_be_cancelled_and_stays_broken(cli, tmp_path):
+    config = folder(tmp_path)
+    make(cli, config, *THREE)
+    for day in days("2026-03-08", "2026-03-09"):
+        night(cli, config, day)  # 03-09: the plan broke (instalment 1 missed)
+    refused = cli("plans", "cancel", "1", "--as-of", "2026-03-10", "--config", config, expect=2)
+    assert (
+        "Plan 1 had ended already: broken from 2026-03-09, its invoices are chased by "
+        "on_broken_plan: (chase); `arflow plans` shows it" in refused.output
+    )
+    # the broken plan's route goes on: chase's call on day 10 of 03-09
+    assert night(cli, config, "2026-03-19", "--customer", "C1") == [
+        ("chase", "call", C1, "Demand: INV-1, INV-2")
+    ]
+
+
+def test_a_plan_cancelled_after_a_recorded_break_stays_broken():
+    broke = [PlanEvent(1, 1, "missed", date(2026, 3, 9)), PlanEvent(1, PLAN_ITSELF, "broken",
+                                                                    date(2026, 3, 9))]  # fmt: skip
+    cancelled = PLAN._replace(cancelled_on=date(2026, 3, 12))
+    found = standing(cancelled, {"INV-1": Decimal("900.00")}, broke, date(2026, 3, 20), 7)
+    assert (found.state, found.broken_on) == ("broken", date(2026, 3, 9))
+    before = PLAN._replace(cancelled_on=date(2026, 3, 5))  # cancelled before it broke
+    found = standing(before, {"INV-1": Decimal("900.00")}, [], date(2026, 3, 20), 7)
+    assert (found.state, found.broken_on) == ("cancelled", None)
+
+
+def test_a_day_before_an_event_does_not_see_it(cli, tmp_path):
+    config = folder(tmp_path)
+    make(cli, config, *THREE)
+    night(cli, config, "2026-03-09")  # records instalment 1 missed and the plan broken
+    listed = json.loads(
+        cli("plans", "--as-of", "2026-02-15", "--format", "json", "--config", config).stdout
+    )["plans"][0]
+    assert (listed["state"], listed["broken_on"]) == ("on track", None)
+    assert [i["state"] for i in listed["instalments"]] == ["upcoming", "upcoming", "upcoming"]
+    met = [PlanEvent(1, 1, "met", date(2026, 3, 5))]
+    early = standing(PLAN, {"INV-1": Decimal("900.00")}, met, date(2026, 3, 2), 7)
+    assert [i.state for i in early.instalments] == ["due", "upcoming", "upcoming"]
+
+
+def test_validate_wants_a_plan_workflow_anchored_on_the_instalments_day(cli, tmp_path, monkeypatch):
+    config = folder(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    path = config.parent / "workflows" / "payment-plan.yaml"
+    path.write_text(path.read_text().replace("anchor: due_date ", "anchor: assigned "))
+    result = cli("validate", "ar", expect=1)
+    assert result.stderr.splitlines()[0] == (
+        "ar/arflow.yaml:6: plan_workflow: 'payment-plan' must have anchor: due_date and steps: "
+        "(no campaign): its steps count from each instalment's day; set anchor: due_date in "
+        "ar/workflows/payment-plan.yaml or name the library's payment-plan"
+    )
+
+
+def test_plans_without_a_plan_workflow_are_refused_and_the_notice_is_checked(
+    cli, tmp_path, monkeypatch
+):
+    config = folder(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    config.write_text(config.read_text().replace("plan_workflow: payment-plan\n", ""))
+    refused = make(cli, config, *THREE, expect=2)
+    assert (
+        "plan_workflow: is not set, so no instalment would be chased; add `plan_workflow: "
+        "payment-plan`" in refused.output
+    )
+    assert json.loads(cli("plans", "--format", "json", "--config", config).stdout)["plans"] == []
+    for path in (config.parent / "templates").glob("plan-broken.*"):
+        path.unlink()
+    result = cli("validate", "ar", expect=1)
+    assert result.stderr.splitlines()[0] == (
+        "ar/arflow.yaml:6: on_broken_plan: the specialist's notice of a broken payment plan "
+        "uses the template 'plan-broken': add plan-broken.subject.j2 and plan-broken.txt.j2 "
+        "to ar/templates/"
+    )
