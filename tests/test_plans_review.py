@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from arflow.plans.standing import standing
 from arflow.state.plans import PLAN_ITSELF, PlanEvent
-from tests.test_plans import C1, DUE, INVOICES, NOTE, PLAN, days, folder, night
+from tests.test_plans import C1, DUE, INVOICES, NOTE, PLAN, days, folder, messages, night
 
 
 def make(cli, config, *args: str, day: str = "2026-02-10", expect: int = 0):
@@ -171,3 +171,49 @@ def test_plans_without_a_plan_workflow_are_refused_and_the_notice_is_checked(
         "uses the template 'plan-broken': add plan-broken.subject.j2 and plan-broken.txt.j2 "
         "to ar/templates/"
     )
+
+
+def plain_text(message) -> str:
+    return message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+
+
+def test_one_message_for_two_plans_names_both_instalments_and_their_sum(cli, tmp_path):
+    config = folder(tmp_path)
+    for number in ("INV-1", "INV-2"):
+        make(cli, config, number, "--instalments", "2", "--every", "month",
+             "--first", "2026-03-01")  # fmt: skip
+    assert night(cli, config, "2026-03-01", "--customer", "C1") == [
+        ("payment-plan", "reminder", C1, "Payment plan: 2 instalments ($600.00) are due")
+    ]
+    text = plain_text(next(iter(messages(config).values())))
+    assert (
+        "These instalments of your payment plan, $600.00 in all, are due:\n\n"
+        "  PLAN-1.1  Mar 1, 2026  $450.00\n"
+        "  PLAN-2.1  Mar 1, 2026  $150.00\n\n"
+        "Your payment plan 1 ($900.00 for INV-1):\n\n"
+        "  1   Mar 1, 2026  $450.00  paid $0.00  due\n"
+        "  2   Apr 1, 2026  $450.00  paid $0.00  upcoming\n\n"
+        "  Paid so far: $0.00\n\n"
+        "Your payment plan 2 ($300.00 for INV-2):\n\n"
+        "  1   Mar 1, 2026  $150.00  paid $0.00  due\n"
+        "  2   Apr 1, 2026  $150.00  paid $0.00  upcoming\n\n"
+        "  Paid so far: $0.00\n\n"
+        "When you pay, please quote PLAN-1.1, PLAN-2.1 so that we can count it toward your "
+        "plan. Please pay today"
+    ) in text
+
+
+def test_a_catch_up_night_names_every_instalment_it_covers(cli, tmp_path):
+    config = folder(tmp_path)
+    make(cli, config, "INV-1", "INV-2", "--amounts", "100,200,900",
+         "--dates", "2026-03-01,2026-03-02,2026-03-03")  # fmt: skip
+    assert night(cli, config, "2026-03-03", "--customer", "C1") == [
+        ("payment-plan", "reminder", C1, "Payment plan: 3 instalments ($1,200.00) are due")
+    ]
+    text = plain_text(next(iter(messages(config).values())))
+    assert (
+        "These instalments of your payment plan, $1,200.00 in all, are due:\n\n"
+        "  PLAN-1.1  Mar 1, 2026  $100.00\n"
+        "  PLAN-1.2  Mar 2, 2026  $200.00\n"
+        "  PLAN-1.3  Mar 3, 2026  $900.00\n\n"
+    ) in text

@@ -175,9 +175,9 @@ def after_planning(
     planned.invoices -= added
     planned.open -= added
     for action in planned.actions:
-        plan_id = next((night.items[n] for n in action.invoices if n in night.items), None)
-        if plan_id is not None:
-            action.plan = plan_context(night.standings[plan_id], action.invoices)
+        ids = sorted({night.items[n] for n in action.invoices if n in night.items})
+        if ids:
+            action.plan = covered_context([night.standings[i] for i in ids], action.invoices)
     for s in night.standings.values():
         if s.state == BROKEN and s.broken_on is not None and s.broken_on <= planned.as_of:
             _broken_notice(planned, s, past, config, models, night.ledger)
@@ -262,9 +262,24 @@ def _broken_notice(
     )
 
 
+def covered_context(standings: list[Standing], numbers: list[str]) -> dict:
+    """`plan` of a message about instalments (`numbers`) of one plan or more (a customer's
+    plans, a night catching up): the first plan's, `these` every instalment the message
+    covers (each with its `plan`), `due` their unpaid parts together, `plans` each plan's."""
+    found = [plan_context(s, numbers) for s in standings]
+    first = dict(found[0])
+    first["these"] = sorted(
+        (row for p in found for row in p["these"]), key=lambda row: (row["date"], row["id"])
+    )
+    first["due"] = sum((row["unpaid"] for row in first["these"]), Decimal(0))
+    first["plans"] = found
+    return first
+
+
 def plan_context(s: Standing, numbers: list[str]) -> dict:
-    """`plan` in a template: the plan, its instalments (date, amount, paid, state) and the
-    ones this message is about (`instalment`: the first)."""
+    """`plan` in a template: the plan, its instalments (date, amount, paid, state), the ones
+    this message is about (`these`, their unpaid parts together `due`; `instalment`: the
+    first)."""
     plan = s.plan
     rows = [
         {
@@ -275,6 +290,7 @@ def plan_context(s: Standing, numbers: list[str]) -> dict:
             "paid": inst.paid,
             "unpaid": inst.unpaid,
             "state": inst.state,
+            "plan": plan.plan_id,
         }
         for inst in s.instalments
     ]
@@ -290,6 +306,8 @@ def plan_context(s: Standing, numbers: list[str]) -> dict:
         "broken_on": s.broken_on,
         "instalments": rows,
         "instalment": these[0] if these else None,
+        "these": these,
+        "due": sum((row["unpaid"] for row in these), Decimal(0)),
         "next": next((row for row in rows if row["state"] != "met"), None),
     }
 
