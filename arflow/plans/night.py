@@ -281,7 +281,7 @@ def plan_context(s: Standing, numbers: list[str]) -> dict:
     this message is about (`these`, their unpaid parts together `due`; `instalment`: the
     first)."""
     plan = s.plan
-    rows = [
+    rows: list[dict] = [
         {
             "number": inst.n,
             "id": instalment_number(plan.plan_id, inst.n),
@@ -295,6 +295,10 @@ def plan_context(s: Standing, numbers: list[str]) -> dict:
         for inst in s.instalments
     ]
     these = [row for row in rows if row["id"] in numbers]
+    due = sum(
+        (i.unpaid for i in s.instalments if instalment_number(plan.plan_id, i.n) in numbers),
+        Decimal(0),
+    )
     return {
         "id": plan.plan_id,
         "invoices": list(plan.invoices),
@@ -307,7 +311,7 @@ def plan_context(s: Standing, numbers: list[str]) -> dict:
         "instalments": rows,
         "instalment": these[0] if these else None,
         "these": these,
-        "due": sum((row["unpaid"] for row in these), Decimal(0)),
+        "due": due,
         "next": next((row for row in rows if row["state"] != "met"), None),
     }
 
