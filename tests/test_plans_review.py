@@ -217,3 +217,87 @@ def test_a_catch_up_night_names_every_instalment_it_covers(cli, tmp_path):
         "  PLAN-1.2  Mar 2, 2026  $200.00\n"
         "  PLAN-1.3  Mar 3, 2026  $900.00\n\n"
     ) in text
+
+
+def with_bank(config, rows: str = "") -> None:
+    config.write_text(
+        config.read_text()
+        + "payments: {path: bank.csv, columns: {date: Date, amount: Amount, reference: "
+        "Reference, payer: Payer}}\n"
+    )
+    (config.parent / "bank.csv").write_text("Date,Amount,Reference,Payer\n" + rows)
+
+
+def payments_of(cli, config, day: str) -> list[tuple[str, str | None, list, str]]:
+    doc = json.loads(cli("payments", "--as-of", day, "--format", "json", "--config", config).stdout)
+    return [(p["amount"], p["rule"], p["invoices"], p["why"]) for p in doc["payments"]]
+
+
+def test_instalments_paid_quoting_instalment_n_count_toward_the_plan(cli, tmp_path):
+    config = folder(tmp_path)
+    with_bank(config)
+    make(cli, config, *THREE)
+    rows = {  # the bank's export grows day by day
+        "2026-02-27": "2026-02-27,400.00,Northwind instalment 1,Northwind Traders\n",
+        "2026-03-13": "2026-03-13,400.00,Northwind instalment 2,Northwind Traders\n",
+        "2026-04-20": "2026-04-20,400.00,Northwind installment no. 3,Northwind Traders\n",
+    }
+    sent, bank = {}, "Date,Amount,Reference,Payer\n"
+    for day in days("2026-02-26", "2026-05-10"):
+        bank += rows.get(day, "")
+        (config.parent / "bank.csv").write_text(bank)
+        sent[day] = night(cli, config, day, "--customer", "C1")
+    assert {day: s for day, s in sent.items() if s} == {
+        "2026-02-26": [("payment-plan", "note", C1, NOTE.format(n=1, day="Mar 1, 2026"))],
+    }  # each instalment paid before its note: nothing else sent, the plan never broke
+    plan = "the next instalment of payment plan 1:"
+    assert payments_of(cli, config, "2026-05-10") == [
+        (
+            "400.00",
+            "amount",
+            ["INV-1"],
+            f"amount 400.00 is {plan} INV-1, INV-2, and the payer fits",
+        ),
+        (
+            "400.00",
+            "amount",
+            ["INV-1"],
+            f"amount 400.00 is {plan} INV-1, INV-2, and the payer fits",
+        ),
+        (  # the last instalment is the customer's whole open balance too
+            "400.00",
+            "amount",
+            ["INV-1", "INV-2"],
+            "amount 400.00 is the whole open balance of INV-1, INV-2, and the payer fits",
+        ),
+    ]
+    listed = json.loads(
+        cli("plans", "--as-of", "2026-05-10", "--format", "json", "--config", config).stdout
+    )["plans"][0]
+    assert (listed["state"], listed["paid"]) == ("complete", "1200.00")
+
+
+def test_a_payment_naming_one_invoice_of_a_plan_spills_over_its_others(cli, tmp_path):
+    config = folder(tmp_path)
+    make(cli, config, *THREE)
+    with_bank(
+        config,
+        "2026-02-27,400.00,INV-2,Northwind Traders\n2026-03-30,400.00,PLAN-1.2,Someone Else\n",
+    )
+    assert night(cli, config, "2026-03-30", "--customer", "C1") == []  # both met
+    assert payments_of(cli, config, "2026-03-30") == [
+        (
+            "400.00",
+            "reference",
+            ["INV-2", "INV-1"],
+            "reference names INV-2, on payment plan 1 (any rest to INV-1)",
+        ),
+        ("400.00", "reference", ["INV-1"], "reference names INV-1"),
+    ]
+    listed = json.loads(
+        cli("plans", "--as-of", "2026-03-30", "--format", "json", "--config", config).stdout
+    )["plans"][0]
+    assert (listed["paid"], [i["state"] for i in listed["instalments"]]) == (
+        "800.00",
+        ["met", "met", "upcoming"],
+    )
