@@ -301,3 +301,21 @@ def test_a_payment_naming_one_invoice_of_a_plan_spills_over_its_others(cli, tmp_
         "800.00",
         ["met", "met", "upcoming"],
     )
+
+
+def test_a_broken_plan_no_longer_takes_a_payment_of_an_instalment(cli, tmp_path):
+    config = folder(tmp_path)
+    make(cli, config, *THREE)
+    with_bank(config)
+    night(cli, config, "2026-03-09", "--customer", "C1")  # instalment 1 missed: broken
+    (config.parent / "bank.csv").write_text(
+        "Date,Amount,Reference,Payer\n2026-03-10,400.00,thanks,Northwind Traders\n"
+    )
+    assert payments_of(cli, config, "2026-03-10") == [
+        (
+            "400.00",
+            None,
+            [],
+            "no open invoice named in its reference, nor one of its amount from this payer",
+        )
+    ]
