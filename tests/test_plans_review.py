@@ -319,3 +319,41 @@ def test_a_broken_plan_no_longer_takes_a_payment_of_an_instalment(cli, tmp_path)
             "no open invoice named in its reference, nor one of its amount from this payer",
         )
     ]
+
+
+def skipped_notices(cli, config, day: str) -> list[tuple[str, str]]:
+    result = cli("run", "--format", "json", "--as-of", day, "--config", config, "--customer", "C1")
+    return [
+        (s["step"], s["reason"])
+        for s in json.loads(result.stdout)["skipped"]
+        if s["workflow"] == "plans"
+    ]
+
+
+def test_a_broken_plan_nobody_can_hear_of_is_reported_once(cli, tmp_path):
+    config = folder(tmp_path)
+    customers = config.parent / "customers.csv"
+    customers.write_text(
+        "customer_id,name,email\nC1,Northwind Traders,ap@northwind.example\n"
+        "C2,Blue Harbor Cafe,billing@blueharbor.example\n"
+    )
+    make(cli, config, *THREE)
+    found = {day: skipped_notices(cli, config, day) for day in days("2026-03-08", "2026-03-12")}
+    assert {day: s for day, s in found.items() if s} == {"2026-03-09": [("broken", "no-recipient")]}
+
+
+def test_a_later_plan_cancelled_gives_the_invoices_back_to_their_own_workflow(cli, tmp_path):
+    config = folder(tmp_path)
+    make(cli, config, *THREE)
+    assert night(cli, config, "2026-03-09", "--customer", "C1")[0] == (
+        "chase", "demand", C1, "Demand: INV-1, INV-2"
+    )  # fmt: skip
+    make(cli, config, "INV-1", "INV-2", "--instalments", "2", "--every", "week",
+         "--first", "2026-03-20", day="2026-03-10")  # fmt: skip
+    cli("plans", "cancel", "2", "--as-of", "2026-03-12", "--config", config)
+    sent = {
+        day: night(cli, config, day, "--customer", "C1") for day in days("2026-03-12", "2026-03-20")
+    }
+    assert {day: s for day, s in sent.items() if s} == {
+        "2026-03-12": [("standard", "reminder", C1, "Reminder: INV-1, INV-2")]
+    }  # not chase's call on 03-19: the broken plan's route ended with the later plan

@@ -99,6 +99,7 @@ def before_planning(
     night = PlanNight(ledger, standings)
     items: list[Invoice] = []
     invoices = ledger.find({n for s in standings.values() for n in s.plan.invoices})
+    latest = {n: pid for pid in sorted(standings) for n in standings[pid].plan.invoices}
     for s in standings.values():
         plan = s.plan
         if s.state == ON_TRACK:
@@ -114,7 +115,8 @@ def before_planning(
                         past.routed[item.number] = Route(config.plan_workflow)
         elif s.state == BROKEN and config.on_broken_plan:
             for number in plan.invoices:
-                past.routed[number] = Route(config.on_broken_plan, s.broken_on)
+                if latest.get(number) == plan.plan_id:  # not on a later plan since
+                    past.routed[number] = Route(config.on_broken_plan, s.broken_on)
     if items:
         night.ledger = _with_items(ledger, items)
     return night
@@ -240,11 +242,19 @@ def _broken_notice(
     to = person_addresses(names, customer, wf, config.people)  # type: ignore[arg-type]
     invoices = list(s.plan.invoices)
     if not to:
-        planned.skipped.append(
-            Skip(PLANS, "broken", cid, invoices, KINDS["notify"].missing or "", [key])
-        )
+        if any(e.kind == "broken" for e in s.new_events):  # said the night it broke, not after
+            planned.skipped.append(
+                Skip(PLANS, "broken", cid, invoices, KINDS["notify"].missing or "", [key])
+            )
         return
-    items = sorted(ledger.find(invoices).values(), key=lambda inv: (inv.due_date, inv.number))
+    items = sorted(
+        (
+            inv
+            for inv in ledger.find(invoices).values()
+            if inv.is_open(planned.as_of, config.min_balance)
+        ),
+        key=lambda inv: (inv.due_date, inv.number),
+    )  # the invoices still owed
     planned.actions.append(
         PlannedAction(
             date=planned.as_of,
