@@ -357,3 +357,17 @@ def test_a_later_plan_cancelled_gives_the_invoices_back_to_their_own_workflow(cl
     assert {day: s for day, s in sent.items() if s} == {
         "2026-03-12": [("standard", "reminder", C1, "Reminder: INV-1, INV-2")]
     }  # not chase's call on 03-19: the broken plan's route ended with the later plan
+
+
+def test_the_broken_notice_lists_only_the_invoices_still_owed(cli, tmp_path):
+    config = folder(tmp_path)
+    make(cli, config, *THREE)
+    (config.parent / "invoices.csv").write_text(
+        INVOICES.format(balance="").replace("2026-02-04,300.00,", "2026-02-04,300.00,0.00")
+    )  # INV-2 paid: 300 of the first 400
+    assert night(cli, config, "2026-03-09", "--customer", "C1") == [
+        ("chase", "demand", C1, "Demand: INV-1"),
+        ("plans", "broken", "dana@acme.example", "[AR] Northwind Traders: payment plan 1 broken"),
+    ]
+    notice = plain_text(messages(config)["[AR] Northwind Traders: payment plan 1 broken"])
+    assert "INV-1" in notice and "INV-2" not in notice
