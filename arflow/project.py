@@ -118,6 +118,8 @@ def check_project(
             )
         )
     problems += _plan_workflows(config, workflows, templates, broken)
+    if warnings is not None:
+        warnings += _after_the_grace(config, workflows)
     if config.replies.notify:  # SPEC 6.1: the person is told of each reply and bounce
         use = "json" if config.channels.notify.transport == "webhook" else "email"
         for template in (REPLY_TEMPLATE, BOUNCE_TEMPLATE):
@@ -249,6 +251,27 @@ def _plan_workflows(
             )
         )
     return found
+
+
+def _after_the_grace(config: Config, workflows: dict[str, LoadedWorkflow]) -> list[Problem]:
+    """The steps of `plan_workflow:` that come after `plan_grace_days:`: by their day the
+    instalment has broken the plan, so they never go."""
+    chaser = workflows.get(config.plan_workflow or "")
+    if chaser is None or chaser.model.is_campaign:
+        return []
+    grace = config.plan_grace_days
+    return [
+        Problem(
+            config.display(config.path),
+            config.line("plan_grace_days") or config.line("plan_workflow"),
+            "plan_grace_days",
+            f"step {step.id!r} of {config.plan_workflow!r} is on day {step.day}, after "
+            f"plan_grace_days: {grace}: by then the plan has broken, so it never goes; set "
+            f"plan_grace_days: {step.day} or more, or move the step",
+        )
+        for step in chaser.model.steps
+        if step.day > grace
+    ]
 
 
 def _unknown_workflow(name: str, workflows: dict[str, LoadedWorkflow]) -> str:

@@ -371,3 +371,15 @@ def test_the_broken_notice_lists_only_the_invoices_still_owed(cli, tmp_path):
     ]
     notice = plain_text(messages(config)["[AR] Northwind Traders: payment plan 1 broken"])
     assert "INV-1" in notice and "INV-2" not in notice
+
+
+def test_validate_warns_of_a_plan_step_after_the_grace(cli, tmp_path, monkeypatch):
+    config = folder(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    config.write_text(config.read_text().replace("plan_grace_days: 7", "plan_grace_days: 2"))
+    result = cli("validate", "ar")
+    assert result.stderr.splitlines()[0] == (
+        "warning: ar/arflow.yaml:8: plan_grace_days: step 'final' of 'payment-plan' is on day 5, after "
+        "plan_grace_days: 2: by then the plan has broken, so it never goes; set "
+        "plan_grace_days: 5 or more, or move the step"
+    )
