@@ -383,3 +383,13 @@ def test_validate_warns_of_a_plan_step_after_the_grace(cli, tmp_path, monkeypatc
         "plan_grace_days: 2: by then the plan has broken, so it never goes; set "
         "plan_grace_days: 5 or more, or move the step"
     )
+
+
+def test_the_run_counts_the_invoices_open_beside_a_plan(cli, tmp_path):
+    config = folder(tmp_path)
+    make(cli, config, *THREE)
+    (config.parent / "invoices.csv").write_text(INVOICES.format(balance="500.01"))
+    result = cli("run", "--dry-run", "--as-of", "2026-03-05", "--config", config)
+    assert result.stdout.splitlines()[-1] == (
+        "2026-03-05: 3 invoices, 3 open, 1 action(s) planned, 1 skipped, 0 error(s)"
+    )  # the instalments are not invoices; the plan's three are open

@@ -173,9 +173,9 @@ def after_planning(
     """The steps a plan held back (skipped `plan`), the notices of broken plans, `plan` on
     the instalments' messages, and the counts."""
     _held_back(night, planned, past, config, models)
-    added = len(night.items)
-    planned.invoices -= added
-    planned.open -= added
+    added = night.ledger.find(night.items)
+    planned.invoices -= len(added)
+    planned.open -= sum(i.is_open(planned.as_of, config.min_balance) for i in added.values())
     for action in planned.actions:
         ids = sorted({night.items[n] for n in action.invoices if n in night.items})
         if ids:
