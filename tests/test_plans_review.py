@@ -10,6 +10,9 @@ import json
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
+from arflow.payments.match import plan_references, reference_tokens
 from arflow.plans.standing import standing
 from arflow.state.plans import PLAN_ITSELF, PlanEvent
 from tests.test_plans import C1, DUE, INVOICES, NOTE, PLAN, days, folder, messages, night
@@ -393,3 +396,18 @@ def test_the_run_counts_the_invoices_open_beside_a_plan(cli, tmp_path):
     assert result.stdout.splitlines()[-1] == (
         "2026-03-05: 3 invoices, 3 open, 1 action(s) planned, 1 skipped, 0 error(s)"
     )  # the instalments are not invoices; the plan's three are open
+
+
+@pytest.mark.parametrize(
+    ("reference", "tokens", "plans"),
+    [
+        ("Northwind instalment 2", {"northwind", "instalment"}, []),
+        ("installment no. 3 INV-7", {"installment", "inv7"}, []),
+        ("Instalments #12, 1002", {"instalments", "1002"}, []),
+        ("PLAN-3.2, plan 4", {"plan32", "plan", "4"}, [3, 4]),
+        ("planet 5 INV-5", {"planet", "5", "inv5"}, []),
+    ],
+)
+def test_a_reference_says_which_invoices_and_plans_it_names(reference, tokens, plans):
+    assert reference_tokens(reference) == tokens
+    assert plan_references(reference) == plans
