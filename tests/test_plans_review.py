@@ -406,6 +406,7 @@ def test_the_run_counts_the_invoices_open_beside_a_plan(cli, tmp_path):
         ("Instalments #12, 1002", {"instalments", "1002"}, []),
         ("PLAN-3.2, plan 4", {"plan32", "plan", "4"}, [3, 4]),
         ("planet 5 INV-5", {"planet", "5", "inv5"}, []),
+        ("workplan 6", {"workplan", "6"}, []),
     ],
 )
 def test_a_reference_says_which_invoices_and_plans_it_names(reference, tokens, plans):
