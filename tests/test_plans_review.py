@@ -412,3 +412,20 @@ def test_the_run_counts_the_invoices_open_beside_a_plan(cli, tmp_path):
 def test_a_reference_says_which_invoices_and_plans_it_names(reference, tokens, plans):
     assert reference_tokens(reference) == tokens
     assert plan_references(reference) == plans
+
+
+def test_validate_refuses_a_campaign_as_plan_workflow(cli, tmp_path, monkeypatch):
+    config = folder(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    (config.parent / "workflows" / "statements.yaml").write_text(
+        "name: Statements\nschedule: {every: month, day: 1}\nactions:\n  - email: reminder\n"
+    )
+    config.write_text(
+        config.read_text().replace("plan_workflow: payment-plan", "plan_workflow: statements")
+    )
+    result = cli("validate", "ar", expect=1)
+    assert result.stderr.splitlines()[0] == (
+        "ar/arflow.yaml:6: plan_workflow: 'statements' must have anchor: due_date and steps: "
+        "(no campaign): its steps count from each instalment's day; set anchor: due_date in "
+        "ar/workflows/statements.yaml or name the library's payment-plan"
+    )
