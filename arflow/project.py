@@ -119,9 +119,7 @@ def check_project(
                 _campaign_target(config.default_workflow),
             )
         )
-    problems += _plan_workflows(config, workflows, templates, broken)
-    problems += hold_problems(config, templates)  # issue 33
-    problems += _dispute_workflow(config, workflows, broken)
+    problems += _money_and_people(config, workflows, templates, broken, warnings)
     if config.replies.notify:  # SPEC 6.1: the person is told of each reply and bounce
         use = "json" if config.channels.notify.transport == "webhook" else "email"
         for template in (REPLY_TEMPLATE, BOUNCE_TEMPLATE):
@@ -226,20 +224,51 @@ def _plan_workflows(
         for key in ("plan_workflow", "on_broken_plan")
         if (wid := getattr(config, key)) and wid not in {*workflows, *broken}
     ]
-    use = "json" if config.channels.notify.transport == "webhook" else "email"
-    missing = templates.missing(BROKEN_TEMPLATE, use) if config.plan_workflow else []
-    if missing:
+    chaser = workflows.get(config.plan_workflow or "")
+    if chaser is not None and (chaser.model.is_campaign or chaser.model.anchor != "due_date"):
         found.append(
             Problem(
                 config.display(config.path),
                 config.line("plan_workflow"),
                 "plan_workflow",
+                f"{config.plan_workflow!r} must have anchor: due_date and steps: (no campaign): "
+                "its steps count from each instalment's day; set anchor: due_date in "
+                f"{config.named(chaser.path)} or name the library's payment-plan",
+            )
+        )
+    use = "json" if config.channels.notify.transport == "webhook" else "email"
+    key = "plan_workflow" if config.plan_workflow else "on_broken_plan"
+    plans = config.plan_workflow or config.on_broken_plan  # plans may break
+    missing = templates.missing(BROKEN_TEMPLATE, use) if plans else []
+    if missing:
+        found.append(
+            Problem(
+                config.display(config.path),
+                config.line(key),
+                key,
                 f"the specialist's notice of a broken payment plan uses the template "
                 f"{BROKEN_TEMPLATE!r}: add {' and '.join(missing)} to "
                 f"{config.named(templates.directory)}/",
             )
         )
     return found
+
+
+def _money_and_people(
+    config: Config,
+    workflows: dict[str, LoadedWorkflow],
+    templates: Templates,
+    broken: set[str],
+    warnings: list[Problem] | None,
+) -> list[Problem]:
+    """Issues 32 and 33: the plans' workflows and templates, the credit hold's settings, the
+    disputes' workflow; a plan step after the grace is a warning."""
+    problems = _plan_workflows(config, workflows, templates, broken)
+    problems += hold_problems(config, templates)
+    problems += _dispute_workflow(config, workflows, broken)
+    if warnings is not None:
+        warnings += _after_the_grace(config, workflows)
+    return problems
 
 
 def _dispute_workflow(
@@ -256,6 +285,27 @@ def _dispute_workflow(
             "disputes.workflow",
             _unknown_workflow(wid, workflows),
         )
+    ]
+
+
+def _after_the_grace(config: Config, workflows: dict[str, LoadedWorkflow]) -> list[Problem]:
+    """The steps of `plan_workflow:` that come after `plan_grace_days:`: by their day the
+    instalment has broken the plan, so they never go."""
+    chaser = workflows.get(config.plan_workflow or "")
+    if chaser is None or chaser.model.is_campaign:
+        return []
+    grace = config.plan_grace_days
+    return [
+        Problem(
+            config.display(config.path),
+            config.line("plan_grace_days") or config.line("plan_workflow"),
+            "plan_grace_days",
+            f"step {step.id!r} of {config.plan_workflow!r} is on day {step.day}, after "
+            f"plan_grace_days: {grace}: by then the plan has broken, so it never goes; set "
+            f"plan_grace_days: {step.day} or more, or move the step",
+        )
+        for step in chaser.model.steps
+        if step.day > grace
     ]
 
 

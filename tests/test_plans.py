@@ -219,11 +219,14 @@ def test_the_messages_show_the_schedule(cli, tmp_path):
     message = next(iter(messages(config).values()))
     text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
     assert (
-        "Your payment plan ($1,200.00 for INV-1, INV-2):\n\n"
-        "  1   Mar 1, 2026  $200.00  paid $200.00  met\n\n"
-        "  2   Apr 1, 2026  $500.00  paid $50.00  upcoming\n\n"
+        "A friendly note that instalment 2 of your payment plan, $450.00, is due on Apr 1, "
+        "2026.\n\n"
+        "Your payment plan 1 ($1,200.00 for INV-1, INV-2):\n\n"
+        "  1   Mar 1, 2026  $200.00  paid $200.00  met\n"
+        "  2   Apr 1, 2026  $500.00  paid $50.00  upcoming\n"
         "  3   May 1, 2026  $500.00  paid $0.00  upcoming\n\n"
-        "  Paid so far: $250.00\n"
+        "  Paid so far: $250.00\n\n"
+        "When you pay, please quote PLAN-1.2 so that we can count it toward your plan."
     ) in text
     html = re.sub(r' (style|class)="[^"]*"', "", message.get_body(("html",)).get_content())
     assert (

@@ -18,7 +18,7 @@ from arflow.listing import Cell, Col, Listing, print_listing, write_csv
 from arflow.plans.listing import CSV_HEADER, plan_document, plan_rows
 from arflow.plans.making import Asked, new_plan
 from arflow.plans.night import standings_on
-from arflow.plans.standing import Standing
+from arflow.plans.standing import BROKEN, Standing
 from arflow.sources.csvfile import spreadsheet_text
 from arflow.tables import amounts_text
 
@@ -78,7 +78,7 @@ def plan(
     Example: arflow plan INV-1002 INV-1003 --instalments 3 --every month --first +14
     """
     with session.desk_session(config) as s:
-        cfg = s.project.config
+        cfg = _with_plan_workflow(s.project.config)
         today = common.parse_day(cfg, as_of, "--as-of") or s.today
         session.heard_payments(cfg, s.ledger, today, s.db)  # what the bank says was paid
         first_day = common.parse_day(cfg, first, "--first", today)
@@ -95,6 +95,17 @@ def plan(
         _say_made(standings[plan_id], cfg.company.locale)
     else:
         _print([standings[plan_id]], today, fmt, cfg)
+
+
+def _with_plan_workflow(cfg: Config) -> Config:
+    """The config, if it has `plan_workflow:` (else no instalment would be chased)."""
+    if not cfg.plan_workflow:
+        raise Refused(
+            f"{cfg.display(cfg.path)}: plan_workflow: is not set, so no instalment would be "
+            "chased; add `plan_workflow: payment-plan` (`arflow init --workflow "
+            "payment-plan` brings the workflow and its templates)"
+        )
+    return cfg
 
 
 def _say_made(made: Standing, locale: str) -> None:
@@ -213,7 +224,7 @@ def plans_cancel(
     \b
     Example: arflow plans cancel 1 --reason "paid in full by cheque"
     """
-    with session.desk_session(config, ledger=False) as s:
+    with session.desk_session(config) as s:
         cfg = s.project.config
         day = common.parse_day(cfg, as_of, "--as-of") or s.today
         known = {p.plan_id: p for p in s.db.plans()}
@@ -224,5 +235,20 @@ def plans_cancel(
             raise Refused(
                 f"--as-of {day} is before plan {plan_id} was made ({known[plan_id].made_on})"
             )
+        session.heard_payments(cfg, s.ledger, day, s.db)  # what the bank says was paid
+        _refuse_broken(standings_on(s.db, s.ledger, day, cfg).get(plan_id), cfg)
         ended = s.db.cancel_plan(plan_id, day, reason)
     say(f"Plan {plan_id} cancelled from {day}." if ended else f"Plan {plan_id} had ended already.")
+
+
+def _refuse_broken(found: Standing | None, cfg: Config) -> None:
+    """A broken plan has ended: its invoices follow on_broken_plan:, cancelling changes
+    nothing."""
+    if found is not None and found.state == BROKEN:
+        route = (
+            f"on_broken_plan: ({cfg.on_broken_plan})" if cfg.on_broken_plan else "their workflow"
+        )
+        raise Refused(
+            f"Plan {found.plan.plan_id} had ended already: broken from {found.broken_on}, its "
+            f"invoices are chased by {route}; `arflow plans` shows it"
+        )

@@ -21,6 +21,7 @@ from arflow.payments.match import (
     Match,
     OpenItem,
     Payment,
+    PlanGroup,
     match_all,
     reference_tokens,
 )
@@ -136,7 +137,12 @@ def hear_payments(
     paid = _paid_named(ledger, tried, source, as_of)
     owners = {i.number: i.customer_id for i in [*items, *paid]}
     matches = match_all(
-        tried, items, payers_of(ledger), paid=paid, reference_only={p.id for p in retried}
+        tried,
+        items,
+        payers_of(ledger),
+        paid=paid,
+        reference_only={p.id for p in retried},
+        plans=plans_on_track(db, as_of),
     )
     fresh = [_record(m, owners, source) for m in matches]
     if record:
@@ -146,6 +152,28 @@ def hear_payments(
     heard = Heard(records, read=read, new=[r for r in fresh if r.payment.id not in known])
     _lower(heard, ledger, as_of, cfg.min_balance, db)
     return heard
+
+
+def plans_on_track(db: StateDB | None, as_of: date) -> list[PlanGroup]:
+    """The payment plans made by `as_of`, not cancelled nor broken by then, as matching sees
+    them (what a payment pays of one of their invoices counts toward the plan)."""
+    if db is None:
+        return []
+    broken = {e.plan_id for e in db.plan_events() if e.kind == "broken" and e.as_of <= as_of}
+    return [
+        PlanGroup(
+            p.plan_id,
+            p.customer_id,
+            p.currency,
+            p.total,
+            p.invoices,
+            tuple(amount for _, amount in p.instalments),
+        )
+        for p in db.plans()
+        if p.made_on <= as_of
+        and (p.cancelled_on is None or p.cancelled_on > as_of)
+        and p.plan_id not in broken
+    ]
 
 
 def _paid_named(

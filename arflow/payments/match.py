@@ -5,10 +5,17 @@
    whole token of the reference, ignoring case, punctuation and leading zeros. A reference
    naming several invoices pays them in order of due date. A token that names two open
    invoices (`1001` with both `INV-1001` and `CN-1001` open) is ambiguous: unmatched.
+   A bare number right after the word *instalment* (`instalment 2`, as a payment plan's
+   messages say) names no invoice; `PLAN-3` or `PLAN-3.2` (a plan's reference, which its
+   messages ask the customer to quote) names the invoices of payment plan 3.
 2. **Amount.** Else, when the amount equals one open invoice's balance, or one customer's
-   whole open balance, of a customer whose name or a payer account (`payer` on the customers
-   file: IBANs, account names) fits the payment's payer: that one. Two candidates: unmatched.
+   whole open balance, or the unpaid part of the next instalment of a customer's payment plan,
+   of a customer whose name or a payer account (`payer` on the customers file: IBANs, account
+   names) fits the payment's payer: that one. Two candidates: unmatched.
 3. Else **unmatched**: it waits for a person (`arflow payments match`).
+
+A payment that pays an invoice of a payment plan on track counts toward the plan: what is
+left once that invoice is paid goes to the plan's other invoices, in order of due date.
 
 Only invoices in the payment's currency can be paid by it. Pure: the caller gives the open
 invoices with their balances and each customer's names and payer accounts.
@@ -29,6 +36,10 @@ ZERO = Decimal(0)
 _SEPARATORS = re.compile(r"[\s,;/|+&()\[\]]+")
 _NOT_ALNUM = re.compile(r"[^0-9a-z]")
 _LETTERS_THEN_DIGITS = re.compile(r"[a-z]+[^a-z0-9]*([0-9]+)")
+# `instalment 2`, `installment no. 2`: the number is the instalment's, not an invoice's
+_INSTALMENT_NUMBER = re.compile(r"\b(instal+ments?)\b[\s#:.]*(?:no\b\.?\s*)?[0-9]+\b", re.I)
+# `PLAN-3`, `plan 3`, `PLAN-3.2`: payment plan 3 (the id, then maybe an instalment's number)
+_PLAN_REFERENCE = re.compile(r"\bplan[\s#:-]*([0-9]+)(?:\.[0-9]+)?\b", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +62,19 @@ class OpenItem:
     due_date: date
     balance: Decimal
     currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlanGroup:
+    """A payment plan on track as matching sees it: its invoices and its instalments'
+    amounts; what was paid on it is its total less its invoices' balances."""
+
+    plan_id: int
+    customer_id: str
+    currency: str
+    total: Decimal
+    invoices: tuple[str, ...]
+    amounts: tuple[Decimal, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +133,14 @@ def _plain(text: str) -> str:
 
 
 def reference_tokens(reference: str) -> set[str]:
-    return {plain for token in _SEPARATORS.split(reference) if (plain := _plain(token))}
+    """The tokens of a reference that may name invoices (an instalment's number left out)."""
+    words = _INSTALMENT_NUMBER.sub(r"\1", reference)
+    return {plain for token in _SEPARATORS.split(words) if (plain := _plain(token))}
+
+
+def plan_references(reference: str) -> list[int]:
+    """The payment plans a reference names (`PLAN-3`, `PLAN-3.2`), by id."""
+    return sorted({int(found) for found in _PLAN_REFERENCE.findall(reference)})
 
 
 def names_of(number: str) -> set[str]:
@@ -133,8 +164,11 @@ class Matcher:
         items: Iterable[OpenItem],
         payers: Mapping[str, Sequence[str]],
         paid: Iterable[OpenItem] = (),
+        plans: Iterable[PlanGroup] = (),
     ):
         self.items = {item.number: item for item in items}
+        self.plans = {group.plan_id: group for group in plans}  # payment plans on track
+        self.plan_of = {n: group.plan_id for group in self.plans.values() for n in group.invoices}
         self.by_name: dict[str, list[str]] = {}
         self.by_customer: dict[str, list[str]] = {}
         for item in self.items.values():
@@ -167,6 +201,9 @@ class Matcher:
                 return Match(payment, None, (), f"reference {token!r} names {numbers}: ambiguous")
             if found:
                 named[found[0].number] = found[0]
+        for pid in plan_references(payment.reference):
+            if pid in self.plans:
+                named.update((i.number, i) for i in self._plan_items(self.plans[pid], payment))
         if named:
             chosen = sorted(named.values(), key=lambda i: (i.due_date, i.number))
             payers = self._payer_customers(payment)
@@ -176,7 +213,8 @@ class Matcher:
                     f"({', '.join(sorted(payers))}): settle it by hand"
                 )
                 return Match(payment, None, (), why)
-            return _paying(payment, chosen, "reference", f"reference names {_numbers(chosen)}")
+            why = f"reference names {_numbers(chosen)}"
+            return _paying(payment, *self._spilled(chosen, payment, why), "reference")
         paid = {i.number: i for t in tokens for i in self.paid_by_name.get(t, ())}
         mine = sorted(n for n, i in paid.items() if i.currency == payment.currency)
         if mine:  # booked in the sources already: nothing to lower, no unapplied cash
@@ -210,19 +248,77 @@ class Matcher:
         }
         return {cid: items for cid, items in found.items() if items}
 
-    def _by_amount(self, payment: Payment) -> Match:
-        fitting = self._fitting(payment)
-        candidates: list[list[OpenItem]] = [
-            [i] for owed in fitting.values() for i in owed if i.balance == payment.amount
+    def _plan_items(self, group: PlanGroup, payment: Payment) -> list[OpenItem]:
+        """A plan's open invoices in the payment's currency, in order of due date."""
+        found = self._open((n for n in group.invoices if n in self.items), payment.currency)
+        return sorted(found, key=lambda i: (i.due_date, i.number))
+
+    def _next_unpaid(self, group: PlanGroup) -> Decimal | None:
+        """The unpaid part of a plan's first instalment not paid yet (None: all are)."""
+        owed = sum((self.items[n].balance for n in group.invoices if n in self.items), ZERO)
+        paid, upto = group.total - owed, ZERO
+        for amount in group.amounts:
+            upto += amount
+            if upto > paid:
+                return upto - paid
+        return None
+
+    def _spilled(
+        self, chosen: list[OpenItem], payment: Payment, why: str
+    ) -> tuple[list[OpenItem], str]:
+        """`chosen`, then the other open invoices of the plans on track they are on (what
+        is left once they are paid counts toward the plan), and why."""
+        plans = dict.fromkeys(self.plan_of[i.number] for i in chosen if i.number in self.plan_of)
+        numbers = {i.number for i in chosen}
+        rest = [
+            i
+            for pid in plans
+            for i in self._plan_items(self.plans[pid], payment)
+            if i.number not in numbers
         ]
+        if not rest:
+            return chosen, why
+        ids = ", ".join(map(str, plans))
+        return chosen + rest, f"{why}, on payment plan {ids} (any rest to {_numbers(rest)})"
+
+    def _candidates(self, payment: Payment) -> list[tuple[list[OpenItem], str]]:
+        """What the amount may pay, each with what it is: one open invoice's balance, a
+        customer's whole open balance, a plan's next instalment (a plan's the once)."""
+        fitting = self._fitting(payment)
+        found: list[tuple[list[OpenItem], str]] = [
+            ([i], "the balance of") for owed in fitting.values() for i in owed
+            if i.balance == payment.amount
+        ]  # fmt: skip
         for owed in fitting.values():
             if len(owed) > 1 and sum((i.balance for i in owed), ZERO) == payment.amount:
-                candidates.append(sorted(owed, key=lambda i: (i.due_date, i.number)))
+                found.append(
+                    (
+                        sorted(owed, key=lambda i: (i.due_date, i.number)),
+                        "the whole open balance of",
+                    )
+                )
+        for group in self.plans.values():
+            if group.customer_id in fitting and self._next_unpaid(group) == payment.amount:
+                what = f"the next instalment of payment plan {group.plan_id}:"
+                found.append((self._plan_items(group, payment), what))
+        kept: dict[frozenset[str], tuple[list[OpenItem], str]] = {}
+        for items, what in found:  # an invoice on a plan, or the plan: the plan's
+            numbers = frozenset(n for i in items for n in self._with_plan(i.number))
+            kept.setdefault(numbers, (items, what))
+        return list(kept.values())
+
+    def _with_plan(self, number: str) -> set[str]:
+        pid = self.plan_of.get(number)
+        return set(self.plans[pid].invoices) if pid is not None else {number}
+
+    def _by_amount(self, payment: Payment) -> Match:
+        fitting = self._fitting(payment)
+        found = self._candidates(payment)
+        candidates = [items for items, _ in found]
         if len(candidates) == 1:
-            chosen = candidates[0]
-            what = "the balance of" if len(chosen) == 1 else "the whole open balance of"
+            chosen, what = found[0]
             why = f"amount {payment.amount} is {what} {_numbers(chosen)}, and the payer fits"
-            return _paying(payment, chosen, "amount", why)
+            return _paying(payment, *self._spilled(chosen, payment, why), "amount")
         if candidates:
             numbers = "; ".join(_numbers(c) for c in candidates)
             return Match(payment, None, (), f"amount {payment.amount} fits {numbers}: ambiguous")
@@ -247,7 +343,7 @@ def match_payment(
     return Matcher(items, payers).match(payment)
 
 
-def _paying(payment: Payment, items: list[OpenItem], rule: str, why: str) -> Match:
+def _paying(payment: Payment, items: list[OpenItem], why: str, rule: str) -> Match:
     """The payment applied to `items` in order, each up to its balance."""
     left = payment.amount
     applied = []
@@ -271,12 +367,14 @@ def match_all(
     *,
     paid: Iterable[OpenItem] = (),
     reference_only: Collection[str] = (),
+    plans: Iterable[PlanGroup] = (),
 ) -> list[Match]:
     """Each payment matched in order of its day (then as its file lists them), each against
     the balances the payments before it left: two transfers for one invoice pay it once, then
     the rest. `paid`: invoices the sources show paid that references may name; the payments
-    whose ids are in `reference_only` are matched by reference only."""
-    matcher = Matcher(items, payers, paid)
+    whose ids are in `reference_only` are matched by reference only; `plans`: the payment
+    plans on track."""
+    matcher = Matcher(items, payers, paid, plans)
     found = []
     for payment in sorted(payments, key=lambda p: p.date):
         match = matcher.match(payment, by_amount=payment.id not in reference_only)

@@ -8,7 +8,8 @@ plan's invoices resume in `on_broken_plan:`, its specialist told once; `listing`
 `arflow plans` and `arflow status` show of them.
 
 Words: an instalment is *met* once what was paid on the plan's invoices (the plan's total less
-their open balances now) reaches what was due up to it; it is *missed* when it is not met
+their open balances now) reaches what was due up to it, or falls short by `min_balance:` at
+most; it is *missed* when it is not met
 `plan_grace_days:` after its day; a plan is *broken* from the day after its first missed
 instalment's grace ends.
 """

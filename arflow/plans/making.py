@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from arflow.errors import Refused
+from arflow.fees.accrual import minor_unit
 from arflow.ledger import Invoice, Ledger
 from arflow.plans.schedule import (
     EVERY,
@@ -60,13 +61,14 @@ def new_plan(
             f"{', '.join(numbers)} are in {', '.join(currencies)}: a plan is in one currency; "
             "make one plan per currency"
         )
-    total = sum((inv.open_balance(today) for inv in invoices), Decimal(0))
+    unit = minor_unit(currencies[0])  # 0.01; 1 for a currency without cents (JPY)
+    total = sum((inv.open_balance(today) for inv in invoices), Decimal(0)).quantize(unit)
     return NewPlan(
         customers[0],
         [inv.number for inv in invoices],
         currencies[0],
         total,
-        _instalments(asked, total, today),
+        _instalments(asked, total, today, unit),
     )
 
 
@@ -113,8 +115,11 @@ def _open_invoices(
     return invoices
 
 
-def _instalments(asked: Asked, total: Decimal, today: date) -> list[tuple[date, Decimal]]:
-    """The instalments: given one by one (checked), or the total split evenly."""
+def _instalments(
+    asked: Asked, total: Decimal, today: date, unit: Decimal
+) -> list[tuple[date, Decimal]]:
+    """The instalments: given one by one (checked), or the total split evenly, each to the
+    currency's minor `unit` (stored so: 50.00, not 50)."""
     if asked.amounts is not None or asked.days is not None:
         if asked.instalments is not None or asked.every is not None or asked.first is not None:
             raise Refused(
@@ -122,10 +127,10 @@ def _instalments(asked: Asked, total: Decimal, today: date) -> list[tuple[date, 
             )
         if asked.amounts is None or asked.days is None:
             raise Refused("--amounts and --dates go together: give both")
-        problem = check_given(total, asked.amounts, asked.days, today)
+        problem = check_given(total, asked.amounts, asked.days, today, unit)
         if problem:
             raise Refused(problem)
-        return list(zip(asked.days, asked.amounts, strict=True))
+        return list(zip(asked.days, [a.quantize(unit) for a in asked.amounts], strict=True))
     if asked.instalments is None or asked.every is None or asked.first is None:
         raise Refused(
             "give --instalments N, --every week|month and --first DATE (or --amounts and --dates)"
@@ -138,8 +143,11 @@ def _instalments(asked: Asked, total: Decimal, today: date) -> list[tuple[date, 
         raise Refused(
             f"--first {asked.first} is before today ({today}): an instalment is a day still to come"
         )
-    amounts = split_evenly(total, asked.instalments)
+    amounts = split_evenly(total, asked.instalments, unit)
     if amounts[0] <= 0:
-        raise Refused(f"{total} in {asked.instalments} instalments leaves less than a cent each")
+        raise Refused(
+            f"{total} in {asked.instalments} instalments leaves less than {unit} each: "
+            "give fewer --instalments"
+        )
     days = instalment_days(asked.first, asked.instalments, asked.every)
     return list(zip(days, amounts, strict=True))

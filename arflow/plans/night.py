@@ -85,7 +85,10 @@ def standings_on(db: StateDB, ledger: Ledger, as_of: date, config: Config) -> di
     ]
     balances = {n: inv.open_balance(as_of) for n, inv in {**whole, **here}.items()}
     events = db.plan_events()
-    return {p.plan_id: standing(p, balances, events, as_of, config.plan_grace_days) for p in plans}
+    return {
+        p.plan_id: standing(p, balances, events, as_of, config.plan_grace_days, config.min_balance)
+        for p in plans
+    }
 
 
 def before_planning(
@@ -96,6 +99,7 @@ def before_planning(
     night = PlanNight(ledger, standings)
     items: list[Invoice] = []
     invoices = ledger.find({n for s in standings.values() for n in s.plan.invoices})
+    latest = {n: pid for pid in sorted(standings) for n in standings[pid].plan.invoices}
     for s in standings.values():
         plan = s.plan
         if s.state == ON_TRACK:
@@ -111,7 +115,8 @@ def before_planning(
                         past.routed[item.number] = Route(config.plan_workflow)
         elif s.state == BROKEN and config.on_broken_plan:
             for number in plan.invoices:
-                past.routed[number] = Route(config.on_broken_plan, s.broken_on)
+                if latest.get(number) == plan.plan_id:  # not on a later plan since
+                    past.routed[number] = Route(config.on_broken_plan, s.broken_on)
     if items:
         night.ledger = _with_items(ledger, items)
     return night
@@ -168,13 +173,13 @@ def after_planning(
     """The steps a plan held back (skipped `plan`), the notices of broken plans, `plan` on
     the instalments' messages, and the counts."""
     _held_back(night, planned, past, config, models)
-    added = len(night.items)
-    planned.invoices -= added
-    planned.open -= added
+    added = night.ledger.find(night.items)
+    planned.invoices -= len(added)
+    planned.open -= sum(i.is_open(planned.as_of, config.min_balance) for i in added.values())
     for action in planned.actions:
-        plan_id = next((night.items[n] for n in action.invoices if n in night.items), None)
-        if plan_id is not None:
-            action.plan = plan_context(night.standings[plan_id], action.invoices)
+        ids = sorted({night.items[n] for n in action.invoices if n in night.items})
+        if ids:
+            action.plan = covered_context([night.standings[i] for i in ids], action.invoices)
     for s in night.standings.values():
         if s.state == BROKEN and s.broken_on is not None and s.broken_on <= planned.as_of:
             _broken_notice(planned, s, past, config, models, night.ledger)
@@ -237,11 +242,19 @@ def _broken_notice(
     to = person_addresses(names, customer, wf, config.people)  # type: ignore[arg-type]
     invoices = list(s.plan.invoices)
     if not to:
-        planned.skipped.append(
-            Skip(PLANS, "broken", cid, invoices, KINDS["notify"].missing or "", [key])
-        )
+        if any(e.kind == "broken" for e in s.new_events):  # said the night it broke, not after
+            planned.skipped.append(
+                Skip(PLANS, "broken", cid, invoices, KINDS["notify"].missing or "", [key])
+            )
         return
-    items = sorted(ledger.find(invoices).values(), key=lambda inv: (inv.due_date, inv.number))
+    items = sorted(
+        (
+            inv
+            for inv in ledger.find(invoices).values()
+            if inv.is_open(planned.as_of, config.min_balance)
+        ),
+        key=lambda inv: (inv.due_date, inv.number),
+    )  # the invoices still owed
     planned.actions.append(
         PlannedAction(
             date=planned.as_of,
@@ -259,11 +272,26 @@ def _broken_notice(
     )
 
 
+def covered_context(standings: list[Standing], numbers: list[str]) -> dict:
+    """`plan` of a message about instalments (`numbers`) of one plan or more (a customer's
+    plans, a night catching up): the first plan's, `these` every instalment the message
+    covers (each with its `plan`), `due` their unpaid parts together, `plans` each plan's."""
+    found = [plan_context(s, numbers) for s in standings]
+    first = dict(found[0])
+    first["these"] = sorted(
+        (row for p in found for row in p["these"]), key=lambda row: (row["date"], row["id"])
+    )
+    first["due"] = sum((row["unpaid"] for row in first["these"]), Decimal(0))
+    first["plans"] = found
+    return first
+
+
 def plan_context(s: Standing, numbers: list[str]) -> dict:
-    """`plan` in a template: the plan, its instalments (date, amount, paid, state) and the
-    ones this message is about (`instalment`: the first)."""
+    """`plan` in a template: the plan, its instalments (date, amount, paid, state), the ones
+    this message is about (`these`, their unpaid parts together `due`; `instalment`: the
+    first)."""
     plan = s.plan
-    rows = [
+    rows: list[dict] = [
         {
             "number": inst.n,
             "id": instalment_number(plan.plan_id, inst.n),
@@ -272,10 +300,15 @@ def plan_context(s: Standing, numbers: list[str]) -> dict:
             "paid": inst.paid,
             "unpaid": inst.unpaid,
             "state": inst.state,
+            "plan": plan.plan_id,
         }
         for inst in s.instalments
     ]
     these = [row for row in rows if row["id"] in numbers]
+    due = sum(
+        (i.unpaid for i in s.instalments if instalment_number(plan.plan_id, i.n) in numbers),
+        Decimal(0),
+    )
     return {
         "id": plan.plan_id,
         "invoices": list(plan.invoices),
@@ -287,6 +320,8 @@ def plan_context(s: Standing, numbers: list[str]) -> dict:
         "broken_on": s.broken_on,
         "instalments": rows,
         "instalment": these[0] if these else None,
+        "these": these,
+        "due": due,
         "next": next((row for row in rows if row["state"] != "met"), None),
     }
 

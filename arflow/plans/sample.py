@@ -24,10 +24,11 @@ def sample_plan(invoices: list[Invoice], as_of: date) -> dict:
             "paid": amount if n == 1 else ZERO,
             "unpaid": ZERO if n == 1 else amount,
             "state": "met" if n == 1 else "upcoming",
+            "plan": 1,
         }
         for n, amount in enumerate(amounts, 1)
     ]
-    return {
+    found = {
         "id": 1,
         "invoices": [inv.number for inv in invoices],
         "currency": invoices[0].currency,
@@ -38,5 +39,8 @@ def sample_plan(invoices: list[Invoice], as_of: date) -> dict:
         "broken_on": as_of,
         "instalments": rows,
         "instalment": rows[1],
+        "these": [rows[1]],
+        "due": rows[1]["unpaid"],
         "next": rows[1],
     }
+    return {**found, "plans": [found]}

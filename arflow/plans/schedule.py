@@ -26,17 +26,26 @@ def instalment_days(first: date, count: int, every: str) -> list[date]:
     return [add_months(first, n) for n in range(count)]
 
 
-def split_evenly(total: Decimal, count: int) -> list[Decimal]:
-    """`total` in `count` parts to the cent: each the total divided and cut to the cent, the
-    last the remainder (1000.00 in 3: 333.33, 333.33, 333.34)."""
-    part = (total / count).quantize(CENT, rounding=ROUND_DOWN)
+def split_evenly(total: Decimal, count: int, unit: Decimal = CENT) -> list[Decimal]:
+    """`total` in `count` parts to the currency's minor `unit` (a cent; 1 for JPY): each the
+    total divided and cut to the unit, the last the remainder (1000.00 in 3: 333.33, 333.33,
+    333.34; JPY 10000 in 3: 3333, 3333, 3334)."""
+    total = total.quantize(unit)
+    part = (total / count).quantize(unit, rounding=ROUND_DOWN)
     return [part] * (count - 1) + [total - part * (count - 1)]
 
 
 def check_given(
-    total: Decimal, amounts: list[Decimal], days: list[date], today: date
+    total: Decimal, amounts: list[Decimal], days: list[date], today: date, unit: Decimal = CENT
 ) -> str | None:
-    """Why instalments given one by one cannot make the plan (None: they can)."""
+    """Why instalments given one by one cannot make the plan (None: they can); each amount
+    in the currency's minor `unit` at most (no fraction of a cent)."""
+    finer = [a for a in amounts if a != a.quantize(unit)]
+    if finer:
+        return (
+            f"--amounts {finer[0]}: the currency has no smaller unit than {unit}; give each "
+            f"amount to {unit}"
+        )
     if len(amounts) != len(days):
         return (
             f"--amounts has {len(amounts)} amount(s) and --dates {len(days)} day(s): give one "

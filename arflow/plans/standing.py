@@ -48,10 +48,17 @@ def standing(
     recorded: Iterable[PlanEvent],
     as_of: date,
     grace_days: int,
+    min_balance: Decimal = ZERO,
 ) -> Standing:
     """The plan on `as_of`: `balances` are its invoices' open balances that day (one missing
-    is paid); an instalment met or a plan broken once stays so (`recorded`)."""
-    seen = {(e.instalment, e.kind): e.as_of for e in recorded if e.plan_id == plan.plan_id}
+    is paid); an instalment met or a plan broken once stays so (`recorded`: what runs saw up
+    to `as_of`, not later). An instalment is met once its unpaid part is at most
+    `min_balance`, the tolerance under which an invoice is settled."""
+    seen = {
+        (e.instalment, e.kind): e.as_of
+        for e in recorded
+        if e.plan_id == plan.plan_id and e.as_of <= as_of
+    }
     owed = sum((balances.get(n, ZERO) for n in plan.invoices), ZERO)
     paid = min(max(plan.total - owed, plan.total - plan.total), plan.total)
     grace = timedelta(days=grace_days)
@@ -59,7 +66,7 @@ def standing(
     for n, (due, amount) in enumerate(plan.instalments, 1):
         toward = min(max(paid - before, amount - amount), amount)  # 0.00, not 0
         before += amount
-        if toward >= amount or (n, "met") in seen:
+        if amount - toward <= min_balance or (n, "met") in seen:
             state = "met"
         elif as_of > due + grace:
             state = "missed"
@@ -68,12 +75,20 @@ def standing(
         instalments.append(Instalment(n, due, amount, toward, state))
     found = Standing(plan, paid, instalments, ON_TRACK)
     missed = [i for i in instalments if i.state == "missed"]
-    if plan.cancelled_on is not None and plan.cancelled_on <= as_of:
-        found.state = CANCELLED
+    broken_on = seen.get((PLAN_ITSELF, "broken"))
+    if broken_on is None and missed:
+        broken_on = missed[0].due + grace + timedelta(1)
+    cancelled = plan.cancelled_on
+    if (
+        cancelled is not None
+        and cancelled <= as_of
+        and (broken_on is None or cancelled < broken_on)
+    ):
+        found.state = CANCELLED  # ended by hand before it broke (a broken plan stays broken)
         return found
-    if (PLAN_ITSELF, "broken") in seen or missed:
+    if broken_on is not None:
         found.state = BROKEN
-        found.broken_on = seen.get((PLAN_ITSELF, "broken")) or missed[0].due + grace + timedelta(1)
+        found.broken_on = broken_on
     elif all(i.state == "met" for i in instalments):
         found.state = COMPLETE
     found.new_events = _new_events(found, seen, as_of, grace)
