@@ -107,13 +107,9 @@ def _copies(names: Iterable[str], customer: Customer, wf: Workflow, people: Peop
 def _email_to(action: Action, customer: Customer, wf: Workflow, people: People) -> Recipients:
     spec = action.spec
     to, contacts, fallback = _contacts_to(spec.to, customer, "email")
-    return Recipients(
-        to,
-        _copies(spec.cc, customer, wf, people),
-        _copies(spec.bcc, customer, wf, people),
-        contacts,
-        fallback,
-    )
+    cc = [a for a in _copies(spec.cc, customer, wf, people) if a not in to]
+    bcc = [a for a in _copies(spec.bcc, customer, wf, people) if a not in to and a not in cc]
+    return Recipients(to, cc, bcc, contacts, fallback)
 
 
 def _sms_to(action: Action, customer: Customer, wf: Workflow, people: People) -> Recipients:

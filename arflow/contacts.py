@@ -61,9 +61,12 @@ def unreached(plan: Plan, ledger: Ledger) -> str | None:
 
 
 def _given(customer: Customer, contact: str) -> bool:
-    """Whether the sources give the customer this contact at all: a column there and filled
-    (a phone number is not checked for this: it is when a message needs it)."""
-    return bool(customer.given_phone if contact == "phone" else getattr(customer, contact))
+    """Whether the sources give the customer this contact at all: a column there and filled,
+    on the customer or one of its contacts (issue 33) (a phone number is not checked for
+    this: it is when a message needs it)."""
+    if contact == "phone":
+        return bool(customer.given_phone) or any(c.phone for c in customer.contacts)
+    return bool(getattr(customer, contact)) or any(getattr(c, contact) for c in customer.contacts)
 
 
 def drop_bounced(plan: Plan, bounced: dict[str, set[str]]) -> None:

@@ -78,7 +78,7 @@ from arflow.planner.plan_types import (
     invoice_target,
 )
 from arflow.planner.schedule import ON_PAID, decide_steps
-from arflow.planner.step_actions import SlotInvoice, add_actions
+from arflow.planner.step_actions import SlotInvoice, add_actions, latest_ran, speaks_several
 from arflow.planner.when import Holds, free_items
 from arflow.rules import DEFAULT_MIN_BALANCE, customer_paused, invoices_on_hold
 from arflow.workflow import Workflow
@@ -189,6 +189,9 @@ def _follow(night: _Night, cid: str, wid: str, entry: FollowedInvoices) -> None:
         slots: list[int | str] = list(decision.run)
         if last in decision.run and "finish" in schedule.wf.notify_on:
             slots.append("finish")
+        again = latest_ran(schedule.ids, ran) if ran and not decision.run else None
+        if again is not None and speaks_several(customer):
+            slots.append(again)  # issue 33: a language's message that did not go, again
         for slot in slots:
             night.groups[(cid, wid, slot)].extend(
                 SlotInvoice(inv, bal, target) for inv, bal in members

@@ -109,6 +109,9 @@ class Customer:
     extra: dict[str, str] | None = None
     line: int = 0  # where the customers file defines it; 0 when only invoice rows do
     contacts: tuple[Contact, ...] = ()  # issue 33: from the contacts source
+    # with a contacts source, the company's language: contacts without one of their own (nor
+    # their customer's) speak it, for one message per language (`planner.step_actions`)
+    company_language: str | None = None
 
     def in_role(self, role: str, *, phone: bool = False) -> list[Contact]:
         """Its contacts in `role`; its own `email`/`phone` cells are its `billing` contact

@@ -216,3 +216,75 @@ def test_history_records_a_message_that_fell_back_to_billing(tmp_path, cli):
         ("day-30", "skipped", None),
         ("day-45", "sent", "to billing (no ap contact)"),
     ]
+
+
+def test_addresses_only_in_the_contacts_file_reach_those_who_have_one(tmp_path, cli):
+    """No email column on the invoices: C1's address is in contacts.csv, C2 has none. C1 is
+    reminded, C2 skipped `no-email`; the night is not refused as reaching nobody."""
+    invoices = """\
+number,customer_id,customer_name,issue_date,due_date,amount,currency
+INV-1,C1,One GmbH,2026-01-01,2026-02-01,1000.00,EUR
+INV-2,C2,Two Ltd,2026-01-01,2026-02-01,500.00,EUR
+"""
+    config = folder(tmp_path, invoices=invoices)
+    night = run(cli, config, "2026-03-03")
+    assert [to for to, _, _, _ in outbox(config)] == [["billing@one.example"]]
+    assert [(s["customer_id"], s["reason"]) for s in night["skipped"]] == [("C2", "no-email")]
+
+
+def test_a_languages_message_that_could_not_be_made_goes_the_next_night(tmp_path, cli):
+    """Billing in English, ap in German, one step to both: the German template fails the first
+    night; once it is fixed, the next night sends the German message, not the English again."""
+    config = folder(tmp_path)
+    workflow = config.parent / "workflows" / "dun.yaml"
+    workflow.write_text(
+        DUN.replace(
+            "      - email: reminder\n",
+            "      - email: {template: reminder, to: [billing, ap]}\n",
+            1,
+        )
+    )
+    german = config.parent / "templates" / "reminder.de.txt.j2"
+    german.write_text("{% if customer.id == 'C1' %}{{ nope.x.y }}{% endif %}")
+    first = cli("run", "--as-of", "2026-03-03", "--format", "json", "--config", config, expect=3)
+    assert [a["to"] for a in json.loads(first.stdout)["actions"]] == [
+        ["billing@one.example"],
+        ["ap@two.example"],
+    ]
+    german.write_text(TEMPLATES["reminder.de.txt.j2"])
+    again = run(cli, config, "2026-03-04")
+    assert [(a["customer_id"], a["to"]) for a in again["actions"]] == [("C1", ["ap@one.example"])]
+    assert [subject for _, _, subject, _ in outbox(config)] == [
+        "Reminder INV-1",
+        "Reminder INV-2",
+        "Zahlungserinnerung INV-1",
+    ]
+    assert run(cli, config, "2026-03-05")["actions"] == []
+
+
+def test_contacts_of_one_language_get_one_message(tmp_path, cli):
+    """Billing without a language, ap in `en`, the company in `en_IE`: one language, one
+    message to both."""
+    contacts = CONTACTS.replace("billing,en", "billing,").replace("ap,de", "ap,en")
+    config = folder(tmp_path, contacts)
+    workflow = config.parent / "workflows" / "dun.yaml"
+    workflow.write_text(
+        DUN.replace(
+            "      - email: reminder\n",
+            "      - email: {template: reminder, to: [billing, ap]}\n",
+            1,
+        )
+    )
+    run(cli, config, "2026-03-03")
+    assert [to for to, _, _, _ in outbox(config)] == [
+        ["billing@one.example", "ap@one.example"],
+        ["ap@two.example"],
+    ]
+
+
+def test_a_copy_to_an_address_already_in_to_is_left_out(tmp_path, cli):
+    contacts = CONTACTS.replace("owner@one.example", "ap@one.example")
+    config = folder(tmp_path, contacts)
+    run(cli, config, "2026-03-18")
+    (one,) = [m for m in outbox(config) if m[0] == ["ap@one.example"]]
+    assert one[1] == ["controller@acme.example"]  # the owner's address is ap's: not twice

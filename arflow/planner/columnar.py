@@ -31,6 +31,7 @@ from arflow.ledger_columns import may_be_open, money_fits, surely_open
 from arflow.planner.matching import active_workflows
 from arflow.planner.plan_types import PastState
 from arflow.planner.schedule import StepSchedule
+from arflow.planner.step_actions import speaks_several
 from arflow.workflow import Match, Workflow
 
 _MATCHED = ("currency", "product", "segment", "location", "department")
@@ -67,7 +68,8 @@ def quiet_invoices(
     rows = frame.filter(surely_open(as_of, min_balance)).with_columns(_customer_values(ledger))
     rows = rows.with_columns(_chosen(active, matchers, default_workflow).alias(_WID))
     rows = _after_chains(rows, active, state, as_of)
-    rows = rows.with_columns(_held_back(state, active).alias(_BUSY))
+    several = {cid for cid, c in ledger.customers.items() if c.contacts and speaks_several(c)}
+    rows = rows.with_columns(_held_back(state, active, several).alias(_BUSY))
     busy = _steps_due(rows.filter(~pl.col(_BUSY)), active, state, as_of)
     quiet = rows.filter(~pl.col(_BUSY) & ~pl.col("number").is_in(busy.implode())).select(
         "number", "customer_id"
@@ -181,12 +183,13 @@ def _after_chains(
     )
 
 
-def _held_back(state: PastState, active: dict[str, Workflow]) -> pl.Expr:
-    """The rows the object planner decides alone (see the module)."""
+def _held_back(state: PastState, active: dict[str, Workflow], several: set[str]) -> pl.Expr:
+    """The rows the object planner decides alone (see the module); `several`: customers whose
+    contacts speak several languages (issue 33: a message of a step that ran may be due)."""
     invoice_held = set(state.paused_invoices) | set(state.promises) | state.on_plan
     invoice_held.update(state.disputed)  # issue 33
     invoice_held.update(state.routed)  # issue 32: a payment plan's items
-    customer_held = set(state.paused_customers) | set(state.assignments)
+    customer_held = set(state.paused_customers) | set(state.assignments) | several
     for hold in state.holds:
         (customer_held if hold.kind == "customer" else invoice_held).add(hold.target_id)
     assigned = [wid for wid, wf in active.items() if wf.anchor == "assigned"]

@@ -4,6 +4,7 @@ several languages (issue 33), one message per language."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -125,29 +126,21 @@ def _action(
 def language_groups(
     found: Recipients, customer: Customer, kind: str
 ) -> list[tuple[str, Recipients]]:
-    """A message's recipients per language of its contacts (a contact's own, else the
-    customer's): ("", all of them) when they share one; else the first language's with the
+    """A message's recipients per language of its contacts — a contact's own, else the
+    customer's, else the company's (`Customer.company_language`), compared as languages (`de`
+    for `de_CH`): ("", all of them) when they share one; else the first language's with the
     copies, then each other language's under its code."""
-    by_language: dict[str | None, list[Contact]] = {}
+    by_language: dict[str, list[Contact]] = {}
     for contact in found.contacts:
-        by_language.setdefault(contact.language or customer.language, []).append(contact)
+        by_language.setdefault(_spoken(contact, customer), []).append(contact)
     if len(by_language) < 2:
         return [("", found)]
     groups = []
     for n, (language, contacts) in enumerate(by_language.items()):
-        field = (
-            (lambda c: c.email)
-            if "@" in "".join(found.to)
-            else (lambda c: [c.phone] if c.phone else [])
-        )
-        to = list(dict.fromkeys(a for c in contacts for a in field(c)))
+        to = list(dict.fromkeys(a for c in contacts for a in _addresses(c, kind)))
         copies = (found.cc, found.bcc) if n == 0 else ([], [])
-        groups.append(
-            (
-                "" if n == 0 else str(language),
-                Recipients(to, *copies, tuple(contacts), found.fallback),
-            )
-        )
+        suffix = "" if n == 0 else language or "default"
+        groups.append((suffix, Recipients(to, *copies, tuple(contacts), found.fallback)))
     return groups
 
 
@@ -155,3 +148,21 @@ def _addresses(contact: Contact, kind: str) -> tuple[str, ...]:
     if kind == "sms":
         return (contact.phone,) if contact.phone else ()
     return contact.email
+
+
+def _spoken(contact: Contact, customer: Customer) -> str:
+    """The language a contact is written to in (`de` for `de_CH`; "" for the default)."""
+    spoken = contact.language or customer.language or customer.company_language or ""
+    return spoken.split("_")[0].lower()
+
+
+def speaks_several(customer: Customer) -> bool:
+    """Whether a customer's contacts speak more than one language: a step's message to it may
+    be several (issue 33), and one that did not go is tried again while its step is the
+    latest that ran (`engine`; the columnar planner leaves such customers to the objects)."""
+    return len({_spoken(c, customer) for c in customer.contacts}) > 1
+
+
+def latest_ran(ids: list[str], ran: Collection[str]) -> int | None:
+    """The index of the latest of the steps that ran (None: none of the workflow's now)."""
+    return max((i for i, step in enumerate(ids) if step in ran), default=None)

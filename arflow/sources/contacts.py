@@ -50,6 +50,8 @@ def read_contacts(
                     found.setdefault(row[index["customer_id"]].strip(), []).append(contact)
     for cid, contacts in found.items():
         customers[cid].contacts = tuple(contacts)
+    for customer in customers.values():
+        customer.company_language = config.company.locale
     return read
 
 
