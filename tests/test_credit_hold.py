@@ -573,3 +573,26 @@ def test_a_notice_that_failed_goes_the_next_night_and_the_hold_keeps_its_day(cli
     ]
     assert night(cli, config, "2026-03-03") == []
     assert holds(cli, config, "2026-03-03") == [C1_IN, C4_IN]
+
+
+def test_a_customer_entering_again_on_the_day_it_was_released_is_told_again(cli, tmp_path):
+    config = folder(tmp_path)
+
+    def c1_at(balance: str) -> list[tuple[str, str]]:
+        (config.parent / "invoices.csv").write_text(
+            f"{HEADER}\nINV-1,C1,Northwind,2026-01-01,2026-02-01,6000.00,{balance},USD\n"
+        )
+        before = outbox(config)
+        cli("run", "--as-of", "2026-03-02", "--config", config)
+        # `2026-03-02-C1-credit_hold-hold-0-DIGEST.eml`: the event and the action's index
+        return sorted(
+            n.split("-credit_hold-")[1].rsplit("-", 1)[0] for n in outbox(config) - before
+        )
+
+    assert c1_at("6000.00") == ["hold-0"]  # entered, told
+    assert c1_at("500.00") == ["release-0"]  # corrected export: released, told
+    assert c1_at("6000.00") == ["hold-0"]  # back over: on hold again, told again
+    assert c1_at("6000.00") == []  # the same night again: nothing
+    assert holds(cli, config, "2026-03-02") == [
+        ("C1", "2026-03-02", "USD: overdue 6000.00 >= 5000")
+    ]

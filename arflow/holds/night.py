@@ -8,10 +8,12 @@ groups (`campaign_metrics.groups_that_hold`, a campaign's rule); one on hold lea
 between the two nothing changes. A run for one customer (`--customer`) sees only that one.
 
 Each event's actions (`notify:`'s notice, then `on_hold:` or `on_release:`) are keyed once:
-`hold:ID@DAY/credit_hold/KIND/N`, DAY the event's. The customer's latest event is acted on
-while its keys are unsettled and it is at most `NOTICE_DAYS` old (a failed send is tried
-again on the next nights, a crash after the event was recorded loses nothing); a rerun of a
-night finds no new event and the keys settled, and sends nothing."""
+`hold:ID#SEQ/credit_hold/KIND/N`, SEQ the event's number among the customer's events (its
+first is 1), so a customer entering again on the day it was released is told again. The
+customer's latest event is acted on while its keys are unsettled and it is at most
+`NOTICE_DAYS` old (a failed send is tried again on the next nights, a crash after the event
+was recorded loses nothing); a rerun of a night finds no new event and the keys settled, and
+sends nothing."""
 
 from __future__ import annotations
 
@@ -121,14 +123,15 @@ def tonight_events(
     return found
 
 
-def hold_target(customer_id: str, day: date) -> str:
-    """The target of an event's actions: `hold:ID@DAY`."""
-    return f"hold:{customer_id}@{day.isoformat()}"
+def hold_target(customer_id: str, number: int) -> str:
+    """The target of an event's actions: `hold:ID#SEQ`, SEQ the event's number among the
+    customer's events."""
+    return f"hold:{customer_id}#{number}"
 
 
 def hold_owner(target: str) -> str | None:
     """The customer of a hold event's target, None for another target."""
-    return target[len("hold:") :].rsplit("@", 1)[0] if target.startswith("hold:") else None
+    return target[len("hold:") :].rsplit("#", 1)[0] if target.startswith("hold:") else None
 
 
 def hold_context(event: HoldEvent) -> dict:
@@ -140,6 +143,7 @@ def event_actions(
     planned: Plan,
     settings: CreditHold,
     events: Mapping[str, HoldEvent],
+    sequence: Mapping[str, int],
     past: PastState,
     config: Config,
     ledger: Ledger,
@@ -170,7 +174,7 @@ def event_actions(
         )
         numbers = [inv.number for inv in items]
         for n, action in enumerate(actions):
-            key = ActionKey(hold_target(cid, event.as_of), HOLDS, event.kind, n)
+            key = ActionKey(hold_target(cid, sequence[cid]), HOLDS, event.kind, n)
             if key in past.settled:
                 continue
             kind = KINDS[action.kind]
@@ -207,11 +211,13 @@ def credit_hold_night(
     if settings is None:
         return
     latest = db.holds_on(planned.as_of)
+    sequence = db.hold_counts_on(planned.as_of)
     new = tonight_events(settings, ledger, latest, planned.as_of, config.min_balance)
     planned.holds = new  # recorded by the run once nothing stops it (`deliver._begin`)
     current = {**latest, **{e.customer_id: e for e in new}}
+    sequence = {**sequence, **{e.customer_id: sequence.get(e.customer_id, 0) + 1 for e in new}}
     seen = seen_customers(ledger, (), latest)
-    event_actions(planned, settings, current, past, config, ledger, seen)
+    event_actions(planned, settings, current, sequence, past, config, ledger, seen)
 
 
 def hold_changes(config: Config, db: StateDB, ledger: Ledger, as_of: date) -> set[str]:
