@@ -11,6 +11,7 @@ import email
 import email.policy
 import json
 import re
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -560,3 +561,30 @@ def test_once_the_undisputed_part_is_paid_the_invoice_is_held_whole(cli, tmp_pat
     assert skipped(first) == [("standard", "reminder", ["INV-1"], "disputed")]
     row = aging_json(cli, config, "2026-02-07")["customers"][0]
     assert (row["total"], row["disputed"]) == ("500.00", "200.00")
+
+
+def test_a_plans_invoice_is_not_disputed_nor_a_disputed_invoice_planned(cli, tmp_path):
+    library = Path(__file__).resolve().parents[1]
+    plans = {"payment-plan": (library / "workflows" / "payment-plan.yaml").read_text()}
+    config = folder(tmp_path, "plan_workflow: payment-plan\n", plans)
+    for template in (library / "templates").glob("[p_]*"):
+        shutil.copy(template, config.parent / "templates")
+    cli("plan", "INV-1", "INV-2", "--instalments", "3", "--every", "month", "--first",
+        "2026-02-10", "--as-of", "2026-02-01", "--config", config)  # fmt: skip
+    refused = dispute(cli, config, "INV-1", "--reason", "quantity", "--as-of", "2026-02-03",
+                      expect=2)  # fmt: skip
+    assert (
+        "error: INV-1 is on payment plan 1, on track: the plan would still chase it; cancel "
+        "the plan first (arflow plans cancel 1), then dispute INV-1" in refused.output
+    )
+    assert "Traceback" not in refused.output
+    cli("plans", "cancel", "1", "--as-of", "2026-02-03", "--config", config)
+    dispute(cli, config, "INV-1", "--reason", "quantity", "--as-of", "2026-02-03")
+    again = cli("plan", "INV-1", "INV-2", "--instalments", "2", "--every", "month", "--first",
+                "2026-02-10", "--as-of", "2026-02-04", "--config", config, expect=2)  # fmt: skip
+    assert (
+        "error: INV-1 is disputed (since 2026-02-03, reason quantity): a plan would chase it; "
+        "resolve the dispute first (arflow dispute resolve INV-1)" in again.output
+    )
+    listed = cli("plans", "--as-of", "2026-02-04", "--format", "json", "--config", config)
+    assert [(p["id"], p["state"]) for p in json.loads(listed.stdout)["plans"]] == [(1, "cancelled")]

@@ -18,6 +18,8 @@ from arflow.disputes.making import new_dispute, resolving
 from arflow.disputes.night import owed_after_credits
 from arflow.errors import Refused
 from arflow.listing import Cell, Col, Listing, print_listing, write_csv
+from arflow.plans.night import standings_on
+from arflow.plans.standing import ON_TRACK
 from arflow.sources.csvfile import spreadsheet_text
 from arflow.state.disputes import DisputeRow
 from arflow.tables import amounts_text
@@ -118,7 +120,13 @@ def _open(
             "(disputes: reasons: in arflow.yaml)"
         )
     part = common.parse_amount(cfg, amount, "--amount")
-    made = new_dispute(s.ledger, s.db.disputes(), words[0], reason, part, day, cfg)
+    on_plan = {
+        n: st.plan.plan_id
+        for st in standings_on(s.db, s.ledger, day, cfg).values()
+        if st.state == ON_TRACK
+        for n in st.plan.invoices
+    }
+    made = new_dispute(s.ledger, s.db.disputes(), words[0], reason, part, day, cfg, on_plan)
     s.db.add_dispute(made.invoice.number, made.invoice.customer_id, reason, note, made.amount, day)
     what = "" if made.amount is None else f" ({made.invoice.currency} {made.amount} of it)"
     say(

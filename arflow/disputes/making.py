@@ -3,6 +3,7 @@ against the sources and the disputes recorded, each refusal saying what to chang
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
@@ -47,8 +48,11 @@ def new_dispute(
     amount: Decimal | None,
     day: date,
     cfg: Config,
+    on_plan: Mapping[str, int],
 ) -> NewDispute:
-    """The dispute `arflow dispute` records, or Refused saying what to change."""
+    """The dispute `arflow dispute` records, or Refused saying what to change. `on_plan`:
+    the invoices of the plans on track that day, with their plan's id: a plan's invoice is
+    not disputed (its instalments would still be chased, and missed, through the plan)."""
     codes = cfg.disputes.reasons
     if reason not in codes:
         raise Refused(
@@ -56,6 +60,12 @@ def new_dispute(
             "(disputes: reasons: in arflow.yaml)"
         )
     inv = _open_invoice(ledger, number, day, cfg)
+    if number in on_plan:
+        plan = on_plan[number]
+        raise Refused(
+            f"{number} is on payment plan {plan}, on track: the plan would still chase it; "
+            f"cancel the plan first (arflow plans cancel {plan}), then dispute {number}"
+        )
     before = open_dispute(rows, number)
     if before is not None:
         raise Refused(
