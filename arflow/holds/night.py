@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from arflow.actions import KINDS
 from arflow.config import Config
-from arflow.holds import HOLD, HOLDS, RELEASE, TEMPLATES
+from arflow.holds import DROPPED, HOLD, HOLDS, NOTICE_DAYS, RELEASE, TEMPLATES
 from arflow.holds.settings import CreditHold
 from arflow.ledger import Customer, Invoice, Ledger
 from arflow.planner.campaign_metrics import (
@@ -39,7 +39,6 @@ from arflow.state import StateDB
 from arflow.state.holds import HoldEvent
 from arflow.workflow import Condition
 
-NOTICE_DAYS = 7  # an event's actions not carried out within a week are old news: dropped
 CENT = Decimal("0.01")
 
 Groups = dict[str, Totals]  # currency → totals
@@ -144,6 +143,7 @@ def event_actions(
     settings: CreditHold,
     events: Mapping[str, HoldEvent],
     sequence: Mapping[str, int],
+    failed: set[str],
     past: PastState,
     config: Config,
     ledger: Ledger,
@@ -151,12 +151,16 @@ def event_actions(
 ) -> None:
     """The actions owed by the latest event of each customer `seen` tonight, into `planned`
     (or skipped `no-recipient`), those of events older than `NOTICE_DAYS` or settled left
-    out."""
+    out; those of an older event whose sends kept failing (`failed`) are skipped `DROPPED`,
+    recorded once and reported."""
     as_of = planned.as_of
     for cid, event in sorted(events.items()):
-        if as_of - event.as_of > timedelta(days=NOTICE_DAYS) or cid not in seen:
+        if cid not in seen:
             continue
         actions = settings.actions(event.kind, TEMPLATES)
+        if as_of - event.as_of > timedelta(days=NOTICE_DAYS):
+            _dropped(planned, event, sequence[cid], len(actions), failed)
+            continue
         if not actions:
             continue
         # one gone from the sources (paid, released) is told of by its id: the messages made
@@ -164,14 +168,7 @@ def event_actions(
         customer = ledger.customers.setdefault(
             cid, ledger.whole.customers.get(cid) or Customer(cid)
         )
-        items = sorted(
-            (
-                inv
-                for inv in ledger.of_customers([cid], owing_on=as_of)[cid]
-                if inv.owed(as_of) > 0 and is_overdue(inv, as_of)
-            ),
-            key=lambda inv: (inv.due_date, inv.number),
-        )
+        items = _overdue(ledger, cid, as_of)
         numbers = [inv.number for inv in items]
         for n, action in enumerate(actions):
             key = ActionKey(hold_target(cid, sequence[cid]), HOLDS, event.kind, n)
@@ -201,6 +198,28 @@ def event_actions(
             )
 
 
+def _overdue(ledger: Ledger, cid: str, as_of: date) -> list[Invoice]:
+    """The customer's overdue invoices still owed, by due date: what a hold's notice lists."""
+    return sorted(
+        (
+            inv
+            for inv in ledger.of_customers([cid], owing_on=as_of)[cid]
+            if inv.owed(as_of) > 0 and is_overdue(inv, as_of)
+        ),
+        key=lambda inv: (inv.due_date, inv.number),
+    )
+
+
+def _dropped(planned: Plan, event: HoldEvent, number: int, actions: int, failed: set[str]) -> None:
+    """The actions of an event past `NOTICE_DAYS` whose sends kept failing: skipped
+    `DROPPED` (recorded: reported once)."""
+    target = hold_target(event.customer_id, number)
+    keys = [ActionKey(target, HOLDS, event.kind, n) for n in range(actions)]
+    for key in keys:
+        if str(key) in failed:
+            planned.skipped.append(Skip(HOLDS, event.kind, event.customer_id, [], DROPPED, [key]))
+
+
 def credit_hold_night(
     db: StateDB, config: Config, ledger: Ledger, past: PastState, planned: Plan
 ) -> None:
@@ -217,7 +236,8 @@ def credit_hold_night(
     current = {**latest, **{e.customer_id: e for e in new}}
     sequence = {**sequence, **{e.customer_id: sequence.get(e.customer_id, 0) + 1 for e in new}}
     seen = seen_customers(ledger, (), latest)
-    event_actions(planned, settings, current, sequence, past, config, ledger, seen)
+    failed = db.failed_hold_keys()
+    event_actions(planned, settings, current, sequence, failed, past, config, ledger, seen)
 
 
 def hold_changes(config: Config, db: StateDB, ledger: Ledger, as_of: date) -> set[str]:

@@ -50,6 +50,14 @@ class HoldRecords(StateBase):
                 counts[event.customer_id] = counts.get(event.customer_id, 0) + 1
         return counts
 
+    def failed_hold_keys(self) -> set[str]:
+        """The keys of the hold events' actions whose last send failed and is tried again."""
+        rows = self.conn.execute(
+            "SELECT key FROM actions WHERE target LIKE 'hold:%' AND state = 'failed' "
+            "AND permanent = 0"
+        )
+        return {key for (key,) in rows}
+
     def record_hold_events(self, events: Iterable[HoldEvent]) -> None:
         """The entries and releases a run saw, in one transaction."""
         now = clock.utc_now()
