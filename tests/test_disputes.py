@@ -588,3 +588,23 @@ def test_a_plans_invoice_is_not_disputed_nor_a_disputed_invoice_planned(cli, tmp
     )
     listed = cli("plans", "--as-of", "2026-02-04", "--format", "json", "--config", config)
     assert [(p["id"], p["state"]) for p in json.loads(listed.stdout)["plans"]] == [(1, "cancelled")]
+
+
+def test_the_commands_that_send_nothing_run_with_a_broken_template(cli, tmp_path):
+    config = folder(tmp_path)
+    (config.parent / "templates" / "reminder.txt.j2").write_text("{{ broken")
+    refused = cli("run", "--dry-run", "--as-of", "2026-02-03", "--config", config, expect=1)
+    assert "templates/reminder.txt.j2:1: template syntax error" in refused.output  # a run checks
+    made = dispute(cli, config, "INV-1", "--reason", "quantity", "--as-of", "2026-02-03")
+    assert made.output == (
+        "INV-1 disputed from 2026-02-03 (quantity): it is not chased until arflow dispute "
+        "resolve INV-1.\n"
+    )
+    listed = cli("disputes", "--as-of", "2026-02-03", "--format", "json", "--config", config)
+    assert [(d["invoice"], d["state"]) for d in json.loads(listed.stdout)["disputes"]] == [
+        ("INV-1", "open")
+    ]
+    ended = dispute(cli, config, "resolve", "INV-1", "--as-of", "2026-02-04")
+    assert ended.output == "Dispute on INV-1 resolved on 2026-02-04: chasing resumes.\n"
+    holds = cli("holds", "--as-of", "2026-02-04", "--format", "json", "--config", config)
+    assert json.loads(holds.stdout) == {"holds": []}

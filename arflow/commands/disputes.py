@@ -74,7 +74,7 @@ def dispute(
     Example: arflow dispute INV-1002 --reason quantity --note "3 of 10 boxes damaged"
     Example: arflow dispute resolve INV-1002 --credit 45.00
     """
-    with session.desk_session(config) as s:
+    with session.desk_session(config, checked=False) as s:
         cfg = s.project.config
         day = common.parse_day(cfg, as_of, "--as-of") or s.today
         session.heard_payments(cfg, s.ledger, day, s.db)  # what the bank says was paid
@@ -150,7 +150,7 @@ def disputes(
     \b
     Example: arflow disputes --format json
     """
-    with session.desk_session(config, write=False) as s:
+    with session.desk_session(config, write=False, checked=False) as s:
         cfg = s.project.config
         day = common.parse_day(cfg, as_of, "--as-of") or s.today
         session.heard_payments(cfg, s.ledger, day, s.state)
