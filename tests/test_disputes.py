@@ -184,14 +184,15 @@ def test_a_disputed_invoice_is_left_out_the_specialist_gets_a_task_a_credit_resu
     ]
     assert did(night(cli, config, "2026-02-12")) == []  # nothing twice
     assert aging_json(cli, config, "2026-02-12")["customers"][0]["total"] == "1100.00"
-    # the ledger shows the credit note: the credit is not taken off twice
+    # the balance falls by 100: the credit note booked, or 100 paid; arflow cannot tell, so
+    # the credit is still taken off: it chases 700, never money not owed
     (config.parent / "invoices.csv").write_text(INVOICES.format(balance="800.00"))
     later = aging_json(cli, config, "2026-02-13")["customers"][0]
-    assert (later["total"], later["disputed"]) == ("1100.00", "0.00")
+    assert (later["total"], later["disputed"]) == ("1000.00", "0.00")
     assert did(night(cli, config, "2026-02-21")) == [
         ("standard", "second", "email", ["INV-1"], "sent")
     ]
-    assert emails(config, "2026-02-21")[0][2] == "INV-1 $800.00\nPlease pay $800.00."
+    assert emails(config, "2026-02-21")[0][2] == "INV-1 $700.00\nPlease pay $700.00."
 
 
 def aging_json(cli, config: Path, day: str) -> dict:
@@ -429,10 +430,12 @@ def test_the_rules_of_the_disputed_part_and_an_unconfirmed_credit():
     assert chased_part(D("900"), None) == D(0)
     assert chased_part(D("900"), D("200")) == D("700")
     assert chased_part(D("100"), D("200")) == D(0)
-    assert unconfirmed_credit(D("100"), D("900"), D("900")) == D("100")  # not booked yet
-    assert unconfirmed_credit(D("100"), D("900"), D("860")) == D("60")  # booked in part
-    assert unconfirmed_credit(D("100"), D("900"), D("800")) == D(0)  # booked
-    assert unconfirmed_credit(D("100"), D("900"), D("950")) == D("100")  # the balance rose
+    # a fall of the balance may be a payment: the credit is taken off whole while it is open
+    assert unconfirmed_credit(D("100"), D("900")) == D("100")  # not booked yet
+    assert unconfirmed_credit(D("100"), D("860")) == D("100")  # booked in part, or 40 paid
+    assert unconfirmed_credit(D("100"), D("800")) == D("100")  # booked, or 100 paid
+    assert unconfirmed_credit(D("100"), D("60")) == D("60")  # never more than the balance
+    assert unconfirmed_credit(D("100"), D("0")) == D(0)  # paid
 
 
 @pytest.mark.parametrize(
@@ -608,3 +611,31 @@ def test_the_commands_that_send_nothing_run_with_a_broken_template(cli, tmp_path
     assert ended.output == "Dispute on INV-1 resolved on 2026-02-04: chasing resumes.\n"
     holds = cli("holds", "--as-of", "2026-02-04", "--format", "json", "--config", config)
     assert json.loads(holds.stdout) == {"holds": []}
+
+
+def test_a_payment_before_the_credit_note_is_never_taken_for_it(cli, tmp_path):
+    config = folder(tmp_path)
+    dispute(cli, config, "INV-1", "--reason", "pricing", "--as-of", "2026-02-03")
+    dispute(cli, config, "resolve", "INV-1", "--credit", "300", "--as-of", "2026-02-05")
+    # the customer pays the 600 agreed; the credit note is not booked yet: 300 in the export
+    (config.parent / "invoices.csv").write_text(INVOICES.format(balance="300.00"))
+    first = night(cli, config, "2026-02-07")
+    assert did(first) == []  # INV-2's reminder is on the 11th
+    assert skipped(first) == [("standard", "reminder", ["INV-1"], "credited")]
+    assert emails(config, "2026-02-07") == []
+    row = aging_json(cli, config, "2026-02-07")["customers"][0]
+    assert (row["total"], row["disputed"]) == ("300.00", "0.00")  # INV-2 alone is owed
+    # INV-2's reminder lists it alone, for 300
+    assert emails(config, "2026-02-11") == [] and did(night(cli, config, "2026-02-11")) == [
+        ("standard", "reminder", "email", ["INV-2"], "sent")
+    ]
+    assert emails(config, "2026-02-11")[0][1:] == (
+        "Reminder: INV-2",
+        "INV-2 $300.00\nPlease pay $300.00.",
+    )
+    # the credit note is booked: INV-1 is paid, nothing is chased
+    (config.parent / "invoices.csv").write_text(INVOICES.format(balance="0.00"))
+    last = night(cli, config, "2026-02-25")
+    assert did(last) == [("standard", "second", "email", ["INV-2"], "sent")]
+    assert skipped(last) == []
+    assert emails(config, "2026-02-25")[0][2] == "INV-2 $300.00\nPlease pay $300.00."

@@ -67,8 +67,8 @@ def dispute(
     A disputed invoice (or with --amount the disputed part) is not chased from that day on
     and still counts in totals and aging; the next run gives the customer's specialist a
     task (or starts disputes: workflow:). `arflow dispute resolve INVOICE` ends it: chasing
-    resumes; with --credit the amount owed is lowered by the credit until the ledger shows
-    the credit note.
+    resumes; with --credit what is chased is lowered by the credit while the invoice is
+    open (a falling balance may be a payment: it is never taken for the credit note).
 
     \b
     Example: arflow dispute INV-1002 --reason quantity --note "3 of 10 boxes damaged"
