@@ -219,7 +219,7 @@ def test_a_disputed_part_chases_the_rest_and_shows_in_aging_disputes_status_hist
     listed = cli("disputes", "--as-of", "2026-02-07", "--format", "json", "--config", config)
     assert json.loads(listed.stdout) == {
         "disputes": [
-            {"invoice": "INV-1", "customer_id": "C1", "reason": "pricing", "amount": "200",
+            {"invoice": "INV-1", "customer_id": "C1", "reason": "pricing", "amount": "200.00",
              "since": "2026-02-05", "state": "open", "currency": "USD", "whole": False,
              "note": None, "resolved_on": None, "credit": None}
         ]
@@ -227,7 +227,7 @@ def test_a_disputed_part_chases_the_rest_and_shows_in_aging_disputes_status_hist
     csv = cli("disputes", "--as-of", "2026-02-07", "--format", "csv", "--config", config).stdout
     assert csv.splitlines() == [
         "invoice,customer_id,reason,currency,amount,since,state,whole,resolved_on,credit,note",
-        "INV-1,C1,pricing,USD,200,2026-02-05,open,False,,,",
+        "INV-1,C1,pricing,USD,200.00,2026-02-05,open,no,,,",
     ]
     before = cli("disputes", "--as-of", "2026-02-04", "--format", "json", "--config", config)
     assert json.loads(before.stdout) == {"disputes": []}
@@ -235,11 +235,11 @@ def test_a_disputed_part_chases_the_rest_and_shows_in_aging_disputes_status_hist
         cli("status", "C1", "--as-of", "2026-02-07", "--format", "json", "--config", config).stdout
     )
     assert status["customers"][0]["disputes"] == [
-        "INV-1 disputed since 2026-02-05 (pricing): USD 200 of it not chased"
+        "INV-1 disputed since 2026-02-05 (pricing): USD 200.00 of it not chased"
     ]
     piped = cli("status", "C1", "--as-of", "2026-02-07", "--config", config).stdout.splitlines()
     assert piped[1].endswith(
-        "\tdana\tINV-1 disputed since 2026-02-05 (pricing): USD 200 of it not chased"
+        "\tdana\tINV-1 disputed since 2026-02-05 (pricing): USD 200.00 of it not chased"
     )
     dispute(cli, config, "resolve", "INV-1", "--as-of", "2026-02-09")
     assert json.loads(
@@ -253,7 +253,7 @@ def test_a_disputed_part_chases_the_rest_and_shows_in_aging_disputes_status_hist
         if h["workflow"] == "disputes"
     ] == [
         ("2026-02-05", "disputes", "disputed",
-         "dispute 1: INV-1 disputed (200 of it), reason pricing"),
+         "dispute 1: INV-1 disputed (200.00 of it), reason pricing"),
         ("2026-02-07", "disputes", "task", "task: Dispute on INV-1 (pricing)"),
         ("2026-02-09", "disputes", "resolved", "dispute 1: INV-1 dispute resolved"),
     ]  # fmt: skip
@@ -281,6 +281,10 @@ def test_a_disputed_part_chases_the_rest_and_shows_in_aging_disputes_status_hist
             ["INV-1", "--reason", "pricing", "--amount", "0"],
             "--amount 0: the disputed part is more than 0; leave --amount out to dispute the "
             "whole invoice",
+        ),
+        (
+            ["INV-1", "--reason", "pricing", "--amount", "45.005"],
+            "--amount 45.005: USD has no smaller unit than 0.01; give the disputed part to 0.01",
         ),
         (
             ["INV-1", "--reason", "pricing", "--amount", "900.01"],
@@ -619,6 +623,12 @@ def test_a_payment_before_the_credit_note_is_never_taken_for_it(cli, tmp_path):
     dispute(cli, config, "resolve", "INV-1", "--credit", "300", "--as-of", "2026-02-05")
     # the customer pays the 600 agreed; the credit note is not booked yet: 300 in the export
     (config.parent / "invoices.csv").write_text(INVOICES.format(balance="300.00"))
+    listed = cli("disputes", "--all", "--as-of", "2026-02-07", "--format", "csv", "--config",
+                 config)  # fmt: skip
+    # amounts to the cent, `whole` as yes/no (the whole invoice's amount is its balance now)
+    assert listed.stdout.splitlines()[1] == (
+        "INV-1,C1,pricing,USD,300.00,2026-02-03,resolved,yes,2026-02-05,300.00,"
+    )
     first = night(cli, config, "2026-02-07")
     assert did(first) == []  # INV-2's reminder is on the 11th
     assert skipped(first) == [("standard", "reminder", ["INV-1"], "credited")]

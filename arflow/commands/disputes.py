@@ -13,7 +13,13 @@ from rich.console import Console
 from arflow.commands import common, session
 from arflow.commands.common import ConfigOption, TableFormat, say
 from arflow.config import Config
-from arflow.disputes.listing import CSV_HEADER, dispute_document, dispute_rows, shown
+from arflow.disputes.listing import (
+    CSV_HEADER,
+    csv_rows,
+    dispute_document,
+    dispute_rows,
+    shown,
+)
 from arflow.disputes.making import new_dispute, resolving
 from arflow.disputes.night import owed_after_credits
 from arflow.errors import Refused
@@ -158,8 +164,8 @@ def disputes(
     if fmt is TableFormat.json:
         common.print_json(dispute_document(rows, s.ledger, day))
     elif fmt is TableFormat.csv:
-        found = dispute_rows(rows, s.ledger, day)
-        write_csv(sys.stdout, CSV_HEADER, [[spreadsheet_text(str(v)) for v in r] for r in found])
+        found = csv_rows(rows, s.ledger, day)
+        write_csv(sys.stdout, CSV_HEADER, [[spreadsheet_text(v) for v in r] for r in found])
     else:
         _table(rows, s, cfg, day)
     session.report_held_back(s.ledger)

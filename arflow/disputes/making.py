@@ -11,6 +11,7 @@ from typing import NamedTuple
 from arflow.config import Config
 from arflow.disputes import ZERO
 from arflow.errors import Refused
+from arflow.fees.accrual import minor_unit
 from arflow.ledger import Invoice, Ledger
 from arflow.state.disputes import DisputeRow
 
@@ -79,6 +80,13 @@ def new_dispute(
                 f"--amount {amount}: the disputed part is more than 0; leave --amount out to "
                 "dispute the whole invoice"
             )
+        unit = minor_unit(inv.currency)  # 0.01; 1 for a currency without cents (JPY)
+        if amount != amount.quantize(unit):
+            raise Refused(
+                f"--amount {amount}: {inv.currency} has no smaller unit than {unit}; give the "
+                f"disputed part to {unit}"
+            )
+        amount = amount.quantize(unit)
         if amount > balance:
             raise Refused(
                 f"--amount {amount} is more than {number}'s open balance on {day} "
