@@ -649,3 +649,14 @@ def test_a_payment_before_the_credit_note_is_never_taken_for_it(cli, tmp_path):
     assert did(last) == [("standard", "second", "email", ["INV-2"], "sent")]
     assert skipped(last) == []
     assert emails(config, "2026-02-25")[0][2] == "INV-2 $300.00\nPlease pay $300.00."
+
+
+def test_no_task_for_a_disputed_invoice_paid_before_the_run(cli, tmp_path):
+    config = folder(tmp_path)
+    dispute(cli, config, "INV-1", "--reason", "quantity", "--as-of", "2026-02-05")
+    (config.parent / "invoices.csv").write_text(INVOICES.format(balance="0.00"))  # paid
+    first = night(cli, config, "2026-02-07")
+    assert did(first) == []
+    assert skipped(first) == []
+    tasks = json.loads(cli("tasks", "--all", "--format", "json", "--config", config).stdout)
+    assert tasks["tasks"] == []

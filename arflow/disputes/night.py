@@ -124,8 +124,13 @@ def before_planning(
     night = DisputeNight(ledger, {d.invoice: d for d in rows if d.open_on(as_of)})
     left = credits_left(rows, ledger, as_of)
     found = ledger.find({*left, *night.open})
-    # a ledger cut to some customers (`run --customer`, a forecast's day) plans theirs only
-    night.open = {n: d for n, d in night.open.items() if n in found}
+    # a ledger cut to some customers (`run --customer`, a forecast's day) plans theirs only;
+    # an invoice paid before the run needs no task nor item
+    night.open = {
+        n: d
+        for n, d in night.open.items()
+        if n in found and found[n].is_open(as_of, config.min_balance)
+    }
     balances: dict[str, Decimal] = {}
     for number, inv in found.items():
         if not inv.is_open(as_of, config.min_balance):
