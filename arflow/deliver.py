@@ -23,6 +23,7 @@ from arflow.contacts import unreached
 from arflow.delivery_writes import Batch, Commits
 from arflow.errors import ArflowError, Refused, RowError, StoppedMidRun
 from arflow.fees.charging import plan_charges, rows_to_record
+from arflow.holds import DROPPED
 from arflow.inbox import inbox_error, read_inbox
 from arflow.ledger import Ledger
 from arflow.ledger_rows import key_rows, skip_rows
@@ -61,6 +62,7 @@ class RunResult:
             self.errors
             or self.recovered
             or any(a.status in ("failed", "unknown") for a in self.plan.actions)
+            or any(s.reason == DROPPED for s in self.plan.skipped)  # issue 33: a hold's notice
         )
 
 

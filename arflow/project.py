@@ -63,8 +63,10 @@ class Project:
         return {w.id: w.model for w in self.workflows.values()}
 
 
-def load_project(config_path: Path) -> Project:
-    """Load everything and check it; raises InvalidFiles with every problem at once."""
+def load_project(config_path: Path, *, checked: bool = True) -> Project:
+    """Load everything and check it; raises InvalidFiles with every problem at once. With
+    `checked` False (a command that sends nothing: `holds`, `dispute`), the files are only
+    read, not checked against each other: a broken template does not stop it."""
     config = load_config(config_path)
     folder = config.resolve(config.workflows)
     workflows, problems = load_workflows(folder, config.display)
@@ -80,7 +82,8 @@ def load_project(config_path: Path) -> Project:
     )
     templates = templates_for(config)
     warnings: list[Problem] = []
-    problems += check_project(config, workflows, templates, broken, warnings)
+    if checked:
+        problems += check_project(config, workflows, templates, broken, warnings)
     if problems:
         raise InvalidFiles(problems)
     return Project(config, workflows, templates, warnings)

@@ -12,7 +12,7 @@ from rich.padding import Padding
 from rich.text import Text
 
 from arflow.errors import RowError
-from arflow.holds.listing import event_lines, hold_part
+from arflow.holds.listing import dropped_lines, event_lines, hold_part
 from arflow.plaintext import one_line
 from arflow.planner.plan_types import Plan, PlannedAction, Skip
 from arflow.reading import SourceRead, group_errors, unused_columns
@@ -215,6 +215,7 @@ def outcome_text(
     return f"{count} action(s)" + (f": {', '.join(parts)}" if parts else "")
 
 
+TAB = "\t"
 PLAIN_HEADER = "# date\tcustomer\tworkflow\tstep\taction\trecipients\tinvoices\tamount\tstatus"
 
 
@@ -265,19 +266,17 @@ def print_plan(
             say(console, f"# {line}")
     for line in event_lines(plan.holds, dry_run) if not quiet else []:  # issue 33
         say(console, line)
-    for group in group_errors(errors):  # 3,000 rows with one bad date: one line
-        say(console, redact(f"error{TAB if plain else ': '}{group.text()}"))
+    dropped = dropped_lines(plan.skipped)  # issue 33: a hold's notice given up
+    for text in [g.text() for g in group_errors(errors)] + dropped:  # 3,000 bad rows: one line
+        say(console, redact(f"error{TAB if plain else ': '}{text}"))
     empty = sum(r.empty for r in reads)
     say(
         console,
         f"{plan.as_of}: {plan.invoices} invoices, {plan.open} open, "
         f"{outcome_text(plan, details or {}, dry_run=dry_run, baseline=baseline)}, "
-        f"{len(plan.skipped)} skipped, {len(errors)} error(s)"
+        f"{len(plan.skipped)} skipped, {len(errors) + len(dropped)} error(s)"
         + (f", {empty} empty row(s) ignored" if empty else ""),
     )
-
-
-TAB = "\t"
 
 
 def _line(console: Console, text: str) -> None:

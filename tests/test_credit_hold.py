@@ -573,3 +573,59 @@ def test_a_notice_that_failed_goes_the_next_night_and_the_hold_keeps_its_day(cli
     ]
     assert night(cli, config, "2026-03-03") == []
     assert holds(cli, config, "2026-03-03") == [C1_IN, C4_IN]
+
+
+def test_a_customer_entering_again_on_the_day_it_was_released_is_told_again(cli, tmp_path):
+    config = folder(tmp_path)
+
+    def c1_at(balance: str) -> list[tuple[str, str]]:
+        (config.parent / "invoices.csv").write_text(
+            f"{HEADER}\nINV-1,C1,Northwind,2026-01-01,2026-02-01,6000.00,{balance},USD\n"
+        )
+        before = outbox(config)
+        cli("run", "--as-of", "2026-03-02", "--config", config)
+        # `2026-03-02-C1-credit_hold-hold-0-DIGEST.eml`: the event and the action's index
+        return sorted(
+            n.split("-credit_hold-")[1].rsplit("-", 1)[0] for n in outbox(config) - before
+        )
+
+    assert c1_at("6000.00") == ["hold-0"]  # entered, told
+    assert c1_at("500.00") == ["release-0"]  # corrected export: released, told
+    assert c1_at("6000.00") == ["hold-0"]  # back over: on hold again, told again
+    assert c1_at("6000.00") == []  # the same night again: nothing
+    assert holds(cli, config, "2026-03-02") == [
+        ("C1", "2026-03-02", "USD: overdue 6000.00 >= 5000")
+    ]
+
+
+def test_a_notice_whose_sends_keep_failing_is_dropped_after_a_week_and_reported(cli, tmp_path):
+    hooks = '  on_hold:\n    - webhook: {url: "http://127.0.0.1:9/hold", template: erp}\n'
+    config = folder(tmp_path, CONFIG.replace("  notify: controller\n", hooks))
+    (config.parent / "templates" / "erp.json.j2").write_text(ERP)
+    (config.parent / "invoices.csv").write_text(
+        f"{HEADER}\nINV-1,C1,Northwind,2026-01-01,2026-02-01,6000.00,6000.00,USD\n"
+    )
+    key = "hold:C1#1/credit_hold/hold/0"
+    for day in days("2026-03-01", "2026-03-08"):  # the webhook fails each night: tried again
+        result = cli("run", "--as-of", day, "--format", "json", "--config", config, expect=3)
+        doc = json.loads(result.stdout)
+        assert [(a["customer_id"], a["status"]) for a in doc["actions"]] == [("C1", "failed")]
+    dropped = cli("run", "--as-of", "2026-03-09", "--config", config, expect=3)
+    lines = dropped.stdout.splitlines()
+    assert [line for line in lines if line.startswith("error")] == [
+        f"error\ta credit hold notice ({key}) was dropped: its sends kept failing for 7 days "
+        "after the customer's hold; tell C1's people by hand (`arflow history --customer C1` "
+        "shows the failures)"
+    ]
+    assert lines[-1] == "2026-03-09: 1 invoices, 1 open, 0 action(s), 1 skipped, 1 error(s)"
+    history = json.loads(
+        cli("history", "--customer", "C1", "--format", "json", "--config", config).stdout
+    )["actions"]
+    assert [(e["as_of"], e["state"], e["reason"]) for e in history if e["key"] == key] == [
+        ("2026-03-09", "skipped", "notice-dropped")
+    ]
+    # reported once: the next night is quiet
+    quiet = cli("run", "--as-of", "2026-03-10", "--config", config)
+    assert quiet.stdout.splitlines()[-1] == (
+        "2026-03-10: 1 invoices, 1 open, 0 action(s), 0 skipped, 0 error(s)"
+    )

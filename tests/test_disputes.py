@@ -11,6 +11,7 @@ import email
 import email.policy
 import json
 import re
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -183,14 +184,15 @@ def test_a_disputed_invoice_is_left_out_the_specialist_gets_a_task_a_credit_resu
     ]
     assert did(night(cli, config, "2026-02-12")) == []  # nothing twice
     assert aging_json(cli, config, "2026-02-12")["customers"][0]["total"] == "1100.00"
-    # the ledger shows the credit note: the credit is not taken off twice
+    # the balance falls by 100: the credit note booked, or 100 paid; arflow cannot tell, so
+    # the credit is still taken off: it chases 700, never money not owed
     (config.parent / "invoices.csv").write_text(INVOICES.format(balance="800.00"))
     later = aging_json(cli, config, "2026-02-13")["customers"][0]
-    assert (later["total"], later["disputed"]) == ("1100.00", "0.00")
+    assert (later["total"], later["disputed"]) == ("1000.00", "0.00")
     assert did(night(cli, config, "2026-02-21")) == [
         ("standard", "second", "email", ["INV-1"], "sent")
     ]
-    assert emails(config, "2026-02-21")[0][2] == "INV-1 $800.00\nPlease pay $800.00."
+    assert emails(config, "2026-02-21")[0][2] == "INV-1 $700.00\nPlease pay $700.00."
 
 
 def aging_json(cli, config: Path, day: str) -> dict:
@@ -217,7 +219,7 @@ def test_a_disputed_part_chases_the_rest_and_shows_in_aging_disputes_status_hist
     listed = cli("disputes", "--as-of", "2026-02-07", "--format", "json", "--config", config)
     assert json.loads(listed.stdout) == {
         "disputes": [
-            {"invoice": "INV-1", "customer_id": "C1", "reason": "pricing", "amount": "200",
+            {"invoice": "INV-1", "customer_id": "C1", "reason": "pricing", "amount": "200.00",
              "since": "2026-02-05", "state": "open", "currency": "USD", "whole": False,
              "note": None, "resolved_on": None, "credit": None}
         ]
@@ -225,7 +227,7 @@ def test_a_disputed_part_chases_the_rest_and_shows_in_aging_disputes_status_hist
     csv = cli("disputes", "--as-of", "2026-02-07", "--format", "csv", "--config", config).stdout
     assert csv.splitlines() == [
         "invoice,customer_id,reason,currency,amount,since,state,whole,resolved_on,credit,note",
-        "INV-1,C1,pricing,USD,200,2026-02-05,open,False,,,",
+        "INV-1,C1,pricing,USD,200.00,2026-02-05,open,no,,,",
     ]
     before = cli("disputes", "--as-of", "2026-02-04", "--format", "json", "--config", config)
     assert json.loads(before.stdout) == {"disputes": []}
@@ -233,11 +235,11 @@ def test_a_disputed_part_chases_the_rest_and_shows_in_aging_disputes_status_hist
         cli("status", "C1", "--as-of", "2026-02-07", "--format", "json", "--config", config).stdout
     )
     assert status["customers"][0]["disputes"] == [
-        "INV-1 disputed since 2026-02-05 (pricing): USD 200 of it not chased"
+        "INV-1 disputed since 2026-02-05 (pricing): USD 200.00 of it not chased"
     ]
     piped = cli("status", "C1", "--as-of", "2026-02-07", "--config", config).stdout.splitlines()
     assert piped[1].endswith(
-        "\tdana\tINV-1 disputed since 2026-02-05 (pricing): USD 200 of it not chased"
+        "\tdana\tINV-1 disputed since 2026-02-05 (pricing): USD 200.00 of it not chased"
     )
     dispute(cli, config, "resolve", "INV-1", "--as-of", "2026-02-09")
     assert json.loads(
@@ -251,7 +253,7 @@ def test_a_disputed_part_chases_the_rest_and_shows_in_aging_disputes_status_hist
         if h["workflow"] == "disputes"
     ] == [
         ("2026-02-05", "disputes", "disputed",
-         "dispute 1: INV-1 disputed (200 of it), reason pricing"),
+         "dispute 1: INV-1 disputed (200.00 of it), reason pricing"),
         ("2026-02-07", "disputes", "task", "task: Dispute on INV-1 (pricing)"),
         ("2026-02-09", "disputes", "resolved", "dispute 1: INV-1 dispute resolved"),
     ]  # fmt: skip
@@ -279,6 +281,10 @@ def test_a_disputed_part_chases_the_rest_and_shows_in_aging_disputes_status_hist
             ["INV-1", "--reason", "pricing", "--amount", "0"],
             "--amount 0: the disputed part is more than 0; leave --amount out to dispute the "
             "whole invoice",
+        ),
+        (
+            ["INV-1", "--reason", "pricing", "--amount", "45.005"],
+            "--amount 45.005: USD has no smaller unit than 0.01; give the disputed part to 0.01",
         ),
         (
             ["INV-1", "--reason", "pricing", "--amount", "900.01"],
@@ -428,10 +434,12 @@ def test_the_rules_of_the_disputed_part_and_an_unconfirmed_credit():
     assert chased_part(D("900"), None) == D(0)
     assert chased_part(D("900"), D("200")) == D("700")
     assert chased_part(D("100"), D("200")) == D(0)
-    assert unconfirmed_credit(D("100"), D("900"), D("900")) == D("100")  # not booked yet
-    assert unconfirmed_credit(D("100"), D("900"), D("860")) == D("60")  # booked in part
-    assert unconfirmed_credit(D("100"), D("900"), D("800")) == D(0)  # booked
-    assert unconfirmed_credit(D("100"), D("900"), D("950")) == D("100")  # the balance rose
+    # a fall of the balance may be a payment: the credit is taken off whole while it is open
+    assert unconfirmed_credit(D("100"), D("900")) == D("100")  # not booked yet
+    assert unconfirmed_credit(D("100"), D("860")) == D("100")  # booked in part, or 40 paid
+    assert unconfirmed_credit(D("100"), D("800")) == D("100")  # booked, or 100 paid
+    assert unconfirmed_credit(D("100"), D("60")) == D("60")  # never more than the balance
+    assert unconfirmed_credit(D("100"), D("0")) == D(0)  # paid
 
 
 @pytest.mark.parametrize(
@@ -560,3 +568,95 @@ def test_once_the_undisputed_part_is_paid_the_invoice_is_held_whole(cli, tmp_pat
     assert skipped(first) == [("standard", "reminder", ["INV-1"], "disputed")]
     row = aging_json(cli, config, "2026-02-07")["customers"][0]
     assert (row["total"], row["disputed"]) == ("500.00", "200.00")
+
+
+def test_a_plans_invoice_is_not_disputed_nor_a_disputed_invoice_planned(cli, tmp_path):
+    library = Path(__file__).resolve().parents[1]
+    plans = {"payment-plan": (library / "workflows" / "payment-plan.yaml").read_text()}
+    config = folder(tmp_path, "plan_workflow: payment-plan\n", plans)
+    for template in (library / "templates").glob("[p_]*"):
+        shutil.copy(template, config.parent / "templates")
+    cli("plan", "INV-1", "INV-2", "--instalments", "3", "--every", "month", "--first",
+        "2026-02-10", "--as-of", "2026-02-01", "--config", config)  # fmt: skip
+    refused = dispute(cli, config, "INV-1", "--reason", "quantity", "--as-of", "2026-02-03",
+                      expect=2)  # fmt: skip
+    assert (
+        "error: INV-1 is on payment plan 1, on track: the plan would still chase it; cancel "
+        "the plan first (arflow plans cancel 1), then dispute INV-1" in refused.output
+    )
+    assert "Traceback" not in refused.output
+    cli("plans", "cancel", "1", "--as-of", "2026-02-03", "--config", config)
+    dispute(cli, config, "INV-1", "--reason", "quantity", "--as-of", "2026-02-03")
+    again = cli("plan", "INV-1", "INV-2", "--instalments", "2", "--every", "month", "--first",
+                "2026-02-10", "--as-of", "2026-02-04", "--config", config, expect=2)  # fmt: skip
+    assert (
+        "error: INV-1 is disputed (since 2026-02-03, reason quantity): a plan would chase it; "
+        "resolve the dispute first (arflow dispute resolve INV-1)" in again.output
+    )
+    listed = cli("plans", "--as-of", "2026-02-04", "--format", "json", "--config", config)
+    assert [(p["id"], p["state"]) for p in json.loads(listed.stdout)["plans"]] == [(1, "cancelled")]
+
+
+def test_the_commands_that_send_nothing_run_with_a_broken_template(cli, tmp_path):
+    config = folder(tmp_path)
+    (config.parent / "templates" / "reminder.txt.j2").write_text("{{ broken")
+    refused = cli("run", "--dry-run", "--as-of", "2026-02-03", "--config", config, expect=1)
+    assert "templates/reminder.txt.j2:1: template syntax error" in refused.output  # a run checks
+    made = dispute(cli, config, "INV-1", "--reason", "quantity", "--as-of", "2026-02-03")
+    assert made.output == (
+        "INV-1 disputed from 2026-02-03 (quantity): it is not chased until arflow dispute "
+        "resolve INV-1.\n"
+    )
+    listed = cli("disputes", "--as-of", "2026-02-03", "--format", "json", "--config", config)
+    assert [(d["invoice"], d["state"]) for d in json.loads(listed.stdout)["disputes"]] == [
+        ("INV-1", "open")
+    ]
+    ended = dispute(cli, config, "resolve", "INV-1", "--as-of", "2026-02-04")
+    assert ended.output == "Dispute on INV-1 resolved on 2026-02-04: chasing resumes.\n"
+    holds = cli("holds", "--as-of", "2026-02-04", "--format", "json", "--config", config)
+    assert json.loads(holds.stdout) == {"holds": []}
+
+
+def test_a_payment_before_the_credit_note_is_never_taken_for_it(cli, tmp_path):
+    config = folder(tmp_path)
+    dispute(cli, config, "INV-1", "--reason", "pricing", "--as-of", "2026-02-03")
+    dispute(cli, config, "resolve", "INV-1", "--credit", "300", "--as-of", "2026-02-05")
+    # the customer pays the 600 agreed; the credit note is not booked yet: 300 in the export
+    (config.parent / "invoices.csv").write_text(INVOICES.format(balance="300.00"))
+    listed = cli("disputes", "--all", "--as-of", "2026-02-07", "--format", "csv", "--config",
+                 config)  # fmt: skip
+    # amounts to the cent, `whole` as yes/no (the whole invoice's amount is its balance now)
+    assert listed.stdout.splitlines()[1] == (
+        "INV-1,C1,pricing,USD,300.00,2026-02-03,resolved,yes,2026-02-05,300.00,"
+    )
+    first = night(cli, config, "2026-02-07")
+    assert did(first) == []  # INV-2's reminder is on the 11th
+    assert skipped(first) == [("standard", "reminder", ["INV-1"], "credited")]
+    assert emails(config, "2026-02-07") == []
+    row = aging_json(cli, config, "2026-02-07")["customers"][0]
+    assert (row["total"], row["disputed"]) == ("300.00", "0.00")  # INV-2 alone is owed
+    # INV-2's reminder lists it alone, for 300
+    assert emails(config, "2026-02-11") == [] and did(night(cli, config, "2026-02-11")) == [
+        ("standard", "reminder", "email", ["INV-2"], "sent")
+    ]
+    assert emails(config, "2026-02-11")[0][1:] == (
+        "Reminder: INV-2",
+        "INV-2 $300.00\nPlease pay $300.00.",
+    )
+    # the credit note is booked: INV-1 is paid, nothing is chased
+    (config.parent / "invoices.csv").write_text(INVOICES.format(balance="0.00"))
+    last = night(cli, config, "2026-02-25")
+    assert did(last) == [("standard", "second", "email", ["INV-2"], "sent")]
+    assert skipped(last) == []
+    assert emails(config, "2026-02-25")[0][2] == "INV-2 $300.00\nPlease pay $300.00."
+
+
+def test_no_task_for_a_disputed_invoice_paid_before_the_run(cli, tmp_path):
+    config = folder(tmp_path)
+    dispute(cli, config, "INV-1", "--reason", "quantity", "--as-of", "2026-02-05")
+    (config.parent / "invoices.csv").write_text(INVOICES.format(balance="0.00"))  # paid
+    first = night(cli, config, "2026-02-07")
+    assert did(first) == []
+    assert skipped(first) == []
+    tasks = json.loads(cli("tasks", "--all", "--format", "json", "--config", config).stdout)
+    assert tasks["tasks"] == []

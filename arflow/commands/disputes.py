@@ -13,11 +13,19 @@ from rich.console import Console
 from arflow.commands import common, session
 from arflow.commands.common import ConfigOption, TableFormat, say
 from arflow.config import Config
-from arflow.disputes.listing import CSV_HEADER, dispute_document, dispute_rows, shown
+from arflow.disputes.listing import (
+    CSV_HEADER,
+    csv_rows,
+    dispute_document,
+    dispute_rows,
+    shown,
+)
 from arflow.disputes.making import new_dispute, resolving
 from arflow.disputes.night import owed_after_credits
 from arflow.errors import Refused
 from arflow.listing import Cell, Col, Listing, print_listing, write_csv
+from arflow.plans.night import standings_on
+from arflow.plans.standing import ON_TRACK
 from arflow.sources.csvfile import spreadsheet_text
 from arflow.state.disputes import DisputeRow
 from arflow.tables import amounts_text
@@ -65,14 +73,14 @@ def dispute(
     A disputed invoice (or with --amount the disputed part) is not chased from that day on
     and still counts in totals and aging; the next run gives the customer's specialist a
     task (or starts disputes: workflow:). `arflow dispute resolve INVOICE` ends it: chasing
-    resumes; with --credit the amount owed is lowered by the credit until the ledger shows
-    the credit note.
+    resumes; with --credit what is chased is lowered by the credit while the invoice is
+    open (a falling balance may be a payment: it is never taken for the credit note).
 
     \b
     Example: arflow dispute INV-1002 --reason quantity --note "3 of 10 boxes damaged"
     Example: arflow dispute resolve INV-1002 --credit 45.00
     """
-    with session.desk_session(config) as s:
+    with session.desk_session(config, checked=False) as s:
         cfg = s.project.config
         day = common.parse_day(cfg, as_of, "--as-of") or s.today
         session.heard_payments(cfg, s.ledger, day, s.db)  # what the bank says was paid
@@ -118,7 +126,13 @@ def _open(
             "(disputes: reasons: in arflow.yaml)"
         )
     part = common.parse_amount(cfg, amount, "--amount")
-    made = new_dispute(s.ledger, s.db.disputes(), words[0], reason, part, day, cfg)
+    on_plan = {
+        n: st.plan.plan_id
+        for st in standings_on(s.db, s.ledger, day, cfg).values()
+        if st.state == ON_TRACK
+        for n in st.plan.invoices
+    }
+    made = new_dispute(s.ledger, s.db.disputes(), words[0], reason, part, day, cfg, on_plan)
     s.db.add_dispute(made.invoice.number, made.invoice.customer_id, reason, note, made.amount, day)
     what = "" if made.amount is None else f" ({made.invoice.currency} {made.amount} of it)"
     say(
@@ -142,7 +156,7 @@ def disputes(
     \b
     Example: arflow disputes --format json
     """
-    with session.desk_session(config, write=False) as s:
+    with session.desk_session(config, write=False, checked=False) as s:
         cfg = s.project.config
         day = common.parse_day(cfg, as_of, "--as-of") or s.today
         session.heard_payments(cfg, s.ledger, day, s.state)
@@ -150,8 +164,8 @@ def disputes(
     if fmt is TableFormat.json:
         common.print_json(dispute_document(rows, s.ledger, day))
     elif fmt is TableFormat.csv:
-        found = dispute_rows(rows, s.ledger, day)
-        write_csv(sys.stdout, CSV_HEADER, [[spreadsheet_text(str(v)) for v in r] for r in found])
+        found = csv_rows(rows, s.ledger, day)
+        write_csv(sys.stdout, CSV_HEADER, [[spreadsheet_text(v) for v in r] for r in found])
     else:
         _table(rows, s, cfg, day)
     session.report_held_back(s.ledger)

@@ -35,7 +35,7 @@ def holds(
     \b
     Example: arflow holds --as-of 2026-03-16 --format json
     """
-    with session.desk_session(config, ledger=False, write=False) as s:
+    with session.desk_session(config, ledger=False, write=False, checked=False) as s:
         cfg = s.project.config
         today = common.parse_day(cfg, as_of, "--as-of") or s.today
         held = on_hold(s.state.holds_on(today)) if s.state is not None else []

@@ -85,7 +85,7 @@ def plan(
         asked = Asked(
             instalments, every, first_day, _amounts(cfg, amounts), _days(cfg, dates, today)
         )
-        standings = standings_on(s.db, s.ledger, today, cfg)
+        standings = _plannable(s, invoices, today, cfg)
         made = new_plan(s.ledger, invoices, asked, today, cfg.min_balance, standings)
         plan_id = s.db.add_plan(
             made.customer_id, made.invoices, made.currency, made.instalments, today
@@ -95,6 +95,20 @@ def plan(
         _say_made(standings[plan_id], cfg.company.locale)
     else:
         _print([standings[plan_id]], today, fmt, cfg)
+
+
+def _plannable(
+    s: session.Session, invoices: list[str], today: date, cfg: Config
+) -> dict[int, Standing]:
+    """Where the plans stand today; Refused when an invoice named is disputed that day: a
+    plan would chase it (issue 33)."""
+    for d in s.db.disputes():
+        if d.invoice in invoices and d.open_on(today):
+            raise Refused(
+                f"{d.invoice} is disputed (since {d.since}, reason {d.reason}): a plan would "
+                f"chase it; resolve the dispute first (arflow dispute resolve {d.invoice})"
+            )
+    return standings_on(s.db, s.ledger, today, cfg)
 
 
 def _with_plan_workflow(cfg: Config) -> Config:

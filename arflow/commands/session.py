@@ -105,10 +105,11 @@ class Session:
 
 @contextmanager
 def desk_session(
-    config: Path | None, *, ledger: bool = True, write: bool = True
+    config: Path | None, *, ledger: bool = True, write: bool = True, checked: bool = True
 ) -> Iterator[Session]:
-    """The project, its sources, the state database and today, for a desk command."""
-    project = load_project(common.config_path(config))
+    """The project, its sources, the state database and today, for a desk command; one that
+    sends nothing passes `checked` False (`project.load_project`: templates not checked)."""
+    project = load_project(common.config_path(config), checked=checked)
     cfg = project.config
     loaded = load_ledger(cfg) if ledger else None
     path = cfg.resolve(cfg.state)

@@ -2,10 +2,11 @@
 
 A disputed invoice (or its disputed part) is never chased and still counts in totals and aging;
 the dispute starts `disputes.workflow:` when set, else one task for the customer's specialist.
-Resolving it with a credit lowers what is owed by the credit until the ledger shows the credit
-note (`unconfirmed_credit`, the payments' rule of "until the ledger shows it"). The settings
-model, the reason codes and the words that flag a reply as a possible dispute live here, with
-the pure rules; `night` puts disputes into tonight's plan, `listing` is `arflow disputes`.
+Resolving it with a credit lowers what is owed by the credit while the invoice is open
+(`unconfirmed_credit`: a falling balance may be a payment, never taken for the credit note).
+The settings model, the reason codes and the words that flag a reply as a possible dispute
+live here, with the pure rules; `night` puts disputes into tonight's plan, `listing` is
+`arflow disputes`.
 
 Words: a dispute is *open* on a day from its `since` up to the day before it was resolved;
 *whole* when no amount was given (or the amount reaches the balance); its *disputed part* is
@@ -96,8 +97,10 @@ def chased_part(balance: Decimal, disputed: Decimal | None) -> Decimal:
     return max(ZERO, balance - disputed)
 
 
-def unconfirmed_credit(credit: Decimal, balance_then: Decimal, balance_now: Decimal) -> Decimal:
-    """What a credit agreed when a dispute was resolved still takes off the invoice: less how
-    far its balance in the sources fell since that day (the credit note booked, in part or
-    whole)."""
-    return max(ZERO, credit - max(ZERO, balance_then - balance_now))
+def unconfirmed_credit(credit: Decimal, balance_now: Decimal) -> Decimal:
+    """What a credit agreed when a dispute was resolved takes off the invoice while it is
+    open: all of it (at most the balance). The sources' balance cannot tell a credit note
+    from a payment (900 with a credit of 300: 300 left is the credit not booked and 600 paid,
+    or the credit booked and 300 paid), so a falling balance never counts as the credit
+    note: what is chased is the balance less the credit, never money not owed."""
+    return min(credit, max(ZERO, balance_now))

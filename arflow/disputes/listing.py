@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from arflow.fees.accrual import minor_unit
 from arflow.ledger import Ledger
 from arflow.state.disputes import DisputeRow
 
+CENT = Decimal("0.01")
 CSV_HEADER = [
     "invoice",
     "customer_id",
@@ -34,16 +36,23 @@ def shown(rows: list[DisputeRow], day: date, *, every: bool = False) -> list[Dis
     return [d for d in rows if d.since <= day and (every or d.open_on(day))]
 
 
+def in_unit(amount: Decimal, currency: str) -> Decimal:
+    """`amount` to the currency's smallest unit (`600.00`; JPY `600`; a cent when the
+    currency is not known)."""
+    return amount.quantize(minor_unit(currency) if currency else CENT)
+
+
 def disputed_amount(d: DisputeRow, ledger: Ledger, day: date) -> tuple[str, Decimal]:
     """(currency, the disputed amount): the part given, else the invoice's balance (its
-    balance on the dispute's day once the ledger no longer has it open)."""
+    balance on the dispute's day once the ledger no longer has it open), to the currency's
+    smallest unit."""
     inv = ledger.find([d.invoice]).get(d.invoice)
     if inv is None:
-        return "", d.amount if d.amount is not None else Decimal(0)
+        return "", in_unit(d.amount if d.amount is not None else Decimal(0), "")
     if d.amount is not None:
-        return inv.currency, d.amount
+        return inv.currency, in_unit(d.amount, inv.currency)
     balance = inv.open_balance(day if d.open_on(day) else d.since)
-    return inv.currency, balance
+    return inv.currency, in_unit(balance, inv.currency)
 
 
 def dispute_rows(rows: list[DisputeRow], ledger: Ledger, day: date) -> list[list[object]]:
@@ -63,11 +72,19 @@ def dispute_rows(rows: list[DisputeRow], ledger: Ledger, day: date) -> list[list
                 state_on(d, day),
                 d.amount is None,
                 d.resolved_on.isoformat() if resolved and d.resolved_on else "",
-                d.credit if resolved and d.credit is not None else "",
+                in_unit(d.credit, currency) if resolved and d.credit is not None else "",
                 d.note or "",
             ]
         )
     return found
+
+
+def csv_rows(rows: list[DisputeRow], ledger: Ledger, day: date) -> list[list[str]]:
+    """`arflow disputes --format csv`'s rows: `whole` as `yes`/`no`, as the other lists."""
+    return [
+        [("yes" if v else "no") if isinstance(v, bool) else str(v) for v in row]
+        for row in dispute_rows(rows, ledger, day)
+    ]
 
 
 def dispute_document(rows: list[DisputeRow], ledger: Ledger, day: date) -> dict:

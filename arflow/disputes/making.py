@@ -3,6 +3,7 @@ against the sources and the disputes recorded, each refusal saying what to chang
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
@@ -10,6 +11,7 @@ from typing import NamedTuple
 from arflow.config import Config
 from arflow.disputes import ZERO
 from arflow.errors import Refused
+from arflow.fees.accrual import minor_unit
 from arflow.ledger import Invoice, Ledger
 from arflow.state.disputes import DisputeRow
 
@@ -47,8 +49,11 @@ def new_dispute(
     amount: Decimal | None,
     day: date,
     cfg: Config,
+    on_plan: Mapping[str, int],
 ) -> NewDispute:
-    """The dispute `arflow dispute` records, or Refused saying what to change."""
+    """The dispute `arflow dispute` records, or Refused saying what to change. `on_plan`:
+    the invoices of the plans on track that day, with their plan's id: a plan's invoice is
+    not disputed (its instalments would still be chased, and missed, through the plan)."""
     codes = cfg.disputes.reasons
     if reason not in codes:
         raise Refused(
@@ -56,6 +61,12 @@ def new_dispute(
             "(disputes: reasons: in arflow.yaml)"
         )
     inv = _open_invoice(ledger, number, day, cfg)
+    if number in on_plan:
+        plan = on_plan[number]
+        raise Refused(
+            f"{number} is on payment plan {plan}, on track: the plan would still chase it; "
+            f"cancel the plan first (arflow plans cancel {plan}), then dispute {number}"
+        )
     before = open_dispute(rows, number)
     if before is not None:
         raise Refused(
@@ -69,6 +80,13 @@ def new_dispute(
                 f"--amount {amount}: the disputed part is more than 0; leave --amount out to "
                 "dispute the whole invoice"
             )
+        unit = minor_unit(inv.currency)  # 0.01; 1 for a currency without cents (JPY)
+        if amount != amount.quantize(unit):
+            raise Refused(
+                f"--amount {amount}: {inv.currency} has no smaller unit than {unit}; give the "
+                f"disputed part to {unit}"
+            )
+        amount = amount.quantize(unit)
         if amount > balance:
             raise Refused(
                 f"--amount {amount} is more than {number}'s open balance on {day} "

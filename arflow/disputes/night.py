@@ -69,8 +69,8 @@ class DisputeNight:
 
 
 def credits_left(rows: list[DisputeRow], ledger: Ledger, as_of: date) -> dict[str, Decimal]:
-    """invoice → what the credits of disputes resolved by `as_of` still take off it (those
-    the ledger does not show yet), from its balance in `ledger`."""
+    """invoice → what the credits of disputes resolved by `as_of` take off it while it is
+    open (`unconfirmed_credit`), from its balance in `ledger`."""
     resolved = [
         d
         for d in rows
@@ -86,7 +86,7 @@ def credits_left(rows: list[DisputeRow], ledger: Ledger, as_of: date) -> dict[st
         if inv is None:
             continue
         assert d.credit is not None and d.balance_then is not None
-        take = unconfirmed_credit(d.credit, d.balance_then, inv.open_balance(as_of))
+        take = unconfirmed_credit(d.credit, inv.open_balance(as_of))
         if take:
             left[d.invoice] = left.get(d.invoice, ZERO) + take
     return left
@@ -124,8 +124,13 @@ def before_planning(
     night = DisputeNight(ledger, {d.invoice: d for d in rows if d.open_on(as_of)})
     left = credits_left(rows, ledger, as_of)
     found = ledger.find({*left, *night.open})
-    # a ledger cut to some customers (`run --customer`, a forecast's day) plans theirs only
-    night.open = {n: d for n, d in night.open.items() if n in found}
+    # a ledger cut to some customers (`run --customer`, a forecast's day) plans theirs only;
+    # an invoice paid before the run needs no task nor item
+    night.open = {
+        n: d
+        for n, d in night.open.items()
+        if n in found and found[n].is_open(as_of, config.min_balance)
+    }
     balances: dict[str, Decimal] = {}
     for number, inv in found.items():
         if not inv.is_open(as_of, config.min_balance):

@@ -25,3 +25,7 @@ HOLD = "hold"  # an event: the customer entered hold
 RELEASE = "release"  # an event: the customer left it
 # the templates of `notify:`'s notices
 TEMPLATES = {HOLD: "credit-hold", RELEASE: "credit-release"}
+# a skip: an event's action whose sends kept failing, given up once the event is a week old;
+# the run reports it as an error (exit 3) and `history` lists it
+DROPPED = "notice-dropped"
+NOTICE_DAYS = 7  # an event's actions not carried out within a week are old news: dropped

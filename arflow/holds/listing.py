@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from arflow.holds import HOLD
+from arflow.holds import DROPPED, HOLD, NOTICE_DAYS
+from arflow.planner.plan_types import Skip
 from arflow.state.holds import HoldEvent
 
 CSV_HEADER = ["customer_id", "since", "why"]
@@ -58,3 +59,15 @@ def event_lines(events: list[HoldEvent], dry_run: bool) -> list[str]:
     if dry_run:
         verbs = {"hold": "would enter", "release": "would be released"}
     return [f"# credit hold: {e.customer_id} {verbs[e.kind]} ({e.why})" for e in events]
+
+
+def dropped_lines(skipped: list[Skip]) -> list[str]:
+    """A hold's notices given up tonight (`DROPPED`), one error each, saying what to do."""
+    return [
+        f"a credit hold notice ({key}) was dropped: its sends kept failing for {NOTICE_DAYS} "
+        f"days after the customer's {s.step}; tell {s.customer_id}'s people by hand "
+        f"(`arflow history --customer {s.customer_id}` shows the failures)"
+        for s in skipped
+        if s.reason == DROPPED
+        for key in s.keys
+    ]

@@ -8,10 +8,12 @@ groups (`campaign_metrics.groups_that_hold`, a campaign's rule); one on hold lea
 between the two nothing changes. A run for one customer (`--customer`) sees only that one.
 
 Each event's actions (`notify:`'s notice, then `on_hold:` or `on_release:`) are keyed once:
-`hold:ID@DAY/credit_hold/KIND/N`, DAY the event's. The customer's latest event is acted on
-while its keys are unsettled and it is at most `NOTICE_DAYS` old (a failed send is tried
-again on the next nights, a crash after the event was recorded loses nothing); a rerun of a
-night finds no new event and the keys settled, and sends nothing."""
+`hold:ID#SEQ/credit_hold/KIND/N`, SEQ the event's number among the customer's events (its
+first is 1), so a customer entering again on the day it was released is told again. The
+customer's latest event is acted on while its keys are unsettled and it is at most
+`NOTICE_DAYS` old (a failed send is tried again on the next nights, a crash after the event
+was recorded loses nothing); a rerun of a night finds no new event and the keys settled, and
+sends nothing."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from decimal import Decimal
 
 from arflow.actions import KINDS
 from arflow.config import Config
-from arflow.holds import HOLD, HOLDS, RELEASE, TEMPLATES
+from arflow.holds import DROPPED, HOLD, HOLDS, NOTICE_DAYS, RELEASE, TEMPLATES
 from arflow.holds.settings import CreditHold
 from arflow.ledger import Customer, Invoice, Ledger
 from arflow.planner.campaign_metrics import (
@@ -37,7 +39,6 @@ from arflow.state import StateDB
 from arflow.state.holds import HoldEvent
 from arflow.workflow import Condition
 
-NOTICE_DAYS = 7  # an event's actions not carried out within a week are old news: dropped
 CENT = Decimal("0.01")
 
 Groups = dict[str, Totals]  # currency → totals
@@ -121,14 +122,15 @@ def tonight_events(
     return found
 
 
-def hold_target(customer_id: str, day: date) -> str:
-    """The target of an event's actions: `hold:ID@DAY`."""
-    return f"hold:{customer_id}@{day.isoformat()}"
+def hold_target(customer_id: str, number: int) -> str:
+    """The target of an event's actions: `hold:ID#SEQ`, SEQ the event's number among the
+    customer's events."""
+    return f"hold:{customer_id}#{number}"
 
 
 def hold_owner(target: str) -> str | None:
     """The customer of a hold event's target, None for another target."""
-    return target[len("hold:") :].rsplit("@", 1)[0] if target.startswith("hold:") else None
+    return target[len("hold:") :].rsplit("#", 1)[0] if target.startswith("hold:") else None
 
 
 def hold_context(event: HoldEvent) -> dict:
@@ -140,6 +142,8 @@ def event_actions(
     planned: Plan,
     settings: CreditHold,
     events: Mapping[str, HoldEvent],
+    sequence: Mapping[str, int],
+    failed: set[str],
     past: PastState,
     config: Config,
     ledger: Ledger,
@@ -147,12 +151,16 @@ def event_actions(
 ) -> None:
     """The actions owed by the latest event of each customer `seen` tonight, into `planned`
     (or skipped `no-recipient`), those of events older than `NOTICE_DAYS` or settled left
-    out."""
+    out; those of an older event whose sends kept failing (`failed`) are skipped `DROPPED`,
+    recorded once and reported."""
     as_of = planned.as_of
     for cid, event in sorted(events.items()):
-        if as_of - event.as_of > timedelta(days=NOTICE_DAYS) or cid not in seen:
+        if cid not in seen:
             continue
         actions = settings.actions(event.kind, TEMPLATES)
+        if as_of - event.as_of > timedelta(days=NOTICE_DAYS):
+            _dropped(planned, event, sequence[cid], len(actions), failed)
+            continue
         if not actions:
             continue
         # one gone from the sources (paid, released) is told of by its id: the messages made
@@ -160,17 +168,10 @@ def event_actions(
         customer = ledger.customers.setdefault(
             cid, ledger.whole.customers.get(cid) or Customer(cid)
         )
-        items = sorted(
-            (
-                inv
-                for inv in ledger.of_customers([cid], owing_on=as_of)[cid]
-                if inv.owed(as_of) > 0 and is_overdue(inv, as_of)
-            ),
-            key=lambda inv: (inv.due_date, inv.number),
-        )
+        items = _overdue(ledger, cid, as_of)
         numbers = [inv.number for inv in items]
         for n, action in enumerate(actions):
-            key = ActionKey(hold_target(cid, event.as_of), HOLDS, event.kind, n)
+            key = ActionKey(hold_target(cid, sequence[cid]), HOLDS, event.kind, n)
             if key in past.settled:
                 continue
             kind = KINDS[action.kind]
@@ -197,6 +198,28 @@ def event_actions(
             )
 
 
+def _overdue(ledger: Ledger, cid: str, as_of: date) -> list[Invoice]:
+    """The customer's overdue invoices still owed, by due date: what a hold's notice lists."""
+    return sorted(
+        (
+            inv
+            for inv in ledger.of_customers([cid], owing_on=as_of)[cid]
+            if inv.owed(as_of) > 0 and is_overdue(inv, as_of)
+        ),
+        key=lambda inv: (inv.due_date, inv.number),
+    )
+
+
+def _dropped(planned: Plan, event: HoldEvent, number: int, actions: int, failed: set[str]) -> None:
+    """The actions of an event past `NOTICE_DAYS` whose sends kept failing: skipped
+    `DROPPED` (recorded: reported once)."""
+    target = hold_target(event.customer_id, number)
+    keys = [ActionKey(target, HOLDS, event.kind, n) for n in range(actions)]
+    for key in keys:
+        if str(key) in failed:
+            planned.skipped.append(Skip(HOLDS, event.kind, event.customer_id, [], DROPPED, [key]))
+
+
 def credit_hold_night(
     db: StateDB, config: Config, ledger: Ledger, past: PastState, planned: Plan
 ) -> None:
@@ -207,11 +230,14 @@ def credit_hold_night(
     if settings is None:
         return
     latest = db.holds_on(planned.as_of)
+    sequence = db.hold_counts_on(planned.as_of)
     new = tonight_events(settings, ledger, latest, planned.as_of, config.min_balance)
     planned.holds = new  # recorded by the run once nothing stops it (`deliver._begin`)
     current = {**latest, **{e.customer_id: e for e in new}}
+    sequence = {**sequence, **{e.customer_id: sequence.get(e.customer_id, 0) + 1 for e in new}}
     seen = seen_customers(ledger, (), latest)
-    event_actions(planned, settings, current, past, config, ledger, seen)
+    failed = db.failed_hold_keys()
+    event_actions(planned, settings, current, sequence, failed, past, config, ledger, seen)
 
 
 def hold_changes(config: Config, db: StateDB, ledger: Ledger, as_of: date) -> set[str]:

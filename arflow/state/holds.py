@@ -41,6 +41,23 @@ class HoldRecords(StateBase):
                 found[event.customer_id] = event
         return found
 
+    def hold_counts_on(self, as_of: date) -> dict[str, int]:
+        """Customer → how many events it had on or before `as_of`: the number of its latest
+        (its first is 1), which keys that event's notices (`hold:ID#N`)."""
+        counts: dict[str, int] = {}
+        for event in self.hold_events():
+            if event.as_of <= as_of:
+                counts[event.customer_id] = counts.get(event.customer_id, 0) + 1
+        return counts
+
+    def failed_hold_keys(self) -> set[str]:
+        """The keys of the hold events' actions whose last send failed and is tried again."""
+        rows = self.conn.execute(
+            "SELECT key FROM actions WHERE target LIKE 'hold:%' AND state = 'failed' "
+            "AND permanent = 0"
+        )
+        return {key for (key,) in rows}
+
     def record_hold_events(self, events: Iterable[HoldEvent]) -> None:
         """The entries and releases a run saw, in one transaction."""
         now = clock.utc_now()
