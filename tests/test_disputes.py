@@ -193,6 +193,12 @@ def test_a_disputed_invoice_is_left_out_the_specialist_gets_a_task_a_credit_resu
         ("standard", "second", "email", ["INV-1"], "sent")
     ]
     assert emails(config, "2026-02-21")[0][2] == "INV-1 $700.00\nPlease pay $700.00."
+    # the credit note comes in the export as a document of its own: the credit is the
+    # ledger's now, and INV-1 is chased for all it owes
+    (config.parent / "invoices.csv").write_text(
+        INVOICES.format(balance="800.00") + "CN-1,C1,2026-02-20,2026-02-20,-100.00,0\n"
+    )
+    assert aging_json(cli, config, "2026-02-22")["customers"][0]["total"] == "1100.00"
 
 
 def aging_json(cli, config: Path, day: str) -> dict:

@@ -80,16 +80,47 @@ def credits_left(rows: list[DisputeRow], ledger: Ledger, as_of: date) -> dict[st
         and d.balance_then is not None
     ]
     found = ledger.find({d.invoice for d in resolved})
+    booked = credit_notes_booked(resolved, ledger)
     left: dict[str, Decimal] = {}
     for d in resolved:
         inv = found.get(d.invoice)
-        if inv is None:
+        if inv is None or d.dispute_id in booked:
             continue
         assert d.credit is not None and d.balance_then is not None
         take = unconfirmed_credit(d.credit, inv.open_balance(as_of))
         if take:
             left[d.invoice] = left.get(d.invoice, ZERO) + take
     return left
+
+
+def credit_notes_booked(resolved: list[DisputeRow], ledger: Ledger) -> set[int]:
+    """The disputes whose credit the sources show as a credit note of its own: a document of
+    the customer with a negative amount of at least the credit, issued on or after the day the
+    dispute was made, each credit note standing for one credit (earliest first). Then the
+    credit is the ledger's, and is not taken off again."""
+    by_customer = ledger.of_customers({d.customer_id for d in resolved})
+    notes = {
+        cid: sorted(
+            (inv for inv in docs if inv.amount < ZERO), key=lambda i: (i.issue_date, i.number)
+        )
+        for cid, docs in by_customer.items()
+    }
+    booked: set[int] = set()
+    for d in sorted(resolved, key=lambda d: (d.resolved_on or d.since, d.dispute_id)):
+        assert d.credit is not None
+        credit = d.credit
+        note = next(
+            (
+                n
+                for n in notes.get(d.customer_id, [])
+                if n.issue_date >= d.since and -n.amount >= credit
+            ),
+            None,
+        )
+        if note is not None:
+            notes[d.customer_id].remove(note)
+            booked.add(d.dispute_id)
+    return booked
 
 
 def owed_after_credits(db: StateDB | None, ledger: Ledger, as_of: date) -> None:
