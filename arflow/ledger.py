@@ -339,6 +339,18 @@ class Ledger:
         """Held in a polars frame (the sources' ledger), not made from objects."""
         return self._objects is None
 
+    def with_frame(self, frame: pl.DataFrame) -> Ledger:
+        """This ledger's customers and errors over `frame` (its rows, and items a night adds:
+        a payment plan's instalments, a dispute's), knowing the whole ledger's customers."""
+        return Ledger(
+            customers=self.customers,
+            errors=self.errors,
+            frame=frame,
+            extra_names=self.extra_names,
+            reads=self.reads,
+            whole=self,
+        )
+
     def cut(self, condition: pl.Expr) -> Ledger:
         """The rows of this ledger `condition` keeps (the columnar planner's: the invoices that
         may be open, less the quiet ones), knowing the whole ledger's customers."""

@@ -240,14 +240,7 @@ def _planned_ledger(ledger: Ledger, balances: dict[str, Decimal], items: list[In
         )
     if items:
         frame = pl.concat([frame, frame_from_invoices(items)])
-    return Ledger(
-        customers=ledger.customers,
-        errors=ledger.errors,
-        frame=frame,
-        extra_names=ledger.extra_names,
-        reads=ledger.reads,
-        whole=ledger,
-    )
+    return ledger.with_frame(frame)
 
 
 def after_planning(

@@ -153,14 +153,7 @@ def _with_items(ledger: Ledger, items: list[Invoice]) -> Ledger:
             reads=ledger.reads,
             whole=ledger,
         )
-    return Ledger(
-        customers=ledger.customers,
-        errors=ledger.errors,
-        frame=pl.concat([ledger.frame, frame_from_invoices(items)]),
-        extra_names=ledger.extra_names,
-        reads=ledger.reads,
-        whole=ledger,
-    )
+    return ledger.with_frame(pl.concat([ledger.frame, frame_from_invoices(items)]))
 
 
 def after_planning(
