@@ -123,6 +123,7 @@ COMMANDS: dict[str, tuple[str, str] | tuple[str, str, dict[str, str], bool]] = {
     "resume": ("desk", "resume"),
     "promise": ("desk", "promise"),
     "aging": ("reports", "aging"),
+    "kpi": ("kpi", "kpi"),
     "forecast": ("reports", "forecast"),
     "simulate": ("reports", "simulate"),
     "preview": ("reports", "preview"),

@@ -119,6 +119,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.doctor",
             "arflow.source_view",
             "arflow.aging",
+            "arflow.kpi",
             "arflow.scaffold",
             "arflow.report",
             "arflow.listing",
