@@ -351,3 +351,30 @@ def test_bad_rows_are_said_and_the_page_is_written_without_them(cli, tmp_path):
     assert {(m["bucket"], m["value"]) for m in marks(page, "bucket")} == {
         ("1-30", "900.00"),  # I2 (paid on the 15th), I3 and I4; I1 paid; I5 held back
     }
+
+
+def test_what_arflow_recorded_disputes_opened_and_resolved(cli, tmp_path):
+    config = make_folder(
+        tmp_path,
+        invoices=HISTORY,
+        workflows={"chase": CHASE},
+        config=BASE_CONFIG + "default_workflow: chase\n",
+    )
+    cli("run", "--as-of", "2026-02-01", "--config", config)
+    for args in (
+        ("dispute", "I3", "--reason", "quantity", "--as-of", "2026-02-02"),
+        ("dispute", "I4", "--reason", "pricing", "--as-of", "2026-02-03"),
+        ("dispute", "resolve", "I3", "--as-of", "2026-02-20"),
+    ):
+        cli(*args, "--config", config)
+    events = report(cli, config, "2026-02-28").tables["events"]
+    assert events[:3] == [
+        ["What arflow heard and recorded", "Count"],
+        ["disputes: disputed", "2"],
+        ["disputes: resolved", "1"],
+    ]
+    # a window that ends before the resolution
+    assert report(cli, config, "2026-02-10").tables["events"][1:3] == [
+        ["disputes: disputed", "2"],
+        ["promises due in these days: kept", "0"],
+    ]

@@ -146,7 +146,7 @@ def activity(inputs: ReportInputs, days: int) -> dict:
         if not first.isoformat() <= row["as_of"] <= last.isoformat():
             continue
         if row["workflow"] in EVENTS and not row["keys"]:
-            events[(row["workflow"], row["step"])] += 1
+            events[(row["workflow"], row["kind"])] += 1
         elif carried_out(row["state"]):
             actions[(row["workflow"], step_of(row, inputs.campaigns), row["kind"])] += 1
     by_number = {inv.number: inv for inv in inputs.invoices}
