@@ -11,12 +11,20 @@ from typing import Annotated, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import babel
-from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from arflow.calendar import parse_terms
 from arflow.config_location import CONFIG_NAME
 from arflow.database_url import parse_database_url
 from arflow.disputes import DEFAULT_WORDS, DisputeSettings
+from arflow.erp import erp_settings
 from arflow.errors import InvalidFiles
 from arflow.fees.settings import NO_FEES, LateFees
 from arflow.holds.settings import CreditHold
@@ -295,6 +303,12 @@ class Config(Strict):
 
     _path: Path = PrivateAttr(default=Path(CONFIG_NAME))
     _located: Located | None = PrivateAttr(default=None)
+
+    @field_validator("invoices", "customers", "contacts", "payments", mode="before")
+    @classmethod
+    def _erp_preset(cls, value: object, info: ValidationInfo) -> object:
+        """Issue 35: `preset: odoo` (an ERP's) beside `database:` fills in its query."""
+        return erp_settings(value, info.field_name or "")
 
     @field_validator("invoices")
     @classmethod

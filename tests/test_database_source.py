@@ -4,6 +4,7 @@ the text a CSV cell holds. (Real PostgreSQL and MariaDB servers: tests/test_data
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import date, datetime
 from decimal import Decimal
@@ -109,3 +110,41 @@ def test_sqlite_url_is_the_sqlite_file(tmp_path):
 def test_server_values_become_what_a_csv_cell_holds(value, settings, text):
     source = SourceConfig(database="postgresql://r@h/db", table="t", **settings)
     assert cell(value, source) == text
+
+
+ERP = {
+    "invoices": {
+        "query": {"postgresql": "SELECT 1 AS pg", "mysql": "SELECT 1 AS my"},
+        "columns": {"number": "name", "balance": "residual"},
+        "status_map": {"posted": "open", "cancel": "void"},
+    },
+    "customers": {"query": "SELECT 2"},
+}
+
+
+def test_an_erp_preset_fills_in_its_query_and_a_persons_settings_win(tmp_path, monkeypatch):
+    from arflow import erp
+
+    monkeypatch.setitem(erp.ERP_PRESETS, "books", ERP)
+    cfg = load_config(
+        folder_with(
+            tmp_path,
+            "{database: 'mariadb://r@h/erp', preset: books, columns: {due_date: x_due}, "
+            "status_map: {cancel: draft}}",
+        )
+    )
+    assert cfg.invoices.query == "SELECT 1 AS my"
+    assert cfg.invoices.columns == {"number": "name", "balance": "residual", "due_date": "x_due"}
+    assert cfg.invoices.status_map == {"posted": "open", "cancel": "draft"}
+    for source, message in (
+        (
+            "{path: x.csv, preset: books}",
+            "preset 'books' reads that ERP's database: give database:",
+        ),
+        ("{database: 'sqlite:///x.db', preset: books}", "preset 'books' reads that ERP's database"),
+    ):
+        with pytest.raises(ArflowError, match=re.escape(message)):
+            load_config(folder_with(tmp_path, source))
+    monkeypatch.setitem(erp.ERP_PRESETS, "books", {"invoices": {"query": {"mysql": "SELECT 1"}}})
+    with pytest.raises(ArflowError, match="preset 'books' reads mysql databases, not postgresql"):
+        load_config(folder_with(tmp_path, "{database: 'postgresql://r@h/erp', preset: books}"))

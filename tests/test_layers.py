@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.healthcheck",
             "arflow.plaintext",
             "arflow.database_url",
+            "arflow.erp",
         ],
     ),
     (
