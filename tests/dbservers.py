@@ -9,10 +9,14 @@ it as a role that may only read (`readonly_user`), through the URL `url` gives:
     db = postgres_server.create_database("odoo_aging")
     db.sql("CREATE TABLE account_move (id int, name text); INSERT INTO account_move VALUES (1, 'INV/1')")
     user, password = db.readonly_user()
-    url = db.url(user, password)          # postgresql://odoo_aging_reader:…@127.0.0.1:PORT/odoo_aging
+    url = db.url(user)                    # postgresql://odoo_aging_reader@127.0.0.1:PORT/odoo_aging
+    # arflow.yaml: invoices: {database: URL, table: account_move, password_env: ARFLOW_TEST_DB}
+    monkeypatch.setenv("ARFLOW_TEST_DB", password)
 
 The administrator's SQL goes through the server's own client program (`psql`, `mariadb`), so
-the servers need no Python driver; arflow's drivers (psycopg, PyMySQL) connect through `url`.
+the servers need no Python driver; arflow's drivers (psycopg, PyMySQL) connect through `url`. Each
+session starts a server once, when a test first asks for it (about a second each here), and
+stops it and deletes its folder at the session's end, failed tests or not.
 """
 
 from __future__ import annotations
@@ -192,11 +196,10 @@ class DatabaseServer:
         return "'" + text.replace("'", "''") + "'"
 
     def url(self, database: str, user: str | None = None, password: str | None = None) -> str:
-        """`scheme://user[:password]@127.0.0.1:PORT/database`, user and password quoted;
-        the administrator with its password when no user is given."""
-        if user is None:
-            user, password = self.ADMIN, self.ADMIN_PASSWORD
-        login = urllib.parse.quote(user, safe="")
+        """`scheme://user[:password]@127.0.0.1:PORT/database`, user and password quoted, the
+        administrator when no user is given. arflow.yaml's address holds no password (arflow
+        refuses one): give it there through password_env:, and here only for a driver."""
+        login = urllib.parse.quote(user or self.ADMIN, safe="")
         if password is not None:
             login += ":" + urllib.parse.quote(password, safe="")
         return f"{self.scheme}://{login}@127.0.0.1:{self.port}/{urllib.parse.quote(database)}"

@@ -103,9 +103,9 @@ def test_the_url_names_the_server_the_role_and_the_database(server):
     )
     # the password as parsed back logs in
     assert server.sql("SELECT 7", database="url_shop", login=(user, password)) == [("7",)]
-    # without a password (arflow's password_env gives it), and the administrator's own
+    # without a password (arflow's password_env gives it), and the administrator's
     assert db.url(user) == f"{server.scheme}://url_shop_reader@127.0.0.1:{server.port}/url_shop"
-    assert db.url() == f"{server.scheme}://admin:admin-pw@127.0.0.1:{server.port}/url_shop"
+    assert db.url() == f"{server.scheme}://admin@127.0.0.1:{server.port}/url_shop"
 
 
 def test_a_wrong_password_is_refused(server):
@@ -231,3 +231,29 @@ def test_pymysql_reads_as_the_reader_and_every_write_is_refused(mariadb_server):
                 f"{verb} command denied to user 'driver_my_reader'@'127.0.0.1' for table `driver_my`.`{table}`",
             )
     assert mariadb_server.sql("SELECT count(*) FROM invoices", database="driver_my") == [("3",)]
+
+
+# --- arflow itself, through the reader ----------------------------------------------------------
+def test_arflow_reads_its_ledger_through_the_reader(server, tmp_path, monkeypatch):
+    """What an ERP preset's test is made of: a database, its rows, the reader, arflow.yaml."""
+    from arflow.config import load_config
+    from arflow.sources import load_ledger
+    from tests.conftest import BASE_CONFIG, make_folder
+
+    db = server.create_database("books")
+    db.sql("""\
+CREATE TABLE inv (number varchar(20), customer_id varchar(20), issue_date date, amount numeric(12, 2));
+INSERT INTO inv VALUES ('7', 'C1', '2026-01-01', 55.94), ('8', 'C2', '2026-02-01', -10.00);""")
+    user, password = db.readonly_user()
+    monkeypatch.setenv("ARFLOW_TEST_DB", password)
+    source = f"{{database: '{db.url(user)}', table: inv, password_env: ARFLOW_TEST_DB}}"
+    config = BASE_CONFIG.replace("invoices: {path: invoices.csv}", f"invoices: {source}")
+    ledger = load_ledger(
+        load_config(make_folder(tmp_path, invoices="", workflows={}, config=config))
+    )
+    assert [
+        (i.number, i.customer_id, str(i.issue_date), str(i.amount)) for i in ledger.invoices
+    ] == [
+        ("7", "C1", "2026-01-01", "55.94"),
+        ("8", "C2", "2026-02-01", "-10.00"),
+    ]

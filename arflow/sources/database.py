@@ -13,6 +13,7 @@ sends nothing but that one SELECT — so a role with SELECT rights alone is all 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import math
 import time
@@ -44,7 +45,7 @@ def read_database(
     deadline = time.monotonic() + source.timeout
     conn, cursor, header = reader(address, password, source, display, header_only)
     if header_only:
-        conn.close()
+        _close(conn, cursor)
         return header, no_rows()
 
     def blocks() -> Blocks:
@@ -59,9 +60,18 @@ def read_database(
                 raise
             raise ArflowError(f"{display}: reading failed: {_first_line(exc)}") from None
         finally:
-            conn.close()
+            _close(conn, cursor)
 
     return header, started(blocks())
+
+
+def _close(conn: Any, cursor: Any) -> None:
+    """The cursor, then the session: psycopg's cursor on the server warns (ResourceWarning)
+    when its session closes under it. A cursor that cannot close (the server went away) goes
+    with its session."""
+    with contextlib.suppress(Exception):
+        cursor.close()
+    conn.close()
 
 
 def _fetched(cursor: Any, deadline: float, timeout: float, display: str) -> Iterator[list]:
