@@ -179,17 +179,20 @@ class DatabaseServer:
         deadline = begun + START_SECONDS
         while not ready():
             if self.process is not None and self.process.poll() is not None:
-                raise ServerError(f"{type(self).__name__} stopped at its start: {self.log()}")
+                raise ServerError(
+                    f"{type(self).__name__} stopped at its start: {self.log()[-4000:]}"
+                )
             if time.monotonic() > deadline:
                 raise ServerError(
-                    f"{type(self).__name__} not ready in {START_SECONDS} s: {self.log()}"
+                    f"{type(self).__name__} not ready in {START_SECONDS} s: {self.log()[-4000:]}"
                 )
             time.sleep(0.05)
         self.started_in = time.monotonic() - begun
 
     def log(self) -> str:
+        """The server's whole log (its error log for MariaDB), as far as it has written it."""
         path = self.root / "server.log"
-        return path.read_text(errors="replace")[-4000:] if path.exists() else "(no log)"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def literal(self, text: str) -> str:
         """`text` as an SQL string literal of this server."""

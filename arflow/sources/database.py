@@ -69,8 +69,9 @@ def _close(conn: Any, cursor: Any) -> None:
     """The cursor, then the session: psycopg's cursor on the server warns (ResourceWarning)
     when its session closes under it. A cursor that cannot close (the server went away) goes
     with its session."""
-    with contextlib.suppress(Exception):
-        cursor.close()
+    if cursor is not None:
+        with contextlib.suppress(Exception):
+            cursor.close()
     conn.close()
 
 
@@ -150,6 +151,7 @@ def _postgres(
         )
     except psycopg.Error as exc:
         raise ArflowError(_refused(display, address, exc, source)) from None
+    cursor = None
     try:
         conn.read_only = True
         cursor = conn.cursor(name="arflow_source")  # on the server: rows come a block at a time
@@ -165,10 +167,10 @@ def _postgres(
             raise ArflowError(f"{display}: query: returns no rows; it must be a SELECT")
         return conn, cursor, [d.name for d in cursor.description]
     except psycopg.Error as exc:
-        conn.close()
+        _close(conn, cursor)
         raise ArflowError(_refused(display, address, exc, source)) from None
     except BaseException:
-        conn.close()
+        _close(conn, cursor)
         raise
 
 
