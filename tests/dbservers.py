@@ -319,7 +319,8 @@ class PostgresServer(DatabaseServer):
             host, (user, env["PGPASSWORD"]) = "127.0.0.1", login
         command = [self.psql, "-X", "-q", "-A", "-t", "-F", "\t", "-P", "null=NULL", "-v", "ON_ERROR_STOP=1",
                    "-h", host, "-p", str(self.port), "-U", user, "-d", database]  # fmt: skip
-        return self._client(command, script, {"PGCONNECT_TIMEOUT": "10", **env})
+        env |= {"PGCONNECT_TIMEOUT": "10", "PGCLIENTENCODING": "UTF8", "LC_MESSAGES": "C"}
+        return self._client(command, script, env)
 
     def create_database(self, name: str) -> Database:
         quoted = _quote_identifier(name, '"')
@@ -328,6 +329,7 @@ class PostgresServer(DatabaseServer):
 DROP DATABASE IF EXISTS {quoted} WITH (FORCE);
 CREATE DATABASE {quoted};
 REVOKE ALL ON DATABASE {quoted} FROM PUBLIC;""")
+        # (PostgreSQL 15 grants no CREATE on public to PUBLIC any more; 14 and older did)
         self.sql("REVOKE CREATE ON SCHEMA public FROM PUBLIC", database=name)
         return Database(self, name)
 
@@ -427,6 +429,7 @@ class MariadbServer(DatabaseServer):
             else ["--protocol=TCP", "-h", "127.0.0.1", "-P", str(self.port)]
         )
         command = [MARIADB_CLIENT or "mariadb", "--no-defaults", "-B", "-N", "-u", user,
+                   "--default-character-set=utf8mb4",
                    "--connect-timeout=10", *where, database]  # fmt: skip
         return self._client(command, script, {"MYSQL_PWD": password})
 

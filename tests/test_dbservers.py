@@ -17,10 +17,10 @@ import pytest
 
 from tests import dbservers
 
-ROWS = [("INV-1", "C1", "100.50"), ("INV-2", "C2", "NULL"), ("INV-3", "C1", "-20.00")]
+ROWS = [("INV-1", "C1", "100.50"), ("INV-2", "Müller 株式会社", "NULL"), ("INV-3", "C1", "-20.00")]
 SCHEMA = """\
 CREATE TABLE invoices (number varchar(20) PRIMARY KEY, customer varchar(20), balance numeric(12, 2));
-INSERT INTO invoices VALUES ('INV-1', 'C1', 100.50), ('INV-2', 'C2', NULL), ('INV-3', 'C1', -20.00);
+INSERT INTO invoices VALUES ('INV-1', 'C1', 100.50), ('INV-2', 'Müller 株式会社', NULL), ('INV-3', 'C1', -20.00);
 """
 
 
@@ -156,6 +156,14 @@ def test_without_the_programs_the_tests_are_told_what_to_install(monkeypatch):
     assert str(refused.value) == "PostgreSQL is not installed: apt-get install postgresql"
 
 
+# what a driver reads back: the client wrote the text in UTF-8 and it arrives as it was
+DRIVER_ROWS = [
+    ("INV-1", "C1", "100.50"),
+    ("INV-2", "Müller 株式会社", "None"),
+    ("INV-3", "C1", "-20.00"),
+]
+
+
 # --- through arflow's drivers -------------------------------------------------------------------
 def test_psycopg_reads_as_the_reader_and_every_write_is_refused(postgres_server):
     psycopg = pytest.importorskip(
@@ -164,12 +172,10 @@ def test_psycopg_reads_as_the_reader_and_every_write_is_refused(postgres_server)
     _, user, password = _shop(postgres_server, "driver_pg")
     url = postgres_server.url("driver_pg", user, password)
     with psycopg.connect(url, connect_timeout=10) as connection:
-        rows = connection.execute("SELECT number, balance FROM invoices ORDER BY number").fetchall()
-        assert [(n, str(b)) for n, b in rows] == [
-            ("INV-1", "100.50"),
-            ("INV-2", "None"),
-            ("INV-3", "-20.00"),
-        ]
+        rows = connection.execute(
+            "SELECT number, customer, balance FROM invoices ORDER BY number"
+        ).fetchall()
+        assert [(n, c, str(b)) for n, c, b in rows] == DRIVER_ROWS
         assert connection.execute("SHOW transaction_read_only").fetchone() == ("on",)
         connection.rollback()
         refused = []
@@ -213,12 +219,8 @@ def test_pymysql_reads_as_the_reader_and_every_write_is_refused(mariadb_server):
         connect_timeout=10,
     )
     with connection, connection.cursor() as cursor:
-        cursor.execute("SELECT number, balance FROM invoices ORDER BY number")
-        assert [(n, str(b)) for n, b in cursor.fetchall()] == [
-            ("INV-1", "100.50"),
-            ("INV-2", "None"),
-            ("INV-3", "-20.00"),
-        ]
+        cursor.execute("SELECT number, customer, balance FROM invoices ORDER BY number")
+        assert [(n, c, str(b)) for n, c, b in cursor.fetchall()] == DRIVER_ROWS
         for statement, verb, table in (
             ("INSERT INTO invoices VALUES ('X', 'C9', 1)", "INSERT", "invoices"),
             ("UPDATE invoices SET balance = 0", "UPDATE", "invoices"),
