@@ -439,7 +439,8 @@ def cut_tables(tables: Visit | list[Table], pages: list[str]) -> list[str]:
     """The printed tables' cuts: every row's cells on one page, and every page holding rows of a
     table also holding its header (a repeated thead). Rows are found in order, by their words
     (a cell wrapped over lines is still whole); a page's header is what is left of its words
-    once its rows' are taken out. Returns plain problems, [] when none."""
+    once its rows' are taken out (a row cut in two gives the header the benefit of the doubt:
+    it is a problem already). Returns plain problems, [] when none."""
     found = tables.tables() if isinstance(tables, Visit) else tables
     words = [_words(page) for page in pages]
     problems: list[str] = []
@@ -453,6 +454,7 @@ def _cut_table(table: Table, pages: list[Counter[str]]) -> list[str]:
     left = [page.copy() for page in pages]  # each page's words less its rows' words
     holding: set[int] = set()
     cursor = 0
+    header = _words(" ".join(table.header))
     for cells in table.rows:
         row = _words(" ".join(cells))
         name = next((c for c in cells if c.strip()), "(empty)").splitlines()[0]
@@ -473,12 +475,12 @@ def _cut_table(table: Table, pages: list[Counter[str]]) -> list[str]:
         problems.append(
             f"table {table.name!r}: row {name!r} split over pages {split + 1} and {split + 2}"
         )
-        first = row & pages[split]
-        left[split] -= first
-        left[split + 1] -= row - first
+        for page in (split, split + 1):  # its words count against the header last
+            take = Counter({w: min(n, max(left[page][w] - header[w], 0)) for w, n in row.items()})
+            left[page] -= take
+            row -= take
         holding |= {split, split + 1}
         cursor = split + 1
-    header = _words(" ".join(table.header))
     if not header:
         if table.rows:
             problems.append(f"table {table.name!r} has no header (thead) to repeat on each page")

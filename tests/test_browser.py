@@ -196,6 +196,23 @@ def test_cut_tables_reads_rows_in_order_and_names_what_is_missing():
     ]
 
 
+def test_a_header_is_what_is_left_of_a_page_once_its_rows_are_taken_out():
+    # every row says "Customer": the header's word must be there once more
+    table = Table("Customers", ["Customer"], [["Customer C001"], ["Customer C002"]])
+    assert cut_tables([table], ["Customer\nCustomer C001", "Customer C002"]) == [
+        "table 'Customers': page 2 holds rows without the header"
+    ]
+    assert cut_tables([table], ["Customer\nCustomer C001", "Customer\nCustomer C002"]) == []
+    # the end of a row cut in two is not the next page's header
+    table = Table("Notes", ["Customer", "Note"], [["C002", "customer note two"], ["C003", "note"]])
+    assert cut_tables([table], ["Customer Note\nC002", "customer note two\nC003 note"]) == [
+        "table 'Notes': row 'C002' split over pages 1 and 2",
+        "table 'Notes': page 2 holds rows without the header",
+    ]
+    pages = ["Customer Note\nC002", "Customer Note\ncustomer note two\nC003 note"]
+    assert cut_tables([table], pages) == ["table 'Notes': row 'C002' split over pages 1 and 2"]
+
+
 def test_a_page_wider_than_a_phone_fails_the_phone_check(browser, tmp_path):
     wide = write(
         tmp_path,
