@@ -127,7 +127,7 @@ def status(
                 "paused": customer_paused(c, past.paused_customers),
                 "pauses": records.pauses_of(cid),
                 "promises": [
-                    _promise_state(p, promised.get(p["invoice"]), as_of, cfg.min_balance)
+                    promise_state(p, promised.get(p["invoice"]), as_of, cfg.min_balance)
                     for p in records.promises
                     if records.invoice_customer.get(p["invoice"]) == cid
                 ],
@@ -287,7 +287,7 @@ def _desk_records(db: StateDB | None) -> tuple[dict[str, dict], dict[str, str], 
     return statuses, db.specialists(), db.promises()
 
 
-def _promise_state(p: dict, inv: Invoice | None, as_of: date, min_balance: Decimal) -> dict:
+def promise_state(p: dict, inv: Invoice | None, as_of: date, min_balance: Decimal) -> dict:
     """pending until the promised day; then kept (paid, or the promised amount paid) or
     broken (the same rule as the planner's)."""
     paid_part = (

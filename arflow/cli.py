@@ -124,6 +124,7 @@ COMMANDS: dict[str, tuple[str, str] | tuple[str, str, dict[str, str], bool]] = {
     "promise": ("desk", "promise"),
     "aging": ("reports", "aging"),
     "kpi": ("kpi", "kpi"),
+    "report": ("report_html", "report"),
     "forecast": ("reports", "forecast"),
     "simulate": ("reports", "simulate"),
     "preview": ("reports", "preview"),

@@ -135,6 +135,37 @@ def _of(currency: str, invs: list[Invoice], day: date) -> Kpis:
     )
 
 
+def month_ends(day: date, count: int) -> list[date]:
+    """The last days of the `count` whole calendar months before `day`'s, oldest first, and
+    `day` itself last (the trend's points)."""
+    ends = [day]
+    last = day.replace(day=1) - timedelta(days=1)
+    for _ in range(count - 1):
+        ends.append(last)
+        last = last.replace(day=1) - timedelta(days=1)
+    return ends[::-1]
+
+
+FIELDS = (
+    "dso_countback",
+    "dso_90",
+    "best_possible_dso_90",
+    "add_90",
+    "cei",
+    "share_90_plus",
+)
+
+
+def kpi_document(k: Kpis) -> dict:
+    """`arflow kpi --format json`'s figures of one currency: amounts as decimal strings, the
+    rest as numbers rounded to 0.1 (null where nothing divides)."""
+    return {
+        "receivables": str(k.receivables),
+        "current": str(k.current),
+        **{name: None if getattr(k, name) is None else float(getattr(k, name)) for name in FIELDS},
+    }
+
+
 def tenth(value: Decimal | None) -> Decimal | None:
     """Rounded half-up to 0.1."""
     return None if value is None else value.quantize(TENTH, rounding=ROUND_HALF_UP)

@@ -171,7 +171,7 @@ def simulate(
             _count(figures, project, action, day)
     invoices = ledger.find({n for step in figures.values() for n in step.reached})
     for step in figures.values():
-        _count_paid(step, invoices, last)
+        count_paid(step, invoices, last)
     order = _step_order(project)
     return Simulation(
         first,
@@ -200,7 +200,7 @@ def _count(
         step.fees[charge.currency] = step.fees.get(charge.currency, ZERO) + charge.amount
 
 
-def _count_paid(step: StepFigures, invoices: dict[str, Invoice], last: date) -> None:
+def count_paid(step: StepFigures, invoices: dict[str, Invoice], last: date) -> None:
     """How soon the invoices `step` reached were paid (up to `last`), and how many were not."""
     waits = []
     for number, day in step.reached.items():
@@ -235,20 +235,21 @@ def simulation_document(sim: Simulation) -> dict:
     return {
         "from": sim.first.isoformat(),
         "to": sim.last.isoformat(),
-        "steps": [
-            {
-                "workflow": s.workflow,
-                "step": s.step,
-                "actions": s.actions,
-                "invoices": s.invoices,
-                "paid_7": s.paid_7,
-                "paid_14": s.paid_14,
-                "paid_30": s.paid_30,
-                "median_days_to_pay": s.median_days_to_pay,
-                "unpaid": s.unpaid,
-                "fees": {cur: str(amount) for cur, amount in sorted(s.fees.items())},
-            }
-            for s in sim.steps
-        ],
+        "steps": [step_figures_document(s) for s in sim.steps],
         "days": [{"date": day.isoformat(), "actions": n} for day, n in sim.days],
+    }
+
+
+def step_figures_document(s: StepFigures) -> dict:
+    return {
+        "workflow": s.workflow,
+        "step": s.step,
+        "actions": s.actions,
+        "invoices": s.invoices,
+        "paid_7": s.paid_7,
+        "paid_14": s.paid_14,
+        "paid_30": s.paid_30,
+        "median_days_to_pay": s.median_days_to_pay,
+        "unpaid": s.unpaid,
+        "fees": {cur: str(amount) for cur, amount in sorted(s.fees.items())},
     }

@@ -120,6 +120,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.source_view",
             "arflow.aging",
             "arflow.kpi",
+            "arflow.htmlreport",
             "arflow.scaffold",
             "arflow.report",
             "arflow.listing",

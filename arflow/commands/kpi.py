@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from decimal import Decimal
 from typing import Annotated
 
 from rich.console import Console
@@ -11,18 +10,9 @@ from rich.console import Console
 from arflow.commands import common, session
 from arflow.commands.common import ConfigOption, TableFormat
 from arflow.config import load_config
-from arflow.kpi import Kpis, kpis
+from arflow.kpi import FIELDS, Kpis, kpi_document, kpis
 from arflow.listing import Cell, Col, Listing, print_listing, write_csv
 from arflow.sources import load_ledger
-
-FIELDS = (
-    "dso_countback",
-    "dso_90",
-    "best_possible_dso_90",
-    "add_90",
-    "cei",
-    "share_90_plus",
-)
 
 
 def kpi(
@@ -47,25 +37,13 @@ def kpi(
     found = kpis(ledger.invoices, day)
     if fmt is TableFormat.json:
         common.print_json(
-            {"as_of": day.isoformat(), "currencies": {k.currency: _document(k) for k in found}}
+            {"as_of": day.isoformat(), "currencies": {k.currency: kpi_document(k) for k in found}}
         )
     elif fmt is TableFormat.csv:
         write_csv(sys.stdout, ["currency", "receivables", "current", *FIELDS], _rows(found))
     else:
         _print(found, day.isoformat())
     session.report_held_back(ledger)
-
-
-def _figure(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
-
-
-def _document(k: Kpis) -> dict:
-    return {
-        "receivables": str(k.receivables),
-        "current": str(k.current),
-        **{name: _figure(getattr(k, name)) for name in FIELDS},
-    }
 
 
 def _rows(found: list[Kpis]) -> list[list[str]]:

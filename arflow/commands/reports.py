@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from arflow import accounts, desk
-from arflow.aging import aging_csv_header, aging_csv_rows, aging_document, aging_report
+from arflow.aging import aging_csv_header, aging_csv_rows, aging_document
 from arflow.charts import print_aging, print_forecast, print_simulation
 from arflow.commands import common, session
 from arflow.commands.common import (
@@ -121,13 +121,7 @@ def aging(
     cfg = load_config(common.config_path(config))
     day = common.parse_day(cfg, as_of, "--as-of") or cfg.today(common.now())
     ledger = load_ledger(cfg)
-    heard = session.heard_payments(cfg, ledger, day)
-    charged = _fees_charged(cfg, day) if fees else None
-    disputed = session.disputes_for_aging(cfg, ledger, day)  # issue 33
-    report = aging_report(
-        ledger.owing(day), ledger.customers, day, cfg.min_balance, charged, disputed
-    )
-    report.unapplied = heard.unapplied()
+    report = session.aging_of(cfg, ledger, day, _fees_charged(cfg, day) if fees else None)
     if fmt is TableFormat.json:
         common.print_json(aging_document(report))
     elif fmt is TableFormat.csv:

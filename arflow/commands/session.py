@@ -16,6 +16,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from arflow.aging import Aging, aging_report
 from arflow.commands import common
 from arflow.commands.common import EXIT_PROBLEMS, TableFormat, errors_console, plain, print_json
 from arflow.config import Config
@@ -68,6 +69,20 @@ def heard_payments(cfg: Config, ledger: Ledger, day: date, db: StateDB | None = 
     path = cfg.resolve(cfg.state)
     with open_state(path, cfg.display(path), "read") as state:
         return hear_payments(cfg, state, ledger, day, upto=day)
+
+
+def aging_of(
+    cfg: Config, ledger: Ledger, day: date, charged: dict[str, Decimal] | None = None
+) -> Aging:
+    """`aging`'s report on `day`: the ledger lowered by the bank's payments and the credits
+    agreed in disputes, its unapplied cash, the late fees `charged` (`--fees`)."""
+    heard = heard_payments(cfg, ledger, day)
+    disputed = disputes_for_aging(cfg, ledger, day)  # issue 33
+    report = aging_report(
+        ledger.owing(day), ledger.customers, day, cfg.min_balance, charged, disputed
+    )
+    report.unapplied = heard.unapplied()
+    return report
 
 
 def disputes_for_aging(cfg: Config, ledger: Ledger, day: date) -> dict[str, Decimal] | None:
