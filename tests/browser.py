@@ -415,15 +415,19 @@ _TABLES_JS = """(() => {
 
 
 def pages_text(pdf: str | Path) -> list[str]:
-    """The text of each page of a PDF, read by poppler's pdftotext (it reads Chromium's PDFs
-    whole, words in order; pages end with a form feed)."""
+    """The text of each page of a PDF, read by poppler's pdftotext in the order Chromium drew it
+    (`-raw`: no columns guessed, no words joined over a line's end: a cell's
+    "past-due-15-30-" and "45" stay as drawn; pages end with a form feed)."""
     tool = shutil.which("pdftotext")
     if tool is None:
         raise BrowserError(
             "pdftotext is not installed here (Debian: apt-get install poppler-utils)"
         )
     done = subprocess.run(
-        [tool, "-enc", "UTF-8", str(pdf), "-"], capture_output=True, timeout=TIMEOUT, check=False
+        [tool, "-raw", "-enc", "UTF-8", str(pdf), "-"],
+        capture_output=True,
+        timeout=TIMEOUT,
+        check=False,
     )
     if done.returncode:
         raise BrowserError(f"pdftotext could not read {pdf}: {done.stderr.decode().strip()}")
@@ -431,42 +435,63 @@ def pages_text(pdf: str | Path) -> list[str]:
     return pages[:-1] if pages and not pages[-1].strip() else pages
 
 
+# a word is cut where a line may break: at spaces and after hyphens and dashes
+_WORD = re.compile(r"[^\s\-\u2010\u2011\u2013\u2014]+")
+
+
 def _words(text: str) -> Counter[str]:
-    return Counter(unicodedata.normalize("NFKC", text).casefold().split())
+    return Counter(_WORD.findall(unicodedata.normalize("NFKC", text).casefold()))
 
 
 def cut_tables(tables: Visit | list[Table], pages: list[str]) -> list[str]:
     """The printed tables' cuts: every row's cells on one page, and every page holding rows of a
-    table also holding its header (a repeated thead). Rows are found in order, by their words
-    (a cell wrapped over lines is still whole); a page's header is what is left of its words
-    once its rows' are taken out (a row cut in two gives the header the benefit of the doubt:
-    it is a problem already). Returns plain problems, [] when none."""
+    table also holding its header (a repeated thead). Tables and their rows are found in the
+    page's order, by their words (a cell wrapped over lines is still whole), each row taking
+    its words out of its page's: what is left must hold each table's header (a row cut in two
+    gives the header the benefit of the doubt: it is a problem already). Returns plain
+    problems, [] when none."""
     found = tables.tables() if isinstance(tables, Visit) else tables
-    words = [_words(page) for page in pages]
+    left = [_words(page) for page in pages]  # each page's words not yet taken by a row
     problems: list[str] = []
+    holding: list[list[int]] = []
+    cursor = 0
     for table in found:
-        problems += _cut_table(table, words)
+        pages_of, cursor = _place_rows(table, left, cursor, problems)
+        holding.append(pages_of)
+    for table, pages_of in zip(found, holding, strict=True):
+        header = _words(" ".join(table.header))
+        if not header:
+            if table.rows:
+                problems.append(
+                    f"table {table.name!r} has no header (thead) to repeat on each page"
+                )
+            continue
+        for p in pages_of:
+            if header <= left[p]:
+                left[p] -= header
+            else:
+                problems.append(f"table {table.name!r}: page {p + 1} holds rows without the header")
     return problems
 
 
-def _cut_table(table: Table, pages: list[Counter[str]]) -> list[str]:
-    problems: list[str] = []
-    left = [page.copy() for page in pages]  # each page's words less its rows' words
-    holding: set[int] = set()
-    cursor = 0
+def _place_rows(
+    table: Table, left: list[Counter[str]], cursor: int, problems: list[str]
+) -> tuple[list[int], int]:
+    """Find each row from the page of the one before; → the pages holding rows, the cursor."""
     header = _words(" ".join(table.header))
+    holding: set[int] = set()
     for cells in table.rows:
         row = _words(" ".join(cells))
         name = next((c for c in cells if c.strip()), "(empty)").splitlines()[0]
-        whole = next((p for p in range(cursor, len(pages)) if row <= pages[p]), None)
+        whole = next((p for p in range(cursor, len(left)) if row <= left[p]), None)
         if whole is not None:
             left[whole] -= row
             holding.add(cursor := whole)
             continue
-        span = range(cursor, len(pages) - 1)
-        split = next((p for p in span if row <= pages[p] + pages[p + 1]), None)
+        span = range(cursor, len(left) - 1)
+        split = next((p for p in span if row <= left[p] + left[p + 1]), None)
         if split is None:
-            missing = " ".join((row - sum(pages[cursor:], Counter())).elements())
+            missing = " ".join((row - sum(left[cursor:], Counter())).elements())
             problems.append(
                 f"table {table.name!r}: row {name!r} is not in the PDF whole "
                 f"(missing {missing!r}: cut off at the page's edge?)"
@@ -481,12 +506,4 @@ def _cut_table(table: Table, pages: list[Counter[str]]) -> list[str]:
             row -= take
         holding |= {split, split + 1}
         cursor = split + 1
-    if not header:
-        if table.rows:
-            problems.append(f"table {table.name!r} has no header (thead) to repeat on each page")
-        return problems
-    return problems + [
-        f"table {table.name!r}: page {p + 1} holds rows without the header"
-        for p in sorted(holding)
-        if not header <= left[p]
-    ]
+    return sorted(holding), cursor

@@ -171,7 +171,7 @@ def test_print_pdf_uses_the_paper_asked_for(browser, tmp_path, pdf_pages):
         with PdfReader(pdf) as reader:
             box = reader.pages[0].mediabox
             assert (len(reader.pages), round(box.width), round(box.height)) == (1, *size)
-        assert pdf_pages(pdf) == ["one page\n\n"]
+        assert pdf_pages(pdf) == ["one page\n"]
 
 
 def test_cut_tables_reads_rows_in_order_and_names_what_is_missing():
