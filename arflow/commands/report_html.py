@@ -52,7 +52,7 @@ def report(
     config: ConfigOption = None,
     jobs: common.JobsOption = None,
 ) -> None:
-    """The receivables on one HTML page: aging, KPIs, what was done, what comes next.
+    """The receivables on one HTML page, to open, print or send.
 
     One self-contained HTML file (no script, nothing fetched): aging by bucket and currency,
     the largest accounts, the collections KPIs with their formulas and their trend over 12

@@ -42,7 +42,7 @@ class ReportInputs:
     as_of: date
     aging: Aging
     invoices: list[Invoice]  # the whole ledger: the KPIs and their trend
-    history: list[dict]  # `history`'s rows up to the report's day
+    history: list[dict]  # `history`'s rows of runs up to the report's day, none later
     promises: list[dict]  # the desk's promises (not cancelled)
     forecast: list  # `forecast`'s days: (day, result)
     backtest: Simulation | None  # `simulate`'s, when asked for
@@ -119,7 +119,7 @@ def trend(invoices: list[Invoice], day: date) -> dict:
     day's receivables need paid dates (`paid_date`), and a month before the first invoice
     tells nothing."""
     if not any(inv.paid_date is not None for inv in invoices):
-        return {"months": [], "why": "the invoices have no paid dates (`paid_date:` column)"}
+        return {"months": [], "why": "the invoices have no paid dates (a paid_date: column)"}
     first = min((inv.issue_date for inv in invoices), default=day)
     ends = [d for d in month_ends(day, TREND_MONTHS) if d >= first]
     months = []
@@ -146,7 +146,7 @@ def activity(inputs: ReportInputs, days: int) -> dict:
         if not first.isoformat() <= row["as_of"] <= last.isoformat():
             continue
         if row["workflow"] in EVENTS and not row["keys"]:
-            events[(row["workflow"], row["step"])] += 1
+            events[(row["workflow"], row["kind"])] += 1
         elif carried_out(row["state"]):
             actions[(row["workflow"], step_of(row, inputs.campaigns), row["kind"])] += 1
     by_number = {inv.number: inv for inv in inputs.invoices}
@@ -205,7 +205,7 @@ def effectiveness(inputs: ReportInputs, day: date) -> dict:
     for row in inputs.history:
         if row["workflow"] in EVENTS and not row["keys"]:
             continue
-        if row["as_of"] > day.isoformat() or not carried_out(row["state"]):
+        if not carried_out(row["state"]):
             continue
         key = (row["workflow"], step_of(row, inputs.campaigns))
         step = figures.setdefault(key, StepFigures(*key))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from functools import partial
 from importlib.resources import files
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -137,17 +136,16 @@ def trend_charts(doc: dict) -> list[dict]:
             found.append(
                 {
                     "currency": cur,
-                    "name": name,
-                    "svg": Markup(
-                        line("trend", f"{name}, {cur}", points, partial(_tenth, unit=unit))
-                    ),
+                    "name": f"{name} ({unit})",
+                    "svg": Markup(line("trend", f"{name}, {cur}", points, _tenth)),
                 }
             )
     return found
 
 
-def _tenth(value: Decimal, unit: str) -> str:
-    return figure_text(float(value), unit)
+def _tenth(value: Decimal) -> str:
+    """A point's label: the number alone (the chart's title has the unit)."""
+    return f"{value:.1f}"
 
 
 def forecast_charts(doc: dict, locale: str) -> list[dict]:

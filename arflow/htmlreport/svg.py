@@ -166,7 +166,7 @@ def line(
     high = max(values, default=Decimal(1))
     span = high - low or Decimal(1)
     plot_top, plot_bottom = 18, height - 22
-    step = (width - 40) / max(len(points) - 1, 1)
+    left, step = 14, (width - 28) / max(len(points) - 1, 1)
 
     def y_of(v: Decimal) -> float:
         return plot_bottom - float((v - low) / span) * (plot_bottom - plot_top)
@@ -180,12 +180,13 @@ def line(
         if p.value is None:
             pen = "M"
             continue
-        path.append(f"{pen}{20 + n * step:.1f} {y_of(p.value):.1f}")
+        path.append(f"{pen}{left + n * step:.1f} {y_of(p.value):.1f}")
         pen = "L"
     if path:
         parts.append(f'<path d="{" ".join(path)}" fill="none" stroke="#3e6b9a" stroke-width="2"/>')
     for n, p in enumerate(points):
-        x = 20 + n * step
+        x = left + n * step
+        anchor = "start" if n == 0 else "end"  # the ends' labels stay inside the chart
         if p.value is not None:
             parts.append(
                 f'<circle cx="{x:.1f}" cy="{y_of(p.value):.1f}" r="3" fill="#3e6b9a"'
@@ -194,12 +195,12 @@ def line(
             )
             if n in (0, len(points) - 1):
                 parts.append(
-                    f'<text x="{x:.1f}" y="{y_of(p.value) - 6:.1f}" text-anchor="middle" '
-                    f'fill="{INK}">{escape(shown(p.value))}</text>'
+                    f'<text x="{x - 4 if n else x + 4:.1f}" y="{y_of(p.value) - 6:.1f}" '
+                    f'text-anchor="{anchor}" fill="{INK}">{escape(shown(p.value))}</text>'
                 )
         if n in (0, len(points) - 1):
             parts.append(
-                f'<text x="{x:.1f}" y="{height - 6}" text-anchor="middle" fill="{MUTED}">'
+                f'<text x="{x:.1f}" y="{height - 6}" text-anchor="{anchor}" fill="{MUTED}">'
                 f"{escape(p.month)}</text>"
             )
     parts.append("</svg>")
