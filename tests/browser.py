@@ -120,18 +120,20 @@ class Browser:
 
     def __enter__(self) -> Browser:
         self._profile = tempfile.mkdtemp(prefix="arflow-chromium-")
+        self._stderr = Path(self._profile) / "stderr.txt"
         to_child, self._commands = os.pipe()
         self._events, from_child = os.pipe()
         argv = [self.executable, *FLAGS, f"--user-data-dir={self._profile}", "about:blank"]
         try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", _TRAMPOLINE, str(to_child), str(from_child), *argv],
-                pass_fds=(to_child, from_child),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,  # its own process group: killed whole at exit
-            )
+            with self._stderr.open("wb") as stderr:
+                self.process = subprocess.Popen(
+                    [sys.executable, "-c", _TRAMPOLINE, str(to_child), str(from_child), *argv],
+                    pass_fds=(to_child, from_child),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=stderr,
+                    start_new_session=True,  # its own process group: killed whole at exit
+                )
         finally:
             os.close(to_child)
             os.close(from_child)
@@ -185,7 +187,11 @@ class Browser:
                 )
             chunk = os.read(self._events, 1 << 20)
             if not chunk:
-                raise BrowserError(f"Chromium quit while the test waited for {waiting_for}")
+                said = self._stderr.read_text(errors="replace").strip().splitlines()[-3:]
+                raise BrowserError(
+                    f"Chromium quit while the test waited for {waiting_for}"
+                    + "".join(f"\n  {line}" for line in said)
+                )
             self._buffer += chunk
         *messages, self._buffer = self._buffer.split(b"\0")
         for raw in messages:
@@ -235,7 +241,7 @@ class Browser:
         url = Path(page).resolve().as_uri() if not re.match(r"^[a-z]+:", str(page)) else str(page)
         target = self.send("Target.createTarget", url="about:blank")["targetId"]
         session = self.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        visit = self._visits[session] = Visit(self, session, target, url)
+        visit = self._visits[session] = Visit(self, session, target, url, media=media or "")
         for domain in ("Page", "Runtime", "Log", "Network"):
             visit.send(f"{domain}.enable")
         visit.resize(width, height, mobile=mobile)
@@ -260,6 +266,7 @@ class Visit:
     messages: list[Message] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
     inline: list[str] = field(default_factory=list)  # data: and blob: URLs (not requests)
+    media: str = ""  # the media it is shown as ("" for screen)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def send(self, method: str, **params: Any) -> dict[str, Any]:
@@ -356,7 +363,7 @@ class Visit:
         try:
             found = self.evaluate(_TABLES_JS)
         finally:
-            self.send("Emulation.setEmulatedMedia", media="")
+            self.send("Emulation.setEmulatedMedia", media=self.media)
         return [Table(t["name"], t["header"], t["rows"]) for t in found]
 
 

@@ -254,3 +254,42 @@ def test_a_hung_page_fails_within_the_deadline_and_the_browser_is_killed(tmp_pat
         assert time.monotonic() - started < 4
         process = browser.process
     assert process is not None and process.returncode is not None
+
+
+def test_a_browser_that_cannot_start_fails_saying_what_it_said(tmp_path):
+    fake = tmp_path / "chromium"
+    fake.write_text("#!/bin/sh\necho 'cannot open display' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    with pytest.raises(BrowserError) as failed, Browser(str(fake)):
+        pass
+    assert str(failed.value) == (
+        "Chromium quit while the test waited for Browser.getVersion\n  cannot open display"
+    )
+
+
+def test_print_media_and_the_tables_as_print_shows_them(browser, tmp_path):
+    page = write(
+        tmp_path,
+        "media.html",
+        "<style>@media print { .screen { display: none } }</style>"
+        '<p class="screen">Open in arflow</p><table aria-label="Aging"><thead><tr><th>Currency</th>'
+        '<th class="screen">Chart</th><th>Total</th></tr></thead><tbody><tr><td>USD</td>'
+        '<td class="screen">▇▇▇</td><td>6,844.50</td></tr><tr class="screen"><td>EUR</td><td>'
+        "</td><td>0.00</td></tr></tbody></table><h2>Largest accounts</h2><div><table><caption>"
+        "Top</caption><tr><td>x</td></tr></table></div><table><tbody><tr><td>y</td></tr></tbody>"
+        "</table>",
+    )
+    shown = "getComputedStyle(document.querySelector('p.screen')).display"
+    assert browser.visit(page).evaluate(shown) == "block"
+    visit = browser.visit(page, media="print")
+    assert visit.evaluate(shown) == "none"
+    assert visit.tables() == [
+        Table("Aging", ["Currency", "Total"], [["USD", "6,844.50"]]),
+        Table("Top", [], [["x"]]),
+        Table("Largest accounts", [], [["y"]]),
+    ]
+    assert visit.evaluate(shown) == "none"
+    # read under print media, the screen is as it was
+    visit = browser.visit(page)
+    assert visit.tables()[0].header == ["Currency", "Total"]
+    assert visit.evaluate(shown) == "block"
