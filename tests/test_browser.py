@@ -196,6 +196,36 @@ def test_cut_tables_reads_rows_in_order_and_names_what_is_missing():
     ]
 
 
+def test_tables_are_found_in_the_page_s_order():
+    # the words of the second table's row are in page 1's text as well: its row is looked for
+    # from the page where the first table ended
+    tables = [
+        Table("Aging", ["Currency", "Total"], [["USD", "6,844.50"]]),
+        Table("Largest", ["Customer", "Owed"], [["Cedar Labs", "90.00"]]),
+    ]
+    pages = [
+        "Cedar Labs owes 90.00 since March.",
+        "Currency Total\nUSD 6,844.50\nCustomer Owed\nCedar Labs 90.00",
+    ]
+    assert cut_tables(tables, pages) == []
+    # two tables with the same header on one page need it twice
+    tables = [Table(name, ["Workflow", "Step"], [[name, "a"]]) for name in ("First", "Second")]
+    assert cut_tables(tables, ["Workflow Step\nFirst a\nWorkflow Step\nSecond a"]) == []
+    assert cut_tables(tables, ["Workflow Step\nFirst a\nSecond a"]) == [
+        "table 'Second': page 1 holds rows without the header"
+    ]
+
+
+def test_a_word_broken_after_a_hyphen_is_still_whole():
+    # Chromium breaks "past-due-15-30-45" after a hyphen in a narrow cell; pdftotext -raw
+    # keeps the two parts as drawn
+    table = Table("Steps", ["Workflow", "Step"], [["past-due-15-30-45", "past-due-30"]])
+    assert cut_tables([table], ["Workflow Step\npast-due-15-30-\n45 past-due-\n30"]) == []
+    assert cut_tables(
+        [table], ["Workflow Step\npast-due-15-30-", "Workflow Step\n45 past-due-30"]
+    ) == ["table 'Steps': row 'past-due-15-30-45' split over pages 1 and 2"]
+
+
 def test_a_header_is_what_is_left_of_a_page_once_its_rows_are_taken_out():
     # every row says "Customer": the header's word must be there once more
     table = Table("Customers", ["Customer"], [["Customer C001"], ["Customer C002"]])
