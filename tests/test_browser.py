@@ -274,15 +274,15 @@ def test_a_fluid_page_passes_the_phone_check(browser, tmp_path):
     assert visit.evaluate("[window.innerWidth, document.documentElement.scrollWidth]") == [390, 390]
 
 
-def test_a_hung_page_fails_within_the_deadline_and_the_browser_is_killed(tmp_path):
+def test_a_hung_page_fails_within_the_deadline_and_the_browser_is_killed(browser, tmp_path):
     page = write(tmp_path, "hung.html", "<p>x</p>")
-    with Browser(timeout=2) as browser:
-        visit = browser.visit(page)
+    with Browser(browser.executable, timeout=2) as hung:
+        visit = hung.visit(page)
         started = time.monotonic()
         with pytest.raises(BrowserError, match="did not answer within 2 s: waited for Runtime"):
             visit.evaluate("for (;;) {}")
         assert time.monotonic() - started < 4
-        process = browser.process
+        process = hung.process
     assert process is not None and process.returncode is not None
 
 
