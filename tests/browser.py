@@ -237,8 +237,10 @@ class Browser:
         mobile: bool = False,
     ) -> Visit:
         """Open `page` (a file path or a URL) in a new tab of that size and wait until it has
-        loaded; `media="print"` shows it as print media."""
+        loaded; `media="print"` shows it as print media. The visit before it is closed."""
         url = Path(page).resolve().as_uri() if not re.match(r"^[a-z]+:", str(page)) else str(page)
+        for earlier in list(self._visits.values()):  # one tab at a time: a tab holds ~150 MB
+            earlier.close()
         target = self.send("Target.createTarget", url="about:blank")["targetId"]
         session = self.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
         visit = self._visits[session] = Visit(self, session, target, url, media=media or "")
@@ -270,7 +272,14 @@ class Visit:
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def send(self, method: str, **params: Any) -> dict[str, Any]:
+        if self.session not in self.browser._visits:
+            raise BrowserError(f"{method}: the visit of {self.url} is over (a new one began)")
         return self.browser.send(method, self.session, **params)
+
+    def close(self) -> None:
+        """Close its tab (the next visit does)."""
+        if self.browser._visits.pop(self.session, None) is not None:
+            self.browser.send("Target.closeTarget", targetId=self.target)
 
     def on_event(self, method: str, params: dict[str, Any]) -> None:
         self.events[method] = params

@@ -323,3 +323,16 @@ def test_print_media_and_the_tables_as_print_shows_them(browser, tmp_path):
     visit = browser.visit(page)
     assert visit.tables()[0].header == ["Currency", "Total"]
     assert visit.evaluate(shown) == "block"
+
+
+def test_a_visit_ends_when_the_next_begins(browser, tmp_path):
+    first = browser.visit(write(tmp_path, "a.html", "<p>a</p>"))
+    second = browser.visit(write(tmp_path, "b.html", "<p>b</p>"))
+    assert second.evaluate("document.body.textContent") == "b"
+    with pytest.raises(BrowserError) as over:
+        first.evaluate("1")
+    assert (
+        str(over.value) == f"Runtime.evaluate: the visit of {first.url} is over (a new one began)"
+    )
+    tabs = browser.send("Target.getTargets")["targetInfos"]
+    assert [t["url"] for t in tabs if t["url"].startswith("file:")] == [second.url]
