@@ -11,11 +11,20 @@ from typing import Annotated, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import babel
-from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from arflow.calendar import parse_terms
 from arflow.config_location import CONFIG_NAME
+from arflow.database_url import parse_database_url
 from arflow.disputes import DEFAULT_WORDS, DisputeSettings
+from arflow.erp import erp_settings
 from arflow.errors import InvalidFiles
 from arflow.fees.settings import NO_FEES, LateFees
 from arflow.holds.settings import CreditHold
@@ -295,6 +304,12 @@ class Config(Strict):
     _path: Path = PrivateAttr(default=Path(CONFIG_NAME))
     _located: Located | None = PrivateAttr(default=None)
 
+    @field_validator("invoices", "customers", "contacts", "payments", mode="before")
+    @classmethod
+    def _erp_preset(cls, value: object, info: ValidationInfo) -> object:
+        """Issue 35: `preset: odoo` (an ERP's) beside `database:` fills in its query."""
+        return erp_settings(value, info.field_name or "")
+
     @field_validator("invoices")
     @classmethod
     def _invoice_columns(cls, value: SourceConfig) -> SourceConfig:
@@ -340,6 +355,20 @@ class Config(Strict):
     def resolve(self, relative: str) -> Path:
         """A path from the config, taken relative to the config file's folder."""
         return (self.base_dir / Path(relative).expanduser()).resolve()
+
+    def source_name(self, source: SourceConfig) -> str:
+        """A source as messages name it: its file, or a database's name and table (`books/
+        account_move`, `books/query`: the password and the server are in no message)."""
+        if source.database is not None:
+            what = source.table or "query"
+            return f"{parse_database_url(source.database).name}/{what}"
+        assert source.path is not None  # the model requires one of the two
+        return self.display(self.resolve(source.path))
+
+    def source_missing(self, source: SourceConfig) -> bool:
+        """A file source whose file is not there (CI checks workflows without the ledger); a
+        database is there until connecting says otherwise."""
+        return source.path is not None and not self.resolve(source.path).exists()
 
     def display(self, path: Path) -> str:
         """How a file is named in messages: relative to the config folder when inside it."""

@@ -10,7 +10,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from arflow.modelcheck import STRICT, Matching, Needs, NotBoth, Rule, check_rules
+from arflow.database_url import check_database_url, sqlite_url
+from arflow.modelcheck import STRICT, EnvName, Matching, Needs, NotBoth, Rule, check_rules
 from arflow.payments.presets import PAYMENT_PRESETS
 from arflow.presets import PRESETS, with_preset
 
@@ -38,7 +39,12 @@ class SourceConfig(BaseModel):
     PRESET_LIST: ClassVar[dict[str, dict]] = PRESETS
     PRESETS_FOR: ClassVar[str] = "invoices"
 
-    path: str
+    path: str | None = None
+    # issue 35: a database server (`postgresql://user@host:5432/books`, `mysql://…`), read in a
+    # read-only session; its password from the environment variable `password_env:` names
+    database: str | None = None
+    password_env: EnvName | None = None
+    timeout: float = Field(60.0, gt=0, le=3600)  # seconds: connecting, then the whole query
     table: str | None = None
     query: str | None = None
     columns: dict[str, str] = {}
@@ -70,6 +76,11 @@ class SourceConfig(BaseModel):
     RULES: ClassVar[tuple[Rule, ...]] = (
         NotBoth("table", "query", "give either table: or query:, not both"),
         NotBoth(
+            "path",
+            "database",
+            "give either path: (a file) or database: (a server's address), not both",
+        ),
+        NotBoth(
             "header_row",
             "skip_rows",
             "give either header_row: (the line the header is on) or "
@@ -88,7 +99,12 @@ class SourceConfig(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _preset(cls, value: object) -> object:
-        return with_preset(value, cls.PRESET_LIST)
+        return sqlite_url(with_preset(value, cls.PRESET_LIST))
+
+    @field_validator("database")
+    @classmethod
+    def _database(cls, value: str | None) -> str | None:
+        return None if value is None else check_database_url(value)
 
     @field_validator("max_bad_rows")
     @classmethod
@@ -122,7 +138,11 @@ class SourceConfig(BaseModel):
     def _check(self) -> SourceConfig:
         if self.preset is not None and self.preset not in self.PRESET_LIST:
             raise ValueError(self._unknown_preset(self.preset))
-        if self.is_sqlite:
+        if self.path is None and self.database is None:
+            raise ValueError("give path: (a file) or database: (a server's address)")
+        if self.database is not None and not (self.table or self.query):
+            raise ValueError("database: needs table: (a table or view) or query: (a SELECT)")
+        if self.is_sqlite or self.database is not None:
             used = [
                 k
                 for k in ("header_row", "skip_rows", "headings", "skip_if", "preset")
@@ -157,7 +177,12 @@ class SourceConfig(BaseModel):
 
     @property
     def is_sqlite(self) -> bool:
-        return bool(self.table or self.query)
+        return bool(self.table or self.query) and self.database is None
+
+    @property
+    def is_database(self) -> bool:
+        """A database server's table or query (issue 35)."""
+        return self.database is not None
 
     @property
     def reshapes(self) -> bool:

@@ -31,6 +31,8 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.collector",
             "arflow.healthcheck",
             "arflow.plaintext",
+            "arflow.database_url",
+            "arflow.erp",
         ],
     ),
     (

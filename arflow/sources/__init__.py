@@ -14,6 +14,7 @@ from arflow.reading import SourceRead
 from arflow.sources.contacts import read_contacts
 from arflow.sources.csvfile import Blocks, Progress, read_csv
 from arflow.sources.customers import build_customers, merge_customers, phone_of
+from arflow.sources.database import read_database
 from arflow.sources.frames import (
     Slices,
     TextRows,
@@ -36,7 +37,12 @@ def open_source(
     *,
     header_only: bool = False,
 ) -> tuple[str, list[str], Blocks]:
-    """(display name, header, rows) for a CSV file or a SQLite table/query."""
+    """(display name, header, rows) for a CSV file, a SQLite table/query or a database
+    server's (issue 35)."""
+    if source.is_database:
+        display = config.source_name(source)
+        return display, *read_database(source, display, header_only=header_only)
+    assert source.path is not None  # the model requires a file or a database
     path = config.resolve(source.path)
     display = config.named(path)  # in messages: as the command names the folder's files
     if source.is_sqlite:
@@ -165,7 +171,7 @@ def contact_roles(config: Config) -> set[str] | None:
     source = config.contacts
     if source is None:
         return {BILLING}
-    if not config.resolve(source.path).exists():
+    if config.source_missing(source):
         return None
     try:
         display, header, blocks = open_source(config, source)
@@ -179,17 +185,24 @@ def contact_roles(config: Config) -> set[str] | None:
     return (found - {""}) | {BILLING}
 
 
-def present_headers(config: Config) -> list[SourceRead]:
-    """The header of each source whose file is there (`header_read`)."""
+def present_headers(config: Config, *, offline: bool = False) -> list[SourceRead]:
+    """The header of each source whose file is there (`header_read`); `offline`: no database
+    is asked."""
     return [
         header_read(config, setting)
         for setting in SOURCE_FIELDS
         if getattr(config, setting) is not None
-        and config.resolve(getattr(config, setting).path).exists()
+        and not _passed_over(config, getattr(config, setting), offline)
     ]
 
 
-def source_problems(config: Config) -> list[Problem]:
+def _passed_over(config: Config, source: SourceConfig, offline: bool) -> bool:
+    """A source `validate` does not read: a file that is not there (CI checks workflows
+    without the ledger), a database when `--offline` (CI cannot reach it)."""
+    return config.source_missing(source) or (offline and source.is_database)
+
+
+def source_problems(config: Config, *, offline: bool = False) -> list[Problem]:
     """What stops each source before its rows (`header_read`), then what refuses it whole
     (SPEC 2.4: dates in another format than date_format:, more bad rows than max_bad_rows:).
     A file that is not there is no problem here: CI checks workflows without the ledger."""
@@ -197,7 +210,7 @@ def source_problems(config: Config) -> list[Problem]:
     present = 0
     for setting in SOURCE_FIELDS:
         source = getattr(config, setting)
-        if source is None or not config.resolve(source.path).exists():
+        if source is None or _passed_over(config, source, offline):
             continue
         present += 1
         try:
@@ -303,7 +316,7 @@ def _reader(
     def read() -> TextRows:
         fast = (
             None
-            if source.is_sqlite or source.reshapes or reference
+            if source.path is None or source.is_sqlite or source.reshapes or reference
             else plain_csv(config.resolve(source.path), source, header, progress)
         )
         return from_blocks(header, blocks) if fast is None else fast
@@ -323,7 +336,11 @@ def _slices(
     CSV file, else the block reader."""
 
     def read(plain: bool) -> Iterator[TextRows]:
-        if plain and not (source.is_sqlite or source.reshapes or reference):
+        if (
+            plain
+            and source.path is not None
+            and not (source.is_sqlite or source.reshapes or reference)
+        ):
             return plain_slices(config.resolve(source.path), source, header, progress)
         return block_slices(header, blocks)
 
