@@ -212,3 +212,27 @@ def clock(monkeypatch):
 def subcommands(group: click.Group) -> dict[str, click.Command]:
     """A click group's commands by name, each loaded (arflow's load when asked for)."""
     return {name: group.get_command(None, name) for name in group.list_commands(None)}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the session's tests (tests/browser.py); they skip, saying why,
+    where none is installed."""
+    from tests.browser import Browser, find_chromium
+
+    if find_chromium() is None:
+        pytest.skip("Chromium is not installed here (Debian: apt-get install chromium)")
+    with Browser() as chromium:
+        yield chromium
+
+
+@pytest.fixture
+def pdf_pages():
+    """tests.browser.pages_text: a PDF's text page by page (skips where pdftotext is absent)."""
+    import shutil
+
+    from tests.browser import pages_text
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext is not installed here (Debian: apt-get install poppler-utils)")
+    return pages_text
