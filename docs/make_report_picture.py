@@ -10,12 +10,14 @@ the real report.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import tempfile
 from datetime import date
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_picture import chromium, screenshot
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "images" / "report.png"
@@ -44,32 +46,11 @@ def report(folder: Path) -> Path:
 
 
 def main() -> int:
-    browser = (
-        shutil.which("chromium")
-        or shutil.which("chromium-browser")
-        or shutil.which("google-chrome")
-    )
+    browser = chromium()
     if browser is None:
-        print("needs Chromium: apt-get install chromium", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory() as tmp:
-        page = report(Path(tmp) / "example")
-        OUT.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                browser,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--hide-scrollbars",
-                "--force-device-scale-factor=1",
-                f"--window-size={WINDOW[0]},{WINDOW[1]}",
-                f"--screenshot={OUT}",
-                page.as_uri(),
-            ],
-            check=True,
-            capture_output=True,
-        )
+        screenshot(browser, report(Path(tmp) / "example"), OUT, WINDOW)
     print(f"wrote {OUT.relative_to(ROOT)}")
     return 0
 

@@ -10,7 +10,6 @@ import csv
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -21,30 +20,12 @@ from pathlib import Path
 import pytest
 
 from tests.browser import Visit, cut_tables
-from tests.conftest import BASE_CONFIG, example_after_nights, make_folder
-from tests.test_kpi import DATA as IBM
+from tests.conftest import example_after_nights, ibm_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_DAY = "2026-04-07"
 IBM_DAY = "2013-06-15"
 TREND_KPIS = ("dso_countback", "dso_90", "add_90", "cei", "share_90_plus")
-
-
-def ibm_folder(root: Path) -> Path:
-    """The IBM late-payment ledger (its paid dates give the KPIs a 12-month history)."""
-    root.mkdir(parents=True)
-    shutil.copy(IBM, root / "ibm.csv")
-    return make_folder(
-        root,
-        invoices="",
-        workflows={},
-        config=BASE_CONFIG.replace(
-            "invoices: {path: invoices.csv}",
-            "invoices:\n  path: ibm.csv\n  columns: {number: invoiceNumber, customer_id: "
-            "customerID, issue_date: InvoiceDate,\n            due_date: DueDate, amount: "
-            'InvoiceAmount, paid_date: SettledDate}\n  date_format: "%m/%d/%Y"\n',
-        ),
-    )
 
 
 def write_report(config: Path, day: str) -> Path:
