@@ -18,7 +18,7 @@ from arflow.rules import AGING_BUCKETS
 from arflow.tables import amounts_text
 
 if TYPE_CHECKING:  # replay runs the pipeline; printing its figures needs only their type
-    from arflow.replay import Simulation
+    from arflow.simulation import Simulation
 
 # --- aging ------------------------------------------------------------------------------------
 AGING_STYLES = {
