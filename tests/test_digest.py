@@ -355,3 +355,79 @@ def test_the_digest_goes_by_email_when_notices_go_to_a_webhook(cli, tmp_path, ht
     (name,) = night(cli, config, "2026-03-02")
     assert str(read(config, name)["To"]) == CTL
     assert http_server.requests == []
+
+
+def test_the_mail_server_is_logged_into_before_anything_is_recorded(
+    cli, tmp_path, smtp_server, monkeypatch, run_json
+):
+    """The digest goes through the email channel even when notices go to a webhook: a run
+    logs into the mail server first, so a missing password stops it with nothing recorded
+    (not even the skip of a reminder to a customer without an address)."""
+    hooked = smtp_config(smtp_server.port).replace(
+        "timeout: 5}",
+        "timeout: 5, username: ar@acme.example, password_env: ARFLOW_TEST_PW}\n"
+        "  notify: {transport: webhook, url: 'http://127.0.0.1:9/hook'}",
+    )
+    config = folder(tmp_path, hooked)
+    (config.parent / "invoices.csv").write_text(
+        f"{HEADER}\n"
+        "INV-1,C1,Northwind,ap@northwind.example,2026-02-01,2026-03-01,6000.00,,USD\n"
+        "INV-3,C3,Kranich,,2025-10-01,2025-11-01,3000.00,,EUR\n"
+    )
+    monkeypatch.delenv("ARFLOW_TEST_PW", raising=False)
+    result = cli("run", "--as-of", "2026-03-02", "--config", config, expect=1)
+    assert "the environment variable ARFLOW_TEST_PW is not set" in result.output
+    assert smtp_server.connections == []
+    history = json.loads(cli("history", "--format", "json", "--config", config).stdout)
+    assert history["actions"] == []
+    # what it would have recorded: the skip, and the digest (a dry run logs in nowhere)
+    _, doc = run_json(config, "2026-03-02")
+    assert [(s["customer_id"], s["reason"]) for s in doc["skipped"]] == [("C3", "no-email")]
+    assert [a["workflow"] for a in doc["actions"]] == ["digest"]
+
+
+def test_counting_business_days_the_digest_moves_off_the_weekend(cli, tmp_path):
+    """`business_days: true`, as a campaign's: an occurrence on a weekend goes the next
+    business day, and nothing goes on a weekend, a late digest included."""
+    monthly = CONFIG.replace(
+        "{every: week, weekday: mon}",
+        "{every: month, day: 1}\n  business_days: true\n  expires_after: 0",
+    )
+    # 1 March 2026 is a Sunday: the occurrence is Monday the 2nd, not a day late
+    config = folder(tmp_path, monthly)
+    sent = {day: n for day in days("2026-02-27", "2026-03-03") if (n := night(cli, config, day))}
+    assert [(day, len(names)) for day, names in sent.items()] == [("2026-03-02", 1)]
+    fridays = CONFIG.replace("weekday: mon}", "weekday: fri}\n  business_days: true")
+    config = folder(tmp_path / "fri", fridays)
+    # no run on Friday the 6th: not on the Saturday, late on the Monday (within 3 days)
+    assert night(cli, config, "2026-03-07") == []
+    assert night(cli, config, "2026-03-08") == []
+    (late,) = night(cli, config, "2026-03-09")
+    assert str(read(config, late)["Subject"]).startswith(
+        "[AR] Receivables of Acme Supplies Ltd as of 2026-03-09:"
+    )
+
+
+def test_the_digest_counts_a_payment_the_bank_reported_before_the_export(cli, tmp_path):
+    bank = CONFIG.replace(
+        "digest:",
+        "payments: {path: bank.csv, columns: {date: Date, amount: Amount, reference: Reference,"
+        " payer: Payer}}\ndigest:",
+    )
+    config = folder(tmp_path, bank)
+    (config.parent / "bank.csv").write_text(
+        "Date,Amount,Reference,Payer\n2026-03-01,6000.00,INV-1,Northwind\n"
+    )
+    (name,) = night(cli, config, "2026-03-02")  # the export still shows INV-1 open
+    assert str(read(config, name)["Subject"]) == (
+        "[AR] Receivables of Acme Supplies Ltd as of 2026-03-02: €3,000.00, $4,000.00 owed"
+    )
+
+
+def test_a_baseline_records_no_digest_the_first_run_sends_it(cli, tmp_path):
+    config = folder(tmp_path)
+    cli("run", "--baseline", "--as-of", "2026-03-02", "--config", config)
+    assert outbox(config) == set()
+    history = json.loads(cli("history", "--format", "json", "--config", config).stdout)
+    assert [e for e in history["actions"] if e["workflow"] == "digest"] == []
+    assert len(night(cli, config, "2026-03-02")) == 1
