@@ -343,6 +343,14 @@ def test_a_forecast_shows_the_digest_on_each_monday(cli, tmp_path):
         ("2026-03-16", ["controller@acme.example"]),
     ]
     assert outbox(config) == before
+    csv = cli(
+        "forecast", "--as-of", "2026-03-03", "--days", "14", "--format", "csv", "--config", config
+    ).stdout.splitlines()
+    # the digest reaches no customer and chases nothing
+    assert [line for line in csv if ",digest," in line] == [
+        "2026-03-09,digest,digest,1,0,,",
+        "2026-03-16,digest,digest,1,0,,",
+    ]
 
 
 def test_the_digest_goes_by_email_when_notices_go_to_a_webhook(cli, tmp_path, http_server):
