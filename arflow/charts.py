@@ -208,7 +208,8 @@ def forecast_groups(
         for a in result.plan.actions:
             group = groups.setdefault((a.workflow, a.step), {"actions": 0, "customers": {}})
             group["actions"] += 1
-            group["customers"].setdefault(a.customer_id, a.amounts)
+            if a.customer_id:  # the weekly digest (issue 34) reaches no customer
+                group["customers"].setdefault(a.customer_id, a.amounts)
         for (wid, step), group in groups.items():
             yield day, wid, step, group["actions"], group["customers"]
 

@@ -76,12 +76,7 @@ def digest_night(
     if settings is None or ledger.whole is not ledger:  # `--customer`: not the whole book
         return
     as_of = planned.as_of
-    current = current_occurrence(settings, as_of)
-    for key in sorted(db.failed_keys(TARGET)):
-        if current is None or key != str(digest_key(current)):
-            target, _, _ = key.partition("/")
-            dropped = ActionKey(target, DIGEST, DIGEST, 0)
-            planned.skipped.append(Skip(DIGEST, DIGEST, "", [], DROPPED, [dropped]))
+    _expired(planned, db.failed_keys(TARGET), current_occurrence(settings, as_of))
     occurrence = digest_due(settings, as_of)
     if occurrence is None or digest_key(occurrence) in past.settled:
         return
@@ -104,3 +99,16 @@ def digest_night(
             digest={"subject": message.subject, "html": message.html, "text": message.text},
         )
     )
+
+
+def _expired(planned: Plan, failed: set[str], current: date | None) -> None:
+    """The digests whose sends kept failing and whose occurrence is over on the plan's day
+    (before the current one, or with none current, on or before the day; a run dated before a
+    later occurrence leaves it for its own nights) into `planned.skipped` as `DROPPED`."""
+    for key in sorted(failed):
+        target = key.partition("/")[0]
+        occurrence = date.fromisoformat(target.removeprefix(TARGET))
+        if occurrence < current if current is not None else occurrence <= planned.as_of:
+            planned.skipped.append(
+                Skip(DIGEST, DIGEST, "", [], DROPPED, [ActionKey(target, DIGEST, DIGEST, 0)])
+            )

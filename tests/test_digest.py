@@ -439,3 +439,18 @@ def test_a_baseline_records_no_digest_the_first_run_sends_it(cli, tmp_path):
     history = json.loads(cli("history", "--format", "json", "--config", config).stdout)
     assert [e for e in history["actions"] if e["workflow"] == "digest"] == []
     assert len(night(cli, config, "2026-03-02")) == 1
+
+
+def test_a_catch_up_run_dated_earlier_leaves_a_later_failed_digest_to_its_nights(cli, tmp_path):
+    config = folder(tmp_path, smtp_config(9))
+    assert digests(run_doc(cli, config, "2026-03-09", expect=3)) == [("2026-03-09", "failed")]
+    config.write_text(CONFIG)  # the mail server back; a missed night of the 4th caught up
+    doc = run_doc(cli, config, "2026-03-04")
+    assert digests(doc) == [("2026-03-04", "sent")]  # the 2nd's, three days late
+    assert [s for s in doc["skipped"] if s["workflow"] == "digest"] == []
+    assert digests(run_doc(cli, config, "2026-03-10")) == [("2026-03-10", "sent")]  # the 9th's
+    history = json.loads(cli("history", "--format", "json", "--config", config).stdout)
+    assert [(e["key"], e["state"]) for e in history["actions"] if e["workflow"] == "digest"] == [
+        ("digest:2026-03-02/digest/digest/0", "sent"),
+        ("digest:2026-03-09/digest/digest/0", "sent"),
+    ]
