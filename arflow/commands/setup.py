@@ -120,14 +120,7 @@ def validate(
     ] = CheckFormat.text,
     config: ConfigOption = None,
     ar_files_only: common.ArFilesOnlyOption = False,
-    offline: Annotated[
-        bool,
-        typer.Option(
-            "--offline",
-            help="Do not connect to database sources (CI, where they cannot be reached); "
-            "files are checked as always.",
-        ),
-    ] = False,
+    offline: common.OfflineOption = False,
 ) -> None:
     """Check config, workflows and templates.
 
