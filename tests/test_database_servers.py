@@ -194,3 +194,12 @@ def test_even_an_administrators_login_cannot_write_through_arflow(cli, books, mo
     result = cli("aging", "--config", served, expect=1)
     assert "read-only" in result.output.lower() or "read only" in result.output.lower()
     assert db.sql("SELECT count(*) FROM inv") == [("5",)]
+
+
+def test_doctor_and_sources_read_the_table(cli, books):
+    _db, served, _ = books
+    doctor = cli("doctor", "--config", served).output
+    assert "ok    invoices: books/inv can be read (10 columns): 5 rows, 0 held back" in doctor
+    sources = cli("sources", "--as-of", "2026-02-20", "--config", served).output
+    assert "books/inv  (invoices:)" in sources
+    assert "rows:     5 read, 5 kept, 0 held back" in sources
