@@ -33,7 +33,6 @@ import subprocess
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,6 +149,7 @@ class DatabaseServer:
         self.port = _free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.started_in = 0.0  # seconds, initialisation included
+        self.log_path = self.root / "server.log"
 
     def _folder(self, name: str) -> Path:
         folder = self.root / name
@@ -175,9 +175,46 @@ class DatabaseServer:
         if done.returncode:
             raise ServerError(f"{what} failed ({done.returncode}): {done.stderr or done.stdout}")
 
-    def _wait_until_ready(self, ready: Callable[[], bool], begun: float) -> None:
+    def _boot(self) -> None:
+        """Initialise, start and wait for the server; a port another program took between
+        `_free_port` and the server's start is given up for another (three tries)."""
+        begun = time.monotonic()
+        try:
+            self._initialise()
+            for attempt in range(3):
+                logged = len(self.log())
+                self.process = self._launch()
+                try:
+                    self._wait_until_ready(begun)
+                    break
+                except ServerError:
+                    if attempt == 2 or "already in use" not in self.log()[logged:]:
+                        raise
+                    self.process.wait(10)
+                    self.port = _free_port()
+            self._started()
+        except BaseException:
+            self.stop()
+            raise
+        self.started_in = time.monotonic() - begun
+
+    def _initialise(self) -> None:
+        """Make the data directory."""
+        raise NotImplementedError
+
+    def _launch(self) -> subprocess.Popen[bytes]:
+        """Start the server on self.port."""
+        raise NotImplementedError
+
+    def _ready(self) -> bool:
+        raise NotImplementedError
+
+    def _started(self) -> None:
+        """What follows a start (MariaDB: its administrator)."""
+
+    def _wait_until_ready(self, begun: float) -> None:
         deadline = begun + START_SECONDS
-        while not ready():
+        while not self._ready():
             if self.process is not None and self.process.poll() is not None:
                 raise ServerError(
                     f"{type(self).__name__} stopped at its start: {self.log()[-4000:]}"
@@ -187,11 +224,10 @@ class DatabaseServer:
                     f"{type(self).__name__} not ready in {START_SECONDS} s: {self.log()[-4000:]}"
                 )
             time.sleep(0.05)
-        self.started_in = time.monotonic() - begun
 
     def log(self) -> str:
         """The server's whole log (its error log for MariaDB), as far as it has written it."""
-        path = self.root / "server.log"
+        path = self.log_path
         return path.read_text(errors="replace") if path.exists() else ""
 
     def literal(self, text: str) -> str:
@@ -271,35 +307,30 @@ class PostgresServer(DatabaseServer):
         assert POSTGRES_BIN is not None
         self.bin = POSTGRES_BIN
         self.psql = str(self.bin / "psql") if (self.bin / "psql").exists() else "psql"
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
+        self._boot()
 
-    def _start(self) -> None:
-        begun = time.monotonic()
-        data, self.sockets = self._folder("data"), self._folder("run")
+    def _initialise(self) -> None:
+        self.data, self.sockets = self._folder("data"), self._folder("run")
         secret = self.root / "admin.pw"
         secret.write_text(self.ADMIN_PASSWORD + "\n")
         os.chown(secret, self.uid, self.gid)
         self._run(
-            [str(self.bin / "initdb"), "-D", str(data), "-U", self.ADMIN, f"--pwfile={secret}",
+            [str(self.bin / "initdb"), "-D", str(self.data), "-U", self.ADMIN, f"--pwfile={secret}",
              "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8",
              "--locale=C", "--no-sync"],
             "initdb",
         )  # fmt: skip
-        log = (self.root / "server.log").open("wb")
-        with log:
-            self.process = subprocess.Popen(
-                [str(self.bin / "postgres"), "-D", str(data), "-p", str(self.port),
+
+    def _launch(self) -> subprocess.Popen[bytes]:
+        with self.log_path.open("ab") as log:
+            return subprocess.Popen(
+                [str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port),
                  "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.sockets}",
                  "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 **self._as_server_account(),
             )  # fmt: skip
-        self._wait_until_ready(self._ready, begun)
 
     def _ready(self) -> bool:
         done = subprocess.run(
@@ -373,33 +404,34 @@ class MariadbServer(DatabaseServer):
         if missing:
             raise ServerError(missing)
         super().__init__("arflow-mariadb-")
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
+        self._boot()
 
-    def _start(self) -> None:
-        begun = time.monotonic()
-        data, sockets, temp = self._folder("data"), self._folder("run"), self._folder("tmp")
-        self.socket = sockets / "mysqld.sock"
-        assert MARIADB_INSTALL_DB is not None and MARIADBD is not None
+    def _initialise(self) -> None:
+        self.data, self.sockets, self.temp = (self._folder(n) for n in ("data", "run", "tmp"))
+        self.socket = self.sockets / "mysqld.sock"
+        self.log_path = self.sockets / "server.log"  # where the server's account may write
+        assert MARIADB_INSTALL_DB is not None
         self._run(
-            [MARIADB_INSTALL_DB, "--no-defaults", f"--datadir={data}", "--skip-test-db",
-             "--auth-root-authentication-method=normal", f"--tmpdir={temp}"],
+            [MARIADB_INSTALL_DB, "--no-defaults", f"--datadir={self.data}", "--skip-test-db",
+             "--auth-root-authentication-method=normal", f"--tmpdir={self.temp}"],
             "mariadb-install-db",
         )  # fmt: skip
-        self.process = subprocess.Popen(
+
+    def _launch(self) -> subprocess.Popen[bytes]:
+        data, sockets, temp = self.data, self.sockets, self.temp
+        assert MARIADBD is not None
+        return subprocess.Popen(
             [MARIADBD, "--no-defaults", f"--datadir={data}", f"--socket={self.socket}",
              f"--port={self.port}", "--bind-address=127.0.0.1", f"--tmpdir={temp}",
-             f"--pid-file={sockets}/mysqld.pid", f"--log-error={self.root}/server.log",
+             f"--pid-file={sockets}/mysqld.pid", f"--log-error={self.log_path}",
              "--skip-name-resolve", "--innodb-buffer-pool-size=32M", "--innodb-flush-log-at-trx-commit=0",
              "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             **self._as_server_account(),
         )  # fmt: skip
-        self._wait_until_ready(self._ready, begun)
+
+    def _started(self) -> None:
         # the administrator: root on the socket made it, with a password, from anywhere
         admin = self.literal(self.ADMIN)
         self.sql(

@@ -137,6 +137,11 @@ def test_a_server_runs_unprivileged_and_stopping_leaves_nothing(kind):
     pid, root, port = server.process.pid, server.root, server.port
     try:
         assert _owner(pid) == (os.getuid() or 65534)
+        # the server's own log, where a test reads what it was sent
+        assert {
+            "PostgresServer": "database system is ready to accept connections",
+            "MariadbServer": "ready for connections",
+        }[kind] in server.log()
         socket.create_connection(("127.0.0.1", port), timeout=5).close()
     finally:
         server.stop()
@@ -144,6 +149,29 @@ def test_a_server_runs_unprivileged_and_stopping_leaves_nothing(kind):
     assert not root.exists()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+
+@pytest.mark.parametrize("kind", ["PostgresServer", "MariadbServer"])
+def test_a_port_taken_before_the_server_binds_it_is_given_up_for_another(kind, monkeypatch):
+    missing = (
+        dbservers.postgres_missing() if kind == "PostgresServer" else dbservers.mariadb_missing()
+    )
+    if missing:
+        pytest.skip(missing)
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    ports = [taken.getsockname()[1]]
+    free = dbservers._free_port
+    monkeypatch.setattr(dbservers, "_free_port", lambda: ports.pop(0) if ports else free())
+    with taken:
+        server = getattr(dbservers, kind)()
+        try:
+            assert server.port != taken.getsockname()[1]
+            assert "already in use" in server.log()
+            assert server.sql("SELECT 1 + 1") == [("2",)]
+        finally:
+            server.stop()
 
 
 def test_without_the_programs_the_tests_are_told_what_to_install(monkeypatch):
