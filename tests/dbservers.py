@@ -108,6 +108,15 @@ def _account() -> tuple[int, int]:
     return nobody.pw_uid, nobody.pw_gid
 
 
+def _reachable_temp() -> str:
+    """The temporary folder, or /tmp where another account cannot pass through it (a
+    TMPDIR under /root, say) and the server runs as `nobody`."""
+    folder = Path(tempfile.gettempdir()).resolve()
+    if not os.getuid() and any(not p.stat().st_mode & 0o001 for p in (folder, *folder.parents)):
+        return "/tmp"
+    return str(folder)
+
+
 def _quote_identifier(name: str, quote: str) -> str:
     return quote + name.replace(quote, quote * 2) + quote
 
@@ -144,7 +153,7 @@ class DatabaseServer:
         self.uid, self.gid = _account()
         # its own folder, which the server's account (`nobody` under root) can reach: pytest's
         # tmp_path sits in a folder only its owner may enter
-        self.root = Path(tempfile.mkdtemp(prefix=prefix))
+        self.root = Path(tempfile.mkdtemp(prefix=prefix, dir=_reachable_temp()))
         self.root.chmod(0o755)
         self.port = _free_port()
         self.process: subprocess.Popen[bytes] | None = None

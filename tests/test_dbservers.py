@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
@@ -172,6 +174,30 @@ def test_a_port_taken_before_the_server_binds_it_is_given_up_for_another(kind, m
             assert server.sql("SELECT 1 + 1") == [("2",)]
         finally:
             server.stop()
+
+
+def test_a_temporary_folder_closed_to_others_is_passed_over_for_tmp(tmp_path, monkeypatch):
+    """As root the server runs as `nobody`, who must pass through its folder's parents: a
+    TMPDIR that only root may enter (pytest's own folders, say) gives way to /tmp."""
+    if os.getuid():
+        pytest.skip("the server runs as this user: any temporary folder of its own will do")
+    if dbservers.postgres_missing():
+        pytest.skip(dbservers.postgres_missing())
+    reachable = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        reachable.chmod(0o755)
+        monkeypatch.setattr(dbservers.tempfile, "tempdir", str(reachable))
+        assert dbservers._reachable_temp() == str(reachable)
+    finally:
+        reachable.rmdir()
+    monkeypatch.setattr(dbservers.tempfile, "tempdir", str(tmp_path))  # drwx------ parents
+    assert dbservers._reachable_temp() == "/tmp"
+    server = dbservers.PostgresServer()
+    try:
+        assert server.root.parent == Path("/tmp")
+        assert server.sql("SELECT current_user") == [("admin",)]
+    finally:
+        server.stop()
 
 
 def test_without_the_programs_the_tests_are_told_what_to_install(monkeypatch):
