@@ -341,6 +341,17 @@ class Config(Strict):
         """A path from the config, taken relative to the config file's folder."""
         return (self.base_dir / Path(relative).expanduser()).resolve()
 
+    def source_file(self, source: SourceConfig) -> Path | None:
+        """The file a source reads, from the config's folder; None for a `command:` (its
+        output is read through arflow.sources.command)."""
+        return None if source.path is None else self.resolve(source.path)
+
+    def source_display(self, source: SourceConfig) -> str:
+        """How a source is named in messages: its file (`display`), or a command's output
+        (`python3 export.py (output)`)."""
+        path = self.source_file(source)
+        return f"{source.command_text} (output)" if path is None else self.display(path)
+
     def display(self, path: Path) -> str:
         """How a file is named in messages: relative to the config folder when inside it."""
         try:

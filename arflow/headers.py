@@ -79,7 +79,7 @@ def _unsafe_place(
             if source is config.customers
             else "customer_name"
         )
-        file = config.display(config.resolve(source.path))
+        file = config.source_display(source)
         return file, line, source.columns.get(column, column), "fix the value in the source"
     if what == "subject" and template is not None:
         templates = project.templates

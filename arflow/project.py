@@ -184,7 +184,7 @@ def assignment_errors(project: Project, ledger: Ledger) -> list[RowError]:
     config = project.config
     if config.customers is None:
         return []
-    display = config.display(config.resolve(config.customers.path))
+    display = config.source_display(config.customers)
     column = config.customers.columns.get("workflow", "workflow")
     workflows = project.workflows
     return [

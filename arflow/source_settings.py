@@ -5,18 +5,22 @@ its own)."""
 from __future__ import annotations
 
 import re
+import shlex
 from datetime import date, datetime
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from arflow.modelcheck import STRICT, Matching, Needs, NotBoth, Rule, check_rules
+from arflow.modelcheck import STRICT, Matching, Needs, NotBoth, OneOf, Rule, check_rules
 from arflow.payments.presets import PAYMENT_PRESETS
 from arflow.presets import PRESETS, with_preset
 
 # a source with more bad rows than this share of its rows is refused whole (SPEC 2.4): a broken
 # export must not become half a night of reminders (sources/understood.py)
 DEFAULT_MAX_BAD_ROWS = "10%"
+# seconds a `command:` source's program may run (issue 35); bounded as config.MAX_TIMEOUT
+DEFAULT_COMMAND_TIMEOUT = 300.0
+MAX_COMMAND_TIMEOUT = 3600
 # the payments source's fields (issue 32); `refunded` is subtracted from `amount`
 PAYMENT_FIELDS = (
     "id",
@@ -31,14 +35,19 @@ PAYMENT_FIELDS = (
 
 
 class SourceConfig(BaseModel):
-    """A CSV file, or a SQLite database with a table or a SELECT query."""
+    """A CSV file, a SQLite database with a table or a SELECT query, or a program whose
+    standard output is CSV (`command:`, issue 35)."""
 
     model_config = STRICT
     # the presets `preset:` names: the invoices' (customers' too); the payments' their own
     PRESET_LIST: ClassVar[dict[str, dict]] = PRESETS
     PRESETS_FOR: ClassVar[str] = "invoices"
 
-    path: str
+    path: str | None = None
+    # a program and its arguments, run without a shell; its standard output is the CSV
+    command: list[str] | None = None
+    format: Literal["csv"] | None = None  # what the command prints: CSV only
+    timeout: float = Field(DEFAULT_COMMAND_TIMEOUT, gt=0, le=MAX_COMMAND_TIMEOUT)
     table: str | None = None
     query: str | None = None
     columns: dict[str, str] = {}
@@ -68,6 +77,15 @@ class SourceConfig(BaseModel):
     not_fields: list[str] = []
 
     RULES: ClassVar[tuple[Rule, ...]] = (
+        OneOf(
+            ("path", "command"),
+            "give path: (the file to read) or command: (a program that prints CSV)",
+        ),
+        NotBoth(
+            "path",
+            "command",
+            "give either path: (a file) or command: (a program that prints CSV), not both",
+        ),
         NotBoth("table", "query", "give either table: or query:, not both"),
         NotBoth(
             "header_row",
@@ -108,6 +126,25 @@ class SourceConfig(BaseModel):
             )
         return value.replace(" ", "")
 
+    @field_validator("command", mode="before")
+    @classmethod
+    def _command_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                words = shlex.split(value)
+            except ValueError:
+                words = value.split()
+            raise ValueError(
+                f"{value!r} is one string; write it as a list: [{', '.join(words)}] "
+                "(arflow runs the program itself, never through a shell)"
+            )
+        if isinstance(value, list) and (not value or value[0] in ("", None)):
+            raise ValueError(
+                "the list names no program; give the program first, then its arguments: "
+                "[python3, export.py]"
+            )
+        return value
+
     @field_validator("header_row")
     @classmethod
     def _header_row(cls, value: int | str | None) -> int | str | None:
@@ -133,6 +170,13 @@ class SourceConfig(BaseModel):
                     f"{', '.join(used)}: read CSV files only; a table or query "
                     "has its rows as they are (filter them in query:)"
                 )
+        if self.command is not None and self.is_sqlite:
+            raise ValueError(
+                "table: and query: read a SQLite file at path:; a command's output is CSV "
+                "(choose its rows in the program)"
+            )
+        if self.format is not None and self.command is None:
+            raise ValueError("format: says what command: prints; give command: or drop format:")
         if self.thousands and self.thousands == self.decimal:
             raise ValueError(f"thousands: and decimal: are both {self.decimal!r}")
         if self.date_format:
@@ -154,6 +198,17 @@ class SourceConfig(BaseModel):
                     f"presets for {self.PRESETS_FOR} are: {names}"
                 )
         return f"no preset {name!r}; presets are: {names}"
+
+    @property
+    def command_text(self) -> str:
+        """The command as messages show it: `python3 export.py` (a program given by its full
+        path by its name alone)."""
+        if not self.command:
+            return ""
+        program = self.command[0]
+        return shlex.join(
+            [program.rsplit("/", 1)[-1] if program.startswith("/") else program, *self.command[1:]]
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -268,7 +268,8 @@ def _run(
     day = common.parse_day(cfg, as_of, "--as-of") or today
     if not out.dry_run:  # refused before a large ledger is read
         refuse_future(day, today, cfg.company.timezone)
-    if out.sample or (out.sample is None and not cfg.resolve(cfg.invoices.path).exists()):
+    invoices = cfg.source_file(cfg.invoices)  # None: a command, run when the sources are read
+    if out.sample or (out.sample is None and invoices is not None and not invoices.exists()):
         night = sample_night(project, day)
         _print_run_result(out, night.result, night.sample.ledger, cfg, day, night)
         return replace(night.result, errors=night.errors), day  # any day's errors count

@@ -11,6 +11,7 @@ from arflow.config import CONTACT_FIELDS, CUSTOMER_FIELDS, INVOICE_FIELDS, Confi
 from arflow.errors import ArflowError, Problem, RowError, SourceRefused
 from arflow.ledger import BILLING, Customer, Ledger
 from arflow.reading import SourceRead
+from arflow.sources.command import program_problem, source_file
 from arflow.sources.contacts import read_contacts
 from arflow.sources.csvfile import Blocks, Progress, read_csv
 from arflow.sources.customers import build_customers, merge_customers, phone_of
@@ -36,9 +37,11 @@ def open_source(
     *,
     header_only: bool = False,
 ) -> tuple[str, list[str], Blocks]:
-    """(display name, header, rows) for a CSV file or a SQLite table/query."""
-    path = config.resolve(source.path)
-    display = config.named(path)  # in messages: as the command names the folder's files
+    """(display name, header, rows) for a CSV file, a SQLite table/query or the output of a
+    command (which runs now, unless it ran before)."""
+    path = source_file(config, source)
+    # in messages: as the command names the folder's files
+    display = config.named(path) if source.command is None else config.source_display(source)
     if source.is_sqlite:
         header, rows = read_sqlite(path, source, display, header_only=header_only)
     else:
@@ -97,6 +100,8 @@ def source_samples(
     (`validate` in CI often runs without the data)."""
     if source is None:
         return SourceSamples("", {}, [])
+    if source.command is not None:
+        return None  # `validate` runs no program (it must be quick, and change nothing)
     try:
         display, header, blocks = open_source(config, source)
         try:
@@ -165,7 +170,8 @@ def contact_roles(config: Config) -> set[str] | None:
     source = config.contacts
     if source is None:
         return {BILLING}
-    if not config.resolve(source.path).exists():
+    path = config.source_file(source)
+    if path is None or not path.exists():  # a command is not run to check the workflows
         return None
     try:
         display, header, blocks = open_source(config, source)
@@ -180,24 +186,30 @@ def contact_roles(config: Config) -> set[str] | None:
 
 
 def present_headers(config: Config) -> list[SourceRead]:
-    """The header of each source whose file is there (`header_read`)."""
+    """The header of each source whose file is there (`header_read`); a command's is not
+    (`validate` runs no program)."""
     return [
-        header_read(config, setting)
-        for setting in SOURCE_FIELDS
-        if getattr(config, setting) is not None
-        and config.resolve(getattr(config, setting).path).exists()
+        header_read(config, setting) for setting in SOURCE_FIELDS if _file_there(config, setting)
     ]
+
+
+def _file_there(config: Config, setting: str) -> bool:
+    """Whether the source `setting` is a file (no command) that is there."""
+    source = getattr(config, setting)
+    path = None if source is None else config.source_file(source)
+    return path is not None and path.exists()
 
 
 def source_problems(config: Config) -> list[Problem]:
     """What stops each source before its rows (`header_read`), then what refuses it whole
     (SPEC 2.4: dates in another format than date_format:, more bad rows than max_bad_rows:).
-    A file that is not there is no problem here: CI checks workflows without the ledger."""
-    problems = []
+    A file that is not there is no problem here: CI checks workflows without the ledger. A
+    command is not run (`validate` must be quick and change nothing): only its program is
+    looked for."""
+    problems = _program_problems(config)
     present = 0
     for setting in SOURCE_FIELDS:
-        source = getattr(config, setting)
-        if source is None or not config.resolve(source.path).exists():
+        if not _file_there(config, setting):
             continue
         present += 1
         try:
@@ -210,6 +222,17 @@ def source_problems(config: Config) -> list[Problem]:
             load_ledger(config)
         except SourceRefused as exc:
             problems.append(_problem(config, exc.setting, exc, exc.key))
+    return problems
+
+
+def _program_problems(config: Config) -> list[Problem]:
+    """Each command source's program that cannot be started (not found, not executable)."""
+    problems = []
+    for setting in (*SOURCE_FIELDS, "payments"):
+        source = getattr(config, setting)
+        problem = None if source is None or not source.command else program_problem(config, source)
+        if problem is not None:
+            problems.append(_problem(config, setting, ArflowError(problem), "command"))
     return problems
 
 
@@ -304,7 +327,7 @@ def _reader(
         fast = (
             None
             if source.is_sqlite or source.reshapes or reference
-            else plain_csv(config.resolve(source.path), source, header, progress)
+            else plain_csv(source_file(config, source), source, header, progress)
         )
         return from_blocks(header, blocks) if fast is None else fast
 
@@ -324,7 +347,7 @@ def _slices(
 
     def read(plain: bool) -> Iterator[TextRows]:
         if plain and not (source.is_sqlite or source.reshapes or reference):
-            return plain_slices(config.resolve(source.path), source, header, progress)
+            return plain_slices(source_file(config, source), source, header, progress)
         return block_slices(header, blocks)
 
     return read
