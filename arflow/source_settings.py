@@ -21,6 +21,10 @@ DEFAULT_MAX_BAD_ROWS = "10%"
 # seconds a `command:` source's program may run (issue 35); bounded as config.MAX_TIMEOUT
 DEFAULT_COMMAND_TIMEOUT = 300.0
 MAX_COMMAND_TIMEOUT = 3600
+_NO_SQL_COMMAND = (
+    "table: and query: read a SQLite file at path:; a command's output is CSV "
+    "(choose its rows in the program)"
+)
 # the payments source's fields (issue 32); `refunded` is subtracted from `amount`
 PAYMENT_FIELDS = (
     "id",
@@ -87,6 +91,13 @@ class SourceConfig(BaseModel):
             "give either path: (a file) or command: (a program that prints CSV), not both",
         ),
         NotBoth("table", "query", "give either table: or query:, not both"),
+        *(NotBoth("command", key, _NO_SQL_COMMAND) for key in ("table", "query")),
+        Needs(
+            "format",
+            "csv",
+            ("command",),
+            message="format: says what command: prints; give command: or drop format:",
+        ),
         NotBoth(
             "header_row",
             "skip_rows",
@@ -170,13 +181,6 @@ class SourceConfig(BaseModel):
                     f"{', '.join(used)}: read CSV files only; a table or query "
                     "has its rows as they are (filter them in query:)"
                 )
-        if self.command is not None and self.is_sqlite:
-            raise ValueError(
-                "table: and query: read a SQLite file at path:; a command's output is CSV "
-                "(choose its rows in the program)"
-            )
-        if self.format is not None and self.command is None:
-            raise ValueError("format: says what command: prints; give command: or drop format:")
         if self.thousands and self.thousands == self.decimal:
             raise ValueError(f"thousands: and decimal: are both {self.decimal!r}")
         if self.date_format:
