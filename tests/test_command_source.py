@@ -71,7 +71,19 @@ def test_a_command_plans_what_the_same_file_plans(tmp_path, run_json, commands):
     }
 
 
-def test_a_failing_command_refuses_the_night_with_its_last_lines(tmp_path, cli):
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """A temporary folder of this test's own, where arflow keeps a command's output."""
+    import tempfile
+
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setenv("TMPDIR", str(folder))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # taken from TMPDIR again
+    return folder
+
+
+def test_a_failing_command_refuses_the_night_with_its_last_lines(tmp_path, cli, private_tmp):
     config = with_invoices_command(
         tmp_path,
         "import sys\n"
@@ -90,7 +102,7 @@ def test_a_failing_command_refuses_the_night_with_its_last_lines(tmp_path, cli):
     )
     assert result.stdout == ""
     assert not (tmp_path / "outbox").exists()  # nothing sent
-    assert not list(tmp_path.glob("arflow-*.csv"))
+    assert list(private_tmp.iterdir()) == []  # the output it printed is gone
 
 
 def _seconds(text: str) -> str:
@@ -137,7 +149,7 @@ def test_a_command_past_its_timeout_is_killed_with_what_it_started(tmp_path, cli
         "to standard error. Fix: make it faster, or raise timeout: under invoices: in "
         "arflow.yaml if it needs longer.\n"
     )
-    assert took < 10  # 1 s and arflow's own start, not the script's 60
+    assert took < 4  # 1 s, the script's start and arflow's work; not the script's 60
     script, child = map(int, (tmp_path / "pids").read_text().split())
     assert not _running(script)
     deadline = time.monotonic() + 5  # a killed process is gone at once; give a loaded box time
@@ -258,6 +270,8 @@ def test_a_bad_row_in_the_output_is_held_back_and_named(tmp_path, run_json):
     ]
     customers = sorted({a["customer_id"] for a in plan["actions"]})
     assert customers == ["C001", "C002", "C004", "C005", "C006"]  # C003's only invoice held
+    # a command is a ledger: `--sample-if-no-ledger` reads it, never the made-up sample
+    assert run_json(config, AS_OF, "--sample-if-no-ledger", expect=3)[1] == plan
 
 
 def test_its_standard_error_is_passed_on_when_it_succeeds(tmp_path, cli):
@@ -326,15 +340,10 @@ def test_payments_from_a_command(tmp_path, cli):
     assert f"error: payments: `{SHOWN} bank.py` failed (exit status 2)" in failed.stderr
 
 
-def test_the_output_file_is_deleted_when_arflow_is_done(tmp_path, cli, monkeypatch):
-    import tempfile
-
-    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
-    (tmp_path / "tmp").mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", None)  # taken from TMPDIR again
-    config = example(tmp_path / "ar", invoices="[cat.py, invoices.csv]")
-    cli("run", "--dry-run", "--as-of", AS_OF, "--config", config)
+def test_the_output_file_is_deleted_when_arflow_is_done(tmp_path, cli, private_tmp):
     import gc
 
-    gc.collect()
-    assert list((tmp_path / "tmp").iterdir()) == []
+    config = example(tmp_path / "ar", invoices="[cat.py, invoices.csv]")
+    cli("run", "--dry-run", "--as-of", AS_OF, "--config", config)
+    gc.collect()  # the config read is dropped: its command's output with it
+    assert list(private_tmp.iterdir()) == []
