@@ -4,6 +4,7 @@ The programs are real Python scripts written in the AR folder and run by this in
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import time
@@ -347,3 +348,33 @@ def test_the_output_file_is_deleted_when_arflow_is_done(tmp_path, cli, private_t
     cli("run", "--dry-run", "--as-of", AS_OF, "--config", config)
     gc.collect()  # the config read is dropped: its command's output with it
     assert list(private_tmp.iterdir()) == []
+
+
+def test_the_program_reads_no_input(tmp_path):
+    """Its standard input is closed: a script that reads it gets nothing at once, even when
+    arflow's own input is a pipe that stays open (a terminal, a wrapper's pipe)."""
+    import subprocess
+
+    config = with_invoices_command(
+        tmp_path,
+        "import sys\nsys.stdin.read()\nsys.stdout.write(open('invoices.csv').read())\n",
+        "timeout: 20",
+    )
+    root = Path(__file__).resolve().parents[1]
+    args = ["run", "--dry-run", "--as-of", AS_OF, "--format", "json", "--config", str(config)]
+    with (tmp_path / "out").open("w+") as out, (tmp_path / "err").open("w+") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "arflow", *args],
+            env={**os.environ, "PYTHONPATH": str(root)},
+            stdin=subprocess.PIPE,  # open, never written to, closed only after it ends
+            stdout=out,
+            stderr=err,
+        )
+        try:
+            code = process.wait(timeout=60)
+        finally:
+            process.kill()
+            assert process.stdin is not None
+            process.stdin.close()
+    assert code == 0, (tmp_path / "err").read_text()
+    assert len(json.loads((tmp_path / "out").read_text())["actions"]) == 12
