@@ -378,3 +378,27 @@ def test_the_program_reads_no_input(tmp_path):
             process.stdin.close()
     assert code == 0, (tmp_path / "err").read_text()
     assert len(json.loads((tmp_path / "out").read_text())["actions"]) == 12
+
+
+def test_contacts_from_a_command_reach_whom_the_file_reaches(tmp_path, cli):
+    from tests.test_contacts import folder, outbox
+
+    def night(root: Path, command: bool) -> list:
+        config = folder(root)
+        if command:
+            (config.parent / "cat.py").write_text(CAT)
+            text = config.read_text().replace(
+                "contacts: {path: contacts.csv}", f"contacts: {{command: [{PYTHON}, cat.py, "
+                "contacts.csv]}"
+            )  # fmt: skip
+            config.write_text(text)
+        for day in ("2026-03-03", "2026-03-18"):  # to billing, then to ap with the owner
+            cli("run", "--as-of", day, "--config", config)
+        return outbox(config)
+
+    from_command = night(tmp_path / "command", True)
+    assert from_command == night(tmp_path / "file", False)
+    assert from_command[2][:2] == (
+        ["ap@one.example"],
+        ["owner@one.example", "controller@acme.example"],
+    )
