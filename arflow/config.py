@@ -11,11 +11,21 @@ from typing import Annotated, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import babel
-from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from arflow.calendar import parse_terms
 from arflow.config_location import CONFIG_NAME
+from arflow.database_url import parse_database_url
+from arflow.digest_settings import Digest
 from arflow.disputes import DEFAULT_WORDS, DisputeSettings
+from arflow.erp import erp_settings
 from arflow.errors import InvalidFiles
 from arflow.fees.settings import NO_FEES, LateFees
 from arflow.holds.settings import CreditHold
@@ -291,9 +301,17 @@ class Config(Strict):
     # the specialist); the words that flag a customer's reply as a possible dispute
     disputes: DisputeSettings = DisputeSettings()
     dispute_words: list[str] = Field(default_factory=lambda: list(DEFAULT_WORDS))
+    # issue 34: the weekly digest, emailed to these people on the schedule's days
+    digest: Digest | None = None
 
     _path: Path = PrivateAttr(default=Path(CONFIG_NAME))
     _located: Located | None = PrivateAttr(default=None)
+
+    @field_validator("invoices", "customers", "contacts", "payments", mode="before")
+    @classmethod
+    def _erp_preset(cls, value: object, info: ValidationInfo) -> object:
+        """Issue 35: `preset: odoo` (an ERP's) beside `database:` fills in its query."""
+        return erp_settings(value, info.field_name or "")
 
     @field_validator("invoices")
     @classmethod
@@ -324,6 +342,27 @@ class Config(Strict):
                 raise ValueError(f"replies.notify: {name!r} has no email: under people:")
         return self
 
+    @field_validator("digest")
+    @classmethod
+    def _digest(cls, value: Digest | None, info: ValidationInfo) -> Digest | None:
+        """Issue 34: each of `digest.to` is a key of people: with an email."""
+        people = info.data.get("people")
+        if value is None or people is None:  # people: itself was refused
+            return value
+        for name in value.to:
+            person = people.get(name)
+            if person is None:
+                raise ValueError(
+                    f"to: {name!r} is not a key of people: (they are: "
+                    f"{', '.join(sorted(people)) or 'none'}); add them under people: with "
+                    "an email, or name one of them"
+                )
+            if not person.email:
+                raise ValueError(
+                    f"to: {name!r} has no email: under people: (the digest is an email)"
+                )
+        return value
+
     @property
     def path(self) -> Path:
         return self._path
@@ -341,16 +380,22 @@ class Config(Strict):
         """A path from the config, taken relative to the config file's folder."""
         return (self.base_dir / Path(relative).expanduser()).resolve()
 
-    def source_file(self, source: SourceConfig) -> Path | None:
-        """The file a source reads, from the config's folder; None for a `command:` (its
-        output is read through arflow.sources.command)."""
-        return None if source.path is None else self.resolve(source.path)
+    def source_name(self, source: SourceConfig) -> str:
+        """A source as messages name it: its file, a database's name and table (`books/
+        account_move`, `books/query`: the password and the server are in no message), or a
+        command's output (`python3 export.py (output)`)."""
+        if source.database is not None:
+            what = source.table or "query"
+            return f"{parse_database_url(source.database).name}/{what}"
+        if source.command is not None:
+            return f"{source.command_text} (output)"
+        assert source.path is not None  # the model requires one of the three
+        return self.display(self.resolve(source.path))
 
-    def source_display(self, source: SourceConfig) -> str:
-        """How a source is named in messages: its file (`display`), or a command's output
-        (`python3 export.py (output)`)."""
-        path = self.source_file(source)
-        return f"{source.command_text} (output)" if path is None else self.display(path)
+    def source_missing(self, source: SourceConfig) -> bool:
+        """A file source whose file is not there (CI checks workflows without the ledger); a
+        database or a command is there until connecting or running says otherwise."""
+        return source.path is not None and not self.resolve(source.path).exists()
 
     def display(self, path: Path) -> str:
         """How a file is named in messages: relative to the config folder when inside it."""

@@ -79,7 +79,7 @@ def _unsafe_place(
             if source is config.customers
             else "customer_name"
         )
-        file = config.source_display(source)
+        file = config.source_name(source)
         return file, line, source.columns.get(column, column), "fix the value in the source"
     if what == "subject" and template is not None:
         templates = project.templates

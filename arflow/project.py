@@ -184,7 +184,7 @@ def assignment_errors(project: Project, ledger: Ledger) -> list[RowError]:
     config = project.config
     if config.customers is None:
         return []
-    display = config.source_display(config.customers)
+    display = config.source_name(config.customers)
     column = config.customers.columns.get("workflow", "workflow")
     workflows = project.workflows
     return [

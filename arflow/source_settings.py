@@ -11,18 +11,25 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from arflow.modelcheck import STRICT, Matching, Needs, NotBoth, OneOf, Rule, check_rules
+from arflow.database_url import check_database_url, sqlite_url
+from arflow.modelcheck import (
+    STRICT,
+    EnvName,
+    Matching,
+    Needs,
+    NotBoth,
+    OneOf,
+    Rule,
+    check_rules,
+)
 from arflow.payments.presets import PAYMENT_PRESETS
 from arflow.presets import PRESETS, with_preset
 
 # a source with more bad rows than this share of its rows is refused whole (SPEC 2.4): a broken
 # export must not become half a night of reminders (sources/understood.py)
 DEFAULT_MAX_BAD_ROWS = "10%"
-# seconds a `command:` source's program may run (issue 35); bounded as config.MAX_TIMEOUT
-DEFAULT_COMMAND_TIMEOUT = 300.0
-MAX_COMMAND_TIMEOUT = 3600
 _NO_SQL_COMMAND = (
-    "table: and query: read a SQLite file at path:; a command's output is CSV "
+    "table: and query: read a SQLite file at path: or a database:; a command's output is CSV "
     "(choose its rows in the program)"
 )
 # the payments source's fields (issue 32); `refunded` is subtracted from `amount`
@@ -39,8 +46,8 @@ PAYMENT_FIELDS = (
 
 
 class SourceConfig(BaseModel):
-    """A CSV file, a SQLite database with a table or a SELECT query, or a program whose
-    standard output is CSV (`command:`, issue 35)."""
+    """A CSV file, a SQLite database or a database server with a table or a SELECT query, or a
+    program whose standard output is CSV (`command:`, issue 35)."""
 
     model_config = STRICT
     # the presets `preset:` names: the invoices' (customers' too); the payments' their own
@@ -48,10 +55,15 @@ class SourceConfig(BaseModel):
     PRESETS_FOR: ClassVar[str] = "invoices"
 
     path: str | None = None
-    # a program and its arguments, run without a shell; its standard output is the CSV
+    # issue 35: a program and its arguments, run without a shell; its standard output is the CSV
     command: list[str] | None = None
     format: Literal["csv"] | None = None  # what the command prints: CSV only
-    timeout: float = Field(DEFAULT_COMMAND_TIMEOUT, gt=0, le=MAX_COMMAND_TIMEOUT)
+    # issue 35: a database server (`postgresql://user@host:5432/books`, `mysql://…`), read in a
+    # read-only session; its password from the environment variable `password_env:` names
+    database: str | None = None
+    password_env: EnvName | None = None
+    # seconds: a command's whole run; a database's connecting, then the whole query
+    timeout: float = Field(60.0, gt=0, le=3600)
     table: str | None = None
     query: str | None = None
     columns: dict[str, str] = {}
@@ -82,13 +94,20 @@ class SourceConfig(BaseModel):
 
     RULES: ClassVar[tuple[Rule, ...]] = (
         OneOf(
-            ("path", "command"),
-            "give path: (the file to read) or command: (a program that prints CSV)",
+            ("path", "database", "command"),
+            "give path: (a file) or database: (a server's address), or command: (a program "
+            "that prints CSV)",
         ),
         NotBoth(
             "path",
             "command",
             "give either path: (a file) or command: (a program that prints CSV), not both",
+        ),
+        NotBoth(
+            "database",
+            "command",
+            "give either database: (a server's address) or command: (a program that prints "
+            "CSV), not both",
         ),
         NotBoth("table", "query", "give either table: or query:, not both"),
         *(NotBoth("command", key, _NO_SQL_COMMAND) for key in ("table", "query")),
@@ -97,6 +116,11 @@ class SourceConfig(BaseModel):
             "csv",
             ("command",),
             message="format: says what command: prints; give command: or drop format:",
+        ),
+        NotBoth(
+            "path",
+            "database",
+            "give either path: (a file) or database: (a server's address), not both",
         ),
         NotBoth(
             "header_row",
@@ -117,7 +141,12 @@ class SourceConfig(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _preset(cls, value: object) -> object:
-        return with_preset(value, cls.PRESET_LIST)
+        return sqlite_url(with_preset(value, cls.PRESET_LIST))
+
+    @field_validator("database")
+    @classmethod
+    def _database(cls, value: str | None) -> str | None:
+        return None if value is None else check_database_url(value)
 
     @field_validator("max_bad_rows")
     @classmethod
@@ -170,7 +199,9 @@ class SourceConfig(BaseModel):
     def _check(self) -> SourceConfig:
         if self.preset is not None and self.preset not in self.PRESET_LIST:
             raise ValueError(self._unknown_preset(self.preset))
-        if self.is_sqlite:
+        if self.database is not None and not (self.table or self.query):
+            raise ValueError("database: needs table: (a table or view) or query: (a SELECT)")
+        if self.is_sqlite or self.database is not None:
             used = [
                 k
                 for k in ("header_row", "skip_rows", "headings", "skip_if", "preset")
@@ -216,7 +247,12 @@ class SourceConfig(BaseModel):
 
     @property
     def is_sqlite(self) -> bool:
-        return bool(self.table or self.query)
+        return bool(self.table or self.query) and self.database is None
+
+    @property
+    def is_database(self) -> bool:
+        """A database server's table or query (issue 35)."""
+        return self.database is not None
 
     @property
     def reshapes(self) -> bool:

@@ -192,10 +192,12 @@ def test_a_program_that_cannot_be_started_is_named_with_the_fix(tmp_path, cli, c
         ("command: []", "invoices.command: the list names no program; give the program first"),
         ("{path: a.csv, command: [x]}", "give either path: (a file) or command: (a program "
          "that prints CSV), not both"),
-        ("{columns: {number: Num}}", "give path: (the file to read) or command: (a program "
-         "that prints CSV)"),
-        ("{command: [x], table: t}", "table: and query: read a SQLite file at path:; a "
-         "command's output is CSV"),
+        ("{columns: {number: Num}}", "give path: (a file) or database: (a server's address), "
+         "or command: (a program that prints CSV)"),
+        ("{database: 'mysql://r@db.example/books', command: [x]}", "give either database: (a "
+         "server's address) or command: (a program that prints CSV), not both"),
+        ("{command: [x], table: t}", "table: and query: read a SQLite file at path: or a "
+         "database:; a command's output is CSV"),
         ("{path: a.csv, format: csv}", "format: says what command: prints; give command: or "
          "drop format:"),
         ("{command: [x], format: json}", "invoices.format: Input should be 'csv'"),
@@ -271,8 +273,6 @@ def test_a_bad_row_in_the_output_is_held_back_and_named(tmp_path, run_json):
     ]
     customers = sorted({a["customer_id"] for a in plan["actions"]})
     assert customers == ["C001", "C002", "C004", "C005", "C006"]  # C003's only invoice held
-    # a command is a ledger: `--sample-if-no-ledger` reads it, never the made-up sample
-    assert run_json(config, AS_OF, "--sample-if-no-ledger", expect=3)[1] == plan
 
 
 def test_its_standard_error_is_passed_on_when_it_succeeds(tmp_path, cli):
@@ -293,9 +293,12 @@ sys.stdout.write(open("invoices.csv").read())
 """
 
 
-def test_validate_does_not_run_it_and_doctor_runs_it_once(tmp_path, cli):
+def test_validate_does_not_run_it_and_doctor_runs_it_once(tmp_path, cli, run_json):
     config = with_invoices_command(tmp_path, COUNTING)
     cli("validate", config)
+    # the hooks' dry run plans the bundled sample: a command (as a database) is not run there
+    _, sample = run_json(config, AS_OF, "--sample-if-no-ledger")
+    assert sample == run_json(config, AS_OF, "--sample")[1] and sample["actions"]
     assert not (tmp_path / "runs").exists()
     doctor = cli("doctor", "--format", "json", "--config", config, expect=None)
     texts = [c["text"] for c in json.loads(doctor.stdout)["checks"]]

@@ -31,6 +31,8 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.collector",
             "arflow.healthcheck",
             "arflow.plaintext",
+            "arflow.database_url",
+            "arflow.erp",
         ],
     ),
     (
@@ -49,6 +51,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.fees",
             "arflow.payments",
             "arflow.holds.settings",
+            "arflow.digest_settings",
             "arflow.disputes",
         ],
     ),
@@ -102,6 +105,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         "what a command does: the run, the inbox, the desk, the reports",
         [
             "arflow.tonight",
+            "arflow.digest_night",
             "arflow.ledger_rows",
             "arflow.delivery_writes",
             "arflow.deliver",
@@ -115,6 +119,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.validation",
             "arflow.due_days",
             "arflow.replay",
+            "arflow.simulation",
             "arflow.preview",
             "arflow.doctor",
             "arflow.source_view",

@@ -72,7 +72,7 @@ def fee_report(
         for item in entry.items
     }
     report = FeeReport(as_of)
-    shown = cfg.source_display(cfg.invoices)
+    shown = cfg.source_name(cfg.invoices)
     listed = set()
     for inv in ledger.current(as_of, cfg.min_balance):
         listed.add(inv.number)

@@ -31,7 +31,8 @@ from arflow.payments.match import ZERO, Payment, identity, payment_id
 from arflow.payments.ofx import read_ofx
 from arflow.reading import group_errors
 from arflow.sources.command import source_file
-from arflow.sources.csvfile import delimiter_of
+from arflow.sources.csvfile import Blocks, delimiter_of
+from arflow.sources.database import read_database
 from arflow.sources.rows import shape_problem
 from arflow.sources.sqlitedb import read_sqlite
 from arflow.sources.understood import bad_rows_allowed
@@ -52,17 +53,28 @@ class PaymentsRead:
 def read_payments(config: Config, source: PaymentsSource) -> PaymentsRead:
     """The payments of `source`: a CSV file, a SQLite table or SELECT, a camt.053 statement,
     an OFX or QFX download, or the CSV a command prints (SourceRefused when it fails)."""
-    path = source_file(config, source)  # a command's output: CSV, its `format:`
-    shown = config.source_display(source)
-    if source.command is None and path.suffix.lower() in (
-        ".xml",
-        ".ofx",
-        ".qfx",
-    ):  # a camt.053 statement, OFX, QFX
+    if source.is_database:  # issue 35: a database server's table or SELECT
+        shown = config.source_name(source)
+        rows = _table_rows(lambda: read_database(source, shown), shown)
+        return _read_rows(config, source, rows, shown)
+    path = source_file(config, source)  # a file, or a command's output (CSV: its `format:`)
+    shown = config.source_name(source)
+    if source.command is None and path.suffix.lower() in (".xml", ".ofx", ".qfx"):
         read = read_camt if path.suffix.lower() == ".xml" else read_ofx
         payments, errors, passed = read(path, shown, config.company.currency)
         return PaymentsRead(payments, errors, passed, file=shown)
-    rows = _sqlite_rows(path, source, shown) if source.is_sqlite else _csv_rows(path, source, shown)
+    rows = (
+        _table_rows(lambda: read_sqlite(path, source, shown), shown)
+        if source.is_sqlite
+        else _csv_rows(path, source, shown)
+    )
+    return _read_rows(config, source, rows, shown)
+
+
+def _read_rows(
+    config: Config, source: PaymentsSource, rows: list[list[str]], shown: str
+) -> PaymentsRead:
+    """The payments of a source's rows (its header first), each bad row named and held back."""
     if not rows:
         raise SourceRefused("payments", f"{shown}: the file is empty; give a bank export", "path")
     where = layout(rows[0], source, shown)
@@ -120,11 +132,12 @@ def _csv_rows(path: Path, source: PaymentsSource, shown: str) -> list[list[str]]
     return list(csv.reader(text.splitlines(), delimiter=delimiter_of(source, text)))
 
 
-def _sqlite_rows(path: Path, source: PaymentsSource, shown: str) -> list[list[str]]:
-    """A SQLite table's or SELECT's rows as text, its column names first (as the invoices'
-    SQLite source reads them); a row's line is its number from 2, as a CSV file's."""
+def _table_rows(read: Callable[[], tuple[list[str], Blocks]], shown: str) -> list[list[str]]:
+    """A table's or SELECT's rows as text (SQLite or a database server), its column names
+    first (as the invoices' sources read them); a row's line is its number from 2, as a CSV
+    file's."""
     try:
-        header, blocks = read_sqlite(path, source, shown)
+        header, blocks = read()
         return [header, *(row for _, rows in blocks for row in rows)]
     except ArflowError as exc:
         raise SourceRefused("payments", str(exc), "path") from None

@@ -15,6 +15,7 @@ from arflow.sources.command import program_problem, source_file
 from arflow.sources.contacts import read_contacts
 from arflow.sources.csvfile import Blocks, Progress, read_csv
 from arflow.sources.customers import build_customers, merge_customers, phone_of
+from arflow.sources.database import read_database
 from arflow.sources.frames import (
     Slices,
     TextRows,
@@ -37,11 +38,14 @@ def open_source(
     *,
     header_only: bool = False,
 ) -> tuple[str, list[str], Blocks]:
-    """(display name, header, rows) for a CSV file, a SQLite table/query or the output of a
-    command (which runs now, unless it ran before)."""
-    path = source_file(config, source)
+    """(display name, header, rows) for a CSV file, a SQLite table/query, a database
+    server's (issue 35), or the output of a command (which runs now, unless it ran before)."""
+    if source.is_database:
+        display = config.source_name(source)
+        return display, *read_database(source, display, header_only=header_only)
+    path = source_file(config, source)  # a file, or a command's output
     # in messages: as the command names the folder's files
-    display = config.named(path) if source.command is None else config.source_display(source)
+    display = config.named(path) if source.command is None else config.source_name(source)
     if source.is_sqlite:
         header, rows = read_sqlite(path, source, display, header_only=header_only)
     else:
@@ -170,8 +174,7 @@ def contact_roles(config: Config) -> set[str] | None:
     source = config.contacts
     if source is None:
         return {BILLING}
-    path = config.source_file(source)
-    if path is None or not path.exists():  # a command is not run to check the workflows
+    if config.source_missing(source) or source.command is not None:  # no program is run
         return None
     try:
         display, header, blocks = open_source(config, source)
@@ -185,22 +188,29 @@ def contact_roles(config: Config) -> set[str] | None:
     return (found - {""}) | {BILLING}
 
 
-def present_headers(config: Config) -> list[SourceRead]:
-    """The header of each source whose file is there (`header_read`); a command's is not
-    (`validate` runs no program)."""
+def present_headers(config: Config, *, offline: bool = False) -> list[SourceRead]:
+    """The header of each source whose file is there (`header_read`); `offline`: no database
+    is asked."""
     return [
-        header_read(config, setting) for setting in SOURCE_FIELDS if _file_there(config, setting)
+        header_read(config, setting)
+        for setting in SOURCE_FIELDS
+        if getattr(config, setting) is not None
+        and not _passed_over(config, getattr(config, setting), offline)
     ]
 
 
-def _file_there(config: Config, setting: str) -> bool:
-    """Whether the source `setting` is a file (no command) that is there."""
-    source = getattr(config, setting)
-    path = None if source is None else config.source_file(source)
-    return path is not None and path.exists()
+def _passed_over(config: Config, source: SourceConfig, offline: bool) -> bool:
+    """A source `validate` does not read: a file that is not there (CI checks workflows
+    without the ledger), a database when `--offline` (CI cannot reach it), a command (validate
+    runs no program: it is quick and changes nothing; `_program_problems` looks for it)."""
+    return (
+        config.source_missing(source)
+        or (offline and source.is_database)
+        or source.command is not None
+    )
 
 
-def source_problems(config: Config) -> list[Problem]:
+def source_problems(config: Config, *, offline: bool = False) -> list[Problem]:
     """What stops each source before its rows (`header_read`), then what refuses it whole
     (SPEC 2.4: dates in another format than date_format:, more bad rows than max_bad_rows:).
     A file that is not there is no problem here: CI checks workflows without the ledger. A
@@ -209,7 +219,8 @@ def source_problems(config: Config) -> list[Problem]:
     problems = _program_problems(config)
     present = 0
     for setting in SOURCE_FIELDS:
-        if not _file_there(config, setting):
+        source = getattr(config, setting)
+        if source is None or _passed_over(config, source, offline):
             continue
         present += 1
         try:
@@ -326,7 +337,7 @@ def _reader(
     def read() -> TextRows:
         fast = (
             None
-            if source.is_sqlite or source.reshapes or reference
+            if source.is_database or source.is_sqlite or source.reshapes or reference
             else plain_csv(source_file(config, source), source, header, progress)
         )
         return from_blocks(header, blocks) if fast is None else fast
@@ -346,7 +357,7 @@ def _slices(
     CSV file, else the block reader."""
 
     def read(plain: bool) -> Iterator[TextRows]:
-        if plain and not (source.is_sqlite or source.reshapes or reference):
+        if plain and not (source.is_database or source.is_sqlite or source.reshapes or reference):
             return plain_slices(source_file(config, source), source, header, progress)
         return block_slices(header, blocks)
 

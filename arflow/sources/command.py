@@ -58,10 +58,12 @@ def setting_of(config: Config, source: SourceConfig) -> str:
 
 
 def source_file(config: Config, source: SourceConfig) -> Path:
-    """The file to read for `source`: its own, or its command's output (run now unless it ran
-    before in this process)."""
-    path = config.source_file(source)
-    return path if path is not None else command_output(config, source).path
+    """The file to read for a file or command source: its own, or its command's output (run
+    now unless it ran before in this process)."""
+    if source.command is not None:
+        return command_output(config, source).path
+    assert source.path is not None  # the model requires a file, a database or a command
+    return config.resolve(source.path)
 
 
 def command_output(config: Config, source: SourceConfig) -> CommandOutput:

@@ -1,0 +1,94 @@
+"""A database server's address as `database:` gives it (issue 35): `postgresql://user@host:5432/
+books`, `mysql://user@host/books` (MariaDB too), and `sqlite:///books.db` for a SQLite file as
+`path:` reads it. The password is never in the address: it comes from the environment variable
+`password_env:` names, so it reaches neither the YAML, the logs nor the state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+SCHEMES = {
+    "postgresql": "postgresql",
+    "postgres": "postgresql",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+}
+DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    kind: str  # postgresql or mysql
+    user: str | None
+    host: str
+    port: int
+    name: str  # the database
+
+    def shown(self) -> str:
+        """As messages name it (in words, not as an address: no password is part of it, and
+        nothing in it reads as a secret to hide)."""
+        kind = "PostgreSQL" if self.kind == "postgresql" else "MySQL/MariaDB"
+        who = f" as {self.user}" if self.user else ""
+        return f"{kind} database {self.name} on {self.host}:{self.port}{who}"
+
+
+def parse_database_url(url: str) -> Address:
+    """The address of a server URL, or ValueError naming what is wrong and the fix."""
+    parts = urlsplit(url.strip())
+    kind = SCHEMES.get(parts.scheme.lower())
+    if kind is None:
+        raise ValueError(
+            f"database: {parts.scheme or url!r} is not a database arflow reads; write "
+            "postgresql://user@host:5432/name, mysql://user@host:3306/name or sqlite:///file.db"
+        )
+    if parts.password is not None:
+        raise ValueError(
+            "database: the address holds a password; take it out and name the environment "
+            "variable that holds it with password_env: (a password in arflow.yaml ends up in "
+            "backups and logs)"
+        )
+    name = unquote(parts.path.lstrip("/"))
+    if not parts.hostname or not name or "/" in name:
+        raise ValueError(
+            f"database: {_without_password(url)!r} needs a host and a database name: "
+            f"{kind}://user@host/name"
+        )
+    try:
+        port = parts.port or DEFAULT_PORTS[kind]
+    except ValueError:
+        raise ValueError(f"database: {_without_password(url)!r} has no valid port") from None
+    user = unquote(parts.username) if parts.username else None
+    return Address(kind, user, parts.hostname, port, name)
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
+def check_database_url(url: str) -> str:
+    parse_database_url(url)
+    return url.strip()
+
+
+def sqlite_url(settings: Any) -> Any:
+    """`database: sqlite:///books.db` is the SQLite file `books.db` (relative to arflow.yaml;
+    `sqlite:////srv/books.db` absolute), read as `path:` with `table:`/`query:` reads it."""
+    if not isinstance(settings, dict):
+        return settings
+    url = settings.get("database")
+    if not isinstance(url, str) or not url.strip().lower().startswith("sqlite:"):
+        return settings
+    rest = url.strip()[len("sqlite:") :]
+    if not rest.startswith("///") or len(rest) == 3:
+        raise ValueError(
+            f"database: {url!r}: write a SQLite file as sqlite:///books.db (relative to "
+            "arflow.yaml) or sqlite:////srv/books.db (absolute)"
+        )
+    found = {k: v for k, v in settings.items() if k != "database"}
+    found["path"] = unquote(rest[3:])
+    return found

@@ -1,0 +1,150 @@
+"""Database server sources (issue 35): the address in arflow.yaml (no password in it, a
+table or a query), `sqlite:///` as the SQLite file, and the values a server returns turned into
+the text a CSV cell holds. (Real PostgreSQL and MariaDB servers: tests/test_database_servers.py.)"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+
+from arflow.config import load_config
+from arflow.errors import ArflowError
+from arflow.source_settings import SourceConfig
+from arflow.sources import load_ledger
+from arflow.sources.database import cell
+from tests.conftest import BASE_CONFIG, make_folder
+
+
+def folder_with(tmp_path, source: str):
+    config = BASE_CONFIG.replace("invoices: {path: invoices.csv}", f"invoices: {source}")
+    return make_folder(tmp_path, invoices="", workflows={}, config=config)
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (
+            "{database: 'postgresql://reader:s3cret@db.example/books', table: inv}",
+            "database: the address holds a password; take it out and name the environment "
+            "variable that holds it with password_env:",
+        ),
+        (
+            "{database: 'oracle://reader@db.example/books', table: inv}",
+            "database: 'oracle' is not a database arflow reads; write "
+            "postgresql://user@host:5432/name, mysql://user@host:3306/name or sqlite:///file.db",
+        ),
+        (
+            "{database: 'postgresql://reader@db.example', table: inv}",
+            "database: 'postgresql://reader@db.example' needs a host and a database name",
+        ),
+        (
+            "{database: 'mysql://reader@db.example/books'}",
+            "database: needs table: (a table or view) or query: (a SELECT)",
+        ),
+        (
+            "{database: 'mysql://reader@db.example/books', path: x.csv, table: inv}",
+            "give either path: (a file) or database: (a server's address), not both",
+        ),
+        (
+            "{database: 'mysql://reader@db.example/books', table: inv, skip_if: {a: b}}",
+            "skip_if: read CSV files only",
+        ),
+        ("{table: inv}", "give path: (a file) or database: (a server's address)"),
+        (
+            "{database: 'sqlite://books.db', table: inv}",
+            "write a SQLite file as sqlite:///books.db",
+        ),
+    ],
+)
+def test_a_bad_address_is_refused_with_the_fix(tmp_path, source, message):
+    with pytest.raises(ArflowError) as found:
+        load_config(folder_with(tmp_path, source))
+    assert message in str(found.value)
+    assert "s3cret" not in str(found.value)
+
+
+def test_the_address_is_named_without_its_server_or_password(tmp_path):
+    cfg = load_config(
+        folder_with(
+            tmp_path,
+            "{database: 'postgres://reader@db.example:5433/books', table: public.inv, "
+            "password_env: BOOKS_PW}",
+        )
+    )
+    assert cfg.invoices.is_database and not cfg.invoices.is_sqlite
+    assert cfg.source_name(cfg.invoices) == "books/public.inv"
+    assert not cfg.source_missing(cfg.invoices)
+
+
+def test_sqlite_url_is_the_sqlite_file(tmp_path):
+    with sqlite3.connect(tmp_path / "ledger.db") as conn:
+        conn.execute("CREATE TABLE inv (number TEXT, customer_id TEXT, issue_date TEXT, amount)")
+        conn.execute("INSERT INTO inv VALUES ('7', 'C1', '2026-01-01', 55.94)")
+    conn.close()
+    cfg = load_config(folder_with(tmp_path, "{database: 'sqlite:///ledger.db', table: inv}"))
+    assert cfg.invoices.path == "ledger.db" and cfg.invoices.database is None
+    ledger = load_ledger(cfg)
+    assert [(i.number, i.amount) for i in ledger.invoices] == [("7", Decimal("55.94"))]
+
+
+@pytest.mark.parametrize(
+    ("value", "settings", "text"),
+    [
+        (None, {}, ""),
+        (date(2026, 3, 1), {}, "2026-03-01"),
+        (datetime(2026, 3, 1, 23, 59), {}, "2026-03-01"),
+        (date(2026, 3, 1), {"date_format": "%d/%m/%Y"}, "01/03/2026"),
+        (Decimal("1234.50"), {}, "1234.50"),
+        (Decimal("1E+2"), {}, "100"),
+        (Decimal("1234.50"), {"decimal": ","}, "1234,50"),
+        (12, {}, "12"),
+        (True, {}, "true"),
+        (b"caf\xc3\xa9", {}, "café"),
+        ("as is", {}, "as is"),
+    ],
+)
+def test_server_values_become_what_a_csv_cell_holds(value, settings, text):
+    source = SourceConfig(database="postgresql://r@h/db", table="t", **settings)
+    assert cell(value, source) == text
+
+
+ERP = {
+    "invoices": {
+        "query": {"postgresql": "SELECT 1 AS pg", "mysql": "SELECT 1 AS my"},
+        "columns": {"number": "name", "balance": "residual"},
+        "status_map": {"posted": "open", "cancel": "void"},
+    },
+    "customers": {"query": "SELECT 2"},
+}
+
+
+def test_an_erp_preset_fills_in_its_query_and_a_persons_settings_win(tmp_path, monkeypatch):
+    from arflow import erp
+
+    monkeypatch.setitem(erp.ERP_PRESETS, "books", ERP)
+    cfg = load_config(
+        folder_with(
+            tmp_path,
+            "{database: 'mariadb://r@h/erp', preset: books, columns: {due_date: x_due}, "
+            "status_map: {cancel: draft}}",
+        )
+    )
+    assert cfg.invoices.query == "SELECT 1 AS my"
+    assert cfg.invoices.columns == {"number": "name", "balance": "residual", "due_date": "x_due"}
+    assert cfg.invoices.status_map == {"posted": "open", "cancel": "draft"}
+    for source, message in (
+        (
+            "{path: x.csv, preset: books}",
+            "preset 'books' reads that ERP's database: give database:",
+        ),
+        ("{database: 'sqlite:///x.db', preset: books}", "preset 'books' reads that ERP's database"),
+    ):
+        with pytest.raises(ArflowError, match=re.escape(message)):
+            load_config(folder_with(tmp_path, source))
+    monkeypatch.setitem(erp.ERP_PRESETS, "books", {"invoices": {"query": {"mysql": "SELECT 1"}}})
+    with pytest.raises(ArflowError, match="preset 'books' reads mysql databases, not postgresql"):
+        load_config(folder_with(tmp_path, "{database: 'postgresql://r@h/erp', preset: books}"))
