@@ -405,3 +405,19 @@ def test_contacts_from_a_command_reach_whom_the_file_reaches(tmp_path, cli):
         ["ap@one.example"],
         ["owner@one.example", "controller@acme.example"],
     )
+
+
+def test_a_commands_output_takes_the_fast_path_of_a_plain_file(tmp_path, run_json, monkeypatch):
+    import arflow.sources
+
+    read: list[str] = []
+    fast = arflow.sources.plain_slices
+
+    def spied(path, *args, **kwargs):
+        read.append(path.name)
+        return fast(path, *args, **kwargs)
+
+    monkeypatch.setattr(arflow.sources, "plain_slices", spied)
+    _, plan = run_json(example(tmp_path, invoices="[cat.py, invoices.csv]"), AS_OF)
+    assert len(plan["actions"]) == 12
+    assert len(read) == 1 and re.fullmatch(r"arflow-\w+\.csv", read[0])  # its output, by polars
