@@ -421,3 +421,16 @@ def test_a_commands_output_takes_the_fast_path_of_a_plain_file(tmp_path, run_jso
     _, plan = run_json(example(tmp_path, invoices="[cat.py, invoices.csv]"), AS_OF)
     assert len(plan["actions"]) == 12
     assert len(read) == 1 and re.fullmatch(r"arflow-\w+\.csv", read[0])  # its output, by polars
+
+
+def test_a_refused_command_is_not_run_again_for_its_columns(tmp_path, cli):
+    config = with_invoices_command(
+        tmp_path, "import sys\nopen('runs', 'a').write('ran\\n')\nsys.exit('no token')\n"
+    )
+    result = cli("sources", "--as-of", AS_OF, "--format", "json", "--config", config, expect=1)
+    refused = json.loads(result.stdout)["refused"]
+    assert refused.startswith(f"invoices: `{SHOWN} run.py` failed (exit status 1) after ")
+    assert refused.endswith(
+        "  | no token\nFix: run it by hand in the folder of arflow.yaml to see why, and fix it."
+    )
+    assert (tmp_path / "runs").read_text() == "ran\n"  # once, though `sources` asks twice

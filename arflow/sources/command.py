@@ -49,7 +49,8 @@ class CommandOutput:
     seconds: float
 
 
-_OUTPUTS: dict[int, CommandOutput] = {}  # by id() of the source; dropped with it
+# by id() of the source, dropped with it: its output, or why it was refused
+_OUTPUTS: dict[int, CommandOutput | SourceRefused] = {}
 
 
 def setting_of(config: Config, source: SourceConfig) -> str:
@@ -68,23 +69,34 @@ def source_file(config: Config, source: SourceConfig) -> Path:
 
 def command_output(config: Config, source: SourceConfig) -> CommandOutput:
     """The output of the source's command, which runs once per source: a source read twice
-    (its header, then its rows) reads the same output."""
-    known = _OUTPUTS.get(id(source))
+    (its header, then its rows; or read again after a refusal, for its columns) reads the
+    same output, or is refused again without running the program again."""
+    key = id(source)
+    known = _OUTPUTS.get(key)
     if known is None:
-        known = _run(config, source)
-        _OUTPUTS[id(source)] = known
-        weakref.finalize(source, _forget, id(source), known.path)
+        try:
+            known = _run(config, source)
+        except SourceRefused as exc:
+            known = exc
+        _OUTPUTS[key] = known
+        weakref.finalize(
+            source, _forget, key, known.path if isinstance(known, CommandOutput) else None
+        )
+    if isinstance(known, SourceRefused):
+        raise SourceRefused(known.setting, str(known), known.key)
     return known
 
 
 def ran(source: SourceConfig) -> CommandOutput | None:
-    """The source's command's run, if it ran in this process."""
-    return _OUTPUTS.get(id(source))
+    """The source's command's run, if it ran in this process and succeeded."""
+    known = _OUTPUTS.get(id(source))
+    return known if isinstance(known, CommandOutput) else None
 
 
-def _forget(key: int, path: Path) -> None:
+def _forget(key: int, path: Path | None) -> None:
     _OUTPUTS.pop(key, None)
-    path.unlink(missing_ok=True)
+    if path is not None:
+        path.unlink(missing_ok=True)
 
 
 def program_problem(config: Config, source: SourceConfig) -> str | None:
