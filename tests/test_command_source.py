@@ -434,3 +434,20 @@ def test_a_refused_command_is_not_run_again_for_its_columns(tmp_path, cli):
         "  | no token\nFix: run it by hand in the folder of arflow.yaml to see why, and fix it."
     )
     assert (tmp_path / "runs").read_text() == "ran\n"  # once, though `sources` asks twice
+
+
+def test_a_program_the_system_cannot_start_is_refused(tmp_path, cli, private_tmp):
+    config = make_folder(
+        tmp_path,
+        invoices="number,customer_id,issue_date,amount\n",
+        workflows={},
+        config="company: {name: Acme, currency: USD}\ninvoices:\n  command: [./export]\n",
+        extra_files={"export": "echo number,customer_id,issue_date,amount\n"},  # no #! line
+    )
+    (tmp_path / "export").chmod(0o755)
+    result = cli("run", "--dry-run", "--as-of", AS_OF, "--config", config, expect=1)
+    assert unstamped(result.stderr) == (
+        "error: invoices: `./export` could not be started: Exec format error; fix command: in "
+        "arflow.yaml\n"
+    )
+    assert list(private_tmp.iterdir()) == []

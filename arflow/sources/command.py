@@ -166,7 +166,11 @@ def _run(config: Config, source: SourceConfig) -> CommandOutput:
                 "fix command: in arflow.yaml",
                 "command",
             ) from None
-        code = _wait(process, source.timeout)
+        try:
+            code = _wait(process, source.timeout)
+        except BaseException:  # arflow interrupted (Ctrl-C): the program is killed, its output
+            output.unlink(missing_ok=True)  # gone
+            raise
         seconds = time.monotonic() - started
         lines = _last_lines(err)
     if code is None or code != 0:
