@@ -84,9 +84,11 @@ def example(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def example_money(tmp_path_factory):
-    """The example after its nights, with a bank's payment of part of INV-1001 and a credit of
-    1,000.00 agreed on INV-1008's dispute: each command counts them its own way (`kpi` not at
-    all, `forecast` the payment, `aging` both)."""
+    """The example after its nights, with a bank's payment of INV-1001 (promised for 20 April:
+    kept, though the export shows it open) and a credit of
+    400.00 agreed on INV-1006's dispute (640.00, chased on 15 April: for 240.00, and not at all
+    were the credit taken off twice): each command counts them its own way (`kpi` not at all,
+    `forecast` the payment, `aging` both)."""
     from typer.testing import CliRunner
 
     from arflow.cli import app
@@ -94,11 +96,11 @@ def example_money(tmp_path_factory):
     config = example_after_nights(tmp_path_factory.mktemp("money") / "example")
     config.write_text(config.read_text() + "payments: {path: bank.csv}\n")
     (config.parent / "bank.csv").write_text(
-        "date,amount,currency,reference,payer\n2026-03-20,250.00,USD,INV-1001,Northwind\n"
+        "date,amount,currency,reference,payer\n2026-03-20,1250.00,USD,INV-1001,Northwind\n"
     )
     for args in (
-        ("dispute", "INV-1008", "--reason", "pricing", "--as-of", "2026-03-20"),
-        ("dispute", "resolve", "INV-1008", "--credit", "1000.00", "--as-of", "2026-03-27"),
+        ("dispute", "INV-1006", "--reason", "pricing", "--as-of", "2026-03-20"),
+        ("dispute", "resolve", "INV-1006", "--credit", "400.00", "--as-of", "2026-03-27"),
     ):
         result = CliRunner().invoke(app, [*args, "--config", str(config)])
         assert result.exit_code == 0, result.output
@@ -163,7 +165,7 @@ def test_the_page_shows_the_numbers_of_aging_kpi_forecast_and_history(cli, reque
     assert did  # each day's window holds some of the example's actions
 
 
-def test_promises_due_in_the_window_are_kept_or_broken_by_the_desks_rule(cli, example):
+def test_promises_due_in_the_window_are_kept_or_broken_by_the_desks_rule(cli, example, request):
     """The example's promise on INV-1001 is for 20 April and the invoice stays open: not yet
     due in the window ending 14 April, broken in the one ending 25 April."""
     assert report(cli, example, "2026-04-14").tables["events"][-3:] == [
@@ -175,6 +177,12 @@ def test_promises_due_in_the_window_are_kept_or_broken_by_the_desks_rule(cli, ex
         ["promises due in these days: kept", "0"],
         ["promises due in these days: broken", "1"],
         ["promises due in these days: pending", "0"],
+    ]
+    # paid by the bank as the export still shows it open: kept (aging's view)
+    from_bank = report(cli, request.getfixturevalue("example_money"), "2026-04-25")
+    assert from_bank.tables["events"][-3:-1] == [
+        ["promises due in these days: kept", "1"],
+        ["promises due in these days: broken", "0"],
     ]
     # 30 days on, its day is out of the window
     assert report(cli, example, "2026-05-20").tables["events"][-2] == [
@@ -261,7 +269,10 @@ def test_each_steps_payments_from_what_arflow_really_did(cli, tmp_path):
         tmp_path,
         invoices=HISTORY,
         workflows={"chase": CHASE, "weekly": WEEKLY},
-        config=BASE_CONFIG + "default_workflow: chase\n",
+        config=BASE_CONFIG
+        + "default_workflow: chase\n"
+        # a digest reaches no invoice: it is no step of the figures
+        + "digest: {to: controller, schedule: {every: week, weekday: mon}}\n",
     )
     for day in ("2026-02-01", "2026-02-06", "2026-02-10", "2026-02-15"):
         cli("run", "--as-of", day, "--config", config)
@@ -305,6 +316,7 @@ def test_each_steps_payments_from_what_arflow_really_did(cli, tmp_path):
             str(s["unpaid"]),
         ]
         for s in sim["steps"]
+        if s["invoices"]  # the digest reaches none
     ]
     assert len(simulated) == 4
     # what arflow did counts each message once, by step
@@ -312,7 +324,9 @@ def test_each_steps_payments_from_what_arflow_really_did(cli, tmp_path):
         "chase/d1/email": "4",
         "chase/d10/email": "3",
         "weekly/statement/email": "2",
+        "digest/digest/notify": "1",  # Monday 9 February's, on the 10th
     }
+    assert "<h3>Simulated 2025-12-01 to 2026-02-28</h3>" in (tmp_path / "report.html").read_text()
 
 
 # --- one file, nothing fetched, the data escaped ------------------------------------------------

@@ -229,7 +229,7 @@ def effectiveness(inputs: ReportInputs, day: date) -> dict:
         else {
             "from": backtest.first.isoformat(),
             "to": backtest.last.isoformat(),
-            "steps": [step_figures_document(s) for s in backtest.steps],
+            "steps": [step_figures_document(s) for s in backtest.steps if s.reached],
         },
     }
 
