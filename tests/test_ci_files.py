@@ -46,14 +46,14 @@ def test_the_hooks_run_on_arflow_files_and_name_real_commands(cli):
     assert hooks["arflow-dry-run"]["entry"] == (
         "arflow run --dry-run --quiet --sample-if-no-ledger --ar-files-only"
     )
-    assert hooks["arflow-validate"]["entry"] == "arflow validate --ar-files-only"
+    assert hooks["arflow-validate"]["entry"] == "arflow validate --offline --ar-files-only"
 
 
 def test_the_action_validates_with_annotations_then_dry_runs():
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     assert action["runs"]["using"] == "composite"
     commands = [step.get("run", "") for step in action["runs"]["steps"]]
-    assert any(c.startswith("arflow validate --format github") for c in commands)
+    assert any(c.startswith("arflow validate --offline --format github") for c in commands)
     assert any(c.startswith("arflow run --dry-run --quiet --sample-if-no-ledger") for c in commands)
     assert set(action["inputs"]) == {"folder", "as-of"}
 
