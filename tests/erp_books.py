@@ -103,3 +103,36 @@ def nights(cli, config: Path, as_of: str, *, expect: int = 0) -> dict:
 def csv_rows(text: str) -> str:
     """A CSV as a test writes it: its lines without the indentation."""
     return "\n".join(line.strip() for line in text.strip().splitlines()) + "\n"
+
+
+def books(config: Path) -> tuple[list[tuple], list[tuple]]:
+    """The invoices and customers a folder's sources give, as sorted tuples."""
+    from arflow.config import load_config
+    from arflow.sources import load_ledger
+
+    ledger = load_ledger(load_config(config))
+    invoices = sorted(
+        (i.number, i.customer_id, i.amount, i.balance, i.currency, i.status, i.paid_date, i.email)
+        for i in ledger.invoices
+    )
+    customers = sorted(
+        (c.customer_id, c.name, c.email, c.parent_id, c.currency, c.language)
+        for c in ledger.customers.values()
+    )
+    return invoices, customers
+
+
+def break_query(monkeypatch, preset: str, setting: str, old: str, new: str) -> None:
+    """Replace `old` (which must be there) by `new` in a preset's query, for this test."""
+    from arflow import erp
+
+    settings = erp.ERP_PRESETS[preset][setting]
+    query = settings["query"]
+    texts = query if isinstance(query, dict) else {"": query}
+    assert all(old in text for text in texts.values()), f"{old!r} is not in the query"
+    broken = {kind: text.replace(old, new) for kind, text in texts.items()}
+    monkeypatch.setitem(
+        erp.ERP_PRESETS[preset],
+        setting,
+        {**settings, "query": broken if isinstance(query, dict) else broken[""]},
+    )

@@ -8,12 +8,13 @@ company. Each filter of the query, broken on purpose, changes what arflow reads.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from arflow import erp
 from arflow.config import load_config
 from arflow.sources import load_ledger
-from tests.erp_books import PASSWORD_ENV, csv_rows, folders, nights
+from tests.erp_books import PASSWORD_ENV, books, break_query, csv_rows, folders, nights
 
 AS_OF = "2026-03-31"
 
@@ -143,18 +144,38 @@ CUSTOMERS = csv_rows("""\
     """)
 
 
-@pytest.fixture
-def dolibarr(mariadb_server, tmp_path, monkeypatch):
-    """Dolibarr's books on MariaDB and two AR folders: (read with the preset, the CSVs)."""
-    db = mariadb_server.create_database("dolibarr")
-    db.sql(TABLES + ROWS)
+def postgres_tables(ddl: str) -> str:
+    """Dolibarr's MySQL table definitions as its installer turns them for PostgreSQL
+    (htdocs/core/db/pgsql.class.php, convertSQLFromMysql): an AUTO_INCREMENT key a SERIAL,
+    tinyint smallint, double numeric, datetime timestamp, no ENGINE."""
+    ddl = re.sub(r"(\w+) integer AUTO_INCREMENT PRIMARY KEY", r"\1 SERIAL PRIMARY KEY", ddl)
+    ddl = ddl.replace("tinyint", "smallint").replace("double(", "numeric(")
+    return ddl.replace("datetime", "timestamp").replace(" ENGINE=innodb", "")
+
+
+def books_on(server, tmp_path, monkeypatch) -> tuple:
+    """Dolibarr's books on `server` and two AR folders: (read with the preset, the CSVs)."""
+    db = server.create_database("dolibarr")
+    postgres = server.scheme.startswith("postgres")
+    db.sql((postgres_tables(TABLES) if postgres else TABLES) + ROWS)
     user, password = db.readonly_user()
     monkeypatch.setenv(PASSWORD_ENV, password)
     return folders(tmp_path, db.url(user), "dolibarr", INVOICES, CUSTOMERS)
 
 
-def test_dolibarr_reads_as_the_same_invoices_in_a_csv(cli, dolibarr):
-    served, filed = dolibarr
+@pytest.fixture(params=["mariadb_server", "postgres_server"])
+def dolibarr_on_both(request, tmp_path, monkeypatch):
+    """Dolibarr runs on MySQL/MariaDB or PostgreSQL: the same query reads both."""
+    return books_on(request.getfixturevalue(request.param), tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def dolibarr(mariadb_server, tmp_path, monkeypatch):
+    return books_on(mariadb_server, tmp_path, monkeypatch)
+
+
+def test_dolibarr_reads_as_the_same_invoices_in_a_csv(cli, dolibarr_on_both):
+    served, filed = dolibarr_on_both
     got = nights(cli, served, AS_OF)
     assert got == nights(cli, filed, AS_OF)
     aging = got["aging"]
@@ -229,31 +250,13 @@ MUTATIONS = {
 }
 
 
-def test_the_books_read_as_the_csvs(dolibarr):
-    served, filed = dolibarr
+def test_the_books_read_as_the_csvs(dolibarr_on_both):
+    served, filed = dolibarr_on_both
     assert books(served) == books(filed)
 
 
 @pytest.mark.parametrize("mutation", list(MUTATIONS))
 def test_each_part_of_the_queries_matters(dolibarr, monkeypatch, mutation):
     served, filed = dolibarr
-    setting, old, new = MUTATIONS[mutation]
-    preset = erp.ERP_PRESETS["dolibarr"]
-    assert old in preset[setting]["query"]
-    broken = {**preset[setting], "query": preset[setting]["query"].replace(old, new)}
-    monkeypatch.setitem(preset, setting, broken)
+    break_query(monkeypatch, "dolibarr", *MUTATIONS[mutation])
     assert books(served) != books(filed)
-
-
-def books(config) -> tuple[list[tuple], list[tuple]]:
-    """The invoices and customers a folder's sources give, as sorted tuples."""
-    ledger = load_ledger(load_config(config))
-    invoices = sorted(
-        (i.number, i.customer_id, i.amount, i.balance, i.currency, i.status, i.paid_date)
-        for i in ledger.invoices
-    )
-    customers = sorted(
-        (c.customer_id, c.name, c.email, c.parent_id, c.currency, c.language)
-        for c in ledger.customers.values()
-    )
-    return invoices, customers

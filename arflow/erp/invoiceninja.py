@@ -55,6 +55,15 @@ def _setting(name: str) -> str:
     return "COALESCE(" + ", ".join(parts) + ")"
 
 
+def _money(expression: str) -> str:
+    """An amount to its currency's `precision` (0, 2 or 3 decimals), as text: Invoice Ninja
+    keeps six decimals, and the messages show the currency's own."""
+    cases = " ".join(
+        f"WHEN '{n}' THEN CAST(CAST({expression} AS DECIMAL(20,{n})) AS CHAR)" for n in (0, 3)
+    )
+    return f"CASE cur.precision {cases} ELSE CAST(CAST({expression} AS DECIMAL(20,2)) AS CHAR) END"
+
+
 # the client with its group's and company's settings, its currency and language
 _CLIENT = f"""\
 JOIN clients c ON c.id = d.client_id AND c.is_deleted = 0
@@ -78,8 +87,8 @@ _WHO = """\
 INVOICES = f"""\
 SELECT d.number AS number,
 {_WHO}
-       d.amount AS amount,
-       d.balance AS balance,
+       {_money("d.amount")} AS amount,
+       {_money("d.balance")} AS balance,
        CASE WHEN d.status_id = 4 THEN paid.last_paid END AS paid_date,
        cur.code AS currency,
        CASE WHEN d.status_id = 4 THEN 'paid' ELSE 'open' END AS status
@@ -94,8 +103,8 @@ WHERE d.is_deleted = 0 AND d.status_id IN (2, 3, 4)
 UNION ALL
 SELECT CONCAT('Credit ', d.number) AS number,
 {_WHO}
-       -d.amount AS amount,
-       -d.balance AS balance,
+       {_money("-d.amount")} AS amount,
+       {_money("-d.balance")} AS balance,
        NULL AS paid_date,
        cur.code AS currency,
        'open' AS status
