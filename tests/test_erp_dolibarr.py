@@ -14,7 +14,7 @@ import pytest
 
 from arflow.config import load_config
 from arflow.sources import load_ledger
-from tests.erp_books import PASSWORD_ENV, books, break_query, csv_rows, folders, nights
+from tests.erp_nights import PASSWORD_ENV, books, break_query, csv_rows, folders, nights
 
 AS_OF = "2026-03-31"
 

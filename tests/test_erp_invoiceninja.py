@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.erp_books import PASSWORD_ENV, books, break_query, csv_rows, folders, nights
+from tests.erp_nights import PASSWORD_ENV, books, break_query, csv_rows, folders, nights
 
 AS_OF = "2026-03-31"
 
@@ -108,15 +108,16 @@ INSERT INTO clients (id, company_id, user_id, name, phone, settings, is_deleted,
   (3, 1, 1, 'London Lettings Ltd', NULL, '{"currency_id":"2","language_id":null}', 0, NULL),
   (4, 1, 1, 'Gone Inc', NULL, '{}', 1, NULL);
 INSERT INTO client_contacts (id, company_id, client_id, user_id, first_name, last_name, phone,
-                             email, is_primary, password, deleted_at) VALUES
-  (1, 1, 1, 1, 'Sam', 'Other', NULL, 'sam@northwind.example', 0, 'x', NULL),
-  (2, 1, 1, 1, 'Nora', 'West', NULL, 'ap@northwind.example', 1, 'x', NULL),
-  (3, 1, 2, 1, 'Greta', 'Bau', '+49 30 1234567', 'buchhaltung@berliner-bau.example', 1, 'x',
-   NULL),
-  (4, 1, 3, 1, 'Lee', 'Old', NULL, 'old@london-lettings.example', 1, 'x',
+                             email, is_primary, send_email, password, deleted_at) VALUES
+  (1, 1, 1, 1, 'Sam', 'Other', NULL, 'sam@northwind.example', 0, 0, 'x', NULL),
+  (2, 1, 1, 1, 'Nora', 'West', NULL, 'ap@northwind.example', 1, 1, 'x', NULL),
+  (3, 1, 2, 1, 'Greta', 'Bau', '+49 30 1234567', 'buchhaltung@berliner-bau.example', 1, 1,
+   'x', NULL),
+  (4, 1, 3, 1, 'Lee', 'Old', NULL, 'old@london-lettings.example', 1, 1, 'x',
    '2026-01-01 00:00:00'),
-  (5, 1, 3, 1, 'Liz', 'Let', NULL, 'accounts@london-lettings.example', 1, 'x', NULL),
-  (6, 1, 4, 1, 'Gil', 'Gone', NULL, 'ap@gone.example', 1, 'x', NULL);
+  (5, 1, 3, 1, 'Liz', 'Let', NULL, 'accounts@london-lettings.example', 1, 1, 'x', NULL),
+  (6, 1, 4, 1, 'Gil', 'Gone', NULL, 'ap@gone.example', 1, 1, 'x', NULL),
+  (7, 1, 1, 1, 'Ola', 'Payables', NULL, 'payables@northwind.example', 0, 1, 'x', NULL);
 INSERT INTO invoices (id, client_id, user_id, company_id, status_id, number, date, due_date,
                       amount, balance, is_deleted, deleted_at) VALUES
   (1, 1, 1, 1, 2, '0001', '2026-01-15', '2026-02-14 00:00:00', 1500, 1500, 0, NULL),
@@ -168,6 +169,14 @@ CUSTOMERS = csv_rows("""\
     2,Berliner Bau GmbH,buchhaltung@berliner-bau.example,+49 30 1234567,EUR,de
     3,London Lettings Ltd,accounts@london-lettings.example,,GBP,en
     """)  # fmt: skip
+CONTACTS = csv_rows("""\
+    customer_id,name,email,phone,role
+    1,Sam Other,sam@northwind.example,,contact
+    1,Nora West,ap@northwind.example,,billing
+    1,Ola Payables,payables@northwind.example,,billing
+    2,Greta Bau,buchhaltung@berliner-bau.example,+49 30 1234567,billing
+    3,Liz Let,accounts@london-lettings.example,,billing
+    """)
 
 
 @pytest.fixture
@@ -177,7 +186,7 @@ def ninja(mariadb_server, tmp_path, monkeypatch):
     db.sql(TABLES + ROWS)
     user, password = db.readonly_user()
     monkeypatch.setenv(PASSWORD_ENV, password)
-    return folders(tmp_path, db.url(user), "invoiceninja", INVOICES, CUSTOMERS)
+    return folders(tmp_path, db.url(user), "invoiceninja", INVOICES, CUSTOMERS, CONTACTS)
 
 
 def test_invoiceninja_reads_as_the_same_invoices_in_a_csv(cli, ninja):
@@ -193,7 +202,7 @@ def test_invoiceninja_reads_as_the_same_invoices_in_a_csv(cli, ninja):
     ]
     assert got["dry_run"]["summary"]["invoices"] == 8
     assert [(a["customer_id"], a["invoices"], a["to"]) for a in got["dry_run"]["actions"]] == [
-        ("1", ["0001", "0002", "0011"], ["ap@northwind.example"]),
+        ("1", ["0001", "0002", "0011"], ["ap@northwind.example", "payables@northwind.example"]),
         ("1", ["0001", "0002", "0011"], ["controller@acme.example"]),
         ("2", ["0008"], ["buchhaltung@berliner-bau.example"]),
         ("2", ["0008"], ["controller@acme.example"]),
@@ -203,7 +212,7 @@ def test_invoiceninja_reads_as_the_same_invoices_in_a_csv(cli, ninja):
     assert got["run"][0] == 0
     assert [m for m in got["outbox"] if "northwind" in m[0]] == [
         (
-            "Northwind LLC <ap@northwind.example>",
+            "Northwind LLC <ap@northwind.example>, Northwind LLC <payables@northwind.example>",
             "Reminder 0011, 0001, 0002",
             "Dear Northwind LLC, you owe $1,650.00:\n0011 $90.00\n0001 $1,500.00\n0002 $350.00\n",
         )
@@ -228,6 +237,8 @@ MUTATIONS = {
     "applied and draft credits": ("invoices", "AND d.status_id IN (2, 3)", "AND d.status_id > 0"),
     "the primary contact": ("invoices", "cc.is_primary = 1", "cc.is_primary >= 0"),
     "removed contacts": ("customers", " AND cc.deleted_at IS NULL", ""),
+    "contacts removed": ("contacts", "WHERE cc.deleted_at IS NULL", "WHERE cc.id > 0"),
+    "who receives invoices": ("contacts", "cc.send_email = 1", "cc.send_email >= 0"),
     "the group's currency": ("customers", "g.settings, '$.currency_id'", "co.settings, '$.currency_id'"),
     "a null setting": ("customers", "''), 'null')", "''), 'none')"),
     "deleted payments": ("invoices", " AND p.is_deleted = 0", ""),

@@ -37,7 +37,9 @@ What the preset reads as arflow's fields:
   company's, as `currencies.code`): Invoice Ninja bills each client in its own currency;
 - the customer is the client (`clients.id`), its name, and its primary contact's email and
   phone (the client's phone when the contact has none); `language` is the client's
-  `language_id` as `languages.locale`. Invoice Ninja has no parent clients.
+  `language_id` as `languages.locale`. Invoice Ninja has no parent clients;
+- the contacts source lists every contact of a client not removed (`deleted_at`): those
+  Invoice Ninja emails invoices to (`send_email`) in the role `billing`, the others `contact`.
 """
 
 from __future__ import annotations
@@ -131,7 +133,19 @@ LEFT JOIN (SELECT cc.client_id, MIN(cc.id) AS id
 LEFT JOIN client_contacts pc ON pc.id = pk.id
 WHERE c.is_deleted = 0"""
 
+# every contact of a client: those Invoice Ninja emails invoices to (`send_email`) as billing
+CONTACTS = """\
+SELECT cc.client_id AS customer_id,
+       TRIM(CONCAT(COALESCE(cc.first_name, ''), ' ', COALESCE(cc.last_name, ''))) AS name,
+       cc.email AS email,
+       cc.phone AS phone,
+       CASE WHEN cc.send_email = 1 THEN 'billing' ELSE 'contact' END AS role
+FROM client_contacts cc
+JOIN clients c ON c.id = cc.client_id AND c.is_deleted = 0
+WHERE cc.deleted_at IS NULL"""
+
 PRESET: dict[str, dict[str, Any]] = {
     "invoices": {"query": {"mysql": INVOICES}},
     "customers": {"query": {"mysql": CUSTOMERS}},
+    "contacts": {"query": {"mysql": CONTACTS}},
 }

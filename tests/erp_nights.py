@@ -46,33 +46,44 @@ PASSWORD_ENV = "ERP_PASSWORD"
 
 
 def folders(
-    root: Path, url: str, preset: str, invoices_csv: str, customers_csv: str
+    root: Path,
+    url: str,
+    preset: str,
+    invoices_csv: str,
+    customers_csv: str,
+    contacts_csv: str | None = None,
 ) -> tuple[Path, Path]:
-    """(the folder reading the ERP's database with `preset:`, the folder reading the CSVs)."""
+    """(the folder reading the ERP's database with `preset:`, the folder reading the CSVs);
+    with `contacts_csv`, a contacts source too."""
     source = f"{{database: '{url}', preset: {preset}, password_env: {PASSWORD_ENV}}}"
+    config = CONFIG
+    files = {"customers.csv": customers_csv}
+    if contacts_csv is not None:
+        config += "contacts: {path: contacts.csv}\n"
+        files["contacts.csv"] = contacts_csv
     served = make_folder(
         root / "served",
         invoices="",
         workflows={"chase": CHASE},
-        config=CONFIG.replace("{path: invoices.csv}", source).replace(
-            "{path: customers.csv}", source
-        ),
+        config=config.replace("{path: invoices.csv}", source)
+        .replace("{path: customers.csv}", source)
+        .replace("{path: contacts.csv}", source),
         templates=TEMPLATES,
     )
     filed = make_folder(
         root / "filed",
         invoices=invoices_csv,
         workflows={"chase": CHASE},
-        config=CONFIG,
+        config=config,
         templates=TEMPLATES,
-        extra_files={"customers.csv": customers_csv},
+        extra_files=files,
     )
     return served, filed
 
 
 def _alike(text: str) -> str:
     """Output with the sources named alike (`erp/query` and `invoices.csv` as `SOURCE`)."""
-    return re.sub(r"\b[\w-]+/query\b|\b(invoices|customers)\.csv\b", "SOURCE", text)
+    return re.sub(r"\b[\w-]+/query\b|\b(invoices|customers|contacts)\.csv\b", "SOURCE", text)
 
 
 def outbox(config: Path) -> list[tuple[str, str, str]]:
@@ -116,7 +127,15 @@ def books(config: Path) -> tuple[list[tuple], list[tuple]]:
         for i in ledger.invoices
     )
     customers = sorted(
-        (c.customer_id, c.name, c.email, c.parent_id, c.currency, c.language)
+        (
+            c.customer_id,
+            c.name,
+            c.email,
+            c.parent_id,
+            c.currency,
+            c.language,
+            sorted((p.role, p.name, p.email, p.phone, p.language) for p in c.contacts),
+        )
         for c in ledger.customers.values()
     )
     return invoices, customers
