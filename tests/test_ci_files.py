@@ -215,3 +215,51 @@ def test_in_an_ar_folder_at_the_root_the_ci_workflows_are_not_arflows(tmp_path, 
         *_hook("arflow-validate"), ".github/workflows/ci.yml", "workflows/ar-workflow.yaml"
     )
     assert result.stdout.splitlines() == ["workflows/ar-workflow.yaml: valid"]
+
+
+def _system_step(tmp_path: Path, *, uid: int, have: tuple[str, ...] = (), broken: str = ""):
+    """.ci/run's step that installs the system's test programs, run by bash with stand-ins for
+    apt-get (which logs its arguments, and fails for `broken`), id and the programs in `have`."""
+    import subprocess
+
+    script = (ROOT / ".ci" / "run").read_text()
+    step = script[script.index("missing=()") : script.index("# the README's second quickstart")]
+    bin_ = tmp_path / "bin"
+    bin_.mkdir(parents=True)
+    stubs = {
+        "id": f"echo {uid}",
+        "apt-get": f'echo "$*" >> {tmp_path}/apt.log; [ "$*" != "install -y -qq {broken}" ]',
+        **{name: "true" for name in have},
+    }
+    for name, body in stubs.items():
+        (bin_ / name).write_text(f"#!/bin/bash\n{body}\n")
+        (bin_ / name).chmod(0o755)
+    done = subprocess.run(
+        ["/bin/bash", "-c", "set -euo pipefail\n" + step],
+        env={"PATH": str(bin_)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    log = tmp_path / "apt.log"
+    return done.stdout, log.read_text().splitlines() if log.exists() else []
+
+
+def test_ci_installs_the_missing_test_programs_as_root_with_one_update(tmp_path):
+    dovecot = [] if Path("/usr/sbin/dovecot").exists() else ["dovecot-imapd"]
+    out, apt = _system_step(tmp_path, uid=0, broken="chromium")
+    assert apt == ["update -qq"] + [
+        f"install -y -qq {p}" for p in [*dovecot, "chromium", "poppler-utils"]
+    ]
+    assert out == "chromium could not be installed: the tests that need it will skip\n"
+
+
+def test_ci_installs_nothing_when_the_programs_are_there_or_it_is_not_root(tmp_path):
+    have = ("dovecot", "chromium", "pdftotext")
+    assert _system_step(tmp_path / "a", uid=0, have=have) == ("", [])
+    dovecot = "" if Path("/usr/sbin/dovecot").exists() else "dovecot-imapd "
+    assert _system_step(tmp_path / "b", uid=1000, have=("dovecot",)) == (
+        f"{dovecot}chromium poppler-utils missing (installed only as root with apt-get): "
+        "the tests that need them will skip\n",
+        [],
+    )

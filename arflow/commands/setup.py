@@ -102,32 +102,29 @@ class CheckFormat(StrEnum):
     github = "github"
 
 
+_CheckedPaths = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Config files, folders holding arflow.yaml, workflow files, or template files "
+        "(checked with their AR folder) (default: --config or the arflow.yaml found from "
+        "here).",
+        metavar="PATH",
+    ),
+]
+_CheckFormatOption = Annotated[
+    CheckFormat,
+    typer.Option(
+        "--format", help="text; json (one document); github (annotations for a pull request)."
+    ),
+]
+
+
 def validate(
-    paths: Annotated[
-        list[Path] | None,
-        typer.Argument(
-            help="Config files, folders holding arflow.yaml, workflow files, or template files "
-            "(checked with their AR folder) (default: --config or the arflow.yaml found from "
-            "here).",
-            metavar="PATH",
-        ),
-    ] = None,
-    fmt: Annotated[
-        CheckFormat,
-        typer.Option(
-            "--format", help="text; json (one document); github (annotations for a pull request)."
-        ),
-    ] = CheckFormat.text,
+    paths: _CheckedPaths = None,
+    fmt: _CheckFormatOption = CheckFormat.text,
     config: ConfigOption = None,
     ar_files_only: common.ArFilesOnlyOption = False,
-    offline: Annotated[
-        bool,
-        typer.Option(
-            "--offline",
-            help="Do not connect to database sources (CI, where they cannot be reached); "
-            "files are checked as always.",
-        ),
-    ] = False,
+    offline: common.OfflineOption = False,
 ) -> None:
     """Check config, workflows and templates.
 
