@@ -260,3 +260,13 @@ def test_each_part_of_the_queries_matters(dolibarr, monkeypatch, mutation):
     served, filed = dolibarr
     break_query(monkeypatch, "dolibarr", *MUTATIONS[mutation])
     assert books(served) != books(filed)
+
+
+def test_validate_checks_the_preset_reads_and_names_a_missing_table(cli, mariadb_server, dolibarr):
+    served, _ = dolibarr
+    assert "arflow.yaml: valid" in cli("validate", served).output
+    db = mariadb_server.create_database("dolibarr")  # the same database, emptied
+    db.sql(TABLES.replace("CREATE TABLE llx_societe_remise_except", "CREATE TABLE llx_other"))
+    result = cli("validate", served, expect=1)
+    assert "dolibarr/query: cannot read query: from " in result.output
+    assert "Table 'dolibarr.llx_societe_remise_except' doesn't exist" in result.output
