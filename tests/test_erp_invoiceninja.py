@@ -222,6 +222,14 @@ def test_invoiceninja_reads_as_the_same_invoices_in_a_csv(cli, ninja):
 def test_the_books_read_as_the_csvs(ninja):
     served, filed = ninja
     assert books(served) == books(filed)
+    invoices, customers = books(served)
+    numbers = {row[0] for row in invoices}
+    # drafts, cancelled, reversed, deleted, a deleted client's, applied and draft credits, a
+    # deleted credit, a purchase order: never read
+    for never in ("0004", "0005", "0006", "0007", "0010", "Credit 0002", "Credit 0003"):
+        assert never not in numbers
+    assert "Credit 0005" not in numbers and "PO-0001" not in numbers
+    assert [row[0] for row in customers] == ["1", "2", "3"]
 
 
 # each filter of the queries, broken: arflow then reads something else than the CSVs
