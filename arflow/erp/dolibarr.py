@@ -5,12 +5,12 @@ Written from Dolibarr's own table definitions (github.com/Dolibarr/dolibarr,
 htdocs/install/mysql/tables/; the PostgreSQL tables are made from the same files):
 
 - `llx_facture.sql`: the customer invoices — `ref` (the number; `facnumber` before Dolibarr
-  10), `fk_soc` (the third party), `type` (0 standard, 1 replacement, 2 credit note, 3
-  deposit, 4 proforma, 5 situation), `fk_statut` (0 draft, 1 validated, 2 closed, 3
-  abandoned), `paye` (1 paid), `close_code`, `datef` (the invoice date), `date_lim_reglement`
-  (the due date), `date_closing`, `total_ttc` (the total with taxes in the company's
-  currency), `multicurrency_code` and `multicurrency_total_ttc` (the same in the invoice's
-  own currency), `entity`;
+  10, renamed by migration/9.0.0-10.0.0.sql), `fk_soc` (the third party), `type` (0
+  standard, 1 replacement, 2 credit note, 3 deposit, 4 proforma, 5 situation), `fk_statut`
+  (0 draft, 1 validated, 2 closed, 3 abandoned), `paye` (1 paid), `close_code`, `datef` (the
+  invoice date), `date_lim_reglement` (the due date), `date_closing`, `total_ttc` (the total
+  with taxes in the company's currency), `multicurrency_code` and `multicurrency_total_ttc`
+  (the same in the invoice's own currency), `entity`;
 - `llx_paiement_facture.sql`: each payment's share of an invoice (`fk_paiement`,
   `fk_facture`, `amount`, `multicurrency_amount`), and `llx_paiement.sql` its day (`datep`);
 - `llx_societe_remise_except.sql`: credit notes, deposits and excess received used to pay an
