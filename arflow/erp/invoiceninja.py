@@ -35,9 +35,10 @@ What the preset reads as arflow's fields:
   numbered `Credit NUMBER`, as Invoice Ninja's own counters number invoices and credits alike;
 - the currency is the client's (`currency_id` of its settings, else its group's, else its
   company's, as `currencies.code`): Invoice Ninja bills each client in its own currency;
-- the customer is the client (`clients.id`), its name, and its primary contact's email and
-  phone (the client's phone when the contact has none); `language` is the client's
-  `language_id` as `languages.locale`. Invoice Ninja has no parent clients;
+- the customer is the client (`clients.id`), its name (else its primary contact's, as
+  ClientPresenter::name() has it), and its primary contact's email and phone (the client's
+  phone when the contact has none); `language` is the client's `language_id` as
+  `languages.locale`. Invoice Ninja has no parent clients;
 - the contacts source lists every contact of a client not removed (`deleted_at`): those
   Invoice Ninja emails invoices to (`send_email`) in the role `billing`, the others `contact`.
 """
@@ -78,9 +79,17 @@ LEFT JOIN (SELECT cc.client_id, MIN(cc.id) AS id
            GROUP BY cc.client_id) pk ON pk.client_id = c.id
 LEFT JOIN client_contacts pc ON pc.id = pk.id"""
 
-_WHO = """\
+# a client without a name goes by its primary contact's (app/Models/Presenters/
+# ClientPresenter.php, name())
+_NAME = (
+    "COALESCE(NULLIF(c.name, ''), "
+    "NULLIF(TRIM(CONCAT(COALESCE(pc.first_name, ''), ' ', COALESCE(pc.last_name, ''))), ''), "
+    "pc.email)"
+)
+
+_WHO = f"""\
        d.client_id AS customer_id,
-       c.name AS customer_name,
+       {_NAME} AS customer_name,
        pc.email AS email,
        COALESCE(NULLIF(pc.phone, ''), c.phone) AS phone,
        d.date AS issue_date,
@@ -116,7 +125,7 @@ WHERE d.is_deleted = 0 AND d.status_id IN (2, 3)"""
 
 CUSTOMERS = f"""\
 SELECT c.id AS customer_id,
-       c.name AS name,
+       {_NAME} AS name,
        pc.email AS email,
        COALESCE(NULLIF(pc.phone, ''), c.phone) AS phone,
        cur.code AS currency,
