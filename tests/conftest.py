@@ -190,6 +190,38 @@ def http_server():
     server.stop()
 
 
+# --- real database servers on loopback (tests/dbservers.py), one of each per test session, started
+# only when a test asks for it; where the server is not installed, its tests skip and say why
+def _database_server(kind: str):
+    from tests import dbservers
+
+    server_class, missing = {
+        "postgres": (dbservers.PostgresServer, dbservers.postgres_missing),
+        "mariadb": (dbservers.MariadbServer, dbservers.mariadb_missing),
+    }[kind]
+    reason = missing()
+    if reason:
+        pytest.skip(reason)
+    server = server_class()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """PostgreSQL on 127.0.0.1 (`.url(db, user, password)`, `.create_database(name)`,
+    `.readonly_user(db)`, `.sql(script, database=…)`)."""
+    yield from _database_server("postgres")
+
+
+@pytest.fixture(scope="session")
+def mariadb_server():
+    """MariaDB on 127.0.0.1, the same helpers as postgres_server (URLs `mysql://…`)."""
+    yield from _database_server("mariadb")
+
+
 # Tests never read the machine's clock: "now" is a fixed moment after every date the tests use
 # (a real run may not be dated after today). A test that needs another sets
 # `arflow.commands.common.now` (every command asks it for the time).

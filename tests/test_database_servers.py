@@ -143,6 +143,10 @@ def test_a_query_past_its_deadline_refuses_the_source(cli, books, request):
     assert "books/query:" in result.output
 
 
+# a statement as PostgreSQL logs it: sent as text, or through the extended protocol
+STATEMENT = re.compile(r"LOG:\s+(?:statement|execute [^:]*): (.*)")
+
+
 def test_the_server_log_shows_arflow_only_reads(cli, postgres_server, tmp_path, monkeypatch):
     """Every statement of arflow's sessions, as PostgreSQL logs them (`log_statement = all`
     for its role): a read-only session's settings, the SELECT, the cursor's fetches."""
@@ -162,8 +166,15 @@ def test_the_server_log_shows_arflow_only_reads(cli, postgres_server, tmp_path, 
     )
     before = len(postgres_server.log())
     cli("run", "--as-of", "2026-02-20", "--quiet", "--config", config)
+    middle = len(postgres_server.log())
     cli("validate", config)
-    logged = re.findall(r"LOG:\s+statement: (.*)", postgres_server.log()[before:])
+    # validate asks for the columns alone first (no row), then reads the rows as a run does
+    checked = STATEMENT.findall(postgres_server.log()[middle:])
+    assert (
+        'DECLARE "arflow_source" CURSOR FOR SELECT * FROM (SELECT * FROM "inv") AS '
+        "arflow_columns LIMIT 0" in checked
+    )
+    logged = STATEMENT.findall(postgres_server.log()[before:])
     assert logged, "the server logged no statement of arflow's"
     allowed = re.compile(
         r"(BEGIN READ ONLY|BEGIN|COMMIT|ROLLBACK|CLOSE .*|FETCH FORWARD \d+ FROM .*"

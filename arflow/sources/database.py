@@ -13,6 +13,7 @@ sends nothing but that one SELECT — so a role with SELECT rights alone is all 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import math
 import time
@@ -44,7 +45,7 @@ def read_database(
     deadline = time.monotonic() + source.timeout
     conn, cursor, header = reader(address, password, source, display, header_only)
     if header_only:
-        conn.close()
+        _close(conn, cursor)
         return header, no_rows()
 
     def blocks() -> Blocks:
@@ -59,9 +60,19 @@ def read_database(
                 raise
             raise ArflowError(f"{display}: reading failed: {_first_line(exc)}") from None
         finally:
-            conn.close()
+            _close(conn, cursor)
 
     return header, started(blocks())
+
+
+def _close(conn: Any, cursor: Any) -> None:
+    """The cursor, then the session: psycopg's cursor on the server warns (ResourceWarning)
+    when its session closes under it. A cursor that cannot close (the server went away) goes
+    with its session."""
+    if cursor is not None:
+        with contextlib.suppress(Exception):
+            cursor.close()
+    conn.close()
 
 
 def _fetched(cursor: Any, deadline: float, timeout: float, display: str) -> Iterator[list]:
@@ -140,6 +151,7 @@ def _postgres(
         )
     except psycopg.Error as exc:
         raise ArflowError(_refused(display, address, exc, source)) from None
+    cursor = None
     try:
         conn.read_only = True
         cursor = conn.cursor(name="arflow_source")  # on the server: rows come a block at a time
@@ -155,10 +167,10 @@ def _postgres(
             raise ArflowError(f"{display}: query: returns no rows; it must be a SELECT")
         return conn, cursor, [d.name for d in cursor.description]
     except psycopg.Error as exc:
-        conn.close()
+        _close(conn, cursor)
         raise ArflowError(_refused(display, address, exc, source)) from None
     except BaseException:
-        conn.close()
+        _close(conn, cursor)
         raise
 
 
