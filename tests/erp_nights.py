@@ -155,3 +155,14 @@ def break_query(monkeypatch, preset: str, setting: str, old: str, new: str) -> N
         setting,
         {**settings, "query": broken if isinstance(query, dict) else broken[""]},
     )
+
+
+def reader_of(db, tables: list[str]) -> tuple[str, str]:
+    """A MariaDB user that may SELECT only `tables` of `db` (and nothing else): (user, password)."""
+    user, password = f"{db.name}_narrow", "narrow-pw-4711"
+    grants = "".join(f"GRANT SELECT ON `{db.name}`.`{t}` TO '{user}'@'%';" for t in tables)
+    db.server.sql(
+        f"DROP USER IF EXISTS '{user}'@'%'; "
+        f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'; {grants}"
+    )
+    return user, password

@@ -14,7 +14,15 @@ import pytest
 
 from arflow.config import load_config
 from arflow.sources import load_ledger
-from tests.erp_nights import PASSWORD_ENV, books, break_query, csv_rows, folders, nights
+from tests.erp_nights import (
+    PASSWORD_ENV,
+    books,
+    break_query,
+    csv_rows,
+    folders,
+    nights,
+    reader_of,
+)
 
 AS_OF = "2026-03-31"
 
@@ -270,3 +278,17 @@ def test_validate_checks_the_preset_reads_and_names_a_missing_table(cli, mariadb
     result = cli("validate", served, expect=1)
     assert "dolibarr/query: cannot read query: from " in result.output
     assert "Table 'dolibarr.llx_societe_remise_except' doesn't exist" in result.output
+
+
+def test_a_reader_of_the_six_tables_the_docs_name_is_enough(mariadb_server, dolibarr, monkeypatch):
+    served, filed = dolibarr
+    db = mariadb_server.create_database("dolibarr")
+    db.sql(TABLES + ROWS)
+    tables = ["llx_facture", "llx_paiement_facture", "llx_paiement"]
+    tables += ["llx_societe_remise_except", "llx_societe", "llx_const"]
+    user, password = reader_of(db, tables)
+    text = served.read_text()
+    assert "dolibarr_reader@" in text
+    served.write_text(text.replace("dolibarr_reader@", f"{user}@"))
+    monkeypatch.setenv(PASSWORD_ENV, password)
+    assert books(served) == books(filed)

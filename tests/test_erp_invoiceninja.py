@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.erp_nights import PASSWORD_ENV, books, break_query, csv_rows, folders, nights
+from tests.erp_nights import (
+    PASSWORD_ENV,
+    books,
+    break_query,
+    csv_rows,
+    folders,
+    nights,
+    reader_of,
+)
 
 AS_OF = "2026-03-31"
 
@@ -272,3 +280,17 @@ def test_each_part_of_the_queries_matters(ninja, monkeypatch, mutation):
     served, filed = ninja
     break_query(monkeypatch, "invoiceninja", *MUTATIONS[mutation])
     assert books(served) != books(filed)
+
+
+def test_a_reader_of_the_ten_tables_the_docs_name_is_enough(mariadb_server, ninja, monkeypatch):
+    served, filed = ninja
+    db = mariadb_server.create_database("ninja")
+    db.sql(TABLES + ROWS)
+    tables = ["invoices", "credits", "clients", "client_contacts", "group_settings"]
+    tables += ["companies", "currencies", "languages", "paymentables", "payments"]
+    user, password = reader_of(db, tables)
+    text = served.read_text()
+    assert "ninja_reader@" in text
+    served.write_text(text.replace("ninja_reader@", f"{user}@"))
+    monkeypatch.setenv(PASSWORD_ENV, password)
+    assert books(served) == books(filed)
