@@ -109,7 +109,9 @@ INSERT INTO llx_facture (rowid, ref, type, fk_soc, datef, date_lim_reglement, pa
    '2026-03-10 11:00:00', 'EUR', 1, -100),
   (11, 'PR2603-0001', 4, 2, '2026-03-03', '2026-03-10', 0, NULL, 777, 1, NULL, 'EUR', 1, 777),
   (12, 'FA2603-0008', 0, 2, '2026-03-02', '2026-03-20', 0, 'discount_vat', 100, 2,
-   '2026-03-25 12:00:00', 'EUR', 1, 100);
+   '2026-03-25 12:00:00', 'EUR', 1, 100),
+  (13, 'AV2603-0003', 2, 2, '2026-03-15', '2026-03-15', 1, NULL, -80, 2,
+   '2026-03-15 10:00:00', 'EUR', 1, -80);
 INSERT INTO llx_paiement (rowid, datep, amount, multicurrency_amount, fk_paiement) VALUES
   (1, '2026-03-01 10:00:00', 400.2, 400.2, 2),
   (2, '2026-02-28 10:00:00', 500, 500, 2),
@@ -124,7 +126,9 @@ INSERT INTO llx_societe_remise_except (fk_soc, amount_ht, amount_ttc, fk_user, f
                                        fk_facture_source, description,
                                        multicurrency_amount_ttc) VALUES
   (3, 100, 100, 1, 9, 10, '(CREDIT_NOTE) AV2602-0002', 100),
-  (3, 40, 40, 1, NULL, NULL, 'Discount not used yet', 40);
+  (3, 40, 40, 1, NULL, NULL, 'Discount granted by hand, not used yet', 40),
+  (2, 30, 30, 1, 1, 13, '(CREDIT_NOTE) AV2603-0003, the part used', 30),
+  (2, 50, 50, 1, NULL, 13, '(CREDIT_NOTE) AV2603-0003, the part not used yet', 50);
 INSERT INTO llx_facture_fourn (ref, ref_supplier, type, fk_soc, datef, total_ttc, fk_statut,
                                date_lim_reglement) VALUES
   ('SI2602-0001', 'GF-7781', 0, 4, '2026-02-01', 5000, 1, '2026-03-01'),
@@ -134,7 +138,7 @@ INSERT INTO llx_facture_fourn (ref, ref_supplier, type, fk_soc, datef, total_ttc
 # what the preset must read: the same invoices as a person would write them in a CSV
 INVOICES = csv_rows("""\
     number,customer_id,customer_name,email,phone,issue_date,due_date,amount,balance,paid_date,currency,status
-    FA2601-0001,2,Alpha Lyon SARL,compta@alpha-lyon.example,+33 4 72 10 20 30,2026-01-10,2026-02-09,1200.00,1200.00,,EUR,open
+    FA2601-0001,2,Alpha Lyon SARL,compta@alpha-lyon.example,+33 4 72 10 20 30,2026-01-10,2026-02-09,1200.00,1170.00,,EUR,open
     FA2601-0002,2,Alpha Lyon SARL,compta@alpha-lyon.example,+33 4 72 10 20 30,2026-01-20,2026-02-19,1000.50,600.30,,EUR,open
     FA2601-0003,2,Alpha Lyon SARL,compta@alpha-lyon.example,+33 4 72 10 20 30,2026-01-25,2026-02-24,500.00,0.00,2026-02-28,EUR,paid
     AV2603-0001,2,Alpha Lyon SARL,compta@alpha-lyon.example,+33 4 72 10 20 30,2026-03-05,2026-03-05,-200.00,-200.00,,EUR,open
@@ -143,6 +147,7 @@ INVOICES = csv_rows("""\
     FA2603-0007,3,Beta AG,ap@beta.example,,2026-03-01,2026-03-20,300.00,150.00,,EUR,open
     AV2602-0002,3,Beta AG,ap@beta.example,,2026-02-20,2026-02-20,-100.00,0.00,2026-03-10,EUR,paid
     FA2603-0008,2,Alpha Lyon SARL,compta@alpha-lyon.example,+33 4 72 10 20 30,2026-03-02,2026-03-20,100.00,0.00,2026-03-25,EUR,paid
+    AV2603-0003,2,Alpha Lyon SARL,compta@alpha-lyon.example,+33 4 72 10 20 30,2026-03-15,2026-03-15,-80.00,-50.00,,EUR,open
     """)  # fmt: skip
 CUSTOMERS = csv_rows("""\
     customer_id,name,email,phone,parent_id,currency,language
@@ -187,14 +192,16 @@ def test_dolibarr_reads_as_the_same_invoices_in_a_csv(cli, dolibarr_on_both):
     got = nights(cli, served, AS_OF)
     assert got == nights(cli, filed, AS_OF)
     aging = got["aging"]
-    # Alpha: 1 200 + the remainder of FA2601-0002 (1 000.50 less 400.20) less the credit note;
-    # Beta: its CHF invoice's remainder, and in EUR 300 less 100 of a credit note and 50 paid
+    # Alpha: 1 200 less 30 of a converted credit note used on it, + the remainder of
+    # FA2601-0002 (1 000.50 less 400.20), less an open credit note (200) and the 50 of the
+    # converted one not used yet; Beta: its CHF invoice's remainder, and in EUR 300 less 100 of
+    # a credit note and 50 paid
     assert [(c["customer_id"], c["currency"], c["total"]) for c in aging["customers"]] == [
-        ("2", "EUR", "1600.30"),
+        ("2", "EUR", "1520.30"),
         ("3", "CHF", "750.00"),
         ("3", "EUR", "150.00"),
     ]
-    assert got["dry_run"]["summary"]["invoices"] == 9  # drafts, abandoned, proformas: never read
+    assert got["dry_run"]["summary"]["invoices"] == 10  # drafts, abandoned, proformas: never read
     assert [(a["customer_id"], a["invoices"], a["to"]) for a in got["dry_run"]["actions"]] == [
         ("2", ["FA2601-0001", "FA2601-0002"], ["compta@alpha-lyon.example"]),
         ("2", ["FA2601-0001", "FA2601-0002"], ["controller@acme.example"]),
@@ -207,8 +214,8 @@ def test_dolibarr_reads_as_the_same_invoices_in_a_csv(cli, dolibarr_on_both):
         (
             "Alpha Lyon SARL <compta@alpha-lyon.example>",
             "Reminder FA2601-0001, FA2601-0002",
-            "Dear Alpha Lyon SARL, you owe 1\u202f600,30\xa0€:\n"
-            "FA2601-0001 1\u202f200,00\xa0€\nFA2601-0002 600,30\xa0€\n",
+            "Dear Alpha Lyon SARL, you owe 1\u202f520,30\xa0€:\n"
+            "FA2601-0001 1\u202f170,00\xa0€\nFA2601-0002 600,30\xa0€\n",
         )
     ]
     assert ("controller@acme.example", "[AR] Alpha Lyon SARL (1)") in [
@@ -252,6 +259,11 @@ MUTATIONS = {
         "WHEN f.fk_statut = 9 THEN 0",
     ),
     "bad debts are void": ("invoices", "THEN 'void'", "THEN 'paid'"),
+    "a converted credit note's unused part": (
+        "invoices",
+        "(f.type = 2 AND f.fk_statut = 2 AND",
+        "(f.type = 9 AND f.fk_statut = 2 AND",
+    ),
     "the last payment's day": ("invoices", "MAX(p.datep)", "MIN(p.datec)"),
     "customers only": ("customers", "WHERE s.client IN (1, 3)", "WHERE s.client >= 0"),
     "their parents": ("customers", "\n   OR s.rowid IN", "\n   AND s.rowid IN"),

@@ -13,8 +13,9 @@ htdocs/install/mysql/tables/; the PostgreSQL tables are made from the same files
   (the same in the invoice's own currency), `entity`;
 - `llx_paiement_facture.sql`: each payment's share of an invoice (`fk_paiement`,
   `fk_facture`, `amount`, `multicurrency_amount`), and `llx_paiement.sql` its day (`datep`);
-- `llx_societe_remise_except.sql`: credit notes, deposits and excess received used to pay an
-  invoice (`fk_facture`, `amount_ttc`, `multicurrency_amount_ttc`);
+- `llx_societe_remise_except.sql`: discounts — credit notes, deposits and excess received
+  converted (`fk_facture_source`), used to pay an invoice (`fk_facture`) or on an invoice's
+  line (`fk_facture_line`), for `amount_ttc` (`multicurrency_amount_ttc`);
 - `llx_societe.sql`: the third parties — `nom`, `email`, `phone`, `parent` (the parent
   company), `client` (1 customer, 2 prospect, 3 both), `default_lang`, `multicurrency_code`;
 - `llx_const.sql`: `MAIN_MONNAIE`, the company's currency, per `entity`.
@@ -37,7 +38,9 @@ What the preset reads as arflow's fields:
   `void` when closed as a bad debt (`close_code` `badcustomer`: no thanks for that one);
   `paid_date` is the day of its last payment (else the day it was closed);
 - credit notes (`type` 2) carry Dolibarr's own negative totals, so they lower their
-  customer's total while open;
+  customer's total while open; one converted into a discount (closed, "paid back or
+  converted") stays open with the part of its discount not used yet (`llx_societe_remise_except`
+  rows of `fk_facture_source` not yet on an invoice) as its negative balance;
 - the currency is the invoice's own (`multicurrency_code`, its amounts and payments in it)
   when it differs from the company's, else the company's `MAIN_MONNAIE`; amounts to the cent;
 - the customer is the invoice's third party (`llx_societe.rowid`), its email, phone and
@@ -71,6 +74,13 @@ _SETTLED = _either(
     "COALESCE(pay.mc_paid, 0) + COALESCE(disc.mc_used, 0)",
     "COALESCE(pay.paid, 0) + COALESCE(disc.used, 0)",
 )
+# a credit note converted into a discount ("paid back or converted") whose discount the
+# customer has not used yet: still its credit, the part not used
+_UNUSED = _either("COALESCE(spare.mc_unused, 0)", "COALESCE(spare.unused, 0)")
+_CREDIT_LEFT = f"(f.type = 2 AND f.fk_statut = 2 AND {_UNUSED} <> 0)"
+_BALANCE = f"""CASE WHEN {_CREDIT_LEFT} THEN -{_UNUSED}
+                   WHEN f.fk_statut = 2 THEN 0
+                   ELSE {_AMOUNT} - ({_SETTLED}) END"""
 
 INVOICES = f"""\
 SELECT f.ref AS number,
@@ -81,11 +91,11 @@ SELECT f.ref AS number,
        f.datef AS issue_date,
        f.date_lim_reglement AS due_date,
        {_cents(_AMOUNT)} AS amount,
-       {_cents(f"CASE WHEN f.fk_statut = 2 THEN 0 ELSE {_AMOUNT} - ({_SETTLED}) END")} AS balance,
-       CASE WHEN f.fk_statut = 2 AND NOT {_BAD_DEBT}
+       {_cents(_BALANCE)} AS balance,
+       CASE WHEN f.fk_statut = 2 AND NOT {_BAD_DEBT} AND NOT {_CREDIT_LEFT}
             THEN COALESCE(pay.last_paid, f.date_closing) END AS paid_date,
        {_either("f.multicurrency_code", "mc.value")} AS currency,
-       CASE WHEN f.fk_statut = 1 THEN 'open'
+       CASE WHEN f.fk_statut = 1 OR {_CREDIT_LEFT} THEN 'open'
             WHEN f.paye = 1 THEN 'paid'
             WHEN {_BAD_DEBT} THEN 'void'
             ELSE 'paid' END AS status
@@ -105,6 +115,13 @@ LEFT JOIN (SELECT rr.fk_facture,
            FROM llx_societe_remise_except rr
            WHERE rr.fk_facture IS NOT NULL
            GROUP BY rr.fk_facture) disc ON disc.fk_facture = f.rowid
+LEFT JOIN (SELECT rr.fk_facture_source,
+                  SUM(rr.amount_ttc) AS unused,
+                  SUM(rr.multicurrency_amount_ttc) AS mc_unused
+           FROM llx_societe_remise_except rr
+           WHERE rr.fk_facture IS NULL AND rr.fk_facture_line IS NULL
+             AND rr.fk_facture_source IS NOT NULL
+           GROUP BY rr.fk_facture_source) spare ON spare.fk_facture_source = f.rowid
 WHERE f.fk_statut IN (1, 2)
   AND f.type <> 4"""
 
