@@ -48,3 +48,9 @@ def erp_settings(settings: Any, setting: str) -> Any:
         if isinstance(own.get(key), dict) and key in preset:
             merged[key] = {**preset[key], **own[key]}
     return merged
+
+
+from arflow.erp import dolibarr, invoiceninja  # noqa: E402  (each ERP's module: its preset)
+
+ERP_PRESETS["dolibarr"] = dolibarr.PRESET
+ERP_PRESETS["invoiceninja"] = invoiceninja.PRESET
