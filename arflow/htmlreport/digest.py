@@ -40,8 +40,7 @@ def digest_message(doc: dict, locale: str) -> DigestMessage:
     cards = kpi_cards(doc)
     # what is owed as `aging` counts it (the bank's payments and agreed credits taken off)
     owed = (
-        ", ".join(money(r["total"], r["currency"]) for r in doc["aging"]["currencies"])
-        or "nothing"
+        ", ".join(money(r["total"], r["currency"]) for r in doc["aging"]["currencies"]) or "nothing"
     )
     subject = f"[AR] Receivables of {doc['company']} as of {doc['as_of']}: {owed} owed"
     page = ENV.get_template("digest.html.j2").render(
