@@ -142,6 +142,7 @@ def test_a_month_of_nights_sends_the_controller_one_digest_each_monday(cli, tmp_
         dso = kpis["currencies"]["USD"]["dso_countback"]
         assert f"  DSO, countback: {dso:.1f} days\n" in text
         assert html.count("<svg") == 2  # the aging of each currency
+        assert "var(--" not in html and "color: #52606d" in html  # no CSS variable in mail
         assert f"Weekly digest as of {day}" in html
         assert text.startswith(f"Receivables of Acme Supplies Ltd as of {day}\n")
     history = json.loads(cli("history", "--format", "json", "--config", config).stdout)

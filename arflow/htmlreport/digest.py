@@ -4,6 +4,7 @@ text part — from `figures.summary_document` alone."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -45,13 +46,20 @@ def digest_message(doc: dict, locale: str) -> DigestMessage:
     subject = f"[AR] Receivables of {doc['company']} as of {doc['as_of']}: {owed} owed"
     page = ENV.get_template("digest.html.j2").render(
         doc=doc,
-        css=Markup(files("arflow.htmlreport").joinpath("report.css").read_text("utf-8")),
+        css=Markup(plain_css(files("arflow.htmlreport").joinpath("report.css").read_text("utf-8"))),
         kpis=cards,
         aging=aging_charts(doc, locale),
         money=money,
         buckets=AGING_BUCKETS,
     )
     return DigestMessage(subject, inline_css(page), digest_text(doc, cards, money))
+
+
+def plain_css(css: str) -> str:
+    """The stylesheet with its `var(--name)` written out as the values `:root` gives them:
+    many mail programs know no CSS variables, and would drop every colour."""
+    names = dict(re.findall(r"(--[\w-]+):\s*([^;]+);", css.split("}", 1)[0]))
+    return re.sub(r"var\((--[\w-]+)\)", lambda m: names.get(m[1], m[0]), css)
 
 
 def digest_text(doc: dict, cards: list[dict], money: Callable[[str, str], str]) -> str:
