@@ -48,3 +48,10 @@ def erp_settings(settings: Any, setting: str) -> Any:
         if isinstance(own.get(key), dict) and key in preset:
             merged[key] = {**preset[key], **own[key]}
     return merged
+
+
+from arflow.erp.erpnext import ERPNEXT  # noqa: E402
+from arflow.erp.odoo import ODOO  # noqa: E402
+
+ERP_PRESETS["odoo"] = ODOO
+ERP_PRESETS["erpnext"] = ERPNEXT
