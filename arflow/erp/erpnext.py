@@ -49,7 +49,22 @@ from __future__ import annotations
 
 from typing import Any
 
-INVOICES = """\
+# the outstanding amount in the invoice's currency: `outstanding_amount` is in the currency
+# of the customer's receivable account, the company's unless the customer has its own
+OUTSTANDING = """\
+CASE WHEN si.party_account_currency IS NULL OR si.party_account_currency = ''
+          OR si.party_account_currency = si.currency OR si.conversion_rate = 0
+     THEN si.outstanding_amount
+     ELSE ROUND(si.outstanding_amount / si.conversion_rate, 2) END"""
+
+
+def _exact(expr: str) -> str:
+    """A decimal(21,9) as text without the zeros Frappe pads it with (`1200.400000000` reads
+    `1200.4`): the currency's own digits, exactly."""
+    return f"TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM CAST({expr} AS CHAR)))"
+
+
+INVOICES = f"""\
 SELECT si.name AS number,
        si.customer AS customer_id,
        si.customer_name AS customer_name,
@@ -57,11 +72,8 @@ SELECT si.name AS number,
        si.contact_mobile AS phone,
        si.posting_date AS issue_date,
        si.due_date AS due_date,
-       COALESCE(NULLIF(si.rounded_total, 0), si.grand_total) AS amount,
-       CASE WHEN si.party_account_currency IS NULL OR si.party_account_currency = ''
-                 OR si.party_account_currency = si.currency OR si.conversion_rate = 0
-            THEN si.outstanding_amount
-            ELSE ROUND(si.outstanding_amount / si.conversion_rate, 2) END AS balance,
+       {_exact("COALESCE(NULLIF(si.rounded_total, 0), si.grand_total)")} AS amount,
+       {_exact(OUTSTANDING)} AS balance,
        si.currency AS currency,
        si.status AS status
 FROM `tabSales Invoice` AS si
