@@ -79,14 +79,19 @@ INSERT INTO `tabContact` (name, first_name, last_name, full_name, email_id, phon
   ('Old Hand-Acme Corp', 'Old', 'Hand', 'Old Hand', 'old@acme.example', NULL, NULL, 'Passive',
    0, 1),
   ('Pat Paper-Paper Co', 'Pat', 'Paper', 'Pat Paper', 'pat@paper.example', NULL, NULL,
-   'Passive', 1, 0);
+   'Passive', 1, 0),
+  ('Max Einkauf-Blau GmbH', 'Max', 'Einkauf', 'Max Einkauf', 'einkauf@blau.example', NULL,
+   NULL, 'Passive', 1, 0);
 INSERT INTO `tabDynamic Link` (name, parent, parentfield, parenttype, link_doctype, link_name,
     link_title, idx) VALUES
   ('dl1', 'Jane Roe-Acme Corp', 'links', 'Contact', 'Customer', 'Acme Corp', 'Acme Corp', 1),
   ('dl2', 'Sam Lee-Acme Corp', 'links', 'Contact', 'Customer', 'Acme Corp', 'Acme Corp', 1),
   ('dl3', 'Old Hand-Acme Corp', 'links', 'Contact', 'Customer', 'Acme Corp', 'Acme Corp', 1),
   ('dl4', 'Pat Paper-Paper Co', 'links', 'Contact', 'Supplier', 'Paper Co', 'Paper Co', 1),
-  ('dl5', 'Acme Corp-Billing', 'links', 'Address', 'Customer', 'Acme Corp', 'Acme Corp', 1);
+  ('dl5', 'Acme Corp-Billing', 'links', 'Address', 'Customer', 'Acme Corp', 'Acme Corp', 1),
+  -- Blau GmbH sells to the company too: its purchasing contact is the supplier's
+  ('dl6', 'Max Einkauf-Blau GmbH', 'links', 'Contact', 'Supplier', 'Blau GmbH', 'Blau GmbH',
+   1);
 INSERT INTO `tabSales Invoice` (name, docstatus, customer, customer_name, company,
     posting_date, due_date, is_return, return_against, amended_from, currency, conversion_rate,
     grand_total, rounded_total, disable_rounded_total, outstanding_amount,
@@ -233,7 +238,8 @@ def test_erpnext_reads_only_submitted_sales_invoices(tmp_path, erpnext):
         "EUR",
         "Individual",
     )
-    # the primary contact is billing; the unsubscribed one and the supplier's are not read
+    # the primary contact is billing; the unsubscribed one and the suppliers' (Blau GmbH is a
+    # supplier too) are not read
     assert {
         k: [(c.role, c.name, c.email) for c in v.contacts] for k, v in ledger.customers.items()
     } == {

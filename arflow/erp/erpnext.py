@@ -39,7 +39,7 @@ What the preset reads:
   receivable account keeps another one. `status` goes through `status_map`: Paid → paid,
   Cancelled → void, Draft → draft, every other → open.
 - **customers**: every customer, keyed by its `name` as on the invoices; its primary contact's
-  email and mobile, billing currency, language (`pt-BR` read as `pt_BR`) and customer group
+  email and mobile, billing currency, language and customer group
   (as `segment`).
 - **contacts**: the contacts linked to a customer (`tabDynamic Link`, `link_doctype =
   'Customer'`) that have an email or a phone and have not unsubscribed: the primary contact
@@ -86,7 +86,7 @@ SELECT c.name AS customer_id,
        c.email_id AS email,
        c.mobile_no AS phone,
        c.default_currency AS currency,
-       REPLACE(c.language, '-', '_') AS language,
+       c.language AS language,
        c.customer_group AS segment
 FROM `tabCustomer` AS c
 ORDER BY c.name"""
