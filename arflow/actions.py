@@ -207,4 +207,6 @@ class Addressed(Protocol):
 def channel_kind(action: Addressed, config: Config) -> str | None:
     """The channel that carries a planned action's message (None: it has none), known before
     anything is rendered so a run can log in first; its composer makes that message."""
+    if getattr(action, "digest", None) is not None:  # issue 34: an HTML email, whatever
+        return "email"  # `channels.notify` says (a chat hook cannot show its charts)
     return KINDS[action.kind].channel(config, action.to)

@@ -18,7 +18,7 @@ from arflow.rules import AGING_BUCKETS
 from arflow.tables import amounts_text
 
 if TYPE_CHECKING:  # replay runs the pipeline; printing its figures needs only their type
-    from arflow.replay import Simulation
+    from arflow.simulation import Simulation
 
 # --- aging ------------------------------------------------------------------------------------
 AGING_STYLES = {
@@ -208,7 +208,8 @@ def forecast_groups(
         for a in result.plan.actions:
             group = groups.setdefault((a.workflow, a.step), {"actions": 0, "customers": {}})
             group["actions"] += 1
-            group["customers"].setdefault(a.customer_id, a.amounts)
+            if a.customer_id:  # the weekly digest (issue 34) reaches no customer
+                group["customers"].setdefault(a.customer_id, a.amounts)
         for (wid, step), group in groups.items():
             yield day, wid, step, group["actions"], group["customers"]
 

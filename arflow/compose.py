@@ -54,6 +54,9 @@ def contexts(
     steps: dict[tuple[str, str], dict] = {}
     statement: tuple[object, dict] | None = None  # a campaign's, for all its actions
     for action in actions:
+        if action.digest is not None:  # issue 34: the weekly digest, made when planned
+            yield action, {}
+            continue
         customer = ledger.customers[action.customer_id]
         currency = (
             action.items[0].currency
@@ -271,9 +274,18 @@ def compose_each(
 def _compose_one(
     action: PlannedAction, context: dict, ledger: Ledger, project: Project
 ) -> Composed:
+    if action.digest is not None:  # issue 34: no template, no customer
+        return _compose_digest(action, project)
     if project.config.payment_url:
         context = _with_links(project, action, context)
     return COMPOSERS[action.kind](action, context, ledger.customers[action.customer_id], project)
+
+
+def _compose_digest(action: PlannedAction, project: Project) -> Composed:
+    """The weekly digest (issue 34): an email to people, its parts made when planned."""
+    made = action.digest or {}
+    parts = made["subject"], made["text"], made["html"]
+    return Composed(action, _email(action, project, Customer(""), *parts, people=True))
 
 
 def _compose_text(

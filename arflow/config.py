@@ -23,6 +23,7 @@ from pydantic import (
 from arflow.calendar import parse_terms
 from arflow.config_location import CONFIG_NAME
 from arflow.database_url import parse_database_url
+from arflow.digest_settings import Digest
 from arflow.disputes import DEFAULT_WORDS, DisputeSettings
 from arflow.erp import erp_settings
 from arflow.errors import InvalidFiles
@@ -300,6 +301,8 @@ class Config(Strict):
     # the specialist); the words that flag a customer's reply as a possible dispute
     disputes: DisputeSettings = DisputeSettings()
     dispute_words: list[str] = Field(default_factory=lambda: list(DEFAULT_WORDS))
+    # issue 34: the weekly digest, emailed to these people on the schedule's days
+    digest: Digest | None = None
 
     _path: Path = PrivateAttr(default=Path(CONFIG_NAME))
     _located: Located | None = PrivateAttr(default=None)
@@ -338,6 +341,27 @@ class Config(Strict):
             if not person.email:
                 raise ValueError(f"replies.notify: {name!r} has no email: under people:")
         return self
+
+    @field_validator("digest")
+    @classmethod
+    def _digest(cls, value: Digest | None, info: ValidationInfo) -> Digest | None:
+        """Issue 34: each of `digest.to` is a key of people: with an email."""
+        people = info.data.get("people")
+        if value is None or people is None:  # people: itself was refused
+            return value
+        for name in value.to:
+            person = people.get(name)
+            if person is None:
+                raise ValueError(
+                    f"to: {name!r} is not a key of people: (they are: "
+                    f"{', '.join(sorted(people)) or 'none'}); add them under people: with "
+                    "an email, or name one of them"
+                )
+            if not person.email:
+                raise ValueError(
+                    f"to: {name!r} has no email: under people: (the digest is an email)"
+                )
+        return value
 
     @property
     def path(self) -> Path:

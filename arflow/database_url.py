@@ -27,9 +27,11 @@ class Address:
     name: str  # the database
 
     def shown(self) -> str:
-        """As messages name it: no password is ever part of it."""
-        who = f"{self.user}@" if self.user else ""
-        return f"{self.kind}://{who}{self.host}:{self.port}/{self.name}"
+        """As messages name it (in words, not as an address: no password is part of it, and
+        nothing in it reads as a secret to hide)."""
+        kind = "PostgreSQL" if self.kind == "postgresql" else "MySQL/MariaDB"
+        who = f" as {self.user}" if self.user else ""
+        return f"{kind} database {self.name} on {self.host}:{self.port}{who}"
 
 
 def parse_database_url(url: str) -> Address:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 from arflow.deliver import RunResult, replay_day
+from arflow.digest_night import digest_due
 from arflow.disputes.night import before_planning as disputes_night
 from arflow.disputes.night import item_owners
 from arflow.holds.night import hold_changes, hold_owner
@@ -68,11 +69,13 @@ class DueDays:
         return result
 
     def _campaign_day(self, day: date) -> bool:
-        """A campaign's occurrence may be due: its statements look at every customer."""
+        """A campaign's occurrence may be due: its statements look at every customer (and
+        the weekly digest's, issue 34: the whole book)."""
+        digest = self.project.config.digest
         return any(
             wf.enabled and wf.is_campaign and occurrence_due(wf, day) is not None
             for wf in self.project.models.values()
-        )
+        ) or (digest is not None and digest_due(digest, day) is not None)
 
     def _ledger_of(self, customers: set[str]) -> Ledger:
         """The window cut down to these customers' invoices, in the window's order."""

@@ -60,12 +60,21 @@ class RowError:
     column: str | None
     value: str | None
     message: str
+    # issue 35: a database row's key (its invoice number, its customer id): a table's rows have
+    # no lines of their own, their order is the server's
+    key: str | None = None
+
+    @property
+    def place(self) -> str:
+        """`FILE:LINE`, and the row's key where it has one: `books/inv:5 (A2)`."""
+        return f"{self.file}:{self.line}" + (f" ({self.key})" if self.key else "")
 
     def as_dict(self) -> dict:
-        return {
+        found = {
             "file": self.file,
             "line": self.line,
             "column": self.column,
             "value": self.value,
             "message": self.message,
         }
+        return found if self.key is None else {**found, "key": self.key}

@@ -46,10 +46,10 @@ class ErrorGroup:
         e = self.first
         column = f" {e.column}:" if e.column else ""
         if self.count == 1:
-            return f"{e.file}:{e.line}:{column} {e.message}"
+            return f"{e.place}:{column} {e.message}"
         first = ", ".join(str(n) for n in self.lines[:shown])
         more = f" and {self.count - shown:,} more" if self.count > shown else ""
-        example = "" if self.alike else f" e.g. line {e.line}:"
+        example = "" if self.alike else f" e.g. line {e.place.partition(':')[2]}:"
         return f"{e.file}: {self.count:,} rows (lines {first}{more}):{example}{column} {e.message}"
 
     def as_dict(self) -> dict:

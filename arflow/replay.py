@@ -10,19 +10,20 @@ or not used at all (simulate), never written; nothing is sent.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
 
 from arflow.deliver import RunResult, replay_day
 from arflow.due_days import DueDays
 from arflow.errors import Refused
-from arflow.ledger import ZERO, Invoice, Ledger
+from arflow.ledger import ZERO, Ledger
 from arflow.planner.past_state import read_past_state
 from arflow.planner.plan_types import PlannedAction
 from arflow.project import Project
+from arflow.simulation import CAMPAIGN_STEP as CAMPAIGN_STEP
+from arflow.simulation import Simulation, StepFigures, count_paid
+from arflow.simulation import simulation_document as simulation_document
+from arflow.simulation import step_figures_document as step_figures_document
 from arflow.state import StateDB
 
 MAX_DAYS = 3660  # ten years: a longer replay is a typo
@@ -107,38 +108,6 @@ def forecast(
 
 
 # --- simulate -----------------------------------------------------------------------------------
-@dataclass(slots=True)
-class StepFigures:
-    """What one workflow step did over a simulation, and what followed."""
-
-    workflow: str
-    step: str
-    actions: int = 0
-    reached: dict[str, date] = field(default_factory=dict)  # invoice → the first day it did
-    paid_7: int = 0
-    paid_14: int = 0
-    paid_30: int = 0
-    median_days_to_pay: float | None = None
-    unpaid: int = 0
-    fees: dict[str, Decimal] = field(default_factory=dict)  # currency → charged by the step
-
-    @property
-    def invoices(self) -> int:
-        return len(self.reached)
-
-
-@dataclass(slots=True)
-class Simulation:
-    first: date
-    last: date
-    steps: list[StepFigures]
-    days: list[tuple[date, int]]  # actions per day
-    errors: list = field(default_factory=list)
-
-
-CAMPAIGN_STEP = "statement"  # a campaign's occurrences are counted together
-
-
 def simulate(
     project: Project,
     ledger: Ledger,
@@ -200,23 +169,6 @@ def _count(
         step.fees[charge.currency] = step.fees.get(charge.currency, ZERO) + charge.amount
 
 
-def count_paid(step: StepFigures, invoices: dict[str, Invoice], last: date) -> None:
-    """How soon the invoices `step` reached were paid (up to `last`), and how many were not."""
-    waits = []
-    for number, day in step.reached.items():
-        inv = invoices.get(number)
-        paid = inv.paid_date if inv is not None else None
-        if paid is None or paid > last:
-            step.unpaid += 1
-            continue
-        wait = max((paid - day).days, 0)
-        waits.append(wait)
-        step.paid_7 += wait <= 7
-        step.paid_14 += wait <= 14
-        step.paid_30 += wait <= 30
-    step.median_days_to_pay = float(statistics.median(waits)) if waits else None
-
-
 def _step(project: Project, action: PlannedAction) -> str:
     wf = project.workflows.get(action.workflow)
     return CAMPAIGN_STEP if wf is not None and wf.model.is_campaign else action.step
@@ -228,28 +180,3 @@ def _step_order(project: Project) -> dict[tuple[str, str], int]:
         for n, step in enumerate(wf.model.ordered_steps()):
             order[(wf.id, step.step_id)] = n
     return order
-
-
-def simulation_document(sim: Simulation) -> dict:
-    """SPEC 8's JSON."""
-    return {
-        "from": sim.first.isoformat(),
-        "to": sim.last.isoformat(),
-        "steps": [step_figures_document(s) for s in sim.steps],
-        "days": [{"date": day.isoformat(), "actions": n} for day, n in sim.days],
-    }
-
-
-def step_figures_document(s: StepFigures) -> dict:
-    return {
-        "workflow": s.workflow,
-        "step": s.step,
-        "actions": s.actions,
-        "invoices": s.invoices,
-        "paid_7": s.paid_7,
-        "paid_14": s.paid_14,
-        "paid_30": s.paid_30,
-        "median_days_to_pay": s.median_days_to_pay,
-        "unpaid": s.unpaid,
-        "fees": {cur: str(amount) for cur, amount in sorted(s.fees.items())},
-    }

@@ -13,6 +13,7 @@ from datetime import date
 from arflow.actions import CUSTOMER_FACING
 from arflow.collector import collector_paused
 from arflow.contacts import drop_bounced, inbox_notices, space_contacts
+from arflow.digest_night import digest_night
 from arflow.disputes import night as disputes
 from arflow.engine import plan
 from arflow.holds.night import credit_hold_night
@@ -63,6 +64,8 @@ def plan_tonight(
         disputes.after_planning(disputed, planned, past, project.config, project.models)
         db.record_plan_events(plan_events(plans))
         credit_hold_night(db, project.config, ledger, past, planned)  # issue 33
+        if not baseline:  # issue 34: the weekly digest (a baseline sends nothing)
+            digest_night(db, project, ledger, past, planned)
         if ledger.received and not baseline:
             planned.skipped += received_skips(project, ledger, past, as_of)
     if not baseline:  # SPEC 6.1: what the inbox changes

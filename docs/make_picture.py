@@ -65,14 +65,41 @@ def reminder(folder: Path) -> email.message.EmailMessage:
     return email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
 
 
-def main() -> int:
-    browser = (
+def chromium() -> str | None:
+    """Chromium's program, or None (said on stderr)."""
+    found = (
         shutil.which("chromium")
         or shutil.which("chromium-browser")
         or shutil.which("google-chrome")
     )
-    if browser is None:
+    if found is None:
         print("needs Chromium: apt-get install chromium", file=sys.stderr)
+    return found
+
+
+def screenshot(browser: str, page: Path, out: Path, window: tuple[int, int]) -> None:
+    """`page` as headless Chromium draws it in a window of `window` pixels, into `out`."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--force-device-scale-factor=1",
+            f"--window-size={window[0]},{window[1]}",
+            f"--screenshot={out}",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+def main() -> int:
+    browser = chromium()
+    if browser is None:
         return 1
     with tempfile.TemporaryDirectory() as tmp:
         message = reminder(Path(tmp) / "example")
@@ -89,22 +116,7 @@ def main() -> int:
             ),
             encoding="utf-8",
         )
-        OUT.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                browser,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--hide-scrollbars",
-                "--force-device-scale-factor=1",
-                "--window-size=720,790",
-                f"--screenshot={OUT}",
-                page.as_uri(),
-            ],
-            check=True,
-            capture_output=True,
-        )
+        screenshot(browser, page, OUT, (720, 790))
     print(f"wrote {OUT.relative_to(ROOT)}")
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import textwrap
 from datetime import date
 from decimal import Decimal
@@ -57,6 +58,25 @@ def make_folder(
     for name, text in (extra_files or {}).items():
         (root / name).write_text(textwrap.dedent(text).lstrip())
     return root / "arflow.yaml"
+
+
+IBM = Path(__file__).resolve().parent / "data" / "ibm-late-payment-histories.csv"
+IBM_SOURCE = """\
+invoices:
+  path: ibm.csv
+  columns: {number: invoiceNumber, customer_id: customerID, issue_date: InvoiceDate,
+            due_date: DueDate, amount: InvoiceAmount, paid_date: SettledDate}
+  date_format: "%m/%d/%Y"
+"""
+
+
+def ibm_folder(root: Path, workflows: dict[str, str] | None = None) -> Path:
+    """A folder reading the real IBM late-payment ledger (2,466 invoices with paid dates, US
+    month/day/year dates); returns its arflow.yaml."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(IBM, root / "ibm.csv")
+    config = BASE_CONFIG.replace("invoices: {path: invoices.csv}", IBM_SOURCE)
+    return make_folder(root, invoices="", workflows=workflows or {}, config=config)
 
 
 def inv(
@@ -170,6 +190,38 @@ def http_server():
     server.stop()
 
 
+# --- real database servers on loopback (tests/dbservers.py), one of each per test session, started
+# only when a test asks for it; where the server is not installed, its tests skip and say why
+def _database_server(kind: str):
+    from tests import dbservers
+
+    server_class, missing = {
+        "postgres": (dbservers.PostgresServer, dbservers.postgres_missing),
+        "mariadb": (dbservers.MariadbServer, dbservers.mariadb_missing),
+    }[kind]
+    reason = missing()
+    if reason:
+        pytest.skip(reason)
+    server = server_class()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """PostgreSQL on 127.0.0.1 (`.url(db, user, password)`, `.create_database(name)`,
+    `.readonly_user(db)`, `.sql(script, database=…)`)."""
+    yield from _database_server("postgres")
+
+
+@pytest.fixture(scope="session")
+def mariadb_server():
+    """MariaDB on 127.0.0.1, the same helpers as postgres_server (URLs `mysql://…`)."""
+    yield from _database_server("mariadb")
+
+
 # Tests never read the machine's clock: "now" is a fixed moment after every date the tests use
 # (a real run may not be dated after today). A test that needs another sets
 # `arflow.commands.common.now` (every command asks it for the time).
@@ -212,3 +264,27 @@ def clock(monkeypatch):
 def subcommands(group: click.Group) -> dict[str, click.Command]:
     """A click group's commands by name, each loaded (arflow's load when asked for)."""
     return {name: group.get_command(None, name) for name in group.list_commands(None)}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the session's tests (tests/browser.py); they skip, saying why,
+    where none is installed."""
+    from tests.browser import Browser, find_chromium
+
+    if find_chromium() is None:
+        pytest.skip("Chromium is not installed here (Debian: apt-get install chromium)")
+    with Browser() as chromium:
+        yield chromium
+
+
+@pytest.fixture
+def pdf_pages():
+    """tests.browser.pages_text: a PDF's text page by page (skips where pdftotext is absent)."""
+    import shutil
+
+    from tests.browser import pages_text
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext is not installed here (Debian: apt-get install poppler-utils)")
+    return pages_text

@@ -46,14 +46,14 @@ def test_the_hooks_run_on_arflow_files_and_name_real_commands(cli):
     assert hooks["arflow-dry-run"]["entry"] == (
         "arflow run --dry-run --quiet --sample-if-no-ledger --ar-files-only"
     )
-    assert hooks["arflow-validate"]["entry"] == "arflow validate --ar-files-only"
+    assert hooks["arflow-validate"]["entry"] == "arflow validate --offline --ar-files-only"
 
 
 def test_the_action_validates_with_annotations_then_dry_runs():
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     assert action["runs"]["using"] == "composite"
     commands = [step.get("run", "") for step in action["runs"]["steps"]]
-    assert any(c.startswith("arflow validate --format github") for c in commands)
+    assert any(c.startswith("arflow validate --offline --format github") for c in commands)
     assert any(c.startswith("arflow run --dry-run --quiet --sample-if-no-ledger") for c in commands)
     assert set(action["inputs"]) == {"folder", "as-of"}
 
@@ -215,3 +215,98 @@ def test_in_an_ar_folder_at_the_root_the_ci_workflows_are_not_arflows(tmp_path, 
         *_hook("arflow-validate"), ".github/workflows/ci.yml", "workflows/ar-workflow.yaml"
     )
     assert result.stdout.splitlines() == ["workflows/ar-workflow.yaml: valid"]
+
+
+def _system_step(
+    tmp_path: Path,
+    *,
+    uid: int,
+    have: tuple[str, ...] = (),
+    broken: str = "",
+    bare: bool = False,
+):
+    """.ci/run's step that installs the system's test programs, run by bash with stand-ins for
+    apt-get (which logs its arguments, and fails for `broken`), id and the programs in `have`;
+    `bare`: as on a machine without the programs in the system's own folders."""
+    import subprocess
+
+    script = (ROOT / ".ci" / "run").read_text()
+    step = script[script.index("missing=()") : script.index("# the README's second quickstart")]
+    if bare:
+        for folder in ("/usr/sbin/", "/usr/lib/postgresql/"):
+            assert folder in step
+            step = step.replace(folder, f"{tmp_path}/none{folder}")
+    bin_ = tmp_path / "bin"
+    bin_.mkdir(parents=True)
+    stubs = {
+        "id": f"echo {uid}",
+        "apt-get": f'echo "$*" >> {tmp_path}/apt.log; [ "$*" != "install -y -qq {broken}" ]',
+        **{name: "true" for name in have},
+    }
+    for name, body in stubs.items():
+        (bin_ / name).write_text(f"#!/bin/bash\n{body}\n")
+        (bin_ / name).chmod(0o755)
+    done = subprocess.run(
+        ["/bin/bash", "-c", "set -euo pipefail\n" + step],
+        env={"PATH": str(bin_)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    log = tmp_path / "apt.log"
+    return done.stdout, log.read_text().splitlines() if log.exists() else []
+
+
+def _servers_absent() -> tuple[list[str], list[str]]:
+    """The packages of the servers the tests start that this machine lacks (the step looks
+    for them where Debian puts them): before chromium, after it."""
+    import glob
+
+    dovecot = [] if Path("/usr/sbin/dovecot").exists() else ["dovecot-imapd"]
+    postgres = [] if glob.glob("/usr/lib/postgresql/*/bin/initdb") else ["postgresql"]
+    mariadb = [] if Path("/usr/sbin/mariadbd").exists() else ["mariadb-server"]
+    return dovecot, postgres + mariadb
+
+
+def test_ci_installs_the_missing_test_programs_as_root_with_one_update(tmp_path):
+    dovecot, databases = _servers_absent()
+    out, apt = _system_step(tmp_path, uid=0, broken="chromium")
+    assert apt == ["update -qq"] + [
+        f"install -y -qq {p}" for p in [*dovecot, "chromium", "poppler-utils", *databases]
+    ]
+    assert out == "chromium could not be installed: the tests that need it will skip\n"
+
+
+def test_ci_installs_every_server_on_a_bare_machine_after_one_update(tmp_path):
+    out, apt = _system_step(tmp_path, uid=0, broken="mariadb-server", bare=True)
+    assert apt == ["update -qq"] + [
+        f"install -y -qq {p}"
+        for p in ("dovecot-imapd", "chromium", "poppler-utils", "postgresql", "mariadb-server")
+    ]
+    assert out == "mariadb-server could not be installed: the tests that need it will skip\n"
+    out, apt = _system_step(tmp_path / "user", uid=1000, bare=True)
+    assert (out, apt) == (
+        "dovecot-imapd chromium poppler-utils postgresql mariadb-server missing (installed only "
+        "as root with apt-get): the tests that need them will skip\n",
+        [],
+    )
+
+
+def test_ci_installs_nothing_when_the_programs_are_there_or_it_is_not_root(tmp_path):
+    have = ("dovecot", "chromium", "pdftotext", "initdb", "mariadbd")
+    assert _system_step(tmp_path / "a", uid=0, have=have) == ("", [])
+    _, databases = _servers_absent()
+    assert _system_step(tmp_path / "b", uid=1000, have=("dovecot",)) == (
+        " ".join(["chromium", "poppler-utils", *databases])
+        + " missing (installed only as root with apt-get): the tests that need them will skip\n",
+        [],
+    )
+    assert _system_step(tmp_path / "c", uid=1000, have=("dovecot", "chromium", "pdftotext")) == (
+        (
+            " ".join(databases)
+            + " missing (installed only as root with apt-get): the tests that need them will skip\n"
+        )
+        if databases
+        else "",
+        [],
+    )

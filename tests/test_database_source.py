@@ -4,6 +4,7 @@ the text a CSV cell holds. (Real PostgreSQL and MariaDB servers: tests/test_data
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from datetime import date, datetime
@@ -148,3 +149,35 @@ def test_an_erp_preset_fills_in_its_query_and_a_persons_settings_win(tmp_path, m
     monkeypatch.setitem(erp.ERP_PRESETS, "books", {"invoices": {"query": {"mysql": "SELECT 1"}}})
     with pytest.raises(ArflowError, match="preset 'books' reads mysql databases, not postgresql"):
         load_config(folder_with(tmp_path, "{database: 'postgresql://r@h/erp', preset: books}"))
+
+
+def test_the_hooks_check_a_database_folder_offline_on_the_sample(cli, tmp_path):
+    """CI reaches no database: `validate --offline` passes over it, and the dry-run hook's
+    `--sample-if-no-ledger` runs on the sample (a database is never in the repository)."""
+    from arflow.scaffold import write_scaffold
+
+    write_scaffold(tmp_path, date(2026, 3, 16))
+    config = tmp_path / "arflow.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "invoices:\n  path: invoices.csv\n",
+            "invoices:\n  database: postgresql://reader@127.0.0.1:9/books\n  table: inv\n"
+            "  timeout: 2\n",
+        )
+    )
+    assert "cannot read table 'inv' from PostgreSQL database books on 127.0.0.1:9" in (
+        cli("validate", config, expect=1).output
+    )
+    assert "valid" in cli("validate", "--offline", config).output
+    found = cli(
+        "run",
+        "--dry-run",
+        "--sample-if-no-ledger",
+        "--as-of",
+        "2026-03-16",
+        "--format",
+        "json",
+        "--config",
+        config,
+    )
+    assert json.loads(found.stdout)["sample"] is True

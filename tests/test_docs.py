@@ -12,7 +12,7 @@ import pytest
 import typer.main
 from pydantic import BaseModel
 
-from arflow import action_specs, config, workflow
+from arflow import action_specs, config, digest_settings, workflow
 from arflow.cli import app
 from arflow.erp import ERP_PRESETS
 from arflow.payments.presets import PAYMENT_PRESETS
@@ -58,6 +58,7 @@ def test_every_source_setting_and_preset_is_documented(model):
         config.WebhookChannel,
         config.InboxChannel,
         config.Replies,
+        digest_settings.Digest,
     ],
 )
 def test_every_config_setting_is_documented(model):

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import BASE_CONFIG, make_folder
+from tests.conftest import ibm_folder
 
 DATA = Path(__file__).parent / "data" / "ibm-late-payment-histories.csv"
 
@@ -77,22 +76,7 @@ def expected(day: date) -> dict:
 
 @pytest.mark.parametrize("day", ["2012-09-15", "2013-03-31", "2013-06-30"])
 def test_the_kpis_of_a_real_ledger_equal_the_formulas(tmp_path, cli, day):
-    shutil.copy(DATA, tmp_path / "ibm.csv")
-    config = make_folder(
-        tmp_path,
-        invoices="",
-        workflows={},
-        config=BASE_CONFIG.replace(
-            "invoices: {path: invoices.csv}",
-            """\
-invoices:
-  path: ibm.csv
-  columns: {number: invoiceNumber, customer_id: customerID, issue_date: InvoiceDate,
-            due_date: DueDate, amount: InvoiceAmount, paid_date: SettledDate}
-  date_format: "%m/%d/%Y"
-""",
-        ),
-    )
+    config = ibm_folder(tmp_path)
     doc = json.loads(cli("kpi", "--as-of", day, "--format", "json", "--config", config).stdout)
     assert doc == {"as_of": day, "currencies": {"USD": expected(date.fromisoformat(day))}}
     piped = cli("kpi", "--as-of", day, "--config", config).stdout.splitlines()

@@ -51,6 +51,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.fees",
             "arflow.payments",
             "arflow.holds.settings",
+            "arflow.digest_settings",
             "arflow.disputes",
         ],
     ),
@@ -104,6 +105,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         "what a command does: the run, the inbox, the desk, the reports",
         [
             "arflow.tonight",
+            "arflow.digest_night",
             "arflow.ledger_rows",
             "arflow.delivery_writes",
             "arflow.deliver",
@@ -117,6 +119,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.validation",
             "arflow.due_days",
             "arflow.replay",
+            "arflow.simulation",
             "arflow.preview",
             "arflow.doctor",
             "arflow.source_view",

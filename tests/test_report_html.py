@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
@@ -18,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BASE_CONFIG, example_after_nights, make_folder
-from tests.test_kpi import DATA as IBM
+from tests.conftest import BASE_CONFIG, example_after_nights, ibm_folder, make_folder
 from tests.test_reports import CHASE, HISTORY, WEEKLY
 
 CARRIED_OUT = {"sending", "sent", "unknown", "done"}
@@ -194,21 +192,10 @@ def test_the_largest_accounts_with_their_oldest_invoice(cli, example):
 
 
 # --- the trend, on a real ledger with paid dates ----------------------------------------------
-IBM_CONFIG = BASE_CONFIG.replace(
-    "invoices: {path: invoices.csv}",
-    """\
-invoices:
-  path: ibm.csv
-  columns: {number: invoiceNumber, customer_id: customerID, issue_date: InvoiceDate,
-            due_date: DueDate, amount: InvoiceAmount, paid_date: SettledDate}
-  date_format: "%m/%d/%Y"
-""",
-)
 
 
 def test_the_trend_is_the_kpis_at_each_months_end(cli, tmp_path):
-    shutil.copy(IBM, tmp_path / "ibm.csv")
-    config = make_folder(tmp_path, invoices="", workflows={}, config=IBM_CONFIG)
+    config = ibm_folder(tmp_path)
     page = report(cli, config, "2013-06-30")
     points = marks(page, "month")
     months = sorted({m["month"] for m in points})

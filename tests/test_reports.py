@@ -16,7 +16,7 @@ from rich.console import Console
 
 from arflow.aging import aging_report
 from arflow.charts import print_aging
-from tests.conftest import BASE_CONFIG, make_folder
+from tests.conftest import BASE_CONFIG, ibm_folder, make_folder
 from tests.test_sources import DATA
 
 INVOICES = """\
@@ -187,22 +187,7 @@ def test_the_aging_table_shows_every_amount_and_a_bar_per_account(cli, tmp_path)
 
 def test_aging_of_the_real_ledger_on_a_past_day(cli, tmp_path):
     """The real AR ledger as of 30 June 2013, against a count made here with the csv module."""
-    shutil.copy(DATA, tmp_path / "ibm.csv")
-    config = make_folder(
-        tmp_path,
-        invoices="",
-        workflows={},
-        config=BASE_CONFIG.replace(
-            "invoices: {path: invoices.csv}",
-            """\
-invoices:
-  path: ibm.csv
-  columns: {number: invoiceNumber, customer_id: customerID, issue_date: InvoiceDate,
-            due_date: DueDate, amount: InvoiceAmount, paid_date: SettledDate}
-  date_format: "%m/%d/%Y"
-""",
-        ),
-    )
+    config = ibm_folder(tmp_path)
     day = date(2013, 6, 30)
     doc = json.loads(
         cli("aging", "--as-of", day.isoformat(), "--format", "json", "--config", config).stdout

@@ -1,6 +1,5 @@
 import json
 import re
-import shutil
 import sqlite3
 from datetime import date
 from decimal import Decimal
@@ -12,7 +11,7 @@ from arflow.config import load_config
 from arflow.errors import ArflowError
 from arflow.ledger import Invoice
 from arflow.sources import load_ledger
-from tests.conftest import BASE_CONFIG, make_folder
+from tests.conftest import BASE_CONFIG, ibm_folder, make_folder
 
 HEADER = "number,customer_id,email,phone,issue_date,due_date,amount\n"
 DATA = Path(__file__).resolve().parent / "data" / "ibm-late-payment-histories.csv"
@@ -457,18 +456,7 @@ def test_missing_file_is_a_clear_error(tmp_path):
 
 def test_real_ibm_ledger_loads_every_row(tmp_path):
     """The real AR ledger: 2,466 invoices with settled dates, US month/day/year dates."""
-    shutil.copy(DATA, tmp_path / "ibm.csv")
-    config = BASE_CONFIG.replace(
-        "invoices: {path: invoices.csv}",
-        """\
-invoices:
-  path: ibm.csv
-  columns: {number: invoiceNumber, customer_id: customerID, issue_date: InvoiceDate,
-            due_date: DueDate, amount: InvoiceAmount, paid_date: SettledDate}
-  date_format: "%m/%d/%Y"
-""",
-    )
-    path = make_folder(tmp_path, invoices="", workflows={}, config=config)
+    path = ibm_folder(tmp_path)
     ledger = load_ledger(load_config(path))
     assert ledger.errors == []
     assert len(ledger.invoices) == 2466

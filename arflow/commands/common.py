@@ -75,6 +75,14 @@ def as_of_option(what: str) -> Any:
 
 
 FormatOption = Annotated[Format, typer.Option("--format", help="table or json.")]
+OfflineOption = Annotated[
+    bool,
+    typer.Option(
+        "--offline",
+        help="Do not connect to database sources (CI, where they cannot be reached); files "
+        "are checked as always.",
+    ),
+]
 ArFilesOnlyOption = Annotated[
     bool,
     typer.Option(

@@ -268,7 +268,7 @@ def _run(
     day = common.parse_day(cfg, as_of, "--as-of") or today
     if not out.dry_run:  # refused before a large ledger is read
         refuse_future(day, today, cfg.company.timezone)
-    if out.sample or (out.sample is None and cfg.source_missing(cfg.invoices)):
+    if out.sample or (out.sample is None and not _ledger_in_folder(cfg)):
         night = sample_night(project, day)
         _print_run_result(out, night.result, night.sample.ledger, cfg, day, night)
         return replace(night.result, errors=night.errors), day  # any day's errors count
@@ -492,3 +492,9 @@ def resolve(
     verb = "marked sent" if sent else "will be retried by the next run (while its step is due)"
     about = f" (the message about {', '.join(row['invoices'])})" if len(row["keys"]) > 1 else ""
     Console(highlight=False).print(f"{row['key']}: {verb}{about}.", markup=False)
+
+
+def _ledger_in_folder(cfg: Config) -> bool:
+    """Whether the invoices are a file of the folder (`--sample-if-no-ledger` runs on the
+    sample otherwise: a database is never in the repository the hooks check)."""
+    return cfg.invoices.path is not None and not cfg.source_missing(cfg.invoices)

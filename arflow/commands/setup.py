@@ -102,24 +102,29 @@ class CheckFormat(StrEnum):
     github = "github"
 
 
+_CheckedPaths = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Config files, folders holding arflow.yaml, workflow files, or template files "
+        "(checked with their AR folder) (default: --config or the arflow.yaml found from "
+        "here).",
+        metavar="PATH",
+    ),
+]
+_CheckFormatOption = Annotated[
+    CheckFormat,
+    typer.Option(
+        "--format", help="text; json (one document); github (annotations for a pull request)."
+    ),
+]
+
+
 def validate(
-    paths: Annotated[
-        list[Path] | None,
-        typer.Argument(
-            help="Config files, folders holding arflow.yaml, workflow files, or template files "
-            "(checked with their AR folder) (default: --config or the arflow.yaml found from "
-            "here).",
-            metavar="PATH",
-        ),
-    ] = None,
-    fmt: Annotated[
-        CheckFormat,
-        typer.Option(
-            "--format", help="text; json (one document); github (annotations for a pull request)."
-        ),
-    ] = CheckFormat.text,
+    paths: _CheckedPaths = None,
+    fmt: _CheckFormatOption = CheckFormat.text,
     config: ConfigOption = None,
     ar_files_only: common.ArFilesOnlyOption = False,
+    offline: common.OfflineOption = False,
 ) -> None:
     """Check config, workflows and templates.
 
@@ -139,7 +144,7 @@ def validate(
         paths = _own_paths(paths, fmt)
     targets = _targets(paths, config) if paths or not ar_files_only else []
     for target in targets:
-        found, name = _check(target, fmt, alone=len(targets) == 1)
+        found, name = _check(target, fmt, alone=len(targets) == 1, offline=offline)
         problems += [p for p in found if p not in problems]  # a folder's, once
         checked += [name] if name not in checked else []
     if fmt is CheckFormat.json:
@@ -190,7 +195,9 @@ def _targets(paths: list[Path] | None, config: Path | None) -> list[Path | None]
     return targets
 
 
-def _check(target: Path | None, fmt: CheckFormat, alone: bool) -> tuple[list[Problem], str]:
+def _check(
+    target: Path | None, fmt: CheckFormat, alone: bool, offline: bool
+) -> tuple[list[Problem], str]:
     """One target's problems, named as the user sees them (`shown`), and its name so (a
     line says it is valid, printed at once as text)."""
     from arflow.config import CONFIG_NAME
@@ -219,11 +226,11 @@ def _check(target: Path | None, fmt: CheckFormat, alone: bool) -> tuple[list[Pro
             raise  # no path given and none found: the error says where it looked
         name = shown(Path(), str(target or CONFIG_NAME))
         return [Problem(name, None, "", str(err))], name
-    return _folder_problems(config_file, target, fmt, alone)
+    return _folder_problems(config_file, target, fmt, alone, offline)
 
 
 def _folder_problems(
-    config_file: Path, target: Path | None, fmt: CheckFormat, alone: bool
+    config_file: Path, target: Path | None, fmt: CheckFormat, alone: bool, offline: bool
 ) -> tuple[list[Problem], str]:
     """An AR folder's problems (its config, workflows, templates, and what stops its
     sources), and its name; the line saying it is valid, the columns it does not use and
@@ -236,9 +243,9 @@ def _folder_problems(
     folder = ar_folder(config_file, target, alone)
     with naming(folder):
         project, found = checked_project(config_file)
-        unreadable = [] if project is None else source_problems(project.config)
+        unreadable = [] if project is None else source_problems(project.config, offline=offline)
         unused = (
-            unused_columns(present_headers(project.config))
+            unused_columns(present_headers(project.config, offline=offline))
             if project is not None and not unreadable
             else []
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
+from arflow.digest_settings import DIGEST
 from arflow.holds import DROPPED, HOLD, NOTICE_DAYS
 from arflow.planner.plan_types import Skip
 from arflow.state.holds import HoldEvent
@@ -62,11 +63,19 @@ def event_lines(events: list[HoldEvent], dry_run: bool) -> list[str]:
 
 
 def dropped_lines(skipped: list[Skip]) -> list[str]:
-    """A hold's notices given up tonight (`DROPPED`), one error each, saying what to do."""
+    """A hold's notices, or a weekly digest (issue 34), given up tonight (`DROPPED`), one
+    error each, saying what to do."""
     return [
-        f"a credit hold notice ({key}) was dropped: its sends kept failing for {NOTICE_DAYS} "
-        f"days after the customer's {s.step}; tell {s.customer_id}'s people by hand "
-        f"(`arflow history --customer {s.customer_id}` shows the failures)"
+        (
+            f"the digest of {key.target.removeprefix('digest:')} ({key}) was dropped: its "
+            "sends kept failing until the occurrence expired (digest.expires_after:); fix "
+            "channels.email (`arflow history` shows the failures); the next occurrence's "
+            "digest goes as usual"
+            if s.workflow == DIGEST
+            else f"a credit hold notice ({key}) was dropped: its sends kept failing for "
+            f"{NOTICE_DAYS} days after the customer's {s.step}; tell {s.customer_id}'s people "
+            f"by hand (`arflow history --customer {s.customer_id}` shows the failures)"
+        )
         for s in skipped
         if s.reason == DROPPED
         for key in s.keys

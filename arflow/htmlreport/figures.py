@@ -16,7 +16,7 @@ from arflow.aging import Aging, aging_document
 from arflow.charts import forecast_chased, forecast_groups
 from arflow.kpi import kpi_document, kpis, month_ends
 from arflow.ledger import Invoice, money_text
-from arflow.replay import (
+from arflow.simulation import (
     CAMPAIGN_STEP,
     Simulation,
     StepFigures,

@@ -219,6 +219,9 @@ class PlannedAction:
     fallback: str | None = None
     plan: dict | None = None  # a payment plan's (issue 32): `plan` in its templates
     hold: dict | None = None  # a credit hold's event (issue 33): `hold` in its templates
+    # issue 34: the weekly digest's message, made when planned (`subject`, `html`, `text`):
+    # an email to people through the email channel, no template rendered
+    digest: dict | None = None
 
     @property
     def kind(self) -> str:

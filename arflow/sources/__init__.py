@@ -185,17 +185,24 @@ def contact_roles(config: Config) -> set[str] | None:
     return (found - {""}) | {BILLING}
 
 
-def present_headers(config: Config) -> list[SourceRead]:
-    """The header of each source whose file is there (`header_read`)."""
+def present_headers(config: Config, *, offline: bool = False) -> list[SourceRead]:
+    """The header of each source whose file is there (`header_read`); `offline`: no database
+    is asked."""
     return [
         header_read(config, setting)
         for setting in SOURCE_FIELDS
         if getattr(config, setting) is not None
-        and not config.source_missing(getattr(config, setting))
+        and not _passed_over(config, getattr(config, setting), offline)
     ]
 
 
-def source_problems(config: Config) -> list[Problem]:
+def _passed_over(config: Config, source: SourceConfig, offline: bool) -> bool:
+    """A source `validate` does not read: a file that is not there (CI checks workflows
+    without the ledger), a database when `--offline` (CI cannot reach it)."""
+    return config.source_missing(source) or (offline and source.is_database)
+
+
+def source_problems(config: Config, *, offline: bool = False) -> list[Problem]:
     """What stops each source before its rows (`header_read`), then what refuses it whole
     (SPEC 2.4: dates in another format than date_format:, more bad rows than max_bad_rows:).
     A file that is not there is no problem here: CI checks workflows without the ledger."""
@@ -203,7 +210,7 @@ def source_problems(config: Config) -> list[Problem]:
     present = 0
     for setting in SOURCE_FIELDS:
         source = getattr(config, setting)
-        if source is None or config.source_missing(source):
+        if source is None or _passed_over(config, source, offline):
             continue
         present += 1
         try:

@@ -44,7 +44,9 @@ def read_contacts(
                 if problem is not None:
                     errors.append(RowError(display, line, None, None, problem))
                     continue
-                contact = _contact(row, index, parser, customers, display, line, errors)
+                contact = _contact(
+                    row, index, parser, customers, display, line, errors, source.is_database
+                )
                 if contact is not None:
                     read.kept += 1
                     found.setdefault(row[index["customer_id"]].strip(), []).append(contact)
@@ -63,13 +65,15 @@ def _contact(
     display: str,
     line: int,
     errors: list[RowError],
+    database: bool = False,
 ) -> Contact | None:
     def cell(name: str) -> str:
         at = index.get(name)
         return row[at].strip() if at is not None else ""
 
     def bad(name: str, message: str) -> None:
-        errors.append(RowError(display, line, name, cell(name), message))
+        key = (cell("customer_id") or None) if database else None  # issue 35: a table's row
+        errors.append(RowError(display, line, name, cell(name), message, key))
 
     cid, role = cell("customer_id"), cell("role").lower()
     if not cid or cid not in customers:

@@ -23,6 +23,7 @@ from arflow.sources.columns import (
     phone_column,
 )
 from arflow.sources.frames import LINE, TextRows
+from arflow.sources.invoices import keyed
 from arflow.sources.rows import column_index, has_control_character
 from arflow.sources.understood import check_share
 from arflow.sources.values import ValueParser, truthy
@@ -97,6 +98,9 @@ def build_customers(
         empty=empty,
     )
     check_share(read_as, source, errors, lambda: {c.line for c in found.values()})
+    if source.is_database:  # issue 35: a table's row named by its customer id
+        ids = text.get_column(f"c{idx['customer_id']}").str.strip_chars()
+        errors = keyed(errors, text.get_column(LINE), ids)
     return found, errors, read_as
 
 

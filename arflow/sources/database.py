@@ -13,6 +13,7 @@ sends nothing but that one SELECT — so a role with SELECT rights alone is all 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import math
 import time
@@ -42,9 +43,9 @@ def read_database(
     )
     reader = _postgres if address.kind == "postgresql" else _mysql
     deadline = time.monotonic() + source.timeout
-    conn, cursor, header = reader(address, password, source, display)
+    conn, cursor, header = reader(address, password, source, display, header_only)
     if header_only:
-        conn.close()
+        _close(conn, cursor)
         return header, no_rows()
 
     def blocks() -> Blocks:
@@ -59,9 +60,19 @@ def read_database(
                 raise
             raise ArflowError(f"{display}: reading failed: {_first_line(exc)}") from None
         finally:
-            conn.close()
+            _close(conn, cursor)
 
     return header, started(blocks())
+
+
+def _close(conn: Any, cursor: Any) -> None:
+    """The cursor, then the session: psycopg's cursor on the server warns (ResourceWarning)
+    when its session closes under it. A cursor that cannot close (the server went away) goes
+    with its session."""
+    if cursor is not None:
+        with contextlib.suppress(Exception):
+            cursor.close()
+    conn.close()
 
 
 def _fetched(cursor: Any, deadline: float, timeout: float, display: str) -> Iterator[list]:
@@ -119,8 +130,10 @@ def _refused(display: str, address: Address, exc: BaseException, source: SourceC
 
 
 def _postgres(
-    address: Address, password: str | None, source: SourceConfig, display: str
+    address: Address, password: str | None, source: SourceConfig, display: str, none: bool
 ) -> tuple[Any, Any, list[str]]:
+    """A session, the open cursor and its column names (`none`: the columns only: the query
+    runs with no row to return, so its tables and columns are checked and nothing is read)."""
     psycopg = _driver("postgresql", display)
     sql = _driver("postgresql", display, ".sql")
 
@@ -138,28 +151,33 @@ def _postgres(
         )
     except psycopg.Error as exc:
         raise ArflowError(_refused(display, address, exc, source)) from None
+    cursor = None
     try:
         conn.read_only = True
         cursor = conn.cursor(name="arflow_source")  # on the server: rows come a block at a time
-        if source.table:
-            query = sql.SQL("SELECT * FROM {}").format(sql.Identifier(*source.table.split(".")))
-            cursor.execute(query)
-        else:
-            cursor.execute(source.query or "")
+        query = (
+            sql.SQL("SELECT * FROM {}").format(sql.Identifier(*source.table.split(".")))
+            if source.table
+            else sql.SQL(_query(source))
+        )
+        if none:
+            query = sql.SQL("SELECT * FROM ({}) AS arflow_columns LIMIT 0").format(query)
+        cursor.execute(query)
         if cursor.description is None:
             raise ArflowError(f"{display}: query: returns no rows; it must be a SELECT")
         return conn, cursor, [d.name for d in cursor.description]
     except psycopg.Error as exc:
-        conn.close()
+        _close(conn, cursor)
         raise ArflowError(_refused(display, address, exc, source)) from None
     except BaseException:
-        conn.close()
+        _close(conn, cursor)
         raise
 
 
 def _mysql(
-    address: Address, password: str | None, source: SourceConfig, display: str
+    address: Address, password: str | None, source: SourceConfig, display: str, none: bool
 ) -> tuple[Any, Any, list[str]]:
+    """As `_postgres`, for MySQL and MariaDB."""
     pymysql = _driver("mysql", display)
     cursors = _driver("mysql", display, ".cursors")
 
@@ -184,10 +202,10 @@ def _mysql(
         cursor = conn.cursor()
         _statement_deadline(cursor, pymysql, source.timeout)
         cursor.execute("START TRANSACTION READ ONLY")
-        if source.table:
-            cursor.execute(f"SELECT * FROM {_mysql_name(source.table)}")
-        else:
-            cursor.execute(source.query or "")
+        query = f"SELECT * FROM {_mysql_name(source.table)}" if source.table else _query(source)
+        if none:
+            query = f"SELECT * FROM ({query}) AS arflow_columns LIMIT 0"
+        cursor.execute(query or "")
         if cursor.description is None:
             raise ArflowError(f"{display}: query: returns no rows; it must be a SELECT")
         return conn, cursor, [d[0] for d in cursor.description]
@@ -211,6 +229,12 @@ def _statement_deadline(cursor: Any, pymysql: Any, timeout: float) -> None:
             return
         except pymysql.Error:
             continue
+
+
+def _query(source: SourceConfig) -> str:
+    """`query:` as the server runs it (a trailing `;` left out: it is wrapped to read the
+    columns alone)."""
+    return (source.query or "").strip().rstrip(";").strip()
 
 
 def _mysql_name(table: str) -> str:

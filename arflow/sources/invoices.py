@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as default
 from datetime import date
 from typing import TypeVar
@@ -84,7 +84,10 @@ class InvoiceBuilder:
             found.dates, idx, header, self.rules.source, self._reads_date, self.display, "invoices"
         )
         good, numbers = self._read_carefully(found, idx, extra_cols)
-        good = self._without_duplicates(good, numbers, pl.concat(found.lines))
+        lines = pl.concat(found.lines) if found.lines else pl.Series([], dtype=pl.Int64)
+        good = self._without_duplicates(good, numbers, lines)
+        if self.rules.source.is_database:  # issue 35: a table's row named by its number
+            self.errors[mark:] = keyed(self.errors[mark:], lines, numbers)
         self.read = SourceRead(
             "invoices",
             self.display,
@@ -407,3 +410,13 @@ class _Found:
             if name in self.dates:
                 values = pl.concat([self.dates[name], values])
             self.dates[name] = values.unique(DATE_VALUE, keep="first", maintain_order=True)
+
+
+def keyed(errors: list[RowError], lines: pl.Series, keys: pl.Series) -> list[RowError]:
+    """`errors` with each row's key (`keys[i]` is the key of the row on `lines[i]`)."""
+    wanted = {e.line for e in errors}
+    if not wanted:
+        return errors
+    at = pl.DataFrame({"line": lines, "key": keys}).filter(pl.col("line").is_in(list(wanted)))
+    found = dict(at.iter_rows())
+    return [replace(e, key=found.get(e.line) or None) for e in errors]

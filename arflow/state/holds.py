@@ -52,9 +52,14 @@ class HoldRecords(StateBase):
 
     def failed_hold_keys(self) -> set[str]:
         """The keys of the hold events' actions whose last send failed and is tried again."""
+        return self.failed_keys("hold:")
+
+    def failed_keys(self, prefix: str) -> set[str]:
+        """The keys of the actions whose target starts with `prefix` (`hold:`, `digest:`)
+        whose last send failed and is tried again."""
         rows = self.conn.execute(
-            "SELECT key FROM actions WHERE target LIKE 'hold:%' AND state = 'failed' "
-            "AND permanent = 0"
+            "SELECT key FROM actions WHERE target LIKE ? AND state = 'failed' AND permanent = 0",
+            (prefix + "%",),
         )
         return {key for (key,) in rows}
 

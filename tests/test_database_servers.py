@@ -1,0 +1,216 @@
+"""Database sources on real servers (issue 35): the same invoices in a PostgreSQL or MariaDB
+table as in a CSV give the same aging and the same dry run; a bad value is named by its source,
+row and column; a missing table, a wrong password, a query past its deadline refuse the source
+with the fix and no secret; `validate` checks the columns without reading a row (`--offline`:
+not at all); and the server's own log shows arflow sent nothing but reads."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+
+from tests.conftest import BASE_CONFIG, make_folder
+
+INVOICES = """\
+number,customer_id,customer_name,email,issue_date,due_date,amount,balance,currency,status
+A1,C1,Alder Ltd,ap@alder.example,2026-01-01,2026-01-31,100.00,100.00,USD,open
+A2,C1,Alder Ltd,ap@alder.example,2026-01-10,2026-02-09,250.50,50.25,USD,open
+CN,C1,Alder Ltd,ap@alder.example,2026-02-01,2026-02-01,-30.00,-30.00,USD,open
+B1,C2,Birch GmbH,ap@birch.example,2026-01-05,2026-02-04,900.00,900.00,EUR,open
+B2,C2,Birch GmbH,ap@birch.example,2026-01-05,2026-02-04,80.00,0.00,EUR,paid
+"""
+CHASE = """\
+name: Chase
+steps:
+  - id: reminder
+    day: 7
+    actions:
+      - email: reminder
+"""
+TABLE = """\
+CREATE TABLE inv (number varchar(20) PRIMARY KEY, customer_id varchar(20),
+  customer_name varchar(80), email varchar(80), issue_date date, due_date date,
+  amount numeric(12, 2), balance numeric(12, 2), currency char(3), status varchar(10));
+"""
+
+
+def rows_sql(text: str) -> str:
+    values = []
+    for line in text.splitlines()[1:]:
+        cells = line.split(",")
+        quoted = [f"'{c}'" if n not in (6, 7) else c for n, c in enumerate(cells)]
+        values.append(f"({', '.join(quoted)})")
+    return f"INSERT INTO inv VALUES {', '.join(values)};"
+
+
+@pytest.fixture(params=["postgres_server", "mariadb_server"])
+def books(request, tmp_path, monkeypatch):
+    """A database `books` with the invoices in table `inv`, a reader that may only SELECT;
+    (database, its folder's config, the same invoices as a CSV folder's config)."""
+    server = request.getfixturevalue(request.param)
+    db = server.create_database("books")
+    db.sql(TABLE + rows_sql(INVOICES))
+    user, password = db.readonly_user()
+    monkeypatch.setenv("BOOKS_PASSWORD", password)
+    url = db.url(user)
+    config = BASE_CONFIG + "default_workflow: chase\n"
+    served = make_folder(
+        tmp_path / "served",
+        invoices="",
+        workflows={"chase": CHASE},
+        config=config.replace(
+            "invoices: {path: invoices.csv}",
+            f"invoices: {{database: '{url}', table: inv, password_env: BOOKS_PASSWORD}}",
+        ),
+    )
+    filed = make_folder(
+        tmp_path / "filed", invoices=INVOICES, workflows={"chase": CHASE}, config=config
+    )
+    return db, served, filed
+
+
+def test_a_table_reads_as_the_same_invoices_in_a_csv(cli, books):
+    _db, served, filed = books
+    for args in (
+        ("aging", "--as-of", "2026-02-20", "--format", "json"),
+        ("run", "--dry-run", "--as-of", "2026-02-20", "--format", "json"),
+    ):
+        got = json.loads(cli(*args, "--config", served).stdout)
+        want = json.loads(cli(*args, "--config", filed).stdout)
+        assert got == want
+    aging = json.loads(
+        cli("aging", "--as-of", "2026-02-20", "--format", "json", "--config", served).stdout
+    )
+    # A2 partly paid: its balance; the credit note lowers C1; B2 paid: not there
+    assert [(c["customer_id"], c["currency"], c["total"]) for c in aging["customers"]] == [
+        ("C2", "EUR", "900.00"),
+        ("C1", "USD", "120.25"),
+    ]
+
+
+def test_a_bad_value_is_named_by_source_row_and_column(cli, books):
+    db, served, _ = books
+    db.sql("UPDATE inv SET email = 'not-an-address' WHERE number = 'A2'")
+    result = cli("aging", "--as-of", "2026-02-20", "--config", served, expect=3)
+    # a table's rows have no order of their own: the row is named by its number too
+    assert re.search(
+        r"books/inv:\d+ \(A2\): email: .not-an-address. is not a valid email", result.output
+    )
+
+
+def test_a_missing_table_or_wrong_password_refuses_the_source(cli, books, monkeypatch):
+    _db, served, _ = books
+    text = served.read_text()
+    served.write_text(text.replace("table: inv", "table: nope"))
+    result = cli("aging", "--config", served, expect=1)
+    assert "books/nope: cannot read table 'nope' from " in result.output
+    assert "check database:, table:/query: and password_env: in arflow.yaml" in result.output
+    served.write_text(text)
+    monkeypatch.setenv("BOOKS_PASSWORD", "wrong-password-42")
+    result = cli("aging", "--config", served, expect=1)
+    assert "books/inv: cannot read table 'inv' from " in result.output
+    assert "wrong-password-42" not in result.output
+
+
+def test_validate_checks_the_columns_without_reading_rows_and_offline_not_at_all(cli, books):
+    _db, served, _ = books
+    text = served.read_text()
+    served.write_text(
+        text.replace("table: inv", 'query: "SELECT number, customer_id, amount, no_such FROM inv"')
+    )
+    result = cli("validate", served, expect=1)
+    assert "books/query: cannot read query: from " in result.output
+    assert "no_such" in result.output
+    assert "valid" in cli("validate", "--offline", served).output
+
+
+def test_a_query_past_its_deadline_refuses_the_source(cli, books, request):
+    db, served, _ = books
+    sleep = "pg_sleep(5)" if db.server.scheme.startswith("postgres") else "SLEEP(5)"
+    served.write_text(
+        served.read_text().replace(
+            "table: inv",
+            f'query: "SELECT number, customer_id, amount, {sleep} AS z FROM inv", timeout: 1',
+        )
+    )
+    began = time.monotonic()
+    result = cli("aging", "--config", served, expect=None)
+    assert time.monotonic() - began < 4
+    assert result.exit_code == 1, result.output
+    assert "books/query:" in result.output
+
+
+# a statement as PostgreSQL logs it: sent as text, or through the extended protocol
+STATEMENT = re.compile(r"LOG:\s+(?:statement|execute [^:]*): (.*)")
+
+
+def test_the_server_log_shows_arflow_only_reads(cli, postgres_server, tmp_path, monkeypatch):
+    """Every statement of arflow's sessions, as PostgreSQL logs them (`log_statement = all`
+    for its role): a read-only session's settings, the SELECT, the cursor's fetches."""
+    db = postgres_server.create_database("logged")
+    db.sql(TABLE + rows_sql(INVOICES))
+    user, password = db.readonly_user("logged_arflow")
+    db.sql(f"ALTER ROLE {user} SET log_statement = 'all'")
+    monkeypatch.setenv("BOOKS_PASSWORD", password)
+    config = make_folder(
+        tmp_path,
+        invoices="",
+        workflows={"chase": CHASE},
+        config=(BASE_CONFIG + "default_workflow: chase\n").replace(
+            "invoices: {path: invoices.csv}",
+            f"invoices: {{database: '{db.url(user)}', table: inv, password_env: BOOKS_PASSWORD}}",
+        ),
+    )
+    before = len(postgres_server.log())
+    cli("run", "--as-of", "2026-02-20", "--quiet", "--config", config)
+    middle = len(postgres_server.log())
+    cli("validate", config)
+    # validate asks for the columns alone first (no row), then reads the rows as a run does
+    checked = STATEMENT.findall(postgres_server.log()[middle:])
+    assert (
+        'DECLARE "arflow_source" CURSOR FOR SELECT * FROM (SELECT * FROM "inv") AS '
+        "arflow_columns LIMIT 0" in checked
+    )
+    logged = STATEMENT.findall(postgres_server.log()[before:])
+    assert logged, "the server logged no statement of arflow's"
+    allowed = re.compile(
+        r"(BEGIN READ ONLY|BEGIN|COMMIT|ROLLBACK|CLOSE .*|FETCH FORWARD \d+ FROM .*"
+        r"|DECLARE \"arflow_source\" CURSOR FOR SELECT .*)",
+        re.I,
+    )
+    assert [s for s in logged if not allowed.fullmatch(s.strip())] == []
+
+
+def test_even_an_administrators_login_cannot_write_through_arflow(cli, books, monkeypatch):
+    """The session itself is read-only: a `query:` that would delete, run with a login that
+    may delete, is refused by the server and every row is still there."""
+    db, served, _ = books
+    server = db.server
+    monkeypatch.setenv("BOOKS_PASSWORD", server.ADMIN_PASSWORD)
+    if server.scheme.startswith("postgres"):
+        db.sql("CREATE FUNCTION wipe() RETURNS int AS 'DELETE FROM inv; SELECT 1' LANGUAGE sql")
+        delete = "SELECT number, customer_id, issue_date, amount, wipe() AS w FROM inv"
+    else:
+        delete = "DELETE FROM inv"
+    text = served.read_text()
+    url = re.search(r"database: '([^']+)'", text)[1]
+    served.write_text(
+        text.replace(url, db.url(server.ADMIN).replace(f":{server.ADMIN_PASSWORD}@", "@")).replace(
+            "table: inv", f'query: "{delete}"'
+        )
+    )
+    result = cli("aging", "--config", served, expect=1)
+    assert "read-only" in result.output.lower() or "read only" in result.output.lower()
+    assert db.sql("SELECT count(*) FROM inv") == [("5",)]
+
+
+def test_doctor_and_sources_read_the_table(cli, books):
+    _db, served, _ = books
+    doctor = cli("doctor", "--config", served).output
+    assert "ok    invoices: books/inv can be read (10 columns): 5 rows, 0 held back" in doctor
+    sources = cli("sources", "--as-of", "2026-02-20", "--config", served).output
+    assert "books/inv  (invoices:)" in sources
+    assert "rows:     5 read, 5 kept, 0 held back" in sources
