@@ -14,6 +14,7 @@ from decimal import Decimal
 import pytest
 
 from arflow.config import load_config
+from arflow.errors import ArflowError
 from arflow.sources import load_ledger
 from tests.erp_books import PASSWORD_ENV, csv_folder, erp_folder, three_commands
 
@@ -250,3 +251,9 @@ def test_erpnext_reads_only_submitted_sales_invoices(tmp_path, erpnext):
         "Blau GmbH": [],
         "Casa Lda": [],
     }
+
+
+def test_erpnext_is_read_from_mariadb_or_mysql_only(tmp_path):
+    config = erp_folder(tmp_path, "postgresql://reader@db.example/erp", "erpnext", "USD")
+    with pytest.raises(ArflowError, match="preset 'erpnext' reads mysql databases, not postgres"):
+        load_config(config)

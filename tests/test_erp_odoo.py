@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 
 from arflow.config import load_config
+from arflow.errors import ArflowError
 from arflow.sources import load_ledger
 from tests.erp_books import PASSWORD_ENV, csv_folder, erp_folder, three_commands
 
@@ -193,3 +194,9 @@ def test_odoo_reads_only_posted_customer_documents(tmp_path, odoo):
         "4": [],
         "6": [],
     }
+
+
+def test_odoo_is_read_from_postgresql_only(tmp_path):
+    config = erp_folder(tmp_path, "mysql://reader@db.example/odoo", "odoo", "EUR")
+    with pytest.raises(ArflowError, match="preset 'odoo' reads postgresql databases, not mysql"):
+        load_config(config)
