@@ -7,6 +7,7 @@ shows its residual; the subsidiary's parent is its holding."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -34,6 +35,14 @@ CREATE TABLE account_move (
     invoice_date date, invoice_date_due date, payment_state varchar,
     amount_untaxed numeric, amount_tax numeric, amount_total numeric, amount_residual numeric,
     amount_total_signed numeric, amount_residual_signed numeric);
+CREATE TABLE account_move_line (
+    id serial PRIMARY KEY, move_id int4 NOT NULL, account_id int4, partner_id int4,
+    date date, display_type varchar, debit numeric, credit numeric, balance numeric,
+    amount_residual numeric, reconciled bool);
+CREATE TABLE account_partial_reconcile (
+    id serial PRIMARY KEY, debit_move_id int4 NOT NULL, credit_move_id int4 NOT NULL,
+    full_reconcile_id int4, amount numeric, debit_amount_currency numeric,
+    credit_amount_currency numeric, max_date date);
 INSERT INTO res_currency (id, name, symbol, active, decimal_places) VALUES
     (1, 'EUR', '€', true, 2), (2, 'USD', '$', true, 2);
 INSERT INTO res_partner (id, name, complete_name, parent_id, commercial_partner_id, type,
@@ -86,7 +95,34 @@ VALUES
      NULL, NULL, 'not_paid', 100.00, 100.00, 100.00, 100.00),
     -- paid, the bank statement not yet reconciled
     (19, 'INV/2026/00006', '2026-01-12', 'posted', 'out_invoice', 1, 1, 6, 6, 1,
-     '2026-01-12', '2026-02-11', 'in_payment', 640.00, 0.00, 640.00, 0.00);
+     '2026-01-12', '2026-02-11', 'in_payment', 640.00, 0.00, 640.00, 0.00),
+    -- the payments: journal entries of the bank journal
+    (20, 'PBNK/2026/00001', '2026-02-10', 'posted', 'entry', 4, 1, 4, 4, 1,
+     NULL, NULL, 'not_paid', 300.00, 0.00, 300.00, 0.00),
+    (23, 'PBNK/2026/00004', '2026-02-01', 'posted', 'entry', 4, 1, 4, 4, 1,
+     NULL, NULL, 'not_paid', 200.00, 0.00, 200.00, 0.00),
+    (21, 'PBNK/2026/00002', '2026-02-20', 'posted', 'entry', 4, 1, 6, 6, 1,
+     NULL, NULL, 'not_paid', 640.00, 0.00, 640.00, 0.00),
+    (22, 'PBNK/2026/00003', '2026-02-25', 'posted', 'entry', 4, 1, 2, 2, 1,
+     NULL, NULL, 'not_paid', 500.00, 0.00, 500.00, 0.00);
+-- each invoice's receivable item matched with its payments' (INV/2026/00003 paid in two
+-- parts, INV/2026/00002 in part only)
+INSERT INTO account_move_line (id, move_id, account_id, partner_id, date, display_type, debit,
+                               credit, balance, amount_residual, reconciled) VALUES
+    (130, 13, 121, 4, '2026-01-05', 'payment_term', 500.00, 0, 500.00, 0, true),
+    (131, 13, 700, 4, '2026-01-05', 'product', 0, 500.00, -500.00, 0, false),
+    (200, 20, 121, 4, '2026-02-10', NULL, 0, 300.00, -300.00, 0, true),
+    (230, 23, 121, 4, '2026-02-01', NULL, 0, 200.00, -200.00, 0, true),
+    (190, 19, 121, 6, '2026-01-12', 'payment_term', 640.00, 0, 640.00, 0, true),
+    (210, 21, 121, 6, '2026-02-20', NULL, 0, 640.00, -640.00, 0, true),
+    (110, 11, 121, 2, '2026-02-01', 'payment_term', 800.00, 0, 800.00, 300.00, false),
+    (220, 22, 121, 2, '2026-02-25', NULL, 0, 500.00, -500.00, 0, true);
+INSERT INTO account_partial_reconcile (id, debit_move_id, credit_move_id, amount,
+                                       debit_amount_currency, credit_amount_currency, max_date)
+VALUES (1, 130, 200, 300.00, 300.00, 300.00, '2026-02-10'),
+       (4, 130, 230, 200.00, 200.00, 200.00, '2026-02-01'),
+       (2, 190, 210, 640.00, 640.00, 640.00, '2026-02-20'),
+       (3, 110, 220, 500.00, 500.00, 500.00, '2026-02-25');
 """
 
 EVERY_ROW = """\
@@ -96,13 +132,13 @@ SELECT 'partner', count(*), md5(string_agg(p::text, ',' ORDER BY p.id)) FROM res
 
 # the same books by hand, as the preset is to read them
 INVOICES = """\
-number,customer_id,customer_name,email,phone,issue_date,due_date,amount,balance,currency,status
-INV/2026/00003,4,Beta GmbH,buchhaltung@beta.example,,2026-01-05,2026-02-04,500.00,0.00,EUR,paid
-INV/2026/00001,2,Acme France SAS,marie@acme-fr.example,+33 1 23 45 67 89,2026-01-10,2026-02-09,1200.00,1200.00,EUR,open
-INV/2026/00006,6,Gamma Ltd,ap@gamma.example,,2026-01-12,2026-02-11,640.00,0.00,EUR,paid
-INV/2026/00002,2,Acme France SAS,ar@acme-fr.example,+33 1 23 45 67 89,2026-02-01,2026-03-03,800.00,300.00,EUR,open
-RINV/2026/00001,2,Acme France SAS,ar@acme-fr.example,+33 1 23 45 67 89,2026-02-15,2026-02-15,-150.00,-150.00,EUR,open
-INV/2026/00004,4,Beta GmbH,buchhaltung@beta.example,,2026-02-20,2026-03-22,2000.00,2000.00,USD,open
+number,customer_id,customer_name,email,phone,issue_date,due_date,amount,balance,currency,status,paid_date
+INV/2026/00003,4,Beta GmbH,buchhaltung@beta.example,,2026-01-05,2026-02-04,500.00,0.00,EUR,paid,2026-02-10
+INV/2026/00001,2,Acme France SAS,marie@acme-fr.example,+33 1 23 45 67 89,2026-01-10,2026-02-09,1200.00,1200.00,EUR,open,
+INV/2026/00006,6,Gamma Ltd,ap@gamma.example,,2026-01-12,2026-02-11,640.00,0.00,EUR,paid,2026-02-20
+INV/2026/00002,2,Acme France SAS,ar@acme-fr.example,+33 1 23 45 67 89,2026-02-01,2026-03-03,800.00,300.00,EUR,open,
+RINV/2026/00001,2,Acme France SAS,ar@acme-fr.example,+33 1 23 45 67 89,2026-02-15,2026-02-15,-150.00,-150.00,EUR,open,
+INV/2026/00004,4,Beta GmbH,buchhaltung@beta.example,,2026-02-20,2026-03-22,2000.00,2000.00,USD,open,
 """
 CUSTOMERS = """\
 customer_id,name,email,phone,parent_id,language
@@ -181,6 +217,11 @@ def test_odoo_reads_only_posted_customer_documents(tmp_path, odoo):
         ("RINV/2026/00001", "2", Decimal("-150.00"), Decimal("-150.00"), "EUR", "open"),
         ("INV/2026/00004", "4", Decimal("2000.00"), Decimal("2000.00"), "USD", "open"),
     ]
+    # paid on the day of the payment matched with it; the partly paid invoice has no paid day
+    assert {i.number: i.paid_date for i in ledger.invoices if i.paid_date} == {
+        "INV/2026/00003": date(2026, 2, 10),
+        "INV/2026/00006": date(2026, 2, 20),
+    }
     assert sorted(ledger.customers) == ["1", "2", "4", "6"]  # not the supplier
     acme = ledger.customers["2"]
     assert (acme.name, acme.parent_id, acme.language) == ("Acme France SAS", "1", "fr_FR")

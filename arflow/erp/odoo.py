@@ -21,6 +21,10 @@ res_partner.py; the same fields since 14.0):
   `active` (Boolean), `type` (Selection: `contact`, `invoice`, `delivery`, `other`);
   addons/account/models/partner.py adds `customer_rank` (Integer, raised by each customer
   invoice posted).
+- addons/account/models/account_partial_reconcile.py (table `account_partial_reconcile`, a
+  matching of two journal items): `debit_move_id`, `credit_move_id` (Many2one
+  account.move.line), `max_date` (Date: the later of the two items' dates); the items
+  (`account_move_line`) belong to their move by `move_id`.
 - odoo/addons/base/models/res_currency.py: `name` (Char, size 3: the ISO 4217 code).
 - odoo/fields.py: Char and Selection are `varchar`, Date `date`, Monetary `numeric`,
   Many2one `int4`, Integer `int4`, Boolean `bool` columns.
@@ -34,7 +38,9 @@ What the preset reads:
   invoice went to); the email and phone are the invoice address's, else the company's. The
   balance is `amount_residual`; a credit note's amount and balance are negated. A move whose
   `payment_state` is `paid`, `in_payment` (paid, the bank not yet reconciled) or `reversed`
-  (cancelled out by a credit note) is `paid`; any other posted one is `open`.
+  (cancelled out by a credit note) is `paid`, on the day of its last matching (the latest
+  `max_date` of the reconciliations of its journal items: the payment's or the credit note's
+  day); any other posted one is `open`.
 - **customers**: each commercial partner that is a customer (`customer_rank > 0`) or the
   parent company of one, keyed by its id as on the invoices; `lang` as the language; the
   parent account is the commercial partner of its `parent_id` (a company under a holding).
@@ -67,7 +73,13 @@ SELECT m.name AS number,
             ELSE m.amount_residual END AS balance,
        cur.name AS currency,
        CASE WHEN m.payment_state IN ('paid', 'in_payment', 'reversed') THEN 'paid'
-            ELSE m.state END AS status
+            ELSE m.state END AS status,
+       CASE WHEN m.payment_state IN ('paid', 'in_payment', 'reversed') THEN
+            (SELECT max(rec.max_date)
+             FROM account_move_line AS line
+             JOIN account_partial_reconcile AS rec
+               ON line.id IN (rec.debit_move_id, rec.credit_move_id)
+             WHERE line.move_id = m.id) END AS paid_date
 FROM account_move AS m
 JOIN res_partner AS cp ON cp.id = m.commercial_partner_id
 LEFT JOIN res_partner AS ad ON ad.id = m.partner_id
