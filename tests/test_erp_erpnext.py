@@ -9,6 +9,7 @@ balance in euros."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -62,6 +63,14 @@ CREATE TABLE `tabContact` ({STANDARD},
 CREATE TABLE `tabDynamic Link` ({STANDARD},
     parent varchar(140), parentfield varchar(140), parenttype varchar(140),
     link_doctype varchar(140), link_name varchar(140), link_title varchar(140)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+CREATE TABLE `tabPayment Ledger Entry` ({STANDARD},
+    posting_date date, company varchar(140), account_type varchar(140), account varchar(140),
+    party_type varchar(140), party varchar(140), due_date date, voucher_type varchar(140),
+    voucher_no varchar(140), against_voucher_type varchar(140),
+    against_voucher_no varchar(140), amount decimal(21,9) NOT NULL DEFAULT 0,
+    account_currency varchar(140), amount_in_account_currency decimal(21,9) NOT NULL DEFAULT 0,
+    delinked int(1) NOT NULL DEFAULT 0, remarks text
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 INSERT INTO `tabCustomer` (name, customer_name, customer_type, customer_group, territory,
     default_currency, language, customer_primary_contact, mobile_no, email_id) VALUES
@@ -126,6 +135,23 @@ INSERT INTO `tabSales Invoice` (name, docstatus, customer, customer_name, compan
   ('ACC-SINV-2026-00007-1', 1, 'Blau GmbH', 'Blau GmbH', 'Books Ltd', '2026-02-08',
    '2026-03-10', 0, NULL, 'ACC-SINV-2026-00007', 'USD', 1, 650, 650, 0, 650, 'USD', NULL,
    NULL, 'Overdue');
+-- the payment ledger: each invoice's own entry, the payments allocated to ACC-SINV-2026-00003
+-- (in two parts; a third payment cancelled: delinked) and to ACC-SINV-2026-00002 (in part)
+INSERT INTO `tabPayment Ledger Entry` (name, posting_date, account_type, party_type, party,
+    voucher_type, voucher_no, against_voucher_type, against_voucher_no, amount, delinked)
+VALUES
+  ('ple1', '2026-01-05', 'Receivable', 'Customer', 'Blau GmbH', 'Sales Invoice',
+   'ACC-SINV-2026-00003', 'Sales Invoice', 'ACC-SINV-2026-00003', 500, 0),
+  ('ple2', '2026-01-20', 'Receivable', 'Customer', 'Blau GmbH', 'Payment Entry',
+   'ACC-PAY-2026-00001', 'Sales Invoice', 'ACC-SINV-2026-00003', -200, 0),
+  ('ple3', '2026-02-10', 'Receivable', 'Customer', 'Blau GmbH', 'Payment Entry',
+   'ACC-PAY-2026-00002', 'Sales Invoice', 'ACC-SINV-2026-00003', -300, 0),
+  ('ple4', '2026-03-05', 'Receivable', 'Customer', 'Blau GmbH', 'Payment Entry',
+   'ACC-PAY-2026-00003', 'Sales Invoice', 'ACC-SINV-2026-00003', -300, 1),
+  ('ple5', '2026-02-01', 'Receivable', 'Customer', 'Acme Corp', 'Sales Invoice',
+   'ACC-SINV-2026-00002', 'Sales Invoice', 'ACC-SINV-2026-00002', 800, 0),
+  ('ple6', '2026-02-25', 'Receivable', 'Customer', 'Acme Corp', 'Payment Entry',
+   'ACC-PAY-2026-00004', 'Sales Invoice', 'ACC-SINV-2026-00002', -500, 0);
 -- a supplier's invoice: another table, never read
 INSERT INTO `tabPurchase Invoice` (name, docstatus, supplier, supplier_name, posting_date,
     due_date, currency, grand_total, outstanding_amount, status) VALUES
@@ -139,14 +165,14 @@ UNION ALL SELECT 'contact', count(*), group_concat(name ORDER BY name), 0 FROM `
 
 # the same books by hand, as the preset is to read them
 INVOICES = """\
-number,customer_id,customer_name,email,phone,issue_date,due_date,amount,balance,currency,status
-ACC-SINV-2026-00003,Blau GmbH,Blau GmbH,,,2026-01-05,2026-02-04,500,0,USD,paid
-ACC-SINV-2026-00001,Acme Corp,Acme Corp,ap@acme.example,+1 202 555 0123,2026-01-10,2026-02-09,1200.00,1200.00,USD,open
-ACC-SINV-2026-00002,Acme Corp,Acme Corp,ap@acme.example,,2026-02-01,2026-03-03,800,300,USD,open
-ACC-SINV-2026-00005,Casa Lda,Casa Comércio Lda,financeiro@casa.example,,2026-02-01,2026-03-01,500.25,500.25,EUR,open
-ACC-SINV-2026-00007-1,Blau GmbH,Blau GmbH,,,2026-02-08,2026-03-10,650,650,USD,open
-ACC-SINV-RET-2026-00001,Acme Corp,Acme Corp,ap@acme.example,,2026-02-15,2026-02-15,-150,-150,USD,open
-ACC-SINV-2026-00004,Blau GmbH,Blau GmbH,,,2026-02-20,2026-03-22,1000,1000.00,EUR,open
+number,customer_id,customer_name,email,phone,issue_date,due_date,amount,balance,currency,status,paid_date
+ACC-SINV-2026-00003,Blau GmbH,Blau GmbH,,,2026-01-05,2026-02-04,500,0,USD,paid,2026-02-10
+ACC-SINV-2026-00001,Acme Corp,Acme Corp,ap@acme.example,+1 202 555 0123,2026-01-10,2026-02-09,1200.00,1200.00,USD,open,
+ACC-SINV-2026-00002,Acme Corp,Acme Corp,ap@acme.example,,2026-02-01,2026-03-03,800,300,USD,open,
+ACC-SINV-2026-00005,Casa Lda,Casa Comércio Lda,financeiro@casa.example,,2026-02-01,2026-03-01,500.25,500.25,EUR,open,
+ACC-SINV-2026-00007-1,Blau GmbH,Blau GmbH,,,2026-02-08,2026-03-10,650,650,USD,open,
+ACC-SINV-RET-2026-00001,Acme Corp,Acme Corp,ap@acme.example,,2026-02-15,2026-02-15,-150,-150,USD,open,
+ACC-SINV-2026-00004,Blau GmbH,Blau GmbH,,,2026-02-20,2026-03-22,1000,1000.00,EUR,open,
 """
 CUSTOMERS = """\
 customer_id,name,email,phone,currency,language,segment
@@ -232,6 +258,11 @@ def test_erpnext_reads_only_submitted_sales_invoices(tmp_path, erpnext):
         ("ACC-SINV-RET-2026-00001", "Acme Corp", Decimal("-150"), Decimal("-150"), "USD", "open"),
         ("ACC-SINV-2026-00004", "Blau GmbH", Decimal("1000"), Decimal("1000"), "EUR", "open"),
     ]
+    # paid on the last payment allocated to it (not the one cancelled); the partly paid
+    # invoice has no paid day
+    assert {i.number: i.paid_date for i in ledger.invoices if i.paid_date} == {
+        "ACC-SINV-2026-00003": date(2026, 2, 10)
+    }
     casa = ledger.customers["Casa Lda"]
     assert (casa.name, casa.language, casa.currency, casa.segment) == (
         "Casa Comércio Lda",

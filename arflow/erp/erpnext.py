@@ -2,7 +2,8 @@
 customers and contacts.
 
 Written from the DocType files of ERPNext and Frappe (github frappe/erpnext, read at commit
-009e04270a of sales_invoice.json and 003ddffd01 of customer.json; github frappe/frappe, at
+009e04270a of sales_invoice.json, 003ddffd01 of customer.json and 0b601d8cae of
+payment_ledger_entry.json; github frappe/frappe, at
 037836f60e of contact.json and 00e557698b of dynamic_link.json). Frappe keeps each DocType in
 a table named `tab` + its name, with the columns every document has (`name` varchar(140) the
 key, `docstatus` 0 draft, 1 submitted, 2 cancelled; a child table's row has `parent`,
@@ -25,6 +26,11 @@ database.py: Data, Link, Dynamic Link, Select and Read Only `varchar(140)`, Smal
   `customer_group` (Link), `default_currency` (Link Currency: "Billing Currency"), `language`
   (Link Language: `de`, `pt-BR`), `email_id`, `mobile_no` (Read Only, fetched from
   `customer_primary_contact`), `disabled` (Check). A customer has no parent customer.
+- erpnext/accounts/doctype/payment_ledger_entry/payment_ledger_entry.json (`tabPayment Ledger
+  Entry`, ERPNext 14 and later: one row per amount booked to a receivable, the invoice's own
+  and each payment or credit note allocated to it): `posting_date` (Date),
+  `against_voucher_type`, `against_voucher_no` (the invoice it settles), `delinked` (Check:
+  1 once the payment is cancelled or unallocated).
 - frappe/contacts/doctype/contact/contact.json (`tabContact`): `first_name`, `last_name`,
   `email_id`, `phone`, `mobile_no` (Data), `is_primary_contact`, `unsubscribed` (Check),
   `links` (Table of Dynamic Link); frappe/core/doctype/dynamic_link/dynamic_link.json
@@ -37,7 +43,9 @@ What the preset reads:
   rounded total (the grand total where rounding is off); the balance is `outstanding_amount`,
   brought back to the invoice's currency (divided by `conversion_rate`) where the customer's
   receivable account keeps another one. `status` goes through `status_map`: Paid → paid,
-  Cancelled → void, Draft → draft, every other → open.
+  Cancelled → void, Draft → draft, every other → open. An invoice with nothing outstanding
+  was paid on the last day booked against it in the payment ledger (its last payment or
+  credit note; a POS invoice's own day).
 - **customers**: every customer, keyed by its `name` as on the invoices; its primary contact's
   email and mobile, billing currency, language and customer group
   (as `segment`).
@@ -75,7 +83,11 @@ SELECT si.name AS number,
        {_exact("COALESCE(NULLIF(si.rounded_total, 0), si.grand_total)")} AS amount,
        {_exact(OUTSTANDING)} AS balance,
        si.currency AS currency,
-       si.status AS status
+       si.status AS status,
+       CASE WHEN si.outstanding_amount = 0 AND si.is_return = 0 THEN
+            (SELECT MAX(ple.posting_date) FROM `tabPayment Ledger Entry` AS ple
+             WHERE ple.against_voucher_type = 'Sales Invoice'
+               AND ple.against_voucher_no = si.name AND ple.delinked = 0) END AS paid_date
 FROM `tabSales Invoice` AS si
 WHERE si.docstatus = 1
 ORDER BY si.posting_date, si.name"""
