@@ -50,16 +50,21 @@ INSERT INTO res_partner (id, name, complete_name, parent_id, commercial_partner_
 VALUES
     (1, 'Acme Holding', 'Acme Holding', NULL, 1, 'contact', 'holding@acme.example', NULL,
      'en_US', true, true, 0, 0),
+    -- Odoo ranks the partner an invoice went to: here its invoice address, not the company
     (2, 'Acme France SAS', 'Acme Holding, Acme France SAS', 1, 2, 'contact',
-     'ar@acme-fr.example', '+33 1 23 45 67 89', 'fr_FR', true, true, 3, 0),
+     'ar@acme-fr.example', '+33 1 23 45 67 89', 'fr_FR', true, true, 0, 0),
     (3, 'Marie Dupont', 'Acme France SAS, Marie Dupont', 2, 2, 'invoice',
-     'marie@acme-fr.example', NULL, 'fr_FR', false, true, 0, 0),
+     'marie@acme-fr.example', NULL, 'fr_FR', false, true, 2, 0),
     (4, 'Beta GmbH', 'Beta GmbH', NULL, 4, 'contact', 'buchhaltung@beta.example', NULL,
      'de_DE', true, true, 3, 0),
     (5, 'Paper Supplies Ltd', 'Paper Supplies Ltd', NULL, 5, 'contact',
      'sales@paper.example', NULL, 'en_GB', true, true, 0, 1),
+    -- invoiced, never ranked (its invoices imported)
     (6, 'Gamma Ltd', 'Gamma Ltd', NULL, 6, 'contact', 'ap@gamma.example', NULL, 'en_GB',
-     true, true, 2, 0),
+     true, true, 0, 0),
+    -- ranked a customer, never invoiced
+    (9, 'Delta SA', 'Delta SA', NULL, 9, 'contact', 'compta@delta.example', NULL, 'fr_FR', true,
+     true, 1, 0),
     (7, 'Bruno Leclerc', 'Acme France SAS, Bruno Leclerc', 2, 2, 'delivery',
      'dock@acme-fr.example', NULL, 'fr_FR', false, true, 0, 0),
     (8, 'Old Contact', 'Beta GmbH, Old Contact', 4, 4, 'invoice', 'gone@beta.example', NULL,
@@ -146,6 +151,7 @@ customer_id,name,email,phone,parent_id,language
 2,Acme France SAS,ar@acme-fr.example,+33 1 23 45 67 89,1,fr_FR
 4,Beta GmbH,buchhaltung@beta.example,,,de_DE
 6,Gamma Ltd,ap@gamma.example,,,en_GB
+9,Delta SA,compta@delta.example,,,fr_FR
 """
 CONTACTS = """\
 customer_id,name,email,phone,role,language
@@ -222,7 +228,14 @@ def test_odoo_reads_only_posted_customer_documents(tmp_path, odoo):
         "INV/2026/00003": date(2026, 2, 10),
         "INV/2026/00006": date(2026, 2, 20),
     }
-    assert sorted(ledger.customers) == ["1", "2", "4", "6"]  # not the supplier
+    # each from the customers source (the language is only there), not the supplier
+    assert {k: c.language for k, c in ledger.customers.items()} == {
+        "1": "en_US",
+        "2": "fr_FR",
+        "4": "de_DE",
+        "6": "en_GB",
+        "9": "fr_FR",
+    }
     acme = ledger.customers["2"]
     assert (acme.name, acme.parent_id, acme.language) == ("Acme France SAS", "1", "fr_FR")
     # the invoice address is the billing contact; the delivery address and the archived
@@ -234,6 +247,7 @@ def test_odoo_reads_only_posted_customer_documents(tmp_path, odoo):
         "2": [("billing", "Marie Dupont", ("marie@acme-fr.example",))],
         "4": [],
         "6": [],
+        "9": [],
     }
 
 

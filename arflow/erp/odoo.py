@@ -19,8 +19,8 @@ res_partner.py; the same fields since 14.0):
   `parent_id` (Many2one res.partner, "Related Company"), `commercial_partner_id` (Many2one:
   the partner itself when it is a company or has no parent, else its parent's), `is_company`,
   `active` (Boolean), `type` (Selection: `contact`, `invoice`, `delivery`, `other`);
-  addons/account/models/partner.py adds `customer_rank` (Integer, raised by each customer
-  invoice posted).
+  addons/account/models/partner.py adds `customer_rank` (Integer, raised on the invoice's
+  partner by each customer invoice posted).
 - addons/account/models/account_partial_reconcile.py (table `account_partial_reconcile`, a
   matching of two journal items): `debit_move_id`, `credit_move_id` (Many2one
   account.move.line), `max_date` (Date: the later of the two items' dates); the items
@@ -41,8 +41,10 @@ What the preset reads:
   (cancelled out by a credit note) is `paid`, on the day of its last matching (the latest
   `max_date` of the reconciliations of its journal items: the payment's or the credit note's
   day); any other posted one is `open`.
-- **customers**: each commercial partner that is a customer (`customer_rank > 0`) or the
-  parent company of one, keyed by its id as on the invoices; `lang` as the language; the
+- **customers**: the commercial partners of the invoices read and of every partner ranked a
+  customer (`customer_rank > 0`: Odoo ranks the partner an invoice went to, often a contact
+  or an invoice address of the company), and their parent companies, up to the top; keyed
+  by id as on the invoices; `lang` as the language; the
   parent account is the commercial partner of its `parent_id` (a company under a holding).
 - **contacts**: the people and addresses under those customers that have an email or a
   phone, each in a role: `billing` for an invoice address (`type = 'invoice'`), else
@@ -52,12 +54,21 @@ from __future__ import annotations
 
 from typing import Any
 
-# the commercial partners arflow knows as customers (the contacts must name no other)
-CUSTOMERS_WHERE = """\
-p.id = p.commercial_partner_id
-  AND (p.customer_rank > 0
-       OR EXISTS (SELECT 1 FROM res_partner AS child
-                  WHERE child.parent_id = p.id AND child.customer_rank > 0))"""
+# the commercial partners arflow knows as customers (the contacts name no other): those of the
+# posted customer documents and of every partner Odoo ranks a customer (it ranks the partner an
+# invoice went to: often a contact or an invoice address), and their parent companies, up
+CUSTOMER_IDS = """\
+WITH RECURSIVE customer_ids(id) AS (
+    SELECT m.commercial_partner_id FROM account_move AS m
+    WHERE m.move_type IN ('out_invoice', 'out_refund') AND m.state = 'posted'
+  UNION
+    SELECT x.commercial_partner_id FROM res_partner AS x WHERE x.customer_rank > 0
+  UNION
+    SELECT up.commercial_partner_id
+    FROM customer_ids
+    JOIN res_partner AS below ON below.id = customer_ids.id
+    JOIN res_partner AS up ON up.id = below.parent_id
+)"""
 
 INVOICES = """\
 SELECT m.name AS number,
@@ -89,6 +100,7 @@ WHERE m.move_type IN ('out_invoice', 'out_refund')
 ORDER BY m.invoice_date, m.id"""
 
 CUSTOMERS = f"""\
+{CUSTOMER_IDS}
 SELECT p.id AS customer_id,
        p.name AS name,
        p.email AS email,
@@ -97,10 +109,11 @@ SELECT p.id AS customer_id,
        p.lang AS language
 FROM res_partner AS p
 LEFT JOIN res_partner AS parent ON parent.id = p.parent_id
-WHERE {CUSTOMERS_WHERE}
+WHERE p.id IN (SELECT id FROM customer_ids)
 ORDER BY p.id"""
 
 CONTACTS = f"""\
+{CUSTOMER_IDS}
 SELECT c.commercial_partner_id AS customer_id,
        c.name AS name,
        c.email AS email,
@@ -113,7 +126,7 @@ WHERE c.id <> c.commercial_partner_id
   AND c.active
   AND c.type IN ('invoice', 'contact', 'other')
   AND (COALESCE(c.email, '') <> '' OR COALESCE(c.phone, '') <> '')
-  AND c.commercial_partner_id IN (SELECT p.id FROM res_partner AS p WHERE {CUSTOMERS_WHERE})
+  AND c.commercial_partner_id IN (SELECT id FROM customer_ids)
 ORDER BY c.commercial_partner_id, c.id"""
 
 ODOO: dict[str, dict[str, Any]] = {
