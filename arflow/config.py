@@ -381,17 +381,20 @@ class Config(Strict):
         return (self.base_dir / Path(relative).expanduser()).resolve()
 
     def source_name(self, source: SourceConfig) -> str:
-        """A source as messages name it: its file, or a database's name and table (`books/
-        account_move`, `books/query`: the password and the server are in no message)."""
+        """A source as messages name it: its file, a database's name and table (`books/
+        account_move`, `books/query`: the password and the server are in no message), or a
+        command's output (`python3 export.py (output)`)."""
         if source.database is not None:
             what = source.table or "query"
             return f"{parse_database_url(source.database).name}/{what}"
-        assert source.path is not None  # the model requires one of the two
+        if source.command is not None:
+            return f"{source.command_text} (output)"
+        assert source.path is not None  # the model requires one of the three
         return self.display(self.resolve(source.path))
 
     def source_missing(self, source: SourceConfig) -> bool:
         """A file source whose file is not there (CI checks workflows without the ledger); a
-        database is there until connecting says otherwise."""
+        database or a command is there until connecting or running says otherwise."""
         return source.path is not None and not self.resolve(source.path).exists()
 
     def display(self, path: Path) -> str:

@@ -13,9 +13,10 @@ from arflow.actions import CONTACT_WORDS
 from arflow.config import Config
 from arflow.errors import ArflowError
 from arflow.project import Project
-from arflow.reading import group_errors
+from arflow.reading import SourceRead, group_errors
 from arflow.source_view import reach_text, view_sources
 from arflow.sources import SOURCE_FIELDS, header_read
+from arflow.sources.command import ran
 from arflow.state import StateDB, set_aside
 
 BACKUP_DAYS = 2  # a backup older than this is a warning
@@ -64,7 +65,7 @@ def _data(project: Project, today: date) -> list[Check]:
         found.append(
             Check(
                 "ok" if not r.held_back else "warn",
-                f"{r.setting}: {r.display} can be read ({len(r.fields) + len(r.ignored)} "
+                f"{_read_how(project.config, r)} ({len(r.fields) + len(r.ignored)} "
                 f"columns): {r.rows:,} row{'' if r.rows == 1 else 's'}, {r.held_back:,} held "
                 f"back{empty}{unused}",
             )
@@ -94,6 +95,16 @@ def _data(project: Project, today: date) -> list[Check]:
                 )
             )
     return found
+
+
+def _read_how(config: Config, read: SourceRead) -> str:
+    """`invoices: invoices.csv can be read`, or for a command (issue 35) `invoices: ran
+    `python3 export.py` in 0.4 s, its output read`."""
+    run = ran(getattr(config, read.setting))
+    if run is None:
+        return f"{read.setting}: {read.display} can be read"
+    command = getattr(config, read.setting).command_text
+    return f"{read.setting}: ran `{command}` in {run.seconds:.1f} s, its output read"
 
 
 def _state(config: Config, now: datetime) -> list[Check]:

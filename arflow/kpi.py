@@ -14,12 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
-from arflow.ledger import NOT_OWED, ZERO, Invoice
+from arflow.ledger import NOT_OWED, ZERO, Invoice, money_text
 
 TENTH = Decimal("0.1")
 COUNTBACK_MONTHS = 24  # at most this many whole months back
+PRECISION = 80  # digits for the ratios (Decimal's default 28 is too few for extreme books)
 
 
 def owed_on(inv: Invoice, day: date) -> Decimal:
@@ -114,7 +115,11 @@ def kpis(invoices: Iterable[Invoice], day: date) -> list[Kpis]:
     by_currency: dict[str, list[Invoice]] = {}
     for inv in invoices:
         by_currency.setdefault(inv.currency, []).append(inv)
-    return [_of(cur, invs, day) for cur, invs in sorted(by_currency.items())]
+    # amounts of 15 digits and 20 decimals divide into ratios of up to 38 digits: room for
+    # them, so a ratio rounds to 0.1 whatever the ledger holds
+    with localcontext() as exact:
+        exact.prec = PRECISION
+        return [_of(cur, invs, day) for cur, invs in sorted(by_currency.items())]
 
 
 def _of(currency: str, invs: list[Invoice], day: date) -> Kpis:
@@ -136,8 +141,8 @@ def _of(currency: str, invs: list[Invoice], day: date) -> Kpis:
 
 
 def month_ends(day: date, count: int) -> list[date]:
-    """The last days of the `count` whole calendar months before `day`'s, oldest first, and
-    `day` itself last (the trend's points)."""
+    """The last days of the `count` − 1 whole calendar months before `day`'s, oldest first,
+    and `day` itself last: `count` points (the trend's)."""
     ends = [day]
     last = day.replace(day=1) - timedelta(days=1)
     for _ in range(count - 1):
@@ -160,8 +165,8 @@ def kpi_document(k: Kpis) -> dict:
     """`arflow kpi --format json`'s figures of one currency: amounts as decimal strings, the
     rest as numbers rounded to 0.1 (null where nothing divides)."""
     return {
-        "receivables": str(k.receivables),
-        "current": str(k.current),
+        "receivables": money_text(k.receivables),
+        "current": money_text(k.current),
         **{name: None if getattr(k, name) is None else float(getattr(k, name)) for name in FIELDS},
     }
 

@@ -13,11 +13,12 @@ import polars as pl
 
 from arflow.errors import Refused, RowError
 from arflow.ledger_columns import NOT_CHASED, NOT_OWED, may_be_open, may_be_owed, may_owe
-from arflow.phones import GivenPhone
+from arflow.parties import BILLING as BILLING
+from arflow.parties import Contact as Contact
+from arflow.parties import Customer as Customer
 from arflow.reading import SourceRead
 
 ZERO = Decimal(0)
-BILLING = "billing"  # the role a customer's own email and phone cells are (issue 33)
 
 
 @dataclass(slots=True, eq=False)
@@ -76,67 +77,6 @@ class Invoice:
 
     def days_past_due(self, as_of: date) -> int:
         return (as_of - self.due_date).days
-
-
-@dataclass(frozen=True, slots=True)
-class Contact:
-    """A person at a customer, in a role (issue 33: `billing` by convention)."""
-
-    role: str
-    name: str | None = None
-    email: tuple[str, ...] = ()
-    phone: str | None = None
-    language: str | None = None
-
-
-@dataclass(slots=True, eq=False)
-class Customer:
-    customer_id: str
-    name: str | None = None
-    email: tuple[str, ...] = ()
-    # the number as the source gave it, checked when first asked for (`phone`); a str is one
-    # checked already (E.164)
-    given_phone: GivenPhone | str | None = None
-    workflow: str | None = None
-    specialist: str | None = None
-    parent_id: str | None = None
-    currency: str | None = None
-    language: str | None = None
-    timezone: str | None = None
-    terms: str | None = None
-    segment: str | None = None
-    paused: bool = False
-    extra: dict[str, str] | None = None
-    line: int = 0  # where the customers file defines it; 0 when only invoice rows do
-    contacts: tuple[Contact, ...] = ()  # issue 33: from the contacts source
-    # with a contacts source, the company's language: contacts without one of their own (nor
-    # their customer's) speak it, for one message per language (`planner.step_actions`)
-    company_language: str | None = None
-
-    def in_role(self, role: str, *, phone: bool = False) -> list[Contact]:
-        """Its contacts in `role`; its own `email`/`phone` cells are its `billing` contact
-        unless the contacts source gives it one (its number checked only when `phone` is
-        asked for: a text is planned)."""
-        found = [c for c in self.contacts if c.role == role]
-        if not found and role == BILLING and (self.email or self.given_phone):
-            number = self.phone if phone else None
-            return [Contact(BILLING, self.name, self.email, number, self.language)]
-        return found
-
-    @property
-    def display_name(self) -> str:
-        return self.name or self.customer_id
-
-    @property
-    def phone(self) -> str | None:
-        """The number in E.164 form; None when there is none or it is not valid (a bad one is
-        reported among the ledger's errors the first time it is asked for)."""
-        given = self.given_phone
-        return given.e164() if isinstance(given, GivenPhone) else given
-
-    @phone.setter
-    def phone(self, value: GivenPhone | str | None) -> None:
-        self.given_phone = value
 
 
 # --- the columnar ledger (issue 14): one frame row per good invoice, objects on demand --------
@@ -282,6 +222,8 @@ class Ledger:
         self._customer_ids: set[str] | None = None  # a window's: its whole ledger's
         # issue 32: invoices that payments from the bank cover while the source shows them open
         self._received: dict[str, Decimal] = {}
+        # the frame as the sources gave it, kept when `lower` first changes a balance (issue 34)
+        self._sourced: pl.DataFrame | None = None
 
     @property
     def received(self) -> dict[str, Decimal]:
@@ -297,6 +239,8 @@ class Ledger:
         self._received = received
         if not balances:
             return
+        if self._sourced is None:
+            self._sourced = self.frame
         for inv in self._objects or ():
             if inv.number in balances:
                 inv.balance = balances[inv.number]
@@ -308,6 +252,19 @@ class Ledger:
                 .then(number.replace(texts))
                 .otherwise(pl.col("balance"))
             )
+
+    def copy(self, *, sourced: bool = False) -> Ledger:
+        """A ledger of these invoices with objects of its own (lowering it leaves this one as
+        it is); `sourced`: as the sources give them, before payments or credits arflow heard
+        of lowered them (`lower`): what `kpi` reads."""
+        frame = self._sourced if sourced and self._sourced is not None else self.frame
+        return Ledger(
+            customers=self.customers,
+            errors=self.errors,
+            frame=frame,
+            extra_names=self.extra_names,
+            reads=self.reads,
+        )
 
     @property
     def whole(self) -> Ledger:

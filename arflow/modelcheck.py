@@ -80,7 +80,26 @@ class NotBoth:
         return {"not": {"required": keys, "properties": dict.fromkeys(keys, GIVEN)}}
 
 
-Rule = Needs | NotBoth
+@dataclass(frozen=True)
+class OneOf:
+    """Keys of which one at least must be given: `give path: (a file) or command: (...)`."""
+
+    keys: tuple[str, ...]
+    message: str
+
+    def problem(self, model: BaseModel) -> str | None:
+        return None if any(getattr(model, k) for k in self.keys) else self.message
+
+    def schema(self, model: type[BaseModel]) -> dict:
+        return {
+            "anyOf": [
+                {"required": [_key(model, k)], "properties": {_key(model, k): GIVEN}}
+                for k in self.keys
+            ]
+        }
+
+
+Rule = Needs | NotBoth | OneOf
 
 
 def check_rules(model: M) -> M:

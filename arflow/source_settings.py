@@ -5,19 +5,33 @@ its own)."""
 from __future__ import annotations
 
 import re
+import shlex
 from datetime import date, datetime
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from arflow.database_url import check_database_url, sqlite_url
-from arflow.modelcheck import STRICT, EnvName, Matching, Needs, NotBoth, Rule, check_rules
+from arflow.modelcheck import (
+    STRICT,
+    EnvName,
+    Matching,
+    Needs,
+    NotBoth,
+    OneOf,
+    Rule,
+    check_rules,
+)
 from arflow.payments.presets import PAYMENT_PRESETS
 from arflow.presets import PRESETS, with_preset
 
 # a source with more bad rows than this share of its rows is refused whole (SPEC 2.4): a broken
 # export must not become half a night of reminders (sources/understood.py)
 DEFAULT_MAX_BAD_ROWS = "10%"
+_NO_SQL_COMMAND = (
+    "table: and query: read a SQLite file at path: or a database:; a command's output is CSV "
+    "(choose its rows in the program)"
+)
 # the payments source's fields (issue 32); `refunded` is subtracted from `amount`
 PAYMENT_FIELDS = (
     "id",
@@ -32,7 +46,8 @@ PAYMENT_FIELDS = (
 
 
 class SourceConfig(BaseModel):
-    """A CSV file, or a SQLite database with a table or a SELECT query."""
+    """A CSV file, a SQLite database or a database server with a table or a SELECT query, or a
+    program whose standard output is CSV (`command:`, issue 35)."""
 
     model_config = STRICT
     # the presets `preset:` names: the invoices' (customers' too); the payments' their own
@@ -40,11 +55,15 @@ class SourceConfig(BaseModel):
     PRESETS_FOR: ClassVar[str] = "invoices"
 
     path: str | None = None
+    # issue 35: a program and its arguments, run without a shell; its standard output is the CSV
+    command: list[str] | None = None
+    format: Literal["csv"] | None = None  # what the command prints: CSV only
     # issue 35: a database server (`postgresql://user@host:5432/books`, `mysql://…`), read in a
     # read-only session; its password from the environment variable `password_env:` names
     database: str | None = None
     password_env: EnvName | None = None
-    timeout: float = Field(60.0, gt=0, le=3600)  # seconds: connecting, then the whole query
+    # seconds: a command's whole run; a database's connecting, then the whole query
+    timeout: float = Field(60.0, gt=0, le=3600)
     table: str | None = None
     query: str | None = None
     columns: dict[str, str] = {}
@@ -74,7 +93,30 @@ class SourceConfig(BaseModel):
     not_fields: list[str] = []
 
     RULES: ClassVar[tuple[Rule, ...]] = (
+        OneOf(
+            ("path", "database", "command"),
+            "give path: (a file) or database: (a server's address), or command: (a program "
+            "that prints CSV)",
+        ),
+        NotBoth(
+            "path",
+            "command",
+            "give either path: (a file) or command: (a program that prints CSV), not both",
+        ),
+        NotBoth(
+            "database",
+            "command",
+            "give either database: (a server's address) or command: (a program that prints "
+            "CSV), not both",
+        ),
         NotBoth("table", "query", "give either table: or query:, not both"),
+        *(NotBoth("command", key, _NO_SQL_COMMAND) for key in ("table", "query")),
+        Needs(
+            "format",
+            "csv",
+            ("command",),
+            message="format: says what command: prints; give command: or drop format:",
+        ),
         NotBoth(
             "path",
             "database",
@@ -124,6 +166,25 @@ class SourceConfig(BaseModel):
             )
         return value.replace(" ", "")
 
+    @field_validator("command", mode="before")
+    @classmethod
+    def _command_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                words = shlex.split(value)
+            except ValueError:
+                words = value.split()
+            raise ValueError(
+                f"{value!r} is one string; write it as a list: [{', '.join(words)}] "
+                "(arflow runs the program itself, never through a shell)"
+            )
+        if isinstance(value, list) and (not value or value[0] in ("", None)):
+            raise ValueError(
+                "the list names no program; give the program first, then its arguments: "
+                "[python3, export.py]"
+            )
+        return value
+
     @field_validator("header_row")
     @classmethod
     def _header_row(cls, value: int | str | None) -> int | str | None:
@@ -138,8 +199,6 @@ class SourceConfig(BaseModel):
     def _check(self) -> SourceConfig:
         if self.preset is not None and self.preset not in self.PRESET_LIST:
             raise ValueError(self._unknown_preset(self.preset))
-        if self.path is None and self.database is None:
-            raise ValueError("give path: (a file) or database: (a server's address)")
         if self.database is not None and not (self.table or self.query):
             raise ValueError("database: needs table: (a table or view) or query: (a SELECT)")
         if self.is_sqlite or self.database is not None:
@@ -174,6 +233,17 @@ class SourceConfig(BaseModel):
                     f"presets for {self.PRESETS_FOR} are: {names}"
                 )
         return f"no preset {name!r}; presets are: {names}"
+
+    @property
+    def command_text(self) -> str:
+        """The command as messages show it: `python3 export.py` (a program given by its full
+        path by its name alone)."""
+        if not self.command:
+            return ""
+        program = self.command[0]
+        return shlex.join(
+            [program.rsplit("/", 1)[-1] if program.startswith("/") else program, *self.command[1:]]
+        )
 
     @property
     def is_sqlite(self) -> bool:

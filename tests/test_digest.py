@@ -454,3 +454,53 @@ def test_a_catch_up_run_dated_earlier_leaves_a_later_failed_digest_to_its_nights
         ("digest:2026-03-02/digest/digest/0", "sent"),
         ("digest:2026-03-09/digest/digest/0", "sent"),
     ]
+
+
+def test_the_digest_counts_as_kpi_and_aging_do_over_the_week_before_its_day(cli, tmp_path):
+    """A bank payment and a credit agreed in a dispute: the digest's KPIs are `arflow kpi`'s
+    (the sources'), its aging `arflow aging`'s (both lowered); its week is the seven days
+    before its Monday (that night's own actions go in the next one)."""
+    from tests.test_report_html import Page
+
+    config = folder(tmp_path, CONFIG + "payments: {path: bank.csv}\n")
+    (config.parent / "bank.csv").write_text(
+        "date,amount,currency,reference,payer\n2026-03-04,1000.00,USD,INV-2,Blue Harbor\n"
+    )
+    for day in days("2026-03-01", "2026-03-08"):
+        night(cli, config, day)
+    cli("dispute", "INV-3", "--reason", "pricing", "--as-of", "2026-03-03", "--config", config)
+    cli(
+        "dispute",
+        "resolve",
+        "INV-3",
+        "--credit",
+        "500.00",
+        "--as-of",
+        "2026-03-05",
+        "--config",
+        config,
+    )
+    (name,) = night(cli, config, "2026-03-09")
+    message = read(config, name)
+    page = Page(message.get_body(("html",)).get_content())  # type: ignore[union-attr]
+    day = ("--as-of", "2026-03-09", "--format", "json", "--config", config)
+    kpis = json.loads(cli("kpi", *day).stdout)["currencies"]
+    assert {(m["currency"], m["kpi"]): m["value"] for m in page.marks if "kpi" in m} == {
+        (cur, k): "" if v is None else str(v)
+        for cur, figures in kpis.items()
+        for k, v in figures.items()
+        if k not in ("receivables", "current")
+    }
+    aging = json.loads(cli("aging", *day).stdout)
+    assert {(m["currency"], m["bucket"]): m["value"] for m in page.marks if "bucket" in m} == {
+        (row["currency"], b): row[b]
+        for row in aging["currencies"]
+        for b in aging["buckets"]
+        if float(row[b]) > 0
+    }
+    assert ("EUR", "90+") in {(row["currency"], "90+") for row in aging["currencies"]}
+    assert [row["total"] for row in aging["currencies"] if row["currency"] == "EUR"] == [
+        "2500.00"  # 3,000 less the credit of 500
+    ]
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "2026-03-02 to 2026-03-08: " in text

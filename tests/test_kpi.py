@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ibm_folder
+from tests.conftest import ibm_folder, make_folder
 
 DATA = Path(__file__).parent / "data" / "ibm-late-payment-histories.csv"
 
@@ -118,3 +118,25 @@ def test_the_formulas_on_a_small_book():
         Decimal("0.0"),
         Decimal("25.0"),
     )
+
+
+def test_a_book_of_extreme_amounts_still_gives_its_figures(cli, tmp_path):
+    """Fifteen integer digits and twenty decimals (the most a value may have) divide into a
+    ratio of 36 digits: it is rounded to 0.1 all the same, and written without an exponent
+    where it is an amount."""
+    config = make_folder(
+        tmp_path,
+        invoices="""\
+            number,customer_id,issue_date,due_date,amount,currency
+            A1,C1,2026-01-01,2026-02-01,100000000000000,USD
+            A2,C1,2026-11-02,2026-12-01,0.00000000000000000001,USD
+            """,
+        workflows={},
+    )
+    doc = json.loads(
+        cli("kpi", "--as-of", "2026-11-30", "--format", "json", "--config", config).stdout
+    )
+    usd = doc["currencies"]["USD"]
+    assert usd["current"] == "0.00000000000000000001"
+    assert usd["receivables"] == "100000000000000.00000000000000000001"
+    assert usd["dso_90"] == 9e35 and usd["best_possible_dso_90"] == 90.0

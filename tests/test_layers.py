@@ -44,6 +44,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "arflow.workflow",
             "arflow.action_specs",
             "arflow.ledger",
+            "arflow.parties",
             "arflow.ledger_columns",
             "arflow.rules",
             "arflow.actions",

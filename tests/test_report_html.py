@@ -82,8 +82,33 @@ def example(tmp_path_factory):
     return example_after_nights(tmp_path_factory.mktemp("report") / "example")
 
 
+@pytest.fixture(scope="module")
+def example_money(tmp_path_factory):
+    """The example after its nights, with a bank's payment of part of INV-1001 and a credit of
+    1,000.00 agreed on INV-1008's dispute: each command counts them its own way (`kpi` not at
+    all, `forecast` the payment, `aging` both)."""
+    from typer.testing import CliRunner
+
+    from arflow.cli import app
+
+    config = example_after_nights(tmp_path_factory.mktemp("money") / "example")
+    config.write_text(config.read_text() + "payments: {path: bank.csv}\n")
+    (config.parent / "bank.csv").write_text(
+        "date,amount,currency,reference,payer\n2026-03-20,250.00,USD,INV-1001,Northwind\n"
+    )
+    for args in (
+        ("dispute", "INV-1008", "--reason", "pricing", "--as-of", "2026-03-20"),
+        ("dispute", "resolve", "INV-1008", "--credit", "1000.00", "--as-of", "2026-03-27"),
+    ):
+        result = CliRunner().invoke(app, [*args, "--config", str(config)])
+        assert result.exit_code == 0, result.output
+    return config
+
+
+@pytest.mark.parametrize("folder", ["example", "example_money"])
 @pytest.mark.parametrize("day", ["2026-04-07", "2026-04-14", "2026-04-15", "2026-04-25"])
-def test_the_page_shows_the_numbers_of_aging_kpi_forecast_and_history(cli, example, day):
+def test_the_page_shows_the_numbers_of_aging_kpi_forecast_and_history(cli, request, folder, day):
+    example = request.getfixturevalue(folder)
     page = report(cli, example, day)
     config = str(example)
     aging = doc_of(cli, "aging", "--as-of", day, "--config", config)
@@ -129,6 +154,8 @@ def test_the_page_shows_the_numbers_of_aging_kpi_forecast_and_history(cli, examp
     window = (first - timedelta(days=29)).isoformat(), day
     did: Counter[str] = Counter()
     for row in doc_of(cli, "history", "--config", config)["actions"]:
+        if not row["keys"]:  # what arflow heard or a person decided: not an action
+            continue
         if window[0] <= row["as_of"] <= window[1] and row["state"] in CARRIED_OUT:
             step = "statement" if row["workflow"] == "monthly-statement" else row["step"]
             did[f"{row['workflow']}/{step}/{row['kind']}"] += 1
@@ -157,20 +184,23 @@ def test_promises_due_in_the_window_are_kept_or_broken_by_the_desks_rule(cli, ex
 
 
 def test_the_oldest_invoice_is_the_oldest_still_open(cli, tmp_path):
-    """C1's January invoice was paid; its credit note is older still: the oldest open
-    invoice is the February one."""
+    """C1's January invoice was paid; its credit note, a void invoice and one settled but for
+    a cent (the tolerance) are older still: the oldest open invoice is the February one."""
     config = make_folder(
         tmp_path,
         invoices="""\
-            number,customer_id,email,issue_date,due_date,amount,paid_date
-            P1,C1,a@x.example,2026-01-01,2026-01-31,100.00,2026-02-03
-            CN,C1,a@x.example,2025-12-01,2025-12-01,-20.00,
-            O1,C1,a@x.example,2026-01-10,2026-02-09,300.00,
+            number,customer_id,email,issue_date,due_date,amount,balance,status,paid_date
+            P1,C1,a@x.example,2026-01-01,2026-01-31,100.00,,open,2026-02-03
+            CN,C1,a@x.example,2025-12-01,2025-12-01,-20.00,,open,
+            V1,C1,a@x.example,2025-11-01,2025-12-01,999.00,,void,
+            L1,C1,a@x.example,2025-10-01,2025-11-01,100.00,0.01,open,
+            O1,C1,a@x.example,2026-01-10,2026-02-09,300.00,,open,
             """,
         workflows={},
     )
     rows = report(cli, config, "2026-02-20").tables["largest"]
     assert rows[1] == ["C1 C1", "$280.00", "$280.00", "O1, due 2026-02-09", "11"]
+    assert len(rows) == 2
 
 
 def test_the_largest_accounts_with_their_oldest_invoice(cli, example):
@@ -261,7 +291,7 @@ def test_each_steps_payments_from_what_arflow_really_did(cli, tmp_path):
         ["chase", "d10", "3", "1", "1", "1", "5.0", "2"],
     ]
     sim = doc_of(
-        cli, "simulate", "--from", "2025-11-30", "--to", "2026-02-28", "--config", str(config)
+        cli, "simulate", "--from", "2025-12-01", "--to", "2026-02-28", "--config", str(config)
     )
     assert simulated[1:] == [
         [
@@ -307,6 +337,21 @@ def test_the_page_is_self_contained_and_escapes_the_data(cli, tmp_path):
     # standard output: the same page
     out = cli("report", "--html", "-", "--as-of", "2026-03-01", "--config", config).stdout
     assert out == text
+
+
+def test_the_report_is_written_into_the_file_a_link_names_keeping_its_permissions(cli, tmp_path):
+    config = make_folder(tmp_path, invoices=HISTORY, workflows={"chase": CHASE})
+    (tmp_path / "pub").mkdir()
+    real = tmp_path / "pub" / "real.html"
+    real.write_text("old")
+    real.chmod(0o600)
+    (tmp_path / "link.html").symlink_to(real)
+    cli("report", "--html", tmp_path / "link.html", "--as-of", "2026-02-10", "--config", config)
+    assert (tmp_path / "link.html").is_symlink()
+    assert real.read_text().startswith("<!DOCTYPE html>")
+    assert real.stat().st_mode & 0o777 == 0o600
+    result = cli("report", "--html", tmp_path / "pub", "--config", config, expect=2)
+    assert f"--html {tmp_path / 'pub'}: not a regular file" in result.output
 
 
 def test_a_folder_that_does_not_exist_is_refused(cli, tmp_path):

@@ -26,7 +26,7 @@ from arflow.sources import load_ledger
 from arflow.state import open_state
 
 FORECAST_DAYS = 14
-BACKTEST_DAYS = 90  # `--backtest`: the workflows replayed over the 90 days before the report's
+BACKTEST_DAYS = 90  # `--backtest`: the workflows replayed over the 90 days up to the report's
 
 
 def report(
@@ -46,7 +46,7 @@ def report(
         bool,
         typer.Option(
             "--backtest",
-            help="Add simulate's figures per step over the 90 days before the report's day.",
+            help="Add simulate's figures per step over the 90 days up to the report's day.",
         ),
     ] = False,
     config: ConfigOption = None,
@@ -81,9 +81,14 @@ def report(
 
 
 def gather(project: Project, ledger: Ledger, day: date, backtest: bool, jobs: int) -> ReportInputs:
-    """What the report shows, read once: the aging (the ledger lowered by the bank's payments
-    and agreed credits, as `aging` does), the history and promises, the forecast."""
+    """What the report shows, each part as its own command sees the ledger: the KPIs and the
+    steps' payments as `kpi` (the sources' invoices), the forecast and the backtest as
+    `forecast` and `simulate` (the bank's payments lowered), the aging, the largest accounts
+    and the promises as `aging` (the payments and the credits agreed in disputes lowered)."""
     cfg = project.config
+    sourced = ledger.copy(sourced=True)
+    planned = ledger.copy(sourced=True)
+    session.heard_payments(cfg, planned, day)
     aging = session.aging_of(cfg, ledger, day)
     path = cfg.resolve(cfg.state)
     with open_state(path, cfg.display(path), "read") as db:
@@ -93,9 +98,9 @@ def gather(project: Project, ledger: Ledger, day: date, backtest: bool, jobs: in
             if row["as_of"] <= day.isoformat()
         ]
         promises = db.promises() if db is not None else []
-    days = forecast_days(project, ledger, day, FORECAST_DAYS, jobs=jobs)
+    days = forecast_days(project, planned, day, FORECAST_DAYS, jobs=jobs)
     simulated = (
-        simulate_days(project, ledger, day - timedelta(days=BACKTEST_DAYS), day, jobs=jobs)
+        simulate_days(project, sourced, day - timedelta(days=BACKTEST_DAYS - 1), day, jobs=jobs)
         if backtest
         else None
     )
@@ -104,7 +109,8 @@ def gather(project: Project, ledger: Ledger, day: date, backtest: bool, jobs: in
         locale=cfg.company.locale,
         as_of=day,
         aging=aging,
-        invoices=ledger.invoices,
+        invoices=sourced.invoices,
+        aged=ledger.invoices,
         history=history,
         promises=promises,
         forecast=days,
@@ -119,9 +125,15 @@ def write_page(target: Path, page: str) -> None:
     folder = target.parent
     if not folder.is_dir():
         raise Refused(f"--html {target}: no folder {folder}; make it first or name another file")
-    temp = folder / f".{target.name}.arflow-tmp"
+    if target.is_symlink():
+        target = target.resolve()  # the file it names is the report, the link stays
+    if target.exists() and not target.is_file():
+        raise Refused(f"--html {target}: not a regular file; name a file to write the report to")
+    temp = folder / f".{target.name}.{os.getpid()}.arflow-tmp"
     try:
         temp.write_text(page, encoding="utf-8")
+        if target.exists():  # the report keeps the file's permissions (a private one stays so)
+            os.chmod(temp, target.stat().st_mode & 0o7777)
         os.replace(temp, target)
     except OSError as err:
         temp.unlink(missing_ok=True)

@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from arflow.aging import aging_report
 from arflow.config import Config
+from arflow.disputes.night import owed_after_credits
 from arflow.history import history_rows
 from arflow.htmlreport.figures import ReportInputs, summary_document
 from arflow.htmlreport.page import ENV, aging_charts, kpi_cards
@@ -37,7 +38,11 @@ def digest_message(doc: dict, locale: str) -> DigestMessage:
         return MONEY(Decimal(value), currency, locale)
 
     cards = kpi_cards(doc)
-    owed = ", ".join(money(c["receivables"], c["currency"]) for c in cards) or "nothing"
+    # what is owed as `aging` counts it (the bank's payments and agreed credits taken off)
+    owed = (
+        ", ".join(money(r["total"], r["currency"]) for r in doc["aging"]["currencies"])
+        or "nothing"
+    )
     subject = f"[AR] Receivables of {doc['company']} as of {doc['as_of']}: {owed} owed"
     page = ENV.get_template("digest.html.j2").render(
         doc=doc,
@@ -92,8 +97,13 @@ DIGEST_DAYS = 7  # "what arflow did": the week before the digest's day, that day
 def digest_for(
     cfg: Config, ledger: Ledger, db: StateDB | None, day: date, campaigns: frozenset[str]
 ) -> DigestMessage:
-    """The digest of `day` as a run sees the folder: its ledger (lowered by the bank's
-    payments already), the state's history and promises."""
+    """The digest of `day` as the commands see the folder: the KPIs as `kpi` (the sources'
+    invoices), the aging as `aging` (the run's ledger, lowered by the bank's payments, and by
+    the credits agreed in disputes on a copy: the run's own is left to the planner), the
+    state's history and promises."""
+    whole = ledger.whole
+    aged = whole.copy()
+    owed_after_credits(db, aged, day)
     history = (
         [
             row
@@ -109,8 +119,9 @@ def digest_for(
         company=cfg.company.name,
         locale=cfg.company.locale,
         as_of=day,
-        aging=aging_report(ledger.owing(day), ledger.customers, day, cfg.min_balance),
-        invoices=ledger.invoices,
+        aging=aging_report(aged.owing(day), aged.customers, day, cfg.min_balance),
+        invoices=whole.copy(sourced=True).invoices,
+        aged=aged.invoices,
         history=history,
         promises=db.promises() if db is not None else [],
         forecast=[],

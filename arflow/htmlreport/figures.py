@@ -41,7 +41,8 @@ class ReportInputs:
     locale: str
     as_of: date
     aging: Aging
-    invoices: list[Invoice]  # the whole ledger: the KPIs and their trend
+    invoices: list[Invoice]  # the sources' invoices, as `kpi` reads them: the KPIs, the trend
+    aged: list[Invoice]  # as `aging` sees them (payments and agreed credits lowered)
     history: list[dict]  # `history`'s rows of runs up to the report's day, none later
     promises: list[dict]  # the desk's promises (not cancelled)
     forecast: list  # `forecast`'s days: (day, result)
@@ -56,10 +57,10 @@ def report_document(inputs: ReportInputs) -> dict:
         "as_of": day.isoformat(),
         "company": inputs.company,
         "aging": aging_document(inputs.aging),
-        "largest": largest_accounts(inputs.aging, inputs.invoices, day),
+        "largest": largest_accounts(inputs.aging, inputs.aged, day, inputs.min_balance),
         "kpis": {k.currency: kpi_document(k) for k in kpis(inputs.invoices, day)},
         "trend": trend(inputs.invoices, day),
-        "activity": activity(inputs, ACTIVITY_DAYS),
+        "activity": activity(inputs, ACTIVITY_DAYS, inputs.as_of),
         "forecast": forecast_part(inputs.forecast),
         "effectiveness": effectiveness(inputs, day),
     }
@@ -67,24 +68,30 @@ def report_document(inputs: ReportInputs) -> dict:
 
 def summary_document(inputs: ReportInputs, days: int) -> dict:
     """The weekly digest's part of the report: the KPIs, the aging, the five largest
-    accounts, what arflow did in the last `days` days (no trend, forecast or step figures:
+    accounts, what arflow did in the `days` days before its day (no trend, forecast or step figures:
     a run makes it, and those replay or recount the whole ledger)."""
     day = inputs.as_of
     return {
         "as_of": day.isoformat(),
         "company": inputs.company,
         "aging": aging_document(inputs.aging),
-        "largest": largest_accounts(inputs.aging, inputs.invoices, day)[:DIGEST_LARGEST],
+        "largest": largest_accounts(inputs.aging, inputs.aged, day, inputs.min_balance)[
+            :DIGEST_LARGEST
+        ],
         "kpis": {k.currency: kpi_document(k) for k in kpis(inputs.invoices, day)},
-        "activity": activity(inputs, days),
+        # the week before the digest's day: a run makes it before that night's sends
+        "activity": activity(inputs, days, day - timedelta(days=1)),
     }
 
 
-def largest_accounts(report: Aging, invoices: list[Invoice], day: date) -> list[dict]:
-    """The accounts owing most (the aging's order), each with its oldest open invoice."""
+def largest_accounts(
+    report: Aging, invoices: list[Invoice], day: date, min_balance: Decimal
+) -> list[dict]:
+    """The accounts owing most (the aging's order), each with its oldest open invoice (open:
+    the ledger's one rule, so no void, draft or settled leftover)."""
     oldest: dict[tuple[str, str], Invoice] = {}
     for inv in invoices:
-        if inv.open_balance(day) <= 0 or inv.issue_date > day:
+        if not inv.is_open(day, min_balance):
             continue
         key = (inv.customer_id, inv.currency)
         if key not in oldest or (inv.due_date, inv.number) < (
@@ -134,11 +141,10 @@ def trend(invoices: list[Invoice], day: date) -> dict:
     return {"months": months, "why": None if months else "no invoice before the last month"}
 
 
-def activity(inputs: ReportInputs, days: int) -> dict:
-    """What arflow did in the last `days` days: the actions carried out by workflow, step and
-    kind; what it heard and recorded (replies, bounces, holds, disputes, plans); promises
-    whose day fell in the window, kept or broken."""
-    last = inputs.as_of
+def activity(inputs: ReportInputs, days: int, last: date) -> dict:
+    """What arflow did in the `days` days up to `last`: the actions carried out by workflow,
+    step and kind; what it heard and recorded (replies, bounces, holds, disputes, plans);
+    promises whose day fell in the window, kept or broken."""
     first = last - timedelta(days=days - 1)
     actions: Counter[tuple[str, str, str]] = Counter()
     events: Counter[tuple[str, str]] = Counter()
@@ -149,7 +155,7 @@ def activity(inputs: ReportInputs, days: int) -> dict:
             events[(row["workflow"], row["kind"])] += 1
         elif carried_out(row["state"]):
             actions[(row["workflow"], step_of(row, inputs.campaigns), row["kind"])] += 1
-    by_number = {inv.number: inv for inv in inputs.invoices}
+    by_number = {inv.number: inv for inv in inputs.aged}
     kept: Counter[str] = Counter()
     for p in inputs.promises:
         if first.isoformat() <= p["date"] <= last.isoformat():
@@ -217,7 +223,7 @@ def effectiveness(inputs: ReportInputs, day: date) -> dict:
         count_paid(step, by_number, day)
     return {
         "paid_dates": any(inv.paid_date is not None for inv in invoices),
-        "steps": [step_figures_document(s) for s in sorted_steps(figures.values())],
+        "steps": [step_figures_document(s) for s in sorted_steps(figures.values()) if s.reached],
         "backtest": None
         if backtest is None
         else {

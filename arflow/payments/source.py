@@ -30,6 +30,7 @@ from arflow.payments.layout import Layout, layout
 from arflow.payments.match import ZERO, Payment, identity, payment_id
 from arflow.payments.ofx import read_ofx
 from arflow.reading import group_errors
+from arflow.sources.command import source_file
 from arflow.sources.csvfile import Blocks, delimiter_of
 from arflow.sources.database import read_database
 from arflow.sources.rows import shape_problem
@@ -51,15 +52,14 @@ class PaymentsRead:
 
 def read_payments(config: Config, source: PaymentsSource) -> PaymentsRead:
     """The payments of `source`: a CSV file, a SQLite table or SELECT, a camt.053 statement,
-    an OFX or QFX download."""
+    an OFX or QFX download, or the CSV a command prints (SourceRefused when it fails)."""
     if source.is_database:  # issue 35: a database server's table or SELECT
         shown = config.source_name(source)
         rows = _table_rows(lambda: read_database(source, shown), shown)
         return _read_rows(config, source, rows, shown)
-    assert source.path is not None  # the model requires a file or a database
-    path = config.resolve(source.path)
-    shown = config.display(path)
-    if path.suffix.lower() in (".xml", ".ofx", ".qfx"):  # a camt.053 statement, OFX, QFX
+    path = source_file(config, source)  # a file, or a command's output (CSV: its `format:`)
+    shown = config.source_name(source)
+    if source.command is None and path.suffix.lower() in (".xml", ".ofx", ".qfx"):
         read = read_camt if path.suffix.lower() == ".xml" else read_ofx
         payments, errors, passed = read(path, shown, config.company.currency)
         return PaymentsRead(payments, errors, passed, file=shown)

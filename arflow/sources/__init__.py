@@ -11,6 +11,7 @@ from arflow.config import CONTACT_FIELDS, CUSTOMER_FIELDS, INVOICE_FIELDS, Confi
 from arflow.errors import ArflowError, Problem, RowError, SourceRefused
 from arflow.ledger import BILLING, Customer, Ledger
 from arflow.reading import SourceRead
+from arflow.sources.command import program_problem, source_file
 from arflow.sources.contacts import read_contacts
 from arflow.sources.csvfile import Blocks, Progress, read_csv
 from arflow.sources.customers import build_customers, merge_customers, phone_of
@@ -37,14 +38,14 @@ def open_source(
     *,
     header_only: bool = False,
 ) -> tuple[str, list[str], Blocks]:
-    """(display name, header, rows) for a CSV file, a SQLite table/query or a database
-    server's (issue 35)."""
+    """(display name, header, rows) for a CSV file, a SQLite table/query, a database
+    server's (issue 35), or the output of a command (which runs now, unless it ran before)."""
     if source.is_database:
         display = config.source_name(source)
         return display, *read_database(source, display, header_only=header_only)
-    assert source.path is not None  # the model requires a file or a database
-    path = config.resolve(source.path)
-    display = config.named(path)  # in messages: as the command names the folder's files
+    path = source_file(config, source)  # a file, or a command's output
+    # in messages: as the command names the folder's files
+    display = config.named(path) if source.command is None else config.source_name(source)
     if source.is_sqlite:
         header, rows = read_sqlite(path, source, display, header_only=header_only)
     else:
@@ -103,6 +104,8 @@ def source_samples(
     (`validate` in CI often runs without the data)."""
     if source is None:
         return SourceSamples("", {}, [])
+    if source.command is not None:
+        return None  # `validate` runs no program (it must be quick, and change nothing)
     try:
         display, header, blocks = open_source(config, source)
         try:
@@ -171,7 +174,7 @@ def contact_roles(config: Config) -> set[str] | None:
     source = config.contacts
     if source is None:
         return {BILLING}
-    if config.source_missing(source):
+    if config.source_missing(source) or source.command is not None:  # no program is run
         return None
     try:
         display, header, blocks = open_source(config, source)
@@ -198,15 +201,22 @@ def present_headers(config: Config, *, offline: bool = False) -> list[SourceRead
 
 def _passed_over(config: Config, source: SourceConfig, offline: bool) -> bool:
     """A source `validate` does not read: a file that is not there (CI checks workflows
-    without the ledger), a database when `--offline` (CI cannot reach it)."""
-    return config.source_missing(source) or (offline and source.is_database)
+    without the ledger), a database when `--offline` (CI cannot reach it), a command (validate
+    runs no program: it is quick and changes nothing; `_program_problems` looks for it)."""
+    return (
+        config.source_missing(source)
+        or (offline and source.is_database)
+        or source.command is not None
+    )
 
 
 def source_problems(config: Config, *, offline: bool = False) -> list[Problem]:
     """What stops each source before its rows (`header_read`), then what refuses it whole
     (SPEC 2.4: dates in another format than date_format:, more bad rows than max_bad_rows:).
-    A file that is not there is no problem here: CI checks workflows without the ledger."""
-    problems = []
+    A file that is not there is no problem here: CI checks workflows without the ledger. A
+    command is not run (`validate` must be quick and change nothing): only its program is
+    looked for."""
+    problems = _program_problems(config)
     present = 0
     for setting in SOURCE_FIELDS:
         source = getattr(config, setting)
@@ -223,6 +233,17 @@ def source_problems(config: Config, *, offline: bool = False) -> list[Problem]:
             load_ledger(config)
         except SourceRefused as exc:
             problems.append(_problem(config, exc.setting, exc, exc.key))
+    return problems
+
+
+def _program_problems(config: Config) -> list[Problem]:
+    """Each command source's program that cannot be started (not found, not executable)."""
+    problems = []
+    for setting in (*SOURCE_FIELDS, "payments"):
+        source = getattr(config, setting)
+        problem = None if source is None or not source.command else program_problem(config, source)
+        if problem is not None:
+            problems.append(_problem(config, setting, ArflowError(problem), "command"))
     return problems
 
 
@@ -316,8 +337,8 @@ def _reader(
     def read() -> TextRows:
         fast = (
             None
-            if source.path is None or source.is_sqlite or source.reshapes or reference
-            else plain_csv(config.resolve(source.path), source, header, progress)
+            if source.is_database or source.is_sqlite or source.reshapes or reference
+            else plain_csv(source_file(config, source), source, header, progress)
         )
         return from_blocks(header, blocks) if fast is None else fast
 
@@ -336,12 +357,8 @@ def _slices(
     CSV file, else the block reader."""
 
     def read(plain: bool) -> Iterator[TextRows]:
-        if (
-            plain
-            and source.path is not None
-            and not (source.is_sqlite or source.reshapes or reference)
-        ):
-            return plain_slices(config.resolve(source.path), source, header, progress)
+        if plain and not (source.is_database or source.is_sqlite or source.reshapes or reference):
+            return plain_slices(source_file(config, source), source, header, progress)
         return block_slices(header, blocks)
 
     return read
