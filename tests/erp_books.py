@@ -35,7 +35,7 @@ TEMPLATES = {
     "reminder.txt.j2": (
         "Dear {{ contact.name if contact else customer.name }} ({{ customer.language or '-' }},"
         " parent {{ customer.parent_id or '-' }}):\n"
-        "{% for inv in invoices %}{{ inv.number }} {{ inv.balance|money }} due {{ inv.due_date }}"
+        "{% for inv in invoices %}{{ inv.number }} {{ inv.balance|money(inv.currency) }} due {{ inv.due_date }}"
         "\n{% endfor %}outstanding {{ totals.outstanding|money }}"
     ),
 }

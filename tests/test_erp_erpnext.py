@@ -232,7 +232,7 @@ def test_erpnext_reads_as_the_same_books_in_csv(tmp_path, erpnext):
             ["buchhaltung@blau.example"],
             "Reminder ACC-SINV-2026-00007-1, ACC-SINV-2026-00004",
             "Dear Blau GmbH (de, parent -):\nACC-SINV-2026-00007-1 650,00\xa0$ due 2026-03-10\n"
-            "ACC-SINV-2026-00004 1.000,00\xa0$ due 2026-03-22\noutstanding 650,00\xa0$",
+            "ACC-SINV-2026-00004 1.000,00\xa0€ due 2026-03-22\noutstanding 650,00\xa0$",
         ),
         (
             ["financeiro@casa.example"],
