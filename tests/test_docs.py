@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from arflow import action_specs, config, digest_settings, workflow
 from arflow.cli import app
+from arflow.erp import ERP_PRESETS
 from arflow.payments.presets import PAYMENT_PRESETS
 from arflow.presets import PRESETS
 from arflow.render import Templates
@@ -40,7 +41,7 @@ def documented(text: str, key: str) -> bool:
 def test_every_source_setting_and_preset_is_documented(model):
     text = page("sources.md")
     assert [k for k in keys(model) if not documented(text, k)] == []
-    assert [name for name in (*PRESETS, *PAYMENT_PRESETS) if name not in text] == []
+    assert [n for n in (*PRESETS, *PAYMENT_PRESETS, *ERP_PRESETS) if n not in text] == []
     fields = (*config.INVOICE_FIELDS, *config.CUSTOMER_FIELDS, *config.PAYMENT_FIELDS)
     assert [f for f in fields if not documented(text, f)] == []
 

@@ -50,7 +50,12 @@ def erp_settings(settings: Any, setting: str) -> Any:
     return merged
 
 
-from arflow.erp import dolibarr, invoiceninja  # noqa: E402  (each ERP's module: its preset)
+# each ERP's module: its preset
+from arflow.erp import dolibarr, invoiceninja  # noqa: E402
+from arflow.erp.erpnext import ERPNEXT  # noqa: E402
+from arflow.erp.odoo import ODOO  # noqa: E402
 
+ERP_PRESETS["odoo"] = ODOO
+ERP_PRESETS["erpnext"] = ERPNEXT
 ERP_PRESETS["dolibarr"] = dolibarr.PRESET
 ERP_PRESETS["invoiceninja"] = invoiceninja.PRESET
