@@ -141,8 +141,9 @@ def test_a_query_past_its_deadline_refuses_the_source(cli, books, request):
     result = cli("aging", "--config", served, expect=None)
     assert time.monotonic() - began < 4
     assert result.exit_code == 1, result.output
-    # the server's own limit stops it (the columns were all there: the rows were asked for)
-    assert "books/query: reading failed:" in result.output
+    # the server's own limit, or the session's read deadline, stops it (the columns were all
+    # there: the rows were asked for); which one comes first depends on the machine's load
+    assert re.search(r"books/query: (reading failed|cannot read query: from)", result.output)
     assert re.search(r"statement timeout|max_statement_time|timed out|interrupted", result.output)
 
 
