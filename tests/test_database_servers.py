@@ -6,8 +6,11 @@ not at all); and the server's own log shows arflow sent nothing but reads."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
+import threading
 import time
 
 import pytest
@@ -218,3 +221,78 @@ def test_doctor_and_sources_read_the_table(cli, books):
     sources = cli("sources", "--as-of", "2026-02-20", "--config", served).output
     assert "books/inv  (invoices:)" in sources
     assert "rows:     5 read, 5 kept, 0 held back" in sources
+
+
+class FreezingProxy:
+    """A TCP proxy on 127.0.0.1 to `port` that forwards both ways until `freeze()`: then it
+    holds every connection open and passes nothing on (a network that drops a connection
+    mid-query, a firewall, a failover)."""
+
+    def __init__(self, port: int) -> None:
+        self.target = port
+        self.frozen = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.open: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.target))
+            self.open += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                if self.frozen.is_set():
+                    return  # what comes after the freeze is never passed on
+                sink.sendall(data)
+
+    def freeze(self) -> None:
+        self.frozen.set()
+
+    def stop(self) -> None:
+        self.listener.close()
+        for s in self.open:
+            with contextlib.suppress(OSError):
+                s.close()
+
+
+def test_a_server_that_stops_answering_mid_query_is_given_up_at_the_deadline(
+    cli, postgres_server, tmp_path, monkeypatch
+):
+    """PostgreSQL's driver has no read deadline of its own: without arflow's, a network that
+    stalls after the query was sent keeps the night waiting for ever."""
+    db = postgres_server.create_database("frozen")
+    db.sql(TABLE + rows_sql(INVOICES))
+    user, password = db.readonly_user("frozen_reader")
+    monkeypatch.setenv("BOOKS_PASSWORD", password)
+    proxy = FreezingProxy(postgres_server.port)
+    url = f"postgresql://{user}@127.0.0.1:{proxy.port}/frozen"
+    config = make_folder(
+        tmp_path,
+        invoices="",
+        workflows={"chase": CHASE},
+        config=(BASE_CONFIG + "default_workflow: chase\n").replace(
+            "invoices: {path: invoices.csv}",
+            f"invoices: {{database: '{url}', query: 'SELECT inv.* FROM inv, pg_sleep(1.5)', "
+            "password_env: BOOKS_PASSWORD, timeout: 3}",
+        ),
+    )
+    timer = threading.Timer(0.8, proxy.freeze)
+    timer.start()
+    try:
+        began = time.monotonic()
+        result = cli("aging", "--config", config, expect=1)
+        took = time.monotonic() - began
+    finally:
+        timer.cancel()
+        proxy.stop()
+    assert took < 15, took
+    assert "frozen/query: the server stopped answering (waited past timeout: 3 s)" in result.output

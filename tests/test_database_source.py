@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -152,32 +153,45 @@ def test_an_erp_preset_fills_in_its_query_and_a_persons_settings_win(tmp_path, m
 
 
 def test_the_hooks_check_a_database_folder_offline_on_the_sample(cli, tmp_path):
-    """CI reaches no database: `validate --offline` passes over it, and the dry-run hook's
-    `--sample-if-no-ledger` runs on the sample (a database is never in the repository)."""
+    """CI reaches no database: `validate --offline` and the dry-run hook's
+    `--sample-if-no-ledger` (a database is never in the repository: the sample) connect to
+    none — a server that accepts and never answers counts every try; `validate` without
+    `--offline` gives up on it at `timeout:` and says so."""
     from arflow.scaffold import write_scaffold
+    from tests.tarpits import ScriptServer
 
-    write_scaffold(tmp_path, date(2026, 3, 16))
-    config = tmp_path / "arflow.yaml"
-    config.write_text(
-        config.read_text().replace(
-            "invoices:\n  path: invoices.csv\n",
-            "invoices:\n  database: postgresql://reader@127.0.0.1:9/books\n  table: inv\n"
-            "  timeout: 2\n",
+    silent = ScriptServer(lambda server, conn, reader: server.stopped.wait(30))
+    try:
+        write_scaffold(tmp_path, date(2026, 3, 16))
+        config = tmp_path / "arflow.yaml"
+        config.write_text(
+            config.read_text().replace(
+                "invoices:\n  path: invoices.csv\n",
+                f"invoices:\n  database: postgresql://reader@127.0.0.1:{silent.port}/books\n"
+                "  table: inv\n  timeout: 1\n",
+            )
         )
-    )
-    assert "cannot read table 'inv' from PostgreSQL database books on 127.0.0.1:9" in (
-        cli("validate", config, expect=1).output
-    )
-    assert "valid" in cli("validate", "--offline", config).output
-    found = cli(
-        "run",
-        "--dry-run",
-        "--sample-if-no-ledger",
-        "--as-of",
-        "2026-03-16",
-        "--format",
-        "json",
-        "--config",
-        config,
-    )
-    assert json.loads(found.stdout)["sample"] is True
+        assert "valid" in cli("validate", "--offline", config).output
+        found = cli(
+            "run",
+            "--dry-run",
+            "--sample-if-no-ledger",
+            "--as-of",
+            "2026-03-16",
+            "--format",
+            "json",
+            "--config",
+            config,
+        )
+        assert json.loads(found.stdout)["sample"] is True
+        assert silent.connections == 0
+        began = time.monotonic()
+        refused = cli("validate", config, expect=1).output
+        assert time.monotonic() - began < 8
+        assert (
+            f"cannot read table 'inv' from PostgreSQL database books on 127.0.0.1:{silent.port}"
+            in refused
+        )
+        assert silent.connections >= 1
+    finally:
+        silent.stop()

@@ -104,8 +104,10 @@ def source_samples(
     (`validate` in CI often runs without the data)."""
     if source is None:
         return SourceSamples("", {}, [])
-    if source.command is not None:
-        return None  # `validate` runs no program (it must be quick, and change nothing)
+    if source.command is not None or source.is_database:
+        # `validate` runs no program (it must be quick, and change nothing), and a project is
+        # loaded without reaching a server (`--offline`, the hooks' sample, each command)
+        return None
     try:
         display, header, blocks = open_source(config, source)
         try:
@@ -174,8 +176,8 @@ def contact_roles(config: Config) -> set[str] | None:
     source = config.contacts
     if source is None:
         return {BILLING}
-    if config.source_missing(source) or source.command is not None:  # no program is run
-        return None
+    if config.source_missing(source) or source.command is not None or source.is_database:
+        return None  # no program is run, no server reached to load a project
     try:
         display, header, blocks = open_source(config, source)
         with closing(blocks):

@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import math
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -43,7 +45,11 @@ def read_database(
     )
     reader = _postgres if address.kind == "postgresql" else _mysql
     deadline = time.monotonic() + source.timeout
-    conn, cursor, header = reader(address, password, source, display, header_only)
+    try:
+        with _bounded(source.timeout + GRACE):
+            conn, cursor, header = reader(address, password, source, display, header_only)
+    except Stalled:
+        raise ArflowError(_stalled(display, source.timeout)) from None
     if header_only:
         _close(conn, cursor)
         return header, no_rows()
@@ -55,6 +61,8 @@ def read_database(
             for rows in _fetched(cursor, deadline, source.timeout, display):
                 yield range(start, start + len(rows)), [[cell(v, source) for v in r] for r in rows]
                 start += len(rows)
+        except Stalled:
+            raise ArflowError(_stalled(display, source.timeout)) from None
         except Exception as exc:  # the driver's errors: the server went away, a timeout
             if isinstance(exc, ArflowError):
                 raise
@@ -70,13 +78,55 @@ def _close(conn: Any, cursor: Any) -> None:
     when its session closes under it. A cursor that cannot close (the server went away) goes
     with its session."""
     if cursor is not None:
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception), _bounded(GRACE):  # a frozen server: give up on it
             cursor.close()
     conn.close()
 
 
+class Stalled(Exception):
+    """The server, or the network to it, stopped answering mid-conversation."""
+
+
+GRACE = 1.0  # seconds past `timeout:` before arflow gives up on a server that stopped answering
+
+
+@contextlib.contextmanager
+def _bounded(seconds: float) -> Iterator[None]:
+    """The block cut short (`Stalled`) once `seconds` have passed: libpq has no read deadline
+    of its own, and a network that drops a connection mid-query (a firewall, a failover) would
+    keep the night waiting for ever. An interval timer, in the main thread (elsewhere, and
+    where there is none, the drivers' own limits hold alone)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "setitimer"
+    ):
+        yield
+        return
+
+    def expired(_signum: int, _frame: object) -> None:
+        raise Stalled
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.01))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _stalled(display: str, timeout: float) -> str:
+    return (
+        f"{display}: the server stopped answering (waited past timeout: {timeout:g} s); check "
+        "the network and the server, or raise timeout: in arflow.yaml"
+    )
+
+
 def _fetched(cursor: Any, deadline: float, timeout: float, display: str) -> Iterator[list]:
-    while rows := cursor.fetchmany(BLOCK):
+    while True:
+        with _bounded(max(deadline - time.monotonic(), 0) + GRACE):
+            rows = cursor.fetchmany(BLOCK)
+        if not rows:
+            return
         yield rows
         if time.monotonic() > deadline:
             raise ArflowError(
