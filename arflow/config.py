@@ -42,7 +42,7 @@ from arflow.modelcheck import (
     check_rules,
     parse_model,
 )
-from arflow.secrets import public_urls
+from arflow.secrets import known_secrets, public_urls
 from arflow.source_settings import PAYMENT_FIELDS as PAYMENT_FIELDS
 from arflow.source_settings import PaymentsSource, SourceConfig
 from arflow.yamlfile import Located, load_located
@@ -438,4 +438,25 @@ def load_config(path: Path) -> Config:
     config._path = path.resolve()
     config._located = located
     public_urls(config.public_urls)  # what this process prints and stores, it prints whole
+    known_secrets(env_names(config))  # every secret hidden before anything is read or run
     return config
+
+
+def env_names(model: BaseModel) -> list[str]:
+    """The environment variables the settings name for secrets (`password_env:`,
+    `auth_token_env:` …), anywhere in them."""
+    found: list[str] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if name.endswith("_env") and isinstance(value, str):
+            found.append(value)
+        for part in (
+            value.values()
+            if isinstance(value, dict)
+            else value
+            if isinstance(value, list)
+            else [value]
+        ):
+            if isinstance(part, BaseModel):
+                found += env_names(part)
+    return found

@@ -76,6 +76,17 @@ def _cut(found: re.Match[str]) -> str:
     return head + (rest if rest in ("", "/") else f"/{REDACTED}") + trailing
 
 
+def known_secrets(env_names: Iterable[str], environ: Mapping[str, str] | None = None) -> None:
+    """The values of these environment variables hidden from now on, whether or not they are
+    read yet: a program's or a server's message printed before the SMTP password is read
+    must not show it."""
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    for name in env_names:
+        value = env.get(name)
+        if value:
+            _remember(value)
+
+
 def _remember(value: str) -> str:
     _SECRETS.add(value)
     _SECRETS.add(urllib.parse.quote(value, safe=""))

@@ -451,3 +451,27 @@ def test_a_program_the_system_cannot_start_is_refused(tmp_path, cli, private_tmp
         "arflow.yaml\n"
     )
     assert list(private_tmp.iterdir()) == []
+
+
+def test_a_secret_a_failing_command_prints_is_hidden_before_any_secret_is_read(
+    tmp_path, cli, monkeypatch
+):
+    """The program fails before arflow reads the SMTP password: its last lines are shown
+    with that password hidden all the same (every secret the settings name is known from
+    the start), in the plain output and in the JSON."""
+    monkeypatch.setenv("ARFLOW_TEST_SMTP_PW", "smtp-S3cret-9")
+    config = with_invoices_command(
+        tmp_path,
+        "import os, sys\nprint('login', os.environ['ARFLOW_TEST_SMTP_PW'], file=sys.stderr)\n"
+        "sys.exit(2)\n",
+    )
+    config.write_text(
+        config.read_text().replace(
+            "email: {transport: outbox, dir: outbox}",
+            "email: {transport: outbox, dir: outbox, password_env: ARFLOW_TEST_SMTP_PW}",
+        )
+    )
+    for extra in ((), ("--format", "json")):
+        result = cli("run", "--as-of", AS_OF, *extra, "--config", config, expect=1)
+        assert "smtp-S3cret-9" not in result.output
+        assert "login ***" in result.output
