@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 SCHEMES = {
     "postgresql": "postgresql",
@@ -25,6 +25,7 @@ class Address:
     host: str
     port: int
     name: str  # the database
+    sslmode: str | None = None  # PostgreSQL's `?sslmode=` (require, verify-full …)
 
     def shown(self) -> str:
         """As messages name it (in words, not as an address: no password is part of it, and
@@ -41,7 +42,7 @@ def parse_database_url(url: str) -> Address:
     if kind is None:
         raise ValueError(
             f"database: {parts.scheme or url!r} is not a database arflow reads; write "
-            "postgresql://user@host:5432/name, mysql://user@host:3306/name or sqlite:///file.db"
+            "postgresql:// or mysql:// then user@host:port/name, or sqlite:/// then the file"
         )
     if parts.password is not None:
         raise ValueError(
@@ -53,14 +54,42 @@ def parse_database_url(url: str) -> Address:
     if not parts.hostname or not name or "/" in name:
         raise ValueError(
             f"database: {_without_password(url)!r} needs a host and a database name: "
-            f"{kind}://user@host/name"
+            f"{kind}:// then user@host/name"
         )
     try:
         port = parts.port or DEFAULT_PORTS[kind]
     except ValueError:
         raise ValueError(f"database: {_without_password(url)!r} has no valid port") from None
     user = unquote(parts.username) if parts.username else None
-    return Address(kind, user, parts.hostname, port, name)
+    return Address(kind, user, parts.hostname, port, name, _sslmode(kind, parts.query))
+
+
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+def _sslmode(kind: str, query: str) -> str | None:
+    """The one option an address may carry: PostgreSQL's `sslmode`; any other is refused
+    rather than dropped (a `?password=` above all, and a TLS demand silently lost)."""
+    options = parse_qs(query, keep_blank_values=True)
+    if "password" in options:
+        raise ValueError(
+            "database: the address holds a password; take it out and name the environment "
+            "variable that holds it with password_env:"
+        )
+    other = sorted(set(options) - ({"sslmode"} if kind == "postgresql" else set()))
+    if other:
+        raise ValueError(
+            f"database: the option {other[0]!r} is not one arflow passes on; "
+            + (
+                "PostgreSQL addresses take ?sslmode= only"
+                if kind == "postgresql"
+                else "MySQL/MariaDB addresses take none"
+            )
+        )
+    mode = options.get("sslmode", [None])[-1]
+    if mode is not None and mode not in SSLMODES:
+        raise ValueError(f"database: sslmode {mode!r} is none of {', '.join(SSLMODES)}")
+    return mode
 
 
 def _without_password(url: str) -> str:

@@ -177,10 +177,8 @@ def test_the_server_log_shows_arflow_only_reads(cli, postgres_server, tmp_path, 
     cli("validate", config)
     # validate asks for the columns alone first (no row), then reads the rows as a run does
     checked = STATEMENT.findall(postgres_server.log()[middle:])
-    assert (
-        'DECLARE "arflow_source" CURSOR FOR SELECT * FROM (SELECT * FROM "inv") AS '
-        "arflow_columns LIMIT 0" in checked
-    )
+    assert 'DECLARE "arflow_source" CURSOR FOR SELECT * FROM (SELECT * FROM "inv"' in checked
+    assert ") AS arflow_columns LIMIT 0" in postgres_server.log()[middle:]
     logged = STATEMENT.findall(postgres_server.log()[before:])
     assert logged, "the server logged no statement of arflow's"
     allowed = re.compile(
@@ -295,4 +293,20 @@ def test_a_server_that_stops_answering_mid_query_is_given_up_at_the_deadline(
         timer.cancel()
         proxy.stop()
     assert took < 15, took
-    assert "frozen/query: the server stopped answering (waited past timeout: 3 s)" in result.output
+    assert "frozen/query: the server did not answer in time (waited past timeout: 3 s)" in (
+        result.output
+    )
+
+
+def test_sslmode_is_passed_on(cli, books):
+    """PostgreSQL's `?sslmode=require` is the driver's: the test server has no TLS, so it
+    refuses; a MySQL/MariaDB address takes no option, and says so."""
+    db, served, _ = books
+    text = served.read_text()
+    url = re.search(r"database: '([^']+)'", text)[1]
+    served.write_text(text.replace(url, url + "?sslmode=require"))
+    result = cli("aging", "--config", served, expect=1)
+    if db.server.scheme.startswith("postgres"):
+        assert "server does not support SSL" in result.output
+    else:
+        assert "the option 'sslmode' is not one arflow passes on" in result.output

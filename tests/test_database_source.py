@@ -37,7 +37,7 @@ def folder_with(tmp_path, source: str):
         (
             "{database: 'oracle://reader@db.example/books', table: inv}",
             "database: 'oracle' is not a database arflow reads; write "
-            "postgresql://user@host:5432/name, mysql://user@host:3306/name or sqlite:///file.db",
+            "postgresql:// or mysql:// then user@host:port/name, or sqlite:/// then the file",
         ),
         (
             "{database: 'postgresql://reader@db.example', table: inv}",
@@ -189,8 +189,8 @@ def test_the_hooks_check_a_database_folder_offline_on_the_sample(cli, tmp_path):
         refused = cli("validate", config, expect=1).output
         assert time.monotonic() - began < 8
         assert (
-            f"cannot read table 'inv' from PostgreSQL database books on 127.0.0.1:{silent.port}"
-            in refused
+            "invoices: books/inv: the server did not answer in time (waited past timeout: 1 s)"
+            in (refused)
         )
         assert silent.connections >= 1
     finally:

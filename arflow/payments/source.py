@@ -55,7 +55,9 @@ def read_payments(config: Config, source: PaymentsSource) -> PaymentsRead:
     an OFX or QFX download, or the CSV a command prints (SourceRefused when it fails)."""
     if source.is_database:  # issue 35: a database server's table or SELECT
         shown = config.source_name(source)
-        rows = _table_rows(lambda: read_database(source, shown), shown)
+        rows = _table_rows(
+            lambda: read_database(source, shown, zone=config.company.timezone), shown
+        )
         return _read_rows(config, source, rows, shown)
     path = source_file(config, source)  # a file, or a command's output (CSV: its `format:`)
     shown = config.source_name(source)

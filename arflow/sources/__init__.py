@@ -42,7 +42,8 @@ def open_source(
     server's (issue 35), or the output of a command (which runs now, unless it ran before)."""
     if source.is_database:
         display = config.source_name(source)
-        return display, *read_database(source, display, header_only=header_only)
+        zone = config.company.timezone
+        return display, *read_database(source, display, header_only=header_only, zone=zone)
     path = source_file(config, source)  # a file, or a command's output
     # in messages: as the command names the folder's files
     display = config.named(path) if source.command is None else config.source_name(source)

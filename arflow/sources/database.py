@@ -34,10 +34,11 @@ EXTRAS = {"postgresql": ("psycopg", "postgres"), "mysql": ("pymysql", "mysql")}
 
 
 def read_database(
-    source: SourceConfig, display: str, *, header_only: bool = False
+    source: SourceConfig, display: str, *, header_only: bool = False, zone: str = "UTC"
 ) -> tuple[list[str], Blocks]:
     """Column names and blocks of rows as text, numbered from 1 (no rows with
-    `header_only`)."""
+    `header_only`); a PostgreSQL session in the company's time `zone`, so a timestamp with
+    its zone falls on the company's day."""
     assert source.database is not None
     address = parse_database_url(source.database)
     password = (
@@ -47,7 +48,7 @@ def read_database(
     deadline = time.monotonic() + source.timeout
     try:
         with _bounded(source.timeout + GRACE):
-            conn, cursor, header = reader(address, password, source, display, header_only)
+            conn, cursor, header = reader(address, password, source, display, header_only, zone)
     except Stalled:
         raise ArflowError(_stalled(display, source.timeout)) from None
     if header_only:
@@ -116,8 +117,8 @@ def _bounded(seconds: float) -> Iterator[None]:
 
 def _stalled(display: str, timeout: float) -> str:
     return (
-        f"{display}: the server stopped answering (waited past timeout: {timeout:g} s); check "
-        "the network and the server, or raise timeout: in arflow.yaml"
+        f"{display}: the server did not answer in time (waited past timeout: {timeout:g} s); "
+        "check the network and the server, or raise timeout: in arflow.yaml"
     )
 
 
@@ -180,14 +181,19 @@ def _refused(display: str, address: Address, exc: BaseException, source: SourceC
 
 
 def _postgres(
-    address: Address, password: str | None, source: SourceConfig, display: str, none: bool
+    address: Address,
+    password: str | None,
+    source: SourceConfig,
+    display: str,
+    none: bool,
+    zone: str,
 ) -> tuple[Any, Any, list[str]]:
     """A session, the open cursor and its column names (`none`: the columns only: the query
     runs with no row to return, so its tables and columns are checked and nothing is read)."""
     psycopg = _driver("postgresql", display)
     sql = _driver("postgresql", display, ".sql")
 
-    millis = int(source.timeout * 1000)
+    millis = max(1, int(source.timeout * 1000))  # 0 would be no limit at all
     try:
         conn = psycopg.connect(
             host=address.host,
@@ -197,7 +203,9 @@ def _postgres(
             dbname=address.name,
             connect_timeout=max(1, math.ceil(source.timeout)),
             application_name="arflow",
-            options=f"-c default_transaction_read_only=on -c statement_timeout={millis}",
+            **({"sslmode": address.sslmode} if address.sslmode else {}),
+            options=f"-c default_transaction_read_only=on -c statement_timeout={millis} "
+            f"-c TimeZone={zone}",
         )
     except psycopg.Error as exc:
         raise ArflowError(_refused(display, address, exc, source)) from None
@@ -211,7 +219,8 @@ def _postgres(
             else sql.SQL(_query(source))
         )
         if none:
-            query = sql.SQL("SELECT * FROM ({}) AS arflow_columns LIMIT 0").format(query)
+            # on a line of its own: a query ending in a `-- comment` stays closed
+            query = sql.SQL("SELECT * FROM ({}\n) AS arflow_columns LIMIT 0").format(query)
         cursor.execute(query)
         if cursor.description is None:
             raise ArflowError(f"{display}: query: returns no rows; it must be a SELECT")
@@ -225,7 +234,12 @@ def _postgres(
 
 
 def _mysql(
-    address: Address, password: str | None, source: SourceConfig, display: str, none: bool
+    address: Address,
+    password: str | None,
+    source: SourceConfig,
+    display: str,
+    none: bool,
+    zone: str,
 ) -> tuple[Any, Any, list[str]]:
     """As `_postgres`, for MySQL and MariaDB."""
     pymysql = _driver("mysql", display)
@@ -254,7 +268,7 @@ def _mysql(
         cursor.execute("START TRANSACTION READ ONLY")
         query = f"SELECT * FROM {_mysql_name(source.table)}" if source.table else _query(source)
         if none:
-            query = f"SELECT * FROM ({query}) AS arflow_columns LIMIT 0"
+            query = f"SELECT * FROM ({query}\n) AS arflow_columns LIMIT 0"
         cursor.execute(query or "")
         if cursor.description is None:
             raise ArflowError(f"{display}: query: returns no rows; it must be a SELECT")
