@@ -740,10 +740,11 @@ def test_an_unknown_key_never_suggests_itself_but_says_what_the_section_takes(ar
     assert result.output == (
         "arflow.yaml:5: people.controller.timeout: unknown key 'timeout'; people.controller "
         "takes: name, email, phone, specialist, webhook ('timeout' belongs under one of "
-        "channels.email, channels.sms, channels.webhook, channels.inbox)\n"
+        "invoices, customers, contacts, payments, channels.email, channels.sms, "
+        "channels.webhook, channels.inbox)\n"
         "arflow.yaml:9: channels.sms.tmeout: unknown key 'tmeout'; did you mean 'timeout'?\n"
         "arflow.yaml:8: channels.notify.timeout: unknown key 'timeout'; channels.notify takes: "
-        "transport, url ('timeout' belongs under one of channels.email, channels.sms, "
-        "channels.webhook, channels.inbox)\n"
+        "transport, url ('timeout' belongs under one of invoices, customers, contacts, "
+        "payments, channels.email, channels.sms, channels.webhook, channels.inbox)\n"
         "3 problem(s) found; nothing was done (2030-01-15T12:00:00Z).\n"
     )
