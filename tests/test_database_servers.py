@@ -310,3 +310,57 @@ def test_sslmode_is_passed_on(cli, books):
         assert "server does not support SSL" in result.output
     else:
         assert "the option 'sslmode' is not one arflow passes on" in result.output
+
+
+@pytest.mark.parametrize("server_name", ["postgres_server", "mariadb_server"])
+def test_a_query_ending_in_a_comment_is_checked_and_read(
+    cli, request, server_name, tmp_path, monkeypatch
+):
+    server = request.getfixturevalue(server_name)
+    db = server.create_database("commented")
+    db.sql(TABLE + rows_sql(INVOICES))
+    user, password = db.readonly_user("commented_reader")
+    monkeypatch.setenv("BOOKS_PASSWORD", password)
+    config = make_folder(
+        tmp_path,
+        invoices="",
+        workflows={"chase": CHASE},
+        config=(BASE_CONFIG + "default_workflow: chase\n").replace(
+            "invoices: {path: invoices.csv}",
+            f"invoices:\n  database: '{db.url(user)}'\n  password_env: BOOKS_PASSWORD\n"
+            "  query: |\n    SELECT * FROM inv  -- every invoice\n",
+        ),
+    )
+    assert "valid" in cli("validate", config).output
+    day = ("--as-of", "2026-02-20", "--format", "json", "--config", config)
+    aging = json.loads(cli("aging", *day).stdout)
+    assert [c["total"] for c in aging["currencies"]] == ["900.00", "120.25"]
+
+
+def test_a_timestamp_with_its_zone_falls_on_the_companys_day(
+    postgres_server, tmp_path, monkeypatch
+):
+    """8 p.m. in New York on 1 January is 2 January in UTC: the company's day is the 1st."""
+    from arflow.config import load_config
+    from arflow.sources import load_ledger
+
+    db = postgres_server.create_database("zoned")
+    db.sql(
+        "CREATE TABLE inv (number text, customer_id text, email text, issue_date timestamptz,"
+        " due_date timestamptz, amount numeric(12, 2));"
+        "INSERT INTO inv VALUES ('Z1', 'C1', 'a@x.example', '2026-01-01 20:00-05',"
+        " '2026-01-31 21:00-05', 100.00);"
+    )
+    user, password = db.readonly_user("zoned_reader")
+    monkeypatch.setenv("BOOKS_PASSWORD", password)
+    config = make_folder(
+        tmp_path,
+        invoices="",
+        workflows={},
+        config=BASE_CONFIG.replace(
+            "invoices: {path: invoices.csv}",
+            f"invoices: {{database: '{db.url(user)}', table: inv, password_env: BOOKS_PASSWORD}}",
+        ),
+    )
+    (inv,) = load_ledger(load_config(config)).invoices
+    assert (inv.issue_date.isoformat(), inv.due_date.isoformat()) == ("2026-01-01", "2026-01-31")

@@ -57,6 +57,24 @@ def folder_with(tmp_path, source: str):
         ),
         ("{table: inv}", "give path: (a file) or database: (a server's address)"),
         (
+            "{database: 'postgresql://r@h/books?password=s3cret', table: inv}",
+            "database: the address holds a password",
+        ),
+        (
+            "{database: 'postgresql://r@h/books?sslcert=x.pem', table: inv}",
+            "database: the option 'sslcert' is not one arflow passes on; PostgreSQL addresses "
+            "take ?sslmode= only",
+        ),
+        (
+            "{database: 'mysql://r@h/books?ssl=1', table: inv}",
+            "database: the option 'ssl' is not one arflow passes on; MySQL/MariaDB addresses "
+            "take none",
+        ),
+        (
+            "{database: 'postgresql://r@h/books?sslmode=always', table: inv}",
+            "database: sslmode 'always' is none of disable, allow, prefer, require",
+        ),
+        (
             "{database: 'sqlite://books.db', table: inv}",
             "write a SQLite file as sqlite:///books.db",
         ),
