@@ -148,6 +148,7 @@ def test_a_query_past_its_deadline_refuses_the_source(cli, books, request):
     # there: the rows were asked for); which one comes first depends on the machine's load
     assert re.search(r"books/query: (reading failed|cannot read query: from)", result.output)
     assert re.search(r"statement timeout|max_statement_time|timed out|interrupted", result.output)
+    assert "raise timeout: in arflow.yaml, or read less" in result.output
 
 
 # a statement as PostgreSQL logs it: sent as text, or through the extended protocol

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import math
+import re
 import signal
 import threading
 import time
@@ -67,7 +68,8 @@ def read_database(
         except Exception as exc:  # the driver's errors: the server went away, a timeout
             if isinstance(exc, ArflowError):
                 raise
-            raise ArflowError(f"{display}: reading failed: {_first_line(exc)}") from None
+            said = _first_line(exc)
+            raise ArflowError(f"{display}: reading failed: {said}{_timeout_hint(said)}") from None
         finally:
             _close(conn, cursor)
 
@@ -174,10 +176,24 @@ def _first_line(exc: BaseException) -> str:
 
 def _refused(display: str, address: Address, exc: BaseException, source: SourceConfig) -> str:
     what = f"table {source.table!r}" if source.table else "query:"
-    return (
-        f"{display}: cannot read {what} from {address.shown()}: {_first_line(exc)}; check "
-        "database:, table:/query: and password_env: in arflow.yaml"
+    said = _first_line(exc)
+    fix = "; check database:, table:/query: and password_env: in arflow.yaml"
+    return f"{display}: cannot read {what} from {address.shown()}: {said}" + (
+        _timeout_hint(said) or fix
     )
+
+
+# how the servers and the drivers say a deadline passed
+_TIMED_OUT = re.compile(
+    r"timeout|timed out|max_statement_time|max_execution_time|canceling statement", re.I
+)
+
+
+def _timeout_hint(said: str) -> str:
+    """The fix when a server's or a driver's words say `timeout:` ran out."""
+    if not _TIMED_OUT.search(said):
+        return ""
+    return "; raise timeout: in arflow.yaml, or read less (a query: with a WHERE)"
 
 
 def _postgres(
