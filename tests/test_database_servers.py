@@ -10,8 +10,10 @@ import contextlib
 import json
 import re
 import socket
+import textwrap
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -49,26 +51,37 @@ def rows_sql(text: str) -> str:
     return f"INSERT INTO inv VALUES {', '.join(values)};"
 
 
+def reader_db(server, name: str, monkeypatch, sql: str = "", reader: str | None = None):
+    """A database `name` holding `sql` (the invoices in `inv` by default), a reader that may
+    only SELECT, its password in BOOKS_PASSWORD; (database, reader)."""
+    db = server.create_database(name)
+    db.sql(sql or TABLE + rows_sql(INVOICES))
+    user, password = db.readonly_user(reader)
+    monkeypatch.setenv("BOOKS_PASSWORD", password)
+    return db, user
+
+
+def served_folder(root: Path, url: str, settings: str) -> Path:
+    """A folder reading its invoices from `url` with `settings` (YAML lines under
+    `invoices:`, as `table: inv`), the reader's password from BOOKS_PASSWORD."""
+    source = f"invoices:\n  database: '{url}'\n  password_env: BOOKS_PASSWORD\n"
+    return make_folder(
+        root,
+        invoices="",
+        workflows={"chase": CHASE},
+        config=(BASE_CONFIG + "default_workflow: chase\n").replace(
+            "invoices: {path: invoices.csv}\n", source + textwrap.indent(settings, "  ") + "\n"
+        ),
+    )
+
+
 @pytest.fixture(params=["postgres_server", "mariadb_server"])
 def books(request, tmp_path, monkeypatch):
     """A database `books` with the invoices in table `inv`, a reader that may only SELECT;
     (database, its folder's config, the same invoices as a CSV folder's config)."""
-    server = request.getfixturevalue(request.param)
-    db = server.create_database("books")
-    db.sql(TABLE + rows_sql(INVOICES))
-    user, password = db.readonly_user()
-    monkeypatch.setenv("BOOKS_PASSWORD", password)
-    url = db.url(user)
+    db, user = reader_db(request.getfixturevalue(request.param), "books", monkeypatch)
+    served = served_folder(tmp_path / "served", db.url(user), "table: inv")
     config = BASE_CONFIG + "default_workflow: chase\n"
-    served = make_folder(
-        tmp_path / "served",
-        invoices="",
-        workflows={"chase": CHASE},
-        config=config.replace(
-            "invoices: {path: invoices.csv}",
-            f"invoices: {{database: '{url}', table: inv, password_env: BOOKS_PASSWORD}}",
-        ),
-    )
     filed = make_folder(
         tmp_path / "filed", invoices=INVOICES, workflows={"chase": CHASE}, config=config
     )
@@ -136,8 +149,8 @@ def test_a_query_past_its_deadline_refuses_the_source(cli, books, request):
     served.write_text(
         served.read_text().replace(
             "table: inv",
-            f'query: "SELECT number, customer_id, issue_date, amount, {sleep} AS z FROM inv", '
-            "timeout: 1",
+            f'query: "SELECT number, customer_id, issue_date, amount, {sleep} AS z FROM inv"\n'
+            "  timeout: 1",
         )
     )
     began = time.monotonic()
@@ -158,20 +171,9 @@ STATEMENT = re.compile(r"LOG:\s+(?:statement|execute [^:]*): (.*)")
 def test_the_server_log_shows_arflow_only_reads(cli, postgres_server, tmp_path, monkeypatch):
     """Every statement of arflow's sessions, as PostgreSQL logs them (`log_statement = all`
     for its role): a read-only session's settings, the SELECT, the cursor's fetches."""
-    db = postgres_server.create_database("logged")
-    db.sql(TABLE + rows_sql(INVOICES))
-    user, password = db.readonly_user("logged_arflow")
+    db, user = reader_db(postgres_server, "logged", monkeypatch, reader="logged_arflow")
     db.sql(f"ALTER ROLE {user} SET log_statement = 'all'")
-    monkeypatch.setenv("BOOKS_PASSWORD", password)
-    config = make_folder(
-        tmp_path,
-        invoices="",
-        workflows={"chase": CHASE},
-        config=(BASE_CONFIG + "default_workflow: chase\n").replace(
-            "invoices: {path: invoices.csv}",
-            f"invoices: {{database: '{db.url(user)}', table: inv, password_env: BOOKS_PASSWORD}}",
-        ),
-    )
+    config = served_folder(tmp_path, db.url(user), "table: inv")
     before = len(postgres_server.log())
     cli("run", "--as-of", "2026-02-20", "--quiet", "--config", config)
     middle = len(postgres_server.log())
@@ -268,21 +270,11 @@ def test_a_server_that_stops_answering_mid_query_is_given_up_at_the_deadline(
 ):
     """PostgreSQL's driver has no read deadline of its own: without arflow's, a network that
     stalls after the query was sent keeps the night waiting for ever."""
-    db = postgres_server.create_database("frozen")
-    db.sql(TABLE + rows_sql(INVOICES))
-    user, password = db.readonly_user("frozen_reader")
-    monkeypatch.setenv("BOOKS_PASSWORD", password)
+    _db, user = reader_db(postgres_server, "frozen", monkeypatch, reader="frozen_reader")
     proxy = FreezingProxy(postgres_server.port)
     url = f"postgresql://{user}@127.0.0.1:{proxy.port}/frozen"
-    config = make_folder(
-        tmp_path,
-        invoices="",
-        workflows={"chase": CHASE},
-        config=(BASE_CONFIG + "default_workflow: chase\n").replace(
-            "invoices: {path: invoices.csv}",
-            f"invoices: {{database: '{url}', query: 'SELECT inv.* FROM inv, pg_sleep(1.5)', "
-            "password_env: BOOKS_PASSWORD, timeout: 3}",
-        ),
+    config = served_folder(
+        tmp_path, url, "query: 'SELECT inv.* FROM inv, pg_sleep(1.5)'\ntimeout: 3"
     )
     timer = threading.Timer(0.8, proxy.freeze)
     timer.start()
@@ -318,19 +310,9 @@ def test_a_query_ending_in_a_comment_is_checked_and_read(
     cli, request, server_name, tmp_path, monkeypatch
 ):
     server = request.getfixturevalue(server_name)
-    db = server.create_database("commented")
-    db.sql(TABLE + rows_sql(INVOICES))
-    user, password = db.readonly_user("commented_reader")
-    monkeypatch.setenv("BOOKS_PASSWORD", password)
-    config = make_folder(
-        tmp_path,
-        invoices="",
-        workflows={"chase": CHASE},
-        config=(BASE_CONFIG + "default_workflow: chase\n").replace(
-            "invoices: {path: invoices.csv}",
-            f"invoices:\n  database: '{db.url(user)}'\n  password_env: BOOKS_PASSWORD\n"
-            "  query: |\n    SELECT * FROM inv  -- every invoice\n",
-        ),
+    db, user = reader_db(server, "commented", monkeypatch, reader="commented_reader")
+    config = served_folder(
+        tmp_path, db.url(user), "query: |\n  SELECT * FROM inv  -- every invoice"
     )
     assert "valid" in cli("validate", config).output
     day = ("--as-of", "2026-02-20", "--format", "json", "--config", config)
@@ -345,23 +327,13 @@ def test_a_timestamp_with_its_zone_falls_on_the_companys_day(
     from arflow.config import load_config
     from arflow.sources import load_ledger
 
-    db = postgres_server.create_database("zoned")
-    db.sql(
+    zoned = (
         "CREATE TABLE inv (number text, customer_id text, email text, issue_date timestamptz,"
         " due_date timestamptz, amount numeric(12, 2));"
         "INSERT INTO inv VALUES ('Z1', 'C1', 'a@x.example', '2026-01-01 20:00-05',"
         " '2026-01-31 21:00-05', 100.00);"
     )
-    user, password = db.readonly_user("zoned_reader")
-    monkeypatch.setenv("BOOKS_PASSWORD", password)
-    config = make_folder(
-        tmp_path,
-        invoices="",
-        workflows={},
-        config=BASE_CONFIG.replace(
-            "invoices: {path: invoices.csv}",
-            f"invoices: {{database: '{db.url(user)}', table: inv, password_env: BOOKS_PASSWORD}}",
-        ),
-    )
+    db, user = reader_db(postgres_server, "zoned", monkeypatch, zoned, "zoned_reader")
+    config = served_folder(tmp_path, db.url(user), "table: inv")
     (inv,) = load_ledger(load_config(config)).invoices
     assert (inv.issue_date.isoformat(), inv.due_date.isoformat()) == ("2026-01-01", "2026-01-31")

@@ -151,7 +151,7 @@ def activity(inputs: ReportInputs, days: int, last: date) -> dict:
     for row in inputs.history:
         if not first.isoformat() <= row["as_of"] <= last.isoformat():
             continue
-        if row["workflow"] in EVENTS and not row["keys"]:
+        if heard(row):
             events[(row["workflow"], row["kind"])] += 1
         elif carried_out(row["state"]):
             actions[(row["workflow"], step_of(row, inputs.campaigns), row["kind"])] += 1
@@ -197,6 +197,12 @@ def forecast_part(days: list) -> dict:
     }
 
 
+def heard(row: dict) -> bool:
+    """A `history` row of something arflow heard or recorded (a reply, a hold, a dispute, a
+    plan, a waiver): no action of a step."""
+    return row["workflow"] in EVENTS and not row["keys"]
+
+
 def step_of(row: dict, campaigns: frozenset[str]) -> str:
     """A recorded action's step; a campaign's occurrences are one step, as `simulate` counts."""
     return CAMPAIGN_STEP if row["workflow"] in campaigns else row["step"]
@@ -209,7 +215,7 @@ def effectiveness(inputs: ReportInputs, day: date) -> dict:
     figures: dict[tuple[str, str], StepFigures] = {}
     invoices, backtest = inputs.invoices, inputs.backtest
     for row in inputs.history:
-        if row["workflow"] in EVENTS and not row["keys"]:
+        if heard(row):
             continue
         if not carried_out(row["state"]):
             continue
